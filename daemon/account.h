@@ -1,0 +1,73 @@
+/*
+ * account — mailbox accounts: the creation core shared by `user add` and
+ * batch import, and the account record every listing prints.
+ *
+ * Entries live at uid=<login>,ou=people,<base>; their attributes come from
+ * templates/account.ldif plus what provd sets itself (password hash,
+ * pwdReset, aliases).  A create is one LDAP add, so it lands wholly or not
+ * at all; the employee id (employeeNumber) is the idempotency key.
+ */
+#ifndef PROVD_ACCOUNT_H
+#define PROVD_ACCOUNT_H
+
+#include <ldap.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "names.h"
+#include "password.h"
+
+struct provd;
+struct rec;
+
+#define ACCOUNT_MAX_ALIASES 16
+#define ACCOUNT_DN_MAX      512
+#define ACCOUNT_MAIL_MAX    256
+
+/* Raw input as typed or read from CSV; account_create validates all of it. */
+struct account_input {
+	const char *full_name;
+	const char *unit;
+	const char *employee_id;
+	const char *title;        /* NULL or "" = none */
+	const char *phone;
+	const char *login;        /* NULL = generate from the name */
+	const char *quota;        /* NULL = configured default */
+	const char *aliases[ACCOUNT_MAX_ALIASES];
+	size_t      naliases;
+	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+};
+
+struct account_result {
+	int  status;                         /* ST_OK or an ST_* error */
+	char msg[512];                       /* error text naming the field */
+	char login[NAMES_LOGIN_BUFSZ];
+	char mail[ACCOUNT_MAIL_MAX];
+	char dn[ACCOUNT_DN_MAX];
+	char password[PASSWORD_GENERATED_BUFSZ];  /* the generated password */
+	bool outcome_unknown;                /* the directory went away mid-write */
+};
+
+/* done is called exactly once, from the loop (never inside account_create).
+ * res is valid only during the call; the callee must wipe nothing — the
+ * password is wiped after done returns. */
+typedef void account_done_fn(void *ctx, struct account_result *res);
+
+void account_create(struct provd *pd, const struct account_input *in,
+                    account_done_fn *done, void *ctx);
+
+/* Attributes to request for account_record(). */
+extern const char *const account_attrs[];
+
+/* Append the stable fields of an account entry to r: login, mail, dn, name,
+ * given_name, surname, employee_id, unit, unit_name, title, phone, status,
+ * quota, aliases (comma separated), disabled_reason, delete_after. */
+void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
+
+/* "active", "disabled" or "deleted" for an entry. */
+const char *account_status(LDAP *ld, LDAPMessage *e);
+
+/* Map an LDAP result to an ST_* code. */
+int account_status_of_ldap(int ldap_code);
+
+#endif

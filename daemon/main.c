@@ -1,0 +1,272 @@
+/*
+ * provd — provisioning daemon for staff mailboxes and certificates.
+ *
+ * Start-up order (acquire, then drop): read and check the config and
+ * templates, open the control socket, then drop to the service user and
+ * check the drop worked, then run the event loop.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <ldap.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "command.h"
+#include "config.h"
+#include "control.h"
+#include "dir.h"
+#include "log.h"
+#include "loop.h"
+#include "provd.h"
+#include "template.h"
+#include "units.h"
+#include "workpool.h"
+
+#define SHUTDOWN_GRACE_MS 30000
+
+static struct provd pd;
+static uint64_t shutdown_deadline;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: provd [-dnv] [-c FILE]\n"
+	    "  -c FILE  configuration file (default %s/provd/provd.conf)\n"
+	    "  -d       stay in the foreground and log to stderr\n"
+	    "  -n       check the configuration and templates, then exit\n"
+	    "  -v       verbose (debug) logging\n"
+	    "  -V       print the version\n", PROVD_SYSCONFDIR);
+}
+
+static int
+load_template(const struct config *cfg, struct template **out, char *err, size_t errlen)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/account.ldif", cfg->template_dir);
+	return template_load(path, out, err, errlen);
+}
+
+static void
+on_dir_state(void *ctx, bool up)
+{
+	struct provd *p = ctx;
+
+	if (up)
+		units_reload(p, NULL, NULL);
+}
+
+static void
+shutdown_check(void *arg)
+{
+	(void)arg;
+	if (control_active_requests(pd.control) == 0 ||
+	    loop_now_ms() >= shutdown_deadline) {
+		if (control_active_requests(pd.control) > 0)
+			log_warnx("shutdown: %zu requests still running after %d s; exiting",
+			          control_active_requests(pd.control), SHUTDOWN_GRACE_MS / 1000);
+		loop_stop(pd.loop);
+		return;
+	}
+	loop_timer(pd.loop, 50, shutdown_check, NULL);
+}
+
+static void
+reload_config(void)
+{
+	struct config ncfg;
+	struct template *ntpl = NULL;
+	char err[512];
+
+	if (config_load(pd.cfg.path, true, &ncfg, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		return;
+	}
+	if (load_template(&ncfg, &ntpl, err, sizeof(err)) < 0) {
+		log_warnx("reload: %s; keeping the running configuration", err);
+		config_free(&ncfg);
+		return;
+	}
+	if (strcmp(ncfg.socket_path, pd.cfg.socket_path) != 0)
+		log_warnx("reload: daemon.socket changed; it takes effect at restart");
+	template_free(pd.account_tpl);
+	pd.account_tpl = ntpl;
+	/* Keep the socket path of the running instance. */
+	free(ncfg.socket_path);
+	ncfg.socket_path = strdup(pd.cfg.socket_path);
+	config_free(&pd.cfg);
+	pd.cfg = ncfg;
+	log_set_facility(pd.cfg.syslog_facility);
+	dir_reconfigure(pd.dir, &pd.cfg);
+	log_info("configuration reloaded from %s", pd.cfg.path);
+}
+
+static void
+on_signal(void *arg, int fd, uint32_t events)
+{
+	struct signalfd_siginfo si;
+
+	(void)arg;
+	(void)events;
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (pd.stopping)
+				break;
+			log_info("signal %u: finishing %zu requests in flight, then exiting",
+			         si.ssi_signo, control_active_requests(pd.control));
+			pd.stopping = true;
+			control_stop_accepting(pd.control);
+			shutdown_deadline = loop_now_ms() + SHUTDOWN_GRACE_MS;
+			shutdown_check(NULL);
+			break;
+		case SIGHUP:
+			reload_config();
+			break;
+		}
+	}
+}
+
+/* Drop to the service user and verify the drop cannot be undone. */
+static void
+drop_privileges(const struct passwd *pw)
+{
+	if (setgroups(1, &pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
+	    setuid(pw->pw_uid) < 0)
+		fatal("cannot drop privileges to %s", pw->pw_name);
+	if (pw->pw_uid != 0 && (setuid(0) == 0 || seteuid(0) == 0))
+		fatalx("privilege drop to %s did not stick", pw->pw_name);
+	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
+	    getgid() != pw->pw_gid || getegid() != pw->pw_gid)
+		fatalx("privilege drop to %s incomplete", pw->pw_name);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = PROVD_SYSCONFDIR "/provd/provd.conf";
+	bool foreground = false, check_only = false, verbose = false;
+	struct passwd *pw = NULL;
+	uid_t sock_uid = (uid_t)-1;
+	gid_t sock_gid = (gid_t)-1;
+	char err[1024];
+	sigset_t sigs;
+	int ch, sfd;
+
+	while ((ch = getopt(argc, argv, "c:dnvVh")) != -1) {
+		switch (ch) {
+		case 'c': conf = optarg; break;
+		case 'd': foreground = true; break;
+		case 'n': check_only = true; break;
+		case 'v': verbose = true; break;
+		case 'V': printf("provd %s\n", PROVD_VERSION); return 0;
+		case 'h': usage(stdout); return 0;
+		default:  usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("provd", foreground || check_only, LOG_DAEMON);
+	log_set_verbose(verbose);
+
+	if (config_load(conf, true, &pd.cfg, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (load_template(&pd.cfg, &pd.account_tpl, err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	command_check_table();
+	if (check_only) {
+		printf("%s: configuration OK\n", conf);
+		template_free(pd.account_tpl);
+		config_free(&pd.cfg);
+		return 0;
+	}
+	if (!foreground)
+		log_init("provd", false, pd.cfg.syslog_facility);
+
+	/* Keep secrets out of core dumps. */
+	prctl(PR_SET_DUMPABLE, 0);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (pd.cfg.user != NULL && geteuid() == 0) {
+		if ((pw = getpwnam(pd.cfg.user)) == NULL)
+			fatalx("daemon.user: no such user '%s'", pd.cfg.user);
+		sock_uid = pw->pw_uid;
+		sock_gid = pw->pw_gid;
+	}
+	if (pd.cfg.socket_group != NULL) {
+		struct group *gr = getgrnam(pd.cfg.socket_group);
+
+		if (gr == NULL)
+			log_warnx("daemon.socket_group: no such group '%s'; "
+			          "socket keeps its default group", pd.cfg.socket_group);
+		else
+			sock_gid = gr->gr_gid;
+	}
+	if (mkdir(pd.cfg.state_dir, 0750) < 0 && errno != EEXIST)
+		fatal("state_dir %s", pd.cfg.state_dir);
+	if (pw != NULL && chown(pd.cfg.state_dir, pw->pw_uid, pw->pw_gid) < 0)
+		fatal("chown %s", pd.cfg.state_dir);
+	if (control_open(&pd.control, pd.cfg.socket_path, sock_uid, sock_gid,
+	                 err, sizeof(err)) < 0)
+		fatalx("%s", err);
+	if (audit_open(&pd.audit, pd.cfg.state_dir, err, sizeof(err)) < 0)
+		fatalx("audit: %s", err);
+
+	if (pw != NULL)
+		drop_privileges(pw);
+
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    (sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		fatal("signalfd");
+
+	if ((pd.loop = loop_new()) == NULL)
+		fatal("event loop");
+	if (loop_add_fd(pd.loop, sfd, EPOLLIN, on_signal, NULL) < 0)
+		fatal("event loop");
+	if ((pd.units = units_new()) == NULL ||
+	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
+	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL)
+		fatal("start-up");
+	pd.started = time(NULL);
+	if (control_start(pd.control, &pd) < 0)
+		fatal("control socket");
+	dir_on_state(pd.dir, on_dir_state, &pd);
+	dir_start(pd.dir);
+	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
+	         pd.cfg.socket_path, dir_uri(pd.dir));
+
+	loop_run(pd.loop);
+
+	log_info("provd stopping");
+	control_free(pd.control);
+	workpool_free(pd.hashers);
+	dir_free(pd.dir);
+	/* Deferred completions of failed operations run here, so every
+	 * request and its memory is released before exit. */
+	loop_free(pd.loop);
+	units_free(pd.units);
+	audit_close(pd.audit);
+	template_free(pd.account_tpl);
+	config_free(&pd.cfg);
+	close(sfd);
+	return 0;
+}

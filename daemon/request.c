@@ -1,0 +1,151 @@
+/* request — reply API for handlers. See request.h. */
+#include "request.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "control.h"
+#include "log.h"
+#include "loop.h"
+#include "provd.h"
+#include "units.h"
+
+/* Where replies go when the client has gone: a scratch buffer, reset each time. */
+static struct buf discard = { .max = WIRE_MAX_FRAME * 2 };
+
+static struct buf *
+out_of(struct request *req)
+{
+	if (req->client != NULL)
+		return client_out(req->client);
+	buf_reset(&discard);
+	return &discard;
+}
+
+void
+rec_begin_type(struct rec *r, struct request *req, enum wire_type type)
+{
+	r->req = req;
+	r->out = out_of(req);
+	wire_begin(&r->enc, r->out, type);
+}
+
+void
+rec_begin(struct rec *r, struct request *req)
+{
+	rec_begin_type(r, req, WIRE_RECORD);
+}
+
+void
+rec_kvn(struct rec *r, const char *key, const char *value, size_t n)
+{
+	if (value == NULL)
+		return;
+	wire_add_str(&r->enc, key);
+	wire_add(&r->enc, value, n);
+}
+
+void
+rec_kv(struct rec *r, const char *key, const char *value)
+{
+	if (value != NULL)
+		rec_kvn(r, key, value, strlen(value));
+}
+
+void
+rec_kvf(struct rec *r, const char *key, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		rec_kvn(r, key, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+void
+rec_end(struct rec *r)
+{
+	if (wire_finish(&r->enc) < 0)
+		log_warnx("request %lu: a reply record was too large and was dropped",
+		          r->req->id);
+	if (r->req->client != NULL)
+		client_flush(r->req->client);
+}
+
+void
+reply_kv(struct request *req, const char *key, ...)
+{
+	struct rec r;
+	va_list ap;
+	const char *k, *v;
+
+	rec_begin(&r, req);
+	va_start(ap, key);
+	for (k = key; k != NULL; k = va_arg(ap, const char *)) {
+		v = va_arg(ap, const char *);
+		rec_kv(&r, k, v);
+	}
+	va_end(ap);
+	rec_end(&r);
+}
+
+void
+request_done(struct request *req, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	if (req->done) {
+		log_warnx("request %lu: finished twice (bug)", req->id);
+		return;
+	}
+	req->done = true;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+
+	audit_request(req->pd->audit, req, code, msg);
+	if (req->client != NULL) {
+		if (wire_put_status(client_out(req->client), code, msg) < 0)
+			log_warnx("request %lu: could not queue the status", req->id);
+		client_request_finished(req->client);
+	}
+	wire_msg_free(&req->msg);
+	free(req);
+}
+
+bool
+request_congested(const struct request *req)
+{
+	return req->client != NULL && client_congested(req->client);
+}
+
+void
+request_pause_input(struct request *req, bool paused)
+{
+	if (req->client != NULL)
+		client_pause_input(req->client, paused);
+}
+
+bool
+request_may(const struct request *req, unsigned role, const char *code)
+{
+	size_t i;
+
+	if (req->peer.roles & role)
+		return true;
+	if (code == NULL)
+		return false;
+	for (i = 0; i < req->peer.nscopes; i++)
+		if ((req->peer.scope[i].role & role) &&
+		    units_within(req->pd->units, code, req->peer.scope[i].unit))
+			return true;
+	return false;
+}

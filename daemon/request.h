@@ -1,0 +1,100 @@
+/*
+ * request — one control command in flight, and the reply API handlers use.
+ *
+ * control.c decodes a REQUEST frame, command.c checks it against the command
+ * table (existence, arity, options, role) and calls the handler with a
+ * request whose arguments are already validated.  The handler replies with
+ * any number of records and finishes with exactly one request_done(); after
+ * that the request is freed and must not be touched.
+ *
+ * If the client disconnects first, the request lives on until the handler
+ * calls request_done() (an operation already sent to the directory still
+ * completes and is audited); replies are then discarded.  Handlers that
+ * stream long replies or consume streamed input register on_cancel to stop
+ * early.
+ */
+#ifndef PROVD_REQUEST_H
+#define PROVD_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "buf.h"
+#include "commands.h"
+#include "wire.h"
+
+struct client;
+struct provd;
+
+#define PEER_MAX_SCOPES 8
+
+struct peer {
+	uid_t    uid;
+	gid_t    gid;
+	pid_t    pid;
+	char     name[64];       /* user name, or the uid as text */
+	unsigned roles;          /* roles held over the whole province */
+	struct {
+		unsigned role;
+		char     unit[64];   /* subtree root */
+	} scope[PEER_MAX_SCOPES];
+	size_t   nscopes;
+};
+
+struct request;
+typedef void request_fn(struct request *req);
+typedef void request_data_fn(struct request *req, const char *p, size_t n);
+
+struct request {
+	struct provd          *pd;
+	struct client         *client;    /* NULL once the client has gone */
+	const struct cmd_spec *spec;
+	struct cmd_args        args;
+	struct wire_msg        msg;       /* owns the strings args point into */
+	struct peer            peer;
+	unsigned long          id;        /* sequence number, for logs */
+	uint64_t               started_ms;
+	void                  *state;     /* the handler's own */
+	request_fn            *on_cancel; /* client went away (optional) */
+	request_fn            *on_drain;  /* output below the low mark (optional) */
+	request_data_fn       *on_data;   /* streamed input chunk (CMD_STREAM_INPUT) */
+	request_fn            *on_end;    /* end of streamed input */
+	char                   audit_note[256]; /* extra audit text, e.g. "login=annv" */
+	bool                   done;
+};
+
+/* A record under construction: request_rec_begin, _kv..., _end. */
+struct rec {
+	struct request *req;
+	struct wire_enc enc;
+	struct buf     *out;
+};
+
+void rec_begin(struct rec *r, struct request *req);
+void rec_begin_type(struct rec *r, struct request *req, enum wire_type type);
+void rec_kv(struct rec *r, const char *key, const char *value);
+void rec_kvn(struct rec *r, const char *key, const char *value, size_t n);
+void rec_kvf(struct rec *r, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void rec_end(struct rec *r);
+
+/* One record from key/value pairs, NULL-terminated. NULL values are skipped. */
+void reply_kv(struct request *req, const char *key, ...) __attribute__((sentinel));
+
+/* Finish: send STATUS(code, message), audit, free the request. */
+void request_done(struct request *req, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* True while the client's output queue is above the high-water mark; a
+ * streaming handler then waits for on_drain before producing more. */
+bool request_congested(const struct request *req);
+
+/* Pause / resume reading streamed input from the client (backpressure). */
+void request_pause_input(struct request *req, bool paused);
+
+/* Does the caller hold `role` over unit `code` (directly or through a scoped
+ * grant on one of its ancestors)?  code NULL: over the whole province. */
+bool request_may(const struct request *req, unsigned role, const char *code);
+
+#endif

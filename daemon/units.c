@@ -1,0 +1,213 @@
+/* units — cached unit table. See units.h. */
+#include "units.h"
+
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dir.h"
+#include "log.h"
+#include "provd.h"
+
+#define UNITS_MAX 100000
+
+struct units {
+	struct unit *v;
+	size_t       n;
+	bool         loaded;
+};
+
+struct reload {
+	struct provd  *pd;
+	struct unit   *v;
+	size_t         n, cap;
+	units_done_fn *done;
+	void          *ctx;
+};
+
+struct units *
+units_new(void)
+{
+	return calloc(1, sizeof(struct units));
+}
+
+static void
+table_free(struct unit *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+void
+units_free(struct units *u)
+{
+	if (u == NULL)
+		return;
+	table_free(u->v, u->n);
+	free(u);
+}
+
+bool
+units_code_valid(const char *code)
+{
+	size_t i, n = strlen(code);
+
+	if (n == 0 || n >= UNIT_CODE_MAX || code[0] == '-' || code[n - 1] == '-')
+		return false;
+	for (i = 0; i < n; i++)
+		if (!((code[i] >= 'a' && code[i] <= 'z') ||
+		      (code[i] >= '0' && code[i] <= '9') || code[i] == '-'))
+			return false;
+	return true;
+}
+
+static void
+on_unit(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct reload *r = arg;
+	char *code = dir_entry_get(ld, e, "ou");
+	char *kind = dir_entry_get(ld, e, "provdUnitKind");
+	char *parent = dir_entry_get(ld, e, "provdUnitParent");
+	char *name = dir_entry_get(ld, e, "description");
+	struct unit *u;
+
+	if (code == NULL || !units_code_valid(code) || r->n >= UNITS_MAX) {
+		log_warnx("units: skipping a unit entry with a bad code");
+		goto out;
+	}
+	if (r->n == r->cap) {
+		size_t cap = r->cap ? r->cap * 2 : 256;
+		struct unit *v = realloc(r->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			goto out;
+		r->v = v;
+		r->cap = cap;
+	}
+	u = &r->v[r->n++];
+	memset(u, 0, sizeof(*u));
+	snprintf(u->code, sizeof(u->code), "%s", code);
+	snprintf(u->kind, sizeof(u->kind), "%s", kind ? kind : "");
+	snprintf(u->parent, sizeof(u->parent), "%s", parent ? parent : "");
+	u->name = name;
+	name = NULL;
+out:
+	free(code);
+	free(kind);
+	free(parent);
+	free(name);
+}
+
+static int
+cmp_unit(const void *a, const void *b)
+{
+	return strcmp(((const struct unit *)a)->code, ((const struct unit *)b)->code);
+}
+
+static void
+on_done(void *arg, const struct dir_result *res)
+{
+	struct reload *r = arg;
+	struct units *u = r->pd->units;
+	char why[256];
+	bool ok = res->code == LDAP_SUCCESS;
+
+	if (ok) {
+		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
+		table_free(u->v, u->n);
+		u->v = r->v;
+		u->n = r->n;
+		u->loaded = true;
+		log_debug("units: %zu units loaded", u->n);
+	} else {
+		log_warnx("units: cannot load %s: %s", r->pd->cfg.units_dn,
+		          dir_result_str(res, why, sizeof(why)));
+		table_free(r->v, r->n);
+	}
+	if (r->done)
+		r->done(r->ctx, ok);
+	free(r);
+}
+
+void
+units_reload(struct provd *pd, units_done_fn *done, void *ctx)
+{
+	static const char *const attrs[] = {
+		"ou", "description", "provdUnitKind", "provdUnitParent", NULL
+	};
+	struct reload *r = calloc(1, sizeof(*r));
+
+	if (r == NULL) {
+		if (done)
+			done(ctx, false);
+		return;
+	}
+	r->pd = pd;
+	r->done = done;
+	r->ctx = ctx;
+	dir_search(pd->dir, pd->cfg.units_dn, LDAP_SCOPE_ONELEVEL,
+	           "(objectClass=provdUnit)", attrs, 0, NULL, on_unit, on_done, r);
+}
+
+bool units_loaded(const struct units *u) { return u->loaded; }
+size_t units_count(const struct units *u) { return u->n; }
+
+const struct unit *
+units_at(const struct units *u, size_t i)
+{
+	return i < u->n ? &u->v[i] : NULL;
+}
+
+const struct unit *
+units_find(const struct units *u, const char *code)
+{
+	struct unit key;
+
+	if (code == NULL || strlen(code) >= sizeof(key.code) || u->n == 0)
+		return NULL;
+	snprintf(key.code, sizeof(key.code), "%s", code);
+	return bsearch(&key, u->v, u->n, sizeof(*u->v), cmp_unit);
+}
+
+bool
+units_within(const struct units *u, const char *code, const char *ancestor)
+{
+	const struct unit *x = units_find(u, code);
+	int depth = 0;
+
+	/* Depth bound guards against a parent cycle in the directory. */
+	while (x != NULL && depth++ < 32) {
+		if (strcmp(x->code, ancestor) == 0)
+			return true;
+		if (x->parent[0] == '\0')
+			return false;
+		x = units_find(u, x->parent);
+	}
+	return false;
+}
+
+const char *
+units_path(const struct units *u, const char *code, char *out, size_t outsz)
+{
+	const struct unit *chain[32];
+	const struct unit *x = units_find(u, code);
+	size_t n = 0, off = 0;
+
+	out[0] = '\0';
+	while (x != NULL && n < 32) {
+		chain[n++] = x;
+		x = x->parent[0] ? units_find(u, x->parent) : NULL;
+	}
+	while (n-- > 0) {
+		int k = snprintf(out + off, outsz - off, "%s%s", off ? " / " : "",
+		                 chain[n]->name ? chain[n]->name : chain[n]->code);
+		if (k < 0 || (size_t)k >= outsz - off)
+			break;
+		off += (size_t)k;
+	}
+	return out;
+}

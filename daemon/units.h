@@ -1,0 +1,47 @@
+/*
+ * units — an in-memory copy of ou=units (166 entries here; a country has a
+ * few thousand), reloaded whenever the directory connection comes up and
+ * after every unit change.  Handlers validate unit codes, walk parents and
+ * expand subtrees from it without a directory round trip.
+ */
+#ifndef PROVD_UNITS_H
+#define PROVD_UNITS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct provd;
+struct units;
+
+#define UNIT_CODE_MAX 64
+
+struct unit {
+	char  code[UNIT_CODE_MAX];
+	char *name;                 /* Vietnamese name, UTF-8 */
+	char  kind[16];             /* province, department, district, commune */
+	char  parent[UNIT_CODE_MAX];/* "" for top-level units */
+};
+
+struct units *units_new(void);
+void units_free(struct units *u);
+
+/* Reload from the directory (async).  done(ctx, ok) is called when the new
+ * table is in place (ok) or the search failed (old table kept). */
+typedef void units_done_fn(void *ctx, bool ok);
+void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
+
+bool units_loaded(const struct units *u);
+size_t units_count(const struct units *u);
+const struct unit *units_at(const struct units *u, size_t i);   /* sorted by code */
+const struct unit *units_find(const struct units *u, const char *code);
+
+/* Is code the unit `ancestor` or below it? */
+bool units_within(const struct units *u, const char *code, const char *ancestor);
+
+/* "Huyện Tam Đảo / Xã Hợp Châu" — names from the top down.  Returns out. */
+const char *units_path(const struct units *u, const char *code, char *out, size_t outsz);
+
+/* A valid unit code: [a-z0-9-], 1..63 chars, no leading/trailing '-'. */
+bool units_code_valid(const char *code);
+
+#endif

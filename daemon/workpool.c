@@ -1,0 +1,192 @@
+/* workpool — worker threads with completion on the loop. See workpool.h. */
+#include "workpool.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "loop.h"
+
+#define MAX_THREADS 64
+
+struct job {
+	workpool_fn *work, *done;
+	void        *arg;
+	struct job  *next;
+};
+
+struct workpool {
+	struct loop     *loop;
+	pthread_t        threads[MAX_THREADS];
+	unsigned         nthreads;
+	pthread_mutex_t  mu;
+	pthread_cond_t   cv;
+	struct job      *todo_head, *todo_tail;   /* waiting for a worker */
+	struct job      *finished;                /* waiting for done() */
+	size_t           pending;
+	bool             quit;
+	int              efd;
+};
+
+static void *
+worker(void *arg)
+{
+	struct workpool *p = arg;
+	struct job *j;
+	uint64_t one = 1;
+
+	for (;;) {
+		pthread_mutex_lock(&p->mu);
+		while (p->todo_head == NULL && !p->quit)
+			pthread_cond_wait(&p->cv, &p->mu);
+		if (p->todo_head == NULL) {
+			pthread_mutex_unlock(&p->mu);
+			return NULL;
+		}
+		j = p->todo_head;
+		p->todo_head = j->next;
+		if (p->todo_head == NULL)
+			p->todo_tail = NULL;
+		pthread_mutex_unlock(&p->mu);
+
+		j->work(j->arg);
+
+		pthread_mutex_lock(&p->mu);
+		j->next = p->finished;
+		p->finished = j;
+		pthread_mutex_unlock(&p->mu);
+		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+			log_warn("workpool: eventfd");
+	}
+}
+
+static void
+drain(struct workpool *p)
+{
+	struct job *list, *j, *rev = NULL;
+
+	pthread_mutex_lock(&p->mu);
+	list = p->finished;
+	p->finished = NULL;
+	pthread_mutex_unlock(&p->mu);
+	/* Oldest first. */
+	while ((j = list) != NULL) {
+		list = j->next;
+		j->next = rev;
+		rev = j;
+	}
+	while ((j = rev) != NULL) {
+		rev = j->next;
+		p->pending--;
+		j->done(j->arg);
+		free(j);
+	}
+}
+
+static void
+on_event(void *arg, int fd, uint32_t events)
+{
+	struct workpool *p = arg;
+	uint64_t n;
+
+	(void)events;
+	if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_warn("workpool: eventfd read");
+	drain(p);
+}
+
+struct workpool *
+workpool_new(struct loop *loop, unsigned nthreads)
+{
+	struct workpool *p = calloc(1, sizeof(*p));
+	sigset_t all, old;
+	unsigned i;
+
+	if (p == NULL)
+		return NULL;
+	if (nthreads == 0) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		nthreads = n > 0 ? (unsigned)n : 1;
+	}
+	if (nthreads > MAX_THREADS)
+		nthreads = MAX_THREADS;
+	p->loop = loop;
+	pthread_mutex_init(&p->mu, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	if ((p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
+	    loop_add_fd(loop, p->efd, EPOLLIN, on_event, p) < 0) {
+		if (p->efd >= 0)
+			close(p->efd);
+		free(p);
+		return NULL;
+	}
+	/* Workers must not take signals meant for the loop's signalfd. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	for (i = 0; i < nthreads; i++)
+		if (pthread_create(&p->threads[i], NULL, worker, p) != 0)
+			break;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	p->nthreads = i;
+	if (i == 0) {
+		workpool_free(p);
+		return NULL;
+	}
+	return p;
+}
+
+int
+workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg)
+{
+	struct job *j = calloc(1, sizeof(*j));
+
+	if (j == NULL)
+		return -1;
+	j->work = work;
+	j->done = done;
+	j->arg = arg;
+	pthread_mutex_lock(&p->mu);
+	if (p->todo_tail)
+		p->todo_tail->next = j;
+	else
+		p->todo_head = j;
+	p->todo_tail = j;
+	p->pending++;
+	pthread_cond_signal(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	return 0;
+}
+
+size_t
+workpool_pending(const struct workpool *p)
+{
+	return p->pending;
+}
+
+void
+workpool_free(struct workpool *p)
+{
+	unsigned i;
+
+	if (p == NULL)
+		return;
+	pthread_mutex_lock(&p->mu);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->mu);
+	for (i = 0; i < p->nthreads; i++)
+		pthread_join(p->threads[i], NULL);
+	drain(p);
+	loop_del_fd(p->loop, p->efd);
+	close(p->efd);
+	pthread_mutex_destroy(&p->mu);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}

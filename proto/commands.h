@@ -1,0 +1,133 @@
+/*
+ * commands — the control vocabulary shared by provd and provctl.
+ *
+ * One static table (commands.c) lists every command: noun, verb, operands,
+ * options, the roles allowed to run it and a line of help.  provd looks a
+ * request up here and checks arity, options and role in one place before the
+ * handler runs; provctl prints help and completion from the same table, and
+ * uses the option kinds to know which arguments are files it must read.
+ */
+#ifndef PROVD_COMMANDS_H
+#define PROVD_COMMANDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum role {
+	ROLE_ADMIN     = 1u << 0,  /* accounts and units */
+	ROLE_OFFICER   = 1u << 1,  /* certificates and the CA */
+	ROLE_ONBOARDER = 1u << 2,  /* batch create only */
+	ROLE_AUDITOR   = 1u << 3,  /* read only */
+};
+#define ROLE_ANY (ROLE_ADMIN | ROLE_OFFICER | ROLE_ONBOARDER | ROLE_AUDITOR)
+#define ROLE_READ ROLE_ANY
+
+enum opt_kind {
+	OPT_FLAG,          /* --now */
+	OPT_VALUE,         /* --unit CODE */
+	OPT_MULTI,         /* --alias ADDR, may repeat */
+	OPT_FILE,          /* --csr FILE: provctl sends the file's content */
+	OPT_SECRET_FILE,   /* --password-file FILE: content sent, never audited */
+	OPT_SECRET_STDIN,  /* --password-stdin: provctl reads a line from stdin,
+	                      sends it as the value; never audited */
+	OPT_OUTPUT,        /* --credentials FILE: provctl writes SECRET records
+	                      there; provd sees a flag */
+};
+
+struct opt_spec {
+	const char    *name;     /* without the leading "--" */
+	enum opt_kind  kind;
+	const char    *metavar;  /* "CODE", "FILE"; NULL for flags */
+	const char    *help;
+};
+
+enum cmd_flags {
+	CMD_STREAM_INPUT = 1u << 0,  /* operand 1 is a FILE provctl streams as DATA */
+	CMD_WRITES       = 1u << 1,  /* changes the directory or the CA */
+	CMD_OUTPUT_FILE  = 1u << 2,  /* operand 1 is a FILE provctl writes the
+	                                reply's "line" fields to (mode 0644) */
+};
+
+enum cmd_id {
+	CMD_PING, CMD_STATUS, CMD_WHOIS,
+	CMD_UNIT_LIST, CMD_UNIT_SHOW, CMD_UNIT_ADD, CMD_UNIT_MODIFY,
+	CMD_USER_ADD, CMD_USER_SHOW, CMD_USER_LIST, CMD_USER_MODIFY, CMD_USER_MOVE,
+	CMD_USER_DISABLE, CMD_USER_ENABLE, CMD_USER_DELETE, CMD_USER_PURGE,
+	CMD_USER_PASSWD,
+	CMD_ALIAS_ADD, CMD_ALIAS_REMOVE,
+	CMD_BATCH_IMPORT,
+	CMD_CA_CREATE, CMD_CA_IMPORT, CMD_CA_SHOW,
+	CMD_CERT_ISSUE, CMD_CERT_LIST, CMD_CERT_SHOW, CMD_CERT_REVOKE,
+	CMD_CERT_RELEASE, CMD_CERT_EXPORT_INDEX,
+	CMD_CRL_SHOW, CMD_CRL_PUBLISH,
+	CMD_AUDIT_SHOW, CMD_AUDIT_VERIFY,
+	CMD_REPORT_UNITS, CMD_REPORT_EXPIRING,
+	CMD_COMPLETE,
+	CMD__COUNT
+};
+
+#define CMD_MAX_OPERANDS 4
+#define CMD_MAX_GIVEN    32       /* options given in one request */
+#define CMD_MAX_ARG      (64u * 1024)  /* one argument's bytes (a CSR fits) */
+
+struct cmd_spec {
+	enum cmd_id            id;
+	const char            *noun;
+	const char            *verb;       /* NULL for one-word commands */
+	const char            *operands;   /* usage text, e.g. "LOGIN" */
+	unsigned char          min_operands, max_operands;
+	unsigned               roles;      /* roles allowed (bitmask) */
+	unsigned               flags;      /* enum cmd_flags */
+	const struct opt_spec *opts;       /* terminated by { NULL } */
+	const char            *summary;
+	const char            *example;
+};
+
+extern const struct cmd_spec cmd_table[];
+extern const size_t cmd_table_len;
+
+/* The spec for noun [verb], or NULL.  verb may be NULL or "". */
+const struct cmd_spec *cmd_lookup(const char *noun, const char *verb);
+
+/* The option called name in spec, or NULL. */
+const struct opt_spec *cmd_opt(const struct cmd_spec *spec, const char *name);
+
+/* Parsed arguments.  Strings point into the caller's storage. */
+struct cmd_given {
+	const struct opt_spec *opt;
+	const char            *value;   /* "" for flags */
+	size_t                 len;
+};
+
+struct cmd_args {
+	const struct cmd_spec *spec;
+	const char            *operand[CMD_MAX_OPERANDS];
+	size_t                 noperands;
+	struct cmd_given       given[CMD_MAX_GIVEN];
+	size_t                 ngiven;
+};
+
+/*
+ * Parse argv[0..argc) (everything after noun and verb) against spec:
+ * "--name value", "--name=value", flags, operands; "--" ends options.
+ * lens[i] is the byte length of argv[i] (may be NULL: then strlen).
+ * Returns 0, or -1 with a message in err naming the bad argument.
+ * Values other than OPT_FILE contents must not contain NUL bytes.
+ */
+int cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
+              const size_t *lens, struct cmd_args *out, char *err, size_t errlen);
+
+/* First value of option name, or NULL when not given. */
+const char *cmd_arg(const struct cmd_args *a, const char *name);
+/* Same with its length (for file contents that may hold any byte). */
+const char *cmd_arg_len(const struct cmd_args *a, const char *name, size_t *len);
+bool cmd_flag(const struct cmd_args *a, const char *name);
+/* The i-th value of a repeatable option (0-based), or NULL. */
+const char *cmd_arg_nth(const struct cmd_args *a, const char *name, size_t i);
+
+/* "admin,officer" for a role mask; buf must hold 48 bytes. */
+const char *role_names(unsigned mask, char *buf, size_t len);
+/* Parse one role name; returns its bit or 0. */
+unsigned role_parse(const char *name);
+
+#endif

@@ -1,0 +1,136 @@
+/* text — escaping for JSON, TSV and logs. See text.h. */
+#include "text.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
+static size_t
+utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c;
+	size_t len, i;
+
+	if (n == 0)
+		return 0;
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2; c = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3; c = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4; c = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && c < 0x800) || (len == 4 && (c < 0x10000 || c > 0x10ffff)) ||
+	    (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+int
+json_put_string(struct buf *out, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, k;
+	uint32_t cp;
+	int rc = buf_append(out, "\"", 1);
+
+	while (rc == 0 && i < n) {
+		k = utf8_seq(p + i, n - i, &cp);
+		if (k == 0) {
+			rc = buf_append(out, "\xef\xbf\xbd", 3);
+			i++;
+			continue;
+		}
+		if (cp == '"' || cp == '\\')
+			rc = buf_printf(out, "\\%c", (int)cp);
+		else if (cp == '\n')
+			rc = buf_append(out, "\\n", 2);
+		else if (cp == '\t')
+			rc = buf_append(out, "\\t", 2);
+		else if (cp == '\r')
+			rc = buf_append(out, "\\r", 2);
+		else if (cp < 0x20 || cp == 0x7f)
+			rc = buf_printf(out, "\\u%04x", (unsigned)cp);
+		else
+			rc = buf_append(out, p + i, k);
+		i += k;
+	}
+	return rc == 0 ? buf_append(out, "\"", 1) : -1;
+}
+
+int
+tsv_put_field(struct buf *out, const char *s, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; rc == 0 && i < n; i++) {
+		switch (s[i]) {
+		case '\t': rc = buf_append(out, "\\t", 2); break;
+		case '\n': rc = buf_append(out, "\\n", 2); break;
+		case '\r': rc = buf_append(out, "\\r", 2); break;
+		case '\\': rc = buf_append(out, "\\\\", 2); break;
+		default:   rc = buf_append(out, s + i, 1); break;
+		}
+	}
+	return rc;
+}
+
+static bool
+combining(uint32_t cp)
+{
+	return (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) ||
+	       (cp >= 0x1dc0 && cp <= 0x1dff) || (cp >= 0x20d0 && cp <= 0x20ff) ||
+	       (cp >= 0xfe20 && cp <= 0xfe2f);
+}
+
+size_t
+text_width(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, w = 0, k;
+	uint32_t cp;
+
+	while (i < n) {
+		k = utf8_seq(p + i, n - i, &cp);
+		if (k == 0) {
+			w++;
+			i++;
+			continue;
+		}
+		if (!combining(cp))
+			w++;
+		i += k;
+	}
+	return w;
+}
+
+void
+text_sanitize(const char *s, size_t n, char *out, size_t outsz)
+{
+	size_t i, o = 0;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; i < n && o + 1 < outsz; i++) {
+		unsigned char c = (unsigned char)s[i];
+		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	}
+	out[o] = '\0';
+}

@@ -1,0 +1,579 @@
+/*
+ * provctl — command-line client of provd's control socket.
+ *
+ *   provctl [-s SOCKET] [-f table|tab|json] NOUN [VERB] [ARGS]
+ *
+ * The socket comes from -s, then $PROVD_SOCKET, then the built-in default.
+ * Files named by file options are read here and their content sent, since
+ * provd may not be able to read the caller's files; secrets are read from a
+ * file or stdin, never from argv.  Exit codes are the protocol's status
+ * codes (see --help).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "commands.h"
+#include "format.h"
+#include "text.h"
+#include "wire.h"
+
+#define DEFAULT_SOCKET "/run/provd/provd.sock"
+#define CHUNK          (60u * 1024)
+#define MAX_SECRET     1024
+
+struct session {
+	int              fd;
+	struct buf       in, out;
+	struct formatter *fmt;
+	enum format_kind kind;
+	int              infd;          /* streamed input, or -1 */
+	bool             input_done;
+	FILE            *secret_out;    /* --credentials FILE */
+	FILE            *line_out;      /* CMD_OUTPUT_FILE */
+	bool             progress;      /* stderr is a terminal */
+	bool             progress_shown;
+	struct timespec  t0;
+	int              status;
+	char             status_msg[2048];
+	bool             got_status;
+};
+
+static void
+usage_exit(FILE *f, int code)
+{
+	size_t i;
+	const char *last = "";
+
+	fprintf(f,
+	    "usage: provctl [-s SOCKET] [-f table|tab|json] NOUN [VERB] [ARGS]\n"
+	    "       provctl help [NOUN]\n\n"
+	    "  -s SOCKET  provd's control socket (default: $PROVD_SOCKET, then %s)\n"
+	    "  -f FORMAT  table (default, for people), tab or json (JSON Lines, for scripts)\n\n"
+	    "commands:\n", DEFAULT_SOCKET);
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+		char name[64];
+
+		if (strcmp(c->noun, last) != 0 && i > 0)
+			fputc('\n', f);
+		last = c->noun;
+		snprintf(name, sizeof(name), "%s%s%s", c->noun, c->verb ? " " : "",
+		         c->verb ? c->verb : "");
+		fprintf(f, "  %-20s %s\n", name, c->summary);
+	}
+	fprintf(f,
+	    "\nexit codes:\n"
+	    "  0 ok            1 server error     2 usage           3 not found\n"
+	    "  4 conflict      5 permission       6 invalid input   7 unavailable\n"
+	    "  8 partial (batch finished with rejected or failed rows)\n"
+	    "  9 protocol error\n\n"
+	    "'provctl help NOUN' shows the options and an example of each command.\n");
+	exit(code);
+}
+
+static void
+help_noun(const char *noun)
+{
+	size_t i;
+	bool any = false;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+		const struct opt_spec *o;
+		char roles[48];
+
+		if (noun != NULL && strcmp(c->noun, noun) != 0)
+			continue;
+		any = true;
+		printf("%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun, c->verb ? " " : "",
+		       c->verb ? c->verb : "", c->operands ? " " : "",
+		       c->operands ? c->operands : "", c->summary,
+		       role_names(c->roles, roles, sizeof(roles)));
+		for (o = c->opts; o->name != NULL; o++) {
+			char left[64];
+
+			snprintf(left, sizeof(left), "--%s%s%s", o->name,
+			         o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			printf("      %-26s %s\n", left, o->help);
+		}
+		printf("    example: %s\n\n", c->example);
+	}
+	if (!any) {
+		fprintf(stderr, "provctl: no command '%s'\n", noun);
+		exit(ST_USAGE);
+	}
+	exit(0);
+}
+
+static int
+read_file(const char *path, struct buf *out, size_t max, char *err, size_t errlen)
+{
+	char tmp[8192];
+	ssize_t n;
+	int fd, rc = 0;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	buf_init(out, max);
+	while ((n = read(fd, tmp, sizeof(tmp))) > 0)
+		if (buf_append(out, tmp, (size_t)n) < 0) {
+			snprintf(err, errlen, "%s: larger than %zu bytes", path, max);
+			rc = -1;
+			break;
+		}
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		rc = -1;
+	}
+	explicit_bzero(tmp, sizeof(tmp));
+	close(fd);
+	return rc;
+}
+
+/* One line from stdin, without echo when it is a terminal. */
+static int
+read_secret_stdin(char *out, size_t outsz)
+{
+	struct termios old, noecho;
+	bool tty = isatty(STDIN_FILENO);
+	size_t n;
+
+	if (tty) {
+		fprintf(stderr, "password: ");
+		tcgetattr(STDIN_FILENO, &old);
+		noecho = old;
+		noecho.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
+	}
+	if (fgets(out, (int)outsz, stdin) == NULL)
+		out[0] = '\0';
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	n = strcspn(out, "\r\n");
+	out[n] = '\0';
+	return n > 0 ? 0 : -1;
+}
+
+static int
+connect_socket(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		fprintf(stderr, "provctl: socket path too long: %s\n", path);
+		exit(ST_USAGE);
+	}
+	strcpy(sun.sun_path, path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
+	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		fprintf(stderr, "provctl: cannot connect to provd at %s: %s\n", path,
+		        strerror(errno));
+		exit(ST_UNAVAILABLE);
+	}
+	return fd;
+}
+
+static double
+elapsed(const struct session *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - s->t0.tv_sec) + (now.tv_nsec - s->t0.tv_nsec) / 1e9;
+}
+
+static void
+show_progress(struct session *s, const struct wire_msg *m)
+{
+	unsigned long done = 0, total = 0;
+	double t = elapsed(s), rate;
+	size_t i;
+
+	if (!s->progress)
+		return;
+	for (i = 0; i + 1 < m->nfields; i += 2) {
+		if (strcmp(m->f[i].ptr, "done") == 0)
+			done = strtoul(m->f[i + 1].ptr, NULL, 10);
+		else if (strcmp(m->f[i].ptr, "total") == 0)
+			total = strtoul(m->f[i + 1].ptr, NULL, 10);
+	}
+	rate = t > 0 ? done / t : 0;
+	if (total > 0 && rate > 0)
+		fprintf(stderr, "\r%lu/%lu rows  %.0f rows/s  ETA %.0f s   ", done,
+		        total, rate, (total - done) / rate);
+	else
+		fprintf(stderr, "\r%lu rows  %.0f rows/s   ", done, rate);
+	s->progress_shown = true;
+}
+
+static void
+write_secret(struct session *s, const struct wire_msg *m)
+{
+	struct buf b;
+	size_t i;
+
+	if (s->secret_out == NULL)
+		return;
+	buf_init(&b, 1u << 20);
+	for (i = 0; i + 1 < m->nfields; i += 2) {
+		const struct wire_field *v = &m->f[i + 1];
+		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
+		             memchr(v->ptr, '\n', v->len);
+		size_t k;
+
+		if (i)
+			buf_append(&b, ",", 1);
+		if (quote)
+			buf_append(&b, "\"", 1);
+		for (k = 0; k < v->len; k++) {
+			if (v->ptr[k] == '"')
+				buf_append(&b, "\"", 1);
+			buf_append(&b, v->ptr + k, 1);
+		}
+		if (quote)
+			buf_append(&b, "\"", 1);
+	}
+	buf_append(&b, "\n", 1);
+	fwrite(buf_head(&b), 1, b.len, s->secret_out);
+	buf_wipe(&b);
+	buf_free(&b);
+}
+
+static void
+write_lines(struct session *s, const struct wire_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, "line") == 0) {
+			fwrite(m->f[i + 1].ptr, 1, m->f[i + 1].len, s->line_out);
+			fputc('\n', s->line_out);
+		}
+}
+
+static void
+handle(struct session *s, struct wire_msg *m)
+{
+	switch (m->type) {
+	case WIRE_RECORD:
+		if (s->line_out != NULL)
+			write_lines(s, m);
+		else
+			format_record(s->fmt, m);
+		break;
+	case WIRE_SECRET:
+		write_secret(s, m);
+		break;
+	case WIRE_PROGRESS:
+		show_progress(s, m);
+		break;
+	case WIRE_STATUS: {
+		const char *code = wire_field_str(m, 0), *msg = wire_field_str(m, 1);
+
+		s->status = code ? atoi(code) : ST_PROTOCOL;
+		snprintf(s->status_msg, sizeof(s->status_msg), "%s", msg ? msg : "");
+		s->got_status = true;
+		break;
+	}
+	default:
+		break;
+	}
+}
+
+/* Pump the connection: send queued frames and streamed input, read and
+ * handle replies, until the STATUS arrives. */
+static void
+converse(struct session *s)
+{
+	char err[256], *dst;
+	struct wire_msg m;
+	size_t used;
+	ssize_t n;
+
+	while (!s->got_status) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+
+		/* Refill the send queue from the streamed input. */
+		if (s->infd >= 0 && !s->input_done && s->out.len < CHUNK) {
+			char chunk[CHUNK];
+			struct wire_enc e;
+
+			n = read(s->infd, chunk, sizeof(chunk));
+			if (n < 0) {
+				fprintf(stderr, "provctl: read: %s\n", strerror(errno));
+				exit(ST_USAGE);
+			}
+			if (n == 0) {
+				const char *none[] = { NULL };
+
+				wire_put_strv(&s->out, WIRE_END, none);
+				s->input_done = true;
+			} else {
+				wire_begin(&e, &s->out, WIRE_DATA);
+				wire_add(&e, chunk, (size_t)n);
+				if (wire_finish(&e) < 0) {
+					fprintf(stderr, "provctl: out of memory\n");
+					exit(ST_INTERNAL);
+				}
+			}
+		}
+		if (s->out.len > 0)
+			p.events |= POLLOUT;
+		if (poll(&p, 1, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			exit(ST_INTERNAL);
+		}
+		if (p.revents & POLLOUT) {
+			n = send(s->fd, buf_head(&s->out), s->out.len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n > 0)
+				buf_consume(&s->out, (size_t)n);
+			else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+				/* The server may have replied and closed: read it. */
+				buf_reset(&s->out);
+				s->input_done = true;
+				s->infd = -1;
+			}
+		}
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			if ((dst = buf_reserve(&s->in, 65536)) == NULL) {
+				fprintf(stderr, "provctl: reply frame too large\n");
+				exit(ST_PROTOCOL);
+			}
+			n = recv(s->fd, dst, 65536, 0);
+			if (n <= 0) {
+				if (n < 0 && (errno == EINTR || errno == EAGAIN))
+					continue;
+				fprintf(stderr, "provctl: provd closed the connection\n");
+				exit(ST_UNAVAILABLE);
+			}
+			buf_commit(&s->in, (size_t)n);
+			for (;;) {
+				enum wire_decode rc = wire_decode(buf_head(&s->in), s->in.len,
+				                                  &m, &used, err, sizeof(err));
+				if (rc == WIRE_NEED_MORE)
+					break;
+				if (rc != WIRE_FRAME) {
+					fprintf(stderr, "provctl: bad reply from provd: %s\n", err);
+					exit(ST_PROTOCOL);
+				}
+				buf_consume(&s->in, used);
+				handle(s, &m);
+				wire_msg_free(&m);
+				if (s->got_status)
+					break;
+			}
+		}
+	}
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table";
+	const struct cmd_spec *spec;
+	struct cmd_args args;
+	struct session s;
+	struct wire_enc e;
+	char err[512];
+	const char *noun, *verb;
+	char **rest;
+	int nrest, ch, i;
+	size_t k;
+	struct buf *contents = NULL;
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	memset(&s, 0, sizeof(s));
+	s.infd = -1;
+	while ((ch = getopt_long(argc, argv, "+s:f:hV", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's': sock = optarg; break;
+		case 'f': fmtname = optarg; break;
+		case 'h': usage_exit(stdout, 0); break;
+		case 'V': printf("provctl %s\n", PROVD_VERSION); return 0;
+		default:  usage_exit(stderr, ST_USAGE);
+		}
+	}
+	if (format_parse(fmtname, &s.kind) < 0) {
+		fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n", fmtname);
+		return ST_USAGE;
+	}
+	if (optind >= argc)
+		usage_exit(stderr, ST_USAGE);
+	if (strcmp(argv[optind], "help") == 0)
+		help_noun(optind + 1 < argc ? argv[optind + 1] : NULL);
+	if (sock == NULL || sock[0] == '\0')
+		sock = DEFAULT_SOCKET;
+
+	noun = argv[optind];
+	verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+	if (verb != NULL && (spec = cmd_lookup(noun, verb)) != NULL && spec->verb != NULL) {
+		rest = argv + optind + 2;
+		nrest = argc - optind - 2;
+	} else if ((spec = cmd_lookup(noun, NULL)) != NULL) {
+		verb = NULL;
+		rest = argv + optind + 1;
+		nrest = argc - optind - 1;
+	} else {
+		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
+		        noun, verb ? " " : "", verb ? verb : "");
+		return ST_USAGE;
+	}
+	if (cmd_parse(spec, nrest, (const char *const *)rest, NULL, &args, err, sizeof(err)) < 0) {
+		fprintf(stderr, "provctl: %s\n", err);
+		return ST_USAGE;
+	}
+
+	/* Build the request, reading files and secrets as the spec says. */
+	buf_init(&s.out, 64u << 20);
+	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
+	wire_begin(&e, &s.out, WIRE_REQUEST);
+	wire_add_str(&e, spec->noun);
+	wire_add_str(&e, spec->verb ? spec->verb : "");
+	for (k = 0; k < args.noperands; k++) {
+		const char *op = args.operand[k];
+
+		if (k == 0 && (spec->flags & CMD_STREAM_INPUT)) {
+			if (strcmp(op, "-") == 0) {
+				s.infd = STDIN_FILENO;
+			} else if ((s.infd = open(op, O_RDONLY | O_CLOEXEC)) < 0) {
+				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
+				return ST_USAGE;
+			}
+			/* provd sees only the file's name, for the audit trail. */
+			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
+		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
+			int fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s.line_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
+				return ST_USAGE;
+			}
+			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
+		}
+		wire_add_str(&e, op);
+	}
+	contents = calloc(args.ngiven + 1, sizeof(*contents));
+	for (k = 0; k < args.ngiven; k++) {
+		const struct cmd_given *g = &args.given[k];
+		struct buf *b = &contents[k];
+		char secret[MAX_SECRET];
+
+		buf_init(b, CMD_MAX_ARG + 128);
+		buf_printf(b, "--%s", g->opt->name);
+		switch (g->opt->kind) {
+		case OPT_FLAG:
+			break;
+		case OPT_VALUE:
+		case OPT_MULTI:
+			buf_append(b, "=", 1);
+			buf_append(b, g->value, g->len);
+			break;
+		case OPT_FILE:
+		case OPT_SECRET_FILE: {
+			struct buf f;
+
+			if (read_file(g->value, &f, CMD_MAX_ARG, err, sizeof(err)) < 0) {
+				fprintf(stderr, "provctl: --%s: %s\n", g->opt->name, err);
+				return ST_USAGE;
+			}
+			buf_append(b, "=", 1);
+			if (g->opt->kind == OPT_SECRET_FILE) {
+				/* One line: strip the trailing newline of a password file. */
+				size_t len = f.len;
+
+				while (len > 0 && (buf_head(&f)[len - 1] == '\n' ||
+				                   buf_head(&f)[len - 1] == '\r'))
+					len--;
+				f.len = len;
+			}
+			buf_append(b, buf_head(&f), f.len);
+			buf_wipe(&f);
+			buf_free(&f);
+			break;
+		}
+		case OPT_SECRET_STDIN:
+			if (read_secret_stdin(secret, sizeof(secret)) < 0) {
+				fprintf(stderr, "provctl: --%s: no password on standard input\n",
+				        g->opt->name);
+				return ST_USAGE;
+			}
+			buf_printf(b, "=%s", secret);
+			explicit_bzero(secret, sizeof(secret));
+			break;
+		case OPT_OUTPUT: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+			if (fd < 0 || (s.secret_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s%s\n", g->opt->name, g->value,
+				        strerror(errno),
+				        errno == EEXIST ? " (refusing to overwrite)" : "");
+				return ST_USAGE;
+			}
+			break;
+		}
+		}
+		wire_add(&e, buf_head(b), b->len);
+	}
+	if (wire_finish(&e) < 0) {
+		fprintf(stderr, "provctl: request too large\n");
+		return ST_USAGE;
+	}
+	for (k = 0; k < args.ngiven; k++) {
+		buf_wipe(&contents[k]);
+		buf_free(&contents[k]);
+	}
+	free(contents);
+
+	s.fd = connect_socket(sock);
+	s.fmt = format_new(s.kind, stdout);
+	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
+	clock_gettime(CLOCK_MONOTONIC, &s.t0);
+	converse(&s);
+	buf_wipe(&s.out);
+
+	if (s.progress_shown)
+		fputc('\n', stderr);
+	format_finish(s.fmt);
+	format_free(s.fmt);
+	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
+		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if (s.line_out != NULL && fclose(s.line_out) != 0) {
+		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if (s.status != ST_OK)
+		fprintf(stderr, "provctl: %s\n", s.status_msg);
+	else if (s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
+	         strcmp(s.status_msg, "ok") != 0)
+		fprintf(stderr, "%s\n", s.status_msg);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	close(s.fd);
+	(void)i;
+	return s.status;
+}
