@@ -1,6 +1,7 @@
 /* account — creating accounts and printing them. See account.h. */
 #include "account.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,11 +18,11 @@
 #include "request.h"
 #include "template.h"
 #include "text.h"
+#include "strset.h"
 #include "units.h"
 #include "workpool.h"
 
 #define CREATE_RETRIES 5
-#define RESERVED_MAX   1024
 
 const char *const account_attrs[] = {
 	"uid", "mail", "cn", "givenName", "sn", "employeeNumber", "departmentNumber",
@@ -32,29 +33,38 @@ const char *const account_attrs[] = {
 
 /* Logins chosen by creates still in flight, so that two creates of the same
  * base (batch rows of two "Nguyễn Văn An") never pick the same suffix. */
-static char *reserved[RESERVED_MAX];
-static size_t nreserved;
+static struct strset *inflight;
 
 static bool
 reserve(const char *login)
 {
-	if (nreserved >= RESERVED_MAX || (reserved[nreserved] = strdup(login)) == NULL)
+	if (inflight == NULL && (inflight = strset_new(1u << 20)) == NULL)
 		return false;
-	nreserved++;
-	return true;
+	return strset_add(inflight, login) == 1;
 }
 
 static void
 unreserve(const char *login)
 {
-	size_t i;
-
-	for (i = 0; i < nreserved; i++)
-		if (strcmp(reserved[i], login) == 0) {
-			free(reserved[i]);
-			reserved[i] = reserved[--nreserved];
-			return;
+	if (inflight != NULL) {
+		strset_del(inflight, login);
+		if (strset_count(inflight) == 0) {
+			strset_free(inflight);
+			inflight = NULL;
 		}
+	}
+}
+
+const char *
+account_action_name(enum account_action a, bool dry_run)
+{
+	switch (a) {
+	case ACCOUNT_CREATED:   return dry_run ? "create" : "created";
+	case ACCOUNT_UPDATED:   return dry_run ? "update" : "updated";
+	case ACCOUNT_UNCHANGED: return "unchanged";
+	case ACCOUNT_REJECTED:  break;
+	}
+	return "rejected";
 }
 
 int
@@ -82,6 +92,31 @@ account_status_of_ldap(int code)
 
 /* ---- create ---------------------------------------------------------- */
 
+/* Attributes provd keeps in step with HR data on an update (when the
+ * template writes them); identity and credentials are never touched. */
+static const char *const fixed_attrs[] = {
+	"objectClass", "uid", "mail", "employeeNumber", "userPassword", "pwdReset",
+	"mailLocalAddress", NULL
+};
+
+/* Attributes the directory search returns for the entries it finds. */
+static const char *const search_attrs[] = {
+	"uid", "employeeNumber", "mail", "mailLocalAddress", "cn", "sn", "givenName",
+	"displayName", "departmentNumber", "ou", "title", "telephoneNumber",
+	"provdMailQuota", NULL
+};
+
+#define MAX_EXISTING_ATTRS 16
+
+struct existing {
+	bool  found;
+	char  login[NAMES_LOGIN_BUFSZ];
+	char  mail[ACCOUNT_MAIL_MAX];
+	char *attr[MAX_EXISTING_ATTRS];     /* names, from search_attrs */
+	char **vals[MAX_EXISTING_ATTRS];    /* their values (NULL = absent) */
+	size_t nattr;
+};
+
 struct create {
 	struct provd          *pd;
 	account_done_fn       *done;
@@ -95,15 +130,19 @@ struct create {
 	char                   employee_id[FIELD_EMPLOYEE_ID_MAX + 1];
 	char                   title[FIELD_TITLE_MAX + 1];
 	char                   phone[FIELD_PHONE_MAX + 1];
+	bool                   has_title, has_phone, has_quota;
 	char                   base[NAMES_BASE_MAX + 1];
+	char                   explicit_mail[FIELD_MAIL_MAX + 1];
 	bool                   explicit_login;
 	unsigned long long     quota;
 	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
 	size_t                 naliases;
-	bool                   must_change;
+	bool                   must_change, upsert, allow_update, dry_run;
+	struct strset         *planned;
 	/* search results */
-	char                 **taken;      /* logins and local parts in use */
-	size_t                 ntaken, captaken;
+	struct strset         *taken;      /* logins and local parts in use */
+	struct existing        old;
+	int                    nmatches;
 	char                   conflict[300];
 	char                   hash[PASSWORD_HASH_BUFSZ];
 	char                   hash_err[200];
@@ -115,18 +154,27 @@ struct create {
 static void create_search(struct create *c);
 
 static void
-create_finish(struct create *c)
+existing_clear(struct existing *x)
 {
 	size_t i;
 
+	for (i = 0; i < x->nattr; i++) {
+		free(x->attr[i]);
+		dir_strv_free(x->vals[i]);
+	}
+	memset(x, 0, sizeof(*x));
+}
+
+static void
+create_finish(struct create *c)
+{
 	if (c->reserved)
 		unreserve(c->res.login);
 	c->done(c->ctx, &c->res);
 	explicit_bzero(c->res.password, sizeof(c->res.password));
 	explicit_bzero(c->hash, sizeof(c->hash));
-	for (i = 0; i < c->ntaken; i++)
-		free(c->taken[i]);
-	free(c->taken);
+	strset_free(c->taken);
+	existing_clear(&c->old);
 	free(c);
 }
 
@@ -146,6 +194,7 @@ create_fail(struct create *c, int status, const char *fmt, ...)
 	va_list ap;
 
 	c->res.status = status;
+	c->res.action = ACCOUNT_REJECTED;
 	va_start(ap, fmt);
 	vsnprintf(c->res.msg, sizeof(c->res.msg), fmt, ap);
 	va_end(ap);
@@ -183,28 +232,37 @@ validate(struct create *c, const struct account_input *in)
 		return ST_NOTFOUND;
 	}
 	snprintf(c->unit_code, sizeof(c->unit_code), "%s", c->unit->code);
+	c->has_title = in->title != NULL;
 	if (in->title != NULL && in->title[0] != '\0' &&
 	    field_title(in->title, c->title, sizeof(c->title), err, errlen) < 0)
 		return ST_INVALID;
+	c->has_phone = in->phone != NULL;
 	if (in->phone != NULL && in->phone[0] != '\0' &&
 	    field_phone(in->phone, c->phone, sizeof(c->phone), err, errlen) < 0)
 		return ST_INVALID;
 	c->quota = pd->cfg.default_quota;
-	if (in->quota != NULL && field_quota(in->quota, &c->quota, err, errlen) < 0)
+	c->has_quota = in->quota != NULL && in->quota[0] != '\0';
+	if (c->has_quota && field_quota(in->quota, &c->quota, err, errlen) < 0)
 		return ST_INVALID;
-	if (in->login != NULL) {
+	if (in->login != NULL && in->login[0] != '\0') {
 		if (!names_login_valid(in->login)) {
 			snprintf(err, errlen, "login: must match [a-z][a-z0-9]* (at most %d)",
 			         NAMES_LOGIN_MAX);
 			return ST_INVALID;
 		}
 		snprintf(c->base, sizeof(c->base), "%s", in->login);
-		if (strlen(in->login) > NAMES_BASE_MAX)
-			snprintf(c->res.login, sizeof(c->res.login), "%s", in->login);
+		if (strlen(in->login) > NAMES_BASE_MAX) {
+			snprintf(err, errlen, "login: at most %d characters", NAMES_BASE_MAX);
+			return ST_INVALID;
+		}
 		c->explicit_login = true;
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
 	}
+	if (in->mail != NULL && in->mail[0] != '\0' &&
+	    field_mail("mail", in->mail, c->explicit_mail, sizeof(c->explicit_mail),
+	               err, errlen) < 0)
+		return ST_INVALID;
 	if (in->naliases > ACCOUNT_MAX_ALIASES) {
 		snprintf(err, errlen, "alias: at most %d", ACCOUNT_MAX_ALIASES);
 		return ST_USAGE;
@@ -216,6 +274,10 @@ validate(struct create *c, const struct account_input *in)
 	}
 	c->naliases = in->naliases;
 	c->must_change = true;
+	c->upsert = in->upsert;
+	c->allow_update = in->allow_update;
+	c->dry_run = in->dry_run;
+	c->planned = in->planned;
 	if (password_scheme_parse(pd->cfg.generated_hash, &c->scheme) < 0) {
 		snprintf(err, errlen, "mail.generated_password_hash: unknown scheme");
 		return ST_INTERNAL;
@@ -235,6 +297,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
+	c->res.action = ACCOUNT_REJECTED;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
 		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
@@ -247,17 +310,14 @@ account_create(struct provd *pd, const struct account_input *in,
 static void
 taken_add(struct create *c, const char *s)
 {
-	if (c->ntaken == c->captaken) {
-		size_t cap = c->captaken ? c->captaken * 2 : 16;
-		char **v = realloc(c->taken, cap * sizeof(*v));
+	char low[ACCOUNT_MAIL_MAX];
+	size_t i;
 
-		if (v == NULL)
-			return;
-		c->taken = v;
-		c->captaken = cap;
-	}
-	if ((c->taken[c->ntaken] = strdup(s)) != NULL)
-		c->ntaken++;
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	low[i] = '\0';
+	if (strset_add(c->taken, low) < 0)
+		log_warnx("account: too many similar logins for base %s", c->base);
 }
 
 /* The local part of addr if it is in our domain, else NULL (into buf). */
@@ -275,6 +335,24 @@ local_part(const struct create *c, const char *addr, char *buf, size_t len)
 }
 
 static void
+remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
+{
+	struct existing *x = &c->old;
+	char *mail = dir_entry_get(ld, e, "mail");
+	size_t i;
+
+	x->found = true;
+	snprintf(x->login, sizeof(x->login), "%s", uid ? uid : "");
+	snprintf(x->mail, sizeof(x->mail), "%s", mail ? mail : "");
+	free(mail);
+	for (i = 0; search_attrs[i] != NULL && x->nattr < MAX_EXISTING_ATTRS; i++) {
+		x->attr[x->nattr] = strdup(search_attrs[i]);
+		x->vals[x->nattr] = dir_entry_get_all(ld, e, search_attrs[i]);
+		x->nattr++;
+	}
+}
+
+static void
 on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct create *c = arg;
@@ -283,12 +361,17 @@ on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 	char **mails = dir_entry_get_all(ld, e, "mail");
 	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
 	char lp[ACCOUNT_MAIL_MAX];
+	bool same_person = emp != NULL && strcmp(emp, c->employee_id) == 0;
 	size_t i, k;
 
-	if (emp != NULL && strcmp(emp, c->employee_id) == 0 && c->conflict[0] == '\0')
-		snprintf(c->conflict, sizeof(c->conflict),
-		         "employee_id: %s already has the account '%s'", emp,
-		         uid ? uid : "?");
+	if (same_person) {
+		if (c->nmatches++ == 0 && c->upsert)
+			remember_existing(c, ld, e, uid);
+		else if (c->conflict[0] == '\0')
+			snprintf(c->conflict, sizeof(c->conflict),
+			         "employee_id: %s already has the account '%s'", emp,
+			         uid ? uid : "?");
+	}
 	if (uid != NULL)
 		taken_add(c, uid);
 	for (k = 0; k < 2; k++) {
@@ -299,11 +382,18 @@ on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 
 			if (local_part(c, v[i], lp, sizeof(lp)) != NULL)
 				taken_add(c, lp);
+			if (same_person)
+				continue;
 			for (a = 0; a < c->naliases; a++)
 				if (strcasecmp(v[i], c->aliases[a]) == 0 && c->conflict[0] == '\0')
 					snprintf(c->conflict, sizeof(c->conflict),
 					         "alias: %s is already used by '%s'",
 					         c->aliases[a], uid ? uid : "?");
+			if (c->explicit_mail[0] && strcasecmp(v[i], c->explicit_mail) == 0 &&
+			    c->conflict[0] == '\0')
+				snprintf(c->conflict, sizeof(c->conflict),
+				         "mail: %s is already used by '%s'", c->explicit_mail,
+				         uid ? uid : "?");
 		}
 	}
 	free(uid);
@@ -314,6 +404,13 @@ on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 
 static void hash_work(void *arg);
 static void hash_done(void *arg);
+static void update_existing(struct create *c);
+
+static void
+add_taken(void *ctx, const char *s)
+{
+	taken_add(ctx, s);
+}
 
 static void
 on_existing_done(void *arg, const struct dir_result *res)
@@ -321,7 +418,6 @@ on_existing_done(void *arg, const struct dir_result *res)
 	struct create *c = arg;
 	char why[300];
 	unsigned n;
-	size_t i;
 
 	if (res->code != LDAP_SUCCESS) {
 		create_fail(c, account_status_of_ldap(res->code), "directory: %s",
@@ -332,21 +428,58 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_CONFLICT, "%s", c->conflict);
 		return;
 	}
-	for (i = 0; i < nreserved; i++)
-		taken_add(c, reserved[i]);
+	if (c->old.found) {
+		update_existing(c);
+		return;
+	}
+	if (inflight != NULL)
+		strset_each(inflight, add_taken, c);
+	if (c->planned != NULL)
+		strset_each(c->planned, add_taken, c);
 	if (c->explicit_login) {
-		for (i = 0; i < c->ntaken; i++)
-			if (strcasecmp(c->taken[i], c->base) == 0) {
-				create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
-				return;
-			}
+		if (strset_has(c->taken, c->base)) {
+			create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
+			return;
+		}
 		n = 1;
 	} else {
-		n = names_lowest_free(c->base, (const char *const *)c->taken, c->ntaken);
+		n = 1;
+		while (n < 100000) {
+			char cand[NAMES_LOGIN_BUFSZ];
+
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
+				n = 0;
+				break;
+			}
+			if (!strset_has(c->taken, cand))
+				break;
+			n++;
+		}
 	}
 	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
 	                                    sizeof(c->res.login)) < 0) {
 		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
+		return;
+	}
+	if (c->explicit_mail[0])
+		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
+	else
+		snprintf(c->res.mail, sizeof(c->res.mail), "%s@%s", c->res.login,
+		         c->pd->cfg.mail_domain);
+	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		create_fail(c, ST_INTERNAL, "cannot form the DN");
+		return;
+	}
+	if (c->dry_run) {
+		if (c->planned != NULL && strset_add(c->planned, c->res.login) < 0) {
+			create_fail(c, ST_INTERNAL, "too many rows to plan");
+			return;
+		}
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_CREATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "would create %s", c->res.login);
+		create_finish(c);
 		return;
 	}
 	if (!reserve(c->res.login)) {
@@ -354,13 +487,6 @@ on_existing_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	c->reserved = true;
-	snprintf(c->res.mail, sizeof(c->res.mail), "%s@%s", c->res.login,
-	         c->pd->cfg.mail_domain);
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
-	                   sizeof(c->res.dn)) < 0) {
-		create_fail(c, ST_INTERNAL, "cannot form the DN");
-		return;
-	}
 	if (c->hash[0] != '\0') {       /* a retry: the hash is already made */
 		hash_done(c);
 		return;
@@ -373,47 +499,50 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_INTERNAL, "out of memory");
 }
 
+static int
+filter_append(char *filter, size_t size, size_t *off, const char *fmt, const char *value)
+{
+	char esc[800];
+	int n;
+
+	if (ldapesc_filter(value, esc, sizeof(esc)) < 0)
+		return -1;
+	n = snprintf(filter + *off, size - *off, fmt, esc, esc, esc);
+	if (n < 0 || (size_t)n >= size - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
 static void
 create_search(struct create *c)
 {
-	static const char *const attrs[] = {
-		"uid", "employeeNumber", "mail", "mailLocalAddress", NULL
-	};
-	char filter[2048], esc[512];
-	size_t off, i;
-	int n;
+	char filter[4096];
+	size_t off = 0, i;
 
 	/* One search finds the employee id, every login and address that
-	 * starts with the base, and any entry using a requested alias. */
-	off = 0;
-	n = snprintf(filter, sizeof(filter), "(|");
-	off += (size_t)n;
-	if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) < 0)
+	 * starts with the base, and any entry using a requested address. */
+	filter[0] = '\0';
+	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0 ||
+	    filter_append(filter, sizeof(filter), &off,
+	                  "(uid=%s*)(mail=%s*)(mailLocalAddress=%s*)", c->base) < 0)
 		goto toolong;
-	n = snprintf(filter + off, sizeof(filter) - off, "(employeeNumber=%s)", esc);
-	off += (size_t)n;
-	if (ldapesc_filter(c->base, esc, sizeof(esc)) < 0)
-		goto toolong;
-	n = snprintf(filter + off, sizeof(filter) - off,
-	             "(uid=%s*)(mail=%s*)(mailLocalAddress=%s*)", esc, esc, esc);
-	if (n < 0 || (size_t)n >= sizeof(filter) - off)
-		goto toolong;
-	off += (size_t)n;
-	for (i = 0; i < c->naliases; i++) {
-		if (ldapesc_filter(c->aliases[i], esc, sizeof(esc)) < 0)
+	for (i = 0; i < c->naliases; i++)
+		if (filter_append(filter, sizeof(filter), &off,
+		                  "(mail=%s)(mailLocalAddress=%s)", c->aliases[i]) < 0)
 			goto toolong;
-		n = snprintf(filter + off, sizeof(filter) - off,
-		             "(mail=%s)(mailLocalAddress=%s)", esc, esc);
-		if (n < 0 || (size_t)n >= sizeof(filter) - off)
-			goto toolong;
-		off += (size_t)n;
-	}
+	if (c->explicit_mail[0] &&
+	    filter_append(filter, sizeof(filter), &off, "(mail=%s)(mailLocalAddress=%s)",
+	                  c->explicit_mail) < 0)
+		goto toolong;
 	if (off + 2 > sizeof(filter))
 		goto toolong;
 	strcat(filter, ")");
-	c->ntaken = 0;
+	strset_free(c->taken);
+	if ((c->taken = strset_new(1u << 20)) == NULL)
+		fatal("account: out of memory");
 	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
-	           attrs, 0, NULL, on_existing, on_existing_done, c);
+	           search_attrs, 0, NULL, on_existing, on_existing_done, c);
 	return;
 toolong:
 	c->res.status = ST_INVALID;
@@ -433,13 +562,36 @@ hash_work(void *arg)
 		c->hash[0] = '\0';
 }
 
+/* Expand the template for this person (login/mail given). */
+static int
+expand(struct create *c, const char *login, const char *mail,
+       struct template_entry *entry, char *err, size_t errlen)
+{
+	struct template_values v = { 0 };
+
+	memset(entry, 0, sizeof(*entry));
+	v.login = login;
+	v.full_name = c->cn;
+	v.given_name = c->name.given_name;
+	v.surname = c->name.sn;
+	v.middle_name = c->name.middle;
+	v.unit = c->unit_code;
+	v.unit_name = c->unit->name;
+	v.mail = mail;
+	v.domain = c->pd->cfg.mail_domain;
+	v.employee_id = c->employee_id;
+	v.title = c->title;
+	v.phone = c->phone;
+	v.quota = c->quota;
+	return template_expand(c->pd->account_tpl, &v, entry, err, errlen);
+}
+
 static void on_added(void *arg, const struct dir_result *res);
 
 static void
 hash_done(void *arg)
 {
 	struct create *c = arg;
-	struct template_values v = { 0 };
 	struct template_entry entry;
 	LDAPMod **mods = NULL;
 	char err[300];
@@ -449,21 +601,7 @@ hash_done(void *arg)
 		create_fail(c, ST_INTERNAL, "password hash failed: %s", c->hash_err);
 		return;
 	}
-	memset(&entry, 0, sizeof(entry));
-	v.login = c->res.login;
-	v.full_name = c->cn;
-	v.given_name = c->name.given_name;
-	v.surname = c->name.sn;
-	v.middle_name = c->name.middle;
-	v.unit = c->unit_code;
-	v.unit_name = c->unit->name;
-	v.mail = c->res.mail;
-	v.domain = c->pd->cfg.mail_domain;
-	v.employee_id = c->employee_id;
-	v.title = c->title;
-	v.phone = c->phone;
-	v.quota = c->quota;
-	if (template_expand(c->pd->account_tpl, &v, &entry, err, sizeof(err)) < 0 ||
+	if (expand(c, c->res.login, c->res.mail, &entry, err, sizeof(err)) < 0 ||
 	    template_entry_add(&entry, "userPassword", c->hash, err, sizeof(err)) < 0 ||
 	    (c->must_change &&
 	     template_entry_add(&entry, "pwdReset", "TRUE", err, sizeof(err)) < 0))
@@ -491,6 +629,7 @@ on_added(void *arg, const struct dir_result *res)
 
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_CREATED;
 		snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
 		create_finish(c);
 		return;
@@ -502,9 +641,8 @@ on_added(void *arg, const struct dir_result *res)
 		unreserve(c->res.login);
 		c->reserved = false;
 		c->conflict[0] = '\0';
-		for (size_t i = 0; i < c->ntaken; i++)
-			free(c->taken[i]);
-		c->ntaken = 0;
+		c->nmatches = 0;
+		existing_clear(&c->old);
 		create_search(c);
 		return;
 	}
@@ -515,6 +653,180 @@ on_added(void *arg, const struct dir_result *res)
 		            dir_result_str(res, why, sizeof(why)));
 		return;
 	}
+	create_fail(c, account_status_of_ldap(res->code), "%s%s",
+	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
+	            dir_result_str(res, why, sizeof(why)));
+}
+
+/* ---- update of an existing employee (batch import) ------------------- */
+
+static bool
+is_fixed(const char *attr)
+{
+	size_t i;
+
+	for (i = 0; fixed_attrs[i] != NULL; i++)
+		if (strcasecmp(fixed_attrs[i], attr) == 0)
+			return true;
+	return false;
+}
+
+static char **
+old_values(struct create *c, const char *attr, bool *known)
+{
+	size_t i;
+
+	for (i = 0; i < c->old.nattr; i++)
+		if (strcasecmp(c->old.attr[i], attr) == 0) {
+			*known = true;
+			return c->old.vals[i];
+		}
+	*known = false;
+	return NULL;
+}
+
+/* Same set of values (order ignored; exact bytes). */
+static bool
+same_values(char **old, const struct template_attr *a)
+{
+	size_t n = 0, i, j;
+
+	while (old != NULL && old[n] != NULL)
+		n++;
+	if (a == NULL)
+		return n == 0;
+	if (n != a->nvalues)
+		return false;
+	for (i = 0; i < a->nvalues; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(old[j], a->values[i]) == 0)
+				break;
+		if (j == n)
+			return false;
+	}
+	return true;
+}
+
+static void on_updated(void *arg, const struct dir_result *res);
+
+static void
+note_change(struct create *c, const char *attr)
+{
+	size_t n = strlen(c->res.changes);
+
+	snprintf(c->res.changes + n, sizeof(c->res.changes) - n, "%s%s",
+	         n ? "," : "", attr);
+}
+
+static void
+update_existing(struct create *c)
+{
+	struct template_entry entry;
+	struct dir_mods *m = NULL;
+	char err[300];
+	const char *optional[] = { "title", "telephoneNumber", "provdMailQuota" };
+	bool given[] = { c->has_title, c->has_phone, c->has_quota };
+	size_t i, k;
+
+	snprintf(c->res.login, sizeof(c->res.login), "%s", c->old.login);
+	snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->old.mail);
+	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		create_fail(c, ST_INTERNAL, "cannot form the DN");
+		return;
+	}
+	if (c->explicit_login && strcmp(c->base, c->old.login) != 0) {
+		create_fail(c, ST_CONFLICT, "login: employee %s already has the login '%s'; "
+		            "logins never change", c->employee_id, c->old.login);
+		return;
+	}
+	if (expand(c, c->old.login, c->old.mail, &entry, err, sizeof(err)) < 0) {
+		create_fail(c, ST_INVALID, "%s", err);
+		return;
+	}
+	if ((m = dir_mods_new()) == NULL)
+		fatal("account: out of memory");
+	/* Attributes the template writes from HR data. */
+	for (i = 0; i < entry.nattrs; i++) {
+		const struct template_attr *a = &entry.attrs[i];
+		bool known, skip = false;
+		char **old;
+
+		if (is_fixed(a->name))
+			continue;
+		for (k = 0; k < 3; k++)
+			if (strcasecmp(a->name, optional[k]) == 0 && !given[k])
+				skip = true;
+		old = old_values(c, a->name, &known);
+		if (skip || !known || same_values(old, a))
+			continue;
+		{
+			const char *vals[TEMPLATE_ENTRY_MAX_VALUES + 1];
+			size_t j;
+
+			for (j = 0; j < a->nvalues && j < TEMPLATE_ENTRY_MAX_VALUES; j++)
+				vals[j] = a->values[j];
+			vals[j] = NULL;
+			if (dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals) < 0)
+				fatal("account: out of memory");
+		}
+		note_change(c, a->name);
+	}
+	/* Optional attributes given empty: remove what is there. */
+	for (k = 0; k < 3; k++) {
+		bool known;
+		char **old;
+
+		if (!given[k] || template_entry_find(&entry, optional[k]) != NULL)
+			continue;
+		old = old_values(c, optional[k], &known);
+		if (old != NULL) {
+			dir_mods_add(m, LDAP_MOD_DELETE, optional[k], NULL);
+			note_change(c, optional[k]);
+		}
+	}
+	template_entry_free(&entry);
+	if (dir_mods_count(m) == 0) {
+		dir_mods_free(m);
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UNCHANGED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "unchanged");
+		create_finish(c);
+		return;
+	}
+	if (!c->allow_update) {
+		dir_mods_free(m);
+		create_fail(c, ST_PERMISSION, "update of %s (%s) needs the admin role",
+		            c->old.login, c->res.changes);
+		return;
+	}
+	if (c->dry_run) {
+		dir_mods_free(m);
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UPDATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "would update %s", c->res.changes);
+		create_finish(c);
+		return;
+	}
+	dir_modify(c->pd->dir, c->res.dn, dir_mods_get(m), NULL, on_updated, c);
+	dir_mods_free(m);
+}
+
+static void
+on_updated(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS) {
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UPDATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %s", c->res.changes);
+		create_finish(c);
+		return;
+	}
+	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
+		c->res.outcome_unknown = true;
 	create_fail(c, account_status_of_ldap(res->code), "%s%s",
 	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
 	            dir_result_str(res, why, sizeof(why)));

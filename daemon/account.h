@@ -17,6 +17,8 @@
 #include "names.h"
 #include "password.h"
 
+struct strset;
+
 struct provd;
 struct rec;
 
@@ -35,8 +37,27 @@ struct account_input {
 	const char *quota;        /* NULL = configured default */
 	const char *aliases[ACCOUNT_MAX_ALIASES];
 	size_t      naliases;
+	const char *mail;         /* NULL = <login>@<domain> */
 	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+
+	/* Batch import: an existing employee id is compared and updated instead
+	 * of refused; title/phone/quota NULL means "not given, leave as is",
+	 * "" means "remove". */
+	bool        upsert;
+	bool        allow_update; /* false: an update is refused (onboarder role) */
+	bool        dry_run;      /* plan only: write nothing, predict the login */
+	struct strset *planned;   /* dry run: logins planned earlier in the batch
+	                             (treated as taken; the new one is added) */
 };
+
+enum account_action {
+	ACCOUNT_REJECTED,
+	ACCOUNT_CREATED,
+	ACCOUNT_UPDATED,
+	ACCOUNT_UNCHANGED,
+};
+
+const char *account_action_name(enum account_action a, bool dry_run);
 
 struct account_result {
 	int  status;                         /* ST_OK or an ST_* error */
@@ -46,6 +67,8 @@ struct account_result {
 	char dn[ACCOUNT_DN_MAX];
 	char password[PASSWORD_GENERATED_BUFSZ];  /* the generated password */
 	bool outcome_unknown;                /* the directory went away mid-write */
+	enum account_action action;
+	char changes[256];                   /* updated attributes, comma separated */
 };
 
 /* done is called exactly once, from the loop (never inside account_create).

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "batch.h"
 #include "handlers.h"
 #include "log.h"
 #include "provd.h"
@@ -19,6 +20,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_UNIT_SHOW]         = unit_show,
 	[CMD_USER_ADD]          = account_add,
 	[CMD_USER_SHOW]         = account_show,
+	[CMD_BATCH_IMPORT]      = batch_import,
 };
 
 void
