@@ -300,6 +300,12 @@ bind_now(struct dir *d, char *why, size_t whylen)
 		rc = ldap_sasl_bind_s(d->ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred,
 		                      NULL, NULL, NULL);
 	} else {
+		/* An empty initial response (not an absent one) completes
+		 * EXTERNAL in one round trip: the identity is the socket peer. */
+		static char empty[] = "";
+
+		cred.bv_val = empty;
+		cred.bv_len = 0;
 		rc = ldap_sasl_bind_s(d->ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
 	}
 	if (rc != LDAP_SUCCESS)
