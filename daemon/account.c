@@ -149,7 +149,11 @@ struct create {
 	enum password_scheme   scheme;
 	int                    tries;
 	bool                   reserved;
+	unsigned               cand_from;  /* first login suffix searched */
 };
+
+#define CANDIDATES 16      /* login suffixes looked up per search */
+#define MAX_SUFFIX 10000
 
 static void create_search(struct create *c);
 
@@ -298,6 +302,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->done = done;
 	c->ctx = ctx;
 	c->res.action = ACCOUNT_REJECTED;
+	c->cand_from = 1;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
 		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
@@ -406,10 +411,15 @@ static void hash_work(void *arg);
 static void hash_done(void *arg);
 static void update_existing(struct create *c);
 
-static void
-add_taken(void *ctx, const char *s)
+/* Is this login in use: in the directory (as a login or a local part of an
+ * address), chosen by a create still in flight, or planned earlier in a dry
+ * run? */
+static bool
+login_taken(const struct create *c, const char *login)
 {
-	taken_add(ctx, s);
+	return strset_has(c->taken, login) ||
+	       (inflight != NULL && strset_has(inflight, login)) ||
+	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
 static void
@@ -432,28 +442,35 @@ on_existing_done(void *arg, const struct dir_result *res)
 		update_existing(c);
 		return;
 	}
-	if (inflight != NULL)
-		strset_each(inflight, add_taken, c);
-	if (c->planned != NULL)
-		strset_each(c->planned, add_taken, c);
 	if (c->explicit_login) {
-		if (strset_has(c->taken, c->base)) {
+		if (login_taken(c, c->base)) {
 			create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
 			return;
 		}
 		n = 1;
 	} else {
-		n = 1;
-		while (n < 100000) {
-			char cand[NAMES_LOGIN_BUFSZ];
+		char cand[NAMES_LOGIN_BUFSZ];
 
+		for (n = c->cand_from; n < c->cand_from + CANDIDATES; n++) {
 			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
 				n = 0;
 				break;
 			}
-			if (!strset_has(c->taken, cand))
+			if (!login_taken(c, cand))
 				break;
-			n++;
+		}
+		if (n == c->cand_from + CANDIDATES) {
+			/* Every candidate of this round is in use: look further. */
+			c->cand_from += CANDIDATES;
+			if (c->cand_from > MAX_SUFFIX) {
+				create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
+				            c->base);
+				return;
+			}
+			existing_clear(&c->old);
+			c->nmatches = 0;
+			create_search(c);
+			return;
 		}
 	}
 	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
@@ -517,16 +534,25 @@ filter_append(char *filter, size_t size, size_t *off, const char *fmt, const cha
 static void
 create_search(struct create *c)
 {
-	char filter[4096];
+	char filter[8192], cand[NAMES_LOGIN_BUFSZ], addr[ACCOUNT_MAIL_MAX];
 	size_t off = 0, i;
+	unsigned n, last = c->explicit_login ? 1 : c->cand_from + CANDIDATES - 1;
 
-	/* One search finds the employee id, every login and address that
-	 * starts with the base, and any entry using a requested address. */
+	/* One search, on equality indexes only: the employee id, each login
+	 * candidate (annv, annv2, ... annv16) as a uid and as an address, and
+	 * every address the account asks for. */
 	filter[0] = '\0';
-	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0 ||
-	    filter_append(filter, sizeof(filter), &off,
-	                  "(uid=%s*)(mail=%s*)(mailLocalAddress=%s*)", c->base) < 0)
+	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
 		goto toolong;
+	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
+		if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
+			break;
+		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
+		if (filter_append(filter, sizeof(filter), &off, "(uid=%s)", cand) < 0 ||
+		    filter_append(filter, sizeof(filter), &off,
+		                  "(mail=%s)(mailLocalAddress=%s)", addr) < 0)
+			goto toolong;
+	}
 	for (i = 0; i < c->naliases; i++)
 		if (filter_append(filter, sizeof(filter), &off,
 		                  "(mail=%s)(mailLocalAddress=%s)", c->aliases[i]) < 0)

@@ -81,7 +81,6 @@ audit_format_args(const struct request *req, char *out, size_t outsz)
 		append(out, outsz, &off, tmp, strlen(tmp));
 		switch (g->opt->kind) {
 		case OPT_FLAG:
-		case OPT_OUTPUT:
 			break;
 		case OPT_SECRET_FILE:
 		case OPT_SECRET_STDIN:

@@ -40,6 +40,7 @@ struct client {
 	bool             input_paused;
 	bool             want_out;
 	bool             closing;    /* close once out is flushed */
+	bool             resume;     /* input unpaused: decode what is buffered */
 	struct client   *prev, *next;
 };
 
@@ -53,6 +54,7 @@ struct control {
 	size_t          nclients;
 	size_t          nactive;
 	unsigned long   next_id;
+	bool            resume_scheduled;
 	struct timer   *sweep;
 };
 
@@ -250,11 +252,39 @@ client_congested(const struct client *cl)
 	return cl->out.len > OUT_HIGH;
 }
 
+static void client_read(struct client *cl);
+
+/* Frames already buffered when input was paused produce no new epoll event:
+ * decode them on the next turn of the loop. */
+static void
+resume_clients(void *arg)
+{
+	struct control *c = arg;
+	struct client *cl, *next;
+
+	c->resume_scheduled = false;
+	for (cl = c->clients; cl != NULL; cl = next) {
+		next = cl->next;
+		if (cl->resume) {
+			cl->resume = false;
+			if (!cl->input_paused && !cl->closing)
+				client_read(cl);
+		}
+	}
+}
+
 void
 client_pause_input(struct client *cl, bool paused)
 {
+	struct control *c = cl->ctl;
+
 	cl->input_paused = paused;
 	client_update_events(cl);
+	if (!paused && cl->in.len > 0) {
+		cl->resume = true;
+		if (!c->resume_scheduled && loop_defer(c->pd->loop, resume_clients, c) == 0)
+			c->resume_scheduled = true;
+	}
 }
 
 static void

@@ -310,7 +310,7 @@ static bool
 takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
-	       k == OPT_SECRET_FILE;
+	       k == OPT_SECRET_FILE || k == OPT_OUTPUT;
 }
 
 int

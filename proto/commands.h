@@ -31,7 +31,7 @@ enum opt_kind {
 	OPT_SECRET_STDIN,  /* --password-stdin: provctl reads a line from stdin,
 	                      sends it as the value; never audited */
 	OPT_OUTPUT,        /* --credentials FILE: provctl writes SECRET records
-	                      there; provd sees a flag */
+	                      there; provd sees only the file's base name */
 };
 
 struct opt_spec {

@@ -8,6 +8,11 @@
  * provd may not be able to read the caller's files; secrets are read from a
  * file or stdin, never from argv.  Exit codes are the protocol's status
  * codes (see --help).
+ *
+ * provctl --commands prints the command table for shell completion, one
+ * command a line: the noun, the verb if any, each option as "--name" (a
+ * flag) or "--name=METAVAR" (takes a value), then, when the command takes
+ * operands, "--" and the operand usage words.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +47,7 @@ struct session {
 	int              infd;          /* streamed input, or -1 */
 	bool             input_done;
 	FILE            *secret_out;    /* --credentials FILE */
+	bool             secret_header; /* its CSV header is written */
 	FILE            *line_out;      /* CMD_OUTPUT_FILE */
 	bool             progress;      /* stderr is a terminal */
 	bool             progress_shown;
@@ -116,6 +122,29 @@ help_noun(const char *noun)
 		exit(ST_USAGE);
 	}
 	exit(0);
+}
+
+/* provctl --commands: see the comment at the top. */
+static void
+list_commands(void)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+		const struct opt_spec *o;
+
+		fputs(c->noun, stdout);
+		if (c->verb != NULL)
+			printf(" %s", c->verb);
+		for (o = c->opts; o->name != NULL; o++)
+			printf(" --%s%s%s", o->name, o->metavar ? "=" : "",
+			       o->metavar ? o->metavar : "");
+		if (c->max_operands > 0 && c->operands != NULL)
+			printf(" -- %s", c->operands);
+		putchar('\n');
+	}
+	exit(fflush(stdout) == 0 ? 0 : ST_INTERNAL);
 }
 
 static int
@@ -233,6 +262,12 @@ write_secret(struct session *s, const struct wire_msg *m)
 	if (s->secret_out == NULL)
 		return;
 	buf_init(&b, 1u << 20);
+	if (!s->secret_header) {
+		for (i = 0; i + 1 < m->nfields; i += 2)
+			buf_printf(&b, "%s%s", i ? "," : "", m->f[i].ptr);
+		buf_append(&b, "\n", 1);
+		s->secret_header = true;
+	}
 	for (i = 0; i + 1 < m->nfields; i += 2) {
 		const struct wire_field *v = &m->f[i + 1];
 		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
@@ -402,6 +437,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "commands", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 
@@ -413,6 +449,7 @@ main(int argc, char **argv)
 		case 'f': fmtname = optarg; break;
 		case 'h': usage_exit(stdout, 0); break;
 		case 'V': printf("provctl %s\n", PROVD_VERSION); return 0;
+		case 'C': list_commands(); break;
 		default:  usage_exit(stderr, ST_USAGE);
 		}
 	}
@@ -424,8 +461,6 @@ main(int argc, char **argv)
 		usage_exit(stderr, ST_USAGE);
 	if (strcmp(argv[optind], "help") == 0)
 		help_noun(optind + 1 < argc ? argv[optind + 1] : NULL);
-	if (sock == NULL || sock[0] == '\0')
-		sock = DEFAULT_SOCKET;
 
 	noun = argv[optind];
 	verb = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -440,6 +475,35 @@ main(int argc, char **argv)
 		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
 		        noun, verb ? " " : "", verb ? verb : "");
 		return ST_USAGE;
+	}
+	/* Global options may also follow the command ("user show annv -f json"):
+	 * commands only take "--long" options, so "-f" and "-s" are unambiguous. */
+	{
+		int r, w = 0;
+
+		for (r = 0; r < nrest; r++) {
+			if (strcmp(rest[r], "--") == 0) {
+				while (r < nrest)
+					rest[w++] = rest[r++];
+				break;
+			}
+			if ((strcmp(rest[r], "-f") == 0 || strcmp(rest[r], "-s") == 0) &&
+			    r + 1 < nrest) {
+				if (rest[r][1] == 'f')
+					fmtname = rest[r + 1];
+				else
+					sock = rest[r + 1];
+				r++;
+				continue;
+			}
+			rest[w++] = rest[r];
+		}
+		nrest = w;
+		if (format_parse(fmtname, &s.kind) < 0) {
+			fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n",
+			        fmtname);
+			return ST_USAGE;
+		}
 	}
 	if (cmd_parse(spec, nrest, (const char *const *)rest, NULL, &args, err, sizeof(err)) < 0) {
 		fprintf(stderr, "provctl: %s\n", err);
@@ -532,6 +596,9 @@ main(int argc, char **argv)
 				        errno == EEXIST ? " (refusing to overwrite)" : "");
 				return ST_USAGE;
 			}
+			/* provd learns only the base name, for the audit trail. */
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
 			break;
 		}
 		}
@@ -547,6 +614,8 @@ main(int argc, char **argv)
 	}
 	free(contents);
 
+	if (sock == NULL || sock[0] == '\0')
+		sock = DEFAULT_SOCKET;
 	s.fd = connect_socket(sock);
 	s.fmt = format_new(s.kind, stdout);
 	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
