@@ -59,6 +59,7 @@ struct batch {
 	size_t             queued;
 	unsigned           inflight;
 	bool               input_ended, stopping, paused, finished;
+	bool               stopped_on_error;
 	int                fatal_status;
 	char               fatal_msg[600];
 	unsigned long      rows, created, updated, unchanged, rejected, failed;
@@ -132,7 +133,7 @@ maybe_finish(struct batch *b)
 	             b->dry_run ? "to create" : "created", b->updated,
 	             b->dry_run ? "to update" : "updated", b->unchanged, b->rejected,
 	             b->failed,
-	             b->stopping && !b->input_ended ? " (stopped early)" : "");
+	             b->stopped_on_error ? " (stopped early at the first error)" : "");
 	batch_free(b);
 }
 
@@ -187,8 +188,10 @@ reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 		b->rejected++;
 	report(b, row->num, row->f[COL_EMPLOYEE_ID], failed ? "failed" : "rejected",
 	       NULL, msg);
-	if (b->stop_on_error)
+	if (b->stop_on_error) {
 		b->stopping = true;
+		b->stopped_on_error = true;
+	}
 }
 
 static void
@@ -309,7 +312,10 @@ pump(struct batch *b)
 {
 	struct row *row;
 
-	while (!b->stopping && b->qhead != NULL && b->inflight < BATCH_WINDOW) {
+	/* With --on-error stop, rows go one at a time so that nothing after
+	 * the first bad row is applied. */
+	while (!b->stopping && b->qhead != NULL &&
+	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
 		row = b->qhead;
 		b->qhead = row->next;
 		if (b->qhead == NULL)
