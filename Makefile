@@ -105,17 +105,87 @@ FUZZ_BUILD := build-fuzz
 fuzz: deps
 	tests/fuzz/run $(FUZZ_SECONDS)
 test-fuzz-smoke:
-	tests/fuzz/run 20
+	tests/fuzz/run 10
+
+# make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: programs, templates,
+# man pages, systemd unit (+ sysusers.d, tmpfiles.d), bash completion, docs
+# and example configuration.  Nothing is written under SYSCONFDIR: the
+# example goes to $(DATADIR)/examples, the operator copies it to /etc.
+# Paths baked into the unit and the example (/usr/local/..., /etc/provd)
+# follow SBINDIR, DATADIR and SYSCONFDIR.
+SYSTEMDDIR  ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+DOCDIR      ?= $(PREFIX)/share/doc/provd
+
+INSTALL_TEMPLATES := $(wildcard templates/*.ldif)
+INSTALL_PROFILES  := $(wildcard templates/profiles/*.conf)
+INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
+INSTALL_MAN1      := docs/man/provctl.1
+INSTALL_MAN5      := docs/man/provd.conf.5
+INSTALL_MAN8      := docs/man/provd.8
+INSTALL_DOCS      := README.md $(wildcard docs/*.md)
+# Regular files only (a directory's "$f/." exists, a file's does not).
+install_files = $(foreach f,$(wildcard $(1)),$(if $(wildcard $(f)/.),,$(f)))
+INSTALL_EX_DOVECOT := $(call install_files,etc/dovecot/*)
+INSTALL_EX_POSTFIX := $(call install_files,etc/postfix/*)
+INSTALL_PATHS := -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
+                 -e 's|/usr/local/share/provd|$(DATADIR)|g' \
+                 -e 's|/etc/provd/|$(SYSCONFDIR)/provd/|g'
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/schema \
+	    $(DESTDIR)$(DATADIR)/examples \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
-	cp -R templates/. $(DESTDIR)$(DATADIR)/
+	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
+	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
+	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
+	sed $(INSTALL_PATHS) etc/provd.conf >$(DESTDIR)$(DATADIR)/examples/provd.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/examples/provd.conf
+	$(if $(INSTALL_EX_DOVECOT),install -d $(DESTDIR)$(DATADIR)/examples/dovecot)
+	$(if $(INSTALL_EX_DOVECOT),install -m 0644 $(INSTALL_EX_DOVECOT) $(DESTDIR)$(DATADIR)/examples/dovecot/)
+	$(if $(INSTALL_EX_POSTFIX),install -d $(DESTDIR)$(DATADIR)/examples/postfix)
+	$(if $(INSTALL_EX_POSTFIX),install -m 0644 $(INSTALL_EX_POSTFIX) $(DESTDIR)$(DATADIR)/examples/postfix/)
+	install -m 0644 $(INSTALL_MAN1) $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 $(INSTALL_MAN5) $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 $(INSTALL_MAN8) $(DESTDIR)$(MANDIR)/man8/
+	sed $(INSTALL_PATHS) etc/systemd/provd.service >$(DESTDIR)$(SYSTEMDDIR)/provd.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd.service
+	install -m 0644 etc/systemd/provd.sysusers $(DESTDIR)$(SYSUSERSDIR)/provd.conf
+	install -m 0644 etc/systemd/provd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/provd.conf
+	install -m 0644 tools/completion/provctl.bash $(DESTDIR)$(BASHCOMPDIR)/provctl
+	install -m 0644 $(INSTALL_DOCS) $(DESTDIR)$(DOCDIR)/
+
+# Removes exactly what install put there (and the directories only provd
+# uses); shared directories such as $(MANDIR)/man1 stay.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/dovecot/,$(notdir $(INSTALL_EX_DOVECOT)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
+	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
+	rm -f $(DESTDIR)$(MANDIR)/man1/provctl.1 $(DESTDIR)$(MANDIR)/man5/provd.conf.5 \
+	    $(DESTDIR)$(MANDIR)/man8/provd.8
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/provd.conf $(DESTDIR)$(BASHCOMPDIR)/provctl
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
+	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \
+	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/profiles \
+	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
+	done
 
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install clean
+.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,442 @@
+#!/usr/bin/env bash
+# The real mail stack reading what provd writes: Dovecot 2.3 (passdb and
+# userdb over LDAP, in lookup mode and with auth binds) and Postfix 3.x
+# (postmap over the LDAP tables), both using the files shipped in etc/ as
+# they are, with only the server address and the service password filled
+# in.  Accounts are made with provctl; then disable, enable, a new
+# generated password and a move between units must show in every lookup.
+#
+# Dovecot runs from private configuration files under a temporary
+# directory (own base_dir, state_dir, instance_name; no listeners), Postfix
+# only as postmap with a private config directory.  Nothing under /etc is
+# read or written.  Skipped only when the packages cannot be installed.
+#
+# shellcheck disable=SC2317  # functions run indirectly, through ok/fails/at_exit
+set -euo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+DOMAIN=vinhphuc.gov.vn
+LOCKED='(!(pwdAccountLockedTime=000001010000Z))'
+
+# --- packages --------------------------------------------------------------------
+
+mail_packages_installed() {
+	local pkg status
+	for pkg in dovecot-core dovecot-ldap postfix postfix-ldap; do
+		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) || return 1
+		[[ $status == *' ok installed' ]] || return 1
+	done
+}
+if ! mail_packages_installed &&
+	! deps_out=$("$REPO/tools/install-deps" --mail 2>&1); then
+	skip_all "Dovecot and Postfix are not installed and cannot be installed here" \
+		"($(printf '%s\n' "$deps_out" | tail -n 1))"
+fi
+for bin in dovecot doveadm postmap; do
+	if ! command -v "$bin" >/dev/null 2>&1; then
+		printf 'Bail out! %s missing although tools/install-deps --mail succeeded\n' "$bin"
+		exit 1
+	fi
+done
+
+sandbox_up
+P=ou=people,$LDAP_BASE
+MAILPW=$(<"$SANDBOX_DIR/mail.secret")
+
+TMP=$(mktemp -d /tmp/provd-mail.XXXXXX)
+# Dovecot's auth processes run as the dovecot user and must reach their
+# sockets below this directory.
+chmod 755 "$TMP"
+at_exit rm -rf -- "$TMP"
+
+# Copy a shipped file, pointing KEY at VALUE; bail out when KEY is not in
+# it (the shipped file changed shape and the test would test nothing).
+configure() {
+	local src=$1 dst=$2 sep=$3
+	shift 3
+	cp -- "$src" "$dst"
+	while (($# >= 2)); do
+		if ! grep -q "^$1 = " "$dst"; then
+			printf 'Bail out! %s has no "%s = " line\n' "$src" "$1"
+			exit 1
+		fi
+		sed -i "s${sep}^$1 = .*${sep}$1 = $2${sep}" "$dst"
+		shift 2
+	done
+}
+
+# --- Dovecot: three private instances ---------------------------------------------
+#   lookup    dovecot-ldap.conf.ext as shipped: Dovecot verifies the hash;
+#             over ldapi, from the auth process running as user dovecot
+#   bind      the same with auth_bind = yes: slapd verifies the password;
+#             over TCP
+#   ppolicy   auth_bind = yes with the lock left out of the filters, to show
+#             that in bind mode slapd's password policy refuses a disabled
+#             account on its own (so "bind" really binds)
+
+DOVECOT_PIDS=()
+
+# dovecot_start NAME URI [KEY VALUE]...
+dovecot_start() {
+	local name=$1 uri=$2 dir=$TMP/dovecot-$1 i pid
+	shift 2
+	mkdir -m 755 "$dir"
+	configure "$REPO/etc/dovecot/dovecot-ldap.conf.ext" "$dir/ldap.conf.ext" '|' \
+		uris "$uri" dnpass "$MAILPW" "$@"
+	chmod 600 "$dir/ldap.conf.ext"
+	cat >"$dir/dovecot.conf" <<EOF
+instance_name = provd-test-$name-$$
+base_dir = $dir/run
+state_dir = $dir/state
+log_path = $dir/dovecot.log
+protocols =
+ssl = no
+auth_failure_delay = 0
+auth_mechanisms = plain
+disable_plaintext_auth = no
+auth_username_format = %Lu
+passdb {
+  driver = ldap
+  args = $dir/ldap.conf.ext
+}
+userdb {
+  driver = ldap
+  args = $dir/ldap.conf.ext
+}
+EOF
+	if ! dovecot -c "$dir/dovecot.conf"; then
+		printf 'Bail out! dovecot (%s) did not start\n' "$name"
+		exit 1
+	fi
+	for ((i = 0; i < 50; i++)); do
+		[[ -s $dir/run/master.pid ]] && break
+		sleep 0.1
+	done
+	if [[ ! -s $dir/run/master.pid ]]; then
+		printf 'Bail out! dovecot (%s) wrote no master.pid\n' "$name"
+		exit 1
+	fi
+	pid=$(<"$dir/run/master.pid")
+	DOVECOT_PIDS+=("$pid")
+	at_exit dovecot_kill "$pid" "$dir/dovecot.conf"
+}
+
+# Last resort at exit (a failed or interrupted run): SIGTERM to master PID
+# when it is still the dovecot started with CONF.
+dovecot_kill() {
+	local pid=$1 conf=$2 cmd
+	[[ $pid =~ ^[1-9][0-9]*$ ]] || return 0
+	pid_gone "$pid" && return 0
+	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
+	[[ $cmd == *"$conf"* ]] || return 0
+	kill -TERM "$pid" 2>/dev/null || true
+}
+
+dovecot_start lookup "$LDAPI_URI"
+dovecot_start bind "$LDAP_URI" auth_bind yes
+dovecot_start ppolicy "$LDAP_URI" auth_bind yes \
+	pass_filter '(\&(objectClass=inetOrgPerson)(mail=%u))' \
+	user_filter '(\&(objectClass=inetOrgPerson)(mail=%u))'
+
+dconf() { printf '%s' "$TMP/dovecot-$1/dovecot.conf"; }
+
+# auth MODE USER PASSWORD: one passdb check, exit 0 (accepted) or 77.
+# no-penalty: without it Dovecot's auth penalty (kept per client IP, here
+# the empty one) delays each login after a failure by up to 15 s.
+auth() {
+	doveadm -c "$(dconf "$1")" auth test -x no-penalty "$2" "$3"
+}
+userdb() {
+	doveadm -c "$(dconf "$1")" user "$2"
+}
+
+contains "ppolicy instance has no lock in its filter" \
+	"$(grep '^pass_filter' "$TMP/dovecot-ppolicy/ldap.conf.ext")" '(mail=%u))'
+lacks "... while the shipped filter has it" \
+	"$(grep '^pass_filter' "$TMP/dovecot-ppolicy/ldap.conf.ext")" "$LOCKED"
+
+# --- Postfix: postmap with a private config directory ---------------------------
+
+PF=$TMP/postfix
+mkdir -m 755 "$PF"
+printf 'compatibility_level = 3.6\n' >"$PF/main.cf"
+for f in ldap-mailboxes ldap-aliases ldap-units ldap-units-empty; do
+	configure "$REPO/etc/postfix/$f.cf" "$PF/$f.cf" '|' \
+		server_host "$LDAP_URI" bind_pw "$MAILPW"
+	[[ $f == ldap-units-empty ]] ||
+		contains "$f.cf: the filter excludes disabled accounts" "$(<"$PF/$f.cf")" "$LOCKED"
+done
+chmod 600 "$PF"/*.cf
+# Postfix waits on map files younger than a second.
+touch -d '-1 minute' "$PF"/*.cf
+
+# lookup MAP KEY: the raw result of one table (exit 1 when not found).
+lookup() {
+	postmap -c "$PF" -q "$2" "ldap:$PF/$1.cf"
+}
+
+# Where Postfix delivers ADDRESS: virtual_alias_maps (aliases, then unit
+# addresses) applied recursively the way cleanup(8) does it, then the
+# mailbox table and the transport table for the addresses left.  Prints
+# "mailbox ADDR", "discard ADDR" or "unknown ADDR" per final recipient,
+# sorted.
+resolve() {
+	local queue=("$1") seen=' ' out=() more=() a r
+	while ((${#queue[@]})); do
+		a=${queue[0]}
+		queue=("${queue[@]:1}")
+		[[ $seen != *" $a "* ]] || continue
+		seen+="$a "
+		if r=$(lookup ldap-aliases "$a") || r=$(lookup ldap-units "$a"); then
+			IFS=, read -r -a more <<<"$r"
+			queue+=("${more[@]}")
+		elif lookup ldap-mailboxes "$a" >/dev/null; then
+			out+=("mailbox $a")
+		elif lookup ldap-units-empty "$a" >/dev/null; then
+			out+=("discard $a")
+		else
+			out+=("unknown $a")
+		fi
+	done
+	printf '%s\n' "${out[@]}" | sort
+}
+
+# --- accounts -----------------------------------------------------------------------
+
+declare -A PW
+
+# add LOGIN NAME UNIT EMPLOYEE_ID: provctl user add, remembering the
+# initial password from the JSON reply.
+add() {
+	ok "user add $1" provctl -f json user add --name "$2" --unit "$3" --employee-id "$4"
+	contains "$1: login as expected" "$OUT" "\"login\":\"$1\""
+	if [[ $OUT =~ \"password\":\"([^\"]+)\" ]]; then
+		PW[$1]=${BASH_REMATCH[1]}
+	else
+		printf 'Bail out! no password in the reply to user add %s\n' "$1"
+		exit 1
+	fi
+}
+
+add annv 'Nguyễn Văn An' so-tai-chinh VP9000001
+add binhtt 'Trần Thị Bình' so-tai-chinh VP9000002
+add cuongpv 'Phạm Văn Cường' huyen-tam-dao VP9000003
+add dunglt 'Lê Thị Dung' xa-kim-phu-tam-dao VP9000004
+
+# The account commands below are provctl's; a build that lacks one gets the
+# same directory change made with ldapmodify (as the rootdn), so the mail
+# side is still tested.  ADMIN_VIA says which way each one went.
+ldap_modify() {
+	ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null
+}
+
+fallback_disable() {
+	ldap_modify <<EOF
+dn: uid=$1,$P
+changetype: modify
+replace: pwdAccountLockedTime
+pwdAccountLockedTime: 000001010000Z
+EOF
+}
+fallback_enable() {
+	ldap_modify <<EOF
+dn: uid=$1,$P
+changetype: modify
+delete: pwdAccountLockedTime
+EOF
+}
+fallback_move() {
+	ldap_modify <<EOF
+dn: uid=$1,$P
+changetype: modify
+replace: departmentNumber
+departmentNumber: $2
+EOF
+}
+fallback_alias() {
+	ldap_modify <<EOF
+dn: uid=$1,$P
+changetype: modify
+add: mailLocalAddress
+mailLocalAddress: $2
+EOF
+}
+fallback_passwd() {
+	local pw hash
+	pw=$(head -c 15 /dev/urandom | base64 | tr -d '/+=')
+	hash=$(slappasswd -o module-load=pw-sha2 -h '{SSHA512}' -s "$pw")
+	ldap_modify <<EOF
+dn: uid=$1,$P
+changetype: modify
+replace: userPassword
+userPassword: $hash
+-
+replace: pwdReset
+pwdReset: TRUE
+EOF
+	printf '{"login":"%s","password":"%s"}\n' "$1" "$pw"
+}
+
+# admin NAME FALLBACK ARGS... -- PROVCTL_ARGS...: run provctl; when this
+# build does not have the command, run FALLBACK ARGS... instead.
+ADMIN_VIA=''
+admin() {
+	local name=$1 fb=$2 args=() rc=0
+	shift 2
+	while (($#)) && [[ $1 != -- ]]; do
+		args+=("$1")
+		shift
+	done
+	shift
+	OUT=$(provctl -f json "$@" 2>"$TMP/admin.err") || rc=$?
+	ERR=$(<"$TMP/admin.err")
+	if ((rc == 2)) && [[ $ERR == *'not available in this build'* ]]; then
+		ADMIN_VIA+="$1 $2 (ldapmodify); "
+		ok "$name (ldapmodify: provctl $1 $2 not in this build)" "$fb" "${args[@]}"
+	else
+		ADMIN_VIA+="$1 $2 (provctl); "
+		RC=$rc
+		eq "$name" "$RC" 0
+		((RC == 0)) || diag "provctl $*: $ERR"
+	fi
+}
+
+admin "alias add an.nguyen for annv" fallback_alias annv "an.nguyen@$DOMAIN" -- \
+	alias add annv "an.nguyen@$DOMAIN"
+
+A=annv@$DOMAIN
+
+# Every check of one account, active: logins in both Dovecot modes, the
+# userdb, and the three Postfix tables.
+expect_active() {
+	local what=$1 pw=$2
+	ok "$what: Dovecot lookup mode accepts the password" auth lookup "$A" "$pw"
+	contains "$what: ... canonical user name" "$OUT" "user=$A"
+	ok "$what: Dovecot auth_bind mode accepts it" auth bind "$A" "$pw"
+	ok "$what: slapd accepts the bind (lock not in the filter)" auth ppolicy "$A" "$pw"
+	ok "$what: userdb finds the mailbox" userdb lookup "$A"
+	ok "$what: userdb on the connection that just did an auth bind" userdb bind "$A"
+	ok "$what: Postfix mailbox table" lookup ldap-mailboxes "$A"
+	eq "$what: ... mailbox path" "$OUT" "$DOMAIN/annv/"
+	ok "$what: Postfix alias table" lookup ldap-aliases "an.nguyen@$DOMAIN"
+	eq "$what: ... alias reaches the canonical address" "$OUT" "$A"
+}
+
+# --- active ---------------------------------------------------------------------------
+
+expect_active "new account" "${PW[annv]}"
+fails "wrong password refused (lookup)" 77 auth lookup "$A" not-the-password
+fails "wrong password refused (bind)" 77 auth bind "$A" not-the-password
+ok "login name is case-insensitive (auth_username_format = %Lu)" \
+	auth lookup "ANNV@VinhPhuc.Gov.VN" "${PW[annv]}"
+fails "an alias is not a login name" 77 auth lookup "an.nguyen@$DOMAIN" "${PW[annv]}"
+fails "an unknown address is refused" 77 auth lookup "nobody@$DOMAIN" "${PW[annv]}"
+fails "a filter wildcard in the login matches nobody" 77 auth lookup "ann*@$DOMAIN" "${PW[annv]}"
+fails "a filter in the login matches nobody" 77 auth lookup "x)(mail=$A" "${PW[annv]}"
+ok "others log in as well" auth bind "dunglt@$DOMAIN" "${PW[dunglt]}"
+
+ok "userdb" userdb lookup "$A"
+contains "userdb: home under /var/vmail/<domain>/<local part>" "$OUT" "/var/vmail/$DOMAIN/annv"
+contains "userdb: quota from provdMailQuota, in bytes" "$OUT" "*:bytes=2147483648"
+
+fails "Postfix: unknown address not a mailbox" 1 lookup ldap-mailboxes "nobody@$DOMAIN"
+fails "Postfix: only the mail domain is looked up" 1 lookup ldap-mailboxes "annv@example.org"
+fails "Postfix: a wildcard in the address matches nothing" 1 lookup ldap-mailboxes "ann*@$DOMAIN"
+fails "... nor in an alias" 1 lookup ldap-aliases "an.*@$DOMAIN"
+fails "... nor in a unit address" 1 lookup ldap-units "so-tai-*@$DOMAIN"
+fails "Postfix: a canonical address is no alias" 1 lookup ldap-aliases "$A"
+fails "Postfix: a person is no unit" 1 lookup ldap-units "$A"
+
+ok "unit address so-tai-chinh" lookup ldap-units "so-tai-chinh@$DOMAIN"
+eq "... is its two people" "$(tr , '\n' <<<"$OUT" | sort | paste -sd,)" \
+	"annv@$DOMAIN,binhtt@$DOMAIN"
+ok "unit address of a commune" lookup ldap-units "xa-kim-phu-tam-dao@$DOMAIN"
+eq "... is its one person" "$OUT" "dunglt@$DOMAIN"
+ok "unit address of a district" lookup ldap-units "huyen-tam-dao@$DOMAIN"
+contains "... has the district's own staff" "$OUT" "cuongpv@$DOMAIN"
+contains "... and its communes' addresses" "$OUT" "xa-kim-phu-tam-dao@$DOMAIN"
+lacks "... but no unit name" "$OUT" "Huyện"
+fails "an empty commune has no address" 1 lookup ldap-units "xa-te-lien-tam-dao@$DOMAIN"
+ok "... and is discarded when reached through its district" \
+	lookup ldap-units-empty "xa-te-lien-tam-dao@$DOMAIN"
+contains "... by the discard transport" "$OUT" "discard:"
+fails "no unit, no discard" 1 lookup ldap-units-empty "$A"
+fails "an unknown unit has no address" 1 lookup ldap-units "no-such-unit@$DOMAIN"
+
+district=$(resolve "huyen-tam-dao@$DOMAIN")
+contains "district resolves to its own staff" "$district" "mailbox cuongpv@$DOMAIN"
+contains "... and its communes' staff" "$district" "mailbox dunglt@$DOMAIN"
+lacks "... no one bounces" "$district" "unknown "
+lacks "... nobody from elsewhere" "$district" "annv@"
+eq "alias resolves to the mailbox" "$(resolve "an.nguyen@$DOMAIN")" "mailbox $A"
+
+# --- disable ----------------------------------------------------------------------------
+
+admin "disable annv" fallback_disable annv -- user disable annv --reason 'mail stack test'
+fails "disabled: Dovecot lookup mode refuses" 77 auth lookup "$A" "${PW[annv]}"
+fails "disabled: Dovecot auth_bind mode refuses" 77 auth bind "$A" "${PW[annv]}"
+fails "disabled: slapd's ppolicy refuses the bind by itself" 77 auth ppolicy "$A" "${PW[annv]}"
+fails "disabled: userdb does not know the mailbox" any userdb lookup "$A"
+fails "disabled: not a Postfix mailbox" 1 lookup ldap-mailboxes "$A"
+fails "disabled: its alias is gone" 1 lookup ldap-aliases "an.nguyen@$DOMAIN"
+ok "disabled: the unit address still works" lookup ldap-units "so-tai-chinh@$DOMAIN"
+eq "... without the disabled person" "$OUT" "binhtt@$DOMAIN"
+eq "disabled: the alias resolves to nothing" "$(resolve "an.nguyen@$DOMAIN")" \
+	"unknown an.nguyen@$DOMAIN"
+ok "disabled: others still log in" auth lookup "binhtt@$DOMAIN" "${PW[binhtt]}"
+
+# --- enable ------------------------------------------------------------------------------
+
+admin "enable annv" fallback_enable annv -- user enable annv
+expect_active "enabled again" "${PW[annv]}"
+ok "enabled: back in the unit address" lookup ldap-units "so-tai-chinh@$DOMAIN"
+contains "... annv" "$OUT" "$A"
+
+# --- a generated password ----------------------------------------------------------------
+
+old=${PW[annv]}
+admin "new generated password" fallback_passwd annv -- user passwd annv --generate
+if [[ $OUT =~ \"password\":\"([^\"]+)\" ]]; then
+	PW[annv]=${BASH_REMATCH[1]}
+else
+	PW[annv]=''
+fi
+ok "passwd --generate printed the password" test -n "${PW[annv]}"
+expect_active "new password" "${PW[annv]}"
+fails "the old password no longer works (lookup)" 77 auth lookup "$A" "$old"
+fails "the old password no longer works (bind)" 77 auth bind "$A" "$old"
+
+# --- move between units -------------------------------------------------------------------
+
+admin "move annv to so-noi-vu" fallback_move annv so-noi-vu -- user move annv --unit so-noi-vu
+ok "moved: the old unit address" lookup ldap-units "so-tai-chinh@$DOMAIN"
+eq "... no longer has annv" "$OUT" "binhtt@$DOMAIN"
+ok "moved: the new unit address" lookup ldap-units "so-noi-vu@$DOMAIN"
+eq "... has annv" "$OUT" "$A"
+expect_active "moved" "${PW[annv]}"
+
+admin "move annv to a commune" fallback_move annv xa-kim-phu-tam-dao -- \
+	user move annv --unit xa-kim-phu-tam-dao
+contains "moved into a commune: its district reaches annv" \
+	"$(resolve "huyen-tam-dao@$DOMAIN")" "mailbox $A"
+fails "... and the old unit has no address left" 1 lookup ldap-units "so-noi-vu@$DOMAIN"
+
+diag "account changes made with: $ADMIN_VIA"
+
+# --- shut Dovecot down ---------------------------------------------------------------------
+
+# Each master takes about a second to stop: stop them together.
+for name in lookup bind ppolicy; do
+	doveadm -c "$(dconf "$name")" stop &
+done
+wait
+for pid in "${DOVECOT_PIDS[@]}"; do
+	for ((i = 0; i < 50; i++)); do
+		pid_gone "$pid" && break
+		sleep 0.1
+	done
+	ok "dovecot master $pid stopped" pid_gone "$pid"
+done
+
+done_testing
