@@ -6,6 +6,9 @@
 #include <string.h>
 
 #include "batch.h"
+#include "ca.h"
+#include "cert.h"
+#include "crl.h"
 #include "handlers.h"
 #include "log.h"
 #include "provd.h"
@@ -20,7 +23,31 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_UNIT_SHOW]         = unit_show,
 	[CMD_USER_ADD]          = account_add,
 	[CMD_USER_SHOW]         = account_show,
+	[CMD_USER_LIST]         = account_list,
+	[CMD_USER_MODIFY]       = account_modify,
+	[CMD_USER_MOVE]         = account_move,
+	[CMD_USER_DISABLE]      = account_disable,
+	[CMD_USER_ENABLE]       = account_enable,
+	[CMD_USER_DELETE]       = account_delete,
+	[CMD_USER_PURGE]        = account_purge,
+	[CMD_USER_PASSWD]       = passwd_set,
+	[CMD_ALIAS_ADD]         = alias_add,
+	[CMD_ALIAS_REMOVE]      = alias_remove,
+	[CMD_WHOIS]             = whois_show,
+	[CMD_UNIT_ADD]          = unit_add,
+	[CMD_UNIT_MODIFY]       = unit_modify,
 	[CMD_BATCH_IMPORT]      = batch_import,
+	[CMD_CA_CREATE]         = ca_create,
+	[CMD_CA_IMPORT]         = ca_import,
+	[CMD_CA_SHOW]           = ca_show,
+	[CMD_CERT_ISSUE]        = cert_issue,
+	[CMD_CERT_LIST]         = cert_list,
+	[CMD_CERT_SHOW]         = cert_show,
+	[CMD_CERT_REVOKE]       = cert_revoke,
+	[CMD_CERT_RELEASE]      = cert_release,
+	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
+	[CMD_CRL_SHOW]          = crl_show,
+	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
 };
 
 void

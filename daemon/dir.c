@@ -689,6 +689,7 @@ dir_free(struct dir *d)
 }
 
 bool dir_connected(const struct dir *d) { return d->ld != NULL; }
+LDAP *dir_ldap(const struct dir *d) { return d->ld; }
 const char *dir_uri(const struct dir *d) { return d->nuris ? d->uris[d->cur] : ""; }
 size_t dir_outstanding(const struct dir *d) { return d->nout; }
 size_t dir_queued(const struct dir *d) { return d->nqueued; }

@@ -53,6 +53,9 @@ void dir_start(struct dir *d);
 void dir_reconfigure(struct dir *d, const struct config *cfg);
 
 bool dir_connected(const struct dir *d);
+/* The live handle, for building request controls (assertion, paging);
+ * NULL when not connected.  Never use it for I/O. */
+LDAP *dir_ldap(const struct dir *d);
 const char *dir_uri(const struct dir *d);       /* current or last URI */
 size_t dir_outstanding(const struct dir *d);    /* sent, not answered */
 size_t dir_queued(const struct dir *d);         /* waiting for the window */

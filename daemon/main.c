@@ -22,6 +22,8 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "ca.h"
+#include "crl.h"
 #include "command.h"
 #include "config.h"
 #include "control.h"
@@ -226,6 +228,11 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	if (audit_open(&pd.audit, pd.cfg.state_dir, err, sizeof(err)) < 0)
 		fatalx("audit: %s", err);
+	/* The signer is forked before any thread exists and before the engine
+	 * drops privileges; it drops them itself and alone reads the CA key. */
+	if (ca_start(&pd, pw != NULL, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0,
+	             err, sizeof(err)) < 0)
+		fatalx("%s", err);
 
 	if (pw != NULL)
 		drop_privileges(pw);
@@ -251,6 +258,8 @@ main(int argc, char **argv)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	dir_start(pd.dir);
+	if (ca_ready(&pd))
+		crl_start_timer(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -260,8 +269,7 @@ main(int argc, char **argv)
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	dir_free(pd.dir);
-	/* Deferred completions of failed operations run here, so every
-	 * request and its memory is released before exit. */
+	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_free(pd.units);
 	audit_close(pd.audit);

@@ -82,7 +82,8 @@ static const struct opt_spec ca_create_opts[] = {
 
 static const struct opt_spec ca_import_opts[] = {
 	{ "cert", OPT_FILE, "FILE", "the CA certificate (PEM)" },
-	{ "key",  OPT_SECRET_FILE, "FILE", "its private key (PEM, handed to the signer only)" },
+	{ "key",  OPT_VALUE, "PATH", "its private key: an absolute path on the provd host, "
+	                             "mode 0600, read by the signer only" },
 	END_OPTS
 };
 
@@ -214,7 +215,7 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_CA_IMPORT, .noun = "ca", .verb = "import", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = ca_import_opts,
 	  .summary = "take a subordinate CA made elsewhere",
-	  .example = "provctl ca import --cert sub-ca.pem --key sub-ca.key" },
+	  .example = "provctl ca import --cert sub-ca.pem --key /var/lib/provd/import/sub-ca.key" },
 	{ .id = CMD_CA_SHOW, .noun = "ca", .verb = "show", .roles = ROLE_READ,
 	  .opts = no_opts, .summary = "subject, key, validity, fingerprints, next CRL number",
 	  .example = "provctl ca show" },

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "text.h"
@@ -249,10 +250,35 @@ print_table(struct formatter *f, const struct wire_msg *m)
 		flush_table(f);
 }
 
+/* A record carrying a "pem" or "text" field (cert issue, cert show, crl
+ * show) prints that field raw in table mode, so `provctl cert issue ... >
+ * x.pem` yields a PEM file; the other fields go to stderr on a terminal. */
+static bool
+print_document(struct formatter *f, const struct wire_msg *m)
+{
+	size_t i, doc = m->nfields;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, "pem") == 0 || strcmp(m->f[i].ptr, "text") == 0)
+			doc = i;
+	if (doc == m->nfields)
+		return false;
+	if (isatty(STDERR_FILENO))
+		for (i = 0; i + 1 < m->nfields; i += 2)
+			if (i != doc && m->f[i + 1].len > 0)
+				fprintf(stderr, "%s: %s\n", m->f[i].ptr, m->f[i + 1].ptr);
+	fwrite(m->f[doc + 1].ptr, 1, m->f[doc + 1].len, f->out);
+	if (m->f[doc + 1].len > 0 && m->f[doc + 1].ptr[m->f[doc + 1].len - 1] != '\n')
+		fputc('\n', f->out);
+	return true;
+}
+
 void
 format_record(struct formatter *f, const struct wire_msg *m)
 {
 	f->total++;
+	if (f->kind == FORMAT_TABLE && print_document(f, m))
+		return;
 	switch (f->kind) {
 	case FORMAT_JSON:
 		print_json(f, m);
