@@ -969,6 +969,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		}
 		if (index_format_line(&ir, line, sizeof(line), err, sizeof(err)) < 0)
 			continue;
+		line[strcspn(line, "\n")] = '\0';    /* one record = one line */
 		rec_begin(&r, req);
 		rec_kv(&r, "line", line);
 		rec_end(&r);

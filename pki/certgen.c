@@ -1,0 +1,589 @@
+/*
+ * certgen.c — to-be-signed certificates (see certgen.h).
+ */
+#include "certgen.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "dn.h"
+#include "pkitime.h"
+#include "serial.h"
+
+#define KEYID_LEN 20   /* SHA-1, RFC 5280 §4.2.1.2 method (1) */
+
+static int
+check_url(const char *url, const char *field, char *err, size_t errlen)
+{
+	size_t n = strnlen(url, CERTGEN_URL_MAX + 1), i;
+
+	if (n == 0 || n > CERTGEN_URL_MAX) {
+		snprintf(err, errlen, "%s: empty or longer than %d", field,
+		    CERTGEN_URL_MAX);
+		return -1;
+	}
+	if (strncmp(url, "http://", 7) != 0 &&
+	    strncmp(url, "https://", 8) != 0 &&
+	    strncmp(url, "ldap://", 7) != 0) {
+		snprintf(err, errlen, "%s: must start with http://, https:// "
+		    "or ldap://", field);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)url[i];
+
+		if (c <= 0x20 || c >= 0x7f) {
+			snprintf(err, errlen, "%s: spaces, control and "
+			    "non-ASCII characters must be %%-encoded", field);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_mail(const char *mail, char *err, size_t errlen)
+{
+	size_t n, i, at = 0, nat = 0;
+
+	if (mail == NULL || *mail == '\0') {
+		snprintf(err, errlen, "mail: required by the profile "
+		    "(subjectAltName email)");
+		return -1;
+	}
+	n = strnlen(mail, CERTGEN_MAIL_MAX + 1);
+	if (n > CERTGEN_MAIL_MAX) {
+		snprintf(err, errlen, "mail: longer than %d", CERTGEN_MAIL_MAX);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)mail[i];
+
+		if (c == '@') {
+			at = i;
+			nat++;
+		} else if (c <= 0x20 || c >= 0x7f || strchr("<>()[]\\,;:\"",
+		    c) != NULL) {
+			snprintf(err, errlen, "mail: not a plain ASCII address "
+			    "(character %zu)", i + 1);
+			return -1;
+		}
+	}
+	if (nat != 1 || at == 0 || at == n - 1 || at > 64) {
+		snprintf(err, errlen, "mail: not of the form local@domain");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+keyid_of(X509 *x, unsigned char md[KEYID_LEN])
+{
+	const ASN1_BIT_STRING *bits = X509_get0_pubkey_bitstr(x);
+	unsigned int n = 0;
+
+	if (bits == NULL)
+		return -1;
+	if (EVP_Digest(ASN1_STRING_get0_data(bits),
+	    (size_t)ASN1_STRING_length(bits), md, &n, EVP_sha1(), NULL) != 1 ||
+	    n != KEYID_LEN)
+		return -1;
+	return 0;
+}
+
+static int
+add_ski(X509 *x, char *err, size_t errlen)
+{
+	unsigned char md[KEYID_LEN];
+	ASN1_OCTET_STRING *os = NULL;
+	int rc = -1;
+
+	os = ASN1_OCTET_STRING_new();
+	if (os == NULL || keyid_of(x, md) < 0 ||
+	    !ASN1_OCTET_STRING_set(os, md, KEYID_LEN) ||
+	    !X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0,
+	    X509V3_ADD_DEFAULT)) {
+		snprintf(err, errlen, "certificate: cannot add "
+		    "subjectKeyIdentifier");
+		goto out;
+	}
+	rc = 0;
+out:
+	ASN1_OCTET_STRING_free(os);
+	return rc;
+}
+
+/* AKI keyid = the issuer's SKI (or a hash of its key when it has none). */
+static int
+add_aki(X509 *x, X509 *issuer, char *err, size_t errlen)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
+	unsigned char md[KEYID_LEN];
+	AUTHORITY_KEYID *akid = NULL;
+	int rc = -1;
+
+	akid = AUTHORITY_KEYID_new();
+	if (akid == NULL)
+		goto fail;
+	if (ski != NULL) {
+		akid->keyid = ASN1_OCTET_STRING_dup(ski);
+	} else {
+		akid->keyid = ASN1_OCTET_STRING_new();
+		if (akid->keyid != NULL && (keyid_of(issuer, md) < 0 ||
+		    !ASN1_OCTET_STRING_set(akid->keyid, md, KEYID_LEN)))
+			goto fail;
+	}
+	if (akid->keyid == NULL ||
+	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0,
+	    X509V3_ADD_DEFAULT))
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	snprintf(err, errlen, "certificate: cannot add "
+	    "authorityKeyIdentifier");
+out:
+	AUTHORITY_KEYID_free(akid);
+	return rc;
+}
+
+static int
+add_basic_constraints(X509 *x, int ca, int pathlen, char *err,
+    size_t errlen)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+	int rc = -1;
+
+	if (bc == NULL)
+		goto out;
+	bc->ca = ca ? 0xff : 0;
+	if (ca && pathlen >= 0) {
+		bc->pathlen = ASN1_INTEGER_new();
+		if (bc->pathlen == NULL ||
+		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
+			goto out;
+	}
+	if (!X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
+	    X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add "
+		    "basicConstraints");
+	BASIC_CONSTRAINTS_free(bc);
+	return rc;
+}
+
+static int
+add_key_usage(X509 *x, unsigned ku, char *err, size_t errlen)
+{
+	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+	int n, rc = -1;
+
+	if (bs == NULL)
+		goto out;
+	for (n = 0; n < 8; n++)
+		if ((ku & (0x80u >> n)) && !ASN1_BIT_STRING_set_bit(bs, n, 1))
+			goto out;
+	if ((ku & KU_DECIPHER_ONLY) && !ASN1_BIT_STRING_set_bit(bs, 8, 1))
+		goto out;
+	if (!X509_add1_ext_i2d(x, NID_key_usage, bs, 1, X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add keyUsage");
+	ASN1_BIT_STRING_free(bs);
+	return rc;
+}
+
+static int
+add_eku(X509 *x, const struct profile *prof, char *err, size_t errlen)
+{
+	EXTENDED_KEY_USAGE *eku;
+	size_t i;
+	int rc = -1;
+
+	if (prof->neku == 0)
+		return 0;
+	eku = sk_ASN1_OBJECT_new_null();
+	if (eku == NULL)
+		goto out;
+	for (i = 0; i < prof->neku; i++) {
+		ASN1_OBJECT *o = OBJ_txt2obj(prof->eku[i], 1);
+
+		if (o == NULL || !sk_ASN1_OBJECT_push(eku, o)) {
+			ASN1_OBJECT_free(o);
+			goto out;
+		}
+	}
+	if (!X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0,
+	    X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add "
+		    "extendedKeyUsage");
+	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+	return rc;
+}
+
+static GENERAL_NAME *
+ia5_name(int type, const char *s)
+{
+	GENERAL_NAME *gn = GENERAL_NAME_new();
+	ASN1_IA5STRING *ia5 = ASN1_IA5STRING_new();
+
+	if (gn == NULL || ia5 == NULL ||
+	    !ASN1_STRING_set(ia5, s, (int)strlen(s))) {
+		GENERAL_NAME_free(gn);
+		ASN1_IA5STRING_free(ia5);
+		return NULL;
+	}
+	GENERAL_NAME_set0_value(gn, type, ia5);
+	return gn;
+}
+
+static int
+add_san_email(X509 *x, const char *mail, char *err, size_t errlen)
+{
+	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
+	GENERAL_NAME *gn = ia5_name(GEN_EMAIL, mail);
+	int rc = -1;
+
+	if (gens == NULL || gn == NULL || !sk_GENERAL_NAME_push(gens, gn)) {
+		GENERAL_NAME_free(gn);
+		goto out;
+	}
+	if (!X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
+	    X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add "
+		    "subjectAltName");
+	GENERAL_NAMES_free(gens);
+	return rc;
+}
+
+static int
+add_crl_dp(X509 *x, const char *url, char *err, size_t errlen)
+{
+	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+	GENERAL_NAME *gn = ia5_name(GEN_URI, url);
+	int rc = -1;
+
+	if (dps == NULL || dp == NULL || gn == NULL)
+		goto out;
+	dp->distpoint = DIST_POINT_NAME_new();
+	if (dp->distpoint == NULL)
+		goto out;
+	dp->distpoint->type = 0;    /* fullName */
+	dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
+	if (dp->distpoint->name.fullname == NULL ||
+	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
+		goto out;
+	gn = NULL;
+	if (!sk_DIST_POINT_push(dps, dp))
+		goto out;
+	dp = NULL;
+	if (!X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0,
+	    X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add "
+		    "cRLDistributionPoints");
+	GENERAL_NAME_free(gn);
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return rc;
+}
+
+static int
+push_access(AUTHORITY_INFO_ACCESS *aia, int method, const char *url)
+{
+	ACCESS_DESCRIPTION *ad = ACCESS_DESCRIPTION_new();
+
+	if (ad == NULL)
+		return -1;
+	GENERAL_NAME_free(ad->location);
+	ad->location = ia5_name(GEN_URI, url);
+	ASN1_OBJECT_free(ad->method);
+	ad->method = OBJ_nid2obj(method);
+	if (ad->location == NULL || ad->method == NULL ||
+	    !sk_ACCESS_DESCRIPTION_push(aia, ad)) {
+		ACCESS_DESCRIPTION_free(ad);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_aia(X509 *x, const char *ocsp, const char *issuers, char *err,
+    size_t errlen)
+{
+	AUTHORITY_INFO_ACCESS *aia;
+	int rc = -1;
+
+	if (ocsp == NULL && issuers == NULL)
+		return 0;
+	aia = sk_ACCESS_DESCRIPTION_new_null();
+	if (aia == NULL)
+		goto out;
+	if (ocsp != NULL && push_access(aia, NID_ad_OCSP, ocsp) < 0)
+		goto out;
+	if (issuers != NULL && push_access(aia, NID_ad_ca_issuers,
+	    issuers) < 0)
+		goto out;
+	if (!X509_add1_ext_i2d(x, NID_info_access, aia, 0,
+	    X509V3_ADD_DEFAULT))
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "certificate: cannot add "
+		    "authorityInfoAccess");
+	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+	return rc;
+}
+
+static int
+set_serial(X509 *x, char *err, size_t errlen)
+{
+	struct serial s;
+	ASN1_INTEGER *ai;
+	int ok;
+
+	if (serial_random(&s, err, errlen) < 0)
+		return -1;
+	ai = serial_to_asn1(&s);
+	ok = ai != NULL && X509_set_serialNumber(x, ai);
+	ASN1_INTEGER_free(ai);
+	if (!ok) {
+		snprintf(err, errlen, "certificate: cannot set serial number");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+set_validity(X509 *x, time_t nb, time_t na, char *err, size_t errlen)
+{
+	ASN1_TIME *t1 = ASN1_TIME_set(NULL, nb);
+	ASN1_TIME *t2 = ASN1_TIME_set(NULL, na);
+	int ok = t1 != NULL && t2 != NULL && X509_set1_notBefore(x, t1) &&
+	    X509_set1_notAfter(x, t2);
+
+	ASN1_TIME_free(t1);
+	ASN1_TIME_free(t2);
+	if (!ok) {
+		snprintf(err, errlen, "certificate: cannot set validity");
+		return -1;
+	}
+	return 0;
+}
+
+int
+certgen_person(const struct certgen_ca *ca,
+    const struct certgen_person *person, const struct profile *prof,
+    EVP_PKEY *pub, time_t now, X509 **out, char *err, size_t errlen)
+{
+	X509 *x = NULL;
+	X509_NAME *subj = NULL;
+	time_t nb, na, ca_na;
+	unsigned ku;
+	int rc = -1;
+
+	*out = NULL;
+	if (ca == NULL || ca->cert == NULL || person == NULL ||
+	    prof == NULL || pub == NULL) {
+		snprintf(err, errlen, "certificate: missing CA, person, "
+		    "profile or key");
+		goto out;
+	}
+	if (now == 0)
+		now = time(NULL);
+	if (person->full_name == NULL || *person->full_name == '\0') {
+		snprintf(err, errlen, "full name: empty");
+		goto out;
+	}
+	if (prof->email_san && check_mail(person->mail, err, errlen) < 0)
+		goto out;
+	if (ca->crl_url != NULL && check_url(ca->crl_url, "crl_url", err,
+	    errlen) < 0)
+		goto out;
+	if (ca->ocsp_url != NULL && check_url(ca->ocsp_url, "ocsp_url", err,
+	    errlen) < 0)
+		goto out;
+	if (ca->ca_issuers_url != NULL && check_url(ca->ca_issuers_url,
+	    "ca_issuers_url", err, errlen) < 0)
+		goto out;
+	if (profile_key_usage(prof, pub, &ku, err, errlen) < 0)
+		goto out;
+
+	subj = X509_NAME_new();
+	if (subj == NULL)
+		goto nomem;
+	if (dn_add(subj, NID_countryName, ca->country, "country", err,
+	    errlen) < 0 ||
+	    dn_add(subj, NID_organizationName, ca->organization,
+	    "organization", err, errlen) < 0)
+		goto out;
+	if (person->unit_name != NULL && *person->unit_name != '\0' &&
+	    dn_add(subj, NID_organizationalUnitName, person->unit_name,
+	    "unit name", err, errlen) < 0)
+		goto out;
+	if (dn_add(subj, NID_commonName, person->full_name, "full name", err,
+	    errlen) < 0)
+		goto out;
+	if (person->employee_id != NULL && dn_add(subj, NID_serialNumber,
+	    person->employee_id, "employee id", err, errlen) < 0)
+		goto out;
+
+	nb = now - CERTGEN_SKEW_SECONDS;
+	na = now + (time_t)prof->validity_days * 86400;
+	if (pkitime_from_asn1(X509_get0_notAfter(ca->cert), &ca_na) < 0) {
+		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+		goto out;
+	}
+	if (na > ca_na)
+		na = ca_na;
+	if (na <= now) {
+		snprintf(err, errlen, "CA certificate has expired or expires "
+		    "now: renew the CA first");
+		goto out;
+	}
+
+	x = X509_new();
+	if (x == NULL)
+		goto nomem;
+	if (!X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+	    !X509_set_subject_name(x, subj) || !X509_set_pubkey(x, pub))
+		goto nomem;
+	if (set_serial(x, err, errlen) < 0 ||
+	    set_validity(x, nb, na, err, errlen) < 0 ||
+	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
+	    add_key_usage(x, ku, err, errlen) < 0 ||
+	    add_eku(x, prof, err, errlen) < 0 ||
+	    add_ski(x, err, errlen) < 0 ||
+	    add_aki(x, ca->cert, err, errlen) < 0)
+		goto out;
+	if (prof->email_san && add_san_email(x, person->mail, err,
+	    errlen) < 0)
+		goto out;
+	if (ca->crl_url != NULL && add_crl_dp(x, ca->crl_url, err,
+	    errlen) < 0)
+		goto out;
+	if (add_aia(x, ca->ocsp_url, ca->ca_issuers_url, err, errlen) < 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "certificate: out of memory");
+out:
+	ERR_clear_error();
+	X509_NAME_free(subj);
+	X509_free(x);
+	return rc;
+}
+
+int
+certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
+    time_t now, X509 **out, char *err, size_t errlen)
+{
+	X509_NAME *name = NULL;
+	X509 *x = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (ca_pub == NULL) {
+		snprintf(err, errlen, "CA key: none loaded");
+		goto out;
+	}
+	if (days < 1 || days > CERTGEN_CA_DAYS_MAX) {
+		snprintf(err, errlen, "days: must be between 1 and %d",
+		    CERTGEN_CA_DAYS_MAX);
+		goto out;
+	}
+	if (now == 0)
+		now = time(NULL);
+	if (dn_parse(subject, &name, err, errlen) < 0)
+		goto out;
+	if (X509_NAME_get_index_by_NID(name, NID_commonName, -1) < 0) {
+		snprintf(err, errlen, "subject: a CN is required");
+		goto out;
+	}
+	x = X509_new();
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, name) || !X509_set_subject_name(x, name) ||
+	    !X509_set_pubkey(x, ca_pub)) {
+		snprintf(err, errlen, "CA certificate: out of memory");
+		goto out;
+	}
+	if (set_serial(x, err, errlen) < 0 ||
+	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
+	    now + (time_t)days * 86400, err, errlen) < 0 ||
+	    add_basic_constraints(x, 1, 0, err, errlen) < 0 ||
+	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
+	    add_ski(x, err, errlen) < 0 ||
+	    add_aki(x, x, err, errlen) < 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+out:
+	ERR_clear_error();
+	X509_NAME_free(name);
+	X509_free(x);
+	return rc;
+}
+
+int
+certgen_check_ca_pair(X509 *cacert, EVP_PKEY *pub, time_t now, char *err,
+    size_t errlen)
+{
+	EVP_PKEY *cpub;
+	uint32_t ku;
+
+	if (cacert == NULL || pub == NULL) {
+		snprintf(err, errlen, "CA certificate or key missing");
+		return -1;
+	}
+	cpub = X509_get0_pubkey(cacert);
+	if (cpub == NULL || EVP_PKEY_eq(cpub, pub) != 1) {
+		ERR_clear_error();
+		snprintf(err, errlen, "CA certificate does not match the CA "
+		    "key (different public keys)");
+		return -1;
+	}
+	if (X509_check_ca(cacert) != 1) {
+		snprintf(err, errlen, "CA certificate: basicConstraints "
+		    "CA:TRUE missing");
+		return -1;
+	}
+	ku = X509_get_key_usage(cacert);
+	if ((ku & KU_KEY_CERT_SIGN) == 0 || (ku & KU_CRL_SIGN) == 0) {
+		snprintf(err, errlen, "CA certificate: keyUsage lacks "
+		    "keyCertSign or cRLSign");
+		return -1;
+	}
+	if (now == 0)
+		now = time(NULL);
+	if (X509_cmp_time(X509_get0_notAfter(cacert), &now) <= 0) {
+		snprintf(err, errlen, "CA certificate has expired");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,30 @@
+/*
+ * fingerprint.c — certificate fingerprints (see fingerprint.h).
+ */
+#include "fingerprint.h"
+
+#include <stdio.h>
+
+#include <openssl/evp.h>
+
+int
+fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
+    char *err, size_t errlen)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0, i;
+
+	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1 ||
+	    n != 32) {
+		snprintf(err, errlen, "certificate: cannot compute SHA-256 "
+		    "fingerprint");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+	return 0;
+}

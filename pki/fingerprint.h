@@ -1,0 +1,20 @@
+/*
+ * fingerprint.h — SHA-256 fingerprint of a certificate, as stored in the
+ * certificate record (provdCertFingerprint).
+ */
+#ifndef PROVD_PKI_FINGERPRINT_H
+#define PROVD_PKI_FINGERPRINT_H
+
+#include <stddef.h>
+#include <openssl/x509.h>
+
+#define FINGERPRINT_HEX_LEN 64
+
+/*
+ * SHA-256 over the DER certificate, 64 lower-case hex digits without
+ * separators, into out (65 bytes).  Returns 0, or -1 with a message.
+ */
+int fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
+    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,124 @@
+/*
+ * signer.h — the engine's handle on the signer process, the only process
+ * that ever holds the CA private key.
+ *
+ * signer_start() forks a child connected by a SOCK_SEQPACKET socketpair.
+ * The child keeps only that socket (and stderr) open, resets signals,
+ * optionally drops to the service user, makes itself non-dumpable, and
+ * then answers requests one at a time until the socket closes.  Key files
+ * are opened only in the child.  Every call below is synchronous with a
+ * timeout; after a timeout or a dead child the handle is unusable until
+ * signer_restart().
+ *
+ * Call signer_start() before the engine starts threads (fork copies only
+ * the calling thread).  Paths handed to the signer must be absolute (the
+ * child runs in "/").
+ */
+#ifndef PROVD_PKI_SIGNER_H
+#define PROVD_PKI_SIGNER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "keyfile.h"
+
+#define SIGNER_DEFAULT_TIMEOUT_MS  10000
+#define SIGNER_KEYGEN_TIMEOUT_MS   120000
+
+/* signer_sign_cert flags */
+#define SIGNER_SELF_SIGNED 0x01   /* the CA's own certificate */
+
+struct signer_config {
+	int   drop_privileges;   /* non-zero: child switches to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	int   timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
+	int   keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
+};
+
+struct signer;
+
+/*
+ * Fork the signer and wait for it to report ready (or its set-up error,
+ * e.g. a failed setuid).  *out is owned by the caller (signer_stop).
+ * Returns 0 or -1 with a message.
+ */
+int signer_start(const struct signer_config *cfg, struct signer **out,
+    char *err, size_t errlen);
+
+/*
+ * GENKEY: generate a key of type t in the signer, write it to path (new
+ * file, mode 0600, O_EXCL, fsync; encrypted when pass_path is not NULL),
+ * and make it the active key.  On success *pub (if pub is not NULL) gets
+ * the public key (caller frees).  Returns 0 or -1.
+ */
+int signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen);
+
+/*
+ * LOAD: make the key in path the active key.  The file must be mode 0600
+ * (no group/other bits); pass_path (NULL = none) names a 0600 file holding
+ * the passphrase of an encrypted key.  The key must pass
+ * keyfile_check_ca_key.  *pub as for signer_genkey.  Returns 0 or -1.
+ */
+int signer_load(struct signer *s, const char *path, const char *pass_path,
+    EVP_PKEY **pub, char *err, size_t errlen);
+
+/*
+ * IMPORT: read the officer's key file src (mode 0600; decrypted with
+ * pass_path if given), check it, write it to dst (new file, mode 0600,
+ * encrypted with the same passphrase when pass_path is given) and make it
+ * the active key.  *pub as for signer_genkey.  Returns 0 or -1.
+ */
+int signer_import(struct signer *s, const char *src, const char *dst,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen);
+
+/*
+ * SIGN_CERT: have the signer sign cert (built by certgen; its signature
+ * fields are overwritten here with a throwaway seal so that it encodes).
+ * The signer refuses a certificate carrying the CA's own public key unless
+ * flags has SIGNER_SELF_SIGNED (and then it must be a self-issued CA
+ * certificate for exactly that key), and refuses CA:TRUE certificates
+ * otherwise.  Digest: SHA-384 for a P-384 CA key, SHA-256 otherwise.  The
+ * result's signature is checked against the active public key.  On
+ * success *out is a new signed X509 (caller frees).  Returns 0 or -1.
+ */
+int signer_sign_cert(struct signer *s, X509 *cert, unsigned flags,
+    X509 **out, char *err, size_t errlen);
+
+/*
+ * SIGN_CRL: have the signer sign the unsigned CRL crl[0..len) made by
+ * crlgen_build (the signer checks its shape first: see crlsign.h).  On
+ * success *der is the signed CRL in DER (malloc'd, caller frees) and
+ * *derlen its length — what goes to the CRL file and to LDAP.  Returns 0
+ * or -1.
+ */
+int signer_sign_crl(struct signer *s, const unsigned char *crl, size_t len,
+    unsigned char **der, size_t *derlen, char *err, size_t errlen);
+
+/*
+ * PUBKEY: the active key's public half (*pub, caller frees), or -1 with
+ * "no key loaded".
+ */
+int signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err,
+    size_t errlen);
+
+/*
+ * Replace a dead, timed-out or live child by a new one and re-load the
+ * last key that was loaded, generated or imported (by path; the engine
+ * never held the key).  Returns 0 or -1.
+ */
+int signer_restart(struct signer *s, char *err, size_t errlen);
+
+/* The child's pid (for supervision and tests); -1 when none. */
+pid_t signer_pid(const struct signer *s);
+
+/*
+ * Close the socket (the child exits on end-of-file), reap the child
+ * (SIGKILL after 2 s), free s.  NULL is a no-op.
+ */
+void signer_stop(struct signer *s);
+
+#endif

@@ -1,0 +1,703 @@
+/*
+ * test_pki_signer.c — the signer process: key generation of every type,
+ * loading (mode and passphrase rules), import, signing refusals, the
+ * engine never opening the key, death and restart, privilege drop, and
+ * the wire format's limits.
+ *
+ * The RSA-4096 key generation is skipped under valgrind (minutes there)
+ * and with PROVD_TEST_QUICK=1.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+
+#include <openssl/x509v3.h>
+
+#include "certgen.h"
+#include "keyfile.h"
+#include "keyinfo.h"
+#include "signer.h"
+#include "signer_wire.h"
+#include "test_pki_util.h"
+
+struct fixture {
+	char          *dir;
+	struct signer *s;
+};
+
+static int
+setup(void **state)
+{
+	struct signer_config cfg = { .timeout_ms = 20000,
+	    .keygen_timeout_ms = 600000 };
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[512];
+
+	if (f == NULL)
+		return -1;
+	f->dir = tpki_tmpdir();
+	if (f->dir == NULL)
+		return -1;
+	if (signer_start(&cfg, &f->s, err, sizeof(err)) < 0) {
+		fprintf(stderr, "signer_start: %s\n", err);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	signer_stop(f->s);
+	tpki_rmrf(f->dir);
+	free(f);
+	return 0;
+}
+
+/* Write k (unencrypted PKCS#8 PEM, or encrypted under pass) with mode. */
+static void
+write_key(const char *path, EVP_PKEY *k, const char *pass, mode_t mode)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+
+	assert_non_null(b);
+	assert_true(PEM_write_bio_PKCS8PrivateKey(b, k,
+	    pass != NULL ? EVP_aes_256_cbc() : NULL, pass,
+	    pass != NULL ? (int)strlen(pass) : 0, NULL, NULL));
+	n = BIO_get_mem_data(b, &data);
+	unlink(path);
+	assert_int_equal(tpki_write(path, data, (size_t)n, mode), 0);
+	BIO_free(b);
+}
+
+static X509 *
+make_ca(struct signer *s, EVP_PKEY *pub, char *err, size_t errlen)
+{
+	X509 *tbs = NULL, *ca = NULL;
+
+	if (certgen_ca("/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Test CA", 365, pub, 0,
+	    &tbs, err, errlen) < 0)
+		return NULL;
+	if (signer_sign_cert(s, tbs, SIGNER_SELF_SIGNED, &ca, err,
+	    errlen) < 0)
+		ca = NULL;
+	X509_free(tbs);
+	return ca;
+}
+
+static void
+test_genkey_each_type(void **state)
+{
+	static const struct {
+		enum keyfile_type t;
+		int base_id, bits, sig_nid;
+	} types[] = {
+		{ KEYFILE_EC_P256, EVP_PKEY_EC, 256, NID_ecdsa_with_SHA256 },
+		{ KEYFILE_EC_P384, EVP_PKEY_EC, 384, NID_ecdsa_with_SHA384 },
+		{ KEYFILE_RSA_3072, EVP_PKEY_RSA, 3072,
+		    NID_sha256WithRSAEncryption },
+		{ KEYFILE_RSA_4096, EVP_PKEY_RSA, 4096,
+		    NID_sha256WithRSAEncryption },
+	};
+	struct fixture *f = *state;
+	const char *quick = getenv("PROVD_TEST_QUICK");
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		EVP_PKEY *pub = NULL, *pub2 = NULL;
+		char *path, name[64];
+		struct stat st;
+		double t0;
+		X509 *ca;
+
+		if (types[i].t == KEYFILE_RSA_4096 && ((quick != NULL &&
+		    *quick == '1') || tpki_under_valgrind())) {
+			print_message("skipping rsa-4096 generation\n");
+			continue;
+		}
+		snprintf(name, sizeof(name), "%s.key",
+		    keyfile_type_name(types[i].t));
+		path = tpki_path(f->dir, name);
+		t0 = tpki_ms();
+		if (signer_genkey(f->s, types[i].t, path, NULL, &pub, err,
+		    sizeof(err)) < 0)
+			fail_msg("genkey %s: %s", name, err);
+		print_message("genkey %-8s %7.1f ms\n",
+		    keyfile_type_name(types[i].t), tpki_ms() - t0);
+		assert_int_equal(EVP_PKEY_get_base_id(pub), types[i].base_id);
+		assert_int_equal(EVP_PKEY_get_bits(pub), types[i].bits);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 07777, 0600);
+		assert_true(S_ISREG(st.st_mode));
+		assert_true(tpki_file_has(path, "-----BEGIN PRIVATE KEY-----"));
+
+		if (signer_pubkey(f->s, &pub2, err, sizeof(err)) < 0)
+			fail_msg("pubkey: %s", err);
+		assert_int_equal(EVP_PKEY_eq(pub, pub2), 1);
+
+		/* The new key signs its own CA certificate. */
+		ca = make_ca(f->s, pub, err, sizeof(err));
+		if (ca == NULL)
+			fail_msg("CA with %s: %s", name, err);
+		assert_int_equal(X509_verify(ca, pub), 1);
+		assert_int_equal(X509_get_signature_nid(ca), types[i].sig_nid);
+		assert_int_equal(certgen_check_ca_pair(ca, pub, 0, err,
+		    sizeof(err)), 0);
+		assert_int_equal(certgen_check_ca_pair(ca, NULL, 0, err,
+		    sizeof(err)), -1);
+
+		/* Never overwrite. */
+		assert_int_equal(signer_genkey(f->s, types[i].t, path, NULL,
+		    NULL, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "already exists"));
+		/* The failed GENKEY left the active key alone. */
+		EVP_PKEY_free(pub2);
+		assert_int_equal(signer_pubkey(f->s, &pub2, err, sizeof(err)),
+		    0);
+		assert_int_equal(EVP_PKEY_eq(pub, pub2), 1);
+
+		X509_free(ca);
+		EVP_PKEY_free(pub);
+		EVP_PKEY_free(pub2);
+		free(path);
+	}
+	assert_int_equal(signer_genkey(f->s, KEYFILE_EC_P256, "relative.key",
+	    NULL, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "absolute"));
+}
+
+static void
+test_no_key_loaded(void **state)
+{
+	struct signer_config cfg = { 0 };
+	struct fixture *f = *state;
+	struct signer *s = NULL;
+	EVP_PKEY *pub = NULL, *k;
+	X509 *tbs = NULL, *out = NULL;
+	char err[512];
+
+	(void)f;
+	assert_int_equal(signer_start(&cfg, &s, err, sizeof(err)), 0);
+	assert_int_equal(signer_pubkey(s, &pub, err, sizeof(err)), -1);
+	assert_string_equal(err, "no key loaded");
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_int_equal(certgen_ca("CN=x", 1, k, 0, &tbs, err, sizeof(err)),
+	    0);
+	assert_int_equal(signer_sign_cert(s, tbs, SIGNER_SELF_SIGNED, &out,
+	    err, sizeof(err)), -1);
+	assert_string_equal(err, "no key loaded");
+	assert_null(out);
+	X509_free(tbs);
+	EVP_PKEY_free(k);
+	signer_stop(s);
+}
+
+static void
+test_key_mode_refused(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *pub = NULL;
+	char *path = tpki_path(f->dir, "loose.key"), err[512];
+	static const mode_t bad[] = { 0644, 0640, 0604, 0660 };
+	size_t i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_key(path, k, NULL, bad[i]);
+		assert_int_equal(signer_load(f->s, path, NULL, &pub, err,
+		    sizeof(err)), -1);
+		assert_null(pub);
+		assert_non_null(strstr(err, path));
+		assert_non_null(strstr(err, "0600"));
+	}
+	write_key(path, k, NULL, 0600);
+	if (signer_load(f->s, path, NULL, &pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+	EVP_PKEY_free(pub);
+	/* 0400 is fine too */
+	chmod(path, 0400);
+	assert_int_equal(signer_load(f->s, path, NULL, NULL, err, sizeof(err)),
+	    0);
+	/* not a regular file, missing */
+	assert_int_equal(signer_load(f->s, "/dev/null", NULL, NULL, err,
+	    sizeof(err)), -1);
+	assert_int_equal(signer_load(f->s, "/nonexistent/ca.key", NULL, NULL,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "/nonexistent/ca.key"));
+	EVP_PKEY_free(k);
+	free(path);
+}
+
+static void
+test_weak_ca_key_refused(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	EVP_PKEY *e = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-192");
+	char *path = tpki_path(f->dir, "weak.key"), err[512];
+	char *pubpath = tpki_path(f->dir, "pub.pem");
+	FILE *fp;
+
+	write_key(path, k, NULL, 0600);
+	assert_int_equal(signer_load(f->s, path, NULL, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "3072"));
+	write_key(path, e, NULL, 0600);
+	assert_int_equal(signer_load(f->s, path, NULL, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "P-256 or P-384"));
+	/* A public key alone is not a CA key. */
+	fp = fopen(pubpath, "w");
+	assert_non_null(fp);
+	PEM_write_PUBKEY(fp, k);
+	fclose(fp);
+	chmod(pubpath, 0600);
+	assert_int_equal(signer_load(f->s, pubpath, NULL, NULL, err,
+	    sizeof(err)), -1);
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(e);
+	free(path);
+	free(pubpath);
+}
+
+static void
+test_passphrase(void **state)
+{
+	struct fixture *f = *state;
+	static const char secret[] = "correct horse battery staple";
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384"), *pub = NULL;
+	char *key = tpki_path(f->dir, "enc.key");
+	char *pass = tpki_path(f->dir, "ca.pass");
+	char *wrong = tpki_path(f->dir, "wrong.pass");
+	char *gen = tpki_path(f->dir, "gen-enc.key");
+	char line[128], err[512];
+
+	write_key(key, k, secret, 0600);
+	assert_true(tpki_file_has(key, "ENCRYPTED PRIVATE KEY"));
+	snprintf(line, sizeof(line), "%s\n", secret);
+	assert_int_equal(tpki_write(pass, line, strlen(line), 0600), 0);
+	assert_int_equal(tpki_write(wrong, "nope\r\n", 6, 0600), 0);
+
+	if (signer_load(f->s, key, pass, &pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+
+	assert_int_equal(signer_load(f->s, key, NULL, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "encrypted"));
+	assert_int_equal(signer_load(f->s, key, wrong, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "passphrase"));
+	assert_null(strstr(err, "nope"));
+	assert_null(strstr(err, secret));
+	chmod(pass, 0644);
+	assert_int_equal(signer_load(f->s, key, pass, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, pass));
+	assert_null(strstr(err, secret));
+	chmod(pass, 0600);
+
+	/* GENKEY with a passphrase writes an encrypted key that loads back. */
+	if (signer_genkey(f->s, KEYFILE_EC_P256, gen, pass, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_true(tpki_file_has(gen, "ENCRYPTED PRIVATE KEY"));
+	assert_false(tpki_file_has(gen, secret));
+	EVP_PKEY_free(pub);
+	assert_int_equal(signer_load(f->s, gen, pass, NULL, err, sizeof(err)),
+	    0);
+	assert_int_equal(signer_load(f->s, gen, NULL, NULL, err, sizeof(err)),
+	    -1);
+
+	EVP_PKEY_free(k);
+	free(key);
+	free(pass);
+	free(wrong);
+	free(gen);
+}
+
+static void
+test_import(void **state)
+{
+	struct fixture *f = *state;
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256"), *pub = NULL;
+	char *src = tpki_path(f->dir, "officer.key");
+	char *dst = tpki_path(f->dir, "imported.key");
+	char *small = tpki_path(f->dir, "small.key");
+	EVP_PKEY *r = EVP_PKEY_Q_keygen(NULL, NULL, "RSA", (size_t)2048);
+	struct stat st;
+	char err[512];
+
+	write_key(src, k, NULL, 0600);
+	if (signer_import(f->s, src, dst, NULL, &pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+	assert_int_equal(stat(dst, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	/* the destination is never overwritten */
+	assert_int_equal(signer_import(f->s, src, dst, NULL, &pub, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "already exists"));
+	/* a key too weak for a CA is refused and not copied */
+	write_key(small, r, NULL, 0600);
+	unlink(dst);
+	assert_int_equal(signer_import(f->s, small, dst, NULL, &pub, err,
+	    sizeof(err)), -1);
+	assert_int_equal(stat(dst, &st), -1);
+	/* a loose source is refused */
+	chmod(src, 0644);
+	assert_int_equal(signer_import(f->s, src, dst, NULL, &pub, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "0600"));
+	EVP_PKEY_free(k);
+	EVP_PKEY_free(r);
+	free(src);
+	free(dst);
+	free(small);
+}
+
+static void
+test_sign_refusals(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "refusals.key"), err[512];
+	EVP_PKEY *pub = NULL, *other;
+	X509 *tbs = NULL, *out = NULL, *ca;
+	BASIC_CONSTRAINTS *bc;
+
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+
+	/* the CA's own key, not flagged as self-signed */
+	assert_int_equal(certgen_ca("CN=Test CA", 30, pub, 0, &tbs, err,
+	    sizeof(err)), 0);
+	assert_int_equal(signer_sign_cert(f->s, tbs, 0, &out, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "CA's own public key"));
+	X509_free(tbs);
+
+	/* flagged self-signed, but another key */
+	assert_int_equal(certgen_ca("CN=Rogue CA", 30, other, 0, &tbs, err,
+	    sizeof(err)), 0);
+	assert_int_equal(signer_sign_cert(f->s, tbs, SIGNER_SELF_SIGNED, &out,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "other than the CA key"));
+	/* and as a subordinate CA certificate: CA:TRUE is refused */
+	assert_int_equal(signer_sign_cert(f->s, tbs, 0, &out, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "end-entity"));
+	X509_free(tbs);
+
+	/* a plain end-entity certificate is fine */
+	ca = make_ca(f->s, pub, err, sizeof(err));
+	assert_non_null(ca);
+	tbs = X509_new();
+	X509_set_version(tbs, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(tbs), 7);
+	X509_set_issuer_name(tbs, X509_get_subject_name(ca));
+	X509_set_subject_name(tbs, X509_get_subject_name(ca));
+	X509_gmtime_adj(X509_getm_notBefore(tbs), 0);
+	X509_gmtime_adj(X509_getm_notAfter(tbs), 3600);
+	X509_set_pubkey(tbs, other);
+	bc = BASIC_CONSTRAINTS_new();
+	X509_add1_ext_i2d(tbs, NID_basic_constraints, bc, 1, 0);
+	BASIC_CONSTRAINTS_free(bc);
+	if (signer_sign_cert(f->s, tbs, 0, &out, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(X509_verify(out, pub), 1);
+	X509_free(out);
+	X509_free(tbs);
+	X509_free(ca);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(pub);
+	free(path);
+}
+
+/* Does a /proc/self entry mention path? */
+static int
+proc_mentions(const char *path)
+{
+	char link[300], target[4096];
+	struct dirent *de;
+	DIR *d;
+	int found = 0;
+
+	d = opendir("/proc/self/fd");
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		ssize_t n;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strstr(target, path) != NULL)
+			found = 1;
+	}
+	closedir(d);
+	return found || tpki_file_has("/proc/self/maps", path);
+}
+
+static void
+test_engine_never_opens_key(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "hidden-ca.key"), err[512];
+	char procfd[64];
+	EVP_PKEY *pub = NULL;
+	struct dirent *de;
+	struct rlimit rl;
+	X509 *ca;
+	DIR *d;
+	int nfds = 0;
+
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	EVP_PKEY_free(pub);
+	pub = NULL;
+	if (signer_load(f->s, path, NULL, &pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	ca = make_ca(f->s, pub, err, sizeof(err));
+	assert_non_null(ca);
+	/* The key file was made, read and used — never in this process. */
+	assert_false(proc_mentions(path));
+	assert_false(proc_mentions("hidden-ca.key"));
+
+	/*
+	 * The signer keeps only 0, 1, 2 and its socket.  (valgrind keeps
+	 * descriptors of its own above the limit it shows the program.)
+	 */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	snprintf(procfd, sizeof(procfd), "/proc/%d/fd", (int)signer_pid(f->s));
+	d = opendir(procfd);
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL) {
+		int fd = atoi(de->d_name);
+
+		if (de->d_name[0] == '.' || (tpki_under_valgrind() &&
+		    (rlim_t)fd >= rl.rlim_cur))
+			continue;
+		if (fd > 3)
+			nfds = -100;
+		nfds++;
+	}
+	closedir(d);
+	assert_int_equal(nfds, 4);
+	X509_free(ca);
+	EVP_PKEY_free(pub);
+	free(path);
+}
+
+static void
+test_dead_signer_and_restart(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "restart.key"), err[512];
+	EVP_PKEY *pub = NULL, *pub2 = NULL;
+
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(kill(signer_pid(f->s), SIGKILL), 0);
+	assert_int_equal(signer_pubkey(f->s, &pub2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "signer"));
+	print_message("after SIGKILL: %s\n", err);
+	assert_int_equal(signer_pubkey(f->s, &pub2, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "not running"));
+	if (signer_restart(f->s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	if (signer_pubkey(f->s, &pub2, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(EVP_PKEY_eq(pub, pub2), 1);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(pub2);
+	free(path);
+}
+
+static void
+test_drop_privileges(void **state)
+{
+	struct fixture *f = *state;
+	struct signer_config cfg = { .drop_privileges = 1, .uid = 65534,
+	    .gid = 65534 };
+	struct signer *s = NULL;
+	char status[64], *keydir, *key, *rootkey, err[512];
+	EVP_PKEY *pub = NULL, *k;
+	size_t len;
+	unsigned char *st;
+
+	if (geteuid() != 0) {
+		print_message("not root: privilege drop not tested\n");
+		return;
+	}
+	keydir = tpki_path(f->dir, "nobody");
+	assert_int_equal(mkdir(keydir, 0700), 0);
+	assert_int_equal(chown(keydir, 65534, 65534), 0);
+	assert_int_equal(chmod(f->dir, 0711), 0);
+	if (signer_start(&cfg, &s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	snprintf(status, sizeof(status), "/proc/%d/status",
+	    (int)signer_pid(s));
+	st = tpki_slurp(status, &len);
+	assert_non_null(st);
+	assert_non_null(strstr((char *)st, "Uid:\t65534\t65534\t65534\t65534"));
+	assert_non_null(strstr((char *)st, "Gid:\t65534\t65534\t65534\t65534"));
+	assert_non_null(strstr((char *)st, "Groups:\t65534"));
+	assert_non_null(strstr((char *)st, "NoNewPrivs:\t1"));
+	free(st);
+
+	key = tpki_path(keydir, "ca.key");
+	if (signer_genkey(s, KEYFILE_EC_P256, key, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	EVP_PKEY_free(pub);
+	/* A root-only key is out of reach once privileges are dropped. */
+	rootkey = tpki_path(f->dir, "root-only.key");
+	k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	write_key(rootkey, k, NULL, 0600);
+	assert_int_equal(signer_load(s, rootkey, NULL, NULL, err, sizeof(err)),
+	    -1);
+	assert_non_null(strstr(err, "Permission denied"));
+	signer_stop(s);
+
+	/* A drop that cannot work is reported by signer_start. */
+	cfg.uid = 65534;
+	cfg.gid = (gid_t)-1;
+	assert_int_equal(signer_start(&cfg, &s, err, sizeof(err)), -1);
+	print_message("bad drop: %s\n", err);
+	assert_non_null(strstr(err, "signer"));
+	chmod(f->dir, 0700);
+	EVP_PKEY_free(k);
+	free(rootkey);
+	free(key);
+	free(keydir);
+}
+
+/* Raw wire: oversize, malformed and truncated messages are refused. */
+static void
+test_wire_limits(void **state)
+{
+	int sv[2];
+	unsigned char pkt[64];
+	struct signer_msg m;
+	struct signer_field fl[2] = { { (const unsigned char *)"abc", 3 },
+	    { (const unsigned char *)"", 0 } };
+	char err[256], s[8];
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	/* a good message */
+	assert_int_equal(signer_wire_send(sv[0], SIGNER_OP_LOAD, 0, 0, fl, 2,
+	    1000, err, sizeof(err)), 0);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), 0);
+	assert_int_equal(m.op, SIGNER_OP_LOAD);
+	assert_int_equal(m.nfields, 2);
+	assert_int_equal(signer_msg_string(&m, 0, s, sizeof(s)), 0);
+	assert_string_equal(s, "abc");
+	assert_int_equal(signer_msg_string(&m, 0, s, 3), -1);
+	assert_int_equal(signer_msg_string(&m, 2, s, sizeof(s)), -1);
+	signer_msg_free(&m);
+
+	/* body over the receiver's cap */
+	assert_int_equal(signer_wire_send(sv[0], SIGNER_OP_LOAD, 0, 0, fl, 1,
+	    1000, err, sizeof(err)), 0);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 4, 1000, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "limit"));
+
+	/* wrong version */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = 9;
+	assert_int_equal(send(sv[0], pkt, 12, 0), 12);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "version"));
+
+	/* field length overruns the body */
+	memset(pkt, 0, sizeof(pkt));
+	pkt[0] = SIGNER_WIRE_VERSION;
+	pkt[1] = SIGNER_OP_LOAD;
+	pkt[4] = 1;
+	pkt[11] = 8;            /* body 8 */
+	pkt[15] = 200;          /* field of 200 bytes */
+	assert_int_equal(send(sv[0], pkt, 20, 0), 20);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "overruns"));
+
+	/* a packet longer than announced */
+	pkt[11] = 4;
+	pkt[15] = 0;
+	assert_int_equal(send(sv[0], pkt, 30, 0), 30);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+
+	/* short header, too many fields */
+	assert_int_equal(send(sv[0], pkt, 5, 0), 5);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+	pkt[4] = SIGNER_WIRE_MAX_FIELDS + 1;
+	assert_int_equal(send(sv[0], pkt, 16, 0), 16);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+
+	/* nothing arrives: timeout */
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 50, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "in time"));
+
+	/* peer closes mid-message */
+	pkt[4] = 1;
+	pkt[11] = 100;
+	assert_int_equal(send(sv[0], pkt, 16, 0), 16);
+	close(sv[0]);
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), -1);
+	/* and then: end of file */
+	assert_int_equal(signer_wire_recv(sv[1], &m, 1024, 1000, err,
+	    sizeof(err)), 1);
+	close(sv[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_genkey_each_type),
+		cmocka_unit_test(test_no_key_loaded),
+		cmocka_unit_test(test_key_mode_refused),
+		cmocka_unit_test(test_weak_ca_key_refused),
+		cmocka_unit_test(test_passphrase),
+		cmocka_unit_test(test_import),
+		cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_engine_never_opens_key),
+		cmocka_unit_test(test_dead_signer_and_restart),
+		cmocka_unit_test(test_drop_privileges),
+		cmocka_unit_test(test_wire_limits),
+	};
+
+	signal(SIGPIPE, SIG_IGN);
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
