@@ -1123,7 +1123,7 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                lifecycle_done_fn *done, void *ctx)
 {
 	struct life *lf = calloc(1, sizeof(*lf));
-	char filter[200];
+	char filter[400];
 
 	if (lf == NULL)
 		fatal("cert: out of memory");

@@ -222,8 +222,10 @@ if command -v strace >/dev/null; then
 	for _ in $(seq 100); do [[ -S $PROVD_SOCKET ]] && break; sleep 0.1; done
 	ok "traced provd serves" provctl ca show
 	signer=$(printf '%s' "$OUT" | sed -n 's/^signer_pid: *//p')
-	engine=$(pgrep -o -f "provd -d -c $SANDBOX_DIR/provd.conf" | head -1)
+	engine=$(pgrep -P "$tracer" | head -1)
 	kill -TERM "$engine" 2>/dev/null
+	for _ in $(seq 50); do pid_gone "$engine" && break; sleep 0.1; done
+	kill "$tracer" 2>/dev/null
 	wait "$tracer" 2>/dev/null
 	openers=$(grep 'ca\.key' "$T/trace" | awk '{print $1}' | sort -u)
 	eq "only the signer opened the key" "$openers" "$signer"

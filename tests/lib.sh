@@ -1,0 +1,270 @@
+# shellcheck shell=bash
+# lib.sh — sourced by tests/integration/test_*.sh.
+#
+#   . "$(dirname "$0")/../lib.sh"
+#   sandbox_up [--no-provd] [tools/sandbox start options]
+#   ok NAME CMD...                 passes when CMD exits 0
+#   fails NAME EXIT CMD...         passes when CMD exits EXIT ("any": non-zero)
+#   contains NAME HAYSTACK NEEDLE  passes when NEEDLE is a substring
+#   lacks NAME HAYSTACK NEEDLE     passes when it is not
+#   eq NAME GOT WANT               passes when the two strings are equal
+#   diag MSG...                    a TAP comment
+#   done_testing                   prints the plan; exit status 1 on any failure
+#   skip_all REASON                the whole file does not apply here
+#
+# ok and fails leave the command's stdout in $OUT, its stderr in $ERR and
+# its exit status in $RC.  Output is TAP: "ok N - name" / "not ok N - name".
+#
+# Also: provctl (runs "$BUILD/provctl"), ldap_root (ldapsearch as the
+# rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
+# service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
+# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends).
+#
+# Environment: BUILD (build directory, default "build", relative to the
+# repository), KEEP_SANDBOX=1 (leave sandboxes running at the end).
+
+TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+REPO=$(cd "$TESTS_DIR/.." && pwd -P)
+BUILD=${BUILD:-build}
+[[ $BUILD == /* ]] || BUILD=$REPO/$BUILD
+export BUILD
+PATH="$PATH:/usr/sbin:/sbin"
+SANDBOX_TOOL=$REPO/tools/sandbox
+
+OUT=''
+ERR=''
+RC=0
+_t_count=0
+_t_failed=0
+_t_done=0
+_t_sandboxes=()
+_t_at_exit=()
+_t_errfile=$(mktemp "${TMPDIR:-/tmp}/provd-test-err.XXXXXX")
+
+diag() {
+	local line
+	while IFS= read -r line; do
+		printf '# %s\n' "$line"
+	done <<<"$*"
+}
+
+# Indented excerpt of a possibly long text, for failure diagnostics.
+_t_show() {
+	local label=$1 text=$2
+	((${#text} <= 2000)) || text="${text:0:2000}..."
+	diag "$label: $text"
+}
+
+_t_result() {
+	local passed=$1 name=$2
+	_t_count=$((_t_count + 1))
+	if ((passed)); then
+		printf 'ok %d - %s\n' "$_t_count" "$name"
+	else
+		_t_failed=$((_t_failed + 1))
+		printf 'not ok %d - %s\n' "$_t_count" "$name"
+	fi
+}
+
+_t_run() {
+	RC=0
+	OUT=$("$@" 2>"$_t_errfile") || RC=$?
+	ERR=$(<"$_t_errfile")
+}
+
+ok() {
+	local name=$1
+	shift
+	_t_run "$@"
+	if ((RC == 0)); then
+		_t_result 1 "$name"
+	else
+		_t_result 0 "$name"
+		diag "command: $* (exit $RC, expected 0)"
+		[[ -z $OUT ]] || _t_show stdout "$OUT"
+		[[ -z $ERR ]] || _t_show stderr "$ERR"
+	fi
+}
+
+fails() {
+	local name=$1 want=$2
+	shift 2
+	_t_run "$@"
+	if [[ $want == any && $RC -ne 0 ]] || [[ $want != any && $RC == "$want" ]]; then
+		_t_result 1 "$name"
+	else
+		_t_result 0 "$name"
+		diag "command: $* (exit $RC, expected $want)"
+		[[ -z $OUT ]] || _t_show stdout "$OUT"
+		[[ -z $ERR ]] || _t_show stderr "$ERR"
+	fi
+}
+
+contains() {
+	if [[ $2 == *"$3"* ]]; then
+		_t_result 1 "$1"
+	else
+		_t_result 0 "$1"
+		_t_show 'looked for' "$3"
+		_t_show 'in' "$2"
+	fi
+}
+
+lacks() {
+	if [[ $2 != *"$3"* ]]; then
+		_t_result 1 "$1"
+	else
+		_t_result 0 "$1"
+		_t_show 'found' "$3"
+		_t_show 'in' "$2"
+	fi
+}
+
+eq() {
+	if [[ $2 == "$3" ]]; then
+		_t_result 1 "$1"
+	else
+		_t_result 0 "$1"
+		_t_show got "$2"
+		_t_show want "$3"
+	fi
+}
+
+done_testing() {
+	_t_done=1
+	printf '1..%d\n' "$_t_count"
+	if ((_t_count == 0)); then
+		diag "no tests ran"
+		exit 1
+	fi
+	if ((_t_failed)); then
+		diag "failed $_t_failed of $_t_count"
+		exit 1
+	fi
+	exit 0
+}
+
+skip_all() {
+	_t_done=1
+	printf '1..0 # SKIP %s\n' "$*"
+	exit 0
+}
+
+at_exit() {
+	local q
+	printf -v q '%q ' "$@"
+	_t_at_exit+=("$q")
+}
+
+# Has process PID ended?  (A zombie waiting for its parent counts as ended.)
+pid_gone() {
+	local stat
+	kill -0 "$1" 2>/dev/null || return 0
+	[[ -r /proc/$1/stat ]] || return 1
+	stat=$(<"/proc/$1/stat") || return 0
+	stat=${stat##*) }
+	[[ ${stat%% *} == Z ]]
+}
+
+provctl() {
+	"$BUILD/provctl" "$@"
+}
+
+ldap_root() {
+	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI" -LLL -o ldif-wrap=no "$@"
+}
+
+# The mail identity's password, copied to a 0600 file (ldapsearch -y warns
+# about the sandbox's world-readable one).
+mail_secret_file() {
+	local f=$_t_errfile.mail.${SANDBOX_DIR##*/}
+	if [[ ! -s $f ]]; then
+		(umask 077 && cat "$SANDBOX_DIR/mail.secret" >"$f")
+	fi
+	printf '%s' "$f"
+}
+
+ldap_mail() {
+	ldapsearch -x -H "$LDAP_URI" -D "$LDAP_MAIL_DN" -y "$(mail_secret_file)" \
+		-LLL -o ldif-wrap=no "$@"
+}
+
+# Values of attribute $1 (any options, e.g. ;binary, ignored) in unwrapped
+# LDIF on stdin, one per line; base64 values decoded.
+ldif_values() {
+	local want=${1,,} line name value
+	while IFS= read -r line; do
+		[[ $line == *:* ]] || continue
+		name=${line%%:*}
+		name=${name%%;*}
+		[[ ${name,,} == "$want" ]] || continue
+		value=${line#*:}
+		if [[ $value == :* ]]; then
+			value=${value#:}
+			value=${value# }
+			printf '%s' "$value" | base64 -d
+			printf '\n'
+		else
+			printf '%s\n' "${value# }"
+		fi
+	done
+}
+
+# Start a sandbox in a new directory under /tmp and take over its
+# environment (PROVD_SOCKET, LDAP_URI, LDAPI_URI, LDAP_BASE, SANDBOX_DIR,
+# ...).  provd is "$BUILD/provd" unless --no-provd or --provd is given.
+# May be called more than once; the last call's environment wins.
+sandbox_up() {
+	local dir env arg with_bin=1
+	for arg in "$@"; do
+		[[ $arg != --no-provd && $arg != --provd ]] || with_bin=0
+	done
+	((with_bin == 0)) || set -- "$@" --provd "$BUILD/provd"
+	dir=$(mktemp -d /tmp/provd-test.XXXXXX)
+	chmod 755 "$dir"
+	_t_sandboxes+=("$dir")
+	if ! env=$("$SANDBOX_TOOL" start "$dir" "$@"); then
+		printf 'Bail out! tools/sandbox start %s failed\n' "$dir"
+		exit 1
+	fi
+	eval "$env"
+}
+
+# provd built with sanitizers reports in its log; such a report fails the test.
+_t_check_provd_log() {
+	local log=$1/provd.log
+	[[ -f $log ]] || return 0
+	if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log"; then
+		diag "sanitizer report in $log:"
+		diag "$(grep -m 20 -A 10 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log")"
+		return 1
+	fi
+}
+
+_t_exit() {
+	local rc=$? dir cmd bad=0
+	for cmd in "${_t_at_exit[@]}"; do
+		eval "$cmd" || true
+	done
+	for dir in "${_t_sandboxes[@]}"; do
+		if [[ ${KEEP_SANDBOX:-0} == 1 ]]; then
+			diag "sandbox left running in $dir (stop it with: tools/sandbox stop $dir)"
+			continue
+		fi
+		"$SANDBOX_TOOL" stop "$dir" || true
+		_t_check_provd_log "$dir" || bad=1
+		if ((rc == 0 && _t_failed == 0 && bad == 0)); then
+			rm -rf -- "$dir"
+		else
+			diag "sandbox kept for inspection in $dir"
+		fi
+	done
+	rm -f -- "$_t_errfile" "$_t_errfile".mail.*
+	if ((rc == 0 && _t_done == 0)); then
+		diag "test script ended without done_testing"
+		rc=1
+	fi
+	((bad == 0)) || rc=1
+	exit "$rc"
+}
+trap _t_exit EXIT
