@@ -32,6 +32,7 @@
 #include "serial.h"
 #include "signer.h"
 #include "units.h"
+#include "whois.h"
 
 #define CERT_DER_MAX (64 * 1024)
 
@@ -1143,4 +1144,64 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
 		         "(provdCertStatus=hold)))", esc);
 	}
 	find_records(pd, filter, life_found, lf);
+}
+
+/* ---- whois: the person's certificates ------------------------------- */
+
+struct whois_certs {
+	struct request     *req;
+	whois_part_done_fn *done;
+	void               *ctx;
+	char                login[NAMES_LOGIN_BUFSZ];
+};
+
+static void
+whois_found(void *arg, int status, const char *msg, struct certrec *list)
+{
+	struct whois_certs *wc = arg;
+	struct certrec *c;
+	char now[32];
+	struct rec r;
+
+	now_ldap(now);
+	if (status != ST_OK) {
+		rec_begin(&r, wc->req);
+		rec_kv(&r, "section", "certificate");
+		rec_kv(&r, "login", wc->login);
+		rec_kv(&r, "error", msg);
+		rec_end(&r);
+	}
+	for (c = list; c != NULL; c = c->next) {
+		rec_begin(&r, wc->req);
+		rec_kv(&r, "section", "certificate");
+		rec_kv(&r, "login", c->login);
+		rec_kv(&r, "serial", c->serial);
+		rec_kv(&r, "status", effective_status(c, now));
+		rec_kv(&r, "profile", c->profile);
+		rec_kv(&r, "not_after", c->not_after);
+		rec_kv(&r, "reason", c->reason);
+		rec_end(&r);
+	}
+	certrec_free(list);
+	wc->done(wc->ctx);
+	free(wc);
+}
+
+void
+cert_whois_part(struct request *req, const struct whois_subject *who,
+                whois_part_done_fn *done, void *ctx)
+{
+	struct whois_certs *wc = calloc(1, sizeof(*wc));
+	char filter[256], esc[128];
+
+	if (wc == NULL)
+		fatal("cert: out of memory");
+	wc->req = req;
+	wc->done = done;
+	wc->ctx = ctx;
+	snprintf(wc->login, sizeof(wc->login), "%s", who->login);
+	if (ldapesc_filter(who->login, esc, sizeof(esc)) < 0)
+		esc[0] = '\0';
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
+	find_records(req->pd, filter, whois_found, wc);
 }

@@ -29,6 +29,11 @@ void cert_export_index(struct request *req);
 
 /* The certificates' side of an account event (see lifecycle.h): every
  * matching record changes, then one CRL is published.  done runs once. */
+/* The whois part listing a person's certificates (see whois.h). */
+struct whois_subject;
+void cert_whois_part(struct request *req, const struct whois_subject *who,
+                     void (*done)(void *ctx), void *ctx);
+
 void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                     lifecycle_done_fn *done, void *ctx);
 

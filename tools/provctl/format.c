@@ -165,8 +165,9 @@ flush_table(struct formatter *f)
 
 	if (f->nrows == 0)
 		return;
-	/* A lone record reads best as "key: value" lines. */
-	if (f->total == 1 && f->nrows == 1) {
+	/* A lone record (a whole reply, or a group of one in a reply of
+	 * several kinds, like whois) reads best as "key: value" lines. */
+	if (f->nrows == 1 && !f->header_done) {
 		const struct wire_msg *m = &f->rows[0].msg;
 		size_t kw = 0;
 
