@@ -13,6 +13,14 @@ buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
+char *
+buf_head(const struct buf *b)
+{
+	static char empty[1];
+
+	return b->data != NULL ? b->data + b->off : empty;
+}
+
 void
 buf_free(struct buf *b)
 {

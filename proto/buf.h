@@ -26,8 +26,8 @@ void buf_init(struct buf *b, size_t max);
 /* Release memory; the buffer is empty and reusable afterwards. */
 void buf_free(struct buf *b);
 
-/* Pointer to the first unconsumed byte. */
-static inline char *buf_head(const struct buf *b) { return b->data + b->off; }
+/* Pointer to the first unconsumed byte (never NULL, even when empty). */
+char *buf_head(const struct buf *b);
 
 /* Append n bytes. Returns 0, or -1 when the cap would be exceeded or memory
  * is exhausted (buffer unchanged). */

@@ -60,7 +60,8 @@ format_new(enum format_kind kind, FILE *out)
 static void
 put_buf(struct formatter *f, struct buf *b)
 {
-	fwrite(buf_head(b), 1, b->len, f->out);
+	if (b->len > 0)
+		fwrite(buf_head(b), 1, b->len, f->out);
 	buf_reset(b);
 }
 
@@ -154,7 +155,8 @@ put_cell(FILE *out, const char *s, size_t n)
 
 	buf_init(&b, 1u << 24);
 	tsv_put_field(&b, s, n);
-	fwrite(buf_head(&b), 1, b.len, out);
+	if (b.len > 0)
+		fwrite(buf_head(&b), 1, b.len, out);
 	buf_free(&b);
 }
 
