@@ -48,6 +48,10 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
+	[CMD_AUDIT_SHOW]        = audit_show,
+	[CMD_AUDIT_VERIFY]      = audit_verify,
+	[CMD_REPORT_UNITS]      = report_units,
+	[CMD_REPORT_EXPIRING]   = report_expiring,
 };
 
 void

@@ -41,6 +41,7 @@ struct client {
 	bool             want_out;
 	bool             closing;    /* close once out is flushed */
 	bool             resume;     /* input unpaused: decode what is buffered */
+	bool             congested;  /* out went above OUT_HIGH, not yet below OUT_LOW */
 	struct client   *prev, *next;
 };
 
@@ -249,10 +250,11 @@ client_out(struct client *cl)
 bool
 client_congested(const struct client *cl)
 {
-	return cl->out.len > OUT_HIGH;
+	return cl->congested || cl->out.len > OUT_HIGH;
 }
 
-static void client_read(struct client *cl);
+static bool client_read(struct client *cl);
+static bool client_close_if_done(struct client *cl);
 
 /* Frames already buffered when input was paused produce no new epoll event:
  * decode them on the next turn of the loop. */
@@ -267,8 +269,9 @@ resume_clients(void *arg)
 		next = cl->next;
 		if (cl->resume) {
 			cl->resume = false;
-			if (!cl->input_paused && !cl->closing)
-				client_read(cl);
+			if (!cl->input_paused && !cl->closing &&
+			    client_read(cl))
+				client_close_if_done(cl);
 		}
 	}
 }
@@ -302,7 +305,6 @@ client_update_events(struct client *cl)
 void
 client_flush(struct client *cl)
 {
-	bool was_congested = client_congested(cl);
 	ssize_t n;
 
 	while (cl->out.len > 0) {
@@ -321,9 +323,16 @@ client_flush(struct client *cl)
 	if (cl->out.len == 0)
 		buf_free(&cl->out), buf_init(&cl->out, OUT_MAX);
 	client_update_events(cl);
-	if (was_congested && cl->out.len < OUT_LOW && cl->req != NULL &&
-	    cl->req->on_drain != NULL)
-		cl->req->on_drain(cl->req);
+	/* Hysteresis: once above the high mark, a streaming handler waits
+	 * until the queue has drained below the low mark, however many
+	 * flushes that takes. */
+	if (cl->out.len > OUT_HIGH) {
+		cl->congested = true;
+	} else if (cl->congested && cl->out.len < OUT_LOW) {
+		cl->congested = false;
+		if (cl->req != NULL && cl->req->on_drain != NULL)
+			cl->req->on_drain(cl->req);
+	}
 }
 
 void
@@ -424,7 +433,8 @@ handle_frame(struct client *cl, struct wire_msg *msg)
 	}
 }
 
-static void
+/* Returns false if the client was closed (and freed). */
+static bool
 client_read(struct client *cl)
 {
 	char err[256];
@@ -443,33 +453,56 @@ client_read(struct client *cl)
 				break;
 			if (rc != WIRE_FRAME) {
 				protocol_error(cl, ST_PROTOCOL, err);
-				return;
+				return true;
 			}
+			/* Frames may carry secrets: leave no copy behind. */
+			explicit_bzero(buf_head(&cl->in), used);
 			buf_consume(&cl->in, used);
 			if (!handle_frame(cl, &msg))
-				return;
+				return true;
 		}
 		if (cl->input_paused || cl->closing)
-			return;
+			return true;
 		if ((dst = buf_reserve(&cl->in, 65536)) == NULL &&
 		    (dst = buf_reserve(&cl->in, IN_MAX - cl->in.len)) == NULL) {
 			protocol_error(cl, ST_PROTOCOL, "frame too large");
-			return;
+			return true;
 		}
 		n = recv(cl->fd, dst, cl->in.len + 65536 <= IN_MAX ? 65536 : IN_MAX - cl->in.len, 0);
 		if (n == 0) {
 			client_close(cl);
-			return;
+			return false;
 		}
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EINTR)
-				return;
+				return true;
 			client_close(cl);
-			return;
+			return false;
 		}
 		buf_commit(&cl->in, (size_t)n);
 		cl->last_rx = loop_now_ms();
 	}
+}
+
+/* A client marked closing whose last frame has left is closed now, not at
+ * the next sweep: a refused connection must not linger (and count against
+ * the per-uid cap) for client_timeout.  What the client still sends is
+ * read and dropped first, so that closing with unread input does not reset
+ * the connection before the client has read the STATUS.  Returns true if
+ * the client was closed. */
+static bool
+client_close_if_done(struct client *cl)
+{
+	char sink[4096];
+	int i;
+
+	if (!cl->closing || cl->out.len > 0 || cl->req != NULL)
+		return false;
+	shutdown(cl->fd, SHUT_WR);
+	for (i = 0; i < 256 && recv(cl->fd, sink, sizeof(sink), MSG_DONTWAIT) > 0; i++)
+		;
+	client_close(cl);
+	return true;
 }
 
 static void
@@ -480,10 +513,8 @@ client_on_event(void *arg, int fd, uint32_t events)
 	(void)fd;
 	if (events & EPOLLOUT) {
 		client_flush(cl);
-		if (cl->closing && cl->out.len == 0) {
-			client_close(cl);
+		if (client_close_if_done(cl))
 			return;
-		}
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
 		if (cl->closing) {
@@ -491,7 +522,8 @@ client_on_event(void *arg, int fd, uint32_t events)
 				client_close(cl);
 			return;
 		}
-		client_read(cl);
+		if (client_read(cl))
+			client_close_if_done(cl);
 	}
 }
 

@@ -371,10 +371,11 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 				val = eq + 1;
 				vlen = alen - k - 3;
 			} else if (o->kind == OPT_SECRET_STDIN) {
-				/* provctl replaces the flag by "--password-stdin=VALUE";
-				 * a bare flag reaching provd carries no password. */
-				snprintf(err, errlen, "option '--%s' carries no value", name);
-				return -1;
+				/* As typed, a flag; provctl then sends it as
+				 * "--password-stdin=VALUE".  A bare flag reaching provd
+				 * carries an empty password, which the handler refuses. */
+				val = "";
+				vlen = 0;
 			} else if (i + 1 < argc) {
 				i++;
 				val = argv[i];

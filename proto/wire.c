@@ -126,6 +126,14 @@ wire_decode(const void *buf, size_t n, struct wire_msg *msg, size_t *used,
 void
 wire_msg_free(struct wire_msg *msg)
 {
+	/* Fields may be passwords: wipe before the memory is reused. */
+	if (msg->store != NULL && msg->f != NULL) {
+		size_t len = 0, i;
+
+		for (i = 0; i < msg->nfields; i++)
+			len += msg->f[i].len + 1;
+		explicit_bzero(msg->store, len);
+	}
 	free(msg->f);
 	free(msg->store);
 	memset(msg, 0, sizeof(*msg));

@@ -206,8 +206,10 @@ parse_errors(void **state)
 	assert_non_null(strstr(err, "LOGIN"));
 	assert_int_equal(cmd_parse(show, 2, extra, NULL, &a, err, sizeof(err)), -1);
 	assert_int_equal(cmd_parse(pw, 2, flagval, NULL, &a, err, sizeof(err)), -1);
-	/* a secret never travels as a separate argv word */
-	assert_int_equal(cmd_parse(pw, 2, bare_stdin, NULL, &a, err, sizeof(err)), -1);
+	/* a secret never travels as a separate argv word: a bare flag is an
+	 * empty value */
+	assert_int_equal(cmd_parse(pw, 2, bare_stdin, NULL, &a, err, sizeof(err)), 0);
+	assert_string_equal(cmd_arg(&a, "password-stdin"), "");
 }
 
 static void

@@ -1,0 +1,151 @@
+/* whois — one view of a person.  See whois.h. */
+#include "whois.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cert.h"
+#include "dir.h"
+#include "handlers.h"
+#include "ldapesc.h"
+#include "log.h"
+#include "provd.h"
+#include "request.h"
+#include "text.h"
+#include "wire.h"
+
+#define WHOIS_MAX_MATCHES 8
+
+/* The parts that follow the account record, in order; NULL-terminated.
+ * Add a module's whois_part_fn here (see whois.h). */
+static whois_part_fn *const parts[] = {
+	cert_whois_part,
+	NULL
+};
+
+struct whois {
+	struct request       *req;
+	struct whois_subject  who[WHOIS_MAX_MATCHES];
+	size_t                n;        /* accounts found (records sent) */
+	size_t                more;     /* matches beyond WHOIS_MAX_MATCHES */
+	size_t                subject;  /* parts walk: current subject */
+	size_t                part;     /* ... and part */
+};
+
+static void
+copy_attr(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz)
+{
+	char *v = dir_entry_get(ld, e, attr);
+
+	snprintf(out, outsz, "%s", v ? v : "");
+	free(v);
+}
+
+static void
+on_account(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct whois *w = arg;
+	struct whois_subject *s;
+	char path[1024];
+	struct rec r;
+
+	if (w->n >= WHOIS_MAX_MATCHES) {
+		w->more++;
+		return;
+	}
+	s = &w->who[w->n++];
+	copy_attr(ld, e, "uid", s->login, sizeof(s->login));
+	copy_attr(ld, e, "mail", s->mail, sizeof(s->mail));
+	copy_attr(ld, e, "employeeNumber", s->employee_id, sizeof(s->employee_id));
+	copy_attr(ld, e, "departmentNumber", s->unit, sizeof(s->unit));
+	rec_begin(&r, w->req);
+	rec_kv(&r, "section", "account");
+	account_record(&r, w->req->pd, ld, e);
+	rec_kv(&r, "unit_path", s->unit[0] ?
+	       units_path(w->req->pd->units, s->unit, path, sizeof(path)) : "");
+	rec_end(&r);
+}
+
+static void
+finish(struct whois *w)
+{
+	struct request *req = w->req;
+
+	if (w->n == 1)
+		request_done(req, ST_OK, "%s", w->who[0].login);
+	else
+		request_done(req, ST_OK, "%zu accounts match%s", w->n + w->more,
+		             w->more ? " (the first ones shown)" : "");
+	free(w);
+}
+
+/* Walk subjects x parts, one part at a time. */
+static void
+next_part(void *arg)
+{
+	struct whois *w = arg;
+
+	while (w->subject < w->n) {
+		whois_part_fn *fn = parts[w->part];
+
+		if (fn == NULL) {
+			w->subject++;
+			w->part = 0;
+			continue;
+		}
+		w->part++;
+		fn(w->req, &w->who[w->subject], next_part, w);
+		return;
+	}
+	finish(w);
+}
+
+static void
+on_done(void *arg, const struct dir_result *res)
+{
+	struct whois *w = arg;
+	struct request *req = w->req;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_SIZELIMIT_EXCEEDED) {
+		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		             dir_result_str(res, why, sizeof(why)));
+		free(w);
+		return;
+	}
+	if (w->n == 0) {
+		char clean[80];
+
+		text_sanitize(req->args.operand[0], strnlen(req->args.operand[0], 64),
+		              clean, sizeof(clean));
+		request_done(req, ST_NOTFOUND, "no account with login, mail or employee id '%s'",
+		             clean);
+		free(w);
+		return;
+	}
+	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s", w->who[0].login);
+	next_part(w);
+}
+
+void
+whois_show(struct request *req)
+{
+	const char *key = req->args.operand[0];
+	char esc[800], filter[3400];
+	struct whois *w;
+
+	if (key[0] == '\0' || strlen(key) > 254 || ldapesc_filter(key, esc, sizeof(esc)) < 0) {
+		request_done(req, ST_INVALID, "whois: give a login, a mail address or an "
+		             "employee id (at most 254 bytes)");
+		return;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		fatal("whois: out of memory");
+	w->req = req;
+	snprintf(filter, sizeof(filter),
+	         "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)(mailLocalAddress=%s)"
+	         "(employeeNumber=%s)))", esc, esc, esc, esc);
+	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           account_attrs, 0, NULL, on_account, on_done, w);
+}
