@@ -11,10 +11,11 @@
 #include "csv.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "errmsg.h"
 
 enum csv_state {
 	ST_FIELD_START,     /* at the start of a field (or of a record) */
@@ -301,6 +302,16 @@ record_end(struct csv_reader *r, csv_row_fn *cb, void *ctx)
 	return rc;
 }
 
+/* A separating comma: end this field and start the next. */
+static void
+field_next(struct csv_reader *r)
+{
+	count_raw(r);
+	field_end(r);
+	field_begin(r);
+	r->st = ST_FIELD_START;
+}
+
 /* Process one byte of input (after the BOM check). Returns non-zero when
  * the callback asked to stop. */
 static int
@@ -327,9 +338,7 @@ process_byte(struct csv_reader *r, unsigned char c, csv_row_fn *cb, void *ctx)
 				r->st = ST_QUOTED;
 				return 0;
 			case ',':
-				count_raw(r);
-				field_end(r);
-				field_begin(r);
+				field_next(r);
 				return 0;
 			case '\n':
 				return record_end(r, cb, ctx);
@@ -346,10 +355,7 @@ process_byte(struct csv_reader *r, unsigned char c, csv_row_fn *cb, void *ctx)
 		case ST_UNQUOTED:
 			switch (c) {
 			case ',':
-				count_raw(r);
-				field_end(r);
-				field_begin(r);
-				r->st = ST_FIELD_START;
+				field_next(r);
 				return 0;
 			case '\n':
 				return record_end(r, cb, ctx);
@@ -383,10 +389,7 @@ process_byte(struct csv_reader *r, unsigned char c, csv_row_fn *cb, void *ctx)
 				r->st = ST_QUOTED;
 				return 0;
 			case ',':
-				count_raw(r);
-				field_end(r);
-				field_begin(r);
-				r->st = ST_FIELD_START;
+				field_next(r);
 				return 0;
 			case '\n':
 				return record_end(r, cb, ctx);
@@ -591,39 +594,6 @@ name_matches(const char *p, size_t len, const char *name)
 	return name[len] == '\0';
 }
 
-/* Copy a header name for an error message: printable ASCII only, short. */
-static void
-printable_name(const char *p, size_t len, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 4 < outsz; i++) {
-		unsigned char c = (unsigned char)p[i];
-		out[o++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
-	}
-	if (i < len && o + 4 <= outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 int
 csv_header_bind(const char *const *fields, size_t n,
     const struct csv_column *cols, size_t ncols, int *index_out,
@@ -634,11 +604,11 @@ csv_header_bind(const char *const *fields, size_t n,
 	const char *p;
 
 	if (fields == NULL || cols == NULL || index_out == NULL) {
-		set_err(err, errlen, "header: no header row");
+		errmsg_set(err, errlen, "header: no header row");
 		return -1;
 	}
 	if (n > CSV_CEILING_MAX_FIELDS) {
-		set_err(err, errlen, "header: more than %u columns",
+		errmsg_set(err, errlen, "header: more than %u columns",
 		    (unsigned)CSV_CEILING_MAX_FIELDS);
 		return -1;
 	}
@@ -655,21 +625,23 @@ csv_header_bind(const char *const *fields, size_t n,
 		while (len > 0 && (p[len - 1] == ' ' || p[len - 1] == '\t'))
 			len--;
 		if (len == 0) {
-			set_err(err, errlen, "header column %zu: empty column "
+			errmsg_set(err, errlen,
+			    "header column %zu: empty column "
 			    "name", j + 1);
 			return -1;
 		}
 		for (i = 0; i < ncols; i++)
 			if (name_matches(p, len, cols[i].name))
 				break;
-		printable_name(p, len, shown, sizeof(shown));
+		errmsg_printable(p, len, shown, sizeof(shown));
 		if (i == ncols) {
-			set_err(err, errlen, "header column %zu: unknown "
+			errmsg_set(err, errlen, "header column %zu: unknown "
 			    "column '%s'", j + 1, shown);
 			return -1;
 		}
 		if (index_out[i] >= 0) {
-			set_err(err, errlen, "header column %zu: column '%s' "
+			errmsg_set(err, errlen,
+			    "header column %zu: column '%s' "
 			    "given twice (also column %d)", j + 1,
 			    cols[i].name, index_out[i] + 1);
 			return -1;
@@ -679,7 +651,7 @@ csv_header_bind(const char *const *fields, size_t n,
 
 	for (i = 0; i < ncols; i++) {
 		if (cols[i].required && index_out[i] < 0) {
-			set_err(err, errlen, "header: required column '%s' "
+			errmsg_set(err, errlen, "header: required column '%s' "
 			    "missing", cols[i].name);
 			return -1;
 		}

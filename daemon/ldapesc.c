@@ -6,6 +6,7 @@
 
 #include <ldap.h>
 #include <string.h>
+#include <unistr.h>
 
 static void
 clear_out(char *out, size_t outsz)
@@ -90,46 +91,14 @@ attr_name_ok(const char *attr)
 /* Valid UTF-8 (no overlongs, surrogates or values past U+10FFFF) without
  * C0 control characters or DEL. */
 static int
-dn_value_ok(const unsigned char *s, size_t len)
+dn_value_ok(const char *s, size_t len)
 {
-	size_t i = 0, need, k;
-	unsigned char lo, hi;
+	size_t i;
 
-	while (i < len) {
-		unsigned char c = s[i++];
-
-		if (c < 0x20 || c == 0x7f)
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return 0;
-		if (c < 0x80)
-			continue;
-		lo = 0x80;
-		hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return 0;
-		}
-		for (k = 0; k < need; k++) {
-			if (i >= len || s[i] < lo || s[i] > hi)
-				return 0;
-			i++;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-	}
-	return 1;
+	return u8_check((const uint8_t *)s, len) == NULL;
 }
 
 int
@@ -149,7 +118,7 @@ ldapesc_rdn_dn_n(const char *attr, const char *value, size_t len,
 	clear_out(out, outsz);
 	if (out == NULL || outsz == 0 || value == NULL || len == 0 ||
 	    len > LDAPESC_VALUE_MAX || !attr_name_ok(attr) ||
-	    !dn_value_ok((const unsigned char *)value, len))
+	    !dn_value_ok(value, len))
 		return -1;
 
 	alen = strlen(attr);

@@ -2,7 +2,6 @@
 #include "names.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,25 +12,12 @@
 #include <uninorm.h>
 #include <unistr.h>
 
+#include "errmsg.h"
+
 #define FIELD "full_name"
 
 /* Digits of the largest unsigned suffix (4294967295). */
 #define SUFFIX_MAX_DIGITS 10
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static uint32_t
 category_mask(ucs4_t c)
@@ -91,16 +77,17 @@ check_char(ucs4_t c, size_t pos, char *err, size_t errlen)
 	uint32_t m = category_mask(c);
 
 	if (c == 0) {
-		seterr(err, errlen, FIELD ": NUL byte at character %zu", pos);
+		errmsg_set(err, errlen,
+		    FIELD ": NUL byte at character %zu", pos);
 		return -1;
 	}
 	if (m & UC_CATEGORY_MASK_Cc) {
-		seterr(err, errlen, FIELD ": control character U+%04X at "
+		errmsg_set(err, errlen, FIELD ": control character U+%04X at "
 		    "character %zu", (unsigned)c, pos);
 		return -1;
 	}
 	if (m & UC_CATEGORY_MASK_Cf) {
-		seterr(err, errlen, FIELD ": invisible format character "
+		errmsg_set(err, errlen, FIELD ": invisible format character "
 		    "U+%04X at character %zu", (unsigned)c, pos);
 		return -1;
 	}
@@ -109,7 +96,7 @@ check_char(ucs4_t c, size_t pos, char *err, size_t errlen)
 		return 0;
 	if (is_name_punct(c))
 		return 0;
-	seterr(err, errlen, FIELD ": character U+%04X at character %zu is "
+	errmsg_set(err, errlen, FIELD ": character U+%04X at character %zu is "
 	    "not allowed in a name", (unsigned)c, pos);
 	return -1;
 }
@@ -128,12 +115,12 @@ check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 	int len;
 
 	if (n > NAMES_CN_MAX_BYTES) {
-		seterr(err, errlen, FIELD ": longer than %d bytes",
+		errmsg_set(err, errlen, FIELD ": longer than %d bytes",
 		    NAMES_CN_MAX_BYTES);
 		return -1;
 	}
 	if (u8_mbsnlen(s, n) > NAMES_CN_MAX_CHARS) {
-		seterr(err, errlen, FIELD ": longer than %d characters",
+		errmsg_set(err, errlen, FIELD ": longer than %d characters",
 		    NAMES_CN_MAX_CHARS);
 		return -1;
 	}
@@ -152,7 +139,8 @@ check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 		if (check_char(c, pos, err, errlen) < 0)
 			return -1;
 		if (word_start && is_mark(c)) {
-			seterr(err, errlen, FIELD ": combining mark U+%04X at "
+			errmsg_set(err, errlen,
+			    FIELD ": combining mark U+%04X at "
 			    "character %zu has no letter before it",
 			    (unsigned)c, pos);
 			return -1;
@@ -166,19 +154,9 @@ check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 		goto noalnum;
 	return 0;
 noalnum:
-	seterr(err, errlen, FIELD ": word %zu has no letter or digit", word);
+	errmsg_set(err, errlen,
+	    FIELD ": word %zu has no letter or digit", word);
 	return -1;
-}
-
-/* strnlen without relying on POSIX feature macros. */
-static size_t
-bounded_len(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && s[n] != '\0')
-		n++;
-	return n;
 }
 
 /* Free a libunistring result unless it is the caller's own buffer. */
@@ -254,20 +232,20 @@ names_normalize(const char *in, size_t len, char *out, size_t outsz,
 	if (out != NULL && outsz > 0)
 		out[0] = '\0';
 	if (out == NULL || outsz == 0) {
-		seterr(err, errlen, FIELD ": no output buffer");
+		errmsg_set(err, errlen, FIELD ": no output buffer");
 		goto out;
 	}
 	if (len == 0 || in == NULL) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		goto out;
 	}
 	if (len > NAMES_INPUT_MAX) {
-		seterr(err, errlen, FIELD ": input longer than %d bytes",
+		errmsg_set(err, errlen, FIELD ": input longer than %d bytes",
 		    NAMES_INPUT_MAX);
 		goto out;
 	}
 	if ((bad = u8_check(s, len)) != NULL) {
-		seterr(err, errlen, FIELD ": invalid UTF-8 at byte %zu",
+		errmsg_set(err, errlen, FIELD ": invalid UTF-8 at byte %zu",
 		    (size_t)(bad - s) + 1);
 		goto out;
 	}
@@ -293,14 +271,14 @@ names_normalize(const char *in, size_t len, char *out, size_t outsz,
 		clen += (size_t)n;
 	}
 	if (clen == 0) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		goto out;
 	}
 
 	nfclen = sizeof(nfcbuf);
 	nfc = u8_normalize(UNINORM_NFC, collapsed, clen, nfcbuf, &nfclen);
 	if (nfc == NULL) {
-		seterr(err, errlen, FIELD ": cannot normalise: %s",
+		errmsg_set(err, errlen, FIELD ": cannot normalise: %s",
 		    strerror(errno));
 		goto out;
 	}
@@ -315,13 +293,15 @@ names_normalize(const char *in, size_t len, char *out, size_t outsz,
 		titled = u8_totitle(nfc, nfclen, NULL, UNINORM_NFC, titlebuf,
 		    &tlen);
 		if (titled == NULL) {
-			seterr(err, errlen, FIELD ": cannot change case: %s",
+			errmsg_set(err, errlen,
+			    FIELD ": cannot change case: %s",
 			    strerror(errno));
 			goto out;
 		}
 		switch (title_is_stable(titled, tlen)) {
 		case -1:
-			seterr(err, errlen, FIELD ": cannot change case: %s",
+			errmsg_set(err, errlen,
+			    FIELD ": cannot change case: %s",
 			    strerror(errno));
 			goto out;
 		case 0:
@@ -336,7 +316,7 @@ names_normalize(const char *in, size_t len, char *out, size_t outsz,
 	}
 
 	if (reslen >= outsz) {
-		seterr(err, errlen, FIELD ": output buffer too small");
+		errmsg_set(err, errlen, FIELD ": output buffer too small");
 		goto out;
 	}
 	memcpy(out, res, reslen);
@@ -367,17 +347,17 @@ names_split(const char *normalized, struct person_name *out, char *err,
 	size_t len;
 
 	if (out == NULL) {
-		seterr(err, errlen, FIELD ": no output");
+		errmsg_set(err, errlen, FIELD ": no output");
 		return -1;
 	}
 	memset(out, 0, sizeof(*out));
 	if (normalized == NULL) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		return -1;
 	}
-	len = bounded_len(normalized, NAMES_CN_MAX_BYTES + 1);
+	len = strnlen(normalized, NAMES_CN_MAX_BYTES + 1);
 	if (len > NAMES_CN_MAX_BYTES) {
-		seterr(err, errlen, FIELD ": longer than %d bytes",
+		errmsg_set(err, errlen, FIELD ": longer than %d bytes",
 		    NAMES_CN_MAX_BYTES);
 		return -1;
 	}
@@ -390,7 +370,7 @@ names_split(const char *normalized, struct person_name *out, char *err,
 	while (end > p && end[-1] == ' ')
 		end--;
 	if (p == end) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		return -1;
 	}
 
@@ -444,7 +424,7 @@ names_fold_ascii(const char *utf8, char *out, size_t outsz)
 	out[0] = '\0';
 	if (utf8 == NULL)
 		goto out;
-	len = bounded_len(utf8, NAMES_INPUT_MAX + 1);
+	len = strnlen(utf8, NAMES_INPUT_MAX + 1);
 	if (len > NAMES_INPUT_MAX)
 		goto out;
 	if (u8_check((const uint8_t *)utf8, len) != NULL)
@@ -513,22 +493,22 @@ names_login_base(const char *full_name, char *out, size_t outsz,
 	if (out != NULL && outsz > 0)
 		out[0] = '\0';
 	if (out == NULL || outsz == 0) {
-		seterr(err, errlen, FIELD ": no output buffer");
+		errmsg_set(err, errlen, FIELD ": no output buffer");
 		return -1;
 	}
 	if (full_name == NULL) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		return -1;
 	}
 	if (names_normalize(full_name,
-	    bounded_len(full_name, NAMES_INPUT_MAX + 1), cn, sizeof(cn),
+	    strnlen(full_name, NAMES_INPUT_MAX + 1), cn, sizeof(cn),
 	    err, errlen) < 0)
 		return -1;
 	if (names_split(cn, &pn, err, errlen) < 0)
 		return -1;
 
 	if (names_fold_ascii(pn.given, base, sizeof(base)) < 0) {
-		seterr(err, errlen, FIELD ": cannot fold the given name");
+		errmsg_set(err, errlen, FIELD ": cannot fold the given name");
 		return -1;
 	}
 	blen = strlen(base);
@@ -548,23 +528,25 @@ names_login_base(const char *full_name, char *out, size_t outsz,
 	}
 
 	if (blen == 0) {
-		seterr(err, errlen, FIELD ": no letters a-z to make a login "
+		errmsg_set(err, errlen,
+		    FIELD ": no letters a-z to make a login "
 		    "from; give an explicit login");
 		return -1;
 	}
 	if (base[0] >= '0' && base[0] <= '9') {
-		seterr(err, errlen, FIELD ": login \"%s\" would start with a "
+		errmsg_set(err, errlen,
+		    FIELD ": login \"%s\" would start with a "
 		    "digit; give an explicit login", base);
 		return -1;
 	}
 	if (blen >= outsz) {
-		seterr(err, errlen, FIELD ": output buffer too small");
+		errmsg_set(err, errlen, FIELD ": output buffer too small");
 		return -1;
 	}
 	memcpy(out, base, blen + 1);
 	return 0;
 fold_error:
-	seterr(err, errlen, FIELD ": cannot fold a family or middle name");
+	errmsg_set(err, errlen, FIELD ": cannot fold a family or middle name");
 	return -1;
 }
 
@@ -590,7 +572,7 @@ static bool
 base_valid(const char *base)
 {
 	return names_login_valid(base) &&
-	    bounded_len(base, NAMES_BASE_MAX + 1) <= NAMES_BASE_MAX;
+	    strnlen(base, NAMES_BASE_MAX + 1) <= NAMES_BASE_MAX;
 }
 
 /* Number of decimal digits a suffix may have after `baselen` (<=

@@ -2,7 +2,6 @@
 #include "password.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,8 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <unistr.h>
+
+#include "errmsg.h"
 
 #define FIELD "password"
 
@@ -68,38 +69,12 @@ static const struct scheme_info schemes[] = {
 };
 #define NSCHEMES (sizeof(schemes) / sizeof(schemes[0]))
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static const struct scheme_info *
 scheme_get(enum password_scheme scheme)
 {
 	if ((unsigned)scheme >= NSCHEMES)
 		return NULL;
 	return &schemes[scheme];
-}
-
-/* strnlen without relying on POSIX feature macros. */
-static size_t
-bounded_len(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && s[n] != '\0')
-		n++;
-	return n;
 }
 
 static char
@@ -154,18 +129,20 @@ password_cost_check(enum password_scheme scheme, unsigned long cost,
 	const struct scheme_info *si = scheme_get(scheme);
 
 	if (si == NULL) {
-		seterr(err, errlen, "password scheme: unknown");
+		errmsg_set(err, errlen, "password scheme: unknown");
 		return -1;
 	}
 	if (cost == 0)
 		return 0;
 	if (si->crypt_prefix == NULL) {
-		seterr(err, errlen, "password cost: %s takes no cost setting",
+		errmsg_set(err, errlen,
+		    "password cost: %s takes no cost setting",
 		    si->name);
 		return -1;
 	}
 	if (cost < si->min_cost || cost > si->max_cost) {
-		seterr(err, errlen, "password cost: %s needs %lu..%lu, not %lu",
+		errmsg_set(err, errlen,
+		    "password cost: %s needs %lu..%lu, not %lu",
 		    si->name, si->min_cost, si->max_cost, cost);
 		return -1;
 	}
@@ -213,21 +190,22 @@ password_check_input(const char *pw, size_t len, char *err, size_t errlen)
 	size_t i;
 
 	if (pw == NULL || len == 0) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		return -1;
 	}
 	if (len > PASSWORD_MAX_BYTES) {
-		seterr(err, errlen, FIELD ": longer than %d bytes",
+		errmsg_set(err, errlen, FIELD ": longer than %d bytes",
 		    PASSWORD_MAX_BYTES);
 		return -1;
 	}
 	for (i = 0; i < len; i++) {
 		if (pw[i] == '\0') {
-			seterr(err, errlen, FIELD ": contains a NUL byte");
+			errmsg_set(err, errlen, FIELD ": contains a NUL byte");
 			return -1;
 		}
 		if (pw[i] == '\n' || pw[i] == '\r') {
-			seterr(err, errlen, FIELD ": contains a line break");
+			errmsg_set(err, errlen,
+			    FIELD ": contains a line break");
 			return -1;
 		}
 	}
@@ -239,11 +217,11 @@ static int
 check_cstring(const char *pw, char *err, size_t errlen)
 {
 	if (pw == NULL) {
-		seterr(err, errlen, FIELD ": empty");
+		errmsg_set(err, errlen, FIELD ": empty");
 		return -1;
 	}
 	return password_check_input(pw,
-	    bounded_len(pw, PASSWORD_MAX_BYTES + 1), err, errlen);
+	    strnlen(pw, PASSWORD_MAX_BYTES + 1), err, errlen);
 }
 
 int
@@ -258,20 +236,20 @@ password_check_policy(const char *pw, char *err, size_t errlen)
 		return -1;
 	len = strlen(pw);
 	if (u8_check(s, len) != NULL) {
-		seterr(err, errlen, FIELD ": not valid UTF-8");
+		errmsg_set(err, errlen, FIELD ": not valid UTF-8");
 		return -1;
 	}
 	for (i = 0; i < len; i += (size_t)n) {
 		n = u8_mbtouc(&c, s + i, len - i);
 		if (c < 0x20 || (c >= 0x7f && c < 0xa0)) {
-			seterr(err, errlen, FIELD ": contains a control "
+			errmsg_set(err, errlen, FIELD ": contains a control "
 			    "character");
 			return -1;
 		}
 		chars++;
 	}
 	if (chars < PASSWORD_MIN_CHOSEN) {
-		seterr(err, errlen, FIELD ": shorter than %d characters",
+		errmsg_set(err, errlen, FIELD ": shorter than %d characters",
 		    PASSWORD_MIN_CHOSEN);
 		return -1;
 	}
@@ -310,18 +288,18 @@ hash_ssha512(const char *pw, char *out, size_t outsz, char *err,
 	int b64len, rc = -1;
 
 	if (RAND_bytes(raw + SHA512_LEN, SSHA_SALT_LEN) != 1) {
-		seterr(err, errlen, FIELD ": cannot get random salt");
+		errmsg_set(err, errlen, FIELD ": cannot get random salt");
 		goto out;
 	}
 	if (ssha512_digest(pw, strlen(pw), raw + SHA512_LEN, SSHA_SALT_LEN,
 	    raw) < 0) {
-		seterr(err, errlen, FIELD ": SHA-512 failed");
+		errmsg_set(err, errlen, FIELD ": SHA-512 failed");
 		goto out;
 	}
 	b64len = EVP_EncodeBlock(b64, raw, (int)sizeof(raw));
 	if (b64len <= 0 ||
 	    sizeof(SSHA512_TAG) - 1 + (size_t)b64len >= outsz) {
-		seterr(err, errlen, FIELD ": hash buffer too small");
+		errmsg_set(err, errlen, FIELD ": hash buffer too small");
 		goto out;
 	}
 	memcpy(out, SSHA512_TAG, sizeof(SSHA512_TAG) - 1);
@@ -344,24 +322,24 @@ hash_crypt(const struct scheme_info *si, unsigned long cost, const char *pw,
 
 	if (crypt_gensalt_rn(si->crypt_prefix, cost, NULL, 0, setting,
 	    (int)sizeof(setting)) == NULL) {
-		seterr(err, errlen, FIELD ": cannot make a %s salt: %s",
+		errmsg_set(err, errlen, FIELD ": cannot make a %s salt: %s",
 		    si->name, strerror(errno));
 		goto out;
 	}
 	/* struct crypt_data is 32 KiB: keep it off worker-thread stacks. */
 	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
-		seterr(err, errlen, FIELD ": out of memory");
+		errmsg_set(err, errlen, FIELD ": out of memory");
 		goto out;
 	}
 	h = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
 	if (h == NULL || h[0] == '*' ||
 	    strncmp(h, si->crypt_prefix, strlen(si->crypt_prefix)) != 0) {
-		seterr(err, errlen, FIELD ": %s hashing failed", si->name);
+		errmsg_set(err, errlen, FIELD ": %s hashing failed", si->name);
 		goto out;
 	}
 	hlen = strlen(h);
 	if (sizeof(CRYPT_TAG) - 1 + hlen >= outsz) {
-		seterr(err, errlen, FIELD ": hash buffer too small");
+		errmsg_set(err, errlen, FIELD ": hash buffer too small");
 		goto out;
 	}
 	memcpy(out, CRYPT_TAG, sizeof(CRYPT_TAG) - 1);
@@ -383,12 +361,12 @@ password_hash_cost(enum password_scheme scheme, unsigned long cost,
 	int rc;
 
 	if (out == NULL || outsz == 0) {
-		seterr(err, errlen, FIELD ": no output buffer");
+		errmsg_set(err, errlen, FIELD ": no output buffer");
 		return -1;
 	}
 	out[0] = '\0';
 	if (si == NULL) {
-		seterr(err, errlen, "password scheme: unknown");
+		errmsg_set(err, errlen, "password scheme: unknown");
 		return -1;
 	}
 	if (password_cost_check(scheme, cost, err, errlen) < 0)
@@ -397,7 +375,7 @@ password_hash_cost(enum password_scheme scheme, unsigned long cost,
 		return -1;
 	if (scheme == PASSWORD_BCRYPT &&
 	    strlen(password) > PASSWORD_BCRYPT_MAX) {
-		seterr(err, errlen, FIELD ": longer than %d bytes, which "
+		errmsg_set(err, errlen, FIELD ": longer than %d bytes, which "
 		    "bcrypt would ignore", PASSWORD_BCRYPT_MAX);
 		return -1;
 	}
@@ -475,9 +453,9 @@ password_verify(const char *hash, const char *password)
 {
 	if (hash == NULL || password == NULL)
 		return false;
-	if (bounded_len(password, PASSWORD_MAX_BYTES + 1) > PASSWORD_MAX_BYTES)
+	if (strnlen(password, PASSWORD_MAX_BYTES + 1) > PASSWORD_MAX_BYTES)
 		return false;
-	if (bounded_len(hash, HASH_INPUT_MAX + 1) > HASH_INPUT_MAX)
+	if (strnlen(hash, HASH_INPUT_MAX + 1) > HASH_INPUT_MAX)
 		return false;
 	if (ascii_prefix_eq(hash, SSHA512_TAG, sizeof(SSHA512_TAG) - 1))
 		return verify_ssha512(hash + sizeof(SSHA512_TAG) - 1,

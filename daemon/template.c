@@ -14,6 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <unistr.h>
+
+#include "errmsg.h"
+
 enum placeholder {
 	PH_LOGIN,
 	PH_FULL_NAME,
@@ -81,22 +85,6 @@ struct template {
 	struct template_line lines[TEMPLATE_MAX_LINES];
 };
 
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void
-set_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static int
 ascii_lower(int c)
 {
@@ -163,65 +151,6 @@ attr_type_is(const char *attr, const char *type)
 	return ascii_eq_n(attr, n, type);
 }
 
-/* Valid UTF-8: no overlongs, surrogates or code points past U+10FFFF. */
-static int
-utf8_valid(const unsigned char *s, size_t len)
-{
-	size_t i = 0, need, k;
-	unsigned char lo, hi;
-
-	while (i < len) {
-		unsigned char c = s[i++];
-
-		if (c < 0x80)
-			continue;
-		lo = 0x80;
-		hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			if (c == 0xE0)
-				lo = 0xA0;
-			else if (c == 0xED)
-				hi = 0x9F;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			if (c == 0xF0)
-				lo = 0x90;
-			else if (c == 0xF4)
-				hi = 0x8F;
-		} else {
-			return 0;
-		}
-		for (k = 0; k < need; k++) {
-			if (i >= len || s[i] < lo || s[i] > hi)
-				return 0;
-			i++;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-	}
-	return 1;
-}
-
-/* Copy untrusted text for an error message: printable ASCII only. */
-static void
-printable(const char *s, size_t len, char *out, size_t outsz)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len && o + 4 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c >= 0x20 && c < 0x7f && c != '\'') ? (char)c : '?';
-	}
-	if (i < len && o + 4 <= outsz) {
-		memcpy(out + o, "...", 3);
-		o += 3;
-	}
-	out[o] = '\0';
-}
-
 static int
 placeholder_lookup(const char *s, size_t len)
 {
@@ -263,7 +192,7 @@ perr(struct parser *p, unsigned line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	set_err(p->err, p->errlen, "%s:%u: %s", p->name, line, msg);
+	errmsg_set(p->err, p->errlen, "%s:%u: %s", p->name, line, msg);
 	return -1;
 }
 
@@ -284,7 +213,8 @@ check_placeholders(struct parser *p, const char *v, size_t len)
 		if (j == len || v[j] == '{')
 			return perr(p, p->start, "unbalanced '{' in value");
 		if (placeholder_lookup(v + i + 1, j - i - 1) < 0) {
-			printable(v + i + 1, j - i - 1, shown, sizeof(shown));
+			errmsg_printable(v + i + 1, j - i - 1, shown,
+			    sizeof(shown));
 			return perr(p, p->start, "unknown placeholder {%s}",
 			    shown);
 		}
@@ -303,14 +233,15 @@ process_line(struct parser *p)
 	size_t alen, vlen, i;
 	int req = -1;
 
-	if (!utf8_valid((const unsigned char *)s, p->len))
+	if (u8_check((const uint8_t *)s, p->len) != NULL)
 		return perr(p, p->start, "not valid UTF-8");
 	colon = memchr(s, ':', p->len);
 	if (colon == NULL)
 		return perr(p, p->start, "expected 'attribute: value'");
 	alen = (size_t)(colon - s);
 	if (!attr_name_ok(s, alen)) {
-		printable(s, alen < TEMPLATE_MAX_ATTR ? alen : TEMPLATE_MAX_ATTR,
+		errmsg_printable(s,
+		    alen < TEMPLATE_MAX_ATTR ? alen : TEMPLATE_MAX_ATTR,
 		    shown, sizeof(shown));
 		return perr(p, p->start, "bad attribute name '%s'", shown);
 	}
@@ -428,17 +359,17 @@ template_parse(const char *buf, size_t len, const char *name,
 	if (name == NULL)
 		name = "template";
 	if (out == NULL || (buf == NULL && len > 0)) {
-		set_err(err, errlen, "%s: no template", name);
+		errmsg_set(err, errlen, "%s: no template", name);
 		return -1;
 	}
 	if (len > TEMPLATE_MAX_FILE) {
-		set_err(err, errlen, "%s: larger than %d bytes", name,
+		errmsg_set(err, errlen, "%s: larger than %d bytes", name,
 		    TEMPLATE_MAX_FILE);
 		return -1;
 	}
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		set_err(err, errlen, "%s: out of memory", name);
+		errmsg_set(err, errlen, "%s: out of memory", name);
 		return -1;
 	}
 	p->name = name;
@@ -446,7 +377,7 @@ template_parse(const char *buf, size_t len, const char *name,
 	p->errlen = errlen;
 	p->t = calloc(1, sizeof(*p->t));
 	if (p->t == NULL) {
-		set_err(err, errlen, "%s: out of memory", name);
+		errmsg_set(err, errlen, "%s: out of memory", name);
 		goto out;
 	}
 
@@ -540,33 +471,33 @@ template_load(const char *path, struct template **out, char *err,
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL) {
-		set_err(err, errlen, "template: no path");
+		errmsg_set(err, errlen, "template: no path");
 		return -1;
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		set_err(err, errlen, "%s: cannot open: %s", path,
+		errmsg_set(err, errlen, "%s: cannot open: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0) {
-		set_err(err, errlen, "%s: cannot stat: %s", path,
+		errmsg_set(err, errlen, "%s: cannot stat: %s", path,
 		    strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		set_err(err, errlen, "%s: not a regular file", path);
+		errmsg_set(err, errlen, "%s: not a regular file", path);
 		goto out;
 	}
 	if (st.st_size > TEMPLATE_MAX_FILE) {
-		set_err(err, errlen, "%s: larger than %d bytes", path,
+		errmsg_set(err, errlen, "%s: larger than %d bytes", path,
 		    TEMPLATE_MAX_FILE);
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
 	buf = malloc(TEMPLATE_MAX_FILE + 1);
 	if (buf == NULL) {
-		set_err(err, errlen, "%s: out of memory", path);
+		errmsg_set(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
 	while (len < TEMPLATE_MAX_FILE + 1) {
@@ -574,7 +505,7 @@ template_load(const char *path, struct template **out, char *err,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			set_err(err, errlen, "%s: cannot read: %s", path,
+			errmsg_set(err, errlen, "%s: cannot read: %s", path,
 			    strerror(errno));
 			goto out;
 		}
@@ -640,13 +571,13 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 			    memcmp(a->values[i], value, vlen) == 0)
 				return 0;
 		if (a->nvalues >= TEMPLATE_ENTRY_MAX_VALUES) {
-			set_err(err, errlen, "%s: more than %d values", attr,
+			errmsg_set(err, errlen, "%s: more than %d values", attr,
 			    TEMPLATE_ENTRY_MAX_VALUES);
 			return -1;
 		}
 	} else {
 		if (e->nattrs >= TEMPLATE_ENTRY_MAX_ATTRS) {
-			set_err(err, errlen, "%s: more than %d attributes",
+			errmsg_set(err, errlen, "%s: more than %d attributes",
 			    attr, TEMPLATE_ENTRY_MAX_ATTRS);
 			return -1;
 		}
@@ -680,7 +611,7 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 nomem:
 	free(copy);
 	free(name);
-	set_err(err, errlen, "%s: out of memory", attr);
+	errmsg_set(err, errlen, "%s: out of memory", attr);
 	return -1;
 }
 
@@ -694,17 +625,19 @@ value_ok(const char *s, size_t *lenp, const char *what, int is_placeholder,
 	size_t n = strnlen(s, TEMPLATE_MAX_VALUE + 1);
 
 	if (n > TEMPLATE_MAX_VALUE) {
-		set_err(err, errlen, "%s%s%s: longer than %d bytes", fmt_pre,
+		errmsg_set(err, errlen, "%s%s%s: longer than %d bytes", fmt_pre,
 		    what, fmt_post, TEMPLATE_MAX_VALUE);
 		return -1;
 	}
 	if (memchr(s, '\r', n) != NULL || memchr(s, '\n', n) != NULL) {
-		set_err(err, errlen, "%s%s%s: contains a line break (CR or LF)",
+		errmsg_set(err, errlen,
+		    "%s%s%s: contains a line break (CR or LF)",
 		    fmt_pre, what, fmt_post);
 		return -1;
 	}
-	if (!utf8_valid((const unsigned char *)s, n)) {
-		set_err(err, errlen, "%s%s%s: not valid UTF-8", fmt_pre, what,
+	if (u8_check((const uint8_t *)s, n) != NULL) {
+		errmsg_set(err, errlen,
+		    "%s%s%s: not valid UTF-8", fmt_pre, what,
 		    fmt_post);
 		return -1;
 	}
@@ -795,7 +728,7 @@ expand_line(const struct template_line *tl, const struct template_values *v,
 	*outlen = o;
 	*omit = nph > 0 && (nempty == nph || (literal && nempty > 0));
 	if (over && !*omit) {
-		set_err(err, errlen, "%s (template line %u): value longer "
+		errmsg_set(err, errlen, "%s (template line %u): value longer "
 		    "than %d bytes", tl->attr, tl->lineno, TEMPLATE_MAX_VALUE);
 		return -1;
 	}
@@ -816,7 +749,7 @@ template_expand(const struct template *t, const struct template_values *v,
 	out->attrs = NULL;
 	out->nattrs = 0;
 	if (t == NULL || v == NULL) {
-		set_err(err, errlen, "template: nothing to expand");
+		errmsg_set(err, errlen, "template: nothing to expand");
 		return -1;
 	}
 	for (i = 0; i < t->nlines; i++) {
@@ -828,7 +761,7 @@ template_expand(const struct template *t, const struct template_values *v,
 		if (omit) {
 			if (tl->required < 0)
 				continue;
-			set_err(err, errlen, "%s: required value is empty "
+			errmsg_set(err, errlen, "%s: required value is empty "
 			    "(placeholder {%s})", tl->attr,
 			    empty_ph != NULL ? empty_ph : "?");
 			goto fail;
@@ -850,19 +783,19 @@ template_entry_add(struct template_entry *e, const char *attr,
 	size_t n;
 
 	if (e == NULL || attr == NULL || value == NULL) {
-		set_err(err, errlen, "entry: missing attribute or value");
+		errmsg_set(err, errlen, "entry: missing attribute or value");
 		return -1;
 	}
 	if (!attr_name_ok(attr, strnlen(attr, TEMPLATE_MAX_ATTR + 1))) {
-		printable(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
+		errmsg_printable(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
 		    sizeof(shown));
-		set_err(err, errlen, "bad attribute name '%s'", shown);
+		errmsg_set(err, errlen, "bad attribute name '%s'", shown);
 		return -1;
 	}
 	if (value_ok(value, &n, attr, 0, err, errlen) != 0)
 		return -1;
 	if (n == 0) {
-		set_err(err, errlen, "%s: empty value", attr);
+		errmsg_set(err, errlen, "%s: empty value", attr);
 		return -1;
 	}
 	return entry_add(e, attr, value, n, err, errlen);
@@ -894,7 +827,7 @@ template_entry_mods(const struct template_entry *e, char *err, size_t errlen)
 	size_t i, j, nvals = 0, size;
 
 	if (e == NULL || e->nattrs == 0) {
-		set_err(err, errlen, "entry: no attributes");
+		errmsg_set(err, errlen, "entry: no attributes");
 		return NULL;
 	}
 	for (i = 0; i < e->nattrs; i++)
@@ -904,7 +837,7 @@ template_entry_mods(const struct template_entry *e, char *err, size_t errlen)
 	    e->nattrs * sizeof(LDAPMod) + nvals * sizeof(char *);
 	mods = calloc(1, size);
 	if (mods == NULL) {
-		set_err(err, errlen, "entry: out of memory");
+		errmsg_set(err, errlen, "entry: out of memory");
 		return NULL;
 	}
 	mod = (LDAPMod *)(void *)(mods + e->nattrs + 1);

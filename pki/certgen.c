@@ -94,141 +94,166 @@ keyid_of(X509 *x, unsigned char md[KEYID_LEN])
 	return 0;
 }
 
+/* Add the extension nid, DER-encoded from value, to x.  value NULL means
+ * building it failed; either way the message names the extension. */
+static int
+add_ext(X509 *x, int nid, int critical, void *value, const char *name,
+    char *err, size_t errlen)
+{
+	if (value == NULL ||
+	    !X509_add1_ext_i2d(x, nid, value, critical, X509V3_ADD_DEFAULT)) {
+		snprintf(err, errlen, "certificate: cannot add %s", name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new octet string holding the key identifier of x's public key. */
+static ASN1_OCTET_STRING *
+keyid_new(X509 *x)
+{
+	unsigned char md[KEYID_LEN];
+	ASN1_OCTET_STRING *os = ASN1_OCTET_STRING_new();
+
+	if (os == NULL || keyid_of(x, md) < 0 ||
+	    !ASN1_OCTET_STRING_set(os, md, KEYID_LEN)) {
+		ASN1_OCTET_STRING_free(os);
+		return NULL;
+	}
+	return os;
+}
+
 static int
 add_ski(X509 *x, char *err, size_t errlen)
 {
-	unsigned char md[KEYID_LEN];
-	ASN1_OCTET_STRING *os = NULL;
-	int rc = -1;
+	ASN1_OCTET_STRING *os = keyid_new(x);
+	int rc = add_ext(x, NID_subject_key_identifier, 0, os,
+	    "subjectKeyIdentifier", err, errlen);
 
-	os = ASN1_OCTET_STRING_new();
-	if (os == NULL || keyid_of(x, md) < 0 ||
-	    !ASN1_OCTET_STRING_set(os, md, KEYID_LEN) ||
-	    !X509_add1_ext_i2d(x, NID_subject_key_identifier, os, 0,
-	    X509V3_ADD_DEFAULT)) {
-		snprintf(err, errlen, "certificate: cannot add "
-		    "subjectKeyIdentifier");
-		goto out;
-	}
-	rc = 0;
-out:
 	ASN1_OCTET_STRING_free(os);
 	return rc;
 }
 
 /* AKI keyid = the issuer's SKI (or a hash of its key when it has none). */
+static AUTHORITY_KEYID *
+aki_new(X509 *issuer)
+{
+	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
+	AUTHORITY_KEYID *akid = AUTHORITY_KEYID_new();
+
+	if (akid == NULL)
+		return NULL;
+	akid->keyid = ski != NULL ? ASN1_OCTET_STRING_dup(ski) :
+	    keyid_new(issuer);
+	if (akid->keyid == NULL) {
+		AUTHORITY_KEYID_free(akid);
+		return NULL;
+	}
+	return akid;
+}
+
 static int
 add_aki(X509 *x, X509 *issuer, char *err, size_t errlen)
 {
-	const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(issuer);
-	unsigned char md[KEYID_LEN];
-	AUTHORITY_KEYID *akid = NULL;
-	int rc = -1;
+	AUTHORITY_KEYID *akid = aki_new(issuer);
+	int rc = add_ext(x, NID_authority_key_identifier, 0, akid,
+	    "authorityKeyIdentifier", err, errlen);
 
-	akid = AUTHORITY_KEYID_new();
-	if (akid == NULL)
-		goto fail;
-	if (ski != NULL) {
-		akid->keyid = ASN1_OCTET_STRING_dup(ski);
-	} else {
-		akid->keyid = ASN1_OCTET_STRING_new();
-		if (akid->keyid != NULL && (keyid_of(issuer, md) < 0 ||
-		    !ASN1_OCTET_STRING_set(akid->keyid, md, KEYID_LEN)))
-			goto fail;
-	}
-	if (akid->keyid == NULL ||
-	    !X509_add1_ext_i2d(x, NID_authority_key_identifier, akid, 0,
-	    X509V3_ADD_DEFAULT))
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	snprintf(err, errlen, "certificate: cannot add "
-	    "authorityKeyIdentifier");
-out:
 	AUTHORITY_KEYID_free(akid);
 	return rc;
+}
+
+static BASIC_CONSTRAINTS *
+basic_constraints_new(int ca, int pathlen)
+{
+	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
+
+	if (bc == NULL)
+		return NULL;
+	bc->ca = ca ? 0xff : 0;
+	if (ca && pathlen >= 0) {
+		bc->pathlen = ASN1_INTEGER_new();
+		if (bc->pathlen == NULL ||
+		    !ASN1_INTEGER_set(bc->pathlen, pathlen)) {
+			BASIC_CONSTRAINTS_free(bc);
+			return NULL;
+		}
+	}
+	return bc;
 }
 
 static int
 add_basic_constraints(X509 *x, int ca, int pathlen, char *err,
     size_t errlen)
 {
-	BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
-	int rc = -1;
+	BASIC_CONSTRAINTS *bc = basic_constraints_new(ca, pathlen);
+	int rc = add_ext(x, NID_basic_constraints, 1, bc, "basicConstraints",
+	    err, errlen);
 
-	if (bc == NULL)
-		goto out;
-	bc->ca = ca ? 0xff : 0;
-	if (ca && pathlen >= 0) {
-		bc->pathlen = ASN1_INTEGER_new();
-		if (bc->pathlen == NULL ||
-		    !ASN1_INTEGER_set(bc->pathlen, pathlen))
-			goto out;
-	}
-	if (!X509_add1_ext_i2d(x, NID_basic_constraints, bc, 1,
-	    X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add "
-		    "basicConstraints");
 	BASIC_CONSTRAINTS_free(bc);
 	return rc;
+}
+
+static ASN1_BIT_STRING *
+key_usage_new(unsigned ku)
+{
+	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
+	int n;
+
+	if (bs == NULL)
+		return NULL;
+	for (n = 0; n < 8; n++)
+		if ((ku & (0x80u >> n)) && !ASN1_BIT_STRING_set_bit(bs, n, 1))
+			goto fail;
+	if ((ku & KU_DECIPHER_ONLY) && !ASN1_BIT_STRING_set_bit(bs, 8, 1))
+		goto fail;
+	return bs;
+fail:
+	ASN1_BIT_STRING_free(bs);
+	return NULL;
 }
 
 static int
 add_key_usage(X509 *x, unsigned ku, char *err, size_t errlen)
 {
-	ASN1_BIT_STRING *bs = ASN1_BIT_STRING_new();
-	int n, rc = -1;
+	ASN1_BIT_STRING *bs = key_usage_new(ku);
+	int rc = add_ext(x, NID_key_usage, 1, bs, "keyUsage", err, errlen);
 
-	if (bs == NULL)
-		goto out;
-	for (n = 0; n < 8; n++)
-		if ((ku & (0x80u >> n)) && !ASN1_BIT_STRING_set_bit(bs, n, 1))
-			goto out;
-	if ((ku & KU_DECIPHER_ONLY) && !ASN1_BIT_STRING_set_bit(bs, 8, 1))
-		goto out;
-	if (!X509_add1_ext_i2d(x, NID_key_usage, bs, 1, X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add keyUsage");
 	ASN1_BIT_STRING_free(bs);
 	return rc;
+}
+
+static EXTENDED_KEY_USAGE *
+eku_new(const struct profile *prof)
+{
+	EXTENDED_KEY_USAGE *eku = sk_ASN1_OBJECT_new_null();
+	size_t i;
+
+	if (eku == NULL)
+		return NULL;
+	for (i = 0; i < prof->neku; i++) {
+		ASN1_OBJECT *o = OBJ_txt2obj(prof->eku[i], 1);
+
+		if (o == NULL || !sk_ASN1_OBJECT_push(eku, o)) {
+			ASN1_OBJECT_free(o);
+			sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+			return NULL;
+		}
+	}
+	return eku;
 }
 
 static int
 add_eku(X509 *x, const struct profile *prof, char *err, size_t errlen)
 {
 	EXTENDED_KEY_USAGE *eku;
-	size_t i;
-	int rc = -1;
+	int rc;
 
 	if (prof->neku == 0)
 		return 0;
-	eku = sk_ASN1_OBJECT_new_null();
-	if (eku == NULL)
-		goto out;
-	for (i = 0; i < prof->neku; i++) {
-		ASN1_OBJECT *o = OBJ_txt2obj(prof->eku[i], 1);
-
-		if (o == NULL || !sk_ASN1_OBJECT_push(eku, o)) {
-			ASN1_OBJECT_free(o);
-			goto out;
-		}
-	}
-	if (!X509_add1_ext_i2d(x, NID_ext_key_usage, eku, 0,
-	    X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add "
-		    "extendedKeyUsage");
+	eku = eku_new(prof);
+	rc = add_ext(x, NID_ext_key_usage, 0, eku, "extendedKeyUsage", err,
+	    errlen);
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	return rc;
 }
@@ -249,61 +274,62 @@ ia5_name(int type, const char *s)
 	return gn;
 }
 
-static int
-add_san_email(X509 *x, const char *mail, char *err, size_t errlen)
+/* A one-name list; takes gn (NULL: building it failed). */
+static GENERAL_NAMES *
+general_names_of(GENERAL_NAME *gn)
 {
 	GENERAL_NAMES *gens = sk_GENERAL_NAME_new_null();
-	GENERAL_NAME *gn = ia5_name(GEN_EMAIL, mail);
-	int rc = -1;
 
 	if (gens == NULL || gn == NULL || !sk_GENERAL_NAME_push(gens, gn)) {
 		GENERAL_NAME_free(gn);
-		goto out;
+		GENERAL_NAMES_free(gens);
+		return NULL;
 	}
-	if (!X509_add1_ext_i2d(x, NID_subject_alt_name, gens, 0,
-	    X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add "
-		    "subjectAltName");
+	return gens;
+}
+
+static int
+add_san_email(X509 *x, const char *mail, char *err, size_t errlen)
+{
+	GENERAL_NAMES *gens = general_names_of(ia5_name(GEN_EMAIL, mail));
+	int rc = add_ext(x, NID_subject_alt_name, 0, gens, "subjectAltName",
+	    err, errlen);
+
 	GENERAL_NAMES_free(gens);
 	return rc;
+}
+
+static CRL_DIST_POINTS *
+crl_dp_new(const char *url)
+{
+	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
+	DIST_POINT *dp = DIST_POINT_new();
+
+	if (dps == NULL || dp == NULL)
+		goto fail;
+	dp->distpoint = DIST_POINT_NAME_new();
+	if (dp->distpoint == NULL)
+		goto fail;
+	dp->distpoint->type = 0;    /* fullName */
+	dp->distpoint->name.fullname =
+	    general_names_of(ia5_name(GEN_URI, url));
+	if (dp->distpoint->name.fullname == NULL ||
+	    !sk_DIST_POINT_push(dps, dp))
+		goto fail;
+	return dps;
+fail:
+	DIST_POINT_free(dp);
+	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
+	return NULL;
 }
 
 static int
 add_crl_dp(X509 *x, const char *url, char *err, size_t errlen)
 {
-	CRL_DIST_POINTS *dps = sk_DIST_POINT_new_null();
-	DIST_POINT *dp = DIST_POINT_new();
-	GENERAL_NAME *gn = ia5_name(GEN_URI, url);
-	int rc = -1;
+	CRL_DIST_POINTS *dps = crl_dp_new(url);
+	int rc = add_ext(x, NID_crl_distribution_points, 0, dps,
+	    "cRLDistributionPoints", err, errlen);
 
-	if (dps == NULL || dp == NULL || gn == NULL)
-		goto out;
-	dp->distpoint = DIST_POINT_NAME_new();
-	if (dp->distpoint == NULL)
-		goto out;
-	dp->distpoint->type = 0;    /* fullName */
-	dp->distpoint->name.fullname = sk_GENERAL_NAME_new_null();
-	if (dp->distpoint->name.fullname == NULL ||
-	    !sk_GENERAL_NAME_push(dp->distpoint->name.fullname, gn))
-		goto out;
-	gn = NULL;
-	if (!sk_DIST_POINT_push(dps, dp))
-		goto out;
-	dp = NULL;
-	if (!X509_add1_ext_i2d(x, NID_crl_distribution_points, dps, 0,
-	    X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add "
-		    "cRLDistributionPoints");
-	GENERAL_NAME_free(gn);
-	DIST_POINT_free(dp);
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
 	return rc;
 }
@@ -327,31 +353,34 @@ push_access(AUTHORITY_INFO_ACCESS *aia, int method, const char *url)
 	return 0;
 }
 
+static AUTHORITY_INFO_ACCESS *
+aia_new(const char *ocsp, const char *issuers)
+{
+	AUTHORITY_INFO_ACCESS *aia = sk_ACCESS_DESCRIPTION_new_null();
+
+	if (aia == NULL)
+		return NULL;
+	if ((ocsp != NULL && push_access(aia, NID_ad_OCSP, ocsp) < 0) ||
+	    (issuers != NULL && push_access(aia, NID_ad_ca_issuers,
+	    issuers) < 0)) {
+		sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
+		return NULL;
+	}
+	return aia;
+}
+
 static int
 add_aia(X509 *x, const char *ocsp, const char *issuers, char *err,
     size_t errlen)
 {
 	AUTHORITY_INFO_ACCESS *aia;
-	int rc = -1;
+	int rc;
 
 	if (ocsp == NULL && issuers == NULL)
 		return 0;
-	aia = sk_ACCESS_DESCRIPTION_new_null();
-	if (aia == NULL)
-		goto out;
-	if (ocsp != NULL && push_access(aia, NID_ad_OCSP, ocsp) < 0)
-		goto out;
-	if (issuers != NULL && push_access(aia, NID_ad_ca_issuers,
-	    issuers) < 0)
-		goto out;
-	if (!X509_add1_ext_i2d(x, NID_info_access, aia, 0,
-	    X509V3_ADD_DEFAULT))
-		goto out;
-	rc = 0;
-out:
-	if (rc < 0)
-		snprintf(err, errlen, "certificate: cannot add "
-		    "authorityInfoAccess");
+	aia = aia_new(ocsp, issuers);
+	rc = add_ext(x, NID_info_access, 0, aia, "authorityInfoAccess", err,
+	    errlen);
 	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
 	return rc;
 }

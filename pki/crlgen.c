@@ -15,6 +15,7 @@
 #include <openssl/x509v3.h>
 
 #include "der.h"
+#include "fileio.h"
 #include "reason.h"
 #include "sigalg.h"
 
@@ -343,42 +344,19 @@ out:
 	return rc;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 int
 crlgen_write_file(const char *path, const unsigned char *data, size_t len,
     char *err, size_t errlen)
 {
 	char tmp[CRLGEN_PATH_MAX + 16], dir[CRLGEN_PATH_MAX];
-	const char *slash;
-	int fd = -1, dfd = -1, rc = -1, created = 0;
+	int fd = -1, rc = -1, created = 0;
 
 	if (path == NULL || *path == '\0' ||
-	    strnlen(path, CRLGEN_PATH_MAX) >= CRLGEN_PATH_MAX) {
+	    strnlen(path, CRLGEN_PATH_MAX) >= CRLGEN_PATH_MAX ||
+	    fileio_parent_dir(path, dir, sizeof(dir)) < 0) {
 		snprintf(err, errlen, "CRL file: bad path");
 		return -1;
 	}
-	slash = strrchr(path, '/');
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
 	snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path);
 	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
@@ -387,8 +365,7 @@ crlgen_write_file(const char *path, const unsigned char *data, size_t len,
 		goto out;
 	}
 	created = 1;
-	if (fchmod(fd, 0644) < 0 || write_all(fd, data, len) < 0 ||
-	    fsync(fd) < 0) {
+	if (fileio_write_synced(fd, 0644, data, len) < 0) {
 		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		goto out;
 	}
@@ -403,8 +380,7 @@ crlgen_write_file(const char *path, const unsigned char *data, size_t len,
 		goto out;
 	}
 	created = 0;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || fsync(dfd) < 0) {
+	if (fileio_fsync_dir(dir) < 0) {
 		snprintf(err, errlen, "%s: fsync: %s", dir, strerror(errno));
 		goto out;
 	}
@@ -412,8 +388,6 @@ crlgen_write_file(const char *path, const unsigned char *data, size_t len,
 out:
 	if (fd >= 0)
 		close(fd);
-	if (dfd >= 0)
-		close(dfd);
 	if (created)
 		unlink(tmp);
 	return rc;

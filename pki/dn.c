@@ -13,6 +13,8 @@
 
 #include <openssl/objects.h>
 
+#include "hex.h"
+
 struct dn_type {
 	const char *name;
 	int         nid;
@@ -132,18 +134,6 @@ type_nid(const char *s, size_t n)
 	return NID_undef;
 }
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /*
  * Parse one "type=value" starting at *pp, stopping at an unescaped sep.
  * Leading and trailing unescaped blanks of type and value are dropped.
@@ -196,8 +186,8 @@ parse_ava(const char **pp, char sep, int rfc4514, struct dn_ava *ava,
 			return -1;
 		}
 		if (c == '\\') {
-			int h1 = hexval((unsigned char)p[1]);
-			int h2 = h1 >= 0 ? hexval((unsigned char)p[2]) : -1;
+			int h1 = hex_value((unsigned char)p[1]);
+			int h2 = h1 >= 0 ? hex_value((unsigned char)p[2]) : -1;
 
 			if (h1 >= 0 && h2 >= 0) {
 				c = h1 << 4 | h2;

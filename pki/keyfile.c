@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 
+#include "fileio.h"
 #include "keyinfo.h"
 
 static const char *const type_names[] = {
@@ -276,43 +277,6 @@ keyfile_generate(enum keyfile_type t, EVP_PKEY **out, char *err,
 	return 0;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
-static int
-fsync_parent(const char *path)
-{
-	char dir[KEYFILE_PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	int fd, rc;
-
-	if (slash == NULL)
-		snprintf(dir, sizeof(dir), ".");
-	else if (slash == path)
-		snprintf(dir, sizeof(dir), "/");
-	else
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
 int
 keyfile_write(const char *path, EVP_PKEY *key, const char *pass_path,
     char *err, size_t errlen)
@@ -320,7 +284,7 @@ keyfile_write(const char *path, EVP_PKEY *key, const char *pass_path,
 	unsigned char *pass = NULL;
 	size_t plen = 0, palloc = 0;
 	BIO *bio = NULL;
-	char *pem = NULL;
+	char *pem = NULL, dir[KEYFILE_PATH_MAX];
 	long pemlen;
 	int fd = -1, rc = -1, created = 0;
 
@@ -359,9 +323,7 @@ keyfile_write(const char *path, EVP_PKEY *key, const char *pass_path,
 		goto out;
 	}
 	created = 1;
-	if (fchmod(fd, 0600) < 0 ||
-	    write_all(fd, (const unsigned char *)pem, (size_t)pemlen) < 0 ||
-	    fsync(fd) < 0) {
+	if (fileio_write_synced(fd, 0600, pem, (size_t)pemlen) < 0) {
 		snprintf(err, errlen, "key file %s: %s", path, strerror(errno));
 		goto out;
 	}
@@ -371,7 +333,8 @@ keyfile_write(const char *path, EVP_PKEY *key, const char *pass_path,
 		goto out;
 	}
 	fd = -1;
-	if (fsync_parent(path) < 0) {
+	if (fileio_parent_dir(path, dir, sizeof(dir)) < 0 ||
+	    fileio_fsync_dir(dir) < 0) {
 		snprintf(err, errlen, "key file %s: fsync of its directory: %s",
 		    path, strerror(errno));
 		goto out;

@@ -11,17 +11,7 @@
 #include <openssl/bn.h>
 #include <openssl/rand.h>
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /* Store a big-endian magnitude, dropping leading zero bytes. */
 static int
@@ -128,12 +118,12 @@ serial_parse(const char *text, struct serial *out, char *err, size_t errlen)
 			group = 0;
 			continue;
 		}
-		if (hexval((unsigned char)*p) < 0) {
+		if (hex_value((unsigned char)*p) < 0) {
 			snprintf(err, errlen, "serial: '%c' is not a hex digit",
 			    isprint((unsigned char)*p) ? *p : '?');
 			return -1;
 		}
-		digits[ndig++] = (unsigned char)hexval((unsigned char)*p);
+		digits[ndig++] = (unsigned char)hex_value((unsigned char)*p);
 		group++;
 	}
 	if (colons && group != 2) {

@@ -94,6 +94,21 @@ set_key(struct child *c, EVP_PKEY *k)
 	c->key = k;
 }
 
+/* The end of GENKEY, LOAD and IMPORT: when ok, k becomes the signing key
+ * and the reply is its public half; otherwise k (may be NULL) is freed and
+ * err is the reply. */
+static void
+key_done(struct child *c, uint8_t op, EVP_PKEY *k, int ok, const char *err)
+{
+	if (!ok) {
+		EVP_PKEY_free(k);
+		reply_error(c, op, "%s", err);
+		return;
+	}
+	set_key(c, k);
+	reply_pubkey(c, op);
+}
+
 /* Text field i of a request as a path ("" = absent when optional). */
 static int
 field_path(struct child *c, const struct signer_msg *m, size_t i,
@@ -119,6 +134,7 @@ do_genkey(struct child *c, const struct signer_msg *m)
 	char err[ERRMSG_MAX];
 	enum keyfile_type t;
 	EVP_PKEY *k = NULL;
+	int ok;
 
 	if (m->nfields != 3) {
 		reply_error(c, m->op, "GENKEY: wrong number of fields");
@@ -133,15 +149,10 @@ do_genkey(struct child *c, const struct signer_msg *m)
 	if (field_path(c, m, 1, 0, path, sizeof(path), "key path") < 0 ||
 	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
-	if (keyfile_generate(t, &k, err, sizeof(err)) < 0 ||
+	ok = keyfile_generate(t, &k, err, sizeof(err)) >= 0 &&
 	    keyfile_write(path, k, pass[0] != '\0' ? pass : NULL, err,
-	    sizeof(err)) < 0) {
-		EVP_PKEY_free(k);
-		reply_error(c, m->op, "%s", err);
-		return;
-	}
-	set_key(c, k);
-	reply_pubkey(c, m->op);
+	    sizeof(err)) >= 0;
+	key_done(c, m->op, k, ok, err);
 }
 
 static void
@@ -149,6 +160,7 @@ do_load(struct child *c, const struct signer_msg *m)
 {
 	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	EVP_PKEY *k = NULL;
+	int ok;
 
 	if (m->nfields != 2) {
 		reply_error(c, m->op, "LOAD: wrong number of fields");
@@ -157,15 +169,10 @@ do_load(struct child *c, const struct signer_msg *m)
 	if (field_path(c, m, 0, 0, path, sizeof(path), "key path") < 0 ||
 	    field_path(c, m, 1, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
-	if (keyfile_load(path, pass[0] != '\0' ? pass : NULL, &k, err,
-	    sizeof(err)) < 0 || keyfile_check_ca_key(k, err,
-	    sizeof(err)) < 0) {
-		EVP_PKEY_free(k);
-		reply_error(c, m->op, "%s", err);
-		return;
-	}
-	set_key(c, k);
-	reply_pubkey(c, m->op);
+	ok = keyfile_load(path, pass[0] != '\0' ? pass : NULL, &k, err,
+	    sizeof(err)) >= 0 && keyfile_check_ca_key(k, err,
+	    sizeof(err)) >= 0;
+	key_done(c, m->op, k, ok, err);
 }
 
 static void
@@ -175,6 +182,7 @@ do_import(struct child *c, const struct signer_msg *m)
 	char pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	const char *pp;
 	EVP_PKEY *k = NULL;
+	int ok;
 
 	if (m->nfields != 3) {
 		reply_error(c, m->op, "IMPORT: wrong number of fields");
@@ -185,15 +193,10 @@ do_import(struct child *c, const struct signer_msg *m)
 	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
 	pp = pass[0] != '\0' ? pass : NULL;
-	if (keyfile_load(src, pp, &k, err, sizeof(err)) < 0 ||
-	    keyfile_check_ca_key(k, err, sizeof(err)) < 0 ||
-	    keyfile_write(dst, k, pp, err, sizeof(err)) < 0) {
-		EVP_PKEY_free(k);
-		reply_error(c, m->op, "%s", err);
-		return;
-	}
-	set_key(c, k);
-	reply_pubkey(c, m->op);
+	ok = keyfile_load(src, pp, &k, err, sizeof(err)) >= 0 &&
+	    keyfile_check_ca_key(k, err, sizeof(err)) >= 0 &&
+	    keyfile_write(dst, k, pp, err, sizeof(err)) >= 0;
+	key_done(c, m->op, k, ok, err);
 }
 
 static void

@@ -10,11 +10,14 @@
  * memory that never changes.
  *
  *   clang -fsanitize=fuzzer,address,undefined -Iproto -Idaemon \
- *       daemon/csv.c tests/fuzz/fuzz_csv.c -o fuzz_csv
+ *       daemon/csv.c daemon/errmsg.c tests/fuzz/fuzz_csv.c -lunistring \
+ *       -o fuzz_csv
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+
+#include <unistr.h>
 
 #include "csv.h"
 
@@ -39,41 +42,6 @@ mix(struct run *r, const void *p, size_t n)
 		r->hash ^= b[i];
 		r->hash *= 0x100000001b3ULL;
 	}
-}
-
-static int
-utf8_ok(const unsigned char *s, size_t len)
-{
-	size_t i = 0, need, k;
-	unsigned char lo, hi;
-
-	while (i < len) {
-		unsigned char c = s[i++];
-		if (c < 0x80)
-			continue;
-		lo = 0x80;
-		hi = 0xBF;
-		if (c >= 0xC2 && c <= 0xDF) {
-			need = 1;
-		} else if (c >= 0xE0 && c <= 0xEF) {
-			need = 2;
-			lo = c == 0xE0 ? 0xA0 : 0x80;
-			hi = c == 0xED ? 0x9F : 0xBF;
-		} else if (c >= 0xF0 && c <= 0xF4) {
-			need = 3;
-			lo = c == 0xF0 ? 0x90 : 0x80;
-			hi = c == 0xF4 ? 0x8F : 0xBF;
-		} else {
-			return 0;
-		}
-		for (k = 0; k < need; k++, i++) {
-			if (i >= len || s[i] < lo || s[i] > hi)
-				return 0;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-	}
-	return 1;
 }
 
 static int
@@ -104,7 +72,7 @@ row_cb(const struct csv_row *row, void *ctx)
 		size_t n = strlen(row->fields[i]);
 		CHECK(n == row->lengths[i]);
 		CHECK(n <= r->lim.max_field);
-		CHECK(utf8_ok((const unsigned char *)row->fields[i], n));
+		CHECK(u8_check((const uint8_t *)row->fields[i], n) == NULL);
 		mix(r, row->fields[i], n + 1);
 	}
 	return 0;
