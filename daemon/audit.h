@@ -2,9 +2,29 @@
  * audit — every control command, with who ran it and how it ended.
  *
  * Each finished request becomes one line in syslog (LOG_AUTHPRIV) and one
- * record in the local journal: time, peer uid and name, command, arguments
- * with secrets redacted (OPT_SECRET_* values and file contents are never
- * written), status code and message.
+ * record in the local journal <state_dir>/audit.journal: time (UTC), request
+ * id, peer uid, user name and pid, command, arguments with secrets redacted
+ * (OPT_SECRET_* values and file contents are never written), audit note,
+ * status code and name, message.  The journal's format and hash chain are
+ * described in journal.h; the syslog line carries the record's seq and hash
+ * so a copy kept elsewhere anchors the chain.
+ *
+ * The journal is opened at start-up (O_APPEND, mode 0600) while provd may
+ * still be root, and the descriptor is kept: the engine writes through it
+ * after dropping privileges.  When opened as root the file is also given
+ * to the owner of state_dir (the service user), so a restarted engine, and
+ * `audit verify` / `audit show`, can read it.  Each record goes out with one
+ * write() before audit_request returns, that is before the request's STATUS
+ * is queued (request_done calls audit_request first).  For commands marked
+ * CMD_WRITES the record is also fdatasync()ed before returning (which makes
+ * every earlier record durable too); records of read-only commands and of
+ * refused requests are synced moments later by a syncer thread, so a flood
+ * of pings does not put one disk flush each on the event loop.
+ *
+ * At start-up only the tail is read, to continue the chain from the last
+ * valid record; a torn last line (a crash mid-write) is ended with a newline
+ * and left in place for `audit verify` to report.  Nothing about a broken
+ * chain stops provd from starting.
  */
 #ifndef PROVD_AUDIT_H
 #define PROVD_AUDIT_H
@@ -14,16 +34,21 @@
 struct audit;
 struct request;
 
-/* Open the journal under state_dir (NULL: syslog only).  0 or -1 + err. */
+/* Open (create) the journal under state_dir (NULL: syslog only) and read
+ * its tail.  0, or -1 with a message in err (the file cannot be opened or
+ * is not a regular file). */
 int audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen);
 void audit_close(struct audit *a);
 
-/* Record the outcome of req.  Never fails the request: a journal write
- * error is logged loudly. */
+/* Record the outcome of req in syslog and the journal, durably.  Never
+ * fails the request: a journal write error is logged loudly, and a later
+ * record starts on a fresh line and chains to the last one written whole. */
 void audit_request(struct audit *a, const struct request *req, int code,
                    const char *msg);
 
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
+
+/* The `audit show` and `audit verify` handlers are declared in handlers.h. */
 
 #endif
