@@ -175,6 +175,42 @@ out:
 	return rc;
 }
 
+/* A dead or stuck signer is replaced once (it re-loads the key from its
+ * file itself) and the request tried again. */
+static bool
+recover(struct provd *pd, const char *what, const char *why)
+{
+	char err[256];
+
+	log_warnx("pki: signer failed on %s (%s); restarting it", what, why);
+	if (signer_restart(pd->pki->signer, err, sizeof(err)) < 0) {
+		log_warnx("pki: signer restart: %s", err);
+		return false;
+	}
+	return true;
+}
+
+int
+ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, X509 **out, char *err, size_t errlen)
+{
+	if (signer_sign_cert(pd->pki->signer, tbs, flags, out, err, errlen) == 0)
+		return 0;
+	if (!recover(pd, "a certificate", err))
+		return -1;
+	return signer_sign_cert(pd->pki->signer, tbs, flags, out, err, errlen);
+}
+
+int
+ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned char **der,
+            size_t *derlen, char *err, size_t errlen)
+{
+	if (signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen) == 0)
+		return 0;
+	if (!recover(pd, "a CRL", err))
+		return -1;
+	return signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen);
+}
+
 void
 ca_stop(struct pki *pki)
 {

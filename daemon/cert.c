@@ -387,7 +387,24 @@ struct issue {
 	char                   fp[FINGERPRINT_HEX_LEN + 1];
 	unsigned char         *der;
 	int                    derlen;
+	char                   issuer[1024];
+	unsigned               tries;     /* directory writes retried so far */
 };
+
+/* While the directory is away (slapd restarting), the record and the
+ * account are written again every ISSUE_RETRY_MS, up to ISSUE_RETRIES
+ * times: a certificate is reported issued only once both have landed. */
+#define ISSUE_RETRY_MS 500
+#define ISSUE_RETRIES  20
+
+static bool
+issue_may_retry(struct issue *is, int code)
+{
+	if (code != LDAP_SERVER_DOWN && code != LDAP_UNAVAILABLE &&
+	    code != LDAP_CONNECT_ERROR && code != LDAP_TIMEOUT)
+		return false;
+	return is->tries++ < ISSUE_RETRIES;
+}
 
 static void
 issue_free(struct issue *is)
@@ -432,39 +449,44 @@ issue_reply(struct issue *is, const char *warning)
 	issue_free(is);
 }
 
+static void issue_update_account(void *arg);
+
 static void
 on_account_updated(void *arg, const struct dir_result *res)
 {
 	struct issue *is = arg;
-	char why[300], warn[400];
+	char why[300];
 
-	if (res->code != LDAP_SUCCESS) {
-		snprintf(warn, sizeof(warn), "recorded, but not added to the account's "
-		         "userCertificate (%s)", dir_result_str(res, why, sizeof(why)));
-		issue_reply(is, warn);
+	/* After a lost connection the first attempt may have landed. */
+	if (res->code == LDAP_SUCCESS ||
+	    (res->code == LDAP_TYPE_OR_VALUE_EXISTS && is->tries > 0)) {
+		issue_reply(is, NULL);
 		return;
 	}
-	issue_reply(is, NULL);
+	if (issue_may_retry(is, res->code) &&
+	    loop_timer(is->req->pd->loop, ISSUE_RETRY_MS, issue_update_account, is) != NULL)
+		return;
+	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
+	         is->login, is->serial);
+	request_done(is->req, status_of(res->code), "certificate %s is recorded but NOT on "
+	             "the account %s (%s); revoke it with cert revoke before issuing again",
+	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
+	issue_free(is);
 }
 
 static void
-on_recorded(void *arg, const struct dir_result *res)
+issue_update_account(void *arg)
 {
 	struct issue *is = arg;
 	struct request *req = is->req;
 	struct dir_mods *m;
-	char why[300], dn[ACCOUNT_DN_MAX];
+	char dn[ACCOUNT_DN_MAX];
 
-	if (res->code != LDAP_SUCCESS) {
-		request_done(req, status_of(res->code), "certificate %s signed but NOT recorded, "
-		             "so it is not issued: %s", is->serial,
-		             dir_result_str(res, why, sizeof(why)));
-		issue_free(is);
-		return;
-	}
 	if (ldapesc_rdn_dn("uid", is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
-		issue_reply(is, "account DN");
+		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
+		             "cannot be formed", is->serial);
+		issue_free(is);
 		return;
 	}
 	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, (size_t)is->derlen);
@@ -472,60 +494,42 @@ on_recorded(void *arg, const struct dir_result *res)
 	dir_mods_free(m);
 }
 
+static void issue_record(void *arg);
+
 static void
-issue_sign_and_record(struct issue *is)
+on_recorded(void *arg, const struct dir_result *res)
 {
+	struct issue *is = arg;
+	struct request *req = is->req;
+	char why[300];
+
+	/* Serials are random: an existing record with ours is the one an
+	 * attempt cut off by a lost connection did write. */
+	if (res->code == LDAP_SUCCESS ||
+	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
+		is->tries = 0;
+		issue_update_account(is);
+		return;
+	}
+	if (issue_may_retry(is, res->code) &&
+	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
+		return;
+	request_done(req, status_of(res->code), "certificate %s signed but NOT recorded, "
+	             "so it is not issued: %s", is->serial,
+	             dir_result_str(res, why, sizeof(why)));
+	issue_free(is);
+}
+
+/* Write the record (the source of truth); then the account. */
+static void
+issue_record(void *arg)
+{
+	struct issue *is = arg;
 	struct request *req = is->req;
 	struct provd *pd = req->pd;
-	struct certgen_ca ca = {
-		.cert = pd->pki->cacert, .country = pd->cfg.country,
-		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
-		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
-	};
-	struct certgen_person person = {
-		.full_name = is->cn, .unit_name = is->unit_name, .mail = is->mail,
-		.employee_id = NULL,
-	};
-	struct serial s;
-	X509 *tbs = NULL;
 	struct dir_mods *m;
-	char err[512], dn[512], issuer[1024];
-	time_t t;
-	BIO *b;
-	int n;
+	char dn[512];
 
-	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		issue_free(is);
-		return;
-	}
-	if (signer_sign_cert(pd->pki->signer, tbs, 0, &is->cert, err, sizeof(err)) < 0) {
-		X509_free(tbs);
-		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
-		issue_free(is);
-		return;
-	}
-	X509_free(tbs);
-	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
-	    (is->derlen = i2d_X509(is->cert, &is->der)) <= 0 ||
-	    fingerprint_sha256(is->cert, is->fp, err, sizeof(err)) < 0 ||
-	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_before) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_after) < 0) {
-		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
-		issue_free(is);
-		return;
-	}
-	serial_to_hex(&s, 0, is->serial);
-	issuer[0] = '\0';
-	if ((b = BIO_new(BIO_s_mem())) != NULL) {
-		X509_NAME_print_ex(b, X509_get_issuer_name(is->cert), 0,
-		                   XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(b, issuer, sizeof(issuer) - 1);
-		issuer[n > 0 ? n : 0] = '\0';
-		BIO_free(b);
-	}
 	if (ldapesc_rdn_dn("provdCertSerial", is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
 		request_done(req, ST_INTERNAL, "cannot form the record DN");
@@ -545,11 +549,67 @@ issue_sign_and_record(struct issue *is)
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotBefore", is->not_before);
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotAfter", is->not_after);
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertFingerprint", is->fp);
-	if (issuer[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", issuer);
+	if (is->issuer[0])
+		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, (size_t)is->derlen);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
+}
+
+static void
+issue_sign_and_record(struct issue *is)
+{
+	struct request *req = is->req;
+	struct provd *pd = req->pd;
+	struct certgen_ca ca = {
+		.cert = pd->pki->cacert, .country = pd->cfg.country,
+		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
+		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
+	};
+	struct certgen_person person = {
+		.full_name = is->cn, .unit_name = is->unit_name, .mail = is->mail,
+		.employee_id = NULL,
+	};
+	struct serial s;
+	X509 *tbs = NULL;
+	char err[512];
+	time_t t;
+	BIO *b;
+	int n;
+
+	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "%s", err);
+		issue_free(is);
+		return;
+	}
+	if (ca_sign_cert(pd, tbs, 0, &is->cert, err, sizeof(err)) < 0) {
+		X509_free(tbs);
+		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
+		issue_free(is);
+		return;
+	}
+	X509_free(tbs);
+	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
+	    (is->derlen = i2d_X509(is->cert, &is->der)) <= 0 ||
+	    fingerprint_sha256(is->cert, is->fp, err, sizeof(err)) < 0 ||
+	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||
+	    pkitime_format_ldap(t, is->not_before) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
+	    pkitime_format_ldap(t, is->not_after) < 0) {
+		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
+		issue_free(is);
+		return;
+	}
+	serial_to_hex(&s, 0, is->serial);
+	is->issuer[0] = '\0';
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		X509_NAME_print_ex(b, X509_get_issuer_name(is->cert), 0,
+		                   XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		n = BIO_read(b, is->issuer, sizeof(is->issuer) - 1);
+		is->issuer[n > 0 ? n : 0] = '\0';
+		BIO_free(b);
+	}
+	issue_record(is);
 }
 
 static void

@@ -206,7 +206,7 @@ build_and_write(struct crl_state *s)
 
 	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
 	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0 ||
-	    signer_sign_crl(pd->pki->signer, tbs, tbslen, &der, &derlen, err, sizeof(err)) < 0) {
+	    ca_sign_crl(pd, tbs, tbslen, &der, &derlen, err, sizeof(err)) < 0) {
 		free(tbs);
 		publish_end(s, ST_INTERNAL, err);
 		return;

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <syslog.h>
@@ -186,6 +187,15 @@ main(int argc, char **argv)
 	log_init("provd", foreground || check_only, LOG_DAEMON);
 	log_set_verbose(verbose);
 
+	/* Keep secrets (the bind password, generated passwords) out of core
+	 * dumps and away from ptrace, before the first one is read. */
+	{
+		struct rlimit none = { 0, 0 };
+
+		if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0)
+			fatal("cannot disable core dumps");
+	}
+
 	if (config_load(conf, true, &pd.cfg, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	if (load_template(&pd.cfg, &pd.account_tpl, err, sizeof(err)) < 0)
@@ -200,8 +210,6 @@ main(int argc, char **argv)
 	if (!foreground)
 		log_init("provd", false, pd.cfg.syslog_facility);
 
-	/* Keep secrets out of core dumps. */
-	prctl(PR_SET_DUMPABLE, 0);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (pd.cfg.user != NULL && geteuid() == 0) {
@@ -226,13 +234,19 @@ main(int argc, char **argv)
 	if (control_open(&pd.control, pd.cfg.socket_path, sock_uid, sock_gid,
 	                 err, sizeof(err)) < 0)
 		fatalx("%s", err);
-	if (audit_open(&pd.audit, pd.cfg.state_dir, err, sizeof(err)) < 0)
+	/* From here a refusal removes the socket again: a listener nobody
+	 * serves would look like a provd that hangs. */
+	if (audit_open(&pd.audit, pd.cfg.state_dir, err, sizeof(err)) < 0) {
+		control_free(pd.control);
 		fatalx("audit: %s", err);
+	}
 	/* The signer is forked before any thread exists and before the engine
 	 * drops privileges; it drops them itself and alone reads the CA key. */
 	if (ca_start(&pd, pw != NULL, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0,
-	             err, sizeof(err)) < 0)
+	             err, sizeof(err)) < 0) {
+		control_free(pd.control);
 		fatalx("%s", err);
+	}
 
 	if (pw != NULL)
 		drop_privileges(pw);

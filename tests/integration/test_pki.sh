@@ -183,6 +183,14 @@ ok "move revokes with affiliationChanged" provctl -f json user move annv --unit 
 contains "move reports the revocation" "$OUT" "affiliationChanged"
 fails "revoked by move" 2 verify "$T/g.pem"
 
+# A dead signer is replaced: the next issuance still succeeds.
+signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
+kill -9 "$signer"
+csr k ec -pkeyopt ec_paramgen_curve:P-256
+ok "issue after the signer was killed" provctl cert issue hadtt --csr "$T/k.csr"
+new=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
+ok "a new signer process" test -n "$new" -a "$new" != "$signer"
+
 # Two provd instances on one directory never publish the same CRL number.
 P2=$T/p2
 mkdir -p "$P2/state/ca" "$P2/state/crl"
