@@ -155,6 +155,9 @@ drop_privileges(const struct passwd *pw)
 	if (getuid() != pw->pw_uid || geteuid() != pw->pw_uid ||
 	    getgid() != pw->pw_gid || getegid() != pw->pw_gid)
 		fatalx("privilege drop to %s incomplete", pw->pw_name);
+	/* A change of credentials resets the dumpable flag: set it again. */
+	if (prctl(PR_SET_DUMPABLE, 0) != 0)
+		fatal("cannot disable core dumps");
 }
 
 int
