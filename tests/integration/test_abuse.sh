@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Abuse: 200 concurrent clients, silent and half-frame clients, oversized,
+# wrong-version and random frames, and more connections than the per-uid
+# cap — while a well-behaved client keeps getting answers within 100 ms.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/provd-abuse.XXXXXX)
+chmod 755 "$T"
+at_exit rm -rf "$T"
+
+sandbox_up ${ABUSE_PROVD:+--provd "$ABUSE_PROVD"}
+CONF=$SANDBOX_DIR/provd.conf
+# The abusers run as nobody, given a role through its group, so that the
+# per-uid cap they hit is not the well-behaved client's (root).
+chmod 0666 "$PROVD_SOCKET"
+sed -i -e 's/^  auditor   = \[ "provd-audit" \];/  auditor   = [ "provd-audit", "nogroup" ];/' \
+	-e 's/max_clients_per_uid = [0-9]*;/max_clients_per_uid = 250;/' \
+	-e 's/client_timeout = [0-9]*;/client_timeout = 2;/' "$CONF"
+ok "config edited" grep -q '"nogroup"' "$CONF"
+reload() {
+	kill -HUP "$(cat "$SANDBOX_DIR/provd.pid")"
+	sleep 0.5
+}
+reload
+abuse() {  # niced: the probe measures provd, not the scheduler
+	nice -n 10 runuser -u nobody -- python3 "$REPO/tests/tools/abuse.py" "$PROVD_SOCKET" "$@"
+}
+field() {  # field KEY TEXT: the value of KEY=... in TEXT
+	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
+}
+
+# The well-behaved client: provctl ping in a loop, each call timed.
+probe() {
+	local t0 t1 rc
+	while [[ ! -e $T/stop ]]; do
+		t0=$EPOCHREALTIME
+		rc=0
+		"$BUILD/provctl" ping >/dev/null 2>"$T/probe.err" || rc=$?
+		t1=$EPOCHREALTIME
+		printf '%s %d %s\n' "$(((${t1/./} - ${t0/./}) / 1000))" "$rc" "$t0" >>"$T/probe"
+		((rc == 0)) || printf '%s exit %d: %s\n' "$t0" "$rc" "$(<"$T/probe.err")" >>"$T/probe.fail"
+		sleep 0.02
+	done
+}
+mark() {  # mark PHASE: for placing slow probe pings
+	printf '%s %s\n' "$EPOCHREALTIME" "$1" >>"$T/phases"
+}
+mark start
+probe &
+prober=$!
+
+ok "nobody may ping" abuse flood 1
+contains "nobody's ping answered" "$OUT" "answered_ok=1"
+
+mark flood
+ok "200 concurrent clients" abuse flood 200
+diag "$OUT"
+eq "all 200 answered" "$(field answered_ok "$OUT")" 200
+
+mark idle
+ok "silent and half-frame clients" abuse idle 20 10
+diag "$OUT"
+eq "all 40 closed with status 9" "$(field closed9 "$OUT")" 40
+ok "closed after client_timeout, not much later" test "$(field slowest_s "$OUT" | cut -d. -f1)" -lt 5
+
+mark hostile
+ok "hostile frames" abuse hostile 30
+diag "$OUT"
+eq "oversized, wrong version and random bytes refused (status 9) and closed" \
+	"$(field refused9_closed "$OUT")" 90
+
+# The per-uid cap counts live connections only.
+sed -i -e 's/max_clients_per_uid = [0-9]*;/max_clients_per_uid = 20;/' -e 's/client_timeout = [0-9]*;/client_timeout = 30;/' "$CONF"
+reload
+mark cap
+ok "more connections than the cap" abuse cap 35
+diag "$OUT"
+eq "20 connections held" "$(field held "$OUT")" 20
+eq "the 20 held answer" "$(field accepted "$OUT")" 20
+eq "15 refused with status 5" "$(field refused5 "$OUT")" 15
+eq "refused connections are closed" "$(field refused_closed "$OUT")" 15
+eq "no other answers" "$(field other "$OUT")" 0
+eq "after closing, 20 fit again" "$(field again_ok "$OUT")" 20
+ok "a second round is not refused by stale counts" abuse cap 20
+eq "second round: 20 held" "$(field held "$OUT")" 20
+eq "second round: none refused" "$(field refused5 "$OUT")" 0
+
+mark end
+touch "$T/stop"
+wait "$prober"
+n=$(wc -l <"$T/probe")
+bad=$(awk '$2 != 0' "$T/probe" | wc -l)
+max=$(sort -n "$T/probe" | tail -n 1 | cut -d' ' -f1)
+ok "the probe ran" test "$n" -gt 10
+eq "every probe ping succeeded" "$bad" 0
+[[ ! -s $T/probe.fail ]] || diag "$(head -n 5 "$T/probe.fail")"
+diag "probe: $n pings; ms p50 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n/2)+1 {print $1}')," \
+	"p90 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n*0.9)+1 {print $1}')," \
+	"p99 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n*0.99)+1 {print $1}'), max $max"
+slow=$(awk 'NR == FNR { t[NR] = $1; p[NR] = $2; n = NR; next }
+	$1 >= 50 { ph = "?"; for (i = 1; i <= n; i++) if (t[i] <= $3) ph = p[i]; printf "%s ms during %s; ", $1, ph }' \
+	"$T/phases" "$T/probe")
+[[ -z $slow ]] || diag "pings of 50 ms or more: $slow"
+diag "provd's own time for the probe's pings (audit ms=): max $(grep 'user=root .*cmd="ping"' "$SANDBOX_DIR/provd.log" |
+	sed -n 's/.* ms=\([0-9]*\) .*/\1/p' | sort -n | tail -n 1) ms; load: $(cut -d' ' -f1-3 /proc/loadavg)"
+ok "every probe ping answered within 100 ms (p100 < 100)" test "$max" -lt 100
+ok "provd still serves" provctl ping
+
+done_testing
