@@ -171,6 +171,10 @@ read_file(const char *path, struct buf *out, size_t max, char *err, size_t errle
 	}
 	explicit_bzero(tmp, sizeof(tmp));
 	close(fd);
+	if (rc < 0) {
+		buf_wipe(out);
+		buf_free(out);
+	}
 	return rc;
 }
 
@@ -420,6 +424,140 @@ converse(struct session *s)
 	}
 }
 
+/*
+ * Encode the request into s->out: operands, then options, with files read
+ * and secrets taken from a file or stdin as the command table says.  Opens
+ * the input stream and output files it names.  Returns 0, or the exit
+ * status after printing why; buffers holding secrets are wiped either way.
+ */
+static int
+build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_args *args)
+{
+	struct buf *contents = NULL;
+	struct wire_enc e;
+	char err[512];
+	size_t k;
+	int rc = 0;
+
+	wire_begin(&e, &s->out, WIRE_REQUEST);
+	wire_add_str(&e, spec->noun);
+	wire_add_str(&e, spec->verb ? spec->verb : "");
+	for (k = 0; k < args->noperands; k++) {
+		const char *op = args->operand[k];
+
+		if (k == 0 && (spec->flags & CMD_STREAM_INPUT)) {
+			if (strcmp(op, "-") == 0) {
+				s->infd = STDIN_FILENO;
+			} else if ((s->infd = open(op, O_RDONLY | O_CLOEXEC)) < 0) {
+				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			/* provd sees only the file's name, for the audit trail. */
+			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
+		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
+			int fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s->line_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
+		}
+		wire_add_str(&e, op);
+	}
+	if ((contents = calloc(args->ngiven + 1, sizeof(*contents))) == NULL) {
+		rc = ST_INTERNAL;
+		goto out;
+	}
+	for (k = 0; k < args->ngiven; k++) {
+		const struct cmd_given *g = &args->given[k];
+		struct buf *b = &contents[k];
+		char secret[MAX_SECRET];
+
+		buf_init(b, CMD_MAX_ARG + 128);
+		buf_printf(b, "--%s", g->opt->name);
+		switch (g->opt->kind) {
+		case OPT_FLAG:
+			break;
+		case OPT_VALUE:
+		case OPT_MULTI:
+			buf_append(b, "=", 1);
+			buf_append(b, g->value, g->len);
+			break;
+		case OPT_FILE:
+		case OPT_SECRET_FILE: {
+			struct buf f;
+
+			if (read_file(g->value, &f, CMD_MAX_ARG, err, sizeof(err)) < 0) {
+				fprintf(stderr, "provctl: --%s: %s\n", g->opt->name, err);
+				rc = ST_USAGE;
+				goto out;
+			}
+			buf_append(b, "=", 1);
+			if (g->opt->kind == OPT_SECRET_FILE) {
+				/* One line: strip the trailing newline of a password file. */
+				size_t len = f.len;
+
+				while (len > 0 && (buf_head(&f)[len - 1] == '\n' ||
+				                   buf_head(&f)[len - 1] == '\r'))
+					len--;
+				f.len = len;
+			}
+			buf_append(b, buf_head(&f), f.len);
+			buf_wipe(&f);
+			buf_free(&f);
+			break;
+		}
+		case OPT_SECRET_STDIN:
+			if (read_secret_stdin(secret, sizeof(secret)) < 0) {
+				fprintf(stderr, "provctl: --%s: no password on standard input\n",
+				        g->opt->name);
+				rc = ST_USAGE;
+				goto out;
+			}
+			buf_printf(b, "=%s", secret);
+			explicit_bzero(secret, sizeof(secret));
+			break;
+		case OPT_OUTPUT: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+			if (fd < 0 || (s->secret_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s%s\n", g->opt->name, g->value,
+				        strerror(errno),
+				        errno == EEXIST ? " (refusing to overwrite)" : "");
+				rc = ST_USAGE;
+				goto out;
+			}
+			/* provd learns only the base name, for the audit trail. */
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
+		}
+		wire_add(&e, buf_head(b), b->len);
+	}
+	if (wire_finish(&e) < 0) {
+		fprintf(stderr, "provctl: request too large\n");
+		rc = ST_USAGE;
+				goto out;
+	}
+	if (wire_finish(&e) < 0) {
+		fprintf(stderr, "provctl: request too large\n");
+		rc = ST_USAGE;
+	}
+out:
+	if (rc != 0)
+		wire_finish(&e);
+	for (k = 0; contents != NULL && k < args->ngiven; k++) {
+		buf_wipe(&contents[k]);
+		buf_free(&contents[k]);
+	}
+	free(contents);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -427,13 +565,10 @@ main(int argc, char **argv)
 	const struct cmd_spec *spec;
 	struct cmd_args args;
 	struct session s;
-	struct wire_enc e;
 	char err[512];
 	const char *noun, *verb;
 	char **rest;
-	int nrest, ch, i;
-	size_t k;
-	struct buf *contents = NULL;
+	int nrest, ch, i, rc;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -513,106 +648,16 @@ main(int argc, char **argv)
 	/* Build the request, reading files and secrets as the spec says. */
 	buf_init(&s.out, 64u << 20);
 	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
-	wire_begin(&e, &s.out, WIRE_REQUEST);
-	wire_add_str(&e, spec->noun);
-	wire_add_str(&e, spec->verb ? spec->verb : "");
-	for (k = 0; k < args.noperands; k++) {
-		const char *op = args.operand[k];
-
-		if (k == 0 && (spec->flags & CMD_STREAM_INPUT)) {
-			if (strcmp(op, "-") == 0) {
-				s.infd = STDIN_FILENO;
-			} else if ((s.infd = open(op, O_RDONLY | O_CLOEXEC)) < 0) {
-				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
-				return ST_USAGE;
-			}
-			/* provd sees only the file's name, for the audit trail. */
-			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
-		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
-			int fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			if (fd < 0 || (s.line_out = fdopen(fd, "w")) == NULL) {
-				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
-				return ST_USAGE;
-			}
-			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
-		}
-		wire_add_str(&e, op);
+	if ((rc = build_request(&s, spec, &args)) != 0) {
+		buf_free(&s.in);
+		buf_wipe(&s.out);
+		buf_free(&s.out);
+		if (s.secret_out != NULL)
+			fclose(s.secret_out);
+		if (s.line_out != NULL)
+			fclose(s.line_out);
+		return rc;
 	}
-	contents = calloc(args.ngiven + 1, sizeof(*contents));
-	for (k = 0; k < args.ngiven; k++) {
-		const struct cmd_given *g = &args.given[k];
-		struct buf *b = &contents[k];
-		char secret[MAX_SECRET];
-
-		buf_init(b, CMD_MAX_ARG + 128);
-		buf_printf(b, "--%s", g->opt->name);
-		switch (g->opt->kind) {
-		case OPT_FLAG:
-			break;
-		case OPT_VALUE:
-		case OPT_MULTI:
-			buf_append(b, "=", 1);
-			buf_append(b, g->value, g->len);
-			break;
-		case OPT_FILE:
-		case OPT_SECRET_FILE: {
-			struct buf f;
-
-			if (read_file(g->value, &f, CMD_MAX_ARG, err, sizeof(err)) < 0) {
-				fprintf(stderr, "provctl: --%s: %s\n", g->opt->name, err);
-				return ST_USAGE;
-			}
-			buf_append(b, "=", 1);
-			if (g->opt->kind == OPT_SECRET_FILE) {
-				/* One line: strip the trailing newline of a password file. */
-				size_t len = f.len;
-
-				while (len > 0 && (buf_head(&f)[len - 1] == '\n' ||
-				                   buf_head(&f)[len - 1] == '\r'))
-					len--;
-				f.len = len;
-			}
-			buf_append(b, buf_head(&f), f.len);
-			buf_wipe(&f);
-			buf_free(&f);
-			break;
-		}
-		case OPT_SECRET_STDIN:
-			if (read_secret_stdin(secret, sizeof(secret)) < 0) {
-				fprintf(stderr, "provctl: --%s: no password on standard input\n",
-				        g->opt->name);
-				return ST_USAGE;
-			}
-			buf_printf(b, "=%s", secret);
-			explicit_bzero(secret, sizeof(secret));
-			break;
-		case OPT_OUTPUT: {
-			int fd = open(g->value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-
-			if (fd < 0 || (s.secret_out = fdopen(fd, "w")) == NULL) {
-				fprintf(stderr, "provctl: --%s %s: %s%s\n", g->opt->name, g->value,
-				        strerror(errno),
-				        errno == EEXIST ? " (refusing to overwrite)" : "");
-				return ST_USAGE;
-			}
-			/* provd learns only the base name, for the audit trail. */
-			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
-			           g->value);
-			break;
-		}
-		}
-		wire_add(&e, buf_head(b), b->len);
-	}
-	if (wire_finish(&e) < 0) {
-		fprintf(stderr, "provctl: request too large\n");
-		return ST_USAGE;
-	}
-	for (k = 0; k < args.ngiven; k++) {
-		buf_wipe(&contents[k]);
-		buf_free(&contents[k]);
-	}
-	free(contents);
 
 	if (sock == NULL || sock[0] == '\0')
 		sock = DEFAULT_SOCKET;
