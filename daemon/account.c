@@ -152,7 +152,7 @@ struct create {
 	unsigned               cand_from;  /* first login suffix searched */
 };
 
-#define CANDIDATES 16      /* login suffixes looked up per search */
+#define CANDIDATES 4       /* login suffixes looked up per search */
 #define MAX_SUFFIX 10000
 
 static void create_search(struct create *c);
@@ -539,8 +539,9 @@ create_search(struct create *c)
 	unsigned n, last = c->explicit_login ? 1 : c->cand_from + CANDIDATES - 1;
 
 	/* One search, on equality indexes only: the employee id, each login
-	 * candidate (annv, annv2, ... annv16) as a uid and as an address, and
-	 * every address the account asks for. */
+	 * candidate of this round (annv .. annv4, then annv5 .. annv8 if all
+	 * are taken) as a uid and as an address, and every address the
+	 * account asks for. */
 	filter[0] = '\0';
 	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
 		goto toolong;

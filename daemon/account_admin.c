@@ -45,15 +45,6 @@ acct_gentime(char *out, size_t outsz, unsigned days)
 }
 
 static void
-copy_attr(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz)
-{
-	char *v = dir_entry_get(ld, e, attr);
-
-	snprintf(out, outsz, "%s", v ? v : "");
-	free(v);
-}
-
-static void
 lookup_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct lookup *l = arg;
@@ -64,10 +55,10 @@ lookup_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	snprintf(l->t.dn, sizeof(l->t.dn), "%s", dn ? dn : "");
 	free(dn);
-	copy_attr(ld, e, "uid", l->t.login, sizeof(l->t.login));
-	copy_attr(ld, e, "mail", l->t.mail, sizeof(l->t.mail));
-	copy_attr(ld, e, "departmentNumber", l->t.unit, sizeof(l->t.unit));
-	copy_attr(ld, e, "provdDeleteAfter", l->t.delete_after, sizeof(l->t.delete_after));
+	dir_entry_copy(ld, e, "uid", l->t.login, sizeof(l->t.login));
+	dir_entry_copy(ld, e, "mail", l->t.mail, sizeof(l->t.mail));
+	dir_entry_copy(ld, e, "departmentNumber", l->t.unit, sizeof(l->t.unit));
+	dir_entry_copy(ld, e, "provdDeleteAfter", l->t.delete_after, sizeof(l->t.delete_after));
 	snprintf(l->t.status, sizeof(l->t.status), "%s", account_status(ld, e));
 	l->t.aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
 }
@@ -588,7 +579,7 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	char unit[UNIT_CODE_MAX];
 	char *dn;
 
-	copy_attr(ld, e, "departmentNumber", unit, sizeof(unit));
+	dir_entry_copy(ld, e, "departmentNumber", unit, sizeof(unit));
 	if (!request_may(p->req, ROLE_ADMIN, unit)) {
 		p->skipped++;
 		return;
@@ -608,8 +599,8 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
 	free(dn);
-	copy_attr(ld, e, "uid", it->login, sizeof(it->login));
-	copy_attr(ld, e, "provdDeleteAfter", it->delete_after, sizeof(it->delete_after));
+	dir_entry_copy(ld, e, "uid", it->login, sizeof(it->login));
+	dir_entry_copy(ld, e, "provdDeleteAfter", it->delete_after, sizeof(it->delete_after));
 }
 
 static void

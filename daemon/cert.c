@@ -61,15 +61,6 @@ struct certrec {
 	struct certrec *next;
 };
 
-static void
-copy_attr(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t len)
-{
-	char *v = dir_entry_get(ld, e, attr);
-
-	snprintf(out, len, "%s", v ? v : "");
-	free(v);
-}
-
 static struct certrec *
 certrec_read(LDAP *ld, LDAPMessage *e)
 {
@@ -77,18 +68,18 @@ certrec_read(LDAP *ld, LDAPMessage *e)
 
 	if (r == NULL)
 		fatal("cert: out of memory");
-	copy_attr(ld, e, "provdCertSerial", r->serial, sizeof(r->serial));
-	copy_attr(ld, e, "provdCertStatus", r->status, sizeof(r->status));
-	copy_attr(ld, e, "uid", r->login, sizeof(r->login));
-	copy_attr(ld, e, "employeeNumber", r->employee_id, sizeof(r->employee_id));
-	copy_attr(ld, e, "departmentNumber", r->unit, sizeof(r->unit));
-	copy_attr(ld, e, "provdCertProfile", r->profile, sizeof(r->profile));
-	copy_attr(ld, e, "provdCertNotBefore", r->not_before, sizeof(r->not_before));
-	copy_attr(ld, e, "provdCertNotAfter", r->not_after, sizeof(r->not_after));
-	copy_attr(ld, e, "provdCertReason", r->reason, sizeof(r->reason));
-	copy_attr(ld, e, "provdCertRevokedAt", r->revoked_at, sizeof(r->revoked_at));
-	copy_attr(ld, e, "provdCertInvalidityDate", r->invalidity, sizeof(r->invalidity));
-	copy_attr(ld, e, "provdCertFingerprint", r->fingerprint, sizeof(r->fingerprint));
+	dir_entry_copy(ld, e, "provdCertSerial", r->serial, sizeof(r->serial));
+	dir_entry_copy(ld, e, "provdCertStatus", r->status, sizeof(r->status));
+	dir_entry_copy(ld, e, "uid", r->login, sizeof(r->login));
+	dir_entry_copy(ld, e, "employeeNumber", r->employee_id, sizeof(r->employee_id));
+	dir_entry_copy(ld, e, "departmentNumber", r->unit, sizeof(r->unit));
+	dir_entry_copy(ld, e, "provdCertProfile", r->profile, sizeof(r->profile));
+	dir_entry_copy(ld, e, "provdCertNotBefore", r->not_before, sizeof(r->not_before));
+	dir_entry_copy(ld, e, "provdCertNotAfter", r->not_after, sizeof(r->not_after));
+	dir_entry_copy(ld, e, "provdCertReason", r->reason, sizeof(r->reason));
+	dir_entry_copy(ld, e, "provdCertRevokedAt", r->revoked_at, sizeof(r->revoked_at));
+	dir_entry_copy(ld, e, "provdCertInvalidityDate", r->invalidity, sizeof(r->invalidity));
+	dir_entry_copy(ld, e, "provdCertFingerprint", r->fingerprint, sizeof(r->fingerprint));
 	r->der = dir_entry_get_bin(ld, e, "userCertificate;binary", &r->derlen);
 	return r;
 }
@@ -634,11 +625,11 @@ issue_account(void *arg, LDAP *ld, LDAPMessage *e)
 
 	is->found = true;
 	snprintf(is->status, sizeof(is->status), "%s", account_status(ld, e));
-	copy_attr(ld, e, "cn", is->cn, sizeof(is->cn));
-	copy_attr(ld, e, "mail", is->mail, sizeof(is->mail));
-	copy_attr(ld, e, "employeeNumber", is->employee_id, sizeof(is->employee_id));
-	copy_attr(ld, e, "departmentNumber", is->unit, sizeof(is->unit));
-	copy_attr(ld, e, "uid", is->login, sizeof(is->login));
+	dir_entry_copy(ld, e, "cn", is->cn, sizeof(is->cn));
+	dir_entry_copy(ld, e, "mail", is->mail, sizeof(is->mail));
+	dir_entry_copy(ld, e, "employeeNumber", is->employee_id, sizeof(is->employee_id));
+	dir_entry_copy(ld, e, "departmentNumber", is->unit, sizeof(is->unit));
+	dir_entry_copy(ld, e, "uid", is->login, sizeof(is->login));
 	u = units_find(is->req->pd->units, is->unit);
 	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
 }

@@ -728,6 +728,15 @@ dir_entry_get(LDAP *ld, LDAPMessage *e, const char *attr)
 	return s;
 }
 
+void
+dir_entry_copy(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz)
+{
+	char *v = dir_entry_get(ld, e, attr);
+
+	snprintf(out, outsz, "%s", v ? v : "");
+	free(v);
+}
+
 char **
 dir_entry_get_all(LDAP *ld, LDAPMessage *e, const char *attr)
 {

@@ -81,6 +81,9 @@ void dir_delete(struct dir *d, const char *dn, LDAPControl **ctrls,
 /* Helpers for reading an entry inside an on_entry callback. */
 /* First value of attr as a malloc'd C string, or NULL. */
 char *dir_entry_get(LDAP *ld, LDAPMessage *e, const char *attr);
+/* First value of attr copied into out (size outsz, truncated, always
+ * NUL-terminated); "" when absent. */
+void dir_entry_copy(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz);
 /* All values (NULL-terminated array of malloc'd strings; free with
  * dir_strv_free), or NULL when absent. */
 char **dir_entry_get_all(LDAP *ld, LDAPMessage *e, const char *attr);

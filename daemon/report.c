@@ -535,15 +535,6 @@ ereport_free(struct ereport *r)
 }
 
 static void
-copy_attr(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz)
-{
-	char *v = dir_entry_get(ld, e, attr);
-
-	snprintf(out, outsz, "%s", v ? v : "");
-	free(v);
-}
-
-static void
 on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ereport *r = arg;
@@ -569,12 +560,12 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	x = &r->v[r->n];
 	memset(x, 0, sizeof(*x));
-	copy_attr(ld, e, "provdCertNotAfter", x->not_after, sizeof(x->not_after));
+	dir_entry_copy(ld, e, "provdCertNotAfter", x->not_after, sizeof(x->not_after));
 	if (pkitime_parse_ldap(x->not_after, &x->when, err, sizeof(err)) < 0)
 		return;   /* not a record provd wrote; the filter let it through */
-	copy_attr(ld, e, "departmentNumber", x->unit, sizeof(x->unit));
-	copy_attr(ld, e, "uid", x->login, sizeof(x->login));
-	copy_attr(ld, e, "provdCertSerial", x->serial, sizeof(x->serial));
+	dir_entry_copy(ld, e, "departmentNumber", x->unit, sizeof(x->unit));
+	dir_entry_copy(ld, e, "uid", x->login, sizeof(x->login));
+	dir_entry_copy(ld, e, "provdCertSerial", x->serial, sizeof(x->serial));
 	if ((x->name = dir_entry_get(ld, e, "cn")) == NULL && (x->name = strdup("")) == NULL) {
 		r->oom = true;
 		return;

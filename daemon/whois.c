@@ -34,15 +34,6 @@ struct whois {
 };
 
 static void
-copy_attr(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz)
-{
-	char *v = dir_entry_get(ld, e, attr);
-
-	snprintf(out, outsz, "%s", v ? v : "");
-	free(v);
-}
-
-static void
 on_account(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct whois *w = arg;
@@ -55,10 +46,10 @@ on_account(void *arg, LDAP *ld, LDAPMessage *e)
 		return;
 	}
 	s = &w->who[w->n++];
-	copy_attr(ld, e, "uid", s->login, sizeof(s->login));
-	copy_attr(ld, e, "mail", s->mail, sizeof(s->mail));
-	copy_attr(ld, e, "employeeNumber", s->employee_id, sizeof(s->employee_id));
-	copy_attr(ld, e, "departmentNumber", s->unit, sizeof(s->unit));
+	dir_entry_copy(ld, e, "uid", s->login, sizeof(s->login));
+	dir_entry_copy(ld, e, "mail", s->mail, sizeof(s->mail));
+	dir_entry_copy(ld, e, "employeeNumber", s->employee_id, sizeof(s->employee_id));
+	dir_entry_copy(ld, e, "departmentNumber", s->unit, sizeof(s->unit));
 	rec_begin(&r, w->req);
 	rec_kv(&r, "section", "account");
 	account_record(&r, w->req->pd, ld, e);
