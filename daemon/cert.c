@@ -14,7 +14,6 @@
 #include "ca.h"
 #include "certgen.h"
 #include "crl.h"
-#include "crlgen.h"
 #include "csr.h"
 #include "dir.h"
 #include "fingerprint.h"
@@ -219,19 +218,6 @@ on_record_changed(void *arg, const struct dir_result *res)
 		change_finish(ch, status_of(res->code), "record %s: %s", ch->rec->serial,
 		              dir_result_str(res, why, sizeof(why)));
 		return;
-	}
-	{
-		struct crl_entry ce;
-		char err[128];
-
-		memset(&ce, 0, sizeof(ce));
-		if (serial_parse(ch->rec->serial, &ce.serial, err, sizeof(err)) == 0 &&
-		    pkitime_parse_ldap(ch->when, &ce.revoked_at, err, sizeof(err)) == 0) {
-			ce.reason = ch->reason;
-			if (ch->invalidity[0])
-				pkitime_parse_ldap(ch->invalidity, &ce.invalidity_date, err, sizeof(err));
-			crl_note_change(pd, &ce, !valid);
-		}
 	}
 	/* The account carries exactly its valid certificates. */
 	if (ch->rec->der == NULL || ch->rec->login[0] == '\0' ||

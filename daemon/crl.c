@@ -27,7 +27,6 @@
 #define CAS_RETRIES      8
 #define TIMER_MS         (60u * 60u * 1000u)   /* check hourly */
 #define FIRST_CHECK_MS   2000u
-#define CACHE_MAX_AGE    600         /* seconds before a full re-read */
 
 struct waiter {
 	crl_done_fn   *done;
@@ -50,15 +49,6 @@ struct crl_state {
 	char              bad[256];    /* a record that could not be read */
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
-	/* The revoked set of the last CRL this instance built, kept so the
-	 * next publish need not re-read every record: valid while the CA
-	 * entry still carries that CRL's number (no other writer published
-	 * since) and for at most CACHE_MAX_AGE seconds; this instance's own
-	 * changes are applied to it by crl_note_change(). */
-	bool              cache_valid;
-	bool              raced;       /* a change came while the set was re-read */
-	uint64_t          cache_number;
-	time_t            cache_loaded;
 	/* history */
 	uint64_t          last;        /* last number published here */
 	time_t            last_time;
@@ -102,43 +92,6 @@ crl_state_free(struct crl_state *s)
 	free(s);
 }
 
-void
-crl_note_change(struct provd *pd, const struct crl_entry *e, bool listed)
-{
-	struct crl_state *s = state(pd);
-	size_t i;
-
-	if (!s->cache_valid) {
-		/* A re-read may be under way and may or may not see this change:
-		 * do not trust what it brings beyond the publish it serves. */
-		s->raced = true;
-		return;
-	}
-	for (i = 0; i < s->n; i++)
-		if (serial_cmp(&s->entries[i].serial, &e->serial) == 0)
-			break;
-	if (!listed) {
-		if (i < s->n)
-			s->entries[i] = s->entries[--s->n];
-		return;
-	}
-	if (i == s->n) {
-		if (s->n == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 1024;
-			struct crl_entry *v = realloc(s->entries, cap * sizeof(*v));
-
-			if (v == NULL) {
-				s->cache_valid = false;
-				return;
-			}
-			s->entries = v;
-			s->cap = cap;
-		}
-		s->n++;
-	}
-	s->entries[i] = *e;
-}
-
 uint64_t
 crl_last_number(const struct provd *pd)
 {
@@ -159,10 +112,8 @@ publish_end(struct crl_state *s, int status, const char *msg)
 
 	s->current = NULL;
 	s->running = false;
-	if (status != ST_OK) {
+	if (status != ST_OK)
 		log_warnx("crl: publish failed: %s", msg);
-		s->cache_valid = false;
-	}
 	while (w != NULL) {
 		nw = w->next;
 		w->done(w->ctx, status, msg);
@@ -230,7 +181,6 @@ on_written(void *arg, const struct dir_result *res)
 	}
 	s->last = s->number + 1;
 	s->last_time = time(NULL);
-	s->cache_number = s->last;
 	if (crlgen_write_file(pd->cfg.crl_file, s->der, s->derlen, why, sizeof(why)) < 0) {
 		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
 		         (unsigned long long)s->last, why);
@@ -347,8 +297,6 @@ on_revoked_done(void *arg, const struct dir_result *res)
 		publish_end(s, ST_INTERNAL, s->bad);
 		return;
 	}
-	s->cache_valid = !s->raced;
-	s->cache_loaded = time(NULL);
 	build_and_write(s);
 }
 
@@ -382,13 +330,6 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 		publish_end(s, res->code == LDAP_NO_SUCH_OBJECT ? ST_NOTFOUND : ST_UNAVAILABLE, msg);
 		return;
 	}
-	if (s->cache_valid && s->has_number && s->number == s->cache_number &&
-	    time(NULL) - s->cache_loaded < CACHE_MAX_AGE) {
-		build_and_write(s);
-		return;
-	}
-	s->cache_valid = false;
-	s->raced = false;
 	s->n = 0;
 	s->bad[0] = '\0';
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,

@@ -14,7 +14,6 @@
 #ifndef PROVD_CRL_H
 #define PROVD_CRL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,11 +26,6 @@ struct crl_state;
 typedef void crl_done_fn(void *ctx, int status, const char *msg);
 
 void crl_publish(struct provd *pd, crl_done_fn *done, void *ctx);
-
-/* This instance changed a record: keep the cached revoked set in step
- * (listed: the serial is now on hold or revoked; else it left the CRL). */
-struct crl_entry;
-void crl_note_change(struct provd *pd, const struct crl_entry *e, bool listed);
 
 /* The number the next CRL will carry (last known + 1). */
 uint64_t crl_next_number(const struct provd *pd);
