@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <ldap.h>
 #include <libconfig.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,18 @@ config_load(const char *path, bool check_perms, struct config *c,
 		snprintf(err, errlen, "%s: %s is required", path,
 		         c->base == NULL ? "ldap.base" : "mail.domain");
 		goto out;
+	}
+	{
+		LDAPDN dn = NULL;
+
+		if (ldap_str2dn(c->base, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+		    dn == NULL) {
+			ldap_dnfree(dn);
+			snprintf(err, errlen, "%s: ldap.base '%.200s' is not a DN "
+			         "(e.g. dc=vinhphuc,dc=gov,dc=vn)", path, c->base);
+			goto out;
+		}
+		ldap_dnfree(dn);
 	}
 	if (load_roles(&cf, c, err, errlen) < 0 || derive_dns(c, err, errlen) < 0)
 		goto out;
