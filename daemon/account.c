@@ -31,8 +31,12 @@ const char *const account_attrs[] = {
 	"createTimestamp", "modifyTimestamp", NULL
 };
 
-/* Logins chosen by creates still in flight, so that two creates of the same
- * base (batch rows of two "Nguyễn Văn An") never pick the same suffix. */
+/* What creates still in flight have claimed: their logins, so that two
+ * creates of the same base (batch rows of two "Nguyễn Văn An") never pick
+ * the same suffix; and, under prefixes no login can start with, their
+ * employee ids ("#id") and explicit addresses ("@addr", lower case), so that
+ * two creates in flight together, which the directory search cannot see,
+ * never share them. */
 static struct strset *inflight;
 
 static bool
@@ -53,6 +57,19 @@ unreserve(const char *login)
 			inflight = NULL;
 		}
 	}
+}
+
+/* "#id" or "@address" (lower case) into buf. */
+static const char *
+claim_key(char *buf, size_t len, char prefix, const char *s)
+{
+	size_t i;
+
+	buf[0] = prefix;
+	for (i = 0; s[i] != '\0' && i + 2 < len; i++)
+		buf[i + 1] = (char)tolower((unsigned char)s[i]);
+	buf[i + 1] = '\0';
+	return buf;
 }
 
 const char *
@@ -148,7 +165,9 @@ struct create {
 	char                   hash_err[200];
 	enum password_scheme   scheme;
 	int                    tries;
-	bool                   reserved;
+	bool                   reserved;   /* res.login is claimed */
+	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
+	size_t                 nclaims;    /* further claims: "#id", "@addr" */
 	unsigned               cand_from;  /* first login suffix searched */
 };
 
@@ -169,9 +188,41 @@ existing_clear(struct existing *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* Claim the employee id and the explicit addresses for this create; on a
+ * clash, the claim that failed is named in why and nothing stays claimed. */
+static int
+claim_all(struct create *c, char *why, size_t whylen)
+{
+	char key[FIELD_MAIL_MAX + 2];
+	size_t i;
+	for (i = 0; i < c->naliases + 2; i++) {
+		const char *what = i == 0 ? c->employee_id : i == 1 ? c->explicit_mail
+		                                                    : c->aliases[i - 2];
+
+		if (what[0] == '\0')
+			continue;
+		claim_key(key, sizeof(key), i == 0 ? '#' : '@', what);
+		if (!reserve(key)) {
+			snprintf(why, whylen, "%s: %s is being created by another request or row",
+			         i == 0 ? "employee_id" : i == 1 ? "mail" : "alias", what);
+			return -1;
+		}
+		snprintf(c->claims[c->nclaims++], sizeof(c->claims[0]), "%s", key);
+	}
+	return 0;
+}
+
+static void
+unclaim_all(struct create *c)
+{
+	while (c->nclaims > 0)
+		unreserve(c->claims[--c->nclaims]);
+}
+
 static void
 create_finish(struct create *c)
 {
+	unclaim_all(c);
 	if (c->reserved)
 		unreserve(c->res.login);
 	c->done(c->ctx, &c->res);
@@ -426,7 +477,7 @@ static void
 on_existing_done(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
-	char why[300];
+	char why[300], clash[FIELD_MAIL_MAX + 80];
 	unsigned n;
 
 	if (res->code != LDAP_SUCCESS) {
@@ -504,6 +555,11 @@ on_existing_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	c->reserved = true;
+	if (c->nclaims == 0 && claim_all(c, clash, sizeof(clash)) < 0) {
+		unclaim_all(c);
+		create_fail(c, ST_CONFLICT, "%s", clash);
+		return;
+	}
 	if (c->hash[0] != '\0') {       /* a retry: the hash is already made */
 		hash_done(c);
 		return;

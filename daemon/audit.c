@@ -4,11 +4,14 @@
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -38,12 +41,28 @@ struct audit {
 	bool               fresh_line;   /* a failed write may have left half a line */
 	unsigned           readers;
 	struct buf         line;
-	/* The syncer thread: fdatasync for records of read-only commands. */
+	/* The syncer thread: one fdatasync covers every record written before
+	 * it.  Records of writing commands wait for it (group commit); the rest
+	 * just get synced moments later. */
 	pthread_mutex_t    mu;
 	pthread_cond_t     cv;
 	pthread_t          syncer;
 	bool               syncer_started, sync_wanted, sync_stop;
 	int                sync_errno;   /* last failure, reported by the loop */
+	unsigned long long sync_target;  /* under mu: seq the next sync covers */
+	unsigned long long synced;       /* under mu: seq known to be on disk */
+	/* The loop side of the group commit (loop thread only). */
+	struct loop       *loop;
+	int                efd;          /* eventfd: the syncer finished a sync */
+	struct durable    *whead, *wtail;
+};
+
+/* A STATUS waiting for its record to reach the disk. */
+struct durable {
+	unsigned long long seq;
+	audit_durable_fn  *cb;
+	void              *ctx;
+	struct durable    *next;
 };
 
 static void *
@@ -53,6 +72,7 @@ syncer_main(void *arg)
 
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
+		unsigned long long target;
 		int rc, err;
 
 		while (!a->sync_wanted && !a->sync_stop)
@@ -60,12 +80,22 @@ syncer_main(void *arg)
 		if (!a->sync_wanted)
 			break;
 		a->sync_wanted = false;
+		target = a->sync_target;
 		pthread_mutex_unlock(&a->mu);
 		rc = fdatasync(a->fd);
 		err = errno;
 		pthread_mutex_lock(&a->mu);
 		if (rc < 0)
 			a->sync_errno = err;
+		/* Even a failed sync releases its waiters: the failure is logged
+		 * loudly by the loop, and a reply is never held back forever. */
+		a->synced = target;
+		if (a->efd >= 0) {
+			uint64_t one = 1;
+
+			if (write(a->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				a->sync_errno = errno;
+		}
 	}
 	pthread_mutex_unlock(&a->mu);
 	return NULL;
@@ -86,6 +116,7 @@ sync_soon(struct audit *a)
 	}
 	pthread_mutex_lock(&a->mu);
 	a->sync_wanted = true;
+	a->sync_target = a->seq;
 	err = a->sync_errno;
 	a->sync_errno = 0;
 	pthread_cond_signal(&a->cv);
@@ -129,6 +160,7 @@ audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 		return -1;
 	}
 	a->fd = -1;
+	a->efd = -1;
 	buf_init(&a->line, JOURNAL_MAX_LINE + 1);
 	pthread_mutex_init(&a->mu, NULL);
 	pthread_cond_init(&a->cv, NULL);
@@ -200,6 +232,17 @@ audit_close(struct audit *a)
 			log_warn("audit: fdatasync %s", a->path);
 		close(a->fd);
 	}
+	/* Everything is on disk now: release the replies still waiting (their
+	 * clients are gone by now; the callbacks free the requests). */
+	while (a->whead != NULL) {
+		struct durable *w = a->whead;
+
+		a->whead = w->next;
+		w->cb(w->ctx);
+		free(w);
+	}
+	if (a->efd >= 0)
+		close(a->efd);
 	pthread_cond_destroy(&a->cv);
 	pthread_mutex_destroy(&a->mu);
 	buf_free(&a->line);
@@ -262,9 +305,10 @@ audit_format_args(const struct request *req, char *out, size_t outsz)
 }
 
 /* Append one record; its seq and hash go to seq/hash (empty hash when the
- * journal is off or the write failed).  durable: fdatasync before
- * returning; otherwise the syncer thread does it moments later. */
-static void
+ * journal is off or the write failed).  Returns 1 when the syncer thread
+ * will make it durable (and, after that, wake the loop through efd), 0 when
+ * it is already durable or nothing was written. */
+static int
 journal_append(struct audit *a, const struct journal_entry *e, bool durable,
                unsigned long long *seq, char hash[JOURNAL_HEX])
 {
@@ -274,30 +318,33 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 	*seq = 0;
 	hash[0] = '\0';
 	if (a == NULL || a->fd < 0)
-		return;
+		return 0;
 	buf_reset(&a->line);
 	if (a->fresh_line) {
 		/* After a half-written line: start on a new one. */
 		if (buf_append(&a->line, "\n", 1) < 0)
-			return;
+			return 0;
 	}
 	if (journal_format(&a->line, e, a->seq + 1, a->head, h) < 0) {
 		log_warnx("AUDIT JOURNAL: record of request %lu too long; not written", e->req);
-		return;
+		return 0;
 	}
 	if (write_once(a->fd, buf_head(&a->line), a->line.len, &partial) < 0) {
 		log_warn("AUDIT JOURNAL: write to %s failed for request %lu%s", a->path, e->req,
 		         partial ? " (a partial line was left)" : "");
 		a->fresh_line = a->fresh_line || partial;
-		return;
+		return 0;
 	}
 	a->fresh_line = false;
 	a->seq++;
 	memcpy(a->head, h, JOURNAL_HEX);
-	if ((durable || !sync_soon(a)) && fdatasync(a->fd) < 0)
-		log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, a->seq);
 	*seq = a->seq;
 	memcpy(hash, h, JOURNAL_HEX);
+	if (sync_soon(a) && (!durable || a->efd >= 0))
+		return 1;               /* the syncer covers it (and tells us) */
+	if (fdatasync(a->fd) < 0)
+		log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, a->seq);
+	return 0;
 }
 
 static void
@@ -311,14 +358,67 @@ utc_now(char out[32])
 	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void
-audit_request(struct audit *a, const struct request *req, int code, const char *msg)
+/* The syncer finished a sync: release the replies it covered. */
+static void
+on_synced(void *arg, int fd, uint32_t events)
+{
+	struct audit *a = arg;
+	unsigned long long synced;
+	uint64_t n;
+	int err;
+
+	(void)events;
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+	pthread_mutex_lock(&a->mu);
+	synced = a->synced;
+	err = a->sync_errno;
+	a->sync_errno = 0;
+	pthread_mutex_unlock(&a->mu);
+	if (err != 0)
+		log_warnx("AUDIT JOURNAL: fdatasync %s failed: %s", a->path, strerror(err));
+	while (a->whead != NULL && a->whead->seq <= synced) {
+		struct durable *w = a->whead;
+
+		if ((a->whead = w->next) == NULL)
+			a->wtail = NULL;
+		w->cb(w->ctx);
+		free(w);
+	}
+}
+
+/* The eventfd through which the syncer wakes the loop; false when there
+ * is none (the caller then syncs itself). */
+static bool
+have_wakeup(struct audit *a, struct loop *loop)
+{
+	if (a->efd >= 0)
+		return true;
+	if (loop == NULL)
+		return false;
+	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return false;
+	if (loop_add_fd(loop, a->efd, EPOLLIN, on_synced, a) < 0) {
+		close(a->efd);
+		a->efd = -1;
+		return false;
+	}
+	a->loop = loop;
+	return true;
+}
+
+int
+audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+              audit_durable_fn *cb, void *ctx)
 {
 	char args[1024], cmd[64], clean[300], when[32], hash[JOURNAL_HEX];
 	const char *noun = req->msg.nfields > 0 ? req->msg.f[0].ptr : "?";
 	const char *verb = req->msg.nfields > 1 ? req->msg.f[1].ptr : "";
 	unsigned long long ms = loop_now_ms() - req->started_ms, seq;
 	struct journal_entry e;
+	struct durable *w;
+	bool durable;
+	int pending;
 
 	text_sanitize(noun, strnlen(noun, 24), cmd, 30);
 	if (verb[0] != '\0') {
@@ -346,14 +446,33 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
 	/* Commands that change the directory or the CA are durable before
 	 * their STATUS goes out (fdatasync also covers every record before
 	 * them); the rest are written at once and synced by the syncer. */
-	journal_append(a, &e, req->spec != NULL && (req->spec->flags & CMD_WRITES),
-	               &seq, hash);
+	durable = req->spec != NULL && (req->spec->flags & CMD_WRITES) && cb != NULL;
+	if (durable && a != NULL && a->fd >= 0)
+		(void)have_wakeup(a, req->pd->loop);
+	pending = journal_append(a, &e, durable, &seq, hash);
 
 	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
 	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
 	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
 	          args, req->audit_note[0] ? " " : "", req->audit_note,
 	          wire_status_name(code), code, ms, clean, seq, hash[0] ? hash : "-");
+	if (!durable || pending == 0)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		/* Cannot wait: make it durable here. */
+		if (fdatasync(a->fd) < 0)
+			log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, seq);
+		return 0;
+	}
+	w->seq = seq;
+	w->cb = cb;
+	w->ctx = ctx;
+	if (a->wtail != NULL)
+		a->wtail->next = w;
+	else
+		a->whead = w;
+	a->wtail = w;
+	return 1;
 }
 
 /* ---- audit show / audit verify ------------------------------------------ */

@@ -15,11 +15,13 @@
  * to the owner of state_dir (the service user), so a restarted engine, and
  * `audit verify` / `audit show`, can read it.  Each record goes out with one
  * write() before audit_request returns, that is before the request's STATUS
- * is queued (request_done calls audit_request first).  For commands marked
- * CMD_WRITES the record is also fdatasync()ed before returning (which makes
- * every earlier record durable too); records of read-only commands and of
- * refused requests are synced moments later by a syncer thread, so a flood
- * of pings does not put one disk flush each on the event loop.
+ * is queued (request_done calls audit_request first).  A syncer thread
+ * makes records durable with fdatasync, one call covering every record
+ * written before it: for commands marked CMD_WRITES the STATUS waits for
+ * that (group commit — eight officers issuing at once share flushes, and
+ * the event loop never blocks on the disk); records of read-only commands
+ * and of refused requests are synced moments later without anyone
+ * waiting.
  *
  * At start-up only the tail is read, to continue the chain from the last
  * valid record; a torn last line (a crash mid-write) is ended with a newline
@@ -40,11 +42,17 @@ struct request;
 int audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen);
 void audit_close(struct audit *a);
 
-/* Record the outcome of req in syslog and the journal, durably.  Never
- * fails the request: a journal write error is logged loudly, and a later
- * record starts on a fresh line and chains to the last one written whole. */
-void audit_request(struct audit *a, const struct request *req, int code,
-                   const char *msg);
+typedef void audit_durable_fn(void *ctx);
+
+/* Record the outcome of req in syslog and the journal.  Never fails the
+ * request: a journal write error is logged loudly, and a later record
+ * starts on a fresh line and chains to the last one written whole.
+ * Returns 0 when the STATUS may go out now; 1 when req is a writing
+ * command whose record is not on disk yet: cb(ctx) is then called from the
+ * loop once it is (or from audit_close at shutdown), exactly once.  cb NULL:
+ * never wait (the record is synced moments later). */
+int audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+                  audit_durable_fn *cb, void *ctx);
 
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);

@@ -403,6 +403,12 @@ handle_frame(struct client *cl, struct wire_msg *msg)
 		return true;
 	case WIRE_DATA:
 	case WIRE_END:
+		if (req != NULL && req->done) {
+			/* Finished, its STATUS waiting for the audit record to
+			 * reach the disk: input still in flight is dropped. */
+			wire_msg_free(msg);
+			return true;
+		}
 		if (req == NULL || req->on_data == NULL) {
 			wire_msg_free(msg);
 			protocol_error(cl, ST_PROTOCOL, "streamed data without a streaming request");

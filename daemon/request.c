@@ -96,10 +96,24 @@ reply_kv(struct request *req, const char *key, ...)
 	rec_end(&r);
 }
 
+/* Send the STATUS (if the client is still there) and free the request. */
+static void
+request_finish(void *arg)
+{
+	struct request *req = arg;
+
+	if (req->client != NULL) {
+		if (wire_put_status(client_out(req->client), req->status, req->status_msg) < 0)
+			log_warnx("request %lu: could not queue the status", req->id);
+		client_request_finished(req->client);
+	}
+	wire_msg_free(&req->msg);
+	free(req);
+}
+
 void
 request_done(struct request *req, int code, const char *fmt, ...)
 {
-	char msg[1024];
 	va_list ap;
 
 	if (req->done) {
@@ -108,17 +122,17 @@ request_done(struct request *req, int code, const char *fmt, ...)
 	}
 	req->done = true;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vsnprintf(req->status_msg, sizeof(req->status_msg), fmt, ap);
 	va_end(ap);
-
-	audit_request(req->pd->audit, req, code, msg);
-	if (req->client != NULL) {
-		if (wire_put_status(client_out(req->client), code, msg) < 0)
-			log_warnx("request %lu: could not queue the status", req->id);
-		client_request_finished(req->client);
-	}
-	wire_msg_free(&req->msg);
-	free(req);
+	req->status = code;
+	/* The handler is finished with it: nothing may call back into it
+	 * while the STATUS waits for the audit record to reach the disk. */
+	req->on_cancel = NULL;
+	req->on_drain = NULL;
+	req->on_data = NULL;
+	req->on_end = NULL;
+	if (audit_request(req->pd->audit, req, code, req->status_msg, request_finish, req) == 0)
+		request_finish(req);
 }
 
 bool

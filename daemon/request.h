@@ -62,6 +62,8 @@ struct request {
 	request_fn            *on_end;    /* end of streamed input */
 	char                   audit_note[256]; /* extra audit text, e.g. "login=annv" */
 	bool                   done;
+	int                    status;    /* set by request_done */
+	char                   status_msg[1024];
 };
 
 /* A record under construction: request_rec_begin, _kv..., _end. */
@@ -82,7 +84,9 @@ void rec_end(struct rec *r);
 /* One record from key/value pairs, NULL-terminated. NULL values are skipped. */
 void reply_kv(struct request *req, const char *key, ...) __attribute__((sentinel));
 
-/* Finish: send STATUS(code, message), audit, free the request. */
+/* Finish: audit, then send STATUS(code, message) and free the request — at
+ * once, or for a writing command once its audit record is on disk (the
+ * request then lives on, detached from its handler). */
 void request_done(struct request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
