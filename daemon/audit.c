@@ -32,6 +32,7 @@
 #define VERIFY_STEP_BYTES  (128u * 1024)     /* read per loop turn (~2 ms) */
 #define SHOW_STEP_BYTES    (128u * 1024)
 #define SHOW_RECHECK_MS    20
+#define LAZY_SYNC_MS       1000     /* records nobody waits for */
 
 struct audit {
 	char              *path;
@@ -47,7 +48,7 @@ struct audit {
 	pthread_mutex_t    mu;
 	pthread_cond_t     cv;
 	pthread_t          syncer;
-	bool               syncer_started, sync_wanted, sync_stop;
+	bool               syncer_started, sync_now, sync_lazy, sync_stop;
 	int                sync_errno;   /* last failure, reported by the loop */
 	unsigned long long sync_target;  /* under mu: seq the next sync covers */
 	unsigned long long synced;       /* under mu: seq known to be on disk */
@@ -75,11 +76,27 @@ syncer_main(void *arg)
 		unsigned long long target;
 		int rc, err;
 
-		while (!a->sync_wanted && !a->sync_stop)
+		while (!a->sync_now && !a->sync_lazy && !a->sync_stop)
 			pthread_cond_wait(&a->cv, &a->mu);
-		if (!a->sync_wanted)
-			break;
-		a->sync_wanted = false;
+		if (!a->sync_now && a->sync_lazy && !a->sync_stop) {
+			/* Nobody waits: gather records for a while, so a flood
+			 * of read-only commands costs one flush a second. */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += LAZY_SYNC_MS / 1000;
+			until.tv_nsec += (long)(LAZY_SYNC_MS % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (!a->sync_now && !a->sync_stop &&
+			       pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0)
+				;
+		}
+		if (!a->sync_now && !a->sync_lazy)
+			break;          /* stopping, nothing left to sync */
+		a->sync_now = a->sync_lazy = false;
 		target = a->sync_target;
 		pthread_mutex_unlock(&a->mu);
 		rc = fdatasync(a->fd);
@@ -101,11 +118,12 @@ syncer_main(void *arg)
 	return NULL;
 }
 
-/* Make what was written durable soon, off the loop.  Started on first use,
+/* Make what was written durable off the loop: at once when urgent (a
+ * reply waits for it), else within LAZY_SYNC_MS.  Started on first use,
  * so the thread exists only once the signer has been forked.  False when
  * no thread can run (the caller then syncs itself). */
 static bool
-sync_soon(struct audit *a)
+sync_soon(struct audit *a, bool urgent)
 {
 	int err = 0;
 
@@ -115,7 +133,10 @@ sync_soon(struct audit *a)
 		a->syncer_started = true;
 	}
 	pthread_mutex_lock(&a->mu);
-	a->sync_wanted = true;
+	if (urgent)
+		a->sync_now = true;
+	else
+		a->sync_lazy = true;
 	a->sync_target = a->seq;
 	err = a->sync_errno;
 	a->sync_errno = 0;
@@ -340,7 +361,7 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 	memcpy(a->head, h, JOURNAL_HEX);
 	*seq = a->seq;
 	memcpy(hash, h, JOURNAL_HEX);
-	if (sync_soon(a) && (!durable || a->efd >= 0))
+	if (sync_soon(a, durable) && (!durable || a->efd >= 0))
 		return 1;               /* the syncer covers it (and tells us) */
 	if (fdatasync(a->fd) < 0)
 		log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, a->seq);

@@ -20,8 +20,8 @@
  * written before it: for commands marked CMD_WRITES the STATUS waits for
  * that (group commit — eight officers issuing at once share flushes, and
  * the event loop never blocks on the disk); records of read-only commands
- * and of refused requests are synced moments later without anyone
- * waiting.
+ * and of refused requests are synced within a second without anyone
+ * waiting (a flood of pings costs one flush a second).
  *
  * At start-up only the tail is read, to continue the chain from the last
  * valid record; a torn last line (a crash mid-write) is ended with a newline

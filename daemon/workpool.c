@@ -41,6 +41,7 @@ worker(void *arg)
 	struct workpool *p = arg;
 	struct job *j;
 	uint64_t one = 1;
+	bool wake;
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
@@ -59,10 +60,14 @@ worker(void *arg)
 		j->work(j->arg);
 
 		pthread_mutex_lock(&p->mu);
+		/* Wake the loop only when the list goes from empty to not:
+		 * drain() takes the whole list, so one wake-up covers every job
+		 * finished before the loop gets to it. */
+		wake = p->finished == NULL;
 		j->next = p->finished;
 		p->finished = j;
 		pthread_mutex_unlock(&p->mu);
-		if (write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		if (wake && write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_warn("workpool: eventfd");
 	}
 }
