@@ -6,10 +6,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
 #include "dn.h"
+#include "keyinfo.h"
 #include "pkitime.h"
 #include "serial.h"
 
@@ -421,6 +424,40 @@ set_validity(X509 *x, time_t nb, time_t na, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * The subject public key.  X509_set_pubkey() encodes the key with OpenSSL's
+ * encoders and decodes it again with its decoders, which costs more than
+ * the rest of the certificate; for EC keys the algorithm (id-ecPublicKey,
+ * the named curve) and the point are set directly.  Other keys take the
+ * general path.  0, or -1 (out of memory).
+ */
+static int
+set_pubkey(X509 *x, EVP_PKEY *pub)
+{
+	char group[64];
+	unsigned char point[160], *enc;
+	size_t glen = 0, plen = 0;
+	int nid;
+
+	if (EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC ||
+	    !EVP_PKEY_get_utf8_string_param(pub, OSSL_PKEY_PARAM_GROUP_NAME, group,
+	    sizeof(group), &glen) ||
+	    (nid = keyinfo_curve_nid(group)) == NID_undef ||
+	    !EVP_PKEY_get_octet_string_param(pub, OSSL_PKEY_PARAM_PUB_KEY, point,
+	    sizeof(point), &plen) || plen == 0)
+		return X509_set_pubkey(x, pub) ? 0 : -1;
+	if ((enc = OPENSSL_memdup(point, plen)) == NULL)
+		return -1;
+	/* Both objects are OpenSSL's static ones: nothing to free. */
+	if (!X509_PUBKEY_set0_param(X509_get_X509_PUBKEY(x),
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT, OBJ_nid2obj(nid),
+	    enc, (int)plen)) {
+		OPENSSL_free(enc);
+		return -1;
+	}
+	return 0;
+}
+
 int
 certgen_person(const struct certgen_ca *ca,
     const struct certgen_person *person, const struct profile *prof,
@@ -497,7 +534,7 @@ certgen_person(const struct certgen_ca *ca,
 		goto nomem;
 	if (!X509_set_version(x, X509_VERSION_3) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
-	    !X509_set_subject_name(x, subj) || !X509_set_pubkey(x, pub))
+	    !X509_set_subject_name(x, subj) || set_pubkey(x, pub) < 0)
 		goto nomem;
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, nb, na, err, errlen) < 0 ||
