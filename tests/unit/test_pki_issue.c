@@ -203,6 +203,8 @@ test_issue_from_csrs(void **state)
 		print_message("%-8s signed in %.2f ms\n", key_names[i],
 		    tpki_ms() - t0);
 		assert_int_equal(X509_verify(f->certs[i], f->ca_pub), 1);
+		/* the subject key is the CSR's, whichever way it went in */
+		assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(f->certs[i]), pub), 1);
 
 		/* subject from the account, UTF-8 intact */
 		check_subject(f->certs[i], NID_countryName, "VN",
