@@ -237,8 +237,11 @@ on_record_changed(void *arg, const struct dir_result *res)
  * Move rec to new_status ("valid", "hold" or "revoked") with reason (for
  * hold/revoked) and invalidity (0 = none).  The record is written with an
  * assertion on its current status, so two officers never both apply a
- * change.  done(ctx, status, msg) runs once (immediately when the
- * directory is not connected).
+ * change.  The same modify puts a fresh pending marker on the record
+ * (provdCertPending, see crl.c): the change reaches the next CRL whichever
+ * instance publishes it, even if this one dies before it publishes.
+ * done(ctx, status, msg) runs once (immediately when the directory is not
+ * connected).
  */
 static void
 cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int reason,
@@ -247,7 +250,7 @@ cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int r
 	struct change *ch = calloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
 	struct dir_mods *m;
-	char dn[512], assertion[64];
+	char dn[512], assertion[64], token[CRL_TOKEN_LEN + 1];
 	LDAP *ld = dir_ldap(pd->dir);
 
 	if (ch == NULL || (m = dir_mods_new()) == NULL)
@@ -268,8 +271,16 @@ cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int r
 		change_finish(ch, ST_UNAVAILABLE, "directory unavailable");
 		return;
 	}
+	if (crl_pending_token(token) < 0) {
+		/* A change without its marker could stay off the CRL. */
+		dir_mods_free(m);
+		ldap_control_free(ctrl);
+		change_finish(ch, ST_INTERNAL, "no random bytes for the pending marker");
+		return;
+	}
 	ctrls[0] = ctrl;
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertStatus", new_status);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, CRL_PENDING_ATTR, token);
 	if (strcmp(new_status, "valid") == 0) {
 		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertReason", NULL);
 		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", NULL);

@@ -75,7 +75,9 @@ static void
 shutdown_check(void *arg)
 {
 	(void)arg;
-	if (control_active_requests(pd.control) == 0 ||
+	/* Requests first; then the CRL's marker removals already sent (a
+	 * marker left behind only costs the next publish a little work). */
+	if ((control_active_requests(pd.control) == 0 && crl_clears_in_flight(&pd) == 0) ||
 	    loop_now_ms() >= shutdown_deadline) {
 		if (control_active_requests(pd.control) > 0)
 			log_warnx("shutdown: %zu requests still running after %d s; exiting",

@@ -216,6 +216,173 @@ both=$(comm -12 <(grep -v crl_number "$T/n1.txt" | sort -u) <(grep -v crl_number
 eq "no CRL number published by both instances" "$both" ""
 ok "both instances published" test -n "$(grep -v crl_number "$T/n2.txt")" -a -n "$(grep -v crl_number "$T/n1.txt")"
 
+# Pending markers: every status change marks its record (provdCertPending);
+# a publish applies the marked records to the entries of the CRL this
+# instance published last, then removes the markers it applied.
+CERTS_DN="ou=certificates,ou=pki,$LDAP_BASE"
+# shellcheck disable=SC2317 # called through ok
+P2CTL() { "$BUILD/provctl" -s "$P2/provd.sock" "$@"; }
+# shellcheck disable=SC2317
+issue() {  # issue NAME: a new certificate for annv in $T/NAME.pem
+	csr "$1" ec -pkeyopt ec_paramgen_curve:P-256
+	"$BUILD/provctl" cert issue annv --csr "$T/$1.csr" >"$T/$1.pem"
+}
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
+marker() {  # marker SERIAL: the record's pending marker, "" when none
+	ldap_root -b "provdCertSerial=$1,$CERTS_DN" -s base provdCertPending | ldif_values provdCertPending
+}
+# shellcheck disable=SC2317
+is_token() { [[ $(marker "$1") =~ ^[0-9a-f]{16}$ ]]; }
+# shellcheck disable=SC2317
+no_markers() {
+	[[ -z $(ldap_root -b "$CERTS_DN" -s one '(provdCertPending=*)' 1.1) ]]
+}
+# shellcheck disable=SC2317
+within() {  # within SECONDS CMD...: CMD succeeds within SECONDS
+	local i
+	for ((i = 0; i < $1 * 10; i++)); do
+		"${@:2}" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# The CRL the CA entry holds, as PEM, in $T/ldap.crl.pem.
+ldap_crl() { "$BUILD/provctl" crl show >"$T/ldap.crl.pem"; }
+# shellcheck disable=SC2317
+verify_ldap() {  # verify CERT against the CRL in the directory
+	ldap_crl && openssl verify -CAfile "$CA_PEM" -crl_check -CRLfile "$T/ldap.crl.pem" "$1"
+}
+last_audit() { grep ' audit: ' "$SANDBOX_DIR/provd.log" | tail -n 1; }
+crl_serials() {  # serials listed in the PEM CRL $1, lower case
+	openssl crl -in "$1" -noout -text | sed -n 's/^ *Serial Number: *//p' | tr 'A-F' 'a-f'
+}
+# shellcheck disable=SC2317
+revoke_by_hand() {  # revoke_by_hand SERIAL [TOKEN]: as a writer that died before it published
+	{
+		printf 'dn: provdCertSerial=%s,%s\nchangetype: modify\n' "$1" "$CERTS_DN"
+		printf 'replace: provdCertStatus\nprovdCertStatus: revoked\n-\n'
+		printf 'replace: provdCertReason\nprovdCertReason: keyCompromise\n-\n'
+		printf 'replace: provdCertRevokedAt\nprovdCertRevokedAt: %s\n-\n' "$(date -u +%Y%m%d%H%M%SZ)"
+		[[ -z ${2:-} ]] || printf 'replace: provdCertPending\nprovdCertPending: %s\n-\n' "$2"
+	} | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null
+}
+
+ok "no marker is left by the publishes so far" within 5 no_markers
+ok "crl publish (a rebuild) on instance 1" provctl crl publish
+
+# The marker comes with the change and stays until a CRL applied it: with
+# the CRL file impossible to replace, the publish stops after the directory.
+ok "issue m1" issue m1
+m1=$(serial_of "$T/m1.pem")
+mv "$CRL_DER" "$T/crl.saved"
+mkdir "$CRL_DER"
+fails "revoke m1 while the CRL file cannot be written" 1 provctl cert revoke "$m1" --reason superseded
+contains "the reply says so" "$ERR" "not on disk"
+ok "m1 carries a marker: 16 hex digits" is_token "$m1"
+rmdir "$CRL_DER"
+mv "$T/crl.saved" "$CRL_DER"
+ok "crl publish" provctl crl publish
+ok "m1's marker is removed" within 5 no_markers
+fails "m1 is on the CRL file" 2 verify "$T/m1.pem"
+
+# A record another writer changed but never published is on the next CRL,
+# though this instance builds it from its own last CRL and the markers.
+ok "issue d1" issue d1
+d1=$(serial_of "$T/d1.pem")
+ok "issue e1" issue e1
+e1=$(serial_of "$T/e1.pem")
+ok "d1 verifies" verify "$T/d1.pem"
+ok "d1 revoked by a writer that died before publishing" revoke_by_hand "$d1" 0123456789abcdef
+ok "revoke e1 through instance 1" provctl cert revoke "$e1" --reason keyCompromise
+contains "an incremental publish applied both marked records" "$(last_audit)" "2 changed)"
+fails "e1 is on the CRL" 2 verify "$T/e1.pem"
+fails "d1 is on the CRL too" 2 verify "$T/d1.pem"
+ok "the directory's CRL" ldap_crl
+contains "lists d1" "$(crl_serials "$T/ldap.crl.pem")" "$d1"
+ok "d1's and e1's markers are removed" within 5 no_markers
+ok "issue d2" issue d2
+d2=$(serial_of "$T/d2.pem")
+ok "d2 revoked by a writer that died" revoke_by_hand "$d2" fedcba9876543210
+ok "crl publish" provctl crl publish
+fails "d2 is on the CRL" 2 verify "$T/d2.pem"
+ok "d2's marker is removed" within 5 no_markers
+
+# A record changed by hand without a marker is seen by the next rebuild.
+ok "issue h2" issue h2
+h2=$(serial_of "$T/h2.pem")
+ok "h2 revoked by hand, no marker" revoke_by_hand "$h2"
+ok "crl publish" provctl crl publish
+fails "h2 is on the CRL after crl publish" 2 verify "$T/h2.pem"
+
+# A release after a revocation leaves the next CRL.
+ok "issue r1" issue r1
+r1=$(serial_of "$T/r1.pem")
+ok "hold r1" provctl cert revoke "$r1" --reason certificateHold
+contains "an incremental publish" "$(last_audit)" "1 changed)"
+fails "r1 is held" 2 verify "$T/r1.pem"
+ok "release r1" provctl cert release "$r1"
+contains "an incremental publish" "$(last_audit)" "1 changed)"
+ok "r1 verifies again" verify "$T/r1.pem"
+lacks "r1 is not listed" "$(crl_serials "$T/crl.pem")" "$r1"
+contains "d1 still is" "$(crl_serials "$T/crl.pem")" "$d1"
+ok "r1's marker is removed" within 5 no_markers
+
+# Two instances revoking in turn: each CRL lists every revocation so far.
+ok "second instance still up" P2CTL ping
+revoked=("$T/an.pem" "$T/h1.pem" "$T/g.pem" "$T/m1.pem" "$T/d1.pem" "$T/e1.pem" "$T/d2.pem" "$T/h2.pem")
+prev=0
+for i in 1 2 3 4 5 6; do
+	ok "issue t$i" issue "t$i"
+	if ((i % 2)); then
+		ok "revoke t$i through instance 1" provctl cert revoke "$(serial_of "$T/t$i.pem")" --reason superseded
+	else
+		ok "revoke t$i through instance 2" P2CTL cert revoke "$(serial_of "$T/t$i.pem")" --reason superseded
+	fi
+	revoked+=("$T/t$i.pem")
+	ok "the directory's CRL after t$i" ldap_crl
+	n=$(openssl crl -in "$T/ldap.crl.pem" -noout -crlnumber | cut -d= -f2)
+	ok "CRL number grew ($prev -> $n)" test $((n)) -gt $((prev))
+	prev=$n
+	missing=()
+	for c in "${revoked[@]}"; do
+		openssl verify -CAfile "$CA_PEM" -crl_check -CRLfile "$T/ldap.crl.pem" "$c" >/dev/null 2>&1 &&
+			missing+=("${c##*/}")
+	done
+	eq "after t$i: every revocation so far is on the CRL" "${missing[*]}" ""
+done
+ok "r1 is not" verify_ldap "$T/r1.pem"
+# ... and at the same moment, one through each.
+ok "issue u1" issue u1
+ok "issue u2" issue u2
+provctl cert revoke "$(serial_of "$T/u1.pem")" --reason superseded >"$T/u1.out" 2>&1 &
+j1=$!
+P2CTL cert revoke "$(serial_of "$T/u2.pem")" --reason superseded >"$T/u2.out" 2>&1 &
+j2=$!
+wait "$j1"
+eq "revoke u1 through instance 1, at once" "$?" 0
+wait "$j2"
+eq "revoke u2 through instance 2, at once" "$?" 0
+fails "u1 on the directory's CRL" 2 verify_ldap "$T/u1.pem"
+fails "u2 on the directory's CRL" 2 verify_ldap "$T/u2.pem"
+fails "u1 on instance 1's file" 2 verify "$T/u1.pem"
+ok "instance 2's file" openssl crl -inform DER -in "$P2/state/crl/ca.crl" -out "$T/p2.crl.pem"
+fails "u2 on instance 2's file" 2 openssl verify -CAfile "$CA_PEM" -crl_check -CRLfile "$T/p2.crl.pem" "$T/u2.pem"
+ok "every marker removed" within 5 no_markers
+# A writer that died between its record write and its publish, seen by the
+# other instance's next publish.
+ok "issue w1" issue w1
+ok "issue w2" issue w2
+ok "w1 revoked by a writer that died" revoke_by_hand "$(serial_of "$T/w1.pem")" abcdefabcdefabcd
+ok "revoke w2 through instance 2" P2CTL cert revoke "$(serial_of "$T/w2.pem")" --reason superseded
+fails "w1 on the CRL" 2 verify_ldap "$T/w1.pem"
+fails "w2 on the CRL" 2 verify_ldap "$T/w2.pem"
+ok "no marker left" within 5 no_markers
+kill -TERM "$p2pid"
+for _ in $(seq 50); do pid_gone "$p2pid" && break; sleep 0.1; done
+ok "instance 2 stops on SIGTERM" pid_gone "$p2pid"
+lacks "instance 2: no sanitizer report" "$(cat "$P2/provd.log")" "Sanitizer"
+lacks "instance 2: no runtime error" "$(cat "$P2/provd.log")" "runtime error"
+
 # The CA key is opened by the signer only, never by the engine.
 engine=$(cat "$SANDBOX_DIR/provd.pid")
 signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
