@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/obj_mac.h>
 
 #include "keyinfo.h"
 #include "pem.h"
@@ -97,8 +98,16 @@ out:
 	return rc;
 }
 
+/*
+ * The point must lie on the curve.  On a curve of cofactor 1 every point of
+ * the curve other than infinity is in the prime-order group, so the quick
+ * check (on the curve, coordinates in range, not infinity) is complete for
+ * P-256, P-384 and P-521, the only curves a profile may allow; the full
+ * check adds a scalar multiplication by the order, and is kept for any
+ * other curve.
+ */
 static int
-ec_point_valid(EVP_PKEY *pub)
+ec_point_valid(EVP_PKEY *pub, int curve_nid)
 {
 	EVP_PKEY_CTX *ctx;
 	int ok;
@@ -106,7 +115,11 @@ ec_point_valid(EVP_PKEY *pub)
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
 	if (ctx == NULL)
 		return 0;
-	ok = EVP_PKEY_public_check(ctx) == 1;
+	if (curve_nid == NID_X9_62_prime256v1 || curve_nid == NID_secp384r1 ||
+	    curve_nid == NID_secp521r1)
+		ok = EVP_PKEY_public_check_quick(ctx) == 1;
+	else
+		ok = EVP_PKEY_public_check(ctx) == 1;
 	EVP_PKEY_CTX_free(ctx);
 	ERR_clear_error();
 	return ok;
@@ -152,7 +165,7 @@ csr_check_key(EVP_PKEY *pub, const struct profile *p, char *err,
 			    p->ec_allowed ? allowed : "RSA only");
 			return -1;
 		}
-		if (!ec_point_valid(pub)) {
+		if (!ec_point_valid(pub, ki.curve_nid)) {
 			snprintf(err, errlen, "EC public key is not a valid "
 			    "point on %s", ki.curve);
 			return -1;
