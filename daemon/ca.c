@@ -191,13 +191,14 @@ recover(struct provd *pd, const char *what, const char *why)
 }
 
 int
-ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, X509 **out, char *err, size_t errlen)
+ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der, size_t *derlen,
+             char *err, size_t errlen)
 {
-	if (signer_sign_cert(pd->pki->signer, tbs, flags, out, err, errlen) == 0)
+	if (signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen) == 0)
 		return 0;
 	if (!recover(pd, "a certificate", err))
 		return -1;
-	return signer_sign_cert(pd->pki->signer, tbs, flags, out, err, errlen);
+	return signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen);
 }
 
 int

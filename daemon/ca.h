@@ -43,9 +43,9 @@ void ca_stop(struct pki *pki);
 bool ca_ready(const struct provd *pd);
 
 /* Sign through the signer; a dead or stuck signer is restarted once and
- * the request retried.  Same contracts as signer_sign_cert/_crl. */
-int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, X509 **out,
-                 char *err, size_t errlen);
+ * the request retried.  Same contracts as signer_sign_cert_der/_crl. */
+int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der,
+                 size_t *derlen, char *err, size_t errlen);
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
 

@@ -375,7 +375,7 @@ struct issue {
 	struct request        *req;
 	const struct profile  *profile;
 	EVP_PKEY              *pub;
-	X509                  *cert;
+	X509                  *cert;      /* as built; its fields are der's */
 	bool                   found;
 	char                   status[16];
 	char                   cn[NAMES_CN_BUFSZ];
@@ -387,8 +387,8 @@ struct issue {
 	char                   serial[SERIAL_HEX_MAX + 1];
 	char                   not_before[32], not_after[32];
 	char                   fp[FINGERPRINT_HEX_LEN + 1];
-	unsigned char         *der;
-	int                    derlen;
+	unsigned char         *der;       /* signed, malloc'd */
+	size_t                 derlen;
 	char                   issuer[1024];
 	unsigned               tries;     /* directory writes retried so far */
 };
@@ -413,7 +413,7 @@ issue_free(struct issue *is)
 {
 	EVP_PKEY_free(is->pub);
 	X509_free(is->cert);
-	OPENSSL_free(is->der);
+	free(is->der);
 	free(is);
 }
 
@@ -427,7 +427,7 @@ issue_reply(struct issue *is, const char *warning)
 
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
 	         is->login, is->serial, is->profile->name);
-	if (pem_encode("CERTIFICATE", is->der, (size_t)is->derlen, &pem, &plen, NULL, 0) < 0) {
+	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
 		request_done(req, ST_INTERNAL, "out of memory");
 		issue_free(is);
 		return;
@@ -491,7 +491,7 @@ issue_update_account(void *arg)
 		issue_free(is);
 		return;
 	}
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, (size_t)is->derlen);
+	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
 	dir_modify(req->pd->dir, dn, dir_mods_get(m), NULL, on_account_updated, is);
 	dir_mods_free(m);
 }
@@ -553,7 +553,7 @@ issue_record(void *arg)
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertFingerprint", is->fp);
 	if (is->issuer[0])
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, (size_t)is->derlen);
+	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }
@@ -584,16 +584,16 @@ issue_sign_and_record(struct issue *is)
 		issue_free(is);
 		return;
 	}
-	if (ca_sign_cert(pd, tbs, 0, &is->cert, err, sizeof(err)) < 0) {
-		X509_free(tbs);
+	/* The signer's certificate is checked to be tbs, signed: its fields
+	 * are read from tbs rather than decoded again. */
+	is->cert = tbs;
+	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
 		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
 		issue_free(is);
 		return;
 	}
-	X509_free(tbs);
 	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
-	    (is->derlen = i2d_X509(is->cert, &is->der)) <= 0 ||
-	    fingerprint_sha256(is->cert, is->fp, err, sizeof(err)) < 0 ||
+	    fingerprint_sha256_der(is->der, is->derlen, is->fp, err, sizeof(err)) < 0 ||
 	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||
 	    pkitime_format_ldap(t, is->not_before) < 0 ||
 	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||

@@ -7,13 +7,26 @@
 
 #include <openssl/evp.h>
 
+static void
+to_hex(const unsigned char *md, unsigned int n,
+    char out[FINGERPRINT_HEX_LEN + 1])
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int i;
+
+	for (i = 0; i < n; i++) {
+		out[2 * i] = hex[md[i] >> 4];
+		out[2 * i + 1] = hex[md[i] & 0x0f];
+	}
+	out[2 * n] = '\0';
+}
+
 int
 fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
     char *err, size_t errlen)
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int n = 0, i;
+	unsigned int n = 0;
 
 	if (cert == NULL || X509_digest(cert, EVP_sha256(), md, &n) != 1 ||
 	    n != 32) {
@@ -21,10 +34,23 @@ fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
 		    "fingerprint");
 		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
+	to_hex(md, n, out);
+	return 0;
+}
+
+int
+fingerprint_sha256_der(const unsigned char *der, size_t len,
+    char out[FINGERPRINT_HEX_LEN + 1], char *err, size_t errlen)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+
+	if (der == NULL || len == 0 ||
+	    EVP_Digest(der, len, md, &n, EVP_sha256(), NULL) != 1 || n != 32) {
+		snprintf(err, errlen, "certificate: cannot compute SHA-256 "
+		    "fingerprint");
+		return -1;
 	}
-	out[2 * n] = '\0';
+	to_hex(md, n, out);
 	return 0;
 }

@@ -17,4 +17,8 @@
 int fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
     char *err, size_t errlen);
 
+/* The same over a certificate already in DER, der[0..len). */
+int fingerprint_sha256_der(const unsigned char *der, size_t len,
+    char out[FINGERPRINT_HEX_LEN + 1], char *err, size_t errlen);
+
 #endif

@@ -16,6 +16,7 @@
 #include <openssl/err.h>
 #include <openssl/x509.h>
 
+#include "certcheck.h"
 #include "signer_child.h"
 #include "signer_wire.h"
 
@@ -405,18 +406,17 @@ seal_key(struct signer *s, char *err, size_t errlen)
 }
 
 int
-signer_sign_cert(struct signer *s, X509 *cert, unsigned flags, X509 **out,
-    char *err, size_t errlen)
+signer_sign_cert_der(struct signer *s, X509 *cert, unsigned flags,
+    unsigned char **out, size_t *outlen, char *err, size_t errlen)
 {
 	struct signer_field f;
 	struct signer_msg m;
 	unsigned char *der = NULL;
-	const unsigned char *p;
 	EVP_PKEY *seal;
-	X509 *x = NULL;
 	int len, rc = -1;
 
 	*out = NULL;
+	*outlen = 0;
 	memset(&m, 0, sizeof(m));
 	if (s == NULL || cert == NULL) {
 		snprintf(err, errlen, "signer: no certificate to sign");
@@ -440,26 +440,48 @@ signer_sign_cert(struct signer *s, X509 *cert, unsigned flags, X509 **out,
 		snprintf(err, errlen, "signer sent no certificate");
 		goto out;
 	}
-	p = m.field[0].data;
-	x = d2i_X509(NULL, &p, (long)m.field[0].len);
-	if (x == NULL || p != m.field[0].data + m.field[0].len) {
-		snprintf(err, errlen, "signer sent a malformed certificate");
+	if (certcheck_signed(s->pub, der, (size_t)len, m.field[0].data,
+	    m.field[0].len, err, errlen) < 0)
+		goto out;
+	*out = malloc(m.field[0].len);
+	if (*out == NULL) {
+		snprintf(err, errlen, "certificate: out of memory");
 		goto out;
 	}
-	if (s->pub == NULL || X509_verify(x, s->pub) != 1) {
-		snprintf(err, errlen, "signed certificate does not verify "
-		    "with the CA key");
-		goto out;
-	}
-	*out = x;
-	x = NULL;
+	memcpy(*out, m.field[0].data, m.field[0].len);
+	*outlen = m.field[0].len;
 	rc = 0;
 out:
 	ERR_clear_error();
 	signer_msg_free(&m);
 	OPENSSL_free(der);
-	X509_free(x);
 	return rc;
+}
+
+int
+signer_sign_cert(struct signer *s, X509 *cert, unsigned flags, X509 **out,
+    char *err, size_t errlen)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	X509 *x;
+
+	*out = NULL;
+	if (signer_sign_cert_der(s, cert, flags, &der, &len, err, errlen) < 0)
+		return -1;
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	if (x == NULL || p != der + len) {
+		ERR_clear_error();
+		X509_free(x);
+		free(der);
+		snprintf(err, errlen, "signer sent a malformed certificate");
+		return -1;
+	}
+	free(der);
+	*out = x;
+	return 0;
 }
 
 int

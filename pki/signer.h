@@ -82,11 +82,24 @@ int signer_import(struct signer *s, const char *src, const char *dst,
  * flags has SIGNER_SELF_SIGNED (and then it must be a self-issued CA
  * certificate for exactly that key), and refuses CA:TRUE certificates
  * otherwise.  Digest: SHA-384 for a P-384 CA key, SHA-256 otherwise.  The
- * result's signature is checked against the active public key.  On
+ * result is checked as by signer_sign_cert_der below, then decoded.  On
  * success *out is a new signed X509 (caller frees).  Returns 0 or -1.
  */
 int signer_sign_cert(struct signer *s, X509 *cert, unsigned flags,
     X509 **out, char *err, size_t errlen);
+
+/*
+ * SIGN_CERT as above, without decoding the result: *der (malloc'd, caller
+ * frees) and *derlen are the signed certificate.  Before it is returned
+ * the engine checks, on the bytes, that it is one DER certificate whose
+ * TBSCertificate is exactly the one sent but for the signature algorithm
+ * field, that both algorithm fields are the CA key's, and that the
+ * signature verifies with the CA public key over that TBSCertificate.  So
+ * the fields of cert (serial, validity, issuer, ...) are those of *der.
+ * Returns 0 or -1.
+ */
+int signer_sign_cert_der(struct signer *s, X509 *cert, unsigned flags,
+    unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
 /*
  * SIGN_CRL: have the signer sign the unsigned CRL crl[0..len) made by

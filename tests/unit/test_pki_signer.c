@@ -20,6 +20,7 @@
 
 #include <openssl/x509v3.h>
 
+#include "certcheck.h"
 #include "certgen.h"
 #include "keyfile.h"
 #include "keyinfo.h"
@@ -432,6 +433,176 @@ test_sign_refusals(void **state)
 	free(path);
 }
 
+/* An end-entity to-be-signed certificate for key, issued by "CN=Test CA". */
+static X509 *
+make_tbs(EVP_PKEY *key, long serial)
+{
+	X509 *x = X509_new();
+	X509_NAME *n = X509_NAME_new();
+
+	assert_non_null(x);
+	assert_non_null(n);
+	X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC,
+	    (const unsigned char *)"Test CA", -1, -1, 0);
+	X509_set_version(x, X509_VERSION_3);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
+	X509_set_issuer_name(x, n);
+	X509_set_subject_name(x, n);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, key);
+	X509_NAME_free(n);
+	return x;
+}
+
+/* x signed with key and md, in DER (*der malloc'd by OpenSSL). */
+static size_t
+signed_der(X509 *x, EVP_PKEY *key, const EVP_MD *md, unsigned char **der)
+{
+	int len;
+
+	*der = NULL;
+	assert_true(X509_sign(x, key, md) > 0);
+	len = i2d_X509(x, der);
+	assert_true(len > 0);
+	return (size_t)len;
+}
+
+/*
+ * The engine's check of the signer's answer (certcheck_signed), against
+ * answers a faulty signer could give.  A P-384 CA signs with
+ * ecdsa-with-SHA384 while the engine seals with SHA-256: the signature
+ * field of the TBSCertificate is the one element allowed to differ.
+ */
+static void
+test_signed_answer_checked(void **state)
+{
+	EVP_PKEY *ca = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *other = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+	EVP_PKEY *subj = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	EVP_PKEY *seal = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	unsigned char *sent, *got, *bad, *copy;
+	size_t sentlen, gotlen, badlen;
+	char err[512];
+	X509 *x, *y;
+
+	(void)state;
+	assert_non_null(ca);
+	assert_non_null(other);
+	assert_non_null(subj);
+	assert_non_null(seal);
+	x = make_tbs(subj, 7);
+	sentlen = signed_der(x, seal, EVP_sha256(), &sent);
+
+	/* the right answer */
+	y = X509_dup(x);
+	gotlen = signed_der(y, ca, EVP_sha384(), &got);
+	X509_free(y);
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, got, gotlen, err,
+	    sizeof(err)), 0);
+
+	/* signed by another key */
+	y = X509_dup(x);
+	badlen = signed_der(y, other, EVP_sha384(), &bad);
+	X509_free(y);
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, bad, badlen, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not verify"));
+	OPENSSL_free(bad);
+
+	/* with the CA key, but the wrong digest for it */
+	y = X509_dup(x);
+	badlen = signed_der(y, ca, EVP_sha256(), &bad);
+	X509_free(y);
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, bad, badlen, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "signature algorithm"));
+	OPENSSL_free(bad);
+
+	/* a validly signed certificate, but not the one sent */
+	y = make_tbs(subj, 8);
+	badlen = signed_der(y, ca, EVP_sha384(), &bad);
+	X509_free(y);
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, bad, badlen, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "other than the one"));
+	OPENSSL_free(bad);
+	y = make_tbs(other, 7);
+	badlen = signed_der(y, ca, EVP_sha384(), &bad);
+	X509_free(y);
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, bad, badlen, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "other than the one"));
+	OPENSSL_free(bad);
+
+	/* a damaged signature, a trailing byte, a truncated answer */
+	copy = malloc(gotlen + 1);
+	assert_non_null(copy);
+	memcpy(copy, got, gotlen);
+	copy[gotlen - 3] ^= 0x01;
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, copy, gotlen,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "does not verify"));
+	memcpy(copy, got, gotlen);
+	copy[gotlen] = 0;
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, copy, gotlen + 1,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "malformed"));
+	assert_int_equal(certcheck_signed(ca, sent, sentlen, copy, gotlen - 1,
+	    err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "malformed"));
+	free(copy);
+
+	OPENSSL_free(got);
+	OPENSSL_free(sent);
+	X509_free(x);
+	EVP_PKEY_free(seal);
+	EVP_PKEY_free(subj);
+	EVP_PKEY_free(other);
+	EVP_PKEY_free(ca);
+}
+
+/* signer_sign_cert_der returns the same certificate signer_sign_cert
+ * decodes, signed by the CA key. */
+static void
+test_sign_cert_der(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "der.key"), err[512];
+	EVP_PKEY *pub = NULL, *subj = EVP_PKEY_Q_keygen(NULL, NULL, "EC",
+	    "P-256");
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	size_t len = 0;
+	X509 *tbs, *x;
+
+	assert_non_null(subj);
+	if (signer_genkey(f->s, KEYFILE_EC_P384, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	tbs = make_tbs(subj, 9);
+	if (signer_sign_cert_der(f->s, tbs, 0, &der, &len, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	p = der;
+	x = d2i_X509(NULL, &p, (long)len);
+	assert_non_null(x);
+	assert_ptr_equal(p, der + len);
+	assert_int_equal(X509_verify(x, pub), 1);
+	assert_int_equal(X509_get_signature_nid(x), NID_ecdsa_with_SHA384);
+	assert_int_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(x),
+	    X509_get0_serialNumber(tbs)), 0);
+	assert_int_equal(X509_NAME_cmp(X509_get_subject_name(x),
+	    X509_get_subject_name(tbs)), 0);
+	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(x), subj), 1);
+	X509_free(x);
+	free(der);
+	X509_free(tbs);
+	EVP_PKEY_free(subj);
+	EVP_PKEY_free(pub);
+	free(path);
+}
+
 /* Does a /proc/self entry mention path? */
 static int
 proc_mentions(const char *path)
@@ -692,6 +863,8 @@ main(void)
 		cmocka_unit_test(test_passphrase),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_signed_answer_checked),
+		cmocka_unit_test(test_sign_cert_der),
 		cmocka_unit_test(test_engine_never_opens_key),
 		cmocka_unit_test(test_dead_signer_and_restart),
 		cmocka_unit_test(test_drop_privileges),
