@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/asn1t.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/obj_mac.h>
 
@@ -19,32 +22,170 @@ static const char *const csr_labels[] = {
 };
 
 /* Parse DER that must be consumed exactly. */
-static X509_REQ *
+/*
+ * A PKCS #10 request with the subject public key kept as its two fields.
+ * OpenSSL's X509_REQ template decodes the key into an EVP_PKEY through
+ * OpenSSL 3.0's decoders, which build a decoder chain on every call (more
+ * than half the cost of a CSR); this one is otherwise the same (the
+ * subject and attributes are decoded and checked as X509_REQ does, and the
+ * CertificationRequestInfo keeps its received encoding for the signature
+ * check), and the key is made below: directly for an EC key on a named
+ * curve, through the decoders for any other.
+ */
+typedef struct {
+	X509_ALGOR      *algor;
+	ASN1_BIT_STRING *public_key;
+} CSR_SPKI;
+
+typedef struct {
+	ASN1_ENCODING             enc;
+	ASN1_INTEGER             *version;
+	X509_NAME                *subject;
+	CSR_SPKI                 *spki;
+	STACK_OF(X509_ATTRIBUTE) *attributes;
+} CSR_INFO;
+
+typedef struct {
+	CSR_INFO        *info;
+	X509_ALGOR      *sig_alg;
+	ASN1_BIT_STRING *signature;
+} CSR_REQ;
+
+ASN1_SEQUENCE(CSR_SPKI) = {
+	ASN1_SIMPLE(CSR_SPKI, algor, X509_ALGOR),
+	ASN1_SIMPLE(CSR_SPKI, public_key, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(CSR_SPKI)
+
+/* As X509_REQ_INFO: attributes are [0] IMPLICIT SET OF, tolerated absent. */
+ASN1_SEQUENCE_enc(CSR_INFO, enc, NULL) = {
+	ASN1_SIMPLE(CSR_INFO, version, ASN1_INTEGER),
+	ASN1_SIMPLE(CSR_INFO, subject, X509_NAME),
+	ASN1_SIMPLE(CSR_INFO, spki, CSR_SPKI),
+	ASN1_IMP_SET_OF_OPT(CSR_INFO, attributes, X509_ATTRIBUTE, 0)
+} static_ASN1_SEQUENCE_END_ref(CSR_INFO, CSR_INFO)
+
+ASN1_SEQUENCE(CSR_REQ) = {
+	ASN1_SIMPLE(CSR_REQ, info, CSR_INFO),
+	ASN1_SIMPLE(CSR_REQ, sig_alg, X509_ALGOR),
+	ASN1_SIMPLE(CSR_REQ, signature, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(CSR_REQ)
+
+static void
+request_free(CSR_REQ *req)
+{
+	ASN1_item_free((ASN1_VALUE *)req, ASN1_ITEM_rptr(CSR_REQ));
+}
+
+static CSR_REQ *
 der_request(const unsigned char *der, size_t len, int *trailing)
 {
 	const unsigned char *p = der;
-	X509_REQ *req;
+	CSR_REQ *req;
 
 	*trailing = 0;
 	if (len == 0 || len > CSR_MAX_BYTES)
 		return NULL;
-	req = d2i_X509_REQ(NULL, &p, (long)len);
+	req = (CSR_REQ *)ASN1_item_d2i(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(CSR_REQ));
 	if (req != NULL && p != der + len) {
 		*trailing = 1;
-		X509_REQ_free(req);
+		request_free(req);
 		return NULL;
 	}
 	return req;
 }
 
+/*
+ * An EC key on P-256, P-384 or P-521, made from its curve and a compressed
+ * or uncompressed point.  The import decodes the point as the
+ * SubjectPublicKeyInfo decoder does (and refuses one off the curve).  NULL
+ * when spki is not such a key or does not import: the caller then takes
+ * the decoders' path (hybrid points, explicit parameters, other keys).
+ */
+static EVP_PKEY *
+ec_named_key(const CSR_SPKI *spki)
+{
+	const ASN1_OBJECT *aobj;
+	const void *pval;
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pk = NULL;
+	OSSL_PARAM params[4];
+	const char *form;
+	char group[32], format[16];
+	int ptype, nid;
+
+	X509_ALGOR_get0(&aobj, &ptype, &pval, spki->algor);
+	if (OBJ_obj2nid(aobj) != NID_X9_62_id_ecPublicKey ||
+	    ptype != V_ASN1_OBJECT || spki->public_key->length <= 0)
+		return NULL;
+	nid = OBJ_obj2nid(pval);
+	if (nid != NID_X9_62_prime256v1 && nid != NID_secp384r1 &&
+	    nid != NID_secp521r1)
+		return NULL;
+	/* The key keeps the point's form, as a decoded key does: the
+	 * certificate carries the point as the CSR gave it. */
+	switch (spki->public_key->data[0] & ~0x01) {
+	case POINT_CONVERSION_COMPRESSED:
+		form = OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_COMPRESSED;
+		break;
+	case POINT_CONVERSION_UNCOMPRESSED:
+		form = OSSL_PKEY_EC_POINT_CONVERSION_FORMAT_UNCOMPRESSED;
+		break;
+	default:
+		return NULL;
+	}
+	snprintf(group, sizeof(group), "%s", OBJ_nid2sn(nid));
+	snprintf(format, sizeof(format), "%s", form);
+	params[0] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_GROUP_NAME, group, 0);
+	params[1] = OSSL_PARAM_construct_utf8_string(
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, format, 0);
+	params[2] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    spki->public_key->data, (size_t)spki->public_key->length);
+	params[3] = OSSL_PARAM_construct_end();
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
+/* The request's public key (caller frees), or NULL when it cannot be
+ * decoded. */
+static EVP_PKEY *
+request_pubkey(const CSR_REQ *req)
+{
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	EVP_PKEY *pk;
+	int len;
+
+	pk = ec_named_key(req->info->spki);
+	if (pk != NULL)
+		return pk;
+	len = ASN1_item_i2d((const ASN1_VALUE *)req->info->spki, &der,
+	    ASN1_ITEM_rptr(CSR_SPKI));
+	if (len <= 0)
+		return NULL;
+	p = der;
+	pk = d2i_PUBKEY(NULL, &p, len);
+	if (pk != NULL && p != der + len) {
+		EVP_PKEY_free(pk);
+		pk = NULL;
+	}
+	OPENSSL_free(der);
+	return pk;
+}
+
 int
-csr_parse(const unsigned char *buf, size_t len, X509_REQ **out, char *err,
+csr_parse(const unsigned char *buf, size_t len, EVP_PKEY **out, char *err,
     size_t errlen)
 {
 	unsigned char *der = NULL;
 	size_t derlen = 0;
-	X509_REQ *req = NULL;
-	EVP_PKEY *pub;
+	CSR_REQ *req = NULL;
+	EVP_PKEY *pub = NULL;
 	int trailing = 0, rc = -1;
 
 	*out = NULL;
@@ -73,27 +214,29 @@ csr_parse(const unsigned char *buf, size_t len, X509_REQ **out, char *err,
 			    "request");
 		goto out;
 	}
-	if (X509_REQ_get_version(req) != X509_REQ_VERSION_1) {
+	if (ASN1_INTEGER_get(req->info->version) != X509_REQ_VERSION_1) {
 		snprintf(err, errlen, "CSR: unsupported version %ld (only v1)",
-		    X509_REQ_get_version(req) + 1);
+		    ASN1_INTEGER_get(req->info->version) + 1);
 		goto out;
 	}
-	pub = X509_REQ_get0_pubkey(req);
+	pub = request_pubkey(req);
 	if (pub == NULL) {
 		snprintf(err, errlen, "CSR: public key cannot be decoded");
 		goto out;
 	}
-	if (X509_REQ_verify(req, pub) != 1) {
+	if (ASN1_item_verify(ASN1_ITEM_rptr(CSR_INFO), req->sig_alg,
+	    req->signature, req->info, pub) != 1) {
 		snprintf(err, errlen, "CSR signature does not verify (no proof "
 		    "of possession)");
 		goto out;
 	}
-	*out = req;
-	req = NULL;
+	*out = pub;
+	pub = NULL;
 	rc = 0;
 out:
 	ERR_clear_error();
-	X509_REQ_free(req);
+	EVP_PKEY_free(pub);
+	request_free(req);
 	free(der);
 	return rc;
 }
@@ -192,23 +335,15 @@ int
 csr_intake(const unsigned char *buf, size_t len, const struct profile *p,
     EVP_PKEY **pub, char *err, size_t errlen)
 {
-	X509_REQ *req = NULL;
-	EVP_PKEY *k;
-	int rc = -1;
+	EVP_PKEY *k = NULL;
 
 	*pub = NULL;
-	if (csr_parse(buf, len, &req, err, errlen) < 0)
-		goto out;
-	k = X509_REQ_get0_pubkey(req);
-	if (csr_check_key(k, p, err, errlen) < 0)
-		goto out;
-	if (!EVP_PKEY_up_ref(k)) {
-		snprintf(err, errlen, "CSR: out of memory");
-		goto out;
+	if (csr_parse(buf, len, &k, err, errlen) < 0)
+		return -1;
+	if (csr_check_key(k, p, err, errlen) < 0) {
+		EVP_PKEY_free(k);
+		return -1;
 	}
 	*pub = k;
-	rc = 0;
-out:
-	X509_REQ_free(req);
-	return rc;
+	return 0;
 }

@@ -18,13 +18,14 @@
  * Parse buf[0..len) as a PEM ("CERTIFICATE REQUEST" or "NEW CERTIFICATE
  * REQUEST", exactly one block, only whitespace around it) or DER (consumed
  * exactly) PKCS#10 request of at most CSR_MAX_BYTES, and check its
- * signature with its own key (proof of possession).  On success *out is a
- * new X509_REQ (caller frees) and 0 is returned; else -1 with one of:
+ * signature with its own key (proof of possession).  On success *out is
+ * the request's public key (caller frees) and 0 is returned; else -1 with
+ * one of:
  *   "CSR larger than 65536 bytes", "not a PEM or DER certificate request",
  *   "trailing data after CSR", "CSR signature does not verify (no proof of
  *   possession)", ...
  */
-int csr_parse(const unsigned char *buf, size_t len, X509_REQ **out,
+int csr_parse(const unsigned char *buf, size_t len, EVP_PKEY **out,
     char *err, size_t errlen);
 
 /*
@@ -39,8 +40,8 @@ int csr_check_key(EVP_PKEY *pub, const struct profile *p, char *err,
     size_t errlen);
 
 /*
- * csr_parse + csr_check_key: on success *pub is a new reference to the
- * request's public key (caller frees with EVP_PKEY_free).  Returns 0 or -1.
+ * csr_parse + csr_check_key: on success *pub is the request's public key
+ * (caller frees with EVP_PKEY_free).  Returns 0 or -1.
  */
 int csr_intake(const unsigned char *buf, size_t len, const struct profile *p,
     EVP_PKEY **pub, char *err, size_t errlen);
