@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include "csr.h"
@@ -133,6 +134,100 @@ test_weak_keys(void **state)
 	assert_int_equal(intake_both(f, f->ed25519, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "ED25519 is not allowed by profile "
 	    "staff-email"));
+}
+
+/*
+ * The key comes out as the CSR gave it: an EC point compressed,
+ * uncompressed or hybrid, a curve named or given by explicit parameters
+ * (keys on named curves are imported from curve and point, the others
+ * decoded).  On a named curve the encoding is the CSR's too, so that the
+ * certificate carries the point in the CSR's form.
+ */
+static void
+test_ec_key_forms(void **state)
+{
+	static const struct {
+		const char *format, *encoding;
+	} forms[] = {
+		{ "uncompressed", "named_curve" },
+		{ "compressed", "named_curve" },
+		{ "hybrid", "named_curve" },
+		{ "uncompressed", "explicit" },
+		{ "compressed", "explicit" },
+	};
+	struct fixture *f = *state;
+	EVP_PKEY *keys[2] = { f->p256, f->p384 };
+	size_t i, j;
+
+	for (i = 0; i < 2; i++) {
+		for (j = 0; j < sizeof(forms) / sizeof(forms[0]); j++) {
+			EVP_PKEY *k = EVP_PKEY_dup(keys[i]), *pub = NULL;
+			unsigned char *der, *want = NULL, *got = NULL;
+			int wantlen, gotlen;
+			size_t len = 0;
+			X509_REQ *r;
+			char err[512];
+
+			assert_non_null(k);
+			assert_true(EVP_PKEY_set_utf8_string_param(k,
+			    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT,
+			    forms[j].format));
+			assert_true(EVP_PKEY_set_utf8_string_param(k,
+			    OSSL_PKEY_PARAM_EC_ENCODING, forms[j].encoding));
+			r = tpki_req(k);
+			assert_non_null(r);
+			der = tpki_req_der(r, &len);
+			assert_non_null(der);
+			if (csr_intake(der, len, f->email, &pub, err,
+			    sizeof(err)) < 0)
+				fail_msg("%s %s: %s", forms[j].format,
+				    forms[j].encoding, err);
+			assert_int_equal(EVP_PKEY_eq(pub, k), 1);
+			if (strcmp(forms[j].encoding, "named_curve") == 0) {
+				wantlen = i2d_PUBKEY(k, &want);
+				gotlen = i2d_PUBKEY(pub, &got);
+				assert_true(wantlen > 0);
+				assert_int_equal(gotlen, wantlen);
+				assert_memory_equal(got, want, (size_t)wantlen);
+			}
+			OPENSSL_free(got);
+			OPENSSL_free(want);
+			OPENSSL_free(der);
+			X509_REQ_free(r);
+			EVP_PKEY_free(pub);
+			EVP_PKEY_free(k);
+		}
+	}
+}
+
+/* A point that is not on the curve does not make a key. */
+static void
+test_ec_point_off_curve(void **state)
+{
+	struct fixture *f = *state;
+	X509_REQ *r = tpki_req(f->p256);
+	unsigned char *der, point[65];
+	EVP_PKEY *pub = NULL;
+	size_t len = 0, plen = 0, i;
+	char err[512];
+
+	assert_non_null(r);
+	der = tpki_req_der(r, &len);
+	assert_non_null(der);
+	assert_true(EVP_PKEY_get_octet_string_param(f->p256,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point, sizeof(point), &plen));
+	assert_int_equal(plen, 65);
+	for (i = 0; i + plen <= len; i++)
+		if (memcmp(der + i, point, plen) == 0)
+			break;
+	assert_true(i + plen <= len);
+	der[i + plen - 1] ^= 0x01;      /* the last byte of y */
+	assert_int_equal(csr_intake(der, len, f->email, &pub, err,
+	    sizeof(err)), -1);
+	assert_null(pub);
+	assert_string_equal(err, "CSR: public key cannot be decoded");
+	OPENSSL_free(der);
+	X509_REQ_free(r);
 }
 
 static void
@@ -294,6 +389,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allowed_keys),
 		cmocka_unit_test(test_weak_keys),
+		cmocka_unit_test(test_ec_key_forms),
+		cmocka_unit_test(test_ec_point_off_curve),
 		cmocka_unit_test(test_bad_signature),
 		cmocka_unit_test(test_foreign_key),
 		cmocka_unit_test(test_malformed),
