@@ -89,6 +89,7 @@
 #include "ca.h"
 #include "crlgen.h"
 #include "dir.h"
+#include "hex.h"
 #include "log.h"
 #include "loop.h"
 #include "pem.h"
@@ -233,17 +234,11 @@ crl_clears_in_flight(const struct provd *pd)
 int
 crl_pending_token(char out[CRL_TOKEN_LEN + 1])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char b[CRL_TOKEN_LEN / 2];
-	size_t i;
 
 	if (RAND_bytes(b, (int)sizeof(b)) != 1)
 		return -1;
-	for (i = 0; i < sizeof(b); i++) {
-		out[2 * i] = digits[b[i] >> 4];
-		out[2 * i + 1] = digits[b[i] & 15];
-	}
-	out[CRL_TOKEN_LEN] = '\0';
+	hex_encode(b, sizeof(b), out);
 	return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include <openssl/evp.h>
 
+#include "hex.h"
 #include "text.h"
 
 #define READ_CHUNK  (256u * 1024)
@@ -19,9 +20,8 @@
 void
 journal_sha256_hex(const void *p, size_t n, char out[JOURNAL_HEX])
 {
-	static const char hex[] = "0123456789abcdef";
 	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0, i;
+	unsigned int mdlen = 0;
 
 	if (EVP_Digest(p, n, md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
 		/* Cannot happen with a working libcrypto; an all-zero hash never
@@ -30,11 +30,7 @@ journal_sha256_hex(const void *p, size_t n, char out[JOURNAL_HEX])
 		out[64] = '\0';
 		return;
 	}
-	for (i = 0; i < 32; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 15];
-	}
-	out[64] = '\0';
+	hex_encode(md, 32, out);
 }
 
 void

@@ -78,11 +78,12 @@ certcheck_signed(EVP_PKEY *pub, const unsigned char *sent, size_t sentlen,
 	EVP_MD_CTX *md = NULL;
 	int ok;
 
-	if (pub == NULL || sigalg_for_key(pub, &alg, err, errlen) < 0) {
-		snprintf(err, errlen, "signed certificate does not verify "
-		    "with the CA key");
+	if (pub == NULL) {
+		snprintf(err, errlen, "signer: no CA public key to check with");
 		return -1;
 	}
+	if (sigalg_for_key(pub, &alg, err, errlen) < 0)
+		return -1;
 	if (split_cert(sent, sentlen, &st, &sa, &ss) < 0 ||
 	    split_cert(got, gotlen, &gt, &ga, &gs) < 0) {
 		snprintf(err, errlen, "signer sent a malformed certificate");

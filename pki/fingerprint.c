@@ -7,19 +7,7 @@
 
 #include <openssl/evp.h>
 
-static void
-to_hex(const unsigned char *md, unsigned int n,
-    char out[FINGERPRINT_HEX_LEN + 1])
-{
-	static const char hex[] = "0123456789abcdef";
-	unsigned int i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[md[i] >> 4];
-		out[2 * i + 1] = hex[md[i] & 0x0f];
-	}
-	out[2 * n] = '\0';
-}
+#include "hex.h"
 
 int
 fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
@@ -34,7 +22,7 @@ fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
 		    "fingerprint");
 		return -1;
 	}
-	to_hex(md, n, out);
+	hex_encode(md, n, out);
 	return 0;
 }
 
@@ -51,6 +39,6 @@ fingerprint_sha256_der(const unsigned char *der, size_t len,
 		    "fingerprint");
 		return -1;
 	}
-	to_hex(md, n, out);
+	hex_encode(md, n, out);
 	return 0;
 }
