@@ -15,7 +15,9 @@
 # ok and fails leave the command's stdout in $OUT, its stderr in $ERR and
 # its exit status in $RC.  Output is TAP: "ok N - name" / "not ok N - name".
 #
-# Also: provctl (runs "$BUILD/provctl"), ldap_root (ldapsearch as the
+# Also: staff_csv N (the path of a generated N-row staff CSV, made once per
+# build by tools/gen-staff; $PROVD_STAFF_CSV overrides the 8000-row one),
+# provctl (runs "$BUILD/provctl"), ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
 # service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
 # on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends).
@@ -168,6 +170,20 @@ pid_gone() {
 
 provctl() {
 	"$BUILD/provctl" "$@"
+}
+
+staff_csv() {
+	local n=$1 path
+	if [[ $n == 8000 && -n ${PROVD_STAFF_CSV:-} ]]; then
+		printf '%s\n' "$PROVD_STAFF_CSV"
+		return
+	fi
+	path=$BUILD/data/staff-$n.csv
+	if [[ ! -r $path ]]; then
+		mkdir -p "$BUILD/data"
+		"$REPO/tools/gen-staff" -n "$n" -o "$path" || exit 1
+	fi
+	printf '%s\n' "$path"
 }
 
 ldap_root() {

@@ -5,7 +5,7 @@
 # kept from other processes of its user (not dumpable).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-STAFF=${PROVD_STAFF_CSV:-$REPO/../shared/data/staff-8000.csv}
+STAFF=$(staff_csv 8000)
 
 # Files holding secrets live outside the sandbox, which is searched for them.
 T=$(mktemp -d /tmp/provd-audit-files.XXXXXX)

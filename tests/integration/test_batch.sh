@@ -3,7 +3,7 @@
 # errors name the row and column; a kill -9 mid-import converges on re-run.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-STAFF=${PROVD_STAFF_CSV:-$REPO/../shared/data/staff-8000.csv}
+STAFF=$(staff_csv 8000)
 T=$(mktemp -d /tmp/provd-batch.XXXXXX)
 at_exit rm -rf "$T"
 

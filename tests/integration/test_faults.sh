@@ -5,7 +5,7 @@
 # land, provd reconnects by itself, and a re-run converges.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-STAFF=${PROVD_STAFF_CSV:-$REPO/../shared/data/staff-8000.csv}
+STAFF=$(staff_csv 8000)
 T=$(mktemp -d /tmp/provd-faults.XXXXXX)
 at_exit rm -rf "$T"
 

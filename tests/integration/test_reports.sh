@@ -6,7 +6,7 @@
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
-STAFF=${PROVD_STAFF_CSV:-$REPO/../shared/data/staff-8000.csv}
+STAFF=$(staff_csv 8000)
 T=$(mktemp -d /tmp/provd-reports.XXXXXX)
 at_exit rm -rf "$T"
 

@@ -16,7 +16,7 @@ at_exit rm -rf -- "$TMP"
 N=2000
 DISTRICT=huyen-tam-dao
 mapfile -t TAMDAO < <(awk -F, -v d="$DISTRICT" '$1 == d || $4 == d { print $1 }' \
-	"$REPO/../shared/data/units.csv")
+	"$REPO/etc/units/vinh-phuc-2020.csv")
 eq "the district and its communes" "${#TAMDAO[@]}" 10
 FAMILIES=(Nguyễn Trần Lê Phạm Hoàng)
 
