@@ -1,5 +1,6 @@
 /* cert — certificate records and their state changes. See cert.h. */
 #include "cert.h"
+#include "fieldtype.h"
 
 #include <ldap.h>
 #include <stdarg.h>
@@ -822,7 +823,7 @@ show_found(void *ctx, int status, const char *msg, struct certrec *list)
 		request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
 		             req->args.operand[0]);
 	else {
-		certrec_output(req, list, true);
+		certrec_output(req, list, cmd_flag(&req->args, "pem"));
 		request_done(req, ST_OK, "ok");
 	}
 	certrec_free(list);
@@ -940,7 +941,7 @@ revoke_or_release(struct request *req, bool release)
 {
 	const char *why = cmd_arg(&req->args, "reason");
 	const char *inv = cmd_arg(&req->args, "invalidity-date");
-	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200];
+	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200] = "";
 	struct revoke *rv;
 
 	if (!need_ca(req))
@@ -965,10 +966,18 @@ revoke_or_release(struct request *req, bool release)
 			request_done(req, ST_INVALID, "--reason: %s", err[0] ? err : "not allowed");
 			return;
 		}
-		if (inv != NULL && pkitime_parse_ldap(inv, &rv->invalidity, err, sizeof(err)) < 0) {
-			free(rv);
-			request_done(req, ST_INVALID, "--invalidity-date: %s (YYYYMMDDHHMMSSZ)", err);
-			return;
+		if (inv != NULL) {
+			char gt[16];
+
+			if (fieldtype_parse_time(inv, NULL, gt) < 0)
+				snprintf(err, sizeof(err), "not a time");
+			if (err[0] != '\0' || pkitime_parse_ldap(gt, &rv->invalidity, err,
+			                                          sizeof(err)) < 0) {
+				free(rv);
+				request_done(req, ST_INVALID, "--invalidity-date: %s (want "
+				             "YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)", err);
+				return;
+			}
 		}
 	}
 	if (serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {

@@ -102,9 +102,14 @@ static const struct opt_spec cert_list_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec cert_show_opts[] = {
+	{ "pem", OPT_FLAG, NULL, "print the certificate as PEM instead of its record" },
+	END_OPTS
+};
+
 static const struct opt_spec cert_revoke_opts[] = {
 	{ "reason",          OPT_VALUE, "REASON", "RFC 5280 reason, e.g. keyCompromise" },
-	{ "invalidity-date", OPT_VALUE, "TIME",   "when the key was compromised (YYYYMMDDHHMMSSZ)" },
+	{ "invalidity-date", OPT_VALUE, "TIME",   "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)" },
 	END_OPTS
 };
 
@@ -115,7 +120,7 @@ static const struct opt_spec crl_show_opts[] = {
 
 static const struct opt_spec audit_show_opts[] = {
 	{ "login", OPT_VALUE, "LOGIN", "records that name this login" },
-	{ "since", OPT_VALUE, "TIME",  "records at or after TIME (YYYY-MM-DD[THH:MM:SS])" },
+	{ "since", OPT_VALUE, "TIME",  "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)" },
 	END_OPTS
 };
 
@@ -140,7 +145,8 @@ const struct cmd_spec cmd_table[] = {
 	  .summary = "one view of a person: account, unit path, aliases, certificates",
 	  .example = "provctl whois annv" },
 
-	{ .id = CMD_UNIT_LIST, .noun = "unit", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_UNIT_LIST, .noun = "unit", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = no_opts, .summary = "list units", .example = "provctl unit list" },
 	{ .id = CMD_UNIT_SHOW, .noun = "unit", .verb = "show", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
@@ -161,9 +167,11 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_USER_SHOW, .noun = "user", .verb = "show", .operands = "LOGIN|MAIL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "show one account", .example = "provctl -f json user show annv" },
-	{ .id = CMD_USER_LIST, .noun = "user", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_USER_LIST, .noun = "user", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = user_list_opts, .summary = "list accounts (streamed, paged)",
-	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active" },
+	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active",
+	  .columns = "login,name,unit,status,mail" },
 	{ .id = CMD_USER_MODIFY, .noun = "user", .verb = "modify", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_modify_opts, .summary = "change name, title, phone or quota",
@@ -205,7 +213,7 @@ const struct cmd_spec cmd_table[] = {
 
 	{ .id = CMD_BATCH_IMPORT, .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
-	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = batch_opts,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_opts,
 	  .summary = "onboard staff from CSV: plan, apply, report (idempotent by employee_id)",
 	  .example = "provctl batch import new-staff.csv --credentials initial.csv" },
 
@@ -224,12 +232,14 @@ const struct cmd_spec cmd_table[] = {
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_issue_opts, .summary = "issue a certificate from a CSR; prints PEM",
 	  .example = "provctl cert issue annv --csr annv.csr --profile staff-email > annv.pem" },
-	{ .id = CMD_CERT_LIST, .noun = "cert", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_CERT_LIST, .noun = "cert", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = cert_list_opts, .summary = "list certificate records",
 	  .example = "provctl cert list --status valid --expiring-within 30" },
 	{ .id = CMD_CERT_SHOW, .noun = "cert", .verb = "show", .operands = "SERIAL",
-	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
-	  .summary = "show one certificate record", .example = "provctl cert show 3A:0F:..." },
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = cert_show_opts,
+	  .summary = "show one certificate record (--pem: the certificate)",
+	  .example = "provctl cert show 3A:0F:... --pem > annv.pem" },
 	{ .id = CMD_CERT_REVOKE, .noun = "cert", .verb = "revoke", .operands = "SERIAL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_revoke_opts, .summary = "revoke; the CRL is re-published before the reply",
@@ -251,18 +261,21 @@ const struct cmd_spec cmd_table[] = {
 	  .flags = CMD_WRITES, .opts = no_opts, .summary = "sign and publish a new CRL now",
 	  .example = "provctl crl publish" },
 
-	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
-	  .opts = audit_show_opts, .summary = "read the audit journal",
+	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show",
+	  .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER, .flags = CMD_ROWS, .opts = audit_show_opts, .summary = "read the audit journal",
 	  .example = "provctl audit show --login annv --since 2026-11-01" },
 	{ .id = CMD_AUDIT_VERIFY, .noun = "audit", .verb = "verify", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
 	  .opts = no_opts, .summary = "check the journal's hash chain",
 	  .example = "provctl audit verify" },
 
-	{ .id = CMD_REPORT_UNITS, .noun = "report", .verb = "units", .roles = ROLE_READ,
+	{ .id = CMD_REPORT_UNITS, .noun = "report", .verb = "units",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_units_opts,
 	  .summary = "accounts and certificates per unit, rolled up into districts and the province",
-	  .example = "provctl report units --unit huyen-tam-dao" },
-	{ .id = CMD_REPORT_EXPIRING, .noun = "report", .verb = "expiring", .roles = ROLE_READ,
+	  .example = "provctl report units --unit huyen-tam-dao",
+	  .columns = "unit,name,accounts_active,certs_valid,certs_expiring_30d" },
+	{ .id = CMD_REPORT_EXPIRING, .noun = "report", .verb = "expiring",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
 	  .example = "provctl report expiring --days 30" },
 

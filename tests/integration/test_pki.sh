@@ -36,7 +36,7 @@ contains "ca create: subject in UTF-8" "$OUT" 'UBND tỉnh Vĩnh Phúc'
 fails "a second CA is refused" 4 provctl ca create --subject '/CN=Other' --key ec-p256 --days 10
 ok "ca show" provctl -f json ca show
 contains "ca show: key" "$OUT" '"key":"EC P-256"'
-contains "ca show: next CRL number" "$OUT" '"next_crl_number":"2"'
+contains "ca show: next CRL number" "$OUT" '"next_crl_number":2'
 eq "cACertificate;binary published" \
 	"$(ldap_root -b "ou=pki,$LDAP_BASE" '(objectClass=pkiCA)' 'cACertificate;binary' | grep -c '^cACertificate;binary::')" 1
 ok "the CA certificate is a CA" openssl x509 -in "$CA_PEM" -noout -ext basicConstraints

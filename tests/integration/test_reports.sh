@@ -168,7 +168,7 @@ contains "error names the field" "$ERR" "unit"
 # --- output formats ----------------------------------------------------------------------
 ok "json" provctl -f json report units --unit $DIST
 contains "json subtotal record" "$OUT" \
-	"{\"unit\":\"$DIST\",\"row\":\"subtotal\",\"kind\":\"district\",\"parent\":\"-\",\"name\":\"Huyện Tam Đảo\",\"accounts_active\":\"$((dist_all - 3))\",\"accounts_disabled\":\"3\",\"accounts_deleted\":\"0\",\"certs_valid\":\"2\",\"certs_hold\":\"1\",\"certs_revoked\":\"1\",\"certs_expired\":\"0\",\"certs_expiring_30d\":\"1\"}"
+	"{\"unit\":\"$DIST\",\"row\":\"subtotal\",\"kind\":\"district\",\"parent\":\"-\",\"name\":\"Huyện Tam Đảo\",\"accounts_active\":$((dist_all - 3)),\"accounts_disabled\":3,\"accounts_deleted\":0,\"certs_valid\":2,\"certs_hold\":1,\"certs_revoked\":1,\"certs_expired\":0,\"certs_expiring_30d\":1}"
 eq "json: one object per line" "$(grep -c '^{.*}$' <<<"$OUT")" 11
 ok "table" provctl report units
 eq "table: one header for all rows" "$(grep -c '^UNIT ' <<<"$OUT")" 1

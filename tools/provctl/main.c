@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -64,10 +65,11 @@ usage_exit(FILE *f, int code)
 	const char *last = "";
 
 	fprintf(f,
-	    "usage: provctl [-s SOCKET] [-f table|tab|json] NOUN [VERB] [ARGS]\n"
-	    "       provctl help [NOUN]\n\n"
+	    "usage: provctl [-s SOCKET] [-f table|tab|json] [-o COLS] NOUN [VERB] [ARGS]\n"
+	    "       provctl help [NOUN [VERB]]\n\n"
 	    "  -s SOCKET  provd's control socket (default: $PROVD_SOCKET, then %s)\n"
-	    "  -f FORMAT  table (default, for people), tab or json (JSON Lines, for scripts)\n\n"
+	    "  -f FORMAT  table (default, for people), tab or json (JSON Lines, for scripts)\n"
+	    "  -o COLS    fields to print, comma-separated ('all': every field)\n\n"
 	    "commands:\n", DEFAULT_SOCKET);
 	for (i = 0; i < cmd_table_len; i++) {
 		const struct cmd_spec *c = &cmd_table[i];
@@ -91,35 +93,84 @@ usage_exit(FILE *f, int code)
 }
 
 static void
-help_noun(const char *noun)
+print_command_help(FILE *f, const struct cmd_spec *c)
+{
+	const struct opt_spec *o;
+	char roles[48];
+
+	fprintf(f, "usage: provctl %s%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun,
+	        c->verb ? " " : "", c->verb ? c->verb : "", c->operands ? " " : "",
+	        c->operands ? c->operands : "", c->opts[0].name ? " [OPTIONS]" : "",
+	        c->summary, role_names(c->roles, roles, sizeof(roles)));
+	for (o = c->opts; o->name != NULL; o++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name,
+		         o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		fprintf(f, "      %-26s %s\n", left, o->help);
+	}
+	if (c->flags & CMD_ROWS)
+		fprintf(f, "      %-26s %s%s%s\n", "-o COL,COL", "columns to print ('all' for every one)",
+		        c->columns ? "; default " : "", c->columns ? c->columns : "");
+	fprintf(f, "      %-26s %s\n", "--help", "this help");
+	fprintf(f, "    example: %s\n", c->example);
+}
+
+/* The verbs of noun, one a line with their summaries. */
+static void
+list_verbs(FILE *f, const char *noun)
 {
 	size_t i;
-	bool any = false;
 
-	for (i = 0; i < cmd_table_len; i++) {
-		const struct cmd_spec *c = &cmd_table[i];
-		const struct opt_spec *o;
-		char roles[48];
+	fprintf(f, "usage: provctl %s VERB [ARGS]   (provctl %s VERB --help)\n\nverbs:\n",
+	        noun, noun);
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0 && cmd_table[i].verb != NULL)
+			fprintf(f, "  %-14s %s\n", cmd_table[i].verb, cmd_table[i].summary);
+}
 
-		if (noun != NULL && strcmp(c->noun, noun) != 0)
-			continue;
-		any = true;
-		printf("%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun, c->verb ? " " : "",
-		       c->verb ? c->verb : "", c->operands ? " " : "",
-		       c->operands ? c->operands : "", c->summary,
-		       role_names(c->roles, roles, sizeof(roles)));
-		for (o = c->opts; o->name != NULL; o++) {
-			char left[64];
+static bool
+noun_exists(const char *noun)
+{
+	size_t i;
 
-			snprintf(left, sizeof(left), "--%s%s%s", o->name,
-			         o->metavar ? " " : "", o->metavar ? o->metavar : "");
-			printf("      %-26s %s\n", left, o->help);
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0)
+			return true;
+	return false;
+}
+
+/* provctl help [NOUN [VERB]]: every command, a noun's commands, or one. */
+static void
+help(const char *noun, const char *verb)
+{
+	const struct cmd_spec *c;
+	size_t i;
+	bool first = true;
+
+	if (noun == NULL)
+		usage_exit(stdout, 0);
+	if (verb != NULL) {
+		if ((c = cmd_lookup(noun, verb)) == NULL || c->verb == NULL) {
+			fprintf(stderr, "provctl: no command '%s %s'\n", noun, verb);
+			if (noun_exists(noun))
+				list_verbs(stderr, noun);
+			exit(ST_USAGE);
 		}
-		printf("    example: %s\n\n", c->example);
+		print_command_help(stdout, c);
+		exit(0);
 	}
-	if (!any) {
-		fprintf(stderr, "provctl: no command '%s'\n", noun);
+	if (!noun_exists(noun)) {
+		fprintf(stderr, "provctl: no command '%s' (see provctl --help)\n", noun);
 		exit(ST_USAGE);
+	}
+	for (i = 0; i < cmd_table_len; i++) {
+		if (strcmp(cmd_table[i].noun, noun) != 0)
+			continue;
+		if (!first)
+			putchar('\n');
+		first = false;
+		print_command_help(stdout, &cmd_table[i]);
 	}
 	exit(0);
 }
@@ -204,6 +255,34 @@ read_secret_stdin(char *out, size_t outsz)
 	return n > 0 ? 0 : -1;
 }
 
+/* The socket, or a directory above it, refused us: name the group that
+ * opens it, which is what the caller lacks. */
+static void __attribute__((noreturn))
+permission_exit(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
+	const char *who = getenv("USER");
+	struct group *gr = NULL;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	/* The directory's group when it blocks the way, else the socket's. */
+	if (slash != NULL && access(dir, X_OK) != 0 && stat(dir, &st) == 0)
+		gr = getgrgid(st.st_gid);
+	else if (stat(path, &st) == 0)
+		gr = getgrgid(st.st_gid);
+	if (gr != NULL && gr->gr_gid != 0)
+		fprintf(stderr, "provctl: permission denied on %s: provd's socket is open to "
+		        "group '%s'; add yourself (adduser %s %s) and log in again\n",
+		        path, gr->gr_name, who != NULL ? who : "USER", gr->gr_name);
+	else
+		fprintf(stderr, "provctl: permission denied on %s: run as root or as a member of "
+		        "provd's socket group (daemon.socket_group in provd.conf)\n", path);
+	exit(ST_PERMISSION);
+}
+
 static int
 connect_socket(const char *path)
 {
@@ -217,6 +296,8 @@ connect_socket(const char *path)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == EACCES)
+			permission_exit(path);
 		fprintf(stderr, "provctl: cannot connect to provd at %s: %s\n", path,
 		        strerror(errno));
 		exit(ST_UNAVAILABLE);
@@ -561,7 +642,7 @@ out:
 int
 main(int argc, char **argv)
 {
-	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table";
+	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table", *cols = NULL;
 	const struct cmd_spec *spec;
 	struct cmd_args args;
 	struct session s;
@@ -578,9 +659,10 @@ main(int argc, char **argv)
 
 	memset(&s, 0, sizeof(s));
 	s.infd = -1;
-	while ((ch = getopt_long(argc, argv, "+s:f:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:f:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
+		case 'o': cols = optarg; break;
 		case 'f': fmtname = optarg; break;
 		case 'h': usage_exit(stdout, 0); break;
 		case 'V': printf("provctl %s\n", PROVD_VERSION); return 0;
@@ -595,7 +677,8 @@ main(int argc, char **argv)
 	if (optind >= argc)
 		usage_exit(stderr, ST_USAGE);
 	if (strcmp(argv[optind], "help") == 0)
-		help_noun(optind + 1 < argc ? argv[optind + 1] : NULL);
+		help(optind + 1 < argc ? argv[optind + 1] : NULL,
+		     optind + 2 < argc ? argv[optind + 2] : NULL);
 
 	noun = argv[optind];
 	verb = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -606,6 +689,15 @@ main(int argc, char **argv)
 		verb = NULL;
 		rest = argv + optind + 1;
 		nrest = argc - optind - 1;
+	} else if (noun_exists(noun)) {
+		/* "provctl user": its verbs; "provctl user frob": the same, as an error. */
+		if (verb == NULL || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+			list_verbs(stdout, noun);
+			return 0;
+		}
+		fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
+		list_verbs(stderr, noun);
+		return ST_USAGE;
 	} else {
 		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
 		        noun, verb ? " " : "", verb ? verb : "");
@@ -622,10 +714,16 @@ main(int argc, char **argv)
 					rest[w++] = rest[r++];
 				break;
 			}
-			if ((strcmp(rest[r], "-f") == 0 || strcmp(rest[r], "-s") == 0) &&
-			    r + 1 < nrest) {
+			if (strcmp(rest[r], "--help") == 0 || strcmp(rest[r], "-h") == 0) {
+				print_command_help(stdout, spec);
+				return 0;
+			}
+			if ((strcmp(rest[r], "-f") == 0 || strcmp(rest[r], "-s") == 0 ||
+			     strcmp(rest[r], "-o") == 0) && r + 1 < nrest) {
 				if (rest[r][1] == 'f')
 					fmtname = rest[r + 1];
+				else if (rest[r][1] == 'o')
+					cols = rest[r + 1];
 				else
 					sock = rest[r + 1];
 				r++;
@@ -663,6 +761,18 @@ main(int argc, char **argv)
 		sock = DEFAULT_SOCKET;
 	s.fd = connect_socket(sock);
 	s.fmt = format_new(s.kind, stdout);
+	if (s.fmt == NULL) {
+		fprintf(stderr, "provctl: out of memory\n");
+		return ST_INTERNAL;
+	}
+	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
+	/* A listing's narrow default is for people; scripts get every field. */
+	if (cols == NULL && s.kind == FORMAT_TABLE)
+		cols = spec->columns;
+	if (format_set_columns(s.fmt, cols) < 0) {
+		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
+		return ST_USAGE;
+	}
 	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
 	clock_gettime(CLOCK_MONOTONIC, &s.t0);
 	converse(&s);
