@@ -52,7 +52,18 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/provd $(BUILD)/provctl
 
-$(BUILD)/%.o: %.c
+# The paths compiled in (DATADIR, SYSCONFDIR): the stamp changes when they
+# do, so `make install PREFIX=/usr` after a plain `make` rebuilds instead of
+# installing a provd that looks in /usr/local/share.
+PATHS_STAMP := $(BUILD)/paths.stamp
+PATHS_TEXT  := DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(PATHS_TEXT)' ]; then \
+		printf '%s\n' '$(PATHS_TEXT)' >$@; fi
+FORCE:
+
+$(BUILD)/%.o: %.c $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
 
@@ -186,6 +197,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: FORCE all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
