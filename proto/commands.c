@@ -70,6 +70,9 @@ static const struct opt_spec batch_opts[] = {
 	{ "dry-run",     OPT_FLAG,   NULL,   "print the plan, write nothing" },
 	{ "credentials", OPT_OUTPUT, "FILE", "write initial passwords here (mode 0600, new file)" },
 	{ "on-error",    OPT_VALUE,  "MODE", "stop or continue (default continue)" },
+	{ "report",      OPT_REPORT, "FILE", "write every row's outcome to FILE (tab-separated)" },
+	{ "verbose",     OPT_FLAG,   NULL,   "on a terminal, print every row, not only those "
+	                                     "rejected, failed or updated (also -v)" },
 	END_OPTS
 };
 
@@ -324,7 +327,7 @@ static bool
 takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
-	       k == OPT_SECRET_FILE || k == OPT_OUTPUT;
+	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT;
 }
 
 int

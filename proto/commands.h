@@ -32,6 +32,8 @@ enum opt_kind {
 	                      sends it as the value; never audited */
 	OPT_OUTPUT,        /* --credentials FILE: provctl writes SECRET records
 	                      there; provd sees only the file's base name */
+	OPT_REPORT,        /* --report FILE: provctl writes every record there
+	                      (tab-separated); provd sees only the base name */
 };
 
 struct opt_spec {

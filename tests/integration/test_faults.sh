@@ -28,8 +28,13 @@ wait_connected() {
 	return 1
 }
 # The value of KEY in a one-line JSON record on stdin (no escapes expected).
-json_field() {
-	sed -n "s/.*\"$1\":\"\\([^\"]*\\)\".*/\\1/p"
+json_field() { # the value of "NAME" in each JSON object (a line) on stdin
+	python3 -c '
+import json, sys
+for line in sys.stdin:
+    v = json.loads(line).get(sys.argv[1]) if line.strip() else None
+    if v is not None:
+        print(v)' "$1"
 }
 
 # --- slapd killed and restarted in the middle of a batch import -------------

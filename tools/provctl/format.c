@@ -413,6 +413,15 @@ format_record(struct formatter *f, const struct wire_msg *m)
 		print_tab(f, &r);
 		break;
 	case FORMAT_TABLE:
+		/* A listing's closing "summary" record reads as key: value lines
+		 * after the table. */
+		if (f->listing && r.nfields > 0 && strcmp(r.f[0].ptr, "summary") == 0) {
+			flush_table(f);
+			if (f->header_done)
+				f->objects++;
+			print_object(f, &r);
+			break;
+		}
 		if (!f->listing) {
 			print_object(f, &r);
 			break;

@@ -2,7 +2,8 @@
  * format — provctl's output formatters behind one interface.
  *
  *   table  for people: a listing as aligned columns (even of one row),
- *          any other reply as "key: value" blocks; sizes as "5G"
+ *          any other reply as "key: value" blocks (so is a listing's
+ *          closing record whose first field is "summary"); sizes as "5G"
  *   tab    a header line of field names, then tab-separated values
  *   json   one JSON object per record per line (JSON Lines)
  *

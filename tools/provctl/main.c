@@ -47,11 +47,17 @@ struct session {
 	enum format_kind kind;
 	int              infd;          /* streamed input, or -1 */
 	bool             input_done;
-	FILE            *secret_out;    /* --credentials FILE */
+	FILE            *secret_out;    /* --credentials FILE, once opened */
+	const char      *secret_path;   /* made when the first password arrives */
 	bool             secret_header; /* its CSV header is written */
+	struct formatter *report;       /* --report FILE: every record */
+	FILE            *report_out;
+	bool             attention_only; /* terminal: routine rows left out */
+	bool             summary_shown;
 	FILE            *line_out;      /* CMD_OUTPUT_FILE */
 	bool             progress;      /* stderr is a terminal */
 	bool             progress_shown;
+	off_t            input_size;    /* the streamed file's size, or 0 */
 	struct timespec  t0;
 	int              status;
 	char             status_msg[2048];
@@ -314,28 +320,60 @@ elapsed(const struct session *s)
 	return (double)(now.tv_sec - s->t0.tv_sec) + (now.tv_nsec - s->t0.tv_nsec) / 1e9;
 }
 
+static unsigned long long
+field_ull(const struct wire_msg *m, const char *key, bool *found)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, key) == 0) {
+			if (found != NULL)
+				*found = true;
+			return strtoull(m->f[i + 1].ptr, NULL, 10);
+		}
+	return 0;
+}
+
+/*
+ * One live line on stderr: rows done of the total, rate and time left.
+ * provd sends the total once the input has ended; until then it is
+ * estimated from the rows and bytes provd has read and the file's size.
+ */
 static void
 show_progress(struct session *s, const struct wire_msg *m)
 {
-	unsigned long done = 0, total = 0;
+	unsigned long long done, read, bytes, total;
+	bool exact = false;
 	double t = elapsed(s), rate;
-	size_t i;
+	char line[160];
 
 	if (!s->progress)
 		return;
-	for (i = 0; i + 1 < m->nfields; i += 2) {
-		if (strcmp(m->f[i].ptr, "done") == 0)
-			done = strtoul(m->f[i + 1].ptr, NULL, 10);
-		else if (strcmp(m->f[i].ptr, "total") == 0)
-			total = strtoul(m->f[i + 1].ptr, NULL, 10);
-	}
+	done = field_ull(m, "done", NULL);
+	read = field_ull(m, "read", NULL);
+	bytes = field_ull(m, "bytes", NULL);
+	total = field_ull(m, "total", &exact);
+	if (!exact && s->input_size > 0 && bytes > 0 && read > 0)
+		total = (unsigned long long)((double)read * (double)s->input_size / (double)bytes);
+	if (total < done)
+		total = done;
 	rate = t > 0 ? done / t : 0;
 	if (total > 0 && rate > 0)
-		fprintf(stderr, "\r%lu/%lu rows  %.0f rows/s  ETA %.0f s   ", done,
-		        total, rate, (total - done) / rate);
+		snprintf(line, sizeof(line), "%llu/%s%llu rows (%.0f%%)  %.0f rows/s  ETA %.0f s",
+		         done, exact ? "" : "~", total, 100.0 * done / total, rate,
+		         (double)(total - done) / rate);
 	else
-		fprintf(stderr, "\r%lu rows  %.0f rows/s   ", done, rate);
+		snprintf(line, sizeof(line), "%llu rows  %.0f rows/s", done, rate);
+	fprintf(stderr, "\r%-78s", line);
 	s->progress_shown = true;
+}
+
+static void
+clear_progress(struct session *s)
+{
+	if (s->progress_shown)
+		fprintf(stderr, "\r%78s\r", "");
+	s->progress_shown = false;
 }
 
 static void
@@ -344,8 +382,23 @@ write_secret(struct session *s, const struct wire_msg *m)
 	struct buf b;
 	size_t i;
 
-	if (s->secret_out == NULL)
+	if (s->secret_path == NULL)
 		return;
+	if (s->secret_out == NULL) {
+		/* Made with the first password, so a run that fails before any
+		 * account exists leaves no file to block its retry. */
+		int fd = open(s->secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd < 0 || (s->secret_out = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, "\nprovctl: --credentials %s: %s; the passwords of "
+			        "accounts made from now on are lost (reset them with user passwd)\n",
+			        s->secret_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			s->secret_path = NULL;
+			return;
+		}
+	}
 	buf_init(&b, 1u << 20);
 	if (!s->secret_header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
@@ -389,15 +442,38 @@ write_lines(struct session *s, const struct wire_msg *m)
 		}
 }
 
+/* A batch row that went as planned (created, unchanged): on a terminal
+ * only the others are printed. */
+static bool
+routine_row(const struct wire_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, "action") == 0)
+			return strcmp(m->f[i + 1].ptr, "created") == 0 ||
+			       strcmp(m->f[i + 1].ptr, "create") == 0 ||
+			       strcmp(m->f[i + 1].ptr, "unchanged") == 0;
+	return false;
+}
+
 static void
 handle(struct session *s, struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_RECORD:
-		if (s->line_out != NULL)
+		if (s->line_out != NULL) {
 			write_lines(s, m);
-		else
-			format_record(s->fmt, m);
+			break;
+		}
+		if (s->report != NULL)
+			format_record(s->report, m);
+		if (wire_field_str(m, 0) != NULL && strcmp(wire_field_str(m, 0), "summary") == 0)
+			s->summary_shown = true;
+		else if (s->attention_only && routine_row(m))
+			break;
+		clear_progress(s);
+		format_record(s->fmt, m);
 		break;
 	case WIRE_SECRET:
 		write_secret(s, m);
@@ -534,6 +610,12 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 				rc = ST_USAGE;
 				goto out;
 			}
+			{
+				struct stat st;
+
+				if (fstat(s->infd, &st) == 0 && S_ISREG(st.st_mode))
+					s->input_size = st.st_size;
+			}
 			/* provd sees only the file's name, for the audit trail. */
 			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
 		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
@@ -602,16 +684,34 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			explicit_bzero(secret, sizeof(secret));
 			break;
 		case OPT_OUTPUT: {
-			int fd = open(g->value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			struct stat st;
 
-			if (fd < 0 || (s->secret_out = fdopen(fd, "w")) == NULL) {
-				fprintf(stderr, "provctl: --%s %s: %s%s\n", g->opt->name, g->value,
-				        strerror(errno),
-				        errno == EEXIST ? " (refusing to overwrite)" : "");
+			/* Refuse an existing file now; create it with the first
+			 * password (write_secret). */
+			if (lstat(g->value, &st) == 0 || errno != ENOENT) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        errno == ENOENT || errno == 0 ?
+				        "exists (refusing to overwrite)" : strerror(errno));
 				rc = ST_USAGE;
 				goto out;
 			}
+			s->secret_path = g->value;
 			/* provd learns only the base name, for the audit trail. */
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
+		case OPT_REPORT: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s->report_out = fdopen(fd, "w")) == NULL ||
+			    (s->report = format_new(FORMAT_TAB, s->report_out)) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			format_set_rows(s->report, true);
 			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
 			           g->value);
 			break;
@@ -714,6 +814,10 @@ main(int argc, char **argv)
 					rest[w++] = rest[r++];
 				break;
 			}
+			if (strcmp(rest[r], "-v") == 0 && cmd_opt(spec, "verbose") != NULL) {
+				rest[w++] = (char *)"--verbose";
+				continue;
+			}
 			if (strcmp(rest[r], "--help") == 0 || strcmp(rest[r], "-h") == 0) {
 				print_command_help(stdout, spec);
 				return 0;
@@ -774,14 +878,23 @@ main(int argc, char **argv)
 		return ST_USAGE;
 	}
 	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
+	s.attention_only = cmd_opt(spec, "verbose") != NULL && !cmd_flag(&args, "verbose") &&
+	                   s.kind == FORMAT_TABLE && isatty(STDOUT_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &s.t0);
 	converse(&s);
 	buf_wipe(&s.out);
 
-	if (s.progress_shown)
-		fputc('\n', stderr);
+	clear_progress(&s);
 	format_finish(s.fmt);
 	format_free(s.fmt);
+	if (s.report != NULL) {
+		format_finish(s.report);
+		format_free(s.report);
+		if (fclose(s.report_out) != 0) {
+			fprintf(stderr, "provctl: writing the report: %s\n", strerror(errno));
+			return ST_INTERNAL;
+		}
+	}
 	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
 		return ST_INTERNAL;
@@ -790,9 +903,12 @@ main(int argc, char **argv)
 		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
 		return ST_INTERNAL;
 	}
-	if (s.status != ST_OK)
+	/* In a table, a batch's summary record already says what its status
+	 * message says; scripts (tab, json) still get the message on stderr. */
+	if (s.status != ST_OK &&
+	    !(s.summary_shown && s.status == ST_PARTIAL && s.kind == FORMAT_TABLE))
 		fprintf(stderr, "provctl: %s\n", s.status_msg);
-	else if (s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
+	else if (!s.summary_shown && s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
 	         strcmp(s.status_msg, "ok") != 0)
 		fprintf(stderr, "%s\n", s.status_msg);
 	buf_free(&s.in);
