@@ -207,6 +207,7 @@ struct change {
 	/* disable/delete */
 	bool                  is_delete;
 	char                  delete_after[32];
+	bool                  dry_run;    /* --dry-run: say what would change */
 };
 
 static void
@@ -228,7 +229,58 @@ change_new(struct request *req)
 	if (c == NULL || (c->mods = dir_mods_new()) == NULL)
 		fatal("account: out of memory");
 	c->req = req;
+	c->dry_run = cmd_flag(&req->args, "dry-run");
 	return c;
+}
+
+/* ---- --dry-run: one record of what would change, certificates included */
+
+struct preview {
+	struct request *req;
+	char            login[NAMES_LOGIN_BUFSZ];
+	char            status[48];      /* "active -> disabled", or "" */
+	char            unit[2 * UNIT_CODE_MAX + 8];
+	char            plan[512];
+};
+
+static void
+preview_certs(void *arg, int status, const char *summary)
+{
+	struct preview *p = arg;
+	struct request *req = p->req;
+
+	reply_kv(req, "login", p->login, "status", p->status[0] ? p->status : NULL,
+	         "unit", p->unit[0] ? p->unit : NULL, "would", p->plan,
+	         "certificates", summary, NULL);
+	if (status == ST_OK)
+		request_done(req, ST_OK, "dry run, nothing changed");
+	else
+		request_done(req, status, "dry run: %s; %s", p->plan, summary);
+	free(p);
+}
+
+/* Instead of c's write (and the certificates that follow it), reply with
+ * what they would do to t.  Frees c. */
+static void
+change_preview(struct change *c, const struct acct_target *t)
+{
+	struct preview *p = calloc(1, sizeof(*p));
+
+	if (p == NULL)
+		fatal("account: out of memory");
+	p->req = c->req;
+	snprintf(p->login, sizeof(p->login), "%s", t->login);
+	if (c->status_word[0] != '\0')
+		snprintf(p->status, sizeof(p->status), "%s -> %s", t->status, c->status_word);
+	if (c->new_unit_code[0] != '\0')
+		snprintf(p->unit, sizeof(p->unit), "%s -> %s", t->unit[0] ? t->unit : "(none)",
+		         c->new_unit_code);
+	snprintf(p->plan, sizeof(p->plan), "%s", c->msg);
+	if (c->certs)
+		lifecycle_preview(c->req->pd, t->login, c->ev, preview_certs, p);
+	else
+		preview_certs(p, ST_OK, "no change to certificates");
+	change_free(c);
 }
 
 static void
@@ -397,9 +449,12 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		oom();
 	c->certs = true;
 	c->ev = LIFECYCLE_MOVE;
-	snprintf(c->msg, sizeof(c->msg), "moved %s from %s to %s", t->login,
-	         t->unit[0] ? t->unit : "(none)", u->code);
-	change_send(c, t->dn);
+	snprintf(c->msg, sizeof(c->msg), "%s %s from %s to %s", c->dry_run ? "move" : "moved",
+	         t->login, t->unit[0] ? t->unit : "(none)", u->code);
+	if (c->dry_run)
+		change_preview(c, t);
+	else
+		change_send(c, t->dn);
 }
 
 void
@@ -443,8 +498,12 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	if (c->erase) {                                 /* delete --now */
 		c->ev = LIFECYCLE_DELETE;
 		snprintf(c->status_word, sizeof(c->status_word), "removed");
-		snprintf(c->msg, sizeof(c->msg), "removed the entry of %s", t->login);
-		change_send(c, t->dn);
+		snprintf(c->msg, sizeof(c->msg), "%s the entry of %s (no retention)",
+		         c->dry_run ? "remove" : "removed", t->login);
+		if (c->dry_run)
+			change_preview(c, t);
+		else
+			change_send(c, t->dn);
 		return;
 	}
 	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
@@ -452,6 +511,11 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		 * the certificates follow (a retry converges). */
 		snprintf(c->msg, sizeof(c->msg), "%s was already deleted; purged after %s",
 		         t->login, t->delete_after);
+		if (c->dry_run) {
+			snprintf(c->status_word, sizeof(c->status_word), "deleted");
+			change_preview(c, t);
+			return;
+		}
 		acct_finish_with_certs(req, t->login, LIFECYCLE_DELETE, "deleted", c->msg);
 		change_free(c);
 		return;
@@ -473,15 +537,16 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		                  c->delete_after) < 0)
 			oom();
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
-		snprintf(c->msg, sizeof(c->msg), "deleted %s: disabled now, purged after %s",
-		         t->login, c->delete_after);
+		snprintf(c->msg, sizeof(c->msg), "%s %s: disabled now, purged after %s",
+		         c->dry_run ? "delete" : "deleted", t->login, c->delete_after);
 	} else if (c->ev == LIFECYCLE_DISABLE) {
 		snprintf(c->status_word, sizeof(c->status_word), "disabled");
 		if (strcmp(t->status, "disabled") == 0)
 			snprintf(c->msg, sizeof(c->msg), "%s was already disabled; reason "
 			         "and time updated", t->login);
 		else
-			snprintf(c->msg, sizeof(c->msg), "disabled %s", t->login);
+			snprintf(c->msg, sizeof(c->msg), "%s %s", c->dry_run ? "disable" : "disabled",
+			         t->login);
 	} else {
 		snprintf(c->status_word, sizeof(c->status_word), "active");
 		if (strcmp(t->status, "active") == 0)
@@ -492,7 +557,10 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		else
 			snprintf(c->msg, sizeof(c->msg), "enabled %s", t->login);
 	}
-	change_send(c, t->dn);
+	if (c->dry_run)
+		change_preview(c, t);
+	else
+		change_send(c, t->dn);
 }
 
 void
@@ -564,6 +632,7 @@ struct purge {
 	size_t             n, cap;
 	size_t             pending, purged, failed, skipped;
 	bool               oom;
+	bool               dry_run;
 };
 
 struct purge_op {
@@ -661,6 +730,17 @@ purge_found(void *arg, const struct dir_result *res)
 		free(p);
 		return;
 	}
+	if (p->dry_run) {
+		for (i = 0; i < p->n; i++)
+			reply_kv(p->req, "login", p->v[i].login, "delete_after",
+			         p->v[i].delete_after, "result", "would be purged", NULL);
+		request_done(p->req, ST_OK, "dry run, nothing changed: %zu account%s would be "
+		             "purged%s", p->n, p->n == 1 ? "" : "s",
+		             p->skipped ? " (others outside your units would be left)" : "");
+		free(p->v);
+		free(p);
+		return;
+	}
 	if (p->n == 0) {
 		purge_finish(p);
 		return;
@@ -689,6 +769,7 @@ account_purge(struct request *req)
 	if (p == NULL)
 		oom();
 	p->req = req;
+	p->dry_run = cmd_flag(&req->args, "dry-run");
 	acct_gentime(now, sizeof(now), 0);
 	snprintf(filter, sizeof(filter),
 	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);

@@ -1190,6 +1190,20 @@ life_found(void *ctx, int status, const char *msg, struct certrec *list)
 	life_next(lf);
 }
 
+/* The records an account's lifecycle may touch: valid or on hold. */
+static void
+life_filter(const char *login, char *filter, size_t len)
+{
+	char esc[128];
+
+	/* login was checked by the caller (names_login_valid): no escaping needed,
+	 * but escape anyway so this never depends on the caller. */
+	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
+		esc[0] = '\0';
+	snprintf(filter, len, "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
+	         "(provdCertStatus=hold)))", esc);
+}
+
 void
 cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                lifecycle_done_fn *done, void *ctx)
@@ -1203,18 +1217,63 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
 	lf->ev = ev;
 	lf->done = done;
 	lf->ctx = ctx;
-	/* login was checked by the caller (names_login_valid): no escaping needed,
-	 * but escape anyway so this never depends on the caller. */
-	{
-		char esc[128];
-
-		if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
-			esc[0] = '\0';
-		snprintf(filter, sizeof(filter),
-		         "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
-		         "(provdCertStatus=hold)))", esc);
-	}
+	life_filter(login, filter, sizeof(filter));
 	find_records(pd, filter, life_found, lf);
+}
+
+/* ---- lifecycle preview: what the event would do, nothing written ----- */
+
+static void
+preview_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	static const char *const would[] = {
+		[LIFECYCLE_DISABLE] = "would be put on hold", [LIFECYCLE_ENABLE] = "would be released",
+		[LIFECYCLE_DELETE] = "would be revoked (cessationOfOperation)",
+		[LIFECYCLE_MOVE] = "would be revoked (affiliationChanged)",
+	};
+	struct life *lf = ctx;
+	struct certrec *c;
+	char serials[900] = "";
+	int reason;
+
+	lf->list = list;
+	if (status != ST_OK) {
+		snprintf(lf->summary, sizeof(lf->summary), "certificates not known: %s", msg);
+		life_finish(lf, status);
+		return;
+	}
+	for (c = list; c != NULL; c = c->next) {
+		size_t n = strlen(serials);
+
+		if (life_target(lf->ev, c, &reason) == NULL)
+			continue;
+		lf->changed++;
+		snprintf(serials + n, sizeof(serials) - n, "%s%s", n ? "," : "", c->serial);
+	}
+	if (lf->changed == 0)
+		snprintf(lf->summary, sizeof(lf->summary), "%s", list == NULL ?
+		         "no certificates" : "no certificate would change");
+	else
+		snprintf(lf->summary, sizeof(lf->summary), "%zu certificate%s %s: %s",
+		         lf->changed, lf->changed == 1 ? "" : "s", would[lf->ev], serials);
+	life_finish(lf, ST_OK);
+}
+
+void
+cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                       lifecycle_done_fn *done, void *ctx)
+{
+	struct life *lf = calloc(1, sizeof(*lf));
+	char filter[400];
+
+	if (lf == NULL)
+		fatal("cert: out of memory");
+	lf->pd = pd;
+	lf->ev = ev;
+	lf->done = done;
+	lf->ctx = ctx;
+	life_filter(login, filter, sizeof(filter));
+	find_records(pd, filter, preview_found, lf);
 }
 
 /* ---- whois: the person's certificates ------------------------------- */

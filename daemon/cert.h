@@ -36,5 +36,9 @@ void cert_whois_part(struct request *req, const struct whois_subject *who,
 
 void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                     lifecycle_done_fn *done, void *ctx);
+/* What cert_lifecycle would do, nothing written: done gets a summary such
+ * as "2 certificates would be put on hold: SERIAL,SERIAL". */
+void cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                            lifecycle_done_fn *done, void *ctx);
 
 #endif

@@ -22,3 +22,10 @@ lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
 {
 	cert_lifecycle(pd, login, ev, done, ctx);
 }
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	cert_lifecycle_preview(pd, login, ev, done, ctx);
+}

@@ -34,6 +34,11 @@ typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
 
+/* The same, nothing written: done gets what would change ("1 certificate
+ * would be revoked (affiliationChanged): SERIAL"), for --dry-run. */
+void lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                       lifecycle_done_fn *done, void *ctx);
+
 /* "disable", "enable", "delete", "move". */
 const char *lifecycle_event_name(enum lifecycle_event ev);
 

@@ -36,18 +36,32 @@ static const struct opt_spec user_modify_opts[] = {
 	END_OPTS
 };
 
+/* Commands that take something away preview with --dry-run; on a terminal
+ * provctl shows that preview and asks before the real run, unless --yes. */
+#define PREVIEW_OPTS \
+	{ "dry-run", OPT_FLAG, NULL, "print what would change (certificates included), change nothing" }, \
+	{ "yes",     OPT_FLAG, NULL, "do not ask for confirmation on a terminal" }
+
 static const struct opt_spec user_move_opts[] = {
 	{ "unit", OPT_VALUE, "CODE", "the new unit" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_disable_opts[] = {
 	{ "reason", OPT_VALUE, "TEXT", "why (kept on the entry and audited)" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_delete_opts[] = {
 	{ "now", OPT_FLAG, NULL, "remove the entry now instead of after the retention" },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec user_purge_opts[] = {
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
@@ -63,6 +77,14 @@ static const struct opt_spec unit_add_opts[] = {
 	{ "name",   OPT_VALUE, "NAME", "the unit's Vietnamese name" },
 	{ "kind",   OPT_VALUE, "KIND", "department, district or commune" },
 	{ "parent", OPT_VALUE, "CODE", "parent unit (districts for communes)" },
+	END_OPTS
+};
+
+static const struct opt_spec unit_modify_opts[] = {
+	{ "name",   OPT_VALUE, "NAME", "the unit's Vietnamese name" },
+	{ "kind",   OPT_VALUE, "KIND", "department, district or commune" },
+	{ "parent", OPT_VALUE, "CODE", "parent unit (districts for communes)" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
@@ -160,7 +182,7 @@ const struct cmd_spec cmd_table[] = {
 	  .example = "provctl unit add xa-moi --name 'Xã Mới' --kind commune --parent huyen-tam-dao" },
 	{ .id = CMD_UNIT_MODIFY, .noun = "unit", .verb = "modify", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
-	  .opts = unit_add_opts, .summary = "rename a unit or change its kind or parent",
+	  .opts = unit_modify_opts, .summary = "rename a unit or change its kind or parent",
 	  .example = "provctl unit modify xa-moi --name 'Xã Mới Thành'" },
 
 	{ .id = CMD_USER_ADD, .noun = "user", .verb = "add", .roles = ROLE_ADMIN,
@@ -197,7 +219,7 @@ const struct cmd_spec cmd_table[] = {
 	  .summary = "offboard: disable now, revoke certificates, purge after the retention",
 	  .example = "provctl user delete annv" },
 	{ .id = CMD_USER_PURGE, .noun = "user", .verb = "purge", .roles = ROLE_ADMIN,
-	  .flags = CMD_WRITES, .opts = no_opts,
+	  .flags = CMD_WRITES, .opts = user_purge_opts,
 	  .summary = "remove deleted accounts whose retention has passed",
 	  .example = "provctl user purge" },
 	{ .id = CMD_USER_PASSWD, .noun = "user", .verb = "passwd", .operands = "LOGIN",

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -739,17 +740,123 @@ out:
 	return rc;
 }
 
+/*
+ * One request and its reply: build it (reading files and secrets as the
+ * spec says), send it, print the reply in format kind (columns cols).
+ * Returns the exit status.
+ */
+static int
+run_request(const char *sock, enum format_kind kind, const char *cols,
+            const struct cmd_spec *spec, const struct cmd_args *args)
+{
+	struct session s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.infd = -1;
+	s.kind = kind;
+	/* Build the request, reading files and secrets as the spec says. */
+	buf_init(&s.out, 64u << 20);
+	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
+	if ((rc = build_request(&s, spec, args)) != 0) {
+		buf_free(&s.in);
+		buf_wipe(&s.out);
+		buf_free(&s.out);
+		if (s.secret_out != NULL)
+			fclose(s.secret_out);
+		if (s.line_out != NULL)
+			fclose(s.line_out);
+		return rc;
+	}
+
+	s.fd = connect_socket(sock);
+	s.fmt = format_new(s.kind, stdout);
+	if (s.fmt == NULL) {
+		fprintf(stderr, "provctl: out of memory\n");
+		return ST_INTERNAL;
+	}
+	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
+	/* A listing's narrow default is for people; scripts get every field. */
+	if (cols == NULL && s.kind == FORMAT_TABLE)
+		cols = spec->columns;
+	if (format_set_columns(s.fmt, cols) < 0) {
+		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
+		return ST_USAGE;
+	}
+	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
+	s.attention_only = cmd_opt(spec, "verbose") != NULL && !cmd_flag(args, "verbose") &&
+	                   s.kind == FORMAT_TABLE && isatty(STDOUT_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &s.t0);
+	converse(&s);
+	buf_wipe(&s.out);
+
+	clear_progress(&s);
+	format_finish(s.fmt);
+	format_free(s.fmt);
+	if (s.report != NULL) {
+		format_finish(s.report);
+		format_free(s.report);
+		if (fclose(s.report_out) != 0) {
+			fprintf(stderr, "provctl: writing the report: %s\n", strerror(errno));
+			return ST_INTERNAL;
+		}
+	}
+	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
+		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if (s.line_out != NULL && fclose(s.line_out) != 0) {
+		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	/* In a table, a batch's summary record already says what its status
+	 * message says; scripts (tab, json) still get the message on stderr. */
+	if (s.status != ST_OK &&
+	    !(s.summary_shown && s.status == ST_PARTIAL && s.kind == FORMAT_TABLE))
+		fprintf(stderr, "provctl: %s\n", s.status_msg);
+	else if (!s.summary_shown && s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
+	         strcmp(s.status_msg, "ok") != 0)
+		fprintf(stderr, "%s\n", s.status_msg);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	close(s.fd);
+	return s.status;
+}
+
+/* Does this command, run this way, ask before it changes anything?  Only
+ * when a person is at a terminal, and not with --yes or --dry-run. */
+static bool
+must_confirm(const struct cmd_spec *spec, const struct cmd_args *args)
+{
+	return cmd_opt(spec, "yes") != NULL && !cmd_flag(args, "yes") &&
+	       !cmd_flag(args, "dry-run") && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+}
+
+/* "y" or "yes" on the terminal. */
+static bool
+confirmed(void)
+{
+	char line[32];
+
+	fprintf(stderr, "Apply these changes? [y/N] ");
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table", *cols = NULL;
 	const struct cmd_spec *spec;
 	struct cmd_args args;
-	struct session s;
+	enum format_kind kind = FORMAT_TABLE;
 	char err[512];
 	const char *noun, *verb;
 	char **rest;
-	int nrest, ch, i, rc;
+	int nrest, ch, rc;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -757,8 +864,6 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 
-	memset(&s, 0, sizeof(s));
-	s.infd = -1;
 	while ((ch = getopt_long(argc, argv, "+s:f:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
@@ -770,7 +875,7 @@ main(int argc, char **argv)
 		default:  usage_exit(stderr, ST_USAGE);
 		}
 	}
-	if (format_parse(fmtname, &s.kind) < 0) {
+	if (format_parse(fmtname, &kind) < 0) {
 		fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n", fmtname);
 		return ST_USAGE;
 	}
@@ -836,7 +941,7 @@ main(int argc, char **argv)
 			rest[w++] = rest[r];
 		}
 		nrest = w;
-		if (format_parse(fmtname, &s.kind) < 0) {
+		if (format_parse(fmtname, &kind) < 0) {
 			fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n",
 			        fmtname);
 			return ST_USAGE;
@@ -847,73 +952,25 @@ main(int argc, char **argv)
 		return ST_USAGE;
 	}
 
-	/* Build the request, reading files and secrets as the spec says. */
-	buf_init(&s.out, 64u << 20);
-	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
-	if ((rc = build_request(&s, spec, &args)) != 0) {
-		buf_free(&s.in);
-		buf_wipe(&s.out);
-		buf_free(&s.out);
-		if (s.secret_out != NULL)
-			fclose(s.secret_out);
-		if (s.line_out != NULL)
-			fclose(s.line_out);
-		return rc;
-	}
-
 	if (sock == NULL || sock[0] == '\0')
 		sock = DEFAULT_SOCKET;
-	s.fd = connect_socket(sock);
-	s.fmt = format_new(s.kind, stdout);
-	if (s.fmt == NULL) {
-		fprintf(stderr, "provctl: out of memory\n");
-		return ST_INTERNAL;
-	}
-	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
-	/* A listing's narrow default is for people; scripts get every field. */
-	if (cols == NULL && s.kind == FORMAT_TABLE)
-		cols = spec->columns;
-	if (format_set_columns(s.fmt, cols) < 0) {
-		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
-		return ST_USAGE;
-	}
-	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
-	s.attention_only = cmd_opt(spec, "verbose") != NULL && !cmd_flag(&args, "verbose") &&
-	                   s.kind == FORMAT_TABLE && isatty(STDOUT_FILENO);
-	clock_gettime(CLOCK_MONOTONIC, &s.t0);
-	converse(&s);
-	buf_wipe(&s.out);
+	if (must_confirm(spec, &args)) {
+		/* The same command with --dry-run first: show, then ask. */
+		struct cmd_args preview = args;
 
-	clear_progress(&s);
-	format_finish(s.fmt);
-	format_free(s.fmt);
-	if (s.report != NULL) {
-		format_finish(s.report);
-		format_free(s.report);
-		if (fclose(s.report_out) != 0) {
-			fprintf(stderr, "provctl: writing the report: %s\n", strerror(errno));
-			return ST_INTERNAL;
+		if (preview.ngiven == CMD_MAX_GIVEN) {
+			fprintf(stderr, "provctl: too many options\n");
+			return ST_USAGE;
+		}
+		preview.given[preview.ngiven++] = (struct cmd_given){
+			.opt = cmd_opt(spec, "dry-run"), .value = "", .len = 0
+		};
+		if ((rc = run_request(sock, kind, cols, spec, &preview)) != ST_OK)
+			return rc;
+		if (!confirmed()) {
+			fprintf(stderr, "provctl: not confirmed; nothing changed\n");
+			return ST_USAGE;
 		}
 	}
-	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
-		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
-		return ST_INTERNAL;
-	}
-	if (s.line_out != NULL && fclose(s.line_out) != 0) {
-		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
-		return ST_INTERNAL;
-	}
-	/* In a table, a batch's summary record already says what its status
-	 * message says; scripts (tab, json) still get the message on stderr. */
-	if (s.status != ST_OK &&
-	    !(s.summary_shown && s.status == ST_PARTIAL && s.kind == FORMAT_TABLE))
-		fprintf(stderr, "provctl: %s\n", s.status_msg);
-	else if (!s.summary_shown && s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
-	         strcmp(s.status_msg, "ok") != 0)
-		fprintf(stderr, "%s\n", s.status_msg);
-	buf_free(&s.in);
-	buf_free(&s.out);
-	close(s.fd);
-	(void)i;
-	return s.status;
+	return run_request(sock, kind, cols, spec, &args);
 }
