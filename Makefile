@@ -5,6 +5,7 @@
 #                        tests, then the same suite again under ASan+UBSan
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca)
+#   make deb             the Debian package into build/deb (dpkg-buildpackage, lintian)
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free
@@ -194,9 +195,26 @@ uninstall:
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 
+# make deb: the Debian package (debian/), built with dpkg-buildpackage from
+# a copy of the tracked files in $(BUILD)/deb, so the .deb and its
+# companions land in $(BUILD)/deb and not next to the repository.  Then
+# lintian, which must report no error.
+DEB_DIR := $(BUILD)/deb
+deb: deps
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/provd-$(VERSION)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --; \
+	else \
+		tar cf - --exclude='./build*' --exclude=./run .; \
+	fi | tar xf - -C $(DEB_DIR)/provd-$(VERSION)
+	cd $(DEB_DIR)/provd-$(VERSION) && env -u BUILD -u MAKEFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/provd_$(VERSION)_*.deb
+
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: FORCE all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: FORCE deb all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
