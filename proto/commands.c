@@ -100,7 +100,9 @@ static const struct opt_spec batch_opts[] = {
 
 static const struct opt_spec ca_create_opts[] = {
 	{ "subject", OPT_VALUE, "DN",   "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'" },
-	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
+	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096 (RSA when mail is "
+	                                "read with GnuPG 2.2's gpgsm: it cannot check an EC CA's "
+	                                "CRLs; docs/certificates.md)" },
 	{ "days",    OPT_VALUE, "N",    "validity in days" },
 	END_OPTS
 };
