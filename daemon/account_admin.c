@@ -170,6 +170,19 @@ acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_ev
 	lifecycle_certs(req->pd, login, ev, after_certs, a);
 }
 
+int
+acct_name_words_mod(struct dir_mods *m, const char *cn)
+{
+	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
+	const char *v[NAMES_WORDS_MAX + 1];
+	int i, n = names_fold_words(cn, words, NAMES_WORDS_MAX);
+
+	for (i = 0; i < n; i++)
+		v[i] = words[i];
+	v[n > 0 ? n : 0] = NULL;
+	return dir_mods_add(m, LDAP_MOD_REPLACE, "provdNameWords", n > 0 ? v : NULL);
+}
+
 /* A write finished: the common error mapping.  Returns true on success. */
 static bool
 write_ok(struct request *req, const struct dir_result *res, const char *login)
@@ -374,7 +387,8 @@ account_modify(struct request *req)
 		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "cn", cn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0)
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0 ||
+		    acct_name_words_mod(c->mods, cn) < 0)
 			oom();
 	}
 	if (title != NULL) {
@@ -775,4 +789,112 @@ account_purge(struct request *req)
 	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, purge_entry, purge_found, p);
+}
+
+/* ---- provdNameWords for entries written before it existed --------------- */
+
+struct words_item {
+	char  dn[ACCOUNT_DN_MAX];
+	char *cn;
+};
+
+struct words_upgrade {
+	struct provd      *pd;
+	struct words_item *v;
+	size_t             n, cap, pending, done, failed;
+};
+
+static bool words_upgrade_running;
+
+static void
+words_finish(struct words_upgrade *u)
+{
+	size_t i;
+
+	if (u->n > 0)
+		log_info("name search: provdNameWords written on %zu account%s written before it "
+		         "existed%s", u->done, u->done == 1 ? "" : "s",
+		         u->failed ? " (some failed; the next start retries them)" : "");
+	for (i = 0; i < u->n; i++)
+		free(u->v[i].cn);
+	free(u->v);
+	free(u);
+	words_upgrade_running = false;
+}
+
+static void
+words_written(void *arg, const struct dir_result *res)
+{
+	struct words_upgrade *u = arg;
+
+	if (res->code == LDAP_SUCCESS)
+		u->done++;
+	else
+		u->failed++;
+	if (--u->pending == 0)
+		words_finish(u);
+}
+
+static void
+words_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct words_upgrade *u = arg;
+	struct words_item *it;
+	char *dn;
+
+	if (u->n == u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 256;
+		struct words_item *v = realloc(u->v, cap * sizeof(*v));
+
+		if (v == NULL)
+			return;
+		u->v = v;
+		u->cap = cap;
+	}
+	it = &u->v[u->n];
+	if ((it->cn = dir_entry_get(ld, e, "cn")) == NULL)
+		return;
+	dn = dir_entry_dn(ld, e);
+	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
+	free(dn);
+	u->n++;
+}
+
+static void
+words_found(void *arg, const struct dir_result *res)
+{
+	struct words_upgrade *u = arg;
+	size_t i;
+
+	(void)res;   /* a size limit or an error: do what came, the next start the rest */
+	if (u->n == 0) {
+		words_finish(u);
+		return;
+	}
+	u->pending = u->n;
+	for (i = 0; i < u->n; i++) {
+		struct dir_mods *m = dir_mods_new();
+
+		if (m == NULL || acct_name_words_mod(m, u->v[i].cn) < 0)
+			oom();
+		dir_modify(u->pd->dir, u->v[i].dn, dir_mods_get(m), NULL, words_written, u);
+		dir_mods_free(m);
+	}
+}
+
+void
+acct_upgrade_name_words(struct provd *pd)
+{
+	static const char *const attrs[] = { "cn", NULL };
+	struct words_upgrade *u;
+
+	if (words_upgrade_running)
+		return;
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		oom();
+	u->pd = pd;
+	words_upgrade_running = true;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(&(objectClass=provdAccount)(cn=*)(!(provdNameWords=*)))", attrs, 0, NULL,
+	           words_entry, words_found, u);
 }

@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account_admin.h"
 #include "audit.h"
 #include "ca.h"
 #include "crl.h"
@@ -67,8 +68,10 @@ on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
-	if (up)
+	if (up) {
 		units_reload(p, NULL, NULL);
+		acct_upgrade_name_words(p);
+	}
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "names.h"
 #include "provd.h"
 #include "request.h"
 #include "text.h"
@@ -110,8 +111,8 @@ on_done(void *arg, const struct dir_result *res)
 
 		text_sanitize(req->args.operand[0], strnlen(req->args.operand[0], 64),
 		              clean, sizeof(clean));
-		request_done(req, ST_NOTFOUND, "no account with login, mail or employee id '%s'",
-		             clean);
+		request_done(req, ST_NOTFOUND, "no account with login, mail, employee id or "
+		             "name '%s'", clean);
 		free(w);
 		return;
 	}
@@ -123,20 +124,32 @@ void
 whois_show(struct request *req)
 {
 	const char *key = req->args.operand[0];
-	char esc[800], filter[3400];
+	char esc[800], filter[3400], byname[1200] = "";
+	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
 	struct whois *w;
+	int n, k;
 
 	if (key[0] == '\0' || strlen(key) > 254 || ldapesc_filter(key, esc, sizeof(esc)) < 0) {
-		request_done(req, ST_INVALID, "whois: give a login, a mail address or an "
-		             "employee id (at most 254 bytes)");
+		request_done(req, ST_INVALID, "whois: give a login, a mail address, an "
+		             "employee id or a name (at most 254 bytes)");
 		return;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("whois: out of memory");
 	w->req = req;
+	/* Or a name: every word given is a whole word of the name, with or
+	 * without diacritics (provdNameWords; [a-z0-9], nothing to escape). */
+	if ((n = names_fold_words(key, words, NAMES_WORDS_MAX)) > 0) {
+		size_t len = strlen(strcpy(byname, "(&"));
+
+		for (k = 0; k < n && len + NAMES_WORD_BUFSZ + 20 < sizeof(byname); k++)
+			len += (size_t)snprintf(byname + len, sizeof(byname) - len,
+			                        "(provdNameWords=%s)", words[k]);
+		snprintf(byname + len, sizeof(byname) - len, ")");
+	}
 	snprintf(filter, sizeof(filter),
 	         "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)(mailLocalAddress=%s)"
-	         "(employeeNumber=%s)))", esc, esc, esc, esc);
+	         "(employeeNumber=%s)%s))", esc, esc, esc, esc, byname);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           account_attrs, 0, NULL, on_account, on_done, w);
 }

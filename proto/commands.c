@@ -24,7 +24,8 @@ static const struct opt_spec user_list_opts[] = {
 	{ "unit",      OPT_VALUE, "CODE", "only this unit" },
 	{ "recursive", OPT_FLAG,  NULL,   "with --unit: include its sub-units" },
 	{ "status",    OPT_VALUE, "STATUS", "active, disabled or deleted" },
-	{ "name",      OPT_VALUE, "PREFIX", "full name starts with PREFIX" },
+	{ "name",      OPT_VALUE, "WORDS",  "every word starts a word of the name, diacritics "
+	                                    "optional ('nguyen van', 'Văn An'); whole words first" },
 	END_OPTS
 };
 
@@ -167,7 +168,7 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_STATUS, .noun = "status", .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "version, uptime, directory state, entry counts",
 	  .example = "provctl status" },
-	{ .id = CMD_WHOIS, .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID",
+	{ .id = CMD_WHOIS, .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID|NAME",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "one view of a person: account, unit path, aliases, certificates",
 	  .example = "provctl whois annv" },
