@@ -1204,9 +1204,10 @@ life_filter(const char *login, char *filter, size_t len)
 	         "(provdCertStatus=hold)))", esc);
 }
 
-void
-cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
-               lifecycle_done_fn *done, void *ctx)
+/* Find login's records that ev may touch; found(lf) then acts or previews. */
+static void
+life_start(struct provd *pd, const char *login, enum lifecycle_event ev,
+           lifecycle_done_fn *done, void *ctx, find_done_fn *found)
 {
 	struct life *lf = calloc(1, sizeof(*lf));
 	char filter[400];
@@ -1218,7 +1219,14 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
 	lf->done = done;
 	lf->ctx = ctx;
 	life_filter(login, filter, sizeof(filter));
-	find_records(pd, filter, life_found, lf);
+	find_records(pd, filter, found, lf);
+}
+
+void
+cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+               lifecycle_done_fn *done, void *ctx)
+{
+	life_start(pd, login, ev, done, ctx, life_found);
 }
 
 /* ---- lifecycle preview: what the event would do, nothing written ----- */
@@ -1263,17 +1271,7 @@ void
 cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
                        lifecycle_done_fn *done, void *ctx)
 {
-	struct life *lf = calloc(1, sizeof(*lf));
-	char filter[400];
-
-	if (lf == NULL)
-		fatal("cert: out of memory");
-	lf->pd = pd;
-	lf->ev = ev;
-	lf->done = done;
-	lf->ctx = ctx;
-	life_filter(login, filter, sizeof(filter));
-	find_records(pd, filter, preview_found, lf);
+	life_start(pd, login, ev, done, ctx, preview_found);
 }
 
 /* ---- whois: the person's certificates ------------------------------- */

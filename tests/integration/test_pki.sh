@@ -184,11 +184,11 @@ contains "move reports the revocation" "$OUT" "affiliationChanged"
 fails "revoked by move" 2 verify "$T/g.pem"
 
 # A dead signer is replaced: the next issuance still succeeds.
-signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
+signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p')
 kill -9 "$signer"
 csr k ec -pkeyopt ec_paramgen_curve:P-256
 ok "issue after the signer was killed" provctl cert issue hadtt --csr "$T/k.csr"
-new=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
+new=$(provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p')
 ok "a new signer process" test -n "$new" -a "$new" != "$signer"
 
 # Two provd instances on one directory never publish the same CRL number.
@@ -385,7 +385,7 @@ lacks "instance 2: no runtime error" "$(cat "$P2/provd.log")" "runtime error"
 
 # The CA key is opened by the signer only, never by the engine.
 engine=$(cat "$SANDBOX_DIR/provd.pid")
-signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p')
+signer=$(provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p')
 ok "signer is a separate process" test -n "$signer" -a "$signer" != "$engine"
 lacks "engine maps no key file" "$(cat /proc/"$engine"/maps)" "ca.key"
 lacks "engine holds no key fd" "$(ls -l /proc/"$engine"/fd 2>/dev/null)" "ca.key"
