@@ -36,21 +36,24 @@ CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
              -Iproto -Idaemon -Ipki -Itools/provctl
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LIBS_SELF   := -lmicrohttpd
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
 
 PROTO_SRC  := $(wildcard proto/*.c)
 CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
+SELF_SRC   := $(wildcard tools/provd-self/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
+SELF_OBJ   := $(SELF_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -66,6 +69,12 @@ $(BUILD)/provd: $(BUILD)/daemon/main.o $(BUILD)/libprovdcore.a $(BUILD)/libproto
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The self-service password page: its own program (names and hex come
+# from the core library; nothing of the engine is linked in).
+$(BUILD)/tools/provd-self/%.o: CPPFLAGS += -Itools/provd-self
+$(BUILD)/provd-self: $(SELF_OBJ) $(BUILD)/libprovdcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON)
 
 # Each tests/unit/test_X.c is one cmocka program linked against the core.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
