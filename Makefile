@@ -76,6 +76,13 @@ $(BUILD)/tools/provd-self/%.o: CPPFLAGS += -Itools/provd-self
 $(BUILD)/provd-self: $(SELF_OBJ) $(BUILD)/libprovdcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON)
 
+# provd-self's unit test also links the page's own modules (not its main).
+$(BUILD)/tests/unit/test_self.o: CPPFLAGS += -Itools/provd-self
+$(BUILD)/tests/test_self: $(BUILD)/tests/unit/test_self.o \
+    $(filter-out %/main.o,$(SELF_OBJ)) $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON) $(LIBS_TEST)
+
 # Each tests/unit/test_X.c is one cmocka program linked against the core.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
 	@mkdir -p $(@D)

@@ -214,7 +214,7 @@ load_settings(const char *file, struct settings *st)
 	    sizeof(st->common_passwords),
 	    PROVD_DATADIR "/common-passwords.txt", file);
 	st->per_address = get_limit(self, "per_address", 10, 300, file);
-	st->per_account = get_limit(self, "per_account", 5, 900, file);
+	st->per_account = get_limit(self, "per_account", 20, 1800, file);
 	get_str(ldap, "uri", st->ldap_uri, sizeof(st->ldap_uri), NULL, file);
 	get_str(ldap, "base", st->ldap_base, sizeof(st->ldap_base), NULL, file);
 	get_str(ldap, "bind_dn", st->bind_dn, sizeof(st->bind_dn), NULL, file);

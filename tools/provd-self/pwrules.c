@@ -14,10 +14,16 @@
 #define FOLD_BUFSZ (PWRULES_MAX_BYTES * 2 + 1)
 #define WORD_MIN   3
 
+/* A sorted set of folded words. */
+struct wordset {
+	char  **v;
+	size_t  n, cap;
+};
+
 struct pwrules {
-	unsigned min_length;
-	char   **list;      /* folded, sorted, unique */
-	size_t   n;
+	unsigned       min_length;
+	struct wordset plain;   /* each entry folded */
+	struct wordset leet;    /* each entry de-leeted, then folded */
 };
 
 static int
@@ -26,14 +32,106 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static void
+wordset_free(struct wordset *w)
+{
+	for (size_t i = 0; i < w->n; i++)
+		free(w->v[i]);
+	free(w->v);
+}
+
+static int
+wordset_add(struct wordset *w, const char *word)
+{
+	if (w->n == w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 256;
+		char **nv = realloc(w->v, ncap * sizeof(*nv));
+
+		if (nv == NULL)
+			return -1;
+		w->v = nv;
+		w->cap = ncap;
+	}
+	if ((w->v[w->n] = strdup(word)) == NULL)
+		return -1;
+	w->n++;
+	return 0;
+}
+
+/* Sort and drop duplicates, so the set can be searched. */
+static void
+wordset_seal(struct wordset *w)
+{
+	size_t out = 0;
+
+	if (w->n > 0)
+		qsort(w->v, w->n, sizeof(*w->v), cmp_str);
+	for (size_t i = 0; i < w->n; i++) {
+		if (out > 0 && strcmp(w->v[out - 1], w->v[i]) == 0) {
+			free(w->v[i]);
+			continue;
+		}
+		w->v[out++] = w->v[i];
+	}
+	w->n = out;
+}
+
+static bool
+wordset_has(const struct wordset *w, const char *word)
+{
+	const char *key = word;
+
+	return word[0] != '\0' && w->n > 0 &&
+	    bsearch(&key, w->v, w->n, sizeof(*w->v), cmp_str) != NULL;
+}
+
+/*
+ * The "de-leeted" form: symbols that stand for letters become them
+ * (@ a, $ s, ! i, | l) before folding, then digits that stand for letters
+ * become them (0 o, 1 i, 3 e, 4 a, 5 s, 7 t), so "P@ssw0rd" and
+ * "p.a.s.s.w.0.r.d" both read "password".  -1 when the text does not fold.
+ */
+static int
+deleet(const char *in, char *out, size_t outsz)
+{
+	char pre[FOLD_BUFSZ];
+	size_t i, n = strlen(in);
+
+	if (n >= sizeof(pre))
+		return -1;
+	for (i = 0; i < n; i++) {
+		switch (in[i]) {
+		case '@': pre[i] = 'a'; break;
+		case '$': pre[i] = 's'; break;
+		case '!': pre[i] = 'i'; break;
+		case '|': pre[i] = 'l'; break;
+		default: pre[i] = in[i]; break;
+		}
+	}
+	pre[n] = '\0';
+	if (names_fold_ascii(pre, out, outsz) < 0)
+		return -1;
+	for (i = 0; out[i] != '\0'; i++) {
+		switch (out[i]) {
+		case '0': out[i] = 'o'; break;
+		case '1': out[i] = 'i'; break;
+		case '3': out[i] = 'e'; break;
+		case '4': out[i] = 'a'; break;
+		case '5': out[i] = 's'; break;
+		case '7': out[i] = 't'; break;
+		default: break;
+		}
+	}
+	return 0;
+}
+
 void
 pwrules_free(struct pwrules *r)
 {
 	if (r == NULL)
 		return;
-	for (size_t i = 0; i < r->n; i++)
-		free(r->list[i]);
-	free(r->list);
+	wordset_free(&r->plain);
+	wordset_free(&r->leet);
 	free(r);
 }
 
@@ -43,8 +141,8 @@ pwrules_load(unsigned min_length, const char *list_path, char *err,
 {
 	struct pwrules *r = NULL;
 	FILE *f = NULL;
-	char line[512], folded[FOLD_BUFSZ];
-	size_t cap = 0, lineno = 0, out;
+	char line[512], folded[FOLD_BUFSZ], leet[FOLD_BUFSZ];
+	size_t lineno = 0, entries = 0;
 
 	if (min_length < 8 || min_length > 64) {
 		snprintf(err, errlen, "min_length %u: want 8 to 64", min_length);
@@ -76,23 +174,15 @@ pwrules_load(unsigned min_length, const char *list_path, char *err,
 		}
 		if (folded[0] == '\0')
 			continue;
-		if (r->n == PWRULES_LIST_MAX) {
+		if (entries++ == PWRULES_LIST_MAX) {
 			snprintf(err, errlen, "%s: more than %d entries",
 			    list_path, PWRULES_LIST_MAX);
 			goto fail;
 		}
-		if (r->n == cap) {
-			size_t ncap = cap ? cap * 2 : 256;
-			char **nl = realloc(r->list, ncap * sizeof(*nl));
-
-			if (nl == NULL)
-				goto oom;
-			r->list = nl;
-			cap = ncap;
-		}
-		if ((r->list[r->n] = strdup(folded)) == NULL)
+		if (wordset_add(&r->plain, folded) < 0 ||
+		    (deleet(line, leet, sizeof(leet)) == 0 && leet[0] != '\0' &&
+		     wordset_add(&r->leet, leet) < 0))
 			goto oom;
-		r->n++;
 	}
 	if (ferror(f)) {
 		snprintf(err, errlen, "%s: read error", list_path);
@@ -100,18 +190,8 @@ pwrules_load(unsigned min_length, const char *list_path, char *err,
 	}
 	fclose(f);
 	f = NULL;
-	if (r->n > 0)
-		qsort(r->list, r->n, sizeof(*r->list), cmp_str);
-	/* Drop duplicates so the sorted list is a set. */
-	out = 0;
-	for (size_t i = 0; i < r->n; i++) {
-		if (out > 0 && strcmp(r->list[out - 1], r->list[i]) == 0) {
-			free(r->list[i]);
-			continue;
-		}
-		r->list[out++] = r->list[i];
-	}
-	r->n = out;
+	wordset_seal(&r->plain);
+	wordset_seal(&r->leet);
 	return r;
 oom:
 	snprintf(err, errlen, "out of memory");
@@ -131,16 +211,7 @@ pwrules_min_length(const struct pwrules *r)
 size_t
 pwrules_list_size(const struct pwrules *r)
 {
-	return r->n;
-}
-
-static bool
-listed(const struct pwrules *r, const char *folded)
-{
-	const char *key = folded;
-
-	return r->n > 0 &&
-	    bsearch(&key, r->list, r->n, sizeof(*r->list), cmp_str) != NULL;
+	return r->plain.n;
 }
 
 /* The folded text with its trailing digits removed ("matkhau2024"). */
@@ -186,7 +257,7 @@ enum pwrule
 pwrules_check(const struct pwrules *r, const char *password,
     const char *current, const char *login, const char *full_name)
 {
-	char folded[FOLD_BUFSZ], stem[FOLD_BUFSZ];
+	char folded[FOLD_BUFSZ], stem[FOLD_BUFSZ], leet[FOLD_BUFSZ];
 	size_t len = strlen(password), chars;
 
 	if (len > PWRULES_MAX_BYTES)
@@ -221,10 +292,18 @@ pwrules_check(const struct pwrules *r, const char *password,
 	}
 	if (full_name != NULL && contains_words(folded, full_name))
 		return PWR_HAS_NAME;
+	/* Common as typed, as typed less trailing digits ("matkhau2024"),
+	 * and the same read without leetspeak ("P@ssw0rd"). */
 	strip_digits(folded, stem, sizeof(stem));
-	if (listed(r, folded) || (stem[0] != '\0' && listed(r, stem)))
+	if (wordset_has(&r->plain, folded) || wordset_has(&r->plain, stem))
 		return PWR_COMMON;
-	/* A password that folds to almost nothing (all symbols, or a
-	 * listed word with symbols around it) is judged by what remains. */
+	if (deleet(password, leet, sizeof(leet)) == 0) {
+		if (wordset_has(&r->leet, leet))
+			return PWR_COMMON;
+		strip_digits(folded, stem, sizeof(stem));
+		if (deleet(stem, leet, sizeof(leet)) == 0 &&
+		    wordset_has(&r->leet, leet))
+			return PWR_COMMON;
+	}
 	return PWR_OK;
 }
