@@ -141,7 +141,7 @@ INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
 INSTALL_UNITS     := $(wildcard etc/units/*.csv)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
-INSTALL_MAN8      := docs/man/provd.8
+INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-self.8
 INSTALL_DOCS      := README.md $(wildcard docs/*.md)
 # Regular files only (a directory's "$f/." exists, a file's does not).
 install_files = $(foreach f,$(wildcard $(1)),$(if $(wildcard $(f)/.),,$(f)))
@@ -160,6 +160,12 @@ install: all
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
+	install -m 0755 $(BUILD)/provd-self $(DESTDIR)$(SBINDIR)/provd-self
+	install -m 0644 templates/self/common-passwords.txt $(DESTDIR)$(DATADIR)/common-passwords.txt
+	sed $(INSTALL_PATHS) etc/self/self.conf >$(DESTDIR)$(DATADIR)/examples/self.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/examples/self.conf
+	sed $(INSTALL_PATHS) etc/systemd/provd-self.service >$(DESTDIR)$(SYSTEMDDIR)/provd-self.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
 	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
 	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
@@ -183,7 +189,9 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-self
+	rm -f $(DESTDIR)$(DATADIR)/common-passwords.txt $(DESTDIR)$(DATADIR)/examples/self.conf \
+	    $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
@@ -192,7 +200,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
 	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/provctl.1 $(DESTDIR)$(MANDIR)/man5/provd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/provd.8
+	    $(DESTDIR)$(MANDIR)/man8/provd.8 $(DESTDIR)$(MANDIR)/man8/provd-self.8
 	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/provd.conf $(DESTDIR)$(BASHCOMPDIR)/provctl
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
