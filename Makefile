@@ -33,14 +33,15 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Werror=implicit-function-declaration -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
              -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Iproto -Idaemon -Ipki -Itools/provctl
+             -Iproto -Idaemon -Idaemon/core -Idaemon/directory -Idaemon/ctl \
+             -Idaemon/accounts -Idaemon/certs -Ipki -Itools/provctl
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
 
 PROTO_SRC  := $(wildcard proto/*.c)
-CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard pki/*.c)
+CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
