@@ -32,13 +32,28 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wcast-qual -Werror=format-security \
              -Werror=implicit-function-declaration -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
-             -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Iproto -Idaemon -Idaemon/core -Idaemon/directory -Idaemon/ctl \
-             -Idaemon/accounts -Idaemon/certs -Ipki -Itools/provctl
+             -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"'
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
+
+# Layers (docs/architecture.md): a source file sees the headers of its own
+# folder and of the layers below it, nothing else, so an upward #include
+# does not build.  proto/ and pki/ are libraries below the daemon; main.c
+# and the command table (daemon/) sit on top and see everything; tests and
+# fuzzers too.  tools/include-graph checks the same order from the sources.
+INC_proto             := -Iproto
+INC_pki               := -Ipki
+INC_daemon/core       := -Idaemon/core -Iproto -Ipki
+INC_daemon/directory  := -Idaemon/directory $(INC_daemon/core)
+INC_daemon/ctl        := -Idaemon/ctl $(INC_daemon/directory)
+INC_daemon/accounts   := -Idaemon/accounts $(INC_daemon/ctl)
+INC_daemon/certs      := -Idaemon/certs $(INC_daemon/accounts)
+INC_daemon            := -Idaemon $(INC_daemon/certs)
+INC_tools/provctl     := -Itools/provctl -Iproto
+INC_ALL               := $(INC_daemon) -Itools/provctl
+inc_of = $(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL))
 
 PROTO_SRC  := $(wildcard proto/*.c)
 CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c)) $(wildcard pki/*.c)
@@ -55,7 +70,7 @@ all: $(BUILD)/provd $(BUILD)/provctl
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call inc_of,$<) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libproto.a: $(PROTO_OBJ)
 	$(AR) rcs $@ $^

@@ -10,7 +10,6 @@
 
 #include "dir.h"
 #include "fields.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "loop.h"

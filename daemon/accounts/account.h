@@ -93,4 +93,11 @@ const char *account_status(LDAP *ld, LDAPMessage *e);
 /* Map an LDAP result to an ST_* code. */
 int account_status_of_ldap(int ldap_code);
 
+/* Handlers: `user add`, `user show` (account.c), `user list`
+ * (account_list.c). */
+struct request;
+void account_add(struct request *req);
+void account_show(struct request *req);
+void account_list(struct request *req);
+
 #endif

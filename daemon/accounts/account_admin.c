@@ -11,7 +11,6 @@
 
 #include "dir.h"
 #include "fields.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "provd.h"

@@ -64,4 +64,12 @@ void acct_finish_with_certs(struct request *req, const char *login, enum lifecyc
  * `days` days.  out must hold 16 bytes. */
 void acct_gentime(char *out, size_t outsz, unsigned days);
 
+/* Handlers: `user modify`, `move`, `disable`, `enable`, `delete`, `purge`. */
+void account_modify(struct request *req);
+void account_move(struct request *req);
+void account_disable(struct request *req);
+void account_enable(struct request *req);
+void account_delete(struct request *req);
+void account_purge(struct request *req);
+
 #endif

@@ -23,7 +23,6 @@
 
 #include "account.h"
 #include "dir.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "loop.h"

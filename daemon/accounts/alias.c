@@ -7,6 +7,8 @@
  * would be accepted here and bounce there.  An address already used by
  * anyone, as `mail` or as an alias, is refused, naming who holds it.
  * Each change is one LDAP modify that adds or deletes that one value. */
+#include "alias.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +17,6 @@
 #include "account_admin.h"
 #include "dir.h"
 #include "fields.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "provd.h"

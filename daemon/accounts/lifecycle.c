@@ -1,8 +1,19 @@
 /* lifecycle — accounts and certificates move together. See lifecycle.h.
- * The certificate work itself lives with the records, in cert.c. */
+ * The certificate work itself lives with the records, in cert.c, which
+ * main.c hands to lifecycle_set_certs. */
 #include "lifecycle.h"
 
-#include "cert.h"
+#include <stddef.h>
+
+#include "log.h"
+
+static lifecycle_certs_fn *certs_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn)
+{
+	certs_fn = fn;
+}
 
 const char *
 lifecycle_event_name(enum lifecycle_event ev)
@@ -20,5 +31,7 @@ void
 lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                 lifecycle_done_fn *done, void *ctx)
 {
-	cert_lifecycle(pd, login, ev, done, ctx);
+	if (certs_fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	certs_fn(pd, login, ev, done, ctx);
 }

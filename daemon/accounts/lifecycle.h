@@ -30,7 +30,14 @@ enum lifecycle_event {
 
 typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
 
-/* login must be a valid login (names_login_valid); it is copied. */
+/* The certificate office's side (cert_lifecycle), set by main.c at
+ * start-up: this layer cannot name it. */
+typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecycle_event ev,
+                                lifecycle_done_fn *done, void *ctx);
+void lifecycle_set_certs(lifecycle_certs_fn *fn);
+
+/* login must be a valid login (names_login_valid); it is copied.  Fatal
+ * when lifecycle_set_certs was never called (a wiring bug). */
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
 

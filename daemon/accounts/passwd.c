@@ -8,13 +8,14 @@
  * mail.chosen_password_hash; pwdReset only with --must-change, otherwise
  * removed).  Hashing runs on the workpool; the change is one LDAP modify.
  * Secrets are wiped as soon as they are hashed and never logged. */
+#include "passwd.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "account_admin.h"
 #include "dir.h"
-#include "handlers.h"
 #include "log.h"
 #include "password.h"
 #include "provd.h"

@@ -10,7 +10,6 @@
 
 #include "account.h"
 #include "dir.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "pkitime.h"
 #include "provd.h"

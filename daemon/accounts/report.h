@@ -50,6 +50,7 @@ struct request;
 #define REPORT_EXPIRING_DEFAULT_DAYS 30
 #define REPORT_EXPIRING_MAX_DAYS     36500
 
+/* Handlers. */
 void report_units(struct request *req);
 void report_expiring(struct request *req);
 

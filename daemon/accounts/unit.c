@@ -1,5 +1,7 @@
 /* unit — unit list and show, from the cached unit table; unit add and
  * modify, written to the directory. */
+#include "unit.h"
+
 #include <ldap.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -10,7 +12,6 @@
 #include "account.h"
 #include "dir.h"
 #include "fields.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "provd.h"

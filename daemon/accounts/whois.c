@@ -5,9 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cert.h"
 #include "dir.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "provd.h"
@@ -17,12 +15,22 @@
 
 #define WHOIS_MAX_MATCHES 8
 
-/* The parts that follow the account record, in order; NULL-terminated.
- * Add a module's whois_part_fn here (see whois.h). */
-static whois_part_fn *const parts[] = {
-	cert_whois_part,
-	NULL
-};
+/* The parts that follow the account record, in the order added
+ * (whois_add_part); NULL-terminated. */
+static whois_part_fn *parts[WHOIS_MAX_PARTS + 1];
+
+int
+whois_add_part(whois_part_fn *fn)
+{
+	size_t i;
+
+	for (i = 0; i < WHOIS_MAX_PARTS; i++)
+		if (parts[i] == NULL || parts[i] == fn) {
+			parts[i] = fn;
+			return 0;
+		}
+	return -1;
+}
 
 struct whois {
 	struct request       *req;

@@ -10,7 +10,8 @@
  *
  * Extension point: a module that knows more about a person (the
  * certificate office: the person's certificates) writes a whois_part_fn
- * and adds it to the parts table in whois.c.  A part sends its own records
+ * and main.c adds it with whois_add_part at start-up (the module sits in a
+ * layer above this one, so whois.c cannot name it).  A part sends its own records
  * with rec_begin/rec_kv/rec_end — each with a `section` field naming what
  * it is ("certificate") and the subject's `login` — and then calls
  * done(ctx) exactly once, from the loop or at once.  A part that fails
@@ -36,5 +37,13 @@ struct whois_subject {
 typedef void whois_part_done_fn(void *ctx);
 typedef void whois_part_fn(struct request *req, const struct whois_subject *who,
                            whois_part_done_fn *done, void *ctx);
+
+/* Add a part after those already added (adding one twice keeps one).  At
+ * start-up only.  0, or -1 when WHOIS_MAX_PARTS are there already. */
+#define WHOIS_MAX_PARTS 8
+int whois_add_part(whois_part_fn *fn);
+
+/* Handler. */
+void whois_show(struct request *req);
 
 #endif

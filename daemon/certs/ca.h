@@ -49,10 +49,8 @@ int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **de
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
-/* Handlers. */
-struct request;
-void ca_create(struct request *req);
-void ca_import(struct request *req);
-void ca_show(struct request *req);
+/* A CA is loaded, or its key or certificate file is there already (a CA
+ * is never created or imported over one). */
+bool ca_present(const struct provd *pd);
 
 #endif

@@ -17,7 +17,6 @@
 #include <unistd.h>
 
 #include "commands.h"
-#include "handlers.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"

@@ -57,6 +57,8 @@ int audit_request(struct audit *a, const struct request *req, int code, const ch
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 
-/* The `audit show` and `audit verify` handlers are declared in handlers.h. */
+/* Handlers: `audit show`, `audit verify`. */
+void audit_show(struct request *req);
+void audit_verify(struct request *req);
 
 #endif

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "buf.h"
-#include "command.h"
 #include "log.h"
 #include "loop.h"
 #include "peer.h"
@@ -47,6 +46,7 @@ struct client {
 
 struct control {
 	struct provd   *pd;
+	control_dispatch_fn *dispatch;   /* command_dispatch */
 	int             fd;
 	int             spare;       /* reserved descriptor for EMFILE */
 	char           *path;
@@ -60,6 +60,20 @@ struct control {
 };
 
 static void client_close(struct client *cl);
+static struct buf *client_out(struct client *cl);
+static void client_flush(struct client *cl);
+static bool client_congested(const struct client *cl);
+static void client_pause_input(struct client *cl, bool paused);
+static void client_request_finished(struct client *cl);
+
+/* What request.c may do with a client (see request.h). */
+static const struct request_conn client_conn = {
+	.out         = client_out,
+	.flush       = client_flush,
+	.congested   = client_congested,
+	.pause_input = client_pause_input,
+	.finished    = client_request_finished,
+};
 static void client_update_events(struct client *cl);
 static void client_on_event(void *arg, int fd, uint32_t events);
 
@@ -241,13 +255,13 @@ on_accept(void *arg, int lfd, uint32_t events)
 
 /* ---- per-client I/O -------------------------------------------------- */
 
-struct buf *
+static struct buf *
 client_out(struct client *cl)
 {
 	return &cl->out;
 }
 
-bool
+static bool
 client_congested(const struct client *cl)
 {
 	return cl->congested || cl->out.len > OUT_HIGH;
@@ -276,7 +290,7 @@ resume_clients(void *arg)
 	}
 }
 
-void
+static void
 client_pause_input(struct client *cl, bool paused)
 {
 	struct control *c = cl->ctl;
@@ -302,7 +316,7 @@ client_update_events(struct client *cl)
 	loop_mod_fd(cl->ctl->pd->loop, cl->fd, ev);
 }
 
-void
+static void
 client_flush(struct client *cl)
 {
 	ssize_t n;
@@ -335,7 +349,7 @@ client_flush(struct client *cl)
 	}
 }
 
-void
+static void
 client_request_finished(struct client *cl)
 {
 	cl->req = NULL;
@@ -371,6 +385,7 @@ start_request(struct client *cl, struct wire_msg *msg)
 	}
 	req->pd = c->pd;
 	req->client = cl;
+	req->conn = &client_conn;
 	req->msg = *msg;
 	req->peer = cl->peer;
 	req->id = ++c->next_id;
@@ -378,7 +393,7 @@ start_request(struct client *cl, struct wire_msg *msg)
 	cl->req = req;
 	c->nactive++;
 	c->pd->requests++;
-	command_dispatch(req);
+	c->dispatch(req);
 }
 
 /* Handle one decoded frame.  Returns false if the client was closed. */
@@ -600,9 +615,10 @@ sweep(void *arg)
 }
 
 int
-control_start(struct control *c, struct provd *pd)
+control_start(struct control *c, struct provd *pd, control_dispatch_fn *dispatch)
 {
 	c->pd = pd;
+	c->dispatch = dispatch;
 	c->accepting = true;
 	if (loop_add_fd(pd->loop, c->fd, EPOLLIN, on_accept, c) < 0)
 		return -1;

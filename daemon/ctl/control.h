@@ -1,7 +1,8 @@
 /*
  * control — the control socket: listening, accepting, framing, peer
  * credentials, per-uid limits and timeouts.  Decoded requests go to
- * command_dispatch(); replies come back through request.c.
+ * the dispatch function given to
+ * control_start (command_dispatch); replies come back through request.c.
  *
  * Recipe (STYLE.md): refuse a second instance (connect first), unlink a stale
  * socket, umask around bind(), mode 0660, read SO_PEERCRED on accept, cap
@@ -16,17 +17,18 @@
 
 struct provd;
 struct control;
-struct client;
 struct request;
-struct buf;
 
 /* Create and bind the socket (as root, before dropping privileges).
  * owner/group: chown the socket to these (-1 = leave).  0 or -1 + err. */
 int control_open(struct control **out, const char *path, uid_t owner, gid_t group,
                  char *err, size_t errlen);
 
-/* Start accepting on pd->loop.  0 or -1. */
-int control_start(struct control *c, struct provd *pd);
+/* Start accepting on pd->loop; each decoded request goes to dispatch (the
+ * command table, command_dispatch), which finishes it with request_done.
+ * 0 or -1. */
+typedef void control_dispatch_fn(struct request *req);
+int control_start(struct control *c, struct provd *pd, control_dispatch_fn *dispatch);
 
 /* Stop accepting new connections (SIGTERM); in-flight requests finish. */
 void control_stop_accepting(struct control *c);
@@ -37,13 +39,5 @@ size_t control_clients(const struct control *c);
 
 /* Close everything, unlink the socket. */
 void control_free(struct control *c);
-
-/* For request.c: the client's output queue and flow control. */
-struct buf *client_out(struct client *cl);
-void client_flush(struct client *cl);
-bool client_congested(const struct client *cl);
-void client_pause_input(struct client *cl, bool paused);
-/* The request on this client finished (its STATUS is queued). */
-void client_request_finished(struct client *cl);
 
 #endif

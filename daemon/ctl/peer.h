@@ -8,11 +8,25 @@
 #ifndef PROVD_PEER_H
 #define PROVD_PEER_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
-#include "request.h"
-
 struct config;
+
+#define PEER_MAX_SCOPES 8
+
+struct peer {
+	uid_t    uid;
+	gid_t    gid;
+	pid_t    pid;
+	char     name[64];       /* user name, or the uid as text */
+	unsigned roles;          /* roles held over the whole province */
+	struct {
+		unsigned role;
+		char     unit[64];   /* subtree root */
+	} scope[PEER_MAX_SCOPES];
+	size_t   nscopes;
+};
 
 /* Fill p for uid/gid/pid: user name and roles from cfg->groups. */
 void peer_resolve(struct peer *p, uid_t uid, gid_t gid, pid_t pid,

@@ -6,12 +6,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "audit.h"
-#include "control.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
 #include "units.h"
+
+/* The audit step of request_done (request_set_audit). */
+static request_audit_fn *audit_hook;
+
+void
+request_set_audit(request_audit_fn *fn)
+{
+	audit_hook = fn;
+}
 
 /* Where replies go when the client has gone: a scratch buffer, reset each time. */
 static struct buf discard = { .max = WIRE_MAX_FRAME * 2 };
@@ -20,7 +27,7 @@ static struct buf *
 out_of(struct request *req)
 {
 	if (req->client != NULL)
-		return client_out(req->client);
+		return req->conn->out(req->client);
 	buf_reset(&discard);
 	return &discard;
 }
@@ -76,7 +83,7 @@ rec_end(struct rec *r)
 		log_warnx("request %lu: a reply record was too large and was dropped",
 		          r->req->id);
 	if (r->req->client != NULL)
-		client_flush(r->req->client);
+		r->req->conn->flush(r->req->client);
 }
 
 void
@@ -103,9 +110,9 @@ request_finish(void *arg)
 	struct request *req = arg;
 
 	if (req->client != NULL) {
-		if (wire_put_status(client_out(req->client), req->status, req->status_msg) < 0)
+		if (wire_put_status(req->conn->out(req->client), req->status, req->status_msg) < 0)
 			log_warnx("request %lu: could not queue the status", req->id);
-		client_request_finished(req->client);
+		req->conn->finished(req->client);
 	}
 	wire_msg_free(&req->msg);
 	free(req);
@@ -131,21 +138,22 @@ request_done(struct request *req, int code, const char *fmt, ...)
 	req->on_drain = NULL;
 	req->on_data = NULL;
 	req->on_end = NULL;
-	if (audit_request(req->pd->audit, req, code, req->status_msg, request_finish, req) == 0)
+	if (audit_hook == NULL ||
+	    audit_hook(req, code, req->status_msg, request_finish, req) == 0)
 		request_finish(req);
 }
 
 bool
 request_congested(const struct request *req)
 {
-	return req->client != NULL && client_congested(req->client);
+	return req->client != NULL && req->conn->congested(req->client);
 }
 
 void
 request_pause_input(struct request *req, bool paused)
 {
 	if (req->client != NULL)
-		client_pause_input(req->client, paused);
+		req->conn->pause_input(req->client, paused);
 }
 
 bool

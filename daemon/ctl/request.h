@@ -22,33 +22,31 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "peer.h"
 #include "wire.h"
 
 struct client;
 struct provd;
 
-#define PEER_MAX_SCOPES 8
-
-struct peer {
-	uid_t    uid;
-	gid_t    gid;
-	pid_t    pid;
-	char     name[64];       /* user name, or the uid as text */
-	unsigned roles;          /* roles held over the whole province */
-	struct {
-		unsigned role;
-		char     unit[64];   /* subtree root */
-	} scope[PEER_MAX_SCOPES];
-	size_t   nscopes;
-};
-
 struct request;
 typedef void request_fn(struct request *req);
 typedef void request_data_fn(struct request *req, const char *p, size_t n);
 
+/* The connection a request came in on, as the reply API reaches it.  The
+ * control socket (control.c, which creates requests) fills req->conn in;
+ * request.c calls only these, with req->client. */
+struct request_conn {
+	struct buf *(*out)(struct client *cl);          /* the output queue */
+	void (*flush)(struct client *cl);
+	bool (*congested)(const struct client *cl);
+	void (*pause_input)(struct client *cl, bool paused);
+	void (*finished)(struct client *cl);            /* its STATUS is queued */
+};
+
 struct request {
 	struct provd          *pd;
 	struct client         *client;    /* NULL once the client has gone */
+	const struct request_conn *conn;  /* how to reach client */
 	const struct cmd_spec *spec;
 	struct cmd_args        args;
 	struct wire_msg        msg;       /* owns the strings args point into */
@@ -89,6 +87,15 @@ void reply_kv(struct request *req, const char *key, ...) __attribute__((sentinel
  * request then lives on, detached from its handler). */
 void request_done(struct request *req, int code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+
+/* The audit step of request_done, wired at start-up (main.c: the audit
+ * journal).  Returns 0 when the STATUS may go out now; 1 when it must wait:
+ * durable(ctx) is then called exactly once, later.  With no hook set the
+ * STATUS goes out at once. */
+typedef void request_durable_fn(void *ctx);
+typedef int request_audit_fn(const struct request *req, int code, const char *msg,
+                             request_durable_fn *durable, void *ctx);
+void request_set_audit(request_audit_fn *fn);
 
 /* True while the client's output queue is above the high-water mark; a
  * streaming handler then waits for on_drain before producing more. */

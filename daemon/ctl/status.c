@@ -1,4 +1,6 @@
 /* status — ping, status and shell completion. */
+#include "status.h"
+
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +9,6 @@
 
 #include "control.h"
 #include "dir.h"
-#include "handlers.h"
 #include "ldapesc.h"
 #include "loop.h"
 #include "provd.h"
