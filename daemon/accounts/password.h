@@ -1,7 +1,7 @@
 /*
  * password — generating passwords and hashing them for userPassword.
  *
- * Two kinds of secret, two hash settings (see DESIGN.md): a password provd
+ * Two kinds of secret, two hash settings (docs/accounts.md): a password provd
  * generates has >= 96 bits from the CSPRNG and may use a fast salted hash
  * ({SSHA512}); a password a person chooses needs a slow one (yescrypt by
  * default). Every scheme here is verified by both slapd binds and Dovecot

@@ -19,7 +19,7 @@
 #include "fingerprint.h"
 #include "index.h"
 #include "ldapesc.h"
-#include "lifecycle.h"
+#include "account_admin.h"
 #include "log.h"
 #include "loop.h"
 #include "names.h"

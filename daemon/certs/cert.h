@@ -15,7 +15,7 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
-#include "lifecycle.h"
+#include "account_admin.h"
 
 struct provd;
 struct request;
@@ -27,7 +27,7 @@ void cert_revoke(struct request *req);
 void cert_release(struct request *req);
 void cert_export_index(struct request *req);
 
-/* The certificates' side of an account event (see lifecycle.h): every
+/* The certificates' side of an account event (see account_admin.h): every
  * matching record changes, then one CRL is published.  done runs once. */
 /* The whois part listing a person's certificates (see whois.h). */
 struct whois_subject;

@@ -437,11 +437,9 @@ handle_frame(struct client *cl, struct wire_msg *msg)
 			}
 			req->on_data(req, msg->f[0].ptr, msg->f[0].len);
 		} else {
-			request_data_fn *on_data = req->on_data;
 			request_fn *on_end = req->on_end;
 
 			req->on_data = NULL;    /* no more input accepted */
-			(void)on_data;
 			if (on_end)
 				on_end(req);
 		}

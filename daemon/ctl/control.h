@@ -4,7 +4,7 @@
  * the dispatch function given to
  * control_start (command_dispatch); replies come back through request.c.
  *
- * Recipe (STYLE.md): refuse a second instance (connect first), unlink a stale
+ * Recipe: refuse a second instance (connect first), unlink a stale
  * socket, umask around bind(), mode 0660, read SO_PEERCRED on accept, cap
  * connections per uid, keep a spare descriptor for EMFILE.
  */

@@ -64,7 +64,7 @@ struct request {
 	char                   status_msg[1024];
 };
 
-/* A record under construction: request_rec_begin, _kv..., _end. */
+/* A record under construction: rec_begin, rec_kv..., rec_end. */
 struct rec {
 	struct request *req;
 	struct wire_enc enc;

@@ -2,7 +2,7 @@
  * dir — provd's asynchronous connection to the directory (libldap).
  *
  * One LDAP handle, driven by the event loop.  Operations are submitted with
- * dir_search/dir_add/dir_modify/dir_delete/dir_rename; each one's done
+ * dir_search/dir_add/dir_modify/dir_delete; each one's done
  * callback is called exactly once, always later from the loop (never from
  * inside the submitting call), with the LDAP result code:
  *
