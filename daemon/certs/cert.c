@@ -1,4 +1,6 @@
-/* cert — certificate records and their state changes. See cert.h. */
+/* cert — the certificate commands: list, show, revoke, release,
+ * export-index, the certificates' side of account events and of whois.
+ * See cert.h. */
 #include "cert.h"
 
 #include <ldap.h>
@@ -34,677 +36,7 @@
 #include "units.h"
 #include "whois.h"
 
-#define CERT_DER_MAX (64 * 1024)
-
-static const char *const record_attrs[] = {
-	"provdCertSerial", "provdCertStatus", "uid", "employeeNumber", "departmentNumber",
-	"provdCertProfile", "provdCertNotBefore", "provdCertNotAfter", "provdCertReason",
-	"provdCertRevokedAt", "provdCertInvalidityDate", "provdCertFingerprint",
-	"userCertificate;binary", NULL
-};
-
-/* A record as read from the directory. */
-struct certrec {
-	char           serial[SERIAL_HEX_MAX + 1];
-	char           status[16];
-	char           login[NAMES_LOGIN_BUFSZ];
-	char           employee_id[64];
-	char           unit[UNIT_CODE_MAX];
-	char           profile[PROFILE_NAME_MAX + 1];
-	char           not_before[32], not_after[32];
-	char           reason[REASON_NAME_MAX + 1];
-	char           revoked_at[32], invalidity[32];
-	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
-	unsigned char *der;
-	size_t         derlen;
-	struct certrec *next;
-};
-
-static struct certrec *
-certrec_read(LDAP *ld, LDAPMessage *e)
-{
-	struct certrec *r = calloc(1, sizeof(*r));
-
-	if (r == NULL)
-		fatal("cert: out of memory");
-	dir_entry_copy(ld, e, "provdCertSerial", r->serial, sizeof(r->serial));
-	dir_entry_copy(ld, e, "provdCertStatus", r->status, sizeof(r->status));
-	dir_entry_copy(ld, e, "uid", r->login, sizeof(r->login));
-	dir_entry_copy(ld, e, "employeeNumber", r->employee_id, sizeof(r->employee_id));
-	dir_entry_copy(ld, e, "departmentNumber", r->unit, sizeof(r->unit));
-	dir_entry_copy(ld, e, "provdCertProfile", r->profile, sizeof(r->profile));
-	dir_entry_copy(ld, e, "provdCertNotBefore", r->not_before, sizeof(r->not_before));
-	dir_entry_copy(ld, e, "provdCertNotAfter", r->not_after, sizeof(r->not_after));
-	dir_entry_copy(ld, e, "provdCertReason", r->reason, sizeof(r->reason));
-	dir_entry_copy(ld, e, "provdCertRevokedAt", r->revoked_at, sizeof(r->revoked_at));
-	dir_entry_copy(ld, e, "provdCertInvalidityDate", r->invalidity, sizeof(r->invalidity));
-	dir_entry_copy(ld, e, "provdCertFingerprint", r->fingerprint, sizeof(r->fingerprint));
-	r->der = dir_entry_get_bin(ld, e, "userCertificate;binary", &r->derlen);
-	return r;
-}
-
-static void
-certrec_free(struct certrec *r)
-{
-	struct certrec *n;
-
-	for (; r != NULL; r = n) {
-		n = r->next;
-		free(r->der);
-		free(r);
-	}
-}
-
-/* valid | hold | revoked | expired (a valid one past notAfter). */
-static const char *
-effective_status(const struct certrec *r, const char *now)
-{
-	if (strcmp(r->status, "valid") == 0 && strcmp(r->not_after, now) < 0)
-		return "expired";
-	return r->status;
-}
-
-static void
-now_ldap(char out[32])
-{
-	pkitime_format_ldap(time(NULL), out);
-}
-
-static void
-certrec_output(struct request *req, const struct certrec *c, bool pem)
-{
-	char now[32];
-	struct rec r;
-
-	now_ldap(now);
-	rec_begin(&r, req);
-	rec_kv(&r, "serial", c->serial);
-	rec_kv(&r, "login", c->login);
-	rec_kv(&r, "employee_id", c->employee_id);
-	rec_kv(&r, "unit", c->unit);
-	rec_kv(&r, "profile", c->profile);
-	rec_kv(&r, "status", effective_status(c, now));
-	rec_kv(&r, "not_before", c->not_before);
-	rec_kv(&r, "not_after", c->not_after);
-	rec_kv(&r, "reason", c->reason);
-	rec_kv(&r, "revoked_at", c->revoked_at);
-	rec_kv(&r, "invalidity_date", c->invalidity);
-	rec_kv(&r, "fingerprint", c->fingerprint);
-	if (pem && c->der != NULL) {
-		char *p = NULL;
-		size_t plen = 0;
-
-		if (pem_encode("CERTIFICATE", c->der, c->derlen, &p, &plen, NULL, 0) == 0)
-			rec_kvn(&r, "pem", p, plen);
-		free(p);
-	}
-	rec_end(&r);
-}
-
-static int
-status_of(int ldap_code)
-{
-	return account_status_of_ldap(ldap_code);
-}
-
-static bool
-need_ca(struct request *req)
-{
-	if (ca_ready(req->pd))
-		return true;
-	request_done(req, ST_NOTFOUND, "no CA yet: an officer runs 'provctl ca create' first");
-	return false;
-}
-
-/* ---- record state changes (revoke, hold, release) -------------------- */
-
-typedef void change_done_fn(void *ctx, int status, const char *msg);
-
-struct change {
-	struct provd   *pd;
-	struct certrec *rec;          /* borrowed */
-	char            new_status[16];
-	int             reason;
-	char            when[32];
-	char            invalidity[32];
-	change_done_fn *done;
-	void           *ctx;
-};
-
-static void
-change_finish(struct change *ch, int status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-change_finish(struct change *ch, int status, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	ch->done(ch->ctx, status, msg);
-	free(ch);
-}
-
-static void
-on_account_cert(void *arg, const struct dir_result *res)
-{
-	struct change *ch = arg;
-	char why[300];
-
-	/* The value already gone (or already there) is the state we want;
-	 * so is an account that no longer exists. */
-	if (res->code == LDAP_SUCCESS || res->code == LDAP_NO_SUCH_ATTRIBUTE ||
-	    res->code == LDAP_TYPE_OR_VALUE_EXISTS || res->code == LDAP_NO_SUCH_OBJECT) {
-		change_finish(ch, ST_OK, "%s", ch->new_status);
-		return;
-	}
-	change_finish(ch, status_of(res->code), "record changed, account not updated: %s",
-	              dir_result_str(res, why, sizeof(why)));
-}
-
-static void
-on_record_changed(void *arg, const struct dir_result *res)
-{
-	struct change *ch = arg;
-	struct provd *pd = ch->pd;
-	struct dir_mods *m;
-	char why[300], dn[ACCOUNT_DN_MAX];
-	bool valid = strcmp(ch->new_status, "valid") == 0;
-
-	if (res->code != LDAP_SUCCESS) {
-		change_finish(ch, status_of(res->code), "record %s: %s", ch->rec->serial,
-		              dir_result_str(res, why, sizeof(why)));
-		return;
-	}
-	/* The account carries exactly its valid certificates. */
-	if (ch->rec->der == NULL || ch->rec->login[0] == '\0' ||
-	    ldapesc_rdn_dn("uid", ch->rec->login, pd->cfg.people_dn, dn, sizeof(dn)) < 0) {
-		change_finish(ch, ST_OK, "%s", ch->new_status);
-		return;
-	}
-	if ((m = dir_mods_new()) == NULL)
-		fatal("cert: out of memory");
-	dir_mods_add_bin(m, valid ? LDAP_MOD_ADD : LDAP_MOD_DELETE, "userCertificate;binary",
-	                 ch->rec->der, ch->rec->derlen);
-	dir_modify(pd->dir, dn, dir_mods_get(m), NULL, on_account_cert, ch);
-	dir_mods_free(m);
-}
-
-/*
- * Move rec to new_status ("valid", "hold" or "revoked") with reason (for
- * hold/revoked) and invalidity (0 = none).  The record is written with an
- * assertion on its current status, so two officers never both apply a
- * change.  The same modify puts a fresh pending marker on the record
- * (provdCertPending, see crl.c): the change reaches the next CRL whichever
- * instance publishes it, even if this one dies before it publishes.
- * done(ctx, status, msg) runs once (immediately when the directory is not
- * connected).
- */
-static void
-cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int reason,
-            time_t invalidity, change_done_fn *done, void *ctx)
-{
-	struct change *ch = calloc(1, sizeof(*ch));
-	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
-	struct dir_mods *m;
-	char dn[512], assertion[64], token[CRL_TOKEN_LEN + 1];
-	LDAP *ld = dir_ldap(pd->dir);
-
-	if (ch == NULL || (m = dir_mods_new()) == NULL)
-		fatal("cert: out of memory");
-	ch->pd = pd;
-	ch->rec = rec;
-	ch->done = done;
-	ch->ctx = ctx;
-	ch->reason = reason;
-	snprintf(ch->new_status, sizeof(ch->new_status), "%s", new_status);
-	now_ldap(ch->when);
-	snprintf(assertion, sizeof(assertion), "(provdCertStatus=%s)", rec->status);
-	if (ldapesc_rdn_dn("provdCertSerial", rec->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
-	    ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
-		dir_mods_free(m);
-		/* Report from the loop, as promised. */
-		ch->done = done;
-		change_finish(ch, ST_UNAVAILABLE, "directory unavailable");
-		return;
-	}
-	if (crl_pending_token(token) < 0) {
-		/* A change without its marker could stay off the CRL. */
-		dir_mods_free(m);
-		ldap_control_free(ctrl);
-		change_finish(ch, ST_INTERNAL, "no random bytes for the pending marker");
-		return;
-	}
-	ctrls[0] = ctrl;
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertStatus", new_status);
-	dir_mods_add1(m, LDAP_MOD_REPLACE, CRL_PENDING_ATTR, token);
-	if (strcmp(new_status, "valid") == 0) {
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertReason", NULL);
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", NULL);
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", NULL);
-	} else {
-		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertReason", reason_name(reason));
-		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", ch->when);
-		if (invalidity != 0) {
-			pkitime_format_ldap(invalidity, ch->invalidity);
-			dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", ch->invalidity);
-		} else {
-			dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", NULL);
-		}
-	}
-	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, on_record_changed, ch);
-	dir_mods_free(m);
-	ldap_control_free(ctrl);
-}
-
-/* ---- finding records -------------------------------------------------- */
-
-typedef void find_done_fn(void *ctx, int status, const char *msg, struct certrec *list);
-
-struct find {
-	struct certrec *head, *tail;
-	size_t          n;
-	find_done_fn   *done;
-	void           *ctx;
-};
-
-static void
-find_entry(void *arg, LDAP *ld, LDAPMessage *e)
-{
-	struct find *f = arg;
-	struct certrec *r = certrec_read(ld, e);
-
-	if (f->tail)
-		f->tail->next = r;
-	else
-		f->head = r;
-	f->tail = r;
-	f->n++;
-}
-
-static void
-find_done(void *arg, const struct dir_result *res)
-{
-	struct find *f = arg;
-	char why[300];
-
-	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
-		f->done(f->ctx, status_of(res->code), dir_result_str(res, why, sizeof(why)), f->head);
-	} else {
-		f->done(f->ctx, ST_OK, "", f->head);
-	}
-	free(f);
-}
-
-static void
-find_records(struct provd *pd, const char *filter, find_done_fn *done, void *ctx)
-{
-	struct find *f = calloc(1, sizeof(*f));
-
-	if (f == NULL)
-		fatal("cert: out of memory");
-	f->done = done;
-	f->ctx = ctx;
-	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, record_attrs, 0,
-	           NULL, find_entry, find_done, f);
-}
-
-/* Parse SERIAL as OpenSSL prints it into the record's filter. */
-static int
-serial_filter(struct request *req, const char *text, char *filter, size_t len,
-              char hex[SERIAL_HEX_MAX + 1])
-{
-	struct serial s;
-	char err[200];
-
-	if (serial_parse(text, &s, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "serial: %s", err);
-		return -1;
-	}
-	serial_to_hex(&s, 0, hex);
-	snprintf(filter, len, "(&(objectClass=provdCertificate)(provdCertSerial=%s))", hex);
-	return 0;
-}
-
-/* ---- cert issue ------------------------------------------------------- */
-
-struct issue {
-	struct request        *req;
-	const struct profile  *profile;
-	EVP_PKEY              *pub;
-	X509                  *cert;      /* as built; its fields are der's */
-	bool                   found;
-	char                   status[16];
-	char                   cn[NAMES_CN_BUFSZ];
-	char                   unit_name[512];
-	char                   unit[UNIT_CODE_MAX];
-	char                   mail[ACCOUNT_MAIL_MAX];
-	char                   employee_id[64];
-	char                   login[NAMES_LOGIN_BUFSZ];
-	char                   serial[SERIAL_HEX_MAX + 1];
-	char                   not_before[32], not_after[32];
-	char                   fp[FINGERPRINT_HEX_LEN + 1];
-	unsigned char         *der;       /* signed, malloc'd */
-	size_t                 derlen;
-	char                   issuer[1024];
-	unsigned               tries;     /* directory writes retried so far */
-};
-
-/* While the directory is away (slapd restarting), the record and the
- * account are written again every ISSUE_RETRY_MS, up to ISSUE_RETRIES
- * times: a certificate is reported issued only once both have landed. */
-#define ISSUE_RETRY_MS 500
-#define ISSUE_RETRIES  20
-
-static bool
-issue_may_retry(struct issue *is, int code)
-{
-	if (code != LDAP_SERVER_DOWN && code != LDAP_UNAVAILABLE &&
-	    code != LDAP_CONNECT_ERROR && code != LDAP_TIMEOUT)
-		return false;
-	return is->tries++ < ISSUE_RETRIES;
-}
-
-static void
-issue_free(struct issue *is)
-{
-	EVP_PKEY_free(is->pub);
-	X509_free(is->cert);
-	free(is->der);
-	free(is);
-}
-
-static void
-issue_reply(struct issue *is, const char *warning)
-{
-	struct request *req = is->req;
-	char *pem = NULL;
-	size_t plen = 0;
-	struct rec r;
-
-	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
-	         is->login, is->serial, is->profile->name);
-	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		issue_free(is);
-		return;
-	}
-	rec_begin(&r, req);
-	rec_kv(&r, "serial", is->serial);
-	rec_kv(&r, "login", is->login);
-	rec_kv(&r, "profile", is->profile->name);
-	rec_kv(&r, "not_before", is->not_before);
-	rec_kv(&r, "not_after", is->not_after);
-	rec_kv(&r, "fingerprint", is->fp);
-	rec_kvn(&r, "pem", pem, plen);
-	rec_end(&r);
-	free(pem);
-	if (warning != NULL)
-		request_done(req, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
-		             warning);
-	else
-		request_done(req, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
-		             is->profile->name, is->not_after);
-	issue_free(is);
-}
-
-static void issue_update_account(void *arg);
-
-static void
-on_account_updated(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	char why[300];
-
-	/* After a lost connection the first attempt may have landed. */
-	if (res->code == LDAP_SUCCESS ||
-	    (res->code == LDAP_TYPE_OR_VALUE_EXISTS && is->tries > 0)) {
-		issue_reply(is, NULL);
-		return;
-	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(is->req->pd->loop, ISSUE_RETRY_MS, issue_update_account, is) != NULL)
-		return;
-	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
-	         is->login, is->serial);
-	request_done(is->req, status_of(res->code), "certificate %s is recorded but NOT on "
-	             "the account %s (%s); revoke it with cert revoke before issuing again",
-	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
-}
-
-static void
-issue_update_account(void *arg)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	struct dir_mods *m;
-	char dn[ACCOUNT_DN_MAX];
-
-	if (ldapesc_rdn_dn("uid", is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
-		             "cannot be formed", is->serial);
-		issue_free(is);
-		return;
-	}
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
-	dir_modify(req->pd->dir, dn, dir_mods_get(m), NULL, on_account_updated, is);
-	dir_mods_free(m);
-}
-
-static void issue_record(void *arg);
-
-static void
-on_recorded(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	char why[300];
-
-	/* Serials are random: an existing record with ours is the one an
-	 * attempt cut off by a lost connection did write. */
-	if (res->code == LDAP_SUCCESS ||
-	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
-		is->tries = 0;
-		issue_update_account(is);
-		return;
-	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
-		return;
-	request_done(req, status_of(res->code), "certificate %s signed but NOT recorded, "
-	             "so it is not issued: %s", is->serial,
-	             dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
-}
-
-/* Write the record (the source of truth); then the account. */
-static void
-issue_record(void *arg)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	struct provd *pd = req->pd;
-	struct dir_mods *m;
-	char dn[512];
-
-	if (ldapesc_rdn_dn("provdCertSerial", is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "cannot form the record DN");
-		issue_free(is);
-		return;
-	}
-	dir_mods_add1(m, LDAP_MOD_ADD, "objectClass", "provdCertificate");
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertSerial", is->serial);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertStatus", "valid");
-	dir_mods_add1(m, LDAP_MOD_ADD, "uid", is->login);
-	dir_mods_add1(m, LDAP_MOD_ADD, "employeeNumber", is->employee_id);
-	dir_mods_add1(m, LDAP_MOD_ADD, "mail", is->mail);
-	dir_mods_add1(m, LDAP_MOD_ADD, "cn", is->cn);
-	if (is->unit[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "departmentNumber", is->unit);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertProfile", is->profile->name);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotBefore", is->not_before);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotAfter", is->not_after);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertFingerprint", is->fp);
-	if (is->issuer[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
-	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
-	dir_mods_free(m);
-}
-
-static void
-issue_sign_and_record(struct issue *is)
-{
-	struct request *req = is->req;
-	struct provd *pd = req->pd;
-	struct certgen_ca ca = {
-		.cert = pd->pki->cacert, .country = pd->cfg.country,
-		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
-		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
-	};
-	struct certgen_person person = {
-		.full_name = is->cn, .unit_name = is->unit_name, .mail = is->mail,
-		.employee_id = NULL,
-	};
-	struct serial s;
-	X509 *tbs = NULL;
-	char err[512];
-	time_t t;
-	BIO *b;
-	int n;
-
-	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		issue_free(is);
-		return;
-	}
-	/* The signer's certificate is checked to be tbs, signed: its fields
-	 * are read from tbs rather than decoded again. */
-	is->cert = tbs;
-	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
-		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
-		issue_free(is);
-		return;
-	}
-	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
-	    fingerprint_sha256_der(is->der, is->derlen, is->fp, err, sizeof(err)) < 0 ||
-	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_before) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_after) < 0) {
-		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
-		issue_free(is);
-		return;
-	}
-	serial_to_hex(&s, 0, is->serial);
-	is->issuer[0] = '\0';
-	if ((b = BIO_new(BIO_s_mem())) != NULL) {
-		X509_NAME_print_ex(b, X509_get_issuer_name(is->cert), 0,
-		                   XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(b, is->issuer, sizeof(is->issuer) - 1);
-		is->issuer[n > 0 ? n : 0] = '\0';
-		BIO_free(b);
-	}
-	issue_record(is);
-}
-
-static void
-issue_account(void *arg, LDAP *ld, LDAPMessage *e)
-{
-	struct issue *is = arg;
-	const struct unit *u;
-
-	is->found = true;
-	snprintf(is->status, sizeof(is->status), "%s", account_status(ld, e));
-	dir_entry_copy(ld, e, "cn", is->cn, sizeof(is->cn));
-	dir_entry_copy(ld, e, "mail", is->mail, sizeof(is->mail));
-	dir_entry_copy(ld, e, "employeeNumber", is->employee_id, sizeof(is->employee_id));
-	dir_entry_copy(ld, e, "departmentNumber", is->unit, sizeof(is->unit));
-	dir_entry_copy(ld, e, "uid", is->login, sizeof(is->login));
-	u = units_find(is->req->pd->units, is->unit);
-	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
-}
-
-static void
-issue_account_done(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	char why[300];
-
-	if (res->code != LDAP_SUCCESS) {
-		request_done(req, status_of(res->code), "directory: %s",
-		             dir_result_str(res, why, sizeof(why)));
-		issue_free(is);
-		return;
-	}
-	if (!is->found) {
-		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
-		issue_free(is);
-		return;
-	}
-	if (strcmp(is->status, "active") != 0) {
-		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
-		             is->login, is->status);
-		issue_free(is);
-		return;
-	}
-	issue_sign_and_record(is);
-}
-
-void
-cert_issue(struct request *req)
-{
-	static const char *const attrs[] = {
-		"uid", "cn", "mail", "employeeNumber", "departmentNumber",
-		"pwdAccountLockedTime", "provdDeleteAfter", NULL
-	};
-	struct provd *pd = req->pd;
-	const char *login = req->args.operand[0];
-	const char *pname = cmd_arg(&req->args, "profile");
-	size_t csrlen = 0;
-	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
-	char err[512], filter[128];
-	struct issue *is;
-
-	if (!need_ca(req))
-		return;
-	if (csr == NULL) {
-		request_done(req, ST_USAGE, "cert issue needs --csr FILE");
-		return;
-	}
-	if (!names_login_valid(login)) {
-		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
-		return;
-	}
-	if (pname == NULL)
-		pname = pd->cfg.default_profile;
-	if ((is = calloc(1, sizeof(*is))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
-	is->req = req;
-	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		request_done(req, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
-		issue_free(is);
-		return;
-	}
-	if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
-	               err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
-		return;
-	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
-	           issue_account, issue_account_done, is);
-}
+#include "certrec.h"
 
 /* ---- cert list / show ------------------------------------------------- */
 
@@ -725,7 +57,7 @@ list_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
-		request_done(req, status_of(res->code), "directory: %s",
+		request_done(req, account_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 	else
 		request_done(req, ST_OK, "ok");
@@ -747,7 +79,7 @@ cert_list(struct request *req)
 	size_t off = 0, i;
 	int n;
 
-	now_ldap(now);
+	pkitime_format_ldap(time(NULL), now);
 	n = snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)");
 	off = (size_t)n;
 	if (login != NULL) {
@@ -833,9 +165,9 @@ cert_show(struct request *req)
 {
 	char filter[256], hex[SERIAL_HEX_MAX + 1];
 
-	if (serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0)
+	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0)
 		return;
-	find_records(req->pd, filter, show_found, req);
+	certrec_find(req->pd, filter, show_found, req);
 }
 
 /* ---- cert revoke / release ------------------------------------------- */
@@ -915,7 +247,7 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 			             "certificateHold can be released", list->serial, list->status);
 			goto fail;
 		}
-		cert_change(req->pd, list, "valid", 0, 0, revoke_changed, rv);
+		certrec_change(req->pd, list, "valid", 0, 0, revoke_changed, rv);
 		return;
 	}
 	if (strcmp(list->status, "revoked") == 0) {
@@ -927,7 +259,7 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		request_done(req, ST_CONFLICT, "%s is already on hold", list->serial);
 		goto fail;
 	}
-	cert_change(req->pd, list, rv->reason == REASON_CERTIFICATE_HOLD ? "hold" : "revoked",
+	certrec_change(req->pd, list, rv->reason == REASON_CERTIFICATE_HOLD ? "hold" : "revoked",
 	            rv->reason, rv->invalidity, revoke_changed, rv);
 	return;
 fail:
@@ -943,7 +275,7 @@ revoke_or_release(struct request *req, bool release)
 	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200];
 	struct revoke *rv;
 
-	if (!need_ca(req))
+	if (!cert_need_ca(req))
 		return;
 	if ((rv = calloc(1, sizeof(*rv))) == NULL) {
 		request_done(req, ST_INTERNAL, "out of memory");
@@ -971,11 +303,11 @@ revoke_or_release(struct request *req, bool release)
 			return;
 		}
 	}
-	if (serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {
+	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {
 		free(rv);
 		return;
 	}
-	find_records(req->pd, filter, revoke_found, rv);
+	certrec_find(req->pd, filter, revoke_found, rv);
 }
 
 void
@@ -1005,7 +337,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		certrec_free(list);
 		return;
 	}
-	now_ldap(now);
+	pkitime_format_ldap(time(NULL), now);
 	for (c = list; c != NULL; c = c->next) {
 		const unsigned char *p = c->der;
 		X509 *x = c->der ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
@@ -1022,7 +354,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		}
 		X509_free(x);
 		ir.subject = subject;
-		ir.status = strcmp(effective_status(c, now), "expired") == 0 ? 'E' :
+		ir.status = strcmp(certrec_status(c, now), "expired") == 0 ? 'E' :
 		            strcmp(c->status, "valid") == 0 ? 'V' : 'R';
 		if (ir.status == 'R') {
 			pkitime_parse_ldap(c->revoked_at, &ir.revoked_at, err, sizeof(err));
@@ -1045,7 +377,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 void
 cert_export_index(struct request *req)
 {
-	find_records(req->pd, "(objectClass=provdCertificate)", index_found, req);
+	certrec_find(req->pd, "(objectClass=provdCertificate)", index_found, req);
 }
 
 /* ---- account lifecycle ------------------------------------------------ */
@@ -1140,7 +472,7 @@ life_next(struct life *lf)
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		cert_change(lf->pd, lf->cur, target, reason, 0, life_changed, lf);
+		certrec_change(lf->pd, lf->cur, target, reason, 0, life_changed, lf);
 		return;
 	}
 	if (lf->changed == 0 && lf->failed == 0) {
@@ -1205,7 +537,7 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
 		         "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
 		         "(provdCertStatus=hold)))", esc);
 	}
-	find_records(pd, filter, life_found, lf);
+	certrec_find(pd, filter, life_found, lf);
 }
 
 /* ---- whois: the person's certificates ------------------------------- */
@@ -1225,7 +557,7 @@ whois_found(void *arg, int status, const char *msg, struct certrec *list)
 	char now[32];
 	struct rec r;
 
-	now_ldap(now);
+	pkitime_format_ldap(time(NULL), now);
 	if (status != ST_OK) {
 		rec_begin(&r, wc->req);
 		rec_kv(&r, "section", "certificate");
@@ -1238,7 +570,7 @@ whois_found(void *arg, int status, const char *msg, struct certrec *list)
 		rec_kv(&r, "section", "certificate");
 		rec_kv(&r, "login", c->login);
 		rec_kv(&r, "serial", c->serial);
-		rec_kv(&r, "status", effective_status(c, now));
+		rec_kv(&r, "status", certrec_status(c, now));
 		rec_kv(&r, "profile", c->profile);
 		rec_kv(&r, "not_after", c->not_after);
 		rec_kv(&r, "reason", c->reason);
@@ -1265,5 +597,5 @@ cert_whois_part(struct request *req, const struct whois_subject *who,
 	if (ldapesc_filter(who->login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
 	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
-	find_records(req->pd, filter, whois_found, wc);
+	certrec_find(req->pd, filter, whois_found, wc);
 }
