@@ -83,29 +83,6 @@ account_action_name(enum account_action a, bool dry_run)
 	return "rejected";
 }
 
-int
-account_status_of_ldap(int code)
-{
-	switch (code) {
-	case LDAP_SUCCESS:              return ST_OK;
-	case LDAP_NO_SUCH_OBJECT:       return ST_NOTFOUND;
-	case LDAP_ALREADY_EXISTS:
-	case LDAP_CONSTRAINT_VIOLATION:
-	case LDAP_TYPE_OR_VALUE_EXISTS:
-	case LDAP_ASSERTION_FAILED:     return ST_CONFLICT;
-	case LDAP_INSUFFICIENT_ACCESS:  return ST_PERMISSION;
-	case LDAP_SERVER_DOWN:
-	case LDAP_UNAVAILABLE:
-	case LDAP_BUSY:
-	case LDAP_TIMEOUT:
-	case LDAP_CONNECT_ERROR:        return ST_UNAVAILABLE;
-	case LDAP_INVALID_SYNTAX:
-	case LDAP_OBJECT_CLASS_VIOLATION:
-	case LDAP_UNDEFINED_TYPE:       return ST_INVALID;
-	}
-	return ST_INTERNAL;
-}
-
 /* ---- create ---------------------------------------------------------- */
 
 /* Attributes provd keeps in step with HR data on an update (when the
@@ -480,7 +457,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 	unsigned n;
 
 	if (res->code != LDAP_SUCCESS) {
-		create_fail(c, account_status_of_ldap(res->code), "directory: %s",
+		create_fail(c, schema_status_of_ldap(res->code), "directory: %s",
 		            dir_result_str(res, why, sizeof(why)));
 		return;
 	}
@@ -735,7 +712,7 @@ on_added(void *arg, const struct dir_result *res)
 		            dir_result_str(res, why, sizeof(why)));
 		return;
 	}
-	create_fail(c, account_status_of_ldap(res->code), "%s%s",
+	create_fail(c, schema_status_of_ldap(res->code), "%s%s",
 	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
 	            dir_result_str(res, why, sizeof(why)));
 }
@@ -909,28 +886,12 @@ on_updated(void *arg, const struct dir_result *res)
 	}
 	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
 		c->res.outcome_unknown = true;
-	create_fail(c, account_status_of_ldap(res->code), "%s%s",
+	create_fail(c, schema_status_of_ldap(res->code), "%s%s",
 	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
 	            dir_result_str(res, why, sizeof(why)));
 }
 
 /* ---- records --------------------------------------------------------- */
-
-const char *
-account_status(LDAP *ld, LDAPMessage *e)
-{
-	char *locked = dir_entry_get(ld, e, "pwdAccountLockedTime");
-	char *del = dir_entry_get(ld, e, "provdDeleteAfter");
-	const char *st = "active";
-
-	if (del != NULL)
-		st = "deleted";
-	else if (locked != NULL && strcmp(locked, "000001010000Z") == 0)
-		st = "disabled";
-	free(locked);
-	free(del);
-	return st;
-}
 
 static void
 kv_attr(struct rec *r, LDAP *ld, LDAPMessage *e, const char *key, const char *attr)
@@ -958,7 +919,7 @@ account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 	kv_attr(r, ld, e, "employee_id", "employeeNumber");
 	rec_kv(r, "unit", unit ? unit : "");
 	rec_kv(r, "unit_name", u && u->name ? u->name : "");
-	rec_kv(r, "status", account_status(ld, e));
+	rec_kv(r, "status", account_state_name(account_state_read(ld, e)));
 	kv_attr(r, ld, e, "title", "title");
 	kv_attr(r, ld, e, "phone", "telephoneNumber");
 	kv_attr(r, ld, e, "quota", "provdMailQuota");
@@ -1068,7 +1029,7 @@ show_done(void *arg, const struct dir_result *res)
 
 	free(s);
 	if (res->code != LDAP_SUCCESS)
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 	else if (found == 0)
 		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
@@ -1080,10 +1041,10 @@ void
 account_show(struct request *req)
 {
 	const char *key = req->args.operand[0];
-	char esc[800], filter[2600];
+	char filter[2600];
 	struct show *s;
 
-	if (strlen(key) > 254 || ldapesc_filter(key, esc, sizeof(esc)) < 0) {
+	if (schema_filter_person(key, false, filter, sizeof(filter)) < 0) {
 		request_done(req, ST_INVALID, "login or mail too long");
 		return;
 	}
@@ -1092,9 +1053,6 @@ account_show(struct request *req)
 		return;
 	}
 	s->req = req;
-	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)(mailLocalAddress=%s)))",
-	         esc, esc, esc);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           account_attrs, 2, NULL, show_entry, show_done, s);
 }

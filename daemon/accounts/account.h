@@ -16,6 +16,7 @@
 
 #include "names.h"
 #include "password.h"
+#include "schema.h"
 
 struct strset;
 
@@ -87,11 +88,8 @@ extern const char *const account_attrs[];
  * quota, aliases (comma separated), disabled_reason, delete_after. */
 void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
 
-/* "active", "disabled" or "deleted" for an entry. */
-const char *account_status(LDAP *ld, LDAPMessage *e);
-
-/* Map an LDAP result to an ST_* code. */
-int account_status_of_ldap(int ldap_code);
+/* An entry's state and what an LDAP result means: schema.h
+ * (account_state_read, schema_status_of_ldap). */
 
 /* Handlers: `user add`, `user show` (account.c), `user list`
  * (account_list.c). */

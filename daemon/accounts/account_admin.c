@@ -13,6 +13,7 @@
 #include "fields.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "pkitime.h"
 #include "provd.h"
 #include "request.h"
 #include "text.h"
@@ -49,7 +50,6 @@ lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
 	certs_fn(pd, login, ev, done, ctx);
 }
 
-#define LOCKED_FOREVER "000001010000Z"
 #define REASON_MAX     1024
 
 /* ---- shared: lookup, time, finishing with certificates ---------------- */
@@ -67,11 +67,11 @@ struct lookup {
 void
 acct_gentime(char *out, size_t outsz, unsigned days)
 {
-	time_t now = time(NULL) + (time_t)days * 86400;
-	struct tm tm;
+	char t[PKITIME_LDAP_LEN + 1] = "";
 
-	gmtime_r(&now, &tm);
-	strftime(out, outsz, "%Y%m%d%H%M%SZ", &tm);
+	/* One GeneralizedTime formatter for the whole engine (pkitime.h). */
+	pkitime_format_ldap(time(NULL) + (time_t)days * 86400, t);
+	snprintf(out, outsz, "%s", t);
 }
 
 static void
@@ -85,12 +85,12 @@ lookup_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	snprintf(l->t.dn, sizeof(l->t.dn), "%s", dn ? dn : "");
 	free(dn);
-	dir_entry_copy(ld, e, "uid", l->t.login, sizeof(l->t.login));
-	dir_entry_copy(ld, e, "mail", l->t.mail, sizeof(l->t.mail));
-	dir_entry_copy(ld, e, "departmentNumber", l->t.unit, sizeof(l->t.unit));
-	dir_entry_copy(ld, e, "provdDeleteAfter", l->t.delete_after, sizeof(l->t.delete_after));
-	snprintf(l->t.status, sizeof(l->t.status), "%s", account_status(ld, e));
-	l->t.aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	dir_entry_copy(ld, e, AT_UID, l->t.login, sizeof(l->t.login));
+	dir_entry_copy(ld, e, AT_MAIL, l->t.mail, sizeof(l->t.mail));
+	dir_entry_copy(ld, e, AT_UNIT, l->t.unit, sizeof(l->t.unit));
+	dir_entry_copy(ld, e, AT_DELETE_AFTER, l->t.delete_after, sizeof(l->t.delete_after));
+	snprintf(l->t.status, sizeof(l->t.status), "%s", account_state_name(account_state_read(ld, e)));
+	l->t.aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
 }
 
 static void
@@ -101,7 +101,7 @@ lookup_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		goto drop;
 	}
@@ -132,8 +132,8 @@ acct_lookup(struct request *req, const char *login, acct_found_fn *found,
             acct_drop_fn *drop, void *ctx)
 {
 	static const char *const attrs[] = {
-		"uid", "mail", "departmentNumber", "mailLocalAddress",
-		"pwdAccountLockedTime", "provdDeleteAfter", NULL
+		AT_UID, AT_MAIL, AT_UNIT, AT_MAIL_ALIAS,
+		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
 	};
 	struct lookup *l;
 	char filter[128];
@@ -215,7 +215,7 @@ write_ok(struct request *req, const struct dir_result *res, const char *login)
 	else if (res->code == LDAP_NO_SUCH_OBJECT)
 		request_done(req, ST_NOTFOUND, "login: account '%s' disappeared meanwhile", login);
 	else
-		request_done(req, account_status_of_ldap(res->code), "%s: directory refused "
+		request_done(req, schema_status_of_ldap(res->code), "%s: directory refused "
 		             "the change: %s", login, dir_result_str(res, why, sizeof(why)));
 	return false;
 }
@@ -349,7 +349,7 @@ account_modify(struct request *req)
 			change_fail(c, ST_INVALID, "name: %s", err);
 			return;
 		}
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "cn", cn) < 0 ||
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0)
@@ -422,7 +422,7 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		            "role over unit %s", req->peer.name, (unsigned)req->peer.uid, u->code);
 		return;
 	}
-	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "departmentNumber", u->code) < 0 ||
+	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code) < 0 ||
 	    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "ou", u->name ? u->name : u->code) < 0)
 		oom();
 	c->certs = true;
@@ -493,13 +493,13 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	}
 	acct_gentime(now, sizeof(now), 0);
 	if (c->ev == LIFECYCLE_DISABLE || c->ev == LIFECYCLE_DELETE) {
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "pwdAccountLockedTime",
-		                  LOCKED_FOREVER) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdDisabledAt", now) < 0)
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME,
+		                  SCHEMA_LOCKED_FOREVER) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, now) < 0)
 			oom();
 	}
 	if (c->is_delete) {
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdDeleteAfter",
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER,
 		                  c->delete_after) < 0)
 			oom();
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
@@ -542,9 +542,9 @@ account_disable(struct request *req)
 			change_fail(c, ST_INVALID, "reason%s", colon ? colon : ": invalid");
 			return;
 		}
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdDisabledReason", v) < 0)
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, v) < 0)
 			oom();
-	} else if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "provdDisabledReason", NULL) < 0) {
+	} else if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0) {
 		oom();
 	}
 	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
@@ -556,10 +556,10 @@ account_enable(struct request *req)
 	struct change *c = change_new(req);
 
 	c->ev = LIFECYCLE_ENABLE;
-	if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "pwdAccountLockedTime", NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, "provdDisabledReason", NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, "provdDisabledAt", NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, "provdDeleteAfter", NULL) < 0)
+	if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, NULL) < 0)
 		oom();
 	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
 }
@@ -609,7 +609,7 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	char unit[UNIT_CODE_MAX];
 	char *dn;
 
-	dir_entry_copy(ld, e, "departmentNumber", unit, sizeof(unit));
+	dir_entry_copy(ld, e, AT_UNIT, unit, sizeof(unit));
 	if (!request_may(p->req, ROLE_ADMIN, unit)) {
 		p->skipped++;
 		return;
@@ -629,8 +629,8 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
 	free(dn);
-	dir_entry_copy(ld, e, "uid", it->login, sizeof(it->login));
-	dir_entry_copy(ld, e, "provdDeleteAfter", it->delete_after, sizeof(it->delete_after));
+	dir_entry_copy(ld, e, AT_UID, it->login, sizeof(it->login));
+	dir_entry_copy(ld, e, AT_DELETE_AFTER, it->delete_after, sizeof(it->delete_after));
 }
 
 static void
@@ -684,7 +684,7 @@ purge_found(void *arg, const struct dir_result *res)
 	size_t i;
 
 	if (res->code != LDAP_SUCCESS || p->oom) {
-		request_done(p->req, p->oom ? ST_INTERNAL : account_status_of_ldap(res->code),
+		request_done(p->req, p->oom ? ST_INTERNAL : schema_status_of_ldap(res->code),
 		             "directory: %s", p->oom ? "out of memory" :
 		             dir_result_str(res, why, sizeof(why)));
 		free(p->v);
@@ -711,7 +711,7 @@ void
 account_purge(struct request *req)
 {
 	static const char *const attrs[] = {
-		"uid", "departmentNumber", "provdDeleteAfter", NULL
+		AT_UID, AT_UNIT, AT_DELETE_AFTER, NULL
 	};
 	struct purge *p = calloc(1, sizeof(*p));
 	char now[32], filter[128];

@@ -182,7 +182,7 @@ on_page(void *arg, const struct dir_result *res)
 
 		snprintf(msg, sizeof(msg), "directory: %s (after %lu accounts)",
 		         dir_result_str(res, why, sizeof(why)), l->count);
-		finish(l, account_status_of_ldap(res->code), msg);
+		finish(l, schema_status_of_ldap(res->code), msg);
 		return;
 	}
 	if (page_cookie(res->ctrls, &cookie) < 0) {
@@ -307,18 +307,14 @@ build_filter(struct request *req)
 			goto oom;
 	}
 	if (status != NULL) {
+		enum account_state st;
 		const char *s;
 
-		if (strcmp(status, "active") == 0)
-			s = "(!(pwdAccountLockedTime=000001010000Z))(!(provdDeleteAfter=*))";
-		else if (strcmp(status, "disabled") == 0)
-			s = "(pwdAccountLockedTime=000001010000Z)(!(provdDeleteAfter=*))";
-		else if (strcmp(status, "deleted") == 0)
-			s = "(provdDeleteAfter=*)";
-		else {
+		if (account_state_parse(status, &st) < 0) {
 			request_done(req, ST_USAGE, "status: want active, disabled or deleted");
 			goto fail;
 		}
+		s = account_state_filter(st);
 		if (append(&f, &len, &cap, s) < 0)
 			goto oom;
 	}

@@ -85,7 +85,7 @@ written(void *arg, const struct dir_result *res)
 		request_done(req, ST_NOTFOUND, "alias: %s is not an alias of %s",
 		             al->addr, al->login);
 	} else {
-		request_done(req, account_status_of_ldap(res->code), "alias: %s: %s",
+		request_done(req, schema_status_of_ldap(res->code), "alias: %s: %s",
 		             al->login, dir_result_str(res, why, sizeof(why)));
 	}
 	alias_free(al);
@@ -125,7 +125,7 @@ holders_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(al->req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(al->req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		alias_free(al);
 		return;

@@ -66,7 +66,7 @@ written(void *arg, const struct dir_result *res)
 
 	if (res->code != LDAP_SUCCESS) {
 		request_done(req, res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT ?
-		             ST_UNAVAILABLE : account_status_of_ldap(res->code),
+		             ST_UNAVAILABLE : schema_status_of_ldap(res->code),
 		             "%s: password not set%s: %s", p->login,
 		             res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT ?
 		             " (outcome unknown: run the command again)" : "",

@@ -243,7 +243,7 @@ ureport_free(struct ureport *r)
 static struct tally *
 tally_for(struct ureport *r, LDAP *ld, LDAPMessage *e)
 {
-	char *unit = dir_entry_get(ld, e, "departmentNumber");
+	char *unit = dir_entry_get(ld, e, AT_UNIT);
 	size_t i = usnap_find(&r->units, unit);
 
 	free(unit);
@@ -255,12 +255,12 @@ on_account(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ureport *r = arg;
 	struct tally *t = tally_for(r, ld, e);
-	const char *st = account_status(ld, e);
+	enum account_state st = account_state_read(ld, e);
 
 	r->accounts++;
-	if (strcmp(st, "deleted") == 0)
+	if (st == ACCOUNT_STATE_DELETED)
 		t->n[C_DELETED]++;
-	else if (strcmp(st, "disabled") == 0)
+	else if (st == ACCOUNT_STATE_DISABLED)
 		t->n[C_DISABLED]++;
 	else
 		t->n[C_ACTIVE]++;
@@ -271,15 +271,17 @@ on_cert(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ureport *r = arg;
 	struct tally *t = tally_for(r, ld, e);
-	char *st = dir_entry_get(ld, e, "provdCertStatus");
-	char *na = dir_entry_get(ld, e, "provdCertNotAfter");
+	char *st = dir_entry_get(ld, e, AT_CERT_STATUS);
+	char *na = dir_entry_get(ld, e, AT_CERT_NOT_AFTER);
+	enum cert_state cs;
+	bool known = cert_state_parse(st, &cs) == 0;
 
 	r->certs++;
-	if (st != NULL && strcmp(st, "hold") == 0)
+	if (known && cs == CERT_STATE_HOLD)
 		t->n[C_HOLD]++;
-	else if (st != NULL && strcmp(st, "revoked") == 0)
+	else if (known && cs == CERT_STATE_REVOKED)
 		t->n[C_REVOKED]++;
-	else if (st != NULL && strcmp(st, "valid") == 0) {
+	else if (known && cs == CERT_STATE_VALID) {
 		/* GeneralizedTime YYYYMMDDHHMMSSZ compares as text. */
 		if (na == NULL || strcmp(na, r->now) < 0)
 			t->n[C_EXPIRED]++;
@@ -426,7 +428,7 @@ ureport_failed(struct ureport *r, const struct dir_result *res, const char *what
 
 	if (res->code == LDAP_SUCCESS)
 		return false;
-	request_done(r->req, account_status_of_ldap(res->code), "directory: %s: %s", what,
+	request_done(r->req, schema_status_of_ldap(res->code), "directory: %s: %s", what,
 	             dir_result_str(res, why, sizeof(why)));
 	ureport_free(r);
 	return true;
@@ -446,7 +448,7 @@ static void
 on_accounts_done(void *arg, const struct dir_result *res)
 {
 	static const char *const attrs[] = {
-		"departmentNumber", "provdCertStatus", "provdCertNotAfter", NULL
+		AT_UNIT, AT_CERT_STATUS, AT_CERT_NOT_AFTER, NULL
 	};
 	struct ureport *r = arg;
 	char *filter;
@@ -467,7 +469,7 @@ void
 report_units(struct request *req)
 {
 	static const char *const attrs[] = {
-		"departmentNumber", "pwdAccountLockedTime", "provdDeleteAfter", NULL
+		AT_UNIT, AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
 	};
 	const char *unit = cmd_arg(&req->args, "unit");
 	struct ureport *r;
@@ -559,13 +561,13 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	x = &r->v[r->n];
 	memset(x, 0, sizeof(*x));
-	dir_entry_copy(ld, e, "provdCertNotAfter", x->not_after, sizeof(x->not_after));
+	dir_entry_copy(ld, e, AT_CERT_NOT_AFTER, x->not_after, sizeof(x->not_after));
 	if (pkitime_parse_ldap(x->not_after, &x->when, err, sizeof(err)) < 0)
 		return;   /* not a record provd wrote; the filter let it through */
-	dir_entry_copy(ld, e, "departmentNumber", x->unit, sizeof(x->unit));
-	dir_entry_copy(ld, e, "uid", x->login, sizeof(x->login));
-	dir_entry_copy(ld, e, "provdCertSerial", x->serial, sizeof(x->serial));
-	if ((x->name = dir_entry_get(ld, e, "cn")) == NULL && (x->name = strdup("")) == NULL) {
+	dir_entry_copy(ld, e, AT_UNIT, x->unit, sizeof(x->unit));
+	dir_entry_copy(ld, e, AT_UID, x->login, sizeof(x->login));
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, x->serial, sizeof(x->serial));
+	if ((x->name = dir_entry_get(ld, e, AT_CN)) == NULL && (x->name = strdup("")) == NULL) {
 		r->oom = true;
 		return;
 	}
@@ -594,7 +596,7 @@ on_expiring_done(void *arg, const struct dir_result *res)
 	size_t i;
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		ereport_free(r);
 		return;
@@ -631,7 +633,7 @@ void
 report_expiring(struct request *req)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "uid", "cn", "departmentNumber", "provdCertNotAfter", NULL
+		AT_CERT_SERIAL, AT_UID, AT_CN, AT_UNIT, AT_CERT_NOT_AFTER, NULL
 	};
 	const char *days_arg = cmd_arg(&req->args, "days");
 	unsigned long days = REPORT_EXPIRING_DEFAULT_DAYS;

@@ -199,7 +199,7 @@ unit_written(void *arg, const struct dir_result *res)
 		else if (res->code == LDAP_NO_SUCH_OBJECT)
 			request_done(req, ST_NOTFOUND, "unit: no unit '%s'", c->code);
 		else
-			request_done(req, account_status_of_ldap(res->code), "unit %s: %s",
+			request_done(req, schema_status_of_ldap(res->code), "unit %s: %s",
 			             c->code, dir_result_str(res, why, sizeof(why)));
 		unit_change_free(c);
 		return;
@@ -338,7 +338,7 @@ unit_add(struct request *req)
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "unit=%s", code);
 	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes) < 0 ||
+	    dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes) < 0 ||
 	    dir_mods_add1(m, LDAP_MOD_ADD, "ou", code) < 0 ||
 	    dir_mods_add1(m, LDAP_MOD_ADD, "description", c->name) < 0 ||
 	    dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitKind", kind) < 0 ||

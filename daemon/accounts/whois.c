@@ -54,10 +54,10 @@ on_account(void *arg, LDAP *ld, LDAPMessage *e)
 		return;
 	}
 	s = &w->who[w->n++];
-	dir_entry_copy(ld, e, "uid", s->login, sizeof(s->login));
-	dir_entry_copy(ld, e, "mail", s->mail, sizeof(s->mail));
-	dir_entry_copy(ld, e, "employeeNumber", s->employee_id, sizeof(s->employee_id));
-	dir_entry_copy(ld, e, "departmentNumber", s->unit, sizeof(s->unit));
+	dir_entry_copy(ld, e, AT_UID, s->login, sizeof(s->login));
+	dir_entry_copy(ld, e, AT_MAIL, s->mail, sizeof(s->mail));
+	dir_entry_copy(ld, e, AT_EMPLOYEE_ID, s->employee_id, sizeof(s->employee_id));
+	dir_entry_copy(ld, e, AT_UNIT, s->unit, sizeof(s->unit));
 	rec_begin(&r, w->req);
 	rec_kv(&r, "section", "account");
 	account_record(&r, w->req->pd, ld, e);
@@ -108,7 +108,7 @@ on_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_SIZELIMIT_EXCEEDED) {
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		free(w);
 		return;
@@ -131,10 +131,10 @@ void
 whois_show(struct request *req)
 {
 	const char *key = req->args.operand[0];
-	char esc[800], filter[3400];
+	char filter[3400];
 	struct whois *w;
 
-	if (key[0] == '\0' || strlen(key) > 254 || ldapesc_filter(key, esc, sizeof(esc)) < 0) {
+	if (key[0] == '\0' || schema_filter_person(key, true, filter, sizeof(filter)) < 0) {
 		request_done(req, ST_INVALID, "whois: give a login, a mail address or an "
 		             "employee id (at most 254 bytes)");
 		return;
@@ -142,9 +142,6 @@ whois_show(struct request *req)
 	if ((w = calloc(1, sizeof(*w))) == NULL)
 		fatal("whois: out of memory");
 	w->req = req;
-	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)(mailLocalAddress=%s)"
-	         "(employeeNumber=%s)))", esc, esc, esc, esc);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           account_attrs, 0, NULL, on_account, on_done, w);
 }

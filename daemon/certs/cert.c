@@ -57,7 +57,7 @@ list_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 	else
 		request_done(req, ST_OK, "ok");
@@ -67,9 +67,9 @@ void
 cert_list(struct request *req)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "uid", "employeeNumber", "departmentNumber",
-		"provdCertProfile", "provdCertNotBefore", "provdCertNotAfter", "provdCertReason",
-		"provdCertRevokedAt", "provdCertInvalidityDate", "provdCertFingerprint", NULL
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
+		AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
+		AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT, NULL
 	};
 	const struct cmd_args *a = &req->args;
 	const char *login = cmd_arg(a, "login"), *unit = cmd_arg(a, "unit");
@@ -191,8 +191,8 @@ revoke_published(void *ctx, int status, const char *msg)
 	rec_begin(&r, req);
 	rec_kv(&r, "serial", rv->rec->serial);
 	rec_kv(&r, "login", rv->rec->login);
-	rec_kv(&r, "status", rv->release ? "valid" :
-	       rv->reason == REASON_CERTIFICATE_HOLD ? "hold" : "revoked");
+	rec_kv(&r, "status", cert_state_name(rv->release ? CERT_STATE_VALID :
+	       rv->reason == REASON_CERTIFICATE_HOLD ? CERT_STATE_HOLD : CERT_STATE_REVOKED));
 	rec_kv(&r, "reason", rv->release ? "" : reason_name(rv->reason));
 	rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
 	rec_end(&r);
@@ -242,24 +242,25 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 	}
 	rv->rec = list;
 	if (rv->release) {
-		if (strcmp(list->status, "hold") != 0) {
+		if (list->state != CERT_STATE_HOLD) {
 			request_done(req, ST_CONFLICT, "%s is %s, not on hold: only a "
 			             "certificateHold can be released", list->serial, list->status);
 			goto fail;
 		}
-		certrec_change(req->pd, list, "valid", 0, 0, revoke_changed, rv);
+		certrec_change(req->pd, list, CERT_STATE_VALID, 0, 0, revoke_changed, rv);
 		return;
 	}
-	if (strcmp(list->status, "revoked") == 0) {
+	if (list->state == CERT_STATE_REVOKED) {
 		request_done(req, ST_CONFLICT, "%s is already revoked (%s, %s)", list->serial,
 		             list->reason, list->revoked_at);
 		goto fail;
 	}
-	if (strcmp(list->status, "hold") == 0 && rv->reason == REASON_CERTIFICATE_HOLD) {
+	if (list->state == CERT_STATE_HOLD && rv->reason == REASON_CERTIFICATE_HOLD) {
 		request_done(req, ST_CONFLICT, "%s is already on hold", list->serial);
 		goto fail;
 	}
-	certrec_change(req->pd, list, rv->reason == REASON_CERTIFICATE_HOLD ? "hold" : "revoked",
+	certrec_change(req->pd, list,
+	               rv->reason == REASON_CERTIFICATE_HOLD ? CERT_STATE_HOLD : CERT_STATE_REVOKED,
 	            rv->reason, rv->invalidity, revoke_changed, rv);
 	return;
 fail:
@@ -355,7 +356,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		X509_free(x);
 		ir.subject = subject;
 		ir.status = strcmp(certrec_status(c, now), "expired") == 0 ? 'E' :
-		            strcmp(c->status, "valid") == 0 ? 'V' : 'R';
+		            c->state == CERT_STATE_VALID ? 'V' : 'R';
 		if (ir.status == 'R') {
 			pkitime_parse_ldap(c->revoked_at, &ir.revoked_at, err, sizeof(err));
 			reason_parse(c->reason, &ir.reason, err, sizeof(err));
@@ -431,27 +432,28 @@ life_changed(void *ctx, int status, const char *msg)
 	life_next(lf);
 }
 
-/* What ev does to a record in this state: NULL = nothing. */
-static const char *
+/* What ev does to a record in this state: the state to move it to, or -1
+ * for nothing. */
+static int
 life_target(enum lifecycle_event ev, const struct certrec *c, int *reason)
 {
-	bool valid = strcmp(c->status, "valid") == 0, hold = strcmp(c->status, "hold") == 0;
+	bool valid = c->state == CERT_STATE_VALID, hold = c->state == CERT_STATE_HOLD;
 
 	switch (ev) {
 	case LIFECYCLE_DISABLE:
 		*reason = REASON_CERTIFICATE_HOLD;
-		return valid ? "hold" : NULL;
+		return valid ? CERT_STATE_HOLD : -1;
 	case LIFECYCLE_ENABLE:
 		*reason = 0;
-		return hold ? "valid" : NULL;
+		return hold ? CERT_STATE_VALID : -1;
 	case LIFECYCLE_DELETE:
 		*reason = REASON_CESSATION_OF_OPERATION;
-		return valid || hold ? "revoked" : NULL;
+		return valid || hold ? CERT_STATE_REVOKED : -1;
 	case LIFECYCLE_MOVE:
 		*reason = REASON_AFFILIATION_CHANGED;
-		return valid || hold ? "revoked" : NULL;
+		return valid || hold ? CERT_STATE_REVOKED : -1;
 	}
-	return NULL;
+	return -1;
 }
 
 static void
@@ -462,17 +464,16 @@ life_next(struct life *lf)
 		[LIFECYCLE_DELETE] = "revoked (cessationOfOperation)",
 		[LIFECYCLE_MOVE] = "revoked (affiliationChanged)",
 	};
-	const char *target;
-	int reason = 0;
+	int target, reason = 0;
 	size_t n;
 
 	for (; lf->cur != NULL; lf->cur = lf->cur->next) {
-		if ((target = life_target(lf->ev, lf->cur, &reason)) == NULL)
+		if ((target = life_target(lf->ev, lf->cur, &reason)) < 0)
 			continue;
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		certrec_change(lf->pd, lf->cur, target, reason, 0, life_changed, lf);
+		certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0, life_changed, lf);
 		return;
 	}
 	if (lf->changed == 0 && lf->failed == 0) {

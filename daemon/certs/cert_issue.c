@@ -138,7 +138,7 @@ on_account_updated(void *arg, const struct dir_result *res)
 		return;
 	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
 	         is->login, is->serial);
-	request_done(is->req, account_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
+	request_done(is->req, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
 	             "the account %s (%s); revoke it with cert revoke before issuing again",
 	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
 	issue_free(is);
@@ -152,14 +152,14 @@ issue_update_account(void *arg)
 	struct dir_mods *m;
 	char dn[ACCOUNT_DN_MAX];
 
-	if (ldapesc_rdn_dn("uid", is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
+	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
 		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
 		             "cannot be formed", is->serial);
 		issue_free(is);
 		return;
 	}
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
+	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
 	dir_modify(req->pd->dir, dn, dir_mods_get(m), NULL, on_account_updated, is);
 	dir_mods_free(m);
 }
@@ -184,7 +184,7 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (issue_may_retry(is, res->code) &&
 	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
 		return;
-	request_done(req, account_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
+	request_done(req, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
 	             "so it is not issued: %s", is->serial,
 	             dir_result_str(res, why, sizeof(why)));
 	issue_free(is);
@@ -200,28 +200,28 @@ issue_record(void *arg)
 	struct dir_mods *m;
 	char dn[512];
 
-	if (ldapesc_rdn_dn("provdCertSerial", is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
 		request_done(req, ST_INTERNAL, "cannot form the record DN");
 		issue_free(is);
 		return;
 	}
-	dir_mods_add1(m, LDAP_MOD_ADD, "objectClass", "provdCertificate");
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertSerial", is->serial);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertStatus", "valid");
-	dir_mods_add1(m, LDAP_MOD_ADD, "uid", is->login);
-	dir_mods_add1(m, LDAP_MOD_ADD, "employeeNumber", is->employee_id);
-	dir_mods_add1(m, LDAP_MOD_ADD, "mail", is->mail);
-	dir_mods_add1(m, LDAP_MOD_ADD, "cn", is->cn);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, "provdCertificate");
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_SERIAL, is->serial);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_STATUS, cert_state_name(CERT_STATE_VALID));
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_UID, is->login);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_EMPLOYEE_ID, is->employee_id);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_MAIL, is->mail);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CN, is->cn);
 	if (is->unit[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "departmentNumber", is->unit);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertProfile", is->profile->name);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotBefore", is->not_before);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotAfter", is->not_after);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertFingerprint", is->fp);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT, is->unit);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_PROFILE, is->profile->name);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOT_BEFORE, is->not_before);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOT_AFTER, is->not_after);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_FINGERPRINT, is->fp);
 	if (is->issuer[0])
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
+	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }
@@ -289,12 +289,12 @@ issue_account(void *arg, LDAP *ld, LDAPMessage *e)
 	const struct unit *u;
 
 	is->found = true;
-	snprintf(is->status, sizeof(is->status), "%s", account_status(ld, e));
-	dir_entry_copy(ld, e, "cn", is->cn, sizeof(is->cn));
-	dir_entry_copy(ld, e, "mail", is->mail, sizeof(is->mail));
-	dir_entry_copy(ld, e, "employeeNumber", is->employee_id, sizeof(is->employee_id));
-	dir_entry_copy(ld, e, "departmentNumber", is->unit, sizeof(is->unit));
-	dir_entry_copy(ld, e, "uid", is->login, sizeof(is->login));
+	snprintf(is->status, sizeof(is->status), "%s", account_state_name(account_state_read(ld, e)));
+	dir_entry_copy(ld, e, AT_CN, is->cn, sizeof(is->cn));
+	dir_entry_copy(ld, e, AT_MAIL, is->mail, sizeof(is->mail));
+	dir_entry_copy(ld, e, AT_EMPLOYEE_ID, is->employee_id, sizeof(is->employee_id));
+	dir_entry_copy(ld, e, AT_UNIT, is->unit, sizeof(is->unit));
+	dir_entry_copy(ld, e, AT_UID, is->login, sizeof(is->login));
 	u = units_find(is->req->pd->units, is->unit);
 	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
 }
@@ -307,7 +307,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(req, account_status_of_ldap(res->code), "directory: %s",
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		issue_free(is);
 		return;
@@ -330,8 +330,8 @@ void
 cert_issue(struct request *req)
 {
 	static const char *const attrs[] = {
-		"uid", "cn", "mail", "employeeNumber", "departmentNumber",
-		"pwdAccountLockedTime", "provdDeleteAfter", NULL
+		AT_UID, AT_CN, AT_MAIL, AT_EMPLOYEE_ID, AT_UNIT,
+		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
 	};
 	struct provd *pd = req->pd;
 	const char *login = req->args.operand[0];

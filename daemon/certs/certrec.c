@@ -35,32 +35,38 @@
 #include "whois.h"
 
 const char *const certrec_attrs[] = {
-	"provdCertSerial", "provdCertStatus", "uid", "employeeNumber", "departmentNumber",
-	"provdCertProfile", "provdCertNotBefore", "provdCertNotAfter", "provdCertReason",
-	"provdCertRevokedAt", "provdCertInvalidityDate", "provdCertFingerprint",
-	"userCertificate;binary", NULL
+	AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
+	AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
+	AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT,
+	AT_USER_CERT, NULL
 };
 
 struct certrec *
 certrec_read(LDAP *ld, LDAPMessage *e)
 {
 	struct certrec *r = calloc(1, sizeof(*r));
+	enum cert_state st;
 
 	if (r == NULL)
 		fatal("cert: out of memory");
-	dir_entry_copy(ld, e, "provdCertSerial", r->serial, sizeof(r->serial));
-	dir_entry_copy(ld, e, "provdCertStatus", r->status, sizeof(r->status));
-	dir_entry_copy(ld, e, "uid", r->login, sizeof(r->login));
-	dir_entry_copy(ld, e, "employeeNumber", r->employee_id, sizeof(r->employee_id));
-	dir_entry_copy(ld, e, "departmentNumber", r->unit, sizeof(r->unit));
-	dir_entry_copy(ld, e, "provdCertProfile", r->profile, sizeof(r->profile));
-	dir_entry_copy(ld, e, "provdCertNotBefore", r->not_before, sizeof(r->not_before));
-	dir_entry_copy(ld, e, "provdCertNotAfter", r->not_after, sizeof(r->not_after));
-	dir_entry_copy(ld, e, "provdCertReason", r->reason, sizeof(r->reason));
-	dir_entry_copy(ld, e, "provdCertRevokedAt", r->revoked_at, sizeof(r->revoked_at));
-	dir_entry_copy(ld, e, "provdCertInvalidityDate", r->invalidity, sizeof(r->invalidity));
-	dir_entry_copy(ld, e, "provdCertFingerprint", r->fingerprint, sizeof(r->fingerprint));
-	r->der = dir_entry_get_bin(ld, e, "userCertificate;binary", &r->derlen);
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, r->serial, sizeof(r->serial));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, r->status, sizeof(r->status));
+	r->state = -1;
+	if (cert_state_parse(r->status, &st) == 0) {
+		r->state = (int)st;
+		snprintf(r->status, sizeof(r->status), "%s", cert_state_name(st));
+	}
+	dir_entry_copy(ld, e, AT_UID, r->login, sizeof(r->login));
+	dir_entry_copy(ld, e, AT_EMPLOYEE_ID, r->employee_id, sizeof(r->employee_id));
+	dir_entry_copy(ld, e, AT_UNIT, r->unit, sizeof(r->unit));
+	dir_entry_copy(ld, e, AT_CERT_PROFILE, r->profile, sizeof(r->profile));
+	dir_entry_copy(ld, e, AT_CERT_NOT_BEFORE, r->not_before, sizeof(r->not_before));
+	dir_entry_copy(ld, e, AT_CERT_NOT_AFTER, r->not_after, sizeof(r->not_after));
+	dir_entry_copy(ld, e, AT_CERT_REASON, r->reason, sizeof(r->reason));
+	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, r->revoked_at, sizeof(r->revoked_at));
+	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, r->invalidity, sizeof(r->invalidity));
+	dir_entry_copy(ld, e, AT_CERT_FINGERPRINT, r->fingerprint, sizeof(r->fingerprint));
+	r->der = dir_entry_get_bin(ld, e, AT_USER_CERT, &r->derlen);
 	return r;
 }
 
@@ -80,7 +86,7 @@ certrec_free(struct certrec *r)
 const char *
 certrec_status(const struct certrec *r, const char *now)
 {
-	if (strcmp(r->status, "valid") == 0 && strcmp(r->not_after, now) < 0)
+	if (r->state == CERT_STATE_VALID && strcmp(r->not_after, now) < 0)
 		return "expired";
 	return r->status;
 }
@@ -130,7 +136,8 @@ cert_need_ca(struct request *req)
 struct change {
 	struct provd   *pd;
 	struct certrec *rec;          /* borrowed */
-	char            new_status[16];
+	enum cert_state to;
+	char            new_status[16];   /* cert_state_name(to) */
 	int             reason;
 	char            when[32];
 	char            invalidity[32];
@@ -168,7 +175,7 @@ on_account_cert(void *arg, const struct dir_result *res)
 		change_finish(ch, ST_OK, "%s", ch->new_status);
 		return;
 	}
-	change_finish(ch, account_status_of_ldap(res->code), "record changed, account not updated: %s",
+	change_finish(ch, schema_status_of_ldap(res->code), "record changed, account not updated: %s",
 	              dir_result_str(res, why, sizeof(why)));
 }
 
@@ -179,29 +186,29 @@ on_record_changed(void *arg, const struct dir_result *res)
 	struct provd *pd = ch->pd;
 	struct dir_mods *m;
 	char why[300], dn[ACCOUNT_DN_MAX];
-	bool valid = strcmp(ch->new_status, "valid") == 0;
+	bool valid = ch->to == CERT_STATE_VALID;
 
 	if (res->code != LDAP_SUCCESS) {
-		change_finish(ch, account_status_of_ldap(res->code), "record %s: %s", ch->rec->serial,
+		change_finish(ch, schema_status_of_ldap(res->code), "record %s: %s", ch->rec->serial,
 		              dir_result_str(res, why, sizeof(why)));
 		return;
 	}
 	/* The account carries exactly its valid certificates. */
 	if (ch->rec->der == NULL || ch->rec->login[0] == '\0' ||
-	    ldapesc_rdn_dn("uid", ch->rec->login, pd->cfg.people_dn, dn, sizeof(dn)) < 0) {
+	    ldapesc_rdn_dn(AT_UID, ch->rec->login, pd->cfg.people_dn, dn, sizeof(dn)) < 0) {
 		change_finish(ch, ST_OK, "%s", ch->new_status);
 		return;
 	}
 	if ((m = dir_mods_new()) == NULL)
 		fatal("cert: out of memory");
-	dir_mods_add_bin(m, valid ? LDAP_MOD_ADD : LDAP_MOD_DELETE, "userCertificate;binary",
+	dir_mods_add_bin(m, valid ? LDAP_MOD_ADD : LDAP_MOD_DELETE, AT_USER_CERT,
 	                 ch->rec->der, ch->rec->derlen);
 	dir_modify(pd->dir, dn, dir_mods_get(m), NULL, on_account_cert, ch);
 	dir_mods_free(m);
 }
 
 /*
- * Move rec to new_status ("valid", "hold" or "revoked") with reason (for
+ * Move rec to state `to` (valid, hold or revoked) with reason (for
  * hold/revoked) and invalidity (0 = none).  The record is written with an
  * assertion on its current status, so two officers never both apply a
  * change.  The same modify puts a fresh pending marker on the record
@@ -211,8 +218,8 @@ on_record_changed(void *arg, const struct dir_result *res)
  * connected).
  */
 void
-certrec_change(struct provd *pd, struct certrec *rec, const char *new_status, int reason,
-            time_t invalidity, certrec_changed_fn *done, void *ctx)
+certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
+               time_t invalidity, certrec_changed_fn *done, void *ctx)
 {
 	struct change *ch = calloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
@@ -227,10 +234,11 @@ certrec_change(struct provd *pd, struct certrec *rec, const char *new_status, in
 	ch->done = done;
 	ch->ctx = ctx;
 	ch->reason = reason;
-	snprintf(ch->new_status, sizeof(ch->new_status), "%s", new_status);
+	ch->to = to;
+	snprintf(ch->new_status, sizeof(ch->new_status), "%s", cert_state_name(to));
 	pkitime_format_ldap(time(NULL), ch->when);
 	snprintf(assertion, sizeof(assertion), "(provdCertStatus=%s)", rec->status);
-	if (ldapesc_rdn_dn("provdCertSerial", rec->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, rec->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
 		dir_mods_free(m);
 		/* Report from the loop, as promised. */
@@ -246,20 +254,20 @@ certrec_change(struct provd *pd, struct certrec *rec, const char *new_status, in
 		return;
 	}
 	ctrls[0] = ctrl;
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertStatus", new_status);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_STATUS, cert_state_name(to));
 	dir_mods_add1(m, LDAP_MOD_REPLACE, CRL_PENDING_ATTR, token);
-	if (strcmp(new_status, "valid") == 0) {
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertReason", NULL);
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", NULL);
-		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", NULL);
+	if (to == CERT_STATE_VALID) {
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_REASON, NULL);
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_REVOKED_AT, NULL);
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_INVALIDITY, NULL);
 	} else {
-		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertReason", reason_name(reason));
-		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", ch->when);
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_REASON, reason_name(reason));
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_REVOKED_AT, ch->when);
 		if (invalidity != 0) {
 			pkitime_format_ldap(invalidity, ch->invalidity);
-			dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", ch->invalidity);
+			dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_INVALIDITY, ch->invalidity);
 		} else {
-			dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertInvalidityDate", NULL);
+			dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_INVALIDITY, NULL);
 		}
 	}
 	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, on_record_changed, ch);
@@ -297,7 +305,7 @@ find_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
-		f->done(f->ctx, account_status_of_ldap(res->code), dir_result_str(res, why, sizeof(why)), f->head);
+		f->done(f->ctx, schema_status_of_ldap(res->code), dir_result_str(res, why, sizeof(why)), f->head);
 	} else {
 		f->done(f->ctx, ST_OK, "", f->head);
 	}

@@ -24,6 +24,7 @@
 #include "names.h"
 #include "profile.h"
 #include "reason.h"
+#include "schema.h"
 #include "serial.h"
 #include "units.h"
 
@@ -33,7 +34,8 @@ struct request;
 /* A record as read from the directory. */
 struct certrec {
 	char           serial[SERIAL_HEX_MAX + 1];
-	char           status[16];
+	char           status[16];    /* cert_state_name(state), or the text as stored */
+	int            state;         /* enum cert_state, -1 when the text is none */
 	char           login[NAMES_LOGIN_BUFSZ];
 	char           employee_id[64];
 	char           unit[UNIT_CODE_MAX];
@@ -70,13 +72,13 @@ typedef void certrec_changed_fn(void *ctx, int status, const char *msg);
 typedef void certrec_found_fn(void *ctx, int status, const char *msg, struct certrec *list);
 
 /*
- * Move rec to new_status ("valid", "hold" or "revoked") with reason (for
+ * Move rec to state `to` with reason (for
  * hold/revoked) and invalidity (0 = none), then the account's
  * userCertificate;binary.  rec is borrowed until done runs; done(ctx,
  * status, msg) runs once.  See certrec.c for the assertion and the CRL
  * marker.
  */
-void certrec_change(struct provd *pd, struct certrec *rec, const char *new_status, int reason,
+void certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
                     time_t invalidity, certrec_changed_fn *done, void *ctx);
 
 /* Every record matching filter under ou=certificates; done gets the list

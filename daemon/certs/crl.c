@@ -97,6 +97,7 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 #include "signer.h"
 
@@ -606,22 +607,23 @@ static void
 on_record(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct crl_state *s = arg;
-	char *ser = dir_entry_get(ld, e, "provdCertSerial");
-	char *st = dir_entry_get(ld, e, "provdCertStatus");
-	char *at = dir_entry_get(ld, e, "provdCertRevokedAt");
-	char *why = dir_entry_get(ld, e, "provdCertReason");
-	char *inv = dir_entry_get(ld, e, "provdCertInvalidityDate");
+	char *ser = dir_entry_get(ld, e, AT_CERT_SERIAL);
+	char *st = dir_entry_get(ld, e, AT_CERT_STATUS);
+	char *at = dir_entry_get(ld, e, AT_CERT_REVOKED_AT);
+	char *why = dir_entry_get(ld, e, AT_CERT_REASON);
+	char *inv = dir_entry_get(ld, e, AT_CERT_INVALIDITY);
 	char *token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
 	struct crl_entry ce;
-	bool listed;
+	enum cert_state cs;
+	bool known, listed;
 	char err[200];
 
 	if (s->bad[0] != '\0')
 		goto out;
 	memset(&ce, 0, sizeof(ce));
-	listed = st != NULL && (strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0);
-	if (ser == NULL || st == NULL || serial_parse(ser, &ce.serial, err, sizeof(err)) < 0 ||
-	    (!listed && strcasecmp(st, "valid") != 0) ||
+	known = cert_state_parse(st, &cs) == 0;
+	listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
+	if (ser == NULL || !known || serial_parse(ser, &ce.serial, err, sizeof(err)) < 0 ||
 	    (listed && (at == NULL || why == NULL ||
 	     pkitime_parse_ldap(at, &ce.revoked_at, err, sizeof(err)) < 0 ||
 	     reason_parse(why, &ce.reason, err, sizeof(err)) < 0 ||
@@ -678,8 +680,8 @@ static void
 on_ca_entry_done(void *arg, const struct dir_result *res)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt", "provdCertReason",
-		"provdCertInvalidityDate", CRL_PENDING_ATTR, NULL
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT, AT_CERT_REASON,
+		AT_CERT_INVALIDITY, CRL_PENDING_ATTR, NULL
 	};
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;

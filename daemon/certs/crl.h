@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "schema.h"
+
 struct provd;
 struct request;
 struct crl_state;
@@ -41,7 +43,7 @@ void crl_publish(struct provd *pd, crl_done_fn *done, void *ctx);
 void crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx);
 
 /* The pending marker a record status change writes in the same modify. */
-#define CRL_PENDING_ATTR  "provdCertPending"
+#define CRL_PENDING_ATTR  AT_CERT_PENDING
 #define CRL_TOKEN_LEN     16
 /* A fresh marker: CRL_TOKEN_LEN lower-case hex digits from RAND_bytes.
  * Returns 0, or -1 when the generator fails (then make no change). */

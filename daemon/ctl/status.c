@@ -10,6 +10,7 @@
 #include "control.h"
 #include "dir.h"
 #include "ldapesc.h"
+#include "schema.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -109,7 +110,7 @@ status_show(struct request *req)
 	           "(objectClass=inetOrgPerson)", noattrs, 0, NULL,
 	           count_entry, count_done, &s->people);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(pwdAccountLockedTime=000001010000Z)", noattrs, 0, NULL,
+	           SCHEMA_FILTER_LOCKED, noattrs, 0, NULL,
 	           count_entry, count_done, &s->disabled);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
 	           "(objectClass=provdCertificate)", noattrs, 0, NULL,
@@ -126,7 +127,7 @@ static void
 complete_login(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct request *req = arg;
-	char *uid = dir_entry_get(ld, e, "uid");
+	char *uid = dir_entry_get(ld, e, AT_UID);
 
 	if (uid != NULL)
 		reply_kv(req, "value", uid, NULL);
@@ -148,7 +149,7 @@ complete_login_done(void *arg, const struct dir_result *res)
 void
 status_complete(struct request *req)
 {
-	static const char *const attrs[] = { "uid", NULL };
+	static const char *const attrs[] = { AT_UID, NULL };
 	const char *what = req->args.operand[0];
 	const char *prefix = req->args.noperands > 1 ? req->args.operand[1] : "";
 	struct provd *pd = req->pd;
