@@ -18,6 +18,7 @@
 #include "request.h"
 #include "text.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 /* ---- account events and certificates (see account_admin.h) ------------ */
 
@@ -148,8 +149,7 @@ acct_lookup(struct request *req, const char *login, acct_found_fn *found,
 			drop(ctx);
 		return;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatal("account: out of memory");
+	l = xcalloc(1, sizeof(*l));
 	l->req = req;
 	l->found = found;
 	l->drop = drop;
@@ -189,10 +189,8 @@ void
 acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_event ev,
                        const char *status_word, const char *msg)
 {
-	struct after *a = calloc(1, sizeof(*a));
+	struct after *a = xcalloc(1, sizeof(*a));
 
-	if (a == NULL)
-		fatal("account: out of memory");
 	a->req = req;
 	snprintf(a->login, sizeof(a->login), "%s", login);
 	snprintf(a->status_word, sizeof(a->status_word), "%s", status_word ? status_word : "");

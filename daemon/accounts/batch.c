@@ -16,6 +16,7 @@
 #include "strset.h"
 #include "text.h"
 #include "units.h"
+#include "xmalloc.h"
 
 #define BATCH_WINDOW      128        /* rows in flight */
 #define BATCH_QUEUE_MAX   4096       /* parsed rows waiting (one DATA chunk) */
@@ -359,8 +360,7 @@ on_row(const struct csv_row *cr, void *arg)
 		b->stopping = true;
 		return 1;
 	}
-	if ((row = calloc(1, sizeof(*row))) == NULL)
-		fatal("batch: out of memory");
+	row = xcalloc(1, sizeof(*row));
 	row->b = b;
 	row->num = cr->record;
 	for (i = 0; i < NCOLS; i++) {
@@ -431,12 +431,8 @@ void
 batch_import(struct request *req)
 {
 	const char *mode = cmd_arg(&req->args, "on-error");
-	struct batch *b = calloc(1, sizeof(*b));
+	struct batch *b = xcalloc(1, sizeof(*b));
 
-	if (b == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	b->req = req;
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");

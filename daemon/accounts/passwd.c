@@ -22,6 +22,7 @@
 #include "request.h"
 #include "wire.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 struct passwd {
 	struct request       *req;
@@ -143,8 +144,7 @@ passwd_set(struct request *req)
 		             "--password-file FILE, --password-stdin");
 		return;
 	}
-	if ((p = calloc(1, sizeof(*p))) == NULL)
-		fatal("passwd: out of memory");
+	p = xcalloc(1, sizeof(*p));
 	p->req = req;
 	if (chosen == NULL) {
 		p->generated = true;

@@ -17,6 +17,7 @@
 #include "text.h"
 #include "units.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define DAY_SECONDS     86400
 #define EXPIRING_WINDOW 30          /* days, for certs_expiring_30d */
@@ -478,10 +479,7 @@ report_units(struct request *req)
 
 	if (check_unit_option(req, unit) < 0)
 		return;
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	r = xcalloc(1, sizeof(*r));
 	r->req = req;
 	if (usnap_take(&r->units, req->pd->units) < 0) {
 		free(r);
@@ -653,10 +651,7 @@ report_expiring(struct request *req)
 			return;
 		}
 	}
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	r = xcalloc(1, sizeof(*r));
 	r->req = req;
 	r->now = time(NULL);
 	if (pkitime_format_ldap(r->now, now_s) < 0 ||

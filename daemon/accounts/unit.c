@@ -18,6 +18,7 @@
 #include "request.h"
 #include "text.h"
 #include "units.h"
+#include "xmalloc.h"
 
 static void
 unit_record(struct request *req, const struct unit *u)
@@ -323,8 +324,7 @@ unit_add(struct request *req)
 		request_done(req, ST_CONFLICT, "parent: a unit cannot be its own parent");
 		return;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("unit: out of memory");
+	c = xcalloc(1, sizeof(*c));
 	c->req = req;
 	snprintf(c->code, sizeof(c->code), "%s", code);
 	if (unit_name_check(req, name, c->name, sizeof(c->name)) < 0) {
@@ -390,8 +390,7 @@ unit_modify(struct request *req)
 			return;
 		}
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL)
-		fatal("unit: out of memory");
+	c = xcalloc(1, sizeof(*c));
 	c->req = req;
 	snprintf(c->code, sizeof(c->code), "%s", u->code);
 	if (name != NULL && unit_name_check(req, name, c->name, sizeof(c->name)) < 0) {

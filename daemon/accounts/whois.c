@@ -12,6 +12,7 @@
 #include "request.h"
 #include "text.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define WHOIS_MAX_MATCHES 8
 
@@ -139,8 +140,7 @@ whois_show(struct request *req)
 		             "employee id (at most 254 bytes)");
 		return;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		fatal("whois: out of memory");
+	w = xcalloc(1, sizeof(*w));
 	w->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           account_attrs, 0, NULL, on_account, on_done, w);

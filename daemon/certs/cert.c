@@ -37,6 +37,7 @@
 #include "whois.h"
 
 #include "certrec.h"
+#include "xmalloc.h"
 
 /* ---- cert list / show ------------------------------------------------- */
 
@@ -278,10 +279,7 @@ revoke_or_release(struct request *req, bool release)
 
 	if (!cert_need_ca(req))
 		return;
-	if ((rv = calloc(1, sizeof(*rv))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	rv = xcalloc(1, sizeof(*rv));
 	rv->req = req;
 	rv->release = release;
 	if (!release) {
@@ -518,11 +516,9 @@ void
 cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                lifecycle_done_fn *done, void *ctx)
 {
-	struct life *lf = calloc(1, sizeof(*lf));
+	struct life *lf = xcalloc(1, sizeof(*lf));
 	char filter[400];
 
-	if (lf == NULL)
-		fatal("cert: out of memory");
 	lf->pd = pd;
 	lf->ev = ev;
 	lf->done = done;
@@ -586,11 +582,9 @@ void
 cert_whois_part(struct request *req, const struct whois_subject *who,
                 whois_part_done_fn *done, void *ctx)
 {
-	struct whois_certs *wc = calloc(1, sizeof(*wc));
+	struct whois_certs *wc = xcalloc(1, sizeof(*wc));
 	char filter[256], esc[128];
 
-	if (wc == NULL)
-		fatal("cert: out of memory");
 	wc->req = req;
 	wc->done = done;
 	wc->ctx = ctx;

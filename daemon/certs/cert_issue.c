@@ -36,6 +36,7 @@
 #include "whois.h"
 
 #include "certrec.h"
+#include "xmalloc.h"
 
 /* ---- cert issue ------------------------------------------------------- */
 
@@ -353,10 +354,7 @@ cert_issue(struct request *req)
 	}
 	if (pname == NULL)
 		pname = pd->cfg.default_profile;
-	if ((is = calloc(1, sizeof(*is))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	is = xcalloc(1, sizeof(*is));
 	is->req = req;
 	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
 		request_done(req, ST_NOTFOUND, "profile: no profile '%.64s'", pname);

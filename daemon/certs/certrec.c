@@ -33,6 +33,7 @@
 #include "signer.h"
 #include "units.h"
 #include "whois.h"
+#include "xmalloc.h"
 
 const char *const certrec_attrs[] = {
 	AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
@@ -44,11 +45,9 @@ const char *const certrec_attrs[] = {
 struct certrec *
 certrec_read(LDAP *ld, LDAPMessage *e)
 {
-	struct certrec *r = calloc(1, sizeof(*r));
+	struct certrec *r = xcalloc(1, sizeof(*r));
 	enum cert_state st;
 
-	if (r == NULL)
-		fatal("cert: out of memory");
 	dir_entry_copy(ld, e, AT_CERT_SERIAL, r->serial, sizeof(r->serial));
 	dir_entry_copy(ld, e, AT_CERT_STATUS, r->status, sizeof(r->status));
 	r->state = -1;
@@ -315,10 +314,8 @@ find_done(void *arg, const struct dir_result *res)
 void
 certrec_find(struct provd *pd, const char *filter, certrec_found_fn *done, void *ctx)
 {
-	struct find *f = calloc(1, sizeof(*f));
+	struct find *f = xcalloc(1, sizeof(*f));
 
-	if (f == NULL)
-		fatal("cert: out of memory");
 	f->done = done;
 	f->ctx = ctx;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, certrec_attrs, 0,

@@ -100,6 +100,7 @@
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
+#include "xmalloc.h"
 
 #define CAS_RETRIES      8
 #define TIMER_MS         (60u * 60u * 1000u)   /* check hourly */
@@ -169,8 +170,7 @@ state(struct provd *pd)
 	struct pki *pki = pd->pki;
 
 	if (pki->crl == NULL) {
-		if ((pki->crl = calloc(1, sizeof(*pki->crl))) == NULL)
-			fatal("crl: out of memory");
+		pki->crl = xcalloc(1, sizeof(*pki->crl));
 		pki->crl->pd = pd;
 	}
 	return pki->crl;
@@ -364,10 +364,8 @@ static void
 enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 {
 	struct crl_state *s;
-	struct waiter *w = calloc(1, sizeof(*w));
+	struct waiter *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		fatal("crl: out of memory");
 	w->done = done;
 	w->ctx = ctx;
 	s = state(pd);
@@ -527,8 +525,7 @@ apply_changes(struct crl_state *s)
 			return -1;
 		}
 	}
-	if ((out = malloc((n + nc) * sizeof(*out))) == NULL)
-		fatal("crl: out of memory");
+	out = xmalloc((n + nc) * sizeof(*out));
 	j = 0;
 	while (i < n || j < nc) {
 		d = i == n ? 1 : j == nc ? -1 : cmp_entry(&s->entries[i], &c[j].e);
@@ -597,8 +594,7 @@ grow(void *v, size_t *cap, size_t need, size_t size)
 	ncap = *cap ? *cap * 2 : 64;
 	while (ncap < need)
 		ncap *= 2;
-	if ((v = realloc(v, ncap * size)) == NULL)
-		fatal("crl: out of memory");
+	v = xrealloc(v, ncap * size);
 	*cap = ncap;
 	return v;
 }
@@ -870,12 +866,8 @@ void
 crl_show(struct request *req)
 {
 	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
-	struct show *sh = calloc(1, sizeof(*sh));
+	struct show *sh = xcalloc(1, sizeof(*sh));
 
-	if (sh == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	sh->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
 	           attrs, 1, NULL, show_entry, show_done, sh);

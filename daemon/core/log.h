@@ -4,7 +4,8 @@
  * In the foreground (-d) messages go to stderr, otherwise to syslog with the
  * configured facility.  log_warn() appends strerror(errno); log_warnx() does
  * not.  fatal()/fatalx() log and exit(1): only at start-up or on a broken
- * internal invariant, never because of client input.  Never pass secrets.
+ * internal invariant (and out of memory, see xmalloc.h), never because of
+ * client input.  Never pass secrets.
  */
 #ifndef PROVD_LOG_H
 #define PROVD_LOG_H

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "xmalloc.h"
 
 struct watch {
 	int         fd;
@@ -72,8 +73,7 @@ bury(struct loop *l, struct watch *w)
 	if (l->ngrave == l->capgrave) {
 		size_t cap = l->capgrave ? l->capgrave * 2 : 16;
 
-		if ((g = realloc(l->graveyard, cap * sizeof(*g))) == NULL)
-			fatal("loop: out of memory");
+		g = xrealloc(l->graveyard, cap * sizeof(*g));
 		l->graveyard = g;
 		l->capgrave = cap;
 	}

@@ -16,6 +16,7 @@
 #include "request.h"
 #include "units.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 void
 status_ping(struct request *req)
@@ -97,12 +98,8 @@ status_show(struct request *req)
 {
 	static const char *const noattrs[] = { LDAP_NO_ATTRS, NULL };
 	struct provd *pd = req->pd;
-	struct status_ctx *s = calloc(1, sizeof(*s));
+	struct status_ctx *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	s->req = req;
 	s->people.s = s->disabled.s = s->certs.s = s;
 	s->pending = 3;

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "xmalloc.h"
 
 #define BACKOFF_MIN_MS  250
 #define BACKOFF_MAX_MS  8000
@@ -557,16 +558,13 @@ dir_search(struct dir *d, const char *base, int scope, const char *filter,
 	op->scope = scope;
 	op->sizelimit = sizelimit;
 	op->on_entry = on_entry;
-	if ((op->filter = strdup(filter ? filter : "(objectClass=*)")) == NULL)
-		fatal("directory: out of memory");
+	op->filter = xstrdup(filter ? filter : "(objectClass=*)");
 	if (attrs != NULL) {
 		while (attrs[n] != NULL)
 			n++;
-		if ((op->attrs = calloc(n + 1, sizeof(char *))) == NULL)
-			fatal("directory: out of memory");
+		op->attrs = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++)
-			if ((op->attrs[i] = strdup(attrs[i])) == NULL)
-				fatal("directory: out of memory");
+			op->attrs[i] = xstrdup(attrs[i]);
 	}
 	submit(d, op);
 }
@@ -613,8 +611,7 @@ take_config(struct dir *d, const struct config *cfg)
 	for (i = 0; i < d->nuris; i++)
 		free(d->uris[i]);
 	for (i = 0; i < cfg->nuris; i++)
-		if ((d->uris[i] = strdup(cfg->uris[i])) == NULL)
-			fatal("directory: out of memory");
+		d->uris[i] = xstrdup(cfg->uris[i]);
 	d->nuris = cfg->nuris;
 	d->cur = 0;
 	d->simple = cfg->bind_simple;
