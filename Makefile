@@ -1,7 +1,8 @@
 # provd — build, test, run, install.
 #
 #   make                 build provd and provctl into build/
-#   make check           install missing packages, build, run unit + integration
+#   make check           install missing packages, check the format of the files
+#                        in .clang-format-files, build, run unit + integration
 #                        tests, then the same suite again under ASan+UBSan
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca)
@@ -96,9 +97,19 @@ deps:
 # Unit tests, then integration tests against a real slapd, in the plain build
 # and again in the sanitizer build.
 check: deps
+	$(MAKE) check-format
 	$(MAKE) test-suite
 	$(MAKE) SANITIZE=address,undefined test-suite
 	$(MAKE) test-fuzz-smoke
+
+# The files listed in .clang-format-files must be as clang-format leaves them.
+CLANG_FORMAT ?= clang-format
+check-format:
+	@bad=0; for f in $$(grep -v '^\#' .clang-format-files); do \
+		if ! $(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f"; then \
+			echo "check-format: $$f is not formatted (run $(CLANG_FORMAT) -i $$f)"; bad=1; \
+		fi; \
+	done; exit $$bad
 
 test-suite: all unit-tests
 	tests/run-unit $(BUILD)
@@ -205,6 +216,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

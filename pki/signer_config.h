@@ -9,11 +9,11 @@
 #include <sys/types.h>
 
 struct signer_config {
-	int   drop_privileges;   /* non-zero: child switches to uid/gid */
+	int drop_privileges; /* non-zero: child switches to uid/gid */
 	uid_t uid;
 	gid_t gid;
-	int   timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
-	int   keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
+	int timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
+	int keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
 };
 
 #endif

@@ -11,20 +11,20 @@
 #include "wire.h"
 
 static const char *const account_names[] = {
-	[ACCOUNT_STATE_ACTIVE]   = "active",
+	[ACCOUNT_STATE_ACTIVE] = "active",
 	[ACCOUNT_STATE_DISABLED] = "disabled",
-	[ACCOUNT_STATE_DELETED]  = "deleted",
+	[ACCOUNT_STATE_DELETED] = "deleted",
 };
 
 static const char *const account_filters[] = {
-	[ACCOUNT_STATE_ACTIVE]   = "(!" SCHEMA_FILTER_LOCKED ")(!(" AT_DELETE_AFTER "=*))",
+	[ACCOUNT_STATE_ACTIVE] = "(!" SCHEMA_FILTER_LOCKED ")(!(" AT_DELETE_AFTER "=*))",
 	[ACCOUNT_STATE_DISABLED] = SCHEMA_FILTER_LOCKED "(!(" AT_DELETE_AFTER "=*))",
-	[ACCOUNT_STATE_DELETED]  = "(" AT_DELETE_AFTER "=*)",
+	[ACCOUNT_STATE_DELETED] = "(" AT_DELETE_AFTER "=*)",
 };
 
 static const char *const cert_names[] = {
-	[CERT_STATE_VALID]   = "valid",
-	[CERT_STATE_HOLD]    = "hold",
+	[CERT_STATE_VALID] = "valid",
+	[CERT_STATE_HOLD] = "hold",
 	[CERT_STATE_REVOKED] = "revoked",
 };
 
@@ -77,16 +77,18 @@ schema_filter_person(const char *key, bool employee_id, char *out, size_t outsz)
 	char esc[800];
 	int n;
 
-	if (key == NULL || strlen(key) > 254 ||
-	    ldapesc_filter(key, esc, sizeof(esc)) < 0)
+	if (key == NULL || strlen(key) > 254 || ldapesc_filter(key, esc, sizeof(esc)) < 0)
 		return -1;
 	if (employee_id)
-		n = snprintf(out, outsz, "(&(objectClass=" OC_PERSON ")(|(" AT_UID "=%s)(" AT_MAIL
+		n = snprintf(out, outsz,
+		             "(&(objectClass=" OC_PERSON ")(|(" AT_UID "=%s)(" AT_MAIL
 		             "=%s)(" AT_MAIL_ALIAS "=%s)(" AT_EMPLOYEE_ID "=%s)))",
 		             esc, esc, esc, esc);
 	else
-		n = snprintf(out, outsz, "(&(objectClass=" OC_PERSON ")(|(" AT_UID "=%s)(" AT_MAIL
-		             "=%s)(" AT_MAIL_ALIAS "=%s)))", esc, esc, esc);
+		n = snprintf(out, outsz,
+		             "(&(objectClass=" OC_PERSON ")(|(" AT_UID "=%s)(" AT_MAIL
+		             "=%s)(" AT_MAIL_ALIAS "=%s)))",
+		             esc, esc, esc);
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
 }
 
@@ -113,21 +115,21 @@ int
 schema_status_of_ldap(int code)
 {
 	switch (code) {
-	case LDAP_SUCCESS:              return ST_OK;
-	case LDAP_NO_SUCH_OBJECT:       return ST_NOTFOUND;
+	case LDAP_SUCCESS: return ST_OK;
+	case LDAP_NO_SUCH_OBJECT: return ST_NOTFOUND;
 	case LDAP_ALREADY_EXISTS:
 	case LDAP_CONSTRAINT_VIOLATION:
 	case LDAP_TYPE_OR_VALUE_EXISTS:
-	case LDAP_ASSERTION_FAILED:     return ST_CONFLICT;
-	case LDAP_INSUFFICIENT_ACCESS:  return ST_PERMISSION;
+	case LDAP_ASSERTION_FAILED: return ST_CONFLICT;
+	case LDAP_INSUFFICIENT_ACCESS: return ST_PERMISSION;
 	case LDAP_SERVER_DOWN:
 	case LDAP_UNAVAILABLE:
 	case LDAP_BUSY:
 	case LDAP_TIMEOUT:
-	case LDAP_CONNECT_ERROR:        return ST_UNAVAILABLE;
+	case LDAP_CONNECT_ERROR: return ST_UNAVAILABLE;
 	case LDAP_INVALID_SYNTAX:
 	case LDAP_OBJECT_CLASS_VIOLATION:
-	case LDAP_UNDEFINED_TYPE:       return ST_INVALID;
+	case LDAP_UNDEFINED_TYPE: return ST_INVALID;
 	}
 	return ST_INTERNAL;
 }

@@ -19,38 +19,38 @@
 
 /* ---- attribute types ---------------------------------------------------- */
 
-#define AT_OBJECT_CLASS      "objectClass"
-#define AT_UID               "uid"
-#define AT_CN                "cn"
-#define AT_OU                "ou"
-#define AT_MAIL              "mail"
-#define AT_MAIL_ALIAS        "mailLocalAddress"
-#define AT_UNIT              "departmentNumber"     /* the account's unit code */
-#define AT_EMPLOYEE_ID       "employeeNumber"
-#define AT_USER_CERT         "userCertificate;binary"
-#define AT_LOCKED_TIME       "pwdAccountLockedTime" /* ppolicy */
-#define AT_PWD_RESET         "pwdReset"             /* ppolicy */
-#define AT_DELETE_AFTER      "provdDeleteAfter"
-#define AT_DISABLED_AT       "provdDisabledAt"
-#define AT_DISABLED_REASON   "provdDisabledReason"
+#define AT_OBJECT_CLASS    "objectClass"
+#define AT_UID             "uid"
+#define AT_CN              "cn"
+#define AT_OU              "ou"
+#define AT_MAIL            "mail"
+#define AT_MAIL_ALIAS      "mailLocalAddress"
+#define AT_UNIT            "departmentNumber" /* the account's unit code */
+#define AT_EMPLOYEE_ID     "employeeNumber"
+#define AT_USER_CERT       "userCertificate;binary"
+#define AT_LOCKED_TIME     "pwdAccountLockedTime" /* ppolicy */
+#define AT_PWD_RESET       "pwdReset"             /* ppolicy */
+#define AT_DELETE_AFTER    "provdDeleteAfter"
+#define AT_DISABLED_AT     "provdDisabledAt"
+#define AT_DISABLED_REASON "provdDisabledReason"
 
-#define AT_CERT_SERIAL       "provdCertSerial"
-#define AT_CERT_STATUS       "provdCertStatus"
-#define AT_CERT_PROFILE      "provdCertProfile"
-#define AT_CERT_NOT_BEFORE   "provdCertNotBefore"
-#define AT_CERT_NOT_AFTER    "provdCertNotAfter"
-#define AT_CERT_REASON       "provdCertReason"
-#define AT_CERT_REVOKED_AT   "provdCertRevokedAt"
-#define AT_CERT_INVALIDITY   "provdCertInvalidityDate"
-#define AT_CERT_FINGERPRINT  "provdCertFingerprint"
-#define AT_CERT_PENDING      "provdCertPending"     /* CRL marker, see crl.h */
+#define AT_CERT_SERIAL      "provdCertSerial"
+#define AT_CERT_STATUS      "provdCertStatus"
+#define AT_CERT_PROFILE     "provdCertProfile"
+#define AT_CERT_NOT_BEFORE  "provdCertNotBefore"
+#define AT_CERT_NOT_AFTER   "provdCertNotAfter"
+#define AT_CERT_REASON      "provdCertReason"
+#define AT_CERT_REVOKED_AT  "provdCertRevokedAt"
+#define AT_CERT_INVALIDITY  "provdCertInvalidityDate"
+#define AT_CERT_FINGERPRINT "provdCertFingerprint"
+#define AT_CERT_PENDING     "provdCertPending" /* CRL marker, see crl.h */
 
 /* ---- object classes ----------------------------------------------------- */
 
-#define OC_PERSON            "inetOrgPerson"
-#define OC_ACCOUNT           "provdAccount"
-#define OC_UNIT              "provdUnit"
-#define OC_CERTIFICATE       "provdCertificate"
+#define OC_PERSON      "inetOrgPerson"
+#define OC_ACCOUNT     "provdAccount"
+#define OC_UNIT        "provdUnit"
+#define OC_CERTIFICATE "provdCertificate"
 
 /* ---- accounts ----------------------------------------------------------- */
 
@@ -59,12 +59,12 @@
  * filters exclude it (docs/mailstack.md). */
 #define SCHEMA_LOCKED_FOREVER "000001010000Z"
 /* Entries locked that way (disabled or deleted accounts). */
-#define SCHEMA_FILTER_LOCKED  "(" AT_LOCKED_TIME "=" SCHEMA_LOCKED_FOREVER ")"
+#define SCHEMA_FILTER_LOCKED "(" AT_LOCKED_TIME "=" SCHEMA_LOCKED_FOREVER ")"
 
 enum account_state {
 	ACCOUNT_STATE_ACTIVE,
-	ACCOUNT_STATE_DISABLED,    /* locked forever */
-	ACCOUNT_STATE_DELETED,     /* provdDeleteAfter set: purged after that */
+	ACCOUNT_STATE_DISABLED, /* locked forever */
+	ACCOUNT_STATE_DELETED,  /* provdDeleteAfter set: purged after that */
 };
 
 /* "active", "disabled", "deleted". */

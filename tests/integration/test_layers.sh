@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Layers: the include graph has no circle and no upward arrow
-# (tools/include-graph), and the Makefile refuses an upward include.  Each
+# (tools/include-graph), and the Makefile refuses an upward include; the
+# files in .clang-format-files are formatted.  Each
 # breakage is made in a copy of the sources, never in the tree itself.
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -12,6 +13,12 @@ contains "include-graph: names what a layer sees" "$OUT" \
 	"daemon/ctl/  (sees: daemon/directory/ daemon/core/"
 ok "include-graph --dot" "$REPO/tools/include-graph" --dot
 contains "include-graph --dot: a digraph" "$OUT" "digraph provd {"
+
+if command -v clang-format >/dev/null; then
+	ok "make check-format: the listed files are formatted" make -s -C "$REPO" check-format
+else
+	ok "clang-format is installed (tools/install-deps)" false
+fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/provd-layers.XXXXXX")
 at_exit rm -rf -- "$tmp"

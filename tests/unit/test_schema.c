@@ -34,7 +34,7 @@ assert_filter_parses(const char *f)
 static void
 test_account_states(void **state)
 {
-	static const char *const names[] = { "active", "disabled", "deleted" };
+	static const char *const names[] = {"active", "disabled", "deleted"};
 	enum account_state s;
 	size_t i;
 
@@ -91,11 +91,13 @@ test_person_filter(void **state)
 
 	(void)state;
 	assert_int_equal(schema_filter_person("annv", false, out, sizeof(out)), 0);
-	assert_string_equal(out, "(&(objectClass=inetOrgPerson)(|(uid=annv)(mail=annv)"
-	                         "(mailLocalAddress=annv)))");
+	assert_string_equal(out,
+	                    "(&(objectClass=inetOrgPerson)(|(uid=annv)(mail=annv)"
+	                    "(mailLocalAddress=annv)))");
 	assert_int_equal(schema_filter_person("VP1*", true, out, sizeof(out)), 0);
-	assert_string_equal(out, "(&(objectClass=inetOrgPerson)(|(uid=VP1\\2A)(mail=VP1\\2A)"
-	                         "(mailLocalAddress=VP1\\2A)(employeeNumber=VP1\\2A)))");
+	assert_string_equal(out,
+	                    "(&(objectClass=inetOrgPerson)(|(uid=VP1\\2A)(mail=VP1\\2A)"
+	                    "(mailLocalAddress=VP1\\2A)(employeeNumber=VP1\\2A)))");
 	assert_filter_parses(out);
 	assert_int_equal(schema_filter_person("a)(uid=*", false, out, sizeof(out)), 0);
 	assert_null(strstr(out, "(uid=*"));
@@ -126,10 +128,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_account_states),
-		cmocka_unit_test(test_account_filters),
-		cmocka_unit_test(test_cert_states),
-		cmocka_unit_test(test_person_filter),
+		cmocka_unit_test(test_account_states), cmocka_unit_test(test_account_filters),
+		cmocka_unit_test(test_cert_states),    cmocka_unit_test(test_person_filter),
 		cmocka_unit_test(test_status_of_ldap),
 	};
 
