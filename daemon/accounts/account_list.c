@@ -3,7 +3,7 @@
  * One paged search (RFC 2696 simple paged results, LIST_PAGE entries a
  * page).  Records go to the client as entries arrive; the next page is
  * asked for only when the client's output queue is below the high-water
- * mark (request_congested / on_drain), so provd holds at most about one
+ * mark (request_congested / request_wait_drain), so provd holds at most about one
  * page of output whatever the number of accounts.  A client that goes away
  * stops the listing after the page in flight.
  *
@@ -34,10 +34,6 @@
 #include "wire.h"
 
 #define LIST_PAGE 500
-/* While waiting for the client to drain, also look every LIST_RECHECK_MS:
- * on_drain fires only when one flush crosses from above the high mark to
- * below the low mark, which a client that drains in small steps never does. */
-#define LIST_RECHECK_MS 20
 #define LIST_MAX_CONCURRENT 16
 
 static unsigned running;   /* listings holding a connection */
@@ -50,8 +46,7 @@ struct list {
 	unsigned long   count;
 	unsigned long   pages;
 	bool            cancelled;    /* the client went away */
-	bool            waiting;      /* for on_drain, no search in flight */
-	struct timer   *recheck;      /* while waiting */
+	bool            waiting;      /* for the client to drain, no search in flight */
 };
 
 static void
@@ -116,12 +111,9 @@ finish(struct list *l, int code, const char *msg)
 		l->dir = NULL;
 		running--;
 	}
+	request_drain_cancel(req);
 	req->on_cancel = NULL;
-	req->on_drain = NULL;
 	req->state = NULL;
-	if (l->recheck != NULL)
-		loop_timer_cancel(req->pd->loop, l->recheck);
-	l->recheck = NULL;
 	if (msg != NULL)
 		request_done(req, code, "%s", msg);
 	else
@@ -130,34 +122,12 @@ finish(struct list *l, int code, const char *msg)
 }
 
 static void
-resume(struct list *l)
+on_drained(struct request *req)
 {
-	l->req->on_drain = NULL;
-	if (l->recheck != NULL)
-		loop_timer_cancel(l->req->pd->loop, l->recheck);
-	l->recheck = NULL;
+	struct list *l = req->state;
+
 	l->waiting = false;
 	send_page(l);
-}
-
-static void
-on_drain(struct request *req)
-{
-	resume(req->state);
-}
-
-static void
-on_recheck(void *arg)
-{
-	struct list *l = arg;
-
-	l->recheck = NULL;
-	if (!request_congested(l->req)) {
-		resume(l);
-		return;
-	}
-	if ((l->recheck = loop_timer(l->req->pd->loop, LIST_RECHECK_MS, on_recheck, l)) == NULL)
-		log_warnx("user list: no timer; waiting for the client to drain");
 }
 
 static void
@@ -198,8 +168,7 @@ on_page(void *arg, const struct dir_result *res)
 	}
 	if (request_congested(l->req)) {
 		l->waiting = true;
-		l->req->on_drain = on_drain;
-		l->recheck = loop_timer(l->req->pd->loop, LIST_RECHECK_MS, on_recheck, l);
+		request_wait_drain(l->req, on_drained);
 		return;
 	}
 	send_page(l);

@@ -30,7 +30,6 @@
 #define AUDIT_MAX_READERS  8                 /* show/verify running at once */
 #define VERIFY_STEP_BYTES  (128u * 1024)     /* read per loop turn (~2 ms) */
 #define SHOW_STEP_BYTES    (128u * 1024)
-#define SHOW_RECHECK_MS    20
 #define LAZY_SYNC_MS       1000     /* records nobody waits for */
 
 struct audit {
@@ -504,7 +503,7 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
  * through loop_defer and one scheduled from a deferred call through a 0 ms
  * timer, so every step passes through epoll_wait and other clients are
  * served between them.  `show` also waits for the client to drain its
- * output (on_drain, rechecked every SHOW_RECHECK_MS) before reading on.
+ * output (request_wait_drain) before reading on.
  */
 struct scan {
 	struct request       *req;
@@ -539,8 +538,8 @@ scan_finish(struct scan *s, int code, const char *fmt, ...)
 	va_end(ap);
 	if (s->timer != NULL)
 		loop_timer_cancel(req->pd->loop, s->timer);
+	request_drain_cancel(req);
 	req->on_cancel = NULL;
-	req->on_drain = NULL;
 	req->state = NULL;
 	s->a->readers--;
 	journal_reader_free(&s->rd);
@@ -583,31 +582,13 @@ scan_schedule(struct scan *s)
 }
 
 static void
-on_drain(struct request *req)
+on_drained(struct request *req)
 {
 	struct scan *s = req->state;
 
-	req->on_drain = NULL;
-	if (s->timer != NULL)
-		loop_timer_cancel(req->pd->loop, s->timer);
-	s->timer = NULL;
 	s->waiting = false;
 	s->in_timer = false;
 	scan_schedule(s);
-}
-
-static void
-on_recheck(void *arg)
-{
-	struct scan *s = arg;
-
-	s->timer = NULL;
-	if (!request_congested(s->req)) {
-		on_drain(s->req);
-		return;
-	}
-	if ((s->timer = loop_timer(s->req->pd->loop, SHOW_RECHECK_MS, on_recheck, s)) == NULL)
-		log_warnx("audit show: no timer; waiting for the client to drain");
 }
 
 static void
@@ -755,8 +736,7 @@ scan_step(struct scan *s)
 	}
 	if (!s->verify && request_congested(s->req)) {
 		s->waiting = true;
-		s->req->on_drain = on_drain;
-		s->timer = loop_timer(s->req->pd->loop, SHOW_RECHECK_MS, on_recheck, s);
+		request_wait_drain(s->req, on_drained);
 		return;
 	}
 	scan_schedule(s);

@@ -134,6 +134,7 @@ request_done(struct request *req, int code, const char *fmt, ...)
 	req->status = code;
 	/* The handler is finished with it: nothing may call back into it
 	 * while the STATUS waits for the audit record to reach the disk. */
+	request_drain_cancel(req);
 	req->on_cancel = NULL;
 	req->on_drain = NULL;
 	req->on_data = NULL;
@@ -141,6 +142,52 @@ request_done(struct request *req, int code, const char *fmt, ...)
 	if (audit_hook == NULL ||
 	    audit_hook(req, code, req->status_msg, request_finish, req) == 0)
 		request_finish(req);
+}
+
+void
+request_drain_cancel(struct request *req)
+{
+	if (req->drain_timer != NULL)
+		loop_timer_cancel(req->pd->loop, req->drain_timer);
+	req->drain_timer = NULL;
+	req->on_drain = NULL;
+	req->on_resume = NULL;
+}
+
+static void
+drained(struct request *req)
+{
+	request_fn *resume = req->on_resume;
+
+	request_drain_cancel(req);
+	if (resume != NULL)
+		resume(req);
+}
+
+static void
+drain_recheck(void *arg)
+{
+	struct request *req = arg;
+
+	req->drain_timer = NULL;
+	if (!request_congested(req)) {
+		drained(req);
+		return;
+	}
+	req->drain_timer = loop_timer(req->pd->loop, REQUEST_DRAIN_RECHECK_MS, drain_recheck, req);
+	if (req->drain_timer == NULL)
+		log_warnx("request %lu: no timer; waiting for the client to drain", req->id);
+}
+
+void
+request_wait_drain(struct request *req, request_fn *resume)
+{
+	request_drain_cancel(req);
+	req->on_resume = resume;
+	req->on_drain = drained;
+	req->drain_timer = loop_timer(req->pd->loop, REQUEST_DRAIN_RECHECK_MS, drain_recheck, req);
+	if (req->drain_timer == NULL)
+		log_warnx("request %lu: no timer; waiting for the client to drain", req->id);
 }
 
 bool

@@ -27,6 +27,7 @@
 
 struct client;
 struct provd;
+struct timer;
 
 struct request;
 typedef void request_fn(struct request *req);
@@ -55,10 +56,13 @@ struct request {
 	uint64_t               started_ms;
 	void                  *state;     /* the handler's own */
 	request_fn            *on_cancel; /* client went away (optional) */
-	request_fn            *on_drain;  /* output below the low mark (optional) */
+	request_fn            *on_drain;  /* output below the low mark (optional;
+	                                     request_wait_drain sets it) */
 	request_data_fn       *on_data;   /* streamed input chunk (CMD_STREAM_INPUT) */
 	request_fn            *on_end;    /* end of streamed input */
 	char                   audit_note[256]; /* extra audit text, e.g. "login=annv" */
+	request_fn            *on_resume; /* request_wait_drain's */
+	struct timer          *drain_timer;
 	bool                   done;
 	int                    status;    /* set by request_done */
 	char                   status_msg[1024];
@@ -100,6 +104,19 @@ void request_set_audit(request_audit_fn *fn);
 /* True while the client's output queue is above the high-water mark; a
  * streaming handler then waits for on_drain before producing more. */
 bool request_congested(const struct request *req);
+
+/*
+ * Wait for the client to take its output: resume(req) runs once, from the
+ * loop, when the output queue is below the low-water mark — on the drain
+ * (on_drain) or on one of the rechecks every REQUEST_DRAIN_RECHECK_MS (a
+ * client that drains in small steps never crosses from the high mark to the
+ * low one in one flush).  The handler waits for nothing else meanwhile;
+ * request_drain_cancel or request_done ends the wait.  A streaming handler
+ * calls this when request_congested() is true.
+ */
+#define REQUEST_DRAIN_RECHECK_MS 20
+void request_wait_drain(struct request *req, request_fn *resume);
+void request_drain_cancel(struct request *req);
 
 /* Pause / resume reading streamed input from the client (backpressure). */
 void request_pause_input(struct request *req, bool paused);
