@@ -44,6 +44,28 @@ json_types(void **state)
 	assert_string_equal(rendered(FIELDTYPE_JSON, "name", "Văn \"An\""), "\"Văn \\\"An\\\"\"");
 }
 
+/* The table is searched with bsearch: every name must be found, first to
+ * last (a name out of order would be missed). */
+static void
+table_sorted(void **state)
+{
+	static const char *const ints[] = {
+		"accounts", "accounts_active", "certs_expiring_30d", "clients", "crl_number",
+		"done", "failed", "passwords_expired", "passwords_initial", "passwords_own",
+		"records", "rows", "seq", "total", "uid", "units", "uptime_s",
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		assert_int_equal(fieldtype_of(ints[i]), FT_INT);
+	assert_int_equal(fieldtype_of("not_after"), FT_TIME);
+	assert_int_equal(fieldtype_of("time"), FT_TIME);
+	assert_int_equal(fieldtype_of("quota"), FT_SIZE);
+	assert_int_equal(fieldtype_of("self_signed"), FT_BOOL);
+	assert_int_equal(fieldtype_of("login"), FT_STRING);
+}
+
 static void
 times_out(void **state)
 {
@@ -105,6 +127,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(json_types),
+		cmocka_unit_test(table_sorted),
 		cmocka_unit_test(times_out),
 		cmocka_unit_test(sizes),
 		cmocka_unit_test(times_in),

@@ -723,11 +723,6 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 	if (wire_finish(&e) < 0) {
 		fprintf(stderr, "provctl: request too large\n");
 		rc = ST_USAGE;
-				goto out;
-	}
-	if (wire_finish(&e) < 0) {
-		fprintf(stderr, "provctl: request too large\n");
-		rc = ST_USAGE;
 	}
 out:
 	if (rc != 0)
