@@ -99,13 +99,25 @@ check_unknown(config_setting_t *g, char *err, size_t errlen)
 		}
 		if (config_setting_get_hook(s) != NULL)
 			continue;
-		/* The dotted path, for the message. */
-		for (p = s; p != NULL && config_setting_name(p) != NULL; p = config_setting_parent(p)) {
-			char tmp[256];
+		/* The dotted path, for the message: names from the root down. */
+		{
+			const char *names[8];
+			size_t nn = 0, len = 0, k;
 
-			snprintf(tmp, sizeof(tmp), "%s%s%s", config_setting_name(p),
-			         path[0] ? "." : "", path);
-			memcpy(path, tmp, sizeof(path));
+			for (p = s; p != NULL && config_setting_name(p) != NULL && nn < 8;
+			     p = config_setting_parent(p))
+				names[nn++] = config_setting_name(p);
+			for (k = nn; k > 0; k--) {
+				size_t w = strlen(names[k - 1]);
+
+				if (len + w + 2 > sizeof(path))
+					break;
+				if (len > 0)
+					path[len++] = '.';
+				memcpy(path + len, names[k - 1], w);
+				len += w;
+			}
+			path[len] = '\0';
 		}
 		snprintf(err, errlen, "%s:%d: unknown setting '%s' (misspelt? provd.conf(5) "
 		         "lists the settings)",
