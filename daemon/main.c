@@ -30,7 +30,7 @@
 #include "config.h"
 #include "control.h"
 #include "dir.h"
-#include "account_admin.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"

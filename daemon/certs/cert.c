@@ -21,7 +21,7 @@
 #include "fingerprint.h"
 #include "index.h"
 #include "ldapesc.h"
-#include "account_admin.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
 #include "names.h"

@@ -6,7 +6,7 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
-#include "account_admin.h"
+#include "lifecycle.h"
 
 struct provd;
 struct request;
@@ -17,7 +17,7 @@ void cert_revoke(struct request *req);
 void cert_release(struct request *req);
 void cert_export_index(struct request *req);
 
-/* The certificates' side of an account event (see account_admin.h): every
+/* The certificates' side of an account event (see lifecycle.h): every
  * matching record changes, then one CRL is published.  done runs once.
  * main.c hands it to lifecycle_set_certs. */
 void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
