@@ -1,7 +1,7 @@
 /*
- * cert — the certificate commands on records (list, show, revoke, release,
+ * cert — the certificate commands (issue, list, show, revoke, release,
  * export-index), and the certificates' side of account events and of
- * whois.  Records themselves: certrec.h; `cert issue`: cert_issue.h.
+ * whois.  The records themselves: certrec.h.
  */
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
@@ -11,6 +11,10 @@
 struct provd;
 struct request;
 
+/* `cert issue LOGIN --profile NAME` with a CSR: the account must be
+ * active; the signer signs by the profile; the record is written (retrying
+ * a serial collision), then the account's userCertificate;binary. */
+void cert_issue(struct request *req);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);
