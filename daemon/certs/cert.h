@@ -1,7 +1,16 @@
 /*
- * cert — the certificate commands (issue, list, show, revoke, release,
- * export-index), and the certificates' side of account events and of
- * whois.  The records themselves: certrec.h.
+ * cert — certificate records: issue from a CSR by profile, list, show,
+ * revoke, release, export to OpenSSL's index.txt, and the certificate side
+ * of account lifecycle events.
+ *
+ * A record lives at provdCertSerial=<hex>,ou=certificates,ou=pki,<base>
+ * (object class provdCertificate): serial, status (valid | hold | revoked),
+ * login, employee id, unit, profile, validity, fingerprint, revocation
+ * reason and times, and the certificate itself.  The record is the source
+ * of truth; the account's userCertificate;binary (what S/MIME address books
+ * read) carries exactly its valid certificates, and the CRL its held and
+ * revoked ones.  Every change writes the record first, so a retry after a
+ * failure finds the record in its new state and completes the rest.
  */
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
@@ -11,9 +20,6 @@
 struct provd;
 struct request;
 
-/* `cert issue LOGIN --profile NAME` with a CSR: the account must be
- * active; the signer signs by the profile; the record is written (retrying
- * a serial collision), then the account's userCertificate;binary. */
 void cert_issue(struct request *req);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
@@ -22,15 +28,13 @@ void cert_release(struct request *req);
 void cert_export_index(struct request *req);
 
 /* The certificates' side of an account event (see lifecycle.h): every
- * matching record changes, then one CRL is published.  done runs once.
- * main.c hands it to lifecycle_set_certs. */
-void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
-                    lifecycle_done_fn *done, void *ctx);
-
-/* The whois part listing a person's certificates (see whois.h); main.c
- * adds it with whois_add_part. */
+ * matching record changes, then one CRL is published.  done runs once. */
+/* The whois part listing a person's certificates (see whois.h). */
 struct whois_subject;
 void cert_whois_part(struct request *req, const struct whois_subject *who,
                      void (*done)(void *ctx), void *ctx);
+
+void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+                    lifecycle_done_fn *done, void *ctx);
 
 #endif
