@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "initialpw.h"
 #include "ca.h"
 #include "cert.h"
 #include "crl.h"
@@ -32,6 +33,7 @@
 #include "dir.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "initialpw.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -304,6 +306,7 @@ main(int argc, char **argv)
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	initialpw_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -312,6 +315,7 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	initialpw_stop(&pd);
 	dir_free(pd.dir);
 	if (pd.pki != NULL)
 		crl_state_free(pd.pki->crl);

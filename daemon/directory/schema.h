@@ -30,6 +30,8 @@
 #define AT_USER_CERT       "userCertificate;binary"
 #define AT_LOCKED_TIME     "pwdAccountLockedTime" /* ppolicy */
 #define AT_PWD_RESET       "pwdReset"             /* ppolicy */
+#define AT_PWD_END_TIME    "pwdEndTime"           /* ppolicy: initial passwords */
+#define AT_PASSWORD        "userPassword"
 #define AT_DELETE_AFTER    "provdDeleteAfter"
 #define AT_DISABLED_AT     "provdDisabledAt"
 #define AT_DISABLED_REASON "provdDisabledReason"
