@@ -112,6 +112,23 @@ eq "changed again" "$OUT" "200 changed"
 check_refusal "slapd's history refuses an old password" "400 policy" annv "$NEWPW2" "$NEWPW"
 ok "still the second one" binds annv "$NEWPW2"
 
+# --- timing tells nothing: annv's password is now slapd's yescrypt (tens of ms to
+# check), an unknown login checks nothing; both answer after the same floor.
+t_known=(); t_unknown=()
+for _ in 1 2 3; do
+	page change annv 'wrong-guess-1234' 'Chim-en-bay-xa-99' --time >"$T/t" && t_known+=("$(cut -d' ' -f3 <"$T/t")")
+	page change nobody-here 'wrong-guess-1234' 'Chim-en-bay-xa-99' --time >"$T/t" && t_unknown+=("$(cut -d' ' -f3 <"$T/t")")
+done
+ok "wrong password and unknown login take the same time (${t_known[*]} vs ${t_unknown[*]} ms)" \
+	python3 - "${t_known[*]}" "${t_unknown[*]}" <<'PY'
+import statistics, sys
+known = [float(x) for x in sys.argv[1].split()]
+unknown = [float(x) for x in sys.argv[2].split()]
+assert len(known) == len(unknown) == 3, (known, unknown)
+assert min(known + unknown) >= 250, "answered before the floor"
+assert abs(statistics.median(known) - statistics.median(unknown)) < 100, (known, unknown)
+PY
+
 # --- initial passwords expire ----------------------------------------------------------
 ok "report passwords before" provctl -f json report passwords --unit so-noi-vu
 contains "binhtt still on the initial password" "$OUT" '"passwords_initial":"1"'
