@@ -203,6 +203,28 @@ for pw in "${PASSWORDS[@]}"; do
 done
 eq "no password in any file of the sandbox (logs, journal, audit)" "$leaks" ""
 
+# --- started as root, it runs as its own user -------------------------------------------
+if (($(id -u) == 0)); then
+	id provd-self-test >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin provd-self-test
+	at_exit userdel provd-self-test
+	sed -e 's/port       = 0;/port = 0;\n  user = "provd-self-test";/' \
+		-e "s|self-audit.log|self-audit-2.log|" "$SANDBOX_DIR/self.conf" >"$T/root.conf"
+	"$BUILD/provd-self" -d -c "$T/root.conf" -p "$T/root.port" >"$T/root.log" 2>&1 &
+	rootpid=$!
+	at_exit kill "$rootpid"
+	for _ in $(seq 1 50); do [[ -s $T/root.port ]] && break; sleep 0.1; done
+	ok "as root: it listens" test -s "$T/root.port"
+	eq "as root: it runs as self.user" "$(ps -o user= -p "$rootpid" | tr -d ' ')" provd-self-test
+	eq "as root: no root privilege left (real, effective, saved uid)" \
+		"$(awk '/^Uid:/ {print $2, $3, $4}' "/proc/$rootpid/status")" \
+		"$(id -u provd-self-test) $(id -u provd-self-test) $(id -u provd-self-test)"
+	eq "as root: no capability left" "$(awk '/^CapEff:/ {print $2}' "/proc/$rootpid/status")" 0000000000000000
+	ok "as root: it serves the form" curl -sf "http://127.0.0.1:$(<"$T/root.port")/"
+	kill "$rootpid"
+else
+	fails "not root: this part needs root (useradd)" 0 true
+fi
+
 # --- provd-self -n and a bad configuration --------------------------------------------
 ok "provd-self -n accepts the sandbox configuration" "$BUILD/provd-self" -n -c "$SANDBOX_DIR/self.conf"
 sed 's/min_length = 10;/min_lenght = 10;/' "$SANDBOX_DIR/self.conf" >"$T/bad.conf"
