@@ -12,7 +12,6 @@
 #include "batch.h"
 #include "ca_cmd.h"
 #include "cert.h"
-#include "cert_issue.h"
 #include "crl.h"
 #include "log.h"
 #include "passwd.h"

@@ -1,0 +1,47 @@
+/* lifecycle — accounts and certificates move together. See lifecycle.h.
+ * The certificate work itself lives with the records, in cert.c, which
+ * main.c hands to lifecycle_set_certs. */
+#include "lifecycle.h"
+
+#include <stddef.h>
+
+#include "log.h"
+
+static lifecycle_certs_fn *certs_fn, *preview_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
+{
+	certs_fn = fn;
+	preview_fn = preview;
+}
+
+const char *
+lifecycle_event_name(enum lifecycle_event ev)
+{
+	switch (ev) {
+	case LIFECYCLE_DISABLE: return "disable";
+	case LIFECYCLE_ENABLE:  return "enable";
+	case LIFECYCLE_DELETE:  return "delete";
+	case LIFECYCLE_MOVE:    return "move";
+	}
+	return "?";
+}
+
+void
+lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                lifecycle_done_fn *done, void *ctx)
+{
+	if (certs_fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	certs_fn(pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	if (preview_fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	preview_fn(pd, login, ev, done, ctx);
+}
