@@ -490,7 +490,7 @@ done
 eq "expired: lookup mode refuses once provd removed the password" "$gone" 0
 fails "expired: ... and keeps refusing" 77 auth lookup "$K" "$KPW"
 ok "report passwords counts it" provctl -f json report passwords --unit so-tai-chinh
-contains "... as expired" "$OUT" '"passwords_expired":"1"'
+contains "... as expired" "$OUT" '"passwords_expired":1'
 
 # --- shut Dovecot down ---------------------------------------------------------------------
 
