@@ -33,7 +33,7 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Werror=implicit-function-declaration -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
              -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Iproto -Idaemon -Ipki -Itools/provctl
+             -Iproto -Idaemon -Ipki -Itools/provctl -I/usr/include/p11-kit-1
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread

@@ -23,6 +23,7 @@
 #include "keyfile.h"
 #include "keyinfo.h"
 #include "log.h"
+#include "p11uri.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -97,6 +98,82 @@ out:
 	return rc;
 }
 
+/* A CA key on a PKCS #11 token is recorded by its URI in <key_file>.uri
+ * (public: no PIN); then no key file exists. */
+static void
+key_uri_path(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.uri", cfg->key_file);
+}
+
+static bool
+ca_key_exists(const struct config *cfg)
+{
+	char up[4096];
+
+	key_uri_path(cfg, up, sizeof(up));
+	return exists(cfg->key_file) || exists(up);
+}
+
+/* Read the recorded URI (one line) into uri[P11URI_MAX + 1]. */
+static int
+read_key_uri(const struct config *cfg, char *uri, char *err, size_t errlen)
+{
+	char up[4096], extra;
+	FILE *f;
+	size_t n;
+	struct p11uri u;
+
+	key_uri_path(cfg, up, sizeof(up));
+	if ((f = fopen(up, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", up, strerror(errno));
+		return -1;
+	}
+	n = fread(uri, 1, P11URI_MAX, f);
+	uri[n] = '\0';
+	if (n == P11URI_MAX && fread(&extra, 1, 1, f) == 1)
+		n = 0;
+	fclose(f);
+	while (n > 0 && uri[n - 1] == '\n')
+		uri[--n] = '\0';
+	if (n == 0 || memchr(uri, '\n', n) != NULL ||
+	    p11uri_parse(uri, &u, err, errlen) < 0) {
+		snprintf(err, errlen, "%s: not one PKCS#11 URI line", up);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
+{
+	char up[4096], line[P11URI_MAX + 2];
+	int n;
+
+	key_uri_path(cfg, up, sizeof(up));
+	n = snprintf(line, sizeof(line), "%s\n", uri);
+	return crlgen_write_file(up, (const unsigned char *)line, (size_t)n, err, errlen);
+}
+
+/* The --pkcs11 URI of ca create / ca import: a module must be configured. */
+static bool
+pkcs11_arg_ok(struct request *req, const char *uri)
+{
+	struct p11uri u;
+	char err[256];
+
+	if (req->pd->cfg.pkcs11_module == NULL) {
+		request_done(req, ST_UNAVAILABLE, "--pkcs11: pki.pkcs11_module and "
+		             "pki.pkcs11_pin_file are not configured");
+		return false;
+	}
+	if (p11uri_parse(uri, &u, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "--pkcs11: %s", err);
+		return false;
+	}
+	return true;
+}
+
 static int
 mkdir_for(const char *path, char *err, size_t errlen)
 {
@@ -117,10 +194,12 @@ mkdir_for(const char *path, char *err, size_t errlen)
 int
 ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid };
+	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
+	                            .pkcs11_module = pd->cfg.pkcs11_module,
+	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
 	struct config *cfg = &pd->cfg;
 	struct pki *pki;
-	char dir[4096];
+	char dir[4096], uri[P11URI_MAX + 1];
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
 
@@ -150,16 +229,21 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	}
 	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
 		return -1;
-	if (!exists(cfg->key_file) && !exists(cfg->cert_file))
+	if (!ca_key_exists(cfg) && !exists(cfg->cert_file))
 		return 0;    /* no CA yet: `ca create` or `ca import` makes one */
-	if (!exists(cfg->key_file) || !exists(cfg->cert_file)) {
-		snprintf(err, errlen, "pki: only one of %s and %s exists; refusing to start",
-		         cfg->key_file, cfg->cert_file);
+	if (!ca_key_exists(cfg) || !exists(cfg->cert_file)) {
+		snprintf(err, errlen, "pki: only one of %s (or %s.uri) and %s exists; refusing "
+		         "to start", cfg->key_file, cfg->key_file, cfg->cert_file);
 		return -1;
 	}
-	if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
-	                err, errlen) < 0)
+	if (exists(cfg->key_file)) {
+		if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
+		                err, errlen) < 0)
+			goto out;
+	} else if (read_key_uri(cfg, uri, err, errlen) < 0 ||
+	           signer_load(pki->signer, uri, NULL, &pub, err, errlen) < 0) {
 		goto out;
+	}
 	if ((pki->cacert = load_cert_file(cfg->cert_file, err, errlen)) == NULL)
 		goto out;
 	if (certgen_check_ca_pair(pki->cacert, pub, 0, err, errlen) < 0) {
@@ -394,6 +478,7 @@ ca_create(struct request *req)
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
 	const char *days_s = cmd_arg(&req->args, "days");
+	const char *uri = cmd_arg(&req->args, "pkcs11");
 	enum keyfile_type kt;
 	EVP_PKEY *pub = NULL;
 	X509 *tbs = NULL, *cert = NULL;
@@ -417,11 +502,13 @@ ca_create(struct request *req)
 		request_done(req, ST_INVALID, "--key: %s", err);
 		return;
 	}
-	if (ca_ready(pd) || exists(pd->cfg.key_file) || exists(pd->cfg.cert_file)) {
+	if (ca_ready(pd) || ca_key_exists(&pd->cfg) || exists(pd->cfg.cert_file)) {
 		request_done(req, ST_CONFLICT, "a CA already exists (%s); provd never replaces a CA key",
 		             pd->cfg.cert_file);
 		return;
 	}
+	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+		return;
 	/* Validate the subject before generating a key for it. */
 	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
 	    strstr(err, "subject") != NULL) {
@@ -430,22 +517,28 @@ ca_create(struct request *req)
 	}
 	X509_free(tbs);
 	tbs = NULL;
-	if (signer_genkey(pd->pki->signer, kt, pd->cfg.key_file, pd->cfg.key_passphrase_file,
-	                  &pub, err, sizeof(err)) < 0) {
+	if (signer_genkey(pd->pki->signer, kt, uri != NULL ? uri : pd->cfg.key_file,
+	                  uri != NULL ? NULL : pd->cfg.key_passphrase_file, &pub, err,
+	                  sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "signer: %s", err);
 		return;
 	}
 	if (certgen_ca(subject, (unsigned)days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
-	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0) {
+	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
+	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
-		unlink(pd->cfg.key_file);
-		request_done(req, ST_INVALID, "%s", err);
+		X509_free(cert);
+		if (uri == NULL)
+			unlink(pd->cfg.key_file);
+		request_done(req, ST_INVALID, "%s%s", err, uri != NULL ? " (the new key stays "
+		             "on the token: remove it there, or name another object)" : "");
 		return;
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	log_info("pki: new CA key %s (%s) in the signer", pd->cfg.key_file, type);
+	log_info("pki: new CA key %s (%s) in the signer", uri != NULL ? uri : pd->cfg.key_file,
+	         type);
 	install_ca(req, cert);
 }
 
@@ -456,24 +549,29 @@ ca_import(struct request *req)
 	size_t certlen = 0;
 	const char *certpem = cmd_arg_len(&req->args, "cert", &certlen);
 	const char *key = cmd_arg(&req->args, "key");
+	const char *uri = cmd_arg(&req->args, "pkcs11");
 	EVP_PKEY *pub = NULL;
 	X509 *cert;
 	char err[512];
+	int rc;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
 		return;
 	}
-	if (certpem == NULL || key == NULL) {
-		request_done(req, ST_USAGE, "ca import needs --cert FILE --key PATH");
+	if (certpem == NULL || (key == NULL) == (uri == NULL)) {
+		request_done(req, ST_USAGE, "ca import needs --cert FILE and one of --key PATH "
+		             "and --pkcs11 URI");
 		return;
 	}
-	if (key[0] != '/') {
+	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+		return;
+	if (key != NULL && key[0] != '/') {
 		request_done(req, ST_USAGE, "--key: an absolute path on the provd host (the "
 		             "signer reads it; the key never crosses the control socket)");
 		return;
 	}
-	if (ca_ready(pd) || exists(pd->cfg.key_file) || exists(pd->cfg.cert_file)) {
+	if (ca_ready(pd) || ca_key_exists(&pd->cfg) || exists(pd->cfg.cert_file)) {
 		request_done(req, ST_CONFLICT, "a CA already exists (%s)", pd->cfg.cert_file);
 		return;
 	}
@@ -481,23 +579,30 @@ ca_import(struct request *req)
 		request_done(req, ST_INVALID, "--cert: not a PEM certificate");
 		return;
 	}
-	if (signer_import(pd->pki->signer, key, pd->cfg.key_file, pd->cfg.key_passphrase_file,
-	                  &pub, err, sizeof(err)) < 0) {
+	if (uri != NULL)
+		rc = signer_load(pd->pki->signer, uri, NULL, &pub, err, sizeof(err));
+	else
+		rc = signer_import(pd->pki->signer, key, pd->cfg.key_file,
+		                   pd->cfg.key_passphrase_file, &pub, err, sizeof(err));
+	if (rc < 0) {
 		X509_free(cert);
-		request_done(req, ST_INVALID, "--key: %s", err);
+		request_done(req, ST_INVALID, "--%s: %s", uri != NULL ? "pkcs11" : "key", err);
 		return;
 	}
-	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0) {
+	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0 ||
+	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);
 		X509_free(cert);
 		/* Forget the imported key: remove the copy, restart the signer. */
-		unlink(pd->cfg.key_file);
+		if (uri == NULL)
+			unlink(pd->cfg.key_file);
 		signer_stop(pd->pki->signer);
 		pd->pki->signer = NULL;
 		{
-			struct signer_config sc = { 0 };
+			struct signer_config sc = { .pkcs11_module = pd->cfg.pkcs11_module,
+			                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
 
 			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
 				log_warnx("pki: signer restart: %s", rerr);
@@ -506,6 +611,6 @@ ca_import(struct request *req)
 		return;
 	}
 	EVP_PKEY_free(pub);
-	log_info("pki: CA imported from %s", key);
+	log_info("pki: CA imported from %s", uri != NULL ? uri : key);
 	install_ca(req, cert);
 }

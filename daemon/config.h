@@ -64,6 +64,8 @@ struct config {
 	char    *country;
 	char    *key_file;
 	char    *key_passphrase_file;
+	char    *pkcs11_module;     /* PKCS #11 library the signer loads, or NULL */
+	char    *pkcs11_pin_file;   /* 0600 file with the token PIN (signer only) */
 	char    *cert_file;
 	char    *crl_file;
 	unsigned crl_days;

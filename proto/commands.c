@@ -77,6 +77,8 @@ static const struct opt_spec ca_create_opts[] = {
 	{ "subject", OPT_VALUE, "DN",   "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'" },
 	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
 	{ "days",    OPT_VALUE, "N",    "validity in days" },
+	{ "pkcs11",  OPT_VALUE, "URI",  "generate the key on the token instead of in a file "
+	                                "(RFC 7512, e.g. 'pkcs11:token=provd-ca;object=ca-2026')" },
 	END_OPTS
 };
 
@@ -84,6 +86,7 @@ static const struct opt_spec ca_import_opts[] = {
 	{ "cert", OPT_FILE, "FILE", "the CA certificate (PEM)" },
 	{ "key",  OPT_VALUE, "PATH", "its private key: an absolute path on the provd host, "
 	                             "mode 0600, read by the signer only" },
+	{ "pkcs11", OPT_VALUE, "URI", "or: its key on the token (RFC 7512 URI, no PIN in it)" },
 	END_OPTS
 };
 
