@@ -50,7 +50,7 @@ CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-keygen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -62,6 +62,10 @@ $(BUILD)/libprovdcore.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/provd: $(BUILD)/daemon/main.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
+# The short-lived helper that makes server-side key pairs (cert issue --generate).
+$(BUILD)/provd-keygen: $(BUILD)/tools/keygen/main.o $(BUILD)/libprovdcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
@@ -142,6 +146,7 @@ install: all
 	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
+	install -m 0755 $(BUILD)/provd-keygen $(DESTDIR)$(SBINDIR)/provd-keygen
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
 	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
 	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
@@ -165,7 +170,7 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-keygen
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))

@@ -20,6 +20,7 @@
 #include "crl.h"
 #include "dir.h"
 #include "fingerprint.h"
+#include "keygen.h"
 #include "keyfile.h"
 #include "keyinfo.h"
 #include "log.h"
@@ -209,6 +210,8 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
 	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)
 		return -1;
+	if (keygen_locate(dir, sizeof(dir)) < 0)
+		log_info("pki: %s; cert issue --generate is disabled", dir);
 	if (cfg->key_file == NULL || cfg->cert_file == NULL || cfg->crl_file == NULL) {
 		log_info("pki: no key_file/cert_file/crl_file configured; certificate "
 		         "commands are disabled");

@@ -93,6 +93,12 @@ static const struct opt_spec ca_import_opts[] = {
 static const struct opt_spec cert_issue_opts[] = {
 	{ "csr",     OPT_FILE,  "FILE",    "certificate request (PEM or DER)" },
 	{ "profile", OPT_VALUE, "PROFILE", "issuance profile (default from config)" },
+	{ "generate", OPT_FLAG, NULL,      "no CSR: the office makes the key pair (needs --p12)" },
+	{ "key",     OPT_VALUE, "TYPE",    "with --generate: ec-p256 (default) or rsa-3072" },
+	{ "p12",     OPT_OUTPUT, "FILE",   "with --generate: write key, certificate and chain here "
+	                                   "(PKCS#12, mode 0600, new file)" },
+	{ "passphrase-stdin", OPT_SECRET_STDIN, NULL, "with --generate: the PKCS#12 passphrase from "
+	                                   "standard input (else one is generated and printed once)" },
 	END_OPTS
 };
 

@@ -31,7 +31,9 @@ enum opt_kind {
 	OPT_SECRET_STDIN,  /* --password-stdin: provctl reads a line from stdin,
 	                      sends it as the value; never audited */
 	OPT_OUTPUT,        /* --credentials FILE: provctl writes SECRET records
-	                      there; provd sees only the file's base name */
+	                      there (as CSV; a record whose one field is "file"
+	                      as raw bytes, e.g. PKCS#12); provd sees only the
+	                      file's base name */
 };
 
 struct opt_spec {
