@@ -212,6 +212,9 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 		return -1;
 	if (keygen_locate(dir, sizeof(dir)) < 0)
 		log_info("pki: %s; cert issue --generate is disabled", dir);
+	if (cfg->escrow_cert_file != NULL &&
+	    (pki->escrow_cert = load_cert_file(cfg->escrow_cert_file, err, errlen)) == NULL)
+		return -1;
 	if (cfg->key_file == NULL || cfg->cert_file == NULL || cfg->crl_file == NULL) {
 		log_info("pki: no key_file/cert_file/crl_file configured; certificate "
 		         "commands are disabled");
@@ -307,6 +310,7 @@ ca_stop(struct pki *pki)
 	crl_state_free(pki->crl);
 	signer_stop(pki->signer);
 	X509_free(pki->cacert);
+	X509_free(pki->escrow_cert);
 	profile_set_free(pki->profiles);
 	free(pki);
 }

@@ -29,6 +29,7 @@ struct pki {
 	X509               *cacert;      /* NULL until a CA is created or imported */
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
+	X509               *escrow_cert; /* pki.escrow_cert_file, or NULL */
 };
 
 /*

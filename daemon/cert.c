@@ -16,6 +16,7 @@
 #include "certgen.h"
 #include "crl.h"
 #include "csr.h"
+#include "escrow.h"
 #include "dir.h"
 #include "fingerprint.h"
 #include "index.h"
@@ -457,6 +458,8 @@ issue_reply(struct issue *is, const char *warning)
 	rec_kv(&r, "login", is->login);
 	if (is->pass_generated)
 		rec_kv(&r, "passphrase", is->pass);
+	if (is->kg != NULL)
+		rec_kv(&r, "escrow", is->profile->escrow ? "yes" : "no");
 	rec_kv(&r, "profile", is->profile->name);
 	rec_kv(&r, "not_before", is->not_before);
 	rec_kv(&r, "not_after", is->not_after);
@@ -576,6 +579,13 @@ issue_record(void *arg)
 	if (is->issuer[0])
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
+	if (is->kg != NULL) {
+		size_t n;
+		const unsigned char *esc = keygen_escrow(is->kg, &n);
+
+		if (esc != NULL)
+			dir_mods_add_bin(m, LDAP_MOD_ADD, ESCROW_ATTR, esc, n);
+	}
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }
@@ -601,7 +611,8 @@ issue_package(struct issue *is)
 {
 	struct provd *pd = is->req->pd;
 
-	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert, is->cn, is->pass,
+	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert,
+	                   is->profile->escrow ? pd->pki->escrow_cert : NULL, is->cn, is->pass,
 	                   issue_packaged, is) < 0) {
 		request_done(is->req, ST_INTERNAL, "out of memory");
 		issue_free(is);
@@ -757,6 +768,11 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 	if (!cmd_flag(a, "p12")) {
 		snprintf(err, errlen, "--generate needs --p12 FILE (the key, certificate and "
 		         "chain are delivered in it)");
+		return -1;
+	}
+	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
+		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
+		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
 		return -1;
 	}
 	if (type != NULL && (keyfile_type_parse(type, &is->keytype, err, errlen) < 0 ||

@@ -287,6 +287,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.key_passphrase_file", NULL, &c->key_passphrase_file, err, errlen) ||
 	    get_str(&cf, "pki.pkcs11_module", NULL, &c->pkcs11_module, err, errlen) ||
 	    get_str(&cf, "pki.pkcs11_pin_file", NULL, &c->pkcs11_pin_file, err, errlen) ||
+	    get_str(&cf, "pki.escrow_cert_file", NULL, &c->escrow_cert_file, err, errlen) ||
 	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
 	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
@@ -397,6 +398,7 @@ config_free(struct config *c)
 	free(c->generated_hash); free(c->chosen_hash); free(c->ca_name);
 	free(c->organization); free(c->country); free(c->key_file);
 	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
+	free(c->escrow_cert_file);
 	free(c->cert_file); free(c->crl_file);
 	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);
 	free(c->default_profile); free(c->units_dn); free(c->people_dn);

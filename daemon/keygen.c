@@ -34,15 +34,15 @@ struct keygen {
 	/* the step the worker runs */
 	uint8_t         op;
 	char            type[16];
-	unsigned char  *cert, *ca;
-	size_t          certlen, calen;
+	unsigned char  *cert, *ca, *recovery;
+	size_t          certlen, calen, recoverylen;
 	char            friendly[P12_FRIENDLY_MAX + 1];
 	char            pass[P12_PASS_MAX + 1];
 	/* results */
 	char            err[512];
 	EVP_PKEY       *pub;
-	unsigned char  *p12;
-	size_t          p12len;
+	unsigned char  *p12, *escrow;
+	size_t          p12len, escrowlen;
 };
 
 int
@@ -116,11 +116,11 @@ spawn_helper(struct keygen *kg)
 	return 0;
 }
 
-/* Worker: one request/reply with the helper; the reply's one field kept
- * in *data (malloc'd). */
+/* Worker: one request/reply with the helper; the reply's fields (nout,
+ * 1 or 2) kept in data[i] (malloc'd; NULL for an empty second one). */
 static int
-exchange(struct keygen *kg, const struct signer_field *f, size_t nf, unsigned char **data,
-         size_t *len)
+exchange(struct keygen *kg, const struct signer_field *f, size_t nf, size_t nout,
+         unsigned char **data, size_t *len)
 {
 	struct signer_msg m;
 	size_t i, n;
@@ -133,7 +133,8 @@ exchange(struct keygen *kg, const struct signer_field *f, size_t nf, unsigned ch
 			snprintf(kg->err, sizeof(kg->err), "keygen: the helper ended");
 		return -1;
 	}
-	if (m.op != kg->op || m.nfields != 1) {
+	if (m.op != kg->op || (m.status == SIGNER_STATUS_OK ? m.nfields != nout :
+	                                                       m.nfields != 1)) {
 		snprintf(kg->err, sizeof(kg->err), "keygen: malformed reply");
 		signer_msg_free(&m);
 		return -1;
@@ -150,13 +151,18 @@ exchange(struct keygen *kg, const struct signer_field *f, size_t nf, unsigned ch
 		signer_msg_free(&m);
 		return -1;
 	}
-	*len = m.field[0].len;
-	if ((*data = malloc(*len ? *len : 1)) == NULL) {
-		snprintf(kg->err, sizeof(kg->err), "keygen: out of memory");
-		signer_msg_free(&m);
-		return -1;
+	for (i = 0; i < nout; i++) {
+		len[i] = m.field[i].len;
+		data[i] = NULL;
+		if (len[i] == 0 && i > 0)
+			continue;
+		if ((data[i] = malloc(len[i] ? len[i] : 1)) == NULL) {
+			snprintf(kg->err, sizeof(kg->err), "keygen: out of memory");
+			signer_msg_free(&m);
+			return -1;
+		}
+		memcpy(data[i], m.field[i].data, len[i]);
 	}
-	memcpy(*data, m.field[0].data, *len);
 	signer_msg_free(&m);
 	return 0;
 }
@@ -170,7 +176,7 @@ work_generate(void *arg)
 	const unsigned char *p;
 	size_t len = 0;
 
-	if (spawn_helper(kg) < 0 || exchange(kg, &f, 1, &der, &len) < 0)
+	if (spawn_helper(kg) < 0 || exchange(kg, &f, 1, 1, &der, &len) < 0)
 		return;
 	p = der;
 	kg->pub = d2i_PUBKEY(NULL, &p, (long)len);
@@ -187,13 +193,23 @@ static void
 work_package(void *arg)
 {
 	struct keygen *kg = arg;
-	struct signer_field f[4] = {
+	struct signer_field f[5] = {
 		{ kg->cert, kg->certlen }, { kg->ca, kg->calen },
 		{ (const unsigned char *)kg->friendly, strlen(kg->friendly) },
 		{ (const unsigned char *)kg->pass, strlen(kg->pass) },
+		{ kg->recovery != NULL ? kg->recovery : (const unsigned char *)"", kg->recoverylen },
 	};
+	unsigned char *data[2] = { NULL, NULL };
+	size_t len[2] = { 0, 0 };
 
-	(void)exchange(kg, f, 4, &kg->p12, &kg->p12len);
+	if (exchange(kg, f, 5, 2, data, len) == 0) {
+		kg->p12 = data[0];
+		kg->p12len = len[0];
+		kg->escrow = data[1];
+		kg->escrowlen = data[1] != NULL ? len[1] : 0;
+		if (kg->recovery != NULL && kg->escrow == NULL)
+			snprintf(kg->err, sizeof(kg->err), "keygen: no escrow copy");
+	}
 	OPENSSL_cleanse(kg->pass, sizeof(kg->pass));
 }
 
@@ -230,15 +246,22 @@ keygen_generate(struct provd *pd, enum keyfile_type t, keygen_done_fn *done, voi
 
 int
 keygen_package(struct provd *pd, struct keygen *kg, const unsigned char *cert, size_t len,
-               X509 *cacert, const char *friendly, const char *pass, keygen_done_fn *done,
-               void *ctx)
+               X509 *cacert, X509 *recovery, const char *friendly, const char *pass,
+               keygen_done_fn *done, void *ctx)
 {
 	unsigned char *ca = NULL;
-	int calen;
+	int calen, rl;
 
 	if ((calen = i2d_X509(cacert, &ca)) <= 0 || (kg->cert = malloc(len)) == NULL) {
 		OPENSSL_free(ca);
 		return -1;
+	}
+	if (recovery != NULL) {
+		if ((rl = i2d_X509(recovery, &kg->recovery)) <= 0) {
+			OPENSSL_free(ca);
+			return -1;
+		}
+		kg->recoverylen = (size_t)rl;
 	}
 	memcpy(kg->cert, cert, len);
 	kg->certlen = len;
@@ -270,6 +293,13 @@ keygen_pubkey(const struct keygen *kg)
 }
 
 const unsigned char *
+keygen_escrow(const struct keygen *kg, size_t *len)
+{
+	*len = kg->escrowlen;
+	return kg->escrow;
+}
+
+const unsigned char *
 keygen_p12(const struct keygen *kg, size_t *len)
 {
 	*len = kg->p12len;
@@ -294,6 +324,8 @@ keygen_free(struct keygen *kg)
 	free(kg->cert);
 	OPENSSL_free(kg->ca);
 	free(kg->p12);
+	free(kg->escrow);
+	OPENSSL_free(kg->recovery);
 	OPENSSL_cleanse(kg->pass, sizeof(kg->pass));
 	free(kg);
 }

@@ -48,12 +48,13 @@ int keygen_generate(struct provd *pd, enum keyfile_type t, keygen_done_fn *done,
 /*
  * Have the helper pack its key with cert[0..len) (issued for the public
  * key) and the CA certificate cacert, under friendly and pass, into a
- * PKCS #12 file.  done(ctx) as above; then keygen_p12() is the file.
- * Returns 0 or -1 (done is then not called).
+ * PKCS #12 file, and, when recovery is not NULL, make the escrow copy
+ * (keygen_proto.h).  done(ctx) as above; then keygen_p12() is the file and
+ * keygen_escrow() the copy.  Returns 0 or -1 (done is then not called).
  */
 int keygen_package(struct provd *pd, struct keygen *kg, const unsigned char *cert,
-                   size_t len, X509 *cacert, const char *friendly, const char *pass,
-                   keygen_done_fn *done, void *ctx);
+                   size_t len, X509 *cacert, X509 *recovery, const char *friendly,
+                   const char *pass, keygen_done_fn *done, void *ctx);
 
 /* NULL when the last step worked, else why it did not. */
 const char *keygen_error(const struct keygen *kg);
@@ -61,6 +62,8 @@ const char *keygen_error(const struct keygen *kg);
 EVP_PKEY *keygen_pubkey(const struct keygen *kg);
 /* The PKCS #12 file (owned by kg); *len its length. */
 const unsigned char *keygen_p12(const struct keygen *kg, size_t *len);
+/* The escrow copy, CMS EnvelopedData DER (owned by kg); NULL when none. */
+const unsigned char *keygen_escrow(const struct keygen *kg, size_t *len);
 
 /* End the helper (killed if still running), wipe, free.  NULL is a no-op. */
 void keygen_free(struct keygen *kg);

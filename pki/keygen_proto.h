@@ -6,7 +6,13 @@
  *
  *   GENERATE  type ("ec-p256" | "rsa-3072")  -> SubjectPublicKeyInfo DER
  *   PACKAGE   certificate DER, CA certificate DER, friendly name,
- *             passphrase                     -> PKCS #12 DER (p12.h)
+ *             passphrase, recovery certificate DER or ""
+ *                                            -> PKCS #12 DER (p12.h),
+ *                                               escrow copy or ""
+ *
+ * The escrow copy is a CMS EnvelopedData (AES-256-CBC) of the private key
+ * as PKCS #8 DER, to the recovery certificate alone: provd never holds the
+ * recovery key, so only the officer who does can open it.
  *
  * After PACKAGE (or any error, or end-of-file) the helper wipes the key
  * and exits; the private key never leaves it unencrypted.

@@ -252,6 +252,11 @@ const struct cmd_spec cmd_table[] = {
 	  .opts = no_opts,
 	  .summary = "write the records as OpenSSL index.txt (for openssl ocsp -index)",
 	  .example = "provctl cert export-index index.txt" },
+	{ .id = CMD_CERT_ESCROW_EXPORT, .noun = "cert", .verb = "escrow-export",
+	  .operands = "SERIAL", .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER,
+	  .opts = no_opts,
+	  .summary = "print a key's escrow copy (CMS, for the recovery key holder; audited)",
+	  .example = "provctl cert escrow-export 3a0f... > annv-key.cms" },
 
 	{ .id = CMD_CRL_SHOW, .noun = "crl", .verb = "show", .roles = ROLE_READ,
 	  .opts = crl_show_opts, .summary = "print the current CRL",

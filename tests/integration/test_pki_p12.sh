@@ -126,6 +126,41 @@ contains "NSS: the key under the friendly name" "$OUT" "Nguyễn Văn An"
 ok "NSS lists the certificate" certutil -L -d "sql:$T/nss"
 contains "NSS: the certificate under the friendly name" "$OUT" "Nguyễn Văn An"
 
+# ---- escrow (staff-email) ------------------------------------------------------------
+REC=$SANDBOX_DIR/recovery
+ok "cert escrow-export" provctl cert escrow-export "$serial"
+printf '%s\n' "$OUT" >"$T/an.cms"
+contains "a CMS in PEM" "$OUT" "BEGIN CMS"
+ok "openssl cms -decrypt with the recovery key" openssl cms -decrypt -inform PEM -in "$T/an.cms" \
+	-recip "$REC/recovery.pem" -inkey "$REC/recovery.key" -binary -out "$T/an.escrowed.der"
+eq "the escrowed key is the certificate's" \
+	"$(openssl pkey -inform DER -in "$T/an.escrowed.der" -pubout | sha256sum)" \
+	"$(openssl x509 -in "$T/an.pem" -noout -pubkey | sha256sum)"
+ok "AES-256-CBC content encryption" openssl cms -cmsout -print -inform PEM -in "$T/an.cms"
+contains "aes-256-cbc" "$OUT" "aes-256-cbc"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+	-keyout "$T/other.key" -out "$T/other.pem" 2>/dev/null
+fails "another key cannot open it" any openssl cms -decrypt -inform PEM -in "$T/an.cms" \
+	-recip "$T/other.pem" -inkey "$T/other.key" -binary -out "$T/nothing"
+ok "the record does not expose the copy" provctl -f json cert show "$serial"
+lacks "no escrow copy in cert show" "$OUT" "$(sed -n 3p "$T/an.cms")"
+ok "the export is audited" provctl -f json audit show --login annv
+contains "audit: escrow-export of that serial" "$OUT" "escrow-export"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+	-subj /CN=x -out "$T/csr.csr" 2>/dev/null
+ok "a CSR certificate" provctl cert issue annv --csr "$T/csr.csr"
+printf '%s\n' "$OUT" >"$T/csr.pem"
+fails "has no escrow copy" 3 provctl cert escrow-export \
+	"$(openssl x509 -in "$T/csr.pem" -noout -serial | cut -d= -f2)"
+ok "staff-sign keys are never escrowed" provctl -f json cert issue annv --generate \
+	--profile staff-sign --p12 "$T/sign.p12"
+contains "escrow: no" "$OUT" '"escrow":"no"'
+fails "so no copy to export" 3 provctl cert escrow-export \
+	"$(sed -n 's/.*"serial":"\([0-9a-f]*\)".*/\1/p' <<<"$OUT")"
+ok "user delete --now" provctl user delete annv --now
+ok "the escrow copy outlives the account" provctl cert escrow-export "$serial"
+eq "the same copy" "$(printf '%s\n' "$OUT" | sha256sum)" "$(sha256sum <"$T/an.cms")"
+
 # ---- RSA-3072, passphrase from standard input ------------------------------------
 printf 'Mật khẩu của Hà 2026\n' >"$T/pass"
 ok "cert issue --generate --key rsa-3072 --passphrase-stdin" \

@@ -14,6 +14,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <openssl/cms.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -90,20 +91,56 @@ field_cert(const struct signer_msg *m, size_t i)
 	return x;
 }
 
+/* The key as PKCS #8 DER in CMS EnvelopedData to recovery; *out
+ * OPENSSL_malloc'd.  Returns the length, or -1. */
+static int
+escrow_copy(X509 *recovery, unsigned char **out)
+{
+	PKCS8_PRIV_KEY_INFO *p8 = EVP_PKEY2PKCS8(key);
+	STACK_OF(X509) *to = sk_X509_new_null();
+	CMS_ContentInfo *cms = NULL;
+	unsigned char *der = NULL;
+	BIO *in = NULL;
+	int n = -1, dl;
+
+	*out = NULL;
+	if (p8 == NULL || to == NULL || !sk_X509_push(to, recovery) ||
+	    (dl = i2d_PKCS8_PRIV_KEY_INFO(p8, &der)) <= 0 ||
+	    (in = BIO_new_mem_buf(der, dl)) == NULL)
+		goto out;
+	cms = CMS_encrypt(to, in, EVP_aes_256_cbc(), CMS_BINARY);
+	if (cms != NULL)
+		n = i2d_CMS_ContentInfo(cms, out);
+out:
+	if (der != NULL)
+		OPENSSL_clear_free(der, (size_t)dl);
+	BIO_free(in);
+	CMS_ContentInfo_free(cms);
+	sk_X509_free(to);
+	PKCS8_PRIV_KEY_INFO_free(p8);
+	return n;
+}
+
 static void
 package(const struct signer_msg *m)
 {
 	char friendly[P12_FRIENDLY_MAX + 1], pass[P12_PASS_MAX + 1];
 	char err[ERRMSG_MAX];
-	unsigned char *der = NULL;
+	unsigned char *der = NULL, *esc = NULL;
 	size_t len = 0;
-	X509 *cert = NULL, *ca = NULL;
+	int esclen = 0;
+	X509 *cert = NULL, *ca = NULL, *recovery = NULL;
+	struct signer_field out[2];
 
-	if (key == NULL || m->nfields != 4)
+	if (key == NULL || m->nfields != 5)
 		fail(m->op, "PACKAGE: no key yet, or wrong number of fields");
 	if ((cert = field_cert(m, 0)) == NULL ||
-	    (ca = field_cert(m, 1)) == NULL)
+	    (ca = field_cert(m, 1)) == NULL ||
+	    (m->field[4].len > 0 && (recovery = field_cert(m, 4)) == NULL))
 		fail(m->op, "PACKAGE: malformed certificate");
+	if (recovery != NULL && (esclen = escrow_copy(recovery, &esc)) <= 0)
+		fail(m->op, "cannot encrypt the escrow copy to the recovery "
+		    "certificate");
 	if (signer_msg_string(m, 2, friendly, sizeof(friendly)) < 0 ||
 	    signer_msg_string(m, 3, pass, sizeof(pass)) < 0)
 		fail(m->op, "PACKAGE: malformed friendly name or passphrase");
@@ -113,10 +150,18 @@ package(const struct signer_msg *m)
 		fail(m->op, err);
 	}
 	OPENSSL_cleanse(pass, sizeof(pass));
-	reply(m->op, SIGNER_STATUS_OK, der, len);
+	out[0].data = der;
+	out[0].len = len;
+	out[1].data = esc != NULL ? esc : (const unsigned char *)"";
+	out[1].len = esclen > 0 ? (size_t)esclen : 0;
+	if (signer_wire_send(KEYGEN_FD, m->op, SIGNER_STATUS_OK, 0, out, 2, -1,
+	    err, sizeof(err)) < 0)
+		leave(1);
 	free(der);
+	OPENSSL_free(esc);
 	X509_free(cert);
 	X509_free(ca);
+	X509_free(recovery);
 	leave(0);
 }
 
