@@ -286,19 +286,6 @@ get_attr(struct p11key *k, CK_OBJECT_HANDLE obj, CK_ATTRIBUTE_TYPE type,
 }
 
 static EVP_PKEY *
-pub_from_params(const char *type, OSSL_PARAM *params)
-{
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-	EVP_PKEY *pk = NULL;
-
-	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pk = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	return pk;
-}
-
-static EVP_PKEY *
 rsa_pub(struct p11key *k)
 {
 	unsigned char *n = NULL, *e = NULL;
@@ -318,7 +305,7 @@ rsa_pub(struct p11key *k)
 	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, be) ||
 	    (params = OSSL_PARAM_BLD_to_param(bld)) == NULL)
 		goto out;
-	pk = pub_from_params("RSA", params);
+	pk = keyinfo_public_from_params("RSA", params);
 out:
 	OSSL_PARAM_free(params);
 	OSSL_PARAM_BLD_free(bld);
@@ -393,7 +380,7 @@ ec_pub(struct p11key *k, const struct p11uri *u)
 	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    (void *)(uintptr_t)pt, ptl);
 	params[2] = OSSL_PARAM_construct_end();
-	pk = pub_from_params("EC", params);
+	pk = keyinfo_public_from_params("EC", params);
 out:
 	free(par);
 	free(point);

@@ -7,17 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+#include "hex.h"
 
 /*
  * Percent-decode in[0..n) into out (at most max bytes).  Characters RFC
@@ -38,8 +28,8 @@ decode(const char *in, size_t n, unsigned char *out, size_t max)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return -1;
-			hi = hexval((unsigned char)in[i + 1]);
-			lo = hexval((unsigned char)in[i + 2]);
+			hi = hex_value((unsigned char)in[i + 1]);
+			lo = hex_value((unsigned char)in[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = (unsigned char)(hi << 4 | lo);

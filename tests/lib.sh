@@ -17,7 +17,7 @@
 #
 # Also: staff_csv N (the path of a generated N-row staff CSV, made once per
 # build by tools/gen-staff; $PROVD_STAFF_CSV overrides the 8000-row one),
-# provctl (runs "$BUILD/provctl"), ldap_root (ldapsearch as the
+# provctl (runs "$BUILD/provctl"), proc_holds_hex PID HEX, hex_of STRING, ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
 # service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
 # on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends).
@@ -157,6 +157,32 @@ at_exit() {
 	printf -v q '%q ' "$@"
 	_t_at_exit+=("$q")
 }
+
+# proc_holds_hex PID HEX: do the bytes HEX occur anywhere in the readable
+# memory of process PID (root, or the process's own user)?  Tests use it to
+# show a secret never entered a process; pair it with a positive control.
+proc_holds_hex() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+pid, needle = sys.argv[1], bytes.fromhex(sys.argv[2])
+with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+    for line in maps:
+        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+        if not m or m.group(3)[0] != "r":
+            continue
+        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+        try:
+            mem.seek(lo)
+            if needle in mem.read(hi - lo):
+                sys.exit(0)
+        except (OSError, ValueError, OverflowError):
+            pass
+sys.exit(1)
+PY
+}
+
+# hex_of STRING: its bytes as lower-case hex (for proc_holds_hex).
+hex_of() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 
 # Has process PID ended?  (A zombie waiting for its parent counts as ended.)
 pid_gone() {

@@ -24,28 +24,6 @@ verify() {  # verify CERT: against the CA and its current CRL file
 }
 engine_pid() { cat "$SANDBOX_DIR/provd.pid"; }
 signer_pid() { provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p'; }
-# holds_bytes PID STRING: does STRING occur in the process's memory?
-holds_bytes() {
-	python3 - "$1" "$2" <<'PY'
-import re, sys
-pid, needle = sys.argv[1], sys.argv[2].encode()
-found = False
-with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-        if not m or m.group(3)[0] != "r":
-            continue
-        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            if needle in mem.read(hi - lo):
-                found = True
-                break
-        except (OSError, ValueError, OverflowError):
-            pass
-sys.exit(0 if found else 1)
-PY
-}
 
 # ---- an RSA CA on the token -------------------------------------------------
 sandbox_up --hsm
@@ -93,9 +71,9 @@ ok "the published CRL's signature verifies" openssl crl -in "$T/shown.pem" -noou
 contains "openssl: CRL signature ok" "$ERR$OUT" "verify OK"
 
 ok "the signer holds the PIN's login" test -n "$(signer_pid)"
-ok "the memory scan finds what the engine does hold (the URI)" holds_bytes "$(engine_pid)" \
-	"$PKCS11_URI"
-fails "the engine's memory never held the PIN" 1 holds_bytes "$(engine_pid)" "$PIN"
+ok "the memory scan finds what the engine does hold (the URI)" proc_holds_hex "$(engine_pid)" \
+	"$(hex_of "$PKCS11_URI")"
+fails "the engine's memory never held the PIN" 1 proc_holds_hex "$(engine_pid)" "$(hex_of "$PIN")"
 
 # A killed signer is replaced and logs in again from the PIN file.
 kill -9 "$(signer_pid)"

@@ -21,26 +21,6 @@ ok "ca create" provctl ca create --subject '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=V
 provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001 >/dev/null
 provctl user add --name 'Đặng Thị Thu Hà' --unit xa-kim-phu-tam-dao --employee-id NV0002 >/dev/null
 
-# holds_hex PID HEX: do the bytes HEX occur in the process's memory?
-holds_hex() {
-	python3 - "$1" "$2" <<'PY'
-import re, sys
-pid, needle = sys.argv[1], bytes.fromhex(sys.argv[2])
-with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
-    for line in maps:
-        m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
-        if not m or m.group(3)[0] != "r":
-            continue
-        lo, hi = int(m.group(1), 16), int(m.group(2), 16)
-        try:
-            mem.seek(lo)
-            if needle in mem.read(hi - lo):
-                sys.exit(0)
-        except (OSError, ValueError, OverflowError):
-            pass
-sys.exit(1)
-PY
-}
 
 fails "--generate needs --p12" 2 provctl cert issue annv --generate
 fails "--generate and --csr together" 2 provctl cert issue annv --generate --csr /dev/null \
@@ -102,7 +82,7 @@ contains "on annv" "$OUT" '"login":"annv"'
 engine=$(cat "$SANDBOX_DIR/provd.pid")
 priv=$(openssl ec -in "$T/an.key" -outform DER 2>/dev/null | od -An -v -tx1 | tr -d ' \n' | cut -c15-78)
 eq "the private scalar is 32 bytes" "${#priv}" 64
-ok "the scan finds what the engine holds (the CA's TBSCertificate)" holds_hex "$engine" \
+ok "the scan finds what the engine holds (the CA's TBSCertificate)" proc_holds_hex "$engine" \
 	"$(openssl x509 -in "$CA_PEM" -outform DER | python3 -c '
 import sys
 d = sys.stdin.buffer.read()
@@ -110,7 +90,7 @@ i = 2 + (d[1] & 0x7f if d[1] & 0x80 else 0)       # past the outer header
 n = d[i + 1]
 hl, ln = (2, n) if n < 0x80 else (2 + (n & 0x7f), int.from_bytes(d[i + 2:i + 2 + (n & 0x7f)], "big"))
 print(d[i:i + hl + ln].hex())')"
-fails "the engine never held the private key" 1 holds_hex "$engine" "$priv"
+fails "the engine never held the private key" 1 proc_holds_hex "$engine" "$priv"
 ok "the helper is gone" test -z "$(pgrep -x provd-keygen)"
 
 # GnuTLS and NSS read it too.
