@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "dir.h"
+#include "escrow.h"
 #include "fields.h"
 #include "handlers.h"
 #include "ldapesc.h"
@@ -603,11 +604,21 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, "provdDeleteAfter", it->delete_after, sizeof(it->delete_after));
 }
 
+/* After the accounts, escrow copies past their retention (escrow.h). */
 static void
-purge_finish(struct purge *p)
+purge_escrow_done(void *ctx, size_t dropped, size_t failed)
 {
+	struct purge *p = ctx;
 	struct request *req = p->req;
+	struct rec r;
 
+	if (dropped > 0 || failed > 0) {
+		rec_begin(&r, req);
+		rec_kvf(&r, "escrow_copies_dropped", "%zu", dropped);
+		rec_kvf(&r, "escrow_copies_failed", "%zu", failed);
+		rec_end(&r);
+	}
+	p->failed += failed;
 	if (p->failed > 0)
 		request_done(req, ST_PARTIAL, "purged %zu account%s, %zu failed%s", p->purged,
 		             p->purged == 1 ? "" : "s", p->failed,
@@ -618,6 +629,17 @@ purge_finish(struct purge *p)
 		             p->skipped ? " (others outside your units were left)" : "");
 	free(p->v);
 	free(p);
+}
+
+/* The escrow sweep covers the whole province: only an admin of all of it
+ * runs it. */
+static void
+purge_finish(struct purge *p)
+{
+	if (request_may(p->req, ROLE_ADMIN, NULL))
+		escrow_expire(p->req->pd, purge_escrow_done, p);
+	else
+		purge_escrow_done(p, 0, 0);
 }
 
 static void

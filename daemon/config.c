@@ -288,6 +288,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.pkcs11_module", NULL, &c->pkcs11_module, err, errlen) ||
 	    get_str(&cf, "pki.pkcs11_pin_file", NULL, &c->pkcs11_pin_file, err, errlen) ||
 	    get_str(&cf, "pki.escrow_cert_file", NULL, &c->escrow_cert_file, err, errlen) ||
+	    get_uint(&cf, "pki.escrow_retention_days", 3650, 0, 36500,
+	             &c->escrow_retention_days, err, errlen) ||
 	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
 	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||

@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "dir.h"
 #include "pem.h"
+#include "pkitime.h"
 #include "provd.h"
 #include "request.h"
 #include "serial.h"
@@ -91,4 +93,114 @@ cert_escrow_export(struct request *req)
 	         x->serial);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
 	           export_entry, export_done, x);
+}
+
+/* ---- retention ---------------------------------------------------------- */
+
+struct expire {
+	struct provd   *pd;
+	escrow_done_fn *done;
+	void           *ctx;
+	char          **dn;
+	size_t          n, cap, pending, dropped, failed;
+	bool            oom;
+};
+
+static void
+expire_finish(struct expire *x)
+{
+	size_t i;
+
+	x->done(x->ctx, x->dropped, x->failed + (x->oom ? 1 : 0));
+	for (i = 0; i < x->n; i++)
+		free(x->dn[i]);
+	free(x->dn);
+	free(x);
+}
+
+static void
+expire_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct expire *x = arg;
+	char *dn, **v;
+
+	if (x->n == x->cap) {
+		size_t cap = x->cap ? 2 * x->cap : 64;
+
+		if ((v = realloc(x->dn, cap * sizeof(*v))) == NULL) {
+			x->oom = true;
+			return;
+		}
+		x->dn = v;
+		x->cap = cap;
+	}
+	if ((dn = dir_entry_dn(ld, e)) == NULL) {
+		x->oom = true;
+		return;
+	}
+	x->dn[x->n++] = dn;
+}
+
+static void
+expire_dropped(void *arg, const struct dir_result *res)
+{
+	struct expire *x = arg;
+
+	/* Gone already (another instance's purge) counts as done. */
+	if (res->code == LDAP_SUCCESS || res->code == LDAP_NO_SUCH_ATTRIBUTE)
+		x->dropped++;
+	else
+		x->failed++;
+	if (--x->pending == 0)
+		expire_finish(x);
+}
+
+static void
+expire_found(void *arg, const struct dir_result *res)
+{
+	struct expire *x = arg;
+	struct dir_mods *m;
+	size_t i;
+
+	if (res->code != LDAP_SUCCESS)
+		x->failed++;
+	if (x->n == 0) {
+		expire_finish(x);
+		return;
+	}
+	x->pending = x->n;
+	for (i = 0; i < x->n; i++) {
+		if ((m = dir_mods_new()) == NULL ||
+		    dir_mods_add(m, LDAP_MOD_DELETE, ESCROW_ATTR, NULL) < 0) {
+			dir_mods_free(m);
+			x->oom = true;
+			if (--x->pending == 0)
+				expire_finish(x);
+			continue;
+		}
+		dir_modify(x->pd->dir, x->dn[i], dir_mods_get(m), NULL, expire_dropped, x);
+		dir_mods_free(m);
+	}
+}
+
+void
+escrow_expire(struct provd *pd, escrow_done_fn *done, void *ctx)
+{
+	static const char *const attrs[] = { "1.1", NULL };
+	struct expire *x = calloc(1, sizeof(*x));
+	char cutoff[PKITIME_LDAP_LEN + 1], filter[160];
+	time_t t = time(NULL) - (time_t)pd->cfg.escrow_retention_days * 86400;
+
+	if (x == NULL || pkitime_format_ldap(t, cutoff) < 0) {
+		free(x);
+		done(ctx, 0, 1);
+		return;
+	}
+	x->pd = pd;
+	x->done = done;
+	x->ctx = ctx;
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(%s=*)"
+	         "(provdCertNotAfter<=%s))", ESCROW_ATTR, cutoff);
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
+	           expire_entry, expire_found, x);
 }

@@ -145,6 +145,7 @@ eq "the same copy" "$(printf '%s\n' "$OUT" | sha256sum)" "$(sha256sum <"$T/an.cm
 printf 'Mật khẩu của Hà 2026\n' >"$T/pass"
 ok "cert issue --generate --key rsa-3072 --passphrase-stdin" \
 	provctl cert issue hadtt --generate --key rsa-3072 --passphrase-stdin --p12 "$T/ha.p12" <"$T/pass"
+ha_serial=$(printf '%s\n' "$OUT" | openssl x509 -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f')
 lacks "a chosen passphrase is not printed" "$ERR$OUT" "passphrase:"
 ok "openssl reads it with that passphrase" openssl pkcs12 -in "$T/ha.p12" \
 	-passin "file:$T/pass" -nocerts -nodes -out "$T/ha.key"
@@ -155,5 +156,22 @@ ok "pk12util with the chosen passphrase" pk12util -i "$T/ha.p12" -d "sql:$T/nss"
 ok "audit: the passphrase is redacted" provctl -f json audit show --login hadtt
 contains "the issuance is audited" "$OUT" "passphrase-stdin"
 lacks "no chosen passphrase in the audit trail" "$OUT" "Mật khẩu"
+
+# ---- retention: a copy outlives its account, not pki.escrow_retention_days ---------
+ok "user purge keeps copies of certificates that have not expired" provctl -f json user purge
+ok "annv's copy (account gone) is still there" provctl cert escrow-export "$serial"
+ok "so is hadtt's" provctl cert escrow-export "$ha_serial"
+# hadtt's certificate as if it had expired long ago (beyond the 3650 days).
+ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOF
+dn: provdCertSerial=$ha_serial,ou=certificates,ou=pki,$LDAP_BASE
+changetype: modify
+replace: provdCertNotAfter
+provdCertNotAfter: 20100101000000Z
+EOF
+ok "user purge" provctl -f json user purge
+contains "one copy dropped" "$OUT" '"escrow_copies_dropped":"1"'
+fails "the expired certificate's copy is gone" 3 provctl cert escrow-export "$ha_serial"
+ok "the record itself stays" provctl -f json cert show "$ha_serial"
+ok "annv's copy is kept" provctl cert escrow-export "$serial"
 
 done_testing
