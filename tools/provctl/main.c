@@ -400,6 +400,11 @@ write_secret(struct session *s, const struct wire_msg *m)
 			return;
 		}
 	}
+	/* A binary file (PKCS#12): its bytes as they are, no CSV. */
+	if (m->nfields == 2 && strcmp(m->f[0].ptr, "file") == 0) {
+		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
+		return;
+	}
 	buf_init(&b, 1u << 20);
 	if (!s->secret_header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
@@ -689,10 +694,15 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 
 			/* Refuse an existing file now; create it with the first
 			 * password (write_secret). */
-			if (lstat(g->value, &st) == 0 || errno != ENOENT) {
+			if (lstat(g->value, &st) == 0) {
+				fprintf(stderr, "provctl: --%s %s: exists (refusing to overwrite)\n",
+				        g->opt->name, g->value);
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (errno != ENOENT) {
 				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
-				        errno == ENOENT || errno == 0 ?
-				        "exists (refusing to overwrite)" : strerror(errno));
+				        strerror(errno));
 				rc = ST_USAGE;
 				goto out;
 			}
