@@ -30,6 +30,8 @@ static const struct field_decl fields[] = {
 	{ "days_left",           FT_INT },
 	{ "delete_after",        FT_TIME },
 	{ "done",                FT_INT },
+	{ "escrow_copies_dropped", FT_INT },
+	{ "escrow_copies_failed", FT_INT },
 	{ "failed",              FT_INT },
 	{ "first",               FT_TIME },
 	{ "hash_jobs",           FT_INT },
