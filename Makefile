@@ -38,19 +38,22 @@ CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
+LIBS_OCSPD  := -lmicrohttpd -lcrypto -lpthread
 
 PROTO_SRC  := $(wildcard proto/*.c)
 CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
+OCSPD_SRC  := $(wildcard ocsp/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
+OCSPD_OBJ  := $(OCSPD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-ocsp
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -66,6 +69,11 @@ $(BUILD)/provd: $(BUILD)/daemon/main.o $(BUILD)/libprovdcore.a $(BUILD)/libproto
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The OCSP responder takes only the request reader and the error responses
+# from the core (a static archive: nothing else is linked in).
+$(BUILD)/provd-ocsp: $(OCSPD_OBJ) $(BUILD)/libprovdcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_OCSPD)
 
 # Each tests/unit/test_X.c is one cmocka program linked against the core.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a

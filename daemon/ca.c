@@ -18,6 +18,7 @@
 #include "certgen.h"
 #include "crlgen.h"
 #include "crl.h"
+#include "ocsp.h"
 #include "dir.h"
 #include "fingerprint.h"
 #include "keyfile.h"
@@ -218,6 +219,7 @@ ca_stop(struct pki *pki)
 	if (pki == NULL)
 		return;
 	crl_state_free(pki->crl);
+	ocsp_state_free(pki->ocsp);
 	signer_stop(pki->signer);
 	X509_free(pki->cacert);
 	profile_set_free(pki->profiles);

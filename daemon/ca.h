@@ -23,12 +23,14 @@ struct provd;
 struct signer;
 struct profile_set;
 struct crl_state;
+struct ocsp_state;
 
 struct pki {
 	struct signer      *signer;
 	X509               *cacert;      /* NULL until a CA is created or imported */
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
+	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
 };
 
 /*

@@ -23,6 +23,7 @@
 #include "log.h"
 #include "loop.h"
 #include "names.h"
+#include "ocsp.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -510,6 +511,7 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (res->code == LDAP_SUCCESS ||
 	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
 		is->tries = 0;
+		ocsp_cert_issued(req->pd, is->serial);
 		issue_update_account(is);
 		return;
 	}

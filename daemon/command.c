@@ -9,6 +9,7 @@
 #include "ca.h"
 #include "cert.h"
 #include "crl.h"
+#include "ocsp.h"
 #include "handlers.h"
 #include "log.h"
 #include "provd.h"
@@ -48,6 +49,8 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
+	[CMD_OCSP_SHOW]         = ocsp_show,
+	[CMD_OCSP_REFRESH]      = ocsp_refresh_cmd,
 	[CMD_AUDIT_SHOW]        = audit_show,
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,

@@ -91,6 +91,7 @@
 #include "dir.h"
 #include "hex.h"
 #include "log.h"
+#include "ocsp.h"
 #include "loop.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -437,6 +438,7 @@ on_written(void *arg, const struct dir_result *res)
 	else
 		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
 		         (unsigned long long)s->last, s->n, s->nchanges);
+	ocsp_crl_published(pd, s->entries, s->n);
 	clear_marks(s);
 	publish_end(s, ST_OK, msg);
 }
@@ -760,6 +762,7 @@ crl_start_timer(struct provd *pd)
 
 	if (s->timer == NULL)
 		s->timer = loop_timer(pd->loop, FIRST_CHECK_MS, tick, s);
+	ocsp_start(pd);
 }
 
 /* ---- handlers -------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include "crlsign.h"
 #include "keyfile.h"
 #include "sigalg.h"
+#include "signer_child_ocsp.h"
 #include "signer_wire.h"
 
 #define CHILD_FD          3
@@ -41,6 +42,7 @@ child_exit(struct child *c, int status)
 {
 	EVP_PKEY_free(c->key);     /* wipes the private key */
 	c->key = NULL;
+	signer_child_ocsp_wipe();
 	_exit(status);
 }
 
@@ -329,6 +331,11 @@ serve(struct child *c)
 			break;
 		case SIGNER_OP_SIGN_CRL:
 			do_sign_crl(c, &m);
+			break;
+		case SIGNER_OP_OCSP_KEY:
+		case SIGNER_OP_SIGN_OCSP:
+			if (signer_child_ocsp(c->fd, &m, c->key) < 0)
+				child_exit(c, 1);
 			break;
 		case SIGNER_OP_PUBKEY:
 			if (c->key == NULL)

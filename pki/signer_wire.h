@@ -37,7 +37,9 @@ enum signer_op {
 	SIGNER_OP_IMPORT,        /* source path, destination path, pass | "" */
 	SIGNER_OP_SIGN_CERT,     /* DER certificate */
 	SIGNER_OP_SIGN_CRL,      /* unsigned DER CRL from crlgen_build */
-	SIGNER_OP_PUBKEY         /* no fields */
+	SIGNER_OP_PUBKEY,        /* no fields */
+	SIGNER_OP_OCSP_KEY,      /* no fields: new OCSP responder key (signer_ocsp.h) */
+	SIGNER_OP_SIGN_OCSP      /* responder cert, CA cert, times, entry lines */
 };
 
 #define SIGNER_STATUS_OK       0

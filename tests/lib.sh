@@ -248,7 +248,14 @@ sandbox_up() {
 
 # provd built with sanitizers reports in its log; such a report fails the test.
 _t_check_provd_log() {
-	local log=$1/provd.log
+	local log
+	for log in "$1/provd.log" "$1/ocsp.log"; do
+		_t_check_log "$log" || return 1
+	done
+}
+
+_t_check_log() {
+	local log=$1
 	[[ -f $log ]] || return 0
 	if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log"; then
 		diag "sanitizer report in $log:"
