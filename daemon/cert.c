@@ -1040,8 +1040,18 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		rec_end(&r);
 		n++;
 	}
+	/* index.txt.attr: one person may hold several valid certificates with
+	 * one subject (staff-email and staff-sign), which openssl ca and
+	 * openssl ocsp -index refuse without this. */
+	{
+		struct rec r;
+
+		rec_begin(&r, req);
+		rec_kv(&r, "attr_line", "unique_subject = no");
+		rec_end(&r);
+	}
 	certrec_free(list);
-	request_done(req, ST_OK, "%zu records written", n);
+	request_done(req, ST_OK, "%zu records written (and FILE.attr)", n);
 }
 
 void

@@ -148,6 +148,27 @@ ok "GnuTLS: another issuer" bash -c 'ocsptool --ask="$0" --load-issuer="$1" --lo
 contains "GnuTLS: another issuer refused" "$OUT" "unauthorized"
 fails "PUT is not OCSP" 22 curl -sf -X PUT "$OCSP_URL"
 
+# cert export-index writes index.txt.attr: a second valid certificate with
+# the same subject must not stop openssl ocsp -index from loading it.
+csr ha2 ec -pkeyopt ec_paramgen_curve:P-256
+ok "a second certificate, same subject" provctl cert issue hadtt --csr "$T/ha2.csr"
+printf '%s\n' "$OUT" >"$T/ha2.pem"
+ok "export-index" provctl cert export-index "$T/index.txt"
+eq "index.txt.attr written" "$(cat "$T/index.txt.attr")" "unique_subject = no"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/rs.key" \
+	-subj /CN=rs -days 1 -out "$T/rs.pem" 2>/dev/null
+openssl ocsp -issuer "$CA_PEM" -cert "$T/ha2.pem" -no_nonce -reqout "$T/idx.req" 2>/dev/null
+ok "openssl ocsp -index loads it" openssl ocsp -index "$T/index.txt" -CA "$CA_PEM" \
+	-rsigner "$T/rs.pem" -rkey "$T/rs.key" -reqin "$T/idx.req" -respout "$T/idx.resp"
+ok "and answers from it" bash -c 'openssl ocsp -respin "$0" -issuer "$1" -cert "$2" -noverify 2>&1' \
+	"$T/idx.resp" "$CA_PEM" "$T/ha2.pem"
+contains "index: good" "$OUT" "$T/ha2.pem: good"
+rm -f "$T/index.txt.attr"
+ok "without the .attr file" bash -c 'openssl ocsp -index "$0" -CA "$1" -rsigner "$2" -rkey "$3" \
+	-reqin "$4" -respout "$5" 2>&1; true' "$T/index.txt" "$CA_PEM" "$T/rs.pem" "$T/rs.key" \
+	"$T/idx.req" "$T/idx.resp"
+diag "openssl ocsp -index without index.txt.attr: $(printf '%s' "$OUT" | head -c 200)"
+
 # A new responder certificate while clients ask: every answer verifies.
 old=$(openssl x509 -in "$R" -noout -serial)
 (
@@ -159,7 +180,7 @@ old=$(openssl x509 -in "$R" -noout -serial)
 asker=$!
 sleep 1
 ok "ocsp refresh --new-responder" provctl -f json ocsp refresh --new-responder
-contains "refresh: every response" "$OUT" '"responses":"2"'
+contains "refresh: every response" "$OUT" '"responses":"3"'
 wait "$asker"
 new=$(openssl x509 -in "$R" -noout -serial)
 [[ $old != "$new" ]]; eq "a new responder certificate" $? 0
