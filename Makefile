@@ -132,7 +132,7 @@ INSTALL_PROFILES  := $(wildcard templates/profiles/*.conf)
 INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
-INSTALL_MAN8      := docs/man/provd.8
+INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-ocsp.8
 INSTALL_DOCS      := README.md $(wildcard docs/*.md)
 # Regular files only (a directory's "$f/." exists, a file's does not).
 install_files = $(foreach f,$(wildcard $(1)),$(if $(wildcard $(f)/.),,$(f)))
@@ -151,6 +151,7 @@ install: all
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
+	install -m 0755 $(BUILD)/provd-ocsp $(DESTDIR)$(SBINDIR)/provd-ocsp
 	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
 	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
 	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
@@ -165,6 +166,8 @@ install: all
 	install -m 0644 $(INSTALL_MAN8) $(DESTDIR)$(MANDIR)/man8/
 	sed $(INSTALL_PATHS) etc/systemd/provd.service >$(DESTDIR)$(SYSTEMDDIR)/provd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd.service
+	sed $(INSTALL_PATHS) etc/systemd/provd-ocsp.service >$(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service
 	install -m 0644 etc/systemd/provd.sysusers $(DESTDIR)$(SYSUSERSDIR)/provd.conf
 	install -m 0644 etc/systemd/provd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/provd.conf
 	install -m 0644 tools/completion/provctl.bash $(DESTDIR)$(BASHCOMPDIR)/provctl
@@ -173,7 +176,7 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(SBINDIR)/provd-ocsp $(DESTDIR)$(BINDIR)/provctl
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
@@ -181,8 +184,9 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
 	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/provctl.1 $(DESTDIR)$(MANDIR)/man5/provd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/provd.8
-	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
+	    $(DESTDIR)$(MANDIR)/man8/provd.8 $(DESTDIR)$(MANDIR)/man8/provd-ocsp.8
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/provd.conf $(DESTDIR)$(BASHCOMPDIR)/provctl
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \

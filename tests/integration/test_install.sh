@@ -20,7 +20,7 @@ make_args=(-s -C "$REPO" "BUILD=$BUILD")
 # derived from the source tree so a new template is expected too.
 expected_files() {
 	local prefix=$1 data=$1/share/provd f
-	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl"
+	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/sbin/provd-ocsp" "${prefix#/}/bin/provctl"
 	for f in "$REPO"/templates/*.ldif; do printf '%s 644\n' "${data#/}/${f##*/}"; done
 	for f in "$REPO"/templates/profiles/*.conf; do printf '%s 644\n' "${data#/}/profiles/${f##*/}"; done
 	for f in "$REPO"/templates/schema/*.ldif; do printf '%s 644\n' "${data#/}/schema/${f##*/}"; done
@@ -34,7 +34,9 @@ expected_files() {
 		"${prefix#/}/share/man/man1/provctl.1" \
 		"${prefix#/}/share/man/man5/provd.conf.5" \
 		"${prefix#/}/share/man/man8/provd.8" \
+		"${prefix#/}/share/man/man8/provd-ocsp.8" \
 		"${prefix#/}/lib/systemd/system/provd.service" \
+		"${prefix#/}/lib/systemd/system/provd-ocsp.service" \
 		"${prefix#/}/lib/sysusers.d/provd.conf" \
 		"${prefix#/}/lib/tmpfiles.d/provd.conf" \
 		"${prefix#/}/share/bash-completion/completions/provctl" \
