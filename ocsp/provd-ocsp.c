@@ -35,6 +35,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -46,6 +47,7 @@
 #include <openssl/ocsp.h>
 #include <openssl/x509.h>
 
+#include "cache.h"
 #include "ocspgen.h"
 #include "ocspreq.h"
 #include "serial.h"
@@ -58,6 +60,7 @@
 #define PER_IP_LIMIT     256
 #define CONN_TIMEOUT_S   15
 #define THREADS_MAX      64
+#define CACHE_MAX        200000    /* responses kept in memory (~1 KB each) */
 
 enum canned { C_MALFORMED, C_UNAUTHORIZED, C_TRYLATER, C_COUNT };
 
@@ -73,6 +76,8 @@ struct server {
 	time_t                issuer_checked;
 	unsigned char        *canned[C_COUNT];
 	size_t                canned_len[C_COUNT];
+	struct rcache        *cache;       /* NULL: every answer reads its file */
+	int                   watch_fd;    /* inotify on DIR/responses */
 };
 
 /* Per-connection POST body. */
@@ -239,6 +244,8 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	struct serial ser;
 	unsigned char *body = NULL;
 	size_t blen = 0;
+	struct rcache *cache;
+	uint64_t gen;
 
 	issuer_refresh(sv);
 	pthread_mutex_lock(&sv->lock);
@@ -262,10 +269,16 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 		}
 	}
 	serial_to_hex(&ser, 1, hex);
+	cache = __atomic_load_n(&sv->cache, __ATOMIC_SEQ_CST);
+	if (cache != NULL && rcache_get(cache, hex, &body, &blen))
+		return send_ocsp(conn, body, blen, true);
+	gen = cache != NULL ? rcache_generation(cache) : 0;
 	snprintf(name, sizeof(name), "responses/%s", hex);
 	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0)
 		return send_canned(sv, conn, errno == ENOENT ? C_UNAUTHORIZED :
 		    C_TRYLATER);
+	if (cache != NULL)
+		rcache_put(cache, hex, body, blen, gen);
 	return send_ocsp(conn, body, blen, true);
 }
 
@@ -329,6 +342,63 @@ on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	free(*con_cls);
 	*con_cls = NULL;
+}
+
+/*
+ * The cache's invalidation: every file provd renames into (or removes
+ * from) DIR/responses drops that serial's copy before the rename is seen
+ * by a reader that stats nothing.  A lost event (queue overflow) or a
+ * removed directory drops everything; a failed read stops caching.
+ */
+static void *
+watch(void *arg)
+{
+	struct server *sv = arg;
+	char buf[64 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	ssize_t n;
+	char *p;
+
+	for (;;) {
+		n = read(sv->watch_fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			say("inotify: %s; answering from the files from now on",
+			    n < 0 ? strerror(errno) : "end of file");
+			rcache_forget(sv->cache, NULL);
+			/* stop using the copies: every answer reads its file */
+			__atomic_store_n(&sv->cache, NULL, __ATOMIC_SEQ_CST);
+			return NULL;
+		}
+		for (p = buf; p < buf + n; p += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)p;
+			if (ev->mask & (IN_Q_OVERFLOW | IN_IGNORED | IN_DELETE_SELF))
+				rcache_forget(sv->cache, NULL);
+			else if (ev->len > 0 && ev->name[0] != '.')
+				rcache_forget(sv->cache, ev->name);
+		}
+	}
+}
+
+/* Watch DIR/responses (before any chroot: inotify takes a path). */
+static void
+watch_start(struct server *sv, const char *dir)
+{
+	char path[PATH_MAX];
+
+	sv->watch_fd = -1;
+	snprintf(path, sizeof(path), "%s/responses", dir);
+	if ((sv->watch_fd = inotify_init1(IN_CLOEXEC)) < 0 ||
+	    inotify_add_watch(sv->watch_fd, path, IN_MOVED_TO | IN_MOVED_FROM |
+	    IN_CLOSE_WRITE | IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR) < 0 ||
+	    (sv->cache = rcache_new(CACHE_MAX)) == NULL) {
+		say("%s: cannot watch it (%s); answering from the files",
+		    path, strerror(errno));
+		if (sv->watch_fd >= 0)
+			close(sv->watch_fd);
+		sv->watch_fd = -1;
+	}
 }
 
 static int
@@ -405,6 +475,7 @@ main(int argc, char **argv)
 	struct server sv;
 	struct MHD_Daemon *d;
 	struct sigaction sa;
+	pthread_t watcher;
 	unsigned long threads = 2;
 	sigset_t set;
 	char *end;
@@ -459,6 +530,7 @@ main(int argc, char **argv)
 		    strerror(errno));
 		return 1;
 	}
+	watch_start(&sv, dir);
 	if (user != NULL && geteuid() == 0 && drop_to(user, dir) < 0)
 		return 1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
@@ -475,6 +547,10 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	issuer_refresh(&sv);
+	if (sv.cache != NULL && pthread_create(&watcher, NULL, watch, &sv) != 0) {
+		rcache_free(sv.cache);
+		sv.cache = NULL;
+	}
 	d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 	    MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, &sv,
 	    MHD_OPTION_LISTEN_SOCKET, lfd,
