@@ -24,6 +24,7 @@
 #include "log.h"
 #include "loop.h"
 #include "ocspgen.h"
+#include "ocsp_unknown.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "provd.h"
@@ -37,6 +38,7 @@
 #define FIRST_MS       200u
 #define RESPONSES      "responses"
 #define PATH_MAX_LEN   4096
+#define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
 
 struct ocsp_state {
 	struct provd         *pd;
@@ -70,7 +72,9 @@ struct ocsp_state {
 	time_t                last_signed;
 	unsigned long         signed_total;
 	unsigned long         rolls;
+	unsigned long         unknowns;      /* "unknown" answers signed */
 	struct timer         *timer;
+	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
 };
 
 static void scan_start(struct ocsp_state *s);
@@ -176,6 +180,7 @@ ocsp_state_free(struct ocsp_state *s)
 		loop_timer_cancel(s->pd->loop, s->timer);
 	if (s->rdirfd >= 0)
 		close(s->rdirfd);
+	ocsp_unknown_free(s->unk);
 	free(s->v);
 	free(s->scan);
 	free(s->late);
@@ -257,6 +262,14 @@ need_roll(const struct ocsp_state *s, time_t now)
 
 /* ---- signing and writing responses ------------------------------------ */
 
+/* nextUpdate of a response signed at now valid for secs: never after the
+ * responder certificate ends. */
+static time_t
+next_update(const struct ocsp_state *s, time_t now, time_t secs)
+{
+	return now + secs > s->r_until ? s->r_until : now + secs;
+}
+
 /* Write the responses in buf[0..len) (4-byte length + DER each) for
  * e[0..n).  0 or -1. */
 static int
@@ -317,9 +330,7 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
 				lines[len++] = '\n';
 		}
 		now = time(NULL);
-		next = now + (time_t)pd->cfg.ocsp_hours * 3600;
-		if (next > s->r_until)
-			next = s->r_until;
+		next = next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600);
 		if (signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
 		                     s->issuer_len, now, next, lines, len, &out, &outlen,
 		                     err, sizeof(err)) < 0) {
@@ -493,6 +504,45 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex)
 		          "refresh retries", serial_hex);
 }
 
+int
+ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **der,
+                  size_t *derlen, char *err, size_t errlen)
+{
+	struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
+	struct ocspgen_entry e = { .serial = *ser, .status = OCSPGEN_UNKNOWN };
+	char line[OCSPGEN_LINE_MAX];
+	unsigned char *out = NULL;
+	size_t outlen = 0, rl;
+	time_t now = time(NULL);
+	int l;
+
+	*der = NULL;
+	*derlen = 0;
+	if (s == NULL || !s->have_set || s->rcert == NULL || need_roll(s, now)) {
+		snprintf(err, errlen, "not ready");
+		return -1;
+	}
+	if (find(s->v, s->n, ser) != NULL)
+		return 1;
+	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
+	    signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
+	                     s->issuer_len, now, next_update(s, now, UNKNOWN_HOURS * 3600),
+	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
+		return -1;
+	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
+	                   (size_t)out[2] << 8 | out[3] : 0;
+	if (outlen < 4 || rl != outlen - 4) {
+		free(out);
+		snprintf(err, errlen, "the signer's response does not match the request");
+		return -1;
+	}
+	memmove(out, out + 4, rl);
+	*der = out;
+	*derlen = rl;
+	s->unknowns++;
+	return 0;
+}
+
 /* ---- reading every record ---------------------------------------------- */
 
 static void
@@ -653,6 +703,8 @@ open_dirs(struct ocsp_state *s, char *err, size_t errlen)
 		snprintf(err, errlen, "CA certificate: cannot encode");
 		return -1;
 	}
+	if (s->unk == NULL)
+		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir);
 	free(s->issuer_der);
 	if ((s->issuer_der = malloc((size_t)len)) == NULL)
 		fatal("ocsp: out of memory");
@@ -752,6 +804,7 @@ ocsp_show(struct request *req)
 	}
 	rec_kvf(&r, "signed_since_start", "%lu", s->signed_total);
 	rec_kvf(&r, "responder_certificates_since_start", "%lu", s->rolls);
+	rec_kvf(&r, "unknown_answers_since_start", "%lu", s->unknowns);
 	rec_end(&r);
 	request_done(req, ST_OK, "ok");
 }

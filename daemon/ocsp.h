@@ -22,7 +22,9 @@
  *    commit path of revoke, hold, release and the account lifecycle), from
  *    the CRL's own entries, so OCSP and CRL never disagree for longer than
  *    the signing of a few responses;
- *  - a new certificate's "good": when its record is written.
+ *  - a new certificate's "good": when its record is written;
+ *  - "unknown" for a serial without a record: when provd-ocsp asks
+ *    (ocsp_unknown.h), never written to disk.
  * A record changed by another provd instance is seen at the next full
  * refresh (or at once when that instance shares the directory: each
  * instance publishes its own CRL through the same path).
@@ -49,6 +51,17 @@ void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
 /* A certificate was recorded as valid: sign its first response.
  * serial_hex as in provdCertSerial. */
 void ocsp_cert_issued(struct provd *pd, const char *serial_hex);
+
+/*
+ * An "unknown" answer for a serial with no record (asked by provd-ocsp,
+ * see ocsp_unknown.h): 0 with *der (malloc'd DER OCSPResponse, caller
+ * frees), 1 when the serial has a record (its response is on disk), -1
+ * when provd cannot answer now (no full read of the records yet, no
+ * responder certificate, the signer failed).
+ */
+struct serial;
+int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
+    unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
 void ocsp_state_free(struct ocsp_state *s);
 

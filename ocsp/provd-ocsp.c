@@ -14,9 +14,10 @@
  *  - the pre-signed response of the serial asked about, as provd wrote it;
  *  - malformedRequest for anything that is not one single-certificate
  *    request;
- *  - unauthorized for another issuer, a CertID hash other than SHA-1, and
- *    a serial provd never issued (RFC 5019 §2.2.3: a responder of
- *    pre-signed responses has nothing signed to say about it);
+ *  - "unknown" for a serial provd has no record of, signed on request by
+ *    provd's signer (asked over DIR/unknown.sock, daemon/ocsp_unknown.h);
+ *    unauthorized while provd does not answer;
+ *  - unauthorized for another issuer and a CertID hash other than SHA-1;
  *  - tryLater when DIR cannot be read.
  * The nonce extension is ignored (RFC 8954 §2.1; the response is signed
  * before the request arrives).
@@ -38,6 +39,8 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -77,6 +80,7 @@ struct server {
 	unsigned char        *canned[C_COUNT];
 	size_t                canned_len[C_COUNT];
 	struct rcache        *cache;       /* NULL: every answer reads its file */
+	char                  unknown_path[108];   /* provd's socket (ocsp_unknown.h) */
 	int                   watch_fd;    /* inotify on DIR/responses */
 };
 
@@ -235,6 +239,58 @@ send_http_error(struct MHD_Connection *conn, unsigned int code)
 	return ret;
 }
 
+/*
+ * Ask provd for an "unknown" answer about hex (daemon/ocsp_unknown.h),
+ * over this thread's own connection.  Returns 'R' with *body (malloc'd),
+ * 'K' (provd has a record: read the file), or 'T' (not now, or provd does
+ * not answer within a second).
+ */
+static char
+ask_provd(struct server *sv, const char *hex, unsigned char **body, size_t *blen)
+{
+	static __thread int fd = -1;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = 1, .tv_usec = 0 };
+	unsigned char *buf;
+	ssize_t n;
+	int tries;
+
+	if (sv->unknown_path[0] == '\0' || (buf = malloc(RESPONSE_MAX + 1)) == NULL)
+		return 'T';
+	for (tries = 0; tries < 2; tries++) {
+		if (fd < 0) {
+			memcpy(sa.sun_path, sv->unknown_path, sizeof(sv->unknown_path));
+			fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+			if (fd < 0)
+				break;
+			if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0 ||
+			    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0 ||
+			    connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+				close(fd);
+				fd = -1;
+				break;
+			}
+		}
+		if (send(fd, hex, strlen(hex), MSG_NOSIGNAL) == (ssize_t)strlen(hex) &&
+		    (n = recv(fd, buf, RESPONSE_MAX + 1, 0)) > 0) {
+			if (buf[0] == 'R' && n > 1) {
+				memmove(buf, buf + 1, (size_t)n - 1);
+				*body = buf;
+				*blen = (size_t)n - 1;
+				return 'R';
+			}
+			n = buf[0] == 'K' ? 'K' : 'T';
+			free(buf);
+			return (char)n;
+		}
+		/* provd restarted (or a stale answer): a new connection, once */
+		close(fd);
+		fd = -1;
+	}
+	free(buf);
+	return 'T';
+}
+
 /* The answer to the DER request der[0..len). */
 static enum MHD_Result
 answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
@@ -274,9 +330,23 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 		return send_ocsp(conn, body, blen, true);
 	gen = cache != NULL ? rcache_generation(cache) : 0;
 	snprintf(name, sizeof(name), "responses/%s", hex);
-	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0)
-		return send_canned(sv, conn, errno == ENOENT ? C_UNAUTHORIZED :
-		    C_TRYLATER);
+	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0) {
+		if (errno != ENOENT)
+			return send_canned(sv, conn, C_TRYLATER);
+		/* No record: provd signs "unknown" (never cached: it expires in
+		 * an hour and provd may issue the serial meanwhile). */
+		switch (ask_provd(sv, hex, &body, &blen)) {
+		case 'R':
+			return send_ocsp(conn, body, blen, true);
+		case 'K':
+			if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen,
+			    NULL) == 0)
+				break;
+			/* fall through */
+		default:
+			return send_canned(sv, conn, C_UNAUTHORIZED);
+		}
+	}
 	if (cache != NULL)
 		rcache_put(cache, hex, body, blen, gen);
 	return send_ocsp(conn, body, blen, true);
@@ -531,8 +601,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	watch_start(&sv, dir);
-	if (user != NULL && geteuid() == 0 && drop_to(user, dir) < 0)
-		return 1;
+	if (user != NULL && geteuid() == 0) {
+		if (drop_to(user, dir) < 0)
+			return 1;
+		snprintf(sv.unknown_path, sizeof(sv.unknown_path), "/unknown.sock");
+	} else if ((size_t)snprintf(sv.unknown_path, sizeof(sv.unknown_path),
+	    "%s/unknown.sock", dir) >= sizeof(sv.unknown_path)) {
+		say("%s: path too long for provd's socket; serials without a "
+		    "response are answered unauthorized", dir);
+		sv.unknown_path[0] = '\0';
+	}
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) {
 		say("prctl: %s", strerror(errno));

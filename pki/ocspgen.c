@@ -27,6 +27,8 @@ ocspgen_format(const struct ocspgen_entry *e, char *out, size_t outlen)
 	serial_to_hex(&e->serial, 1, hex);
 	if (e->status == OCSPGEN_GOOD)
 		n = snprintf(out, outlen, "%s good", hex);
+	else if (e->status == OCSPGEN_UNKNOWN)
+		n = snprintf(out, outlen, "%s unknown", hex);
 	else if (e->status == OCSPGEN_REVOKED && e->reason >= 0 &&
 	    e->reason <= 10 && e->reason != 7 && e->revoked_at > 0 &&
 	    e->invalidity >= 0)
@@ -81,6 +83,10 @@ ocspgen_parse(const char *line, size_t len, struct ocspgen_entry *e,
 	p = sp + 1;
 	if ((size_t)(end - p) == 4 && memcmp(p, "good", 4) == 0) {
 		e->status = OCSPGEN_GOOD;
+		return 0;
+	}
+	if ((size_t)(end - p) == 7 && memcmp(p, "unknown", 7) == 0) {
+		e->status = OCSPGEN_UNKNOWN;
 		return 0;
 	}
 	if ((size_t)(end - p) < 8 || memcmp(p, "revoked ", 8) != 0)
@@ -210,8 +216,9 @@ ocspgen_sign(EVP_PKEY *rkey, X509 *rcert, X509 *issuer,
 				goto nomem;
 		}
 	} else {
-		single = OCSP_basic_add1_status(bs, cid, V_OCSP_CERTSTATUS_GOOD,
-		    0, NULL, thisupd, nextupd);
+		single = OCSP_basic_add1_status(bs, cid, e->status == OCSPGEN_UNKNOWN ?
+		    V_OCSP_CERTSTATUS_UNKNOWN : V_OCSP_CERTSTATUS_GOOD, 0, NULL,
+		    thisupd, nextupd);
 	}
 	if (single == NULL)
 		goto nomem;

@@ -7,6 +7,7 @@
  *
  *   SERIALHEX good
  *   SERIALHEX revoked REASON REVOKED_AT [INVALIDITY]
+ *   SERIALHEX unknown          (a serial provd has no record of)
  *
  * REASON is the RFC 5280 reason code (0..10, not 7; 6 = certificateHold),
  * times are seconds since the epoch, INVALIDITY 0 or absent = none.
@@ -30,7 +31,7 @@
 #define OCSPGEN_LINE_MAX   128
 #define OCSPGEN_RESP_MAX   (16 * 1024)   /* one response, responder cert included */
 
-enum ocspgen_status { OCSPGEN_GOOD = 0, OCSPGEN_REVOKED = 1 };
+enum ocspgen_status { OCSPGEN_GOOD = 0, OCSPGEN_REVOKED = 1, OCSPGEN_UNKNOWN = 2 };
 
 struct ocspgen_entry {
 	struct serial serial;

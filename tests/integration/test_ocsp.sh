@@ -125,9 +125,16 @@ contains "GnuTLS revoked" "$OUT" "Certificate Status: revoked"
 eq "the other certificate stays good" "$(status_of "$T/ha.pem")" good
 
 # A serial never issued, garbage, another CA.
-ok "unknown serial asked" bash -c 'openssl ocsp -url "$0" -issuer "$1" -serial 0x1234567890 -CAfile "$1" 2>&1; true' \
-	"$OCSP_URL" "$CA_PEM"
-contains "a serial never issued: unauthorized (nothing signed about it)" "$OUT" "unauthorized"
+ok "a serial never issued" openssl ocsp -url "$OCSP_URL" -issuer "$CA_PEM" -serial 0x1234567890 -CAfile "$CA_PEM"
+contains "never issued: unknown" "$OUT" "0x1234567890: unknown"
+contains "never issued: signed by the responder" "$OUT$ERR" "Response verify OK"
+openssl ocsp -issuer "$CA_PEM" -serial 0x7766554433 -no_nonce -reqout "$T/unk.req" 2>/dev/null
+ok "GET: a serial never issued" curl -sf -o "$T/unk.resp" "$OCSP_URL/$(base64 -w0 "$T/unk.req" |
+	python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.stdin.read(), safe=""))')"
+ok "GET unknown: verifies" openssl ocsp -respin "$T/unk.resp" -issuer "$CA_PEM" -CAfile "$CA_PEM" -serial 0x7766554433
+contains "GET: unknown" "$OUT" "0x7766554433: unknown"
+ok "GnuTLS reads the unknown answer" ocsptool -S "$T/unk.resp" -j
+contains "GnuTLS: unknown" "$OUT" "Certificate Status: unknown"
 printf 'not an OCSP request' >"$T/garbage"
 ok "malformed POST" curl -sf --data-binary @"$T/garbage" -H 'Content-Type: application/ocsp-request' \
 	-o "$T/bad.resp" "$OCSP_URL"
@@ -197,6 +204,9 @@ contains "new responder in the response" "$OUT" "$(openssl x509 -in "$R" -noout 
 # signer's memory only): it makes a new one and signs everything again.
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 eq "provd-ocsp serves while provd is down" "$(status_of "$T/ha.pem")" good
+ok "a serial never issued, provd down" bash -c 'openssl ocsp -url "$0" -issuer "$1" -serial 0x55 -CAfile "$1" 2>&1; true' \
+	"$OCSP_URL" "$CA_PEM"
+contains "without provd nothing signs unknown: unauthorized" "$OUT" "unauthorized"
 ok "start provd" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 for _ in $(seq 50); do
 	[[ $(openssl x509 -in "$R" -noout -serial) != "$new" ]] && break
