@@ -119,7 +119,7 @@ find(struct ocspgen_entry *v, size_t n, const struct serial *ser)
 {
 	struct ocspgen_entry key = { .serial = *ser };
 
-	return bsearch(&key, v, n, sizeof(*v), cmp_entry);
+	return n == 0 ? NULL : bsearch(&key, v, n, sizeof(*v), cmp_entry);
 }
 
 /* Write data to dir/name atomically (temporary file, rename); 0 or -1. */
