@@ -100,6 +100,7 @@
 #include "request.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
 
 #define CAS_RETRIES      8
 #define TIMER_MS         (60u * 60u * 1000u)   /* check hourly */
@@ -587,23 +588,6 @@ on_records_done(void *arg, const struct dir_result *res)
 
 /* ---- step 2: the records (every listed or marked one, or the marked) - */
 
-/* v with room for need elements of size bytes (v may move). */
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	if ((v = realloc(v, ncap * size)) == NULL)
-		fatal("crl: out of memory");
-	*cap = ncap;
-	return v;
-}
-
 static void
 on_record(void *arg, LDAP *ld, LDAPMessage *e)
 {
@@ -633,11 +617,11 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (s->full) {
 		if (listed) {
-			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
+			s->entries = vec_grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
 			s->entries[s->n++] = ce;
 		}
 	} else {
-		s->changes = grow(s->changes, &s->capchanges, s->nchanges + 1,
+		s->changes = vec_grow(s->changes, &s->capchanges, s->nchanges + 1,
 		                  sizeof(*s->changes));
 		s->changes[s->nchanges].e = ce;
 		s->changes[s->nchanges].listed = listed;
@@ -648,7 +632,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 
 		if (dn == NULL)
 			fatal("crl: out of memory");
-		s->marks = grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
+		s->marks = vec_grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;

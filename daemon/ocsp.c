@@ -32,6 +32,7 @@
 #include "request.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
 #include "signer_ocsp.h"
 
 #define TICK_MS        (60u * 1000u)
@@ -80,22 +81,6 @@ struct ocsp_state {
 static void scan_start(struct ocsp_state *s);
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	if ((v = realloc(v, ncap * size)) == NULL)
-		fatal("ocsp: out of memory");
-	*cap = ncap;
-	return v;
-}
 
 static int
 cmp_entry(const void *a, const void *b)
@@ -323,7 +308,7 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
 		for (k = 0; k < batch; k++) {
 			if ((l = ocspgen_format(&e[done + k], line, sizeof(line))) < 0)
 				fatalx("ocsp: an entry does not format");
-			lines = grow(lines, &cap, len + (size_t)l + 2, 1);
+			lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
 			memcpy(lines + len, line, (size_t)l);
 			len += (size_t)l;
 			if (k + 1 < batch)
@@ -420,7 +405,7 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 				memset(&e, 0, sizeof(e));
 				e.serial = s->v[i - 1].serial;
 				e.status = OCSPGEN_GOOD;      /* released */
-				ch = grow(ch, &capch, nch + 1, sizeof(*ch));
+				ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 				ch[nch++] = e;
 			}
 			out[k++] = e;
@@ -428,7 +413,7 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 		}
 		e = entry_of_crl(&c[j++]);
 		if (d > 0 || !same_state(&s->v[i], &e)) {
-			ch = grow(ch, &capch, nch + 1, sizeof(*ch));
+			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 			ch[nch++] = e;
 		}
 		if (d == 0)
@@ -489,12 +474,12 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex)
 		return;
 	e.status = OCSPGEN_GOOD;
 	if (s->scanning) {
-		s->late = grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
+		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
 		s->late[s->nlate++] = e.serial;
 	}
 	if (find(s->v, s->n, &e.serial) != NULL)
 		return;
-	s->v = grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = e;
@@ -574,7 +559,7 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	oe.status = listed ? OCSPGEN_REVOKED : OCSPGEN_GOOD;
 	if (listed && oe.reason == REASON_REMOVE_FROM_CRL)
 		oe.reason = REASON_UNSPECIFIED;
-	s->scan = grow(s->scan, &s->capscan, s->nscan + 1, sizeof(*s->scan));
+	s->scan = vec_grow(s->scan, &s->capscan, s->nscan + 1, sizeof(*s->scan));
 	s->scan[s->nscan++] = oe;
 }
 
@@ -634,7 +619,7 @@ on_scan_done(void *arg, const struct dir_result *res)
 		memset(&e, 0, sizeof(e));
 		e.serial = s->late[i];
 		e.status = OCSPGEN_GOOD;
-		s->v = grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+		s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 		s->v[s->n++] = e;
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
 	}

@@ -458,6 +458,27 @@ set_pubkey(X509 *x, EVP_PKEY *pub)
 	return 0;
 }
 
+/* *na = want, cut at the CA certificate's notAfter; -1 when that leaves
+ * nothing after now. */
+static int
+end_within_ca(X509 *cacert, time_t now, time_t want, time_t *na, char *err,
+    size_t errlen)
+{
+	time_t ca_na;
+
+	if (pkitime_from_asn1(X509_get0_notAfter(cacert), &ca_na) < 0) {
+		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+		return -1;
+	}
+	*na = want > ca_na ? ca_na : want;
+	if (*na <= now) {
+		snprintf(err, errlen, "CA certificate has expired or expires "
+		    "now: renew the CA first");
+		return -1;
+	}
+	return 0;
+}
+
 int
 certgen_person(const struct certgen_ca *ca,
     const struct certgen_person *person, const struct profile *prof,
@@ -465,7 +486,7 @@ certgen_person(const struct certgen_ca *ca,
 {
 	X509 *x = NULL;
 	X509_NAME *subj = NULL;
-	time_t nb, na, ca_na;
+	time_t nb, na;
 	unsigned ku;
 	int rc = -1;
 
@@ -516,18 +537,9 @@ certgen_person(const struct certgen_ca *ca,
 		goto out;
 
 	nb = now - CERTGEN_SKEW_SECONDS;
-	na = now + (time_t)prof->validity_days * 86400;
-	if (pkitime_from_asn1(X509_get0_notAfter(ca->cert), &ca_na) < 0) {
-		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+	if (end_within_ca(ca->cert, now, now + (time_t)prof->validity_days * 86400,
+	    &na, err, errlen) < 0)
 		goto out;
-	}
-	if (na > ca_na)
-		na = ca_na;
-	if (na <= now) {
-		snprintf(err, errlen, "CA certificate has expired or expires "
-		    "now: renew the CA first");
-		goto out;
-	}
 
 	x = X509_new();
 	if (x == NULL)
@@ -665,7 +677,7 @@ certgen_ocsp_responder(const struct certgen_ca *ca, EVP_PKEY *pub,
 	char cn[256];
 	int cn_at, len;
 	X509 *x = NULL;
-	time_t na, ca_na;
+	time_t na;
 	int rc = -1;
 
 	*out = NULL;
@@ -699,17 +711,9 @@ certgen_ocsp_responder(const struct certgen_ca *ca, EVP_PKEY *pub,
 	    ca->organization, "organization", err, errlen) < 0) ||
 	    dn_add(subj, NID_commonName, cn, "common name", err, errlen) < 0)
 		goto out;
-	na = now + (time_t)hours * 3600;
-	if (pkitime_from_asn1(X509_get0_notAfter(ca->cert), &ca_na) < 0) {
-		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+	if (end_within_ca(ca->cert, now, now + (time_t)hours * 3600, &na, err,
+	    errlen) < 0)
 		goto out;
-	}
-	if (na > ca_na)
-		na = ca_na;
-	if (na <= now) {
-		snprintf(err, errlen, "CA certificate has expired");
-		goto out;
-	}
 	x = X509_new();
 	eku = sk_ASN1_OBJECT_new_null();
 	nocheck = ASN1_NULL_new();
