@@ -124,6 +124,14 @@ ok "GnuTLS revoked" gnutls_ask "$T/an.pem"
 contains "GnuTLS revoked" "$OUT" "Certificate Status: revoked"
 eq "the other certificate stays good" "$(status_of "$T/ha.pem")" good
 
+# The account lifecycle takes the same path: disable puts the person's
+# certificates on hold, enable releases them.
+ok "disable the account" provctl user disable hadtt --reason 'leave'
+ok "disabled: on hold" ask "$T/ha.pem"
+contains "disabled: certificateHold" "$OUT" "Reason: certificateHold"
+ok "enable the account" provctl user enable hadtt
+eq "enabled: good again" "$(status_of "$T/ha.pem")" good
+
 # A serial never issued, garbage, another CA.
 ok "a serial never issued" openssl ocsp -url "$OCSP_URL" -issuer "$CA_PEM" -serial 0x1234567890 -CAfile "$CA_PEM"
 contains "never issued: unknown" "$OUT" "0x1234567890: unknown"
