@@ -13,7 +13,6 @@
 #include <openssl/x509.h>
 
 #include "ocspgen.h"
-#include "signer_ocsp.h"
 
 #define ERRMSG_MAX 512
 

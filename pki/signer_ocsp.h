@@ -16,10 +16,9 @@
 #include <openssl/evp.h>
 
 #include "signer.h"
+#include "signer_wire.h"
 
-#define SIGNER_OCSP_CERT_MAX      (64 * 1024)
-#define SIGNER_OCSP_BATCH_MAX     20000          /* entries in one request */
-#define SIGNER_OCSP_VALIDITY_MAX  (14 * 86400)   /* nextUpdate - thisUpdate */
+/* Limits: SIGNER_OCSP_* in signer_wire.h (the signer checks them too). */
 
 /*
  * Replace the responder key by a new one; *pub (caller frees) is its

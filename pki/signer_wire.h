@@ -47,6 +47,11 @@ enum signer_op {
 
 #define SIGNER_FLAG_SELF_SIGNED 0x01
 
+/* SIGN_OCSP limits (signer_ocsp.h) */
+#define SIGNER_OCSP_CERT_MAX      (64 * 1024)
+#define SIGNER_OCSP_BATCH_MAX     20000          /* entries in one request */
+#define SIGNER_OCSP_VALIDITY_MAX  (14 * 86400)   /* nextUpdate - thisUpdate */
+
 struct signer_field {
 	const unsigned char *data;
 	size_t               len;
