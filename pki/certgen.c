@@ -246,6 +246,40 @@ eku_new(const struct profile *prof)
 	return eku;
 }
 
+/* certificatePolicies (non-critical): the profile's policy identifiers,
+ * without qualifiers.  Nothing when the profile names none. */
+static int
+add_policies(X509 *x, const struct profile *prof, char *err, size_t errlen)
+{
+	CERTIFICATEPOLICIES *cp;
+	POLICYINFO *pi;
+	size_t i;
+	int rc;
+
+	if (prof->npolicies == 0)
+		return 0;
+	if ((cp = sk_POLICYINFO_new_null()) == NULL)
+		goto nomem;
+	for (i = 0; i < prof->npolicies; i++) {
+		if ((pi = POLICYINFO_new()) == NULL)
+			goto nomem;
+		ASN1_OBJECT_free(pi->policyid);
+		pi->policyid = OBJ_txt2obj(prof->policies[i], 1);
+		if (pi->policyid == NULL || !sk_POLICYINFO_push(cp, pi)) {
+			POLICYINFO_free(pi);
+			goto nomem;
+		}
+	}
+	rc = add_ext(x, NID_certificate_policies, 0, cp, "certificatePolicies",
+	    err, errlen);
+	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
+	return rc;
+nomem:
+	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
+	snprintf(err, errlen, "certificate: cannot add certificatePolicies");
+	return -1;
+}
+
 static int
 add_eku(X509 *x, const struct profile *prof, char *err, size_t errlen)
 {
@@ -553,6 +587,7 @@ certgen_person(const struct certgen_ca *ca,
 	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
 	    add_key_usage(x, ku, err, errlen) < 0 ||
 	    add_eku(x, prof, err, errlen) < 0 ||
+	    add_policies(x, prof, err, errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, ca->cert, err, errlen) < 0)
 		goto out;

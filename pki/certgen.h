@@ -44,7 +44,8 @@ struct certgen_person {
  * UTF8String so Vietnamese diacritics survive — validity from now - 5 min
  * to now + prof->validity_days, cut at the CA's notAfter; extensions
  * basicConstraints CA:FALSE (critical), keyUsage (critical, from the
- * profile and key type), extendedKeyUsage, SKI, AKI keyid, subjectAltName
+ * profile and key type), extendedKeyUsage, certificatePolicies (when the
+ * profile names policies), SKI, AKI keyid, subjectAltName
  * email, cRLDistributionPoints and authorityInfoAccess when URLs are set.
  * now = 0 means time(NULL).  On success *out is a new X509 (caller frees)
  * and 0 is returned; else -1 with a message naming the bad field.

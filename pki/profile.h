@@ -10,13 +10,17 @@
  *   ec  = { curves = [ "P-256", "P-384" ];             # group absent:
  *           key_usage = [ "digitalSignature", … ]; };  #   EC refused
  *   extended_key_usage = [ "emailProtection", "clientAuth", "1.2.3…" ];
+ *   policies = [ "2.23.140.1.5.3.2" ];   # certificatePolicies, dotted OIDs
  *
  * Floors no file can lower: RSA >= 2048 bits, curves P-256/P-384/P-521
  * only.  keyUsage names: digitalSignature, nonRepudiation (alias
  * contentCommitment), keyEncipherment (RSA only), dataEncipherment,
  * keyAgreement (EC only); keyCertSign and cRLSign are refused (end
  * entities only).  extendedKeyUsage: the names in profile.c's table or
- * dotted OIDs; anyExtendedKeyUsage and OCSPSigning are refused.
+ * dotted OIDs; anyExtendedKeyUsage and OCSPSigning are refused.  policies:
+ * 1..4 distinct dotted OIDs (policy identifiers of a non-critical
+ * certificatePolicies extension, no qualifiers); anyPolicy is refused (an
+ * end-entity certificate names the policies it was issued under).
  */
 #ifndef PROVD_PKI_PROFILE_H
 #define PROVD_PKI_PROFILE_H
@@ -28,6 +32,7 @@
 #define PROFILE_DESC_MAX     256
 #define PROFILE_MAX_CURVES   4
 #define PROFILE_MAX_EKU      8
+#define PROFILE_MAX_POLICIES 4
 #define PROFILE_OID_MAX      64
 #define PROFILE_MAX_PROFILES 64
 #define PROFILE_FILE_MAX     (64 * 1024)
@@ -48,6 +53,8 @@ struct profile {
 	unsigned ec_key_usage;     /* KU_* bits */
 	char     eku[PROFILE_MAX_EKU][PROFILE_OID_MAX];   /* dotted OIDs */
 	size_t   neku;
+	char     policies[PROFILE_MAX_POLICIES][PROFILE_OID_MAX];  /* dotted OIDs */
+	size_t   npolicies;
 };
 
 struct profile_set;
