@@ -23,6 +23,7 @@ struct provd;
 struct signer;
 struct profile_set;
 struct crl_state;
+struct ocsp_state;
 
 struct pki {
 	struct signer      *signer;
@@ -30,6 +31,7 @@ struct pki {
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
 	X509               *escrow_cert; /* pki.escrow_cert_file, or NULL */
+	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
 };
 
 /*

@@ -91,6 +91,7 @@
 #include "dir.h"
 #include "hex.h"
 #include "log.h"
+#include "ocsp.h"
 #include "loop.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -100,6 +101,7 @@
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
 #include "xmalloc.h"
 
 #define CAS_RETRIES      8
@@ -436,6 +438,7 @@ on_written(void *arg, const struct dir_result *res)
 	else
 		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
 		         (unsigned long long)s->last, s->n, s->nchanges);
+	ocsp_crl_published(pd, s->entries, s->n);
 	clear_marks(s);
 	publish_end(s, ST_OK, msg);
 }
@@ -583,22 +586,6 @@ on_records_done(void *arg, const struct dir_result *res)
 
 /* ---- step 2: the records (every listed or marked one, or the marked) - */
 
-/* v with room for need elements of size bytes (v may move). */
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	v = xrealloc(v, ncap * size);
-	*cap = ncap;
-	return v;
-}
-
 static void
 on_record(void *arg, LDAP *ld, LDAPMessage *e)
 {
@@ -629,11 +616,11 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (s->full) {
 		if (listed) {
-			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
+			s->entries = vec_grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
 			s->entries[s->n++] = ce;
 		}
 	} else {
-		s->changes = grow(s->changes, &s->capchanges, s->nchanges + 1,
+		s->changes = vec_grow(s->changes, &s->capchanges, s->nchanges + 1,
 		                  sizeof(*s->changes));
 		s->changes[s->nchanges].e = ce;
 		s->changes[s->nchanges].listed = listed;
@@ -644,7 +631,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 
 		if (dn == NULL)
 			fatal("crl: out of memory");
-		s->marks = grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
+		s->marks = vec_grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;
@@ -758,6 +745,7 @@ crl_start_timer(struct provd *pd)
 
 	if (s->timer == NULL)
 		s->timer = loop_timer(pd->loop, FIRST_CHECK_MS, tick, s);
+	ocsp_start(pd);
 }
 
 /* ---- handlers -------------------------------------------------------- */
