@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "audit.h"
 #include "batch.h"
 #include "ca.h"
 #include "cert.h"
@@ -131,6 +132,11 @@ command_dispatch(struct request *req)
 	req->spec = spec;
 	if (req->pd->stopping) {
 		request_done(req, ST_UNAVAILABLE, "provd is shutting down");
+		return;
+	}
+	if ((spec->flags & CMD_WRITES) &&
+	    audit_writable(req->pd->audit, err, sizeof(err)) < 0) {
+		request_done(req, ST_UNAVAILABLE, "%s", err);
 		return;
 	}
 	if (handlers[spec->id] == NULL) {

@@ -43,6 +43,10 @@ struct buf *client_out(struct client *cl);
 void client_flush(struct client *cl);
 bool client_congested(const struct client *cl);
 void client_pause_input(struct client *cl, bool paused);
+/* The client's queued replies reached the hard cap (it does not read):
+ * true, and the client is then disconnected on the next turn of the loop
+ * with one log line; its further replies are dropped. */
+bool client_overflowed(struct client *cl);
 /* The request on this client finished (its STATUS is queued). */
 void client_request_finished(struct client *cl);
 
