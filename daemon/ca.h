@@ -29,6 +29,8 @@ struct pki {
 	X509               *cacert;      /* NULL until a CA is created or imported */
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
+	bool                signer_busy; /* a worker thread is using the signer
+	                                    (key generation): the loop keeps off */
 };
 
 /*

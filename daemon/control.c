@@ -33,7 +33,8 @@
  * (CLIENT_MAX_INFLIGHT; the protocol is request/reply): while it runs, or
  * while the connection's unread replies are above OUT_HIGH, nothing more is
  * read from it (streamed input of the running request aside).  Per turn of
- * the loop a connection gets at most FRAMES_PER_TURN frames decoded and
+ * the loop a connection starts at most one request, or has at most
+ * FRAMES_PER_TURN frames of streamed input decoded, and gets at most
  * READS_PER_TURN reads; what is left waits for the next turn, so every
  * connection is served in turn however much one of them has pipelined. */
 #define CLIENT_MAX_INFLIGHT 1
@@ -600,7 +601,9 @@ client_read(struct client *cl, unsigned *budget)
 				protocol_error(cl, ST_PROTOCOL, err);
 				return true;
 			}
-			(*budget)--;
+			/* A request takes the rest of the connection's turn (it
+			 * may finish at once: a refusal, a short reply). */
+			*budget = msg.type == WIRE_REQUEST ? 0 : *budget - 1;
 			cl->partial = false;
 			/* Frames may carry secrets: leave no copy behind. */
 			explicit_bzero(buf_head(&cl->in), used);

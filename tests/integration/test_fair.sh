@@ -130,7 +130,24 @@ done
 ok "the auditor lists again once its stalled listings were closed" \
 	as "$AUD" "$BUILD/provctl" -s "$PROVD_SOCKET" user list --unit so-noi-vu
 
-# --- (5) the journal on a full filesystem: writes refused, nothing changed ----------
+# --- (5) key generation in the signer does not hold the loop -----------------------
+provctl -f json ca create --subject '/CN=Fair CA' --key rsa-4096 --days 30 >"$T/ca.out" 2>&1 &
+creator=$!
+answered=0
+while ! pid_gone "$creator"; do
+	if timeout 5 "$BUILD/provctl" ping >/dev/null 2>&1 && ! pid_gone "$creator"; then
+		answered=$((answered + 1))
+	fi
+	sleep 0.02
+done
+wait "$creator"
+rc=$?
+eq "ca create --key rsa-4096" "$rc" 0
+diag "pings answered while the RSA-4096 key was generated: $answered"
+ok "pings answered while the key was generated (at least 3)" test "$answered" -ge 3
+ok "the CA works" provctl ca show
+
+# --- (6) the journal on a full filesystem: writes refused, nothing changed ----------
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 cp -a "$SANDBOX_DIR/state" "$T/state.copy"
 mount -t tmpfs -o size=4m,mode=0700 tmpfs "$SANDBOX_DIR/state" || exit 1

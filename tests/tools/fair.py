@@ -8,6 +8,11 @@
     fair.py SOCKET loris INTERVAL     sends a frame one byte every INTERVAL s
     fair.py SOCKET stall NOUN VERB... one request, its reply never read; holds
                                       the connection until provd closes it
+    fair.py SOCKET pipeline C N NOUN VERB
+                                      C connections each pipeline N requests
+                                      and read every reply
+    fair.py SOCKET pings SECONDS      a ping on a new connection every 10 ms;
+                                      prints n, p50, p99 and max in ms
 
 Prints one line of key=value results; exits 0 when it could run.
 """
@@ -126,6 +131,69 @@ def stall(path, words):
     print("closed_after_s=%s" % ("%.1f" % (time.monotonic() - t0) if closed is not None else "never"))
 
 
+def read_statuses(s, n):
+    buf = b""
+    got = 0
+    while got < n:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 4:
+            (blen,) = struct.unpack(">I", buf[:4])
+            if len(buf) < 4 + blen:
+                break
+            if buf[5] == STATUS:
+                got += 1
+            buf = buf[4 + blen:]
+    return got
+
+
+def pipeline(path, c, n, noun, verb):
+    req = frame(1, [noun.encode(), verb.encode()])
+    done = [0] * c
+
+    def one(i):
+        s = connect(path)
+        t = threading.Thread(target=lambda: s.sendall(req * n))
+        t.start()
+        done[i] = read_statuses(s, n)
+        t.join()
+        s.close()
+
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=one, args=(i,)) for i in range(c)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    print("connections=%d requests=%d answered=%d seconds=%.1f" % (
+        c, c * n, sum(done), time.monotonic() - t0))
+
+
+def pings(path, seconds):
+    req = frame(1, [b"ping", b""])
+    v = []
+    fails = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        t0 = time.monotonic()
+        try:
+            s = connect(path)
+            s.sendall(req)
+            s.settimeout(30)
+            if read_statuses(s, 1) != 1:
+                fails += 1
+            s.close()
+        except OSError:
+            fails += 1
+        v.append((time.monotonic() - t0) * 1000)
+        time.sleep(0.01)
+    v.sort()
+    q = lambda x: v[min(len(v) - 1, int(x * len(v)))]
+    print("n=%d p50=%.1f p99=%.1f max=%.1f failed=%d" % (len(v), q(0.5), q(0.99), v[-1], fails))
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     if mode == "flood":
@@ -136,6 +204,10 @@ def main():
         loris(path, float(sys.argv[3]))
     elif mode == "stall":
         stall(path, sys.argv[3:])
+    elif mode == "pipeline":
+        pipeline(path, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6])
+    elif mode == "pings":
+        pings(path, float(sys.argv[3]))
     else:
         sys.exit("unknown mode " + mode)
 
