@@ -116,9 +116,12 @@ mkdir_for(const char *path, char *err, size_t errlen)
 }
 
 int
-ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
+ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
+         char *err, size_t errlen)
 {
-	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid };
+	bool split = drop && signer_uid != (uid_t)-1;
+	struct signer_config sc = { .drop_privileges = drop, .uid = split ? signer_uid : uid,
+	                            .gid = gid };
 	struct config *cfg = &pd->cfg;
 	struct pki *pki;
 	char dir[4096];
@@ -142,12 +145,52 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	if (drop) {
 		snprintf(dir, sizeof(dir), "%s", cfg->key_file);
 		*strrchr(dir, '/') = '\0';
-		if (chown(dir, uid, gid) < 0)
+		if (split) {
+			char other[4096];
+
+			/* The key's directory is the signer's alone: the
+			 * engine writes the certificate and the CRL elsewhere. */
+			snprintf(other, sizeof(other), "%s", cfg->cert_file);
+			*strrchr(other, '/') = '\0';
+			if (strcmp(other, dir) == 0) {
+				snprintf(err, errlen, "pki: with daemon.signer_user, key_file must "
+				         "be in a directory of its own (%s also holds cert_file)", dir);
+				return -1;
+			}
+			snprintf(other, sizeof(other), "%s", cfg->crl_file);
+			*strrchr(other, '/') = '\0';
+			if (strcmp(other, dir) == 0) {
+				snprintf(err, errlen, "pki: with daemon.signer_user, key_file must "
+				         "be in a directory of its own (%s also holds crl_file)", dir);
+				return -1;
+			}
+			if (chown(dir, signer_uid, gid) < 0 || chmod(dir, 0700) < 0) {
+				snprintf(err, errlen, "pki: %s: %s", dir, strerror(errno));
+				return -1;
+			}
+			/* A key file left by an earlier layout becomes the
+			 * signer's too. */
+			if (exists(cfg->key_file) && chown(cfg->key_file, signer_uid, gid) < 0) {
+				snprintf(err, errlen, "pki: chown %s: %s", cfg->key_file,
+				         strerror(errno));
+				return -1;
+			}
+		} else if (chown(dir, uid, gid) < 0) {
 			log_warn("pki: chown %s", dir);
+		}
 		snprintf(dir, sizeof(dir), "%s", cfg->crl_file);
 		*strrchr(dir, '/') = '\0';
 		if (chown(dir, uid, gid) < 0)
 			log_warn("pki: chown %s", dir);
+		if (split) {
+			/* The engine writes the CA certificate (ca create). */
+			if (mkdir_for(cfg->cert_file, err, errlen) < 0)
+				return -1;
+			snprintf(dir, sizeof(dir), "%s", cfg->cert_file);
+			*strrchr(dir, '/') = '\0';
+			if (chown(dir, uid, gid) < 0)
+				log_warn("pki: chown %s", dir);
+		}
 	}
 	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
 		return -1;
