@@ -144,12 +144,14 @@ wait "$creator"
 rc=$?
 eq "ca create --key rsa-4096" "$rc" 0
 diag "pings answered while the RSA-4096 key was generated: $answered"
-ok "pings answered while the key was generated (at least 3)" test "$answered" -ge 3
+ok "pings answered while the key was generated (at least 10)" test "$answered" -ge 10
 ok "the CA works" provctl ca show
 
 # --- (6) the journal on a full filesystem: writes refused, nothing changed ----------
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+# The CA comes along; the journal starts afresh on the small filesystem.
 cp -a "$SANDBOX_DIR/state" "$T/state.copy"
+rm -f "$T/state.copy/audit.journal"
 mount -t tmpfs -o size=4m,mode=0700 tmpfs "$SANDBOX_DIR/state" || exit 1
 at_exit umount -l "$SANDBOX_DIR/state"
 cp -a "$T/state.copy/." "$SANDBOX_DIR/state/"
