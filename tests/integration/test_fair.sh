@@ -13,11 +13,8 @@ at_exit rm -rf "$T"
 # Two users of our own: one without any role, one in the auditor group.
 NOROLE=provdt-norole$$
 AUD=provdt-aud$$
-useradd -M -N -g nogroup -s /usr/sbin/nologin "$NOROLE" || exit 1
-at_exit userdel "$NOROLE"
-groupadd "$AUD" && useradd -M -g "$AUD" -s /usr/sbin/nologin "$AUD" || exit 1
-at_exit userdel "$AUD"
-at_exit groupdel "$AUD"
+test_user "$NOROLE" || exit 1
+test_user "$AUD" --own-group || exit 1
 
 sandbox_up
 CONF=$SANDBOX_DIR/provd.conf

@@ -10,8 +10,7 @@ T=$(mktemp -d /tmp/provd-secrets.XXXXXX)
 chmod 755 "$T"
 at_exit rm -rf "$T"
 NOROLE=provdt-nosec$$
-useradd -M -N -g nogroup -s /usr/sbin/nologin "$NOROLE" || exit 1
-at_exit userdel "$NOROLE"
+test_user "$NOROLE" || exit 1
 
 sandbox_up
 chmod 0666 "$PROVD_SOCKET"

@@ -8,20 +8,11 @@ set -uo pipefail
 (($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
 ENG=provdt-eng$$
 CA=provdt-ca$$
-useradd -M -N -g nogroup -s /usr/sbin/nologin "$ENG" || exit 1
-useradd -M -N -g nogroup -s /usr/sbin/nologin "$CA" || { userdel "$ENG"; exit 1; }
+test_user "$ENG" || exit 1
+test_user "$CA" || exit 1
 as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
 
 sandbox_up --user "$ENG" --signer-user "$CA"
-# provd runs as these users: stop it before they are removed.
-remove_user() { # once its processes (the signer ends after provd) are gone
-	local i
-	for i in $(seq 50); do pgrep -u "$1" >/dev/null || break; sleep 0.1; done
-	userdel "$1"
-}
-at_exit "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
-at_exit remove_user "$ENG"
-at_exit remove_user "$CA"
 KEY=$SANDBOX_DIR/state/ca-key/ca.key
 pid=$(<"$SANDBOX_DIR/provd.pid")
 eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$(id -u "$ENG")"

@@ -16,6 +16,7 @@
 
 Prints one line of key=value results; exits 0 when it could run.
 """
+import os
 import select
 import socket
 import struct
@@ -23,32 +24,15 @@ import sys
 import threading
 import time
 
-STATUS = 19
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from abuse import STATUS, connect, frame  # noqa: E402
 
 
-def frame(ftype, fields):
-    body = struct.pack(">BBH", 1, ftype, len(fields))
-    for f in fields:
-        body += struct.pack(">I", len(f)) + f
-    return struct.pack(">I", len(body)) + body
-
-
-def connect(path):
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.connect(path)
-    return s
-
-
-def flood(path, n):
-    s = connect(path)
-    req = frame(1, [b"ping", b""])
-    t0 = time.monotonic()
-    sender = threading.Thread(target=lambda: s.sendall(req * n))
-    sender.start()
+def read_statuses(s, n):
+    """Read replies until n STATUS frames (or EOF): {code: count}."""
     codes = {}
     buf = b""
     got = 0
-    s.settimeout(120)
     while got < n:
         chunk = s.recv(1 << 20)
         if not chunk:
@@ -60,12 +44,23 @@ def flood(path, n):
                 break
             body = buf[4:4 + blen]
             buf = buf[4 + blen:]
-            _, ftype, nf = struct.unpack(">BBH", body[:4])
-            if ftype == STATUS:
+            if body[1] == STATUS:
                 (flen,) = struct.unpack(">I", body[4:8])
                 code = int(body[8:8 + flen])
                 codes[code] = codes.get(code, 0) + 1
                 got += 1
+    return codes
+
+
+def flood(path, n):
+    s = connect(path)
+    req = frame(1, [b"ping", b""])
+    t0 = time.monotonic()
+    sender = threading.Thread(target=lambda: s.sendall(req * n))
+    sender.start()
+    s.settimeout(120)
+    codes = read_statuses(s, n)
+    got = sum(codes.values())
     sender.join()
     s.close()
     print("sent=%d answered=%d seconds=%.2f %s" % (
@@ -131,24 +126,6 @@ def stall(path, words):
     print("closed_after_s=%s" % ("%.1f" % (time.monotonic() - t0) if closed is not None else "never"))
 
 
-def read_statuses(s, n):
-    buf = b""
-    got = 0
-    while got < n:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        buf += chunk
-        while len(buf) >= 4:
-            (blen,) = struct.unpack(">I", buf[:4])
-            if len(buf) < 4 + blen:
-                break
-            if buf[5] == STATUS:
-                got += 1
-            buf = buf[4 + blen:]
-    return got
-
-
 def pipeline(path, c, n, noun, verb):
     req = frame(1, [noun.encode(), verb.encode()])
     done = [0] * c
@@ -157,7 +134,7 @@ def pipeline(path, c, n, noun, verb):
         s = connect(path)
         t = threading.Thread(target=lambda: s.sendall(req * n))
         t.start()
-        done[i] = read_statuses(s, n)
+        done[i] = sum(read_statuses(s, n).values())
         t.join()
         s.close()
 
@@ -182,7 +159,7 @@ def pings(path, seconds):
             s = connect(path)
             s.sendall(req)
             s.settimeout(30)
-            if read_statuses(s, 1) != 1:
+            if sum(read_statuses(s, 1).values()) != 1:
                 fails += 1
             s.close()
         except OSError:
