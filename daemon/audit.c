@@ -760,23 +760,19 @@ refusal_recorded(struct audit *a, const struct request *req)
 	return false;
 }
 
-int
-audit_request(struct audit *a, const struct request *req, int code, const char *msg,
-              audit_durable_fn *cb, void *ctx)
+/* Write the record of req (syslog line and journal) with this status, note
+ * and message.  Returns what journal_append returns; *seq the record's. */
+static int
+record(struct audit *a, const struct request *req, int code, const char *status_name,
+       const char *note, const char *msg, bool durable, unsigned long long *seq)
 {
 	char args[1024], cmd[64], clean[300], when[32], hash[JOURNAL_HEX];
 	const char *noun = req->msg.nfields > 0 ? req->msg.f[0].ptr : "?";
 	const char *verb = req->msg.nfields > 1 ? req->msg.f[1].ptr : "";
-	unsigned long long ms = loop_now_ms() - req->started_ms, seq;
+	unsigned long long ms = loop_now_ms() - req->started_ms;
 	struct journal_entry e;
-	struct durable *w;
-	bool durable;
 	int pending;
 
-	/* A refusal beyond the uid's rate is counted, not recorded. */
-	if (a != NULL && (req->spec == NULL || code == ST_PERMISSION) &&
-	    !refusal_recorded(a, req))
-		return 0;
 	text_sanitize(noun, strnlen(noun, 24), cmd, 30);
 	if (verb[0] != '\0') {
 		size_t n = strlen(cmd);
@@ -795,24 +791,51 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
 	e.pid = (long)req->peer.pid;
 	e.cmd = cmd;
 	e.args = args;
-	e.note = req->audit_note;
+	e.note = note;
 	e.status = code;
-	e.status_name = wire_status_name(code);
+	e.status_name = status_name;
 	e.ms = ms;
 	e.msg = clean;
+	pending = journal_append(a, &e, durable, seq, hash);
+
+	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
+	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
+	          args, note[0] ? " " : "", note, status_name, code, ms, clean, *seq,
+	          hash[0] ? hash : "-");
+	return pending;
+}
+
+void
+audit_progress(struct audit *a, const struct request *req, const char *note,
+               const char *msg)
+{
+	unsigned long long seq;
+
+	(void)record(a, req, ST_OK, "running", note, msg, false, &seq);
+}
+
+int
+audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+              audit_durable_fn *cb, void *ctx)
+{
+	unsigned long long seq;
+	struct durable *w;
+	bool durable;
+	int pending;
+
+	/* A refusal beyond the uid's rate is counted, not recorded. */
+	if (a != NULL && (req->spec == NULL || code == ST_PERMISSION) &&
+	    !refusal_recorded(a, req))
+		return 0;
 	/* Commands that change the directory or the CA are durable before
 	 * their STATUS goes out (fdatasync also covers every record before
 	 * them); the rest are written at once and synced by the syncer. */
 	durable = req->spec != NULL && (req->spec->flags & CMD_WRITES) && cb != NULL;
 	if (durable && a != NULL && a->fd >= 0)
 		(void)have_wakeup(a, req->pd->loop);
-	pending = journal_append(a, &e, durable, &seq, hash);
-
-	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
-	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
-	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
-	          args, req->audit_note[0] ? " " : "", req->audit_note,
-	          wire_status_name(code), code, ms, clean, seq, hash[0] ? hash : "-");
+	pending = record(a, req, code, wire_status_name(code), req->audit_note, msg,
+	                 durable, &seq);
 	if (!durable || pending == 0)
 		return 0;
 	if ((w = calloc(1, sizeof(*w))) == NULL) {

@@ -66,6 +66,13 @@ int audit_writable(struct audit *a, char *why, size_t whylen);
 /* "ok", "off", or what failed ("write: No space left on device"). */
 const char *audit_health(const struct audit *a);
 
+/* A record of a long command still running (status 0, status_name
+ * "running", the note and message given), e.g. the rows a batch has done
+ * so far: a provd killed mid-batch leaves the last one behind.  Written at
+ * once, synced within a second; never waits. */
+void audit_progress(struct audit *a, const struct request *req, const char *note,
+                    const char *msg);
+
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 
