@@ -354,6 +354,10 @@ run_turn(void *arg)
 void
 client_pause_input(struct client *cl, bool paused)
 {
+	/* A frame's clock runs only while provd reads: a pause is not the
+	 * client's delay. */
+	if (!paused && cl->input_paused && cl->partial)
+		cl->frame_since = loop_now_ms();
 	cl->input_paused = paused;
 	client_update_events(cl);
 	if (!paused && cl->in.len > 0)
@@ -759,7 +763,8 @@ sweep(void *arg)
 		}
 		if (cl->out_since != 0 && now - cl->out_since > limit)
 			why = "it does not read its replies";
-		else if (cl->partial && cl->in.len > 0 && now - cl->frame_since > limit)
+		else if (cl->partial && cl->in.len > 0 && client_wants_input(cl) &&
+		         now - cl->frame_since > limit)
 			why = "a frame was not completed in time";
 		else if (cl->req == NULL && cl->in.len == 0 && now - cl->idle_since > limit)
 			why = "no request";
