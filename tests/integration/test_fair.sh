@@ -152,7 +152,7 @@ rm -f "$T/state.copy/audit.journal"
 mount -t tmpfs -o size=4m,mode=0700 tmpfs "$SANDBOX_DIR/state" || exit 1
 at_exit umount -l "$SANDBOX_DIR/state"
 cp -a "$T/state.copy/." "$SANDBOX_DIR/state/"
-ok "provd starts with its state on a small tmpfs" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
+ok "provd starts with its state on a small tmpfs" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 dd if=/dev/zero of="$SANDBOX_DIR/state/filler" bs=64k >/dev/null 2>&1
 ok "the filesystem is full" test "$(df --output=avail "$SANDBOX_DIR/state" | tail -n 1)" -lt 64
 j0=$(wc -l <"$J")

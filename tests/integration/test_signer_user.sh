@@ -44,7 +44,8 @@ ok "crl publish (signed by the signer, written by the engine)" provctl crl publi
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$SANDBOX_DIR/state/crl/ca.crl" -CAfile "$SANDBOX_DIR/state/ca/ca.pem" -noout
 ok "provd restarts with the split key" bash -c \
-	'"$1" stop-provd "$2" && "$1" start-provd "$2"' _ "$SANDBOX_TOOL" "$SANDBOX_DIR"
+	'"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
+	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
 ok "ca show after restart" provctl ca show
 contains "the CA is loaded" "$OUT" "Split CA"
 
