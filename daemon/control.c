@@ -36,10 +36,14 @@
  * the loop a connection starts at most one request, or has at most
  * FRAMES_PER_TURN frames of streamed input decoded, and gets at most
  * READS_PER_TURN reads; what is left waits for the next turn, so every
- * connection is served in turn however much one of them has pipelined. */
+ * connection is served in turn however much one of them has pipelined.
+ * And one uid starts at most one request per turn, however many
+ * connections it holds: the share is the caller's, not the connection's
+ * (32 connections of one user get what one connection of another gets). */
 #define CLIENT_MAX_INFLIGHT 1
 #define FRAMES_PER_TURN     4
 #define READS_PER_TURN      2
+#define TURN_UIDS           64        /* uids tracked per turn (more: no limit) */
 #define LOG_BURST           10        /* client-provoked log lines a second */
 
 struct client {
@@ -73,6 +77,8 @@ struct control {
 	size_t          nactive;
 	unsigned long   next_id;
 	struct timer   *turn;        /* next turn for clients with buffered work */
+	uid_t           turn_uid[TURN_UIDS];  /* uids that started a request */
+	size_t          nturn_uids;           /* ... this turn */
 	struct timer   *sweep;
 	struct log_rate lr_accept, lr_proto, lr_close;
 };
@@ -302,6 +308,21 @@ client_wants_input(const struct client *cl)
 
 static void run_turn(void *arg);
 
+/* May cl's uid start a request in this turn?  Notes that it does. */
+static bool
+uid_turn_take(struct client *cl)
+{
+	struct control *c = cl->ctl;
+	size_t i;
+
+	for (i = 0; i < c->nturn_uids; i++)
+		if (c->turn_uid[i] == cl->peer.uid)
+			return false;
+	if (c->nturn_uids < TURN_UIDS)
+		c->turn_uid[c->nturn_uids++] = cl->peer.uid;
+	return true;
+}
+
 /* Give cl another turn after the next epoll_wait: a timer, not a deferred
  * call, so the other clients' events are served first. */
 static void
@@ -349,6 +370,8 @@ run_turn(void *arg)
 		if (client_wants_input(cl) && client_read(cl, &budget))
 			client_close_if_done(cl);
 	}
+	/* The turn ends here: events of the next one start afresh. */
+	c->nturn_uids = 0;
 }
 
 void
@@ -567,6 +590,19 @@ next_is_request(const struct client *cl)
 	return cl->in.len > 5 && p[5] == WIRE_REQUEST;
 }
 
+/* Is a whole REQUEST frame buffered next? */
+static bool
+next_request_whole(const struct client *cl)
+{
+	const unsigned char *p = (const unsigned char *)buf_head(&cl->in);
+	size_t len;
+
+	if (cl->in.len < 6 || p[5] != WIRE_REQUEST)
+		return false;
+	len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	return cl->in.len - 4 >= len;
+}
+
 /* Decode and handle buffered frames, reading more while the client may
  * give more, within *budget frames and READS_PER_TURN reads.  When work is
  * left over it gets the next turn.  Returns false if the client was closed
@@ -591,6 +627,10 @@ client_read(struct client *cl, unsigned *budget)
 				return true;    /* resumes when the request finishes */
 			if (*budget == 0) {
 				schedule_turn(cl);
+				return true;
+			}
+			if (cl->req == NULL && next_request_whole(cl) && !uid_turn_take(cl)) {
+				schedule_turn(cl);      /* its uid had its turn */
 				return true;
 			}
 			rc = wire_decode(buf_head(&cl->in), cl->in.len, &msg, &used,
