@@ -47,6 +47,8 @@ struct session {
 	int              infd;          /* streamed input, or -1 */
 	bool             input_done;
 	FILE            *secret_out;    /* --credentials FILE */
+	const char      *secret_path;   /* its name, to remove it when unused */
+	bool             secret_written;
 	bool             secret_header; /* its CSV header is written */
 	FILE            *line_out;      /* CMD_OUTPUT_FILE: the temporary file */
 	const char      *line_path;     /* ... the file it replaces at the end */
@@ -284,6 +286,12 @@ write_secret(struct session *s, const struct wire_msg *m)
 
 	if (s->secret_out == NULL)
 		return;
+	s->secret_written = true;
+	/* A binary file (PKCS#12): its bytes as they are, no CSV. */
+	if (m->nfields == 2 && strcmp(m->f[0].ptr, "file") == 0) {
+		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
+		return;
+	}
 	buf_init(&b, 1u << 20);
 	if (!s->secret_header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
@@ -600,6 +608,7 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 				rc = ST_USAGE;
 				goto out;
 			}
+			s->secret_path = g->value;
 			/* provd learns only the base name, for the audit trail. */
 			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
 			           g->value);
@@ -717,8 +726,10 @@ main(int argc, char **argv)
 		buf_free(&s.in);
 		buf_wipe(&s.out);
 		buf_free(&s.out);
-		if (s.secret_out != NULL)
+		if (s.secret_out != NULL) {
 			fclose(s.secret_out);
+			unlink(s.secret_path);      /* made by us, empty */
+		}
 		return rc;
 	}
 
@@ -739,6 +750,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
 		return ST_INTERNAL;
 	}
+	/* A refused request leaves no empty output file behind. */
+	if (s.secret_out != NULL && !s.secret_written && s.status != ST_OK)
+		unlink(s.secret_path);
 	if ((rc = line_out_finish(&s, s.status == ST_OK)) != 0)
 		return rc;
 	if (s.status != ST_OK)
