@@ -192,6 +192,14 @@ ok "within 100 ms (got $ms ms)" python3 -c "import sys; sys.exit(0 if float('$ms
 ok "and a legitimate change goes through" page change annv "$NEWPW2" 'Ruong-bac-thang-2026' --source 127.0.0.7
 PASSWORDS+=('Ruong-bac-thang-2026')
 eq "changed" "$OUT" "200 changed"
+# The account has one bucket whether it is named by login or by mail address.
+ok "one more account" provctl -f json user add --name 'Đỗ Thị Hoa' --unit so-noi-vu --employee-id SS0004
+PW_HOA=$(json_field password <<<"$OUT"); PASSWORDS+=("$PW_HOA")
+HOA=$(json_field login <<<"$OUT"); HOA_MAIL=$(json_field mail <<<"$OUT")
+for i in $(seq 1 20); do page change "$HOA" "wrong-$i" 'Sao-Khue-sang-som-2026' >/dev/null; done
+check_refusal "its login's limit spent, its mail address is limited too" "429 rate-limited" \
+	"$HOA_MAIL" "$PW_HOA" 'Sao-Khue-sang-som-2026'
+ok "nothing changed" binds "$HOA" "$PW_HOA"
 ok "wrong guesses are logged, rate-limited" test "$(grep -c 'password change refused' "$SANDBOX_DIR/self.log")" -le 60
 
 # --- no password anywhere on disk -------------------------------------------------------

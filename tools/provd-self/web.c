@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -513,6 +514,12 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 		syslog(LOG_ERR, "directory: %s", err);
 		return show_page(w, c, OUT_UNAVAILABLE, rq->login, NULL);
 	}
+	/* Typed as a mail address, the attempt also counts against the
+	 * login itself: the account has one bucket, whichever name it is
+	 * reached by. */
+	if (strcasecmp(rq->login, person.login) != 0 &&
+	    !guard_take_account(w->conf->guard, person.login, now))
+		return show_page(w, c, OUT_RATE, rq->login, NULL);
 	/* slapd refuses every bind of these two; say why instead of
 	 * "wrong password" (see docs/selfservice.md on what this shows). */
 	if (person.disabled)
