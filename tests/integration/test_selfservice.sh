@@ -233,6 +233,33 @@ else
 	fails "not root: this part needs root (useradd)" 0 true
 fi
 
+# --- behind a trusted proxy --------------------------------------------------------------
+sed -e 's/port       = 0;/port = 0;\n  trusted_proxy = "127.0.0.1";/' \
+	-e "s|self-audit.log|self-audit-3.log|" "$SANDBOX_DIR/self.conf" >"$T/proxy.conf"
+"$BUILD/provd-self" -d -c "$T/proxy.conf" -p "$T/proxy.port" >"$T/proxy.log" 2>&1 &
+proxypid=$!
+at_exit kill "$proxypid"
+for _ in $(seq 1 50); do [[ -s $T/proxy.port ]] && break; sleep 0.1; done
+PROXY_URL="http://127.0.0.1:$(<"$T/proxy.port")/"
+# Every connection comes from the proxy: eight slow ones must not shut out the rest.
+ok "behind the proxy: eight slow requests do not shut the page" python3 - "$(<"$T/proxy.port")" <<'EOF2'
+import socket, sys, urllib.request
+port = int(sys.argv[1])
+slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+for s in slow:
+    s.sendall(b"GET / HTTP/1.1\r\n")
+req = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                             headers={"X-Forwarded-For": "198.51.100.7"})
+sys.exit(0 if urllib.request.urlopen(req, timeout=5).status == 200 else 1)
+EOF2
+ok "behind the proxy: one IPv6 /64 is one client, whatever address it forwards" \
+	python3 "$CLIENT" "$PROXY_URL" flood nobody 14 --source 127.0.0.1 --xff '2001:db8:7:8::{i}'
+eq "... limited after its burst" "$OUT" "400=10 429=4"
+ok "behind the proxy: another forwarded client is served" \
+	python3 "$CLIENT" "$PROXY_URL" flood nobody 1 --source 127.0.0.1 --xff '2001:db8:7:9::1'
+eq "... and not limited" "$OUT" "400=1"
+kill "$proxypid"
+
 # --- provd-self -n and a bad configuration --------------------------------------------
 ok "provd-self -n accepts the sandbox configuration" "$BUILD/provd-self" -n -c "$SANDBOX_DIR/self.conf"
 sed 's/min_length = 10;/min_lenght = 10;/' "$SANDBOX_DIR/self.conf" >"$T/bad.conf"

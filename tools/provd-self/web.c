@@ -704,6 +704,7 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 	struct sockaddr_in in4;
 	struct sockaddr_in6 in6;
 	const struct sockaddr *sa;
+	unsigned per_address = WEB_PER_ADDRESS;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 
@@ -727,6 +728,10 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* Behind the trusted proxy every connection comes from it: a limit
+	 * per address would let eight slow requests shut everyone out. */
+	if (conf->trusted_proxy[0] != '\0')
+		per_address = WEB_CONNECTIONS;
 	w->conf = conf;
 	w->secure_cookie = strncmp(conf->public_url, "https:", 6) == 0;
 	pthread_mutex_init(&w->log_lock, NULL);
@@ -734,7 +739,7 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 	    on_request, w,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_ADDRESS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_TIMEOUT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
