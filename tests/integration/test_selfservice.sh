@@ -56,6 +56,8 @@ ok "the page is in Vietnamese first" bash -c "curl -sf '$SELF_URL' | grep -q '<h
 ok "the rules are shown before typing" bash -c "curl -sf '$SELF_URL' | grep -q 'có ít nhất 10 ký tự'"
 ok "fields named login, current, new, confirm" bash -c \
 	"curl -sf '$SELF_URL' | grep -c 'name=\"\\(login\\|current\\|new\\|confirm\\|csrf\\)\"' | grep -qx 5"
+ok "relative URLs only, so the page works under a proxy's prefix" bash -c \
+	"curl -sf '$SELF_URL' >'$T/form.html' && grep -q 'href=\"style.css\"' '$T/form.html' && grep -q '<form method=\"post\">' '$T/form.html' && ! grep -q '=\"/' '$T/form.html'"
 ok "style sheet" bash -c "curl -sf '${SELF_URL}style.css' | grep -q 'font-family'"
 ok "unknown paths are 404" bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' '${SELF_URL}admin') == 404 ]]"
 ok "other methods are 405" bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -X DELETE '$SELF_URL') == 405 ]]"

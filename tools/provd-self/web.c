@@ -258,7 +258,7 @@ show_page(struct web *w, struct MHD_Connection *c, enum outcome out,
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Đổi mật khẩu — Change your password</title>\n"
-	    "<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n"
+	    "<link rel=\"stylesheet\" href=\"style.css\">\n</head>\n<body>\n"
 	    "<main id=\"main\" data-outcome=\"%s\">\n", messages[out].code);
 	bilingual(p, "h1", "", "Đổi mật khẩu thư điện tử",
 	    "Change your mail password");
@@ -290,7 +290,9 @@ show_page(struct web *w, struct MHD_Connection *c, enum outcome out,
 	bilingual(p, "li", "", "khác mật khẩu hiện tại.",
 	    "differ from the current one.");
 	page_add(p, "</ul>\n");
-	page_add(p, "<form method=\"post\" action=\"/\">\n"
+	/* Relative URLs: behind a proxy the page may live under a prefix
+	 * (/password/ in provd-self(8)). */
+	page_add(p, "<form method=\"post\">\n"
 	    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n", token);
 	bilingual(p, "label", " for=\"login\"",
 	    "Tên đăng nhập hoặc địa chỉ thư", "Login or mail address");
