@@ -30,6 +30,18 @@ binds() { ldapwhoami -x -H "$LDAP_URI" -D "uid=$1,$P" -w "$2" >/dev/null 2>&1; }
 hash_of() { ldap_root -b "uid=$1,$P" -s base userPassword | grep '^userPassword'; }
 json_field() { python3 -c "import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])" "$1"; }
 PASSWORDS=()
+# start_page NAME LINE: another provd-self on the sandbox's configuration
+# with LINE added to self { } and an audit log of its own, in the
+# background; sets PAGE_PID and PAGE_PORT (empty if it did not start).
+start_page() {
+	sed -e "s/port       = 0;/port = 0;\n  $2/" \
+		-e "s|self-audit.log|self-audit-$1.log|" "$SANDBOX_DIR/self.conf" >"$T/$1.conf"
+	"$BUILD/provd-self" -d -c "$T/$1.conf" -p "$T/$1.port" >"$T/$1.log" 2>&1 &
+	PAGE_PID=$!
+	at_exit kill "$PAGE_PID"
+	for _ in $(seq 1 50); do [[ -s $T/$1.port ]] && break; sleep 0.1; done
+	PAGE_PORT=$(cat "$T/$1.port" 2>/dev/null)
+}
 
 # --- a new account: the initial password, its deadline, where to change it -------
 ok "user add" provctl -f json user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id SS0001
@@ -217,12 +229,8 @@ eq "no password in any file of the sandbox (logs, journal, audit)" "$leaks" ""
 if (($(id -u) == 0)); then
 	id provd-self-test >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin provd-self-test
 	at_exit userdel provd-self-test
-	sed -e 's/port       = 0;/port = 0;\n  user = "provd-self-test";/' \
-		-e "s|self-audit.log|self-audit-2.log|" "$SANDBOX_DIR/self.conf" >"$T/root.conf"
-	"$BUILD/provd-self" -d -c "$T/root.conf" -p "$T/root.port" >"$T/root.log" 2>&1 &
-	rootpid=$!
-	at_exit kill "$rootpid"
-	for _ in $(seq 1 50); do [[ -s $T/root.port ]] && break; sleep 0.1; done
+	start_page root 'user = "provd-self-test";'
+	rootpid=$PAGE_PID
 	ok "as root: it listens" test -s "$T/root.port"
 	eq "as root: it runs as self.user" "$(ps -o user= -p "$rootpid" | tr -d ' ')" provd-self-test
 	eq "as root: no root privilege left (real, effective, saved uid)" \
@@ -236,15 +244,11 @@ else
 fi
 
 # --- behind a trusted proxy --------------------------------------------------------------
-sed -e 's/port       = 0;/port = 0;\n  trusted_proxy = "127.0.0.1";/' \
-	-e "s|self-audit.log|self-audit-3.log|" "$SANDBOX_DIR/self.conf" >"$T/proxy.conf"
-"$BUILD/provd-self" -d -c "$T/proxy.conf" -p "$T/proxy.port" >"$T/proxy.log" 2>&1 &
-proxypid=$!
-at_exit kill "$proxypid"
-for _ in $(seq 1 50); do [[ -s $T/proxy.port ]] && break; sleep 0.1; done
-PROXY_URL="http://127.0.0.1:$(<"$T/proxy.port")/"
+start_page proxy 'trusted_proxy = "127.0.0.1";'
+proxypid=$PAGE_PID
+PROXY_URL="http://127.0.0.1:$PAGE_PORT/"
 # Every connection comes from the proxy: eight slow ones must not shut out the rest.
-ok "behind the proxy: eight slow requests do not shut the page" python3 - "$(<"$T/proxy.port")" <<'EOF2'
+ok "behind the proxy: eight slow requests do not shut the page" python3 - "$PAGE_PORT" <<'EOF2'
 import socket, sys, urllib.request
 port = int(sys.argv[1])
 slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
