@@ -52,6 +52,7 @@ static const struct field_decl fields[] = {
 	{ "records",             FT_INT },
 	{ "rejected",            FT_INT },
 	{ "requests",            FT_INT },
+	{ "responses",           FT_INT },
 	{ "revoked_at",          FT_TIME },
 	{ "row",                 FT_INT },   /* a CSV row; in report units, a kind */
 	{ "rows",                FT_INT },
