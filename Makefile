@@ -75,7 +75,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libpr
 unit-tests: $(UNIT_BIN)
 
 deps:
-	@tools/install-deps
+	@tools/install-deps --mail
 
 # Unit tests, then integration tests against a real slapd, in the plain build
 # and again in the sanitizer build.
