@@ -347,24 +347,24 @@ test_tail(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	journal_genesis(gen);
-	assert_int_equal(journal_tail(fd, 0, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, 0, &seq, head, NULL, &torn), 0);
 	assert_int_equal(seq, 0);
 	assert_string_equal(head, gen);
 	assert_int_equal(write(fd, j, len), (ssize_t)len);
-	assert_int_equal(journal_tail(fd, (off_t)len, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, (off_t)len, &seq, head, NULL, &torn), 0);
 	assert_int_equal(seq, NREC);
 	assert_false(torn);
 	assert_string_equal(head, heads[NREC - 1]);
 	/* Torn: the last complete record is the head. */
 	assert_int_equal(write(fd, "{\"seq\":11,\"ti", 13), 13);
-	assert_int_equal(journal_tail(fd, (off_t)len + 13, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, (off_t)len + 13, &seq, head, NULL, &torn), 0);
 	assert_true(torn);
 	assert_int_equal(seq, NREC);
 	assert_string_equal(head, heads[NREC - 1]);
 	/* Garbage only: start afresh. */
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(pwrite(fd, "junk\n", 5, 0), 5);
-	assert_int_equal(journal_tail(fd, 5, &seq, head, &torn), 1);
+	assert_int_equal(journal_tail(fd, 5, &seq, head, NULL, &torn), 1);
 	assert_int_equal(seq, 0);
 	assert_string_equal(head, gen);
 	close(fd);
