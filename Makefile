@@ -6,6 +6,9 @@
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca)
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
+#   make mutate          apply each mutant of tests/mutation/mutants, run the
+#                        tests meant to kill it, print the score and survivors
+#                        (MUTANTS="m01 m02" for some; not part of check)
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free
 
@@ -100,6 +103,11 @@ run: deps all
 bench: deps all
 	bench/run $(BUILD)
 
+# Mutation testing, on a copy of the tree (tests/mutation/run).
+MUTANTS ?=
+mutate: all unit-tests
+	tests/mutation/run $(MUTANTS)
+
 FUZZ_SECONDS ?= 600
 FUZZ_BUILD := build-fuzz
 fuzz: deps
@@ -186,6 +194,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: mutate all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
