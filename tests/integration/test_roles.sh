@@ -130,6 +130,18 @@ wait
 eq "six concurrent adds of one employee id: one account" \
 	"$(ldap_root -b "ou=people,$LDAP_BASE" '(employeeNumber=NV0777)' uid | grep -c '^uid:')" 1
 eq "five conflicts naming the employee id" "$(grep -l '^rc=4$' "$T"/race.* | xargs grep -l 'NV0777' | wc -l)" 5
+# The same in mixed case: employee ids compare without case (as in LDAP).
+rm -f "$T"/race.*
+i=0
+for n in 'Hoàng Thị Khánh' 'Hoàng Thị Lan' 'Hoàng Thị Mai' 'Hoàng Thị Ngọc' 'Hoàng Thị Oanh' 'Hoàng Thị Phương'; do
+	i=$((i + 1))
+	id=NV0888
+	((i % 2)) || id=nv0888
+	{ provctl -f json user add --name "$n" --unit so-y-te --employee-id "$id"; echo "rc=$?"; } >"$T/race.$i" 2>&1 &
+done
+wait
+eq "NV0888 and nv0888 at once: one account" \
+	"$(ldap_root -b "ou=people,$LDAP_BASE" '(employeeNumber=nv0888)' uid | grep -c '^uid:')" 1
 
 # --- login suffixes: the same name seven times --------------------------------------
 logins=()
