@@ -47,10 +47,11 @@ make_journal(int n, char heads[][JOURNAL_HEX])
 	return s;
 }
 
-/* Verify text line by line; returns the problem, fills *line. */
+/* Verify text line by line, with key (NULL: unkeyed) and the writer's head
+ * (0/NULL: none); returns the problem, fills *line and *records. */
 static enum journal_problem
-check_text(const char *text, unsigned long long head_seq, const char *head,
-           unsigned long *line, unsigned long *records)
+check_run(const char *text, const struct journal_key *key, unsigned long long head_seq,
+          const char *head, unsigned long *line, unsigned long *records)
 {
 	struct journal_check *c = malloc(sizeof(*c));
 	const char *p = text, *nl;
@@ -58,6 +59,8 @@ check_text(const char *text, unsigned long long head_seq, const char *head,
 
 	assert_non_null(c);
 	journal_check_init(c);
+	if (key != NULL)
+		journal_check_key(c, key);
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
 		if (nl == NULL) {
@@ -75,6 +78,13 @@ check_text(const char *text, unsigned long long head_seq, const char *head,
 		*records = c->records;
 	free(c);
 	return pr;
+}
+
+static enum journal_problem
+check_text(const char *text, unsigned long long head_seq, const char *head,
+           unsigned long *line, unsigned long *records)
+{
+	return check_run(text, NULL, head_seq, head, line, records);
 }
 
 /* Pointer to the start of line n (1-based) of text. */
@@ -450,29 +460,11 @@ build_journal(int n, const struct journal_key *key, int forge, int until, bool f
 	return s;
 }
 
-/* Verify text with key (NULL: unkeyed) up to the head (0/NULL: none). */
 static enum journal_problem
 check_keyed(const char *text, const struct journal_key *key, unsigned long long head_seq,
             const char *head, unsigned long *line)
 {
-	struct journal_check *c = malloc(sizeof(*c));
-	const char *p = text, *nl;
-	enum journal_problem pr;
-
-	assert_non_null(c);
-	journal_check_init(c);
-	if (key != NULL)
-		journal_check_key(c, key);
-	while ((nl = strchr(p, '\n')) != NULL) {
-		if (!journal_check_line(c, p, (size_t)(nl - p), true))
-			break;
-		p = nl + 1;
-	}
-	journal_check_end(c, head_seq, head);
-	pr = c->problem;
-	*line = c->bad_line;
-	free(c);
-	return pr;
+	return check_run(text, key, head_seq, head, line, NULL);
 }
 
 static void
