@@ -235,14 +235,15 @@ refused() { # refused NAME WORDS: provd must exit at start-up, and say WORDS
 	from=$(($(wc -l <"$SANDBOX_DIR/provd.log") + 1))
 	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" >/dev/null 2>&1
 	pid=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | sed -n 's/.* provd\[\([0-9]*\)\]: .*/\1/p' | head -n 1)
-	for _ in $(seq 50); do
+	for _ in $(seq 300); do
 		msg=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | grep 'fatal: audit:')
 		[[ -n $msg ]] && break
 		sleep 0.1
 	done
 	ok "$name: provd refuses to start" test -n "$msg"
 	contains "$name: the refusal says why" "$msg" "$words"
-	for _ in $(seq 50); do [[ -n $pid ]] && pid_gone "$pid" && break; sleep 0.1; done
+	[[ -n $pid ]] || pid=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | sed -n 's/.* provd\[\([0-9]*\)\]: .*/\1/p' | head -n 1)
+	for _ in $(seq 300); do [[ -n $pid ]] && pid_gone "$pid" && break; sleep 0.1; done
 	ok "$name: provd is gone" pid_gone "${pid:-0}"
 	fails "$name: no provd answers" any provctl ping
 	rm -f "$SANDBOX_DIR/provd.pid"
