@@ -46,7 +46,8 @@ struct audit {
 	char              *dir;          /* state_dir */
 	int                fd;           /* -1: syslog only */
 	struct journal_key key;          /* keys records and seals (fd >= 0) */
-	unsigned long long sealed;       /* seq of the last seal written */
+	unsigned long long sealed;       /* seq of the last seal written (the syncer's
+	                                    while it runs) */
 	bool               vouched;      /* the head was checked: seals may be written */
 	unsigned long long seq;          /* last record written */
 	char               head[JOURNAL_HEX];   /* its hash (genesis at first) */
@@ -62,6 +63,7 @@ struct audit {
 	bool               syncer_started, sync_now, sync_lazy, sync_stop;
 	int                sync_errno;   /* last failure, reported by the loop */
 	unsigned long long sync_target;  /* under mu: seq the next sync covers */
+	char               sync_head[JOURNAL_HEX];  /* under mu: that record's hash */
 	unsigned long long synced;       /* under mu: seq known to be on disk */
 	/* The loop side of the group commit (loop thread only). */
 	struct loop       *loop;
@@ -77,6 +79,8 @@ struct durable {
 	struct durable    *next;
 };
 
+static void seal_store(struct audit *a, unsigned long long seq, const char *head);
+
 static void *
 syncer_main(void *arg)
 {
@@ -85,6 +89,7 @@ syncer_main(void *arg)
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		unsigned long long target;
+		char head[JOURNAL_HEX];
 		int rc, err;
 
 		while (!a->sync_now && !a->sync_lazy && !a->sync_stop)
@@ -109,9 +114,13 @@ syncer_main(void *arg)
 			break;          /* stopping, nothing left to sync */
 		a->sync_now = a->sync_lazy = false;
 		target = a->sync_target;
+		memcpy(head, a->sync_head, JOURNAL_HEX);
 		pthread_mutex_unlock(&a->mu);
 		rc = fdatasync(a->fd);
 		err = errno;
+		/* Checkpoint a head known to be on disk, off the loop. */
+		if (rc == 0 && target - a->sealed >= SEAL_EVERY)
+			seal_store(a, target, head);
 		pthread_mutex_lock(&a->mu);
 		if (rc < 0)
 			a->sync_errno = err;
@@ -149,6 +158,7 @@ sync_soon(struct audit *a, bool urgent)
 	else
 		a->sync_lazy = true;
 	a->sync_target = a->seq;
+	memcpy(a->sync_head, a->head, JOURNAL_HEX);
 	err = a->sync_errno;
 	a->sync_errno = 0;
 	pthread_cond_signal(&a->cv);
@@ -253,27 +263,24 @@ out:
 	return rc;
 }
 
-/* Checkpoint the chain's head: the journal first made durable up to it,
- * then the keyed seal written to a temporary file and renamed over the
- * last one, and the same line in syslog (a copy out of reach of whoever
- * can write the state directory).  Failures are logged, not returned. */
+/* Write the keyed seal for (seq, head) to a temporary file and rename it
+ * over the last one, and log the same line (syslog: a copy out of reach of
+ * whoever can write the state directory).  The caller knows the journal is
+ * durable up to seq.  Runs on the syncer thread, or on the loop thread
+ * when the syncer does not run; failures are logged, not returned. */
 static void
-seal_write(struct audit *a)
+seal_store(struct audit *a, unsigned long long seq, const char *head)
 {
 	char path[4096], tmp[4096], line[JOURNAL_SEAL_MAX];
 	size_t len;
 	int fd;
 
-	if (a->fd < 0 || !a->vouched)
+	if (!a->vouched)
 		return;
 	if (state_path(a, SEAL_FILE, path, sizeof(path)) < 0 ||
 	    state_path(a, SEAL_FILE ".new", tmp, sizeof(tmp)) < 0)
 		return;
-	if (fdatasync(a->fd) < 0) {
-		log_warn("AUDIT JOURNAL: fdatasync %s before sealing record %llu", a->path, a->seq);
-		return;
-	}
-	len = journal_seal_format(&a->key, a->seq, a->head, line);
+	len = journal_seal_format(&a->key, seq, head, line);
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || fileio_write_synced(fd, 0600, line, len) < 0 ||
@@ -285,8 +292,22 @@ seal_write(struct audit *a)
 		return;
 	}
 	close(fd);
-	a->sealed = a->seq;
+	a->sealed = seq;
 	log_info("audit seal: %.*s", (int)len - 1, line);
+}
+
+/* Checkpoint the current head (start-up and shutdown, no syncer running):
+ * the journal made durable first, then the seal. */
+static void
+seal_write(struct audit *a)
+{
+	if (a->fd < 0 || !a->vouched)
+		return;
+	if (fdatasync(a->fd) < 0) {
+		log_warn("AUDIT JOURNAL: fdatasync %s before sealing record %llu", a->path, a->seq);
+		return;
+	}
+	seal_store(a, a->seq, a->head);
 }
 
 /* Does the seal vouch for the tail just read (a->seq, a->head)?  The seal
@@ -569,8 +590,6 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 	memcpy(a->head, h, JOURNAL_HEX);
 	*seq = a->seq;
 	memcpy(hash, h, JOURNAL_HEX);
-	if (a->seq - a->sealed >= SEAL_EVERY)
-		seal_write(a);          /* syncs the journal too */
 	if (sync_soon(a, durable) && (!durable || a->efd >= 0))
 		return 1;               /* the syncer covers it (and tells us) */
 	if (fdatasync(a->fd) < 0)

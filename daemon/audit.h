@@ -27,9 +27,9 @@
  * at the first start with an empty journal and left with the user who
  * started provd) keys every record (a MAC of its hash, journal.h), and the
  * seal <state_dir>/audit.seal checkpoints the chain's head, keyed: written
- * at start-up, every SEAL_EVERY records and at shutdown (each time after
- * the journal is durable up to it), and logged to syslog as "audit seal:
- * ...".  Whoever can write the state directory while provd is stopped can
+ * at start-up, at shutdown, and by the syncer thread once every SEAL_EVERY
+ * records are durable (always for a record already on disk, never on the
+ * event loop while provd runs), and logged to syslog as "audit seal: ...".  Whoever can write the state directory while provd is stopped can
  * still rewrite records and recompute their hashes, but not their MACs:
  * `audit verify` names the first such record ("forged").
  *

@@ -196,6 +196,17 @@ fails "scoped admin: audit show refused" 5 runuser -u nobody -- "$BUILD/provctl"
 contains "the refusal explains scoped grants" "$ERR" "scoped to units"
 chmod 0660 "$PROVD_SOCKET"
 
+# --- the seal follows the journal while provd runs ---------------------------------
+sealed_seq() { sed -n 's/^provd audit seal v1 seq=\([0-9]*\) .*/\1/p' "$SEAL"; }
+s0=$(sealed_seq)
+n0=$(wc -l <"$J")
+for _ in $(seq 70); do provctl ping >/dev/null; done
+for _ in $(seq 50); do (($(sealed_seq) >= n0 + 64)) && break; sleep 0.1; done
+ok "70 records later the seal has moved on by 64 or more (from $s0)" test "$(sealed_seq)" -ge $((n0 + 64))
+ok "and no further than the journal" test "$(sealed_seq)" -le "$(wc -l <"$J")"
+eq "the seal names that record's hash" "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$SEAL")" \
+	"$(sed -n "$(sealed_seq)p" "$J" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')"
+
 # --- provd killed -9 in a burst of commands: every record is a whole line ------
 for _ in $(seq 40); do provctl ping >/dev/null 2>&1 & done
 sleep 0.05
