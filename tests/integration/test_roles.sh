@@ -82,6 +82,9 @@ refused "auditor: no crl publish" aud crl publish
 refused "officer: no user disable" off user disable annv
 refused "onboarder: no user add" onb user add --name 'Lê Thị Hoa' --unit so-y-te --employee-id NV0099
 refused "onboarder: no cert issue" onb cert issue annv --csr /dev/null
+refused "onboarder: no audit show" onb audit show
+refused "onboarder: no audit verify" onb audit verify
+ok "auditor: audit show" as aud audit show
 refused "admin: no cert revoke" adm cert revoke 01
 refused "admin: no crl publish" adm crl publish
 refused "scoped onboarder: no crl publish" sonb crl publish
