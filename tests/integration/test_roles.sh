@@ -158,8 +158,9 @@ eq "logins annv2..annv7 in order" "${logins[*]}" "annv2 annv3 annv4 annv5 annv6 
 ok "root adds Đỗ Văn Tùng" provctl user add --name 'Đỗ Văn Tùng' --unit so-y-te --employee-id NV0201
 ok "alias cuclt@ (our domain) for tungdv" provctl alias add tungdv cuclt@vinhphuc.gov.vn
 ok "alias hoavt@ in a subdomain for tungdv" provctl alias add tungdv hoavt@vinhyen.vinhphuc.gov.vn
+ok "alias cuclt2@ in a subdomain for tungdv" provctl alias add tungdv cuclt2@vinhyen.vinhphuc.gov.vn
 ok "Lý Thị Cúc" provctl -f json user add --name 'Lý Thị Cúc' --unit so-y-te --employee-id NV0202
-contains "cuclt is an address already: cuclt2" "$OUT" '"login":"cuclt2"'
+contains "cuclt is an address already; cuclt2@ a subdomain is not: cuclt2" "$OUT" '"login":"cuclt2"'
 ok "Vũ Thị Hoa" provctl -f json user add --name 'Vũ Thị Hoa' --unit so-y-te --employee-id NV0203
 contains "hoavt@ a subdomain does not take hoavt" "$OUT" '"login":"hoavt"'
 
