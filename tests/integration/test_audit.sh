@@ -341,6 +341,20 @@ head -n "$((nlines - 2))" "$T/journal.orig" >"$J"
 ok "provd -J: the cut is named" test -n "$("$BUILD/provd" -J -c "$SANDBOX_DIR/provd.conf" | grep -F 'removed from its end')"
 restore
 
+# Two histories from the same start: the journal of one with the seal of
+# the other (same record count, another last record).
+ok "history A: provd starts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
+for _ in 1 2 3; do provctl ping >/dev/null; done
+ok "history A: stop" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+cp -p "$SEAL" "$T/seal.a"
+restore
+ok "history B: provd starts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
+for _ in 1 2 3; do provctl status >/dev/null; done
+ok "history B: stop" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+eq "both histories end at the same record" "$(sed 's/ hash=.*//' "$T/seal.a")" "$(sed 's/ hash=.*//' "$SEAL")"
+cp -p "$T/seal.a" "$SEAL"
+refused "journal B with seal A" "is not the one provd sealed: it was replaced"
+
 # The seal forged, deleted or swapped; the key replaced or removed.
 sed -i 's/seq=\([0-9]*\)/seq=1\1/' "$SEAL"
 refused "seal edited" "does not match provd's journal key"

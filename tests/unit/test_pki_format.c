@@ -28,16 +28,18 @@ test_serial_random(void **state)
 	char err[256], hex[SERIAL_HEX_MAX + 1];
 	int i;
 
-	static struct serial seen[256];
+	static struct serial seen[2048];
 	unsigned char set[20] = { 0 }, clear[20] = { 0 };
 	int j, k;
 
 	(void)state;
-	/* 159 random bits: across 256 serials every bit but the top one is
+	/* 159 random bits: across 2048 serials every bit but the top one is
 	 * seen both set and clear (a bit stuck by mistake fails this with
-	 * certainty; a random failure has odds of 2^-255 per bit), and no two
-	 * serials share their last 8 bytes. */
-	for (i = 0; i < 256; i++) {
+	 * certainty; a random failure has odds of 2^-2047 per bit), no two
+	 * serials share their last 8 bytes, and every one is 20 bytes long (a
+	 * leading zero byte, 1 in 128 if allowed, would shorten it: 2048 draws
+	 * miss it with odds of 1 in 10^7). */
+	for (i = 0; i < 2048; i++) {
 		assert_int_equal(serial_random(&seen[i], err, sizeof(err)), 0);
 		a = seen[i];
 		assert_int_equal(a.len, 20);
