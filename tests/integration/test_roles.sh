@@ -157,7 +157,7 @@ eq "logins annv2..annv7 in order" "${logins[*]}" "annv2 annv3 annv4 annv5 annv6 
 # --- a login is free only if its address is: our domain, not a subdomain ----------
 ok "root adds Đỗ Văn Tùng" provctl user add --name 'Đỗ Văn Tùng' --unit so-y-te --employee-id NV0201
 ok "alias cuclt@ (our domain) for tungdv" provctl alias add tungdv cuclt@vinhphuc.gov.vn
-fails "no alias in a domain that only ends like ours" 6 provctl alias add tungdv tung@xvinhphuc.gov.vn
+fails "no alias in a domain that only ends like ours" 6 provctl alias add tungdv tung@evilvinhphuc.gov.vn
 contains "the refusal names the mail domain" "$ERR" "outside the mail domain"
 ok "alias hoavt@ in a subdomain for tungdv" provctl alias add tungdv hoavt@vinhyen.vinhphuc.gov.vn
 ok "alias cuclt2@ in a subdomain for tungdv" provctl alias add tungdv cuclt2@vinhyen.vinhphuc.gov.vn
