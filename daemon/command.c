@@ -5,14 +5,23 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
+#include "account_admin.h"
+#include "alias.h"
+#include "audit.h"
 #include "batch.h"
-#include "ca.h"
+#include "ca_cmd.h"
 #include "cert.h"
 #include "crl.h"
-#include "handlers.h"
+#include "escrow.h"
 #include "log.h"
+#include "passwd.h"
 #include "provd.h"
+#include "report.h"
+#include "status.h"
 #include "text.h"
+#include "unit.h"
+#include "whois.h"
 
 /* Handlers by command id; the specs live in proto/commands.c. */
 static command_fn *const handlers[CMD__COUNT] = {
@@ -46,11 +55,13 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_REVOKE]       = cert_revoke,
 	[CMD_CERT_RELEASE]      = cert_release,
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
+	[CMD_CERT_ESCROW_EXPORT] = cert_escrow_export,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
 	[CMD_AUDIT_SHOW]        = audit_show,
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,
+	[CMD_REPORT_PASSWORDS]  = report_passwords,
 	[CMD_REPORT_EXPIRING]   = report_expiring,
 };
 

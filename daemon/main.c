@@ -22,18 +22,25 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account_admin.h"
 #include "audit.h"
 #include "ca.h"
+#include "cert.h"
+#include "escrow.h"
 #include "crl.h"
 #include "command.h"
 #include "config.h"
 #include "control.h"
 #include "dir.h"
+#include "lifecycle.h"
 #include "log.h"
+#include "initialpw.h"
 #include "loop.h"
 #include "provd.h"
+#include "request.h"
 #include "template.h"
 #include "units.h"
+#include "whois.h"
 #include "workpool.h"
 
 #define SHUTDOWN_GRACE_MS 30000
@@ -52,6 +59,27 @@ usage(FILE *f)
 	    "  -J       verify the audit journal (provd stopped), then exit\n"
 	    "  -v       verbose (debug) logging\n"
 	    "  -V       print the version\n", PROVD_SYSCONFDIR);
+}
+
+/* request_done's audit step (request_set_audit): the journal. */
+static int
+audit_hook(const struct request *req, int code, const char *msg,
+           request_durable_fn *durable, void *ctx)
+{
+	return audit_request(req->pd->audit, req, code, msg, durable, ctx);
+}
+
+/* Hooks by which lower layers reach higher ones: each layer includes only
+ * itself and those below it (docs/architecture.md), so what runs across
+ * layers upward is wired here, once. */
+static void
+wire_layers(void)
+{
+	request_set_audit(audit_hook);
+	lifecycle_set_certs(cert_lifecycle);
+	account_purge_set_certs(escrow_expire);
+	if (whois_add_part(cert_whois_part) < 0)
+		fatalx("whois: too many parts");
 }
 
 static int
@@ -208,6 +236,7 @@ main(int argc, char **argv)
 	if (load_template(&pd.cfg, &pd.account_tpl, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	command_check_table();
+	wire_layers();
 	if (verify_journal) {
 		int rc = audit_verify_offline(pd.cfg.state_dir, err, sizeof(err));
 
@@ -283,12 +312,13 @@ main(int argc, char **argv)
 	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
-	if (control_start(pd.control, &pd) < 0)
+	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	initialpw_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -297,7 +327,10 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	initialpw_stop(&pd);
 	dir_free(pd.dir);
+	if (pd.pki != NULL)
+		crl_state_free(pd.pki->crl);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_free(pd.units);
