@@ -9,6 +9,9 @@
 #                        bench/fair: ping latency under hostile callers, as root)
 #   make deb             the Debian package into build/deb (dpkg-buildpackage, lintian)
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
+#   make mutate          apply each mutant of tests/mutation/mutants, run the
+#                        tests meant to kill it, print the score and survivors
+#                        (MUTANTS="m01 m02" for some; not part of check)
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free
 
@@ -135,7 +138,7 @@ $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libpr
 unit-tests: $(UNIT_BIN)
 
 deps:
-	@tools/install-deps
+	@tools/install-deps --mail
 
 # Unit tests, then integration tests against a real slapd, in the plain build
 # and again in the sanitizer build.
@@ -169,6 +172,11 @@ run: deps all
 
 bench: deps all
 	bench/run $(BUILD)
+
+# Mutation testing, on a copy of the tree (tests/mutation/run).
+MUTANTS ?=
+mutate: all unit-tests
+	tests/mutation/run $(MUTANTS)
 
 FUZZ_SECONDS ?= 600
 FUZZ_BUILD := build-fuzz
@@ -291,6 +299,6 @@ deb: deps
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: FORCE deb all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: FORCE deb mutate all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -53,10 +53,11 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: provd [-dnv] [-c FILE]\n"
+	    "usage: provd [-dnvJ] [-c FILE]\n"
 	    "  -c FILE  configuration file (default %s/provd/provd.conf)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and templates, then exit\n"
+	    "  -J       verify the audit journal (provd stopped), then exit\n"
 	    "  -v       verbose (debug) logging\n"
 	    "  -V       print the version\n", PROVD_SYSCONFDIR);
 }
@@ -197,7 +198,7 @@ int
 main(int argc, char **argv)
 {
 	const char *conf = PROVD_SYSCONFDIR "/provd/provd.conf";
-	bool foreground = false, check_only = false, verbose = false;
+	bool foreground = false, check_only = false, verbose = false, verify_journal = false;
 	struct passwd *pw = NULL;
 	uid_t sock_uid = (uid_t)-1, signer_uid = (uid_t)-1;
 	gid_t sock_gid = (gid_t)-1;
@@ -205,11 +206,12 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int ch, sfd;
 
-	while ((ch = getopt(argc, argv, "c:dnvVh")) != -1) {
+	while ((ch = getopt(argc, argv, "c:dnvJVh")) != -1) {
 		switch (ch) {
 		case 'c': conf = optarg; break;
 		case 'd': foreground = true; break;
 		case 'n': check_only = true; break;
+		case 'J': verify_journal = true; break;
 		case 'v': verbose = true; break;
 		case 'V': printf("provd %s\n", PROVD_VERSION); return 0;
 		case 'h': usage(stdout); return 0;
@@ -220,7 +222,7 @@ main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	log_init("provd", foreground || check_only, LOG_DAEMON);
+	log_init("provd", foreground || check_only || verify_journal, LOG_DAEMON);
 	log_set_verbose(verbose);
 
 	/* Keep secrets (the bind password, generated passwords) out of core
@@ -238,6 +240,14 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	command_check_table();
 	wire_layers();
+	if (verify_journal) {
+		int rc = audit_verify_offline(pd.cfg.state_dir, err, sizeof(err));
+
+		printf("%s\n", err);
+		template_free(pd.account_tpl);
+		config_free(&pd.cfg);
+		return rc == 0 ? 0 : rc == 1 ? 1 : 2;
+	}
 	if (check_only) {
 		printf("%s: configuration OK\n", conf);
 		template_free(pd.account_tpl);

@@ -10,7 +10,11 @@
 #   eq NAME GOT WANT               passes when the two strings are equal
 #   diag MSG...                    a TAP comment
 #   done_testing                   prints the plan; exit status 1 on any failure
-#   skip_all REASON                the whole file does not apply here
+#   skip_all REASON                the whole file cannot run here
+#   skip_part NAME REASON          checks NAME cannot run here
+#
+# Both are failures unless the run allows this file to skip
+# (ALLOW_SKIP=name,... for tests/run-integration, which judges them).
 #
 # ok and fails leave the command's stdout in $OUT, its stderr in $ERR and
 # its exit status in $RC.  Output is TAP: "ok N - name" / "not ok N - name".
@@ -173,6 +177,11 @@ _t_remove_users() {
 		userdel "$u" || true
 		! getent group "$u" >/dev/null || groupdel "$u" || true
 	done
+}
+
+skip_part() {
+	_t_count=$((_t_count + 1))
+	printf 'ok %d - %s # SKIP %s\n' "$_t_count" "$1" "$2"
 }
 
 at_exit() {

@@ -394,7 +394,9 @@ on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 	char **mails = dir_entry_get_all(ld, e, "mail");
 	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
 	char lp[ACCOUNT_MAIL_MAX];
-	bool same_person = emp != NULL && strcmp(emp, c->employee_id) == 0;
+	/* Without case, as the directory matches employeeNumber (caseIgnoreMatch)
+	 * and as in-flight claims do: NV0001 and nv0001 are one person. */
+	bool same_person = emp != NULL && strcasecmp(emp, c->employee_id) == 0;
 	size_t i, k;
 
 	if (same_person) {

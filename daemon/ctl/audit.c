@@ -18,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+
 #include "commands.h"
+#include "fileio.h"
 #include "journal.h"
 #include "log.h"
 #include "loop.h"
@@ -30,6 +34,9 @@
 #include "wire.h"
 
 #define JOURNAL_FILE       "audit.journal"
+#define KEY_FILE           "audit.key"
+#define SEAL_FILE          "audit.seal"
+#define SEAL_EVERY         64                /* records between checkpoints */
 #define AUDIT_MAX_READERS  8                 /* show/verify running at once */
 #define AUDIT_READERS_UID  2                 /* ... for one uid */
 #define VERIFY_STEP_BYTES  (128u * 1024)     /* read per loop turn (~2 ms) */
@@ -60,7 +67,12 @@ struct refusals {
 
 struct audit {
 	char              *path;
+	char              *dir;          /* state_dir */
 	int                fd;           /* -1: syslog only */
+	struct journal_key key;          /* keys records and seals (fd >= 0) */
+	unsigned long long sealed;       /* seq of the last seal written (the syncer's
+	                                    while it runs) */
+	bool               vouched;      /* the head was checked: seals may be written */
 	unsigned long long seq;          /* last record written */
 	char               head[JOURNAL_HEX];   /* its hash (genesis at first) */
 	bool               fresh_line;   /* a failed write may have left half a line */
@@ -75,6 +87,7 @@ struct audit {
 	bool               syncer_started, sync_now, sync_lazy, sync_stop;
 	int                sync_errno;   /* last failure, reported by the loop */
 	unsigned long long sync_target;  /* under mu: seq the next sync covers */
+	char               sync_head[JOURNAL_HEX];  /* under mu: that record's hash */
 	unsigned long long synced;       /* under mu: seq known to be on disk */
 	/* The loop side of the group commit (loop thread only). */
 	struct loop       *loop;
@@ -102,6 +115,7 @@ struct durable {
 
 static void refusals_summarise(struct audit *a, struct refusals *r);
 static void journal_failed(struct audit *a, const char *what, int err);
+static void seal_store(struct audit *a, unsigned long long seq, const char *head);
 
 static void *
 syncer_main(void *arg)
@@ -111,6 +125,7 @@ syncer_main(void *arg)
 	pthread_mutex_lock(&a->mu);
 	for (;;) {
 		unsigned long long target;
+		char head[JOURNAL_HEX];
 		int rc, err;
 
 		while (!a->sync_now && !a->sync_lazy && !a->sync_stop)
@@ -135,9 +150,13 @@ syncer_main(void *arg)
 			break;          /* stopping, nothing left to sync */
 		a->sync_now = a->sync_lazy = false;
 		target = a->sync_target;
+		memcpy(head, a->sync_head, JOURNAL_HEX);
 		pthread_mutex_unlock(&a->mu);
 		rc = fdatasync(a->fd);
 		err = errno;
+		/* Checkpoint a head known to be on disk, off the loop. */
+		if (rc == 0 && target - a->sealed >= SEAL_EVERY)
+			seal_store(a, target, head);
 		pthread_mutex_lock(&a->mu);
 		if (rc < 0)
 			a->sync_errno = err;
@@ -175,6 +194,7 @@ sync_soon(struct audit *a, bool urgent)
 	else
 		a->sync_lazy = true;
 	a->sync_target = a->seq;
+	memcpy(a->sync_head, a->head, JOURNAL_HEX);
 	err = a->sync_errno;
 	a->sync_errno = 0;
 	pthread_cond_signal(&a->cv);
@@ -272,11 +292,189 @@ write_once(int fd, const char *p, size_t n, bool *partial)
 	return 0;
 }
 
+/* "<dir>/<name>" into out, or -1 when it does not fit. */
+static int
+state_path(const struct audit *a, const char *name, char *out, size_t outsz)
+{
+	int n = snprintf(out, outsz, "%s/%s", a->dir, name);
+
+	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+/* Read the journal key, or make it when there is no journal to vouch for
+ * yet (empty).  A key file that exists must be a regular 0600 file of
+ * exactly JOURNAL_KEY_LEN bytes; it stays with the user who made it (root
+ * when provd starts as root: the service user never needs to read it, the
+ * engine keeps the key in memory). */
+static int
+key_open(struct audit *a, bool journal_empty, char *err, size_t errlen)
+{
+	char path[4096];
+	struct stat st;
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (state_path(a, KEY_FILE, path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "state_dir too long");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		if (!journal_empty) {
+			snprintf(err, errlen, "the journal %s has records but its key %s is "
+			         "missing: provd cannot vouch for them and does not continue the "
+			         "chain; keep both as evidence, move %s and %s aside, and start "
+			         "again for a new journal", a->path, path, JOURNAL_FILE, SEAL_FILE);
+			return -1;
+		}
+		if (RAND_priv_bytes(a->key.bytes, JOURNAL_KEY_LEN) != 1) {
+			snprintf(err, errlen, "no random bytes for the journal key");
+			return -1;
+		}
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || fileio_write_synced(fd, 0600, a->key.bytes, JOURNAL_KEY_LEN) < 0 ||
+		    fileio_fsync_dir(a->dir) < 0) {
+			snprintf(err, errlen, "cannot create the journal key %s: %s", path,
+			         strerror(errno));
+			goto out;
+		}
+		log_info("audit: created the journal key %s", path);
+		rc = 0;
+		goto out;
+	}
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the journal key %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size != JOURNAL_KEY_LEN ||
+	    (st.st_mode & 077) != 0) {
+		snprintf(err, errlen, "the journal key %s must be a regular file of %d bytes, "
+		         "mode 0600", path, JOURNAL_KEY_LEN);
+		goto out;
+	}
+	do
+		n = pread(fd, a->key.bytes, JOURNAL_KEY_LEN, 0);
+	while (n < 0 && errno == EINTR);
+	if (n != JOURNAL_KEY_LEN) {
+		snprintf(err, errlen, "cannot read the journal key %s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* Write the keyed seal for (seq, head) to a temporary file and rename it
+ * over the last one, and log the same line (syslog: a copy out of reach of
+ * whoever can write the state directory).  The caller knows the journal is
+ * durable up to seq.  Runs on the syncer thread, or on the loop thread
+ * when the syncer does not run; failures are logged, not returned. */
+static void
+seal_store(struct audit *a, unsigned long long seq, const char *head)
+{
+	char path[4096], tmp[4096], line[JOURNAL_SEAL_MAX];
+	size_t len;
+	int fd;
+
+	if (!a->vouched)
+		return;
+	if (state_path(a, SEAL_FILE, path, sizeof(path)) < 0 ||
+	    state_path(a, SEAL_FILE ".new", tmp, sizeof(tmp)) < 0)
+		return;
+	len = journal_seal_format(&a->key, seq, head, line);
+	(void)unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || fileio_write_synced(fd, 0600, line, len) < 0 ||
+	    rename(tmp, path) < 0 || fileio_fsync_dir(a->dir) < 0) {
+		log_warn("AUDIT JOURNAL: cannot write the seal %s", path);
+		if (fd >= 0)
+			close(fd);
+		(void)unlink(tmp);
+		return;
+	}
+	close(fd);
+	a->sealed = seq;
+	log_info("audit seal: %.*s", (int)len - 1, line);
+}
+
+/* Checkpoint the current head (start-up and shutdown, no syncer running):
+ * the journal made durable first, then the seal. */
+static void
+seal_write(struct audit *a)
+{
+	if (a->fd < 0 || !a->vouched)
+		return;
+	if (fdatasync(a->fd) < 0) {
+		log_warn("AUDIT JOURNAL: fdatasync %s before sealing record %llu", a->path, a->seq);
+		return;
+	}
+	seal_store(a, a->seq, a->head);
+}
+
+/* Does the seal vouch for the tail just read (a->seq, a->head)?  The seal
+ * may lag behind the tail (provd stopped without sealing: each record
+ * after it carries its own MAC), never run ahead of it or disagree. */
+static int
+seal_check(struct audit *a, char *err, size_t errlen)
+{
+	char path[4096], line[JOURNAL_SEAL_MAX], hash[JOURNAL_HEX];
+	unsigned long long seq;
+	ssize_t n;
+	int fd, rc;
+
+	if (state_path(a, SEAL_FILE, path, sizeof(path)) < 0) {
+		snprintf(err, errlen, "state_dir too long");
+		return -1;
+	}
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && a->seq == 0)
+		return 0;               /* a new journal */
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot open the journal seal %s: %s", path,
+		         strerror(errno));
+		return -1;
+	}
+	do
+		n = pread(fd, line, sizeof(line) - 1, 0);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	rc = n < 0 ? -1 : journal_seal_parse(&a->key, line, (size_t)n, &seq, hash);
+	if (rc == -2) {
+		snprintf(err, errlen, "the journal seal %s does not match provd's journal key: "
+		         "it was forged or changed", path);
+		return -1;
+	}
+	if (rc < 0) {
+		snprintf(err, errlen, "the journal seal %s is unreadable or not a seal", path);
+		return -1;
+	}
+	if (seq > a->seq) {
+		snprintf(err, errlen, "the journal %s ends at record %llu but provd sealed "
+		         "record %llu: records %llu to %llu were removed from its end",
+		         a->path, a->seq, seq, a->seq + 1, seq);
+		return -1;
+	}
+	if (seq == a->seq && strcmp(hash, a->head) != 0) {
+		snprintf(err, errlen, "the last record (%llu) of the journal %s is not the one "
+		         "provd sealed: it was replaced", seq, a->path);
+		return -1;
+	}
+	if (seq < a->seq)
+		log_warnx("audit: records %llu to %llu of %s were written after the last seal "
+		          "(provd did not stop cleanly); each carries its own MAC",
+		          seq + 1, a->seq, a->path);
+	a->sealed = seq;
+	return 0;
+}
+
 int
 audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 {
 	struct audit *a = calloc(1, sizeof(*a));
 	struct stat st, dst;
+	char mac[JOURNAL_HEX];
 	bool torn = false, partial;
 	int rc;
 
@@ -294,7 +492,8 @@ audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 		*out = a;
 		return 0;
 	}
-	if (asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
+	if ((a->dir = strdup(state_dir)) == NULL ||
+	    asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
 		a->path = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -317,21 +516,46 @@ audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 	    fchown(a->fd, dst.st_uid, dst.st_gid) < 0)
 		log_warn("audit: chown %s", a->path);
 
-	rc = journal_tail(a->fd, st.st_size, &a->seq, a->head, &torn);
+	if (key_open(a, st.st_size == 0, err, errlen) < 0)
+		goto fail;
+	/* The chain continues only from a head provd can vouch for: the last
+	 * record's MAC, and the seal.  Anything else is refused here rather
+	 * than papered over by a new chain: an operator keeps the evidence
+	 * and decides (audit.h). */
+	rc = journal_tail(a->fd, st.st_size, &a->seq, a->head, mac, &torn);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot read the journal %s: %s", a->path, strerror(errno));
 		goto fail;
 	}
-	if (rc > 0)
-		log_warnx("audit: no valid record at the end of %s; starting a new chain "
-		          "after it (provctl audit verify reports where the old one breaks)",
-		          a->path);
+	if (rc > 0 && !(torn && st.st_size <= JOURNAL_MAX_LINE)) {
+		snprintf(err, errlen, "no valid record at the end of the journal %s: provd "
+		         "cannot vouch for the chain's head and does not continue it "
+		         "(provctl audit verify on a copy, or move it aside with %s)",
+		         a->path, SEAL_FILE);
+		goto fail;
+	}
+	if (a->seq > 0) {
+		char want[JOURNAL_HEX];
+
+		journal_mac_hex(&a->key, a->head, want);
+		if (CRYPTO_memcmp(want, mac, 64) != 0) {
+			snprintf(err, errlen, "record %llu, the last of the journal %s, %s: it was "
+			         "not written by provd with its journal key (forged, or rewritten "
+			         "while provd was stopped); provd does not continue the chain",
+			         a->seq, a->path, mac[0] ? "carries a wrong MAC" : "carries no MAC");
+			goto fail;
+		}
+	}
+	if (seal_check(a, err, errlen) < 0)
+		goto fail;
 	if (torn) {
 		log_warnx("audit: the last line of %s is incomplete (a crash during a write?); "
 		          "it stays in place and provctl audit verify reports it", a->path);
 		if (write_once(a->fd, "\n", 1, &partial) < 0 || fdatasync(a->fd) < 0)
 			log_warn("audit: cannot end the incomplete line of %s", a->path);
 	}
+	a->vouched = true;
+	seal_write(a);
 	log_info("audit journal %s: %llu records, continuing the chain", a->path, a->seq);
 	*out = a;
 	return 0;
@@ -359,10 +583,13 @@ audit_close(struct audit *a)
 		pthread_join(a->syncer, NULL);
 	}
 	if (a->fd >= 0) {
-		if (fdatasync(a->fd) < 0)
+		if (a->sealed != a->seq)
+			seal_write(a);          /* syncs the journal first */
+		else if (fdatasync(a->fd) < 0)
 			log_warn("audit: fdatasync %s", a->path);
 		close(a->fd);
 	}
+	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	/* Everything is on disk now: release the replies still waiting (their
 	 * clients are gone by now; the callbacks free the requests). */
 	while (a->whead != NULL) {
@@ -378,6 +605,7 @@ audit_close(struct audit *a)
 	pthread_mutex_destroy(&a->mu);
 	buf_free(&a->line);
 	free(a->path);
+	free(a->dir);
 	free(a);
 }
 
@@ -563,7 +791,7 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 		if (buf_append(&a->line, "\n", 1) < 0)
 			return 0;
 	}
-	if (journal_format(&a->line, e, a->seq + 1, a->head, h) < 0) {
+	if (journal_format_keyed(&a->line, e, a->seq + 1, a->head, &a->key, h) < 0) {
 		log_warnx("AUDIT JOURNAL: record of request %lu too long; not written", e->req);
 		return 0;
 	}
@@ -1038,6 +1266,7 @@ verify_report(struct scan *s)
 	static const char *const names[] = {
 		[JOURNAL_OK] = "ok", [JOURNAL_TORN] = "torn", [JOURNAL_CHANGED] = "changed",
 		[JOURNAL_INSERTED] = "inserted", [JOURNAL_DELETED] = "deleted",
+		[JOURNAL_FORGED] = "forged",
 	};
 	struct journal_check *c = s->chk;
 	bool good = journal_check_end(c, s->head_seq, s->head);
@@ -1175,8 +1404,10 @@ scan_new(struct request *req, bool verify)
 		             "again when one has finished", AUDIT_READERS_UID);
 		return NULL;
 	}
-	if (verify)
+	if (verify) {
 		journal_check_init(s->chk);
+		journal_check_key(s->chk, &a->key);
+	}
 	req->state = s;
 	req->on_cancel = on_cancel;
 	return s;
@@ -1221,4 +1452,95 @@ audit_show(struct request *req)
 		snprintf(s->login, sizeof(s->login), "%s", login);
 	memcpy(s->since, when, sizeof(s->since));
 	scan_schedule(s);
+}
+
+/* ---- provd -J: the journal verified while provd is stopped ------------------ */
+
+static bool
+offline_line(void *ctx, const char *line, size_t len, bool complete)
+{
+	return journal_check_line(ctx, line, len, complete);
+}
+
+int
+audit_verify_offline(const char *state_dir, char *msg, size_t msglen)
+{
+	static const char *const names[] = {
+		[JOURNAL_OK] = "ok", [JOURNAL_TORN] = "torn", [JOURNAL_CHANGED] = "changed",
+		[JOURNAL_INSERTED] = "inserted", [JOURNAL_DELETED] = "deleted",
+		[JOURNAL_FORGED] = "forged",
+	};
+	struct audit a = { .fd = -1 };
+	struct journal_check *c = NULL;
+	struct journal_reader rd;
+	unsigned long long sealed = 0;
+	char path[4096], line[JOURNAL_SEAL_MAX], hash[JOURNAL_HEX];
+	struct stat st;
+	bool have_reader = false, good;
+	ssize_t n;
+	int fd = -1, rc = -1, step;
+
+	if ((a.dir = strdup(state_dir)) == NULL ||
+	    state_path(&a, JOURNAL_FILE, path, sizeof(path)) < 0) {
+		free(a.dir);
+		snprintf(msg, msglen, "state_dir too long, or out of memory");
+		return -1;
+	}
+	a.path = path;
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
+		snprintf(msg, msglen, "cannot open the journal %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (key_open(&a, false, msg, msglen) < 0)
+		goto out;
+	if ((c = malloc(sizeof(*c))) == NULL || journal_reader_init(&rd, fd, st.st_size) < 0) {
+		snprintf(msg, msglen, "out of memory");
+		goto out;
+	}
+	have_reader = true;
+	journal_check_init(c);
+	journal_check_key(c, &a.key);
+	while ((step = journal_reader_step(&rd, VERIFY_STEP_BYTES, offline_line, c)) == 0)
+		;
+	if (step < 0) {
+		snprintf(msg, msglen, "cannot read the journal %s: %s", path, strerror(errno));
+		goto out;
+	}
+	/* The seal names a head the file must reach (and match, when it is
+	 * the last record); one older than the end says nothing more. */
+	if (state_path(&a, SEAL_FILE, line, sizeof(line)) == 0) {
+		int sfd = open(line, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+		if (sfd >= 0) {
+			do
+				n = pread(sfd, line, sizeof(line) - 1, 0);
+			while (n < 0 && errno == EINTR);
+			close(sfd);
+			if (n < 0 || journal_seal_parse(&a.key, line, (size_t)n, &sealed, hash) < 0) {
+				snprintf(msg, msglen, "the journal seal is unreadable, or does not "
+				         "match provd's journal key (forged or changed)");
+				rc = 1;
+				goto out;
+			}
+		}
+	}
+	if (c->problem == JOURNAL_OK && sealed < c->expect - 1)
+		sealed = 0;
+	good = journal_check_end(c, sealed, sealed ? hash : NULL);
+	if (good)
+		snprintf(msg, msglen, "journal %s intact: %lu record%s, chain and MACs verified",
+		         path, c->records, c->records == 1 ? "" : "s");
+	else
+		snprintf(msg, msglen, "journal %s broken at line %lu (%s): %s", path,
+		         c->bad_line, names[c->problem], c->detail);
+	rc = good ? 0 : 1;
+out:
+	if (have_reader)
+		journal_reader_free(&rd);
+	free(c);
+	if (fd >= 0)
+		close(fd);
+	free(a.dir);
+	OPENSSL_cleanse(&a.key, sizeof(a.key));
+	return rc;
 }

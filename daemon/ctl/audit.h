@@ -23,10 +23,35 @@
  * and of refused requests are synced within a second without anyone
  * waiting (a flood of pings costs one flush a second).
  *
- * At start-up only the tail is read, to continue the chain from the last
- * valid record; a torn last line (a crash mid-write) is ended with a newline
- * and left in place for `audit verify` to report.  Nothing about a broken
- * chain stops provd from starting.
+ * The journal key <state_dir>/audit.key (32 random bytes, mode 0600, made
+ * at the first start with an empty journal and left with the user who
+ * started provd) keys every record (a MAC of its hash, journal.h), and the
+ * seal <state_dir>/audit.seal checkpoints the chain's head, keyed: written
+ * at start-up, at shutdown, and by the syncer thread once every SEAL_EVERY
+ * records are durable (always for a record already on disk, never on the
+ * event loop while provd runs), and logged to syslog as "audit seal: ...".
+ * Whoever can write the state directory while provd is stopped can still
+ * rewrite records and recompute their hashes, but not their MACs: `audit
+ * verify` names the first such record ("forged").
+ *
+ * At start-up only the tail is read.  provd continues the chain only from
+ * a head it can vouch for, and otherwise refuses to start, naming what it
+ * found (the last record's MAC is missing or wrong; the seal is missing,
+ * forged, or names a later record than the file ends with or a different
+ * last record; the journal has records but no key).  It refuses rather
+ * than opening a new segment because a new segment would give whoever
+ * forged the tail a daemon that looks healthy and a journal that verifies
+ * from the break on; refusing leaves the evidence as it was and the
+ * decision to an operator, who moves audit.journal and audit.seal aside
+ * to start a new journal.  A torn last line (a crash mid-write) after a
+ * record that vouches for itself is ended with a newline and left in
+ * place for `audit verify` to report.  A seal older than the tail (provd
+ * killed) is accepted: every record after it carries its own MAC.
+ *
+ * What the seal cannot tell: records written after the last seal can be
+ * cut from the end unseen by the file alone (the syslog line of each
+ * record carries its seq and hash), and the key, seal and journal can be
+ * replaced together by an older copy of all three.
  */
 #ifndef PROVD_AUDIT_H
 #define PROVD_AUDIT_H
@@ -75,6 +100,12 @@ void audit_progress(struct audit *a, const struct request *req, const char *note
 
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
+
+/* Verify the journal under state_dir with its key and seal, without a
+ * running provd (provd -J; what an operator runs after a refused start).
+ * 0 when intact, 1 when broken, -1 when it cannot be checked; msg says
+ * which, naming the first broken line. */
+int audit_verify_offline(const char *state_dir, char *msg, size_t msglen);
 
 /* Handlers: `audit show`, `audit verify`. */
 void audit_show(struct request *req);

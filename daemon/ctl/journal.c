@@ -9,13 +9,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "hex.h"
 #include "text.h"
 
 #define READ_CHUNK  (256u * 1024)
 #define HASH_KEY    ",\"hash\":"
+#define MAC_KEY     ",\"mac\":"
+#define SEAL_TAG    "provd audit seal v1 seq="
 
 void
 journal_sha256_hex(const void *p, size_t n, char out[JOURNAL_HEX])
@@ -39,6 +43,92 @@ journal_genesis(char out[JOURNAL_HEX])
 	journal_sha256_hex(JOURNAL_GENESIS, strlen(JOURNAL_GENESIS), out);
 }
 
+/* The hex HMAC-SHA256 under key of p[0..n). */
+static void
+hmac_hex(const struct journal_key *key, const void *p, size_t n, char out[JOURNAL_HEX])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (HMAC(EVP_sha256(), key->bytes, JOURNAL_KEY_LEN, p, n, md, &mdlen) == NULL ||
+	    mdlen != 32) {
+		/* As for the hash: all zeroes never matches a real MAC. */
+		memset(out, '0', 64);
+		out[64] = '\0';
+		return;
+	}
+	hex_encode(md, 32, out);
+}
+
+void
+journal_mac_hex(const struct journal_key *key, const char *hash, char out[JOURNAL_HEX])
+{
+	hmac_hex(key, hash, strlen(hash), out);
+}
+
+bool
+journal_mac_ok(const struct journal_key *key, const struct journal_record *r)
+{
+	char want[JOURNAL_HEX];
+
+	if (r->mac[0] == '\0')
+		return false;
+	journal_mac_hex(key, r->hash, want);
+	return CRYPTO_memcmp(want, r->mac, 64) == 0;
+}
+
+size_t
+journal_seal_format(const struct journal_key *key, unsigned long long seq, const char *hash,
+                    char out[JOURNAL_SEAL_MAX])
+{
+	char mac[JOURNAL_HEX];
+	int n = snprintf(out, JOURNAL_SEAL_MAX, SEAL_TAG "%llu hash=%s", seq, hash);
+
+	hmac_hex(key, out, (size_t)n, mac);
+	n += snprintf(out + n, JOURNAL_SEAL_MAX - (size_t)n, " mac=%s\n", mac);
+	return (size_t)n;
+}
+
+static bool is_hex64(const char *s);
+
+int
+journal_seal_parse(const struct journal_key *key, const char *line, size_t len,
+                   unsigned long long *seq, char hash[JOURNAL_HEX])
+{
+	char copy[JOURNAL_SEAL_MAX], h[JOURNAL_HEX], m[JOURNAL_HEX], want[JOURNAL_HEX];
+	const char *mac_at;
+	unsigned long long v = 0;
+	size_t i, tag = strlen(SEAL_TAG), digits = 0;
+
+	if (len > 0 && line[len - 1] == '\n')
+		len--;
+	if (len >= sizeof(copy) || len < tag || memcmp(line, SEAL_TAG, tag) != 0)
+		return -1;
+	memcpy(copy, line, len);
+	copy[len] = '\0';
+	for (i = tag; copy[i] >= '0' && copy[i] <= '9'; i++) {
+		if (++digits > 18)
+			return -1;
+		v = v * 10 + (unsigned long long)(copy[i] - '0');
+	}
+	if (digits == 0 || strncmp(copy + i, " hash=", 6) != 0 || len - i - 6 < 64 + 5 + 64)
+		return -1;
+	memcpy(h, copy + i + 6, 64);
+	h[64] = '\0';
+	mac_at = copy + i + 6 + 64;
+	if (strncmp(mac_at, " mac=", 5) != 0 || strlen(mac_at + 5) != 64)
+		return -1;
+	memcpy(m, mac_at + 5, JOURNAL_HEX);
+	if (!is_hex64(h) || !is_hex64(m))
+		return -1;
+	hmac_hex(key, copy, (size_t)(mac_at - copy), want);
+	if (CRYPTO_memcmp(want, m, 64) != 0)
+		return -2;
+	*seq = v;
+	memcpy(hash, h, JOURNAL_HEX);
+	return 0;
+}
+
 /* ---- writing ------------------------------------------------------------ */
 
 static int
@@ -53,7 +143,16 @@ int
 journal_format(struct buf *out, const struct journal_entry *e,
                unsigned long long seq, const char *prev, char hash_out[JOURNAL_HEX])
 {
+	return journal_format_keyed(out, e, seq, prev, NULL, hash_out);
+}
+
+int
+journal_format_keyed(struct buf *out, const struct journal_entry *e,
+                     unsigned long long seq, const char *prev,
+                     const struct journal_key *key, char hash_out[JOURNAL_HEX])
+{
 	size_t start = out->len, body;
+	char mac[JOURNAL_HEX];
 
 	if (buf_printf(out, "{\"seq\":%llu,\"time\":", seq) < 0 ||
 	    json_put_string(out, e->time, strlen(e->time)) < 0 ||
@@ -70,11 +169,18 @@ journal_format(struct buf *out, const struct journal_entry *e,
 	    buf_printf(out, ",\"prev\":\"%s\"", prev) < 0)
 		goto fail;
 	body = out->len - start;
-	/* body + ,"hash":"<64>"}\n */
-	if (body + strlen(HASH_KEY) + 64 + 4 > JOURNAL_MAX_LINE)
+	/* body + ,"hash":"<64>","mac":"<64>"}\n */
+	if (body + strlen(HASH_KEY) + 64 + 2 + strlen(MAC_KEY) + 64 + 4 > JOURNAL_MAX_LINE)
 		goto fail;
 	journal_sha256_hex(buf_head(out) + start, body, hash_out);
-	if (buf_printf(out, HASH_KEY "\"%s\"}\n", hash_out) < 0)
+	if (buf_printf(out, HASH_KEY "\"%s\"", hash_out) < 0)
+		goto fail;
+	if (key != NULL) {
+		journal_mac_hex(key, hash_out, mac);
+		if (buf_printf(out, MAC_KEY "\"%s\"", mac) < 0)
+			goto fail;
+	}
+	if (buf_printf(out, "}\n") < 0)
 		goto fail;
 	return 0;
 fail:
@@ -259,7 +365,7 @@ journal_parse(const char *line, size_t len, struct journal_record *r)
 	r->status = 0;
 	r->ms = 0;
 	r->time[0] = r->user[0] = r->cmd[0] = r->args[0] = r->note[0] = '\0';
-	r->status_name[0] = r->msg[0] = r->prev[0] = r->hash[0] = '\0';
+	r->status_name[0] = r->msg[0] = r->prev[0] = r->hash[0] = r->mac[0] = '\0';
 	r->hash_ok = false;
 	if (!take(&c, '{'))
 		return -1;
@@ -268,7 +374,10 @@ journal_parse(const char *line, size_t len, struct journal_record *r)
 
 		if (take(&c, '}'))
 			break;
-		if (hash_at != NULL)            /* "hash" must be the last member */
+		/* "hash" is the last member, or followed by "mac" alone. */
+		if (hash_at != NULL && (r->mac[0] != '\0' ||
+		    (size_t)(c.end - c.p) < strlen(MAC_KEY) ||
+		    memcmp(c.p, MAC_KEY, strlen(MAC_KEY)) != 0))
 			return -1;
 		if (!first && !take(&c, ','))
 			return -1;
@@ -286,7 +395,8 @@ journal_parse(const char *line, size_t len, struct journal_record *r)
 			else if (strcmp(key, "note") == 0)        dst = r->note, dstsz = sizeof(r->note);
 			else if (strcmp(key, "status_name") == 0) dst = r->status_name, dstsz = sizeof(r->status_name);
 			else if (strcmp(key, "msg") == 0)         dst = r->msg, dstsz = sizeof(r->msg);
-			else if (strcmp(key, "prev") == 0 || strcmp(key, "hash") == 0)
+			else if (strcmp(key, "prev") == 0 || strcmp(key, "hash") == 0 ||
+			         strcmp(key, "mac") == 0)
 				dst = scratch, dstsz = sizeof(scratch);
 			if (!parse_string(&c, dst, dstsz))
 				return -1;
@@ -296,6 +406,10 @@ journal_parse(const char *line, size_t len, struct journal_record *r)
 				if (key[0] == 'p') {
 					memcpy(r->prev, scratch, JOURNAL_HEX);
 					have_prev = true;
+				} else if (key[0] == 'm') {
+					if (hash_at == NULL)
+						return -1;
+					memcpy(r->mac, scratch, JOURNAL_HEX);
 				} else {
 					memcpy(r->hash, scratch, JOURNAL_HEX);
 					hash_at = member;
@@ -348,6 +462,13 @@ journal_check_init(struct journal_check *c)
 	memset(c, 0, sizeof(*c));
 	c->expect = 1;
 	journal_genesis(c->last);
+}
+
+void
+journal_check_key(struct journal_check *c, const struct journal_key *key)
+{
+	c->keyed = true;
+	memcpy(&c->key, key, sizeof(c->key));
 }
 
 static bool
@@ -453,6 +574,12 @@ journal_check_line(struct journal_check *c, const char *line, size_t len, bool c
 		return true;
 	}
 	if (r->seq == c->expect && strcmp(r->prev, c->last) == 0) {
+		if (c->keyed && !journal_mac_ok(&c->key, r))
+			return fail(c, JOURNAL_FORGED, at, r->seq,
+			            "line %lu (record %llu) chains and matches its hash but %s: "
+			            "it was written, or rewritten with a recomputed hash, without "
+			            "provd's journal key", at, r->seq,
+			            r->mac[0] ? "its MAC is wrong" : "carries no MAC");
 		chain_accept(c, r);
 		return true;
 	}
@@ -614,7 +741,8 @@ tail_chains(const char *buf, size_t begin, off_t from, const struct journal_reco
 }
 
 int
-journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX], bool *torn)
+journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX],
+             char mac[JOURNAL_HEX], bool *torn)
 {
 	size_t want = 2 * JOURNAL_MAX_LINE, got = 0, end;
 	off_t from;
@@ -624,6 +752,8 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 
 	*seq = 0;
 	journal_genesis(head);
+	if (mac != NULL)
+		mac[0] = '\0';
 	*torn = false;
 	if (size <= 0)
 		return 0;
@@ -678,6 +808,8 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 		    tail_chains(buf, begin, from, r, prev)) {
 			*seq = r->seq;
 			memcpy(head, r->hash, JOURNAL_HEX);
+			if (mac != NULL)
+				memcpy(mac, r->mac, JOURNAL_HEX);
 			rc = 0;
 			goto out;
 		}

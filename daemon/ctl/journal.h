@@ -16,6 +16,14 @@
  * inserting a line therefore breaks the chain at that point, and the `seq`
  * numbers tell which of the three happened (see journal_check_line).
  *
+ * The hash is unkeyed: anyone who can write the file can rewrite records
+ * and recompute every hash after them.  So provd also keys each record: a
+ * record written with the journal key (struct journal_key, held only by
+ * provd) ends in `,"hash":"<hex>","mac":"<hex>"}` where `mac` is the
+ * HMAC-SHA256, under the key, of the record's `hash` (in hex).  The chain's
+ * head is checkpointed in a seal (journal_seal_format), also keyed, so that
+ * records removed from the end show as well (audit.h says where both live).
+ *
  * Nothing here does I/O on the event loop's behalf except the reader, which
  * reads a bounded chunk per call so a caller can spread a long file over
  * many loop turns.
@@ -33,6 +41,13 @@
 #define JOURNAL_HEX       65            /* 64 hex digits + NUL */
 #define JOURNAL_MAX_LINE  16384         /* longest record line, newline included */
 #define JOURNAL_TIME_LEN  20            /* "YYYY-MM-DDTHH:MM:SSZ" */
+#define JOURNAL_KEY_LEN   32            /* HMAC-SHA256 key bytes */
+#define JOURNAL_SEAL_MAX  256           /* longest seal line, newline included */
+
+/* The key that makes records and seals unforgeable without it. */
+struct journal_key {
+	unsigned char bytes[JOURNAL_KEY_LEN];
+};
 
 /* What one finished command contributes to a record.  Strings may hold any
  * bytes (they are JSON-escaped); none may be NULL. */
@@ -68,6 +83,7 @@ struct journal_record {
 	char               msg[4096];
 	char               prev[JOURNAL_HEX];
 	char               hash[JOURNAL_HEX];
+	char               mac[JOURNAL_HEX];  /* "" when the record has none */
 	bool               hash_ok;         /* hash matches the line's content */
 };
 
@@ -83,6 +99,36 @@ void journal_sha256_hex(const void *p, size_t n, char out[JOURNAL_HEX]);
 int journal_format(struct buf *out, const struct journal_entry *e,
                    unsigned long long seq, const char *prev,
                    char hash_out[JOURNAL_HEX]);
+
+/* The same, keyed: the record also carries the HMAC of its hash under key
+ * (key NULL: exactly journal_format). */
+int journal_format_keyed(struct buf *out, const struct journal_entry *e,
+                         unsigned long long seq, const char *prev,
+                         const struct journal_key *key, char hash_out[JOURNAL_HEX]);
+
+/* The hex HMAC-SHA256 under key of a record's hex hash. */
+void journal_mac_hex(const struct journal_key *key, const char *hash, char out[JOURNAL_HEX]);
+
+/* Does r carry a MAC that matches its hash under key? */
+bool journal_mac_ok(const struct journal_key *key, const struct journal_record *r);
+
+/*
+ * The seal: one line naming the chain's head, keyed,
+ *
+ *   provd audit seal v1 seq=N hash=<hex> mac=<hex>\n
+ *
+ * where mac is the HMAC-SHA256 under the key of everything before " mac=".
+ * seq 0 (with the genesis hash) seals an empty journal.
+ */
+/* Write the seal line for (seq, hash) to out[JOURNAL_SEAL_MAX]; its length. */
+size_t journal_seal_format(const struct journal_key *key, unsigned long long seq,
+                           const char *hash, char out[JOURNAL_SEAL_MAX]);
+
+/* Read a seal line (a trailing '\n' allowed).  0 with *seq and hash set;
+ * -1 when it is not a seal line; -2 when its MAC does not match (made
+ * without the key, or changed). */
+int journal_seal_parse(const struct journal_key *key, const char *line, size_t len,
+                       unsigned long long *seq, char hash[JOURNAL_HEX]);
 
 /* Parse one line (without its '\n').  0 when it has the shape of a record
  * (r filled, r->hash_ok tells whether its hash matches), -1 when it is not a
@@ -106,7 +152,10 @@ bool journal_is_torn(const char *line, size_t len);
  *             line does not match its hash / does not chain while the next
  *             line continues from the previous record with seq E;
  *   deleted   the line's seq is above E: records E..seq-1 are missing; also
- *             when the file ends before the record provd wrote last.
+ *             when the file ends before the record provd wrote last;
+ *   forged    (with a key, journal_check_key) the line chains and matches
+ *             its hash but its MAC is missing or wrong: it was written or
+ *             rewritten, hash recomputed, by someone without the key.
  */
 enum journal_problem {
 	JOURNAL_OK,
@@ -114,6 +163,7 @@ enum journal_problem {
 	JOURNAL_CHANGED,
 	JOURNAL_INSERTED,
 	JOURNAL_DELETED,
+	JOURNAL_FORGED,
 };
 
 struct journal_check {
@@ -131,9 +181,14 @@ struct journal_check {
 	int                  pending;      /* a problem waiting for the next line */
 	unsigned long long   pending_seq;
 	struct journal_record rec;         /* scratch */
+	bool                 keyed;
+	struct journal_key   key;          /* a copy, when keyed */
 };
 
 void journal_check_init(struct journal_check *c);
+
+/* From now on every record must carry a valid MAC under key (copied). */
+void journal_check_key(struct journal_check *c, const struct journal_key *key);
 
 /* Feed line number c->lines + 1 (without '\n'); complete is false for a
  * last line that has no '\n'.  Returns false once the first problem is
@@ -177,11 +232,12 @@ int journal_reader_step(struct journal_reader *r, size_t budget,
                         journal_line_fn *fn, void *ctx);
 
 /* Find the last record in the tail of fd (size bytes) to continue the
- * chain from.  Sets *seq and head (genesis and 0 for an empty file) and
- * *torn when the file does not end in '\n'.  Returns 0; 1 when the tail
- * holds no valid record to continue from (seq/head then start afresh);
- * -1 on a read error (errno). */
+ * chain from.  Sets *seq and head (genesis and 0 for an empty file), mac
+ * (the record's MAC, "" when it has none; mac may be NULL) and *torn when
+ * the file does not end in '\n'.  Returns 0; 1 when the tail holds no
+ * valid record to continue from (seq/head then start afresh); -1 on a read
+ * error (errno). */
 int journal_tail(int fd, off_t size, unsigned long long *seq,
-                 char head[JOURNAL_HEX], bool *torn);
+                 char head[JOURNAL_HEX], char mac[JOURNAL_HEX], bool *torn);
 
 #endif

@@ -242,7 +242,7 @@ if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
 	fails "nobody may not even read" 5 as_nobody whois annv
 	eq "annv is still active" "$(attr_of annv pwdAccountLockedTime)" ""
 else
-	diag "not root or no setpriv: role checks as another user skipped"
+	skip_part "role checks as another user" "not root or no setpriv"
 fi
 
 done_testing

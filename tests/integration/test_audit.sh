@@ -13,6 +13,8 @@ at_exit rm -rf -- "$T"
 
 sandbox_up
 J=$SANDBOX_DIR/state/audit.journal
+KEY=$SANDBOX_DIR/state/audit.key
+SEAL=$SANDBOX_DIR/state/audit.seal
 
 stop_pid() { kill "$1" 2>/dev/null || true; }
 
@@ -88,13 +90,18 @@ contains "verify: intact" "$OUT" '"result":"intact"'
 contains "verify: 8 records" "$OUT" '"records":8'
 
 # Recompute the chain independently: hash = SHA-256 of the line before
-# ,"hash":  and prev = the hash of the line before (genesis first).
+# ,"hash":  and prev = the hash of the line before (genesis first); mac =
+# HMAC-SHA256 of the hash under the key in state/audit.key.
+eq "journal key: mode 0600, 32 bytes" "$(stat -c '%a %s' "$KEY")" "600 32"
+hexkey=$(od -An -tx1 -v "$KEY" | tr -d ' \n')
+mac_of() { printf '%s' "$1" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$hexkey" | sed 's/.*= //'; }
 chain_ok=1 prev=$(printf '%s' 'provd audit journal v1' | sha256sum | cut -d' ' -f1) n=0
 while IFS= read -r line; do
 	n=$((n + 1))
 	body=${line%,\"hash\":*}
 	want=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
-	[[ $line == "$body,\"hash\":\"$want\"}" ]] || { chain_ok=0; diag "line $n: hash"; }
+	mac=$(mac_of "$want")
+	[[ $line == "$body,\"hash\":\"$want\",\"mac\":\"$mac\"}" ]] || { chain_ok=0; diag "line $n: hash or mac"; }
 	[[ $line == *"\"prev\":\"$prev\""* ]] || { chain_ok=0; diag "line $n: prev"; }
 	[[ $line == "{\"seq\":$n,"* ]] || { chain_ok=0; diag "line $n: seq"; }
 	prev=$want
@@ -189,6 +196,17 @@ fails "scoped admin: audit show refused" 5 runuser -u nobody -- "$BUILD/provctl"
 contains "the refusal explains scoped grants" "$ERR" "scoped to units"
 chmod 0660 "$PROVD_SOCKET"
 
+# --- the seal follows the journal while provd runs ---------------------------------
+sealed_seq() { sed -n 's/^provd audit seal v1 seq=\([0-9]*\) .*/\1/p' "$SEAL"; }
+s0=$(sealed_seq)
+n0=$(wc -l <"$J")
+for _ in $(seq 70); do provctl ping >/dev/null; done
+for _ in $(seq 50); do (($(sealed_seq) >= n0 + 64)) && break; sleep 0.1; done
+ok "70 records later the seal has moved on by 64 or more (from $s0)" test "$(sealed_seq)" -ge $((n0 + 64))
+ok "and no further than the journal" test "$(sealed_seq)" -le "$(wc -l <"$J")"
+eq "the seal names that record's hash" "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' "$SEAL")" \
+	"$(sed -n "$(sealed_seq)p" "$J" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')"
+
 # --- provd killed -9 in a burst of commands: every record is a whole line ------
 for _ in $(seq 40); do provctl ping >/dev/null 2>&1 & done
 sleep 0.05
@@ -201,18 +219,50 @@ contains "intact after kill -9" "$OUT" '"result":"intact"'
 # --- tampering: provd stopped, the journal edited, provd started, verify ----------
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 cp -p "$J" "$T/journal.orig"
+cp -p "$SEAL" "$T/seal.orig"
 nlines=$(wc -l <"$J")
+seal=$(<"$SEAL")
+eq "the seal at shutdown names the last record" "${seal%% hash=*}" "provd audit seal v1 seq=$nlines"
+last_hash=$(tail -n 1 "$J" | sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/')
+eq "the seal carries the last record's hash" "$(sed 's/.* hash=\([0-9a-f]*\) .*/\1/' <<<"$seal")" "$last_hash"
+eq "the seal's MAC recomputes under the key" "${seal##* mac=}" "$(mac_of "${seal% mac=*}")"
+contains "the seal went to the log too" "$(<"$SANDBOX_DIR/provd.log")" "audit seal: $seal"
+restore() { cp -p "$T/journal.orig" "$J"; cp -p "$T/seal.orig" "$SEAL"; }
 
-tampered() { # tampered NAME WANT_LINE WANT_PROBLEM: start provd, verify must fail so
+tampered() { # tampered NAME WANT_LINE WANT_PROBLEM: provd -J and audit verify name it
 	local name=$1 line=$2 problem=$3
+	fails "$name: provd -J finds it with provd stopped" 1 "$BUILD/provd" -J -c "$SANDBOX_DIR/provd.conf"
+	contains "$name: provd -J names line $line" "$OUT" "broken at line $line ($problem)"
 	ok "$name: provd starts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
 	fails "$name: audit verify fails" 6 provctl -f json audit verify
 	contains "$name: problem $problem" "$OUT" "\"problem\":\"$problem\""
 	contains "$name: names line $line" "$OUT" "\"line\":\"$line\""
 	contains "$name: message names the line" "$ERR" "broken at line $line ($problem)"
 	ok "$name: stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
-	cp -p "$T/journal.orig" "$J"
+	restore
 }
+refused() { # refused NAME WORDS: provd must exit at start-up, and say WORDS
+	local name=$1 words=$2 from pid msg=''
+	from=$(($(wc -l <"$SANDBOX_DIR/provd.log") + 1))
+	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" >/dev/null 2>&1
+	pid=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | sed -n 's/.* provd\[\([0-9]*\)\]: .*/\1/p' | head -n 1)
+	for _ in $(seq 300); do
+		msg=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | grep 'fatal: audit:')
+		[[ -n $msg ]] && break
+		sleep 0.1
+	done
+	ok "$name: provd refuses to start" test -n "$msg"
+	contains "$name: the refusal says why" "$msg" "$words"
+	[[ -n $pid ]] || pid=$(tail -n +"$from" "$SANDBOX_DIR/provd.log" | sed -n 's/.* provd\[\([0-9]*\)\]: .*/\1/p' | head -n 1)
+	for _ in $(seq 300); do [[ -n $pid ]] && pid_gone "$pid" && break; sleep 0.1; done
+	ok "$name: provd is gone" pid_gone "${pid:-0}"
+	fails "$name: no provd answers" any provctl ping
+	rm -f "$SANDBOX_DIR/provd.pid"
+	restore
+}
+
+ok "provd -J on the intact journal" "$BUILD/provd" -J -c "$SANDBOX_DIR/provd.conf"
+contains "provd -J: intact" "$OUT" "intact: $nlines records, chain and MACs verified"
 
 sed -i '3s/"uid":0/"uid":7/' "$J"
 tampered "one byte of record 3 changed" 3 changed
@@ -227,9 +277,96 @@ sed -n 2p "$T/journal.orig" >"$T/line2"
 sed -i "6r $T/line2" "$J"
 tampered "copy of record 2 inserted after record 6" 7 inserted
 
-head -c "$(($(head -n 7 "$T/journal.orig" | wc -c) + 40))" "$T/journal.orig" >"$J"
-tampered "truncated in the middle of record 8" 8 torn
+# A write cut short by a crash: half a record after the last one.
+printf '{"seq":%d,"time":"2026-01-01T00:00:00Z","req":1,"ui' "$((nlines + 1))" >>"$J"
+tampered "a write cut short after the last record" "$((nlines + 1))" torn
 contains "start-up warned about the torn line" "$(tail -n 40 "$SANDBOX_DIR/provd.log")" "is incomplete"
+
+# Rewrites with recomputed hashes: record 3 changed, and its hash (and
+# every later prev and hash, the whole tail) recomputed as anyone could.
+# rechain FROM: recompute hash and prev from line FROM to the end; records
+# keep their old mac (nobody without the key can make a new one).
+rechain() {
+	local from=$1 n=0 prev='' line body h
+	: >"$T/rechained"
+	while IFS= read -r line; do
+		n=$((n + 1))
+		if ((n >= from)); then
+			line=$(sed "s/\"prev\":\"[0-9a-f]*\"/\"prev\":\"$prev\"/" <<<"$line")
+			body=${line%,\"hash\":*}
+			h=$(printf '%s' "$body" | sha256sum | cut -d' ' -f1)
+			line=$(sed "s/\"hash\":\"[0-9a-f]*\"/\"hash\":\"$h\"/" <<<"$line")
+		fi
+		prev=$(sed 's/.*"hash":"\([0-9a-f]*\)".*/\1/' <<<"$line")
+		printf '%s\n' "$line" >>"$T/rechained"
+	done <"$J"
+	cat "$T/rechained" >"$J"
+}
+sed -i '3s/"uid":0/"uid":7/' "$J"
+rechain 3
+ok "rewrite: the unkeyed chain still recomputes" bash -c '
+	prev=$(printf %s "provd audit journal v1" | sha256sum | cut -d" " -f1)
+	while IFS= read -r line; do
+		body=${line%,\"hash\":*}; h=$(printf %s "$body" | sha256sum | cut -d" " -f1)
+		[[ $line == "$body,\"hash\":\"$h\""* && $line == *"\"prev\":\"$prev\""* ]] || exit 1
+		prev=$h
+	done <"$1"' _ "$J"
+fails "rewrite: provd -J names record 3" 1 "$BUILD/provd" -J -c "$SANDBOX_DIR/provd.conf"
+contains "rewrite: line 3 forged" "$OUT" "broken at line 3 (forged)"
+refused "rewrite with recomputed hashes" "record $nlines, the last of the journal"
+
+# Only record 3 rewritten, its hash recomputed, the tail untouched: provd
+# starts (its head vouches for itself) and verify names record 3.
+sed -i '3s/"uid":0/"uid":7/' "$J"
+rechain 3
+head -n 3 "$J" >"$T/part" && tail -n +4 "$T/journal.orig" >>"$T/part" && cat "$T/part" >"$J"
+tampered "record 3 rewritten with a recomputed hash" 3 forged
+
+# A forged last record: correct seq, prev and hash, no key.
+last=$(tail -n 1 "$J")
+sed -i '$d' "$J"
+printf '%s\n' "$(sed 's/"uid":0/"uid":9/' <<<"$last")" >>"$J"
+rechain "$nlines"
+refused "forged last record" "record $nlines, the last of the journal $J, carries a wrong MAC"
+last=$(tail -n 1 "$J")
+sed -i '$d' "$J"
+printf '%s}\n' "${last%,\"mac\":*}" >>"$J"
+rechain "$nlines"
+refused "last record without a MAC" "carries no MAC"
+
+# The end cut off: the seal names a later record.
+head -n "$((nlines - 2))" "$T/journal.orig" >"$J"
+refused "last two records cut off" "records $((nlines - 1)) to $nlines were removed from its end"
+head -n "$((nlines - 2))" "$T/journal.orig" >"$J"
+ok "provd -J: the cut is named" test -n "$("$BUILD/provd" -J -c "$SANDBOX_DIR/provd.conf" | grep -F 'removed from its end')"
+restore
+
+# Two histories from the same start: the journal of one with the seal of
+# the other (same record count, another last record).
+ok "history A: provd starts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
+for _ in 1 2 3; do provctl ping >/dev/null; done
+ok "history A: stop" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+cp -p "$SEAL" "$T/seal.a"
+restore
+ok "history B: provd starts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"
+for _ in 1 2 3; do provctl status >/dev/null; done
+ok "history B: stop" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+eq "both histories end at the same record" "$(sed 's/ hash=.*//' "$T/seal.a")" "$(sed 's/ hash=.*//' "$SEAL")"
+cp -p "$T/seal.a" "$SEAL"
+refused "journal B with seal A" "is not the one provd sealed: it was replaced"
+
+# The seal forged, deleted or swapped; the key replaced or removed.
+sed -i 's/seq=\([0-9]*\)/seq=1\1/' "$SEAL"
+refused "seal edited" "does not match provd's journal key"
+rm -f "$SEAL"
+refused "seal removed" "cannot open the journal seal"
+cp -p "$KEY" "$T/key.orig"
+head -c 32 /dev/urandom >"$KEY"
+refused "key replaced" "carries a wrong MAC"
+rm -f "$KEY"
+refused "key removed" "its key $KEY is missing"
+cp -p "$T/key.orig" "$KEY"
+eq "key restored" "$(cmp "$KEY" "$T/key.orig" && echo same)" same
 
 # Untouched: the chain continues across restarts.
 ok "provd starts on the intact journal" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR"

@@ -148,7 +148,7 @@ ok "the CA works" provctl ca show
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 # The CA comes along; the journal starts afresh on the small filesystem.
 cp -a "$SANDBOX_DIR/state" "$T/state.copy"
-rm -f "$T/state.copy/audit.journal"
+rm -f "$T/state.copy/audit.journal" "$T/state.copy/audit.seal"
 mount -t tmpfs -o size=4m,mode=0700 tmpfs "$SANDBOX_DIR/state" || exit 1
 at_exit umount -l "$SANDBOX_DIR/state"
 cp -a "$T/state.copy/." "$SANDBOX_DIR/state/"

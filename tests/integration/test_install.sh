@@ -96,6 +96,8 @@ if command -v man >/dev/null; then
 	ok "man finds provd(8) in the installed tree" env MANPAGER=cat PAGER=cat \
 		man -M "$p/share/man" 8 provd
 	contains "man provd shows the page" "$OUT" "provisioning daemon"
+else
+	skip_part "man finds provd(8)" "man is not installed (tools/install-deps installs man-db)"
 fi
 
 # systemd: the unit verifies (ExecStart pointed into the DESTDIR), sysusers
@@ -116,7 +118,7 @@ if command -v systemd-analyze >/dev/null; then
 	contains "unit: reload is SIGHUP" "$unit" 'ExecReload=/bin/kill -HUP $MAINPID'
 	lacks "unit: no User= (provd drops privileges itself)" "$unit" $'\nUser='
 else
-	diag "systemd-analyze not installed: unit not verified"
+	skip_part "systemd-analyze verify provd.service" "systemd-analyze is not installed"
 fi
 if ((EUID == 0)) && command -v systemd-sysusers >/dev/null &&
 	command -v systemd-tmpfiles >/dev/null; then
@@ -133,6 +135,8 @@ if ((EUID == 0)) && command -v systemd-sysusers >/dev/null &&
 	uid=$(awk -F: '$1 == "provd" { print $3 }' "$sysroot/etc/passwd")
 	eq "state directory: mode 750, owned by provd" \
 		"$(stat -c '%a %u' "$sysroot/var/lib/provd")" "750 $uid"
+else
+	skip_part "sysusers.d and tmpfiles.d entries" "not root, or systemd-sysusers/systemd-tmpfiles missing"
 fi
 
 # Uninstall leaves no file, and removes provd's own directories.

@@ -25,6 +25,8 @@ for page in provd.8 provd-ocsp.8 provctl.1 provd.conf.5 provd-self.8; do
 		ok "$page: man -l renders" man -l "$MAN/$page"
 		contains "$page: man -l shows NAME" "$OUT" "NAME"
 		eq "$page: man -l prints nothing on stderr" "$ERR" ""
+	else
+		skip_part "$page: man -l renders" "man is not installed"
 	fi
 done
 

@@ -249,6 +249,11 @@ test_bom(void **state)
 	EXPECT("\xEF\xBB" "x\n", "1@1!1:1 <>\n");
 	EXPECT("\xEF\xBB", "1@1!1:1 <>\n");
 	EXPECT("\xEF", "1@1!1:1 <>\n");
+	/* ... and here good UTF-8, kept whole: EF BB 80 is U+FEC0 (two bytes
+	 * of a BOM, then not), EF BC 80 is U+FF00 (one byte) */
+	EXPECT("\xEF\xBB\x80,b\n", "1@1 <\\xEF\\xBB\\x80>|<b>\n");
+	EXPECT("\xEF\xBC\x80\n", "1@1 <\\xEF\\xBC\\x80>\n");
+	EXPECT("\xEF\xBB\x80", "1@1 <\\xEF\\xBB\\x80>\n");
 	/* a quote right after the BOM opens a quoted field */
 	EXPECT("\xEF\xBB\xBF\"a,b\"\n", "1@1 <a,b>\n");
 }

@@ -47,10 +47,11 @@ make_journal(int n, char heads[][JOURNAL_HEX])
 	return s;
 }
 
-/* Verify text line by line; returns the problem, fills *line. */
+/* Verify text line by line, with key (NULL: unkeyed) and the writer's head
+ * (0/NULL: none); returns the problem, fills *line and *records. */
 static enum journal_problem
-check_text(const char *text, unsigned long long head_seq, const char *head,
-           unsigned long *line, unsigned long *records)
+check_run(const char *text, const struct journal_key *key, unsigned long long head_seq,
+          const char *head, unsigned long *line, unsigned long *records)
 {
 	struct journal_check *c = malloc(sizeof(*c));
 	const char *p = text, *nl;
@@ -58,6 +59,8 @@ check_text(const char *text, unsigned long long head_seq, const char *head,
 
 	assert_non_null(c);
 	journal_check_init(c);
+	if (key != NULL)
+		journal_check_key(c, key);
 	while (*p != '\0') {
 		nl = strchr(p, '\n');
 		if (nl == NULL) {
@@ -75,6 +78,13 @@ check_text(const char *text, unsigned long long head_seq, const char *head,
 		*records = c->records;
 	free(c);
 	return pr;
+}
+
+static enum journal_problem
+check_text(const char *text, unsigned long long head_seq, const char *head,
+           unsigned long *line, unsigned long *records)
+{
+	return check_run(text, NULL, head_seq, head, line, records);
 }
 
 /* Pointer to the start of line n (1-based) of text. */
@@ -347,17 +357,17 @@ test_tail(void **state)
 	assert_true(fd >= 0);
 	unlink(path);
 	journal_genesis(gen);
-	assert_int_equal(journal_tail(fd, 0, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, 0, &seq, head, NULL, &torn), 0);
 	assert_int_equal(seq, 0);
 	assert_string_equal(head, gen);
 	assert_int_equal(write(fd, j, len), (ssize_t)len);
-	assert_int_equal(journal_tail(fd, (off_t)len, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, (off_t)len, &seq, head, NULL, &torn), 0);
 	assert_int_equal(seq, NREC);
 	assert_false(torn);
 	assert_string_equal(head, heads[NREC - 1]);
 	/* Torn: the last complete record is the head. */
 	assert_int_equal(write(fd, "{\"seq\":11,\"ti", 13), 13);
-	assert_int_equal(journal_tail(fd, (off_t)len + 13, &seq, head, &torn), 0);
+	assert_int_equal(journal_tail(fd, (off_t)len + 13, &seq, head, NULL, &torn), 0);
 	assert_true(torn);
 	assert_int_equal(seq, NREC);
 	assert_string_equal(head, heads[NREC - 1]);
@@ -377,14 +387,14 @@ test_tail(void **state)
 		buf_init(&b, 1u << 16);
 		assert_int_equal(journal_format(&b, &e, NREC + 1, heads[2], h), 0);
 		assert_int_equal(pwrite(fd, buf_head(&b), b.len, at), (ssize_t)b.len);
-		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, &torn), 0);
+		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, NULL, &torn), 0);
 		assert_int_equal(seq, NREC);
 		assert_string_equal(head, heads[NREC - 1]);
 		/* Chained properly (after the torn line), it is adopted. */
 		buf_reset(&b);
 		assert_int_equal(journal_format(&b, &e, NREC + 1, heads[NREC - 1], h), 0);
 		assert_int_equal(pwrite(fd, buf_head(&b), b.len, at), (ssize_t)b.len);
-		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, &torn), 0);
+		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, NULL, &torn), 0);
 		assert_int_equal(seq, NREC + 1);
 		assert_string_equal(head, h);
 		buf_free(&b);
@@ -402,14 +412,14 @@ test_tail(void **state)
 		assert_int_equal(journal_format(&b, &e, 1, heads[0], h), 0);
 		assert_int_equal(ftruncate(fd, 0), 0);
 		assert_int_equal(pwrite(fd, buf_head(&b), b.len, 0), (ssize_t)b.len);
-		assert_int_equal(journal_tail(fd, (off_t)b.len, &seq, head, &torn), 1);
+		assert_int_equal(journal_tail(fd, (off_t)b.len, &seq, head, NULL, &torn), 1);
 		assert_int_equal(seq, 0);
 		buf_free(&b);
 	}
 	/* Garbage only: start afresh. */
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(pwrite(fd, "junk\n", 5, 0), 5);
-	assert_int_equal(journal_tail(fd, 5, &seq, head, &torn), 1);
+	assert_int_equal(journal_tail(fd, 5, &seq, head, NULL, &torn), 1);
 	assert_int_equal(seq, 0);
 	assert_string_equal(head, gen);
 	close(fd);
@@ -439,6 +449,224 @@ test_too_long(void **state)
 	free(huge);
 }
 
+/* ---- the key and the seal -------------------------------------------------- */
+
+static const struct journal_key key_a = { { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 } };
+static const struct journal_key key_b = { { 2, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 } };
+
+/* n records written with key (NULL: unkeyed).  Records from `forge` on
+ * (0: none) are what someone without the key makes: record `forge` gets
+ * uid 7, and it and every later one are re-chained with recomputed hashes
+ * and a MAC under the wrong key (forge_mac) or none.  until: records after
+ * it (0: none) are the originals again, not re-chained. */
+static char *
+build_journal(int n, const struct journal_key *key, int forge, int until, bool forge_mac,
+              char heads[][JOURNAL_HEX])
+{
+	struct buf b, orig;
+	char prev[JOURNAL_HEX], oprev[JOURNAL_HEX], h[JOURNAL_HEX], args[64], *s;
+	int i;
+
+	buf_init(&b, 1u << 20);
+	buf_init(&orig, 1u << 20);
+	journal_genesis(prev);
+	journal_genesis(oprev);
+	for (i = 1; i <= n; i++) {
+		struct journal_entry e = {
+			.time = "2026-11-28T05:00:00Z", .req = (unsigned long)i, .uid = 0,
+			.user = "root", .pid = 100 + i, .cmd = "cert revoke", .args = args,
+			.note = "", .status = 0, .status_name = "ok", .ms = 1, .msg = "ok",
+		};
+		bool forged = forge > 0 && i >= forge && (until == 0 || i <= until);
+		size_t at = orig.len;
+
+		snprintf(args, sizeof(args), "serial%d", i);
+		assert_int_equal(journal_format_keyed(&orig, &e, (unsigned long long)i, oprev,
+		                                      key, h), 0);
+		memcpy(oprev, h, JOURNAL_HEX);
+		if (!forged) {
+			assert_int_equal(buf_append(&b, buf_head(&orig) + at, orig.len - at), 0);
+			memcpy(prev, h, JOURNAL_HEX);
+		} else {
+			if (i == forge)
+				e.uid = 7;
+			assert_int_equal(journal_format_keyed(&b, &e, (unsigned long long)i, prev,
+			                                      forge_mac ? &key_b : NULL, prev), 0);
+		}
+		if (heads != NULL)
+			memcpy(heads[i - 1], forged ? prev : h, JOURNAL_HEX);
+	}
+	assert_int_equal(buf_append(&b, "", 1), 0);
+	s = strdup(buf_head(&b));
+	buf_free(&b);
+	buf_free(&orig);
+	return s;
+}
+
+static enum journal_problem
+check_keyed(const char *text, const struct journal_key *key, unsigned long long head_seq,
+            const char *head, unsigned long *line)
+{
+	return check_run(text, key, head_seq, head, line, NULL);
+}
+
+static void
+test_keyed_records(void **state)
+{
+	char heads[NREC][JOURNAL_HEX], mac[JOURNAL_HEX];
+	char *j = build_journal(NREC, &key_a, 0, 0, false, heads), *nl = strchr(j, '\n');
+	struct journal_record *r = malloc(sizeof(*r));
+	unsigned long line;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(journal_parse(j, (size_t)(nl - j), r), 0);
+	assert_true(r->hash_ok);
+	journal_mac_hex(&key_a, r->hash, mac);
+	assert_string_equal(r->mac, mac);
+	assert_true(journal_mac_ok(&key_a, r));
+	assert_false(journal_mac_ok(&key_b, r));
+	/* the line ends ,"hash":"<h>","mac":"<m>"} */
+	assert_int_equal(strncmp(nl - 2 - 64 - 8 - 1 - 64 - 9, ",\"hash\":\"", 9), 0);
+	assert_int_equal(strncmp(nl - 2 - 64 - 9, "\",\"mac\":\"", 9), 0);
+	assert_int_equal(check_keyed(j, &key_a, NREC, heads[NREC - 1], &line), JOURNAL_OK);
+	/* under another key every record is forged, the first one first */
+	assert_int_equal(check_keyed(j, &key_b, 0, NULL, &line), JOURNAL_FORGED);
+	assert_int_equal(line, 1);
+	free(j);
+	/* unkeyed records: parse, no MAC, and forged for a keyed check */
+	j = build_journal(3, NULL, 0, 0, false, NULL);
+	nl = strchr(j, '\n');
+	assert_int_equal(journal_parse(j, (size_t)(nl - j), r), 0);
+	assert_string_equal(r->mac, "");
+	assert_false(journal_mac_ok(&key_a, r));
+	assert_int_equal(check_keyed(j, NULL, 0, NULL, &line), JOURNAL_OK);
+	assert_int_equal(check_keyed(j, &key_a, 0, NULL, &line), JOURNAL_FORGED);
+	assert_int_equal(line, 1);
+	free(j);
+	/* "mac" only right after "hash", once, and last */
+	{
+		static const char *const bad[] = {
+			"{\"seq\":1,\"prev\":\"%s\",\"mac\":\"%s\",\"hash\":\"%s\"}",
+			"{\"seq\":1,\"prev\":\"%s\",\"hash\":\"%s\",\"mac\":\"%s\",\"mac\":\"%s\"}",
+			"{\"seq\":1,\"prev\":\"%s\",\"hash\":\"%s\",\"mac\":\"%s\",\"x\":1}",
+		};
+		char z[JOURNAL_HEX], line_buf[512];
+		size_t i;
+
+		memset(z, 'a', 64);
+		z[64] = '\0';
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(line_buf, sizeof(line_buf), bad[i], z, z, z, z);
+			assert_int_equal(journal_parse(line_buf, strlen(line_buf), r), -1);
+		}
+		snprintf(line_buf, sizeof(line_buf),
+		         "{\"seq\":1,\"prev\":\"%s\",\"hash\":\"%s\",\"mac\":\"%s\"}", z, z, z);
+		assert_int_equal(journal_parse(line_buf, strlen(line_buf), r), 0);
+		assert_string_equal(r->mac, z);
+	}
+	free(r);
+}
+
+/* The rewrite an unkeyed chain cannot see: record 3 changed and every hash
+ * from it to the end recomputed.  Only the key tells, naming record 3. */
+static void
+test_rewrite_recomputed(void **state)
+{
+	char heads[NREC][JOURNAL_HEX];
+	char *j = build_journal(NREC, &key_a, 3, 0, true, heads);
+	unsigned long line;
+
+	(void)state;
+	assert_int_equal(check_keyed(j, NULL, 0, NULL, &line), JOURNAL_OK);
+	assert_int_equal(check_keyed(j, &key_a, 0, NULL, &line), JOURNAL_FORGED);
+	assert_int_equal(line, 3);
+	assert_int_equal(check_keyed(j, &key_a, NREC, heads[NREC - 1], &line), JOURNAL_FORGED);
+	assert_int_equal(line, 3);
+	free(j);
+	/* the same without any MAC on the forged records */
+	j = build_journal(NREC, &key_a, 3, 0, false, NULL);
+	assert_int_equal(check_keyed(j, &key_a, 0, NULL, &line), JOURNAL_FORGED);
+	assert_int_equal(line, 3);
+	free(j);
+	/* only the last record forged */
+	j = build_journal(NREC, &key_a, NREC, 0, true, NULL);
+	assert_int_equal(check_keyed(j, NULL, 0, NULL, &line), JOURNAL_OK);
+	assert_int_equal(check_keyed(j, &key_a, 0, NULL, &line), JOURNAL_FORGED);
+	assert_int_equal(line, NREC);
+	free(j);
+}
+
+/* Without the key, the chain still catches a rewrite that stops short of
+ * the end (the next record's prev), and a rewrite to the end against the
+ * writer's own head: prev and the head hash are both checked. */
+static void
+test_prev_and_head(void **state)
+{
+	char heads[NREC][JOURNAL_HEX], orig[NREC][JOURNAL_HEX];
+	char *j = build_journal(NREC, NULL, 5, 5, false, heads);
+	char *o = build_journal(NREC, NULL, 0, 0, false, orig);
+	unsigned long line;
+
+	(void)state;
+	/* record 5 rewritten, hash recomputed, records 6.. the originals */
+	assert_int_equal(check_keyed(j, NULL, 0, NULL, &line), JOURNAL_CHANGED);
+	assert_int_equal(line, 5);
+	free(j);
+	/* rewritten to the end: intact alone, changed against the head */
+	j = build_journal(NREC, NULL, 5, 0, false, heads);
+	assert_int_equal(check_keyed(j, NULL, 0, NULL, &line), JOURNAL_OK);
+	assert_int_equal(check_keyed(j, NULL, NREC, orig[NREC - 1], &line), JOURNAL_CHANGED);
+	assert_int_equal(line, NREC);
+	assert_int_equal(check_keyed(j, NULL, NREC, heads[NREC - 1], &line), JOURNAL_OK);
+	/* a head beyond the end: deleted; before it: changed */
+	assert_int_equal(check_keyed(o, NULL, NREC + 1, orig[NREC - 1], &line), JOURNAL_DELETED);
+	assert_int_equal(check_keyed(o, NULL, NREC - 1, orig[NREC - 2], &line), JOURNAL_CHANGED);
+	free(j);
+	free(o);
+}
+
+static void
+test_seal(void **state)
+{
+	char line[JOURNAL_SEAL_MAX], hash[JOURNAL_HEX], gen[JOURNAL_HEX], mac[JOURNAL_HEX];
+	char *edit;
+	unsigned long long seq = 0;
+	size_t n;
+
+	(void)state;
+	journal_genesis(gen);
+	n = journal_seal_format(&key_a, 1234567, gen, line);
+	assert_int_equal(n, strlen(line));
+	assert_int_equal(line[n - 1], '\n');
+	assert_int_equal(strncmp(line, "provd audit seal v1 seq=1234567 hash=", 37), 0);
+	/* mac = HMAC of everything before " mac=" */
+	edit = strstr(line, " mac=");
+	assert_non_null(edit);
+	*edit = '\0';
+	journal_mac_hex(&key_a, line, mac);
+	*edit = ' ';
+	assert_int_equal(strncmp(edit + 5, mac, 64), 0);
+	assert_int_equal(journal_seal_parse(&key_a, line, n, &seq, hash), 0);
+	assert_int_equal(seq, 1234567);
+	assert_string_equal(hash, gen);
+	assert_int_equal(journal_seal_parse(&key_a, line, n - 1, &seq, hash), 0);
+	assert_int_equal(journal_seal_parse(&key_b, line, n, &seq, hash), -2);
+	line[30] = '8';                         /* seq=1234587 */
+	assert_int_equal(journal_seal_parse(&key_a, line, n, &seq, hash), -2);
+	line[30] = '5';
+	line[40] = line[40] == 'a' ? 'b' : 'a'; /* a hash digit */
+	assert_int_equal(journal_seal_parse(&key_a, line, n, &seq, hash), -2);
+	assert_int_equal(journal_seal_parse(&key_a, "", 0, &seq, hash), -1);
+	assert_int_equal(journal_seal_parse(&key_a, "provd audit seal v1 seq=1 hash=x mac=y", 38,
+	                                    &seq, hash), -1);
+	n = journal_seal_format(&key_a, 0, gen, line);
+	assert_int_equal(journal_seal_parse(&key_a, line, n, &seq, hash), 0);
+	assert_int_equal(seq, 0);
+}
+
 int
 main(void)
 {
@@ -452,6 +680,10 @@ main(void)
 		cmocka_unit_test(test_reader),
 		cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_too_long),
+		cmocka_unit_test(test_keyed_records),
+		cmocka_unit_test(test_rewrite_recomputed),
+		cmocka_unit_test(test_prev_and_head),
+		cmocka_unit_test(test_seal),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -508,6 +508,8 @@ test_lowest_free(void **state)
 	static const char *const t6[] = { "ANNV", "AnnV2" };
 	static const char *const t7[] = { NULL, "annv", NULL };
 	static const char *const t8[] = { "annv3", "annv2", "annv" };
+	/* Upper case compares as lower case at both ends of the alphabet. */
+	static const char *const t9[] = { "AZ", "az2", "Az3", "aZ4" };
 	char **many;
 	size_t i;
 
@@ -522,6 +524,7 @@ test_lowest_free(void **state)
 	assert_int_equal(names_lowest_free("annv", t6, 2), 3);
 	assert_int_equal(names_lowest_free("annv", t7, 3), 2);
 	assert_int_equal(names_lowest_free("annv", t8, 3), 4);
+	assert_int_equal(names_lowest_free("az", t9, 4), 5);
 	/* Invalid bases. */
 	assert_int_equal(names_lowest_free("", t1, 1), 0);
 	assert_int_equal(names_lowest_free("Annv", t1, 1), 0);

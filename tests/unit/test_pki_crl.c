@@ -13,6 +13,8 @@
 #include <cmocka.h>
 
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <openssl/rand.h>
 
@@ -306,6 +308,114 @@ test_crlsign_mutations(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* What crlgen_build puts in a CRL, decoded: thisUpdate is `now`,
+ * nextUpdate exactly `days` later, entries in serial order whatever the
+ * input order, each reason by its RFC 5280 code (none for unspecified),
+ * the number; and what it refuses: a serial twice (even far apart),
+ * removeFromCRL and codes RFC 5280 does not define. */
+static void
+test_crl_contents(void **state)
+{
+	static const int reasons[] = { 0, 1, 2, 3, 4, 5, 6, 9, 10, 1 };
+	enum { N = sizeof(reasons) / sizeof(reasons[0]) };
+	struct crl_entry e[N], bad[N];
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	X509 *ca = self_signed_ca(k);
+	X509_CRL *crl;
+	const STACK_OF(X509_REVOKED) *revs;
+	unsigned char *u = NULL;
+	const unsigned char *p;
+	size_t ulen = 0, i;
+	char err[512];
+	time_t now = 1764000000;            /* a fixed instant */
+	int day, sec, j;
+
+	(void)state;
+	memset(e, 0, sizeof(e));
+	for (i = 0; i < N; i++) {
+		/* serials 0x10NN, N..1: every pair out of order */
+		char hex[8];
+
+		snprintf(hex, sizeof(hex), "10%02x", (unsigned)(N - i));
+		assert_int_equal(serial_parse(hex, &e[i].serial, err, sizeof(err)), 0);
+		e[i].revoked_at = now - 60;
+		e[i].reason = reasons[i];
+	}
+	assert_int_equal(crlgen_build(ca, 77, now, 7, e, N, &u, &ulen, err, sizeof(err)), 0);
+	p = u;
+	crl = d2i_X509_CRL(NULL, &p, (long)ulen);
+	assert_non_null(crl);
+	assert_int_equal(ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(crl), now), 0);
+	assert_int_equal(ASN1_TIME_diff(&day, &sec, X509_CRL_get0_lastUpdate(crl),
+	                                X509_CRL_get0_nextUpdate(crl)), 1);
+	assert_int_equal(day, 7);
+	assert_int_equal(sec, 0);
+	revs = X509_CRL_get_REVOKED(crl);
+	assert_int_equal(sk_X509_REVOKED_num(revs), N);
+	/* in serial order as encoded (read before any lookup: OpenSSL sorts
+	 * the stack on its first lookup) */
+	for (j = 0; j < N; j++) {
+		const X509_REVOKED *r = sk_X509_REVOKED_value(revs, j);
+		const ASN1_INTEGER *sn = X509_REVOKED_get0_serialNumber(r);
+		ASN1_ENUMERATED *code = X509_REVOKED_get_ext_d2i(r, NID_crl_reason, NULL, NULL);
+		int want = reasons[N - 1 - j];  /* serial j+1 came from entry N-1-j */
+		uint64_t v = 0;
+
+		assert_int_equal(ASN1_INTEGER_get_uint64(&v, sn), 1);
+		assert_true(v == (uint64_t)(0x1000 + j + 1));
+		if (want == 0) {
+			assert_null(code);
+		} else {
+			assert_non_null(code);
+			assert_int_equal(ASN1_ENUMERATED_get(code), want);
+		}
+		ASN1_ENUMERATED_free(code);
+	}
+	{
+		ASN1_INTEGER *num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
+
+		assert_non_null(num);
+		assert_int_equal(ASN1_INTEGER_get(num), 77);
+		ASN1_INTEGER_free(num);
+	}
+	X509_CRL_free(crl);
+	free(u);
+	u = NULL;
+
+	/* a serial listed twice, first and last of an unsorted list */
+	memcpy(bad, e, sizeof(e));
+	bad[N - 1].serial = bad[0].serial;
+	assert_int_equal(crlgen_build(ca, 78, now, 7, bad, N, &u, &ulen, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "twice"));
+	/* removeFromCRL (8) and undefined codes (7, 11) */
+	for (j = 0; j < 3; j++) {
+		static const int no[] = { 8, 7, 11 };
+
+		memcpy(bad, e, sizeof(e));
+		bad[3].reason = no[j];
+		assert_int_equal(crlgen_build(ca, 78, now, 7, bad, N, &u, &ulen, err,
+		                              sizeof(err)), -1);
+		assert_null(u);
+	}
+	/* nextUpdate for 1 day and for 30 */
+	for (j = 1; j <= 30; j += 29) {
+		assert_int_equal(crlgen_build(ca, 79, now, (unsigned)j, e, 1, &u, &ulen, err,
+		                              sizeof(err)), 0);
+		p = u;
+		crl = d2i_X509_CRL(NULL, &p, (long)ulen);
+		assert_non_null(crl);
+		assert_int_equal(ASN1_TIME_diff(&day, &sec, X509_CRL_get0_lastUpdate(crl),
+		                                X509_CRL_get0_nextUpdate(crl)), 1);
+		assert_int_equal(day, j);
+		assert_int_equal(sec, 0);
+		X509_CRL_free(crl);
+		free(u);
+		u = NULL;
+	}
+	X509_free(ca);
+	EVP_PKEY_free(k);
+}
+
 int
 main(void)
 {
@@ -313,6 +423,7 @@ main(void)
 		cmocka_unit_test(test_crl_100k),
 		cmocka_unit_test(test_signer_refuses_non_crl),
 		cmocka_unit_test(test_crlsign_mutations),
+		cmocka_unit_test(test_crl_contents),
 	};
 
 	signal(SIGPIPE, SIG_IGN);

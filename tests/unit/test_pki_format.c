@@ -28,12 +28,35 @@ test_serial_random(void **state)
 	char err[256], hex[SERIAL_HEX_MAX + 1];
 	int i;
 
+	static struct serial seen[2048];
+	unsigned char set[20] = { 0 }, clear[20] = { 0 };
+	int j, k;
+
 	(void)state;
-	for (i = 0; i < 200; i++) {
-		assert_int_equal(serial_random(&a, err, sizeof(err)), 0);
+	/* 159 random bits: across 2048 serials every bit but the top one is
+	 * seen both set and clear (a bit stuck by mistake fails this with
+	 * certainty; a random failure has odds of 2^-2047 per bit), no two
+	 * serials share their last 8 bytes, and every one is 20 bytes long (a
+	 * leading zero byte, 1 in 128 if allowed, would shorten it: 2048 draws
+	 * miss it with odds of 1 in 10^7). */
+	for (i = 0; i < 2048; i++) {
+		assert_int_equal(serial_random(&seen[i], err, sizeof(err)), 0);
+		a = seen[i];
 		assert_int_equal(a.len, 20);
 		assert_true(a.bytes[0] != 0);
 		assert_true((a.bytes[0] & 0x80) == 0);
+		for (j = 0; j < 20; j++) {
+			set[j] |= a.bytes[j];
+			clear[j] |= (unsigned char)~a.bytes[j];
+		}
+		for (k = 0; k < i; k++)
+			assert_memory_not_equal(seen[k].bytes + 12, a.bytes + 12, 8);
+	}
+	assert_int_equal(set[0], 0x7f);
+	assert_int_equal(clear[0], 0xff);
+	for (j = 1; j < 20; j++) {
+		assert_int_equal(set[j], 0xff);
+		assert_int_equal(clear[j], 0xff);
 	}
 	assert_int_equal(serial_random(&b, err, sizeof(err)), 0);
 	assert_int_not_equal(serial_cmp(&a, &b), 0);

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "commands.h"
@@ -249,6 +251,148 @@ json_escaping(void **state)
 	assert_int_equal(text_width("Nguye\xcc\x82\xcc\x83n", 10), 6);
 }
 
+static void
+put_be32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)(v >> 24);
+	p[1] = (unsigned char)(v >> 16);
+	p[2] = (unsigned char)(v >> 8);
+	p[3] = (unsigned char)v;
+}
+
+/* A complete request frame with body length blen: one field filling it
+ * (blen >= 8), or nf empty fields (blen = 4 + 4 * nf).  Caller frees. */
+static unsigned char *
+frame_one_field(uint32_t blen, size_t *n)
+{
+	unsigned char *f = calloc(1, 4 + (size_t)blen);
+
+	assert_non_null(f);
+	put_be32(f, blen);
+	f[4] = WIRE_VERSION;
+	f[5] = WIRE_REQUEST;
+	f[6] = 0;
+	f[7] = 1;
+	put_be32(f + 8, blen - 8);
+	memset(f + 12, 'x', blen - 8);
+	*n = 4 + (size_t)blen;
+	return f;
+}
+
+static unsigned char *
+frame_empty_fields(unsigned nf, size_t *n)
+{
+	uint32_t blen = 4 + 4 * nf;
+	unsigned char *f = calloc(1, 4 + (size_t)blen);
+
+	assert_non_null(f);
+	put_be32(f, blen);
+	f[4] = WIRE_VERSION;
+	f[5] = WIRE_REQUEST;
+	f[6] = (unsigned char)(nf >> 8);
+	f[7] = (unsigned char)nf;
+	*n = 4 + (size_t)blen;
+	return f;
+}
+
+/* The limits at MAX and MAX + 1, with complete frames (so "too big" cannot
+ * hide behind "need more"), decoding and encoding. */
+static void
+frame_limits(void **state)
+{
+	struct wire_msg m;
+	struct wire_enc e;
+	struct buf b;
+	char err[128], *big;
+	size_t n, used;
+	unsigned char *f;
+
+	(void)state;
+	f = frame_one_field(WIRE_MAX_FRAME, &n);
+	assert_int_equal(wire_decode(f, n, &m, &used, err, sizeof(err)), WIRE_FRAME);
+	assert_int_equal(used, n);
+	assert_int_equal(m.f[0].len, WIRE_MAX_FRAME - 8);
+	wire_msg_free(&m);
+	free(f);
+	f = frame_one_field(WIRE_MAX_FRAME + 1, &n);
+	assert_int_equal(wire_decode(f, n, &m, &used, err, sizeof(err)), WIRE_BAD);
+	free(f);
+	f = frame_one_field(WIRE_MAX_FRAME + WIRE_HEADER, &n);
+	assert_int_equal(wire_decode(f, n, &m, &used, err, sizeof(err)), WIRE_BAD);
+	free(f);
+
+	f = frame_empty_fields(WIRE_MAX_FIELDS, &n);
+	assert_int_equal(wire_decode(f, n, &m, &used, err, sizeof(err)), WIRE_FRAME);
+	assert_int_equal(m.nfields, WIRE_MAX_FIELDS);
+	wire_msg_free(&m);
+	free(f);
+	f = frame_empty_fields(WIRE_MAX_FIELDS + 1, &n);
+	assert_int_equal(wire_decode(f, n, &m, &used, err, sizeof(err)), WIRE_BAD);
+	free(f);
+
+	/* The encoder: a body of exactly MAX goes out and decodes; one byte
+	 * more is refused.  MAX fields go out; one more is refused. */
+	big = calloc(1, WIRE_MAX_FRAME);
+	assert_non_null(big);
+	buf_init(&b, 4u << 20);
+	wire_begin(&e, &b, WIRE_REQUEST);
+	wire_add(&e, big, WIRE_MAX_FRAME - 8);
+	assert_int_equal(wire_finish(&e), 0);
+	assert_int_equal(b.len, WIRE_HEADER + WIRE_MAX_FRAME);
+	assert_int_equal(wire_decode(buf_head(&b), b.len, &m, &used, err, sizeof(err)),
+	                 WIRE_FRAME);
+	wire_msg_free(&m);
+	buf_reset(&b);
+	wire_begin(&e, &b, WIRE_REQUEST);
+	wire_add(&e, big, WIRE_MAX_FRAME - 7);
+	assert_int_equal(wire_finish(&e), -1);
+	assert_int_equal(b.len, 0);
+	wire_begin(&e, &b, WIRE_REQUEST);
+	for (n = 0; n < WIRE_MAX_FIELDS; n++)
+		wire_add(&e, "", 0);
+	assert_int_equal(wire_finish(&e), 0);
+	assert_int_equal(wire_decode(buf_head(&b), b.len, &m, &used, err, sizeof(err)),
+	                 WIRE_FRAME);
+	assert_int_equal(m.nfields, WIRE_MAX_FIELDS);
+	wire_msg_free(&m);
+	free(big);
+	buf_free(&b);
+}
+
+/* A field length one past the frame's end, in a frame that ends where
+ * readable memory ends: refused, and nothing past the frame is read (a
+ * read would fault on the guard page). */
+static void
+field_past_end(void **state)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *map, *f;
+	struct wire_msg m;
+	char err[128];
+	size_t used;
+	static const unsigned char frame[] = {
+		0, 0, 0, 16,  1, WIRE_REQUEST, 0, 2,
+		0, 0, 0, 9,   'a', 'b', 'c', 'd',     /* 8 bytes left, claims 9 */
+		0, 0, 0, 0,
+	};
+
+	(void)state;
+	map = mmap(NULL, (size_t)pg * 2, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	           -1, 0);
+	assert_true(map != MAP_FAILED);
+	assert_int_equal(mprotect(map + pg, (size_t)pg, PROT_NONE), 0);
+	f = map + pg - sizeof(frame);
+	memcpy(f, frame, sizeof(frame));
+	assert_int_equal(wire_decode(f, sizeof(frame), &m, &used, err, sizeof(err)), WIRE_BAD);
+	/* the same frame with the length that fits decodes */
+	f[11] = 4;
+	f[3] = 16;
+	assert_int_equal(wire_decode(f, sizeof(frame), &m, &used, err, sizeof(err)), WIRE_FRAME);
+	assert_int_equal(m.nfields, 2);
+	wire_msg_free(&m);
+	munmap(map, (size_t)pg * 2);
+}
+
 int
 main(void)
 {
@@ -258,6 +402,8 @@ main(void)
 		cmocka_unit_test(embedded_nul_is_not_a_string),
 		cmocka_unit_test(malformed_frames),
 		cmocka_unit_test(encoder_limits),
+		cmocka_unit_test(frame_limits),
+		cmocka_unit_test(field_past_end),
 		cmocka_unit_test(buf_cap),
 		cmocka_unit_test(parse_args),
 		cmocka_unit_test(parse_errors),
