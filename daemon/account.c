@@ -717,10 +717,12 @@ on_added(void *arg, const struct dir_result *res)
 		create_finish(c);
 		return;
 	}
-	if (res->code == LDAP_ALREADY_EXISTS && !c->explicit_login &&
-	    ++c->tries < CREATE_RETRIES) {
-		/* Another writer took the login between our search and our add
-		 * (another provd instance): search again, keep the hash. */
+	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
+	    !c->explicit_login && ++c->tries < CREATE_RETRIES) {
+		/* Another writer took the login, the address or the employee id
+		 * between our search and our add (another provd instance; the
+		 * provider's unique overlay refuses the duplicate): search again,
+		 * keep the hash.  The employee id found then makes this an update. */
 		unreserve(c->res.login);
 		c->reserved = false;
 		c->conflict[0] = '\0';

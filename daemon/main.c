@@ -35,6 +35,7 @@
 #include "template.h"
 #include "units.h"
 #include "workpool.h"
+#include "writer.h"
 
 #define SHUTDOWN_GRACE_MS 30000
 
@@ -67,6 +68,7 @@ on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
+	writer_on_state(p->writer, up);
 	if (up)
 		units_reload(p, NULL, NULL);
 }
@@ -270,7 +272,8 @@ main(int argc, char **argv)
 		fatal("event loop");
 	if ((pd.units = units_new()) == NULL ||
 	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
-	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL)
+	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL ||
+	    (pd.writer = writer_new(&pd)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd) < 0)
@@ -287,6 +290,7 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	writer_free(pd.writer);
 	dir_free(pd.dir);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "units.h"
 #include "workpool.h"
+#include "writer.h"
 
 void
 status_ping(struct request *req)
@@ -54,6 +55,7 @@ status_finish(struct status_ctx *s)
 	struct provd *pd = req->pd;
 	struct rec r;
 	time_t up = time(NULL) - pd->started;
+	char wbuf[1600];
 
 	rec_begin(&r, req);
 	rec_kv(&r, "version", PROVD_VERSION);
@@ -62,6 +64,7 @@ status_finish(struct status_ctx *s)
 	rec_kv(&r, "ldap_uri", dir_uri(pd->dir));
 	rec_kvf(&r, "ldap_reconnects", "%lu", dir_reconnects(pd->dir));
 	rec_kvf(&r, "ldap_outstanding", "%zu", dir_outstanding(pd->dir));
+	rec_kv(&r, "ldap_writes", writer_describe(pd->writer, wbuf, sizeof(wbuf)));
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
 	if (!s->failed) {
 		rec_kvf(&r, "accounts", "%lu", s->people.n);
