@@ -227,7 +227,7 @@ ca_stop(struct pki *pki)
 /* ---- records of the CA ---------------------------------------------- */
 
 static void
-ca_record(struct request *req, X509 *x)
+ca_record(struct request *req, X509 *x, uint64_t next_crl)
 {
 	char subject[1024] = "", issuer[1024] = "", fp[FINGERPRINT_HEX_LEN + 1] = "";
 	char key[64] = "", nb[32] = "", na[32] = "", e[128];
@@ -267,10 +267,77 @@ ca_record(struct request *req, X509 *x)
 	rec_kv(&r, "not_before", nb);
 	rec_kv(&r, "not_after", na);
 	rec_kv(&r, "sha256", fp);
-	rec_kvf(&r, "next_crl_number", "%llu",
-	        (unsigned long long)crl_next_number(req->pd));
+	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
 	rec_end(&r);
+}
+
+/* The CA entry as the directory holds it (the shared truth of all sites). */
+struct ca_entry {
+	struct request *req;
+	bool            found;
+	bool            has_number;
+	uint64_t        number;      /* provdCrlNumber */
+	unsigned char  *cert;        /* cACertificate;binary, DER */
+	size_t          certlen;
+	void          (*then)(struct ca_entry *ce, const struct dir_result *res);
+};
+
+static void
+ca_entry_read(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct ca_entry *ce = arg;
+	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+
+	ce->found = true;
+	ce->has_number = num != NULL;
+	ce->number = num ? strtoull(num, NULL, 10) : 0;
+	free(num);
+	free(ce->cert);
+	ce->cert = dir_entry_get_bin(ld, e, "cACertificate;binary", &ce->certlen);
+}
+
+static void
+ca_entry_done(void *arg, const struct dir_result *res)
+{
+	struct ca_entry *ce = arg;
+
+	ce->then(ce, res);
+	free(ce->cert);
+	free(ce);
+}
+
+/* Read the CA entry, then call then(ce, res) (ce freed after it returns). */
+static void
+ca_entry_fetch(struct request *req, void (*then)(struct ca_entry *, const struct dir_result *))
+{
+	static const char *const attrs[] = { "provdCrlNumber", "cACertificate;binary", NULL };
+	struct ca_entry *ce = calloc(1, sizeof(*ce));
+
+	if (ce == NULL) {
+		request_done(req, ST_INTERNAL, "out of memory");
+		return;
+	}
+	ce->req = req;
+	ce->then = then;
+	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+	           1, NULL, ca_entry_read, ca_entry_done, ce);
+}
+
+static void
+show_with_entry(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		request_done(req, ST_UNAVAILABLE, "CA entry %s: %s", req->pd->cfg.ca_dn,
+		             dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	/* The next number is the directory's, whoever published last. */
+	ca_record(req, req->pd->pki->cacert, ce->has_number ? ce->number + 1 : 1);
+	request_done(req, ST_OK, "ok");
 }
 
 void
@@ -281,8 +348,35 @@ ca_show(struct request *req)
 		             "or 'provctl ca import'");
 		return;
 	}
-	ca_record(req, req->pd->pki->cacert);
-	request_done(req, ST_OK, "ok");
+	ca_entry_fetch(req, show_with_entry);
+}
+
+/* Does the directory hold a CA certificate other than der (NULL: any)?
+ * Then refuse: provd never replaces a CA another site made. */
+static bool
+refuse_other_ca(struct ca_entry *ce, const struct dir_result *res, const unsigned char *der,
+                size_t len)
+{
+	struct request *req = ce->req;
+	char why[300], fp[FINGERPRINT_HEX_LEN + 1] = "", e[128];
+	const unsigned char *p = ce->cert;
+	X509 *x;
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		request_done(req, ST_UNAVAILABLE, "cannot check the directory for a CA (%s): %s",
+		             req->pd->cfg.ca_dn, dir_result_str(res, why, sizeof(why)));
+		return true;
+	}
+	if (ce->cert == NULL || (der != NULL && len == ce->certlen && memcmp(der, ce->cert, len) == 0))
+		return false;
+	if ((x = d2i_X509(NULL, &p, (long)ce->certlen)) != NULL)
+		fingerprint_sha256(x, fp, e, sizeof(e));
+	X509_free(x);
+	request_done(req, ST_CONFLICT, "the directory already holds a CA certificate (%s, sha256 %s), "
+	             "made by another site or instance; provd never replaces it: import that CA "
+	             "here with 'provctl ca import --cert FILE --key PATH' (its certificate and key)",
+	             req->pd->cfg.ca_dn, fp[0] ? fp : "unreadable");
+	return true;
 }
 
 /* ---- publishing the CA entry ----------------------------------------- */
@@ -301,7 +395,7 @@ installed_crl(void *arg, int status, const char *msg)
 	if (status != ST_OK) {
 		request_done(req, status, "CA installed, but the first CRL failed: %s", msg);
 	} else {
-		ca_record(req, req->pd->pki->cacert);
+		ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 		request_done(req, ST_OK, "CA ready; %s", msg);
 	}
 	free(in);
@@ -387,9 +481,18 @@ install_ca(struct request *req, X509 *cert)
 	crl_start_timer(pd);
 }
 
+static void create_checked(struct ca_entry *ce, const struct dir_result *res);
+
 void
 ca_create(struct request *req)
 {
+	ca_entry_fetch(req, create_checked);
+}
+
+static void
+create_checked(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
 	struct provd *pd = req->pd;
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
@@ -422,6 +525,8 @@ ca_create(struct request *req)
 		             pd->cfg.cert_file);
 		return;
 	}
+	if (refuse_other_ca(ce, res, NULL, 0))
+		return;
 	/* Validate the subject before generating a key for it. */
 	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
 	    strstr(err, "subject") != NULL) {
@@ -449,9 +554,18 @@ ca_create(struct request *req)
 	install_ca(req, cert);
 }
 
+static void import_checked(struct ca_entry *ce, const struct dir_result *res);
+
 void
 ca_import(struct request *req)
 {
+	ca_entry_fetch(req, import_checked);
+}
+
+static void
+import_checked(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
 	struct provd *pd = req->pd;
 	size_t certlen = 0;
 	const char *certpem = cmd_arg_len(&req->args, "cert", &certlen);
@@ -480,6 +594,19 @@ ca_import(struct request *req)
 	if ((cert = read_cert_pem(certpem, certlen)) == NULL) {
 		request_done(req, ST_INVALID, "--cert: not a PEM certificate");
 		return;
+	}
+	{
+		unsigned char *der = NULL;
+		int derlen = i2d_X509(cert, &der);
+		bool refused = derlen <= 0 || refuse_other_ca(ce, res, der, (size_t)derlen);
+
+		if (derlen <= 0)
+			request_done(req, ST_INTERNAL, "out of memory");
+		OPENSSL_free(der);
+		if (refused) {
+			X509_free(cert);
+			return;
+		}
 	}
 	if (signer_import(pd->pki->signer, key, pd->cfg.key_file, pd->cfg.key_passphrase_file,
 	                  &pub, err, sizeof(err)) < 0) {

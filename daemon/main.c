@@ -25,6 +25,7 @@
 #include "audit.h"
 #include "ca.h"
 #include "crl.h"
+#include "crlsync.h"
 #include "command.h"
 #include "config.h"
 #include "control.h"
@@ -282,6 +283,7 @@ main(int argc, char **argv)
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	crlsync_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -290,6 +292,7 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	crlsync_stop();
 	writer_free(pd.writer);
 	dir_free(pd.dir);
 	ca_stop(pd.pki);
