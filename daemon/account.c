@@ -1043,9 +1043,14 @@ account_add(struct request *req)
 
 /* ---- user show ------------------------------------------------------- */
 
+/* First who holds the key (login, address or alias): two holders (left by
+ * replication merging two sites' writes) are an error naming both, never
+ * "the first one".  Then the one holder's entry. */
 struct show {
 	struct request *req;
 	int             found;
+	char            uid[2][NAMES_LOGIN_BUFSZ];
+	char            dn[ACCOUNT_DN_MAX];
 };
 
 static void
@@ -1079,9 +1084,47 @@ show_done(void *arg, const struct dir_result *res)
 		request_done(req, ST_OK, "ok");
 }
 
+static void
+holder_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct show *s = arg;
+	char *dn;
+
+	if (s->found < 2)
+		dir_entry_copy(ld, e, "uid", s->uid[s->found], sizeof(s->uid[0]));
+	if (s->found == 0 && (dn = dir_entry_dn(ld, e)) != NULL) {
+		snprintf(s->dn, sizeof(s->dn), "%s", dn);
+		free(dn);
+	}
+	s->found++;
+}
+
+static void
+holders_done(void *arg, const struct dir_result *res)
+{
+	struct show *s = arg;
+	struct request *req = s->req;
+
+	if (s->found >= 2) {
+		request_done(req, ST_CONFLICT, "'%s' is held by more than one account (%s and %s): "
+		             "a conflict left by replication; 'provctl check' lists such conflicts",
+		             req->args.operand[0], s->uid[0], s->uid[1]);
+		free(s);
+		return;
+	}
+	if (res->code != LDAP_SUCCESS || s->found == 0) {
+		show_done(s, res);
+		return;
+	}
+	s->found = 0;
+	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(objectClass=*)", account_attrs, 1,
+	           NULL, show_entry, show_done, s);
+}
+
 void
 account_show(struct request *req)
 {
+	static const char *const uid_attr[] = { "uid", NULL };
 	const char *key = req->args.operand[0];
 	char esc[800], filter[2600];
 	struct show *s;
@@ -1099,5 +1142,5 @@ account_show(struct request *req)
 	         "(&(objectClass=inetOrgPerson)(|(uid=%s)(mail=%s)(mailLocalAddress=%s)))",
 	         esc, esc, esc);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
-	           account_attrs, 2, NULL, show_entry, show_done, s);
+	           uid_attr, 3, NULL, holder_entry, holders_done, s);
 }

@@ -7,6 +7,7 @@
 
 #include "batch.h"
 #include "ca.h"
+#include "check.h"
 #include "cert.h"
 #include "crl.h"
 #include "handlers.h"
@@ -52,6 +53,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,
 	[CMD_REPORT_EXPIRING]   = report_expiring,
+	[CMD_CHECK]             = check_run,
 };
 
 void

@@ -24,6 +24,7 @@
 
 #include "audit.h"
 #include "ca.h"
+#include "check.h"
 #include "crl.h"
 #include "crlsync.h"
 #include "command.h"
@@ -72,6 +73,10 @@ on_dir_state(void *ctx, bool up)
 	writer_on_state(p->writer, up);
 	if (up)
 		units_reload(p, NULL, NULL);
+	/* Back after a loss (failover, healed partition): look for what the
+	 * providers may have merged badly. */
+	if (up && dir_reconnects(p->dir) > 0)
+		check_background(p);
 }
 
 static void

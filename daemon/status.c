@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "control.h"
 #include "dir.h"
 #include "handlers.h"
@@ -65,6 +66,17 @@ status_finish(struct status_ctx *s)
 	rec_kvf(&r, "ldap_reconnects", "%lu", dir_reconnects(pd->dir));
 	rec_kvf(&r, "ldap_outstanding", "%zu", dir_outstanding(pd->dir));
 	rec_kv(&r, "ldap_writes", writer_describe(pd->writer, wbuf, sizeof(wbuf)));
+	{
+		time_t when;
+		const char *first;
+		long found = check_last(&when, &first);
+
+		if (found < 0)
+			rec_kv(&r, "conflicts", "not checked yet");
+		else
+			rec_kvf(&r, "conflicts", "%ld (checked %lld s ago)%s%s", found,
+			        (long long)(time(NULL) - when), found ? "; first: " : "", first);
+	}
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
 	if (!s->failed) {
 		rec_kvf(&r, "accounts", "%lu", s->people.n);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "check.h"
 #include "dir.h"
 #include "log.h"
 #include "loop.h"
@@ -24,6 +25,7 @@ struct writer {
 	char           value[LEASE_VALUE_MAX];   /* the lease as read */
 	char           dn[1024];
 	char           shown[1600];     /* last state, for status and to log changes */
+	bool           held;           /* this provd held the lease at the last read */
 };
 
 struct lease {
@@ -104,6 +106,7 @@ write_done(void *arg, const struct dir_result *res)
 	if (res->code == LDAP_SUCCESS) {
 		snprintf(w->value, sizeof(w->value), "%s", st->value);
 		w->exists = true;
+		w->held = true;
 		set_gate(w, DIR_GATE_OPEN, "");
 		schedule(w, (uint64_t)w->pd->cfg.writer_lease * 1000u / 3u);
 	} else if (res->code == LDAP_ASSERTION_FAILED || res->code == LDAP_ALREADY_EXISTS) {
@@ -185,6 +188,7 @@ decide(struct writer *w)
 	if (age < 0)
 		age = 0;                    /* a clock ahead of ours: count it fresh */
 	if (l.pos == mine) {
+		w->held = true;
 		if (age * 3 < lease) {
 			set_gate(w, DIR_GATE_OPEN, "");
 			schedule(w, (uint64_t)(lease * 1000 / 3 - age * 1000));
@@ -194,12 +198,21 @@ decide(struct writer *w)
 		return;
 	}
 	if (age >= lease) {
+		w->held = false;
 		log_info("writer: the lease of %s (position %lu) ended %lld s ago; taking over on %s",
 		         l.uri, l.pos, age - lease, dir_uri(pd->dir));
 		claim(w, now);
 		return;
 	}
 	left = lease - age;
+	if (w->held) {
+		/* We held the lease and another position renewed it meanwhile:
+		 * two providers took writes (a partition that has healed). */
+		log_warnx("writer: %s (position %lu) took writes while this provd held the lease "
+		          "on %s; looking for conflicts", l.uri, l.pos, dir_uri(pd->dir));
+		w->held = false;
+		check_background(pd);
+	}
 	if (l.pos < mine)
 		snprintf(why, sizeof(why), "not the writer: the sites write to %s (position %lu of "
 		         "ldap.uris, lease renewed %lld s ago as seen on %s), which this provd cannot "
@@ -297,6 +310,7 @@ void
 writer_on_state(struct writer *w, bool up)
 {
 	w->gen++;
+	w->held = false;
 	if (w->pd->cfg.nuris <= 1) {
 		set_gate(w, DIR_GATE_OPEN, "");
 		return;
