@@ -16,21 +16,6 @@ B=$LDAP_BASE
 P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 
-# shellcheck disable=SC2317 # called through ok
-ldap_root2() {
-	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"
-}
-# shellcheck disable=SC2317 # called through ok
-# Run CMD... until it succeeds, for at most SECONDS (tenths of a second steps).
-within() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # shellcheck disable=SC2317 # called through within
 status_is() {  # status_is SOCKET LOGIN STATUS
 	[[ $("$BUILD/provctl" -s "$1" -f tab user show "$2" | awk -F'\t' '

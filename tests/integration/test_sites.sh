@@ -19,20 +19,6 @@ B=$LDAP_BASE
 P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 
-# shellcheck disable=SC2317 # called through ok/within
-ldap_root2() {
-	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"
-}
-# shellcheck disable=SC2317
-within() {  # within SECONDS CMD...: until CMD succeeds
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # shellcheck disable=SC2317
 ids_on() {  # ids_on 1|2 PREFIX: employee numbers held under ou=people, one a line
 	local q=ldap_root

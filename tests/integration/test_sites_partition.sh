@@ -18,21 +18,11 @@ B=$LDAP_BASE
 P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 
-# shellcheck disable=SC2317
-within() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
-ldap2() { ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"; }
 syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
 	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
 		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
 }
+# shellcheck disable=SC2317 # called through ok
 set_syncrepl() {  # set_syncrepl LDAPI VALUE
 	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
 		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
@@ -44,7 +34,7 @@ ok "binhtt" provctl -s "$P1" user add --name 'Trần Thị Bình' --unit so-y-te
 ok "cuonglv" provctl -s "$P1" user add --name 'Lê Văn Cường' --unit so-noi-vu --employee-id PA0003
 ok "ca create on site 1" provctl -s "$P1" ca create --subject '/CN=Vinh Phuc Staff CA' --key ec-p256 --days 3650
 # shellcheck disable=SC2317
-ca_on_2() { ldap2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base 1.1 | grep -q '^dn:'; }
+ca_on_2() { ldap_root2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base 1.1 | grep -q '^dn:'; }
 ok "the CA reaches slapd #2" within 10 ca_on_2
 ok "ca import on site 2" provctl -s "$P2" ca import --cert "$SANDBOX_DIR/state/ca/ca.pem" --key "$SANDBOX_DIR/state/ca/ca.key"
 for l in annv binhtt; do
@@ -56,7 +46,7 @@ done
 sa=$(openssl x509 -in "$T/annv.pem" -noout -serial | sed 's/serial=//')
 sb=$(openssl x509 -in "$T/binhtt.pem" -noout -serial | sed 's/serial=//')
 # shellcheck disable=SC2317
-certs_on_2() { [[ $(ldap2 -b "ou=certificates,ou=pki,$B" -s one 1.1 | grep -c '^dn:') == 2 ]]; }
+certs_on_2() { [[ $(ldap_root2 -b "ou=certificates,ou=pki,$B" -s one 1.1 | grep -c '^dn:') == 2 ]]; }
 ok "both records reach slapd #2" within 10 certs_on_2
 ok "check before the partition" provctl -s "$P1" check
 ok "status" provctl -s "$P1" status
@@ -116,7 +106,7 @@ contains "the CRL republished" "$(<"$SANDBOX_DIR2/provd.log")" "check --fix: CRL
 # shellcheck disable=SC2317
 crl_on_1() {
 	[[ $(ldap_root -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
-		sed -n 's/^provdCrlNumber: //p') == "$(ldap2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
+		sed -n 's/^provdCrlNumber: //p') == "$(ldap_root2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
 		sed -n 's/^provdCrlNumber: //p')" ]]
 }
 ok "the new CRL reaches slapd #1 (within 10 s)" within 10 crl_on_1

@@ -21,16 +21,6 @@ P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 CA_DN="cn=Vinh Phuc Staff CA,ou=pki,$B"
 
-# shellcheck disable=SC2317
-within() {
-	local secs=$1 i
-	shift
-	for ((i = 0; i < secs * 10; i++)); do
-		"$@" >/dev/null 2>&1 && return 0
-		sleep 0.1
-	done
-	return 1
-}
 ldap_ca() {  # ldap_ca ATTR: the CA entry's ATTR (base64 for binary), on slapd #1
 	ldap_root -b "$CA_DN" -s base "$1" | sed -n "s/^$1:: *//p; s/^$1: *//p"
 }
@@ -83,13 +73,14 @@ wait "$i1" || rc1=$?
 wait "$i2" || rc2=$?
 eq "50 issued through provd #1" "$rc1" 0
 eq "50 issued through provd #2" "$rc2" 0
-for l in $(cat "$T/logins"); do
+while read -r l; do
 	openssl x509 -in "$T/pem/$l.pem" -noout -serial | sed 's/^serial=//'
-done | tr 'a-f' 'A-F' | sort >"$T/serials"
+done <"$T/logins" | tr 'a-f' 'A-F' | sort >"$T/serials"
 eq "100 different serials" "$(sort -u "$T/serials" | wc -l)" 100
 head -n 50 "$T/serials" >"$T/s1"
 tail -n 50 "$T/serials" >"$T/s2"
 revoke_all() {  # revoke_all SOCKET FILE-OF-SERIALS OUT: 4 at a time
+	# shellcheck disable=SC2016 # expanded by the inner sh
 	xargs -P 4 -I{} sh -c '"$0" -s "$1" -f json cert revoke "$2" --reason superseded || echo FAILED {}' \
 		"$BUILD/provctl" "$1" {} <"$2" >"$3" 2>&1
 }
