@@ -5,15 +5,24 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
+#include "account_admin.h"
+#include "alias.h"
+#include "audit.h"
 #include "batch.h"
-#include "ca.h"
+#include "ca_cmd.h"
 #include "check.h"
 #include "cert.h"
+#include "cert_issue.h"
 #include "crl.h"
-#include "handlers.h"
 #include "log.h"
+#include "passwd.h"
 #include "provd.h"
+#include "report.h"
+#include "status.h"
 #include "text.h"
+#include "unit.h"
+#include "whois.h"
 
 /* Handlers by command id; the specs live in proto/commands.c. */
 static command_fn *const handlers[CMD__COUNT] = {
@@ -52,6 +61,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_AUDIT_SHOW]        = audit_show,
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,
+	[CMD_REPORT_PASSWORDS]  = report_passwords,
 	[CMD_REPORT_EXPIRING]   = report_expiring,
 	[CMD_CHECK]             = check_run,
 };

@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "initialpw.h"
 #include "ca.h"
+#include "cert.h"
 #include "check.h"
 #include "crl.h"
 #include "crlsync.h"
@@ -31,11 +33,15 @@
 #include "config.h"
 #include "control.h"
 #include "dir.h"
+#include "account_admin.h"
 #include "log.h"
+#include "initialpw.h"
 #include "loop.h"
 #include "provd.h"
+#include "request.h"
 #include "template.h"
 #include "units.h"
+#include "whois.h"
 #include "workpool.h"
 #include "writer.h"
 
@@ -54,6 +60,26 @@ usage(FILE *f)
 	    "  -n       check the configuration and templates, then exit\n"
 	    "  -v       verbose (debug) logging\n"
 	    "  -V       print the version\n", PROVD_SYSCONFDIR);
+}
+
+/* request_done's audit step (request_set_audit): the journal. */
+static int
+audit_hook(const struct request *req, int code, const char *msg,
+           request_durable_fn *durable, void *ctx)
+{
+	return audit_request(req->pd->audit, req, code, msg, durable, ctx);
+}
+
+/* Hooks by which lower layers reach higher ones: each layer includes only
+ * itself and those below it (docs/architecture.md), so what runs across
+ * layers upward is wired here, once. */
+static void
+wire_layers(void)
+{
+	request_set_audit(audit_hook);
+	lifecycle_set_certs(cert_lifecycle);
+	if (whois_add_part(cert_whois_part) < 0)
+		fatalx("whois: too many parts");
 }
 
 static int
@@ -214,6 +240,7 @@ main(int argc, char **argv)
 	if (load_template(&pd.cfg, &pd.account_tpl, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	command_check_table();
+	wire_layers();
 	if (check_only) {
 		printf("%s: configuration OK\n", conf);
 		template_free(pd.account_tpl);
@@ -279,15 +306,16 @@ main(int argc, char **argv)
 	if ((pd.units = units_new()) == NULL ||
 	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
 	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL ||
-	    (pd.writer = writer_new(&pd)) == NULL)
+	    (pd.writer = writer_new(&pd, check_background)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
-	if (control_start(pd.control, &pd) < 0)
+	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	initialpw_start(&pd);
 	crlsync_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
@@ -297,9 +325,12 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	initialpw_stop(&pd);
 	crlsync_stop();
 	writer_free(pd.writer);
 	dir_free(pd.dir);
+	if (pd.pki != NULL)
+		crl_state_free(pd.pki->crl);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_free(pd.units);

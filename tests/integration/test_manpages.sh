@@ -2,7 +2,7 @@
 # Man pages: they format without a single groff warning, man(1) renders
 # them, and they cannot drift from the code: every command (with each of its
 # options) of the command table is in provctl.1, and every setting
-# daemon/config.c reads is in provd.conf.5 (and only those).
+# daemon/core/config.c reads is in provd.conf.5 (and only those).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -15,7 +15,7 @@ rendered() {
 	groff -man -Tascii -P-c -P-b -P-u "$1" 2>/dev/null | tr -s ' \t\n' '   '
 }
 
-for page in provd.8 provctl.1 provd.conf.5; do
+for page in provd.8 provctl.1 provd.conf.5 provd-self.8; do
 	ok "$page exists" test -s "$MAN/$page"
 	ok "$page: groff -ww -man runs" groff -ww -z -man -Tutf8 "$MAN/$page"
 	eq "$page: no groff warnings (-man)" "$ERR" ""
@@ -86,10 +86,10 @@ eq "provctl.1 has an example of every command" "$missing_examples" ""
 contains "provctl.1 documents --commands" "$text" "--commands"
 contains "provctl.1 documents PROVD_SOCKET" "$text" "PROVD_SOCKET"
 
-# --- provd.conf.5 against daemon/config.c ------------------------------------
-settings=$(grep -oE '"(daemon|ldap|mail|roles|pki)\.[a-z_]+"' "$REPO/daemon/config.c" | tr -d '"' | sort -u)
+# --- provd.conf.5 against daemon/core/config.c ------------------------------------
+settings=$(grep -oE '"(daemon|ldap|mail|roles|pki)\.[a-z_]+"' "$REPO/daemon/core/config.c" | tr -d '"' | sort -u)
 # roles.<name> is built from the role names in load_roles().
-roles=$(sed -n 's/.*names\[\] = {\(.*\)};.*/\1/p' "$REPO/daemon/config.c" | grep -oE '"[a-z]+"' | tr -d '"')
+roles=$(sed -n 's/.*names\[\] = {\(.*\)};.*/\1/p' "$REPO/daemon/core/config.c" | grep -oE '"[a-z]+"' | tr -d '"')
 for r in $roles; do
 	settings+=$'\n'"roles.$r"
 done
@@ -132,6 +132,17 @@ done < <(grep -oE '^  -[a-zA-Z]' <<<"$OUT")
 eq "provd.8 documents every option of provd -h" "$missing" ""
 for w in SIGTERM SIGHUP /etc/provd/provd.conf /run/provd/provd.sock daemon.user; do
 	contains "provd.8 mentions $w" "$text" "$w"
+done
+
+# --- provd-self.8 against its configuration reader ----------------------------
+self_text=$(rendered "$MAN/provd-self.8")
+for group in self ldap; do
+	keys=$(sed -n "/^static const char \*const keys_$group\[\]/,/NULL };/p" "$REPO/tools/provd-self/main.c" |
+		grep -o '"[a-z_]*"' | tr -d '"')
+	ok "provd-self reads some $group keys" test -n "$keys"
+	for k in $keys; do
+		contains "provd-self.8 documents $group.$k" "$self_text" "$group.$k"
+	done
 done
 
 done_testing

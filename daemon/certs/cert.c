@@ -1,0 +1,596 @@
+/* cert — the certificate commands: list, show, revoke, release,
+ * export-index, the certificates' side of account events and of whois.
+ * See cert.h. */
+#include "cert.h"
+
+#include <ldap.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/x509.h>
+
+#include "account.h"
+#include "ca.h"
+#include "certgen.h"
+#include "crl.h"
+#include "csr.h"
+#include "dir.h"
+#include "fingerprint.h"
+#include "index.h"
+#include "ldapesc.h"
+#include "account_admin.h"
+#include "log.h"
+#include "loop.h"
+#include "names.h"
+#include "pem.h"
+#include "pkitime.h"
+#include "profile.h"
+#include "provd.h"
+#include "reason.h"
+#include "request.h"
+#include "serial.h"
+#include "signer.h"
+#include "units.h"
+#include "whois.h"
+
+#include "certrec.h"
+#include "xmalloc.h"
+
+/* ---- cert list / show ------------------------------------------------- */
+
+static void
+list_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct request *req = arg;
+	struct certrec *r = certrec_read(ld, e);
+
+	certrec_output(req, r, false);
+	certrec_free(r);
+}
+
+static void
+list_done(void *arg, const struct dir_result *res)
+{
+	struct request *req = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
+		             dir_result_str(res, why, sizeof(why)));
+	else
+		request_done(req, ST_OK, "ok");
+}
+
+void
+cert_list(struct request *req)
+{
+	static const char *const attrs[] = {
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
+		AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
+		AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT, NULL
+	};
+	const struct cmd_args *a = &req->args;
+	const char *login = cmd_arg(a, "login"), *unit = cmd_arg(a, "unit");
+	const char *st = cmd_arg(a, "status"), *within = cmd_arg(a, "expiring-within");
+	struct units *us = req->pd->units;
+	char filter[16384], now[32], until[32], esc[256];
+	size_t off = 0, i;
+	int n;
+
+	pkitime_format_ldap(time(NULL), now);
+	n = snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)");
+	off = (size_t)n;
+	if (login != NULL) {
+		if (ldapesc_filter(login, esc, sizeof(esc)) < 0) {
+			request_done(req, ST_INVALID, "--login too long");
+			return;
+		}
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(uid=%s)", esc);
+	}
+	if (unit != NULL) {
+		if (units_find(us, unit) == NULL) {
+			request_done(req, ST_NOTFOUND, "unit: no unit '%.64s'", unit);
+			return;
+		}
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(departmentNumber=%s)", unit);
+		for (i = 0; cmd_flag(a, "recursive") && i < units_count(us); i++) {
+			const struct unit *u = units_at(us, i);
+
+			if (strcmp(u->code, unit) != 0 && units_within(us, u->code, unit) &&
+			    off + 100 < sizeof(filter))
+				off += (size_t)snprintf(filter + off, sizeof(filter) - off,
+				                        "(departmentNumber=%s)", u->code);
+		}
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, ")");
+	}
+	if (st != NULL) {
+		const char *f = NULL;
+		char buf[160];
+
+		if (strcmp(st, "valid") == 0)
+			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(provdCertNotAfter>=%s)", now), f = buf;
+		else if (strcmp(st, "expired") == 0)
+			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(!(provdCertNotAfter>=%s))", now), f = buf;
+		else if (strcmp(st, "hold") == 0 || strcmp(st, "revoked") == 0)
+			snprintf(buf, sizeof(buf), "(provdCertStatus=%s)", st), f = buf;
+		if (f == NULL) {
+			request_done(req, ST_USAGE, "--status: valid, hold, revoked or expired");
+			return;
+		}
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "%s", f);
+	}
+	if (within != NULL) {
+		char *end;
+		unsigned long days = strtoul(within, &end, 10);
+
+		if (*end != '\0' || days > 36500) {
+			request_done(req, ST_USAGE, "--expiring-within: a number of days");
+			return;
+		}
+		pkitime_format_ldap(time(NULL) + (time_t)days * 86400, until);
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off,
+		                        "(provdCertStatus=valid)(provdCertNotAfter>=%s)"
+		                        "(provdCertNotAfter<=%s)", now, until);
+	}
+	if (off + 2 >= sizeof(filter)) {
+		request_done(req, ST_USAGE, "filter too long");
+		return;
+	}
+	strcat(filter, ")");
+	dir_search(req->pd->dir, req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0,
+	           NULL, list_entry, list_done, req);
+}
+
+static void
+show_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct request *req = ctx;
+
+	if (status != ST_OK)
+		request_done(req, status, "directory: %s", msg);
+	else if (list == NULL)
+		request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
+		             req->args.operand[0]);
+	else {
+		certrec_output(req, list, true);
+		request_done(req, ST_OK, "ok");
+	}
+	certrec_free(list);
+}
+
+void
+cert_show(struct request *req)
+{
+	char filter[256], hex[SERIAL_HEX_MAX + 1];
+
+	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0)
+		return;
+	certrec_find(req->pd, filter, show_found, req);
+}
+
+/* ---- cert revoke / release ------------------------------------------- */
+
+struct revoke {
+	struct request *req;
+	struct certrec *rec;
+	int             reason;
+	time_t          invalidity;
+	bool            release;
+	char            result[512];
+};
+
+static void
+revoke_published(void *ctx, int status, const char *msg)
+{
+	struct revoke *rv = ctx;
+	struct request *req = rv->req;
+	struct rec r;
+
+	rec_begin(&r, req);
+	rec_kv(&r, "serial", rv->rec->serial);
+	rec_kv(&r, "login", rv->rec->login);
+	rec_kv(&r, "status", cert_state_name(rv->release ? CERT_STATE_VALID :
+	       rv->reason == REASON_CERTIFICATE_HOLD ? CERT_STATE_HOLD : CERT_STATE_REVOKED));
+	rec_kv(&r, "reason", rv->release ? "" : reason_name(rv->reason));
+	rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
+	rec_end(&r);
+	snprintf(req->audit_note, sizeof(req->audit_note), "serial=%s login=%s",
+	         rv->rec->serial, rv->rec->login);
+	if (status != ST_OK)
+		request_done(req, status, "%s; but the CRL was not published: %s "
+		             "(run 'provctl crl publish')", rv->result, msg);
+	else
+		request_done(req, ST_OK, "%s; %s", rv->result, msg);
+	certrec_free(rv->rec);
+	free(rv);
+}
+
+static void
+revoke_changed(void *ctx, int status, const char *msg)
+{
+	struct revoke *rv = ctx;
+
+	if (status != ST_OK) {
+		request_done(rv->req, status, "%s", msg);
+		certrec_free(rv->rec);
+		free(rv);
+		return;
+	}
+	snprintf(rv->result, sizeof(rv->result), "%s %s", rv->rec->serial,
+	         rv->release ? "released" : rv->reason == REASON_CERTIFICATE_HOLD ?
+	         "on hold" : "revoked");
+	crl_publish(rv->req->pd, revoke_published, rv);
+}
+
+static void
+revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct revoke *rv = ctx;
+	struct request *req = rv->req;
+
+	if (status != ST_OK || list == NULL) {
+		if (status != ST_OK)
+			request_done(req, status, "directory: %s", msg);
+		else
+			request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
+			             req->args.operand[0]);
+		certrec_free(list);
+		free(rv);
+		return;
+	}
+	rv->rec = list;
+	if (rv->release) {
+		if (list->state != CERT_STATE_HOLD) {
+			request_done(req, ST_CONFLICT, "%s is %s, not on hold: only a "
+			             "certificateHold can be released", list->serial, list->status);
+			goto fail;
+		}
+		certrec_change(req->pd, list, CERT_STATE_VALID, 0, 0, revoke_changed, rv);
+		return;
+	}
+	if (list->state == CERT_STATE_REVOKED) {
+		request_done(req, ST_CONFLICT, "%s is already revoked (%s, %s)", list->serial,
+		             list->reason, list->revoked_at);
+		goto fail;
+	}
+	if (list->state == CERT_STATE_HOLD && rv->reason == REASON_CERTIFICATE_HOLD) {
+		request_done(req, ST_CONFLICT, "%s is already on hold", list->serial);
+		goto fail;
+	}
+	certrec_change(req->pd, list,
+	               rv->reason == REASON_CERTIFICATE_HOLD ? CERT_STATE_HOLD : CERT_STATE_REVOKED,
+	            rv->reason, rv->invalidity, revoke_changed, rv);
+	return;
+fail:
+	certrec_free(list);
+	free(rv);
+}
+
+static void
+revoke_or_release(struct request *req, bool release)
+{
+	const char *why = cmd_arg(&req->args, "reason");
+	const char *inv = cmd_arg(&req->args, "invalidity-date");
+	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200];
+	struct revoke *rv;
+
+	if (!cert_need_ca(req))
+		return;
+	rv = xcalloc(1, sizeof(*rv));
+	rv->req = req;
+	rv->release = release;
+	if (!release) {
+		if (why == NULL) {
+			free(rv);
+			request_done(req, ST_USAGE, "cert revoke needs --reason (keyCompromise, "
+			             "affiliationChanged, superseded, cessationOfOperation, "
+			             "certificateHold, privilegeWithdrawn, unspecified, ...)");
+			return;
+		}
+		if (reason_parse(why, &rv->reason, err, sizeof(err)) < 0 ||
+		    !reason_valid_for_crl(rv->reason)) {
+			free(rv);
+			request_done(req, ST_INVALID, "--reason: %s", err[0] ? err : "not allowed");
+			return;
+		}
+		if (inv != NULL && pkitime_parse_ldap(inv, &rv->invalidity, err, sizeof(err)) < 0) {
+			free(rv);
+			request_done(req, ST_INVALID, "--invalidity-date: %s (YYYYMMDDHHMMSSZ)", err);
+			return;
+		}
+	}
+	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {
+		free(rv);
+		return;
+	}
+	certrec_find(req->pd, filter, revoke_found, rv);
+}
+
+void
+cert_revoke(struct request *req)
+{
+	revoke_or_release(req, false);
+}
+
+void
+cert_release(struct request *req)
+{
+	revoke_or_release(req, true);
+}
+
+/* ---- cert export-index ------------------------------------------------ */
+
+static void
+index_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct request *req = ctx;
+	struct certrec *c;
+	size_t n = 0;
+	char now[32];
+
+	if (status != ST_OK) {
+		request_done(req, status, "directory: %s", msg);
+		certrec_free(list);
+		return;
+	}
+	pkitime_format_ldap(time(NULL), now);
+	for (c = list; c != NULL; c = c->next) {
+		const unsigned char *p = c->der;
+		X509 *x = c->der ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
+		struct index_record ir = { 0 };
+		char subject[2048], line[INDEX_LINE_MAX], err[200];
+		struct rec r;
+
+		if (x == NULL || index_subject(x, subject, sizeof(subject)) < 0 ||
+		    serial_parse(c->serial, &ir.serial, err, sizeof(err)) < 0 ||
+		    pkitime_parse_ldap(c->not_after, &ir.not_after, err, sizeof(err)) < 0) {
+			X509_free(x);
+			log_warnx("cert export-index: record %s skipped (unreadable)", c->serial);
+			continue;
+		}
+		X509_free(x);
+		ir.subject = subject;
+		ir.status = strcmp(certrec_status(c, now), "expired") == 0 ? 'E' :
+		            c->state == CERT_STATE_VALID ? 'V' : 'R';
+		if (ir.status == 'R') {
+			pkitime_parse_ldap(c->revoked_at, &ir.revoked_at, err, sizeof(err));
+			reason_parse(c->reason, &ir.reason, err, sizeof(err));
+			if (c->invalidity[0])
+				pkitime_parse_ldap(c->invalidity, &ir.invalidity_date, err, sizeof(err));
+		}
+		if (index_format_line(&ir, line, sizeof(line), err, sizeof(err)) < 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';    /* one record = one line */
+		rec_begin(&r, req);
+		rec_kv(&r, "line", line);
+		rec_end(&r);
+		n++;
+	}
+	certrec_free(list);
+	request_done(req, ST_OK, "%zu records written", n);
+}
+
+void
+cert_export_index(struct request *req)
+{
+	certrec_find(req->pd, "(objectClass=provdCertificate)", index_found, req);
+}
+
+/* ---- account lifecycle ------------------------------------------------ */
+
+struct life {
+	struct provd      *pd;
+	enum lifecycle_event ev;
+	lifecycle_done_fn *done;
+	void              *ctx;
+	struct certrec    *list;
+	struct certrec    *cur;
+	size_t             changed, failed;
+	char               summary[1024];
+	char               err[256];
+};
+
+static void life_next(struct life *lf);
+
+static void
+life_finish(struct life *lf, int status)
+{
+	lf->done(lf->ctx, status, lf->summary);
+	certrec_free(lf->list);
+	free(lf);
+}
+
+static void
+life_published(void *ctx, int status, const char *msg)
+{
+	struct life *lf = ctx;
+	size_t n = strlen(lf->summary);
+
+	if (status != ST_OK)
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; CRL not published: %s", msg);
+	life_finish(lf, status == ST_OK && lf->failed == 0 ? ST_OK :
+	            status != ST_OK ? status : ST_PARTIAL);
+}
+
+static void
+life_changed(void *ctx, int status, const char *msg)
+{
+	struct life *lf = ctx;
+
+	if (status == ST_OK)
+		lf->changed++;
+	else {
+		lf->failed++;
+		snprintf(lf->err, sizeof(lf->err), "%s", msg);
+	}
+	lf->cur = lf->cur->next;
+	life_next(lf);
+}
+
+/* What ev does to a record in this state: the state to move it to, or -1
+ * for nothing. */
+static int
+life_target(enum lifecycle_event ev, const struct certrec *c, int *reason)
+{
+	bool valid = c->state == CERT_STATE_VALID, hold = c->state == CERT_STATE_HOLD;
+
+	switch (ev) {
+	case LIFECYCLE_DISABLE:
+		*reason = REASON_CERTIFICATE_HOLD;
+		return valid ? CERT_STATE_HOLD : -1;
+	case LIFECYCLE_ENABLE:
+		*reason = 0;
+		return hold ? CERT_STATE_VALID : -1;
+	case LIFECYCLE_DELETE:
+		*reason = REASON_CESSATION_OF_OPERATION;
+		return valid || hold ? CERT_STATE_REVOKED : -1;
+	case LIFECYCLE_MOVE:
+		*reason = REASON_AFFILIATION_CHANGED;
+		return valid || hold ? CERT_STATE_REVOKED : -1;
+	}
+	return -1;
+}
+
+static void
+life_next(struct life *lf)
+{
+	static const char *const done_word[] = {
+		[LIFECYCLE_DISABLE] = "put on hold", [LIFECYCLE_ENABLE] = "released",
+		[LIFECYCLE_DELETE] = "revoked (cessationOfOperation)",
+		[LIFECYCLE_MOVE] = "revoked (affiliationChanged)",
+	};
+	int target, reason = 0;
+	size_t n;
+
+	for (; lf->cur != NULL; lf->cur = lf->cur->next) {
+		if ((target = life_target(lf->ev, lf->cur, &reason)) < 0)
+			continue;
+		n = strlen(lf->summary);
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
+		         lf->cur->serial);
+		certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0, life_changed, lf);
+		return;
+	}
+	if (lf->changed == 0 && lf->failed == 0) {
+		snprintf(lf->summary, sizeof(lf->summary), "%s", lf->list == NULL ?
+		         "no certificates" : "no certificate needed a change");
+		life_finish(lf, ST_OK);
+		return;
+	}
+	{
+		char serials[600];
+
+		snprintf(serials, sizeof(serials), "%.590s", lf->summary);
+		snprintf(lf->summary, sizeof(lf->summary), "%zu certificate%s %s: %s%s%s",
+		         lf->changed, lf->changed == 1 ? "" : "s", done_word[lf->ev], serials,
+		         lf->failed ? "; failed: " : "", lf->failed ? lf->err : "");
+	}
+	crl_publish(lf->pd, life_published, lf);
+}
+
+static void
+life_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct life *lf = ctx;
+
+	lf->list = list;
+	if (status != ST_OK) {
+		snprintf(lf->summary, sizeof(lf->summary), "certificates not changed: %s", msg);
+		life_finish(lf, status);
+		return;
+	}
+	if (list != NULL && !ca_ready(lf->pd)) {
+		snprintf(lf->summary, sizeof(lf->summary),
+		         "certificates not changed: the CA is not loaded");
+		life_finish(lf, ST_UNAVAILABLE);
+		return;
+	}
+	lf->cur = list;
+	life_next(lf);
+}
+
+void
+cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+               lifecycle_done_fn *done, void *ctx)
+{
+	struct life *lf = xcalloc(1, sizeof(*lf));
+	char filter[400];
+
+	lf->pd = pd;
+	lf->ev = ev;
+	lf->done = done;
+	lf->ctx = ctx;
+	/* login was checked by the caller (names_login_valid): no escaping needed,
+	 * but escape anyway so this never depends on the caller. */
+	{
+		char esc[128];
+
+		if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
+			esc[0] = '\0';
+		snprintf(filter, sizeof(filter),
+		         "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
+		         "(provdCertStatus=hold)))", esc);
+	}
+	certrec_find(pd, filter, life_found, lf);
+}
+
+/* ---- whois: the person's certificates ------------------------------- */
+
+struct whois_certs {
+	struct request     *req;
+	whois_part_done_fn *done;
+	void               *ctx;
+	char                login[NAMES_LOGIN_BUFSZ];
+};
+
+static void
+whois_found(void *arg, int status, const char *msg, struct certrec *list)
+{
+	struct whois_certs *wc = arg;
+	struct certrec *c;
+	char now[32];
+	struct rec r;
+
+	pkitime_format_ldap(time(NULL), now);
+	if (status != ST_OK) {
+		rec_begin(&r, wc->req);
+		rec_kv(&r, "section", "certificate");
+		rec_kv(&r, "login", wc->login);
+		rec_kv(&r, "error", msg);
+		rec_end(&r);
+	}
+	for (c = list; c != NULL; c = c->next) {
+		rec_begin(&r, wc->req);
+		rec_kv(&r, "section", "certificate");
+		rec_kv(&r, "login", c->login);
+		rec_kv(&r, "serial", c->serial);
+		rec_kv(&r, "status", certrec_status(c, now));
+		rec_kv(&r, "profile", c->profile);
+		rec_kv(&r, "not_after", c->not_after);
+		rec_kv(&r, "reason", c->reason);
+		rec_end(&r);
+	}
+	certrec_free(list);
+	wc->done(wc->ctx);
+	free(wc);
+}
+
+void
+cert_whois_part(struct request *req, const struct whois_subject *who,
+                whois_part_done_fn *done, void *ctx)
+{
+	struct whois_certs *wc = xcalloc(1, sizeof(*wc));
+	char filter[256], esc[128];
+
+	wc->req = req;
+	wc->done = done;
+	wc->ctx = ctx;
+	snprintf(wc->login, sizeof(wc->login), "%s", who->login);
+	if (ldapesc_filter(who->login, esc, sizeof(esc)) < 0)
+		esc[0] = '\0';
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
+	certrec_find(req->pd, filter, whois_found, wc);
+}

@@ -1,0 +1,399 @@
+/* config — libconfig reader for provd.conf. See config.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <libconfig.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "ldapesc.h"
+#include "log.h"
+
+#define DEFAULT_SOCKET "/run/provd/provd.sock"
+
+int
+config_check_private(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (stat(path, &st) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (st.st_mode & (S_IRWXG | S_IRWXO)) {
+		snprintf(err, errlen,
+		         "%s: mode %04o lets group or others read it; "
+		         "refusing to start (chmod 600 %s)",
+		         path, (unsigned)(st.st_mode & 07777), path);
+		return -1;
+	}
+	return 0;
+}
+
+int
+config_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':            break;
+	case 'K': case 'k':   mul = 1ull << 10; end++; break;
+	case 'M': case 'm':   mul = 1ull << 20; end++; break;
+	case 'G': case 'g':   mul = 1ull << 30; end++; break;
+	case 'T': case 't':   mul = 1ull << 40; end++; break;
+	default:              return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || (v != 0 && mul > ~0ull / v))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+/* Copy the string setting at path, or the default (may be NULL). */
+static int
+get_str(config_t *cf, const char *path, const char *def, char **out,
+        char *err, size_t errlen)
+{
+	config_setting_t *s = config_lookup(cf, path);
+	const char *v = def;
+
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_STRING) {
+			snprintf(err, errlen, "%s:%d: %s must be a string",
+			         config_setting_source_file(s) ?
+			         config_setting_source_file(s) : "config",
+			         config_setting_source_line(s), path);
+			return -1;
+		}
+		v = config_setting_get_string(s);
+	}
+	*out = NULL;
+	if (v != NULL && (*out = strdup(v)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+get_uint(config_t *cf, const char *path, unsigned def, unsigned min,
+         unsigned max, unsigned *out, char *err, size_t errlen)
+{
+	config_setting_t *s = config_lookup(cf, path);
+	long long v = def;
+
+	if (s != NULL) {
+		if (config_setting_type(s) != CONFIG_TYPE_INT &&
+		    config_setting_type(s) != CONFIG_TYPE_INT64) {
+			snprintf(err, errlen, "%s:%d: %s must be a number",
+			         config_setting_source_file(s),
+			         config_setting_source_line(s), path);
+			return -1;
+		}
+		v = config_setting_get_int64(s);
+		if (v < min || v > max) {
+			snprintf(err, errlen, "%s:%d: %s = %lld is outside %u..%u",
+			         config_setting_source_file(s),
+			         config_setting_source_line(s), path, v, min, max);
+			return -1;
+		}
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int
+read_secret_file(const char *path, char **out, char *err, size_t errlen)
+{
+	char buf[1024];
+	ssize_t n;
+	int fd, rc = -1;
+
+	if (config_check_private(path, err, errlen) < 0)
+		return -1;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto out;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (buf[0] == '\0') {
+		snprintf(err, errlen, "%s: empty password file", path);
+		goto out;
+	}
+	if ((*out = strdup(buf)) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(buf, sizeof(buf));
+	close(fd);
+	return rc;
+}
+
+static int
+load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
+{
+	static const char *const names[] = { "admin", "officer", "onboarder", "auditor" };
+	config_setting_t *list, *e;
+	size_t i;
+	int j;
+
+	for (i = 0; i < 4; i++) {
+		char path[32];
+
+		snprintf(path, sizeof(path), "roles.%s", names[i]);
+		if ((list = config_lookup(cf, path)) == NULL)
+			continue;
+		if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+			snprintf(err, errlen, "%s:%d: %s must be a list of group names",
+			         config_setting_source_file(list),
+			         config_setting_source_line(list), path);
+			return -1;
+		}
+		for (j = 0; j < config_setting_length(list); j++) {
+			const char *g = config_setting_get_string_elem(list, j);
+
+			if (g == NULL || c->ngroups >= CONFIG_MAX_GROUPS) {
+				snprintf(err, errlen, "%s:%d: %s: bad group name or more than %d groups",
+				         config_setting_source_file(list),
+				         config_setting_source_line(list), path,
+				         CONFIG_MAX_GROUPS);
+				return -1;
+			}
+			c->groups[c->ngroups].group = strdup(g);
+			c->groups[c->ngroups].role = role_parse(names[i]);
+			if (c->groups[c->ngroups].group == NULL)
+				return -1;
+			c->ngroups++;
+		}
+	}
+	/* Scoped grants: ( { group = "..."; role = "admin"; unit = "code"; } ) */
+	if ((list = config_lookup(cf, "roles.scoped")) == NULL)
+		return 0;
+	for (j = 0; j < config_setting_length(list); j++) {
+		const char *g = NULL, *r = NULL, *u = NULL;
+
+		e = config_setting_get_elem(list, (unsigned)j);
+		if (e == NULL || !config_setting_lookup_string(e, "group", &g) ||
+		    !config_setting_lookup_string(e, "role", &r) ||
+		    !config_setting_lookup_string(e, "unit", &u) ||
+		    role_parse(r) == 0 || c->ngroups >= CONFIG_MAX_GROUPS) {
+			snprintf(err, errlen, "%s:%d: roles.scoped entry %d needs "
+			         "group, role (admin|officer|onboarder|auditor) and unit",
+			         config_setting_source_file(list),
+			         config_setting_source_line(e ? e : list), j + 1);
+			return -1;
+		}
+		c->groups[c->ngroups].group = strdup(g);
+		c->groups[c->ngroups].role = role_parse(r);
+		c->groups[c->ngroups].unit = strdup(u);
+		c->ngroups++;
+	}
+	return 0;
+}
+
+static int
+derive_dns(struct config *c, char *err, size_t errlen)
+{
+	char dn[1024];
+
+	if (asprintf(&c->units_dn, "ou=units,%s", c->base) < 0 ||
+	    asprintf(&c->people_dn, "ou=people,%s", c->base) < 0 ||
+	    asprintf(&c->pki_dn, "ou=pki,%s", c->base) < 0 ||
+	    asprintf(&c->certs_dn, "ou=certificates,ou=pki,%s", c->base) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (ldapesc_rdn_dn("cn", c->ca_name, c->pki_dn, dn, sizeof(dn)) < 0) {
+		snprintf(err, errlen, "%s: pki.ca_name cannot form a DN", c->path);
+		return -1;
+	}
+	if ((c->ca_dn = strdup(dn)) == NULL)
+		return -1;
+	return 0;
+}
+
+int
+config_load(const char *path, bool check_perms, struct config *c,
+            char *err, size_t errlen)
+{
+	config_t cf;
+	config_setting_t *s;
+	char *fac = NULL, *quota = NULL, *bind = NULL;
+	int rc = -1, i;
+
+	memset(c, 0, sizeof(*c));
+	config_init(&cf);
+	if ((c->path = strdup(path)) == NULL)
+		goto out;
+	if (check_perms && config_check_private(path, err, errlen) < 0)
+		goto out;
+	if (!config_read_file(&cf, path)) {
+		if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+			snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		else
+			snprintf(err, errlen, "%s:%d: %s", path,
+			         config_error_line(&cf), config_error_text(&cf));
+		goto out;
+	}
+	config_set_auto_convert(&cf, 0);
+
+	if (get_str(&cf, "daemon.socket", DEFAULT_SOCKET, &c->socket_path, err, errlen) ||
+	    get_str(&cf, "daemon.socket_group", NULL, &c->socket_group, err, errlen) ||
+	    get_str(&cf, "daemon.user", NULL, &c->user, err, errlen) ||
+	    get_str(&cf, "daemon.state_dir", "/var/lib/provd", &c->state_dir, err, errlen) ||
+	    get_str(&cf, "daemon.template_dir", PROVD_DATADIR, &c->template_dir, err, errlen) ||
+	    get_str(&cf, "daemon.syslog_facility", "daemon", &fac, err, errlen) ||
+	    get_uint(&cf, "daemon.max_clients_per_uid", 32, 1, 10000, &c->max_clients_per_uid, err, errlen) ||
+	    get_uint(&cf, "daemon.client_timeout", 30, 1, 3600, &c->client_timeout, err, errlen) ||
+	    get_uint(&cf, "daemon.hash_threads", 0, 0, 256, &c->hash_threads, err, errlen) ||
+	    get_str(&cf, "ldap.bind", "external", &bind, err, errlen) ||
+	    get_str(&cf, "ldap.bind_dn", NULL, &c->bind_dn, err, errlen) ||
+	    get_str(&cf, "ldap.bind_password_file", NULL, &c->bind_password_file, err, errlen) ||
+	    get_str(&cf, "ldap.base", NULL, &c->base, err, errlen) ||
+	    get_uint(&cf, "ldap.timeout", 10, 1, 600, &c->ldap_timeout, err, errlen) ||
+	    get_uint(&cf, "ldap.window", 256, 1, 900, &c->ldap_window, err, errlen) ||
+	    get_uint(&cf, "ldap.writer_lease", 30, 3, 3600, &c->writer_lease, err, errlen) ||
+	    get_str(&cf, "mail.domain", NULL, &c->mail_domain, err, errlen) ||
+	    get_str(&cf, "mail.default_quota", "2G", &quota, err, errlen) ||
+	    get_str(&cf, "mail.generated_password_hash", "ssha512", &c->generated_hash, err, errlen) ||
+	    get_str(&cf, "mail.chosen_password_hash", "yescrypt", &c->chosen_hash, err, errlen) ||
+	    get_uint(&cf, "mail.retention_days", 30, 0, 3650, &c->retention_days, err, errlen) ||
+	    get_uint(&cf, "mail.initial_password_days", 14, 0, 365, &c->initial_password_days, err, errlen) ||
+	    get_uint(&cf, "mail.initial_password_sweep", 60, 1, 3600, &c->initial_password_sweep, err, errlen) ||
+	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||
+	    get_str(&cf, "pki.ca_name", "Staff CA", &c->ca_name, err, errlen) ||
+	    get_str(&cf, "pki.organization", "", &c->organization, err, errlen) ||
+	    get_str(&cf, "pki.country", "VN", &c->country, err, errlen) ||
+	    get_str(&cf, "pki.key_file", NULL, &c->key_file, err, errlen) ||
+	    get_str(&cf, "pki.key_passphrase_file", NULL, &c->key_passphrase_file, err, errlen) ||
+	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
+	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
+	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
+	    get_str(&cf, "pki.crl_url", NULL, &c->crl_url, err, errlen) ||
+	    get_str(&cf, "pki.ocsp_url", NULL, &c->ocsp_url, err, errlen) ||
+	    get_str(&cf, "pki.ca_issuers_url", NULL, &c->ca_issuers_url, err, errlen) ||
+	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen))
+		goto out;
+
+	if ((c->syslog_facility = log_facility_parse(fac)) < 0) {
+		snprintf(err, errlen, "%s: daemon.syslog_facility '%s' is not "
+		         "daemon, user or local0..local7", path, fac);
+		goto out;
+	}
+	if (config_parse_size(quota, &c->default_quota) < 0) {
+		snprintf(err, errlen, "%s: mail.default_quota '%s' is not a size "
+		         "like 2G or 500M", path, quota);
+		goto out;
+	}
+	if (strcmp(bind, "simple") == 0) {
+		c->bind_simple = true;
+		if (c->bind_dn == NULL || c->bind_password_file == NULL) {
+			snprintf(err, errlen, "%s: ldap.bind = \"simple\" needs "
+			         "ldap.bind_dn and ldap.bind_password_file", path);
+			goto out;
+		}
+		if (read_secret_file(c->bind_password_file, &c->bind_password,
+		                     err, errlen) < 0)
+			goto out;
+	} else if (strcmp(bind, "external") != 0) {
+		snprintf(err, errlen, "%s: ldap.bind must be \"external\" or "
+		         "\"simple\", not \"%s\"", path, bind);
+		goto out;
+	}
+	if ((s = config_lookup(&cf, "ldap.uris")) == NULL ||
+	    config_setting_length(s) == 0) {
+		snprintf(err, errlen, "%s: ldap.uris: at least one URI is required", path);
+		goto out;
+	}
+	for (i = 0; i < config_setting_length(s); i++) {
+		const char *u = config_setting_get_string_elem(s, i);
+
+		if (u == NULL || c->nuris >= CONFIG_MAX_URIS ||
+		    (strncmp(u, "ldap://", 7) && strncmp(u, "ldaps://", 8) &&
+		     strncmp(u, "ldapi://", 8))) {
+			snprintf(err, errlen, "%s:%d: ldap.uris[%d]: not an ldap://, "
+			         "ldaps:// or ldapi:// URI (at most %d)", path,
+			         config_setting_source_line(s), i, CONFIG_MAX_URIS);
+			goto out;
+		}
+		if ((c->uris[c->nuris++] = strdup(u)) == NULL)
+			goto out;
+	}
+	if (c->base == NULL || c->mail_domain == NULL) {
+		snprintf(err, errlen, "%s: %s is required", path,
+		         c->base == NULL ? "ldap.base" : "mail.domain");
+		goto out;
+	}
+	{
+		LDAPDN dn = NULL;
+
+		if (ldap_str2dn(c->base, &dn, LDAP_DN_FORMAT_LDAPV3) != LDAP_SUCCESS ||
+		    dn == NULL) {
+			ldap_dnfree(dn);
+			snprintf(err, errlen, "%s: ldap.base '%.200s' is not a DN "
+			         "(e.g. dc=vinhphuc,dc=gov,dc=vn)", path, c->base);
+			goto out;
+		}
+		ldap_dnfree(dn);
+	}
+	if (load_roles(&cf, c, err, errlen) < 0 || derive_dns(c, err, errlen) < 0)
+		goto out;
+	rc = 0;
+out:
+	free(fac);
+	free(quota);
+	free(bind);
+	config_destroy(&cf);
+	if (rc != 0)
+		config_free(c);
+	return rc;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t i;
+
+	if (c->bind_password != NULL)
+		explicit_bzero(c->bind_password, strlen(c->bind_password));
+	free(c->bind_password);
+	for (i = 0; i < c->nuris; i++)
+		free(c->uris[i]);
+	for (i = 0; i < c->ngroups; i++) {
+		free(c->groups[i].group);
+		free(c->groups[i].unit);
+	}
+	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user);
+	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
+	free(c->bind_password_file); free(c->base); free(c->mail_domain);
+	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
+	free(c->organization); free(c->country); free(c->key_file);
+	free(c->key_passphrase_file); free(c->cert_file); free(c->crl_file);
+	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);
+	free(c->default_profile); free(c->units_dn); free(c->people_dn);
+	free(c->pki_dn); free(c->certs_dn); free(c->ca_dn);
+	memset(c, 0, sizeof(*c));
+}

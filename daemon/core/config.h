@@ -1,0 +1,105 @@
+/*
+ * config — provd's configuration, read with libconfig.
+ *
+ * config_load() reads and validates the whole file into a struct config that
+ * owns all its strings; on error it names the file, line and setting.  The
+ * file must not be readable or writable by group/others (it may name secrets).
+ * See etc/provd.conf and provd.conf(5) for every setting and its default.
+ */
+#ifndef PROVD_CONFIG_H
+#define PROVD_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define CONFIG_MAX_URIS   8
+#define CONFIG_MAX_GROUPS 16
+
+struct role_group {
+	char     *group;      /* UNIX group name */
+	unsigned  role;       /* enum role bit */
+	char     *unit;       /* NULL = whole province; else subtree root code */
+};
+
+struct config {
+	char *path;
+
+	/* daemon */
+	char    *socket_path;
+	char    *socket_group;      /* NULL: the service user's group */
+	char    *user;              /* NULL: stay as the starting user */
+	char    *state_dir;
+	char    *template_dir;
+	int      syslog_facility;
+	unsigned max_clients_per_uid;
+	unsigned client_timeout;    /* seconds */
+	unsigned hash_threads;      /* 0 = one per core */
+
+	/* ldap */
+	char    *uris[CONFIG_MAX_URIS];
+	size_t   nuris;
+	bool     bind_simple;       /* false: SASL EXTERNAL */
+	char    *bind_dn;
+	char    *bind_password;     /* read from bind_password_file; wiped on free */
+	char    *bind_password_file;
+	char    *base;
+	unsigned ldap_timeout;      /* seconds */
+	unsigned ldap_window;       /* outstanding operations */
+	unsigned writer_lease;      /* seconds a writer's claim lasts (several uris) */
+
+	/* mail */
+	char    *mail_domain;
+	unsigned long long default_quota;   /* bytes, 0 = unlimited */
+	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
+	char    *chosen_hash;
+	unsigned retention_days;
+	unsigned initial_password_days;   /* 0: initial passwords never expire */
+	unsigned initial_password_sweep;  /* seconds between expiry sweeps */
+	char    *password_page_url;       /* "" when no self-service page */
+
+	/* roles */
+	struct role_group groups[CONFIG_MAX_GROUPS];
+	size_t   ngroups;
+
+	/* pki */
+	char    *ca_name;
+	char    *organization;
+	char    *country;
+	char    *key_file;
+	char    *key_passphrase_file;
+	char    *cert_file;
+	char    *crl_file;
+	unsigned crl_days;
+	char    *crl_url;
+	char    *ocsp_url;
+	char    *ca_issuers_url;
+	char    *default_profile;
+
+	/* derived DNs */
+	char    *units_dn;          /* ou=units,<base> */
+	char    *people_dn;         /* ou=people,<base> */
+	char    *pki_dn;            /* ou=pki,<base> */
+	char    *certs_dn;          /* ou=certificates,ou=pki,<base> */
+	char    *ca_dn;             /* cn=<ca_name>,ou=pki,<base> */
+};
+
+/*
+ * Load path into *out (zeroed first).  Returns 0, or -1 with err holding
+ * "path:line: message".  check_perms: refuse a file (and the bind password
+ * file) readable by group or others.
+ */
+int config_load(const char *path, bool check_perms, struct config *out,
+                char *err, size_t errlen);
+
+/* Free everything config_load allocated; wipes the bind password. */
+void config_free(struct config *c);
+
+/* Parse "2G", "500M", "1024", "0" into bytes.  0 or -1. */
+int config_parse_size(const char *s, unsigned long long *out);
+
+/* Refuse a file whose mode lets group or others read or write it, naming it
+ * and the mode.  0 or -1. */
+int config_check_private(const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,50 @@
+/*
+ * provd — the engine's shared context: what every handler can reach.
+ */
+#ifndef PROVD_PROVD_H
+#define PROVD_PROVD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "config.h"
+
+struct loop;
+struct dir;
+struct control;
+struct units;
+struct workpool;
+struct template;
+struct pki;
+struct audit;
+struct writer;
+struct initialpw;
+
+/* The last conflict check (certs/check.c fills it, status shows it). */
+struct check_last {
+	bool   done;                 /* a check has completed */
+	long   found;                /* its findings */
+	time_t when;
+	char   first[600];           /* its first finding, "" when none */
+};
+
+struct provd {
+	struct config    cfg;
+	struct loop     *loop;
+	struct dir      *dir;
+	struct control  *control;
+	struct units    *units;      /* cache of ou=units */
+	struct workpool *hashers;    /* password hashing off the loop */
+	struct template *account_tpl;
+	struct pki      *pki;        /* CA, signer, profiles (NULL if not set up) */
+	struct audit    *audit;
+	struct writer   *writer;     /* the writer lease (several ldap.uris) */
+	struct check_last last_check;
+	struct initialpw *initialpw; /* the initial-password sweep */
+	time_t           started;
+	bool             stopping;   /* SIGTERM: finish in-flight, accept nothing new */
+	unsigned long    requests;   /* served since start */
+};
+
+#endif
