@@ -13,7 +13,6 @@
 #include "ca_cmd.h"
 #include "check.h"
 #include "cert.h"
-#include "cert_issue.h"
 #include "crl.h"
 #include "log.h"
 #include "passwd.h"

@@ -33,7 +33,7 @@
 #include "config.h"
 #include "control.h"
 #include "dir.h"
-#include "account_admin.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "initialpw.h"
 #include "loop.h"

@@ -1,32 +1,40 @@
 /*
- * cert — the certificate commands on records (list, show, revoke, release,
- * export-index), and the certificates' side of account events and of
- * whois.  Records themselves: certrec.h; `cert issue`: cert_issue.h.
+ * cert — certificate records: issue from a CSR by profile, list, show,
+ * revoke, release, export to OpenSSL's index.txt, and the certificate side
+ * of account lifecycle events.
+ *
+ * A record lives at provdCertSerial=<hex>,ou=certificates,ou=pki,<base>
+ * (object class provdCertificate): serial, status (valid | hold | revoked),
+ * login, employee id, unit, profile, validity, fingerprint, revocation
+ * reason and times, and the certificate itself.  The record is the source
+ * of truth; the account's userCertificate;binary (what S/MIME address books
+ * read) carries exactly its valid certificates, and the CRL its held and
+ * revoked ones.  Every change writes the record first, so a retry after a
+ * failure finds the record in its new state and completes the rest.
  */
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
-#include "account_admin.h"
+#include "lifecycle.h"
 
 struct provd;
 struct request;
 
+void cert_issue(struct request *req);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);
 void cert_release(struct request *req);
 void cert_export_index(struct request *req);
 
-/* The certificates' side of an account event (see account_admin.h): every
- * matching record changes, then one CRL is published.  done runs once.
- * main.c hands it to lifecycle_set_certs. */
-void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
-                    lifecycle_done_fn *done, void *ctx);
-
-/* The whois part listing a person's certificates (see whois.h); main.c
- * adds it with whois_add_part. */
+/* The certificates' side of an account event (see lifecycle.h): every
+ * matching record changes, then one CRL is published.  done runs once. */
+/* The whois part listing a person's certificates (see whois.h). */
 struct whois_subject;
 void cert_whois_part(struct request *req, const struct whois_subject *who,
                      void (*done)(void *ctx), void *ctx);
+
+void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+                    lifecycle_done_fn *done, void *ctx);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -26,10 +27,11 @@ struct timer {
 };
 
 struct deferred {
-	loop_fn         *cb;
-	void            *ctx;
-	struct deferred *next;
+	loop_fn               *cb;
+	void                  *ctx;
+	STAILQ_ENTRY(deferred) entry;
 };
+STAILQ_HEAD(deferq, deferred);
 
 struct loop {
 	int              epfd;
@@ -37,7 +39,7 @@ struct loop {
 	struct watch   **watch;      /* indexed by fd */
 	int              nwatch;
 	struct timer    *timers;     /* sorted by due */
-	struct deferred *dhead, *dtail;
+	struct deferq    deferred;   /* loop_defer, oldest first */
 	struct watch   **graveyard;  /* freed after each turn */
 	size_t           ngrave, capgrave;
 };
@@ -58,6 +60,7 @@ loop_new(void)
 
 	if (l == NULL)
 		return NULL;
+	STAILQ_INIT(&l->deferred);
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		free(l);
 		return NULL;
@@ -108,8 +111,8 @@ loop_free(struct loop *l)
 		l->timers = t->next;
 		free(t);
 	}
-	while ((d = l->dhead) != NULL) {
-		l->dhead = d->next;
+	while ((d = STAILQ_FIRST(&l->deferred)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->deferred, entry);
 		free(d);
 	}
 	close(l->epfd);
@@ -223,11 +226,7 @@ loop_defer(struct loop *l, loop_fn *cb, void *ctx)
 		return -1;
 	d->cb = cb;
 	d->ctx = ctx;
-	if (l->dtail)
-		l->dtail->next = d;
-	else
-		l->dhead = d;
-	l->dtail = d;
+	STAILQ_INSERT_TAIL(&l->deferred, d, entry);
 	return 0;
 }
 
@@ -237,10 +236,8 @@ run_deferred(struct loop *l)
 	struct deferred *d;
 
 	/* Calls deferred while running these run in the same turn. */
-	while ((d = l->dhead) != NULL) {
-		l->dhead = d->next;
-		if (l->dhead == NULL)
-			l->dtail = NULL;
+	while ((d = STAILQ_FIRST(&l->deferred)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->deferred, entry);
 		d->cb(d->ctx);
 		free(d);
 	}
@@ -271,7 +268,7 @@ loop_run(struct loop *l)
 		if (l->stop)
 			break;
 		timeout = -1;
-		if (l->dhead != NULL) {
+		if (!STAILQ_EMPTY(&l->deferred)) {
 			timeout = 0;
 		} else if (l->timers != NULL) {
 			uint64_t now = loop_now_ms();

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -17,10 +18,11 @@
 #define MAX_THREADS 64
 
 struct job {
-	workpool_fn *work, *done;
-	void        *arg;
-	struct job  *next;
+	workpool_fn     *work, *done;
+	void            *arg;
+	STAILQ_ENTRY(job) entry;
 };
+STAILQ_HEAD(jobq, job);
 
 struct workpool {
 	struct loop     *loop;
@@ -28,8 +30,8 @@ struct workpool {
 	unsigned         nthreads;
 	pthread_mutex_t  mu;
 	pthread_cond_t   cv;
-	struct job      *todo_head, *todo_tail;   /* waiting for a worker */
-	struct job      *finished;                /* waiting for done() */
+	struct jobq      todo;       /* waiting for a worker, oldest first */
+	struct jobq      finished;   /* waiting for done(), oldest first */
 	size_t           pending;
 	bool             quit;
 	int              efd;
@@ -45,16 +47,13 @@ worker(void *arg)
 
 	for (;;) {
 		pthread_mutex_lock(&p->mu);
-		while (p->todo_head == NULL && !p->quit)
+		while (STAILQ_EMPTY(&p->todo) && !p->quit)
 			pthread_cond_wait(&p->cv, &p->mu);
-		if (p->todo_head == NULL) {
+		if ((j = STAILQ_FIRST(&p->todo)) == NULL) {
 			pthread_mutex_unlock(&p->mu);
 			return NULL;
 		}
-		j = p->todo_head;
-		p->todo_head = j->next;
-		if (p->todo_head == NULL)
-			p->todo_tail = NULL;
+		STAILQ_REMOVE_HEAD(&p->todo, entry);
 		pthread_mutex_unlock(&p->mu);
 
 		j->work(j->arg);
@@ -63,9 +62,8 @@ worker(void *arg)
 		/* Wake the loop only when the list goes from empty to not:
 		 * drain() takes the whole list, so one wake-up covers every job
 		 * finished before the loop gets to it. */
-		wake = p->finished == NULL;
-		j->next = p->finished;
-		p->finished = j;
+		wake = STAILQ_EMPTY(&p->finished);
+		STAILQ_INSERT_TAIL(&p->finished, j, entry);
 		pthread_mutex_unlock(&p->mu);
 		if (wake && write(p->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 			log_warn("workpool: eventfd");
@@ -75,20 +73,14 @@ worker(void *arg)
 static void
 drain(struct workpool *p)
 {
-	struct job *list, *j, *rev = NULL;
+	struct jobq done = STAILQ_HEAD_INITIALIZER(done);
+	struct job *j;
 
 	pthread_mutex_lock(&p->mu);
-	list = p->finished;
-	p->finished = NULL;
+	STAILQ_CONCAT(&done, &p->finished);
 	pthread_mutex_unlock(&p->mu);
-	/* Oldest first. */
-	while ((j = list) != NULL) {
-		list = j->next;
-		j->next = rev;
-		rev = j;
-	}
-	while ((j = rev) != NULL) {
-		rev = j->next;
+	while ((j = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, entry);
 		p->pending--;
 		j->done(j->arg);
 		free(j);
@@ -123,6 +115,8 @@ workpool_new(struct loop *loop, unsigned nthreads)
 	if (nthreads > MAX_THREADS)
 		nthreads = MAX_THREADS;
 	p->loop = loop;
+	STAILQ_INIT(&p->todo);
+	STAILQ_INIT(&p->finished);
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cv, NULL);
 	if ((p->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0 ||
@@ -158,11 +152,7 @@ workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *
 	j->done = done;
 	j->arg = arg;
 	pthread_mutex_lock(&p->mu);
-	if (p->todo_tail)
-		p->todo_tail->next = j;
-	else
-		p->todo_head = j;
-	p->todo_tail = j;
+	STAILQ_INSERT_TAIL(&p->todo, j, entry);
 	p->pending++;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
