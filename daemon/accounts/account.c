@@ -1068,7 +1068,7 @@ holder_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	char *dn;
 
 	if (s->found < 2)
-		dir_entry_copy(ld, e, "uid", s->uid[s->found], sizeof(s->uid[0]));
+		dir_entry_copy(ld, e, AT_UID, s->uid[s->found], sizeof(s->uid[0]));
 	if (s->found == 0 && (dn = dir_entry_dn(ld, e)) != NULL) {
 		snprintf(s->dn, sizeof(s->dn), "%s", dn);
 		free(dn);
@@ -1101,7 +1101,7 @@ holders_done(void *arg, const struct dir_result *res)
 void
 account_show(struct request *req)
 {
-	static const char *const uid_attr[] = { "uid", NULL };
+	static const char *const uid_attr[] = { AT_UID, NULL };
 	const char *key = req->args.operand[0];
 	char filter[2600];
 	struct show *s;

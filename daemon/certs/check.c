@@ -17,35 +17,37 @@
 #include "log.h"
 #include "provd.h"
 #include "request.h"
+#include "schema.h"
+#include "xmalloc.h"
 #include "serial.h"
 
-#define CHECK_MAX_KEYS   2000000
-#define CHECK_LOG_MAX    50          /* findings logged one by one */
+#define CHECK_MAX_KEYS 2000000
+#define CHECK_LOG_MAX  50 /* findings logged one by one */
 
 struct key {
-	char *key;                       /* "address:x@y", "employee_id:VP1" */
+	char *key; /* "address:x@y", "employee_id:VP1" */
 	char *uid;
 };
 
 struct check {
-	struct provd   *pd;
-	struct request *req;             /* NULL: background */
-	bool            fix;
-	struct key     *keys;
-	size_t          nkeys, capkeys;
-	struct key     *certs;           /* serial hex -> "status uid", revoked/held/pending */
-	size_t          ncerts, capcerts;
-	char          **crl;             /* serials on the CRL, hex */
-	size_t          ncrl;
-	bool            have_crl;
-	long            found;
-	bool            crl_wrong;
-	bool            failed;
-	char            first[600];
-	char            err[400];
+	struct provd *pd;
+	struct request *req; /* NULL: background */
+	bool fix;
+	struct key *keys;
+	size_t nkeys, capkeys;
+	struct key *certs; /* serial hex -> "status uid", revoked/held/pending */
+	size_t ncerts, capcerts;
+	char **crl; /* serials on the CRL, hex */
+	size_t ncrl;
+	bool have_crl;
+	long found;
+	bool crl_wrong;
+	bool failed;
+	char first[600];
+	char err[400];
 };
 
-static bool running;             /* one check at a time */
+static bool running; /* one check at a time */
 
 static void
 keys_free(struct key *k, size_t n)
@@ -73,8 +75,7 @@ check_free(struct check *c)
 }
 
 static void
-push(struct key **v, size_t *n, size_t *cap, const char *prefix, const char *value,
-     const char *uid)
+push(struct key **v, size_t *n, size_t *cap, const char *prefix, const char *value, const char *uid)
 {
 	size_t len;
 	char *k;
@@ -85,23 +86,19 @@ push(struct key **v, size_t *n, size_t *cap, const char *prefix, const char *val
 		struct key *nv;
 
 		*cap = *cap ? *cap * 2 : 1024;
-		if ((nv = realloc(*v, *cap * sizeof(**v))) == NULL)
-			fatal("check: out of memory");
+		nv = xrealloc(*v, *cap * sizeof(**v));
 		*v = nv;
 	}
 	len = strlen(prefix) + strlen(value) + 1;
-	if ((k = malloc(len)) == NULL)
-		fatal("check: out of memory");
+	k = xmalloc(len);
 	snprintf(k, len, "%s%s", prefix, value);
 	(*v)[*n].key = k;
-	if (((*v)[*n].uid = strdup(uid ? uid : "?")) == NULL)
-		fatal("check: out of memory");
+	(*v)[*n].uid = xstrdup(uid ? uid : "?");
 	(*n)++;
 }
 
 /* One finding: a record to the requester, a warning to the log. */
-static void
-finding(struct check *c, const char *kind, const char *key, const char *fmt, ...)
+static void finding(struct check *c, const char *kind, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void
@@ -190,9 +187,11 @@ finish(struct check *c)
 		if (c->found == 0)
 			request_done(c->req, ST_OK, "no conflicts");
 		else
-			request_done(c->req, ST_CONFLICT, "%ld conflicts found; first: %s%s", c->found,
-			             c->first, c->crl_wrong && !c->fix ?
-			             " (check --fix republishes a complete CRL)" : "");
+			request_done(c->req, ST_CONFLICT, "%ld conflicts found; first: %s%s",
+			             c->found, c->first,
+			             c->crl_wrong && !c->fix
+			                     ? " (check --fix republishes a complete CRL)"
+			                     : "");
 	}
 	check_free(c);
 }
@@ -238,16 +237,22 @@ compare_crl(struct check *c)
 		char status[16] = "", login[200] = "";
 		int pending = 0;
 		bool listed = on_crl_list(c->crl, c->ncrl, c->certs[i].key);
+		enum cert_state st;
 
-		if (sscanf(c->certs[i].uid, "%15s %d %199s", status, &pending, login) < 2 || pending)
+		if (sscanf(c->certs[i].uid, "%15s %d %199s", status, &pending, login) < 2 ||
+		    pending || cert_state_parse(status, &st) < 0)
 			continue;
-		if ((strcmp(status, "revoked") == 0 || strcmp(status, "hold") == 0) && !listed) {
-			finding(c, "crl", c->certs[i].key, "certificate of %s is %s in its record but "
-			        "not on the CRL", login, status);
+		if (st != CERT_STATE_VALID && !listed) {
+			finding(c, "crl", c->certs[i].key,
+			        "certificate of %s is %s in its record but "
+			        "not on the CRL",
+			        login, cert_state_name(st));
 			c->crl_wrong = true;
-		} else if (strcmp(status, "valid") == 0 && listed) {
-			finding(c, "crl", c->certs[i].key, "certificate of %s is valid in its record "
-			        "but on the CRL", login);
+		} else if (st == CERT_STATE_VALID && listed) {
+			finding(c, "crl", c->certs[i].key,
+			        "certificate of %s is valid in its record "
+			        "but on the CRL",
+			        login);
 			c->crl_wrong = true;
 		}
 	}
@@ -258,11 +263,11 @@ on_cert(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct check *c = arg;
 	char serial[64] = "", status[16] = "", uid[200] = "", val[240];
-	char *pending = dir_entry_get(ld, e, CRL_PENDING_ATTR);
+	char *pending = dir_entry_get(ld, e, AT_CERT_PENDING);
 
-	dir_entry_copy(ld, e, "provdCertSerial", serial, sizeof(serial));
-	dir_entry_copy(ld, e, "provdCertStatus", status, sizeof(status));
-	dir_entry_copy(ld, e, "uid", uid, sizeof(uid));
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, serial, sizeof(serial));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, status, sizeof(status));
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
 	lower(serial);
 	snprintf(val, sizeof(val), "%s %d %s", status, pending != NULL, uid[0] ? uid : "?");
 	free(pending);
@@ -299,7 +304,7 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 	unsigned char *der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &len);
 	const unsigned char *p = der;
 	X509_CRL *crl = der ? d2i_X509_CRL(NULL, &p, (long)len) : NULL;
-	STACK_OF(X509_REVOKED) *revs;
+	STACK_OF(X509_REVOKED) * revs;
 	int i, n;
 
 	free(der);
@@ -330,16 +335,14 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_ca_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "uid", CRL_PENDING_ATTR, NULL
-	};
+	static const char *const attrs[] = {AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_CERT_PENDING,
+	                                    NULL};
 	struct check *c = arg;
 
-	(void)res;                       /* no CA entry: nothing to compare */
+	(void)res; /* no CA entry: nothing to compare */
 	dir_search(c->pd->dir, c->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=provdCertificate)(|(provdCertStatus=revoked)"
-	           "(provdCertStatus=hold)(provdCertStatus=valid)))",
-	           attrs, 0, NULL, on_cert, on_certs_done, c);
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", attrs, 0, NULL, on_cert,
+	           on_certs_done, c);
 }
 
 /* ---- step 1-2: addresses and employee ids ------------------------------ */
@@ -349,12 +352,12 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct check *c = arg;
 	char uid[200] = "";
-	char **mails = dir_entry_get_all(ld, e, "mail");
-	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
-	char **emps = dir_entry_get_all(ld, e, "employeeNumber");
+	char **mails = dir_entry_get_all(ld, e, AT_MAIL);
+	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
+	char **emps = dir_entry_get_all(ld, e, AT_EMPLOYEE_ID);
 	size_t i;
 
-	dir_entry_copy(ld, e, "uid", uid, sizeof(uid));
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
 	for (i = 0; mails && mails[i]; i++) {
 		lower(mails[i]);
 		push(&c->keys, &c->nkeys, &c->capkeys, "address:", mails[i], uid);
@@ -373,14 +376,15 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_people_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
+	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
 	struct check *c = arg;
 	char why[300];
 	size_t i, j;
 
 	if (res->code != LDAP_SUCCESS) {
 		c->failed = true;
-		snprintf(c->err, sizeof(c->err), "accounts: %s", dir_result_str(res, why, sizeof(why)));
+		snprintf(c->err, sizeof(c->err), "accounts: %s",
+		         dir_result_str(res, why, sizeof(why)));
 		finish(c);
 		return;
 	}
@@ -395,8 +399,8 @@ on_people_done(void *arg, const struct dir_result *res)
 				continue;
 			n++;
 			if (used < sizeof(holders))
-				used += (size_t)snprintf(holders + used, sizeof(holders) - used, "%s%s",
-				                         n > 1 ? ", " : "", c->keys[j].uid);
+				used += (size_t)snprintf(holders + used, sizeof(holders) - used,
+				                         "%s%s", n > 1 ? ", " : "", c->keys[j].uid);
 		}
 		if (n > 1) {
 			const char *colon = strchr(c->keys[i].key, ':');
@@ -407,15 +411,14 @@ on_people_done(void *arg, const struct dir_result *res)
 			finding(c, kind, colon + 1, "held by %zu accounts: %s", n, holders);
 		}
 	}
-	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
-	           NULL, on_ca, on_ca_done, c);
+	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	           on_ca, on_ca_done, c);
 }
 
 static void
 check_start(struct provd *pd, struct request *req, bool fix)
 {
-	static const char *const attrs[] = { "uid", "mail", "mailLocalAddress", "employeeNumber",
-	                                     NULL };
+	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
 	struct check *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
@@ -424,8 +427,9 @@ check_start(struct provd *pd, struct request *req, bool fix)
 	c->req = req;
 	c->fix = fix;
 	running = true;
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, "(objectClass=*)", attrs, 0,
-	           NULL, on_person, on_people_done, c);
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, on_person, on_people_done,
+	           c);
 }
 
 void
@@ -434,7 +438,8 @@ check_run(struct request *req)
 	bool fix = cmd_flag(&req->args, "fix");
 
 	if (fix && !request_may(req, ROLE_OFFICER, NULL)) {
-		request_done(req, ST_PERMISSION, "check --fix republishes the CRL: officer role needed");
+		request_done(req, ST_PERMISSION,
+		             "check --fix republishes the CRL: officer role needed");
 		return;
 	}
 	check_start(req->pd, req, fix);

@@ -19,13 +19,13 @@
 #define CRL_FILE_MAX (64u * 1024u * 1024u)
 
 static struct {
-	struct provd  *pd;
-	struct timer  *timer;
-	bool           busy;
-	uint64_t       number;     /* provdCrlNumber read */
-	bool           has_number;
+	struct provd *pd;
+	struct timer *timer;
+	bool busy;
+	uint64_t number; /* provdCrlNumber read */
+	bool has_number;
 	unsigned char *der;
-	size_t         len;
+	size_t len;
 } sync_state;
 
 uint64_t
@@ -109,8 +109,8 @@ on_crl(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	(void)arg;
 	free(sync_state.der);
-	sync_state.der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary",
-	                                   &sync_state.len);
+	sync_state.der =
+		dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &sync_state.len);
 }
 
 static void
@@ -126,13 +126,13 @@ on_crl_done(void *arg, const struct dir_result *res)
 		uint64_t want = crlsync_der_number(sync_state.der, sync_state.len);
 
 		if (want <= have)
-			;                   /* this instance published meanwhile */
-		else if (!crl_acceptable(sync_state.der, sync_state.len, sync_state.number,
-		                         why, sizeof(why)))
+			; /* this instance published meanwhile */
+		else if (!crl_acceptable(sync_state.der, sync_state.len, sync_state.number, why,
+		                         sizeof(why)))
 			log_warnx("crl: the directory's CRL %llu is not taken: %s",
 			          (unsigned long long)sync_state.number, why);
-		else if (crlgen_write_file(pd->cfg.crl_file, sync_state.der, sync_state.len,
-		                           why, sizeof(why)) < 0)
+		else if (crlgen_write_file(pd->cfg.crl_file, sync_state.der, sync_state.len, why,
+		                           sizeof(why)) < 0)
 			log_warnx("crl: %s: %s", pd->cfg.crl_file, why);
 		else
 			log_info("crl: %s follows the directory: CRL %llu (was %llu)",
@@ -158,7 +158,7 @@ on_number(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_number_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
+	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
 	struct provd *pd = sync_state.pd;
 
 	(void)arg;
@@ -168,14 +168,14 @@ on_number_done(void *arg, const struct dir_result *res)
 		schedule(CRLSYNC_MS);
 		return;
 	}
-	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
-	           NULL, on_crl, on_crl_done, NULL);
+	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	           on_crl, on_crl_done, NULL);
 }
 
 static void
 tick(void *arg)
 {
-	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	static const char *const attrs[] = {"provdCrlNumber", NULL};
 	struct provd *pd = sync_state.pd;
 
 	(void)arg;
@@ -188,8 +188,8 @@ tick(void *arg)
 	}
 	sync_state.busy = true;
 	sync_state.has_number = false;
-	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
-	           NULL, on_number, on_number_done, NULL);
+	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	           on_number, on_number_done, NULL);
 }
 
 static void

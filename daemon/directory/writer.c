@@ -16,28 +16,28 @@
 #define RETRY_MS        1000
 
 struct writer {
-	struct provd  *pd;
-	struct timer  *timer;
-	unsigned long  gen;            /* connection generation; stale answers are dropped */
-	bool           busy;           /* a read or a write of the lease in flight */
-	bool           exists;
-	char           value[LEASE_VALUE_MAX];   /* the lease as read */
-	char           dn[1024];
-	char           shown[1600];     /* last state, for status and to log changes */
-	bool           held;           /* this provd held the lease at the last read */
-	void         (*on_split)(struct provd *pd);
+	struct provd *pd;
+	struct timer *timer;
+	unsigned long gen; /* connection generation; stale answers are dropped */
+	bool busy;         /* a read or a write of the lease in flight */
+	bool exists;
+	char value[LEASE_VALUE_MAX]; /* the lease as read */
+	char dn[1024];
+	char shown[1600]; /* last state, for status and to log changes */
+	bool held;        /* this provd held the lease at the last read */
+	void (*on_split)(struct provd *pd);
 };
 
 struct lease {
 	unsigned long pos;
-	long long     renewed;
-	char          uri[LEASE_VALUE_MAX];
+	long long renewed;
+	char uri[LEASE_VALUE_MAX];
 };
 
 struct step {
 	struct writer *w;
-	unsigned long  gen;
-	char           value[LEASE_VALUE_MAX];   /* what was written */
+	unsigned long gen;
+	char value[LEASE_VALUE_MAX]; /* what was written */
 };
 
 static void check(struct writer *w);
@@ -79,7 +79,9 @@ set_gate(struct writer *w, enum dir_gate g, const char *why)
 
 	dir_set_write_gate(w->pd->dir, g, why);
 	snprintf(shown, sizeof(shown), "%s%s%s",
-	         g == DIR_GATE_OPEN ? "open" : g == DIR_GATE_HOLD ? "pending" : "closed",
+	         g == DIR_GATE_OPEN           ? "open"
+	                 : g == DIR_GATE_HOLD ? "pending"
+	                                      : "closed",
 	         why != NULL && why[0] ? ": " : "", why != NULL ? why : "");
 	if (strcmp(shown, w->shown) != 0) {
 		if (g == DIR_GATE_CLOSED)
@@ -110,10 +112,10 @@ write_done(void *arg, const struct dir_result *res)
 		set_gate(w, DIR_GATE_OPEN, "");
 		schedule(w, (uint64_t)w->pd->cfg.writer_lease * 1000u / 3u);
 	} else if (res->code == LDAP_ASSERTION_FAILED || res->code == LDAP_ALREADY_EXISTS) {
-		schedule(w, 0);             /* someone else wrote it: read again */
+		schedule(w, 0); /* someone else wrote it: read again */
 	} else {
-		snprintf(why, sizeof(why), "cannot write the writer lease %s on %s: %s",
-		         w->dn, dir_uri(w->pd->dir), dir_result_str(res, buf, sizeof(buf)));
+		snprintf(why, sizeof(why), "cannot write the writer lease %s on %s: %s", w->dn,
+		         dir_uri(w->pd->dir), dir_result_str(res, buf, sizeof(buf)));
 		set_gate(w, DIR_GATE_CLOSED, why);
 		schedule(w, RETRY_MS);
 	}
@@ -128,9 +130,9 @@ claim(struct writer *w, long long now)
 	struct provd *pd = w->pd;
 	struct step *st = calloc(1, sizeof(*st));
 	struct dir_mods *m = dir_mods_new();
-	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	LDAPControl *ctrl = NULL, *ctrls[2] = {NULL, NULL};
 	char assertion[LEASE_VALUE_MAX * 3 + 32], esc[LEASE_VALUE_MAX * 3 + 1];
-	struct berval bv, out = { 0, NULL };
+	struct berval bv, out = {0, NULL};
 
 	if (st == NULL || m == NULL)
 		fatal("writer: out of memory");
@@ -186,7 +188,7 @@ decide(struct writer *w)
 	}
 	age = now - l.renewed;
 	if (age < 0)
-		age = 0;                    /* a clock ahead of ours: count it fresh */
+		age = 0; /* a clock ahead of ours: count it fresh */
 	if (l.pos == mine) {
 		w->held = true;
 		if (age * 3 < lease) {
@@ -199,7 +201,8 @@ decide(struct writer *w)
 	}
 	if (age >= lease) {
 		w->held = false;
-		log_info("writer: the lease of %s (position %lu) ended %lld s ago; taking over on %s",
+		log_info("writer: the lease of %s (position %lu) ended %lld s ago; taking over on "
+		         "%s",
 		         l.uri, l.pos, age - lease, dir_uri(pd->dir));
 		claim(w, now);
 		return;
@@ -209,20 +212,26 @@ decide(struct writer *w)
 		/* We held the lease and another position renewed it meanwhile:
 		 * two providers took writes (a partition that has healed). */
 		log_warnx("writer: %s (position %lu) took writes while this provd held the lease "
-		          "on %s; looking for conflicts", l.uri, l.pos, dir_uri(pd->dir));
+		          "on %s; looking for conflicts",
+		          l.uri, l.pos, dir_uri(pd->dir));
 		w->held = false;
 		if (w->on_split != NULL)
 			w->on_split(pd);
 	}
 	if (l.pos < mine)
-		snprintf(why, sizeof(why), "not the writer: the sites write to %s (position %lu of "
-		         "ldap.uris, lease renewed %lld s ago as seen on %s), which this provd cannot "
-		         "reach; writes are refused until that lease ends in %lld s", l.uri, l.pos,
-		         age, dir_uri(pd->dir), left);
+		snprintf(why, sizeof(why),
+		         "not the writer: the sites write to %s (position %lu of "
+		         "ldap.uris, lease renewed %lld s ago as seen on %s), which this provd "
+		         "cannot "
+		         "reach; writes are refused until that lease ends in %lld s",
+		         l.uri, l.pos, age, dir_uri(pd->dir), left);
 	else
-		snprintf(why, sizeof(why), "not the writer yet: provds still write to %s (position "
-		         "%lu of ldap.uris, lease renewed %lld s ago); %s takes over when that lease "
-		         "ends in %lld s", l.uri, l.pos, age, dir_uri(pd->dir), left);
+		snprintf(why, sizeof(why),
+		         "not the writer yet: provds still write to %s (position "
+		         "%lu of ldap.uris, lease renewed %lld s ago); %s takes over when that "
+		         "lease "
+		         "ends in %lld s",
+		         l.uri, l.pos, age, dir_uri(pd->dir), left);
 	set_gate(w, DIR_GATE_CLOSED, why);
 	schedule(w, (uint64_t)(left < lease / 3 ? left : lease / 3) * 1000u + 100u);
 }
@@ -265,7 +274,7 @@ read_done(void *arg, const struct dir_result *res)
 static void
 check(struct writer *w)
 {
-	static const char *const attrs[] = { "description", NULL };
+	static const char *const attrs[] = {"description", NULL};
 	struct step *st;
 
 	if (w->busy || !dir_connected(w->pd->dir))
@@ -321,8 +330,8 @@ writer_on_state(struct writer *w, bool up)
 		loop_timer_cancel(w->pd->loop, w->timer);
 		w->timer = NULL;
 	}
-	set_gate(w, DIR_GATE_HOLD, up ? "checking which provider takes writes" :
-	         "reconnecting to the directory");
+	set_gate(w, DIR_GATE_HOLD,
+	         up ? "checking which provider takes writes" : "reconnecting to the directory");
 	if (up && !w->busy)
 		check(w);
 	/* busy: the answer in flight belongs to the old generation; its
