@@ -692,12 +692,87 @@ fail:
 	create_fail(c, ST_INVALID, "%s", err);
 }
 
+/* Search again from the start, keeping the hash: another writer took the
+ * login, the address or the employee id; the employee id found then makes
+ * this an update (or unchanged). */
+static void
+create_again(struct create *c)
+{
+	unreserve(c->res.login);
+	c->reserved = false;
+	c->conflict[0] = '\0';
+	c->nmatches = 0;
+	existing_clear(&c->old);
+	create_search(c);
+}
+
+static void
+on_own_deleted(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS && ++c->tries < CREATE_RETRIES) {
+		create_again(c);
+		return;
+	}
+	create_fail(c, ST_CONFLICT, "employee id %s is on two accounts, %s among them (%s); "
+	            "'provctl check' lists them", c->employee_id, c->res.login,
+	            res->code == LDAP_SUCCESS ? "too many tries" : dir_result_str(res, why, sizeof(why)));
+}
+
+static void
+verify_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct create *c = arg;
+	char uid[NAMES_LOGIN_BUFSZ];
+
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	if (strcmp(uid, c->res.login) != 0)
+		c->nmatches++;
+}
+
+/* After an add: is ours the only account with this employee id?  Two
+ * writers that searched before either added can both add (slapd's unique
+ * overlay checks before it writes, so two adds in flight both pass).  The
+ * later of the two checks sees both accounts and deletes its own, then
+ * searches again and finds the other: never two, and "created" is said only
+ * of an account that was alone when checked. */
+static void
+verify_done(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+
+	if (res->code == LDAP_SUCCESS && c->nmatches > 0) {
+		log_info("account: %s: employee id %s was created by another writer at the same "
+		         "time; removing this one", c->res.login, c->employee_id);
+		dir_delete(c->pd->dir, c->res.dn, NULL, on_own_deleted, c);
+		return;
+	}
+	c->res.status = ST_OK;
+	c->res.action = ACCOUNT_CREATED;
+	snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+	create_finish(c);
+}
+
 static void
 on_added(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
 	char why[300];
 
+	if (res->code == LDAP_SUCCESS && c->employee_id[0] != '\0') {
+		static const char *const attrs[] = { AT_UID, NULL };
+		char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], filter[3 * FIELD_EMPLOYEE_ID_MAX + 64];
+
+		if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) == 0) {
+			snprintf(filter, sizeof(filter), "(" AT_EMPLOYEE_ID "=%s)", esc);
+			c->nmatches = 0;
+			dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
+			           0, NULL, verify_entry, verify_done, c);
+			return;
+		}
+	}
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
 		c->res.action = ACCOUNT_CREATED;
@@ -709,14 +784,8 @@ on_added(void *arg, const struct dir_result *res)
 	    !c->explicit_login && ++c->tries < CREATE_RETRIES) {
 		/* Another writer took the login, the address or the employee id
 		 * between our search and our add (another provd instance; the
-		 * provider's unique overlay refuses the duplicate): search again,
-		 * keep the hash.  The employee id found then makes this an update. */
-		unreserve(c->res.login);
-		c->reserved = false;
-		c->conflict[0] = '\0';
-		c->nmatches = 0;
-		existing_clear(&c->old);
-		create_search(c);
+		 * provider's unique overlay refuses the duplicate). */
+		create_again(c);
 		return;
 	}
 	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
