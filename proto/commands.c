@@ -77,6 +77,8 @@ static const struct opt_spec ca_create_opts[] = {
 	{ "subject", OPT_VALUE, "DN",   "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'" },
 	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
 	{ "days",    OPT_VALUE, "N",    "validity in days" },
+	{ "pkcs11",  OPT_VALUE, "URI",  "generate the key on the token instead of in a file "
+	                                "(RFC 7512, e.g. 'pkcs11:token=provd-ca;object=ca-2026')" },
 	END_OPTS
 };
 
@@ -84,12 +86,19 @@ static const struct opt_spec ca_import_opts[] = {
 	{ "cert", OPT_FILE, "FILE", "the CA certificate (PEM)" },
 	{ "key",  OPT_VALUE, "PATH", "its private key: an absolute path on the provd host, "
 	                             "mode 0600, read by the signer only" },
+	{ "pkcs11", OPT_VALUE, "URI", "or: its key on the token (RFC 7512 URI, no PIN in it)" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_issue_opts[] = {
 	{ "csr",     OPT_FILE,  "FILE",    "certificate request (PEM or DER)" },
 	{ "profile", OPT_VALUE, "PROFILE", "issuance profile (default from config)" },
+	{ "generate", OPT_FLAG, NULL,      "no CSR: the office makes the key pair (needs --p12)" },
+	{ "key",     OPT_VALUE, "TYPE",    "with --generate: ec-p256 (default) or rsa-3072" },
+	{ "p12",     OPT_OUTPUT, "FILE",   "with --generate: write key, certificate and chain here "
+	                                   "(PKCS#12, mode 0600, new file)" },
+	{ "passphrase-stdin", OPT_SECRET_STDIN, NULL, "with --generate: the PKCS#12 passphrase from "
+	                                   "standard input (else one is generated and printed once)" },
 	END_OPTS
 };
 
@@ -248,6 +257,11 @@ const struct cmd_spec cmd_table[] = {
 	  .opts = no_opts,
 	  .summary = "write the records as OpenSSL index.txt (for openssl ocsp -index)",
 	  .example = "provctl cert export-index index.txt" },
+	{ .id = CMD_CERT_ESCROW_EXPORT, .noun = "cert", .verb = "escrow-export",
+	  .operands = "SERIAL", .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER,
+	  .opts = no_opts,
+	  .summary = "print a key's escrow copy (CMS, for the recovery key holder; audited)",
+	  .example = "provctl cert escrow-export 3a0f... > annv-key.cms" },
 
 	{ .id = CMD_CRL_SHOW, .noun = "crl", .verb = "show", .roles = ROLE_READ,
 	  .opts = crl_show_opts, .summary = "print the current CRL",
