@@ -450,6 +450,7 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 	X509 *cert;
 	char err[512];
 	int rc;
+	bool mismatch, other = false;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
@@ -475,19 +476,6 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_INVALID, "--cert: not a PEM certificate");
 		return;
 	}
-	{
-		unsigned char *der = NULL;
-		int derlen = i2d_X509(cert, &der);
-		bool refused = derlen <= 0 || refuse_other_ca(ce, res, der, (size_t)derlen);
-
-		if (derlen <= 0)
-			request_done(req, ST_INTERNAL, "out of memory");
-		OPENSSL_free(der);
-		if (refused) {
-			X509_free(cert);
-			return;
-		}
-	}
 	if (uri != NULL)
 		rc = signer_load(pd->pki->signer, uri, NULL, &pub, err, sizeof(err));
 	else
@@ -498,8 +486,18 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_INVALID, "--%s: %s", uri != NULL ? "pkcs11" : "key", err);
 		return;
 	}
-	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0 ||
-	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	mismatch = certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0;
+	if (!mismatch) {
+		/* A matching pair: is it the CA the directory holds (or none)? */
+		unsigned char *der = NULL;
+		int derlen = i2d_X509(cert, &der);
+
+		if (derlen <= 0)
+			fatal("ca: out of memory");
+		other = refuse_other_ca(ce, res, der, (size_t)derlen);
+		OPENSSL_free(der);
+	}
+	if (mismatch || other || (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);
@@ -516,7 +514,8 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
 				log_warnx("pki: signer restart: %s", rerr);
 		}
-		request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
+		if (!other)          /* refuse_other_ca answered already */
+			request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
 		return;
 	}
 	EVP_PKEY_free(pub);
