@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "control.h"
 #include "dir.h"
 #include "ldapesc.h"
@@ -75,6 +76,7 @@ status_finish(struct status_ctx *s)
 		        (long long)(time(NULL) - pd->last_check.when),
 		        pd->last_check.found ? "; first: " : "", pd->last_check.first);
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
+	rec_kv(&r, "audit_journal", audit_health(pd->audit));
 	if (!s->failed) {
 		rec_kvf(&r, "accounts", "%lu", s->people.n);
 		rec_kvf(&r, "accounts_disabled", "%lu", s->disabled.n);
