@@ -11,6 +11,7 @@
 #include "audit.h"
 #include "batch.h"
 #include "ca_cmd.h"
+#include "check.h"
 #include "cert.h"
 #include "crl.h"
 #include "escrow.h"
@@ -66,6 +67,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_REPORT_UNITS]      = report_units,
 	[CMD_REPORT_PASSWORDS]  = report_passwords,
 	[CMD_REPORT_EXPIRING]   = report_expiring,
+	[CMD_CHECK]             = check_run,
 };
 
 void

@@ -26,8 +26,10 @@
 #include "audit.h"
 #include "ca.h"
 #include "cert.h"
+#include "check.h"
 #include "escrow.h"
 #include "crl.h"
+#include "crlsync.h"
 #include "ocsp.h"
 #include "command.h"
 #include "config.h"
@@ -43,6 +45,7 @@
 #include "units.h"
 #include "whois.h"
 #include "workpool.h"
+#include "writer.h"
 
 #define SHUTDOWN_GRACE_MS 30000
 
@@ -97,10 +100,15 @@ on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
+	writer_on_state(p->writer, up);
 	if (up) {
 		units_reload(p, NULL, NULL);
 		acct_upgrade_name_words(p);
 	}
+	/* Back after a loss (failover, healed partition): look for what the
+	 * providers may have merged badly. */
+	if (up && dir_reconnects(p->dir) > 0)
+		check_background(p);
 }
 
 static void
@@ -332,7 +340,8 @@ main(int argc, char **argv)
 		fatal("event loop");
 	if ((pd.units = units_new()) == NULL ||
 	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
-	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL)
+	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL ||
+	    (pd.writer = writer_new(&pd, check_background)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd, command_dispatch) < 0)
@@ -342,6 +351,7 @@ main(int argc, char **argv)
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
+	crlsync_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -351,6 +361,8 @@ main(int argc, char **argv)
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);
+	crlsync_stop();
+	writer_free(pd.writer);
 	dir_free(pd.dir);
 	if (pd.pki != NULL) {
 		crl_state_free(pd.pki->crl);

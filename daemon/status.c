@@ -17,6 +17,7 @@
 #include "request.h"
 #include "units.h"
 #include "workpool.h"
+#include "writer.h"
 #include "xmalloc.h"
 
 void
@@ -58,6 +59,7 @@ status_finish(struct status_ctx *s)
 	struct provd *pd = req->pd;
 	struct rec r;
 	time_t up = time(NULL) - pd->started;
+	char wbuf[1600];
 
 	rec_begin(&r, req);
 	rec_kv(&r, "version", PROVD_VERSION);
@@ -66,6 +68,13 @@ status_finish(struct status_ctx *s)
 	rec_kv(&r, "ldap_uri", dir_uri(pd->dir));
 	rec_kvf(&r, "ldap_reconnects", "%lu", dir_reconnects(pd->dir));
 	rec_kvf(&r, "ldap_outstanding", "%zu", dir_outstanding(pd->dir));
+	rec_kv(&r, "ldap_writes", writer_describe(pd->writer, wbuf, sizeof(wbuf)));
+	if (!pd->last_check.done)
+		rec_kv(&r, "conflicts", "not checked yet");
+	else
+		rec_kvf(&r, "conflicts", "%ld (checked %lld s ago)%s%s", pd->last_check.found,
+		        (long long)(time(NULL) - pd->last_check.when),
+		        pd->last_check.found ? "; first: " : "", pd->last_check.first);
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
 	rec_kv(&r, "audit_journal", audit_health(pd->audit));
 	if (!s->failed) {

@@ -176,6 +176,11 @@ static const struct opt_spec report_expiring_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec check_opts[] = {
+	{ "fix", OPT_FLAG, NULL, "repair what has one right answer (republish a complete CRL; officer)" },
+	END_OPTS
+};
+
 const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_PING, .noun = "ping", .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "check that provd answers", .example = "provctl ping" },
@@ -338,6 +343,12 @@ const struct cmd_spec cmd_table[] = {
 	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
 	  .example = "provctl report expiring --days 30" },
+
+	{ .id = CMD_CHECK, .noun = "check", .roles = ROLE_ADMIN | ROLE_OFFICER | ROLE_AUDITOR,
+	  .flags = CMD_WRITES, .opts = check_opts,
+	  .summary = "find what replication merged badly: shared addresses or employee ids, "
+	             "certificate records the CRL disagrees with",
+	  .example = "provctl check --fix" },
 
 	{ .id = CMD_COMPLETE, .noun = "complete", .verb = NULL, .operands = "WHAT [PREFIX]",
 	  .min_operands = 1, .max_operands = 2, .roles = ROLE_ANY, .opts = no_opts,

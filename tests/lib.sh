@@ -265,6 +265,22 @@ ldap_root() {
 	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI" -LLL -o ldif-wrap=no "$@"
 }
 
+# The same on the second slapd of a --replicas 2 sandbox.
+ldap_root2() {
+	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"
+}
+
+# Run CMD... until it succeeds, for at most SECONDS (tenths of a second steps).
+within() {
+	local secs=$1 i
+	shift
+	for ((i = 0; i < secs * 10; i++)); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # The mail identity's password, copied to a 0600 file (ldapsearch -y warns
 # about the sandbox's world-readable one).
 mail_secret_file() {

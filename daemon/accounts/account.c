@@ -713,12 +713,87 @@ fail:
 	create_fail(c, ST_INVALID, "%s", err);
 }
 
+/* Search again from the start, keeping the hash: another writer took the
+ * login, the address or the employee id; the employee id found then makes
+ * this an update (or unchanged). */
+static void
+create_again(struct create *c)
+{
+	unreserve(c->res.login);
+	c->reserved = false;
+	c->conflict[0] = '\0';
+	c->nmatches = 0;
+	existing_clear(&c->old);
+	create_search(c);
+}
+
+static void
+on_own_deleted(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS && ++c->tries < CREATE_RETRIES) {
+		create_again(c);
+		return;
+	}
+	create_fail(c, ST_CONFLICT, "employee id %s is on two accounts, %s among them (%s); "
+	            "'provctl check' lists them", c->employee_id, c->res.login,
+	            res->code == LDAP_SUCCESS ? "too many tries" : dir_result_str(res, why, sizeof(why)));
+}
+
+static void
+verify_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct create *c = arg;
+	char uid[NAMES_LOGIN_BUFSZ];
+
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	if (strcmp(uid, c->res.login) != 0)
+		c->nmatches++;
+}
+
+/* After an add: is ours the only account with this employee id?  Two
+ * writers that searched before either added can both add (slapd's unique
+ * overlay checks before it writes, so two adds in flight both pass).  The
+ * later of the two checks sees both accounts and deletes its own, then
+ * searches again and finds the other: never two, and "created" is said only
+ * of an account that was alone when checked. */
+static void
+verify_done(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+
+	if (res->code == LDAP_SUCCESS && c->nmatches > 0) {
+		log_info("account: %s: employee id %s was created by another writer at the same "
+		         "time; removing this one", c->res.login, c->employee_id);
+		dir_delete(c->pd->dir, c->res.dn, NULL, on_own_deleted, c);
+		return;
+	}
+	c->res.status = ST_OK;
+	c->res.action = ACCOUNT_CREATED;
+	snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+	create_finish(c);
+}
+
 static void
 on_added(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
 	char why[300];
 
+	if (res->code == LDAP_SUCCESS && c->employee_id[0] != '\0') {
+		static const char *const attrs[] = { AT_UID, NULL };
+		char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], filter[3 * FIELD_EMPLOYEE_ID_MAX + 64];
+
+		if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) == 0) {
+			snprintf(filter, sizeof(filter), "(" AT_EMPLOYEE_ID "=%s)", esc);
+			c->nmatches = 0;
+			dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
+			           0, NULL, verify_entry, verify_done, c);
+			return;
+		}
+	}
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
 		c->res.action = ACCOUNT_CREATED;
@@ -726,16 +801,12 @@ on_added(void *arg, const struct dir_result *res)
 		create_finish(c);
 		return;
 	}
-	if (res->code == LDAP_ALREADY_EXISTS && !c->explicit_login &&
-	    ++c->tries < CREATE_RETRIES) {
-		/* Another writer took the login between our search and our add
-		 * (another provd instance): search again, keep the hash. */
-		unreserve(c->res.login);
-		c->reserved = false;
-		c->conflict[0] = '\0';
-		c->nmatches = 0;
-		existing_clear(&c->old);
-		create_search(c);
+	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
+	    !c->explicit_login && ++c->tries < CREATE_RETRIES) {
+		/* Another writer took the login, the address or the employee id
+		 * between our search and our add (another provd instance; the
+		 * provider's unique overlay refuses the duplicate). */
+		create_again(c);
 		return;
 	}
 	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
@@ -1039,9 +1110,14 @@ account_add(struct request *req)
 
 /* ---- user show ------------------------------------------------------- */
 
+/* First who holds the key (login, address or alias): two holders (left by
+ * replication merging two sites' writes) are an error naming both, never
+ * "the first one".  Then the one holder's entry. */
 struct show {
 	struct request *req;
 	int             found;
+	char            uid[2][NAMES_LOGIN_BUFSZ];
+	char            dn[ACCOUNT_DN_MAX];
 };
 
 static void
@@ -1075,9 +1151,47 @@ show_done(void *arg, const struct dir_result *res)
 		request_done(req, ST_OK, "ok");
 }
 
+static void
+holder_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct show *s = arg;
+	char *dn;
+
+	if (s->found < 2)
+		dir_entry_copy(ld, e, AT_UID, s->uid[s->found], sizeof(s->uid[0]));
+	if (s->found == 0 && (dn = dir_entry_dn(ld, e)) != NULL) {
+		snprintf(s->dn, sizeof(s->dn), "%s", dn);
+		free(dn);
+	}
+	s->found++;
+}
+
+static void
+holders_done(void *arg, const struct dir_result *res)
+{
+	struct show *s = arg;
+	struct request *req = s->req;
+
+	if (s->found >= 2) {
+		request_done(req, ST_CONFLICT, "'%s' is held by more than one account (%s and %s): "
+		             "a conflict left by replication; 'provctl check' lists such conflicts",
+		             req->args.operand[0], s->uid[0], s->uid[1]);
+		free(s);
+		return;
+	}
+	if (res->code != LDAP_SUCCESS || s->found == 0) {
+		show_done(s, res);
+		return;
+	}
+	s->found = 0;
+	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(objectClass=*)", account_attrs, 1,
+	           NULL, show_entry, show_done, s);
+}
+
 void
 account_show(struct request *req)
 {
+	static const char *const uid_attr[] = { AT_UID, NULL };
 	const char *key = req->args.operand[0];
 	char filter[2600];
 	struct show *s;
@@ -1092,5 +1206,5 @@ account_show(struct request *req)
 	}
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
-	           account_attrs, 2, NULL, show_entry, show_done, s);
+	           uid_attr, 3, NULL, holder_entry, holders_done, s);
 }

@@ -9,6 +9,7 @@
 #include "account.h"
 #include "audit.h"
 #include "csv.h"
+#include "dir.h"
 #include "fields.h"
 #include "log.h"
 #include "loop.h"
@@ -23,6 +24,8 @@
 #define BATCH_QUEUE_MAX   4096       /* parsed rows waiting (one DATA chunk) */
 #define BATCH_MAX_ROWS    2000000
 #define PROGRESS_MS       250
+#define RETRY_STEP_MS     500        /* how often rows waiting for the directory are tried */
+#define RETRY_WINDOW_MIN_S 60        /* rows wait at least this long for the directory */
 /* A "running" audit record of the rows done: every AUDIT_PROGRESS_ROWS
  * rows, or every AUDIT_PROGRESS_MS with fewer. */
 #define AUDIT_PROGRESS_MS   1000
@@ -50,6 +53,8 @@ struct row {
 	uint64_t      num;           /* CSV record number: 2 = first data row */
 	char         *f[NCOLS];      /* NULL when the column is absent */
 	char          error[CSV_ERRMSG_MAX + 32];
+	char         *aliases;       /* the split copy of f[COL_ALIASES] in use */
+	bool          was_unknown;   /* an earlier try's outcome is unknown */
 	struct row   *next;
 };
 
@@ -72,6 +77,13 @@ struct batch {
 	unsigned long      read;        /* data rows parsed so far */
 	unsigned long long bytes;       /* input bytes received so far */
 	uint64_t           last_progress;
+	/* Rows that met an unavailable directory (or an unknown outcome)
+	 * wait here and are tried again once writes go through, until
+	 * retry_deadline; only then are they reported failed. */
+	struct row        *rhead, *rtail;
+	uint64_t           retry_deadline;   /* 0: no row has waited yet */
+	struct timer      *retry_timer;
+	unsigned long      retried;
 	uint64_t           last_audit;
 	unsigned long      audited_rows;  /* rows done at the last such record */
 };
@@ -85,6 +97,7 @@ row_free(struct row *r)
 
 	for (i = 0; i < NCOLS; i++)
 		free(r->f[i]);
+	free(r->aliases);
 	free(r);
 }
 
@@ -97,6 +110,12 @@ batch_free(struct batch *b)
 		b->qhead = r->next;
 		row_free(r);
 	}
+	while ((r = b->rhead) != NULL) {
+		b->rhead = r->next;
+		row_free(r);
+	}
+	if (b->retry_timer != NULL)
+		loop_timer_cancel(b->req->pd->loop, b->retry_timer);
 	csv_reader_free(b->csv);
 	strset_free(b->seen);
 	strset_free(b->planned);
@@ -111,7 +130,7 @@ maybe_finish(struct batch *b)
 	struct rec r;
 	int status;
 
-	if (b->finished || b->inflight > 0 || !drained ||
+	if (b->finished || b->inflight > 0 || !drained || b->rhead != NULL ||
 	    !(b->input_ended || b->stopping))
 		return;
 	b->finished = true;
@@ -228,6 +247,62 @@ reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 	}
 }
 
+static void row_done(void *arg, struct account_result *res);
+static void submit_row(struct batch *b, struct row *row);
+
+/* Wait for the directory rather than fail?  Only for "unavailable" and
+ * "outcome unknown", not in a dry run, and within the batch's window
+ * (from the first such row: the longer of RETRY_WINDOW_MIN_S and three
+ * writer leases, the time a failover to another provider takes). */
+static bool
+may_retry(struct batch *b, const struct account_result *res)
+{
+	uint64_t now = loop_now_ms(), window;
+
+	if (b->dry_run || b->stopping || !(res->outcome_unknown || res->status == ST_UNAVAILABLE))
+		return false;
+	if (b->retry_deadline == 0) {
+		window = 3u * (uint64_t)b->req->pd->cfg.writer_lease;
+		if (window < RETRY_WINDOW_MIN_S)
+			window = RETRY_WINDOW_MIN_S;
+		b->retry_deadline = now + window * 1000u;
+	}
+	return now < b->retry_deadline;
+}
+
+static void
+retry_rows(void *arg)
+{
+	struct batch *b = arg;
+	struct provd *pd = b->req->pd;
+	struct row *row, *list;
+	bool expired = loop_now_ms() >= b->retry_deadline;
+
+	b->retry_timer = NULL;
+	if (!expired && (!dir_connected(pd->dir) || dir_write_gate(pd->dir, NULL) != DIR_GATE_OPEN)) {
+		b->retry_timer = loop_timer(pd->loop, RETRY_STEP_MS, retry_rows, b);
+		return;
+	}
+	list = b->rhead;
+	b->rhead = b->rtail = NULL;
+	while ((row = list) != NULL) {
+		list = row->next;
+		row->next = NULL;
+		if (expired || b->stopping) {
+			reject(b, row, true, "row %llu: the directory stayed unavailable for the "
+			       "batch's retry window%s", (unsigned long long)row->num,
+			       row->was_unknown ? "; the outcome of an earlier try is unknown, run "
+			       "the file again to converge" : "");
+			row_free(row);
+			continue;
+		}
+		b->retried++;
+		submit_row(b, row);
+	}
+	pump(b);
+	maybe_finish(b);
+}
+
 static void
 row_done(void *arg, struct account_result *res)
 {
@@ -236,6 +311,23 @@ row_done(void *arg, struct account_result *res)
 	char detail[600];
 
 	b->inflight--;
+	if (res->status != ST_OK && may_retry(b, res)) {
+		row->was_unknown |= res->outcome_unknown;
+		row->next = NULL;
+		if (b->rtail)
+			b->rtail->next = row;
+		else
+			b->rhead = row;
+		b->rtail = row;
+		if (b->retry_timer == NULL) {
+			log_info("batch: rows wait for the directory (%s); tried again for up to "
+			         "%llu s", res->msg, (unsigned long long)((b->retry_deadline -
+			         loop_now_ms()) / 1000u));
+			b->retry_timer = loop_timer(b->req->pd->loop, RETRY_STEP_MS, retry_rows, b);
+		}
+		pump(b);
+		return;
+	}
 	if (res->status != ST_OK) {
 		reject(b, row, res->outcome_unknown || res->status == ST_UNAVAILABLE ||
 		       res->status == ST_INTERNAL,
@@ -249,6 +341,10 @@ row_done(void *arg, struct account_result *res)
 		}
 		snprintf(detail, sizeof(detail), "%s", res->action == ACCOUNT_UPDATED ?
 		         res->changes : res->action == ACCOUNT_CREATED ? res->mail : "");
+		if (row->was_unknown && res->action != ACCOUNT_CREATED)
+			snprintf(detail, sizeof(detail), "an earlier try whose outcome was unknown "
+			         "created this account; its password was not delivered: reset it "
+			         "with 'provctl user passwd %s --generate'", res->login);
 		report(b, row->num, row->f[COL_EMPLOYEE_ID],
 		       account_action_name(res->action, b->dry_run), res->login, detail);
 		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials) {
@@ -282,10 +378,11 @@ split_aliases(char *s, struct account_input *in)
 	return 0;
 }
 
+static void submit_row(struct batch *b, struct row *row);
+
 static void
 start_row(struct batch *b, struct row *row)
 {
-	struct account_input in = { 0 };
 	const char *emp = row->f[COL_EMPLOYEE_ID];
 	static const char *const required[] = { "employee_id", "full_name", "unit" };
 	size_t i;
@@ -320,7 +417,16 @@ start_row(struct batch *b, struct row *row)
 		row_free(row);
 		return;
 	}
-	in.employee_id = emp;
+	submit_row(b, row);
+}
+
+/* Hand a checked row to account_create (again, for a retried row). */
+static void
+submit_row(struct batch *b, struct row *row)
+{
+	struct account_input in = { 0 };
+
+	in.employee_id = row->f[COL_EMPLOYEE_ID];
 	in.full_name = row->f[COL_FULL_NAME];
 	in.unit = row->f[COL_UNIT];
 	in.title = row->f[COL_TITLE];
@@ -328,8 +434,12 @@ start_row(struct batch *b, struct row *row)
 	in.login = row->f[COL_LOGIN];
 	in.mail = row->f[COL_MAIL];
 	in.quota = row->f[COL_QUOTA];
-	if (row->f[COL_ALIASES] != NULL && split_aliases(row->f[COL_ALIASES], &in) < 0) {
-		reject(b, row, false, "row %llu: aliases: at most %d",
+	free(row->aliases);
+	row->aliases = NULL;
+	if (row->f[COL_ALIASES] != NULL &&
+	    ((row->aliases = strdup(row->f[COL_ALIASES])) == NULL ||
+	     split_aliases(row->aliases, &in) < 0)) {
+		reject(b, row, row->aliases == NULL, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
 		return;

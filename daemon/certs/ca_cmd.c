@@ -94,7 +94,7 @@ pkcs11_arg_ok(struct request *req, const char *uri)
 /* ---- records of the CA ---------------------------------------------- */
 
 static void
-ca_record(struct request *req, X509 *x)
+ca_record(struct request *req, X509 *x, uint64_t next_crl)
 {
 	char subject[1024] = "", issuer[1024] = "", fp[FINGERPRINT_HEX_LEN + 1] = "";
 	char key[64] = "", nb[32] = "", na[32] = "", e[128];
@@ -134,10 +134,77 @@ ca_record(struct request *req, X509 *x)
 	rec_kv(&r, "not_before", nb);
 	rec_kv(&r, "not_after", na);
 	rec_kv(&r, "sha256", fp);
-	rec_kvf(&r, "next_crl_number", "%llu",
-	        (unsigned long long)crl_next_number(req->pd));
+	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
 	rec_end(&r);
+}
+
+/* The CA entry as the directory holds it (the shared truth of all sites). */
+struct ca_entry {
+	struct request *req;
+	bool            found;
+	bool            has_number;
+	uint64_t        number;      /* provdCrlNumber */
+	unsigned char  *cert;        /* cACertificate;binary, DER */
+	size_t          certlen;
+	void          (*then)(struct ca_entry *ce, const struct dir_result *res);
+};
+
+static void
+ca_entry_read(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct ca_entry *ce = arg;
+	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+
+	ce->found = true;
+	ce->has_number = num != NULL;
+	ce->number = num ? strtoull(num, NULL, 10) : 0;
+	free(num);
+	free(ce->cert);
+	ce->cert = dir_entry_get_bin(ld, e, "cACertificate;binary", &ce->certlen);
+}
+
+static void
+ca_entry_done(void *arg, const struct dir_result *res)
+{
+	struct ca_entry *ce = arg;
+
+	ce->then(ce, res);
+	free(ce->cert);
+	free(ce);
+}
+
+/* Read the CA entry, then call then(ce, res) (ce freed after it returns). */
+static void
+ca_entry_fetch(struct request *req, void (*then)(struct ca_entry *, const struct dir_result *))
+{
+	static const char *const attrs[] = { "provdCrlNumber", "cACertificate;binary", NULL };
+	struct ca_entry *ce = calloc(1, sizeof(*ce));
+
+	if (ce == NULL) {
+		request_done(req, ST_INTERNAL, "out of memory");
+		return;
+	}
+	ce->req = req;
+	ce->then = then;
+	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+	           1, NULL, ca_entry_read, ca_entry_done, ce);
+}
+
+static void
+show_with_entry(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		request_done(req, ST_UNAVAILABLE, "CA entry %s: %s", req->pd->cfg.ca_dn,
+		             dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	/* The next number is the directory's, whoever published last. */
+	ca_record(req, req->pd->pki->cacert, ce->has_number ? ce->number + 1 : 1);
+	request_done(req, ST_OK, "ok");
 }
 
 void
@@ -148,8 +215,35 @@ ca_show(struct request *req)
 		             "or 'provctl ca import'");
 		return;
 	}
-	ca_record(req, req->pd->pki->cacert);
-	request_done(req, ST_OK, "ok");
+	ca_entry_fetch(req, show_with_entry);
+}
+
+/* Does the directory hold a CA certificate other than der (NULL: any)?
+ * Then refuse: provd never replaces a CA another site made. */
+static bool
+refuse_other_ca(struct ca_entry *ce, const struct dir_result *res, const unsigned char *der,
+                size_t len)
+{
+	struct request *req = ce->req;
+	char why[300], fp[FINGERPRINT_HEX_LEN + 1] = "", e[128];
+	const unsigned char *p = ce->cert;
+	X509 *x;
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		request_done(req, ST_UNAVAILABLE, "cannot check the directory for a CA (%s): %s",
+		             req->pd->cfg.ca_dn, dir_result_str(res, why, sizeof(why)));
+		return true;
+	}
+	if (ce->cert == NULL || (der != NULL && len == ce->certlen && memcmp(der, ce->cert, len) == 0))
+		return false;
+	if ((x = d2i_X509(NULL, &p, (long)ce->certlen)) != NULL)
+		fingerprint_sha256(x, fp, e, sizeof(e));
+	X509_free(x);
+	request_done(req, ST_CONFLICT, "the directory already holds a CA certificate (%s, sha256 %s), "
+	             "made by another site or instance; provd never replaces it: import that CA "
+	             "here with 'provctl ca import --cert FILE --key PATH' (its certificate and key)",
+	             req->pd->cfg.ca_dn, fp[0] ? fp : "unreadable");
+	return true;
 }
 
 /* ---- publishing the CA entry ----------------------------------------- */
@@ -168,7 +262,7 @@ installed_crl(void *arg, int status, const char *msg)
 	if (status != ST_OK) {
 		request_done(req, status, "CA installed, but the first CRL failed: %s", msg);
 	} else {
-		ca_record(req, req->pd->pki->cacert);
+		ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 		request_done(req, ST_OK, "CA ready; %s", msg);
 	}
 	free(in);
@@ -315,9 +409,18 @@ out:
 	free(job);
 }
 
+static void create_checked(struct ca_entry *ce, const struct dir_result *res);
+
 void
 ca_create(struct request *req)
 {
+	ca_entry_fetch(req, create_checked);
+}
+
+static void
+create_checked(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
 	struct provd *pd = req->pd;
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
@@ -355,6 +458,8 @@ ca_create(struct request *req)
 		             pd->cfg.cert_file);
 		return;
 	}
+	if (refuse_other_ca(ce, res, NULL, 0))
+		return;
 	if (uri != NULL && !pkcs11_arg_ok(req, uri))
 		return;
 	/* Validate the subject before generating a key for it. */
@@ -388,9 +493,18 @@ ca_create(struct request *req)
 	}
 }
 
+static void import_checked(struct ca_entry *ce, const struct dir_result *res);
+
 void
 ca_import(struct request *req)
 {
+	ca_entry_fetch(req, import_checked);
+}
+
+static void
+import_checked(struct ca_entry *ce, const struct dir_result *res)
+{
+	struct request *req = ce->req;
 	struct provd *pd = req->pd;
 	size_t certlen = 0;
 	const char *certpem = cmd_arg_len(&req->args, "cert", &certlen);
@@ -400,6 +514,7 @@ ca_import(struct request *req)
 	X509 *cert;
 	char err[512];
 	int rc;
+	bool mismatch, other = false;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
@@ -439,8 +554,18 @@ ca_import(struct request *req)
 		request_done(req, ST_INVALID, "--%s: %s", uri != NULL ? "pkcs11" : "key", err);
 		return;
 	}
-	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0 ||
-	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	mismatch = certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0;
+	if (!mismatch) {
+		/* A matching pair: is it the CA the directory holds (or none)? */
+		unsigned char *der = NULL;
+		int derlen = i2d_X509(cert, &der);
+
+		if (derlen <= 0)
+			fatal("ca: out of memory");
+		other = refuse_other_ca(ce, res, der, (size_t)derlen);
+		OPENSSL_free(der);
+	}
+	if (mismatch || other || (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);
@@ -457,7 +582,8 @@ ca_import(struct request *req)
 			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
 				log_warnx("pki: signer restart: %s", rerr);
 		}
-		request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
+		if (!other)          /* refuse_other_ca answered already */
+			request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
 		return;
 	}
 	EVP_PKEY_free(pub);

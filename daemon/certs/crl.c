@@ -105,7 +105,8 @@
 #include "workpool.h"
 #include "xmalloc.h"
 
-#define CAS_RETRIES      8
+#define CAS_RETRIES      24
+#define CAS_BACKOFF_MS   20u     /* up to this many ms times the try, at random */
 #define TIMER_MS         (60u * 60u * 1000u)   /* check hourly */
 #define FIRST_CHECK_MS   2000u
 #define CLEAR_WINDOW     8       /* marker removals in flight at once */
@@ -452,6 +453,12 @@ file_done(void *arg)
 }
 
 static void
+retry_publish(void *arg)
+{
+	publish_start(arg);
+}
+
+static void
 on_written(void *arg, const struct dir_result *res)
 {
 	struct crl_state *s = arg;
@@ -466,7 +473,17 @@ on_written(void *arg, const struct dir_result *res)
 		marks_free(s->marks, 0, s->nmarks);
 		s->marks = NULL;
 		s->nmarks = s->capmarks = 0;
-		publish_start(s);
+		/* Instances that keep meeting on one number take turns: wait a
+		 * random while, longer after each lost round. */
+		{
+			unsigned char r = 0;
+
+			if (RAND_bytes(&r, 1) != 1)
+				r = 128;
+			if (loop_timer(pd->loop, 1u + (uint64_t)r * CAS_BACKOFF_MS * (unsigned)s->tries / 255u,
+			               retry_publish, s) == NULL)
+				fatal("crl: out of memory");
+		}
 		return;
 	}
 	if (res->code != LDAP_SUCCESS) {

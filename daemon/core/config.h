@@ -47,6 +47,7 @@ struct config {
 	char    *base;
 	unsigned ldap_timeout;      /* seconds */
 	unsigned ldap_window;       /* outstanding operations */
+	unsigned writer_lease;      /* seconds a writer's claim lasts (several uris) */
 
 	/* mail */
 	char    *mail_domain;

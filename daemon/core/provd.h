@@ -18,7 +18,16 @@ struct workpool;
 struct template;
 struct pki;
 struct audit;
+struct writer;
 struct initialpw;
+
+/* The last conflict check (certs/check.c fills it, status shows it). */
+struct check_last {
+	bool   done;                 /* a check has completed */
+	long   found;                /* its findings */
+	time_t when;
+	char   first[600];           /* its first finding, "" when none */
+};
 
 struct provd {
 	struct config    cfg;
@@ -30,6 +39,8 @@ struct provd {
 	struct template *account_tpl;
 	struct pki      *pki;        /* CA, signer, profiles (NULL if not set up) */
 	struct audit    *audit;
+	struct writer   *writer;     /* the writer lease (several ldap.uris) */
+	struct check_last last_check;
 	struct initialpw *initialpw; /* the initial-password sweep */
 	time_t           started;
 	bool             stopping;   /* SIGTERM: finish in-flight, accept nothing new */

@@ -17,6 +17,8 @@
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
 #define MAX_MODS        64
+#define FAILBACK_MS     5000        /* how often a failed-over dir probes the URIs before it */
+#define PROBE_TIMEOUT_MS 1000       /* network timeout of one probe */
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
 
@@ -35,6 +37,8 @@ struct op {
 	int            msgid;
 	uint64_t       deadline;
 	int            fail_code;   /* for deferred failures */
+	char          *fail_text;   /* its text, NULL for the code's own */
+	bool           ungated;     /* a write the write gate lets through */
 	struct dir    *dir;
 	struct op     *next;
 };
@@ -55,6 +59,11 @@ struct dir {
 	size_t         nout;
 	struct op     *qhead, *qtail;
 	size_t         nqueued;
+	struct op     *hhead, *htail; /* writes held by DIR_GATE_HOLD */
+	enum dir_gate  gate;
+	char           gate_why[1024];
+	size_t         switch_to;     /* > nuris: no switch back pending */
+	uint64_t       next_probe;
 	struct timer  *retry, *tick;
 	unsigned       backoff;
 	unsigned long  reconnects;
@@ -153,6 +162,7 @@ op_free(struct op *op)
 	}
 	mods_free_deep(op->mods);
 	ldap_controls_free(op->ctrls);
+	free(op->fail_text);
 	free(op);
 }
 
@@ -175,7 +185,9 @@ complete_deferred(void *arg)
 	struct op *op = arg;
 	const char *text = ldap_err2string(op->fail_code);
 
-	if (op->fail_code == LDAP_UNAVAILABLE)
+	if (op->fail_text != NULL)
+		text = op->fail_text;
+	else if (op->fail_code == LDAP_UNAVAILABLE)
 		text = "directory unavailable";
 	else if (op->fail_code == LDAP_SERVER_DOWN)
 		text = "connection to the directory lost; outcome unknown";
@@ -401,6 +413,18 @@ fail_all(struct dir *d)
 	d->nout = 0;
 	d->qhead = d->qtail = NULL;
 	d->nqueued = 0;
+	if (d->hhead != NULL) {             /* held writes after the queued ones */
+		if (q == NULL)
+			q = d->hhead;
+		else {
+			struct op *t = q;
+
+			while (t->next != NULL)
+				t = t->next;
+			t->next = d->hhead;
+		}
+		d->hhead = d->htail = NULL;
+	}
 	for (i = 0; i < n; i++)
 		complete(out[i], LDAP_SERVER_DOWN,
 		         "connection to the directory lost; outcome unknown", NULL, NULL);
@@ -421,11 +445,108 @@ dir_lost(struct dir *d, const char *why)
 	ldap_unbind_ext(d->ld, NULL, NULL);
 	d->ld = NULL;
 	d->fd = -1;
+	d->switch_to = SIZE_MAX;
 	set_up(d, false);
 	fail_all(d);
 	/* Try the next URI first: the one we had just failed. */
 	d->cur = (d->cur + 1) % d->nuris;
 	schedule_retry(d);
+}
+
+/* Does URI answer a bind?  Blocks the loop for at most PROBE_TIMEOUT_MS
+ * per network step (ldapi answers at once). */
+static bool
+probe_uri(struct dir *d, const char *uri)
+{
+	struct timeval nto = { 0, PROBE_TIMEOUT_MS * 1000 };
+	int v3 = LDAP_VERSION3;
+	char why[256];
+	LDAP *saved = d->ld;
+	bool ok;
+
+	d->ld = NULL;
+	if (ldap_initialize(&d->ld, uri) != LDAP_SUCCESS) {
+		d->ld = saved;
+		return false;
+	}
+	ldap_set_option(d->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(d->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
+	ldap_set_option(d->ld, LDAP_OPT_TIMEOUT, &nto);
+	ok = bind_now(d, why, sizeof(why)) == LDAP_SUCCESS;
+	ldap_unbind_ext(d->ld, NULL, NULL);
+	d->ld = saved;
+	return ok;
+}
+
+/* Connected to a failover URI: when one listed before it answers again,
+ * go back to it (every site writes to the first provider that answers).
+ * New operations wait in the queue until the outstanding ones are
+ * answered; then the connection moves (switch_back). */
+static void
+probe_earlier(struct dir *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->cur; i++)
+		if (probe_uri(d, d->uris[i])) {
+			log_info("directory: %s answers again; moving back to it from %s",
+			         d->uris[i], d->uris[d->cur]);
+			d->switch_to = i;
+			return;
+		}
+}
+
+/* Writes queued for the old connection passed the write gate there: they
+ * wait for the gate's decision on the new one, ahead of any held before. */
+static void
+hold_queued_writes(struct dir *d)
+{
+	struct op *op, *q = d->qhead, *kh = NULL, *kt = NULL, *hh = NULL, *ht = NULL;
+
+	d->qhead = d->qtail = NULL;
+	d->nqueued = 0;
+	while ((op = q) != NULL) {
+		q = op->next;
+		op->next = NULL;
+		if (op->kind == OP_SEARCH || op->ungated) {
+			if (kt) kt->next = op; else kh = op;
+			kt = op;
+			d->nqueued++;
+		} else {
+			if (ht) ht->next = op; else hh = op;
+			ht = op;
+		}
+	}
+	d->qhead = kh;
+	d->qtail = kt;
+	if (hh != NULL) {
+		ht->next = d->hhead;
+		if (d->hhead == NULL)
+			d->htail = ht;
+		d->hhead = hh;
+		d->gate = DIR_GATE_HOLD;
+	}
+}
+
+static void
+switch_back(struct dir *d)
+{
+	size_t to = d->switch_to;
+
+	d->switch_to = SIZE_MAX;
+	hold_queued_writes(d);
+	loop_del_fd(d->loop, d->fd);
+	ldap_unbind_ext(d->ld, NULL, NULL);
+	d->ld = NULL;
+	d->fd = -1;
+	set_up(d, false);
+	d->cur = to;
+	d->backoff = 0;
+	/* Queued and held operations stay: they go to the new connection (or
+	 * fail as unavailable if no URI answers). */
+	dir_connect_now(d);
+	if (d->ld == NULL)
+		fail_all(d);
 }
 
 static void
@@ -447,6 +568,10 @@ tick(void *arg)
 		if (d->ld != NULL)
 			ldap_abandon_ext(d->ld, op->msgid, NULL, NULL);
 		complete(op, LDAP_TIMEOUT, "the directory did not answer in time", NULL, NULL);
+	}
+	if (d->ld != NULL && d->cur > 0 && d->switch_to >= d->nuris && now >= d->next_probe) {
+		d->next_probe = now + FAILBACK_MS;
+		probe_earlier(d);
 	}
 	pump(d);
 }
@@ -482,6 +607,11 @@ pump(struct dir *d)
 	struct op *op;
 	int rc;
 
+	if (d->ld != NULL && d->switch_to < d->nuris) {
+		if (d->nout == 0)
+			switch_back(d);
+		return;
+	}
 	while (d->ld != NULL && d->qhead != NULL && d->nout < d->window) {
 		op = d->qhead;
 		d->qhead = op->next;
@@ -516,6 +646,20 @@ submit(struct dir *d, struct op *op)
 {
 	op->dir = d;
 	if (d->ld == NULL) {
+		defer_failure(d, op, LDAP_UNAVAILABLE);
+		return;
+	}
+	if (op->kind != OP_SEARCH && !op->ungated && d->gate != DIR_GATE_OPEN) {
+		if (d->gate == DIR_GATE_HOLD) {
+			if (d->htail)
+				d->htail->next = op;
+			else
+				d->hhead = op;
+			d->htail = op;
+			return;
+		}
+		if ((op->fail_text = strdup(d->gate_why)) == NULL)
+			fatal("directory: out of memory");
 		defer_failure(d, op, LDAP_UNAVAILABLE);
 		return;
 	}
@@ -571,34 +715,81 @@ dir_search(struct dir *d, const char *base, int scope, const char *filter,
 
 static void
 submit_write(struct dir *d, enum op_kind kind, const char *dn, LDAPMod **mods,
-             LDAPControl **ctrls, dir_done_fn *done, void *ctx)
+             LDAPControl **ctrls, dir_done_fn *done, void *ctx, bool ungated)
 {
 	struct op *op = op_new(kind, dn, ctrls, done, ctx);
 
 	if (mods != NULL && (op->mods = mods_copy(mods)) == NULL)
 		fatal("directory: out of memory");
+	op->ungated = ungated;
 	submit(d, op);
+}
+
+void
+dir_add_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
+                dir_done_fn *done, void *ctx)
+{
+	submit_write(d, OP_ADD, dn, mods, ctrls, done, ctx, true);
+}
+
+void
+dir_modify_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
+                   dir_done_fn *done, void *ctx)
+{
+	submit_write(d, OP_MODIFY, dn, mods, ctrls, done, ctx, true);
+}
+
+void
+dir_set_write_gate(struct dir *d, enum dir_gate gate, const char *why)
+{
+	struct op *op, *held;
+
+	d->gate = gate;
+	snprintf(d->gate_why, sizeof(d->gate_why), "%s", why ? why : "");
+	if (gate == DIR_GATE_HOLD || d->hhead == NULL)
+		return;
+	held = d->hhead;
+	d->hhead = d->htail = NULL;
+	while ((op = held) != NULL) {
+		held = op->next;
+		op->next = NULL;
+		submit(d, op);
+	}
+}
+
+enum dir_gate
+dir_write_gate(const struct dir *d, const char **why)
+{
+	if (why != NULL)
+		*why = d->gate_why;
+	return d->gate;
+}
+
+size_t
+dir_uri_index(const struct dir *d)
+{
+	return d->cur;
 }
 
 void
 dir_add(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
         dir_done_fn *done, void *ctx)
 {
-	submit_write(d, OP_ADD, dn, mods, ctrls, done, ctx);
+	submit_write(d, OP_ADD, dn, mods, ctrls, done, ctx, false);
 }
 
 void
 dir_modify(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
            dir_done_fn *done, void *ctx)
 {
-	submit_write(d, OP_MODIFY, dn, mods, ctrls, done, ctx);
+	submit_write(d, OP_MODIFY, dn, mods, ctrls, done, ctx, false);
 }
 
 void
 dir_delete(struct dir *d, const char *dn, LDAPControl **ctrls, dir_done_fn *done,
            void *ctx)
 {
-	submit_write(d, OP_DELETE, dn, NULL, ctrls, done, ctx);
+	submit_write(d, OP_DELETE, dn, NULL, ctrls, done, ctx, false);
 }
 
 /* ---- lifecycle ------------------------------------------------------- */
@@ -614,6 +805,7 @@ take_config(struct dir *d, const struct config *cfg)
 		d->uris[i] = xstrdup(cfg->uris[i]);
 	d->nuris = cfg->nuris;
 	d->cur = 0;
+	d->switch_to = SIZE_MAX;
 	d->simple = cfg->bind_simple;
 	free(d->bind_dn);
 	d->bind_dn = cfg->bind_dn ? strdup(cfg->bind_dn) : NULL;
@@ -634,6 +826,8 @@ dir_new(struct loop *loop, const struct config *cfg)
 		return NULL;
 	d->loop = loop;
 	d->fd = -1;
+	d->gate = DIR_GATE_OPEN;
+	d->switch_to = SIZE_MAX;
 	d->window = cfg->ldap_window;
 	if ((d->out = calloc(d->window, sizeof(*d->out))) == NULL) {
 		free(d);

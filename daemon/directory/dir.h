@@ -18,6 +18,15 @@
  * queued operation completes with LDAP_SERVER_DOWN / LDAP_UNAVAILABLE, and
  * dir reconnects in the background with exponential backoff (250 ms .. 8 s),
  * trying each configured URI in order.
+ *
+ * The URI order is the order of preference: connected to a later URI, dir
+ * probes the earlier ones every 5 s and moves back to the first that
+ * answers, once the operations in flight are answered (new ones wait).
+ *
+ * The write gate (dir_set_write_gate) decides whether adds, modifies and
+ * deletes go out: OPEN sends them, HOLD keeps them (in order) until the
+ * gate opens or closes, CLOSED completes them with LDAP_UNAVAILABLE and the
+ * gate's reason as text.  Searches always go out.  A new dir is OPEN.
  */
 #ifndef PROVD_DIR_H
 #define PROVD_DIR_H
@@ -77,6 +86,21 @@ void dir_modify(struct dir *d, const char *dn, LDAPMod **mods,
                 LDAPControl **ctrls, dir_done_fn *done, void *ctx);
 void dir_delete(struct dir *d, const char *dn, LDAPControl **ctrls,
                 dir_done_fn *done, void *ctx);
+/* The same, let through whatever the write gate says: only for the writes
+ * that decide the gate (the writer lease). */
+void dir_add_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
+                     dir_done_fn *done, void *ctx);
+void dir_modify_ungated(struct dir *d, const char *dn, LDAPMod **mods,
+                        LDAPControl **ctrls, dir_done_fn *done, void *ctx);
+
+enum dir_gate { DIR_GATE_OPEN, DIR_GATE_HOLD, DIR_GATE_CLOSED };
+/* Set the write gate; why (copied, may be NULL) is the text refused writes
+ * complete with.  Opening sends the held writes, closing fails them. */
+void dir_set_write_gate(struct dir *d, enum dir_gate gate, const char *why);
+/* The gate and its reason (valid until the next dir_set_write_gate). */
+enum dir_gate dir_write_gate(const struct dir *d, const char **why);
+/* Position in the URI list of the current (or last) connection. */
+size_t dir_uri_index(const struct dir *d);
 
 /* Helpers for reading an entry inside an on_entry callback. */
 /* First value of attr as a malloc'd C string, or NULL. */

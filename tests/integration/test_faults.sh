@@ -2,7 +2,8 @@
 # Faults: slapd killed and restarted under a batch import and under a burst
 # of certificate issuance, provd killed -9 under a burst of revocations, and
 # start-up refusals of unsafe files.  Nothing is reported done that did not
-# land, provd reconnects by itself, and a re-run converges.
+# land, provd reconnects by itself, a batch rides out the outage, and a
+# re-run converges.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 STAFF=$(staff_csv 8000)
@@ -52,11 +53,13 @@ sleep 1.5
 "$SANDBOX_TOOL" restart-slapd "$SANDBOX_DIR" 2>/dev/null
 rc=0
 wait "$client" || rc=$?
-eq "import with an outage exits 8 (partial)" "$rc" 8
+# Rows that met the outage wait for the directory and are tried again by
+# employee id (batch's retry window), so the import rides it out.
+eq "import with an outage exits 0: the rows waited for the directory" "$rc" 0
 failed=$(grep -c '"action":"failed"' "$T/b1.out")
 created=$(grep -c '"action":"created"' "$T/b1.out")
 diag "first run: $created created, $failed failed"
-ok "some rows reported failed" test "$failed" -gt 0
+eq "no row reported failed" "$failed" 0
 contains "summary counts the failures" "$(tail -n 1 "$T/b1.out")" "\"failed\":$failed}"
 ok "provd reconnected by itself" wait_connected
 ok "status after the outage" provctl -f json status

@@ -1,0 +1,455 @@
+/* check — conflicts left by replication. See check.h. */
+#include "check.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "crl.h"
+#include "dir.h"
+#include "log.h"
+#include "provd.h"
+#include "request.h"
+#include "schema.h"
+#include "xmalloc.h"
+#include "serial.h"
+
+#define CHECK_MAX_KEYS 2000000
+#define CHECK_LOG_MAX  50 /* findings logged one by one */
+
+struct key {
+	char *key; /* "address:x@y", "employee_id:VP1" */
+	char *uid;
+};
+
+struct check {
+	struct provd *pd;
+	struct request *req; /* NULL: background */
+	bool fix;
+	struct key *keys;
+	size_t nkeys, capkeys;
+	struct key *certs; /* serial hex -> "status uid", revoked/held/pending */
+	size_t ncerts, capcerts;
+	char **crl; /* serials on the CRL, hex */
+	size_t ncrl;
+	bool have_crl;
+	long found;
+	bool crl_wrong;
+	bool failed;
+	char first[600];
+	char err[400];
+};
+
+static bool running; /* one check at a time */
+
+static void
+keys_free(struct key *k, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(k[i].key);
+		free(k[i].uid);
+	}
+	free(k);
+}
+
+static void
+check_free(struct check *c)
+{
+	size_t i;
+
+	keys_free(c->keys, c->nkeys);
+	keys_free(c->certs, c->ncerts);
+	for (i = 0; i < c->ncrl; i++)
+		free(c->crl[i]);
+	free(c->crl);
+	free(c);
+}
+
+static void
+push(struct key **v, size_t *n, size_t *cap, const char *prefix, const char *value, const char *uid)
+{
+	size_t len;
+	char *k;
+
+	if (*n >= CHECK_MAX_KEYS)
+		return;
+	if (*n == *cap) {
+		struct key *nv;
+
+		*cap = *cap ? *cap * 2 : 1024;
+		nv = xrealloc(*v, *cap * sizeof(**v));
+		*v = nv;
+	}
+	len = strlen(prefix) + strlen(value) + 1;
+	k = xmalloc(len);
+	snprintf(k, len, "%s%s", prefix, value);
+	(*v)[*n].key = k;
+	(*v)[*n].uid = xstrdup(uid ? uid : "?");
+	(*n)++;
+}
+
+/* One finding: a record to the requester, a warning to the log. */
+static void finding(struct check *c, const char *kind, const char *key, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+finding(struct check *c, const char *kind, const char *key, const char *fmt, ...)
+{
+	char detail[500];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
+	va_end(ap);
+	if (c->found == 0)
+		snprintf(c->first, sizeof(c->first), "%s %s: %s", kind, key, detail);
+	if (c->found < CHECK_LOG_MAX)
+		log_warnx("check: %s %s: %s", kind, key, detail);
+	c->found++;
+	if (c->req != NULL) {
+		struct rec r;
+
+		rec_begin(&r, c->req);
+		rec_kv(&r, "kind", kind);
+		rec_kv(&r, "key", key);
+		rec_kv(&r, "detail", detail);
+		rec_end(&r);
+	}
+}
+
+static int
+key_cmp(const void *a, const void *b)
+{
+	const struct key *x = a, *y = b;
+	int d = strcmp(x->key, y->key);
+
+	return d ? d : strcmp(x->uid, y->uid);
+}
+
+static void
+lower(char *s)
+{
+	for (; *s; s++)
+		*s = (char)tolower((unsigned char)*s);
+}
+
+/* ---- the end --------------------------------------------------------- */
+
+static void
+fixed_crl(void *ctx, int status, const char *msg)
+{
+	struct check *c = ctx;
+
+	if (status == ST_OK)
+		log_info("check --fix: %s", msg);
+	else
+		log_warnx("check --fix: CRL republish failed: %s", msg);
+	if (c->req != NULL)
+		request_done(c->req, status == ST_OK ? ST_OK : status,
+		             "%ld conflicts found; fixed: %s", c->found, msg);
+	check_free(c);
+}
+
+static void
+finish(struct check *c)
+{
+	running = false;
+	if (c->failed) {
+		log_warnx("check: %s", c->err);
+		if (c->req != NULL)
+			request_done(c->req, ST_UNAVAILABLE, "%s", c->err);
+		check_free(c);
+		return;
+	}
+	c->pd->last_check.done = true;
+	c->pd->last_check.found = c->found;
+	c->pd->last_check.when = time(NULL);
+	snprintf(c->pd->last_check.first, sizeof(c->pd->last_check.first), "%s", c->first);
+	if (c->found == 0)
+		log_info("check: no conflicts");
+	else
+		log_warnx("check: %ld conflicts found%s", c->found,
+		          c->fix ? "" : " (provctl check lists them; --fix republishes the CRL)");
+	if (c->fix && c->crl_wrong && ca_ready(c->pd)) {
+		crl_rebuild(c->pd, fixed_crl, c);
+		return;
+	}
+	if (c->req != NULL) {
+		if (c->found == 0)
+			request_done(c->req, ST_OK, "no conflicts");
+		else
+			request_done(c->req, ST_CONFLICT, "%ld conflicts found; first: %s%s",
+			             c->found, c->first,
+			             c->crl_wrong && !c->fix
+			                     ? " (check --fix republishes a complete CRL)"
+			                     : "");
+	}
+	check_free(c);
+}
+
+/* ---- step 3: the CRL against the records ------------------------------ */
+
+static bool
+on_crl_list(char **crl, size_t n, const char *serial)
+{
+	size_t lo = 0, hi = n;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(crl[mid], serial);
+
+		if (d == 0)
+			return true;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+static int
+str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+compare_crl(struct check *c)
+{
+	size_t i;
+
+	if (!c->have_crl)
+		return;
+	qsort(c->crl, c->ncrl, sizeof(*c->crl), str_cmp);
+	qsort(c->certs, c->ncerts, sizeof(*c->certs), key_cmp);
+	for (i = 0; i < c->ncerts; i++) {
+		/* uid holds "<status> <pending 0|1> <login>" */
+		char status[16] = "", login[200] = "";
+		int pending = 0;
+		bool listed = on_crl_list(c->crl, c->ncrl, c->certs[i].key);
+		enum cert_state st;
+
+		if (sscanf(c->certs[i].uid, "%15s %d %199s", status, &pending, login) < 2 ||
+		    pending || cert_state_parse(status, &st) < 0)
+			continue;
+		if (st != CERT_STATE_VALID && !listed) {
+			finding(c, "crl", c->certs[i].key,
+			        "certificate of %s is %s in its record but "
+			        "not on the CRL",
+			        login, cert_state_name(st));
+			c->crl_wrong = true;
+		} else if (st == CERT_STATE_VALID && listed) {
+			finding(c, "crl", c->certs[i].key,
+			        "certificate of %s is valid in its record "
+			        "but on the CRL",
+			        login);
+			c->crl_wrong = true;
+		}
+	}
+}
+
+static void
+on_cert(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct check *c = arg;
+	char serial[64] = "", status[16] = "", uid[200] = "", val[240];
+	char *pending = dir_entry_get(ld, e, AT_CERT_PENDING);
+
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, serial, sizeof(serial));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, status, sizeof(status));
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	lower(serial);
+	snprintf(val, sizeof(val), "%s %d %s", status, pending != NULL, uid[0] ? uid : "?");
+	free(pending);
+	{
+		const char *s = serial;
+
+		while (*s == '0' && s[1] != '\0')
+			s++;
+		push(&c->certs, &c->ncerts, &c->capcerts, "", s, val);
+	}
+}
+
+static void
+on_certs_done(void *arg, const struct dir_result *res)
+{
+	struct check *c = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		c->failed = true;
+		snprintf(c->err, sizeof(c->err), "certificate records: %s",
+		         dir_result_str(res, why, sizeof(why)));
+	} else {
+		compare_crl(c);
+	}
+	finish(c);
+}
+
+static void
+on_ca(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct check *c = arg;
+	size_t len = 0;
+	unsigned char *der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &len);
+	const unsigned char *p = der;
+	X509_CRL *crl = der ? d2i_X509_CRL(NULL, &p, (long)len) : NULL;
+	STACK_OF(X509_REVOKED) * revs;
+	int i, n;
+
+	free(der);
+	if (crl == NULL)
+		return;
+	c->have_crl = true;
+	revs = X509_CRL_get_REVOKED(crl);
+	n = revs ? sk_X509_REVOKED_num(revs) : 0;
+	if (n > 0 && (c->crl = calloc((size_t)n, sizeof(*c->crl))) == NULL)
+		fatal("check: out of memory");
+	for (i = 0; i < n; i++) {
+		struct serial s;
+		char hex[SERIAL_HEX_MAX + 1], err[64];
+		const char *h = hex;
+
+		if (serial_from_asn1(X509_REVOKED_get0_serialNumber(sk_X509_REVOKED_value(revs, i)),
+		                     &s, err, sizeof(err)) < 0)
+			continue;
+		serial_to_hex(&s, 0, hex);
+		while (*h == '0' && h[1] != '\0')
+			h++;
+		if ((c->crl[c->ncrl++] = strdup(h)) == NULL)
+			fatal("check: out of memory");
+	}
+	X509_CRL_free(crl);
+}
+
+static void
+on_ca_done(void *arg, const struct dir_result *res)
+{
+	static const char *const attrs[] = {AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_CERT_PENDING,
+	                                    NULL};
+	struct check *c = arg;
+
+	(void)res; /* no CA entry: nothing to compare */
+	dir_search(c->pd->dir, c->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", attrs, 0, NULL, on_cert,
+	           on_certs_done, c);
+}
+
+/* ---- step 1-2: addresses and employee ids ------------------------------ */
+
+static void
+on_person(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct check *c = arg;
+	char uid[200] = "";
+	char **mails = dir_entry_get_all(ld, e, AT_MAIL);
+	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
+	char **emps = dir_entry_get_all(ld, e, AT_EMPLOYEE_ID);
+	size_t i;
+
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	for (i = 0; mails && mails[i]; i++) {
+		lower(mails[i]);
+		push(&c->keys, &c->nkeys, &c->capkeys, "address:", mails[i], uid);
+	}
+	for (i = 0; aliases && aliases[i]; i++) {
+		lower(aliases[i]);
+		push(&c->keys, &c->nkeys, &c->capkeys, "address:", aliases[i], uid);
+	}
+	for (i = 0; emps && emps[i]; i++)
+		push(&c->keys, &c->nkeys, &c->capkeys, "employee_id:", emps[i], uid);
+	dir_strv_free(mails);
+	dir_strv_free(aliases);
+	dir_strv_free(emps);
+}
+
+static void
+on_people_done(void *arg, const struct dir_result *res)
+{
+	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
+	struct check *c = arg;
+	char why[300];
+	size_t i, j;
+
+	if (res->code != LDAP_SUCCESS) {
+		c->failed = true;
+		snprintf(c->err, sizeof(c->err), "accounts: %s",
+		         dir_result_str(res, why, sizeof(why)));
+		finish(c);
+		return;
+	}
+	qsort(c->keys, c->nkeys, sizeof(*c->keys), key_cmp);
+	for (i = 0; i < c->nkeys; i = j) {
+		char holders[400] = "";
+		size_t n = 0, used = 0;
+
+		for (j = i; j < c->nkeys && strcmp(c->keys[j].key, c->keys[i].key) == 0; j++) {
+			/* one account may hold an address as mail and as alias */
+			if (j > i && strcmp(c->keys[j].uid, c->keys[j - 1].uid) == 0)
+				continue;
+			n++;
+			if (used < sizeof(holders))
+				used += (size_t)snprintf(holders + used, sizeof(holders) - used,
+				                         "%s%s", n > 1 ? ", " : "", c->keys[j].uid);
+		}
+		if (n > 1) {
+			const char *colon = strchr(c->keys[i].key, ':');
+			char kind[16];
+
+			snprintf(kind, sizeof(kind), "%.*s", (int)(colon - c->keys[i].key),
+			         c->keys[i].key);
+			finding(c, kind, colon + 1, "held by %zu accounts: %s", n, holders);
+		}
+	}
+	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	           on_ca, on_ca_done, c);
+}
+
+static void
+check_start(struct provd *pd, struct request *req, bool fix)
+{
+	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
+	struct check *c = calloc(1, sizeof(*c));
+
+	if (c == NULL)
+		fatal("check: out of memory");
+	c->pd = pd;
+	c->req = req;
+	c->fix = fix;
+	running = true;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, on_person, on_people_done,
+	           c);
+}
+
+void
+check_run(struct request *req)
+{
+	bool fix = cmd_flag(&req->args, "fix");
+
+	if (fix && !request_may(req, ROLE_OFFICER, NULL)) {
+		request_done(req, ST_PERMISSION,
+		             "check --fix republishes the CRL: officer role needed");
+		return;
+	}
+	check_start(req->pd, req, fix);
+}
+
+void
+check_background(struct provd *pd)
+{
+	if (running || !dir_connected(pd->dir))
+		return;
+	log_info("check: looking for conflicts after the directory connection came back");
+	check_start(pd, NULL, false);
+}

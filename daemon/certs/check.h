@@ -1,0 +1,35 @@
+/*
+ * check — find what replication merged badly (`provctl check`).
+ *
+ * Two providers that took writes at the same time (a partition, a stale
+ * writer) merge entry by entry: the later change of an entry wins, and
+ * uniqueness across entries is nobody's job.  check reads the directory and
+ * reports, one record each (kind, key, detail):
+ *
+ *   address      an address (mail or mailLocalAddress) on two accounts
+ *   employee_id  an employee id on two accounts
+ *   crl          a certificate record revoked or held but not on the CRL,
+ *                or on the CRL but valid in its record (records with a
+ *                pending marker are waiting for the next CRL: not counted)
+ *
+ * Findings go to the log (warnings) and to the request's reply; the count
+ * and time of the last check go to pd->last_check (shown by `status`).  --fix repairs what has one
+ * right answer: it republishes a complete CRL rebuilt from the records.
+ * Duplicated addresses and employee ids need a person's decision.
+ *
+ * check_background() runs the same check without a request, after the
+ * directory connection comes back (a failover or a healed partition).
+ */
+#ifndef PROVD_CHECK_H
+#define PROVD_CHECK_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct provd;
+struct request;
+
+void check_run(struct request *req);
+void check_background(struct provd *pd);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * crlsync — keep pki.crl_file at the newest CRL in the directory.
+ *
+ * Another site (another provd instance) may publish a CRL; this instance's
+ * file must follow it, not wait for its own next publish.  Every
+ * CRLSYNC_MS crlsync reads the CA entry's provdCrlNumber; when it is
+ * higher than the number of the CRL in crl_file (or the file is missing),
+ * it reads certificateRevocationList;binary, checks that it is signed by
+ * this instance's CA certificate and carries that number, and writes it to
+ * crl_file atomically (crlgen_write_file).  It never writes an older CRL
+ * over a newer one: the file's number is read again just before writing.
+ */
+#ifndef PROVD_CRLSYNC_H
+#define PROVD_CRLSYNC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct provd;
+
+#define CRLSYNC_MS 20000u
+
+/* Start following (idempotent; does nothing until a CA is loaded). */
+void crlsync_start(struct provd *pd);
+void crlsync_stop(void);
+
+/* The CRL number of a DER CRL, or 0 when it has none / does not parse. */
+uint64_t crlsync_der_number(const unsigned char *der, size_t len);
+/* The CRL number of the CRL in the file at path, 0 when absent/unreadable. */
+uint64_t crlsync_file_number(const char *path);
+
+#endif

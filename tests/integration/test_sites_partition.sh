@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# Split brain, found: the two slapds are partitioned (each one's olcSyncrepl
+# points at a dead port) and site 2 cannot reach slapd #1, so once the writer
+# lease has run out on slapd #2, site 2 writes there while site 1 writes to
+# slapd #1.  Each gives one alias to a different person and each revokes a
+# certificate.  After the heal, provd finds it: check lists the alias on two
+# accounts and the CRL that misses a revocation, status and the log say so,
+# user show of the alias names both holders, check --fix republishes a
+# complete CRL.
+set -uo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/provd-sites-part.XXXXXX)
+at_exit rm -rf "$T"
+
+sandbox_up --replicas 2
+B=$LDAP_BASE
+P1=$PROVD_SOCKET
+P2=$PROVD_SOCKET2
+
+syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
+	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
+		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
+}
+# shellcheck disable=SC2317 # called through ok
+set_syncrepl() {  # set_syncrepl LDAPI VALUE
+	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
+		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
+}
+
+# --- before: three people, a CA on both sites, two certificates ---------------------------------
+ok "annv" provctl -s "$P1" user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id PA0001
+ok "binhtt" provctl -s "$P1" user add --name 'Trần Thị Bình' --unit so-y-te --employee-id PA0002
+ok "cuonglv" provctl -s "$P1" user add --name 'Lê Văn Cường' --unit so-noi-vu --employee-id PA0003
+ok "ca create on site 1" provctl -s "$P1" ca create --subject '/CN=Vinh Phuc Staff CA' --key ec-p256 --days 3650
+# shellcheck disable=SC2317
+ca_on_2() { ldap_root2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base 1.1 | grep -q '^dn:'; }
+ok "the CA reaches slapd #2" within 10 ca_on_2
+ok "ca import on site 2" provctl -s "$P2" ca import --cert "$SANDBOX_DIR/state/ca/ca.pem" --key "$SANDBOX_DIR/state/ca/ca.key"
+for l in annv binhtt; do
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$l.key" \
+		-subj "/CN=$l" -out "$T/$l.csr" 2>/dev/null
+	ok "certificate for $l" provctl -s "$P1" cert issue "$l" --csr "$T/$l.csr"
+	printf '%s\n' "$OUT" >"$T/$l.pem"
+done
+sa=$(openssl x509 -in "$T/annv.pem" -noout -serial | sed 's/serial=//')
+sb=$(openssl x509 -in "$T/binhtt.pem" -noout -serial | sed 's/serial=//')
+# shellcheck disable=SC2317
+certs_on_2() { [[ $(ldap_root2 -b "ou=certificates,ou=pki,$B" -s one 1.1 | grep -c '^dn:') == 2 ]]; }
+ok "both records reach slapd #2" within 10 certs_on_2
+ok "check before the partition" provctl -s "$P1" check
+ok "status" provctl -s "$P1" status
+contains "status: no conflicts" "$OUT" "0 (checked"
+
+# --- the partition ---------------------------------------------------------------------------------
+r1=$(syncrepl_of "$LDAPI_URI")
+r2=$(syncrepl_of "$LDAPI_URI2")
+ok "partition: slapd #1 pulls from a dead port" set_syncrepl "$LDAPI_URI" "${r1/127.0.0.1:$LDAP_PORT2/127.0.0.1:1}"
+ok "partition: slapd #2 pulls from a dead port" set_syncrepl "$LDAPI_URI2" "${r2/127.0.0.1:$LDAP_PORT/127.0.0.1:1}"
+ok "stop provd #2" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR2"
+sed -i "s|uris = \[ \"$LDAPI_URI\",|uris = [ \"ldapi://%2Fnonexistent%2Fldapi\",|" "$SANDBOX_DIR2/provd.conf"
+ok "provd #2 again, slapd #1 out of its reach" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR2" --provd "$BUILD/provd"
+# shellcheck disable=SC2317
+alias_2() { provctl -s "$P2" alias add cuonglv lanhdao@vinhphuc.gov.vn; }
+ok "site 2 takes writes once the lease ends on slapd #2 (within 15 s)" within 15 alias_2
+ok "site 1 still writes: the same alias on another person" provctl -s "$P1" alias add binhtt lanhdao@vinhphuc.gov.vn
+ok "site 2 revokes annv's certificate" provctl -s "$P2" cert revoke "$sa" --reason superseded
+ok "site 1 revokes binhtt's certificate" provctl -s "$P1" cert revoke "$sb" --reason superseded
+ok "site 2 publishes again" provctl -s "$P2" crl publish
+
+# --- the heal --------------------------------------------------------------------------------------
+ok "heal slapd #1" set_syncrepl "$LDAPI_URI" "$r1"
+ok "heal slapd #2" set_syncrepl "$LDAPI_URI2" "$r2"
+# shellcheck disable=SC2317
+alias_twice() {
+	[[ $(ldap_root -b "ou=people,$B" -s one '(mailLocalAddress=lanhdao@vinhphuc.gov.vn)' 1.1 |
+		grep -c '^dn:') == 2 ]]
+}
+ok "replication brings both aliases together (within 20 s)" within 20 alias_twice
+# shellcheck disable=SC2317
+revoked_both() {
+	[[ $(ldap_root -b "ou=certificates,ou=pki,$B" -s one '(provdCertStatus=revoked)' 1.1 |
+		grep -c '^dn:') == 2 ]]
+}
+ok "both revocations on slapd #1 (within 20 s)" within 20 revoked_both
+sleep 2
+fails "check finds conflicts (exit 4)" 4 provctl -s "$P1" -f tab check
+contains "the alias on two accounts" "$OUT" "lanhdao@vinhphuc.gov.vn"
+contains "names both holders" "$OUT" "binhtt, cuonglv"
+contains "a revocation missing from the CRL" "$OUT" "not on the CRL"
+contains "the message points at --fix" "$ERR" "check --fix"
+ok "status" provctl -s "$P1" status
+contains "status counts the conflicts" "$OUT" "conflicts:"
+lacks "not zero" "$(grep '^conflicts:' <<<"$OUT")" " 0 (checked"
+contains "the log lists them" "$(<"$SANDBOX_DIR/provd.log")" "check: address lanhdao@vinhphuc.gov.vn: held by 2 accounts"
+ok "the audit journal has the check" provctl -s "$P1" -f json audit show
+contains "with its result" "$OUT" "conflicts found"
+fails "user show of the alias is an error" 4 provctl -s "$P1" user show lanhdao@vinhphuc.gov.vn
+contains "naming both" "$ERR" "binhtt and cuonglv"
+# Site 2 holds the writer lease now (it still cannot reach slapd #1): the
+# repair goes through it; site 1 refuses writes and says who writes.
+fails "check --fix through site 1: it is not the writer" 7 provctl -s "$P1" check --fix
+contains "and says so" "$ERR" "not the writer"
+ok "check --fix through site 2, the writer" provctl -s "$P2" check --fix
+contains "the CRL republished" "$(<"$SANDBOX_DIR2/provd.log")" "check --fix: CRL"
+# shellcheck disable=SC2317
+crl_on_1() {
+	[[ $(ldap_root -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
+		sed -n 's/^provdCrlNumber: //p') == "$(ldap_root2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
+		sed -n 's/^provdCrlNumber: //p')" ]]
+}
+ok "the new CRL reaches slapd #1 (within 10 s)" within 10 crl_on_1
+ok "the directory's CRL" ldap_root -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base 'certificateRevocationList;binary'
+sed -n 's/^certificateRevocationList;binary:: //p' <<<"$OUT" | base64 -d >"$T/crl.der"
+ok "lists both revoked certificates" openssl crl -inform DER -in "$T/crl.der" -noout -text
+contains "annv's" "$OUT" "$(tr 'a-f' 'A-F' <<<"$sa")"
+contains "binhtt's" "$OUT" "$(tr 'a-f' 'A-F' <<<"$sb")"
+fails "afterwards only the alias is left" 4 provctl -s "$P1" -f tab check
+lacks "no CRL finding" "$OUT" "not on the CRL"
+
+done_testing
