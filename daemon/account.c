@@ -1014,17 +1014,8 @@ account_add(struct request *req)
 	in.full_name = cmd_arg(a, "name");
 	in.unit = cmd_arg(a, "unit");
 	in.employee_id = cmd_arg(a, "employee-id");
-	if (in.full_name == NULL || in.unit == NULL || in.employee_id == NULL) {
-		request_done(req, ST_USAGE, "user add needs --%s",
-		             in.full_name == NULL ? "name NAME" :
-		             in.unit == NULL ? "unit CODE" : "employee-id ID");
-		return;
-	}
-	if (!request_may(req, ROLE_ADMIN, in.unit)) {
-		request_done(req, ST_PERMISSION, "permission denied: no admin role over unit %s",
-		             in.unit);
-		return;
-	}
+	/* --name, --unit and --employee-id are required by the table; the
+	 * grant over --unit was checked by dispatch (SCOPE_UNIT). */
 	in.title = cmd_arg(a, "title");
 	in.phone = cmd_arg(a, "phone");
 	in.login = cmd_arg(a, "login");

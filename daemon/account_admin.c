@@ -79,11 +79,12 @@ lookup_done(void *arg, const struct dir_result *res)
 		request_done(req, ST_NOTFOUND, "login: no account '%s'", req->args.operand[0]);
 		goto drop;
 	}
-	if (l->check_role && !request_may(req, ROLE_ADMIN, l->t.unit)) {
-		request_done(req, ST_PERMISSION,
-		             "permission denied: %s (uid %u) has no admin role over unit %s "
-		             "of account %s", req->peer.name, (unsigned)req->peer.uid,
-		             l->t.unit[0] ? l->t.unit : "(none)", l->t.login);
+	if (l->check_role && !request_may(req, req->spec->roles, l->t.unit)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "account %s (unit %s)", l->t.login,
+		         l->t.unit[0] ? l->t.unit : "none");
+		request_refuse(req, req->spec->roles, what);
 		goto drop;
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s", l->t.login);
@@ -387,9 +388,12 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		change_fail(c, ST_CONFLICT, "unit: %s is already in %s", t->login, u->code);
 		return;
 	}
-	if (!request_may(req, ROLE_ADMIN, u->code)) {
-		change_fail(c, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		            "role over unit %s", req->peer.name, (unsigned)req->peer.uid, u->code);
+	if (!request_may(req, req->spec->roles, u->code)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "destination unit %s", u->code);
+		request_refuse(req, req->spec->roles, what);
+		change_free(c);
 		return;
 	}
 	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "departmentNumber", u->code) < 0 ||
@@ -408,10 +412,6 @@ account_move(struct request *req)
 	const char *code = cmd_arg(&req->args, "unit");
 	struct change *c;
 
-	if (code == NULL) {
-		request_done(req, ST_USAGE, "user move needs --unit CODE");
-		return;
-	}
 	if (!units_loaded(req->pd->units)) {
 		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
 		return;

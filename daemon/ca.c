@@ -404,10 +404,6 @@ ca_create(struct request *req)
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
 		return;
 	}
-	if (subject == NULL || type == NULL || days_s == NULL) {
-		request_done(req, ST_USAGE, "ca create needs --subject DN --key TYPE --days N");
-		return;
-	}
 	days = strtoul(days_s, &end, 10);
 	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
 		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
@@ -462,10 +458,6 @@ ca_import(struct request *req)
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
-		return;
-	}
-	if (certpem == NULL || key == NULL) {
-		request_done(req, ST_USAGE, "ca import needs --cert FILE --key PATH");
 		return;
 	}
 	if (key[0] != '/') {

@@ -649,6 +649,15 @@ issue_account_done(void *arg, const struct dir_result *res)
 		issue_free(is);
 		return;
 	}
+	if (!request_may(req, req->spec->roles, is->unit)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
+		         is->unit[0] ? is->unit : "none");
+		request_refuse(req, req->spec->roles, what);
+		issue_free(is);
+		return;
+	}
 	if (strcmp(is->status, "active") != 0) {
 		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
 		             is->login, is->status);
@@ -675,10 +684,6 @@ cert_issue(struct request *req)
 
 	if (!need_ca(req))
 		return;
-	if (csr == NULL) {
-		request_done(req, ST_USAGE, "cert issue needs --csr FILE");
-		return;
-	}
 	if (!names_login_valid(login)) {
 		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
 		return;
@@ -909,6 +914,14 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		return;
 	}
 	rv->rec = list;
+	if (!request_may(req, req->spec->roles, list->unit)) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "certificate %s of %s (unit %s)", list->serial,
+		         list->login, list->unit[0] ? list->unit : "none");
+		request_refuse(req, req->spec->roles, what);
+		goto fail;
+	}
 	if (rv->release) {
 		if (strcmp(list->status, "hold") != 0) {
 			request_done(req, ST_CONFLICT, "%s is %s, not on hold: only a "
@@ -938,8 +951,6 @@ fail:
 static void
 revoke_or_release(struct request *req, bool release)
 {
-	const char *why = cmd_arg(&req->args, "reason");
-	const char *inv = cmd_arg(&req->args, "invalidity-date");
 	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200];
 	struct revoke *rv;
 
@@ -952,13 +963,9 @@ revoke_or_release(struct request *req, bool release)
 	rv->req = req;
 	rv->release = release;
 	if (!release) {
-		if (why == NULL) {
-			free(rv);
-			request_done(req, ST_USAGE, "cert revoke needs --reason (keyCompromise, "
-			             "affiliationChanged, superseded, cessationOfOperation, "
-			             "certificateHold, privilegeWithdrawn, unspecified, ...)");
-			return;
-		}
+		const char *why = cmd_arg(&req->args, "reason");   /* required */
+		const char *inv = cmd_arg(&req->args, "invalidity-date");
+
 		if (reason_parse(why, &rv->reason, err, sizeof(err)) < 0 ||
 		    !reason_valid_for_crl(rv->reason)) {
 			free(rv);

@@ -276,11 +276,12 @@ unit_check_common(struct request *req, const char *kind, const char *parent)
 	/* Adding a top-level unit, or moving one to the top, needs the
 	 * province-wide admin role; below a parent, a grant over it does. */
 	if (parent != NULL &&
-	    !request_may(req, ROLE_ADMIN, parent[0] != '\0' ? parent : NULL)) {
-		request_done(req, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		             "role over %s%s", req->peer.name, (unsigned)req->peer.uid,
-		             parent[0] ? "unit " : "the whole province",
-		             parent[0] ? parent : "");
+	    !request_may(req, req->spec->roles, parent[0] != '\0' ? parent : NULL)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s%s", parent[0] ? "parent unit " :
+		         "the top level (no parent)", parent);
+		request_refuse(req, req->spec->roles, what);
 		return -1;
 	}
 	return 0;
@@ -297,10 +298,6 @@ unit_add(struct request *req)
 	struct dir_mods *m;
 	static const char *const classes[] = { "organizationalUnit", "provdUnit", NULL };
 
-	if (name == NULL || kind == NULL) {
-		request_done(req, ST_USAGE, "unit add needs --name NAME and --kind KIND");
-		return;
-	}
 	if (!units_code_valid(code)) {
 		char q[80];
 
@@ -370,12 +367,8 @@ unit_modify(struct request *req)
 		request_done(req, ST_NOTFOUND, "unit: no unit '%s'", quoted(code, q, sizeof(q)));
 		return;
 	}
-	if (!request_may(req, ROLE_ADMIN, u->code)) {
-		request_done(req, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		             "role over unit %s", req->peer.name, (unsigned)req->peer.uid,
-		             u->code);
-		return;
-	}
+	/* The grant over the unit itself was checked by dispatch (SCOPE_UNIT);
+	 * unit_check_common checks the one over a new parent. */
 	if (unit_check_common(req, kind, parent) < 0)
 		return;
 	if (parent != NULL && parent[0] != '\0') {
