@@ -18,6 +18,7 @@
 #include "request.h"
 #include "template.h"
 #include "text.h"
+#include "address.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
@@ -31,32 +32,22 @@ const char *const account_attrs[] = {
 	"createTimestamp", "modifyTimestamp", NULL
 };
 
-/* What creates still in flight have claimed: their logins, so that two
- * creates of the same base (batch rows of two "Nguyễn Văn An") never pick
- * the same suffix; and, under prefixes no login can start with, their
- * employee ids ("#id") and explicit addresses ("@addr", lower case), so that
- * two creates in flight together, which the directory search cannot see,
- * never share them. */
-static struct strset *inflight;
-
+/* What creates still in flight have claimed (address_claim, shared with
+ * alias add): their logins, so that two creates of the same base (batch
+ * rows of two "Nguyễn Văn An") never pick the same suffix; and, under
+ * prefixes no login can start with, their employee ids ("#id") and
+ * addresses ("@addr"), so that two requests in flight together, which the
+ * directory search cannot see, never share them. */
 static bool
-reserve(const char *login)
+reserve(const char *key)
 {
-	if (inflight == NULL && (inflight = strset_new(1u << 20)) == NULL)
-		return false;
-	return strset_add(inflight, login) == 1;
+	return address_claim(key);
 }
 
 static void
-unreserve(const char *login)
+unreserve(const char *key)
 {
-	if (inflight != NULL) {
-		strset_del(inflight, login);
-		if (strset_count(inflight) == 0) {
-			strset_free(inflight);
-			inflight = NULL;
-		}
-	}
+	address_unclaim(key);
 }
 
 /* "#id" or "@address" (lower case) into buf. */
@@ -314,17 +305,25 @@ validate(struct create *c, const struct account_input *in)
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
 	}
+	if (c->explicit_login) {
+		char addr[ACCOUNT_MAIL_MAX], norm[ADDRESS_MAX];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->base, pd->cfg.mail_domain);
+		if (address_check(&pd->cfg, pd->units, "login", addr, norm, sizeof(norm),
+		                  err, errlen) != 0)
+			return ST_INVALID;
+	}
 	if (in->mail != NULL && in->mail[0] != '\0' &&
-	    field_mail("mail", in->mail, c->explicit_mail, sizeof(c->explicit_mail),
-	               err, errlen) < 0)
+	    address_check(&pd->cfg, pd->units, "mail", in->mail, c->explicit_mail,
+	                  sizeof(c->explicit_mail), err, errlen) != 0)
 		return ST_INVALID;
 	if (in->naliases > ACCOUNT_MAX_ALIASES) {
 		snprintf(err, errlen, "alias: at most %d", ACCOUNT_MAX_ALIASES);
 		return ST_USAGE;
 	}
 	for (i = 0; i < in->naliases; i++) {
-		if (field_mail("alias", in->aliases[i], c->aliases[i],
-		               sizeof(c->aliases[i]), err, errlen) < 0)
+		if (address_check(&pd->cfg, pd->units, "alias", in->aliases[i], c->aliases[i],
+		                  sizeof(c->aliases[i]), err, errlen) != 0)
 			return ST_INVALID;
 	}
 	c->naliases = in->naliases;
@@ -468,8 +467,11 @@ static void update_existing(struct create *c);
 static bool
 login_taken(const struct create *c, const char *login)
 {
-	return strset_has(c->taken, login) ||
-	       (inflight != NULL && strset_has(inflight, login)) ||
+	char addr[ACCOUNT_MAIL_MAX], key[ACCOUNT_MAIL_MAX + 1];
+
+	snprintf(addr, sizeof(addr), "%s@%s", login, c->pd->cfg.mail_domain);
+	return strset_has(c->taken, login) || address_claimed(login) ||
+	       address_claimed(address_key(key, sizeof(key), addr)) ||
 	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
@@ -529,11 +531,18 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
 		return;
 	}
-	if (c->explicit_mail[0])
+	if (c->explicit_mail[0]) {
 		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
-	else
-		snprintf(c->res.mail, sizeof(c->res.mail), "%s@%s", c->res.login,
-		         c->pd->cfg.mail_domain);
+	} else {
+		char addr[ACCOUNT_MAIL_MAX], err[300];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
+		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
+		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
+			create_fail(c, ST_INVALID, "%s (give --login or --mail)", err);
+			return;
+		}
+	}
 	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
