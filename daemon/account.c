@@ -19,6 +19,7 @@
 #include "template.h"
 #include "text.h"
 #include "address.h"
+#include "lifecycle.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
@@ -160,6 +161,7 @@ struct create {
 	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
 	size_t                 nclaims;    /* further claims: "#id", "@addr" */
 	unsigned               cand_from;  /* first login suffix searched */
+	bool                   unit_changed; /* an update moves the account */
 };
 
 #define CANDIDATES 4       /* login suffixes looked up per search */
@@ -863,6 +865,8 @@ update_existing(struct create *c)
 				fatal("account: out of memory");
 		}
 		note_change(c, a->name);
+		if (strcasecmp(a->name, "departmentNumber") == 0)
+			c->unit_changed = true;
 	}
 	/* Optional attributes given empty: remove what is there. */
 	for (k = 0; k < 3; k++) {
@@ -904,12 +908,34 @@ update_existing(struct create *c)
 	dir_mods_free(m);
 }
 
+/* An update that changed the unit: the certificates follow (lifecycle.h). */
+static void
+on_moved_certs(void *arg, int status, const char *summary)
+{
+	struct create *c = arg;
+
+	c->res.status = status;
+	c->res.action = ACCOUNT_UPDATED;
+	if (status == ST_OK)
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s; certificates: %.240s",
+		         c->res.changes, summary);
+	else
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s, but the certificates "
+		         "were not updated (import the row again): %.200s", c->res.changes,
+		         summary);
+	create_finish(c);
+}
+
 static void
 on_updated(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
 	char why[300];
 
+	if (res->code == LDAP_SUCCESS && c->unit_changed) {
+		lifecycle_certs(c->pd, c->old.login, LIFECYCLE_MOVE, on_moved_certs, c);
+		return;
+	}
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
 		c->res.action = ACCOUNT_UPDATED;

@@ -208,6 +208,7 @@ struct change {
 	/* disable/delete */
 	bool                  is_delete;
 	char                  delete_after[32];
+	char                  dn[ACCOUNT_DN_MAX];   /* delete --now */
 };
 
 static void
@@ -431,6 +432,22 @@ account_move(struct request *req)
 
 /* ---- user disable / enable / delete ------------------------------------ */
 
+/* delete --now: the certificates are revoked; now remove the entry. */
+static void
+erase_after_certs(void *arg, int status, const char *summary)
+{
+	struct change *c = arg;
+
+	if (status != ST_OK) {
+		change_fail(c, status, "%s: certificates not revoked, so the entry is kept "
+		            "(run the command again): %s", c->login, summary);
+		return;
+	}
+	snprintf(c->msg, sizeof(c->msg), "removed the entry of %s; certificates: %s",
+	         c->login, summary);
+	change_send(c, c->dn);
+}
+
 static void
 state_found(struct request *req, void *ctx, const struct acct_target *t)
 {
@@ -441,10 +458,12 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	snprintf(c->login, sizeof(c->login), "%s", t->login);
 	c->certs = true;
 	if (c->erase) {                                 /* delete --now */
-		c->ev = LIFECYCLE_DELETE;
+		/* Revoke first, remove after: a failure leaves the account there,
+		 * and the command run again finishes the job. */
+		c->certs = false;
 		snprintf(c->status_word, sizeof(c->status_word), "removed");
-		snprintf(c->msg, sizeof(c->msg), "removed the entry of %s", t->login);
-		change_send(c, t->dn);
+		snprintf(c->dn, sizeof(c->dn), "%s", t->dn);
+		lifecycle_certs(req->pd, t->login, LIFECYCLE_PURGE, erase_after_certs, c);
 		return;
 	}
 	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
@@ -562,14 +581,12 @@ struct purge {
 	struct request    *req;
 	struct purge_item *v;
 	size_t             n, cap;
-	size_t             pending, purged, failed, skipped;
+	size_t             next, purged, failed, skipped;
 	bool               oom;
+	char               certs[512];   /* the current item's certificate summary */
 };
 
-struct purge_op {
-	struct purge *p;
-	size_t        i;
-};
+static void purge_next(struct purge *p);
 
 static void
 purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
@@ -621,29 +638,67 @@ purge_finish(struct purge *p)
 }
 
 static void
-purge_deleted(void *arg, const struct dir_result *res)
+purge_record(struct purge *p, const struct purge_item *it, const char *result,
+             const char *error)
 {
-	struct purge_op *op = arg;
-	struct purge *p = op->p;
-	struct purge_item *it = &p->v[op->i];
-	char why[300];
 	struct rec r;
 
 	rec_begin(&r, p->req);
 	rec_kv(&r, "login", it->login);
 	rec_kv(&r, "delete_after", it->delete_after);
+	rec_kv(&r, "result", result);
+	rec_kv(&r, "certificates", p->certs);
+	rec_kv(&r, "error", error);
+	rec_end(&r);
+}
+
+static void
+purge_deleted(void *arg, const struct dir_result *res)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+	char why[300];
+
 	if (res->code == LDAP_SUCCESS || res->code == LDAP_NO_SUCH_OBJECT) {
-		rec_kv(&r, "result", "purged");
+		purge_record(p, it, "purged", NULL);
 		p->purged++;
 	} else {
-		rec_kv(&r, "result", "failed");
-		rec_kv(&r, "error", dir_result_str(res, why, sizeof(why)));
+		purge_record(p, it, "failed", dir_result_str(res, why, sizeof(why)));
 		p->failed++;
 	}
-	rec_end(&r);
-	free(op);
-	if (--p->pending == 0)
+	purge_next(p);
+}
+
+/* The account's certificates are revoked (cessationOfOperation): remove
+ * the entry.  Revoking first means a failure leaves the account deleted
+ * but present, and the next purge finishes the job. */
+static void
+purge_certs_done(void *arg, int status, const char *summary)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+
+	snprintf(p->certs, sizeof(p->certs), "%s", summary);
+	if (status != ST_OK) {
+		purge_record(p, it, "failed", "certificates not revoked; the entry is kept");
+		p->failed++;
+		purge_next(p);
+		return;
+	}
+	dir_delete(p->req->pd->dir, it->dn, NULL, purge_deleted, p);
+}
+
+/* One account at a time: each revocation publishes the CRL. */
+static void
+purge_next(struct purge *p)
+{
+	if (p->next == p->n) {
 		purge_finish(p);
+		return;
+	}
+	p->certs[0] = '\0';
+	lifecycle_certs(p->req->pd, p->v[p->next++].login, LIFECYCLE_PURGE,
+	                purge_certs_done, p);
 }
 
 static void
@@ -651,7 +706,6 @@ purge_found(void *arg, const struct dir_result *res)
 {
 	struct purge *p = arg;
 	char why[300];
-	size_t i;
 
 	if (res->code != LDAP_SUCCESS || p->oom) {
 		request_done(p->req, p->oom ? ST_INTERNAL : account_status_of_ldap(res->code),
@@ -661,20 +715,7 @@ purge_found(void *arg, const struct dir_result *res)
 		free(p);
 		return;
 	}
-	if (p->n == 0) {
-		purge_finish(p);
-		return;
-	}
-	p->pending = p->n;
-	for (i = 0; i < p->n; i++) {
-		struct purge_op *op = malloc(sizeof(*op));
-
-		if (op == NULL)
-			oom();
-		op->p = p;
-		op->i = i;
-		dir_delete(p->req->pd->dir, p->v[i].dn, NULL, purge_deleted, op);
-	}
+	purge_next(p);
 }
 
 void

@@ -35,12 +35,13 @@
 #include "whois.h"
 
 #define CERT_DER_MAX (64 * 1024)
+#define CERT_KEY_HASH_LEN 64     /* SHA-256, hex */
 
 static const char *const record_attrs[] = {
 	"provdCertSerial", "provdCertStatus", "uid", "employeeNumber", "departmentNumber",
 	"provdCertProfile", "provdCertNotBefore", "provdCertNotAfter", "provdCertReason",
 	"provdCertRevokedAt", "provdCertInvalidityDate", "provdCertFingerprint",
-	"userCertificate;binary", NULL
+	"provdCertHoldCause", "provdCertKeyHash", "userCertificate;binary", NULL
 };
 
 /* A record as read from the directory. */
@@ -55,6 +56,8 @@ struct certrec {
 	char           reason[REASON_NAME_MAX + 1];
 	char           revoked_at[32], invalidity[32];
 	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
+	char           hold_cause[16];   /* "account", "officer" or "" (before 0.2) */
+	char           key_hash[CERT_KEY_HASH_LEN + 1];
 	unsigned char *der;
 	size_t         derlen;
 	struct certrec *next;
@@ -79,6 +82,8 @@ certrec_read(LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, "provdCertRevokedAt", r->revoked_at, sizeof(r->revoked_at));
 	dir_entry_copy(ld, e, "provdCertInvalidityDate", r->invalidity, sizeof(r->invalidity));
 	dir_entry_copy(ld, e, "provdCertFingerprint", r->fingerprint, sizeof(r->fingerprint));
+	dir_entry_copy(ld, e, "provdCertHoldCause", r->hold_cause, sizeof(r->hold_cause));
+	dir_entry_copy(ld, e, "provdCertKeyHash", r->key_hash, sizeof(r->key_hash));
 	r->der = dir_entry_get_bin(ld, e, "userCertificate;binary", &r->derlen);
 	return r;
 }
@@ -235,7 +240,8 @@ on_record_changed(void *arg, const struct dir_result *res)
 
 /*
  * Move rec to new_status ("valid", "hold" or "revoked") with reason (for
- * hold/revoked) and invalidity (0 = none).  The record is written with an
+ * hold/revoked) and invalidity (0 = none); a hold records who caused it
+ * (hold_cause "account" or "officer"), any other status clears it.  The record is written with an
  * assertion on its current status, so two officers never both apply a
  * change.  The same modify puts a fresh pending marker on the record
  * (provdCertPending, see crl.c): the change reaches the next CRL whichever
@@ -245,7 +251,7 @@ on_record_changed(void *arg, const struct dir_result *res)
  */
 static void
 cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int reason,
-            time_t invalidity, change_done_fn *done, void *ctx)
+            time_t invalidity, const char *hold_cause, change_done_fn *done, void *ctx)
 {
 	struct change *ch = calloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
@@ -281,6 +287,10 @@ cert_change(struct provd *pd, struct certrec *rec, const char *new_status, int r
 	ctrls[0] = ctrl;
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertStatus", new_status);
 	dir_mods_add1(m, LDAP_MOD_REPLACE, CRL_PENDING_ATTR, token);
+	if (strcmp(new_status, "hold") == 0 && hold_cause != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertHoldCause", hold_cause);
+	else
+		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertHoldCause", NULL);
 	if (strcmp(new_status, "valid") == 0) {
 		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertReason", NULL);
 		dir_mods_add(m, LDAP_MOD_REPLACE, "provdCertRevokedAt", NULL);
@@ -928,7 +938,7 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 			             "certificateHold can be released", list->serial, list->status);
 			goto fail;
 		}
-		cert_change(req->pd, list, "valid", 0, 0, revoke_changed, rv);
+		cert_change(req->pd, list, "valid", 0, 0, NULL, revoke_changed, rv);
 		return;
 	}
 	if (strcmp(list->status, "revoked") == 0) {
@@ -941,7 +951,7 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		goto fail;
 	}
 	cert_change(req->pd, list, rv->reason == REASON_CERTIFICATE_HOLD ? "hold" : "revoked",
-	            rv->reason, rv->invalidity, revoke_changed, rv);
+	            rv->reason, rv->invalidity, "officer", revoke_changed, rv);
 	return;
 fail:
 	certrec_free(list);
@@ -1114,12 +1124,15 @@ life_target(enum lifecycle_event ev, const struct certrec *c, int *reason)
 
 	switch (ev) {
 	case LIFECYCLE_DISABLE:
+	case LIFECYCLE_DELETE:
 		*reason = REASON_CERTIFICATE_HOLD;
 		return valid ? "hold" : NULL;
 	case LIFECYCLE_ENABLE:
+		/* Only the holds the account caused; a record held before hold
+		 * causes were recorded counts as the account's, as it did then. */
 		*reason = 0;
-		return hold ? "valid" : NULL;
-	case LIFECYCLE_DELETE:
+		return hold && strcmp(c->hold_cause, "officer") != 0 ? "valid" : NULL;
+	case LIFECYCLE_PURGE:
 		*reason = REASON_CESSATION_OF_OPERATION;
 		return valid || hold ? "revoked" : NULL;
 	case LIFECYCLE_MOVE:
@@ -1134,8 +1147,9 @@ life_next(struct life *lf)
 {
 	static const char *const done_word[] = {
 		[LIFECYCLE_DISABLE] = "put on hold", [LIFECYCLE_ENABLE] = "released",
-		[LIFECYCLE_DELETE] = "revoked (cessationOfOperation)",
+		[LIFECYCLE_DELETE] = "put on hold for the retention",
 		[LIFECYCLE_MOVE] = "revoked (affiliationChanged)",
+		[LIFECYCLE_PURGE] = "revoked (cessationOfOperation)",
 	};
 	const char *target;
 	int reason = 0;
@@ -1147,7 +1161,7 @@ life_next(struct life *lf)
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		cert_change(lf->pd, lf->cur, target, reason, 0, life_changed, lf);
+		cert_change(lf->pd, lf->cur, target, reason, 0, "account", life_changed, lf);
 		return;
 	}
 	if (lf->changed == 0 && lf->failed == 0) {

@@ -225,7 +225,7 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .noun = "user", .verb = "delete", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_delete_opts,
-	  .summary = "offboard: disable now, revoke certificates, purge after the retention",
+	  .summary = "offboard: disable now, hold certificates, purge (revoke) after the retention",
 	  .example = "provctl user delete annv" },
 	[CMD_USER_PURGE] = {
 	  .id = CMD_USER_PURGE, .scope = SCOPE_EACH,
