@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/x509.h>
 
 #include "account.h"
+#include "address.h"
 #include "ca.h"
 #include "certgen.h"
 #include "crl.h"
@@ -401,6 +403,8 @@ struct issue {
 	size_t                 derlen;
 	char                   issuer[1024];
 	unsigned               tries;     /* directory writes retried so far */
+	char                   key_hash[CERT_KEY_HASH_LEN + 1];
+	char                   key_claim[CERT_KEY_HASH_LEN + 2];  /* "%hash" while held */
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -421,6 +425,8 @@ issue_may_retry(struct issue *is, int code)
 static void
 issue_free(struct issue *is)
 {
+	if (is->key_claim[0] != '\0')
+		address_unclaim(is->key_claim);
 	EVP_PKEY_free(is->pub);
 	X509_free(is->cert);
 	free(is->der);
@@ -561,6 +567,7 @@ issue_record(void *arg)
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotBefore", is->not_before);
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertNotAfter", is->not_after);
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertFingerprint", is->fp);
+	dir_mods_add1(m, LDAP_MOD_ADD, "provdCertKeyHash", is->key_hash);
 	if (is->issuer[0])
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, "userCertificate;binary", is->der, is->derlen);
@@ -641,6 +648,72 @@ issue_account(void *arg, LDAP *ld, LDAPMessage *e)
 	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
 }
 
+/*
+ * One key, one person: the key's records (by provdCertKeyHash) decide.  A
+ * key certified for another account is refused, and so is a key any
+ * certificate was revoked for as compromised (for anyone, its holder
+ * included).  The key is claimed from the search until the record is
+ * written, so two requests in flight never certify one key twice.
+ */
+static void
+issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct issue *is = ctx;
+	struct request *req = is->req;
+	const struct certrec *r;
+
+	if (status != ST_OK) {
+		request_done(req, status, "directory: %s", msg);
+		goto fail;
+	}
+	for (r = list; r != NULL; r = r->next) {
+		if (strcmp(r->status, "revoked") == 0 &&
+		    strcasecmp(r->reason, reason_name(REASON_KEY_COMPROMISE)) == 0) {
+			request_done(req, ST_CONFLICT, "csr: this key is compromised (certificate "
+			             "%s of %s was revoked for keyCompromise); make a new key",
+			             r->serial, r->login);
+			goto fail;
+		}
+		if (strcmp(r->login, is->login) != 0) {
+			request_done(req, ST_CONFLICT, "csr: this key is already certified for "
+			             "another account (%s, certificate %s); one key belongs to one "
+			             "person", r->login, r->serial);
+			goto fail;
+		}
+	}
+	certrec_free(list);
+	issue_sign_and_record(is);
+	return;
+fail:
+	certrec_free(list);
+	issue_free(is);
+}
+
+static void
+issue_key_check(struct issue *is)
+{
+	struct request *req = is->req;
+	char err[200], filter[128];
+
+	if (fingerprint_spki(is->pub, is->key_hash, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "csr: %s", err);
+		issue_free(is);
+		return;
+	}
+	snprintf(is->key_claim, sizeof(is->key_claim), "%%%s", is->key_hash);
+	if (!address_claim(is->key_claim)) {
+		is->key_claim[0] = '\0';
+		request_done(req, ST_CONFLICT, "csr: this key is being certified by another "
+		             "request in flight");
+		issue_free(is);
+		return;
+	}
+	/* The hash is hex: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(provdCertKeyHash=%s))",
+	         is->key_hash);
+	find_records(req->pd, filter, issue_key_found, is);
+}
+
 static void
 issue_account_done(void *arg, const struct dir_result *res)
 {
@@ -674,7 +747,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 		issue_free(is);
 		return;
 	}
-	issue_sign_and_record(is);
+	issue_key_check(is);
 }
 
 void
@@ -861,7 +934,10 @@ struct revoke {
 	int             reason;
 	time_t          invalidity;
 	bool            release;
-	char            result[512];
+	char            result[1024];
+	/* keyCompromise: the other certificates that carry the same key */
+	struct certrec *others, *cur;
+	size_t          others_done, others_failed;
 };
 
 static void
@@ -869,6 +945,7 @@ revoke_published(void *ctx, int status, const char *msg)
 {
 	struct revoke *rv = ctx;
 	struct request *req = rv->req;
+	const struct certrec *c;
 	struct rec r;
 
 	rec_begin(&r, req);
@@ -879,15 +956,84 @@ revoke_published(void *ctx, int status, const char *msg)
 	rec_kv(&r, "reason", rv->release ? "" : reason_name(rv->reason));
 	rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
 	rec_end(&r);
+	for (c = rv->others; c != NULL; c = c->next) {
+		if (strcmp(c->serial, rv->rec->serial) == 0)
+			continue;
+		rec_begin(&r, req);
+		rec_kv(&r, "serial", c->serial);
+		rec_kv(&r, "login", c->login);
+		rec_kv(&r, "status", strcmp(c->status, "revoked") == 0 ? "revoked" : c->status);
+		rec_kv(&r, "reason", c->reason);
+		rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
+		rec_end(&r);
+	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "serial=%s login=%s",
 	         rv->rec->serial, rv->rec->login);
 	if (status != ST_OK)
 		request_done(req, status, "%s; but the CRL was not published: %s "
 		             "(run 'provctl crl publish')", rv->result, msg);
 	else
-		request_done(req, ST_OK, "%s; %s", rv->result, msg);
+		request_done(req, rv->others_failed ? ST_PARTIAL : ST_OK, "%s; %s", rv->result, msg);
 	certrec_free(rv->rec);
+	certrec_free(rv->others);
 	free(rv);
+}
+
+static void revoke_others_next(struct revoke *rv);
+
+static void
+revoke_other_changed(void *ctx, int status, const char *msg)
+{
+	struct revoke *rv = ctx;
+	size_t n = strlen(rv->result);
+
+	if (status == ST_OK) {
+		snprintf(rv->cur->status, sizeof(rv->cur->status), "revoked");
+		snprintf(rv->cur->reason, sizeof(rv->cur->reason), "%s",
+		         reason_name(REASON_KEY_COMPROMISE));
+		snprintf(rv->result + n, sizeof(rv->result) - n, "%s%s (%s)",
+		         rv->others_done++ ? ", " : "; the same key, revoked too: ",
+		         rv->cur->serial, rv->cur->login);
+	} else {
+		rv->others_failed++;
+		snprintf(rv->result + n, sizeof(rv->result) - n, "; %s NOT revoked: %s",
+		         rv->cur->serial, msg);
+	}
+	rv->cur = rv->cur->next;
+	revoke_others_next(rv);
+}
+
+/* Revoke, one after the other, every other certificate with the key; then
+ * one CRL lists them all. */
+static void
+revoke_others_next(struct revoke *rv)
+{
+	for (; rv->cur != NULL; rv->cur = rv->cur->next) {
+		if (strcmp(rv->cur->serial, rv->rec->serial) == 0 ||
+		    strcmp(rv->cur->status, "revoked") == 0)
+			continue;
+		cert_change(rv->req->pd, rv->cur, "revoked", REASON_KEY_COMPROMISE, rv->invalidity,
+		            NULL, revoke_other_changed, rv);
+		return;
+	}
+	crl_publish(rv->req->pd, revoke_published, rv);
+}
+
+static void
+revoke_others_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct revoke *rv = ctx;
+
+	rv->others = list;
+	rv->cur = list;
+	if (status != ST_OK) {
+		size_t n = strlen(rv->result);
+
+		rv->others_failed++;
+		snprintf(rv->result + n, sizeof(rv->result) - n, "; the other certificates "
+		         "with this key were not found: %s", msg);
+	}
+	revoke_others_next(rv);
 }
 
 static void
@@ -904,6 +1050,16 @@ revoke_changed(void *ctx, int status, const char *msg)
 	snprintf(rv->result, sizeof(rv->result), "%s %s", rv->rec->serial,
 	         rv->release ? "released" : rv->reason == REASON_CERTIFICATE_HOLD ?
 	         "on hold" : "revoked");
+	if (!rv->release && rv->reason == REASON_KEY_COMPROMISE && rv->rec->key_hash[0]) {
+		char filter[400], esc[3 * CERT_KEY_HASH_LEN + 1];
+
+		if (ldapesc_filter(rv->rec->key_hash, esc, sizeof(esc)) < 0)
+			esc[0] = '\0';
+		snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)"
+		         "(provdCertKeyHash=%s))", esc);
+		find_records(rv->req->pd, filter, revoke_others_found, rv);
+		return;
+	}
 	crl_publish(rv->req->pd, revoke_published, rv);
 }
 
@@ -1287,4 +1443,91 @@ cert_whois_part(struct request *req, const struct whois_subject *who,
 		esc[0] = '\0';
 	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
 	find_records(req->pd, filter, whois_found, wc);
+}
+
+/* ---- upgrade: records made before provdCertKeyHash ---------------------- */
+
+struct upgrade {
+	struct provd *pd;
+	size_t        pending, done, failed;
+	char          first_error[300];
+	bool          searched;
+};
+
+static void
+upgrade_maybe_finish(struct upgrade *u)
+{
+	if (!u->searched || u->pending > 0)
+		return;
+	if (u->done > 0 || u->failed > 0)
+		log_info("certificate records: key hash added to %zu%s%s", u->done,
+		         u->failed ? ", failed for others: " : "", u->failed ? u->first_error : "");
+	free(u);
+}
+
+static void
+upgrade_written(void *arg, const struct dir_result *res)
+{
+	struct upgrade *u = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS) {
+		u->done++;
+	} else if (u->failed++ == 0) {
+		snprintf(u->first_error, sizeof(u->first_error), "%s",
+		         dir_result_str(res, why, sizeof(why)));
+	}
+	u->pending--;
+	upgrade_maybe_finish(u);
+}
+
+static void
+upgrade_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct upgrade *u = arg;
+	struct dir_mods *m;
+	unsigned char *der;
+	size_t derlen = 0;
+	char hash[CERT_KEY_HASH_LEN + 1], err[200], *dn;
+
+	der = dir_entry_get_bin(ld, e, "userCertificate;binary", &derlen);
+	dn = dir_entry_dn(ld, e);
+	if (der != NULL && dn != NULL &&
+	    fingerprint_spki_cert_der(der, derlen, hash, err, sizeof(err)) == 0) {
+		if ((m = dir_mods_new()) == NULL)
+			fatal("cert: out of memory");
+		dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCertKeyHash", hash);
+		u->pending++;
+		dir_modify(u->pd->dir, dn, dir_mods_get(m), NULL, upgrade_written, u);
+		dir_mods_free(m);
+	}
+	free(der);
+	free(dn);
+}
+
+static void
+upgrade_searched(void *arg, const struct dir_result *res)
+{
+	struct upgrade *u = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
+		log_warnx("certificate records: cannot look for records without a key hash: %s",
+		          dir_result_str(res, why, sizeof(why)));
+	u->searched = true;
+	upgrade_maybe_finish(u);
+}
+
+void
+cert_upgrade_records(struct provd *pd)
+{
+	static const char *const attrs[] = { "userCertificate;binary", NULL };
+	struct upgrade *u = calloc(1, sizeof(*u));
+
+	if (u == NULL)
+		fatal("cert: out of memory");
+	u->pd = pd;
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(&(objectClass=provdCertificate)(!(provdCertKeyHash=*)))", attrs, 0, NULL,
+	           upgrade_entry, upgrade_searched, u);
 }

@@ -26,6 +26,7 @@
 #include "ca.h"
 #include "crl.h"
 #include "command.h"
+#include "cert.h"
 #include "config.h"
 #include "control.h"
 #include "dir.h"
@@ -67,8 +68,10 @@ on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
-	if (up)
+	if (up) {
 		units_reload(p, NULL, NULL);
+		cert_upgrade_records(p);
+	}
 }
 
 static void
