@@ -134,7 +134,8 @@ struct create {
 	/* validated input */
 	char                   cn[NAMES_CN_BUFSZ];
 	struct person_name     name;
-	const struct unit     *unit;
+	struct units          *units;     /* a reference to the snapshot unit is in */
+	const struct unit     *unit;      /* lives across the create's async steps */
 	char                   unit_code[UNIT_CODE_MAX];
 	char                   employee_id[FIELD_EMPLOYEE_ID_MAX + 1];
 	char                   title[FIELD_TITLE_MAX + 1];
@@ -223,6 +224,7 @@ create_finish(struct create *c)
 	explicit_bzero(c->hash, sizeof(c->hash));
 	strset_free(c->taken);
 	existing_clear(&c->old);
+	units_unref(c->units);
 	free(c);
 }
 
@@ -272,7 +274,10 @@ validate(struct create *c, const struct account_input *in)
 		snprintf(err, errlen, "unit list not loaded: directory unavailable");
 		return ST_UNAVAILABLE;
 	}
-	if ((c->unit = units_find(pd->units, in->unit)) == NULL) {
+	/* The create lives across directory searches and a hashing job, while
+	 * "unit modify" may reload the table: hold this snapshot. */
+	c->units = units_ref(pd->units);
+	if ((c->unit = units_find(c->units, in->unit)) == NULL) {
 		char clean[70];
 
 		text_sanitize(in->unit, strnlen(in->unit, 64), clean, sizeof(clean));

@@ -203,7 +203,6 @@ struct change {
 	char                  status_word[16];
 	char                  msg[512];
 	/* move */
-	const struct unit    *new_unit;
 	char                  new_unit_code[UNIT_CODE_MAX];
 	/* disable/delete */
 	bool                  is_delete;

@@ -293,7 +293,7 @@ main(int argc, char **argv)
 	dir_free(pd.dir);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
-	units_free(pd.units);
+	units_unref(pd.units);
 	audit_close(pd.audit);
 	template_free(pd.account_tpl);
 	config_free(&pd.cfg);
