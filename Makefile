@@ -36,21 +36,24 @@ CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
              -Iproto -Idaemon -Ipki -Itools/provctl
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
+LIBS_SELF   := -lmicrohttpd
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
 
 PROTO_SRC  := $(wildcard proto/*.c)
 CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
+SELF_SRC   := $(wildcard tools/provd-self/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
+SELF_OBJ   := $(SELF_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -66,6 +69,19 @@ $(BUILD)/provd: $(BUILD)/daemon/main.o $(BUILD)/libprovdcore.a $(BUILD)/libproto
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The self-service password page: its own program (names and hex come
+# from the core library; nothing of the engine is linked in).
+$(BUILD)/tools/provd-self/%.o: CPPFLAGS += -Itools/provd-self
+$(BUILD)/provd-self: $(SELF_OBJ) $(BUILD)/libprovdcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON)
+
+# provd-self's unit test also links the page's own modules (not its main).
+$(BUILD)/tests/unit/test_self.o: CPPFLAGS += -Itools/provd-self
+$(BUILD)/tests/test_self: $(BUILD)/tests/unit/test_self.o \
+    $(filter-out %/main.o,$(SELF_OBJ)) $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON) $(LIBS_TEST)
 
 # Each tests/unit/test_X.c is one cmocka program linked against the core.
 $(BUILD)/tests/%: $(BUILD)/tests/unit/%.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
@@ -122,9 +138,10 @@ DOCDIR      ?= $(PREFIX)/share/doc/provd
 INSTALL_TEMPLATES := $(wildcard templates/*.ldif)
 INSTALL_PROFILES  := $(wildcard templates/profiles/*.conf)
 INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
+INSTALL_UNITS     := $(wildcard etc/units/*.csv)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
-INSTALL_MAN8      := docs/man/provd.8
+INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-self.8
 INSTALL_DOCS      := README.md $(wildcard docs/*.md)
 # Regular files only (a directory's "$f/." exists, a file's does not).
 install_files = $(foreach f,$(wildcard $(1)),$(if $(wildcard $(f)/.),,$(f)))
@@ -137,15 +154,22 @@ INSTALL_PATHS := -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/schema \
-	    $(DESTDIR)$(DATADIR)/examples \
+	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/units \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
+	install -m 0755 $(BUILD)/provd-self $(DESTDIR)$(SBINDIR)/provd-self
+	install -m 0644 templates/self/common-passwords.txt $(DESTDIR)$(DATADIR)/common-passwords.txt
+	sed $(INSTALL_PATHS) etc/self/self.conf >$(DESTDIR)$(DATADIR)/examples/self.conf
+	chmod 0644 $(DESTDIR)$(DATADIR)/examples/self.conf
+	sed $(INSTALL_PATHS) etc/systemd/provd-self.service >$(DESTDIR)$(SYSTEMDDIR)/provd-self.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
 	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
 	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
+	$(if $(INSTALL_UNITS),install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(DATADIR)/units/)
 	sed $(INSTALL_PATHS) etc/provd.conf >$(DESTDIR)$(DATADIR)/examples/provd.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/examples/provd.conf
 	$(if $(INSTALL_EX_DOVECOT),install -d $(DESTDIR)$(DATADIR)/examples/dovecot)
@@ -165,21 +189,24 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-self
+	rm -f $(DESTDIR)$(DATADIR)/common-passwords.txt $(DESTDIR)$(DATADIR)/examples/self.conf \
+	    $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/units/,$(notdir $(INSTALL_UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/dovecot/,$(notdir $(INSTALL_EX_DOVECOT)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
 	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/provctl.1 $(DESTDIR)$(MANDIR)/man5/provd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/provd.8
+	    $(DESTDIR)$(MANDIR)/man8/provd.8 $(DESTDIR)$(MANDIR)/man8/provd-self.8
 	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/provd.conf $(DESTDIR)$(BASHCOMPDIR)/provctl
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/profiles \
-	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/units $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 

@@ -11,6 +11,7 @@
 #include "dir.h"
 #include "fields.h"
 #include "handlers.h"
+#include "initialpw.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "loop.h"
@@ -693,7 +694,7 @@ hash_done(void *arg)
 	struct create *c = arg;
 	struct template_entry entry;
 	LDAPMod **mods = NULL;
-	char err[300];
+	char err[300], deadline[PKITIME_LDAP_LEN + 1];
 	size_t i;
 
 	if (c->hash[0] == '\0') {
@@ -705,6 +706,17 @@ hash_done(void *arg)
 	    (c->must_change &&
 	     template_entry_add(&entry, "pwdReset", "TRUE", err, sizeof(err)) < 0))
 		goto fail;
+	/* An initial password stops working at its deadline (initialpw.h). */
+	if (c->must_change) {
+		if (initialpw_deadline(&c->pd->cfg, time(NULL), deadline) < 0) {
+			snprintf(err, sizeof(err), "clock out of range");
+			goto fail;
+		}
+		if (deadline[0] != '\0' &&
+		    template_entry_add(&entry, "pwdEndTime", deadline, err, sizeof(err)) < 0)
+			goto fail;
+		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
+	}
 	for (i = 0; i < c->naliases; i++)
 		if (template_entry_add(&entry, "mailLocalAddress", c->aliases[i],
 		                       err, sizeof(err)) < 0)
@@ -1038,9 +1050,14 @@ add_done(void *arg, struct account_result *res)
 	reply_kv(req, "login", res->login, "mail", res->mail, "dn", res->dn,
 	         "employee_id", cmd_arg(&req->args, "employee-id"),
 	         "unit", cmd_arg(&req->args, "unit"),
-	         "password", res->password, NULL);
+	         "password", res->password,
+	         "password_expires", res->expires,
+	         "password_page", req->pd->cfg.password_page_url, NULL);
 	request_done(req, ST_OK, "created %s (%s); the password is shown once and "
-	             "must be changed at first login", res->login, res->mail);
+	             "must be changed%s%s%s%s", res->login, res->mail,
+	             req->pd->cfg.password_page_url[0] ? " at " : " at first login",
+	             req->pd->cfg.password_page_url,
+	             res->expires[0] ? " before " : "", res->expires);
 }
 
 void

@@ -66,6 +66,7 @@ struct account_result {
 	char mail[ACCOUNT_MAIL_MAX];
 	char dn[ACCOUNT_DN_MAX];
 	char password[PASSWORD_GENERATED_BUFSZ];  /* the generated password */
+	char expires[16];                    /* its pwdEndTime, "" when none */
 	bool outcome_unknown;                /* the directory went away mid-write */
 	enum account_action action;
 	char changes[256];                   /* updated attributes, comma separated */

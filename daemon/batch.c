@@ -225,6 +225,8 @@ row_done(void *arg, struct account_result *res)
 			rec_kv(&r, "mail", res->mail);
 			rec_kv(&r, "employee_id", row->f[COL_EMPLOYEE_ID]);
 			rec_kv(&r, "password", res->password);
+			rec_kv(&r, "expires", res->expires);
+			rec_kv(&r, "change_at", b->req->pd->cfg.password_page_url);
 			rec_end(&r);
 		}
 	}

@@ -51,6 +51,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_AUDIT_SHOW]        = audit_show,
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,
+	[CMD_REPORT_PASSWORDS]  = report_passwords,
 	[CMD_REPORT_EXPIRING]   = report_expiring,
 };
 

@@ -317,6 +317,9 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "mail.generated_password_hash", "ssha512", &c->generated_hash, err, errlen) ||
 	    get_str(&cf, "mail.chosen_password_hash", "yescrypt", &c->chosen_hash, err, errlen) ||
 	    get_uint(&cf, "mail.retention_days", 30, 0, 3650, &c->retention_days, err, errlen) ||
+	    get_uint(&cf, "mail.initial_password_days", 14, 0, 365, &c->initial_password_days, err, errlen) ||
+	    get_uint(&cf, "mail.initial_password_sweep", 60, 1, 3600, &c->initial_password_sweep, err, errlen) ||
+	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||
 	    get_str(&cf, "pki.ca_name", "Staff CA", &c->ca_name, err, errlen) ||
 	    get_str(&cf, "pki.organization", "", &c->organization, err, errlen) ||
 	    get_str(&cf, "pki.country", "VN", &c->country, err, errlen) ||
@@ -424,7 +427,7 @@ config_free(struct config *c)
 	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user);
 	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
-	free(c->generated_hash); free(c->chosen_hash); free(c->ca_name);
+	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
 	free(c->organization); free(c->country); free(c->key_file);
 	free(c->key_passphrase_file); free(c->cert_file); free(c->crl_file);
 	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);

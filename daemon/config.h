@@ -56,6 +56,9 @@ struct config {
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
 	unsigned retention_days;
+	unsigned initial_password_days;   /* 0: initial passwords never expire */
+	unsigned initial_password_sweep;  /* seconds between expiry sweeps */
+	char    *password_page_url;       /* "" when no self-service page */
 
 	/* roles */
 	struct role_group groups[CONFIG_MAX_GROUPS];

@@ -50,6 +50,7 @@ void audit_verify(struct request *req);
 
 /* report.c */
 void report_units(struct request *req);
+void report_passwords(struct request *req);
 void report_expiring(struct request *req);
 
 #endif

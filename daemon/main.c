@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "initialpw.h"
 #include "ca.h"
 #include "crl.h"
 #include "command.h"
@@ -31,6 +32,7 @@
 #include "control.h"
 #include "dir.h"
 #include "log.h"
+#include "initialpw.h"
 #include "loop.h"
 #include "provd.h"
 #include "template.h"
@@ -282,6 +284,7 @@ main(int argc, char **argv)
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	initialpw_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
@@ -290,6 +293,7 @@ main(int argc, char **argv)
 	log_info("provd stopping");
 	control_free(pd.control);
 	workpool_free(pd.hashers);
+	initialpw_stop(&pd);
 	dir_free(pd.dir);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);

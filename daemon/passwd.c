@@ -15,6 +15,7 @@
 #include "account_admin.h"
 #include "dir.h"
 #include "handlers.h"
+#include "initialpw.h"
 #include "log.h"
 #include "password.h"
 #include "provd.h"
@@ -32,6 +33,7 @@ struct passwd {
 	char                  hash_err[200];
 	char                  login[NAMES_LOGIN_BUFSZ];
 	char                  dn[ACCOUNT_DN_MAX];
+	char                  expires[PKITIME_LDAP_LEN + 1];  /* pwdEndTime set, or "" */
 };
 
 static void
@@ -72,12 +74,16 @@ written(void *arg, const struct dir_result *res)
 		             dir_result_str(res, why, sizeof(why)));
 	} else if (p->generated) {
 		reply_kv(req, "login", p->login, "password", p->password,
-		         "must_change", "yes", NULL);
+		         "must_change", "yes", "password_expires", p->expires,
+		         "password_page", req->pd->cfg.password_page_url, NULL);
 		request_done(req, ST_OK, "new password for %s; it is shown once and must "
-		             "be changed at first login", p->login);
+		             "be changed%s%s%s%s", p->login,
+		             req->pd->cfg.password_page_url[0] ? " at " : " at first login",
+		             req->pd->cfg.password_page_url,
+		             p->expires[0] ? " before " : "", p->expires);
 	} else {
 		reply_kv(req, "login", p->login, "must_change",
-		         p->must_change ? "yes" : "no", NULL);
+		         p->must_change ? "yes" : "no", "password_expires", p->expires, NULL);
 		request_done(req, ST_OK, "password of %s set%s", p->login,
 		             p->must_change ? "; it must be changed at next login" : "");
 	}
@@ -89,9 +95,18 @@ hash_done(void *arg)
 {
 	struct passwd *p = arg;
 	struct dir_mods *m;
+	char *deadline = p->expires;
 
 	if (p->hash[0] == '\0') {
 		request_done(p->req, ST_INTERNAL, "password hash failed: %s", p->hash_err);
+		passwd_free(p);
+		return;
+	}
+	/* An initial password gets a new deadline; a password of one's own
+	 * has none (initialpw.h). */
+	if (p->must_change &&
+	    initialpw_deadline(&p->req->pd->cfg, time(NULL), deadline) < 0) {
+		request_done(p->req, ST_INTERNAL, "clock out of range");
 		passwd_free(p);
 		return;
 	}
@@ -99,7 +114,10 @@ hash_done(void *arg)
 	    dir_mods_add1(m, LDAP_MOD_REPLACE, "userPassword", p->hash) < 0 ||
 	    (p->must_change ?
 	     dir_mods_add1(m, LDAP_MOD_REPLACE, "pwdReset", "TRUE") :
-	     dir_mods_add(m, LDAP_MOD_REPLACE, "pwdReset", NULL)) < 0)
+	     dir_mods_add(m, LDAP_MOD_REPLACE, "pwdReset", NULL)) < 0 ||
+	    (p->must_change && deadline[0] != '\0' ?
+	     dir_mods_add1(m, LDAP_MOD_REPLACE, "pwdEndTime", deadline) :
+	     dir_mods_add(m, LDAP_MOD_REPLACE, "pwdEndTime", NULL)) < 0)
 		fatal("passwd: out of memory");
 	dir_modify(p->req->pd->dir, p->dn, dir_mods_get(m), NULL, written, p);
 	explicit_bzero(p->hash, sizeof(p->hash));

@@ -18,6 +18,7 @@ struct workpool;
 struct template;
 struct pki;
 struct audit;
+struct initialpw;
 
 struct provd {
 	struct config    cfg;
@@ -29,6 +30,7 @@ struct provd {
 	struct template *account_tpl;
 	struct pki      *pki;        /* CA, signer, profiles (NULL if not set up) */
 	struct audit    *audit;
+	struct initialpw *initialpw; /* the initial-password sweep */
 	time_t           started;
 	bool             stopping;   /* SIGTERM: finish in-flight, accept nothing new */
 	unsigned long    requests;   /* served since start */

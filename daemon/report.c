@@ -1,4 +1,5 @@
-/* report — `report units` and `report expiring`.  See report.h. */
+/* report — `report units`, `report passwords` and `report expiring`.
+ * See report.h. */
 #include "report.h"
 
 #include <ldap.h>
@@ -11,6 +12,7 @@
 #include "account.h"
 #include "dir.h"
 #include "handlers.h"
+#include "initialpw.h"
 #include "ldapesc.h"
 #include "pkitime.h"
 #include "provd.h"
@@ -59,6 +61,7 @@ str_add(struct str *s, const char *text)
 enum counter {
 	C_ACTIVE, C_DISABLED, C_DELETED,
 	C_VALID, C_HOLD, C_REVOKED, C_EXPIRED, C_EXPIRING,
+	C_PW_INITIAL, C_PW_EXPIRED, C_PW_OWN,
 	C__COUNT
 };
 
@@ -71,6 +74,18 @@ static const char *const counter_keys[C__COUNT] = {
 	[C_REVOKED]  = "certs_revoked",
 	[C_EXPIRED]  = "certs_expired",
 	[C_EXPIRING] = "certs_expiring_30d",
+	[C_PW_INITIAL] = "passwords_initial",
+	[C_PW_EXPIRED] = "passwords_expired",
+	[C_PW_OWN]     = "passwords_own",
+};
+
+/* The columns of each report. */
+static const enum counter units_columns[] = {
+	C_ACTIVE, C_DISABLED, C_DELETED,
+	C_VALID, C_HOLD, C_REVOKED, C_EXPIRED, C_EXPIRING,
+};
+static const enum counter passwords_columns[] = {
+	C_ACTIVE, C_PW_INITIAL, C_PW_EXPIRED, C_PW_OWN,
 };
 
 struct tally {
@@ -225,6 +240,9 @@ check_unit_option(struct request *req, const char *unit)
 
 struct ureport {
 	struct request *req;
+	bool            passwords;     /* report passwords, not report units */
+	const enum counter *columns;
+	size_t          ncolumns;
 	struct usnap    units;
 	size_t          root;          /* --unit, or SIZE_MAX for all */
 	struct tally    unknown;       /* no departmentNumber, or an unknown one */
@@ -263,8 +281,16 @@ on_account(void *arg, LDAP *ld, LDAPMessage *e)
 		t->n[C_DELETED]++;
 	else if (strcmp(st, "disabled") == 0)
 		t->n[C_DISABLED]++;
-	else
+	else {
 		t->n[C_ACTIVE]++;
+		if (r->passwords) {
+			switch (initialpw_state(ld, e, r->now)) {
+			case INITIALPW_INITIAL: t->n[C_PW_INITIAL]++; break;
+			case INITIALPW_EXPIRED: t->n[C_PW_EXPIRED]++; break;
+			case INITIALPW_OWN:     t->n[C_PW_OWN]++; break;
+			}
+		}
+	}
 }
 
 static void
@@ -304,20 +330,20 @@ tally_add(struct tally *to, const struct tally *from)
 }
 
 static void
-emit_row(struct request *req, const char *unit, const char *row, const char *kind,
+emit_row(const struct ureport *r, const char *unit, const char *row, const char *kind,
          const char *parent, const char *name, const struct tally *t)
 {
 	struct rec rec;
 	size_t k;
 
-	rec_begin(&rec, req);
+	rec_begin(&rec, r->req);
 	rec_kv(&rec, "unit", unit);
 	rec_kv(&rec, "row", row);
 	rec_kv(&rec, "kind", kind[0] ? kind : "-");
 	rec_kv(&rec, "parent", parent[0] ? parent : "-");
 	rec_kv(&rec, "name", name);
-	for (k = 0; k < C__COUNT; k++)
-		rec_kvf(&rec, counter_keys[k], "%lu", t->n[k]);
+	for (k = 0; k < r->ncolumns; k++)
+		rec_kvf(&rec, counter_keys[r->columns[k]], "%lu", t->n[r->columns[k]]);
 	rec_end(&rec);
 }
 
@@ -356,13 +382,13 @@ emit_subtree(struct ureport *r, const size_t *order, size_t i)
 	if (u->shown)
 		return;
 	u->shown = true;
-	emit_row(r->req, u->code, "unit", u->kind, u->parent, u->name, &u->own);
+	emit_row(r, u->code, "unit", u->kind, u->parent, u->name, &u->own);
 	if (!u->has_children)
 		return;
 	for (j = 0; j < r->units.n; j++)
 		if (r->units.u[order[j]].up == i)
 			emit_subtree(r, order, order[j]);
-	emit_row(r->req, u->code, "subtotal", u->kind, u->parent, u->name, &u->sub);
+	emit_row(r, u->code, "subtotal", u->kind, u->parent, u->name, &u->sub);
 }
 
 static void
@@ -392,6 +418,26 @@ ureport_finish(struct ureport *r)
 		qsort(order, s->n, sizeof(*order), cmp_display);
 	sort_snap = NULL;
 
+	if (r->passwords) {
+		if (r->root != SIZE_MAX)
+			emit_subtree(r, order, r->root);
+		else {
+			for (i = 0; i < s->n; i++)
+				if (s->u[order[i]].up == SIZE_MAX)
+					emit_subtree(r, order, order[i]);
+			for (i = 0; i < s->n; i++)
+				emit_subtree(r, order, order[i]);
+			emit_row(r, "*", "total", "province", "", "all units", &r->total);
+		}
+		request_done(req, ST_OK, "%lu active account%s: %lu with the initial "
+		             "password, %lu of them expired", r->total.n[C_ACTIVE],
+		             r->total.n[C_ACTIVE] == 1 ? "" : "s",
+		             r->total.n[C_PW_INITIAL] + r->total.n[C_PW_EXPIRED],
+		             r->total.n[C_PW_EXPIRED]);
+		free(order);
+		ureport_free(r);
+		return;
+	}
 	if (r->root != SIZE_MAX) {
 		emit_subtree(r, order, r->root);
 		request_done(req, ST_OK, "%s: %lu account%s, %lu certificate%s",
@@ -411,8 +457,8 @@ ureport_finish(struct ureport *r)
 		if (r->unknown.n[i] != 0)
 			break;
 	if (i < C__COUNT)
-		emit_row(req, "-", "unit", "", "", "(no unit or an unknown unit)", &r->unknown);
-	emit_row(req, "*", "total", "province", "", "all units", &r->total);
+		emit_row(r, "-", "unit", "", "", "(no unit or an unknown unit)", &r->unknown);
+	emit_row(r, "*", "total", "province", "", "all units", &r->total);
 	request_done(req, ST_OK, "%zu units, %lu account%s, %lu certificate%s", s->n,
 	             r->accounts, r->accounts == 1 ? "" : "s",
 	             r->certs, r->certs == 1 ? "" : "s");
@@ -454,6 +500,10 @@ on_accounts_done(void *arg, const struct dir_result *res)
 
 	if (ureport_failed(r, res, "accounts"))
 		return;
+	if (r->passwords) {
+		ureport_finish(r);
+		return;
+	}
 	if ((filter = unit_filter(&r->units, "provdCertificate", "", r->root)) == NULL) {
 		request_done(r->req, ST_INTERNAL, "out of memory");
 		ureport_free(r);
@@ -464,11 +514,14 @@ on_accounts_done(void *arg, const struct dir_result *res)
 	free(filter);
 }
 
-void
-report_units(struct request *req)
+/* report units and report passwords: one pass over the accounts (and, for
+ * units, the certificate records), counted per unit and rolled up. */
+static void
+ureport_start(struct request *req, bool passwords)
 {
 	static const char *const attrs[] = {
-		"departmentNumber", "pwdAccountLockedTime", "provdDeleteAfter", NULL
+		"departmentNumber", "pwdAccountLockedTime", "provdDeleteAfter",
+		"pwdReset", "pwdEndTime", NULL
 	};
 	const char *unit = cmd_arg(&req->args, "unit");
 	struct ureport *r;
@@ -482,6 +535,10 @@ report_units(struct request *req)
 		return;
 	}
 	r->req = req;
+	r->passwords = passwords;
+	r->columns = passwords ? passwords_columns : units_columns;
+	r->ncolumns = passwords ? sizeof(passwords_columns) / sizeof(passwords_columns[0]) :
+	              sizeof(units_columns) / sizeof(units_columns[0]);
 	if (usnap_take(&r->units, req->pd->units) < 0) {
 		free(r);
 		request_done(req, ST_INTERNAL, "out of memory");
@@ -502,6 +559,18 @@ report_units(struct request *req)
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
 	           0, NULL, on_account, on_accounts_done, r);
 	free(filter);
+}
+
+void
+report_units(struct request *req)
+{
+	ureport_start(req, false);
+}
+
+void
+report_passwords(struct request *req)
+{
+	ureport_start(req, true);
 }
 
 /* ---- report expiring ---------------------------------------------------- */

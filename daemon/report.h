@@ -51,6 +51,10 @@ struct request;
 #define REPORT_EXPIRING_MAX_DAYS     36500
 
 void report_units(struct request *req);
+/* report passwords [--unit U]: per unit, active accounts still on the
+ * initial password provd made, those whose initial password expired, and
+ * those on a password of their own (rolled up as report units is). */
+void report_passwords(struct request *req);
 void report_expiring(struct request *req);
 
 #endif

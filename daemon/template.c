@@ -68,7 +68,7 @@ static const struct required_attr {
 
 /* Attributes provd writes itself; a template may not set them. */
 static const char *const reserved_attrs[] = {
-	"userPassword", "pwdReset", "pwdAccountLockedTime", "provdState",
+	"userPassword", "pwdReset", "pwdEndTime", "pwdAccountLockedTime", "provdState",
 	"provdDisabledReason", "provdDisabledAt", "provdDeleteAfter",
 };
 #define NRESERVED (sizeof(reserved_attrs) / sizeof(reserved_attrs[0]))

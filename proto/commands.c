@@ -342,6 +342,12 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = report_units_opts,
 	  .summary = "accounts and certificates per unit, rolled up into districts and the province",
 	  .example = "provctl report units --unit huyen-tam-dao" },
+	[CMD_REPORT_PASSWORDS] = {
+	  .id = CMD_REPORT_PASSWORDS, .scope = SCOPE_READ,
+	  .noun = "report", .verb = "passwords", .roles = ROLE_READ,
+	  .opts = report_units_opts,
+	  .summary = "per unit: accounts still on their initial password, expired ones, own ones",
+	  .example = "provctl report passwords --unit huyen-tam-dao" },
 	[CMD_REPORT_EXPIRING] = {
 	  .id = CMD_REPORT_EXPIRING, .scope = SCOPE_READ,
 	  .noun = "report", .verb = "expiring", .roles = ROLE_READ,

@@ -248,13 +248,15 @@ sandbox_up() {
 
 # provd built with sanitizers reports in its log; such a report fails the test.
 _t_check_provd_log() {
-	local log=$1/provd.log
-	[[ -f $log ]] || return 0
-	if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log"; then
-		diag "sanitizer report in $log:"
-		diag "$(grep -m 20 -A 10 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log")"
-		return 1
-	fi
+	local log
+	for log in "$1/provd.log" "$1/self.log"; do
+		[[ -f $log ]] || continue
+		if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log"; then
+			diag "sanitizer report in $log:"
+			diag "$(grep -m 20 -A 10 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log")"
+			return 1
+		fi
+	done
 }
 
 _t_exit() {

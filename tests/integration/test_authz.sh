@@ -150,7 +150,7 @@ fixture() {
 	whois | "user show")
 		[[ $t == in ]] && ARGS=("$READ_IN") || ARGS=("$READ_OUT") ;;
 	"unit show") ARGS=("$u") ;;
-	"report units") ARGS=(--unit "$u") ;;
+	"report units" | "report passwords") ARGS=(--unit "$u") ;;
 	"cert show")
 		[[ $t == in ]] && ARGS=("$READ_SERIAL_IN") || ARGS=("$READ_SERIAL_OUT") ;;
 	"cert export-index") next; ARGS=("$W/index$n.txt") ;;
@@ -267,7 +267,7 @@ while IFS=$'\t' read -r cmd roles scope _unitarg _rw _required; do
 			# Read-only commands without a target need one run per identity.
 			[[ $scope != read && $scope != none && $scope != ca ]] || [[ $cmd == whois ||
 				$cmd == "user show" || $cmd == "unit show" || $cmd == "cert show" ||
-				$cmd == "report units" ]] || break
+				$cmd == "report units" || $cmd == "report passwords" ]] || break
 		done
 	done
 done <<<"$table"

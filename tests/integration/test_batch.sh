@@ -28,7 +28,10 @@ contains "summary: 500 created" "$OUT" '"summary":"applied","rows":"500","create
 eq "500 accounts" "$(count_people)" 500
 eq "credentials file is 0600" "$(stat -c %a "$T/cred.csv")" 600
 eq "credentials: header + 500 rows" "$(wc -l <"$T/cred.csv")" 501
-eq "credentials header" "$(head -1 "$T/cred.csv")" "login,mail,employee_id,password"
+eq "credentials header" "$(head -1 "$T/cred.csv")" "login,mail,employee_id,password,expires,change_at"
+row2=$(sed -n 2p "$T/cred.csv")
+eq "each row says by when" "$(cut -d, -f5 <<<"$row2" | cut -c1-8)" "$(date -u -d '+14 days' +%Y%m%d)"
+eq "... and where to change it" "$(cut -d, -f6 <<<"$row2")" "$SELF_URL"
 lacks "passwords not printed" "$OUT" "$(sed -n 2p "$T/cred.csv" | cut -d, -f4)"
 pw=$(sed -n 2p "$T/cred.csv" | cut -d, -f4)
 login=$(sed -n 2p "$T/cred.csv" | cut -d, -f1)

@@ -20,10 +20,13 @@ make_args=(-s -C "$REPO" "BUILD=$BUILD")
 # derived from the source tree so a new template is expected too.
 expected_files() {
 	local prefix=$1 data=$1/share/provd f
-	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl"
+	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl" "${prefix#/}/sbin/provd-self"
+	printf '%s 644\n' "${data#/}/common-passwords.txt" "${data#/}/examples/self.conf" \
+		"${prefix#/}/share/man/man8/provd-self.8" "${prefix#/}/lib/systemd/system/provd-self.service"
 	for f in "$REPO"/templates/*.ldif; do printf '%s 644\n' "${data#/}/${f##*/}"; done
 	for f in "$REPO"/templates/profiles/*.conf; do printf '%s 644\n' "${data#/}/profiles/${f##*/}"; done
 	for f in "$REPO"/templates/schema/*.ldif; do printf '%s 644\n' "${data#/}/schema/${f##*/}"; done
+	for f in "$REPO"/etc/units/*.csv; do printf '%s 644\n' "${data#/}/units/${f##*/}"; done
 	printf '%s 644\n' "${data#/}/examples/provd.conf"
 	for f in "$REPO"/etc/dovecot/* "$REPO"/etc/postfix/*; do
 		[[ -f $f ]] || continue

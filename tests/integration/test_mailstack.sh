@@ -462,6 +462,58 @@ contains "renamed: the district still reaches its staff" \
 
 diag "account changes made with: $ADMIN_VIA"
 
+# --- first login: the self-service page, in a real browser --------------------------------
+# A new person reads the initial password from the onboarding letter,
+# changes it on the page (headless Chromium, keyboard only), and from then
+# on only the new one opens the mailbox.
+SHOTS=$BUILD/screenshots
+mkdir -p "$SHOTS"
+ok "add a person for the page" provctl -f json user add --name 'Phùng Thị Hạnh' \
+	--unit so-tai-chinh --employee-id MS0100
+H=hanhpt@$DOMAIN
+HPW=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["password"])' <<<"$OUT")
+ok "the initial password opens the mailbox before its deadline" auth lookup "$H" "$HPW"
+HNEW='Hoa-ban-trang-Tay-Bac'
+ok "browser: a wrong current password" /usr/bin/python3 "$TESTS_DIR/tools/self_browser.py" \
+	"$SELF_URL" hanhpt 'not-my-password' "$HNEW" "$SHOTS" selfservice-error
+eq "browser: ... is refused with its message" "$(head -n 1 <<<"$OUT")" wrong-credentials
+contains "browser: ... in Vietnamese" "$OUT" "mật khẩu hiện tại không đúng"
+ok "browser: change the initial password" /usr/bin/python3 "$TESTS_DIR/tools/self_browser.py" \
+	"$SELF_URL" "$H" "$HPW" "$HNEW" "$SHOTS" selfservice-success
+eq "browser: the success page" "$(head -n 1 <<<"$OUT")" changed
+for shot in selfservice-error-form selfservice-error-result selfservice-success-result; do
+	ok "screenshot $shot.png saved" test -s "$SHOTS/$shot.png"
+done
+ok "Dovecot (lookup) accepts the new password" auth lookup "$H" "$HNEW"
+fails "Dovecot (lookup) refuses the old one" 77 auth lookup "$H" "$HPW"
+ok "Dovecot (auth_bind) accepts the new password" auth bind "$H" "$HNEW"
+fails "Dovecot (auth_bind) refuses the old one" 77 auth bind "$H" "$HPW"
+eq "pwdReset is gone" "$(ldap_root -b "uid=hanhpt,$P" -s base pwdReset | ldif_values pwdReset)" ""
+
+# --- an initial password nobody used expires everywhere ----------------------------------
+ok "add a person who never comes" provctl -f json user add --name 'Kiều Văn Khánh' \
+	--unit so-tai-chinh --employee-id MS0101
+K=khanhkv@$DOMAIN
+KPW=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["password"])' <<<"$OUT")
+ok "before the deadline: lookup mode accepts it" auth lookup "$K" "$KPW"
+ok "before the deadline: auth_bind mode accepts it" auth bind "$K" "$KPW"
+ok "the deadline passes" ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" <<EOF
+dn: uid=khanhkv,$P
+changetype: modify
+replace: pwdEndTime
+pwdEndTime: 20200101000000Z
+EOF
+fails "expired: auth_bind mode refuses at once (slapd's pwdEndTime)" 77 auth bind "$K" "$KPW"
+gone=1
+for _ in $(seq 1 50); do
+	auth lookup "$K" "$KPW" >/dev/null 2>&1 || { gone=0; break; }
+	sleep 0.2
+done
+eq "expired: lookup mode refuses once provd removed the password" "$gone" 0
+fails "expired: ... and keeps refusing" 77 auth lookup "$K" "$KPW"
+ok "report passwords counts it" provctl -f json report passwords --unit so-tai-chinh
+contains "... as expired" "$OUT" '"passwords_expired":"1"'
+
 # --- shut Dovecot down ---------------------------------------------------------------------
 
 # Each master takes about a second to stop: stop them together.

@@ -15,7 +15,7 @@ rendered() {
 	groff -man -Tascii -P-c -P-b -P-u "$1" 2>/dev/null | tr -s ' \t\n' '   '
 }
 
-for page in provd.8 provctl.1 provd.conf.5; do
+for page in provd.8 provctl.1 provd.conf.5 provd-self.8; do
 	ok "$page exists" test -s "$MAN/$page"
 	ok "$page: groff -ww -man runs" groff -ww -z -man -Tutf8 "$MAN/$page"
 	eq "$page: no groff warnings (-man)" "$ERR" ""
@@ -132,6 +132,17 @@ done < <(grep -oE '^  -[a-zA-Z]' <<<"$OUT")
 eq "provd.8 documents every option of provd -h" "$missing" ""
 for w in SIGTERM SIGHUP /etc/provd/provd.conf /run/provd/provd.sock daemon.user; do
 	contains "provd.8 mentions $w" "$text" "$w"
+done
+
+# --- provd-self.8 against its configuration reader ----------------------------
+self_text=$(rendered "$MAN/provd-self.8")
+for group in self ldap; do
+	keys=$(sed -n "/^static const char \*const keys_$group\[\]/,/NULL };/p" "$REPO/tools/provd-self/main.c" |
+		grep -o '"[a-z_]*"' | tr -d '"')
+	ok "provd-self reads some $group keys" test -n "$keys"
+	for k in $keys; do
+		contains "provd-self.8 documents $group.$k" "$self_text" "$group.$k"
+	done
 done
 
 done_testing
