@@ -20,6 +20,8 @@
  *      address, see etc/postfix/ldap-units.cf);
  * and, checked by the caller against the directory, no other account
  * holds it as mail or alias, and no request in flight has claimed it.
+ * The other way round, unit add refuses a code whose address an account
+ * holds, claiming code@domain while it checks and writes (unit.c).
  */
 #ifndef PROVD_ADDRESS_H
 #define PROVD_ADDRESS_H

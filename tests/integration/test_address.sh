@@ -86,6 +86,16 @@ fails "explicit login equal to a configured reserved name" 6 provctl user add \
 ok "an ordinary alias still passes, folded to lower case" provctl alias add binhtt Binh.Tran@VinhPhuc.gov.vn
 eq "  ... stored lower case" "$(holders binh.tran@$D)" 1
 
+# --- a unit's address is never a person's, whichever comes first -------------------------
+ok "an alias that is not a unit address (yet)" provctl alias add binhtt xa-cu-tam-dao@$D
+fails "unit add of a code whose address binhtt holds" 4 provctl unit add xa-cu-tam-dao \
+	--name 'Xã Cũ' --kind commune --parent huyen-tam-dao
+contains "  ... naming the holder" "$ERR" "'binhtt'"
+fails "  ... and no unit was made" 3 provctl unit show xa-cu-tam-dao
+ok "a unit whose address is free" provctl unit add xa-moi-tam-dao --name 'Xã Mới' \
+	--kind commune --parent huyen-tam-dao
+fails "  ... then its address cannot be an alias" 6 provctl alias add binhtt xa-moi-tam-dao@$D
+
 # --- taken by a request in flight ------------------------------------------------
 logins=()
 for i in 1 2 3 4 5 6; do
