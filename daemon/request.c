@@ -122,9 +122,11 @@ request_done(struct request *req, int code, const char *fmt, ...)
 		return;
 	}
 	req->done = true;
-	/* A scoped command that succeeded for a caller without a province-wide
-	 * grant must have asked request_may about its target. */
+	/* A command on one account or certificate that succeeded for a caller
+	 * without a province-wide grant must have asked request_may about its
+	 * target.  (SCOPE_EACH commands ask per entry, and may have none.) */
 	assert(code != ST_OK || req->spec == NULL || !(req->spec->flags & CMD_WRITES) ||
+	       (req->spec->scope != SCOPE_ACCOUNT && req->spec->scope != SCOPE_CERT) ||
 	       (req->peer.roles & req->spec->roles) || req->scope_checked);
 	va_start(ap, fmt);
 	vsnprintf(req->status_msg, sizeof(req->status_msg), fmt, ap);

@@ -110,8 +110,9 @@ void request_pause_input(struct request *req, bool paused);
  * (with the unit of a SCOPE_UNIT command); handlers of SCOPE_ACCOUNT,
  * SCOPE_CERT and SCOPE_EACH commands ask it once they know the target's
  * unit.  Each call with a unit is remembered on req (req->scope_checked):
- * a writing command that succeeds for a caller without a province-wide
- * grant and never asked is a bug, and aborts (assert) in request_done.
+ * a writing SCOPE_ACCOUNT or SCOPE_CERT command that succeeds for a caller
+ * without a province-wide grant and never asked is a bug, and aborts
+ * (assert) in request_done.
  */
 bool request_may(struct request *req, unsigned roles, const char *code);
 
