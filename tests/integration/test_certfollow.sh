@@ -131,9 +131,22 @@ eq "still keyCompromise" "$(state "$SERIAL")" "revoked keyCompromise"
 eq "  ... in the CRL too" "$(crl_entry "$SERIAL")" "Key Compromise"
 
 # --- whois and report agree with the records --------------------------------------------
-person so-tai-chinh
+ok "a unit of its own" provctl unit add xa-theo-doi --name 'Xã Theo Dõi' --kind commune \
+	--parent huyen-tam-dao
+person xa-theo-doi
+HELD=$SERIAL
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	-keyout "$T/second.key" -subj /CN=x -out "$T/second.csr" 2>/dev/null
+ok "a second certificate" provctl -f json cert issue "$LOGIN" --csr "$T/second.csr"
+SECOND=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["serial"])' <<<"$OUT")
+ok "the officer revokes the second (superseded)" provctl cert revoke "$SECOND" --reason superseded
 ok "disable" provctl user disable "$LOGIN"
 ok "whois" provctl -f json whois "$LOGIN"
-contains "whois shows the hold" "$OUT" '"status":"hold"'
+contains "whois shows the hold" "$OUT" "\"serial\":\"$HELD\",\"status\":\"hold\""
+ok "report units" provctl -f json report units --unit xa-theo-doi
+report=$(grep '"unit":"xa-theo-doi"' <<<"$OUT")
+contains "report: one held" "$report" '"certs_hold":"1"'
+contains "report: one revoked" "$report" '"certs_revoked":"1"'
+contains "report: none valid" "$report" '"certs_valid":"0"'
 
 done_testing
