@@ -1,7 +1,8 @@
 # provd — build, test, run, install.
 #
 #   make                 build provd and provctl into build/
-#   make check           install missing packages, build, run unit + integration
+#   make check           install missing packages, check the format of the files
+#                        in .clang-format-files, build, run unit + integration
 #                        tests, then the same suite again under ASan+UBSan
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca)
@@ -32,16 +33,33 @@ WARN      := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wpointer-arith -Wcast-qual -Werror=format-security \
              -Werror=implicit-function-declaration -Werror
 CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
-             -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"' \
-             -Iproto -Idaemon -Ipki -Itools/provctl
+             -DPROVD_DATADIR='"$(DATADIR)"' -DPROVD_SYSCONFDIR='"$(SYSCONFDIR)"'
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_SELF   := -lmicrohttpd
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
 
+# Layers (docs/architecture.md): a source file sees the headers of its own
+# folder and of the layers below it, nothing else, so an upward #include
+# does not build.  proto/ and pki/ are libraries below the daemon; main.c
+# and the command table (daemon/) sit on top and see everything; tests and
+# fuzzers too.  tools/include-graph checks the same order from the sources.
+INC_proto             := -Iproto
+INC_pki               := -Ipki
+INC_daemon/core       := -Idaemon/core -Iproto -Ipki
+INC_daemon/directory  := -Idaemon/directory $(INC_daemon/core)
+INC_daemon/ctl        := -Idaemon/ctl $(INC_daemon/directory)
+INC_daemon/accounts   := -Idaemon/accounts $(INC_daemon/ctl)
+INC_daemon/certs      := -Idaemon/certs $(INC_daemon/accounts)
+INC_daemon            := -Idaemon $(INC_daemon/certs)
+INC_tools/provctl     := -Itools/provctl -Iproto
+INC_tools/provd-self  := -Itools/provd-self -Idaemon/directory -Idaemon/core -Iproto -Ipki
+INC_ALL               := $(INC_daemon) -Itools/provctl
+inc_of = $(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL))
+
 PROTO_SRC  := $(wildcard proto/*.c)
-CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c)) $(wildcard pki/*.c)
+CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
 SELF_SRC   := $(wildcard tools/provd-self/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
@@ -57,7 +75,7 @@ all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call inc_of,$<) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/libproto.a: $(PROTO_OBJ)
 	$(AR) rcs $@ $^
@@ -72,7 +90,6 @@ $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
 
 # The self-service password page: its own program (names and hex come
 # from the core library; nothing of the engine is linked in).
-$(BUILD)/tools/provd-self/%.o: CPPFLAGS += -Itools/provd-self
 $(BUILD)/provd-self: $(SELF_OBJ) $(BUILD)/libprovdcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_SELF) $(LIBS_DAEMON)
 
@@ -96,9 +113,19 @@ deps:
 # Unit tests, then integration tests against a real slapd, in the plain build
 # and again in the sanitizer build.
 check: deps
+	$(MAKE) check-format
 	$(MAKE) test-suite
 	$(MAKE) SANITIZE=address,undefined test-suite
 	$(MAKE) test-fuzz-smoke
+
+# The files listed in .clang-format-files must be as clang-format leaves them.
+CLANG_FORMAT ?= clang-format
+check-format:
+	@bad=0; for f in $$(grep -v '^\#' .clang-format-files); do \
+		if ! $(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f"; then \
+			echo "check-format: $$f is not formatted (run $(CLANG_FORMAT) -i $$f)"; bad=1; \
+		fi; \
+	done; exit $$bad
 
 test-suite: all unit-tests
 	tests/run-unit $(BUILD)
@@ -213,6 +240,6 @@ uninstall:
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -5,14 +5,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "account.h"
+#include "account_admin.h"
+#include "alias.h"
+#include "audit.h"
 #include "batch.h"
-#include "ca.h"
+#include "ca_cmd.h"
 #include "cert.h"
 #include "crl.h"
-#include "handlers.h"
 #include "log.h"
+#include "passwd.h"
 #include "provd.h"
+#include "report.h"
+#include "status.h"
 #include "text.h"
+#include "unit.h"
+#include "whois.h"
 
 /* Handlers by command id; the specs live in proto/commands.c. */
 static command_fn *const handlers[CMD__COUNT] = {

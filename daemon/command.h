@@ -12,7 +12,9 @@
 
 typedef void command_fn(struct request *req);
 
-/* Check every table entry has a handler (fatal otherwise): run at start-up. */
+/* Check the table at start-up: entries out of order are fatal; an entry
+ * without a handler is logged (debug) and answered "not available in this
+ * build" when called. */
 void command_check_table(void);
 
 /*

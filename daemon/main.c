@@ -25,18 +25,22 @@
 #include "audit.h"
 #include "initialpw.h"
 #include "ca.h"
+#include "cert.h"
 #include "crl.h"
 #include "command.h"
 #include "cert.h"
 #include "config.h"
 #include "control.h"
 #include "dir.h"
+#include "lifecycle.h"
 #include "log.h"
 #include "initialpw.h"
 #include "loop.h"
 #include "provd.h"
+#include "request.h"
 #include "template.h"
 #include "units.h"
+#include "whois.h"
 #include "workpool.h"
 
 #define SHUTDOWN_GRACE_MS 30000
@@ -54,6 +58,26 @@ usage(FILE *f)
 	    "  -n       check the configuration and templates, then exit\n"
 	    "  -v       verbose (debug) logging\n"
 	    "  -V       print the version\n", PROVD_SYSCONFDIR);
+}
+
+/* request_done's audit step (request_set_audit): the journal. */
+static int
+audit_hook(const struct request *req, int code, const char *msg,
+           request_durable_fn *durable, void *ctx)
+{
+	return audit_request(req->pd->audit, req, code, msg, durable, ctx);
+}
+
+/* Hooks by which lower layers reach higher ones: each layer includes only
+ * itself and those below it (docs/architecture.md), so what runs across
+ * layers upward is wired here, once. */
+static void
+wire_layers(void)
+{
+	request_set_audit(audit_hook);
+	lifecycle_set_certs(cert_lifecycle);
+	if (whois_add_part(cert_whois_part) < 0)
+		fatalx("whois: too many parts");
 }
 
 static int
@@ -211,6 +235,7 @@ main(int argc, char **argv)
 	if (load_template(&pd.cfg, &pd.account_tpl, err, sizeof(err)) < 0)
 		fatalx("%s", err);
 	command_check_table();
+	wire_layers();
 	if (check_only) {
 		printf("%s: configuration OK\n", conf);
 		template_free(pd.account_tpl);
@@ -278,7 +303,7 @@ main(int argc, char **argv)
 	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
-	if (control_start(pd.control, &pd) < 0)
+	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	dir_start(pd.dir);
@@ -295,6 +320,8 @@ main(int argc, char **argv)
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);
 	dir_free(pd.dir);
+	if (pd.pki != NULL)
+		crl_state_free(pd.pki->crl);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_unref(pd.units);

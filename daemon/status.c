@@ -1,4 +1,6 @@
 /* status — ping, status and shell completion. */
+#include "status.h"
+
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,13 +9,14 @@
 
 #include "control.h"
 #include "dir.h"
-#include "handlers.h"
 #include "ldapesc.h"
+#include "schema.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
 #include "units.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 void
 status_ping(struct request *req)
@@ -95,12 +98,8 @@ status_show(struct request *req)
 {
 	static const char *const noattrs[] = { LDAP_NO_ATTRS, NULL };
 	struct provd *pd = req->pd;
-	struct status_ctx *s = calloc(1, sizeof(*s));
+	struct status_ctx *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	s->req = req;
 	s->people.s = s->disabled.s = s->certs.s = s;
 	s->pending = 3;
@@ -108,7 +107,7 @@ status_show(struct request *req)
 	           "(objectClass=inetOrgPerson)", noattrs, 0, NULL,
 	           count_entry, count_done, &s->people);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(pwdAccountLockedTime=000001010000Z)", noattrs, 0, NULL,
+	           SCHEMA_FILTER_LOCKED, noattrs, 0, NULL,
 	           count_entry, count_done, &s->disabled);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
 	           "(objectClass=provdCertificate)", noattrs, 0, NULL,
@@ -125,7 +124,7 @@ static void
 complete_login(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct request *req = arg;
-	char *uid = dir_entry_get(ld, e, "uid");
+	char *uid = dir_entry_get(ld, e, AT_UID);
 
 	if (uid != NULL)
 		reply_kv(req, "value", uid, NULL);
@@ -147,7 +146,7 @@ complete_login_done(void *arg, const struct dir_result *res)
 void
 status_complete(struct request *req)
 {
-	static const char *const attrs[] = { "uid", NULL };
+	static const char *const attrs[] = { AT_UID, NULL };
 	const char *what = req->args.operand[0];
 	const char *prefix = req->args.noperands > 1 ? req->args.operand[1] : "";
 	struct provd *pd = req->pd;

@@ -23,20 +23,13 @@
 #include <openssl/x509.h>
 
 #include "keyfile.h"
+#include "signer_config.h"
 
 #define SIGNER_DEFAULT_TIMEOUT_MS  10000
 #define SIGNER_KEYGEN_TIMEOUT_MS   120000
 
 /* signer_sign_cert flags */
 #define SIGNER_SELF_SIGNED 0x01   /* the CA's own certificate */
-
-struct signer_config {
-	int   drop_privileges;   /* non-zero: child switches to uid/gid */
-	uid_t uid;
-	gid_t gid;
-	int   timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
-	int   keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
-};
 
 struct signer;
 

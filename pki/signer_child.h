@@ -5,7 +5,7 @@
 #ifndef PROVD_PKI_SIGNER_CHILD_H
 #define PROVD_PKI_SIGNER_CHILD_H
 
-#include "signer.h"
+#include "signer_config.h"
 
 /*
  * Run in the freshly forked child: keep fd (moved to descriptor 3) and

@@ -9,8 +9,8 @@
  * lines, bounded NUL-free valid UTF-8 fields, a message iff an error, and
  * memory that never changes.
  *
- *   clang -fsanitize=fuzzer,address,undefined -Iproto -Idaemon \
- *       daemon/csv.c daemon/errmsg.c tests/fuzz/fuzz_csv.c -lunistring \
+ *   clang -fsanitize=fuzzer,address,undefined -Iproto -Idaemon/core -Idaemon/accounts \
+ *       daemon/accounts/csv.c daemon/core/errmsg.c tests/fuzz/fuzz_csv.c -lunistring \
  *       -o fuzz_csv
  */
 #include <stddef.h>

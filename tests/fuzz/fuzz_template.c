@@ -5,8 +5,9 @@
  * A parse error must name the file; an expanded entry must hold the
  * required attributes and only bounded, single-line, non-empty values.
  *
- *   clang -fsanitize=fuzzer,address,undefined -Iproto -Idaemon \
- *       daemon/template.c tests/fuzz/fuzz_template.c -lldap -o fuzz_template
+ *   clang -fsanitize=fuzzer,address,undefined -Idaemon/core -Idaemon/directory \
+ *       daemon/directory/template.c daemon/core/errmsg.c tests/fuzz/fuzz_template.c \
+ *       -lldap -o fuzz_template
  */
 #include <stddef.h>
 #include <stdint.h>

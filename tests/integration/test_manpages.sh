@@ -2,7 +2,7 @@
 # Man pages: they format without a single groff warning, man(1) renders
 # them, and they cannot drift from the code: every command (with each of its
 # options) of the command table is in provctl.1, and every setting
-# daemon/config.c reads is in provd.conf.5 (and only those).
+# daemon/core/config.c reads is in provd.conf.5 (and only those).
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
@@ -86,10 +86,10 @@ eq "provctl.1 has an example of every command" "$missing_examples" ""
 contains "provctl.1 documents --commands" "$text" "--commands"
 contains "provctl.1 documents PROVD_SOCKET" "$text" "PROVD_SOCKET"
 
-# --- provd.conf.5 against daemon/config.c ------------------------------------
-settings=$(grep -oE '"(daemon|ldap|mail|roles|pki)\.[a-z_]+"' "$REPO/daemon/config.c" | tr -d '"' | sort -u)
+# --- provd.conf.5 against daemon/core/config.c ------------------------------------
+settings=$(grep -oE '"(daemon|ldap|mail|roles|pki)\.[a-z_]+"' "$REPO/daemon/core/config.c" | tr -d '"' | sort -u)
 # roles.<name> is built from the role names in load_roles().
-roles=$(sed -n 's/.*names\[\] = {\(.*\)};.*/\1/p' "$REPO/daemon/config.c" | grep -oE '"[a-z]+"' | tr -d '"')
+roles=$(sed -n 's/.*names\[\] = {\(.*\)};.*/\1/p' "$REPO/daemon/core/config.c" | grep -oE '"[a-z]+"' | tr -d '"')
 for r in $roles; do
 	settings+=$'\n'"roles.$r"
 done

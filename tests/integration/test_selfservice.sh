@@ -112,6 +112,23 @@ eq "changed again" "$OUT" "200 changed"
 check_refusal "slapd's history refuses an old password" "400 policy" annv "$NEWPW2" "$NEWPW"
 ok "still the second one" binds annv "$NEWPW2"
 
+# --- timing tells nothing: annv's password is now slapd's yescrypt (tens of ms to
+# check), an unknown login checks nothing; both answer after the same floor.
+t_known=(); t_unknown=()
+for _ in 1 2 3; do
+	page change annv 'wrong-guess-1234' 'Chim-en-bay-xa-99' --time >"$T/t" && t_known+=("$(cut -d' ' -f3 <"$T/t")")
+	page change nobody-here 'wrong-guess-1234' 'Chim-en-bay-xa-99' --time >"$T/t" && t_unknown+=("$(cut -d' ' -f3 <"$T/t")")
+done
+ok "wrong password and unknown login take the same time (${t_known[*]} vs ${t_unknown[*]} ms)" \
+	python3 - "${t_known[*]}" "${t_unknown[*]}" <<'PY'
+import statistics, sys
+known = [float(x) for x in sys.argv[1].split()]
+unknown = [float(x) for x in sys.argv[2].split()]
+assert len(known) == len(unknown) == 3, (known, unknown)
+assert min(known + unknown) >= 250, "answered before the floor"
+assert abs(statistics.median(known) - statistics.median(unknown)) < 100, (known, unknown)
+PY
+
 # --- initial passwords expire ----------------------------------------------------------
 ok "report passwords before" provctl -f json report passwords --unit so-noi-vu
 contains "binhtt still on the initial password" "$OUT" '"passwords_initial":"1"'
@@ -185,6 +202,28 @@ for pw in "${PASSWORDS[@]}"; do
 	fi
 done
 eq "no password in any file of the sandbox (logs, journal, audit)" "$leaks" ""
+
+# --- started as root, it runs as its own user -------------------------------------------
+if (($(id -u) == 0)); then
+	id provd-self-test >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin provd-self-test
+	at_exit userdel provd-self-test
+	sed -e 's/port       = 0;/port = 0;\n  user = "provd-self-test";/' \
+		-e "s|self-audit.log|self-audit-2.log|" "$SANDBOX_DIR/self.conf" >"$T/root.conf"
+	"$BUILD/provd-self" -d -c "$T/root.conf" -p "$T/root.port" >"$T/root.log" 2>&1 &
+	rootpid=$!
+	at_exit kill "$rootpid"
+	for _ in $(seq 1 50); do [[ -s $T/root.port ]] && break; sleep 0.1; done
+	ok "as root: it listens" test -s "$T/root.port"
+	eq "as root: it runs as self.user" "$(ps -o user= -p "$rootpid" | tr -d ' ')" provd-self-test
+	eq "as root: no root privilege left (real, effective, saved uid)" \
+		"$(awk '/^Uid:/ {print $2, $3, $4}' "/proc/$rootpid/status")" \
+		"$(id -u provd-self-test) $(id -u provd-self-test) $(id -u provd-self-test)"
+	eq "as root: no capability left" "$(awk '/^CapEff:/ {print $2}' "/proc/$rootpid/status")" 0000000000000000
+	ok "as root: it serves the form" curl -sf "http://127.0.0.1:$(<"$T/root.port")/"
+	kill "$rootpid"
+else
+	fails "not root: this part needs root (useradd)" 0 true
+fi
 
 # --- provd-self -n and a bad configuration --------------------------------------------
 ok "provd-self -n accepts the sandbox configuration" "$BUILD/provd-self" -n -c "$SANDBOX_DIR/self.conf"

@@ -4,6 +4,7 @@
     selfclient.py URL get                       headers and outcome of GET /
     selfclient.py URL change LOGIN CUR NEW [CONFIRM] [--source ADDR]
                   [--no-cookie] [--other-cookie] [--token TOKEN] [--no-token]
+                  [--time]                  (adds the POST's milliseconds)
     selfclient.py URL flood LOGIN N [--source ADDR]
                                                 N wrong attempts; counts per status
     selfclient.py URL timed [--source ADDR]    ms for one GET of the form
@@ -82,6 +83,7 @@ def main():
     no_cookie = option(args, "--no-cookie", flag=True)
     no_token = option(args, "--no-token", flag=True)
     other_cookie = option(args, "--other-cookie", flag=True)
+    timed = option(args, "--time", flag=True)
     token_override = option(args, "--token")
     url, cmd = args[0], args[1]
     if cmd == "get":
@@ -105,8 +107,13 @@ def main():
                   "confirm": confirm}
         if not no_token:
             fields["csrf"] = token_override if token_override else token
+        t0 = time.monotonic()
         status, body = post(url, fields, None if no_cookie else nonce, source)
-        print(status, outcome(body))
+        ms = (time.monotonic() - t0) * 1000
+        if timed:
+            print(status, outcome(body), round(ms, 1))
+        else:
+            print(status, outcome(body))
         return 0
     if cmd == "flood":
         login, n = args[2], int(args[3])

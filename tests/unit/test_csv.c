@@ -1,4 +1,4 @@
-/* Unit tests for daemon/csv.c: RFC 4180 parsing, row errors, chunking,
+/* Unit tests for daemon/accounts/csv.c: RFC 4180 parsing, row errors, chunking,
  * the staff file, constant memory, header binding. */
 #include <setjmp.h>
 #include <stdarg.h>

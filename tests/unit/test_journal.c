@@ -1,4 +1,4 @@
-/* Unit tests for daemon/journal.c: record format and hash, parsing back,
+/* Unit tests for daemon/ctl/journal.c: record format and hash, parsing back,
  * chain verification (changed, deleted, inserted, torn, cut at the end),
  * the chunked reader, and finding the tail to continue from. */
 #include <setjmp.h>

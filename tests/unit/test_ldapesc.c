@@ -1,4 +1,4 @@
-/* Unit tests for daemon/ldapesc.c: RFC 4515 filter values and RFC 4514
+/* Unit tests for daemon/core/ldapesc.c: RFC 4515 filter values and RFC 4514
  * DNs, checked by parsing the result back with libldap. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/names.c: cn normalisation, name parts, logins. */
+/* Unit tests for daemon/directory/names.c: cn normalisation, name parts, logins. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

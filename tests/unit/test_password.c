@@ -1,4 +1,4 @@
-/* Unit tests for daemon/password.c: schemes, generation, policy, hashing. */
+/* Unit tests for daemon/accounts/password.c: schemes, generation, policy, hashing. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-/* Unit tests for daemon/template.c: the shipped template, load-time
+/* Unit tests for daemon/directory/template.c: the shipped template, load-time
  * validation with line numbers, expansion rules, LDAPMod conversion. */
 #include <setjmp.h>
 #include <stdarg.h>

@@ -575,11 +575,6 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 	if (wire_finish(&e) < 0) {
 		fprintf(stderr, "provctl: request too large\n");
 		rc = ST_USAGE;
-				goto out;
-	}
-	if (wire_finish(&e) < 0) {
-		fprintf(stderr, "provctl: request too large\n");
-		rc = ST_USAGE;
 	}
 out:
 	if (rc != 0)
@@ -602,7 +597,7 @@ main(int argc, char **argv)
 	char err[512];
 	const char *noun, *verb;
 	char **rest;
-	int nrest, ch, i, rc;
+	int nrest, ch, rc;
 	static const struct option longopts[] = {
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -724,6 +719,5 @@ main(int argc, char **argv)
 	buf_free(&s.in);
 	buf_free(&s.out);
 	close(s.fd);
-	(void)i;
 	return s.status;
 }

@@ -336,7 +336,6 @@ main(int argc, char **argv)
 	    .audit_fd = audit_fd };
 	if ((web = web_start(&wc, err, sizeof(err))) == NULL)
 		die("%s", err);
-	drop_privileges(st.user);
 	if (portfile != NULL) {
 		FILE *f = fopen(portfile, "w");
 
@@ -344,6 +343,7 @@ main(int argc, char **argv)
 		    fclose(f) != 0)
 			die("%s: cannot write the port", portfile);
 	}
+	drop_privileges(st.user);
 	syslog(LOG_INFO, "serving %s on %s port %u", st.public_url, st.listen,
 	    web_port(web));
 	do {

@@ -36,6 +36,7 @@ struct web {
 /* One POST in progress.  Wiped and freed when the request completes. */
 struct req {
 	struct MHD_PostProcessor *pp;
+	struct timespec started;     /* CLOCK_MONOTONIC, first byte of the request */
 	size_t body;
 	bool   too_large;      /* body over WEB_BODY_MAX */
 	bool   bad_field;      /* a field too long, holding NUL, or repeated */
@@ -439,6 +440,23 @@ rule_outcome(enum pwrule r)
 	return OUT_BAD_REQUEST;
 }
 
+/* "Wrong login or password", never sooner than WEB_WRONG_MIN_MS after the
+ * request began: an unknown login (no bind), a fast hash and a slow one
+ * (yescrypt, tens of ms) then take the same time, so the answer's timing
+ * does not tell which logins exist. */
+static enum MHD_Result
+answer_wrong(struct web *w, struct MHD_Connection *c, const struct req *rq)
+{
+	struct timespec until = rq->started;
+
+	until.tv_nsec += (long)WEB_WRONG_MIN_MS * 1000000L;
+	until.tv_sec += until.tv_nsec / 1000000000L;
+	until.tv_nsec %= 1000000000L;
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &until, NULL) == EINTR)
+		;
+	return show_page(w, c, OUT_WRONG, rq->login, NULL);
+}
+
 /* A login or address as typed: printable ASCII without spaces. */
 static bool
 plausible_login(const char *s)
@@ -485,12 +503,12 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 		return show_page(w, c, rule_outcome(rule), rq->login, NULL);
 	if (!plausible_login(rq->login) ||
 	    strlen(rq->login) > SELFDIR_LOGIN_MAX)
-		return show_page(w, c, OUT_WRONG, rq->login, NULL);
+		return answer_wrong(w, c, rq);
 	if (!guard_take_account(w->conf->guard, rq->login, now))
 		return show_page(w, c, OUT_RATE, rq->login, NULL);
 	rc = selfdir_lookup(w->conf->dir, rq->login, &person, err, sizeof(err));
 	if (rc == SELFDIR_NOT_FOUND)
-		return show_page(w, c, OUT_WRONG, rq->login, NULL);
+		return answer_wrong(w, c, rq);
 	if (rc != SELFDIR_OK) {
 		syslog(LOG_ERR, "directory: %s", err);
 		return show_page(w, c, OUT_UNAVAILABLE, rq->login, NULL);
@@ -513,7 +531,7 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 		    &left, err, sizeof(err));
 		if (rc == SELFDIR_BAD_PASSWORD) {
 			log_refusal(w, "wrong credentials", person.login, address);
-			return show_page(w, c, OUT_WRONG, rq->login, NULL);
+			return answer_wrong(w, c, rq);
 		}
 		if (rc != SELFDIR_OK) {
 			syslog(LOG_ERR, "directory: %s", err);
@@ -531,8 +549,7 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 	case SELFDIR_BAD_PASSWORD:
 	case SELFDIR_NOT_FOUND:
 		log_refusal(w, "wrong credentials", person.login, address);
-		out = OUT_WRONG;
-		break;
+		return answer_wrong(w, c, rq);
 	case SELFDIR_POLICY:
 		log_refusal(w, "directory policy", person.login, address);
 		return show_page(w, c, OUT_POLICY, rq->login, err);
@@ -616,11 +633,19 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 		if (rq == NULL) {
 			if ((rq = calloc(1, sizeof(*rq))) == NULL)
 				return MHD_NO;
+			clock_gettime(CLOCK_MONOTONIC, &rq->started);
 			rq->pp = MHD_create_post_processor(c, 1024, post_field, rq);
 			*state = rq;
 			return MHD_YES;
 		}
 		if (*upload_size > 0) {
+			struct timespec now;
+
+			/* A body trickled in slower than this is dropped: the
+			 * idle timeout alone would let it hold a slot forever. */
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (now.tv_sec - rq->started.tv_sec > WEB_REQUEST_MAX)
+				return MHD_NO;
 			rq->body += *upload_size;
 			if (rq->body > WEB_BODY_MAX)
 				rq->too_large = true;

@@ -9,7 +9,10 @@
  *
  * One thread per connection, at most WEB_CONNECTIONS at once and
  * WEB_PER_ADDRESS from one address, each closed after WEB_TIMEOUT idle
- * seconds; request bodies over WEB_BODY_MAX bytes are refused.  Every
+ * seconds or when its body takes over WEB_REQUEST_MAX seconds; request
+ * bodies over WEB_BODY_MAX bytes are refused.  "Wrong login or password"
+ * is answered WEB_WRONG_MIN_MS after the request began, whatever the
+ * reason, so its timing does not tell which logins exist.  Every
  * answer carries no-store, a strict Content-Security-Policy and
  * frame-ancestors 'none'.  Passwords never leave the request's memory,
  * which is wiped when the request ends; they are not logged.
@@ -33,6 +36,8 @@
 #define WEB_TIMEOUT        10
 #define WEB_BODY_MAX       4096
 #define WEB_LOG_PER_SECOND 10
+#define WEB_WRONG_MIN_MS   250    /* "wrong login or password" never sooner */
+#define WEB_REQUEST_MAX    20     /* seconds a request body may take */
 
 struct web_conf {
 	const struct selfdir_conf *dir;

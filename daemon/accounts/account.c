@@ -1,0 +1,1106 @@
+/* account — creating accounts and printing them. See account.h. */
+#include "account.h"
+
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dir.h"
+#include "fields.h"
+#include "initialpw.h"
+#include "ldapesc.h"
+#include "log.h"
+#include "loop.h"
+#include "provd.h"
+#include "request.h"
+#include "template.h"
+#include "text.h"
+#include "address.h"
+#include "lifecycle.h"
+#include "strset.h"
+#include "units.h"
+#include "workpool.h"
+
+#define CREATE_RETRIES 5
+
+const char *const account_attrs[] = {
+	"uid", "mail", "cn", "givenName", "sn", "employeeNumber", "departmentNumber",
+	"title", "telephoneNumber", "mailLocalAddress", "provdMailQuota",
+	"pwdAccountLockedTime", "provdDisabledReason", "provdDeleteAfter",
+	"createTimestamp", "modifyTimestamp", NULL
+};
+
+/* What creates still in flight have claimed (address_claim, shared with
+ * alias add): their logins, so that two creates of the same base (batch
+ * rows of two "Nguyễn Văn An") never pick the same suffix; and, under
+ * prefixes no login can start with, their employee ids ("#id") and
+ * addresses ("@addr"), so that two requests in flight together, which the
+ * directory search cannot see, never share them. */
+static bool
+reserve(const char *key)
+{
+	return address_claim(key);
+}
+
+static void
+unreserve(const char *key)
+{
+	address_unclaim(key);
+}
+
+/* "#id" or "@address" (lower case) into buf. */
+static const char *
+claim_key(char *buf, size_t len, char prefix, const char *s)
+{
+	size_t i;
+
+	buf[0] = prefix;
+	for (i = 0; s[i] != '\0' && i + 2 < len; i++)
+		buf[i + 1] = (char)tolower((unsigned char)s[i]);
+	buf[i + 1] = '\0';
+	return buf;
+}
+
+const char *
+account_action_name(enum account_action a, bool dry_run)
+{
+	switch (a) {
+	case ACCOUNT_CREATED:   return dry_run ? "create" : "created";
+	case ACCOUNT_UPDATED:   return dry_run ? "update" : "updated";
+	case ACCOUNT_UNCHANGED: return "unchanged";
+	case ACCOUNT_REJECTED:  break;
+	}
+	return "rejected";
+}
+
+/* ---- create ---------------------------------------------------------- */
+
+/* Attributes provd keeps in step with HR data on an update (when the
+ * template writes them); identity and credentials are never touched. */
+static const char *const fixed_attrs[] = {
+	"objectClass", "uid", "mail", "employeeNumber", "userPassword", "pwdReset",
+	"mailLocalAddress", NULL
+};
+
+/* Attributes the directory search returns for the entries it finds. */
+static const char *const search_attrs[] = {
+	"uid", "employeeNumber", "mail", "mailLocalAddress", "cn", "sn", "givenName",
+	"displayName", "departmentNumber", "ou", "title", "telephoneNumber",
+	"provdMailQuota", NULL
+};
+
+#define MAX_EXISTING_ATTRS 16
+
+struct existing {
+	bool  found;
+	char  login[NAMES_LOGIN_BUFSZ];
+	char  mail[ACCOUNT_MAIL_MAX];
+	char *attr[MAX_EXISTING_ATTRS];     /* names, from search_attrs */
+	char **vals[MAX_EXISTING_ATTRS];    /* their values (NULL = absent) */
+	size_t nattr;
+};
+
+struct create {
+	struct provd          *pd;
+	account_done_fn       *done;
+	void                  *ctx;
+	struct account_result  res;
+	/* validated input */
+	char                   cn[NAMES_CN_BUFSZ];
+	struct person_name     name;
+	struct units          *units;     /* a reference to the snapshot unit is in */
+	const struct unit     *unit;      /* lives across the create's async steps */
+	char                   unit_code[UNIT_CODE_MAX];
+	char                   employee_id[FIELD_EMPLOYEE_ID_MAX + 1];
+	char                   title[FIELD_TITLE_MAX + 1];
+	char                   phone[FIELD_PHONE_MAX + 1];
+	bool                   has_title, has_phone, has_quota;
+	char                   base[NAMES_BASE_MAX + 1];
+	char                   explicit_mail[FIELD_MAIL_MAX + 1];
+	bool                   explicit_login;
+	unsigned long long     quota;
+	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
+	size_t                 naliases;
+	bool                   must_change, upsert, allow_update, dry_run;
+	struct strset         *planned;
+	/* search results */
+	struct strset         *taken;      /* logins and local parts in use */
+	struct existing        old;
+	int                    nmatches;
+	char                   conflict[300];
+	char                   hash[PASSWORD_HASH_BUFSZ];
+	char                   hash_err[200];
+	enum password_scheme   scheme;
+	int                    tries;
+	bool                   reserved;   /* res.login is claimed */
+	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
+	size_t                 nclaims;    /* further claims: "#id", "@addr" */
+	unsigned               cand_from;  /* first login suffix searched */
+	bool                   unit_changed; /* an update moves the account */
+};
+
+#define CANDIDATES 4       /* login suffixes looked up per search */
+#define MAX_SUFFIX 10000
+
+static void create_search(struct create *c);
+
+static void
+existing_clear(struct existing *x)
+{
+	size_t i;
+
+	for (i = 0; i < x->nattr; i++) {
+		free(x->attr[i]);
+		dir_strv_free(x->vals[i]);
+	}
+	memset(x, 0, sizeof(*x));
+}
+
+/* Claim the employee id and the explicit addresses for this create; on a
+ * clash, the claim that failed is named in why and nothing stays claimed. */
+static int
+claim_all(struct create *c, char *why, size_t whylen)
+{
+	char key[FIELD_MAIL_MAX + 2];
+	size_t i;
+	for (i = 0; i < c->naliases + 2; i++) {
+		const char *what = i == 0 ? c->employee_id : i == 1 ? c->explicit_mail
+		                                                    : c->aliases[i - 2];
+
+		if (what[0] == '\0')
+			continue;
+		claim_key(key, sizeof(key), i == 0 ? '#' : '@', what);
+		if (!reserve(key)) {
+			snprintf(why, whylen, "%s: %s is being created by another request or row",
+			         i == 0 ? "employee_id" : i == 1 ? "mail" : "alias", what);
+			return -1;
+		}
+		snprintf(c->claims[c->nclaims++], sizeof(c->claims[0]), "%s", key);
+	}
+	return 0;
+}
+
+static void
+unclaim_all(struct create *c)
+{
+	while (c->nclaims > 0)
+		unreserve(c->claims[--c->nclaims]);
+}
+
+static void
+create_finish(struct create *c)
+{
+	unclaim_all(c);
+	if (c->reserved)
+		unreserve(c->res.login);
+	c->done(c->ctx, &c->res);
+	explicit_bzero(c->res.password, sizeof(c->res.password));
+	explicit_bzero(c->hash, sizeof(c->hash));
+	strset_free(c->taken);
+	existing_clear(&c->old);
+	units_unref(c->units);
+	free(c);
+}
+
+static void
+create_finish_deferred(void *arg)
+{
+	create_finish(arg);
+}
+
+static void
+create_fail(struct create *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+create_fail(struct create *c, int status, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->res.status = status;
+	c->res.action = ACCOUNT_REJECTED;
+	va_start(ap, fmt);
+	vsnprintf(c->res.msg, sizeof(c->res.msg), fmt, ap);
+	va_end(ap);
+	create_finish(c);
+}
+
+static int
+validate(struct create *c, const struct account_input *in)
+{
+	char *err = c->res.msg;
+	size_t errlen = sizeof(c->res.msg), i;
+	struct provd *pd = c->pd;
+
+	if (in->full_name == NULL || in->unit == NULL || in->employee_id == NULL) {
+		snprintf(err, errlen, "%s: required",
+		         in->full_name == NULL ? "name" : in->unit == NULL ? "unit" : "employee_id");
+		return ST_USAGE;
+	}
+	if (names_normalize(in->full_name, strlen(in->full_name), c->cn, sizeof(c->cn),
+	                    err, errlen) < 0 ||
+	    names_split(c->cn, &c->name, err, errlen) < 0)
+		return ST_INVALID;
+	if (field_employee_id(in->employee_id, err, errlen) < 0)
+		return ST_INVALID;
+	snprintf(c->employee_id, sizeof(c->employee_id), "%s", in->employee_id);
+	if (!units_loaded(pd->units)) {
+		snprintf(err, errlen, "unit list not loaded: directory unavailable");
+		return ST_UNAVAILABLE;
+	}
+	/* The create lives across directory searches and a hashing job, while
+	 * "unit modify" may reload the table: hold this snapshot. */
+	c->units = units_ref(pd->units);
+	if ((c->unit = units_find(c->units, in->unit)) == NULL) {
+		char clean[70];
+
+		text_sanitize(in->unit, strnlen(in->unit, 64), clean, sizeof(clean));
+		snprintf(err, errlen, "unit: unknown unit '%s' (see provctl unit list)", clean);
+		return ST_NOTFOUND;
+	}
+	snprintf(c->unit_code, sizeof(c->unit_code), "%s", c->unit->code);
+	c->has_title = in->title != NULL;
+	if (in->title != NULL && in->title[0] != '\0' &&
+	    field_title(in->title, c->title, sizeof(c->title), err, errlen) < 0)
+		return ST_INVALID;
+	c->has_phone = in->phone != NULL;
+	if (in->phone != NULL && in->phone[0] != '\0' &&
+	    field_phone(in->phone, c->phone, sizeof(c->phone), err, errlen) < 0)
+		return ST_INVALID;
+	c->quota = pd->cfg.default_quota;
+	c->has_quota = in->quota != NULL && in->quota[0] != '\0';
+	if (c->has_quota && field_quota(in->quota, &c->quota, err, errlen) < 0)
+		return ST_INVALID;
+	if (in->login != NULL && in->login[0] != '\0') {
+		if (!names_login_valid(in->login)) {
+			snprintf(err, errlen, "login: must match [a-z][a-z0-9]* (at most %d)",
+			         NAMES_LOGIN_MAX);
+			return ST_INVALID;
+		}
+		snprintf(c->base, sizeof(c->base), "%s", in->login);
+		if (strlen(in->login) > NAMES_BASE_MAX) {
+			snprintf(err, errlen, "login: at most %d characters", NAMES_BASE_MAX);
+			return ST_INVALID;
+		}
+		c->explicit_login = true;
+	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
+		return ST_INVALID;
+	}
+	if (c->explicit_login) {
+		char addr[ACCOUNT_MAIL_MAX], norm[ADDRESS_MAX];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->base, pd->cfg.mail_domain);
+		if (address_check(&pd->cfg, pd->units, "login", addr, norm, sizeof(norm),
+		                  err, errlen) != 0)
+			return ST_INVALID;
+	}
+	if (in->mail != NULL && in->mail[0] != '\0' &&
+	    address_check(&pd->cfg, pd->units, "mail", in->mail, c->explicit_mail,
+	                  sizeof(c->explicit_mail), err, errlen) != 0)
+		return ST_INVALID;
+	if (in->naliases > ACCOUNT_MAX_ALIASES) {
+		snprintf(err, errlen, "alias: at most %d", ACCOUNT_MAX_ALIASES);
+		return ST_USAGE;
+	}
+	for (i = 0; i < in->naliases; i++) {
+		if (address_check(&pd->cfg, pd->units, "alias", in->aliases[i], c->aliases[i],
+		                  sizeof(c->aliases[i]), err, errlen) != 0)
+			return ST_INVALID;
+	}
+	c->naliases = in->naliases;
+	c->must_change = true;
+	c->upsert = in->upsert;
+	c->allow_update = in->allow_update;
+	c->dry_run = in->dry_run;
+	c->planned = in->planned;
+	if (password_scheme_parse(pd->cfg.generated_hash, &c->scheme) < 0) {
+		snprintf(err, errlen, "mail.generated_password_hash: unknown scheme");
+		return ST_INTERNAL;
+	}
+	return ST_OK;
+}
+
+void
+account_create(struct provd *pd, const struct account_input *in,
+               account_done_fn *done, void *ctx)
+{
+	struct create *c = calloc(1, sizeof(*c));
+	int st;
+
+	if (c == NULL)
+		fatal("account: out of memory");
+	c->pd = pd;
+	c->done = done;
+	c->ctx = ctx;
+	c->res.action = ACCOUNT_REJECTED;
+	c->cand_from = 1;
+	if ((st = validate(c, in)) != ST_OK) {
+		c->res.status = st;
+		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
+			fatal("account: out of memory");
+		return;
+	}
+	create_search(c);
+}
+
+static void
+taken_add(struct create *c, const char *s)
+{
+	char low[ACCOUNT_MAIL_MAX];
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < sizeof(low); i++)
+		low[i] = (char)tolower((unsigned char)s[i]);
+	low[i] = '\0';
+	if (strset_add(c->taken, low) < 0)
+		log_warnx("account: too many similar logins for base %s", c->base);
+}
+
+/* The local part of addr if it is in our domain, else NULL (into buf). */
+static const char *
+local_part(const struct create *c, const char *addr, char *buf, size_t len)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (at == NULL || strcasecmp(at + 1, c->pd->cfg.mail_domain) != 0 ||
+	    (size_t)(at - addr) >= len)
+		return NULL;
+	memcpy(buf, addr, (size_t)(at - addr));
+	buf[at - addr] = '\0';
+	return buf;
+}
+
+static void
+remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
+{
+	struct existing *x = &c->old;
+	char *mail = dir_entry_get(ld, e, "mail");
+	size_t i;
+
+	x->found = true;
+	snprintf(x->login, sizeof(x->login), "%s", uid ? uid : "");
+	snprintf(x->mail, sizeof(x->mail), "%s", mail ? mail : "");
+	free(mail);
+	for (i = 0; search_attrs[i] != NULL && x->nattr < MAX_EXISTING_ATTRS; i++) {
+		x->attr[x->nattr] = strdup(search_attrs[i]);
+		x->vals[x->nattr] = dir_entry_get_all(ld, e, search_attrs[i]);
+		x->nattr++;
+	}
+}
+
+static void
+on_existing(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct create *c = arg;
+	char *uid = dir_entry_get(ld, e, "uid");
+	char *emp = dir_entry_get(ld, e, "employeeNumber");
+	char **mails = dir_entry_get_all(ld, e, "mail");
+	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	char lp[ACCOUNT_MAIL_MAX];
+	bool same_person = emp != NULL && strcmp(emp, c->employee_id) == 0;
+	size_t i, k;
+
+	if (same_person) {
+		if (c->nmatches++ == 0 && c->upsert)
+			remember_existing(c, ld, e, uid);
+		else if (c->conflict[0] == '\0')
+			snprintf(c->conflict, sizeof(c->conflict),
+			         "employee_id: %s already has the account '%s'", emp,
+			         uid ? uid : "?");
+	}
+	if (uid != NULL)
+		taken_add(c, uid);
+	for (k = 0; k < 2; k++) {
+		char **v = k ? aliases : mails;
+
+		for (i = 0; v != NULL && v[i] != NULL; i++) {
+			size_t a;
+
+			if (local_part(c, v[i], lp, sizeof(lp)) != NULL)
+				taken_add(c, lp);
+			if (same_person)
+				continue;
+			for (a = 0; a < c->naliases; a++)
+				if (strcasecmp(v[i], c->aliases[a]) == 0 && c->conflict[0] == '\0')
+					snprintf(c->conflict, sizeof(c->conflict),
+					         "alias: %s is already used by '%s'",
+					         c->aliases[a], uid ? uid : "?");
+			if (c->explicit_mail[0] && strcasecmp(v[i], c->explicit_mail) == 0 &&
+			    c->conflict[0] == '\0')
+				snprintf(c->conflict, sizeof(c->conflict),
+				         "mail: %s is already used by '%s'", c->explicit_mail,
+				         uid ? uid : "?");
+		}
+	}
+	free(uid);
+	free(emp);
+	dir_strv_free(mails);
+	dir_strv_free(aliases);
+}
+
+static void hash_work(void *arg);
+static void hash_done(void *arg);
+static void update_existing(struct create *c);
+
+/* Is this login in use: in the directory (as a login or a local part of an
+ * address), chosen by a create still in flight, or planned earlier in a dry
+ * run? */
+static bool
+login_taken(const struct create *c, const char *login)
+{
+	char addr[ACCOUNT_MAIL_MAX], key[ACCOUNT_MAIL_MAX + 1];
+
+	snprintf(addr, sizeof(addr), "%s@%s", login, c->pd->cfg.mail_domain);
+	return strset_has(c->taken, login) || address_claimed(login) ||
+	       address_claimed(address_key(key, sizeof(key), addr)) ||
+	       (c->planned != NULL && strset_has(c->planned, login));
+}
+
+static void
+on_existing_done(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300], clash[FIELD_MAIL_MAX + 80];
+	unsigned n;
+
+	if (res->code != LDAP_SUCCESS) {
+		create_fail(c, schema_status_of_ldap(res->code), "directory: %s",
+		            dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	if (c->conflict[0] != '\0') {
+		create_fail(c, ST_CONFLICT, "%s", c->conflict);
+		return;
+	}
+	if (c->old.found) {
+		update_existing(c);
+		return;
+	}
+	if (c->explicit_login) {
+		if (login_taken(c, c->base)) {
+			create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
+			return;
+		}
+		n = 1;
+	} else {
+		char cand[NAMES_LOGIN_BUFSZ];
+
+		for (n = c->cand_from; n < c->cand_from + CANDIDATES; n++) {
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
+				n = 0;
+				break;
+			}
+			if (!login_taken(c, cand))
+				break;
+		}
+		if (n == c->cand_from + CANDIDATES) {
+			/* Every candidate of this round is in use: look further. */
+			c->cand_from += CANDIDATES;
+			if (c->cand_from > MAX_SUFFIX) {
+				create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
+				            c->base);
+				return;
+			}
+			existing_clear(&c->old);
+			c->nmatches = 0;
+			create_search(c);
+			return;
+		}
+	}
+	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
+	                                    sizeof(c->res.login)) < 0) {
+		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
+		return;
+	}
+	if (c->explicit_mail[0]) {
+		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
+	} else {
+		char addr[ACCOUNT_MAIL_MAX], err[300];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
+		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
+		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
+			create_fail(c, ST_INVALID, "%s (give --login or --mail)", err);
+			return;
+		}
+	}
+	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		create_fail(c, ST_INTERNAL, "cannot form the DN");
+		return;
+	}
+	if (c->dry_run) {
+		if (c->planned != NULL && strset_add(c->planned, c->res.login) < 0) {
+			create_fail(c, ST_INTERNAL, "too many rows to plan");
+			return;
+		}
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_CREATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "would create %s", c->res.login);
+		create_finish(c);
+		return;
+	}
+	if (!reserve(c->res.login)) {
+		create_fail(c, ST_UNAVAILABLE, "too many accounts being created at once");
+		return;
+	}
+	c->reserved = true;
+	if (c->nclaims == 0 && claim_all(c, clash, sizeof(clash)) < 0) {
+		unclaim_all(c);
+		create_fail(c, ST_CONFLICT, "%s", clash);
+		return;
+	}
+	if (c->hash[0] != '\0') {       /* a retry: the hash is already made */
+		hash_done(c);
+		return;
+	}
+	if (password_generate(c->res.password, sizeof(c->res.password)) < 0) {
+		create_fail(c, ST_INTERNAL, "cannot generate a password");
+		return;
+	}
+	if (workpool_submit(c->pd->hashers, hash_work, hash_done, c) < 0)
+		create_fail(c, ST_INTERNAL, "out of memory");
+}
+
+static int
+filter_append(char *filter, size_t size, size_t *off, const char *fmt, const char *value)
+{
+	char esc[800];
+	int n;
+
+	if (ldapesc_filter(value, esc, sizeof(esc)) < 0)
+		return -1;
+	n = snprintf(filter + *off, size - *off, fmt, esc, esc, esc);
+	if (n < 0 || (size_t)n >= size - *off)
+		return -1;
+	*off += (size_t)n;
+	return 0;
+}
+
+static void
+create_search(struct create *c)
+{
+	char filter[8192], cand[NAMES_LOGIN_BUFSZ], addr[ACCOUNT_MAIL_MAX];
+	size_t off = 0, i;
+	unsigned n, last = c->explicit_login ? 1 : c->cand_from + CANDIDATES - 1;
+
+	/* One search, on equality indexes only: the employee id, each login
+	 * candidate of this round (annv .. annv4, then annv5 .. annv8 if all
+	 * are taken) as a uid and as an address, and every address the
+	 * account asks for. */
+	filter[0] = '\0';
+	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
+		goto toolong;
+	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
+		if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
+			break;
+		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
+		if (filter_append(filter, sizeof(filter), &off, "(uid=%s)", cand) < 0 ||
+		    filter_append(filter, sizeof(filter), &off,
+		                  "(mail=%s)(mailLocalAddress=%s)", addr) < 0)
+			goto toolong;
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (filter_append(filter, sizeof(filter), &off,
+		                  "(mail=%s)(mailLocalAddress=%s)", c->aliases[i]) < 0)
+			goto toolong;
+	if (c->explicit_mail[0] &&
+	    filter_append(filter, sizeof(filter), &off, "(mail=%s)(mailLocalAddress=%s)",
+	                  c->explicit_mail) < 0)
+		goto toolong;
+	if (off + 2 > sizeof(filter))
+		goto toolong;
+	strcat(filter, ")");
+	strset_free(c->taken);
+	if ((c->taken = strset_new(1u << 20)) == NULL)
+		fatal("account: out of memory");
+	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           search_attrs, 0, NULL, on_existing, on_existing_done, c);
+	return;
+toolong:
+	c->res.status = ST_INVALID;
+	snprintf(c->res.msg, sizeof(c->res.msg), "input too long");
+	if (loop_defer(c->pd->loop, create_finish_deferred, c) < 0)
+		fatal("account: out of memory");
+}
+
+/* On a worker thread: touches only c->res.password, c->hash, c->hash_err. */
+static void
+hash_work(void *arg)
+{
+	struct create *c = arg;
+
+	if (password_hash(c->scheme, c->res.password, c->hash, sizeof(c->hash),
+	                  c->hash_err, sizeof(c->hash_err)) < 0)
+		c->hash[0] = '\0';
+}
+
+/* Expand the template for this person (login/mail given). */
+static int
+expand(struct create *c, const char *login, const char *mail,
+       struct template_entry *entry, char *err, size_t errlen)
+{
+	struct template_values v = { 0 };
+
+	memset(entry, 0, sizeof(*entry));
+	v.login = login;
+	v.full_name = c->cn;
+	v.given_name = c->name.given_name;
+	v.surname = c->name.sn;
+	v.middle_name = c->name.middle;
+	v.unit = c->unit_code;
+	v.unit_name = c->unit->name;
+	v.mail = mail;
+	v.domain = c->pd->cfg.mail_domain;
+	v.employee_id = c->employee_id;
+	v.title = c->title;
+	v.phone = c->phone;
+	v.quota = c->quota;
+	return template_expand(c->pd->account_tpl, &v, entry, err, errlen);
+}
+
+static void on_added(void *arg, const struct dir_result *res);
+
+static void
+hash_done(void *arg)
+{
+	struct create *c = arg;
+	struct template_entry entry;
+	LDAPMod **mods = NULL;
+	char err[300], deadline[PKITIME_LDAP_LEN + 1];
+	size_t i;
+
+	if (c->hash[0] == '\0') {
+		create_fail(c, ST_INTERNAL, "password hash failed: %s", c->hash_err);
+		return;
+	}
+	if (expand(c, c->res.login, c->res.mail, &entry, err, sizeof(err)) < 0 ||
+	    template_entry_add(&entry, "userPassword", c->hash, err, sizeof(err)) < 0 ||
+	    (c->must_change &&
+	     template_entry_add(&entry, "pwdReset", "TRUE", err, sizeof(err)) < 0))
+		goto fail;
+	/* An initial password stops working at its deadline (initialpw.h). */
+	if (c->must_change) {
+		if (initialpw_deadline(&c->pd->cfg, time(NULL), deadline) < 0) {
+			snprintf(err, sizeof(err), "clock out of range");
+			goto fail;
+		}
+		if (deadline[0] != '\0' &&
+		    template_entry_add(&entry, AT_PWD_END_TIME, deadline, err, sizeof(err)) < 0)
+			goto fail;
+		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (template_entry_add(&entry, "mailLocalAddress", c->aliases[i],
+		                       err, sizeof(err)) < 0)
+			goto fail;
+	if ((mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
+		goto fail;
+	dir_add(c->pd->dir, c->res.dn, mods, NULL, on_added, c);
+	template_mods_free(mods);
+	template_entry_free(&entry);
+	return;
+fail:
+	template_entry_free(&entry);
+	create_fail(c, ST_INVALID, "%s", err);
+}
+
+static void
+on_added(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS) {
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_CREATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+		create_finish(c);
+		return;
+	}
+	if (res->code == LDAP_ALREADY_EXISTS && !c->explicit_login &&
+	    ++c->tries < CREATE_RETRIES) {
+		/* Another writer took the login between our search and our add
+		 * (another provd instance): search again, keep the hash. */
+		unreserve(c->res.login);
+		c->reserved = false;
+		c->conflict[0] = '\0';
+		c->nmatches = 0;
+		existing_clear(&c->old);
+		create_search(c);
+		return;
+	}
+	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
+		c->res.outcome_unknown = true;
+	if (res->code == LDAP_CONSTRAINT_VIOLATION) {
+		create_fail(c, ST_CONFLICT, "directory refused a duplicate (%s)",
+		            dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	create_fail(c, schema_status_of_ldap(res->code), "%s%s",
+	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
+	            dir_result_str(res, why, sizeof(why)));
+}
+
+/* ---- update of an existing employee (batch import) ------------------- */
+
+static bool
+is_fixed(const char *attr)
+{
+	size_t i;
+
+	for (i = 0; fixed_attrs[i] != NULL; i++)
+		if (strcasecmp(fixed_attrs[i], attr) == 0)
+			return true;
+	return false;
+}
+
+static char **
+old_values(struct create *c, const char *attr, bool *known)
+{
+	size_t i;
+
+	for (i = 0; i < c->old.nattr; i++)
+		if (strcasecmp(c->old.attr[i], attr) == 0) {
+			*known = true;
+			return c->old.vals[i];
+		}
+	*known = false;
+	return NULL;
+}
+
+/* Same set of values (order ignored; exact bytes). */
+static bool
+same_values(char **old, const struct template_attr *a)
+{
+	size_t n = 0, i, j;
+
+	while (old != NULL && old[n] != NULL)
+		n++;
+	if (a == NULL)
+		return n == 0;
+	if (n != a->nvalues)
+		return false;
+	for (i = 0; i < a->nvalues; i++) {
+		for (j = 0; j < n; j++)
+			if (strcmp(old[j], a->values[i]) == 0)
+				break;
+		if (j == n)
+			return false;
+	}
+	return true;
+}
+
+static void on_updated(void *arg, const struct dir_result *res);
+
+static void
+note_change(struct create *c, const char *attr)
+{
+	size_t n = strlen(c->res.changes);
+
+	snprintf(c->res.changes + n, sizeof(c->res.changes) - n, "%s%s",
+	         n ? "," : "", attr);
+}
+
+static void
+update_existing(struct create *c)
+{
+	struct template_entry entry;
+	struct dir_mods *m = NULL;
+	char err[300];
+	const char *optional[] = { "title", "telephoneNumber", "provdMailQuota" };
+	bool given[] = { c->has_title, c->has_phone, c->has_quota };
+	size_t i, k;
+
+	snprintf(c->res.login, sizeof(c->res.login), "%s", c->old.login);
+	snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->old.mail);
+	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		create_fail(c, ST_INTERNAL, "cannot form the DN");
+		return;
+	}
+	if (c->explicit_login && strcmp(c->base, c->old.login) != 0) {
+		create_fail(c, ST_CONFLICT, "login: employee %s already has the login '%s'; "
+		            "logins never change", c->employee_id, c->old.login);
+		return;
+	}
+	if (expand(c, c->old.login, c->old.mail, &entry, err, sizeof(err)) < 0) {
+		create_fail(c, ST_INVALID, "%s", err);
+		return;
+	}
+	if ((m = dir_mods_new()) == NULL)
+		fatal("account: out of memory");
+	/* Attributes the template writes from HR data. */
+	for (i = 0; i < entry.nattrs; i++) {
+		const struct template_attr *a = &entry.attrs[i];
+		bool known, skip = false;
+		char **old;
+
+		if (is_fixed(a->name))
+			continue;
+		for (k = 0; k < 3; k++)
+			if (strcasecmp(a->name, optional[k]) == 0 && !given[k])
+				skip = true;
+		old = old_values(c, a->name, &known);
+		if (skip || !known || same_values(old, a))
+			continue;
+		{
+			const char *vals[TEMPLATE_ENTRY_MAX_VALUES + 1];
+			size_t j;
+
+			for (j = 0; j < a->nvalues && j < TEMPLATE_ENTRY_MAX_VALUES; j++)
+				vals[j] = a->values[j];
+			vals[j] = NULL;
+			if (dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals) < 0)
+				fatal("account: out of memory");
+		}
+		note_change(c, a->name);
+		if (strcasecmp(a->name, "departmentNumber") == 0)
+			c->unit_changed = true;
+	}
+	/* Optional attributes given empty: remove what is there. */
+	for (k = 0; k < 3; k++) {
+		bool known;
+		char **old;
+
+		if (!given[k] || template_entry_find(&entry, optional[k]) != NULL)
+			continue;
+		old = old_values(c, optional[k], &known);
+		if (old != NULL) {
+			dir_mods_add(m, LDAP_MOD_DELETE, optional[k], NULL);
+			note_change(c, optional[k]);
+		}
+	}
+	template_entry_free(&entry);
+	if (dir_mods_count(m) == 0) {
+		dir_mods_free(m);
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UNCHANGED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "unchanged");
+		create_finish(c);
+		return;
+	}
+	if (!c->allow_update) {
+		dir_mods_free(m);
+		create_fail(c, ST_PERMISSION, "update of %s (%s) needs the admin role",
+		            c->old.login, c->res.changes);
+		return;
+	}
+	if (c->dry_run) {
+		dir_mods_free(m);
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UPDATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "would update %s", c->res.changes);
+		create_finish(c);
+		return;
+	}
+	dir_modify(c->pd->dir, c->res.dn, dir_mods_get(m), NULL, on_updated, c);
+	dir_mods_free(m);
+}
+
+/* An update that changed the unit: the certificates follow (lifecycle.h). */
+static void
+on_moved_certs(void *arg, int status, const char *summary)
+{
+	struct create *c = arg;
+
+	c->res.status = status;
+	c->res.action = ACCOUNT_UPDATED;
+	if (status == ST_OK)
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s; certificates: %.240s",
+		         c->res.changes, summary);
+	else
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s, but the certificates "
+		         "were not updated (import the row again): %.200s", c->res.changes,
+		         summary);
+	create_finish(c);
+}
+
+static void
+on_updated(void *arg, const struct dir_result *res)
+{
+	struct create *c = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS && c->unit_changed) {
+		lifecycle_certs(c->pd, c->old.login, LIFECYCLE_MOVE, on_moved_certs, c);
+		return;
+	}
+	if (res->code == LDAP_SUCCESS) {
+		c->res.status = ST_OK;
+		c->res.action = ACCOUNT_UPDATED;
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %s", c->res.changes);
+		create_finish(c);
+		return;
+	}
+	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
+		c->res.outcome_unknown = true;
+	create_fail(c, schema_status_of_ldap(res->code), "%s%s",
+	            c->res.outcome_unknown ? "outcome unknown, run again to converge: " : "",
+	            dir_result_str(res, why, sizeof(why)));
+}
+
+/* ---- records --------------------------------------------------------- */
+
+static void
+kv_attr(struct rec *r, LDAP *ld, LDAPMessage *e, const char *key, const char *attr)
+{
+	char *v = dir_entry_get(ld, e, attr);
+
+	if (v != NULL)
+		rec_kv(r, key, v);
+	free(v);
+}
+
+void
+account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
+{
+	char *dn = dir_entry_dn(ld, e);
+	char *unit = dir_entry_get(ld, e, "departmentNumber");
+	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	const struct unit *u = unit ? units_find(pd->units, unit) : NULL;
+	char list[4096];
+	size_t i, off = 0;
+
+	kv_attr(r, ld, e, "login", "uid");
+	kv_attr(r, ld, e, "mail", "mail");
+	kv_attr(r, ld, e, "name", "cn");
+	kv_attr(r, ld, e, "employee_id", "employeeNumber");
+	rec_kv(r, "unit", unit ? unit : "");
+	rec_kv(r, "unit_name", u && u->name ? u->name : "");
+	rec_kv(r, "status", account_state_name(account_state_read(ld, e)));
+	kv_attr(r, ld, e, "title", "title");
+	kv_attr(r, ld, e, "phone", "telephoneNumber");
+	kv_attr(r, ld, e, "quota", "provdMailQuota");
+	list[0] = '\0';
+	for (i = 0; aliases != NULL && aliases[i] != NULL; i++) {
+		int n = snprintf(list + off, sizeof(list) - off, "%s%s",
+		                 off ? "," : "", aliases[i]);
+		if (n < 0 || (size_t)n >= sizeof(list) - off)
+			break;
+		off += (size_t)n;
+	}
+	rec_kv(r, "aliases", list);
+	kv_attr(r, ld, e, "given_name", "givenName");
+	kv_attr(r, ld, e, "surname", "sn");
+	kv_attr(r, ld, e, "disabled_reason", "provdDisabledReason");
+	kv_attr(r, ld, e, "delete_after", "provdDeleteAfter");
+	kv_attr(r, ld, e, "created", "createTimestamp");
+	rec_kv(r, "dn", dn ? dn : "");
+	free(dn);
+	free(unit);
+	dir_strv_free(aliases);
+}
+
+/* ---- user add -------------------------------------------------------- */
+
+static void
+add_done(void *arg, struct account_result *res)
+{
+	struct request *req = arg;
+
+	if (res->status != ST_OK) {
+		request_done(req, res->status, "%s", res->msg);
+		return;
+	}
+	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s", res->login);
+	reply_kv(req, "login", res->login, "mail", res->mail, "dn", res->dn,
+	         "employee_id", cmd_arg(&req->args, "employee-id"),
+	         "unit", cmd_arg(&req->args, "unit"),
+	         "password", res->password,
+	         "password_expires", res->expires,
+	         "password_page", req->pd->cfg.password_page_url, NULL);
+	request_done(req, ST_OK, "created %s (%s); the password is shown once and "
+	             "must be changed%s%s%s%s", res->login, res->mail,
+	             req->pd->cfg.password_page_url[0] ? " at " : " at first login",
+	             req->pd->cfg.password_page_url,
+	             res->expires[0] ? " before " : "", res->expires);
+}
+
+void
+account_add(struct request *req)
+{
+	const struct cmd_args *a = &req->args;
+	struct account_input in = { 0 };
+	const char *v;
+	size_t i;
+
+	in.full_name = cmd_arg(a, "name");
+	in.unit = cmd_arg(a, "unit");
+	in.employee_id = cmd_arg(a, "employee-id");
+	/* --name, --unit and --employee-id are required by the table; the
+	 * grant over --unit was checked by dispatch (SCOPE_UNIT). */
+	in.title = cmd_arg(a, "title");
+	in.phone = cmd_arg(a, "phone");
+	in.login = cmd_arg(a, "login");
+	in.quota = cmd_arg(a, "quota");
+	for (i = 0; (v = cmd_arg_nth(a, "alias", i)) != NULL; i++) {
+		if (i >= ACCOUNT_MAX_ALIASES) {
+			request_done(req, ST_USAGE, "at most %d --alias", ACCOUNT_MAX_ALIASES);
+			return;
+		}
+		in.aliases[in.naliases++] = v;
+	}
+	account_create(req->pd, &in, add_done, req);
+}
+
+/* ---- user show ------------------------------------------------------- */
+
+struct show {
+	struct request *req;
+	int             found;
+};
+
+static void
+show_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct show *s = arg;
+	struct rec r;
+
+	if (s->found++ > 0)
+		return;
+	rec_begin(&r, s->req);
+	account_record(&r, s->req->pd, ld, e);
+	rec_end(&r);
+}
+
+static void
+show_done(void *arg, const struct dir_result *res)
+{
+	struct show *s = arg;
+	struct request *req = s->req;
+	char why[300];
+	int found = s->found;
+
+	free(s);
+	if (res->code != LDAP_SUCCESS)
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
+		             dir_result_str(res, why, sizeof(why)));
+	else if (found == 0)
+		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
+	else
+		request_done(req, ST_OK, "ok");
+}
+
+void
+account_show(struct request *req)
+{
+	const char *key = req->args.operand[0];
+	char filter[2600];
+	struct show *s;
+
+	if (schema_filter_person(key, false, filter, sizeof(filter)) < 0) {
+		request_done(req, ST_INVALID, "login or mail too long");
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		request_done(req, ST_INTERNAL, "out of memory");
+		return;
+	}
+	s->req = req;
+	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           account_attrs, 2, NULL, show_entry, show_done, s);
+}

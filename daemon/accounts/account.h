@@ -1,0 +1,102 @@
+/*
+ * account — mailbox accounts: the creation core shared by `user add` and
+ * batch import, and the account record every listing prints.
+ *
+ * Entries live at uid=<login>,ou=people,<base>; their attributes come from
+ * templates/account.ldif plus what provd sets itself (password hash,
+ * pwdReset, aliases).  A create is one LDAP add, so it lands wholly or not
+ * at all; the employee id (employeeNumber) is the idempotency key.
+ */
+#ifndef PROVD_ACCOUNT_H
+#define PROVD_ACCOUNT_H
+
+#include <ldap.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "names.h"
+#include "password.h"
+#include "schema.h"
+
+struct strset;
+
+struct provd;
+struct rec;
+
+#define ACCOUNT_MAX_ALIASES 16
+#define ACCOUNT_DN_MAX      512
+#define ACCOUNT_MAIL_MAX    256
+
+/* Raw input as typed or read from CSV; account_create validates all of it. */
+struct account_input {
+	const char *full_name;
+	const char *unit;
+	const char *employee_id;
+	const char *title;        /* NULL or "" = none */
+	const char *phone;
+	const char *login;        /* NULL = generate from the name */
+	const char *quota;        /* NULL = configured default */
+	const char *aliases[ACCOUNT_MAX_ALIASES];
+	size_t      naliases;
+	const char *mail;         /* NULL = <login>@<domain> */
+	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+
+	/* Batch import: an existing employee id is compared and updated instead
+	 * of refused; title/phone/quota NULL means "not given, leave as is",
+	 * "" means "remove". */
+	bool        upsert;
+	bool        allow_update; /* false: an update is refused (onboarder role) */
+	bool        dry_run;      /* plan only: write nothing, predict the login */
+	struct strset *planned;   /* dry run: logins planned earlier in the batch
+	                             (treated as taken; the new one is added) */
+};
+
+enum account_action {
+	ACCOUNT_REJECTED,
+	ACCOUNT_CREATED,
+	ACCOUNT_UPDATED,
+	ACCOUNT_UNCHANGED,
+};
+
+const char *account_action_name(enum account_action a, bool dry_run);
+
+struct account_result {
+	int  status;                         /* ST_OK or an ST_* error */
+	char msg[512];                       /* error text naming the field */
+	char login[NAMES_LOGIN_BUFSZ];
+	char mail[ACCOUNT_MAIL_MAX];
+	char dn[ACCOUNT_DN_MAX];
+	char password[PASSWORD_GENERATED_BUFSZ];  /* the generated password */
+	char expires[16];                    /* its pwdEndTime, "" when none */
+	bool outcome_unknown;                /* the directory went away mid-write */
+	enum account_action action;
+	char changes[256];                   /* updated attributes, comma separated */
+};
+
+/* done is called exactly once, from the loop (never inside account_create).
+ * res is valid only during the call; the callee must wipe nothing — the
+ * password is wiped after done returns. */
+typedef void account_done_fn(void *ctx, struct account_result *res);
+
+void account_create(struct provd *pd, const struct account_input *in,
+                    account_done_fn *done, void *ctx);
+
+/* Attributes to request for account_record(). */
+extern const char *const account_attrs[];
+
+/* Append the stable fields of an account entry to r: login, mail, dn, name,
+ * given_name, surname, employee_id, unit, unit_name, title, phone, status,
+ * quota, aliases (comma separated), disabled_reason, delete_after. */
+void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
+
+/* An entry's state and what an LDAP result means: schema.h
+ * (account_state_read, schema_status_of_ldap). */
+
+/* Handlers: `user add`, `user show` (account.c), `user list`
+ * (account_list.c). */
+struct request;
+void account_add(struct request *req);
+void account_show(struct request *req);
+void account_list(struct request *req);
+
+#endif

@@ -1,0 +1,732 @@
+/* account_admin — modify, move, disable, enable, delete and purge accounts.
+ * See account_admin.h. */
+#include "account_admin.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "dir.h"
+#include "fields.h"
+#include "ldapesc.h"
+#include "log.h"
+#include "pkitime.h"
+#include "provd.h"
+#include "request.h"
+#include "text.h"
+#include "wire.h"
+#include "xmalloc.h"
+
+/* ---- shared: lookup, time, finishing with certificates ---------------- */
+
+struct lookup {
+	struct request     *req;
+	acct_found_fn      *found;
+	acct_drop_fn       *drop;
+	void               *ctx;
+	bool                check_role;
+	int                 nfound;
+	struct acct_target  t;
+};
+
+void
+acct_gentime(char *out, size_t outsz, unsigned days)
+{
+	char t[PKITIME_LDAP_LEN + 1] = "";
+
+	/* One GeneralizedTime formatter for the whole engine (pkitime.h). */
+	pkitime_format_ldap(time(NULL) + (time_t)days * 86400, t);
+	snprintf(out, outsz, "%s", t);
+}
+
+static void
+lookup_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct lookup *l = arg;
+	char *dn;
+
+	if (l->nfound++ > 0)
+		return;
+	dn = dir_entry_dn(ld, e);
+	snprintf(l->t.dn, sizeof(l->t.dn), "%s", dn ? dn : "");
+	free(dn);
+	dir_entry_copy(ld, e, AT_UID, l->t.login, sizeof(l->t.login));
+	dir_entry_copy(ld, e, AT_MAIL, l->t.mail, sizeof(l->t.mail));
+	dir_entry_copy(ld, e, AT_UNIT, l->t.unit, sizeof(l->t.unit));
+	dir_entry_copy(ld, e, AT_DELETE_AFTER, l->t.delete_after, sizeof(l->t.delete_after));
+	snprintf(l->t.status, sizeof(l->t.status), "%s", account_state_name(account_state_read(ld, e)));
+	l->t.aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
+}
+
+static void
+lookup_done(void *arg, const struct dir_result *res)
+{
+	struct lookup *l = arg;
+	struct request *req = l->req;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS) {
+		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
+		             dir_result_str(res, why, sizeof(why)));
+		goto drop;
+	}
+	if (l->nfound == 0) {
+		request_done(req, ST_NOTFOUND, "login: no account '%s'", req->args.operand[0]);
+		goto drop;
+	}
+	if (l->check_role && !request_may(req, req->spec->roles, l->t.unit)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "account %s (unit %s)", l->t.login,
+		         l->t.unit[0] ? l->t.unit : "none");
+		request_refuse(req, req->spec->roles, what);
+		goto drop;
+	}
+	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s", l->t.login);
+	l->found(req, l->ctx, &l->t);
+	goto out;
+drop:
+	if (l->drop)
+		l->drop(l->ctx);
+out:
+	dir_strv_free(l->t.aliases);
+	free(l);
+}
+
+void
+acct_lookup(struct request *req, const char *login, acct_found_fn *found,
+            acct_drop_fn *drop, void *ctx)
+{
+	static const char *const attrs[] = {
+		AT_UID, AT_MAIL, AT_UNIT, AT_MAIL_ALIAS,
+		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
+	};
+	struct lookup *l;
+	char filter[128];
+
+	if (!names_login_valid(login)) {
+		char clean[80];
+
+		text_sanitize(login, strnlen(login, 64), clean, sizeof(clean));
+		request_done(req, ST_INVALID, "login: '%s' is not a login "
+		             "([a-z][a-z0-9]*, at most %d characters)", clean, NAMES_LOGIN_MAX);
+		if (drop)
+			drop(ctx);
+		return;
+	}
+	l = xcalloc(1, sizeof(*l));
+	l->req = req;
+	l->found = found;
+	l->drop = drop;
+	l->ctx = ctx;
+	l->check_role = true;
+	/* A valid login is [a-z0-9] only: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
+	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           attrs, 2, NULL, lookup_entry, lookup_done, l);
+}
+
+struct after {
+	struct request *req;
+	char            login[NAMES_LOGIN_BUFSZ];
+	char            status_word[16];
+	char            msg[512];
+};
+
+static void
+after_certs(void *arg, int status, const char *summary)
+{
+	struct after *a = arg;
+	struct request *req = a->req;
+
+	reply_kv(req, "login", a->login,
+	         "status", a->status_word[0] ? a->status_word : NULL,
+	         "certificates", summary, NULL);
+	if (status == ST_OK)
+		request_done(req, ST_OK, "%s; certificates: %s", a->msg, summary);
+	else
+		request_done(req, status, "%s, but the certificates were not updated "
+		             "(run the command again): %s", a->msg, summary);
+	free(a);
+}
+
+void
+acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_event ev,
+                       const char *status_word, const char *msg)
+{
+	struct after *a = xcalloc(1, sizeof(*a));
+
+	a->req = req;
+	snprintf(a->login, sizeof(a->login), "%s", login);
+	snprintf(a->status_word, sizeof(a->status_word), "%s", status_word ? status_word : "");
+	snprintf(a->msg, sizeof(a->msg), "%s", msg);
+	lifecycle_certs(req->pd, login, ev, after_certs, a);
+}
+
+/* A write finished: the common error mapping.  Returns true on success. */
+static bool
+write_ok(struct request *req, const struct dir_result *res, const char *login)
+{
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS)
+		return true;
+	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
+		request_done(req, ST_UNAVAILABLE, "%s: outcome unknown (the directory went "
+		             "away); run the command again to converge: %s", login,
+		             dir_result_str(res, why, sizeof(why)));
+	else if (res->code == LDAP_NO_SUCH_OBJECT)
+		request_done(req, ST_NOTFOUND, "login: account '%s' disappeared meanwhile", login);
+	else
+		request_done(req, schema_status_of_ldap(res->code), "%s: directory refused "
+		             "the change: %s", login, dir_result_str(res, why, sizeof(why)));
+	return false;
+}
+
+/* ---- one modify, then an optional lifecycle step ----------------------- */
+
+struct change {
+	struct request       *req;
+	struct dir_mods      *mods;       /* built before the lookup; NULL for delete --now */
+	bool                  erase;      /* delete the entry */
+	bool                  certs;      /* run lifecycle afterwards */
+	enum lifecycle_event  ev;
+	char                  login[NAMES_LOGIN_BUFSZ];
+	char                  status_word[16];
+	char                  msg[512];
+	/* move */
+	char                  new_unit_code[UNIT_CODE_MAX];
+	/* disable/delete */
+	bool                  is_delete;
+	char                  delete_after[32];
+	char                  dn[ACCOUNT_DN_MAX];   /* delete --now */
+};
+
+static void
+change_free(void *arg)
+{
+	struct change *c = arg;
+
+	if (c == NULL)
+		return;
+	dir_mods_free(c->mods);
+	free(c);
+}
+
+static struct change *
+change_new(struct request *req)
+{
+	struct change *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (c->mods = dir_mods_new()) == NULL)
+		fatal("account: out of memory");
+	c->req = req;
+	return c;
+}
+
+static void
+change_written(void *arg, const struct dir_result *res)
+{
+	struct change *c = arg;
+	struct request *req = c->req;
+
+	if (write_ok(req, res, c->login)) {
+		if (c->certs)
+			acct_finish_with_certs(req, c->login, c->ev, c->status_word, c->msg);
+		else {
+			reply_kv(req, "login", c->login, NULL);
+			request_done(req, ST_OK, "%s", c->msg);
+		}
+	}
+	change_free(c);
+}
+
+static void
+change_send(struct change *c, const char *dn)
+{
+	if (c->erase)
+		dir_delete(c->req->pd->dir, dn, NULL, change_written, c);
+	else
+		dir_modify(c->req->pd->dir, dn, dir_mods_get(c->mods), NULL, change_written, c);
+}
+
+static void
+change_fail(struct change *c, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+change_fail(struct change *c, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	request_done(c->req, status, "%s", msg);
+	change_free(c);
+}
+
+static void
+oom(void)
+{
+	fatal("account: out of memory");
+}
+
+/* ---- user modify ------------------------------------------------------- */
+
+static void
+modify_found(struct request *req, void *ctx, const struct acct_target *t)
+{
+	struct change *c = ctx;
+
+	(void)req;
+	snprintf(c->login, sizeof(c->login), "%s", t->login);
+	snprintf(c->msg, sizeof(c->msg), "modified %s", t->login);
+	change_send(c, t->dn);
+}
+
+void
+account_modify(struct request *req)
+{
+	const struct cmd_args *a = &req->args;
+	const char *name = cmd_arg(a, "name"), *title = cmd_arg(a, "title");
+	const char *phone = cmd_arg(a, "phone"), *quota = cmd_arg(a, "quota");
+	struct change *c;
+	char err[300];
+	size_t len;
+
+	if (name == NULL && title == NULL && phone == NULL && quota == NULL) {
+		request_done(req, ST_USAGE, "user modify needs at least one of --name, "
+		             "--title, --phone, --quota");
+		return;
+	}
+	c = change_new(req);
+	if (name != NULL) {
+		char cn[NAMES_CN_BUFSZ];
+		struct person_name pn;
+
+		cmd_arg_len(a, "name", &len);
+		if (names_normalize(name, len, cn, sizeof(cn), err, sizeof(err)) < 0 ||
+		    names_split(cn, &pn, err, sizeof(err)) < 0) {
+			change_fail(c, ST_INVALID, "name: %s", err);
+			return;
+		}
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0)
+			oom();
+	}
+	if (title != NULL) {
+		char v[FIELD_TITLE_MAX + 1];
+
+		if (title[0] == '\0') {
+			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "title", NULL) < 0)
+				oom();
+		} else if (field_title(title, v, sizeof(v), err, sizeof(err)) < 0) {
+			change_fail(c, ST_INVALID, "%s", err);
+			return;
+		} else if (v[0] == '\0') {
+			change_fail(c, ST_INVALID, "title: only spaces (use --title '' to remove it)");
+			return;
+		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "title", v) < 0) {
+			oom();
+		}
+	}
+	if (phone != NULL) {
+		char v[FIELD_PHONE_MAX + 1];
+
+		if (phone[0] == '\0') {
+			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", NULL) < 0)
+				oom();
+		} else if (field_phone(phone, v, sizeof(v), err, sizeof(err)) < 0) {
+			change_fail(c, ST_INVALID, "%s", err);
+			return;
+		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", v) < 0) {
+			oom();
+		}
+	}
+	if (quota != NULL) {
+		unsigned long long q;
+		char v[32];
+
+		if (field_quota(quota, &q, err, sizeof(err)) < 0) {
+			change_fail(c, ST_INVALID, "%s", err);
+			return;
+		}
+		snprintf(v, sizeof(v), "%llu", q);
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdMailQuota", v) < 0)
+			oom();
+	}
+	acct_lookup(req, req->args.operand[0], modify_found, change_free, c);
+}
+
+/* ---- user move --------------------------------------------------------- */
+
+static void
+move_found(struct request *req, void *ctx, const struct acct_target *t)
+{
+	struct change *c = ctx;
+	const struct unit *u;
+
+	snprintf(c->login, sizeof(c->login), "%s", t->login);
+	/* The unit table may have been reloaded since the request started. */
+	if ((u = units_find(req->pd->units, c->new_unit_code)) == NULL) {
+		change_fail(c, ST_NOTFOUND, "unit: unknown unit '%s'", c->new_unit_code);
+		return;
+	}
+	if (strcmp(t->unit, u->code) == 0) {
+		change_fail(c, ST_CONFLICT, "unit: %s is already in %s", t->login, u->code);
+		return;
+	}
+	if (!request_may(req, req->spec->roles, u->code)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "destination unit %s", u->code);
+		request_refuse(req, req->spec->roles, what);
+		change_free(c);
+		return;
+	}
+	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code) < 0 ||
+	    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "ou", u->name ? u->name : u->code) < 0)
+		oom();
+	c->certs = true;
+	c->ev = LIFECYCLE_MOVE;
+	snprintf(c->msg, sizeof(c->msg), "moved %s from %s to %s", t->login,
+	         t->unit[0] ? t->unit : "(none)", u->code);
+	change_send(c, t->dn);
+}
+
+void
+account_move(struct request *req)
+{
+	const char *code = cmd_arg(&req->args, "unit");
+	struct change *c;
+
+	if (!units_loaded(req->pd->units)) {
+		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
+		return;
+	}
+	if (units_find(req->pd->units, code) == NULL) {
+		char clean[80];
+
+		text_sanitize(code, strnlen(code, 64), clean, sizeof(clean));
+		request_done(req, ST_NOTFOUND, "unit: unknown unit '%s' (see provctl unit list)",
+		             clean);
+		return;
+	}
+	c = change_new(req);
+	snprintf(c->new_unit_code, sizeof(c->new_unit_code), "%s", code);
+	acct_lookup(req, req->args.operand[0], move_found, change_free, c);
+}
+
+/* ---- user disable / enable / delete ------------------------------------ */
+
+/* delete --now: the certificates are revoked; now remove the entry. */
+static void
+erase_after_certs(void *arg, int status, const char *summary)
+{
+	struct change *c = arg;
+
+	if (status != ST_OK) {
+		change_fail(c, status, "%s: certificates not revoked, so the entry is kept "
+		            "(run the command again): %s", c->login, summary);
+		return;
+	}
+	snprintf(c->msg, sizeof(c->msg), "removed the entry of %s; certificates: %s",
+	         c->login, summary);
+	change_send(c, c->dn);
+}
+
+static void
+state_found(struct request *req, void *ctx, const struct acct_target *t)
+{
+	struct change *c = ctx;
+	char now[32];
+
+	(void)req;
+	snprintf(c->login, sizeof(c->login), "%s", t->login);
+	c->certs = true;
+	if (c->erase) {                                 /* delete --now */
+		/* Revoke first, remove after: a failure leaves the account there,
+		 * and the command run again finishes the job. */
+		c->certs = false;
+		snprintf(c->status_word, sizeof(c->status_word), "removed");
+		snprintf(c->dn, sizeof(c->dn), "%s", t->dn);
+		lifecycle_certs(req->pd, t->login, LIFECYCLE_PURGE, erase_after_certs, c);
+		return;
+	}
+	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
+		/* Already deleted: keep the original purge date; only make sure
+		 * the certificates follow (a retry converges). */
+		snprintf(c->msg, sizeof(c->msg), "%s was already deleted; purged after %s",
+		         t->login, t->delete_after);
+		acct_finish_with_certs(req, t->login, LIFECYCLE_DELETE, "deleted", c->msg);
+		change_free(c);
+		return;
+	}
+	if (c->ev == LIFECYCLE_DISABLE && strcmp(t->status, "deleted") == 0) {
+		change_fail(c, ST_CONFLICT, "%s is deleted (purged after %s); "
+		            "use 'user enable' to restore it", t->login, t->delete_after);
+		return;
+	}
+	acct_gentime(now, sizeof(now), 0);
+	if (c->ev == LIFECYCLE_DISABLE || c->ev == LIFECYCLE_DELETE) {
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME,
+		                  SCHEMA_LOCKED_FOREVER) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, now) < 0)
+			oom();
+	}
+	if (c->is_delete) {
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER,
+		                  c->delete_after) < 0)
+			oom();
+		snprintf(c->status_word, sizeof(c->status_word), "deleted");
+		snprintf(c->msg, sizeof(c->msg), "deleted %s: disabled now, purged after %s",
+		         t->login, c->delete_after);
+	} else if (c->ev == LIFECYCLE_DISABLE) {
+		snprintf(c->status_word, sizeof(c->status_word), "disabled");
+		if (strcmp(t->status, "disabled") == 0)
+			snprintf(c->msg, sizeof(c->msg), "%s was already disabled; reason "
+			         "and time updated", t->login);
+		else
+			snprintf(c->msg, sizeof(c->msg), "disabled %s", t->login);
+	} else {
+		snprintf(c->status_word, sizeof(c->status_word), "active");
+		if (strcmp(t->status, "active") == 0)
+			snprintf(c->msg, sizeof(c->msg), "%s was already active", t->login);
+		else if (strcmp(t->status, "deleted") == 0)
+			snprintf(c->msg, sizeof(c->msg), "restored and enabled %s (the "
+			         "deletion is cancelled)", t->login);
+		else
+			snprintf(c->msg, sizeof(c->msg), "enabled %s", t->login);
+	}
+	change_send(c, t->dn);
+}
+
+void
+account_disable(struct request *req)
+{
+	const char *reason = cmd_arg(&req->args, "reason");
+	struct change *c = change_new(req);
+
+	c->ev = LIFECYCLE_DISABLE;
+	if (reason != NULL && reason[0] != '\0') {
+		char v[FIELD_TITLE_MAX + 1], err[300];
+
+		if (field_title(reason, v, sizeof(v), err, sizeof(err)) < 0) {
+			/* field_title names its field "title": say "reason". */
+			const char *colon = strchr(err, ':');
+
+			change_fail(c, ST_INVALID, "reason%s", colon ? colon : ": invalid");
+			return;
+		}
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, v) < 0)
+			oom();
+	} else if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0) {
+		oom();
+	}
+	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
+}
+
+void
+account_enable(struct request *req)
+{
+	struct change *c = change_new(req);
+
+	c->ev = LIFECYCLE_ENABLE;
+	if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, NULL) < 0 ||
+	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, NULL) < 0)
+		oom();
+	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
+}
+
+void
+account_delete(struct request *req)
+{
+	struct change *c = change_new(req);
+
+	c->ev = LIFECYCLE_DELETE;
+	if (cmd_flag(&req->args, "now"))
+		c->erase = true;
+	else {
+		c->is_delete = true;
+		acct_gentime(c->delete_after, sizeof(c->delete_after),
+		             req->pd->cfg.retention_days);
+	}
+	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
+}
+
+/* ---- user purge -------------------------------------------------------- */
+
+struct purge_item {
+	char dn[ACCOUNT_DN_MAX];
+	char login[NAMES_LOGIN_BUFSZ];
+	char delete_after[32];
+};
+
+struct purge {
+	struct request    *req;
+	struct purge_item *v;
+	size_t             n, cap;
+	size_t             next, purged, failed, skipped;
+	bool               oom;
+	char               certs[512];   /* the current item's certificate summary */
+};
+
+static void purge_next(struct purge *p);
+
+static void
+purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct purge *p = arg;
+	struct purge_item *it;
+	char unit[UNIT_CODE_MAX];
+	char *dn;
+
+	dir_entry_copy(ld, e, AT_UNIT, unit, sizeof(unit));
+	if (!request_may(p->req, ROLE_ADMIN, unit)) {
+		p->skipped++;
+		return;
+	}
+	if (p->n == p->cap) {
+		size_t cap = p->cap ? p->cap * 2 : 64;
+		struct purge_item *v = realloc(p->v, cap * sizeof(*v));
+
+		if (v == NULL) {
+			p->oom = true;
+			return;
+		}
+		p->v = v;
+		p->cap = cap;
+	}
+	it = &p->v[p->n++];
+	dn = dir_entry_dn(ld, e);
+	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
+	free(dn);
+	dir_entry_copy(ld, e, AT_UID, it->login, sizeof(it->login));
+	dir_entry_copy(ld, e, AT_DELETE_AFTER, it->delete_after, sizeof(it->delete_after));
+}
+
+static void
+purge_finish(struct purge *p)
+{
+	struct request *req = p->req;
+
+	if (p->failed > 0)
+		request_done(req, ST_PARTIAL, "purged %zu account%s, %zu failed%s", p->purged,
+		             p->purged == 1 ? "" : "s", p->failed,
+		             p->skipped ? " (others outside your units were left)" : "");
+	else
+		request_done(req, ST_OK, "purged %zu account%s%s", p->purged,
+		             p->purged == 1 ? "" : "s",
+		             p->skipped ? " (others outside your units were left)" : "");
+	free(p->v);
+	free(p);
+}
+
+static void
+purge_record(struct purge *p, const struct purge_item *it, const char *result,
+             const char *error)
+{
+	struct rec r;
+
+	rec_begin(&r, p->req);
+	rec_kv(&r, "login", it->login);
+	rec_kv(&r, "delete_after", it->delete_after);
+	rec_kv(&r, "result", result);
+	rec_kv(&r, "certificates", p->certs);
+	rec_kv(&r, "error", error);
+	rec_end(&r);
+}
+
+static void
+purge_deleted(void *arg, const struct dir_result *res)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS || res->code == LDAP_NO_SUCH_OBJECT) {
+		purge_record(p, it, "purged", NULL);
+		p->purged++;
+	} else {
+		purge_record(p, it, "failed", dir_result_str(res, why, sizeof(why)));
+		p->failed++;
+	}
+	purge_next(p);
+}
+
+/* The account's certificates are revoked (cessationOfOperation): remove
+ * the entry.  Revoking first means a failure leaves the account deleted
+ * but present, and the next purge finishes the job. */
+static void
+purge_certs_done(void *arg, int status, const char *summary)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+
+	snprintf(p->certs, sizeof(p->certs), "%s", summary);
+	if (status != ST_OK) {
+		purge_record(p, it, "failed", "certificates not revoked; the entry is kept");
+		p->failed++;
+		purge_next(p);
+		return;
+	}
+	dir_delete(p->req->pd->dir, it->dn, NULL, purge_deleted, p);
+}
+
+/* One account at a time: each revocation publishes the CRL. */
+static void
+purge_next(struct purge *p)
+{
+	if (p->next == p->n) {
+		purge_finish(p);
+		return;
+	}
+	p->certs[0] = '\0';
+	lifecycle_certs(p->req->pd, p->v[p->next++].login, LIFECYCLE_PURGE,
+	                purge_certs_done, p);
+}
+
+static void
+purge_found(void *arg, const struct dir_result *res)
+{
+	struct purge *p = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS || p->oom) {
+		request_done(p->req, p->oom ? ST_INTERNAL : schema_status_of_ldap(res->code),
+		             "directory: %s", p->oom ? "out of memory" :
+		             dir_result_str(res, why, sizeof(why)));
+		free(p->v);
+		free(p);
+		return;
+	}
+	purge_next(p);
+}
+
+void
+account_purge(struct request *req)
+{
+	static const char *const attrs[] = {
+		AT_UID, AT_UNIT, AT_DELETE_AFTER, NULL
+	};
+	struct purge *p = calloc(1, sizeof(*p));
+	char now[32], filter[128];
+
+	if (p == NULL)
+		oom();
+	p->req = req;
+	acct_gentime(now, sizeof(now), 0);
+	snprintf(filter, sizeof(filter),
+	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);
+	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           attrs, 0, NULL, purge_entry, purge_found, p);
+}

@@ -1,0 +1,470 @@
+/* batch — CSV onboarding pipeline. See batch.h. */
+#include "batch.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "account.h"
+#include "csv.h"
+#include "fields.h"
+#include "log.h"
+#include "loop.h"
+#include "provd.h"
+#include "request.h"
+#include "strset.h"
+#include "text.h"
+#include "units.h"
+#include "xmalloc.h"
+
+#define BATCH_WINDOW      128        /* rows in flight */
+#define BATCH_QUEUE_MAX   4096       /* parsed rows waiting (one DATA chunk) */
+#define BATCH_MAX_ROWS    2000000
+#define PROGRESS_MS       250
+
+enum col {
+	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
+	COL_MAIL, COL_QUOTA, COL_ALIASES, NCOLS
+};
+
+static const struct csv_column columns[NCOLS] = {
+	[COL_EMPLOYEE_ID] = { "employee_id", 1 },
+	[COL_FULL_NAME]   = { "full_name", 1 },
+	[COL_UNIT]        = { "unit", 1 },
+	[COL_TITLE]       = { "title", 0 },
+	[COL_PHONE]       = { "phone", 0 },
+	[COL_LOGIN]       = { "login", 0 },
+	[COL_MAIL]        = { "mail", 0 },
+	[COL_QUOTA]       = { "quota", 0 },
+	[COL_ALIASES]     = { "aliases", 0 },
+};
+
+struct row {
+	struct batch *b;
+	uint64_t      num;           /* CSV record number: 2 = first data row */
+	char         *f[NCOLS];      /* NULL when the column is absent */
+	char          error[CSV_ERRMSG_MAX + 32];
+	struct row   *next;
+};
+
+struct batch {
+	struct request    *req;
+	struct csv_reader *csv;
+	int                col[NCOLS];
+	bool               header_done;
+	bool               dry_run, credentials, stop_on_error, allow_update;
+	struct strset     *seen;       /* employee ids met in this file */
+	struct strset     *planned;    /* dry run: logins planned so far */
+	struct row        *qhead, *qtail;
+	size_t             queued;
+	unsigned           inflight;
+	bool               input_ended, stopping, paused, finished;
+	bool               stopped_on_error;
+	int                fatal_status;
+	char               fatal_msg[600];
+	unsigned long      rows, created, updated, unchanged, rejected, failed;
+	uint64_t           last_progress;
+};
+
+static void pump(struct batch *b);
+
+static void
+row_free(struct row *r)
+{
+	size_t i;
+
+	for (i = 0; i < NCOLS; i++)
+		free(r->f[i]);
+	free(r);
+}
+
+static void
+batch_free(struct batch *b)
+{
+	struct row *r;
+
+	while ((r = b->qhead) != NULL) {
+		b->qhead = r->next;
+		row_free(r);
+	}
+	csv_reader_free(b->csv);
+	strset_free(b->seen);
+	strset_free(b->planned);
+	free(b);
+}
+
+static void
+maybe_finish(struct batch *b)
+{
+	struct request *req = b->req;
+	bool drained = b->qhead == NULL || b->stopping;
+	struct rec r;
+	int status;
+
+	if (b->finished || b->inflight > 0 || !drained ||
+	    !(b->input_ended || b->stopping))
+		return;
+	b->finished = true;
+	if (b->fatal_status != ST_OK) {
+		request_pause_input(req, false);
+		snprintf(req->audit_note, sizeof(req->audit_note), "rows=%lu", b->rows);
+		request_done(req, b->fatal_status, "%s", b->fatal_msg);
+		batch_free(b);
+		return;
+	}
+	rec_begin(&r, req);
+	rec_kv(&r, "summary", b->dry_run ? "plan" : "applied");
+	rec_kvf(&r, "rows", "%lu", b->rows);
+	rec_kvf(&r, "created", "%lu", b->created);
+	rec_kvf(&r, "updated", "%lu", b->updated);
+	rec_kvf(&r, "unchanged", "%lu", b->unchanged);
+	rec_kvf(&r, "rejected", "%lu", b->rejected);
+	rec_kvf(&r, "failed", "%lu", b->failed);
+	rec_end(&r);
+	snprintf(req->audit_note, sizeof(req->audit_note),
+	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s",
+	         b->rows, b->created, b->updated, b->unchanged, b->rejected, b->failed,
+	         b->dry_run ? " dry-run" : "");
+	status = (b->rejected || b->failed) ? ST_PARTIAL : ST_OK;
+	request_pause_input(req, false);
+	request_done(req, status, "%s%lu rows: %lu %s, %lu %s, %lu unchanged, "
+	             "%lu rejected, %lu failed%s",
+	             b->dry_run ? "plan, nothing written: " : "", b->rows, b->created,
+	             b->dry_run ? "to create" : "created", b->updated,
+	             b->dry_run ? "to update" : "updated", b->unchanged, b->rejected,
+	             b->failed,
+	             b->stopped_on_error ? " (stopped early at the first error)" : "");
+	batch_free(b);
+}
+
+static void
+progress(struct batch *b, bool force)
+{
+	uint64_t now = loop_now_ms();
+	struct rec r;
+	unsigned long done = b->created + b->updated + b->unchanged + b->rejected + b->failed;
+
+	if (!force && now - b->last_progress < PROGRESS_MS)
+		return;
+	b->last_progress = now;
+	rec_begin_type(&r, b->req, WIRE_PROGRESS);
+	rec_kvf(&r, "done", "%lu", done);
+	rec_end(&r);
+}
+
+/* Report one finished row. */
+static void
+report(struct batch *b, uint64_t num, const char *emp, const char *action,
+       const char *login, const char *detail)
+{
+	struct rec r;
+
+	rec_begin(&r, b->req);
+	rec_kvf(&r, "row", "%llu", (unsigned long long)num);
+	rec_kv(&r, "employee_id", emp ? emp : "");
+	rec_kv(&r, "action", action);
+	rec_kv(&r, "login", login ? login : "");
+	rec_kv(&r, "detail", detail ? detail : "");
+	rec_end(&r);
+	progress(b, false);
+}
+
+static void
+reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (failed)
+		b->failed++;
+	else
+		b->rejected++;
+	report(b, row->num, row->f[COL_EMPLOYEE_ID], failed ? "failed" : "rejected",
+	       NULL, msg);
+	if (b->stop_on_error) {
+		b->stopping = true;
+		b->stopped_on_error = true;
+	}
+}
+
+static void
+row_done(void *arg, struct account_result *res)
+{
+	struct row *row = arg;
+	struct batch *b = row->b;
+	char detail[600];
+
+	b->inflight--;
+	if (res->status != ST_OK) {
+		reject(b, row, res->outcome_unknown || res->status == ST_UNAVAILABLE ||
+		       res->status == ST_INTERNAL,
+		       "row %llu: %s", (unsigned long long)row->num, res->msg);
+	} else {
+		switch (res->action) {
+		case ACCOUNT_CREATED:   b->created++;   break;
+		case ACCOUNT_UPDATED:   b->updated++;   break;
+		case ACCOUNT_UNCHANGED: b->unchanged++; break;
+		case ACCOUNT_REJECTED:  b->rejected++;  break;
+		}
+		snprintf(detail, sizeof(detail), "%s", res->action == ACCOUNT_UPDATED ?
+		         res->changes : res->action == ACCOUNT_CREATED ? res->mail : "");
+		report(b, row->num, row->f[COL_EMPLOYEE_ID],
+		       account_action_name(res->action, b->dry_run), res->login, detail);
+		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials) {
+			struct rec r;
+
+			rec_begin_type(&r, b->req, WIRE_SECRET);
+			rec_kv(&r, "login", res->login);
+			rec_kv(&r, "mail", res->mail);
+			rec_kv(&r, "employee_id", row->f[COL_EMPLOYEE_ID]);
+			rec_kv(&r, "password", res->password);
+			rec_kv(&r, "expires", res->expires);
+			rec_kv(&r, "change_at", b->req->pd->cfg.password_page_url);
+			rec_end(&r);
+		}
+	}
+	row_free(row);
+	pump(b);
+}
+
+/* Split the aliases column ("a@x;b@x" or spaces) into in->aliases. */
+static int
+split_aliases(char *s, struct account_input *in)
+{
+	char *tok, *save = NULL;
+
+	for (tok = strtok_r(s, "; ", &save); tok != NULL; tok = strtok_r(NULL, "; ", &save)) {
+		if (in->naliases >= ACCOUNT_MAX_ALIASES)
+			return -1;
+		in->aliases[in->naliases++] = tok;
+	}
+	return 0;
+}
+
+static void
+start_row(struct batch *b, struct row *row)
+{
+	struct account_input in = { 0 };
+	const char *emp = row->f[COL_EMPLOYEE_ID];
+	static const char *const required[] = { "employee_id", "full_name", "unit" };
+	size_t i;
+
+	b->rows++;
+	if (row->error[0] != '\0') {
+		reject(b, row, false, "%s", row->error);
+		row_free(row);
+		return;
+	}
+	for (i = 0; i < 3; i++)
+		if (row->f[i] == NULL || row->f[i][0] == '\0') {
+			reject(b, row, false, "row %llu: column %s is empty",
+			       (unsigned long long)row->num, required[i]);
+			row_free(row);
+			return;
+		}
+	switch (strset_add(b->seen, emp)) {
+	case 0:
+		reject(b, row, false, "row %llu: employee_id %s is repeated in this file",
+		       (unsigned long long)row->num, emp);
+		row_free(row);
+		return;
+	case -1:
+		reject(b, row, true, "row %llu: too many rows", (unsigned long long)row->num);
+		row_free(row);
+		return;
+	}
+	if (!request_may(b->req, ROLE_ADMIN | ROLE_ONBOARDER, row->f[COL_UNIT])) {
+		reject(b, row, false, "row %llu: unit: no admin or onboarder role over %s",
+		       (unsigned long long)row->num, row->f[COL_UNIT]);
+		row_free(row);
+		return;
+	}
+	in.employee_id = emp;
+	in.full_name = row->f[COL_FULL_NAME];
+	in.unit = row->f[COL_UNIT];
+	in.title = row->f[COL_TITLE];
+	in.phone = row->f[COL_PHONE];
+	in.login = row->f[COL_LOGIN];
+	in.mail = row->f[COL_MAIL];
+	in.quota = row->f[COL_QUOTA];
+	if (row->f[COL_ALIASES] != NULL && split_aliases(row->f[COL_ALIASES], &in) < 0) {
+		reject(b, row, false, "row %llu: aliases: at most %d",
+		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
+		row_free(row);
+		return;
+	}
+	in.must_change = true;
+	in.upsert = true;
+	in.allow_update = b->allow_update;
+	in.dry_run = b->dry_run;
+	in.planned = b->planned;
+	b->inflight++;
+	account_create(b->req->pd, &in, row_done, row);
+}
+
+static void
+pump(struct batch *b)
+{
+	struct row *row;
+
+	/* With --on-error stop, rows go one at a time so that nothing after
+	 * the first bad row is applied. */
+	while (!b->stopping && b->qhead != NULL &&
+	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
+		row = b->qhead;
+		b->qhead = row->next;
+		if (b->qhead == NULL)
+			b->qtail = NULL;
+		b->queued--;
+		start_row(b, row);
+	}
+	/* Read more input only when the queue has drained. */
+	if (b->paused && b->qhead == NULL && !b->stopping) {
+		b->paused = false;
+		request_pause_input(b->req, false);
+	}
+	maybe_finish(b);
+}
+
+static int
+on_row(const struct csv_row *cr, void *arg)
+{
+	struct batch *b = arg;
+	char err[300];
+	struct row *row;
+	size_t i;
+
+	if (!b->header_done) {
+		if (csv_header_bind(cr->fields, cr->nfields, columns, NCOLS, b->col,
+		                    err, sizeof(err)) < 0 || cr->error != 0) {
+			b->fatal_status = ST_USAGE;
+			snprintf(b->fatal_msg, sizeof(b->fatal_msg),
+			         "header (line %llu): %s; nothing was written",
+			         (unsigned long long)cr->line, cr->error ? cr->error_msg : err);
+			b->stopping = true;
+			return 1;
+		}
+		b->header_done = true;
+		return 0;
+	}
+	if (cr->record > BATCH_MAX_ROWS || b->queued >= BATCH_QUEUE_MAX) {
+		b->fatal_status = ST_USAGE;
+		snprintf(b->fatal_msg, sizeof(b->fatal_msg), "more than %d rows in one file",
+		         BATCH_MAX_ROWS);
+		b->stopping = true;
+		return 1;
+	}
+	row = xcalloc(1, sizeof(*row));
+	row->b = b;
+	row->num = cr->record;
+	for (i = 0; i < NCOLS; i++) {
+		int c = b->col[i];
+
+		if (c >= 0 && (size_t)c < cr->nfields &&
+		    (row->f[i] = strdup(cr->fields[c])) == NULL)
+			fatal("batch: out of memory");
+		if (c >= 0 && (size_t)c >= cr->nfields && (row->f[i] = strdup("")) == NULL)
+			fatal("batch: out of memory");
+	}
+	if (cr->error != 0)
+		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
+		         (unsigned long long)cr->record, (unsigned long long)cr->line,
+		         cr->error_msg);
+	if (b->qtail)
+		b->qtail->next = row;
+	else
+		b->qhead = row;
+	b->qtail = row;
+	b->queued++;
+	return 0;
+}
+
+static void
+on_data(struct request *req, const char *p, size_t n)
+{
+	struct batch *b = req->state;
+
+	if (b->stopping)
+		return;
+	csv_feed(b->csv, p, n, on_row, b);
+	if (b->qhead != NULL && !b->paused) {
+		b->paused = true;
+		request_pause_input(req, true);
+	}
+	pump(b);
+}
+
+static void
+on_end(struct request *req)
+{
+	struct batch *b = req->state;
+
+	if (!b->stopping) {
+		csv_finish(b->csv, on_row, b);
+		if (!b->header_done && b->fatal_status == ST_OK) {
+			b->fatal_status = ST_USAGE;
+			snprintf(b->fatal_msg, sizeof(b->fatal_msg), "empty file: no header row");
+		}
+	}
+	b->input_ended = true;
+	pump(b);
+}
+
+static void
+on_cancel(struct request *req)
+{
+	struct batch *b = req->state;
+
+	/* The client went away: finish what is in flight, start nothing new. */
+	log_warnx("batch: client gone after %lu rows; stopping", b->rows);
+	b->stopping = true;
+	maybe_finish(b);
+}
+
+void
+batch_import(struct request *req)
+{
+	const char *mode = cmd_arg(&req->args, "on-error");
+	struct batch *b = xcalloc(1, sizeof(*b));
+
+	b->req = req;
+	b->dry_run = cmd_flag(&req->args, "dry-run");
+	b->credentials = cmd_flag(&req->args, "credentials");
+	b->allow_update = request_may(req, ROLE_ADMIN, NULL);
+	if (mode != NULL && strcmp(mode, "stop") != 0 && strcmp(mode, "continue") != 0) {
+		free(b);
+		request_done(req, ST_USAGE, "--on-error: 'stop' or 'continue', not '%.32s'", mode);
+		return;
+	}
+	b->stop_on_error = mode != NULL && strcmp(mode, "stop") == 0;
+	if (!b->dry_run && !b->credentials) {
+		free(b);
+		request_done(req, ST_USAGE, "batch import needs --credentials FILE for the "
+		             "initial passwords (or --dry-run)");
+		return;
+	}
+	if (!units_loaded(req->pd->units)) {
+		free(b);
+		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
+		return;
+	}
+	if ((b->csv = csv_reader_new(NULL)) == NULL ||
+	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
+	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
+		batch_free(b);
+		request_done(req, ST_INTERNAL, "out of memory");
+		return;
+	}
+	req->state = b;
+	req->on_data = on_data;
+	req->on_end = on_end;
+	req->on_cancel = on_cancel;
+}

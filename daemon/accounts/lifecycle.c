@@ -1,0 +1,38 @@
+/* lifecycle — accounts and certificates move together. See lifecycle.h.
+ * The certificate work itself lives with the records, in cert.c, which
+ * main.c hands to lifecycle_set_certs. */
+#include "lifecycle.h"
+
+#include <stddef.h>
+
+#include "log.h"
+
+static lifecycle_certs_fn *certs_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn)
+{
+	certs_fn = fn;
+}
+
+const char *
+lifecycle_event_name(enum lifecycle_event ev)
+{
+	switch (ev) {
+	case LIFECYCLE_DISABLE: return "disable";
+	case LIFECYCLE_ENABLE:  return "enable";
+	case LIFECYCLE_DELETE:  return "delete";
+	case LIFECYCLE_MOVE:    return "move";
+	case LIFECYCLE_PURGE:   return "purge";
+	}
+	return "?";
+}
+
+void
+lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                lifecycle_done_fn *done, void *ctx)
+{
+	if (certs_fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	certs_fn(pd, login, ev, done, ctx);
+}

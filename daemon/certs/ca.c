@@ -1,0 +1,198 @@
+/* ca — CA lifecycle in the engine. See ca.h. */
+#include "ca.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "certgen.h"
+#include "crlgen.h"
+#include "dir.h"
+#include "fingerprint.h"
+#include "keyfile.h"
+#include "keyinfo.h"
+#include "log.h"
+#include "pem.h"
+#include "pkitime.h"
+#include "profile.h"
+#include "provd.h"
+#include "request.h"
+#include "signer.h"
+
+#define CERT_FILE_MAX (256 * 1024)
+
+bool
+ca_ready(const struct provd *pd)
+{
+	return pd->pki != NULL && pd->pki->cacert != NULL;
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+
+	return path != NULL && stat(path, &st) == 0;
+}
+
+bool
+ca_present(const struct provd *pd)
+{
+	return ca_ready(pd) || exists(pd->cfg.key_file) || exists(pd->cfg.cert_file);
+}
+
+/* The CA certificate is public: any mode is fine, but it must parse. */
+static X509 *
+load_cert_file(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	BIO *b;
+	X509 *x = NULL;
+
+	if (stat(path, &st) < 0 || st.st_size > CERT_FILE_MAX) {
+		snprintf(err, errlen, "%s: missing or larger than %d bytes", path, CERT_FILE_MAX);
+		return NULL;
+	}
+	if ((b = BIO_new_file(path, "r")) != NULL)
+		x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	if (x == NULL)
+		snprintf(err, errlen, "%s: not a PEM certificate", path);
+	return x;
+}
+
+static int
+mkdir_for(const char *path, char *err, size_t errlen)
+{
+	char dir[4096];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) == NULL || slash == dir)
+		return 0;
+	*slash = '\0';
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid };
+	struct config *cfg = &pd->cfg;
+	struct pki *pki;
+	char dir[4096];
+	EVP_PKEY *pub = NULL;
+	int rc = -1;
+
+	if ((pki = calloc(1, sizeof(*pki))) == NULL)
+		return -1;
+	pd->pki = pki;
+	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
+	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)
+		return -1;
+	if (cfg->key_file == NULL || cfg->cert_file == NULL || cfg->crl_file == NULL) {
+		log_info("pki: no key_file/cert_file/crl_file configured; certificate "
+		         "commands are disabled");
+		return 0;
+	}
+	if (mkdir_for(cfg->key_file, err, errlen) < 0 ||
+	    mkdir_for(cfg->crl_file, err, errlen) < 0)
+		return -1;
+	if (drop) {
+		snprintf(dir, sizeof(dir), "%s", cfg->key_file);
+		*strrchr(dir, '/') = '\0';
+		if (chown(dir, uid, gid) < 0)
+			log_warn("pki: chown %s", dir);
+		snprintf(dir, sizeof(dir), "%s", cfg->crl_file);
+		*strrchr(dir, '/') = '\0';
+		if (chown(dir, uid, gid) < 0)
+			log_warn("pki: chown %s", dir);
+	}
+	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
+		return -1;
+	if (!exists(cfg->key_file) && !exists(cfg->cert_file))
+		return 0;    /* no CA yet: `ca create` or `ca import` makes one */
+	if (!exists(cfg->key_file) || !exists(cfg->cert_file)) {
+		snprintf(err, errlen, "pki: only one of %s and %s exists; refusing to start",
+		         cfg->key_file, cfg->cert_file);
+		return -1;
+	}
+	if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
+	                err, errlen) < 0)
+		goto out;
+	if ((pki->cacert = load_cert_file(cfg->cert_file, err, errlen)) == NULL)
+		goto out;
+	if (certgen_check_ca_pair(pki->cacert, pub, 0, err, errlen) < 0) {
+		X509_free(pki->cacert);
+		pki->cacert = NULL;
+		goto out;
+	}
+	log_info("pki: CA loaded (%s); the key stays in the signer (pid %d)",
+	         cfg->cert_file, (int)signer_pid(pki->signer));
+	rc = 0;
+out:
+	EVP_PKEY_free(pub);
+	return rc;
+}
+
+/* A dead or stuck signer is replaced once (it re-loads the key from its
+ * file itself) and the request tried again. */
+static bool
+recover(struct provd *pd, const char *what, const char *why)
+{
+	char err[256];
+
+	log_warnx("pki: signer failed on %s (%s); restarting it", what, why);
+	if (signer_restart(pd->pki->signer, err, sizeof(err)) < 0) {
+		log_warnx("pki: signer restart: %s", err);
+		return false;
+	}
+	return true;
+}
+
+int
+ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der, size_t *derlen,
+             char *err, size_t errlen)
+{
+	if (signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen) == 0)
+		return 0;
+	if (!recover(pd, "a certificate", err))
+		return -1;
+	return signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen);
+}
+
+int
+ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned char **der,
+            size_t *derlen, char *err, size_t errlen)
+{
+	if (signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen) == 0)
+		return 0;
+	if (!recover(pd, "a CRL", err))
+		return -1;
+	return signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen);
+}
+
+void
+ca_stop(struct pki *pki)
+{
+	if (pki == NULL)
+		return;
+	signer_stop(pki->signer);
+	X509_free(pki->cacert);
+	profile_set_free(pki->profiles);
+	free(pki);
+}

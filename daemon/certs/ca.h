@@ -1,0 +1,56 @@
+/*
+ * ca — the certificate office as the engine sees it: the signer process
+ * (which alone holds the CA private key), the CA certificate, the issuance
+ * profiles, and the CA's directory entry (cACertificate;binary,
+ * certificateRevocationList;binary, provdCrlNumber).
+ *
+ * ca_start() runs at start-up before the engine drops privileges or starts
+ * threads; it forks the signer and, when the CA exists, has the signer load
+ * its key (refusing a key file others can read).  The engine keeps only the
+ * CA certificate and public key.
+ */
+#ifndef PROVD_CA_H
+#define PROVD_CA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <openssl/x509.h>
+
+struct provd;
+struct signer;
+struct profile_set;
+struct crl_state;
+
+struct pki {
+	struct signer      *signer;
+	X509               *cacert;      /* NULL until a CA is created or imported */
+	struct profile_set *profiles;
+	struct crl_state   *crl;         /* publisher state, see crl.h */
+};
+
+/*
+ * Fork the signer (dropping it to uid/gid when drop is true), load the
+ * profiles from <template_dir>/profiles and, if key_file and cert_file
+ * exist, the CA.  Returns 0, or -1 with err (provd refuses to start).
+ */
+int ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen);
+void ca_stop(struct pki *pki);
+
+/* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
+bool ca_ready(const struct provd *pd);
+
+/* Sign through the signer; a dead or stuck signer is restarted once and
+ * the request retried.  Same contracts as signer_sign_cert_der/_crl. */
+int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der,
+                 size_t *derlen, char *err, size_t errlen);
+int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
+                unsigned char **der, size_t *derlen, char *err, size_t errlen);
+
+/* A CA is loaded, or its key or certificate file is there already (a CA
+ * is never created or imported over one). */
+bool ca_present(const struct provd *pd);
+
+#endif

@@ -1,0 +1,338 @@
+/* ca_cmd — `ca create`, `ca import`, `ca show`.  See ca_cmd.h. */
+#include "ca_cmd.h"
+
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "certgen.h"
+#include "crlgen.h"
+#include "crl.h"
+#include "dir.h"
+#include "fingerprint.h"
+#include "keyfile.h"
+#include "keyinfo.h"
+#include "log.h"
+#include "pem.h"
+#include "pkitime.h"
+#include "profile.h"
+#include "provd.h"
+#include "request.h"
+#include "signer.h"
+
+static X509 *
+read_cert_pem(const char *pem, size_t len)
+{
+	BIO *b = BIO_new_mem_buf(pem, (int)len);
+	X509 *x = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
+
+	BIO_free(b);
+	return x;
+}
+
+/* Write the CA certificate as PEM, atomically. */
+static int
+write_cert_file(const char *path, X509 *x, char *err, size_t errlen)
+{
+	unsigned char *der = NULL;
+	char *pem = NULL;
+	size_t pemlen = 0;
+	int derlen, rc = -1;
+
+	if ((derlen = i2d_X509(x, &der)) <= 0 ||
+	    pem_encode("CERTIFICATE", der, (size_t)derlen, &pem, &pemlen, err, errlen) < 0) {
+		snprintf(err, errlen, "cannot encode the CA certificate");
+		goto out;
+	}
+	rc = crlgen_write_file(path, (unsigned char *)pem, pemlen, err, errlen);
+out:
+	OPENSSL_free(der);
+	free(pem);
+	return rc;
+}
+
+/* ---- records of the CA ---------------------------------------------- */
+
+static void
+ca_record(struct request *req, X509 *x)
+{
+	char subject[1024] = "", issuer[1024] = "", fp[FINGERPRINT_HEX_LEN + 1] = "";
+	char key[64] = "", nb[32] = "", na[32] = "", e[128];
+	struct keyinfo ki;
+	time_t t;
+	struct rec r;
+	BIO *b;
+
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		int n;
+
+		X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		n = BIO_read(b, subject, sizeof(subject) - 1);
+		subject[n > 0 ? n : 0] = '\0';
+		BIO_free(b);
+	}
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		int n;
+
+		X509_NAME_print_ex(b, X509_get_issuer_name(x), 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		n = BIO_read(b, issuer, sizeof(issuer) - 1);
+		issuer[n > 0 ? n : 0] = '\0';
+		BIO_free(b);
+	}
+	if (keyinfo_get(X509_get0_pubkey(x), &ki, e, sizeof(e)) == 0)
+		keyinfo_describe(&ki, key, sizeof(key));
+	if (pkitime_from_asn1(X509_get0_notBefore(x), &t) == 0)
+		pkitime_format_ldap(t, nb);
+	if (pkitime_from_asn1(X509_get0_notAfter(x), &t) == 0)
+		pkitime_format_ldap(t, na);
+	fingerprint_sha256(x, fp, e, sizeof(e));
+	rec_begin(&r, req);
+	rec_kv(&r, "subject", subject);
+	rec_kv(&r, "issuer", issuer);
+	rec_kv(&r, "self_signed", X509_check_issued(x, x) == X509_V_OK ? "yes" : "no");
+	rec_kv(&r, "key", key);
+	rec_kv(&r, "not_before", nb);
+	rec_kv(&r, "not_after", na);
+	rec_kv(&r, "sha256", fp);
+	rec_kvf(&r, "next_crl_number", "%llu",
+	        (unsigned long long)crl_next_number(req->pd));
+	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
+	rec_end(&r);
+}
+
+void
+ca_show(struct request *req)
+{
+	if (!ca_ready(req->pd)) {
+		request_done(req, ST_NOTFOUND, "no CA yet: an officer runs 'provctl ca create' "
+		             "or 'provctl ca import'");
+		return;
+	}
+	ca_record(req, req->pd->pki->cacert);
+	request_done(req, ST_OK, "ok");
+}
+
+/* ---- publishing the CA entry ----------------------------------------- */
+
+struct install {
+	struct request *req;
+	X509           *cert;
+};
+
+static void
+installed_crl(void *arg, int status, const char *msg)
+{
+	struct install *in = arg;
+	struct request *req = in->req;
+
+	if (status != ST_OK) {
+		request_done(req, status, "CA installed, but the first CRL failed: %s", msg);
+	} else {
+		ca_record(req, req->pd->pki->cacert);
+		request_done(req, ST_OK, "CA ready; %s", msg);
+	}
+	free(in);
+}
+
+static void
+on_ca_entry(void *arg, const struct dir_result *res)
+{
+	struct install *in = arg;
+	struct request *req = in->req;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS) {
+		request_done(req, ST_UNAVAILABLE, "CA made, but its directory entry failed: %s "
+		             "(run 'provctl crl publish' to retry)", dir_result_str(res, why, sizeof(why)));
+		free(in);
+		return;
+	}
+	crl_publish(req->pd, installed_crl, in);
+}
+
+static void
+on_ca_modified(void *arg, const struct dir_result *res)
+{
+	on_ca_entry(arg, res);
+}
+
+/* The entry exists already (a re-created CA, or another instance's): put
+ * the new certificate on it; the CRL number is kept. */
+static void
+on_ca_added(void *arg, const struct dir_result *res)
+{
+	struct install *in = arg;
+	struct provd *pd = in->req->pd;
+	struct dir_mods *m;
+	unsigned char *der = NULL;
+	int derlen;
+
+	if (res->code != LDAP_ALREADY_EXISTS) {
+		on_ca_entry(arg, res);
+		return;
+	}
+	if ((derlen = i2d_X509(in->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+		fatal("ca: out of memory");
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
+	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_modified, in);
+	dir_mods_free(m);
+	OPENSSL_free(der);
+}
+
+/* Write cert to cert_file, adopt it, and publish the CA entry
+ * (cn=<ca_name>,ou=pki,<base>: applicationProcess + pkiCA + provdCA). */
+static void
+install_ca(struct request *req, X509 *cert)
+{
+	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
+	struct provd *pd = req->pd;
+	struct install *in;
+	struct dir_mods *m;
+	unsigned char *der = NULL;
+	char err[512];
+	int derlen;
+
+	if (write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
+		X509_free(cert);
+		request_done(req, ST_INTERNAL, "%s", err);
+		return;
+	}
+	X509_free(pd->pki->cacert);
+	pd->pki->cacert = cert;
+	if ((derlen = i2d_X509(cert, &der)) <= 0 || (in = calloc(1, sizeof(*in))) == NULL ||
+	    (m = dir_mods_new()) == NULL)
+		fatal("ca: out of memory");
+	in->req = req;
+	in->cert = cert;
+	dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
+	dir_mods_add1(m, LDAP_MOD_ADD, "cn", pd->cfg.ca_name);
+	dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
+	dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", "0");
+	dir_add(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_added, in);
+	dir_mods_free(m);
+	OPENSSL_free(der);
+	crl_start_timer(pd);
+}
+
+void
+ca_create(struct request *req)
+{
+	struct provd *pd = req->pd;
+	const char *subject = cmd_arg(&req->args, "subject");
+	const char *type = cmd_arg(&req->args, "key");
+	const char *days_s = cmd_arg(&req->args, "days");
+	enum keyfile_type kt;
+	EVP_PKEY *pub = NULL;
+	X509 *tbs = NULL, *cert = NULL;
+	char err[512], *end;
+	unsigned long days;
+
+	if (pd->pki == NULL || pd->pki->signer == NULL) {
+		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
+		return;
+	}
+	days = strtoul(days_s, &end, 10);
+	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
+		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
+		return;
+	}
+	if (keyfile_type_parse(type, &kt, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "--key: %s", err);
+		return;
+	}
+	if (ca_present(pd)) {
+		request_done(req, ST_CONFLICT, "a CA already exists (%s); provd never replaces a CA key",
+		             pd->cfg.cert_file);
+		return;
+	}
+	/* Validate the subject before generating a key for it. */
+	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
+	    strstr(err, "subject") != NULL) {
+		request_done(req, ST_INVALID, "--subject: %s", err);
+		return;
+	}
+	X509_free(tbs);
+	tbs = NULL;
+	if (signer_genkey(pd->pki->signer, kt, pd->cfg.key_file, pd->cfg.key_passphrase_file,
+	                  &pub, err, sizeof(err)) < 0) {
+		request_done(req, ST_INTERNAL, "signer: %s", err);
+		return;
+	}
+	if (certgen_ca(subject, (unsigned)days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
+	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0) {
+		EVP_PKEY_free(pub);
+		X509_free(tbs);
+		unlink(pd->cfg.key_file);
+		request_done(req, ST_INVALID, "%s", err);
+		return;
+	}
+	EVP_PKEY_free(pub);
+	X509_free(tbs);
+	log_info("pki: new CA key %s (%s) in the signer", pd->cfg.key_file, type);
+	install_ca(req, cert);
+}
+
+void
+ca_import(struct request *req)
+{
+	struct provd *pd = req->pd;
+	size_t certlen = 0;
+	const char *certpem = cmd_arg_len(&req->args, "cert", &certlen);
+	const char *key = cmd_arg(&req->args, "key");
+	EVP_PKEY *pub = NULL;
+	X509 *cert;
+	char err[512];
+
+	if (pd->pki == NULL || pd->pki->signer == NULL) {
+		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
+		return;
+	}
+	if (key[0] != '/') {
+		request_done(req, ST_USAGE, "--key: an absolute path on the provd host (the "
+		             "signer reads it; the key never crosses the control socket)");
+		return;
+	}
+	if (ca_present(pd)) {
+		request_done(req, ST_CONFLICT, "a CA already exists (%s)", pd->cfg.cert_file);
+		return;
+	}
+	if ((cert = read_cert_pem(certpem, certlen)) == NULL) {
+		request_done(req, ST_INVALID, "--cert: not a PEM certificate");
+		return;
+	}
+	if (signer_import(pd->pki->signer, key, pd->cfg.key_file, pd->cfg.key_passphrase_file,
+	                  &pub, err, sizeof(err)) < 0) {
+		X509_free(cert);
+		request_done(req, ST_INVALID, "--key: %s", err);
+		return;
+	}
+	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0) {
+		char rerr[256];
+
+		EVP_PKEY_free(pub);
+		X509_free(cert);
+		/* Forget the imported key: remove the copy, restart the signer. */
+		unlink(pd->cfg.key_file);
+		signer_stop(pd->pki->signer);
+		pd->pki->signer = NULL;
+		{
+			struct signer_config sc = { 0 };
+
+			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
+				log_warnx("pki: signer restart: %s", rerr);
+		}
+		request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
+		return;
+	}
+	EVP_PKEY_free(pub);
+	log_info("pki: CA imported from %s", key);
+	install_ca(req, cert);
+}

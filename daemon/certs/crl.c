@@ -1,0 +1,874 @@
+/*
+ * crl — CRL publishing: incremental with pending markers, compare-and-swap
+ * on the number.  See crl.h.
+ *
+ * Why an incremental publish misses no change, with any number of provd
+ * instances on one directory
+ * ------------------------------------------------------------------------
+ * A record's state is its status (valid, hold, revoked) with its reason and
+ * dates.  CRL m is the CRL whose compare-and-swap moved provdCrlNumber to m;
+ * the current CRL is the one whose number the CA entry holds.  A CRL agrees
+ * with a record when it lists the record, with its reason and dates, if and
+ * only if the record is on hold or revoked.
+ *
+ * Rules the code keeps:
+ *  R1  Every status change replaces the record's marker (provdCertPending)
+ *      with a fresh token in the same modify (cert.c); nothing else changes
+ *      a status.
+ *  R2  A publish reads the CA entry's number N before it reads any record,
+ *      and CRL N+1 is written only if the number is still N (assertion).
+ *  R3  A full rebuild lists exactly the held and revoked records it read.
+ *      An incremental publish starts from the entries of CRL N, which this
+ *      process built and published itself and has not changed since, and
+ *      applies every marked record it read, as read.
+ *  R4  A marker is removed only after the CRL that applied it is written,
+ *      and only by deleting the very token that was read: a record changed
+ *      since has another token, the delete fails and the marker stays.
+ *
+ * Lemma.  If the publish that wrote CRL m read record R at time t, and R
+ * has not changed since t, then CRL m and every later CRL agree with R.
+ *   CRL m does (R3).  A later CRL m' was built after its builder read the
+ *   number m'-1 (R2), so after CRL m'-1 was written and after t: a full
+ *   rebuild read R unchanged; an incremental publish either read R, marked
+ *   and unchanged, and applied it, or kept R's entry from CRL m'-1, which
+ *   agrees by induction.
+ *
+ * Invariant.  Every record without a marker agrees with the current CRL;
+ * so a publish that reads only the marked records misses nothing.
+ *   A status change leaves its record marked (R1).  A marker is removed (R4)
+ *   only from a record unchanged since it was read for a CRL m that is
+ *   already written, so m is at most the current CRL, which agrees by the
+ *   lemma; and when a later CRL becomes current, the lemma covers it too.
+ *   A record that never had a marker is either valid since issuance (no
+ *   CRL lists a serial nobody read as held or revoked) or was revoked
+ *   before markers existed: each instance's entries in memory start from a
+ *   full rebuild, which read it.
+ *
+ * The cases this is for:
+ *  - A and B revoke different certificates at once.  Both records are
+ *    marked.  The winner of the CAS for N+1 lists what it read; the loser's
+ *    CAS fails, it reads N+1, a number it did not publish, and rebuilds
+ *    from every record, so CRL N+2 lists both.  A marker that the winner
+ *    did not read stays until a CRL that applied it is out.
+ *  - A dies between its record write and its publish.  The record keeps its
+ *    marker; the next publish by anyone applies it (incremental: it is
+ *    marked; full: it is held or revoked) and only then removes the marker.
+ *    A restarted A holds no entries, so its first publish is a full rebuild.
+ *  - A release races a publish.  The publish read the record on hold with
+ *    token t1 and lists it; the release wrote "valid" with t2.  Deleting t1
+ *    fails, the record stays marked, and the publish the release waits for
+ *    (it starts after the release's write) reads it valid and drops it.
+ *  - Whether a change's own publish includes it: that publish starts after
+ *    the record write, so it reads the record marked, or the marker is gone
+ *    already, which by the invariant means the CRL current at its removal
+ *    agrees; if that CRL is newer than the N the publish read, its CAS on N
+ *    fails and it rebuilds (R2).
+ *
+ * Limits: the argument needs one serialisable directory, as the CAS on the
+ * number does (two providers that both accept writes can each win it; see
+ * docs/operations.md).  A record changed by hand without a marker is seen
+ * by the next full rebuild: `crl publish`, the timer, a restart.
+ *
+ * Never publish a CRL that silently drops a revocation: a record that
+ * cannot be read stops the publish, in both modes.
+ */
+#include "crl.h"
+
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "crlgen.h"
+#include "dir.h"
+#include "hex.h"
+#include "log.h"
+#include "loop.h"
+#include "pem.h"
+#include "pkitime.h"
+#include "provd.h"
+#include "reason.h"
+#include "request.h"
+#include "schema.h"
+#include "serial.h"
+#include "signer.h"
+#include "xmalloc.h"
+
+#define CAS_RETRIES      8
+#define TIMER_MS         (60u * 60u * 1000u)   /* check hourly */
+#define FIRST_CHECK_MS   2000u
+#define CLEAR_WINDOW     8       /* marker removals in flight at once */
+
+struct waiter {
+	crl_done_fn   *done;
+	void          *ctx;
+	struct waiter *next;
+};
+
+/* A marked record as a publish read it. */
+struct mark {
+	char *dn;
+	char *token;
+};
+
+/* A marked record's state, for an incremental publish. */
+struct change {
+	struct crl_entry e;
+	bool             listed;       /* on hold or revoked */
+};
+
+struct crl_state {
+	struct provd     *pd;
+	bool              running;
+	struct waiter    *current;     /* satisfied by the publish running now */
+	struct waiter    *next;        /* arrived meanwhile: need another one */
+	bool              again;
+	bool              rebuild_next; /* a waiter in `next` asked for a rebuild */
+	/* the publish in progress */
+	bool              rebuild;     /* asked to read every record */
+	bool              full;        /* reading every record (asked, or no set) */
+	uint64_t          number;      /* N read from the CA entry */
+	bool              has_number;
+	struct change    *changes;     /* incremental: marked records read */
+	size_t            nchanges, capchanges;
+	struct mark      *marks;       /* markers to remove once this CRL is out */
+	size_t            nmarks, capmarks;
+	int               tries;
+	char              bad[256];    /* a record that could not be read */
+	unsigned char    *der;         /* the signed CRL being published */
+	size_t            derlen;
+	/* The entries, sorted by serial.  While set_valid they are exactly
+	 * those of CRL set_number, which this process published. */
+	struct crl_entry *entries;
+	size_t            n, cap;
+	bool              set_valid;
+	uint64_t          set_number;
+	/* marker removals: the markers of the last CRL published, sent
+	 * CLEAR_WINDOW at a time */
+	struct mark      *clears;
+	size_t            nclears, clear_next;
+	size_t            clearing;    /* sent, not answered */
+	/* history */
+	uint64_t          last;        /* last number published here */
+	time_t            last_time;
+	struct timer     *timer;
+};
+
+static void publish_start(struct crl_state *s);
+
+static struct crl_state *
+state(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+
+	if (pki->crl == NULL) {
+		pki->crl = xcalloc(1, sizeof(*pki->crl));
+		pki->crl->pd = pd;
+	}
+	return pki->crl;
+}
+
+static void
+marks_free(struct mark *v, size_t from, size_t n)
+{
+	size_t i;
+
+	for (i = from; i < n; i++) {
+		free(v[i].dn);
+		free(v[i].token);
+	}
+	free(v);
+}
+
+void
+crl_state_free(struct crl_state *s)
+{
+	struct waiter *w;
+
+	if (s == NULL)
+		return;
+	while ((w = s->current) != NULL) {
+		s->current = w->next;
+		free(w);
+	}
+	while ((w = s->next) != NULL) {
+		s->next = w->next;
+		free(w);
+	}
+	if (s->timer)
+		loop_timer_cancel(s->pd->loop, s->timer);
+	/* Removals in flight were answered when the directory closed. */
+	marks_free(s->marks, 0, s->nmarks);
+	marks_free(s->clears, s->clear_next, s->nclears);
+	free(s->changes);
+	free(s->entries);
+	free(s->der);
+	free(s);
+}
+
+uint64_t
+crl_last_number(const struct provd *pd)
+{
+	return pd->pki && pd->pki->crl ? pd->pki->crl->last : 0;
+}
+
+uint64_t
+crl_next_number(const struct provd *pd)
+{
+	return crl_last_number(pd) + 1;
+}
+
+size_t
+crl_clears_in_flight(const struct provd *pd)
+{
+	return pd->pki && pd->pki->crl ? pd->pki->crl->clearing : 0;
+}
+
+int
+crl_pending_token(char out[CRL_TOKEN_LEN + 1])
+{
+	unsigned char b[CRL_TOKEN_LEN / 2];
+
+	if (RAND_bytes(b, (int)sizeof(b)) != 1)
+		return -1;
+	hex_encode(b, sizeof(b), out);
+	return 0;
+}
+
+/* ---- removing the markers of a published CRL ----------------------- */
+
+static void clear_pump(struct crl_state *s);
+
+static void
+on_cleared(void *arg, const struct dir_result *res)
+{
+	struct crl_state *s = arg;
+	char why[300];
+
+	s->clearing--;
+	switch (res->code) {
+	case LDAP_SUCCESS:
+	case LDAP_NO_SUCH_ATTRIBUTE:   /* changed since: its new marker stays */
+	case LDAP_NO_SUCH_OBJECT:
+		clear_pump(s);
+		return;
+	case LDAP_SERVER_DOWN:
+	case LDAP_UNAVAILABLE:
+	case LDAP_TIMEOUT:
+		/* No directory now (or provd is stopping): the markers left are
+		 * applied again, harmlessly, by the next publish. */
+		marks_free(s->clears, s->clear_next, s->nclears);
+		s->clears = NULL;
+		s->nclears = s->clear_next = 0;
+		return;
+	default:
+		log_warnx("crl: removing a pending marker: %s",
+		          dir_result_str(res, why, sizeof(why)));
+		clear_pump(s);
+	}
+}
+
+static void
+clear_pump(struct crl_state *s)
+{
+	struct provd *pd = s->pd;
+	struct dir_mods *m;
+	struct mark *c;
+
+	while (s->clearing < CLEAR_WINDOW && s->clear_next < s->nclears &&
+	       !pd->stopping && dir_connected(pd->dir)) {
+		c = &s->clears[s->clear_next++];
+		if ((m = dir_mods_new()) == NULL)
+			fatal("crl: out of memory");
+		/* Deletes this value only: a record changed since has another. */
+		dir_mods_add1(m, LDAP_MOD_DELETE, CRL_PENDING_ATTR, c->token);
+		s->clearing++;
+		dir_modify(pd->dir, c->dn, dir_mods_get(m), NULL, on_cleared, s);
+		dir_mods_free(m);
+		free(c->dn);
+		free(c->token);
+		c->dn = c->token = NULL;
+	}
+	if (s->clear_next == s->nclears || pd->stopping) {
+		marks_free(s->clears, s->clear_next, s->nclears);
+		s->clears = NULL;
+		s->nclears = s->clear_next = 0;
+	}
+}
+
+/* The CRL that applied s->marks is out: remove them.  Markers still queued
+ * from an earlier CRL are dropped: this publish read every marked record,
+ * so those still marked are in s->marks again. */
+static void
+clear_marks(struct crl_state *s)
+{
+	marks_free(s->clears, s->clear_next, s->nclears);
+	s->clears = s->marks;
+	s->nclears = s->nmarks;
+	s->clear_next = 0;
+	s->marks = NULL;
+	s->nmarks = s->capmarks = 0;
+	clear_pump(s);
+}
+
+/* ---- serialising publishes ------------------------------------------ */
+
+/* Finish the running publish: tell its waiters, start the next if asked. */
+static void
+publish_end(struct crl_state *s, int status, const char *msg)
+{
+	struct waiter *w = s->current, *nw;
+
+	s->current = NULL;
+	s->running = false;
+	marks_free(s->marks, 0, s->nmarks);
+	s->marks = NULL;
+	s->nmarks = s->capmarks = 0;
+	s->nchanges = 0;
+	if (status != ST_OK)
+		log_warnx("crl: publish failed: %s", msg);
+	while (w != NULL) {
+		nw = w->next;
+		w->done(w->ctx, status, msg);
+		free(w);
+		w = nw;
+	}
+	if (s->again) {
+		s->again = false;
+		s->current = s->next;
+		s->next = NULL;
+		s->rebuild = s->rebuild_next;
+		s->rebuild_next = false;
+		s->tries = 0;
+		publish_start(s);
+	}
+}
+
+static void
+publish_end_deferred(void *arg)
+{
+	struct crl_state *s = arg;
+
+	publish_end(s, ST_UNAVAILABLE, "no CA, or the directory is unavailable");
+}
+
+static void
+enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
+{
+	struct crl_state *s;
+	struct waiter *w = xcalloc(1, sizeof(*w));
+
+	w->done = done;
+	w->ctx = ctx;
+	s = state(pd);
+	if (s->running) {
+		w->next = s->next;
+		s->next = w;
+		s->again = true;
+		s->rebuild_next |= rebuild;
+		return;
+	}
+	w->next = s->current;
+	s->current = w;
+	s->rebuild = rebuild;
+	s->tries = 0;
+	publish_start(s);
+}
+
+void
+crl_publish(struct provd *pd, crl_done_fn *done, void *ctx)
+{
+	enqueue(pd, false, done, ctx);
+}
+
+void
+crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
+{
+	enqueue(pd, true, done, ctx);
+}
+
+/* ---- step 4: CAS write, then the file ------------------------------- */
+
+static void
+on_written(void *arg, const struct dir_result *res)
+{
+	struct crl_state *s = arg;
+	struct provd *pd = s->pd;
+	char why[300], msg[700];
+
+	if (res->code == LDAP_ASSERTION_FAILED && ++s->tries < CAS_RETRIES) {
+		/* Another instance published meanwhile: rebuild on its number. */
+		log_info("crl: CRL number %llu was taken by another writer; retrying",
+		         (unsigned long long)(s->number + 1));
+		marks_free(s->marks, 0, s->nmarks);
+		s->marks = NULL;
+		s->nmarks = s->capmarks = 0;
+		publish_start(s);
+		return;
+	}
+	if (res->code != LDAP_SUCCESS) {
+		snprintf(msg, sizeof(msg), "directory: %s", dir_result_str(res, why, sizeof(why)));
+		publish_end(s, res->code == LDAP_ASSERTION_FAILED ? ST_CONFLICT : ST_UNAVAILABLE, msg);
+		return;
+	}
+	s->last = s->number + 1;
+	s->last_time = time(NULL);
+	/* The CA entry now holds our CRL: its entries are the set to build on. */
+	s->set_valid = true;
+	s->set_number = s->last;
+	if (crlgen_write_file(pd->cfg.crl_file, s->der, s->derlen, why, sizeof(why)) < 0) {
+		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
+		         (unsigned long long)s->last, why);
+		publish_end(s, ST_INTERNAL, msg);
+		return;
+	}
+	if (s->full)
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries)",
+		         (unsigned long long)s->last, s->n);
+	else
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
+		         (unsigned long long)s->last, s->n, s->nchanges);
+	clear_marks(s);
+	publish_end(s, ST_OK, msg);
+}
+
+static void
+build_and_write(struct crl_state *s)
+{
+	struct provd *pd = s->pd;
+	unsigned char *tbs = NULL, *der = NULL;
+	size_t tbslen = 0, derlen = 0;
+	char err[512], num[32], next[32], assertion[64];
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	struct dir_mods *m;
+	LDAP *ld = dir_ldap(pd->dir);
+	time_t now = time(NULL);
+
+	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
+	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0 ||
+	    ca_sign_crl(pd, tbs, tbslen, &der, &derlen, err, sizeof(err)) < 0) {
+		free(tbs);
+		publish_end(s, ST_INTERNAL, err);
+		return;
+	}
+	free(tbs);
+	/* The directory first: the compare-and-swap claims the number, so no
+	 * two different CRLs ever carry one number.  The file follows; a crash
+	 * in between leaves the previous CRL on disk until the next publish. */
+	free(s->der);
+	s->der = der;
+	s->derlen = derlen;
+	der = NULL;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(s->number + 1));
+	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
+	if (s->has_number)
+		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
+		         (unsigned long long)s->number);
+	else
+		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
+	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
+		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
+		return;
+	}
+	ctrls[0] = ctrl;
+	if ((m = dir_mods_new()) == NULL)
+		fatal("crl: out of memory");
+	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", s->der, s->derlen);
+	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), ctrls, on_written, s);
+	dir_mods_free(m);
+	ldap_control_free(ctrl);
+}
+
+/* ---- step 3: the entries of the new CRL ------------------------------ */
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return serial_cmp(&((const struct crl_entry *)a)->serial,
+	                  &((const struct crl_entry *)b)->serial);
+}
+
+static int
+cmp_change(const void *a, const void *b)
+{
+	return cmp_entry(&((const struct change *)a)->e, &((const struct change *)b)->e);
+}
+
+/* Incremental: CRL N's entries with the marked records applied, in one
+ * merge of two sorted lists.  -1 (s->bad set) on a serial read twice. */
+static int
+apply_changes(struct crl_state *s)
+{
+	struct change *c = s->changes;
+	struct crl_entry *out;
+	size_t i = 0, j = 0, k = 0, n = s->n, nc = s->nchanges;
+	char hex[SERIAL_HEX_MAX + 1];
+	int d;
+
+	if (nc == 0)
+		return 0;
+	qsort(c, nc, sizeof(*c), cmp_change);
+	for (j = 1; j < nc; j++) {
+		if (cmp_change(&c[j - 1], &c[j]) == 0) {
+			serial_to_hex(&c[j].e.serial, 0, hex);
+			snprintf(s->bad, sizeof(s->bad), "serial %s has two records", hex);
+			return -1;
+		}
+	}
+	out = xmalloc((n + nc) * sizeof(*out));
+	j = 0;
+	while (i < n || j < nc) {
+		d = i == n ? 1 : j == nc ? -1 : cmp_entry(&s->entries[i], &c[j].e);
+		if (d < 0) {
+			out[k++] = s->entries[i++];
+			continue;
+		}
+		if (c[j].listed)
+			out[k++] = c[j].e;     /* added, or its reason or dates changed */
+		if (d == 0)
+			i++;                   /* replaced, or released */
+		j++;
+	}
+	free(s->entries);
+	s->entries = out;
+	s->n = k;
+	s->cap = n + nc;
+	return 0;
+}
+
+static void
+on_records_done(void *arg, const struct dir_result *res)
+{
+	struct crl_state *s = arg;
+	char why[300], msg[400];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		snprintf(msg, sizeof(msg), "reading revocations: %s",
+		         dir_result_str(res, why, sizeof(why)));
+		if (s->full)
+			s->n = 0;
+		publish_end(s, ST_UNAVAILABLE, msg);
+		return;
+	}
+	if (s->bad[0] != '\0') {
+		/* Never publish a CRL that silently drops a revocation. */
+		if (s->full)
+			s->n = 0;
+		publish_end(s, ST_INTERNAL, s->bad);
+		return;
+	}
+	/* From here the entries are those of the CRL being built, not of
+	 * CRL N, until the CAS writes them as CRL N+1. */
+	s->set_valid = false;
+	if (s->full) {
+		if (s->n > 1)
+			qsort(s->entries, s->n, sizeof(*s->entries), cmp_entry);
+	} else if (apply_changes(s) < 0) {
+		s->n = 0;
+		publish_end(s, ST_INTERNAL, s->bad);
+		return;
+	}
+	build_and_write(s);
+}
+
+/* ---- step 2: the records (every listed or marked one, or the marked) - */
+
+/* v with room for need elements of size bytes (v may move). */
+static void *
+grow(void *v, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap;
+
+	if (need <= *cap)
+		return v;
+	ncap = *cap ? *cap * 2 : 64;
+	while (ncap < need)
+		ncap *= 2;
+	v = xrealloc(v, ncap * size);
+	*cap = ncap;
+	return v;
+}
+
+static void
+on_record(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct crl_state *s = arg;
+	char *ser = dir_entry_get(ld, e, AT_CERT_SERIAL);
+	char *st = dir_entry_get(ld, e, AT_CERT_STATUS);
+	char *at = dir_entry_get(ld, e, AT_CERT_REVOKED_AT);
+	char *why = dir_entry_get(ld, e, AT_CERT_REASON);
+	char *inv = dir_entry_get(ld, e, AT_CERT_INVALIDITY);
+	char *token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
+	struct crl_entry ce;
+	enum cert_state cs;
+	bool known, listed;
+	char err[200];
+
+	if (s->bad[0] != '\0')
+		goto out;
+	memset(&ce, 0, sizeof(ce));
+	known = cert_state_parse(st, &cs) == 0;
+	listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
+	if (ser == NULL || !known || serial_parse(ser, &ce.serial, err, sizeof(err)) < 0 ||
+	    (listed && (at == NULL || why == NULL ||
+	     pkitime_parse_ldap(at, &ce.revoked_at, err, sizeof(err)) < 0 ||
+	     reason_parse(why, &ce.reason, err, sizeof(err)) < 0 ||
+	     (inv != NULL && pkitime_parse_ldap(inv, &ce.invalidity_date, err, sizeof(err)) < 0)))) {
+		snprintf(s->bad, sizeof(s->bad), "record %s is malformed", ser ? ser : "?");
+		goto out;
+	}
+	if (s->full) {
+		if (listed) {
+			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
+			s->entries[s->n++] = ce;
+		}
+	} else {
+		s->changes = grow(s->changes, &s->capchanges, s->nchanges + 1,
+		                  sizeof(*s->changes));
+		s->changes[s->nchanges].e = ce;
+		s->changes[s->nchanges].listed = listed;
+		s->nchanges++;
+	}
+	if (token != NULL) {
+		char *dn = dir_entry_dn(ld, e);
+
+		if (dn == NULL)
+			fatal("crl: out of memory");
+		s->marks = grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
+		s->marks[s->nmarks].dn = dn;
+		s->marks[s->nmarks].token = token;
+		s->nmarks++;
+		token = NULL;
+	}
+out:
+	free(ser);
+	free(st);
+	free(at);
+	free(why);
+	free(inv);
+	free(token);
+}
+
+/* ---- step 1: the current number ------------------------------------- */
+
+static void
+on_ca_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct crl_state *s = arg;
+	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+
+	s->has_number = num != NULL;
+	s->number = num ? strtoull(num, NULL, 10) : 0;
+	free(num);
+}
+
+static void
+on_ca_entry_done(void *arg, const struct dir_result *res)
+{
+	static const char *const attrs[] = {
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT, AT_CERT_REASON,
+		AT_CERT_INVALIDITY, CRL_PENDING_ATTR, NULL
+	};
+	struct crl_state *s = arg;
+	struct provd *pd = s->pd;
+	char why[300], msg[400];
+
+	if (res->code != LDAP_SUCCESS) {
+		snprintf(msg, sizeof(msg), "CA entry %s: %s", pd->cfg.ca_dn,
+		         dir_result_str(res, why, sizeof(why)));
+		publish_end(s, res->code == LDAP_NO_SUCH_OBJECT ? ST_NOTFOUND : ST_UNAVAILABLE, msg);
+		return;
+	}
+	s->bad[0] = '\0';
+	s->nchanges = 0;
+	/* Incremental only on top of the CRL the CA entry holds now, and only
+	 * if this process built it (see the invariant above). */
+	s->full = s->rebuild || !s->set_valid || !s->has_number || s->number != s->set_number;
+	if (s->full) {
+		s->set_valid = false;
+		s->n = 0;
+		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+		           "(&(objectClass=provdCertificate)(|(provdCertStatus=revoked)"
+		           "(provdCertStatus=hold)(" CRL_PENDING_ATTR "=*)))",
+		           attrs, 0, NULL, on_record, on_records_done, s);
+		return;
+	}
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(&(objectClass=provdCertificate)(" CRL_PENDING_ATTR "=*))",
+	           attrs, 0, NULL, on_record, on_records_done, s);
+}
+
+static void
+publish_start(struct crl_state *s)
+{
+	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	struct provd *pd = s->pd;
+
+	s->running = true;
+	if (!ca_ready(pd) || !dir_connected(pd->dir)) {
+		if (loop_defer(pd->loop, publish_end_deferred, s) < 0)
+			fatal("crl: out of memory");
+		return;
+	}
+	s->has_number = false;
+	s->number = 0;
+	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
+	           NULL, on_ca_entry, on_ca_entry_done, s);
+}
+
+/* ---- timer ----------------------------------------------------------- */
+
+static void
+timer_done(void *ctx, int status, const char *msg)
+{
+	(void)ctx;
+	if (status == ST_OK)
+		log_info("crl: %s", msg);
+}
+
+static void
+tick(void *arg)
+{
+	struct crl_state *s = arg;
+	struct provd *pd = s->pd;
+	time_t now = time(NULL);
+
+	s->timer = loop_timer(pd->loop, TIMER_MS, tick, s);
+	/* Republish at start-up (so a crash between a revocation and its CRL
+	 * heals) and when half the CRL's validity has passed. */
+	if (ca_ready(pd) && dir_connected(pd->dir) && !s->running &&
+	    (s->last_time == 0 || now - s->last_time > (time_t)pd->cfg.crl_days * 43200))
+		crl_rebuild(pd, timer_done, NULL);
+}
+
+void
+crl_start_timer(struct provd *pd)
+{
+	struct crl_state *s = state(pd);
+
+	if (s->timer == NULL)
+		s->timer = loop_timer(pd->loop, FIRST_CHECK_MS, tick, s);
+}
+
+/* ---- handlers -------------------------------------------------------- */
+
+static void
+publish_cmd_done(void *ctx, int status, const char *msg)
+{
+	struct request *req = ctx;
+
+	if (status == ST_OK) {
+		struct rec r;
+
+		rec_begin(&r, req);
+		rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
+		rec_end(&r);
+	}
+	request_done(req, status, "%s", msg);
+}
+
+void
+crl_publish_cmd(struct request *req)
+{
+	if (!ca_ready(req->pd)) {
+		request_done(req, ST_NOTFOUND, "no CA yet");
+		return;
+	}
+	crl_rebuild(req->pd, publish_cmd_done, req);
+}
+
+struct show {
+	struct request *req;
+	unsigned char  *der;
+	size_t          len;
+};
+
+static void
+show_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct show *sh = arg;
+
+	free(sh->der);
+	sh->der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &sh->len);
+}
+
+static void
+show_done(void *arg, const struct dir_result *res)
+{
+	struct show *sh = arg;
+	struct request *req = sh->req;
+	char why[300];
+	char *out = NULL;
+	size_t outlen = 0;
+
+	if (res->code != LDAP_SUCCESS) {
+		request_done(req, res->code == LDAP_NO_SUCH_OBJECT ? ST_NOTFOUND : ST_UNAVAILABLE,
+		             "CA entry: %s", dir_result_str(res, why, sizeof(why)));
+		goto out;
+	}
+	if (sh->der == NULL) {
+		request_done(req, ST_NOTFOUND, "no CRL published yet");
+		goto out;
+	}
+	if (cmd_flag(&req->args, "text")) {
+		const unsigned char *p = sh->der;
+		X509_CRL *crl = d2i_X509_CRL(NULL, &p, (long)sh->len);
+		BIO *b = BIO_new(BIO_s_mem());
+		BUF_MEM *bm;
+
+		if (crl == NULL || b == NULL || X509_CRL_print_ex(b, crl, XN_FLAG_RFC2253) != 1) {
+			X509_CRL_free(crl);
+			BIO_free(b);
+			request_done(req, ST_INTERNAL, "the published CRL does not parse");
+			goto out;
+		}
+		BIO_get_mem_ptr(b, &bm);
+		{
+			struct rec r;
+
+			rec_begin(&r, req);
+			rec_kvn(&r, "text", bm->data, bm->length);
+			rec_end(&r);
+		}
+		X509_CRL_free(crl);
+		BIO_free(b);
+	} else {
+		if (pem_encode("X509 CRL", sh->der, sh->len, &out, &outlen, why, sizeof(why)) < 0) {
+			request_done(req, ST_INTERNAL, "out of memory");
+			goto out;
+		}
+		{
+			struct rec r;
+
+			rec_begin(&r, req);
+			rec_kvn(&r, "pem", out, outlen);
+			rec_end(&r);
+		}
+	}
+	request_done(req, ST_OK, "ok");
+out:
+	free(out);
+	free(sh->der);
+	free(sh);
+}
+
+void
+crl_show(struct request *req)
+{
+	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
+	struct show *sh = xcalloc(1, sizeof(*sh));
+
+	sh->req = req;
+	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+	           attrs, 1, NULL, show_entry, show_done, sh);
+}

@@ -1,0 +1,69 @@
+/*
+ * crl — publishing the CA's certificate revocation list.
+ *
+ * A publish reads the CA entry's provdCrlNumber (N), builds CRL number N+1,
+ * has the signer sign it, writes it to the CA entry with an LDAP assertion
+ * control (provdCrlNumber=N) — a compare-and-swap, so two provd instances
+ * never publish the same number — and then to pki.crl_file atomically
+ * (write, fsync, rename).  A lost race rebuilds and retries.  Publishes of
+ * one instance are serialised: a request that arrives while one is running
+ * is satisfied by the next publish, which then includes its change.  A
+ * timer republishes at start-up and well before nextUpdate.
+ *
+ * Every status change of a record carries a pending marker
+ * (provdCertPending, a fresh random token; see crl_pending_token).  When
+ * this instance published CRL N itself, CRL N+1 is CRL N's entries (kept in
+ * memory) with the marked records applied: no need to read every record.
+ * Otherwise (at start-up, after another instance published, after a failed
+ * publish) it is rebuilt from every held, revoked or marked record.  After
+ * the CRL is out, the markers it applied are removed, each only if its
+ * record has not changed since.  crl.c states the invariant that makes this
+ * safe with several writers.
+ */
+#ifndef PROVD_CRL_H
+#define PROVD_CRL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "schema.h"
+
+struct provd;
+struct request;
+struct crl_state;
+
+/* status is ST_OK or an ST_* error; msg is valid only during the call.
+ * Called from the loop, never inside crl_publish(). */
+typedef void crl_done_fn(void *ctx, int status, const char *msg);
+
+/* Publish a new CRL, incrementally when this instance can (see above). */
+void crl_publish(struct provd *pd, crl_done_fn *done, void *ctx);
+/* The same, always rebuilt from every record (the `crl publish` command,
+ * the timer): it also picks up records changed by hand without a marker. */
+void crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx);
+
+/* The pending marker a record status change writes in the same modify. */
+#define CRL_PENDING_ATTR  AT_CERT_PENDING
+#define CRL_TOKEN_LEN     16
+/* A fresh marker: CRL_TOKEN_LEN lower-case hex digits from RAND_bytes.
+ * Returns 0, or -1 when the generator fails (then make no change). */
+int crl_pending_token(char out[CRL_TOKEN_LEN + 1]);
+
+/* Marker removals sent and not answered yet (shutdown waits for them;
+ * once provd is stopping it sends no new ones). */
+size_t crl_clears_in_flight(const struct provd *pd);
+
+/* The number the next CRL will carry (last known + 1). */
+uint64_t crl_next_number(const struct provd *pd);
+/* The number of the last CRL this instance published (0 = none yet). */
+uint64_t crl_last_number(const struct provd *pd);
+
+/* Start the republish timer (after the CA is loaded or created). */
+void crl_start_timer(struct provd *pd);
+void crl_state_free(struct crl_state *s);
+
+/* Handlers. */
+void crl_show(struct request *req);
+void crl_publish_cmd(struct request *req);
+
+#endif

@@ -1,0 +1,300 @@
+/* loop — epoll event loop with timers and deferred calls. See loop.h. */
+#include "loop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <sys/queue.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "xmalloc.h"
+
+struct watch {
+	int         fd;
+	loop_fd_fn *cb;
+	void       *ctx;
+	bool        dead;
+};
+
+struct timer {
+	uint64_t      due;
+	loop_fn      *cb;
+	void         *ctx;
+	struct timer *next;
+};
+
+struct deferred {
+	loop_fn               *cb;
+	void                  *ctx;
+	STAILQ_ENTRY(deferred) entry;
+};
+STAILQ_HEAD(deferq, deferred);
+
+struct loop {
+	int              epfd;
+	bool             stop;
+	struct watch   **watch;      /* indexed by fd */
+	int              nwatch;
+	struct timer    *timers;     /* sorted by due */
+	struct deferq    deferred;   /* loop_defer, oldest first */
+	struct watch   **graveyard;  /* freed after each turn */
+	size_t           ngrave, capgrave;
+};
+
+uint64_t
+loop_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+struct loop *
+loop_new(void)
+{
+	struct loop *l = calloc(1, sizeof(*l));
+
+	if (l == NULL)
+		return NULL;
+	STAILQ_INIT(&l->deferred);
+	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void
+bury(struct loop *l, struct watch *w)
+{
+	struct watch **g;
+
+	if (l->ngrave == l->capgrave) {
+		size_t cap = l->capgrave ? l->capgrave * 2 : 16;
+
+		g = xrealloc(l->graveyard, cap * sizeof(*g));
+		l->graveyard = g;
+		l->capgrave = cap;
+	}
+	l->graveyard[l->ngrave++] = w;
+}
+
+static void
+empty_graveyard(struct loop *l)
+{
+	size_t i;
+
+	for (i = 0; i < l->ngrave; i++)
+		free(l->graveyard[i]);
+	l->ngrave = 0;
+}
+
+void
+loop_free(struct loop *l)
+{
+	struct timer *t;
+	struct deferred *d;
+	int i;
+
+	if (l == NULL)
+		return;
+	for (i = 0; i < l->nwatch; i++)
+		free(l->watch[i]);
+	free(l->watch);
+	empty_graveyard(l);
+	free(l->graveyard);
+	while ((t = l->timers) != NULL) {
+		l->timers = t->next;
+		free(t);
+	}
+	while ((d = STAILQ_FIRST(&l->deferred)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->deferred, entry);
+		free(d);
+	}
+	close(l->epfd);
+	free(l);
+}
+
+int
+loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn *cb, void *ctx)
+{
+	struct epoll_event ev = { .events = events };
+	struct watch *w;
+
+	if (fd < 0) {
+		errno = EBADF;
+		return -1;
+	}
+	if (fd >= l->nwatch) {
+		int n = l->nwatch ? l->nwatch : 64;
+		struct watch **nw;
+
+		while (n <= fd)
+			n *= 2;
+		if ((nw = realloc(l->watch, (size_t)n * sizeof(*nw))) == NULL)
+			return -1;
+		memset(nw + l->nwatch, 0, (size_t)(n - l->nwatch) * sizeof(*nw));
+		l->watch = nw;
+		l->nwatch = n;
+	}
+	if (l->watch[fd] != NULL) {
+		errno = EEXIST;
+		return -1;
+	}
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return -1;
+	w->fd = fd;
+	w->cb = cb;
+	w->ctx = ctx;
+	ev.data.ptr = w;
+	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+		free(w);
+		return -1;
+	}
+	l->watch[fd] = w;
+	return 0;
+}
+
+int
+loop_mod_fd(struct loop *l, int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events };
+
+	if (fd < 0 || fd >= l->nwatch || l->watch[fd] == NULL) {
+		errno = ENOENT;
+		return -1;
+	}
+	ev.data.ptr = l->watch[fd];
+	return epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ev);
+}
+
+void
+loop_del_fd(struct loop *l, int fd)
+{
+	struct watch *w;
+
+	if (fd < 0 || fd >= l->nwatch || (w = l->watch[fd]) == NULL)
+		return;
+	epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL);
+	l->watch[fd] = NULL;
+	/* Events for this fd may still be in the batch being dispatched: keep
+	 * the watch alive, marked dead, until the turn ends. */
+	w->dead = true;
+	bury(l, w);
+}
+
+struct timer *
+loop_timer(struct loop *l, uint64_t ms, loop_fn *cb, void *ctx)
+{
+	struct timer *t = calloc(1, sizeof(*t)), **pp;
+
+	if (t == NULL)
+		return NULL;
+	t->due = loop_now_ms() + ms;
+	t->cb = cb;
+	t->ctx = ctx;
+	for (pp = &l->timers; *pp != NULL && (*pp)->due <= t->due; pp = &(*pp)->next)
+		;
+	t->next = *pp;
+	*pp = t;
+	return t;
+}
+
+void
+loop_timer_cancel(struct loop *l, struct timer *t)
+{
+	struct timer **pp;
+
+	for (pp = &l->timers; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == t) {
+			*pp = t->next;
+			free(t);
+			return;
+		}
+}
+
+int
+loop_defer(struct loop *l, loop_fn *cb, void *ctx)
+{
+	struct deferred *d = calloc(1, sizeof(*d));
+
+	if (d == NULL)
+		return -1;
+	d->cb = cb;
+	d->ctx = ctx;
+	STAILQ_INSERT_TAIL(&l->deferred, d, entry);
+	return 0;
+}
+
+static void
+run_deferred(struct loop *l)
+{
+	struct deferred *d;
+
+	/* Calls deferred while running these run in the same turn. */
+	while ((d = STAILQ_FIRST(&l->deferred)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->deferred, entry);
+		d->cb(d->ctx);
+		free(d);
+	}
+}
+
+static void
+run_timers(struct loop *l)
+{
+	uint64_t now = loop_now_ms();
+	struct timer *t;
+
+	while ((t = l->timers) != NULL && t->due <= now) {
+		l->timers = t->next;
+		t->cb(t->ctx);
+		free(t);
+	}
+}
+
+void
+loop_run(struct loop *l)
+{
+	struct epoll_event ev[64];
+	int n, i, timeout;
+
+	l->stop = false;
+	while (!l->stop) {
+		run_deferred(l);
+		if (l->stop)
+			break;
+		timeout = -1;
+		if (!STAILQ_EMPTY(&l->deferred)) {
+			timeout = 0;
+		} else if (l->timers != NULL) {
+			uint64_t now = loop_now_ms();
+			timeout = l->timers->due <= now ? 0 :
+			          (int)(l->timers->due - now > 60000 ? 60000 :
+			                l->timers->due - now);
+		}
+		n = epoll_wait(l->epfd, ev, 64, timeout);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("epoll_wait");
+		}
+		for (i = 0; i < n; i++) {
+			struct watch *w = ev[i].data.ptr;
+
+			if (!w->dead)
+				w->cb(w->ctx, w->fd, ev[i].events);
+		}
+		empty_graveyard(l);
+		run_timers(l);
+	}
+}
+
+void
+loop_stop(struct loop *l)
+{
+	l->stop = true;
+}

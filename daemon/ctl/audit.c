@@ -1,0 +1,863 @@
+/* audit — syslog lines and the hash-chained journal for every command,
+ * and the `audit show` / `audit verify` commands.  See audit.h, journal.h. */
+#include "audit.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "journal.h"
+#include "log.h"
+#include "loop.h"
+#include "names.h"
+#include "provd.h"
+#include "request.h"
+#include "text.h"
+#include "wire.h"
+
+#define JOURNAL_FILE       "audit.journal"
+#define AUDIT_MAX_READERS  8                 /* show/verify running at once */
+#define VERIFY_STEP_BYTES  (128u * 1024)     /* read per loop turn (~2 ms) */
+#define SHOW_STEP_BYTES    (128u * 1024)
+#define LAZY_SYNC_MS       1000     /* records nobody waits for */
+
+struct audit {
+	char              *path;
+	int                fd;           /* -1: syslog only */
+	unsigned long long seq;          /* last record written */
+	char               head[JOURNAL_HEX];   /* its hash (genesis at first) */
+	bool               fresh_line;   /* a failed write may have left half a line */
+	unsigned           readers;
+	struct buf         line;
+	/* The syncer thread: one fdatasync covers every record written before
+	 * it.  Records of writing commands wait for it (group commit); the rest
+	 * just get synced moments later. */
+	pthread_mutex_t    mu;
+	pthread_cond_t     cv;
+	pthread_t          syncer;
+	bool               syncer_started, sync_now, sync_lazy, sync_stop;
+	int                sync_errno;   /* last failure, reported by the loop */
+	unsigned long long sync_target;  /* under mu: seq the next sync covers */
+	unsigned long long synced;       /* under mu: seq known to be on disk */
+	/* The loop side of the group commit (loop thread only). */
+	struct loop       *loop;
+	int                efd;          /* eventfd: the syncer finished a sync */
+	struct durable    *whead, *wtail;
+};
+
+/* A STATUS waiting for its record to reach the disk. */
+struct durable {
+	unsigned long long seq;
+	audit_durable_fn  *cb;
+	void              *ctx;
+	struct durable    *next;
+};
+
+static void *
+syncer_main(void *arg)
+{
+	struct audit *a = arg;
+
+	pthread_mutex_lock(&a->mu);
+	for (;;) {
+		unsigned long long target;
+		int rc, err;
+
+		while (!a->sync_now && !a->sync_lazy && !a->sync_stop)
+			pthread_cond_wait(&a->cv, &a->mu);
+		if (!a->sync_now && a->sync_lazy && !a->sync_stop) {
+			/* Nobody waits: gather records for a while, so a flood
+			 * of read-only commands costs one flush a second. */
+			struct timespec until;
+
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += LAZY_SYNC_MS / 1000;
+			until.tv_nsec += (long)(LAZY_SYNC_MS % 1000) * 1000000L;
+			if (until.tv_nsec >= 1000000000L) {
+				until.tv_sec++;
+				until.tv_nsec -= 1000000000L;
+			}
+			while (!a->sync_now && !a->sync_stop &&
+			       pthread_cond_timedwait(&a->cv, &a->mu, &until) == 0)
+				;
+		}
+		if (!a->sync_now && !a->sync_lazy)
+			break;          /* stopping, nothing left to sync */
+		a->sync_now = a->sync_lazy = false;
+		target = a->sync_target;
+		pthread_mutex_unlock(&a->mu);
+		rc = fdatasync(a->fd);
+		err = errno;
+		pthread_mutex_lock(&a->mu);
+		if (rc < 0)
+			a->sync_errno = err;
+		/* Even a failed sync releases its waiters: the failure is logged
+		 * loudly by the loop, and a reply is never held back forever. */
+		a->synced = target;
+		if (a->efd >= 0) {
+			uint64_t one = 1;
+
+			if (write(a->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+				a->sync_errno = errno;
+		}
+	}
+	pthread_mutex_unlock(&a->mu);
+	return NULL;
+}
+
+/* Make what was written durable off the loop: at once when urgent (a
+ * reply waits for it), else within LAZY_SYNC_MS.  Started on first use,
+ * so the thread exists only once the signer has been forked.  False when
+ * no thread can run (the caller then syncs itself). */
+static bool
+sync_soon(struct audit *a, bool urgent)
+{
+	int err = 0;
+
+	if (!a->syncer_started) {
+		if (pthread_create(&a->syncer, NULL, syncer_main, a) != 0)
+			return false;
+		a->syncer_started = true;
+	}
+	pthread_mutex_lock(&a->mu);
+	if (urgent)
+		a->sync_now = true;
+	else
+		a->sync_lazy = true;
+	a->sync_target = a->seq;
+	err = a->sync_errno;
+	a->sync_errno = 0;
+	pthread_cond_signal(&a->cv);
+	pthread_mutex_unlock(&a->mu);
+	if (err != 0)
+		log_warnx("AUDIT JOURNAL: fdatasync %s failed: %s", a->path, strerror(err));
+	return true;
+}
+
+/* One write(), retried only for EINTR: 0, or -1 (errno; partial writes
+ * leave *partial set). */
+static int
+write_once(int fd, const char *p, size_t n, bool *partial)
+{
+	ssize_t w;
+
+	*partial = false;
+	do
+		w = write(fd, p, n);
+	while (w < 0 && errno == EINTR);
+	if (w < 0)
+		return -1;
+	if ((size_t)w != n) {
+		*partial = w > 0;
+		errno = ENOSPC;
+		return -1;
+	}
+	return 0;
+}
+
+int
+audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
+{
+	struct audit *a = calloc(1, sizeof(*a));
+	struct stat st, dst;
+	bool torn = false, partial;
+	int rc;
+
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	a->fd = -1;
+	a->efd = -1;
+	buf_init(&a->line, JOURNAL_MAX_LINE + 1);
+	pthread_mutex_init(&a->mu, NULL);
+	pthread_cond_init(&a->cv, NULL);
+	journal_genesis(a->head);
+	if (state_dir == NULL) {
+		*out = a;
+		return 0;
+	}
+	if (asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
+		a->path = NULL;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	a->fd = open(a->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (a->fd < 0) {
+		snprintf(err, errlen, "cannot open the journal %s: %s", a->path, strerror(errno));
+		goto fail;
+	}
+	if (fstat(a->fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errlen, "the journal %s is not a regular file", a->path);
+		goto fail;
+	}
+	if ((st.st_mode & 07777) != 0600 && fchmod(a->fd, 0600) < 0)
+		log_warn("audit: chmod 0600 %s", a->path);
+	/* Opened as root: hand the file to the service user who owns the state
+	 * directory, so the engine can read it (and reopen it next time). */
+	if (geteuid() == 0 && stat(state_dir, &dst) == 0 &&
+	    (st.st_uid != dst.st_uid || st.st_gid != dst.st_gid) &&
+	    fchown(a->fd, dst.st_uid, dst.st_gid) < 0)
+		log_warn("audit: chown %s", a->path);
+
+	rc = journal_tail(a->fd, st.st_size, &a->seq, a->head, &torn);
+	if (rc < 0) {
+		snprintf(err, errlen, "cannot read the journal %s: %s", a->path, strerror(errno));
+		goto fail;
+	}
+	if (rc > 0)
+		log_warnx("audit: no valid record at the end of %s; starting a new chain "
+		          "after it (provctl audit verify reports where the old one breaks)",
+		          a->path);
+	if (torn) {
+		log_warnx("audit: the last line of %s is incomplete (a crash during a write?); "
+		          "it stays in place and provctl audit verify reports it", a->path);
+		if (write_once(a->fd, "\n", 1, &partial) < 0 || fdatasync(a->fd) < 0)
+			log_warn("audit: cannot end the incomplete line of %s", a->path);
+	}
+	log_info("audit journal %s: %llu records, continuing the chain", a->path, a->seq);
+	*out = a;
+	return 0;
+fail:
+	audit_close(a);
+	return -1;
+}
+
+void
+audit_close(struct audit *a)
+{
+	if (a == NULL)
+		return;
+	if (a->syncer_started) {
+		pthread_mutex_lock(&a->mu);
+		a->sync_stop = true;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mu);
+		pthread_join(a->syncer, NULL);
+	}
+	if (a->fd >= 0) {
+		if (fdatasync(a->fd) < 0)
+			log_warn("audit: fdatasync %s", a->path);
+		close(a->fd);
+	}
+	/* Everything is on disk now: release the replies still waiting (their
+	 * clients are gone by now; the callbacks free the requests). */
+	while (a->whead != NULL) {
+		struct durable *w = a->whead;
+
+		a->whead = w->next;
+		w->cb(w->ctx);
+		free(w);
+	}
+	if (a->efd >= 0)
+		close(a->efd);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mu);
+	buf_free(&a->line);
+	free(a->path);
+	free(a);
+}
+
+static void
+append(char *out, size_t outsz, size_t *off, const char *s, size_t n)
+{
+	char clean[160];
+
+	if (n > 120)
+		n = 120;
+	text_sanitize(s, n, clean, sizeof(clean));
+	if (*off < outsz) {
+		int k = snprintf(out + *off, outsz - *off, "%s%s", *off ? " " : "", clean);
+		if (k > 0)
+			*off += (size_t)k;
+	}
+}
+
+void
+audit_format_args(const struct request *req, char *out, size_t outsz)
+{
+	const struct cmd_args *a = &req->args;
+	size_t i, off = 0;
+	char tmp[64];
+
+	out[0] = '\0';
+	if (req->spec == NULL) {
+		/* Refused before parsing: show the raw words, briefly. */
+		for (i = 2; i < req->msg.nfields && i < 8; i++)
+			append(out, outsz, &off, req->msg.f[i].ptr, req->msg.f[i].len);
+		return;
+	}
+	for (i = 0; i < a->noperands; i++)
+		append(out, outsz, &off, a->operand[i], strlen(a->operand[i]));
+	for (i = 0; i < a->ngiven; i++) {
+		const struct cmd_given *g = &a->given[i];
+
+		snprintf(tmp, sizeof(tmp), "--%s", g->opt->name);
+		append(out, outsz, &off, tmp, strlen(tmp));
+		switch (g->opt->kind) {
+		case OPT_FLAG:
+			break;
+		case OPT_SECRET_FILE:
+		case OPT_SECRET_STDIN:
+			append(out, outsz, &off, "[redacted]", 10);
+			break;
+		case OPT_FILE:
+			snprintf(tmp, sizeof(tmp), "[%zu bytes]", g->len);
+			append(out, outsz, &off, tmp, strlen(tmp));
+			break;
+		default:
+			append(out, outsz, &off, g->value, g->len);
+			break;
+		}
+	}
+}
+
+/* Append one record; its seq and hash go to seq/hash (empty hash when the
+ * journal is off or the write failed).  Returns 1 when the syncer thread
+ * will make it durable (and, after that, wake the loop through efd), 0 when
+ * it is already durable or nothing was written. */
+static int
+journal_append(struct audit *a, const struct journal_entry *e, bool durable,
+               unsigned long long *seq, char hash[JOURNAL_HEX])
+{
+	char h[JOURNAL_HEX];
+	bool partial = false;
+
+	*seq = 0;
+	hash[0] = '\0';
+	if (a == NULL || a->fd < 0)
+		return 0;
+	buf_reset(&a->line);
+	if (a->fresh_line) {
+		/* After a half-written line: start on a new one. */
+		if (buf_append(&a->line, "\n", 1) < 0)
+			return 0;
+	}
+	if (journal_format(&a->line, e, a->seq + 1, a->head, h) < 0) {
+		log_warnx("AUDIT JOURNAL: record of request %lu too long; not written", e->req);
+		return 0;
+	}
+	if (write_once(a->fd, buf_head(&a->line), a->line.len, &partial) < 0) {
+		log_warn("AUDIT JOURNAL: write to %s failed for request %lu%s", a->path, e->req,
+		         partial ? " (a partial line was left)" : "");
+		a->fresh_line = a->fresh_line || partial;
+		return 0;
+	}
+	a->fresh_line = false;
+	a->seq++;
+	memcpy(a->head, h, JOURNAL_HEX);
+	*seq = a->seq;
+	memcpy(hash, h, JOURNAL_HEX);
+	if (sync_soon(a, durable) && (!durable || a->efd >= 0))
+		return 1;               /* the syncer covers it (and tells us) */
+	if (fdatasync(a->fd) < 0)
+		log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, a->seq);
+	return 0;
+}
+
+static void
+utc_now(char out[32])
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* The syncer finished a sync: release the replies it covered. */
+static void
+on_synced(void *arg, int fd, uint32_t events)
+{
+	struct audit *a = arg;
+	unsigned long long synced;
+	uint64_t n;
+	int err;
+
+	(void)events;
+	while (read(fd, &n, sizeof(n)) == (ssize_t)sizeof(n))
+		;
+	pthread_mutex_lock(&a->mu);
+	synced = a->synced;
+	err = a->sync_errno;
+	a->sync_errno = 0;
+	pthread_mutex_unlock(&a->mu);
+	if (err != 0)
+		log_warnx("AUDIT JOURNAL: fdatasync %s failed: %s", a->path, strerror(err));
+	while (a->whead != NULL && a->whead->seq <= synced) {
+		struct durable *w = a->whead;
+
+		if ((a->whead = w->next) == NULL)
+			a->wtail = NULL;
+		w->cb(w->ctx);
+		free(w);
+	}
+}
+
+/* The eventfd through which the syncer wakes the loop; false when there
+ * is none (the caller then syncs itself). */
+static bool
+have_wakeup(struct audit *a, struct loop *loop)
+{
+	if (a->efd >= 0)
+		return true;
+	if (loop == NULL)
+		return false;
+	if ((a->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0)
+		return false;
+	if (loop_add_fd(loop, a->efd, EPOLLIN, on_synced, a) < 0) {
+		close(a->efd);
+		a->efd = -1;
+		return false;
+	}
+	a->loop = loop;
+	return true;
+}
+
+int
+audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+              audit_durable_fn *cb, void *ctx)
+{
+	char args[1024], cmd[64], clean[300], when[32], hash[JOURNAL_HEX];
+	const char *noun = req->msg.nfields > 0 ? req->msg.f[0].ptr : "?";
+	const char *verb = req->msg.nfields > 1 ? req->msg.f[1].ptr : "";
+	unsigned long long ms = loop_now_ms() - req->started_ms, seq;
+	struct journal_entry e;
+	struct durable *w;
+	bool durable;
+	int pending;
+
+	text_sanitize(noun, strnlen(noun, 24), cmd, 30);
+	if (verb[0] != '\0') {
+		size_t n = strlen(cmd);
+		cmd[n] = ' ';
+		text_sanitize(verb, strnlen(verb, 24), cmd + n + 1, sizeof(cmd) - n - 1);
+	}
+	audit_format_args(req, args, sizeof(args));
+	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
+	utc_now(when);
+
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.req = req->id;
+	e.uid = (unsigned long)req->peer.uid;
+	e.user = req->peer.name;
+	e.pid = (long)req->peer.pid;
+	e.cmd = cmd;
+	e.args = args;
+	e.note = req->audit_note;
+	e.status = code;
+	e.status_name = wire_status_name(code);
+	e.ms = ms;
+	e.msg = clean;
+	/* Commands that change the directory or the CA are durable before
+	 * their STATUS goes out (fdatasync also covers every record before
+	 * them); the rest are written at once and synced by the syncer. */
+	durable = req->spec != NULL && (req->spec->flags & CMD_WRITES) && cb != NULL;
+	if (durable && a != NULL && a->fd >= 0)
+		(void)have_wakeup(a, req->pd->loop);
+	pending = journal_append(a, &e, durable, &seq, hash);
+
+	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
+	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
+	          args, req->audit_note[0] ? " " : "", req->audit_note,
+	          wire_status_name(code), code, ms, clean, seq, hash[0] ? hash : "-");
+	if (!durable || pending == 0)
+		return 0;
+	if ((w = calloc(1, sizeof(*w))) == NULL) {
+		/* Cannot wait: make it durable here. */
+		if (fdatasync(a->fd) < 0)
+			log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, seq);
+		return 0;
+	}
+	w->seq = seq;
+	w->cb = cb;
+	w->ctx = ctx;
+	if (a->wtail != NULL)
+		a->wtail->next = w;
+	else
+		a->whead = w;
+	a->wtail = w;
+	return 1;
+}
+
+/* ---- audit show / audit verify ------------------------------------------ */
+
+/*
+ * Both read the journal through the kept descriptor (pread), from the start
+ * up to its size when the command began, VERIFY_STEP_BYTES or
+ * SHOW_STEP_BYTES per loop turn.  A step scheduled from a timer continues
+ * through loop_defer and one scheduled from a deferred call through a 0 ms
+ * timer, so every step passes through epoll_wait and other clients are
+ * served between them.  `show` also waits for the client to drain its
+ * output (request_wait_drain) before reading on.
+ */
+struct scan {
+	struct request       *req;
+	struct audit         *a;
+	struct journal_reader rd;
+	bool                  verify;
+	struct journal_check *chk;
+	unsigned long long    head_seq;
+	char                  head[JOURNAL_HEX];
+	char                  login[64];
+	char                  since[24];           /* "YYYY-MM-DDTHH:MM:SS" or "" */
+	struct journal_record rec;
+	unsigned long         matched, skipped;
+	bool                  cancelled, waiting, in_timer;
+	struct timer         *timer;
+};
+
+static void scan_step(struct scan *s);
+
+static void
+scan_finish(struct scan *s, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void
+scan_finish(struct scan *s, int code, const char *fmt, ...)
+{
+	struct request *req = s->req;
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (s->timer != NULL)
+		loop_timer_cancel(req->pd->loop, s->timer);
+	request_drain_cancel(req);
+	req->on_cancel = NULL;
+	req->state = NULL;
+	s->a->readers--;
+	journal_reader_free(&s->rd);
+	free(s->chk);
+	free(s);
+	request_done(req, code, "%s", msg);
+}
+
+static void
+step_from_timer(void *arg)
+{
+	struct scan *s = arg;
+
+	s->timer = NULL;
+	s->in_timer = true;
+	scan_step(s);
+}
+
+static void
+step_from_defer(void *arg)
+{
+	struct scan *s = arg;
+
+	s->in_timer = false;
+	scan_step(s);
+}
+
+static void
+scan_schedule(struct scan *s)
+{
+	struct loop *l = s->req->pd->loop;
+
+	if (s->in_timer) {
+		if (loop_defer(l, step_from_defer, s) == 0)
+			return;
+	} else if ((s->timer = loop_timer(l, 0, step_from_timer, s)) != NULL) {
+		return;
+	}
+	scan_finish(s, ST_INTERNAL, "out of memory");
+}
+
+static void
+on_drained(struct request *req)
+{
+	struct scan *s = req->state;
+
+	s->waiting = false;
+	s->in_timer = false;
+	scan_schedule(s);
+}
+
+static void
+on_cancel(struct request *req)
+{
+	struct scan *s = req->state;
+
+	s->cancelled = true;
+	if (s->waiting)
+		scan_finish(s, ST_OK, "client went away");
+}
+
+static bool
+verify_line(void *ctx, const char *line, size_t len, bool complete)
+{
+	struct scan *s = ctx;
+
+	return journal_check_line(s->chk, line, len, complete);
+}
+
+/* Is `word` one of the space-separated words of text, or word@domain? */
+static bool
+has_word(const char *text, const char *word, const char *prefix)
+{
+	size_t plen = strlen(prefix), wlen = strlen(word);
+	const char *p = text;
+
+	while (*p != '\0') {
+		const char *end;
+
+		while (*p == ' ')
+			p++;
+		end = strchr(p, ' ');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) >= plen + wlen && strncmp(p, prefix, plen) == 0 &&
+		    strncmp(p + plen, word, wlen) == 0 &&
+		    ((size_t)(end - p) == plen + wlen || p[plen + wlen] == '@'))
+			return true;
+		p = end;
+	}
+	return false;
+}
+
+static bool
+show_matches(const struct scan *s, const struct journal_record *r)
+{
+	if (s->since[0] != '\0' && strncmp(r->time, s->since, strlen(s->since)) < 0)
+		return false;
+	if (s->login[0] != '\0' && !has_word(r->note, s->login, "login=") &&
+	    !has_word(r->args, s->login, ""))
+		return false;
+	return true;
+}
+
+static bool
+show_line(void *ctx, const char *line, size_t len, bool complete)
+{
+	struct scan *s = ctx;
+	struct journal_record *r = &s->rec;
+	struct rec out;
+
+	if (!complete || journal_parse(line, len, r) < 0) {
+		s->skipped++;
+		return true;
+	}
+	if (!show_matches(s, r))
+		return true;
+	s->matched++;
+	rec_begin(&out, s->req);
+	rec_kvf(&out, "seq", "%llu", r->seq);
+	rec_kv(&out, "time", r->time);
+	rec_kv(&out, "user", r->user);
+	rec_kvf(&out, "uid", "%lu", r->uid);
+	rec_kv(&out, "command", r->cmd);
+	rec_kv(&out, "args", r->args);
+	rec_kv(&out, "note", r->note);
+	rec_kv(&out, "status", r->status_name);
+	rec_kv(&out, "message", r->msg);
+	rec_end(&out);
+	return true;
+}
+
+static void
+verify_report(struct scan *s)
+{
+	static const char *const names[] = {
+		[JOURNAL_OK] = "ok", [JOURNAL_TORN] = "torn", [JOURNAL_CHANGED] = "changed",
+		[JOURNAL_INSERTED] = "inserted", [JOURNAL_DELETED] = "deleted",
+	};
+	struct journal_check *c = s->chk;
+	bool good = journal_check_end(c, s->head_seq, s->head);
+	struct rec r;
+
+	rec_begin(&r, s->req);
+	rec_kv(&r, "journal", s->a->path);
+	rec_kv(&r, "result", good ? "intact" : "broken");
+	rec_kvf(&r, "records", "%lu", c->records);
+	rec_kvf(&r, "lines", "%lu", c->lines);
+	if (good) {
+		rec_kv(&r, "first", c->first_time);
+		rec_kv(&r, "last", c->last_time);
+		rec_kv(&r, "head", c->records ? c->last : "");
+	} else {
+		rec_kv(&r, "problem", names[c->problem]);
+		rec_kvf(&r, "line", "%lu", c->bad_line);
+		if (c->bad_seq)
+			rec_kvf(&r, "seq", "%llu", c->bad_seq);
+		rec_kv(&r, "detail", c->detail);
+	}
+	rec_end(&r);
+	if (good)
+		scan_finish(s, ST_OK, "journal intact: %lu record%s, chain verified", c->records,
+		            c->records == 1 ? "" : "s");
+	else
+		scan_finish(s, ST_INVALID, "journal broken at line %lu (%s): %s", c->bad_line,
+		            names[c->problem], c->detail);
+}
+
+static void
+scan_step(struct scan *s)
+{
+	int rc;
+
+	if (s->cancelled) {
+		scan_finish(s, ST_OK, "client went away");
+		return;
+	}
+	rc = journal_reader_step(&s->rd, s->verify ? VERIFY_STEP_BYTES : SHOW_STEP_BYTES,
+	                         s->verify ? verify_line : show_line, s);
+	if (rc < 0) {
+		scan_finish(s, ST_INTERNAL, "cannot read the journal %s: %s", s->a->path,
+		            strerror(errno));
+		return;
+	}
+	if (rc > 0) {
+		if (s->verify)
+			verify_report(s);
+		else
+			scan_finish(s, ST_OK, "%lu record%s%s", s->matched,
+			            s->matched == 1 ? "" : "s",
+			            s->skipped ? "; lines that are not records were skipped "
+			                         "(see provctl audit verify)" : "");
+		return;
+	}
+	if (!s->verify && request_congested(s->req)) {
+		s->waiting = true;
+		request_wait_drain(s->req, on_drained);
+		return;
+	}
+	scan_schedule(s);
+}
+
+/* "YYYY-MM-DD[THH:MM:SS]" (a space for the T and a final Z are accepted)
+ * into the journal's "YYYY-MM-DDTHH:MM:SS" form.  0 or -1. */
+static int
+parse_since(const char *in, char out[24])
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+	size_t n = strlen(in), i;
+	int mo, d, h, mi, sec;
+
+	if (n > 0 && in[n - 1] == 'Z')
+		n--;
+	if (n != 10 && n != 19)
+		return -1;
+	for (i = 0; i < n; i++) {
+		char want = shape[i], ch = in[i];
+
+		if (want == 'd' ? (ch < '0' || ch > '9') :
+		    want == 'T' ? (ch != 'T' && ch != ' ') : ch != want)
+			return -1;
+	}
+	memcpy(out, in, n);
+	out[n] = '\0';
+	if (n == 10)
+		memcpy(out + 10, "T00:00:00", 10);
+	out[10] = 'T';
+	mo = atoi(out + 5), d = atoi(out + 8);
+	h = atoi(out + 11), mi = atoi(out + 14), sec = atoi(out + 17);
+	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
+		return -1;
+	return 0;
+}
+
+static struct scan *
+scan_new(struct request *req, bool verify)
+{
+	struct audit *a = req->pd->audit;
+	struct scan *s;
+	struct stat st;
+
+	/* The journal covers the whole province: its commands are SCOPE_NONE,
+	 * so dispatch let only province-wide grants through. */
+	if (a == NULL || a->fd < 0) {
+		request_done(req, ST_UNAVAILABLE, "no audit journal: daemon.state_dir is not set");
+		return NULL;
+	}
+	if (a->readers >= AUDIT_MAX_READERS) {
+		request_done(req, ST_UNAVAILABLE, "%u journal readers are running; try again "
+		             "shortly", a->readers);
+		return NULL;
+	}
+	if (fstat(a->fd, &st) < 0) {
+		request_done(req, ST_INTERNAL, "cannot stat the journal %s: %s", a->path,
+		             strerror(errno));
+		return NULL;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL ||
+	    (verify && (s->chk = malloc(sizeof(*s->chk))) == NULL) ||
+	    journal_reader_init(&s->rd, a->fd, st.st_size) < 0) {
+		if (s != NULL)
+			free(s->chk);
+		free(s);
+		request_done(req, ST_INTERNAL, "out of memory");
+		return NULL;
+	}
+	s->req = req;
+	s->a = a;
+	s->verify = verify;
+	/* The writer's head now matches the size just taken: records are
+	 * written whole, on this thread. */
+	s->head_seq = a->seq;
+	memcpy(s->head, a->head, JOURNAL_HEX);
+	if (verify)
+		journal_check_init(s->chk);
+	a->readers++;
+	req->state = s;
+	req->on_cancel = on_cancel;
+	return s;
+}
+
+void
+audit_verify(struct request *req)
+{
+	struct scan *s = scan_new(req, true);
+
+	if (s != NULL)
+		scan_schedule(s);
+}
+
+void
+audit_show(struct request *req)
+{
+	const char *login = cmd_arg(&req->args, "login");
+	const char *since = cmd_arg(&req->args, "since");
+	char when[24] = "";
+	struct scan *s;
+
+	if (login != NULL && !names_login_valid(login)) {
+		char clean[80];
+
+		text_sanitize(login, strnlen(login, 64), clean, sizeof(clean));
+		request_done(req, ST_USAGE, "login: '%s' is not a login (lower-case letters "
+		             "and digits)", clean);
+		return;
+	}
+	if (since != NULL && parse_since(since, when) < 0) {
+		char clean[80];
+
+		text_sanitize(since, strnlen(since, 64), clean, sizeof(clean));
+		request_done(req, ST_USAGE, "since: want YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS "
+		             "(UTC), got '%s'", clean);
+		return;
+	}
+	if ((s = scan_new(req, false)) == NULL)
+		return;
+	if (login != NULL)
+		snprintf(s->login, sizeof(s->login), "%s", login);
+	memcpy(s->since, when, sizeof(s->since));
+	scan_schedule(s);
+}

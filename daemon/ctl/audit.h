@@ -1,0 +1,64 @@
+/*
+ * audit — every control command, with who ran it and how it ended.
+ *
+ * Each finished request becomes one line in syslog (LOG_AUTHPRIV) and one
+ * record in the local journal <state_dir>/audit.journal: time (UTC), request
+ * id, peer uid, user name and pid, command, arguments with secrets redacted
+ * (OPT_SECRET_* values and file contents are never written), audit note,
+ * status code and name, message.  The journal's format and hash chain are
+ * described in journal.h; the syslog line carries the record's seq and hash
+ * so a copy kept elsewhere anchors the chain.
+ *
+ * The journal is opened at start-up (O_APPEND, mode 0600) while provd may
+ * still be root, and the descriptor is kept: the engine writes through it
+ * after dropping privileges.  When opened as root the file is also given
+ * to the owner of state_dir (the service user), so a restarted engine, and
+ * `audit verify` / `audit show`, can read it.  Each record goes out with one
+ * write() before audit_request returns, that is before the request's STATUS
+ * is queued (request_done calls audit_request first).  A syncer thread
+ * makes records durable with fdatasync, one call covering every record
+ * written before it: for commands marked CMD_WRITES the STATUS waits for
+ * that (group commit — eight officers issuing at once share flushes, and
+ * the event loop never blocks on the disk); records of read-only commands
+ * and of refused requests are synced within a second without anyone
+ * waiting (a flood of pings costs one flush a second).
+ *
+ * At start-up only the tail is read, to continue the chain from the last
+ * valid record; a torn last line (a crash mid-write) is ended with a newline
+ * and left in place for `audit verify` to report.  Nothing about a broken
+ * chain stops provd from starting.
+ */
+#ifndef PROVD_AUDIT_H
+#define PROVD_AUDIT_H
+
+#include <stddef.h>
+
+struct audit;
+struct request;
+
+/* Open (create) the journal under state_dir (NULL: syslog only) and read
+ * its tail.  0, or -1 with a message in err (the file cannot be opened or
+ * is not a regular file). */
+int audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen);
+void audit_close(struct audit *a);
+
+typedef void audit_durable_fn(void *ctx);
+
+/* Record the outcome of req in syslog and the journal.  Never fails the
+ * request: a journal write error is logged loudly, and a later record
+ * starts on a fresh line and chains to the last one written whole.
+ * Returns 0 when the STATUS may go out now; 1 when req is a writing
+ * command whose record is not on disk yet: cb(ctx) is then called from the
+ * loop once it is (or from audit_close at shutdown), exactly once.  cb NULL:
+ * never wait (the record is synced moments later). */
+int audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+                  audit_durable_fn *cb, void *ctx);
+
+/* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
+void audit_format_args(const struct request *req, char *out, size_t outsz);
+
+/* Handlers: `audit show`, `audit verify`. */
+void audit_show(struct request *req);
+void audit_verify(struct request *req);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * dir — provd's asynchronous connection to the directory (libldap).
+ *
+ * One LDAP handle, driven by the event loop.  Operations are submitted with
+ * dir_search/dir_add/dir_modify/dir_delete; each one's done
+ * callback is called exactly once, always later from the loop (never from
+ * inside the submitting call), with the LDAP result code:
+ *
+ *   LDAP_SUCCESS etc.   the server's answer
+ *   LDAP_SERVER_DOWN    the connection was lost before an answer: for a
+ *                       write the outcome is UNKNOWN (it may have landed)
+ *   LDAP_UNAVAILABLE    not connected; the operation was never sent
+ *   LDAP_TIMEOUT        no answer within the configured timeout (abandoned;
+ *                       for a write the outcome is unknown)
+ *
+ * At most `window` operations are outstanding on the wire; more are queued
+ * in submission order.  When the connection drops, every outstanding and
+ * queued operation completes with LDAP_SERVER_DOWN / LDAP_UNAVAILABLE, and
+ * dir reconnects in the background with exponential backoff (250 ms .. 8 s),
+ * trying each configured URI in order.
+ */
+#ifndef PROVD_DIR_H
+#define PROVD_DIR_H
+
+#include <ldap.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct loop;
+struct config;
+struct dir;
+
+struct dir_result {
+	int          code;       /* LDAP result code */
+	const char  *text;       /* diagnostic from the server or libldap, may be "" */
+	const char  *matched;    /* matched DN, may be "" */
+	LDAPControl **ctrls;     /* response controls (paged results cookie), may be NULL */
+};
+
+/* One search entry; `e` is valid only during the call. */
+typedef void dir_entry_fn(void *ctx, LDAP *ld, LDAPMessage *e);
+typedef void dir_done_fn(void *ctx, const struct dir_result *res);
+
+/* Called on every connection state change (for status and reconnect logs). */
+typedef void dir_state_fn(void *ctx, bool up);
+
+struct dir *dir_new(struct loop *loop, const struct config *cfg);
+void dir_free(struct dir *d);
+
+/* Start connecting (non-fatal: failures schedule retries). */
+void dir_start(struct dir *d);
+/* Adopt a new configuration (SIGHUP): reconnects if URIs or bind changed. */
+void dir_reconfigure(struct dir *d, const struct config *cfg);
+
+bool dir_connected(const struct dir *d);
+/* The live handle, for building request controls (assertion, paging);
+ * NULL when not connected.  Never use it for I/O. */
+LDAP *dir_ldap(const struct dir *d);
+const char *dir_uri(const struct dir *d);       /* current or last URI */
+size_t dir_outstanding(const struct dir *d);    /* sent, not answered */
+size_t dir_queued(const struct dir *d);         /* waiting for the window */
+unsigned long dir_reconnects(const struct dir *d);
+void dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx);
+
+/*
+ * Submit operations.  Strings and mods are copied or fully used before the
+ * call returns (the caller may free them at once); ctrls are deep-copied.
+ * attrs: NULL-terminated list or NULL for all user attributes.
+ * sizelimit 0 = none.  on_entry may be NULL.
+ */
+void dir_search(struct dir *d, const char *base, int scope, const char *filter,
+                const char *const *attrs, int sizelimit, LDAPControl **ctrls,
+                dir_entry_fn *on_entry, dir_done_fn *done, void *ctx);
+void dir_add(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
+             dir_done_fn *done, void *ctx);
+void dir_modify(struct dir *d, const char *dn, LDAPMod **mods,
+                LDAPControl **ctrls, dir_done_fn *done, void *ctx);
+void dir_delete(struct dir *d, const char *dn, LDAPControl **ctrls,
+                dir_done_fn *done, void *ctx);
+
+/* Helpers for reading an entry inside an on_entry callback. */
+/* First value of attr as a malloc'd C string, or NULL. */
+char *dir_entry_get(LDAP *ld, LDAPMessage *e, const char *attr);
+/* First value of attr copied into out (size outsz, truncated, always
+ * NUL-terminated); "" when absent. */
+void dir_entry_copy(LDAP *ld, LDAPMessage *e, const char *attr, char *out, size_t outsz);
+/* All values (NULL-terminated array of malloc'd strings; free with
+ * dir_strv_free), or NULL when absent. */
+char **dir_entry_get_all(LDAP *ld, LDAPMessage *e, const char *attr);
+/* First binary value (malloc'd copy; *len set), or NULL. */
+unsigned char *dir_entry_get_bin(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len);
+/* The entry's DN, malloc'd. */
+char *dir_entry_dn(LDAP *ld, LDAPMessage *e);
+void dir_strv_free(char **v);
+
+/* A human text for a result ("No such object: ..."). */
+const char *dir_result_str(const struct dir_result *r, char *buf, size_t len);
+
+/* LDAPMod builder: an array of modifications that owns its strings. */
+struct dir_mods;
+struct dir_mods *dir_mods_new(void);
+/* op: LDAP_MOD_ADD / LDAP_MOD_REPLACE / LDAP_MOD_DELETE.  values: NULL-terminated,
+ * NULL = no values (delete all / replace with none).  -1 on out of memory or
+ * limit (64 modifications). */
+int dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values);
+int dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value);
+int dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n);
+LDAPMod **dir_mods_get(struct dir_mods *m);
+size_t dir_mods_count(const struct dir_mods *m);
+void dir_mods_free(struct dir_mods *m);
+
+#endif

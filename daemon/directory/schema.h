@@ -1,0 +1,109 @@
+/*
+ * schema — the directory's vocabulary, spelt once: attribute types and
+ * object classes provd reads and writes, the states of an account and of a
+ * certificate record with their names and filters, the login-or-address
+ * filter, and what an LDAP result code means as a reply status.
+ *
+ * The types are inetOrgPerson (RFC 2798, RFC 4519), ppolicy
+ * (pwdAccountLockedTime, pwdReset) and provd's own schema
+ * (templates/schema/provd.ldif).  A new attribute gets its AT_ name here
+ * and its line in the schema file; see docs/architecture.md.
+ */
+#ifndef PROVD_SCHEMA_H
+#define PROVD_SCHEMA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <ldap.h>
+
+/* ---- attribute types ---------------------------------------------------- */
+
+#define AT_OBJECT_CLASS    "objectClass"
+#define AT_UID             "uid"
+#define AT_CN              "cn"
+#define AT_OU              "ou"
+#define AT_MAIL            "mail"
+#define AT_MAIL_ALIAS      "mailLocalAddress"
+#define AT_UNIT            "departmentNumber" /* the account's unit code */
+#define AT_EMPLOYEE_ID     "employeeNumber"
+#define AT_USER_CERT       "userCertificate;binary"
+#define AT_LOCKED_TIME     "pwdAccountLockedTime" /* ppolicy */
+#define AT_PWD_RESET       "pwdReset"             /* ppolicy */
+#define AT_PWD_END_TIME    "pwdEndTime"           /* ppolicy: initial passwords */
+#define AT_PASSWORD        "userPassword"
+#define AT_DELETE_AFTER    "provdDeleteAfter"
+#define AT_DISABLED_AT     "provdDisabledAt"
+#define AT_DISABLED_REASON "provdDisabledReason"
+
+#define AT_CERT_SERIAL      "provdCertSerial"
+#define AT_CERT_STATUS      "provdCertStatus"
+#define AT_CERT_PROFILE     "provdCertProfile"
+#define AT_CERT_NOT_BEFORE  "provdCertNotBefore"
+#define AT_CERT_NOT_AFTER   "provdCertNotAfter"
+#define AT_CERT_REASON      "provdCertReason"
+#define AT_CERT_REVOKED_AT  "provdCertRevokedAt"
+#define AT_CERT_INVALIDITY  "provdCertInvalidityDate"
+#define AT_CERT_FINGERPRINT "provdCertFingerprint"
+#define AT_CERT_PENDING     "provdCertPending"   /* CRL marker, see crl.h */
+#define AT_CERT_HOLD_CAUSE  "provdCertHoldCause" /* "account" or "officer" */
+#define AT_CERT_KEY_HASH    "provdCertKeyHash"   /* SHA-256 of the SPKI, hex */
+
+/* ---- object classes ----------------------------------------------------- */
+
+#define OC_PERSON      "inetOrgPerson"
+#define OC_ACCOUNT     "provdAccount"
+#define OC_UNIT        "provdUnit"
+#define OC_CERTIFICATE "provdCertificate"
+
+/* ---- accounts ----------------------------------------------------------- */
+
+/* pwdAccountLockedTime meaning "locked until an administrator unlocks":
+ * with ppolicy's pwdLockout it blocks binds, and the mail servers' search
+ * filters exclude it (docs/mailstack.md). */
+#define SCHEMA_LOCKED_FOREVER "000001010000Z"
+/* Entries locked that way (disabled or deleted accounts). */
+#define SCHEMA_FILTER_LOCKED "(" AT_LOCKED_TIME "=" SCHEMA_LOCKED_FOREVER ")"
+
+enum account_state {
+	ACCOUNT_STATE_ACTIVE,
+	ACCOUNT_STATE_DISABLED, /* locked forever */
+	ACCOUNT_STATE_DELETED,  /* provdDeleteAfter set: purged after that */
+};
+
+/* "active", "disabled", "deleted". */
+const char *account_state_name(enum account_state s);
+/* The name back (exact, lower case).  0, or -1 for any other text. */
+int account_state_parse(const char *name, enum account_state *out);
+/* The state of a person entry read with AT_LOCKED_TIME and AT_DELETE_AFTER. */
+enum account_state account_state_read(LDAP *ld, LDAPMessage *e);
+/* An LDAP filter component (to AND with others) matching the state. */
+const char *account_state_filter(enum account_state s);
+
+/*
+ * The filter finding a person by login, mail or alias (and, with
+ * employee_id, by employee number): key is escaped here (RFC 4515).
+ * 0, or -1 when key is longer than 254 bytes or out is too small.
+ */
+int schema_filter_person(const char *key, bool employee_id, char *out, size_t outsz);
+
+/* ---- certificate records ------------------------------------------------ */
+
+enum cert_state {
+	CERT_STATE_VALID,
+	CERT_STATE_HOLD,
+	CERT_STATE_REVOKED,
+};
+
+/* "valid", "hold", "revoked". */
+const char *cert_state_name(enum cert_state s);
+/* The name back, ignoring case as the directory matches provdCertStatus
+ * (caseIgnoreMatch).  0, or -1 for any other text (or NULL). */
+int cert_state_parse(const char *name, enum cert_state *out);
+
+/* ---- results ------------------------------------------------------------ */
+
+/* What an LDAP result code means as a reply status (ST_* in wire.h). */
+int schema_status_of_ldap(int ldap_code);
+
+#endif

@@ -1,0 +1,19 @@
+/*
+ * signer_config.h — how the signer process is started: shared by the
+ * engine side (signer.c, signer_start) and the child (signer_child.c),
+ * so neither includes the other.
+ */
+#ifndef PROVD_PKI_SIGNER_CONFIG_H
+#define PROVD_PKI_SIGNER_CONFIG_H
+
+#include <sys/types.h>
+
+struct signer_config {
+	int drop_privileges; /* non-zero: child switches to uid/gid */
+	uid_t uid;
+	gid_t gid;
+	int timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
+	int keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
+};
+
+#endif
