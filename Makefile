@@ -46,7 +46,7 @@ LIBS_TEST   := -lcmocka
 # and the command table (daemon/) sit on top and see everything; tests and
 # fuzzers too.  tools/include-graph checks the same order from the sources.
 INC_proto             := -Iproto
-INC_pki               := -Ipki
+INC_pki               := -Ipki -I/usr/include/p11-kit-1
 INC_daemon/core       := -Idaemon/core -Iproto -Ipki
 INC_daemon/directory  := -Idaemon/directory $(INC_daemon/core)
 INC_daemon/ctl        := -Idaemon/ctl $(INC_daemon/directory)
@@ -54,6 +54,7 @@ INC_daemon/accounts   := -Idaemon/accounts $(INC_daemon/ctl)
 INC_daemon/certs      := -Idaemon/certs $(INC_daemon/accounts)
 INC_daemon            := -Idaemon $(INC_daemon/certs)
 INC_tools/provctl     := -Itools/provctl -Iproto
+INC_tools/keygen      := -Itools/keygen -Ipki
 INC_tools/provd-self  := -Itools/provd-self -Idaemon/directory -Idaemon/core -Iproto -Ipki
 INC_ALL               := $(INC_daemon) -Itools/provctl
 inc_of = $(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL))
@@ -71,7 +72,7 @@ PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
 SELF_OBJ   := $(SELF_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self $(BUILD)/provd-keygen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -83,6 +84,10 @@ $(BUILD)/libprovdcore.a: $(CORE_OBJ)
 	$(AR) rcs $@ $^
 
 $(BUILD)/provd: $(BUILD)/daemon/main.o $(BUILD)/libprovdcore.a $(BUILD)/libproto.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
+
+# The short-lived helper that makes server-side key pairs (cert issue --generate).
+$(BUILD)/provd-keygen: $(BUILD)/tools/keygen/main.o $(BUILD)/libprovdcore.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_DAEMON)
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
@@ -186,6 +191,7 @@ install: all
 	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
+	install -m 0755 $(BUILD)/provd-keygen $(DESTDIR)$(SBINDIR)/provd-keygen
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
 	install -m 0755 $(BUILD)/provd-self $(DESTDIR)$(SBINDIR)/provd-self
 	install -m 0644 templates/self/common-passwords.txt $(DESTDIR)$(DATADIR)/common-passwords.txt
@@ -216,7 +222,8 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-self
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-self \
+	    $(DESTDIR)$(SBINDIR)/provd-keygen
 	rm -f $(DESTDIR)$(DATADIR)/common-passwords.txt $(DESTDIR)$(DATADIR)/examples/self.conf \
 	    $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))

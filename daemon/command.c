@@ -13,6 +13,7 @@
 #include "ca_cmd.h"
 #include "cert.h"
 #include "crl.h"
+#include "escrow.h"
 #include "log.h"
 #include "passwd.h"
 #include "provd.h"
@@ -54,6 +55,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_REVOKE]       = cert_revoke,
 	[CMD_CERT_RELEASE]      = cert_release,
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
+	[CMD_CERT_ESCROW_EXPORT] = cert_escrow_export,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
 	[CMD_AUDIT_SHOW]        = audit_show,

@@ -22,10 +22,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account_admin.h"
 #include "audit.h"
-#include "initialpw.h"
 #include "ca.h"
 #include "cert.h"
+#include "escrow.h"
 #include "crl.h"
 #include "command.h"
 #include "cert.h"
@@ -76,6 +77,7 @@ wire_layers(void)
 {
 	request_set_audit(audit_hook);
 	lifecycle_set_certs(cert_lifecycle);
+	account_purge_set_certs(escrow_expire);
 	if (whois_add_part(cert_whois_part) < 0)
 		fatalx("whois: too many parts");
 }

@@ -135,54 +135,31 @@ bad:
 }
 
 int
-crlsign_sign(EVP_PKEY *key, const unsigned char *crl, size_t len,
-    unsigned char **out, size_t *outlen, char *err, size_t errlen)
+crlsign_sign_key(const struct cakey *key, const unsigned char *crl,
+    size_t len, unsigned char **out, size_t *outlen, char *err, size_t errlen)
 {
-	EVP_MD_CTX *mctx = NULL;
 	const unsigned char *tbs;
-	unsigned char *sig = NULL;
 	struct sigalg alg;
-	struct der_buf b;
-	size_t tbslen, siglen = 0, body;
-	int rc = -1;
+	size_t tbslen;
 
 	*out = NULL;
 	*outlen = 0;
-	der_buf_init(&b);
-	if (sigalg_for_key(key, &alg, err, errlen) < 0 ||
+	if (sigalg_for_key(key->pkey, &alg, err, errlen) < 0 ||
 	    crlsign_check(crl, len, &alg, &tbs, &tbslen, err, errlen) < 0)
-		goto out;
-	mctx = EVP_MD_CTX_new();
-	if (mctx == NULL ||
-	    EVP_DigestSignInit(mctx, NULL, alg.md, NULL, key) != 1 ||
-	    EVP_DigestSign(mctx, NULL, &siglen, tbs, tbslen) != 1 ||
-	    (sig = malloc(siglen)) == NULL ||
-	    EVP_DigestSign(mctx, sig, &siglen, tbs, tbslen) != 1) {
+		return -1;
+	if (cakey_sign_tbs(key, &alg, tbs, tbslen, out, outlen, err,
+	    errlen) < 0) {
 		snprintf(err, errlen, "signing the CRL failed");
-		goto out;
+		return -1;
 	}
-	body = tbslen + alg.algid_len + der_header_len(siglen + 1) + siglen + 1;
-	if (der_reserve(&b, der_header_len(body) + body) < 0)
-		goto nomem;
-	der_put_header(&b, DER_SEQUENCE, body);
-	der_put(&b, tbs, tbslen);
-	der_put(&b, alg.algid, alg.algid_len);
-	der_put_header(&b, DER_BIT_STRING, siglen + 1);
-	der_put(&b, "", 1);             /* no unused bits */
-	der_put(&b, sig, siglen);
-	if (b.failed)
-		goto nomem;
-	*out = b.p;
-	*outlen = b.len;
-	der_buf_init(&b);
-	rc = 0;
-	goto out;
-nomem:
-	snprintf(err, errlen, "CRL: out of memory");
-out:
-	ERR_clear_error();
-	der_buf_free(&b);
-	free(sig);
-	EVP_MD_CTX_free(mctx);
-	return rc;
+	return 0;
+}
+
+int
+crlsign_sign(EVP_PKEY *key, const unsigned char *crl, size_t len,
+    unsigned char **out, size_t *outlen, char *err, size_t errlen)
+{
+	struct cakey k = { .pkey = key, .p11 = NULL };
+
+	return crlsign_sign_key(&k, crl, len, out, outlen, err, errlen);
 }

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <openssl/evp.h>
 
+#include "cakey.h"
 #include "sigalg.h"
 
 /*
@@ -34,5 +35,10 @@ int crlsign_check(const unsigned char *crl, size_t len,
  */
 int crlsign_sign(EVP_PKEY *key, const unsigned char *crl, size_t len,
     unsigned char **out, size_t *outlen, char *err, size_t errlen);
+
+/* crlsign_sign with the CA key wherever it lives (file or token). */
+int crlsign_sign_key(const struct cakey *key, const unsigned char *crl,
+    size_t len, unsigned char **out, size_t *outlen, char *err,
+    size_t errlen);
 
 #endif

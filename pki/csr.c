@@ -109,8 +109,6 @@ ec_named_key(const CSR_SPKI *spki)
 {
 	const ASN1_OBJECT *aobj;
 	const void *pval;
-	EVP_PKEY_CTX *ctx;
-	EVP_PKEY *pk = NULL;
 	OSSL_PARAM params[4];
 	const char *form;
 	char group[32], format[16];
@@ -145,12 +143,7 @@ ec_named_key(const CSR_SPKI *spki)
 	params[2] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
 	    spki->public_key->data, (size_t)spki->public_key->length);
 	params[3] = OSSL_PARAM_construct_end();
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
-	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
-	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
-		pk = NULL;
-	EVP_PKEY_CTX_free(ctx);
-	return pk;
+	return keyinfo_public_from_params("EC", params);
 }
 
 /* The request's public key (caller frees), or NULL when it cannot be

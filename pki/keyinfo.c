@@ -10,6 +10,19 @@
 #include <openssl/ec.h>
 #include <openssl/objects.h>
 
+EVP_PKEY *
+keyinfo_public_from_params(const char *type, OSSL_PARAM *params)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	EVP_PKEY *pk = NULL;
+
+	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
+	    EVP_PKEY_fromdata(ctx, &pk, EVP_PKEY_PUBLIC_KEY, params) <= 0)
+		pk = NULL;
+	EVP_PKEY_CTX_free(ctx);
+	return pk;
+}
+
 int
 keyinfo_get(const EVP_PKEY *pk, struct keyinfo *out, char *err,
     size_t errlen)

@@ -6,6 +6,7 @@
 #define PROVD_PKI_KEYINFO_H
 
 #include <stddef.h>
+#include <openssl/core.h>
 #include <openssl/evp.h>
 
 enum keyinfo_type {
@@ -51,5 +52,11 @@ const char *keyinfo_curve_name(int nid);
  * NID_undef when unknown.
  */
 int keyinfo_curve_nid(const char *name);
+
+/*
+ * A public key of algorithm type ("EC", "RSA") from its parameters (e.g.
+ * group name and point, or n and e).  Returns a new key, or NULL.
+ */
+EVP_PKEY *keyinfo_public_from_params(const char *type, OSSL_PARAM *params);
 
 #endif

@@ -400,6 +400,19 @@ parse_eku(const char *path, const config_setting_t *arr, struct profile *p,
 	return 0;
 }
 
+/* Escrow only for mail encryption keys (see profile.h). */
+static int
+escrow_allowed(const struct profile *p)
+{
+	size_t i;
+	int mail = 0;
+
+	for (i = 0; i < p->neku; i++)
+		if (strcmp(p->eku[i], "1.3.6.1.5.5.7.3.4") == 0)
+			mail = 1;
+	return mail && !((p->rsa_key_usage | p->ec_key_usage) & KU_NON_REPUDIATION);
+}
+
 static int
 parse_root(const char *path, const config_setting_t *root,
     struct profile *p, char *err, size_t errlen)
@@ -435,6 +448,11 @@ parse_root(const char *path, const config_setting_t *root,
 			    "true or false", err, errlen) < 0)
 				return -1;
 			p->email_san = config_setting_get_bool(s);
+		} else if (strcmp(name, "escrow") == 0) {
+			if (want_type(path, s, CONFIG_TYPE_BOOL,
+			    "true or false", err, errlen) < 0)
+				return -1;
+			p->escrow = config_setting_get_bool(s);
 		} else if (strcmp(name, "rsa") == 0) {
 			if (parse_rsa(path, s, p, err, errlen) < 0)
 				return -1;
@@ -457,6 +475,11 @@ parse_root(const char *path, const config_setting_t *root,
 	if (!p->rsa_allowed && !p->ec_allowed) {
 		snprintf(err, errlen, "%s: the profile allows no key type (add "
 		    "an rsa or ec group)", path);
+		return -1;
+	}
+	if (p->escrow && !escrow_allowed(p)) {
+		snprintf(err, errlen, "%s: escrow is for staff e-mail encryption "
+		    "keys: it needs emailProtection and no nonRepudiation", path);
 		return -1;
 	}
 	return 0;

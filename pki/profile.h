@@ -10,6 +10,10 @@
  *   ec  = { curves = [ "P-256", "P-384" ];             # group absent:
  *           key_usage = [ "digitalSignature", … ]; };  #   EC refused
  *   extended_key_usage = [ "emailProtection", "clientAuth", "1.2.3…" ];
+ *   escrow = true;                       # keys made by the office (cert
+ *                                        # issue --generate) are kept,
+ *                                        # encrypted to the recovery
+ *                                        # certificate, with the record
  *
  * Floors no file can lower: RSA >= 2048 bits, curves P-256/P-384/P-521
  * only.  keyUsage names: digitalSignature, nonRepudiation (alias
@@ -17,6 +21,8 @@
  * keyAgreement (EC only); keyCertSign and cRLSign are refused (end
  * entities only).  extendedKeyUsage: the names in profile.c's table or
  * dotted OIDs; anyExtendedKeyUsage and OCSPSigning are refused.
+ * escrow is for mail encryption keys only: it needs emailProtection and
+ * refuses a profile with nonRepudiation (a signing key is never copied).
  */
 #ifndef PROVD_PKI_PROFILE_H
 #define PROVD_PKI_PROFILE_H
@@ -48,6 +54,7 @@ struct profile {
 	unsigned ec_key_usage;     /* KU_* bits */
 	char     eku[PROFILE_MAX_EKU][PROFILE_OID_MAX];   /* dotted OIDs */
 	size_t   neku;
+	int      escrow;
 };
 
 struct profile_set;

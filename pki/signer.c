@@ -17,6 +17,7 @@
 #include <openssl/x509.h>
 
 #include "certcheck.h"
+#include "p11uri.h"
 #include "signer_child.h"
 #include "signer_wire.h"
 
@@ -274,6 +275,27 @@ check_path(const char *path, int optional, const char *what, char *err,
 	return 0;
 }
 
+/* A key is an absolute path (with an optional passphrase file) or a
+ * PKCS #11 URI (without one). */
+static int
+check_key_ref(const char *path, const char *pass_path, char *err,
+    size_t errlen)
+{
+	if (p11uri_is(path)) {
+		if (strnlen(path, P11URI_MAX + 1) > P11URI_MAX ||
+		    pass_path != NULL) {
+			snprintf(err, errlen, "PKCS#11 URI: at most %d bytes, "
+			    "and no passphrase file", P11URI_MAX);
+			return -1;
+		}
+		return 0;
+	}
+	if (check_path(path, 0, "key path", err, errlen) < 0 ||
+	    check_path(pass_path, 1, "passphrase path", err, errlen) < 0)
+		return -1;
+	return 0;
+}
+
 static struct signer_field
 text(const char *s)
 {
@@ -331,8 +353,7 @@ signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
 		snprintf(err, errlen, "key type: unknown");
 		return -1;
 	}
-	if (check_path(path, 0, "key path", err, errlen) < 0 ||
-	    check_path(pass_path, 1, "passphrase path", err, errlen) < 0)
+	if (check_key_ref(path, pass_path, err, errlen) < 0)
 		return -1;
 	f[0] = text(tn);
 	f[1] = text(path);
@@ -347,8 +368,7 @@ signer_load(struct signer *s, const char *path, const char *pass_path,
 {
 	struct signer_field f[2];
 
-	if (check_path(path, 0, "key path", err, errlen) < 0 ||
-	    check_path(pass_path, 1, "passphrase path", err, errlen) < 0)
+	if (check_key_ref(path, pass_path, err, errlen) < 0)
 		return -1;
 	f[0] = text(path);
 	f[1] = text(pass_path);

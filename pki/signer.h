@@ -44,14 +44,17 @@ int signer_start(const struct signer_config *cfg, struct signer **out,
 /*
  * GENKEY: generate a key of type t in the signer, write it to path (new
  * file, mode 0600, O_EXCL, fsync; encrypted when pass_path is not NULL),
- * and make it the active key.  On success *pub (if pub is not NULL) gets
+ * and make it the active key.  When path is a PKCS #11 URI ("pkcs11:…",
+ * see p11uri.h; pass_path must be NULL) the key is generated on the token
+ * instead, as a non-extractable object labelled by the URI's object=.  On success *pub (if pub is not NULL) gets
  * the public key (caller frees).  Returns 0 or -1.
  */
 int signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
     const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen);
 
 /*
- * LOAD: make the key in path the active key.  The file must be mode 0600
+ * LOAD: make the key in path (or on the token, for a PKCS #11 URI) the
+ * active key.  The file must be mode 0600
  * (no group/other bits); pass_path (NULL = none) names a 0600 file holding
  * the passphrase of an encrypted key.  The key must pass
  * keyfile_check_ca_key.  *pub as for signer_genkey.  Returns 0 or -1.

@@ -19,8 +19,11 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include "cakey.h"
 #include "crlsign.h"
 #include "keyfile.h"
+#include "p11.h"
+#include "p11uri.h"
 #include "sigalg.h"
 #include "signer_wire.h"
 
@@ -29,8 +32,9 @@
 #define ERRMSG_MAX        512
 
 struct child {
-	int       fd;
-	EVP_PKEY *key;       /* active CA key, or NULL */
+	int          fd;
+	struct cakey key;    /* active CA key (key.pkey NULL: none) */
+	const struct signer_config *cfg;
 };
 
 static void child_exit(struct child *c, int status)
@@ -39,8 +43,8 @@ static void child_exit(struct child *c, int status)
 static void
 child_exit(struct child *c, int status)
 {
-	EVP_PKEY_free(c->key);     /* wipes the private key */
-	c->key = NULL;
+	cakey_clear(&c->key);      /* wipes the private key */
+	p11_module_close();
 	_exit(status);
 }
 
@@ -78,7 +82,7 @@ reply_pubkey(struct child *c, uint8_t op)
 	unsigned char *der = NULL;
 	int len;
 
-	len = i2d_PUBKEY(c->key, &der);
+	len = i2d_PUBKEY(c->key.pkey, &der);
 	if (len <= 0) {
 		reply_error(c, op, "cannot encode the public key");
 		return;
@@ -87,25 +91,20 @@ reply_pubkey(struct child *c, uint8_t op)
 	OPENSSL_free(der);
 }
 
-static void
-set_key(struct child *c, EVP_PKEY *k)
-{
-	EVP_PKEY_free(c->key);
-	c->key = k;
-}
-
 /* The end of GENKEY, LOAD and IMPORT: when ok, k becomes the signing key
- * and the reply is its public half; otherwise k (may be NULL) is freed and
- * err is the reply. */
+ * and the reply is its public half; otherwise k is cleared and err is the
+ * reply. */
 static void
-key_done(struct child *c, uint8_t op, EVP_PKEY *k, int ok, const char *err)
+key_done(struct child *c, uint8_t op, struct cakey *k, int ok,
+    const char *err)
 {
 	if (!ok) {
-		EVP_PKEY_free(k);
+		cakey_clear(k);
 		reply_error(c, op, "%s", err);
 		return;
 	}
-	set_key(c, k);
+	cakey_clear(&c->key);
+	c->key = *k;
 	reply_pubkey(c, op);
 }
 
@@ -127,13 +126,40 @@ field_path(struct child *c, const struct signer_msg *m, size_t i,
 	return 0;
 }
 
+/* Text field i naming a key: an absolute path, or a PKCS #11 URI when a
+ * module is configured. */
+static int
+key_ref(struct child *c, const struct signer_msg *m, size_t i, char *out,
+    size_t outsize)
+{
+	if (signer_msg_string(m, i, out, outsize) < 0) {
+		reply_error(c, m->op, "key: missing or malformed");
+		return -1;
+	}
+	if (p11uri_is(out))
+		return 0;
+	return field_path(c, m, i, 0, out, outsize, "key path");
+}
+
+/* Load the configured PKCS #11 module (first use only). */
+static int
+token_ready(struct child *c, char *err, size_t errlen)
+{
+	if (c->cfg->pkcs11_module == NULL) {
+		snprintf(err, errlen, "PKCS#11: pki.pkcs11_module is not "
+		    "configured");
+		return -1;
+	}
+	return p11_module_open(c->cfg->pkcs11_module, err, errlen);
+}
+
 static void
 do_genkey(struct child *c, const struct signer_msg *m)
 {
 	char type[32], path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX];
 	char err[ERRMSG_MAX];
 	enum keyfile_type t;
-	EVP_PKEY *k = NULL;
+	struct cakey k = { NULL, NULL };
 	int ok;
 
 	if (m->nfields != 3) {
@@ -146,33 +172,43 @@ do_genkey(struct child *c, const struct signer_msg *m)
 		    "rsa-3072 or rsa-4096");
 		return;
 	}
-	if (field_path(c, m, 1, 0, path, sizeof(path), "key path") < 0 ||
+	if (key_ref(c, m, 1, path, sizeof(path)) < 0 ||
 	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
-	ok = keyfile_generate(t, &k, err, sizeof(err)) >= 0 &&
-	    keyfile_write(path, k, pass[0] != '\0' ? pass : NULL, err,
-	    sizeof(err)) >= 0;
-	key_done(c, m->op, k, ok, err);
+	if (p11uri_is(path))
+		ok = token_ready(c, err, sizeof(err)) >= 0 &&
+		    p11_key_generate(path, c->cfg->pkcs11_pin_file, t, &k.p11,
+		    &k.pkey, err, sizeof(err)) >= 0;
+	else
+		ok = keyfile_generate(t, &k.pkey, err, sizeof(err)) >= 0 &&
+		    keyfile_write(path, k.pkey, pass[0] != '\0' ? pass : NULL,
+		    err, sizeof(err)) >= 0;
+	key_done(c, m->op, &k, ok, err);
 }
 
 static void
 do_load(struct child *c, const struct signer_msg *m)
 {
 	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
-	EVP_PKEY *k = NULL;
+	struct cakey k = { NULL, NULL };
 	int ok;
 
 	if (m->nfields != 2) {
 		reply_error(c, m->op, "LOAD: wrong number of fields");
 		return;
 	}
-	if (field_path(c, m, 0, 0, path, sizeof(path), "key path") < 0 ||
+	if (key_ref(c, m, 0, path, sizeof(path)) < 0 ||
 	    field_path(c, m, 1, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
-	ok = keyfile_load(path, pass[0] != '\0' ? pass : NULL, &k, err,
-	    sizeof(err)) >= 0 && keyfile_check_ca_key(k, err,
-	    sizeof(err)) >= 0;
-	key_done(c, m->op, k, ok, err);
+	if (p11uri_is(path))
+		ok = token_ready(c, err, sizeof(err)) >= 0 &&
+		    p11_key_load(path, c->cfg->pkcs11_pin_file, &k.p11, &k.pkey,
+		    err, sizeof(err)) >= 0;
+	else
+		ok = keyfile_load(path, pass[0] != '\0' ? pass : NULL,
+		    &k.pkey, err, sizeof(err)) >= 0 &&
+		    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0;
+	key_done(c, m->op, &k, ok, err);
 }
 
 static void
@@ -181,7 +217,7 @@ do_import(struct child *c, const struct signer_msg *m)
 	char src[KEYFILE_PATH_MAX], dst[KEYFILE_PATH_MAX];
 	char pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	const char *pp;
-	EVP_PKEY *k = NULL;
+	struct cakey k = { NULL, NULL };
 	int ok;
 
 	if (m->nfields != 3) {
@@ -193,10 +229,10 @@ do_import(struct child *c, const struct signer_msg *m)
 	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
 		return;
 	pp = pass[0] != '\0' ? pass : NULL;
-	ok = keyfile_load(src, pp, &k, err, sizeof(err)) >= 0 &&
-	    keyfile_check_ca_key(k, err, sizeof(err)) >= 0 &&
-	    keyfile_write(dst, k, pp, err, sizeof(err)) >= 0;
-	key_done(c, m->op, k, ok, err);
+	ok = keyfile_load(src, pp, &k.pkey, err, sizeof(err)) >= 0 &&
+	    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0 &&
+	    keyfile_write(dst, k.pkey, pp, err, sizeof(err)) >= 0;
+	key_done(c, m->op, &k, ok, err);
 }
 
 static void
@@ -205,12 +241,12 @@ do_sign_cert(struct child *c, const struct signer_msg *m)
 	const unsigned char *p;
 	unsigned char *der = NULL;
 	char err[ERRMSG_MAX];
-	struct sigalg alg;
+	size_t len = 0;
 	X509 *x = NULL;
 	EVP_PKEY *pub;
-	int same, len;
+	int same;
 
-	if (c->key == NULL) {
+	if (c->key.pkey == NULL) {
 		reply_error(c, m->op, "no key loaded");
 		return;
 	}
@@ -232,7 +268,7 @@ do_sign_cert(struct child *c, const struct signer_msg *m)
 		reply_error(c, m->op, "certificate: public key unreadable");
 		goto out;
 	}
-	same = EVP_PKEY_eq(pub, c->key) == 1;
+	same = EVP_PKEY_eq(pub, c->key.pkey) == 1;
 	if (m->flags & SIGNER_FLAG_SELF_SIGNED) {
 		if (!same) {
 			reply_error(c, m->op, "self-signed request for a key "
@@ -257,20 +293,15 @@ do_sign_cert(struct child *c, const struct signer_msg *m)
 			goto out;
 		}
 	}
-	if (sigalg_for_key(c->key, &alg, err, sizeof(err)) < 0 ||
-	    X509_sign(x, c->key, alg.md) <= 0) {
-		reply_error(c, m->op, "signing the certificate failed");
+	if (cakey_sign_cert(&c->key, m->field[0].data, m->field[0].len, &der,
+	    &len, err, sizeof(err)) < 0) {
+		reply_error(c, m->op, "signing the certificate failed: %s", err);
 		goto out;
 	}
-	len = i2d_X509(x, &der);
-	if (len <= 0) {
-		reply_error(c, m->op, "encoding the certificate failed");
-		goto out;
-	}
-	reply(c, m->op, SIGNER_STATUS_OK, der, (size_t)len);
+	reply(c, m->op, SIGNER_STATUS_OK, der, len);
 out:
 	ERR_clear_error();
-	OPENSSL_free(der);
+	free(der);
 	X509_free(x);
 }
 
@@ -281,7 +312,7 @@ do_sign_crl(struct child *c, const struct signer_msg *m)
 	size_t len = 0;
 	char err[ERRMSG_MAX];
 
-	if (c->key == NULL) {
+	if (c->key.pkey == NULL) {
 		reply_error(c, m->op, "no key loaded");
 		return;
 	}
@@ -289,7 +320,7 @@ do_sign_crl(struct child *c, const struct signer_msg *m)
 		reply_error(c, m->op, "CRL: missing");
 		return;
 	}
-	if (crlsign_sign(c->key, m->field[0].data, m->field[0].len, &der, &len,
+	if (crlsign_sign_key(&c->key, m->field[0].data, m->field[0].len, &der, &len,
 	    err, sizeof(err)) < 0) {
 		reply_error(c, m->op, "%s", err);
 		return;
@@ -331,7 +362,7 @@ serve(struct child *c)
 			do_sign_crl(c, &m);
 			break;
 		case SIGNER_OP_PUBKEY:
-			if (c->key == NULL)
+			if (c->key.pkey == NULL)
 				reply_error(c, m.op, "no key loaded");
 			else
 				reply_pubkey(c, m.op);
@@ -418,7 +449,7 @@ drop_privileges(const struct signer_config *cfg, char *err, size_t errlen)
 void
 signer_child_main(int fd, const struct signer_config *cfg)
 {
-	struct child c = { .fd = CHILD_FD, .key = NULL };
+	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
 	struct rlimit nocore = { 0, 0 };
 	char err[ERRMSG_MAX] = "";
 	int null;

@@ -14,6 +14,11 @@ struct signer_config {
 	gid_t gid;
 	int timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */
 	int keygen_timeout_ms; /* GENKEY; 0 = SIGNER_KEYGEN_TIMEOUT_MS */
+	/* PKCS #11 (NULL = none; borrowed, must outlive the handle): the
+	 * module only the child loads, and the 0600 file only the child
+	 * reads the token PIN from. */
+	const char *pkcs11_module;
+	const char *pkcs11_pin_file;
 };
 
 #endif

@@ -28,7 +28,7 @@
 #define SIGNER_WIRE_HEADER     12
 #define SIGNER_WIRE_CHUNK      (32 * 1024)
 #define SIGNER_WIRE_MAX        (64u * 1024 * 1024)   /* body cap */
-#define SIGNER_WIRE_MAX_FIELDS 4
+#define SIGNER_WIRE_MAX_FIELDS 6
 
 enum signer_op {
 	SIGNER_OP_HELLO = 1,     /* child -> engine once, after set-up */

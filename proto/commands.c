@@ -86,19 +86,28 @@ static const struct opt_spec ca_create_opts[] = {
 	  .required = true },
 	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE", .help = "ec-p256, ec-p384, rsa-3072 or rsa-4096", .required = true },
 	{ .name = "days",    .kind = OPT_VALUE, .metavar = "N",    .help = "validity in days", .required = true },
+	{ .name = "pkcs11",  .kind = OPT_VALUE, .metavar = "URI",  .help = "generate the key on the token instead of in a file "
+	                                "(RFC 7512, e.g. 'pkcs11:token=provd-ca;object=ca-2026')" },
 	END_OPTS
 };
 
 static const struct opt_spec ca_import_opts[] = {
 	{ .name = "cert", .kind = OPT_FILE, .metavar = "FILE", .help = "the CA certificate (PEM)", .required = true },
 	{ .name = "key",  .kind = OPT_VALUE, .metavar = "PATH", .help = "its private key: an absolute path on the provd host, "
-	                             "mode 0600, read by the signer only", .required = true },
+	                             "mode 0600, read by the signer only" },
+	{ .name = "pkcs11", .kind = OPT_VALUE, .metavar = "URI", .help = "or: its key on the token (RFC 7512 URI, no PIN in it)" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_issue_opts[] = {
-	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)", .required = true },
+	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
 	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
+	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "no CSR: the office makes the key pair (needs --p12)" },
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
+	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
+	                                   "(PKCS#12, mode 0600, new file)" },
+	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
+	                                   "standard input (else one is generated and printed once)" },
 	END_OPTS
 };
 
@@ -313,6 +322,11 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = no_opts,
 	  .summary = "write the records as OpenSSL index.txt (for openssl ocsp -index)",
 	  .example = "provctl cert export-index index.txt" },
+	{ .id = CMD_CERT_ESCROW_EXPORT, .noun = "cert", .verb = "escrow-export",
+	  .operands = "SERIAL", .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER,
+	  .opts = no_opts,
+	  .summary = "print a key's escrow copy (CMS, for the recovery key holder; audited)",
+	  .example = "provctl cert escrow-export 3a0f... > annv-key.cms" },
 
 	[CMD_CRL_SHOW] = {
 	  .id = CMD_CRL_SHOW, .scope = SCOPE_READ,

@@ -33,7 +33,9 @@ enum opt_kind {
 	OPT_SECRET_STDIN,  /* --password-stdin: provctl reads a line from stdin,
 	                      sends it as the value; never audited */
 	OPT_OUTPUT,        /* --credentials FILE: provctl writes SECRET records
-	                      there; provd sees only the file's base name */
+	                      there (as CSV; a record whose one field is "file"
+	                      as raw bytes, e.g. PKCS#12); provd sees only the
+	                      file's base name */
 };
 
 struct opt_spec {
@@ -94,7 +96,7 @@ enum cmd_id {
 	CMD_BATCH_IMPORT,
 	CMD_CA_CREATE, CMD_CA_IMPORT, CMD_CA_SHOW,
 	CMD_CERT_ISSUE, CMD_CERT_LIST, CMD_CERT_SHOW, CMD_CERT_REVOKE,
-	CMD_CERT_RELEASE, CMD_CERT_EXPORT_INDEX,
+	CMD_CERT_RELEASE, CMD_CERT_EXPORT_INDEX, CMD_CERT_ESCROW_EXPORT,
 	CMD_CRL_SHOW, CMD_CRL_PUBLISH,
 	CMD_AUDIT_SHOW, CMD_AUDIT_VERIFY,
 	CMD_REPORT_UNITS, CMD_REPORT_PASSWORDS, CMD_REPORT_EXPIRING,

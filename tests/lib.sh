@@ -17,7 +17,7 @@
 #
 # Also: staff_csv N (the path of a generated N-row staff CSV, made once per
 # build by tools/gen-staff; $PROVD_STAFF_CSV overrides the 8000-row one),
-# provctl (runs "$BUILD/provctl"), ldap_root (ldapsearch as the
+# provctl (runs "$BUILD/provctl"), proc_holds_hex PID HEX, hex_of STRING, ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
 # service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
 # on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends).
@@ -157,6 +157,49 @@ at_exit() {
 	printf -v q '%q ' "$@"
 	_t_at_exit+=("$q")
 }
+
+# proc_holds_hex PID HEX: do the bytes HEX occur anywhere in the readable
+# memory of process PID (root, or the process's own user)?  Exit 0 found,
+# 1 not found, 2 when the scan itself failed (so that a failed scan never
+# passes for "not there").  Mappings larger than 1 GiB (a sanitizer's
+# shadow memory) are skipped.  Tests use it to show a secret never entered
+# a process; pair it with a positive control.
+proc_holds_hex() {
+	python3 - "$1" "$2" <<'PY'
+import re, sys
+CHUNK, BIG = 16 << 20, 1 << 30
+try:
+    pid, needle = sys.argv[1], bytes.fromhex(sys.argv[2])
+    with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        for line in maps:
+            m = re.match(r"([0-9a-f]+)-([0-9a-f]+) (\S+)", line)
+            if not m or m.group(3)[0] != "r":
+                continue
+            lo, hi = int(m.group(1), 16), int(m.group(2), 16)
+            if hi - lo > BIG:
+                continue
+            tail = b""
+            for off in range(lo, hi, CHUNK):
+                try:
+                    mem.seek(off)
+                    block = mem.read(min(CHUNK, hi - off))
+                except (OSError, ValueError, OverflowError):
+                    tail = b""
+                    continue
+                if needle in tail + block:
+                    sys.exit(0)
+                tail = block[-(len(needle) - 1):] if len(needle) > 1 else b""
+except SystemExit:
+    raise
+except BaseException as e:
+    print("proc_holds_hex: %s" % e, file=sys.stderr)
+    sys.exit(2)
+sys.exit(1)
+PY
+}
+
+# hex_of STRING: its bytes as lower-case hex (for proc_holds_hex).
+hex_of() { printf '%s' "$1" | od -An -v -tx1 | tr -d ' \n'; }
 
 # Has process PID ended?  (A zombie waiting for its parent counts as ended.)
 pid_gone() {

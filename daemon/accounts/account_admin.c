@@ -614,11 +614,21 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_DELETE_AFTER, it->delete_after, sizeof(it->delete_after));
 }
 
+/* After the accounts, escrow copies past their retention (purge_certs). */
 static void
-purge_finish(struct purge *p)
+purge_escrow_done(void *ctx, size_t dropped, size_t failed)
 {
+	struct purge *p = ctx;
 	struct request *req = p->req;
+	struct rec r;
 
+	if (dropped > 0 || failed > 0) {
+		rec_begin(&r, req);
+		rec_kvf(&r, "escrow_copies_dropped", "%zu", dropped);
+		rec_kvf(&r, "escrow_copies_failed", "%zu", failed);
+		rec_end(&r);
+	}
+	p->failed += failed;
 	if (p->failed > 0)
 		request_done(req, ST_PARTIAL, "purged %zu account%s, %zu failed%s", p->purged,
 		             p->purged == 1 ? "" : "s", p->failed,
@@ -629,6 +639,25 @@ purge_finish(struct purge *p)
 		             p->skipped ? " (others outside your units were left)" : "");
 	free(p->v);
 	free(p);
+}
+
+static purge_certs_fn *purge_certs;
+
+void
+account_purge_set_certs(purge_certs_fn *fn)
+{
+	purge_certs = fn;
+}
+
+/* The escrow sweep covers the whole province: only an admin of all of it
+ * runs it. */
+static void
+purge_finish(struct purge *p)
+{
+	if (purge_certs != NULL && request_may(p->req, ROLE_ADMIN, NULL))
+		purge_certs(p->req->pd, purge_escrow_done, p);
+	else
+		purge_escrow_done(p, 0, 0);
 }
 
 static void

@@ -20,6 +20,14 @@
 
 struct request;
 
+/* What `user purge` then asks of the certificate office (escrow_expire:
+ * escrow copies past their retention), set by main.c at start-up.
+ * done(ctx, dropped, failed) runs once, later, on the loop.  Unset: no
+ * such step. */
+typedef void purge_certs_done_fn(void *ctx, size_t dropped, size_t failed);
+typedef void purge_certs_fn(struct provd *pd, purge_certs_done_fn *done, void *ctx);
+void account_purge_set_certs(purge_certs_fn *fn);
+
 /* What a write command needs to know about the account it changes. */
 struct acct_target {
 	char          dn[ACCOUNT_DN_MAX];

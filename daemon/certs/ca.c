@@ -20,8 +20,10 @@
 #include "dir.h"
 #include "fingerprint.h"
 #include "keyfile.h"
+#include "keygen.h"
 #include "keyinfo.h"
 #include "log.h"
+#include "p11uri.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -45,10 +47,56 @@ exists(const char *path)
 	return path != NULL && stat(path, &st) == 0;
 }
 
+/* A CA key on a PKCS #11 token is recorded by its URI in <key_file>.uri
+ * (public: no PIN); then no key file exists. */
+void
+ca_key_uri_path(const struct config *cfg, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.uri", cfg->key_file);
+}
+
+static bool
+ca_key_exists(const struct config *cfg)
+{
+	char up[4096];
+
+	ca_key_uri_path(cfg, up, sizeof(up));
+	return exists(cfg->key_file) || exists(up);
+}
+
 bool
 ca_present(const struct provd *pd)
 {
-	return ca_ready(pd) || exists(pd->cfg.key_file) || exists(pd->cfg.cert_file);
+	return ca_ready(pd) || ca_key_exists(&pd->cfg) || exists(pd->cfg.cert_file);
+}
+
+/* Read the recorded URI (one line) into uri[P11URI_MAX + 1]. */
+static int
+read_key_uri(const struct config *cfg, char *uri, char *err, size_t errlen)
+{
+	char up[4096], extra;
+	FILE *f;
+	size_t n;
+	struct p11uri u;
+
+	ca_key_uri_path(cfg, up, sizeof(up));
+	if ((f = fopen(up, "re")) == NULL) {
+		snprintf(err, errlen, "%s: %s", up, strerror(errno));
+		return -1;
+	}
+	n = fread(uri, 1, P11URI_MAX, f);
+	uri[n] = '\0';
+	if (n == P11URI_MAX && fread(&extra, 1, 1, f) == 1)
+		n = 0;
+	fclose(f);
+	while (n > 0 && uri[n - 1] == '\n')
+		uri[--n] = '\0';
+	if (n == 0 || memchr(uri, '\n', n) != NULL ||
+	    p11uri_parse(uri, &u, err, errlen) < 0) {
+		snprintf(err, errlen, "%s: not one PKCS#11 URI line", up);
+		return -1;
+	}
+	return 0;
 }
 
 /* The CA certificate is public: any mode is fine, but it must parse. */
@@ -91,10 +139,12 @@ mkdir_for(const char *path, char *err, size_t errlen)
 int
 ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
-	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid };
+	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
+	                            .pkcs11_module = pd->cfg.pkcs11_module,
+	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
 	struct config *cfg = &pd->cfg;
 	struct pki *pki;
-	char dir[4096];
+	char dir[4096], uri[P11URI_MAX + 1];
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
 
@@ -103,6 +153,11 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	pd->pki = pki;
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
 	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)
+		return -1;
+	if (keygen_locate(dir, sizeof(dir)) < 0)
+		log_info("pki: %s; cert issue --generate is disabled", dir);
+	if (cfg->escrow_cert_file != NULL &&
+	    (pki->escrow_cert = load_cert_file(cfg->escrow_cert_file, err, errlen)) == NULL)
 		return -1;
 	if (cfg->key_file == NULL || cfg->cert_file == NULL || cfg->crl_file == NULL) {
 		log_info("pki: no key_file/cert_file/crl_file configured; certificate "
@@ -124,16 +179,21 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	}
 	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
 		return -1;
-	if (!exists(cfg->key_file) && !exists(cfg->cert_file))
+	if (!ca_key_exists(cfg) && !exists(cfg->cert_file))
 		return 0;    /* no CA yet: `ca create` or `ca import` makes one */
-	if (!exists(cfg->key_file) || !exists(cfg->cert_file)) {
-		snprintf(err, errlen, "pki: only one of %s and %s exists; refusing to start",
-		         cfg->key_file, cfg->cert_file);
+	if (!ca_key_exists(cfg) || !exists(cfg->cert_file)) {
+		snprintf(err, errlen, "pki: only one of %s (or %s.uri) and %s exists; refusing "
+		         "to start", cfg->key_file, cfg->key_file, cfg->cert_file);
 		return -1;
 	}
-	if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
-	                err, errlen) < 0)
+	if (exists(cfg->key_file)) {
+		if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
+		                err, errlen) < 0)
+			goto out;
+	} else if (read_key_uri(cfg, uri, err, errlen) < 0 ||
+	           signer_load(pki->signer, uri, NULL, &pub, err, errlen) < 0) {
 		goto out;
+	}
 	if ((pki->cacert = load_cert_file(cfg->cert_file, err, errlen)) == NULL)
 		goto out;
 	if (certgen_check_ca_pair(pki->cacert, pub, 0, err, errlen) < 0) {
@@ -193,6 +253,7 @@ ca_stop(struct pki *pki)
 		return;
 	signer_stop(pki->signer);
 	X509_free(pki->cacert);
+	X509_free(pki->escrow_cert);
 	profile_set_free(pki->profiles);
 	free(pki);
 }

@@ -29,6 +29,7 @@ struct pki {
 	X509               *cacert;      /* NULL until a CA is created or imported */
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
+	X509               *escrow_cert; /* pki.escrow_cert_file, or NULL */
 };
 
 /*
@@ -52,5 +53,10 @@ int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
 /* A CA is loaded, or its key or certificate file is there already (a CA
  * is never created or imported over one). */
 bool ca_present(const struct provd *pd);
+
+/* Where a CA key on a PKCS #11 token is recorded by its URI:
+ * "<pki.key_file>.uri" into buf. */
+struct config;
+void ca_key_uri_path(const struct config *cfg, char *buf, size_t len);
 
 #endif

@@ -21,6 +21,7 @@
 #include "keyfile.h"
 #include "keyinfo.h"
 #include "log.h"
+#include "p11uri.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -57,6 +58,36 @@ out:
 	OPENSSL_free(der);
 	free(pem);
 	return rc;
+}
+
+static int
+write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
+{
+	char up[4096], line[P11URI_MAX + 2];
+	int n;
+
+	ca_key_uri_path(cfg, up, sizeof(up));
+	n = snprintf(line, sizeof(line), "%s\n", uri);
+	return crlgen_write_file(up, (const unsigned char *)line, (size_t)n, err, errlen);
+}
+
+/* The --pkcs11 URI of ca create / ca import: a module must be configured. */
+static bool
+pkcs11_arg_ok(struct request *req, const char *uri)
+{
+	struct p11uri u;
+	char err[256];
+
+	if (req->pd->cfg.pkcs11_module == NULL) {
+		request_done(req, ST_UNAVAILABLE, "--pkcs11: pki.pkcs11_module and "
+		             "pki.pkcs11_pin_file are not configured");
+		return false;
+	}
+	if (p11uri_parse(uri, &u, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "--pkcs11: %s", err);
+		return false;
+	}
+	return true;
 }
 
 /* ---- records of the CA ---------------------------------------------- */
@@ -229,6 +260,7 @@ ca_create(struct request *req)
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
 	const char *days_s = cmd_arg(&req->args, "days");
+	const char *uri = cmd_arg(&req->args, "pkcs11");
 	enum keyfile_type kt;
 	EVP_PKEY *pub = NULL;
 	X509 *tbs = NULL, *cert = NULL;
@@ -253,6 +285,8 @@ ca_create(struct request *req)
 		             pd->cfg.cert_file);
 		return;
 	}
+	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+		return;
 	/* Validate the subject before generating a key for it. */
 	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
 	    strstr(err, "subject") != NULL) {
@@ -261,22 +295,28 @@ ca_create(struct request *req)
 	}
 	X509_free(tbs);
 	tbs = NULL;
-	if (signer_genkey(pd->pki->signer, kt, pd->cfg.key_file, pd->cfg.key_passphrase_file,
-	                  &pub, err, sizeof(err)) < 0) {
+	if (signer_genkey(pd->pki->signer, kt, uri != NULL ? uri : pd->cfg.key_file,
+	                  uri != NULL ? NULL : pd->cfg.key_passphrase_file, &pub, err,
+	                  sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "signer: %s", err);
 		return;
 	}
 	if (certgen_ca(subject, (unsigned)days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
-	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0) {
+	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
+	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
-		unlink(pd->cfg.key_file);
-		request_done(req, ST_INVALID, "%s", err);
+		X509_free(cert);
+		if (uri == NULL)
+			unlink(pd->cfg.key_file);
+		request_done(req, ST_INVALID, "%s%s", err, uri != NULL ? " (the new key stays "
+		             "on the token: remove it there, or name another object)" : "");
 		return;
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	log_info("pki: new CA key %s (%s) in the signer", pd->cfg.key_file, type);
+	log_info("pki: new CA key %s (%s) in the signer", uri != NULL ? uri : pd->cfg.key_file,
+	         type);
 	install_ca(req, cert);
 }
 
@@ -287,15 +327,24 @@ ca_import(struct request *req)
 	size_t certlen = 0;
 	const char *certpem = cmd_arg_len(&req->args, "cert", &certlen);
 	const char *key = cmd_arg(&req->args, "key");
+	const char *uri = cmd_arg(&req->args, "pkcs11");
 	EVP_PKEY *pub = NULL;
 	X509 *cert;
 	char err[512];
+	int rc;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
 		return;
 	}
-	if (key[0] != '/') {
+	if ((key == NULL) == (uri == NULL)) {
+		request_done(req, ST_USAGE, "ca import needs --cert FILE and one of --key PATH "
+		             "and --pkcs11 URI");
+		return;
+	}
+	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+		return;
+	if (key != NULL && key[0] != '/') {
 		request_done(req, ST_USAGE, "--key: an absolute path on the provd host (the "
 		             "signer reads it; the key never crosses the control socket)");
 		return;
@@ -308,23 +357,30 @@ ca_import(struct request *req)
 		request_done(req, ST_INVALID, "--cert: not a PEM certificate");
 		return;
 	}
-	if (signer_import(pd->pki->signer, key, pd->cfg.key_file, pd->cfg.key_passphrase_file,
-	                  &pub, err, sizeof(err)) < 0) {
+	if (uri != NULL)
+		rc = signer_load(pd->pki->signer, uri, NULL, &pub, err, sizeof(err));
+	else
+		rc = signer_import(pd->pki->signer, key, pd->cfg.key_file,
+		                   pd->cfg.key_passphrase_file, &pub, err, sizeof(err));
+	if (rc < 0) {
 		X509_free(cert);
-		request_done(req, ST_INVALID, "--key: %s", err);
+		request_done(req, ST_INVALID, "--%s: %s", uri != NULL ? "pkcs11" : "key", err);
 		return;
 	}
-	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0) {
+	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0 ||
+	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);
 		X509_free(cert);
 		/* Forget the imported key: remove the copy, restart the signer. */
-		unlink(pd->cfg.key_file);
+		if (uri == NULL)
+			unlink(pd->cfg.key_file);
 		signer_stop(pd->pki->signer);
 		pd->pki->signer = NULL;
 		{
-			struct signer_config sc = { 0 };
+			struct signer_config sc = { .pkcs11_module = pd->cfg.pkcs11_module,
+			                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
 
 			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
 				log_warnx("pki: signer restart: %s", rerr);
@@ -333,6 +389,6 @@ ca_import(struct request *req)
 		return;
 	}
 	EVP_PKEY_free(pub);
-	log_info("pki: CA imported from %s", key);
+	log_info("pki: CA imported from %s", uri != NULL ? uri : key);
 	install_ca(req, cert);
 }

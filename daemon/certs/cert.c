@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "account.h"
@@ -20,13 +21,17 @@
 #include "crl.h"
 #include "csr.h"
 #include "dir.h"
+#include "escrow.h"
 #include "fingerprint.h"
 #include "index.h"
+#include "keygen.h"
 #include "ldapesc.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
 #include "names.h"
+#include "p12.h"
+#include "password.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -65,6 +70,12 @@ struct issue {
 	unsigned               tries;     /* directory writes retried so far */
 	char                   key_hash[CERTREC_KEY_HASH_LEN + 1];
 	char                   key_claim[CERTREC_KEY_HASH_LEN + 2];  /* "%hash" while held */
+	/* --generate: the key is made by provd-keygen, delivered as PKCS#12 */
+	bool                   generate;
+	enum keyfile_type      keytype;
+	struct keygen         *kg;
+	bool                   pass_generated;
+	char                   pass[P12_PASS_MAX + 1];
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -90,6 +101,8 @@ issue_free(struct issue *is)
 	EVP_PKEY_free(is->pub);
 	X509_free(is->cert);
 	free(is->der);
+	keygen_free(is->kg);
+	OPENSSL_cleanse(is->pass, sizeof(is->pass));
 	free(is);
 }
 
@@ -108,9 +121,21 @@ issue_reply(struct issue *is, const char *warning)
 		issue_free(is);
 		return;
 	}
+	if (is->kg != NULL) {
+		size_t n;
+		const unsigned char *p12 = keygen_p12(is->kg, &n);
+
+		rec_begin_type(&r, req, WIRE_SECRET);
+		rec_kvn(&r, "file", (const char *)p12, n);
+		rec_end(&r);
+	}
 	rec_begin(&r, req);
 	rec_kv(&r, "serial", is->serial);
 	rec_kv(&r, "login", is->login);
+	if (is->pass_generated)
+		rec_kv(&r, "passphrase", is->pass);
+	if (is->kg != NULL)
+		rec_kv(&r, "escrow", is->profile->escrow ? "yes" : "no");
 	rec_kv(&r, "profile", is->profile->name);
 	rec_kv(&r, "not_before", is->not_before);
 	rec_kv(&r, "not_after", is->not_after);
@@ -231,8 +256,70 @@ issue_record(void *arg)
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_HASH, is->key_hash);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
+	if (is->kg != NULL) {
+		size_t n;
+		const unsigned char *esc = keygen_escrow(is->kg, &n);
+
+		if (esc != NULL)
+			dir_mods_add_bin(m, LDAP_MOD_ADD, ESCROW_ATTR, esc, n);
+	}
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
+}
+
+static void
+issue_packaged(void *arg)
+{
+	struct issue *is = arg;
+
+	if (keygen_error(is->kg) != NULL) {
+		request_done(is->req, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
+		             "it is not issued: %s", is->serial, keygen_error(is->kg));
+		issue_free(is);
+		return;
+	}
+	issue_record(is);
+}
+
+/* --generate: the helper packs its key with the certificate before the
+ * record is written, so a certificate is recorded only with its file. */
+static void
+issue_package(struct issue *is)
+{
+	struct provd *pd = is->req->pd;
+
+	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert,
+	                   is->profile->escrow ? pd->pki->escrow_cert : NULL, is->cn, is->pass,
+	                   issue_packaged, is) < 0) {
+		request_done(is->req, ST_INTERNAL, "out of memory");
+		issue_free(is);
+	}
+}
+
+static void issue_sign_and_record(struct issue *is);
+
+static void
+issue_generated(void *arg)
+{
+	struct issue *is = arg;
+	char err[300];
+
+	if (keygen_error(is->kg) != NULL) {
+		request_done(is->req, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
+		issue_free(is);
+		return;
+	}
+	if ((is->pub = EVP_PKEY_dup(keygen_pubkey(is->kg))) == NULL) {
+		request_done(is->req, ST_INTERNAL, "out of memory");
+		issue_free(is);
+		return;
+	}
+	if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
+		request_done(is->req, ST_INVALID, "--key: %s", err);
+		issue_free(is);
+		return;
+	}
+	issue_sign_and_record(is);
 }
 
 static void
@@ -288,7 +375,10 @@ issue_sign_and_record(struct issue *is)
 		is->issuer[n > 0 ? n : 0] = '\0';
 		BIO_free(b);
 	}
-	issue_record(is);
+	if (is->kg != NULL)
+		issue_package(is);
+	else
+		issue_record(is);
 }
 
 static void
@@ -407,7 +497,57 @@ issue_account_done(void *arg, const struct dir_result *res)
 		issue_free(is);
 		return;
 	}
+	if (is->generate) {
+		if (keygen_generate(req->pd, is->keytype, issue_generated, is, &is->kg) < 0) {
+			request_done(req, ST_INTERNAL, "out of memory");
+			issue_free(is);
+		}
+		return;
+	}
 	issue_key_check(is);
+}
+
+/* The options of --generate: key type, output file, passphrase. */
+static int
+issue_generate_args(struct issue *is, char *err, size_t errlen)
+{
+	const struct cmd_args *a = &is->req->args;
+	const char *type = cmd_arg(a, "key"), *pass;
+	size_t len = 0;
+
+	is->generate = true;
+	is->keytype = KEYFILE_EC_P256;
+	if (!cmd_flag(a, "p12")) {
+		snprintf(err, errlen, "--generate needs --p12 FILE (the key, certificate and "
+		         "chain are delivered in it)");
+		return -1;
+	}
+	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
+		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
+		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
+		return -1;
+	}
+	if (type != NULL && (keyfile_type_parse(type, &is->keytype, err, errlen) < 0 ||
+	                     (is->keytype != KEYFILE_EC_P256 && is->keytype != KEYFILE_RSA_3072))) {
+		snprintf(err, errlen, "--key: ec-p256 or rsa-3072");
+		return -1;
+	}
+	if ((pass = cmd_arg_len(a, "passphrase-stdin", &len)) != NULL) {
+		if (len < P12_PASS_MIN || len > P12_PASS_MAX) {
+			snprintf(err, errlen, "--passphrase-stdin: %d to %d bytes", P12_PASS_MIN,
+			         P12_PASS_MAX);
+			return -1;
+		}
+		memcpy(is->pass, pass, len);
+		is->pass[len] = '\0';
+		return 0;
+	}
+	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
+		snprintf(err, errlen, "cannot generate a passphrase");
+		return -1;
+	}
+	is->pass_generated = true;
+	return 0;
 }
 
 void
@@ -427,6 +567,11 @@ cert_issue(struct request *req)
 
 	if (!cert_need_ca(req))
 		return;
+	if ((csr == NULL) == !cmd_flag(&req->args, "generate")) {
+		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
+		             "--p12 FILE");
+		return;
+	}
 	if (!names_login_valid(login)) {
 		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
 		return;
@@ -440,8 +585,14 @@ cert_issue(struct request *req)
 		issue_free(is);
 		return;
 	}
-	if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
-	               err, sizeof(err)) < 0) {
+	if (csr == NULL) {
+		if (issue_generate_args(is, err, sizeof(err)) < 0) {
+			request_done(req, ST_USAGE, "%s", err);
+			issue_free(is);
+			return;
+		}
+	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
+	                      err, sizeof(err)) < 0) {
 		request_done(req, ST_INVALID, "csr: %s", err);
 		issue_free(is);
 		return;

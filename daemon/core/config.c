@@ -325,6 +325,11 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.country", "VN", &c->country, err, errlen) ||
 	    get_str(&cf, "pki.key_file", NULL, &c->key_file, err, errlen) ||
 	    get_str(&cf, "pki.key_passphrase_file", NULL, &c->key_passphrase_file, err, errlen) ||
+	    get_str(&cf, "pki.pkcs11_module", NULL, &c->pkcs11_module, err, errlen) ||
+	    get_str(&cf, "pki.pkcs11_pin_file", NULL, &c->pkcs11_pin_file, err, errlen) ||
+	    get_str(&cf, "pki.escrow_cert_file", NULL, &c->escrow_cert_file, err, errlen) ||
+	    get_uint(&cf, "pki.escrow_retention_days", 3650, 0, 36500,
+	             &c->escrow_retention_days, err, errlen) ||
 	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
 	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
@@ -334,6 +339,13 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen))
 		goto out;
 
+	if ((c->pkcs11_module == NULL) != (c->pkcs11_pin_file == NULL) ||
+	    (c->pkcs11_module != NULL && (c->pkcs11_module[0] != '/' ||
+	                                  c->pkcs11_pin_file[0] != '/'))) {
+		snprintf(err, errlen, "%s: pki.pkcs11_module and pki.pkcs11_pin_file go "
+		         "together, as absolute paths", path);
+		goto out;
+	}
 	if ((c->syslog_facility = log_facility_parse(fac)) < 0) {
 		snprintf(err, errlen, "%s: daemon.syslog_facility '%s' is not "
 		         "daemon, user or local0..local7", path, fac);
@@ -429,7 +441,9 @@ config_free(struct config *c)
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
 	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
 	free(c->organization); free(c->country); free(c->key_file);
-	free(c->key_passphrase_file); free(c->cert_file); free(c->crl_file);
+	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
+	free(c->escrow_cert_file);
+	free(c->cert_file); free(c->crl_file);
 	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);
 	free(c->default_profile); free(c->units_dn); free(c->people_dn);
 	free(c->pki_dn); free(c->certs_dn); free(c->ca_dn);

@@ -70,6 +70,10 @@ struct config {
 	char    *country;
 	char    *key_file;
 	char    *key_passphrase_file;
+	char    *pkcs11_module;     /* PKCS #11 library the signer loads, or NULL */
+	char    *pkcs11_pin_file;   /* 0600 file with the token PIN (signer only) */
+	char    *escrow_cert_file;  /* recovery certificate keys are escrowed to */
+	unsigned escrow_retention_days; /* kept this long after the cert expired */
 	char    *cert_file;
 	char    *crl_file;
 	unsigned crl_days;

@@ -20,7 +20,7 @@ make_args=(-s -C "$REPO" "BUILD=$BUILD")
 # derived from the source tree so a new template is expected too.
 expected_files() {
 	local prefix=$1 data=$1/share/provd f
-	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl" "${prefix#/}/sbin/provd-self"
+	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl" "${prefix#/}/sbin/provd-self" "${prefix#/}/sbin/provd-keygen"
 	printf '%s 644\n' "${data#/}/common-passwords.txt" "${data#/}/examples/self.conf" \
 		"${prefix#/}/share/man/man8/provd-self.8" "${prefix#/}/lib/systemd/system/provd-self.service"
 	for f in "$REPO"/templates/*.ldif; do printf '%s 644\n' "${data#/}/${f##*/}"; done

@@ -43,8 +43,10 @@ test_shipped_profiles(void **state)
 	assert_int_equal(p->neku, 2);
 	assert_string_equal(p->eku[0], "1.3.6.1.5.5.7.3.4");
 	assert_string_equal(p->eku[1], "1.3.6.1.5.5.7.3.2");
+	assert_true(p->escrow);
 
 	p = profile_find(set, "staff-sign");
+	assert_false(p->escrow);
 	assert_non_null(p);
 	assert_int_equal(p->validity_days, 730);
 	assert_int_equal(p->rsa_key_usage,
@@ -115,6 +117,18 @@ test_bad_profiles(void **state)
 	    "[\"clientAuth\", \"clientAuth\"];\n", "twice");
 	expect_bad(dir, "validity_days = 10;\nrsa = {\n", "bad.conf:");
 	expect_bad(dir, "validity_days = \"ten\";\n", "integer");
+	/* Escrow is for mail encryption keys: never a signing key. */
+	expect_bad(dir, "validity_days = 10;\nec = { curves = [\"P-256\"]; "
+	    "key_usage = [\"digitalSignature\", \"nonRepudiation\"]; };\n"
+	    "extended_key_usage = [\"emailProtection\"];\nescrow = true;\n",
+	    "escrow is for staff e-mail");
+	expect_bad(dir, "validity_days = 10;\nec = { curves = [\"P-256\"]; "
+	    "key_usage = [\"digitalSignature\", \"keyAgreement\"]; };\n"
+	    "extended_key_usage = [\"clientAuth\"];\nescrow = true;\n",
+	    "needs emailProtection");
+	expect_bad(dir, "validity_days = 10;\nec = { curves = [\"P-256\"]; "
+	    "key_usage = [\"digitalSignature\"]; };\nescrow = 1;\n",
+	    "true or false");
 
 	/* A directory with a bad profile fails as a whole. */
 	if (profile_load_dir(dir, &set, err, sizeof(err)) == 0)

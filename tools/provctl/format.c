@@ -255,21 +255,24 @@ print_table(struct formatter *f, const struct wire_msg *m)
 
 /* A record carrying a "pem" or "text" field (cert issue, cert show, crl
  * show) prints that field raw in table mode, so `provctl cert issue ... >
- * x.pem` yields a PEM file; the other fields go to stderr on a terminal. */
+ * x.pem` yields a PEM file; the other fields go to stderr on a terminal —
+ * but a generated "passphrase" (cert issue --generate), shown only this
+ * once, goes to stderr always. */
 static bool
 print_document(struct formatter *f, const struct wire_msg *m)
 {
 	size_t i, doc = m->nfields;
+	bool tty = isatty(STDERR_FILENO);
 
 	for (i = 0; i + 1 < m->nfields; i += 2)
 		if (strcmp(m->f[i].ptr, "pem") == 0 || strcmp(m->f[i].ptr, "text") == 0)
 			doc = i;
 	if (doc == m->nfields)
 		return false;
-	if (isatty(STDERR_FILENO))
-		for (i = 0; i + 1 < m->nfields; i += 2)
-			if (i != doc && m->f[i + 1].len > 0)
-				fprintf(stderr, "%s: %s\n", m->f[i].ptr, m->f[i + 1].ptr);
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (i != doc && m->f[i + 1].len > 0 &&
+		    (tty || strcmp(m->f[i].ptr, "passphrase") == 0))
+			fprintf(stderr, "%s: %s\n", m->f[i].ptr, m->f[i + 1].ptr);
 	fwrite(m->f[doc + 1].ptr, 1, m->f[doc + 1].len, f->out);
 	if (m->f[doc + 1].len > 0 && m->f[doc + 1].ptr[m->f[doc + 1].len - 1] != '\n')
 		fputc('\n', f->out);

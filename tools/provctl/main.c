@@ -54,6 +54,8 @@ struct session {
 	int              infd;          /* streamed input, or -1 */
 	bool             input_done;
 	FILE            *secret_out;    /* --credentials FILE */
+	const char      *secret_path;   /* its name, to remove it when unused */
+	bool             secret_written;
 	bool             secret_header; /* its CSV header is written */
 	FILE            *line_out;      /* CMD_OUTPUT_FILE */
 	bool             progress;      /* stderr is a terminal */
@@ -299,6 +301,12 @@ write_secret(struct session *s, const struct wire_msg *m)
 
 	if (s->secret_out == NULL)
 		return;
+	s->secret_written = true;
+	/* A binary file (PKCS#12): its bytes as they are, no CSV. */
+	if (m->nfields == 2 && strcmp(m->f[0].ptr, "file") == 0) {
+		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
+		return;
+	}
 	buf_init(&b, 1u << 20);
 	if (!s->secret_header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
@@ -564,6 +572,7 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 				rc = ST_USAGE;
 				goto out;
 			}
+			s->secret_path = g->value;
 			/* provd learns only the base name, for the audit trail. */
 			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
 			           g->value);
@@ -683,8 +692,10 @@ main(int argc, char **argv)
 		buf_free(&s.in);
 		buf_wipe(&s.out);
 		buf_free(&s.out);
-		if (s.secret_out != NULL)
+		if (s.secret_out != NULL) {
 			fclose(s.secret_out);
+			unlink(s.secret_path);      /* made by us, empty */
+		}
 		if (s.line_out != NULL)
 			fclose(s.line_out);
 		return rc;
@@ -707,6 +718,9 @@ main(int argc, char **argv)
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
 		return ST_INTERNAL;
 	}
+	/* A refused request leaves no empty output file behind. */
+	if (s.secret_out != NULL && !s.secret_written && s.status != ST_OK)
+		unlink(s.secret_path);
 	if (s.line_out != NULL && fclose(s.line_out) != 0) {
 		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
 		return ST_INTERNAL;
