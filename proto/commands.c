@@ -322,7 +322,10 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = no_opts,
 	  .summary = "write the records as OpenSSL index.txt (for openssl ocsp -index)",
 	  .example = "provctl cert export-index index.txt" },
-	{ .id = CMD_CERT_ESCROW_EXPORT, .noun = "cert", .verb = "escrow-export",
+	[CMD_CERT_ESCROW_EXPORT] = {
+	  /* Key recovery: an officer of the whole province, never a scoped one. */
+	  .id = CMD_CERT_ESCROW_EXPORT, .scope = SCOPE_NONE,
+	  .noun = "cert", .verb = "escrow-export",
 	  .operands = "SERIAL", .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER,
 	  .opts = no_opts,
 	  .summary = "print a key's escrow copy (CMS, for the recovery key holder; audited)",

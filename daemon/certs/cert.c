@@ -297,6 +297,7 @@ issue_package(struct issue *is)
 }
 
 static void issue_sign_and_record(struct issue *is);
+static void issue_key_check(struct issue *is);
 
 static void
 issue_generated(void *arg)
@@ -319,7 +320,8 @@ issue_generated(void *arg)
 		issue_free(is);
 		return;
 	}
-	issue_sign_and_record(is);
+	/* A fresh key, but its record carries the hash like any other. */
+	issue_key_check(is);
 }
 
 static void

@@ -154,6 +154,10 @@ fixture() {
 	"cert show")
 		[[ $t == in ]] && ARGS=("$READ_SERIAL_IN") || ARGS=("$READ_SERIAL_OUT") ;;
 	"cert export-index") next; ARGS=("$W/index$n.txt") ;;
+	"cert escrow-export")
+		# Allowed, the certificate has no escrow copy (a key from a CSR).
+		[[ $t == in ]] && ARGS=("$READ_SERIAL_IN") || ARGS=("$READ_SERIAL_OUT")
+		OKST=3 ;;
 	complete) ARGS=(units so-) ;;
 	"unit add")
 		next
@@ -267,7 +271,8 @@ while IFS=$'\t' read -r cmd roles scope _unitarg _rw _required; do
 			# Read-only commands without a target need one run per identity.
 			[[ $scope != read && $scope != none && $scope != ca ]] || [[ $cmd == whois ||
 				$cmd == "user show" || $cmd == "unit show" || $cmd == "cert show" ||
-				$cmd == "report units" || $cmd == "report passwords" ]] || break
+				$cmd == "report units" || $cmd == "report passwords" ||
+				$cmd == "cert escrow-export" ]] || break
 		done
 	done
 done <<<"$table"
