@@ -129,6 +129,11 @@ static const struct opt_spec cert_revoke_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec ocsp_refresh_opts[] = {
+	{ .name = "new-responder", .kind = OPT_FLAG, .metavar = NULL, .help = "first replace the responder key and certificate" },
+	END_OPTS
+};
+
 static const struct opt_spec crl_show_opts[] = {
 	{ .name = "text", .kind = OPT_FLAG, .metavar = NULL, .help = "a readable dump instead of PEM" },
 	END_OPTS
@@ -342,6 +347,18 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .flags = CMD_WRITES, .opts = no_opts, .summary = "sign and publish a new CRL now",
 	  .example = "provctl crl publish" },
 
+	[CMD_OCSP_SHOW] = {
+	  .id = CMD_OCSP_SHOW, .scope = SCOPE_READ,
+	  .noun = "ocsp", .verb = "show", .roles = ROLE_READ,
+	  .opts = no_opts, .summary = "the OCSP responder certificate and the pre-signed responses",
+	  .example = "provctl ocsp show" },
+	[CMD_OCSP_REFRESH] = {
+	  .id = CMD_OCSP_REFRESH, .scope = SCOPE_CA,
+	  .noun = "ocsp", .verb = "refresh", .roles = ROLE_OFFICER,
+	  .flags = CMD_WRITES, .opts = ocsp_refresh_opts,
+	  .summary = "sign every OCSP response again now",
+	  .example = "provctl ocsp refresh --new-responder" },
+
 	[CMD_AUDIT_SHOW] = {
 	  .id = CMD_AUDIT_SHOW, .scope = SCOPE_NONE,
 	  .noun = "audit", .verb = "show", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
@@ -426,7 +443,7 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
           const size_t *lens, struct cmd_args *out, char *err, size_t errlen)
 {
 	const struct opt_spec *o;
-	bool options_done = false;
+	bool options_done = false, after_secret = false;
 	int i;
 	size_t k;
 
@@ -448,8 +465,15 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 				return -1;
 			}
 			if (out->noperands >= spec->max_operands) {
-				snprintf(err, errlen, "unexpected argument '%.64s'%s", a,
-				         spec->max_operands ? " (too many operands)" : "");
+				/* After a secret option a stray word may be the
+				 * secret itself: it is never quoted. */
+				if (after_secret)
+					snprintf(err, errlen, "unexpected argument %d (not shown: "
+					         "it follows a secret option)%s", i + 1,
+					         spec->max_operands ? " (too many operands)" : "");
+				else
+					snprintf(err, errlen, "unexpected argument '%.64s'%s", a,
+					         spec->max_operands ? " (too many operands)" : "");
 				return -1;
 			}
 			out->operand[out->noperands++] = a;
@@ -473,6 +497,8 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 			         spec->verb ? spec->verb : "");
 			return -1;
 		}
+		if (o->kind == OPT_SECRET_FILE || o->kind == OPT_SECRET_STDIN)
+			after_secret = true;
 		if (takes_value(o->kind) || o->kind == OPT_SECRET_STDIN) {
 			if (eq != NULL) {
 				val = eq + 1;

@@ -32,6 +32,7 @@
 #include "names.h"
 #include "p12.h"
 #include "password.h"
+#include "ocsp.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -211,6 +212,7 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (res->code == LDAP_SUCCESS ||
 	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
 		is->tries = 0;
+		ocsp_cert_issued(req->pd, is->serial);
 		issue_update_account(is);
 		return;
 	}
@@ -953,6 +955,13 @@ revoke_or_release(struct request *req, bool release)
 			request_done(req, ST_INVALID, "--invalidity-date: %s (YYYYMMDDHHMMSSZ)", err);
 			return;
 		}
+		/* The date the key is known or suspected to have been
+		 * compromised (RFC 5280 5.3.2): it cannot lie ahead. */
+		if (inv != NULL && rv->invalidity > time(NULL)) {
+			free(rv);
+			request_done(req, ST_INVALID, "--invalidity-date: %s is in the future", inv);
+			return;
+		}
 	}
 	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {
 		free(rv);
@@ -1021,8 +1030,18 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		rec_end(&r);
 		n++;
 	}
+	/* index.txt.attr: one person may hold several valid certificates with
+	 * one subject (staff-email and staff-sign), which openssl ca and
+	 * openssl ocsp -index refuse without this. */
+	{
+		struct rec r;
+
+		rec_begin(&r, req);
+		rec_kv(&r, "attr_line", "unique_subject = no");
+		rec_end(&r);
+	}
 	certrec_free(list);
-	request_done(req, ST_OK, "%zu records written", n);
+	request_done(req, ST_OK, "%zu records written (and FILE.attr)", n);
 }
 
 void

@@ -91,6 +91,7 @@
 #include "dir.h"
 #include "hex.h"
 #include "log.h"
+#include "ocsp.h"
 #include "loop.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -100,6 +101,8 @@
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #define CAS_RETRIES      8
@@ -397,11 +400,63 @@ crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
 
 /* ---- step 4: CAS write, then the file ------------------------------- */
 
+/* Writing the CRL file off the loop. */
+struct file_job {
+	struct crl_state *s;
+	char             *path;
+	unsigned char    *der;
+	size_t            derlen;
+	int               rc;
+	char              why[300];
+};
+
+/* Worker thread: the job's own fields only. */
+static void
+file_work(void *arg)
+{
+	struct file_job *job = arg;
+
+	job->rc = crlgen_write_file(job->path, job->der, job->derlen, job->why,
+	                            sizeof(job->why));
+}
+
+/* Loop thread: finish the publish. */
+static void
+file_done(void *arg)
+{
+	struct file_job *job = arg;
+	struct crl_state *s = job->s;
+	char msg[700];
+
+	if (job->rc < 0) {
+		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
+		         (unsigned long long)s->last, job->why);
+		free(job->path);
+		free(job->der);
+		free(job);
+		publish_end(s, ST_INTERNAL, msg);
+		return;
+	}
+	if (s->full)
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries)",
+		         (unsigned long long)s->last, s->n);
+	else
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
+		         (unsigned long long)s->last, s->n, s->nchanges);
+	free(job->path);
+	free(job->der);
+	free(job);
+	ocsp_crl_published(s->pd, s->entries, s->n);
+	clear_marks(s);
+	publish_end(s, ST_OK, msg);
+}
+
 static void
 on_written(void *arg, const struct dir_result *res)
 {
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;
+	struct file_job *job;
 	char why[300], msg[700];
 
 	if (res->code == LDAP_ASSERTION_FAILED && ++s->tries < CAS_RETRIES) {
@@ -424,20 +479,26 @@ on_written(void *arg, const struct dir_result *res)
 	/* The CA entry now holds our CRL: its entries are the set to build on. */
 	s->set_valid = true;
 	s->set_number = s->last;
-	if (crlgen_write_file(pd->cfg.crl_file, s->der, s->derlen, why, sizeof(why)) < 0) {
-		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
-		         (unsigned long long)s->last, why);
+	/* The file (write, fsync, rename) on a worker thread: the job takes
+	 * the DER and a copy of the path; the publish stays running, so
+	 * nothing else touches s meanwhile. */
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (job->path = strdup(pd->cfg.crl_file)) == NULL) {
+		free(job);
+		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: "
+		         "out of memory", (unsigned long long)s->last);
 		publish_end(s, ST_INTERNAL, msg);
 		return;
 	}
-	if (s->full)
-		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries)",
-		         (unsigned long long)s->last, s->n);
-	else
-		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
-		         (unsigned long long)s->last, s->n, s->nchanges);
-	clear_marks(s);
-	publish_end(s, ST_OK, msg);
+	job->s = s;
+	job->der = s->der;
+	job->derlen = s->derlen;
+	s->der = NULL;
+	s->derlen = 0;
+	if (workpool_submit(pd->hashers, file_work, file_done, job) < 0) {
+		file_work(job);         /* no memory for a job: write it here */
+		file_done(job);
+	}
 }
 
 static void
@@ -583,22 +644,6 @@ on_records_done(void *arg, const struct dir_result *res)
 
 /* ---- step 2: the records (every listed or marked one, or the marked) - */
 
-/* v with room for need elements of size bytes (v may move). */
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	v = xrealloc(v, ncap * size);
-	*cap = ncap;
-	return v;
-}
-
 static void
 on_record(void *arg, LDAP *ld, LDAPMessage *e)
 {
@@ -629,11 +674,11 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (s->full) {
 		if (listed) {
-			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
+			s->entries = vec_grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
 			s->entries[s->n++] = ce;
 		}
 	} else {
-		s->changes = grow(s->changes, &s->capchanges, s->nchanges + 1,
+		s->changes = vec_grow(s->changes, &s->capchanges, s->nchanges + 1,
 		                  sizeof(*s->changes));
 		s->changes[s->nchanges].e = ce;
 		s->changes[s->nchanges].listed = listed;
@@ -644,7 +689,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 
 		if (dn == NULL)
 			fatal("crl: out of memory");
-		s->marks = grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
+		s->marks = vec_grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;
@@ -758,6 +803,7 @@ crl_start_timer(struct provd *pd)
 
 	if (s->timer == NULL)
 		s->timer = loop_timer(pd->loop, FIRST_CHECK_MS, tick, s);
+	ocsp_start(pd);
 }
 
 /* ---- handlers -------------------------------------------------------- */

@@ -300,6 +300,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	if (get_str(&cf, "daemon.socket", DEFAULT_SOCKET, &c->socket_path, err, errlen) ||
 	    get_str(&cf, "daemon.socket_group", NULL, &c->socket_group, err, errlen) ||
 	    get_str(&cf, "daemon.user", NULL, &c->user, err, errlen) ||
+	    get_str(&cf, "daemon.signer_user", NULL, &c->signer_user, err, errlen) ||
 	    get_str(&cf, "daemon.state_dir", "/var/lib/provd", &c->state_dir, err, errlen) ||
 	    get_str(&cf, "daemon.template_dir", PROVD_DATADIR, &c->template_dir, err, errlen) ||
 	    get_str(&cf, "daemon.syslog_facility", "daemon", &fac, err, errlen) ||
@@ -335,6 +336,10 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
 	    get_str(&cf, "pki.crl_url", NULL, &c->crl_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_url", NULL, &c->ocsp_url, err, errlen) ||
+	    get_str(&cf, "pki.ocsp_dir", NULL, &c->ocsp_dir, err, errlen) ||
+	    get_uint(&cf, "pki.ocsp_hours", 48, 1, 336, &c->ocsp_hours, err, errlen) ||
+	    get_uint(&cf, "pki.ocsp_responder_hours", 168, 2, 2160,
+	             &c->ocsp_responder_hours, err, errlen) ||
 	    get_str(&cf, "pki.ca_issuers_url", NULL, &c->ca_issuers_url, err, errlen) ||
 	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen))
 		goto out;
@@ -344,6 +349,11 @@ config_load(const char *path, bool check_perms, struct config *c,
 	                                  c->pkcs11_pin_file[0] != '/'))) {
 		snprintf(err, errlen, "%s: pki.pkcs11_module and pki.pkcs11_pin_file go "
 		         "together, as absolute paths", path);
+		goto out;
+	}
+	if (c->ocsp_responder_hours < 2 * c->ocsp_hours) {
+		snprintf(err, errlen, "%s: pki.ocsp_responder_hours (%u) must be at least "
+		         "twice pki.ocsp_hours (%u)", path, c->ocsp_responder_hours, c->ocsp_hours);
 		goto out;
 	}
 	if ((c->syslog_facility = log_facility_parse(fac)) < 0) {
@@ -436,7 +446,7 @@ config_free(struct config *c)
 		free(c->groups[i].group);
 		free(c->groups[i].unit);
 	}
-	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user);
+	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user); free(c->signer_user);
 	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
 	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
@@ -444,7 +454,7 @@ config_free(struct config *c)
 	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
 	free(c->escrow_cert_file);
 	free(c->cert_file); free(c->crl_file);
-	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);
+	free(c->crl_url); free(c->ocsp_url); free(c->ocsp_dir); free(c->ca_issuers_url);
 	free(c->default_profile); free(c->units_dn); free(c->people_dn);
 	free(c->pki_dn); free(c->certs_dn); free(c->ca_dn);
 	memset(c, 0, sizeof(*c));

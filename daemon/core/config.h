@@ -30,6 +30,7 @@ struct config {
 	char    *socket_path;
 	char    *socket_group;      /* NULL: the service user's group */
 	char    *user;              /* NULL: stay as the starting user */
+	char    *signer_user;       /* the signer's own user (NULL: daemon.user) */
 	char    *state_dir;
 	char    *template_dir;
 	int      syslog_facility;
@@ -79,6 +80,9 @@ struct config {
 	unsigned crl_days;
 	char    *crl_url;
 	char    *ocsp_url;
+	char    *ocsp_dir;          /* pre-signed OCSP responses; NULL = none */
+	unsigned ocsp_hours;        /* validity of one response */
+	unsigned ocsp_responder_hours; /* validity of a responder certificate */
 	char    *ca_issuers_url;
 	char    *default_profile;
 

@@ -145,7 +145,7 @@ fixture() {
 	EACHST=0
 	case $cmd in
 	ping | status | "unit list" | "user list" | "cert list" | "ca show" | "crl show" | \
-	"audit show" | "audit verify" | "report expiring")
+	"audit show" | "audit verify" | "report expiring" | "ocsp show" | "ocsp refresh")
 		ARGS=() ;;
 	whois | "user show")
 		[[ $t == in ]] && ARGS=("$READ_IN") || ARGS=("$READ_OUT") ;;
