@@ -76,6 +76,13 @@ command_check_table(void)
 	size_t i;
 
 	for (i = 0; i < cmd_table_len; i++) {
+		if (cmd_table[i].noun == NULL)
+			fatalx("command table: no entry for command id %zu", i);
+		if (cmd_table[i].scope == SCOPE_UNIT && cmd_table[i].scope_opt != NULL &&
+		    cmd_opt(&cmd_table[i], cmd_table[i].scope_opt) == NULL)
+			fatalx("command table: '%s %s' is scoped by --%s, not one of its options",
+			       cmd_table[i].noun, cmd_table[i].verb ? cmd_table[i].verb : "",
+			       cmd_table[i].scope_opt);
 		if ((size_t)cmd_table[i].id != i)
 			fatalx("command table: entry %zu (%s %s) is out of order",
 			       i, cmd_table[i].noun,
@@ -97,6 +104,49 @@ holds_any_grant(const struct peer *p, unsigned roles)
 	for (i = 0; i < p->nscopes; i++)
 		if (p->scope[i].role & roles)
 			return true;
+	return false;
+}
+
+/*
+ * The scope check dispatch can make before the handler runs (see enum
+ * cmd_scope): a command that acts on the province or the CA needs a
+ * province-wide grant; a SCOPE_UNIT command a grant over its unit.  The
+ * others resolve their target first and ask request_may() themselves.
+ * Finishes req and returns false on refusal.
+ */
+static bool
+scope_permits(struct request *req)
+{
+	const struct cmd_spec *spec = req->spec;
+	const char *unit = NULL;
+	char what[128], clean[80];
+
+	switch (spec->scope) {
+	case SCOPE_NONE:
+	case SCOPE_CA:
+	case SCOPE_READ:
+		break;
+	case SCOPE_UNIT:
+		unit = spec->scope_opt != NULL ? cmd_arg(&req->args, spec->scope_opt) :
+		       req->args.operand[0];
+		if (unit != NULL && unit[0] == '\0')
+			unit = NULL;
+		break;
+	case SCOPE_ACCOUNT:
+	case SCOPE_CERT:
+	case SCOPE_EACH:
+		return true;
+	}
+	if (request_may(req, spec->roles, unit))
+		return true;
+	if (unit != NULL) {
+		text_sanitize(unit, strlen(unit), clean, sizeof(clean));
+		snprintf(what, sizeof(what), "unit %s", clean);
+	} else {
+		snprintf(what, sizeof(what), "%s", spec->scope == SCOPE_CA ? "the CA" :
+		         "the whole province");
+	}
+	request_refuse(req, spec->roles, what);
 	return false;
 }
 
@@ -145,6 +195,8 @@ command_dispatch(struct request *req)
 		return;
 	}
 	req->spec = spec;
+	if (!scope_permits(req))
+		return;
 	if (req->pd->stopping) {
 		request_done(req, ST_UNAVAILABLE, "provd is shutting down");
 		return;

@@ -32,6 +32,7 @@
 #include "crlsync.h"
 #include "ocsp.h"
 #include "command.h"
+#include "cert.h"
 #include "config.h"
 #include "control.h"
 #include "dir.h"
@@ -104,6 +105,7 @@ on_dir_state(void *ctx, bool up)
 	if (up) {
 		units_reload(p, NULL, NULL);
 		acct_upgrade_name_words(p);
+		cert_upgrade_records(p);
 	}
 	/* Back after a loss (failover, healed partition): look for what the
 	 * providers may have merged badly. */
@@ -370,7 +372,7 @@ main(int argc, char **argv)
 	}
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
-	units_free(pd.units);
+	units_unref(pd.units);
 	audit_close(pd.audit);
 	template_free(pd.account_tpl);
 	config_free(&pd.cfg);

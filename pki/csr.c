@@ -3,11 +3,13 @@
  */
 #include "csr.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/asn1t.h>
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -261,6 +263,41 @@ ec_point_valid(EVP_PKEY *pub, int curve_nid)
 	return ok;
 }
 
+/*
+ * The RSA public exponent: odd, 65537 <= e < 2^256 (CA/Browser Forum
+ * Baseline Requirements 6.1.6).  e = 1 lets anyone forge signatures; a
+ * small or huge e has no place in a staff certificate.
+ */
+static bool
+rsa_exponent_ok(const EVP_PKEY *pub, char *err, size_t errlen)
+{
+	BIGNUM *e = NULL;
+	char *dec = NULL;
+	bool ok = false;
+	int bits;
+
+	if (!EVP_PKEY_get_bn_param(pub, OSSL_PKEY_PARAM_RSA_E, &e) || e == NULL) {
+		snprintf(err, errlen, "RSA key: cannot read the public exponent");
+		ERR_clear_error();
+		return false;
+	}
+	bits = BN_num_bits(e);
+	ok = BN_is_odd(e) && bits <= 256 && BN_cmp(e, BN_value_one()) > 0 &&
+	    (bits > 17 || BN_get_word(e) >= 65537);
+	if (!ok) {
+		if (bits <= 64 && (dec = BN_bn2dec(e)) != NULL)
+			snprintf(err, errlen, "RSA public exponent e = %s is not "
+			    "allowed (it must be odd and 65537 <= e < 2^256)", dec);
+		else
+			snprintf(err, errlen, "RSA public exponent of %d bits is "
+			    "not allowed (it must be odd and 65537 <= e < 2^256)",
+			    bits);
+	}
+	OPENSSL_free(dec);
+	BN_free(e);
+	return ok;
+}
+
 int
 csr_check_key(EVP_PKEY *pub, const struct profile *p, char *err,
     size_t errlen)
@@ -289,7 +326,7 @@ csr_check_key(EVP_PKEY *pub, const struct profile *p, char *err,
 			    "profile maximum of %u", ki.bits, p->rsa_max_bits);
 			return -1;
 		}
-		return 0;
+		return rsa_exponent_ok(pub, err, errlen) ? 0 : -1;
 	case KEYINFO_EC:
 		for (i = 0; i < p->ec_ncurves; i++)
 			if (p->ec_allowed && p->ec_curves[i] == ki.curve_nid)

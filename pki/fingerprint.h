@@ -21,4 +21,17 @@ int fingerprint_sha256(const X509 *cert, char out[FINGERPRINT_HEX_LEN + 1],
 int fingerprint_sha256_der(const unsigned char *der, size_t len,
     char out[FINGERPRINT_HEX_LEN + 1], char *err, size_t errlen);
 
+/*
+ * The key's identity: SHA-256 over its SubjectPublicKeyInfo in DER, with an
+ * EC point in uncompressed form, so that one key has one hash whichever
+ * point form a request used (provdCertKeyHash).  64 lower-case hex digits
+ * into out.  Returns 0, or -1 with a message.
+ */
+int fingerprint_spki(const EVP_PKEY *pub, char out[FINGERPRINT_HEX_LEN + 1],
+    char *err, size_t errlen);
+
+/* The same for the key a DER certificate carries. */
+int fingerprint_spki_cert_der(const unsigned char *der, size_t len,
+    char out[FINGERPRINT_HEX_LEN + 1], char *err, size_t errlen);
+
 #endif

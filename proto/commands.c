@@ -1,62 +1,63 @@
 /* commands — the one command table. See commands.h. */
 #include "commands.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
-#define END_OPTS { NULL, OPT_FLAG, NULL, NULL }
+#define END_OPTS { .name = NULL }
 
 static const struct opt_spec no_opts[] = { END_OPTS };
 
 static const struct opt_spec user_add_opts[] = {
-	{ "name",        OPT_VALUE, "NAME",  "full name, e.g. 'Nguyễn Văn An'" },
-	{ "unit",        OPT_VALUE, "CODE",  "unit code, e.g. so-tai-chinh" },
-	{ "employee-id", OPT_VALUE, "ID",    "staff ID from HR (unique)" },
-	{ "title",       OPT_VALUE, "TITLE", "job title" },
-	{ "phone",       OPT_VALUE, "PHONE", "telephone number" },
-	{ "login",       OPT_VALUE, "LOGIN", "explicit login instead of the generated one" },
-	{ "alias",       OPT_MULTI, "ADDR",  "extra mail address (repeatable)" },
-	{ "quota",       OPT_VALUE, "SIZE",  "mailbox quota, e.g. 2G, 500M, 0 = unlimited" },
+	{ .name = "name",        .kind = OPT_VALUE, .metavar = "NAME",  .help = "full name, e.g. 'Nguyễn Văn An'", .required = true },
+	{ .name = "unit",        .kind = OPT_VALUE, .metavar = "CODE",  .help = "unit code, e.g. so-tai-chinh", .required = true },
+	{ .name = "employee-id", .kind = OPT_VALUE, .metavar = "ID",    .help = "staff ID from HR (unique)", .required = true },
+	{ .name = "title",       .kind = OPT_VALUE, .metavar = "TITLE", .help = "job title" },
+	{ .name = "phone",       .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number" },
+	{ .name = "login",       .kind = OPT_VALUE, .metavar = "LOGIN", .help = "explicit login instead of the generated one" },
+	{ .name = "alias",       .kind = OPT_MULTI, .metavar = "ADDR",  .help = "extra mail address (repeatable)" },
+	{ .name = "quota",       .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M, 0 = unlimited" },
 	END_OPTS
 };
 
 static const struct opt_spec user_list_opts[] = {
-	{ "unit",      OPT_VALUE, "CODE", "only this unit" },
-	{ "recursive", OPT_FLAG,  NULL,   "with --unit: include its sub-units" },
-	{ "status",    OPT_VALUE, "STATUS", "active, disabled or deleted" },
-	{ "name",      OPT_VALUE, "WORDS",  "every word starts a word of the name, diacritics "
+	{ .name = "unit",      .kind = OPT_VALUE, .metavar = "CODE", .help = "only this unit" },
+	{ .name = "recursive", .kind = OPT_FLAG,  .metavar = NULL,   .help = "with --unit: include its sub-units" },
+	{ .name = "status",    .kind = OPT_VALUE, .metavar = "STATUS", .help = "active, disabled or deleted" },
+	{ .name = "name",      .kind = OPT_VALUE, .metavar = "WORDS",  .help = "every word starts a word of the name, diacritics "
 	                                    "optional ('nguyen van', 'Văn An'); whole words first" },
 	END_OPTS
 };
 
 static const struct opt_spec user_modify_opts[] = {
-	{ "name",  OPT_VALUE, "NAME",  "new full name (the login stays)" },
-	{ "title", OPT_VALUE, "TITLE", "job title ('' removes it)" },
-	{ "phone", OPT_VALUE, "PHONE", "telephone number ('' removes it)" },
-	{ "quota", OPT_VALUE, "SIZE",  "mailbox quota" },
+	{ .name = "name",  .kind = OPT_VALUE, .metavar = "NAME",  .help = "new full name (the login stays)" },
+	{ .name = "title", .kind = OPT_VALUE, .metavar = "TITLE", .help = "job title ('' removes it)" },
+	{ .name = "phone", .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number ('' removes it)" },
+	{ .name = "quota", .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota" },
 	END_OPTS
 };
 
 /* Commands that take something away preview with --dry-run; on a terminal
  * provctl shows that preview and asks before the real run, unless --yes. */
 #define PREVIEW_OPTS \
-	{ "dry-run", OPT_FLAG, NULL, "print what would change (certificates included), change nothing" }, \
-	{ "yes",     OPT_FLAG, NULL, "do not ask for confirmation on a terminal" }
+	{ .name = "dry-run", .kind = OPT_FLAG, .metavar = NULL, .help = "print what would change (certificates included), change nothing" }, \
+	{ .name = "yes",     .kind = OPT_FLAG, .metavar = NULL, .help = "do not ask for confirmation on a terminal" }
 
 static const struct opt_spec user_move_opts[] = {
-	{ "unit", OPT_VALUE, "CODE", "the new unit" },
+	{ .name = "unit", .kind = OPT_VALUE, .metavar = "CODE", .help = "the new unit", .required = true },
 	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_disable_opts[] = {
-	{ "reason", OPT_VALUE, "TEXT", "why (kept on the entry and audited)" },
+	{ .name = "reason", .kind = OPT_VALUE, .metavar = "TEXT", .help = "why (kept on the entry and audited)" },
 	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_delete_opts[] = {
-	{ "now", OPT_FLAG, NULL, "remove the entry now instead of after the retention" },
+	{ .name = "now", .kind = OPT_FLAG, .metavar = NULL, .help = "remove the entry now instead of after the retention" },
 	PREVIEW_OPTS,
 	END_OPTS
 };
@@ -67,290 +68,369 @@ static const struct opt_spec user_purge_opts[] = {
 };
 
 static const struct opt_spec user_passwd_opts[] = {
-	{ "generate",       OPT_FLAG,         NULL,   "generate a password and print it once" },
-	{ "password-file",  OPT_SECRET_FILE,  "FILE", "read the new password from FILE" },
-	{ "password-stdin", OPT_SECRET_STDIN, NULL,   "read the new password from standard input" },
-	{ "must-change",    OPT_FLAG,         NULL,   "the user must change it at next login" },
+	{ .name = "generate",       .kind = OPT_FLAG,         .metavar = NULL,   .help = "generate a password and print it once" },
+	{ .name = "password-file",  .kind = OPT_SECRET_FILE,  .metavar = "FILE", .help = "read the new password from FILE" },
+	{ .name = "password-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL,   .help = "read the new password from standard input" },
+	{ .name = "must-change",    .kind = OPT_FLAG,         .metavar = NULL,   .help = "the user must change it at next login" },
 	END_OPTS
 };
 
 static const struct opt_spec unit_add_opts[] = {
-	{ "name",   OPT_VALUE, "NAME", "the unit's Vietnamese name" },
-	{ "kind",   OPT_VALUE, "KIND", "department, district or commune" },
-	{ "parent", OPT_VALUE, "CODE", "parent unit (districts for communes)" },
+	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name", .required = true },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune", .required = true },
+	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	END_OPTS
 };
 
 static const struct opt_spec unit_modify_opts[] = {
-	{ "name",   OPT_VALUE, "NAME", "the unit's Vietnamese name" },
-	{ "kind",   OPT_VALUE, "KIND", "department, district or commune" },
-	{ "parent", OPT_VALUE, "CODE", "parent unit (districts for communes)" },
+	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name" },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune" },
+	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec batch_opts[] = {
-	{ "dry-run",     OPT_FLAG,   NULL,   "print the plan, write nothing" },
-	{ "credentials", OPT_OUTPUT, "FILE", "write initial passwords here (mode 0600, new file)" },
-	{ "on-error",    OPT_VALUE,  "MODE", "stop or continue (default continue)" },
-	{ "report",      OPT_REPORT, "FILE", "write every row's outcome to FILE (tab-separated)" },
-	{ "verbose",     OPT_FLAG,   NULL,   "on a terminal, print every row, not only those "
+	{ .name = "dry-run",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "print the plan, write nothing" },
+	{ .name = "credentials", .kind = OPT_OUTPUT, .metavar = "FILE", .help = "write initial passwords here (mode 0600, new file)" },
+	{ .name = "on-error",    .kind = OPT_VALUE,  .metavar = "MODE", .help = "stop or continue (default continue)" },
+	{ .name = "report",      .kind = OPT_REPORT, .metavar = "FILE", .help = "write every row's outcome to FILE (tab-separated)" },
+	{ .name = "verbose",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "on a terminal, print every row, not only those "
 	                                     "rejected, failed or updated (also -v)" },
 	END_OPTS
 };
 
 static const struct opt_spec ca_create_opts[] = {
-	{ "subject", OPT_VALUE, "DN",   "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'" },
-	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096 (RSA when mail is "
+	{ .name = "subject", .kind = OPT_VALUE, .metavar = "DN",   .help = "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'", .required = true },
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE", .help = "ec-p256, ec-p384, rsa-3072 or rsa-4096 (RSA when mail is "
 	                                "read with GnuPG 2.2's gpgsm: it cannot check an EC CA's "
-	                                "CRLs; docs/certificates.md)" },
-	{ "days",    OPT_VALUE, "N",    "validity in days" },
-	{ "pkcs11",  OPT_VALUE, "URI",  "generate the key on the token instead of in a file "
+	                                "CRLs; docs/certificates.md)" , .required = true },
+	{ .name = "days",    .kind = OPT_VALUE, .metavar = "N",    .help = "validity in days", .required = true },
+	{ .name = "pkcs11",  .kind = OPT_VALUE, .metavar = "URI",  .help = "generate the key on the token instead of in a file "
 	                                "(RFC 7512, e.g. 'pkcs11:token=provd-ca;object=ca-2026')" },
 	END_OPTS
 };
 
 static const struct opt_spec ca_import_opts[] = {
-	{ "cert", OPT_FILE, "FILE", "the CA certificate (PEM)" },
-	{ "key",  OPT_VALUE, "PATH", "its private key: an absolute path on the provd host, "
+	{ .name = "cert", .kind = OPT_FILE, .metavar = "FILE", .help = "the CA certificate (PEM)", .required = true },
+	{ .name = "key",  .kind = OPT_VALUE, .metavar = "PATH", .help = "its private key: an absolute path on the provd host, "
 	                             "mode 0600, read by the signer only" },
-	{ "pkcs11", OPT_VALUE, "URI", "or: its key on the token (RFC 7512 URI, no PIN in it)" },
+	{ .name = "pkcs11", .kind = OPT_VALUE, .metavar = "URI", .help = "or: its key on the token (RFC 7512 URI, no PIN in it)" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_issue_opts[] = {
-	{ "csr",     OPT_FILE,  "FILE",    "certificate request (PEM or DER)" },
-	{ "profile", OPT_VALUE, "PROFILE", "issuance profile (default from config)" },
-	{ "generate", OPT_FLAG, NULL,      "no CSR: the office makes the key pair (needs --p12)" },
-	{ "key",     OPT_VALUE, "TYPE",    "with --generate: ec-p256 (default) or rsa-3072" },
-	{ "p12",     OPT_OUTPUT, "FILE",   "with --generate: write key, certificate and chain here "
+	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
+	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
+	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "no CSR: the office makes the key pair (needs --p12)" },
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
+	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
 	                                   "(PKCS#12, mode 0600, new file)" },
-	{ "passphrase-stdin", OPT_SECRET_STDIN, NULL, "with --generate: the PKCS#12 passphrase from "
+	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
 	                                   "standard input (else one is generated and printed once)" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_list_opts[] = {
-	{ "login",           OPT_VALUE, "LOGIN",  "only this person's certificates" },
-	{ "unit",            OPT_VALUE, "CODE",   "only this unit" },
-	{ "recursive",       OPT_FLAG,  NULL,     "with --unit: include sub-units" },
-	{ "status",          OPT_VALUE, "STATUS", "valid, hold, revoked or expired" },
-	{ "expiring-within", OPT_VALUE, "DAYS",   "valid and expiring within DAYS" },
+	{ .name = "login",           .kind = OPT_VALUE, .metavar = "LOGIN",  .help = "only this person's certificates" },
+	{ .name = "unit",            .kind = OPT_VALUE, .metavar = "CODE",   .help = "only this unit" },
+	{ .name = "recursive",       .kind = OPT_FLAG,  .metavar = NULL,     .help = "with --unit: include sub-units" },
+	{ .name = "status",          .kind = OPT_VALUE, .metavar = "STATUS", .help = "valid, hold, revoked or expired" },
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DAYS",   .help = "valid and expiring within DAYS" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_show_opts[] = {
-	{ "pem", OPT_FLAG, NULL, "print the certificate as PEM instead of its record" },
+	{ .name = "pem", .kind = OPT_FLAG, .metavar = NULL, .help = "print the certificate as PEM instead of its record" },
 	END_OPTS
 };
 
 static const struct opt_spec cert_revoke_opts[] = {
-	{ "reason",          OPT_VALUE, "REASON", "RFC 5280 reason, e.g. keyCompromise" },
-	{ "invalidity-date", OPT_VALUE, "TIME",   "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)" },
+	{ .name = "reason",          .kind = OPT_VALUE, .metavar = "REASON", .help = "RFC 5280 reason: keyCompromise, affiliationChanged, "
+	                                          "superseded, cessationOfOperation, certificateHold, "
+	                                          "privilegeWithdrawn, unspecified", .required = true },
+	{ .name = "invalidity-date", .kind = OPT_VALUE, .metavar = "TIME",   .help = "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)" },
 	END_OPTS
 };
 
 static const struct opt_spec ocsp_refresh_opts[] = {
-	{ "new-responder", OPT_FLAG, NULL, "first replace the responder key and certificate" },
+	{ .name = "new-responder", .kind = OPT_FLAG, .metavar = NULL, .help = "first replace the responder key and certificate" },
 	END_OPTS
 };
 
 static const struct opt_spec crl_show_opts[] = {
-	{ "text", OPT_FLAG, NULL, "a readable dump instead of PEM" },
+	{ .name = "text", .kind = OPT_FLAG, .metavar = NULL, .help = "a readable dump instead of PEM" },
 	END_OPTS
 };
 
 static const struct opt_spec audit_show_opts[] = {
-	{ "login", OPT_VALUE, "LOGIN", "records that name this login" },
-	{ "since", OPT_VALUE, "TIME",  "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)" },
+	{ .name = "login", .kind = OPT_VALUE, .metavar = "LOGIN", .help = "records that name this login" },
+	{ .name = "since", .kind = OPT_VALUE, .metavar = "TIME",  .help = "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)" },
 	END_OPTS
 };
 
 static const struct opt_spec report_units_opts[] = {
-	{ "unit", OPT_VALUE, "CODE", "only this unit and its sub-units" },
+	{ .name = "unit", .kind = OPT_VALUE, .metavar = "CODE", .help = "only this unit and its sub-units" },
 	END_OPTS
 };
 
 static const struct opt_spec report_expiring_opts[] = {
-	{ "days", OPT_VALUE, "N", "expiring within N days (default 30)" },
+	{ .name = "days", .kind = OPT_VALUE, .metavar = "N", .help = "expiring within N days (default 30)" },
 	END_OPTS
 };
 
 static const struct opt_spec check_opts[] = {
-	{ "fix", OPT_FLAG, NULL, "repair what has one right answer (republish a complete CRL; officer)" },
+	{ .name = "fix", .kind = OPT_FLAG, .metavar = NULL, .help = "repair what has one right answer (republish a complete CRL; officer)" },
 	END_OPTS
 };
 
-const struct cmd_spec cmd_table[] = {
-	{ .id = CMD_PING, .noun = "ping", .roles = ROLE_ANY, .opts = no_opts,
+const struct cmd_spec cmd_table[CMD__COUNT] = {
+	[CMD_PING] = {
+	  .id = CMD_PING, .scope = SCOPE_READ,
+	  .noun = "ping", .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "check that provd answers", .example = "provctl ping" },
-	{ .id = CMD_STATUS, .noun = "status", .roles = ROLE_ANY, .opts = no_opts,
+	[CMD_STATUS] = {
+	  .id = CMD_STATUS, .scope = SCOPE_READ,
+	  .noun = "status", .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "version, uptime, directory state, entry counts",
 	  .example = "provctl status" },
-	{ .id = CMD_WHOIS, .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID|NAME",
+	[CMD_WHOIS] = {
+	  .id = CMD_WHOIS, .scope = SCOPE_READ,
+	  .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID|NAME",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "one view of a person: account, unit path, aliases, certificates",
 	  .example = "provctl whois annv" },
 
-	{ .id = CMD_UNIT_LIST, .noun = "unit", .verb = "list",
-	  .roles = ROLE_READ, .flags = CMD_ROWS,
+	[CMD_UNIT_LIST] = {
+	  .id = CMD_UNIT_LIST, .scope = SCOPE_READ,
+	  .noun = "unit", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = no_opts, .summary = "list units", .example = "provctl unit list" },
-	{ .id = CMD_UNIT_SHOW, .noun = "unit", .verb = "show", .operands = "CODE",
+	[CMD_UNIT_SHOW] = {
+	  .id = CMD_UNIT_SHOW, .scope = SCOPE_READ,
+	  .noun = "unit", .verb = "show", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "show one unit", .example = "provctl unit show so-tai-chinh" },
-	{ .id = CMD_UNIT_ADD, .noun = "unit", .verb = "add", .operands = "CODE",
+	[CMD_UNIT_ADD] = {
+	  .id = CMD_UNIT_ADD, .scope = SCOPE_UNIT, .scope_opt = "parent",
+	  .noun = "unit", .verb = "add", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = unit_add_opts, .summary = "add a unit",
 	  .example = "provctl unit add xa-moi --name 'Xã Mới' --kind commune --parent huyen-tam-dao" },
-	{ .id = CMD_UNIT_MODIFY, .noun = "unit", .verb = "modify", .operands = "CODE",
+	[CMD_UNIT_MODIFY] = {
+	  .id = CMD_UNIT_MODIFY, .scope = SCOPE_UNIT,
+	  .noun = "unit", .verb = "modify", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = unit_modify_opts, .summary = "rename a unit or change its kind or parent",
 	  .example = "provctl unit modify xa-moi --name 'Xã Mới Thành'" },
 
-	{ .id = CMD_USER_ADD, .noun = "user", .verb = "add", .roles = ROLE_ADMIN,
+	[CMD_USER_ADD] = {
+	  .id = CMD_USER_ADD, .scope = SCOPE_UNIT, .scope_opt = "unit",
+	  .noun = "user", .verb = "add", .roles = ROLE_ADMIN,
 	  .flags = CMD_WRITES, .opts = user_add_opts,
 	  .summary = "create a mailbox account; prints login, mail and the initial password once",
 	  .example = "provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001" },
-	{ .id = CMD_USER_SHOW, .noun = "user", .verb = "show", .operands = "LOGIN|MAIL",
+	[CMD_USER_SHOW] = {
+	  .id = CMD_USER_SHOW, .scope = SCOPE_READ,
+	  .noun = "user", .verb = "show", .operands = "LOGIN|MAIL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "show one account", .example = "provctl -f json user show annv" },
-	{ .id = CMD_USER_LIST, .noun = "user", .verb = "list",
-	  .roles = ROLE_READ, .flags = CMD_ROWS,
+	[CMD_USER_LIST] = {
+	  .id = CMD_USER_LIST, .scope = SCOPE_READ,
+	  .noun = "user", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = user_list_opts, .summary = "list accounts (streamed, paged)",
 	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active",
 	  .columns = "login,name,unit,status,mail" },
-	{ .id = CMD_USER_MODIFY, .noun = "user", .verb = "modify", .operands = "LOGIN",
+	[CMD_USER_MODIFY] = {
+	  .id = CMD_USER_MODIFY, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "modify", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_modify_opts, .summary = "change name, title, phone or quota",
 	  .example = "provctl user modify annv --title 'Phó Giám đốc' --quota 5G" },
-	{ .id = CMD_USER_MOVE, .noun = "user", .verb = "move", .operands = "LOGIN",
+	[CMD_USER_MOVE] = {
+	  .id = CMD_USER_MOVE, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "move", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_move_opts, .summary = "move a person to another unit",
 	  .example = "provctl user move annv --unit so-noi-vu" },
-	{ .id = CMD_USER_DISABLE, .noun = "user", .verb = "disable", .operands = "LOGIN",
+	[CMD_USER_DISABLE] = {
+	  .id = CMD_USER_DISABLE, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "disable", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_disable_opts, .summary = "lock the account; its certificates go on hold",
 	  .example = "provctl user disable annv --reason 'long leave'" },
-	{ .id = CMD_USER_ENABLE, .noun = "user", .verb = "enable", .operands = "LOGIN",
+	[CMD_USER_ENABLE] = {
+	  .id = CMD_USER_ENABLE, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "enable", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "unlock the account; held certificates are released",
 	  .example = "provctl user enable annv" },
-	{ .id = CMD_USER_DELETE, .noun = "user", .verb = "delete", .operands = "LOGIN",
+	[CMD_USER_DELETE] = {
+	  .id = CMD_USER_DELETE, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "delete", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_delete_opts,
-	  .summary = "offboard: disable now, revoke certificates, purge after the retention",
+	  .summary = "offboard: disable now, hold certificates, purge (revoke) after the retention",
 	  .example = "provctl user delete annv" },
-	{ .id = CMD_USER_PURGE, .noun = "user", .verb = "purge", .roles = ROLE_ADMIN,
+	[CMD_USER_PURGE] = {
+	  .id = CMD_USER_PURGE, .scope = SCOPE_EACH,
+	  .noun = "user", .verb = "purge", .roles = ROLE_ADMIN,
 	  .flags = CMD_WRITES, .opts = user_purge_opts,
 	  .summary = "remove deleted accounts whose retention has passed",
 	  .example = "provctl user purge" },
-	{ .id = CMD_USER_PASSWD, .noun = "user", .verb = "passwd", .operands = "LOGIN",
+	[CMD_USER_PASSWD] = {
+	  .id = CMD_USER_PASSWD, .scope = SCOPE_ACCOUNT,
+	  .noun = "user", .verb = "passwd", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_passwd_opts, .summary = "set a password (never from the command line)",
 	  .example = "provctl user passwd annv --generate --must-change" },
 
-	{ .id = CMD_ALIAS_ADD, .noun = "alias", .verb = "add", .operands = "LOGIN ADDRESS",
+	[CMD_ALIAS_ADD] = {
+	  .id = CMD_ALIAS_ADD, .scope = SCOPE_ACCOUNT,
+	  .noun = "alias", .verb = "add", .operands = "LOGIN ADDRESS",
 	  .min_operands = 2, .max_operands = 2, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "add a mail alias",
 	  .example = "provctl alias add annv an.nguyen@vinhphuc.gov.vn" },
-	{ .id = CMD_ALIAS_REMOVE, .noun = "alias", .verb = "remove", .operands = "LOGIN ADDRESS",
+	[CMD_ALIAS_REMOVE] = {
+	  .id = CMD_ALIAS_REMOVE, .scope = SCOPE_ACCOUNT,
+	  .noun = "alias", .verb = "remove", .operands = "LOGIN ADDRESS",
 	  .min_operands = 2, .max_operands = 2, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "remove a mail alias",
 	  .example = "provctl alias remove annv an.nguyen@vinhphuc.gov.vn" },
 
-	{ .id = CMD_BATCH_IMPORT, .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
+	[CMD_BATCH_IMPORT] = {
+	  .id = CMD_BATCH_IMPORT, .scope = SCOPE_EACH,
+	  .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
 	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_opts,
 	  .summary = "onboard staff from CSV: plan, apply, report (idempotent by employee_id)",
 	  .example = "provctl batch import new-staff.csv --credentials initial.csv" },
 
-	{ .id = CMD_CA_CREATE, .noun = "ca", .verb = "create", .roles = ROLE_OFFICER,
+	[CMD_CA_CREATE] = {
+	  .id = CMD_CA_CREATE, .scope = SCOPE_CA,
+	  .noun = "ca", .verb = "create", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = ca_create_opts, .summary = "make a self-signed root CA",
 	  .example = "provctl ca create --subject '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA' --key ec-p384 --days 3650" },
-	{ .id = CMD_CA_IMPORT, .noun = "ca", .verb = "import", .roles = ROLE_OFFICER,
+	[CMD_CA_IMPORT] = {
+	  .id = CMD_CA_IMPORT, .scope = SCOPE_CA,
+	  .noun = "ca", .verb = "import", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = ca_import_opts,
 	  .summary = "take a subordinate CA made elsewhere",
 	  .example = "provctl ca import --cert sub-ca.pem --key /var/lib/provd/import/sub-ca.key" },
-	{ .id = CMD_CA_SHOW, .noun = "ca", .verb = "show", .roles = ROLE_READ,
+	[CMD_CA_SHOW] = {
+	  .id = CMD_CA_SHOW, .scope = SCOPE_READ,
+	  .noun = "ca", .verb = "show", .roles = ROLE_READ,
 	  .opts = no_opts, .summary = "subject, key, validity, fingerprints, next CRL number",
 	  .example = "provctl ca show" },
 
-	{ .id = CMD_CERT_ISSUE, .noun = "cert", .verb = "issue", .operands = "LOGIN",
+	[CMD_CERT_ISSUE] = {
+	  .id = CMD_CERT_ISSUE, .scope = SCOPE_ACCOUNT,
+	  .noun = "cert", .verb = "issue", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_issue_opts, .summary = "issue a certificate from a CSR; prints PEM",
 	  .example = "provctl cert issue annv --csr annv.csr --profile staff-email > annv.pem" },
-	{ .id = CMD_CERT_LIST, .noun = "cert", .verb = "list",
-	  .roles = ROLE_READ, .flags = CMD_ROWS,
+	[CMD_CERT_LIST] = {
+	  .id = CMD_CERT_LIST, .scope = SCOPE_READ,
+	  .noun = "cert", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = cert_list_opts, .summary = "list certificate records",
 	  .example = "provctl cert list --status valid --expiring-within 30" },
-	{ .id = CMD_CERT_SHOW, .noun = "cert", .verb = "show", .operands = "SERIAL",
+	[CMD_CERT_SHOW] = {
+	  .id = CMD_CERT_SHOW, .scope = SCOPE_READ,
+	  .noun = "cert", .verb = "show", .operands = "SERIAL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = cert_show_opts,
 	  .summary = "show one certificate record (--pem: the certificate)",
 	  .example = "provctl cert show 3A:0F:... --pem > annv.pem" },
-	{ .id = CMD_CERT_REVOKE, .noun = "cert", .verb = "revoke", .operands = "SERIAL",
+	[CMD_CERT_REVOKE] = {
+	  .id = CMD_CERT_REVOKE, .scope = SCOPE_CERT,
+	  .noun = "cert", .verb = "revoke", .operands = "SERIAL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_revoke_opts, .summary = "revoke; the CRL is re-published before the reply",
 	  .example = "provctl cert revoke 3a0f... --reason keyCompromise" },
-	{ .id = CMD_CERT_RELEASE, .noun = "cert", .verb = "release", .operands = "SERIAL",
+	[CMD_CERT_RELEASE] = {
+	  .id = CMD_CERT_RELEASE, .scope = SCOPE_CERT,
+	  .noun = "cert", .verb = "release", .operands = "SERIAL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "lift a certificateHold",
 	  .example = "provctl cert release 3a0f..." },
-	{ .id = CMD_CERT_EXPORT_INDEX, .noun = "cert", .verb = "export-index", .operands = "FILE",
+	[CMD_CERT_EXPORT_INDEX] = {
+	  .id = CMD_CERT_EXPORT_INDEX, .scope = SCOPE_READ,
+	  .noun = "cert", .verb = "export-index", .operands = "FILE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .flags = CMD_OUTPUT_FILE,
 	  .opts = no_opts,
 	  .summary = "write the records as OpenSSL index.txt (for openssl ocsp -index)",
 	  .example = "provctl cert export-index index.txt" },
-	{ .id = CMD_CERT_ESCROW_EXPORT, .noun = "cert", .verb = "escrow-export",
+	[CMD_CERT_ESCROW_EXPORT] = {
+	  /* Key recovery: an officer of the whole province, never a scoped one. */
+	  .id = CMD_CERT_ESCROW_EXPORT, .scope = SCOPE_NONE,
+	  .noun = "cert", .verb = "escrow-export",
 	  .operands = "SERIAL", .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER,
 	  .opts = no_opts,
 	  .summary = "print a key's escrow copy (CMS, for the recovery key holder; audited)",
 	  .example = "provctl cert escrow-export 3a0f... > annv-key.cms" },
 
-	{ .id = CMD_CRL_SHOW, .noun = "crl", .verb = "show", .roles = ROLE_READ,
+	[CMD_CRL_SHOW] = {
+	  .id = CMD_CRL_SHOW, .scope = SCOPE_READ,
+	  .noun = "crl", .verb = "show", .roles = ROLE_READ,
 	  .opts = crl_show_opts, .summary = "print the current CRL",
 	  .example = "provctl crl show --text" },
-	{ .id = CMD_CRL_PUBLISH, .noun = "crl", .verb = "publish", .roles = ROLE_OFFICER,
+	[CMD_CRL_PUBLISH] = {
+	  .id = CMD_CRL_PUBLISH, .scope = SCOPE_CA,
+	  .noun = "crl", .verb = "publish", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = no_opts, .summary = "sign and publish a new CRL now",
 	  .example = "provctl crl publish" },
 
-	{ .id = CMD_OCSP_SHOW, .noun = "ocsp", .verb = "show", .roles = ROLE_READ,
+	[CMD_OCSP_SHOW] = {
+	  .id = CMD_OCSP_SHOW, .scope = SCOPE_READ,
+	  .noun = "ocsp", .verb = "show", .roles = ROLE_READ,
 	  .opts = no_opts, .summary = "the OCSP responder certificate and the pre-signed responses",
 	  .example = "provctl ocsp show" },
-	{ .id = CMD_OCSP_REFRESH, .noun = "ocsp", .verb = "refresh", .roles = ROLE_OFFICER,
+	[CMD_OCSP_REFRESH] = {
+	  .id = CMD_OCSP_REFRESH, .scope = SCOPE_CA,
+	  .noun = "ocsp", .verb = "refresh", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = ocsp_refresh_opts,
 	  .summary = "sign every OCSP response again now",
 	  .example = "provctl ocsp refresh --new-responder" },
 
-	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show",
-	  .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER, .flags = CMD_ROWS,
+	[CMD_AUDIT_SHOW] = {
+	  .id = CMD_AUDIT_SHOW, .scope = SCOPE_NONE,
+	  .noun = "audit", .verb = "show", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER, .flags = CMD_ROWS,
 	  .opts = audit_show_opts, .summary = "read the audit journal",
 	  .example = "provctl audit show --login annv --since 2026-11-01" },
-	{ .id = CMD_AUDIT_VERIFY, .noun = "audit", .verb = "verify", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
+	[CMD_AUDIT_VERIFY] = {
+	  .id = CMD_AUDIT_VERIFY, .scope = SCOPE_NONE,
+	  .noun = "audit", .verb = "verify", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
 	  .opts = no_opts, .summary = "check the journal's hash chain",
 	  .example = "provctl audit verify" },
 
-	{ .id = CMD_REPORT_UNITS, .noun = "report", .verb = "units",
-	  .roles = ROLE_READ, .flags = CMD_ROWS,
+	[CMD_REPORT_UNITS] = {
+	  .id = CMD_REPORT_UNITS, .scope = SCOPE_READ,
+	  .noun = "report", .verb = "units", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_units_opts,
 	  .summary = "accounts and certificates per unit, rolled up into districts and the province",
 	  .example = "provctl report units --unit huyen-tam-dao",
 	  .columns = "unit,name,accounts_active,certs_valid,certs_expiring_30d" },
-	{ .id = CMD_REPORT_PASSWORDS, .noun = "report", .verb = "passwords",
-	  .roles = ROLE_READ, .flags = CMD_ROWS, .opts = report_units_opts,
+	[CMD_REPORT_PASSWORDS] = {
+	  .id = CMD_REPORT_PASSWORDS, .scope = SCOPE_READ,
+	  .noun = "report", .verb = "passwords", .roles = ROLE_READ, .flags = CMD_ROWS,
+	  .opts = report_units_opts,
 	  .summary = "per unit: accounts still on their initial password, expired ones, own ones",
 	  .example = "provctl report passwords --unit huyen-tam-dao" },
-	{ .id = CMD_REPORT_EXPIRING, .noun = "report", .verb = "expiring",
-	  .roles = ROLE_READ, .flags = CMD_ROWS,
+	[CMD_REPORT_EXPIRING] = {
+	  .id = CMD_REPORT_EXPIRING, .scope = SCOPE_READ,
+	  .noun = "report", .verb = "expiring", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
 	  .example = "provctl report expiring --days 30" },
 
-	{ .id = CMD_CHECK, .noun = "check", .roles = ROLE_ADMIN | ROLE_OFFICER | ROLE_AUDITOR,
+	[CMD_CHECK] = {
+	  .id = CMD_CHECK, .scope = SCOPE_NONE,
+	  .noun = "check", .roles = ROLE_ADMIN | ROLE_OFFICER | ROLE_AUDITOR,
 	  .flags = CMD_WRITES, .opts = check_opts,
 	  .summary = "find what replication merged badly: shared addresses or employee ids, "
 	             "certificate records the CRL disagrees with",
 	  .example = "provctl check --fix" },
 
-	{ .id = CMD_COMPLETE, .noun = "complete", .verb = NULL, .operands = "WHAT [PREFIX]",
+	[CMD_COMPLETE] = {
+	  .id = CMD_COMPLETE, .scope = SCOPE_READ,
+	  .noun = "complete", .verb = NULL, .operands = "WHAT [PREFIX]",
 	  .min_operands = 1, .max_operands = 2, .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "completion candidates (units, logins) for the shell",
 	  .example = "provctl complete units so-" },
@@ -510,6 +590,19 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 		out->given[out->ngiven].len = vlen;
 		out->ngiven++;
 	}
+	for (o = spec->opts; o->name != NULL; o++) {
+		if (!o->required)
+			continue;
+		for (k = 0; k < out->ngiven && out->given[k].opt != o; k++)
+			;
+		if (k == out->ngiven) {
+			snprintf(err, errlen, "missing --%s%s%s (usage: %s%s%s --%s%s%s)",
+			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "",
+			         spec->noun, spec->verb ? " " : "", spec->verb ? spec->verb : "",
+			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			return -1;
+		}
+	}
 	if (out->noperands < spec->min_operands) {
 		snprintf(err, errlen, "missing %s (usage: %s%s%s %s)",
 		         spec->operands, spec->noun, spec->verb ? " " : "",
@@ -524,6 +617,7 @@ cmd_arg_len(const struct cmd_args *a, const char *name, size_t *len)
 {
 	size_t i;
 
+	assert(cmd_opt(a->spec, name) != NULL && "cmd_arg: not an option of this command");
 	for (i = 0; i < a->ngiven; i++)
 		if (strcmp(a->given[i].opt->name, name) == 0) {
 			if (len)
@@ -550,10 +644,26 @@ cmd_arg_nth(const struct cmd_args *a, const char *name, size_t n)
 {
 	size_t i;
 
+	assert(cmd_opt(a->spec, name) != NULL && "cmd_arg_nth: not an option of this command");
 	for (i = 0; i < a->ngiven; i++)
 		if (strcmp(a->given[i].opt->name, name) == 0 && n-- == 0)
 			return a->given[i].value;
 	return NULL;
+}
+
+const char *
+cmd_scope_name(enum cmd_scope scope)
+{
+	switch (scope) {
+	case SCOPE_NONE:    return "none";
+	case SCOPE_CA:      return "ca";
+	case SCOPE_READ:    return "read";
+	case SCOPE_UNIT:    return "unit";
+	case SCOPE_ACCOUNT: return "account";
+	case SCOPE_CERT:    return "cert";
+	case SCOPE_EACH:    return "each";
+	}
+	return "?";
 }
 
 static const char *const role_name[] = { "admin", "officer", "onboarder", "auditor" };

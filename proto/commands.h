@@ -1,11 +1,13 @@
 /*
  * commands — the control vocabulary shared by provd and provctl.
  *
- * One static table (commands.c) lists every command: noun, verb, operands,
- * options, the roles allowed to run it and a line of help.  provd looks a
- * request up here and checks arity, options and role in one place before the
- * handler runs; provctl prints help and completion from the same table, and
- * uses the option kinds to know which arguments are files it must read.
+ * One static table (commands.c), indexed by enum cmd_id, lists every
+ * command: noun, verb, operands, options (some required), the roles allowed
+ * to run it, what it acts on (its scope) and a line of help.  provd looks a
+ * request up here and checks arity, required options, role and scope in one
+ * place before the handler runs; provctl prints help and completion from the
+ * same table, and uses the option kinds to know which arguments are files it
+ * must read.
  */
 #ifndef PROVD_COMMANDS_H
 #define PROVD_COMMANDS_H
@@ -43,6 +45,40 @@ struct opt_spec {
 	enum opt_kind  kind;
 	const char    *metavar;  /* "CODE", "FILE"; NULL for flags */
 	const char    *help;
+	bool           required; /* cmd_parse refuses a request without it */
+};
+
+/*
+ * What a command acts on, for grants scoped to a subtree of units (see
+ * provd.conf(5), "roles").  A grant over the whole province covers every
+ * scope; a scoped grant covers:
+ *
+ *   SCOPE_NONE     nothing: the command acts on the province as a whole
+ *                  (the audit journal); a province-wide grant is needed.
+ *   SCOPE_CA       nothing: the CA itself (create, import, publish a CRL).
+ *   SCOPE_READ     a read; any grant of one of the roles reads the whole
+ *                  province (the directory is the province's address book).
+ *   SCOPE_UNIT     the unit named by option scope_opt (by operand 1 when
+ *                  scope_opt is NULL); an absent option means the province.
+ *                  Checked by dispatch before the handler runs.
+ *   SCOPE_ACCOUNT  the account named by operand 1: its unit.  The handler
+ *                  resolves the account, then asks request_may().
+ *   SCOPE_CERT     the certificate named by operand 1: its holder's unit as
+ *                  recorded (a unit change revokes every certificate, so a
+ *                  certificate that is not revoked is always recorded under
+ *                  its holder's current unit).  The handler asks request_may().
+ *   SCOPE_EACH     every entry the command touches (a batch row's unit, an
+ *                  account to purge); the handler asks per entry and skips
+ *                  or rejects what the grant does not cover.
+ */
+enum cmd_scope {
+	SCOPE_NONE,
+	SCOPE_CA,
+	SCOPE_READ,
+	SCOPE_UNIT,
+	SCOPE_ACCOUNT,
+	SCOPE_CERT,
+	SCOPE_EACH,
 };
 
 enum cmd_flags {
@@ -86,6 +122,8 @@ struct cmd_spec {
 	const char            *operands;   /* usage text, e.g. "LOGIN" */
 	unsigned char          min_operands, max_operands;
 	unsigned               roles;      /* roles allowed (bitmask) */
+	enum cmd_scope         scope;      /* what a scoped grant must cover */
+	const char            *scope_opt;  /* SCOPE_UNIT: the option naming the unit */
 	unsigned               flags;      /* enum cmd_flags */
 	const struct opt_spec *opts;       /* terminated by { NULL } */
 	const char            *summary;
@@ -94,7 +132,7 @@ struct cmd_spec {
 	                                      (-o); NULL: every field */
 };
 
-extern const struct cmd_spec cmd_table[];
+extern const struct cmd_spec cmd_table[CMD__COUNT];
 extern const size_t cmd_table_len;
 
 /* The spec for noun [verb], or NULL.  verb may be NULL or "". */
@@ -122,19 +160,24 @@ struct cmd_args {
  * Parse argv[0..argc) (everything after noun and verb) against spec:
  * "--name value", "--name=value", flags, operands; "--" ends options.
  * lens[i] is the byte length of argv[i] (may be NULL: then strlen).
+ * A required option that is missing is refused ("missing --unit CODE").
  * Returns 0, or -1 with a message in err naming the bad argument.
  * Values other than OPT_FILE contents must not contain NUL bytes.
  */
 int cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
               const size_t *lens, struct cmd_args *out, char *err, size_t errlen);
 
-/* First value of option name, or NULL when not given. */
+/* First value of option name, or NULL when not given.  name must be an
+ * option of a->spec: asking for another is a bug and aborts (assert). */
 const char *cmd_arg(const struct cmd_args *a, const char *name);
 /* Same with its length (for file contents that may hold any byte). */
 const char *cmd_arg_len(const struct cmd_args *a, const char *name, size_t *len);
 bool cmd_flag(const struct cmd_args *a, const char *name);
 /* The i-th value of a repeatable option (0-based), or NULL. */
 const char *cmd_arg_nth(const struct cmd_args *a, const char *name, size_t i);
+
+/* "none", "ca", "read", "unit", "account", "cert" or "each". */
+const char *cmd_scope_name(enum cmd_scope scope);
 
 /* "admin,officer" for a role mask; buf must hold 48 bytes. */
 const char *role_names(unsigned mask, char *buf, size_t len);

@@ -18,6 +18,8 @@
 #include "request.h"
 #include "template.h"
 #include "text.h"
+#include "address.h"
+#include "lifecycle.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
@@ -31,32 +33,22 @@ const char *const account_attrs[] = {
 	"createTimestamp", "modifyTimestamp", NULL
 };
 
-/* What creates still in flight have claimed: their logins, so that two
- * creates of the same base (batch rows of two "Nguyễn Văn An") never pick
- * the same suffix; and, under prefixes no login can start with, their
- * employee ids ("#id") and explicit addresses ("@addr", lower case), so that
- * two creates in flight together, which the directory search cannot see,
- * never share them. */
-static struct strset *inflight;
-
+/* What creates still in flight have claimed (address_claim, shared with
+ * alias add): their logins, so that two creates of the same base (batch
+ * rows of two "Nguyễn Văn An") never pick the same suffix; and, under
+ * prefixes no login can start with, their employee ids ("#id") and
+ * addresses ("@addr"), so that two requests in flight together, which the
+ * directory search cannot see, never share them. */
 static bool
-reserve(const char *login)
+reserve(const char *key)
 {
-	if (inflight == NULL && (inflight = strset_new(1u << 20)) == NULL)
-		return false;
-	return strset_add(inflight, login) == 1;
+	return address_claim(key);
 }
 
 static void
-unreserve(const char *login)
+unreserve(const char *key)
 {
-	if (inflight != NULL) {
-		strset_del(inflight, login);
-		if (strset_count(inflight) == 0) {
-			strset_free(inflight);
-			inflight = NULL;
-		}
-	}
+	address_unclaim(key);
 }
 
 /* "#id" or "@address" (lower case) into buf. */
@@ -119,7 +111,8 @@ struct create {
 	/* validated input */
 	char                   cn[NAMES_CN_BUFSZ];
 	struct person_name     name;
-	const struct unit     *unit;
+	struct units          *units;     /* a reference to the snapshot unit is in */
+	const struct unit     *unit;      /* lives across the create's async steps */
 	char                   unit_code[UNIT_CODE_MAX];
 	char                   employee_id[FIELD_EMPLOYEE_ID_MAX + 1];
 	char                   title[FIELD_TITLE_MAX + 1];
@@ -146,6 +139,7 @@ struct create {
 	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
 	size_t                 nclaims;    /* further claims: "#id", "@addr" */
 	unsigned               cand_from;  /* first login suffix searched */
+	bool                   unit_changed; /* an update moves the account */
 };
 
 #define CANDIDATES 4       /* login suffixes looked up per search */
@@ -207,6 +201,7 @@ create_finish(struct create *c)
 	explicit_bzero(c->hash, sizeof(c->hash));
 	strset_free(c->taken);
 	existing_clear(&c->old);
+	units_unref(c->units);
 	free(c);
 }
 
@@ -256,7 +251,10 @@ validate(struct create *c, const struct account_input *in)
 		snprintf(err, errlen, "unit list not loaded: directory unavailable");
 		return ST_UNAVAILABLE;
 	}
-	if ((c->unit = units_find(pd->units, in->unit)) == NULL) {
+	/* The create lives across directory searches and a hashing job, while
+	 * "unit modify" may reload the table: hold this snapshot. */
+	c->units = units_ref(pd->units);
+	if ((c->unit = units_find(c->units, in->unit)) == NULL) {
 		char clean[70];
 
 		text_sanitize(in->unit, strnlen(in->unit, 64), clean, sizeof(clean));
@@ -291,17 +289,25 @@ validate(struct create *c, const struct account_input *in)
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
 	}
+	if (c->explicit_login) {
+		char addr[ACCOUNT_MAIL_MAX], norm[ADDRESS_MAX];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->base, pd->cfg.mail_domain);
+		if (address_check(&pd->cfg, pd->units, "login", addr, norm, sizeof(norm),
+		                  err, errlen) != 0)
+			return ST_INVALID;
+	}
 	if (in->mail != NULL && in->mail[0] != '\0' &&
-	    field_mail("mail", in->mail, c->explicit_mail, sizeof(c->explicit_mail),
-	               err, errlen) < 0)
+	    address_check(&pd->cfg, pd->units, "mail", in->mail, c->explicit_mail,
+	                  sizeof(c->explicit_mail), err, errlen) != 0)
 		return ST_INVALID;
 	if (in->naliases > ACCOUNT_MAX_ALIASES) {
 		snprintf(err, errlen, "alias: at most %d", ACCOUNT_MAX_ALIASES);
 		return ST_USAGE;
 	}
 	for (i = 0; i < in->naliases; i++) {
-		if (field_mail("alias", in->aliases[i], c->aliases[i],
-		               sizeof(c->aliases[i]), err, errlen) < 0)
+		if (address_check(&pd->cfg, pd->units, "alias", in->aliases[i], c->aliases[i],
+		                  sizeof(c->aliases[i]), err, errlen) != 0)
 			return ST_INVALID;
 	}
 	c->naliases = in->naliases;
@@ -447,8 +453,11 @@ static void update_existing(struct create *c);
 static bool
 login_taken(const struct create *c, const char *login)
 {
-	return strset_has(c->taken, login) ||
-	       (inflight != NULL && strset_has(inflight, login)) ||
+	char addr[ACCOUNT_MAIL_MAX], key[ACCOUNT_MAIL_MAX + 1];
+
+	snprintf(addr, sizeof(addr), "%s@%s", login, c->pd->cfg.mail_domain);
+	return strset_has(c->taken, login) || address_claimed(login) ||
+	       address_claimed(address_key(key, sizeof(key), addr)) ||
 	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
@@ -508,11 +517,18 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
 		return;
 	}
-	if (c->explicit_mail[0])
+	if (c->explicit_mail[0]) {
 		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
-	else
-		snprintf(c->res.mail, sizeof(c->res.mail), "%s@%s", c->res.login,
-		         c->pd->cfg.mail_domain);
+	} else {
+		char addr[ACCOUNT_MAIL_MAX], err[300];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
+		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
+		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
+			create_fail(c, ST_INVALID, "%s (give --login or --mail)", err);
+			return;
+		}
+	}
 	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
@@ -934,6 +950,8 @@ update_existing(struct create *c)
 				fatal("account: out of memory");
 		}
 		note_change(c, a->name);
+		if (strcasecmp(a->name, "departmentNumber") == 0)
+			c->unit_changed = true;
 	}
 	/* Optional attributes given empty: remove what is there. */
 	for (k = 0; k < 3; k++) {
@@ -975,12 +993,34 @@ update_existing(struct create *c)
 	dir_mods_free(m);
 }
 
+/* An update that changed the unit: the certificates follow (lifecycle.h). */
+static void
+on_moved_certs(void *arg, int status, const char *summary)
+{
+	struct create *c = arg;
+
+	c->res.status = status;
+	c->res.action = ACCOUNT_UPDATED;
+	if (status == ST_OK)
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s; certificates: %.240s",
+		         c->res.changes, summary);
+	else
+		snprintf(c->res.msg, sizeof(c->res.msg), "updated %.120s, but the certificates "
+		         "were not updated (import the row again): %.200s", c->res.changes,
+		         summary);
+	create_finish(c);
+}
+
 static void
 on_updated(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
 	char why[300];
 
+	if (res->code == LDAP_SUCCESS && c->unit_changed) {
+		lifecycle_certs(c->pd, c->old.login, LIFECYCLE_MOVE, on_moved_certs, c);
+		return;
+	}
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
 		c->res.action = ACCOUNT_UPDATED;
@@ -1083,17 +1123,8 @@ account_add(struct request *req)
 	in.full_name = cmd_arg(a, "name");
 	in.unit = cmd_arg(a, "unit");
 	in.employee_id = cmd_arg(a, "employee-id");
-	if (in.full_name == NULL || in.unit == NULL || in.employee_id == NULL) {
-		request_done(req, ST_USAGE, "user add needs --%s",
-		             in.full_name == NULL ? "name NAME" :
-		             in.unit == NULL ? "unit CODE" : "employee-id ID");
-		return;
-	}
-	if (!request_may(req, ROLE_ADMIN, in.unit)) {
-		request_done(req, ST_PERMISSION, "permission denied: no admin role over unit %s",
-		             in.unit);
-		return;
-	}
+	/* --name, --unit and --employee-id are required by the table; the
+	 * grant over --unit was checked by dispatch (SCOPE_UNIT). */
 	in.title = cmd_arg(a, "title");
 	in.phone = cmd_arg(a, "phone");
 	in.login = cmd_arg(a, "login");

@@ -77,11 +77,12 @@ lookup_done(void *arg, const struct dir_result *res)
 		request_done(req, ST_NOTFOUND, "login: no account '%s'", req->args.operand[0]);
 		goto drop;
 	}
-	if (l->check_role && !request_may(req, ROLE_ADMIN, l->t.unit)) {
-		request_done(req, ST_PERMISSION,
-		             "permission denied: %s (uid %u) has no admin role over unit %s "
-		             "of account %s", req->peer.name, (unsigned)req->peer.uid,
-		             l->t.unit[0] ? l->t.unit : "(none)", l->t.login);
+	if (l->check_role && !request_may(req, req->spec->roles, l->t.unit)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "account %s (unit %s)", l->t.login,
+		         l->t.unit[0] ? l->t.unit : "none");
+		request_refuse(req, req->spec->roles, what);
 		goto drop;
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s", l->t.login);
@@ -210,12 +211,12 @@ struct change {
 	char                  status_word[16];
 	char                  msg[512];
 	/* move */
-	const struct unit    *new_unit;
 	char                  new_unit_code[UNIT_CODE_MAX];
 	/* disable/delete */
 	bool                  is_delete;
 	char                  delete_after[32];
 	bool                  dry_run;    /* --dry-run: say what would change */
+	char                  dn[ACCOUNT_DN_MAX];   /* delete --now */
 };
 
 static void
@@ -237,7 +238,9 @@ change_new(struct request *req)
 	if (c == NULL || (c->mods = dir_mods_new()) == NULL)
 		fatal("account: out of memory");
 	c->req = req;
-	c->dry_run = cmd_flag(&req->args, "dry-run");
+	/* Not every command that changes an account has --dry-run (user modify,
+	 * enable): ask only those that declare it. */
+	c->dry_run = cmd_opt(req->args.spec, "dry-run") != NULL && cmd_flag(&req->args, "dry-run");
 	return c;
 }
 
@@ -446,9 +449,12 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		change_fail(c, ST_CONFLICT, "unit: %s is already in %s", t->login, u->code);
 		return;
 	}
-	if (!request_may(req, ROLE_ADMIN, u->code)) {
-		change_fail(c, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		            "role over unit %s", req->peer.name, (unsigned)req->peer.uid, u->code);
+	if (!request_may(req, req->spec->roles, u->code)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "destination unit %s", u->code);
+		request_refuse(req, req->spec->roles, what);
+		change_free(c);
 		return;
 	}
 	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code) < 0 ||
@@ -470,10 +476,6 @@ account_move(struct request *req)
 	const char *code = cmd_arg(&req->args, "unit");
 	struct change *c;
 
-	if (code == NULL) {
-		request_done(req, ST_USAGE, "user move needs --unit CODE");
-		return;
-	}
 	if (!units_loaded(req->pd->units)) {
 		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
 		return;
@@ -493,6 +495,22 @@ account_move(struct request *req)
 
 /* ---- user disable / enable / delete ------------------------------------ */
 
+/* delete --now: the certificates are revoked; now remove the entry. */
+static void
+erase_after_certs(void *arg, int status, const char *summary)
+{
+	struct change *c = arg;
+
+	if (status != ST_OK) {
+		change_fail(c, status, "%s: certificates not revoked, so the entry is kept "
+		            "(run the command again): %s", c->login, summary);
+		return;
+	}
+	snprintf(c->msg, sizeof(c->msg), "removed the entry of %s; certificates: %s",
+	         c->login, summary);
+	change_send(c, c->dn);
+}
+
 static void
 state_found(struct request *req, void *ctx, const struct acct_target *t)
 {
@@ -503,14 +521,20 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	snprintf(c->login, sizeof(c->login), "%s", t->login);
 	c->certs = true;
 	if (c->erase) {                                 /* delete --now */
-		c->ev = LIFECYCLE_DELETE;
+		/* Revoke first, remove after: a failure leaves the account there,
+		 * and the command run again finishes the job. */
+		c->certs = false;
 		snprintf(c->status_word, sizeof(c->status_word), "removed");
-		snprintf(c->msg, sizeof(c->msg), "%s the entry of %s (no retention)",
-		         c->dry_run ? "remove" : "removed", t->login);
-		if (c->dry_run)
+		if (c->dry_run) {
+			snprintf(c->msg, sizeof(c->msg), "remove the entry of %s (no retention)",
+			         t->login);
+			c->certs = true;
+			c->ev = LIFECYCLE_PURGE;
 			change_preview(c, t);
-		else
-			change_send(c, t->dn);
+			return;
+		}
+		snprintf(c->dn, sizeof(c->dn), "%s", t->dn);
+		lifecycle_certs(req->pd, t->login, LIFECYCLE_PURGE, erase_after_certs, c);
 		return;
 	}
 	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
@@ -637,15 +661,13 @@ struct purge {
 	struct request    *req;
 	struct purge_item *v;
 	size_t             n, cap;
-	size_t             pending, purged, failed, skipped;
+	size_t             next, purged, failed, skipped;
 	bool               oom;
 	bool               dry_run;
+	char               certs[512];   /* the current item's certificate summary */
 };
 
-struct purge_op {
-	struct purge *p;
-	size_t        i;
-};
+static void purge_next(struct purge *p);
 
 static void
 purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
@@ -726,29 +748,67 @@ purge_finish(struct purge *p)
 }
 
 static void
-purge_deleted(void *arg, const struct dir_result *res)
+purge_record(struct purge *p, const struct purge_item *it, const char *result,
+             const char *error)
 {
-	struct purge_op *op = arg;
-	struct purge *p = op->p;
-	struct purge_item *it = &p->v[op->i];
-	char why[300];
 	struct rec r;
 
 	rec_begin(&r, p->req);
 	rec_kv(&r, "login", it->login);
 	rec_kv(&r, "delete_after", it->delete_after);
+	rec_kv(&r, "result", result);
+	rec_kv(&r, "certificates", p->certs);
+	rec_kv(&r, "error", error);
+	rec_end(&r);
+}
+
+static void
+purge_deleted(void *arg, const struct dir_result *res)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+	char why[300];
+
 	if (res->code == LDAP_SUCCESS || res->code == LDAP_NO_SUCH_OBJECT) {
-		rec_kv(&r, "result", "purged");
+		purge_record(p, it, "purged", NULL);
 		p->purged++;
 	} else {
-		rec_kv(&r, "result", "failed");
-		rec_kv(&r, "error", dir_result_str(res, why, sizeof(why)));
+		purge_record(p, it, "failed", dir_result_str(res, why, sizeof(why)));
 		p->failed++;
 	}
-	rec_end(&r);
-	free(op);
-	if (--p->pending == 0)
+	purge_next(p);
+}
+
+/* The account's certificates are revoked (cessationOfOperation): remove
+ * the entry.  Revoking first means a failure leaves the account deleted
+ * but present, and the next purge finishes the job. */
+static void
+purge_certs_done(void *arg, int status, const char *summary)
+{
+	struct purge *p = arg;
+	struct purge_item *it = &p->v[p->next - 1];
+
+	snprintf(p->certs, sizeof(p->certs), "%s", summary);
+	if (status != ST_OK) {
+		purge_record(p, it, "failed", "certificates not revoked; the entry is kept");
+		p->failed++;
+		purge_next(p);
+		return;
+	}
+	dir_delete(p->req->pd->dir, it->dn, NULL, purge_deleted, p);
+}
+
+/* One account at a time: each revocation publishes the CRL. */
+static void
+purge_next(struct purge *p)
+{
+	if (p->next == p->n) {
 		purge_finish(p);
+		return;
+	}
+	p->certs[0] = '\0';
+	lifecycle_certs(p->req->pd, p->v[p->next++].login, LIFECYCLE_PURGE,
+	                purge_certs_done, p);
 }
 
 static void
@@ -756,7 +816,6 @@ purge_found(void *arg, const struct dir_result *res)
 {
 	struct purge *p = arg;
 	char why[300];
-	size_t i;
 
 	if (res->code != LDAP_SUCCESS || p->oom) {
 		request_done(p->req, p->oom ? ST_INTERNAL : schema_status_of_ldap(res->code),
@@ -767,6 +826,8 @@ purge_found(void *arg, const struct dir_result *res)
 		return;
 	}
 	if (p->dry_run) {
+		size_t i;
+
 		for (i = 0; i < p->n; i++)
 			reply_kv(p->req, "login", p->v[i].login, "delete_after",
 			         p->v[i].delete_after, "result", "would be purged", NULL);
@@ -777,20 +838,7 @@ purge_found(void *arg, const struct dir_result *res)
 		free(p);
 		return;
 	}
-	if (p->n == 0) {
-		purge_finish(p);
-		return;
-	}
-	p->pending = p->n;
-	for (i = 0; i < p->n; i++) {
-		struct purge_op *op = malloc(sizeof(*op));
-
-		if (op == NULL)
-			oom();
-		op->p = p;
-		op->i = i;
-		dir_delete(p->req->pd->dir, p->v[i].dn, NULL, purge_deleted, op);
-	}
+	purge_next(p);
 }
 
 void

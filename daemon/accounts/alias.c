@@ -1,11 +1,11 @@
 /* alias — `alias add` / `alias remove`: a person's extra mail addresses,
  * kept in mailLocalAddress (the canonical address stays in `mail`).
  *
- * An address must be in the configured mail domain or one of its
- * subdomains (annv@vinhphuc.gov.vn, an.nguyen@sotaichinh.vinhphuc.gov.vn):
- * those are the domains the mail servers deliver for; an address elsewhere
- * would be accepted here and bounce there.  An address already used by
- * anyone, as `mail` or as an alias, is refused, naming who holds it.
+ * An added address must pass the address policy (address.h: the mail
+ * domain only, no reserved name, no unit address); it is claimed from
+ * before the search for its holders until the write is done, so that two
+ * requests in flight never both take it.  An address already used by
+ * anyone, as `mail` or as an alias, is refused (4), naming who holds it.
  * Each change is one LDAP modify that adds or deletes that one value. */
 #include "alias.h"
 
@@ -15,6 +15,7 @@
 #include <strings.h>
 
 #include "account_admin.h"
+#include "address.h"
 #include "dir.h"
 #include "fields.h"
 #include "ldapesc.h"
@@ -31,29 +32,17 @@ struct alias {
 	char            dn[ACCOUNT_DN_MAX];
 	char            holder[NAMES_LOGIN_BUFSZ];  /* another account using addr */
 	bool            holder_mail;                /* ... as its canonical address */
+	char            claim[ADDRESS_MAX + 1];     /* "@addr" while claimed, else "" */
 };
 
 static void
 alias_free(void *arg)
 {
-	free(arg);
-}
+	struct alias *al = arg;
 
-/* Is the domain of addr (lower case) the mail domain or below it? */
-static bool
-domain_ok(const char *addr, const char *domain)
-{
-	const char *d = strrchr(addr, '@');
-	size_t n, m;
-
-	if (d == NULL || domain == NULL)
-		return false;
-	d++;
-	n = strlen(d);
-	m = strlen(domain);
-	if (strcasecmp(d, domain) == 0)
-		return true;
-	return n > m + 1 && d[n - m - 1] == '.' && strcasecmp(d + n - m, domain) == 0;
+	if (al->claim[0] != '\0')
+		address_unclaim(al->claim);
+	free(al);
 }
 
 static bool
@@ -190,17 +179,34 @@ alias_change(struct request *req, bool add)
 		fatal("alias: out of memory");
 	al->req = req;
 	al->add = add;
-	if (field_mail("alias", req->args.operand[1], al->addr, sizeof(al->addr),
-	               err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		alias_free(al);
-		return;
-	}
-	if (add && !domain_ok(al->addr, req->pd->cfg.mail_domain)) {
-		request_done(req, ST_INVALID, "alias: %s is outside the mail domain %s "
-		             "(or its subdomains)", al->addr, req->pd->cfg.mail_domain);
-		alias_free(al);
-		return;
+	if (!add) {
+		/* Removing needs only the syntax: an address the policy refuses
+		 * today may have been given before it did. */
+		if (field_mail("alias", req->args.operand[1], al->addr, sizeof(al->addr),
+		               err, sizeof(err)) < 0) {
+			request_done(req, ST_INVALID, "%s", err);
+			alias_free(al);
+			return;
+		}
+	} else {
+		char key[ADDRESS_MAX + 1], local[ADDRESS_MAX];
+
+		if (address_check(&req->pd->cfg, req->pd->units, "alias", req->args.operand[1],
+		                  al->addr, sizeof(al->addr), err, sizeof(err)) != 0) {
+			request_done(req, ST_INVALID, "%s", err);
+			alias_free(al);
+			return;
+		}
+		/* A login being created makes login@domain its mail. */
+		snprintf(local, sizeof(local), "%.*s", (int)strcspn(al->addr, "@"), al->addr);
+		if (address_claimed(local) ||
+		    !address_claim(address_key(key, sizeof(key), al->addr))) {
+			request_done(req, ST_CONFLICT, "alias: %s is being given to another "
+			             "account by a request in flight", al->addr);
+			alias_free(al);
+			return;
+		}
+		snprintf(al->claim, sizeof(al->claim), "%s", key);
 	}
 	acct_lookup(req, req->args.operand[0], found, alias_free, al);
 }

@@ -24,6 +24,7 @@ lifecycle_event_name(enum lifecycle_event ev)
 	case LIFECYCLE_ENABLE:  return "enable";
 	case LIFECYCLE_DELETE:  return "delete";
 	case LIFECYCLE_MOVE:    return "move";
+	case LIFECYCLE_PURGE:   return "purge";
 	}
 	return "?";
 }

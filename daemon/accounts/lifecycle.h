@@ -1,13 +1,26 @@
 /*
- * lifecycle — what an account's certificates do when the account changes
- * state.  The account commands call lifecycle_certs() AFTER their own write
- * to the directory succeeded, and add the summary to their reply:
+ * lifecycle — the one account<->certificate rule: what an account's
+ * certificates do when the account changes unit or state.  Every path that
+ * changes them (user move, disable, enable, delete, purge, a batch row that
+ * changes an account's unit) calls lifecycle_certs() — after its own write
+ * succeeded, except purge and delete --now, which call it before removing
+ * the entry so that a retry still finds the account — and adds the summary
+ * to its reply:
  *
- *   LIFECYCLE_DISABLE  valid certificates go on hold (certificateHold)
- *   LIFECYCLE_ENABLE   held certificates are released
- *   LIFECYCLE_DELETE   revoked, reason cessationOfOperation
- *   LIFECYCLE_MOVE     revoked, reason affiliationChanged
+ *   LIFECYCLE_DISABLE  valid certificates go on hold (certificateHold,
+ *                      hold cause "account")
+ *   LIFECYCLE_DELETE   the same: held for the retention, so that
+ *                      "user enable" within it is a whole undo
+ *   LIFECYCLE_ENABLE   the holds the account caused are released; a hold
+ *                      an officer placed ("cert revoke --reason
+ *                      certificateHold") stays
+ *   LIFECYCLE_PURGE    valid and held certificates are revoked, reason
+ *                      cessationOfOperation (the entry is going away)
+ *   LIFECYCLE_MOVE     valid and held certificates are revoked, reason
+ *                      affiliationChanged (their subject names the old unit)
  *
+ * A revoked certificate is never touched again (keyCompromise stays
+ * keyCompromise).
  * done(ctx, status, summary) is called exactly once, always later from the
  * loop (never inside lifecycle_certs).  status is ST_OK or an ST_* error;
  * summary is a one-line text for the reply's `certificates` field ("no
@@ -26,6 +39,7 @@ enum lifecycle_event {
 	LIFECYCLE_ENABLE,
 	LIFECYCLE_DELETE,
 	LIFECYCLE_MOVE,
+	LIFECYCLE_PURGE,
 };
 
 typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
@@ -46,7 +60,7 @@ void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event e
 void lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
                        lifecycle_done_fn *done, void *ctx);
 
-/* "disable", "enable", "delete", "move". */
+/* "disable", "enable", "delete", "move", "purge". */
 const char *lifecycle_event_name(enum lifecycle_event ev);
 
 #endif

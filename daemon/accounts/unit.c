@@ -10,6 +10,7 @@
 #include <uninorm.h>
 
 #include "account.h"
+#include "address.h"
 #include "dir.h"
 #include "fields.h"
 #include "ldapesc.h"
@@ -100,11 +101,18 @@ struct unit_change {
 	bool             renamed;
 	unsigned long    accounts, account_errors;
 	size_t           pending;
+	/* unit add: the entry to write once its address is known to be free */
+	struct dir_mods *mods;
+	char             claim[UNIT_CODE_MAX + FIELD_MAIL_MAX + 2];   /* "@code@domain" */
+	char             holder[NAMES_LOGIN_BUFSZ];
 };
 
 static void
 unit_change_free(struct unit_change *c)
 {
+	if (c->claim[0] != '\0')
+		address_unclaim(c->claim);
+	dir_mods_free(c->mods);
 	free(c);
 }
 
@@ -278,14 +286,82 @@ unit_check_common(struct request *req, const char *kind, const char *parent)
 	/* Adding a top-level unit, or moving one to the top, needs the
 	 * province-wide admin role; below a parent, a grant over it does. */
 	if (parent != NULL &&
-	    !request_may(req, ROLE_ADMIN, parent[0] != '\0' ? parent : NULL)) {
-		request_done(req, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		             "role over %s%s", req->peer.name, (unsigned)req->peer.uid,
-		             parent[0] ? "unit " : "the whole province",
-		             parent[0] ? parent : "");
+	    !request_may(req, req->spec->roles, parent[0] != '\0' ? parent : NULL)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "%s%s", parent[0] ? "parent unit " :
+		         "the top level (no parent)", parent);
+		request_refuse(req, req->spec->roles, what);
 		return -1;
 	}
 	return 0;
+}
+
+/* unit add, continued: code@domain is the unit's address (Postfix's unit
+ * maps).  An account holding it as mail or alias would take the unit's
+ * mail (aliases are looked up first): refuse the code (4).  The address is
+ * claimed until the entry is written, as alias add and user add claim
+ * theirs. */
+static void
+unit_holder(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct unit_change *c = arg;
+
+	if (c->holder[0] == '\0')
+		dir_entry_copy(ld, e, AT_UID, c->holder, sizeof(c->holder));
+}
+
+static void
+unit_holders_done(void *arg, const struct dir_result *res)
+{
+	struct unit_change *c = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS) {
+		request_done(c->req, schema_status_of_ldap(res->code), "directory: %s",
+		             dir_result_str(res, why, sizeof(why)));
+		unit_change_free(c);
+		return;
+	}
+	if (c->holder[0] != '\0') {
+		request_done(c->req, ST_CONFLICT, "code: %s@%s, the unit's address, is already "
+		             "an address of '%s'; choose another code", c->code,
+		             c->req->pd->cfg.mail_domain, c->holder);
+		unit_change_free(c);
+		return;
+	}
+	dir_add(c->req->pd->dir, c->dn, dir_mods_get(c->mods), NULL, unit_written, c);
+}
+
+static void
+unit_address_check(struct unit_change *c)
+{
+	static const char *const attrs[] = { AT_UID, NULL };
+	struct request *req = c->req;
+	char addr[UNIT_CODE_MAX + FIELD_MAIL_MAX + 1], filter[8 * sizeof(addr)];
+
+	/* A valid code is [a-z0-9-] and the domain came from the
+	 * configuration: still, escape both for the filter. */
+	snprintf(addr, sizeof(addr), "%s@%s", c->code, req->pd->cfg.mail_domain);
+	if (!address_claim(address_key(c->claim, sizeof(c->claim), addr))) {
+		c->claim[0] = '\0';
+		request_done(req, ST_CONFLICT, "code: %s is being given to an account by a "
+		             "request in flight", addr);
+		unit_change_free(c);
+		return;
+	}
+	{
+		char esc[3 * sizeof(addr) + 1];
+
+		if (ldapesc_filter(addr, esc, sizeof(esc)) < 0) {
+			request_done(req, ST_INVALID, "code: too long");
+			unit_change_free(c);
+			return;
+		}
+		snprintf(filter, sizeof(filter), "(|(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s))", esc, esc);
+	}
+	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
+	           0, NULL, unit_holder, unit_holders_done, c);
 }
 
 void
@@ -299,10 +375,6 @@ unit_add(struct request *req)
 	struct dir_mods *m;
 	static const char *const classes[] = { "organizationalUnit", "provdUnit", NULL };
 
-	if (name == NULL || kind == NULL) {
-		request_done(req, ST_USAGE, "unit add needs --name NAME and --kind KIND");
-		return;
-	}
 	if (!units_code_valid(code)) {
 		char q[80];
 
@@ -344,8 +416,8 @@ unit_add(struct request *req)
 	    dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitKind", kind) < 0 ||
 	    (parent != NULL && dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitParent", parent) < 0))
 		fatal("unit: out of memory");
-	dir_add(req->pd->dir, c->dn, dir_mods_get(m), NULL, unit_written, c);
-	dir_mods_free(m);
+	c->mods = m;
+	unit_address_check(c);
 }
 
 void
@@ -371,12 +443,8 @@ unit_modify(struct request *req)
 		request_done(req, ST_NOTFOUND, "unit: no unit '%s'", quoted(code, q, sizeof(q)));
 		return;
 	}
-	if (!request_may(req, ROLE_ADMIN, u->code)) {
-		request_done(req, ST_PERMISSION, "permission denied: %s (uid %u) has no admin "
-		             "role over unit %s", req->peer.name, (unsigned)req->peer.uid,
-		             u->code);
-		return;
-	}
+	/* The grant over the unit itself was checked by dispatch (SCOPE_UNIT);
+	 * unit_check_common checks the one over a new parent. */
 	if (unit_check_common(req, kind, parent) < 0)
 		return;
 	if (parent != NULL && parent[0] != '\0') {

@@ -440,10 +440,6 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_CONFLICT, "a CA key is being generated already");
 		return;
 	}
-	if (subject == NULL || type == NULL || days_s == NULL) {
-		request_done(req, ST_USAGE, "ca create needs --subject DN --key TYPE --days N");
-		return;
-	}
 	days = strtoul(days_s, &end, 10);
 	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
 		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
@@ -520,7 +516,7 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
 		return;
 	}
-	if (certpem == NULL || (key == NULL) == (uri == NULL)) {
+	if ((key == NULL) == (uri == NULL)) {
 		request_done(req, ST_USAGE, "ca import needs --cert FILE and one of --key PATH "
 		             "and --pkcs11 URI");
 		return;

@@ -8,12 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
 #include "account.h"
+#include "address.h"
 #include "ca.h"
 #include "certgen.h"
 #include "crl.h"
@@ -68,6 +70,8 @@ struct issue {
 	size_t                 derlen;
 	char                   issuer[1024];
 	unsigned               tries;     /* directory writes retried so far */
+	char                   key_hash[CERTREC_KEY_HASH_LEN + 1];
+	char                   key_claim[CERTREC_KEY_HASH_LEN + 2];  /* "%hash" while held */
 	/* --generate: the key is made by provd-keygen, delivered as PKCS#12 */
 	bool                   generate;
 	enum keyfile_type      keytype;
@@ -94,6 +98,8 @@ issue_may_retry(struct issue *is, int code)
 static void
 issue_free(struct issue *is)
 {
+	if (is->key_claim[0] != '\0')
+		address_unclaim(is->key_claim);
 	EVP_PKEY_free(is->pub);
 	X509_free(is->cert);
 	free(is->der);
@@ -251,6 +257,7 @@ issue_record(void *arg)
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_FINGERPRINT, is->fp);
 	if (is->issuer[0])
 		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_HASH, is->key_hash);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
 	if (is->kg != NULL) {
 		size_t n;
@@ -293,6 +300,7 @@ issue_package(struct issue *is)
 }
 
 static void issue_sign_and_record(struct issue *is);
+static void issue_key_check(struct issue *is);
 
 static void
 issue_generated(void *arg)
@@ -315,7 +323,8 @@ issue_generated(void *arg)
 		issue_free(is);
 		return;
 	}
-	issue_sign_and_record(is);
+	/* A fresh key, but its record carries the hash like any other. */
+	issue_key_check(is);
 }
 
 static void
@@ -394,6 +403,72 @@ issue_account(void *arg, LDAP *ld, LDAPMessage *e)
 	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
 }
 
+/*
+ * One key, one person: the key's records (by provdCertKeyHash) decide.  A
+ * key certified for another account is refused, and so is a key any
+ * certificate was revoked for as compromised (for anyone, its holder
+ * included).  The key is claimed from the search until the record is
+ * written, so two requests in flight never certify one key twice.
+ */
+static void
+issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct issue *is = ctx;
+	struct request *req = is->req;
+	const struct certrec *r;
+
+	if (status != ST_OK) {
+		request_done(req, status, "directory: %s", msg);
+		goto fail;
+	}
+	for (r = list; r != NULL; r = r->next) {
+		if (r->state == CERT_STATE_REVOKED &&
+		    strcasecmp(r->reason, reason_name(REASON_KEY_COMPROMISE)) == 0) {
+			request_done(req, ST_CONFLICT, "csr: this key is compromised (certificate "
+			             "%s of %s was revoked for keyCompromise); make a new key",
+			             r->serial, r->login);
+			goto fail;
+		}
+		if (strcmp(r->login, is->login) != 0) {
+			request_done(req, ST_CONFLICT, "csr: this key is already certified for "
+			             "another account (%s, certificate %s); one key belongs to one "
+			             "person", r->login, r->serial);
+			goto fail;
+		}
+	}
+	certrec_free(list);
+	issue_sign_and_record(is);
+	return;
+fail:
+	certrec_free(list);
+	issue_free(is);
+}
+
+static void
+issue_key_check(struct issue *is)
+{
+	struct request *req = is->req;
+	char err[200], filter[160];
+
+	if (fingerprint_spki(is->pub, is->key_hash, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "csr: %s", err);
+		issue_free(is);
+		return;
+	}
+	snprintf(is->key_claim, sizeof(is->key_claim), "%%%s", is->key_hash);
+	if (!address_claim(is->key_claim)) {
+		is->key_claim[0] = '\0';
+		request_done(req, ST_CONFLICT, "csr: this key is being certified by another "
+		             "request in flight");
+		issue_free(is);
+		return;
+	}
+	/* The hash is hex: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_KEY_HASH
+	         "=%s))", is->key_hash);
+	certrec_find(req->pd, filter, issue_key_found, is);
+}
+
 static void
 issue_account_done(void *arg, const struct dir_result *res)
 {
@@ -412,6 +487,15 @@ issue_account_done(void *arg, const struct dir_result *res)
 		issue_free(is);
 		return;
 	}
+	if (!request_may(req, req->spec->roles, is->unit)) {
+		char what[128];
+
+		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
+		         is->unit[0] ? is->unit : "none");
+		request_refuse(req, req->spec->roles, what);
+		issue_free(is);
+		return;
+	}
 	if (strcmp(is->status, "active") != 0) {
 		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
 		             is->login, is->status);
@@ -425,7 +509,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 		}
 		return;
 	}
-	issue_sign_and_record(is);
+	issue_key_check(is);
 }
 
 /* The options of --generate: key type, output file, passphrase. */
@@ -663,7 +747,10 @@ struct revoke {
 	int             reason;
 	time_t          invalidity;
 	bool            release;
-	char            result[512];
+	char            result[1024];
+	/* keyCompromise: the other certificates that carry the same key */
+	struct certrec *others, *cur;
+	size_t          others_done, others_failed;
 };
 
 static void
@@ -671,6 +758,7 @@ revoke_published(void *ctx, int status, const char *msg)
 {
 	struct revoke *rv = ctx;
 	struct request *req = rv->req;
+	const struct certrec *c;
 	struct rec r;
 
 	rec_begin(&r, req);
@@ -681,15 +769,86 @@ revoke_published(void *ctx, int status, const char *msg)
 	rec_kv(&r, "reason", rv->release ? "" : reason_name(rv->reason));
 	rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
 	rec_end(&r);
+	for (c = rv->others; c != NULL; c = c->next) {
+		if (strcmp(c->serial, rv->rec->serial) == 0)
+			continue;
+		rec_begin(&r, req);
+		rec_kv(&r, "serial", c->serial);
+		rec_kv(&r, "login", c->login);
+		rec_kv(&r, "status", c->status);
+		rec_kv(&r, "reason", c->reason);
+		rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
+		rec_end(&r);
+	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "serial=%s login=%s",
 	         rv->rec->serial, rv->rec->login);
 	if (status != ST_OK)
 		request_done(req, status, "%s; but the CRL was not published: %s "
 		             "(run 'provctl crl publish')", rv->result, msg);
 	else
-		request_done(req, ST_OK, "%s; %s", rv->result, msg);
+		request_done(req, rv->others_failed ? ST_PARTIAL : ST_OK, "%s; %s", rv->result, msg);
 	certrec_free(rv->rec);
+	certrec_free(rv->others);
 	free(rv);
+}
+
+static void revoke_others_next(struct revoke *rv);
+
+static void
+revoke_other_changed(void *ctx, int status, const char *msg)
+{
+	struct revoke *rv = ctx;
+	size_t n = strlen(rv->result);
+
+	if (status == ST_OK) {
+		rv->cur->state = CERT_STATE_REVOKED;
+		snprintf(rv->cur->status, sizeof(rv->cur->status), "%s",
+		         cert_state_name(CERT_STATE_REVOKED));
+		snprintf(rv->cur->reason, sizeof(rv->cur->reason), "%s",
+		         reason_name(REASON_KEY_COMPROMISE));
+		snprintf(rv->result + n, sizeof(rv->result) - n, "%s%s (%s)",
+		         rv->others_done++ ? ", " : "; the same key, revoked too: ",
+		         rv->cur->serial, rv->cur->login);
+	} else {
+		rv->others_failed++;
+		snprintf(rv->result + n, sizeof(rv->result) - n, "; %s NOT revoked: %s",
+		         rv->cur->serial, msg);
+	}
+	rv->cur = rv->cur->next;
+	revoke_others_next(rv);
+}
+
+/* Revoke, one after the other, every other certificate with the key; then
+ * one CRL lists them all. */
+static void
+revoke_others_next(struct revoke *rv)
+{
+	for (; rv->cur != NULL; rv->cur = rv->cur->next) {
+		if (strcmp(rv->cur->serial, rv->rec->serial) == 0 ||
+		    rv->cur->state == CERT_STATE_REVOKED)
+			continue;
+		certrec_change(rv->req->pd, rv->cur, CERT_STATE_REVOKED, REASON_KEY_COMPROMISE,
+		               rv->invalidity, NULL, revoke_other_changed, rv);
+		return;
+	}
+	crl_publish(rv->req->pd, revoke_published, rv);
+}
+
+static void
+revoke_others_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct revoke *rv = ctx;
+
+	rv->others = list;
+	rv->cur = list;
+	if (status != ST_OK) {
+		size_t n = strlen(rv->result);
+
+		rv->others_failed++;
+		snprintf(rv->result + n, sizeof(rv->result) - n, "; the other certificates "
+		         "with this key were not found: %s", msg);
+	}
+	revoke_others_next(rv);
 }
 
 static void
@@ -706,6 +865,16 @@ revoke_changed(void *ctx, int status, const char *msg)
 	snprintf(rv->result, sizeof(rv->result), "%s %s", rv->rec->serial,
 	         rv->release ? "released" : rv->reason == REASON_CERTIFICATE_HOLD ?
 	         "on hold" : "revoked");
+	if (!rv->release && rv->reason == REASON_KEY_COMPROMISE && rv->rec->key_hash[0]) {
+		char filter[400], esc[3 * CERTREC_KEY_HASH_LEN + 1];
+
+		if (ldapesc_filter(rv->rec->key_hash, esc, sizeof(esc)) < 0)
+			esc[0] = '\0';
+		snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")("
+		         AT_CERT_KEY_HASH "=%s))", esc);
+		certrec_find(rv->req->pd, filter, revoke_others_found, rv);
+		return;
+	}
 	crl_publish(rv->req->pd, revoke_published, rv);
 }
 
@@ -726,13 +895,21 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		return;
 	}
 	rv->rec = list;
+	if (!request_may(req, req->spec->roles, list->unit)) {
+		char what[256];
+
+		snprintf(what, sizeof(what), "certificate %s of %s (unit %s)", list->serial,
+		         list->login, list->unit[0] ? list->unit : "none");
+		request_refuse(req, req->spec->roles, what);
+		goto fail;
+	}
 	if (rv->release) {
 		if (list->state != CERT_STATE_HOLD) {
 			request_done(req, ST_CONFLICT, "%s is %s, not on hold: only a "
 			             "certificateHold can be released", list->serial, list->status);
 			goto fail;
 		}
-		certrec_change(req->pd, list, CERT_STATE_VALID, 0, 0, revoke_changed, rv);
+		certrec_change(req->pd, list, CERT_STATE_VALID, 0, 0, NULL, revoke_changed, rv);
 		return;
 	}
 	if (list->state == CERT_STATE_REVOKED) {
@@ -746,7 +923,7 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 	}
 	certrec_change(req->pd, list,
 	               rv->reason == REASON_CERTIFICATE_HOLD ? CERT_STATE_HOLD : CERT_STATE_REVOKED,
-	            rv->reason, rv->invalidity, revoke_changed, rv);
+	               rv->reason, rv->invalidity, "officer", revoke_changed, rv);
 	return;
 fail:
 	certrec_free(list);
@@ -756,8 +933,6 @@ fail:
 static void
 revoke_or_release(struct request *req, bool release)
 {
-	const char *why = cmd_arg(&req->args, "reason");
-	const char *inv = cmd_arg(&req->args, "invalidity-date");
 	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200] = "";
 	struct revoke *rv;
 
@@ -767,13 +942,9 @@ revoke_or_release(struct request *req, bool release)
 	rv->req = req;
 	rv->release = release;
 	if (!release) {
-		if (why == NULL) {
-			free(rv);
-			request_done(req, ST_USAGE, "cert revoke needs --reason (keyCompromise, "
-			             "affiliationChanged, superseded, cessationOfOperation, "
-			             "certificateHold, privilegeWithdrawn, unspecified, ...)");
-			return;
-		}
+		const char *why = cmd_arg(&req->args, "reason");   /* required */
+		const char *inv = cmd_arg(&req->args, "invalidity-date");
+
 		if (reason_parse(why, &rv->reason, err, sizeof(err)) < 0 ||
 		    !reason_valid_for_crl(rv->reason)) {
 			free(rv);
@@ -948,12 +1119,15 @@ life_target(enum lifecycle_event ev, const struct certrec *c, int *reason)
 
 	switch (ev) {
 	case LIFECYCLE_DISABLE:
+	case LIFECYCLE_DELETE:
 		*reason = REASON_CERTIFICATE_HOLD;
 		return valid ? CERT_STATE_HOLD : -1;
 	case LIFECYCLE_ENABLE:
+		/* Only the holds the account caused; a record held before hold
+		 * causes were recorded counts as the account's, as it did then. */
 		*reason = 0;
-		return hold ? CERT_STATE_VALID : -1;
-	case LIFECYCLE_DELETE:
+		return hold && strcmp(c->hold_cause, "officer") != 0 ? CERT_STATE_VALID : -1;
+	case LIFECYCLE_PURGE:
 		*reason = REASON_CESSATION_OF_OPERATION;
 		return valid || hold ? CERT_STATE_REVOKED : -1;
 	case LIFECYCLE_MOVE:
@@ -968,8 +1142,9 @@ life_next(struct life *lf)
 {
 	static const char *const done_word[] = {
 		[LIFECYCLE_DISABLE] = "put on hold", [LIFECYCLE_ENABLE] = "released",
-		[LIFECYCLE_DELETE] = "revoked (cessationOfOperation)",
+		[LIFECYCLE_DELETE] = "put on hold for the retention",
 		[LIFECYCLE_MOVE] = "revoked (affiliationChanged)",
+		[LIFECYCLE_PURGE] = "revoked (cessationOfOperation)",
 	};
 	int target, reason = 0;
 	size_t n;
@@ -980,7 +1155,8 @@ life_next(struct life *lf)
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0, life_changed, lf);
+		certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0, "account",
+		               life_changed, lf);
 		return;
 	}
 	if (lf->changed == 0 && lf->failed == 0) {
@@ -1159,4 +1335,89 @@ cert_whois_part(struct request *req, const struct whois_subject *who,
 		esc[0] = '\0';
 	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
 	certrec_find(req->pd, filter, whois_found, wc);
+}
+
+/* ---- upgrade: records made before provdCertKeyHash ---------------------- */
+
+struct upgrade {
+	struct provd *pd;
+	size_t        pending, done, failed;
+	char          first_error[300];
+	bool          searched;
+};
+
+static void
+upgrade_maybe_finish(struct upgrade *u)
+{
+	if (!u->searched || u->pending > 0)
+		return;
+	if (u->done > 0 || u->failed > 0)
+		log_info("certificate records: key hash added to %zu%s%s", u->done,
+		         u->failed ? ", failed for others: " : "", u->failed ? u->first_error : "");
+	free(u);
+}
+
+static void
+upgrade_written(void *arg, const struct dir_result *res)
+{
+	struct upgrade *u = arg;
+	char why[300];
+
+	if (res->code == LDAP_SUCCESS) {
+		u->done++;
+	} else if (u->failed++ == 0) {
+		snprintf(u->first_error, sizeof(u->first_error), "%s",
+		         dir_result_str(res, why, sizeof(why)));
+	}
+	u->pending--;
+	upgrade_maybe_finish(u);
+}
+
+static void
+upgrade_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct upgrade *u = arg;
+	struct dir_mods *m;
+	unsigned char *der;
+	size_t derlen = 0;
+	char hash[CERTREC_KEY_HASH_LEN + 1], err[200], *dn;
+
+	der = dir_entry_get_bin(ld, e, AT_USER_CERT, &derlen);
+	dn = dir_entry_dn(ld, e);
+	if (der != NULL && dn != NULL &&
+	    fingerprint_spki_cert_der(der, derlen, hash, err, sizeof(err)) == 0) {
+		if ((m = dir_mods_new()) == NULL)
+			fatal("cert: out of memory");
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_KEY_HASH, hash);
+		u->pending++;
+		dir_modify(u->pd->dir, dn, dir_mods_get(m), NULL, upgrade_written, u);
+		dir_mods_free(m);
+	}
+	free(der);
+	free(dn);
+}
+
+static void
+upgrade_searched(void *arg, const struct dir_result *res)
+{
+	struct upgrade *u = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
+		log_warnx("certificate records: cannot look for records without a key hash: %s",
+		          dir_result_str(res, why, sizeof(why)));
+	u->searched = true;
+	upgrade_maybe_finish(u);
+}
+
+void
+cert_upgrade_records(struct provd *pd)
+{
+	static const char *const attrs[] = { AT_USER_CERT, NULL };
+	struct upgrade *u = xcalloc(1, sizeof(*u));
+
+	u->pd = pd;
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(&(objectClass=" OC_CERTIFICATE ")(!(" AT_CERT_KEY_HASH "=*)))", attrs, 0, NULL,
+	           upgrade_entry, upgrade_searched, u);
 }

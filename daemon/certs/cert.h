@@ -46,4 +46,12 @@ void cert_whois_part(struct request *req, const struct whois_subject *who,
 void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                     lifecycle_done_fn *done, void *ctx);
 
+/*
+ * Upgrade: give every certificate record without provdCertKeyHash (made by
+ * an older provd) the hash of its certificate's key, so that "one key, one
+ * person" and keyCompromise see them.  Runs in the background each time the
+ * directory connects; logs what it did.  Idempotent.
+ */
+void cert_upgrade_records(struct provd *pd);
+
 #endif

@@ -39,7 +39,7 @@ const char *const certrec_attrs[] = {
 	AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
 	AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
 	AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT,
-	AT_USER_CERT, NULL
+	AT_CERT_HOLD_CAUSE, AT_CERT_KEY_HASH, AT_USER_CERT, NULL
 };
 
 struct certrec *
@@ -65,6 +65,8 @@ certrec_read(LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, r->revoked_at, sizeof(r->revoked_at));
 	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, r->invalidity, sizeof(r->invalidity));
 	dir_entry_copy(ld, e, AT_CERT_FINGERPRINT, r->fingerprint, sizeof(r->fingerprint));
+	dir_entry_copy(ld, e, AT_CERT_HOLD_CAUSE, r->hold_cause, sizeof(r->hold_cause));
+	dir_entry_copy(ld, e, AT_CERT_KEY_HASH, r->key_hash, sizeof(r->key_hash));
 	r->der = dir_entry_get_bin(ld, e, AT_USER_CERT, &r->derlen);
 	return r;
 }
@@ -208,7 +210,8 @@ on_record_changed(void *arg, const struct dir_result *res)
 
 /*
  * Move rec to state `to` (valid, hold or revoked) with reason (for
- * hold/revoked) and invalidity (0 = none).  The record is written with an
+ * hold/revoked) and invalidity (0 = none), and for a hold who caused it
+ * (hold_cause; other states clear it).  The record is written with an
  * assertion on its current status, so two officers never both apply a
  * change.  The same modify puts a fresh pending marker on the record
  * (provdCertPending, see crl.c): the change reaches the next CRL whichever
@@ -218,7 +221,8 @@ on_record_changed(void *arg, const struct dir_result *res)
  */
 void
 certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
-               time_t invalidity, certrec_changed_fn *done, void *ctx)
+               time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
+               void *ctx)
 {
 	struct change *ch = calloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
@@ -255,6 +259,10 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
 	ctrls[0] = ctrl;
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_STATUS, cert_state_name(to));
 	dir_mods_add1(m, LDAP_MOD_REPLACE, CRL_PENDING_ATTR, token);
+	if (to == CERT_STATE_HOLD && hold_cause != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_HOLD_CAUSE, hold_cause);
+	else
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_HOLD_CAUSE, NULL);
 	if (to == CERT_STATE_VALID) {
 		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_REASON, NULL);
 		dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_REVOKED_AT, NULL);

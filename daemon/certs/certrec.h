@@ -31,6 +31,8 @@
 struct provd;
 struct request;
 
+#define CERTREC_KEY_HASH_LEN FINGERPRINT_HEX_LEN   /* provdCertKeyHash: SHA-256, hex */
+
 /* A record as read from the directory. */
 struct certrec {
 	char           serial[SERIAL_HEX_MAX + 1];
@@ -44,6 +46,8 @@ struct certrec {
 	char           reason[REASON_NAME_MAX + 1];
 	char           revoked_at[32], invalidity[32];
 	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
+	char           hold_cause[16];   /* "account", "officer" or "" (before 0.2) */
+	char           key_hash[CERTREC_KEY_HASH_LEN + 1];
 	unsigned char *der;
 	size_t         derlen;
 	struct certrec *next;
@@ -73,13 +77,15 @@ typedef void certrec_found_fn(void *ctx, int status, const char *msg, struct cer
 
 /*
  * Move rec to state `to` with reason (for
- * hold/revoked) and invalidity (0 = none), then the account's
+ * hold/revoked) and invalidity (0 = none); a hold records who caused it
+ * (hold_cause "account" or "officer"), any other state clears it.  Then the account's
  * userCertificate;binary.  rec is borrowed until done runs; done(ctx,
  * status, msg) runs once.  See certrec.c for the assertion and the CRL
  * marker.
  */
 void certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
-                    time_t invalidity, certrec_changed_fn *done, void *ctx);
+                    time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
+                    void *ctx);
 
 /* Every record matching filter under ou=certificates; done gets the list
  * (owned by done: certrec_free) and runs once, from the loop. */

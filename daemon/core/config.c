@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <ldap.h>
 #include <libconfig.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,42 @@ out:
 	explicit_bzero(buf, sizeof(buf));
 	close(fd);
 	return rc;
+}
+
+/* mail.reserved: local parts no account may take (address.h), besides the
+ * built-in ones.  Each is folded to lower case. */
+static int
+load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
+{
+	config_setting_t *list = lookup(cf, "mail.reserved");
+	int j;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+		snprintf(err, errlen, "%s:%d: mail.reserved must be a list of local parts",
+		         config_setting_source_file(list), config_setting_source_line(list));
+		return -1;
+	}
+	for (j = 0; j < config_setting_length(list); j++) {
+		const char *v = config_setting_get_string_elem(list, j);
+		size_t k;
+
+		if (v == NULL || v[0] == '\0' || strlen(v) > 64 || strchr(v, '@') != NULL ||
+		    c->nreserved >= CONFIG_MAX_RESERVED) {
+			snprintf(err, errlen, "%s:%d: mail.reserved: entry %d is not a local part "
+			         "(1 to 64 characters, no '@'), or more than %d entries",
+			         config_setting_source_file(list),
+			         config_setting_source_line(list), j, CONFIG_MAX_RESERVED);
+			return -1;
+		}
+		if ((c->reserved[c->nreserved] = strdup(v)) == NULL)
+			return -1;
+		for (k = 0; v[k] != '\0'; k++)
+			c->reserved[c->nreserved][k] = (char)tolower((unsigned char)v[k]);
+		c->nreserved++;
+	}
+	return 0;
 }
 
 static int
@@ -445,8 +482,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 		}
 		ldap_dnfree(dn);
 	}
-	if (load_roles(&cf, c, err, errlen) < 0 || derive_dns(c, err, errlen) < 0 ||
-	    check_unknown(config_root_setting(&cf), err, errlen) < 0)
+	if (load_roles(&cf, c, err, errlen) < 0 || load_reserved(&cf, c, err, errlen) < 0 ||
+	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:
@@ -469,6 +506,8 @@ config_free(struct config *c)
 	free(c->bind_password);
 	for (i = 0; i < c->nuris; i++)
 		free(c->uris[i]);
+	for (i = 0; i < c->nreserved; i++)
+		free(c->reserved[i]);
 	for (i = 0; i < c->ngroups; i++) {
 		free(c->groups[i].group);
 		free(c->groups[i].unit);

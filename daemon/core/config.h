@@ -15,6 +15,7 @@
 
 #define CONFIG_MAX_URIS   8
 #define CONFIG_MAX_GROUPS 16
+#define CONFIG_MAX_RESERVED 64
 
 struct role_group {
 	char     *group;      /* UNIX group name */
@@ -51,6 +52,8 @@ struct config {
 
 	/* mail */
 	char    *mail_domain;
+	char    *reserved[CONFIG_MAX_RESERVED];   /* mail.reserved: local parts, lower case */
+	size_t   nreserved;
 	unsigned long long default_quota;   /* bytes, 0 = unlimited */
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;

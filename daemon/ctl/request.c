@@ -1,6 +1,7 @@
 /* request — reply API for handlers. See request.h. */
 #include "request.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,6 +130,12 @@ request_done(struct request *req, int code, const char *fmt, ...)
 		return;
 	}
 	req->done = true;
+	/* A command on one account or certificate that succeeded for a caller
+	 * without a province-wide grant must have asked request_may about its
+	 * target.  (SCOPE_EACH commands ask per entry, and may have none.) */
+	assert(code != ST_OK || req->spec == NULL || !(req->spec->flags & CMD_WRITES) ||
+	       (req->spec->scope != SCOPE_ACCOUNT && req->spec->scope != SCOPE_CERT) ||
+	       (req->peer.roles & req->spec->roles) || req->scope_checked);
 	va_start(ap, fmt);
 	vsnprintf(req->status_msg, sizeof(req->status_msg), fmt, ap);
 	va_end(ap);
@@ -205,17 +212,52 @@ request_pause_input(struct request *req, bool paused)
 }
 
 bool
-request_may(const struct request *req, unsigned role, const char *code)
+request_may(struct request *req, unsigned roles, const char *code)
 {
+	enum cmd_scope scope = req->spec != NULL ? req->spec->scope : SCOPE_NONE;
 	size_t i;
 
-	if (req->peer.roles & role)
+	if (code != NULL && code[0] != '\0')
+		req->scope_checked = true;
+	if (req->peer.roles & roles)
 		return true;
-	if (code == NULL)
+	if (scope == SCOPE_NONE || scope == SCOPE_CA)
 		return false;
-	for (i = 0; i < req->peer.nscopes; i++)
-		if ((req->peer.scope[i].role & role) &&
+	for (i = 0; i < req->peer.nscopes; i++) {
+		if (!(req->peer.scope[i].role & roles))
+			continue;
+		if (scope == SCOPE_READ)
+			return true;
+		if (code != NULL && code[0] != '\0' &&
 		    units_within(req->pd->units, code, req->peer.scope[i].unit))
 			return true;
+	}
 	return false;
+}
+
+void
+request_refuse(struct request *req, unsigned roles, const char *what)
+{
+	const struct cmd_spec *s = req->spec;
+	char need[48], have[48], scoped[300];
+	size_t i, off = 0;
+
+	scoped[0] = '\0';
+	for (i = 0; i < req->peer.nscopes && off < sizeof(scoped); i++) {
+		int n = snprintf(scoped + off, sizeof(scoped) - off, "%s%s over %s",
+		                 off ? ", " : "; scoped: ",
+		                 role_names(req->peer.scope[i].role, have, sizeof(have)),
+		                 req->peer.scope[i].unit);
+		if (n < 0)
+			break;
+		off += (size_t)n;
+	}
+	request_done(req, ST_PERMISSION, "permission denied: '%s%s%s' on %s needs role %s%s; "
+	             "%s (uid %u) has %s province-wide%s",
+	             s->noun, s->verb ? " " : "", s->verb ? s->verb : "", what,
+	             role_names(roles, need, sizeof(need)),
+	             s->scope == SCOPE_NONE || s->scope == SCOPE_CA ?
+	             " over the whole province (a grant scoped to units does not cover it)" : "",
+	             req->peer.name, (unsigned)req->peer.uid,
+	             role_names(req->peer.roles, have, sizeof(have)), scoped);
 }

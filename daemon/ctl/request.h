@@ -68,6 +68,7 @@ struct request {
 	request_fn            *on_resume; /* request_wait_drain's */
 	struct timer          *drain_timer;
 	bool                   done;
+	bool                   scope_checked; /* request_may asked about a unit */
 	int                    status;    /* set by request_done */
 	char                   status_msg[1024];
 };
@@ -125,8 +126,26 @@ void request_drain_cancel(struct request *req);
 /* Pause / resume reading streamed input from the client (backpressure). */
 void request_pause_input(struct request *req, bool paused);
 
-/* Does the caller hold `role` over unit `code` (directly or through a scoped
- * grant on one of its ancestors)?  code NULL: over the whole province. */
-bool request_may(const struct request *req, unsigned role, const char *code);
+/*
+ * The one permission rule (role + scope).  Does the caller hold one of
+ * `roles` over unit `code`?  True when it holds one of them over the whole
+ * province; otherwise through a grant scoped to `code` or one of its
+ * ancestors, and only if the running command's scope (req->spec->scope,
+ * see commands.h) lets scoped grants act at all: never for SCOPE_NONE and
+ * SCOPE_CA; for SCOPE_READ any scoped grant of one of the roles reads the
+ * whole province, whatever code is.  code NULL (or "") means the whole
+ * province.  Dispatch asks it for every command before the handler runs
+ * (with the unit of a SCOPE_UNIT command); handlers of SCOPE_ACCOUNT,
+ * SCOPE_CERT and SCOPE_EACH commands ask it once they know the target's
+ * unit.  Each call with a unit is remembered on req (req->scope_checked):
+ * a writing SCOPE_ACCOUNT or SCOPE_CERT command that succeeds for a caller
+ * without a province-wide grant and never asked is a bug, and aborts
+ * (assert) in request_done.
+ */
+bool request_may(struct request *req, unsigned roles, const char *code);
+
+/* Finish req with ST_PERMISSION, naming the caller, the roles it lacks and
+ * over what ("unit CODE", "account LOGIN (unit CODE)", ...: `what`). */
+void request_refuse(struct request *req, unsigned roles, const char *what);
 
 #endif

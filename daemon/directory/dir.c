@@ -845,11 +845,39 @@ dir_start(struct dir *d)
 	dir_connect_now(d);
 }
 
+static bool
+same_str(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Would cfg connect or bind differently from what d does now? */
+static bool
+connection_changed(const struct dir *d, const struct config *cfg)
+{
+	size_t i;
+
+	if (cfg->nuris != d->nuris || cfg->bind_simple != d->simple ||
+	    !same_str(cfg->bind_dn, d->bind_dn) || !same_str(cfg->bind_password, d->bind_pw))
+		return true;
+	for (i = 0; i < d->nuris; i++)
+		if (strcmp(cfg->uris[i], d->uris[i]) != 0)
+			return true;
+	return false;
+}
+
 void
 dir_reconfigure(struct dir *d, const struct config *cfg)
 {
+	bool reconnect = connection_changed(d, cfg);
+	size_t cur = d->cur;
+
 	take_config(d, cfg);
-	if (d->ld != NULL) {
+	if (!reconnect)
+		d->cur = cur;      /* still connected to that URI */
+	/* Only a new server or identity drops the connection (and fails the
+	 * operations in flight); any other reload leaves them alone. */
+	if (d->ld != NULL && reconnect) {
 		dir_lost(d, "configuration reloaded");
 		if (d->retry) {
 			loop_timer_cancel(d->loop, d->retry);

@@ -46,7 +46,9 @@
 #define AT_CERT_REVOKED_AT  "provdCertRevokedAt"
 #define AT_CERT_INVALIDITY  "provdCertInvalidityDate"
 #define AT_CERT_FINGERPRINT "provdCertFingerprint"
-#define AT_CERT_PENDING     "provdCertPending" /* CRL marker, see crl.h */
+#define AT_CERT_PENDING     "provdCertPending"   /* CRL marker, see crl.h */
+#define AT_CERT_HOLD_CAUSE  "provdCertHoldCause" /* "account" or "officer" */
+#define AT_CERT_KEY_HASH    "provdCertKeyHash"   /* SHA-256 of the SPKI, hex */
 
 /* ---- object classes ----------------------------------------------------- */
 

@@ -13,6 +13,7 @@
 #define UNITS_MAX 100000
 
 struct units {
+	unsigned     refs;
 	struct unit *v;
 	size_t       n;
 	bool         loaded;
@@ -29,7 +30,18 @@ struct reload {
 struct units *
 units_new(void)
 {
-	return calloc(1, sizeof(struct units));
+	struct units *u = calloc(1, sizeof(struct units));
+
+	if (u != NULL)
+		u->refs = 1;
+	return u;
+}
+
+struct units *
+units_ref(struct units *u)
+{
+	u->refs++;
+	return u;
 }
 
 static void
@@ -43,9 +55,9 @@ table_free(struct unit *v, size_t n)
 }
 
 void
-units_free(struct units *u)
+units_unref(struct units *u)
 {
-	if (u == NULL)
+	if (u == NULL || --u->refs > 0)
 		return;
 	table_free(u->v, u->n);
 	free(u);
@@ -112,18 +124,25 @@ static void
 on_done(void *arg, const struct dir_result *res)
 {
 	struct reload *r = arg;
-	struct units *u = r->pd->units;
+	struct units *u = NULL;
 	char why[256];
 	bool ok = res->code == LDAP_SUCCESS;
 
+	if (ok && (u = units_new()) == NULL) {
+		log_warnx("units: out of memory; keeping the old table");
+		table_free(r->v, r->n);
+		ok = false;
+	}
 	if (ok) {
+		/* A new snapshot: whoever holds the old one keeps it intact. */
 		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
-		table_free(u->v, u->n);
 		u->v = r->v;
 		u->n = r->n;
 		u->loaded = true;
+		units_unref(r->pd->units);
+		r->pd->units = u;
 		log_debug("units: %zu units loaded", u->n);
-	} else {
+	} else if (res->code != LDAP_SUCCESS) {
 		log_warnx("units: cannot load %s: %s", r->pd->cfg.units_dn,
 		          dir_result_str(res, why, sizeof(why)));
 		table_free(r->v, r->n);

@@ -3,6 +3,13 @@
  * few thousand), reloaded whenever the directory connection comes up and
  * after every unit change.  Handlers validate unit codes, walk parents and
  * expand subtrees from it without a directory round trip.
+ *
+ * A table is an immutable, reference-counted snapshot: a reload builds a
+ * new one and puts it in pd->units, and the old one lives on until the
+ * last request holding it lets go.  Code that uses units only within one
+ * callback reads pd->units; code that keeps a `const struct unit *` (or
+ * the table) across an asynchronous step (a directory operation, a worker
+ * job) takes units_ref(pd->units) first and units_unref() when done.
  */
 #ifndef PROVD_UNITS_H
 #define PROVD_UNITS_H
@@ -22,11 +29,16 @@ struct unit {
 	char  parent[UNIT_CODE_MAX];/* "" for top-level units */
 };
 
+/* An empty, not yet loaded table with one reference (the caller's). */
 struct units *units_new(void);
-void units_free(struct units *u);
+/* Another reference to u; returns u. */
+struct units *units_ref(struct units *u);
+/* Drop a reference; the last one frees the table and its units. NULL ok. */
+void units_unref(struct units *u);
 
 /* Reload from the directory (async).  done(ctx, ok) is called when the new
- * table is in place (ok) or the search failed (old table kept). */
+ * table is in pd->units (ok; the old one was unref'd) or the search failed
+ * (old table kept). */
 typedef void units_done_fn(void *ctx, bool ok);
 void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
 

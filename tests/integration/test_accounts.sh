@@ -136,7 +136,9 @@ ok "enable binhtt" provctl user enable binhtt
 # --- alias add / remove --------------------------------------------------------------
 ok "add an alias" provctl alias add annv An.Nguyen@vinhphuc.gov.vn
 eq "stored lower-case in mailLocalAddress" "$(attr_of annv mailLocalAddress)" "an.nguyen@vinhphuc.gov.vn"
-ok "a subdomain of the mail domain is accepted" provctl alias add annv an@sotaichinh.vinhphuc.gov.vn
+fails "a subdomain of the mail domain is refused (the Postfix maps do not deliver it)" 6 \
+	provctl alias add annv an@sotaichinh.vinhphuc.gov.vn
+ok "a second alias" provctl alias add annv an.nv@vinhphuc.gov.vn
 fails "the same alias twice" 4 provctl alias add annv an.nguyen@vinhphuc.gov.vn
 fails "someone else's alias" 4 provctl alias add binhtt an.nguyen@vinhphuc.gov.vn
 contains "conflict names the other login" "$ERR" "'annv'"
@@ -151,7 +153,7 @@ fails "alias for an unknown login" 3 provctl alias add nosuchlogin x@vinhphuc.go
 ok "whois by alias" provctl -f json whois an.nguyen@vinhphuc.gov.vn
 contains "finds annv" "$OUT" '"login":"annv"'
 ok "remove the alias" provctl alias remove annv an.nguyen@vinhphuc.gov.vn
-eq "one alias left" "$(attr_of annv mailLocalAddress)" "an@sotaichinh.vinhphuc.gov.vn"
+eq "one alias left" "$(attr_of annv mailLocalAddress)" "an.nv@vinhphuc.gov.vn"
 fails "remove it again" 3 provctl alias remove annv an.nguyen@vinhphuc.gov.vn
 contains "not-found names login and address" "$ERR" "an.nguyen@vinhphuc.gov.vn is not an alias of annv"
 fails "the canonical address is not an alias" 4 provctl alias remove annv annv@vinhphuc.gov.vn

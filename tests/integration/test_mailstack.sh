@@ -177,10 +177,10 @@ lacks "... while the shipped filter has it" \
 PF=$TMP/postfix
 mkdir -m 755 "$PF"
 printf 'compatibility_level = 3.6\n' >"$PF/main.cf"
-for f in ldap-mailboxes ldap-aliases ldap-units ldap-units-empty; do
+for f in ldap-mailboxes ldap-aliases ldap-units-staff ldap-units-children ldap-units-empty; do
 	configure "$REPO/etc/postfix/$f.cf" "$PF/$f.cf" '|' \
 		server_host "$LDAP_URI" bind_pw "$MAILPW"
-	[[ $f == ldap-units-empty ]] ||
+	[[ $f == ldap-units-empty || $f == ldap-units-children ]] ||
 		contains "$f.cf: the filter excludes disabled accounts" "$(<"$PF/$f.cf")" "$LOCKED"
 done
 chmod 600 "$PF"/*.cf
@@ -188,9 +188,17 @@ chmod 600 "$PF"/*.cf
 touch -d '-1 minute' "$PF"/*.cf
 
 # lookup MAP KEY: the raw result of one table (exit 1 when not found).
+# "ldap-units" is the unit address: the unionmap main.cf.snippet wires.
 lookup() {
-	postmap -c "$PF" -q "$2" "ldap:$PF/$1.cf"
+	if [[ $1 == ldap-units ]]; then
+		postmap -c "$PF" -q "$2" \
+			"unionmap:{ldap:$PF/ldap-units-staff.cf, ldap:$PF/ldap-units-children.cf}"
+	else
+		postmap -c "$PF" -q "$2" "ldap:$PF/$1.cf"
+	fi
 }
+ok "main.cf.snippet wires the unit address as that unionmap" \
+	grep -qF 'unionmap:{ldap:/etc/postfix/ldap-units-staff.cf,' "$REPO/etc/postfix/main.cf.snippet"
 
 # Where Postfix delivers ADDRESS: virtual_alias_maps (aliases, then unit
 # addresses) applied recursively the way cleanup(8) does it, then the
@@ -437,6 +445,36 @@ admin "move annv to a commune" fallback_move annv xa-kim-phu-tam-dao -- \
 contains "moved into a commune: its district reaches annv" \
 	"$(resolve "huyen-tam-dao@$DOMAIN")" "mailbox $A"
 fails "... and the old unit has no address left" 1 lookup ldap-units "so-noi-vu@$DOMAIN"
+
+# --- units that change after their district has staff -------------------------------------
+# slapd returns entries in creation order: a commune made now comes after
+# every person of its district.
+ok "unit add: a new commune of huyen-tam-dao" provctl unit add xa-moi-tam-dao \
+	--name 'Xã Mới' --kind commune --parent huyen-tam-dao
+add emtv 'Trần Văn Em' xa-moi-tam-dao VP9000005
+ok "the new commune's address" lookup ldap-units "xa-moi-tam-dao@$DOMAIN"
+eq "... is its one person" "$OUT" "emtv@$DOMAIN"
+ok "the district's address after the new commune" lookup ldap-units "huyen-tam-dao@$DOMAIN"
+contains "... lists the new commune" "$OUT" "xa-moi-tam-dao@$DOMAIN"
+contains "... and still the district's own staff" "$OUT" "cuongpv@$DOMAIN"
+contains "the district reaches the new commune's staff" \
+	"$(resolve "huyen-tam-dao@$DOMAIN")" "mailbox emtv@$DOMAIN"
+
+ok "unit modify: the commune moves to huyen-lap-thach" provctl unit modify xa-moi-tam-dao \
+	--parent huyen-lap-thach
+lacks "moved commune: no longer in its old district" \
+	"$(resolve "huyen-tam-dao@$DOMAIN")" "emtv@"
+contains "moved commune: reached through its new district" \
+	"$(resolve "huyen-lap-thach@$DOMAIN")" "mailbox emtv@$DOMAIN"
+
+ok "unit modify: the commune is renamed" provctl unit modify xa-moi-tam-dao --name 'Xã Mới Thành'
+ok "renamed: its address is unchanged" lookup ldap-units "xa-moi-tam-dao@$DOMAIN"
+eq "... and still its person" "$OUT" "emtv@$DOMAIN"
+ok "renamed: its district's address" lookup ldap-units "huyen-lap-thach@$DOMAIN"
+contains "... still lists it" "$OUT" "xa-moi-tam-dao@$DOMAIN"
+lacks "... and never its name" "$OUT" "Mới"
+contains "renamed: the district still reaches its staff" \
+	"$(resolve "huyen-lap-thach@$DOMAIN")" "mailbox emtv@$DOMAIN"
 
 diag "account changes made with: $ADMIN_VIA"
 

@@ -9,7 +9,9 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/param_build.h>
 #include <openssl/rand.h>
 
 #include "csr.h"
@@ -362,6 +364,97 @@ test_malformed(void **state)
 	X509_REQ_free(r);
 }
 
+/* An RSA public key with rsa2048's modulus and exponent e (hex). */
+static EVP_PKEY *
+rsa_with_e(struct fixture *f, const char *ehex)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+	EVP_PKEY *k = NULL;
+
+	assert_true(EVP_PKEY_get_bn_param(f->rsa2048, OSSL_PKEY_PARAM_RSA_N, &n));
+	assert_true(BN_hex2bn(&e, ehex) > 0);
+	assert_non_null(bld);
+	assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n));
+	assert_true(OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e));
+	assert_non_null(params = OSSL_PARAM_BLD_to_param(bld));
+	assert_non_null(ctx);
+	assert_int_equal(EVP_PKEY_fromdata_init(ctx), 1);
+	assert_int_equal(EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params), 1);
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	OSSL_PARAM_BLD_free(bld);
+	BN_free(n);
+	BN_free(e);
+	return k;
+}
+
+/* RSA public exponents: odd, 65537 <= e < 2^256. */
+static void
+test_rsa_exponents(void **state)
+{
+	struct fixture *f = *state;
+	static const struct { const char *hex, *what; int ok; } cases[] = {
+		{ "1", "e = 1", 0 },
+		{ "3", "e = 3", 0 },
+		{ "5", "e = 5", 0 },
+		{ "FFFF", "e = 65535", 0 },
+		{ "10000", "e = 65536 (even)", 0 },
+		{ "10002", "e = 65538 (even)", 0 },
+		{ "10001", "e = 65537", 1 },
+		{ "10003", "e = 65539", 1 },
+		/* 2^256 - 1: odd, the largest allowed */
+		{ "FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+		  "e = 2^256 - 1", 1 },
+		/* 2^256 + 1: odd, too large */
+		{ "10000000000000000000000000000000000000000000000000000000000000001",
+		  "e = 2^256 + 1", 0 },
+		/* 2^256: even and too large */
+		{ "10000000000000000000000000000000000000000000000000000000000000000",
+		  "e = 2^256", 0 },
+	};
+	char err[512];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		EVP_PKEY *k = rsa_with_e(f, cases[i].hex);
+		int rc = csr_check_key(k, f->email, err, sizeof(err));
+
+		if (cases[i].ok && rc != 0)
+			fail_msg("%s refused: %s", cases[i].what, err);
+		if (!cases[i].ok) {
+			if (rc == 0)
+				fail_msg("%s accepted", cases[i].what);
+			if (strstr(err, "public exponent") == NULL)
+				fail_msg("%s: message does not name the exponent: %s",
+				    cases[i].what, err);
+		}
+		EVP_PKEY_free(k);
+	}
+	/* The whole intake path, with a request signed by a real e = 3 key. */
+	{
+		EVP_PKEY *k3 = NULL;
+		EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "RSA", NULL);
+		unsigned int e3 = 3;
+		size_t bits = 2048;
+		OSSL_PARAM params[3];
+
+		params[0] = OSSL_PARAM_construct_size_t(OSSL_PKEY_PARAM_RSA_BITS, &bits);
+		params[1] = OSSL_PARAM_construct_uint(OSSL_PKEY_PARAM_RSA_E, &e3);
+		params[2] = OSSL_PARAM_construct_end();
+		assert_non_null(ctx);
+		assert_int_equal(EVP_PKEY_keygen_init(ctx), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_params(ctx, params), 1);
+		assert_int_equal(EVP_PKEY_generate(ctx, &k3), 1);
+		EVP_PKEY_CTX_free(ctx);
+		assert_int_equal(intake_both(f, k3, err, sizeof(err)), -1);
+		assert_non_null(strstr(err, "RSA public exponent e = 3 is not allowed"));
+		EVP_PKEY_free(k3);
+	}
+}
+
 /* A profile stricter than the shipped ones. */
 static void
 test_rsa_profile_bounds(void **state)
@@ -395,6 +488,7 @@ main(void)
 		cmocka_unit_test(test_foreign_key),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_rsa_profile_bounds),
+		cmocka_unit_test(test_rsa_exponents),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -13,6 +13,13 @@
  * command a line: the noun, the verb if any, each option as "--name" (a
  * flag) or "--name=METAVAR" (takes a value), then, when the command takes
  * operands, "--" and the operand usage words.
+ *
+ * provctl --command-table prints, for scripts and tests, one command a line
+ * of tab-separated fields: name ("user add"), roles ("admin,onboarder"),
+ * scope (see enum cmd_scope: none, ca, read, unit, account, cert, each),
+ * the option or operand naming the unit of a unit-scoped command ("-" if
+ * none), "write" or "read", and the required options ("--unit,--name" or
+ * "-").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -110,16 +117,16 @@ print_command_help(FILE *f, const struct cmd_spec *c)
 	const struct opt_spec *o;
 	char roles[48];
 
-	fprintf(f, "usage: provctl %s%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun,
+	fprintf(f, "usage: provctl %s%s%s%s%s%s\n    %s\n    roles: %s; scope: %s\n", c->noun,
 	        c->verb ? " " : "", c->verb ? c->verb : "", c->operands ? " " : "",
 	        c->operands ? c->operands : "", c->opts[0].name ? " [OPTIONS]" : "",
-	        c->summary, role_names(c->roles, roles, sizeof(roles)));
+	        c->summary, role_names(c->roles, roles, sizeof(roles)), cmd_scope_name(c->scope));
 	for (o = c->opts; o->name != NULL; o++) {
 		char left[64];
 
 		snprintf(left, sizeof(left), "--%s%s%s", o->name,
 		         o->metavar ? " " : "", o->metavar ? o->metavar : "");
-		fprintf(f, "      %-26s %s\n", left, o->help);
+		fprintf(f, "      %-26s %s%s\n", left, o->help, o->required ? " (required)" : "");
 	}
 	if (c->flags & CMD_ROWS)
 		fprintf(f, "      %-26s %s%s%s\n", "-o COL,COL", "columns to print ('all' for every one)",
@@ -206,6 +213,33 @@ list_commands(void)
 		if (c->max_operands > 0 && c->operands != NULL)
 			printf(" -- %s", c->operands);
 		putchar('\n');
+	}
+	exit(fflush(stdout) == 0 ? 0 : ST_INTERNAL);
+}
+
+/* provctl --command-table: see the comment at the top. */
+static void
+print_command_table(void)
+{
+	size_t i;
+
+	for (i = 0; i < cmd_table_len; i++) {
+		const struct cmd_spec *c = &cmd_table[i];
+		const struct opt_spec *o;
+		char roles[48];
+		bool any = false;
+
+		printf("%s%s%s\t%s\t%s\t%s%s\t%s\t", c->noun, c->verb ? " " : "",
+		       c->verb ? c->verb : "", role_names(c->roles, roles, sizeof(roles)),
+		       cmd_scope_name(c->scope), c->scope != SCOPE_UNIT ? "-" :
+		       c->scope_opt ? "--" : "operand", c->scope_opt ? c->scope_opt : "",
+		       (c->flags & CMD_WRITES) ? "write" : "read");
+		for (o = c->opts; o->name != NULL; o++)
+			if (o->required) {
+				printf("%s--%s", any ? "," : "", o->name);
+				any = true;
+			}
+		printf("%s\n", any ? "" : "-");
 	}
 	exit(fflush(stdout) == 0 ? 0 : ST_INTERNAL);
 }
@@ -975,6 +1009,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "commands", no_argument, NULL, 'C' },
+		{ "command-table", no_argument, NULL, 'T' },
 		{ NULL, 0, NULL, 0 }
 	};
 
@@ -986,6 +1021,7 @@ main(int argc, char **argv)
 		case 'h': usage_exit(stdout, 0); break;
 		case 'V': printf("provctl %s\n", PROVD_VERSION); return 0;
 		case 'C': list_commands(); break;
+		case 'T': print_command_table(); break;
 		default:  usage_exit(stderr, ST_USAGE);
 		}
 	}
