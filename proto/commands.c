@@ -90,6 +90,17 @@ static const struct opt_spec ca_import_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec ca_rollover_opts[] = {
+	{ "subject",    OPT_VALUE, "DN",   "the new CA's subject; it must differ from every "
+	                                   "earlier generation's (e.g. CN=... G2)" },
+	{ "key",        OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
+	{ "days",       OPT_VALUE, "N",    "validity in days" },
+	{ "pkcs11",     OPT_VALUE, "URI",  "generate the new key on the token instead of in a file" },
+	{ "revoke-all", OPT_FLAG,  NULL,   "after a compromise of the old key: revoke every "
+	                                   "certificate of the old CA (cACompromise)" },
+	END_OPTS
+};
+
 static const struct opt_spec cert_issue_opts[] = {
 	{ "csr",     OPT_FILE,  "FILE",    "certificate request (PEM or DER)" },
 	{ "profile", OPT_VALUE, "PROFILE", "issuance profile (default from config)" },
@@ -119,6 +130,8 @@ static const struct opt_spec cert_revoke_opts[] = {
 
 static const struct opt_spec crl_show_opts[] = {
 	{ "text", OPT_FLAG, NULL, "a readable dump instead of PEM" },
+	{ "ca",   OPT_VALUE, "GEN", "the CRL of CA generation GEN (a number from 'ca show', "
+	                            "or current)" },
 	END_OPTS
 };
 
@@ -228,6 +241,10 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_CA_SHOW, .noun = "ca", .verb = "show", .roles = ROLE_READ,
 	  .opts = no_opts, .summary = "subject, key, validity, fingerprints, next CRL number",
 	  .example = "provctl ca show" },
+	{ .id = CMD_CA_ROLLOVER, .noun = "ca", .verb = "rollover", .roles = ROLE_OFFICER,
+	  .flags = CMD_WRITES, .opts = ca_rollover_opts,
+	  .summary = "replace the CA key and certificate; the old CA keeps signing its CRL",
+	  .example = "provctl ca rollover --subject '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA G2' --key ec-p384 --days 3650" },
 
 	{ .id = CMD_CERT_ISSUE, .noun = "cert", .verb = "issue", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,

@@ -27,6 +27,7 @@
 #include "profile.h"
 #include "provd.h"
 #include "request.h"
+#include "rollover.h"
 #include "signer.h"
 
 static X509 *
@@ -39,9 +40,8 @@ read_cert_pem(const char *pem, size_t len)
 	return x;
 }
 
-/* Write the CA certificate as PEM, atomically. */
-static int
-write_cert_file(const char *path, X509 *x, char *err, size_t errlen)
+int
+ca_write_cert_file(const char *path, X509 *x, char *err, size_t errlen)
 {
 	unsigned char *der = NULL;
 	char *pem = NULL;
@@ -60,8 +60,8 @@ out:
 	return rc;
 }
 
-static int
-write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
+int
+ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
 {
 	char up[4096], line[P11URI_MAX + 2];
 	int n;
@@ -71,9 +71,8 @@ write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errle
 	return crlgen_write_file(up, (const unsigned char *)line, (size_t)n, err, errlen);
 }
 
-/* The --pkcs11 URI of ca create / ca import: a module must be configured. */
-static bool
-pkcs11_arg_ok(struct request *req, const char *uri)
+bool
+ca_pkcs11_arg_ok(struct request *req, const char *uri)
 {
 	struct p11uri u;
 	char err[256];
@@ -92,7 +91,7 @@ pkcs11_arg_ok(struct request *req, const char *uri)
 
 /* ---- records of the CA ---------------------------------------------- */
 
-static void
+void
 ca_record(struct request *req, X509 *x)
 {
 	char subject[1024] = "", issuer[1024] = "", fp[FINGERPRINT_HEX_LEN + 1] = "";
@@ -136,6 +135,8 @@ ca_record(struct request *req, X509 *x)
 	rec_kvf(&r, "next_crl_number", "%llu",
 	        (unsigned long long)crl_next_number(req->pd));
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
+	rec_kvf(&r, "generation", "%zu", req->pd->pki->ngens + 1);
+	rec_kv(&r, "role", "current");
 	rec_end(&r);
 }
 
@@ -148,6 +149,7 @@ ca_show(struct request *req)
 		return;
 	}
 	ca_record(req, req->pd->pki->cacert);
+	rollover_show(req);
 	request_done(req, ST_OK, "ok");
 }
 
@@ -231,7 +233,7 @@ install_ca(struct request *req, X509 *cert)
 	char err[512];
 	int derlen;
 
-	if (write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
+	if (ca_write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
 		X509_free(cert);
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
@@ -289,7 +291,7 @@ ca_create(struct request *req)
 		             pd->cfg.cert_file);
 		return;
 	}
-	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
 		return;
 	/* Validate the subject before generating a key for it. */
 	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
@@ -307,7 +309,7 @@ ca_create(struct request *req)
 	}
 	if (certgen_ca(subject, (unsigned)days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
 	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	    (uri != NULL && ca_write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
 		X509_free(cert);
@@ -346,7 +348,7 @@ ca_import(struct request *req)
 		             "and --pkcs11 URI");
 		return;
 	}
-	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
 		return;
 	if (key != NULL && key[0] != '/') {
 		request_done(req, ST_USAGE, "--key: an absolute path on the provd host (the "
@@ -372,7 +374,7 @@ ca_import(struct request *req)
 		return;
 	}
 	if (certgen_check_ca_pair(cert, pub, 0, err, sizeof(err)) < 0 ||
-	    (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	    (uri != NULL && ca_write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);

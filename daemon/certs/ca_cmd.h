@@ -8,10 +8,27 @@
 #ifndef PROVD_CA_CMD_H
 #define PROVD_CA_CMD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <openssl/x509.h>
+
 struct request;
+struct config;
 
 void ca_create(struct request *req);
 void ca_import(struct request *req);
 void ca_show(struct request *req);
+
+/* Shared with rollover.c. */
+/* One reply record for the current CA certificate x. */
+void ca_record(struct request *req, X509 *x);
+/* Write x to path as PEM, atomically.  0 or -1 with err. */
+int ca_write_cert_file(const char *path, X509 *x, char *err, size_t errlen);
+/* Record a token key's URI in <pki.key_file>.uri.  0 or -1 with err. */
+int ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen);
+/* The --pkcs11 URI of ca create/import/rollover: a module must be
+ * configured and the URI parse; otherwise finishes req and returns false. */
+bool ca_pkcs11_arg_ok(struct request *req, const char *uri);
 
 #endif

@@ -97,6 +97,7 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "rollover.h"
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
@@ -383,16 +384,26 @@ enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 	publish_start(s);
 }
 
+/* After a rollover the retired generations' CRLs follow the current one
+ * (rollover.h): rollover_chain wraps done. */
 void
 crl_publish(struct provd *pd, crl_done_fn *done, void *ctx)
 {
+	rollover_chain(pd, &done, &ctx);
 	enqueue(pd, false, done, ctx);
 }
 
 void
 crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
 {
+	rollover_chain(pd, &done, &ctx);
 	enqueue(pd, true, done, ctx);
+}
+
+void
+crl_forget_set(struct provd *pd)
+{
+	state(pd)->set_valid = false;
 }
 
 /* ---- step 4: CAS write, then the file ------------------------------- */
@@ -599,34 +610,51 @@ grow(void *v, size_t *cap, size_t need, size_t size)
 	return v;
 }
 
-static void
-on_record(void *arg, LDAP *ld, LDAPMessage *e)
+int
+crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
+               char *bad, size_t badlen)
 {
-	struct crl_state *s = arg;
 	char *ser = dir_entry_get(ld, e, AT_CERT_SERIAL);
 	char *st = dir_entry_get(ld, e, AT_CERT_STATUS);
 	char *at = dir_entry_get(ld, e, AT_CERT_REVOKED_AT);
 	char *why = dir_entry_get(ld, e, AT_CERT_REASON);
 	char *inv = dir_entry_get(ld, e, AT_CERT_INVALIDITY);
-	char *token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
-	struct crl_entry ce;
 	enum cert_state cs;
-	bool known, listed;
+	bool known;
 	char err[200];
+	int rc = 0;
 
-	if (s->bad[0] != '\0')
-		goto out;
-	memset(&ce, 0, sizeof(ce));
+	memset(ce, 0, sizeof(*ce));
 	known = cert_state_parse(st, &cs) == 0;
-	listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
-	if (ser == NULL || !known || serial_parse(ser, &ce.serial, err, sizeof(err)) < 0 ||
-	    (listed && (at == NULL || why == NULL ||
-	     pkitime_parse_ldap(at, &ce.revoked_at, err, sizeof(err)) < 0 ||
-	     reason_parse(why, &ce.reason, err, sizeof(err)) < 0 ||
-	     (inv != NULL && pkitime_parse_ldap(inv, &ce.invalidity_date, err, sizeof(err)) < 0)))) {
-		snprintf(s->bad, sizeof(s->bad), "record %s is malformed", ser ? ser : "?");
-		goto out;
+	*listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
+	if (ser == NULL || !known || serial_parse(ser, &ce->serial, err, sizeof(err)) < 0 ||
+	    (*listed && (at == NULL || why == NULL ||
+	     pkitime_parse_ldap(at, &ce->revoked_at, err, sizeof(err)) < 0 ||
+	     reason_parse(why, &ce->reason, err, sizeof(err)) < 0 ||
+	     (inv != NULL && pkitime_parse_ldap(inv, &ce->invalidity_date, err, sizeof(err)) < 0)))) {
+		snprintf(bad, badlen, "record %s is malformed", ser ? ser : "?");
+		rc = -1;
 	}
+	free(ser);
+	free(st);
+	free(at);
+	free(why);
+	free(inv);
+	return rc;
+}
+
+static void
+on_record(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct crl_state *s = arg;
+	char *token = NULL;
+	struct crl_entry ce;
+	bool listed;
+
+	if (s->bad[0] != '\0' ||
+	    crl_entry_read(ld, e, &ce, &listed, s->bad, sizeof(s->bad)) < 0)
+		return;
+	token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
 	if (s->full) {
 		if (listed) {
 			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
@@ -648,15 +676,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;
-		token = NULL;
 	}
-out:
-	free(ser);
-	free(st);
-	free(at);
-	free(why);
-	free(inv);
-	free(token);
 }
 
 /* ---- step 1: the current number ------------------------------------- */
@@ -681,7 +701,8 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	};
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;
-	char why[300], msg[400];
+	char why[300], msg[400], filter[ROLLOVER_CLAUSE_MAX + 160];
+	const char *mine = rollover_current_clause(pd);
 
 	if (res->code != LDAP_SUCCESS) {
 		snprintf(msg, sizeof(msg), "CA entry %s: %s", pd->cfg.ca_dn,
@@ -697,14 +718,16 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	if (s->full) {
 		s->set_valid = false;
 		s->n = 0;
-		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-		           "(&(objectClass=provdCertificate)(|(provdCertStatus=revoked)"
-		           "(provdCertStatus=hold)(" CRL_PENDING_ATTR "=*)))",
+		snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
+		         "(|(provdCertStatus=revoked)(provdCertStatus=hold)("
+		         CRL_PENDING_ATTR "=*)))", mine);
+		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 0, NULL, on_record, on_records_done, s);
 		return;
 	}
-	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=provdCertificate)(" CRL_PENDING_ATTR "=*))",
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s("
+	         CRL_PENDING_ATTR "=*))", mine);
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_record, on_records_done, s);
 }
 
@@ -866,9 +889,13 @@ void
 crl_show(struct request *req)
 {
 	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
-	struct show *sh = xcalloc(1, sizeof(*sh));
+	struct show *sh;
+	const char *dn;
 
+	if ((dn = rollover_crl_dn(req)) == NULL)
+		return;
+	sh = xcalloc(1, sizeof(*sh));
 	sh->req = req;
-	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+	dir_search(req->pd->dir, dn, LDAP_SCOPE_BASE, "(objectClass=*)",
 	           attrs, 1, NULL, show_entry, show_done, sh);
 }

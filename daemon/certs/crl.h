@@ -23,8 +23,11 @@
 #ifndef PROVD_CRL_H
 #define PROVD_CRL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <ldap.h>
 
 #include "schema.h"
 
@@ -57,6 +60,15 @@ size_t crl_clears_in_flight(const struct provd *pd);
 uint64_t crl_next_number(const struct provd *pd);
 /* The number of the last CRL this instance published (0 = none yet). */
 uint64_t crl_last_number(const struct provd *pd);
+
+/* Read one record entry's CRL entry; *listed when it is on hold or
+ * revoked.  -1 with bad set when the record is malformed. */
+struct crl_entry;
+int crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
+                   char *bad, size_t badlen);
+/* The entries in memory no longer match the CA entry's CRL (a rollover
+ * changed the issuer): the next publish rebuilds from every record. */
+void crl_forget_set(struct provd *pd);
 
 /* Start the republish timer (after the CA is loaded or created). */
 void crl_start_timer(struct provd *pd);
