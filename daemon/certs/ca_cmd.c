@@ -287,7 +287,7 @@ ca_create(struct request *req)
 		return;
 	}
 	if (ca_present(pd)) {
-		request_done(req, ST_CONFLICT, "a CA already exists (%s); provd never replaces a CA key",
+		request_done(req, ST_CONFLICT, "a CA already exists (%s); 'provctl ca rollover' replaces it",
 		             pd->cfg.cert_file);
 		return;
 	}
