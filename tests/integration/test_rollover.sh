@@ -155,4 +155,34 @@ printf '%s\n' "$OUT" >"$T/bi3.pem"
 cp "$S/ca/ca.pem" "$T/gen3.pem"
 ok "the re-issued certificate verifies" verify "$T/bi3.pem" "$T/gen3.pem" "$S/crl/ca.crl"
 
+# ---- keys on a PKCS#11 token (SoftHSM2): token key to token key ------------
+sandbox_up --hsm
+S=$SANDBOX_DIR/state
+ok "staff (token sandbox)" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
+ok "ca create --pkcs11" provctl ca create --subject "/CN=$CA_NAME" --key ec-p256 --days 3650 \
+	--pkcs11 "$PKCS11_URI"
+cp "$S/ca/ca.pem" "$T/t1.pem"
+csr tan
+ok "issue by the first token key" provctl cert issue annv --csr "$T/tan.csr"
+printf '%s\n' "$OUT" >"$T/tan.pem"
+ok "ca rollover --pkcs11 (a second object on the token)" provctl ca rollover \
+	--subject "/CN=$CA_NAME G2" --key ec-p256 --days 3650 --pkcs11 "${PKCS11_URI}-g2"
+eq "the retired token key is kept by its URI" "$(cat "$S/ca/gen-1/ca.key.uri")" "$PKCS11_URI"
+eq "the new one too" "$(cat "$S/ca/ca.key.uri")" "${PKCS11_URI}-g2"
+ok "no key file anywhere" test ! -e "$S/ca/ca.key" -a ! -e "$S/ca/gen-1/ca.key"
+cp "$S/ca/ca.pem" "$T/t2.pem"
+ok "revoke the first token CA's certificate" provctl cert revoke "$(serial_of "$T/tan.pem")" --reason superseded
+ok "the old token key signed its CRL" \
+	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/t1.pem" -noout
+fails "the certificate is revoked there" 2 verify "$T/tan.pem" "$T/t1.pem" "$S/crl/ca-gen-1.crl"
+csr tbi
+ok "issue by the new token key" provctl cert issue annv --csr "$T/tbi.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/tbi.pem"
+ok "it verifies with the new CA" verify "$T/tbi.pem" "$T/t2.pem" "$S/crl/ca.crl"
+ok "stop provd (token)" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+ok "start provd (token)" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+ok "crl publish after restart (token)" provctl crl publish
+ok "the old token key still signs its CRL" \
+	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/t1.pem" -noout
+
 done_testing
