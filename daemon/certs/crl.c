@@ -71,6 +71,14 @@
  *
  * Never publish a CRL that silently drops a revocation: a record that
  * cannot be read stops the publish, in both modes.
+ *
+ * After a CA rollover (rollover.h) "every record" above means every record
+ * of the current generation: both searches add rollover_current_clause(),
+ * the issuer.  The argument holds on that subset unchanged; the rollover
+ * drops the entries in memory (crl_forget_set), so the new CA's first CRL
+ * is a full rebuild.  A retired generation's CRL is always rebuilt from its
+ * records (rollover.c) and needs no markers; this publisher never reads, so
+ * never removes, the markers of a retired generation's records.
  */
 #include "crl.h"
 

@@ -145,22 +145,33 @@ out:
 	return rc;
 }
 
-/* Append retired generation g (takes cert and signer). */
+/* Generation g's filter clause and entry DN.  0, or -1 with err when the
+ * subject or the DN does not fit. */
 static int
-gen_add(struct provd *pd, unsigned g, const struct gen_paths *p, X509 *cert,
-        struct signer *signer, char *err, size_t errlen)
+gen_names(struct provd *pd, unsigned g, X509 *cert, char **clause, char dn[PATH_MAX_LEN],
+          char *err, size_t errlen)
 {
-	struct pki *pki = pd->pki;
-	struct ca_gen *gen;
-	char rdn[128], dn[PATH_MAX_LEN], *clause;
+	char rdn[128];
 
 	snprintf(rdn, sizeof(rdn), "%.100s-gen-%u", pd->cfg.ca_name, g);
-	if ((clause = issuer_clause(cert, g)) == NULL ||
-	    ldapesc_rdn_dn("cn", rdn, pd->cfg.pki_dn, dn, sizeof(dn)) < 0) {
-		free(clause);
+	if ((*clause = issuer_clause(cert, g)) == NULL ||
+	    ldapesc_rdn_dn("cn", rdn, pd->cfg.pki_dn, dn, PATH_MAX_LEN) < 0) {
+		free(*clause);
+		*clause = NULL;
 		snprintf(err, errlen, "generation %u: its subject or DN does not fit", g);
 		return -1;
 	}
+	return 0;
+}
+
+/* Append retired generation g (takes cert, signer and clause). */
+static void
+gen_add(struct provd *pd, unsigned g, const struct gen_paths *p, X509 *cert,
+        struct signer *signer, char *clause, const char *dn)
+{
+	struct pki *pki = pd->pki;
+	struct ca_gen *gen;
+
 	pki->gens = xrealloc(pki->gens, (pki->ngens + 1) * sizeof(*pki->gens));
 	gen = &pki->gens[pki->ngens++];
 	memset(gen, 0, sizeof(*gen));
@@ -170,7 +181,6 @@ gen_add(struct provd *pd, unsigned g, const struct gen_paths *p, X509 *cert,
 	gen->dn = xstrdup(dn);
 	gen->crl_file = xstrdup(p->crl);
 	gen->clause = clause;
-	return 0;
 }
 
 /* The current CA's clause, kept in step with pki->cacert. */
@@ -201,23 +211,25 @@ rollover_load(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size
 	struct signer *signer;
 	unsigned g;
 	X509 *cert;
+	char dn[PATH_MAX_LEN], *clause;
 
 	for (g = 1; g <= GENS_MAX; g++) {
 		if (gen_paths(&pd->cfg, g, &p) < 0 || !exists(p.dir))
 			break;
 		if ((cert = ca_load_cert_file(p.cert, err, errlen)) == NULL)
 			return -1;
+		if (gen_names(pd, g, cert, &clause, dn, err, errlen) < 0) {
+			X509_free(cert);
+			return -1;
+		}
 		signer = NULL;
 		if (!expired(cert) &&
 		    gen_signer(pd, &p, cert, drop, uid, gid, &signer, err, errlen) < 0) {
 			X509_free(cert);
+			free(clause);
 			return -1;
 		}
-		if (gen_add(pd, g, &p, cert, signer, err, errlen) < 0) {
-			X509_free(cert);
-			signer_stop(signer);
-			return -1;
-		}
+		gen_add(pd, g, &p, cert, signer, clause, dn);
 		log_info("pki: retired CA generation %u loaded (%s)%s", g, p.cert,
 		         signer ? "" : "; expired, its CRL is no longer published");
 	}
@@ -619,17 +631,20 @@ swap(struct roll *ro, char *err, size_t errlen)
 	unsigned g = (unsigned)pki->ngens + 1;
 	struct gen_paths p;
 	struct signer *gs = NULL;
-	char up[PATH_MAX_LEN];
+	char up[PATH_MAX_LEN], dn[PATH_MAX_LEN], *clause = NULL;
 	bool file_key = exists(cfg->key_file);
 	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *cert = NULL, *old;
+	X509 *tbs = NULL, *cert = NULL;
 
 	ca_key_uri_path(cfg, up, sizeof(up));
 	if (g > GENS_MAX || gen_paths(cfg, g, &p) < 0) {
 		snprintf(err, errlen, "no room for generation %u", g);
 		return -1;
 	}
+	if (gen_names(pd, g, pki->cacert, &clause, dn, err, errlen) < 0)
+		return -1;
 	if (mkdir(p.dir, 0700) < 0) {
+		free(clause);
 		snprintf(err, errlen, "%.300s: %s", p.dir, strerror(errno));
 		return -1;
 	}
@@ -639,6 +654,7 @@ swap(struct roll *ro, char *err, size_t errlen)
 			snprintf(err, errlen, "moving the key: %s", strerror(errno));
 		unlink(p.cert);
 		rmdir(p.dir);
+		free(clause);
 		return -1;
 	}
 	err[0] = '\0';
@@ -657,18 +673,13 @@ swap(struct roll *ro, char *err, size_t errlen)
 		if (ro->uri != NULL)
 			unlink(up);
 		undo_move(pd, &p, file_key);
+		free(clause);
 		/* cert_file is written last: it still holds the old certificate. */
 		return -1;
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	old = pki->cacert;
-	if (gen_add(pd, g, &p, old, gs, err, errlen) < 0) {
-		/* Not reached with a subject that fit before; keep serving. */
-		log_warnx("pki: rollover: %s", err);
-		signer_stop(gs);
-		X509_free(old);
-	}
+	gen_add(pd, g, &p, pki->cacert, gs, clause, dn);
 	ro->gi = pki->ngens - 1;
 	pki->cacert = cert;
 	if (set_current_clause(pd) < 0)
@@ -803,10 +814,34 @@ on_gen_entry(void *arg, const struct dir_result *res)
 	struct roll *ro = arg;
 	char why[300];
 
-	if (res->code != LDAP_SUCCESS && res->code != LDAP_ALREADY_EXISTS)
+	if (res->code != LDAP_SUCCESS)
 		log_warnx("pki: rollover: the retired CA's entry: %s",
 		          dir_result_str(res, why, sizeof(why)));
 	set_main_cert(ro);
+}
+
+/* An entry of that name exists (a directory restored from before an
+ * earlier rollover): it gets this certificate; its CRL number is kept. */
+static void
+on_gen_added(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	struct provd *pd = ro->req->pd;
+	struct ca_gen *g = &pd->pki->gens[ro->gi];
+	struct dir_mods *m;
+	unsigned char *der = NULL;
+	int derlen;
+
+	if (res->code != LDAP_ALREADY_EXISTS) {
+		on_gen_entry(arg, res);
+		return;
+	}
+	if ((derlen = i2d_X509(g->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+		fatal("rollover: out of memory");
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
+	dir_modify(pd->dir, g->dn, dir_mods_get(m), NULL, on_gen_entry, ro);
+	dir_mods_free(m);
+	OPENSSL_free(der);
 }
 
 /* cn=<ca_name>-gen-N: the retired certificate, and its CRL counter taken
@@ -831,7 +866,7 @@ add_gen_entry(struct roll *ro)
 	dir_mods_add1(m, LDAP_MOD_ADD, "cn", rdn);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
 	dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", num);
-	dir_add(pd->dir, g->dn, dir_mods_get(m), NULL, on_gen_entry, ro);
+	dir_add(pd->dir, g->dn, dir_mods_get(m), NULL, on_gen_added, ro);
 	dir_mods_free(m);
 	OPENSSL_free(der);
 }
