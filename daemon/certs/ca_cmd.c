@@ -89,6 +89,32 @@ ca_pkcs11_arg_ok(struct request *req, const char *uri)
 	return true;
 }
 
+bool
+ca_key_args(struct request *req, enum keyfile_type *kt, unsigned *days)
+{
+	const char *type = cmd_arg(&req->args, "key");
+	const char *days_s = cmd_arg(&req->args, "days");
+	char err[256], *end;
+	unsigned long d;
+
+	if (cmd_arg(&req->args, "subject") == NULL || type == NULL || days_s == NULL) {
+		request_done(req, ST_USAGE, "ca %s needs --subject DN --key TYPE --days N",
+		             req->spec->verb);
+		return false;
+	}
+	d = strtoul(days_s, &end, 10);
+	if (*end != '\0' || d < 1 || d > CERTGEN_CA_DAYS_MAX) {
+		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
+		return false;
+	}
+	if (keyfile_type_parse(type, kt, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "--key: %s", err);
+		return false;
+	}
+	*days = (unsigned)d;
+	return true;
+}
+
 /* ---- records of the CA ---------------------------------------------- */
 
 void
@@ -261,31 +287,19 @@ ca_create(struct request *req)
 	struct provd *pd = req->pd;
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
-	const char *days_s = cmd_arg(&req->args, "days");
 	const char *uri = cmd_arg(&req->args, "pkcs11");
 	enum keyfile_type kt;
 	EVP_PKEY *pub = NULL;
 	X509 *tbs = NULL, *cert = NULL;
-	char err[512], *end;
-	unsigned long days;
+	char err[512];
+	unsigned days;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
 		return;
 	}
-	if (subject == NULL || type == NULL || days_s == NULL) {
-		request_done(req, ST_USAGE, "ca create needs --subject DN --key TYPE --days N");
+	if (!ca_key_args(req, &kt, &days))
 		return;
-	}
-	days = strtoul(days_s, &end, 10);
-	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
-		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
-		return;
-	}
-	if (keyfile_type_parse(type, &kt, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "--key: %s", err);
-		return;
-	}
 	if (ca_present(pd)) {
 		request_done(req, ST_CONFLICT, "a CA already exists (%s); 'provctl ca rollover' replaces it",
 		             pd->cfg.cert_file);

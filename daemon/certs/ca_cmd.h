@@ -13,6 +13,8 @@
 
 #include <openssl/x509.h>
 
+#include "keyfile.h"
+
 struct request;
 struct config;
 
@@ -30,5 +32,8 @@ int ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_
 /* The --pkcs11 URI of ca create/import/rollover: a module must be
  * configured and the URI parse; otherwise finishes req and returns false. */
 bool ca_pkcs11_arg_ok(struct request *req, const char *uri);
+/* --subject (present), --key TYPE and --days N of ca create/rollover into
+ * *kt and *days; otherwise finishes req and returns false. */
+bool ca_key_args(struct request *req, enum keyfile_type *kt, unsigned *days);
 
 #endif

@@ -465,10 +465,7 @@ build_and_write(struct crl_state *s)
 	struct provd *pd = s->pd;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbslen = 0, derlen = 0;
-	char err[512], num[32], next[32], assertion[64];
-	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
-	struct dir_mods *m;
-	LDAP *ld = dir_ldap(pd->dir);
+	char err[512];
 	time_t now = time(NULL);
 
 	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
@@ -486,26 +483,40 @@ build_and_write(struct crl_state *s)
 	s->der = der;
 	s->derlen = derlen;
 	der = NULL;
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)(s->number + 1));
+	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, now, s->der, s->derlen,
+	                  on_written, s) < 0)
+		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
+}
+
+int
+crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number, time_t now,
+              const unsigned char *der, size_t derlen,
+              void (*done)(void *, const struct dir_result *), void *ctx)
+{
+	char num[32], next[32], assertion[64];
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	struct dir_mods *m;
+	LDAP *ld = dir_ldap(pd->dir);
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(number + 1));
 	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
-	if (s->has_number)
+	if (has_number)
 		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
-		         (unsigned long long)s->number);
+		         (unsigned long long)number);
 	else
 		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
-	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
-		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
-		return;
-	}
+	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS)
+		return -1;
 	ctrls[0] = ctrl;
 	if ((m = dir_mods_new()) == NULL)
 		fatal("crl: out of memory");
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", s->der, s->derlen);
-	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), ctrls, on_written, s);
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", der, derlen);
+	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, done, ctx);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
+	return 0;
 }
 
 /* ---- step 3: the entries of the new CRL ------------------------------ */

@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <ldap.h>
 
@@ -66,6 +67,16 @@ uint64_t crl_last_number(const struct provd *pd);
 struct crl_entry;
 int crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
                    char *bad, size_t badlen);
+/* The compare-and-swap every CRL goes out by: write der (signed, number
+ * number + 1) to entry dn with its provdCrlNumber and nextUpdate, asserting
+ * the entry still holds number (no number when !has_number).  done gets
+ * the result (LDAP_ASSERTION_FAILED: another writer took the number).
+ * 0, or -1 when the directory is unavailable (then done is not called). */
+struct dir_result;
+int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number,
+                  time_t now, const unsigned char *der, size_t derlen,
+                  void (*done)(void *, const struct dir_result *), void *ctx);
+
 /* The entries in memory no longer match the CA entry's CRL (a rollover
  * changed the issuer): the next publish rebuilds from every record. */
 void crl_forget_set(struct provd *pd);

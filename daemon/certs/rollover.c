@@ -350,10 +350,7 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 	struct ca_gen *g = &pd->pki->gens[c->i];
 	unsigned char *tbs = NULL;
 	size_t tbslen = 0;
-	char err[512], num[32], next[32], assertion[64];
-	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
-	struct dir_mods *m;
-	LDAP *ld = dir_ldap(pd->dir);
+	char err[512];
 	time_t now = time(NULL);
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
@@ -377,27 +374,9 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	free(tbs);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)(c->number + 1));
-	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
-	if (c->has_number)
-		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
-		         (unsigned long long)c->number);
-	else
-		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
-	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
+	if (crl_write_cas(pd, g->dn, c->number, c->has_number, now, c->der, c->derlen,
+	                  on_gen_written, c) < 0)
 		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
-		return;
-	}
-	ctrls[0] = ctrl;
-	if ((m = dir_mods_new()) == NULL)
-		fatal("rollover: out of memory");
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", c->der,
-	                 c->derlen);
-	dir_modify(pd->dir, g->dn, dir_mods_get(m), ctrls, on_gen_written, c);
-	dir_mods_free(m);
-	ldap_control_free(ctrl);
 }
 
 static void
@@ -899,12 +878,10 @@ ca_rollover(struct request *req)
 {
 	struct provd *pd = req->pd;
 	const char *subject = cmd_arg(&req->args, "subject");
-	const char *type = cmd_arg(&req->args, "key");
-	const char *days_s = cmd_arg(&req->args, "days");
 	const char *uri = cmd_arg(&req->args, "pkcs11");
-	char err[512], name[NAME_MAX_LEN], other[NAME_MAX_LEN], *end;
+	char err[512], name[NAME_MAX_LEN], other[NAME_MAX_LEN];
 	enum keyfile_type kt;
-	unsigned long days;
+	unsigned days;
 	X509_NAME *n = NULL;
 	struct roll *ro;
 	size_t i;
@@ -913,19 +890,8 @@ ca_rollover(struct request *req)
 		request_done(req, ST_NOTFOUND, "no CA yet: 'provctl ca create' makes the first");
 		return;
 	}
-	if (subject == NULL || type == NULL || days_s == NULL) {
-		request_done(req, ST_USAGE, "ca rollover needs --subject DN --key TYPE --days N");
+	if (!ca_key_args(req, &kt, &days))
 		return;
-	}
-	days = strtoul(days_s, &end, 10);
-	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
-		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
-		return;
-	}
-	if (keyfile_type_parse(type, &kt, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "--key: %s", err);
-		return;
-	}
 	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
 		return;
 	/* A record's generation is its issuer name: names never repeat.  The
@@ -951,7 +917,7 @@ ca_rollover(struct request *req)
 	ro->subject = xstrdup(subject);
 	ro->uri = uri != NULL ? xstrdup(uri) : NULL;
 	ro->kt = kt;
-	ro->days = (unsigned)days;
+	ro->days = days;
 	ro->revoke_all = cmd_flag(&req->args, "revoke-all");
 	crl_rebuild(pd, old_crl_done, ro);
 }
