@@ -39,6 +39,7 @@ LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_SELF   := -lmicrohttpd
 LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
 LIBS_TEST   := -lcmocka
+LIBS_OCSPD  := -lmicrohttpd -lcrypto -lpthread
 
 # Layers (docs/architecture.md): a source file sees the headers of its own
 # folder and of the layers below it, nothing else, so an upward #include
@@ -56,12 +57,14 @@ INC_daemon            := -Idaemon $(INC_daemon/certs)
 INC_tools/provctl     := -Itools/provctl -Iproto
 INC_tools/keygen      := -Itools/keygen -Ipki
 INC_tools/provd-self  := -Itools/provd-self -Idaemon/directory -Idaemon/core -Iproto -Ipki
+INC_ocsp              := -Iocsp -Ipki
 INC_ALL               := $(INC_daemon) -Itools/provctl
 inc_of = $(or $(INC_$(patsubst %/,%,$(dir $(1)))),$(INC_ALL))
 
 PROTO_SRC  := $(wildcard proto/*.c)
 CORE_SRC   := $(filter-out daemon/main.c,$(wildcard daemon/*.c daemon/*/*.c)) $(wildcard pki/*.c)
 PROVCTL_SRC := $(wildcard tools/provctl/*.c)
+OCSPD_SRC  := $(wildcard ocsp/*.c)
 SELF_SRC   := $(wildcard tools/provd-self/*.c)
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
@@ -69,10 +72,11 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 PROTO_OBJ  := $(PROTO_SRC:%.c=$(BUILD)/%.o)
 CORE_OBJ   := $(CORE_SRC:%.c=$(BUILD)/%.o)
 PROVCTL_OBJ := $(PROVCTL_SRC:%.c=$(BUILD)/%.o)
+OCSPD_OBJ  := $(OCSPD_SRC:%.c=$(BUILD)/%.o)
 SELF_OBJ   := $(SELF_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-self $(BUILD)/provd-keygen
+all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-ocsp $(BUILD)/provd-self $(BUILD)/provd-keygen
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -92,6 +96,11 @@ $(BUILD)/provd-keygen: $(BUILD)/tools/keygen/main.o $(BUILD)/libprovdcore.a
 
 $(BUILD)/provctl: $(PROVCTL_OBJ) $(BUILD)/libproto.a
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^
+
+# The OCSP responder takes only the request reader and the error responses
+# from the core (a static archive: nothing else is linked in).
+$(BUILD)/provd-ocsp: $(OCSPD_OBJ) $(BUILD)/libprovdcore.a
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS_OCSPD)
 
 # The self-service password page: its own program (names and hex come
 # from the core library; nothing of the engine is linked in).
@@ -173,7 +182,7 @@ INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
 INSTALL_UNITS     := $(wildcard etc/units/*.csv)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
-INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-self.8
+INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-ocsp.8 docs/man/provd-self.8
 INSTALL_DOCS      := README.md $(wildcard docs/*.md)
 # Regular files only (a directory's "$f/." exists, a file's does not).
 install_files = $(foreach f,$(wildcard $(1)),$(if $(wildcard $(f)/.),,$(f)))
@@ -193,6 +202,7 @@ install: all
 	install -m 0755 $(BUILD)/provd $(DESTDIR)$(SBINDIR)/provd
 	install -m 0755 $(BUILD)/provd-keygen $(DESTDIR)$(SBINDIR)/provd-keygen
 	install -m 0755 $(BUILD)/provctl $(DESTDIR)$(BINDIR)/provctl
+	install -m 0755 $(BUILD)/provd-ocsp $(DESTDIR)$(SBINDIR)/provd-ocsp
 	install -m 0755 $(BUILD)/provd-self $(DESTDIR)$(SBINDIR)/provd-self
 	install -m 0644 templates/self/common-passwords.txt $(DESTDIR)$(DATADIR)/common-passwords.txt
 	sed $(INSTALL_PATHS) etc/self/self.conf >$(DESTDIR)$(DATADIR)/examples/self.conf
@@ -214,6 +224,8 @@ install: all
 	install -m 0644 $(INSTALL_MAN8) $(DESTDIR)$(MANDIR)/man8/
 	sed $(INSTALL_PATHS) etc/systemd/provd.service >$(DESTDIR)$(SYSTEMDDIR)/provd.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd.service
+	sed $(INSTALL_PATHS) etc/systemd/provd-ocsp.service >$(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service
 	install -m 0644 etc/systemd/provd.sysusers $(DESTDIR)$(SYSUSERSDIR)/provd.conf
 	install -m 0644 etc/systemd/provd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/provd.conf
 	install -m 0644 tools/completion/provctl.bash $(DESTDIR)$(BASHCOMPDIR)/provctl
@@ -222,8 +234,8 @@ install: all
 # Removes exactly what install put there (and the directories only provd
 # uses); shared directories such as $(MANDIR)/man1 stay.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(BINDIR)/provctl $(DESTDIR)$(SBINDIR)/provd-self \
-	    $(DESTDIR)$(SBINDIR)/provd-keygen
+	rm -f $(DESTDIR)$(SBINDIR)/provd $(DESTDIR)$(SBINDIR)/provd-ocsp $(DESTDIR)$(BINDIR)/provctl \
+	    $(DESTDIR)$(SBINDIR)/provd-self $(DESTDIR)$(SBINDIR)/provd-keygen
 	rm -f $(DESTDIR)$(DATADIR)/common-passwords.txt $(DESTDIR)$(DATADIR)/examples/self.conf \
 	    $(DESTDIR)$(SYSTEMDDIR)/provd-self.service
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
@@ -234,8 +246,10 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
 	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
 	rm -f $(DESTDIR)$(MANDIR)/man1/provctl.1 $(DESTDIR)$(MANDIR)/man5/provd.conf.5 \
-	    $(DESTDIR)$(MANDIR)/man8/provd.8 $(DESTDIR)$(MANDIR)/man8/provd-self.8
-	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
+	    $(DESTDIR)$(MANDIR)/man8/provd.8 $(DESTDIR)$(MANDIR)/man8/provd-ocsp.8 \
+	    $(DESTDIR)$(MANDIR)/man8/provd-self.8
+	rm -f $(DESTDIR)$(SYSTEMDDIR)/provd.service $(DESTDIR)$(SYSTEMDDIR)/provd-ocsp.service \
+	    $(DESTDIR)$(SYSUSERSDIR)/provd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/provd.conf $(DESTDIR)$(BASHCOMPDIR)/provctl
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \

@@ -14,6 +14,7 @@
 #include "cert.h"
 #include "crl.h"
 #include "escrow.h"
+#include "ocsp.h"
 #include "log.h"
 #include "passwd.h"
 #include "provd.h"
@@ -60,6 +61,8 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_ESCROW_EXPORT] = cert_escrow_export,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
+	[CMD_OCSP_SHOW]         = ocsp_show,
+	[CMD_OCSP_REFRESH]      = ocsp_refresh_cmd,
 	[CMD_AUDIT_SHOW]        = audit_show,
 	[CMD_AUDIT_VERIFY]      = audit_verify,
 	[CMD_REPORT_UNITS]      = report_units,

@@ -28,6 +28,7 @@
 #include "cert.h"
 #include "escrow.h"
 #include "crl.h"
+#include "ocsp.h"
 #include "command.h"
 #include "config.h"
 #include "control.h"
@@ -319,8 +320,10 @@ main(int argc, char **argv)
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);
 	dir_free(pd.dir);
-	if (pd.pki != NULL)
+	if (pd.pki != NULL) {
 		crl_state_free(pd.pki->crl);
+		ocsp_state_free(pd.pki->ocsp);
+	}
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_free(pd.units);

@@ -246,6 +246,40 @@ eku_new(const struct profile *prof)
 	return eku;
 }
 
+/* certificatePolicies (non-critical): the profile's policy identifiers,
+ * without qualifiers.  Nothing when the profile names none. */
+static int
+add_policies(X509 *x, const struct profile *prof, char *err, size_t errlen)
+{
+	CERTIFICATEPOLICIES *cp;
+	POLICYINFO *pi;
+	size_t i;
+	int rc;
+
+	if (prof->npolicies == 0)
+		return 0;
+	if ((cp = sk_POLICYINFO_new_null()) == NULL)
+		goto nomem;
+	for (i = 0; i < prof->npolicies; i++) {
+		if ((pi = POLICYINFO_new()) == NULL)
+			goto nomem;
+		ASN1_OBJECT_free(pi->policyid);
+		pi->policyid = OBJ_txt2obj(prof->policies[i], 1);
+		if (pi->policyid == NULL || !sk_POLICYINFO_push(cp, pi)) {
+			POLICYINFO_free(pi);
+			goto nomem;
+		}
+	}
+	rc = add_ext(x, NID_certificate_policies, 0, cp, "certificatePolicies",
+	    err, errlen);
+	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
+	return rc;
+nomem:
+	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
+	snprintf(err, errlen, "certificate: cannot add certificatePolicies");
+	return -1;
+}
+
 static int
 add_eku(X509 *x, const struct profile *prof, char *err, size_t errlen)
 {
@@ -458,6 +492,27 @@ set_pubkey(X509 *x, EVP_PKEY *pub)
 	return 0;
 }
 
+/* *na = want, cut at the CA certificate's notAfter; -1 when that leaves
+ * nothing after now. */
+static int
+end_within_ca(X509 *cacert, time_t now, time_t want, time_t *na, char *err,
+    size_t errlen)
+{
+	time_t ca_na;
+
+	if (pkitime_from_asn1(X509_get0_notAfter(cacert), &ca_na) < 0) {
+		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+		return -1;
+	}
+	*na = want > ca_na ? ca_na : want;
+	if (*na <= now) {
+		snprintf(err, errlen, "CA certificate has expired or expires "
+		    "now: renew the CA first");
+		return -1;
+	}
+	return 0;
+}
+
 int
 certgen_person(const struct certgen_ca *ca,
     const struct certgen_person *person, const struct profile *prof,
@@ -465,7 +520,7 @@ certgen_person(const struct certgen_ca *ca,
 {
 	X509 *x = NULL;
 	X509_NAME *subj = NULL;
-	time_t nb, na, ca_na;
+	time_t nb, na;
 	unsigned ku;
 	int rc = -1;
 
@@ -516,18 +571,9 @@ certgen_person(const struct certgen_ca *ca,
 		goto out;
 
 	nb = now - CERTGEN_SKEW_SECONDS;
-	na = now + (time_t)prof->validity_days * 86400;
-	if (pkitime_from_asn1(X509_get0_notAfter(ca->cert), &ca_na) < 0) {
-		snprintf(err, errlen, "CA certificate: unreadable notAfter");
+	if (end_within_ca(ca->cert, now, now + (time_t)prof->validity_days * 86400,
+	    &na, err, errlen) < 0)
 		goto out;
-	}
-	if (na > ca_na)
-		na = ca_na;
-	if (na <= now) {
-		snprintf(err, errlen, "CA certificate has expired or expires "
-		    "now: renew the CA first");
-		goto out;
-	}
 
 	x = X509_new();
 	if (x == NULL)
@@ -541,6 +587,7 @@ certgen_person(const struct certgen_ca *ca,
 	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
 	    add_key_usage(x, ku, err, errlen) < 0 ||
 	    add_eku(x, prof, err, errlen) < 0 ||
+	    add_policies(x, prof, err, errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, ca->cert, err, errlen) < 0)
 		goto out;
@@ -652,4 +699,88 @@ certgen_check_ca_pair(X509 *cacert, EVP_PKEY *pub, time_t now, char *err,
 		return -1;
 	}
 	return 0;
+}
+
+int
+certgen_ocsp_responder(const struct certgen_ca *ca, EVP_PKEY *pub,
+    unsigned hours, time_t now, X509 **out, char *err, size_t errlen)
+{
+	static const char suffix[] = " OCSP Responder";
+	X509_NAME *subj = NULL;
+	EXTENDED_KEY_USAGE *eku = NULL;
+	ASN1_NULL *nocheck = NULL;
+	char cn[256];
+	int cn_at, len;
+	X509 *x = NULL;
+	time_t na;
+	int rc = -1;
+
+	*out = NULL;
+	if (ca == NULL || ca->cert == NULL || pub == NULL) {
+		snprintf(err, errlen, "responder certificate: missing CA or key");
+		goto out;
+	}
+	if (hours < 1 || hours > CERTGEN_OCSP_HOURS_MAX) {
+		snprintf(err, errlen, "responder validity: 1..%d hours",
+		    CERTGEN_OCSP_HOURS_MAX);
+		goto out;
+	}
+	if (now == 0)
+		now = time(NULL);
+	/* CN: the CA's own CN with " OCSP Responder" (cut to 64 bytes). */
+	cn_at = X509_NAME_get_index_by_NID(X509_get_subject_name(ca->cert),
+	    NID_commonName, -1);
+	len = cn_at < 0 ? -1 : X509_NAME_get_text_by_NID(
+	    X509_get_subject_name(ca->cert), NID_commonName, cn, sizeof(cn));
+	if (len < 0)
+		snprintf(cn, sizeof(cn), "provd");
+	if (strlen(cn) > 64 - (sizeof(suffix) - 1))
+		cn[64 - (sizeof(suffix) - 1)] = '\0';
+	strcat(cn, suffix);
+	subj = X509_NAME_new();
+	if (subj == NULL)
+		goto nomem;
+	if ((ca->country != NULL && dn_add(subj, NID_countryName, ca->country,
+	    "country", err, errlen) < 0) ||
+	    (ca->organization != NULL && dn_add(subj, NID_organizationName,
+	    ca->organization, "organization", err, errlen) < 0) ||
+	    dn_add(subj, NID_commonName, cn, "common name", err, errlen) < 0)
+		goto out;
+	if (end_within_ca(ca->cert, now, now + (time_t)hours * 3600, &na, err,
+	    errlen) < 0)
+		goto out;
+	x = X509_new();
+	eku = sk_ASN1_OBJECT_new_null();
+	nocheck = ASN1_NULL_new();
+	if (x == NULL || eku == NULL || nocheck == NULL ||
+	    !sk_ASN1_OBJECT_push(eku, OBJ_nid2obj(NID_OCSP_sign)) ||
+	    !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
+	    !X509_set_subject_name(x, subj) || set_pubkey(x, pub) < 0)
+		goto nomem;
+	if (set_serial(x, err, errlen) < 0 ||
+	    set_validity(x, now - CERTGEN_SKEW_SECONDS, na, err, errlen) < 0 ||
+	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
+	    add_key_usage(x, KU_DIGITAL_SIGNATURE, err, errlen) < 0 ||
+	    add_ext(x, NID_ext_key_usage, 0, eku, "extendedKeyUsage", err,
+	    errlen) < 0 ||
+	    add_ext(x, NID_id_pkix_OCSP_noCheck, 0, nocheck, "ocspNoCheck", err,
+	    errlen) < 0 ||
+	    add_ski(x, err, errlen) < 0 ||
+	    add_aki(x, ca->cert, err, errlen) < 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+	goto out;
+nomem:
+	snprintf(err, errlen, "responder certificate: out of memory");
+out:
+	ERR_clear_error();
+	/* OBJ_nid2obj objects are static: freeing them is a no-op. */
+	sk_ASN1_OBJECT_free(eku);
+	ASN1_NULL_free(nocheck);
+	X509_NAME_free(subj);
+	X509_free(x);
+	return rc;
 }

@@ -17,6 +17,7 @@
 #define CERTGEN_URL_MAX        1024
 #define CERTGEN_MAIL_MAX       254
 #define CERTGEN_CA_DAYS_MAX    10950     /* 30 years */
+#define CERTGEN_OCSP_HOURS_MAX (90 * 24)  /* a responder certificate: short */
 
 /* The issuing side; all borrowed. */
 struct certgen_ca {
@@ -43,7 +44,8 @@ struct certgen_person {
  * UTF8String so Vietnamese diacritics survive — validity from now - 5 min
  * to now + prof->validity_days, cut at the CA's notAfter; extensions
  * basicConstraints CA:FALSE (critical), keyUsage (critical, from the
- * profile and key type), extendedKeyUsage, SKI, AKI keyid, subjectAltName
+ * profile and key type), extendedKeyUsage, certificatePolicies (when the
+ * profile names policies), SKI, AKI keyid, subjectAltName
  * email, cRLDistributionPoints and authorityInfoAccess when URLs are set.
  * now = 0 means time(NULL).  On success *out is a new X509 (caller frees)
  * and 0 is returned; else -1 with a message naming the bad field.
@@ -72,5 +74,19 @@ int certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
  */
 int certgen_check_ca_pair(X509 *cacert, EVP_PKEY *pub, time_t now,
     char *err, size_t errlen);
+
+/*
+ * Build the to-be-signed certificate of a delegated OCSP responder (the
+ * built-in profile "ocsp-responder", RFC 6960 §4.2.2.2) for pub: issuer =
+ * the CA, subject C, O (from ca, when set), CN = the CA's CN + " OCSP
+ * Responder"; validity now - 5 min to now + hours (1..CERTGEN_OCSP_HOURS_MAX),
+ * cut at the CA's notAfter; basicConstraints CA:FALSE (critical), keyUsage
+ * digitalSignature (critical), extendedKeyUsage id-kp-OCSPSigning,
+ * id-pkix-ocsp-nocheck, SKI, AKI keyid.  No CRL or AIA pointers (nocheck:
+ * clients do not check it).  now = 0 means time(NULL).  Returns 0 with *out
+ * (caller frees; sign with signer_sign_cert) or -1 with a message.
+ */
+int certgen_ocsp_responder(const struct certgen_ca *ca, EVP_PKEY *pub,
+    unsigned hours, time_t now, X509 **out, char *err, size_t errlen);
 
 #endif

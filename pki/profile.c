@@ -414,6 +414,53 @@ escrow_allowed(const struct profile *p)
 }
 
 static int
+parse_policies(const char *path, const config_setting_t *arr,
+    struct profile *p, char *err, size_t errlen)
+{
+	int i, n, line = config_setting_source_line(arr);
+	size_t k;
+
+	if (!config_setting_is_array(arr) ||
+	    (n = config_setting_length(arr)) < 1 || n > PROFILE_MAX_POLICIES) {
+		snprintf(err, errlen, "%s:%d: policies: a list of 1 to %d "
+		    "dotted OIDs", path, line, PROFILE_MAX_POLICIES);
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *s = string_elem(path, arr, i, err, errlen);
+		char *slot = p->policies[p->npolicies];
+		ASN1_OBJECT *obj;
+
+		if (s == NULL)
+			return -1;
+		obj = strspn(s, "0123456789.") == strlen(s) &&
+		    strlen(s) < PROFILE_OID_MAX ? OBJ_txt2obj(s, 1) : NULL;
+		if (obj == NULL ||
+		    OBJ_obj2txt(slot, PROFILE_OID_MAX, obj, 1) <= 0) {
+			ASN1_OBJECT_free(obj);
+			snprintf(err, errlen, "%s:%d: policy \"%.40s\" is not a "
+			    "dotted OID", path, line, s);
+			return -1;
+		}
+		ASN1_OBJECT_free(obj);
+		if (strcmp(slot, "2.5.29.32.0") == 0) {
+			snprintf(err, errlen, "%s:%d: anyPolicy is not allowed in "
+			    "a staff certificate", path, line);
+			return -1;
+		}
+		for (k = 0; k < p->npolicies; k++) {
+			if (strcmp(p->policies[k], slot) == 0) {
+				snprintf(err, errlen, "%s:%d: policy %s listed "
+				    "twice", path, line, slot);
+				return -1;
+			}
+		}
+		p->npolicies++;
+	}
+	return 0;
+}
+
+static int
 parse_root(const char *path, const config_setting_t *root,
     struct profile *p, char *err, size_t errlen)
 {
@@ -461,6 +508,9 @@ parse_root(const char *path, const config_setting_t *root,
 				return -1;
 		} else if (strcmp(name, "extended_key_usage") == 0) {
 			if (parse_eku(path, s, p, err, errlen) < 0)
+				return -1;
+		} else if (strcmp(name, "policies") == 0) {
+			if (parse_policies(path, s, p, err, errlen) < 0)
 				return -1;
 		} else {
 			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",

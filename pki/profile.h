@@ -14,6 +14,7 @@
  *                                        # issue --generate) are kept,
  *                                        # encrypted to the recovery
  *                                        # certificate, with the record
+ *   policies = [ "2.23.140.1.5.3.2" ];   # certificatePolicies, dotted OIDs
  *
  * Floors no file can lower: RSA >= 2048 bits, curves P-256/P-384/P-521
  * only.  keyUsage names: digitalSignature, nonRepudiation (alias
@@ -23,6 +24,10 @@
  * dotted OIDs; anyExtendedKeyUsage and OCSPSigning are refused.
  * escrow is for mail encryption keys only: it needs emailProtection and
  * refuses a profile with nonRepudiation (a signing key is never copied).
+ * policies:
+ * 1..4 distinct dotted OIDs (policy identifiers of a non-critical
+ * certificatePolicies extension, no qualifiers); anyPolicy is refused (an
+ * end-entity certificate names the policies it was issued under).
  */
 #ifndef PROVD_PKI_PROFILE_H
 #define PROVD_PKI_PROFILE_H
@@ -34,6 +39,7 @@
 #define PROFILE_DESC_MAX     256
 #define PROFILE_MAX_CURVES   4
 #define PROFILE_MAX_EKU      8
+#define PROFILE_MAX_POLICIES 4
 #define PROFILE_OID_MAX      64
 #define PROFILE_MAX_PROFILES 64
 #define PROFILE_FILE_MAX     (64 * 1024)
@@ -55,6 +61,8 @@ struct profile {
 	char     eku[PROFILE_MAX_EKU][PROFILE_OID_MAX];   /* dotted OIDs */
 	size_t   neku;
 	int      escrow;
+	char     policies[PROFILE_MAX_POLICIES][PROFILE_OID_MAX];  /* dotted OIDs */
+	size_t   npolicies;
 };
 
 struct profile_set;

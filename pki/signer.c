@@ -25,6 +25,10 @@
 #define REPLY_MSG_MAX   1024
 #define STOP_WAIT_MS    2000
 
+static int exchange(struct signer *s, uint8_t op, uint8_t flags,
+    const struct signer_field *f, size_t nf, int timeout_ms,
+    size_t reply_max, struct signer_msg *reply, char *err, size_t errlen);
+
 struct signer {
 	struct signer_config cfg;
 	int       fd;
@@ -196,6 +200,15 @@ signer_start(const struct signer_config *cfg, struct signer **out,
  * One request/reply exchange.  A transport failure marks the handle broken;
  * an error reply is returned as -1 with the signer's message.
  */
+int
+signer_call(struct signer *s, uint8_t op, uint8_t flags,
+    const struct signer_field *f, size_t nf, size_t reply_max,
+    struct signer_msg *reply, char *err, size_t errlen)
+{
+	return exchange(s, op, flags, f, nf, timeout_of(s, 0), reply_max, reply,
+	    err, errlen);
+}
+
 static int
 exchange(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, int timeout_ms,

@@ -18,6 +18,7 @@
 #define PROVD_PKI_SIGNER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
@@ -120,6 +121,19 @@ int signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err,
  * never held the key).  Returns 0 or -1.
  */
 int signer_restart(struct signer *s, char *err, size_t errlen);
+
+/*
+ * One request/reply exchange for the modules that add requests of their
+ * own (signer_ocsp.c): fields f[0..nf), a reply of at most reply_max body
+ * bytes into *reply (release with signer_msg_free).  A transport failure
+ * marks the handle broken (signer_restart); an error reply is -1 with the
+ * signer's message.  Returns 0 or -1.
+ */
+struct signer_field;
+struct signer_msg;
+int signer_call(struct signer *s, uint8_t op, uint8_t flags,
+    const struct signer_field *f, size_t nf, size_t reply_max,
+    struct signer_msg *reply, char *err, size_t errlen);
 
 /* The child's pid (for supervision and tests); -1 when none. */
 pid_t signer_pid(const struct signer *s);

@@ -25,6 +25,7 @@
 #include "p11.h"
 #include "p11uri.h"
 #include "sigalg.h"
+#include "signer_child_ocsp.h"
 #include "signer_wire.h"
 
 #define CHILD_FD          3
@@ -45,6 +46,7 @@ child_exit(struct child *c, int status)
 {
 	cakey_clear(&c->key);      /* wipes the private key */
 	p11_module_close();
+	signer_child_ocsp_wipe();
 	_exit(status);
 }
 
@@ -360,6 +362,11 @@ serve(struct child *c)
 			break;
 		case SIGNER_OP_SIGN_CRL:
 			do_sign_crl(c, &m);
+			break;
+		case SIGNER_OP_OCSP_KEY:
+		case SIGNER_OP_SIGN_OCSP:
+			if (signer_child_ocsp(c->fd, &m, c->key.pkey) < 0)
+				child_exit(c, 1);
 			break;
 		case SIGNER_OP_PUBKEY:
 			if (c->key.pkey == NULL)

@@ -37,13 +37,20 @@ enum signer_op {
 	SIGNER_OP_IMPORT,        /* source path, destination path, pass | "" */
 	SIGNER_OP_SIGN_CERT,     /* DER certificate */
 	SIGNER_OP_SIGN_CRL,      /* unsigned DER CRL from crlgen_build */
-	SIGNER_OP_PUBKEY         /* no fields */
+	SIGNER_OP_PUBKEY,        /* no fields */
+	SIGNER_OP_OCSP_KEY,      /* no fields: new OCSP responder key (signer_ocsp.h) */
+	SIGNER_OP_SIGN_OCSP      /* responder cert, CA cert, times, entry lines */
 };
 
 #define SIGNER_STATUS_OK       0
 #define SIGNER_STATUS_ERROR    1
 
 #define SIGNER_FLAG_SELF_SIGNED 0x01
+
+/* SIGN_OCSP limits (signer_ocsp.h) */
+#define SIGNER_OCSP_CERT_MAX      (64 * 1024)
+#define SIGNER_OCSP_BATCH_MAX     20000          /* entries in one request */
+#define SIGNER_OCSP_VALIDITY_MAX  (14 * 86400)   /* nextUpdate - thisUpdate */
 
 struct signer_field {
 	const unsigned char *data;

@@ -128,6 +128,11 @@ static const struct opt_spec cert_revoke_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec ocsp_refresh_opts[] = {
+	{ "new-responder", OPT_FLAG, NULL, "first replace the responder key and certificate" },
+	END_OPTS
+};
+
 static const struct opt_spec crl_show_opts[] = {
 	{ "text", OPT_FLAG, NULL, "a readable dump instead of PEM" },
 	{ "ca",   OPT_VALUE, "GEN", "the CRL of CA generation GEN (a number from 'ca show', "
@@ -281,6 +286,14 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_CRL_PUBLISH, .noun = "crl", .verb = "publish", .roles = ROLE_OFFICER,
 	  .flags = CMD_WRITES, .opts = no_opts, .summary = "sign and publish a new CRL now",
 	  .example = "provctl crl publish" },
+
+	{ .id = CMD_OCSP_SHOW, .noun = "ocsp", .verb = "show", .roles = ROLE_READ,
+	  .opts = no_opts, .summary = "the OCSP responder certificate and the pre-signed responses",
+	  .example = "provctl ocsp show" },
+	{ .id = CMD_OCSP_REFRESH, .noun = "ocsp", .verb = "refresh", .roles = ROLE_OFFICER,
+	  .flags = CMD_WRITES, .opts = ocsp_refresh_opts,
+	  .summary = "sign every OCSP response again now",
+	  .example = "provctl ocsp refresh --new-responder" },
 
 	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
 	  .opts = audit_show_opts, .summary = "read the audit journal",

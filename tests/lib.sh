@@ -292,7 +292,7 @@ sandbox_up() {
 # provd built with sanitizers reports in its log; such a report fails the test.
 _t_check_provd_log() {
 	local log
-	for log in "$1/provd.log" "$1/self.log"; do
+	for log in "$1/provd.log" "$1/self.log" "$1/ocsp.log"; do
 		[[ -f $log ]] || continue
 		if grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' "$log"; then
 			diag "sanitizer report in $log:"

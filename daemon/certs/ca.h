@@ -24,6 +24,7 @@ struct signer;
 struct profile_set;
 struct crl_state;
 struct ca_gen;
+struct ocsp_state;
 
 struct pki {
 	struct signer      *signer;
@@ -31,6 +32,7 @@ struct pki {
 	struct profile_set *profiles;
 	struct crl_state   *crl;         /* publisher state, see crl.h */
 	X509               *escrow_cert; /* pki.escrow_cert_file, or NULL */
+	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */
 	size_t              ngens;

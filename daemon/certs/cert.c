@@ -30,6 +30,7 @@
 #include "names.h"
 #include "p12.h"
 #include "password.h"
+#include "ocsp.h"
 #include "pem.h"
 #include "pkitime.h"
 #include "profile.h"
@@ -205,6 +206,7 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (res->code == LDAP_SUCCESS ||
 	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
 		is->tries = 0;
+		ocsp_cert_issued(req->pd, is->serial);
 		issue_update_account(is);
 		return;
 	}
@@ -850,8 +852,18 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 		rec_end(&r);
 		n++;
 	}
+	/* index.txt.attr: one person may hold several valid certificates with
+	 * one subject (staff-email and staff-sign), which openssl ca and
+	 * openssl ocsp -index refuse without this. */
+	{
+		struct rec r;
+
+		rec_begin(&r, req);
+		rec_kv(&r, "attr_line", "unique_subject = no");
+		rec_end(&r);
+	}
 	certrec_free(list);
-	request_done(req, ST_OK, "%zu records written", n);
+	request_done(req, ST_OK, "%zu records written (and FILE.attr)", n);
 }
 
 void

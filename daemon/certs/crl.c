@@ -99,6 +99,7 @@
 #include "dir.h"
 #include "hex.h"
 #include "log.h"
+#include "ocsp.h"
 #include "loop.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -109,6 +110,7 @@
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
 #include "xmalloc.h"
 
 #define CAS_RETRIES      8
@@ -408,6 +410,18 @@ crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
 	enqueue(pd, true, done, ctx);
 }
 
+bool
+crl_entries(const struct provd *pd, const struct crl_entry **entries, size_t *n)
+{
+	struct crl_state *s = pd->pki ? pd->pki->crl : NULL;
+
+	if (s == NULL || !s->set_valid)
+		return false;
+	*entries = s->entries;
+	*n = s->n;
+	return true;
+}
+
 void
 crl_forget_set(struct provd *pd)
 {
@@ -455,6 +469,12 @@ on_written(void *arg, const struct dir_result *res)
 	else
 		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
 		         (unsigned long long)s->last, s->n, s->nchanges);
+	/* After a rollover this CRL lists the current CA's certificates only:
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	/* After a rollover this CRL lists the current CA's certificates only:
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	if (pd->pki->ngens == 0)
+		ocsp_crl_published(pd, s->entries, s->n);
 	clear_marks(s);
 	publish_end(s, ST_OK, msg);
 }
@@ -613,22 +633,6 @@ on_records_done(void *arg, const struct dir_result *res)
 
 /* ---- step 2: the records (every listed or marked one, or the marked) - */
 
-/* v with room for need elements of size bytes (v may move). */
-static void *
-grow(void *v, size_t *cap, size_t need, size_t size)
-{
-	size_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap * 2 : 64;
-	while (ncap < need)
-		ncap *= 2;
-	v = xrealloc(v, ncap * size);
-	*cap = ncap;
-	return v;
-}
-
 int
 crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
                char *bad, size_t badlen)
@@ -676,11 +680,11 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 	token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
 	if (s->full) {
 		if (listed) {
-			s->entries = grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
+			s->entries = vec_grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
 			s->entries[s->n++] = ce;
 		}
 	} else {
-		s->changes = grow(s->changes, &s->capchanges, s->nchanges + 1,
+		s->changes = vec_grow(s->changes, &s->capchanges, s->nchanges + 1,
 		                  sizeof(*s->changes));
 		s->changes[s->nchanges].e = ce;
 		s->changes[s->nchanges].listed = listed;
@@ -691,7 +695,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 
 		if (dn == NULL)
 			fatal("crl: out of memory");
-		s->marks = grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
+		s->marks = vec_grow(s->marks, &s->capmarks, s->nmarks + 1, sizeof(*s->marks));
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;
@@ -800,6 +804,7 @@ crl_start_timer(struct provd *pd)
 
 	if (s->timer == NULL)
 		s->timer = loop_timer(pd->loop, FIRST_CHECK_MS, tick, s);
+	ocsp_start(pd);
 }
 
 /* ---- handlers -------------------------------------------------------- */

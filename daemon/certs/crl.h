@@ -77,6 +77,10 @@ int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_nu
                   time_t now, const unsigned char *der, size_t derlen,
                   void (*done)(void *, const struct dir_result *), void *ctx);
 
+/* The entries of the last CRL this instance published, sorted by serial
+ * (borrowed), or false when it has none or they are being rebuilt. */
+bool crl_entries(const struct provd *pd, const struct crl_entry **entries, size_t *n);
+
 /* The entries in memory no longer match the CA entry's CRL (a rollover
  * changed the issuer): the next publish rebuilds from every record. */
 void crl_forget_set(struct provd *pd);

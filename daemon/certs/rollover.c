@@ -25,6 +25,7 @@
 #include "keyfile.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "ocsp.h"
 #include "p11uri.h"
 #include "pkitime.h"
 #include "provd.h"
@@ -32,6 +33,7 @@
 #include "request.h"
 #include "serial.h"
 #include "signer.h"
+#include "vec.h"
 #include "xmalloc.h"
 
 #define PATH_MAX_LEN   4096
@@ -185,6 +187,9 @@ gen_add(struct provd *pd, unsigned g, const struct gen_paths *p, X509 *cert,
 
 /* The current CA's clause, kept in step with pki->cacert. */
 static char *cur_clause;
+/* The newest union of CRL entries OCSP was given (a publish that finishes
+ * late never takes OCSP back to an older state). */
+static uint64_t ocsp_version;
 
 static int
 set_current_clause(struct provd *pd)
@@ -257,6 +262,7 @@ rollover_free(struct pki *pki)
 	pki->ngens = 0;
 	free(cur_clause);
 	cur_clause = NULL;
+	ocsp_version = 0;
 }
 
 /* ---- the retired generations' CRLs ------------------------------------ */
@@ -276,7 +282,13 @@ struct chain {
 	char              bad[256];
 	unsigned char    *der;
 	size_t            derlen;
+	/* every CA's entries, for OCSP; only when every CRL went out */
+	struct crl_entry *u;
+	size_t            nu, capu;
+	bool              ocsp_ok;
+	uint64_t          version;    /* the current CA's CRL number it started from */
 };
+
 
 static void chain_next(struct chain *c);
 
@@ -285,6 +297,7 @@ chain_fail(struct chain *c, int status, const char *what, const char *detail)
 {
 	size_t len = strlen(c->msg);
 
+	c->ocsp_ok = false;
 	if (c->status == ST_OK)
 		c->status = status;
 	snprintf(c->msg + len, sizeof(c->msg) - len, "; generation %u: ",
@@ -319,6 +332,11 @@ on_gen_written(void *arg, const struct dir_result *res)
 	len = strlen(c->msg);
 	snprintf(c->msg + len, sizeof(c->msg) - len, "; generation %u: CRL %llu (%zu entries)",
 	         g->number, (unsigned long long)g->crl_last, c->n);
+	if (c->n > 0) {
+		c->u = vec_grow(c->u, &c->capu, c->nu + c->n, sizeof(*c->u));
+		memcpy(c->u + c->nu, c->e, c->n * sizeof(*c->u));
+		c->nu += c->n;
+	}
 	c->i++;
 	chain_next(c);
 }
@@ -389,10 +407,7 @@ on_gen_record(void *arg, LDAP *ld, LDAPMessage *e)
 	if (c->bad[0] != '\0' || crl_entry_read(ld, e, &ce, &listed, c->bad, sizeof(c->bad)) < 0 ||
 	    !listed)
 		return;
-	if (c->n == c->cap) {
-		c->cap = c->cap ? c->cap * 2 : 64;
-		c->e = xrealloc(c->e, c->cap * sizeof(*c->e));
-	}
+	c->e = vec_grow(c->e, &c->cap, c->n + 1, sizeof(*c->e));
 	c->e[c->n++] = ce;
 }
 
@@ -447,8 +462,20 @@ chain_next(struct chain *c)
 			snprintf(c->msg + strlen(c->msg), sizeof(c->msg) - strlen(c->msg),
 			         "; retired generations: directory unavailable");
 		}
+		/* OCSP learns every CA's revocations at once, or nothing (a
+		 * serial missing from the union would be answered good); the
+		 * next full refresh reads the records themselves. */
+		if (c->ocsp_ok && c->i == pki->ngens && c->version >= ocsp_version) {
+			if (c->nu > 1)
+				qsort(c->u, c->nu, sizeof(*c->u), cmp_entry);
+			ocsp_crl_published(c->pd, c->u, c->nu);
+			ocsp_version = c->version;
+		} else if (!c->ocsp_ok || c->i < pki->ngens) {
+			log_warnx("crl: OCSP responses not updated from this publish");
+		}
 		c->done(c->ctx, c->status, c->msg);
 		free(c->e);
+		free(c->u);
 		free(c->der);
 		free(c);
 		return;
@@ -464,9 +491,18 @@ static void
 chain_start(void *ctx, int status, const char *msg)
 {
 	struct chain *c = ctx;
+	const struct crl_entry *cur = NULL;
+	size_t n = 0;
 
 	c->status = status;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg);
+	c->version = crl_last_number(c->pd);
+	c->ocsp_ok = status == ST_OK && crl_entries(c->pd, &cur, &n);
+	if (c->ocsp_ok && n > 0) {
+		c->u = vec_grow(c->u, &c->capu, n, sizeof(*c->u));
+		memcpy(c->u, cur, n * sizeof(*c->u));
+		c->nu = n;
+	}
 	chain_next(c);
 }
 

@@ -298,6 +298,10 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
 	    get_str(&cf, "pki.crl_url", NULL, &c->crl_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_url", NULL, &c->ocsp_url, err, errlen) ||
+	    get_str(&cf, "pki.ocsp_dir", NULL, &c->ocsp_dir, err, errlen) ||
+	    get_uint(&cf, "pki.ocsp_hours", 48, 1, 336, &c->ocsp_hours, err, errlen) ||
+	    get_uint(&cf, "pki.ocsp_responder_hours", 168, 2, 2160,
+	             &c->ocsp_responder_hours, err, errlen) ||
 	    get_str(&cf, "pki.ca_issuers_url", NULL, &c->ca_issuers_url, err, errlen) ||
 	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen))
 		goto out;
@@ -307,6 +311,11 @@ config_load(const char *path, bool check_perms, struct config *c,
 	                                  c->pkcs11_pin_file[0] != '/'))) {
 		snprintf(err, errlen, "%s: pki.pkcs11_module and pki.pkcs11_pin_file go "
 		         "together, as absolute paths", path);
+		goto out;
+	}
+	if (c->ocsp_responder_hours < 2 * c->ocsp_hours) {
+		snprintf(err, errlen, "%s: pki.ocsp_responder_hours (%u) must be at least "
+		         "twice pki.ocsp_hours (%u)", path, c->ocsp_responder_hours, c->ocsp_hours);
 		goto out;
 	}
 	if ((c->syslog_facility = log_facility_parse(fac)) < 0) {
@@ -405,7 +414,7 @@ config_free(struct config *c)
 	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
 	free(c->escrow_cert_file);
 	free(c->cert_file); free(c->crl_file);
-	free(c->crl_url); free(c->ocsp_url); free(c->ca_issuers_url);
+	free(c->crl_url); free(c->ocsp_url); free(c->ocsp_dir); free(c->ca_issuers_url);
 	free(c->default_profile); free(c->units_dn); free(c->people_dn);
 	free(c->pki_dn); free(c->certs_dn); free(c->ca_dn);
 	memset(c, 0, sizeof(*c));

@@ -76,6 +76,9 @@ struct config {
 	unsigned crl_days;
 	char    *crl_url;
 	char    *ocsp_url;
+	char    *ocsp_dir;          /* pre-signed OCSP responses; NULL = none */
+	unsigned ocsp_hours;        /* validity of one response */
+	unsigned ocsp_responder_hours; /* validity of a responder certificate */
 	char    *ca_issuers_url;
 	char    *default_profile;
 

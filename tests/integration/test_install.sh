@@ -20,7 +20,8 @@ make_args=(-s -C "$REPO" "BUILD=$BUILD")
 # derived from the source tree so a new template is expected too.
 expected_files() {
 	local prefix=$1 data=$1/share/provd f
-	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/bin/provctl" "${prefix#/}/sbin/provd-self" "${prefix#/}/sbin/provd-keygen"
+	printf '%s 755\n' "${prefix#/}/sbin/provd" "${prefix#/}/sbin/provd-ocsp" "${prefix#/}/bin/provctl" \
+		"${prefix#/}/sbin/provd-self" "${prefix#/}/sbin/provd-keygen"
 	printf '%s 644\n' "${data#/}/common-passwords.txt" "${data#/}/examples/self.conf" \
 		"${prefix#/}/share/man/man8/provd-self.8" "${prefix#/}/lib/systemd/system/provd-self.service"
 	for f in "$REPO"/templates/*.ldif; do printf '%s 644\n' "${data#/}/${f##*/}"; done
@@ -37,7 +38,9 @@ expected_files() {
 		"${prefix#/}/share/man/man1/provctl.1" \
 		"${prefix#/}/share/man/man5/provd.conf.5" \
 		"${prefix#/}/share/man/man8/provd.8" \
+		"${prefix#/}/share/man/man8/provd-ocsp.8" \
 		"${prefix#/}/lib/systemd/system/provd.service" \
+		"${prefix#/}/lib/systemd/system/provd-ocsp.service" \
 		"${prefix#/}/lib/sysusers.d/provd.conf" \
 		"${prefix#/}/lib/tmpfiles.d/provd.conf" \
 		"${prefix#/}/share/bash-completion/completions/provctl" \

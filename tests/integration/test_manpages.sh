@@ -15,7 +15,7 @@ rendered() {
 	groff -man -Tascii -P-c -P-b -P-u "$1" 2>/dev/null | tr -s ' \t\n' '   '
 }
 
-for page in provd.8 provctl.1 provd.conf.5 provd-self.8; do
+for page in provd.8 provd-ocsp.8 provctl.1 provd.conf.5 provd-self.8; do
 	ok "$page exists" test -s "$MAN/$page"
 	ok "$page: groff -ww -man runs" groff -ww -z -man -Tutf8 "$MAN/$page"
 	eq "$page: no groff warnings (-man)" "$ERR" ""
@@ -27,6 +27,15 @@ for page in provd.8 provctl.1 provd.conf.5 provd-self.8; do
 		eq "$page: man -l prints nothing on stderr" "$ERR" ""
 	fi
 done
+
+# provd-ocsp.8 documents every option of provd-ocsp's usage line.
+fails "provd-ocsp without -d prints its usage" 2 "$BUILD/provd-ocsp"
+text=$(rendered "$MAN/provd-ocsp.8")
+missing=''
+for o in $(printf '%s' "${ERR#usage: provd-ocsp}" | grep -o -- ' \[\?-[a-z]' | tr -d ' [' | sort -u); do
+	[[ $text == *"$o "* || $text == *"$o"[A-Z]* ]] || missing+="$o "
+done
+eq "provd-ocsp.8 documents every option of its usage" "$missing" ""
 
 # --- provctl.1 against the command table ---------------------------------
 ok "provctl --help" "$BUILD/provctl" --help

@@ -55,6 +55,9 @@ ok "SAN email" openssl x509 -in "$T/an.pem" -noout -ext subjectAltName
 contains "SAN is the account's mail" "$OUT" "email:annv@vinhphuc.gov.vn"
 ok "EKU" openssl x509 -in "$T/an.pem" -noout -ext extendedKeyUsage
 contains "staff-email has emailProtection" "$OUT" "E-mail Protection"
+ok "certificatePolicies" openssl x509 -in "$T/an.pem" -noout -ext certificatePolicies
+contains "policy: S/MIME BR sponsor-validated multipurpose" "$OUT" "Policy: 2.23.140.1.5.3.2"
+lacks "certificatePolicies is not critical" "$OUT" "critical"
 serial=$(openssl x509 -in "$T/an.pem" -noout -serial | cut -d= -f2)
 eq "serial is 20 bytes" "${#serial}" 40
 eq "userCertificate on the account" \

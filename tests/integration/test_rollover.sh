@@ -99,6 +99,14 @@ ok "that CRL verifies with the old CA" \
 fails "the revoked old certificate fails -crl_check" 2 \
 	verify "$T/an.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 contains "because it is revoked" "$OUT$ERR" "certificate revoked"
+ocsp_status() {  # the status in the pre-signed OCSP response of serial $1
+	openssl ocsp -respin "$S/ocsp/responses/$1" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *Cert Status: *//p'
+}
+ok "a CRL publish after the revocation" provctl crl publish
+eq "OCSP never answers good for the revoked old certificate" "$(ocsp_status "$an")" "revoked"
+ha=$(serial_of "$T/ha.pem")
+eq "OCSP: the other old certificate is good" "$(ocsp_status "$ha")" "good"
 ok "the other old certificate still verifies" \
 	verify "$T/ha.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 ok "the new certificate still verifies" \

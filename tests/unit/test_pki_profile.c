@@ -44,6 +44,8 @@ test_shipped_profiles(void **state)
 	assert_string_equal(p->eku[0], "1.3.6.1.5.5.7.3.4");
 	assert_string_equal(p->eku[1], "1.3.6.1.5.5.7.3.2");
 	assert_true(p->escrow);
+	assert_int_equal(p->npolicies, 1);
+	assert_string_equal(p->policies[0], "2.23.140.1.5.3.2");
 
 	p = profile_find(set, "staff-sign");
 	assert_false(p->escrow);
@@ -57,6 +59,7 @@ test_shipped_profiles(void **state)
 	assert_string_equal(p->eku[0], "1.3.6.1.5.5.7.3.4");
 	assert_string_equal(p->eku[1], "1.3.6.1.5.5.7.3.36");
 	assert_string_equal(p->eku[2], "1.3.6.1.4.1.311.10.3.12");
+	assert_int_equal(p->npolicies, 1);
 
 	assert_null(profile_find(set, "nope"));
 	assert_null(profile_find(set, NULL));
@@ -115,6 +118,20 @@ test_bad_profiles(void **state)
 	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
 	    "[\"digitalSignature\"]; };\nextended_key_usage = "
 	    "[\"clientAuth\", \"clientAuth\"];\n", "twice");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\npolicies = [\"2.5.29.32.0\"];\n",
+	    "anyPolicy");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\npolicies = [\"smime\"];\n",
+	    "bad.conf:3: policy \"smime\" is not a dotted OID");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\npolicies = [\"1.2.3\", \"1.2.3\"];\n",
+	    "twice");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\npolicies = [\"1.2.1\", \"1.2.2\", "
+	    "\"1.2.3\", \"1.2.4\", \"1.2.5\"];\n", "1 to 4");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\npolicies = [];\n", "1 to 4");
 	expect_bad(dir, "validity_days = 10;\nrsa = {\n", "bad.conf:");
 	expect_bad(dir, "validity_days = \"ten\";\n", "integer");
 	/* Escrow is for mail encryption keys: never a signing key. */

@@ -51,6 +51,8 @@ struct session {
 	bool             secret_written;
 	bool             secret_header; /* its CSV header is written */
 	FILE            *line_out;      /* CMD_OUTPUT_FILE */
+	char             line_path[4096];
+	FILE            *attr_out;      /* its "attr_line" fields: FILE.attr */
 	bool             progress;      /* stderr is a terminal */
 	bool             progress_shown;
 	struct timespec  t0;
@@ -309,11 +311,31 @@ write_lines(struct session *s, const struct wire_msg *m)
 {
 	size_t i;
 
-	for (i = 0; i + 1 < m->nfields; i += 2)
-		if (strcmp(m->f[i].ptr, "line") == 0) {
-			fwrite(m->f[i + 1].ptr, 1, m->f[i + 1].len, s->line_out);
-			fputc('\n', s->line_out);
+	for (i = 0; i + 1 < m->nfields; i += 2) {
+		FILE *out = s->line_out;
+
+		if (strcmp(m->f[i].ptr, "attr_line") == 0) {
+			/* the companion file, e.g. index.txt.attr for index.txt */
+			if (s->attr_out == NULL) {
+				char path[sizeof(s->line_path) + 8];
+				int fd;
+
+				snprintf(path, sizeof(path), "%s.attr", s->line_path);
+				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+				if (fd < 0 || (s->attr_out = fdopen(fd, "w")) == NULL) {
+					fprintf(stderr, "provctl: %s: %s\n", path, strerror(errno));
+					if (fd >= 0)
+						close(fd);
+					continue;
+				}
+			}
+			out = s->attr_out;
+		} else if (strcmp(m->f[i].ptr, "line") != 0) {
+			continue;
 		}
+		fwrite(m->f[i + 1].ptr, 1, m->f[i + 1].len, out);
+		fputc('\n', out);
+	}
 }
 
 static void
@@ -466,6 +488,7 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
 			int fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
+			snprintf(s->line_path, sizeof(s->line_path), "%s", op);
 			if (fd < 0 || (s->line_out = fdopen(fd, "w")) == NULL) {
 				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
 				rc = ST_USAGE;
@@ -687,6 +710,10 @@ main(int argc, char **argv)
 		unlink(s.secret_path);
 	if (s.line_out != NULL && fclose(s.line_out) != 0) {
 		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if (s.attr_out != NULL && fclose(s.attr_out) != 0) {
+		fprintf(stderr, "provctl: writing the .attr file: %s\n", strerror(errno));
 		return ST_INTERNAL;
 	}
 	if (s.status != ST_OK)

@@ -1,0 +1,824 @@
+/* ocsp — pre-signed OCSP responses for every certificate.  See ocsp.h. */
+#include "ocsp.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ldap.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/x509.h>
+
+#include "ca.h"
+#include "certgen.h"
+#include "crlgen.h"
+#include "dir.h"
+#include "fileio.h"
+#include "log.h"
+#include "loop.h"
+#include "ocspgen.h"
+#include "ocsp_unknown.h"
+#include "pem.h"
+#include "pkitime.h"
+#include "provd.h"
+#include "reason.h"
+#include "request.h"
+#include "serial.h"
+#include "signer.h"
+#include "vec.h"
+#include "signer_ocsp.h"
+
+#define TICK_MS        (60u * 1000u)
+#define FIRST_MS       200u
+#define RESPONSES      "responses"
+#define PATH_MAX_LEN   4096
+#define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
+
+struct ocsp_state {
+	struct provd         *pd;
+	/* every certificate known, sorted by serial, as last signed */
+	struct ocspgen_entry *v;
+	size_t                n, cap;
+	bool                  have_set;      /* a full read of the records done */
+	/* a full read in progress */
+	bool                  scanning;
+	struct ocspgen_entry *scan;
+	size_t                nscan, capscan;
+	size_t                scan_bad;      /* records skipped as unreadable */
+	unsigned long         scan_crl_seq;
+	struct serial        *late;          /* issued while reading */
+	size_t                nlate, caplate;
+	struct request       *waiter;        /* `ocsp refresh` */
+	/* the last CRL this instance published (its entries, sorted) */
+	struct crl_entry     *crl;
+	size_t                ncrl;
+	unsigned long         crl_seq;
+	/* the delegated responder */
+	X509                 *rcert;
+	unsigned char        *rder;
+	size_t                rderlen;
+	time_t                r_from, r_until;
+	unsigned char        *issuer_der;
+	size_t                issuer_len;
+	int                   rdirfd;        /* ocsp_dir/responses */
+	/* history */
+	time_t                last_full;
+	time_t                last_signed;
+	unsigned long         signed_total;
+	unsigned long         rolls;
+	unsigned long         unknowns;      /* "unknown" answers signed */
+	struct timer         *timer;
+	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
+};
+
+static void scan_start(struct ocsp_state *s);
+
+/* ---- helpers ---------------------------------------------------------- */
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return serial_cmp(&((const struct ocspgen_entry *)a)->serial,
+	                  &((const struct ocspgen_entry *)b)->serial);
+}
+
+static bool
+same_state(const struct ocspgen_entry *a, const struct ocspgen_entry *b)
+{
+	if (a->status != b->status)
+		return false;
+	return a->status == OCSPGEN_GOOD ||
+	       (a->reason == b->reason && a->revoked_at == b->revoked_at &&
+	        a->invalidity == b->invalidity);
+}
+
+static struct ocspgen_entry *
+find(struct ocspgen_entry *v, size_t n, const struct serial *ser)
+{
+	struct ocspgen_entry key = { .serial = *ser };
+
+	return n == 0 ? NULL : bsearch(&key, v, n, sizeof(*v), cmp_entry);
+}
+
+/* Write data to dir/name atomically (temporary file, rename); 0 or -1. */
+static int
+write_at(int dirfd, const char *name, const void *data, size_t len)
+{
+	char tmp[128];
+	int fd, rc = -1;
+
+	snprintf(tmp, sizeof(tmp), ".tmp.%s", name);
+	(void)unlinkat(dirfd, tmp, 0);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	if (fileio_write_all(fd, data, len) == 0 && fchmod(fd, 0644) == 0)
+		rc = 0;
+	if (close(fd) < 0)
+		rc = -1;
+	if (rc == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		rc = -1;
+	if (rc < 0)
+		(void)unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+static int
+write_file(const char *dir, const char *name, const void *data, size_t len)
+{
+	int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc;
+
+	if (dfd < 0)
+		return -1;
+	rc = write_at(dfd, name, data, len);
+	close(dfd);
+	return rc;
+}
+
+static struct ocsp_state *
+state(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+
+	if (pki->ocsp == NULL) {
+		if ((pki->ocsp = calloc(1, sizeof(*pki->ocsp))) == NULL)
+			fatal("ocsp: out of memory");
+		pki->ocsp->pd = pd;
+		pki->ocsp->rdirfd = -1;
+	}
+	return pki->ocsp;
+}
+
+void
+ocsp_state_free(struct ocsp_state *s)
+{
+	if (s == NULL)
+		return;
+	if (s->timer != NULL)
+		loop_timer_cancel(s->pd->loop, s->timer);
+	if (s->rdirfd >= 0)
+		close(s->rdirfd);
+	ocsp_unknown_free(s->unk);
+	free(s->v);
+	free(s->scan);
+	free(s->late);
+	free(s->crl);
+	X509_free(s->rcert);
+	free(s->rder);
+	free(s->issuer_der);
+	free(s);
+}
+
+/* ---- the responder certificate ---------------------------------------- */
+
+/* A new responder key in the signer and a certificate for it.  0 or -1. */
+static int
+roll(struct ocsp_state *s, char *err, size_t errlen)
+{
+	struct provd *pd = s->pd;
+	struct certgen_ca ca = {
+		.cert = pd->pki->cacert, .country = pd->cfg.country,
+		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
+	};
+	EVP_PKEY *pub = NULL;
+	X509 *tbs = NULL, *x = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	char *pem = NULL, why[256];
+	size_t derlen = 0, pemlen = 0;
+	time_t from, until;
+	int rc = -1;
+
+	if (signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0) {
+		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
+		if (signer_restart(pd->pki->signer, why, sizeof(why)) < 0 ||
+		    signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0)
+			goto out;
+	}
+	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
+	                           err, errlen) < 0 ||
+	    ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) < 0)
+		goto out;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		snprintf(err, errlen, "responder certificate: unreadable");
+		goto out;
+	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
+		goto out;
+	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
+	X509_free(s->rcert);
+	free(s->rder);
+	s->rcert = x;
+	s->rder = der;
+	s->rderlen = derlen;
+	s->r_from = from + CERTGEN_SKEW_SECONDS;
+	s->r_until = until;
+	s->rolls++;
+	x = NULL;
+	der = NULL;
+	log_info("ocsp: new responder certificate, valid until %lld",
+	         (long long)until);
+	rc = 0;
+out:
+	EVP_PKEY_free(pub);
+	X509_free(tbs);
+	X509_free(x);
+	free(der);
+	free(pem);
+	return rc;
+}
+
+static bool
+need_roll(const struct ocsp_state *s, time_t now)
+{
+	return s->rcert == NULL || now >= s->r_from + (s->r_until - s->r_from) / 2;
+}
+
+/* ---- signing and writing responses ------------------------------------ */
+
+/* nextUpdate of a response signed at now valid for secs: never after the
+ * responder certificate ends. */
+static time_t
+next_update(const struct ocsp_state *s, time_t now, time_t secs)
+{
+	return now + secs > s->r_until ? s->r_until : now + secs;
+}
+
+/* Write the responses in buf[0..len) (4-byte length + DER each) for
+ * e[0..n).  0 or -1. */
+static int
+write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
+                const unsigned char *buf, size_t len)
+{
+	char hex[SERIAL_HEX_MAX + 1];
+	size_t i, off = 0, rl;
+
+	for (i = 0; i < n; i++) {
+		if (len - off < 4)
+			return -1;
+		rl = (size_t)buf[off] << 24 | (size_t)buf[off + 1] << 16 |
+		     (size_t)buf[off + 2] << 8 | buf[off + 3];
+		off += 4;
+		if (rl > len - off)
+			return -1;
+		serial_to_hex(&e[i].serial, 1, hex);
+		if (write_at(s->rdirfd, hex, buf + off, rl) < 0) {
+			log_warn("ocsp: writing the response for %s", hex);
+			return -1;
+		}
+		off += rl;
+	}
+	return off == len ? 0 : -1;
+}
+
+/* Sign and write e[0..n) in batches.  Rolls the responder first when due,
+ * and once more when the signer refuses (it lost the key).  0 or -1. */
+static int
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
+{
+	struct provd *pd = s->pd;
+	char err[512], line[OCSPGEN_LINE_MAX];
+	char *lines = NULL;
+	unsigned char *out = NULL;
+	size_t outlen, done = 0, k, len, cap = 0, batch;
+	time_t now = time(NULL), next;
+	int tries = 0, rc = -1, l;
+
+	if (n == 0 || s->rdirfd < 0)
+		return 0;
+	if (need_roll(s, now) && roll(s, err, sizeof(err)) < 0) {
+		log_warnx("ocsp: new responder certificate: %s", err);
+		if (s->rcert == NULL)
+			return -1;
+	}
+	while (done < n) {
+		batch = n - done < SIGNER_OCSP_BATCH_MAX ? n - done : SIGNER_OCSP_BATCH_MAX;
+		len = 0;
+		for (k = 0; k < batch; k++) {
+			if ((l = ocspgen_format(&e[done + k], line, sizeof(line))) < 0)
+				fatalx("ocsp: an entry does not format");
+			lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
+			memcpy(lines + len, line, (size_t)l);
+			len += (size_t)l;
+			if (k + 1 < batch)
+				lines[len++] = '\n';
+		}
+		now = time(NULL);
+		next = next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600);
+		if (signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
+		                     s->issuer_len, now, next, lines, len, &out, &outlen,
+		                     err, sizeof(err)) < 0) {
+			log_warnx("ocsp: signing responses: %s", err);
+			if (++tries > 1 || roll(s, err, sizeof(err)) < 0)
+				goto out;
+			continue;
+		}
+		if (write_responses(s, e + done, batch, out, outlen) < 0) {
+			log_warnx("ocsp: the signer's responses do not match the request");
+			goto out;
+		}
+		free(out);
+		out = NULL;
+		done += batch;
+		s->signed_total += batch;
+	}
+	s->last_signed = time(NULL);
+	rc = 0;
+out:
+	free(lines);
+	free(out);
+	return rc;
+}
+
+/* Remove responses for serials no record has any more. */
+static void
+remove_stale(struct ocsp_state *s)
+{
+	int fd = fcntl(s->rdirfd, F_DUPFD_CLOEXEC, 0);
+	struct serial ser;
+	struct dirent *d;
+	char err[128];
+	DIR *dp;
+
+	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dp);
+	while ((d = readdir(dp)) != NULL) {
+		if (d->d_name[0] == '.')
+			continue;
+		if (strspn(d->d_name, "0123456789ABCDEF") != strlen(d->d_name) ||
+		    serial_parse(d->d_name, &ser, err, sizeof(err)) < 0 ||
+		    find(s->v, s->n, &ser) == NULL)
+			(void)unlinkat(s->rdirfd, d->d_name, 0);
+	}
+	closedir(dp);
+}
+
+/* ---- applying a CRL ----------------------------------------------------- */
+
+static struct ocspgen_entry
+entry_of_crl(const struct crl_entry *c)
+{
+	struct ocspgen_entry e = {
+		.serial = c->serial, .status = OCSPGEN_REVOKED,
+		.reason = c->reason, .revoked_at = c->revoked_at,
+		.invalidity = c->invalidity_date,
+	};
+
+	return e;
+}
+
+/*
+ * Merge the CRL's entries c[0..nc) into s->v: listed = revoked as listed,
+ * known and not listed = good.  The entries whose state changed are put in
+ * *changed (malloc'd; *nchanged of them).
+ */
+static void
+merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
+          struct ocspgen_entry **changed, size_t *nchanged)
+{
+	struct ocspgen_entry *out, *ch = NULL, e;
+	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n;
+	int d;
+
+	if ((out = malloc((n + nc + 1) * sizeof(*out))) == NULL)
+		fatal("ocsp: out of memory");
+	while (i < n || j < nc) {
+		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&s->v[i].serial, &c[j].serial);
+		if (d < 0) {
+			e = s->v[i++];
+			if (e.status != OCSPGEN_GOOD) {
+				memset(&e, 0, sizeof(e));
+				e.serial = s->v[i - 1].serial;
+				e.status = OCSPGEN_GOOD;      /* released */
+				ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
+				ch[nch++] = e;
+			}
+			out[k++] = e;
+			continue;
+		}
+		e = entry_of_crl(&c[j++]);
+		if (d > 0 || !same_state(&s->v[i], &e)) {
+			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
+			ch[nch++] = e;
+		}
+		if (d == 0)
+			i++;
+		/* a CRL may list one serial once only; skip a repeat */
+		if (k > 0 && serial_cmp(&out[k - 1].serial, &e.serial) == 0)
+			continue;
+		out[k++] = e;
+	}
+	free(s->v);
+	s->v = out;
+	s->n = k;
+	s->cap = n + nc + 1;
+	*changed = ch;
+	*nchanged = nch;
+}
+
+void
+ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
+{
+	struct ocsp_state *s;
+	struct ocspgen_entry *changed = NULL;
+	size_t nchanged = 0;
+
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+		return;
+	s = pd->pki->ocsp;
+	free(s->crl);
+	s->crl = NULL;
+	s->ncrl = 0;
+	if (n > 0) {
+		if ((s->crl = malloc(n * sizeof(*s->crl))) == NULL)
+			fatal("ocsp: out of memory");
+		memcpy(s->crl, entries, n * sizeof(*s->crl));
+		s->ncrl = n;
+	}
+	s->crl_seq++;
+	merge_crl(s, entries, n, &changed, &nchanged);
+	if (nchanged > 0 && sign_entries(s, changed, nchanged) < 0)
+		log_warnx("ocsp: %zu changed responses not signed; the next "
+		          "refresh retries", nchanged);
+	free(changed);
+}
+
+void
+ocsp_cert_issued(struct provd *pd, const char *serial_hex)
+{
+	struct ocsp_state *s;
+	struct ocspgen_entry e;
+	char err[128];
+	size_t i;
+
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+		return;
+	s = pd->pki->ocsp;
+	memset(&e, 0, sizeof(e));
+	if (serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0)
+		return;
+	e.status = OCSPGEN_GOOD;
+	if (s->scanning) {
+		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
+		s->late[s->nlate++] = e.serial;
+	}
+	if (find(s->v, s->n, &e.serial) != NULL)
+		return;
+	s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+	for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
+		s->v[i] = s->v[i - 1];
+	s->v[i] = e;
+	s->n++;
+	if (sign_entries(s, &e, 1) < 0)
+		log_warnx("ocsp: the first response of %s is not signed; the next "
+		          "refresh retries", serial_hex);
+}
+
+int
+ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **der,
+                  size_t *derlen, char *err, size_t errlen)
+{
+	struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
+	struct ocspgen_entry e = { .serial = *ser, .status = OCSPGEN_UNKNOWN };
+	char line[OCSPGEN_LINE_MAX];
+	unsigned char *out = NULL;
+	size_t outlen = 0, rl;
+	time_t now = time(NULL);
+	int l;
+
+	*der = NULL;
+	*derlen = 0;
+	if (s == NULL || !s->have_set || s->rcert == NULL || need_roll(s, now)) {
+		snprintf(err, errlen, "not ready");
+		return -1;
+	}
+	if (find(s->v, s->n, ser) != NULL)
+		return 1;
+	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
+	    signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
+	                     s->issuer_len, now, next_update(s, now, UNKNOWN_HOURS * 3600),
+	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
+		return -1;
+	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
+	                   (size_t)out[2] << 8 | out[3] : 0;
+	if (outlen < 4 || rl != outlen - 4) {
+		free(out);
+		snprintf(err, errlen, "the signer's response does not match the request");
+		return -1;
+	}
+	memmove(out, out + 4, rl);
+	*der = out;
+	*derlen = rl;
+	s->unknowns++;
+	return 0;
+}
+
+/* ---- reading every record ---------------------------------------------- */
+
+static void
+on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct ocsp_state *s = arg;
+	char ser[SERIAL_TEXT_MAX], st[16], at[32], why[REASON_NAME_MAX + 1], inv[32];
+	char err[128];
+	struct ocspgen_entry oe;
+	bool listed;
+
+	dir_entry_copy(ld, e, "provdCertSerial", ser, sizeof(ser));
+	dir_entry_copy(ld, e, "provdCertStatus", st, sizeof(st));
+	dir_entry_copy(ld, e, "provdCertRevokedAt", at, sizeof(at));
+	dir_entry_copy(ld, e, "provdCertReason", why, sizeof(why));
+	dir_entry_copy(ld, e, "provdCertInvalidityDate", inv, sizeof(inv));
+	memset(&oe, 0, sizeof(oe));
+	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
+	if (serial_parse(ser, &oe.serial, err, sizeof(err)) < 0 ||
+	    (!listed && strcasecmp(st, "valid") != 0) ||
+	    (listed && (pkitime_parse_ldap(at, &oe.revoked_at, err, sizeof(err)) < 0 ||
+	                reason_parse(why, &oe.reason, err, sizeof(err)) < 0 ||
+	                (inv[0] && pkitime_parse_ldap(inv, &oe.invalidity, err,
+	                                              sizeof(err)) < 0)))) {
+		/* No response for a record that does not read: no "good" for it. */
+		s->scan_bad++;
+		return;
+	}
+	oe.status = listed ? OCSPGEN_REVOKED : OCSPGEN_GOOD;
+	if (listed && oe.reason == REASON_REMOVE_FROM_CRL)
+		oe.reason = REASON_UNSPECIFIED;
+	s->scan = vec_grow(s->scan, &s->capscan, s->nscan + 1, sizeof(*s->scan));
+	s->scan[s->nscan++] = oe;
+}
+
+static void
+refresh_reply(struct ocsp_state *s, int status, const char *msg)
+{
+	struct request *req = s->waiter;
+
+	if (req == NULL)
+		return;
+	s->waiter = NULL;
+	if (status == ST_OK) {
+		struct rec r;
+
+		rec_begin(&r, req);
+		rec_kvf(&r, "responses", "%zu", s->n);
+		rec_kvf(&r, "skipped", "%zu", s->scan_bad);
+		rec_end(&r);
+	}
+	request_done(req, status, "%s", msg);
+}
+
+static void
+on_scan_done(void *arg, const struct dir_result *res)
+{
+	struct ocsp_state *s = arg;
+	struct ocspgen_entry *changed = NULL, e;
+	size_t i, nchanged = 0, k;
+	char why[300], msg[400];
+	int rc;
+
+	s->scanning = false;
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		snprintf(msg, sizeof(msg), "reading the certificate records: %s",
+		         dir_result_str(res, why, sizeof(why)));
+		log_warnx("ocsp: %s", msg);
+		s->nlate = 0;
+		refresh_reply(s, ST_UNAVAILABLE, msg);
+		return;
+	}
+	if (s->nscan > 1)
+		qsort(s->scan, s->nscan, sizeof(*s->scan), cmp_entry);
+	for (i = 1, k = s->nscan ? 1 : 0; i < s->nscan; i++)   /* one per serial */
+		if (cmp_entry(&s->scan[k - 1], &s->scan[i]) != 0)
+			s->scan[k++] = s->scan[i];
+	s->nscan = k;
+	free(s->v);
+	s->v = s->scan;
+	s->n = s->nscan;
+	s->cap = s->capscan;
+	s->scan = NULL;
+	s->nscan = s->capscan = 0;
+	/* certificates recorded while the read ran may be missing from it */
+	for (i = 0; i < s->nlate; i++) {
+		if (find(s->v, s->n, &s->late[i]) != NULL)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.serial = s->late[i];
+		e.status = OCSPGEN_GOOD;
+		s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+		s->v[s->n++] = e;
+		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
+	}
+	s->nlate = 0;
+	/* a CRL published while the read ran is newer than what it read */
+	if (s->crl_seq != s->scan_crl_seq) {
+		merge_crl(s, s->crl, s->ncrl, &changed, &nchanged);
+		free(changed);
+	}
+	s->have_set = true;
+	rc = sign_entries(s, s->v, s->n);
+	if (rc == 0) {
+		s->last_full = time(NULL);
+		remove_stale(s);
+		snprintf(msg, sizeof(msg), "%zu responses signed%s", s->n,
+		         s->scan_bad ? " (unreadable records skipped)" : "");
+		log_info("ocsp: %s", msg);
+		refresh_reply(s, ST_OK, msg);
+	} else {
+		refresh_reply(s, ST_INTERNAL, "signing the responses failed (see the log)");
+	}
+}
+
+static void
+scan_start(struct ocsp_state *s)
+{
+	static const char *const attrs[] = {
+		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt",
+		"provdCertReason", "provdCertInvalidityDate", NULL
+	};
+	struct provd *pd = s->pd;
+
+	if (s->scanning)
+		return;
+	s->scanning = true;
+	s->scan_bad = 0;
+	s->nscan = 0;
+	s->scan_crl_seq = s->crl_seq;
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(objectClass=provdCertificate)", attrs, 0, NULL, on_scan_entry,
+	           on_scan_done, s);
+}
+
+/* ---- start-up and timer ------------------------------------------------ */
+
+static int
+open_dirs(struct ocsp_state *s, char *err, size_t errlen)
+{
+	struct provd *pd = s->pd;
+	char path[PATH_MAX_LEN];
+	unsigned char *der = NULL;
+	int len;
+
+	if (mkdir(pd->cfg.ocsp_dir, 0755) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", pd->cfg.ocsp_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/" RESPONSES, pd->cfg.ocsp_dir);
+	if ((mkdir(path, 0755) < 0 && errno != EEXIST) || (s->rdirfd < 0 &&
+	    (s->rdirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
+		snprintf(err, errlen, "%.200s/" RESPONSES ": %s", pd->cfg.ocsp_dir,
+		         strerror(errno));
+		return -1;
+	}
+	if ((len = i2d_X509(pd->pki->cacert, &der)) <= 0) {
+		snprintf(err, errlen, "CA certificate: cannot encode");
+		return -1;
+	}
+	if (s->unk == NULL)
+		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
+	free(s->issuer_der);
+	if ((s->issuer_der = malloc((size_t)len)) == NULL)
+		fatal("ocsp: out of memory");
+	memcpy(s->issuer_der, der, (size_t)len);
+	s->issuer_len = (size_t)len;
+	OPENSSL_free(der);
+	if (write_file(pd->cfg.ocsp_dir, "issuer.der", s->issuer_der, s->issuer_len) < 0) {
+		snprintf(err, errlen, "%s/issuer.der: %s", pd->cfg.ocsp_dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void
+tick(void *arg)
+{
+	struct ocsp_state *s = arg;
+	struct provd *pd = s->pd;
+	time_t now = time(NULL);
+	char err[512];
+
+	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
+	if (!ca_ready(pd) || s->scanning)
+		return;
+	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+		log_warnx("ocsp: %s", err);
+		return;
+	}
+	if (need_roll(s, now)) {
+		if (roll(s, err, sizeof(err)) < 0) {
+			log_warnx("ocsp: new responder certificate: %s", err);
+			return;
+		}
+		s->last_full = 0;      /* sign everything with the new one */
+	}
+	if (!dir_connected(pd->dir))
+		return;
+	if (!s->have_set || now - s->last_full >= (time_t)pd->cfg.ocsp_hours * 1800)
+		scan_start(s);
+}
+
+void
+ocsp_start(struct provd *pd)
+{
+	struct ocsp_state *s;
+
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL)
+		return;
+	s = state(pd);
+	if (s->timer == NULL)
+		s->timer = loop_timer(pd->loop, FIRST_MS, tick, s);
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static bool
+need_ocsp(struct request *req)
+{
+	struct provd *pd = req->pd;
+
+	if (pd->cfg.ocsp_dir == NULL) {
+		request_done(req, ST_UNAVAILABLE, "pki.ocsp_dir is not configured");
+		return false;
+	}
+	if (!ca_ready(pd) || pd->pki->ocsp == NULL) {
+		request_done(req, ST_NOTFOUND, "no CA yet");
+		return false;
+	}
+	return true;
+}
+
+void
+ocsp_show(struct request *req)
+{
+	struct ocsp_state *s;
+	char t[PKITIME_LDAP_LEN + 1], hex[SERIAL_HEX_MAX + 1];
+	struct serial ser;
+	struct rec r;
+	char err[128];
+
+	if (!need_ocsp(req))
+		return;
+	s = req->pd->pki->ocsp;
+	rec_begin(&r, req);
+	rec_kv(&r, "dir", req->pd->cfg.ocsp_dir);
+	if (s->rcert != NULL &&
+	    serial_from_asn1(X509_get0_serialNumber(s->rcert), &ser, err, sizeof(err)) == 0) {
+		serial_to_hex(&ser, 0, hex);
+		rec_kv(&r, "responder_serial", hex);
+		pkitime_format_ldap(s->r_until, t);
+		rec_kv(&r, "responder_not_after", t);
+	}
+	rec_kvf(&r, "responses", "%zu", s->n);
+	if (s->last_full) {
+		pkitime_format_ldap(s->last_full, t);
+		rec_kv(&r, "last_full_refresh", t);
+	}
+	rec_kvf(&r, "signed_since_start", "%lu", s->signed_total);
+	rec_kvf(&r, "responder_certificates_since_start", "%lu", s->rolls);
+	rec_kvf(&r, "unknown_answers_since_start", "%lu", s->unknowns);
+	rec_end(&r);
+	request_done(req, ST_OK, "ok");
+}
+
+void
+ocsp_refresh_cmd(struct request *req)
+{
+	struct ocsp_state *s;
+	char err[512];
+
+	if (!need_ocsp(req))
+		return;
+	s = req->pd->pki->ocsp;
+	if (s->waiter != NULL || s->scanning) {
+		request_done(req, ST_CONFLICT, "a refresh is running; try again");
+		return;
+	}
+	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+		request_done(req, ST_INTERNAL, "%s", err);
+		return;
+	}
+	if (cmd_flag(&req->args, "new-responder") && roll(s, err, sizeof(err)) < 0) {
+		request_done(req, ST_INTERNAL, "new responder certificate: %s", err);
+		return;
+	}
+	if (!dir_connected(req->pd->dir)) {
+		request_done(req, ST_UNAVAILABLE, "the directory is unavailable");
+		return;
+	}
+	s->waiter = req;
+	scan_start(s);
+}

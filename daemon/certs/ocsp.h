@@ -1,0 +1,72 @@
+/*
+ * ocsp — the engine's OCSP publisher: pre-signed responses for every
+ * certificate record, written where provd-ocsp serves them.
+ *
+ * Layout of pki.ocsp_dir (mode 0755; files 0644, written whole and renamed
+ * into place, so a reader sees the old response or the new one):
+ *   issuer.der              the CA certificate the responses are for
+ *   responder.pem           the current delegated responder certificate
+ *   responses/SERIALHEX     one DER OCSPResponse per certificate (upper case)
+ *
+ * The responder key lives in the signer (signer_ocsp.h); its certificate
+ * (certgen_ocsp_responder, pki.ocsp_responder_hours) is replaced when half
+ * its validity has passed, or at once when the signer lost the key, and
+ * every response is signed again before the old one could expire: the
+ * responses on disk are valid at every moment (no gap).
+ *
+ * When responses are signed:
+ *  - all of them: at start-up (after one read of every record), when half
+ *    of pki.ocsp_hours has passed since the last time, after a new
+ *    responder certificate, and on `ocsp refresh`;
+ *  - the changed ones: right after every CRL this instance publishes (the
+ *    commit path of revoke, hold, release and the account lifecycle), from
+ *    the CRL's own entries, so OCSP and CRL never disagree for longer than
+ *    the signing of a few responses;
+ *  - a new certificate's "good": when its record is written;
+ *  - "unknown" for a serial without a record: when provd-ocsp asks
+ *    (ocsp_unknown.h), never written to disk.
+ * A record changed by another provd instance is seen at the next full
+ * refresh (or at once when that instance shares the directory: each
+ * instance publishes its own CRL through the same path).
+ */
+#ifndef PROVD_OCSP_H
+#define PROVD_OCSP_H
+
+#include <stddef.h>
+
+struct provd;
+struct request;
+struct ocsp_state;
+struct crl_entry;
+
+/* Start publishing (after the CA is loaded or created); no-op without
+ * pki.ocsp_dir or when started already. */
+void ocsp_start(struct provd *pd);
+
+/* The CRL with these entries (sorted by serial: every certificate on hold
+ * or revoked) is out: sign the responses whose state it changes. */
+void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
+    size_t n);
+
+/* A certificate was recorded as valid: sign its first response.
+ * serial_hex as in provdCertSerial. */
+void ocsp_cert_issued(struct provd *pd, const char *serial_hex);
+
+/*
+ * An "unknown" answer for a serial with no record (asked by provd-ocsp,
+ * see ocsp_unknown.h): 0 with *der (malloc'd DER OCSPResponse, caller
+ * frees), 1 when the serial has a record (its response is on disk), -1
+ * when provd cannot answer now (no full read of the records yet, no
+ * responder certificate, the signer failed).
+ */
+struct serial;
+int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
+    unsigned char **der, size_t *derlen, char *err, size_t errlen);
+
+void ocsp_state_free(struct ocsp_state *s);
+
+/* Handlers. */
+void ocsp_show(struct request *req);
+void ocsp_refresh_cmd(struct request *req);
+
+#endif
