@@ -5,7 +5,8 @@
 #                        in .clang-format-files, build, run unit + integration
 #                        tests, then the same suite again under ASan+UBSan
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
-#   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca)
+#   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca;
+#                        bench/fair: ping latency under hostile callers, as root)
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free

@@ -149,6 +149,11 @@ command_dispatch(struct request *req)
 		request_done(req, ST_UNAVAILABLE, "provd is shutting down");
 		return;
 	}
+	if ((spec->flags & CMD_WRITES) &&
+	    audit_writable(req->pd->audit, err, sizeof(err)) < 0) {
+		request_done(req, ST_UNAVAILABLE, "%s", err);
+		return;
+	}
 	if (handlers[spec->id] == NULL) {
 		request_done(req, ST_USAGE, "'%s %s' is not available in this build",
 		             spec->noun, spec->verb ? spec->verb : "");

@@ -197,7 +197,7 @@ main(int argc, char **argv)
 	const char *conf = PROVD_SYSCONFDIR "/provd/provd.conf";
 	bool foreground = false, check_only = false, verbose = false;
 	struct passwd *pw = NULL;
-	uid_t sock_uid = (uid_t)-1;
+	uid_t sock_uid = (uid_t)-1, signer_uid = (uid_t)-1;
 	gid_t sock_gid = (gid_t)-1;
 	char err[1024];
 	sigset_t sigs;
@@ -277,8 +277,28 @@ main(int argc, char **argv)
 	}
 	/* The signer is forked before any thread exists and before the engine
 	 * drops privileges; it drops them itself and alone reads the CA key. */
+	if (pd.cfg.signer_user != NULL && pw != NULL) {
+		/* getpwnam_r: pw points into getpwnam's static storage. */
+		struct passwd sbuf, *spw = NULL;
+		char strs[4096];
+
+		if (getpwnam_r(pd.cfg.signer_user, &sbuf, strs, sizeof(strs), &spw) != 0 ||
+		    spw == NULL) {
+			control_free(pd.control);
+			fatalx("daemon.signer_user: no such user '%s'", pd.cfg.signer_user);
+		}
+		if (spw->pw_uid == 0 || spw->pw_uid == pw->pw_uid) {
+			control_free(pd.control);
+			fatalx("daemon.signer_user '%s' must be neither root nor daemon.user",
+			       pd.cfg.signer_user);
+		}
+		signer_uid = spw->pw_uid;
+	} else if (pd.cfg.signer_user != NULL) {
+		log_warnx("daemon.signer_user is ignored: provd was not started as root "
+		          "with daemon.user set");
+	}
 	if (ca_start(&pd, pw != NULL, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0,
-	             err, sizeof(err)) < 0) {
+	             signer_uid, err, sizeof(err)) < 0) {
 		control_free(pd.control);
 		fatalx("%s", err);
 	}

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "audit.h"
 #include "control.h"
 #include "dir.h"
 #include "ldapesc.h"
@@ -66,6 +67,7 @@ status_finish(struct status_ctx *s)
 	rec_kvf(&r, "ldap_reconnects", "%lu", dir_reconnects(pd->dir));
 	rec_kvf(&r, "ldap_outstanding", "%zu", dir_outstanding(pd->dir));
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
+	rec_kv(&r, "audit_journal", audit_health(pd->audit));
 	if (!s->failed) {
 		rec_kvf(&r, "accounts", "%lu", s->people.n);
 		rec_kvf(&r, "accounts_disabled", "%lu", s->disabled.n);

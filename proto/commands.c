@@ -367,7 +367,7 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
           const size_t *lens, struct cmd_args *out, char *err, size_t errlen)
 {
 	const struct opt_spec *o;
-	bool options_done = false;
+	bool options_done = false, after_secret = false;
 	int i;
 	size_t k;
 
@@ -389,8 +389,15 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 				return -1;
 			}
 			if (out->noperands >= spec->max_operands) {
-				snprintf(err, errlen, "unexpected argument '%.64s'%s", a,
-				         spec->max_operands ? " (too many operands)" : "");
+				/* After a secret option a stray word may be the
+				 * secret itself: it is never quoted. */
+				if (after_secret)
+					snprintf(err, errlen, "unexpected argument %d (not shown: "
+					         "it follows a secret option)%s", i + 1,
+					         spec->max_operands ? " (too many operands)" : "");
+				else
+					snprintf(err, errlen, "unexpected argument '%.64s'%s", a,
+					         spec->max_operands ? " (too many operands)" : "");
 				return -1;
 			}
 			out->operand[out->noperands++] = a;
@@ -414,6 +421,8 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 			         spec->verb ? spec->verb : "");
 			return -1;
 		}
+		if (o->kind == OPT_SECRET_FILE || o->kind == OPT_SECRET_STDIN)
+			after_secret = true;
 		if (takes_value(o->kind) || o->kind == OPT_SECRET_STDIN) {
 			if (eq != NULL) {
 				val = eq + 1;

@@ -20,7 +20,10 @@
 # provctl (runs "$BUILD/provctl"), proc_holds_hex PID HEX, hex_of STRING, ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
 # service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
-# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends).
+# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
+# test_user NAME [--own-group] (a real UNIX user for role and privilege
+# tests, in nogroup or a group of its own; removed, with that group, at the
+# end, once the sandboxes are stopped and its processes gone).
 #
 # Environment: BUILD (build directory, default "build", relative to the
 # repository), KEEP_SANDBOX=1 (leave sandboxes running at the end).
@@ -41,6 +44,7 @@ _t_failed=0
 _t_done=0
 _t_sandboxes=()
 _t_at_exit=()
+_t_users=()
 _t_errfile=$(mktemp "${TMPDIR:-/tmp}/provd-test-err.XXXXXX")
 
 diag() {
@@ -150,6 +154,25 @@ skip_all() {
 	_t_done=1
 	printf '1..0 # SKIP %s\n' "$*"
 	exit 0
+}
+
+test_user() {
+	local name=$1
+	if [[ ${2:-} == --own-group ]]; then
+		groupadd "$name" && useradd -M -g "$name" -s /usr/sbin/nologin "$name" || return 1
+	else
+		useradd -M -N -g nogroup -s /usr/sbin/nologin "$name" || return 1
+	fi
+	_t_users+=("$name")
+}
+
+_t_remove_users() {
+	local u i
+	for u in "${_t_users[@]}"; do
+		for i in $(seq 50); do pgrep -u "$u" >/dev/null || break; sleep 0.1; done
+		userdel "$u" || true
+		! getent group "$u" >/dev/null || groupdel "$u" || true
+	done
 }
 
 at_exit() {
@@ -320,6 +343,7 @@ _t_exit() {
 			diag "sandbox kept for inspection in $dir"
 		fi
 	done
+	_t_remove_users
 	rm -f -- "$_t_errfile" "$_t_errfile".mail.*
 	if ((rc == 0 && _t_done == 0)); then
 		diag "test script ended without done_testing"

@@ -29,14 +29,16 @@
 #include "names.h"
 #include "provd.h"
 #include "request.h"
+#include "slots.h"
 #include "text.h"
 #include "units.h"
 #include "wire.h"
 
 #define LIST_PAGE 500
 #define LIST_MAX_CONCURRENT 16
+#define LIST_MAX_PER_UID    4   /* one caller cannot hold every listing */
 
-static unsigned running;   /* listings holding a connection */
+static struct slots running;   /* listings holding a connection */
 
 struct list {
 	struct request *req;
@@ -109,7 +111,7 @@ finish(struct list *l, int code, const char *msg)
 		if (loop_defer(req->pd->loop, dir_free_deferred, l->dir) < 0)
 			fatal("user list: out of memory");
 		l->dir = NULL;
-		running--;
+		slots_put(&running, req->peer.uid);
 	}
 	request_drain_cancel(req);
 	req->on_cancel = NULL;
@@ -321,11 +323,6 @@ account_list(struct request *req)
 	struct list *l;
 	char *filter;
 
-	if (running >= LIST_MAX_CONCURRENT) {
-		request_done(req, ST_UNAVAILABLE, "%u listings are running; try again shortly",
-		             running);
-		return;
-	}
 	if ((filter = build_filter(req)) == NULL)
 		return;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
@@ -335,17 +332,32 @@ account_list(struct request *req)
 	}
 	l->req = req;
 	l->filter = filter;
+	switch (slots_take(&running, req->peer.uid, LIST_MAX_CONCURRENT, LIST_MAX_PER_UID)) {
+	case SLOTS_OK:
+		break;
+	case SLOTS_FULL:
+		list_free(l);
+		request_done(req, ST_UNAVAILABLE, "%u listings are running; try again shortly",
+		             running.used);
+		return;
+	case SLOTS_UID_FULL:
+		list_free(l);
+		request_done(req, ST_UNAVAILABLE, "you already run %u listings; try again "
+		             "when one has finished", LIST_MAX_PER_UID);
+		return;
+	}
 	/* The connection is made (and bound) at once, as dir does it. */
 	if ((l->dir = dir_new(req->pd->loop, &req->pd->cfg)) != NULL)
 		dir_start(l->dir);
 	if (l->dir == NULL || !dir_connected(l->dir)) {
 		dir_free(l->dir);
+		l->dir = NULL;
+		slots_put(&running, req->peer.uid);
 		list_free(l);
 		request_done(req, ST_UNAVAILABLE, "directory unavailable: cannot open a "
 		             "connection for the listing");
 		return;
 	}
-	running++;
 	req->state = l;
 	req->on_cancel = on_cancel;
 	send_page(l);

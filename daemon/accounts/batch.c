@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "account.h"
+#include "audit.h"
 #include "csv.h"
 #include "fields.h"
 #include "log.h"
@@ -22,6 +23,10 @@
 #define BATCH_QUEUE_MAX   4096       /* parsed rows waiting (one DATA chunk) */
 #define BATCH_MAX_ROWS    2000000
 #define PROGRESS_MS       250
+/* A "running" audit record of the rows done: every AUDIT_PROGRESS_ROWS
+ * rows, or every AUDIT_PROGRESS_MS with fewer. */
+#define AUDIT_PROGRESS_MS   1000
+#define AUDIT_PROGRESS_ROWS 100
 
 enum col {
 	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
@@ -65,6 +70,8 @@ struct batch {
 	char               fatal_msg[600];
 	unsigned long      rows, created, updated, unchanged, rejected, failed;
 	uint64_t           last_progress;
+	uint64_t           last_audit;
+	unsigned long      audited_rows;  /* rows done at the last such record */
 };
 
 static void pump(struct batch *b);
@@ -145,6 +152,21 @@ progress(struct batch *b, bool force)
 	struct rec r;
 	unsigned long done = b->created + b->updated + b->unchanged + b->rejected + b->failed;
 
+	/* The journal learns of the rows done as they go: should provd be
+	 * killed, the last such record says how far the batch got. */
+	if (!b->dry_run && done > b->audited_rows &&
+	    (done - b->audited_rows >= AUDIT_PROGRESS_ROWS ||
+	     now - b->last_audit >= AUDIT_PROGRESS_MS)) {
+		char note[256];
+
+		b->last_audit = now;
+		b->audited_rows = done;
+		snprintf(note, sizeof(note),
+		         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu",
+		         done, b->created, b->updated, b->unchanged, b->rejected, b->failed);
+		audit_progress(b->req->pd->audit, b->req, note,
+		               "in progress: the rows counted in the note are done");
+	}
 	if (!force && now - b->last_progress < PROGRESS_MS)
 		return;
 	b->last_progress = now;
@@ -436,6 +458,7 @@ batch_import(struct request *req)
 	struct batch *b = xcalloc(1, sizeof(*b));
 
 	b->req = req;
+	b->last_audit = loop_now_ms();
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");
 	b->allow_update = request_may(req, ROLE_ADMIN, NULL);

@@ -136,9 +136,12 @@ mkdir_for(const char *path, char *err, size_t errlen)
 }
 
 int
-ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
+ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
+         char *err, size_t errlen)
 {
-	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
+	bool split = drop && signer_uid != (uid_t)-1;
+	struct signer_config sc = { .drop_privileges = drop, .uid = split ? signer_uid : uid,
+	                            .gid = gid,
 	                            .pkcs11_module = pd->cfg.pkcs11_module,
 	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
 	struct config *cfg = &pd->cfg;
@@ -169,12 +172,52 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	if (drop) {
 		snprintf(dir, sizeof(dir), "%s", cfg->key_file);
 		*strrchr(dir, '/') = '\0';
-		if (chown(dir, uid, gid) < 0)
+		if (split) {
+			char other[4096];
+
+			/* The key's directory is the signer's alone: the
+			 * engine writes the certificate and the CRL elsewhere. */
+			snprintf(other, sizeof(other), "%s", cfg->cert_file);
+			*strrchr(other, '/') = '\0';
+			if (strcmp(other, dir) == 0) {
+				snprintf(err, errlen, "pki: with daemon.signer_user, key_file must "
+				         "be in a directory of its own (%s also holds cert_file)", dir);
+				return -1;
+			}
+			snprintf(other, sizeof(other), "%s", cfg->crl_file);
+			*strrchr(other, '/') = '\0';
+			if (strcmp(other, dir) == 0) {
+				snprintf(err, errlen, "pki: with daemon.signer_user, key_file must "
+				         "be in a directory of its own (%s also holds crl_file)", dir);
+				return -1;
+			}
+			if (chown(dir, signer_uid, gid) < 0 || chmod(dir, 0700) < 0) {
+				snprintf(err, errlen, "pki: %s: %s", dir, strerror(errno));
+				return -1;
+			}
+			/* A key file left by an earlier layout becomes the
+			 * signer's too. */
+			if (exists(cfg->key_file) && chown(cfg->key_file, signer_uid, gid) < 0) {
+				snprintf(err, errlen, "pki: chown %s: %s", cfg->key_file,
+				         strerror(errno));
+				return -1;
+			}
+		} else if (chown(dir, uid, gid) < 0) {
 			log_warn("pki: chown %s", dir);
+		}
 		snprintf(dir, sizeof(dir), "%s", cfg->crl_file);
 		*strrchr(dir, '/') = '\0';
 		if (chown(dir, uid, gid) < 0)
 			log_warn("pki: chown %s", dir);
+		if (split) {
+			/* The engine writes the CA certificate (ca create). */
+			if (mkdir_for(cfg->cert_file, err, errlen) < 0)
+				return -1;
+			snprintf(dir, sizeof(dir), "%s", cfg->cert_file);
+			*strrchr(dir, '/') = '\0';
+			if (chown(dir, uid, gid) < 0)
+				log_warn("pki: chown %s", dir);
+		}
 	}
 	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
 		return -1;
@@ -204,7 +247,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t er
 	}
 	log_info("pki: CA loaded (%s); the key stays in the signer (pid %d)",
 	         cfg->cert_file, (int)signer_pid(pki->signer));
-	rc = rollover_load(pd, drop, uid, gid, err, errlen);
+	rc = rollover_load(pd, drop, sc.uid, gid, err, errlen);
 out:
 	EVP_PKEY_free(pub);
 	return rc;
@@ -229,6 +272,10 @@ int
 ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der, size_t *derlen,
              char *err, size_t errlen)
 {
+	if (pd->pki->signer_busy) {
+		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
+		return -1;
+	}
 	if (signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen) == 0)
 		return 0;
 	if (!recover(pd, "a certificate", err))
@@ -240,6 +287,10 @@ int
 ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned char **der,
             size_t *derlen, char *err, size_t errlen)
 {
+	if (pd->pki->signer_busy) {
+		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
+		return -1;
+	}
 	if (signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen) == 0)
 		return 0;
 	if (!recover(pd, "a CRL", err))

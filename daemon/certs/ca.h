@@ -33,6 +33,8 @@ struct pki {
 	struct crl_state   *crl;         /* publisher state, see crl.h */
 	X509               *escrow_cert; /* pki.escrow_cert_file, or NULL */
 	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
+	bool                signer_busy; /* a worker thread is using the signer
+	                                    (key generation): the loop keeps off */
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */
 	size_t              ngens;
@@ -41,9 +43,15 @@ struct pki {
 /*
  * Fork the signer (dropping it to uid/gid when drop is true), load the
  * profiles from <template_dir>/profiles and, if key_file and cert_file
- * exist, the CA.  Returns 0, or -1 with err (provd refuses to start).
+ * exist, the CA.  signer_uid (-1: none) is daemon.signer_user: the signer
+ * then runs as that uid (with the engine's group gid, to reach the state
+ * directory), and the key's directory is made its own, mode 0700, so the
+ * engine's uid can neither read the key nor trace the signer; the CRL
+ * directory stays the engine's.  Returns 0, or -1 with err (provd refuses
+ * to start).
  */
-int ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen);
+int ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
+             char *err, size_t errlen);
 void ca_stop(struct pki *pki);
 
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "rollover.h"
 #include "signer.h"
+#include "workpool.h"
 
 static X509 *
 read_cert_pem(const char *pem, size_t len)
@@ -281,6 +282,67 @@ install_ca(struct request *req, X509 *cert)
 	crl_start_timer(pd);
 }
 
+/* A CA key being generated off the loop. */
+struct genkey_job {
+	struct request    *req;
+	struct signer     *signer;
+	enum keyfile_type  type;
+	unsigned           days;
+	char               subject[1024];
+	char               type_name[32];
+	char               key_file[4096];    /* a file, or a PKCS#11 URI */
+	char               pass_file[4096];   /* "" = none */
+	bool               token;             /* key_file is a PKCS#11 URI */
+	EVP_PKEY          *pub;
+	int                rc;
+	char               err[512];
+};
+
+/* Worker thread: only the job's own fields and the signer, which the loop
+ * does not touch while pki->signer_busy is set. */
+static void
+genkey_work(void *arg)
+{
+	struct genkey_job *job = arg;
+
+	job->rc = signer_genkey(job->signer, job->type, job->key_file,
+	                        job->pass_file[0] ? job->pass_file : NULL, &job->pub,
+	                        job->err, sizeof(job->err));
+}
+
+/* Loop thread: self-sign the CA certificate and install it. */
+static void
+genkey_done(void *arg)
+{
+	struct genkey_job *job = arg;
+	struct request *req = job->req;
+	struct provd *pd = req->pd;
+	X509 *tbs = NULL, *cert = NULL;
+	char err[512];
+
+	pd->pki->signer_busy = false;
+	if (job->rc < 0) {
+		request_done(req, ST_INTERNAL, "signer: %s", job->err);
+		goto out;
+	}
+	if (certgen_ca(job->subject, job->days, job->pub, 0, &tbs, err, sizeof(err)) < 0 ||
+	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
+	    (job->token && ca_write_key_uri(&pd->cfg, job->key_file, err, sizeof(err)) < 0)) {
+		X509_free(cert);
+		if (!job->token)
+			unlink(job->key_file);
+		request_done(req, ST_INVALID, "%s%s", err, job->token ? " (the new key stays "
+		             "on the token: remove it there, or name another object)" : "");
+		goto out;
+	}
+	log_info("pki: new CA key %s (%s) in the signer", job->key_file, job->type_name);
+	install_ca(req, cert);
+out:
+	X509_free(tbs);
+	EVP_PKEY_free(job->pub);
+	free(job);
+}
+
 void
 ca_create(struct request *req)
 {
@@ -289,13 +351,17 @@ ca_create(struct request *req)
 	const char *type = cmd_arg(&req->args, "key");
 	const char *uri = cmd_arg(&req->args, "pkcs11");
 	enum keyfile_type kt;
-	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *cert = NULL;
+	struct genkey_job *job;
+	X509 *tbs = NULL;
 	char err[512];
 	unsigned days;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
+		return;
+	}
+	if (pd->pki->signer_busy) {
+		request_done(req, ST_CONFLICT, "a CA key is being generated already");
 		return;
 	}
 	if (!ca_key_args(req, &kt, &days))
@@ -314,30 +380,28 @@ ca_create(struct request *req)
 		return;
 	}
 	X509_free(tbs);
-	tbs = NULL;
-	if (signer_genkey(pd->pki->signer, kt, uri != NULL ? uri : pd->cfg.key_file,
-	                  uri != NULL ? NULL : pd->cfg.key_passphrase_file, &pub, err,
-	                  sizeof(err)) < 0) {
-		request_done(req, ST_INTERNAL, "signer: %s", err);
+	if ((job = calloc(1, sizeof(*job))) == NULL) {
+		request_done(req, ST_INTERNAL, "out of memory");
 		return;
 	}
-	if (certgen_ca(subject, (unsigned)days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
-	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (uri != NULL && ca_write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
-		EVP_PKEY_free(pub);
-		X509_free(tbs);
-		X509_free(cert);
-		if (uri == NULL)
-			unlink(pd->cfg.key_file);
-		request_done(req, ST_INVALID, "%s%s", err, uri != NULL ? " (the new key stays "
-		             "on the token: remove it there, or name another object)" : "");
-		return;
+	job->req = req;
+	job->signer = pd->pki->signer;
+	job->type = kt;
+	job->days = (unsigned)days;
+	snprintf(job->subject, sizeof(job->subject), "%s", subject);
+	snprintf(job->type_name, sizeof(job->type_name), "%s", type);
+	job->token = uri != NULL;
+	snprintf(job->key_file, sizeof(job->key_file), "%s", uri != NULL ? uri : pd->cfg.key_file);
+	if (uri == NULL && pd->cfg.key_passphrase_file != NULL)
+		snprintf(job->pass_file, sizeof(job->pass_file), "%s", pd->cfg.key_passphrase_file);
+	/* Key generation takes seconds (RSA-4096): the signer does it while a
+	 * worker thread waits for it, and the loop keeps serving. */
+	pd->pki->signer_busy = true;
+	if (workpool_submit(pd->hashers, genkey_work, genkey_done, job) < 0) {
+		pd->pki->signer_busy = false;
+		free(job);
+		request_done(req, ST_INTERNAL, "out of memory");
 	}
-	EVP_PKEY_free(pub);
-	X509_free(tbs);
-	log_info("pki: new CA key %s (%s) in the signer", uri != NULL ? uri : pd->cfg.key_file,
-	         type);
-	install_ca(req, cert);
 }
 
 void
@@ -360,6 +424,10 @@ ca_import(struct request *req)
 	if (certpem == NULL || (key == NULL) == (uri == NULL)) {
 		request_done(req, ST_USAGE, "ca import needs --cert FILE and one of --key PATH "
 		             "and --pkcs11 URI");
+		return;
+	}
+	if (pd->pki->signer_busy) {
+		request_done(req, ST_CONFLICT, "a CA key is being generated");
 		return;
 	}
 	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))

@@ -784,6 +784,13 @@ revoke_or_release(struct request *req, bool release)
 			request_done(req, ST_INVALID, "--invalidity-date: %s (YYYYMMDDHHMMSSZ)", err);
 			return;
 		}
+		/* The date the key is known or suspected to have been
+		 * compromised (RFC 5280 5.3.2): it cannot lie ahead. */
+		if (inv != NULL && rv->invalidity > time(NULL)) {
+			free(rv);
+			request_done(req, ST_INVALID, "--invalidity-date: %s is in the future", inv);
+			return;
+		}
 	}
 	if (certrec_serial_filter(req, req->args.operand[0], filter, sizeof(filter), hex) < 0) {
 		free(rv);

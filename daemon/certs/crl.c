@@ -111,6 +111,7 @@
 #include "serial.h"
 #include "signer.h"
 #include "vec.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #define CAS_RETRIES      8
@@ -430,11 +431,66 @@ crl_forget_set(struct provd *pd)
 
 /* ---- step 4: CAS write, then the file ------------------------------- */
 
+/* Writing the CRL file off the loop. */
+struct file_job {
+	struct crl_state *s;
+	char             *path;
+	unsigned char    *der;
+	size_t            derlen;
+	int               rc;
+	char              why[300];
+};
+
+/* Worker thread: the job's own fields only. */
+static void
+file_work(void *arg)
+{
+	struct file_job *job = arg;
+
+	job->rc = crlgen_write_file(job->path, job->der, job->derlen, job->why,
+	                            sizeof(job->why));
+}
+
+/* Loop thread: finish the publish. */
+static void
+file_done(void *arg)
+{
+	struct file_job *job = arg;
+	struct crl_state *s = job->s;
+	char msg[700];
+
+	if (job->rc < 0) {
+		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
+		         (unsigned long long)s->last, job->why);
+		free(job->path);
+		free(job->der);
+		free(job);
+		publish_end(s, ST_INTERNAL, msg);
+		return;
+	}
+	if (s->full)
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries)",
+		         (unsigned long long)s->last, s->n);
+	else
+		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
+		         (unsigned long long)s->last, s->n, s->nchanges);
+	free(job->path);
+	free(job->der);
+	free(job);
+	/* After a rollover this CRL lists the current CA's certificates only:
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	if (s->pd->pki->ngens == 0)
+		ocsp_crl_published(s->pd, s->entries, s->n);
+	clear_marks(s);
+	publish_end(s, ST_OK, msg);
+}
+
 static void
 on_written(void *arg, const struct dir_result *res)
 {
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;
+	struct file_job *job;
 	char why[300], msg[700];
 
 	if (res->code == LDAP_ASSERTION_FAILED && ++s->tries < CAS_RETRIES) {
@@ -457,26 +513,26 @@ on_written(void *arg, const struct dir_result *res)
 	/* The CA entry now holds our CRL: its entries are the set to build on. */
 	s->set_valid = true;
 	s->set_number = s->last;
-	if (crlgen_write_file(pd->cfg.crl_file, s->der, s->derlen, why, sizeof(why)) < 0) {
-		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
-		         (unsigned long long)s->last, why);
+	/* The file (write, fsync, rename) on a worker thread: the job takes
+	 * the DER and a copy of the path; the publish stays running, so
+	 * nothing else touches s meanwhile. */
+	if ((job = calloc(1, sizeof(*job))) == NULL ||
+	    (job->path = strdup(pd->cfg.crl_file)) == NULL) {
+		free(job);
+		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: "
+		         "out of memory", (unsigned long long)s->last);
 		publish_end(s, ST_INTERNAL, msg);
 		return;
 	}
-	if (s->full)
-		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries)",
-		         (unsigned long long)s->last, s->n);
-	else
-		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
-		         (unsigned long long)s->last, s->n, s->nchanges);
-	/* After a rollover this CRL lists the current CA's certificates only:
-	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
-	/* After a rollover this CRL lists the current CA's certificates only:
-	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
-	if (pd->pki->ngens == 0)
-		ocsp_crl_published(pd, s->entries, s->n);
-	clear_marks(s);
-	publish_end(s, ST_OK, msg);
+	job->s = s;
+	job->der = s->der;
+	job->derlen = s->derlen;
+	s->der = NULL;
+	s->derlen = 0;
+	if (workpool_submit(pd->hashers, file_work, file_done, job) < 0) {
+		file_work(job);         /* no memory for a job: write it here */
+		file_done(job);
+	}
 }
 
 static void

@@ -660,7 +660,9 @@ swap(struct roll *ro, char *err, size_t errlen)
 		return -1;
 	if (mkdir(p.dir, 0700) < 0) {
 		free(clause);
-		snprintf(err, errlen, "%.300s: %s", p.dir, strerror(errno));
+		snprintf(err, errlen, "%.300s: %s%s", p.dir, strerror(errno), errno == EACCES ?
+		         " (with daemon.signer_user the key directory is the signer's: "
+		         "roll over with provd stopped is not provided yet)" : "");
 		return -1;
 	}
 	if (ca_write_cert_file(p.cert, pki->cacert, err, errlen) < 0 ||
@@ -924,6 +926,10 @@ ca_rollover(struct request *req)
 
 	if (!ca_ready(pd)) {
 		request_done(req, ST_NOTFOUND, "no CA yet: 'provctl ca create' makes the first");
+		return;
+	}
+	if (pd->pki->signer_busy) {
+		request_done(req, ST_CONFLICT, "a CA key is being generated already");
 		return;
 	}
 	if (!ca_key_args(req, &kt, &days))

@@ -263,6 +263,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	if (get_str(&cf, "daemon.socket", DEFAULT_SOCKET, &c->socket_path, err, errlen) ||
 	    get_str(&cf, "daemon.socket_group", NULL, &c->socket_group, err, errlen) ||
 	    get_str(&cf, "daemon.user", NULL, &c->user, err, errlen) ||
+	    get_str(&cf, "daemon.signer_user", NULL, &c->signer_user, err, errlen) ||
 	    get_str(&cf, "daemon.state_dir", "/var/lib/provd", &c->state_dir, err, errlen) ||
 	    get_str(&cf, "daemon.template_dir", PROVD_DATADIR, &c->template_dir, err, errlen) ||
 	    get_str(&cf, "daemon.syslog_facility", "daemon", &fac, err, errlen) ||
@@ -406,7 +407,7 @@ config_free(struct config *c)
 		free(c->groups[i].group);
 		free(c->groups[i].unit);
 	}
-	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user);
+	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user); free(c->signer_user);
 	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
 	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);

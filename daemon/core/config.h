@@ -29,6 +29,7 @@ struct config {
 	char    *socket_path;
 	char    *socket_group;      /* NULL: the service user's group */
 	char    *user;              /* NULL: stay as the starting user */
+	char    *signer_user;       /* the signer's own user (NULL: daemon.user) */
 	char    *state_dir;
 	char    *template_dir;
 	int      syslog_facility;

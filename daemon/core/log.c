@@ -131,3 +131,26 @@ log_facility_parse(const char *name)
 			return map[i].fac;
 	return -1;
 }
+
+bool
+log_rate_allow(struct log_rate *r, unsigned burst, unsigned long *suppressed)
+{
+	struct timespec ts;
+	unsigned long long now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (unsigned long long)ts.tv_sec * 1000u + (unsigned long long)ts.tv_nsec / 1000000u;
+	if (now - r->window_ms >= 1000) {
+		r->window_ms = now;
+		r->n = 0;
+	}
+	if (r->n >= burst) {
+		r->suppressed++;
+		return false;
+	}
+	r->n++;
+	if (suppressed != NULL)
+		*suppressed = r->suppressed;
+	r->suppressed = 0;
+	return true;
+}

@@ -27,6 +27,22 @@ noreturn void fatalx(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 /* An audit line: LOG_AUTHPRIV|LOG_NOTICE in syslog, "audit:" on stderr. */
 void log_audit(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/*
+ * A rate limit for messages a client can provoke (refusals, protocol
+ * errors, closed connections): at most `burst` messages per second pass;
+ * the rest are counted, and the first message let through after them says
+ * how many were suppressed.  Zero-initialise; loop thread only.
+ */
+struct log_rate {
+	unsigned long long window_ms;   /* start of the current second */
+	unsigned           n;           /* messages let through in it */
+	unsigned long      suppressed;  /* since the last one let through */
+};
+
+/* True when a message may be logged now; then *suppressed (may be NULL)
+ * gets the count held back before it, for the caller to mention. */
+bool log_rate_allow(struct log_rate *r, unsigned burst, unsigned long *suppressed);
+
 /* Map "daemon", "local0".."local7", "user" to a facility; -1 if unknown. */
 int log_facility_parse(const char *name);
 

@@ -13,6 +13,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,14 +24,38 @@
 #include "names.h"
 #include "provd.h"
 #include "request.h"
+#include "slots.h"
 #include "text.h"
 #include "wire.h"
 
 #define JOURNAL_FILE       "audit.journal"
 #define AUDIT_MAX_READERS  8                 /* show/verify running at once */
+#define AUDIT_READERS_UID  2                 /* ... for one uid */
 #define VERIFY_STEP_BYTES  (128u * 1024)     /* read per loop turn (~2 ms) */
 #define SHOW_STEP_BYTES    (128u * 1024)
 #define LAZY_SYNC_MS       1000     /* records nobody waits for */
+/* Refusals (no role, unknown command, bad arguments) are recorded one by
+ * one up to REFUSALS_PER_SEC a second for each uid; beyond that they are
+ * counted, and one summary record per uid and second says how many were
+ * left out.  A flood costs a bounded number of records and log lines. */
+#define REFUSALS_PER_SEC   10
+#define REFUSAL_UIDS       64      /* uids tracked at once */
+#define REFUSAL_FLUSH_MS   1000
+/* Space kept allocated past the journal's end (fallocate, KEEP_SIZE), so
+ * that the record of a writing command never meets a full disk: a writing
+ * command runs only once at least JOURNAL_RESERVE_MIN is reserved. */
+#define JOURNAL_RESERVE      (256u * 1024)
+#define JOURNAL_RESERVE_MIN  (2u * JOURNAL_MAX_LINE + 4096)
+
+struct refusals {
+	bool               used;
+	uid_t              uid;
+	char               user[64];
+	unsigned long long window_ms;  /* start of its current second */
+	unsigned           recorded;   /* records written in it */
+	unsigned long      suppressed; /* counted, not yet summarised */
+	char               first[32];  /* time of the first one suppressed */
+};
 
 struct audit {
 	char              *path;
@@ -38,7 +63,7 @@ struct audit {
 	unsigned long long seq;          /* last record written */
 	char               head[JOURNAL_HEX];   /* its hash (genesis at first) */
 	bool               fresh_line;   /* a failed write may have left half a line */
-	unsigned           readers;
+	struct slots       readers;
 	struct buf         line;
 	/* The syncer thread: one fdatasync covers every record written before
 	 * it.  Records of writing commands wait for it (group commit); the rest
@@ -54,6 +79,16 @@ struct audit {
 	struct loop       *loop;
 	int                efd;          /* eventfd: the syncer finished a sync */
 	struct durable    *whead, *wtail;
+	/* Refusal rate limit (loop thread only). */
+	struct refusals    refused[REFUSAL_UIDS];
+	/* Fail closed (loop thread only): writing commands are refused while
+	 * the journal cannot take their record. */
+	off_t              reserved_to;  /* allocated up to here */
+	bool               failed;       /* a write or sync failed, or no space */
+	char               failure[160];
+	struct log_rate    lr_fail;
+	struct timer      *refusal_timer;
+	unsigned long long refusals_summarised;
 };
 
 /* A STATUS waiting for its record to reach the disk. */
@@ -63,6 +98,9 @@ struct durable {
 	void              *ctx;
 	struct durable    *next;
 };
+
+static void refusals_summarise(struct audit *a, struct refusals *r);
+static void journal_failed(struct audit *a, const char *what, int err);
 
 static void *
 syncer_main(void *arg)
@@ -141,8 +179,75 @@ sync_soon(struct audit *a, bool urgent)
 	pthread_cond_signal(&a->cv);
 	pthread_mutex_unlock(&a->mu);
 	if (err != 0)
-		log_warnx("AUDIT JOURNAL: fdatasync %s failed: %s", a->path, strerror(err));
+		journal_failed(a, "fdatasync", err);
 	return true;
+}
+
+/* Note that the journal cannot take records (loop thread). */
+static void
+journal_failed(struct audit *a, const char *what, int err)
+{
+	if (!a->failed)
+		log_warnx("AUDIT JOURNAL: %s %s: %s; commands that change anything are "
+		          "refused until it recovers", what, a->path, strerror(err));
+	a->failed = true;
+	snprintf(a->failure, sizeof(a->failure), "%s: %s", what, strerror(err));
+}
+
+int
+audit_writable(struct audit *a, char *why, size_t whylen)
+{
+	struct stat st;
+	off_t want;
+
+	if (a == NULL || a->fd < 0)
+		return 0;               /* syslog only: nothing to keep */
+	if (fstat(a->fd, &st) < 0) {
+		journal_failed(a, "fstat", errno);
+		goto refused;
+	}
+	if (!a->failed && st.st_size + (off_t)JOURNAL_RESERVE_MIN <= a->reserved_to)
+		return 0;
+	/* Reserve room past the end.  Records are appended into it, so a disk
+	 * that fills up later cannot cut the record of a change. */
+	want = st.st_size + (off_t)JOURNAL_RESERVE;
+	if (fallocate(a->fd, FALLOC_FL_KEEP_SIZE, st.st_size, JOURNAL_RESERVE) < 0) {
+		struct statvfs vfs;
+
+		if (errno != EOPNOTSUPP) {
+			journal_failed(a, "reserving space for", errno);
+			goto refused;
+		}
+		/* No fallocate here: at least see that the space is there. */
+		if (fstatvfs(a->fd, &vfs) < 0 ||
+		    (unsigned long long)vfs.f_bavail * vfs.f_frsize < JOURNAL_RESERVE) {
+			journal_failed(a, "no space for", ENOSPC);
+			goto refused;
+		}
+	}
+	a->reserved_to = want;
+	if (a->failed) {
+		pthread_mutex_lock(&a->mu);
+		a->sync_errno = 0;
+		pthread_mutex_unlock(&a->mu);
+		log_warnx("AUDIT JOURNAL: %s is writable again; commands that change "
+		          "anything are accepted", a->path);
+		a->failed = false;
+		a->failure[0] = '\0';
+	}
+	return 0;
+refused:
+	snprintf(why, whylen, "audit journal unavailable (%s); nothing was changed",
+	         a->failure);
+	return -1;
+}
+
+const char *
+audit_health(const struct audit *a)
+{
+	if (a == NULL || a->fd < 0)
+		return "off";
+	return a->failed ? a->failure : "ok";
 }
 
 /* One write(), retried only for EINTR: 0, or -1 (errno; partial writes
@@ -237,8 +342,14 @@ fail:
 void
 audit_close(struct audit *a)
 {
+	size_t i;
+
 	if (a == NULL)
 		return;
+	/* The loop (and with it the flush timer) is gone by now. */
+	for (i = 0; i < REFUSAL_UIDS; i++)
+		if (a->refused[i].used)
+			refusals_summarise(a, &a->refused[i]);
 	if (a->syncer_started) {
 		pthread_mutex_lock(&a->mu);
 		a->sync_stop = true;
@@ -284,6 +395,115 @@ append(char *out, size_t outsz, size_t *off, const char *s, size_t n)
 	}
 }
 
+/* The kind of option `name` in spec; with spec NULL (an unknown command),
+ * the most secret kind any command gives it.  -1 when no command has it. */
+static int
+option_kind(const struct cmd_spec *spec, const char *name)
+{
+	const struct opt_spec *o;
+	int kind = -1;
+	size_t i;
+
+	if (spec != NULL)
+		return (o = cmd_opt(spec, name)) != NULL ? (int)o->kind : -1;
+	for (i = 0; i < cmd_table_len; i++)
+		if ((o = cmd_opt(&cmd_table[i], name)) != NULL &&
+		    (kind < 0 || o->kind == OPT_SECRET_FILE || o->kind == OPT_SECRET_STDIN ||
+		     (o->kind == OPT_FILE && kind != OPT_SECRET_FILE &&
+		      kind != OPT_SECRET_STDIN)))
+			kind = (int)o->kind;
+	return kind;
+}
+
+/* The words of a request that was not parsed (refused by role, unknown
+ * command, bad arguments), redacted with the command table as a parsed one
+ * would be: secret option values are "[redacted]", file contents "[N
+ * bytes]", the value of an option the command does not know is dropped,
+ * and so is every word that is not an option after a secret-bearing one
+ * (a password typed as an extra argument). */
+static void
+format_raw_args(const struct request *req, char *out, size_t outsz)
+{
+	const struct wire_msg *m = &req->msg;
+	const struct cmd_spec *spec = NULL;
+	bool after_secret = false, options_done = false;
+	size_t i, off = 0, dropped = 0;
+	char tmp[96];
+
+	if (m->nfields >= 2 && wire_field_str(m, 0) != NULL && wire_field_str(m, 1) != NULL)
+		spec = cmd_lookup(wire_field_str(m, 0), wire_field_str(m, 1));
+	for (i = 2; i < m->nfields && i < 2 + CMD_MAX_GIVEN; i++) {
+		const char *w = m->f[i].ptr, *eq;
+		size_t len = m->f[i].len, k;
+		char name[64];
+		int kind;
+
+		if (options_done || len < 3 || w[0] != '-' || w[1] != '-') {
+			if (len == 2 && w[0] == '-' && w[1] == '-') {
+				options_done = true;
+				continue;
+			}
+			if (after_secret)
+				dropped++;
+			else
+				append(out, outsz, &off, w, len);
+			continue;
+		}
+		eq = memchr(w + 2, '=', len - 2);
+		k = eq != NULL ? (size_t)(eq - w - 2) : len - 2;
+		if (k >= sizeof(name) || memchr(w + 2, '\0', k) != NULL) {
+			dropped++;
+			continue;
+		}
+		memcpy(name, w + 2, k);
+		name[k] = '\0';
+		snprintf(tmp, sizeof(tmp), "--%s", name);
+		append(out, outsz, &off, tmp, strlen(tmp));
+		kind = option_kind(spec, name);
+		switch (kind) {
+		case OPT_SECRET_FILE:
+		case OPT_SECRET_STDIN:
+			append(out, outsz, &off, "[redacted]", 10);
+			after_secret = true;
+			/* "--password-file VALUE": the value is the next word. */
+			if (eq == NULL && kind == OPT_SECRET_FILE && i + 1 < m->nfields)
+				i++;
+			break;
+		case OPT_FILE:
+			if (eq != NULL) {
+				snprintf(tmp, sizeof(tmp), "[%zu bytes]", len - k - 3);
+				append(out, outsz, &off, tmp, strlen(tmp));
+			} else if (i + 1 < m->nfields) {
+				i++;
+				snprintf(tmp, sizeof(tmp), "[%zu bytes]", (size_t)m->f[i].len);
+				append(out, outsz, &off, tmp, strlen(tmp));
+			}
+			break;
+		case OPT_VALUE:
+		case OPT_MULTI:
+		case OPT_OUTPUT:
+			if (eq != NULL && !after_secret)
+				append(out, outsz, &off, eq + 1, len - k - 3);
+			else if (eq != NULL)
+				dropped++;
+			break;
+		case OPT_FLAG:
+			break;
+		default:
+			/* Unknown to the command: its value is not shown. */
+			if (eq != NULL)
+				dropped++;
+			break;
+		}
+	}
+	if (i < m->nfields)
+		dropped += m->nfields - i;
+	if (dropped > 0) {
+		snprintf(tmp, sizeof(tmp), "[%zu words not shown]", dropped);
+		append(out, outsz, &off, tmp, strlen(tmp));
+	}
+}
+
 void
 audit_format_args(const struct request *req, char *out, size_t outsz)
 {
@@ -293,9 +513,7 @@ audit_format_args(const struct request *req, char *out, size_t outsz)
 
 	out[0] = '\0';
 	if (req->spec == NULL) {
-		/* Refused before parsing: show the raw words, briefly. */
-		for (i = 2; i < req->msg.nfields && i < 8; i++)
-			append(out, outsz, &off, req->msg.f[i].ptr, req->msg.f[i].len);
+		format_raw_args(req, out, outsz);
 		return;
 	}
 	for (i = 0; i < a->noperands; i++)
@@ -349,8 +567,13 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 		return 0;
 	}
 	if (write_once(a->fd, buf_head(&a->line), a->line.len, &partial) < 0) {
-		log_warn("AUDIT JOURNAL: write to %s failed for request %lu%s", a->path, e->req,
-		         partial ? " (a partial line was left)" : "");
+		unsigned long held;
+
+		journal_failed(a, "write", errno);
+		if (log_rate_allow(&a->lr_fail, 5, &held))
+			log_warn("AUDIT JOURNAL: write to %s failed for request %lu%s "
+			         "(%lu more such lines suppressed)", a->path, e->req,
+			         partial ? " (a partial line was left)" : "", held);
 		a->fresh_line = a->fresh_line || partial;
 		return 0;
 	}
@@ -395,7 +618,7 @@ on_synced(void *arg, int fd, uint32_t events)
 	a->sync_errno = 0;
 	pthread_mutex_unlock(&a->mu);
 	if (err != 0)
-		log_warnx("AUDIT JOURNAL: fdatasync %s failed: %s", a->path, strerror(err));
+		journal_failed(a, "fdatasync", err);
 	while (a->whead != NULL && a->whead->seq <= synced) {
 		struct durable *w = a->whead;
 
@@ -426,17 +649,126 @@ have_wakeup(struct audit *a, struct loop *loop)
 	return true;
 }
 
-int
-audit_request(struct audit *a, const struct request *req, int code, const char *msg,
-              audit_durable_fn *cb, void *ctx)
+/* Write the summary record of r's suppressed refusals, and forget them. */
+static void
+refusals_summarise(struct audit *a, struct refusals *r)
+{
+	char when[32], msg[200], note[64], hash[JOURNAL_HEX];
+	struct journal_entry e;
+	unsigned long long seq;
+
+	if (r->suppressed == 0)
+		return;
+	utc_now(when);
+	snprintf(note, sizeof(note), "suppressed=%lu", r->suppressed);
+	snprintf(msg, sizeof(msg), "%lu more refused requests since %s were counted, "
+	         "not recorded one by one", r->suppressed, r->first);
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.uid = (unsigned long)r->uid;
+	e.user = r->user;
+	e.pid = 0;
+	e.cmd = "(refusals)";
+	e.args = "";
+	e.note = note;
+	e.status = ST_PERMISSION;
+	e.status_name = wire_status_name(ST_PERMISSION);
+	e.msg = msg;
+	(void)journal_append(a, &e, false, &seq, hash);
+	log_audit("uid=%u user=%s cmd=\"(refusals)\" %s msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)r->uid, r->user, note, msg, seq, hash[0] ? hash : "-");
+	a->refusals_summarised += r->suppressed;
+	r->suppressed = 0;
+}
+
+static void
+refusals_flush(void *arg)
+{
+	struct audit *a = arg;
+	unsigned long long now = loop_now_ms();
+	bool pending = false;
+	size_t i;
+
+	a->refusal_timer = NULL;
+	for (i = 0; i < REFUSAL_UIDS; i++) {
+		struct refusals *r = &a->refused[i];
+
+		if (!r->used)
+			continue;
+		if (now - r->window_ms >= 1000)
+			refusals_summarise(a, r);
+		if (r->suppressed > 0)
+			pending = true;
+		else if (now - r->window_ms >= 1000)
+			r->used = false;
+	}
+	if (pending && a->loop != NULL)
+		a->refusal_timer = loop_timer(a->loop, REFUSAL_FLUSH_MS, refusals_flush, a);
+}
+
+/* Should this refusal get its own record?  False: it was counted for the
+ * uid's summary record instead. */
+static bool
+refusal_recorded(struct audit *a, const struct request *req)
+{
+	unsigned long long now = loop_now_ms();
+	struct refusals *r = NULL, *oldest = NULL;
+	size_t i;
+
+	for (i = 0; i < REFUSAL_UIDS; i++) {
+		struct refusals *x = &a->refused[i];
+
+		if (x->used && x->uid == req->peer.uid) {
+			r = x;
+			break;
+		}
+		if (!x->used) {
+			if (r == NULL)
+				r = x;
+		} else if (oldest == NULL || x->window_ms < oldest->window_ms) {
+			oldest = x;
+		}
+	}
+	if (r == NULL) {
+		/* Every slot taken by another uid: summarise the stalest. */
+		refusals_summarise(a, oldest);
+		r = oldest;
+		r->used = false;
+	}
+	if (!r->used || r->uid != req->peer.uid) {
+		memset(r, 0, sizeof(*r));
+		r->used = true;
+		r->uid = req->peer.uid;
+		snprintf(r->user, sizeof(r->user), "%s", req->peer.name);
+		r->window_ms = now;
+	}
+	if (now - r->window_ms >= 1000) {
+		refusals_summarise(a, r);
+		r->window_ms = now;
+		r->recorded = 0;
+	}
+	if (r->recorded < REFUSALS_PER_SEC) {
+		r->recorded++;
+		return true;
+	}
+	if (r->suppressed++ == 0)
+		utc_now(r->first);
+	if (a->refusal_timer == NULL && (a->loop = req->pd->loop) != NULL)
+		a->refusal_timer = loop_timer(a->loop, REFUSAL_FLUSH_MS, refusals_flush, a);
+	return false;
+}
+
+/* Write the record of req (syslog line and journal) with this status, note
+ * and message.  Returns what journal_append returns; *seq the record's. */
+static int
+record(struct audit *a, const struct request *req, int code, const char *status_name,
+       const char *note, const char *msg, bool durable, unsigned long long *seq)
 {
 	char args[1024], cmd[64], clean[300], when[32], hash[JOURNAL_HEX];
 	const char *noun = req->msg.nfields > 0 ? req->msg.f[0].ptr : "?";
 	const char *verb = req->msg.nfields > 1 ? req->msg.f[1].ptr : "";
-	unsigned long long ms = loop_now_ms() - req->started_ms, seq;
+	unsigned long long ms = loop_now_ms() - req->started_ms;
 	struct journal_entry e;
-	struct durable *w;
-	bool durable;
 	int pending;
 
 	text_sanitize(noun, strnlen(noun, 24), cmd, 30);
@@ -457,24 +789,51 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
 	e.pid = (long)req->peer.pid;
 	e.cmd = cmd;
 	e.args = args;
-	e.note = req->audit_note;
+	e.note = note;
 	e.status = code;
-	e.status_name = wire_status_name(code);
+	e.status_name = status_name;
 	e.ms = ms;
 	e.msg = clean;
+	pending = journal_append(a, &e, durable, seq, hash);
+
+	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
+	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
+	          args, note[0] ? " " : "", note, status_name, code, ms, clean, *seq,
+	          hash[0] ? hash : "-");
+	return pending;
+}
+
+void
+audit_progress(struct audit *a, const struct request *req, const char *note,
+               const char *msg)
+{
+	unsigned long long seq;
+
+	(void)record(a, req, ST_OK, "running", note, msg, false, &seq);
+}
+
+int
+audit_request(struct audit *a, const struct request *req, int code, const char *msg,
+              audit_durable_fn *cb, void *ctx)
+{
+	unsigned long long seq;
+	struct durable *w;
+	bool durable;
+	int pending;
+
+	/* A refusal beyond the uid's rate is counted, not recorded. */
+	if (a != NULL && (req->spec == NULL || code == ST_PERMISSION) &&
+	    !refusal_recorded(a, req))
+		return 0;
 	/* Commands that change the directory or the CA are durable before
 	 * their STATUS goes out (fdatasync also covers every record before
 	 * them); the rest are written at once and synced by the syncer. */
 	durable = req->spec != NULL && (req->spec->flags & CMD_WRITES) && cb != NULL;
 	if (durable && a != NULL && a->fd >= 0)
 		(void)have_wakeup(a, req->pd->loop);
-	pending = journal_append(a, &e, durable, &seq, hash);
-
-	log_audit("uid=%u user=%s pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
-	          "ms=%llu msg=\"%s\" seq=%llu hash=%s",
-	          (unsigned)req->peer.uid, req->peer.name, (int)req->peer.pid, cmd,
-	          args, req->audit_note[0] ? " " : "", req->audit_note,
-	          wire_status_name(code), code, ms, clean, seq, hash[0] ? hash : "-");
+	pending = record(a, req, code, wire_status_name(code), req->audit_note, msg,
+	                 durable, &seq);
 	if (!durable || pending == 0)
 		return 0;
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
@@ -541,7 +900,7 @@ scan_finish(struct scan *s, int code, const char *fmt, ...)
 	request_drain_cancel(req);
 	req->on_cancel = NULL;
 	req->state = NULL;
-	s->a->readers--;
+	slots_put(&s->a->readers, req->peer.uid);
 	journal_reader_free(&s->rd);
 	free(s->chk);
 	free(s);
@@ -794,11 +1153,6 @@ scan_new(struct request *req, bool verify)
 		request_done(req, ST_UNAVAILABLE, "no audit journal: daemon.state_dir is not set");
 		return NULL;
 	}
-	if (a->readers >= AUDIT_MAX_READERS) {
-		request_done(req, ST_UNAVAILABLE, "%u journal readers are running; try again "
-		             "shortly", a->readers);
-		return NULL;
-	}
 	if (fstat(a->fd, &st) < 0) {
 		request_done(req, ST_INTERNAL, "cannot stat the journal %s: %s", a->path,
 		             strerror(errno));
@@ -820,9 +1174,26 @@ scan_new(struct request *req, bool verify)
 	 * written whole, on this thread. */
 	s->head_seq = a->seq;
 	memcpy(s->head, a->head, JOURNAL_HEX);
+	switch (slots_take(&a->readers, req->peer.uid, AUDIT_MAX_READERS, AUDIT_READERS_UID)) {
+	case SLOTS_OK:
+		break;
+	case SLOTS_FULL:
+		journal_reader_free(&s->rd);
+		free(s->chk);
+		free(s);
+		request_done(req, ST_UNAVAILABLE, "%u journal readers are running; try again "
+		             "shortly", a->readers.used);
+		return NULL;
+	case SLOTS_UID_FULL:
+		journal_reader_free(&s->rd);
+		free(s->chk);
+		free(s);
+		request_done(req, ST_UNAVAILABLE, "you already run %u journal readers; try "
+		             "again when one has finished", AUDIT_READERS_UID);
+		return NULL;
+	}
 	if (verify)
 		journal_check_init(s->chk);
-	a->readers++;
 	req->state = s;
 	req->on_cancel = on_cancel;
 	return s;

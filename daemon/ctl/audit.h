@@ -54,6 +54,25 @@ typedef void audit_durable_fn(void *ctx);
 int audit_request(struct audit *a, const struct request *req, int code, const char *msg,
                   audit_durable_fn *cb, void *ctx);
 
+/* Fail closed: may a command that changes the directory or the CA run
+ * now?  0 when its record can be made durable: the journal has not failed
+ * and space for records is reserved past its end (reserved here when
+ * needed, which is also how a journal that failed recovers once space
+ * returns).  -1 with the reason in why ("audit journal unavailable ...")
+ * otherwise; the caller refuses the command (status 7) before it changes
+ * anything.  Journal off (no state_dir): always 0. */
+int audit_writable(struct audit *a, char *why, size_t whylen);
+
+/* "ok", "off", or what failed ("write: No space left on device"). */
+const char *audit_health(const struct audit *a);
+
+/* A record of a long command still running (status 0, status_name
+ * "running", the note and message given), e.g. the rows a batch has done
+ * so far: a provd killed mid-batch leaves the last one behind.  Written at
+ * once, synced within a second; never waits. */
+void audit_progress(struct audit *a, const struct request *req, const char *note,
+                    const char *msg);
+
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 

@@ -28,6 +28,22 @@
 #define OUT_LOW       (64u << 10)     /* ... and resume below this */
 #define SWEEP_MS      1000
 #define MAX_CLIENTS   1024
+/* Fair scheduling.  A connection has at most one request in flight
+ * (CLIENT_MAX_INFLIGHT; the protocol is request/reply): while it runs, or
+ * while the connection's unread replies are above OUT_HIGH, nothing more is
+ * read from it (streamed input of the running request aside).  Per turn of
+ * the loop a connection starts at most one request, or has at most
+ * FRAMES_PER_TURN frames of streamed input decoded, and gets at most
+ * READS_PER_TURN reads; what is left waits for the next turn, so every
+ * connection is served in turn however much one of them has pipelined.
+ * And one uid starts at most one request per turn, however many
+ * connections it holds: the share is the caller's, not the connection's
+ * (32 connections of one user get what one connection of another gets). */
+#define CLIENT_MAX_INFLIGHT 1
+#define FRAMES_PER_TURN     4
+#define READS_PER_TURN      2
+#define TURN_UIDS           64        /* uids tracked per turn (more: no limit) */
+#define LOG_BURST           10        /* client-provoked log lines a second */
 
 struct client {
 	struct control  *ctl;
@@ -35,11 +51,16 @@ struct client {
 	struct peer      peer;
 	struct buf       in, out;
 	struct request  *req;        /* current request, or NULL */
-	uint64_t         last_rx;    /* monotonic ms of the last byte received */
+	uint64_t         idle_since;  /* connected, or its last reply finished */
+	uint64_t         frame_since; /* first byte of the partial frame in `in` */
+	uint64_t         last_rx;     /* last byte received (streamed input) */
+	uint64_t         out_since;   /* replies queued above OUT_LOW since (0: not) */
+	uint64_t         closing_since;
+	bool             partial;     /* `in` ends in an incomplete frame */
 	bool             input_paused;
-	bool             want_out;
 	bool             closing;    /* close once out is flushed */
-	bool             resume;     /* input unpaused: decode what is buffered */
+	bool             resume;     /* has buffered work for the next turn */
+	bool             overflow;   /* reply cap hit: being disconnected */
 	bool             congested;  /* out went above OUT_HIGH, not yet below OUT_LOW */
 	struct client   *prev, *next;
 };
@@ -55,8 +76,11 @@ struct control {
 	size_t          nclients;
 	size_t          nactive;
 	unsigned long   next_id;
-	bool            resume_scheduled;
+	struct timer   *turn;        /* next turn for clients with buffered work */
+	uid_t           turn_uid[TURN_UIDS];  /* uids that started a request */
+	size_t          nturn_uids;           /* ... this turn */
 	struct timer   *sweep;
+	struct log_rate lr_accept, lr_proto, lr_close;
 };
 
 static void client_close(struct client *cl);
@@ -65,6 +89,7 @@ static void client_flush(struct client *cl);
 static bool client_congested(const struct client *cl);
 static void client_pause_input(struct client *cl, bool paused);
 static void client_request_finished(struct client *cl);
+static bool client_overflowed(struct client *cl);
 
 /* What request.c may do with a client (see request.h). */
 static const struct request_conn client_conn = {
@@ -73,6 +98,7 @@ static const struct request_conn client_conn = {
 	.congested   = client_congested,
 	.pause_input = client_pause_input,
 	.finished    = client_request_finished,
+	.overflowed  = client_overflowed,
 };
 static void client_update_events(struct client *cl);
 static void client_on_event(void *arg, int fd, uint32_t events);
@@ -214,14 +240,22 @@ on_accept(void *arg, int lfd, uint32_t events)
 			continue;
 		}
 		if (c->nclients >= MAX_CLIENTS) {
-			log_warnx("control: %zu clients connected, refusing uid %u",
-			          c->nclients, (unsigned)cred.uid);
+			unsigned long held;
+
+			if (log_rate_allow(&c->lr_accept, LOG_BURST, &held))
+				log_warnx("control: %zu clients connected, refusing uid %u "
+				          "(%lu more such lines suppressed)",
+				          c->nclients, (unsigned)cred.uid, held);
 			refuse(fd, ST_UNAVAILABLE, "too many clients connected");
 			continue;
 		}
 		if (clients_of(c, cred.uid) >= c->pd->cfg.max_clients_per_uid) {
-			log_warnx("control: uid %u already has %u connections, refusing",
-			          (unsigned)cred.uid, c->pd->cfg.max_clients_per_uid);
+			unsigned long held;
+
+			if (log_rate_allow(&c->lr_accept, LOG_BURST, &held))
+				log_warnx("control: uid %u already has %u connections, refusing "
+				          "(%lu more such lines suppressed)", (unsigned)cred.uid,
+				          c->pd->cfg.max_clients_per_uid, held);
 			refuse(fd, ST_PERMISSION, "too many connections from this user");
 			continue;
 		}
@@ -233,7 +267,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 		cl->fd = fd;
 		buf_init(&cl->in, IN_MAX);
 		buf_init(&cl->out, OUT_MAX);
-		cl->last_rx = loop_now_ms();
+		cl->idle_since = cl->last_rx = loop_now_ms();
 		peer_resolve(&cl->peer, cred.uid, cred.gid, cred.pid, &c->pd->cfg);
 		if (loop_add_fd(c->pd->loop, fd, EPOLLIN, client_on_event, cl) < 0) {
 			log_warn("control: epoll");
@@ -267,41 +301,106 @@ client_congested(const struct client *cl)
 	return cl->congested || cl->out.len > OUT_HIGH;
 }
 
-static bool client_read(struct client *cl);
+static bool client_read(struct client *cl, unsigned *budget);
 static bool client_close_if_done(struct client *cl);
 
-/* Frames already buffered when input was paused produce no new epoll event:
- * decode them on the next turn of the loop. */
+/* May the connection give us more input now?  Only while it is under its
+ * in-flight limit (or its running request takes streamed input), and while
+ * its unread replies are below the high mark. */
+static bool
+client_wants_input(const struct client *cl)
+{
+	const struct request *req = cl->req;
+
+	if (cl->closing || cl->input_paused || cl->out.len > OUT_HIGH)
+		return false;
+	if (req == NULL)
+		return true;
+	/* A streaming request: its DATA, or (once it is done and waits for
+	 * its audit record) the rest of its input, which is dropped. */
+	return req->on_data != NULL ||
+	       (req->done && req->spec != NULL && (req->spec->flags & CMD_STREAM_INPUT));
+}
+
+static void run_turn(void *arg);
+
+/* May cl's uid start a request in this turn?  Notes that it does. */
+static bool
+uid_turn_take(struct client *cl)
+{
+	struct control *c = cl->ctl;
+	size_t i;
+
+	for (i = 0; i < c->nturn_uids; i++)
+		if (c->turn_uid[i] == cl->peer.uid)
+			return false;
+	if (c->nturn_uids < TURN_UIDS)
+		c->turn_uid[c->nturn_uids++] = cl->peer.uid;
+	return true;
+}
+
+/* Give cl another turn after the next epoll_wait: a timer, not a deferred
+ * call, so the other clients' events are served first. */
 static void
-resume_clients(void *arg)
+schedule_turn(struct client *cl)
+{
+	struct control *c = cl->ctl;
+
+	cl->resume = true;
+	if (c->turn == NULL)
+		c->turn = loop_timer(c->pd->loop, 0, run_turn, c);
+}
+
+/* One turn for every client with buffered work, in list order; the list
+ * is rotated first, so that the one served first this turn is served last
+ * next turn. */
+static void
+run_turn(void *arg)
 {
 	struct control *c = arg;
-	struct client *cl, *next;
+	struct client *cl, *next, *first = c->clients;
 
-	c->resume_scheduled = false;
-	for (cl = c->clients; cl != NULL; cl = next) {
-		next = cl->next;
-		if (cl->resume) {
-			cl->resume = false;
-			if (!cl->input_paused && !cl->closing &&
-			    client_read(cl))
-				client_close_if_done(cl);
-		}
+	c->turn = NULL;
+	if (first != NULL && first->next != NULL) {
+		struct client *tail = first;
+
+		while (tail->next != NULL)
+			tail = tail->next;
+		c->clients = first->next;
+		c->clients->prev = NULL;
+		first->next = NULL;
+		first->prev = tail;
+		tail->next = first;
 	}
+	for (cl = c->clients; cl != NULL; cl = next) {
+		unsigned budget = FRAMES_PER_TURN;
+
+		next = cl->next;
+		if (!cl->resume)
+			continue;
+		cl->resume = false;
+		if (cl->overflow) {
+			client_close(cl);
+			continue;
+		}
+		if (client_wants_input(cl) && client_read(cl, &budget))
+			client_close_if_done(cl);
+	}
+	/* The turn ends here: events of the next one start afresh. */
+	c->nturn_uids = 0;
 }
 
 static void
 client_pause_input(struct client *cl, bool paused)
 {
-	struct control *c = cl->ctl;
-
+	/* A frame's clock runs only while provd reads: a pause is not the
+	 * client's delay. */
+	if (!paused && cl->input_paused && cl->partial)
+		cl->frame_since = loop_now_ms();
 	cl->input_paused = paused;
 	client_update_events(cl);
-	if (!paused && cl->in.len > 0) {
-		cl->resume = true;
-		if (!c->resume_scheduled && loop_defer(c->pd->loop, resume_clients, c) == 0)
-			c->resume_scheduled = true;
-	}
+	if (!paused && cl->in.len > 0)
+		schedule_turn(cl);
 }
 
 static void
@@ -309,7 +408,7 @@ client_update_events(struct client *cl)
 {
 	uint32_t ev = 0;
 
-	if (!cl->input_paused && !cl->closing)
+	if (client_wants_input(cl))
 		ev |= EPOLLIN;
 	if (cl->out.len > 0)
 		ev |= EPOLLOUT;
@@ -319,6 +418,7 @@ client_update_events(struct client *cl)
 static void
 client_flush(struct client *cl)
 {
+	bool was_full = cl->out.len > OUT_HIGH;
 	ssize_t n;
 
 	while (cl->out.len > 0) {
@@ -336,7 +436,15 @@ client_flush(struct client *cl)
 	}
 	if (cl->out.len == 0)
 		buf_free(&cl->out), buf_init(&cl->out, OUT_MAX);
+	/* A reply must drain: the clock runs from the moment the queue went
+	 * above the low mark, not from the client's last read. */
+	if (cl->out.len < OUT_LOW)
+		cl->out_since = 0;
+	else if (cl->out_since == 0)
+		cl->out_since = loop_now_ms();
 	client_update_events(cl);
+	if (was_full && cl->out.len <= OUT_HIGH && cl->in.len > 0)
+		schedule_turn(cl);
 	/* Hysteresis: once above the high mark, a streaming handler waits
 	 * until the queue has drained below the low mark, however many
 	 * flushes that takes. */
@@ -349,26 +457,69 @@ client_flush(struct client *cl)
 	}
 }
 
+static bool
+client_overflowed(struct client *cl)
+{
+	struct control *c = cl->ctl;
+	unsigned long held;
+
+	if (cl->overflow)
+		return true;
+	if (cl->out.len + WIRE_MAX_FRAME < OUT_MAX)
+		return false;
+	/* Its replies reached the hard cap: the client does not read.  Say so
+	 * once, drop the queue and disconnect it on the next turn (not here:
+	 * a handler is on the stack). */
+	if (log_rate_allow(&c->lr_close, LOG_BURST, &held))
+		log_warnx("control: uid %u (%s) does not read its replies (%u MiB queued); "
+		          "disconnecting it (%lu more such lines suppressed)",
+		          (unsigned)cl->peer.uid, cl->peer.name, OUT_MAX >> 20, held);
+	cl->overflow = true;
+	cl->closing = true;
+	if (cl->closing_since == 0)
+		cl->closing_since = loop_now_ms();
+	buf_free(&cl->out);
+	buf_init(&cl->out, OUT_MAX);
+	cl->out_since = 0;
+	client_update_events(cl);
+	schedule_turn(cl);
+	return true;
+}
+
 static void
 client_request_finished(struct client *cl)
 {
 	cl->req = NULL;
 	cl->ctl->nactive--;
-	cl->last_rx = loop_now_ms();
+	cl->idle_since = cl->last_rx = loop_now_ms();
 	if (cl->input_paused)
-		client_pause_input(cl, false);
+		cl->input_paused = false;
 	client_flush(cl);
+	if (cl->in.len > 0)
+		schedule_turn(cl);
+}
+
+static void
+mark_closing(struct client *cl)
+{
+	cl->closing = true;
+	if (cl->closing_since == 0)
+		cl->closing_since = loop_now_ms();
 }
 
 static void
 protocol_error(struct client *cl, int code, const char *why)
 {
+	struct control *c = cl->ctl;
+	unsigned long held;
 	char msg[300];
 
-	log_warnx("control: uid %u: %s; closing", (unsigned)cl->peer.uid, why);
+	if (log_rate_allow(&c->lr_proto, LOG_BURST, &held))
+		log_warnx("control: uid %u: %s; closing (%lu more such lines suppressed)",
+		          (unsigned)cl->peer.uid, why, held);
 	snprintf(msg, sizeof(msg), "protocol error: %s", why);
 	wire_put_status(&cl->out, code, msg);
-	cl->closing = true;
+	mark_closing(cl);
 	client_flush(cl);
 }
 
@@ -404,11 +555,6 @@ handle_frame(struct client *cl, struct wire_msg *msg)
 
 	switch (msg->type) {
 	case WIRE_REQUEST:
-		if (req != NULL) {
-			wire_msg_free(msg);
-			protocol_error(cl, ST_PROTOCOL, "a request is already running on this connection");
-			return false;
-		}
 		if (!cl->ctl->accepting) {
 			wire_msg_free(msg);
 			protocol_error(cl, ST_UNAVAILABLE, "provd is shutting down");
@@ -452,42 +598,94 @@ handle_frame(struct client *cl, struct wire_msg *msg)
 	}
 }
 
-/* Returns false if the client was closed (and freed). */
+/* The next buffered frame is a REQUEST while one is in flight: it waits. */
 static bool
-client_read(struct client *cl)
+next_is_request(const struct client *cl)
+{
+	const unsigned char *p = (const unsigned char *)buf_head(&cl->in);
+
+	return cl->in.len > 5 && p[5] == WIRE_REQUEST;
+}
+
+/* Is a whole REQUEST frame buffered next? */
+static bool
+next_request_whole(const struct client *cl)
+{
+	const unsigned char *p = (const unsigned char *)buf_head(&cl->in);
+	size_t len;
+
+	if (cl->in.len < 6 || p[5] != WIRE_REQUEST)
+		return false;
+	len = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	return cl->in.len - 4 >= len;
+}
+
+/* Decode and handle buffered frames, reading more while the client may
+ * give more, within *budget frames and READS_PER_TURN reads.  When work is
+ * left over it gets the next turn.  Returns false if the client was closed
+ * (and freed). */
+static bool
+client_read(struct client *cl, unsigned *budget)
 {
 	char err[256];
 	struct wire_msg msg;
-	size_t used;
+	unsigned reads = 0;
+	size_t used, room;
 	ssize_t n;
 	char *dst;
 
 	for (;;) {
 		/* Decode whatever is complete before reading more: a handler may
 		 * pause input between frames. */
-		while (!cl->input_paused && !cl->closing) {
-			enum wire_decode rc = wire_decode(buf_head(&cl->in), cl->in.len,
-			                                  &msg, &used, err, sizeof(err));
-			if (rc == WIRE_NEED_MORE)
+		while (client_wants_input(cl) && cl->in.len > 0) {
+			enum wire_decode rc;
+
+			if (cl->req != NULL && next_is_request(cl))
+				return true;    /* resumes when the request finishes */
+			if (*budget == 0) {
+				schedule_turn(cl);
+				return true;
+			}
+			if (cl->req == NULL && next_request_whole(cl) && !uid_turn_take(cl)) {
+				schedule_turn(cl);      /* its uid had its turn */
+				return true;
+			}
+			rc = wire_decode(buf_head(&cl->in), cl->in.len, &msg, &used,
+			                 err, sizeof(err));
+			if (rc == WIRE_NEED_MORE) {
+				if (!cl->partial)
+					cl->frame_since = loop_now_ms();
+				cl->partial = true;
 				break;
+			}
 			if (rc != WIRE_FRAME) {
 				protocol_error(cl, ST_PROTOCOL, err);
 				return true;
 			}
+			/* A request takes the rest of the connection's turn (it
+			 * may finish at once: a refusal, a short reply). */
+			*budget = msg.type == WIRE_REQUEST ? 0 : *budget - 1;
+			cl->partial = false;
 			/* Frames may carry secrets: leave no copy behind. */
 			explicit_bzero(buf_head(&cl->in), used);
 			buf_consume(&cl->in, used);
 			if (!handle_frame(cl, &msg))
 				return true;
 		}
-		if (cl->input_paused || cl->closing)
+		if (cl->in.len == 0)
+			cl->partial = false;
+		if (!client_wants_input(cl))
 			return true;
-		if ((dst = buf_reserve(&cl->in, 65536)) == NULL &&
-		    (dst = buf_reserve(&cl->in, IN_MAX - cl->in.len)) == NULL) {
+		if (reads++ == READS_PER_TURN) {
+			schedule_turn(cl);
+			return true;
+		}
+		room = cl->in.len + 65536 <= IN_MAX ? 65536 : IN_MAX - cl->in.len;
+		if (room == 0 || (dst = buf_reserve(&cl->in, room)) == NULL) {
 			protocol_error(cl, ST_PROTOCOL, "frame too large");
 			return true;
 		}
-		n = recv(cl->fd, dst, cl->in.len + 65536 <= IN_MAX ? 65536 : IN_MAX - cl->in.len, 0);
+		n = recv(cl->fd, dst, room, 0);
 		if (n == 0) {
 			client_close(cl);
 			return false;
@@ -497,6 +695,10 @@ client_read(struct client *cl)
 				return true;
 			client_close(cl);
 			return false;
+		}
+		if (cl->in.len == 0) {
+			cl->frame_since = loop_now_ms();
+			cl->partial = true;
 		}
 		buf_commit(&cl->in, (size_t)n);
 		cl->last_rx = loop_now_ms();
@@ -528,6 +730,7 @@ static void
 client_on_event(void *arg, int fd, uint32_t events)
 {
 	struct client *cl = arg;
+	unsigned budget = FRAMES_PER_TURN;
 
 	(void)fd;
 	if (events & EPOLLOUT) {
@@ -541,7 +744,13 @@ client_on_event(void *arg, int fd, uint32_t events)
 				client_close(cl);
 			return;
 		}
-		if (client_read(cl))
+		if (!client_wants_input(cl)) {
+			/* Not reading from it now: only a hang-up matters. */
+			if (events & (EPOLLHUP | EPOLLERR))
+				client_close(cl);
+			return;
+		}
+		if (client_read(cl, &budget))
 			client_close_if_done(cl);
 	}
 }
@@ -574,8 +783,23 @@ client_close(struct client *cl)
 	free(cl);
 }
 
-/* Close clients that stay silent: connected without a request, in the
- * middle of a frame, or owing streamed input. */
+/* Log that a client is being closed, within the rate limit. */
+static void
+log_closing(struct client *cl, const char *why)
+{
+	unsigned long held;
+
+	if (log_rate_allow(&cl->ctl->lr_close, LOG_BURST, &held))
+		log_info("control: closing client uid %u (%s): %s (%lu more such lines "
+		         "suppressed)", (unsigned)cl->peer.uid, cl->peer.name, why, held);
+}
+
+/* Close clients that hold provd up.  Each clock starts once and is not
+ * reset by a trickle of bytes: a connection without a request has
+ * client_timeout to send one; a frame must be complete within
+ * client_timeout of its first byte; streamed input owed to a running
+ * request must keep coming; and queued replies must drain below the low
+ * mark within client_timeout of going above it. */
 static void
 sweep(void *arg)
 {
@@ -586,28 +810,37 @@ sweep(void *arg)
 
 	c->sweep = loop_timer(c->pd->loop, SWEEP_MS, sweep, c);
 	for (cl = c->clients; cl != NULL; cl = next) {
-		bool waiting_for_client;
+		const char *why = NULL;
 
 		next = cl->next;
-		waiting_for_client = cl->req == NULL ||
-		                     (cl->req->on_data != NULL && !cl->input_paused) ||
-		                     cl->in.len > 0;
-		if (cl->closing && now - cl->last_rx > limit) {
-			client_close(cl);
+		if (cl->closing) {
+			if (now - cl->closing_since > limit)
+				client_close(cl);
 			continue;
 		}
-		if (waiting_for_client && !cl->closing && now - cl->last_rx > limit) {
-			log_info("control: closing idle client uid %u (%s)",
-			         (unsigned)cl->peer.uid, cl->peer.name);
-			if (cl->req == NULL) {
-				wire_put_status(&cl->out, ST_PROTOCOL, "timed out waiting for a request");
-				cl->closing = true;
-				client_flush(cl);
-				if (cl->out.len == 0)
-					client_close(cl);
-			} else {
-				client_close(cl);
-			}
+		if (cl->out_since != 0 && now - cl->out_since > limit)
+			why = "it does not read its replies";
+		else if (cl->partial && cl->in.len > 0 && client_wants_input(cl) &&
+		         now - cl->frame_since > limit)
+			why = "a frame was not completed in time";
+		else if (cl->req == NULL && cl->in.len == 0 && now - cl->idle_since > limit)
+			why = "no request";
+		else if (cl->req != NULL && cl->req->on_data != NULL && !cl->input_paused &&
+		         cl->in.len == 0 && now - cl->last_rx > limit)
+			why = "streamed input stopped";
+		if (why == NULL)
+			continue;
+		log_closing(cl, why);
+		if (cl->req == NULL && cl->out.len == 0) {
+			wire_put_status(&cl->out, ST_PROTOCOL, cl->partial ?
+			                "timed out waiting for the rest of a frame" :
+			                "timed out waiting for a request");
+			mark_closing(cl);
+			client_flush(cl);
+			if (cl->out.len == 0)
+				client_close_if_done(cl);
+		} else {
+			client_close(cl);
 		}
 	}
 }
@@ -653,6 +886,8 @@ control_free(struct control *c)
 		loop_del_fd(c->pd->loop, c->fd);
 		if (c->sweep)
 			loop_timer_cancel(c->pd->loop, c->sweep);
+		if (c->turn)
+			loop_timer_cancel(c->pd->loop, c->turn);
 	}
 	close(c->fd);
 	if (c->spare >= 0)

@@ -582,13 +582,44 @@ journal_reader_step(struct journal_reader *r, size_t budget, journal_line_fn *fn
 	return r->stopped ? 1 : 0;
 }
 
+/* Does record r, whose line starts at buf[begin] (the window starts at
+ * file offset from), continue the chain?  It does when the nearest whole
+ * record before it in the window is its predecessor (seq - 1, whose hash
+ * is its prev), or, with nothing before it in the file, when it is record
+ * 1 chained to the genesis; with no whole record before it in the window
+ * it cannot be checked and is taken as it is.  tmp: scratch. */
+static bool
+tail_chains(const char *buf, size_t begin, off_t from, const struct journal_record *r,
+            struct journal_record *tmp)
+{
+	char gen[JOURNAL_HEX];
+	size_t end = begin;
+
+	while (end > 0) {
+		size_t stop = end - 1, b = stop;
+
+		while (b > 0 && buf[b - 1] != '\n')
+			b--;
+		if (b == 0 && from > 0)
+			return true;                    /* cut by the window */
+		if (journal_parse(buf + b, stop - b, tmp) == 0 && tmp->hash_ok)
+			return tmp->seq + 1 == r->seq &&
+			       strcmp(tmp->hash, r->prev) == 0;
+		end = b;
+	}
+	if (from > 0)
+		return true;
+	journal_genesis(gen);
+	return r->seq == 1 && strcmp(gen, r->prev) == 0;
+}
+
 int
 journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX], bool *torn)
 {
 	size_t want = 2 * JOURNAL_MAX_LINE, got = 0, end;
 	off_t from;
 	char *buf;
-	struct journal_record *r;
+	struct journal_record *r, *prev;
 	int rc = 1;
 
 	*seq = 0;
@@ -601,9 +632,11 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 	from = size - (off_t)want;
 	buf = malloc(want);
 	r = malloc(sizeof(*r));
-	if (buf == NULL || r == NULL) {
+	prev = malloc(sizeof(*prev));
+	if (buf == NULL || r == NULL || prev == NULL) {
 		free(buf);
 		free(r);
+		free(prev);
 		errno = ENOMEM;
 		return -1;
 	}
@@ -627,7 +660,13 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 		while (end > 0 && buf[end - 1] != '\n')
 			end--;
 	}
-	/* Walk complete lines from the last one backwards. */
+	/* Walk complete lines from the last one backwards.  A record is
+	 * adopted only if it chains: to the whole record before it (lines that
+	 * are not records, such as a torn one, are passed over), or to the
+	 * genesis as record 1 at the start of the file.  A line someone added
+	 * that matches its own hash but not the chain is not continued from:
+	 * the chain goes on from the genuine record, and verify names the
+	 * added line. */
 	while (end > 0) {
 		size_t stop = end - 1, begin = stop;   /* buf[stop] == '\n' */
 
@@ -635,7 +674,8 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 			begin--;
 		if (begin == 0 && from > 0)
 			break;                          /* may be cut by the window */
-		if (journal_parse(buf + begin, stop - begin, r) == 0 && r->hash_ok) {
+		if (journal_parse(buf + begin, stop - begin, r) == 0 && r->hash_ok &&
+		    tail_chains(buf, begin, from, r, prev)) {
 			*seq = r->seq;
 			memcpy(head, r->hash, JOURNAL_HEX);
 			rc = 0;
@@ -647,5 +687,6 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 out:
 	free(buf);
 	free(r);
+	free(prev);
 	return rc;
 }

@@ -26,7 +26,7 @@ static struct buf discard = { .max = WIRE_MAX_FRAME * 2 };
 static struct buf *
 out_of(struct request *req)
 {
-	if (req->client != NULL)
+	if (req->client != NULL && !req->conn->overflowed(req->client))
 		return req->conn->out(req->client);
 	buf_reset(&discard);
 	return &discard;
@@ -79,7 +79,7 @@ rec_kvf(struct rec *r, const char *key, const char *fmt, ...)
 void
 rec_end(struct rec *r)
 {
-	if (wire_finish(&r->enc) < 0)
+	if (wire_finish(&r->enc) < 0 && r->out != &discard)
 		log_warnx("request %lu: a reply record was too large and was dropped",
 		          r->req->id);
 	if (r->req->client != NULL)
@@ -110,7 +110,8 @@ request_finish(void *arg)
 	struct request *req = arg;
 
 	if (req->client != NULL) {
-		if (wire_put_status(req->conn->out(req->client), req->status, req->status_msg) < 0)
+		if (!req->conn->overflowed(req->client) &&
+		    wire_put_status(req->conn->out(req->client), req->status, req->status_msg) < 0)
 			log_warnx("request %lu: could not queue the status", req->id);
 		req->conn->finished(req->client);
 	}

@@ -42,6 +42,10 @@ struct request_conn {
 	bool (*congested)(const struct client *cl);
 	void (*pause_input)(struct client *cl, bool paused);
 	void (*finished)(struct client *cl);            /* its STATUS is queued */
+	/* Its queued replies reached the hard cap (it does not read): true,
+	 * and it is disconnected on the next turn of the loop with one log
+	 * line; further replies to it are dropped. */
+	bool (*overflowed)(struct client *cl);
 };
 
 struct request {

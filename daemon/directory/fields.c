@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unictype.h>
 #include <unistr.h>
 
 #include "config.h"
@@ -77,10 +78,31 @@ field_title(const char *s, char *out, size_t outsz, char *err, size_t errlen)
 	}
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		ucs4_t uc;
+		int k;
 
-		if (c < 0x20 && c != '\t') {
-			snprintf(err, errlen, "title: contains a control character");
+		/* No control (C0, DEL, C1), format (bidi overrides and
+		 * isolates, zero-width characters), line or paragraph
+		 * separator, surrogate or unassigned code point: such a title
+		 * would read differently from what it holds. */
+		k = u8_mbtouc_unsafe(&uc, (const uint8_t *)s + i, n - i);
+		if (uc != '\t' &&
+		    uc_is_general_category_withtable(uc, UC_CATEGORY_MASK_Cc |
+		                                     UC_CATEGORY_MASK_Cf | UC_CATEGORY_MASK_Zl |
+		                                     UC_CATEGORY_MASK_Zp | UC_CATEGORY_MASK_Cs |
+		                                     UC_CATEGORY_MASK_Cn)) {
+			snprintf(err, errlen, "title: contains a control or invisible "
+			         "formatting character (U+%04X)", (unsigned)uc);
 			return -1;
+		}
+		if (k > 1) {
+			if (space)
+				out[o++] = ' ';
+			memcpy(out + o, s + i, (size_t)k);
+			o += (size_t)k;
+			i += (size_t)k - 1;
+			space = false;
+			continue;
 		}
 		if (c == ' ' || c == '\t') {
 			space = o > 0;

@@ -121,6 +121,12 @@ wait "$client" 2>/dev/null
 before=$(count_people)
 diag "accounts when provd was killed: $before"
 ok "killed mid-import" test "$before" -lt 2003
+# The journal says how far the batch got: its last "running" record.
+running=$(grep '"cmd":"batch import"' "$SANDBOX_DIR/state/audit.journal" | tail -n 1)
+contains "the killed batch left a running record" "$running" '"status_name":"running"'
+created=$(sed -n 's/.*"note":"rows=[0-9]* created=\([0-9]*\) .*/\1/p' <<<"$running")
+diag "the last running record counts $created created; the directory holds $before"
+ok "it counts rows done, no more than were written" test "${created:-0}" -gt 0 -a "${created:-0}" -le "$before"
 "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd" 2>/dev/null
 ok "re-run after the crash" provctl -f json batch import "$T/s2000.csv" --credentials "$T/crash2.csv"
 eq "exactly one account per row" "$(count_people)" $((2000 + 4))

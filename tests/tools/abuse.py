@@ -252,4 +252,5 @@ def main():
         sys.exit("unknown mode " + mode)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -361,6 +361,51 @@ test_tail(void **state)
 	assert_true(torn);
 	assert_int_equal(seq, NREC);
 	assert_string_equal(head, heads[NREC - 1]);
+	/* A forged last record that matches its own hash but not the chain
+	 * (a repeat of record 3's place, or a new seq chained to an older
+	 * record) is not continued from: the genuine record NREC is. */
+	{
+		struct buf b;
+		char h[JOURNAL_HEX];
+		struct journal_entry e = {
+			.time = "2026-11-28T06:00:00Z", .user = "root", .cmd = "user delete",
+			.args = "annv", .note = "", .status_name = "ok", .msg = "ok",
+		};
+		off_t at = (off_t)len + 13 + 1;
+
+		assert_int_equal(pwrite(fd, "\n", 1, (off_t)len + 13), 1);
+		buf_init(&b, 1u << 16);
+		assert_int_equal(journal_format(&b, &e, NREC + 1, heads[2], h), 0);
+		assert_int_equal(pwrite(fd, buf_head(&b), b.len, at), (ssize_t)b.len);
+		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, &torn), 0);
+		assert_int_equal(seq, NREC);
+		assert_string_equal(head, heads[NREC - 1]);
+		/* Chained properly (after the torn line), it is adopted. */
+		buf_reset(&b);
+		assert_int_equal(journal_format(&b, &e, NREC + 1, heads[NREC - 1], h), 0);
+		assert_int_equal(pwrite(fd, buf_head(&b), b.len, at), (ssize_t)b.len);
+		assert_int_equal(journal_tail(fd, at + (off_t)b.len, &seq, head, &torn), 0);
+		assert_int_equal(seq, NREC + 1);
+		assert_string_equal(head, h);
+		buf_free(&b);
+	}
+	/* A lone record 1 that is not chained to the genesis: start afresh. */
+	{
+		struct buf b;
+		char h[JOURNAL_HEX];
+		struct journal_entry e = {
+			.time = "2026-11-28T06:00:00Z", .user = "root", .cmd = "ping",
+			.args = "", .note = "", .status_name = "ok", .msg = "ok",
+		};
+
+		buf_init(&b, 1u << 16);
+		assert_int_equal(journal_format(&b, &e, 1, heads[0], h), 0);
+		assert_int_equal(ftruncate(fd, 0), 0);
+		assert_int_equal(pwrite(fd, buf_head(&b), b.len, 0), (ssize_t)b.len);
+		assert_int_equal(journal_tail(fd, (off_t)b.len, &seq, head, &torn), 1);
+		assert_int_equal(seq, 0);
+		buf_free(&b);
+	}
 	/* Garbage only: start afresh. */
 	assert_int_equal(ftruncate(fd, 0), 0);
 	assert_int_equal(pwrite(fd, "junk\n", 5, 0), 5);

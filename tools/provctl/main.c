@@ -50,9 +50,12 @@ struct session {
 	const char      *secret_path;   /* its name, to remove it when unused */
 	bool             secret_written;
 	bool             secret_header; /* its CSV header is written */
-	FILE            *line_out;      /* CMD_OUTPUT_FILE */
-	char             line_path[4096];
+	FILE            *line_out;      /* CMD_OUTPUT_FILE: the temporary file */
+	const char      *line_path;     /* ... the file it replaces at the end */
+	char             line_tmp[4096];
+	bool             line_failed;
 	FILE            *attr_out;      /* its "attr_line" fields: FILE.attr */
+	char             attr_tmp[4112]; /* ... written here, renamed at the end */
 	bool             progress;      /* stderr is a terminal */
 	bool             progress_shown;
 	struct timespec  t0;
@@ -182,13 +185,16 @@ read_file(const char *path, struct buf *out, size_t max, char *err, size_t errle
 	return rc;
 }
 
-/* One line from stdin, without echo when it is a terminal. */
+/* One line from stdin, without echo when it is a terminal.  0, or -1 when
+ * it is empty, too long for out, or holds a NUL byte (which would cut the
+ * password short without a word). */
 static int
 read_secret_stdin(char *out, size_t outsz)
 {
 	struct termios old, noecho;
-	bool tty = isatty(STDIN_FILENO);
-	size_t n;
+	bool tty = isatty(STDIN_FILENO), nul = false, full = false;
+	size_t n = 0;
+	int c;
 
 	if (tty) {
 		fprintf(stderr, "password: ");
@@ -197,14 +203,27 @@ read_secret_stdin(char *out, size_t outsz)
 		noecho.c_lflag &= ~(tcflag_t)ECHO;
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &noecho);
 	}
-	if (fgets(out, (int)outsz, stdin) == NULL)
-		out[0] = '\0';
+	while ((c = getc(stdin)) != EOF && c != '\n') {
+		if (c == '\0')
+			nul = true;
+		if (n + 1 < outsz)
+			out[n++] = (char)c;
+		else
+			full = true;
+	}
+	if (n > 0 && out[n - 1] == '\r')
+		n--;
+	out[n] = '\0';
 	if (tty) {
 		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
 		fputc('\n', stderr);
 	}
-	n = strcspn(out, "\r\n");
-	out[n] = '\0';
+	if (nul || full) {
+		fprintf(stderr, "provctl: the password on standard input %s\n",
+		        nul ? "contains a NUL byte" : "is too long");
+		explicit_bzero(out, outsz);
+		return -1;
+	}
 	return n > 0 ? 0 : -1;
 }
 
@@ -317,15 +336,21 @@ write_lines(struct session *s, const struct wire_msg *m)
 		if (strcmp(m->f[i].ptr, "attr_line") == 0) {
 			/* the companion file, e.g. index.txt.attr for index.txt */
 			if (s->attr_out == NULL) {
-				char path[sizeof(s->line_path) + 8];
-				int fd;
+				int fd = -1;
 
-				snprintf(path, sizeof(path), "%s.attr", s->line_path);
-				fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-				if (fd < 0 || (s->attr_out = fdopen(fd, "w")) == NULL) {
-					fprintf(stderr, "provctl: %s: %s\n", path, strerror(errno));
-					if (fd >= 0)
+				/* The same way as the main file: a new file,
+				 * renamed over FILE.attr once provd said ok. */
+				if (snprintf(s->attr_tmp, sizeof(s->attr_tmp), "%s.attr.XXXXXX",
+				             s->line_path) >= (int)sizeof(s->attr_tmp) ||
+				    (fd = mkstemp(s->attr_tmp)) < 0 || fchmod(fd, 0644) < 0 ||
+				    (s->attr_out = fdopen(fd, "w")) == NULL) {
+					fprintf(stderr, "provctl: %s.attr: %s\n", s->line_path,
+					        strerror(errno));
+					if (fd >= 0) {
 						close(fd);
+						unlink(s->attr_tmp);
+					}
+					s->line_failed = true;
 					continue;
 				}
 			}
@@ -338,15 +363,87 @@ write_lines(struct session *s, const struct wire_msg *m)
 	}
 }
 
+/* The output file of a CMD_OUTPUT_FILE command is written only once provd
+ * has accepted the request (its first record, or its final STATUS ok):
+ * into a new file next to it, created with O_EXCL (mkstemp) so no link is
+ * followed and nothing existing is truncated, then renamed over it. */
+static bool
+line_out_open(struct session *s)
+{
+	int fd;
+
+	if (s->line_out != NULL || s->line_failed)
+		return s->line_out != NULL;
+	if (snprintf(s->line_tmp, sizeof(s->line_tmp), "%s.XXXXXX", s->line_path) >=
+	    (int)sizeof(s->line_tmp) ||
+	    (fd = mkstemp(s->line_tmp)) < 0) {
+		fprintf(stderr, "provctl: %s: %s\n", s->line_path, strerror(errno));
+		s->line_failed = true;
+		return false;
+	}
+	if (fchmod(fd, 0644) < 0 || (s->line_out = fdopen(fd, "w")) == NULL) {
+		fprintf(stderr, "provctl: %s: %s\n", s->line_tmp, strerror(errno));
+		close(fd);
+		unlink(s->line_tmp);
+		s->line_failed = true;
+		return false;
+	}
+	return true;
+}
+
+/* Keep the output file (status ok) or drop it.  0, or an exit status. */
+static int
+line_out_finish(struct session *s, bool keep)
+{
+	int rc = 0;
+
+	if (s->line_path == NULL)
+		return 0;
+	if (keep && !s->line_failed && !line_out_open(s))
+		return ST_USAGE;
+	if (s->line_out == NULL)
+		return s->line_failed && keep ? ST_USAGE : 0;
+	if (fclose(s->line_out) != 0) {
+		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
+		rc = ST_INTERNAL;
+	}
+	s->line_out = NULL;
+	if (s->attr_out != NULL) {
+		char attr_path[4112];
+
+		if (fclose(s->attr_out) != 0) {
+			fprintf(stderr, "provctl: writing the .attr file: %s\n", strerror(errno));
+			rc = ST_INTERNAL;
+		}
+		s->attr_out = NULL;
+		snprintf(attr_path, sizeof(attr_path), "%s.attr", s->line_path);
+		if (keep && rc == 0 && !s->line_failed && rename(s->attr_tmp, attr_path) < 0) {
+			fprintf(stderr, "provctl: %s: %s\n", attr_path, strerror(errno));
+			rc = ST_USAGE;
+		}
+		if (!keep || rc != 0 || s->line_failed)
+			unlink(s->attr_tmp);
+	}
+	if (keep && rc == 0 && !s->line_failed && rename(s->line_tmp, s->line_path) < 0) {
+		fprintf(stderr, "provctl: %s: %s\n", s->line_path, strerror(errno));
+		rc = ST_USAGE;
+	}
+	if (!keep || rc != 0 || s->line_failed)
+		unlink(s->line_tmp);
+	return rc != 0 ? rc : s->line_failed && keep ? ST_USAGE : 0;
+}
+
 static void
 handle(struct session *s, struct wire_msg *m)
 {
 	switch (m->type) {
 	case WIRE_RECORD:
-		if (s->line_out != NULL)
-			write_lines(s, m);
-		else
+		if (s->line_path != NULL) {
+			if (line_out_open(s))
+				write_lines(s, m);
+		} else {
 			format_record(s->fmt, m);
+		}
 		break;
 	case WIRE_SECRET:
 		write_secret(s, m);
@@ -486,14 +583,8 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			/* provd sees only the file's name, for the audit trail. */
 			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
 		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
-			int fd = open(op, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-
-			snprintf(s->line_path, sizeof(s->line_path), "%s", op);
-			if (fd < 0 || (s->line_out = fdopen(fd, "w")) == NULL) {
-				fprintf(stderr, "provctl: %s: %s\n", op, strerror(errno));
-				rc = ST_USAGE;
-				goto out;
-			}
+			/* Written once provd has accepted the request. */
+			s->line_path = op;
 			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
 		}
 		wire_add_str(&e, op);
@@ -683,8 +774,6 @@ main(int argc, char **argv)
 			fclose(s.secret_out);
 			unlink(s.secret_path);      /* made by us, empty */
 		}
-		if (s.line_out != NULL)
-			fclose(s.line_out);
 		return rc;
 	}
 
@@ -708,14 +797,8 @@ main(int argc, char **argv)
 	/* A refused request leaves no empty output file behind. */
 	if (s.secret_out != NULL && !s.secret_written && s.status != ST_OK)
 		unlink(s.secret_path);
-	if (s.line_out != NULL && fclose(s.line_out) != 0) {
-		fprintf(stderr, "provctl: writing the output file: %s\n", strerror(errno));
-		return ST_INTERNAL;
-	}
-	if (s.attr_out != NULL && fclose(s.attr_out) != 0) {
-		fprintf(stderr, "provctl: writing the .attr file: %s\n", strerror(errno));
-		return ST_INTERNAL;
-	}
+	if ((rc = line_out_finish(&s, s.status == ST_OK)) != 0)
+		return rc;
 	if (s.status != ST_OK)
 		fprintf(stderr, "provctl: %s\n", s.status_msg);
 	else if (s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
