@@ -661,8 +661,8 @@ swap(struct roll *ro, char *err, size_t errlen)
 	if (mkdir(p.dir, 0700) < 0) {
 		free(clause);
 		snprintf(err, errlen, "%.300s: %s%s", p.dir, strerror(errno), errno == EACCES ?
-		         " (with daemon.signer_user the key directory is the signer's: "
-		         "roll over with provd stopped is not provided yet)" : "");
+		         " (with daemon.signer_user the key directory is the signer's; "
+		         "ca rollover does not support that layout yet)" : "");
 		return -1;
 	}
 	if (ca_write_cert_file(p.cert, pki->cacert, err, errlen) < 0 ||
