@@ -619,6 +619,7 @@ undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
 	} else {
 		char uri[P11URI_MAX + 1];
 
+		unlink(pd->cfg.key_file);     /* a new file key, if one was made */
 		if (rename(p->uri, up) < 0)
 			log_warn("pki: rollover undo: %s", p->uri);
 		if (ca_read_key_uri(up, uri, err, sizeof(err)) < 0 ||

@@ -176,6 +176,15 @@ cp "$S/ca/ca.pem" "$T/t1.pem"
 csr tan
 ok "issue by the first token key" provctl cert issue annv --csr "$T/tan.csr"
 printf '%s\n' "$OUT" >"$T/tan.pem"
+fails "a rollover onto the key's own token object fails" any provctl ca rollover \
+	--subject "/CN=$CA_NAME G2" --key ec-p256 --days 3650 --pkcs11 "$PKCS11_URI"
+eq "and puts everything back: the key's URI" "$(cat "$S/ca/ca.key.uri")" "$PKCS11_URI"
+ok "no generation left behind" test ! -e "$S/ca/gen-1"
+ok "the CA certificate unchanged" cmp "$S/ca/ca.pem" "$T/t1.pem"
+csr tun
+ok "the old token key still issues" provctl cert issue annv --csr "$T/tun.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/tun.pem"
+ok "and it verifies" verify "$T/tun.pem" "$T/t1.pem" "$S/crl/ca.crl"
 ok "ca rollover --pkcs11 (a second object on the token)" provctl ca rollover \
 	--subject "/CN=$CA_NAME G2" --key ec-p256 --days 3650 --pkcs11 "${PKCS11_URI}-g2"
 eq "the retired token key is kept by its URI" "$(cat "$S/ca/gen-1/ca.key.uri")" "$PKCS11_URI"
