@@ -39,6 +39,7 @@
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
+#include "rollover.h"
 #include "template.h"
 #include "units.h"
 #include "whois.h"
@@ -78,6 +79,7 @@ wire_layers(void)
 	request_set_audit(audit_hook);
 	lifecycle_set_certs(cert_lifecycle);
 	account_purge_set_certs(escrow_expire);
+	crl_set_hooks(&rollover_crl_hooks);
 	if (whois_add_part(cert_whois_part) < 0)
 		fatalx("whois: too many parts");
 }
@@ -298,7 +300,10 @@ main(int argc, char **argv)
 		          "with daemon.user set");
 	}
 	if (ca_start(&pd, pw != NULL, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0,
-	             signer_uid, err, sizeof(err)) < 0) {
+	             signer_uid, err, sizeof(err)) < 0 ||
+	    (ca_ready(&pd) &&
+	     rollover_load(&pd, pw != NULL, pw == NULL ? 0 : signer_uid != (uid_t)-1 ?
+	                   signer_uid : pw->pw_uid, pw ? pw->pw_gid : 0, err, sizeof(err)) < 0)) {
 		control_free(pd.control);
 		fatalx("%s", err);
 	}
@@ -344,6 +349,8 @@ main(int argc, char **argv)
 		crl_state_free(pd.pki->crl);
 		ocsp_state_free(pd.pki->ocsp);
 	}
+	if (pd.pki != NULL)
+		rollover_free(pd.pki);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_free(pd.units);

@@ -29,7 +29,6 @@
 #include "profile.h"
 #include "provd.h"
 #include "request.h"
-#include "rollover.h"
 #include "signer.h"
 
 #define CERT_FILE_MAX (256 * 1024)
@@ -247,7 +246,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	}
 	log_info("pki: CA loaded (%s); the key stays in the signer (pid %d)",
 	         cfg->cert_file, (int)signer_pid(pki->signer));
-	rc = rollover_load(pd, drop, sc.uid, gid, err, errlen);
+	rc = 0;
 out:
 	EVP_PKEY_free(pub);
 	return rc;
@@ -303,7 +302,6 @@ ca_stop(struct pki *pki)
 {
 	if (pki == NULL)
 		return;
-	rollover_free(pki);
 	signer_stop(pki->signer);
 	X509_free(pki->cacert);
 	X509_free(pki->escrow_cert);

@@ -27,7 +27,6 @@
 #include "profile.h"
 #include "provd.h"
 #include "request.h"
-#include "rollover.h"
 #include "signer.h"
 #include "workpool.h"
 
@@ -176,7 +175,6 @@ ca_show(struct request *req)
 		return;
 	}
 	ca_record(req, req->pd->pki->cacert);
-	rollover_show(req);
 	request_done(req, ST_OK, "ok");
 }
 

@@ -106,7 +106,6 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
-#include "rollover.h"
 #include "schema.h"
 #include "serial.h"
 #include "signer.h"
@@ -175,6 +174,14 @@ struct crl_state {
 };
 
 static void publish_start(struct crl_state *s);
+
+static struct crl_hooks hooks;
+
+void
+crl_set_hooks(const struct crl_hooks *h)
+{
+	hooks = *h;
+}
 
 static struct crl_state *
 state(struct provd *pd)
@@ -400,14 +407,16 @@ enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 void
 crl_publish(struct provd *pd, crl_done_fn *done, void *ctx)
 {
-	rollover_chain(pd, &done, &ctx);
+	if (hooks.chain)
+		hooks.chain(pd, &done, &ctx);
 	enqueue(pd, false, done, ctx);
 }
 
 void
 crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
 {
-	rollover_chain(pd, &done, &ctx);
+	if (hooks.chain)
+		hooks.chain(pd, &done, &ctx);
 	enqueue(pd, true, done, ctx);
 }
 
@@ -780,8 +789,8 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	};
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;
-	char why[300], msg[400], filter[ROLLOVER_CLAUSE_MAX + 160];
-	const char *mine = rollover_current_clause(pd);
+	char why[300], msg[400], filter[CRL_CLAUSE_MAX + 160];
+	const char *mine = hooks.records_clause ? hooks.records_clause(pd) : "";
 
 	if (res->code != LDAP_SUCCESS) {
 		snprintf(msg, sizeof(msg), "CA entry %s: %s", pd->cfg.ca_dn,
@@ -972,7 +981,7 @@ crl_show(struct request *req)
 	struct show *sh;
 	const char *dn;
 
-	if ((dn = rollover_crl_dn(req)) == NULL)
+	if ((dn = hooks.show_dn ? hooks.show_dn(req) : req->pd->cfg.ca_dn) == NULL)
 		return;
 	sh = xcalloc(1, sizeof(*sh));
 	sh->req = req;

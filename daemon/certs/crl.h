@@ -85,6 +85,20 @@ bool crl_entries(const struct provd *pd, const struct crl_entry **entries, size_
  * changed the issuer): the next publish rebuilds from every record. */
 void crl_forget_set(struct provd *pd);
 
+/* After a CA rollover (rollover.h, wired by main.c): the current CA's
+ * records are those matching records_clause (an LDAP filter clause of at
+ * most CRL_CLAUSE_MAX bytes, "" for all); chain wraps the done of every
+ * publish so that the retired CAs' CRLs follow; show_dn gives the entry
+ * whose CRL `crl show` prints (NULL after finishing the request).  Unset
+ * hooks: one CA. */
+#define CRL_CLAUSE_MAX 3400
+struct crl_hooks {
+	const char *(*records_clause)(const struct provd *pd);
+	void        (*chain)(struct provd *pd, crl_done_fn **done, void **ctx);
+	const char *(*show_dn)(struct request *req);
+};
+void crl_set_hooks(const struct crl_hooks *h);
+
 /* Start the republish timer (after the CA is loaded or created). */
 void crl_start_timer(struct provd *pd);
 void crl_state_free(struct crl_state *s);

@@ -545,7 +545,7 @@ rollover_crl_dn(struct request *req)
 	return NULL;
 }
 
-void
+static void
 rollover_show(struct request *req)
 {
 	struct pki *pki = req->pd->pki;
@@ -575,6 +575,24 @@ rollover_show(struct request *req)
 		rec_end(&r);
 	}
 }
+
+void
+rollover_ca_show(struct request *req)
+{
+	if (!ca_ready(req->pd)) {
+		ca_show(req);           /* says there is no CA yet */
+		return;
+	}
+	ca_record(req, req->pd->pki->cacert);
+	rollover_show(req);
+	request_done(req, ST_OK, "ok");
+}
+
+const struct crl_hooks rollover_crl_hooks = {
+	.records_clause = rollover_current_clause,
+	.chain = rollover_chain,
+	.show_dn = rollover_crl_dn,
+};
 
 /* ---- ca rollover ---------------------------------------------------------- */
 

@@ -40,7 +40,10 @@ struct request;
 struct signer;
 
 /* An LDAP filter clause naming one generation's records. */
-#define ROLLOVER_CLAUSE_MAX 3400
+#define ROLLOVER_CLAUSE_MAX CRL_CLAUSE_MAX
+
+/* What crl.c calls (main.c: crl_set_hooks(&rollover_crl_hooks)). */
+extern const struct crl_hooks rollover_crl_hooks;
 
 struct ca_gen {
 	unsigned       number;       /* 1 = the first CA */
@@ -52,11 +55,13 @@ struct ca_gen {
 	uint64_t       crl_last;     /* last CRL number published here */
 };
 
-/* At start-up, after the current CA is loaded: load gen-1, gen-2, ... as
- * long as their directories exist.  0, or -1 with err (provd refuses to
+/* At start-up (main.c), after the current CA is loaded and before
+ * privileges are dropped: load gen-1, gen-2, ... as long as their
+ * directories exist; signers run as uid:gid when drop.  0, or -1 with err (provd refuses to
  * start: a generation that cannot sign its CRL is not silently dropped). */
 int rollover_load(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err,
                   size_t errlen);
+/* Before ca_stop: the retired generations and their signers. */
 void rollover_free(struct pki *pki);
 
 /* The filter clause the current CA's CRL adds to its record searches:
@@ -74,8 +79,9 @@ void rollover_chain(struct provd *pd, crl_done_fn **done, void **ctx);
  * --ca, or for --ca current / its number), or NULL after finishing req. */
 const char *rollover_crl_dn(struct request *req);
 
-/* `ca show`: one record per retired generation, oldest first. */
-void rollover_show(struct request *req);
+/* `ca show`: the current CA (ca_cmd.h), then one record per retired
+ * generation, oldest first. */
+void rollover_ca_show(struct request *req);
 
 /* `ca rollover --subject DN --key TYPE --days N [--pkcs11 URI]
  * [--revoke-all]`: see docs/operations.md for the order of steps. */
