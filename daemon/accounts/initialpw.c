@@ -105,7 +105,7 @@ on_modified(void *arg, const struct dir_result *res)
 		else
 			s->lifted++;
 	} else if (res->code != LDAP_NO_SUCH_ATTRIBUTE &&
-	    res->code != LDAP_NO_SUCH_OBJECT) {
+	    res->code != LDAP_NO_SUCH_OBJECT && res->code != LDAP_ASSERTION_FAILED) {
 		char why[300];
 
 		log_warnx("initial passwords: %s", dir_result_str(res, why, sizeof(why)));
@@ -120,7 +120,21 @@ modify_targets(struct initialpw *s)
 {
 	const char *guard[] = { NULL, NULL };
 	struct dir_mods *m;
+	LDAPControl *assert_reset = NULL, *ctrls[] = { NULL, NULL };
+	LDAP *ld = dir_ldap(s->pd->dir);
 
+	/* Expiring: the password is removed only while it is still the
+	 * initial one (pwdReset=TRUE, asserted in the same operation), so a
+	 * person who changed it a moment ago keeps their own. */
+	if (s->pass == 0) {
+		if (ld == NULL || ldap_create_assertion_control(ld,
+		    "(" AT_PWD_RESET "=TRUE)", 1, &assert_reset) != LDAP_SUCCESS) {
+			log_debug("initial passwords: directory unavailable");
+			sweep_pass(s);          /* this pass again next time */
+			return;
+		}
+		ctrls[0] = assert_reset;
+	}
 	for (size_t i = 0; i < s->n; i++) {
 		guard[0] = s->t[i].end;
 		if ((m = dir_mods_new()) == NULL ||
@@ -130,9 +144,12 @@ modify_targets(struct initialpw *s)
 		      dir_mods_add(m, LDAP_MOD_DELETE, AT_PASSWORD, NULL) < 0)))
 			fatal("initial passwords: out of memory");
 		s->inflight++;
-		dir_modify(s->pd->dir, s->t[i].dn, dir_mods_get(m), NULL, on_modified, s);
+		dir_modify(s->pd->dir, s->t[i].dn, dir_mods_get(m),
+		           assert_reset != NULL ? ctrls : NULL, on_modified, s);
 		dir_mods_free(m);
 	}
+	if (assert_reset != NULL)
+		ldap_control_free(assert_reset);
 }
 
 static void

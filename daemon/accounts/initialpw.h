@@ -19,7 +19,9 @@
  * Every sweep modify is guarded by the exact pwdEndTime value it read
  * (deleted and added back in the same modify): a password reissued
  * meanwhile has a new deadline, so the stale modify fails and changes
- * nothing.
+ * nothing.  Removing an expired password also asserts pwdReset=TRUE (the
+ * assertion control, RFC 4528): a password changed by its owner an
+ * instant before is never touched.
  */
 #ifndef PROVD_INITIALPW_H
 #define PROVD_INITIALPW_H

@@ -30,6 +30,18 @@ binds() { ldapwhoami -x -H "$LDAP_URI" -D "uid=$1,$P" -w "$2" >/dev/null 2>&1; }
 hash_of() { ldap_root -b "uid=$1,$P" -s base userPassword | grep '^userPassword'; }
 json_field() { python3 -c "import json,sys; print(json.loads(sys.stdin.readline())[sys.argv[1]])" "$1"; }
 PASSWORDS=()
+# start_page NAME LINE: another provd-self on the sandbox's configuration
+# with LINE added to self { } and an audit log of its own, in the
+# background; sets PAGE_PID and PAGE_PORT (empty if it did not start).
+start_page() {
+	sed -e "s/port       = 0;/port = 0;\n  $2/" \
+		-e "s|self-audit.log|self-audit-$1.log|" "$SANDBOX_DIR/self.conf" >"$T/$1.conf"
+	"$BUILD/provd-self" -d -c "$T/$1.conf" -p "$T/$1.port" >"$T/$1.log" 2>&1 &
+	PAGE_PID=$!
+	at_exit kill "$PAGE_PID"
+	for _ in $(seq 1 50); do [[ -s $T/$1.port ]] && break; sleep 0.1; done
+	PAGE_PORT=$(cat "$T/$1.port" 2>/dev/null)
+}
 
 # --- a new account: the initial password, its deadline, where to change it -------
 ok "user add" provctl -f json user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id SS0001
@@ -56,6 +68,8 @@ ok "the page is in Vietnamese first" bash -c "curl -sf '$SELF_URL' | grep -q '<h
 ok "the rules are shown before typing" bash -c "curl -sf '$SELF_URL' | grep -q 'có ít nhất 10 ký tự'"
 ok "fields named login, current, new, confirm" bash -c \
 	"curl -sf '$SELF_URL' | grep -c 'name=\"\\(login\\|current\\|new\\|confirm\\|csrf\\)\"' | grep -qx 5"
+ok "relative URLs only, so the page works under a proxy's prefix" bash -c \
+	"curl -sf '$SELF_URL' >'$T/form.html' && grep -q 'href=\"style.css\"' '$T/form.html' && grep -q '<form method=\"post\">' '$T/form.html' && ! grep -q '=\"/' '$T/form.html'"
 ok "style sheet" bash -c "curl -sf '${SELF_URL}style.css' | grep -q 'font-family'"
 ok "unknown paths are 404" bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' '${SELF_URL}admin') == 404 ]]"
 ok "other methods are 405" bash -c "[[ \$(curl -s -o /dev/null -w '%{http_code}' -X DELETE '$SELF_URL') == 405 ]]"
@@ -192,6 +206,14 @@ ok "within 100 ms (got $ms ms)" python3 -c "import sys; sys.exit(0 if float('$ms
 ok "and a legitimate change goes through" page change annv "$NEWPW2" 'Ruong-bac-thang-2026' --source 127.0.0.7
 PASSWORDS+=('Ruong-bac-thang-2026')
 eq "changed" "$OUT" "200 changed"
+# The account has one bucket whether it is named by login or by mail address.
+ok "one more account" provctl -f json user add --name 'Đỗ Thị Hoa' --unit so-noi-vu --employee-id SS0004
+PW_HOA=$(json_field password <<<"$OUT"); PASSWORDS+=("$PW_HOA")
+HOA=$(json_field login <<<"$OUT"); HOA_MAIL=$(json_field mail <<<"$OUT")
+for i in $(seq 1 20); do page change "$HOA" "wrong-$i" 'Sao-Khue-sang-som-2026' >/dev/null; done
+check_refusal "its login's limit spent, its mail address is limited too" "429 rate-limited" \
+	"$HOA_MAIL" "$PW_HOA" 'Sao-Khue-sang-som-2026'
+ok "nothing changed" binds "$HOA" "$PW_HOA"
 ok "wrong guesses are logged, rate-limited" test "$(grep -c 'password change refused' "$SANDBOX_DIR/self.log")" -le 60
 
 # --- no password anywhere on disk -------------------------------------------------------
@@ -207,12 +229,8 @@ eq "no password in any file of the sandbox (logs, journal, audit)" "$leaks" ""
 if (($(id -u) == 0)); then
 	id provd-self-test >/dev/null 2>&1 || useradd -r -M -s /usr/sbin/nologin provd-self-test
 	at_exit userdel provd-self-test
-	sed -e 's/port       = 0;/port = 0;\n  user = "provd-self-test";/' \
-		-e "s|self-audit.log|self-audit-2.log|" "$SANDBOX_DIR/self.conf" >"$T/root.conf"
-	"$BUILD/provd-self" -d -c "$T/root.conf" -p "$T/root.port" >"$T/root.log" 2>&1 &
-	rootpid=$!
-	at_exit kill "$rootpid"
-	for _ in $(seq 1 50); do [[ -s $T/root.port ]] && break; sleep 0.1; done
+	start_page root 'user = "provd-self-test";'
+	rootpid=$PAGE_PID
 	ok "as root: it listens" test -s "$T/root.port"
 	eq "as root: it runs as self.user" "$(ps -o user= -p "$rootpid" | tr -d ' ')" provd-self-test
 	eq "as root: no root privilege left (real, effective, saved uid)" \
@@ -224,6 +242,29 @@ if (($(id -u) == 0)); then
 else
 	fails "not root: this part needs root (useradd)" 0 true
 fi
+
+# --- behind a trusted proxy --------------------------------------------------------------
+start_page proxy 'trusted_proxy = "127.0.0.1";'
+proxypid=$PAGE_PID
+PROXY_URL="http://127.0.0.1:$PAGE_PORT/"
+# Every connection comes from the proxy: eight slow ones must not shut out the rest.
+ok "behind the proxy: eight slow requests do not shut the page" python3 - "$PAGE_PORT" <<'EOF2'
+import socket, sys, urllib.request
+port = int(sys.argv[1])
+slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+for s in slow:
+    s.sendall(b"GET / HTTP/1.1\r\n")
+req = urllib.request.Request(f"http://127.0.0.1:{port}/",
+                             headers={"X-Forwarded-For": "198.51.100.7"})
+sys.exit(0 if urllib.request.urlopen(req, timeout=5).status == 200 else 1)
+EOF2
+ok "behind the proxy: one IPv6 /64 is one client, whatever address it forwards" \
+	python3 "$CLIENT" "$PROXY_URL" flood nobody 14 --source 127.0.0.1 --xff '2001:db8:7:8::{i}'
+eq "... limited after its burst" "$OUT" "400=10 429=4"
+ok "behind the proxy: another forwarded client is served" \
+	python3 "$CLIENT" "$PROXY_URL" flood nobody 1 --source 127.0.0.1 --xff '2001:db8:7:9::1'
+eq "... and not limited" "$OUT" "400=1"
+kill "$proxypid"
 
 # --- provd-self -n and a bad configuration --------------------------------------------
 ok "provd-self -n accepts the sandbox configuration" "$BUILD/provd-self" -n -c "$SANDBOX_DIR/self.conf"

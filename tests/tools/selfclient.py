@@ -5,8 +5,10 @@
     selfclient.py URL change LOGIN CUR NEW [CONFIRM] [--source ADDR]
                   [--no-cookie] [--other-cookie] [--token TOKEN] [--no-token]
                   [--time]                  (adds the POST's milliseconds)
-    selfclient.py URL flood LOGIN N [--source ADDR]
+    selfclient.py URL flood LOGIN N [--source ADDR] [--xff ADDR]
                                                 N wrong attempts; counts per status
+                                                (--xff: X-Forwarded-For sent, with
+                                                {i} replaced by the attempt's number)
     selfclient.py URL timed [--source ADDR]    ms for one GET of the form
 
 Prints "STATUS OUTCOME" for get/change (OUTCOME is the page's
@@ -27,9 +29,9 @@ def connect(url, source):
                                       source_address=src)
 
 
-def get_form(url, source=None):
+def get_form(url, source=None, xff=None):
     c = connect(url, source)
-    c.request("GET", "/")
+    c.request("GET", "/", headers={"X-Forwarded-For": xff} if xff else {})
     r = c.getresponse()
     body = r.read().decode()
     headers = r.getheaders()
@@ -46,10 +48,12 @@ def outcome(body):
     return m.group(1) if m else "-"
 
 
-def post(url, fields, nonce, source=None):
+def post(url, fields, nonce, source=None, xff=None):
     c = connect(url, source)
     data = urllib.parse.urlencode(fields)
     headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if xff:
+        headers["X-Forwarded-For"] = xff
     if nonce is not None:
         headers["Cookie"] = "provd_self_csrf=" + nonce
     c.request("POST", "/", body=data, headers=headers)
@@ -85,6 +89,7 @@ def main():
     other_cookie = option(args, "--other-cookie", flag=True)
     timed = option(args, "--time", flag=True)
     token_override = option(args, "--token")
+    xff = option(args, "--xff")
     url, cmd = args[0], args[1]
     if cmd == "get":
         status, headers, body, _, _ = get_form(url, source)
@@ -123,7 +128,8 @@ def main():
             status, body = post(url, {"login": login, "current": f"wrong-{i}",
                                       "new": "Song-Hong-do-nang-2025",
                                       "confirm": "Song-Hong-do-nang-2025",
-                                      "csrf": token}, nonce, source)
+                                      "csrf": token}, nonce, source,
+                                xff.replace("{i}", f"{i + 1:x}") if xff else None)
             counts[status] = counts.get(status, 0) + 1
         print(" ".join(f"{k}={v}" for k, v in sorted(counts.items())))
         return 0

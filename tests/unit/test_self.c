@@ -221,6 +221,14 @@ test_rate_limits(void **state)
 	assert_false(guard_take_address(g, "192.0.2.1", now + 9));
 	assert_true(guard_take_address(g, "192.0.2.1", now + 10));
 	assert_false(guard_take_address(g, "192.0.2.1", now + 10));
+	/* IPv6: a /64 is one client, whichever of its addresses it uses;
+	 * another /64 is another client. */
+	for (int i = 0; i < 3; i++)
+		assert_true(guard_take_address(g, "2001:db8:1:2::1", now));
+	assert_false(guard_take_address(g, "2001:db8:1:2::1", now));
+	assert_false(guard_take_address(g, "2001:db8:1:2:abcd:ef01:2345:6789", now));
+	assert_false(guard_take_address(g, "2001:DB8:1:2:0:0:0:ffff", now));
+	assert_true(guard_take_address(g, "2001:db8:1:3::1", now));
 	/* Accounts are their own table, compared without case. */
 	for (int i = 0; i < 3; i++)
 		assert_true(guard_take_account(g, i % 2 ? "ANNV" : "annv", now));

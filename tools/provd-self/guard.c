@@ -1,5 +1,6 @@
 #include "guard.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -201,6 +202,17 @@ take(struct guard *g, struct table *t, const char *key, time_t now)
 bool
 guard_take_address(struct guard *g, const char *address, time_t now)
 {
+	struct in6_addr a6;
+	char net[INET6_ADDRSTRLEN];
+
+	/* One IPv6 client holds a whole /64 (SLAAC, privacy addresses): its
+	 * bucket is the /64's, or every address would bring a fresh burst. */
+	if (inet_pton(AF_INET6, address, &a6) == 1 &&
+	    !IN6_IS_ADDR_V4MAPPED(&a6)) {
+		memset(&a6.s6_addr[8], 0, 8);
+		if (inet_ntop(AF_INET6, &a6, net, sizeof(net)) != NULL)
+			return take(g, &g->address, net, now);
+	}
 	return take(g, &g->address, address, now);
 }
 

@@ -52,7 +52,8 @@ bool guard_token_ok(struct guard *g, const char *token,
 
 /* Take one attempt from the bucket of a client address, or of an account
  * (any case-insensitive key: the login or address typed).  true when the
- * attempt is allowed; false when the bucket is empty. */
+ * attempt is allowed; false when the bucket is empty.  IPv6 addresses
+ * count per /64 (the least one client is given). */
 bool guard_take_address(struct guard *g, const char *address, time_t now);
 bool guard_take_account(struct guard *g, const char *account, time_t now);
 

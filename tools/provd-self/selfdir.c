@@ -151,8 +151,8 @@ selfdir_lookup(const struct selfdir_conf *c, const char *login,
 	p->initial = strcmp(value, "TRUE") == 0;
 	first_value(ld, e, "pwdAccountLockedTime", value, sizeof(value));
 	p->disabled = strcmp(value, LOCKED_VALUE) == 0;
-	first_value(ld, e, "pwdEndTime", value, sizeof(value));
-	p->end_time = value[0] != '\0' ? parse_gtime(value) : 0;
+	first_value(ld, e, "pwdEndTime", p->end_value, sizeof(p->end_value));
+	p->end_time = p->end_value[0] != '\0' ? parse_gtime(p->end_value) : 0;
 	out = SELFDIR_OK;
 out:
 	if (res != NULL)
@@ -246,10 +246,13 @@ selfdir_change(const struct selfdir_conf *c, const struct selfdir_person *p,
 	out = SELFDIR_OK;
 	/* The password is the person's own now: the deadline that bound the
 	 * initial one must not cut it off.  slapd cleared pwdReset. */
-	if (p->end_time != 0) {
-		char serr[256];
+	if (p->end_value[0] != '\0') {
+		/* Only the deadline read: a password an admin reissued in the
+		 * meantime keeps its own (then the value differs and slapd
+		 * answers noSuchAttribute). */
+		char serr[256], *vals[] = { (char *)(uintptr_t)p->end_value, NULL };
 		LDAPMod mod = { .mod_op = LDAP_MOD_DELETE,
-		    .mod_type = "pwdEndTime", .mod_values = NULL };
+		    .mod_type = "pwdEndTime", .mod_values = vals };
 		LDAPMod *mods[] = { &mod, NULL };
 
 		svc = service_connection(c, serr, sizeof(serr));

@@ -38,6 +38,7 @@ struct selfdir_person {
 	bool   disabled;          /* pwdAccountLockedTime: 000001010000Z */
 	bool   initial;           /* pwdReset: TRUE (a password from provd) */
 	time_t end_time;          /* pwdEndTime, 0 when none */
+	char   end_value[24];     /* ... as the directory holds it */
 };
 
 enum selfdir_rc {

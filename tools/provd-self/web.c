@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <time.h>
@@ -257,7 +258,7 @@ show_page(struct web *w, struct MHD_Connection *c, enum outcome out,
 	    "<meta charset=\"utf-8\">\n"
 	    "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 	    "<title>Đổi mật khẩu — Change your password</title>\n"
-	    "<link rel=\"stylesheet\" href=\"/style.css\">\n</head>\n<body>\n"
+	    "<link rel=\"stylesheet\" href=\"style.css\">\n</head>\n<body>\n"
 	    "<main id=\"main\" data-outcome=\"%s\">\n", messages[out].code);
 	bilingual(p, "h1", "", "Đổi mật khẩu thư điện tử",
 	    "Change your mail password");
@@ -289,7 +290,9 @@ show_page(struct web *w, struct MHD_Connection *c, enum outcome out,
 	bilingual(p, "li", "", "khác mật khẩu hiện tại.",
 	    "differ from the current one.");
 	page_add(p, "</ul>\n");
-	page_add(p, "<form method=\"post\" action=\"/\">\n"
+	/* Relative URLs: behind a proxy the page may live under a prefix
+	 * (/password/ in provd-self(8)). */
+	page_add(p, "<form method=\"post\">\n"
 	    "<input type=\"hidden\" name=\"csrf\" value=\"%s\">\n", token);
 	bilingual(p, "label", " for=\"login\"",
 	    "Tên đăng nhập hoặc địa chỉ thư", "Login or mail address");
@@ -513,6 +516,12 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 		syslog(LOG_ERR, "directory: %s", err);
 		return show_page(w, c, OUT_UNAVAILABLE, rq->login, NULL);
 	}
+	/* Typed as a mail address, the attempt also counts against the
+	 * login itself: the account has one bucket, whichever name it is
+	 * reached by. */
+	if (strcasecmp(rq->login, person.login) != 0 &&
+	    !guard_take_account(w->conf->guard, person.login, now))
+		return show_page(w, c, OUT_RATE, rq->login, NULL);
 	/* slapd refuses every bind of these two; say why instead of
 	 * "wrong password" (see docs/selfservice.md on what this shows). */
 	if (person.disabled)
@@ -697,6 +706,7 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 	struct sockaddr_in in4;
 	struct sockaddr_in6 in6;
 	const struct sockaddr *sa;
+	unsigned per_address = WEB_PER_ADDRESS;
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION |
 	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL;
 
@@ -720,6 +730,10 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	/* Behind the trusted proxy every connection comes from it: a limit
+	 * per address would let eight slow requests shut everyone out. */
+	if (conf->trusted_proxy[0] != '\0')
+		per_address = WEB_CONNECTIONS;
 	w->conf = conf;
 	w->secure_cookie = strncmp(conf->public_url, "https:", 6) == 0;
 	pthread_mutex_init(&w->log_lock, NULL);
@@ -727,7 +741,7 @@ web_start(const struct web_conf *conf, char *err, size_t errlen)
 	    on_request, w,
 	    MHD_OPTION_SOCK_ADDR, sa,
 	    MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONNECTIONS,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)WEB_PER_ADDRESS,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_TIMEOUT,
 	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
 	    MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,

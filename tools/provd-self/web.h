@@ -8,7 +8,8 @@
  *   GET  /style.css  the page's only style sheet (the CSP allows no other)
  *
  * One thread per connection, at most WEB_CONNECTIONS at once and
- * WEB_PER_ADDRESS from one address, each closed after WEB_TIMEOUT idle
+ * WEB_PER_ADDRESS from one address (no limit per address behind a trusted
+ * proxy, where all come from the proxy), each closed after WEB_TIMEOUT idle
  * seconds or when its body takes over WEB_REQUEST_MAX seconds; request
  * bodies over WEB_BODY_MAX bytes are refused.  "Wrong login or password"
  * is answered WEB_WRONG_MIN_MS after the request began, whatever the
