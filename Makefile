@@ -7,6 +7,7 @@
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca;
 #                        bench/fair: ping latency under hostile callers, as root)
+#   make deb             the Debian package into build/deb (dpkg-buildpackage, lintian)
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free
@@ -79,7 +80,18 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 all: $(BUILD)/provd $(BUILD)/provctl $(BUILD)/provd-ocsp $(BUILD)/provd-self $(BUILD)/provd-keygen
 
-$(BUILD)/%.o: %.c
+# The paths compiled in (DATADIR, SYSCONFDIR): the stamp changes when they
+# do, so `make install PREFIX=/usr` after a plain `make` rebuilds instead of
+# installing a provd that looks in /usr/local/share.
+PATHS_STAMP := $(BUILD)/paths.stamp
+PATHS_TEXT  := DATADIR=$(DATADIR) SYSCONFDIR=$(SYSCONFDIR) VERSION=$(VERSION)
+$(PATHS_STAMP): FORCE
+	@mkdir -p $(@D)
+	@if [ "$$(cat $@ 2>/dev/null)" != '$(PATHS_TEXT)' ]; then \
+		printf '%s\n' '$(PATHS_TEXT)' >$@; fi
+FORCE:
+
+$(BUILD)/%.o: %.c $(PATHS_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(call inc_of,$<) $(CFLAGS) -c -o $@ $<
 
@@ -259,9 +271,26 @@ uninstall:
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 
+# make deb: the Debian package (debian/), built with dpkg-buildpackage from
+# a copy of the tracked files in $(BUILD)/deb, so the .deb and its
+# companions land in $(BUILD)/deb and not next to the repository.  Then
+# lintian, which must report no error.
+DEB_DIR := $(BUILD)/deb
+deb: deps
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/provd-$(VERSION)
+	if git rev-parse --git-dir >/dev/null 2>&1; then \
+		git ls-files -z --cached --others --exclude-standard | xargs -0 tar cf - --; \
+	else \
+		tar cf - --exclude='./build*' --exclude=./run .; \
+	fi | tar xf - -C $(DEB_DIR)/provd-$(VERSION)
+	cd $(DEB_DIR)/provd-$(VERSION) && env -u BUILD -u MAKEFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -us -uc -b
+	lintian --fail-on error $(DEB_DIR)/provd_$(VERSION)_*.deb
+
 clean:
 	rm -rf build build-san build-fuzz
 
-.PHONY: all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
+.PHONY: FORCE deb all check check-format test-suite test-unit test-integration unit-tests deps run bench fuzz test-fuzz-smoke install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

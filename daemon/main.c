@@ -77,7 +77,7 @@ static void
 wire_layers(void)
 {
 	request_set_audit(audit_hook);
-	lifecycle_set_certs(cert_lifecycle);
+	lifecycle_set_certs(cert_lifecycle, cert_lifecycle_preview);
 	account_purge_set_certs(escrow_expire);
 	crl_set_hooks(&rollover_crl_hooks);
 	if (whois_add_part(cert_whois_part) < 0)
@@ -98,8 +98,10 @@ on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
-	if (up)
+	if (up) {
 		units_reload(p, NULL, NULL);
+		acct_upgrade_name_words(p);
+	}
 }
 
 static void

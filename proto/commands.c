@@ -24,7 +24,8 @@ static const struct opt_spec user_list_opts[] = {
 	{ "unit",      OPT_VALUE, "CODE", "only this unit" },
 	{ "recursive", OPT_FLAG,  NULL,   "with --unit: include its sub-units" },
 	{ "status",    OPT_VALUE, "STATUS", "active, disabled or deleted" },
-	{ "name",      OPT_VALUE, "PREFIX", "full name starts with PREFIX" },
+	{ "name",      OPT_VALUE, "WORDS",  "every word starts a word of the name, diacritics "
+	                                    "optional ('nguyen van', 'Văn An'); whole words first" },
 	END_OPTS
 };
 
@@ -36,18 +37,32 @@ static const struct opt_spec user_modify_opts[] = {
 	END_OPTS
 };
 
+/* Commands that take something away preview with --dry-run; on a terminal
+ * provctl shows that preview and asks before the real run, unless --yes. */
+#define PREVIEW_OPTS \
+	{ "dry-run", OPT_FLAG, NULL, "print what would change (certificates included), change nothing" }, \
+	{ "yes",     OPT_FLAG, NULL, "do not ask for confirmation on a terminal" }
+
 static const struct opt_spec user_move_opts[] = {
 	{ "unit", OPT_VALUE, "CODE", "the new unit" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_disable_opts[] = {
 	{ "reason", OPT_VALUE, "TEXT", "why (kept on the entry and audited)" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
 static const struct opt_spec user_delete_opts[] = {
 	{ "now", OPT_FLAG, NULL, "remove the entry now instead of after the retention" },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec user_purge_opts[] = {
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
@@ -66,16 +81,29 @@ static const struct opt_spec unit_add_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec unit_modify_opts[] = {
+	{ "name",   OPT_VALUE, "NAME", "the unit's Vietnamese name" },
+	{ "kind",   OPT_VALUE, "KIND", "department, district or commune" },
+	{ "parent", OPT_VALUE, "CODE", "parent unit (districts for communes)" },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
 static const struct opt_spec batch_opts[] = {
 	{ "dry-run",     OPT_FLAG,   NULL,   "print the plan, write nothing" },
 	{ "credentials", OPT_OUTPUT, "FILE", "write initial passwords here (mode 0600, new file)" },
 	{ "on-error",    OPT_VALUE,  "MODE", "stop or continue (default continue)" },
+	{ "report",      OPT_REPORT, "FILE", "write every row's outcome to FILE (tab-separated)" },
+	{ "verbose",     OPT_FLAG,   NULL,   "on a terminal, print every row, not only those "
+	                                     "rejected, failed or updated (also -v)" },
 	END_OPTS
 };
 
 static const struct opt_spec ca_create_opts[] = {
 	{ "subject", OPT_VALUE, "DN",   "CA subject, e.g. '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA'" },
-	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
+	{ "key",     OPT_VALUE, "TYPE", "ec-p256, ec-p384, rsa-3072 or rsa-4096 (RSA when mail is "
+	                                "read with GnuPG 2.2's gpgsm: it cannot check an EC CA's "
+	                                "CRLs; docs/certificates.md)" },
 	{ "days",    OPT_VALUE, "N",    "validity in days" },
 	{ "pkcs11",  OPT_VALUE, "URI",  "generate the key on the token instead of in a file "
 	                                "(RFC 7512, e.g. 'pkcs11:token=provd-ca;object=ca-2026')" },
@@ -122,9 +150,14 @@ static const struct opt_spec cert_list_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec cert_show_opts[] = {
+	{ "pem", OPT_FLAG, NULL, "print the certificate as PEM instead of its record" },
+	END_OPTS
+};
+
 static const struct opt_spec cert_revoke_opts[] = {
 	{ "reason",          OPT_VALUE, "REASON", "RFC 5280 reason, e.g. keyCompromise" },
-	{ "invalidity-date", OPT_VALUE, "TIME",   "when the key was compromised (YYYYMMDDHHMMSSZ)" },
+	{ "invalidity-date", OPT_VALUE, "TIME",   "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)" },
 	END_OPTS
 };
 
@@ -142,7 +175,7 @@ static const struct opt_spec crl_show_opts[] = {
 
 static const struct opt_spec audit_show_opts[] = {
 	{ "login", OPT_VALUE, "LOGIN", "records that name this login" },
-	{ "since", OPT_VALUE, "TIME",  "records at or after TIME (YYYY-MM-DD[THH:MM:SS])" },
+	{ "since", OPT_VALUE, "TIME",  "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)" },
 	END_OPTS
 };
 
@@ -162,12 +195,13 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_STATUS, .noun = "status", .roles = ROLE_ANY, .opts = no_opts,
 	  .summary = "version, uptime, directory state, entry counts",
 	  .example = "provctl status" },
-	{ .id = CMD_WHOIS, .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID",
+	{ .id = CMD_WHOIS, .noun = "whois", .operands = "LOGIN|MAIL|EMPLOYEE_ID|NAME",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "one view of a person: account, unit path, aliases, certificates",
 	  .example = "provctl whois annv" },
 
-	{ .id = CMD_UNIT_LIST, .noun = "unit", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_UNIT_LIST, .noun = "unit", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = no_opts, .summary = "list units", .example = "provctl unit list" },
 	{ .id = CMD_UNIT_SHOW, .noun = "unit", .verb = "show", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
@@ -178,7 +212,7 @@ const struct cmd_spec cmd_table[] = {
 	  .example = "provctl unit add xa-moi --name 'Xã Mới' --kind commune --parent huyen-tam-dao" },
 	{ .id = CMD_UNIT_MODIFY, .noun = "unit", .verb = "modify", .operands = "CODE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
-	  .opts = unit_add_opts, .summary = "rename a unit or change its kind or parent",
+	  .opts = unit_modify_opts, .summary = "rename a unit or change its kind or parent",
 	  .example = "provctl unit modify xa-moi --name 'Xã Mới Thành'" },
 
 	{ .id = CMD_USER_ADD, .noun = "user", .verb = "add", .roles = ROLE_ADMIN,
@@ -188,9 +222,11 @@ const struct cmd_spec cmd_table[] = {
 	{ .id = CMD_USER_SHOW, .noun = "user", .verb = "show", .operands = "LOGIN|MAIL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
 	  .summary = "show one account", .example = "provctl -f json user show annv" },
-	{ .id = CMD_USER_LIST, .noun = "user", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_USER_LIST, .noun = "user", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = user_list_opts, .summary = "list accounts (streamed, paged)",
-	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active" },
+	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active",
+	  .columns = "login,name,unit,status,mail" },
 	{ .id = CMD_USER_MODIFY, .noun = "user", .verb = "modify", .operands = "LOGIN",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
 	  .opts = user_modify_opts, .summary = "change name, title, phone or quota",
@@ -213,7 +249,7 @@ const struct cmd_spec cmd_table[] = {
 	  .summary = "offboard: disable now, revoke certificates, purge after the retention",
 	  .example = "provctl user delete annv" },
 	{ .id = CMD_USER_PURGE, .noun = "user", .verb = "purge", .roles = ROLE_ADMIN,
-	  .flags = CMD_WRITES, .opts = no_opts,
+	  .flags = CMD_WRITES, .opts = user_purge_opts,
 	  .summary = "remove deleted accounts whose retention has passed",
 	  .example = "provctl user purge" },
 	{ .id = CMD_USER_PASSWD, .noun = "user", .verb = "passwd", .operands = "LOGIN",
@@ -232,7 +268,7 @@ const struct cmd_spec cmd_table[] = {
 
 	{ .id = CMD_BATCH_IMPORT, .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
-	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = batch_opts,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_opts,
 	  .summary = "onboard staff from CSV: plan, apply, report (idempotent by employee_id)",
 	  .example = "provctl batch import new-staff.csv --credentials initial.csv" },
 
@@ -255,12 +291,14 @@ const struct cmd_spec cmd_table[] = {
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_issue_opts, .summary = "issue a certificate from a CSR; prints PEM",
 	  .example = "provctl cert issue annv --csr annv.csr --profile staff-email > annv.pem" },
-	{ .id = CMD_CERT_LIST, .noun = "cert", .verb = "list", .roles = ROLE_READ,
+	{ .id = CMD_CERT_LIST, .noun = "cert", .verb = "list",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = cert_list_opts, .summary = "list certificate records",
 	  .example = "provctl cert list --status valid --expiring-within 30" },
 	{ .id = CMD_CERT_SHOW, .noun = "cert", .verb = "show", .operands = "SERIAL",
-	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = no_opts,
-	  .summary = "show one certificate record", .example = "provctl cert show 3A:0F:..." },
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_READ, .opts = cert_show_opts,
+	  .summary = "show one certificate record (--pem: the certificate)",
+	  .example = "provctl cert show 3A:0F:... --pem > annv.pem" },
 	{ .id = CMD_CERT_REVOKE, .noun = "cert", .verb = "revoke", .operands = "SERIAL",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = cert_revoke_opts, .summary = "revoke; the CRL is re-published before the reply",
@@ -295,22 +333,26 @@ const struct cmd_spec cmd_table[] = {
 	  .summary = "sign every OCSP response again now",
 	  .example = "provctl ocsp refresh --new-responder" },
 
-	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
+	{ .id = CMD_AUDIT_SHOW, .noun = "audit", .verb = "show",
+	  .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER, .flags = CMD_ROWS,
 	  .opts = audit_show_opts, .summary = "read the audit journal",
 	  .example = "provctl audit show --login annv --since 2026-11-01" },
 	{ .id = CMD_AUDIT_VERIFY, .noun = "audit", .verb = "verify", .roles = ROLE_AUDITOR | ROLE_ADMIN | ROLE_OFFICER,
 	  .opts = no_opts, .summary = "check the journal's hash chain",
 	  .example = "provctl audit verify" },
 
-	{ .id = CMD_REPORT_UNITS, .noun = "report", .verb = "units", .roles = ROLE_READ,
+	{ .id = CMD_REPORT_UNITS, .noun = "report", .verb = "units",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_units_opts,
 	  .summary = "accounts and certificates per unit, rolled up into districts and the province",
-	  .example = "provctl report units --unit huyen-tam-dao" },
-	{ .id = CMD_REPORT_PASSWORDS, .noun = "report", .verb = "passwords", .roles = ROLE_READ,
-	  .opts = report_units_opts,
+	  .example = "provctl report units --unit huyen-tam-dao",
+	  .columns = "unit,name,accounts_active,certs_valid,certs_expiring_30d" },
+	{ .id = CMD_REPORT_PASSWORDS, .noun = "report", .verb = "passwords",
+	  .roles = ROLE_READ, .flags = CMD_ROWS, .opts = report_units_opts,
 	  .summary = "per unit: accounts still on their initial password, expired ones, own ones",
 	  .example = "provctl report passwords --unit huyen-tam-dao" },
-	{ .id = CMD_REPORT_EXPIRING, .noun = "report", .verb = "expiring", .roles = ROLE_READ,
+	{ .id = CMD_REPORT_EXPIRING, .noun = "report", .verb = "expiring",
+	  .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
 	  .example = "provctl report expiring --days 30" },
 
@@ -359,7 +401,7 @@ static bool
 takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
-	       k == OPT_SECRET_FILE || k == OPT_OUTPUT;
+	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT;
 }
 
 int

@@ -34,6 +34,8 @@ enum opt_kind {
 	                      there (as CSV; a record whose one field is "file"
 	                      as raw bytes, e.g. PKCS#12); provd sees only the
 	                      file's base name */
+	OPT_REPORT,        /* --report FILE: provctl writes every record there
+	                      (tab-separated); provd sees only the base name */
 };
 
 struct opt_spec {
@@ -48,6 +50,9 @@ enum cmd_flags {
 	CMD_WRITES       = 1u << 1,  /* changes the directory or the CA */
 	CMD_OUTPUT_FILE  = 1u << 2,  /* operand 1 is a FILE provctl writes the
 	                                reply's "line" fields to (mode 0644) */
+	CMD_ROWS         = 1u << 3,  /* the reply lists rows: provctl prints a
+	                                table even for one row (other replies
+	                                print each record as key: value lines) */
 };
 
 enum cmd_id {
@@ -84,6 +89,8 @@ struct cmd_spec {
 	const struct opt_spec *opts;       /* terminated by { NULL } */
 	const char            *summary;
 	const char            *example;
+	const char            *columns;    /* provctl's default table columns
+	                                      (-o); NULL: every field */
 };
 
 extern const struct cmd_spec cmd_table[];

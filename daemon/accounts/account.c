@@ -97,7 +97,7 @@ static const char *const fixed_attrs[] = {
 static const char *const search_attrs[] = {
 	"uid", "employeeNumber", "mail", "mailLocalAddress", "cn", "sn", "givenName",
 	"displayName", "departmentNumber", "ou", "title", "telephoneNumber",
-	"provdMailQuota", NULL
+	"provdMailQuota", AT_NAME_WORDS, NULL
 };
 
 #define MAX_EXISTING_ATTRS 16
@@ -623,6 +623,9 @@ hash_work(void *arg)
 }
 
 /* Expand the template for this person (login/mail given). */
+static int account_add_name_words(struct template_entry *entry, const char *cn, char *err,
+                                  size_t errlen);
+
 static int
 expand(struct create *c, const char *login, const char *mail,
        struct template_entry *entry, char *err, size_t errlen)
@@ -643,7 +646,23 @@ expand(struct create *c, const char *login, const char *mail,
 	v.title = c->title;
 	v.phone = c->phone;
 	v.quota = c->quota;
-	return template_expand(c->pd->account_tpl, &v, entry, err, errlen);
+	if (template_expand(c->pd->account_tpl, &v, entry, err, errlen) < 0)
+		return -1;
+	return account_add_name_words(entry, c->cn, err, errlen);
+}
+
+/* The folded words of cn as provdNameWords values (names_fold_words). */
+static int
+account_add_name_words(struct template_entry *entry, const char *cn, char *err,
+                       size_t errlen)
+{
+	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
+	int i, n = names_fold_words(cn, words, NAMES_WORDS_MAX);
+
+	for (i = 0; i < n; i++)
+		if (template_entry_add(entry, AT_NAME_WORDS, words[i], err, errlen) < 0)
+			return -1;
+	return 0;
 }
 
 static void on_added(void *arg, const struct dir_result *res);

@@ -165,6 +165,19 @@ acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_ev
 	lifecycle_certs(req->pd, login, ev, after_certs, a);
 }
 
+int
+acct_name_words_mod(struct dir_mods *m, const char *cn)
+{
+	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
+	const char *v[NAMES_WORDS_MAX + 1];
+	int i, n = names_fold_words(cn, words, NAMES_WORDS_MAX);
+
+	for (i = 0; i < n; i++)
+		v[i] = words[i];
+	v[n > 0 ? n : 0] = NULL;
+	return dir_mods_add(m, LDAP_MOD_REPLACE, AT_NAME_WORDS, n > 0 ? v : NULL);
+}
+
 /* A write finished: the common error mapping.  Returns true on success. */
 static bool
 write_ok(struct request *req, const struct dir_result *res, const char *login)
@@ -202,6 +215,7 @@ struct change {
 	/* disable/delete */
 	bool                  is_delete;
 	char                  delete_after[32];
+	bool                  dry_run;    /* --dry-run: say what would change */
 };
 
 static void
@@ -223,7 +237,56 @@ change_new(struct request *req)
 	if (c == NULL || (c->mods = dir_mods_new()) == NULL)
 		fatal("account: out of memory");
 	c->req = req;
+	c->dry_run = cmd_flag(&req->args, "dry-run");
 	return c;
+}
+
+/* ---- --dry-run: one record of what would change, certificates included */
+
+struct preview {
+	struct request *req;
+	char            login[NAMES_LOGIN_BUFSZ];
+	char            status[48];      /* "active -> disabled", or "" */
+	char            unit[2 * UNIT_CODE_MAX + 8];
+	char            plan[512];
+};
+
+static void
+preview_certs(void *arg, int status, const char *summary)
+{
+	struct preview *p = arg;
+	struct request *req = p->req;
+
+	reply_kv(req, "login", p->login, "status", p->status[0] ? p->status : NULL,
+	         "unit", p->unit[0] ? p->unit : NULL, "would", p->plan,
+	         "certificates", summary, NULL);
+	if (status == ST_OK)
+		request_done(req, ST_OK, "dry run, nothing changed");
+	else
+		request_done(req, status, "dry run: %s; %s", p->plan, summary);
+	free(p);
+}
+
+/* Instead of c's write (and the certificates that follow it), reply with
+ * what they would do to t.  Frees c. */
+static void
+change_preview(struct change *c, const struct acct_target *t)
+{
+	struct preview *p = xcalloc(1, sizeof(*p));
+
+	p->req = c->req;
+	snprintf(p->login, sizeof(p->login), "%s", t->login);
+	if (c->status_word[0] != '\0')
+		snprintf(p->status, sizeof(p->status), "%s -> %s", t->status, c->status_word);
+	if (c->new_unit_code[0] != '\0')
+		snprintf(p->unit, sizeof(p->unit), "%s -> %s", t->unit[0] ? t->unit : "(none)",
+		         c->new_unit_code);
+	snprintf(p->plan, sizeof(p->plan), "%s", c->msg);
+	if (c->certs)
+		lifecycle_preview(c->req->pd, t->login, c->ev, preview_certs, p);
+	else
+		preview_certs(p, ST_OK, "no change to certificates");
+	change_free(c);
 }
 
 static void
@@ -317,7 +380,8 @@ account_modify(struct request *req)
 		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
 		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0)
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0 ||
+		    acct_name_words_mod(c->mods, cn) < 0)
 			oom();
 	}
 	if (title != NULL) {
@@ -392,9 +456,12 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		oom();
 	c->certs = true;
 	c->ev = LIFECYCLE_MOVE;
-	snprintf(c->msg, sizeof(c->msg), "moved %s from %s to %s", t->login,
-	         t->unit[0] ? t->unit : "(none)", u->code);
-	change_send(c, t->dn);
+	snprintf(c->msg, sizeof(c->msg), "%s %s from %s to %s", c->dry_run ? "move" : "moved",
+	         t->login, t->unit[0] ? t->unit : "(none)", u->code);
+	if (c->dry_run)
+		change_preview(c, t);
+	else
+		change_send(c, t->dn);
 }
 
 void
@@ -438,8 +505,12 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	if (c->erase) {                                 /* delete --now */
 		c->ev = LIFECYCLE_DELETE;
 		snprintf(c->status_word, sizeof(c->status_word), "removed");
-		snprintf(c->msg, sizeof(c->msg), "removed the entry of %s", t->login);
-		change_send(c, t->dn);
+		snprintf(c->msg, sizeof(c->msg), "%s the entry of %s (no retention)",
+		         c->dry_run ? "remove" : "removed", t->login);
+		if (c->dry_run)
+			change_preview(c, t);
+		else
+			change_send(c, t->dn);
 		return;
 	}
 	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
@@ -447,6 +518,11 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		 * the certificates follow (a retry converges). */
 		snprintf(c->msg, sizeof(c->msg), "%s was already deleted; purged after %s",
 		         t->login, t->delete_after);
+		if (c->dry_run) {
+			snprintf(c->status_word, sizeof(c->status_word), "deleted");
+			change_preview(c, t);
+			return;
+		}
 		acct_finish_with_certs(req, t->login, LIFECYCLE_DELETE, "deleted", c->msg);
 		change_free(c);
 		return;
@@ -468,15 +544,16 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		                  c->delete_after) < 0)
 			oom();
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
-		snprintf(c->msg, sizeof(c->msg), "deleted %s: disabled now, purged after %s",
-		         t->login, c->delete_after);
+		snprintf(c->msg, sizeof(c->msg), "%s %s: disabled now, purged after %s",
+		         c->dry_run ? "delete" : "deleted", t->login, c->delete_after);
 	} else if (c->ev == LIFECYCLE_DISABLE) {
 		snprintf(c->status_word, sizeof(c->status_word), "disabled");
 		if (strcmp(t->status, "disabled") == 0)
 			snprintf(c->msg, sizeof(c->msg), "%s was already disabled; reason "
 			         "and time updated", t->login);
 		else
-			snprintf(c->msg, sizeof(c->msg), "disabled %s", t->login);
+			snprintf(c->msg, sizeof(c->msg), "%s %s", c->dry_run ? "disable" : "disabled",
+			         t->login);
 	} else {
 		snprintf(c->status_word, sizeof(c->status_word), "active");
 		if (strcmp(t->status, "active") == 0)
@@ -487,7 +564,10 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		else
 			snprintf(c->msg, sizeof(c->msg), "enabled %s", t->login);
 	}
-	change_send(c, t->dn);
+	if (c->dry_run)
+		change_preview(c, t);
+	else
+		change_send(c, t->dn);
 }
 
 void
@@ -559,6 +639,7 @@ struct purge {
 	size_t             n, cap;
 	size_t             pending, purged, failed, skipped;
 	bool               oom;
+	bool               dry_run;
 };
 
 struct purge_op {
@@ -685,6 +766,17 @@ purge_found(void *arg, const struct dir_result *res)
 		free(p);
 		return;
 	}
+	if (p->dry_run) {
+		for (i = 0; i < p->n; i++)
+			reply_kv(p->req, "login", p->v[i].login, "delete_after",
+			         p->v[i].delete_after, "result", "would be purged", NULL);
+		request_done(p->req, ST_OK, "dry run, nothing changed: %zu account%s would be "
+		             "purged%s", p->n, p->n == 1 ? "" : "s",
+		             p->skipped ? " (others outside your units would be left)" : "");
+		free(p->v);
+		free(p);
+		return;
+	}
 	if (p->n == 0) {
 		purge_finish(p);
 		return;
@@ -713,9 +805,112 @@ account_purge(struct request *req)
 	if (p == NULL)
 		oom();
 	p->req = req;
+	p->dry_run = cmd_flag(&req->args, "dry-run");
 	acct_gentime(now, sizeof(now), 0);
 	snprintf(filter, sizeof(filter),
 	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, purge_entry, purge_found, p);
+}
+
+/* ---- provdNameWords for entries written before it existed --------------- */
+
+struct words_item {
+	char  dn[ACCOUNT_DN_MAX];
+	char *cn;
+};
+
+struct words_upgrade {
+	struct provd      *pd;
+	struct words_item *v;
+	size_t             n, cap, pending, done, failed;
+};
+
+static bool words_upgrade_running;
+
+static void
+words_finish(struct words_upgrade *u)
+{
+	size_t i;
+
+	if (u->n > 0)
+		log_info("name search: provdNameWords written on %zu account%s written before it "
+		         "existed%s", u->done, u->done == 1 ? "" : "s",
+		         u->failed ? " (some failed; the next start retries them)" : "");
+	for (i = 0; i < u->n; i++)
+		free(u->v[i].cn);
+	free(u->v);
+	free(u);
+	words_upgrade_running = false;
+}
+
+static void
+words_written(void *arg, const struct dir_result *res)
+{
+	struct words_upgrade *u = arg;
+
+	if (res->code == LDAP_SUCCESS)
+		u->done++;
+	else
+		u->failed++;
+	if (--u->pending == 0)
+		words_finish(u);
+}
+
+static void
+words_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct words_upgrade *u = arg;
+	struct words_item *it;
+	char *dn;
+
+	if (u->n == u->cap) {
+		u->cap = u->cap ? u->cap * 2 : 256;
+		u->v = xrealloc(u->v, u->cap * sizeof(*u->v));
+	}
+	it = &u->v[u->n];
+	if ((it->cn = dir_entry_get(ld, e, "cn")) == NULL)
+		return;
+	dn = dir_entry_dn(ld, e);
+	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
+	free(dn);
+	u->n++;
+}
+
+static void
+words_found(void *arg, const struct dir_result *res)
+{
+	struct words_upgrade *u = arg;
+	size_t i;
+
+	(void)res;   /* a size limit or an error: do what came, the next start the rest */
+	if (u->n == 0) {
+		words_finish(u);
+		return;
+	}
+	u->pending = u->n;
+	for (i = 0; i < u->n; i++) {
+		struct dir_mods *m = dir_mods_new();
+
+		if (m == NULL || acct_name_words_mod(m, u->v[i].cn) < 0)
+			oom();
+		dir_modify(u->pd->dir, u->v[i].dn, dir_mods_get(m), NULL, words_written, u);
+		dir_mods_free(m);
+	}
+}
+
+void
+acct_upgrade_name_words(struct provd *pd)
+{
+	static const char *const attrs[] = { "cn", NULL };
+	struct words_upgrade *u;
+
+	if (words_upgrade_running)
+		return;
+	u = xcalloc(1, sizeof(*u));
+	u->pd = pd;
+	words_upgrade_running = true;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(&(objectClass=" OC_ACCOUNT ")(" AT_CN "=*)(!(" AT_NAME_WORDS "=*)))", attrs, 0, NULL,
+	           words_entry, words_found, u);
 }

@@ -68,6 +68,17 @@ void acct_lookup(struct request *req, const char *login, acct_found_fn *found,
 void acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_event ev,
                             const char *status_word, const char *msg);
 
+/* Replace provdNameWords with the folded words of cn (names_fold_words)
+ * in m; none when cn folds to nothing.  0, or -1 out of memory. */
+struct dir_mods;
+int acct_name_words_mod(struct dir_mods *m, const char *cn);
+
+/* Entries written before provdNameWords existed get it (cn folded), in the
+ * background; the directory's schema must already know the attribute
+ * (templates/schema/provd.ldif).  Called when the directory comes up; a
+ * second call while one runs does nothing. */
+void acct_upgrade_name_words(struct provd *pd);
+
 /* The current time as an LDAP GeneralizedTime "YYYYMMDDHHMMSSZ", plus
  * `days` days.  out must hold 16 bytes. */
 void acct_gentime(char *out, size_t outsz, unsigned days);

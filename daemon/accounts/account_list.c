@@ -9,7 +9,11 @@
  *
  * Filters: --unit CODE (departmentNumber), with --recursive every unit at
  * or below CODE from the unit cache, OR-ed; --status active | disabled |
- * deleted; --name PREFIX (cn starts with PREFIX, normalised like a name).
+ * deleted; --name WORDS: every word given starts a word of the name, with or
+ * without diacritics (provdNameWords, names_fold_words), or the name starts
+ * with WORDS as given (entries written before provdNameWords existed).
+ * With --name, two searches run one after the other: the names that hold
+ * every word given as a whole word first, then the rest.
  *
  * slapd keeps paged-results state per connection: a second paged search on
  * the same connection invalidates the first one's cookie.  So each listing
@@ -17,6 +21,7 @@
  * and closes it at the end; at most LIST_MAX_CONCURRENT run at once. */
 #include <lber.h>
 #include <ldap.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,7 +48,8 @@ static struct slots running;   /* listings holding a connection */
 struct list {
 	struct request *req;
 	struct dir     *dir;          /* this listing's own connection */
-	char           *filter;
+	char           *filter[2];    /* run in turn (--name: exact words first) */
+	size_t          nfilters, stage;
 	struct berval   cookie;       /* from the last page; empty at the start */
 	unsigned long   count;
 	unsigned long   pages;
@@ -54,7 +60,8 @@ struct list {
 static void
 list_free(struct list *l)
 {
-	free(l->filter);
+	free(l->filter[0]);
+	free(l->filter[1]);
 	ber_memfree(l->cookie.bv_val);
 	free(l);
 }
@@ -164,7 +171,12 @@ on_page(void *arg, const struct dir_result *res)
 	ber_memfree(l->cookie.bv_val);
 	l->cookie = cookie;
 	l->pages++;
-	if (l->cookie.bv_len == 0 || l->cancelled) {
+	if (l->cookie.bv_len == 0 && !l->cancelled && l->stage + 1 < l->nfilters) {
+		/* The next search, from its first page. */
+		l->stage++;
+		ber_memfree(l->cookie.bv_val);
+		l->cookie.bv_val = NULL;
+	} else if (l->cookie.bv_len == 0 || l->cancelled) {
 		finish(l, ST_OK, NULL);
 		return;
 	}
@@ -201,7 +213,7 @@ send_page(struct list *l)
 	ctrls[0] = ctrl;
 	ctrls[1] = NULL;
 	dir_search(l->dir, l->req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           l->filter, account_attrs, 0, ctrls, on_entry, on_page, l);
+	           l->filter[l->stage], account_attrs, 0, ctrls, on_entry, on_page, l);
 	ldap_control_free(ctrl);
 }
 
@@ -227,10 +239,11 @@ append(char **s, size_t *len, size_t *cap, const char *text)
 	return 0;
 }
 
-/* Build the search filter from the options; on a usage error finish req
- * and return NULL. */
+/* Build the search filter from the options, without its closing
+ * parenthesis; with --name, *exact and *prefix get the name's two parts
+ * (see the top).  On a usage error finish req and return NULL. */
 static char *
-build_filter(struct request *req)
+build_filter(struct request *req, char **exact, char **prefix)
 {
 	const struct cmd_args *a = &req->args;
 	const char *unit = cmd_arg(a, "unit"), *status = cmd_arg(a, "status");
@@ -290,48 +303,97 @@ build_filter(struct request *req)
 			goto oom;
 	}
 	if (name != NULL) {
-		char cn[NAMES_CN_BUFSZ], err[300];
-		size_t nlen;
+		char cn[NAMES_CN_BUFSZ], err[300], ex[1200], px[1200];
+		size_t nlen, elen = 0, ecap = 0, plen = 0, pcap = 0;
 
 		cmd_arg_len(a, "name", &nlen);
 		if (names_normalize(name, nlen, cn, sizeof(cn), err, sizeof(err)) < 0) {
 			request_done(req, ST_INVALID, "name: %s", err);
 			goto fail;
 		}
-		if (ldapesc_filter(cn, esc, sizeof(esc)) < 0) {
-			request_done(req, ST_INVALID, "name: prefix too long");
+		if (schema_filter_name_words(cn, false, ex, sizeof(ex)) < 0 ||
+		    schema_filter_name_words(cn, true, px, sizeof(px)) < 0) {
+			request_done(req, ST_INVALID, "name: no letters or digits to search for");
 			goto fail;
 		}
-		snprintf(part, sizeof(part), "(cn=%s*)", esc);
-		if (append(&f, &len, &cap, part) < 0)
+		if (ldapesc_filter(cn, esc, sizeof(esc)) < 0) {
+			request_done(req, ST_INVALID, "name: too long");
+			goto fail;
+		}
+		if (append(exact, &elen, &ecap, ex) < 0 ||
+		    append(prefix, &plen, &pcap, "(|(" AT_CN "=") < 0 ||
+		    append(prefix, &plen, &pcap, esc) < 0 ||
+		    append(prefix, &plen, &pcap, "*)") < 0 ||
+		    append(prefix, &plen, &pcap, px) < 0 ||
+		    append(prefix, &plen, &pcap, ")") < 0)
 			goto oom;
 	}
-	if (append(&f, &len, &cap, ")") < 0)
-		goto oom;
 	(void)nunits;
 	return f;
 oom:
 	request_done(req, ST_INTERNAL, "out of memory");
 fail:
 	free(f);
+	free(*exact);
+	free(*prefix);
+	*exact = *prefix = NULL;
 	return NULL;
+}
+
+/* The strings given, up to a NULL, then ")": one complete filter, or NULL. */
+static char *
+filter_join(const char *first, ...)
+{
+	char *f = NULL;
+	size_t len = 0, cap = 0;
+	const char *s;
+	va_list ap;
+	int rc = 0;
+
+	va_start(ap, first);
+	for (s = first; s != NULL && rc == 0; s = va_arg(ap, const char *))
+		rc = append(&f, &len, &cap, s);
+	va_end(ap);
+	if (rc < 0 || append(&f, &len, &cap, ")") < 0) {
+		free(f);
+		return NULL;
+	}
+	return f;
 }
 
 void
 account_list(struct request *req)
 {
 	struct list *l;
-	char *filter;
+	char *filter, *exact = NULL, *prefix = NULL;
 
-	if ((filter = build_filter(req)) == NULL)
+	if ((filter = build_filter(req, &exact, &prefix)) == NULL)
 		return;
 	if ((l = calloc(1, sizeof(*l))) == NULL) {
 		free(filter);
+		free(exact);
+		free(prefix);
 		request_done(req, ST_INTERNAL, "out of memory");
 		return;
 	}
 	l->req = req;
-	l->filter = filter;
+	if (exact == NULL) {
+		l->filter[0] = filter_join(filter, (char *)NULL);
+		l->nfilters = 1;
+	} else {
+		/* Whole words first, then the rest: (&BASE PREFIX (!EXACT)). */
+		l->filter[0] = filter_join(filter, exact, (char *)NULL);
+		l->filter[1] = filter_join(filter, prefix, "(!", exact, ")", (char *)NULL);
+		l->nfilters = 2;
+	}
+	free(filter);
+	free(exact);
+	free(prefix);
+	if (l->filter[0] == NULL || (l->nfilters == 2 && l->filter[1] == NULL)) {
+		list_free(l);
+		request_done(req, ST_INTERNAL, "out of memory");
+		return;
+	}
 	switch (slots_take(&running, req->peer.uid, LIST_MAX_CONCURRENT, LIST_MAX_PER_UID)) {
 	case SLOTS_OK:
 		break;

@@ -69,6 +69,8 @@ struct batch {
 	int                fatal_status;
 	char               fatal_msg[600];
 	unsigned long      rows, created, updated, unchanged, rejected, failed;
+	unsigned long      read;        /* data rows parsed so far */
+	unsigned long long bytes;       /* input bytes received so far */
 	uint64_t           last_progress;
 	uint64_t           last_audit;
 	unsigned long      audited_rows;  /* rows done at the last such record */
@@ -128,6 +130,8 @@ maybe_finish(struct batch *b)
 	rec_kvf(&r, "unchanged", "%lu", b->unchanged);
 	rec_kvf(&r, "rejected", "%lu", b->rejected);
 	rec_kvf(&r, "failed", "%lu", b->failed);
+	if (b->stopped_on_error)
+		rec_kv(&r, "note", "stopped early at the first error (--on-error stop)");
 	rec_end(&r);
 	snprintf(req->audit_note, sizeof(req->audit_note),
 	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s",
@@ -170,8 +174,15 @@ progress(struct batch *b, bool force)
 	if (!force && now - b->last_progress < PROGRESS_MS)
 		return;
 	b->last_progress = now;
+	/* What provd knows: rows finished, rows and bytes read so far, and the
+	 * total once the input has ended (provctl estimates it before then
+	 * from the bytes and the file's size). */
 	rec_begin_type(&r, b->req, WIRE_PROGRESS);
 	rec_kvf(&r, "done", "%lu", done);
+	rec_kvf(&r, "read", "%lu", b->read);
+	rec_kvf(&r, "bytes", "%llu", b->bytes);
+	if (b->input_ended)
+		rec_kvf(&r, "total", "%lu", b->read);
 	rec_end(&r);
 }
 
@@ -406,6 +417,7 @@ on_row(const struct csv_row *cr, void *arg)
 		b->qhead = row;
 	b->qtail = row;
 	b->queued++;
+	b->read++;
 	return 0;
 }
 
@@ -416,6 +428,7 @@ on_data(struct request *req, const char *p, size_t n)
 
 	if (b->stopping)
 		return;
+	b->bytes += n;
 	csv_feed(b->csv, p, n, on_row, b);
 	if (b->qhead != NULL && !b->paused) {
 		b->paused = true;
@@ -437,6 +450,7 @@ on_end(struct request *req)
 		}
 	}
 	b->input_ended = true;
+	progress(b, true);      /* the total is known now */
 	pump(b);
 }
 

@@ -7,12 +7,13 @@
 
 #include "log.h"
 
-static lifecycle_certs_fn *certs_fn;
+static lifecycle_certs_fn *certs_fn, *preview_fn;
 
 void
-lifecycle_set_certs(lifecycle_certs_fn *fn)
+lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
 {
 	certs_fn = fn;
+	preview_fn = preview;
 }
 
 const char *
@@ -27,11 +28,25 @@ lifecycle_event_name(enum lifecycle_event ev)
 	return "?";
 }
 
+static void
+call(lifecycle_certs_fn *fn, struct provd *pd, const char *login, enum lifecycle_event ev,
+     lifecycle_done_fn *done, void *ctx)
+{
+	if (fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	fn(pd, login, ev, done, ctx);
+}
+
 void
 lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                 lifecycle_done_fn *done, void *ctx)
 {
-	if (certs_fn == NULL)
-		fatalx("lifecycle: no certificate office wired in (bug)");
-	certs_fn(pd, login, ev, done, ctx);
+	call(certs_fn, pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	call(preview_fn, pd, login, ev, done, ctx);
 }

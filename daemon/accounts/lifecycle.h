@@ -30,16 +30,21 @@ enum lifecycle_event {
 
 typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
 
-/* The certificate office's side (cert_lifecycle), set by main.c at
- * start-up: this layer cannot name it. */
+/* The certificate office's side (cert_lifecycle, and cert_lifecycle_preview
+ * for --dry-run), set by main.c at start-up: this layer cannot name it. */
 typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecycle_event ev,
                                 lifecycle_done_fn *done, void *ctx);
-void lifecycle_set_certs(lifecycle_certs_fn *fn);
+void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
 
 /* login must be a valid login (names_login_valid); it is copied.  Fatal
  * when lifecycle_set_certs was never called (a wiring bug). */
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
+
+/* The same, nothing written: done gets what would change ("1 certificate
+ * would be revoked (affiliationChanged): SERIAL"), for --dry-run. */
+void lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                       lifecycle_done_fn *done, void *ctx);
 
 /* "disable", "enable", "delete", "move". */
 const char *lifecycle_event_name(enum lifecycle_event ev);

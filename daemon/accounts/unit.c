@@ -404,6 +404,22 @@ unit_modify(struct request *req)
 	}
 	c->renamed = name != NULL;
 	snprintf(req->audit_note, sizeof(req->audit_note), "unit=%s", u->code);
+	if (cmd_flag(a, "dry-run")) {
+		/* One record per field that would change; nothing written. */
+		if (name != NULL)
+			reply_kv(req, "unit", u->code, "field", "name", "from", u->name ? u->name : "",
+			         "to", c->name, NULL);
+		if (kind != NULL)
+			reply_kv(req, "unit", u->code, "field", "kind", "from", u->kind, "to", kind,
+			         NULL);
+		if (parent != NULL)
+			reply_kv(req, "unit", u->code, "field", "parent", "from", u->parent,
+			         "to", parent, NULL);
+		request_done(req, ST_OK, "dry run, nothing changed%s", name != NULL ?
+		             "; the unit name on its accounts (ou) would follow" : "");
+		unit_change_free(c);
+		return;
+	}
 	if ((m = dir_mods_new()) == NULL ||
 	    (name != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, "description", c->name) < 0) ||
 	    (kind != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, "provdUnitKind", kind) < 0) ||

@@ -119,8 +119,8 @@ on_done(void *arg, const struct dir_result *res)
 
 		text_sanitize(req->args.operand[0], strnlen(req->args.operand[0], 64),
 		              clean, sizeof(clean));
-		request_done(req, ST_NOTFOUND, "no account with login, mail or employee id '%s'",
-		             clean);
+		request_done(req, ST_NOTFOUND, "no account with login, mail, employee id or "
+		             "name '%s'", clean);
 		free(w);
 		return;
 	}
@@ -132,16 +132,23 @@ void
 whois_show(struct request *req)
 {
 	const char *key = req->args.operand[0];
-	char filter[3400];
+	char filter[3400], person[2000], byname[1200];
 	struct whois *w;
 
-	if (key[0] == '\0' || schema_filter_person(key, true, filter, sizeof(filter)) < 0) {
-		request_done(req, ST_INVALID, "whois: give a login, a mail address or an "
-		             "employee id (at most 254 bytes)");
+	if (key[0] == '\0' || schema_filter_person(key, true, person, sizeof(person)) < 0) {
+		request_done(req, ST_INVALID, "whois: give a login, a mail address, an "
+		             "employee id or a name (at most 254 bytes)");
 		return;
 	}
 	w = xcalloc(1, sizeof(*w));
 	w->req = req;
+	/* Or a name: every word given is a whole word of the name, with or
+	 * without diacritics. */
+	if (schema_filter_name_words(key, false, byname, sizeof(byname)) == 0)
+		snprintf(filter, sizeof(filter), "(|%s(&(objectClass=" OC_PERSON ")%s))", person,
+		         byname);
+	else
+		snprintf(filter, sizeof(filter), "%s", person);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           account_attrs, 0, NULL, on_account, on_done, w);
 }

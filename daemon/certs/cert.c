@@ -20,6 +20,7 @@
 #include "csr.h"
 #include "dir.h"
 #include "escrow.h"
+#include "fieldtype.h"
 #include "fingerprint.h"
 #include "index.h"
 #include "keygen.h"
@@ -638,7 +639,7 @@ show_found(void *ctx, int status, const char *msg, struct certrec *list)
 		request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
 		             req->args.operand[0]);
 	else {
-		certrec_output(req, list, true);
+		certrec_output(req, list, cmd_flag(&req->args, "pem"));
 		request_done(req, ST_OK, "ok");
 	}
 	certrec_free(list);
@@ -757,7 +758,7 @@ revoke_or_release(struct request *req, bool release)
 {
 	const char *why = cmd_arg(&req->args, "reason");
 	const char *inv = cmd_arg(&req->args, "invalidity-date");
-	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200];
+	char filter[256], hex[SERIAL_HEX_MAX + 1], err[200] = "";
 	struct revoke *rv;
 
 	if (!cert_need_ca(req))
@@ -779,10 +780,18 @@ revoke_or_release(struct request *req, bool release)
 			request_done(req, ST_INVALID, "--reason: %s", err[0] ? err : "not allowed");
 			return;
 		}
-		if (inv != NULL && pkitime_parse_ldap(inv, &rv->invalidity, err, sizeof(err)) < 0) {
-			free(rv);
-			request_done(req, ST_INVALID, "--invalidity-date: %s (YYYYMMDDHHMMSSZ)", err);
-			return;
+		if (inv != NULL) {
+			char gt[16];
+
+			if (fieldtype_parse_time(inv, NULL, gt) < 0)
+				snprintf(err, sizeof(err), "not a time");
+			if (err[0] != '\0' || pkitime_parse_ldap(gt, &rv->invalidity, err,
+			                                          sizeof(err)) < 0) {
+				free(rv);
+				request_done(req, ST_INVALID, "--invalidity-date: %s (want "
+				             "YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)", err);
+				return;
+			}
 		}
 		/* The date the key is known or suspected to have been
 		 * compromised (RFC 5280 5.3.2): it cannot lie ahead. */
@@ -1012,9 +1021,24 @@ life_found(void *ctx, int status, const char *msg, struct certrec *list)
 	life_next(lf);
 }
 
-void
-cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
-               lifecycle_done_fn *done, void *ctx)
+/* The records an account's lifecycle may touch: valid or on hold. */
+static void
+life_filter(const char *login, char *filter, size_t len)
+{
+	char esc[128];
+
+	/* login was checked by the caller (names_login_valid): no escaping needed,
+	 * but escape anyway so this never depends on the caller. */
+	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
+		esc[0] = '\0';
+	snprintf(filter, len, "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
+	         "(provdCertStatus=hold)))", esc);
+}
+
+/* Find login's records that ev may touch; found(lf) then acts or previews. */
+static void
+life_start(struct provd *pd, const char *login, enum lifecycle_event ev,
+           lifecycle_done_fn *done, void *ctx, certrec_found_fn *found)
 {
 	struct life *lf = xcalloc(1, sizeof(*lf));
 	char filter[400];
@@ -1023,18 +1047,60 @@ cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
 	lf->ev = ev;
 	lf->done = done;
 	lf->ctx = ctx;
-	/* login was checked by the caller (names_login_valid): no escaping needed,
-	 * but escape anyway so this never depends on the caller. */
-	{
-		char esc[128];
+	life_filter(login, filter, sizeof(filter));
+	certrec_find(pd, filter, found, lf);
+}
 
-		if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
-			esc[0] = '\0';
-		snprintf(filter, sizeof(filter),
-		         "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
-		         "(provdCertStatus=hold)))", esc);
+void
+cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+               lifecycle_done_fn *done, void *ctx)
+{
+	life_start(pd, login, ev, done, ctx, life_found);
+}
+
+/* ---- lifecycle preview: what the event would do, nothing written ----- */
+
+static void
+preview_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	static const char *const would[] = {
+		[LIFECYCLE_DISABLE] = "would be put on hold", [LIFECYCLE_ENABLE] = "would be released",
+		[LIFECYCLE_DELETE] = "would be revoked (cessationOfOperation)",
+		[LIFECYCLE_MOVE] = "would be revoked (affiliationChanged)",
+	};
+	struct life *lf = ctx;
+	struct certrec *c;
+	char serials[900] = "";
+	int reason;
+
+	lf->list = list;
+	if (status != ST_OK) {
+		snprintf(lf->summary, sizeof(lf->summary), "certificates not known: %s", msg);
+		life_finish(lf, status);
+		return;
 	}
-	certrec_find(pd, filter, life_found, lf);
+	for (c = list; c != NULL; c = c->next) {
+		size_t n = strlen(serials);
+
+		if (life_target(lf->ev, c, &reason) < 0)
+			continue;
+		lf->changed++;
+		snprintf(serials + n, sizeof(serials) - n, "%s%s", n ? "," : "", c->serial);
+	}
+	if (lf->changed == 0)
+		snprintf(lf->summary, sizeof(lf->summary), "%s", list == NULL ?
+		         "no certificates" : "no certificate would change");
+	else
+		snprintf(lf->summary, sizeof(lf->summary), "%zu certificate%s %s: %s",
+		         lf->changed, lf->changed == 1 ? "" : "s", would[lf->ev], serials);
+	life_finish(lf, ST_OK);
+}
+
+void
+cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                       lifecycle_done_fn *done, void *ctx)
+{
+	life_start(pd, login, ev, done, ctx, preview_found);
 }
 
 /* ---- whois: the person's certificates ------------------------------- */

@@ -27,9 +27,18 @@ void cert_revoke(struct request *req);
 void cert_release(struct request *req);
 void cert_export_index(struct request *req);
 
-/* The certificates' side of an account event (see lifecycle.h): every
- * matching record changes, then one CRL is published.  done runs once. */
-/* The whois part listing a person's certificates (see whois.h). */
+/* The certificates' side of an account event (see account_admin.h): every
+ * matching record changes, then one CRL is published.  done runs once.
+ * main.c hands it to lifecycle_set_certs. */
+void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
+                    lifecycle_done_fn *done, void *ctx);
+/* What cert_lifecycle would do, nothing written: done gets a summary such
+ * as "2 certificates would be put on hold: SERIAL,SERIAL" (for --dry-run). */
+void cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                            lifecycle_done_fn *done, void *ctx);
+
+/* The whois part listing a person's certificates (see whois.h); main.c
+ * adds it with whois_add_part. */
 struct whois_subject;
 void cert_whois_part(struct request *req, const struct whois_subject *who,
                      void (*done)(void *ctx), void *ctx);

@@ -64,12 +64,76 @@ config_parse_size(const char *s, unsigned long long *out)
 	return 0;
 }
 
+/* config_lookup() that marks the setting as read: settings nobody reads
+ * are misspelt or obsolete, and check_unknown() names them. */
+static config_setting_t *
+lookup(config_t *cf, const char *path)
+{
+	static char used;
+	config_setting_t *s = config_lookup(cf, path);
+
+	if (s != NULL)
+		config_setting_set_hook(s, &used);
+	return s;
+}
+
+/* Every setting in group g was read, or g names the first one that was not
+ * ("file:line: unknown setting 'mail.retention_day'").  Groups are walked;
+ * lists and arrays count as read with their parent. */
+static int
+check_unknown(config_setting_t *g, char *err, size_t errlen)
+{
+	int i, n = config_setting_length(g);
+
+	for (i = 0; i < n; i++) {
+		config_setting_t *s = config_setting_get_elem(g, (unsigned)i);
+		char path[256] = "";
+		config_setting_t *p;
+
+		if (s == NULL)
+			continue;
+		if (config_setting_is_group(s) && config_setting_get_hook(s) == NULL) {
+			if (check_unknown(s, err, errlen) < 0)
+				return -1;
+			continue;
+		}
+		if (config_setting_get_hook(s) != NULL)
+			continue;
+		/* The dotted path, for the message: names from the root down. */
+		{
+			const char *names[8];
+			size_t nn = 0, len = 0, k;
+
+			for (p = s; p != NULL && config_setting_name(p) != NULL && nn < 8;
+			     p = config_setting_parent(p))
+				names[nn++] = config_setting_name(p);
+			for (k = nn; k > 0; k--) {
+				size_t w = strlen(names[k - 1]);
+
+				if (len + w + 2 > sizeof(path))
+					break;
+				if (len > 0)
+					path[len++] = '.';
+				memcpy(path + len, names[k - 1], w);
+				len += w;
+			}
+			path[len] = '\0';
+		}
+		snprintf(err, errlen, "%s:%d: unknown setting '%s' (misspelt? provd.conf(5) "
+		         "lists the settings)",
+		         config_setting_source_file(s) ? config_setting_source_file(s) : "config",
+		         config_setting_source_line(s), path);
+		return -1;
+	}
+	return 0;
+}
+
 /* Copy the string setting at path, or the default (may be NULL). */
 static int
 get_str(config_t *cf, const char *path, const char *def, char **out,
         char *err, size_t errlen)
 {
-	config_setting_t *s = config_lookup(cf, path);
+	config_setting_t *s = lookup(cf, path);
 	const char *v = def;
 
 	if (s != NULL) {
@@ -94,7 +158,7 @@ static int
 get_uint(config_t *cf, const char *path, unsigned def, unsigned min,
          unsigned max, unsigned *out, char *err, size_t errlen)
 {
-	config_setting_t *s = config_lookup(cf, path);
+	config_setting_t *s = lookup(cf, path);
 	long long v = def;
 
 	if (s != NULL) {
@@ -164,7 +228,7 @@ load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
 		char path[32];
 
 		snprintf(path, sizeof(path), "roles.%s", names[i]);
-		if ((list = config_lookup(cf, path)) == NULL)
+		if ((list = lookup(cf, path)) == NULL)
 			continue;
 		if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
 			snprintf(err, errlen, "%s:%d: %s must be a list of group names",
@@ -190,7 +254,7 @@ load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
 		}
 	}
 	/* Scoped grants: ( { group = "..."; role = "admin"; unit = "code"; } ) */
-	if ((list = config_lookup(cf, "roles.scoped")) == NULL)
+	if ((list = lookup(cf, "roles.scoped")) == NULL)
 		return 0;
 	for (j = 0; j < config_setting_length(list); j++) {
 		const char *g = NULL, *r = NULL, *u = NULL;
@@ -344,7 +408,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 		         "\"simple\", not \"%s\"", path, bind);
 		goto out;
 	}
-	if ((s = config_lookup(&cf, "ldap.uris")) == NULL ||
+	if ((s = lookup(&cf, "ldap.uris")) == NULL ||
 	    config_setting_length(s) == 0) {
 		snprintf(err, errlen, "%s: ldap.uris: at least one URI is required", path);
 		goto out;
@@ -380,7 +444,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 		}
 		ldap_dnfree(dn);
 	}
-	if (load_roles(&cf, c, err, errlen) < 0 || derive_dns(c, err, errlen) < 0)
+	if (load_roles(&cf, c, err, errlen) < 0 || derive_dns(c, err, errlen) < 0 ||
+	    check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
 out:

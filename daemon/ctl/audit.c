@@ -1,6 +1,7 @@
 /* audit — syslog lines and the hash-chained journal for every command,
  * and the `audit show` / `audit verify` commands.  See audit.h, journal.h. */
 #include "audit.h"
+#include "fieldtype.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -1101,35 +1102,17 @@ scan_step(struct scan *s)
 	scan_schedule(s);
 }
 
-/* "YYYY-MM-DD[THH:MM:SS]" (a space for the T and a final Z are accepted)
- * into the journal's "YYYY-MM-DDTHH:MM:SS" form.  0 or -1. */
+/* A time as fieldtype_parse_time() takes it (ISO 8601 or GeneralizedTime,
+ * UTC) into the journal's "YYYY-MM-DDTHH:MM:SS" form.  0 or -1. */
 static int
 parse_since(const char *in, char out[24])
 {
-	static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-	size_t n = strlen(in), i;
-	int mo, d, h, mi, sec;
+	char iso[21];
 
-	if (n > 0 && in[n - 1] == 'Z')
-		n--;
-	if (n != 10 && n != 19)
+	if (fieldtype_parse_time(in, iso, NULL) < 0)
 		return -1;
-	for (i = 0; i < n; i++) {
-		char want = shape[i], ch = in[i];
-
-		if (want == 'd' ? (ch < '0' || ch > '9') :
-		    want == 'T' ? (ch != 'T' && ch != ' ') : ch != want)
-			return -1;
-	}
-	memcpy(out, in, n);
-	out[n] = '\0';
-	if (n == 10)
-		memcpy(out + 10, "T00:00:00", 10);
-	out[10] = 'T';
-	mo = atoi(out + 5), d = atoi(out + 8);
-	h = atoi(out + 11), mi = atoi(out + 14), sec = atoi(out + 17);
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-		return -1;
+	memcpy(out, iso, 19);
+	out[19] = '\0';
 	return 0;
 }
 
@@ -1228,7 +1211,7 @@ audit_show(struct request *req)
 		char clean[80];
 
 		text_sanitize(since, strnlen(since, 64), clean, sizeof(clean));
-		request_done(req, ST_USAGE, "since: want YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS "
+		request_done(req, ST_USAGE, "since: want YYYY-MM-DD, YYYY-MM-DDTHH:MM:SS or YYYYMMDDHHMMSSZ "
 		             "(UTC), got '%s'", clean);
 		return;
 	}

@@ -681,3 +681,38 @@ names_lowest_free(const char *base, const char *const *taken, size_t ntaken)
 	free(seen);
 	return result;
 }
+
+int
+names_fold_words(const char *utf8, char out[][NAMES_WORD_BUFSZ], size_t max)
+{
+	char word[NAMES_INPUT_MAX + 1];
+	const char *p = utf8;
+	size_t n = 0, i;
+
+	if (strlen(utf8) > NAMES_INPUT_MAX)
+		return -1;
+	while (*p != '\0') {
+		size_t len;
+		char folded[NAMES_WORD_BUFSZ];
+		bool seen = false;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		len = strcspn(p, " \t");
+		if (len == 0)
+			break;
+		memcpy(word, p, len);
+		word[len] = '\0';
+		p += len;
+		if (names_fold_ascii(word, folded, sizeof(folded)) < 0)
+			return -1;
+		if (folded[0] == '\0')
+			continue;
+		for (i = 0; i < n; i++)
+			seen = seen || strcmp(out[i], folded) == 0;
+		if (seen || n == max)
+			continue;
+		memcpy(out[n++], folded, sizeof(folded));
+	}
+	return (int)n;
+}

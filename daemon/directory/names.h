@@ -98,6 +98,18 @@ int names_split(const char *normalized, struct person_name *out,
 int names_fold_ascii(const char *utf8, char *out, size_t outsz);
 
 /*
+ * The words of a name folded for searching, as provdNameWords holds them:
+ * each space-separated word of utf8 through names_fold_ascii ("Nguyễn Văn
+ * An" -> "nguyen", "van", "an"); words that fold to nothing are dropped,
+ * repeats kept once.  Writes up to max words of NAMES_WORD_BUFSZ bytes to
+ * out and returns how many, or -1 for invalid UTF-8 or over-long input.
+ * The one folding that names are written and searched with.
+ */
+#define NAMES_WORD_BUFSZ 64
+#define NAMES_WORDS_MAX  16
+int names_fold_words(const char *utf8, char out[][NAMES_WORD_BUFSZ], size_t max);
+
+/*
  * The default login base of a full name: fold(given) followed by the first
  * letter of fold(family) and of each fold(middle) word ("Nguyễn Văn An" ->
  * "annv"). `full_name` is NUL-terminated and is normalised first, so raw HR

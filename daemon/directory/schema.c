@@ -8,6 +8,7 @@
 
 #include "dir.h"
 #include "ldapesc.h"
+#include "names.h"
 #include "wire.h"
 
 static const char *const account_names[] = {
@@ -90,6 +91,31 @@ schema_filter_person(const char *key, bool employee_id, char *out, size_t outsz)
 		             "=%s)(" AT_MAIL_ALIAS "=%s)))",
 		             esc, esc, esc);
 	return n < 0 || (size_t)n >= outsz ? -1 : 0;
+}
+
+int
+schema_filter_name_words(const char *name, bool prefix, char *out, size_t outsz)
+{
+	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
+	int n = names_fold_words(name, words, NAMES_WORDS_MAX), k, w;
+	size_t len;
+
+	if (n <= 0 || outsz < 4)
+		return -1;
+	/* Folded words are [a-z0-9]: nothing to escape. */
+	strcpy(out, "(&");
+	len = 2;
+	for (k = 0; k < n; k++) {
+		w = snprintf(out + len, outsz - len, "(" AT_NAME_WORDS "=%s%s)", words[k],
+		             prefix ? "*" : "");
+		if (w < 0 || (size_t)w >= outsz - len)
+			return -1;
+		len += (size_t)w;
+	}
+	if (len + 2 > outsz)
+		return -1;
+	memcpy(out + len, ")", 2);
+	return 0;
 }
 
 const char *

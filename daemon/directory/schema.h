@@ -35,6 +35,7 @@
 #define AT_DELETE_AFTER    "provdDeleteAfter"
 #define AT_DISABLED_AT     "provdDisabledAt"
 #define AT_DISABLED_REASON "provdDisabledReason"
+#define AT_NAME_WORDS      "provdNameWords" /* cn's words folded (names_fold_words) */
 
 #define AT_CERT_SERIAL      "provdCertSerial"
 #define AT_CERT_STATUS      "provdCertStatus"
@@ -84,6 +85,14 @@ const char *account_state_filter(enum account_state s);
  * 0, or -1 when key is longer than 254 bytes or out is too small.
  */
 int schema_filter_person(const char *key, bool employee_id, char *out, size_t outsz);
+
+/*
+ * The filter component matching a name as people type it: every word of
+ * name, folded (names_fold_words), is a word of the account's name
+ * (provdNameWords=w), or with prefix starts one (provdNameWords=w*).
+ * 0, or -1 when name folds to no word or out is too small.
+ */
+int schema_filter_name_words(const char *name, bool prefix, char *out, size_t outsz);
 
 /* ---- certificate records ------------------------------------------------ */
 

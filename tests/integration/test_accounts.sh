@@ -66,7 +66,7 @@ printf 'Mat-khau-rat-dai-2026\n' >"$TMP/pw1"
 printf 'Mat-khau-khac-2026\n' >"$TMP/pw2"
 printf 'short\n' >"$TMP/short"
 ok "set a chosen password from a file" provctl -f json user passwd annv --password-file "$TMP/pw1"
-contains "no pwdReset without --must-change" "$OUT" '"must_change":"no"'
+contains "no pwdReset without --must-change" "$OUT" '"must_change":false'
 lacks "the chosen password is not echoed" "$OUT" "Mat-khau-rat-dai-2026"
 contains "stored as yescrypt" "$(attr_of annv userPassword)" '{CRYPT}$y$'
 eq "pwdReset removed" "$(ldap_root -b "uid=annv,$P" -s base pwdReset | ldif_values pwdReset)" ""

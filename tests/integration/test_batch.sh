@@ -24,7 +24,7 @@ fails "apply needs --credentials" 2 provctl batch import "$T/s500.csv"
 
 # Apply.
 ok "apply 500 rows" provctl -f json batch import "$T/s500.csv" --credentials "$T/cred.csv"
-contains "summary: 500 created" "$OUT" '"summary":"applied","rows":"500","created":"500"'
+contains "summary: 500 created" "$OUT" '"summary":"applied","rows":500,"created":500'
 eq "500 accounts" "$(count_people)" 500
 eq "credentials file is 0600" "$(stat -c %a "$T/cred.csv")" 600
 eq "credentials: header + 500 rows" "$(wc -l <"$T/cred.csv")" 501
@@ -41,9 +41,9 @@ fails "credentials file is never overwritten" 2 provctl batch import "$T/s500.cs
 
 # Idempotent: the same file again changes nothing.
 ok "re-run" provctl -f json batch import "$T/s500.csv" --credentials "$T/cred2.csv"
-contains "re-run: all unchanged" "$OUT" '"created":"0","updated":"0","unchanged":"500"'
+contains "re-run: all unchanged" "$OUT" '"created":0,"updated":0,"unchanged":500'
 eq "still 500 accounts" "$(count_people)" 500
-eq "no credentials for unchanged rows" "$(wc -l <"$T/cred2.csv")" 0
+ok "no credentials file when no account was made" test ! -e "$T/cred2.csv"
 
 # An update: a changed title and phone for one employee, columns in another order.
 emp=$(sed -n 2p "$T/s500.csv" | cut -d, -f1)
@@ -133,6 +133,6 @@ eq "exactly one account per row" "$(count_people)" $((2000 + 4))
 dups=$(ldap_root -b "ou=people,$LDAP_BASE" -s one employeeNumber | ldif_values employeeNumber | sort | uniq -d | wc -l)
 eq "no employee id twice" "$dups" 0
 ok "third run changes nothing" provctl -f json batch import "$T/s2000.csv" --credentials "$T/crash3.csv"
-contains "third run: all unchanged" "$OUT" '"created":"0","updated":"0","unchanged":"2000"'
+contains "third run: all unchanged" "$OUT" '"created":0,"updated":0,"unchanged":2000'
 
 done_testing

@@ -34,8 +34,8 @@ eq "one line per command of --help" "$(grep -c . <<<"$table")" \
 	"$(provctl --help | sed -n '/^commands:/,/^exit codes:/p' | grep -c '^  [a-z]')"
 contains "user add with its options" "$table" \
 	"user add --name=NAME --unit=CODE --employee-id=ID --title=TITLE --phone=PHONE --login=LOGIN --alias=ADDR --quota=SIZE"
-contains "flags have no metavar, operands follow --" "$table" "user delete --now -- LOGIN"
-contains "a one-word command with an operand" "$table" "whois -- LOGIN|MAIL|EMPLOYEE_ID"
+contains "flags have no metavar, operands follow --" "$table" "user delete --now --dry-run --yes -- LOGIN"
+contains "a one-word command with an operand" "$table" "whois -- LOGIN|MAIL|EMPLOYEE_ID|NAME"
 
 # --- static candidates --------------------------------------------------------
 candidates provctl us >/dev/null

@@ -11,7 +11,7 @@ ok "ping answers" provctl ping
 contains "ping says pong" "$OUT" "pong"
 ok "status" provctl -f json status
 contains "status: directory connected" "$OUT" '"ldap":"connected"'
-contains "status: 166 units" "$OUT" '"units":"166"'
+contains "status: 166 units" "$OUT" '"units":166'
 
 ok "unit list" provctl -f tab unit list
 eq "unit list has 166 units" "$(printf '%s\n' "$OUT" | tail -n +2 | wc -l)" 166
@@ -98,6 +98,16 @@ chmod 0644 "$SANDBOX_DIR/provd.conf"
 fails "provd -n refuses a readable config" 1 "$BUILD/provd" -n -c "$SANDBOX_DIR/provd.conf"
 contains "refusal names the file" "$ERR" "provd.conf"
 chmod 0600 "$SANDBOX_DIR/provd.conf"
+# A misspelt setting is an error naming its line, not a silent default.
+bad=$SANDBOX_DIR/misspelt.conf
+(umask 077 && sed 's/^\(\s*\)\(daemon\s*[:=]\s*{\)/\1\2\n  retention_day = 90;/' \
+	"$SANDBOX_DIR/provd.conf" >"$bad")
+line=$(grep -n 'retention_day = 90' "$bad" | cut -d: -f1)
+fails "provd -n refuses an unknown setting" 1 "$BUILD/provd" -n -c "$bad"
+contains "and names it with its line" "$ERR" "misspelt.conf:$line: unknown setting 'daemon.retention_day'"
+(umask 077 && printf 'extra = { x = 1; };\n' | cat "$SANDBOX_DIR/provd.conf" - >"$bad")
+fails "provd -n refuses an unknown group" 1 "$BUILD/provd" -n -c "$bad"
+contains "and names the setting in it" "$ERR" "unknown setting 'extra.x'"
 
 # SIGTERM: provd exits cleanly and removes its socket.
 pid=$(cat "$SANDBOX_DIR/provd.pid")

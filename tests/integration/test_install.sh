@@ -142,8 +142,12 @@ ok "data directory removed" test ! -e "$p/share/provd"
 ok "doc directory removed" test ! -e "$p/share/doc/provd"
 
 # --- PREFIX=/usr: paths in the unit and the example follow -------------------
+# From a copy of the build under test (made for the default PREFIX), so
+# the rebuild for /usr leaves that build alone.
 root=$tmp/root-usr
-ok "make install PREFIX=/usr" make "${make_args[@]}" install "DESTDIR=$root" PREFIX=/usr
+cp -a "$BUILD" "$tmp/build-usr"
+usr_args=("${make_args[@]/#BUILD=*/BUILD=$tmp/build-usr}")
+ok "make install PREFIX=/usr" make "${usr_args[@]}" install "DESTDIR=$root" PREFIX=/usr
 eq "PREFIX=/usr: the tree is exactly the expected files" \
 	"$(installed_files "$root" | sort)" "$(expected_files /usr | sort)"
 unit=$(<"$root/usr/lib/systemd/system/provd.service")
@@ -151,7 +155,13 @@ contains "PREFIX=/usr: unit runs /usr/sbin/provd" "$unit" "ExecStart=/usr/sbin/p
 lacks "PREFIX=/usr: unit has no /usr/local" "$unit" "/usr/local"
 contains "PREFIX=/usr: example template_dir is /usr/share/provd" \
 	"$(<"$root/usr/share/provd/examples/provd.conf")" 'template_dir = "/usr/share/provd"'
-ok "make uninstall PREFIX=/usr" make "${make_args[@]}" uninstall "DESTDIR=$root" PREFIX=/usr
+# The build under test was made with the default PREFIX: install rebuilt
+# provd, whose compiled-in template directory follows PREFIX.
+ok "PREFIX=/usr: provd was rebuilt for /usr/share/provd" \
+	grep -aq '/usr/share/provd' "$root/usr/sbin/provd"
+ok "PREFIX=/usr: provd has no /usr/local/share/provd" \
+	bash -c "! grep -aq /usr/local/share/provd '$root/usr/sbin/provd'"
+ok "make uninstall PREFIX=/usr" make "${usr_args[@]}" uninstall "DESTDIR=$root" PREFIX=/usr
 eq "PREFIX=/usr: no file left after uninstall" "$(installed_files "$root")" ""
 
 done_testing

@@ -133,6 +133,22 @@ dovecot_kill() {
 	kill -TERM "$pid" 2>/dev/null || true
 }
 
+# The shipped LMTP listener: Dovecot accepts it, and it is where
+# main.cf.snippet's virtual_transport points inside Postfix's queue
+# directory.
+lmtp_conf=$TMP/lmtp-check.conf
+printf 'protocols = imap\n!include %s\n' "$REPO/etc/dovecot/20-lmtp-postfix.conf" >"$lmtp_conf"
+ok "doveconf accepts 20-lmtp-postfix.conf" doveconf -n -c "$lmtp_conf"
+contains "lmtp is a protocol" "$OUT" "protocols = imap lmtp"
+contains "the listener" "$OUT" "unix_listener /var/spool/postfix/private/dovecot-lmtp"
+contains "owned by postfix" "$(sed -n '/dovecot-lmtp {/,/}/p' <<<"$OUT")" "user = postfix"
+listener=$(sed -n 's/^ *unix_listener \(.*\) {$/\1/p' <<<"$OUT" | grep lmtp)
+transport=$(sed -n 's/^virtual_transport = lmtp:unix://p' "$REPO/etc/postfix/main.cf.snippet")
+eq "Postfix's transport is that listener (queue directory /var/spool/postfix)" \
+	"/var/spool/postfix/$transport" "$listener"
+contains "the mail user the docs create" "$(<"$REPO/docs/mailstack.md")" \
+	"adduser --system --group --home /var/vmail --no-create-home vmail"
+
 dovecot_start lookup "$LDAPI_URI"
 dovecot_start bind "$LDAP_URI" auth_bind yes
 dovecot_start ppolicy "$LDAP_URI" auth_bind yes \
@@ -474,7 +490,7 @@ done
 eq "expired: lookup mode refuses once provd removed the password" "$gone" 0
 fails "expired: ... and keeps refusing" 77 auth lookup "$K" "$KPW"
 ok "report passwords counts it" provctl -f json report passwords --unit so-tai-chinh
-contains "... as expired" "$OUT" '"passwords_expired":"1"'
+contains "... as expired" "$OUT" '"passwords_expired":1'
 
 # --- shut Dovecot down ---------------------------------------------------------------------
 

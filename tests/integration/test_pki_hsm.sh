@@ -34,7 +34,7 @@ start_refused() {
 	done
 	return 1
 }
-signer_pid() { provctl -f json ca show | sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p'; }
+signer_pid() { provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p'; }
 
 # ---- an RSA CA on the token -------------------------------------------------
 sandbox_up --hsm

@@ -169,7 +169,7 @@ replace: provdCertNotAfter
 provdCertNotAfter: 20100101000000Z
 EOF
 ok "user purge" provctl -f json user purge
-contains "one copy dropped" "$OUT" '"escrow_copies_dropped":"1"'
+contains "one copy dropped" "$OUT" '"escrow_copies_dropped":1'
 fails "the expired certificate's copy is gone" 3 provctl cert escrow-export "$ha_serial"
 ok "the record itself stays" provctl -f json cert show "$ha_serial"
 ok "annv's copy is kept" provctl cert escrow-export "$serial"

@@ -96,7 +96,7 @@ pw=$(sed -n 2p "$T/cred.csv" | cut -d, -f4)
 ok "a batch account binds on slapd #1 with its new password" \
 	ldapwhoami -x -H "$LDAP_URI" -D "uid=$login,ou=people,$B" -w "$pw"
 ok "batch again through provd #1: nothing to do" provctl -s "$P1" -f json batch import "$T/s50.csv" --credentials "$T/cred2.csv"
-contains "idempotent across sites" "$OUT" '"created":"0"'
+contains "idempotent across sites" "$OUT" '"created":0'
 
 # --- failover and catch-up ---------------------------------------------------------------------
 ok "kill slapd #1" "$SANDBOX_TOOL" kill-slapd "$SANDBOX_DIR"

@@ -19,7 +19,7 @@ eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid
 ok "ping" provctl ping
 ok "ca create" provctl ca create --subject '/CN=Split CA' --key ec-p256 --days 30
 ok "ca show" provctl -f json ca show
-spid=$(sed -n 's/.*"signer_pid":"\([0-9]*\)".*/\1/p' <<<"$OUT")
+spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
 ok "the signer's pid is known" test -n "$spid"
 eq "the signer runs as its own user" "$(awk '/^Uid:/ {print $2}' "/proc/$spid/status")" "$(id -u "$CA")"
 eq "the key belongs to the signer's user" "$(stat -c %U "$KEY")" "$CA"

@@ -2,11 +2,13 @@
 #include "format.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "fieldtype.h"
 #include "text.h"
 
 #define TABLE_CHUNK 1000     /* rows buffered to size the columns */
@@ -29,6 +31,11 @@ struct formatter {
 	size_t           width[MAX_COLS];
 	bool             widths_fixed;
 	size_t           total;       /* records seen */
+	bool             listing;     /* table: columns even for one record */
+	char            *cols[MAX_COLS]; /* -o: fields to print, in order */
+	size_t           ncols;
+	bool             cols_checked;
+	size_t           objects;     /* key: value blocks printed */
 };
 
 int
@@ -105,7 +112,7 @@ print_json(struct formatter *f, const struct wire_msg *m)
 			buf_append(&b, ",", 1);
 		json_put_string(&b, m->f[i].ptr, m->f[i].len);
 		buf_append(&b, ":", 1);
-		json_put_string(&b, m->f[i + 1].ptr, m->f[i + 1].len);
+		buf_append(&b, m->f[i + 1].ptr, m->f[i + 1].len);  /* rendered JSON */
 	}
 	buf_append(&b, "}\n", 2);
 	put_buf(f, &b);
@@ -167,25 +174,6 @@ flush_table(struct formatter *f)
 
 	if (f->nrows == 0)
 		return;
-	/* A lone record (a whole reply, or a group of one in a reply of
-	 * several kinds, like whois) reads best as "key: value" lines. */
-	if (f->nrows == 1 && !f->header_done) {
-		const struct wire_msg *m = &f->rows[0].msg;
-		size_t kw = 0;
-
-		for (i = 0; i + 1 < m->nfields; i += 2)
-			if (m->f[i].len > kw)
-				kw = m->f[i].len;
-		for (i = 0; i + 1 < m->nfields; i += 2) {
-			fprintf(f->out, "%s:", m->f[i].ptr);
-			pad(f->out, kw - m->f[i].len + 1);
-			put_cell(f->out, m->f[i + 1].ptr, m->f[i + 1].len);
-			fputc('\n', f->out);
-		}
-		wire_msg_free(&f->rows[0].msg);
-		f->nrows = 0;
-		return;
-	}
 	if (!f->widths_fixed) {
 		for (i = 0; i < f->nkeys; i++)
 			f->width[i] = text_width(f->keys[i], strlen(f->keys[i]));
@@ -279,42 +267,172 @@ print_document(struct formatter *f, const struct wire_msg *m)
 	return true;
 }
 
+/* One object as "key: value" lines; a blank line before all but the first. */
+static void
+print_object(struct formatter *f, const struct wire_msg *m)
+{
+	size_t i, kw = 0;
+
+	if (f->objects++ > 0)
+		fputc('\n', f->out);
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (m->f[i].len > kw)
+			kw = m->f[i].len;
+	for (i = 0; i + 1 < m->nfields; i += 2) {
+		fprintf(f->out, "%s:", m->f[i].ptr);
+		pad(f->out, kw - m->f[i].len + 1);
+		put_cell(f->out, m->f[i + 1].ptr, m->f[i + 1].len);
+		fputc('\n', f->out);
+	}
+}
+
+int
+format_set_columns(struct formatter *f, const char *list)
+{
+	const char *p = list;
+
+	for (; f->ncols > 0; f->ncols--)
+		free(f->cols[f->ncols - 1]);
+	if (list == NULL || strcmp(list, "all") == 0)
+		return 0;
+	while (*p != '\0') {
+		size_t n = strcspn(p, ",");
+
+		if (n == 0 || f->ncols == MAX_COLS ||
+		    (f->cols[f->ncols] = strndup(p, n)) == NULL)
+			return -1;
+		f->ncols++;
+		p += n;
+		if (*p == ',')
+			p++;
+	}
+	return f->ncols > 0 ? 0 : -1;
+}
+
+void
+format_set_rows(struct formatter *f, bool rows)
+{
+	f->listing = rows;
+}
+
+static int
+field_index(const struct wire_msg *m, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * The record as it will be printed: the -o columns (all fields without
+ * -o) in order, each value rendered for the format (fieldtype.h).  The
+ * result owns its storage.  With -o, the first record of a listing must
+ * have every column named: otherwise say which exist and exit.
+ */
+static int
+render(struct formatter *f, const struct wire_msg *m, struct wire_msg *out)
+{
+	enum fieldtype_mode mode = f->kind == FORMAT_JSON ? FIELDTYPE_JSON :
+	                           f->kind == FORMAT_TABLE ? FIELDTYPE_HUMAN : FIELDTYPE_PLAIN;
+	size_t sel[MAX_COLS], nsel = 0, i, k;
+	struct buf b;
+	size_t *off;
+	int rc = 0;
+
+	if (f->ncols > 0) {
+		if (!f->cols_checked && f->listing) {
+			for (k = 0; k < f->ncols; k++)
+				if (field_index(m, f->cols[k]) < 0) {
+					fprintf(stderr, "provctl: -o: no column '%s'; columns:", f->cols[k]);
+					for (i = 0; i + 1 < m->nfields; i += 2)
+						fprintf(stderr, "%s%s", i ? "," : " ", m->f[i].ptr);
+					fputc('\n', stderr);
+					exit(2);
+				}
+			f->cols_checked = true;
+		}
+		for (k = 0; k < f->ncols; k++) {
+			int at = field_index(m, f->cols[k]);
+
+			if (at >= 0)
+				sel[nsel++] = (size_t)at;
+		}
+	} else {
+		for (i = 0; i + 1 < m->nfields && nsel < MAX_COLS; i += 2)
+			sel[nsel++] = i;
+	}
+	memset(out, 0, sizeof(*out));
+	out->type = m->type;
+	if ((out->f = calloc(2 * nsel + 1, sizeof(*out->f))) == NULL ||
+	    (off = calloc(2 * nsel + 1, sizeof(*off))) == NULL) {
+		free(out->f);
+		return -1;
+	}
+	buf_init(&b, 1u << 26);
+	for (k = 0; k < nsel && rc == 0; k++) {
+		const struct wire_field *key = &m->f[sel[k]], *v = &m->f[sel[k] + 1];
+
+		off[2 * k] = b.len;
+		rc |= buf_append(&b, key->ptr, key->len) | buf_append(&b, "", 1);
+		off[2 * k + 1] = b.len;
+		rc |= fieldtype_render(&b, mode, key->ptr, v->ptr, v->len);
+		out->f[2 * k + 1].len = b.len - off[2 * k + 1];
+		out->f[2 * k].len = key->len;
+		rc |= buf_append(&b, "", 1);
+	}
+	if (rc == 0 && (out->store = malloc(b.len ? b.len : 1)) != NULL) {
+		memcpy(out->store, buf_head(&b), b.len);
+		out->nfields = (uint16_t)(2 * nsel);
+		for (k = 0; k < 2 * nsel; k++)
+			out->f[k].ptr = out->store + off[k];
+	} else {
+		rc = -1;
+		free(out->f);
+		out->f = NULL;
+	}
+	buf_free(&b);
+	free(off);
+	return rc;
+}
+
 void
 format_record(struct formatter *f, const struct wire_msg *m)
 {
+	struct wire_msg r;
+
 	f->total++;
 	if (f->kind == FORMAT_TABLE && print_document(f, m))
 		return;
+	if (render(f, m, &r) < 0)
+		return;
 	switch (f->kind) {
 	case FORMAT_JSON:
-		print_json(f, m);
+		print_json(f, &r);
 		break;
 	case FORMAT_TAB:
-		print_tab(f, m);
+		print_tab(f, &r);
 		break;
-	case FORMAT_TABLE: {
-		/* The table keeps the message: hand over a copy. */
-		struct wire_msg copy = *m;
-		size_t i, len = 0;
-
-		for (i = 0; i < m->nfields; i++)
-			len += m->f[i].len + 1;
-		copy.f = malloc((m->nfields ? m->nfields : 1) * sizeof(*copy.f));
-		copy.store = malloc(len ? len : 1);
-		if (copy.f == NULL || copy.store == NULL) {
-			free(copy.f);
-			free(copy.store);
-			return;
+	case FORMAT_TABLE:
+		/* A listing's closing "summary" record reads as key: value lines
+		 * after the table. */
+		if (f->listing && r.nfields > 0 && strcmp(r.f[0].ptr, "summary") == 0) {
+			flush_table(f);
+			if (f->header_done)
+				f->objects++;
+			print_object(f, &r);
+			break;
 		}
-		memcpy(copy.store, m->store, len);
-		for (i = 0; i < m->nfields; i++) {
-			copy.f[i].ptr = copy.store + (m->f[i].ptr - m->store);
-			copy.f[i].len = m->f[i].len;
+		if (!f->listing) {
+			print_object(f, &r);
+			break;
 		}
-		print_table(f, &copy);
-		break;
+		print_table(f, &r);   /* keeps r */
+		return;
 	}
-	}
+	wire_msg_free(&r);
 }
 
 void
@@ -337,5 +455,7 @@ format_free(struct formatter *f)
 	free(f->rows);
 	for (i = 0; i < f->nkeys; i++)
 		free(f->keys[i]);
+	for (i = 0; i < f->ncols; i++)
+		free(f->cols[i]);
 	free(f);
 }

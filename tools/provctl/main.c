@@ -17,11 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -46,10 +48,13 @@ struct session {
 	enum format_kind kind;
 	int              infd;          /* streamed input, or -1 */
 	bool             input_done;
-	FILE            *secret_out;    /* --credentials FILE */
-	const char      *secret_path;   /* its name, to remove it when unused */
-	bool             secret_written;
+	FILE            *secret_out;    /* --credentials FILE, once opened */
+	const char      *secret_path;   /* made when the first password arrives */
 	bool             secret_header; /* its CSV header is written */
+	struct formatter *report;       /* --report FILE: every record */
+	FILE            *report_out;
+	bool             attention_only; /* terminal: routine rows left out */
+	bool             summary_shown;
 	FILE            *line_out;      /* CMD_OUTPUT_FILE: the temporary file */
 	const char      *line_path;     /* ... the file it replaces at the end */
 	char             line_tmp[4096];
@@ -58,6 +63,7 @@ struct session {
 	char             attr_tmp[4112]; /* ... written here, renamed at the end */
 	bool             progress;      /* stderr is a terminal */
 	bool             progress_shown;
+	off_t            input_size;    /* the streamed file's size, or 0 */
 	struct timespec  t0;
 	int              status;
 	char             status_msg[2048];
@@ -71,10 +77,11 @@ usage_exit(FILE *f, int code)
 	const char *last = "";
 
 	fprintf(f,
-	    "usage: provctl [-s SOCKET] [-f table|tab|json] NOUN [VERB] [ARGS]\n"
-	    "       provctl help [NOUN]\n\n"
+	    "usage: provctl [-s SOCKET] [-f table|tab|json] [-o COLS] NOUN [VERB] [ARGS]\n"
+	    "       provctl help [NOUN [VERB]]\n\n"
 	    "  -s SOCKET  provd's control socket (default: $PROVD_SOCKET, then %s)\n"
-	    "  -f FORMAT  table (default, for people), tab or json (JSON Lines, for scripts)\n\n"
+	    "  -f FORMAT  table (default, for people), tab or json (JSON Lines, for scripts)\n"
+	    "  -o COLS    fields to print, comma-separated ('all': every field)\n\n"
 	    "commands:\n", DEFAULT_SOCKET);
 	for (i = 0; i < cmd_table_len; i++) {
 		const struct cmd_spec *c = &cmd_table[i];
@@ -98,35 +105,84 @@ usage_exit(FILE *f, int code)
 }
 
 static void
-help_noun(const char *noun)
+print_command_help(FILE *f, const struct cmd_spec *c)
+{
+	const struct opt_spec *o;
+	char roles[48];
+
+	fprintf(f, "usage: provctl %s%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun,
+	        c->verb ? " " : "", c->verb ? c->verb : "", c->operands ? " " : "",
+	        c->operands ? c->operands : "", c->opts[0].name ? " [OPTIONS]" : "",
+	        c->summary, role_names(c->roles, roles, sizeof(roles)));
+	for (o = c->opts; o->name != NULL; o++) {
+		char left[64];
+
+		snprintf(left, sizeof(left), "--%s%s%s", o->name,
+		         o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		fprintf(f, "      %-26s %s\n", left, o->help);
+	}
+	if (c->flags & CMD_ROWS)
+		fprintf(f, "      %-26s %s%s%s\n", "-o COL,COL", "columns to print ('all' for every one)",
+		        c->columns ? "; default " : "", c->columns ? c->columns : "");
+	fprintf(f, "      %-26s %s\n", "--help", "this help");
+	fprintf(f, "    example: %s\n", c->example);
+}
+
+/* The verbs of noun, one a line with their summaries. */
+static void
+list_verbs(FILE *f, const char *noun)
 {
 	size_t i;
-	bool any = false;
 
-	for (i = 0; i < cmd_table_len; i++) {
-		const struct cmd_spec *c = &cmd_table[i];
-		const struct opt_spec *o;
-		char roles[48];
+	fprintf(f, "usage: provctl %s VERB [ARGS]   (provctl %s VERB --help)\n\nverbs:\n",
+	        noun, noun);
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0 && cmd_table[i].verb != NULL)
+			fprintf(f, "  %-14s %s\n", cmd_table[i].verb, cmd_table[i].summary);
+}
 
-		if (noun != NULL && strcmp(c->noun, noun) != 0)
-			continue;
-		any = true;
-		printf("%s%s%s%s%s\n    %s\n    roles: %s\n", c->noun, c->verb ? " " : "",
-		       c->verb ? c->verb : "", c->operands ? " " : "",
-		       c->operands ? c->operands : "", c->summary,
-		       role_names(c->roles, roles, sizeof(roles)));
-		for (o = c->opts; o->name != NULL; o++) {
-			char left[64];
+static bool
+noun_exists(const char *noun)
+{
+	size_t i;
 
-			snprintf(left, sizeof(left), "--%s%s%s", o->name,
-			         o->metavar ? " " : "", o->metavar ? o->metavar : "");
-			printf("      %-26s %s\n", left, o->help);
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0)
+			return true;
+	return false;
+}
+
+/* provctl help [NOUN [VERB]]: every command, a noun's commands, or one. */
+static void
+help(const char *noun, const char *verb)
+{
+	const struct cmd_spec *c;
+	size_t i;
+	bool first = true;
+
+	if (noun == NULL)
+		usage_exit(stdout, 0);
+	if (verb != NULL) {
+		if ((c = cmd_lookup(noun, verb)) == NULL || c->verb == NULL) {
+			fprintf(stderr, "provctl: no command '%s %s'\n", noun, verb);
+			if (noun_exists(noun))
+				list_verbs(stderr, noun);
+			exit(ST_USAGE);
 		}
-		printf("    example: %s\n\n", c->example);
+		print_command_help(stdout, c);
+		exit(0);
 	}
-	if (!any) {
-		fprintf(stderr, "provctl: no command '%s'\n", noun);
+	if (!noun_exists(noun)) {
+		fprintf(stderr, "provctl: no command '%s' (see provctl --help)\n", noun);
 		exit(ST_USAGE);
+	}
+	for (i = 0; i < cmd_table_len; i++) {
+		if (strcmp(cmd_table[i].noun, noun) != 0)
+			continue;
+		if (!first)
+			putchar('\n');
+		first = false;
+		print_command_help(stdout, &cmd_table[i]);
 	}
 	exit(0);
 }
@@ -227,6 +283,34 @@ read_secret_stdin(char *out, size_t outsz)
 	return n > 0 ? 0 : -1;
 }
 
+/* The socket, or a directory above it, refused us: name the group that
+ * opens it, which is what the caller lacks. */
+static void __attribute__((noreturn))
+permission_exit(const char *path)
+{
+	char dir[sizeof(((struct sockaddr_un *)0)->sun_path)], *slash;
+	const char *who = getenv("USER");
+	struct group *gr = NULL;
+	struct stat st;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir)
+		*slash = '\0';
+	/* The directory's group when it blocks the way, else the socket's. */
+	if (slash != NULL && access(dir, X_OK) != 0 && stat(dir, &st) == 0)
+		gr = getgrgid(st.st_gid);
+	else if (stat(path, &st) == 0)
+		gr = getgrgid(st.st_gid);
+	if (gr != NULL && gr->gr_gid != 0)
+		fprintf(stderr, "provctl: permission denied on %s: provd's socket is open to "
+		        "group '%s'; add yourself (adduser %s %s) and log in again\n",
+		        path, gr->gr_name, who != NULL ? who : "USER", gr->gr_name);
+	else
+		fprintf(stderr, "provctl: permission denied on %s: run as root or as a member of "
+		        "provd's socket group (daemon.socket_group in provd.conf)\n", path);
+	exit(ST_PERMISSION);
+}
+
 static int
 connect_socket(const char *path)
 {
@@ -240,6 +324,8 @@ connect_socket(const char *path)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0 ||
 	    connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		if (errno == EACCES)
+			permission_exit(path);
 		fprintf(stderr, "provctl: cannot connect to provd at %s: %s\n", path,
 		        strerror(errno));
 		exit(ST_UNAVAILABLE);
@@ -256,28 +342,60 @@ elapsed(const struct session *s)
 	return (double)(now.tv_sec - s->t0.tv_sec) + (now.tv_nsec - s->t0.tv_nsec) / 1e9;
 }
 
+static unsigned long long
+field_ull(const struct wire_msg *m, const char *key, bool *found)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, key) == 0) {
+			if (found != NULL)
+				*found = true;
+			return strtoull(m->f[i + 1].ptr, NULL, 10);
+		}
+	return 0;
+}
+
+/*
+ * One live line on stderr: rows done of the total, rate and time left.
+ * provd sends the total once the input has ended; until then it is
+ * estimated from the rows and bytes provd has read and the file's size.
+ */
 static void
 show_progress(struct session *s, const struct wire_msg *m)
 {
-	unsigned long done = 0, total = 0;
+	unsigned long long done, read, bytes, total;
+	bool exact = false;
 	double t = elapsed(s), rate;
-	size_t i;
+	char line[160];
 
 	if (!s->progress)
 		return;
-	for (i = 0; i + 1 < m->nfields; i += 2) {
-		if (strcmp(m->f[i].ptr, "done") == 0)
-			done = strtoul(m->f[i + 1].ptr, NULL, 10);
-		else if (strcmp(m->f[i].ptr, "total") == 0)
-			total = strtoul(m->f[i + 1].ptr, NULL, 10);
-	}
+	done = field_ull(m, "done", NULL);
+	read = field_ull(m, "read", NULL);
+	bytes = field_ull(m, "bytes", NULL);
+	total = field_ull(m, "total", &exact);
+	if (!exact && s->input_size > 0 && bytes > 0 && read > 0)
+		total = (unsigned long long)((double)read * (double)s->input_size / (double)bytes);
+	if (total < done)
+		total = done;
 	rate = t > 0 ? done / t : 0;
 	if (total > 0 && rate > 0)
-		fprintf(stderr, "\r%lu/%lu rows  %.0f rows/s  ETA %.0f s   ", done,
-		        total, rate, (total - done) / rate);
+		snprintf(line, sizeof(line), "%llu/%s%llu rows (%.0f%%)  %.0f rows/s  ETA %.0f s",
+		         done, exact ? "" : "~", total, 100.0 * done / total, rate,
+		         (double)(total - done) / rate);
 	else
-		fprintf(stderr, "\r%lu rows  %.0f rows/s   ", done, rate);
+		snprintf(line, sizeof(line), "%llu rows  %.0f rows/s", done, rate);
+	fprintf(stderr, "\r%-78s", line);
 	s->progress_shown = true;
+}
+
+static void
+clear_progress(struct session *s)
+{
+	if (s->progress_shown)
+		fprintf(stderr, "\r%78s\r", "");
+	s->progress_shown = false;
 }
 
 static void
@@ -286,9 +404,23 @@ write_secret(struct session *s, const struct wire_msg *m)
 	struct buf b;
 	size_t i;
 
-	if (s->secret_out == NULL)
+	if (s->secret_path == NULL)
 		return;
-	s->secret_written = true;
+	if (s->secret_out == NULL) {
+		/* Made with the first password, so a run that fails before any
+		 * account exists leaves no file to block its retry. */
+		int fd = open(s->secret_path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+		if (fd < 0 || (s->secret_out = fdopen(fd, "w")) == NULL) {
+			fprintf(stderr, "\nprovctl: --credentials %s: %s; the passwords of "
+			        "accounts made from now on are lost (reset them with user passwd)\n",
+			        s->secret_path, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			s->secret_path = NULL;
+			return;
+		}
+	}
 	/* A binary file (PKCS#12): its bytes as they are, no CSV. */
 	if (m->nfields == 2 && strcmp(m->f[0].ptr, "file") == 0) {
 		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
@@ -433,6 +565,21 @@ line_out_finish(struct session *s, bool keep)
 	return rc != 0 ? rc : s->line_failed && keep ? ST_USAGE : 0;
 }
 
+/* A batch row that went as planned (created, unchanged): on a terminal
+ * only the others are printed. */
+static bool
+routine_row(const struct wire_msg *m)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, "action") == 0)
+			return strcmp(m->f[i + 1].ptr, "created") == 0 ||
+			       strcmp(m->f[i + 1].ptr, "create") == 0 ||
+			       strcmp(m->f[i + 1].ptr, "unchanged") == 0;
+	return false;
+}
+
 static void
 handle(struct session *s, struct wire_msg *m)
 {
@@ -441,9 +588,16 @@ handle(struct session *s, struct wire_msg *m)
 		if (s->line_path != NULL) {
 			if (line_out_open(s))
 				write_lines(s, m);
-		} else {
-			format_record(s->fmt, m);
+			break;
 		}
+		if (s->report != NULL)
+			format_record(s->report, m);
+		if (wire_field_str(m, 0) != NULL && strcmp(wire_field_str(m, 0), "summary") == 0)
+			s->summary_shown = true;
+		else if (s->attention_only && routine_row(m))
+			break;
+		clear_progress(s);
+		format_record(s->fmt, m);
 		break;
 	case WIRE_SECRET:
 		write_secret(s, m);
@@ -580,6 +734,12 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 				rc = ST_USAGE;
 				goto out;
 			}
+			{
+				struct stat st;
+
+				if (fstat(s->infd, &st) == 0 && S_ISREG(st.st_mode))
+					s->input_size = st.st_size;
+			}
 			/* provd sees only the file's name, for the audit trail. */
 			op = strrchr(op, '/') ? strrchr(op, '/') + 1 : op;
 		} else if (k == 0 && (spec->flags & CMD_OUTPUT_FILE)) {
@@ -643,17 +803,39 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			explicit_bzero(secret, sizeof(secret));
 			break;
 		case OPT_OUTPUT: {
-			int fd = open(g->value, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+			struct stat st;
 
-			if (fd < 0 || (s->secret_out = fdopen(fd, "w")) == NULL) {
-				fprintf(stderr, "provctl: --%s %s: %s%s\n", g->opt->name, g->value,
-				        strerror(errno),
-				        errno == EEXIST ? " (refusing to overwrite)" : "");
+			/* Refuse an existing file now; create it with the first
+			 * password (write_secret). */
+			if (lstat(g->value, &st) == 0) {
+				fprintf(stderr, "provctl: --%s %s: exists (refusing to overwrite)\n",
+				        g->opt->name, g->value);
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (errno != ENOENT) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
 				rc = ST_USAGE;
 				goto out;
 			}
 			s->secret_path = g->value;
 			/* provd learns only the base name, for the audit trail. */
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
+		case OPT_REPORT: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s->report_out = fdopen(fd, "w")) == NULL ||
+			    (s->report = format_new(FORMAT_TAB, s->report_out)) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			format_set_rows(s->report, true);
 			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
 			           g->value);
 			break;
@@ -676,13 +858,115 @@ out:
 	return rc;
 }
 
+/*
+ * One request and its reply: build it (reading files and secrets as the
+ * spec says), send it, print the reply in format kind (columns cols).
+ * Returns the exit status.
+ */
+static int
+run_request(const char *sock, enum format_kind kind, const char *cols,
+            const struct cmd_spec *spec, const struct cmd_args *args)
+{
+	struct session s;
+	int rc;
+
+	memset(&s, 0, sizeof(s));
+	s.infd = -1;
+	s.kind = kind;
+	/* Build the request, reading files and secrets as the spec says. */
+	buf_init(&s.out, 64u << 20);
+	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
+	if ((rc = build_request(&s, spec, args)) != 0) {
+		buf_free(&s.in);
+		buf_wipe(&s.out);
+		buf_free(&s.out);
+		if (s.secret_out != NULL)
+			fclose(s.secret_out);
+		return rc;
+	}
+
+	s.fd = connect_socket(sock);
+	s.fmt = format_new(s.kind, stdout);
+	if (s.fmt == NULL) {
+		fprintf(stderr, "provctl: out of memory\n");
+		return ST_INTERNAL;
+	}
+	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
+	/* A listing's narrow default is for people; scripts get every field. */
+	if (cols == NULL && s.kind == FORMAT_TABLE)
+		cols = spec->columns;
+	if (format_set_columns(s.fmt, cols) < 0) {
+		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
+		return ST_USAGE;
+	}
+	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
+	s.attention_only = cmd_opt(spec, "verbose") != NULL && !cmd_flag(args, "verbose") &&
+	                   s.kind == FORMAT_TABLE && isatty(STDOUT_FILENO);
+	clock_gettime(CLOCK_MONOTONIC, &s.t0);
+	converse(&s);
+	buf_wipe(&s.out);
+
+	clear_progress(&s);
+	format_finish(s.fmt);
+	format_free(s.fmt);
+	if (s.report != NULL) {
+		format_finish(s.report);
+		format_free(s.report);
+		if (fclose(s.report_out) != 0) {
+			fprintf(stderr, "provctl: writing the report: %s\n", strerror(errno));
+			return ST_INTERNAL;
+		}
+	}
+	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
+		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if ((rc = line_out_finish(&s, s.status == ST_OK)) != 0)
+		return rc;
+	/* In a table, a batch's summary record already says what its status
+	 * message says; scripts (tab, json) still get the message on stderr. */
+	if (s.status != ST_OK &&
+	    !(s.summary_shown && s.status == ST_PARTIAL && s.kind == FORMAT_TABLE))
+		fprintf(stderr, "provctl: %s\n", s.status_msg);
+	else if (!s.summary_shown && s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
+	         strcmp(s.status_msg, "ok") != 0)
+		fprintf(stderr, "%s\n", s.status_msg);
+	buf_free(&s.in);
+	buf_free(&s.out);
+	close(s.fd);
+	return s.status;
+}
+
+/* Does this command, run this way, ask before it changes anything?  Only
+ * when a person is at a terminal, and not with --yes or --dry-run. */
+static bool
+must_confirm(const struct cmd_spec *spec, const struct cmd_args *args)
+{
+	return cmd_opt(spec, "yes") != NULL && !cmd_flag(args, "yes") &&
+	       !cmd_flag(args, "dry-run") && isatty(STDIN_FILENO) && isatty(STDERR_FILENO);
+}
+
+/* "y" or "yes" on the terminal. */
+static bool
+confirmed(void)
+{
+	char line[32];
+
+	fprintf(stderr, "Apply these changes? [y/N] ");
+	fflush(stderr);
+	if (fgets(line, sizeof(line), stdin) == NULL)
+		return false;
+	line[strcspn(line, "\r\n")] = '\0';
+	return strcasecmp(line, "y") == 0 || strcasecmp(line, "yes") == 0;
+}
+
 int
 main(int argc, char **argv)
 {
-	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table";
+	const char *sock = getenv("PROVD_SOCKET"), *fmtname = "table", *cols = NULL;
 	const struct cmd_spec *spec;
 	struct cmd_args args;
-	struct session s;
+	enum format_kind kind = FORMAT_TABLE;
 	char err[512];
 	const char *noun, *verb;
 	char **rest;
@@ -694,11 +978,10 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 }
 	};
 
-	memset(&s, 0, sizeof(s));
-	s.infd = -1;
-	while ((ch = getopt_long(argc, argv, "+s:f:hV", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+s:f:o:hV", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 's': sock = optarg; break;
+		case 'o': cols = optarg; break;
 		case 'f': fmtname = optarg; break;
 		case 'h': usage_exit(stdout, 0); break;
 		case 'V': printf("provctl %s\n", PROVD_VERSION); return 0;
@@ -706,14 +989,15 @@ main(int argc, char **argv)
 		default:  usage_exit(stderr, ST_USAGE);
 		}
 	}
-	if (format_parse(fmtname, &s.kind) < 0) {
+	if (format_parse(fmtname, &kind) < 0) {
 		fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n", fmtname);
 		return ST_USAGE;
 	}
 	if (optind >= argc)
 		usage_exit(stderr, ST_USAGE);
 	if (strcmp(argv[optind], "help") == 0)
-		help_noun(optind + 1 < argc ? argv[optind + 1] : NULL);
+		help(optind + 1 < argc ? argv[optind + 1] : NULL,
+		     optind + 2 < argc ? argv[optind + 2] : NULL);
 
 	noun = argv[optind];
 	verb = optind + 1 < argc ? argv[optind + 1] : NULL;
@@ -724,6 +1008,15 @@ main(int argc, char **argv)
 		verb = NULL;
 		rest = argv + optind + 1;
 		nrest = argc - optind - 1;
+	} else if (noun_exists(noun)) {
+		/* "provctl user": its verbs; "provctl user frob": the same, as an error. */
+		if (verb == NULL || strcmp(verb, "--help") == 0 || strcmp(verb, "-h") == 0) {
+			list_verbs(stdout, noun);
+			return 0;
+		}
+		fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
+		list_verbs(stderr, noun);
+		return ST_USAGE;
 	} else {
 		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
 		        noun, verb ? " " : "", verb ? verb : "");
@@ -740,10 +1033,20 @@ main(int argc, char **argv)
 					rest[w++] = rest[r++];
 				break;
 			}
-			if ((strcmp(rest[r], "-f") == 0 || strcmp(rest[r], "-s") == 0) &&
-			    r + 1 < nrest) {
+			if (strcmp(rest[r], "-v") == 0 && cmd_opt(spec, "verbose") != NULL) {
+				rest[w++] = (char *)"--verbose";
+				continue;
+			}
+			if (strcmp(rest[r], "--help") == 0 || strcmp(rest[r], "-h") == 0) {
+				print_command_help(stdout, spec);
+				return 0;
+			}
+			if ((strcmp(rest[r], "-f") == 0 || strcmp(rest[r], "-s") == 0 ||
+			     strcmp(rest[r], "-o") == 0) && r + 1 < nrest) {
 				if (rest[r][1] == 'f')
 					fmtname = rest[r + 1];
+				else if (rest[r][1] == 'o')
+					cols = rest[r + 1];
 				else
 					sock = rest[r + 1];
 				r++;
@@ -752,7 +1055,7 @@ main(int argc, char **argv)
 			rest[w++] = rest[r];
 		}
 		nrest = w;
-		if (format_parse(fmtname, &s.kind) < 0) {
+		if (format_parse(fmtname, &kind) < 0) {
 			fprintf(stderr, "provctl: -f: unknown format '%s' (table, tab or json)\n",
 			        fmtname);
 			return ST_USAGE;
@@ -763,49 +1066,25 @@ main(int argc, char **argv)
 		return ST_USAGE;
 	}
 
-	/* Build the request, reading files and secrets as the spec says. */
-	buf_init(&s.out, 64u << 20);
-	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
-	if ((rc = build_request(&s, spec, &args)) != 0) {
-		buf_free(&s.in);
-		buf_wipe(&s.out);
-		buf_free(&s.out);
-		if (s.secret_out != NULL) {
-			fclose(s.secret_out);
-			unlink(s.secret_path);      /* made by us, empty */
-		}
-		return rc;
-	}
-
 	if (sock == NULL || sock[0] == '\0')
 		sock = DEFAULT_SOCKET;
-	s.fd = connect_socket(sock);
-	s.fmt = format_new(s.kind, stdout);
-	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
-	clock_gettime(CLOCK_MONOTONIC, &s.t0);
-	converse(&s);
-	buf_wipe(&s.out);
+	if (must_confirm(spec, &args)) {
+		/* The same command with --dry-run first: show, then ask. */
+		struct cmd_args preview = args;
 
-	if (s.progress_shown)
-		fputc('\n', stderr);
-	format_finish(s.fmt);
-	format_free(s.fmt);
-	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
-		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
-		return ST_INTERNAL;
+		if (preview.ngiven == CMD_MAX_GIVEN) {
+			fprintf(stderr, "provctl: too many options\n");
+			return ST_USAGE;
+		}
+		preview.given[preview.ngiven++] = (struct cmd_given){
+			.opt = cmd_opt(spec, "dry-run"), .value = "", .len = 0
+		};
+		if ((rc = run_request(sock, kind, cols, spec, &preview)) != ST_OK)
+			return rc;
+		if (!confirmed()) {
+			fprintf(stderr, "provctl: not confirmed; nothing changed\n");
+			return ST_USAGE;
+		}
 	}
-	/* A refused request leaves no empty output file behind. */
-	if (s.secret_out != NULL && !s.secret_written && s.status != ST_OK)
-		unlink(s.secret_path);
-	if ((rc = line_out_finish(&s, s.status == ST_OK)) != 0)
-		return rc;
-	if (s.status != ST_OK)
-		fprintf(stderr, "provctl: %s\n", s.status_msg);
-	else if (s.kind == FORMAT_TABLE && isatty(STDERR_FILENO) && s.status_msg[0] &&
-	         strcmp(s.status_msg, "ok") != 0)
-		fprintf(stderr, "%s\n", s.status_msg);
-	buf_free(&s.in);
-	buf_free(&s.out);
-	close(s.fd);
-	return s.status;
+	return run_request(sock, kind, cols, spec, &args);
 }

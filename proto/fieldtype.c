@@ -1,0 +1,222 @@
+/* fieldtype — reply field types. See fieldtype.h. */
+#include "fieldtype.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+struct field_decl {
+	const char     *name;
+	enum field_type type;
+};
+
+/* Sorted by name (bsearch). */
+static const struct field_decl fields[] = {
+	{ "accounts",            FT_INT },
+	{ "accounts_active",     FT_INT },
+	{ "accounts_deleted",    FT_INT },
+	{ "accounts_disabled",   FT_INT },
+	{ "certificates",        FT_INT },
+	{ "certs_expired",       FT_INT },
+	{ "certs_expiring_30d",  FT_INT },
+	{ "certs_hold",          FT_INT },
+	{ "certs_revoked",       FT_INT },
+	{ "certs_valid",         FT_INT },
+	{ "clients",             FT_INT },
+	{ "created",             FT_INT },   /* a count; on an account, a time */
+	{ "crl_number",          FT_INT },
+	{ "days_left",           FT_INT },
+	{ "delete_after",        FT_TIME },
+	{ "done",                FT_INT },
+	{ "escrow_copies_dropped", FT_INT },
+	{ "escrow_copies_failed", FT_INT },
+	{ "failed",              FT_INT },
+	{ "first",               FT_TIME },
+	{ "hash_jobs",           FT_INT },
+	{ "invalidity_date",     FT_TIME },
+	{ "last",                FT_TIME },
+	{ "ldap_outstanding",    FT_INT },
+	{ "ldap_reconnects",     FT_INT },
+	{ "lines",               FT_INT },
+	{ "must_change",         FT_BOOL },
+	{ "next_crl_number",     FT_INT },
+	{ "next_update",         FT_TIME },
+	{ "not_after",           FT_TIME },
+	{ "not_before",          FT_TIME },
+	{ "passwords_expired",   FT_INT },
+	{ "passwords_initial",   FT_INT },
+	{ "passwords_own",       FT_INT },
+	{ "quota",               FT_SIZE },
+	{ "records",             FT_INT },
+	{ "rejected",            FT_INT },
+	{ "requests",            FT_INT },
+	{ "responses",           FT_INT },
+	{ "revoked_at",          FT_TIME },
+	{ "row",                 FT_INT },   /* a CSV row; in report units, a kind */
+	{ "rows",                FT_INT },
+	{ "self_signed",         FT_BOOL },
+	{ "seq",                 FT_INT },
+	{ "signer_pid",          FT_INT },
+	{ "this_update",         FT_TIME },
+	{ "time",                FT_TIME },
+	{ "total",               FT_INT },
+	{ "uid",                 FT_INT },
+	{ "unchanged",           FT_INT },
+	{ "units",               FT_INT },
+	{ "updated",             FT_INT },
+	{ "uptime_s",            FT_INT },
+};
+
+static int
+cmp_decl(const void *key, const void *elem)
+{
+	return strcmp(key, ((const struct field_decl *)elem)->name);
+}
+
+enum field_type
+fieldtype_of(const char *name)
+{
+	const struct field_decl *d = bsearch(name, fields, sizeof(fields) / sizeof(fields[0]),
+	                                     sizeof(fields[0]), cmp_decl);
+
+	return d != NULL ? d->type : FT_STRING;
+}
+
+static bool
+digits(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+	return true;
+}
+
+static bool
+is_int(const char *s, size_t n)
+{
+	if (n > 0 && s[0] == '-')
+		s++, n--;
+	/* No leading zeros (JSON), at most 18 digits (fits any reader). */
+	return digits(s, n) && n <= 18 && (n == 1 || s[0] != '0');
+}
+
+bool
+fieldtype_is_gtime(const char *s, size_t n)
+{
+	return n == 15 && s[14] == 'Z' && digits(s, 14);
+}
+
+static int
+days_in(int y, int m)
+{
+	static const int dm[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+
+	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
+		return 29;
+	return dm[m - 1];
+}
+
+int
+fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
+{
+	char d[15];            /* YYYYMMDDHHMMSS */
+	size_t n = strlen(s), i;
+	int y, mo, dd, h, mi, sec;
+
+	if (fieldtype_is_gtime(s, n)) {
+		memcpy(d, s, 14);
+	} else {
+		/* dddd-dd-dd[Tdd:dd[:dd]][Z] */
+		static const char shape[] = "dddd-dd-ddTdd:dd:dd";
+		size_t k = 0;
+
+		if (n > 0 && s[n - 1] == 'Z')
+			n--;
+		if (n != 10 && n != 16 && n != 19)
+			return -1;
+		for (i = 0; i < n; i++) {
+			char want = shape[i], ch = s[i];
+
+			if (want == 'd' ? (ch < '0' || ch > '9') :
+			    want == 'T' ? (ch != 'T' && ch != ' ') : ch != want)
+				return -1;
+			if (want == 'd')
+				d[k++] = ch;
+		}
+		while (k < 14)
+			d[k++] = '0';
+	}
+	d[14] = '\0';
+	if (sscanf(d, "%4d%2d%2d%2d%2d%2d", &y, &mo, &dd, &h, &mi, &sec) != 6 ||
+	    y < 1 || mo < 1 || mo > 12 || dd < 1 || dd > days_in(y, mo) ||
+	    h > 23 || mi > 59 || sec > 60)
+		return -1;
+	if (iso != NULL)
+		snprintf(iso, 21, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", d, d + 4, d + 6, d + 8,
+		         d + 10, d + 12);
+	if (gtime != NULL)
+		snprintf(gtime, 16, "%sZ", d);
+	return 0;
+}
+
+/* "5G" for 5 GiB, "500M", "0"; other byte counts as they are. */
+static int
+put_size(struct buf *out, const char *v, size_t n)
+{
+	static const char unit[] = "KMGTP";
+	unsigned long long bytes;
+	char tmp[24];
+	int u = -1;
+
+	if (!digits(v, n) || n > 18)
+		return buf_append(out, v, n);
+	memcpy(tmp, v, n);
+	tmp[n] = '\0';
+	bytes = strtoull(tmp, NULL, 10);
+	while (bytes != 0 && bytes % 1024 == 0 && u + 1 < (int)sizeof(unit) - 1) {
+		bytes /= 1024;
+		u++;
+	}
+	if (u < 0)
+		return buf_append(out, v, n);
+	return buf_printf(out, "%llu%c", bytes, unit[u]);
+}
+
+int
+fieldtype_render(struct buf *out, enum fieldtype_mode mode, const char *name,
+                 const char *v, size_t n)
+{
+	enum field_type t = fieldtype_of(name);
+	char iso[21], tmp[32];
+
+	if (mode == FIELDTYPE_JSON && n == 0)
+		return buf_append(out, "null", 4);
+	if ((t == FT_TIME || t == FT_INT) && n < sizeof(tmp) && !is_int(v, n)) {
+		memcpy(tmp, v, n);
+		tmp[n] = '\0';
+		if (fieldtype_parse_time(tmp, iso, NULL) == 0 &&
+		    (fieldtype_is_gtime(v, n) || t == FT_TIME))
+			return mode == FIELDTYPE_JSON ? json_put_string(out, iso, 20) :
+			       buf_append(out, iso, 20);
+	}
+	if (mode == FIELDTYPE_JSON) {
+		if ((t == FT_INT || t == FT_SIZE) && is_int(v, n))
+			return buf_append(out, v, n);
+		if (t == FT_BOOL) {
+			if ((n == 3 && memcmp(v, "yes", 3) == 0) || (n == 4 && memcmp(v, "true", 4) == 0))
+				return buf_append(out, "true", 4);
+			if ((n == 2 && memcmp(v, "no", 2) == 0) || (n == 5 && memcmp(v, "false", 5) == 0))
+				return buf_append(out, "false", 5);
+		}
+		return json_put_string(out, v, n);
+	}
+	if (mode == FIELDTYPE_HUMAN && t == FT_SIZE)
+		return put_size(out, v, n);
+	return buf_append(out, v, n);
+}

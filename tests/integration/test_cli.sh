@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# provctl's conventions: --help on every command, a noun lists its verbs,
+# help for one command, one output shape per command whatever the row
+# count, typed JSON, -o columns and a narrow default, sizes as typed, one
+# time format out and both accepted in, cert show shows the record.
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+sandbox_up
+
+# --- help ---------------------------------------------------------------------
+ok "provctl --commands" provctl --commands
+while IFS= read -r line; do
+	set -- $line
+	cmd=$1
+	[[ ${2-} == --* || -z ${2-} ]] || cmd="$1 $2"
+	# shellcheck disable=SC2086
+	ok "provctl $cmd --help" provctl $cmd --help
+	contains "$cmd --help shows its usage" "$OUT" "usage: provctl $cmd"
+done <<<"$OUT"
+ok "provctl user lists its verbs" provctl user
+contains "verbs of user" "$OUT" "  disable "
+contains "verbs of user: summaries" "$OUT" "lock the account"
+fails "an unknown verb is a usage error" 2 provctl user frob
+contains "and lists the verbs" "$ERR" "  passwd "
+ok "provctl help user add" provctl help user add
+contains "shows user add" "$OUT" "usage: provctl user add"
+lacks "and only user add" "$OUT" "user show"
+ok "provctl help user" provctl help user
+contains "help user shows every user command" "$OUT" "usage: provctl user purge"
+
+# --- shapes -------------------------------------------------------------------
+ok "user add" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh \
+	--employee-id NV0001 --quota 5G
+ok "user list of one row" provctl user list
+header() { head -1 <<<"$1" | tr -s ' '; }
+eq "a table even for one row" "$(header "$OUT")" "LOGIN NAME UNIT STATUS MAIL"
+ok "user list of two rows" provctl user add --name 'Trần Thị Bình' --unit so-noi-vu --employee-id NV0002
+ok "user list" provctl user list
+eq "same header for two rows" "$(header "$OUT")" "LOGIN NAME UNIT STATUS MAIL"
+ok "user list is narrow by default" test "$(wc -L <<<"$OUT")" -le 100
+ok "user show" provctl user show annv
+contains "show is key: value" "$OUT" "login:       annv"
+contains "quota as typed" "$OUT" "quota:       5G"
+if [[ $OUT =~ created:\ +([^$'\n']*) ]]; then created=${BASH_REMATCH[1]}; else created=; fi
+ok "times are ISO 8601 UTC" test -n "$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$created")"
+
+ok "-o chooses columns" provctl -o login,quota,created user list
+eq "-o header" "$(header "$OUT")" "LOGIN QUOTA CREATED"
+contains "-o values" "$(tr -s ' ' <<<"$OUT")" "annv 5G $created"
+ok "-o after the command" provctl user list -o mail
+eq "-o mail" "$OUT" $'MAIL\nannv@vinhphuc.gov.vn\nbinhtt@vinhphuc.gov.vn'
+fails "-o names an unknown column" 2 provctl -o login,nope user list
+contains "and lists the real ones" "$ERR" "no column 'nope'; columns: login,mail,name"
+ok "-o all" provctl -o all user list
+contains "every field" "$OUT" "EMPLOYEE_ID"
+ok "report units is narrow by default" provctl report units
+ok "report units fits 132 columns" test "$(wc -L <<<"$OUT")" -le 132
+
+# --- JSON -----------------------------------------------------------------------
+ok "-f json user show" provctl -f json user show annv
+ok "typed JSON" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert r["quota"] == 5368709120, r["quota"]
+assert r["aliases"] is None, r["aliases"]
+assert r["created"].endswith("Z") and "T" in r["created"], r["created"]
+' "$OUT"
+ok "-f json status" provctl -f json status
+ok "numbers are numbers" python3 -c '
+import json, sys
+r = json.loads(sys.argv[1])
+assert isinstance(r["accounts"], int) and r["accounts"] == 2, r
+assert isinstance(r["uptime_s"], int), r
+' "$OUT"
+ok "-f json -o" provctl -f json -o login,quota user list
+eq "-o in JSON" "$(head -1 <<<"$OUT")" '{"login":"annv","quota":5368709120}'
+ok "-f tab keeps bytes" provctl -f tab -o login,quota user list
+eq "tab" "$(sed -n 2p <<<"$OUT")" $'annv\t5368709120'
+
+# --- times in -----------------------------------------------------------------
+day=${created%%T*}
+ok "audit show --since ISO" provctl audit show --since "${day}T00:00:00Z"
+contains "ISO since" "$OUT" "user add"
+ok "audit show --since GeneralizedTime" provctl audit show --since "${day//-/}000000Z"
+contains "GeneralizedTime since" "$OUT" "user add"
+fails "audit show --since nonsense" 2 provctl audit show --since yesterday
+
+# --- cert show ------------------------------------------------------------------
+ok "ca create" provctl ca create --subject '/CN=Test CA' --key ec-p256 --days 30
+tmp=$(mktemp -d)
+at_exit rm -rf -- "$tmp"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/k" \
+	-subj /CN=annv -out "$tmp/csr" 2>/dev/null
+ok "cert issue" provctl cert issue annv --csr "$tmp/csr"
+ok "cert list" provctl -f tab -o serial cert list --login annv
+serial=$(sed -n 2p <<<"$OUT")
+ok "cert show" provctl cert show "$serial"
+contains "cert show shows the record" "$OUT" "status:"
+contains "with its owner" "$OUT" "login:           annv"
+lacks "not the PEM" "$OUT" "BEGIN CERTIFICATE"
+ok "cert show --pem" provctl cert show "$serial" --pem
+contains "--pem prints the PEM" "$OUT" "-----BEGIN CERTIFICATE-----"
+ok "the PEM is a certificate" openssl x509 -noout -in <(printf '%s\n' "$OUT")
+ok "cert revoke --invalidity-date ISO" provctl cert revoke "$serial" --reason keyCompromise \
+	--invalidity-date "${day}T00:00:00Z"
+ok "cert show after revoke" provctl -f json cert show "$serial"
+contains "invalidity date shown ISO" "$OUT" "\"invalidity_date\":\"${day}T00:00:00Z\""
+
+# --- a caller outside the socket's group is told which group --------------------
+if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
+	group=provd-cli-$$
+	groupadd "$group"
+	at_exit groupdel "$group"
+	chgrp "$group" "$PROVD_SOCKET"
+	chmod 0660 "$PROVD_SOCKET"
+	fails "no access to the socket: permission" 5 setpriv --reuid=nobody --regid=nogroup \
+		--clear-groups "$BUILD/provctl" -s "$PROVD_SOCKET" ping
+	contains "names the group" "$ERR" "open to group '$group'"
+	contains "and the fix" "$ERR" "adduser"
+	fails "a member of the group reaches provd (which checks roles)" 5 setpriv \
+		--reuid=nobody --regid=nogroup --groups="$(getent group "$group" | cut -d: -f3)" \
+		"$BUILD/provctl" -s "$PROVD_SOCKET" ping
+	contains "provd's answer, not the socket's" "$ERR" "needs role"
+else
+	diag "not root or no setpriv: socket permission message not checked"
+fi
+
+done_testing
