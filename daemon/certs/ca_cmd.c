@@ -229,18 +229,38 @@ on_ca_added(void *arg, const struct dir_result *res)
 {
 	struct install *in = arg;
 	struct provd *pd = in->req->pd;
-	struct dir_mods *m;
-	unsigned char *der = NULL;
-	int derlen;
 
 	if (res->code != LDAP_ALREADY_EXISTS) {
 		on_ca_entry(arg, res);
 		return;
 	}
-	if ((derlen = i2d_X509(in->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+	ca_entry_write(pd, pd->cfg.ca_dn, NULL, in->cert, 0, on_ca_modified, in);
+}
+
+void
+ca_entry_write(struct provd *pd, const char *dn, const char *cn, X509 *cert,
+               uint64_t crl_number, void (*done)(void *, const struct dir_result *),
+               void *ctx)
+{
+	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
+	struct dir_mods *m;
+	unsigned char *der = NULL;
+	char num[32];
+	int derlen;
+
+	if ((derlen = i2d_X509(cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
 		fatal("ca: out of memory");
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
-	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_modified, in);
+	if (cn == NULL) {
+		dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
+		dir_modify(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
+	} else {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)crl_number);
+		dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
+		dir_mods_add1(m, LDAP_MOD_ADD, "cn", cn);
+		dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
+		dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", num);
+		dir_add(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
+	}
 	dir_mods_free(m);
 	OPENSSL_free(der);
 }
@@ -250,13 +270,9 @@ on_ca_added(void *arg, const struct dir_result *res)
 static void
 install_ca(struct request *req, X509 *cert)
 {
-	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
 	struct provd *pd = req->pd;
 	struct install *in;
-	struct dir_mods *m;
-	unsigned char *der = NULL;
 	char err[512];
-	int derlen;
 
 	if (ca_write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
 		X509_free(cert);
@@ -265,18 +281,11 @@ install_ca(struct request *req, X509 *cert)
 	}
 	X509_free(pd->pki->cacert);
 	pd->pki->cacert = cert;
-	if ((derlen = i2d_X509(cert, &der)) <= 0 || (in = calloc(1, sizeof(*in))) == NULL ||
-	    (m = dir_mods_new()) == NULL)
+	if ((in = calloc(1, sizeof(*in))) == NULL)
 		fatal("ca: out of memory");
 	in->req = req;
 	in->cert = cert;
-	dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
-	dir_mods_add1(m, LDAP_MOD_ADD, "cn", pd->cfg.ca_name);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", "0");
-	dir_add(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_added, in);
-	dir_mods_free(m);
-	OPENSSL_free(der);
+	ca_entry_write(pd, pd->cfg.ca_dn, pd->cfg.ca_name, cert, 0, on_ca_added, in);
 	crl_start_timer(pd);
 }
 

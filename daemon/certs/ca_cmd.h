@@ -10,6 +10,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <openssl/x509.h>
 
@@ -32,6 +33,14 @@ int ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_
 /* The --pkcs11 URI of ca create/import/rollover: a module must be
  * configured and the URI parse; otherwise finishes req and returns false. */
 bool ca_pkcs11_arg_ok(struct request *req, const char *uri);
+/* The CA entry dn: with cn, add it (applicationProcess + pkiCA + provdCA,
+ * cACertificate cert, provdCrlNumber crl_number); without, replace its
+ * cACertificate only.  done(ctx, result) as dir_add/dir_modify. */
+struct provd;
+struct dir_result;
+void ca_entry_write(struct provd *pd, const char *dn, const char *cn, X509 *cert,
+                    uint64_t crl_number, void (*done)(void *, const struct dir_result *),
+                    void *ctx);
 /* --subject (present), --key TYPE and --days N of ca create/rollover into
  * *kt and *days; otherwise finishes req and returns false. */
 bool ca_key_args(struct request *req, enum keyfile_type *kt, unsigned *days);

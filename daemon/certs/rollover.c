@@ -832,16 +832,8 @@ static void
 set_main_cert(struct roll *ro)
 {
 	struct provd *pd = ro->req->pd;
-	struct dir_mods *m;
-	unsigned char *der = NULL;
-	int derlen;
 
-	if ((derlen = i2d_X509(pd->pki->cacert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
-		fatal("rollover: out of memory");
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
-	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_main_entry, ro);
-	dir_mods_free(m);
-	OPENSSL_free(der);
+	ca_entry_write(pd, pd->cfg.ca_dn, NULL, pd->pki->cacert, 0, on_main_entry, ro);
 }
 
 static void
@@ -864,20 +856,12 @@ on_gen_added(void *arg, const struct dir_result *res)
 	struct roll *ro = arg;
 	struct provd *pd = ro->req->pd;
 	struct ca_gen *g = &pd->pki->gens[ro->gi];
-	struct dir_mods *m;
-	unsigned char *der = NULL;
-	int derlen;
 
 	if (res->code != LDAP_ALREADY_EXISTS) {
 		on_gen_entry(arg, res);
 		return;
 	}
-	if ((derlen = i2d_X509(g->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
-		fatal("rollover: out of memory");
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
-	dir_modify(pd->dir, g->dn, dir_mods_get(m), NULL, on_gen_entry, ro);
-	dir_mods_free(m);
-	OPENSSL_free(der);
+	ca_entry_write(pd, g->dn, NULL, g->cert, 0, on_gen_entry, ro);
 }
 
 /* cn=<ca_name>-gen-N: the retired certificate, and its CRL counter taken
@@ -885,26 +869,13 @@ on_gen_added(void *arg, const struct dir_result *res)
 static void
 add_gen_entry(struct roll *ro)
 {
-	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
 	struct provd *pd = ro->req->pd;
 	struct ca_gen *g = &pd->pki->gens[ro->gi];
-	struct dir_mods *m;
-	unsigned char *der = NULL;
-	char rdn[128], num[32];
-	int derlen;
+	char rdn[128];
 
 	snprintf(rdn, sizeof(rdn), "%.100s-gen-%u", pd->cfg.ca_name, g->number);
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)crl_last_number(pd));
 	g->crl_last = crl_last_number(pd);
-	if ((derlen = i2d_X509(g->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
-		fatal("rollover: out of memory");
-	dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
-	dir_mods_add1(m, LDAP_MOD_ADD, "cn", rdn);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", num);
-	dir_add(pd->dir, g->dn, dir_mods_get(m), NULL, on_gen_added, ro);
-	dir_mods_free(m);
-	OPENSSL_free(der);
+	ca_entry_write(pd, g->dn, rdn, g->cert, g->crl_last, on_gen_added, ro);
 }
 
 /* The old key's last CRL on the CA entry is out (so crl_last_number is
