@@ -20,6 +20,7 @@
 #include "passwd.h"
 #include "provd.h"
 #include "report.h"
+#include "rollover.h"
 #include "status.h"
 #include "text.h"
 #include "unit.h"
@@ -51,6 +52,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CA_CREATE]         = ca_create,
 	[CMD_CA_IMPORT]         = ca_import,
 	[CMD_CA_SHOW]           = ca_show,
+	[CMD_CA_ROLLOVER]       = ca_rollover,
 	[CMD_CERT_ISSUE]        = cert_issue,
 	[CMD_CERT_LIST]         = cert_list,
 	[CMD_CERT_SHOW]         = cert_show,

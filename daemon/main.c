@@ -25,6 +25,7 @@
 #include "account_admin.h"
 #include "audit.h"
 #include "ca.h"
+#include "ca_cmd.h"
 #include "cert.h"
 #include "check.h"
 #include "escrow.h"
@@ -42,6 +43,7 @@
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
+#include "rollover.h"
 #include "template.h"
 #include "units.h"
 #include "whois.h"
@@ -83,6 +85,8 @@ wire_layers(void)
 	request_set_audit(audit_hook);
 	lifecycle_set_certs(cert_lifecycle, cert_lifecycle_preview);
 	account_purge_set_certs(escrow_expire);
+	crl_set_hooks(&rollover_crl_hooks);
+	ca_show_set_more(rollover_show);
 	if (whois_add_part(cert_whois_part) < 0)
 		fatalx("whois: too many parts");
 }
@@ -320,7 +324,10 @@ main(int argc, char **argv)
 		          "with daemon.user set");
 	}
 	if (ca_start(&pd, pw != NULL, pw ? pw->pw_uid : 0, pw ? pw->pw_gid : 0,
-	             signer_uid, err, sizeof(err)) < 0) {
+	             signer_uid, err, sizeof(err)) < 0 ||
+	    (ca_ready(&pd) &&
+	     rollover_load(&pd, pw != NULL, pw == NULL ? 0 : signer_uid != (uid_t)-1 ?
+	                   signer_uid : pw->pw_uid, pw ? pw->pw_gid : 0, err, sizeof(err)) < 0)) {
 		control_free(pd.control);
 		fatalx("%s", err);
 	}
@@ -370,6 +377,8 @@ main(int argc, char **argv)
 		crl_state_free(pd.pki->crl);
 		ocsp_state_free(pd.pki->ocsp);
 	}
+	if (pd.pki != NULL)
+		rollover_free(pd.pki);
 	ca_stop(pd.pki);
 	loop_free(pd.loop);
 	units_unref(pd.units);

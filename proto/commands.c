@@ -119,6 +119,17 @@ static const struct opt_spec ca_import_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec ca_rollover_opts[] = {
+	{ .name = "subject",    .kind = OPT_VALUE, .metavar = "DN",   .help = "the new CA's subject; it must differ from every "
+	                                   "earlier generation's (e.g. CN=... G2)" },
+	{ .name = "key",        .kind = OPT_VALUE, .metavar = "TYPE", .help = "ec-p256, ec-p384, rsa-3072 or rsa-4096" },
+	{ .name = "days",       .kind = OPT_VALUE, .metavar = "N",    .help = "validity in days" },
+	{ .name = "pkcs11",     .kind = OPT_VALUE, .metavar = "URI",  .help = "generate the new key on the token instead of in a file" },
+	{ .name = "revoke-all", .kind = OPT_FLAG,  .metavar = NULL,   .help = "after a compromise of the old key: revoke every "
+	                                   "certificate of the old CA (cACompromise)" },
+	END_OPTS
+};
+
 static const struct opt_spec cert_issue_opts[] = {
 	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
 	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
@@ -160,6 +171,8 @@ static const struct opt_spec ocsp_refresh_opts[] = {
 
 static const struct opt_spec crl_show_opts[] = {
 	{ .name = "text", .kind = OPT_FLAG, .metavar = NULL, .help = "a readable dump instead of PEM" },
+	{ .name = "ca",   .kind = OPT_VALUE, .metavar = "GEN", .help = "the CRL of CA generation GEN (a number from 'ca show', "
+	                            "or current)" },
 	END_OPTS
 };
 
@@ -321,6 +334,12 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .noun = "ca", .verb = "show", .roles = ROLE_READ,
 	  .opts = no_opts, .summary = "subject, key, validity, fingerprints, next CRL number",
 	  .example = "provctl ca show" },
+	[CMD_CA_ROLLOVER] = {
+	  .id = CMD_CA_ROLLOVER, .scope = SCOPE_CA,
+	  .noun = "ca", .verb = "rollover", .roles = ROLE_OFFICER,
+	  .flags = CMD_WRITES, .opts = ca_rollover_opts,
+	  .summary = "replace the CA key and certificate; the old CA keeps signing its CRL",
+	  .example = "provctl ca rollover --subject '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA G2' --key ec-p384 --days 3650" },
 
 	[CMD_CERT_ISSUE] = {
 	  .id = CMD_CERT_ISSUE, .scope = SCOPE_ACCOUNT,

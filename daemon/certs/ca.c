@@ -70,16 +70,14 @@ ca_present(const struct provd *pd)
 	return ca_ready(pd) || ca_key_exists(&pd->cfg) || exists(pd->cfg.cert_file);
 }
 
-/* Read the recorded URI (one line) into uri[P11URI_MAX + 1]. */
-static int
-read_key_uri(const struct config *cfg, char *uri, char *err, size_t errlen)
+int
+ca_read_key_uri(const char *up, char *uri, char *err, size_t errlen)
 {
-	char up[4096], extra;
+	char extra;
 	FILE *f;
 	size_t n;
 	struct p11uri u;
 
-	ca_key_uri_path(cfg, up, sizeof(up));
 	if ((f = fopen(up, "re")) == NULL) {
 		snprintf(err, errlen, "%s: %s", up, strerror(errno));
 		return -1;
@@ -100,8 +98,8 @@ read_key_uri(const struct config *cfg, char *uri, char *err, size_t errlen)
 }
 
 /* The CA certificate is public: any mode is fine, but it must parse. */
-static X509 *
-load_cert_file(const char *path, char *err, size_t errlen)
+X509 *
+ca_load_cert_file(const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 	BIO *b;
@@ -160,7 +158,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	if (keygen_locate(dir, sizeof(dir)) < 0)
 		log_info("pki: %s; cert issue --generate is disabled", dir);
 	if (cfg->escrow_cert_file != NULL &&
-	    (pki->escrow_cert = load_cert_file(cfg->escrow_cert_file, err, errlen)) == NULL)
+	    (pki->escrow_cert = ca_load_cert_file(cfg->escrow_cert_file, err, errlen)) == NULL)
 		return -1;
 	if (cfg->key_file == NULL || cfg->cert_file == NULL || cfg->crl_file == NULL) {
 		log_info("pki: no key_file/cert_file/crl_file configured; certificate "
@@ -233,11 +231,13 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 		if (signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &pub,
 		                err, errlen) < 0)
 			goto out;
-	} else if (read_key_uri(cfg, uri, err, errlen) < 0 ||
-	           signer_load(pki->signer, uri, NULL, &pub, err, errlen) < 0) {
-		goto out;
+	} else {
+		ca_key_uri_path(cfg, dir, sizeof(dir));
+		if (ca_read_key_uri(dir, uri, err, errlen) < 0 ||
+		    signer_load(pki->signer, uri, NULL, &pub, err, errlen) < 0)
+			goto out;
 	}
-	if ((pki->cacert = load_cert_file(cfg->cert_file, err, errlen)) == NULL)
+	if ((pki->cacert = ca_load_cert_file(cfg->cert_file, err, errlen)) == NULL)
 		goto out;
 	if (certgen_check_ca_pair(pki->cacert, pub, 0, err, errlen) < 0) {
 		X509_free(pki->cacert);

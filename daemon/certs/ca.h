@@ -23,6 +23,7 @@ struct provd;
 struct signer;
 struct profile_set;
 struct crl_state;
+struct ca_gen;
 struct ocsp_state;
 
 struct pki {
@@ -34,6 +35,9 @@ struct pki {
 	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
 	bool                signer_busy; /* a worker thread is using the signer
 	                                    (key generation): the loop keeps off */
+	struct ca_gen      *gens;        /* retired generations, oldest first
+	                                  * (rollover.h); none until a rollover */
+	size_t              ngens;
 };
 
 /*
@@ -68,5 +72,9 @@ bool ca_present(const struct provd *pd);
  * "<pki.key_file>.uri" into buf. */
 struct config;
 void ca_key_uri_path(const struct config *cfg, char *buf, size_t len);
+/* Read the one PKCS #11 URI line of file path into uri[P11URI_MAX + 1]. */
+int ca_read_key_uri(const char *path, char *uri, char *err, size_t errlen);
+/* Read a PEM certificate file (public: any mode).  NULL with err. */
+X509 *ca_load_cert_file(const char *path, char *err, size_t errlen);
 
 #endif

@@ -40,9 +40,8 @@ read_cert_pem(const char *pem, size_t len)
 	return x;
 }
 
-/* Write the CA certificate as PEM, atomically. */
-static int
-write_cert_file(const char *path, X509 *x, char *err, size_t errlen)
+int
+ca_write_cert_file(const char *path, X509 *x, char *err, size_t errlen)
 {
 	unsigned char *der = NULL;
 	char *pem = NULL;
@@ -61,8 +60,8 @@ out:
 	return rc;
 }
 
-static int
-write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
+int
+ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
 {
 	char up[4096], line[P11URI_MAX + 2];
 	int n;
@@ -72,9 +71,8 @@ write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errle
 	return crlgen_write_file(up, (const unsigned char *)line, (size_t)n, err, errlen);
 }
 
-/* The --pkcs11 URI of ca create / ca import: a module must be configured. */
-static bool
-pkcs11_arg_ok(struct request *req, const char *uri)
+bool
+ca_pkcs11_arg_ok(struct request *req, const char *uri)
 {
 	struct p11uri u;
 	char err[256];
@@ -91,9 +89,35 @@ pkcs11_arg_ok(struct request *req, const char *uri)
 	return true;
 }
 
+bool
+ca_key_args(struct request *req, enum keyfile_type *kt, unsigned *days)
+{
+	const char *type = cmd_arg(&req->args, "key");
+	const char *days_s = cmd_arg(&req->args, "days");
+	char err[256], *end;
+	unsigned long d;
+
+	if (cmd_arg(&req->args, "subject") == NULL || type == NULL || days_s == NULL) {
+		request_done(req, ST_USAGE, "ca %s needs --subject DN --key TYPE --days N",
+		             req->spec->verb);
+		return false;
+	}
+	d = strtoul(days_s, &end, 10);
+	if (*end != '\0' || d < 1 || d > CERTGEN_CA_DAYS_MAX) {
+		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
+		return false;
+	}
+	if (keyfile_type_parse(type, kt, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "--key: %s", err);
+		return false;
+	}
+	*days = (unsigned)d;
+	return true;
+}
+
 /* ---- records of the CA ---------------------------------------------- */
 
-static void
+void
 ca_record(struct request *req, X509 *x, uint64_t next_crl)
 {
 	char subject[1024] = "", issuer[1024] = "", fp[FINGERPRINT_HEX_LEN + 1] = "";
@@ -136,6 +160,8 @@ ca_record(struct request *req, X509 *x, uint64_t next_crl)
 	rec_kv(&r, "sha256", fp);
 	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
+	rec_kvf(&r, "generation", "%zu", req->pd->pki->ngens + 1);
+	rec_kv(&r, "role", "current");
 	rec_end(&r);
 }
 
@@ -191,6 +217,8 @@ ca_entry_fetch(struct request *req, void (*then)(struct ca_entry *, const struct
 	           1, NULL, ca_entry_read, ca_entry_done, ce);
 }
 
+static ca_show_more_fn *show_more;   /* the retired generations (rollover) */
+
 static void
 show_with_entry(struct ca_entry *ce, const struct dir_result *res)
 {
@@ -204,7 +232,15 @@ show_with_entry(struct ca_entry *ce, const struct dir_result *res)
 	}
 	/* The next number is the directory's, whoever published last. */
 	ca_record(req, req->pd->pki->cacert, ce->has_number ? ce->number + 1 : 1);
+	if (show_more != NULL)
+		show_more(req);
 	request_done(req, ST_OK, "ok");
+}
+
+void
+ca_show_set_more(ca_show_more_fn *fn)
+{
+	show_more = fn;
 }
 
 void
@@ -297,18 +333,38 @@ on_ca_added(void *arg, const struct dir_result *res)
 {
 	struct install *in = arg;
 	struct provd *pd = in->req->pd;
-	struct dir_mods *m;
-	unsigned char *der = NULL;
-	int derlen;
 
 	if (res->code != LDAP_ALREADY_EXISTS) {
 		on_ca_entry(arg, res);
 		return;
 	}
-	if ((derlen = i2d_X509(in->cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+	ca_entry_write(pd, pd->cfg.ca_dn, NULL, in->cert, 0, on_ca_modified, in);
+}
+
+void
+ca_entry_write(struct provd *pd, const char *dn, const char *cn, X509 *cert,
+               uint64_t crl_number, void (*done)(void *, const struct dir_result *),
+               void *ctx)
+{
+	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
+	struct dir_mods *m;
+	unsigned char *der = NULL;
+	char num[32];
+	int derlen;
+
+	if ((derlen = i2d_X509(cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
 		fatal("ca: out of memory");
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
-	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_modified, in);
+	if (cn == NULL) {
+		dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
+		dir_modify(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
+	} else {
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)crl_number);
+		dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
+		dir_mods_add1(m, LDAP_MOD_ADD, "cn", cn);
+		dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
+		dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", num);
+		dir_add(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
+	}
 	dir_mods_free(m);
 	OPENSSL_free(der);
 }
@@ -318,33 +374,22 @@ on_ca_added(void *arg, const struct dir_result *res)
 static void
 install_ca(struct request *req, X509 *cert)
 {
-	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
 	struct provd *pd = req->pd;
 	struct install *in;
-	struct dir_mods *m;
-	unsigned char *der = NULL;
 	char err[512];
-	int derlen;
 
-	if (write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
+	if (ca_write_cert_file(pd->cfg.cert_file, cert, err, sizeof(err)) < 0) {
 		X509_free(cert);
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}
 	X509_free(pd->pki->cacert);
 	pd->pki->cacert = cert;
-	if ((derlen = i2d_X509(cert, &der)) <= 0 || (in = calloc(1, sizeof(*in))) == NULL ||
-	    (m = dir_mods_new()) == NULL)
+	if ((in = calloc(1, sizeof(*in))) == NULL)
 		fatal("ca: out of memory");
 	in->req = req;
 	in->cert = cert;
-	dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
-	dir_mods_add1(m, LDAP_MOD_ADD, "cn", pd->cfg.ca_name);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
-	dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", "0");
-	dir_add(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_ca_added, in);
-	dir_mods_free(m);
-	OPENSSL_free(der);
+	ca_entry_write(pd, pd->cfg.ca_dn, pd->cfg.ca_name, cert, 0, on_ca_added, in);
 	crl_start_timer(pd);
 }
 
@@ -393,7 +438,7 @@ genkey_done(void *arg)
 	}
 	if (certgen_ca(job->subject, job->days, job->pub, 0, &tbs, err, sizeof(err)) < 0 ||
 	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (job->token && write_key_uri(&pd->cfg, job->key_file, err, sizeof(err)) < 0)) {
+	    (job->token && ca_write_key_uri(&pd->cfg, job->key_file, err, sizeof(err)) < 0)) {
 		X509_free(cert);
 		if (!job->token)
 			unlink(job->key_file);
@@ -424,13 +469,12 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 	struct provd *pd = req->pd;
 	const char *subject = cmd_arg(&req->args, "subject");
 	const char *type = cmd_arg(&req->args, "key");
-	const char *days_s = cmd_arg(&req->args, "days");
 	const char *uri = cmd_arg(&req->args, "pkcs11");
 	enum keyfile_type kt;
 	struct genkey_job *job;
 	X509 *tbs = NULL;
-	char err[512], *end;
-	unsigned long days;
+	char err[512];
+	unsigned days;
 
 	if (pd->pki == NULL || pd->pki->signer == NULL) {
 		request_done(req, ST_UNAVAILABLE, "pki.key_file, cert_file and crl_file are not configured");
@@ -440,23 +484,16 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_CONFLICT, "a CA key is being generated already");
 		return;
 	}
-	days = strtoul(days_s, &end, 10);
-	if (*end != '\0' || days < 1 || days > CERTGEN_CA_DAYS_MAX) {
-		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
+	if (!ca_key_args(req, &kt, &days))
 		return;
-	}
-	if (keyfile_type_parse(type, &kt, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "--key: %s", err);
-		return;
-	}
 	if (ca_present(pd)) {
-		request_done(req, ST_CONFLICT, "a CA already exists (%s); provd never replaces a CA key",
+		request_done(req, ST_CONFLICT, "a CA already exists (%s); 'provctl ca rollover' replaces it",
 		             pd->cfg.cert_file);
 		return;
 	}
 	if (refuse_other_ca(ce, res, NULL, 0))
 		return;
-	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
 		return;
 	/* Validate the subject before generating a key for it. */
 	if (certgen_ca(subject, (unsigned)days, NULL, 0, &tbs, err, sizeof(err)) < 0 &&
@@ -525,7 +562,7 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		request_done(req, ST_CONFLICT, "a CA key is being generated");
 		return;
 	}
-	if (uri != NULL && !pkcs11_arg_ok(req, uri))
+	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
 		return;
 	if (key != NULL && key[0] != '/') {
 		request_done(req, ST_USAGE, "--key: an absolute path on the provd host (the "
@@ -561,7 +598,7 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		other = refuse_other_ca(ce, res, der, (size_t)derlen);
 		OPENSSL_free(der);
 	}
-	if (mismatch || other || (uri != NULL && write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	if (mismatch || other || (uri != NULL && ca_write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);

@@ -71,6 +71,14 @@
  *
  * Never publish a CRL that silently drops a revocation: a record that
  * cannot be read stops the publish, in both modes.
+ *
+ * After a CA rollover (rollover.h) "every record" above means every record
+ * of the current generation: both searches add rollover_current_clause(),
+ * the issuer.  The argument holds on that subset unchanged; the rollover
+ * drops the entries in memory (crl_forget_set), so the new CA's first CRL
+ * is a full rebuild.  A retired generation's CRL is always rebuilt from its
+ * records (rollover.c) and needs no markers; this publisher never reads, so
+ * never removes, the markers of a retired generation's records.
  */
 #include "crl.h"
 
@@ -167,6 +175,14 @@ struct crl_state {
 };
 
 static void publish_start(struct crl_state *s);
+
+static struct crl_hooks hooks;
+
+void
+crl_set_hooks(const struct crl_hooks *h)
+{
+	hooks = *h;
+}
 
 static struct crl_state *
 state(struct provd *pd)
@@ -387,16 +403,40 @@ enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 	publish_start(s);
 }
 
+/* After a rollover the retired generations' CRLs follow the current one
+ * (rollover.h): rollover_chain wraps done. */
 void
 crl_publish(struct provd *pd, crl_done_fn *done, void *ctx)
 {
+	if (hooks.chain)
+		hooks.chain(pd, &done, &ctx);
 	enqueue(pd, false, done, ctx);
 }
 
 void
 crl_rebuild(struct provd *pd, crl_done_fn *done, void *ctx)
 {
+	if (hooks.chain)
+		hooks.chain(pd, &done, &ctx);
 	enqueue(pd, true, done, ctx);
+}
+
+bool
+crl_entries(const struct provd *pd, const struct crl_entry **entries, size_t *n)
+{
+	struct crl_state *s = pd->pki ? pd->pki->crl : NULL;
+
+	if (s == NULL || !s->set_valid)
+		return false;
+	*entries = s->entries;
+	*n = s->n;
+	return true;
+}
+
+void
+crl_forget_set(struct provd *pd)
+{
+	state(pd)->set_valid = false;
 }
 
 /* ---- step 4: CAS write, then the file ------------------------------- */
@@ -447,7 +487,10 @@ file_done(void *arg)
 	free(job->path);
 	free(job->der);
 	free(job);
-	ocsp_crl_published(s->pd, s->entries, s->n);
+	/* After a rollover this CRL lists the current CA's certificates only:
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	if (s->pd->pki->ngens == 0)
+		ocsp_crl_published(s->pd, s->entries, s->n);
 	clear_marks(s);
 	publish_end(s, ST_OK, msg);
 }
@@ -524,10 +567,7 @@ build_and_write(struct crl_state *s)
 	struct provd *pd = s->pd;
 	unsigned char *tbs = NULL, *der = NULL;
 	size_t tbslen = 0, derlen = 0;
-	char err[512], num[32], next[32], assertion[64];
-	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
-	struct dir_mods *m;
-	LDAP *ld = dir_ldap(pd->dir);
+	char err[512];
 	time_t now = time(NULL);
 
 	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
@@ -545,26 +585,40 @@ build_and_write(struct crl_state *s)
 	s->der = der;
 	s->derlen = derlen;
 	der = NULL;
-	snprintf(num, sizeof(num), "%llu", (unsigned long long)(s->number + 1));
+	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, now, s->der, s->derlen,
+	                  on_written, s) < 0)
+		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
+}
+
+int
+crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number, time_t now,
+              const unsigned char *der, size_t derlen,
+              void (*done)(void *, const struct dir_result *), void *ctx)
+{
+	char num[32], next[32], assertion[64];
+	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
+	struct dir_mods *m;
+	LDAP *ld = dir_ldap(pd->dir);
+
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)(number + 1));
 	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
-	if (s->has_number)
+	if (has_number)
 		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
-		         (unsigned long long)s->number);
+		         (unsigned long long)number);
 	else
 		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
-	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
-		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
-		return;
-	}
+	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS)
+		return -1;
 	ctrls[0] = ctrl;
 	if ((m = dir_mods_new()) == NULL)
 		fatal("crl: out of memory");
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
 	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", s->der, s->derlen);
-	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), ctrls, on_written, s);
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", der, derlen);
+	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, done, ctx);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
+	return 0;
 }
 
 /* ---- step 3: the entries of the new CRL ------------------------------ */
@@ -661,34 +715,51 @@ on_records_done(void *arg, const struct dir_result *res)
 
 /* ---- step 2: the records (every listed or marked one, or the marked) - */
 
-static void
-on_record(void *arg, LDAP *ld, LDAPMessage *e)
+int
+crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
+               char *bad, size_t badlen)
 {
-	struct crl_state *s = arg;
 	char *ser = dir_entry_get(ld, e, AT_CERT_SERIAL);
 	char *st = dir_entry_get(ld, e, AT_CERT_STATUS);
 	char *at = dir_entry_get(ld, e, AT_CERT_REVOKED_AT);
 	char *why = dir_entry_get(ld, e, AT_CERT_REASON);
 	char *inv = dir_entry_get(ld, e, AT_CERT_INVALIDITY);
-	char *token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
-	struct crl_entry ce;
 	enum cert_state cs;
-	bool known, listed;
+	bool known;
 	char err[200];
+	int rc = 0;
 
-	if (s->bad[0] != '\0')
-		goto out;
-	memset(&ce, 0, sizeof(ce));
+	memset(ce, 0, sizeof(*ce));
 	known = cert_state_parse(st, &cs) == 0;
-	listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
-	if (ser == NULL || !known || serial_parse(ser, &ce.serial, err, sizeof(err)) < 0 ||
-	    (listed && (at == NULL || why == NULL ||
-	     pkitime_parse_ldap(at, &ce.revoked_at, err, sizeof(err)) < 0 ||
-	     reason_parse(why, &ce.reason, err, sizeof(err)) < 0 ||
-	     (inv != NULL && pkitime_parse_ldap(inv, &ce.invalidity_date, err, sizeof(err)) < 0)))) {
-		snprintf(s->bad, sizeof(s->bad), "record %s is malformed", ser ? ser : "?");
-		goto out;
+	*listed = known && (cs == CERT_STATE_REVOKED || cs == CERT_STATE_HOLD);
+	if (ser == NULL || !known || serial_parse(ser, &ce->serial, err, sizeof(err)) < 0 ||
+	    (*listed && (at == NULL || why == NULL ||
+	     pkitime_parse_ldap(at, &ce->revoked_at, err, sizeof(err)) < 0 ||
+	     reason_parse(why, &ce->reason, err, sizeof(err)) < 0 ||
+	     (inv != NULL && pkitime_parse_ldap(inv, &ce->invalidity_date, err, sizeof(err)) < 0)))) {
+		snprintf(bad, badlen, "record %s is malformed", ser ? ser : "?");
+		rc = -1;
 	}
+	free(ser);
+	free(st);
+	free(at);
+	free(why);
+	free(inv);
+	return rc;
+}
+
+static void
+on_record(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct crl_state *s = arg;
+	char *token = NULL;
+	struct crl_entry ce;
+	bool listed;
+
+	if (s->bad[0] != '\0' ||
+	    crl_entry_read(ld, e, &ce, &listed, s->bad, sizeof(s->bad)) < 0)
+		return;
+	token = dir_entry_get(ld, e, CRL_PENDING_ATTR);
 	if (s->full) {
 		if (listed) {
 			s->entries = vec_grow(s->entries, &s->cap, s->n + 1, sizeof(*s->entries));
@@ -710,15 +781,7 @@ on_record(void *arg, LDAP *ld, LDAPMessage *e)
 		s->marks[s->nmarks].dn = dn;
 		s->marks[s->nmarks].token = token;
 		s->nmarks++;
-		token = NULL;
 	}
-out:
-	free(ser);
-	free(st);
-	free(at);
-	free(why);
-	free(inv);
-	free(token);
 }
 
 /* ---- step 1: the current number ------------------------------------- */
@@ -743,7 +806,8 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	};
 	struct crl_state *s = arg;
 	struct provd *pd = s->pd;
-	char why[300], msg[400];
+	char why[300], msg[400], filter[CRL_CLAUSE_MAX + 160];
+	const char *mine = hooks.records_clause ? hooks.records_clause(pd) : "";
 
 	if (res->code != LDAP_SUCCESS) {
 		snprintf(msg, sizeof(msg), "CA entry %s: %s", pd->cfg.ca_dn,
@@ -759,14 +823,16 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	if (s->full) {
 		s->set_valid = false;
 		s->n = 0;
-		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-		           "(&(objectClass=provdCertificate)(|(provdCertStatus=revoked)"
-		           "(provdCertStatus=hold)(" CRL_PENDING_ATTR "=*)))",
+		snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
+		         "(|(provdCertStatus=revoked)(provdCertStatus=hold)("
+		         CRL_PENDING_ATTR "=*)))", mine);
+		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 0, NULL, on_record, on_records_done, s);
 		return;
 	}
-	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=provdCertificate)(" CRL_PENDING_ATTR "=*))",
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s("
+	         CRL_PENDING_ATTR "=*))", mine);
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_record, on_records_done, s);
 }
 
@@ -929,9 +995,13 @@ void
 crl_show(struct request *req)
 {
 	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
-	struct show *sh = xcalloc(1, sizeof(*sh));
+	struct show *sh;
+	const char *dn;
 
+	if ((dn = hooks.show_dn ? hooks.show_dn(req) : req->pd->cfg.ca_dn) == NULL)
+		return;
+	sh = xcalloc(1, sizeof(*sh));
 	sh->req = req;
-	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)",
+	dir_search(req->pd->dir, dn, LDAP_SCOPE_BASE, "(objectClass=*)",
 	           attrs, 1, NULL, show_entry, show_done, sh);
 }

@@ -23,8 +23,12 @@
 #ifndef PROVD_CRL_H
 #define PROVD_CRL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+
+#include <ldap.h>
 
 #include "schema.h"
 
@@ -57,6 +61,43 @@ size_t crl_clears_in_flight(const struct provd *pd);
 uint64_t crl_next_number(const struct provd *pd);
 /* The number of the last CRL this instance published (0 = none yet). */
 uint64_t crl_last_number(const struct provd *pd);
+
+/* Read one record entry's CRL entry; *listed when it is on hold or
+ * revoked.  -1 with bad set when the record is malformed. */
+struct crl_entry;
+int crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
+                   char *bad, size_t badlen);
+/* The compare-and-swap every CRL goes out by: write der (signed, number
+ * number + 1) to entry dn with its provdCrlNumber and nextUpdate, asserting
+ * the entry still holds number (no number when !has_number).  done gets
+ * the result (LDAP_ASSERTION_FAILED: another writer took the number).
+ * 0, or -1 when the directory is unavailable (then done is not called). */
+struct dir_result;
+int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number,
+                  time_t now, const unsigned char *der, size_t derlen,
+                  void (*done)(void *, const struct dir_result *), void *ctx);
+
+/* The entries of the last CRL this instance published, sorted by serial
+ * (borrowed), or false when it has none or they are being rebuilt. */
+bool crl_entries(const struct provd *pd, const struct crl_entry **entries, size_t *n);
+
+/* The entries in memory no longer match the CA entry's CRL (a rollover
+ * changed the issuer): the next publish rebuilds from every record. */
+void crl_forget_set(struct provd *pd);
+
+/* After a CA rollover (rollover.h, wired by main.c): the current CA's
+ * records are those matching records_clause (an LDAP filter clause of at
+ * most CRL_CLAUSE_MAX bytes, "" for all); chain wraps the done of every
+ * publish so that the retired CAs' CRLs follow; show_dn gives the entry
+ * whose CRL `crl show` prints (NULL after finishing the request).  Unset
+ * hooks: one CA. */
+#define CRL_CLAUSE_MAX 3400
+struct crl_hooks {
+	const char *(*records_clause)(const struct provd *pd);
+	void        (*chain)(struct provd *pd, crl_done_fn **done, void **ctx);
+	const char *(*show_dn)(struct request *req);
+};
+void crl_set_hooks(const struct crl_hooks *h);
 
 /* Start the republish timer (after the CA is loaded or created). */
 void crl_start_timer(struct provd *pd);

@@ -1,0 +1,944 @@
+/* rollover — CA generations and `ca rollover`.  See rollover.h. */
+#include "rollover.h"
+
+#include <errno.h>
+#include <ldap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/bio.h>
+#include <openssl/x509v3.h>
+
+#include "ca.h"
+#include "ca_cmd.h"
+#include "certgen.h"
+#include "certrec.h"
+#include "crlgen.h"
+#include "dir.h"
+#include "dn.h"
+#include "fingerprint.h"
+#include "keyfile.h"
+#include "ldapesc.h"
+#include "log.h"
+#include "ocsp.h"
+#include "p11uri.h"
+#include "pkitime.h"
+#include "provd.h"
+#include "reason.h"
+#include "request.h"
+#include "serial.h"
+#include "signer.h"
+#include "vec.h"
+#include "xmalloc.h"
+
+#define PATH_MAX_LEN   4096
+#define NAME_MAX_LEN   1024
+#define GENS_MAX       64
+#define CAS_RETRIES    8
+
+/* ---- names ------------------------------------------------------------ */
+
+/* A DN as cert.c writes provdCertIssuer. */
+static void
+name_str(const X509_NAME *n, char out[NAME_MAX_LEN])
+{
+	BIO *b;
+	int len = 0;
+
+	if ((b = BIO_new(BIO_s_mem())) != NULL) {
+		X509_NAME_print_ex(b, n, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+		len = BIO_read(b, out, NAME_MAX_LEN - 1);
+		BIO_free(b);
+	}
+	out[len > 0 ? len : 0] = '\0';
+}
+
+/* "(provdCertIssuer=<subject of x>)"; generation 1 also owns records
+ * without the attribute.  NULL when the subject does not fit. */
+static char *
+issuer_clause(X509 *x, unsigned number)
+{
+	char name[NAME_MAX_LEN], esc[ROLLOVER_CLAUSE_MAX - 64], out[ROLLOVER_CLAUSE_MAX];
+
+	name_str(X509_get_subject_name(x), name);
+	if (name[0] == '\0' || ldapesc_filter(name, esc, sizeof(esc)) < 0)
+		return NULL;
+	if (number == 1)
+		snprintf(out, sizeof(out), "(|(provdCertIssuer=%s)(!(provdCertIssuer=*)))", esc);
+	else
+		snprintf(out, sizeof(out), "(provdCertIssuer=%s)", esc);
+	return xstrdup(out);
+}
+
+/* The paths of retired generation g (see rollover.h). */
+struct gen_paths {
+	char dir[PATH_MAX_LEN], key[PATH_MAX_LEN], uri[PATH_MAX_LEN], cert[PATH_MAX_LEN];
+	char crl[PATH_MAX_LEN];
+};
+
+static int
+gen_paths(const struct config *cfg, unsigned g, struct gen_paths *p)
+{
+	const char *slash = strrchr(cfg->key_file, '/');
+	size_t n = strlen(cfg->crl_file);
+	int dl = (int)(slash - cfg->key_file);
+
+	if (n > 4 && strcmp(cfg->crl_file + n - 4, ".crl") == 0)
+		n -= 4;
+	if (snprintf(p->dir, sizeof(p->dir), "%.*s/gen-%u", dl, cfg->key_file, g) >=
+	        (int)sizeof(p->dir) ||
+	    snprintf(p->key, sizeof(p->key), "%s/ca.key", p->dir) >= (int)sizeof(p->key) ||
+	    snprintf(p->uri, sizeof(p->uri), "%s/ca.key.uri", p->dir) >= (int)sizeof(p->uri) ||
+	    snprintf(p->cert, sizeof(p->cert), "%s/ca.pem", p->dir) >= (int)sizeof(p->cert) ||
+	    snprintf(p->crl, sizeof(p->crl), "%.*s-gen-%u.crl", (int)n, cfg->crl_file, g) >=
+	        (int)sizeof(p->crl))
+		return -1;
+	return 0;
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0;
+}
+
+static bool
+expired(X509 *x)
+{
+	return X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
+}
+
+/* Start a signer holding generation g's key and check it against cert. */
+static int
+gen_signer(struct provd *pd, const struct gen_paths *p, X509 *cert, bool drop, uid_t uid,
+           gid_t gid, struct signer **out, char *err, size_t errlen)
+{
+	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
+	                            .pkcs11_module = pd->cfg.pkcs11_module,
+	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
+	char uri[P11URI_MAX + 1];
+	EVP_PKEY *pub = NULL;
+	int rc = -1;
+
+	*out = NULL;
+	if (signer_start(&sc, out, err, errlen) < 0)
+		return -1;
+	if (exists(p->key)) {
+		if (signer_load(*out, p->key, pd->cfg.key_passphrase_file, &pub, err, errlen) < 0)
+			goto out;
+	} else if (ca_read_key_uri(p->uri, uri, err, errlen) < 0 ||
+	           signer_load(*out, uri, NULL, &pub, err, errlen) < 0) {
+		goto out;
+	}
+	rc = certgen_check_ca_pair(cert, pub, 0, err, errlen);
+out:
+	EVP_PKEY_free(pub);
+	if (rc < 0) {
+		signer_stop(*out);
+		*out = NULL;
+	}
+	return rc;
+}
+
+/* Generation g's filter clause and entry DN.  0, or -1 with err when the
+ * subject or the DN does not fit. */
+static int
+gen_names(struct provd *pd, unsigned g, X509 *cert, char **clause, char dn[PATH_MAX_LEN],
+          char *err, size_t errlen)
+{
+	char rdn[128];
+
+	snprintf(rdn, sizeof(rdn), "%.100s-gen-%u", pd->cfg.ca_name, g);
+	if ((*clause = issuer_clause(cert, g)) == NULL ||
+	    ldapesc_rdn_dn("cn", rdn, pd->cfg.pki_dn, dn, PATH_MAX_LEN) < 0) {
+		free(*clause);
+		*clause = NULL;
+		snprintf(err, errlen, "generation %u: its subject or DN does not fit", g);
+		return -1;
+	}
+	return 0;
+}
+
+/* Append retired generation g (takes cert, signer and clause). */
+static void
+gen_add(struct provd *pd, unsigned g, const struct gen_paths *p, X509 *cert,
+        struct signer *signer, char *clause, const char *dn)
+{
+	struct pki *pki = pd->pki;
+	struct ca_gen *gen;
+
+	pki->gens = xrealloc(pki->gens, (pki->ngens + 1) * sizeof(*pki->gens));
+	gen = &pki->gens[pki->ngens++];
+	memset(gen, 0, sizeof(*gen));
+	gen->number = g;
+	gen->cert = cert;
+	gen->signer = signer;
+	gen->dn = xstrdup(dn);
+	gen->crl_file = xstrdup(p->crl);
+	gen->clause = clause;
+}
+
+/* The current CA's clause, kept in step with pki->cacert. */
+static char *cur_clause;
+/* The newest union of CRL entries OCSP was given (a publish that finishes
+ * late never takes OCSP back to an older state). */
+static uint64_t ocsp_version;
+
+static int
+set_current_clause(struct provd *pd)
+{
+	char *c = issuer_clause(pd->pki->cacert, (unsigned)pd->pki->ngens + 1);
+
+	if (c == NULL)
+		return -1;
+	free(cur_clause);
+	cur_clause = c;
+	return 0;
+}
+
+const char *
+rollover_current_clause(const struct provd *pd)
+{
+	return pd->pki != NULL && pd->pki->ngens > 0 && cur_clause != NULL ? cur_clause : "";
+}
+
+int
+rollover_load(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+	struct gen_paths p;
+	struct signer *signer;
+	unsigned g;
+	X509 *cert;
+	char dn[PATH_MAX_LEN], *clause;
+
+	for (g = 1; g <= GENS_MAX; g++) {
+		if (gen_paths(&pd->cfg, g, &p) < 0 || !exists(p.dir))
+			break;
+		if ((cert = ca_load_cert_file(p.cert, err, errlen)) == NULL)
+			return -1;
+		if (gen_names(pd, g, cert, &clause, dn, err, errlen) < 0) {
+			X509_free(cert);
+			return -1;
+		}
+		signer = NULL;
+		if (!expired(cert) &&
+		    gen_signer(pd, &p, cert, drop, uid, gid, &signer, err, errlen) < 0) {
+			X509_free(cert);
+			free(clause);
+			return -1;
+		}
+		gen_add(pd, g, &p, cert, signer, clause, dn);
+		log_info("pki: retired CA generation %u loaded (%s)%s", g, p.cert,
+		         signer ? "" : "; expired, its CRL is no longer published");
+	}
+	if (pd->pki->ngens > 0 && set_current_clause(pd) < 0) {
+		snprintf(err, errlen, "the current CA's subject does not fit a filter");
+		return -1;
+	}
+	return 0;
+}
+
+void
+rollover_free(struct pki *pki)
+{
+	size_t i;
+
+	for (i = 0; i < pki->ngens; i++) {
+		signer_stop(pki->gens[i].signer);
+		X509_free(pki->gens[i].cert);
+		free(pki->gens[i].dn);
+		free(pki->gens[i].crl_file);
+		free(pki->gens[i].clause);
+	}
+	free(pki->gens);
+	pki->gens = NULL;
+	pki->ngens = 0;
+	free(cur_clause);
+	cur_clause = NULL;
+	ocsp_version = 0;
+}
+
+/* ---- the retired generations' CRLs ------------------------------------ */
+
+struct chain {
+	struct provd     *pd;
+	crl_done_fn      *done;
+	void             *ctx;
+	int               status;
+	char              msg[1024];
+	size_t            i;          /* the generation being published */
+	uint64_t          number;
+	bool              has_number;
+	int               tries;
+	struct crl_entry *e;
+	size_t            n, cap;
+	char              bad[256];
+	unsigned char    *der;
+	size_t            derlen;
+	/* every CA's entries, for OCSP; only when every CRL went out */
+	struct crl_entry *u;
+	size_t            nu, capu;
+	bool              ocsp_ok;
+	uint64_t          version;    /* the current CA's CRL number it started from */
+};
+
+
+static void chain_next(struct chain *c);
+
+static void
+chain_fail(struct chain *c, int status, const char *what, const char *detail)
+{
+	size_t len = strlen(c->msg);
+
+	c->ocsp_ok = false;
+	if (c->status == ST_OK)
+		c->status = status;
+	snprintf(c->msg + len, sizeof(c->msg) - len, "; generation %u: ",
+	         c->pd->pki->gens[c->i].number);
+	len = strlen(c->msg);
+	snprintf(c->msg + len, sizeof(c->msg) - len, "%s%s", what, detail);
+	c->i++;
+	chain_next(c);
+}
+
+static void
+on_gen_written(void *arg, const struct dir_result *res)
+{
+	struct chain *c = arg;
+	struct ca_gen *g = &c->pd->pki->gens[c->i];
+	char why[300];
+	size_t len;
+
+	if (res->code == LDAP_ASSERTION_FAILED && ++c->tries < CAS_RETRIES) {
+		chain_next(c);   /* another writer took the number: read it again */
+		return;
+	}
+	if (res->code != LDAP_SUCCESS) {
+		chain_fail(c, ST_UNAVAILABLE, "directory: ", dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	g->crl_last = c->number + 1;
+	if (crlgen_write_file(g->crl_file, c->der, c->derlen, why, sizeof(why)) < 0) {
+		chain_fail(c, ST_INTERNAL, "in the directory, not on disk: ", why);
+		return;
+	}
+	len = strlen(c->msg);
+	snprintf(c->msg + len, sizeof(c->msg) - len, "; generation %u: CRL %llu (%zu entries)",
+	         g->number, (unsigned long long)g->crl_last, c->n);
+	if (c->n > 0) {
+		c->u = vec_grow(c->u, &c->capu, c->nu + c->n, sizeof(*c->u));
+		memcpy(c->u + c->nu, c->e, c->n * sizeof(*c->u));
+		c->nu += c->n;
+	}
+	c->i++;
+	chain_next(c);
+}
+
+static int
+cmp_entry(const void *a, const void *b)
+{
+	return serial_cmp(&((const struct crl_entry *)a)->serial,
+	                  &((const struct crl_entry *)b)->serial);
+}
+
+static int
+sign_gen_crl(struct ca_gen *g, const unsigned char *tbs, size_t len, unsigned char **der,
+             size_t *derlen, char *err, size_t errlen)
+{
+	if (signer_sign_crl(g->signer, tbs, len, der, derlen, err, errlen) == 0)
+		return 0;
+	log_warnx("pki: generation %u signer failed (%s); restarting it", g->number, err);
+	if (signer_restart(g->signer, err, errlen) < 0)
+		return -1;
+	return signer_sign_crl(g->signer, tbs, len, der, derlen, err, errlen);
+}
+
+static void
+on_gen_records_done(void *arg, const struct dir_result *res)
+{
+	struct chain *c = arg;
+	struct provd *pd = c->pd;
+	struct ca_gen *g = &pd->pki->gens[c->i];
+	unsigned char *tbs = NULL;
+	size_t tbslen = 0;
+	char err[512];
+	time_t now = time(NULL);
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		chain_fail(c, ST_UNAVAILABLE, "reading revocations: ",
+		           dir_result_str(res, err, sizeof(err)));
+		return;
+	}
+	if (c->bad[0] != '\0') {
+		chain_fail(c, ST_INTERNAL, "", c->bad);
+		return;
+	}
+	if (c->n > 1)
+		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
+	free(c->der);
+	c->der = NULL;
+	if (crlgen_build(g->cert, c->number + 1, now, pd->cfg.crl_days, c->e, c->n, &tbs,
+	                 &tbslen, err, sizeof(err)) < 0 ||
+	    sign_gen_crl(g, tbs, tbslen, &c->der, &c->derlen, err, sizeof(err)) < 0) {
+		free(tbs);
+		chain_fail(c, ST_INTERNAL, "", err);
+		return;
+	}
+	free(tbs);
+	if (crl_write_cas(pd, g->dn, c->number, c->has_number, now, c->der, c->derlen,
+	                  on_gen_written, c) < 0)
+		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
+}
+
+static void
+on_gen_record(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct chain *c = arg;
+	struct crl_entry ce;
+	bool listed;
+
+	if (c->bad[0] != '\0' || crl_entry_read(ld, e, &ce, &listed, c->bad, sizeof(c->bad)) < 0 ||
+	    !listed)
+		return;
+	c->e = vec_grow(c->e, &c->cap, c->n + 1, sizeof(*c->e));
+	c->e[c->n++] = ce;
+}
+
+static void
+on_gen_number(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct chain *c = arg;
+	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+
+	c->has_number = num != NULL;
+	c->number = num ? strtoull(num, NULL, 10) : 0;
+	free(num);
+}
+
+static void
+on_gen_number_done(void *arg, const struct dir_result *res)
+{
+	static const char *const attrs[] = {
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT, AT_CERT_REASON,
+		AT_CERT_INVALIDITY, NULL
+	};
+	struct chain *c = arg;
+	struct provd *pd = c->pd;
+	char why[300], filter[ROLLOVER_CLAUSE_MAX + 128];
+
+	if (res->code != LDAP_SUCCESS) {
+		chain_fail(c, ST_UNAVAILABLE, "its CA entry: ", dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	c->n = 0;
+	c->bad[0] = '\0';
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
+	         "(|(provdCertStatus=revoked)(provdCertStatus=hold)))", pd->pki->gens[c->i].clause);
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
+	           on_gen_record, on_gen_records_done, c);
+}
+
+static void
+chain_next(struct chain *c)
+{
+	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	struct pki *pki = c->pd->pki;
+
+	while (c->i < pki->ngens &&
+	       (pki->gens[c->i].signer == NULL || expired(pki->gens[c->i].cert))) {
+		c->i++;
+		c->tries = 0;
+	}
+	if (c->i == pki->ngens || !dir_connected(c->pd->dir)) {
+		if (c->i < pki->ngens && c->status == ST_OK) {
+			c->status = ST_UNAVAILABLE;
+			snprintf(c->msg + strlen(c->msg), sizeof(c->msg) - strlen(c->msg),
+			         "; retired generations: directory unavailable");
+		}
+		/* OCSP learns every CA's revocations at once, or nothing (a
+		 * serial missing from the union would be answered good); the
+		 * next full refresh reads the records themselves. */
+		if (c->ocsp_ok && c->i == pki->ngens && c->version >= ocsp_version) {
+			if (c->nu > 1)
+				qsort(c->u, c->nu, sizeof(*c->u), cmp_entry);
+			ocsp_crl_published(c->pd, c->u, c->nu);
+			ocsp_version = c->version;
+		} else if (!c->ocsp_ok || c->i < pki->ngens) {
+			log_warnx("crl: OCSP responses not updated from this publish");
+		}
+		c->done(c->ctx, c->status, c->msg);
+		free(c->e);
+		free(c->u);
+		free(c->der);
+		free(c);
+		return;
+	}
+	c->has_number = false;
+	c->number = 0;
+	dir_search(c->pd->dir, pki->gens[c->i].dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
+	           NULL, on_gen_number, on_gen_number_done, c);
+}
+
+/* The current CA's publish is out: go on with the retired generations. */
+static void
+chain_start(void *ctx, int status, const char *msg)
+{
+	struct chain *c = ctx;
+	const struct crl_entry *cur = NULL;
+	size_t n = 0;
+
+	c->status = status;
+	snprintf(c->msg, sizeof(c->msg), "%s", msg);
+	c->version = crl_last_number(c->pd);
+	c->ocsp_ok = status == ST_OK && crl_entries(c->pd, &cur, &n);
+	if (c->ocsp_ok && n > 0) {
+		c->u = vec_grow(c->u, &c->capu, n, sizeof(*c->u));
+		memcpy(c->u, cur, n * sizeof(*c->u));
+		c->nu = n;
+	}
+	chain_next(c);
+}
+
+void
+rollover_chain(struct provd *pd, crl_done_fn **done, void **ctx)
+{
+	struct chain *c;
+
+	if (pd->pki == NULL || pd->pki->ngens == 0)
+		return;
+	c = xcalloc(1, sizeof(*c));
+	c->pd = pd;
+	c->done = *done;
+	c->ctx = *ctx;
+	*done = chain_start;
+	*ctx = c;
+}
+
+/* ---- showing ------------------------------------------------------------ */
+
+const char *
+rollover_crl_dn(struct request *req)
+{
+	struct provd *pd = req->pd;
+	const char *ca = cmd_arg(&req->args, "ca");
+	char *end;
+	unsigned long g;
+
+	if (ca == NULL || strcmp(ca, "current") == 0)
+		return pd->cfg.ca_dn;
+	g = strtoul(ca, &end, 10);
+	if (*end == '\0' && ca[0] != '\0' && pd->pki != NULL) {
+		if (g == pd->pki->ngens + 1)
+			return pd->cfg.ca_dn;
+		if (g >= 1 && g <= pd->pki->ngens)
+			return pd->pki->gens[g - 1].dn;
+	}
+	request_done(req, ST_NOTFOUND, "--ca: no CA generation %.32s ('provctl ca show' "
+	             "lists them)", ca);
+	return NULL;
+}
+
+void
+rollover_show(struct request *req)
+{
+	struct pki *pki = req->pd->pki;
+	char name[NAME_MAX_LEN], fp[FINGERPRINT_HEX_LEN + 1] = "", na[32] = "", e[128];
+	struct rec r;
+	time_t t;
+	size_t i;
+
+	for (i = 0; i < pki->ngens; i++) {
+		struct ca_gen *g = &pki->gens[i];
+
+		name_str(X509_get_subject_name(g->cert), name);
+		fingerprint_sha256(g->cert, fp, e, sizeof(e));
+		na[0] = '\0';
+		if (pkitime_from_asn1(X509_get0_notAfter(g->cert), &t) == 0)
+			pkitime_format_ldap(t, na);
+		rec_begin(&r, req);
+		rec_kv(&r, "subject", name);
+		rec_kv(&r, "not_after", na);
+		rec_kv(&r, "sha256", fp);
+		rec_kvf(&r, "generation", "%u", g->number);
+		rec_kv(&r, "role", g->signer != NULL ? "retired" : "expired");
+		rec_kv(&r, "crl_file", g->crl_file);
+		rec_kv(&r, "entry", g->dn);
+		rec_kvf(&r, "last_crl_number", "%llu", (unsigned long long)g->crl_last);
+		rec_kvf(&r, "signer_pid", "%d", g->signer ? (int)signer_pid(g->signer) : 0);
+		rec_end(&r);
+	}
+}
+
+
+const struct crl_hooks rollover_crl_hooks = {
+	.records_clause = rollover_current_clause,
+	.chain = rollover_chain,
+	.show_dn = rollover_crl_dn,
+};
+
+/* ---- ca rollover ---------------------------------------------------------- */
+
+struct roll {
+	struct request *req;
+	char           *subject;
+	char           *uri;       /* --pkcs11, or NULL */
+	enum keyfile_type kt;
+	unsigned        days;
+	bool            revoke_all;
+	size_t          gi;        /* index of the generation retired here */
+	struct certrec *list, *cur;
+	unsigned        revoked, failed;
+	char            note[256];
+};
+
+static void
+roll_free(struct roll *ro)
+{
+	certrec_free(ro->list);
+	free(ro->subject);
+	free(ro->uri);
+	free(ro);
+}
+
+/* Put the retired key back where it was (the new one, if any, is gone). */
+static void
+undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
+{
+	char up[PATH_MAX_LEN];
+	EVP_PKEY *pub = NULL;
+	char err[256];
+
+	ca_key_uri_path(&pd->cfg, up, sizeof(up));
+	if (file_key) {
+		unlink(pd->cfg.key_file);
+		if (rename(p->key, pd->cfg.key_file) < 0)
+			log_warn("pki: rollover undo: %s", p->key);
+		if (signer_load(pd->pki->signer, pd->cfg.key_file, pd->cfg.key_passphrase_file,
+		                &pub, err, sizeof(err)) < 0)
+			log_warnx("pki: rollover undo: %s", err);
+	} else {
+		char uri[P11URI_MAX + 1];
+
+		unlink(pd->cfg.key_file);     /* a new file key, if one was made */
+		if (rename(p->uri, up) < 0)
+			log_warn("pki: rollover undo: %s", p->uri);
+		if (ca_read_key_uri(up, uri, err, sizeof(err)) < 0 ||
+		    signer_load(pd->pki->signer, uri, NULL, &pub, err, sizeof(err)) < 0)
+			log_warnx("pki: rollover undo: %s", err);
+	}
+	EVP_PKEY_free(pub);
+	unlink(p->cert);
+	rmdir(p->dir);
+}
+
+/*
+ * The files and the signers, synchronously: the retired key moves to
+ * gen-N/ (its signer re-loads it from there), the main signer makes the
+ * new key at pki.key_file (or on the token) and self-signs the new CA
+ * certificate, which replaces pki.cert_file.  On failure everything is
+ * put back as it was.
+ */
+static int
+swap(struct roll *ro, char *err, size_t errlen)
+{
+	struct provd *pd = ro->req->pd;
+	struct config *cfg = &pd->cfg;
+	struct pki *pki = pd->pki;
+	unsigned g = (unsigned)pki->ngens + 1;
+	struct gen_paths p;
+	struct signer *gs = NULL;
+	char up[PATH_MAX_LEN], dn[PATH_MAX_LEN], *clause = NULL;
+	bool file_key = exists(cfg->key_file);
+	EVP_PKEY *pub = NULL;
+	X509 *tbs = NULL, *cert = NULL;
+
+	ca_key_uri_path(cfg, up, sizeof(up));
+	if (g > GENS_MAX || gen_paths(cfg, g, &p) < 0) {
+		snprintf(err, errlen, "no room for generation %u", g);
+		return -1;
+	}
+	if (gen_names(pd, g, pki->cacert, &clause, dn, err, errlen) < 0)
+		return -1;
+	if (mkdir(p.dir, 0700) < 0) {
+		free(clause);
+		snprintf(err, errlen, "%.300s: %s%s", p.dir, strerror(errno), errno == EACCES ?
+		         " (with daemon.signer_user the key directory is the signer's; "
+		         "ca rollover does not support that layout yet)" : "");
+		return -1;
+	}
+	if (ca_write_cert_file(p.cert, pki->cacert, err, errlen) < 0 ||
+	    rename(file_key ? cfg->key_file : up, file_key ? p.key : p.uri) < 0) {
+		if (err[0] == '\0')
+			snprintf(err, errlen, "moving the key: %s", strerror(errno));
+		unlink(p.cert);
+		rmdir(p.dir);
+		free(clause);
+		return -1;
+	}
+	err[0] = '\0';
+	if (gen_signer(pd, &p, pki->cacert, false, 0, 0, &gs, err, errlen) < 0 ||
+	    signer_genkey(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
+	                  ro->uri != NULL ? NULL : cfg->key_passphrase_file, &pub, err,
+	                  errlen) < 0 ||
+	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
+	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
+	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, errlen) < 0) ||
+	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
+		signer_stop(gs);
+		EVP_PKEY_free(pub);
+		X509_free(tbs);
+		X509_free(cert);
+		if (ro->uri != NULL)
+			unlink(up);
+		undo_move(pd, &p, file_key);
+		free(clause);
+		/* cert_file is written last: it still holds the old certificate. */
+		return -1;
+	}
+	EVP_PKEY_free(pub);
+	X509_free(tbs);
+	gen_add(pd, g, &p, pki->cacert, gs, clause, dn);
+	ro->gi = pki->ngens - 1;
+	pki->cacert = cert;
+	if (set_current_clause(pd) < 0)
+		log_warnx("pki: rollover: the new subject does not fit a filter");
+	crl_forget_set(pd);
+	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p.dir,
+	         ro->uri != NULL ? ro->uri : cfg->key_file);
+	return 0;
+}
+
+static void
+roll_published(void *ctx, int status, const char *msg)
+{
+	struct roll *ro = ctx;
+	struct request *req = ro->req;
+
+	ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
+	rollover_show(req);
+	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u",
+	         req->pd->pki->ngens + 1, ro->revoked);
+	if (status != ST_OK)
+		request_done(req, status, "CA rolled over%s, but publishing failed: %s "
+		             "(run 'provctl crl publish')", ro->note, msg);
+	else
+		request_done(req, ST_OK, "CA rolled over%s; %s", ro->note, msg);
+	roll_free(ro);
+}
+
+static void revoke_next(struct roll *ro);
+
+static void
+revoked_one(void *ctx, int status, const char *msg)
+{
+	struct roll *ro = ctx;
+
+	if (status == ST_OK) {
+		struct rec r;
+
+		ro->revoked++;
+		rec_begin(&r, ro->req);
+		rec_kv(&r, "serial", ro->cur->serial);
+		rec_kv(&r, "login", ro->cur->login);
+		rec_kv(&r, "profile", ro->cur->profile);
+		rec_kv(&r, "status", "revoked");
+		rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
+		rec_kv(&r, "action", "re-issue");
+		rec_end(&r);
+	} else {
+		ro->failed++;
+		log_warnx("pki: rollover: revoking %s: %s", ro->cur->serial, msg);
+	}
+	ro->cur = ro->cur->next;
+	revoke_next(ro);
+}
+
+static void
+revoke_next(struct roll *ro)
+{
+	if (ro->cur != NULL) {
+		certrec_change(ro->req->pd, ro->cur, CERT_STATE_REVOKED, REASON_CA_COMPROMISE, 0, NULL,
+		               revoked_one, ro);
+		return;
+	}
+	snprintf(ro->note, sizeof(ro->note), "; %u certificates of generation %u revoked "
+	         "(cACompromise), %u failed", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
+	         ro->failed);
+	crl_rebuild(ro->req->pd, roll_published, ro);
+}
+
+static void
+revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct roll *ro = ctx;
+
+	if (status != ST_OK) {
+		certrec_free(list);
+		snprintf(ro->note, sizeof(ro->note), ", but its certificates could not be read "
+		         "for --revoke-all: %.100s", msg);
+		crl_rebuild(ro->req->pd, roll_published, ro);
+		return;
+	}
+	ro->list = ro->cur = list;
+	revoke_next(ro);
+}
+
+static void
+after_entries(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+	char filter[ROLLOVER_CLAUSE_MAX + 160];
+
+	if (!ro->revoke_all) {
+		crl_rebuild(pd, roll_published, ro);
+		return;
+	}
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
+	         "(|(provdCertStatus=valid)(provdCertStatus=hold)))", pd->pki->gens[ro->gi].clause);
+	certrec_find(pd, filter, revoke_found, ro);
+}
+
+static void
+on_main_entry(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("pki: rollover: the CA entry keeps the old certificate: %s",
+		          dir_result_str(res, why, sizeof(why)));
+	after_entries(ro);
+}
+
+static void
+set_main_cert(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+
+	ca_entry_write(pd, pd->cfg.ca_dn, NULL, pd->pki->cacert, 0, on_main_entry, ro);
+}
+
+static void
+on_gen_entry(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("pki: rollover: the retired CA's entry: %s",
+		          dir_result_str(res, why, sizeof(why)));
+	set_main_cert(ro);
+}
+
+/* An entry of that name exists (a directory restored from before an
+ * earlier rollover): it gets this certificate; its CRL number is kept. */
+static void
+on_gen_added(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	struct provd *pd = ro->req->pd;
+	struct ca_gen *g = &pd->pki->gens[ro->gi];
+
+	if (res->code != LDAP_ALREADY_EXISTS) {
+		on_gen_entry(arg, res);
+		return;
+	}
+	ca_entry_write(pd, g->dn, NULL, g->cert, 0, on_gen_entry, ro);
+}
+
+/* cn=<ca_name>-gen-N: the retired certificate, and its CRL counter taken
+ * over from the last CRL the old key signed on the CA entry. */
+static void
+add_gen_entry(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+	struct ca_gen *g = &pd->pki->gens[ro->gi];
+	char rdn[128];
+
+	snprintf(rdn, sizeof(rdn), "%.100s-gen-%u", pd->cfg.ca_name, g->number);
+	g->crl_last = crl_last_number(pd);
+	ca_entry_write(pd, g->dn, rdn, g->cert, g->crl_last, on_gen_added, ro);
+}
+
+/* The old key's last CRL on the CA entry is out (so crl_last_number is
+ * the number its own counter continues from): swap. */
+static void
+old_crl_done(void *ctx, int status, const char *msg)
+{
+	struct roll *ro = ctx;
+	struct request *req = ro->req;
+	char err[512] = "";
+
+	if (status != ST_OK) {
+		request_done(req, status, "nothing changed: the old CA's CRL could not be "
+		             "published first: %s", msg);
+		roll_free(ro);
+		return;
+	}
+	if (swap(ro, err, sizeof(err)) < 0) {
+		request_done(req, ST_INTERNAL, "nothing changed: %s", err);
+		roll_free(ro);
+		return;
+	}
+	add_gen_entry(ro);
+}
+
+void
+ca_rollover(struct request *req)
+{
+	struct provd *pd = req->pd;
+	const char *subject = cmd_arg(&req->args, "subject");
+	const char *uri = cmd_arg(&req->args, "pkcs11");
+	char err[512], name[NAME_MAX_LEN], other[NAME_MAX_LEN];
+	enum keyfile_type kt;
+	unsigned days;
+	X509_NAME *n = NULL;
+	struct roll *ro;
+	size_t i;
+
+	if (!ca_ready(pd)) {
+		request_done(req, ST_NOTFOUND, "no CA yet: 'provctl ca create' makes the first");
+		return;
+	}
+	if (pd->pki->signer_busy) {
+		request_done(req, ST_CONFLICT, "a CA key is being generated already");
+		return;
+	}
+	if (!ca_key_args(req, &kt, &days))
+		return;
+	if (uri != NULL && !ca_pkcs11_arg_ok(req, uri))
+		return;
+	/* A record's generation is its issuer name: names never repeat.  The
+	 * subject is parsed before any key is made. */
+	if (dn_parse(subject, &n, err, sizeof(err)) < 0 ||
+	    X509_NAME_get_index_by_NID(n, NID_commonName, -1) < 0) {
+		X509_NAME_free(n);
+		request_done(req, ST_INVALID, "--subject: %s", n ? "a CN is required" : err);
+		return;
+	}
+	name_str(n, name);
+	X509_NAME_free(n);
+	name_str(X509_get_subject_name(pd->pki->cacert), other);
+	for (i = 0; strcasecmp(name, other) != 0 && i < pd->pki->ngens; i++)
+		name_str(X509_get_subject_name(pd->pki->gens[i].cert), other);
+	if (strcasecmp(name, other) == 0) {
+		request_done(req, ST_CONFLICT, "--subject: %s is already a CA generation's "
+		             "name; the new CA needs its own (e.g. add 'G2' to the CN)", name);
+		return;
+	}
+	ro = xcalloc(1, sizeof(*ro));
+	ro->req = req;
+	ro->subject = xstrdup(subject);
+	ro->uri = uri != NULL ? xstrdup(uri) : NULL;
+	ro->kt = kt;
+	ro->days = days;
+	ro->revoke_all = cmd_flag(&req->args, "revoke-all");
+	crl_rebuild(pd, old_crl_done, ro);
+}
