@@ -1241,8 +1241,9 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 {
 	static const char *const would[] = {
 		[LIFECYCLE_DISABLE] = "would be put on hold", [LIFECYCLE_ENABLE] = "would be released",
-		[LIFECYCLE_DELETE] = "would be revoked (cessationOfOperation)",
+		[LIFECYCLE_DELETE] = "would be put on hold for the retention",
 		[LIFECYCLE_MOVE] = "would be revoked (affiliationChanged)",
+		[LIFECYCLE_PURGE] = "would be revoked (cessationOfOperation)",
 	};
 	struct life *lf = ctx;
 	struct certrec *c;

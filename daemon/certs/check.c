@@ -230,8 +230,11 @@ compare_crl(struct check *c)
 
 	if (!c->have_crl)
 		return;
-	qsort(c->crl, c->ncrl, sizeof(*c->crl), str_cmp);
-	qsort(c->certs, c->ncerts, sizeof(*c->certs), key_cmp);
+	/* qsort(NULL, 0, ...) is undefined: an empty list stays as it is. */
+	if (c->ncrl > 0)
+		qsort(c->crl, c->ncrl, sizeof(*c->crl), str_cmp);
+	if (c->ncerts > 0)
+		qsort(c->certs, c->ncerts, sizeof(*c->certs), key_cmp);
 	for (i = 0; i < c->ncerts; i++) {
 		/* uid holds "<status> <pending 0|1> <login>" */
 		char status[16] = "", login[200] = "";
@@ -388,7 +391,8 @@ on_people_done(void *arg, const struct dir_result *res)
 		finish(c);
 		return;
 	}
-	qsort(c->keys, c->nkeys, sizeof(*c->keys), key_cmp);
+	if (c->nkeys > 0)
+		qsort(c->keys, c->nkeys, sizeof(*c->keys), key_cmp);
 	for (i = 0; i < c->nkeys; i = j) {
 		char holders[400] = "";
 		size_t n = 0, used = 0;

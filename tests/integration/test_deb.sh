@@ -14,7 +14,7 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/provd-deb.XXXXXX")
 at_exit rm -rf -- "$tmp"
 
-ok "make deb" env -u MAKEFLAGS -u MAKELEVEL make -s -C "$REPO" deb "BUILD=$tmp/build"
+ok "make deb" env -u MAKEFLAGS -u MAKELEVEL -u SANITIZE make -s -C "$REPO" deb "BUILD=$tmp/build"
 debs=("$tmp"/build/deb/provd_*_*.deb)
 ok "provd_*.deb built" test -f "${debs[0]}"
 deb=${debs[0]}

@@ -49,9 +49,10 @@ eq "still active" "$(status_of annv)" active
 
 ok "delete --dry-run" provctl -f json user delete annv --dry-run
 contains "delete: status" "$OUT" '"status":"active -> deleted"'
-contains "delete: revoke" "$OUT" "would be revoked (cessationOfOperation): $serial"
+contains "delete: hold for the retention" "$OUT" "would be put on hold for the retention: $serial"
 ok "delete --now --dry-run" provctl user delete annv --now --dry-run
 contains "delete --now: the entry goes" "$OUT" "remove the entry of annv"
+contains "delete --now: its certificate is revoked" "$OUT" "would be revoked (cessationOfOperation): $serial"
 ok "the entry is still there" provctl user show annv
 eq "certificate still valid after the previews" "$(cert_status "$serial")" valid
 
