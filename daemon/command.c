@@ -24,6 +24,7 @@
 #include "status.h"
 #include "text.h"
 #include "unit.h"
+#include "unit_merge.h"
 #include "whois.h"
 
 /* Handlers by command id; the specs live in proto/commands.c. */
@@ -48,6 +49,8 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_WHOIS]             = whois_show,
 	[CMD_UNIT_ADD]          = unit_add,
 	[CMD_UNIT_MODIFY]       = unit_modify,
+	[CMD_UNIT_MERGE]        = unit_merge,
+	[CMD_UNIT_REMOVE]       = unit_remove,
 	[CMD_BATCH_IMPORT]      = batch_import,
 	[CMD_CA_CREATE]         = ca_create,
 	[CMD_CA_IMPORT]         = ca_import,

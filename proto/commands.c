@@ -77,15 +77,27 @@ static const struct opt_spec user_passwd_opts[] = {
 
 static const struct opt_spec unit_add_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name", .required = true },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune", .required = true },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune", .required = true },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	END_OPTS
 };
 
 static const struct opt_spec unit_modify_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name" },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune" },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune" },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec unit_merge_opts[] = {
+	{ .name = "into", .kind = OPT_VALUE, .metavar = "CODE", .help = "the unit they become (it must exist; "
+	                         "unit add it first)", .required = true },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec unit_remove_opts[] = {
 	PREVIEW_OPTS,
 	END_OPTS
 };
@@ -236,6 +248,22 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = unit_modify_opts, .summary = "rename a unit or change its kind or parent",
 	  .example = "provctl unit modify xa-moi --name 'Xã Mới Thành'" },
 
+	[CMD_UNIT_MERGE] = {
+	  .id = CMD_UNIT_MERGE, .scope = SCOPE_UNIT, .scope_opt = "into",
+	  .noun = "unit", .verb = "merge", .operands = "CODE...",
+	  .min_operands = 1, .max_operands = CMD_MAX_OPERANDS, .roles = ROLE_ADMIN,
+	  .flags = CMD_WRITES,
+	  .opts = unit_merge_opts,
+	  .summary = "merge units into one: staff and sub-units move, the old unit "
+	             "addresses still deliver to it",
+	  .example = "provctl unit merge xa-ho-son-tam-dao xa-hop-chau-tam-dao --into xa-tam-dao" },
+	[CMD_UNIT_REMOVE] = {
+	  .id = CMD_UNIT_REMOVE, .scope = SCOPE_UNIT,
+	  .noun = "unit", .verb = "remove", .operands = "CODE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
+	  .opts = unit_remove_opts,
+	  .summary = "remove a unit that has no accounts and no sub-units",
+	  .example = "provctl unit remove xa-moi" },
 	[CMD_USER_ADD] = {
 	  .id = CMD_USER_ADD, .scope = SCOPE_UNIT, .scope_opt = "unit",
 	  .noun = "user", .verb = "add", .roles = ROLE_ADMIN,

@@ -94,6 +94,7 @@ enum cmd_flags {
 enum cmd_id {
 	CMD_PING, CMD_STATUS, CMD_WHOIS,
 	CMD_UNIT_LIST, CMD_UNIT_SHOW, CMD_UNIT_ADD, CMD_UNIT_MODIFY,
+	CMD_UNIT_MERGE, CMD_UNIT_REMOVE,
 	CMD_USER_ADD, CMD_USER_SHOW, CMD_USER_LIST, CMD_USER_MODIFY, CMD_USER_MOVE,
 	CMD_USER_DISABLE, CMD_USER_ENABLE, CMD_USER_DELETE, CMD_USER_PURGE,
 	CMD_USER_PASSWD,
@@ -111,7 +112,7 @@ enum cmd_id {
 	CMD__COUNT
 };
 
-#define CMD_MAX_OPERANDS 4
+#define CMD_MAX_OPERANDS 16
 #define CMD_MAX_GIVEN    32       /* options given in one request */
 #define CMD_MAX_ARG      (64u * 1024)  /* one argument's bytes (a CSR fits) */
 

@@ -33,6 +33,7 @@ address_check(const struct config *cfg, const struct units *units, const char *w
               const char *in, char *out, size_t outsz, char *err, size_t errlen)
 {
 	char local[FIELD_MAIL_MAX + 1];
+	const struct unit *owner;
 	const char *at;
 	size_t n;
 
@@ -59,8 +60,13 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 		         "mail service, not to a person)", what, out, local);
 		return ST_INVALID;
 	}
-	if (units != NULL && units_find(units, local) != NULL) {
-		snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out, local);
+	if (units != NULL && (owner = units_owner(units, local)) != NULL) {
+		if (strcmp(owner->code, local) == 0)
+			snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out,
+			         local);
+		else
+			snprintf(err, errlen, "%s: %s is the address of the unit %s (kept for "
+			         "the unit %s, merged into it)", what, out, owner->code, local);
 		return ST_INVALID;
 	}
 	return 0;

@@ -17,7 +17,9 @@
  *      webmaster, root, mailer-daemon, noreply (RFC 2142 and the like) and
  *      mail.reserved from the configuration;
  *   5. its local part is not a unit code (code@domain is the unit's
- *      address, see etc/postfix/ldap-units.cf);
+ *      address, see etc/postfix/ldap-units-staff.cf), nor the code of a
+ *      unit merged into another (kept as the other's alias,
+ *      ldap-units-aliases.cf);
  * and, checked by the caller against the directory, no other account
  * holds it as mail or alias, and no request in flight has claimed it.
  * The other way round, unit add refuses a code whose address an account

@@ -255,24 +255,17 @@ unit_name_check(struct request *req, const char *name, char *out, size_t outsz)
 	return 0;
 }
 
-static bool
-unit_kind_valid(const char *kind)
-{
-	return strcmp(kind, "province") == 0 || strcmp(kind, "department") == 0 ||
-	       strcmp(kind, "district") == 0 || strcmp(kind, "commune") == 0;
-}
-
 /* Checks shared by add and modify.  0, or -1 with req finished. */
 static int
 unit_check_common(struct request *req, const char *kind, const char *parent)
 {
 	if (!need_units(req))
 		return -1;
-	if (kind != NULL && !unit_kind_valid(kind)) {
+	if (kind != NULL && !units_kind_valid(kind)) {
 		char q[80];
 
-		request_done(req, ST_INVALID, "kind: want province, department, district "
-		             "or commune, got '%s'", quoted(kind, q, sizeof(q)));
+		request_done(req, ST_INVALID, "kind: want province, department, district, "
+		             "ward or commune, got '%s'", quoted(kind, q, sizeof(q)));
 		return -1;
 	}
 	if (parent != NULL && parent[0] != '\0' &&
@@ -390,6 +383,12 @@ unit_add(struct request *req)
 	if ((u = units_find(req->pd->units, code)) != NULL) {
 		request_done(req, ST_CONFLICT, "unit: '%s' already exists (%s)", code,
 		             u->name ? u->name : "");
+		return;
+	}
+	if ((u = units_owner(req->pd->units, code)) != NULL) {
+		request_done(req, ST_CONFLICT, "unit: %s@%s still reaches %s (a unit merged "
+		             "into it); choose another code", code, req->pd->cfg.mail_domain,
+		             u->code);
 		return;
 	}
 	if (parent != NULL && strcmp(parent, code) == 0) {

@@ -49,8 +49,10 @@ table_free(struct unit *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].name);
+		dir_strv_free(v[i].aliases);
+	}
 	free(v);
 }
 
@@ -85,7 +87,9 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	char *kind = dir_entry_get(ld, e, "provdUnitKind");
 	char *parent = dir_entry_get(ld, e, "provdUnitParent");
 	char *name = dir_entry_get(ld, e, "description");
+	char **aliases = dir_entry_get_all(ld, e, "provdUnitAlias");
 	struct unit *u;
+	size_t i;
 
 	if (code == NULL || !units_code_valid(code) || r->n >= UNITS_MAX) {
 		log_warnx("units: skipping a unit entry with a bad code");
@@ -107,7 +111,18 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	snprintf(u->parent, sizeof(u->parent), "%s", parent ? parent : "");
 	u->name = name;
 	name = NULL;
+	/* An alias that is not a valid code could never be a local part. */
+	for (i = 0; aliases != NULL && aliases[i] != NULL; i++)
+		if (!units_code_valid(aliases[i])) {
+			log_warnx("units: %s: ignoring the bad alias values", u->code);
+			dir_strv_free(aliases);
+			aliases = NULL;
+			break;
+		}
+	u->aliases = aliases;
+	aliases = NULL;
 out:
+	dir_strv_free(aliases);
 	free(code);
 	free(kind);
 	free(parent);
@@ -156,7 +171,7 @@ void
 units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = {
-		"ou", "description", "provdUnitKind", "provdUnitParent", NULL
+		"ou", "description", "provdUnitKind", "provdUnitParent", "provdUnitAlias", NULL
 	};
 	struct reload *r = calloc(1, sizeof(*r));
 
@@ -190,6 +205,46 @@ units_find(const struct units *u, const char *code)
 		return NULL;
 	snprintf(key.code, sizeof(key.code), "%s", code);
 	return bsearch(&key, u->v, u->n, sizeof(*u->v), cmp_unit);
+}
+
+bool
+units_has_alias(const struct unit *x, const char *code)
+{
+	size_t i;
+
+	for (i = 0; x->aliases != NULL && x->aliases[i] != NULL; i++)
+		if (strcmp(x->aliases[i], code) == 0)
+			return true;
+	return false;
+}
+
+const struct unit *
+units_owner(const struct units *u, const char *local)
+{
+	const struct unit *x = units_find(u, local);
+	size_t i;
+
+	if (x != NULL)
+		return x;
+	/* Merges are rare: a scan of the table is cheap beside an LDAP write. */
+	for (i = 0; i < u->n; i++)
+		if (units_has_alias(&u->v[i], local))
+			return &u->v[i];
+	return NULL;
+}
+
+bool
+units_kind_valid(const char *kind)
+{
+	static const char *const kinds[] = {
+		"province", "department", "district", "ward", "commune", NULL
+	};
+	size_t i;
+
+	for (i = 0; kinds[i] != NULL; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
 }
 
 bool

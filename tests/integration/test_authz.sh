@@ -169,6 +169,14 @@ fixture() {
 	"unit modify")
 		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
 		ARGS=("$UNIT" --name "Tên mới $n") ;;
+	"unit merge")
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		local from=$UNIT
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		ARGS=("$from" --into "$UNIT") ;;
+	"unit remove")
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		ARGS=("$UNIT") ;;
 	"user add")
 		next
 		ARGS=(--name "Lê Văn $(tr 0-9 a-j <<<"$n$P")" --unit "$u" --employee-id "AA$P$n") ;;
