@@ -19,6 +19,7 @@
 #include "log.h"
 #include "passwd.h"
 #include "provd.h"
+#include "reorg.h"
 #include "report.h"
 #include "rollover.h"
 #include "status.h"
@@ -51,6 +52,9 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_UNIT_MODIFY]       = unit_modify,
 	[CMD_UNIT_MERGE]        = unit_merge,
 	[CMD_UNIT_REMOVE]       = unit_remove,
+	[CMD_REORG_PLAN]        = reorg_plan,
+	[CMD_REORG_APPLY]       = reorg_apply,
+	[CMD_REORG_STATUS]      = reorg_status,
 	[CMD_BATCH_IMPORT]      = batch_import,
 	[CMD_CA_CREATE]         = ca_create,
 	[CMD_CA_IMPORT]         = ca_import,

@@ -264,6 +264,26 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = unit_remove_opts,
 	  .summary = "remove a unit that has no accounts and no sub-units",
 	  .example = "provctl unit remove xa-moi" },
+	[CMD_REORG_PLAN] = {
+	  .id = CMD_REORG_PLAN, .scope = SCOPE_NONE,
+	  .noun = "reorg", .verb = "plan", .operands = "FILE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_AUDITOR,
+	  .flags = CMD_STREAM_INPUT | CMD_ROWS, .opts = no_opts,
+	  .summary = "check a reorganisation file whole and print, per unit, what applying it "
+	             "would change",
+	  .example = "provctl reorg plan etc/reorg/vinh-phuc-2025.csv" },
+	[CMD_REORG_APPLY] = {
+	  .id = CMD_REORG_APPLY, .scope = SCOPE_NONE,
+	  .noun = "reorg", .verb = "apply", .operands = "FILE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = no_opts,
+	  .summary = "apply a reorganisation file (again after an interruption: it resumes)",
+	  .example = "provctl reorg apply etc/reorg/vinh-phuc-2025.csv" },
+	[CMD_REORG_STATUS] = {
+	  .id = CMD_REORG_STATUS, .scope = SCOPE_READ,
+	  .noun = "reorg", .verb = "status", .roles = ROLE_READ, .opts = no_opts,
+	  .summary = "how far the last reorganisation apply got",
+	  .example = "provctl reorg status" },
 	[CMD_USER_ADD] = {
 	  .id = CMD_USER_ADD, .scope = SCOPE_UNIT, .scope_opt = "unit",
 	  .noun = "user", .verb = "add", .roles = ROLE_ADMIN,

@@ -9,8 +9,10 @@
  *   1. it is a plain ASCII address, local@domain (field_mail's syntax),
  *      folded to lower case; no internationalised local part, and an IDN
  *      domain (xn--...) is a different domain;
- *   2. its domain is exactly mail.domain — the one domain the shipped
- *      Postfix maps deliver (their `domain = ...`); a subdomain is refused;
+ *   2. its domain is exactly mail.domain — the domain the shipped
+ *      Postfix maps deliver (their `domain = ...`) — or one of
+ *      mail.previous_domains (the domains before a reorganisation changed
+ *      it, still delivered for the old addresses); a subdomain is refused;
  *   3. its local part has no '+' (Postfix's recipient delimiter: a
  *      subaddress delivers to its base, it is not an address of its own);
  *   4. its local part is not reserved: postmaster, abuse, hostmaster,

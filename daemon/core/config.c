@@ -217,38 +217,42 @@ out:
 	return rc;
 }
 
-/* mail.reserved: local parts no account may take (address.h), besides the
- * built-in ones.  Each is folded to lower case. */
+/* A list of lower-cased strings at `path`: mail.reserved (local parts no
+ * account may take, address.h, besides the built-in ones: no '@') and
+ * mail.previous_domains (domains whose addresses stay delivered as aliases
+ * after a domain change: no '@', at least one '.'). */
 static int
-load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
+load_lower_list(config_t *cf, const char *path, bool domain, char **out, size_t *n,
+                size_t max, char *err, size_t errlen)
 {
-	config_setting_t *list = lookup(cf, "mail.reserved");
+	config_setting_t *list = lookup(cf, path);
 	int j;
 
 	if (list == NULL)
 		return 0;
 	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-		snprintf(err, errlen, "%s:%d: mail.reserved must be a list of local parts",
-		         config_setting_source_file(list), config_setting_source_line(list));
+		snprintf(err, errlen, "%s:%d: %s must be a list of %s",
+		         config_setting_source_file(list), config_setting_source_line(list), path,
+		         domain ? "domains" : "local parts");
 		return -1;
 	}
 	for (j = 0; j < config_setting_length(list); j++) {
 		const char *v = config_setting_get_string_elem(list, j);
 		size_t k;
 
-		if (v == NULL || v[0] == '\0' || strlen(v) > 64 || strchr(v, '@') != NULL ||
-		    c->nreserved >= CONFIG_MAX_RESERVED) {
-			snprintf(err, errlen, "%s:%d: mail.reserved: entry %d is not a local part "
-			         "(1 to 64 characters, no '@'), or more than %d entries",
-			         config_setting_source_file(list),
-			         config_setting_source_line(list), j, CONFIG_MAX_RESERVED);
+		if (v == NULL || v[0] == '\0' || strlen(v) > (domain ? 253 : 64) ||
+		    strchr(v, '@') != NULL || (domain && strchr(v, '.') == NULL) || *n >= max) {
+			snprintf(err, errlen, "%s:%d: %s: entry %d is not a %s, or more than %zu "
+			         "entries", config_setting_source_file(list),
+			         config_setting_source_line(list), path, j,
+			         domain ? "domain" : "local part (1 to 64 characters, no '@')", max);
 			return -1;
 		}
-		if ((c->reserved[c->nreserved] = strdup(v)) == NULL)
+		if ((out[*n] = strdup(v)) == NULL)
 			return -1;
 		for (k = 0; v[k] != '\0'; k++)
-			c->reserved[c->nreserved][k] = (char)tolower((unsigned char)v[k]);
-		c->nreserved++;
+			out[*n][k] = (char)tolower((unsigned char)v[k]);
+		(*n)++;
 	}
 	return 0;
 }
@@ -482,7 +486,11 @@ config_load(const char *path, bool check_perms, struct config *c,
 		}
 		ldap_dnfree(dn);
 	}
-	if (load_roles(&cf, c, err, errlen) < 0 || load_reserved(&cf, c, err, errlen) < 0 ||
+	if (load_roles(&cf, c, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.reserved", false, c->reserved, &c->nreserved,
+	                    CONFIG_MAX_RESERVED, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.previous_domains", true, c->previous_domains,
+	                    &c->nprevious_domains, CONFIG_MAX_PREVIOUS_DOMAINS, err, errlen) < 0 ||
 	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
@@ -508,6 +516,8 @@ config_free(struct config *c)
 		free(c->uris[i]);
 	for (i = 0; i < c->nreserved; i++)
 		free(c->reserved[i]);
+	for (i = 0; i < c->nprevious_domains; i++)
+		free(c->previous_domains[i]);
 	for (i = 0; i < c->ngroups; i++) {
 		free(c->groups[i].group);
 		free(c->groups[i].unit);

@@ -16,6 +16,7 @@
 #define CONFIG_MAX_URIS   8
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_RESERVED 64
+#define CONFIG_MAX_PREVIOUS_DOMAINS 8
 
 struct role_group {
 	char     *group;      /* UNIX group name */
@@ -54,6 +55,11 @@ struct config {
 	char    *mail_domain;
 	char    *reserved[CONFIG_MAX_RESERVED];   /* mail.reserved: local parts, lower case */
 	size_t   nreserved;
+	/* mail.previous_domains: domains the province had before a domain
+	 * change (reorganisation); addresses there stay delivered as aliases
+	 * and the address policy still accepts them as aliases. */
+	char    *previous_domains[CONFIG_MAX_PREVIOUS_DOMAINS];
+	size_t   nprevious_domains;
 	unsigned long long default_quota;   /* bytes, 0 = unlimited */
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
