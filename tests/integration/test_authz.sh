@@ -177,6 +177,14 @@ fixture() {
 	"unit remove")
 		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
 		ARGS=("$UNIT") ;;
+	"reorg plan" | "reorg apply")
+		# A whole plan that changes nothing: the unit keeps its name.
+		next
+		printf 'reorg,authz-%s-%s\nrename,%s,Sở Nội vụ\n' "${P#pz}" "$n" "$OUTSIDE_UNIT2" \
+			>"$W/r$n.csv"
+		chmod 644 "$W/r$n.csv"
+		ARGS=("$W/r$n.csv") ;;
+	"reorg status") ARGS=() ;;         # after the reorg apply rows
 	"user add")
 		next
 		ARGS=(--name "Lê Văn $(tr 0-9 a-j <<<"$n$P")" --unit "$u" --employee-id "AA$P$n") ;;
