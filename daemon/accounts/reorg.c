@@ -476,7 +476,8 @@ plan_report(struct reorg_job *j)
 		plan_records(j);
 		reply_kv(req, "unit", "TOTAL", "action", "total", "into", "", "name", "", "kind", "",
 		         "parent", "", "accounts_moved", n1, "addresses_added", n2,
-		         "addresses_kept", "", "certificates_reissue", n3, NULL);
+		         "addresses_kept", "", "certificates_reissue", n3, "plan_id",
+		         j->r->plan_id, NULL);
 		request_done(req, ST_OK, "plan %s: %zu units added, %zu go (merged or abolished), "
 		             "%zu changed; %zu of %zu accounts change, %zu addresses added, %zu "
 		             "accounts hold certificates to re-issue", j->r->plan_id, adds, goes,
