@@ -145,8 +145,22 @@ rename,so-noi-vu,Sở Nội vụ
 CSV
 fails "another file waits until this apply finishes" 4 provctl reorg apply "$TMP/other.csv"
 
-ok "the same file applied again" provctl -f json reorg apply "$EXAMPLE"
-contains "... lists the certificate holder" "$OUT" "\"login\":\"$HOLDER\""
+# On a terminal, with its progress line (script(1) gives it one).
+on_tty() {
+	local cmd
+	printf -v cmd '%q ' "$@"
+	RC=$(script -qefc "$cmd" /dev/null </dev/null >"$TMP/tty.out"; echo $?)
+	OUT=$(tr -d '\r' <"$TMP/tty.out")
+}
+if command -v script >/dev/null; then
+	on_tty "$BUILD/provctl" -s "$PROVD_SOCKET" reorg apply "$EXAMPLE"
+else
+	OUT=$(provctl reorg apply "$EXAMPLE" 2>&1) && RC=0 || RC=$?
+	diag "script(1) is not installed: no terminal for the progress line"
+fi
+eq "the same file applied again" "$RC" 0
+contains "... lists the certificate holder" "$OUT" "$HOLDER"
+command -v script >/dev/null && contains "... with its progress on the terminal" "$OUT" "rows (100%)"
 ok "reorg status" provctl -f json reorg status
 contains "... finished" "$OUT" '"result":"finished"'
 
