@@ -187,6 +187,43 @@ units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 	           "(objectClass=provdUnit)", attrs, 0, NULL, on_unit, on_done, r);
 }
 
+struct units *
+units_from(const struct unit *v, size_t n)
+{
+	struct units *u = units_new();
+	size_t i, k;
+
+	if (u == NULL || (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL))
+		goto fail;
+	for (i = 0; i < n; i++) {
+		struct unit *x = &u->v[u->n];
+
+		if (!units_code_valid(v[i].code))
+			goto fail;
+		*x = v[i];
+		x->name = NULL;
+		x->aliases = NULL;
+		u->n++;
+		if (v[i].name != NULL && (x->name = strdup(v[i].name)) == NULL)
+			goto fail;
+		for (k = 0; v[i].aliases != NULL && v[i].aliases[k] != NULL; k++)
+			;
+		if (k > 0) {
+			if ((x->aliases = calloc(k + 1, sizeof(*x->aliases))) == NULL)
+				goto fail;
+			for (k = 0; v[i].aliases[k] != NULL; k++)
+				if ((x->aliases[k] = strdup(v[i].aliases[k])) == NULL)
+					goto fail;
+		}
+	}
+	qsort(u->v, u->n, sizeof(*u->v), cmp_unit);
+	u->loaded = true;
+	return u;
+fail:
+	units_unref(u);
+	return NULL;
+}
+
 bool units_loaded(const struct units *u) { return u->loaded; }
 size_t units_count(const struct units *u) { return u->n; }
 

@@ -46,6 +46,12 @@ void units_unref(struct units *u);
 typedef void units_done_fn(void *ctx, bool ok);
 void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
 
+/* A loaded table holding copies of v[0..n) (names and aliases copied; the
+ * caller keeps v), with one reference; NULL when out of memory or a code
+ * is invalid.  For tools and tests that have a unit list without a
+ * directory; provd itself loads with units_reload. */
+struct units *units_from(const struct unit *v, size_t n);
+
 bool units_loaded(const struct units *u);
 size_t units_count(const struct units *u);
 const struct unit *units_at(const struct units *u, size_t i);   /* sorted by code */
