@@ -42,7 +42,6 @@ static const struct field_decl fields[] = {
 	{ "last",                FT_TIME },
 	{ "ldap_outstanding",    FT_INT },
 	{ "ldap_reconnects",     FT_INT },
-	{ "line",                FT_INT },
 	{ "lines",               FT_INT },
 	{ "must_change",         FT_BOOL },
 	{ "next_crl_number",     FT_INT },

@@ -75,7 +75,7 @@ struct reorg_job {
 	size_t          changes, certs, addresses, errors;
 	/* apply */
 	enum phase      phase;
-	size_t          next, inflight, done, failed, holders;
+	size_t          next, inflight, done, failed, holders, stragglers;
 	size_t         *order;           /* units phase: indexes of r->u to write */
 	size_t          norder;
 	uint64_t        last_progress;
@@ -821,18 +821,60 @@ unit_deleted(void *arg, const struct dir_result *res)
 	apply_phase(j);
 }
 
+/* An account that arrived in a unit that goes while the apply ran (a user
+ * add, a batch row) keeps the unit: the next run moves it. */
+static void
+straggler(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct reorg_job *j = arg;
+
+	(void)ld;
+	(void)e;
+	j->stragglers++;
+}
+
+static void
+stragglers_counted(void *arg, const struct dir_result *res)
+{
+	struct reorg_job *j = arg;
+	const struct reorg_unit *u = &j->r->u[j->next - 1];
+	char dn[512];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_SIZELIMIT_EXCEEDED) {
+		apply_fail(j, res, u->code);
+		apply_phase(j);
+		return;
+	}
+	if (j->stragglers > 0) {
+		j->failed++;
+		if (j->err[0] == '\0')
+			snprintf(j->err, sizeof(j->err), "unit %s got accounts during the apply; "
+			         "it stays until they move", u->code);
+		apply_phase(j);
+		return;
+	}
+	if (ldapesc_rdn_dn(AT_OU, u->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0)
+		fatal("reorg: unit DN");
+	dir_delete(j->req->pd->dir, dn, NULL, unit_deleted, j);
+}
+
 static bool
 remove_step(struct reorg_job *j)
 {
+	static const char *const noattrs[] = { LDAP_NO_ATTRS, NULL };
+
 	while (j->next < j->r->nu) {
 		const struct reorg_unit *u = &j->r->u[j->next++];
-		char dn[512];
+		char esc[3 * UNIT_CODE_MAX + 1], filter[sizeof(esc) + 32];
 
 		if (!u->goes || u->done || !u->exists)
 			continue;
-		if (ldapesc_rdn_dn(AT_OU, u->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0)
-			fatal("reorg: unit DN");
-		dir_delete(j->req->pd->dir, dn, NULL, unit_deleted, j);
+		if (ldapesc_filter(u->code, esc, sizeof(esc)) < 0)
+			fatal("reorg: unit filter");
+		snprintf(filter, sizeof(filter), "(" AT_UNIT "=%s)", esc);
+		j->stragglers = 0;
+		dir_search(j->req->pd->dir, j->req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
+		           noattrs, 1, NULL, straggler, stragglers_counted, j);
 		return true;
 	}
 	return false;

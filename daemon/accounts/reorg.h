@@ -21,7 +21,8 @@
  *      follow the account<->certificate rule (lifecycle_certs,
  *      LIFECYCLE_MOVE) when a valid or held one names the old unit or
  *      address; such holders are listed;
- *   4. the units that go are deleted, once no account is left in them.
+ *   4. the units that go are deleted, each once no account is left in it
+ *      (one that arrived during the apply keeps it for the next run).
  *
  * An account already in its target state is left alone; a certificate
  * record still naming the old unit or address is caught on the next run

@@ -45,7 +45,7 @@ import json, sys
 line, text, out = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 for l in out.splitlines():
     r = json.loads(l)
-    if r.get("line") == line and text in r.get("error", ""):
+    if str(r.get("line")) == str(line) and text in r.get("error", ""):
         sys.exit(0)
 sys.exit(1)
 PY
