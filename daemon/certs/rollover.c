@@ -43,7 +43,7 @@
 
 /* ---- names ------------------------------------------------------------ */
 
-/* A DN as cert.c writes provdCertIssuer. */
+/* A DN as cert_issue.c writes provdCertIssuer. */
 static void
 name_str(const X509_NAME *n, char out[NAME_MAX_LEN])
 {
