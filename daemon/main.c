@@ -37,7 +37,7 @@
 #include "config.h"
 #include "control.h"
 #include "dir.h"
-#include "lifecycle.h"
+#include "account.h"
 #include "log.h"
 #include "initialpw.h"
 #include "loop.h"

@@ -19,7 +19,6 @@
 #include "template.h"
 #include "text.h"
 #include "address.h"
-#include "lifecycle.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
@@ -74,6 +73,53 @@ account_action_name(enum account_action a, bool dry_run)
 	case ACCOUNT_REJECTED:  break;
 	}
 	return "rejected";
+}
+
+/* ---- lifecycle: the certificate office's side, wired by main.c ------- */
+
+static lifecycle_certs_fn *certs_fn, *preview_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
+{
+	certs_fn = fn;
+	preview_fn = preview;
+}
+
+const char *
+lifecycle_event_name(enum lifecycle_event ev)
+{
+	switch (ev) {
+	case LIFECYCLE_DISABLE: return "disable";
+	case LIFECYCLE_ENABLE:  return "enable";
+	case LIFECYCLE_DELETE:  return "delete";
+	case LIFECYCLE_MOVE:    return "move";
+	case LIFECYCLE_PURGE:   return "purge";
+	}
+	return "?";
+}
+
+static void
+call(lifecycle_certs_fn *fn, struct provd *pd, const char *login, enum lifecycle_event ev,
+     lifecycle_done_fn *done, void *ctx)
+{
+	if (fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	fn(pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                lifecycle_done_fn *done, void *ctx)
+{
+	call(certs_fn, pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	call(preview_fn, pd, login, ev, done, ctx);
 }
 
 /* ---- create ---------------------------------------------------------- */
@@ -993,7 +1039,7 @@ update_existing(struct create *c)
 	dir_mods_free(m);
 }
 
-/* An update that changed the unit: the certificates follow (lifecycle.h). */
+/* An update that changed the unit: the certificates follow (the lifecycle rule, account.h). */
 static void
 on_moved_certs(void *arg, int status, const char *summary)
 {

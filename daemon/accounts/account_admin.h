@@ -14,7 +14,6 @@
 #include <stdbool.h>
 
 #include "account.h"
-#include "lifecycle.h"
 #include "names.h"
 #include "units.h"
 

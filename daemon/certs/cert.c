@@ -23,7 +23,7 @@
 #include "fingerprint.h"
 #include "index.h"
 #include "ldapesc.h"
-#include "lifecycle.h"
+#include "account.h"
 #include "log.h"
 #include "names.h"
 #include "pkitime.h"

@@ -16,7 +16,7 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
-#include "lifecycle.h"
+#include "account.h"
 
 struct provd;
 struct request;
