@@ -124,7 +124,7 @@ acct_lookup(struct request *req, const char *login, acct_found_fn *found,
 	l->ctx = ctx;
 	l->check_role = true;
 	/* A valid login is [a-z0-9] only: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))", login);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 2, NULL, lookup_entry, lookup_done, l);
 }
@@ -381,9 +381,9 @@ account_modify(struct request *req)
 			return;
 		}
 		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_SURNAME, pn.sn) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_GIVEN_NAME, pn.given_name) < 0 ||
+		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISPLAY_NAME, cn) < 0 ||
 		    acct_name_words_mod(c->mods, cn) < 0)
 			oom();
 	}
@@ -391,7 +391,7 @@ account_modify(struct request *req)
 		char v[FIELD_TITLE_MAX + 1];
 
 		if (title[0] == '\0') {
-			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "title", NULL) < 0)
+			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_TITLE, NULL) < 0)
 				oom();
 		} else if (field_title(title, v, sizeof(v), err, sizeof(err)) < 0) {
 			change_fail(c, ST_INVALID, "%s", err);
@@ -399,7 +399,7 @@ account_modify(struct request *req)
 		} else if (v[0] == '\0') {
 			change_fail(c, ST_INVALID, "title: only spaces (use --title '' to remove it)");
 			return;
-		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "title", v) < 0) {
+		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_TITLE, v) < 0) {
 			oom();
 		}
 	}
@@ -407,12 +407,12 @@ account_modify(struct request *req)
 		char v[FIELD_PHONE_MAX + 1];
 
 		if (phone[0] == '\0') {
-			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", NULL) < 0)
+			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_PHONE, NULL) < 0)
 				oom();
 		} else if (field_phone(phone, v, sizeof(v), err, sizeof(err)) < 0) {
 			change_fail(c, ST_INVALID, "%s", err);
 			return;
-		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", v) < 0) {
+		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_PHONE, v) < 0) {
 			oom();
 		}
 	}
@@ -425,7 +425,7 @@ account_modify(struct request *req)
 			return;
 		}
 		snprintf(v, sizeof(v), "%llu", q);
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdMailQuota", v) < 0)
+		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_MAIL_QUOTA, v) < 0)
 			oom();
 	}
 	acct_lookup(req, req->args.operand[0], modify_found, change_free, c);
@@ -458,7 +458,7 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		return;
 	}
 	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code) < 0 ||
-	    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "ou", u->name ? u->name : u->code) < 0)
+	    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_OU, u->name ? u->name : u->code) < 0)
 		oom();
 	c->certs = true;
 	c->ev = LIFECYCLE_MOVE;
@@ -856,7 +856,7 @@ account_purge(struct request *req)
 	p->dry_run = cmd_flag(&req->args, "dry-run");
 	acct_gentime(now, sizeof(now), 0);
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);
+	         "(&(" AT_OBJECT_CLASS "=" OC_ACCOUNT ")(" AT_DELETE_AFTER "<=%s))", now);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, purge_entry, purge_found, p);
 }
@@ -917,7 +917,7 @@ words_entry(void *arg, LDAP *ld, LDAPMessage *e)
 		u->v = xrealloc(u->v, u->cap * sizeof(*u->v));
 	}
 	it = &u->v[u->n];
-	if ((it->cn = dir_entry_get(ld, e, "cn")) == NULL)
+	if ((it->cn = dir_entry_get(ld, e, AT_CN)) == NULL)
 		return;
 	dn = dir_entry_dn(ld, e);
 	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
@@ -950,7 +950,7 @@ words_found(void *arg, const struct dir_result *res)
 void
 acct_upgrade_name_words(struct provd *pd)
 {
-	static const char *const attrs[] = { "cn", NULL };
+	static const char *const attrs[] = { AT_CN, NULL };
 	struct words_upgrade *u;
 
 	if (words_upgrade_running)
@@ -959,6 +959,6 @@ acct_upgrade_name_words(struct provd *pd)
 	u->pd = pd;
 	words_upgrade_running = true;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=" OC_ACCOUNT ")(" AT_CN "=*)(!(" AT_NAME_WORDS "=*)))", attrs, 0, NULL,
+	           "(&(" AT_OBJECT_CLASS "=" OC_ACCOUNT ")(" AT_CN "=*)(!(" AT_NAME_WORDS "=*)))", attrs, 0, NULL,
 	           words_entry, words_found, u);
 }

@@ -256,7 +256,7 @@ build_filter(struct request *req, char **exact, char **prefix)
 		request_done(req, ST_USAGE, "--recursive needs --unit CODE");
 		return NULL;
 	}
-	if (append(&f, &len, &cap, "(&(objectClass=inetOrgPerson)") < 0)
+	if (append(&f, &len, &cap, "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")") < 0)
 		goto oom;
 	if (unit != NULL) {
 		if (!units_loaded(us)) {
@@ -282,7 +282,7 @@ build_filter(struct request *req, char **exact, char **prefix)
 			/* Unit codes are [a-z0-9-]: escaping is for form's sake. */
 			if (ldapesc_filter(u->code, esc, sizeof(esc)) < 0)
 				continue;
-			snprintf(part, sizeof(part), "(departmentNumber=%s)", esc);
+			snprintf(part, sizeof(part), "(" AT_UNIT "=%s)", esc);
 			if (append(&f, &len, &cap, part) < 0)
 				goto oom;
 			nunits++;

@@ -113,10 +113,10 @@ hash_done(void *arg)
 		return;
 	}
 	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, "userPassword", p->hash) < 0 ||
+	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PASSWORD, p->hash) < 0 ||
 	    (p->must_change ?
-	     dir_mods_add1(m, LDAP_MOD_REPLACE, "pwdReset", "TRUE") :
-	     dir_mods_add(m, LDAP_MOD_REPLACE, "pwdReset", NULL)) < 0 ||
+	     dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PWD_RESET, "TRUE") :
+	     dir_mods_add(m, LDAP_MOD_REPLACE, AT_PWD_RESET, NULL)) < 0 ||
 	    (p->must_change && deadline[0] != '\0' ?
 	     dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, deadline) :
 	     dir_mods_add(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, NULL)) < 0)

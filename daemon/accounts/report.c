@@ -191,7 +191,7 @@ unit_filter(const struct usnap *s, const char *objclass, const char *extra, size
 	char part[UNIT_CODE_MAX * 3 + 40], esc[UNIT_CODE_MAX * 3 + 1];
 	size_t i;
 
-	snprintf(part, sizeof(part), "(&(objectClass=%s)", objclass);
+	snprintf(part, sizeof(part), "(&(" AT_OBJECT_CLASS "=%s)", objclass);
 	if (str_add(&f, part) < 0 || str_add(&f, extra) < 0)
 		goto oom;
 	if (root != SIZE_MAX) {
@@ -202,7 +202,7 @@ unit_filter(const struct usnap *s, const char *objclass, const char *extra, size
 				continue;
 			if (ldapesc_filter(s->u[i].code, esc, sizeof(esc)) < 0)
 				continue;
-			snprintf(part, sizeof(part), "(departmentNumber=%s)", esc);
+			snprintf(part, sizeof(part), "(" AT_UNIT "=%s)", esc);
 			if (str_add(&f, part) < 0)
 				goto oom;
 		}
@@ -506,7 +506,7 @@ on_accounts_done(void *arg, const struct dir_result *res)
 		ureport_finish(r);
 		return;
 	}
-	if ((filter = unit_filter(&r->units, "provdCertificate", "", r->root)) == NULL) {
+	if ((filter = unit_filter(&r->units, OC_CERTIFICATE, "", r->root)) == NULL) {
 		request_done(r->req, ST_INTERNAL, "out of memory");
 		ureport_free(r);
 		return;
@@ -549,7 +549,7 @@ ureport_start(struct request *req, bool passwords)
 		ureport_free(r);
 		return;
 	}
-	if ((filter = unit_filter(&r->units, "inetOrgPerson", "", r->root)) == NULL) {
+	if ((filter = unit_filter(&r->units, OC_PERSON, "", r->root)) == NULL) {
 		request_done(req, ST_INTERNAL, "out of memory");
 		ureport_free(r);
 		return;
@@ -729,8 +729,8 @@ report_expiring(struct request *req)
 		return;
 	}
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=provdCertificate)(provdCertStatus=valid)"
-	         "(provdCertNotAfter>=%s)(provdCertNotAfter<=%s))", now_s, until_s);
+	         "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_STATUS "=valid)"
+	         "(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s))", now_s, until_s);
 	dir_search(req->pd->dir, req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0,
 	           NULL, on_expiring, on_expiring_done, r);
 }

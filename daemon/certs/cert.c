@@ -78,28 +78,28 @@ cert_list(struct request *req)
 	int n;
 
 	pkitime_format_ldap(time(NULL), now);
-	n = snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)");
+	n = snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")");
 	off = (size_t)n;
 	if (login != NULL) {
 		if (ldapesc_filter(login, esc, sizeof(esc)) < 0) {
 			request_done(req, ST_INVALID, "--login too long");
 			return;
 		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(uid=%s)", esc);
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(" AT_UID "=%s)", esc);
 	}
 	if (unit != NULL) {
 		if (units_find(us, unit) == NULL) {
 			request_done(req, ST_NOTFOUND, "unit: no unit '%.64s'", unit);
 			return;
 		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(departmentNumber=%s)", unit);
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(" AT_UNIT "=%s)", unit);
 		for (i = 0; cmd_flag(a, "recursive") && i < units_count(us); i++) {
 			const struct unit *u = units_at(us, i);
 
 			if (strcmp(u->code, unit) != 0 && units_within(us, u->code, unit) &&
 			    off + 100 < sizeof(filter))
 				off += (size_t)snprintf(filter + off, sizeof(filter) - off,
-				                        "(departmentNumber=%s)", u->code);
+				                        "(" AT_UNIT "=%s)", u->code);
 		}
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off, ")");
 	}
@@ -108,11 +108,11 @@ cert_list(struct request *req)
 		char buf[160];
 
 		if (strcmp(st, "valid") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(provdCertNotAfter>=%s)", now), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=valid)(" AT_CERT_NOT_AFTER ">=%s)", now), f = buf;
 		else if (strcmp(st, "expired") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(!(provdCertNotAfter>=%s))", now), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=valid)(!(" AT_CERT_NOT_AFTER ">=%s))", now), f = buf;
 		else if (strcmp(st, "hold") == 0 || strcmp(st, "revoked") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=%s)", st), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=%s)", st), f = buf;
 		if (f == NULL) {
 			request_done(req, ST_USAGE, "--status: valid, hold, revoked or expired");
 			return;
@@ -129,8 +129,8 @@ cert_list(struct request *req)
 		}
 		pkitime_format_ldap(time(NULL) + (time_t)days * 86400, until);
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off,
-		                        "(provdCertStatus=valid)(provdCertNotAfter>=%s)"
-		                        "(provdCertNotAfter<=%s)", now, until);
+		                        "(" AT_CERT_STATUS "=valid)(" AT_CERT_NOT_AFTER ">=%s)"
+		                        "(" AT_CERT_NOT_AFTER "<=%s)", now, until);
 	}
 	if (off + 2 >= sizeof(filter)) {
 		request_done(req, ST_USAGE, "filter too long");
@@ -299,7 +299,7 @@ revoke_changed(void *ctx, int status, const char *msg)
 
 		if (ldapesc_filter(rv->rec->key_hash, esc, sizeof(esc)) < 0)
 			esc[0] = '\0';
-		snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")("
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
 		         AT_CERT_KEY_HASH "=%s))", esc);
 		certrec_find(rv->req->pd, filter, revoke_others_found, rv);
 		return;
@@ -485,7 +485,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 void
 cert_export_index(struct request *req)
 {
-	certrec_find(req->pd, "(objectClass=provdCertificate)", index_found, req);
+	certrec_find(req->pd, "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", index_found, req);
 }
 
 /* ---- account lifecycle ------------------------------------------------ */
@@ -636,8 +636,8 @@ life_filter(const char *login, char *filter, size_t len)
 	 * but escape anyway so this never depends on the caller. */
 	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
-	snprintf(filter, len, "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
-	         "(provdCertStatus=hold)))", esc);
+	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s)(|(" AT_CERT_STATUS "=valid)"
+	         "(" AT_CERT_STATUS "=hold)))", esc);
 }
 
 /* Find login's records that ev may touch; found(lf) then acts or previews. */
@@ -763,7 +763,7 @@ cert_whois_part(struct request *req, const struct whois_subject *who,
 	snprintf(wc->login, sizeof(wc->login), "%s", who->login);
 	if (ldapesc_filter(who->login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s))", esc);
 	certrec_find(req->pd, filter, whois_found, wc);
 }
 
@@ -848,6 +848,6 @@ cert_upgrade_records(struct provd *pd)
 
 	u->pd = pd;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=" OC_CERTIFICATE ")(!(" AT_CERT_KEY_HASH "=*)))", attrs, 0, NULL,
+	           "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(!(" AT_CERT_KEY_HASH "=*)))", attrs, 0, NULL,
 	           upgrade_entry, upgrade_searched, u);
 }

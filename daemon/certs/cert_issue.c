@@ -236,7 +236,7 @@ issue_record(void *arg)
 		issue_free(is);
 		return;
 	}
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, "provdCertificate");
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_CERTIFICATE);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_SERIAL, is->serial);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_STATUS, cert_state_name(CERT_STATE_VALID));
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_UID, is->login);
@@ -250,7 +250,7 @@ issue_record(void *arg)
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOT_AFTER, is->not_after);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_FINGERPRINT, is->fp);
 	if (is->issuer[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_ISSUER, is->issuer);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_HASH, is->key_hash);
 	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
 	if (is->kg != NULL) {
@@ -258,7 +258,7 @@ issue_record(void *arg)
 		const unsigned char *esc = keygen_escrow(is->kg, &n);
 
 		if (esc != NULL)
-			dir_mods_add_bin(m, LDAP_MOD_ADD, ESCROW_ATTR, esc, n);
+			dir_mods_add_bin(m, LDAP_MOD_ADD, AT_KEY_ESCROW, esc, n);
 	}
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
@@ -458,7 +458,7 @@ issue_key_check(struct issue *is)
 		return;
 	}
 	/* The hash is hex: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_KEY_HASH
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_KEY_HASH
 	         "=%s))", is->key_hash);
 	certrec_find(req->pd, filter, issue_key_found, is);
 }
@@ -596,7 +596,7 @@ cert_issue(struct request *req)
 		issue_free(is);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))", login);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
 	           issue_account, issue_account_done, is);
 }

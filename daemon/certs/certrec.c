@@ -240,7 +240,7 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
 	ch->to = to;
 	snprintf(ch->new_status, sizeof(ch->new_status), "%s", cert_state_name(to));
 	pkitime_format_ldap(time(NULL), ch->when);
-	snprintf(assertion, sizeof(assertion), "(provdCertStatus=%s)", rec->status);
+	snprintf(assertion, sizeof(assertion), "(" AT_CERT_STATUS "=%s)", rec->status);
 	if (ldapesc_rdn_dn(AT_CERT_SERIAL, rec->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
 		dir_mods_free(m);
@@ -343,6 +343,6 @@ certrec_serial_filter(struct request *req, const char *text, char *filter, size_
 		return -1;
 	}
 	serial_to_hex(&s, 0, hex);
-	snprintf(filter, len, "(&(objectClass=provdCertificate)(provdCertSerial=%s))", hex);
+	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))", hex);
 	return 0;
 }

@@ -304,7 +304,7 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct check *c = arg;
 	size_t len = 0;
-	unsigned char *der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &len);
+	unsigned char *der = dir_entry_get_bin(ld, e, AT_CRL, &len);
 	const unsigned char *p = der;
 	X509_CRL *crl = der ? d2i_X509_CRL(NULL, &p, (long)len) : NULL;
 	STACK_OF(X509_REVOKED) * revs;
@@ -379,7 +379,7 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_people_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
+	static const char *const attrs[] = {AT_CRL, NULL};
 	struct check *c = arg;
 	char why[300];
 	size_t i, j;
@@ -415,8 +415,8 @@ on_people_done(void *arg, const struct dir_result *res)
 			finding(c, kind, colon + 1, "held by %zu accounts: %s", n, holders);
 		}
 	}
-	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
-	           on_ca, on_ca_done, c);
+	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
+	           1, NULL, on_ca, on_ca_done, c);
 }
 
 static void

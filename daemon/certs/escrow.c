@@ -12,6 +12,7 @@
 #include "pkitime.h"
 #include "provd.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 
 struct export {
@@ -29,9 +30,9 @@ export_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct export *x = arg;
 
 	x->found = true;
-	dir_entry_copy(ld, e, "uid", x->login, sizeof(x->login));
+	dir_entry_copy(ld, e, AT_UID, x->login, sizeof(x->login));
 	free(x->cms);
-	x->cms = dir_entry_get_bin(ld, e, ESCROW_ATTR, &x->cmslen);
+	x->cms = dir_entry_get_bin(ld, e, AT_KEY_ESCROW, &x->cmslen);
 }
 
 static void
@@ -73,7 +74,7 @@ export_done(void *arg, const struct dir_result *res)
 void
 cert_escrow_export(struct request *req)
 {
-	static const char *const attrs[] = { "uid", ESCROW_ATTR, NULL };
+	static const char *const attrs[] = { AT_UID, AT_KEY_ESCROW, NULL };
 	struct provd *pd = req->pd;
 	struct export *x;
 	struct serial s;
@@ -89,7 +90,7 @@ cert_escrow_export(struct request *req)
 	}
 	x->req = req;
 	serial_to_hex(&s, 0, x->serial);
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(provdCertSerial=%s))",
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))",
 	         x->serial);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
 	           export_entry, export_done, x);
@@ -171,7 +172,7 @@ expire_found(void *arg, const struct dir_result *res)
 	x->pending = x->n;
 	for (i = 0; i < x->n; i++) {
 		if ((m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_DELETE, ESCROW_ATTR, NULL) < 0) {
+		    dir_mods_add(m, LDAP_MOD_DELETE, AT_KEY_ESCROW, NULL) < 0) {
 			dir_mods_free(m);
 			x->oom = true;
 			if (--x->pending == 0)
@@ -199,8 +200,8 @@ escrow_expire(struct provd *pd, escrow_done_fn *done, void *ctx)
 	x->pd = pd;
 	x->done = done;
 	x->ctx = ctx;
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(%s=*)"
-	         "(provdCertNotAfter<=%s))", ESCROW_ATTR, cutoff);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(%s=*)"
+	         "(" AT_CERT_NOT_AFTER "<=%s))", AT_KEY_ESCROW, cutoff);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
 	           expire_entry, expire_found, x);
 }

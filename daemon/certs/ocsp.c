@@ -30,6 +30,7 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 #include "signer.h"
 #include "vec.h"
@@ -539,11 +540,11 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct ocspgen_entry oe;
 	bool listed;
 
-	dir_entry_copy(ld, e, "provdCertSerial", ser, sizeof(ser));
-	dir_entry_copy(ld, e, "provdCertStatus", st, sizeof(st));
-	dir_entry_copy(ld, e, "provdCertRevokedAt", at, sizeof(at));
-	dir_entry_copy(ld, e, "provdCertReason", why, sizeof(why));
-	dir_entry_copy(ld, e, "provdCertInvalidityDate", inv, sizeof(inv));
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, ser, sizeof(ser));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, st, sizeof(st));
+	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, at, sizeof(at));
+	dir_entry_copy(ld, e, AT_CERT_REASON, why, sizeof(why));
+	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, inv, sizeof(inv));
 	memset(&oe, 0, sizeof(oe));
 	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
 	if (serial_parse(ser, &oe.serial, err, sizeof(err)) < 0 ||
@@ -647,8 +648,8 @@ static void
 scan_start(struct ocsp_state *s)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt",
-		"provdCertReason", "provdCertInvalidityDate", NULL
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT,
+		AT_CERT_REASON, AT_CERT_INVALIDITY, NULL
 	};
 	struct provd *pd = s->pd;
 
@@ -659,7 +660,7 @@ scan_start(struct ocsp_state *s)
 	s->nscan = 0;
 	s->scan_crl_seq = s->crl_seq;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", attrs, 0, NULL, on_scan_entry,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", attrs, 0, NULL, on_scan_entry,
 	           on_scan_done, s);
 }
 

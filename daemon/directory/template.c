@@ -17,6 +17,7 @@
 #include <unistr.h>
 
 #include "errmsg.h"
+#include "schema.h"
 
 enum placeholder {
 	PH_LOGIN,
@@ -57,19 +58,19 @@ static const struct required_attr {
 	const char *attr;
 	const char *value;
 } required_attrs[] = {
-	{ "objectClass", NULL },
-	{ "cn", NULL },
-	{ "sn", NULL },
-	{ "uid", "{login}" },
-	{ "mail", "{mail}" },
-	{ "employeeNumber", "{employee_id}" },
+	{ AT_OBJECT_CLASS, NULL },
+	{ AT_CN, NULL },
+	{ AT_SURNAME, NULL },
+	{ AT_UID, "{login}" },
+	{ AT_MAIL, "{mail}" },
+	{ AT_EMPLOYEE_ID, "{employee_id}" },
 };
 #define NREQUIRED (sizeof(required_attrs) / sizeof(required_attrs[0]))
 
 /* Attributes provd writes itself; a template may not set them. */
 static const char *const reserved_attrs[] = {
-	"userPassword", "pwdReset", "pwdEndTime", "pwdAccountLockedTime", "provdState",
-	"provdDisabledReason", "provdDisabledAt", "provdDeleteAfter",
+	AT_PASSWORD, AT_PWD_RESET, AT_PWD_END_TIME, AT_LOCKED_TIME, AT_STATE,
+	AT_DISABLED_REASON, AT_DISABLED_AT, AT_DELETE_AFTER,
 };
 #define NRESERVED (sizeof(reserved_attrs) / sizeof(reserved_attrs[0]))
 

@@ -9,6 +9,7 @@
 #include "dir.h"
 #include "log.h"
 #include "provd.h"
+#include "schema.h"
 
 #define UNITS_MAX 100000
 
@@ -81,10 +82,10 @@ static void
 on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct reload *r = arg;
-	char *code = dir_entry_get(ld, e, "ou");
-	char *kind = dir_entry_get(ld, e, "provdUnitKind");
-	char *parent = dir_entry_get(ld, e, "provdUnitParent");
-	char *name = dir_entry_get(ld, e, "description");
+	char *code = dir_entry_get(ld, e, AT_OU);
+	char *kind = dir_entry_get(ld, e, AT_UNIT_KIND);
+	char *parent = dir_entry_get(ld, e, AT_UNIT_PARENT);
+	char *name = dir_entry_get(ld, e, AT_DESCRIPTION);
 	struct unit *u;
 
 	if (code == NULL || !units_code_valid(code) || r->n >= UNITS_MAX) {
@@ -156,7 +157,7 @@ void
 units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = {
-		"ou", "description", "provdUnitKind", "provdUnitParent", NULL
+		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, NULL
 	};
 	struct reload *r = calloc(1, sizeof(*r));
 
@@ -169,7 +170,7 @@ units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 	r->done = done;
 	r->ctx = ctx;
 	dir_search(pd->dir, pd->cfg.units_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdUnit)", attrs, 0, NULL, on_unit, on_done, r);
+	           "(" AT_OBJECT_CLASS "=" OC_UNIT ")", attrs, 0, NULL, on_unit, on_done, r);
 }
 
 bool units_loaded(const struct units *u) { return u->loaded; }

@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
+#include "schema.h"
 
 #define LEASE_VALUE_MAX 600
 #define RETRY_MS        1000
@@ -142,9 +143,9 @@ claim(struct writer *w, long long now)
 	         dir_uri(pd->dir));
 	w->busy = true;
 	if (!w->exists) {
-		dir_mods_add1(m, LDAP_MOD_ADD, "objectClass", "applicationProcess");
-		dir_mods_add1(m, LDAP_MOD_ADD, "cn", "provd-writer");
-		dir_mods_add1(m, LDAP_MOD_ADD, "description", st->value);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_APP_PROCESS);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CN, "provd-writer");
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, st->value);
 		dir_add_ungated(pd->dir, w->dn, dir_mods_get(m), NULL, write_done, st);
 		dir_mods_free(m);
 		return;
@@ -155,7 +156,7 @@ claim(struct writer *w, long long now)
 		fatal("writer: out of memory");
 	snprintf(esc, sizeof(esc), "%s", out.bv_val);
 	ldap_memfree(out.bv_val);
-	snprintf(assertion, sizeof(assertion), "(description=%s)", esc);
+	snprintf(assertion, sizeof(assertion), "(" AT_DESCRIPTION "=%s)", esc);
 	if (dir_ldap(pd->dir) == NULL ||
 	    ldap_create_assertion_control(dir_ldap(pd->dir), assertion, 1, &ctrl) != LDAP_SUCCESS) {
 		w->busy = false;
@@ -166,7 +167,7 @@ claim(struct writer *w, long long now)
 		return;
 	}
 	ctrls[0] = ctrl;
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "description", st->value);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, st->value);
 	dir_modify_ungated(pd->dir, w->dn, dir_mods_get(m), ctrls, write_done, st);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
@@ -242,7 +243,7 @@ read_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct step *st = arg;
 
 	st->w->exists = true;
-	dir_entry_copy(ld, e, "description", st->w->value, sizeof(st->w->value));
+	dir_entry_copy(ld, e, AT_DESCRIPTION, st->w->value, sizeof(st->w->value));
 }
 
 static void
@@ -274,7 +275,7 @@ read_done(void *arg, const struct dir_result *res)
 static void
 check(struct writer *w)
 {
-	static const char *const attrs[] = {"description", NULL};
+	static const char *const attrs[] = {AT_DESCRIPTION, NULL};
 	struct step *st;
 
 	if (w->busy || !dir_connected(w->pd->dir))
@@ -291,7 +292,7 @@ check(struct writer *w)
 	w->exists = false;
 	w->value[0] = '\0';
 	snprintf(w->dn, sizeof(w->dn), "cn=provd-writer,%s", w->pd->cfg.base);
-	dir_search(w->pd->dir, w->dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	dir_search(w->pd->dir, w->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1, NULL,
 	           read_entry, read_done, st);
 }
 
