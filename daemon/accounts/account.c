@@ -736,7 +736,7 @@ hash_done(void *arg)
 {
 	struct create *c = arg;
 	struct template_entry entry;
-	LDAPMod **mods = NULL;
+	struct dir_mods *mods;
 	char err[300], deadline[PKITIME_LDAP_LEN + 1];
 	size_t i;
 
@@ -764,10 +764,13 @@ hash_done(void *arg)
 		if (template_entry_add(&entry, AT_MAIL_ALIAS, c->aliases[i],
 		                       err, sizeof(err)) < 0)
 			goto fail;
-	if ((mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
+	mods = dir_mods_new();
+	if (template_entry_mods(&entry, mods, err, sizeof(err)) < 0) {
+		dir_mods_free(mods);
 		goto fail;
-	dir_add(c->pd->dir, c->res.dn, mods, NULL, on_added, c);
-	template_mods_free(mods);
+	}
+	dir_add(c->pd->dir, c->res.dn, dir_mods_get(mods), NULL, on_added, c);
+	dir_mods_free(mods);
 	template_entry_free(&entry);
 	return;
 fail:

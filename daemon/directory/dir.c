@@ -16,7 +16,6 @@
 #define BACKOFF_MIN_MS  250
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
-#define MAX_MODS        64
 #define FAILBACK_MS     5000        /* how often a failed-over dir probes the URIs before it */
 #define PROBE_TIMEOUT_MS 1000       /* network timeout of one probe */
 
@@ -29,7 +28,7 @@ struct op {
 	char          *filter;
 	char         **attrs;
 	int            sizelimit;
-	LDAPMod      **mods;
+	struct dir_mods *mods;      /* a copy, by the builder below */
 	LDAPControl  **ctrls;
 	dir_entry_fn  *on_entry;
 	dir_done_fn   *done;
@@ -79,74 +78,7 @@ static void pump(struct dir *d);
 
 /* ---- op memory ------------------------------------------------------- */
 
-static void
-mods_free_deep(LDAPMod **mods)
-{
-	size_t i, j;
-
-	if (mods == NULL)
-		return;
-	for (i = 0; mods[i] != NULL; i++) {
-		free(mods[i]->mod_type);
-		if (mods[i]->mod_bvalues != NULL) {
-			for (j = 0; mods[i]->mod_bvalues[j] != NULL; j++) {
-				free(mods[i]->mod_bvalues[j]->bv_val);
-				free(mods[i]->mod_bvalues[j]);
-			}
-			free(mods[i]->mod_bvalues);
-		}
-		free(mods[i]);
-	}
-	free(mods);
-}
-
-/* Deep copy of mods, normalised to LDAP_MOD_BVALUES. */
-static LDAPMod **
-mods_copy(LDAPMod **in)
-{
-	LDAPMod **out;
-	size_t n = 0, i, j, nv;
-
-	while (in != NULL && in[n] != NULL)
-		n++;
-	if ((out = calloc(n + 1, sizeof(*out))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		LDAPMod *m = calloc(1, sizeof(*m));
-		bool bin = (in[i]->mod_op & LDAP_MOD_BVALUES) != 0;
-
-		if ((out[i] = m) == NULL || (m->mod_type = strdup(in[i]->mod_type)) == NULL)
-			goto fail;
-		m->mod_op = (in[i]->mod_op & ~LDAP_MOD_BVALUES) | LDAP_MOD_BVALUES;
-		nv = 0;
-		if (bin)
-			while (in[i]->mod_bvalues && in[i]->mod_bvalues[nv])
-				nv++;
-		else
-			while (in[i]->mod_values && in[i]->mod_values[nv])
-				nv++;
-		if (nv == 0)
-			continue;
-		if ((m->mod_bvalues = calloc(nv + 1, sizeof(struct berval *))) == NULL)
-			goto fail;
-		for (j = 0; j < nv; j++) {
-			struct berval *bv = calloc(1, sizeof(*bv));
-			const char *src = bin ? in[i]->mod_bvalues[j]->bv_val : in[i]->mod_values[j];
-			size_t len = bin ? in[i]->mod_bvalues[j]->bv_len : strlen(src);
-
-			if ((m->mod_bvalues[j] = bv) == NULL ||
-			    (bv->bv_val = malloc(len + 1)) == NULL)
-				goto fail;
-			memcpy(bv->bv_val, src, len);
-			bv->bv_val[len] = '\0';
-			bv->bv_len = len;
-		}
-	}
-	return out;
-fail:
-	mods_free_deep(out);
-	return NULL;
-}
+static struct dir_mods *mods_copy(LDAPMod **in);
 
 static void
 op_free(struct op *op)
@@ -160,7 +92,7 @@ op_free(struct op *op)
 			free(op->attrs[i]);
 		free(op->attrs);
 	}
-	mods_free_deep(op->mods);
+	dir_mods_free(op->mods);
 	ldap_controls_free(op->ctrls);
 	free(op->fail_text);
 	free(op);
@@ -589,10 +521,10 @@ send_op(struct dir *d, struct op *op)
 		                     0, op->ctrls, NULL, NULL, op->sizelimit, &op->msgid);
 		break;
 	case OP_ADD:
-		rc = ldap_add_ext(d->ld, op->dn, op->mods, op->ctrls, NULL, &op->msgid);
+		rc = ldap_add_ext(d->ld, op->dn, dir_mods_get(op->mods), op->ctrls, NULL, &op->msgid);
 		break;
 	case OP_MODIFY:
-		rc = ldap_modify_ext(d->ld, op->dn, op->mods, op->ctrls, NULL, &op->msgid);
+		rc = ldap_modify_ext(d->ld, op->dn, dir_mods_get(op->mods), op->ctrls, NULL, &op->msgid);
 		break;
 	case OP_DELETE:
 		rc = ldap_delete_ext(d->ld, op->dn, op->ctrls, NULL, &op->msgid);
@@ -720,7 +652,7 @@ submit_write(struct dir *d, enum op_kind kind, const char *dn, LDAPMod **mods,
 	struct op *op = op_new(kind, dn, ctrls, done, ctx);
 
 	if (mods != NULL && (op->mods = mods_copy(mods)) == NULL)
-		fatal("directory: out of memory");
+		fatalx("directory: more than %d modifications (bug)", DIR_MODS_MAX);
 	op->ungated = ungated;
 	submit(d, op);
 }
@@ -1025,75 +957,69 @@ dir_result_str(const struct dir_result *r, char *buf, size_t len)
 	return buf;
 }
 
-/* ---- mods builder ---------------------------------------------------- */
+/* ---- mods builder: every LDAPMod array provd sends is made here ------- */
 
 struct dir_mods {
-	LDAPMod *mods[MAX_MODS + 1];
+	LDAPMod *mods[DIR_MODS_MAX + 1];
 	size_t   n;
 };
 
 struct dir_mods *
 dir_mods_new(void)
 {
-	return calloc(1, sizeof(struct dir_mods));
-}
-
-static int
-mods_push(struct dir_mods *m, int op, const char *attr, struct berval **bv)
-{
-	LDAPMod *mod;
-
-	if (m->n >= MAX_MODS || (mod = calloc(1, sizeof(*mod))) == NULL)
-		return -1;
-	if ((mod->mod_type = strdup(attr)) == NULL) {
-		free(mod);
-		return -1;
-	}
-	mod->mod_op = op | LDAP_MOD_BVALUES;
-	mod->mod_bvalues = bv;
-	m->mods[m->n++] = mod;
-	return 0;
+	return xcalloc(1, sizeof(struct dir_mods));
 }
 
 static struct berval *
 bv_new(const void *p, size_t n)
 {
-	struct berval *bv = calloc(1, sizeof(*bv));
+	struct berval *bv = xcalloc(1, sizeof(*bv));
 
-	if (bv == NULL || (bv->bv_val = malloc(n + 1)) == NULL) {
-		free(bv);
-		return NULL;
-	}
+	bv->bv_val = xmalloc(n + 1);
 	memcpy(bv->bv_val, p, n);
 	bv->bv_val[n] = '\0';
 	bv->bv_len = n;
 	return bv;
 }
 
+/* One modification of n values: values[i] is lens[i] bytes, or a string
+ * when lens is NULL.  Every value is copied; -1 past DIR_MODS_MAX. */
+static int
+mods_push(struct dir_mods *m, int op, const char *attr, const char *const *values,
+          const size_t *lens, size_t n)
+{
+	LDAPMod *mod;
+	size_t i;
+
+	if (m->n >= DIR_MODS_MAX)
+		return -1;
+	mod = xcalloc(1, sizeof(*mod));
+	mod->mod_type = xstrdup(attr);
+	mod->mod_op = (op & ~LDAP_MOD_BVALUES) | LDAP_MOD_BVALUES;
+	if (n > 0) {
+		mod->mod_bvalues = xcalloc(n + 1, sizeof(*mod->mod_bvalues));
+		for (i = 0; i < n; i++)
+			mod->mod_bvalues[i] =
+				bv_new(values[i], lens != NULL ? lens[i] : strlen(values[i]));
+	}
+	m->mods[m->n++] = mod;
+	return 0;
+}
+
+int
+dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values, size_t n)
+{
+	return mods_push(m, op, attr, values, NULL, n);
+}
+
 int
 dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values)
 {
-	struct berval **bv = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	while (values != NULL && values[n] != NULL)
 		n++;
-	if (n > 0) {
-		if ((bv = calloc(n + 1, sizeof(*bv))) == NULL)
-			return -1;
-		for (i = 0; i < n; i++)
-			if ((bv[i] = bv_new(values[i], strlen(values[i]))) == NULL)
-				goto fail;
-	}
-	if (mods_push(m, op, attr, bv) == 0)
-		return 0;
-fail:
-	for (i = 0; bv != NULL && bv[i] != NULL; i++) {
-		free(bv[i]->bv_val);
-		free(bv[i]);
-	}
-	free(bv);
-	return -1;
+	return mods_push(m, op, attr, values, NULL, n);
 }
 
 int
@@ -1107,17 +1033,47 @@ dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value)
 int
 dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n)
 {
-	struct berval **bv = calloc(2, sizeof(*bv));
+	const char *v[] = { p };
 
-	if (bv == NULL || (bv[0] = bv_new(p, n)) == NULL || mods_push(m, op, attr, bv) < 0) {
-		if (bv && bv[0]) {
-			free(bv[0]->bv_val);
-			free(bv[0]);
+	return mods_push(m, op, attr, v, &n, 1);
+}
+
+/* The builder's copy of a caller's array (string or binary values), which
+ * the op keeps until the directory has answered.  NULL past DIR_MODS_MAX. */
+static struct dir_mods *
+mods_copy(LDAPMod **in)
+{
+	struct dir_mods *m = dir_mods_new();
+	size_t i, j, n;
+
+	for (i = 0; in[i] != NULL; i++) {
+		const char **v;
+		size_t *lens;
+		bool bin = (in[i]->mod_op & LDAP_MOD_BVALUES) != 0;
+		int rc;
+
+		n = 0;
+		if (bin)
+			while (in[i]->mod_bvalues != NULL && in[i]->mod_bvalues[n] != NULL)
+				n++;
+		else
+			while (in[i]->mod_values != NULL && in[i]->mod_values[n] != NULL)
+				n++;
+		v = xcalloc(n + 1, sizeof(*v));
+		lens = xcalloc(n + 1, sizeof(*lens));
+		for (j = 0; j < n; j++) {
+			v[j] = bin ? in[i]->mod_bvalues[j]->bv_val : in[i]->mod_values[j];
+			lens[j] = bin ? in[i]->mod_bvalues[j]->bv_len : strlen(v[j]);
 		}
-		free(bv);
-		return -1;
+		rc = mods_push(m, in[i]->mod_op, in[i]->mod_type, v, lens, n);
+		free(v);
+		free(lens);
+		if (rc < 0) {
+			dir_mods_free(m);
+			return NULL;
+		}
 	}
-	return 0;
+	return m;
 }
 
 LDAPMod **

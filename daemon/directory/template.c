@@ -16,6 +16,7 @@
 
 #include <unistr.h>
 
+#include "dir.h"
 #include "errmsg.h"
 #include "schema.h"
 
@@ -820,46 +821,22 @@ template_entry_free(struct template_entry *e)
 	e->nattrs = 0;
 }
 
-LDAPMod **
-template_entry_mods(const struct template_entry *e, char *err, size_t errlen)
+_Static_assert(TEMPLATE_ENTRY_MAX_ATTRS <= DIR_MODS_MAX, "an entry fits the LDAPMod builder");
+
+int
+template_entry_mods(const struct template_entry *e, struct dir_mods *m, char *err, size_t errlen)
 {
-	LDAPMod **mods, *mod;
-	char **vals;
-	size_t i, j, nvals = 0, size;
+	size_t i;
 
 	if (e == NULL || e->nattrs == 0) {
 		errmsg_set(err, errlen, "entry: no attributes");
-		return NULL;
+		return -1;
 	}
 	for (i = 0; i < e->nattrs; i++)
-		nvals += e->attrs[i].nvalues + 1;
-	/* [LDAPMod * x n+1][LDAPMod x n][char * x nvals]: all pointer-aligned. */
-	size = (e->nattrs + 1) * sizeof(LDAPMod *) +
-	    e->nattrs * sizeof(LDAPMod) + nvals * sizeof(char *);
-	mods = calloc(1, size);
-	if (mods == NULL) {
-		errmsg_set(err, errlen, "entry: out of memory");
-		return NULL;
-	}
-	mod = (LDAPMod *)(void *)(mods + e->nattrs + 1);
-	vals = (char **)(void *)(mod + e->nattrs);
-	for (i = 0; i < e->nattrs; i++) {
-		const struct template_attr *a = &e->attrs[i];
-
-		mod[i].mod_op = LDAP_MOD_ADD;
-		mod[i].mod_type = a->name;
-		mod[i].mod_values = vals;
-		for (j = 0; j < a->nvalues; j++)
-			*vals++ = a->values[j];
-		*vals++ = NULL;
-		mods[i] = &mod[i];
-	}
-	mods[e->nattrs] = NULL;
-	return mods;
-}
-
-void
-template_mods_free(LDAPMod **mods)
-{
-	free(mods);
+		if (dir_mods_addn(m, LDAP_MOD_ADD, e->attrs[i].name,
+		                  (const char *const *)e->attrs[i].values, e->attrs[i].nvalues) < 0) {
+			errmsg_set(err, errlen, "entry: too many attributes");
+			return -1;
+		}
+	return 0;
 }
