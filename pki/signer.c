@@ -20,6 +20,7 @@
 #include "p11uri.h"
 #include "signer_child.h"
 #include "signer_wire.h"
+#include "text.h"
 
 #define REPLY_CERT_MAX  (64 * 1024)
 #define REPLY_MSG_MAX   1024
@@ -103,22 +104,15 @@ kill_child(struct signer *s)
 	s->pid = -1;
 }
 
-/* Copy the signer's error text, keeping printable ASCII and UTF-8 only. */
+/* Copy the signer's error text, shown by text_sanitize's rule. */
 static void
 copy_message(const struct signer_msg *m, char *err, size_t errlen)
 {
-	size_t i, o = 0, n;
-
 	if (errlen == 0)
 		return;
-	n = m->nfields > 0 ? m->field[0].len : 0;
-	for (i = 0; i < n && o + 1 < errlen; i++) {
-		unsigned char c = m->field[0].data[i];
-
-		err[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	err[o] = '\0';
-	if (o == 0)
+	text_sanitize((const char *)m->field[0].data, m->nfields > 0 ? m->field[0].len : 0, err,
+	              errlen);
+	if (err[0] == '\0')
 		snprintf(err, errlen, "signer refused the request");
 }
 

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "errmsg.h"
+#include "text.h"
 
 enum csv_state {
 	ST_FIELD_START,     /* at the start of a field (or of a record) */
@@ -633,7 +634,7 @@ csv_header_bind(const char *const *fields, size_t n,
 		for (i = 0; i < ncols; i++)
 			if (name_matches(p, len, cols[i].name))
 				break;
-		errmsg_printable(p, len, shown, sizeof(shown));
+		text_sanitize(p, len, shown, sizeof(shown));
 		if (i == ncols) {
 			errmsg_set(err, errlen, "header column %zu: unknown "
 			    "column '%s'", j + 1, shown);

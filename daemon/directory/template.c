@@ -19,6 +19,7 @@
 #include "dir.h"
 #include "errmsg.h"
 #include "schema.h"
+#include "text.h"
 
 enum placeholder {
 	PH_LOGIN,
@@ -215,7 +216,7 @@ check_placeholders(struct parser *p, const char *v, size_t len)
 		if (j == len || v[j] == '{')
 			return perr(p, p->start, "unbalanced '{' in value");
 		if (placeholder_lookup(v + i + 1, j - i - 1) < 0) {
-			errmsg_printable(v + i + 1, j - i - 1, shown,
+			text_sanitize(v + i + 1, j - i - 1, shown,
 			    sizeof(shown));
 			return perr(p, p->start, "unknown placeholder {%s}",
 			    shown);
@@ -242,7 +243,7 @@ process_line(struct parser *p)
 		return perr(p, p->start, "expected 'attribute: value'");
 	alen = (size_t)(colon - s);
 	if (!attr_name_ok(s, alen)) {
-		errmsg_printable(s,
+		text_sanitize(s,
 		    alen < TEMPLATE_MAX_ATTR ? alen : TEMPLATE_MAX_ATTR,
 		    shown, sizeof(shown));
 		return perr(p, p->start, "bad attribute name '%s'", shown);
@@ -789,7 +790,7 @@ template_entry_add(struct template_entry *e, const char *attr,
 		return -1;
 	}
 	if (!attr_name_ok(attr, strnlen(attr, TEMPLATE_MAX_ATTR + 1))) {
-		errmsg_printable(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
+		text_sanitize(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
 		    sizeof(shown));
 		errmsg_set(err, errlen, "bad attribute name '%s'", shown);
 		return -1;
