@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -32,6 +33,7 @@
 #include "slots.h"
 #include "text.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define JOURNAL_FILE       "audit.journal"
 #define KEY_FILE           "audit.key"
@@ -65,6 +67,14 @@ struct refusals {
 	char               first[32];  /* time of the first one suppressed */
 };
 
+/* A STATUS waiting for its record to reach the disk. */
+struct durable {
+	unsigned long long seq;
+	audit_durable_fn  *cb;
+	void              *ctx;
+	STAILQ_ENTRY(durable) entry;
+};
+
 struct audit {
 	char              *path;
 	char              *dir;          /* state_dir */
@@ -92,7 +102,7 @@ struct audit {
 	/* The loop side of the group commit (loop thread only). */
 	struct loop       *loop;
 	int                efd;          /* eventfd: the syncer finished a sync */
-	struct durable    *whead, *wtail;
+	STAILQ_HEAD(, durable) waiting; /* STATUSes by seq, until synced */
 	/* Refusal rate limit (loop thread only). */
 	struct refusals    refused[REFUSAL_UIDS];
 	/* Fail closed (loop thread only): writing commands are refused while
@@ -105,13 +115,6 @@ struct audit {
 	unsigned long long refusals_summarised;
 };
 
-/* A STATUS waiting for its record to reach the disk. */
-struct durable {
-	unsigned long long seq;
-	audit_durable_fn  *cb;
-	void              *ctx;
-	struct durable    *next;
-};
 
 static void refusals_summarise(struct audit *a, struct refusals *r);
 static void journal_failed(struct audit *a, const char *what, int err);
@@ -472,16 +475,13 @@ seal_check(struct audit *a, char *err, size_t errlen)
 int
 audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 {
-	struct audit *a = calloc(1, sizeof(*a));
+	struct audit *a = xcalloc(1, sizeof(*a));
 	struct stat st, dst;
 	char mac[JOURNAL_HEX];
 	bool torn = false, partial;
 	int rc;
 
-	if (a == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	STAILQ_INIT(&a->waiting);
 	a->fd = -1;
 	a->efd = -1;
 	buf_init(&a->line, JOURNAL_MAX_LINE + 1);
@@ -567,6 +567,7 @@ fail:
 void
 audit_close(struct audit *a)
 {
+	struct durable *w;
 	size_t i;
 
 	if (a == NULL)
@@ -592,10 +593,8 @@ audit_close(struct audit *a)
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	/* Everything is on disk now: release the replies still waiting (their
 	 * clients are gone by now; the callbacks free the requests). */
-	while (a->whead != NULL) {
-		struct durable *w = a->whead;
-
-		a->whead = w->next;
+	while ((w = STAILQ_FIRST(&a->waiting)) != NULL) {
+		STAILQ_REMOVE_HEAD(&a->waiting, entry);
 		w->cb(w->ctx);
 		free(w);
 	}
@@ -834,6 +833,7 @@ static void
 on_synced(void *arg, int fd, uint32_t events)
 {
 	struct audit *a = arg;
+	struct durable *w;
 	unsigned long long synced;
 	uint64_t n;
 	int err;
@@ -848,11 +848,8 @@ on_synced(void *arg, int fd, uint32_t events)
 	pthread_mutex_unlock(&a->mu);
 	if (err != 0)
 		journal_failed(a, "fdatasync", err);
-	while (a->whead != NULL && a->whead->seq <= synced) {
-		struct durable *w = a->whead;
-
-		if ((a->whead = w->next) == NULL)
-			a->wtail = NULL;
+	while ((w = STAILQ_FIRST(&a->waiting)) != NULL && w->seq <= synced) {
+		STAILQ_REMOVE_HEAD(&a->waiting, entry);
 		w->cb(w->ctx);
 		free(w);
 	}
@@ -1065,20 +1062,11 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
 	                 durable, &seq);
 	if (!durable || pending == 0)
 		return 0;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		/* Cannot wait: make it durable here. */
-		if (fdatasync(a->fd) < 0)
-			log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, seq);
-		return 0;
-	}
+	w = xcalloc(1, sizeof(*w));
 	w->seq = seq;
 	w->cb = cb;
 	w->ctx = ctx;
-	if (a->wtail != NULL)
-		a->wtail->next = w;
-	else
-		a->whead = w;
-	a->wtail = w;
+	STAILQ_INSERT_TAIL(&a->waiting, w, entry);
 	return 1;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 
 #include "config.h"
 #include "log.h"
@@ -39,8 +40,9 @@ struct op {
 	char          *fail_text;   /* its text, NULL for the code's own */
 	bool           ungated;     /* a write the write gate lets through */
 	struct dir    *dir;
-	struct op     *next;
+	STAILQ_ENTRY(op) entry;    /* in the queue or the held list */
 };
+STAILQ_HEAD(opq, op);
 
 struct dir {
 	struct loop   *loop;
@@ -56,9 +58,9 @@ struct dir {
 	size_t         window;
 	struct op    **out;         /* outstanding, size window */
 	size_t         nout;
-	struct op     *qhead, *qtail;
+	struct opq     queue;        /* waiting for a place in the window */
 	size_t         nqueued;
-	struct op     *hhead, *htail; /* writes held by DIR_GATE_HOLD */
+	struct opq     held;         /* writes held by DIR_GATE_HOLD */
 	enum dir_gate  gate;
 	char           gate_why[1024];
 	size_t         switch_to;     /* > nuris: no switch back pending */
@@ -334,8 +336,8 @@ dir_connect_now(void *arg)
 static void
 fail_all(struct dir *d)
 {
-	struct op *op, *q = d->qhead;
-	struct op **out = d->out;
+	struct opq q = STAILQ_HEAD_INITIALIZER(q);
+	struct op *op, **out = d->out;
 	size_t n = d->nout, i;
 
 	/* Detach everything first: callbacks may submit new operations. */
@@ -343,26 +345,15 @@ fail_all(struct dir *d)
 	if (d->out == NULL)
 		fatal("directory: out of memory");
 	d->nout = 0;
-	d->qhead = d->qtail = NULL;
+	STAILQ_CONCAT(&q, &d->queue);
+	STAILQ_CONCAT(&q, &d->held);        /* held writes after the queued ones */
 	d->nqueued = 0;
-	if (d->hhead != NULL) {             /* held writes after the queued ones */
-		if (q == NULL)
-			q = d->hhead;
-		else {
-			struct op *t = q;
-
-			while (t->next != NULL)
-				t = t->next;
-			t->next = d->hhead;
-		}
-		d->hhead = d->htail = NULL;
-	}
 	for (i = 0; i < n; i++)
 		complete(out[i], LDAP_SERVER_DOWN,
 		         "connection to the directory lost; outcome unknown", NULL, NULL);
 	free(out);
-	while ((op = q) != NULL) {
-		q = op->next;
+	while ((op = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
 		complete(op, LDAP_UNAVAILABLE, "directory unavailable", NULL, NULL);
 	}
 }
@@ -433,29 +424,23 @@ probe_earlier(struct dir *d)
 static void
 hold_queued_writes(struct dir *d)
 {
-	struct op *op, *q = d->qhead, *kh = NULL, *kt = NULL, *hh = NULL, *ht = NULL;
+	struct opq q = STAILQ_HEAD_INITIALIZER(q), hold = STAILQ_HEAD_INITIALIZER(hold);
+	struct op *op;
 
-	d->qhead = d->qtail = NULL;
+	STAILQ_CONCAT(&q, &d->queue);
 	d->nqueued = 0;
-	while ((op = q) != NULL) {
-		q = op->next;
-		op->next = NULL;
+	while ((op = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
 		if (op->kind == OP_SEARCH || op->ungated) {
-			if (kt) kt->next = op; else kh = op;
-			kt = op;
+			STAILQ_INSERT_TAIL(&d->queue, op, entry);
 			d->nqueued++;
 		} else {
-			if (ht) ht->next = op; else hh = op;
-			ht = op;
+			STAILQ_INSERT_TAIL(&hold, op, entry);
 		}
 	}
-	d->qhead = kh;
-	d->qtail = kt;
-	if (hh != NULL) {
-		ht->next = d->hhead;
-		if (d->hhead == NULL)
-			d->htail = ht;
-		d->hhead = hh;
+	if (!STAILQ_EMPTY(&hold)) {
+		STAILQ_CONCAT(&hold, &d->held);
+		STAILQ_CONCAT(&d->held, &hold);
 		d->gate = DIR_GATE_HOLD;
 	}
 }
@@ -544,13 +529,9 @@ pump(struct dir *d)
 			switch_back(d);
 		return;
 	}
-	while (d->ld != NULL && d->qhead != NULL && d->nout < d->window) {
-		op = d->qhead;
-		d->qhead = op->next;
-		if (d->qhead == NULL)
-			d->qtail = NULL;
+	while (d->ld != NULL && (op = STAILQ_FIRST(&d->queue)) != NULL && d->nout < d->window) {
+		STAILQ_REMOVE_HEAD(&d->queue, entry);
 		d->nqueued--;
-		op->next = NULL;
 		op->deadline = loop_now_ms() + (uint64_t)d->timeout_s * 1000u;
 		rc = send_op(d, op);
 		if (rc == LDAP_SUCCESS) {
@@ -583,11 +564,7 @@ submit(struct dir *d, struct op *op)
 	}
 	if (op->kind != OP_SEARCH && !op->ungated && d->gate != DIR_GATE_OPEN) {
 		if (d->gate == DIR_GATE_HOLD) {
-			if (d->htail)
-				d->htail->next = op;
-			else
-				d->hhead = op;
-			d->htail = op;
+			STAILQ_INSERT_TAIL(&d->held, op, entry);
 			return;
 		}
 		if ((op->fail_text = strdup(d->gate_why)) == NULL)
@@ -595,11 +572,7 @@ submit(struct dir *d, struct op *op)
 		defer_failure(d, op, LDAP_UNAVAILABLE);
 		return;
 	}
-	if (d->qtail)
-		d->qtail->next = op;
-	else
-		d->qhead = op;
-	d->qtail = op;
+	STAILQ_INSERT_TAIL(&d->queue, op, entry);
 	d->nqueued++;
 	/* Send now if the window allows; the done callback still runs later
 	 * (results are only read from the loop). */
@@ -674,17 +647,16 @@ dir_modify_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **
 void
 dir_set_write_gate(struct dir *d, enum dir_gate gate, const char *why)
 {
-	struct op *op, *held;
+	struct opq held = STAILQ_HEAD_INITIALIZER(held);
+	struct op *op;
 
 	d->gate = gate;
 	snprintf(d->gate_why, sizeof(d->gate_why), "%s", why ? why : "");
-	if (gate == DIR_GATE_HOLD || d->hhead == NULL)
+	if (gate == DIR_GATE_HOLD)
 		return;
-	held = d->hhead;
-	d->hhead = d->htail = NULL;
-	while ((op = held) != NULL) {
-		held = op->next;
-		op->next = NULL;
+	STAILQ_CONCAT(&held, &d->held);
+	while ((op = STAILQ_FIRST(&held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held, entry);
 		submit(d, op);
 	}
 }
@@ -758,6 +730,8 @@ dir_new(struct loop *loop, const struct config *cfg)
 		return NULL;
 	d->loop = loop;
 	d->fd = -1;
+	STAILQ_INIT(&d->queue);
+	STAILQ_INIT(&d->held);
 	d->gate = DIR_GATE_OPEN;
 	d->switch_to = SIZE_MAX;
 	d->window = cfg->ldap_window;
