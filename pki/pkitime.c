@@ -33,6 +33,23 @@ pkitime_format_ldap(time_t t, char out[PKITIME_LDAP_LEN + 1])
 }
 
 int
+pkitime_format_iso(time_t t, char out[PKITIME_ISO_LEN + 1])
+{
+	char tmp[80];
+	struct tm tm;
+
+	out[0] = '\0';
+	if (tm_of(t, &tm) < 0)
+		return -1;
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02dZ",
+	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+	    tm.tm_min, tm.tm_sec);
+	memcpy(out, tmp, PKITIME_ISO_LEN);
+	out[PKITIME_ISO_LEN] = '\0';
+	return 0;
+}
+
+int
 pkitime_format_asn1(time_t t, char out[PKITIME_LDAP_LEN + 1])
 {
 	char tmp[80];

@@ -28,6 +28,7 @@
 #include "log.h"
 #include "loop.h"
 #include "names.h"
+#include "pkitime.h"
 #include "provd.h"
 #include "request.h"
 #include "slots.h"
@@ -817,15 +818,25 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 	return 0;
 }
 
+/* A record's time: ISO 8601, the form the journal keeps (pkitime.h). */
 static void
 utc_now(char out[32])
 {
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pkitime_format_iso(ts.tv_sec, out);
+}
+
+/* A journal time (ISO 8601) for a reply field: GeneralizedTime, the one
+ * format times have on the wire (pkitime.h); a time that does not parse
+ * is sent as it is. */
+static void
+rec_time(struct rec *r, const char *key, const char *iso)
+{
+	char gt[PKITIME_LDAP_LEN + 1];
+
+	rec_kv(r, key, fieldtype_parse_time(iso, NULL, gt) == 0 ? gt : iso);
 }
 
 /* The syncer finished a sync: release the replies it covered. */
@@ -1236,7 +1247,7 @@ show_line(void *ctx, const char *line, size_t len, bool complete)
 	s->matched++;
 	rec_begin(&out, s->req);
 	rec_kvf(&out, "seq", "%llu", r->seq);
-	rec_kv(&out, "time", r->time);
+	rec_time(&out, "time", r->time);
 	rec_kv(&out, "user", r->user);
 	rec_kvf(&out, "uid", "%lu", r->uid);
 	rec_kv(&out, "command", r->cmd);
@@ -1266,8 +1277,8 @@ verify_report(struct scan *s)
 	rec_kvf(&r, "records", "%lu", c->records);
 	rec_kvf(&r, "lines", "%lu", c->lines);
 	if (good) {
-		rec_kv(&r, "first", c->first_time);
-		rec_kv(&r, "last", c->last_time);
+		rec_time(&r, "first", c->first_time);
+		rec_time(&r, "last", c->last_time);
 		rec_kv(&r, "head", c->records ? c->last : "");
 	} else {
 		rec_kv(&r, "problem", names[c->problem]);

@@ -10,6 +10,7 @@
 #include <ldap.h>
 
 #include "dir.h"
+#include "pkitime.h"
 #include "schema.h"
 
 static LDAP *
@@ -62,17 +63,13 @@ service_connection(const struct selfdir_conf *c, char *err, size_t errlen)
 	return ld;
 }
 
+/* 0 when s is not GeneralizedTime as provd writes it. */
 static time_t
 parse_gtime(const char *s)
 {
-	struct tm tm;
-	const char *end;
+	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y%m%d%H%M%S", &tm);
-	if (end == NULL || strcmp(end, "Z") != 0)
-		return 0;
-	return timegm(&tm);
+	return pkitime_parse_ldap(s, &t, NULL, 0) == 0 ? t : 0;
 }
 
 static void
