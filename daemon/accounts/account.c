@@ -22,6 +22,7 @@
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 #define CREATE_RETRIES 5
 
@@ -373,11 +374,9 @@ void
 account_create(struct provd *pd, const struct account_input *in,
                account_done_fn *done, void *ctx)
 {
-	struct create *c = calloc(1, sizeof(*c));
+	struct create *c = xcalloc(1, sizeof(*c));
 	int st;
 
-	if (c == NULL)
-		fatal("account: out of memory");
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
@@ -385,8 +384,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->cand_from = 1;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
-		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
-			fatal("account: out of memory");
+		loop_defer(pd->loop, create_finish_deferred, c);
 		return;
 	}
 	create_search(c);
@@ -431,7 +429,7 @@ remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
 	snprintf(x->mail, sizeof(x->mail), "%s", mail ? mail : "");
 	free(mail);
 	for (i = 0; search_attrs[i] != NULL && x->nattr < MAX_EXISTING_ATTRS; i++) {
-		x->attr[x->nattr] = strdup(search_attrs[i]);
+		x->attr[x->nattr] = xstrdup(search_attrs[i]);
 		x->vals[x->nattr] = dir_entry_get_all(ld, e, search_attrs[i]);
 		x->nattr++;
 	}
@@ -609,8 +607,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_INTERNAL, "cannot generate a password");
 		return;
 	}
-	if (workpool_submit(c->pd->hashers, hash_work, hash_done, c) < 0)
-		create_fail(c, ST_INTERNAL, "out of memory");
+	workpool_submit(c->pd->hashers, hash_work, hash_done, c);
 }
 
 static int
@@ -663,16 +660,14 @@ create_search(struct create *c)
 		goto toolong;
 	strcat(filter, ")");
 	strset_free(c->taken);
-	if ((c->taken = strset_new(1u << 20)) == NULL)
-		fatal("account: out of memory");
+	c->taken = strset_new(1u << 20);
 	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           search_attrs, 0, NULL, on_existing, on_existing_done, c);
 	return;
 toolong:
 	c->res.status = ST_INVALID;
 	snprintf(c->res.msg, sizeof(c->res.msg), "input too long");
-	if (loop_defer(c->pd->loop, create_finish_deferred, c) < 0)
-		fatal("account: out of memory");
+	loop_defer(c->pd->loop, create_finish_deferred, c);
 }
 
 /* On a worker thread: touches only c->res.password, c->hash, c->hash_err. */
@@ -972,8 +967,7 @@ update_existing(struct create *c)
 		create_fail(c, ST_INVALID, "%s", err);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL)
-		fatal("account: out of memory");
+	m = dir_mods_new();
 	/* Attributes the template writes from HR data. */
 	for (i = 0; i < entry.nattrs; i++) {
 		const struct template_attr *a = &entry.attrs[i];
@@ -995,8 +989,7 @@ update_existing(struct create *c)
 			for (j = 0; j < a->nvalues && j < TEMPLATE_ENTRY_MAX_VALUES; j++)
 				vals[j] = a->values[j];
 			vals[j] = NULL;
-			if (dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals) < 0)
-				fatal("account: out of memory");
+			dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals);
 		}
 		note_change(c, a->name);
 		if (strcasecmp(a->name, AT_UNIT) == 0)
@@ -1280,10 +1273,7 @@ account_show(struct request *req)
 		request_done(req, ST_INVALID, "login or mail too long");
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           uid_attr, 3, NULL, holder_entry, holders_done, s);

@@ -23,6 +23,7 @@
 #include "provd.h"
 #include "request.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 struct alias {
 	struct request *req;
@@ -85,9 +86,7 @@ send_change(struct alias *al)
 {
 	struct dir_mods *m = dir_mods_new();
 
-	if (m == NULL || dir_mods_add1(m, al->add ? LDAP_MOD_ADD : LDAP_MOD_DELETE,
-	                               AT_MAIL_ALIAS, al->addr) < 0)
-		fatal("alias: out of memory");
+	dir_mods_add1(m, al->add ? LDAP_MOD_ADD : LDAP_MOD_DELETE, AT_MAIL_ALIAS, al->addr);
 	dir_modify(al->req->pd->dir, al->dn, dir_mods_get(m), NULL, written, al);
 	dir_mods_free(m);
 }
@@ -172,11 +171,9 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 static void
 alias_change(struct request *req, bool add)
 {
-	struct alias *al = calloc(1, sizeof(*al));
+	struct alias *al = xcalloc(1, sizeof(*al));
 	char err[300];
 
-	if (al == NULL)
-		fatal("alias: out of memory");
 	al->req = req;
 	al->add = add;
 	if (!add) {

@@ -430,9 +430,8 @@ submit_row(struct batch *b, struct row *row)
 	free(row->aliases);
 	row->aliases = NULL;
 	if (row->f[COL_ALIASES] != NULL &&
-	    ((row->aliases = strdup(row->f[COL_ALIASES])) == NULL ||
-	     split_aliases(row->aliases, &in) < 0)) {
-		reject(b, row, row->aliases == NULL, "row %llu: aliases: at most %d",
+	    split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
+		reject(b, row, false, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
 		return;
@@ -501,11 +500,8 @@ on_row(const struct csv_row *cr, void *arg)
 	for (i = 0; i < NCOLS; i++) {
 		int c = b->col[i];
 
-		if (c >= 0 && (size_t)c < cr->nfields &&
-		    (row->f[i] = strdup(cr->fields[c])) == NULL)
-			fatal("batch: out of memory");
-		if (c >= 0 && (size_t)c >= cr->nfields && (row->f[i] = strdup("")) == NULL)
-			fatal("batch: out of memory");
+		if (c >= 0)
+			row->f[i] = xstrdup((size_t)c < cr->nfields ? cr->fields[c] : "");
 	}
 	if (cr->error != 0)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
@@ -591,13 +587,10 @@ batch_import(struct request *req)
 		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
 		return;
 	}
-	if ((b->csv = csv_reader_new(NULL)) == NULL ||
-	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
-	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
-		batch_free(b);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	b->csv = csv_reader_new(NULL);      /* the defaults: never over a ceiling */
+	b->seen = strset_new(BATCH_MAX_ROWS);
+	if (b->dry_run)
+		b->planned = strset_new(BATCH_MAX_ROWS);
 	req->state = b;
 	req->on_data = on_data;
 	req->on_end = on_end;

@@ -17,6 +17,7 @@
 
 #include "errmsg.h"
 #include "text.h"
+#include "xmalloc.h"
 
 enum csv_state {
 	ST_FIELD_START,     /* at the start of a field (or of a record) */
@@ -470,21 +471,13 @@ csv_reader_new(const struct csv_limits *limits)
 	if (lim.max_field > lim.max_record)
 		lim.max_field = lim.max_record;
 
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->lim = lim;
 	r->bufcap = lim.max_record + lim.max_fields + 1;
-	r->buf = malloc(r->bufcap);
-	r->starts = calloc(lim.max_fields, sizeof(*r->starts));
-	r->lengths = calloc(lim.max_fields, sizeof(*r->lengths));
-	r->ptrs = calloc(lim.max_fields + 1, sizeof(*r->ptrs));
-	if (r->buf == NULL || r->starts == NULL || r->lengths == NULL ||
-	    r->ptrs == NULL) {
-		csv_reader_free(r);
-		errno = ENOMEM;
-		return NULL;
-	}
+	r->buf = xmalloc(r->bufcap);
+	r->starts = xcalloc(lim.max_fields, sizeof(*r->starts));
+	r->lengths = xcalloc(lim.max_fields, sizeof(*r->lengths));
+	r->ptrs = xcalloc(lim.max_fields + 1, sizeof(*r->ptrs));
 	r->memory = sizeof(*r) + r->bufcap +
 	    lim.max_fields * (sizeof(*r->starts) + sizeof(*r->lengths)) +
 	    (lim.max_fields + 1) * sizeof(*r->ptrs);

@@ -173,9 +173,8 @@ account_of_unit(void *arg, LDAP *ld, LDAPMessage *e)
 		c->account_errors++;
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_OU, c->name) < 0)
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_OU, c->name);
 	c->pending++;
 	dir_modify(c->req->pd->dir, dn, dir_mods_get(m), NULL, account_ou_written, c);
 	dir_mods_free(m);
@@ -409,13 +408,13 @@ unit_add(struct request *req)
 		return;
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "unit=%s", code);
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, code) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, c->name) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, kind) < 0 ||
-	    (parent != NULL && dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, parent) < 0))
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, code);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, c->name);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, kind);
+	if (parent != NULL)
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, parent);
 	c->mods = m;
 	unit_address_check(c);
 }
@@ -488,13 +487,13 @@ unit_modify(struct request *req)
 		unit_change_free(c);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    (name != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, c->name) < 0) ||
-	    (kind != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, kind) < 0) ||
-	    (parent != NULL &&
-	     dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT,
-	                  parent[0] != '\0' ? (const char *const[]){ parent, NULL } : NULL) < 0))
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	if (name != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, c->name);
+	if (kind != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, kind);
+	if (parent != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT, parent[0] != '\0' ? parent : NULL);
 	dir_modify(req->pd->dir, c->dn, dir_mods_get(m), NULL, unit_written, c);
 	dir_mods_free(m);
 }

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "signer.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 static X509 *
 read_cert_pem(const char *pem, size_t len)
@@ -205,12 +206,8 @@ static void
 ca_entry_fetch(struct request *req, void (*then)(struct ca_entry *, const struct dir_result *))
 {
 	static const char *const attrs[] = { AT_CRL_NUMBER, AT_CA_CERT, NULL };
-	struct ca_entry *ce = calloc(1, sizeof(*ce));
+	struct ca_entry *ce = xcalloc(1, sizeof(*ce));
 
-	if (ce == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	ce->req = req;
 	ce->then = then;
 	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
@@ -352,8 +349,9 @@ ca_entry_write(struct provd *pd, const char *dn, const char *cn, X509 *cert,
 	char num[32];
 	int derlen;
 
-	if ((derlen = i2d_X509(cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+	if ((derlen = i2d_X509(cert, &der)) <= 0)
 		fatal("ca: out of memory");
+	m = dir_mods_new();
 	if (cn == NULL) {
 		dir_mods_add_bin(m, LDAP_MOD_REPLACE, AT_CA_CERT, der, (size_t)derlen);
 		dir_modify(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
@@ -385,8 +383,7 @@ install_ca(struct request *req, X509 *cert)
 	}
 	X509_free(pd->pki->cacert);
 	pd->pki->cacert = cert;
-	if ((in = calloc(1, sizeof(*in))) == NULL)
-		fatal("ca: out of memory");
+	in = xcalloc(1, sizeof(*in));
 	in->req = req;
 	in->cert = cert;
 	ca_entry_write(pd, pd->cfg.ca_dn, pd->cfg.ca_name, cert, 0, on_ca_added, in);
@@ -502,10 +499,7 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 		return;
 	}
 	X509_free(tbs);
-	if ((job = calloc(1, sizeof(*job))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	job = xcalloc(1, sizeof(*job));
 	job->req = req;
 	job->signer = pd->pki->signer;
 	job->type = kt;
@@ -519,11 +513,7 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 	/* Key generation takes seconds (RSA-4096): the signer does it while a
 	 * worker thread waits for it, and the loop keeps serving. */
 	pd->pki->signer_busy = true;
-	if (workpool_submit(pd->hashers, genkey_work, genkey_done, job) < 0) {
-		pd->pki->signer_busy = false;
-		free(job);
-		request_done(req, ST_INTERNAL, "out of memory");
-	}
+	workpool_submit(pd->hashers, genkey_work, genkey_done, job);
 }
 
 static void import_checked(struct ca_entry *ce, const struct dir_result *res);

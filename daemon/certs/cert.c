@@ -816,8 +816,7 @@ upgrade_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	if (der != NULL && dn != NULL &&
 	    fingerprint_spki_cert_der(der, derlen, hash, err, sizeof(err)) == 0) {
-		if ((m = dir_mods_new()) == NULL)
-			fatal("cert: out of memory");
+		m = dir_mods_new();
 		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_KEY_HASH, hash);
 		u->pending++;
 		dir_modify(u->pd->dir, dn, dir_mods_get(m), NULL, upgrade_written, u);

@@ -162,9 +162,10 @@ on_account_updated(void *arg, const struct dir_result *res)
 		issue_reply(is, NULL);
 		return;
 	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(is->req->pd->loop, ISSUE_RETRY_MS, issue_update_account, is) != NULL)
+	if (issue_may_retry(is, res->code)) {
+		loop_timer(is->req->pd->loop, ISSUE_RETRY_MS, issue_update_account, is);
 		return;
+	}
 	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
 	         is->login, is->serial);
 	request_done(is->req, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
@@ -181,13 +182,13 @@ issue_update_account(void *arg)
 	struct dir_mods *m;
 	char dn[ACCOUNT_DN_MAX];
 
-	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
+	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0) {
 		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
 		             "cannot be formed", is->serial);
 		issue_free(is);
 		return;
 	}
+	m = dir_mods_new();
 	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
 	dir_modify(req->pd->dir, dn, dir_mods_get(m), NULL, on_account_updated, is);
 	dir_mods_free(m);
@@ -211,9 +212,10 @@ on_recorded(void *arg, const struct dir_result *res)
 		issue_update_account(is);
 		return;
 	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
+	if (issue_may_retry(is, res->code)) {
+		loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is);
 		return;
+	}
 	request_done(req, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
 	             "so it is not issued: %s", is->serial,
 	             dir_result_str(res, why, sizeof(why)));
@@ -230,12 +232,12 @@ issue_record(void *arg)
 	struct dir_mods *m;
 	char dn[512];
 
-	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
 		request_done(req, ST_INTERNAL, "cannot form the record DN");
 		issue_free(is);
 		return;
 	}
+	m = dir_mods_new();
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_CERTIFICATE);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_SERIAL, is->serial);
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_STATUS, cert_state_name(CERT_STATE_VALID));
@@ -497,10 +499,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	if (is->generate) {
-		if (keygen_generate(req->pd, is->keytype, issue_generated, is, &is->kg) < 0) {
-			request_done(req, ST_INTERNAL, "out of memory");
-			issue_free(is);
-		}
+		keygen_generate(req->pd, is->keytype, issue_generated, is, &is->kg);
 		return;
 	}
 	issue_key_check(is);

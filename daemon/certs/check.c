@@ -316,8 +316,8 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 	c->have_crl = true;
 	revs = X509_CRL_get_REVOKED(crl);
 	n = revs ? sk_X509_REVOKED_num(revs) : 0;
-	if (n > 0 && (c->crl = calloc((size_t)n, sizeof(*c->crl))) == NULL)
-		fatal("check: out of memory");
+	if (n > 0)
+		c->crl = xcalloc((size_t)n, sizeof(*c->crl));
 	for (i = 0; i < n; i++) {
 		struct serial s;
 		char hex[SERIAL_HEX_MAX + 1], err[64];
@@ -329,8 +329,7 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 		serial_to_hex(&s, 0, hex);
 		while (*h == '0' && h[1] != '\0')
 			h++;
-		if ((c->crl[c->ncrl++] = strdup(h)) == NULL)
-			fatal("check: out of memory");
+		c->crl[c->ncrl++] = xstrdup(h);
 	}
 	X509_CRL_free(crl);
 }
@@ -423,10 +422,8 @@ static void
 check_start(struct provd *pd, struct request *req, bool fix)
 {
 	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
-	struct check *c = calloc(1, sizeof(*c));
+	struct check *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		fatal("check: out of memory");
 	c->pd = pd;
 	c->req = req;
 	c->fix = fix;

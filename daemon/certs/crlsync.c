@@ -16,6 +16,7 @@
 #include "loop.h"
 #include "provd.h"
 #include "schema.h"
+#include "xmalloc.h"
 
 #define CRL_FILE_MAX (64u * 1024u * 1024u)
 
@@ -65,8 +66,7 @@ crlsync_file_number(const char *path)
 			if (cap >= CRL_FILE_MAX)
 				goto out;
 			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap)) == NULL)
-				goto out;
+			nb = xrealloc(buf, cap);
 			buf = nb;
 		}
 		if ((n = fread(buf + len, 1, cap - len, f)) == 0)

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "schema.h"
 #include "serial.h"
+#include "xmalloc.h"
 
 struct export {
 	struct request *req;
@@ -84,10 +85,7 @@ cert_escrow_export(struct request *req)
 		request_done(req, ST_INVALID, "serial: %s", err);
 		return;
 	}
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	x = xcalloc(1, sizeof(*x));
 	x->req = req;
 	serial_to_hex(&s, 0, x->serial);
 	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))",
@@ -128,10 +126,7 @@ expire_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 64;
 
-		if ((v = realloc(x->dn, cap * sizeof(*v))) == NULL) {
-			x->oom = true;
-			return;
-		}
+		v = xrealloc(x->dn, cap * sizeof(*v));
 		x->dn = v;
 		x->cap = cap;
 	}
@@ -171,14 +166,8 @@ expire_found(void *arg, const struct dir_result *res)
 	}
 	x->pending = x->n;
 	for (i = 0; i < x->n; i++) {
-		if ((m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_DELETE, AT_KEY_ESCROW, NULL) < 0) {
-			dir_mods_free(m);
-			x->oom = true;
-			if (--x->pending == 0)
-				expire_finish(x);
-			continue;
-		}
+		m = dir_mods_new();
+		dir_mods_add(m, LDAP_MOD_DELETE, AT_KEY_ESCROW, NULL);
 		dir_modify(x->pd->dir, x->dn[i], dir_mods_get(m), NULL, expire_dropped, x);
 		dir_mods_free(m);
 	}
@@ -188,11 +177,11 @@ void
 escrow_expire(struct provd *pd, escrow_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = { "1.1", NULL };
-	struct expire *x = calloc(1, sizeof(*x));
+	struct expire *x = xcalloc(1, sizeof(*x));
 	char cutoff[PKITIME_LDAP_LEN + 1], filter[160];
 	time_t t = time(NULL) - (time_t)pd->cfg.escrow_retention_days * 86400;
 
-	if (x == NULL || pkitime_format_ldap(t, cutoff) < 0) {
+	if (pkitime_format_ldap(t, cutoff) < 0) {
 		free(x);
 		done(ctx, 0, 1);
 		return;

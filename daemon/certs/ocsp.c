@@ -35,6 +35,7 @@
 #include "signer.h"
 #include "vec.h"
 #include "signer_ocsp.h"
+#include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
 #define FIRST_MS       200u
@@ -149,8 +150,7 @@ state(struct provd *pd)
 	struct pki *pki = pd->pki;
 
 	if (pki->ocsp == NULL) {
-		if ((pki->ocsp = calloc(1, sizeof(*pki->ocsp))) == NULL)
-			fatal("ocsp: out of memory");
+		pki->ocsp = xcalloc(1, sizeof(*pki->ocsp));
 		pki->ocsp->pd = pd;
 		pki->ocsp->rdirfd = -1;
 	}
@@ -396,8 +396,7 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n;
 	int d;
 
-	if ((out = malloc((n + nc + 1) * sizeof(*out))) == NULL)
-		fatal("ocsp: out of memory");
+	out = xmalloc((n + nc + 1) * sizeof(*out));
 	while (i < n || j < nc) {
 		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&s->v[i].serial, &c[j].serial);
 		if (d < 0) {
@@ -446,8 +445,7 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	s->crl = NULL;
 	s->ncrl = 0;
 	if (n > 0) {
-		if ((s->crl = malloc(n * sizeof(*s->crl))) == NULL)
-			fatal("ocsp: out of memory");
+		s->crl = xmalloc(n * sizeof(*s->crl));
 		memcpy(s->crl, entries, n * sizeof(*s->crl));
 		s->ncrl = n;
 	}
@@ -692,8 +690,7 @@ open_dirs(struct ocsp_state *s, char *err, size_t errlen)
 	if (s->unk == NULL)
 		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
 	free(s->issuer_der);
-	if ((s->issuer_der = malloc((size_t)len)) == NULL)
-		fatal("ocsp: out of memory");
+	s->issuer_der = xmalloc((size_t)len);
 	memcpy(s->issuer_der, der, (size_t)len);
 	s->issuer_len = (size_t)len;
 	OPENSSL_free(der);

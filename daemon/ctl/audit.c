@@ -493,8 +493,8 @@ audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 		*out = a;
 		return 0;
 	}
-	if ((a->dir = strdup(state_dir)) == NULL ||
-	    asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
+	a->dir = xstrdup(state_dir);
+	if (asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
 		a->path = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -1159,13 +1159,10 @@ scan_schedule(struct scan *s)
 {
 	struct loop *l = s->req->pd->loop;
 
-	if (s->in_timer) {
-		if (loop_defer(l, step_from_defer, s) == 0)
-			return;
-	} else if ((s->timer = loop_timer(l, 0, step_from_timer, s)) != NULL) {
-		return;
-	}
-	scan_finish(s, ST_INTERNAL, "out of memory");
+	if (s->in_timer)
+		loop_defer(l, step_from_defer, s);
+	else
+		s->timer = loop_timer(l, 0, step_from_timer, s);
 }
 
 static void
@@ -1362,15 +1359,10 @@ scan_new(struct request *req, bool verify)
 		             strerror(errno));
 		return NULL;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (verify && (s->chk = malloc(sizeof(*s->chk))) == NULL) ||
-	    journal_reader_init(&s->rd, a->fd, st.st_size) < 0) {
-		if (s != NULL)
-			free(s->chk);
-		free(s);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
+	if (verify)
+		s->chk = xmalloc(sizeof(*s->chk));
+	journal_reader_init(&s->rd, a->fd, st.st_size);
 	s->req = req;
 	s->a = a;
 	s->verify = verify;
@@ -1472,10 +1464,10 @@ audit_verify_offline(const char *state_dir, char *msg, size_t msglen)
 	ssize_t n;
 	int fd = -1, rc = -1, step;
 
-	if ((a.dir = strdup(state_dir)) == NULL ||
-	    state_path(&a, JOURNAL_FILE, path, sizeof(path)) < 0) {
+	a.dir = xstrdup(state_dir);
+	if (state_path(&a, JOURNAL_FILE, path, sizeof(path)) < 0) {
 		free(a.dir);
-		snprintf(msg, msglen, "state_dir too long, or out of memory");
+		snprintf(msg, msglen, "state_dir too long");
 		return -1;
 	}
 	a.path = path;
@@ -1485,10 +1477,8 @@ audit_verify_offline(const char *state_dir, char *msg, size_t msglen)
 	}
 	if (key_open(&a, false, msg, msglen) < 0)
 		goto out;
-	if ((c = malloc(sizeof(*c))) == NULL || journal_reader_init(&rd, fd, st.st_size) < 0) {
-		snprintf(msg, msglen, "out of memory");
-		goto out;
-	}
+	c = xmalloc(sizeof(*c));
+	journal_reader_init(&rd, fd, st.st_size);
 	have_reader = true;
 	journal_check_init(c);
 	journal_check_key(c, &a.key);

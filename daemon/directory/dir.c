@@ -132,8 +132,7 @@ static void
 defer_failure(struct dir *d, struct op *op, int code)
 {
 	op->fail_code = code;
-	if (loop_defer(d->loop, complete_deferred, op) < 0)
-		fatal("directory: out of memory");
+	loop_defer(d->loop, complete_deferred, op);
 }
 
 static void
@@ -341,9 +340,7 @@ fail_all(struct dir *d)
 	size_t n = d->nout, i;
 
 	/* Detach everything first: callbacks may submit new operations. */
-	d->out = calloc(d->window, sizeof(*d->out));
-	if (d->out == NULL)
-		fatal("directory: out of memory");
+	d->out = xcalloc(d->window, sizeof(*d->out));
 	d->nout = 0;
 	STAILQ_CONCAT(&q, &d->queue);
 	STAILQ_CONCAT(&q, &d->held);        /* held writes after the queued ones */
@@ -545,8 +542,7 @@ pump(struct dir *d)
 			defer_failure(d, op, LDAP_SERVER_DOWN);
 			if (!d->lost_pending) {
 				d->lost_pending = true;
-				if (loop_defer(d->loop, lost_deferred, d) < 0)
-					fatal("directory: out of memory");
+				loop_defer(d->loop, lost_deferred, d);
 			}
 			return;
 		}
@@ -567,8 +563,7 @@ submit(struct dir *d, struct op *op)
 			STAILQ_INSERT_TAIL(&d->held, op, entry);
 			return;
 		}
-		if ((op->fail_text = strdup(d->gate_why)) == NULL)
-			fatal("directory: out of memory");
+		op->fail_text = xstrdup(d->gate_why);
 		defer_failure(d, op, LDAP_UNAVAILABLE);
 		return;
 	}
@@ -583,10 +578,9 @@ static struct op *
 op_new(enum op_kind kind, const char *dn, LDAPControl **ctrls, dir_done_fn *done,
        void *ctx)
 {
-	struct op *op = calloc(1, sizeof(*op));
+	struct op *op = xcalloc(1, sizeof(*op));
 
-	if (op == NULL || (op->dn = strdup(dn ? dn : "")) == NULL)
-		fatal("directory: out of memory");
+	op->dn = xstrdup(dn ? dn : "");
 	op->kind = kind;
 	op->done = done;
 	op->ctx = ctx;
@@ -624,8 +618,8 @@ submit_write(struct dir *d, enum op_kind kind, const char *dn, LDAPMod **mods,
 {
 	struct op *op = op_new(kind, dn, ctrls, done, ctx);
 
-	if (mods != NULL && (op->mods = mods_copy(mods)) == NULL)
-		fatalx("directory: more than %d modifications (bug)", DIR_MODS_MAX);
+	if (mods != NULL)
+		op->mods = mods_copy(mods);
 	op->ungated = ungated;
 	submit(d, op);
 }
@@ -712,22 +706,20 @@ take_config(struct dir *d, const struct config *cfg)
 	d->switch_to = SIZE_MAX;
 	d->simple = cfg->bind_simple;
 	free(d->bind_dn);
-	d->bind_dn = cfg->bind_dn ? strdup(cfg->bind_dn) : NULL;
+	d->bind_dn = cfg->bind_dn ? xstrdup(cfg->bind_dn) : NULL;
 	if (d->bind_pw) {
 		explicit_bzero(d->bind_pw, strlen(d->bind_pw));
 		free(d->bind_pw);
 	}
-	d->bind_pw = cfg->bind_password ? strdup(cfg->bind_password) : NULL;
+	d->bind_pw = cfg->bind_password ? xstrdup(cfg->bind_password) : NULL;
 	d->timeout_s = cfg->ldap_timeout;
 }
 
 struct dir *
 dir_new(struct loop *loop, const struct config *cfg)
 {
-	struct dir *d = calloc(1, sizeof(*d));
+	struct dir *d = xcalloc(1, sizeof(*d));
 
-	if (d == NULL)
-		return NULL;
 	d->loop = loop;
 	d->fd = -1;
 	STAILQ_INIT(&d->queue);
@@ -735,10 +727,7 @@ dir_new(struct loop *loop, const struct config *cfg)
 	d->gate = DIR_GATE_OPEN;
 	d->switch_to = SIZE_MAX;
 	d->window = cfg->ldap_window;
-	if ((d->out = calloc(d->window, sizeof(*d->out))) == NULL) {
-		free(d);
-		return NULL;
-	}
+	d->out = xcalloc(d->window, sizeof(*d->out));
 	take_config(d, cfg);
 	return d;
 }
@@ -845,7 +834,8 @@ dir_entry_get(LDAP *ld, LDAPMessage *e, const char *attr)
 	struct berval **v = ldap_get_values_len(ld, e, attr);
 	char *s = NULL;
 
-	if (v != NULL && v[0] != NULL && (s = malloc(v[0]->bv_len + 1)) != NULL) {
+	if (v != NULL && v[0] != NULL) {
+		s = xmalloc(v[0]->bv_len + 1);
 		memcpy(s, v[0]->bv_val, v[0]->bv_len);
 		s[v[0]->bv_len] = '\0';
 	}
@@ -872,13 +862,14 @@ dir_entry_get_all(LDAP *ld, LDAPMessage *e, const char *attr)
 	if (v == NULL)
 		return NULL;
 	n = (size_t)ldap_count_values_len(v);
-	if (n > 0 && (out = calloc(n + 1, sizeof(char *))) != NULL)
+	if (n > 0) {
+		out = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++) {
-			if ((out[i] = malloc(v[i]->bv_len + 1)) == NULL)
-				break;
+			out[i] = xmalloc(v[i]->bv_len + 1);
 			memcpy(out[i], v[i]->bv_val, v[i]->bv_len);
 			out[i][v[i]->bv_len] = '\0';
 		}
+	}
 	ldap_value_free_len(v);
 	return out;
 }
@@ -889,7 +880,8 @@ dir_entry_get_bin(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
 	struct berval **v = ldap_get_values_len(ld, e, attr);
 	unsigned char *p = NULL;
 
-	if (v != NULL && v[0] != NULL && (p = malloc(v[0]->bv_len ? v[0]->bv_len : 1)) != NULL) {
+	if (v != NULL && v[0] != NULL) {
+		p = xmalloc(v[0]->bv_len ? v[0]->bv_len : 1);
 		memcpy(p, v[0]->bv_val, v[0]->bv_len);
 		*len = v[0]->bv_len;
 	}
@@ -904,7 +896,7 @@ dir_entry_dn(LDAP *ld, LDAPMessage *e)
 
 	if (dn == NULL)
 		return NULL;
-	s = strdup(dn);
+	s = xstrdup(dn);
 	ldap_memfree(dn);
 	return s;
 }
@@ -966,7 +958,7 @@ mods_push(struct dir_mods *m, int op, const char *attr, const char *const *value
 	size_t i;
 
 	if (m->n >= DIR_MODS_MAX)
-		return -1;
+		fatalx("directory: more than %d modifications for %s (bug)", DIR_MODS_MAX, attr);
 	mod = xcalloc(1, sizeof(*mod));
 	mod->mod_type = xstrdup(attr);
 	mod->mod_op = (op & ~LDAP_MOD_BVALUES) | LDAP_MOD_BVALUES;
@@ -1013,7 +1005,7 @@ dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, si
 }
 
 /* The builder's copy of a caller's array (string or binary values), which
- * the op keeps until the directory has answered.  NULL past DIR_MODS_MAX. */
+ * the op keeps until the directory has answered. */
 static struct dir_mods *
 mods_copy(LDAPMod **in)
 {
@@ -1024,7 +1016,6 @@ mods_copy(LDAPMod **in)
 		const char **v;
 		size_t *lens;
 		bool bin = (in[i]->mod_op & LDAP_MOD_BVALUES) != 0;
-		int rc;
 
 		n = 0;
 		if (bin)
@@ -1039,13 +1030,9 @@ mods_copy(LDAPMod **in)
 			v[j] = bin ? in[i]->mod_bvalues[j]->bv_val : in[i]->mod_values[j];
 			lens[j] = bin ? in[i]->mod_bvalues[j]->bv_len : strlen(v[j]);
 		}
-		rc = mods_push(m, in[i]->mod_op, in[i]->mod_type, v, lens, n);
+		mods_push(m, in[i]->mod_op, in[i]->mod_type, v, lens, n);
 		free(v);
 		free(lens);
-		if (rc < 0) {
-			dir_mods_free(m);
-			return NULL;
-		}
 	}
 	return m;
 }

@@ -20,6 +20,7 @@
 #include "errmsg.h"
 #include "schema.h"
 #include "text.h"
+#include "xmalloc.h"
 
 enum placeholder {
 	PH_LOGIN,
@@ -370,19 +371,11 @@ template_parse(const char *buf, size_t len, const char *name,
 		    TEMPLATE_MAX_FILE);
 		return -1;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
+	p = xcalloc(1, sizeof(*p));
 	p->name = name;
 	p->err = err;
 	p->errlen = errlen;
-	p->t = calloc(1, sizeof(*p->t));
-	if (p->t == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", name);
-		goto out;
-	}
+	p->t = xcalloc(1, sizeof(*p->t));
 
 	while (pos < len) {
 		lineno++;
@@ -498,11 +491,7 @@ template_load(const char *path, struct template **out, char *err,
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
-	buf = malloc(TEMPLATE_MAX_FILE + 1);
-	if (buf == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
+	buf = xmalloc(TEMPLATE_MAX_FILE + 1);
 	while (len < TEMPLATE_MAX_FILE + 1) {
 		n = read(fd, buf + len, TEMPLATE_MAX_FILE + 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -584,26 +573,17 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 			    attr, TEMPLATE_ENTRY_MAX_ATTRS);
 			return -1;
 		}
-		if (e->attrs == NULL) {
-			e->attrs = calloc(TEMPLATE_ENTRY_MAX_ATTRS,
+		if (e->attrs == NULL)
+			e->attrs = xcalloc(TEMPLATE_ENTRY_MAX_ATTRS,
 			    sizeof(*e->attrs));
-			if (e->attrs == NULL)
-				goto nomem;
-		}
-		name = strdup(attr);
-		if (name == NULL)
-			goto nomem;
+		name = xstrdup(attr);
 		a = &e->attrs[e->nattrs];
 		a->values = NULL;
 		a->nvalues = 0;
 	}
 
-	copy = strndup(value, vlen);
-	if (copy == NULL)
-		goto nomem;
-	values = realloc(a->values, (a->nvalues + 1) * sizeof(*values));
-	if (values == NULL)
-		goto nomem;
+	copy = xstrndup(value, vlen);
+	values = xrealloc(a->values, (a->nvalues + 1) * sizeof(*values));
 	a->values = values;
 	a->values[a->nvalues++] = copy;
 	if (name != NULL) {
@@ -611,11 +591,6 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 		e->nattrs++;
 	}
 	return 0;
-nomem:
-	free(copy);
-	free(name);
-	errmsg_set(err, errlen, "%s: out of memory", attr);
-	return -1;
 }
 
 /* Check a value bound for the directory: length, line breaks, UTF-8. */
@@ -834,10 +809,7 @@ template_entry_mods(const struct template_entry *e, struct dir_mods *m, char *er
 		return -1;
 	}
 	for (i = 0; i < e->nattrs; i++)
-		if (dir_mods_addn(m, LDAP_MOD_ADD, e->attrs[i].name,
-		                  (const char *const *)e->attrs[i].values, e->attrs[i].nvalues) < 0) {
-			errmsg_set(err, errlen, "entry: too many attributes");
-			return -1;
-		}
+		dir_mods_addn(m, LDAP_MOD_ADD, e->attrs[i].name,
+		              (const char *const *)e->attrs[i].values, e->attrs[i].nvalues);
 	return 0;
 }

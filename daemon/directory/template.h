@@ -144,8 +144,7 @@ void template_entry_free(struct template_entry *e);
 /*
  * Add the entry to m (dir.h's LDAPMod builder) for dir_add: one
  * LDAP_MOD_ADD per attribute, values copied.  Returns 0, or -1 (with a
- * message in `err`) when the entry is empty or m is full; m may then hold
- * part of the entry.
+ * message in `err`) when the entry is empty.
  */
 struct dir_mods;
 int template_entry_mods(const struct template_entry *e, struct dir_mods *m,

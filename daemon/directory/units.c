@@ -10,6 +10,7 @@
 #include "log.h"
 #include "provd.h"
 #include "schema.h"
+#include "xmalloc.h"
 
 #define UNITS_MAX 100000
 
@@ -31,10 +32,9 @@ struct reload {
 struct units *
 units_new(void)
 {
-	struct units *u = calloc(1, sizeof(struct units));
+	struct units *u = xcalloc(1, sizeof(struct units));
 
-	if (u != NULL)
-		u->refs = 1;
+	u->refs = 1;
 	return u;
 }
 
@@ -94,10 +94,8 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct unit *v = realloc(r->v, cap * sizeof(*v));
+		struct unit *v = xrealloc(r->v, cap * sizeof(*v));
 
-		if (v == NULL)
-			goto out;
 		r->v = v;
 		r->cap = cap;
 	}
@@ -129,12 +127,8 @@ on_done(void *arg, const struct dir_result *res)
 	char why[256];
 	bool ok = res->code == LDAP_SUCCESS;
 
-	if (ok && (u = units_new()) == NULL) {
-		log_warnx("units: out of memory; keeping the old table");
-		table_free(r->v, r->n);
-		ok = false;
-	}
 	if (ok) {
+		u = units_new();
 		/* A new snapshot: whoever holds the old one keeps it intact. */
 		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
 		u->v = r->v;
@@ -159,13 +153,8 @@ units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 	static const char *const attrs[] = {
 		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, NULL
 	};
-	struct reload *r = calloc(1, sizeof(*r));
+	struct reload *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL) {
-		if (done)
-			done(ctx, false);
-		return;
-	}
 	r->pd = pd;
 	r->done = done;
 	r->ctx = ctx;

@@ -12,6 +12,7 @@
 #include "loop.h"
 #include "provd.h"
 #include "schema.h"
+#include "xmalloc.h"
 
 #define LEASE_VALUE_MAX 600
 #define RETRY_MS        1000
@@ -129,14 +130,12 @@ static void
 claim(struct writer *w, long long now)
 {
 	struct provd *pd = w->pd;
-	struct step *st = calloc(1, sizeof(*st));
+	struct step *st = xcalloc(1, sizeof(*st));
 	struct dir_mods *m = dir_mods_new();
 	LDAPControl *ctrl = NULL, *ctrls[2] = {NULL, NULL};
 	char assertion[LEASE_VALUE_MAX * 3 + 32], esc[LEASE_VALUE_MAX * 3 + 1];
 	struct berval bv, out = {0, NULL};
 
-	if (st == NULL || m == NULL)
-		fatal("writer: out of memory");
 	st->w = w;
 	st->gen = w->gen;
 	snprintf(st->value, sizeof(st->value), "%zu %lld %s", dir_uri_index(pd->dir), now,
@@ -284,8 +283,7 @@ check(struct writer *w)
 		set_gate(w, DIR_GATE_OPEN, "");
 		return;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		fatal("writer: out of memory");
+	st = xcalloc(1, sizeof(*st));
 	st->w = w;
 	st->gen = w->gen;
 	w->busy = true;
@@ -299,10 +297,8 @@ check(struct writer *w)
 struct writer *
 writer_new(struct provd *pd, void (*on_split)(struct provd *pd))
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		return NULL;
 	w->pd = pd;
 	w->on_split = on_split;
 	return w;
