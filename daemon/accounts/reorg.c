@@ -15,7 +15,6 @@
 #include "audit.h"
 #include "dir.h"
 #include "ldapesc.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
@@ -587,7 +586,7 @@ unit_written(void *arg, const struct dir_result *res)
 static bool
 units_step(struct reorg_job *j)
 {
-	static const char *const classes[] = { "organizationalUnit", "provdUnit", NULL };
+	static const char *const classes[] = { OC_ORG_UNIT, OC_UNIT, NULL };
 	const struct reorg_unit *u;
 	struct dir_mods *m;
 	char dn[512];
@@ -614,16 +613,16 @@ units_step(struct reorg_job *j)
 	if (!u->exists) {
 		if (dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes) < 0 ||
 		    dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, u->code) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_ADD, "description", u->name) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitKind", u->kind) < 0 ||
+		    dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, u->name) < 0 ||
+		    dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, u->kind) < 0 ||
 		    (u->parent[0] != '\0' &&
-		     dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitParent", u->parent) < 0))
+		     dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, u->parent) < 0))
 			fatal("reorg: out of memory");
 		dir_add(j->req->pd->dir, dn, dir_mods_get(m), NULL, unit_written, j);
 	} else {
-		if (dir_mods_add1(m, LDAP_MOD_REPLACE, "description", u->name) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_REPLACE, "provdUnitKind", u->kind) < 0 ||
-		    dir_mods_add(m, LDAP_MOD_REPLACE, "provdUnitParent",
+		if (dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, u->name) < 0 ||
+		    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, u->kind) < 0 ||
+		    dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT,
 		                 u->parent[0] ? (const char *const[]){ u->parent, NULL } : NULL) < 0)
 			fatal("reorg: out of memory");
 		dir_modify(j->req->pd->dir, dn, dir_mods_get(m), NULL, unit_written, j);
@@ -691,7 +690,7 @@ aliases_step(struct reorg_job *j)
 		v[n] = NULL;
 		if (ldapesc_rdn_dn(AT_OU, t->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0 ||
 		    (m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_REPLACE, "provdUnitAlias", v) < 0)
+		    dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v) < 0)
 			fatal("reorg: out of memory");
 		free(v);
 		dir_modify(j->req->pd->dir, dn, dir_mods_get(m), NULL, alias_written, j);
@@ -960,9 +959,7 @@ on_data(struct request *req, const char *p, size_t n)
 		j->too_big = true;
 		return;
 	}
-	j->buf = realloc(j->buf, j->len + n + 1);
-	if (j->buf == NULL)
-		fatal("reorg: out of memory");
+	j->buf = xrealloc(j->buf, j->len + n + 1);
 	memcpy(j->buf + j->len, p, n);
 	j->len += n;
 }
@@ -1053,7 +1050,7 @@ on_end(struct request *req)
 	}
 	j->st = xcalloc(j->r->nu + 1, sizeof(*j->st));
 	dir_search(req->pd->dir, cfg->people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=inetOrgPerson)", attrs, 0, NULL, acct_entry, accounts_found, j);
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, acct_entry, accounts_found, j);
 }
 
 static void

@@ -9,7 +9,6 @@
 #include "account.h"
 #include "dir.h"
 #include "ldapesc.h"
-#include "lifecycle.h"
 #include "log.h"
 #include "provd.h"
 #include "request.h"
@@ -109,7 +108,7 @@ sources_filter(const struct merge *m, char *out, size_t outsz)
 	size_t i, off;
 	int k;
 
-	k = snprintf(out, outsz, "(&(objectClass=inetOrgPerson)(|");
+	k = snprintf(out, outsz, "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(|");
 	if (k < 0 || (size_t)k >= outsz)
 		return -1;
 	off = (size_t)k;
@@ -368,7 +367,7 @@ write_aliases(struct merge *m)
 		return;
 	}
 	if ((mods = dir_mods_new()) == NULL ||
-	    dir_mods_add(mods, LDAP_MOD_REPLACE, "provdUnitAlias", v) < 0)
+	    dir_mods_add(mods, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v) < 0)
 		fatal("unit merge: out of memory");
 	free(v);
 	dir_modify(m->req->pd->dir, dn, dir_mods_get(mods), NULL, aliases_written, m);
@@ -408,7 +407,7 @@ merge_children(struct merge *m)
 			continue;
 		}
 		if ((mods = dir_mods_new()) == NULL ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, "provdUnitParent", m->into->code) < 0)
+		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_UNIT_PARENT, m->into->code) < 0)
 			fatal("unit merge: out of memory");
 		dir_modify(m->req->pd->dir, dn, dir_mods_get(mods), NULL, child_written, m);
 		dir_mods_free(mods);

@@ -9,6 +9,8 @@
 #include "dir.h"
 #include "log.h"
 #include "provd.h"
+#include "schema.h"
+#include "xmalloc.h"
 
 #define UNITS_MAX 100000
 
@@ -30,10 +32,9 @@ struct reload {
 struct units *
 units_new(void)
 {
-	struct units *u = calloc(1, sizeof(struct units));
+	struct units *u = xcalloc(1, sizeof(struct units));
 
-	if (u != NULL)
-		u->refs = 1;
+	u->refs = 1;
 	return u;
 }
 
@@ -83,11 +84,11 @@ static void
 on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct reload *r = arg;
-	char *code = dir_entry_get(ld, e, "ou");
-	char *kind = dir_entry_get(ld, e, "provdUnitKind");
-	char *parent = dir_entry_get(ld, e, "provdUnitParent");
-	char *name = dir_entry_get(ld, e, "description");
-	char **aliases = dir_entry_get_all(ld, e, "provdUnitAlias");
+	char *code = dir_entry_get(ld, e, AT_OU);
+	char *kind = dir_entry_get(ld, e, AT_UNIT_KIND);
+	char *parent = dir_entry_get(ld, e, AT_UNIT_PARENT);
+	char *name = dir_entry_get(ld, e, AT_DESCRIPTION);
+	char **aliases = dir_entry_get_all(ld, e, AT_UNIT_ALIAS);
 	struct unit *u;
 	size_t i;
 
@@ -97,10 +98,8 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct unit *v = realloc(r->v, cap * sizeof(*v));
+		struct unit *v = xrealloc(r->v, cap * sizeof(*v));
 
-		if (v == NULL)
-			goto out;
 		r->v = v;
 		r->cap = cap;
 	}
@@ -143,12 +142,8 @@ on_done(void *arg, const struct dir_result *res)
 	char why[256];
 	bool ok = res->code == LDAP_SUCCESS;
 
-	if (ok && (u = units_new()) == NULL) {
-		log_warnx("units: out of memory; keeping the old table");
-		table_free(r->v, r->n);
-		ok = false;
-	}
 	if (ok) {
+		u = units_new();
 		/* A new snapshot: whoever holds the old one keeps it intact. */
 		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
 		u->v = r->v;
@@ -171,20 +166,15 @@ void
 units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = {
-		"ou", "description", "provdUnitKind", "provdUnitParent", "provdUnitAlias", NULL
+		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, AT_UNIT_ALIAS, NULL
 	};
-	struct reload *r = calloc(1, sizeof(*r));
+	struct reload *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL) {
-		if (done)
-			done(ctx, false);
-		return;
-	}
 	r->pd = pd;
 	r->done = done;
 	r->ctx = ctx;
 	dir_search(pd->dir, pd->cfg.units_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdUnit)", attrs, 0, NULL, on_unit, on_done, r);
+	           "(" AT_OBJECT_CLASS "=" OC_UNIT ")", attrs, 0, NULL, on_unit, on_done, r);
 }
 
 struct units *
@@ -193,35 +183,29 @@ units_from(const struct unit *v, size_t n)
 	struct units *u = units_new();
 	size_t i, k;
 
-	if (u == NULL || (n > 0 && (u->v = calloc(n, sizeof(*u->v))) == NULL))
-		goto fail;
+	u->v = xcalloc(n + 1, sizeof(*u->v));
 	for (i = 0; i < n; i++) {
 		struct unit *x = &u->v[u->n];
 
-		if (!units_code_valid(v[i].code))
-			goto fail;
+		if (!units_code_valid(v[i].code)) {
+			units_unref(u);
+			return NULL;
+		}
 		*x = v[i];
-		x->name = NULL;
+		x->name = v[i].name != NULL ? xstrdup(v[i].name) : NULL;
 		x->aliases = NULL;
 		u->n++;
-		if (v[i].name != NULL && (x->name = strdup(v[i].name)) == NULL)
-			goto fail;
 		for (k = 0; v[i].aliases != NULL && v[i].aliases[k] != NULL; k++)
 			;
 		if (k > 0) {
-			if ((x->aliases = calloc(k + 1, sizeof(*x->aliases))) == NULL)
-				goto fail;
+			x->aliases = xcalloc(k + 1, sizeof(*x->aliases));
 			for (k = 0; v[i].aliases[k] != NULL; k++)
-				if ((x->aliases[k] = strdup(v[i].aliases[k])) == NULL)
-					goto fail;
+				x->aliases[k] = xstrdup(v[i].aliases[k]);
 		}
 	}
 	qsort(u->v, u->n, sizeof(*u->v), cmp_unit);
 	u->loaded = true;
 	return u;
-fail:
-	units_unref(u);
-	return NULL;
 }
 
 bool units_loaded(const struct units *u) { return u->loaded; }

@@ -47,8 +47,7 @@ typedef void units_done_fn(void *ctx, bool ok);
 void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
 
 /* A loaded table holding copies of v[0..n) (names and aliases copied; the
- * caller keeps v), with one reference; NULL when out of memory or a code
- * is invalid.  For tools and tests that have a unit list without a
+ * caller keeps v), with one reference; NULL when a code is invalid.  For tools and tests that have a unit list without a
  * directory; provd itself loads with units_reload. */
 struct units *units_from(const struct unit *v, size_t n);
 
