@@ -31,6 +31,7 @@
 #include "escrow.h"
 #include "crl.h"
 #include "crlsync.h"
+#include "renew.h"
 #include "ocsp.h"
 #include "command.h"
 #include "cert.h"
@@ -361,6 +362,7 @@ main(int argc, char **argv)
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
 	crlsync_start(&pd);
+	renew_start_timer(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
