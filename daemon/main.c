@@ -32,6 +32,7 @@
 #include "crl.h"
 #include "crlsync.h"
 #include "renew.h"
+#include "notice.h"
 #include "ocsp.h"
 #include "command.h"
 #include "cert.h"
@@ -363,6 +364,8 @@ main(int argc, char **argv)
 	initialpw_start(&pd);
 	crlsync_start(&pd);
 	renew_start_timer(&pd);
+	if (notice_start(&pd) < 0)
+		fatal("expiry notice template");
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
