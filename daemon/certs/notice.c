@@ -87,7 +87,8 @@ notice_expand(const char *tpl, const char *const *vars, char *out, size_t outsz)
 int
 notice_subject(const char *subject, char *out, size_t outsz)
 {
-	/* 45 bytes -> 60 base64 characters: "=?UTF-8?B?" + 60 + "?=" = 72. */
+	/* 39 bytes -> 52 base64 characters: "=?UTF-8?B?" + 52 + "?=" = 64,
+	 * 73 with "Subject: " in front (RFC 2047 2: lines of at most 76). */
 	const unsigned char *s = (const unsigned char *)subject;
 	size_t len = strlen(subject), off = 0, pos = 0;
 
@@ -95,7 +96,7 @@ notice_subject(const char *subject, char *out, size_t outsz)
 		return -1;
 	out[0] = '\0';
 	while (pos < len) {
-		size_t n = len - pos > 45 ? 45 : len - pos;
+		size_t n = len - pos > 39 ? 39 : len - pos;
 		unsigned char b64[64];
 		int w;
 
