@@ -130,15 +130,20 @@ static const struct opt_spec ca_rollover_opts[] = {
 	END_OPTS
 };
 
+/* A key the office makes (cert issue/renew --generate): its type, the
+ * PKCS#12 file it is delivered in, that file's passphrase. */
+#define GENERATE_OPTS \
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" }, \
+	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here " \
+	                                   "(PKCS#12, mode 0600, new file)" }, \
+	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from " \
+	                                   "standard input (else one is generated and printed once)" }
+
 static const struct opt_spec cert_issue_opts[] = {
 	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
 	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
 	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "no CSR: the office makes the key pair (needs --p12)" },
-	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
-	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
-	                                   "(PKCS#12, mode 0600, new file)" },
-	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
-	                                   "standard input (else one is generated and printed once)" },
+	GENERATE_OPTS,
 	END_OPTS
 };
 
@@ -146,11 +151,7 @@ static const struct opt_spec cert_renew_opts[] = {
 	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "the successor's key from this request (default: the same key, "
 	                                   "where the profile allows it)" },
 	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "a new key made by the office (needs --p12)" },
-	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
-	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
-	                                   "(PKCS#12, mode 0600, new file)" },
-	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
-	                                   "standard input (else one is generated and printed once)" },
+	GENERATE_OPTS,
 	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "instead of a SERIAL: every valid certificate expiring "
 	                                   "within DURATION (30d, 12h; a number is days) whose key may be reused" },
 	{ .name = "unit",    .kind = OPT_VALUE, .metavar = "CODE",    .help = "with --expiring-within: only this unit" },

@@ -121,6 +121,26 @@ fails "after the overlap: the predecessor is revoked" 2 verify "$T/s3.pem"
 ok "after the overlap: the successor verifies" verify "$T/s4.pem"
 ok "overlap back to 0" set_conf renew_overlap '"0"'
 
+# --- keys the office made: renewed with a new one, never certified again ----------------
+ok "cert issue --generate (escrowed, staff-email)" provctl -f json cert issue hadtt --generate \
+	--p12 "$T/g1.p12"
+G1=$(json serial)
+fails "the escrowed key is not certified again" 4 provctl cert renew "$G1"
+contains "... and the reason is given" "$ERR" "escrow"
+ok "cert renew --generate" provctl -f json cert renew "$G1" --generate --p12 "$T/g2.p12" \
+	--passphrase-stdin <<<"renew-pass-2026"
+G2=$(json serial)
+eq "the generated successor is linked" "$(field "$G2" renews)" "$G1"
+eq "the predecessor is superseded" "$(field "$G1" reason)" superseded
+openssl pkcs12 -in "$T/g2.p12" -passin pass:renew-pass-2026 -nocerts -nodes -out "$T/g2.key" 2>/dev/null
+pem_of "$G2" "$T/g2.pem"
+eq "the new PKCS#12 key is the successor's" "$(openssl pkey -in "$T/g2.key" -pubout | sha256sum)" \
+	"$(openssl x509 -in "$T/g2.pem" -noout -pubkey | sha256sum)"
+pem_of "$G1" "$T/g1.pem"
+lacks "... and not the old key" "$(openssl x509 -in "$T/g1.pem" -noout -pubkey)" \
+	"$(openssl pkey -in "$T/g2.key" -pubout | sed -n 2p)"
+ok "the successor verifies" verify "$T/g2.pem"
+
 # --- bulk: dry run, then the real run -------------------------------------------------
 for i in 1 2 3; do
 	ok "staff b$i" provctl user add --name "Trần Văn Bình$i" --unit so-noi-vu --employee-id RNB00$i
