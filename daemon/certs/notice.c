@@ -663,8 +663,10 @@ sweep_tick(void *arg)
 	sw->now = time(NULL);
 	pkitime_format_ldap(sw->now, now);
 	pkitime_format_ldap(sw->now + (time_t)pd->cfg.thresholds[0], until);
+	/* A renewed certificate's holder has its successor: no notice. */
 	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_STATUS
-	         "=valid)(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s))", now, until);
+	         "=valid)(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s)(!("
+	         AT_CERT_RENEWED_BY "=*)))", now, until);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
 	           sweep_entry, sweep_found, sw);
 }

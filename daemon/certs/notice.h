@@ -5,6 +5,8 @@
  * them, get one mail through the system's sendmail interface
  * (notice.sendmail, Postfix's by default; "" turns notices off).
  *
+ * A certificate already renewed (provdCertRenewedBy) gets no notice.
+ *
  * Once per threshold: a notice sent is recorded on the certificate record
  * (provdCertNotified: "THRESHOLD TIME RECIPIENTS"), so a restart or
  * another instance does not send it again.  A certificate first seen past
