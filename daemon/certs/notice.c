@@ -237,6 +237,7 @@ struct send {
 	/* what to record */
 	char          dn[512];
 	char          value[1024];
+	char          claim[32];  /* "<threshold> sending": written before sendmail runs */
 	char          serial[SERIAL_HEX_MAX + 1];
 };
 
@@ -384,21 +385,42 @@ send_free(struct send *s)
 }
 
 static void
-on_recorded(void *arg, const struct dir_result *res)
+send_next(struct send *s)
 {
-	struct send *s = arg;
 	struct sweep *sw = s->sw;
-	char why[300];
 
-	if (res->code != LDAP_SUCCESS)
-		log_warnx("expiry notice for %s sent, but not recorded (it may be sent again): %s",
-		          s->serial, dir_result_str(res, why, sizeof(why)));
 	send_free(s);
 	sw->cur = sw->cur->next;
 	sweep_next(sw);
 }
 
-/* Loop: sendmail is done; record the notice, or leave it for next time. */
+static void
+on_recorded(void *arg, const struct dir_result *res)
+{
+	struct send *s = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("expiry notice for %s sent, but recorded only as \"%s\": %s", s->serial,
+		          s->claim, dir_result_str(res, why, sizeof(why)));
+	send_next(s);
+}
+
+static void
+on_released(void *arg, const struct dir_result *res)
+{
+	struct send *s = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("expiry notice for %s not sent, and its claim \"%s\" stays (no notice "
+		          "for this threshold): %s", s->serial, s->claim,
+		          dir_result_str(res, why, sizeof(why)));
+	send_next(s);
+}
+
+/* Loop: sendmail is done.  Sent: the claim becomes the record of the
+ * notice.  Not sent: the claim goes, so the next sweep tries again. */
 static void
 send_done(void *arg)
 {
@@ -406,21 +428,44 @@ send_done(void *arg)
 	struct sweep *sw = s->sw;
 	struct dir_mods *m;
 
+	if ((m = dir_mods_new()) == NULL)
+		fatal("notice: out of memory");
+	dir_mods_add1(m, LDAP_MOD_DELETE, AT_CERT_NOTIFIED, s->claim);
 	if (s->err[0] != '\0') {
 		log_warnx("expiry notice for %s not sent: %s", s->serial, s->err);
 		sw->failed++;
-		send_free(s);
-		sw->cur = sw->cur->next;
-		sweep_next(sw);
+		dir_modify(sw->pd->dir, s->dn, dir_mods_get(m), NULL, on_released, s);
+	} else {
+		sw->sent++;
+		log_info("expiry notice for %s sent: %s", s->serial, s->value);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, s->value);
+		dir_modify(sw->pd->dir, s->dn, dir_mods_get(m), NULL, on_recorded, s);
+	}
+	dir_mods_free(m);
+}
+
+/* The claim is written (or not): only the instance that wrote it sends. */
+static void
+on_claimed(void *arg, const struct dir_result *res)
+{
+	struct send *s = arg;
+	struct sweep *sw = s->sw;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS) {
+		/* TYPE_OR_VALUE_EXISTS: another instance is sending it. */
+		if (res->code != LDAP_TYPE_OR_VALUE_EXISTS) {
+			log_warnx("expiry notice for %s not sent: cannot claim it: %s", s->serial,
+			          dir_result_str(res, why, sizeof(why)));
+			sw->failed++;
+		}
+		send_next(s);
 		return;
 	}
-	sw->sent++;
-	log_info("expiry notice for %s sent: %s", s->serial, s->value);
-	if ((m = dir_mods_new()) == NULL)
-		fatal("notice: out of memory");
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, s->value);
-	dir_modify(sw->pd->dir, s->dn, dir_mods_get(m), NULL, on_recorded, s);
-	dir_mods_free(m);
+	if (workpool_submit(sw->pd->hashers, send_work, send_done, s) < 0) {
+		snprintf(s->err, sizeof(s->err), "out of memory");
+		send_done(s);   /* releases the claim */
+	}
 }
 
 /* The recipients of it's notice: the holder, then the admins of its unit
@@ -551,6 +596,7 @@ sweep_next(struct sweep *sw)
 		unsigned long thr = threshold_due(pd, it, sw->now);
 		struct send *s;
 		char when[32], thr_text[24];
+		struct dir_mods *m;
 		size_t i, off;
 
 		if (thr == 0)
@@ -580,10 +626,12 @@ sweep_next(struct sweep *sw)
 		for (i = 0; i < s->nrcpt && off < sizeof(s->value); i++)
 			off += (size_t)snprintf(s->value + off, sizeof(s->value) - off, "%s%s",
 			                        i ? "," : "", s->rcpt[i]);
-		if (workpool_submit(pd->hashers, send_work, send_done, s) < 0) {
-			send_free(s);
-			break;
-		}
+		snprintf(s->claim, sizeof(s->claim), "%s sending", thr_text);
+		if ((m = dir_mods_new()) == NULL)
+			fatal("notice: out of memory");
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, s->claim);
+		dir_modify(pd->dir, s->dn, dir_mods_get(m), NULL, on_claimed, s);
+		dir_mods_free(m);
 		return;
 	}
 	sweep_finish(sw);

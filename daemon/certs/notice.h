@@ -12,8 +12,13 @@
  * another instance does not send it again.  A certificate first seen past
  * several thresholds (a short-lived one, or a notice missed while provd
  * was down) gets one notice, for the nearest; the farther ones count as
- * covered by it.  A notice whose sendmail fails is not recorded and is
- * tried again at the next sweep.
+ * covered by it.  Before sendmail runs, the notice is claimed on the
+ * record ("THRESHOLD sending", added: a second instance's add of the same
+ * value fails, and a provd that is not the writer cannot add it), so two
+ * instances never both send it; once sent the claim becomes the record.
+ * A notice whose sendmail fails gives its claim back and is tried again at
+ * the next sweep.  A provd killed while sendmail runs leaves the claim:
+ * that notice is not sent again (at most once, never twice).
  *
  * The text comes from DAEMON.TEMPLATE_DIR/notice/expiry.vi.txt: a
  * "Subject:" line, a blank line, the body, with {placeholders} (see the

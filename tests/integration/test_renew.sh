@@ -105,15 +105,20 @@ H2=$(json serial)
 sed -i "s|^  template_dir = .*|  template_dir = \"$REPO/templates\";|" "$SANDBOX_DIR/provd.conf"
 
 # --- overlap: valid for a while, revoked by the sweep, across a restart --------------
-ok "overlap of 6 s" set_conf renew_overlap '"6s"'
+ok "overlap of 20 s" set_conf renew_overlap '"20s"'
+sleep 2   # past the start-up sweep
 ok "cert renew with an overlap" provctl -f json cert renew "$S3"
+renewed_at=$(date +%s)
 S4=$(json serial)
 pem_of "$S4" "$T/s4.pem"
 ok "during the overlap: the predecessor still verifies" verify "$T/s3.pem"
 ok "during the overlap: the successor verifies" verify "$T/s4.pem"
 eq "the predecessor carries its due time" "$(field "$S3" supersede_at | grep -c '^20')" 1
-ok "provd stopped during the overlap" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
-sleep 7
+ok "provd restarted during the overlap" set_conf supersede_sweep 3600
+sleep 2   # the start-up sweep has run
+eq "a sweep during the overlap leaves it valid" "$(field "$S3" status)" valid
+ok "provd stopped" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+sleep $((renewed_at + 21 - $(date +%s)))
 ok "provd started after the due time" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 ok "the sweep revokes it after the restart" within 10 sh -c \
 	"'$BUILD/provctl' -f json cert show '$S3' | grep -q '\"reason\":\"superseded\"'"
