@@ -203,6 +203,13 @@ t = datetime.datetime.strptime(r["not_after"], "%Y-%m-%dT%H:%M:%SZ").replace(tzi
 print(int(t.timestamp()))')
 left=$((na - $(date +%s)))
 ok "a day left ($left s)" test "$left" -gt 86000 -a "$left" -le 86400
+# Another instance is sending the 7d notice of someone else's certificate:
+# its claim is on the record, so this provd leaves that notice alone.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TMP/c.key" \
+	-subj /CN=x -out "$TMP/c.csr" 2>/dev/null
+ok "a one-day certificate elsewhere" provctl -f json cert issue cuongtv --csr "$TMP/c.csr" --profile test-day
+SERIAL_C=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["serial"])' <<<"$OUT")
+ok "its 7d notice is claimed by another instance" sh -c "printf 'dn: provdCertSerial=%s,ou=certificates,ou=pki,%s\nchangetype: modify\nadd: provdCertNotified\nprovdCertNotified: 7d sending\n' '$SERIAL_C' '$LDAP_BASE' | ldapmodify -Q -Y EXTERNAL -H '$LDAPI_URI'"
 # 30d and 7d are passed at once (one notice, for 7d); NEAR passes ~25 s later.
 NEAR=$((left - 25))
 python3 - "$SANDBOX_DIR/provd.conf" "$PF" "$NEAR" <<'EOF'
@@ -239,7 +246,8 @@ ok "the record" provctl -f json cert show "$SERIAL"
 contains "recorded: threshold 7d and the recipients" "$OUT" "7d "
 contains "... holder and admin" "$OUT" "$HOLDER,$ADMIN"
 lacks "30d was covered by the 7d notice, not sent" "$OUT" "30d "
-eq "someone elsewhere got only the test mail" "$(count_mail "$OTHER")" 1
+lacks "no claim is left once sent" "$OUT" "sending"
+eq "a notice claimed by another instance is not sent again" "$(count_mail "$OTHER")" 1
 
 ok "the second threshold's notice" within 40 has_mail "$HOLDER" 2
 ok "report expiring names it" provctl -f json report expiring --days 2
