@@ -675,7 +675,7 @@ list_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct request *req = arg;
 	struct certrec *r = certrec_read(ld, e);
 
-	certrec_output(req, r, false);
+	certrec_output(req, r, false, false);
 	certrec_free(r);
 }
 
@@ -775,7 +775,7 @@ show_found(void *ctx, int status, const char *msg, struct certrec *list)
 		request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
 		             req->args.operand[0]);
 	else {
-		certrec_output(req, list, cmd_flag(&req->args, "pem"));
+		certrec_output(req, list, cmd_flag(&req->args, "pem"), true);
 		request_done(req, ST_OK, "ok");
 	}
 	certrec_free(list);

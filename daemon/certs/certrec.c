@@ -117,7 +117,7 @@ certrec_status(const struct certrec *r, const char *now)
 }
 
 void
-certrec_output(struct request *req, const struct certrec *c, bool pem)
+certrec_output(struct request *req, const struct certrec *c, bool pem, bool chain)
 {
 	char now[32];
 	struct rec r;
@@ -136,10 +136,12 @@ certrec_output(struct request *req, const struct certrec *c, bool pem)
 	rec_kv(&r, "revoked_at", c->revoked_at);
 	rec_kv(&r, "invalidity_date", c->invalidity);
 	rec_kv(&r, "fingerprint", c->fingerprint);
-	rec_kv(&r, "renews", c->renews);
-	rec_kv(&r, "renewed_by", c->renewed_by);
-	rec_kv(&r, "supersede_at", c->supersede_at);
-	rec_kv(&r, "notified", c->notified);
+	if (chain) {
+		rec_kv(&r, "renews", c->renews);
+		rec_kv(&r, "renewed_by", c->renewed_by);
+		rec_kv(&r, "supersede_at", c->supersede_at);
+		rec_kv(&r, "notified", c->notified);
+	}
 	if (pem && c->der != NULL) {
 		char *p = NULL;
 		size_t plen = 0;

@@ -70,8 +70,9 @@ void certrec_free(struct certrec *r);
  * GeneralizedTime (pkitime_format_ldap). */
 const char *certrec_status(const struct certrec *r, const char *now);
 
-/* One reply record for r: its fields, and the PEM when pem is true. */
-void certrec_output(struct request *req, const struct certrec *c, bool pem);
+/* One reply record for r: its fields, with chain its renewal links and
+ * expiry notices (cert show), and the PEM when pem is true. */
+void certrec_output(struct request *req, const struct certrec *c, bool pem, bool chain);
 
 /* True when a CA is loaded; otherwise finishes req ("no CA yet"). */
 bool cert_need_ca(struct request *req);
