@@ -134,7 +134,7 @@ sweep_run(struct provd *pd)
 	sw->pd = pd;
 	pkitime_format_ldap(time(NULL), now);
 	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(|(" AT_CERT_STATUS
-	         "=valid)(" AT_CERT_STATUS "=hold))(" AT_CERT_SUPERSEDE_AT "<=%s))", now);
+	         "=valid)(" AT_CERT_STATUS "=hold))(" AT_CERT_SUPERSEDE "<=%s))", now);
 	certrec_find(pd, filter, sweep_found, sw);
 }
 
@@ -339,7 +339,7 @@ renew_issued(void *ctx, int status, const char *msg, const char *serial)
 		return;
 	}
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, serial);
-	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_SUPERSEDE_AT, rn->due);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_SUPERSEDE, rn->due);
 	dir_modify(pd->dir, dn, dir_mods_get(m), NULL, renew_linked, rn);
 	dir_mods_free(m);
 }
