@@ -428,8 +428,7 @@ send_done(void *arg)
 	struct sweep *sw = s->sw;
 	struct dir_mods *m;
 
-	if ((m = dir_mods_new()) == NULL)
-		fatal("notice: out of memory");
+	m = dir_mods_new();
 	dir_mods_add1(m, LDAP_MOD_DELETE, AT_CERT_NOTIFIED, s->claim);
 	if (s->err[0] != '\0') {
 		log_warnx("expiry notice for %s not sent: %s", s->serial, s->err);
@@ -462,10 +461,7 @@ on_claimed(void *arg, const struct dir_result *res)
 		send_next(s);
 		return;
 	}
-	if (workpool_submit(sw->pd->hashers, send_work, send_done, s) < 0) {
-		snprintf(s->err, sizeof(s->err), "out of memory");
-		send_done(s);   /* releases the claim */
-	}
+	workpool_submit(sw->pd->hashers, send_work, send_done, s);
 }
 
 /* The recipients of it's notice: the holder, then the admins of its unit
@@ -627,8 +623,7 @@ sweep_next(struct sweep *sw)
 			off += (size_t)snprintf(s->value + off, sizeof(s->value) - off, "%s%s",
 			                        i ? "," : "", s->rcpt[i]);
 		snprintf(s->claim, sizeof(s->claim), "%s sending", thr_text);
-		if ((m = dir_mods_new()) == NULL)
-			fatal("notice: out of memory");
+		m = dir_mods_new();
 		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, s->claim);
 		dir_modify(pd->dir, s->dn, dir_mods_get(m), NULL, on_claimed, s);
 		dir_mods_free(m);

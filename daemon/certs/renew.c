@@ -331,13 +331,13 @@ renew_issued(void *ctx, int status, const char *msg, const char *serial)
 	}
 	snprintf(rn->successor, sizeof(rn->successor), "%s", serial);
 	pkitime_format_ldap(time(NULL) + (time_t)pd->cfg.renew_overlap, rn->due);
-	if (ldapesc_rdn_dn(AT_CERT_SERIAL, rn->cur->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, rn->cur->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
 		renew_one_done(rn, ST_INTERNAL, "failed", "successor %s issued, but %s cannot be "
 		               "named: revoke it with cert revoke --reason superseded", serial,
 		               rn->cur->serial);
 		return;
 	}
+	m = dir_mods_new();
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, serial);
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_SUPERSEDE, rn->due);
 	dir_modify(pd->dir, dn, dir_mods_get(m), NULL, renew_linked, rn);
@@ -443,7 +443,7 @@ renew_one(struct renew *rn)
 		return;
 	}
 	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_SERIAL
-	         "=%s)(" ESCROW_ATTR "=*))", c->serial);
+	         "=%s)(" AT_KEY_ESCROW "=*))", c->serial);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, noattrs, 1, NULL,
 	           renew_escrow_entry, renew_escrow_checked, rn);
 }
