@@ -707,7 +707,7 @@ sweep_tick(void *arg)
 	pkitime_format_ldap(sw->now, now);
 	pkitime_format_ldap(sw->now + (time_t)pd->cfg.thresholds[0], until);
 	/* A renewed certificate's holder has its successor: no notice. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_STATUS
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_STATUS
 	         "=valid)(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s)(!("
 	         AT_CERT_RENEWED_BY "=*)))", now, until);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,

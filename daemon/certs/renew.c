@@ -133,7 +133,7 @@ sweep_run(struct provd *pd)
 	sw = xcalloc(1, sizeof(*sw));
 	sw->pd = pd;
 	pkitime_format_ldap(time(NULL), now);
-	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(|(" AT_CERT_STATUS
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(|(" AT_CERT_STATUS
 	         "=valid)(" AT_CERT_STATUS "=hold))(" AT_CERT_SUPERSEDE "<=%s))", now);
 	certrec_find(pd, filter, sweep_found, sw);
 }
@@ -442,7 +442,7 @@ renew_one(struct renew *rn)
 		               c->serial, c->profile);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_SERIAL
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL
 	         "=%s)(" AT_KEY_ESCROW "=*))", c->serial);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, noattrs, 1, NULL,
 	           renew_escrow_entry, renew_escrow_checked, rn);
@@ -546,7 +546,7 @@ renew_bulk_filter(struct request *req, char *filter, size_t len)
 	}
 	pkitime_format_ldap(time(NULL), now);
 	pkitime_format_ldap(time(NULL) + (time_t)secs, until);
-	off = (size_t)snprintf(filter, len, "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_STATUS
+	off = (size_t)snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_STATUS
 	                       "=valid)(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s)"
 	                       "(!(" AT_CERT_RENEWED_BY "=*))", now, until);
 	if (unit != NULL)
