@@ -267,6 +267,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/notice/,$(notdir $(INSTALL_NOTICES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/units/,$(notdir $(INSTALL_UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/dovecot/,$(notdir $(INSTALL_EX_DOVECOT)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
@@ -280,7 +281,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/profiles \
-	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/units $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/notice $(DESTDIR)$(DATADIR)/units \
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 
