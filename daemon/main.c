@@ -24,6 +24,7 @@
 
 #include "account_admin.h"
 #include "audit.h"
+#include "bootstrap.h"
 #include "ca.h"
 #include "ca_cmd.h"
 #include "cert.h"
@@ -60,6 +61,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: provd [-dnvJ] [-c FILE]\n"
+	    "       provd [-c FILE] bootstrap --units UNITS.csv --credentials FILE "
+	    "[-o FILE.ldif] STAFF.csv...\n"
 	    "  -c FILE  configuration file (default %s/provd/provd.conf)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and templates, then exit\n"
@@ -220,7 +223,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int ch, sfd;
 
-	while ((ch = getopt(argc, argv, "c:dnvJVh")) != -1) {
+	/* "+": options stop at a subcommand (bootstrap), which has its own. */
+	while ((ch = getopt(argc, argv, "+c:dnvJVh")) != -1) {
 		switch (ch) {
 		case 'c': conf = optarg; break;
 		case 'd': foreground = true; break;
@@ -232,11 +236,12 @@ main(int argc, char **argv)
 		default:  usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && strcmp(argv[optind], "bootstrap") != 0) {
 		usage(stderr);
 		return 2;
 	}
-	log_init("provd", foreground || check_only || verify_journal, LOG_DAEMON);
+	log_init("provd", foreground || check_only || verify_journal || optind != argc,
+	         LOG_DAEMON);
 	log_set_verbose(verbose);
 
 	/* Keep secrets (the bind password, generated passwords) out of core
@@ -254,6 +259,13 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	command_check_table();
 	wire_layers();
+	if (optind != argc) {
+		int rc = bootstrap_main(&pd, argc - optind, argv + optind);
+
+		template_free(pd.account_tpl);
+		config_free(&pd.cfg);
+		return rc;
+	}
 	if (verify_journal) {
 		int rc = audit_verify_offline(pd.cfg.state_dir, err, sizeof(err));
 

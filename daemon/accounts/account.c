@@ -461,12 +461,71 @@ login_taken(const struct create *c, const char *login)
 	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
+/* Choose the login among the candidates from c->cand_from up to (not
+ * including) `upto`, as login_taken sees them, then the mail address and
+ * the DN into c->res.  0 when chosen; 1 when every candidate of the range
+ * is taken (the caller looks further); -1 with c->res.status and msg set
+ * when there is no login or address to give. */
+static int
+choose_login(struct create *c, unsigned upto)
+{
+	char cand[NAMES_LOGIN_BUFSZ];
+	unsigned n;
+
+	if (c->explicit_login) {
+		if (login_taken(c, c->base)) {
+			c->res.status = ST_CONFLICT;
+			snprintf(c->res.msg, sizeof(c->res.msg), "login: '%s' is already taken",
+			         c->base);
+			return -1;
+		}
+		n = 1;
+	} else {
+		for (n = c->cand_from; n < upto; n++) {
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
+				n = 0;
+				break;
+			}
+			if (!login_taken(c, cand))
+				break;
+		}
+		if (n == upto)
+			return 1;
+	}
+	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
+	                                    sizeof(c->res.login)) < 0) {
+		c->res.status = ST_CONFLICT;
+		snprintf(c->res.msg, sizeof(c->res.msg), "login: no free login for base '%s'",
+		         c->base);
+		return -1;
+	}
+	if (c->explicit_mail[0]) {
+		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
+	} else {
+		char addr[ACCOUNT_MAIL_MAX], err[300];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
+		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
+		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
+			c->res.status = ST_INVALID;
+			snprintf(c->res.msg, sizeof(c->res.msg), "%s (give --login or --mail)", err);
+			return -1;
+		}
+	}
+	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		c->res.status = ST_INTERNAL;
+		snprintf(c->res.msg, sizeof(c->res.msg), "cannot form the DN");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 on_existing_done(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
-	char why[300], clash[FIELD_MAIL_MAX + 80];
-	unsigned n;
+	char why[sizeof(c->res.msg)], clash[FIELD_MAIL_MAX + 80];
 
 	if (res->code != LDAP_SUCCESS) {
 		create_fail(c, schema_status_of_ldap(res->code), "directory: %s",
@@ -481,57 +540,24 @@ on_existing_done(void *arg, const struct dir_result *res)
 		update_existing(c);
 		return;
 	}
-	if (c->explicit_login) {
-		if (login_taken(c, c->base)) {
-			create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
+	switch (choose_login(c, c->cand_from + CANDIDATES)) {
+	case 0:
+		break;
+	case 1:
+		/* Every candidate of this round is in use: look further. */
+		c->cand_from += CANDIDATES;
+		if (c->cand_from > MAX_SUFFIX) {
+			create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
+			            c->base);
 			return;
 		}
-		n = 1;
-	} else {
-		char cand[NAMES_LOGIN_BUFSZ];
-
-		for (n = c->cand_from; n < c->cand_from + CANDIDATES; n++) {
-			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
-				n = 0;
-				break;
-			}
-			if (!login_taken(c, cand))
-				break;
-		}
-		if (n == c->cand_from + CANDIDATES) {
-			/* Every candidate of this round is in use: look further. */
-			c->cand_from += CANDIDATES;
-			if (c->cand_from > MAX_SUFFIX) {
-				create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
-				            c->base);
-				return;
-			}
-			existing_clear(&c->old);
-			c->nmatches = 0;
-			create_search(c);
-			return;
-		}
-	}
-	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
-	                                    sizeof(c->res.login)) < 0) {
-		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
+		existing_clear(&c->old);
+		c->nmatches = 0;
+		create_search(c);
 		return;
-	}
-	if (c->explicit_mail[0]) {
-		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
-	} else {
-		char addr[ACCOUNT_MAIL_MAX], err[300];
-
-		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
-		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
-		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
-			create_fail(c, ST_INVALID, "%s (give --login or --mail)", err);
-			return;
-		}
-	}
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
-	                   sizeof(c->res.dn)) < 0) {
-		create_fail(c, ST_INTERNAL, "cannot form the DN");
+	default:
+		snprintf(why, sizeof(why), "%s", c->res.msg);
+		create_fail(c, c->res.status, "%s", why);
 		return;
 	}
 	if (c->dry_run) {
@@ -685,40 +711,52 @@ account_add_name_words(struct template_entry *entry, const char *cn, char *err,
 
 static void on_added(void *arg, const struct dir_result *res);
 
+/* The whole entry of a new account: the template for this person, the
+ * password hash, pwdReset and the initial password's deadline (made at
+ * `now`, into c->res.expires), and the aliases.  0, or -1 with err. */
+static int
+build_entry(struct create *c, time_t now, struct template_entry *entry, char *err,
+            size_t errlen)
+{
+	char deadline[PKITIME_LDAP_LEN + 1];
+	size_t i;
+
+	if (expand(c, c->res.login, c->res.mail, entry, err, errlen) < 0 ||
+	    template_entry_add(entry, "userPassword", c->hash, err, errlen) < 0 ||
+	    (c->must_change &&
+	     template_entry_add(entry, "pwdReset", "TRUE", err, errlen) < 0))
+		return -1;
+	/* An initial password stops working at its deadline (initialpw.h). */
+	if (c->must_change) {
+		if (initialpw_deadline(&c->pd->cfg, now, deadline) < 0) {
+			snprintf(err, errlen, "clock out of range");
+			return -1;
+		}
+		if (deadline[0] != '\0' &&
+		    template_entry_add(entry, AT_PWD_END_TIME, deadline, err, errlen) < 0)
+			return -1;
+		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (template_entry_add(entry, "mailLocalAddress", c->aliases[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 static void
 hash_done(void *arg)
 {
 	struct create *c = arg;
 	struct template_entry entry;
 	LDAPMod **mods = NULL;
-	char err[300], deadline[PKITIME_LDAP_LEN + 1];
-	size_t i;
+	char err[300];
 
 	if (c->hash[0] == '\0') {
 		create_fail(c, ST_INTERNAL, "password hash failed: %s", c->hash_err);
 		return;
 	}
-	if (expand(c, c->res.login, c->res.mail, &entry, err, sizeof(err)) < 0 ||
-	    template_entry_add(&entry, "userPassword", c->hash, err, sizeof(err)) < 0 ||
-	    (c->must_change &&
-	     template_entry_add(&entry, "pwdReset", "TRUE", err, sizeof(err)) < 0))
-		goto fail;
-	/* An initial password stops working at its deadline (initialpw.h). */
-	if (c->must_change) {
-		if (initialpw_deadline(&c->pd->cfg, time(NULL), deadline) < 0) {
-			snprintf(err, sizeof(err), "clock out of range");
-			goto fail;
-		}
-		if (deadline[0] != '\0' &&
-		    template_entry_add(&entry, AT_PWD_END_TIME, deadline, err, sizeof(err)) < 0)
-			goto fail;
-		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
-	}
-	for (i = 0; i < c->naliases; i++)
-		if (template_entry_add(&entry, "mailLocalAddress", c->aliases[i],
-		                       err, sizeof(err)) < 0)
-			goto fail;
-	if ((mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
+	if (build_entry(c, time(NULL), &entry, err, sizeof(err)) < 0 ||
+	    (mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
 		goto fail;
 	dir_add(c->pd->dir, c->res.dn, mods, NULL, on_added, c);
 	template_mods_free(mods);
@@ -1238,4 +1276,170 @@ account_show(struct request *req)
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           uid_attr, 3, NULL, holder_entry, holders_done, s);
+}
+
+/* ---- planning with no directory (provd bootstrap) ------------------- */
+
+struct account_plan {
+	struct create c;
+};
+
+/* Add prefix + lower-case s to used; -1 when the set is full. */
+static int
+used_add(struct strset *used, char prefix, const char *s)
+{
+	char key[FIELD_MAIL_MAX + 2];
+	size_t i = 0, k;
+
+	if (prefix != '\0')
+		key[i++] = prefix;
+	for (k = 0; s[k] != '\0' && i + 1 < sizeof(key); k++)
+		key[i++] = (char)tolower((unsigned char)s[k]);
+	key[i] = '\0';
+	return strset_add(used, key) < 0 ? -1 : 0;
+}
+
+static bool
+used_has(const struct strset *used, char prefix, const char *s)
+{
+	char key[FIELD_MAIL_MAX + 2];
+	size_t i = 0, k;
+
+	if (prefix != '\0')
+		key[i++] = prefix;
+	for (k = 0; s[k] != '\0' && i + 1 < sizeof(key); k++)
+		key[i++] = (char)tolower((unsigned char)s[k]);
+	key[i] = '\0';
+	return strset_has(used, key);
+}
+
+/* What an existing account holds, as the directory search of an online
+ * create would find it: its login and the local parts of its addresses in
+ * our domain (taken for logins), its addresses and employee id. */
+static int
+plan_remember(struct create *c, struct strset *used)
+{
+	char lp[ACCOUNT_MAIL_MAX];
+	size_t i;
+
+	if (used_add(used, '\0', c->res.login) < 0 || used_add(used, '#', c->employee_id) < 0 ||
+	    used_add(used, '@', c->res.mail) < 0 ||
+	    (local_part(c, c->res.mail, lp, sizeof(lp)) != NULL && used_add(used, '\0', lp) < 0))
+		return -1;
+	for (i = 0; i < c->naliases; i++)
+		if (used_add(used, '@', c->aliases[i]) < 0 ||
+		    (local_part(c, c->aliases[i], lp, sizeof(lp)) != NULL &&
+		     used_add(used, '\0', lp) < 0))
+			return -1;
+	return 0;
+}
+
+struct account_plan *
+account_plan_offline(struct provd *pd, const struct account_input *in, struct strset *used)
+{
+	struct account_plan *p = calloc(1, sizeof(*p));
+	struct create *c;
+	size_t i;
+	int rc;
+
+	if (p == NULL)
+		return NULL;
+	c = &p->c;
+	c->pd = pd;
+	c->res.action = ACCOUNT_REJECTED;
+	c->cand_from = 1;
+	if ((c->res.status = validate(c, in)) != ST_OK)
+		return p;
+	c->res.status = ST_CONFLICT;
+	if (used_has(used, '#', c->employee_id)) {
+		snprintf(c->res.msg, sizeof(c->res.msg), "employee_id: %s already has an account",
+		         c->employee_id);
+		return p;
+	}
+	if (c->explicit_mail[0] && used_has(used, '@', c->explicit_mail)) {
+		snprintf(c->res.msg, sizeof(c->res.msg), "mail: %s is already used",
+		         c->explicit_mail);
+		return p;
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (used_has(used, '@', c->aliases[i])) {
+			snprintf(c->res.msg, sizeof(c->res.msg), "alias: %s is already used",
+			         c->aliases[i]);
+			return p;
+		}
+	/* Every account planned so far is what the directory would hold. */
+	c->taken = used;
+	rc = choose_login(c, MAX_SUFFIX + 1);
+	c->taken = NULL;
+	if (rc == 1)
+		snprintf(c->res.msg, sizeof(c->res.msg), "login: no free login for base '%s'",
+		         c->base);
+	if (rc != 0)
+		return p;
+	if (plan_remember(c, used) < 0) {
+		c->res.status = ST_INTERNAL;
+		snprintf(c->res.msg, sizeof(c->res.msg), "too many accounts in one load");
+		return p;
+	}
+	c->res.status = ST_OK;
+	c->res.action = ACCOUNT_CREATED;
+	snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+	return p;
+}
+
+struct account_result *
+account_plan_result(struct account_plan *p)
+{
+	return &p->c.res;
+}
+
+bool
+account_plan_ok(const struct account_plan *p)
+{
+	return p->c.res.status == ST_OK;
+}
+
+const char *
+account_plan_employee_id(const struct account_plan *p)
+{
+	return p->c.employee_id;
+}
+
+int
+account_plan_hash(struct account_plan *p)
+{
+	struct create *c = &p->c;
+
+	if (password_generate(c->res.password, sizeof(c->res.password)) < 0) {
+		snprintf(c->hash_err, sizeof(c->hash_err), "cannot generate a password");
+		return -1;
+	}
+	hash_work(c);
+	return c->hash[0] != '\0' ? 0 : -1;
+}
+
+int
+account_plan_entry(struct account_plan *p, time_t now, struct template_entry *entry,
+                   char *err, size_t errlen)
+{
+	struct create *c = &p->c;
+
+	if (c->hash[0] == '\0') {
+		memset(entry, 0, sizeof(*entry));
+		snprintf(err, errlen, "password hash failed: %s", c->hash_err);
+		return -1;
+	}
+	return build_entry(c, now, entry, err, errlen);
+}
+
+void
+account_plan_free(struct account_plan *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p->c.res.password, sizeof(p->c.res.password));
+	explicit_bzero(p->c.hash, sizeof(p->c.hash));
+	existing_clear(&p->c.old);
+	units_unref(p->c.units);
+	free(p);
 }

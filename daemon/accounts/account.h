@@ -13,6 +13,7 @@
 #include <ldap.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "names.h"
 #include "password.h"
@@ -80,6 +81,36 @@ typedef void account_done_fn(void *ctx, struct account_result *res);
 
 void account_create(struct provd *pd, const struct account_input *in,
                     account_done_fn *done, void *ctx);
+
+/* Planning with no directory: `provd bootstrap` (bootstrap.h) makes the
+ * entries of a first load with every rule account_create applies.
+ *
+ * account_plan_offline validates in as account_create does (required
+ * fields, name, unit, title, phone, quota, login, the address policy) and
+ * then decides against `used` instead of a directory search: the accounts
+ * planned before this one (their logins, local parts, addresses and
+ * employee ids, keys as in address.h, lower case), which it extends by
+ * this account.  Login candidates are tried in the same order as online,
+ * so a file planned here gets the logins an online import of it into an
+ * empty directory would.  Never NULL except when out of memory; the
+ * outcome is in account_plan_result (status ST_OK and action CREATED, or
+ * an error status and message; login, mail and dn when planned).
+ * account_plan_hash generates the password and hashes it (any thread;
+ * touches only the plan).  account_plan_entry builds the account's entry
+ * as account_create would add it (now: the time the initial password's
+ * deadline counts from); the caller frees it with template_entry_free.
+ * account_plan_free wipes the password and hash and frees. */
+struct account_plan;
+struct template_entry;
+struct account_plan *account_plan_offline(struct provd *pd, const struct account_input *in,
+                                          struct strset *used);
+struct account_result *account_plan_result(struct account_plan *p);
+bool account_plan_ok(const struct account_plan *p);
+const char *account_plan_employee_id(const struct account_plan *p);
+int account_plan_hash(struct account_plan *p);
+int account_plan_entry(struct account_plan *p, time_t now, struct template_entry *entry,
+                       char *err, size_t errlen);
+void account_plan_free(struct account_plan *p);
 
 /* Attributes to request for account_record(). */
 extern const char *const account_attrs[];

@@ -120,6 +120,23 @@ cmp_unit(const void *a, const void *b)
 	return strcmp(((const struct unit *)a)->code, ((const struct unit *)b)->code);
 }
 
+struct units *
+units_from_array(struct unit *v, size_t n)
+{
+	struct units *u = units_new();
+
+	if (u == NULL) {
+		table_free(v, n);
+		return NULL;
+	}
+	/* A new snapshot: whoever holds the old one keeps it intact. */
+	qsort(v, n, sizeof(*v), cmp_unit);
+	u->v = v;
+	u->n = n;
+	u->loaded = true;
+	return u;
+}
+
 static void
 on_done(void *arg, const struct dir_result *res)
 {
@@ -128,17 +145,11 @@ on_done(void *arg, const struct dir_result *res)
 	char why[256];
 	bool ok = res->code == LDAP_SUCCESS;
 
-	if (ok && (u = units_new()) == NULL) {
+	if (ok && (u = units_from_array(r->v, r->n)) == NULL) {
 		log_warnx("units: out of memory; keeping the old table");
-		table_free(r->v, r->n);
 		ok = false;
 	}
 	if (ok) {
-		/* A new snapshot: whoever holds the old one keeps it intact. */
-		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
-		u->v = r->v;
-		u->n = r->n;
-		u->loaded = true;
 		units_unref(r->pd->units);
 		r->pd->units = u;
 		log_debug("units: %zu units loaded", u->n);
