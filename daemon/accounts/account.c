@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,6 +140,7 @@ struct create {
 	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
 	size_t                 nclaims;    /* further claims: "#id", "@addr" */
 	unsigned               cand_from;  /* first login suffix searched */
+	unsigned               chosen;     /* the suffix choose_login chose */
 	bool                   unit_changed; /* an update moves the account */
 };
 
@@ -492,6 +494,7 @@ choose_login(struct create *c, unsigned upto)
 		if (n == upto)
 			return 1;
 	}
+	c->chosen = n;
 	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
 	                                    sizeof(c->res.login)) < 0) {
 		c->res.status = ST_CONFLICT;
@@ -1284,6 +1287,100 @@ struct account_plan {
 	struct create c;
 };
 
+/* Per login base, the lowest suffix not known to be taken: every
+ * candidate below it is (nothing is ever freed while planning), so a
+ * row starts there and a base shared by a thousand people costs each of
+ * them one look-up, not a thousand.  Open addressing, FNV-1a. */
+struct hint {
+	char     base[NAMES_BASE_MAX + 1];
+	unsigned next;
+};
+
+struct account_offline {
+	struct strset *used;
+	struct hint   *hint;
+	size_t         cap, n;
+};
+
+static size_t
+hint_slot(const struct account_offline *o, const char *base)
+{
+	uint64_t h = 1469598103934665603ull;
+	const char *p;
+	size_t i;
+
+	for (p = base; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	for (i = (size_t)h & (o->cap - 1);
+	     o->hint[i].base[0] != '\0' && strcmp(o->hint[i].base, base) != 0;
+	     i = (i + 1) & (o->cap - 1))
+		;
+	return i;
+}
+
+static unsigned
+hint_get(const struct account_offline *o, const char *base)
+{
+	size_t i = hint_slot(o, base);
+
+	return o->hint[i].base[0] != '\0' ? o->hint[i].next : 1;
+}
+
+static int
+hint_set(struct account_offline *o, const char *base, unsigned next)
+{
+	size_t i;
+
+	if ((o->n + 1) * 2 > o->cap) {
+		struct hint *old = o->hint;
+		size_t oldcap = o->cap, k;
+
+		if ((o->hint = calloc(o->cap * 2, sizeof(*o->hint))) == NULL) {
+			o->hint = old;
+			return -1;
+		}
+		o->cap *= 2;
+		for (k = 0; k < oldcap; k++)
+			if (old[k].base[0] != '\0')
+				o->hint[hint_slot(o, old[k].base)] = old[k];
+		free(old);
+	}
+	i = hint_slot(o, base);
+	if (o->hint[i].base[0] == '\0') {
+		snprintf(o->hint[i].base, sizeof(o->hint[i].base), "%s", base);
+		o->n++;
+	}
+	o->hint[i].next = next;
+	return 0;
+}
+
+struct account_offline *
+account_offline_new(size_t max_accounts)
+{
+	struct account_offline *o = calloc(1, sizeof(*o));
+
+	if (o == NULL)
+		return NULL;
+	o->cap = 1024;
+	/* A login, an address and an employee id each, plus aliases. */
+	if ((o->hint = calloc(o->cap, sizeof(*o->hint))) == NULL ||
+	    (o->used = strset_new(4 * max_accounts)) == NULL) {
+		account_offline_free(o);
+		return NULL;
+	}
+	return o;
+}
+
+void
+account_offline_free(struct account_offline *o)
+{
+	if (o == NULL)
+		return;
+	strset_free(o->used);
+	free(o->hint);
+	free(o);
+}
+
 /* Add prefix + lower-case s to used; -1 when the set is full. */
 static int
 used_add(struct strset *used, char prefix, const char *s)
@@ -1335,9 +1432,11 @@ plan_remember(struct create *c, struct strset *used)
 }
 
 struct account_plan *
-account_plan_offline(struct provd *pd, const struct account_input *in, struct strset *used)
+account_plan_offline(struct provd *pd, const struct account_input *in,
+                     struct account_offline *o)
 {
 	struct account_plan *p = calloc(1, sizeof(*p));
+	struct strset *used = o->used;
 	struct create *c;
 	size_t i;
 	int rc;
@@ -1368,6 +1467,8 @@ account_plan_offline(struct provd *pd, const struct account_input *in, struct st
 			return p;
 		}
 	/* Every account planned so far is what the directory would hold. */
+	if (!c->explicit_login)
+		c->cand_from = hint_get(o, c->base);
 	c->taken = used;
 	rc = choose_login(c, MAX_SUFFIX + 1);
 	c->taken = NULL;
@@ -1376,7 +1477,8 @@ account_plan_offline(struct provd *pd, const struct account_input *in, struct st
 		         c->base);
 	if (rc != 0)
 		return p;
-	if (plan_remember(c, used) < 0) {
+	if (plan_remember(c, used) < 0 ||
+	    (!c->explicit_login && hint_set(o, c->base, c->chosen + 1) < 0)) {
 		c->res.status = ST_INTERNAL;
 		snprintf(c->res.msg, sizeof(c->res.msg), "too many accounts in one load");
 		return p;

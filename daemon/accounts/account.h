@@ -87,10 +87,9 @@ void account_create(struct provd *pd, const struct account_input *in,
  *
  * account_plan_offline validates in as account_create does (required
  * fields, name, unit, title, phone, quota, login, the address policy) and
- * then decides against `used` instead of a directory search: the accounts
- * planned before this one (their logins, local parts, addresses and
- * employee ids, keys as in address.h, lower case), which it extends by
- * this account.  Login candidates are tried in the same order as online,
+ * then decides against `o` instead of a directory search: the accounts
+ * planned before this one with the same `o` (their logins, local parts,
+ * addresses and employee ids), which it extends by this account.  Login candidates are tried in the same order as online,
  * so a file planned here gets the logins an online import of it into an
  * empty directory would.  Never NULL except when out of memory; the
  * outcome is in account_plan_result (status ST_OK and action CREATED, or
@@ -101,9 +100,14 @@ void account_create(struct provd *pd, const struct account_input *in,
  * deadline counts from); the caller frees it with template_entry_free.
  * account_plan_free wipes the password and hash and frees. */
 struct account_plan;
+struct account_offline;
 struct template_entry;
+/* What a load has planned so far (room for max_accounts); NULL when out of
+ * memory. */
+struct account_offline *account_offline_new(size_t max_accounts);
+void account_offline_free(struct account_offline *o);
 struct account_plan *account_plan_offline(struct provd *pd, const struct account_input *in,
-                                          struct strset *used);
+                                          struct account_offline *o);
 struct account_result *account_plan_result(struct account_plan *p);
 bool account_plan_ok(const struct account_plan *p);
 const char *account_plan_employee_id(const struct account_plan *p);

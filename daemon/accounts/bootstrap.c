@@ -26,7 +26,6 @@
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
-#include "strset.h"
 #include "template.h"
 #include "units.h"
 #include "wire.h"
@@ -39,7 +38,7 @@
 
 struct load {
 	struct provd         *pd;
-	struct strset        *used;         /* planned logins, addresses, ids */
+	struct account_offline *planned;    /* logins, addresses, ids so far */
 	struct account_plan  *plans[CHUNK];
 	unsigned long long    rownum[CHUNK];
 	const char           *file[CHUNK];  /* the CSV a row came from */
@@ -275,7 +274,7 @@ on_staff_row(const struct csv_row *cr, void *arg)
 	}
 	in.must_change = true;
 	in.upsert = true;
-	l->plans[l->n] = account_plan_offline(l->pd, &in, l->used);
+	l->plans[l->n] = account_plan_offline(l->pd, &in, l->planned);
 	free(aliases);
 	if (l->plans[l->n] == NULL)
 		fatalx("bootstrap: out of memory");
@@ -490,7 +489,8 @@ bootstrap_main(struct provd *pd, int argc, char **argv)
 	l->threads = (unsigned)(threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads);
 	if ((pd->units = load_units(units_path)) == NULL)
 		goto out;
-	if ((l->used = strset_new(8u * MAX_ROWS)) == NULL || (l->md = EVP_MD_CTX_new()) == NULL ||
+	if ((l->planned = account_offline_new(MAX_ROWS)) == NULL ||
+	    (l->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(l->md, EVP_sha256(), NULL) != 1)
 		fatalx("bootstrap: out of memory");
 	if (mkdir(pd->cfg.state_dir, 0750) < 0 && errno != EEXIST) {
@@ -557,7 +557,7 @@ out:
 		if (l->ldif != NULL && l->ldif != stdout)
 			fclose(l->ldif);
 		EVP_MD_CTX_free(l->md);
-		strset_free(l->used);
+		account_offline_free(l->planned);
 		free(l);
 	}
 	audit_close(pd->audit);
