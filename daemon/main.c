@@ -45,6 +45,7 @@
 #include "provd.h"
 #include "request.h"
 #include "rollover.h"
+#include "status.h"
 #include "template.h"
 #include "units.h"
 #include "whois.h"
@@ -111,6 +112,7 @@ on_dir_state(void *ctx, bool up)
 	writer_on_state(p->writer, up);
 	if (up) {
 		units_reload(p, NULL, NULL);
+		status_counts_refresh(p);
 		acct_upgrade_name_words(p);
 		cert_upgrade_records(p);
 	}
@@ -368,6 +370,7 @@ main(int argc, char **argv)
 	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
+	status_counts_start(&pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
@@ -379,6 +382,7 @@ main(int argc, char **argv)
 	loop_run(pd.loop);
 
 	log_info("provd stopping");
+	status_counts_stop(&pd);
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);

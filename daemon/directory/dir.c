@@ -71,6 +71,8 @@ struct dir {
 	bool           lost_pending;
 	dir_state_fn  *state_cb;
 	void          *state_ctx;
+	dir_write_fn  *write_cb;
+	void          *write_ctx;
 };
 
 static void dir_connect_now(void *arg);
@@ -174,7 +176,11 @@ complete(struct op *op, int code, const char *text, const char *matched,
 		.code = code, .text = text ? text : "",
 		.matched = matched ? matched : "", .ctrls = ctrls,
 	};
+	struct dir *d = op->dir;
 
+	if (code == LDAP_SUCCESS && op->kind != OP_SEARCH && d != NULL && d->write_cb != NULL)
+		d->write_cb(d->write_ctx, op->kind == OP_ADD ? DIR_WROTE_ADD :
+		            op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn);
 	op->done(op->ctx, &r);
 	op_free(op);
 }
@@ -929,6 +935,13 @@ dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx)
 {
 	d->state_cb = cb;
 	d->state_ctx = ctx;
+}
+
+void
+dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx)
+{
+	d->write_cb = cb;
+	d->write_ctx = ctx;
 }
 
 /* ---- entry helpers --------------------------------------------------- */
