@@ -22,6 +22,7 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "account_admin.h"
 #include "audit.h"
 #include "bootstrap.h"
@@ -371,6 +372,7 @@ main(int argc, char **argv)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	status_counts_start(&pd);
+	account_start(&pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
@@ -383,6 +385,7 @@ main(int argc, char **argv)
 
 	log_info("provd stopping");
 	status_counts_stop(&pd);
+	account_stop();
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);

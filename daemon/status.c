@@ -13,6 +13,7 @@
 #include "dir.h"
 #include "ldapesc.h"
 #include "schema.h"
+#include "log.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -152,7 +153,8 @@ void
 status_counts_start(struct provd *pd)
 {
 	counts.pd = pd;
-	dir_on_write(pd->dir, on_write, pd);
+	if (dir_on_write(pd->dir, on_write, pd) < 0)
+		fatalx("status: too many directory write observers");
 }
 
 void

@@ -82,6 +82,11 @@ typedef void account_done_fn(void *ctx, struct account_result *res);
 void account_create(struct provd *pd, const struct account_input *in,
                     account_done_fn *done, void *ctx);
 
+/* Follow the directory's writes for the login hints (account.c), after
+ * dir_new; account_stop frees them. */
+void account_start(struct provd *pd);
+void account_stop(void);
+
 /* Planning with no directory: `provd bootstrap` (bootstrap.h) makes the
  * entries of a first load with every rule account_create applies.
  *
