@@ -1559,33 +1559,35 @@ account_offline_free(struct account_offline *o)
 	free(o);
 }
 
+/* prefix + lower-case s into key (FIELD_MAIL_MAX + 2 bytes). */
+static const char *
+used_key(char key[FIELD_MAIL_MAX + 2], char prefix, const char *s)
+{
+	size_t i = 0, k;
+
+	if (prefix != '\0')
+		key[i++] = prefix;
+	for (k = 0; s[k] != '\0' && i + 1 < FIELD_MAIL_MAX + 2; k++)
+		key[i++] = (char)tolower((unsigned char)s[k]);
+	key[i] = '\0';
+	return key;
+}
+
 /* Add prefix + lower-case s to used; -1 when the set is full. */
 static int
 used_add(struct strset *used, char prefix, const char *s)
 {
 	char key[FIELD_MAIL_MAX + 2];
-	size_t i = 0, k;
 
-	if (prefix != '\0')
-		key[i++] = prefix;
-	for (k = 0; s[k] != '\0' && i + 1 < sizeof(key); k++)
-		key[i++] = (char)tolower((unsigned char)s[k]);
-	key[i] = '\0';
-	return strset_add(used, key) < 0 ? -1 : 0;
+	return strset_add(used, used_key(key, prefix, s)) < 0 ? -1 : 0;
 }
 
 static bool
 used_has(const struct strset *used, char prefix, const char *s)
 {
 	char key[FIELD_MAIL_MAX + 2];
-	size_t i = 0, k;
 
-	if (prefix != '\0')
-		key[i++] = prefix;
-	for (k = 0; s[k] != '\0' && i + 1 < sizeof(key); k++)
-		key[i++] = (char)tolower((unsigned char)s[k]);
-	key[i] = '\0';
-	return strset_has(used, key);
+	return strset_has(used, used_key(key, prefix, s));
 }
 
 /* What an existing account holds, as the directory search of an online

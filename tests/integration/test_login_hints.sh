@@ -22,12 +22,7 @@ eq "one search for the login, one to verify" "$(($(searches) - before))" 2
 
 # Free dukt2 through provd: the next one gets it.
 ok "delete dukt2" provctl user delete dukt2
-ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOM
-dn: uid=dukt2,ou=people,$LDAP_BASE
-changetype: modify
-replace: provdDeleteAfter
-provdDeleteAfter: 20200101000000Z
-EOM
+ok "due for purge" purge_due dukt2
 ok "purge" provctl user purge
 ok "add 14" add 14
 contains "the freed login is given again" "$OUT" '"login":"dukt2"'

@@ -27,12 +27,7 @@ status_is "after user add" 201 0
 ok "disable" provctl user disable dukt
 status_is "after disable" 201 1
 ok "delete (held)" provctl user delete dukt
-ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOM
-dn: uid=dukt,ou=people,$LDAP_BASE
-changetype: modify
-replace: provdDeleteAfter
-provdDeleteAfter: 20200101000000Z
-EOM
+ok "due for purge" purge_due dukt
 ok "purge" provctl user purge
 status_is "after purge" 200 0
 
