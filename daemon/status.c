@@ -134,10 +134,10 @@ recount(void *arg)
 	counts.n_accounts = counts.n_certs = 0;
 	counts.writes_at_start = counts.writes;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=inetOrgPerson)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
 	           recount_entry, recount_done, &counts.n_accounts);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", noattrs, 0, NULL,
 	           recount_entry, recount_done, &counts.n_certs);
 }
 
@@ -269,10 +269,10 @@ status_show(struct request *req)
 	if (counts.known)
 		return;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=inetOrgPerson)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->people);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->certs);
 }
 
@@ -330,7 +330,7 @@ status_complete(struct request *req)
 			request_done(req, ST_USAGE, "prefix too long");
 			return;
 		}
-		snprintf(filter, sizeof(filter), "(uid=%s*)", esc);
+		snprintf(filter, sizeof(filter), "(" AT_UID "=%s*)", esc);
 		dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 100, NULL, complete_login, complete_login_done, req);
 		return;

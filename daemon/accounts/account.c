@@ -20,17 +20,17 @@
 #include "template.h"
 #include "text.h"
 #include "address.h"
-#include "lifecycle.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 #define CREATE_RETRIES 5
 
 const char *const account_attrs[] = {
-	"uid", "mail", "cn", "givenName", "sn", "employeeNumber", "departmentNumber",
-	"title", "telephoneNumber", "mailLocalAddress", "provdMailQuota",
-	"pwdAccountLockedTime", "provdDisabledReason", "provdDeleteAfter",
+	AT_UID, AT_MAIL, AT_CN, AT_GIVEN_NAME, AT_SURNAME, AT_EMPLOYEE_ID, AT_UNIT,
+	AT_TITLE, AT_PHONE, AT_MAIL_ALIAS, AT_MAIL_QUOTA,
+	AT_LOCKED_TIME, AT_DISABLED_REASON, AT_DELETE_AFTER,
 	"createTimestamp", "modifyTimestamp", NULL
 };
 
@@ -77,20 +77,67 @@ account_action_name(enum account_action a, bool dry_run)
 	return "rejected";
 }
 
+/* ---- lifecycle: the certificate office's side, wired by main.c ------- */
+
+static lifecycle_certs_fn *certs_fn, *preview_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
+{
+	certs_fn = fn;
+	preview_fn = preview;
+}
+
+const char *
+lifecycle_event_name(enum lifecycle_event ev)
+{
+	switch (ev) {
+	case LIFECYCLE_DISABLE: return "disable";
+	case LIFECYCLE_ENABLE:  return "enable";
+	case LIFECYCLE_DELETE:  return "delete";
+	case LIFECYCLE_MOVE:    return "move";
+	case LIFECYCLE_PURGE:   return "purge";
+	}
+	return "?";
+}
+
+static void
+call(lifecycle_certs_fn *fn, struct provd *pd, const char *login, enum lifecycle_event ev,
+     lifecycle_done_fn *done, void *ctx)
+{
+	if (fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	fn(pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                lifecycle_done_fn *done, void *ctx)
+{
+	call(certs_fn, pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	call(preview_fn, pd, login, ev, done, ctx);
+}
+
 /* ---- create ---------------------------------------------------------- */
 
 /* Attributes provd keeps in step with HR data on an update (when the
  * template writes them); identity and credentials are never touched. */
 static const char *const fixed_attrs[] = {
-	"objectClass", "uid", "mail", "employeeNumber", "userPassword", "pwdReset",
-	"mailLocalAddress", NULL
+	AT_OBJECT_CLASS, AT_UID, AT_MAIL, AT_EMPLOYEE_ID, AT_PASSWORD, AT_PWD_RESET,
+	AT_MAIL_ALIAS, NULL
 };
 
 /* Attributes the directory search returns for the entries it finds. */
 static const char *const search_attrs[] = {
-	"uid", "employeeNumber", "mail", "mailLocalAddress", "cn", "sn", "givenName",
-	"displayName", "departmentNumber", "ou", "title", "telephoneNumber",
-	"provdMailQuota", AT_NAME_WORDS, NULL
+	AT_UID, AT_EMPLOYEE_ID, AT_MAIL, AT_MAIL_ALIAS, AT_CN, AT_SURNAME, AT_GIVEN_NAME,
+	AT_DISPLAY_NAME, AT_UNIT, AT_OU, AT_TITLE, AT_PHONE,
+	AT_MAIL_QUOTA, AT_NAME_WORDS, NULL
 };
 
 #define MAX_EXISTING_ATTRS 16
@@ -163,8 +210,7 @@ hints_clear(struct hints *h)
 }
 
 /* Raise base's hint to next (never lower it); forget them all first when
- * there are max (0: no limit).  0, or -1
- * when out of memory (the hints are then empty). */
+ * there are max (0: no limit).  Returns 0. */
 static int
 hints_set(struct hints *h, const char *base, unsigned next, size_t max)
 {
@@ -177,11 +223,7 @@ hints_set(struct hints *h, const char *base, unsigned next, size_t max)
 		size_t oldcap = h->cap, k;
 
 		h->cap = oldcap ? oldcap * 2 : 1024;
-		if ((h->v = calloc(h->cap, sizeof(*h->v))) == NULL) {
-			free(old);
-			h->cap = h->n = 0;
-			return -1;
-		}
+		h->v = xcalloc(h->cap, sizeof(*h->v));
 		for (k = 0; k < oldcap; k++)
 			if (old[k].base[0] != '\0')
 				h->v[hints_slot(h, old[k].base)] = old[k];
@@ -455,11 +497,9 @@ void
 account_create(struct provd *pd, const struct account_input *in,
                account_done_fn *done, void *ctx)
 {
-	struct create *c = calloc(1, sizeof(*c));
+	struct create *c = xcalloc(1, sizeof(*c));
 	int st;
 
-	if (c == NULL)
-		fatal("account: out of memory");
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
@@ -468,8 +508,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->width = CANDIDATES;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
-		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
-			fatal("account: out of memory");
+		loop_defer(pd->loop, create_finish_deferred, c);
 		return;
 	}
 	if (!c->explicit_login)
@@ -508,7 +547,7 @@ static void
 remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
 {
 	struct existing *x = &c->old;
-	char *mail = dir_entry_get(ld, e, "mail");
+	char *mail = dir_entry_get(ld, e, AT_MAIL);
 	size_t i;
 
 	x->found = true;
@@ -516,7 +555,7 @@ remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
 	snprintf(x->mail, sizeof(x->mail), "%s", mail ? mail : "");
 	free(mail);
 	for (i = 0; search_attrs[i] != NULL && x->nattr < MAX_EXISTING_ATTRS; i++) {
-		x->attr[x->nattr] = strdup(search_attrs[i]);
+		x->attr[x->nattr] = xstrdup(search_attrs[i]);
 		x->vals[x->nattr] = dir_entry_get_all(ld, e, search_attrs[i]);
 		x->nattr++;
 	}
@@ -526,10 +565,10 @@ static void
 on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct create *c = arg;
-	char *uid = dir_entry_get(ld, e, "uid");
-	char *emp = dir_entry_get(ld, e, "employeeNumber");
-	char **mails = dir_entry_get_all(ld, e, "mail");
-	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	char *uid = dir_entry_get(ld, e, AT_UID);
+	char *emp = dir_entry_get(ld, e, AT_EMPLOYEE_ID);
+	char **mails = dir_entry_get_all(ld, e, AT_MAIL);
+	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
 	char lp[ACCOUNT_MAIL_MAX];
 	/* Without case, as the directory matches employeeNumber (caseIgnoreMatch)
 	 * and as in-flight claims do: NV0001 and nv0001 are one person. */
@@ -644,7 +683,7 @@ choose_login(struct create *c, unsigned upto)
 			return -1;
 		}
 	}
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		c->res.status = ST_INTERNAL;
 		snprintf(c->res.msg, sizeof(c->res.msg), "cannot form the DN");
@@ -735,8 +774,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_INTERNAL, "cannot generate a password");
 		return;
 	}
-	if (workpool_submit(c->pd->hashers, hash_work, hash_done, c) < 0)
-		create_fail(c, ST_INTERNAL, "out of memory");
+	workpool_submit(c->pd->hashers, hash_work, hash_done, c);
 }
 
 static int
@@ -767,7 +805,7 @@ create_search(struct create *c)
 	 * CANDIDATE_FILTER_MAX) as a uid and as an address, and every address
 	 * the account asks for. */
 	filter[0] = '\0';
-	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
+	if (filter_append(filter, sizeof(filter), &off, "(|(" AT_EMPLOYEE_ID "=%s)", c->employee_id) < 0)
 		goto toolong;
 	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
 		if (off > CANDIDATE_FILTER_MAX && n > c->cand_from) {
@@ -777,33 +815,31 @@ create_search(struct create *c)
 		if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
 			break;
 		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
-		if (filter_append(filter, sizeof(filter), &off, "(uid=%s)", cand) < 0 ||
+		if (filter_append(filter, sizeof(filter), &off, "(" AT_UID "=%s)", cand) < 0 ||
 		    filter_append(filter, sizeof(filter), &off,
-		                  "(mail=%s)(mailLocalAddress=%s)", addr) < 0)
+		                  "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)", addr) < 0)
 			goto toolong;
 	}
 	for (i = 0; i < c->naliases; i++)
 		if (filter_append(filter, sizeof(filter), &off,
-		                  "(mail=%s)(mailLocalAddress=%s)", c->aliases[i]) < 0)
+		                  "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)", c->aliases[i]) < 0)
 			goto toolong;
 	if (c->explicit_mail[0] &&
-	    filter_append(filter, sizeof(filter), &off, "(mail=%s)(mailLocalAddress=%s)",
+	    filter_append(filter, sizeof(filter), &off, "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)",
 	                  c->explicit_mail) < 0)
 		goto toolong;
 	if (off + 2 > sizeof(filter))
 		goto toolong;
 	strcat(filter, ")");
 	strset_free(c->taken);
-	if ((c->taken = strset_new(1u << 20)) == NULL)
-		fatal("account: out of memory");
+	c->taken = strset_new(1u << 20);
 	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           search_attrs, 0, NULL, on_existing, on_existing_done, c);
 	return;
 toolong:
 	c->res.status = ST_INVALID;
 	snprintf(c->res.msg, sizeof(c->res.msg), "input too long");
-	if (loop_defer(c->pd->loop, create_finish_deferred, c) < 0)
-		fatal("account: out of memory");
+	loop_defer(c->pd->loop, create_finish_deferred, c);
 }
 
 /* On a worker thread: touches only c->res.password, c->hash, c->hash_err. */
@@ -873,9 +909,9 @@ build_entry(struct create *c, time_t now, struct template_entry *entry, char *er
 	size_t i;
 
 	if (expand(c, c->res.login, c->res.mail, entry, err, errlen) < 0 ||
-	    template_entry_add(entry, "userPassword", c->hash, err, errlen) < 0 ||
+	    template_entry_add(entry, AT_PASSWORD, c->hash, err, errlen) < 0 ||
 	    (c->must_change &&
-	     template_entry_add(entry, "pwdReset", "TRUE", err, errlen) < 0))
+	     template_entry_add(entry, AT_PWD_RESET, "TRUE", err, errlen) < 0))
 		return -1;
 	/* An initial password stops working at its deadline (initialpw.h). */
 	if (c->must_change) {
@@ -889,7 +925,7 @@ build_entry(struct create *c, time_t now, struct template_entry *entry, char *er
 		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
 	}
 	for (i = 0; i < c->naliases; i++)
-		if (template_entry_add(entry, "mailLocalAddress", c->aliases[i], err, errlen) < 0)
+		if (template_entry_add(entry, AT_MAIL_ALIAS, c->aliases[i], err, errlen) < 0)
 			return -1;
 	return 0;
 }
@@ -899,18 +935,22 @@ hash_done(void *arg)
 {
 	struct create *c = arg;
 	struct template_entry entry;
-	LDAPMod **mods = NULL;
+	struct dir_mods *mods;
 	char err[300];
 
 	if (c->hash[0] == '\0') {
 		create_fail(c, ST_INTERNAL, "password hash failed: %s", c->hash_err);
 		return;
 	}
-	if (build_entry(c, time(NULL), &entry, err, sizeof(err)) < 0 ||
-	    (mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
+	if (build_entry(c, time(NULL), &entry, err, sizeof(err)) < 0)
 		goto fail;
-	dir_add(c->pd->dir, c->res.dn, mods, NULL, on_added, c);
-	template_mods_free(mods);
+	mods = dir_mods_new();
+	if (template_entry_mods(&entry, mods, err, sizeof(err)) < 0) {
+		dir_mods_free(mods);
+		goto fail;
+	}
+	dir_add(c->pd->dir, c->res.dn, dir_mods_get(mods), NULL, on_added, c);
+	dir_mods_free(mods);
 	template_entry_free(&entry);
 	return;
 fail:
@@ -1096,13 +1136,13 @@ update_existing(struct create *c)
 	struct template_entry entry;
 	struct dir_mods *m = NULL;
 	char err[300];
-	const char *optional[] = { "title", "telephoneNumber", "provdMailQuota" };
+	const char *optional[] = { AT_TITLE, AT_PHONE, AT_MAIL_QUOTA };
 	bool given[] = { c->has_title, c->has_phone, c->has_quota };
 	size_t i, k;
 
 	snprintf(c->res.login, sizeof(c->res.login), "%s", c->old.login);
 	snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->old.mail);
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
 		return;
@@ -1116,8 +1156,7 @@ update_existing(struct create *c)
 		create_fail(c, ST_INVALID, "%s", err);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL)
-		fatal("account: out of memory");
+	m = dir_mods_new();
 	/* Attributes the template writes from HR data. */
 	for (i = 0; i < entry.nattrs; i++) {
 		const struct template_attr *a = &entry.attrs[i];
@@ -1139,11 +1178,10 @@ update_existing(struct create *c)
 			for (j = 0; j < a->nvalues && j < TEMPLATE_ENTRY_MAX_VALUES; j++)
 				vals[j] = a->values[j];
 			vals[j] = NULL;
-			if (dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals) < 0)
-				fatal("account: out of memory");
+			dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals);
 		}
 		note_change(c, a->name);
-		if (strcasecmp(a->name, "departmentNumber") == 0)
+		if (strcasecmp(a->name, AT_UNIT) == 0)
 			c->unit_changed = true;
 	}
 	/* Optional attributes given empty: remove what is there. */
@@ -1186,7 +1224,7 @@ update_existing(struct create *c)
 	dir_mods_free(m);
 }
 
-/* An update that changed the unit: the certificates follow (lifecycle.h). */
+/* An update that changed the unit: the certificates follow (the lifecycle rule, account.h). */
 static void
 on_moved_certs(void *arg, int status, const char *summary)
 {
@@ -1498,7 +1536,7 @@ holders_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	s->found = 0;
-	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(objectClass=*)", account_attrs, 1,
+	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", account_attrs, 1,
 	           NULL, show_entry, show_done, s);
 }
 
@@ -1514,10 +1552,7 @@ account_show(struct request *req)
 		request_done(req, ST_INVALID, "login or mail too long");
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           uid_attr, 3, NULL, holder_entry, holders_done, s);
@@ -1537,15 +1572,10 @@ struct account_offline {
 struct account_offline *
 account_offline_new(size_t max_accounts)
 {
-	struct account_offline *o = calloc(1, sizeof(*o));
+	struct account_offline *o = xcalloc(1, sizeof(*o));
 
-	if (o == NULL)
-		return NULL;
 	/* A login, an address and an employee id each, plus aliases. */
-	if ((o->used = strset_new(4 * max_accounts)) == NULL) {
-		account_offline_free(o);
-		return NULL;
-	}
+	o->used = strset_new(4 * max_accounts);
 	return o;
 }
 
@@ -1615,14 +1645,12 @@ struct account_plan *
 account_plan_offline(struct provd *pd, const struct account_input *in,
                      struct account_offline *o)
 {
-	struct account_plan *p = calloc(1, sizeof(*p));
+	struct account_plan *p = xcalloc(1, sizeof(*p));
 	struct strset *used = o->used;
 	struct create *c;
 	size_t i;
 	int rc;
 
-	if (p == NULL)
-		return NULL;
 	c = &p->c;
 	c->pd = pd;
 	c->res.action = ACCOUNT_REJECTED;

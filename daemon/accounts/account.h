@@ -1,6 +1,7 @@
 /*
  * account — mailbox accounts: the creation core shared by `user add` and
- * batch import, and the account record every listing prints.
+ * batch import, the account record every listing prints, and the
+ * lifecycle rule (below) that moves an account's certificates with it.
  *
  * Entries live at uid=<login>,ou=people,<base>; their attributes come from
  * templates/account.ldif plus what provd sets itself (password hash,
@@ -23,6 +24,66 @@ struct strset;
 
 struct provd;
 struct rec;
+
+/*
+ * Lifecycle — the one account<->certificate rule: what an account's
+ * certificates do when the account changes unit or state.  Every path that
+ * changes them (user move, disable, enable, delete, purge, a batch row that
+ * changes an account's unit) calls lifecycle_certs() — after its own write
+ * succeeded, except purge and delete --now, which call it before removing
+ * the entry so that a retry still finds the account — and adds the summary
+ * to its reply:
+ *
+ *   LIFECYCLE_DISABLE  valid certificates go on hold (certificateHold,
+ *                      hold cause "account")
+ *   LIFECYCLE_DELETE   the same: held for the retention, so that
+ *                      "user enable" within it is a whole undo
+ *   LIFECYCLE_ENABLE   the holds the account caused are released; a hold
+ *                      an officer placed ("cert revoke --reason
+ *                      certificateHold") stays
+ *   LIFECYCLE_PURGE    valid and held certificates are revoked, reason
+ *                      cessationOfOperation (the entry is going away)
+ *   LIFECYCLE_MOVE     valid and held certificates are revoked, reason
+ *                      affiliationChanged (their subject names the old unit)
+ *
+ * A revoked certificate is never touched again (keyCompromise stays
+ * keyCompromise).
+ * done(ctx, status, summary) is called exactly once, always later from the
+ * loop (never inside lifecycle_certs).  status is ST_OK or an ST_* error;
+ * summary is a one-line text for the reply's `certificates` field ("no
+ * certificates", "2 certificates on hold", ...), valid only during the call.
+ * Running the same event twice converges: certificates already in the
+ * target state are left alone, so a command retried after a partial failure
+ * finishes the job.
+ */
+enum lifecycle_event {
+	LIFECYCLE_DISABLE,
+	LIFECYCLE_ENABLE,
+	LIFECYCLE_DELETE,
+	LIFECYCLE_MOVE,
+	LIFECYCLE_PURGE,
+};
+
+typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
+
+/* The certificate office's side (cert_lifecycle, and cert_lifecycle_preview
+ * for --dry-run), set by main.c at start-up: this layer cannot name it. */
+typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecycle_event ev,
+                                lifecycle_done_fn *done, void *ctx);
+void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
+
+/* login must be a valid login (names_login_valid); it is copied.  Fatal
+ * when lifecycle_set_certs was never called (a wiring bug). */
+void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                     lifecycle_done_fn *done, void *ctx);
+
+/* The same, nothing written: done gets what would change ("1 certificate
+ * would be revoked (affiliationChanged): SERIAL"), for --dry-run. */
+void lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                       lifecycle_done_fn *done, void *ctx);
+
+/* "disable", "enable", "delete", "move", "purge". */
+const char *lifecycle_event_name(enum lifecycle_event ev);
 
 #define ACCOUNT_MAX_ALIASES 16
 #define ACCOUNT_DN_MAX      512
@@ -96,7 +157,7 @@ void account_stop(void);
  * planned before this one with the same `o` (their logins, local parts,
  * addresses and employee ids), which it extends by this account.  Login candidates are tried in the same order as online,
  * so a file planned here gets the logins an online import of it into an
- * empty directory would.  Never NULL except when out of memory; the
+ * empty directory would.  Never NULL; the
  * outcome is in account_plan_result (status ST_OK and action CREATED, or
  * an error status and message; login, mail and dn when planned).
  * account_plan_hash generates the password and hashes it (any thread;
@@ -107,8 +168,7 @@ void account_stop(void);
 struct account_plan;
 struct account_offline;
 struct template_entry;
-/* What a load has planned so far (room for max_accounts); NULL when out of
- * memory. */
+/* What a load has planned so far (room for max_accounts). */
 struct account_offline *account_offline_new(size_t max_accounts);
 void account_offline_free(struct account_offline *o);
 struct account_plan *account_plan_offline(struct provd *pd, const struct account_input *in,

@@ -29,6 +29,7 @@
 #include "template.h"
 #include "units.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define CHUNK          4096        /* rows planned, then hashed together */
 #define MAX_ROWS       20000000u   /* one load (a national civil service) */
@@ -267,7 +268,7 @@ on_staff_row(const struct csv_row *cr, void *arg)
 	in.mail = f[COL_MAIL];
 	in.quota = f[COL_QUOTA];
 	if (f[COL_ALIASES] != NULL &&
-	    ((aliases = strdup(f[COL_ALIASES])) == NULL || batch_split_aliases(aliases, &in) < 0)) {
+	    batch_split_aliases(aliases = xstrdup(f[COL_ALIASES]), &in) < 0) {
 		free(aliases);
 		reject(l, l->path, cr->record, "aliases: at most %d", ACCOUNT_MAX_ALIASES);
 		return 0;
@@ -276,8 +277,6 @@ on_staff_row(const struct csv_row *cr, void *arg)
 	in.upsert = true;
 	l->plans[l->n] = account_plan_offline(l->pd, &in, l->planned);
 	free(aliases);
-	if (l->plans[l->n] == NULL)
-		fatalx("bootstrap: out of memory");
 	l->rownum[l->n] = cr->record;
 	l->file[l->n] = l->path;
 	if (++l->n == CHUNK)
@@ -289,11 +288,11 @@ static int
 read_csv(const char *path, csv_row_fn *cb, void *ctx, const struct csv_limits *lim)
 {
 	struct csv_reader *r = csv_reader_new(lim);
-	char *buf = malloc(READ_CHUNK);
+	char *buf = xmalloc(READ_CHUNK);
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = -1;
 	ssize_t got;
 
-	if (fd < 0 || r == NULL || buf == NULL) {
+	if (fd < 0 || r == NULL) {
 		fprintf(stderr, "provd bootstrap: %s: %s\n", path,
 		        fd < 0 ? strerror(errno) : "out of memory");
 		goto out;
@@ -365,13 +364,7 @@ on_unit_row(const struct csv_row *cr, void *arg)
 	}
 	if (u->n == u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 256;
-		struct unit *v = realloc(u->v, cap * sizeof(*v));
-
-		if (v == NULL) {
-			snprintf(err, sizeof(err), "out of memory");
-			goto bad;
-		}
-		u->v = v;
+		u->v = xrealloc(u->v, cap * sizeof(*u->v));
 		u->cap = cap;
 	}
 	x = &u->v[u->n];
@@ -379,10 +372,7 @@ on_unit_row(const struct csv_row *cr, void *arg)
 	snprintf(x->code, sizeof(x->code), "%s", code);
 	snprintf(x->kind, sizeof(x->kind), "%s", unit_field(u, cr, U_KIND));
 	snprintf(x->parent, sizeof(x->parent), "%s", parent);
-	if ((x->name = strdup(unit_field(u, cr, U_NAME))) == NULL) {
-		snprintf(err, sizeof(err), "out of memory");
-		goto bad;
-	}
+	x->name = xstrdup(unit_field(u, cr, U_NAME));
 	u->n++;
 	return 0;
 bad:
@@ -479,8 +469,7 @@ bootstrap_main(struct provd *pd, int argc, char **argv)
 		        "to a file or give -o FILE\n");
 		return 2;
 	}
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		fatalx("bootstrap: out of memory");
+	l = xcalloc(1, sizeof(*l));
 	l->pd = pd;
 	l->now = time(NULL);
 	if (threads == 0)
@@ -489,8 +478,8 @@ bootstrap_main(struct provd *pd, int argc, char **argv)
 	l->threads = (unsigned)(threads < 1 ? 1 : threads > MAX_THREADS ? MAX_THREADS : threads);
 	if ((pd->units = load_units(units_path)) == NULL)
 		goto out;
-	if ((l->planned = account_offline_new(MAX_ROWS)) == NULL ||
-	    (l->md = EVP_MD_CTX_new()) == NULL ||
+	l->planned = account_offline_new(MAX_ROWS);
+	if ((l->md = EVP_MD_CTX_new()) == NULL ||
 	    EVP_DigestInit_ex(l->md, EVP_sha256(), NULL) != 1)
 		fatalx("bootstrap: out of memory");
 	if (mkdir(pd->cfg.state_dir, 0750) < 0 && errno != EEXIST) {
