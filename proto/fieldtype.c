@@ -63,6 +63,7 @@ static const struct field_decl fields[] = {
 	{ "seq",                 FT_INT },
 	{ "signer_pid",          FT_INT },
 	{ "sub_units",           FT_INT },
+	{ "supersede_at",        FT_TIME },
 	{ "this_update",         FT_TIME },
 	{ "time",                FT_TIME },
 	{ "total",               FT_INT },

@@ -50,6 +50,10 @@ void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
  * caller keeps v), with one reference; NULL when a code is invalid.  For tools and tests that have a unit list without a
  * directory; provd itself loads with units_reload. */
 struct units *units_from(const struct unit *v, size_t n);
+/* A loaded table of the n units of v (taking v and the names in it), with
+ * one reference: what units_reload builds
+ * from the directory, and `provd bootstrap` from a units file. */
+struct units *units_from_array(struct unit *v, size_t n);
 
 bool units_loaded(const struct units *u);
 size_t units_count(const struct units *u);
