@@ -100,6 +100,15 @@ load_template(const struct config *cfg, struct template **out, char *err, size_t
 	return template_load(path, out, err, errlen);
 }
 
+/* The writer lease shows another provider took writes while this provd
+ * held it. */
+static void
+check_after_split(struct provd *p)
+{
+	check_background(p, "after another provider took writes while this provd held the "
+	                    "writer lease");
+}
+
 static void
 on_dir_state(void *ctx, bool up)
 {
@@ -114,7 +123,7 @@ on_dir_state(void *ctx, bool up)
 	/* Back after a loss (failover, healed partition): look for what the
 	 * providers may have merged badly. */
 	if (up && dir_reconnects(p->dir) > 0)
-		check_background(p);
+		check_background(p, "after the directory connection came back");
 }
 
 static void
@@ -350,7 +359,7 @@ main(int argc, char **argv)
 	if ((pd.units = units_new()) == NULL ||
 	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
 	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL ||
-	    (pd.writer = writer_new(&pd, check_background)) == NULL)
+	    (pd.writer = writer_new(&pd, check_after_split)) == NULL)
 		fatal("start-up");
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd, command_dispatch) < 0)

@@ -11,6 +11,7 @@
 
 #include <openssl/x509.h>
 
+#include "audit.h"
 #include "ca.h"
 #include "crl.h"
 #include "dir.h"
@@ -45,6 +46,7 @@ struct check {
 	bool failed;
 	char first[600];
 	char err[400];
+	char why[120]; /* background: what started it, for the audit record */
 };
 
 static bool running; /* one check at a time */
@@ -159,12 +161,28 @@ fixed_crl(void *ctx, int status, const char *msg)
 	check_free(c);
 }
 
+/* A check provd ran by itself is audited like `provctl check`: one
+ * record with what started it and how it ended. */
+static void
+audit_background(const struct check *c, int code, const char *msg)
+{
+	char note[40];
+
+	if (c->req != NULL)
+		return;
+	snprintf(note, sizeof(note), "found=%ld", c->found);
+	audit_event(c->pd->audit, "check", c->why, note, code, msg);
+}
+
 static void
 finish(struct check *c)
 {
+	char msg[800];
+
 	running = false;
 	if (c->failed) {
 		log_warnx("check: %s", c->err);
+		audit_background(c, ST_UNAVAILABLE, c->err);
 		if (c->req != NULL)
 			request_done(c->req, ST_UNAVAILABLE, "%s", c->err);
 		check_free(c);
@@ -179,6 +197,11 @@ finish(struct check *c)
 	else
 		log_warnx("check: %ld conflicts found%s", c->found,
 		          c->fix ? "" : " (provctl check lists them; --fix republishes the CRL)");
+	if (c->found == 0)
+		snprintf(msg, sizeof(msg), "no conflicts");
+	else
+		snprintf(msg, sizeof(msg), "%ld conflicts found; first: %s", c->found, c->first);
+	audit_background(c, c->found == 0 ? ST_OK : ST_CONFLICT, msg);
 	if (c->fix && c->crl_wrong && ca_ready(c->pd)) {
 		crl_rebuild(c->pd, fixed_crl, c);
 		return;
@@ -420,7 +443,7 @@ on_people_done(void *arg, const struct dir_result *res)
 }
 
 static void
-check_start(struct provd *pd, struct request *req, bool fix)
+check_start(struct provd *pd, struct request *req, bool fix, const char *why)
 {
 	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
 	struct check *c = calloc(1, sizeof(*c));
@@ -430,6 +453,7 @@ check_start(struct provd *pd, struct request *req, bool fix)
 	c->pd = pd;
 	c->req = req;
 	c->fix = fix;
+	snprintf(c->why, sizeof(c->why), "%s", why);
 	running = true;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, on_person, on_people_done,
@@ -446,14 +470,14 @@ check_run(struct request *req)
 		             "check --fix republishes the CRL: officer role needed");
 		return;
 	}
-	check_start(req->pd, req, fix);
+	check_start(req->pd, req, fix, "");
 }
 
 void
-check_background(struct provd *pd)
+check_background(struct provd *pd, const char *why)
 {
 	if (running || !dir_connected(pd->dir))
 		return;
-	log_info("check: looking for conflicts after the directory connection came back");
-	check_start(pd, NULL, false);
+	log_info("check: looking for conflicts %s", why);
+	check_start(pd, NULL, false, why);
 }

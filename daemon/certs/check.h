@@ -18,7 +18,11 @@
  * Duplicated addresses and employee ids need a person's decision.
  *
  * check_background() runs the same check without a request, after the
- * directory connection comes back (a failover or a healed partition).
+ * directory connection comes back (a failover or a healed partition) or
+ * when the writer lease shows a split; why ("after the directory
+ * connection came back") goes to the log and, as the arguments, to the
+ * audit record the check leaves like `provctl check` does (user "provd",
+ * the count as the note, status 0 or 4, the first finding).
  */
 #ifndef PROVD_CHECK_H
 #define PROVD_CHECK_H
@@ -30,6 +34,6 @@ struct provd;
 struct request;
 
 void check_run(struct request *req);
-void check_background(struct provd *pd);
+void check_background(struct provd *pd, const char *why);
 
 #endif

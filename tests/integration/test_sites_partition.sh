@@ -95,6 +95,14 @@ lacks "not zero" "$(grep '^conflicts:' <<<"$OUT")" " 0 (checked"
 contains "the log lists them" "$(<"$SANDBOX_DIR/provd.log")" "check: address lanhdao@vinhphuc.gov.vn: held by 2 accounts"
 ok "the audit journal has the check" provctl -s "$P1" -f json audit show
 contains "with its result" "$OUT" "conflicts found"
+# The check provd ran by itself when the lease showed the split is audited
+# too: user provd, why it ran, what it found.
+# shellcheck disable=SC2317
+auto_check_audited() {
+	provctl -s "$P1" -f tab audit show |
+		grep -P '^\d+\t[^\t]*\tprovd\t\d+\tcheck\tafter another provider took writes[^\t]*\tfound=[1-9]\d*\tconflict\t'
+}
+ok "the automatic check after the split is in the audit journal (within 10 s)" within 10 auto_check_audited
 fails "user show of the alias is an error" 4 provctl -s "$P1" user show lanhdao@vinhphuc.gov.vn
 contains "naming both" "$ERR" "binhtt and cuonglv"
 # Site 2 holds the writer lease now (it still cannot reach slapd #1): the
