@@ -40,6 +40,9 @@ struct account_input {
 	size_t      naliases;
 	const char *mail;         /* NULL = <login>@<domain> */
 	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+	const char *password;     /* NULL: generate the initial password; else
+	                           * this one (batch.c: a row made again, with the
+	                           * password its credentials line already gave) */
 
 	/* Batch import: an existing employee id is compared and updated instead
 	 * of refused; title/phone/quota NULL means "not given, leave as is",
