@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "lockmark.h"
 #include "log.h"
 
 static lifecycle_certs_fn *certs_fn, *preview_fn;
@@ -42,6 +43,9 @@ void
 lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                 lifecycle_done_fn *done, void *ctx)
 {
+	/* Every change of the lock state passes here: leave its mark too. */
+	if (ev == LIFECYCLE_DISABLE || ev == LIFECYCLE_DELETE || ev == LIFECYCLE_ENABLE)
+		lockmark_record(pd, login, ev != LIFECYCLE_ENABLE);
 	call(certs_fn, pd, login, ev, done, ctx);
 }
 

@@ -51,7 +51,8 @@ typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecy
 void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
 
 /* login must be a valid login (names_login_valid); it is copied.  Fatal
- * when lifecycle_set_certs was never called (a wiring bug). */
+ * when lifecycle_set_certs was never called (a wiring bug).  A disable,
+ * delete or enable also leaves its lock-state mark (lockmark.h). */
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
 
