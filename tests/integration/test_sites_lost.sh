@@ -18,17 +18,11 @@ sandbox_up --replicas 2
 B=$LDAP_BASE
 P1=$PROVD_SOCKET
 
-syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
-	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
-		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
-}
 count1() {
 	ldap_root -b "ou=people,$B" -s one '(employeeNumber=VP*)' 1.1 2>/dev/null | grep -c '^dn:'
 }
 r2=$(syncrepl_of "$LDAPI_URI2")
-printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
-	"${r2/127.0.0.1:$LDAP_PORT/127.0.0.1:1}" >"$T/cut.ldif"
-ok "slapd #2 stops pulling from slapd #1" ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI2" -f "$T/cut.ldif"
+ok "slapd #2 stops pulling from slapd #1" set_syncrepl "$LDAPI_URI2" "${r2/127.0.0.1:$LDAP_PORT/127.0.0.1:1}"
 
 "$BUILD/provctl" -s "$P1" -f json batch import "$STAFF" --credentials "$T/cred.csv" >"$T/out" 2>"$T/err" &
 pid=$!

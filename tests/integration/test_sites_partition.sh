@@ -22,15 +22,6 @@ B=$LDAP_BASE
 P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 
-syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
-	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
-		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
-}
-# shellcheck disable=SC2317 # called through ok
-set_syncrepl() {  # set_syncrepl LDAPI VALUE
-	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
-		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
-}
 
 # --- before: three people, a CA on both sites, two certificates ---------------------------------
 ok "annv" provctl -s "$P1" user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id PA0001

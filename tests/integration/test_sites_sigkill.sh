@@ -16,15 +16,6 @@ sandbox_up --replicas 2
 B=$LDAP_BASE
 P1=$PROVD_SOCKET
 
-syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
-	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
-		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
-}
-# shellcheck disable=SC2317
-set_syncrepl() {  # set_syncrepl LDAPI VALUE
-	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
-		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
-}
 # The data of one slapd: every entry but the writer lease (renewed all the
 # time), values and entryCSN, one line per value, sorted.
 # shellcheck disable=SC2317
