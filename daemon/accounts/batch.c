@@ -185,7 +185,7 @@ maybe_finish(struct batch *b)
 	rec_kvf(&r, "unchanged", "%lu", b->unchanged);
 	rec_kvf(&r, "rejected", "%lu", b->rejected);
 	rec_kvf(&r, "failed", "%lu", b->failed);
-	if (b->verified)
+	if (b->lost > 0)
 		rec_kvf(&r, "lost_in_failover", "%lu", b->lost);
 	if (b->stopped_on_error)
 		rec_kv(&r, "note", "stopped early at the first error (--on-error stop)");
