@@ -9,6 +9,7 @@
 #include "dir.h"
 #include "log.h"
 #include "provd.h"
+#include "schema.h"
 #include "xmalloc.h"
 
 struct mark {
@@ -29,7 +30,7 @@ mark_done(void *arg, const struct dir_result *res)
 
 		m->added = true;
 		if (mods == NULL ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, "description", m->value) < 0)
+		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_DESCRIPTION, m->value) < 0)
 			fatal("lockmark: out of memory");
 		dir_modify(m->pd->dir, m->dn, dir_mods_get(mods), NULL, mark_done, m);
 		dir_mods_free(mods);
@@ -67,9 +68,9 @@ lockmark_record(struct provd *pd, const char *login, bool disabled)
 	snprintf(m->value, sizeof(m->value), "%s %lld %s", disabled ? "disabled" : "active",
 	         (long long)time(NULL), dir_uri(pd->dir));
 	if ((mods = dir_mods_new()) == NULL ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, "objectClass", "applicationProcess") < 0 ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, "cn", cn) < 0 ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, "description", m->value) < 0)
+	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_APP_PROCESS) < 0 ||
+	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_CN, cn) < 0 ||
+	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_DESCRIPTION, m->value) < 0)
 		fatal("lockmark: out of memory");
 	dir_add(pd->dir, m->dn, dir_mods_get(mods), NULL, mark_done, m);
 	dir_mods_free(mods);

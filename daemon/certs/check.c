@@ -411,8 +411,8 @@ on_mark(void *arg, LDAP *ld, LDAPMessage *e)
 	char cn[300] = "", desc[700] = "", val[800], *dash;
 	unsigned long pos;
 
-	dir_entry_copy(ld, e, "cn", cn, sizeof(cn));
-	dir_entry_copy(ld, e, "description", desc, sizeof(desc));
+	dir_entry_copy(ld, e, AT_CN, cn, sizeof(cn));
+	dir_entry_copy(ld, e, AT_DESCRIPTION, desc, sizeof(desc));
 	if (strncmp(cn, LOCKMARK_PREFIX, strlen(LOCKMARK_PREFIX)) != 0)
 		return;
 	pos = strtoul(cn + strlen(LOCKMARK_PREFIX), &dash, 10);
@@ -511,12 +511,12 @@ on_marks_done(void *arg, const struct dir_result *res)
 static void
 marks_start(struct check *c)
 {
-	static const char *const attrs[] = {"cn", "description", NULL};
+	static const char *const attrs[] = {AT_CN, AT_DESCRIPTION, NULL};
 	char base[1200];
 
 	snprintf(base, sizeof(base), "cn=provd-writer,%s", c->pd->cfg.base);
-	dir_search(c->pd->dir, base, LDAP_SCOPE_ONELEVEL, "(cn=" LOCKMARK_PREFIX "*)", attrs, 0,
-	           NULL, on_mark, on_marks_done, c);
+	dir_search(c->pd->dir, base, LDAP_SCOPE_ONELEVEL, "(" AT_CN "=" LOCKMARK_PREFIX "*)", attrs,
+	           0, NULL, on_mark, on_marks_done, c);
 }
 
 /* ---- step 1-2: addresses and employee ids ------------------------------ */
