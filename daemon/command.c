@@ -14,6 +14,7 @@
 #include "check.h"
 #include "cert.h"
 #include "crl.h"
+#include "renew.h"
 #include "escrow.h"
 #include "ocsp.h"
 #include "log.h"
@@ -60,6 +61,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_RELEASE]      = cert_release,
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
 	[CMD_CERT_ESCROW_EXPORT] = cert_escrow_export,
+	[CMD_CERT_RENEW]        = cert_renew,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
 	[CMD_OCSP_SHOW]         = ocsp_show,

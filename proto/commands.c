@@ -130,15 +130,33 @@ static const struct opt_spec ca_rollover_opts[] = {
 	END_OPTS
 };
 
+/* A key the office makes (cert issue/renew --generate): its type, the
+ * PKCS#12 file it is delivered in, that file's passphrase. */
+#define GENERATE_OPTS \
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" }, \
+	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here " \
+	                                   "(PKCS#12, mode 0600, new file)" }, \
+	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from " \
+	                                   "standard input (else one is generated and printed once)" }
+
 static const struct opt_spec cert_issue_opts[] = {
 	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
 	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
 	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "no CSR: the office makes the key pair (needs --p12)" },
-	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
-	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
-	                                   "(PKCS#12, mode 0600, new file)" },
-	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
-	                                   "standard input (else one is generated and printed once)" },
+	GENERATE_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec cert_renew_opts[] = {
+	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "the successor's key from this request (default: the same key, "
+	                                   "where the profile allows it)" },
+	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "a new key made by the office (needs --p12)" },
+	GENERATE_OPTS,
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "instead of a SERIAL: every valid certificate expiring "
+	                                   "within DURATION (30d, 12h; a number is days) whose key may be reused" },
+	{ .name = "unit",    .kind = OPT_VALUE, .metavar = "CODE",    .help = "with --expiring-within: only this unit" },
+	{ .name = "recursive", .kind = OPT_FLAG, .metavar = NULL,     .help = "with --unit: include sub-units" },
+	{ .name = "dry-run", .kind = OPT_FLAG,  .metavar = NULL,      .help = "list what would be renewed, change nothing" },
 	END_OPTS
 };
 
@@ -370,6 +388,14 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "lift a certificateHold",
 	  .example = "provctl cert release 3a0f..." },
+	[CMD_CERT_RENEW] = {
+	  .id = CMD_CERT_RENEW, .scope = SCOPE_EACH,
+	  .noun = "cert", .verb = "renew", .operands = "[SERIAL]",
+	  .min_operands = 0, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
+	  .opts = cert_renew_opts,
+	  .summary = "issue the successor (same holder and profile); the old one is revoked as "
+	             "superseded after pki.renew_overlap",
+	  .example = "provctl cert renew --expiring-within 30d --unit so-tai-chinh --dry-run" },
 	[CMD_CERT_EXPORT_INDEX] = {
 	  .id = CMD_CERT_EXPORT_INDEX, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "export-index", .operands = "FILE",

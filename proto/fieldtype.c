@@ -60,6 +60,7 @@ static const struct field_decl fields[] = {
 	{ "self_signed",         FT_BOOL },
 	{ "seq",                 FT_INT },
 	{ "signer_pid",          FT_INT },
+	{ "supersede_at",        FT_TIME },
 	{ "this_update",         FT_TIME },
 	{ "time",                FT_TIME },
 	{ "total",               FT_INT },

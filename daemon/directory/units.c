@@ -119,6 +119,19 @@ cmp_unit(const void *a, const void *b)
 	return strcmp(((const struct unit *)a)->code, ((const struct unit *)b)->code);
 }
 
+struct units *
+units_from_array(struct unit *v, size_t n)
+{
+	struct units *u = units_new();
+
+	/* A new snapshot: whoever holds the old one keeps it intact. */
+	qsort(v, n, sizeof(*v), cmp_unit);
+	u->v = v;
+	u->n = n;
+	u->loaded = true;
+	return u;
+}
+
 static void
 on_done(void *arg, const struct dir_result *res)
 {
@@ -128,12 +141,7 @@ on_done(void *arg, const struct dir_result *res)
 	bool ok = res->code == LDAP_SUCCESS;
 
 	if (ok) {
-		u = units_new();
-		/* A new snapshot: whoever holds the old one keeps it intact. */
-		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
-		u->v = r->v;
-		u->n = r->n;
-		u->loaded = true;
+		u = units_from_array(r->v, r->n);
 		units_unref(r->pd->units);
 		r->pd->units = u;
 		log_debug("units: %zu units loaded", u->n);

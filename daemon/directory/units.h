@@ -42,6 +42,11 @@ void units_unref(struct units *u);
 typedef void units_done_fn(void *ctx, bool ok);
 void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
 
+/* A loaded table of the n units of v (taking v and the names in it), with
+ * one reference: what units_reload builds
+ * from the directory, and `provd bootstrap` from a units file. */
+struct units *units_from_array(struct unit *v, size_t n);
+
 bool units_loaded(const struct units *u);
 size_t units_count(const struct units *u);
 const struct unit *units_at(const struct units *u, size_t i);   /* sorted by code */

@@ -212,6 +212,10 @@ fixture() {
 		OKST=4 ;;
 	"cert issue") new_account "$u"; make_csr "i$n"; ARGS=("$LOGIN" --csr "$W/i$n.csr") ;;
 	"cert revoke") new_cert "$u"; ARGS=("$SERIAL" --reason superseded) ;;
+	"cert renew")
+		# One certificate; a scoped officer's renewal outside the scope
+		# is refused before anything is written.
+		new_cert "$u"; ARGS=("$SERIAL"); EACHST=5 ;;
 	"cert release")
 		new_cert "$u"
 		provctl cert revoke "$SERIAL" --reason certificateHold >/dev/null
