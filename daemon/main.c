@@ -108,6 +108,15 @@ load_template(const struct config *cfg, struct template **out, char *err, size_t
 	return template_load(path, out, err, errlen);
 }
 
+/* The writer lease shows another provider took writes while this provd
+ * held it. */
+static void
+check_after_split(struct provd *p)
+{
+	check_background(p, "after another provider took writes while this provd held the "
+	                    "writer lease");
+}
+
 static void
 on_dir_state(void *ctx, bool up)
 {
@@ -123,7 +132,7 @@ on_dir_state(void *ctx, bool up)
 	/* Back after a loss (failover, healed partition): look for what the
 	 * providers may have merged badly. */
 	if (up && dir_reconnects(p->dir) > 0)
-		check_background(p);
+		check_background(p, "after the directory connection came back");
 }
 
 static void
@@ -369,7 +378,7 @@ main(int argc, char **argv)
 	if ((pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL)
 		fatal("start-up: worker pool");
 	pd.dir = dir_new(pd.loop, &pd.cfg);
-	pd.writer = writer_new(&pd, check_background);
+	pd.writer = writer_new(&pd, check_after_split);
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");

@@ -43,6 +43,7 @@ static const struct field_decl fields[] = {
 	{ "ldap_outstanding",    FT_INT },
 	{ "ldap_reconnects",     FT_INT },
 	{ "lines",               FT_INT },
+	{ "lost_in_failover",    FT_INT },
 	{ "must_change",         FT_BOOL },
 	{ "next_crl_number",     FT_INT },
 	{ "next_update",         FT_TIME },

@@ -281,6 +281,17 @@ ldap_root2() {
 	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"
 }
 
+# Two-slapd sandboxes: the olcSyncrepl value of the slapd behind LDAPI, and
+# replacing it (a partition: point it at a dead port; the heal: put it back).
+syncrepl_of() {  # syncrepl_of LDAPI
+	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
+		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
+}
+set_syncrepl() {  # set_syncrepl LDAPI VALUE
+	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
+		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
+}
+
 # Run CMD... until it succeeds, for at most SECONDS (tenths of a second steps).
 within() {
 	local secs=$1 i

@@ -13,6 +13,7 @@
 #include "fields.h"
 #include "initialpw.h"
 #include "ldapesc.h"
+#include "lockmark.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
@@ -114,6 +115,9 @@ void
 lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                 lifecycle_done_fn *done, void *ctx)
 {
+	/* Every change of the lock state passes here: leave its mark too. */
+	if (ev == LIFECYCLE_DISABLE || ev == LIFECYCLE_DELETE || ev == LIFECYCLE_ENABLE)
+		lockmark_record(pd, login, ev != LIFECYCLE_ENABLE);
 	call(certs_fn, pd, login, ev, done, ctx);
 }
 
@@ -291,6 +295,7 @@ struct create {
 	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
 	size_t                 naliases;
 	bool                   must_change, upsert, allow_update, dry_run;
+	bool                   preset_password; /* res.password given, not generated */
 	struct strset         *planned;
 	/* search results */
 	struct strset         *taken;      /* logins and local parts in use */
@@ -481,6 +486,14 @@ validate(struct create *c, const struct account_input *in)
 			return ST_INVALID;
 	}
 	c->naliases = in->naliases;
+	if (in->password != NULL) {
+		if (strlen(in->password) >= sizeof(c->res.password)) {
+			snprintf(err, errlen, "initial password too long");
+			return ST_INTERNAL;
+		}
+		snprintf(c->res.password, sizeof(c->res.password), "%s", in->password);
+		c->preset_password = true;
+	}
 	c->must_change = true;
 	c->upsert = in->upsert;
 	c->allow_update = in->allow_update;
@@ -770,7 +783,8 @@ on_existing_done(void *arg, const struct dir_result *res)
 		hash_done(c);
 		return;
 	}
-	if (password_generate(c->res.password, sizeof(c->res.password)) < 0) {
+	if (!c->preset_password &&
+	    password_generate(c->res.password, sizeof(c->res.password)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot generate a password");
 		return;
 	}

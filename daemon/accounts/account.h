@@ -73,7 +73,8 @@ typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecy
 void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
 
 /* login must be a valid login (names_login_valid); it is copied.  Fatal
- * when lifecycle_set_certs was never called (a wiring bug). */
+ * when lifecycle_set_certs was never called (a wiring bug).  A disable,
+ * delete or enable also leaves its lock-state mark (lockmark.h). */
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
 
@@ -102,6 +103,9 @@ struct account_input {
 	size_t      naliases;
 	const char *mail;         /* NULL = <login>@<domain> */
 	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+	const char *password;     /* NULL: generate the initial password; else
+	                           * this one (batch.c: a row made again, with the
+	                           * password its credentials line already gave) */
 
 	/* Batch import: an existing employee id is compared and updated instead
 	 * of refused; title/phone/quota NULL means "not given, leave as is",

@@ -1087,6 +1087,34 @@ audit_progress(struct audit *a, const struct request *req, const char *note,
 	(void)record(a, req, ST_OK, "running", note, msg, false, &seq);
 }
 
+void
+audit_event(struct audit *a, const char *cmd, const char *args, const char *note, int code,
+            const char *msg)
+{
+	char when[32], clean[300], hash[JOURNAL_HEX];
+	unsigned long long seq;
+	struct journal_entry e;
+
+	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
+	utc_now(when);
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.uid = (unsigned long)getuid();
+	e.user = "provd";
+	e.pid = (long)getpid();
+	e.cmd = cmd;
+	e.args = args;
+	e.note = note;
+	e.status = code;
+	e.status_name = wire_status_name(code);
+	e.msg = clean;
+	(void)journal_append(a, &e, false, &seq, hash);
+	log_audit("uid=%u user=provd pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
+	          "msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)getuid(), (int)getpid(), cmd, args, note[0] ? " " : "", note,
+	          e.status_name, code, clean, seq, hash[0] ? hash : "-");
+}
+
 int
 audit_request(struct audit *a, const struct request *req, int code, const char *msg,
               audit_durable_fn *cb, void *ctx)
