@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -25,12 +27,47 @@
 #define REPLY_MSG_MAX   1024
 #define STOP_WAIT_MS    2000
 
+static int drain(struct signer *s, int timeout_ms, char *err, size_t errlen);
+static void fail_queue(struct signer *s, const char *why);
 static int exchange(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, int timeout_ms,
     size_t reply_max, struct signer_msg *reply, char *err, size_t errlen);
 
+/* A request of the asynchronous interface: its own copy of the message
+ * (nothing of the caller's is borrowed) and what to do with the reply. */
+enum req_kind { REQ_DER, REQ_KEY };
+
+struct signer_req {
+	TAILQ_ENTRY(signer_req) entry;
+	enum req_kind   kind;
+	uint8_t         op;
+	unsigned char  *buf;           /* the whole message */
+	size_t          len, off;      /* off: bytes sent */
+	size_t          reply_max;
+	int             timeout_ms;    /* counted from reaching the head */
+	int64_t         deadline;      /* 0 until then */
+	int             keygen;
+	signer_der_fn  *der_cb;
+	signer_key_fn  *key_cb;
+	void           *ctx;
+	char            key_path[KEYFILE_PATH_MAX];   /* REQ_KEY */
+	char            pass_path[KEYFILE_PATH_MAX];
+	/* answered during a synchronous call, delivered by signer_io */
+	int             rc;
+	struct signer_msg reply;
+	char            err[256];
+};
+TAILQ_HEAD(signer_reqq, signer_req);
+
 struct signer {
 	struct signer_config cfg;
+	struct signer_reqq queue;     /* the head is on the wire */
+	struct signer_reqq answered;  /* see signer_req.rc */
+	unsigned char *rbuf;          /* the reply being received */
+	size_t    rtotal, rhave;
+	void    (*notify)(void *);
+	void    (*closing)(void *, int);
+	void     *notify_ctx;
 	int       fd;
 	pid_t     pid;
 	int       broken;        /* stream out of step: restart needed */
@@ -83,9 +120,17 @@ kill_child(struct signer *s)
 	int waited, st;
 
 	if (s->fd >= 0) {
+		if (s->closing != NULL)
+			s->closing(s->notify_ctx, s->fd);
 		close(s->fd);
 		s->fd = -1;
 	}
+	if (s->rbuf != NULL) {
+		OPENSSL_cleanse(s->rbuf, s->rhave);
+		free(s->rbuf);
+		s->rbuf = NULL;
+	}
+	s->rtotal = s->rhave = 0;
 	if (s->pid <= 0)
 		return;
 	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
@@ -186,6 +231,8 @@ signer_start(const struct signer_config *cfg, struct signer **out,
 	}
 	if (cfg != NULL)
 		s->cfg = *cfg;
+	TAILQ_INIT(&s->queue);
+	TAILQ_INIT(&s->answered);
 	s->fd = -1;
 	s->pid = -1;
 	if (fork_child(s, err, errlen) < 0) {
@@ -218,6 +265,15 @@ exchange(struct signer *s, uint8_t op, uint8_t flags,
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
+	if (s != NULL && !TAILQ_EMPTY(&s->queue)) {
+		if (signer_keygen_queued(s)) {
+			snprintf(err, errlen, "the signer is generating a key; "
+			    "try again shortly");
+			return -1;
+		}
+		if (drain(s, timeout_ms, err, errlen) < 0)
+			return -1;
+	}
 	if (s == NULL || s->fd < 0 || s->broken) {
 		snprintf(err, errlen, "signer is not running (restart it)");
 		return -1;
@@ -318,23 +374,17 @@ text(const char *s)
 	return f;
 }
 
-/* Common tail of GENKEY / LOAD / IMPORT: remember the new active key. */
+/* The reply to GENKEY / LOAD / IMPORT: remember the new active key. */
 static int
-key_request(struct signer *s, uint8_t op, const struct signer_field *f,
-    size_t nf, int timeout_ms, const char *key_path, const char *pass_path,
-    EVP_PKEY **pub, char *err, size_t errlen)
+adopt_key(struct signer *s, const struct signer_msg *m, const char *key_path,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
 {
-	struct signer_msg m;
 	EVP_PKEY *pk = NULL, *copy;
-	int rc = -1;
 
 	if (pub != NULL)
 		*pub = NULL;
-	if (exchange(s, op, 0, f, nf, timeout_ms, REPLY_CERT_MAX, &m, err,
-	    errlen) < 0)
+	if (pubkey_from(m, &pk, err, errlen) < 0)
 		return -1;
-	if (pubkey_from(&m, &pk, err, errlen) < 0)
-		goto out;
 	snprintf(s->key_path, sizeof(s->key_path), "%s", key_path);
 	snprintf(s->pass_path, sizeof(s->pass_path), "%s",
 	    pass_path != NULL ? pass_path : "");
@@ -345,21 +395,37 @@ key_request(struct signer *s, uint8_t op, const struct signer_field *f,
 		copy = EVP_PKEY_dup(pk);
 		if (copy == NULL) {
 			snprintf(err, errlen, "signer: out of memory");
-			goto out;
+			return -1;
 		}
 		*pub = copy;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+/* Common tail of GENKEY / LOAD / IMPORT. */
+static int
+key_request(struct signer *s, uint8_t op, const struct signer_field *f,
+    size_t nf, int timeout_ms, const char *key_path, const char *pass_path,
+    EVP_PKEY **pub, char *err, size_t errlen)
+{
+	struct signer_msg m;
+	int rc;
+
+	if (pub != NULL)
+		*pub = NULL;
+	if (exchange(s, op, 0, f, nf, timeout_ms, REPLY_CERT_MAX, &m, err,
+	    errlen) < 0)
+		return -1;
+	rc = adopt_key(s, &m, key_path, pass_path, pub, err, errlen);
 	signer_msg_free(&m);
 	return rc;
 }
 
-int
-signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
-    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
+/* The fields of GENKEY, checked. */
+static int
+genkey_fields(enum keyfile_type t, const char *path, const char *pass_path,
+    struct signer_field f[3], char *err, size_t errlen)
 {
-	struct signer_field f[3];
 	const char *tn = keyfile_type_name(t);
 
 	if (tn == NULL) {
@@ -371,6 +437,17 @@ signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
 	f[0] = text(tn);
 	f[1] = text(path);
 	f[2] = text(pass_path);
+	return 0;
+}
+
+int
+signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
+{
+	struct signer_field f[3];
+
+	if (genkey_fields(t, path, pass_path, f, err, errlen) < 0)
+		return -1;
 	return key_request(s, SIGNER_OP_GENKEY, f, 3, timeout_of(s, 1), path,
 	    pass_path, pub, err, errlen);
 }
@@ -551,12 +628,404 @@ out:
 	return rc;
 }
 
+/* ---- asynchronous requests ------------------------------------------ */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+req_free(struct signer_req *r)
+{
+	if (r->buf != NULL) {
+		OPENSSL_cleanse(r->buf, r->len);
+		free(r->buf);
+	}
+	signer_msg_free(&r->reply);
+	free(r);
+}
+
+/* r is answered (m, if any, is taken over); signer_io delivers it. */
+static void
+finish(struct signer *s, struct signer_req *r, int rc, struct signer_msg *m,
+    const char *why)
+{
+	TAILQ_REMOVE(&s->queue, r, entry);
+	r->rc = rc;
+	if (m != NULL) {
+		r->reply = *m;
+		memset(m, 0, sizeof(*m));
+	}
+	snprintf(r->err, sizeof(r->err), "%s", why != NULL ? why : "");
+	TAILQ_INSERT_TAIL(&s->answered, r, entry);
+}
+
+static void
+fail_queue(struct signer *s, const char *why)
+{
+	struct signer_req *r;
+
+	while ((r = TAILQ_FIRST(&s->queue)) != NULL)
+		finish(s, r, -1, NULL, why);
+	if (!TAILQ_EMPTY(&s->answered) && s->notify != NULL)
+		s->notify(s->notify_ctx);
+}
+
+/* A transport failure: the stream is out of step, every request fails. */
+static void
+fail_all(struct signer *s, const char *why)
+{
+	char msg[256], st[96];
+
+	s->broken = 1;
+	child_status(s, st, sizeof(st));
+	snprintf(msg, sizeof(msg), "%s%s", why, st);
+	if (s->rbuf != NULL) {
+		OPENSSL_cleanse(s->rbuf, s->rhave);
+		free(s->rbuf);
+		s->rbuf = NULL;
+	}
+	s->rtotal = s->rhave = 0;
+	fail_queue(s, msg);
+}
+
+/*
+ * Send what the socket takes, receive what has come; answered requests go
+ * to s->answered.  Never blocks, never calls back.
+ */
+static void
+progress(struct signer *s)
+{
+	unsigned char first[SIGNER_WIRE_CHUNK];
+	struct signer_req *r;
+	struct signer_msg m;
+	char err[256];
+	ssize_t n;
+
+again:
+	if (s->fd < 0 || s->broken)
+		return;
+	while ((r = TAILQ_FIRST(&s->queue)) != NULL && r->off < r->len) {
+		size_t k = r->len - r->off > SIGNER_WIRE_CHUNK ?
+		    SIGNER_WIRE_CHUNK : r->len - r->off;
+
+		if (r->deadline == 0)
+			r->deadline = mono_ms() + r->timeout_ms;
+		n = send(s->fd, r->buf + r->off, k, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0 || (size_t)n != k) {
+			snprintf(err, sizeof(err), "signer socket: send: %s",
+			    n < 0 ? strerror(errno) : "short send");
+			fail_all(s, err);
+			return;
+		}
+		r->off += k;
+	}
+	for (;;) {
+		struct iovec iov;
+		struct msghdr mh;
+		unsigned char *b;
+		size_t t;
+
+		memset(&mh, 0, sizeof(mh));
+		if (s->rbuf == NULL) {
+			iov.iov_base = first;
+			iov.iov_len = sizeof(first);
+		} else {
+			iov.iov_base = s->rbuf + s->rhave;
+			iov.iov_len = s->rtotal - s->rhave > SIGNER_WIRE_CHUNK ?
+			    SIGNER_WIRE_CHUNK : s->rtotal - s->rhave;
+		}
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			snprintf(err, sizeof(err), "signer socket: recv: %s",
+			    strerror(errno));
+			fail_all(s, err);
+			return;
+		}
+		if (n == 0) {
+			fail_all(s, s->rbuf != NULL ? "signer socket closed in "
+			    "the middle of a message" : "signer closed the "
+			    "connection");
+			return;
+		}
+		r = TAILQ_FIRST(&s->queue);
+		if ((mh.msg_flags & MSG_TRUNC) || r == NULL || r->off < r->len) {
+			OPENSSL_cleanse(first, sizeof(first));
+			fail_all(s, r == NULL || r->off < r->len ? "signer sent "
+			    "a message nobody asked for" : "signer message: "
+			    "packet overruns the announced length");
+			return;
+		}
+		if (s->rbuf == NULL) {
+			if (signer_wire_header(first, (size_t)n, r->reply_max,
+			    &s->rtotal, err, sizeof(err)) < 0 ||
+			    (s->rbuf = malloc(s->rtotal)) == NULL) {
+				OPENSSL_cleanse(first, (size_t)n);
+				fail_all(s, s->rtotal > 0 ? "signer message: out "
+				    "of memory" : err);
+				return;
+			}
+			memcpy(s->rbuf, first, (size_t)n);
+			OPENSSL_cleanse(first, (size_t)n);
+			s->rhave = (size_t)n;
+		} else {
+			s->rhave += (size_t)n;
+		}
+		if (s->rhave < s->rtotal)
+			continue;
+		b = s->rbuf;
+		t = s->rtotal;
+		s->rbuf = NULL;
+		s->rtotal = s->rhave = 0;
+		if (signer_wire_parse(b, t, &m, err, sizeof(err)) < 0) {
+			fail_all(s, err);
+			return;
+		}
+		if (m.op != r->op) {
+			snprintf(err, sizeof(err), "signer answered request %u "
+			    "with %u", r->op, m.op);
+			signer_msg_free(&m);
+			fail_all(s, err);
+			return;
+		}
+		finish(s, r, 0, &m, NULL);
+		goto again;     /* the next request's turn */
+	}
+}
+
+/* Call back for every answered request, in order. */
+static void
+deliver(struct signer *s)
+{
+	struct signer_req *r;
+	char err[512];
+
+	while ((r = TAILQ_FIRST(&s->answered)) != NULL) {
+		EVP_PKEY *pub = NULL;
+		int rc = r->rc;
+
+		TAILQ_REMOVE(&s->answered, r, entry);
+		snprintf(err, sizeof(err), "%s", r->err);
+		if (rc == 0 && r->reply.status != SIGNER_STATUS_OK) {
+			copy_message(&r->reply, err, sizeof(err));
+			rc = -1;
+		}
+		if (r->kind == REQ_DER) {
+			const struct signer_field *f = &r->reply.field[0];
+
+			if (rc == 0 && (r->reply.nfields != 1 || f->len == 0)) {
+				snprintf(err, sizeof(err), "signer sent nothing");
+				rc = -1;
+			}
+			r->der_cb(r->ctx, rc, rc == 0 ? f->data : NULL,
+			    rc == 0 ? f->len : 0, rc == 0 ? NULL : err);
+		} else {
+			if (rc == 0 && adopt_key(s, &r->reply, r->key_path,
+			    r->pass_path[0] != '\0' ? r->pass_path : NULL, &pub,
+			    err, sizeof(err)) < 0)
+				rc = -1;
+			r->key_cb(r->ctx, rc, pub, rc == 0 ? NULL : err);
+		}
+		req_free(r);
+	}
+}
+
+/* Wait (blocking) until every queued request is answered. */
+static int
+drain(struct signer *s, int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (!TAILQ_EMPTY(&s->queue) && !s->broken && s->fd >= 0) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		int64_t left = deadline - mono_ms();
+
+		if (signer_want(s) & SIGNER_WANT_WRITE)
+			p.events |= POLLOUT;
+		if (left <= 0) {
+			fail_all(s, "signer did not answer in time");
+			break;
+		}
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+			fail_all(s, "signer socket: poll failed");
+			break;
+		}
+		progress(s);
+	}
+	if (!TAILQ_EMPTY(&s->answered) && s->notify != NULL)
+		s->notify(s->notify_ctx);
+	if (s->broken || s->fd < 0) {
+		snprintf(err, errlen, "signer is not running (restart it)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+submit(struct signer *s, struct signer_req *r, uint8_t op,
+    const struct signer_field *f, size_t nf, char *err, size_t errlen)
+{
+	if (s == NULL || s->fd < 0 || s->broken) {
+		snprintf(err, errlen, "signer is not running (restart it)");
+		free(r);
+		return -1;
+	}
+	r->op = op;
+	r->buf = signer_wire_encode(op, SIGNER_STATUS_OK, 0, f, nf, &r->len,
+	    err, errlen);
+	if (r->buf == NULL) {
+		free(r);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&s->queue, r, entry);
+	return 0;
+}
+
+int
+signer_sign_crl_async(struct signer *s, const unsigned char *crl,
+    size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f = { .data = crl, .len = len };
+	struct signer_req *r;
+
+	if (crl == NULL || len == 0) {
+		snprintf(err, errlen, "signer: no CRL to sign");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	r->kind = REQ_DER;
+	r->reply_max = SIGNER_WIRE_MAX;
+	r->timeout_ms = s != NULL ? timeout_of(s, 0) : 0;
+	r->der_cb = cb;
+	r->ctx = ctx;
+	return submit(s, r, SIGNER_OP_SIGN_CRL, &f, 1, err, errlen);
+}
+
+int
+signer_genkey_async(struct signer *s, enum keyfile_type t, const char *path,
+    const char *pass_path, signer_key_fn *cb, void *ctx, char *err,
+    size_t errlen)
+{
+	struct signer_field f[3];
+	struct signer_req *r;
+
+	if (genkey_fields(t, path, pass_path, f, err, errlen) < 0)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	r->kind = REQ_KEY;
+	r->keygen = 1;
+	r->reply_max = REPLY_CERT_MAX;
+	r->timeout_ms = s != NULL ? timeout_of(s, 1) : 0;
+	r->key_cb = cb;
+	r->ctx = ctx;
+	snprintf(r->key_path, sizeof(r->key_path), "%s", path);
+	snprintf(r->pass_path, sizeof(r->pass_path), "%s",
+	    pass_path != NULL ? pass_path : "");
+	return submit(s, r, SIGNER_OP_GENKEY, f, 3, err, errlen);
+}
+
+int
+signer_fd(const struct signer *s)
+{
+	return s != NULL ? s->fd : -1;
+}
+
+unsigned
+signer_want(const struct signer *s)
+{
+	const struct signer_req *r;
+
+	if (s == NULL || s->fd < 0 || s->broken)
+		return 0;
+	r = TAILQ_FIRST(&s->queue);
+	return SIGNER_WANT_READ | (r != NULL && r->off < r->len ?
+	    SIGNER_WANT_WRITE : 0);
+}
+
+void
+signer_io(struct signer *s)
+{
+	progress(s);
+	deliver(s);
+}
+
+void
+signer_expire(struct signer *s)
+{
+	struct signer_req *r = TAILQ_FIRST(&s->queue);
+
+	if (r != NULL && r->deadline != 0 && mono_ms() > r->deadline)
+		fail_all(s, "signer did not answer in time");
+	deliver(s);
+}
+
+size_t
+signer_queued(const struct signer *s)
+{
+	const struct signer_req *r;
+	size_t n = 0;
+
+	TAILQ_FOREACH(r, &s->queue, entry)
+		n++;
+	TAILQ_FOREACH(r, &s->answered, entry)
+		n++;
+	return n;
+}
+
+int
+signer_keygen_queued(const struct signer *s)
+{
+	const struct signer_req *r;
+
+	TAILQ_FOREACH(r, &s->queue, entry)
+		if (r->keygen)
+			return 1;
+	return 0;
+}
+
+int
+signer_broken(const struct signer *s)
+{
+	return s == NULL || s->fd < 0 || s->broken;
+}
+
+void
+signer_set_hooks(struct signer *s, void (*notify)(void *),
+    void (*closing)(void *, int), void *ctx)
+{
+	s->notify = notify;
+	s->closing = closing;
+	s->notify_ctx = ctx;
+}
+
 int
 signer_restart(struct signer *s, char *err, size_t errlen)
 {
 	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX];
 	int had = s->have_key;
 
+	fail_queue(s, "the signer was restarted");
 	kill_child(s);
 	if (fork_child(s, err, errlen) < 0)
 		return -1;
@@ -577,9 +1046,16 @@ signer_pid(const struct signer *s)
 void
 signer_stop(struct signer *s)
 {
+	struct signer_req *r;
+
 	if (s == NULL)
 		return;
 	kill_child(s);
+	TAILQ_CONCAT(&s->answered, &s->queue, entry);
+	while ((r = TAILQ_FIRST(&s->answered)) != NULL) {
+		TAILQ_REMOVE(&s->answered, r, entry);
+		req_free(r);
+	}
 	EVP_PKEY_free(s->pub);
 	EVP_PKEY_free(s->seal);
 	free(s);

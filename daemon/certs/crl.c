@@ -157,6 +157,7 @@ struct crl_state {
 	char              bad[256];    /* a record that could not be read */
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
+	time_t            now;         /* its thisUpdate */
 	/* The entries, sorted by serial.  While set_valid they are exactly
 	 * those of CRL set_number, which this process published. */
 	struct crl_entry *entries;
@@ -561,31 +562,49 @@ on_written(void *arg, const struct dir_result *res)
 	}
 }
 
+static void on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                          const char *err);
+
+/* Build the CRL and hand it to the signer; the loop keeps serving while a
+ * CRL of many entries is signed.  The publish stays running meanwhile, so
+ * nothing else touches s. */
 static void
 build_and_write(struct crl_state *s)
 {
 	struct provd *pd = s->pd;
-	unsigned char *tbs = NULL, *der = NULL;
-	size_t tbslen = 0, derlen = 0;
+	unsigned char *tbs = NULL;
+	size_t tbslen = 0;
 	char err[512];
-	time_t now = time(NULL);
 
-	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
+	s->now = time(NULL);
+	if (crlgen_build(pd->pki->cacert, s->number + 1, s->now, pd->cfg.crl_days,
 	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0 ||
-	    ca_sign_crl(pd, tbs, tbslen, &der, &derlen, err, sizeof(err)) < 0) {
+	    ca_sign_crl_async(pd, tbs, tbslen, on_crl_signed, s, err, sizeof(err)) < 0) {
 		free(tbs);
 		publish_end(s, ST_INTERNAL, err);
 		return;
 	}
 	free(tbs);
+}
+
+static void
+on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct crl_state *s = ctx;
+	struct provd *pd = s->pd;
+
+	if (rc < 0) {
+		publish_end(s, ST_INTERNAL, err);
+		return;
+	}
 	/* The directory first: the compare-and-swap claims the number, so no
 	 * two different CRLs ever carry one number.  The file follows; a crash
 	 * in between leaves the previous CRL on disk until the next publish. */
 	free(s->der);
-	s->der = der;
+	s->der = xmalloc(derlen);
+	memcpy(s->der, der, derlen);
 	s->derlen = derlen;
-	der = NULL;
-	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, now, s->der, s->derlen,
+	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, s->der, s->derlen,
 	                  on_written, s) < 0)
 		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
 }
