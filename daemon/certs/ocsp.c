@@ -712,7 +712,9 @@ tick(void *arg)
 	char err[512];
 
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
-	if (!ca_ready(pd) || s->scanning)
+	/* The signer is busy (a CRL, a CA key): the next tick, rather than
+	 * waiting for it on the loop. */
+	if (!ca_ready(pd) || s->scanning || signer_queued(pd->pki->signer) > 0)
 		return;
 	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);

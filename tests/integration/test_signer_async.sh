@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
+# of a CA key generation or a CRL signature, provd keeps answering other
+# callers, and the held request completes once the signer resumes.  A signer
+# that dies between requests is replaced, and the next request is signed.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/provd-signer-async.XXXXXX)
+at_exit rm -rf "$T"
+
+sandbox_up
+CA_PEM=$SANDBOX_DIR/state/ca/ca.pem
+CRL_DER=$SANDBOX_DIR/state/crl/ca.crl
+PID=$(<"$SANDBOX_DIR/provd.pid")
+# The signer: provd's child process (it has no other).
+signer_now() { pgrep -P "$PID" | head -n1; }
+signer_of_ca() {
+	provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p'
+}
+quick() { timeout 3 "$BUILD/provctl" "$@"; }
+
+spid=$(signer_now)
+ok "the signer runs" test -n "$spid"
+
+# ca create while the signer is held: the key is generated in the signer,
+# the engine answers meanwhile.
+kill -STOP "$spid"
+"$BUILD/provctl" ca create --subject '/CN=Async CA' --key ec-p256 --days 30 >"$T/create.out" 2>&1 &
+creator=$!
+sleep 0.3
+ok "ping answers while the signer generates the CA key" quick ping
+ok "user list answers too" quick user list
+fails "a second ca create waits its turn (refused, not queued)" 4 quick ca create \
+	--subject '/CN=Other' --key ec-p256 --days 30
+kill -CONT "$spid"
+wait "$creator"
+eq "ca create ends once the signer resumes" "$?" 0
+ok "ca show" provctl ca show
+contains "the new CA is loaded" "$OUT" "Async CA"
+
+# A CRL signed while the signer is held.
+spid=$(signer_of_ca)
+kill -STOP "$spid"
+"$BUILD/provctl" crl publish >"$T/publish.out" 2>&1 &
+publisher=$!
+sleep 0.3
+ok "ping answers while the signer holds a CRL" quick ping
+ok "ca show answers too" quick ca show
+kill -CONT "$spid"
+wait "$publisher"
+eq "crl publish ends once the signer resumes" "$?" 0
+ok "the CRL verifies with the CA certificate" \
+	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
+
+# A signer that dies between requests is replaced.
+kill -KILL "$spid"
+ok "the dead signer is replaced" within 5 bash -c \
+	'p=$("$1" -f json ca show | sed -n "s/.*\"signer_pid\":\([0-9]*\).*/\1/p"); [[ -n $p && $p != "$2" ]] && kill -0 "$p"' \
+	_ "$BUILD/provctl" "$spid"
+ok "crl publish after the signer died" provctl crl publish
+ok "that CRL verifies too" openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
+contains "provd said what happened" "$(<"$SANDBOX_DIR/provd.log")" "signer ended; starting a new one"
+
+done_testing
