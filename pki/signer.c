@@ -28,6 +28,7 @@
 #define STOP_WAIT_MS    2000
 
 static int drain(struct signer *s, int timeout_ms, char *err, size_t errlen);
+static void stop_launcher(struct signer *s);
 static void fail_queue(struct signer *s, const char *why);
 static int exchange(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, int timeout_ms,
@@ -70,6 +71,8 @@ struct signer {
 	void     *notify_ctx;
 	int       fd;
 	pid_t     pid;
+	int       lfd;           /* the launcher's socket, or -1 (none) */
+	pid_t     lpid;
 	int       broken;        /* stream out of step: restart needed */
 	int       have_key;      /* key_path/pass_path name the active key */
 	char      key_path[KEYFILE_PATH_MAX];
@@ -98,6 +101,13 @@ child_status(struct signer *s, char *buf, size_t len)
 	buf[0] = '\0';
 	if (s->pid <= 0)
 		return;
+	if (s->lfd >= 0) {      /* the launcher's child, not ours */
+		if (kill(s->pid, 0) < 0 && errno == ESRCH) {
+			snprintf(buf, len, " (signer process is gone)");
+			s->pid = -1;
+		}
+		return;
+	}
 	r = waitpid(s->pid, &st, WNOHANG);
 	if (r == s->pid) {
 		if (WIFEXITED(st))
@@ -133,6 +143,12 @@ kill_child(struct signer *s)
 	s->rtotal = s->rhave = 0;
 	if (s->pid <= 0)
 		return;
+	if (s->lfd >= 0) {
+		/* The launcher's child: it leaves on end-of-file, and the
+		 * launcher kills it when asked for the next one. */
+		s->pid = -1;
+		return;
+	}
 	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
 		pid_t r = waitpid(s->pid, &st, WNOHANG);
 
@@ -167,14 +183,125 @@ copy_message(const struct signer_msg *m, char *err, size_t errlen)
 		snprintf(err, errlen, "signer refused the request");
 }
 
+/* Close the launcher's socket (it kills its signer and leaves), reap it
+ * (SIGKILL after 2 s). */
+static void
+stop_launcher(struct signer *s)
+{
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	int waited, st;
+
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		s->lfd = -1;
+	}
+	if (s->lpid <= 0)
+		return;
+	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
+		pid_t r = waitpid(s->lpid, &st, WNOHANG);
+
+		if (r == s->lpid || (r < 0 && errno == ECHILD)) {
+			s->lpid = -1;
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill(s->lpid, SIGKILL);
+	while (waitpid(s->lpid, &st, 0) < 0 && errno == EINTR)
+		;
+	s->lpid = -1;
+}
+
+/* Wait for the HELLO of a new process on fd; 0 or -1 with a message. */
 static int
-fork_child(struct signer *s, char *err, size_t errlen)
+await_hello(struct signer *s, int fd, const char *who, char *err,
+    size_t errlen)
 {
 	struct signer_msg hello;
 	char why[96];
-	int sv[2], r;
+	int r;
+
+	r = signer_wire_recv(fd, &hello, REPLY_MSG_MAX, timeout_of(s, 0), err,
+	    errlen);
+	if (r != 0) {
+		if (r == 1) {
+			child_status(s, why, sizeof(why));
+			snprintf(err, errlen, "%s: process ended during "
+			    "start-up%s", who, why);
+		}
+		return -1;
+	}
+	if (hello.op != SIGNER_OP_HELLO ||
+	    hello.status != SIGNER_STATUS_OK) {
+		copy_message(&hello, err, errlen);
+		signer_msg_free(&hello);
+		return -1;
+	}
+	signer_msg_free(&hello);
+	return 0;
+}
+
+/* Ask the launcher for a new signer: its socket into *fd, its pid. */
+static int
+spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
+    size_t errlen)
+{
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	unsigned char p[4], one = 1;
+	struct iovec iov = { .iov_base = p, .iov_len = sizeof(p) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	*fd = -1;
+	*pid = -1;
+	if (send(s->lfd, &one, 1, MSG_NOSIGNAL) != 1) {
+		snprintf(err, errlen, "signer launcher: send: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (poll(&pfd, 1, timeout_of(s, 0)) != 1) {
+		snprintf(err, errlen, "signer launcher did not answer");
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	r = recvmsg(s->lfd, &mh, MSG_CMSG_CLOEXEC);
+	cm = r == 4 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	*pid = (pid_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+	if (r != 4 || *fd < 0 || *pid <= 0 || (mh.msg_flags & MSG_CTRUNC)) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		snprintf(err, errlen, "signer launcher could not start a "
+		    "signer%s", r == 0 ? " (launcher gone)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+fork_child(struct signer *s, char *err, size_t errlen)
+{
+	int sv[2];
 	pid_t pid;
 
+	if (s->lfd >= 0) {
+		if (spawn_via_launcher(s, &sv[0], &pid, err, errlen) < 0)
+			return -1;
+		s->fd = sv[0];
+		s->pid = pid;
+		s->broken = 0;
+		goto hello;
+	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "signer: socketpair: %s",
 		    strerror(errno));
@@ -195,25 +322,48 @@ fork_child(struct signer *s, char *err, size_t errlen)
 	s->fd = sv[0];
 	s->pid = pid;
 	s->broken = 0;
-	r = signer_wire_recv(s->fd, &hello, REPLY_MSG_MAX,
-	    timeout_of(s, 0), err, errlen);
-	if (r != 0) {
-		if (r == 1) {
-			child_status(s, why, sizeof(why));
-			snprintf(err, errlen, "signer: process ended during "
-			    "start-up%s", why);
-		}
+hello:
+	if (await_hello(s, s->fd, "signer", err, errlen) < 0) {
 		kill_child(s);
 		return -1;
 	}
-	if (hello.op != SIGNER_OP_HELLO ||
-	    hello.status != SIGNER_STATUS_OK) {
-		copy_message(&hello, err, errlen);
-		signer_msg_free(&hello);
-		kill_child(s);
+	return 0;
+}
+
+/*
+ * With dropped privileges the signers come from a launcher forked now,
+ * while the engine may still switch to the signer's uid: a signer that
+ * dies later can then be replaced (see signer_launcher_main).
+ */
+static int
+start_launcher(struct signer *s, char *err, size_t errlen)
+{
+	int lv[2];
+	pid_t pid;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lv) < 0) {
+		snprintf(err, errlen, "signer: socketpair: %s",
+		    strerror(errno));
 		return -1;
 	}
-	signer_msg_free(&hello);
+	pid = fork();
+	if (pid < 0) {
+		snprintf(err, errlen, "signer: fork: %s", strerror(errno));
+		close(lv[0]);
+		close(lv[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		close(lv[0]);
+		signer_launcher_main(lv[1], &s->cfg);
+	}
+	close(lv[1]);
+	s->lfd = lv[0];
+	s->lpid = pid;
+	if (await_hello(s, s->lfd, "signer launcher", err, errlen) < 0) {
+		stop_launcher(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -235,7 +385,11 @@ signer_start(const struct signer_config *cfg, struct signer **out,
 	TAILQ_INIT(&s->answered);
 	s->fd = -1;
 	s->pid = -1;
-	if (fork_child(s, err, errlen) < 0) {
+	s->lfd = -1;
+	s->lpid = -1;
+	if ((s->cfg.drop_privileges && start_launcher(s, err, errlen) < 0) ||
+	    fork_child(s, err, errlen) < 0) {
+		stop_launcher(s);
 		free(s);
 		return -1;
 	}
@@ -1051,6 +1205,7 @@ signer_stop(struct signer *s)
 	if (s == NULL)
 		return;
 	kill_child(s);
+	stop_launcher(s);
 	TAILQ_CONCAT(&s->answered, &s->queue, entry);
 	while ((r = TAILQ_FIRST(&s->answered)) != NULL) {
 		TAILQ_REMOVE(&s->answered, r, entry);
