@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
-# of a CA key generation or a CRL signature, provd keeps answering other
+# of a CA key generation, a CRL signature or a rollover, provd keeps answering other
 # callers, and the held request completes once the signer resumes.  A signer
 # that dies between requests is replaced, and the next request is signed.
 set -uo pipefail
@@ -12,15 +12,22 @@ sandbox_up
 CA_PEM=$SANDBOX_DIR/state/ca/ca.pem
 CRL_DER=$SANDBOX_DIR/state/crl/ca.crl
 PID=$(<"$SANDBOX_DIR/provd.pid")
-# The signer: provd's child process (it has no other).
-signer_now() { pgrep -P "$PID" | head -n1; }
-signer_of_ca() {
-	provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p'
+# The signer: provd's child, or the child of provd's child (the launcher,
+# when provd drops its privileges).
+signer_now() {
+	local c g
+	c=$(pgrep -P "$PID" | head -n1)
+	g=$(pgrep -P "$c" | head -n1)
+	printf '%s\n' "${g:-$c}"
+}
+signer_of_ca() {  # the current generation's
+	provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1
 }
 quick() { timeout 3 "$BUILD/provctl" "$@"; }
 
 spid=$(signer_now)
 ok "the signer runs" test -n "$spid"
+eq "it is the process that holds no other" "$(pgrep -P "$spid")" ""
 
 # ca create while the signer is held: the key is generated in the signer,
 # the engine answers meanwhile.
@@ -52,10 +59,33 @@ eq "crl publish ends once the signer resumes" "$?" 0
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
 
+# ca rollover: the old CA's last CRL goes out first, then the signer makes
+# the new key (seconds for RSA-4096); the signer is held once that CRL is on
+# disk, so in the middle of the key generation, and the engine answers.
+crlnum() { openssl crl -inform DER -in "$CRL_DER" -noout -crlnumber | sed 's/.*=//'; }
+n0=$(crlnum)
+spid=$(signer_of_ca)     # the main signer makes the new key
+"$BUILD/provctl" ca rollover --subject '/CN=Async CA G2' --key rsa-4096 --days 30 \
+	>"$T/roll.out" 2>&1 &
+roller=$!
+for ((i = 0; i < 200; i++)); do
+	[[ $(crlnum) != "$n0" ]] && break
+	sleep 0.05
+done
+kill -STOP "$spid"
+sleep 0.3
+ok "ping answers while the signer makes the rollover's key" quick ping
+kill -CONT "$spid"
+wait "$roller"
+eq "ca rollover ends once the signer resumes" "$?" 0
+ok "ca show after the rollover" provctl ca show
+contains "the new CA is current" "$OUT" "Async CA G2"
+
 # A signer that dies between requests is replaced.
+spid=$(signer_of_ca)
 kill -KILL "$spid"
 ok "the dead signer is replaced" within 5 bash -c \
-	'p=$("$1" -f json ca show | sed -n "s/.*\"signer_pid\":\([0-9]*\).*/\1/p"); [[ -n $p && $p != "$2" ]] && kill -0 "$p"' \
+	'p=$("$1" -f json ca show | sed -n "s/.*\"signer_pid\":\([0-9]*\).*/\1/p" | head -n1); [[ -n $p && $p != "$2" ]] && kill -0 "$p"' \
 	_ "$BUILD/provctl" "$spid"
 ok "crl publish after the signer died" provctl crl publish
 ok "that CRL verifies too" openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
