@@ -1051,26 +1051,36 @@ submit(struct signer *s, struct signer_req *r, uint8_t op,
 }
 
 int
-signer_sign_crl_async(struct signer *s, const unsigned char *crl,
-    size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+signer_call_async(struct signer *s, uint8_t op, const struct signer_field *f,
+    size_t nf, size_t reply_max, signer_der_fn *cb, void *ctx, char *err,
+    size_t errlen)
 {
-	struct signer_field f = { .data = crl, .len = len };
 	struct signer_req *r;
 
-	if (crl == NULL || len == 0) {
-		snprintf(err, errlen, "signer: no CRL to sign");
-		return -1;
-	}
 	if ((r = calloc(1, sizeof(*r))) == NULL) {
 		snprintf(err, errlen, "signer: out of memory");
 		return -1;
 	}
 	r->kind = REQ_DER;
-	r->reply_max = SIGNER_WIRE_MAX;
+	r->reply_max = reply_max;
 	r->timeout_ms = s != NULL ? timeout_of(s, 0) : 0;
 	r->der_cb = cb;
 	r->ctx = ctx;
-	return submit(s, r, SIGNER_OP_SIGN_CRL, &f, 1, err, errlen);
+	return submit(s, r, op, f, nf, err, errlen);
+}
+
+int
+signer_sign_crl_async(struct signer *s, const unsigned char *crl,
+    size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f = { .data = crl, .len = len };
+
+	if (crl == NULL || len == 0) {
+		snprintf(err, errlen, "signer: no CRL to sign");
+		return -1;
+	}
+	return signer_call_async(s, SIGNER_OP_SIGN_CRL, &f, 1, SIGNER_WIRE_MAX,
+	    cb, ctx, err, errlen);
 }
 
 int

@@ -168,6 +168,12 @@ int signer_call(struct signer *s, uint8_t op, uint8_t flags,
 #define SIGNER_WANT_READ  0x001u
 #define SIGNER_WANT_WRITE 0x004u
 
+/* signer_call_async: any request op with fields f[0..nf) whose answer is
+ * one field (at most reply_max bytes), handed to cb as der. */
+struct signer_field;
+int signer_call_async(struct signer *s, uint8_t op,
+    const struct signer_field *f, size_t nf, size_t reply_max,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen);
 int signer_sign_crl_async(struct signer *s, const unsigned char *crl,
     size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen);
 int signer_genkey_async(struct signer *s, enum keyfile_type t,

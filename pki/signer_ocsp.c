@@ -44,6 +44,38 @@ signer_ocsp_newkey(struct signer *s, EVP_PKEY **pub, char *err,
 	return rc;
 }
 
+/* The fields of SIGN_OCSP; times[64] holds the validity text. */
+static void
+sign_fields(struct signer_field f[4], char times[64],
+    const unsigned char *rcert, size_t rcertlen, const unsigned char *issuer,
+    size_t issuerlen, time_t this_update, time_t next_update,
+    const char *lines, size_t len)
+{
+	snprintf(times, 64, "%lld %lld", (long long)this_update,
+	    (long long)next_update);
+	f[0] = (struct signer_field){ .data = rcert, .len = rcertlen };
+	f[1] = (struct signer_field){ .data = issuer, .len = issuerlen };
+	f[2] = (struct signer_field){ .data = (const unsigned char *)times,
+	    .len = strlen(times) };
+	f[3] = (struct signer_field){ .data = (const unsigned char *)lines,
+	    .len = len };
+}
+
+int
+signer_ocsp_sign_async(struct signer *s, const unsigned char *rcert,
+    size_t rcertlen, const unsigned char *issuer, size_t issuerlen,
+    time_t this_update, time_t next_update, const char *lines, size_t len,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f[4];
+	char times[64];
+
+	sign_fields(f, times, rcert, rcertlen, issuer, issuerlen, this_update,
+	    next_update, lines, len);
+	return signer_call_async(s, SIGNER_OP_SIGN_OCSP, f, 4, SIGNER_WIRE_MAX,
+	    cb, ctx, err, errlen);
+}
+
 int
 signer_ocsp_sign(struct signer *s, const unsigned char *rcert,
     size_t rcertlen, const unsigned char *issuer, size_t issuerlen,
@@ -57,14 +89,8 @@ signer_ocsp_sign(struct signer *s, const unsigned char *rcert,
 
 	*out = NULL;
 	*outlen = 0;
-	snprintf(times, sizeof(times), "%lld %lld", (long long)this_update,
-	    (long long)next_update);
-	f[0] = (struct signer_field){ .data = rcert, .len = rcertlen };
-	f[1] = (struct signer_field){ .data = issuer, .len = issuerlen };
-	f[2] = (struct signer_field){ .data = (const unsigned char *)times,
-	    .len = strlen(times) };
-	f[3] = (struct signer_field){ .data = (const unsigned char *)lines,
-	    .len = len };
+	sign_fields(f, times, rcert, rcertlen, issuer, issuerlen, this_update,
+	    next_update, lines, len);
 	if (signer_call(s, SIGNER_OP_SIGN_OCSP, 0, f, 4, SIGNER_WIRE_MAX, &m,
 	    err, errlen) < 0)
 		return -1;

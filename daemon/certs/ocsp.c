@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -34,6 +35,8 @@
 #include "signer.h"
 #include "vec.h"
 #include "signer_ocsp.h"
+#include "workpool.h"
+#include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
 #define FIRST_MS       200u
@@ -41,8 +44,12 @@
 #define PATH_MAX_LEN   4096
 #define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
 
+struct sign_job;
+STAILQ_HEAD(sign_jobs, sign_job);
+
 struct ocsp_state {
 	struct provd         *pd;
+	struct sign_jobs      jobs;          /* signing runs, the head running */
 	/* every certificate known, sorted by serial, as last signed */
 	struct ocspgen_entry *v;
 	size_t                n, cap;
@@ -78,7 +85,23 @@ struct ocsp_state {
 	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
 };
 
+struct sign_job {
+	STAILQ_ENTRY(sign_job) entry;
+	struct ocsp_state    *s;
+	struct ocspgen_entry *e;
+	size_t                n, done, batch;
+	int                   tries;
+	bool                  full;
+	/* the batch being written (worker thread: these fields only) */
+	int                   dirfd;
+	unsigned char        *out;
+	size_t                outlen;
+	int                   wrc;
+	char                  bad[SERIAL_HEX_MAX + 1];
+};
+
 static void scan_start(struct ocsp_state *s);
+static void job_free(struct sign_job *j);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -152,6 +175,7 @@ state(struct provd *pd)
 			fatal("ocsp: out of memory");
 		pki->ocsp->pd = pd;
 		pki->ocsp->rdirfd = -1;
+		STAILQ_INIT(&pki->ocsp->jobs);
 	}
 	return pki->ocsp;
 }
@@ -159,12 +183,18 @@ state(struct provd *pd)
 void
 ocsp_state_free(struct ocsp_state *s)
 {
+	struct sign_job *j;
+
 	if (s == NULL)
 		return;
 	if (s->timer != NULL)
 		loop_timer_cancel(s->pd->loop, s->timer);
 	if (s->rdirfd >= 0)
 		close(s->rdirfd);
+	while ((j = STAILQ_FIRST(&s->jobs)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->jobs, entry);
+		job_free(j);
+	}
 	ocsp_unknown_free(s->unk);
 	free(s->v);
 	free(s->scan);
@@ -255,90 +285,213 @@ next_update(const struct ocsp_state *s, time_t now, time_t secs)
 	return now + secs > s->r_until ? s->r_until : now + secs;
 }
 
-/* Write the responses in buf[0..len) (4-byte length + DER each) for
- * e[0..n).  0 or -1. */
-static int
-write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
-                const unsigned char *buf, size_t len)
-{
-	char hex[SERIAL_HEX_MAX + 1];
-	size_t i, off = 0, rl;
+/*
+ * Signing runs.  Each holds its own copy of the entries; runs go one after
+ * the other, batch by batch: the signer signs a batch through its queue
+ * (the loop keeps serving), a worker thread writes its files, then the
+ * next batch.  A run made by a full read (on_scan_done) ends by removing
+ * stale files and answering `ocsp refresh`.
+ */
 
-	for (i = 0; i < n; i++) {
+static void job_next(struct ocsp_state *s);
+static void batch_submit(struct sign_job *j);
+static void remove_stale(struct ocsp_state *s);
+static void refresh_reply(struct ocsp_state *s, int status, const char *msg);
+
+static void
+job_free(struct sign_job *j)
+{
+	free(j->e);
+	free(j->out);
+	free(j);
+}
+
+/* Write the responses in j->out (4-byte length + DER each) for the batch.
+ * Worker thread. */
+static void
+write_work(void *arg)
+{
+	struct sign_job *j = arg;
+	const struct ocspgen_entry *e = j->e + j->done;
+	const unsigned char *buf = j->out;
+	size_t i, off = 0, rl, len = j->outlen;
+	char hex[SERIAL_HEX_MAX + 1];
+
+	j->wrc = -1;
+	for (i = 0; i < j->batch; i++) {
 		if (len - off < 4)
-			return -1;
+			return;
 		rl = (size_t)buf[off] << 24 | (size_t)buf[off + 1] << 16 |
 		     (size_t)buf[off + 2] << 8 | buf[off + 3];
 		off += 4;
 		if (rl > len - off)
-			return -1;
+			return;
 		serial_to_hex(&e[i].serial, 1, hex);
-		if (write_at(s->rdirfd, hex, buf + off, rl) < 0) {
-			log_warn("ocsp: writing the response for %s", hex);
-			return -1;
+		if (write_at(j->dirfd, hex, buf + off, rl) < 0) {
+			memcpy(j->bad, hex, sizeof(hex));
+			return;
 		}
 		off += rl;
 	}
-	return off == len ? 0 : -1;
+	j->wrc = off == len ? 0 : -1;
 }
 
-/* Sign and write e[0..n) in batches.  Rolls the responder first when due,
- * and once more when the signer refuses (it lost the key).  0 or -1. */
-static int
-sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
+static void
+job_end(struct sign_job *j, bool ok)
 {
+	struct ocsp_state *s = j->s;
+	char msg[400];
+
+	STAILQ_REMOVE_HEAD(&s->jobs, entry);
+	if (ok)
+		s->last_signed = time(NULL);
+	if (j->full && ok) {
+		s->last_full = time(NULL);
+		remove_stale(s);
+		snprintf(msg, sizeof(msg), "%zu responses signed%s", s->n,
+		         s->scan_bad ? " (unreadable records skipped)" : "");
+		log_info("ocsp: %s", msg);
+		refresh_reply(s, ST_OK, msg);
+	} else if (j->full) {
+		refresh_reply(s, ST_INTERNAL, "signing the responses failed (see the log)");
+	} else if (!ok) {
+		log_warnx("ocsp: %zu changed responses not signed; the next refresh retries",
+		          j->n - j->done);
+	}
+	job_free(j);
+	job_next(s);
+}
+
+static void
+write_done(void *arg)
+{
+	struct sign_job *j = arg;
+
+	free(j->out);
+	j->out = NULL;
+	if (j->wrc < 0) {
+		if (j->bad[0] != '\0')
+			log_warnx("ocsp: writing the response for %s failed", j->bad);
+		else
+			log_warnx("ocsp: the signer's responses do not match the request");
+		job_end(j, false);
+		return;
+	}
+	j->done += j->batch;
+	j->s->signed_total += j->batch;
+	j->tries = 0;
+	if (j->done < j->n)
+		batch_submit(j);
+	else
+		job_end(j, true);
+}
+
+static void
+on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct sign_job *j = ctx;
+	struct ocsp_state *s = j->s;
+	char err[512];
+
+	if (rc < 0) {
+		log_warnx("ocsp: signing responses: %s", why);
+		/* once more with a new responder key (a restarted signer has
+		 * none) */
+		if (++j->tries > 1 || roll(s, err, sizeof(err)) < 0) {
+			job_end(j, false);
+			return;
+		}
+		batch_submit(j);
+		return;
+	}
+	j->out = xmalloc(derlen);
+	memcpy(j->out, der, derlen);
+	j->outlen = derlen;
+	j->dirfd = s->rdirfd;
+	if (workpool_submit(s->pd->hashers, write_work, write_done, j) < 0) {
+		write_work(j);          /* no memory for a job: write it here */
+		write_done(j);
+	}
+}
+
+static void
+batch_submit(struct sign_job *j)
+{
+	struct ocsp_state *s = j->s;
 	struct provd *pd = s->pd;
 	char err[512], line[OCSPGEN_LINE_MAX];
 	char *lines = NULL;
-	unsigned char *out = NULL;
-	size_t outlen, done = 0, k, len, cap = 0, batch;
-	time_t now = time(NULL), next;
-	int tries = 0, rc = -1, l;
+	size_t k, len = 0, cap = 0;
+	time_t now = time(NULL);
+	int l;
 
-	if (n == 0 || s->rdirfd < 0)
-		return 0;
-	if (need_roll(s, now) && roll(s, err, sizeof(err)) < 0) {
-		log_warnx("ocsp: new responder certificate: %s", err);
-		if (s->rcert == NULL)
-			return -1;
+	j->batch = j->n - j->done < SIGNER_OCSP_BATCH_MAX ? j->n - j->done : SIGNER_OCSP_BATCH_MAX;
+	for (k = 0; k < j->batch; k++) {
+		if ((l = ocspgen_format(&j->e[j->done + k], line, sizeof(line))) < 0)
+			fatalx("ocsp: an entry does not format");
+		lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
+		memcpy(lines + len, line, (size_t)l);
+		len += (size_t)l;
+		if (k + 1 < j->batch)
+			lines[len++] = '\n';
 	}
-	while (done < n) {
-		batch = n - done < SIGNER_OCSP_BATCH_MAX ? n - done : SIGNER_OCSP_BATCH_MAX;
-		len = 0;
-		for (k = 0; k < batch; k++) {
-			if ((l = ocspgen_format(&e[done + k], line, sizeof(line))) < 0)
-				fatalx("ocsp: an entry does not format");
-			lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
-			memcpy(lines + len, line, (size_t)l);
-			len += (size_t)l;
-			if (k + 1 < batch)
-				lines[len++] = '\n';
-		}
-		now = time(NULL);
-		next = next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600);
-		if (signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-		                     s->issuer_len, now, next, lines, len, &out, &outlen,
-		                     err, sizeof(err)) < 0) {
-			log_warnx("ocsp: signing responses: %s", err);
-			if (++tries > 1 || roll(s, err, sizeof(err)) < 0)
-				goto out;
-			continue;
-		}
-		if (write_responses(s, e + done, batch, out, outlen) < 0) {
-			log_warnx("ocsp: the signer's responses do not match the request");
-			goto out;
-		}
-		free(out);
-		out = NULL;
-		done += batch;
-		s->signed_total += batch;
+	if (signer_ocsp_sign_async(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
+	                           s->issuer_len, now,
+	                           next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600),
+	                           lines, len, on_batch_signed, j, err, sizeof(err)) < 0) {
+		free(lines);
+		log_warnx("ocsp: signing responses: %s", err);
+		job_end(j, false);
+		return;
 	}
-	s->last_signed = time(NULL);
-	rc = 0;
-out:
 	free(lines);
-	free(out);
-	return rc;
+	ca_signer_watch(pd);
+}
+
+/* Start the run at the head, if none is running. */
+static void
+job_next(struct ocsp_state *s)
+{
+	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	char err[512];
+
+	if (j == NULL)
+		return;
+	if (j->n == 0 || s->rdirfd < 0) {
+		job_end(j, true);
+		return;
+	}
+	if (need_roll(s, time(NULL)) && roll(s, err, sizeof(err)) < 0) {
+		log_warnx("ocsp: new responder certificate: %s", err);
+		if (s->rcert == NULL) {
+			job_end(j, false);
+			return;
+		}
+	}
+	batch_submit(j);
+}
+
+/* Sign and write e[0..n) (copied) after the runs before; full: the run of
+ * a full read (see above). */
+static void
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full)
+{
+	struct sign_job *j;
+	bool idle = STAILQ_EMPTY(&s->jobs);
+
+	if (n == 0 && !full)
+		return;
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->full = full;
+	j->n = n;
+	if (n > 0) {
+		j->e = xmalloc(n * sizeof(*j->e));
+		memcpy(j->e, e, n * sizeof(*j->e));
+	}
+	STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+	if (idle)
+		job_next(s);
 }
 
 /* Remove responses for serials no record has any more. */
@@ -452,9 +605,7 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	}
 	s->crl_seq++;
 	merge_crl(s, entries, n, &changed, &nchanged);
-	if (nchanged > 0 && sign_entries(s, changed, nchanged) < 0)
-		log_warnx("ocsp: %zu changed responses not signed; the next "
-		          "refresh retries", nchanged);
+	sign_entries(s, changed, nchanged, false);
 	free(changed);
 }
 
@@ -484,9 +635,7 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = e;
 	s->n++;
-	if (sign_entries(s, &e, 1) < 0)
-		log_warnx("ocsp: the first response of %s is not signed; the next "
-		          "refresh retries", serial_hex);
+	sign_entries(s, &e, 1, false);
 }
 
 int
@@ -589,7 +738,6 @@ on_scan_done(void *arg, const struct dir_result *res)
 	struct ocspgen_entry *changed = NULL, e;
 	size_t i, nchanged = 0, k;
 	char why[300], msg[400];
-	int rc;
 
 	s->scanning = false;
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
@@ -630,17 +778,7 @@ on_scan_done(void *arg, const struct dir_result *res)
 		free(changed);
 	}
 	s->have_set = true;
-	rc = sign_entries(s, s->v, s->n);
-	if (rc == 0) {
-		s->last_full = time(NULL);
-		remove_stale(s);
-		snprintf(msg, sizeof(msg), "%zu responses signed%s", s->n,
-		         s->scan_bad ? " (unreadable records skipped)" : "");
-		log_info("ocsp: %s", msg);
-		refresh_reply(s, ST_OK, msg);
-	} else {
-		refresh_reply(s, ST_INTERNAL, "signing the responses failed (see the log)");
-	}
+	sign_entries(s, s->v, s->n, true);
 }
 
 static void
@@ -714,7 +852,8 @@ tick(void *arg)
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	/* The signer is busy (a CRL, a CA key): the next tick, rather than
 	 * waiting for it on the loop. */
-	if (!ca_ready(pd) || s->scanning || signer_queued(pd->pki->signer) > 0)
+	if (!ca_ready(pd) || s->scanning || signer_queued(pd->pki->signer) > 0 ||
+	    !STAILQ_EMPTY(&s->jobs))
 		return;
 	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
-# of a CA key generation, a CRL signature or a rollover, provd keeps answering other
+# of a CA key generation, a CRL signature, OCSP responses or a rollover, provd keeps answering other
 # callers, and the held request completes once the signer resumes.  A signer
 # that dies between requests is replaced, and the next request is signed.
 set -uo pipefail
@@ -58,6 +58,17 @@ wait "$publisher"
 eq "crl publish ends once the signer resumes" "$?" 0
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
+
+# The OCSP responses, signed in batches through the signer's queue.
+spid=$(signer_of_ca)
+kill -STOP "$spid"
+"$BUILD/provctl" ocsp refresh >"$T/refresh.out" 2>&1 &
+refresher=$!
+sleep 0.3
+ok "ping answers while the signer holds the OCSP responses" quick ping
+kill -CONT "$spid"
+wait "$refresher"
+eq "ocsp refresh ends once the signer resumes" "$?" 0
 
 # ca rollover: the old CA's last CRL goes out first, then the signer makes
 # the new key (seconds for RSA-4096); the signer is held once that CRL is on
