@@ -36,7 +36,7 @@ static int exchange(struct signer *s, uint8_t op, uint8_t flags,
 
 /* A request of the asynchronous interface: its own copy of the message
  * (nothing of the caller's is borrowed) and what to do with the reply. */
-enum req_kind { REQ_DER, REQ_KEY };
+enum req_kind { REQ_DER, REQ_KEY, REQ_CERT };
 
 struct signer_req {
 	TAILQ_ENTRY(signer_req) entry;
@@ -51,6 +51,8 @@ struct signer_req {
 	signer_der_fn  *der_cb;
 	signer_key_fn  *key_cb;
 	void           *ctx;
+	unsigned char  *tbs;           /* REQ_CERT: what was sent, to check */
+	size_t          tbslen;
 	char            key_path[KEYFILE_PATH_MAX];   /* REQ_KEY */
 	char            pass_path[KEYFILE_PATH_MAX];
 	/* answered during a synchronous call, delivered by signer_io */
@@ -801,6 +803,7 @@ req_free(struct signer_req *r)
 		free(r->buf);
 	}
 	signer_msg_free(&r->reply);
+	free(r->tbs);
 	free(r);
 }
 
@@ -979,13 +982,18 @@ deliver(struct signer *s)
 			copy_message(&r->reply, err, sizeof(err));
 			rc = -1;
 		}
-		if (r->kind == REQ_DER) {
+		if (r->kind == REQ_DER || r->kind == REQ_CERT) {
 			const struct signer_field *f = &r->reply.field[0];
 
 			if (rc == 0 && (r->reply.nfields != 1 || f->len == 0)) {
 				snprintf(err, sizeof(err), "signer sent nothing");
 				rc = -1;
 			}
+			if (rc == 0 && r->kind == REQ_CERT &&
+			    certcheck_signed(s->pub, r->tbs, r->tbslen, f->data,
+			    f->len, err, sizeof(err)) < 0)
+				rc = -1;
+			ERR_clear_error();
 			r->der_cb(r->ctx, rc, rc == 0 ? f->data : NULL,
 			    rc == 0 ? f->len : 0, rc == 0 ? NULL : err);
 		} else {
@@ -1031,18 +1039,20 @@ drain(struct signer *s, int timeout_ms, char *err, size_t errlen)
 }
 
 static int
-submit(struct signer *s, struct signer_req *r, uint8_t op,
+submit(struct signer *s, struct signer_req *r, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, char *err, size_t errlen)
 {
 	if (s == NULL || s->fd < 0 || s->broken) {
 		snprintf(err, errlen, "signer is not running (restart it)");
+		free(r->tbs);
 		free(r);
 		return -1;
 	}
 	r->op = op;
-	r->buf = signer_wire_encode(op, SIGNER_STATUS_OK, 0, f, nf, &r->len,
+	r->buf = signer_wire_encode(op, SIGNER_STATUS_OK, flags, f, nf, &r->len,
 	    err, errlen);
 	if (r->buf == NULL) {
+		free(r->tbs);
 		free(r);
 		return -1;
 	}
@@ -1066,7 +1076,7 @@ signer_call_async(struct signer *s, uint8_t op, const struct signer_field *f,
 	r->timeout_ms = s != NULL ? timeout_of(s, 0) : 0;
 	r->der_cb = cb;
 	r->ctx = ctx;
-	return submit(s, r, op, f, nf, err, errlen);
+	return submit(s, r, op, 0, f, nf, err, errlen);
 }
 
 int
@@ -1106,7 +1116,50 @@ signer_genkey_async(struct signer *s, enum keyfile_type t, const char *path,
 	snprintf(r->key_path, sizeof(r->key_path), "%s", path);
 	snprintf(r->pass_path, sizeof(r->pass_path), "%s",
 	    pass_path != NULL ? pass_path : "");
-	return submit(s, r, SIGNER_OP_GENKEY, f, 3, err, errlen);
+	return submit(s, r, SIGNER_OP_GENKEY, 0, f, 3, err, errlen);
+}
+
+int
+signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f;
+	struct signer_req *r;
+	unsigned char *der = NULL;
+	EVP_PKEY *seal;
+	int len;
+
+	if (s == NULL || cert == NULL) {
+		snprintf(err, errlen, "signer: no certificate to sign");
+		return -1;
+	}
+	if ((seal = seal_key(s, err, errlen)) == NULL)
+		return -1;
+	if (X509_sign(cert, seal, EVP_sha256()) <= 0 ||
+	    (len = i2d_X509(cert, &der)) <= 0) {
+		ERR_clear_error();
+		snprintf(err, errlen, "certificate: cannot encode");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->tbs = malloc((size_t)len)) == NULL) {
+		free(r);
+		OPENSSL_free(der);
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	memcpy(r->tbs, der, (size_t)len);
+	r->tbslen = (size_t)len;
+	OPENSSL_free(der);
+	r->kind = REQ_CERT;
+	r->reply_max = REPLY_CERT_MAX;
+	r->timeout_ms = timeout_of(s, 0);
+	r->der_cb = cb;
+	r->ctx = ctx;
+	f.data = r->tbs;
+	f.len = r->tbslen;
+	return submit(s, r, SIGNER_OP_SIGN_CERT, (flags & SIGNER_SELF_SIGNED) ?
+	    SIGNER_FLAG_SELF_SIGNED : 0, &f, 1, err, errlen);
 }
 
 int

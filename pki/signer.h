@@ -174,6 +174,9 @@ struct signer_field;
 int signer_call_async(struct signer *s, uint8_t op,
     const struct signer_field *f, size_t nf, size_t reply_max,
     signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+/* signer_sign_cert_async: as signer_sign_cert_der (the same checks). */
+int signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen);
 int signer_sign_crl_async(struct signer *s, const unsigned char *crl,
     size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen);
 int signer_genkey_async(struct signer *s, enum keyfile_type t,

@@ -16,32 +16,50 @@
 #define REPLY_KEY_MAX (64 * 1024)
 
 int
+signer_ocsp_key_parse(const unsigned char *der, size_t len, EVP_PKEY **pub,
+    char *err, size_t errlen)
+{
+	const unsigned char *p = der;
+
+	*pub = NULL;
+	if (len > 0) {
+		*pub = d2i_PUBKEY(NULL, &p, (long)len);
+		if (*pub != NULL && p != der + len) {
+			EVP_PKEY_free(*pub);
+			*pub = NULL;
+		}
+	}
+	ERR_clear_error();
+	if (*pub == NULL) {
+		snprintf(err, errlen, "signer sent a malformed responder key");
+		return -1;
+	}
+	return 0;
+}
+
+int
 signer_ocsp_newkey(struct signer *s, EVP_PKEY **pub, char *err,
     size_t errlen)
 {
 	struct signer_msg m;
-	const unsigned char *p;
-	int rc = -1;
+	int rc;
 
 	*pub = NULL;
 	if (signer_call(s, SIGNER_OP_OCSP_KEY, 0, NULL, 0, REPLY_KEY_MAX, &m,
 	    err, errlen) < 0)
 		return -1;
-	if (m.nfields == 1 && m.field[0].len > 0) {
-		p = m.field[0].data;
-		*pub = d2i_PUBKEY(NULL, &p, (long)m.field[0].len);
-		if (*pub != NULL && p != m.field[0].data + m.field[0].len) {
-			EVP_PKEY_free(*pub);
-			*pub = NULL;
-		}
-	}
-	if (*pub == NULL)
-		snprintf(err, errlen, "signer sent a malformed responder key");
-	else
-		rc = 0;
-	ERR_clear_error();
+	rc = signer_ocsp_key_parse(m.nfields == 1 ? m.field[0].data : NULL,
+	    m.nfields == 1 ? m.field[0].len : 0, pub, err, errlen);
 	signer_msg_free(&m);
 	return rc;
+}
+
+int
+signer_ocsp_newkey_async(struct signer *s, signer_der_fn *cb, void *ctx,
+    char *err, size_t errlen)
+{
+	return signer_call_async(s, SIGNER_OP_OCSP_KEY, NULL, 0, REPLY_KEY_MAX,
+	    cb, ctx, err, errlen);
 }
 
 /* The fields of SIGN_OCSP; times[64] holds the validity text. */

@@ -420,6 +420,12 @@ ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned cha
 	return signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen);
 }
 
+bool
+ca_signer_ready(struct provd *pd)
+{
+	return !signer_broken(pd->pki->signer) || recover(pd, "a request", "not running");
+}
+
 /* One CRL being signed: our own copy of the to-be-signed bytes (sent
  * again to a restarted signer) and whom to tell. */
 struct crl_sign {
@@ -462,7 +468,7 @@ ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der
 		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
 		return -1;
 	}
-	if (signer_broken(pd->pki->signer) && !recover(pd, "a CRL", "not running"))  {
+	if (!ca_signer_ready(pd)) {
 		snprintf(err, errlen, "the signer is not running");
 		return -1;
 	}

@@ -80,6 +80,9 @@ typedef void ca_der_fn(void *ctx, int rc, const unsigned char *der, size_t derle
 int ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len,
                       ca_der_fn *cb, void *ctx, char *err, size_t errlen);
 
+/* The signer can take a request (a broken one is restarted first). */
+bool ca_signer_ready(struct provd *pd);
+
 /*
  * Watch the signer's socket for what the signer handle wants now (after
  * a submit, a restart or a replaced handle).  Idempotent.

@@ -50,6 +50,9 @@ STAILQ_HEAD(sign_jobs, sign_job);
 struct ocsp_state {
 	struct provd         *pd;
 	struct sign_jobs      jobs;          /* signing runs, the head running */
+	bool                  rolling;       /* a new responder key is being made */
+	bool                  roll_tick;     /* ... for the tick */
+	bool                  force_roll;    /* ocsp refresh --new-responder */
 	/* every certificate known, sorted by serial, as last signed */
 	struct ocspgen_entry *v;
 	size_t                n, cap;
@@ -208,71 +211,115 @@ ocsp_state_free(struct ocsp_state *s)
 
 /* ---- the responder certificate ---------------------------------------- */
 
-/* A new responder key in the signer and a certificate for it.  0 or -1. */
-static int
-roll(struct ocsp_state *s, char *err, size_t errlen)
+/*
+ * A new responder key in the signer and a certificate for it, both through
+ * the signer's queue; roll_done then resumes the signing run at the head
+ * (or, for the tick, has everything signed again).
+ */
+static void roll_done(struct ocsp_state *s, int rc, const char *err);
+
+static void
+on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                    const char *why)
 {
+	struct ocsp_state *s = ctx;
+	struct provd *pd = s->pd;
+	const unsigned char *p = der;
+	char *pem = NULL, err[512];
+	size_t pemlen = 0;
+	time_t from, until;
+	X509 *x = NULL;
+
+	if (rc < 0) {
+		roll_done(s, -1, why);
+		return;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		X509_free(x);
+		roll_done(s, -1, "responder certificate: unreadable");
+		return;
+	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
+		X509_free(x);
+		roll_done(s, -1, err);
+		return;
+	}
+	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
+	free(pem);
+	X509_free(s->rcert);
+	free(s->rder);
+	s->rcert = x;
+	s->rder = xmalloc(derlen);
+	memcpy(s->rder, der, derlen);
+	s->rderlen = derlen;
+	s->r_from = from + CERTGEN_SKEW_SECONDS;
+	s->r_until = until;
+	s->rolls++;
+	log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
+	roll_done(s, 0, NULL);
+}
+
+static void
+on_responder_key(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct ocsp_state *s = ctx;
 	struct provd *pd = s->pd;
 	struct certgen_ca ca = {
 		.cert = pd->pki->cacert, .country = pd->cfg.country,
 		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
 	};
 	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *x = NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	char *pem = NULL, why[256];
-	size_t derlen = 0, pemlen = 0;
-	time_t from, until;
-	int rc = -1;
+	X509 *tbs = NULL;
+	char err[512];
 
-	if (signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0) {
-		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
-		if (signer_restart(pd->pki->signer, why, sizeof(why)) < 0 ||
-		    signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0)
-			goto out;
+	if (rc < 0) {
+		roll_done(s, -1, why);
+		return;
 	}
-	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
-	                           err, errlen) < 0 ||
-	    ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) < 0)
-		goto out;
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
-		snprintf(err, errlen, "responder certificate: unreadable");
-		goto out;
+	if (signer_ocsp_key_parse(der, derlen, &pub, err, sizeof(err)) < 0 ||
+	    certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
+	                           err, sizeof(err)) < 0 ||
+	    signer_sign_cert_async(pd->pki->signer, tbs, 0, on_responder_signed, s, err,
+	                           sizeof(err)) < 0) {
+		EVP_PKEY_free(pub);
+		X509_free(tbs);
+		roll_done(s, -1, err);
+		return;
 	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
-		goto out;
-	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	X509_free(s->rcert);
-	free(s->rder);
-	s->rcert = x;
-	s->rder = der;
-	s->rderlen = derlen;
-	s->r_from = from + CERTGEN_SKEW_SECONDS;
-	s->r_until = until;
-	s->rolls++;
-	x = NULL;
-	der = NULL;
-	log_info("ocsp: new responder certificate, valid until %lld",
-	         (long long)until);
-	rc = 0;
-out:
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	X509_free(x);
-	free(der);
-	free(pem);
-	return rc;
+	ca_signer_watch(pd);
+}
+
+static void
+roll_start(struct ocsp_state *s, bool from_tick)
+{
+	struct provd *pd = s->pd;
+	char err[512];
+
+	if (s->rolling)
+		return;
+	s->rolling = true;
+	s->roll_tick = from_tick;
+	if (!ca_signer_ready(pd) ||
+	    signer_ocsp_newkey_async(pd->pki->signer, on_responder_key, s, err,
+	                             sizeof(err)) < 0) {
+		if (!ca_signer_ready(pd))
+			snprintf(err, sizeof(err), "the signer is not running");
+		roll_done(s, -1, err);
+		return;
+	}
+	ca_signer_watch(pd);
 }
 
 static bool
 need_roll(const struct ocsp_state *s, time_t now)
 {
-	return s->rcert == NULL || now >= s->r_from + (s->r_until - s->r_from) / 2;
+	return s->rcert == NULL || s->force_roll ||
+	       now >= s->r_from + (s->r_until - s->r_from) / 2;
 }
 
 /* ---- signing and writing responses ------------------------------------ */
@@ -391,17 +438,15 @@ on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, cons
 {
 	struct sign_job *j = ctx;
 	struct ocsp_state *s = j->s;
-	char err[512];
 
 	if (rc < 0) {
 		log_warnx("ocsp: signing responses: %s", why);
 		/* once more with a new responder key (a restarted signer has
 		 * none) */
-		if (++j->tries > 1 || roll(s, err, sizeof(err)) < 0) {
+		if (++j->tries > 1)
 			job_end(j, false);
-			return;
-		}
-		batch_submit(j);
+		else
+			roll_start(s, false);
 		return;
 	}
 	j->out = xmalloc(derlen);
@@ -453,22 +498,42 @@ static void
 job_next(struct ocsp_state *s)
 {
 	struct sign_job *j = STAILQ_FIRST(&s->jobs);
-	char err[512];
 
-	if (j == NULL)
-		return;
+	if (j == NULL || s->rolling)
+		return;         /* roll_done resumes the head */
 	if (j->n == 0 || s->rdirfd < 0) {
 		job_end(j, true);
 		return;
 	}
-	if (need_roll(s, time(NULL)) && roll(s, err, sizeof(err)) < 0) {
+	if (need_roll(s, time(NULL)))
+		roll_start(s, false);
+	else
+		batch_submit(j);
+}
+
+static void
+roll_done(struct ocsp_state *s, int rc, const char *err)
+{
+	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	bool tick = s->roll_tick, forced = s->force_roll;
+
+	s->rolling = false;
+	s->roll_tick = false;
+	s->force_roll = false;
+	if (rc < 0)
 		log_warnx("ocsp: new responder certificate: %s", err);
-		if (s->rcert == NULL) {
-			job_end(j, false);
-			return;
+	if (j == NULL) {
+		/* the tick's: everything again with the new certificate */
+		if (tick && rc == 0 && dir_connected(s->pd->dir)) {
+			s->last_full = 0;
+			scan_start(s);
 		}
+		return;
 	}
-	batch_submit(j);
+	if (rc < 0 && (j->tries > 0 || s->rcert == NULL || forced))
+		job_end(j, false);
+	else
+		batch_submit(j);
 }
 
 /* Sign and write e[0..n) (copied) after the runs before; full: the run of
@@ -852,19 +917,16 @@ tick(void *arg)
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	/* The signer is busy (a CRL, a CA key): the next tick, rather than
 	 * waiting for it on the loop. */
-	if (!ca_ready(pd) || s->scanning || signer_queued(pd->pki->signer) > 0 ||
-	    !STAILQ_EMPTY(&s->jobs))
+	if (!ca_ready(pd) || s->scanning || s->rolling ||
+	    signer_queued(pd->pki->signer) > 0 || !STAILQ_EMPTY(&s->jobs))
 		return;
 	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);
 		return;
 	}
 	if (need_roll(s, now)) {
-		if (roll(s, err, sizeof(err)) < 0) {
-			log_warnx("ocsp: new responder certificate: %s", err);
-			return;
-		}
-		s->last_full = 0;      /* sign everything with the new one */
+		roll_start(s, true);   /* then everything with the new one */
+		return;
 	}
 	if (!dir_connected(pd->dir))
 		return;
@@ -952,10 +1014,9 @@ ocsp_refresh_cmd(struct request *req)
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}
-	if (cmd_flag(&req->args, "new-responder") && roll(s, err, sizeof(err)) < 0) {
-		request_done(req, ST_INTERNAL, "new responder certificate: %s", err);
-		return;
-	}
+	/* --new-responder: the refresh's run makes one first, and fails
+	 * if it cannot. */
+	s->force_roll = cmd_flag(&req->args, "new-responder");
 	if (!dir_connected(req->pd->dir)) {
 		request_done(req, ST_UNAVAILABLE, "the directory is unavailable");
 		return;

@@ -45,6 +45,12 @@ eq "ca create ends once the signer resumes" "$?" 0
 ok "ca show" provctl ca show
 contains "the new CA is loaded" "$OUT" "Async CA"
 
+# A certificate, so that there are OCSP responses to sign.
+ok "a person" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/an.key" \
+	-subj "/CN=an" -out "$T/an.csr" 2>/dev/null
+ok "cert issue" provctl cert issue annv --csr "$T/an.csr"
+
 # A CRL signed while the signer is held.
 spid=$(signer_of_ca)
 kill -STOP "$spid"
