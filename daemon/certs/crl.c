@@ -86,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <strings.h>
 #include <time.h>
 
@@ -120,10 +121,11 @@
 #define CLEAR_WINDOW     8       /* marker removals in flight at once */
 
 struct waiter {
-	crl_done_fn   *done;
-	void          *ctx;
-	struct waiter *next;
+	crl_done_fn           *done;
+	void                  *ctx;
+	STAILQ_ENTRY(waiter)   entry;
 };
+STAILQ_HEAD(waiters, waiter);
 
 /* A marked record as a publish read it. */
 struct mark {
@@ -140,8 +142,8 @@ struct change {
 struct crl_state {
 	struct provd     *pd;
 	bool              running;
-	struct waiter    *current;     /* satisfied by the publish running now */
-	struct waiter    *next;        /* arrived meanwhile: need another one */
+	struct waiters    current;     /* satisfied by the publish running now */
+	struct waiters    next;        /* arrived meanwhile: need another one */
 	bool              again;
 	bool              rebuild_next; /* a waiter in `next` asked for a rebuild */
 	/* the publish in progress */
@@ -193,6 +195,8 @@ state(struct provd *pd)
 	if (pki->crl == NULL) {
 		pki->crl = xcalloc(1, sizeof(*pki->crl));
 		pki->crl->pd = pd;
+		STAILQ_INIT(&pki->crl->current);
+		STAILQ_INIT(&pki->crl->next);
 	}
 	return pki->crl;
 }
@@ -216,12 +220,9 @@ crl_state_free(struct crl_state *s)
 
 	if (s == NULL)
 		return;
-	while ((w = s->current) != NULL) {
-		s->current = w->next;
-		free(w);
-	}
-	while ((w = s->next) != NULL) {
-		s->next = w->next;
+	STAILQ_CONCAT(&s->current, &s->next);
+	while ((w = STAILQ_FIRST(&s->current)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->current, entry);
 		free(w);
 	}
 	if (s->timer)
@@ -346,9 +347,10 @@ clear_marks(struct crl_state *s)
 static void
 publish_end(struct crl_state *s, int status, const char *msg)
 {
-	struct waiter *w = s->current, *nw;
+	struct waiters done = STAILQ_HEAD_INITIALIZER(done);
+	struct waiter *w;
 
-	s->current = NULL;
+	STAILQ_CONCAT(&done, &s->current);
 	s->running = false;
 	marks_free(s->marks, 0, s->nmarks);
 	s->marks = NULL;
@@ -356,16 +358,14 @@ publish_end(struct crl_state *s, int status, const char *msg)
 	s->nchanges = 0;
 	if (status != ST_OK)
 		log_warnx("crl: publish failed: %s", msg);
-	while (w != NULL) {
-		nw = w->next;
+	while ((w = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, entry);
 		w->done(w->ctx, status, msg);
 		free(w);
-		w = nw;
 	}
 	if (s->again) {
 		s->again = false;
-		s->current = s->next;
-		s->next = NULL;
+		STAILQ_CONCAT(&s->current, &s->next);
 		s->rebuild = s->rebuild_next;
 		s->rebuild_next = false;
 		s->tries = 0;
@@ -391,14 +391,12 @@ enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 	w->ctx = ctx;
 	s = state(pd);
 	if (s->running) {
-		w->next = s->next;
-		s->next = w;
+		STAILQ_INSERT_TAIL(&s->next, w, entry);
 		s->again = true;
 		s->rebuild_next |= rebuild;
 		return;
 	}
-	w->next = s->current;
-	s->current = w;
+	STAILQ_INSERT_TAIL(&s->current, w, entry);
 	s->rebuild = rebuild;
 	s->tries = 0;
 	publish_start(s);
