@@ -40,6 +40,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "initialpw.h"
+#include "pendingpw.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -360,6 +361,7 @@ main(int argc, char **argv)
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
+	(void)pendingpw_recover(&pd);
 	crlsync_start(&pd);
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));

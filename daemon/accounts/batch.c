@@ -8,6 +8,7 @@
 
 #include "account.h"
 #include "audit.h"
+#include "pendingpw.h"
 #include "csv.h"
 #include "dir.h"
 #include "fields.h"
@@ -86,6 +87,8 @@ struct batch {
 	unsigned long      retried;
 	uint64_t           last_audit;
 	unsigned long      audited_rows;  /* rows done at the last such record */
+	struct pendingpw  *pending;       /* rows whose password is not out yet */
+	bool               client_gone;
 };
 
 static void pump(struct batch *b);
@@ -116,6 +119,7 @@ batch_free(struct batch *b)
 	}
 	if (b->retry_timer != NULL)
 		loop_timer_cancel(b->req->pd->loop, b->retry_timer);
+	pendingpw_close(b->pending, b->req->pd, b->client_gone);
 	csv_reader_free(b->csv);
 	strset_free(b->seen);
 	strset_free(b->planned);
@@ -360,6 +364,11 @@ row_done(void *arg, struct account_result *res)
 			rec_end(&r);
 		}
 	}
+	/* Over: its password is queued to the client, or no account was
+	 * made.  With the client gone, a created row stays in flight. */
+	if (!b->dry_run && !res->outcome_unknown &&
+	    (!b->client_gone || res->status != ST_OK || res->action != ACCOUNT_CREATED))
+		pendingpw_end(b->pending, row->f[COL_EMPLOYEE_ID]);
 	row_free(row);
 	pump(b);
 }
@@ -427,6 +436,8 @@ submit_row(struct batch *b, struct row *row)
 	struct account_input in = { 0 };
 
 	in.employee_id = row->f[COL_EMPLOYEE_ID];
+	if (!b->dry_run)
+		pendingpw_begin(b->pending, in.employee_id);
 	in.full_name = row->f[COL_FULL_NAME];
 	in.unit = row->f[COL_UNIT];
 	in.title = row->f[COL_TITLE];
@@ -572,6 +583,7 @@ on_cancel(struct request *req)
 	/* The client went away: finish what is in flight, start nothing new. */
 	log_warnx("batch: client gone after %lu rows; stopping", b->rows);
 	b->stopping = true;
+	b->client_gone = true;
 	maybe_finish(b);
 }
 
@@ -610,6 +622,8 @@ batch_import(struct request *req)
 		request_done(req, ST_INTERNAL, "out of memory");
 		return;
 	}
+	if (!b->dry_run)
+		b->pending = pendingpw_open(req->pd, req->id, req->peer.uid, req->peer.name);
 	req->state = b;
 	req->on_data = on_data;
 	req->on_end = on_end;

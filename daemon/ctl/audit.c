@@ -878,6 +878,33 @@ have_wakeup(struct audit *a, struct loop *loop)
 	return true;
 }
 
+void
+audit_event(struct audit *a, unsigned long uid, const char *user, const char *cmd,
+            int status, const char *note, const char *msg)
+{
+	char when[32], hash[JOURNAL_HEX] = "", clean[600];
+	struct journal_entry e;
+	unsigned long long seq = 0;
+
+	if (a == NULL)
+		return;
+	utc_now(when);
+	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.uid = uid;
+	e.user = user;
+	e.cmd = cmd;
+	e.args = "";
+	e.note = note;
+	e.status = status;
+	e.status_name = wire_status_name(status);
+	e.msg = clean;
+	(void)journal_append(a, &e, false, &seq, hash);
+	log_audit("uid=%lu user=%s cmd=\"%s\" %s msg=\"%s\" seq=%llu hash=%s", uid, user,
+	          cmd, note, clean, seq, hash[0] ? hash : "-");
+}
+
 /* Write the summary record of r's suppressed refusals, and forget them. */
 static void
 refusals_summarise(struct audit *a, struct refusals *r)

@@ -98,6 +98,13 @@ const char *audit_health(const struct audit *a);
 void audit_progress(struct audit *a, const struct request *req, const char *note,
                     const char *msg);
 
+/* A record of something provd noticed by itself, not a request (e.g. at
+ * start-up, a batch a killed provd left unfinished): cmd in parentheses
+ * by convention, "(batch interrupted)".  Written at once, synced within a
+ * second. */
+void audit_event(struct audit *a, unsigned long uid, const char *user, const char *cmd,
+                 int status, const char *note, const char *msg);
+
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 
