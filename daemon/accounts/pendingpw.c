@@ -146,7 +146,7 @@ report_file(struct provd *pd, int atfd, const char *dir, const char *name,
             unsigned long *total)
 {
 	char line[LINE_MAX_LEN], header[LINE_MAX_LEN] = "", kept[512];
-	char ids[REPORT_IDS * (ID_MAX + 1) + 64] = "", note[600], msg[1200];
+	char ids[REPORT_IDS * (ID_MAX + 1) + 64] = "", note[600], msg[4000];
 	struct strset *open_ids = NULL;
 	unsigned long n = 0, named = 0;
 	size_t len;
@@ -211,7 +211,7 @@ report_file(struct provd *pd, int atfd, const char *dir, const char *name,
 	snprintf(msg, sizeof(msg), "a batch import ended early (%s): %lu row(s) were "
 	         "being created; an account made for one of them never had its initial password "
 	         "delivered: issue a new one with 'provctl user passwd LOGIN --generate'. "
-	         "Every row is in %s/%s; the first employee ids: %s%s",
+	         "Every row is in %s/%.300s; the first employee ids: %s%s",
 	         header[0] ? header : "unknown request", n, PENDING_DIR, kept, ids,
 	         n > named ? " ..." : "");
 	log_warnx("batch: %s", msg);
