@@ -160,6 +160,7 @@ struct crl_state {
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
 	time_t            now;         /* its thisUpdate */
+	char              endmsg[700]; /* the reply, once OCSP has caught up */
 	/* The entries, sorted by serial.  While set_valid they are exactly
 	 * those of CRL set_number, which this process published. */
 	struct crl_entry *entries;
@@ -460,6 +461,8 @@ file_work(void *arg)
 	                            sizeof(job->why));
 }
 
+static void ocsp_caught_up(void *arg);
+
 /* Loop thread: finish the publish. */
 static void
 file_done(void *arg)
@@ -486,12 +489,23 @@ file_done(void *arg)
 	free(job->path);
 	free(job->der);
 	free(job);
+	snprintf(s->endmsg, sizeof(s->endmsg), "%s", msg);
 	/* After a rollover this CRL lists the current CA's certificates only:
-	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too.  The
+	 * publish answers once the OCSP responses it changes are written. */
 	if (s->pd->pki->ngens == 0)
-		ocsp_crl_published(s->pd, s->entries, s->n);
+		ocsp_crl_published(s->pd, s->entries, s->n, ocsp_caught_up, s);
+	else
+		ocsp_caught_up(s);
+}
+
+static void
+ocsp_caught_up(void *arg)
+{
+	struct crl_state *s = arg;
+
 	clear_marks(s);
-	publish_end(s, ST_OK, msg);
+	publish_end(s, ST_OK, s->endmsg);
 }
 
 static void

@@ -95,6 +95,8 @@ struct sign_job {
 	size_t                n, done, batch;
 	int                   tries;
 	bool                  full;
+	ocsp_done_fn         *on_end;        /* whom to tell at the end, or NULL */
+	void                 *on_end_ctx;
 	/* the batch being written (worker thread: these fields only) */
 	int                   dirfd;
 	unsigned char        *out;
@@ -405,6 +407,8 @@ job_end(struct sign_job *j, bool ok)
 		log_warnx("ocsp: %zu changed responses not signed; the next refresh retries",
 		          j->n - j->done);
 	}
+	if (j->on_end != NULL)
+		j->on_end(j->on_end_ctx);
 	job_free(j);
 	job_next(s);
 }
@@ -539,16 +543,22 @@ roll_done(struct ocsp_state *s, int rc, const char *err)
 /* Sign and write e[0..n) (copied) after the runs before; full: the run of
  * a full read (see above). */
 static void
-sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full)
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
+             ocsp_done_fn *done, void *ctx)
 {
 	struct sign_job *j;
 	bool idle = STAILQ_EMPTY(&s->jobs);
 
-	if (n == 0 && !full)
+	if (n == 0 && !full) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
 	j = xcalloc(1, sizeof(*j));
 	j->s = s;
 	j->full = full;
+	j->on_end = done;
+	j->on_end_ctx = ctx;
 	j->n = n;
 	if (n > 0) {
 		j->e = xmalloc(n * sizeof(*j->e));
@@ -650,14 +660,18 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 }
 
 void
-ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
+ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n,
+                   ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
 	struct ocspgen_entry *changed = NULL;
 	size_t nchanged = 0;
 
-	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
 	s = pd->pki->ocsp;
 	free(s->crl);
 	s->crl = NULL;
@@ -670,37 +684,42 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	}
 	s->crl_seq++;
 	merge_crl(s, entries, n, &changed, &nchanged);
-	sign_entries(s, changed, nchanged, false);
+	sign_entries(s, changed, nchanged, false, done, ctx);
 	free(changed);
 }
 
 void
-ocsp_cert_issued(struct provd *pd, const char *serial_hex)
+ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
 	struct ocspgen_entry e;
 	char err[128];
 	size_t i;
 
-	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
-		return;
-	s = pd->pki->ocsp;
 	memset(&e, 0, sizeof(e));
-	if (serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0)
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL ||
+	    serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
+	s = pd->pki->ocsp;
 	e.status = OCSPGEN_GOOD;
 	if (s->scanning) {
 		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
 		s->late[s->nlate++] = e.serial;
 	}
-	if (find(s->v, s->n, &e.serial) != NULL)
+	if (find(s->v, s->n, &e.serial) != NULL) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
 	s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = e;
 	s->n++;
-	sign_entries(s, &e, 1, false);
+	sign_entries(s, &e, 1, false, done, ctx);
 }
 
 int
@@ -843,7 +862,7 @@ on_scan_done(void *arg, const struct dir_result *res)
 		free(changed);
 	}
 	s->have_set = true;
-	sign_entries(s, s->v, s->n, true);
+	sign_entries(s, s->v, s->n, true, NULL, NULL);
 }
 
 static void

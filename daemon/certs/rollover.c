@@ -445,6 +445,19 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 	           on_gen_record, on_gen_records_done, c);
 }
 
+/* The chain is over (and OCSP has caught up): answer. */
+static void
+chain_end(void *arg)
+{
+	struct chain *c = arg;
+
+	c->done(c->ctx, c->status, c->msg);
+	free(c->e);
+	free(c->u);
+	free(c->der);
+	free(c);
+}
+
 static void
 chain_next(struct chain *c)
 {
@@ -468,16 +481,13 @@ chain_next(struct chain *c)
 		if (c->ocsp_ok && c->i == pki->ngens && c->version >= ocsp_version) {
 			if (c->nu > 1)
 				qsort(c->u, c->nu, sizeof(*c->u), cmp_entry);
-			ocsp_crl_published(c->pd, c->u, c->nu);
 			ocsp_version = c->version;
+			ocsp_crl_published(c->pd, c->u, c->nu, chain_end, c);
+			return;
 		} else if (!c->ocsp_ok || c->i < pki->ngens) {
 			log_warnx("crl: OCSP responses not updated from this publish");
 		}
-		c->done(c->ctx, c->status, c->msg);
-		free(c->e);
-		free(c->u);
-		free(c->der);
-		free(c);
+		chain_end(c);
 		return;
 	}
 	c->has_number = false;
