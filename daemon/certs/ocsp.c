@@ -497,17 +497,42 @@ batch_submit(struct sign_job *j)
 	ca_signer_watch(pd);
 }
 
+static int open_dirs(struct ocsp_state *s, char *err, size_t errlen);
+
+/* Has the CA certificate changed (ca rollover) since issuer.der was
+ * written?  The responses then name the new CA, from a new responder. */
+static bool
+issuer_stale(const struct ocsp_state *s)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(s->pd->pki->cacert, &der);
+	bool stale = len <= 0 || s->issuer_der == NULL || (size_t)len != s->issuer_len ||
+	             memcmp(der, s->issuer_der, (size_t)len) != 0;
+
+	OPENSSL_free(der);
+	return stale;
+}
+
 /* Start the run at the head, if none is running. */
 static void
 job_next(struct ocsp_state *s)
 {
 	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	char err[512];
 
 	if (j == NULL || s->rolling)
 		return;         /* roll_done resumes the head */
 	if (j->n == 0 || s->rdirfd < 0) {
 		job_end(j, true);
 		return;
+	}
+	if (issuer_stale(s)) {
+		if (open_dirs(s, err, sizeof(err)) < 0) {
+			log_warnx("ocsp: %s", err);
+			job_end(j, false);
+			return;
+		}
+		s->force_roll = true;
 	}
 	if (need_roll(s, time(NULL)))
 		roll_start(s, false);
