@@ -125,12 +125,31 @@ child_status(struct signer *s, char *buf, size_t len)
 	}
 }
 
+/* Wait for child *pid to exit (SIGKILL after STOP_WAIT_MS); *pid = -1. */
 static void
-kill_child(struct signer *s)
+reap(pid_t *pid)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int waited, st;
 
+	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
+		pid_t r = waitpid(*pid, &st, WNOHANG);
+
+		if (r == *pid || (r < 0 && errno == ECHILD)) {
+			*pid = -1;
+			return;
+		}
+		nanosleep(&ts, NULL);
+	}
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, &st, 0) < 0 && errno == EINTR)
+		;
+	*pid = -1;
+}
+
+static void
+kill_child(struct signer *s)
+{
 	if (s->fd >= 0) {
 		if (s->closing != NULL)
 			s->closing(s->notify_ctx, s->fd);
@@ -151,19 +170,7 @@ kill_child(struct signer *s)
 		s->pid = -1;
 		return;
 	}
-	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-		pid_t r = waitpid(s->pid, &st, WNOHANG);
-
-		if (r == s->pid || (r < 0 && errno == ECHILD)) {
-			s->pid = -1;
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
-	kill(s->pid, SIGKILL);
-	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
-		;
-	s->pid = -1;
+	reap(&s->pid);
 }
 
 /* Copy the signer's error text, keeping printable ASCII and UTF-8 only. */
@@ -190,28 +197,12 @@ copy_message(const struct signer_msg *m, char *err, size_t errlen)
 static void
 stop_launcher(struct signer *s)
 {
-	struct timespec ts = { 0, 10 * 1000 * 1000 };
-	int waited, st;
-
 	if (s->lfd >= 0) {
 		close(s->lfd);
 		s->lfd = -1;
 	}
-	if (s->lpid <= 0)
-		return;
-	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-		pid_t r = waitpid(s->lpid, &st, WNOHANG);
-
-		if (r == s->lpid || (r < 0 && errno == ECHILD)) {
-			s->lpid = -1;
-			return;
-		}
-		nanosleep(&ts, NULL);
-	}
-	kill(s->lpid, SIGKILL);
-	while (waitpid(s->lpid, &st, 0) < 0 && errno == EINTR)
-		;
-	s->lpid = -1;
+	if (s->lpid > 0)
+		reap(&s->lpid);
 }
 
 /* Wait for the HELLO of a new process on fd; 0 or -1 with a message. */
@@ -290,41 +281,47 @@ spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
 	return 0;
 }
 
+/* Fork a process that runs main(its end of a new socketpair, &s->cfg)
+ * and never returns; our end into *fd, its pid into *pid.  0 or -1. */
 static int
-fork_child(struct signer *s, char *err, size_t errlen)
+fork_with_socket(struct signer *s,
+    void (*main_fn)(int, const struct signer_config *), int *fd, pid_t *pid,
+    char *err, size_t errlen)
 {
 	int sv[2];
-	pid_t pid;
+	pid_t p;
 
-	if (s->lfd >= 0) {
-		if (spawn_via_launcher(s, &sv[0], &pid, err, errlen) < 0)
-			return -1;
-		s->fd = sv[0];
-		s->pid = pid;
-		s->broken = 0;
-		goto hello;
-	}
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		snprintf(err, errlen, "signer: socketpair: %s",
 		    strerror(errno));
 		return -1;
 	}
-	pid = fork();
-	if (pid < 0) {
+	p = fork();
+	if (p < 0) {
 		snprintf(err, errlen, "signer: fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
-	if (pid == 0) {
+	if (p == 0) {
 		close(sv[0]);
-		signer_child_main(sv[1], &s->cfg);
+		main_fn(sv[1], &s->cfg);
+		_exit(1);
 	}
 	close(sv[1]);
-	s->fd = sv[0];
-	s->pid = pid;
+	*fd = sv[0];
+	*pid = p;
+	return 0;
+}
+
+static int
+fork_child(struct signer *s, char *err, size_t errlen)
+{
+	if ((s->lfd >= 0 ? spawn_via_launcher(s, &s->fd, &s->pid, err, errlen) :
+	    fork_with_socket(s, signer_child_main, &s->fd, &s->pid, err,
+	    errlen)) < 0)
+		return -1;
 	s->broken = 0;
-hello:
 	if (await_hello(s, s->fd, "signer", err, errlen) < 0) {
 		kill_child(s);
 		return -1;
@@ -340,28 +337,9 @@ hello:
 static int
 start_launcher(struct signer *s, char *err, size_t errlen)
 {
-	int lv[2];
-	pid_t pid;
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lv) < 0) {
-		snprintf(err, errlen, "signer: socketpair: %s",
-		    strerror(errno));
+	if (fork_with_socket(s, signer_launcher_main, &s->lfd, &s->lpid, err,
+	    errlen) < 0)
 		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "signer: fork: %s", strerror(errno));
-		close(lv[0]);
-		close(lv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(lv[0]);
-		signer_launcher_main(lv[1], &s->cfg);
-	}
-	close(lv[1]);
-	s->lfd = lv[0];
-	s->lpid = pid;
 	if (await_hello(s, s->lfd, "signer launcher", err, errlen) < 0) {
 		stop_launcher(s);
 		return -1;
