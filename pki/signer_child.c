@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
+#include <seccomp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -494,6 +496,58 @@ child_setup(int fd, const struct signer_config *cfg, int drop, char *err,
 		snprintf(err, errlen, "signer: prctl: %s", strerror(errno));
 }
 
+/*
+ * The seccomp filter of the signer: what a process that only reads keys
+ * and signs never needs fails with EPERM — running a program, making a
+ * process (clone without CLONE_THREAD; clone3, whose flags a filter cannot
+ * read, fails with ENOSYS so that libc falls back to clone), network
+ * sockets (AF_UNIX stays, for PKCS #11 modules that talk to a local
+ * daemon), tracing or reading other processes, changing identity,
+ * namespaces, mounts, kernel modules, BPF and keyrings.  Everything else is
+ * allowed: a PKCS #11 module may need any ordinary call.  0 or -1.
+ */
+static int
+confine(char *err, size_t errlen)
+{
+	static const int denied[] = {
+		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
+		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept),
+		SCMP_SYS(accept4), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+		SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+		SCMP_SYS(setgroups), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(unshare),
+		SCMP_SYS(setns), SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(chroot),
+		SCMP_SYS(pivot_root), SCMP_SYS(init_module), SCMP_SYS(finit_module),
+		SCMP_SYS(delete_module), SCMP_SYS(kexec_load), SCMP_SYS(bpf),
+		SCMP_SYS(perf_event_open), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+		SCMP_SYS(request_key), SCMP_SYS(userfaultfd),
+	};
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	size_t i;
+	int rc = -1;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "signer: seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0) < 0)
+			goto out;
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    seccomp_load(ctx) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "signer: the seccomp filter could not be installed");
+	seccomp_release(ctx);
+	return rc;
+}
+
 void
 signer_child_main(int fd, const struct signer_config *cfg)
 {
@@ -501,6 +555,8 @@ signer_child_main(int fd, const struct signer_config *cfg)
 	char err[ERRMSG_MAX];
 
 	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));
+	if (err[0] == '\0')
+		(void)confine(err, sizeof(err));
 	if (err[0] != '\0') {
 		reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_ERROR, err,
 		    strlen(err));

@@ -10,8 +10,9 @@
 /*
  * Run in the freshly forked child: keep fd (moved to descriptor 3) and
  * stderr, point stdin/stdout at /dev/null, close everything else, reset
- * signals, drop privileges when cfg says so, become non-dumpable, send
- * HELLO (or the set-up error) and serve requests until end-of-file.
+ * signals, drop privileges when cfg says so, become non-dumpable, install
+ * the seccomp filter (see confine() in signer_child.c), send HELLO (or the
+ * set-up error) and serve requests until end-of-file.
  * Never returns: the child leaves with _exit.
  */
 void signer_child_main(int fd, const struct signer_config *cfg)
