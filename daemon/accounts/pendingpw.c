@@ -19,15 +19,15 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-#define PENDING_DIR   "batch-pending"
-#define LINE_MAX_LEN  400
-#define ID_MAX        128           /* encoded bytes kept of an id */
-#define REPORT_IDS    10            /* ids named in the log line and record */
-#define SET_MAX       1000000
+#define PENDING_DIR  "batch-pending"
+#define LINE_MAX_LEN 400
+#define ID_MAX       128 /* encoded bytes kept of an id */
+#define REPORT_IDS   10  /* ids named in the log line and record */
+#define SET_MAX      1000000
 
 struct pendingpw {
-	int   fd;
-	char  path[4096];
+	int fd;
+	char path[4096];
 };
 
 static int
@@ -142,8 +142,7 @@ pendingpw_close(struct pendingpw *p, struct provd *pd, int keep)
 
 /* The rows of the file at dirfd/name still in flight: "+" without "-". */
 static void
-report_file(struct provd *pd, int atfd, const char *dir, const char *name,
-            unsigned long *total)
+report_file(struct provd *pd, int atfd, const char *dir, const char *name, unsigned long *total)
 {
 	char line[LINE_MAX_LEN], header[LINE_MAX_LEN] = "", kept[512];
 	char ids[REPORT_IDS * (ID_MAX + 1) + 64] = "", note[600], msg[4000];
@@ -165,8 +164,7 @@ report_file(struct provd *pd, int atfd, const char *dir, const char *name,
 		close(dirfd);
 		return;
 	}
-	if ((open_ids = strset_new(SET_MAX)) == NULL)
-		fatal("batch: out of memory");
+	open_ids = strset_new(SET_MAX);
 	while (fgets(line, sizeof(line), f) != NULL) {
 		len = strcspn(line, "\n");
 		line[len] = '\0';
@@ -189,7 +187,8 @@ report_file(struct provd *pd, int atfd, const char *dir, const char *name,
 			n++;
 			if (named < REPORT_IDS) {
 				len = strlen(ids);
-				snprintf(ids + len, sizeof(ids) - len, "%s%s", named ? " " : "", line + 2);
+				snprintf(ids + len, sizeof(ids) - len, "%s%s", named ? " " : "",
+				         line + 2);
 				named++;
 			}
 		}
@@ -208,7 +207,8 @@ report_file(struct provd *pd, int atfd, const char *dir, const char *name,
 		log_warn("batch: %s/%s", PENDING_DIR, name);
 	close(dirfd);
 	snprintf(note, sizeof(note), "rows_in_flight=%lu file=%s/%.500s", n, PENDING_DIR, kept);
-	snprintf(msg, sizeof(msg), "a batch import ended early (%s): %lu row(s) were "
+	snprintf(msg, sizeof(msg),
+	         "a batch import ended early (%s): %lu row(s) were "
 	         "being created; an account made for one of them never had its initial password "
 	         "delivered: issue a new one with 'provctl user passwd LOGIN --generate'. "
 	         "Every row is in %s/%.300s; the first employee ids: %s%s",
@@ -232,7 +232,8 @@ pendingpw_recover(struct provd *pd)
 	while ((de = readdir(d)) != NULL) {
 		size_t n = strlen(de->d_name);
 
-		if (de->d_name[0] == '.' || (n > 12 && strcmp(de->d_name + n - 12, ".interrupted") == 0))
+		if (de->d_name[0] == '.' ||
+		    (n > 12 && strcmp(de->d_name + n - 12, ".interrupted") == 0))
 			continue;
 		report_file(pd, AT_FDCWD, dir, de->d_name, &total);
 	}

@@ -32,6 +32,7 @@
 #include "provd.h"
 #include "request.h"
 #include "signer.h"
+#include "xmalloc.h"
 
 #define CERT_FILE_MAX (256 * 1024)
 
@@ -151,8 +152,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
 
-	if ((pki = calloc(1, sizeof(*pki))) == NULL)
-		return -1;
+	pki = xcalloc(1, sizeof(*pki));
 	pki->watch_fd = -1;
 	pd->pki = pki;
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
@@ -299,8 +299,8 @@ on_signer_notify(void *ctx)
 
 	if (pd->loop == NULL || pd->pki->deliver_due)
 		return;
-	if (loop_defer(pd->loop, deliver_deferred, pd) == 0)
-		pd->pki->deliver_due = true;
+	(void)loop_defer(pd->loop, deliver_deferred, pd);
+	pd->pki->deliver_due = true;
 }
 
 void
@@ -333,9 +333,8 @@ ca_signer_watch(struct provd *pd)
 	} else if (ev != 0) {
 		(void)loop_mod_fd(pd->loop, fd, ev);
 	}
-	if (signer_queued(sg) > 0 && pki->expiry == NULL &&
-	    (pki->expiry = loop_timer(pd->loop, EXPIRY_TICK_MS, on_expiry, pd)) == NULL)
-		fatal("pki: out of memory");
+	if (signer_queued(sg) > 0 && pki->expiry == NULL)
+		pki->expiry = loop_timer(pd->loop, EXPIRY_TICK_MS, on_expiry, pd);
 }
 
 /* The signer died between requests (or the stream broke): a new one now,
@@ -472,11 +471,8 @@ ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der
 		snprintf(err, errlen, "the signer is not running");
 		return -1;
 	}
-	if ((cs = calloc(1, sizeof(*cs))) == NULL || (cs->tbs = malloc(len)) == NULL) {
-		free(cs);
-		snprintf(err, errlen, "CRL: out of memory");
-		return -1;
-	}
+	cs = xcalloc(1, sizeof(*cs));
+	cs->tbs = xmalloc(len);
 	memcpy(cs->tbs, tbs, len);
 	cs->pd = pd;
 	cs->len = len;
