@@ -523,6 +523,11 @@ confine(char *err, size_t errlen)
 		SCMP_SYS(perf_event_open), SCMP_SYS(keyctl), SCMP_SYS(add_key),
 		SCMP_SYS(request_key), SCMP_SYS(userfaultfd),
 	};
+	/* clone without CLONE_THREAD; socket of another family than AF_UNIX */
+	const struct scmp_arg_cmp no_thread = { .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+	    .datum_a = CLONE_THREAD, .datum_b = 0 };
+	const struct scmp_arg_cmp not_unix = { .arg = 0, .op = SCMP_CMP_NE,
+	    .datum_a = AF_UNIX, .datum_b = 0 };
 	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
 	size_t i;
 	int rc = -1;
@@ -534,11 +539,11 @@ confine(char *err, size_t errlen)
 	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0) < 0)
 			goto out;
-	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
-	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, 0)) < 0 ||
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+	    &no_thread) < 0 ||
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0 ||
-	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_NE, AF_UNIX)) < 0 ||
+	    seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+	    &not_unix) < 0 ||
 	    seccomp_load(ctx) < 0)
 		goto out;
 	rc = 0;
