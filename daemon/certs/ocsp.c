@@ -40,6 +40,7 @@
 #include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
+#define BUSY_RETRY_MS  500u      /* the signer was busy at a tick */
 #define FIRST_MS       200u
 #define RESPONSES      "responses"
 #define PATH_MAX_LEN   4096
@@ -955,9 +956,14 @@ tick(void *arg)
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	/* The signer is busy (a CRL, a CA key): the next tick, rather than
 	 * waiting for it on the loop. */
-	if (!ca_ready(pd) || s->scanning || s->rolling ||
-	    signer_queued(pd->pki->signer) > 0 || !STAILQ_EMPTY(&s->jobs))
+	if (!ca_ready(pd) || s->scanning)
 		return;
+	if (s->rolling || signer_queued(pd->pki->signer) > 0 || !STAILQ_EMPTY(&s->jobs)) {
+		/* busy: look again shortly, not a whole tick later */
+		loop_timer_cancel(pd->loop, s->timer);
+		s->timer = loop_timer(pd->loop, BUSY_RETRY_MS, tick, s);
+		return;
+	}
 	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);
 		return;
