@@ -261,6 +261,17 @@ staff_csv() {
 	printf '%s\n' "$path"
 }
 
+# Make the deleted account LOGIN due for `user purge` now (its
+# provdDeleteAfter in the past).
+purge_due() {
+	ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOF
+dn: uid=$1,ou=people,$LDAP_BASE
+changetype: modify
+replace: provdDeleteAfter
+provdDeleteAfter: 20200101000000Z
+EOF
+}
+
 ldap_root() {
 	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI" -LLL -o ldif-wrap=no "$@"
 }

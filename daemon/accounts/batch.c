@@ -33,12 +33,7 @@
 #define AUDIT_PROGRESS_MS   1000
 #define AUDIT_PROGRESS_ROWS 100
 
-enum col {
-	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
-	COL_MAIL, COL_QUOTA, COL_ALIASES, NCOLS
-};
-
-static const struct csv_column columns[NCOLS] = {
+const struct csv_column batch_columns[BATCH_NCOLS] = {
 	[COL_EMPLOYEE_ID] = { "employee_id", 1 },
 	[COL_FULL_NAME]   = { "full_name", 1 },
 	[COL_UNIT]        = { "unit", 1 },
@@ -366,9 +361,8 @@ row_done(void *arg, struct account_result *res)
 	pump(b);
 }
 
-/* Split the aliases column ("a@x;b@x" or spaces) into in->aliases. */
-static int
-split_aliases(char *s, struct account_input *in)
+int
+batch_split_aliases(char *s, struct account_input *in)
 {
 	char *tok, *save = NULL;
 
@@ -441,7 +435,7 @@ submit_row(struct batch *b, struct row *row)
 	free(row->aliases);
 	row->aliases = NULL;
 	if (row->f[COL_ALIASES] != NULL &&
-	    split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
+	    batch_split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
 		reject(b, row, false, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
@@ -486,7 +480,7 @@ on_row(const struct csv_row *cr, void *arg)
 	size_t i;
 
 	if (!b->header_done) {
-		if (csv_header_bind(cr->fields, cr->nfields, columns, NCOLS, b->col,
+		if (csv_header_bind(cr->fields, cr->nfields, batch_columns, NCOLS, b->col,
 		                    err, sizeof(err)) < 0 || cr->error != 0) {
 			b->fatal_status = ST_USAGE;
 			snprintf(b->fatal_msg, sizeof(b->fatal_msg),

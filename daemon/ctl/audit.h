@@ -105,6 +105,14 @@ void audit_progress(struct audit *a, const struct request *req, const char *note
 void audit_event(struct audit *a, unsigned long uid, const char *user, const char *cmd,
                  int status, const char *note, const char *msg);
 
+/* A record made by provd itself outside any request (`provd bootstrap`,
+ * run while the daemon is stopped): the same journal, chain and syslog
+ * line, with the caller's uid, user and pid.  cmd and args must hold no
+ * secret.  Written before returning; audit_close makes it durable and
+ * seals.  0, or -1 when the journal did not take it. */
+int audit_record_local(struct audit *a, const char *cmd, const char *args, int code,
+                       const char *status_name, unsigned long long ms, const char *msg);
+
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 

@@ -72,6 +72,8 @@ struct dir {
 	bool           lost_pending;
 	dir_state_fn  *state_cb;
 	void          *state_ctx;
+	dir_write_fn  *write_cb[DIR_WRITE_OBSERVERS];
+	void          *write_ctx[DIR_WRITE_OBSERVERS];
 };
 
 static void dir_connect_now(void *arg);
@@ -108,7 +110,13 @@ complete(struct op *op, int code, const char *text, const char *matched,
 		.code = code, .text = text ? text : "",
 		.matched = matched ? matched : "", .ctrls = ctrls,
 	};
+	struct dir *d = op->dir;
+	size_t i;
 
+	for (i = 0; code == LDAP_SUCCESS && op->kind != OP_SEARCH && d != NULL &&
+	            i < DIR_WRITE_OBSERVERS && d->write_cb[i] != NULL; i++)
+		d->write_cb[i](d->write_ctx[i], op->kind == OP_ADD ? DIR_WROTE_ADD :
+		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn);
 	op->done(op->ctx, &r);
 	op_free(op);
 }
@@ -824,6 +832,20 @@ dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx)
 {
 	d->state_cb = cb;
 	d->state_ctx = ctx;
+}
+
+int
+dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < DIR_WRITE_OBSERVERS; i++)
+		if (d->write_cb[i] == NULL) {
+			d->write_cb[i] = cb;
+			d->write_ctx[i] = ctx;
+			return 0;
+		}
+	return -1;
 }
 
 /* ---- entry helpers --------------------------------------------------- */
