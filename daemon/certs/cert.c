@@ -78,6 +78,9 @@ struct issue {
 	struct keygen         *kg;
 	bool                   pass_generated;
 	char                   pass[P12_PASS_MAX + 1];
+	/* a re-issue (cert_reissue): finished through done, not the request */
+	cert_reissue_fn       *done;
+	void                  *done_ctx;
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -108,6 +111,52 @@ issue_free(struct issue *is)
 	free(is);
 }
 
+/* Finish the issuance with status and message: the request's reply, or a
+ * re-issue's callback; then free is. */
+static void issue_fail(struct issue *is, int status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void
+issue_fail(struct issue *is, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (is->done != NULL)
+		is->done(is->done_ctx, status, msg, status == ST_OK ? is->serial : NULL);
+	else
+		request_done(is->req, status, "%s", msg);
+	issue_free(is);
+}
+
+/* A re-issue's files: the PKCS#12 as "<login>-<serial>.p12" and its
+ * passphrase as a line of passphrases.csv (provctl --p12-dir). */
+static void
+reissue_secrets(struct issue *is)
+{
+	struct request *req = is->req;
+	char name[NAMES_LOGIN_BUFSZ + SERIAL_HEX_MAX + 8];
+	const unsigned char *p12;
+	struct rec r;
+	size_t n;
+
+	snprintf(name, sizeof(name), "%s-%s.p12", is->login, is->serial);
+	p12 = keygen_p12(is->kg, &n);
+	rec_begin_type(&r, req, WIRE_SECRET);
+	rec_kv(&r, "name", name);
+	rec_kvn(&r, "file", (const char *)p12, n);
+	rec_end(&r);
+	rec_begin_type(&r, req, WIRE_SECRET);
+	rec_kv(&r, "login", is->login);
+	rec_kv(&r, "serial", is->serial);
+	rec_kv(&r, "p12", name);
+	rec_kv(&r, "passphrase", is->pass);
+	rec_end(&r);
+}
+
 static void
 issue_reply(struct issue *is, const char *warning)
 {
@@ -116,11 +165,15 @@ issue_reply(struct issue *is, const char *warning)
 	size_t plen = 0;
 	struct rec r;
 
+	if (is->done != NULL) {
+		reissue_secrets(is);
+		issue_fail(is, ST_OK, "issued %s to %s", is->serial, is->login);
+		return;
+	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
 	         is->login, is->serial, is->profile->name);
 	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
 	if (is->kg != NULL) {
@@ -146,12 +199,11 @@ issue_reply(struct issue *is, const char *warning)
 	rec_end(&r);
 	free(pem);
 	if (warning != NULL)
-		request_done(req, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
-		             warning);
+		issue_fail(is, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
+		           warning);
 	else
-		request_done(req, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
-		             is->profile->name, is->not_after);
-	issue_free(is);
+		issue_fail(is, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
+		           is->profile->name, is->not_after);
 }
 
 static void issue_update_account(void *arg);
@@ -173,10 +225,9 @@ on_account_updated(void *arg, const struct dir_result *res)
 		return;
 	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
 	         is->login, is->serial);
-	request_done(is->req, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
+	issue_fail(is, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
 	             "the account %s (%s); revoke it with cert revoke before issuing again",
 	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
 }
 
 static void
@@ -189,9 +240,8 @@ issue_update_account(void *arg)
 
 	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
+		issue_fail(is, ST_INTERNAL, "certificate %s is recorded but the account DN "
 		             "cannot be formed", is->serial);
-		issue_free(is);
 		return;
 	}
 	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
@@ -220,10 +270,8 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (issue_may_retry(is, res->code) &&
 	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
 		return;
-	request_done(req, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
-	             "so it is not issued: %s", is->serial,
-	             dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
+	issue_fail(is, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
+	           "so it is not issued: %s", is->serial, dir_result_str(res, why, sizeof(why)));
 }
 
 /* Write the record (the source of truth); then the account. */
@@ -238,8 +286,7 @@ issue_record(void *arg)
 
 	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "cannot form the record DN");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "cannot form the record DN");
 		return;
 	}
 	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, "provdCertificate");
@@ -263,6 +310,7 @@ issue_record(void *arg)
 		size_t n;
 		const unsigned char *esc = keygen_escrow(is->kg, &n);
 
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_SOURCE, CERT_KEY_SOURCE_OFFICE);
 		if (esc != NULL)
 			dir_mods_add_bin(m, LDAP_MOD_ADD, ESCROW_ATTR, esc, n);
 	}
@@ -276,9 +324,8 @@ issue_packaged(void *arg)
 	struct issue *is = arg;
 
 	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
+		issue_fail(is, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
 		             "it is not issued: %s", is->serial, keygen_error(is->kg));
-		issue_free(is);
 		return;
 	}
 	issue_record(is);
@@ -294,8 +341,7 @@ issue_package(struct issue *is)
 	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert,
 	                   is->profile->escrow ? pd->pki->escrow_cert : NULL, is->cn, is->pass,
 	                   issue_packaged, is) < 0) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 	}
 }
 
@@ -309,18 +355,15 @@ issue_generated(void *arg)
 	char err[300];
 
 	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
-		issue_free(is);
+		issue_fail(is, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
 		return;
 	}
 	if ((is->pub = EVP_PKEY_dup(keygen_pubkey(is->kg))) == NULL) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
 	if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
-		request_done(is->req, ST_INVALID, "--key: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "--key: %s", err);
 		return;
 	}
 	/* A fresh key, but its record carries the hash like any other. */
@@ -349,16 +392,14 @@ issue_sign_and_record(struct issue *is)
 	int n;
 
 	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "%s", err);
 		return;
 	}
 	/* The signer's certificate is checked to be tbs, signed: its fields
 	 * are read from tbs rather than decoded again. */
 	is->cert = tbs;
 	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
-		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_UNAVAILABLE, "signer: %s", err);
 		return;
 	}
 	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
@@ -367,8 +408,7 @@ issue_sign_and_record(struct issue *is)
 	    pkitime_format_ldap(t, is->not_before) < 0 ||
 	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
 	    pkitime_format_ldap(t, is->not_after) < 0) {
-		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "cannot read back the signed certificate");
 		return;
 	}
 	serial_to_hex(&s, 0, is->serial);
@@ -414,34 +454,32 @@ static void
 issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
 {
 	struct issue *is = ctx;
-	struct request *req = is->req;
 	const struct certrec *r;
 
 	if (status != ST_OK) {
-		request_done(req, status, "directory: %s", msg);
-		goto fail;
+		certrec_free(list);
+		issue_fail(is, status, "directory: %s", msg);
+		return;
 	}
 	for (r = list; r != NULL; r = r->next) {
 		if (r->state == CERT_STATE_REVOKED &&
 		    strcasecmp(r->reason, reason_name(REASON_KEY_COMPROMISE)) == 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is compromised (certificate "
-			             "%s of %s was revoked for keyCompromise); make a new key",
-			             r->serial, r->login);
-			goto fail;
+			issue_fail(is, ST_CONFLICT, "csr: this key is compromised (certificate "
+			           "%s of %s was revoked for keyCompromise); make a new key",
+			           r->serial, r->login);
+			certrec_free(list);
+			return;
 		}
 		if (strcmp(r->login, is->login) != 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is already certified for "
-			             "another account (%s, certificate %s); one key belongs to one "
-			             "person", r->login, r->serial);
-			goto fail;
+			issue_fail(is, ST_CONFLICT, "csr: this key is already certified for "
+			           "another account (%s, certificate %s); one key belongs to one "
+			           "person", r->login, r->serial);
+			certrec_free(list);
+			return;
 		}
 	}
 	certrec_free(list);
 	issue_sign_and_record(is);
-	return;
-fail:
-	certrec_free(list);
-	issue_free(is);
 }
 
 static void
@@ -451,16 +489,14 @@ issue_key_check(struct issue *is)
 	char err[200], filter[160];
 
 	if (fingerprint_spki(is->pub, is->key_hash, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "csr: %s", err);
 		return;
 	}
 	snprintf(is->key_claim, sizeof(is->key_claim), "%%%s", is->key_hash);
 	if (!address_claim(is->key_claim)) {
 		is->key_claim[0] = '\0';
-		request_done(req, ST_CONFLICT, "csr: this key is being certified by another "
+		issue_fail(is, ST_CONFLICT, "csr: this key is being certified by another "
 		             "request in flight");
-		issue_free(is);
 		return;
 	}
 	/* The hash is hex: nothing to escape. */
@@ -477,14 +513,12 @@ issue_account_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
-		             dir_result_str(res, why, sizeof(why)));
-		issue_free(is);
+		issue_fail(is, schema_status_of_ldap(res->code), "directory: %s",
+		           dir_result_str(res, why, sizeof(why)));
 		return;
 	}
 	if (!is->found) {
-		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
-		issue_free(is);
+		issue_fail(is, ST_NOTFOUND, "no account '%s'", is->login);
 		return;
 	}
 	if (!request_may(req, req->spec->roles, is->unit)) {
@@ -492,20 +526,22 @@ issue_account_done(void *arg, const struct dir_result *res)
 
 		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
 		         is->unit[0] ? is->unit : "none");
+		if (is->done != NULL) {
+			issue_fail(is, ST_PERMISSION, "%s is outside the caller's scope", what);
+			return;
+		}
 		request_refuse(req, req->spec->roles, what);
 		issue_free(is);
 		return;
 	}
 	if (strcmp(is->status, "active") != 0) {
-		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
+		issue_fail(is, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
 		             is->login, is->status);
-		issue_free(is);
 		return;
 	}
 	if (is->generate) {
 		if (keygen_generate(req->pd, is->keytype, issue_generated, is, &is->kg) < 0) {
-			request_done(req, ST_INTERNAL, "out of memory");
-			issue_free(is);
+			issue_fail(is, ST_INTERNAL, "out of memory");
 		}
 		return;
 	}
@@ -555,19 +591,67 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 	return 0;
 }
 
-void
-cert_issue(struct request *req)
+/* Read the account (login checked by the caller), then on as is says. */
+static void
+issue_start(struct issue *is, const char *login)
 {
 	static const char *const attrs[] = {
 		AT_UID, AT_CN, AT_MAIL, AT_EMPLOYEE_ID, AT_UNIT,
 		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
 	};
+	struct provd *pd = is->req->pd;
+	char filter[128];
+
+	if (login != is->login)
+		snprintf(is->login, sizeof(is->login), "%s", login);
+	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
+	           issue_account, issue_account_done, is);
+}
+
+void
+cert_reissue(struct request *req, const char *login, const char *profile,
+             enum keyfile_type kt, cert_reissue_fn *done, void *ctx)
+{
+	struct provd *pd = req->pd;
+	struct issue *is = xcalloc(1, sizeof(*is));
+
+	is->req = req;
+	is->done = done;
+	is->done_ctx = ctx;
+	is->generate = true;
+	is->keytype = kt;
+	snprintf(is->login, sizeof(is->login), "%s", names_login_valid(login) ? login : "");
+	if (is->login[0] == '\0') {
+		issue_fail(is, ST_INVALID, "login: '%.40s' is not a login", login);
+		return;
+	}
+	if ((is->profile = profile_find(pd->pki->profiles, profile)) == NULL) {
+		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", profile);
+		return;
+	}
+	if (is->profile->escrow && pd->pki->escrow_cert == NULL) {
+		issue_fail(is, ST_CONFLICT, "profile %s escrows the keys it is given: set "
+		           "pki.escrow_cert_file first", is->profile->name);
+		return;
+	}
+	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
+		issue_fail(is, ST_INTERNAL, "cannot generate a passphrase");
+		return;
+	}
+	is->pass_generated = true;
+	issue_start(is, is->login);
+}
+
+void
+cert_issue(struct request *req)
+{
 	struct provd *pd = req->pd;
 	const char *login = req->args.operand[0];
 	const char *pname = cmd_arg(&req->args, "profile");
 	size_t csrlen = 0;
 	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
-	char err[512], filter[128];
+	char err[512];
 	struct issue *is;
 
 	if (!cert_need_ca(req))
@@ -586,25 +670,20 @@ cert_issue(struct request *req)
 	is = xcalloc(1, sizeof(*is));
 	is->req = req;
 	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		request_done(req, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
-		issue_free(is);
+		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
 		return;
 	}
 	if (csr == NULL) {
 		if (issue_generate_args(is, err, sizeof(err)) < 0) {
-			request_done(req, ST_USAGE, "%s", err);
-			issue_free(is);
+			issue_fail(is, ST_USAGE, "%s", err);
 			return;
 		}
 	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
 	                      err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "csr: %s", err);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
-	           issue_account, issue_account_done, is);
+	issue_start(is, login);
 }
 
 /* ---- cert list / show ------------------------------------------------- */

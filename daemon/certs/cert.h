@@ -15,12 +15,29 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
+#include "keyfile.h"
 #include "lifecycle.h"
 
 struct provd;
 struct request;
 
 void cert_issue(struct request *req);
+
+/* status ST_OK with the new certificate's serial, or an ST_* error with
+ * serial NULL; msg and serial are valid only during the call. */
+typedef void cert_reissue_fn(void *ctx, int status, const char *msg, const char *serial);
+
+/*
+ * Issue to login, under profile, a certificate for a new key pair of type
+ * kt made by provd-keygen (as `cert issue --generate`: every check of an
+ * issuance, the record marked as the office's key), with a generated
+ * passphrase.  Sends req two WIRE_SECRET records: {name
+ * "<login>-<serial>.p12", file} and {login, serial, p12, passphrase}
+ * (provctl --p12-dir writes them), and no other record; req stays open.
+ * done runs once, from the loop or before the call returns.
+ */
+void cert_reissue(struct request *req, const char *login, const char *profile,
+                  enum keyfile_type kt, cert_reissue_fn *done, void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

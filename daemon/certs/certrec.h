@@ -48,6 +48,7 @@ struct certrec {
 	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
 	char           hold_cause[16];   /* "account", "officer" or "" (before 0.2) */
 	char           key_hash[CERTREC_KEY_HASH_LEN + 1];
+	char           key_source[16];   /* CERT_KEY_SOURCE_OFFICE, or "" (a CSR) */
 	unsigned char *der;
 	size_t         derlen;
 	struct certrec *next;

@@ -15,7 +15,9 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "audit.h"
 #include "ca_cmd.h"
+#include "cert.h"
 #include "certgen.h"
 #include "certrec.h"
 #include "crlgen.h"
@@ -25,11 +27,13 @@
 #include "keyfile.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "loop.h"
 #include "ocsp.h"
 #include "p11uri.h"
 #include "pkitime.h"
 #include "provd.h"
 #include "reason.h"
+#include "schema.h"
 #include "request.h"
 #include "serial.h"
 #include "signer.h"
@@ -585,6 +589,9 @@ const struct crl_hooks rollover_crl_hooks = {
 
 /* ---- ca rollover ---------------------------------------------------------- */
 
+#define PROGRESS_MS        250
+#define AUDIT_PROGRESS_MS  1000
+
 struct roll {
 	struct request *req;
 	char           *subject;
@@ -592,10 +599,13 @@ struct roll {
 	enum keyfile_type kt;
 	unsigned        days;
 	bool            revoke_all;
+	bool            dry_run;
+	bool            p12_dir;   /* --p12-dir: office keys are re-issued */
 	size_t          gi;        /* index of the generation retired here */
 	struct certrec *list, *cur;
-	unsigned        revoked, failed;
-	char            note[256];
+	unsigned        total, done, revoked, failed, reissued, resubmit, not_reissued;
+	uint64_t        last_progress, last_audit;
+	char            note[384];
 };
 
 static void
@@ -723,41 +733,142 @@ roll_published(void *ctx, int status, const char *msg)
 
 	ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 	rollover_show(req);
-	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u",
-	         req->pd->pki->ngens + 1, ro->revoked);
+	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u "
+	         "failed=%u reissued=%u resubmit=%u not_reissued=%u", req->pd->pki->ngens + 1,
+	         ro->revoked, ro->failed, ro->reissued, ro->resubmit, ro->not_reissued);
 	if (status != ST_OK)
 		request_done(req, status, "CA rolled over%s, but publishing failed: %s "
 		             "(run 'provctl crl publish')", ro->note, msg);
 	else
-		request_done(req, ST_OK, "CA rolled over%s; %s", ro->note, msg);
+		request_done(req, ro->failed > 0 ? ST_PARTIAL : ST_OK, "CA rolled over%s; %s",
+		             ro->note, msg);
 	roll_free(ro);
+}
+
+/* Whose key the office made: re-issued with a new key (--p12-dir). */
+static bool
+office_key(const struct certrec *c)
+{
+	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
+}
+
+/* The new key's type: as the old certificate's (RSA -> rsa-3072, else
+ * ec-p256, the two provd-keygen makes). */
+static enum keyfile_type
+reissue_key_type(const struct certrec *c)
+{
+	const unsigned char *p = c->der;
+	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
+	enum keyfile_type kt = KEYFILE_EC_P256;
+
+	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
+		kt = KEYFILE_RSA_3072;
+	X509_free(x);
+	return kt;
+}
+
+/* One reply record for the certificate being handled. */
+static void
+roll_row(struct roll *ro, const char *status, const char *action, const char *new_serial,
+         const char *detail)
+{
+	struct rec r;
+
+	rec_begin(&r, ro->req);
+	rec_kv(&r, "serial", ro->cur->serial);
+	rec_kv(&r, "login", ro->cur->login);
+	rec_kv(&r, "profile", ro->cur->profile);
+	rec_kv(&r, "key", office_key(ro->cur) ? "office" : "csr");
+	rec_kv(&r, "status", status);
+	rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
+	rec_kv(&r, "action", action);
+	rec_kv(&r, "new_serial", new_serial != NULL ? new_serial : "");
+	rec_kv(&r, "detail", detail != NULL ? detail : "");
+	rec_end(&r);
+}
+
+/* Progress on a terminal (provctl), and in the journal about once a
+ * second, so a provd stopped halfway leaves how far it got. */
+static void
+roll_progress(struct roll *ro, bool force)
+{
+	uint64_t now = loop_now_ms();
+	struct rec r;
+
+	if (!ro->dry_run && (force || now - ro->last_audit >= AUDIT_PROGRESS_MS)) {
+		char note[256];
+
+		ro->last_audit = now;
+		snprintf(note, sizeof(note), "done=%u total=%u revoked=%u failed=%u reissued=%u "
+		         "resubmit=%u", ro->done, ro->total, ro->revoked, ro->failed, ro->reissued,
+		         ro->resubmit);
+		audit_progress(ro->req->pd->audit, ro->req, note,
+		               "in progress: the certificates counted in the note are done");
+	}
+	if (!force && now - ro->last_progress < PROGRESS_MS)
+		return;
+	ro->last_progress = now;
+	rec_begin_type(&r, ro->req, WIRE_PROGRESS);
+	rec_kvf(&r, "done", "%u", ro->done);
+	rec_kvf(&r, "total", "%u", ro->total);
+	rec_end(&r);
 }
 
 static void revoke_next(struct roll *ro);
 
 static void
-revoked_one(void *ctx, int status, const char *msg)
+step_done(struct roll *ro)
+{
+	ro->done++;
+	roll_progress(ro, false);
+	ro->cur = ro->cur->next;
+	revoke_next(ro);
+}
+
+static void
+reissued_one(void *ctx, int status, const char *msg, const char *serial)
 {
 	struct roll *ro = ctx;
 
 	if (status == ST_OK) {
-		struct rec r;
-
-		ro->revoked++;
-		rec_begin(&r, ro->req);
-		rec_kv(&r, "serial", ro->cur->serial);
-		rec_kv(&r, "login", ro->cur->login);
-		rec_kv(&r, "profile", ro->cur->profile);
-		rec_kv(&r, "status", "revoked");
-		rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
-		rec_kv(&r, "action", "re-issue");
-		rec_end(&r);
+		ro->reissued++;
+		roll_row(ro, "revoked", "re-issued", serial, "new key, PKCS#12 in --p12-dir");
 	} else {
+		ro->not_reissued++;
+		log_warnx("pki: rollover: re-issuing %s to %s: %s", ro->cur->serial,
+		          ro->cur->login, msg);
+		roll_row(ro, "revoked", "re-issue failed", NULL, msg);
+	}
+	step_done(ro);
+}
+
+/* Revoked: re-issue the office's keys (with --p12-dir), list the rest. */
+static void
+revoked_one(void *ctx, int status, const char *msg)
+{
+	struct roll *ro = ctx;
+
+	if (status != ST_OK) {
 		ro->failed++;
 		log_warnx("pki: rollover: revoking %s: %s", ro->cur->serial, msg);
+		roll_row(ro, ro->cur->status, "revoke failed", NULL, msg);
+		step_done(ro);
+		return;
 	}
-	ro->cur = ro->cur->next;
-	revoke_next(ro);
+	ro->revoked++;
+	if (office_key(ro->cur) && ro->p12_dir) {
+		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, reissue_key_type(ro->cur),
+		             reissued_one, ro);
+		return;
+	}
+	if (office_key(ro->cur)) {
+		ro->not_reissued++;
+		roll_row(ro, "revoked", "re-issue", NULL, "the office's key: cert issue --generate");
+	} else {
+		ro->resubmit++;
+		roll_row(ro, "revoked", "resubmit", NULL, "the holder sends a new CSR");
+	}
+	step_done(ro);
 }
 
 static void
@@ -768,10 +879,22 @@ revoke_next(struct roll *ro)
 		               revoked_one, ro);
 		return;
 	}
+	roll_progress(ro, true);
 	snprintf(ro->note, sizeof(ro->note), "; %u certificates of generation %u revoked "
-	         "(cACompromise), %u failed", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
-	         ro->failed);
+	         "(cACompromise), %u failed; %u re-issued with a new key, %u to re-issue by "
+	         "hand, %u to resubmit a CSR", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
+	         ro->failed, ro->reissued, ro->not_reissued, ro->resubmit);
 	crl_rebuild(ro->req->pd, roll_published, ro);
+}
+
+static unsigned
+list_len(const struct certrec *c)
+{
+	unsigned n = 0;
+
+	for (; c != NULL; c = c->next)
+		n++;
+	return n;
 }
 
 static void
@@ -782,27 +905,83 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 	if (status != ST_OK) {
 		certrec_free(list);
 		snprintf(ro->note, sizeof(ro->note), ", but its certificates could not be read "
-		         "for --revoke-all: %.100s", msg);
+		         "for --revoke-all: %.100s (run the rollover's revocations by hand: "
+		         "cert list, cert revoke --reason cACompromise)", msg);
+		ro->failed++;
 		crl_rebuild(ro->req->pd, roll_published, ro);
 		return;
 	}
 	ro->list = ro->cur = list;
+	ro->total = list_len(list);
+	roll_progress(ro, true);
 	revoke_next(ro);
+}
+
+/* The valid and held records of the CA with this filter clause. */
+static void
+find_live(struct provd *pd, const char *clause, certrec_found_fn *done, void *ctx)
+{
+	char filter[ROLLOVER_CLAUSE_MAX + 160];
+
+	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
+	         "(|(provdCertStatus=valid)(provdCertStatus=hold)))", clause);
+	certrec_find(pd, filter, done, ctx);
 }
 
 static void
 after_entries(struct roll *ro)
 {
 	struct provd *pd = ro->req->pd;
-	char filter[ROLLOVER_CLAUSE_MAX + 160];
 
 	if (!ro->revoke_all) {
 		crl_rebuild(pd, roll_published, ro);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
-	         "(|(provdCertStatus=valid)(provdCertStatus=hold)))", pd->pki->gens[ro->gi].clause);
-	certrec_find(pd, filter, revoke_found, ro);
+	find_live(pd, pd->pki->gens[ro->gi].clause, revoke_found, ro);
+}
+
+/* --dry-run: what the rollover would do to each certificate; nothing
+ * changes (no key is made, nothing is revoked). */
+static void
+preview_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct roll *ro = ctx;
+	struct request *req = ro->req;
+
+	if (status != ST_OK) {
+		certrec_free(list);
+		request_done(req, status, "dry run: the certificates could not be read: %s", msg);
+		roll_free(ro);
+		return;
+	}
+	ro->list = list;
+	for (ro->cur = list; ro->cur != NULL; ro->cur = ro->cur->next) {
+		const char *action;
+
+		ro->total++;
+		if (office_key(ro->cur) && ro->p12_dir) {
+			action = "revoke, re-issue";
+			ro->reissued++;
+		} else if (office_key(ro->cur)) {
+			action = "revoke, re-issue by hand";
+			ro->not_reissued++;
+		} else {
+			action = "revoke, resubmit";
+			ro->resubmit++;
+		}
+		roll_row(ro, ro->cur->status, action, NULL, NULL);
+	}
+	if (!ro->revoke_all)
+		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and "
+		             "the current one retired as generation %zu; its certificates stay "
+		             "valid", ro->subject, req->pd->pki->ngens + 1);
+	else
+		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and the "
+	             "current one retired as generation %zu; %u certificates of it revoked "
+	             "(cACompromise): %u re-issued with a new key, %u to re-issue by hand, "
+		             "%u to resubmit a CSR", ro->subject, req->pd->pki->ngens + 1,
+		             ro->total, ro->reissued, ro->not_reissued, ro->resubmit);
+	roll_free(ro);
 }
 
 static void
@@ -940,5 +1119,27 @@ ca_rollover(struct request *req)
 	ro->kt = kt;
 	ro->days = days;
 	ro->revoke_all = cmd_flag(&req->args, "revoke-all");
+	ro->dry_run = cmd_flag(&req->args, "dry-run");
+	ro->p12_dir = cmd_flag(&req->args, "p12-dir");
+	if (ro->p12_dir && !ro->revoke_all) {
+		request_done(req, ST_USAGE, "--p12-dir goes with --revoke-all");
+		roll_free(ro);
+		return;
+	}
+	if (ro->dry_run) {
+		char *clause = issuer_clause(pd->pki->cacert, (unsigned)pd->pki->ngens + 1);
+
+		if (clause == NULL) {
+			request_done(req, ST_INTERNAL, "the current CA's subject does not fit a filter");
+			roll_free(ro);
+			return;
+		}
+		if (ro->revoke_all)
+			find_live(pd, clause, preview_found, ro);
+		else
+			preview_found(ro, ST_OK, "", NULL);
+		free(clause);
+		return;
+	}
 	crl_rebuild(pd, old_crl_done, ro);
 }

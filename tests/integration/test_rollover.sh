@@ -155,7 +155,7 @@ bi=$(serial_of "$T/bi.pem")
 ok "ca rollover --revoke-all" provctl -f json ca rollover --revoke-all \
 	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G3" --key ec-p256 --days 3650
 contains "the reply lists the revoked certificate" "$OUT" "\"serial\":\"$(echo "$bi" | tr 'A-F' 'a-f')\""
-contains "for re-issue" "$OUT" '"action":"re-issue"'
+contains "a CSR certificate: for its holder to resubmit" "$OUT" '"key":"csr","status":"revoked","reason":"cACompromise","action":"resubmit"'
 ok "generation 2 kept under gen-2" cmp "$S/ca/gen-2/ca.pem" "$T/gen2.pem"
 ok "cert show of the compromised CA's certificate" provctl -f json cert show "$bi"
 contains "revoked" "$OUT" '"status":"revoked"'
