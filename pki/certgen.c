@@ -648,7 +648,7 @@ certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
 	    now + (time_t)days * 86400, err, errlen) < 0 ||
-	    add_basic_constraints(x, 1, 0, err, errlen) < 0 ||
+	    add_basic_constraints(x, 1, 1, err, errlen) < 0 ||
 	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, x, err, errlen) < 0)
@@ -659,6 +659,57 @@ certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
 out:
 	ERR_clear_error();
 	X509_NAME_free(name);
+	X509_free(x);
+	return rc;
+}
+
+int
+certgen_link(X509 *old_ca, X509 *new_ca, time_t now, X509 **out, char *err,
+    size_t errlen)
+{
+	X509 *x = NULL;
+	time_t na_old, na_new;
+	int rc = -1;
+
+	*out = NULL;
+	if (now == 0)
+		now = time(NULL);
+	if (pkitime_from_asn1(X509_get0_notAfter(old_ca), &na_old) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(new_ca), &na_new) < 0) {
+		snprintf(err, errlen, "link certificate: unreadable CA validity");
+		goto out;
+	}
+	if (na_old <= now) {
+		snprintf(err, errlen, "link certificate: the old CA has expired");
+		goto out;
+	}
+	if (X509_get_pathlen(old_ca) == 0) {
+		snprintf(err, errlen, "link certificate: the old CA certificate allows no CA "
+		    "below it (pathLenConstraint 0), so clients would refuse the path; "
+		    "roll over without --link");
+		goto out;
+	}
+	x = X509_new();
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(old_ca)) ||
+	    !X509_set_subject_name(x, X509_get_subject_name(new_ca)) ||
+	    !X509_set_pubkey(x, X509_get0_pubkey(new_ca))) {
+		snprintf(err, errlen, "link certificate: out of memory");
+		goto out;
+	}
+	if (set_serial(x, err, errlen) < 0 ||
+	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
+	    na_old < na_new ? na_old : na_new, err, errlen) < 0 ||
+	    add_basic_constraints(x, 1, 0, err, errlen) < 0 ||
+	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
+	    add_ski(x, err, errlen) < 0 ||
+	    add_aki(x, old_ca, err, errlen) < 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+out:
+	ERR_clear_error();
 	X509_free(x);
 	return rc;
 }

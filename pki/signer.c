@@ -466,9 +466,13 @@ signer_sign_cert_der(struct signer *s, X509 *cert, unsigned flags,
 	f.data = der;
 	f.len = (size_t)len;
 	if (exchange(s, SIGNER_OP_SIGN_CERT,
-	    (flags & SIGNER_SELF_SIGNED) ? SIGNER_FLAG_SELF_SIGNED : 0, &f, 1,
+	    (uint8_t)(((flags & SIGNER_SELF_SIGNED) ? SIGNER_FLAG_SELF_SIGNED : 0) |
+	    ((flags & SIGNER_LINK) ? SIGNER_FLAG_LINK : 0)), &f, 1,
 	    timeout_of(s, 0), REPLY_CERT_MAX, &m, err, errlen) < 0)
 		goto out;
+	/* A restarted signer is not given its link certificate again. */
+	if (flags & SIGNER_LINK)
+		s->cfg.link_certificates = 0;
 	if (m.nfields != 1) {
 		snprintf(err, errlen, "signer sent no certificate");
 		goto out;

@@ -31,6 +31,9 @@
 
 /* signer_sign_cert flags */
 #define SIGNER_SELF_SIGNED 0x01   /* the CA's own certificate */
+#define SIGNER_LINK        0x02   /* a link certificate (CA:TRUE for another
+                                     key): only as often as the signer's
+                                     config link_certificates allows */
 
 struct signer;
 

@@ -36,6 +36,7 @@ struct child {
 	int          fd;
 	struct cakey key;    /* active CA key (key.pkey NULL: none) */
 	const struct signer_config *cfg;
+	unsigned     links_left;   /* SIGNER_FLAG_LINK requests still allowed */
 };
 
 static void child_exit(struct child *c, int status)
@@ -283,6 +284,20 @@ do_sign_cert(struct child *c, const struct signer_msg *m)
 			    "self-issued CA certificate");
 			goto out;
 		}
+	} else if (m->flags & SIGNER_FLAG_LINK) {
+		if (c->links_left == 0) {
+			reply_error(c, m->op, "this signer signs no link "
+			    "certificate (or has signed its one)");
+			goto out;
+		}
+		if (same || X509_check_ca(x) != 1 ||
+		    X509_NAME_cmp(X509_get_subject_name(x),
+		    X509_get_issuer_name(x)) == 0) {
+			reply_error(c, m->op, "a link certificate is a CA "
+			    "certificate for another key and another name");
+			goto out;
+		}
+		c->links_left--;
 	} else {
 		if (same) {
 			reply_error(c, m->op, "certificate carries the CA's own "
@@ -456,7 +471,8 @@ drop_privileges(const struct signer_config *cfg, char *err, size_t errlen)
 void
 signer_child_main(int fd, const struct signer_config *cfg)
 {
-	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
+	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg,
+	    .links_left = cfg->link_certificates };
 	struct rlimit nocore = { 0, 0 };
 	char err[ERRMSG_MAX] = "";
 	int null;

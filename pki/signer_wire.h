@@ -46,6 +46,7 @@ enum signer_op {
 #define SIGNER_STATUS_ERROR    1
 
 #define SIGNER_FLAG_SELF_SIGNED 0x01
+#define SIGNER_FLAG_LINK        0x02
 
 /* SIGN_OCSP limits (signer_ocsp.h) */
 #define SIGNER_OCSP_CERT_MAX      (64 * 1024)

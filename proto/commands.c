@@ -128,6 +128,9 @@ static const struct opt_spec ca_rollover_opts[] = {
 	{ .name = "revoke-all", .kind = OPT_FLAG,  .metavar = NULL,   .help = "after a compromise of the old key: revoke every "
 	                                   "certificate of the old CA (cACompromise) and re-issue "
 	                                   "those whose key the office made" },
+	{ .name = "link",       .kind = OPT_FLAG,  .metavar = NULL,   .help = "also a link certificate: the new CA's key "
+	                                   "signed by the old key, so clients that trust only the "
+	                                   "old CA verify the new one's certificates" },
 	{ .name = "p12-dir",    .kind = OPT_OUTPUT_DIR, .metavar = "DIR", .help = "with --revoke-all: write each re-issued "
 	                                   "PKCS#12 (new key) to DIR/LOGIN-SERIAL.p12 and the "
 	                                   "passphrases to DIR/passphrases.csv (0600, new files)" },

@@ -22,6 +22,7 @@
 #include "certrec.h"
 #include "crlgen.h"
 #include "dir.h"
+#include "der.h"
 #include "dn.h"
 #include "fingerprint.h"
 #include "keyfile.h"
@@ -83,6 +84,7 @@ issuer_clause(X509 *x, unsigned number)
 struct gen_paths {
 	char dir[PATH_MAX_LEN], key[PATH_MAX_LEN], uri[PATH_MAX_LEN], cert[PATH_MAX_LEN];
 	char crl[PATH_MAX_LEN];
+	char link[PATH_MAX_LEN];   /* the link certificate from generation g to g + 1 */
 };
 
 static int
@@ -101,6 +103,12 @@ gen_paths(const struct config *cfg, unsigned g, struct gen_paths *p)
 	    snprintf(p->cert, sizeof(p->cert), "%s/ca.pem", p->dir) >= (int)sizeof(p->cert) ||
 	    snprintf(p->crl, sizeof(p->crl), "%.*s-gen-%u.crl", (int)n, cfg->crl_file, g) >=
 	        (int)sizeof(p->crl))
+		return -1;
+	n = strlen(cfg->cert_file);
+	if (n > 4 && strcmp(cfg->cert_file + n - 4, ".pem") == 0)
+		n -= 4;
+	if (snprintf(p->link, sizeof(p->link), "%.*s-link-gen-%u.pem", (int)n, cfg->cert_file,
+	             g) >= (int)sizeof(p->link))
 		return -1;
 	return 0;
 }
@@ -122,11 +130,12 @@ expired(X509 *x)
 /* Start a signer holding generation g's key and check it against cert. */
 static int
 gen_signer(struct provd *pd, const struct gen_paths *p, X509 *cert, bool drop, uid_t uid,
-           gid_t gid, struct signer **out, char *err, size_t errlen)
+           gid_t gid, unsigned links, struct signer **out, char *err, size_t errlen)
 {
 	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
 	                            .pkcs11_module = pd->cfg.pkcs11_module,
-	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
+	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file,
+	                            .link_certificates = links };
 	char uri[P11URI_MAX + 1];
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
@@ -233,7 +242,7 @@ rollover_load(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size
 		}
 		signer = NULL;
 		if (!expired(cert) &&
-		    gen_signer(pd, &p, cert, drop, uid, gid, &signer, err, errlen) < 0) {
+		    gen_signer(pd, &p, cert, drop, uid, gid, 0, &signer, err, errlen) < 0) {
 			X509_free(cert);
 			free(clause);
 			return -1;
@@ -599,6 +608,9 @@ struct roll {
 	enum keyfile_type kt;
 	unsigned        days;
 	bool            revoke_all;
+	bool            link;      /* --link: the old key signs the new CA's key */
+	unsigned char  *link_der;  /* ... that certificate, for the directory */
+	size_t          link_len;
 	bool            dry_run;
 	bool            p12_dir;   /* --p12-dir: office keys are re-issued */
 	size_t          gi;        /* index of the generation retired here */
@@ -612,6 +624,7 @@ static void
 roll_free(struct roll *ro)
 {
 	certrec_free(ro->list);
+	free(ro->link_der);
 	free(ro->subject);
 	free(ro->uri);
 	free(ro);
@@ -646,6 +659,36 @@ undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
 	EVP_PKEY_free(pub);
 	unlink(p->cert);
 	rmdir(p->dir);
+}
+
+/* --link: the retired key signs the new CA's subject and key (certgen_link),
+ * written next to pki.cert_file as p->link (PEM) and kept in ro for the
+ * directory.  0, or -1 with err. */
+static int
+make_link(struct roll *ro, const struct gen_paths *p, struct signer *old_signer, X509 *old_ca,
+          X509 *new_ca, char *err, size_t errlen)
+{
+	X509 *tbs = NULL, *link = NULL;
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	if (certgen_link(old_ca, new_ca, 0, &tbs, err, errlen) < 0 ||
+	    signer_sign_cert(old_signer, tbs, SIGNER_LINK, &link, err, errlen) < 0 ||
+	    ca_write_cert_file(p->link, link, err, errlen) < 0)
+		goto out;
+	if ((len = i2d_X509(link, &der)) <= 0) {
+		snprintf(err, errlen, "link certificate: cannot encode");
+		goto out;
+	}
+	ro->link_der = xmalloc((size_t)len);
+	memcpy(ro->link_der, der, (size_t)len);
+	ro->link_len = (size_t)len;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	X509_free(tbs);
+	X509_free(link);
+	return rc;
 }
 
 /*
@@ -693,14 +736,17 @@ swap(struct roll *ro, char *err, size_t errlen)
 		return -1;
 	}
 	err[0] = '\0';
-	if (gen_signer(pd, &p, pki->cacert, false, 0, 0, &gs, err, errlen) < 0 ||
+	if (gen_signer(pd, &p, pki->cacert, false, 0, 0, ro->link ? 1 : 0, &gs, err,
+	               errlen) < 0 ||
 	    signer_genkey(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
 	                  ro->uri != NULL ? NULL : cfg->key_passphrase_file, &pub, err,
 	                  errlen) < 0 ||
 	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
 	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
 	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, errlen) < 0) ||
+	    (ro->link && make_link(ro, &p, gs, pki->cacert, cert, err, errlen) < 0) ||
 	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
+		unlink(p.link);
 		signer_stop(gs);
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
@@ -733,6 +779,17 @@ roll_published(void *ctx, int status, const char *msg)
 
 	ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 	rollover_show(req);
+	if (ro->link_der != NULL) {
+		struct gen_paths p;
+		struct rec r;
+
+		if (gen_paths(&req->pd->cfg, req->pd->pki->gens[ro->gi].number, &p) == 0) {
+			rec_begin(&r, req);
+			rec_kv(&r, "link_file", p.link);
+			rec_kvf(&r, "link_from_generation", "%u", req->pd->pki->gens[ro->gi].number);
+			rec_end(&r);
+		}
+	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u "
 	         "failed=%u reissued=%u resubmit=%u not_reissued=%u", req->pd->pki->ngens + 1,
 	         ro->revoked, ro->failed, ro->reissued, ro->resubmit, ro->not_reissued);
@@ -985,6 +1042,45 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 }
 
 static void
+on_link_published(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("pki: rollover: the link certificate is not in the directory "
+		          "(it is in its file): %s", dir_result_str(res, why, sizeof(why)));
+	after_entries(ro);
+}
+
+/* --link: crossCertificatePair;binary on the new CA's entry, with the link
+ * as its forward (issuedToThisCA) element: SEQUENCE { [0] Certificate }
+ * (RFC 4523, X.509 §11.2.3). */
+static void
+publish_link(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+	struct der_buf b;
+	struct dir_mods *m;
+
+	der_buf_init(&b);
+	der_put_header(&b, DER_SEQUENCE, der_header_len(ro->link_len) + ro->link_len);
+	der_put_header(&b, DER_CONTEXT0_CONS, ro->link_len);
+	der_put(&b, ro->link_der, ro->link_len);
+	if (b.failed || (m = dir_mods_new()) == NULL) {
+		der_buf_free(&b);
+		log_warnx("pki: rollover: the link certificate is not in the directory: "
+		          "out of memory");
+		after_entries(ro);
+		return;
+	}
+	dir_mods_add_bin(m, LDAP_MOD_ADD, "crossCertificatePair;binary", b.p, b.len);
+	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_link_published, ro);
+	dir_mods_free(m);
+	der_buf_free(&b);
+}
+
+static void
 on_main_entry(void *arg, const struct dir_result *res)
 {
 	struct roll *ro = arg;
@@ -993,7 +1089,10 @@ on_main_entry(void *arg, const struct dir_result *res)
 	if (res->code != LDAP_SUCCESS)
 		log_warnx("pki: rollover: the CA entry keeps the old certificate: %s",
 		          dir_result_str(res, why, sizeof(why)));
-	after_entries(ro);
+	if (ro->link_der != NULL)
+		publish_link(ro);
+	else
+		after_entries(ro);
 }
 
 static void
@@ -1120,6 +1219,7 @@ ca_rollover(struct request *req)
 	ro->days = days;
 	ro->revoke_all = cmd_flag(&req->args, "revoke-all");
 	ro->dry_run = cmd_flag(&req->args, "dry-run");
+	ro->link = cmd_flag(&req->args, "link");
 	ro->p12_dir = cmd_flag(&req->args, "p12-dir");
 	if (ro->p12_dir && !ro->revoke_all) {
 		request_done(req, ST_USAGE, "--p12-dir goes with --revoke-all");

@@ -52,8 +52,9 @@ fails "the same subject is refused" 4 provctl ca rollover \
 ok "nothing changed by the refusal" cmp "$S/ca/ca.pem" "$T/gen1.pem"
 fails "a subject without CN is refused" 6 provctl ca rollover --subject '/O=x' --key ec-p256 --days 10
 
-ok "ca rollover" provctl -f json ca rollover --subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" \
-	--key ec-p384 --days 3650
+ok "ca rollover --link" provctl -f json ca rollover --link \
+	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" --key ec-p384 --days 3650
+ROLL_OUT=$OUT
 contains "the reply names the new CA" "$OUT" "CN=$CA_NAME G2"
 ok "the retired certificate is kept under gen-1" cmp "$S/ca/gen-1/ca.pem" "$T/gen1.pem"
 ok "the retired key moved with it" test -f "$S/ca/gen-1/ca.key"
@@ -100,6 +101,31 @@ ok "OCSP for the new certificate (new CA, verified)" ask_new
 contains "good" "$OUT$ERR" "$T/bi.pem: good"
 fails "it does not verify against the old CA" 2 \
 	verify "$T/bi.pem" "$T/gen1.pem" "$S/crl/ca-gen-1.crl"
+# The link certificate: the new CA's name and key, signed by the old key.
+LINK=$S/ca/ca-link-gen-1.pem
+contains "the rollover's reply named the link file" "$ROLL_OUT" "\"link_file\":\"$LINK\""
+ok "the link certificate is written next to the CA certificate" test -s "$LINK"
+ok "it is signed by the old CA" openssl verify -CAfile "$T/gen1.pem" -check_ss_sig "$LINK"
+eq "its subject is the new CA's" "$(openssl x509 -in "$LINK" -noout -subject)" \
+	"$(openssl x509 -in "$T/gen2.pem" -noout -subject)"
+eq "its issuer is the old CA" "$(openssl x509 -in "$LINK" -noout -issuer)" \
+	"$(openssl x509 -in "$T/gen1.pem" -noout -subject | sed 's/^subject/issuer/')"
+eq "its key is the new CA's" "$(openssl x509 -in "$LINK" -noout -pubkey)" \
+	"$(openssl x509 -in "$T/gen2.pem" -noout -pubkey)"
+ok "it is a CA certificate" openssl x509 -in "$LINK" -noout -ext basicConstraints,keyUsage
+contains "CA:TRUE" "$OUT" "CA:TRUE"
+contains "keyCertSign" "$OUT" "Certificate Sign"
+ok "a client trusting only the old CA builds a path to a new-CA certificate" \
+	openssl verify -CAfile "$T/gen1.pem" -untrusted "$LINK" "$T/bi.pem"
+openssl crl -inform DER -in "$S/crl/ca.crl" >"$T/crl2.pem"
+ok "... and checks it against the new CA's CRL" openssl verify -CAfile "$T/gen1.pem" \
+	-untrusted "$LINK" -crl_check -CRLfile "$T/crl2.pem" "$T/bi.pem"
+ok "the link certificate is in the directory" ldap_root -b "cn=$CA_NAME,ou=pki,$LDAP_BASE" -s base \
+	'(objectClass=*)' 'crossCertificatePair;binary'
+pair=$(printf '%s\n' "$OUT" | sed -n 's/^crossCertificatePair;binary:: //p' | base64 -d | od -An -v -tx1 | tr -d ' \n')
+link_hex=$(openssl x509 -in "$LINK" -outform DER | od -An -v -tx1 | tr -d ' \n')
+contains "as crossCertificatePair { issuedToThisCA [0] link }" "$pair" \
+	"a082$(printf '%04x' $((${#link_hex} / 2)))$link_hex"
 
 # Revoking an old certificate: on the OLD CA's CRL, signed by the old key.
 an=$(serial_of "$T/an.pem")

@@ -128,7 +128,7 @@ test_ca_certificate(void **state)
 	bc = X509_get_ext_d2i(f->ca, NID_basic_constraints, NULL, NULL);
 	assert_non_null(bc);
 	assert_true(bc->ca);
-	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 0);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 1);
 	BASIC_CONSTRAINTS_free(bc);
 	assert_int_equal(certgen_check_ca_pair(f->ca, f->ca_pub, 0, err,
 	    sizeof(err)), 0);
@@ -139,7 +139,7 @@ test_ca_certificate(void **state)
 	snprintf(out, sizeof(out), "%s/ca.txt", f->dir);
 	assert_int_equal(tpki_run(out, "openssl x509 -in %s -noout -text "
 	    "-nameopt utf8,sep_comma_plus", f->ca_pem), 0);
-	assert_true(tpki_file_has(out, "CA:TRUE, pathlen:0"));
+	assert_true(tpki_file_has(out, "CA:TRUE, pathlen:1"));
 	assert_true(tpki_file_has(out, "Certificate Sign, CRL Sign"));
 	assert_true(tpki_file_has(out, "O=UBND tỉnh Vĩnh Phúc"));
 	assert_true(tpki_file_has(out, "Subject Key Identifier"));
