@@ -41,6 +41,26 @@
 #define PATH_MAX_LEN   4096
 #define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
 
+/* One CA's delegated responder and where its responses go. */
+struct responder {
+	unsigned              gen;           /* 0: the current CA */
+	X509                 *rcert;
+	unsigned char        *rder;
+	size_t                rderlen;
+	time_t                r_from, r_until;
+	unsigned char        *issuer_der;
+	size_t                issuer_len;
+	int                   rdirfd;        /* .../responses */
+};
+
+static const struct ocsp_hooks *hooks;
+
+void
+ocsp_set_hooks(const struct ocsp_hooks *h)
+{
+	hooks = h;
+}
+
 struct ocsp_state {
 	struct provd         *pd;
 	/* every certificate known, sorted by serial, as last signed */
@@ -60,14 +80,12 @@ struct ocsp_state {
 	struct crl_entry     *crl;
 	size_t                ncrl;
 	unsigned long         crl_seq;
-	/* the delegated responder */
-	X509                 *rcert;
-	unsigned char        *rder;
-	size_t                rderlen;
-	time_t                r_from, r_until;
-	unsigned char        *issuer_der;
-	size_t                issuer_len;
-	int                   rdirfd;        /* ocsp_dir/responses */
+	/* the delegated responders: the current CA's, and one per retired
+	 * generation with unexpired certificates (old[g - 1], under
+	 * ocsp_dir/gen-g/, opened on first use) */
+	struct responder      cur;
+	struct responder     *old;
+	size_t                nold;
 	/* history */
 	time_t                last_full;
 	time_t                last_signed;
@@ -151,40 +169,74 @@ state(struct provd *pd)
 		if ((pki->ocsp = calloc(1, sizeof(*pki->ocsp))) == NULL)
 			fatal("ocsp: out of memory");
 		pki->ocsp->pd = pd;
-		pki->ocsp->rdirfd = -1;
+		pki->ocsp->cur.rdirfd = -1;
 	}
 	return pki->ocsp;
+}
+
+static void
+responder_clear(struct responder *r)
+{
+	if (r->rdirfd >= 0)
+		close(r->rdirfd);
+	X509_free(r->rcert);
+	free(r->rder);
+	free(r->issuer_der);
+	memset(r, 0, sizeof(*r));
+	r->rdirfd = -1;
 }
 
 void
 ocsp_state_free(struct ocsp_state *s)
 {
+	size_t i;
+
 	if (s == NULL)
 		return;
 	if (s->timer != NULL)
 		loop_timer_cancel(s->pd->loop, s->timer);
-	if (s->rdirfd >= 0)
-		close(s->rdirfd);
+	for (i = 0; i < s->nold; i++)
+		responder_clear(&s->old[i]);
+	free(s->old);
+	responder_clear(&s->cur);
 	ocsp_unknown_free(s->unk);
 	free(s->v);
 	free(s->scan);
 	free(s->late);
 	free(s->crl);
-	X509_free(s->rcert);
-	free(s->rder);
-	free(s->issuer_der);
 	free(s);
 }
 
 /* ---- the responder certificate ---------------------------------------- */
 
-/* A new responder key in the signer and a certificate for it.  0 or -1. */
-static int
-roll(struct ocsp_state *s, char *err, size_t errlen)
+/* The CA of r and the signer holding its key (NULL: a retired generation
+ * whose certificate expired, or unknown). */
+static X509 *
+ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 {
 	struct provd *pd = s->pd;
+	X509 *cert = NULL;
+
+	*signer = NULL;
+	if (r->gen == 0) {
+		*signer = pd->pki->signer;
+		return pd->pki->cacert;
+	}
+	if (hooks == NULL || hooks->retired(pd, r->gen, &cert, signer) < 0 || *signer == NULL)
+		return NULL;
+	return cert;
+}
+
+/* A new responder key in r's signer and a certificate for it, issued by
+ * r's CA (never the current CA for a retired generation's).  0 or -1. */
+static int
+roll(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
+{
+	struct provd *pd = s->pd;
+	struct signer *signer;
+	X509 *cacert = ca_of(s, r, &signer);
 	struct certgen_ca ca = {
-		.cert = pd->pki->cacert, .country = pd->cfg.country,
+		.cert = cacert, .country = pd->cfg.country,
 		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
 	};
 	EVP_PKEY *pub = NULL;
@@ -196,15 +248,20 @@ roll(struct ocsp_state *s, char *err, size_t errlen)
 	time_t from, until;
 	int rc = -1;
 
-	if (signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0) {
+	if (cacert == NULL) {
+		snprintf(err, errlen, "generation %u: no CA key to sign with", r->gen);
+		return -1;
+	}
+	if (signer_ocsp_newkey(signer, &pub, err, errlen) < 0) {
 		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
-		if (signer_restart(pd->pki->signer, why, sizeof(why)) < 0 ||
-		    signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0)
+		if (signer_restart(signer, why, sizeof(why)) < 0 ||
+		    signer_ocsp_newkey(signer, &pub, err, errlen) < 0)
 			goto out;
 	}
 	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
 	                           err, errlen) < 0 ||
-	    ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) < 0)
+	    (r->gen == 0 ? ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) :
+	                   signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen)) < 0)
 		goto out;
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
@@ -215,20 +272,30 @@ roll(struct ocsp_state *s, char *err, size_t errlen)
 	}
 	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
 		goto out;
-	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
+	if (r->gen == 0 && write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
 		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	X509_free(s->rcert);
-	free(s->rder);
-	s->rcert = x;
-	s->rder = der;
-	s->rderlen = derlen;
-	s->r_from = from + CERTGEN_SKEW_SECONDS;
-	s->r_until = until;
+	if (r->gen != 0) {
+		char dir[PATH_MAX_LEN];
+
+		snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
+		if (write_file(dir, "responder.pem", pem, pemlen) < 0)
+			log_warn("ocsp: writing %s/responder.pem", dir);
+	}
+	X509_free(r->rcert);
+	free(r->rder);
+	r->rcert = x;
+	r->rder = der;
+	r->rderlen = derlen;
+	r->r_from = from + CERTGEN_SKEW_SECONDS;
+	r->r_until = until;
 	s->rolls++;
 	x = NULL;
 	der = NULL;
-	log_info("ocsp: new responder certificate, valid until %lld",
-	         (long long)until);
+	if (r->gen == 0)
+		log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
+	else
+		log_info("ocsp: new responder certificate of retired generation %u, valid "
+		         "until %lld", r->gen, (long long)until);
 	rc = 0;
 out:
 	EVP_PKEY_free(pub);
@@ -240,9 +307,9 @@ out:
 }
 
 static bool
-need_roll(const struct ocsp_state *s, time_t now)
+need_roll(const struct responder *r, time_t now)
 {
-	return s->rcert == NULL || now >= s->r_from + (s->r_until - s->r_from) / 2;
+	return r->rcert == NULL || now >= r->r_from + (r->r_until - r->r_from) / 2;
 }
 
 /* ---- signing and writing responses ------------------------------------ */
@@ -250,15 +317,15 @@ need_roll(const struct ocsp_state *s, time_t now)
 /* nextUpdate of a response signed at now valid for secs: never after the
  * responder certificate ends. */
 static time_t
-next_update(const struct ocsp_state *s, time_t now, time_t secs)
+next_update(const struct responder *r, time_t now, time_t secs)
 {
-	return now + secs > s->r_until ? s->r_until : now + secs;
+	return now + secs > r->r_until ? r->r_until : now + secs;
 }
 
 /* Write the responses in buf[0..len) (4-byte length + DER each) for
  * e[0..n).  0 or -1. */
 static int
-write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
+write_responses(struct responder *r, const struct ocspgen_entry *e, size_t n,
                 const unsigned char *buf, size_t len)
 {
 	char hex[SERIAL_HEX_MAX + 1];
@@ -273,7 +340,7 @@ write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
 		if (rl > len - off)
 			return -1;
 		serial_to_hex(&e[i].serial, 1, hex);
-		if (write_at(s->rdirfd, hex, buf + off, rl) < 0) {
+		if (write_at(r->rdirfd, hex, buf + off, rl) < 0) {
 			log_warn("ocsp: writing the response for %s", hex);
 			return -1;
 		}
@@ -282,10 +349,11 @@ write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
 	return off == len ? 0 : -1;
 }
 
-/* Sign and write e[0..n) in batches.  Rolls the responder first when due,
- * and once more when the signer refuses (it lost the key).  0 or -1. */
+/* Sign and write e[0..n), all of r's CA, in batches.  Rolls the responder
+ * first when due, and once more when the signer refuses (it lost the
+ * key).  0 or -1. */
 static int
-sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
+sign_for(struct ocsp_state *s, struct responder *r, const struct ocspgen_entry *e, size_t n)
 {
 	struct provd *pd = s->pd;
 	char err[512], line[OCSPGEN_LINE_MAX];
@@ -293,13 +361,16 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
 	unsigned char *out = NULL;
 	size_t outlen, done = 0, k, len, cap = 0, batch;
 	time_t now = time(NULL), next;
+	struct signer *signer;
 	int tries = 0, rc = -1, l;
 
-	if (n == 0 || s->rdirfd < 0)
+	if (n == 0 || r->rdirfd < 0)
 		return 0;
-	if (need_roll(s, now) && roll(s, err, sizeof(err)) < 0) {
+	if (ca_of(s, r, &signer) == NULL)
+		return -1;
+	if (need_roll(r, now) && roll(s, r, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: new responder certificate: %s", err);
-		if (s->rcert == NULL)
+		if (r->rcert == NULL)
 			return -1;
 	}
 	while (done < n) {
@@ -315,16 +386,16 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
 				lines[len++] = '\n';
 		}
 		now = time(NULL);
-		next = next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600);
-		if (signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-		                     s->issuer_len, now, next, lines, len, &out, &outlen,
+		next = next_update(r, now, (time_t)pd->cfg.ocsp_hours * 3600);
+		if (signer_ocsp_sign(signer, r->rder, r->rderlen, r->issuer_der,
+		                     r->issuer_len, now, next, lines, len, &out, &outlen,
 		                     err, sizeof(err)) < 0) {
 			log_warnx("ocsp: signing responses: %s", err);
-			if (++tries > 1 || roll(s, err, sizeof(err)) < 0)
+			if (++tries > 1 || roll(s, r, err, sizeof(err)) < 0)
 				goto out;
 			continue;
 		}
-		if (write_responses(s, e + done, batch, out, outlen) < 0) {
+		if (write_responses(r, e + done, batch, out, outlen) < 0) {
 			log_warnx("ocsp: the signer's responses do not match the request");
 			goto out;
 		}
@@ -341,11 +412,50 @@ out:
 	return rc;
 }
 
-/* Remove responses for serials no record has any more. */
-static void
-remove_stale(struct ocsp_state *s)
+static struct responder *responder_for(struct ocsp_state *s, unsigned gen);
+
+/* Sign and write e[0..n), each with the responder of its generation.
+ * 0, or -1 when any failed. */
+static int
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
 {
-	int fd = fcntl(s->rdirfd, F_DUPFD_CLOEXEC, 0);
+	struct ocspgen_entry *part;
+	struct responder *r;
+	size_t g, i, k, ngen = s->pd->pki->ngens;
+	int rc = 0;
+
+	if (ngen == 0)
+		return sign_for(s, &s->cur, e, n);
+	if (n == 0)
+		return 0;
+	if ((part = malloc(n * sizeof(*part))) == NULL)
+		fatal("ocsp: out of memory");
+	/* g = 0: the current CA (its number, or 0); then each retired one */
+	for (g = 0; g <= ngen; g++) {
+		for (i = k = 0; i < n; i++) {
+			unsigned eg = e[i].gen == 0 || e[i].gen > ngen ? 0 : e[i].gen;
+
+			if (eg == g)
+				part[k++] = e[i];
+		}
+		if (k == 0)
+			continue;
+		if ((r = responder_for(s, (unsigned)g)) == NULL)
+			continue;     /* expired: no certificate of it is valid */
+		if (sign_for(s, r, part, k) < 0)
+			rc = -1;
+	}
+	free(part);
+	return rc;
+}
+
+/* Remove r's responses for serials no record of its CA has any more. */
+static void
+remove_stale_in(struct ocsp_state *s, struct responder *r)
+{
+	int fd = r->rdirfd >= 0 ? fcntl(r->rdirfd, F_DUPFD_CLOEXEC, 0) : -1;
+	size_t ngen = s->pd->pki->ngens;
+	const struct ocspgen_entry *e;
 	struct serial ser;
 	struct dirent *d;
 	char err[128];
@@ -362,10 +472,21 @@ remove_stale(struct ocsp_state *s)
 			continue;
 		if (strspn(d->d_name, "0123456789ABCDEF") != strlen(d->d_name) ||
 		    serial_parse(d->d_name, &ser, err, sizeof(err)) < 0 ||
-		    find(s->v, s->n, &ser) == NULL)
-			(void)unlinkat(s->rdirfd, d->d_name, 0);
+		    (e = find(s->v, s->n, &ser)) == NULL ||
+		    (e->gen == 0 || e->gen > ngen ? 0 : e->gen) != r->gen)
+			(void)unlinkat(r->rdirfd, d->d_name, 0);
 	}
 	closedir(dp);
+}
+
+static void
+remove_stale(struct ocsp_state *s)
+{
+	size_t i;
+
+	remove_stale_in(s, &s->cur);
+	for (i = 0; i < s->nold; i++)
+		remove_stale_in(s, &s->old[i]);
 }
 
 /* ---- applying a CRL ----------------------------------------------------- */
@@ -412,6 +533,8 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 			continue;
 		}
 		e = entry_of_crl(&c[j++]);
+		if (d == 0)
+			e.gen = s->v[i].gen;
 		if (d > 0 || !same_state(&s->v[i], &e)) {
 			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 			ch[nch++] = e;
@@ -473,6 +596,7 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex)
 	if (serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0)
 		return;
 	e.status = OCSPGEN_GOOD;
+	e.gen = (unsigned)pd->pki->ngens + 1;
 	if (s->scanning) {
 		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
 		s->late[s->nlate++] = e.serial;
@@ -503,15 +627,15 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 
 	*der = NULL;
 	*derlen = 0;
-	if (s == NULL || !s->have_set || s->rcert == NULL || need_roll(s, now)) {
+	if (s == NULL || !s->have_set || s->cur.rcert == NULL || need_roll(&s->cur, now)) {
 		snprintf(err, errlen, "not ready");
 		return -1;
 	}
 	if (find(s->v, s->n, ser) != NULL)
 		return 1;
 	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
-	    signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-	                     s->issuer_len, now, next_update(s, now, UNKNOWN_HOURS * 3600),
+	    signer_ocsp_sign(pd->pki->signer, s->cur.rder, s->cur.rderlen, s->cur.issuer_der,
+	                     s->cur.issuer_len, now, next_update(&s->cur, now, UNKNOWN_HOURS * 3600),
 	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
 		return -1;
 	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
@@ -535,7 +659,7 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ocsp_state *s = arg;
 	char ser[SERIAL_TEXT_MAX], st[16], at[32], why[REASON_NAME_MAX + 1], inv[32];
-	char err[128];
+	char err[128], issuer[1024];
 	struct ocspgen_entry oe;
 	bool listed;
 
@@ -544,7 +668,9 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, "provdCertRevokedAt", at, sizeof(at));
 	dir_entry_copy(ld, e, "provdCertReason", why, sizeof(why));
 	dir_entry_copy(ld, e, "provdCertInvalidityDate", inv, sizeof(inv));
+	dir_entry_copy(ld, e, "provdCertIssuer", issuer, sizeof(issuer));
 	memset(&oe, 0, sizeof(oe));
+	oe.gen = hooks != NULL ? hooks->generation_of(s->pd, issuer) : 0;
 	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
 	if (serial_parse(ser, &oe.serial, err, sizeof(err)) < 0 ||
 	    (!listed && strcasecmp(st, "valid") != 0) ||
@@ -648,7 +774,7 @@ scan_start(struct ocsp_state *s)
 {
 	static const char *const attrs[] = {
 		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt",
-		"provdCertReason", "provdCertInvalidityDate", NULL
+		"provdCertReason", "provdCertInvalidityDate", "provdCertIssuer", NULL
 	};
 	struct provd *pd = s->pd;
 
@@ -665,42 +791,113 @@ scan_start(struct ocsp_state *s)
 
 /* ---- start-up and timer ------------------------------------------------ */
 
+/* r's directory (ocsp_dir, or ocsp_dir/gen-N for a retired generation),
+ * its responses/ and its issuer.der.  0 or -1. */
 static int
-open_dirs(struct ocsp_state *s, char *err, size_t errlen)
+open_responder(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 {
 	struct provd *pd = s->pd;
-	char path[PATH_MAX_LEN];
+	char dir[PATH_MAX_LEN], path[PATH_MAX_LEN + 16];
 	unsigned char *der = NULL;
+	struct signer *signer;
+	X509 *ca = ca_of(s, r, &signer);
 	int len;
 
+	if (ca == NULL) {
+		snprintf(err, errlen, "generation %u: no CA", r->gen);
+		return -1;
+	}
 	if (mkdir(pd->cfg.ocsp_dir, 0755) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", pd->cfg.ocsp_dir, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/" RESPONSES, pd->cfg.ocsp_dir);
-	if ((mkdir(path, 0755) < 0 && errno != EEXIST) || (s->rdirfd < 0 &&
-	    (s->rdirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
-		snprintf(err, errlen, "%.200s/" RESPONSES ": %s", pd->cfg.ocsp_dir,
-		         strerror(errno));
+	if (r->gen == 0)
+		snprintf(dir, sizeof(dir), "%s", pd->cfg.ocsp_dir);
+	else
+		snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
+	snprintf(path, sizeof(path), "%s/" RESPONSES, dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0755) < 0 && errno != EEXIST) || (r->rdirfd < 0 &&
+	    (r->rdirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
+		snprintf(err, errlen, "%.200s/" RESPONSES ": %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((len = i2d_X509(pd->pki->cacert, &der)) <= 0) {
+	if ((len = i2d_X509(ca, &der)) <= 0) {
 		snprintf(err, errlen, "CA certificate: cannot encode");
 		return -1;
 	}
-	if (s->unk == NULL)
+	if (r->gen == 0 && s->unk == NULL)
 		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
-	free(s->issuer_der);
-	if ((s->issuer_der = malloc((size_t)len)) == NULL)
+	free(r->issuer_der);
+	if ((r->issuer_der = malloc((size_t)len)) == NULL)
 		fatal("ocsp: out of memory");
-	memcpy(s->issuer_der, der, (size_t)len);
-	s->issuer_len = (size_t)len;
+	memcpy(r->issuer_der, der, (size_t)len);
+	r->issuer_len = (size_t)len;
 	OPENSSL_free(der);
-	if (write_file(pd->cfg.ocsp_dir, "issuer.der", s->issuer_der, s->issuer_len) < 0) {
-		snprintf(err, errlen, "%s/issuer.der: %s", pd->cfg.ocsp_dir, strerror(errno));
+	if (write_file(dir, "issuer.der", r->issuer_der, r->issuer_len) < 0) {
+		snprintf(err, errlen, "%.300s/issuer.der: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static int
+open_dirs(struct ocsp_state *s, char *err, size_t errlen)
+{
+	return open_responder(s, &s->cur, err, errlen);
+}
+
+/* The responder that signs for generation gen (0, or the current CA's
+ * number: the current one), opened on first use; NULL for a retired
+ * generation without a signer (its certificate, and so all it issued, has
+ * expired) or whose directory cannot be made. */
+static struct responder *
+responder_for(struct ocsp_state *s, unsigned gen)
+{
+	size_t nret = s->pd->pki->ngens;
+	struct responder *r;
+	char err[512];
+
+	if (gen == 0 || gen > nret)
+		return &s->cur;
+	if (s->nold < nret) {
+		s->old = realloc(s->old, nret * sizeof(*s->old));
+		if (s->old == NULL)
+			fatal("ocsp: out of memory");
+		for (; s->nold < nret; s->nold++) {
+			memset(&s->old[s->nold], 0, sizeof(*s->old));
+			s->old[s->nold].gen = (unsigned)s->nold + 1;
+			s->old[s->nold].rdirfd = -1;
+		}
+	}
+	r = &s->old[gen - 1];
+	if (r->issuer_der == NULL && open_responder(s, r, err, sizeof(err)) < 0) {
+		log_warnx("ocsp: retired generation %u: %s", gen, err);
+		return NULL;
+	}
+	return r;
+}
+
+void
+ocsp_ca_changed(struct provd *pd)
+{
+	struct ocsp_state *s;
+	char err[512];
+
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+		return;
+	s = pd->pki->ocsp;
+	/* the new CA's issuer.der and a responder certificate of its own; its
+	 * responses/ stays (stale ones go at the full refresh) */
+	X509_free(s->cur.rcert);
+	s->cur.rcert = NULL;
+	free(s->cur.rder);
+	s->cur.rder = NULL;
+	s->cur.rderlen = 0;
+	if (open_dirs(s, err, sizeof(err)) < 0)
+		log_warnx("ocsp: %s", err);
+	s->last_full = 0;
+	s->have_set = false;
 }
 
 static void
@@ -710,20 +907,33 @@ tick(void *arg)
 	struct provd *pd = s->pd;
 	time_t now = time(NULL);
 	char err[512];
+	size_t i;
 
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	if (!ca_ready(pd) || s->scanning)
 		return;
-	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+	if (s->cur.issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);
 		return;
 	}
-	if (need_roll(s, now)) {
-		if (roll(s, err, sizeof(err)) < 0) {
+	if (need_roll(&s->cur, now)) {
+		if (roll(s, &s->cur, err, sizeof(err)) < 0) {
 			log_warnx("ocsp: new responder certificate: %s", err);
 			return;
 		}
 		s->last_full = 0;      /* sign everything with the new one */
+	}
+	for (i = 0; i < s->nold; i++) {
+		struct signer *signer;
+
+		if (s->old[i].rcert != NULL && need_roll(&s->old[i], now) &&
+		    ca_of(s, &s->old[i], &signer) != NULL) {
+			if (roll(s, &s->old[i], err, sizeof(err)) < 0)
+				log_warnx("ocsp: retired generation %u: new responder certificate: "
+				          "%s", s->old[i].gen, err);
+			else
+				s->last_full = 0;
+		}
 	}
 	if (!dir_connected(pd->dir))
 		return;
@@ -775,11 +985,11 @@ ocsp_show(struct request *req)
 	s = req->pd->pki->ocsp;
 	rec_begin(&r, req);
 	rec_kv(&r, "dir", req->pd->cfg.ocsp_dir);
-	if (s->rcert != NULL &&
-	    serial_from_asn1(X509_get0_serialNumber(s->rcert), &ser, err, sizeof(err)) == 0) {
+	if (s->cur.rcert != NULL &&
+	    serial_from_asn1(X509_get0_serialNumber(s->cur.rcert), &ser, err, sizeof(err)) == 0) {
 		serial_to_hex(&ser, 0, hex);
 		rec_kv(&r, "responder_serial", hex);
-		pkitime_format_ldap(s->r_until, t);
+		pkitime_format_ldap(s->cur.r_until, t);
 		rec_kv(&r, "responder_not_after", t);
 	}
 	rec_kvf(&r, "responses", "%zu", s->n);
@@ -807,11 +1017,11 @@ ocsp_refresh_cmd(struct request *req)
 		request_done(req, ST_CONFLICT, "a refresh is running; try again");
 		return;
 	}
-	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+	if (s->cur.issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}
-	if (cmd_flag(&req->args, "new-responder") && roll(s, err, sizeof(err)) < 0) {
+	if (cmd_flag(&req->args, "new-responder") && roll(s, &s->cur, err, sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "new responder certificate: %s", err);
 		return;
 	}

@@ -590,6 +590,44 @@ rollover_show(struct request *req)
 }
 
 
+/* ---- OCSP for the retired generations ------------------------------------ */
+
+static unsigned
+ocsp_generation_of(const struct provd *pd, const char *issuer)
+{
+	char name[NAME_MAX_LEN];
+	size_t i;
+
+	if (pd->pki == NULL)
+		return 0;
+	if (issuer[0] == '\0')
+		return 1;
+	for (i = 0; i < pd->pki->ngens; i++) {
+		name_str(X509_get_subject_name(pd->pki->gens[i].cert), name);
+		if (strcasecmp(name, issuer) == 0)
+			return pd->pki->gens[i].number;
+	}
+	return (unsigned)pd->pki->ngens + 1;
+}
+
+static int
+ocsp_retired(struct provd *pd, unsigned gen, X509 **cert, struct signer **signer)
+{
+	struct ca_gen *g;
+
+	if (pd->pki == NULL || gen < 1 || gen > pd->pki->ngens)
+		return -1;
+	g = &pd->pki->gens[gen - 1];
+	*cert = g->cert;
+	*signer = g->signer != NULL && !expired(g->cert) ? g->signer : NULL;
+	return 0;
+}
+
+const struct ocsp_hooks rollover_ocsp_hooks = {
+	.generation_of = ocsp_generation_of,
+	.retired = ocsp_retired,
+};
+
 const struct crl_hooks rollover_crl_hooks = {
 	.records_clause = rollover_current_clause,
 	.chain = rollover_chain,
@@ -766,6 +804,7 @@ swap(struct roll *ro, char *err, size_t errlen)
 	if (set_current_clause(pd) < 0)
 		log_warnx("pki: rollover: the new subject does not fit a filter");
 	crl_forget_set(pd);
+	ocsp_ca_changed(pd);
 	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p.dir,
 	         ro->uri != NULL ? ro->uri : cfg->key_file);
 	return 0;

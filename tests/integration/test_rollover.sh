@@ -140,14 +140,36 @@ ok "that CRL verifies with the old CA" \
 fails "the revoked old certificate fails -crl_check" 2 \
 	verify "$T/an.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 contains "because it is revoked" "$OUT$ERR" "certificate revoked"
-ocsp_status() {  # the status in the pre-signed OCSP response of serial $1
-	openssl ocsp -respin "$S/ocsp/responses/$1" -resp_text -noverify 2>/dev/null |
+ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
+	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
 		sed -n 's/^ *Cert Status: *//p'
 }
 ok "a CRL publish after the revocation" provctl crl publish
 eq "OCSP never answers good for the revoked old certificate" "$(ocsp_status "$an")" "revoked"
 ha=$(serial_of "$T/ha.pem")
 eq "OCSP: the other old certificate is good" "$(ocsp_status "$ha")" "good"
+ok "no response of an old certificate among the new CA's" test ! -e "$S/ocsp/responses/$ha"
+# Asked with the OLD issuer, provd-ocsp answers from the old CA's own
+# responder: a certificate the old CA issued, verified with only the old CA.
+ok "openssl ocsp -issuer OLD: a revoked old certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" -cert "$T/an.pem" -resp_text
+contains "the response verifies with the old CA alone" "$ERR" "Response verify OK"
+contains "revoked" "$OUT" "$T/an.pem: revoked"
+contains "keyCompromise" "$OUT" "Reason: keyCompromise"
+ok "openssl ocsp -issuer OLD: a good old certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" -cert "$T/ha.pem" -resp_text
+contains "verifies with the old CA" "$ERR" "Response verify OK"
+contains "good" "$OUT" "$T/ha.pem: good"
+printf '%s\n' "$OUT" | sed -n '/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p' \
+	>"$T/old-responder.pem"
+ok "the old CA's responder certificate" openssl x509 -in "$T/old-responder.pem" -noout -issuer -ext extendedKeyUsage
+contains "is issued by the old CA, not the current one" "$OUT" "CN = $CA_NAME"
+lacks "(not G2)" "$OUT" "G2"
+contains "for OCSP signing" "$OUT" "OCSP Signing"
+ok "issued by the old key" openssl verify -CAfile "$T/gen1.pem" -purpose ocsphelper "$T/old-responder.pem"
+ok "openssl ocsp -issuer NEW still answers the new certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen2.pem" -CAfile "$T/gen2.pem" -cert "$T/bi.pem"
+contains "good (new CA)" "$OUT" "$T/bi.pem: good"
 ok "the other old certificate still verifies" \
 	verify "$T/ha.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 ok "the new certificate still verifies" \
