@@ -119,6 +119,17 @@ int signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err,
     size_t errlen);
 
 /*
+ * RETIRE (ca rollover with daemon.signer_user, where only the signer's user
+ * may write the key's directory): the child makes gen-<gen> (0700) beside
+ * its loaded key file, writes pem[0..pemlen) (the CA certificate) there as
+ * ca.pem and moves the key file to gen-<gen>/ca.key, keeping the key; with
+ * undo, it puts the last retired key back.  The handle's key path follows
+ * (signer_restart re-loads from there).  File keys only.  Returns 0 or -1.
+ */
+int signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen,
+    int undo, char *err, size_t errlen);
+
+/*
  * Replace a dead, timed-out or live child by a new one and re-load the
  * last key that was loaded, generated or imported (by path; the engine
  * never held the key).  Returns 0 or -1.

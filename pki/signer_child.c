@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -37,6 +38,8 @@ struct child {
 	struct cakey key;    /* active CA key (key.pkey NULL: none) */
 	const struct signer_config *cfg;
 	unsigned     links_left;   /* SIGNER_FLAG_LINK requests still allowed */
+	char         key_path[KEYFILE_PATH_MAX];     /* the active file key's, or "" */
+	char         retired_from[KEYFILE_PATH_MAX]; /* before the last RETIRE */
 };
 
 static void child_exit(struct child *c, int status)
@@ -99,7 +102,7 @@ reply_pubkey(struct child *c, uint8_t op)
  * reply. */
 static void
 key_done(struct child *c, uint8_t op, struct cakey *k, int ok,
-    const char *err)
+    const char *err, const char *path)
 {
 	if (!ok) {
 		cakey_clear(k);
@@ -108,6 +111,8 @@ key_done(struct child *c, uint8_t op, struct cakey *k, int ok,
 	}
 	cakey_clear(&c->key);
 	c->key = *k;
+	snprintf(c->key_path, sizeof(c->key_path), "%s", p11uri_is(path) ? "" : path);
+	c->retired_from[0] = '\0';
 	reply_pubkey(c, op);
 }
 
@@ -186,7 +191,7 @@ do_genkey(struct child *c, const struct signer_msg *m)
 		ok = keyfile_generate(t, &k.pkey, err, sizeof(err)) >= 0 &&
 		    keyfile_write(path, k.pkey, pass[0] != '\0' ? pass : NULL,
 		    err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, path);
 }
 
 static void
@@ -211,7 +216,7 @@ do_load(struct child *c, const struct signer_msg *m)
 		ok = keyfile_load(path, pass[0] != '\0' ? pass : NULL,
 		    &k.pkey, err, sizeof(err)) >= 0 &&
 		    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, path);
 }
 
 static void
@@ -235,7 +240,91 @@ do_import(struct child *c, const struct signer_msg *m)
 	ok = keyfile_load(src, pp, &k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_write(dst, k.pkey, pp, err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, dst);
+}
+
+/*
+ * RETIRE (ca rollover, with daemon.signer_user: the key's directory is
+ * this process's user's alone): make DIR/gen-N (0700) beside the active
+ * key file, write the CA certificate there as ca.pem (0644) and move the
+ * key file to gen-N/ca.key; this process keeps the key and signs with it.
+ * With SIGNER_FLAG_UNDO, the last RETIRE is undone (the key moves back,
+ * over whatever is there; ca.pem and gen-N go).  Only a name "gen-N" is
+ * accepted, so nothing but that one directory is ever made.
+ */
+static void
+do_retire(struct child *c, const struct signer_msg *m)
+{
+	char name[16], dir[KEYFILE_PATH_MAX], pem[KEYFILE_PATH_MAX + 8];
+	char key[KEYFILE_PATH_MAX + 8];
+	const char *slash;
+	size_t i;
+	int fd;
+
+	if (m->nfields != 2 || signer_msg_string(m, 0, name, sizeof(name)) < 0 ||
+	    strncmp(name, "gen-", 4) != 0 || name[4] == '\0' || name[4] == '0' ||
+	    strspn(name + 4, "0123456789") != strlen(name + 4) || strlen(name + 4) > 3 ||
+	    m->field[1].len == 0 || m->field[1].len > SIGNER_RETIRE_CERT_MAX) {
+		reply_error(c, m->op, "RETIRE: want gen-N and a certificate");
+		return;
+	}
+	if (c->key_path[0] == '\0' || (slash = strrchr(c->key_path, '/')) == NULL) {
+		reply_error(c, m->op, "RETIRE: no file key is loaded");
+		return;
+	}
+	if (m->flags & SIGNER_FLAG_UNDO) {
+		if (c->retired_from[0] == '\0') {
+			reply_error(c, m->op, "RETIRE: nothing to undo");
+			return;
+		}
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - c->key_path), c->key_path);
+		if (strcmp(strrchr(dir, '/') + 1, name) != 0 ||
+		    rename(c->key_path, c->retired_from) < 0) {
+			reply_error(c, m->op, "RETIRE: cannot put the key back: %s",
+			    strerror(errno));
+			return;
+		}
+		snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+		(void)unlink(pem);
+		(void)rmdir(dir);
+		snprintf(c->key_path, sizeof(c->key_path), "%s", c->retired_from);
+		c->retired_from[0] = '\0';
+		reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
+		return;
+	}
+	if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - c->key_path), c->key_path,
+	    name) >= (int)sizeof(dir)) {
+		reply_error(c, m->op, "RETIRE: path too long");
+		return;
+	}
+	if (strlen(dir) + 8 > sizeof(c->key_path)) {
+		reply_error(c, m->op, "RETIRE: path too long");
+		return;
+	}
+	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+	snprintf(key, sizeof(key), "%s/ca.key", dir);
+	if (mkdir(dir, 0700) < 0) {
+		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
+		return;
+	}
+	fd = open(pem, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	for (i = 0; fd >= 0 && i < m->field[1].len;) {
+		ssize_t n = write(fd, m->field[1].data + i, m->field[1].len - i);
+
+		if (n <= 0)
+			break;
+		i += (size_t)n;
+	}
+	if (fd < 0 || i != m->field[1].len || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(c->key_path, key) < 0) {
+		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
+		(void)unlink(pem);
+		(void)rmdir(dir);
+		return;
+	}
+	snprintf(c->retired_from, sizeof(c->retired_from), "%s", c->key_path);
+	memcpy(c->key_path, key, strlen(key) + 1);
+	reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
 }
 
 static void
@@ -382,6 +471,9 @@ serve(struct child *c)
 		case SIGNER_OP_SIGN_OCSP:
 			if (signer_child_ocsp(c->fd, &m, c->key.pkey) < 0)
 				child_exit(c, 1);
+			break;
+		case SIGNER_OP_RETIRE:
+			do_retire(c, &m);
 			break;
 		case SIGNER_OP_PUBKEY:
 			if (c->key.pkey == NULL)

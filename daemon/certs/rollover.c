@@ -31,6 +31,7 @@
 #include "loop.h"
 #include "ocsp.h"
 #include "p11uri.h"
+#include "pem.h"
 #include "pkitime.h"
 #include "provd.h"
 #include "reason.h"
@@ -729,6 +730,103 @@ out:
 	return rc;
 }
 
+/* Can this process write the key's directory (else it is the signer's:
+ * daemon.signer_user)? */
+static bool
+owns_key_dir(const struct config *cfg)
+{
+	char dir[PATH_MAX_LEN];
+
+	snprintf(dir, sizeof(dir), "%s", cfg->key_file);
+	*strrchr(dir, '/') = '\0';
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+static void swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
+                      struct signer *gs, X509 *cert, char *clause, const char *dn);
+
+/*
+ * swap() with daemon.signer_user: the key's directory is the signer's
+ * user's alone, and the engine can start no process as that user.  The
+ * spare signer started with provd (struct pki) loads the current key,
+ * moves it to gen-N/ itself (signer_retire, with the old CA certificate)
+ * and becomes the retired generation's signer; the main signer makes the
+ * new key in place.  File keys only.  On failure the key is put back.
+ */
+static int
+swap_split(struct roll *ro, unsigned g, const struct gen_paths *p, const char *dn, char *err,
+           size_t errlen)
+{
+	struct provd *pd = ro->req->pd;
+	struct config *cfg = &pd->cfg;
+	struct pki *pki = pd->pki;
+	struct signer *gs = pki->spare;
+	EVP_PKEY *pub = NULL, *old = NULL;
+	X509 *tbs = NULL, *cert = NULL;
+	unsigned char *der = NULL;
+	char *pem = NULL, *clause = NULL, dn_copy[PATH_MAX_LEN];
+	size_t pemlen = 0;
+	int derlen;
+
+	/* (the engine cannot even see the key file: the signer's directory) */
+	if (ro->uri != NULL) {
+		snprintf(err, errlen, "with daemon.signer_user, ca rollover supports CA keys in "
+		         "files (not --pkcs11)");
+		return -1;
+	}
+	if (gs == NULL) {
+		snprintf(err, errlen, "with daemon.signer_user, one rollover per start: restart "
+		         "provd before the next (its spare signer is in use)");
+		return -1;
+	}
+	snprintf(dn_copy, sizeof(dn_copy), "%s", dn);
+	if (gen_names(pd, g, pki->cacert, &clause, dn_copy, err, errlen) < 0)
+		return -1;
+	if ((derlen = i2d_X509(pki->cacert, &der)) <= 0 ||
+	    pem_encode("CERTIFICATE", der, (size_t)derlen, &pem, &pemlen, err, errlen) < 0) {
+		snprintf(err, errlen, "cannot encode the CA certificate");
+		goto fail_early;
+	}
+	if (signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen) < 0 ||
+	    certgen_check_ca_pair(pki->cacert, old, 0, err, errlen) < 0 ||
+	    signer_retire(gs, g, pem, pemlen, 0, err, errlen) < 0)
+		goto fail_early;
+	if (signer_genkey(pki->signer, ro->kt, cfg->key_file, cfg->key_passphrase_file, &pub,
+	                  err, errlen) < 0 ||
+	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
+	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
+	    (ro->link && make_link(ro, p, gs, pki->cacert, cert, err, errlen) < 0) ||
+	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
+		char why[256];
+		EVP_PKEY *back = NULL;
+
+		unlink(p->link);
+		X509_free(cert);
+		if (signer_retire(gs, g, pem, pemlen, 1, why, sizeof(why)) < 0 ||
+		    signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &back, why,
+		                sizeof(why)) < 0)
+			log_warnx("pki: rollover undo: %s (the old key is in %s)", why, p->key);
+		EVP_PKEY_free(back);
+		goto fail_early;
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(old);
+	X509_free(tbs);
+	OPENSSL_free(der);
+	free(pem);
+	pki->spare = NULL;
+	swap_done(pd, ro, g, p, gs, cert, clause, dn_copy);
+	return 0;
+fail_early:
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(old);
+	X509_free(tbs);
+	OPENSSL_free(der);
+	free(pem);
+	free(clause);
+	return -1;
+}
+
 /*
  * The files and the signers, synchronously: the retired key moves to
  * gen-N/ (its signer re-loads it from there), the main signer makes the
@@ -757,11 +855,13 @@ swap(struct roll *ro, char *err, size_t errlen)
 	}
 	if (gen_names(pd, g, pki->cacert, &clause, dn, err, errlen) < 0)
 		return -1;
+	if (pki->spare != NULL || (cfg->signer_user != NULL && !owns_key_dir(cfg))) {
+		free(clause);
+		return swap_split(ro, g, &p, dn, err, errlen);
+	}
 	if (mkdir(p.dir, 0700) < 0) {
 		free(clause);
-		snprintf(err, errlen, "%.300s: %s%s", p.dir, strerror(errno), errno == EACCES ?
-		         " (with daemon.signer_user the key directory is the signer's; "
-		         "ca rollover does not support that layout yet)" : "");
+		snprintf(err, errlen, "%.300s: %s", p.dir, strerror(errno));
 		return -1;
 	}
 	if (ca_write_cert_file(p.cert, pki->cacert, err, errlen) < 0 ||
@@ -798,16 +898,27 @@ swap(struct roll *ro, char *err, size_t errlen)
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	gen_add(pd, g, &p, pki->cacert, gs, clause, dn);
+	swap_done(pd, ro, g, &p, gs, cert, clause, dn);
+	return 0;
+}
+
+/* The rollover's files and signers are in place: generation g (its
+ * signer gs, clause and dn taken) is retired and cert is the current CA. */
+static void
+swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
+          struct signer *gs, X509 *cert, char *clause, const char *dn)
+{
+	struct pki *pki = pd->pki;
+
+	gen_add(pd, g, p, pki->cacert, gs, clause, dn);
 	ro->gi = pki->ngens - 1;
 	pki->cacert = cert;
 	if (set_current_clause(pd) < 0)
 		log_warnx("pki: rollover: the new subject does not fit a filter");
 	crl_forget_set(pd);
 	ocsp_ca_changed(pd);
-	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p.dir,
-	         ro->uri != NULL ? ro->uri : cfg->key_file);
-	return 0;
+	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p->dir,
+	         ro->uri != NULL ? ro->uri : pd->cfg.key_file);
 }
 
 static void
