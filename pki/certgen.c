@@ -513,6 +513,56 @@ end_within_ca(X509 *cacert, time_t now, time_t want, time_t *na, char *err,
 	return 0;
 }
 
+/*
+ * The subject by the profile's S/MIME validation type (Baseline
+ * Requirements 7.1.4.2.3 and 7.1.4.2.5): Mailbox-validated names the
+ * mailbox alone (CN = the address: no country, organisation or person);
+ * Sponsor-validated names the organisation (C, O, organizationIdentifier,
+ * OU) and the person (surname = the family name, the first word of a
+ * Vietnamese full name; givenName = the others; CN = the full name).  A
+ * profile outside the S/MIME BR keeps C, O, OU, CN.  0 or -1.
+ */
+static int
+subject_of(const struct certgen_ca *ca, const struct certgen_person *person,
+    const struct profile *prof, X509_NAME *subj, char *err, size_t errlen)
+{
+	char family[256];
+	const char *sp;
+
+	if (prof->smime_validation == PROFILE_VALIDATION_MAILBOX)
+		return dn_add(subj, NID_commonName, person->mail, "mail", err, errlen);
+	if (dn_add(subj, NID_countryName, ca->country, "country", err, errlen) < 0 ||
+	    dn_add(subj, NID_organizationName, ca->organization, "organization", err,
+	    errlen) < 0)
+		return -1;
+	if (prof->smime_validation == PROFILE_VALIDATION_SPONSOR) {
+		if (ca->organization_identifier == NULL ||
+		    *ca->organization_identifier == '\0') {
+			snprintf(err, errlen, "profile %s is Sponsor-validated: set "
+			    "pki.organization_identifier", prof->name);
+			return -1;
+		}
+		if (dn_add(subj, NID_organizationIdentifier, ca->organization_identifier,
+		    "organization identifier", err, errlen) < 0)
+			return -1;
+	}
+	if (person->unit_name != NULL && *person->unit_name != '\0' &&
+	    dn_add(subj, NID_organizationalUnitName, person->unit_name,
+	    "unit name", err, errlen) < 0)
+		return -1;
+	if (prof->smime_validation == PROFILE_VALIDATION_SPONSOR) {
+		sp = strchr(person->full_name, ' ');
+		snprintf(family, sizeof(family), "%.*s", sp != NULL ?
+		    (int)(sp - person->full_name) : (int)strlen(person->full_name),
+		    person->full_name);
+		if (dn_add(subj, NID_surname, family, "full name (family name)", err, errlen) < 0 ||
+		    (sp != NULL && sp[1] != '\0' &&
+		     dn_add(subj, NID_givenName, sp + 1, "full name (given names)", err, errlen) < 0))
+			return -1;
+	}
+	return dn_add(subj, NID_commonName, person->full_name, "full name", err, errlen);
+}
+
 int
 certgen_person(const struct certgen_ca *ca,
     const struct certgen_person *person, const struct profile *prof,
@@ -554,17 +604,7 @@ certgen_person(const struct certgen_ca *ca,
 	subj = X509_NAME_new();
 	if (subj == NULL)
 		goto nomem;
-	if (dn_add(subj, NID_countryName, ca->country, "country", err,
-	    errlen) < 0 ||
-	    dn_add(subj, NID_organizationName, ca->organization,
-	    "organization", err, errlen) < 0)
-		goto out;
-	if (person->unit_name != NULL && *person->unit_name != '\0' &&
-	    dn_add(subj, NID_organizationalUnitName, person->unit_name,
-	    "unit name", err, errlen) < 0)
-		goto out;
-	if (dn_add(subj, NID_commonName, person->full_name, "full name", err,
-	    errlen) < 0)
+	if (subject_of(ca, person, prof, subj, err, errlen) < 0)
 		goto out;
 	if (person->employee_id != NULL && dn_add(subj, NID_serialNumber,
 	    person->employee_id, "employee id", err, errlen) < 0)

@@ -24,6 +24,10 @@ struct certgen_ca {
 	X509       *cert;            /* CA certificate */
 	const char *country;         /* subject C of issued certificates */
 	const char *organization;    /* subject O of issued certificates */
+	const char *organization_identifier; /* organizationIdentifier of
+	                                  Sponsor-validated ones (S/MIME BR
+	                                  7.1.4.2.2 d, e.g. "GOVVN+70-..."),
+	                                  or NULL */
 	const char *crl_url;         /* NULL: no cRLDistributionPoints */
 	const char *ocsp_url;        /* NULL: no OCSP access method */
 	const char *ca_issuers_url;  /* NULL: no caIssuers access method */

@@ -378,6 +378,7 @@ issue_sign_and_record(struct issue *is)
 	struct certgen_ca ca = {
 		.cert = pd->pki->cacert, .country = pd->cfg.country,
 		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
+		.organization_identifier = pd->cfg.organization_identifier,
 		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
 	};
 	struct certgen_person person = {

@@ -170,6 +170,7 @@ test_issue_from_csrs(void **state)
 	const struct profile *email = profile_find(f->profiles, "staff-email");
 	struct certgen_ca ca = {
 		.cert = f->ca, .country = "VN", .organization = ORG,
+		.organization_identifier = "GOVVN+70-000.00.00.H62",
 		.crl_url = "http://pki.vinhphuc.gov.vn/crl/ca.crl",
 		.ocsp_url = "http://pki.vinhphuc.gov.vn/ocsp",
 		.ca_issuers_url = "http://pki.vinhphuc.gov.vn/ca.crt",
@@ -284,7 +285,7 @@ test_staff_sign_profile(void **state)
 	struct fixture *f = *state;
 	const struct profile *sign = profile_find(f->profiles, "staff-sign");
 	struct certgen_ca ca = { .cert = f->ca, .country = "VN",
-	    .organization = ORG };
+	    .organization = ORG, .organization_identifier = "GOVVN+70-000.00.00.H62" };
 	struct certgen_person p = { .full_name = "Phan Kim Anh",
 	    .unit_name = "Sở Y tế", .mail = "anhpk@vinhphuc.gov.vn" };
 	X509 *tbs = NULL, *x = NULL;
