@@ -50,7 +50,8 @@
 #define AT_CERT_HOLD_CAUSE  "provdCertHoldCause" /* "account" or "officer" */
 #define AT_CERT_KEY_HASH    "provdCertKeyHash"   /* SHA-256 of the SPKI, hex */
 #define AT_CERT_KEY_SOURCE  "provdCertKeySource" /* "office": made by provd-keygen */
-#define CERT_KEY_SOURCE_OFFICE "office"
+
+#define CERT_KEY_SOURCE_OFFICE "office" /* the value of AT_CERT_KEY_SOURCE */
 
 /* ---- object classes ----------------------------------------------------- */
 

@@ -13,33 +13,11 @@ refused (provd issues neither).
 """
 import sys
 
+# tlv: (tag, content start, end) of the element at d[i]; children: the
+# elements of d[start:end].
+from crldump import children, tlv
+
 # ---- DER ----------------------------------------------------------------
-
-
-def tlv(d, i):
-    """(tag, content start, end) of the element at d[i]."""
-    tag = d[i]
-    n = d[i + 1]
-    j = i + 2
-    if n & 0x80:
-        k = n & 0x7F
-        if k == 0 or k > 4:
-            raise ValueError("bad length")
-        n = int.from_bytes(d[j:j + k], "big")
-        j += k
-    if j + n > len(d):
-        raise ValueError("truncated")
-    return tag, j, j + n
-
-
-def children(d, start, end):
-    out = []
-    i = start
-    while i < end:
-        t, s, e = tlv(d, i)
-        out.append((t, s, e))
-        i = e
-    return out
 
 
 def oid(b):
