@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 
 #include "account.h"
 #include "audit.h"
@@ -55,8 +56,9 @@ struct row {
 	char          error[CSV_ERRMSG_MAX + 32];
 	char         *aliases;       /* the split copy of f[COL_ALIASES] in use */
 	bool          was_unknown;   /* an earlier try's outcome is unknown */
-	struct row   *next;
+	STAILQ_ENTRY(row) entry;     /* in queue or waiting */
 };
+STAILQ_HEAD(rowq, row);
 
 struct batch {
 	struct request    *req;
@@ -66,7 +68,7 @@ struct batch {
 	bool               dry_run, credentials, stop_on_error, allow_update;
 	struct strset     *seen;       /* employee ids met in this file */
 	struct strset     *planned;    /* dry run: logins planned so far */
-	struct row        *qhead, *qtail;
+	struct rowq        queue;      /* read, not started yet */
 	size_t             queued;
 	unsigned           inflight;
 	bool               input_ended, stopping, paused, finished;
@@ -80,7 +82,7 @@ struct batch {
 	/* Rows that met an unavailable directory (or an unknown outcome)
 	 * wait here and are tried again once writes go through, until
 	 * retry_deadline; only then are they reported failed. */
-	struct row        *rhead, *rtail;
+	struct rowq        waiting;
 	uint64_t           retry_deadline;   /* 0: no row has waited yet */
 	struct timer      *retry_timer;
 	unsigned long      retried;
@@ -106,12 +108,9 @@ batch_free(struct batch *b)
 {
 	struct row *r;
 
-	while ((r = b->qhead) != NULL) {
-		b->qhead = r->next;
-		row_free(r);
-	}
-	while ((r = b->rhead) != NULL) {
-		b->rhead = r->next;
+	STAILQ_CONCAT(&b->queue, &b->waiting);
+	while ((r = STAILQ_FIRST(&b->queue)) != NULL) {
+		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		row_free(r);
 	}
 	if (b->retry_timer != NULL)
@@ -126,11 +125,11 @@ static void
 maybe_finish(struct batch *b)
 {
 	struct request *req = b->req;
-	bool drained = b->qhead == NULL || b->stopping;
+	bool drained = STAILQ_EMPTY(&b->queue) || b->stopping;
 	struct rec r;
 	int status;
 
-	if (b->finished || b->inflight > 0 || !drained || b->rhead != NULL ||
+	if (b->finished || b->inflight > 0 || !drained || !STAILQ_EMPTY(&b->waiting) ||
 	    !(b->input_ended || b->stopping))
 		return;
 	b->finished = true;
@@ -275,7 +274,8 @@ retry_rows(void *arg)
 {
 	struct batch *b = arg;
 	struct provd *pd = b->req->pd;
-	struct row *row, *list;
+	struct rowq list = STAILQ_HEAD_INITIALIZER(list);
+	struct row *row;
 	bool expired = loop_now_ms() >= b->retry_deadline;
 
 	b->retry_timer = NULL;
@@ -283,11 +283,9 @@ retry_rows(void *arg)
 		b->retry_timer = loop_timer(pd->loop, RETRY_STEP_MS, retry_rows, b);
 		return;
 	}
-	list = b->rhead;
-	b->rhead = b->rtail = NULL;
-	while ((row = list) != NULL) {
-		list = row->next;
-		row->next = NULL;
+	STAILQ_CONCAT(&list, &b->waiting);
+	while ((row = STAILQ_FIRST(&list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&list, entry);
 		if (expired || b->stopping) {
 			reject(b, row, true, "row %llu: the directory stayed unavailable for the "
 			       "batch's retry window%s", (unsigned long long)row->num,
@@ -313,12 +311,7 @@ row_done(void *arg, struct account_result *res)
 	b->inflight--;
 	if (res->status != ST_OK && may_retry(b, res)) {
 		row->was_unknown |= res->outcome_unknown;
-		row->next = NULL;
-		if (b->rtail)
-			b->rtail->next = row;
-		else
-			b->rhead = row;
-		b->rtail = row;
+		STAILQ_INSERT_TAIL(&b->waiting, row, entry);
 		if (b->retry_timer == NULL) {
 			log_info("batch: rows wait for the directory (%s); tried again for up to "
 			         "%llu s", res->msg, (unsigned long long)((b->retry_deadline -
@@ -437,9 +430,8 @@ submit_row(struct batch *b, struct row *row)
 	free(row->aliases);
 	row->aliases = NULL;
 	if (row->f[COL_ALIASES] != NULL &&
-	    ((row->aliases = strdup(row->f[COL_ALIASES])) == NULL ||
-	     split_aliases(row->aliases, &in) < 0)) {
-		reject(b, row, row->aliases == NULL, "row %llu: aliases: at most %d",
+	    split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
+		reject(b, row, false, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
 		return;
@@ -460,17 +452,14 @@ pump(struct batch *b)
 
 	/* With --on-error stop, rows go one at a time so that nothing after
 	 * the first bad row is applied. */
-	while (!b->stopping && b->qhead != NULL &&
+	while (!b->stopping && (row = STAILQ_FIRST(&b->queue)) != NULL &&
 	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
-		row = b->qhead;
-		b->qhead = row->next;
-		if (b->qhead == NULL)
-			b->qtail = NULL;
+		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		b->queued--;
 		start_row(b, row);
 	}
 	/* Read more input only when the queue has drained. */
-	if (b->paused && b->qhead == NULL && !b->stopping) {
+	if (b->paused && STAILQ_EMPTY(&b->queue) && !b->stopping) {
 		b->paused = false;
 		request_pause_input(b->req, false);
 	}
@@ -511,21 +500,14 @@ on_row(const struct csv_row *cr, void *arg)
 	for (i = 0; i < NCOLS; i++) {
 		int c = b->col[i];
 
-		if (c >= 0 && (size_t)c < cr->nfields &&
-		    (row->f[i] = strdup(cr->fields[c])) == NULL)
-			fatal("batch: out of memory");
-		if (c >= 0 && (size_t)c >= cr->nfields && (row->f[i] = strdup("")) == NULL)
-			fatal("batch: out of memory");
+		if (c >= 0)
+			row->f[i] = xstrdup((size_t)c < cr->nfields ? cr->fields[c] : "");
 	}
 	if (cr->error != 0)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
 		         (unsigned long long)cr->record, (unsigned long long)cr->line,
 		         cr->error_msg);
-	if (b->qtail)
-		b->qtail->next = row;
-	else
-		b->qhead = row;
-	b->qtail = row;
+	STAILQ_INSERT_TAIL(&b->queue, row, entry);
 	b->queued++;
 	b->read++;
 	return 0;
@@ -540,7 +522,7 @@ on_data(struct request *req, const char *p, size_t n)
 		return;
 	b->bytes += n;
 	csv_feed(b->csv, p, n, on_row, b);
-	if (b->qhead != NULL && !b->paused) {
+	if (!STAILQ_EMPTY(&b->queue) && !b->paused) {
 		b->paused = true;
 		request_pause_input(req, true);
 	}
@@ -582,6 +564,8 @@ batch_import(struct request *req)
 	struct batch *b = xcalloc(1, sizeof(*b));
 
 	b->req = req;
+	STAILQ_INIT(&b->queue);
+	STAILQ_INIT(&b->waiting);
 	b->last_audit = loop_now_ms();
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");
@@ -603,13 +587,10 @@ batch_import(struct request *req)
 		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
 		return;
 	}
-	if ((b->csv = csv_reader_new(NULL)) == NULL ||
-	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
-	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
-		batch_free(b);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	b->csv = csv_reader_new(NULL);      /* the defaults: never over a ceiling */
+	b->seen = strset_new(BATCH_MAX_ROWS);
+	if (b->dry_run)
+		b->planned = strset_new(BATCH_MAX_ROWS);
 	req->state = b;
 	req->on_data = on_data;
 	req->on_end = on_end;

@@ -30,10 +30,12 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 #include "signer.h"
 #include "vec.h"
 #include "signer_ocsp.h"
+#include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
 #define FIRST_MS       200u
@@ -166,8 +168,7 @@ state(struct provd *pd)
 	struct pki *pki = pd->pki;
 
 	if (pki->ocsp == NULL) {
-		if ((pki->ocsp = calloc(1, sizeof(*pki->ocsp))) == NULL)
-			fatal("ocsp: out of memory");
+		pki->ocsp = xcalloc(1, sizeof(*pki->ocsp));
 		pki->ocsp->pd = pd;
 		pki->ocsp->cur.rdirfd = -1;
 	}
@@ -516,8 +517,7 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n;
 	int d;
 
-	if ((out = malloc((n + nc + 1) * sizeof(*out))) == NULL)
-		fatal("ocsp: out of memory");
+	out = xmalloc((n + nc + 1) * sizeof(*out));
 	while (i < n || j < nc) {
 		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&s->v[i].serial, &c[j].serial);
 		if (d < 0) {
@@ -568,8 +568,7 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	s->crl = NULL;
 	s->ncrl = 0;
 	if (n > 0) {
-		if ((s->crl = malloc(n * sizeof(*s->crl))) == NULL)
-			fatal("ocsp: out of memory");
+		s->crl = xmalloc(n * sizeof(*s->crl));
 		memcpy(s->crl, entries, n * sizeof(*s->crl));
 		s->ncrl = n;
 	}
@@ -663,12 +662,12 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct ocspgen_entry oe;
 	bool listed;
 
-	dir_entry_copy(ld, e, "provdCertSerial", ser, sizeof(ser));
-	dir_entry_copy(ld, e, "provdCertStatus", st, sizeof(st));
-	dir_entry_copy(ld, e, "provdCertRevokedAt", at, sizeof(at));
-	dir_entry_copy(ld, e, "provdCertReason", why, sizeof(why));
-	dir_entry_copy(ld, e, "provdCertInvalidityDate", inv, sizeof(inv));
-	dir_entry_copy(ld, e, "provdCertIssuer", issuer, sizeof(issuer));
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, ser, sizeof(ser));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, st, sizeof(st));
+	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, at, sizeof(at));
+	dir_entry_copy(ld, e, AT_CERT_REASON, why, sizeof(why));
+	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, inv, sizeof(inv));
+	dir_entry_copy(ld, e, AT_CERT_ISSUER, issuer, sizeof(issuer));
 	memset(&oe, 0, sizeof(oe));
 	oe.gen = hooks != NULL ? hooks->generation_of(s->pd, issuer) : 0;
 	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
@@ -773,8 +772,8 @@ static void
 scan_start(struct ocsp_state *s)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt",
-		"provdCertReason", "provdCertInvalidityDate", "provdCertIssuer", NULL
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT,
+		AT_CERT_REASON, AT_CERT_INVALIDITY, AT_CERT_ISSUER, NULL
 	};
 	struct provd *pd = s->pd;
 
@@ -785,7 +784,7 @@ scan_start(struct ocsp_state *s)
 	s->nscan = 0;
 	s->scan_crl_seq = s->crl_seq;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", attrs, 0, NULL, on_scan_entry,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", attrs, 0, NULL, on_scan_entry,
 	           on_scan_done, s);
 }
 
@@ -829,8 +828,7 @@ open_responder(struct ocsp_state *s, struct responder *r, char *err, size_t errl
 	if (r->gen == 0 && s->unk == NULL)
 		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
 	free(r->issuer_der);
-	if ((r->issuer_der = malloc((size_t)len)) == NULL)
-		fatal("ocsp: out of memory");
+	r->issuer_der = xmalloc((size_t)len);
 	memcpy(r->issuer_der, der, (size_t)len);
 	r->issuer_len = (size_t)len;
 	OPENSSL_free(der);
@@ -861,9 +859,7 @@ responder_for(struct ocsp_state *s, unsigned gen)
 	if (gen == 0 || gen > nret)
 		return &s->cur;
 	if (s->nold < nret) {
-		s->old = realloc(s->old, nret * sizeof(*s->old));
-		if (s->old == NULL)
-			fatal("ocsp: out of memory");
+		s->old = xrealloc(s->old, nret * sizeof(*s->old));
 		for (; s->nold < nret; s->nold++) {
 			memset(&s->old[s->nold], 0, sizeof(*s->old));
 			s->old[s->nold].gen = (unsigned)s->nold + 1;
