@@ -15,6 +15,10 @@
  *                                        # encrypted to the recovery
  *                                        # certificate, with the record
  *   policies = [ "2.23.140.1.5.3.2" ];   # certificatePolicies, dotted OIDs
+ *   renew_key_reuse = true;              # cert renew without a new key
+ *                                        # certifies the predecessor's key
+ *                                        # again (default false; never a
+ *                                        # key the office made and escrowed)
  *
  * Floors no file can lower: RSA >= 2048 bits, curves P-256/P-384/P-521
  * only.  keyUsage names: digitalSignature, nonRepudiation (alias
@@ -70,6 +74,7 @@ struct profile {
 	 * 2.23.140.1.5.<validation>.<generation>, the others the office's. */
 	int      smime_generation;  /* PROFILE_SMIME_NONE, _MULTIPURPOSE, _STRICT */
 	int      smime_validation;  /* PROFILE_VALIDATION_MAILBOX or _SPONSOR */
+	int      renew_key_reuse;  /* cert renew may certify the same key again */
 };
 
 #define PROFILE_SMIME_NONE          0

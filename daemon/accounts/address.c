@@ -28,11 +28,25 @@ reserved(const struct config *cfg, const char *local)
 	return false;
 }
 
+/* A domain of mail.previous_domains: addresses kept from before a domain
+ * change are still delivered (the operator keeps it in the Postfix maps). */
+static bool
+previous_domain(const struct config *cfg, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nprevious_domains; i++)
+		if (strcmp(domain, cfg->previous_domains[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 address_check(const struct config *cfg, const struct units *units, const char *what,
               const char *in, char *out, size_t outsz, char *err, size_t errlen)
 {
 	char local[FIELD_MAIL_MAX + 1];
+	const struct unit *owner;
 	const char *at;
 	size_t n;
 
@@ -42,7 +56,7 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	n = (size_t)(at - out);
 	memcpy(local, out, n);
 	local[n] = '\0';
-	if (strcmp(at + 1, cfg->mail_domain) != 0) {
+	if (strcmp(at + 1, cfg->mail_domain) != 0 && !previous_domain(cfg, at + 1)) {
 		snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
 		         "servers deliver that domain only, not other domains or subdomains)",
 		         what, out, cfg->mail_domain);
@@ -59,8 +73,13 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 		         "mail service, not to a person)", what, out, local);
 		return ST_INVALID;
 	}
-	if (units != NULL && units_find(units, local) != NULL) {
-		snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out, local);
+	if (units != NULL && (owner = units_owner(units, local)) != NULL) {
+		if (strcmp(owner->code, local) == 0)
+			snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out,
+			         local);
+		else
+			snprintf(err, errlen, "%s: %s is the address of the unit %s (kept for "
+			         "the unit %s, merged into it)", what, out, owner->code, local);
 		return ST_INVALID;
 	}
 	return 0;

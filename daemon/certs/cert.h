@@ -16,6 +16,8 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
+#include <stdbool.h>
+
 #include "account.h"
 #include "keyfile.h"
 
@@ -24,21 +26,39 @@ struct request;
 
 void cert_issue(struct request *req);
 
-/* status ST_OK with the new certificate's serial, or an ST_* error with
- * serial NULL; msg and serial are valid only during the call. */
-typedef void cert_reissue_fn(void *ctx, int status, const char *msg, const char *serial);
+#include <openssl/evp.h>
+
+/* The outcome of one issuance: status ST_OK with the new serial, or an
+ * error (serial NULL); msg is valid only during the call. */
+typedef void cert_issued_fn(void *ctx, int status, const char *msg, const char *serial);
+
+/*
+ * Issue the successor of certificate `renews` (cert renew, renew.c) along
+ * the one path of cert issue: the account as the directory has it now
+ * (active, subject from its entry), the permission over its unit, one key
+ * one person, signing, the record (carrying provdCertRenews) and the
+ * account.  The key is pub when not NULL (taken, even on failure), else
+ * req's --csr, else req's --generate (+ --p12, --key, --passphrase-stdin:
+ * req's command must declare them).  With reply_record the new
+ * certificate's record (and PKCS #12 file) goes to req as cert issue
+ * sends it; done(ctx, ...) runs once, and req stays open for it.
+ */
+void cert_issue_successor(struct request *req, const char *login, const char *profile,
+                          const char *renews, EVP_PKEY *pub, bool reply_record,
+                          cert_issued_fn *done, void *ctx);
 
 /*
  * Issue to login, under profile, a certificate for a new key pair of type
- * kt made by provd-keygen (as `cert issue --generate`: every check of an
- * issuance, the record marked as the office's key), with a generated
- * passphrase.  Sends req two WIRE_SECRET records: {name
- * "<login>-<serial>.p12", file} and {login, serial, p12, passphrase}
- * (provctl --p12-dir writes them), and no other record; req stays open.
- * done runs once, from the loop or before the call returns.
+ * kt made by provd-keygen (the path of cert_issue_successor in its
+ * --generate mode, without options from req: every check of an issuance,
+ * the record marked as the office's key), with a generated passphrase.
+ * Sends req two WIRE_SECRET records: {name "<login>-<serial>.p12", file}
+ * and {login, serial, p12, passphrase} (provctl --p12-dir writes them), and
+ * no other record; req stays open.  done runs once, from the loop or
+ * before the call returns.
  */
 void cert_reissue(struct request *req, const char *login, const char *profile,
-                  enum keyfile_type kt, cert_reissue_fn *done, void *ctx);
+                  enum keyfile_type kt, cert_issued_fn *done, void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

@@ -72,9 +72,13 @@ struct issue {
 	struct keygen         *kg;
 	bool                   pass_generated;
 	char                   pass[P12_PASS_MAX + 1];
-	/* a re-issue (cert_reissue): finished through done, not the request */
-	cert_reissue_fn       *done;
+	/* cert renew: the predecessor recorded on the new record, and where
+	 * the outcome goes (NULL: the reply to req is the outcome) */
+	char                   renews[SERIAL_HEX_MAX + 1];
+	cert_issued_fn        *done;
 	void                  *done_ctx;
+	bool                   quiet;     /* no reply record (bulk renewal) */
+	bool                   reissue;   /* cert_reissue: the file goes out as --p12-dir's */
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -105,10 +109,10 @@ issue_free(struct issue *is)
 	free(is);
 }
 
-/* Finish the issuance with status and message: the request's reply, or a
- * re-issue's callback; then free is. */
-static void issue_fail(struct issue *is, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The issuance failed: tell the caller (reply or done), free is. */
+static void
+issue_fail(struct issue *is, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 
 static void
 issue_fail(struct issue *is, int status, const char *fmt, ...)
@@ -120,7 +124,7 @@ issue_fail(struct issue *is, int status, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (is->done != NULL)
-		is->done(is->done_ctx, status, msg, status == ST_OK ? is->serial : NULL);
+		is->done(is->done_ctx, status, msg, NULL);
 	else
 		request_done(is->req, status, "%s", msg);
 	issue_free(is);
@@ -159,17 +163,16 @@ issue_reply(struct issue *is, const char *warning)
 	size_t plen = 0;
 	struct rec r;
 
-	if (is->done != NULL) {
-		reissue_secrets(is);
-		issue_fail(is, ST_OK, "issued %s to %s", is->serial, is->login);
-		return;
-	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
 	         is->login, is->serial, is->profile->name);
 	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
 		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
+	if (is->reissue && is->kg != NULL)
+		reissue_secrets(is);
+	if (is->quiet)
+		goto done;
 	if (is->kg != NULL) {
 		size_t n;
 		const unsigned char *p12 = keygen_p12(is->kg, &n);
@@ -191,13 +194,22 @@ issue_reply(struct issue *is, const char *warning)
 	rec_kv(&r, "fingerprint", is->fp);
 	rec_kvn(&r, "pem", pem, plen);
 	rec_end(&r);
+done:
 	free(pem);
-	if (warning != NULL)
-		issue_fail(is, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
-		           warning);
+	if (is->done != NULL) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "issued %s to %s (%s, until %s)%s%s", is->serial,
+		         is->login, is->profile->name, is->not_after,
+		         warning ? "; warning: " : "", warning ? warning : "");
+		is->done(is->done_ctx, ST_OK, msg, is->serial);
+	} else if (warning != NULL)
+		request_done(req, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
+		             warning);
 	else
-		issue_fail(is, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
-		           is->profile->name, is->not_after);
+		request_done(req, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
+		             is->profile->name, is->not_after);
+	issue_free(is);
 }
 
 static void issue_update_account(void *arg);
@@ -267,7 +279,8 @@ on_recorded(void *arg, const struct dir_result *res)
 		return;
 	}
 	issue_fail(is, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
-	           "so it is not issued: %s", is->serial, dir_result_str(res, why, sizeof(why)));
+	             "so it is not issued: %s", is->serial,
+	             dir_result_str(res, why, sizeof(why)));
 }
 
 /* Write the record (the source of truth); then the account. */
@@ -310,6 +323,8 @@ issue_record(void *arg)
 		if (esc != NULL)
 			dir_mods_add_bin(m, LDAP_MOD_ADD, AT_KEY_ESCROW, esc, n);
 	}
+	if (is->renews[0] != '\0')
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_RENEWS, is->renews);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }
@@ -454,9 +469,8 @@ issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
 	const struct certrec *r;
 
 	if (status != ST_OK) {
-		certrec_free(list);
 		issue_fail(is, status, "directory: %s", msg);
-		return;
+		goto out;
 	}
 	for (r = list; r != NULL; r = r->next) {
 		if (r->state == CERT_STATE_REVOKED &&
@@ -464,19 +478,18 @@ issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
 			issue_fail(is, ST_CONFLICT, "csr: this key is compromised (certificate "
 			           "%s of %s was revoked for keyCompromise); make a new key",
 			           r->serial, r->login);
-			certrec_free(list);
-			return;
+			goto out;
 		}
 		if (strcmp(r->login, is->login) != 0) {
 			issue_fail(is, ST_CONFLICT, "csr: this key is already certified for "
 			           "another account (%s, certificate %s); one key belongs to one "
 			           "person", r->login, r->serial);
-			certrec_free(list);
-			return;
+			goto out;
 		}
 	}
-	certrec_free(list);
 	issue_sign_and_record(is);
+out:
+	certrec_free(list);
 }
 
 static void
@@ -511,7 +524,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 
 	if (res->code != LDAP_SUCCESS) {
 		issue_fail(is, schema_status_of_ldap(res->code), "directory: %s",
-		           dir_result_str(res, why, sizeof(why)));
+		             dir_result_str(res, why, sizeof(why)));
 		return;
 	}
 	if (!is->found) {
@@ -523,12 +536,12 @@ issue_account_done(void *arg, const struct dir_result *res)
 
 		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
 		         is->unit[0] ? is->unit : "none");
-		if (is->done != NULL) {
-			issue_fail(is, ST_PERMISSION, "%s is outside the caller's scope", what);
-			return;
+		if (is->done != NULL)
+			issue_fail(is, ST_PERMISSION, "not allowed for %s", what);
+		else {
+			request_refuse(req, req->spec->roles, what);
+			issue_free(is);
 		}
-		request_refuse(req, req->spec->roles, what);
-		issue_free(is);
 		return;
 	}
 	if (strcmp(is->status, "active") != 0) {
@@ -543,6 +556,33 @@ issue_account_done(void *arg, const struct dir_result *res)
 	issue_key_check(is);
 }
 
+/* --generate mode: a key of type kt made by provd-keygen, the profile's
+ * escrow possible.  0, or -1 with err. */
+static int
+issue_generate_mode(struct issue *is, enum keyfile_type kt, char *err, size_t errlen)
+{
+	is->generate = true;
+	is->keytype = kt;
+	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
+		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
+		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new passphrase for the PKCS #12 file.  0, or -1 with err. */
+static int
+issue_new_passphrase(struct issue *is, char *err, size_t errlen)
+{
+	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
+		snprintf(err, errlen, "cannot generate a passphrase");
+		return -1;
+	}
+	is->pass_generated = true;
+	return 0;
+}
+
 /* The options of --generate: key type, output file, passphrase. */
 static int
 issue_generate_args(struct issue *is, char *err, size_t errlen)
@@ -551,18 +591,13 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 	const char *type = cmd_arg(a, "key"), *pass;
 	size_t len = 0;
 
-	is->generate = true;
-	is->keytype = KEYFILE_EC_P256;
 	if (!cmd_flag(a, "p12")) {
 		snprintf(err, errlen, "--generate needs --p12 FILE (the key, certificate and "
 		         "chain are delivered in it)");
 		return -1;
 	}
-	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
-		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
-		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
+	if (issue_generate_mode(is, KEYFILE_EC_P256, err, errlen) < 0)
 		return -1;
-	}
 	if (type != NULL && (keyfile_type_parse(type, &is->keytype, err, errlen) < 0 ||
 	                     (is->keytype != KEYFILE_EC_P256 && is->keytype != KEYFILE_RSA_3072))) {
 		snprintf(err, errlen, "--key: ec-p256 or rsa-3072");
@@ -578,15 +613,10 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 		is->pass[len] = '\0';
 		return 0;
 	}
-	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
-		snprintf(err, errlen, "cannot generate a passphrase");
-		return -1;
-	}
-	is->pass_generated = true;
-	return 0;
+	return issue_new_passphrase(is, err, errlen);
 }
 
-/* Read the account (login checked by the caller), then on as is says. */
+/* The account, then the key, then signing and recording (above). */
 static void
 issue_start(struct issue *is, const char *login)
 {
@@ -597,86 +627,114 @@ issue_start(struct issue *is, const char *login)
 	struct provd *pd = is->req->pd;
 	char filter[128];
 
-	if (login != is->login)
-		snprintf(is->login, sizeof(is->login), "%s", login);
-	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))", login);
+	if (!names_login_valid(login)) {
+		issue_fail(is, ST_INVALID, "login: '%.40s' is not a login", login);
+		return;
+	}
+	snprintf(is->login, sizeof(is->login), "%s", login);
+	/* A valid login is [a-z0-9]: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))",
+	         login);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
 	           issue_account, issue_account_done, is);
 }
 
-void
-cert_reissue(struct request *req, const char *login, const char *profile,
-             enum keyfile_type kt, cert_reissue_fn *done, void *ctx)
+/* A new struct issue for profile pname, its key from pub (taken), else a
+ * new key of type *fresh with a new passphrase (fresh not NULL; req's
+ * options are not read), else the request's --csr, else --generate.  NULL
+ * after issue_fail. */
+static struct issue *
+issue_new(struct request *req, const char *pname, EVP_PKEY *pub,
+          const enum keyfile_type *fresh, cert_issued_fn *done, void *ctx)
 {
 	struct provd *pd = req->pd;
-	struct issue *is = xcalloc(1, sizeof(*is));
+	size_t csrlen = 0;
+	const char *csr;
+	char err[512];
+	struct issue *is;
 
+	is = xcalloc(1, sizeof(*is));
 	is->req = req;
 	is->done = done;
 	is->done_ctx = ctx;
-	is->generate = true;
-	is->keytype = kt;
-	snprintf(is->login, sizeof(is->login), "%s", names_login_valid(login) ? login : "");
-	if (is->login[0] == '\0') {
-		issue_fail(is, ST_INVALID, "login: '%.40s' is not a login", login);
-		return;
+	is->pub = pub;
+	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
+		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
+		return NULL;
 	}
-	if ((is->profile = profile_find(pd->pki->profiles, profile)) == NULL) {
-		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", profile);
-		return;
+	if (pub != NULL) {
+		if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_INVALID, "key: %s", err);
+			return NULL;
+		}
+	} else if (fresh != NULL) {
+		if (issue_generate_mode(is, *fresh, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_CONFLICT, "%s", err);
+			return NULL;
+		}
+		if (issue_new_passphrase(is, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_INTERNAL, "%s", err);
+			return NULL;
+		}
+	} else if ((csr = cmd_arg_len(&req->args, "csr", &csrlen)) == NULL) {
+		if (issue_generate_args(is, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_USAGE, "%s", err);
+			return NULL;
+		}
+	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
+	                      err, sizeof(err)) < 0) {
+		issue_fail(is, ST_INVALID, "csr: %s", err);
+		return NULL;
 	}
-	if (is->profile->escrow && pd->pki->escrow_cert == NULL) {
-		issue_fail(is, ST_CONFLICT, "profile %s escrows the keys it is given: set "
-		           "pki.escrow_cert_file first", is->profile->name);
-		return;
-	}
-	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
-		issue_fail(is, ST_INTERNAL, "cannot generate a passphrase");
-		return;
-	}
-	is->pass_generated = true;
-	issue_start(is, is->login);
+	return is;
 }
 
 void
 cert_issue(struct request *req)
 {
-	struct provd *pd = req->pd;
-	const char *login = req->args.operand[0];
 	const char *pname = cmd_arg(&req->args, "profile");
-	size_t csrlen = 0;
-	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
-	char err[512];
 	struct issue *is;
 
 	if (!cert_need_ca(req))
 		return;
-	if ((csr == NULL) == !cmd_flag(&req->args, "generate")) {
+	if ((cmd_arg(&req->args, "csr") == NULL) == !cmd_flag(&req->args, "generate")) {
 		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
 		             "--p12 FILE");
 		return;
 	}
-	if (!names_login_valid(login)) {
-		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
+	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL, NULL,
+	                    NULL)) != NULL)
+		issue_start(is, req->args.operand[0]);
+}
+
+/* cert_issue_successor, and with fresh not NULL its --generate mode
+ * without request options (cert_reissue). */
+static void
+issue_successor(struct request *req, const char *login, const char *profile,
+                const char *renews, EVP_PKEY *pub, const enum keyfile_type *fresh,
+                bool reply_record, cert_issued_fn *done, void *ctx)
+{
+	struct issue *is = issue_new(req, profile, pub, fresh, done, ctx);
+
+	if (is == NULL)
 		return;
-	}
-	if (pname == NULL)
-		pname = pd->cfg.default_profile;
-	is = xcalloc(1, sizeof(*is));
-	is->req = req;
-	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
-		return;
-	}
-	if (csr == NULL) {
-		if (issue_generate_args(is, err, sizeof(err)) < 0) {
-			issue_fail(is, ST_USAGE, "%s", err);
-			return;
-		}
-	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
-	                      err, sizeof(err)) < 0) {
-		issue_fail(is, ST_INVALID, "csr: %s", err);
-		return;
-	}
+	is->quiet = !reply_record;
+	is->reissue = fresh != NULL;
+	snprintf(is->renews, sizeof(is->renews), "%s", renews != NULL ? renews : "");
 	issue_start(is, login);
+}
+
+void
+cert_issue_successor(struct request *req, const char *login, const char *profile,
+                     const char *renews, EVP_PKEY *pub, bool reply_record,
+                     cert_issued_fn *done, void *ctx)
+{
+	issue_successor(req, login, profile, renews, pub, NULL, reply_record, done, ctx);
+}
+
+void
+cert_reissue(struct request *req, const char *login, const char *profile,
+             enum keyfile_type kt, cert_issued_fn *done, void *ctx)
+{
+	issue_successor(req, login, profile, NULL, NULL, &kt, false, done, ctx);
 }
