@@ -95,6 +95,7 @@ wire_layers(void)
 	lifecycle_set_certs(cert_lifecycle, cert_lifecycle_preview);
 	account_purge_set_certs(escrow_expire);
 	crl_set_hooks(&rollover_crl_hooks);
+	ocsp_set_hooks(&rollover_ocsp_hooks);
 	ca_show_set_more(rollover_show);
 	if (whois_add_part(cert_whois_part) < 0)
 		fatalx("whois: too many parts");

@@ -64,6 +64,7 @@
 #define CONN_TIMEOUT_S   15
 #define THREADS_MAX      64
 #define CACHE_MAX        200000    /* responses kept in memory (~1 KB each) */
+#define GENS_MAX         64        /* retired CA generations (DIR/gen-N/) */
 
 enum canned { C_MALFORMED, C_UNAUTHORIZED, C_TRYLATER, C_COUNT };
 
@@ -77,6 +78,13 @@ struct server {
 	struct timespec       issuer_mtime;
 	ino_t                 issuer_ino;
 	time_t                issuer_checked;
+	/* retired CA generations: DIR/gen-N/issuer.der, gen[N - 1] */
+	struct gen_issuer {
+		struct ocspreq_issuer issuer;
+		bool                  have;
+		struct timespec       mtime;
+		ino_t                 ino;
+	}                     gen[GENS_MAX];
 	unsigned char        *canned[C_COUNT];
 	size_t                canned_len[C_COUNT];
 	struct rcache        *cache;       /* NULL: every answer reads its file */
@@ -154,42 +162,105 @@ read_at(int dirfd, const char *name, size_t max, unsigned char **out,
 	return 0;
 }
 
-/* Re-read issuer.der when it changed (checked at most once a second). */
+/* Re-read the issuer certificate at name into *iss when it changed (its
+ * inode or mtime); *have says whether *iss holds one.  Under sv->lock. */
 static void
-issuer_refresh(struct server *sv)
+issuer_load(struct server *sv, const char *name, struct ocspreq_issuer *iss, bool *have,
+    ino_t *ino, struct timespec *mtime)
 {
-	time_t now = time(NULL);
 	unsigned char *der = NULL;
 	const unsigned char *p;
 	struct stat st;
 	size_t len = 0;
 	X509 *x;
 
-	pthread_mutex_lock(&sv->lock);
-	if (sv->have_issuer && now == sv->issuer_checked)
-		goto out;
-	sv->issuer_checked = now;
-	if (fstatat(sv->dirfd, "issuer.der", &st, AT_SYMLINK_NOFOLLOW) < 0)
-		goto out;
-	if (sv->have_issuer && st.st_ino == sv->issuer_ino &&
-	    st.st_mtim.tv_sec == sv->issuer_mtime.tv_sec &&
-	    st.st_mtim.tv_nsec == sv->issuer_mtime.tv_nsec)
-		goto out;
-	if (read_at(sv->dirfd, "issuer.der", ISSUER_MAX, &der, &len, &st) < 0)
-		goto out;
+	if (fstatat(sv->dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno == ENOENT && iss != &sv->issuer)
+			*have = false;     /* a retired generation archived */
+		return;
+	}
+	if (*have && st.st_ino == *ino && st.st_mtim.tv_sec == mtime->tv_sec &&
+	    st.st_mtim.tv_nsec == mtime->tv_nsec)
+		return;
+	if (read_at(sv->dirfd, name, ISSUER_MAX, &der, &len, &st) < 0)
+		return;
 	p = der;
 	x = d2i_X509(NULL, &p, (long)len);
-	if (x != NULL && p == der + len &&
-	    ocspreq_issuer_of(x, &sv->issuer) == 0) {
-		sv->have_issuer = true;
-		sv->issuer_ino = st.st_ino;
-		sv->issuer_mtime = st.st_mtim;
+	if (x != NULL && p == der + len && ocspreq_issuer_of(x, iss) == 0) {
+		*have = true;
+		*ino = st.st_ino;
+		*mtime = st.st_mtim;
 	}
 	X509_free(x);
 	ERR_clear_error();
 	free(der);
+}
+
+/* Re-read issuer.der and every gen-N/issuer.der when changed (checked at
+ * most once a second). */
+static void
+issuer_refresh(struct server *sv)
+{
+	time_t now = time(NULL);
+	char name[32];
+	unsigned g;
+
+	pthread_mutex_lock(&sv->lock);
+	if (sv->have_issuer && now == sv->issuer_checked)
+		goto out;
+	sv->issuer_checked = now;
+	issuer_load(sv, "issuer.der", &sv->issuer, &sv->have_issuer, &sv->issuer_ino,
+	    &sv->issuer_mtime);
+	for (g = 1; g <= GENS_MAX; g++) {
+		struct gen_issuer *gi = &sv->gen[g - 1];
+
+		snprintf(name, sizeof(name), "gen-%u/issuer.der", g);
+		issuer_load(sv, name, &gi->issuer, &gi->have, &gi->ino, &gi->mtime);
+	}
 out:
 	pthread_mutex_unlock(&sv->lock);
+}
+
+/*
+ * A request for a retired CA generation's certificate: its response from
+ * DIR/gen-N/responses/ (not cached; the old CA has few askers), or
+ * unauthorized when provd has none (no "unknown" is signed for a retired
+ * CA).  'M' malformed, 'U' unauthorized, 'T' try later, 'R' *body.
+ */
+static char
+answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned char **body,
+    size_t *blen)
+{
+	char name[32 + SERIAL_HEX_MAX + 1], hex[SERIAL_HEX_MAX + 1];
+	struct ocspreq_issuer iss;
+	struct serial ser;
+	unsigned g;
+
+	for (g = 1; g <= GENS_MAX; g++) {
+		pthread_mutex_lock(&sv->lock);
+		if (!sv->gen[g - 1].have) {
+			pthread_mutex_unlock(&sv->lock);
+			continue;
+		}
+		iss = sv->gen[g - 1].issuer;
+		pthread_mutex_unlock(&sv->lock);
+		switch (ocspreq_parse(der, len, &iss, &ser)) {
+		case OCSPREQ_SERIAL:
+			serial_to_hex(&ser, 1, hex);
+			snprintf(name, sizeof(name), "gen-%u/responses/%s", g, hex);
+			if (read_at(sv->dirfd, name, RESPONSE_MAX, body, blen, NULL) < 0)
+				return errno == ENOENT ? 'U' : 'T';
+			return 'R';
+		case OCSPREQ_MALFORMED:
+			return 'M';
+		case OCSPREQ_OTHER_ISSUER:
+			continue;
+		case OCSPREQ_BAD_SERIAL:
+		default:
+			return 'U';
+		}
+	}
+	return 'U';
 }
 
 static enum MHD_Result
@@ -319,6 +390,16 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 		case OCSPREQ_MALFORMED:
 			return send_canned(sv, conn, C_MALFORMED);
 		case OCSPREQ_OTHER_ISSUER:
+			switch (answer_retired(sv, der, len, &body, &blen)) {
+			case 'R':
+				return send_ocsp(conn, body, blen, true);
+			case 'M':
+				return send_canned(sv, conn, C_MALFORMED);
+			case 'T':
+				return send_canned(sv, conn, C_TRYLATER);
+			default:
+				return send_canned(sv, conn, C_UNAUTHORIZED);
+			}
 		case OCSPREQ_BAD_SERIAL:
 		default:
 			return send_canned(sv, conn, C_UNAUTHORIZED);

@@ -514,6 +514,56 @@ end_within_ca(X509 *cacert, time_t now, time_t want, time_t *na, char *err,
 	return 0;
 }
 
+/*
+ * The subject by the profile's S/MIME validation type (Baseline
+ * Requirements 7.1.4.2.3 and 7.1.4.2.5): Mailbox-validated names the
+ * mailbox alone (CN = the address: no country, organisation or person);
+ * Sponsor-validated names the organisation (C, O, organizationIdentifier,
+ * OU) and the person (surname = the family name, the first word of a
+ * Vietnamese full name; givenName = the others; CN = the full name).  A
+ * profile outside the S/MIME BR keeps C, O, OU, CN.  0 or -1.
+ */
+static int
+subject_of(const struct certgen_ca *ca, const struct certgen_person *person,
+    const struct profile *prof, X509_NAME *subj, char *err, size_t errlen)
+{
+	char family[256];
+	const char *sp;
+
+	if (prof->smime_validation == PROFILE_VALIDATION_MAILBOX)
+		return dn_add(subj, NID_commonName, person->mail, "mail", err, errlen);
+	if (dn_add(subj, NID_countryName, ca->country, "country", err, errlen) < 0 ||
+	    dn_add(subj, NID_organizationName, ca->organization, "organization", err,
+	    errlen) < 0)
+		return -1;
+	if (prof->smime_validation == PROFILE_VALIDATION_SPONSOR) {
+		if (ca->organization_identifier == NULL ||
+		    *ca->organization_identifier == '\0') {
+			snprintf(err, errlen, "profile %s is Sponsor-validated: set "
+			    "pki.organization_identifier", prof->name);
+			return -1;
+		}
+		if (dn_add(subj, NID_organizationIdentifier, ca->organization_identifier,
+		    "organization identifier", err, errlen) < 0)
+			return -1;
+	}
+	if (person->unit_name != NULL && *person->unit_name != '\0' &&
+	    dn_add(subj, NID_organizationalUnitName, person->unit_name,
+	    "unit name", err, errlen) < 0)
+		return -1;
+	if (prof->smime_validation == PROFILE_VALIDATION_SPONSOR) {
+		sp = strchr(person->full_name, ' ');
+		snprintf(family, sizeof(family), "%.*s", sp != NULL ?
+		    (int)(sp - person->full_name) : (int)strlen(person->full_name),
+		    person->full_name);
+		if (dn_add(subj, NID_surname, family, "full name (family name)", err, errlen) < 0 ||
+		    (sp != NULL && sp[1] != '\0' &&
+		     dn_add(subj, NID_givenName, sp + 1, "full name (given names)", err, errlen) < 0))
+			return -1;
+	}
+	return dn_add(subj, NID_commonName, person->full_name, "full name", err, errlen);
+}
+
 int
 certgen_person(const struct certgen_ca *ca,
     const struct certgen_person *person, const struct profile *prof,
@@ -555,17 +605,7 @@ certgen_person(const struct certgen_ca *ca,
 	subj = X509_NAME_new();
 	if (subj == NULL)
 		goto nomem;
-	if (dn_add(subj, NID_countryName, ca->country, "country", err,
-	    errlen) < 0 ||
-	    dn_add(subj, NID_organizationName, ca->organization,
-	    "organization", err, errlen) < 0)
-		goto out;
-	if (person->unit_name != NULL && *person->unit_name != '\0' &&
-	    dn_add(subj, NID_organizationalUnitName, person->unit_name,
-	    "unit name", err, errlen) < 0)
-		goto out;
-	if (dn_add(subj, NID_commonName, person->full_name, "full name", err,
-	    errlen) < 0)
+	if (subject_of(ca, person, prof, subj, err, errlen) < 0)
 		goto out;
 	if (person->employee_id != NULL && dn_add(subj, NID_serialNumber,
 	    person->employee_id, "employee id", err, errlen) < 0)
@@ -649,7 +689,7 @@ certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
 	    now + (time_t)days * 86400, err, errlen) < 0 ||
-	    add_basic_constraints(x, true, 0, err, errlen) < 0 ||
+	    add_basic_constraints(x, true, 1, err, errlen) < 0 ||
 	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, x, err, errlen) < 0)
@@ -660,6 +700,57 @@ certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
 out:
 	ERR_clear_error();
 	X509_NAME_free(name);
+	X509_free(x);
+	return rc;
+}
+
+int
+certgen_link(X509 *old_ca, X509 *new_ca, time_t now, X509 **out, char *err,
+    size_t errlen)
+{
+	X509 *x = NULL;
+	time_t na_old, na_new;
+	int rc = -1;
+
+	*out = NULL;
+	if (now == 0)
+		now = time(NULL);
+	if (pkitime_from_asn1(X509_get0_notAfter(old_ca), &na_old) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(new_ca), &na_new) < 0) {
+		snprintf(err, errlen, "link certificate: unreadable CA validity");
+		goto out;
+	}
+	if (na_old <= now) {
+		snprintf(err, errlen, "link certificate: the old CA has expired");
+		goto out;
+	}
+	if (X509_get_pathlen(old_ca) == 0) {
+		snprintf(err, errlen, "link certificate: the old CA certificate allows no CA "
+		    "below it (pathLenConstraint 0), so clients would refuse the path; "
+		    "roll over without --link");
+		goto out;
+	}
+	x = X509_new();
+	if (x == NULL || !X509_set_version(x, X509_VERSION_3) ||
+	    !X509_set_issuer_name(x, X509_get_subject_name(old_ca)) ||
+	    !X509_set_subject_name(x, X509_get_subject_name(new_ca)) ||
+	    !X509_set_pubkey(x, X509_get0_pubkey(new_ca))) {
+		snprintf(err, errlen, "link certificate: out of memory");
+		goto out;
+	}
+	if (set_serial(x, err, errlen) < 0 ||
+	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
+	    na_old < na_new ? na_old : na_new, err, errlen) < 0 ||
+	    add_basic_constraints(x, 1, 0, err, errlen) < 0 ||
+	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
+	    add_ski(x, err, errlen) < 0 ||
+	    add_aki(x, old_ca, err, errlen) < 0)
+		goto out;
+	*out = x;
+	x = NULL;
+	rc = 0;
+out:
+	ERR_clear_error();
 	X509_free(x);
 	return rc;
 }

@@ -24,6 +24,10 @@ struct certgen_ca {
 	X509       *cert;            /* CA certificate */
 	const char *country;         /* subject C of issued certificates */
 	const char *organization;    /* subject O of issued certificates */
+	const char *organization_identifier; /* organizationIdentifier of
+	                                  Sponsor-validated ones (S/MIME BR
+	                                  7.1.4.2.2 d, e.g. "GOVVN+70-..."),
+	                                  or NULL */
 	const char *crl_url;         /* NULL: no cRLDistributionPoints */
 	const char *ocsp_url;        /* NULL: no OCSP access method */
 	const char *ca_issuers_url;  /* NULL: no caIssuers access method */
@@ -58,13 +62,29 @@ int certgen_person(const struct certgen_ca *ca,
  * Build the to-be-self-signed CA certificate: subject = issuer = the DN in
  * subject (dn_parse forms: "/C=VN/O=…/CN=…" or "CN=…,O=…,C=VN"; CN
  * required), validity now - 5 min to now + days (1..10950), random serial,
- * basicConstraints CA:TRUE pathlen:0 (critical: this CA issues end-entity
- * certificates only), keyUsage keyCertSign, cRLSign (critical), SKI, AKI
+ * basicConstraints CA:TRUE pathlen:1 (critical: room for the one link
+ * certificate of a rollover, certgen_link, below it — the signer refuses
+ * every other CA:TRUE request, so the CA issues end-entity certificates
+ * only), keyUsage keyCertSign, cRLSign (critical), SKI, AKI
  * keyid (= SKI).  Sign it with signer_sign_cert(..., SIGNER_SELF_SIGNED).
  * now = 0 means time(NULL).  Returns 0 with *out (caller frees) or -1.
  */
 int certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
     time_t now, X509 **out, char *err, size_t errlen);
+
+/*
+ * Build the to-be-signed link certificate of a rollover: the new CA's
+ * subject and public key, issued by old_ca (sign it with the old key's
+ * signer, signer_sign_cert(..., SIGNER_LINK)), so a client that trusts
+ * only the old CA builds a path old CA -> link -> a new CA's certificate.
+ * Random serial; validity now - 5 min to the earlier of the two CAs'
+ * notAfter; basicConstraints CA:TRUE pathlen:0 (critical), keyUsage
+ * keyCertSign, cRLSign (critical), SKI (the new key's, as in new_ca), AKI
+ * keyid (old_ca's).  now = 0 means time(NULL).  Returns 0 with *out
+ * (caller frees) or -1 with a message (e.g. the old CA has expired).
+ */
+int certgen_link(X509 *old_ca, X509 *new_ca, time_t now, X509 **out,
+    char *err, size_t errlen);
 
 /*
  * For "ca import": check that cacert carries pub (EVP_PKEY_eq) and is

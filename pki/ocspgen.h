@@ -39,6 +39,9 @@ struct ocspgen_entry {
 	int           reason;        /* revoked: RFC 5280 code */
 	time_t        revoked_at;    /* revoked */
 	time_t        invalidity;    /* revoked: 0 = none */
+	unsigned      gen;           /* the engine's: the CA generation that
+	                                issued it (0 = the current CA); not
+	                                formatted */
 };
 
 /* Format e as one line (without newline) into out.  Returns its length,

@@ -422,9 +422,9 @@ parse_policies(const char *path, const config_setting_t *arr,
 	size_t k;
 
 	if (!config_setting_is_array(arr) ||
-	    (n = config_setting_length(arr)) < 1 || n > PROFILE_MAX_POLICIES) {
-		snprintf(err, errlen, "%s:%d: policies: a list of 1 to %d "
-		    "dotted OIDs", path, line, PROFILE_MAX_POLICIES);
+	    (n = config_setting_length(arr)) < 0 || n > PROFILE_MAX_POLICIES - 1) {
+		snprintf(err, errlen, "%s:%d: policies: a list of at most %d "
+		    "dotted OIDs", path, line, PROFILE_MAX_POLICIES - 1);
 		return -1;
 	}
 	for (i = 0; i < n; i++) {
@@ -444,6 +444,13 @@ parse_policies(const char *path, const config_setting_t *arr,
 			return -1;
 		}
 		ASN1_OBJECT_free(obj);
+		if (strncmp(slot, "2.23.140.1.5.", 13) == 0) {
+			snprintf(err, errlen, "%s:%d: policy %s is a CA/Browser Forum "
+			    "S/MIME identifier: set smime_generation and "
+			    "smime_validation instead (it is derived from them)",
+			    path, line, slot);
+			return -1;
+		}
 		if (strcmp(slot, "2.5.29.32.0") == 0) {
 			snprintf(err, errlen, "%s:%d: anyPolicy is not allowed in "
 			    "a staff certificate", path, line);
@@ -456,6 +463,82 @@ parse_policies(const char *path, const config_setting_t *arr,
 				return -1;
 			}
 		}
+		p->npolicies++;
+	}
+	return 0;
+}
+
+static int
+has_eku(const struct profile *p, const char *oid)
+{
+	size_t i;
+
+	for (i = 0; i < p->neku; i++)
+		if (strcmp(p->eku[i], oid) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The S/MIME Baseline Requirements' profile rules a profile file can break
+ * (7.1.2.3, 7.1.6.1), checked at load so that no certificate is issued
+ * outside them: an S/MIME profile (emailProtection) names its generation
+ * and validation type, whose reserved OID becomes policies[0]; Strict
+ * allows emailProtection alone and, for RSA, no dataEncipherment; no
+ * serverAuth, codeSigning or timeStamping in any generation.  Every profile
+ * carries a certificatePolicies extension: one that is not S/MIME needs
+ * the office's own policies.  0 or -1.
+ */
+static int
+smime_check(const char *path, struct profile *p, char *err, size_t errlen)
+{
+	int smime = has_eku(p, "1.3.6.1.5.5.7.3.4");
+	size_t i;
+
+	if ((p->smime_generation != PROFILE_SMIME_NONE) != (p->smime_validation != 0)) {
+		snprintf(err, errlen, "%s: smime_generation and smime_validation go "
+		    "together", path);
+		return -1;
+	}
+	if (!smime && p->smime_generation != PROFILE_SMIME_NONE) {
+		snprintf(err, errlen, "%s: smime_generation needs emailProtection in "
+		    "extended_key_usage", path);
+		return -1;
+	}
+	if (smime && p->smime_generation == PROFILE_SMIME_NONE) {
+		snprintf(err, errlen, "%s: an S/MIME profile (emailProtection) needs "
+		    "smime_generation (\"strict\" or \"multipurpose\") and "
+		    "smime_validation (\"mailbox\" or \"sponsor\"): S/MIME Baseline "
+		    "Requirements 7.1.6.4", path);
+		return -1;
+	}
+	if (!smime && p->npolicies == 0) {
+		snprintf(err, errlen, "%s: policies: at least one OID (every "
+		    "certificate carries certificatePolicies)", path);
+		return -1;
+	}
+	if (smime) {
+		if (has_eku(p, "1.3.6.1.5.5.7.3.1") || has_eku(p, "1.3.6.1.5.5.7.3.3") ||
+		    has_eku(p, "1.3.6.1.5.5.7.3.8")) {
+			snprintf(err, errlen, "%s: an S/MIME certificate carries no serverAuth, "
+			    "codeSigning or timeStamping", path);
+			return -1;
+		}
+		if (p->smime_generation == PROFILE_SMIME_STRICT &&
+		    (p->neku != 1 || (p->rsa_key_usage & KU_DATA_ENCIPHERMENT))) {
+			snprintf(err, errlen, "%s: the Strict generation allows "
+			    "emailProtection alone (no clientAuth, documentSigning, ...) "
+			    "and no dataEncipherment", path);
+			return -1;
+		}
+		if (p->npolicies >= PROFILE_MAX_POLICIES) {
+			snprintf(err, errlen, "%s: policies: too many", path);
+			return -1;
+		}
+		for (i = p->npolicies; i > 0; i--)
+			memcpy(p->policies[i], p->policies[i - 1], PROFILE_OID_MAX);
+		snprintf(p->policies[0], PROFILE_OID_MAX, "2.23.140.1.5.%d.%d",
+		    p->smime_validation, p->smime_generation);
 		p->npolicies++;
 	}
 	return 0;
@@ -518,6 +601,31 @@ parse_root(const char *path, const config_setting_t *root,
 		} else if (strcmp(name, "policies") == 0) {
 			if (parse_policies(path, s, p, err, errlen) < 0)
 				return -1;
+		} else if (strcmp(name, "smime_generation") == 0) {
+			str = config_setting_get_string(s);
+			if (str != NULL && strcmp(str, "strict") == 0)
+				p->smime_generation = PROFILE_SMIME_STRICT;
+			else if (str != NULL && strcmp(str, "multipurpose") == 0)
+				p->smime_generation = PROFILE_SMIME_MULTIPURPOSE;
+			else {
+				snprintf(err, errlen, "%s:%d: smime_generation: "
+				    "\"strict\" or \"multipurpose\" (Legacy may no "
+				    "longer be issued)", path,
+				    config_setting_source_line(s));
+				return -1;
+			}
+		} else if (strcmp(name, "smime_validation") == 0) {
+			str = config_setting_get_string(s);
+			if (str != NULL && strcmp(str, "mailbox") == 0)
+				p->smime_validation = PROFILE_VALIDATION_MAILBOX;
+			else if (str != NULL && strcmp(str, "sponsor") == 0)
+				p->smime_validation = PROFILE_VALIDATION_SPONSOR;
+			else {
+				snprintf(err, errlen, "%s:%d: smime_validation: "
+				    "\"mailbox\" or \"sponsor\"", path,
+				    config_setting_source_line(s));
+				return -1;
+			}
 		} else {
 			snprintf(err, errlen, "%s:%d: unknown setting \"%s\"",
 			    path, config_setting_source_line(s), name);
@@ -538,7 +646,7 @@ parse_root(const char *path, const config_setting_t *root,
 		    "keys: it needs emailProtection and no nonRepudiation", path);
 		return -1;
 	}
-	return 0;
+	return smime_check(path, p, err, errlen);
 }
 
 int

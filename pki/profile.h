@@ -68,8 +68,20 @@ struct profile {
 	bool     escrow;
 	char     policies[PROFILE_MAX_POLICIES][PROFILE_OID_MAX];  /* dotted OIDs */
 	size_t   npolicies;
+	/* S/MIME Baseline Requirements (CA/Browser Forum): the generation and
+	 * validation type the profile issues under (smime_generation,
+	 * smime_validation); policies[0] is then their reserved OID
+	 * 2.23.140.1.5.<validation>.<generation>, the others the office's. */
+	int      smime_generation;  /* PROFILE_SMIME_NONE, _MULTIPURPOSE, _STRICT */
+	int      smime_validation;  /* PROFILE_VALIDATION_MAILBOX or _SPONSOR */
 	int      renew_key_reuse;  /* cert renew may certify the same key again */
 };
+
+#define PROFILE_SMIME_NONE          0
+#define PROFILE_SMIME_MULTIPURPOSE  2   /* the OIDs' last arc */
+#define PROFILE_SMIME_STRICT        3
+#define PROFILE_VALIDATION_MAILBOX  1   /* the OIDs' second-to-last arc */
+#define PROFILE_VALIDATION_SPONSOR  3
 
 struct profile_set;
 

@@ -81,6 +81,7 @@ struct signer {
 	int       have_key;      /* key_path/pass_path name the active key */
 	char      key_path[KEYFILE_PATH_MAX];
 	char      pass_path[KEYFILE_PATH_MAX];
+	char      retired_name[256];  /* the key file's name before RETIRE */
 	EVP_PKEY *pub;           /* active key's public half, or NULL */
 	EVP_PKEY *seal;          /* throwaway key sealing to-be-signed data */
 };
@@ -613,6 +614,43 @@ signer_import(struct signer *s, const char *src, const char *dst,
 }
 
 int
+signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen, int undo,
+    char *err, size_t errlen)
+{
+	struct signer_field f[2];
+	struct signer_msg m;
+	char name[16], path[KEYFILE_PATH_MAX];
+	const char *slash;
+
+	if (s == NULL || !s->have_key || (slash = strrchr(s->key_path, '/')) == NULL) {
+		snprintf(err, errlen, "signer: no file key loaded");
+		return -1;
+	}
+	snprintf(name, sizeof(name), "gen-%u", gen);
+	f[0] = text(name);
+	f[1].data = (const unsigned char *)pem;
+	f[1].len = pemlen;
+	if (exchange(s, SIGNER_OP_RETIRE, undo ? SIGNER_FLAG_UNDO : 0, f, 2, timeout_of(s, 0),
+	    REPLY_MSG_MAX, &m, err, errlen) < 0)
+		return -1;
+	signer_msg_free(&m);
+	/* The path a restarted child re-loads the key from. */
+	if (undo) {
+		snprintf(path, sizeof(path), "%s", s->key_path);
+		*strrchr(path, '/') = '\0';           /* .../gen-N */
+		*strrchr(path, '/') = '\0';           /* the key's directory */
+		snprintf(s->key_path, sizeof(s->key_path), "%.*s/%s",
+		    (int)(sizeof(s->key_path) / 2), path, s->retired_name);
+	} else {
+		snprintf(s->retired_name, sizeof(s->retired_name), "%s", slash + 1);
+		snprintf(path, sizeof(path), "%.*s/%s/ca.key",
+		    (int)(slash - s->key_path), s->key_path, name);
+		snprintf(s->key_path, sizeof(s->key_path), "%s", path);
+	}
+	return 0;
+}
+
+int
 signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err, size_t errlen)
 {
 	struct signer_msg m;
@@ -672,9 +710,13 @@ signer_sign_cert_der(struct signer *s, X509 *cert, unsigned flags,
 	f.data = der;
 	f.len = (size_t)len;
 	if (exchange(s, SIGNER_OP_SIGN_CERT,
-	    (flags & SIGNER_SELF_SIGNED) ? SIGNER_FLAG_SELF_SIGNED : 0, &f, 1,
+	    (uint8_t)(((flags & SIGNER_SELF_SIGNED) ? SIGNER_FLAG_SELF_SIGNED : 0) |
+	    ((flags & SIGNER_LINK) ? SIGNER_FLAG_LINK : 0)), &f, 1,
 	    timeout_of(s, false), REPLY_CERT_MAX, &m, err, errlen) < 0)
 		goto out;
+	/* A restarted signer is not given its link certificate again. */
+	if (flags & SIGNER_LINK)
+		s->cfg.link_certificates = 0;
 	if (m.nfields != 1) {
 		snprintf(err, errlen, "signer sent no certificate");
 		goto out;

@@ -31,6 +31,9 @@
 
 /* signer_sign_cert flags */
 #define SIGNER_SELF_SIGNED 0x01   /* the CA's own certificate */
+#define SIGNER_LINK        0x02   /* a link certificate (CA:TRUE for another
+                                     key): only as often as the signer's
+                                     config link_certificates allows */
 
 struct signer;
 
@@ -119,6 +122,17 @@ int signer_sign_crl(struct signer *s, const unsigned char *crl, size_t len,
  */
 int signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err,
     size_t errlen);
+
+/*
+ * RETIRE (ca rollover with daemon.signer_user, where only the signer's user
+ * may write the key's directory): the child makes gen-<gen> (0700) beside
+ * its loaded key file, writes pem[0..pemlen) (the CA certificate) there as
+ * ca.pem and moves the key file to gen-<gen>/ca.key, keeping the key; with
+ * undo, it puts the last retired key back.  The handle's key path follows
+ * (signer_restart re-loads from there).  File keys only.  Returns 0 or -1.
+ */
+int signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen,
+    int undo, char *err, size_t errlen);
 
 /*
  * Replace a dead, timed-out or live child by a new one and re-load the

@@ -18,6 +18,7 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -40,6 +41,9 @@ struct child {
 	int          fd;
 	struct cakey key;    /* active CA key (key.pkey NULL: none) */
 	const struct signer_config *cfg;
+	unsigned     links_left;   /* SIGNER_FLAG_LINK requests still allowed */
+	char         key_path[KEYFILE_PATH_MAX];     /* the active file key's, or "" */
+	char         retired_from[KEYFILE_PATH_MAX]; /* before the last RETIRE */
 };
 
 static void child_exit(struct child *c, int status)
@@ -102,7 +106,7 @@ reply_pubkey(struct child *c, uint8_t op)
  * reply. */
 static void
 key_done(struct child *c, uint8_t op, struct cakey *k, bool ok,
-    const char *err)
+    const char *err, const char *path)
 {
 	if (!ok) {
 		cakey_clear(k);
@@ -111,6 +115,8 @@ key_done(struct child *c, uint8_t op, struct cakey *k, bool ok,
 	}
 	cakey_clear(&c->key);
 	c->key = *k;
+	snprintf(c->key_path, sizeof(c->key_path), "%s", p11uri_is(path) ? "" : path);
+	c->retired_from[0] = '\0';
 	reply_pubkey(c, op);
 }
 
@@ -189,7 +195,7 @@ do_genkey(struct child *c, const struct signer_msg *m)
 		ok = keyfile_generate(t, &k.pkey, err, sizeof(err)) >= 0 &&
 		    keyfile_write(path, k.pkey, pass[0] != '\0' ? pass : NULL,
 		    err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, path);
 }
 
 static void
@@ -214,7 +220,7 @@ do_load(struct child *c, const struct signer_msg *m)
 		ok = keyfile_load(path, pass[0] != '\0' ? pass : NULL,
 		    &k.pkey, err, sizeof(err)) >= 0 &&
 		    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, path);
 }
 
 static void
@@ -238,7 +244,91 @@ do_import(struct child *c, const struct signer_msg *m)
 	ok = keyfile_load(src, pp, &k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_write(dst, k.pkey, pp, err, sizeof(err)) >= 0;
-	key_done(c, m->op, &k, ok, err);
+	key_done(c, m->op, &k, ok, err, dst);
+}
+
+/*
+ * RETIRE (ca rollover, with daemon.signer_user: the key's directory is
+ * this process's user's alone): make DIR/gen-N (0700) beside the active
+ * key file, write the CA certificate there as ca.pem (0644) and move the
+ * key file to gen-N/ca.key; this process keeps the key and signs with it.
+ * With SIGNER_FLAG_UNDO, the last RETIRE is undone (the key moves back,
+ * over whatever is there; ca.pem and gen-N go).  Only a name "gen-N" is
+ * accepted, so nothing but that one directory is ever made.
+ */
+static void
+do_retire(struct child *c, const struct signer_msg *m)
+{
+	char name[16], dir[KEYFILE_PATH_MAX], pem[KEYFILE_PATH_MAX + 8];
+	char key[KEYFILE_PATH_MAX + 8];
+	const char *slash;
+	size_t i;
+	int fd;
+
+	if (m->nfields != 2 || signer_msg_string(m, 0, name, sizeof(name)) < 0 ||
+	    strncmp(name, "gen-", 4) != 0 || name[4] == '\0' || name[4] == '0' ||
+	    strspn(name + 4, "0123456789") != strlen(name + 4) || strlen(name + 4) > 3 ||
+	    m->field[1].len == 0 || m->field[1].len > SIGNER_RETIRE_CERT_MAX) {
+		reply_error(c, m->op, "RETIRE: want gen-N and a certificate");
+		return;
+	}
+	if (c->key_path[0] == '\0' || (slash = strrchr(c->key_path, '/')) == NULL) {
+		reply_error(c, m->op, "RETIRE: no file key is loaded");
+		return;
+	}
+	if (m->flags & SIGNER_FLAG_UNDO) {
+		if (c->retired_from[0] == '\0') {
+			reply_error(c, m->op, "RETIRE: nothing to undo");
+			return;
+		}
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - c->key_path), c->key_path);
+		if (strcmp(strrchr(dir, '/') + 1, name) != 0 ||
+		    rename(c->key_path, c->retired_from) < 0) {
+			reply_error(c, m->op, "RETIRE: cannot put the key back: %s",
+			    strerror(errno));
+			return;
+		}
+		snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+		(void)unlink(pem);
+		(void)rmdir(dir);
+		snprintf(c->key_path, sizeof(c->key_path), "%s", c->retired_from);
+		c->retired_from[0] = '\0';
+		reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
+		return;
+	}
+	if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - c->key_path), c->key_path,
+	    name) >= (int)sizeof(dir)) {
+		reply_error(c, m->op, "RETIRE: path too long");
+		return;
+	}
+	if (strlen(dir) + 8 > sizeof(c->key_path)) {
+		reply_error(c, m->op, "RETIRE: path too long");
+		return;
+	}
+	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
+	snprintf(key, sizeof(key), "%s/ca.key", dir);
+	if (mkdir(dir, 0700) < 0) {
+		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
+		return;
+	}
+	fd = open(pem, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	for (i = 0; fd >= 0 && i < m->field[1].len;) {
+		ssize_t n = write(fd, m->field[1].data + i, m->field[1].len - i);
+
+		if (n <= 0)
+			break;
+		i += (size_t)n;
+	}
+	if (fd < 0 || i != m->field[1].len || fsync(fd) < 0 || close(fd) < 0 ||
+	    rename(c->key_path, key) < 0) {
+		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
+		(void)unlink(pem);
+		(void)rmdir(dir);
+		return;
+	}
+	snprintf(c->retired_from, sizeof(c->retired_from), "%s", c->key_path);
+	memcpy(c->key_path, key, strlen(key) + 1);
+	reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
 }
 
 static void
@@ -287,6 +377,20 @@ do_sign_cert(struct child *c, const struct signer_msg *m)
 			    "self-issued CA certificate");
 			goto out;
 		}
+	} else if (m->flags & SIGNER_FLAG_LINK) {
+		if (c->links_left == 0) {
+			reply_error(c, m->op, "this signer signs no link "
+			    "certificate (or has signed its one)");
+			goto out;
+		}
+		if (same || X509_check_ca(x) != 1 ||
+		    X509_NAME_cmp(X509_get_subject_name(x),
+		    X509_get_issuer_name(x)) == 0) {
+			reply_error(c, m->op, "a link certificate is a CA "
+			    "certificate for another key and another name");
+			goto out;
+		}
+		c->links_left--;
 	} else {
 		if (same) {
 			reply_error(c, m->op, "certificate carries the CA's own "
@@ -371,6 +475,9 @@ serve(struct child *c)
 		case SIGNER_OP_SIGN_OCSP:
 			if (signer_child_ocsp(c->fd, &m, c->key.pkey) < 0)
 				child_exit(c, 1);
+			break;
+		case SIGNER_OP_RETIRE:
+			do_retire(c, &m);
 			break;
 		case SIGNER_OP_PUBKEY:
 			if (c->key.pkey == NULL)
@@ -557,7 +664,8 @@ out:
 void
 signer_child_main(int fd, const struct signer_config *cfg)
 {
-	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
+	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg,
+	    .links_left = cfg->link_certificates };
 	char err[ERRMSG_MAX];
 
 	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));

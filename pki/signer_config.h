@@ -20,6 +20,10 @@ struct signer_config {
 	 * reads the token PIN from. */
 	const char *pkcs11_module;
 	const char *pkcs11_pin_file;
+	/* How many link certificates (CA:TRUE, for a key other than its own:
+	 * SIGNER_LINK) this signer may sign in its life: 1 for the retired
+	 * key a `ca rollover --link` starts, 0 (refused) otherwise. */
+	unsigned link_certificates;
 };
 
 #endif

@@ -39,13 +39,17 @@ enum signer_op {
 	SIGNER_OP_SIGN_CRL,      /* unsigned DER CRL from crlgen_build */
 	SIGNER_OP_PUBKEY,        /* no fields */
 	SIGNER_OP_OCSP_KEY,      /* no fields: new OCSP responder key (signer_ocsp.h) */
-	SIGNER_OP_SIGN_OCSP      /* responder cert, CA cert, times, entry lines */
+	SIGNER_OP_SIGN_OCSP,     /* responder cert, CA cert, times, entry lines */
+	SIGNER_OP_RETIRE         /* "gen-N", CA certificate PEM (flags: UNDO) */
 };
 
 #define SIGNER_STATUS_OK       0
 #define SIGNER_STATUS_ERROR    1
 
 #define SIGNER_FLAG_SELF_SIGNED 0x01
+#define SIGNER_FLAG_LINK        0x02
+#define SIGNER_FLAG_UNDO        0x04   /* RETIRE: put the key back */
+#define SIGNER_RETIRE_CERT_MAX  (64 * 1024)
 
 /* SIGN_OCSP limits (signer_ocsp.h) */
 #define SIGNER_OCSP_CERT_MAX      (64 * 1024)

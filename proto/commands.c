@@ -138,7 +138,15 @@ static const struct opt_spec ca_rollover_opts[] = {
 	{ .name = "days",       .kind = OPT_VALUE, .metavar = "N",    .help = "validity in days" },
 	{ .name = "pkcs11",     .kind = OPT_VALUE, .metavar = "URI",  .help = "generate the new key on the token instead of in a file" },
 	{ .name = "revoke-all", .kind = OPT_FLAG,  .metavar = NULL,   .help = "after a compromise of the old key: revoke every "
-	                                   "certificate of the old CA (cACompromise)" },
+	                                   "certificate of the old CA (cACompromise) and re-issue "
+	                                   "those whose key the office made" },
+	{ .name = "link",       .kind = OPT_FLAG,  .metavar = NULL,   .help = "also a link certificate: the new CA's key "
+	                                   "signed by the old key, so clients that trust only the "
+	                                   "old CA verify the new one's certificates" },
+	{ .name = "p12-dir",    .kind = OPT_OUTPUT_DIR, .metavar = "DIR", .help = "with --revoke-all: write each re-issued "
+	                                   "PKCS#12 (new key) to DIR/LOGIN-SERIAL.p12 and the "
+	                                   "passphrases to DIR/passphrases.csv (0600, new files)" },
+	PREVIEW_OPTS,
 	END_OPTS
 };
 
@@ -403,7 +411,7 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_CA_ROLLOVER] = {
 	  .id = CMD_CA_ROLLOVER, .scope = SCOPE_CA,
 	  .noun = "ca", .verb = "rollover", .roles = ROLE_OFFICER,
-	  .flags = CMD_WRITES, .opts = ca_rollover_opts,
+	  .flags = CMD_WRITES | CMD_PROGRESS, .opts = ca_rollover_opts,
 	  .summary = "replace the CA key and certificate; the old CA keeps signing its CRL",
 	  .example = "provctl ca rollover --subject '/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA G2' --key ec-p384 --days 3650" },
 
@@ -568,7 +576,8 @@ static bool
 takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
-	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT;
+	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT ||
+	       k == OPT_OUTPUT_DIR;
 }
 
 int

@@ -38,6 +38,12 @@ enum opt_kind {
 	                      file's base name */
 	OPT_REPORT,        /* --report FILE: provctl writes every record there
 	                      (tab-separated); provd sees only the base name */
+	OPT_OUTPUT_DIR,    /* --p12-dir DIR: an existing directory (not writable
+	                      by group or others) where provctl writes each
+	                      SECRET record {name, file} as the new file
+	                      DIR/name (0600, O_EXCL) and the other SECRET
+	                      records as CSV to DIR/passphrases.csv; provd
+	                      sees only the base name */
 };
 
 struct opt_spec {
@@ -89,6 +95,8 @@ enum cmd_flags {
 	CMD_ROWS         = 1u << 3,  /* the reply lists rows: provctl prints a
 	                                table even for one row (other replies
 	                                print each record as key: value lines) */
+	CMD_PROGRESS     = 1u << 4,  /* sends WIRE_PROGRESS records (done, total):
+	                                provctl shows them on a terminal */
 };
 
 enum cmd_id {

@@ -223,6 +223,12 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	}
 	if (signer_start(&sc, &pki->signer, err, errlen) < 0)
 		return -1;
+	/* The spare becomes a retired generation's signer: it may sign that
+	 * rollover's one link certificate. */
+	sc.link_certificates = 1;
+	if (split && signer_start(&sc, &pki->spare, err, errlen) < 0)
+		return -1;
+	sc.link_certificates = 0;
 	if (!ca_key_exists(cfg) && !exists(cfg->cert_file))
 		return 0;    /* no CA yet: `ca create` or `ca import` makes one */
 	if (!ca_key_exists(cfg) || !exists(cfg->cert_file)) {
@@ -496,6 +502,7 @@ ca_stop(struct pki *pki)
 	if (pki->signer != NULL)
 		signer_set_hooks(pki->signer, NULL, NULL, NULL);
 	signer_stop(pki->signer);
+	signer_stop(pki->spare);
 	X509_free(pki->cacert);
 	X509_free(pki->escrow_cert);
 	profile_set_free(pki->profiles);

@@ -42,6 +42,11 @@ struct pki {
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */
 	size_t              ngens;
+	/* With daemon.signer_user: a second signer, started as the signer's
+	 * user before privileges are dropped and holding no key, that the next
+	 * `ca rollover` makes the retired generation's signer (the engine can
+	 * start no process as that user later).  NULL otherwise or once used. */
+	struct signer      *spare;
 };
 
 /*

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 
 #include "account.h"
+#include "keyfile.h"
 
 struct provd;
 struct request;
@@ -45,6 +46,19 @@ typedef void cert_issued_fn(void *ctx, int status, const char *msg, const char *
 void cert_issue_successor(struct request *req, const char *login, const char *profile,
                           const char *renews, EVP_PKEY *pub, bool reply_record,
                           cert_issued_fn *done, void *ctx);
+
+/*
+ * Issue to login, under profile, a certificate for a new key pair of type
+ * kt made by provd-keygen (the path of cert_issue_successor in its
+ * --generate mode, without options from req: every check of an issuance,
+ * the record marked as the office's key), with a generated passphrase.
+ * Sends req two WIRE_SECRET records: {name "<login>-<serial>.p12", file}
+ * and {login, serial, p12, passphrase} (provctl --p12-dir writes them), and
+ * no other record; req stays open.  done runs once, from the loop or
+ * before the call returns.
+ */
+void cert_reissue(struct request *req, const char *login, const char *profile,
+                  enum keyfile_type kt, cert_issued_fn *done, void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

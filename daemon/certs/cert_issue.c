@@ -78,6 +78,7 @@ struct issue {
 	cert_issued_fn        *done;
 	void                  *done_ctx;
 	bool                   quiet;     /* no reply record (bulk renewal) */
+	bool                   reissue;   /* cert_reissue: the file goes out as --p12-dir's */
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -129,6 +130,31 @@ issue_fail(struct issue *is, int status, const char *fmt, ...)
 	issue_free(is);
 }
 
+/* A re-issue's files: the PKCS#12 as "<login>-<serial>.p12" and its
+ * passphrase as a line of passphrases.csv (provctl --p12-dir). */
+static void
+reissue_secrets(struct issue *is)
+{
+	struct request *req = is->req;
+	char name[NAMES_LOGIN_BUFSZ + SERIAL_HEX_MAX + 8];
+	const unsigned char *p12;
+	struct rec r;
+	size_t n;
+
+	snprintf(name, sizeof(name), "%s-%s.p12", is->login, is->serial);
+	p12 = keygen_p12(is->kg, &n);
+	rec_begin_type(&r, req, WIRE_SECRET);
+	rec_kv(&r, "name", name);
+	rec_kvn(&r, "file", (const char *)p12, n);
+	rec_end(&r);
+	rec_begin_type(&r, req, WIRE_SECRET);
+	rec_kv(&r, "login", is->login);
+	rec_kv(&r, "serial", is->serial);
+	rec_kv(&r, "p12", name);
+	rec_kv(&r, "passphrase", is->pass);
+	rec_end(&r);
+}
+
 static void
 issue_reply(struct issue *is, const char *warning)
 {
@@ -143,6 +169,8 @@ issue_reply(struct issue *is, const char *warning)
 		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
+	if (is->reissue && is->kg != NULL)
+		reissue_secrets(is);
 	if (is->quiet)
 		goto done;
 	if (is->kg != NULL) {
@@ -297,6 +325,7 @@ issue_record(void *arg)
 		size_t n;
 		const unsigned char *esc = keygen_escrow(is->kg, &n);
 
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_SOURCE, CERT_KEY_SOURCE_OFFICE);
 		if (esc != NULL)
 			dir_mods_add_bin(m, LDAP_MOD_ADD, AT_KEY_ESCROW, esc, n);
 	}
@@ -366,6 +395,7 @@ issue_sign_and_record(struct issue *is)
 	struct certgen_ca ca = {
 		.cert = pd->pki->cacert, .country = pd->cfg.country,
 		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
+		.organization_identifier = pd->cfg.organization_identifier,
 		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
 	};
 	struct certgen_person person = {
@@ -504,7 +534,7 @@ issue_account_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	if (!is->found) {
-		issue_fail(is, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
+		issue_fail(is, ST_NOTFOUND, "no account '%s'", is->login);
 		return;
 	}
 	if (!request_may(req, req->spec->roles, is->unit)) {
@@ -532,6 +562,33 @@ issue_account_done(void *arg, const struct dir_result *res)
 	issue_key_check(is);
 }
 
+/* --generate mode: a key of type kt made by provd-keygen, the profile's
+ * escrow possible.  0, or -1 with err. */
+static int
+issue_generate_mode(struct issue *is, enum keyfile_type kt, char *err, size_t errlen)
+{
+	is->generate = true;
+	is->keytype = kt;
+	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
+		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
+		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
+		return -1;
+	}
+	return 0;
+}
+
+/* A new passphrase for the PKCS #12 file.  0, or -1 with err. */
+static int
+issue_new_passphrase(struct issue *is, char *err, size_t errlen)
+{
+	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
+		snprintf(err, errlen, "cannot generate a passphrase");
+		return -1;
+	}
+	is->pass_generated = true;
+	return 0;
+}
+
 /* The options of --generate: key type, output file, passphrase. */
 static int
 issue_generate_args(struct issue *is, char *err, size_t errlen)
@@ -540,18 +597,13 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 	const char *type = cmd_arg(a, "key"), *pass;
 	size_t len = 0;
 
-	is->generate = true;
-	is->keytype = KEYFILE_EC_P256;
 	if (!cmd_flag(a, "p12")) {
 		snprintf(err, errlen, "--generate needs --p12 FILE (the key, certificate and "
 		         "chain are delivered in it)");
 		return -1;
 	}
-	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
-		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
-		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
+	if (issue_generate_mode(is, KEYFILE_EC_P256, err, errlen) < 0)
 		return -1;
-	}
 	if (type != NULL && (keyfile_type_parse(type, &is->keytype, err, errlen) < 0 ||
 	                     (is->keytype != KEYFILE_EC_P256 && is->keytype != KEYFILE_RSA_3072))) {
 		snprintf(err, errlen, "--key: ec-p256 or rsa-3072");
@@ -567,12 +619,7 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 		is->pass[len] = '\0';
 		return 0;
 	}
-	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
-		snprintf(err, errlen, "cannot generate a passphrase");
-		return -1;
-	}
-	is->pass_generated = true;
-	return 0;
+	return issue_new_passphrase(is, err, errlen);
 }
 
 /* The account, then the key, then signing and recording (above). */
@@ -590,6 +637,7 @@ issue_start(struct issue *is, const char *login)
 		issue_fail(is, ST_INVALID, "login: '%.40s' is not a login", login);
 		return;
 	}
+	snprintf(is->login, sizeof(is->login), "%s", login);
 	/* A valid login is [a-z0-9]: nothing to escape. */
 	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))",
 	         login);
@@ -597,15 +645,17 @@ issue_start(struct issue *is, const char *login)
 	           issue_account, issue_account_done, is);
 }
 
-/* A new struct issue for profile pname, its key from pub (taken), else the
- * request's --csr, else --generate.  NULL after issue_fail. */
+/* A new struct issue for profile pname, its key from pub (taken), else a
+ * new key of type *fresh with a new passphrase (fresh not NULL; req's
+ * options are not read), else the request's --csr, else --generate.  NULL
+ * after issue_fail. */
 static struct issue *
-issue_new(struct request *req, const char *pname, EVP_PKEY *pub, cert_issued_fn *done,
-          void *ctx)
+issue_new(struct request *req, const char *pname, EVP_PKEY *pub,
+          const enum keyfile_type *fresh, cert_issued_fn *done, void *ctx)
 {
 	struct provd *pd = req->pd;
 	size_t csrlen = 0;
-	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
+	const char *csr;
 	char err[512];
 	struct issue *is;
 
@@ -623,7 +673,16 @@ issue_new(struct request *req, const char *pname, EVP_PKEY *pub, cert_issued_fn 
 			issue_fail(is, ST_INVALID, "key: %s", err);
 			return NULL;
 		}
-	} else if (csr == NULL) {
+	} else if (fresh != NULL) {
+		if (issue_generate_mode(is, *fresh, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_CONFLICT, "%s", err);
+			return NULL;
+		}
+		if (issue_new_passphrase(is, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_INTERNAL, "%s", err);
+			return NULL;
+		}
+	} else if ((csr = cmd_arg_len(&req->args, "csr", &csrlen)) == NULL) {
 		if (issue_generate_args(is, err, sizeof(err)) < 0) {
 			issue_fail(is, ST_USAGE, "%s", err);
 			return NULL;
@@ -649,9 +708,26 @@ cert_issue(struct request *req)
 		             "--p12 FILE");
 		return;
 	}
-	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL,
+	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL, NULL,
 	                    NULL)) != NULL)
 		issue_start(is, req->args.operand[0]);
+}
+
+/* cert_issue_successor, and with fresh not NULL its --generate mode
+ * without request options (cert_reissue). */
+static void
+issue_successor(struct request *req, const char *login, const char *profile,
+                const char *renews, EVP_PKEY *pub, const enum keyfile_type *fresh,
+                bool reply_record, cert_issued_fn *done, void *ctx)
+{
+	struct issue *is = issue_new(req, profile, pub, fresh, done, ctx);
+
+	if (is == NULL)
+		return;
+	is->quiet = !reply_record;
+	is->reissue = fresh != NULL;
+	snprintf(is->renews, sizeof(is->renews), "%s", renews != NULL ? renews : "");
+	issue_start(is, login);
 }
 
 void
@@ -659,11 +735,12 @@ cert_issue_successor(struct request *req, const char *login, const char *profile
                      const char *renews, EVP_PKEY *pub, bool reply_record,
                      cert_issued_fn *done, void *ctx)
 {
-	struct issue *is = issue_new(req, profile, pub, done, ctx);
+	issue_successor(req, login, profile, renews, pub, NULL, reply_record, done, ctx);
+}
 
-	if (is == NULL)
-		return;
-	is->quiet = !reply_record;
-	snprintf(is->renews, sizeof(is->renews), "%s", renews);
-	issue_start(is, login);
+void
+cert_reissue(struct request *req, const char *login, const char *profile,
+             enum keyfile_type kt, cert_issued_fn *done, void *ctx)
+{
+	issue_successor(req, login, profile, NULL, NULL, &kt, false, done, ctx);
 }

@@ -39,8 +39,8 @@ const char *const certrec_attrs[] = {
 	AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
 	AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
 	AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT,
-	AT_CERT_HOLD_CAUSE, AT_CERT_KEY_HASH, AT_CERT_RENEWS, AT_CERT_RENEWED_BY,
-	AT_CERT_SUPERSEDE, AT_CERT_NOTIFIED, AT_USER_CERT, NULL
+	AT_CERT_HOLD_CAUSE, AT_CERT_KEY_HASH, AT_CERT_KEY_SOURCE, AT_CERT_RENEWS,
+	AT_CERT_RENEWED_BY, AT_CERT_SUPERSEDE, AT_CERT_NOTIFIED, AT_USER_CERT, NULL
 };
 
 /* The provdCertNotified values joined with "; " (sorted as stored). */
@@ -87,6 +87,7 @@ certrec_read(LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_CERT_FINGERPRINT, r->fingerprint, sizeof(r->fingerprint));
 	dir_entry_copy(ld, e, AT_CERT_HOLD_CAUSE, r->hold_cause, sizeof(r->hold_cause));
 	dir_entry_copy(ld, e, AT_CERT_KEY_HASH, r->key_hash, sizeof(r->key_hash));
+	dir_entry_copy(ld, e, AT_CERT_KEY_SOURCE, r->key_source, sizeof(r->key_source));
 	dir_entry_copy(ld, e, AT_CERT_RENEWS, r->renews, sizeof(r->renews));
 	dir_entry_copy(ld, e, AT_CERT_RENEWED_BY, r->renewed_by, sizeof(r->renewed_by));
 	dir_entry_copy(ld, e, AT_CERT_SUPERSEDE, r->supersede_at, sizeof(r->supersede_at));

@@ -49,6 +49,7 @@ struct certrec {
 	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
 	char           hold_cause[16];   /* "account", "officer" or "" (before 0.2) */
 	char           key_hash[CERTREC_KEY_HASH_LEN + 1];
+	char           key_source[16];   /* CERT_KEY_SOURCE_OFFICE, or "" (a CSR) */
 	char           renews[SERIAL_HEX_MAX + 1];      /* predecessor, "" if none */
 	char           renewed_by[SERIAL_HEX_MAX + 1];  /* successor, "" if none */
 	char           supersede_at[32];  /* due revocation as superseded, "" if none */

@@ -46,6 +46,26 @@
 #define PATH_MAX_LEN   4096
 #define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
 
+/* One CA's delegated responder and where its responses go. */
+struct responder {
+	unsigned              gen;           /* 0: the current CA */
+	X509                 *rcert;
+	unsigned char        *rder;
+	size_t                rderlen;
+	time_t                r_from, r_until;
+	unsigned char        *issuer_der;
+	size_t                issuer_len;
+	int                   rdirfd;        /* .../responses */
+};
+
+static const struct ocsp_hooks *hooks;
+
+void
+ocsp_set_hooks(const struct ocsp_hooks *h)
+{
+	hooks = h;
+}
+
 struct sign_job;
 STAILQ_HEAD(sign_jobs, sign_job);
 
@@ -72,14 +92,13 @@ struct ocsp_state {
 	struct crl_entry     *crl;
 	size_t                ncrl;
 	unsigned long         crl_seq;
-	/* the delegated responder */
-	X509                 *rcert;
-	unsigned char        *rder;
-	size_t                rderlen;
-	time_t                r_from, r_until;
-	unsigned char        *issuer_der;
-	size_t                issuer_len;
-	int                   rdirfd;        /* ocsp_dir/responses */
+	/* the delegated responders: the current CA's, and one per retired
+	 * generation with unexpired certificates (old[g - 1], under
+	 * ocsp_dir/gen-g/, opened on first use) */
+	struct responder      cur;
+	struct responder     *old;
+	size_t                nold;
+	bool                  group_bad;     /* a run of this sign_entries failed */
 	/* history */
 	time_t                last_full;
 	time_t                last_signed;
@@ -96,6 +115,8 @@ struct sign_job {
 	struct ocspgen_entry *e;
 	size_t                n, done, batch;
 	int                   tries;
+	unsigned              gen;           /* its responder (0: the current CA's) */
+	bool                  last;          /* the last run of its sign_entries */
 	bool                  full;
 	ocsp_done_fn         *on_end;        /* whom to tell at the end, or NULL */
 	void                 *on_end_ctx;
@@ -180,43 +201,156 @@ state(struct provd *pd)
 	if (pki->ocsp == NULL) {
 		pki->ocsp = xcalloc(1, sizeof(*pki->ocsp));
 		pki->ocsp->pd = pd;
-		pki->ocsp->rdirfd = -1;
+		pki->ocsp->cur.rdirfd = -1;
 		STAILQ_INIT(&pki->ocsp->jobs);
 	}
 	return pki->ocsp;
+}
+
+static void
+responder_clear(struct responder *r)
+{
+	if (r->rdirfd >= 0)
+		close(r->rdirfd);
+	X509_free(r->rcert);
+	free(r->rder);
+	free(r->issuer_der);
+	memset(r, 0, sizeof(*r));
+	r->rdirfd = -1;
 }
 
 void
 ocsp_state_free(struct ocsp_state *s)
 {
 	struct sign_job *j;
+	size_t i;
 
 	if (s == NULL)
 		return;
 	if (s->timer != NULL)
 		loop_timer_cancel(s->pd->loop, s->timer);
-	if (s->rdirfd >= 0)
-		close(s->rdirfd);
 	while ((j = STAILQ_FIRST(&s->jobs)) != NULL) {
 		STAILQ_REMOVE_HEAD(&s->jobs, entry);
 		job_free(j);
 	}
+	for (i = 0; i < s->nold; i++)
+		responder_clear(&s->old[i]);
+	free(s->old);
+	responder_clear(&s->cur);
 	ocsp_unknown_free(s->unk);
 	free(s->v);
 	free(s->scan);
 	free(s->late);
 	free(s->crl);
-	X509_free(s->rcert);
-	free(s->rder);
-	free(s->issuer_der);
 	free(s);
 }
 
 /* ---- the responder certificate ---------------------------------------- */
 
+/* The CA of r and the signer holding its key (NULL: a retired generation
+ * whose certificate expired, or unknown). */
+static X509 *
+ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
+{
+	struct provd *pd = s->pd;
+	X509 *cert = NULL;
+
+	*signer = NULL;
+	if (r->gen == 0) {
+		*signer = pd->pki->signer;
+		return pd->pki->cacert;
+	}
+	if (hooks == NULL || hooks->retired(pd, r->gen, &cert, signer) < 0 || *signer == NULL)
+		return NULL;
+	return cert;
+}
+
+/* A new responder key in r's signer and a certificate for it, issued by
+ * r's CA (never the current CA for a retired generation's).  0 or -1.
+ * Synchronous, on the loop: used for the retired generations only, whose
+ * signers (gen-N/) have no asynchronous path here; they sign rarely and a
+ * few responses at a time.  The current CA's responder rolls through the
+ * signer's queue (roll_start). */
+static int
+roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
+{
+	struct provd *pd = s->pd;
+	struct signer *signer;
+	X509 *cacert = ca_of(s, r, &signer);
+	struct certgen_ca ca = {
+		.cert = cacert, .country = pd->cfg.country,
+		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
+	};
+	EVP_PKEY *pub = NULL;
+	X509 *tbs = NULL, *x = NULL;
+	unsigned char *der = NULL;
+	const unsigned char *p;
+	char *pem = NULL, why[256];
+	size_t derlen = 0, pemlen = 0;
+	time_t from, until;
+	int rc = -1;
+
+	if (cacert == NULL) {
+		snprintf(err, errlen, "generation %u: no CA key to sign with", r->gen);
+		return -1;
+	}
+	if (signer_ocsp_newkey(signer, &pub, err, errlen) < 0) {
+		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
+		if (signer_restart(signer, why, sizeof(why)) < 0 ||
+		    signer_ocsp_newkey(signer, &pub, err, errlen) < 0)
+			goto out;
+	}
+	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
+	                           err, errlen) < 0 ||
+	    (r->gen == 0 ? ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) :
+	                   signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen)) < 0)
+		goto out;
+	p = der;
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		snprintf(err, errlen, "responder certificate: unreadable");
+		goto out;
+	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
+		goto out;
+	if (r->gen == 0 && write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
+	if (r->gen != 0) {
+		char dir[PATH_MAX_LEN];
+
+		snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
+		if (write_file(dir, "responder.pem", pem, pemlen) < 0)
+			log_warn("ocsp: writing %s/responder.pem", dir);
+	}
+	X509_free(r->rcert);
+	free(r->rder);
+	r->rcert = x;
+	r->rder = der;
+	r->rderlen = derlen;
+	r->r_from = from + CERTGEN_SKEW_SECONDS;
+	r->r_until = until;
+	s->rolls++;
+	x = NULL;
+	der = NULL;
+	if (r->gen == 0)
+		log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
+	else
+		log_info("ocsp: new responder certificate of retired generation %u, valid "
+		         "until %lld", r->gen, (long long)until);
+	rc = 0;
+out:
+	EVP_PKEY_free(pub);
+	X509_free(tbs);
+	X509_free(x);
+	free(der);
+	free(pem);
+	return rc;
+}
+
 /*
- * A new responder key in the signer and a certificate for it, both through
- * the signer's queue; roll_done then resumes the signing run at the head
+ * A new responder key in the current CA's signer and a certificate for it,
+ * both through the signer's queue; roll_done then resumes the signing run at the head
  * (or, for the tick, has everything signed again).
  */
 static void roll_done(struct ocsp_state *s, int rc, const char *err);
@@ -244,6 +378,13 @@ on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
 		roll_done(s, -1, "responder certificate: unreadable");
 		return;
 	}
+	/* A ca rollover between the key and the signature (ocsp_ca_changed):
+	 * the certificate is not the current CA's; the run rolls again. */
+	if (X509_verify(x, X509_get0_pubkey(pd->pki->cacert)) != 1) {
+		X509_free(x);
+		roll_done(s, -1, "responder certificate: the CA changed meanwhile");
+		return;
+	}
 	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
 		X509_free(x);
 		roll_done(s, -1, err);
@@ -252,14 +393,14 @@ on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
 	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
 		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
 	free(pem);
-	X509_free(s->rcert);
-	free(s->rder);
-	s->rcert = x;
-	s->rder = xmalloc(derlen);
-	memcpy(s->rder, der, derlen);
-	s->rderlen = derlen;
-	s->r_from = from + CERTGEN_SKEW_SECONDS;
-	s->r_until = until;
+	X509_free(s->cur.rcert);
+	free(s->cur.rder);
+	s->cur.rcert = x;
+	s->cur.rder = xmalloc(derlen);
+	memcpy(s->cur.rder, der, derlen);
+	s->cur.rderlen = derlen;
+	s->cur.r_from = from + CERTGEN_SKEW_SECONDS;
+	s->cur.r_until = until;
 	s->rolls++;
 	log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
 	roll_done(s, 0, NULL);
@@ -319,10 +460,24 @@ roll_start(struct ocsp_state *s, bool from_tick)
 }
 
 static bool
-need_roll(const struct ocsp_state *s, time_t now)
+need_roll(const struct responder *r, time_t now)
 {
-	return s->rcert == NULL || s->force_roll ||
-	       now >= s->r_from + (s->r_until - s->r_from) / 2;
+	return r->rcert == NULL || now >= r->r_from + (r->r_until - r->r_from) / 2;
+}
+
+/* The current CA's responder: due, or forced (ocsp refresh --new-responder)? */
+static bool
+cur_needs_roll(const struct ocsp_state *s, time_t now)
+{
+	return s->force_roll || need_roll(&s->cur, now);
+}
+
+/* Generation gen's responder, as opened by responder_for (the current
+ * one for 0 or an unknown generation). */
+static struct responder *
+resp(struct ocsp_state *s, unsigned gen)
+{
+	return gen == 0 || gen > s->nold ? &s->cur : &s->old[gen - 1];
 }
 
 /* ---- signing and writing responses ------------------------------------ */
@@ -330,9 +485,9 @@ need_roll(const struct ocsp_state *s, time_t now)
 /* nextUpdate of a response signed at now valid for secs: never after the
  * responder certificate ends. */
 static time_t
-next_update(const struct ocsp_state *s, time_t now, time_t secs)
+next_update(const struct responder *r, time_t now, time_t secs)
 {
-	return now + secs > s->r_until ? s->r_until : now + secs;
+	return now + secs > r->r_until ? r->r_until : now + secs;
 }
 
 /*
@@ -395,6 +550,18 @@ job_end(struct sign_job *j, bool ok)
 	STAILQ_REMOVE_HEAD(&s->jobs, entry);
 	if (ok)
 		s->last_signed = time(NULL);
+	if (!ok && !j->last)
+		log_warnx("ocsp: generation %u: %zu responses not signed", j->gen, j->n - j->done);
+	/* one sign_entries, one answer: at its last run, for all its runs */
+	if (!ok)
+		s->group_bad = true;
+	if (!j->last) {
+		job_free(j);
+		job_next(s);
+		return;
+	}
+	ok = !s->group_bad;
+	s->group_bad = false;
 	if (j->full && ok) {
 		s->last_full = time(NULL);
 		remove_stale(s);
@@ -448,16 +615,27 @@ on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, cons
 		log_warnx("ocsp: signing responses: %s", why);
 		/* once more with a new responder key (a restarted signer has
 		 * none) */
-		if (++j->tries > 1)
+		if (++j->tries > 1) {
 			job_end(j, false);
-		else
+		} else if (j->gen != 0) {
+			char err[512];
+
+			if (roll_sync(s, resp(s, j->gen), err, sizeof(err)) < 0) {
+				log_warnx("ocsp: retired generation %u: new responder certificate: %s",
+				          j->gen, err);
+				job_end(j, false);
+			} else {
+				batch_submit(j);
+			}
+		} else {
 			roll_start(s, false);
+		}
 		return;
 	}
 	j->out = xmalloc(derlen);
 	memcpy(j->out, der, derlen);
 	j->outlen = derlen;
-	j->dirfd = s->rdirfd;
+	j->dirfd = resp(s, j->gen)->rdirfd;
 	(void)workpool_submit(s->pd->hashers, write_work, write_done, j);
 }
 
@@ -482,9 +660,29 @@ batch_submit(struct sign_job *j)
 		if (k + 1 < j->batch)
 			lines[len++] = '\n';
 	}
-	if (signer_ocsp_sign_async(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-	                           s->issuer_len, now,
-	                           next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600),
+	if (j->gen != 0) {
+		/* A retired generation's signer: synchronously (see roll_sync). */
+		struct responder *r = resp(s, j->gen);
+		struct signer *signer;
+		unsigned char *out = NULL;
+		size_t outlen = 0;
+		int rc = -1;
+
+		if (ca_of(s, r, &signer) == NULL)
+			snprintf(err, sizeof(err), "generation %u: no CA key to sign with", j->gen);
+		else
+			rc = signer_ocsp_sign(signer, r->rder, r->rderlen, r->issuer_der,
+			                      r->issuer_len, now,
+			                      next_update(r, now, (time_t)pd->cfg.ocsp_hours * 3600),
+			                      lines, len, &out, &outlen, err, sizeof(err));
+		free(lines);
+		on_batch_signed(j, rc, out, outlen, err);
+		free(out);
+		return;
+	}
+	if (signer_ocsp_sign_async(pd->pki->signer, s->cur.rder, s->cur.rderlen,
+	                           s->cur.issuer_der, s->cur.issuer_len, now,
+	                           next_update(&s->cur, now, (time_t)pd->cfg.ocsp_hours * 3600),
 	                           lines, len, on_batch_signed, j, err, sizeof(err)) < 0) {
 		free(lines);
 		log_warnx("ocsp: signing responses: %s", err);
@@ -496,16 +694,19 @@ batch_submit(struct sign_job *j)
 }
 
 static int open_dirs(struct ocsp_state *s, char *err, size_t errlen);
+static struct responder *responder_for(struct ocsp_state *s, unsigned gen);
 
 /* Has the CA certificate changed (ca rollover) since issuer.der was
- * written?  The responses then name the new CA, from a new responder. */
+ * written?  The responses then name the new CA, from a new responder.
+ * (ocsp_ca_changed, called by the rollover, has normally done this
+ * already; this catches a run queued across it.) */
 static bool
 issuer_stale(const struct ocsp_state *s)
 {
 	unsigned char *der = NULL;
 	int len = i2d_X509(s->pd->pki->cacert, &der);
-	bool stale = len <= 0 || s->issuer_der == NULL || (size_t)len != s->issuer_len ||
-	             memcmp(der, s->issuer_der, (size_t)len) != 0;
+	bool stale = len <= 0 || s->cur.issuer_der == NULL || (size_t)len != s->cur.issuer_len ||
+	             memcmp(der, s->cur.issuer_der, (size_t)len) != 0;
 
 	OPENSSL_free(der);
 	return stale;
@@ -520,7 +721,26 @@ job_next(struct ocsp_state *s)
 
 	if (j == NULL || s->rolling)
 		return;         /* roll_done resumes the head */
-	if (j->n == 0 || s->rdirfd < 0) {
+	if (j->gen != 0) {
+		struct responder *r = responder_for(s, j->gen);
+
+		/* NULL: expired, so no certificate of it is valid any more */
+		if (j->n == 0 || r == NULL || r->rdirfd < 0) {
+			job_end(j, r != NULL);
+			return;
+		}
+		if (need_roll(r, time(NULL)) && roll_sync(s, r, err, sizeof(err)) < 0) {
+			log_warnx("ocsp: retired generation %u: new responder certificate: %s",
+			          j->gen, err);
+			if (r->rcert == NULL) {
+				job_end(j, false);
+				return;
+			}
+		}
+		batch_submit(j);
+		return;
+	}
+	if (j->n == 0 || s->cur.rdirfd < 0) {
 		job_end(j, true);
 		return;
 	}
@@ -532,7 +752,7 @@ job_next(struct ocsp_state *s)
 		}
 		s->force_roll = true;
 	}
-	if (need_roll(s, time(NULL)))
+	if (cur_needs_roll(s, time(NULL)))
 		roll_start(s, false);
 	else
 		batch_submit(j);
@@ -557,46 +777,79 @@ roll_done(struct ocsp_state *s, int rc, const char *err)
 		}
 		return;
 	}
-	if (rc < 0 && (j->tries > 0 || s->rcert == NULL || forced))
+	if (rc < 0 && (j->tries > 0 || s->cur.rcert == NULL || forced))
 		job_end(j, false);
 	else
 		batch_submit(j);
 }
 
-/* Sign and write e[0..n) (copied) after the runs before; full: the run of
- * a full read (see above). */
+static struct sign_job *
+job_new(struct ocsp_state *s, unsigned gen, const struct ocspgen_entry *e, size_t n)
+{
+	struct sign_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->gen = gen;
+	j->n = n;
+	if (n > 0) {
+		j->e = xmalloc(n * sizeof(*j->e));
+		memcpy(j->e, e, n * sizeof(*j->e));
+	}
+	return j;
+}
+
+/* Sign and write e[0..n) (copied) after the runs before, each entry with
+ * the responder of its generation (one run per generation, the last one
+ * answering for all); full: the run of a full read (see above). */
 static void
 sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
              ocsp_done_fn *done, void *ctx)
 {
-	struct sign_job *j;
+	struct ocspgen_entry *part;
+	struct sign_job *j = NULL;
 	bool idle = STAILQ_EMPTY(&s->jobs);
+	size_t g, i, k, ngen = s->pd->pki->ngens;
 
 	if (n == 0 && !full) {
 		if (done != NULL)
 			done(ctx);
 		return;
 	}
-	j = xcalloc(1, sizeof(*j));
-	j->s = s;
+	if (ngen == 0) {
+		j = job_new(s, 0, e, n);
+		STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+	} else {
+		part = xmalloc((n > 0 ? n : 1) * sizeof(*part));
+		/* g = 0: the current CA (its number, or 0); then each retired one */
+		for (g = 0; g <= ngen; g++) {
+			for (i = k = 0; i < n; i++) {
+				unsigned eg = e[i].gen == 0 || e[i].gen > ngen ? 0 : e[i].gen;
+
+				if (eg == g)
+					part[k++] = e[i];
+			}
+			if (k == 0 && !(g == 0 && n == 0))
+				continue;
+			j = job_new(s, (unsigned)g, part, k);
+			STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+		}
+		free(part);
+	}
+	j->last = true;
 	j->full = full;
 	j->on_end = done;
 	j->on_end_ctx = ctx;
-	j->n = n;
-	if (n > 0) {
-		j->e = xmalloc(n * sizeof(*j->e));
-		memcpy(j->e, e, n * sizeof(*j->e));
-	}
-	STAILQ_INSERT_TAIL(&s->jobs, j, entry);
 	if (idle)
 		job_next(s);
 }
 
-/* Remove responses for serials no record has any more. */
+/* Remove r's responses for serials no record of its CA has any more. */
 static void
-remove_stale(struct ocsp_state *s)
+remove_stale_in(struct ocsp_state *s, struct responder *r)
 {
-	int fd = fcntl(s->rdirfd, F_DUPFD_CLOEXEC, 0);
+	int fd = r->rdirfd >= 0 ? fcntl(r->rdirfd, F_DUPFD_CLOEXEC, 0) : -1;
+	size_t ngen = s->pd->pki->ngens;
+	const struct ocspgen_entry *e;
 	struct serial ser;
 	struct dirent *d;
 	char err[128];
@@ -613,10 +866,21 @@ remove_stale(struct ocsp_state *s)
 			continue;
 		if (strspn(d->d_name, "0123456789ABCDEF") != strlen(d->d_name) ||
 		    serial_parse(d->d_name, &ser, err, sizeof(err)) < 0 ||
-		    find(s->v, s->n, &ser) == NULL)
-			(void)unlinkat(s->rdirfd, d->d_name, 0);
+		    (e = find(s->v, s->n, &ser)) == NULL ||
+		    (e->gen == 0 || e->gen > ngen ? 0 : e->gen) != r->gen)
+			(void)unlinkat(r->rdirfd, d->d_name, 0);
 	}
 	closedir(dp);
+}
+
+static void
+remove_stale(struct ocsp_state *s)
+{
+	size_t i;
+
+	remove_stale_in(s, &s->cur);
+	for (i = 0; i < s->nold; i++)
+		remove_stale_in(s, &s->old[i]);
 }
 
 /* ---- applying a CRL ----------------------------------------------------- */
@@ -662,6 +926,8 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 			continue;
 		}
 		e = entry_of_crl(&c[j++]);
+		if (d == 0)
+			e.gen = s->v[i].gen;
 		if (d > 0 || !same_state(&s->v[i], &e)) {
 			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 			ch[nch++] = e;
@@ -726,6 +992,7 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, v
 	}
 	s = pd->pki->ocsp;
 	e.status = OCSPGEN_GOOD;
+	e.gen = (unsigned)pd->pki->ngens + 1;
 	if (s->scanning) {
 		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
 		s->late[s->nlate++] = e.serial;
@@ -757,15 +1024,15 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 
 	*der = NULL;
 	*derlen = 0;
-	if (s == NULL || !s->have_set || s->rcert == NULL || need_roll(s, now)) {
+	if (s == NULL || !s->have_set || s->cur.rcert == NULL || cur_needs_roll(s, now)) {
 		snprintf(err, errlen, "not ready");
 		return -1;
 	}
 	if (find(s->v, s->n, ser) != NULL)
 		return 1;
 	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
-	    signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-	                     s->issuer_len, now, next_update(s, now, UNKNOWN_HOURS * 3600),
+	    signer_ocsp_sign(pd->pki->signer, s->cur.rder, s->cur.rderlen, s->cur.issuer_der,
+	                     s->cur.issuer_len, now, next_update(&s->cur, now, UNKNOWN_HOURS * 3600),
 	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
 		return -1;
 	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
@@ -789,7 +1056,7 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ocsp_state *s = arg;
 	char ser[SERIAL_TEXT_MAX], st[16], at[32], why[REASON_NAME_MAX + 1], inv[32];
-	char err[128];
+	char err[128], issuer[1024];
 	struct ocspgen_entry oe;
 	bool listed;
 
@@ -798,7 +1065,9 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, at, sizeof(at));
 	dir_entry_copy(ld, e, AT_CERT_REASON, why, sizeof(why));
 	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, inv, sizeof(inv));
+	dir_entry_copy(ld, e, AT_CERT_ISSUER, issuer, sizeof(issuer));
 	memset(&oe, 0, sizeof(oe));
+	oe.gen = hooks != NULL ? hooks->generation_of(s->pd, issuer) : 0;
 	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
 	if (serial_parse(ser, &oe.serial, err, sizeof(err)) < 0 ||
 	    (!listed && strcasecmp(st, "valid") != 0) ||
@@ -891,7 +1160,7 @@ scan_start(struct ocsp_state *s)
 {
 	static const char *const attrs[] = {
 		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT,
-		AT_CERT_REASON, AT_CERT_INVALIDITY, NULL
+		AT_CERT_REASON, AT_CERT_INVALIDITY, AT_CERT_ISSUER, NULL
 	};
 	struct provd *pd = s->pd;
 
@@ -908,41 +1177,110 @@ scan_start(struct ocsp_state *s)
 
 /* ---- start-up and timer ------------------------------------------------ */
 
+/* r's directory (ocsp_dir, or ocsp_dir/gen-N for a retired generation),
+ * its responses/ and its issuer.der.  0 or -1. */
 static int
-open_dirs(struct ocsp_state *s, char *err, size_t errlen)
+open_responder(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 {
 	struct provd *pd = s->pd;
-	char path[PATH_MAX_LEN];
+	char dir[PATH_MAX_LEN], path[PATH_MAX_LEN + 16];
 	unsigned char *der = NULL;
+	struct signer *signer;
+	X509 *ca = ca_of(s, r, &signer);
 	int len;
 
+	if (ca == NULL) {
+		snprintf(err, errlen, "generation %u: no CA", r->gen);
+		return -1;
+	}
 	if (mkdir(pd->cfg.ocsp_dir, 0755) < 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", pd->cfg.ocsp_dir, strerror(errno));
 		return -1;
 	}
-	snprintf(path, sizeof(path), "%s/" RESPONSES, pd->cfg.ocsp_dir);
-	if ((mkdir(path, 0755) < 0 && errno != EEXIST) || (s->rdirfd < 0 &&
-	    (s->rdirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
-		snprintf(err, errlen, "%.200s/" RESPONSES ": %s", pd->cfg.ocsp_dir,
-		         strerror(errno));
+	if (r->gen == 0)
+		snprintf(dir, sizeof(dir), "%s", pd->cfg.ocsp_dir);
+	else
+		snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
+	snprintf(path, sizeof(path), "%s/" RESPONSES, dir);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) ||
+	    (mkdir(path, 0755) < 0 && errno != EEXIST) || (r->rdirfd < 0 &&
+	    (r->rdirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)) {
+		snprintf(err, errlen, "%.200s/" RESPONSES ": %s", dir, strerror(errno));
 		return -1;
 	}
-	if ((len = i2d_X509(pd->pki->cacert, &der)) <= 0) {
+	if ((len = i2d_X509(ca, &der)) <= 0) {
 		snprintf(err, errlen, "CA certificate: cannot encode");
 		return -1;
 	}
-	if (s->unk == NULL)
+	if (r->gen == 0 && s->unk == NULL)
 		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
-	free(s->issuer_der);
-	s->issuer_der = xmalloc((size_t)len);
-	memcpy(s->issuer_der, der, (size_t)len);
-	s->issuer_len = (size_t)len;
+	free(r->issuer_der);
+	r->issuer_der = xmalloc((size_t)len);
+	memcpy(r->issuer_der, der, (size_t)len);
+	r->issuer_len = (size_t)len;
 	OPENSSL_free(der);
-	if (write_file(pd->cfg.ocsp_dir, "issuer.der", s->issuer_der, s->issuer_len) < 0) {
-		snprintf(err, errlen, "%s/issuer.der: %s", pd->cfg.ocsp_dir, strerror(errno));
+	if (write_file(dir, "issuer.der", r->issuer_der, r->issuer_len) < 0) {
+		snprintf(err, errlen, "%.300s/issuer.der: %s", dir, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+static int
+open_dirs(struct ocsp_state *s, char *err, size_t errlen)
+{
+	return open_responder(s, &s->cur, err, errlen);
+}
+
+/* The responder that signs for generation gen (0, or the current CA's
+ * number: the current one), opened on first use; NULL for a retired
+ * generation without a signer (its certificate, and so all it issued, has
+ * expired) or whose directory cannot be made. */
+static struct responder *
+responder_for(struct ocsp_state *s, unsigned gen)
+{
+	size_t nret = s->pd->pki->ngens;
+	struct responder *r;
+	char err[512];
+
+	if (gen == 0 || gen > nret)
+		return &s->cur;
+	if (s->nold < nret) {
+		s->old = xrealloc(s->old, nret * sizeof(*s->old));
+		for (; s->nold < nret; s->nold++) {
+			memset(&s->old[s->nold], 0, sizeof(*s->old));
+			s->old[s->nold].gen = (unsigned)s->nold + 1;
+			s->old[s->nold].rdirfd = -1;
+		}
+	}
+	r = &s->old[gen - 1];
+	if (r->issuer_der == NULL && open_responder(s, r, err, sizeof(err)) < 0) {
+		log_warnx("ocsp: retired generation %u: %s", gen, err);
+		return NULL;
+	}
+	return r;
+}
+
+void
+ocsp_ca_changed(struct provd *pd)
+{
+	struct ocsp_state *s;
+	char err[512];
+
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+		return;
+	s = pd->pki->ocsp;
+	/* the new CA's issuer.der and a responder certificate of its own; its
+	 * responses/ stays (stale ones go at the full refresh) */
+	X509_free(s->cur.rcert);
+	s->cur.rcert = NULL;
+	free(s->cur.rder);
+	s->cur.rder = NULL;
+	s->cur.rderlen = 0;
+	if (open_dirs(s, err, sizeof(err)) < 0)
+		log_warnx("ocsp: %s", err);
+	s->last_full = 0;
+	s->have_set = false;
 }
 
 static void
@@ -952,6 +1290,7 @@ tick(void *arg)
 	struct provd *pd = s->pd;
 	time_t now = time(NULL);
 	char err[512];
+	size_t i;
 
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	/* The signer is busy (a CRL, a CA key): the next tick, rather than
@@ -964,13 +1303,26 @@ tick(void *arg)
 		s->timer = loop_timer(pd->loop, BUSY_RETRY_MS, tick, s);
 		return;
 	}
-	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+	if (s->cur.issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);
 		return;
 	}
-	if (need_roll(s, now)) {
+	if (cur_needs_roll(s, now)) {
 		roll_start(s, true);   /* then everything with the new one */
 		return;
+	}
+	/* the retired generations' responders: synchronously (see roll_sync) */
+	for (i = 0; i < s->nold; i++) {
+		struct signer *signer;
+
+		if (s->old[i].rcert != NULL && need_roll(&s->old[i], now) &&
+		    ca_of(s, &s->old[i], &signer) != NULL) {
+			if (roll_sync(s, &s->old[i], err, sizeof(err)) < 0)
+				log_warnx("ocsp: retired generation %u: new responder certificate: "
+				          "%s", s->old[i].gen, err);
+			else
+				s->last_full = 0;
+		}
 	}
 	if (!dir_connected(pd->dir))
 		return;
@@ -1022,11 +1374,11 @@ ocsp_show(struct request *req)
 	s = req->pd->pki->ocsp;
 	rec_begin(&r, req);
 	rec_kv(&r, "dir", req->pd->cfg.ocsp_dir);
-	if (s->rcert != NULL &&
-	    serial_from_asn1(X509_get0_serialNumber(s->rcert), &ser, err, sizeof(err)) == 0) {
+	if (s->cur.rcert != NULL &&
+	    serial_from_asn1(X509_get0_serialNumber(s->cur.rcert), &ser, err, sizeof(err)) == 0) {
 		serial_to_hex(&ser, 0, hex);
 		rec_kv(&r, "responder_serial", hex);
-		pkitime_format_ldap(s->r_until, t);
+		pkitime_format_ldap(s->cur.r_until, t);
 		rec_kv(&r, "responder_not_after", t);
 	}
 	rec_kvf(&r, "responses", "%zu", s->n);
@@ -1054,7 +1406,7 @@ ocsp_refresh_cmd(struct request *req)
 		request_done(req, ST_CONFLICT, "a refresh is running; try again");
 		return;
 	}
-	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
+	if (s->cur.issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}

@@ -7,6 +7,10 @@
  *   issuer.der              the CA certificate the responses are for
  *   responder.pem           the current delegated responder certificate
  *   responses/SERIALHEX     one DER OCSPResponse per certificate (upper case)
+ *   gen-N/                  the same three for retired CA generation N (a
+ *                           responder certificate issued by that CA, its
+ *                           key in that generation's signer), while its
+ *                           certificate has not expired
  *
  * The responder key lives in the signer (signer_ocsp.h); its certificate
  * (certgen_ocsp_responder, pki.ocsp_responder_hours) is replaced when half
@@ -33,6 +37,8 @@
 #define PROVD_OCSP_H
 
 #include <stddef.h>
+
+#include <openssl/x509.h>
 
 struct provd;
 struct request;
@@ -71,6 +77,25 @@ int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
     unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
 void ocsp_state_free(struct ocsp_state *s);
+
+/* ca rollover made a new current CA: its issuer.der, a new responder
+ * certificate, and a full refresh (the retired CA's certificates move to
+ * its own responder, ocsp_dir/gen-N/). */
+void ocsp_ca_changed(struct provd *pd);
+
+/* What the retired CA generations (rollover.c, wired by main.c) tell the
+ * publisher.  Without hooks there is one CA. */
+struct signer;
+struct ocsp_hooks {
+	/* The generation whose subject is issuer (provdCertIssuer; "" counts
+	 * as generation 1), or 0 when none is. */
+	unsigned (*generation_of)(const struct provd *pd, const char *issuer);
+	/* Retired generation gen's certificate and signer (*signer NULL once
+	 * it expired).  0, or -1 when there is no such generation. */
+	int      (*retired)(struct provd *pd, unsigned gen, X509 **cert,
+	                    struct signer **signer);
+};
+void ocsp_set_hooks(const struct ocsp_hooks *h);
 
 /* Handlers. */
 void ocsp_show(struct request *req);

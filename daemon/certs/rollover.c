@@ -15,21 +15,27 @@
 #include <openssl/x509v3.h>
 
 #include "ca.h"
+#include "audit.h"
 #include "ca_cmd.h"
+#include "cert.h"
 #include "certgen.h"
 #include "certrec.h"
 #include "crlgen.h"
 #include "dir.h"
+#include "der.h"
 #include "dn.h"
 #include "fingerprint.h"
 #include "keyfile.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "loop.h"
 #include "ocsp.h"
 #include "p11uri.h"
+#include "pem.h"
 #include "pkitime.h"
 #include "provd.h"
 #include "reason.h"
+#include "schema.h"
 #include "request.h"
 #include "serial.h"
 #include "signer.h"
@@ -79,6 +85,7 @@ issuer_clause(X509 *x, unsigned number)
 struct gen_paths {
 	char dir[PATH_MAX_LEN], key[PATH_MAX_LEN], uri[PATH_MAX_LEN], cert[PATH_MAX_LEN];
 	char crl[PATH_MAX_LEN];
+	char link[PATH_MAX_LEN];   /* the link certificate from generation g to g + 1 */
 };
 
 static int
@@ -97,6 +104,12 @@ gen_paths(const struct config *cfg, unsigned g, struct gen_paths *p)
 	    snprintf(p->cert, sizeof(p->cert), "%s/ca.pem", p->dir) >= (int)sizeof(p->cert) ||
 	    snprintf(p->crl, sizeof(p->crl), "%.*s-gen-%u.crl", (int)n, cfg->crl_file, g) >=
 	        (int)sizeof(p->crl))
+		return -1;
+	n = strlen(cfg->cert_file);
+	if (n > 4 && strcmp(cfg->cert_file + n - 4, ".pem") == 0)
+		n -= 4;
+	if (snprintf(p->link, sizeof(p->link), "%.*s-link-gen-%u.pem", (int)n, cfg->cert_file,
+	             g) >= (int)sizeof(p->link))
 		return -1;
 	return 0;
 }
@@ -118,11 +131,12 @@ expired(X509 *x)
 /* Start a signer holding generation g's key and check it against cert. */
 static int
 gen_signer(struct provd *pd, const struct gen_paths *p, X509 *cert, bool drop, uid_t uid,
-           gid_t gid, struct signer **out, char *err, size_t errlen)
+           gid_t gid, unsigned links, struct signer **out, char *err, size_t errlen)
 {
 	struct signer_config sc = { .drop_privileges = drop, .uid = uid, .gid = gid,
 	                            .pkcs11_module = pd->cfg.pkcs11_module,
-	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
+	                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file,
+	                            .link_certificates = links };
 	char uri[P11URI_MAX + 1];
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
@@ -229,7 +243,7 @@ rollover_load(struct provd *pd, bool drop, uid_t uid, gid_t gid, char *err, size
 		}
 		signer = NULL;
 		if (!expired(cert) &&
-		    gen_signer(pd, &p, cert, drop, uid, gid, &signer, err, errlen) < 0) {
+		    gen_signer(pd, &p, cert, drop, uid, gid, 0, &signer, err, errlen) < 0) {
 			X509_free(cert);
 			free(clause);
 			return -1;
@@ -587,6 +601,44 @@ rollover_show(struct request *req)
 }
 
 
+/* ---- OCSP for the retired generations ------------------------------------ */
+
+static unsigned
+ocsp_generation_of(const struct provd *pd, const char *issuer)
+{
+	char name[NAME_MAX_LEN];
+	size_t i;
+
+	if (pd->pki == NULL)
+		return 0;
+	if (issuer[0] == '\0')
+		return 1;
+	for (i = 0; i < pd->pki->ngens; i++) {
+		name_str(X509_get_subject_name(pd->pki->gens[i].cert), name);
+		if (strcasecmp(name, issuer) == 0)
+			return pd->pki->gens[i].number;
+	}
+	return (unsigned)pd->pki->ngens + 1;
+}
+
+static int
+ocsp_retired(struct provd *pd, unsigned gen, X509 **cert, struct signer **signer)
+{
+	struct ca_gen *g;
+
+	if (pd->pki == NULL || gen < 1 || gen > pd->pki->ngens)
+		return -1;
+	g = &pd->pki->gens[gen - 1];
+	*cert = g->cert;
+	*signer = g->signer != NULL && !expired(g->cert) ? g->signer : NULL;
+	return 0;
+}
+
+const struct ocsp_hooks rollover_ocsp_hooks = {
+	.generation_of = ocsp_generation_of,
+	.retired = ocsp_retired,
+};
+
 const struct crl_hooks rollover_crl_hooks = {
 	.records_clause = rollover_current_clause,
 	.chain = rollover_chain,
@@ -595,6 +647,9 @@ const struct crl_hooks rollover_crl_hooks = {
 
 /* ---- ca rollover ---------------------------------------------------------- */
 
+#define PROGRESS_MS        250
+#define AUDIT_PROGRESS_MS  1000
+
 struct roll {
 	struct request *req;
 	char           *subject;
@@ -602,10 +657,16 @@ struct roll {
 	enum keyfile_type kt;
 	unsigned        days;
 	bool            revoke_all;
+	bool            link;      /* --link: the old key signs the new CA's key */
+	unsigned char  *link_der;  /* ... that certificate, for the directory */
+	size_t          link_len;
+	bool            dry_run;
+	bool            p12_dir;   /* --p12-dir: office keys are re-issued */
 	size_t          gi;        /* index of the generation retired here */
 	struct certrec *list, *cur;
-	unsigned        revoked, failed;
-	char            note[256];
+	unsigned        total, done, revoked, failed, reissued, resubmit, not_reissued;
+	uint64_t        last_progress, last_audit;
+	char            note[384];
 	/* the swap, while the signer makes the new key (swap_start) */
 	unsigned        g;
 	struct gen_paths p;
@@ -620,6 +681,7 @@ roll_free(struct roll *ro)
 {
 	certrec_free(ro->list);
 	free(ro->clause);
+	free(ro->link_der);
 	free(ro->subject);
 	free(ro->uri);
 	free(ro);
@@ -656,6 +718,133 @@ undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
 	rmdir(p->dir);
 }
 
+/* --link: the retired key signs the new CA's subject and key (certgen_link),
+ * written next to pki.cert_file as p->link (PEM) and kept in ro for the
+ * directory.  0, or -1 with err. */
+static int
+make_link(struct roll *ro, const struct gen_paths *p, struct signer *old_signer, X509 *old_ca,
+          X509 *new_ca, char *err, size_t errlen)
+{
+	X509 *tbs = NULL, *link = NULL;
+	unsigned char *der = NULL;
+	int len, rc = -1;
+
+	if (certgen_link(old_ca, new_ca, 0, &tbs, err, errlen) < 0 ||
+	    signer_sign_cert(old_signer, tbs, SIGNER_LINK, &link, err, errlen) < 0 ||
+	    ca_write_cert_file(p->link, link, err, errlen) < 0)
+		goto out;
+	if ((len = i2d_X509(link, &der)) <= 0) {
+		snprintf(err, errlen, "link certificate: cannot encode");
+		goto out;
+	}
+	ro->link_der = xmalloc((size_t)len);
+	memcpy(ro->link_der, der, (size_t)len);
+	ro->link_len = (size_t)len;
+	rc = 0;
+out:
+	OPENSSL_free(der);
+	X509_free(tbs);
+	X509_free(link);
+	return rc;
+}
+
+/* Can this process write the key's directory (else it is the signer's:
+ * daemon.signer_user)? */
+static bool
+owns_key_dir(const struct config *cfg)
+{
+	char dir[PATH_MAX_LEN];
+
+	snprintf(dir, sizeof(dir), "%s", cfg->key_file);
+	*strrchr(dir, '/') = '\0';
+	return access(dir, W_OK | X_OK) == 0;
+}
+
+static void swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
+                      struct signer *gs, X509 *cert, char *clause, const char *dn);
+
+/*
+ * swap() with daemon.signer_user: the key's directory is the signer's
+ * user's alone, and the engine can start no process as that user.  The
+ * spare signer started with provd (struct pki) loads the current key,
+ * moves it to gen-N/ itself (signer_retire, with the old CA certificate)
+ * and becomes the retired generation's signer; the main signer makes the
+ * new key in place.  File keys only.  On failure the key is put back.
+ */
+static int
+swap_split(struct roll *ro, unsigned g, const struct gen_paths *p, const char *dn, char *err,
+           size_t errlen)
+{
+	struct provd *pd = ro->req->pd;
+	struct config *cfg = &pd->cfg;
+	struct pki *pki = pd->pki;
+	struct signer *gs = pki->spare;
+	EVP_PKEY *pub = NULL, *old = NULL;
+	X509 *tbs = NULL, *cert = NULL;
+	unsigned char *der = NULL;
+	char *pem = NULL, *clause = NULL, dn_copy[PATH_MAX_LEN];
+	size_t pemlen = 0;
+	int derlen;
+
+	/* (the engine cannot even see the key file: the signer's directory) */
+	if (ro->uri != NULL) {
+		snprintf(err, errlen, "with daemon.signer_user, ca rollover supports CA keys in "
+		         "files (not --pkcs11)");
+		return -1;
+	}
+	if (gs == NULL) {
+		snprintf(err, errlen, "with daemon.signer_user, one rollover per start: restart "
+		         "provd before the next (its spare signer is in use)");
+		return -1;
+	}
+	snprintf(dn_copy, sizeof(dn_copy), "%s", dn);
+	if (gen_names(pd, g, pki->cacert, &clause, dn_copy, err, errlen) < 0)
+		return -1;
+	if ((derlen = i2d_X509(pki->cacert, &der)) <= 0 ||
+	    pem_encode("CERTIFICATE", der, (size_t)derlen, &pem, &pemlen, err, errlen) < 0) {
+		snprintf(err, errlen, "cannot encode the CA certificate");
+		goto fail_early;
+	}
+	if (signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen) < 0 ||
+	    certgen_check_ca_pair(pki->cacert, old, 0, err, errlen) < 0 ||
+	    signer_retire(gs, g, pem, pemlen, 0, err, errlen) < 0)
+		goto fail_early;
+	if (signer_genkey(pki->signer, ro->kt, cfg->key_file, cfg->key_passphrase_file, &pub,
+	                  err, errlen) < 0 ||
+	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
+	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
+	    (ro->link && make_link(ro, p, gs, pki->cacert, cert, err, errlen) < 0) ||
+	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
+		char why[256];
+		EVP_PKEY *back = NULL;
+
+		unlink(p->link);
+		X509_free(cert);
+		if (signer_retire(gs, g, pem, pemlen, 1, why, sizeof(why)) < 0 ||
+		    signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &back, why,
+		                sizeof(why)) < 0)
+			log_warnx("pki: rollover undo: %s (the old key is in %s)", why, p->key);
+		EVP_PKEY_free(back);
+		goto fail_early;
+	}
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(old);
+	X509_free(tbs);
+	OPENSSL_free(der);
+	free(pem);
+	pki->spare = NULL;
+	swap_done(pd, ro, g, p, gs, cert, clause, dn_copy);
+	return 0;
+fail_early:
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(old);
+	X509_free(tbs);
+	OPENSSL_free(der);
+	free(pem);
+	free(clause);
+	return -1;
+}
+
 /*
  * The files and the signers: the retired key moves to gen-N/ (its signer
  * re-loads it from there), the main signer makes the new key at
@@ -665,6 +854,7 @@ undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
  * swap_start returns 0 (swap_finish will run) or -1 with err.
  */
 static void swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why);
+static void add_gen_entry(struct roll *ro);
 
 static int
 swap_start(struct roll *ro, char *err, size_t errlen)
@@ -683,10 +873,17 @@ swap_start(struct roll *ro, char *err, size_t errlen)
 	}
 	if (gen_names(pd, ro->g, pki->cacert, &ro->clause, ro->dn, err, errlen) < 0)
 		return -1;
+	if (pki->spare != NULL || (cfg->signer_user != NULL && !owns_key_dir(cfg))) {
+		/* (swap_split names the generation itself) */
+		free(ro->clause);
+		ro->clause = NULL;
+		if (swap_split(ro, ro->g, p, ro->dn, err, errlen) < 0)
+			return -1;
+		add_gen_entry(ro);
+		return 0;
+	}
 	if (mkdir(p->dir, 0700) < 0) {
-		snprintf(err, errlen, "%.300s: %s%s", p->dir, strerror(errno), errno == EACCES ?
-		         " (with daemon.signer_user the key directory is the signer's; "
-		         "ca rollover does not support that layout yet)" : "");
+		snprintf(err, errlen, "%.300s: %s", p->dir, strerror(errno));
 		return -1;
 	}
 	if (ca_write_cert_file(p->cert, pki->cacert, err, errlen) < 0 ||
@@ -698,7 +895,8 @@ swap_start(struct roll *ro, char *err, size_t errlen)
 		return -1;
 	}
 	err[0] = '\0';
-	if (gen_signer(pd, p, pki->cacert, false, 0, 0, &ro->gs, err, errlen) < 0 ||
+	if (gen_signer(pd, p, pki->cacert, false, 0, 0, ro->link ? 1 : 0, &ro->gs, err,
+	               errlen) < 0 ||
 	    signer_genkey_async(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
 	                        ro->uri != NULL ? NULL : cfg->key_passphrase_file, swap_finish,
 	                        ro, err, errlen) < 0) {
@@ -713,8 +911,6 @@ swap_start(struct roll *ro, char *err, size_t errlen)
 	ca_signer_watch(pd);
 	return 0;
 }
-
-static void add_gen_entry(struct roll *ro);
 
 static void
 swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
@@ -733,7 +929,9 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
 	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
 	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, sizeof(err)) < 0) ||
+	    (ro->link && make_link(ro, &ro->p, ro->gs, pki->cacert, cert, err, sizeof(err)) < 0) ||
 	    ca_write_cert_file(cfg->cert_file, cert, err, sizeof(err)) < 0) {
+		unlink(ro->p.link);
 		signer_stop(ro->gs);
 		ro->gs = NULL;
 		EVP_PKEY_free(pub);
@@ -749,17 +947,29 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	gen_add(pd, ro->g, &ro->p, pki->cacert, ro->gs, ro->clause, ro->dn);
+	swap_done(pd, ro, ro->g, &ro->p, ro->gs, cert, ro->clause, ro->dn);
 	ro->clause = NULL;
 	ro->gs = NULL;
+	add_gen_entry(ro);
+}
+
+/* The rollover's files and signers are in place: generation g (its
+ * signer gs, clause and dn taken) is retired and cert is the current CA. */
+static void
+swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
+          struct signer *gs, X509 *cert, char *clause, const char *dn)
+{
+	struct pki *pki = pd->pki;
+
+	gen_add(pd, g, p, pki->cacert, gs, clause, dn);
 	ro->gi = pki->ngens - 1;
 	pki->cacert = cert;
 	if (set_current_clause(pd) < 0)
 		log_warnx("pki: rollover: the new subject does not fit a filter");
 	crl_forget_set(pd);
-	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", ro->g, ro->p.dir,
-	         ro->uri != NULL ? ro->uri : cfg->key_file);
-	add_gen_entry(ro);
+	ocsp_ca_changed(pd);
+	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p->dir,
+	         ro->uri != NULL ? ro->uri : pd->cfg.key_file);
 }
 
 static void
@@ -770,41 +980,153 @@ roll_published(void *ctx, int status, const char *msg)
 
 	ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 	rollover_show(req);
-	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u",
-	         req->pd->pki->ngens + 1, ro->revoked);
+	if (ro->link_der != NULL) {
+		struct gen_paths p;
+		struct rec r;
+
+		if (gen_paths(&req->pd->cfg, req->pd->pki->gens[ro->gi].number, &p) == 0) {
+			rec_begin(&r, req);
+			rec_kv(&r, "link_file", p.link);
+			rec_kvf(&r, "link_from_generation", "%u", req->pd->pki->gens[ro->gi].number);
+			rec_end(&r);
+		}
+	}
+	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u "
+	         "failed=%u reissued=%u resubmit=%u not_reissued=%u", req->pd->pki->ngens + 1,
+	         ro->revoked, ro->failed, ro->reissued, ro->resubmit, ro->not_reissued);
 	if (status != ST_OK)
 		request_done(req, status, "CA rolled over%s, but publishing failed: %s "
 		             "(run 'provctl crl publish')", ro->note, msg);
 	else
-		request_done(req, ST_OK, "CA rolled over%s; %s", ro->note, msg);
+		request_done(req, ro->failed > 0 ? ST_PARTIAL : ST_OK, "CA rolled over%s; %s",
+		             ro->note, msg);
 	roll_free(ro);
+}
+
+/* Whose key the office made: re-issued with a new key (--p12-dir). */
+static bool
+office_key(const struct certrec *c)
+{
+	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
+}
+
+/* The new key's type: as the old certificate's (RSA -> rsa-3072, else
+ * ec-p256, the two provd-keygen makes). */
+static enum keyfile_type
+reissue_key_type(const struct certrec *c)
+{
+	const unsigned char *p = c->der;
+	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
+	enum keyfile_type kt = KEYFILE_EC_P256;
+
+	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
+		kt = KEYFILE_RSA_3072;
+	X509_free(x);
+	return kt;
+}
+
+/* One reply record for the certificate being handled. */
+static void
+roll_row(struct roll *ro, const char *status, const char *action, const char *new_serial,
+         const char *detail)
+{
+	struct rec r;
+
+	rec_begin(&r, ro->req);
+	rec_kv(&r, "serial", ro->cur->serial);
+	rec_kv(&r, "login", ro->cur->login);
+	rec_kv(&r, "profile", ro->cur->profile);
+	rec_kv(&r, "key", office_key(ro->cur) ? "office" : "csr");
+	rec_kv(&r, "status", status);
+	rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
+	rec_kv(&r, "action", action);
+	rec_kv(&r, "new_serial", new_serial != NULL ? new_serial : "");
+	rec_kv(&r, "detail", detail != NULL ? detail : "");
+	rec_end(&r);
+}
+
+/* Progress on a terminal (provctl), and in the journal about once a
+ * second, so a provd stopped halfway leaves how far it got. */
+static void
+roll_progress(struct roll *ro, bool force)
+{
+	uint64_t now = loop_now_ms();
+	struct rec r;
+
+	if (!ro->dry_run && (force || now - ro->last_audit >= AUDIT_PROGRESS_MS)) {
+		char note[256];
+
+		ro->last_audit = now;
+		snprintf(note, sizeof(note), "done=%u total=%u revoked=%u failed=%u reissued=%u "
+		         "resubmit=%u", ro->done, ro->total, ro->revoked, ro->failed, ro->reissued,
+		         ro->resubmit);
+		audit_progress(ro->req->pd->audit, ro->req, note,
+		               "in progress: the certificates counted in the note are done");
+	}
+	if (!force && now - ro->last_progress < PROGRESS_MS)
+		return;
+	ro->last_progress = now;
+	rec_begin_type(&r, ro->req, WIRE_PROGRESS);
+	rec_kvf(&r, "done", "%u", ro->done);
+	rec_kvf(&r, "total", "%u", ro->total);
+	rec_end(&r);
 }
 
 static void revoke_next(struct roll *ro);
 
 static void
-revoked_one(void *ctx, int status, const char *msg)
+step_done(struct roll *ro)
+{
+	ro->done++;
+	roll_progress(ro, false);
+	ro->cur = ro->cur->next;
+	revoke_next(ro);
+}
+
+static void
+reissued_one(void *ctx, int status, const char *msg, const char *serial)
 {
 	struct roll *ro = ctx;
 
 	if (status == ST_OK) {
-		struct rec r;
-
-		ro->revoked++;
-		rec_begin(&r, ro->req);
-		rec_kv(&r, "serial", ro->cur->serial);
-		rec_kv(&r, "login", ro->cur->login);
-		rec_kv(&r, "profile", ro->cur->profile);
-		rec_kv(&r, "status", "revoked");
-		rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
-		rec_kv(&r, "action", "re-issue");
-		rec_end(&r);
+		ro->reissued++;
+		roll_row(ro, "revoked", "re-issued", serial, "new key, PKCS#12 in --p12-dir");
 	} else {
+		ro->not_reissued++;
+		log_warnx("pki: rollover: re-issuing %s to %s: %s", ro->cur->serial,
+		          ro->cur->login, msg);
+		roll_row(ro, "revoked", "re-issue failed", NULL, msg);
+	}
+	step_done(ro);
+}
+
+/* Revoked: re-issue the office's keys (with --p12-dir), list the rest. */
+static void
+revoked_one(void *ctx, int status, const char *msg)
+{
+	struct roll *ro = ctx;
+
+	if (status != ST_OK) {
 		ro->failed++;
 		log_warnx("pki: rollover: revoking %s: %s", ro->cur->serial, msg);
+		roll_row(ro, ro->cur->status, "revoke failed", NULL, msg);
+		step_done(ro);
+		return;
 	}
-	ro->cur = ro->cur->next;
-	revoke_next(ro);
+	ro->revoked++;
+	if (office_key(ro->cur) && ro->p12_dir) {
+		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, reissue_key_type(ro->cur),
+		             reissued_one, ro);
+		return;
+	}
+	if (office_key(ro->cur)) {
+		ro->not_reissued++;
+		roll_row(ro, "revoked", "re-issue", NULL, "the office's key: cert issue --generate");
+	} else {
+		ro->resubmit++;
+		roll_row(ro, "revoked", "resubmit", NULL, "the holder sends a new CSR");
+	}
+	step_done(ro);
 }
 
 static void
@@ -815,10 +1137,22 @@ revoke_next(struct roll *ro)
 		               revoked_one, ro);
 		return;
 	}
+	roll_progress(ro, true);
 	snprintf(ro->note, sizeof(ro->note), "; %u certificates of generation %u revoked "
-	         "(cACompromise), %u failed", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
-	         ro->failed);
+	         "(cACompromise), %u failed; %u re-issued with a new key, %u to re-issue by "
+	         "hand, %u to resubmit a CSR", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
+	         ro->failed, ro->reissued, ro->not_reissued, ro->resubmit);
 	crl_rebuild(ro->req->pd, roll_published, ro);
+}
+
+static unsigned
+list_len(const struct certrec *c)
+{
+	unsigned n = 0;
+
+	for (; c != NULL; c = c->next)
+		n++;
+	return n;
 }
 
 static void
@@ -829,27 +1163,118 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 	if (status != ST_OK) {
 		certrec_free(list);
 		snprintf(ro->note, sizeof(ro->note), ", but its certificates could not be read "
-		         "for --revoke-all: %.100s", msg);
+		         "for --revoke-all: %.100s (run the rollover's revocations by hand: "
+		         "cert list, cert revoke --reason cACompromise)", msg);
+		ro->failed++;
 		crl_rebuild(ro->req->pd, roll_published, ro);
 		return;
 	}
 	ro->list = ro->cur = list;
+	ro->total = list_len(list);
+	roll_progress(ro, true);
 	revoke_next(ro);
+}
+
+/* The valid and held records of the CA with this filter clause. */
+static void
+find_live(struct provd *pd, const char *clause, certrec_found_fn *done, void *ctx)
+{
+	char filter[ROLLOVER_CLAUSE_MAX + 160];
+
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
+	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)))", clause);
+	certrec_find(pd, filter, done, ctx);
 }
 
 static void
 after_entries(struct roll *ro)
 {
 	struct provd *pd = ro->req->pd;
-	char filter[ROLLOVER_CLAUSE_MAX + 160];
 
 	if (!ro->revoke_all) {
 		crl_rebuild(pd, roll_published, ro);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
-	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)))", pd->pki->gens[ro->gi].clause);
-	certrec_find(pd, filter, revoke_found, ro);
+	find_live(pd, pd->pki->gens[ro->gi].clause, revoke_found, ro);
+}
+
+/* --dry-run: what the rollover would do to each certificate; nothing
+ * changes (no key is made, nothing is revoked). */
+static void
+preview_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct roll *ro = ctx;
+	struct request *req = ro->req;
+
+	if (status != ST_OK) {
+		certrec_free(list);
+		request_done(req, status, "dry run: the certificates could not be read: %s", msg);
+		roll_free(ro);
+		return;
+	}
+	ro->list = list;
+	for (ro->cur = list; ro->cur != NULL; ro->cur = ro->cur->next) {
+		const char *action;
+
+		ro->total++;
+		if (office_key(ro->cur) && ro->p12_dir) {
+			action = "revoke, re-issue";
+			ro->reissued++;
+		} else if (office_key(ro->cur)) {
+			action = "revoke, re-issue by hand";
+			ro->not_reissued++;
+		} else {
+			action = "revoke, resubmit";
+			ro->resubmit++;
+		}
+		roll_row(ro, ro->cur->status, action, NULL, NULL);
+	}
+	if (!ro->revoke_all)
+		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and "
+		             "the current one retired as generation %zu; its certificates stay "
+		             "valid", ro->subject, req->pd->pki->ngens + 1);
+	else
+		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and the "
+	             "current one retired as generation %zu; %u certificates of it revoked "
+	             "(cACompromise): %u re-issued with a new key, %u to re-issue by hand, "
+		             "%u to resubmit a CSR", ro->subject, req->pd->pki->ngens + 1,
+		             ro->total, ro->reissued, ro->not_reissued, ro->resubmit);
+	roll_free(ro);
+}
+
+static void
+on_link_published(void *arg, const struct dir_result *res)
+{
+	struct roll *ro = arg;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS)
+		log_warnx("pki: rollover: the link certificate is not in the directory "
+		          "(it is in its file): %s", dir_result_str(res, why, sizeof(why)));
+	after_entries(ro);
+}
+
+/* --link: crossCertificatePair;binary on the new CA's entry, with the link
+ * as its forward (issuedToThisCA) element: SEQUENCE { [0] Certificate }
+ * (RFC 4523, X.509 §11.2.3). */
+static void
+publish_link(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+	struct der_buf b;
+	struct dir_mods *m;
+
+	der_buf_init(&b);
+	der_put_header(&b, DER_SEQUENCE, der_header_len(ro->link_len) + ro->link_len);
+	der_put_header(&b, DER_CONTEXT0_CONS, ro->link_len);
+	der_put(&b, ro->link_der, ro->link_len);
+	if (b.failed)
+		fatalx("rollover: out of memory");
+	m = dir_mods_new();
+	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_CROSS_CERT_PAIR, b.p, b.len);
+	dir_modify(pd->dir, pd->cfg.ca_dn, dir_mods_get(m), NULL, on_link_published, ro);
+	dir_mods_free(m);
+	der_buf_free(&b);
 }
 
 static void
@@ -861,7 +1286,10 @@ on_main_entry(void *arg, const struct dir_result *res)
 	if (res->code != LDAP_SUCCESS)
 		log_warnx("pki: rollover: the CA entry keeps the old certificate: %s",
 		          dir_result_str(res, why, sizeof(why)));
-	after_entries(ro);
+	if (ro->link_der != NULL)
+		publish_link(ro);
+	else
+		after_entries(ro);
 }
 
 static void
@@ -986,5 +1414,28 @@ ca_rollover(struct request *req)
 	ro->kt = kt;
 	ro->days = days;
 	ro->revoke_all = cmd_flag(&req->args, "revoke-all");
+	ro->dry_run = cmd_flag(&req->args, "dry-run");
+	ro->link = cmd_flag(&req->args, "link");
+	ro->p12_dir = cmd_flag(&req->args, "p12-dir");
+	if (ro->p12_dir && !ro->revoke_all) {
+		request_done(req, ST_USAGE, "--p12-dir goes with --revoke-all");
+		roll_free(ro);
+		return;
+	}
+	if (ro->dry_run) {
+		char *clause = issuer_clause(pd->pki->cacert, (unsigned)pd->pki->ngens + 1);
+
+		if (clause == NULL) {
+			request_done(req, ST_INTERNAL, "the current CA's subject does not fit a filter");
+			roll_free(ro);
+			return;
+		}
+		if (ro->revoke_all)
+			find_live(pd, clause, preview_found, ro);
+		else
+			preview_found(ro, ST_OK, "", NULL);
+		free(clause);
+		return;
+	}
 	crl_rebuild(pd, old_crl_done, ro);
 }

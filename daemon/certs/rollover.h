@@ -33,6 +33,7 @@
 #include <openssl/x509.h>
 
 #include "crl.h"
+#include "ocsp.h"
 
 struct provd;
 struct pki;
@@ -44,6 +45,8 @@ struct signer;
 
 /* What crl.c calls (main.c: crl_set_hooks(&rollover_crl_hooks)). */
 extern const struct crl_hooks rollover_crl_hooks;
+/* What ocsp.c calls (main.c: ocsp_set_hooks(&rollover_ocsp_hooks)). */
+extern const struct ocsp_hooks rollover_ocsp_hooks;
 
 struct ca_gen {
 	unsigned       number;       /* 1 = the first CA */

@@ -511,6 +511,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||
 	    get_str(&cf, "pki.ca_name", "Staff CA", &c->ca_name, err, errlen) ||
 	    get_str(&cf, "pki.organization", "", &c->organization, err, errlen) ||
+	    get_str(&cf, "pki.organization_identifier", "", &c->organization_identifier, err,
+	            errlen) ||
 	    get_str(&cf, "pki.country", "VN", &c->country, err, errlen) ||
 	    get_str(&cf, "pki.key_file", NULL, &c->key_file, err, errlen) ||
 	    get_str(&cf, "pki.key_passphrase_file", NULL, &c->key_passphrase_file, err, errlen) ||
@@ -660,7 +662,7 @@ config_free(struct config *c)
 	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
 	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
-	free(c->organization); free(c->country); free(c->key_file);
+	free(c->organization); free(c->organization_identifier); free(c->country); free(c->key_file);
 	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
 	free(c->escrow_cert_file);
 	free(c->cert_file); free(c->crl_file);

@@ -77,6 +77,7 @@ struct config {
 	/* pki */
 	char    *ca_name;
 	char    *organization;
+	char    *organization_identifier;  /* pki.organization_identifier (S/MIME BR sponsor-validated) */
 	char    *country;
 	char    *key_file;
 	char    *key_passphrase_file;

@@ -713,6 +713,7 @@ format_raw_args(const struct request *req, char *out, size_t outsz)
 		case OPT_VALUE:
 		case OPT_MULTI:
 		case OPT_OUTPUT:
+		case OPT_OUTPUT_DIR:
 			if (eq != NULL && !after_secret)
 				append(out, outsz, &off, eq + 1, len - k - 3);
 			else if (eq != NULL)

@@ -60,6 +60,7 @@
 #define AT_CERT_PENDING     "provdCertPending"     /* CRL marker, see crl.h */
 #define AT_CERT_HOLD_CAUSE  "provdCertHoldCause"   /* "account" or "officer" */
 #define AT_CERT_KEY_HASH    "provdCertKeyHash"     /* SHA-256 of the SPKI, hex */
+#define AT_CERT_KEY_SOURCE  "provdCertKeySource"   /* "office": made by provd-keygen */
 #define AT_CERT_ISSUER      "provdCertIssuer"      /* issuer DN, RFC 2253 */
 #define AT_KEY_ESCROW       "provdKeyEscrow"       /* CMS envelope, see escrow.h */
 #define AT_CERT_RENEWS      "provdCertRenews"      /* predecessor's serial */
@@ -71,6 +72,9 @@
 #define AT_CRL             "certificateRevocationList;binary"
 #define AT_CRL_NUMBER      "provdCrlNumber"
 #define AT_CRL_NEXT_UPDATE "provdCrlNextUpdate"
+#define AT_CROSS_CERT_PAIR "crossCertificatePair;binary" /* a rollover's link, RFC 4523 */
+
+#define CERT_KEY_SOURCE_OFFICE "office" /* the value of AT_CERT_KEY_SOURCE */
 
 /* ---- object classes ----------------------------------------------------- */
 

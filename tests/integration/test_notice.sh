@@ -169,6 +169,8 @@ ec = {
   key_usage = [ "digitalSignature", "keyAgreement" ];
 };
 extended_key_usage = [ "emailProtection" ];
+smime_generation = "strict";
+smime_validation = "mailbox";
 EOF
 chmod -R a+rX "$TMP/templates"
 ok "ca create" provctl ca create --subject '/C=VN/O=UBND/CN=Notice Test CA' --key ec-p256 --days 3650

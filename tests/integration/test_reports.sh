@@ -26,6 +26,8 @@ ec = {
   key_usage = [ "digitalSignature", "keyAgreement" ];
 };
 extended_key_usage = [ "emailProtection" ];
+smime_generation = "strict";
+smime_validation = "mailbox";
 EOF
 sed -i "s|^\(  template_dir = \).*|\1\"$T/templates\";|" "$SANDBOX_DIR/provd.conf"
 contains "provd.conf uses the test templates" "$(<"$SANDBOX_DIR/provd.conf")" "$T/templates"

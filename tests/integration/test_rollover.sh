@@ -52,8 +52,9 @@ fails "the same subject is refused" 4 provctl ca rollover \
 ok "nothing changed by the refusal" cmp "$S/ca/ca.pem" "$T/gen1.pem"
 fails "a subject without CN is refused" 6 provctl ca rollover --subject '/O=x' --key ec-p256 --days 10
 
-ok "ca rollover" provctl -f json ca rollover --subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" \
-	--key ec-p384 --days 3650
+ok "ca rollover --link" provctl -f json ca rollover --link \
+	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" --key ec-p384 --days 3650
+ROLL_OUT=$OUT
 contains "the reply names the new CA" "$OUT" "CN=$CA_NAME G2"
 ok "the retired certificate is kept under gen-1" cmp "$S/ca/gen-1/ca.pem" "$T/gen1.pem"
 ok "the retired key moved with it" test -f "$S/ca/gen-1/ca.key"
@@ -100,6 +101,31 @@ ok "OCSP for the new certificate (new CA, verified)" ask_new
 contains "good" "$OUT$ERR" "$T/bi.pem: good"
 fails "it does not verify against the old CA" 2 \
 	verify "$T/bi.pem" "$T/gen1.pem" "$S/crl/ca-gen-1.crl"
+# The link certificate: the new CA's name and key, signed by the old key.
+LINK=$S/ca/ca-link-gen-1.pem
+contains "the rollover's reply named the link file" "$ROLL_OUT" "\"link_file\":\"$LINK\""
+ok "the link certificate is written next to the CA certificate" test -s "$LINK"
+ok "it is signed by the old CA" openssl verify -CAfile "$T/gen1.pem" -check_ss_sig "$LINK"
+eq "its subject is the new CA's" "$(openssl x509 -in "$LINK" -noout -subject)" \
+	"$(openssl x509 -in "$T/gen2.pem" -noout -subject)"
+eq "its issuer is the old CA" "$(openssl x509 -in "$LINK" -noout -issuer)" \
+	"$(openssl x509 -in "$T/gen1.pem" -noout -subject | sed 's/^subject/issuer/')"
+eq "its key is the new CA's" "$(openssl x509 -in "$LINK" -noout -pubkey)" \
+	"$(openssl x509 -in "$T/gen2.pem" -noout -pubkey)"
+ok "it is a CA certificate" openssl x509 -in "$LINK" -noout -ext basicConstraints,keyUsage
+contains "CA:TRUE" "$OUT" "CA:TRUE"
+contains "keyCertSign" "$OUT" "Certificate Sign"
+ok "a client trusting only the old CA builds a path to a new-CA certificate" \
+	openssl verify -CAfile "$T/gen1.pem" -untrusted "$LINK" "$T/bi.pem"
+openssl crl -inform DER -in "$S/crl/ca.crl" >"$T/crl2.pem"
+ok "... and checks it against the new CA's CRL" openssl verify -CAfile "$T/gen1.pem" \
+	-untrusted "$LINK" -crl_check -CRLfile "$T/crl2.pem" "$T/bi.pem"
+ok "the link certificate is in the directory" ldap_root -b "cn=$CA_NAME,ou=pki,$LDAP_BASE" -s base \
+	'(objectClass=*)' 'crossCertificatePair;binary'
+pair=$(printf '%s\n' "$OUT" | sed -n 's/^crossCertificatePair;binary:: //p' | base64 -d | od -An -v -tx1 | tr -d ' \n')
+link_hex=$(openssl x509 -in "$LINK" -outform DER | od -An -v -tx1 | tr -d ' \n')
+contains "as crossCertificatePair { issuedToThisCA [0] link }" "$pair" \
+	"a082$(printf '%04x' $((${#link_hex} / 2)))$link_hex"
 
 # Revoking an old certificate: on the OLD CA's CRL, signed by the old key.
 an=$(serial_of "$T/an.pem")
@@ -114,14 +140,36 @@ ok "that CRL verifies with the old CA" \
 fails "the revoked old certificate fails -crl_check" 2 \
 	verify "$T/an.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 contains "because it is revoked" "$OUT$ERR" "certificate revoked"
-ocsp_status() {  # the status in the pre-signed OCSP response of serial $1
-	openssl ocsp -respin "$S/ocsp/responses/$1" -resp_text -noverify 2>/dev/null |
+ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
+	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
 		sed -n 's/^ *Cert Status: *//p'
 }
 ok "a CRL publish after the revocation" provctl crl publish
 eq "OCSP never answers good for the revoked old certificate" "$(ocsp_status "$an")" "revoked"
 ha=$(serial_of "$T/ha.pem")
 eq "OCSP: the other old certificate is good" "$(ocsp_status "$ha")" "good"
+ok "no response of an old certificate among the new CA's" test ! -e "$S/ocsp/responses/$ha"
+# Asked with the OLD issuer, provd-ocsp answers from the old CA's own
+# responder: a certificate the old CA issued, verified with only the old CA.
+ok "openssl ocsp -issuer OLD: a revoked old certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" -cert "$T/an.pem" -resp_text
+contains "the response verifies with the old CA alone" "$ERR" "Response verify OK"
+contains "revoked" "$OUT" "$T/an.pem: revoked"
+contains "keyCompromise" "$OUT" "Reason: keyCompromise"
+ok "openssl ocsp -issuer OLD: a good old certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" -cert "$T/ha.pem" -resp_text
+contains "verifies with the old CA" "$ERR" "Response verify OK"
+contains "good" "$OUT" "$T/ha.pem: good"
+printf '%s\n' "$OUT" | sed -n '/^-----BEGIN CERTIFICATE-----/,/^-----END CERTIFICATE-----/p' \
+	>"$T/old-responder.pem"
+ok "the old CA's responder certificate" openssl x509 -in "$T/old-responder.pem" -noout -issuer -ext extendedKeyUsage
+contains "is issued by the old CA, not the current one" "$OUT" "CN = $CA_NAME"
+lacks "(not G2)" "$OUT" "G2"
+contains "for OCSP signing" "$OUT" "OCSP Signing"
+ok "issued by the old key" openssl verify -CAfile "$T/gen1.pem" -purpose ocsphelper "$T/old-responder.pem"
+ok "openssl ocsp -issuer NEW still answers the new certificate" openssl ocsp -url "$OCSP_URL" \
+	-issuer "$T/gen2.pem" -CAfile "$T/gen2.pem" -cert "$T/bi.pem"
+contains "good (new CA)" "$OUT" "$T/bi.pem: good"
 ok "the other old certificate still verifies" \
 	verify "$T/ha.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 ok "the new certificate still verifies" \
@@ -155,7 +203,7 @@ bi=$(serial_of "$T/bi.pem")
 ok "ca rollover --revoke-all" provctl -f json ca rollover --revoke-all \
 	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G3" --key ec-p256 --days 3650
 contains "the reply lists the revoked certificate" "$OUT" "\"serial\":\"$(echo "$bi" | tr 'A-F' 'a-f')\""
-contains "for re-issue" "$OUT" '"action":"re-issue"'
+contains "a CSR certificate: for its holder to resubmit" "$OUT" '"key":"csr","status":"revoked","reason":"cACompromise","action":"resubmit"'
 ok "generation 2 kept under gen-2" cmp "$S/ca/gen-2/ca.pem" "$T/gen2.pem"
 ok "cert show of the compromised CA's certificate" provctl -f json cert show "$bi"
 contains "revoked" "$OUT" '"status":"revoked"'

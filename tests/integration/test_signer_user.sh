@@ -63,4 +63,57 @@ ok "provd restarts with the split key" bash -c \
 ok "ca show after restart" provctl ca show
 contains "the CA is loaded" "$OUT" "Split CA"
 
+# ---- ca rollover with the split key ------------------------------------------
+T=$(mktemp -d /tmp/provd-splitroll.XXXXXX)
+at_exit rm -rf "$T"
+S=$SANDBOX_DIR/state
+KD=${KEY%/*}
+cp "$S/ca/ca.pem" "$T/g1.pem"
+ok "staff" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/a.key" \
+	-subj /CN=x -out "$T/a.csr" 2>/dev/null
+ok "issue under generation 1" provctl cert issue annv --csr "$T/a.csr"
+printf '%s\n' "$OUT" >"$T/a.pem"
+old_key_sum=$(sha256sum <"$KEY")
+ok "ca rollover --link (signer_user)" provctl -f json ca rollover --link \
+	--subject '/CN=Split CA G2' --key ec-p256 --days 30
+cp "$S/ca/ca.pem" "$T/g2.pem"
+eq "the new CA is current" "$(openssl x509 -in "$T/g2.pem" -noout -subject)" "subject=CN = Split CA G2"
+eq "the old key moved to gen-1, unchanged" "$(sha256sum <"$KD/gen-1/ca.key")" "$old_key_sum"
+eq "gen-1 is the signer's, 0700" "$(stat -c '%U %a' "$KD/gen-1")" "$CA 700"
+eq "the retired key is the signer's, 0600" "$(stat -c '%U %a' "$KD/gen-1/ca.key")" "$CA 600"
+eq "the new key is the signer's, 0600" "$(stat -c '%U %a' "$KEY")" "$CA 600"
+ok "the retired certificate is kept with it" cmp "$KD/gen-1/ca.pem" "$T/g1.pem"
+fails "the engine's uid cannot read the retired key" any as_eng cat "$KD/gen-1/ca.key"
+ok "ca show" provctl -f json ca show
+contains "generation 1 retired" "$OUT" '"generation":"1","role":"retired"'
+gpid=$(sed -n 's/.*"generation":"1","role":"retired".*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
+ok "the retired generation has a signer" test -n "$gpid" -a "$gpid" != 0
+eq "which runs as the signer's user" "$(awk '/^Uid:/ {print $2}' "/proc/$gpid/status")" "$(id -u "$CA")"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/b.key" \
+	-subj /CN=x -out "$T/b.csr" 2>/dev/null
+ok "issue under generation 2" provctl cert issue annv --csr "$T/b.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/b.pem"
+ok "it verifies with the new CA" openssl verify -CAfile "$T/g2.pem" "$T/b.pem"
+ok "and through the link certificate with the old one" openssl verify -CAfile "$T/g1.pem" \
+	-untrusted "$S/ca/ca-link-gen-1.pem" "$T/b.pem"
+ok "revoke the old certificate" provctl cert revoke "$(openssl x509 -in "$T/a.pem" -noout -serial | cut -d= -f2)" \
+	--reason superseded
+ok "the old CA's CRL is signed by the retired key" \
+	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout
+fails "a second rollover before a restart is refused" 1 provctl ca rollover \
+	--subject '/CN=Split CA G3' --key ec-p256 --days 30
+contains "restart" "$ERR" "restart provd"
+ok "nothing changed by it" cmp "$S/ca/ca.pem" "$T/g2.pem"
+ok "restart" bash -c '"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
+	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
+ok "both generations are back" provctl -f json ca show
+contains "generation 1 retired after restart" "$OUT" '"generation":"1","role":"retired"'
+ok "crl publish after restart" provctl crl publish
+ok "the retired key still signs its CRL" \
+	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout
+ok "and a second rollover now works" provctl ca rollover --subject '/CN=Split CA G3' \
+	--key ec-p256 --days 30
+ok "gen-2 holds generation 2" cmp "$KD/gen-2/ca.pem" "$T/g2.pem"
+
 done_testing

@@ -128,7 +128,7 @@ test_ca_certificate(void **state)
 	bc = X509_get_ext_d2i(f->ca, NID_basic_constraints, NULL, NULL);
 	assert_non_null(bc);
 	assert_true(bc->ca);
-	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 0);
+	assert_int_equal(ASN1_INTEGER_get(bc->pathlen), 1);
 	BASIC_CONSTRAINTS_free(bc);
 	assert_int_equal(certgen_check_ca_pair(f->ca, f->ca_pub, 0, err,
 	    sizeof(err)), 0);
@@ -139,7 +139,7 @@ test_ca_certificate(void **state)
 	snprintf(out, sizeof(out), "%s/ca.txt", f->dir);
 	assert_int_equal(tpki_run(out, "openssl x509 -in %s -noout -text "
 	    "-nameopt utf8,sep_comma_plus", f->ca_pem), 0);
-	assert_true(tpki_file_has(out, "CA:TRUE, pathlen:0"));
+	assert_true(tpki_file_has(out, "CA:TRUE, pathlen:1"));
 	assert_true(tpki_file_has(out, "Certificate Sign, CRL Sign"));
 	assert_true(tpki_file_has(out, "O=UBND tỉnh Vĩnh Phúc"));
 	assert_true(tpki_file_has(out, "Subject Key Identifier"));
@@ -170,6 +170,7 @@ test_issue_from_csrs(void **state)
 	const struct profile *email = profile_find(f->profiles, "staff-email");
 	struct certgen_ca ca = {
 		.cert = f->ca, .country = "VN", .organization = ORG,
+		.organization_identifier = "GOVVN+70-000.00.00.H62",
 		.crl_url = "http://pki.vinhphuc.gov.vn/crl/ca.crl",
 		.ocsp_url = "http://pki.vinhphuc.gov.vn/ocsp",
 		.ca_issuers_url = "http://pki.vinhphuc.gov.vn/ca.crt",
@@ -284,7 +285,7 @@ test_staff_sign_profile(void **state)
 	struct fixture *f = *state;
 	const struct profile *sign = profile_find(f->profiles, "staff-sign");
 	struct certgen_ca ca = { .cert = f->ca, .country = "VN",
-	    .organization = ORG };
+	    .organization = ORG, .organization_identifier = "GOVVN+70-000.00.00.H62" };
 	struct certgen_person p = { .full_name = "Phan Kim Anh",
 	    .unit_name = "Sở Y tế", .mail = "anhpk@vinhphuc.gov.vn" };
 	X509 *tbs = NULL, *x = NULL;

@@ -129,9 +129,41 @@ test_bad_profiles(void **state)
 	    "twice");
 	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
 	    "[\"digitalSignature\"]; };\npolicies = [\"1.2.1\", \"1.2.2\", "
-	    "\"1.2.3\", \"1.2.4\", \"1.2.5\"];\n", "1 to 4");
+	    "\"1.2.3\", \"1.2.4\", \"1.2.5\"];\n", "at most 3");
+	/* Every certificate carries certificatePolicies. */
 	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
-	    "[\"digitalSignature\"]; };\npolicies = [];\n", "1 to 4");
+	    "[\"digitalSignature\"]; };\npolicies = [];\n", "at least one OID");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\n", "at least one OID");
+	/* S/MIME Baseline Requirements: the generation and validation type. */
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\"];\n"
+	    "policies = [\"1.2.3\"];\n", "needs smime_generation");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\"];\n"
+	    "policies = [\"2.23.140.1.5.3.2\"];\n", "derived from them");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\"];\n"
+	    "smime_generation = \"strict\";\n", "go together");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\"];\n"
+	    "smime_generation = \"legacy\";\n", "Legacy");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\", "
+	    "\"clientAuth\"];\nsmime_generation = \"strict\";\n"
+	    "smime_validation = \"mailbox\";\n", "Strict generation allows");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\", \"keyEncipherment\", \"dataEncipherment\"]; };\n"
+	    "extended_key_usage = [\"emailProtection\"];\nsmime_generation = \"strict\";\n"
+	    "smime_validation = \"mailbox\";\n", "dataEncipherment");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"emailProtection\", "
+	    "\"serverAuth\"];\nsmime_generation = \"multipurpose\";\n"
+	    "smime_validation = \"sponsor\";\n", "no serverAuth");
+	expect_bad(dir, "validity_days = 10;\nrsa = { key_usage = "
+	    "[\"digitalSignature\"]; };\nextended_key_usage = [\"clientAuth\"];\n"
+	    "smime_generation = \"multipurpose\";\nsmime_validation = \"sponsor\";\n",
+	    "needs emailProtection");
 	expect_bad(dir, "validity_days = 10;\nrsa = {\n", "bad.conf:");
 	expect_bad(dir, "validity_days = \"ten\";\n", "integer");
 	/* Escrow is for mail encryption keys: never a signing key. */
@@ -167,7 +199,8 @@ test_custom_eku_oid(void **state)
 	const char *body = "validity_days = 365;\nemail_san = false;\n"
 	    "ec = { curves = [\"secp384r1\"]; key_usage = "
 	    "[\"digitalSignature\", \"contentCommitment\"]; };\n"
-	    "extended_key_usage = [\"1.3.6.1.4.1.99999.1\"];\n";
+	    "extended_key_usage = [\"1.3.6.1.4.1.99999.1\"];\n"
+	    "policies = [\"1.3.6.1.4.1.99999.2\"];\n";
 	struct profile p;
 
 	(void)state;

@@ -374,6 +374,60 @@ test_import(void **state)
 	free(small);
 }
 
+/* A link certificate (rollover --link): signed only by a signer started
+ * to sign one, once; it chains the old CA to the new CA's certificates. */
+static void
+test_link_certificate(void **state)
+{
+	struct fixture *f = *state;
+	struct signer_config cfg = { .timeout_ms = 20000, .link_certificates = 1 };
+	char *path = tpki_path(f->dir, "old.key"), err[512];
+	struct signer *old_signer = NULL;
+	EVP_PKEY *old_pub = NULL, *new_key;
+	X509 *old_ca, *new_tbs = NULL, *new_ca = NULL, *tbs = NULL, *link = NULL;
+
+	/* the default signer (link_certificates 0) refuses */
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &old_pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	old_ca = make_ca(f->s, old_pub, err, sizeof(err));
+	assert_non_null(old_ca);
+	new_key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	assert_int_equal(certgen_ca("CN=Test CA G2", 365, new_key, 0, &new_tbs, err,
+	    sizeof(err)), 0);
+	assert_int_equal(X509_sign(new_tbs, new_key, EVP_sha256()) > 0, 1);
+	new_ca = new_tbs;
+	assert_int_equal(certgen_link(old_ca, new_ca, 0, &tbs, err, sizeof(err)), 0);
+	assert_int_equal(signer_sign_cert(f->s, tbs, SIGNER_LINK, &link, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no link certificate"));
+
+	/* a signer allowed one signs one, then refuses */
+	assert_int_equal(signer_start(&cfg, &old_signer, err, sizeof(err)), 0);
+	EVP_PKEY_free(old_pub);
+	old_pub = NULL;
+	if (signer_load(old_signer, path, NULL, &old_pub, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	if (signer_sign_cert(old_signer, tbs, SIGNER_LINK, &link, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(X509_verify(link, old_pub), 1);
+	assert_int_equal(X509_check_ca(link), 1);
+	assert_int_equal(signer_sign_cert(old_signer, tbs, SIGNER_LINK, &new_tbs, err,
+	    sizeof(err)), -1);
+	assert_non_null(strstr(err, "no link certificate"));
+	/* and not again after a restart */
+	assert_int_equal(signer_restart(old_signer, err, sizeof(err)), 0);
+	assert_int_equal(signer_sign_cert(old_signer, tbs, SIGNER_LINK, &new_tbs, err,
+	    sizeof(err)), -1);
+
+	signer_stop(old_signer);
+	X509_free(tbs);
+	X509_free(link);
+	X509_free(new_ca);
+	X509_free(old_ca);
+	EVP_PKEY_free(old_pub);
+	EVP_PKEY_free(new_key);
+	free(path);
+}
+
 static void
 test_sign_refusals(void **state)
 {
@@ -859,6 +913,7 @@ main(void)
 		cmocka_unit_test(test_passphrase),
 		cmocka_unit_test(test_import),
 		cmocka_unit_test(test_sign_refusals),
+		cmocka_unit_test(test_link_certificate),
 		cmocka_unit_test(test_signed_answer_checked),
 		cmocka_unit_test(test_sign_cert_der),
 		cmocka_unit_test(test_engine_never_opens_key),

@@ -65,6 +65,9 @@ struct session {
 	FILE            *secret_out;    /* --credentials FILE, once opened */
 	const char      *secret_path;   /* made when the first password arrives */
 	bool             secret_header; /* its CSV header is written */
+	int              secret_dir;    /* --p12-dir DIR, opened (O_DIRECTORY), or -1 */
+	char             secret_csv[4200]; /* DIR/passphrases.csv */
+	unsigned         files_written; /* DIR/name files made */
 	char            *secret_head;   /* that header line */
 	struct secret_line *secret_lines; /* every line written, to drop replaced ones */
 	size_t           nsecret, capsecret;
@@ -442,6 +445,57 @@ clear_progress(struct session *s)
 	s->progress_shown = false;
 }
 
+/* A file name provd chose for --p12-dir: [A-Za-z0-9._-], not starting
+ * with a dot, at most 255 bytes. */
+static bool
+safe_file_name(const struct wire_field *f)
+{
+	size_t i;
+
+	if (f->len == 0 || f->len > 255 || f->ptr[0] == '.')
+		return false;
+	for (i = 0; i < f->len; i++) {
+		unsigned char c = (unsigned char)f->ptr[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+/* --p12-dir: a SECRET record {name, file} becomes the new file DIR/name
+ * (0600, never over an existing one, no link followed).  True when m was
+ * such a record. */
+static bool
+write_secret_file(struct session *s, const struct wire_msg *m)
+{
+	int fd;
+	ssize_t n = 0;
+
+	if (s->secret_dir < 0 || m->nfields != 4 || strcmp(m->f[0].ptr, "name") != 0 ||
+	    strcmp(m->f[2].ptr, "file") != 0)
+		return false;
+	if (!safe_file_name(&m->f[1])) {
+		fprintf(stderr, "\nprovctl: --p12-dir: provd sent an unusable file name; "
+		        "that file is lost\n");
+		return true;
+	}
+	fd = openat(s->secret_dir, m->f[1].ptr,
+	            O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		n = write(fd, m->f[3].ptr, m->f[3].len);
+	if (fd < 0 || n != (ssize_t)m->f[3].len || close(fd) != 0) {
+		fprintf(stderr, "\nprovctl: --p12-dir: %s: %s; that file is lost\n", m->f[1].ptr,
+		        fd < 0 || n < 0 ? strerror(errno) : "short write");
+		if (fd >= 0)
+			unlinkat(s->secret_dir, m->f[1].ptr, 0);
+		return true;
+	}
+	s->files_written++;
+	return true;
+}
+
 /* Remember a line written to the credentials file (see secret_finish). */
 static void
 secret_keep(struct session *s, const char *emp, const char *line, size_t len)
@@ -549,6 +603,8 @@ write_secret(struct session *s, const struct wire_msg *m)
 	size_t i, head;
 	const char *emp = NULL;
 
+	if (write_secret_file(s, m))
+		return;
 	if (s->secret_path == NULL)
 		return;
 	if (s->secret_out == NULL) {
@@ -976,6 +1032,31 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			           g->value);
 			break;
 		}
+		case OPT_OUTPUT_DIR: {
+			struct stat st;
+
+			s->secret_dir = open(g->value, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (s->secret_dir < 0 || fstat(s->secret_dir, &st) < 0 ||
+			    (st.st_mode & 022) != 0 ||
+			    snprintf(s->secret_csv, sizeof(s->secret_csv), "%s/passphrases.csv",
+			             g->value) >= (int)sizeof(s->secret_csv)) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        s->secret_dir < 0 ? strerror(errno) :
+				        "a directory that group or others may write is refused");
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (lstat(s->secret_csv, &st) == 0) {
+				fprintf(stderr, "provctl: %s: exists (refusing to overwrite)\n",
+				        s->secret_csv);
+				rc = ST_USAGE;
+				goto out;
+			}
+			s->secret_path = s->secret_csv;
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
 		case OPT_REPORT: {
 			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -1023,6 +1104,7 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 
 	memset(&s, 0, sizeof(s));
 	s.infd = -1;
+	s.secret_dir = -1;
 	s.kind = kind;
 	/* Build the request, reading files and secrets as the spec says. */
 	buf_init(&s.out, 64u << 20);
@@ -1033,6 +1115,8 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 		buf_free(&s.out);
 		if (s.secret_out != NULL)
 			fclose(s.secret_out);
+		if (s.secret_dir >= 0)
+			close(s.secret_dir);
 		return rc;
 	}
 
@@ -1050,7 +1134,7 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
 		return ST_USAGE;
 	}
-	s.progress = isatty(STDERR_FILENO) && (spec->flags & CMD_STREAM_INPUT);
+	s.progress = isatty(STDERR_FILENO) && (spec->flags & (CMD_STREAM_INPUT | CMD_PROGRESS));
 	s.attention_only = cmd_opt(spec, "verbose") != NULL && !cmd_flag(args, "verbose") &&
 	                   s.kind == FORMAT_TABLE && isatty(STDOUT_FILENO);
 	clock_gettime(CLOCK_MONOTONIC, &s.t0);
@@ -1068,6 +1152,8 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 			return ST_INTERNAL;
 		}
 	}
+	if (s.secret_dir >= 0)
+		close(s.secret_dir);
 	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
 		return ST_INTERNAL;
