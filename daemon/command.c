@@ -49,6 +49,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_UNIT_ADD]          = unit_add,
 	[CMD_UNIT_MODIFY]       = unit_modify,
 	[CMD_BATCH_IMPORT]      = batch_import,
+	[CMD_BATCH_APPLY]       = batch_apply,
 	[CMD_CA_CREATE]         = ca_create,
 	[CMD_CA_IMPORT]         = ca_import,
 	[CMD_CA_SHOW]           = ca_show,

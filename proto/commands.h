@@ -38,6 +38,9 @@ enum opt_kind {
 	                      file's base name */
 	OPT_REPORT,        /* --report FILE: provctl writes every record there
 	                      (tab-separated); provd sees only the base name */
+	OPT_PLAN,          /* --plan-out FILE: provctl writes PLAN records there
+	                      (CSV, replacing the file); provd sees only the
+	                      base name */
 };
 
 struct opt_spec {
@@ -99,6 +102,7 @@ enum cmd_id {
 	CMD_USER_PASSWD,
 	CMD_ALIAS_ADD, CMD_ALIAS_REMOVE,
 	CMD_BATCH_IMPORT,
+	CMD_BATCH_APPLY,
 	CMD_CA_CREATE, CMD_CA_IMPORT, CMD_CA_SHOW, CMD_CA_ROLLOVER,
 	CMD_CERT_ISSUE, CMD_CERT_LIST, CMD_CERT_SHOW, CMD_CERT_REVOKE,
 	CMD_CERT_RELEASE, CMD_CERT_EXPORT_INDEX, CMD_CERT_ESCROW_EXPORT,

@@ -118,7 +118,7 @@ struct create {
 	char                   title[FIELD_TITLE_MAX + 1];
 	char                   phone[FIELD_PHONE_MAX + 1];
 	bool                   has_title, has_phone, has_quota;
-	char                   base[NAMES_BASE_MAX + 1];
+	char                   base[NAMES_LOGIN_BUFSZ]; /* a base, or the explicit login */
 	char                   explicit_mail[FIELD_MAIL_MAX + 1];
 	bool                   explicit_login;
 	unsigned long long     quota;
@@ -280,11 +280,12 @@ validate(struct create *c, const struct account_input *in)
 			         NAMES_LOGIN_MAX);
 			return ST_INVALID;
 		}
-		snprintf(c->base, sizeof(c->base), "%s", in->login);
-		if (strlen(in->login) > NAMES_BASE_MAX) {
-			snprintf(err, errlen, "login: at most %d characters", NAMES_BASE_MAX);
+		if (strlen(in->login) > (in->login_planned ? NAMES_LOGIN_MAX : NAMES_BASE_MAX)) {
+			snprintf(err, errlen, "login: at most %d characters",
+			         in->login_planned ? NAMES_LOGIN_MAX : NAMES_BASE_MAX);
 			return ST_INVALID;
 		}
+		snprintf(c->base, sizeof(c->base), "%s", in->login);
 		c->explicit_login = true;
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
@@ -512,8 +513,10 @@ on_existing_done(void *arg, const struct dir_result *res)
 			return;
 		}
 	}
-	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
-	                                    sizeof(c->res.login)) < 0) {
+	if (c->explicit_login) {
+		snprintf(c->res.login, sizeof(c->res.login), "%s", c->base);
+	} else if (n == 0 || names_login_candidate(c->base, n, c->res.login,
+	                                           sizeof(c->res.login)) < 0) {
 		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
 		return;
 	}
@@ -597,7 +600,9 @@ create_search(struct create *c)
 	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
 		goto toolong;
 	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
-		if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
+		if (c->explicit_login)
+			snprintf(cand, sizeof(cand), "%s", c->base);
+		else if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
 			break;
 		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
 		if (filter_append(filter, sizeof(filter), &off, "(uid=%s)", cand) < 0 ||

@@ -35,6 +35,9 @@ struct account_input {
 	const char *title;        /* NULL or "" = none */
 	const char *phone;
 	const char *login;        /* NULL = generate from the name */
+	bool        login_planned; /* login was chosen by a batch's planner (or read
+	                              from its plan): up to NAMES_LOGIN_MAX
+	                              characters, a suffix included */
 	const char *quota;        /* NULL = configured default */
 	const char *aliases[ACCOUNT_MAX_ALIASES];
 	size_t      naliases;

@@ -1,14 +1,19 @@
 /* batch — CSV onboarding pipeline. See batch.h. */
 #include "batch.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "account.h"
 #include "audit.h"
 #include "csv.h"
+#include "address.h"
+#include "names.h"
+#include "schema.h"
 #include "dir.h"
 #include "fields.h"
 #include "log.h"
@@ -33,8 +38,11 @@
 
 enum col {
 	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
-	COL_MAIL, COL_QUOTA, COL_ALIASES, NCOLS
+	COL_MAIL, COL_QUOTA, COL_ALIASES,
+	COL_ROW, COL_ACTION, COL_DETAIL,     /* a plan's own columns (batch apply) */
+	NCOLS
 };
+#define NINPUT COL_ROW                   /* the columns an import file may have */
 
 static const struct csv_column columns[NCOLS] = {
 	[COL_EMPLOYEE_ID] = { "employee_id", 1 },
@@ -46,6 +54,17 @@ static const struct csv_column columns[NCOLS] = {
 	[COL_MAIL]        = { "mail", 0 },
 	[COL_QUOTA]       = { "quota", 0 },
 	[COL_ALIASES]     = { "aliases", 0 },
+	[COL_ROW]         = { "row", 0 },
+	[COL_ACTION]      = { "action", 0 },
+	[COL_DETAIL]      = { "detail", 0 },
+};
+
+/* One row of the plan (--plan-out): its fields, sent sorted by row at the end. */
+struct planrec {
+	uint64_t num;
+	const char *key[NCOLS + 1];
+	char       *val[NCOLS + 1];     /* malloc'd */
+	size_t      n;
 };
 
 struct row {
@@ -55,6 +74,7 @@ struct row {
 	char          error[CSV_ERRMSG_MAX + 32];
 	char         *aliases;       /* the split copy of f[COL_ALIASES] in use */
 	bool          was_unknown;   /* an earlier try's outcome is unknown */
+	char          login[NAMES_LOGIN_BUFSZ]; /* the planned login, "" = none */
 	struct row   *next;
 };
 
@@ -66,6 +86,16 @@ struct batch {
 	bool               dry_run, credentials, stop_on_error, allow_update;
 	struct strset     *seen;       /* employee ids met in this file */
 	struct strset     *planned;    /* dry run: logins planned so far */
+	bool               apply;      /* batch apply: the logins come from the plan */
+	/* Login choice is decided here, in file order, against one search of
+	 * the directory made before the first row: two runs of one file on
+	 * one directory plan the same logins, whatever the timing. */
+	struct strset     *taken;      /* logins and local parts in use or planned */
+	struct strset     *known_ids;  /* employee ids (lower case) in the directory */
+	bool               prefetched;
+	struct planrec    *plan;       /* --plan-out: the rows' plan records */
+	size_t             nplan, plancap;
+	bool               plan_out;
 	struct row        *qhead, *qtail;
 	size_t             queued;
 	unsigned           inflight;
@@ -102,6 +132,44 @@ row_free(struct row *r)
 }
 
 static void
+plan_free(struct batch *b)
+{
+	size_t i, k;
+
+	for (i = 0; i < b->nplan; i++)
+		for (k = 0; k < b->plan[i].n; k++)
+			free(b->plan[i].val[k]);
+	free(b->plan);
+	b->plan = NULL;
+	b->nplan = 0;
+}
+
+static int
+planrec_cmp(const void *x, const void *y)
+{
+	const struct planrec *a = x, *b = y;
+
+	return a->num < b->num ? -1 : a->num > b->num;
+}
+
+/* The plan records, in row order (rows finish out of order). */
+static void
+plan_send(struct batch *b)
+{
+	size_t i, k;
+	struct rec r;
+
+	if (b->nplan > 1)
+		qsort(b->plan, b->nplan, sizeof(b->plan[0]), planrec_cmp);
+	for (i = 0; i < b->nplan; i++) {
+		rec_begin_type(&r, b->req, WIRE_PLAN);
+		for (k = 0; k < b->plan[i].n; k++)
+			rec_kv(&r, b->plan[i].key[k], b->plan[i].val[k]);
+		rec_end(&r);
+	}
+}
+
+static void
 batch_free(struct batch *b)
 {
 	struct row *r;
@@ -119,6 +187,9 @@ batch_free(struct batch *b)
 	csv_reader_free(b->csv);
 	strset_free(b->seen);
 	strset_free(b->planned);
+	strset_free(b->taken);
+	strset_free(b->known_ids);
+	plan_free(b);
 	free(b);
 }
 
@@ -141,6 +212,7 @@ maybe_finish(struct batch *b)
 		batch_free(b);
 		return;
 	}
+	plan_send(b);
 	rec_begin(&r, req);
 	rec_kv(&r, "summary", b->dry_run ? "plan" : "applied");
 	rec_kvf(&r, "rows", "%lu", b->rows);
@@ -222,6 +294,57 @@ report(struct batch *b, uint64_t num, const char *emp, const char *action,
 	progress(b, false);
 }
 
+static char *
+xstrdup_or_empty(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	if (d == NULL)
+		fatal("batch: out of memory");
+	return d;
+}
+
+/* Keep this row's line of the plan (--plan-out): its number, the action,
+ * the columns the file has (so that "not given" stays "not given" when the
+ * plan is applied), the login and address it gets, and why. */
+static void
+plan_add(struct batch *b, const struct row *row, const char *action, const char *login,
+         const char *mail, const char *detail)
+{
+	struct planrec *p;
+	char num[24];
+	size_t i;
+
+	if (!b->plan_out)
+		return;
+	if (b->nplan == b->plancap) {
+		size_t cap = b->plancap ? 2 * b->plancap : 256;
+		struct planrec *v = realloc(b->plan, cap * sizeof(*v));
+
+		if (v == NULL)
+			fatal("batch: out of memory");
+		b->plan = v;
+		b->plancap = cap;
+	}
+	p = &b->plan[b->nplan++];
+	memset(p, 0, sizeof(*p));
+	p->num = row->num;
+	snprintf(num, sizeof(num), "%llu", (unsigned long long)row->num);
+#define KV(k, v) do { p->key[p->n] = (k); p->val[p->n++] = xstrdup_or_empty(v); } while (0)
+	KV("row", num);
+	KV("action", action);
+	for (i = 0; i < NINPUT; i++) {
+		if (i == COL_LOGIN)
+			KV(columns[i].name, login ? login : row->f[i]);
+		else if (i == COL_MAIL)
+			KV(columns[i].name, mail && mail[0] ? mail : row->f[i]);
+		else if (b->col[i] >= 0)
+			KV(columns[i].name, row->f[i]);
+	}
+	KV("detail", detail);
+#undef KV
+}
+
 static void
 reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -241,6 +364,7 @@ reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 		b->rejected++;
 	report(b, row->num, row->f[COL_EMPLOYEE_ID], failed ? "failed" : "rejected",
 	       NULL, msg);
+	plan_add(b, row, failed ? "failed" : "rejected", NULL, NULL, msg);
 	if (b->stop_on_error) {
 		b->stopping = true;
 		b->stopped_on_error = true;
@@ -347,6 +471,8 @@ row_done(void *arg, struct account_result *res)
 			         "with 'provctl user passwd %s --generate'", res->login);
 		report(b, row->num, row->f[COL_EMPLOYEE_ID],
 		       account_action_name(res->action, b->dry_run), res->login, detail);
+		plan_add(b, row, account_action_name(res->action, true), res->login, res->mail,
+		         detail);
 		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials) {
 			struct rec r;
 
@@ -379,6 +505,104 @@ split_aliases(char *s, struct account_input *in)
 }
 
 static void submit_row(struct batch *b, struct row *row);
+
+/* Lower-case s into buf (ASCII; logins, addresses, employee ids). */
+static const char *
+lower(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = '\0';
+	return buf;
+}
+
+/* The local part of addr (lower case) when it is in our domain. */
+static const char *
+our_local_part(const struct batch *b, const char *addr, char *buf, size_t len)
+{
+	const char *at = strrchr(addr, '@');
+
+	if (at == NULL || strcasecmp(at + 1, b->req->pd->cfg.mail_domain) != 0 ||
+	    (size_t)(at - addr) >= len)
+		return NULL;
+	memcpy(buf, addr, (size_t)(at - addr));
+	buf[at - addr] = '\0';
+	return lower(buf, len, buf);
+}
+
+static void
+taken_add(struct batch *b, const char *login)
+{
+	char low[ACCOUNT_MAIL_MAX];
+
+	if (strset_add(b->taken, lower(low, sizeof(low), login)) < 0)
+		log_warnx("batch: too many logins to plan");
+}
+
+/*
+ * Decide this row's login, in file order: an employee already in the
+ * directory keeps the login it has (account_create updates it); a login
+ * given in the file (or by the plan) must be free; otherwise the lowest
+ * free suffix of the name's base among the directory's logins and those
+ * planned for earlier rows.  Returns 0, or -1 with the row rejected.
+ */
+static int
+plan_login(struct batch *b, struct row *row)
+{
+	const char *given = row->f[COL_LOGIN];
+	char low[ACCOUNT_MAIL_MAX], base[NAMES_BASE_MAX + 1], err[300];
+	unsigned n;
+	size_t i;
+
+	if (strset_has(b->known_ids, lower(low, sizeof(low), row->f[COL_EMPLOYEE_ID])))
+		return 0;
+	/* The addresses the row asks for are taken from now on. */
+	for (i = 0; i < 2; i++) {
+		const char *col = row->f[i ? COL_ALIASES : COL_MAIL];
+		char copy[FIELD_MAIL_MAX * 4], *tok, *save = NULL;
+
+		if (col == NULL)
+			continue;
+		snprintf(copy, sizeof(copy), "%s", col);
+		for (tok = strtok_r(copy, "; ", &save); tok != NULL;
+		     tok = strtok_r(NULL, "; ", &save))
+			if (our_local_part(b, tok, low, sizeof(low)) != NULL &&
+			    (i == 1 || given == NULL || given[0] == '\0' ||
+			     strcmp(low, given) != 0))
+				taken_add(b, low);
+	}
+	if (given != NULL && given[0] != '\0') {
+		if (strset_has(b->taken, lower(low, sizeof(low), given))) {
+			reject(b, row, false, "row %llu: login: '%.40s' is already taken",
+			       (unsigned long long)row->num, given);
+			return -1;
+		}
+		taken_add(b, given);
+		return 0;
+	}
+	if (b->apply) {
+		reject(b, row, false, "row %llu: the plan gives this row no login",
+		       (unsigned long long)row->num);
+		return -1;
+	}
+	/* A name refused here is refused by account_create with its message. */
+	if (names_login_base(row->f[COL_FULL_NAME], base, sizeof(base), err, sizeof(err)) < 0)
+		return 0;
+	for (n = 1; ; n++) {
+		if (names_login_candidate(base, n, row->login, sizeof(row->login)) < 0) {
+			row->login[0] = '\0';
+			reject(b, row, false, "row %llu: login: no free login for base '%s'",
+			       (unsigned long long)row->num, base);
+			return -1;
+		}
+		if (!strset_has(b->taken, row->login))
+			break;
+	}
+	taken_add(b, row->login);
+	return 0;
+}
 
 static void
 start_row(struct batch *b, struct row *row)
@@ -417,6 +641,22 @@ start_row(struct batch *b, struct row *row)
 		row_free(row);
 		return;
 	}
+	if (b->apply) {
+		const char *a = row->f[COL_ACTION];
+
+		if (strcmp(a, "create") != 0 && strcmp(a, "update") != 0 &&
+		    strcmp(a, "unchanged") != 0) {
+			reject(b, row, false, "row %llu: the plan says '%.20s' for this row: %.200s",
+			       (unsigned long long)row->num, a,
+			       row->f[COL_DETAIL] ? row->f[COL_DETAIL] : "");
+			row_free(row);
+			return;
+		}
+	}
+	if (plan_login(b, row) < 0) {
+		row_free(row);
+		return;
+	}
 	submit_row(b, row);
 }
 
@@ -431,7 +671,8 @@ submit_row(struct batch *b, struct row *row)
 	in.unit = row->f[COL_UNIT];
 	in.title = row->f[COL_TITLE];
 	in.phone = row->f[COL_PHONE];
-	in.login = row->f[COL_LOGIN];
+	in.login = row->login[0] ? row->login : row->f[COL_LOGIN];
+	in.login_planned = row->login[0] != '\0' || b->apply;
 	in.mail = row->f[COL_MAIL];
 	in.quota = row->f[COL_QUOTA];
 	free(row->aliases);
@@ -459,8 +700,9 @@ pump(struct batch *b)
 	struct row *row;
 
 	/* With --on-error stop, rows go one at a time so that nothing after
-	 * the first bad row is applied. */
-	while (!b->stopping && b->qhead != NULL &&
+	 * the first bad row is applied.  No row starts before the directory's
+	 * logins are known. */
+	while (b->prefetched && !b->stopping && b->qhead != NULL &&
 	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
 		row = b->qhead;
 		b->qhead = row->next;
@@ -495,6 +737,23 @@ on_row(const struct csv_row *cr, void *arg)
 			b->stopping = true;
 			return 1;
 		}
+		if (b->apply && (b->col[COL_ROW] < 0 || b->col[COL_ACTION] < 0 ||
+		                 b->col[COL_LOGIN] < 0)) {
+			b->fatal_status = ST_USAGE;
+			snprintf(b->fatal_msg, sizeof(b->fatal_msg), "header: a plan has the "
+			         "columns row, action and login (batch import --plan-out); "
+			         "nothing was written");
+			b->stopping = true;
+			return 1;
+		}
+		if (!b->apply && (b->col[COL_ROW] >= 0 || b->col[COL_ACTION] >= 0)) {
+			b->fatal_status = ST_USAGE;
+			snprintf(b->fatal_msg, sizeof(b->fatal_msg), "header: this file is a plan "
+			         "(columns row, action): apply it with 'batch apply'; nothing "
+			         "was written");
+			b->stopping = true;
+			return 1;
+		}
 		b->header_done = true;
 		return 0;
 	}
@@ -521,6 +780,19 @@ on_row(const struct csv_row *cr, void *arg)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
 		         (unsigned long long)cr->record, (unsigned long long)cr->line,
 		         cr->error_msg);
+	else if (b->apply) {
+		/* A plan names each row by its number in the file it was made from. */
+		const char *v = row->f[COL_ROW];
+		char *end = NULL;
+		unsigned long long num = v != NULL && v[0] >= '1' && v[0] <= '9' ?
+		                         strtoull(v, &end, 10) : 0;
+
+		if (num == 0 || *end != '\0' || num > BATCH_MAX_ROWS + 1ull)
+			snprintf(row->error, sizeof(row->error), "plan line %llu: column row: "
+			         "want the row number", (unsigned long long)cr->line);
+		else
+			row->num = num;
+	}
 	if (b->qtail)
 		b->qtail->next = row;
 	else
@@ -575,13 +847,84 @@ on_cancel(struct request *req)
 	maybe_finish(b);
 }
 
+static const char *const prefetch_attrs[] = {
+	AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL
+};
+
+static void
+prefetch_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct batch *b = arg;
+	char **v, low[ACCOUNT_MAIL_MAX];
+	size_t k, i;
+
+	for (k = 0; prefetch_attrs[k] != NULL; k++) {
+		if ((v = dir_entry_get_all(ld, e, prefetch_attrs[k])) == NULL)
+			continue;
+		for (i = 0; v[i] != NULL; i++) {
+			if (k == 0)
+				taken_add(b, v[i]);
+			else if (k == 3)
+				strset_add(b->known_ids, lower(low, sizeof(low), v[i]));
+			else if (our_local_part(b, v[i], low, sizeof(low)) != NULL)
+				taken_add(b, low);
+		}
+		dir_strv_free(v);
+	}
+}
+
+static void
+prefetch_done(void *arg, const struct dir_result *res)
+{
+	struct batch *b = arg;
+	char why[300];
+
+	b->inflight--;
+	if (res->code != LDAP_SUCCESS && b->fatal_status == ST_OK) {
+		b->fatal_status = schema_status_of_ldap(res->code);
+		snprintf(b->fatal_msg, sizeof(b->fatal_msg), "directory: %s; nothing was written",
+		         dir_result_str(res, why, sizeof(why)));
+		b->stopping = true;
+	}
+	b->prefetched = true;
+	pump(b);
+}
+
+/* One search for every login, address and employee id in the directory
+ * (counted as a row in flight, so the batch outlives it). */
+static void
+prefetch(struct batch *b)
+{
+	struct provd *pd = b->req->pd;
+
+	b->inflight++;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, "(objectClass=*)",
+	           prefetch_attrs, 0, NULL, prefetch_entry, prefetch_done, b);
+}
+
+static void batch_start(struct request *req, bool apply);
+
 void
 batch_import(struct request *req)
+{
+	batch_start(req, false);
+}
+
+void
+batch_apply(struct request *req)
+{
+	batch_start(req, true);
+}
+
+static void
+batch_start(struct request *req, bool apply)
 {
 	const char *mode = cmd_arg(&req->args, "on-error");
 	struct batch *b = xcalloc(1, sizeof(*b));
 
 	b->req = req;
+	b->apply = apply;
+	b->plan_out = cmd_arg(&req->args, "plan-out") != NULL;
 	b->last_audit = loop_now_ms();
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");
@@ -605,6 +948,8 @@ batch_import(struct request *req)
 	}
 	if ((b->csv = csv_reader_new(NULL)) == NULL ||
 	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
+	    (b->taken = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
+	    (b->known_ids = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
 	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
 		batch_free(b);
 		request_done(req, ST_INTERNAL, "out of memory");
@@ -614,4 +959,5 @@ batch_import(struct request *req)
 	req->on_data = on_data;
 	req->on_end = on_end;
 	req->on_cancel = on_cancel;
+	prefetch(b);
 }

@@ -18,4 +18,16 @@ struct request;
 
 void batch_import(struct request *req);
 
+/*
+ * `batch apply PLAN`: the rows of a plan written by `batch import
+ * --plan-out` (its columns: row, action, the file's columns, login, mail,
+ * detail), applied with exactly the logins it names.  A row whose login
+ * has been taken since (by another account, or in the directory) is
+ * refused and named by its row number; a row the plan rejected is
+ * rejected again; an employee already in the directory is compared and
+ * updated (or left unchanged), so applying a plan twice changes nothing
+ * the second time.
+ */
+void batch_apply(struct request *req);
+
 #endif

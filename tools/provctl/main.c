@@ -59,6 +59,8 @@ struct session {
 	const char      *secret_path;   /* made when the first password arrives */
 	bool             secret_header; /* its CSV header is written */
 	struct formatter *report;       /* --report FILE: every record */
+	FILE            *plan_out;      /* --plan-out FILE: PLAN records as CSV */
+	bool             plan_header;
 	FILE            *report_out;
 	bool             attention_only; /* terminal: routine rows left out */
 	bool             summary_shown;
@@ -432,12 +434,11 @@ clear_progress(struct session *s)
 	s->progress_shown = false;
 }
 
+static void write_csv_record(FILE *out, bool *header, const struct wire_msg *m);
+
 static void
 write_secret(struct session *s, const struct wire_msg *m)
 {
-	struct buf b;
-	size_t i;
-
 	if (s->secret_path == NULL)
 		return;
 	if (s->secret_out == NULL) {
@@ -460,17 +461,29 @@ write_secret(struct session *s, const struct wire_msg *m)
 		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
 		return;
 	}
+	write_csv_record(s->secret_out, &s->secret_header, m);
+}
+
+/* One record as a CSV line to out (RFC 4180 quoting), after a header line
+ * of its keys when *header is false.  The line is wiped from memory after
+ * (it may hold a password). */
+static void
+write_csv_record(FILE *out, bool *header, const struct wire_msg *m)
+{
+	struct buf b;
+	size_t i;
+
 	buf_init(&b, 1u << 20);
-	if (!s->secret_header) {
+	if (!*header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
 			buf_printf(&b, "%s%s", i ? "," : "", m->f[i].ptr);
 		buf_append(&b, "\n", 1);
-		s->secret_header = true;
+		*header = true;
 	}
 	for (i = 0; i + 1 < m->nfields; i += 2) {
 		const struct wire_field *v = &m->f[i + 1];
 		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
-		             memchr(v->ptr, '\n', v->len);
+		             memchr(v->ptr, '\n', v->len) || memchr(v->ptr, '\r', v->len);
 		size_t k;
 
 		if (i)
@@ -486,7 +499,7 @@ write_secret(struct session *s, const struct wire_msg *m)
 			buf_append(&b, "\"", 1);
 	}
 	buf_append(&b, "\n", 1);
-	fwrite(buf_head(&b), 1, b.len, s->secret_out);
+	fwrite(buf_head(&b), 1, b.len, out);
 	buf_wipe(&b);
 	buf_free(&b);
 }
@@ -635,6 +648,10 @@ handle(struct session *s, struct wire_msg *m)
 		break;
 	case WIRE_SECRET:
 		write_secret(s, m);
+		break;
+	case WIRE_PLAN:
+		if (s->plan_out != NULL)
+			write_csv_record(s->plan_out, &s->plan_header, m);
 		break;
 	case WIRE_PROGRESS:
 		show_progress(s, m);
@@ -874,6 +891,21 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			           g->value);
 			break;
 		}
+		case OPT_PLAN: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s->plan_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				rc = ST_USAGE;
+				goto out;
+			}
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
 		}
 		wire_add(&e, buf_head(b), b->len);
 	}
@@ -950,6 +982,10 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 			fprintf(stderr, "provctl: writing the report: %s\n", strerror(errno));
 			return ST_INTERNAL;
 		}
+	}
+	if (s.plan_out != NULL && fclose(s.plan_out) != 0) {
+		fprintf(stderr, "provctl: writing the plan: %s\n", strerror(errno));
+		return ST_INTERNAL;
 	}
 	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
