@@ -102,6 +102,10 @@ static const struct opt_spec unit_modify_opts[] = {
 
 static const struct opt_spec batch_opts[] = {
 	BATCH_OPTS,
+	{ .name = "sync",  .kind = OPT_FLAG, .metavar = NULL, .help = "the file lists everyone of its units: also delete "
+	                              "their accounts it does not list (user delete, with the retention)" },
+	{ .name = "force", .kind = OPT_FLAG, .metavar = NULL, .help = "with --sync: delete even more than "
+	                              "mail.sync_max_delete_percent of those units' accounts" },
 	END_OPTS
 };
 

@@ -29,6 +29,7 @@ static const struct field_decl fields[] = {
 	{ "crl_number",          FT_INT },
 	{ "days_left",           FT_INT },
 	{ "delete_after",        FT_TIME },
+	{ "deleted",             FT_INT },   /* batch import --sync: a count */
 	{ "done",                FT_INT },
 	{ "escrow_copies_dropped", FT_INT },
 	{ "escrow_copies_failed", FT_INT },

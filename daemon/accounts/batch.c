@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "account.h"
+#include "account_admin.h"
 #include "audit.h"
 #include "csv.h"
 #include "address.h"
@@ -59,6 +60,12 @@ static const struct csv_column columns[NCOLS] = {
 	[COL_DETAIL]      = { "detail", 0 },
 };
 
+/* An account in the directory, as --sync sees it. */
+struct member {
+	char *login, *dn, *emp, *unit;
+	char *emp_low;                   /* emp in lower case, as the file's ids are kept */
+};
+
 /* One row of the plan (--plan-out): its fields, sent sorted by row at the end. */
 struct planrec {
 	uint64_t num;
@@ -93,6 +100,17 @@ struct batch {
 	struct strset     *taken;      /* logins and local parts in use or planned */
 	struct strset     *known_ids;  /* employee ids (lower case) in the directory */
 	bool               prefetched;
+	/* --sync: the file lists everyone of its units; the directory's
+	 * accounts of those units that it does not list are leavers, deleted
+	 * (acct_delete) once every row is done, unless there are too many. */
+	bool               sync, force;
+	struct strset     *file_units, *file_ids;  /* ids lower case */
+	struct member     *members;    /* accounts not deleted, from the prefetch */
+	size_t             nmembers, memcap;
+	size_t            *leavers;    /* indexes into members */
+	size_t             nleavers, next_leaver;
+	bool               leavers_planned;
+	unsigned long      deleted;
 	struct planrec    *plan;       /* --plan-out: the rows' plan records */
 	size_t             nplan, plancap;
 	bool               plan_out;
@@ -189,6 +207,17 @@ batch_free(struct batch *b)
 	strset_free(b->planned);
 	strset_free(b->taken);
 	strset_free(b->known_ids);
+	strset_free(b->file_units);
+	strset_free(b->file_ids);
+	for (size_t i = 0; i < b->nmembers; i++) {
+		free(b->members[i].login);
+		free(b->members[i].dn);
+		free(b->members[i].emp);
+		free(b->members[i].emp_low);
+		free(b->members[i].unit);
+	}
+	free(b->members);
+	free(b->leavers);
 	plan_free(b);
 	free(b);
 }
@@ -202,7 +231,8 @@ maybe_finish(struct batch *b)
 	int status;
 
 	if (b->finished || b->inflight > 0 || !drained || b->rhead != NULL ||
-	    !(b->input_ended || b->stopping))
+	    !(b->input_ended || b->stopping) ||
+	    (b->next_leaver < b->nleavers && !b->stopping))
 		return;
 	b->finished = true;
 	if (b->fatal_status != ST_OK) {
@@ -221,22 +251,37 @@ maybe_finish(struct batch *b)
 	rec_kvf(&r, "unchanged", "%lu", b->unchanged);
 	rec_kvf(&r, "rejected", "%lu", b->rejected);
 	rec_kvf(&r, "failed", "%lu", b->failed);
+	if (b->sync)
+		rec_kvf(&r, "deleted", "%lu", b->deleted);
 	if (b->stopped_on_error)
 		rec_kv(&r, "note", "stopped early at the first error (--on-error stop)");
 	rec_end(&r);
 	snprintf(req->audit_note, sizeof(req->audit_note),
-	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s",
+	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s%s",
 	         b->rows, b->created, b->updated, b->unchanged, b->rejected, b->failed,
-	         b->dry_run ? " dry-run" : "");
+	         b->dry_run ? " dry-run" : "", b->sync ? " sync" : "");
+	if (b->sync) {
+		size_t n = strlen(req->audit_note);
+
+		snprintf(req->audit_note + n, sizeof(req->audit_note) - n, " deleted=%lu",
+		         b->deleted);
+	}
 	status = (b->rejected || b->failed) ? ST_PARTIAL : ST_OK;
 	request_pause_input(req, false);
-	request_done(req, status, "%s%lu rows: %lu %s, %lu %s, %lu unchanged, "
-	             "%lu rejected, %lu failed%s",
-	             b->dry_run ? "plan, nothing written: " : "", b->rows, b->created,
-	             b->dry_run ? "to create" : "created", b->updated,
-	             b->dry_run ? "to update" : "updated", b->unchanged, b->rejected,
-	             b->failed,
-	             b->stopped_on_error ? " (stopped early at the first error)" : "");
+	{
+		char gone[64] = "";
+
+		if (b->sync)
+			snprintf(gone, sizeof(gone), ", %lu %s", b->deleted,
+			         b->dry_run ? "to delete" : "deleted");
+		request_done(req, status, "%s%lu rows: %lu %s, %lu %s, %lu unchanged, "
+		             "%lu rejected, %lu failed%s%s",
+		             b->dry_run ? "plan, nothing written: " : "", b->rows, b->created,
+		             b->dry_run ? "to create" : "created", b->updated,
+		             b->dry_run ? "to update" : "updated", b->unchanged, b->rejected,
+		             b->failed, gone,
+		             b->stopped_on_error ? " (stopped early at the first error)" : "");
+	}
 	batch_free(b);
 }
 
@@ -285,7 +330,10 @@ report(struct batch *b, uint64_t num, const char *emp, const char *action,
 	struct rec r;
 
 	rec_begin(&r, b->req);
-	rec_kvf(&r, "row", "%llu", (unsigned long long)num);
+	if (num == 0)
+		rec_kv(&r, "row", "");        /* a leaver (--sync): in no row */
+	else
+		rec_kvf(&r, "row", "%llu", (unsigned long long)num);
 	rec_kv(&r, "employee_id", emp ? emp : "");
 	rec_kv(&r, "action", action);
 	rec_kv(&r, "login", login ? login : "");
@@ -694,6 +742,95 @@ submit_row(struct batch *b, struct row *row)
 	account_create(b->req->pd, &in, row_done, row);
 }
 
+/* --sync: which accounts would go, and is that too many?  Runs once, with
+ * the whole file read and the directory's accounts known, before any row
+ * is applied; too many stops the batch with nothing written. */
+static void
+plan_leavers(struct batch *b)
+{
+	size_t i, total = 0;
+	unsigned pct = b->req->pd->cfg.sync_max_delete_percent;
+
+	b->leavers_planned = true;
+	if (b->stopping)
+		return;
+	for (i = 0; i < b->nmembers; i++) {
+		const struct member *m = &b->members[i];
+
+		if (m->unit == NULL || !strset_has(b->file_units, m->unit))
+			continue;
+		total++;
+		if (m->emp_low != NULL && !strset_has(b->file_ids, m->emp_low))
+			b->leavers[b->nleavers++] = i;
+	}
+	if (b->nleavers > 0 && !b->force &&
+	    (unsigned long long)b->nleavers * 100u > (unsigned long long)pct * total) {
+		b->fatal_status = ST_CONFLICT;
+		snprintf(b->fatal_msg, sizeof(b->fatal_msg), "--sync: %zu of the %zu accounts "
+		         "of the file's units are not in the file and would be deleted, more "
+		         "than mail.sync_max_delete_percent (%u%%); nothing was written. Check "
+		         "the file, or run again with --force", b->nleavers, total, pct);
+		b->nleavers = 0;
+		b->stopping = true;
+	}
+}
+
+struct leaver {
+	struct batch *b;
+	size_t        idx;
+};
+
+static void
+leaver_done(void *ctx, const char *login, int status, const char *msg, const char *certs)
+{
+	struct leaver *l = ctx;
+	struct batch *b = l->b;
+	const struct member *m = &b->members[l->idx];
+	char detail[900];
+
+	b->inflight--;
+	if (status == ST_OK) {
+		b->deleted++;
+		snprintf(detail, sizeof(detail), "not in the file: %s; certificates: %s", msg, certs);
+		report(b, 0, m->emp, b->dry_run ? "delete" : "deleted", login, detail);
+	} else {
+		b->failed++;
+		report(b, 0, m->emp, "failed", login, msg);
+	}
+	free(l);
+	pump(b);
+}
+
+static void
+start_leaver(struct batch *b, size_t idx)
+{
+	const struct member *m = &b->members[idx];
+	struct acct_target t;
+	struct leaver *l;
+
+	/* Deleting needs the admin role over the account's unit, as for
+	 * `user delete`. */
+	if (!request_may(b->req, ROLE_ADMIN, m->unit)) {
+		char detail[200];
+
+		b->rejected++;
+		snprintf(detail, sizeof(detail), "not in the file, but no admin role over %s: "
+		         "not deleted", m->unit);
+		report(b, 0, m->emp, "rejected", m->login, detail);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	snprintf(t.dn, sizeof(t.dn), "%s", m->dn);
+	snprintf(t.login, sizeof(t.login), "%s", m->login);
+	snprintf(t.unit, sizeof(t.unit), "%s", m->unit);
+	snprintf(t.status, sizeof(t.status), "active");
+	l = xcalloc(1, sizeof(*l));
+	l->b = b;
+	l->idx = idx;
+	b->inflight++;
+	acct_delete(b->req->pd, &t, b->dry_run, leaver_done, l);
+}
+
 static void
 pump(struct batch *b)
 {
@@ -702,7 +839,10 @@ pump(struct batch *b)
 	/* With --on-error stop, rows go one at a time so that nothing after
 	 * the first bad row is applied.  No row starts before the directory's
 	 * logins are known. */
-	while (b->prefetched && !b->stopping && b->qhead != NULL &&
+	if (b->sync && b->prefetched && b->input_ended && !b->leavers_planned)
+		plan_leavers(b);
+	while (b->prefetched && (!b->sync || b->input_ended) && !b->stopping &&
+	       b->qhead != NULL &&
 	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
 		row = b->qhead;
 		b->qhead = row->next;
@@ -711,6 +851,9 @@ pump(struct batch *b)
 		b->queued--;
 		start_row(b, row);
 	}
+	while (b->qhead == NULL && b->input_ended && b->leavers_planned && !b->stopping &&
+	       b->next_leaver < b->nleavers && b->inflight < BATCH_WINDOW)
+		start_leaver(b, b->leavers[b->next_leaver++]);
 	/* Read more input only when the queue has drained. */
 	if (b->paused && b->qhead == NULL && !b->stopping) {
 		b->paused = false;
@@ -757,7 +900,8 @@ on_row(const struct csv_row *cr, void *arg)
 		b->header_done = true;
 		return 0;
 	}
-	if (cr->record > BATCH_MAX_ROWS || b->queued >= BATCH_QUEUE_MAX) {
+	if (cr->record > BATCH_MAX_ROWS ||
+	    b->queued >= (b->sync ? (size_t)BATCH_MAX_ROWS : (size_t)BATCH_QUEUE_MAX)) {
 		b->fatal_status = ST_USAGE;
 		snprintf(b->fatal_msg, sizeof(b->fatal_msg), "more than %d rows in one file",
 		         BATCH_MAX_ROWS);
@@ -793,6 +937,15 @@ on_row(const struct csv_row *cr, void *arg)
 		else
 			row->num = num;
 	}
+	if (b->sync) {
+		char low[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
+
+		if (row->f[COL_UNIT] != NULL && strset_add(b->file_units, row->f[COL_UNIT]) < 0)
+			fatal("batch: out of memory");
+		if (row->f[COL_EMPLOYEE_ID] != NULL &&
+		    strset_add(b->file_ids, lower(low, sizeof(low), row->f[COL_EMPLOYEE_ID])) < 0)
+			fatal("batch: out of memory");
+	}
 	if (b->qtail)
 		b->qtail->next = row;
 	else
@@ -812,7 +965,9 @@ on_data(struct request *req, const char *p, size_t n)
 		return;
 	b->bytes += n;
 	csv_feed(b->csv, p, n, on_row, b);
-	if (b->qhead != NULL && !b->paused) {
+	/* --sync reads the whole file before the first row (the leavers are
+	 * known only then), so its input is never paused. */
+	if (b->qhead != NULL && !b->paused && !b->sync) {
 		b->paused = true;
 		request_pause_input(req, true);
 	}
@@ -848,8 +1003,42 @@ on_cancel(struct request *req)
 }
 
 static const char *const prefetch_attrs[] = {
-	AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL
+	AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, AT_UNIT, AT_LOCKED_TIME,
+	AT_DELETE_AFTER, NULL
 };
+
+/* --sync: remember an account that is not deleted. */
+static void
+member_add(struct batch *b, LDAP *ld, LDAPMessage *e)
+{
+	struct member *m;
+
+	if (account_state_read(ld, e) == ACCOUNT_STATE_DELETED)
+		return;
+	if (b->nmembers == b->memcap) {
+		size_t cap = b->memcap ? 2 * b->memcap : 1024;
+		struct member *v = realloc(b->members, cap * sizeof(*v));
+		size_t *w = realloc(b->leavers, cap * sizeof(*w));
+
+		if (v == NULL || w == NULL)
+			fatal("batch: out of memory");
+		b->members = v;
+		b->leavers = w;
+		b->memcap = cap;
+	}
+	m = &b->members[b->nmembers++];
+	m->login = dir_entry_get(ld, e, AT_UID);
+	m->dn = dir_entry_dn(ld, e);
+	m->unit = dir_entry_get(ld, e, AT_UNIT);
+	m->emp = dir_entry_get(ld, e, AT_EMPLOYEE_ID);
+	if (m->emp != NULL && (m->emp_low = strdup(m->emp)) != NULL)
+		lower(m->emp_low, strlen(m->emp_low) + 1, m->emp);
+	if (m->login == NULL || m->dn == NULL || !names_login_valid(m->login)) {
+		/* Not an account provd could delete: never a leaver. */
+		free(m->unit);
+		m->unit = NULL;
+	}
+}
 
 static void
 prefetch_entry(void *arg, LDAP *ld, LDAPMessage *e)
@@ -858,7 +1047,9 @@ prefetch_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	char **v, low[ACCOUNT_MAIL_MAX];
 	size_t k, i;
 
-	for (k = 0; prefetch_attrs[k] != NULL; k++) {
+	if (b->sync)
+		member_add(b, ld, e);
+	for (k = 0; k < 4; k++) {
 		if ((v = dir_entry_get_all(ld, e, prefetch_attrs[k])) == NULL)
 			continue;
 		for (i = 0; v[i] != NULL; i++) {
@@ -925,6 +1116,8 @@ batch_start(struct request *req, bool apply)
 	b->req = req;
 	b->apply = apply;
 	b->plan_out = cmd_arg(&req->args, "plan-out") != NULL;
+	b->sync = cmd_opt(req->args.spec, "sync") != NULL && cmd_flag(&req->args, "sync");
+	b->force = cmd_opt(req->args.spec, "force") != NULL && cmd_flag(&req->args, "force");
 	b->last_audit = loop_now_ms();
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");
@@ -950,6 +1143,8 @@ batch_start(struct request *req, bool apply)
 	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
 	    (b->taken = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
 	    (b->known_ids = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
+	    (b->sync && ((b->file_units = strset_new(BATCH_MAX_ROWS)) == NULL ||
+	                 (b->file_ids = strset_new(BATCH_MAX_ROWS)) == NULL)) ||
 	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
 		batch_free(b);
 		request_done(req, ST_INTERNAL, "out of memory");

@@ -10,6 +10,14 @@
  * --dry-run, applied; each gets a reply record as it finishes (rows finish
  * out of order), then a summary record.  employee_id is the idempotency key:
  * running the same file again changes nothing.
+ *
+ * Logins are decided here in row order, against one search of the
+ * directory's logins, addresses and employee ids made before the first
+ * row, so a plan does not depend on timing (--plan-out writes it).
+ * --sync reads the whole file first; the accounts of the file's units
+ * absent from it are then deleted through acct_delete (user delete's
+ * path), refused as a whole above mail.sync_max_delete_percent unless
+ * --force.
  */
 #ifndef PROVD_BATCH_H
 #define PROVD_BATCH_H

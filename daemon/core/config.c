@@ -383,6 +383,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "mail.generated_password_hash", "ssha512", &c->generated_hash, err, errlen) ||
 	    get_str(&cf, "mail.chosen_password_hash", "yescrypt", &c->chosen_hash, err, errlen) ||
 	    get_uint(&cf, "mail.retention_days", 30, 0, 3650, &c->retention_days, err, errlen) ||
+	    get_uint(&cf, "mail.sync_max_delete_percent", 10, 0, 100, &c->sync_max_delete_percent,
+	             err, errlen) ||
 	    get_uint(&cf, "mail.initial_password_days", 14, 0, 365, &c->initial_password_days, err, errlen) ||
 	    get_uint(&cf, "mail.initial_password_sweep", 60, 1, 3600, &c->initial_password_sweep, err, errlen) ||
 	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||

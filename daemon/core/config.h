@@ -58,6 +58,7 @@ struct config {
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
 	unsigned retention_days;
+	unsigned sync_max_delete_percent; /* batch import --sync: refused above this share */
 	unsigned initial_password_days;   /* 0: initial passwords never expire */
 	unsigned initial_password_sweep;  /* seconds between expiry sweeps */
 	char    *password_page_url;       /* "" when no self-service page */
