@@ -106,6 +106,12 @@ static const struct opt_spec batch_opts[] = {
 	                              "their accounts it does not list (user delete, with the retention)" },
 	{ .name = "force", .kind = OPT_FLAG, .metavar = NULL, .help = "with --sync: delete even more than "
 	                              "mail.sync_max_delete_percent of those units' accounts" },
+	{ .name = "from-ldif", .kind = OPT_STREAM, .metavar = "EXPORT.ldif", .help = "absorb another directory's LDAP "
+	                              "export instead of a CSV file (needs --source and --units-map)" },
+	{ .name = "source",    .kind = OPT_VALUE, .metavar = "NAME", .help = "with --from-ldif: the directory's name, e.g. "
+	                              "hoa-binh; employee ids become NAME.ID" },
+	{ .name = "units-map", .kind = OPT_FILE,  .metavar = "MAP", .help = "with --from-ldif: CSV lines 'their unit,our unit "
+	                              "code' (their departmentNumber or ou)" },
 	END_OPTS
 };
 
@@ -327,7 +333,7 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_BATCH_IMPORT] = {
 	  .id = CMD_BATCH_IMPORT, .scope = SCOPE_EACH,
 	  .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
-	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
+	  .min_operands = 0, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
 	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_opts,
 	  .summary = "onboard staff from CSV: plan, apply, report (idempotent by employee_id)",
 	  .example = "provctl batch import new-staff.csv --credentials initial.csv" },
@@ -516,7 +522,7 @@ takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
 	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT ||
-	       k == OPT_PLAN;
+	       k == OPT_PLAN || k == OPT_STREAM;
 }
 
 int

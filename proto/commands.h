@@ -38,6 +38,9 @@ enum opt_kind {
 	                      file's base name */
 	OPT_REPORT,        /* --report FILE: provctl writes every record there
 	                      (tab-separated); provd sees only the base name */
+	OPT_STREAM,        /* --from-ldif FILE: provctl streams FILE as the
+	                      command's input instead of its first operand;
+	                      provd sees only the base name */
 	OPT_PLAN,          /* --plan-out FILE: provctl writes PLAN records there
 	                      (CSV, replacing the file); provd sees only the
 	                      base name */

@@ -46,12 +46,14 @@ static const struct field_decl fields[] = {
 	{ "next_update",         FT_TIME },
 	{ "not_after",           FT_TIME },
 	{ "not_before",          FT_TIME },
+	{ "password_reset",      FT_INT },   /* batch import --from-ldif */
 	{ "passwords_expired",   FT_INT },
 	{ "passwords_initial",   FT_INT },
 	{ "passwords_own",       FT_INT },
 	{ "quota",               FT_SIZE },
 	{ "records",             FT_INT },
 	{ "rejected",            FT_INT },
+	{ "renamed",             FT_INT },   /* batch import --from-ldif */
 	{ "requests",            FT_INT },
 	{ "responses",           FT_INT },
 	{ "revoked_at",          FT_TIME },
@@ -60,6 +62,7 @@ static const struct field_decl fields[] = {
 	{ "self_signed",         FT_BOOL },
 	{ "seq",                 FT_INT },
 	{ "signer_pid",          FT_INT },
+	{ "skipped",             FT_INT },
 	{ "this_update",         FT_TIME },
 	{ "time",                FT_TIME },
 	{ "total",               FT_INT },

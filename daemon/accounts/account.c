@@ -313,6 +313,15 @@ validate(struct create *c, const struct account_input *in)
 	}
 	c->naliases = in->naliases;
 	c->must_change = true;
+	if (in->password_hash != NULL && in->password_hash[0] != '\0') {
+		/* Kept from another directory: the person's own password. */
+		if (strlen(in->password_hash) >= sizeof(c->hash)) {
+			snprintf(err, errlen, "password hash: longer than %zu", sizeof(c->hash) - 1);
+			return ST_INVALID;
+		}
+		snprintf(c->hash, sizeof(c->hash), "%s", in->password_hash);
+		c->must_change = false;
+	}
 	c->upsert = in->upsert;
 	c->allow_update = in->allow_update;
 	c->dry_run = in->dry_run;
@@ -558,7 +567,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_CONFLICT, "%s", clash);
 		return;
 	}
-	if (c->hash[0] != '\0') {       /* a retry: the hash is already made */
+	if (c->hash[0] != '\0') {       /* a retry, or a kept hash: no new password */
 		hash_done(c);
 		return;
 	}

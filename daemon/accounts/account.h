@@ -43,6 +43,11 @@ struct account_input {
 	size_t      naliases;
 	const char *mail;         /* NULL = <login>@<domain> */
 	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+	const char *password_hash; /* NULL: generate a password.  Else a userPassword
+	                              value kept from an absorbed directory, whose
+	                              scheme the caller has checked (slapd and
+	                              Dovecot both verify it): written as it is, no
+	                              password generated, no pwdReset */
 
 	/* Batch import: an existing employee id is compared and updated instead
 	 * of refused; title/phone/quota NULL means "not given, leave as is",

@@ -28,6 +28,17 @@ reserved(const struct config *cfg, const char *local)
 	return false;
 }
 
+static bool
+alias_domain(const struct config *cfg, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nalias_domains; i++)
+		if (strcmp(domain, cfg->alias_domains[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 address_check(const struct config *cfg, const struct units *units, const char *what,
               const char *in, char *out, size_t outsz, char *err, size_t errlen)
@@ -43,6 +54,16 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	memcpy(local, out, n);
 	local[n] = '\0';
 	if (strcmp(at + 1, cfg->mail_domain) != 0) {
+		/* An alias may be in one of mail.alias_domains (an absorbed
+		 * directory's old domain, still delivered). */
+		if (strcmp(what, "alias") == 0 && alias_domain(cfg, at + 1)) {
+			if (strchr(local, '+') != NULL || reserved(cfg, local)) {
+				snprintf(err, errlen, "%s: %s has a '+' or a reserved local part",
+				         what, out);
+				return ST_INVALID;
+			}
+			return 0;
+		}
 		snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
 		         "servers deliver that domain only, not other domains or subdomains)",
 		         what, out, cfg->mail_domain);

@@ -11,6 +11,9 @@
  *      domain (xn--...) is a different domain;
  *   2. its domain is exactly mail.domain — the one domain the shipped
  *      Postfix maps deliver (their `domain = ...`); a subdomain is refused;
+ *      an alias (what = "alias") may also be in one of mail.alias_domains
+ *      (an absorbed directory's old domain, delivered too), where rules 3
+ *      and 4 apply and 5 does not;
  *   3. its local part has no '+' (Postfix's recipient delimiter: a
  *      subaddress delivers to its base, it is not an address of its own);
  *   4. its local part is not reserved: postmaster, abuse, hostmaster,

@@ -12,6 +12,7 @@
 #include "account_admin.h"
 #include "audit.h"
 #include "csv.h"
+#include "ldifread.h"
 #include "address.h"
 #include "names.h"
 #include "schema.h"
@@ -82,6 +83,14 @@ struct row {
 	char         *aliases;       /* the split copy of f[COL_ALIASES] in use */
 	bool          was_unknown;   /* an earlier try's outcome is unknown */
 	char          login[NAMES_LOGIN_BUFSZ]; /* the planned login, "" = none */
+	/* --from-ldif: what the other directory said */
+	char          pref[NAMES_BASE_MAX + 1];   /* its login, kept when free */
+	char         *hash;          /* its password hash, when kept (wiped) */
+	char          note[300];     /* password reset, old addresses not kept */
+	char         *old_local[ACCOUNT_MAX_ALIASES]; /* local parts of its addresses */
+	size_t        nold_local;
+	char         *extra_aliases; /* old local parts under our domain, ';' */
+	bool          renamed;
 	struct row   *next;
 };
 
@@ -113,6 +122,12 @@ struct batch {
 	unsigned long      deleted;
 	struct planrec    *plan;       /* --plan-out: the rows' plan records */
 	size_t             nplan, plancap;
+	/* --from-ldif: another directory's export instead of a CSV file */
+	struct ldifread   *ldif;
+	char               source[24];
+	struct umap { char *from, *to; } *umap;
+	size_t             numap;
+	unsigned long      renamed, reset, skipped;
 	bool               plan_out;
 	struct row        *qhead, *qtail;
 	size_t             queued;
@@ -146,6 +161,13 @@ row_free(struct row *r)
 	for (i = 0; i < NCOLS; i++)
 		free(r->f[i]);
 	free(r->aliases);
+	if (r->hash != NULL) {
+		explicit_bzero(r->hash, strlen(r->hash));
+		free(r->hash);
+	}
+	for (i = 0; i < r->nold_local; i++)
+		free(r->old_local[i]);
+	free(r->extra_aliases);
 	free(r);
 }
 
@@ -203,6 +225,12 @@ batch_free(struct batch *b)
 	if (b->retry_timer != NULL)
 		loop_timer_cancel(b->req->pd->loop, b->retry_timer);
 	csv_reader_free(b->csv);
+	ldifread_free(b->ldif);
+	for (size_t i = 0; i < b->numap; i++) {
+		free(b->umap[i].from);
+		free(b->umap[i].to);
+	}
+	free(b->umap);
 	strset_free(b->seen);
 	strset_free(b->planned);
 	strset_free(b->taken);
@@ -253,6 +281,11 @@ maybe_finish(struct batch *b)
 	rec_kvf(&r, "failed", "%lu", b->failed);
 	if (b->sync)
 		rec_kvf(&r, "deleted", "%lu", b->deleted);
+	if (b->ldif != NULL) {
+		rec_kvf(&r, "renamed", "%lu", b->renamed);
+		rec_kvf(&r, "password_reset", "%lu", b->reset);
+		rec_kvf(&r, "skipped", "%lu", b->skipped);
+	}
 	if (b->stopped_on_error)
 		rec_kv(&r, "note", "stopped early at the first error (--on-error stop)");
 	rec_end(&r);
@@ -386,6 +419,8 @@ plan_add(struct batch *b, const struct row *row, const char *action, const char 
 			KV(columns[i].name, login ? login : row->f[i]);
 		else if (i == COL_MAIL)
 			KV(columns[i].name, mail && mail[0] ? mail : row->f[i]);
+		else if (i == COL_ALIASES && row->aliases != NULL)
+			KV(columns[i].name, row->aliases);
 		else if (b->col[i] >= 0)
 			KV(columns[i].name, row->f[i]);
 	}
@@ -421,6 +456,29 @@ reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 
 static void row_done(void *arg, struct account_result *res);
 static void submit_row(struct batch *b, struct row *row);
+
+/* What HR must know of an absorbed person: a new login (and that the old
+ * address still delivers), a password reset, old addresses not kept. */
+static void
+ldif_detail(struct batch *b, const struct row *row, const struct account_result *res,
+            char *out, size_t outsz)
+{
+	int n;
+
+	if (row->renamed) {
+		b->renamed++;
+		n = snprintf(out, outsz, "renamed: '%s' is taken here, new login %s (%s); old "
+		             "addresses still deliver: %s", row->pref, res->login, res->mail,
+		             row->f[COL_ALIASES] && row->f[COL_ALIASES][0] ?
+		             row->f[COL_ALIASES] : "none kept");
+	} else {
+		n = snprintf(out, outsz, "%s", res->mail);
+	}
+	if (n >= 0 && (size_t)n < outsz && row->note[0] != '\0')
+		snprintf(out + n, outsz - (size_t)n, "; %s", row->note);
+	if (row->hash == NULL)
+		b->reset++;
+}
 
 /* Wait for the directory rather than fail?  Only for "unavailable" and
  * "outcome unknown", not in a dry run, and within the batch's window
@@ -513,6 +571,8 @@ row_done(void *arg, struct account_result *res)
 		}
 		snprintf(detail, sizeof(detail), "%s", res->action == ACCOUNT_UPDATED ?
 		         res->changes : res->action == ACCOUNT_CREATED ? res->mail : "");
+		if (b->ldif != NULL && res->action == ACCOUNT_CREATED)
+			ldif_detail(b, row, res, detail, sizeof(detail));
 		if (row->was_unknown && res->action != ACCOUNT_CREATED)
 			snprintf(detail, sizeof(detail), "an earlier try whose outcome was unknown "
 			         "created this account; its password was not delivered: reset it "
@@ -521,7 +581,8 @@ row_done(void *arg, struct account_result *res)
 		       account_action_name(res->action, b->dry_run), res->login, detail);
 		plan_add(b, row, account_action_name(res->action, true), res->login, res->mail,
 		         detail);
-		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials) {
+		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials &&
+		    res->password[0] != '\0') {
 			struct rec r;
 
 			rec_begin_type(&r, b->req, WIRE_SECRET);
@@ -589,6 +650,45 @@ taken_add(struct batch *b, const char *login)
 		log_warnx("batch: too many logins to plan");
 }
 
+static size_t
+strcount(const char *s, char c)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		n += *s == c;
+	return n;
+}
+
+/* An absorbed person's old local parts, under our domain, as aliases
+ * where they are free here (and the address policy takes them). */
+static void
+ldif_local_aliases(struct batch *b, struct row *row)
+{
+	const struct config *cfg = &b->req->pd->cfg;
+	char addr[ACCOUNT_MAIL_MAX], norm[ADDRESS_MAX], err[300], *list = NULL;
+	size_t i, len = 0, naliases = 0;
+
+	if (row->f[COL_ALIASES] != NULL && row->f[COL_ALIASES][0] != '\0')
+		naliases = 1 + strcount(row->f[COL_ALIASES], ';');
+	for (i = 0; i < row->nold_local; i++) {
+		const char *l = row->old_local[i];
+
+		if (naliases >= ACCOUNT_MAX_ALIASES || strcmp(l, row->login) == 0 ||
+		    strset_has(b->taken, l))
+			continue;
+		snprintf(addr, sizeof(addr), "%s@%s", l, cfg->mail_domain);
+		if (address_check(cfg, b->req->pd->units, "alias", addr, norm, sizeof(norm),
+		                  err, sizeof(err)) != 0)
+			continue;
+		list = xrealloc(list, len + strlen(norm) + 2);
+		len += (size_t)sprintf(list + len, "%s%s", len ? ";" : "", norm);
+		taken_add(b, l);
+		naliases++;
+	}
+	row->extra_aliases = list;
+}
+
 /*
  * Decide this row's login, in file order: an employee already in the
  * directory keeps the login it has (account_create updates it); a login
@@ -635,8 +735,12 @@ plan_login(struct batch *b, struct row *row)
 		       (unsigned long long)row->num);
 		return -1;
 	}
-	/* A name refused here is refused by account_create with its message. */
-	if (names_login_base(row->f[COL_FULL_NAME], base, sizeof(base), err, sizeof(err)) < 0)
+	/* An absorbed person keeps their login when it is free here.  A name
+	 * refused here is refused by account_create with its message. */
+	if (row->pref[0] != '\0')
+		snprintf(base, sizeof(base), "%s", row->pref);
+	else if (names_login_base(row->f[COL_FULL_NAME], base, sizeof(base), err,
+	                          sizeof(err)) < 0)
 		return 0;
 	for (n = 1; ; n++) {
 		if (names_login_candidate(base, n, row->login, sizeof(row->login)) < 0) {
@@ -649,6 +753,8 @@ plan_login(struct batch *b, struct row *row)
 			break;
 	}
 	taken_add(b, row->login);
+	row->renamed = row->pref[0] != '\0' && n > 1;
+	ldif_local_aliases(b, row);
 	return 0;
 }
 
@@ -723,9 +829,21 @@ submit_row(struct batch *b, struct row *row)
 	in.login_planned = row->login[0] != '\0' || b->apply;
 	in.mail = row->f[COL_MAIL];
 	in.quota = row->f[COL_QUOTA];
+	in.password_hash = row->hash;
 	free(row->aliases);
 	row->aliases = NULL;
-	if (row->f[COL_ALIASES] != NULL &&
+	if (row->extra_aliases != NULL) {
+		const char *old = row->f[COL_ALIASES] ? row->f[COL_ALIASES] : "";
+
+		row->aliases = xmalloc(strlen(old) + strlen(row->extra_aliases) + 2);
+		sprintf(row->aliases, "%s%s%s", old, old[0] ? ";" : "", row->extra_aliases);
+		if (split_aliases(row->aliases, &in) < 0) {
+			reject(b, row, false, "row %llu: aliases: at most %d",
+			       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
+			row_free(row);
+			return;
+		}
+	} else if (row->f[COL_ALIASES] != NULL &&
 	    ((row->aliases = strdup(row->f[COL_ALIASES])) == NULL ||
 	     split_aliases(row->aliases, &in) < 0)) {
 		reject(b, row, row->aliases == NULL, "row %llu: aliases: at most %d",
@@ -956,6 +1074,247 @@ on_row(const struct csv_row *cr, void *arg)
 	return 0;
 }
 
+/* ---- --from-ldif: another directory's export ----------------------- */
+
+/* Password schemes both slapd binds and Dovecot lookups verify, kept as
+ * they are; any other hash is replaced by an initial password. */
+static bool
+hash_kept(const char *v)
+{
+	static const char *const kept[] = {
+		"{SSHA}", "{SSHA512}", "{CRYPT}$6$", "{CRYPT}$y$", NULL
+	};
+	size_t i;
+
+	for (i = 0; kept[i] != NULL; i++)
+		if (strncasecmp(v, kept[i], 6) == 0 && strncasecmp(v, kept[i], strlen(kept[i])) == 0 &&
+		    v[strlen(kept[i])] != '\0')
+			return true;
+	return false;
+}
+
+static const char *
+umap_find(const struct batch *b, const char *from)
+{
+	size_t i;
+
+	for (i = 0; i < b->numap; i++)
+		if (strcasecmp(b->umap[i].from, from) == 0)
+			return b->umap[i].to;
+	return NULL;
+}
+
+static bool
+has_value(const struct ldif_entry *e, const char *attr, const char *value)
+{
+	size_t i;
+
+	for (i = 0; i < e->nattrs; i++)
+		if (strcasecmp(e->attrs[i].name, attr) == 0 &&
+		    strcasecmp(e->attrs[i].value, value) == 0)
+			return true;
+	return false;
+}
+
+static const char *
+first_value(const struct ldif_entry *e, const char *attr)
+{
+	size_t i;
+
+	for (i = 0; i < e->nattrs; i++)
+		if (strcasecmp(e->attrs[i].name, attr) == 0)
+			return e->attrs[i].value;
+	return NULL;
+}
+
+static void
+set_field(struct row *row, int col, const char *v)
+{
+	free(row->f[col]);
+	row->f[col] = v ? strdup(v) : NULL;
+	if (v != NULL && row->f[col] == NULL)
+		fatal("batch: out of memory");
+}
+
+/* One entry of the export as a row: the person's name, unit (through the
+ * units map), title and phone; employee id SOURCE.ID; their login as the
+ * preferred one; their addresses kept as aliases where the address policy
+ * takes them; their password hash when both servers verify it.  Entries
+ * that are not people (units, groups) are skipped. */
+static int
+on_ldif_record(const struct ldif_entry *e, void *arg)
+{
+	struct batch *b = arg;
+	const struct config *cfg = &b->req->pd->cfg;
+	const char *uid, *emp, *unit = NULL, *pw, *to = NULL;
+	char id[FIELD_EMPLOYEE_ID_MAX * 2], low[NAMES_LOGIN_BUFSZ + 8], norm[ADDRESS_MAX];
+	char err[300], *aliases = NULL;
+	struct row *row;
+	size_t i, len = 0, n;
+
+	if (e->error == NULL && !has_value(e, "objectClass", "inetOrgPerson") &&
+	    !has_value(e, "objectClass", "person")) {
+		b->skipped++;
+		return 0;
+	}
+	if (b->queued >= (b->sync ? (size_t)BATCH_MAX_ROWS : (size_t)BATCH_QUEUE_MAX) ||
+	    e->num > BATCH_MAX_ROWS) {
+		b->fatal_status = ST_USAGE;
+		snprintf(b->fatal_msg, sizeof(b->fatal_msg), "more than %d entries in one export",
+		         BATCH_MAX_ROWS);
+		b->stopping = true;
+		return 1;
+	}
+	row = xcalloc(1, sizeof(*row));
+	row->b = b;
+	row->num = e->num;
+	if (e->error != NULL) {
+		snprintf(row->error, sizeof(row->error), "entry %llu (line %llu): %s",
+		         (unsigned long long)e->num, (unsigned long long)e->line, e->error);
+		goto queue;
+	}
+	emp = first_value(e, "employeeNumber");
+	snprintf(id, sizeof(id), "%s.%s", b->source, emp ? emp : "");
+	set_field(row, COL_EMPLOYEE_ID, emp ? id : "");
+	set_field(row, COL_FULL_NAME, first_value(e, "cn"));
+	set_field(row, COL_TITLE, first_value(e, "title"));
+	set_field(row, COL_PHONE, first_value(e, "telephoneNumber"));
+	for (i = 0; i < e->nattrs && to == NULL; i++)
+		if (strcasecmp(e->attrs[i].name, "departmentNumber") == 0 ||
+		    strcasecmp(e->attrs[i].name, "ou") == 0) {
+			unit = e->attrs[i].value;
+			to = umap_find(b, unit);
+		}
+	set_field(row, COL_UNIT, to ? to : "");
+	if (to == NULL) {
+		char clean[70];
+
+		text_sanitize(unit ? unit : "", unit ? strnlen(unit, 64) : 0, clean, sizeof(clean));
+		snprintf(row->error, sizeof(row->error), "entry %llu (line %llu): unit: '%s' is "
+		         "not in --units-map", (unsigned long long)e->num,
+		         (unsigned long long)e->line, unit ? clean : "(none)");
+	}
+	if ((uid = first_value(e, "uid")) != NULL) {
+		lower(low, sizeof(low), uid);
+		if (names_login_valid(low) && strlen(low) <= NAMES_BASE_MAX)
+			snprintf(row->pref, sizeof(row->pref), "%s", low);
+	}
+	/* Their addresses: kept where the policy takes them (their old domain
+	 * in mail.alias_domains); the local parts go under our domain too. */
+	for (i = 0; i < e->nattrs; i++) {
+		const char *v = e->attrs[i].value, *at;
+
+		if (strcasecmp(e->attrs[i].name, "mail") != 0 &&
+		    strcasecmp(e->attrs[i].name, "mailLocalAddress") != 0)
+			continue;
+		if ((at = strrchr(v, '@')) != NULL && row->nold_local < ACCOUNT_MAX_ALIASES &&
+		    (size_t)(at - v) < sizeof(low)) {
+			memcpy(low, v, (size_t)(at - v));
+			low[at - v] = '\0';
+			lower(low, sizeof(low), low);
+			row->old_local[row->nold_local++] = xstrdup_or_empty(low);
+		}
+		if (strcount(aliases ? aliases : "", ';') + 1 >= ACCOUNT_MAX_ALIASES / 2)
+			continue;
+		if (address_check(cfg, b->req->pd->units, "alias", v, norm, sizeof(norm),
+		                  err, sizeof(err)) != 0) {
+			n = strlen(row->note);
+			snprintf(row->note + n, sizeof(row->note) - n, "%sold address not kept: %.120s",
+			         n ? "; " : "", err);
+			continue;
+		}
+		if (aliases != NULL && strstr(aliases, norm) != NULL)
+			continue;
+		aliases = xrealloc(aliases, len + strlen(norm) + 2);
+		len += (size_t)sprintf(aliases + len, "%s%s", len ? ";" : "", norm);
+	}
+	set_field(row, COL_ALIASES, aliases ? aliases : "");
+	free(aliases);
+	pw = first_value(e, "userPassword");
+	if (pw != NULL && hash_kept(pw)) {
+		row->hash = xstrdup_or_empty(pw);
+	} else {
+		char scheme[24] = "";
+
+		if (pw != NULL && pw[0] == '{')
+			text_sanitize(pw, strcspn(pw, "}") + 1 < 20 ? strcspn(pw, "}") + 1 : 0,
+			              scheme, sizeof(scheme));
+		n = strlen(row->note);
+		snprintf(row->note + n, sizeof(row->note) - n, "%spassword reset: %s", n ? "; " : "",
+		         pw == NULL ? "no password in the export" :
+		         scheme[0] ? scheme : "a hash scheme");
+		n = strlen(row->note);
+		if (pw != NULL)
+			snprintf(row->note + n, sizeof(row->note) - n, " is not verified by both "
+			         "slapd and Dovecot; an initial password is in the credentials file");
+	}
+queue:
+	if (b->sync) {
+		char l2[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
+
+		if (row->f[COL_UNIT] != NULL && strset_add(b->file_units, row->f[COL_UNIT]) < 0)
+			fatal("batch: out of memory");
+		if (row->f[COL_EMPLOYEE_ID] != NULL &&
+		    strset_add(b->file_ids, lower(l2, sizeof(l2), row->f[COL_EMPLOYEE_ID])) < 0)
+			fatal("batch: out of memory");
+	}
+	if (b->qtail)
+		b->qtail->next = row;
+	else
+		b->qhead = row;
+	b->qtail = row;
+	b->queued++;
+	b->read++;
+	return 0;
+}
+
+/* --units-map: "their unit,our unit code" a line; '#' comments. */
+static int
+umap_load(struct batch *b, const char *text, char *err, size_t errlen)
+{
+	const char *p = text;
+	unsigned long line = 0;
+
+	while (*p != '\0') {
+		const char *eol = strchr(p, '\n'), *comma;
+		size_t n = eol ? (size_t)(eol - p) : strlen(p);
+		char buf[300], *from, *to, *end;
+
+		line++;
+		if (n >= sizeof(buf) || b->numap >= 100000) {
+			snprintf(err, errlen, "--units-map: line %lu too long, or too many lines", line);
+			return -1;
+		}
+		memcpy(buf, p, n);
+		buf[n] = '\0';
+		p += n + (eol != NULL);
+		while (n > 0 && (buf[n - 1] == '\r' || buf[n - 1] == ' '))
+			buf[--n] = '\0';
+		if (buf[0] == '\0' || buf[0] == '#')
+			continue;
+		if ((comma = strchr(buf, ',')) == NULL) {
+			snprintf(err, errlen, "--units-map: line %lu: want 'their unit,our unit'", line);
+			return -1;
+		}
+		from = buf;
+		buf[comma - buf] = '\0';
+		to = buf + (comma - buf) + 1;
+		while (*to == ' ')
+			to++;
+		for (end = from + strlen(from); end > from && end[-1] == ' '; end--)
+			end[-1] = '\0';
+		if (from[0] == '\0' || to[0] == '\0' || strchr(to, ',') != NULL) {
+			snprintf(err, errlen, "--units-map: line %lu: want 'their unit,our unit'", line);
+			return -1;
+		}
+		b->umap = xrealloc(b->umap, (b->numap + 1) * sizeof(*b->umap));
+		b->umap[b->numap].from = xstrdup_or_empty(from);
+		b->umap[b->numap].to = xstrdup_or_empty(to);
+		b->numap++;
+	}
+	return 0;
+}
+
 static void
 on_data(struct request *req, const char *p, size_t n)
 {
@@ -964,7 +1323,10 @@ on_data(struct request *req, const char *p, size_t n)
 	if (b->stopping)
 		return;
 	b->bytes += n;
-	csv_feed(b->csv, p, n, on_row, b);
+	if (b->ldif != NULL)
+		ldifread_feed(b->ldif, p, n, on_ldif_record, b);
+	else
+		csv_feed(b->csv, p, n, on_row, b);
 	/* --sync reads the whole file before the first row (the leavers are
 	 * known only then), so its input is never paused. */
 	if (b->qhead != NULL && !b->paused && !b->sync) {
@@ -979,7 +1341,9 @@ on_end(struct request *req)
 {
 	struct batch *b = req->state;
 
-	if (!b->stopping) {
+	if (!b->stopping && b->ldif != NULL) {
+		ldifread_finish(b->ldif, on_ldif_record, b);
+	} else if (!b->stopping) {
 		csv_finish(b->csv, on_row, b);
 		if (!b->header_done && b->fatal_status == ST_OK) {
 			b->fatal_status = ST_USAGE;
@@ -1095,6 +1459,61 @@ prefetch(struct batch *b)
 
 static void batch_start(struct request *req, bool apply);
 
+/* batch import: a CSV file (the operand), or --from-ldif with --source and
+ * --units-map.  -1 when the request was refused (b freed). */
+static int
+batch_ldif_setup(struct batch *b)
+{
+	struct request *req = b->req;
+	const char *name = cmd_arg(&req->args, "from-ldif"), *source, *map;
+	char err[300];
+	size_t i;
+
+	if ((name != NULL) == (req->args.noperands > 0)) {
+		batch_free(b);
+		request_done(req, ST_USAGE, "batch import: give FILE.csv or --from-ldif "
+		             "EXPORT.ldif (one of them)");
+		return -1;
+	}
+	if (name == NULL)
+		return 0;
+	source = cmd_arg(&req->args, "source");
+	map = cmd_arg(&req->args, "units-map");
+	if (source == NULL || map == NULL) {
+		batch_free(b);
+		request_done(req, ST_USAGE, "--from-ldif needs --source NAME and --units-map MAP");
+		return -1;
+	}
+	for (i = 0; source[i] != '\0'; i++)
+		if (!((source[i] >= 'a' && source[i] <= 'z') || (source[i] >= '0' && source[i] <= '9') ||
+		      (i > 0 && source[i] == '-')))
+			break;
+	if (i == 0 || source[i] != '\0' || i >= sizeof(b->source) - 8) {
+		batch_free(b);
+		request_done(req, ST_USAGE, "--source: a short name of [a-z0-9-] (at most %zu), "
+		             "e.g. hoa-binh", sizeof(b->source) - 9);
+		return -1;
+	}
+	snprintf(b->source, sizeof(b->source), "%s", source);
+	if (umap_load(b, map, err, sizeof(err)) < 0) {
+		batch_free(b);
+		request_done(req, ST_USAGE, "%s", err);
+		return -1;
+	}
+	if ((b->ldif = ldifread_new()) == NULL) {
+		batch_free(b);
+		request_done(req, ST_INTERNAL, "out of memory");
+		return -1;
+	}
+	/* The plan's columns: those an entry gives. */
+	for (i = 0; i < NCOLS; i++)
+		b->col[i] = -1;
+	b->col[COL_EMPLOYEE_ID] = b->col[COL_FULL_NAME] = b->col[COL_UNIT] = 0;
+	b->col[COL_TITLE] = b->col[COL_PHONE] = b->col[COL_ALIASES] = 0;
+	b->header_done = true;
+	return 0;
+}
+
 void
 batch_import(struct request *req)
 {
@@ -1139,7 +1558,9 @@ batch_start(struct request *req, bool apply)
 		request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
 		return;
 	}
-	if ((b->csv = csv_reader_new(NULL)) == NULL ||
+	if (!apply && batch_ldif_setup(b) < 0)
+		return;
+	if ((b->ldif == NULL && (b->csv = csv_reader_new(NULL)) == NULL) ||
 	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
 	    (b->taken = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
 	    (b->known_ids = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||

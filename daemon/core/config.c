@@ -253,6 +253,45 @@ load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* mail.alias_domains: other domains the mail servers deliver (an absorbed
+ * directory's old domain), for aliases only.  Each is folded to lower case. */
+static int
+load_alias_domains(config_t *cf, struct config *c, char *err, size_t errlen)
+{
+	config_setting_t *list = lookup(cf, "mail.alias_domains");
+	int j;
+
+	if (list == NULL)
+		return 0;
+	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+		snprintf(err, errlen, "%s:%d: mail.alias_domains must be a list of domains",
+		         config_setting_source_file(list), config_setting_source_line(list));
+		return -1;
+	}
+	for (j = 0; j < config_setting_length(list); j++) {
+		const char *v = config_setting_get_string_elem(list, j);
+		size_t k, n = v != NULL ? strlen(v) : 0;
+		bool ok = n > 0 && n <= 253 && strchr(v, '.') != NULL && v[0] != '.' &&
+		          v[0] != '-' && c->nalias_domains < CONFIG_MAX_ALIAS_DOMAINS;
+
+		for (k = 0; ok && k < n; k++)
+			ok = isalnum((unsigned char)v[k]) || v[k] == '-' || v[k] == '.';
+		if (!ok) {
+			snprintf(err, errlen, "%s:%d: mail.alias_domains: entry %d is not a domain "
+			         "(letters, digits, '-' and '.'), or more than %d entries",
+			         config_setting_source_file(list),
+			         config_setting_source_line(list), j, CONFIG_MAX_ALIAS_DOMAINS);
+			return -1;
+		}
+		if ((c->alias_domains[c->nalias_domains] = strdup(v)) == NULL)
+			return -1;
+		for (k = 0; k < n; k++)
+			c->alias_domains[c->nalias_domains][k] = (char)tolower((unsigned char)v[k]);
+		c->nalias_domains++;
+	}
+	return 0;
+}
+
 static int
 load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
 {
@@ -485,6 +524,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 		ldap_dnfree(dn);
 	}
 	if (load_roles(&cf, c, err, errlen) < 0 || load_reserved(&cf, c, err, errlen) < 0 ||
+	    load_alias_domains(&cf, c, err, errlen) < 0 ||
 	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
@@ -510,6 +550,8 @@ config_free(struct config *c)
 		free(c->uris[i]);
 	for (i = 0; i < c->nreserved; i++)
 		free(c->reserved[i]);
+	for (i = 0; i < c->nalias_domains; i++)
+		free(c->alias_domains[i]);
 	for (i = 0; i < c->ngroups; i++) {
 		free(c->groups[i].group);
 		free(c->groups[i].unit);

@@ -16,6 +16,7 @@
 #define CONFIG_MAX_URIS   8
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_RESERVED 64
+#define CONFIG_MAX_ALIAS_DOMAINS 16
 
 struct role_group {
 	char     *group;      /* UNIX group name */
@@ -54,6 +55,8 @@ struct config {
 	char    *mail_domain;
 	char    *reserved[CONFIG_MAX_RESERVED];   /* mail.reserved: local parts, lower case */
 	size_t   nreserved;
+	char    *alias_domains[CONFIG_MAX_ALIAS_DOMAINS]; /* mail.alias_domains, lower case */
+	size_t   nalias_domains;
 	unsigned long long default_quota;   /* bytes, 0 = unlimited */
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;

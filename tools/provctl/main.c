@@ -891,6 +891,28 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			           g->value);
 			break;
 		}
+		case OPT_STREAM: {
+			struct stat st;
+
+			/* This file is the streamed input, instead of an operand. */
+			if (s->infd >= 0) {
+				fprintf(stderr, "provctl: --%s: give either it or FILE, not both\n",
+				        g->opt->name);
+				rc = ST_USAGE;
+				goto out;
+			}
+			if ((s->infd = open(g->value, O_RDONLY | O_CLOEXEC)) < 0) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (fstat(s->infd, &st) == 0 && S_ISREG(st.st_mode))
+				s->input_size = st.st_size;
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
 		case OPT_PLAN: {
 			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
