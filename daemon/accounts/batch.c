@@ -1196,8 +1196,8 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 	}
 	if ((uid = first_value(e, "uid")) != NULL) {
 		lower(low, sizeof(low), uid);
-		if (names_login_valid(low) && strlen(low) <= NAMES_BASE_MAX)
-			snprintf(row->pref, sizeof(row->pref), "%s", low);
+		if (names_login_valid(low) && strlen(low) < sizeof(row->pref))
+			memcpy(row->pref, low, strlen(low) + 1);
 	}
 	/* Their addresses: kept where the policy takes them (their old domain
 	 * in mail.alias_domains); the local parts go under our domain too. */
