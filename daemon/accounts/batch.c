@@ -980,6 +980,29 @@ pump(struct batch *b)
 	maybe_finish(b);
 }
 
+/* A parsed row (CSV or LDIF) joins the queue; with --sync, its unit and
+ * employee id are remembered (the leavers are known only at the end). */
+static void
+enqueue(struct batch *b, struct row *row)
+{
+	if (b->sync) {
+		char low[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
+
+		if (row->f[COL_UNIT] != NULL && strset_add(b->file_units, row->f[COL_UNIT]) < 0)
+			fatal("batch: out of memory");
+		if (row->f[COL_EMPLOYEE_ID] != NULL &&
+		    strset_add(b->file_ids, lower(low, sizeof(low), row->f[COL_EMPLOYEE_ID])) < 0)
+			fatal("batch: out of memory");
+	}
+	if (b->qtail)
+		b->qtail->next = row;
+	else
+		b->qhead = row;
+	b->qtail = row;
+	b->queued++;
+	b->read++;
+}
+
 static int
 on_row(const struct csv_row *cr, void *arg)
 {
@@ -1055,22 +1078,7 @@ on_row(const struct csv_row *cr, void *arg)
 		else
 			row->num = num;
 	}
-	if (b->sync) {
-		char low[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
-
-		if (row->f[COL_UNIT] != NULL && strset_add(b->file_units, row->f[COL_UNIT]) < 0)
-			fatal("batch: out of memory");
-		if (row->f[COL_EMPLOYEE_ID] != NULL &&
-		    strset_add(b->file_ids, lower(low, sizeof(low), row->f[COL_EMPLOYEE_ID])) < 0)
-			fatal("batch: out of memory");
-	}
-	if (b->qtail)
-		b->qtail->next = row;
-	else
-		b->qhead = row;
-	b->qtail = row;
-	b->queued++;
-	b->read++;
+	enqueue(b, row);
 	return 0;
 }
 
@@ -1087,8 +1095,7 @@ hash_kept(const char *v)
 	size_t i;
 
 	for (i = 0; kept[i] != NULL; i++)
-		if (strncasecmp(v, kept[i], 6) == 0 && strncasecmp(v, kept[i], strlen(kept[i])) == 0 &&
-		    v[strlen(kept[i])] != '\0')
+		if (strncasecmp(v, kept[i], strlen(kept[i])) == 0 && v[strlen(kept[i])] != '\0')
 			return true;
 	return false;
 }
@@ -1249,22 +1256,7 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 			         "slapd and Dovecot; an initial password is in the credentials file");
 	}
 queue:
-	if (b->sync) {
-		char l2[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
-
-		if (row->f[COL_UNIT] != NULL && strset_add(b->file_units, row->f[COL_UNIT]) < 0)
-			fatal("batch: out of memory");
-		if (row->f[COL_EMPLOYEE_ID] != NULL &&
-		    strset_add(b->file_ids, lower(l2, sizeof(l2), row->f[COL_EMPLOYEE_ID])) < 0)
-			fatal("batch: out of memory");
-	}
-	if (b->qtail)
-		b->qtail->next = row;
-	else
-		b->qhead = row;
-	b->qtail = row;
-	b->queued++;
-	b->read++;
+	enqueue(b, row);
 	return 0;
 }
 
