@@ -2,7 +2,8 @@
 #
 #   make                 build provd and provctl into build/
 #   make check           install missing packages, check the format of the files
-#                        in .clang-format-files, build, run unit + integration
+#                        in .clang-format-files, that every mutant of
+#                        tests/mutation/mutants still applies, build, run unit + integration
 #                        tests, then the same suite again under ASan+UBSan
 #   make run             start a private slapd + provd (tools/sandbox) and show it working
 #   make bench           benchmarks in bench/ (ratios against ldapadd / openssl ca;
@@ -11,7 +12,8 @@
 #   make fuzz            libFuzzer targets, each for FUZZ_SECONDS
 #   make mutate          apply each mutant of tests/mutation/mutants, run the
 #                        tests meant to kill it, print the score and survivors
-#                        (MUTANTS="m01 m02" for some; not part of check)
+#                        (MUTANTS="m01 m02" for some; only the list's
+#                        applicability is part of check)
 #   make SANITIZE=address,undefined   sanitizer build (into build-san/)
 #   make CC=clang        any C17 compiler: gcc and clang are both kept warning-free
 
@@ -144,6 +146,7 @@ deps:
 # and again in the sanitizer build.
 check: deps
 	$(MAKE) check-format
+	tests/mutation/run -n
 	$(MAKE) test-suite
 	$(MAKE) SANITIZE=address,undefined test-suite
 	$(MAKE) test-fuzz-smoke

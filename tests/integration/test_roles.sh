@@ -90,6 +90,11 @@ refused "admin: no crl publish" adm crl publish
 refused "scoped onboarder: no crl publish" sonb crl publish
 refused "scoped onboarder: no user disable" sonb user disable "$commune"
 refused "scoped admin: no cert revoke" sadm cert revoke 01 --reason superseded
+# A grant over one district is not a grant over the province: commands that
+# act on the whole province (scope "none") refuse it.
+fails "scoped admin: no audit show (the whole province)" 5 as sadm audit show
+contains "scoped admin: audit show names the province" "$ERR" "whole province"
+fails "scoped admin: no check (the whole province)" 5 as sadm check
 eq "annv still active" "$(attr_of annv pwdAccountLockedTime)" ""
 
 # --- scoped grants: inside the district yes, outside no ------------------------------
