@@ -152,7 +152,7 @@ eq "... to the same login here" "$OUT" "$k_login@vinhphuc.gov.vn"
 {
 	printf 'version: 1\n\n'
 	printf 'dn: uid=evil,ou=people,dc=x\nobjectClass: inetOrgPerson\nuid: evil\ncn: Evil One\n'
-	printf 'employeeNumber: X1\ndepartmentNumber: so-noi-vu\ndescription:< file:///etc/shadow\n\n'
+	printf 'employeeNumber: X1\ndepartmentNumber: so-noi-vu\ndescription:< file:///etc/hostname\n\n'
 	printf 'dn: uid=chg,ou=people,dc=x\nchangetype: delete\n\n'
 	printf 'dn: uid=nomap,ou=people,dc=x\nobjectClass: inetOrgPerson\nuid: nomap\ncn: Lê Văn Lạ\n'
 	printf 'employeeNumber: X2\ndepartmentNumber: khong-co\n\n'
