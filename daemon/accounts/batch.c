@@ -1469,6 +1469,13 @@ batch_ldif_setup(struct batch *b)
 	}
 	if (name == NULL)
 		return 0;
+	if (b->sync) {
+		/* The export lists their staff, not ours: every account of the
+		 * units it maps to would be a leaver. */
+		batch_free(b);
+		request_done(req, ST_USAGE, "--sync does not go with --from-ldif");
+		return -1;
+	}
 	source = cmd_arg(&req->args, "source");
 	map = cmd_arg(&req->args, "units-map");
 	if (source == NULL || map == NULL) {

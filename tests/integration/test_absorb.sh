@@ -148,6 +148,9 @@ ok "a Phú Thọ person's old address delivers" \
 	postmap -c "$PF" -q "$k_login@phutho.gov.vn" "ldap:$PF/ldap-aliases.cf"
 eq "... to the same login here" "$OUT" "$k_login@vinhphuc.gov.vn"
 
+fails "--sync does not go with --from-ldif (their staff, not ours)" 2 absorb hoa-binh --sync --dry-run
+contains "... and says so" "$ERR" "--sync does not go with --from-ldif"
+
 # --- hostile input ----------------------------------------------------------------------
 {
 	printf 'version: 1\n\n'
