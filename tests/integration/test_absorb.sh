@@ -32,8 +32,8 @@ ok "provd restarts with mail.alias_domains" "$SANDBOX_TOOL" start-provd "$SANDBO
 head -n 2001 "$STAFF" >"$T/vp.csv"
 ok "Vĩnh Phúc: 2000 staff" provctl batch import "$T/vp.csv" --credentials "$T/vp-cred.csv"
 
-gen() { # gen NAME DOMAIN DC PREFIX: T/NAME.ldif and its units map T/NAME.map
-	"$REPO/tools/gen-staff" --ldif --domain "$2" --base "dc=$3,dc=gov,dc=vn" \
+gen() { # gen NAME DOMAIN DC PREFIX SEED: T/NAME.ldif and its units map T/NAME.map
+	"$REPO/tools/gen-staff" --ldif --domain "$2" --base "dc=$3,dc=gov,dc=vn" --seed "$5" \
 		--units "$REPO/etc/units/$1-2020.csv" --prefix "$4" -n 500 -o "$T/$1.ldif" || return 1
 	# Departments to the department of the same code, districts and
 	# communes spread over Vĩnh Phúc's communes.
@@ -41,10 +41,10 @@ gen() { # gen NAME DOMAIN DC PREFIX: T/NAME.ldif and its units map T/NAME.map
 		FNR > 1 { print $1 "," ($3 == "department" ? $1 : c[FNR % n]) }' \
 		"$REPO/etc/units/vinh-phuc-2020.csv" "$REPO/etc/units/$1-2020.csv" >"$T/$1.map"
 }
-ok "Hòa Bình's export" gen hoa-binh hoabinh.gov.vn hoabinh HB20
-ok "Phú Thọ's export" gen phu-tho phutho.gov.vn phutho PT20
+ok "Hòa Bình's export" gen hoa-binh hoabinh.gov.vn hoabinh HB20 2020
+ok "Phú Thọ's export" gen phu-tho phutho.gov.vn phutho PT20 2021
 ok "the generator is deterministic" sh -c "'$REPO/tools/gen-staff' --ldif --domain hoabinh.gov.vn \
-	--base dc=hoabinh,dc=gov,dc=vn --units '$REPO/etc/units/hoa-binh-2020.csv' --prefix HB20 \
+	--base dc=hoabinh,dc=gov,dc=vn --units '$REPO/etc/units/hoa-binh-2020.csv' --prefix HB20 --seed 2020 \
 	-n 500 | cmp - '$T/hoa-binh.ldif'"
 contains "the export folds lines and base64-encodes names" "$(<"$T/hoa-binh.ldif")" "cn:: "
 absorb() { # absorb NAME [options]
