@@ -2,7 +2,7 @@
 #include "ldifread.h"
 
 #include <stdbool.h>
-#include <stdio.h>              /* before ldif.h, which uses FILE */
+#include <stdio.h> /* before ldif.h, which uses FILE */
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -11,17 +11,17 @@
 #include <ldif.h>
 
 struct ldifread {
-	char            *buf;        /* the record's raw bytes, NUL-terminated */
-	size_t           len;
-	size_t           line_len;   /* bytes in the current line so far */
-	bool             too_long, has_nul, stopped;
-	uint64_t         line;       /* lines read so far */
-	uint64_t         start;      /* the line the record starts on */
-	uint64_t         records;
-	bool             seen_record;
+	char *buf; /* the record's raw bytes, NUL-terminated */
+	size_t len;
+	size_t line_len; /* bytes in the current line so far */
+	bool too_long, has_nul, stopped;
+	uint64_t line;  /* lines read so far */
+	uint64_t start; /* the line the record starts on */
+	uint64_t records;
+	bool seen_record;
 	struct ldif_attr attrs[LDIFREAD_MAX_ATTRS];
-	char            *arena;      /* names and values, copied */
-	size_t           arena_len;
+	char *arena; /* names and values, copied */
+	size_t arena_len;
 };
 
 struct ldifread *
@@ -83,7 +83,7 @@ parse_record(struct ldifread *r, struct ldif_entry *e)
 		return "NUL byte";
 	r->buf[r->len] = '\0';
 	while ((line = ldif_getline(&next)) != NULL) {
-		struct berval type = { 0, NULL }, value = { 0, NULL };
+		struct berval type = {0, NULL}, value = {0, NULL};
 		int freeval = 0;
 		char *colon = strchr(line, ':');
 
@@ -93,12 +93,12 @@ parse_record(struct ldifread *r, struct ldif_entry *e)
 			return "a URL value (refused: never fetched)";
 		if (ldif_parse_line2(line, &type, &value, &freeval) < 0)
 			return "malformed line (bad base64?)";
-		if (freeval) {                  /* never, without URLs; be safe */
+		if (freeval) { /* never, without URLs; be safe */
 			ber_memfree(type.bv_val);
 			ber_memfree(value.bv_val);
 			return "unexpected value form";
 		}
-		if (value.bv_val == NULL) {          /* "attr:" with no value */
+		if (value.bv_val == NULL) { /* "attr:" with no value */
 			static char empty[1];
 
 			value.bv_val = empty;
@@ -128,7 +128,7 @@ parse_record(struct ldifread *r, struct ldif_entry *e)
 		r->attrs[e->nattrs].len = value.bv_len;
 		e->nattrs++;
 	}
-	return NULL;            /* first: comments or "version: 1" only */
+	return NULL; /* first: comments or "version: 1" only */
 }
 
 /* The buffered record (if any) to the callback. */
@@ -181,7 +181,7 @@ ldifread_feed(struct ldifread *r, const char *p, size_t n, ldifread_fn *cb, void
 			continue;
 		if (c == '\n') {
 			r->line++;
-			if (r->line_len == 0) {         /* a blank line ends a record */
+			if (r->line_len == 0) { /* a blank line ends a record */
 				if ((rc = deliver(r, cb, ctx)) != 0) {
 					r->stopped = true;
 					return rc;

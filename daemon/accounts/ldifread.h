@@ -22,23 +22,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define LDIFREAD_MAX_RECORD (64u * 1024)   /* raw bytes of one record */
-#define LDIFREAD_MAX_ATTRS  256            /* values in one record */
-#define LDIFREAD_MAX_VALUE  8192           /* bytes of one decoded value */
+#define LDIFREAD_MAX_RECORD (64u * 1024) /* raw bytes of one record */
+#define LDIFREAD_MAX_ATTRS  256          /* values in one record */
+#define LDIFREAD_MAX_VALUE  8192         /* bytes of one decoded value */
 
 struct ldif_attr {
-	const char *name;    /* as written (options kept), NUL-terminated */
-	const char *value;   /* decoded, NUL-terminated, no NUL inside */
-	size_t      len;
+	const char *name;  /* as written (options kept), NUL-terminated */
+	const char *value; /* decoded, NUL-terminated, no NUL inside */
+	size_t len;
 };
 
 struct ldif_entry {
-	uint64_t                num;     /* 1 = the first record */
-	uint64_t                line;    /* the line it starts on */
-	const char             *dn;      /* "" when the record has an error */
-	const struct ldif_attr *attrs;   /* valid only during the callback */
-	size_t                  nattrs;
-	const char             *error;   /* NULL, or why the record is refused */
+	uint64_t num;                  /* 1 = the first record */
+	uint64_t line;                 /* the line it starts on */
+	const char *dn;                /* "" when the record has an error */
+	const struct ldif_attr *attrs; /* valid only during the callback */
+	size_t nattrs;
+	const char *error; /* NULL, or why the record is refused */
 };
 
 /* Non-zero stops the reader (ldifread_feed returns it). */
