@@ -121,6 +121,7 @@ struct create {
 	char                   base[NAMES_LOGIN_BUFSZ]; /* a base, or the explicit login */
 	char                   explicit_mail[FIELD_MAIL_MAX + 1];
 	bool                   explicit_login;
+	char                   fallback[NAMES_BASE_MAX + 1]; /* "" or login_fallback */
 	unsigned long long     quota;
 	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
 	size_t                 naliases;
@@ -286,6 +287,9 @@ validate(struct create *c, const struct account_input *in)
 			return ST_INVALID;
 		}
 		snprintf(c->base, sizeof(c->base), "%s", in->login);
+		if (in->login_fallback != NULL && names_login_valid(in->login_fallback) &&
+		    strlen(in->login_fallback) <= NAMES_BASE_MAX)
+			snprintf(c->fallback, sizeof(c->fallback), "%s", in->login_fallback);
 		c->explicit_login = true;
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
@@ -471,6 +475,21 @@ login_taken(const struct create *c, const char *login)
 	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
+/* A planned login was taken meanwhile: search from its base's suffixes. */
+static void
+login_fall_back(struct create *c)
+{
+	log_info("account: %s: login '%s' was taken after it was planned; using the next "
+	         "free one", c->employee_id, c->base);
+	snprintf(c->base, sizeof(c->base), "%s", c->fallback);
+	c->fallback[0] = '\0';
+	c->explicit_login = false;
+	c->cand_from = 1;
+	c->conflict[0] = '\0';
+	c->nmatches = 0;
+	existing_clear(&c->old);
+}
+
 static void
 on_existing_done(void *arg, const struct dir_result *res)
 {
@@ -489,6 +508,12 @@ on_existing_done(void *arg, const struct dir_result *res)
 	}
 	if (c->old.found) {
 		update_existing(c);
+		return;
+	}
+	if (c->explicit_login && login_taken(c, c->base) && c->fallback[0] != '\0') {
+		/* Planned, then taken by another writer: the next free one. */
+		login_fall_back(c);
+		create_search(c);
 		return;
 	}
 	if (c->explicit_login) {
@@ -754,6 +779,8 @@ create_again(struct create *c)
 	c->conflict[0] = '\0';
 	c->nmatches = 0;
 	existing_clear(&c->old);
+	if (c->explicit_login && c->fallback[0] != '\0')
+		login_fall_back(c);
 	create_search(c);
 }
 
@@ -832,7 +859,7 @@ on_added(void *arg, const struct dir_result *res)
 		return;
 	}
 	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
-	    !c->explicit_login && ++c->tries < CREATE_RETRIES) {
+	    (!c->explicit_login || c->fallback[0] != '\0') && ++c->tries < CREATE_RETRIES) {
 		/* Another writer took the login, the address or the employee id
 		 * between our search and our add (another provd instance; the
 		 * provider's unique overlay refuses the duplicate). */
@@ -928,7 +955,9 @@ update_existing(struct create *c)
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
 		return;
 	}
-	if (c->explicit_login && strcmp(c->base, c->old.login) != 0) {
+	/* A login the batch planned is no request of the person's: when
+	 * another writer made the account meanwhile, its login stands. */
+	if (c->explicit_login && c->fallback[0] == '\0' && strcmp(c->base, c->old.login) != 0) {
 		create_fail(c, ST_CONFLICT, "login: employee %s already has the login '%s'; "
 		            "logins never change", c->employee_id, c->old.login);
 		return;

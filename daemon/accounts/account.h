@@ -38,6 +38,11 @@ struct account_input {
 	bool        login_planned; /* login was chosen by a batch's planner (or read
 	                              from its plan): up to NAMES_LOGIN_MAX
 	                              characters, a suffix included */
+	const char *login_fallback; /* with login: NULL refuses a login taken by
+	                              the time of the write; else the base whose
+	                              lowest free suffix is used instead (another
+	                              writer, e.g. the other site's provd, took
+	                              it after the batch planned it) */
 	const char *quota;        /* NULL = configured default */
 	const char *aliases[ACCOUNT_MAX_ALIASES];
 	size_t      naliases;

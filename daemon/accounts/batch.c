@@ -85,6 +85,7 @@ struct row {
 	char          login[NAMES_LOGIN_BUFSZ]; /* the planned login, "" = none */
 	/* --from-ldif: what the other directory said */
 	char          pref[NAMES_BASE_MAX + 1];   /* its login, kept when free */
+	char          base[NAMES_BASE_MAX + 1];   /* the planned login's base */
 	char         *hash;          /* its password hash, when kept (wiped) */
 	char          note[300];     /* password reset, old addresses not kept */
 	char         *old_local[ACCOUNT_MAX_ALIASES]; /* local parts of its addresses */
@@ -753,6 +754,7 @@ plan_login(struct batch *b, struct row *row)
 			break;
 	}
 	taken_add(b, row->login);
+	memcpy(row->base, base, sizeof(row->base));
 	row->renamed = row->pref[0] != '\0' && n > 1;
 	ldif_local_aliases(b, row);
 	return 0;
@@ -827,6 +829,9 @@ submit_row(struct batch *b, struct row *row)
 	in.phone = row->f[COL_PHONE];
 	in.login = row->login[0] ? row->login : row->f[COL_LOGIN];
 	in.login_planned = row->login[0] != '\0' || b->apply;
+	/* An import (not a plan being applied) takes the next free login when
+	 * another writer took the planned one meanwhile. */
+	in.login_fallback = row->login[0] != '\0' && !b->apply ? row->base : NULL;
 	in.mail = row->f[COL_MAIL];
 	in.quota = row->f[COL_QUOTA];
 	in.password_hash = row->hash;
