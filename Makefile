@@ -54,7 +54,7 @@ LIBS_OCSPD  := -lmicrohttpd -lcrypto -lpthread
 # and the command table (daemon/) sit on top and see everything; tests and
 # fuzzers too.  tools/include-graph checks the same order from the sources.
 INC_proto             := -Iproto
-INC_pki               := -Ipki -I/usr/include/p11-kit-1
+INC_pki               := -Ipki -Iproto -I/usr/include/p11-kit-1
 INC_daemon/core       := -Idaemon/core -Iproto -Ipki
 INC_daemon/directory  := -Idaemon/directory $(INC_daemon/core)
 INC_daemon/ctl        := -Idaemon/ctl $(INC_daemon/directory)

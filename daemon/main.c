@@ -37,7 +37,7 @@
 #include "config.h"
 #include "control.h"
 #include "dir.h"
-#include "lifecycle.h"
+#include "account.h"
 #include "log.h"
 #include "initialpw.h"
 #include "loop.h"
@@ -49,6 +49,7 @@
 #include "whois.h"
 #include "workpool.h"
 #include "writer.h"
+#include "xmalloc.h"
 
 #define SHUTDOWN_GRACE_MS 30000
 
@@ -156,7 +157,7 @@ reload_config(void)
 	pd.account_tpl = ntpl;
 	/* Keep the socket path of the running instance. */
 	free(ncfg.socket_path);
-	ncfg.socket_path = strdup(pd.cfg.socket_path);
+	ncfg.socket_path = xstrdup(pd.cfg.socket_path);
 	config_free(&pd.cfg);
 	pd.cfg = ncfg;
 	log_set_facility(pd.cfg.syslog_facility);
@@ -347,11 +348,11 @@ main(int argc, char **argv)
 		fatal("event loop");
 	if (loop_add_fd(pd.loop, sfd, EPOLLIN, on_signal, NULL) < 0)
 		fatal("event loop");
-	if ((pd.units = units_new()) == NULL ||
-	    (pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL ||
-	    (pd.dir = dir_new(pd.loop, &pd.cfg)) == NULL ||
-	    (pd.writer = writer_new(&pd, check_background)) == NULL)
-		fatal("start-up");
+	pd.units = units_new();
+	if ((pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL)
+		fatal("start-up: worker pool");
+	pd.dir = dir_new(pd.loop, &pd.cfg);
+	pd.writer = writer_new(&pd, check_background);
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");

@@ -115,13 +115,13 @@ status_show(struct request *req)
 	s->people.s = s->disabled.s = s->certs.s = s;
 	s->pending = 3;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=inetOrgPerson)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->people);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           SCHEMA_FILTER_LOCKED, noattrs, 0, NULL,
 	           count_entry, count_done, &s->disabled);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", noattrs, 0, NULL,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->certs);
 }
 
@@ -179,7 +179,7 @@ status_complete(struct request *req)
 			request_done(req, ST_USAGE, "prefix too long");
 			return;
 		}
-		snprintf(filter, sizeof(filter), "(uid=%s*)", esc);
+		snprintf(filter, sizeof(filter), "(" AT_UID "=%s*)", esc);
 		dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 100, NULL, complete_login, complete_login_done, req);
 		return;

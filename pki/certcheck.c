@@ -5,6 +5,7 @@
  */
 #include "certcheck.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -43,28 +44,28 @@ split_cert(const unsigned char *cert, size_t len, struct der_item *tbs,
  * is the first SEQUENCE of a TBSCertificate (after the [0] version and the
  * serial number).
  */
-static int
+static bool
 same_tbs(const struct der_item *sent, const struct der_item *got,
     const struct sigalg *alg)
 {
 	const unsigned char *p = sent->content, *pend = p + sent->len;
 	const unsigned char *q = got->content, *qend = q + got->len;
 	struct der_item a, b;
-	int seen_alg = 0;
+	bool seen_alg = false;
 
 	while (p < pend && q < qend) {
 		if (der_read(&p, pend, &a) < 0 || der_read(&q, qend, &b) < 0 ||
 		    a.tag != b.tag)
-			return 0;
+			return false;
 		if (!seen_alg && a.tag == DER_SEQUENCE) {
-			seen_alg = 1;
+			seen_alg = true;
 			if (b.total != alg->algid_len ||
 			    memcmp(b.start, alg->algid, alg->algid_len) != 0)
-				return 0;
+				return false;
 			continue;
 		}
 		if (a.total != b.total || memcmp(a.start, b.start, a.total) != 0)
-			return 0;
+			return false;
 	}
 	return seen_alg && p == pend && q == qend;
 }
@@ -76,7 +77,7 @@ certcheck_signed(EVP_PKEY *pub, const unsigned char *sent, size_t sentlen,
 	struct der_item st, sa, ss, gt, ga, gs;
 	struct sigalg alg;
 	EVP_MD_CTX *md = NULL;
-	int ok;
+	bool ok;
 
 	if (pub == NULL) {
 		snprintf(err, errlen, "signer: no CA public key to check with");

@@ -3,6 +3,7 @@
  */
 #include "certgen.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -100,7 +101,7 @@ keyid_of(X509 *x, unsigned char md[KEYID_LEN])
 /* Add the extension nid, DER-encoded from value, to x.  value NULL means
  * building it failed; either way the message names the extension. */
 static int
-add_ext(X509 *x, int nid, int critical, void *value, const char *name,
+add_ext(X509 *x, int nid, bool critical, void *value, const char *name,
     char *err, size_t errlen)
 {
 	if (value == NULL ||
@@ -130,7 +131,7 @@ static int
 add_ski(X509 *x, char *err, size_t errlen)
 {
 	ASN1_OCTET_STRING *os = keyid_new(x);
-	int rc = add_ext(x, NID_subject_key_identifier, 0, os,
+	int rc = add_ext(x, NID_subject_key_identifier, false, os,
 	    "subjectKeyIdentifier", err, errlen);
 
 	ASN1_OCTET_STRING_free(os);
@@ -159,7 +160,7 @@ static int
 add_aki(X509 *x, X509 *issuer, char *err, size_t errlen)
 {
 	AUTHORITY_KEYID *akid = aki_new(issuer);
-	int rc = add_ext(x, NID_authority_key_identifier, 0, akid,
+	int rc = add_ext(x, NID_authority_key_identifier, false, akid,
 	    "authorityKeyIdentifier", err, errlen);
 
 	AUTHORITY_KEYID_free(akid);
@@ -186,11 +187,11 @@ basic_constraints_new(int ca, int pathlen)
 }
 
 static int
-add_basic_constraints(X509 *x, int ca, int pathlen, char *err,
+add_basic_constraints(X509 *x, bool ca, int pathlen, char *err,
     size_t errlen)
 {
 	BASIC_CONSTRAINTS *bc = basic_constraints_new(ca, pathlen);
-	int rc = add_ext(x, NID_basic_constraints, 1, bc, "basicConstraints",
+	int rc = add_ext(x, NID_basic_constraints, true, bc, "basicConstraints",
 	    err, errlen);
 
 	BASIC_CONSTRAINTS_free(bc);
@@ -220,7 +221,7 @@ static int
 add_key_usage(X509 *x, unsigned ku, char *err, size_t errlen)
 {
 	ASN1_BIT_STRING *bs = key_usage_new(ku);
-	int rc = add_ext(x, NID_key_usage, 1, bs, "keyUsage", err, errlen);
+	int rc = add_ext(x, NID_key_usage, true, bs, "keyUsage", err, errlen);
 
 	ASN1_BIT_STRING_free(bs);
 	return rc;
@@ -270,7 +271,7 @@ add_policies(X509 *x, const struct profile *prof, char *err, size_t errlen)
 			goto nomem;
 		}
 	}
-	rc = add_ext(x, NID_certificate_policies, 0, cp, "certificatePolicies",
+	rc = add_ext(x, NID_certificate_policies, false, cp, "certificatePolicies",
 	    err, errlen);
 	sk_POLICYINFO_pop_free(cp, POLICYINFO_free);
 	return rc;
@@ -289,7 +290,7 @@ add_eku(X509 *x, const struct profile *prof, char *err, size_t errlen)
 	if (prof->neku == 0)
 		return 0;
 	eku = eku_new(prof);
-	rc = add_ext(x, NID_ext_key_usage, 0, eku, "extendedKeyUsage", err,
+	rc = add_ext(x, NID_ext_key_usage, false, eku, "extendedKeyUsage", err,
 	    errlen);
 	sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
 	return rc;
@@ -329,7 +330,7 @@ static int
 add_san_email(X509 *x, const char *mail, char *err, size_t errlen)
 {
 	GENERAL_NAMES *gens = general_names_of(ia5_name(GEN_EMAIL, mail));
-	int rc = add_ext(x, NID_subject_alt_name, 0, gens, "subjectAltName",
+	int rc = add_ext(x, NID_subject_alt_name, false, gens, "subjectAltName",
 	    err, errlen);
 
 	GENERAL_NAMES_free(gens);
@@ -364,7 +365,7 @@ static int
 add_crl_dp(X509 *x, const char *url, char *err, size_t errlen)
 {
 	CRL_DIST_POINTS *dps = crl_dp_new(url);
-	int rc = add_ext(x, NID_crl_distribution_points, 0, dps,
+	int rc = add_ext(x, NID_crl_distribution_points, false, dps,
 	    "cRLDistributionPoints", err, errlen);
 
 	sk_DIST_POINT_pop_free(dps, DIST_POINT_free);
@@ -416,7 +417,7 @@ add_aia(X509 *x, const char *ocsp, const char *issuers, char *err,
 	if (ocsp == NULL && issuers == NULL)
 		return 0;
 	aia = aia_new(ocsp, issuers);
-	rc = add_ext(x, NID_info_access, 0, aia, "authorityInfoAccess", err,
+	rc = add_ext(x, NID_info_access, false, aia, "authorityInfoAccess", err,
 	    errlen);
 	sk_ACCESS_DESCRIPTION_pop_free(aia, ACCESS_DESCRIPTION_free);
 	return rc;
@@ -427,7 +428,7 @@ set_serial(X509 *x, char *err, size_t errlen)
 {
 	struct serial s;
 	ASN1_INTEGER *ai;
-	int ok;
+	bool ok;
 
 	if (serial_random(&s, err, errlen) < 0)
 		return -1;
@@ -446,7 +447,7 @@ set_validity(X509 *x, time_t nb, time_t na, char *err, size_t errlen)
 {
 	ASN1_TIME *t1 = ASN1_TIME_set(NULL, nb);
 	ASN1_TIME *t2 = ASN1_TIME_set(NULL, na);
-	int ok = t1 != NULL && t2 != NULL && X509_set1_notBefore(x, t1) &&
+	bool ok = t1 != NULL && t2 != NULL && X509_set1_notBefore(x, t1) &&
 	    X509_set1_notAfter(x, t2);
 
 	ASN1_TIME_free(t1);
@@ -584,7 +585,7 @@ certgen_person(const struct certgen_ca *ca,
 		goto nomem;
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, nb, na, err, errlen) < 0 ||
-	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
+	    add_basic_constraints(x, false, -1, err, errlen) < 0 ||
 	    add_key_usage(x, ku, err, errlen) < 0 ||
 	    add_eku(x, prof, err, errlen) < 0 ||
 	    add_policies(x, prof, err, errlen) < 0 ||
@@ -648,7 +649,7 @@ certgen_ca(const char *subject, unsigned days, EVP_PKEY *ca_pub,
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, now - CERTGEN_SKEW_SECONDS,
 	    now + (time_t)days * 86400, err, errlen) < 0 ||
-	    add_basic_constraints(x, 1, 0, err, errlen) < 0 ||
+	    add_basic_constraints(x, true, 0, err, errlen) < 0 ||
 	    add_key_usage(x, KU_KEY_CERT_SIGN | KU_CRL_SIGN, err, errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, x, err, errlen) < 0)
@@ -760,11 +761,11 @@ certgen_ocsp_responder(const struct certgen_ca *ca, EVP_PKEY *pub,
 		goto nomem;
 	if (set_serial(x, err, errlen) < 0 ||
 	    set_validity(x, now - CERTGEN_SKEW_SECONDS, na, err, errlen) < 0 ||
-	    add_basic_constraints(x, 0, -1, err, errlen) < 0 ||
+	    add_basic_constraints(x, false, -1, err, errlen) < 0 ||
 	    add_key_usage(x, KU_DIGITAL_SIGNATURE, err, errlen) < 0 ||
-	    add_ext(x, NID_ext_key_usage, 0, eku, "extendedKeyUsage", err,
+	    add_ext(x, NID_ext_key_usage, false, eku, "extendedKeyUsage", err,
 	    errlen) < 0 ||
-	    add_ext(x, NID_id_pkix_OCSP_noCheck, 0, nocheck, "ocspNoCheck", err,
+	    add_ext(x, NID_id_pkix_OCSP_noCheck, false, nocheck, "ocspNoCheck", err,
 	    errlen) < 0 ||
 	    add_ski(x, err, errlen) < 0 ||
 	    add_aki(x, ca->cert, err, errlen) < 0)

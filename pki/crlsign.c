@@ -3,6 +3,7 @@
  */
 #include "crlsign.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 
 #include "der.h"
 
-static int
+static bool
 is_time(const struct der_item *it)
 {
 	size_t i, want;
@@ -21,16 +22,16 @@ is_time(const struct der_item *it)
 	else if (it->tag == DER_GENERALIZEDTIME)
 		want = 15;
 	else
-		return 0;
+		return false;
 	if (it->len != want || it->content[want - 1] != 'Z')
-		return 0;
+		return false;
 	for (i = 0; i + 1 < want; i++)
 		if (it->content[i] < '0' || it->content[i] > '9')
-			return 0;
-	return 1;
+			return false;
+	return true;
 }
 
-static int
+static bool
 same_bytes(const struct der_item *it, const struct sigalg *alg)
 {
 	return it->total == alg->algid_len &&

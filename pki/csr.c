@@ -244,15 +244,15 @@ out:
  * check adds a scalar multiplication by the order, and is kept for any
  * other curve.
  */
-static int
+static bool
 ec_point_valid(EVP_PKEY *pub, int curve_nid)
 {
 	EVP_PKEY_CTX *ctx;
-	int ok;
+	bool ok;
 
 	ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pub, NULL);
 	if (ctx == NULL)
-		return 0;
+		return false;
 	if (curve_nid == NID_X9_62_prime256v1 || curve_nid == NID_secp384r1 ||
 	    curve_nid == NID_secp521r1)
 		ok = EVP_PKEY_public_check_quick(ctx) == 1;

@@ -3,6 +3,7 @@
  */
 #include "der.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,7 @@ der_reserve(struct der_buf *b, size_t extra)
 	if (b->failed)
 		return -1;
 	if (extra > SIZE_MAX / 2 - b->len) {
-		b->failed = 1;
+		b->failed = true;
 		return -1;
 	}
 	want = b->len + extra;
@@ -40,7 +41,7 @@ der_reserve(struct der_buf *b, size_t extra)
 		ncap *= 2;
 	np = realloc(b->p, ncap);
 	if (np == NULL) {
-		b->failed = 1;
+		b->failed = true;
 		return -1;
 	}
 	b->p = np;

@@ -9,6 +9,7 @@
 #ifndef PROVD_PKI_DER_H
 #define PROVD_PKI_DER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define DER_SEQUENCE        0x30
@@ -28,7 +29,7 @@ struct der_buf {
 	unsigned char *p;
 	size_t         len;
 	size_t         cap;
-	int            failed;
+	bool           failed;
 };
 
 void der_buf_init(struct der_buf *b);

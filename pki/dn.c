@@ -4,6 +4,7 @@
 #include "dn.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +39,7 @@ struct dn_ava {
 	char value[DN_VALUE_MAX * 4 + 1];   /* UTF-8, at most 4 bytes/char */
 };
 
-static int
+static bool
 is_printable_string(const char *s)
 {
 	for (; *s != '\0'; s++) {
@@ -47,9 +48,9 @@ is_printable_string(const char *s)
 		if (!(isalnum(c) || c == ' ' || c == '\'' || c == '(' ||
 		    c == ')' || c == '+' || c == ',' || c == '-' || c == '.' ||
 		    c == '/' || c == ':' || c == '=' || c == '?'))
-			return 0;
+			return false;
 	}
-	return 1;
+	return true;
 }
 
 int
@@ -139,7 +140,7 @@ type_nid(const char *s, size_t n)
  * Leading and trailing unescaped blanks of type and value are dropped.
  */
 static int
-parse_ava(const char **pp, char sep, int rfc4514, struct dn_ava *ava,
+parse_ava(const char **pp, char sep, bool rfc4514, struct dn_ava *ava,
     char *err, size_t errlen)
 {
 	const char *p = *pp, *t, *tend;
@@ -233,7 +234,8 @@ dn_parse(const char *text, X509_NAME **out, char *err, size_t errlen)
 	X509_NAME *name = NULL;
 	const char *p;
 	size_t n = 0, i, len;
-	int rfc4514, rc = -1;
+	bool rfc4514;
+	int rc = -1;
 	char sep;
 
 	*out = NULL;

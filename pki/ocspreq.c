@@ -3,6 +3,7 @@
  */
 #include "ocspreq.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include <openssl/err.h>
@@ -30,7 +31,7 @@ ocspreq_issuer_of(X509 *ca, struct ocspreq_issuer *out)
 	return rc;
 }
 
-static int
+static bool
 same(const ASN1_OCTET_STRING *os, const unsigned char *h)
 {
 	return os != NULL && ASN1_STRING_length(os) == OCSPREQ_HASH_LEN &&

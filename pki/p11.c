@@ -4,6 +4,7 @@
 #include "p11.h"
 
 #include <dlfcn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -705,7 +706,7 @@ p11_key_generate(const char *uri, const char *pin_path, enum keyfile_type t,
 		rv_error(err, errlen, "C_GenerateKeyPair", rv);
 		goto fail;
 	}
-	u.has_object = 1;
+	u.has_object = true;
 	if (attach(k, &u, pub, err, errlen) < 0) {
 		(void)mod.f->C_DestroyObject(k->session, hpriv);
 		(void)mod.f->C_DestroyObject(k->session, hpub);

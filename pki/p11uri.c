@@ -3,6 +3,7 @@
  */
 #include "p11uri.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -49,7 +50,7 @@ decode(const char *in, size_t n, unsigned char *out, size_t max)
 /* Decode a text attribute: no NUL, fits max bytes, stored NUL-terminated. */
 static int
 text_attr(const char *name, const char *v, size_t n, char *out, size_t max,
-    int *has, char *err, size_t errlen)
+    bool *has, char *err, size_t errlen)
 {
 	long len;
 
@@ -64,11 +65,11 @@ text_attr(const char *name, const char *v, size_t n, char *out, size_t max,
 		return -1;
 	}
 	out[len] = '\0';
-	*has = 1;
+	*has = true;
 	return 0;
 }
 
-int
+bool
 p11uri_is(const char *s)
 {
 	return s != NULL && strncasecmp(s, "pkcs11:", 7) == 0;
@@ -82,7 +83,7 @@ path_attr(struct p11uri *u, const char *a, size_t n, char *err,
 	size_t nl, vl;
 	const char *v;
 	long len;
-	int has_id = u->idlen > 0;
+	bool has_id = u->idlen > 0;
 
 	if (eq == NULL) {
 		snprintf(err, errlen, "PKCS#11 URI: an attribute without '='");
@@ -191,19 +192,19 @@ p11uri_parse(const char *s, struct p11uri *out, char *err, size_t errlen)
 	return 0;
 }
 
-int
-p11uri_match_padded(int has_want, const char *want,
+bool
+p11uri_match_padded(bool has_want, const char *want,
     const unsigned char *field, size_t len)
 {
 	size_t wl, i;
 
 	if (!has_want)
-		return 1;
+		return true;
 	wl = strlen(want);
 	if (wl > len || memcmp(field, want, wl) != 0)
-		return 0;
+		return false;
 	for (i = wl; i < len; i++)
 		if (field[i] != ' ')
-			return 0;
-	return 1;
+			return false;
+	return true;
 }

@@ -16,6 +16,7 @@
 #ifndef PROVD_PKI_P11URI_H
 #define PROVD_PKI_P11URI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define P11URI_MAX        1024   /* longest URI accepted */
@@ -32,12 +33,12 @@ struct p11uri {
 	char          object[P11URI_OBJECT_MAX + 1];
 	unsigned char id[P11URI_ID_MAX];
 	size_t        idlen;                              /* 0 = any */
-	int           has_token, has_manufacturer, has_model, has_serial;
-	int           has_object;
+	bool          has_token, has_manufacturer, has_model, has_serial;
+	bool          has_object;
 };
 
 /* Does s begin with "pkcs11:" (case-insensitive scheme)? */
-int p11uri_is(const char *s);
+bool p11uri_is(const char *s);
 
 /*
  * Parse s into *out.  Returns 0, or -1 with a message naming the
@@ -50,7 +51,7 @@ int p11uri_parse(const char *s, struct p11uri *out, char *err,
  * Does a CK_TOKEN_INFO-style blank-padded field field[0..len) match want
  * (set: has_want)?  An unset attribute matches anything.
  */
-int p11uri_match_padded(int has_want, const char *want,
+bool p11uri_match_padded(bool has_want, const char *want,
     const unsigned char *field, size_t len);
 
 #endif

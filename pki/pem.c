@@ -3,6 +3,7 @@
  */
 #include "pem.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 static const char b64chars[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-static int
+static bool
 is_ws(unsigned char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' ||
@@ -47,7 +48,7 @@ find(const unsigned char *p, const unsigned char *end, const char *needle)
 	return memmem(p, (size_t)(end - p), needle, n);
 }
 
-int
+bool
 pem_looks_like(const unsigned char *in, size_t len)
 {
 	const unsigned char *p = in, *end = in + len;

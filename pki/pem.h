@@ -5,6 +5,7 @@
 #ifndef PROVD_PKI_PEM_H
 #define PROVD_PKI_PEM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #define PEM_MAX_INPUT (1024 * 1024)   /* pem_decode_one refuses more */
@@ -12,7 +13,7 @@
 /*
  * Non-zero when the first non-whitespace bytes of in are "-----BEGIN ".
  */
-int pem_looks_like(const unsigned char *in, size_t len);
+bool pem_looks_like(const unsigned char *in, size_t len);
 
 /*
  * Decode the single PEM block in in[0..len).  Its label must be one of

@@ -16,20 +16,34 @@ tm_of(time_t t, struct tm *tm)
 	return 0;
 }
 
-int
-pkitime_format_ldap(time_t t, char out[PKITIME_LDAP_LEN + 1])
+/* t in one of the two fixed layouts (year, month, day, hour, minute,
+ * second), len characters, into out[len + 1]. */
+static int
+format_fixed(time_t t, const char *layout, char *out, size_t len)
 {
 	char tmp[80];
 	struct tm tm;
 
+	out[0] = '\0';
 	if (tm_of(t, &tm) < 0)
 		return -1;
-	snprintf(tmp, sizeof(tmp), "%04d%02d%02d%02d%02d%02dZ",
-	    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-	    tm.tm_min, tm.tm_sec);
-	memcpy(out, tmp, PKITIME_LDAP_LEN);
-	out[PKITIME_LDAP_LEN] = '\0';
+	snprintf(tmp, sizeof(tmp), layout, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+	    tm.tm_hour, tm.tm_min, tm.tm_sec);
+	memcpy(out, tmp, len);
+	out[len] = '\0';
 	return 0;
+}
+
+int
+pkitime_format_ldap(time_t t, char out[PKITIME_LDAP_LEN + 1])
+{
+	return format_fixed(t, "%04d%02d%02d%02d%02d%02dZ", out, PKITIME_LDAP_LEN);
+}
+
+int
+pkitime_format_iso(time_t t, char out[PKITIME_ISO_LEN + 1])
+{
+	return format_fixed(t, "%04d-%02d-%02dT%02d:%02d:%02dZ", out, PKITIME_ISO_LEN);
 }
 
 int

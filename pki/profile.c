@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,7 @@ string_elem(const char *path, const config_setting_t *arr, int i,
 }
 
 static int
-parse_key_usage(const char *path, const config_setting_t *arr, int is_rsa,
+parse_key_usage(const char *path, const config_setting_t *arr, bool is_rsa,
     unsigned *out, char *err, size_t errlen)
 {
 	int i, n;
@@ -217,7 +218,7 @@ parse_rsa(const char *path, const config_setting_t *g, struct profile *p,
 	if (want_type(path, g, CONFIG_TYPE_GROUP, "a group { ... }", err,
 	    errlen) < 0)
 		return -1;
-	p->rsa_allowed = 1;
+	p->rsa_allowed = true;
 	p->rsa_min_bits = RSA_FLOOR_BITS;
 	p->rsa_max_bits = 8192;
 	n = config_setting_length(g);
@@ -232,7 +233,7 @@ parse_rsa(const char *path, const config_setting_t *g, struct profile *p,
 			    &p->rsa_max_bits, err, errlen) < 0)
 				return -1;
 		} else if (strcmp(config_setting_name(s), "key_usage") == 0) {
-			if (parse_key_usage(path, s, 1, &p->rsa_key_usage,
+			if (parse_key_usage(path, s, true, &p->rsa_key_usage,
 			    err, errlen) < 0)
 				return -1;
 		} else {
@@ -301,7 +302,7 @@ parse_ec(const char *path, const config_setting_t *g, struct profile *p,
 	if (want_type(path, g, CONFIG_TYPE_GROUP, "a group { ... }", err,
 	    errlen) < 0)
 		return -1;
-	p->ec_allowed = 1;
+	p->ec_allowed = true;
 	n = config_setting_length(g);
 	for (i = 0; i < n; i++) {
 		s = config_setting_get_elem(g, (unsigned)i);
@@ -309,7 +310,7 @@ parse_ec(const char *path, const config_setting_t *g, struct profile *p,
 			if (parse_curves(path, s, p, err, errlen) < 0)
 				return -1;
 		} else if (strcmp(config_setting_name(s), "key_usage") == 0) {
-			if (parse_key_usage(path, s, 0, &p->ec_key_usage,
+			if (parse_key_usage(path, s, false, &p->ec_key_usage,
 			    err, errlen) < 0)
 				return -1;
 		} else {
@@ -401,15 +402,15 @@ parse_eku(const char *path, const config_setting_t *arr, struct profile *p,
 }
 
 /* Escrow only for mail encryption keys (see profile.h). */
-static int
+static bool
 escrow_allowed(const struct profile *p)
 {
 	size_t i;
-	int mail = 0;
+	bool mail = false;
 
 	for (i = 0; i < p->neku; i++)
 		if (strcmp(p->eku[i], "1.3.6.1.5.5.7.3.4") == 0)
-			mail = 1;
+			mail = true;
 	return mail && !((p->rsa_key_usage | p->ec_key_usage) & KU_NON_REPUDIATION);
 }
 
@@ -494,12 +495,12 @@ parse_root(const char *path, const config_setting_t *root,
 			if (want_type(path, s, CONFIG_TYPE_BOOL,
 			    "true or false", err, errlen) < 0)
 				return -1;
-			p->email_san = config_setting_get_bool(s);
+			p->email_san = config_setting_get_bool(s) != 0;
 		} else if (strcmp(name, "escrow") == 0) {
 			if (want_type(path, s, CONFIG_TYPE_BOOL,
 			    "true or false", err, errlen) < 0)
 				return -1;
-			p->escrow = config_setting_get_bool(s);
+			p->escrow = config_setting_get_bool(s) != 0;
 		} else if (strcmp(name, "rsa") == 0) {
 			if (parse_rsa(path, s, p, err, errlen) < 0)
 				return -1;

@@ -32,6 +32,7 @@
 #ifndef PROVD_PKI_PROFILE_H
 #define PROVD_PKI_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <openssl/evp.h>
 
@@ -49,18 +50,18 @@ struct profile {
 	char     name[PROFILE_NAME_MAX + 1];  /* file name without .conf */
 	char     description[PROFILE_DESC_MAX + 1];
 	unsigned validity_days;
-	int      email_san;
-	int      rsa_allowed;
+	bool     email_san;
+	bool     rsa_allowed;
 	unsigned rsa_min_bits;
 	unsigned rsa_max_bits;
 	unsigned rsa_key_usage;    /* KU_* bits of <openssl/x509v3.h> */
-	int      ec_allowed;
+	bool     ec_allowed;
 	int      ec_curves[PROFILE_MAX_CURVES];   /* curve NIDs */
 	size_t   ec_ncurves;
 	unsigned ec_key_usage;     /* KU_* bits */
 	char     eku[PROFILE_MAX_EKU][PROFILE_OID_MAX];   /* dotted OIDs */
 	size_t   neku;
-	int      escrow;
+	bool     escrow;
 	char     policies[PROFILE_MAX_POLICIES][PROFILE_OID_MAX];  /* dotted OIDs */
 	size_t   npolicies;
 };

@@ -3,6 +3,7 @@
  */
 #include "reason.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -30,7 +31,7 @@ reason_name(int code)
 	return reason_names[code];
 }
 
-int
+bool
 reason_valid_for_crl(int code)
 {
 	return reason_name(code) != NULL && code != REASON_REMOVE_FROM_CRL;

@@ -4,6 +4,7 @@
 #ifndef PROVD_PKI_REASON_H
 #define PROVD_PKI_REASON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 enum reason_code {
@@ -40,6 +41,6 @@ int reason_parse(const char *name, int *code, char *err, size_t errlen);
  * Non-zero when a CRL entry may carry this code: every RFC 5280 code except
  * 7 (unused) and removeFromCRL.
  */
-int reason_valid_for_crl(int code);
+bool reason_valid_for_crl(int code);
 
 #endif

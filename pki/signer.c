@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "p11uri.h"
 #include "signer_child.h"
 #include "signer_wire.h"
+#include "text.h"
 
 #define REPLY_CERT_MAX  (64 * 1024)
 #define REPLY_MSG_MAX   1024
@@ -42,7 +44,7 @@ struct signer {
 };
 
 static int
-timeout_of(const struct signer *s, int keygen)
+timeout_of(const struct signer *s, bool keygen)
 {
 	if (keygen)
 		return s->cfg.keygen_timeout_ms > 0 ? s->cfg.keygen_timeout_ms :
@@ -103,22 +105,15 @@ kill_child(struct signer *s)
 	s->pid = -1;
 }
 
-/* Copy the signer's error text, keeping printable ASCII and UTF-8 only. */
+/* Copy the signer's error text, shown by text_sanitize's rule. */
 static void
 copy_message(const struct signer_msg *m, char *err, size_t errlen)
 {
-	size_t i, o = 0, n;
-
 	if (errlen == 0)
 		return;
-	n = m->nfields > 0 ? m->field[0].len : 0;
-	for (i = 0; i < n && o + 1 < errlen; i++) {
-		unsigned char c = m->field[0].data[i];
-
-		err[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
-	}
-	err[o] = '\0';
-	if (o == 0)
+	text_sanitize((const char *)m->field[0].data, m->nfields > 0 ? m->field[0].len : 0, err,
+	              errlen);
+	if (err[0] == '\0')
 		snprintf(err, errlen, "signer refused the request");
 }
 
@@ -151,7 +146,7 @@ fork_child(struct signer *s, char *err, size_t errlen)
 	s->pid = pid;
 	s->broken = 0;
 	r = signer_wire_recv(s->fd, &hello, REPLY_MSG_MAX,
-	    timeout_of(s, 0), err, errlen);
+	    timeout_of(s, false), err, errlen);
 	if (r != 0) {
 		if (r == 1) {
 			child_status(s, why, sizeof(why));
@@ -205,7 +200,7 @@ signer_call(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, size_t reply_max,
     struct signer_msg *reply, char *err, size_t errlen)
 {
-	return exchange(s, op, flags, f, nf, timeout_of(s, 0), reply_max, reply,
+	return exchange(s, op, flags, f, nf, timeout_of(s, false), reply_max, reply,
 	    err, errlen);
 }
 
@@ -274,7 +269,7 @@ pubkey_from(const struct signer_msg *m, EVP_PKEY **pk, char *err,
 }
 
 static int
-check_path(const char *path, int optional, const char *what, char *err,
+check_path(const char *path, bool optional, const char *what, char *err,
     size_t errlen)
 {
 	if (path == NULL && optional)
@@ -303,8 +298,8 @@ check_key_ref(const char *path, const char *pass_path, char *err,
 		}
 		return 0;
 	}
-	if (check_path(path, 0, "key path", err, errlen) < 0 ||
-	    check_path(pass_path, 1, "passphrase path", err, errlen) < 0)
+	if (check_path(path, false, "key path", err, errlen) < 0 ||
+	    check_path(pass_path, true, "passphrase path", err, errlen) < 0)
 		return -1;
 	return 0;
 }
@@ -371,7 +366,7 @@ signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
 	f[0] = text(tn);
 	f[1] = text(path);
 	f[2] = text(pass_path);
-	return key_request(s, SIGNER_OP_GENKEY, f, 3, timeout_of(s, 1), path,
+	return key_request(s, SIGNER_OP_GENKEY, f, 3, timeout_of(s, true), path,
 	    pass_path, pub, err, errlen);
 }
 
@@ -385,7 +380,7 @@ signer_load(struct signer *s, const char *path, const char *pass_path,
 		return -1;
 	f[0] = text(path);
 	f[1] = text(pass_path);
-	return key_request(s, SIGNER_OP_LOAD, f, 2, timeout_of(s, 0), path,
+	return key_request(s, SIGNER_OP_LOAD, f, 2, timeout_of(s, false), path,
 	    pass_path, pub, err, errlen);
 }
 
@@ -395,14 +390,14 @@ signer_import(struct signer *s, const char *src, const char *dst,
 {
 	struct signer_field f[3];
 
-	if (check_path(src, 0, "source key path", err, errlen) < 0 ||
-	    check_path(dst, 0, "destination path", err, errlen) < 0 ||
-	    check_path(pass_path, 1, "passphrase path", err, errlen) < 0)
+	if (check_path(src, false, "source key path", err, errlen) < 0 ||
+	    check_path(dst, false, "destination path", err, errlen) < 0 ||
+	    check_path(pass_path, true, "passphrase path", err, errlen) < 0)
 		return -1;
 	f[0] = text(src);
 	f[1] = text(dst);
 	f[2] = text(pass_path);
-	return key_request(s, SIGNER_OP_IMPORT, f, 3, timeout_of(s, 0), dst,
+	return key_request(s, SIGNER_OP_IMPORT, f, 3, timeout_of(s, false), dst,
 	    pass_path, pub, err, errlen);
 }
 
@@ -413,7 +408,7 @@ signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err, size_t errlen)
 	int rc;
 
 	*pub = NULL;
-	if (exchange(s, SIGNER_OP_PUBKEY, 0, NULL, 0, timeout_of(s, 0),
+	if (exchange(s, SIGNER_OP_PUBKEY, 0, NULL, 0, timeout_of(s, false),
 	    REPLY_CERT_MAX, &m, err, errlen) < 0)
 		return -1;
 	rc = pubkey_from(&m, pub, err, errlen);
@@ -467,7 +462,7 @@ signer_sign_cert_der(struct signer *s, X509 *cert, unsigned flags,
 	f.len = (size_t)len;
 	if (exchange(s, SIGNER_OP_SIGN_CERT,
 	    (flags & SIGNER_SELF_SIGNED) ? SIGNER_FLAG_SELF_SIGNED : 0, &f, 1,
-	    timeout_of(s, 0), REPLY_CERT_MAX, &m, err, errlen) < 0)
+	    timeout_of(s, false), REPLY_CERT_MAX, &m, err, errlen) < 0)
 		goto out;
 	if (m.nfields != 1) {
 		snprintf(err, errlen, "signer sent no certificate");
@@ -531,7 +526,7 @@ signer_sign_crl(struct signer *s, const unsigned char *crl, size_t len,
 		snprintf(err, errlen, "signer: no CRL to sign");
 		return -1;
 	}
-	if (exchange(s, SIGNER_OP_SIGN_CRL, 0, &f, 1, timeout_of(s, 0),
+	if (exchange(s, SIGNER_OP_SIGN_CRL, 0, &f, 1, timeout_of(s, false),
 	    SIGNER_WIRE_MAX, &m, err, errlen) < 0)
 		return -1;
 	if (m.nfields != 1 || m.field[0].len == 0) {

@@ -9,6 +9,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,7 +98,7 @@ reply_pubkey(struct child *c, uint8_t op)
  * and the reply is its public half; otherwise k is cleared and err is the
  * reply. */
 static void
-key_done(struct child *c, uint8_t op, struct cakey *k, int ok,
+key_done(struct child *c, uint8_t op, struct cakey *k, bool ok,
     const char *err)
 {
 	if (!ok) {
@@ -113,7 +114,7 @@ key_done(struct child *c, uint8_t op, struct cakey *k, int ok,
 /* Text field i of a request as a path ("" = absent when optional). */
 static int
 field_path(struct child *c, const struct signer_msg *m, size_t i,
-    int optional, char *out, size_t outsize, const char *what)
+    bool optional, char *out, size_t outsize, const char *what)
 {
 	if (signer_msg_string(m, i, out, outsize) < 0) {
 		reply_error(c, m->op, "%s: missing or malformed", what);
@@ -140,7 +141,7 @@ key_ref(struct child *c, const struct signer_msg *m, size_t i, char *out,
 	}
 	if (p11uri_is(out))
 		return 0;
-	return field_path(c, m, i, 0, out, outsize, "key path");
+	return field_path(c, m, i, false, out, outsize, "key path");
 }
 
 /* Load the configured PKCS #11 module (first use only). */
@@ -162,7 +163,7 @@ do_genkey(struct child *c, const struct signer_msg *m)
 	char err[ERRMSG_MAX];
 	enum keyfile_type t;
 	struct cakey k = { NULL, NULL };
-	int ok;
+	bool ok;
 
 	if (m->nfields != 3) {
 		reply_error(c, m->op, "GENKEY: wrong number of fields");
@@ -175,7 +176,7 @@ do_genkey(struct child *c, const struct signer_msg *m)
 		return;
 	}
 	if (key_ref(c, m, 1, path, sizeof(path)) < 0 ||
-	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
+	    field_path(c, m, 2, true, pass, sizeof(pass), "passphrase path") < 0)
 		return;
 	if (p11uri_is(path))
 		ok = token_ready(c, err, sizeof(err)) >= 0 &&
@@ -193,14 +194,14 @@ do_load(struct child *c, const struct signer_msg *m)
 {
 	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	struct cakey k = { NULL, NULL };
-	int ok;
+	bool ok;
 
 	if (m->nfields != 2) {
 		reply_error(c, m->op, "LOAD: wrong number of fields");
 		return;
 	}
 	if (key_ref(c, m, 0, path, sizeof(path)) < 0 ||
-	    field_path(c, m, 1, 1, pass, sizeof(pass), "passphrase path") < 0)
+	    field_path(c, m, 1, true, pass, sizeof(pass), "passphrase path") < 0)
 		return;
 	if (p11uri_is(path))
 		ok = token_ready(c, err, sizeof(err)) >= 0 &&
@@ -220,15 +221,15 @@ do_import(struct child *c, const struct signer_msg *m)
 	char pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	const char *pp;
 	struct cakey k = { NULL, NULL };
-	int ok;
+	bool ok;
 
 	if (m->nfields != 3) {
 		reply_error(c, m->op, "IMPORT: wrong number of fields");
 		return;
 	}
-	if (field_path(c, m, 0, 0, src, sizeof(src), "source key path") < 0 ||
-	    field_path(c, m, 1, 0, dst, sizeof(dst), "destination path") < 0 ||
-	    field_path(c, m, 2, 1, pass, sizeof(pass), "passphrase path") < 0)
+	if (field_path(c, m, 0, false, src, sizeof(src), "source key path") < 0 ||
+	    field_path(c, m, 1, false, dst, sizeof(dst), "destination path") < 0 ||
+	    field_path(c, m, 2, true, pass, sizeof(pass), "passphrase path") < 0)
 		return;
 	pp = pass[0] != '\0' ? pass : NULL;
 	ok = keyfile_load(src, pp, &k.pkey, err, sizeof(err)) >= 0 &&

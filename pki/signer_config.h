@@ -6,10 +6,11 @@
 #ifndef PROVD_PKI_SIGNER_CONFIG_H
 #define PROVD_PKI_SIGNER_CONFIG_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 struct signer_config {
-	int drop_privileges; /* non-zero: child switches to uid/gid */
+	bool drop_privileges; /* the child switches to uid/gid */
 	uid_t uid;
 	gid_t gid;
 	int timeout_ms;        /* per request; 0 = SIGNER_DEFAULT_TIMEOUT_MS */

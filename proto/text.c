@@ -121,16 +121,45 @@ text_width(const char *s, size_t n)
 	return w;
 }
 
+/* Code points that are not shown as themselves (see text.h): controls,
+ * and the marks that reorder or break a line on a terminal. */
+static bool
+hidden(uint32_t cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x200e || cp == 0x200f ||
+	       (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
 void
 text_sanitize(const char *s, size_t n, char *out, size_t outsz)
 {
-	size_t i, o = 0;
+	const unsigned char *p = (const unsigned char *)s;
+	size_t i = 0, o = 0, k, w, cut = 0;
+	uint32_t cp;
 
 	if (outsz == 0)
 		return;
-	for (i = 0; i < n && o + 1 < outsz; i++) {
-		unsigned char c = (unsigned char)s[i];
-		out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+	while (i < n) {
+		k = utf8_seq(p + i, n - i, &cp);
+		w = (k == 0 || hidden(cp)) ? 1 : k;
+		if (o + w + 1 > outsz)
+			break;
+		/* The last boundary "..." still fits after, should the rest not. */
+		if (o + 3 + 1 <= outsz)
+			cut = o;
+		if (w == 1 && (k != 1 || hidden(cp)))
+			out[o] = '?';
+		else
+			memcpy(out + o, p + i, w);
+		o += w;
+		i += k == 0 ? 1 : k;
+	}
+	if (i < n) {
+		o = o + 3 + 1 <= outsz ? o : cut;
+		if (o + 3 + 1 <= outsz) {
+			memcpy(out + o, "...", 3);
+			o += 3;
+		}
 	}
 	out[o] = '\0';
 }

@@ -20,8 +20,17 @@ int tsv_put_field(struct buf *out, const char *s, size_t n);
  * count zero).  Used to align tables of Vietnamese text. */
 size_t text_width(const char *s, size_t n);
 
-/* Copy s into out (size outsz), replacing control characters by '?', for
- * quoting client input in log messages. Always NUL-terminates. */
+/*
+ * The one rule for showing untrusted text (client input, CSV, templates,
+ * the signer's messages) in a log line, an audit record or an error
+ * message: s[0..n) is copied to out with every character that is not
+ * shown as itself replaced by one '?': a byte that is not part of valid
+ * UTF-8, a control character (C0, DEL, C1) and a mark that reorders or
+ * breaks a line (U+200E, U+200F, U+2028..U+202E, U+2066..U+2069).
+ * Printable UTF-8 (Vietnamese names) and quotes are kept.  When out is too
+ * small the copy stops at a character boundary and ends in "...".  out is
+ * always NUL-terminated (nothing is written when outsz is 0).
+ */
 void text_sanitize(const char *s, size_t n, char *out, size_t outsz);
 
 #endif

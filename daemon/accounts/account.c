@@ -19,17 +19,17 @@
 #include "template.h"
 #include "text.h"
 #include "address.h"
-#include "lifecycle.h"
 #include "strset.h"
 #include "units.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 #define CREATE_RETRIES 5
 
 const char *const account_attrs[] = {
-	"uid", "mail", "cn", "givenName", "sn", "employeeNumber", "departmentNumber",
-	"title", "telephoneNumber", "mailLocalAddress", "provdMailQuota",
-	"pwdAccountLockedTime", "provdDisabledReason", "provdDeleteAfter",
+	AT_UID, AT_MAIL, AT_CN, AT_GIVEN_NAME, AT_SURNAME, AT_EMPLOYEE_ID, AT_UNIT,
+	AT_TITLE, AT_PHONE, AT_MAIL_ALIAS, AT_MAIL_QUOTA,
+	AT_LOCKED_TIME, AT_DISABLED_REASON, AT_DELETE_AFTER,
 	"createTimestamp", "modifyTimestamp", NULL
 };
 
@@ -76,20 +76,67 @@ account_action_name(enum account_action a, bool dry_run)
 	return "rejected";
 }
 
+/* ---- lifecycle: the certificate office's side, wired by main.c ------- */
+
+static lifecycle_certs_fn *certs_fn, *preview_fn;
+
+void
+lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
+{
+	certs_fn = fn;
+	preview_fn = preview;
+}
+
+const char *
+lifecycle_event_name(enum lifecycle_event ev)
+{
+	switch (ev) {
+	case LIFECYCLE_DISABLE: return "disable";
+	case LIFECYCLE_ENABLE:  return "enable";
+	case LIFECYCLE_DELETE:  return "delete";
+	case LIFECYCLE_MOVE:    return "move";
+	case LIFECYCLE_PURGE:   return "purge";
+	}
+	return "?";
+}
+
+static void
+call(lifecycle_certs_fn *fn, struct provd *pd, const char *login, enum lifecycle_event ev,
+     lifecycle_done_fn *done, void *ctx)
+{
+	if (fn == NULL)
+		fatalx("lifecycle: no certificate office wired in (bug)");
+	fn(pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
+                lifecycle_done_fn *done, void *ctx)
+{
+	call(certs_fn, pd, login, ev, done, ctx);
+}
+
+void
+lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
+                  lifecycle_done_fn *done, void *ctx)
+{
+	call(preview_fn, pd, login, ev, done, ctx);
+}
+
 /* ---- create ---------------------------------------------------------- */
 
 /* Attributes provd keeps in step with HR data on an update (when the
  * template writes them); identity and credentials are never touched. */
 static const char *const fixed_attrs[] = {
-	"objectClass", "uid", "mail", "employeeNumber", "userPassword", "pwdReset",
-	"mailLocalAddress", NULL
+	AT_OBJECT_CLASS, AT_UID, AT_MAIL, AT_EMPLOYEE_ID, AT_PASSWORD, AT_PWD_RESET,
+	AT_MAIL_ALIAS, NULL
 };
 
 /* Attributes the directory search returns for the entries it finds. */
 static const char *const search_attrs[] = {
-	"uid", "employeeNumber", "mail", "mailLocalAddress", "cn", "sn", "givenName",
-	"displayName", "departmentNumber", "ou", "title", "telephoneNumber",
-	"provdMailQuota", AT_NAME_WORDS, NULL
+	AT_UID, AT_EMPLOYEE_ID, AT_MAIL, AT_MAIL_ALIAS, AT_CN, AT_SURNAME, AT_GIVEN_NAME,
+	AT_DISPLAY_NAME, AT_UNIT, AT_OU, AT_TITLE, AT_PHONE,
+	AT_MAIL_QUOTA, AT_NAME_WORDS, NULL
 };
 
 #define MAX_EXISTING_ATTRS 16
@@ -341,11 +388,9 @@ void
 account_create(struct provd *pd, const struct account_input *in,
                account_done_fn *done, void *ctx)
 {
-	struct create *c = calloc(1, sizeof(*c));
+	struct create *c = xcalloc(1, sizeof(*c));
 	int st;
 
-	if (c == NULL)
-		fatal("account: out of memory");
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
@@ -353,8 +398,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->cand_from = 1;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
-		if (loop_defer(pd->loop, create_finish_deferred, c) < 0)
-			fatal("account: out of memory");
+		loop_defer(pd->loop, create_finish_deferred, c);
 		return;
 	}
 	create_search(c);
@@ -391,7 +435,7 @@ static void
 remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
 {
 	struct existing *x = &c->old;
-	char *mail = dir_entry_get(ld, e, "mail");
+	char *mail = dir_entry_get(ld, e, AT_MAIL);
 	size_t i;
 
 	x->found = true;
@@ -399,7 +443,7 @@ remember_existing(struct create *c, LDAP *ld, LDAPMessage *e, const char *uid)
 	snprintf(x->mail, sizeof(x->mail), "%s", mail ? mail : "");
 	free(mail);
 	for (i = 0; search_attrs[i] != NULL && x->nattr < MAX_EXISTING_ATTRS; i++) {
-		x->attr[x->nattr] = strdup(search_attrs[i]);
+		x->attr[x->nattr] = xstrdup(search_attrs[i]);
 		x->vals[x->nattr] = dir_entry_get_all(ld, e, search_attrs[i]);
 		x->nattr++;
 	}
@@ -409,10 +453,10 @@ static void
 on_existing(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct create *c = arg;
-	char *uid = dir_entry_get(ld, e, "uid");
-	char *emp = dir_entry_get(ld, e, "employeeNumber");
-	char **mails = dir_entry_get_all(ld, e, "mail");
-	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	char *uid = dir_entry_get(ld, e, AT_UID);
+	char *emp = dir_entry_get(ld, e, AT_EMPLOYEE_ID);
+	char **mails = dir_entry_get_all(ld, e, AT_MAIL);
+	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
 	char lp[ACCOUNT_MAIL_MAX];
 	/* Without case, as the directory matches employeeNumber (caseIgnoreMatch)
 	 * and as in-flight claims do: NV0001 and nv0001 are one person. */
@@ -566,7 +610,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 			return;
 		}
 	}
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
 		return;
@@ -600,8 +644,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_INTERNAL, "cannot generate a password");
 		return;
 	}
-	if (workpool_submit(c->pd->hashers, hash_work, hash_done, c) < 0)
-		create_fail(c, ST_INTERNAL, "out of memory");
+	workpool_submit(c->pd->hashers, hash_work, hash_done, c);
 }
 
 static int
@@ -631,7 +674,7 @@ create_search(struct create *c)
 	 * are taken) as a uid and as an address, and every address the
 	 * account asks for. */
 	filter[0] = '\0';
-	if (filter_append(filter, sizeof(filter), &off, "(|(employeeNumber=%s)", c->employee_id) < 0)
+	if (filter_append(filter, sizeof(filter), &off, "(|(" AT_EMPLOYEE_ID "=%s)", c->employee_id) < 0)
 		goto toolong;
 	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
 		if (c->explicit_login)
@@ -639,33 +682,31 @@ create_search(struct create *c)
 		else if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
 			break;
 		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
-		if (filter_append(filter, sizeof(filter), &off, "(uid=%s)", cand) < 0 ||
+		if (filter_append(filter, sizeof(filter), &off, "(" AT_UID "=%s)", cand) < 0 ||
 		    filter_append(filter, sizeof(filter), &off,
-		                  "(mail=%s)(mailLocalAddress=%s)", addr) < 0)
+		                  "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)", addr) < 0)
 			goto toolong;
 	}
 	for (i = 0; i < c->naliases; i++)
 		if (filter_append(filter, sizeof(filter), &off,
-		                  "(mail=%s)(mailLocalAddress=%s)", c->aliases[i]) < 0)
+		                  "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)", c->aliases[i]) < 0)
 			goto toolong;
 	if (c->explicit_mail[0] &&
-	    filter_append(filter, sizeof(filter), &off, "(mail=%s)(mailLocalAddress=%s)",
+	    filter_append(filter, sizeof(filter), &off, "(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s)",
 	                  c->explicit_mail) < 0)
 		goto toolong;
 	if (off + 2 > sizeof(filter))
 		goto toolong;
 	strcat(filter, ")");
 	strset_free(c->taken);
-	if ((c->taken = strset_new(1u << 20)) == NULL)
-		fatal("account: out of memory");
+	c->taken = strset_new(1u << 20);
 	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           search_attrs, 0, NULL, on_existing, on_existing_done, c);
 	return;
 toolong:
 	c->res.status = ST_INVALID;
 	snprintf(c->res.msg, sizeof(c->res.msg), "input too long");
-	if (loop_defer(c->pd->loop, create_finish_deferred, c) < 0)
-		fatal("account: out of memory");
+	loop_defer(c->pd->loop, create_finish_deferred, c);
 }
 
 /* On a worker thread: touches only c->res.password, c->hash, c->hash_err. */
@@ -729,7 +770,7 @@ hash_done(void *arg)
 {
 	struct create *c = arg;
 	struct template_entry entry;
-	LDAPMod **mods = NULL;
+	struct dir_mods *mods;
 	char err[300], deadline[PKITIME_LDAP_LEN + 1];
 	size_t i;
 
@@ -738,9 +779,9 @@ hash_done(void *arg)
 		return;
 	}
 	if (expand(c, c->res.login, c->res.mail, &entry, err, sizeof(err)) < 0 ||
-	    template_entry_add(&entry, "userPassword", c->hash, err, sizeof(err)) < 0 ||
+	    template_entry_add(&entry, AT_PASSWORD, c->hash, err, sizeof(err)) < 0 ||
 	    (c->must_change &&
-	     template_entry_add(&entry, "pwdReset", "TRUE", err, sizeof(err)) < 0))
+	     template_entry_add(&entry, AT_PWD_RESET, "TRUE", err, sizeof(err)) < 0))
 		goto fail;
 	/* An initial password stops working at its deadline (initialpw.h). */
 	if (c->must_change) {
@@ -754,13 +795,16 @@ hash_done(void *arg)
 		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
 	}
 	for (i = 0; i < c->naliases; i++)
-		if (template_entry_add(&entry, "mailLocalAddress", c->aliases[i],
+		if (template_entry_add(&entry, AT_MAIL_ALIAS, c->aliases[i],
 		                       err, sizeof(err)) < 0)
 			goto fail;
-	if ((mods = template_entry_mods(&entry, err, sizeof(err))) == NULL)
+	mods = dir_mods_new();
+	if (template_entry_mods(&entry, mods, err, sizeof(err)) < 0) {
+		dir_mods_free(mods);
 		goto fail;
-	dir_add(c->pd->dir, c->res.dn, mods, NULL, on_added, c);
-	template_mods_free(mods);
+	}
+	dir_add(c->pd->dir, c->res.dn, dir_mods_get(mods), NULL, on_added, c);
+	dir_mods_free(mods);
 	template_entry_free(&entry);
 	return;
 fail:
@@ -944,13 +988,13 @@ update_existing(struct create *c)
 	struct template_entry entry;
 	struct dir_mods *m = NULL;
 	char err[300];
-	const char *optional[] = { "title", "telephoneNumber", "provdMailQuota" };
+	const char *optional[] = { AT_TITLE, AT_PHONE, AT_MAIL_QUOTA };
 	bool given[] = { c->has_title, c->has_phone, c->has_quota };
 	size_t i, k;
 
 	snprintf(c->res.login, sizeof(c->res.login), "%s", c->old.login);
 	snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->old.mail);
-	if (ldapesc_rdn_dn("uid", c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
 	                   sizeof(c->res.dn)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
 		return;
@@ -966,8 +1010,7 @@ update_existing(struct create *c)
 		create_fail(c, ST_INVALID, "%s", err);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL)
-		fatal("account: out of memory");
+	m = dir_mods_new();
 	/* Attributes the template writes from HR data. */
 	for (i = 0; i < entry.nattrs; i++) {
 		const struct template_attr *a = &entry.attrs[i];
@@ -989,11 +1032,10 @@ update_existing(struct create *c)
 			for (j = 0; j < a->nvalues && j < TEMPLATE_ENTRY_MAX_VALUES; j++)
 				vals[j] = a->values[j];
 			vals[j] = NULL;
-			if (dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals) < 0)
-				fatal("account: out of memory");
+			dir_mods_add(m, LDAP_MOD_REPLACE, a->name, vals);
 		}
 		note_change(c, a->name);
-		if (strcasecmp(a->name, "departmentNumber") == 0)
+		if (strcasecmp(a->name, AT_UNIT) == 0)
 			c->unit_changed = true;
 	}
 	/* Optional attributes given empty: remove what is there. */
@@ -1036,7 +1078,7 @@ update_existing(struct create *c)
 	dir_mods_free(m);
 }
 
-/* An update that changed the unit: the certificates follow (lifecycle.h). */
+/* An update that changed the unit: the certificates follow (the lifecycle rule, account.h). */
 static void
 on_moved_certs(void *arg, int status, const char *summary)
 {
@@ -1094,22 +1136,22 @@ void
 account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 {
 	char *dn = dir_entry_dn(ld, e);
-	char *unit = dir_entry_get(ld, e, "departmentNumber");
-	char **aliases = dir_entry_get_all(ld, e, "mailLocalAddress");
+	char *unit = dir_entry_get(ld, e, AT_UNIT);
+	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
 	const struct unit *u = unit ? units_find(pd->units, unit) : NULL;
 	char list[4096];
 	size_t i, off = 0;
 
-	kv_attr(r, ld, e, "login", "uid");
-	kv_attr(r, ld, e, "mail", "mail");
-	kv_attr(r, ld, e, "name", "cn");
-	kv_attr(r, ld, e, "employee_id", "employeeNumber");
+	kv_attr(r, ld, e, "login", AT_UID);
+	kv_attr(r, ld, e, "mail", AT_MAIL);
+	kv_attr(r, ld, e, "name", AT_CN);
+	kv_attr(r, ld, e, "employee_id", AT_EMPLOYEE_ID);
 	rec_kv(r, "unit", unit ? unit : "");
 	rec_kv(r, "unit_name", u && u->name ? u->name : "");
 	rec_kv(r, "status", account_state_name(account_state_read(ld, e)));
-	kv_attr(r, ld, e, "title", "title");
-	kv_attr(r, ld, e, "phone", "telephoneNumber");
-	kv_attr(r, ld, e, "quota", "provdMailQuota");
+	kv_attr(r, ld, e, "title", AT_TITLE);
+	kv_attr(r, ld, e, "phone", AT_PHONE);
+	kv_attr(r, ld, e, "quota", AT_MAIL_QUOTA);
 	list[0] = '\0';
 	for (i = 0; aliases != NULL && aliases[i] != NULL; i++) {
 		int n = snprintf(list + off, sizeof(list) - off, "%s%s",
@@ -1119,10 +1161,10 @@ account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 		off += (size_t)n;
 	}
 	rec_kv(r, "aliases", list);
-	kv_attr(r, ld, e, "given_name", "givenName");
-	kv_attr(r, ld, e, "surname", "sn");
-	kv_attr(r, ld, e, "disabled_reason", "provdDisabledReason");
-	kv_attr(r, ld, e, "delete_after", "provdDeleteAfter");
+	kv_attr(r, ld, e, "given_name", AT_GIVEN_NAME);
+	kv_attr(r, ld, e, "surname", AT_SURNAME);
+	kv_attr(r, ld, e, "disabled_reason", AT_DISABLED_REASON);
+	kv_attr(r, ld, e, "delete_after", AT_DELETE_AFTER);
 	kv_attr(r, ld, e, "created", "createTimestamp");
 	rec_kv(r, "dn", dn ? dn : "");
 	free(dn);
@@ -1258,7 +1300,7 @@ holders_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	s->found = 0;
-	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(objectClass=*)", account_attrs, 1,
+	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", account_attrs, 1,
 	           NULL, show_entry, show_done, s);
 }
 
@@ -1274,10 +1316,7 @@ account_show(struct request *req)
 		request_done(req, ST_INVALID, "login or mail too long");
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	s = xcalloc(1, sizeof(*s));
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           uid_attr, 3, NULL, holder_entry, holders_done, s);

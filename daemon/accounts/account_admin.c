@@ -124,7 +124,7 @@ acct_lookup(struct request *req, const char *login, acct_found_fn *found,
 	l->ctx = ctx;
 	l->check_role = true;
 	/* A valid login is [a-z0-9] only: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))", login);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 2, NULL, lookup_entry, lookup_done, l);
 }
@@ -166,7 +166,7 @@ acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_ev
 	lifecycle_certs(req->pd, login, ev, after_certs, a);
 }
 
-int
+void
 acct_name_words_mod(struct dir_mods *m, const char *cn)
 {
 	char words[NAMES_WORDS_MAX][NAMES_WORD_BUFSZ];
@@ -176,7 +176,7 @@ acct_name_words_mod(struct dir_mods *m, const char *cn)
 	for (i = 0; i < n; i++)
 		v[i] = words[i];
 	v[n > 0 ? n : 0] = NULL;
-	return dir_mods_add(m, LDAP_MOD_REPLACE, AT_NAME_WORDS, n > 0 ? v : NULL);
+	dir_mods_add(m, LDAP_MOD_REPLACE, AT_NAME_WORDS, n > 0 ? v : NULL);
 }
 
 /* What a failed write of login's entry means: the status, and msg. */
@@ -327,10 +327,9 @@ change_free(void *arg)
 static struct change *
 change_new(struct request *req)
 {
-	struct change *c = calloc(1, sizeof(*c));
+	struct change *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL || (c->mods = dir_mods_new()) == NULL)
-		fatal("account: out of memory");
+	c->mods = dir_mods_new();
 	c->req = req;
 	/* Not every command that changes an account has --dry-run (user modify,
 	 * enable): ask only those that declare it. */
@@ -429,12 +428,6 @@ change_fail(struct change *c, int status, const char *fmt, ...)
 	change_free(c);
 }
 
-static void
-oom(void)
-{
-	fatal("account: out of memory");
-}
-
 /* ---- user modify ------------------------------------------------------- */
 
 static void
@@ -474,40 +467,37 @@ account_modify(struct request *req)
 			change_fail(c, ST_INVALID, "name: %s", err);
 			return;
 		}
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "sn", pn.sn) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "givenName", pn.given_name) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "displayName", cn) < 0 ||
-		    acct_name_words_mod(c->mods, cn) < 0)
-			oom();
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_CN, cn);
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_SURNAME, pn.sn);
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_GIVEN_NAME, pn.given_name);
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISPLAY_NAME, cn);
+		acct_name_words_mod(c->mods, cn);
 	}
 	if (title != NULL) {
 		char v[FIELD_TITLE_MAX + 1];
 
 		if (title[0] == '\0') {
-			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "title", NULL) < 0)
-				oom();
+			dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_TITLE, NULL);
 		} else if (field_title(title, v, sizeof(v), err, sizeof(err)) < 0) {
 			change_fail(c, ST_INVALID, "%s", err);
 			return;
 		} else if (v[0] == '\0') {
 			change_fail(c, ST_INVALID, "title: only spaces (use --title '' to remove it)");
 			return;
-		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "title", v) < 0) {
-			oom();
+		} else {
+			dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_TITLE, v);
 		}
 	}
 	if (phone != NULL) {
 		char v[FIELD_PHONE_MAX + 1];
 
 		if (phone[0] == '\0') {
-			if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", NULL) < 0)
-				oom();
+			dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_PHONE, NULL);
 		} else if (field_phone(phone, v, sizeof(v), err, sizeof(err)) < 0) {
 			change_fail(c, ST_INVALID, "%s", err);
 			return;
-		} else if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "telephoneNumber", v) < 0) {
-			oom();
+		} else {
+			dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_PHONE, v);
 		}
 	}
 	if (quota != NULL) {
@@ -519,8 +509,7 @@ account_modify(struct request *req)
 			return;
 		}
 		snprintf(v, sizeof(v), "%llu", q);
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "provdMailQuota", v) < 0)
-			oom();
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_MAIL_QUOTA, v);
 	}
 	acct_lookup(req, req->args.operand[0], modify_found, change_free, c);
 }
@@ -551,9 +540,8 @@ move_found(struct request *req, void *ctx, const struct acct_target *t)
 		change_free(c);
 		return;
 	}
-	if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code) < 0 ||
-	    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, "ou", u->name ? u->name : u->code) < 0)
-		oom();
+	dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_UNIT, u->code);
+	dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_OU, u->name ? u->name : u->code);
 	c->certs = true;
 	c->ev = LIFECYCLE_MOVE;
 	snprintf(c->msg, sizeof(c->msg), "%s %s from %s to %s", c->dry_run ? "move" : "moved",
@@ -663,15 +651,11 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	}
 	acct_gentime(now, sizeof(now), 0);
 	if (c->ev == LIFECYCLE_DISABLE || c->ev == LIFECYCLE_DELETE) {
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME,
-		                  SCHEMA_LOCKED_FOREVER) < 0 ||
-		    dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, now) < 0)
-			oom();
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME, SCHEMA_LOCKED_FOREVER);
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, now);
 	}
 	if (c->is_delete) {
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER,
-		                  c->delete_after) < 0)
-			oom();
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, c->delete_after);
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
 		snprintf(c->msg, sizeof(c->msg), "%s %s: disabled now, purged after %s",
 		         c->dry_run ? "delete" : "deleted", t->login, c->delete_after);
@@ -716,10 +700,9 @@ account_disable(struct request *req)
 			change_fail(c, ST_INVALID, "reason%s", colon ? colon : ": invalid");
 			return;
 		}
-		if (dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, v) < 0)
-			oom();
-	} else if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0) {
-		oom();
+		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, v);
+	} else {
+		dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL);
 	}
 	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
 }
@@ -730,11 +713,10 @@ account_enable(struct request *req)
 	struct change *c = change_new(req);
 
 	c->ev = LIFECYCLE_ENABLE;
-	if (dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME, NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, NULL) < 0 ||
-	    dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, NULL) < 0)
-		oom();
+	dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_LOCKED_TIME, NULL);
+	dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_REASON, NULL);
+	dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DISABLED_AT, NULL);
+	dir_mods_add(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, NULL);
 	acct_lookup(req, req->args.operand[0], state_found, change_free, c);
 }
 
@@ -767,7 +749,6 @@ struct purge {
 	struct purge_item *v;
 	size_t             n, cap;
 	size_t             next, purged, failed, skipped;
-	bool               oom;
 	bool               dry_run;
 	char               certs[512];   /* the current item's certificate summary */
 };
@@ -789,12 +770,8 @@ purge_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (p->n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 64;
-		struct purge_item *v = realloc(p->v, cap * sizeof(*v));
+		struct purge_item *v = xrealloc(p->v, cap * sizeof(*v));
 
-		if (v == NULL) {
-			p->oom = true;
-			return;
-		}
 		p->v = v;
 		p->cap = cap;
 	}
@@ -922,9 +899,8 @@ purge_found(void *arg, const struct dir_result *res)
 	struct purge *p = arg;
 	char why[300];
 
-	if (res->code != LDAP_SUCCESS || p->oom) {
-		request_done(p->req, p->oom ? ST_INTERNAL : schema_status_of_ldap(res->code),
-		             "directory: %s", p->oom ? "out of memory" :
+	if (res->code != LDAP_SUCCESS) {
+		request_done(p->req, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
 		free(p->v);
 		free(p);
@@ -952,16 +928,14 @@ account_purge(struct request *req)
 	static const char *const attrs[] = {
 		AT_UID, AT_UNIT, AT_DELETE_AFTER, NULL
 	};
-	struct purge *p = calloc(1, sizeof(*p));
+	struct purge *p = xcalloc(1, sizeof(*p));
 	char now[32], filter[128];
 
-	if (p == NULL)
-		oom();
 	p->req = req;
 	p->dry_run = cmd_flag(&req->args, "dry-run");
 	acct_gentime(now, sizeof(now), 0);
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=provdAccount)(provdDeleteAfter<=%s))", now);
+	         "(&(" AT_OBJECT_CLASS "=" OC_ACCOUNT ")(" AT_DELETE_AFTER "<=%s))", now);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, purge_entry, purge_found, p);
 }
@@ -1022,7 +996,7 @@ words_entry(void *arg, LDAP *ld, LDAPMessage *e)
 		u->v = xrealloc(u->v, u->cap * sizeof(*u->v));
 	}
 	it = &u->v[u->n];
-	if ((it->cn = dir_entry_get(ld, e, "cn")) == NULL)
+	if ((it->cn = dir_entry_get(ld, e, AT_CN)) == NULL)
 		return;
 	dn = dir_entry_dn(ld, e);
 	snprintf(it->dn, sizeof(it->dn), "%s", dn ? dn : "");
@@ -1045,8 +1019,7 @@ words_found(void *arg, const struct dir_result *res)
 	for (i = 0; i < u->n; i++) {
 		struct dir_mods *m = dir_mods_new();
 
-		if (m == NULL || acct_name_words_mod(m, u->v[i].cn) < 0)
-			oom();
+		acct_name_words_mod(m, u->v[i].cn);
 		dir_modify(u->pd->dir, u->v[i].dn, dir_mods_get(m), NULL, words_written, u);
 		dir_mods_free(m);
 	}
@@ -1055,7 +1028,7 @@ words_found(void *arg, const struct dir_result *res)
 void
 acct_upgrade_name_words(struct provd *pd)
 {
-	static const char *const attrs[] = { "cn", NULL };
+	static const char *const attrs[] = { AT_CN, NULL };
 	struct words_upgrade *u;
 
 	if (words_upgrade_running)
@@ -1064,6 +1037,6 @@ acct_upgrade_name_words(struct provd *pd)
 	u->pd = pd;
 	words_upgrade_running = true;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=" OC_ACCOUNT ")(" AT_CN "=*)(!(" AT_NAME_WORDS "=*)))", attrs, 0, NULL,
+	           "(&(" AT_OBJECT_CLASS "=" OC_ACCOUNT ")(" AT_CN "=*)(!(" AT_NAME_WORDS "=*)))", attrs, 0, NULL,
 	           words_entry, words_found, u);
 }

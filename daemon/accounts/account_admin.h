@@ -14,7 +14,6 @@
 #include <stdbool.h>
 
 #include "account.h"
-#include "lifecycle.h"
 #include "names.h"
 #include "units.h"
 
@@ -87,9 +86,9 @@ void acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
                  acct_delete_done_fn *done, void *ctx);
 
 /* Replace provdNameWords with the folded words of cn (names_fold_words)
- * in m; none when cn folds to nothing.  0, or -1 out of memory. */
+ * in m; none when cn folds to nothing. */
 struct dir_mods;
-int acct_name_words_mod(struct dir_mods *m, const char *cn);
+void acct_name_words_mod(struct dir_mods *m, const char *cn);
 
 /* Entries written before provdNameWords existed get it (cn folded), in the
  * background; the directory's schema must already know the attribute

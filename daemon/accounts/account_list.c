@@ -38,6 +38,7 @@
 #include "text.h"
 #include "units.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define LIST_PAGE 500
 #define LIST_MAX_CONCURRENT 16
@@ -115,8 +116,7 @@ finish(struct list *l, int code, const char *msg)
 
 	/* finish may run inside one of this dir's callbacks: free it later. */
 	if (l->dir != NULL) {
-		if (loop_defer(req->pd->loop, dir_free_deferred, l->dir) < 0)
-			fatal("user list: out of memory");
+		loop_defer(req->pd->loop, dir_free_deferred, l->dir);
 		l->dir = NULL;
 		slots_put(&running, req->peer.uid);
 	}
@@ -217,8 +217,8 @@ send_page(struct list *l)
 	ldap_control_free(ctrl);
 }
 
-/* Append printf output to a growing string.  -1 on out of memory. */
-static int
+/* Append text to a growing string. */
+static void
 append(char **s, size_t *len, size_t *cap, const char *text)
 {
 	size_t n = strlen(text);
@@ -229,14 +229,12 @@ append(char **s, size_t *len, size_t *cap, const char *text)
 
 		while (c < *len + n + 1)
 			c *= 2;
-		if ((p = realloc(*s, c)) == NULL)
-			return -1;
+		p = xrealloc(*s, c);
 		*s = p;
 		*cap = c;
 	}
 	memcpy(*s + *len, text, n + 1);
 	*len += n;
-	return 0;
 }
 
 /* Build the search filter from the options, without its closing
@@ -256,8 +254,7 @@ build_filter(struct request *req, char **exact, char **prefix)
 		request_done(req, ST_USAGE, "--recursive needs --unit CODE");
 		return NULL;
 	}
-	if (append(&f, &len, &cap, "(&(objectClass=inetOrgPerson)") < 0)
-		goto oom;
+	append(&f, &len, &cap, "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")");
 	if (unit != NULL) {
 		if (!units_loaded(us)) {
 			request_done(req, ST_UNAVAILABLE, "unit list not loaded: directory unavailable");
@@ -271,8 +268,7 @@ build_filter(struct request *req, char **exact, char **prefix)
 			             clean);
 			goto fail;
 		}
-		if (append(&f, &len, &cap, "(|") < 0)
-			goto oom;
+		append(&f, &len, &cap, "(|");
 		for (i = 0; i < units_count(us); i++) {
 			const struct unit *u = units_at(us, i);
 
@@ -282,13 +278,11 @@ build_filter(struct request *req, char **exact, char **prefix)
 			/* Unit codes are [a-z0-9-]: escaping is for form's sake. */
 			if (ldapesc_filter(u->code, esc, sizeof(esc)) < 0)
 				continue;
-			snprintf(part, sizeof(part), "(departmentNumber=%s)", esc);
-			if (append(&f, &len, &cap, part) < 0)
-				goto oom;
+			snprintf(part, sizeof(part), "(" AT_UNIT "=%s)", esc);
+			append(&f, &len, &cap, part);
 			nunits++;
 		}
-		if (append(&f, &len, &cap, ")") < 0)
-			goto oom;
+		append(&f, &len, &cap, ")");
 	}
 	if (status != NULL) {
 		enum account_state st;
@@ -299,8 +293,7 @@ build_filter(struct request *req, char **exact, char **prefix)
 			goto fail;
 		}
 		s = account_state_filter(st);
-		if (append(&f, &len, &cap, s) < 0)
-			goto oom;
+		append(&f, &len, &cap, s);
 	}
 	if (name != NULL) {
 		char cn[NAMES_CN_BUFSZ], err[300], ex[1200], px[1200];
@@ -320,18 +313,15 @@ build_filter(struct request *req, char **exact, char **prefix)
 			request_done(req, ST_INVALID, "name: too long");
 			goto fail;
 		}
-		if (append(exact, &elen, &ecap, ex) < 0 ||
-		    append(prefix, &plen, &pcap, "(|(" AT_CN "=") < 0 ||
-		    append(prefix, &plen, &pcap, esc) < 0 ||
-		    append(prefix, &plen, &pcap, "*)") < 0 ||
-		    append(prefix, &plen, &pcap, px) < 0 ||
-		    append(prefix, &plen, &pcap, ")") < 0)
-			goto oom;
+		append(exact, &elen, &ecap, ex);
+		append(prefix, &plen, &pcap, "(|(" AT_CN "=");
+		append(prefix, &plen, &pcap, esc);
+		append(prefix, &plen, &pcap, "*)");
+		append(prefix, &plen, &pcap, px);
+		append(prefix, &plen, &pcap, ")");
 	}
 	(void)nunits;
 	return f;
-oom:
-	request_done(req, ST_INTERNAL, "out of memory");
 fail:
 	free(f);
 	free(*exact);
@@ -340,7 +330,7 @@ fail:
 	return NULL;
 }
 
-/* The strings given, up to a NULL, then ")": one complete filter, or NULL. */
+/* The strings given, up to a NULL, then ")": one complete filter (malloc'd). */
 static char *
 filter_join(const char *first, ...)
 {
@@ -348,16 +338,12 @@ filter_join(const char *first, ...)
 	size_t len = 0, cap = 0;
 	const char *s;
 	va_list ap;
-	int rc = 0;
 
 	va_start(ap, first);
-	for (s = first; s != NULL && rc == 0; s = va_arg(ap, const char *))
-		rc = append(&f, &len, &cap, s);
+	for (s = first; s != NULL; s = va_arg(ap, const char *))
+		append(&f, &len, &cap, s);
 	va_end(ap);
-	if (rc < 0 || append(&f, &len, &cap, ")") < 0) {
-		free(f);
-		return NULL;
-	}
+	append(&f, &len, &cap, ")");
 	return f;
 }
 
@@ -369,13 +355,7 @@ account_list(struct request *req)
 
 	if ((filter = build_filter(req, &exact, &prefix)) == NULL)
 		return;
-	if ((l = calloc(1, sizeof(*l))) == NULL) {
-		free(filter);
-		free(exact);
-		free(prefix);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	l = xcalloc(1, sizeof(*l));
 	l->req = req;
 	if (exact == NULL) {
 		l->filter[0] = filter_join(filter, (char *)NULL);
@@ -389,11 +369,6 @@ account_list(struct request *req)
 	free(filter);
 	free(exact);
 	free(prefix);
-	if (l->filter[0] == NULL || (l->nfilters == 2 && l->filter[1] == NULL)) {
-		list_free(l);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	switch (slots_take(&running, req->peer.uid, LIST_MAX_CONCURRENT, LIST_MAX_PER_UID)) {
 	case SLOTS_OK:
 		break;
@@ -409,9 +384,9 @@ account_list(struct request *req)
 		return;
 	}
 	/* The connection is made (and bound) at once, as dir does it. */
-	if ((l->dir = dir_new(req->pd->loop, &req->pd->cfg)) != NULL)
-		dir_start(l->dir);
-	if (l->dir == NULL || !dir_connected(l->dir)) {
+	l->dir = dir_new(req->pd->loop, &req->pd->cfg);
+	dir_start(l->dir);
+	if (!dir_connected(l->dir)) {
 		dir_free(l->dir);
 		l->dir = NULL;
 		slots_put(&running, req->peer.uid);

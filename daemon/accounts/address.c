@@ -93,8 +93,8 @@ static struct strset *claims;
 bool
 address_claim(const char *key)
 {
-	if (claims == NULL && (claims = strset_new(1u << 20)) == NULL)
-		return false;
+	if (claims == NULL)
+		claims = strset_new(1u << 20);
 	return strset_add(claims, key) == 1;
 }
 

@@ -52,7 +52,7 @@ int address_check(const struct config *cfg, const struct units *units, const cha
  * In-flight claims, shared by every path: a key is held by at most one
  * request.  Keys are an address ("@" + normalised address), a login
  * (the login itself), an employee id ("#" + id) or a certificate key
- * ("%" + provdCertKeyHash, cert.c).  address_claim returns
+ * ("%" + provdCertKeyHash, cert_issue.c).  address_claim returns
  * true when the caller now holds key, false when another request does (or
  * out of memory); address_unclaim releases it.  address_claimed says
  * whether anyone holds it.  Loop thread only.

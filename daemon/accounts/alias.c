@@ -23,6 +23,7 @@
 #include "provd.h"
 #include "request.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 struct alias {
 	struct request *req;
@@ -85,9 +86,7 @@ send_change(struct alias *al)
 {
 	struct dir_mods *m = dir_mods_new();
 
-	if (m == NULL || dir_mods_add1(m, al->add ? LDAP_MOD_ADD : LDAP_MOD_DELETE,
-	                               "mailLocalAddress", al->addr) < 0)
-		fatal("alias: out of memory");
+	dir_mods_add1(m, al->add ? LDAP_MOD_ADD : LDAP_MOD_DELETE, AT_MAIL_ALIAS, al->addr);
 	dir_modify(al->req->pd->dir, al->dn, dir_mods_get(m), NULL, written, al);
 	dir_mods_free(m);
 }
@@ -96,8 +95,8 @@ static void
 on_holder(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct alias *al = arg;
-	char *uid = dir_entry_get(ld, e, "uid");
-	char **mails = dir_entry_get_all(ld, e, "mail");
+	char *uid = dir_entry_get(ld, e, AT_UID);
+	char **mails = dir_entry_get_all(ld, e, AT_MAIL);
 
 	if (uid != NULL && strcasecmp(uid, al->login) != 0 && al->holder[0] == '\0') {
 		snprintf(al->holder, sizeof(al->holder), "%s", uid);
@@ -131,7 +130,7 @@ holders_done(void *arg, const struct dir_result *res)
 static void
 found(struct request *req, void *ctx, const struct acct_target *t)
 {
-	static const char *const attrs[] = { "uid", "mail", NULL };
+	static const char *const attrs[] = { AT_UID, AT_MAIL, NULL };
 	struct alias *al = ctx;
 	char esc[3 * FIELD_MAIL_MAX + 1], filter[8 * FIELD_MAIL_MAX];
 
@@ -164,7 +163,7 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 		alias_free(al);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(|(mail=%s)(mailLocalAddress=%s))", esc, esc);
+	snprintf(filter, sizeof(filter), "(|(" AT_MAIL "=%s)(" AT_MAIL_ALIAS "=%s))", esc, esc);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_holder, holders_done, al);
 }
@@ -172,11 +171,9 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 static void
 alias_change(struct request *req, bool add)
 {
-	struct alias *al = calloc(1, sizeof(*al));
+	struct alias *al = xcalloc(1, sizeof(*al));
 	char err[300];
 
-	if (al == NULL)
-		fatal("alias: out of memory");
 	al->req = req;
 	al->add = add;
 	if (!add) {

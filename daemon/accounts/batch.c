@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 
 #include "account.h"
 #include "account_admin.h"
@@ -92,8 +93,9 @@ struct row {
 	size_t        nold_local;
 	char         *extra_aliases; /* old local parts under our domain, ';' */
 	bool          renamed;
-	struct row   *next;
+	STAILQ_ENTRY(row) entry;     /* in queue or waiting */
 };
+STAILQ_HEAD(rowq, row);
 
 struct batch {
 	struct request    *req;
@@ -130,7 +132,7 @@ struct batch {
 	size_t             numap;
 	unsigned long      renamed, reset, skipped;
 	bool               plan_out;
-	struct row        *qhead, *qtail;
+	struct rowq        queue;      /* read, not started yet */
 	size_t             queued;
 	unsigned           inflight;
 	bool               input_ended, stopping, paused, finished;
@@ -144,7 +146,7 @@ struct batch {
 	/* Rows that met an unavailable directory (or an unknown outcome)
 	 * wait here and are tried again once writes go through, until
 	 * retry_deadline; only then are they reported failed. */
-	struct row        *rhead, *rtail;
+	struct rowq        waiting;
 	uint64_t           retry_deadline;   /* 0: no row has waited yet */
 	struct timer      *retry_timer;
 	unsigned long      retried;
@@ -215,12 +217,9 @@ batch_free(struct batch *b)
 {
 	struct row *r;
 
-	while ((r = b->qhead) != NULL) {
-		b->qhead = r->next;
-		row_free(r);
-	}
-	while ((r = b->rhead) != NULL) {
-		b->rhead = r->next;
+	STAILQ_CONCAT(&b->queue, &b->waiting);
+	while ((r = STAILQ_FIRST(&b->queue)) != NULL) {
+		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		row_free(r);
 	}
 	if (b->retry_timer != NULL)
@@ -255,11 +254,11 @@ static void
 maybe_finish(struct batch *b)
 {
 	struct request *req = b->req;
-	bool drained = b->qhead == NULL || b->stopping;
+	bool drained = STAILQ_EMPTY(&b->queue) || b->stopping;
 	struct rec r;
 	int status;
 
-	if (b->finished || b->inflight > 0 || !drained || b->rhead != NULL ||
+	if (b->finished || b->inflight > 0 || !drained || !STAILQ_EMPTY(&b->waiting) ||
 	    !(b->input_ended || b->stopping) ||
 	    (b->next_leaver < b->nleavers && !b->stopping))
 		return;
@@ -379,11 +378,7 @@ report(struct batch *b, uint64_t num, const char *emp, const char *action,
 static char *
 xstrdup_or_empty(const char *s)
 {
-	char *d = strdup(s ? s : "");
-
-	if (d == NULL)
-		fatal("batch: out of memory");
-	return d;
+	return xstrdup(s ? s : "");
 }
 
 /* Keep this row's line of the plan (--plan-out): its number, the action,
@@ -506,7 +501,8 @@ retry_rows(void *arg)
 {
 	struct batch *b = arg;
 	struct provd *pd = b->req->pd;
-	struct row *row, *list;
+	struct rowq list = STAILQ_HEAD_INITIALIZER(list);
+	struct row *row;
 	bool expired = loop_now_ms() >= b->retry_deadline;
 
 	b->retry_timer = NULL;
@@ -514,11 +510,9 @@ retry_rows(void *arg)
 		b->retry_timer = loop_timer(pd->loop, RETRY_STEP_MS, retry_rows, b);
 		return;
 	}
-	list = b->rhead;
-	b->rhead = b->rtail = NULL;
-	while ((row = list) != NULL) {
-		list = row->next;
-		row->next = NULL;
+	STAILQ_CONCAT(&list, &b->waiting);
+	while ((row = STAILQ_FIRST(&list)) != NULL) {
+		STAILQ_REMOVE_HEAD(&list, entry);
 		if (expired || b->stopping) {
 			reject(b, row, true, "row %llu: the directory stayed unavailable for the "
 			       "batch's retry window%s", (unsigned long long)row->num,
@@ -544,12 +538,7 @@ row_done(void *arg, struct account_result *res)
 	b->inflight--;
 	if (res->status != ST_OK && may_retry(b, res)) {
 		row->was_unknown |= res->outcome_unknown;
-		row->next = NULL;
-		if (b->rtail)
-			b->rtail->next = row;
-		else
-			b->rhead = row;
-		b->rtail = row;
+		STAILQ_INSERT_TAIL(&b->waiting, row, entry);
 		if (b->retry_timer == NULL) {
 			log_info("batch: rows wait for the directory (%s); tried again for up to "
 			         "%llu s", res->msg, (unsigned long long)((b->retry_deadline -
@@ -849,9 +838,8 @@ submit_row(struct batch *b, struct row *row)
 			return;
 		}
 	} else if (row->f[COL_ALIASES] != NULL &&
-	    ((row->aliases = strdup(row->f[COL_ALIASES])) == NULL ||
-	     split_aliases(row->aliases, &in) < 0)) {
-		reject(b, row, row->aliases == NULL, "row %llu: aliases: at most %d",
+	    split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
+		reject(b, row, false, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
 		return;
@@ -965,20 +953,17 @@ pump(struct batch *b)
 	if (b->sync && b->prefetched && b->input_ended && !b->leavers_planned)
 		plan_leavers(b);
 	while (b->prefetched && (!b->sync || b->input_ended) && !b->stopping &&
-	       b->qhead != NULL &&
+	       (row = STAILQ_FIRST(&b->queue)) != NULL &&
 	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
-		row = b->qhead;
-		b->qhead = row->next;
-		if (b->qhead == NULL)
-			b->qtail = NULL;
+		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		b->queued--;
 		start_row(b, row);
 	}
-	while (b->qhead == NULL && b->input_ended && b->leavers_planned && !b->stopping &&
+	while (STAILQ_EMPTY(&b->queue) && b->input_ended && b->leavers_planned && !b->stopping &&
 	       b->next_leaver < b->nleavers && b->inflight < BATCH_WINDOW)
 		start_leaver(b, b->leavers[b->next_leaver++]);
 	/* Read more input only when the queue has drained. */
-	if (b->paused && b->qhead == NULL && !b->stopping) {
+	if (b->paused && STAILQ_EMPTY(&b->queue) && !b->stopping) {
 		b->paused = false;
 		request_pause_input(b->req, false);
 	}
@@ -999,11 +984,7 @@ enqueue(struct batch *b, struct row *row)
 		    strset_add(b->file_ids, lower(low, sizeof(low), row->f[COL_EMPLOYEE_ID])) < 0)
 			fatal("batch: out of memory");
 	}
-	if (b->qtail)
-		b->qtail->next = row;
-	else
-		b->qhead = row;
-	b->qtail = row;
+	STAILQ_INSERT_TAIL(&b->queue, row, entry);
 	b->queued++;
 	b->read++;
 }
@@ -1060,11 +1041,8 @@ on_row(const struct csv_row *cr, void *arg)
 	for (i = 0; i < NCOLS; i++) {
 		int c = b->col[i];
 
-		if (c >= 0 && (size_t)c < cr->nfields &&
-		    (row->f[i] = strdup(cr->fields[c])) == NULL)
-			fatal("batch: out of memory");
-		if (c >= 0 && (size_t)c >= cr->nfields && (row->f[i] = strdup("")) == NULL)
-			fatal("batch: out of memory");
+		if (c >= 0)
+			row->f[i] = xstrdup((size_t)c < cr->nfields ? cr->fields[c] : "");
 	}
 	if (cr->error != 0)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
@@ -1143,9 +1121,7 @@ static void
 set_field(struct row *row, int col, const char *v)
 {
 	free(row->f[col]);
-	row->f[col] = v ? strdup(v) : NULL;
-	if (v != NULL && row->f[col] == NULL)
-		fatal("batch: out of memory");
+	row->f[col] = v ? xstrdup(v) : NULL;
 }
 
 /* One entry of the export as a row: the person's name, unit (through the
@@ -1326,7 +1302,7 @@ on_data(struct request *req, const char *p, size_t n)
 		csv_feed(b->csv, p, n, on_row, b);
 	/* --sync reads the whole file before the first row (the leavers are
 	 * known only then), so its input is never paused. */
-	if (b->qhead != NULL && !b->paused && !b->sync) {
+	if (!STAILQ_EMPTY(&b->queue) && !b->paused && !b->sync) {
 		b->paused = true;
 		request_pause_input(req, true);
 	}
@@ -1392,7 +1368,7 @@ member_add(struct batch *b, LDAP *ld, LDAPMessage *e)
 	m->dn = dir_entry_dn(ld, e);
 	m->unit = dir_entry_get(ld, e, AT_UNIT);
 	m->emp = dir_entry_get(ld, e, AT_EMPLOYEE_ID);
-	if (m->emp != NULL && (m->emp_low = strdup(m->emp)) != NULL)
+	if (m->emp != NULL && (m->emp_low = xstrdup(m->emp)) != NULL)
 		lower(m->emp_low, strlen(m->emp_low) + 1, m->emp);
 	if (m->login == NULL || m->dn == NULL || !names_login_valid(m->login)) {
 		/* Not an account provd could delete: never a leaver. */
@@ -1504,11 +1480,7 @@ batch_ldif_setup(struct batch *b)
 		request_done(req, ST_USAGE, "%s", err);
 		return -1;
 	}
-	if ((b->ldif = ldifread_new()) == NULL) {
-		batch_free(b);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return -1;
-	}
+	b->ldif = ldifread_new();
 	/* The plan's columns: those an entry gives. */
 	for (i = 0; i < NCOLS; i++)
 		b->col[i] = -1;
@@ -1537,6 +1509,8 @@ batch_start(struct request *req, bool apply)
 	struct batch *b = xcalloc(1, sizeof(*b));
 
 	b->req = req;
+	STAILQ_INIT(&b->queue);
+	STAILQ_INIT(&b->waiting);
 	b->apply = apply;
 	b->plan_out = cmd_arg(&req->args, "plan-out") != NULL;
 	b->sync = cmd_opt(req->args.spec, "sync") != NULL && cmd_flag(&req->args, "sync");
@@ -1564,17 +1538,17 @@ batch_start(struct request *req, bool apply)
 	}
 	if (!apply && batch_ldif_setup(b) < 0)
 		return;
-	if ((b->ldif == NULL && (b->csv = csv_reader_new(NULL)) == NULL) ||
-	    (b->seen = strset_new(BATCH_MAX_ROWS)) == NULL ||
-	    (b->taken = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
-	    (b->known_ids = strset_new(4u * BATCH_MAX_ROWS)) == NULL ||
-	    (b->sync && ((b->file_units = strset_new(BATCH_MAX_ROWS)) == NULL ||
-	                 (b->file_ids = strset_new(BATCH_MAX_ROWS)) == NULL)) ||
-	    (b->dry_run && (b->planned = strset_new(BATCH_MAX_ROWS)) == NULL)) {
-		batch_free(b);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
+	if (b->ldif == NULL)
+		b->csv = csv_reader_new(NULL);      /* the defaults: never over a ceiling */
+	b->seen = strset_new(BATCH_MAX_ROWS);
+	b->taken = strset_new(4u * BATCH_MAX_ROWS);
+	b->known_ids = strset_new(4u * BATCH_MAX_ROWS);
+	if (b->sync) {
+		b->file_units = strset_new(BATCH_MAX_ROWS);
+		b->file_ids = strset_new(BATCH_MAX_ROWS);
 	}
+	if (b->dry_run)
+		b->planned = strset_new(BATCH_MAX_ROWS);
 	req->state = b;
 	req->on_data = on_data;
 	req->on_end = on_end;

@@ -16,6 +16,8 @@
 #include <string.h>
 
 #include "errmsg.h"
+#include "text.h"
+#include "xmalloc.h"
 
 enum csv_state {
 	ST_FIELD_START,     /* at the start of a field (or of a record) */
@@ -469,21 +471,13 @@ csv_reader_new(const struct csv_limits *limits)
 	if (lim.max_field > lim.max_record)
 		lim.max_field = lim.max_record;
 
-	r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		return NULL;
+	r = xcalloc(1, sizeof(*r));
 	r->lim = lim;
 	r->bufcap = lim.max_record + lim.max_fields + 1;
-	r->buf = malloc(r->bufcap);
-	r->starts = calloc(lim.max_fields, sizeof(*r->starts));
-	r->lengths = calloc(lim.max_fields, sizeof(*r->lengths));
-	r->ptrs = calloc(lim.max_fields + 1, sizeof(*r->ptrs));
-	if (r->buf == NULL || r->starts == NULL || r->lengths == NULL ||
-	    r->ptrs == NULL) {
-		csv_reader_free(r);
-		errno = ENOMEM;
-		return NULL;
-	}
+	r->buf = xmalloc(r->bufcap);
+	r->starts = xcalloc(lim.max_fields, sizeof(*r->starts));
+	r->lengths = xcalloc(lim.max_fields, sizeof(*r->lengths));
+	r->ptrs = xcalloc(lim.max_fields + 1, sizeof(*r->ptrs));
 	r->memory = sizeof(*r) + r->bufcap +
 	    lim.max_fields * (sizeof(*r->starts) + sizeof(*r->lengths)) +
 	    (lim.max_fields + 1) * sizeof(*r->ptrs);
@@ -633,7 +627,7 @@ csv_header_bind(const char *const *fields, size_t n,
 		for (i = 0; i < ncols; i++)
 			if (name_matches(p, len, cols[i].name))
 				break;
-		errmsg_printable(p, len, shown, sizeof(shown));
+		text_sanitize(p, len, shown, sizeof(shown));
 		if (i == ncols) {
 			errmsg_set(err, errlen, "header column %zu: unknown "
 			    "column '%s'", j + 1, shown);

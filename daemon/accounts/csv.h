@@ -88,9 +88,9 @@ struct csv_reader;
 
 /*
  * Create a reader. `limits` may be NULL for the defaults; a zero member takes
- * its default. max_field is capped at max_record. Returns NULL when memory
- * is exhausted or a limit is over its ceiling (errno EINVAL). Free with
- * csv_reader_free.
+ * its default. max_field is capped at max_record. Returns NULL when a limit
+ * is over its ceiling (errno EINVAL); out of memory is fatal (xmalloc.h).
+ * Free with csv_reader_free.
  */
 struct csv_reader *csv_reader_new(const struct csv_limits *limits);
 

@@ -12,6 +12,7 @@
 #include "loop.h"
 #include "provd.h"
 #include "schema.h"
+#include "xmalloc.h"
 
 #define DAY_SECONDS  86400
 #define SWEEP_BATCH  5000    /* entries one pass handles; the next pass goes on */
@@ -81,8 +82,9 @@ on_target(void *arg, LDAP *ld, LDAPMessage *e)
 		size_t ncap = s->cap ? s->cap * 2 : 64;
 		struct target *nt;
 
-		if (ncap > SWEEP_BATCH || (nt = realloc(s->t, ncap * sizeof(*nt))) == NULL)
+		if (ncap > SWEEP_BATCH)
 			return;             /* the next pass takes the rest */
+		nt = xrealloc(s->t, ncap * sizeof(*nt));
 		s->t = nt;
 		s->cap = ncap;
 	}
@@ -137,12 +139,12 @@ modify_targets(struct initialpw *s)
 	}
 	for (size_t i = 0; i < s->n; i++) {
 		guard[0] = s->t[i].end;
-		if ((m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_DELETE, AT_PWD_END_TIME, guard) < 0 ||
-		    (s->pass == 0 &&
-		     (dir_mods_add(m, LDAP_MOD_ADD, AT_PWD_END_TIME, guard) < 0 ||
-		      dir_mods_add(m, LDAP_MOD_DELETE, AT_PASSWORD, NULL) < 0)))
-			fatal("initial passwords: out of memory");
+		m = dir_mods_new();
+		dir_mods_add(m, LDAP_MOD_DELETE, AT_PWD_END_TIME, guard);
+		if (s->pass == 0) {
+			dir_mods_add(m, LDAP_MOD_ADD, AT_PWD_END_TIME, guard);
+			dir_mods_add(m, LDAP_MOD_DELETE, AT_PASSWORD, NULL);
+		}
 		s->inflight++;
 		dir_modify(s->pd->dir, s->t[i].dn, dir_mods_get(m),
 		           assert_reset != NULL ? ctrls : NULL, on_modified, s);
@@ -240,8 +242,7 @@ schedule(struct initialpw *s, uint64_t ms)
 {
 	if (s->stopped)
 		return;
-	if ((s->timer = loop_timer(s->pd->loop, ms, on_timer, s)) == NULL)
-		log_warnx("initial passwords: cannot arm the sweep timer");
+	s->timer = loop_timer(s->pd->loop, ms, on_timer, s);
 }
 
 void
@@ -251,8 +252,7 @@ initialpw_start(struct provd *pd)
 
 	if (pd->initialpw != NULL)
 		return;
-	if ((s = calloc(1, sizeof(*s))) == NULL)
-		fatal("initial passwords: out of memory");
+	s = xcalloc(1, sizeof(*s));
 	s->pd = pd;
 	pd->initialpw = s;
 	schedule(s, FIRST_SWEEP_MS);

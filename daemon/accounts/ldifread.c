@@ -10,6 +10,8 @@
 #include <lber.h>
 #include <ldif.h>
 
+#include "xmalloc.h"
+
 struct ldifread {
 	char *buf; /* the record's raw bytes, NUL-terminated */
 	size_t len;
@@ -27,16 +29,10 @@ struct ldifread {
 struct ldifread *
 ldifread_new(void)
 {
-	struct ldifread *r = calloc(1, sizeof(*r));
+	struct ldifread *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL)
-		return NULL;
-	r->buf = malloc(LDIFREAD_MAX_RECORD + 1);
-	r->arena = malloc(2 * LDIFREAD_MAX_RECORD + 2 * LDIFREAD_MAX_ATTRS + 16);
-	if (r->buf == NULL || r->arena == NULL) {
-		ldifread_free(r);
-		return NULL;
-	}
+	r->buf = xmalloc(LDIFREAD_MAX_RECORD + 1);
+	r->arena = xmalloc(2 * LDIFREAD_MAX_RECORD + 2 * LDIFREAD_MAX_ATTRS + 16);
 	return r;
 }
 

@@ -46,7 +46,7 @@ typedef int ldifread_fn(const struct ldif_entry *e, void *ctx);
 
 struct ldifread;
 
-/* NULL when out of memory. */
+/* Never NULL (out of memory ends the process: xmalloc.h). */
 struct ldifread *ldifread_new(void);
 void ldifread_free(struct ldifread *r);
 

@@ -112,15 +112,16 @@ hash_done(void *arg)
 		passwd_free(p);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, "userPassword", p->hash) < 0 ||
-	    (p->must_change ?
-	     dir_mods_add1(m, LDAP_MOD_REPLACE, "pwdReset", "TRUE") :
-	     dir_mods_add(m, LDAP_MOD_REPLACE, "pwdReset", NULL)) < 0 ||
-	    (p->must_change && deadline[0] != '\0' ?
-	     dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, deadline) :
-	     dir_mods_add(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, NULL)) < 0)
-		fatal("passwd: out of memory");
+	m = dir_mods_new();
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PASSWORD, p->hash);
+	if (p->must_change)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PWD_RESET, "TRUE");
+	else
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_PWD_RESET, NULL);
+	if (p->must_change && deadline[0] != '\0')
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, deadline);
+	else
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_PWD_END_TIME, NULL);
 	dir_modify(p->req->pd->dir, p->dn, dir_mods_get(m), NULL, written, p);
 	explicit_bzero(p->hash, sizeof(p->hash));
 	dir_mods_free(m);
@@ -133,10 +134,7 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 
 	snprintf(p->login, sizeof(p->login), "%s", t->login);
 	snprintf(p->dn, sizeof(p->dn), "%s", t->dn);
-	if (workpool_submit(req->pd->hashers, hash_work, hash_done, p) < 0) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		passwd_free(p);
-	}
+	workpool_submit(req->pd->hashers, hash_work, hash_done, p);
 }
 
 void

@@ -14,6 +14,7 @@
 #include <unistr.h>
 
 #include "errmsg.h"
+#include "xmalloc.h"
 
 #define FIELD "password"
 
@@ -327,10 +328,7 @@ hash_crypt(const struct scheme_info *si, unsigned long cost, const char *pw,
 		goto out;
 	}
 	/* struct crypt_data is 32 KiB: keep it off worker-thread stacks. */
-	if ((cd = calloc(1, sizeof(*cd))) == NULL) {
-		errmsg_set(err, errlen, FIELD ": out of memory");
-		goto out;
-	}
+	cd = xcalloc(1, sizeof(*cd));
 	h = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
 	if (h == NULL || h[0] == '*' ||
 	    strncmp(h, si->crypt_prefix, strlen(si->crypt_prefix)) != 0) {
@@ -438,8 +436,7 @@ verify_crypt(const char *setting, const char *pw)
 
 	if (len == 0 || setting[0] == '*')
 		return false;
-	if ((cd = calloc(1, sizeof(*cd))) == NULL)
-		return false;
+	cd = xcalloc(1, sizeof(*cd));
 	h = crypt_rn(pw, setting, cd, (int)sizeof(*cd));
 	if (h != NULL && h[0] != '*' && strlen(h) == len)
 		ok = CRYPTO_memcmp(h, setting, len) == 0;

@@ -32,8 +32,8 @@ struct str {
 	size_t len, cap;
 };
 
-/* Append text; -1 on out of memory. */
-static int
+/* Append text. */
+static void
 str_add(struct str *s, const char *text)
 {
 	size_t n = strlen(text);
@@ -44,14 +44,12 @@ str_add(struct str *s, const char *text)
 
 		while (c < s->len + n + 1)
 			c *= 2;
-		if ((p = realloc(s->p, c)) == NULL)
-			return -1;
+		p = xrealloc(s->p, c);
 		s->p = p;
 		s->cap = c;
 	}
 	memcpy(s->p + s->len, text, n + 1);
 	s->len += n;
-	return 0;
 }
 
 /* ---- a snapshot of the unit table ---------------------------------------
@@ -138,15 +136,14 @@ usnap_find(const struct usnap *s, const char *code)
 	return r ? (size_t)(r - s->u) : SIZE_MAX;
 }
 
-/* Copy the unit cache; -1 on out of memory. */
-static int
+/* Copy the unit cache. */
+static void
 usnap_take(struct usnap *s, const struct units *us)
 {
 	size_t i, n = units_count(us);
 
 	s->n = 0;
-	if ((s->u = calloc(n ? n : 1, sizeof(*s->u))) == NULL)
-		return -1;
+	s->u = xcalloc(n ? n : 1, sizeof(*s->u));
 	for (i = 0; i < n; i++) {
 		const struct unit *src = units_at(us, i);
 		struct runit *r = &s->u[i];
@@ -154,10 +151,7 @@ usnap_take(struct usnap *s, const struct units *us)
 		snprintf(r->code, sizeof(r->code), "%s", src->code);
 		snprintf(r->parent, sizeof(r->parent), "%s", src->parent);
 		snprintf(r->kind, sizeof(r->kind), "%s", src->kind);
-		if ((r->name = strdup(src->name ? src->name : "")) == NULL) {
-			usnap_free(s);
-			return -1;
-		}
+		r->name = xstrdup(src->name ? src->name : "");
 		s->n++;
 	}
 	for (i = 0; i < s->n; i++) {
@@ -167,7 +161,6 @@ usnap_take(struct usnap *s, const struct units *us)
 		if (s->u[i].up != SIZE_MAX)
 			s->u[s->u[i].up].has_children = true;
 	}
-	return 0;
 }
 
 /* Is unit i the unit `root` or below it? */
@@ -183,7 +176,7 @@ usnap_within(const struct usnap *s, size_t i, size_t root)
 }
 
 /* Search filter: objectClass plus, when root is a unit, an OR of every
- * departmentNumber at or below it.  NULL on out of memory. */
+ * departmentNumber at or below it (malloc'd). */
 static char *
 unit_filter(const struct usnap *s, const char *objclass, const char *extra, size_t root)
 {
@@ -191,30 +184,23 @@ unit_filter(const struct usnap *s, const char *objclass, const char *extra, size
 	char part[UNIT_CODE_MAX * 3 + 40], esc[UNIT_CODE_MAX * 3 + 1];
 	size_t i;
 
-	snprintf(part, sizeof(part), "(&(objectClass=%s)", objclass);
-	if (str_add(&f, part) < 0 || str_add(&f, extra) < 0)
-		goto oom;
+	snprintf(part, sizeof(part), "(&(" AT_OBJECT_CLASS "=%s)", objclass);
+	str_add(&f, part);
+	str_add(&f, extra);
 	if (root != SIZE_MAX) {
-		if (str_add(&f, "(|") < 0)
-			goto oom;
+		str_add(&f, "(|");
 		for (i = 0; i < s->n; i++) {
 			if (!usnap_within(s, i, root))
 				continue;
 			if (ldapesc_filter(s->u[i].code, esc, sizeof(esc)) < 0)
 				continue;
-			snprintf(part, sizeof(part), "(departmentNumber=%s)", esc);
-			if (str_add(&f, part) < 0)
-				goto oom;
+			snprintf(part, sizeof(part), "(" AT_UNIT "=%s)", esc);
+			str_add(&f, part);
 		}
-		if (str_add(&f, ")") < 0)
-			goto oom;
+		str_add(&f, ")");
 	}
-	if (str_add(&f, ")") < 0)
-		goto oom;
+	str_add(&f, ")");
 	return f.p;
-oom:
-	free(f.p);
-	return NULL;
 }
 
 /* Check --unit against the cache; on failure finish req and return -1. */
@@ -408,11 +394,7 @@ ureport_finish(struct ureport *r)
 	}
 	tally_add(&r->total, &r->unknown);
 
-	if ((order = malloc((s->n ? s->n : 1) * sizeof(*order))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		ureport_free(r);
-		return;
-	}
+	order = xmalloc((s->n ? s->n : 1) * sizeof(*order));
 	for (i = 0; i < s->n; i++)
 		order[i] = i;
 	sort_snap = s;
@@ -506,11 +488,7 @@ on_accounts_done(void *arg, const struct dir_result *res)
 		ureport_finish(r);
 		return;
 	}
-	if ((filter = unit_filter(&r->units, "provdCertificate", "", r->root)) == NULL) {
-		request_done(r->req, ST_INTERNAL, "out of memory");
-		ureport_free(r);
-		return;
-	}
+	filter = unit_filter(&r->units, OC_CERTIFICATE, "", r->root);
 	dir_search(r->req->pd->dir, r->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_cert, on_certs_done, r);
 	free(filter);
@@ -537,11 +515,7 @@ ureport_start(struct request *req, bool passwords)
 	r->columns = passwords ? passwords_columns : units_columns;
 	r->ncolumns = passwords ? sizeof(passwords_columns) / sizeof(passwords_columns[0]) :
 	              sizeof(units_columns) / sizeof(units_columns[0]);
-	if (usnap_take(&r->units, req->pd->units) < 0) {
-		free(r);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	usnap_take(&r->units, req->pd->units);
 	r->root = unit ? usnap_find(&r->units, unit) : SIZE_MAX;
 	if (pkitime_format_ldap(now, r->now) < 0 ||
 	    pkitime_format_ldap(now + (time_t)EXPIRING_WINDOW * DAY_SECONDS, r->soon) < 0) {
@@ -549,11 +523,7 @@ ureport_start(struct request *req, bool passwords)
 		ureport_free(r);
 		return;
 	}
-	if ((filter = unit_filter(&r->units, "inetOrgPerson", "", r->root)) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		ureport_free(r);
-		return;
-	}
+	filter = unit_filter(&r->units, OC_PERSON, "", r->root);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
 	           0, NULL, on_account, on_accounts_done, r);
 	free(filter);
@@ -587,7 +557,7 @@ struct ereport {
 	struct expiring *v;
 	size_t           n, cap;
 	time_t           now;
-	bool             oom, too_many;
+	bool             too_many;
 };
 
 static void
@@ -608,7 +578,7 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 	struct expiring *x;
 	char err[128];
 
-	if (r->oom || r->too_many)
+	if (r->too_many)
 		return;
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 64;
@@ -618,10 +588,7 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 			r->too_many = true;
 			return;
 		}
-		if ((v = realloc(r->v, cap * sizeof(*v))) == NULL) {
-			r->oom = true;
-			return;
-		}
+		v = xrealloc(r->v, cap * sizeof(*v));
 		r->v = v;
 		r->cap = cap;
 	}
@@ -633,10 +600,8 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_UNIT, x->unit, sizeof(x->unit));
 	dir_entry_copy(ld, e, AT_UID, x->login, sizeof(x->login));
 	dir_entry_copy(ld, e, AT_CERT_SERIAL, x->serial, sizeof(x->serial));
-	if ((x->name = dir_entry_get(ld, e, AT_CN)) == NULL && (x->name = strdup("")) == NULL) {
-		r->oom = true;
-		return;
-	}
+	if ((x->name = dir_entry_get(ld, e, AT_CN)) == NULL)
+		x->name = xstrdup("");
 	r->n++;
 }
 
@@ -667,9 +632,9 @@ on_expiring_done(void *arg, const struct dir_result *res)
 		ereport_free(r);
 		return;
 	}
-	if (r->oom || r->too_many) {
-		request_done(req, ST_INTERNAL, r->oom ? "out of memory" :
-		             "more than %d expiring certificates: ask for fewer days", EXPIRING_MAX);
+	if (r->too_many) {
+		request_done(req, ST_INTERNAL, "more than %d expiring certificates: ask for fewer days",
+		             EXPIRING_MAX);
 		ereport_free(r);
 		return;
 	}
@@ -729,8 +694,8 @@ report_expiring(struct request *req)
 		return;
 	}
 	snprintf(filter, sizeof(filter),
-	         "(&(objectClass=provdCertificate)(provdCertStatus=valid)"
-	         "(provdCertNotAfter>=%s)(provdCertNotAfter<=%s))", now_s, until_s);
+	         "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_STATUS "=valid)"
+	         "(" AT_CERT_NOT_AFTER ">=%s)(" AT_CERT_NOT_AFTER "<=%s))", now_s, until_s);
 	dir_search(req->pd->dir, req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0,
 	           NULL, on_expiring, on_expiring_done, r);
 }

@@ -173,9 +173,8 @@ account_of_unit(void *arg, LDAP *ld, LDAPMessage *e)
 		c->account_errors++;
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, "ou", c->name) < 0)
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_OU, c->name);
 	c->pending++;
 	dir_modify(c->req->pd->dir, dn, dir_mods_get(m), NULL, account_ou_written, c);
 	dir_mods_free(m);
@@ -218,7 +217,7 @@ unit_written(void *arg, const struct dir_result *res)
 		return;
 	}
 	/* Unit codes are [a-z0-9-]: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(departmentNumber=%s))",
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UNIT "=%s))",
 	         c->code);
 	c->pending = 1;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
@@ -373,7 +372,7 @@ unit_add(struct request *req)
 	const struct unit *u;
 	struct unit_change *c;
 	struct dir_mods *m;
-	static const char *const classes[] = { "organizationalUnit", "provdUnit", NULL };
+	static const char *const classes[] = { OC_ORG_UNIT, OC_UNIT, NULL };
 
 	if (!units_code_valid(code)) {
 		char q[80];
@@ -403,19 +402,19 @@ unit_add(struct request *req)
 		unit_change_free(c);
 		return;
 	}
-	if (ldapesc_rdn_dn("ou", code, req->pd->cfg.units_dn, c->dn, sizeof(c->dn)) < 0) {
+	if (ldapesc_rdn_dn(AT_OU, code, req->pd->cfg.units_dn, c->dn, sizeof(c->dn)) < 0) {
 		request_done(req, ST_INTERNAL, "unit: cannot form the DN");
 		unit_change_free(c);
 		return;
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "unit=%s", code);
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, "ou", code) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, "description", c->name) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitKind", kind) < 0 ||
-	    (parent != NULL && dir_mods_add1(m, LDAP_MOD_ADD, "provdUnitParent", parent) < 0))
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, code);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, c->name);
+	dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, kind);
+	if (parent != NULL)
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, parent);
 	c->mods = m;
 	unit_address_check(c);
 }
@@ -465,7 +464,7 @@ unit_modify(struct request *req)
 		unit_change_free(c);
 		return;
 	}
-	if (ldapesc_rdn_dn("ou", u->code, req->pd->cfg.units_dn, c->dn, sizeof(c->dn)) < 0) {
+	if (ldapesc_rdn_dn(AT_OU, u->code, req->pd->cfg.units_dn, c->dn, sizeof(c->dn)) < 0) {
 		request_done(req, ST_INTERNAL, "unit: cannot form the DN");
 		unit_change_free(c);
 		return;
@@ -488,13 +487,13 @@ unit_modify(struct request *req)
 		unit_change_free(c);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    (name != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, "description", c->name) < 0) ||
-	    (kind != NULL && dir_mods_add1(m, LDAP_MOD_REPLACE, "provdUnitKind", kind) < 0) ||
-	    (parent != NULL &&
-	     dir_mods_add(m, LDAP_MOD_REPLACE, "provdUnitParent",
-	                  parent[0] != '\0' ? (const char *const[]){ parent, NULL } : NULL) < 0))
-		fatal("unit: out of memory");
+	m = dir_mods_new();
+	if (name != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, c->name);
+	if (kind != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, kind);
+	if (parent != NULL)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT, parent[0] != '\0' ? parent : NULL);
 	dir_modify(req->pd->dir, c->dn, dir_mods_get(m), NULL, unit_written, c);
 	dir_mods_free(m);
 }

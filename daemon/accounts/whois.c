@@ -145,7 +145,7 @@ whois_show(struct request *req)
 	/* Or a name: every word given is a whole word of the name, with or
 	 * without diacritics. */
 	if (schema_filter_name_words(key, false, byname, sizeof(byname)) == 0)
-		snprintf(filter, sizeof(filter), "(|%s(&(objectClass=" OC_PERSON ")%s))", person,
+		snprintf(filter, sizeof(filter), "(|%s(&(" AT_OBJECT_CLASS "=" OC_PERSON ")%s))", person,
 		         byname);
 	else
 		snprintf(filter, sizeof(filter), "%s", person);

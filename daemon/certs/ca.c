@@ -30,6 +30,7 @@
 #include "provd.h"
 #include "request.h"
 #include "signer.h"
+#include "xmalloc.h"
 
 #define CERT_FILE_MAX (256 * 1024)
 
@@ -149,8 +150,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	EVP_PKEY *pub = NULL;
 	int rc = -1;
 
-	if ((pki = calloc(1, sizeof(*pki))) == NULL)
-		return -1;
+	pki = xcalloc(1, sizeof(*pki));
 	pd->pki = pki;
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
 	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)

@@ -29,6 +29,7 @@
 #include "request.h"
 #include "signer.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 static X509 *
 read_cert_pem(const char *pem, size_t len)
@@ -180,14 +181,14 @@ static void
 ca_entry_read(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct ca_entry *ce = arg;
-	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+	char *num = dir_entry_get(ld, e, AT_CRL_NUMBER);
 
 	ce->found = true;
 	ce->has_number = num != NULL;
 	ce->number = num ? strtoull(num, NULL, 10) : 0;
 	free(num);
 	free(ce->cert);
-	ce->cert = dir_entry_get_bin(ld, e, "cACertificate;binary", &ce->certlen);
+	ce->cert = dir_entry_get_bin(ld, e, AT_CA_CERT, &ce->certlen);
 }
 
 static void
@@ -204,16 +205,12 @@ ca_entry_done(void *arg, const struct dir_result *res)
 static void
 ca_entry_fetch(struct request *req, void (*then)(struct ca_entry *, const struct dir_result *))
 {
-	static const char *const attrs[] = { "provdCrlNumber", "cACertificate;binary", NULL };
-	struct ca_entry *ce = calloc(1, sizeof(*ce));
+	static const char *const attrs[] = { AT_CRL_NUMBER, AT_CA_CERT, NULL };
+	struct ca_entry *ce = xcalloc(1, sizeof(*ce));
 
-	if (ce == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
 	ce->req = req;
 	ce->then = then;
-	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs,
+	dir_search(req->pd->dir, req->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
 	           1, NULL, ca_entry_read, ca_entry_done, ce);
 }
 
@@ -346,23 +343,24 @@ ca_entry_write(struct provd *pd, const char *dn, const char *cn, X509 *cert,
                uint64_t crl_number, void (*done)(void *, const struct dir_result *),
                void *ctx)
 {
-	static const char *const classes[] = { "applicationProcess", "pkiCA", "provdCA", NULL };
+	static const char *const classes[] = { OC_APP_PROCESS, OC_PKI_CA, OC_CA, NULL };
 	struct dir_mods *m;
 	unsigned char *der = NULL;
 	char num[32];
 	int derlen;
 
-	if ((derlen = i2d_X509(cert, &der)) <= 0 || (m = dir_mods_new()) == NULL)
+	if ((derlen = i2d_X509(cert, &der)) <= 0)
 		fatal("ca: out of memory");
+	m = dir_mods_new();
 	if (cn == NULL) {
-		dir_mods_add_bin(m, LDAP_MOD_REPLACE, "cACertificate;binary", der, (size_t)derlen);
+		dir_mods_add_bin(m, LDAP_MOD_REPLACE, AT_CA_CERT, der, (size_t)derlen);
 		dir_modify(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
 	} else {
 		snprintf(num, sizeof(num), "%llu", (unsigned long long)crl_number);
-		dir_mods_add(m, LDAP_MOD_ADD, "objectClass", classes);
-		dir_mods_add1(m, LDAP_MOD_ADD, "cn", cn);
-		dir_mods_add_bin(m, LDAP_MOD_ADD, "cACertificate;binary", der, (size_t)derlen);
-		dir_mods_add1(m, LDAP_MOD_ADD, "provdCrlNumber", num);
+		dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CN, cn);
+		dir_mods_add_bin(m, LDAP_MOD_ADD, AT_CA_CERT, der, (size_t)derlen);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CRL_NUMBER, num);
 		dir_add(pd->dir, dn, dir_mods_get(m), NULL, done, ctx);
 	}
 	dir_mods_free(m);
@@ -385,8 +383,7 @@ install_ca(struct request *req, X509 *cert)
 	}
 	X509_free(pd->pki->cacert);
 	pd->pki->cacert = cert;
-	if ((in = calloc(1, sizeof(*in))) == NULL)
-		fatal("ca: out of memory");
+	in = xcalloc(1, sizeof(*in));
 	in->req = req;
 	in->cert = cert;
 	ca_entry_write(pd, pd->cfg.ca_dn, pd->cfg.ca_name, cert, 0, on_ca_added, in);
@@ -502,10 +499,7 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 		return;
 	}
 	X509_free(tbs);
-	if ((job = calloc(1, sizeof(*job))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	job = xcalloc(1, sizeof(*job));
 	job->req = req;
 	job->signer = pd->pki->signer;
 	job->type = kt;
@@ -519,11 +513,7 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 	/* Key generation takes seconds (RSA-4096): the signer does it while a
 	 * worker thread waits for it, and the loop keeps serving. */
 	pd->pki->signer_busy = true;
-	if (workpool_submit(pd->hashers, genkey_work, genkey_done, job) < 0) {
-		pd->pki->signer_busy = false;
-		free(job);
-		request_done(req, ST_INTERNAL, "out of memory");
-	}
+	workpool_submit(pd->hashers, genkey_work, genkey_done, job);
 }
 
 static void import_checked(struct ca_entry *ce, const struct dir_result *res);

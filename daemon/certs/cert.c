@@ -1,6 +1,7 @@
-/* cert — the certificate commands: issue, list, show, revoke, release,
+/* cert — the certificate commands: list, show, revoke, release,
  * export-index, the certificates' side of account events and of whois.
- * Records are read and changed in certrec.c.  See cert.h. */
+ * Issuance is in cert_issue.c; records are read and changed in certrec.c.
+ * See cert.h. */
 #include "cert.h"
 
 #include <ldap.h>
@@ -14,598 +15,26 @@
 #include <openssl/crypto.h>
 #include <openssl/x509.h>
 
-#include "account.h"
-#include "address.h"
 #include "ca.h"
-#include "certgen.h"
+#include "certrec.h"
 #include "crl.h"
-#include "csr.h"
 #include "dir.h"
-#include "escrow.h"
 #include "fieldtype.h"
 #include "fingerprint.h"
 #include "index.h"
-#include "keygen.h"
 #include "ldapesc.h"
-#include "lifecycle.h"
+#include "account.h"
 #include "log.h"
-#include "loop.h"
 #include "names.h"
-#include "p12.h"
-#include "password.h"
-#include "ocsp.h"
-#include "pem.h"
 #include "pkitime.h"
-#include "profile.h"
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
 #include "serial.h"
-#include "signer.h"
 #include "units.h"
 #include "whois.h"
-
-#include "certrec.h"
 #include "xmalloc.h"
 
-/* ---- cert issue ------------------------------------------------------- */
-
-struct issue {
-	struct request        *req;
-	const struct profile  *profile;
-	EVP_PKEY              *pub;
-	X509                  *cert;      /* as built; its fields are der's */
-	bool                   found;
-	char                   status[16];
-	char                   cn[NAMES_CN_BUFSZ];
-	char                   unit_name[512];
-	char                   unit[UNIT_CODE_MAX];
-	char                   mail[ACCOUNT_MAIL_MAX];
-	char                   employee_id[64];
-	char                   login[NAMES_LOGIN_BUFSZ];
-	char                   serial[SERIAL_HEX_MAX + 1];
-	char                   not_before[32], not_after[32];
-	char                   fp[FINGERPRINT_HEX_LEN + 1];
-	unsigned char         *der;       /* signed, malloc'd */
-	size_t                 derlen;
-	char                   issuer[1024];
-	unsigned               tries;     /* directory writes retried so far */
-	char                   key_hash[CERTREC_KEY_HASH_LEN + 1];
-	char                   key_claim[CERTREC_KEY_HASH_LEN + 2];  /* "%hash" while held */
-	/* --generate: the key is made by provd-keygen, delivered as PKCS#12 */
-	bool                   generate;
-	enum keyfile_type      keytype;
-	struct keygen         *kg;
-	bool                   pass_generated;
-	char                   pass[P12_PASS_MAX + 1];
-};
-
-/* While the directory is away (slapd restarting), the record and the
- * account are written again every ISSUE_RETRY_MS, up to ISSUE_RETRIES
- * times: a certificate is reported issued only once both have landed. */
-#define ISSUE_RETRY_MS 500
-#define ISSUE_RETRIES  20
-
-static bool
-issue_may_retry(struct issue *is, int code)
-{
-	if (code != LDAP_SERVER_DOWN && code != LDAP_UNAVAILABLE &&
-	    code != LDAP_CONNECT_ERROR && code != LDAP_TIMEOUT)
-		return false;
-	return is->tries++ < ISSUE_RETRIES;
-}
-
-static void
-issue_free(struct issue *is)
-{
-	if (is->key_claim[0] != '\0')
-		address_unclaim(is->key_claim);
-	EVP_PKEY_free(is->pub);
-	X509_free(is->cert);
-	free(is->der);
-	keygen_free(is->kg);
-	OPENSSL_cleanse(is->pass, sizeof(is->pass));
-	free(is);
-}
-
-static void
-issue_reply(struct issue *is, const char *warning)
-{
-	struct request *req = is->req;
-	char *pem = NULL;
-	size_t plen = 0;
-	struct rec r;
-
-	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
-	         is->login, is->serial, is->profile->name);
-	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		issue_free(is);
-		return;
-	}
-	if (is->kg != NULL) {
-		size_t n;
-		const unsigned char *p12 = keygen_p12(is->kg, &n);
-
-		rec_begin_type(&r, req, WIRE_SECRET);
-		rec_kvn(&r, "file", (const char *)p12, n);
-		rec_end(&r);
-	}
-	rec_begin(&r, req);
-	rec_kv(&r, "serial", is->serial);
-	rec_kv(&r, "login", is->login);
-	if (is->pass_generated)
-		rec_kv(&r, "passphrase", is->pass);
-	if (is->kg != NULL)
-		rec_kv(&r, "escrow", is->profile->escrow ? "yes" : "no");
-	rec_kv(&r, "profile", is->profile->name);
-	rec_kv(&r, "not_before", is->not_before);
-	rec_kv(&r, "not_after", is->not_after);
-	rec_kv(&r, "fingerprint", is->fp);
-	rec_kvn(&r, "pem", pem, plen);
-	rec_end(&r);
-	free(pem);
-	if (warning != NULL)
-		request_done(req, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
-		             warning);
-	else
-		request_done(req, ST_OK, "issued %s to %s (%s, until %s)", is->serial, is->login,
-		             is->profile->name, is->not_after);
-	issue_free(is);
-}
-
-static void issue_update_account(void *arg);
-
-static void
-on_account_updated(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	char why[300];
-
-	/* After a lost connection the first attempt may have landed. */
-	if (res->code == LDAP_SUCCESS ||
-	    (res->code == LDAP_TYPE_OR_VALUE_EXISTS && is->tries > 0)) {
-		issue_reply(is, NULL);
-		return;
-	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(is->req->pd->loop, ISSUE_RETRY_MS, issue_update_account, is) != NULL)
-		return;
-	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
-	         is->login, is->serial);
-	request_done(is->req, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
-	             "the account %s (%s); revoke it with cert revoke before issuing again",
-	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
-}
-
-static void
-issue_update_account(void *arg)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	struct dir_mods *m;
-	char dn[ACCOUNT_DN_MAX];
-
-	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
-		             "cannot be formed", is->serial);
-		issue_free(is);
-		return;
-	}
-	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
-	dir_modify(req->pd->dir, dn, dir_mods_get(m), NULL, on_account_updated, is);
-	dir_mods_free(m);
-}
-
-static void issue_record(void *arg);
-
-static void
-on_recorded(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	char why[300];
-
-	/* Serials are random: an existing record with ours is the one an
-	 * attempt cut off by a lost connection did write. */
-	if (res->code == LDAP_SUCCESS ||
-	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
-		is->tries = 0;
-		ocsp_cert_issued(req->pd, is->serial);
-		issue_update_account(is);
-		return;
-	}
-	if (issue_may_retry(is, res->code) &&
-	    loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is) != NULL)
-		return;
-	request_done(req, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
-	             "so it is not issued: %s", is->serial,
-	             dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
-}
-
-/* Write the record (the source of truth); then the account. */
-static void
-issue_record(void *arg)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	struct provd *pd = req->pd;
-	struct dir_mods *m;
-	char dn[512];
-
-	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
-	    (m = dir_mods_new()) == NULL) {
-		request_done(req, ST_INTERNAL, "cannot form the record DN");
-		issue_free(is);
-		return;
-	}
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, "provdCertificate");
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_SERIAL, is->serial);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_STATUS, cert_state_name(CERT_STATE_VALID));
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_UID, is->login);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_EMPLOYEE_ID, is->employee_id);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_MAIL, is->mail);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CN, is->cn);
-	if (is->unit[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT, is->unit);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_PROFILE, is->profile->name);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOT_BEFORE, is->not_before);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOT_AFTER, is->not_after);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_FINGERPRINT, is->fp);
-	if (is->issuer[0])
-		dir_mods_add1(m, LDAP_MOD_ADD, "provdCertIssuer", is->issuer);
-	dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_KEY_HASH, is->key_hash);
-	dir_mods_add_bin(m, LDAP_MOD_ADD, AT_USER_CERT, is->der, is->derlen);
-	if (is->kg != NULL) {
-		size_t n;
-		const unsigned char *esc = keygen_escrow(is->kg, &n);
-
-		if (esc != NULL)
-			dir_mods_add_bin(m, LDAP_MOD_ADD, ESCROW_ATTR, esc, n);
-	}
-	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
-	dir_mods_free(m);
-}
-
-static void
-issue_packaged(void *arg)
-{
-	struct issue *is = arg;
-
-	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
-		             "it is not issued: %s", is->serial, keygen_error(is->kg));
-		issue_free(is);
-		return;
-	}
-	issue_record(is);
-}
-
-/* --generate: the helper packs its key with the certificate before the
- * record is written, so a certificate is recorded only with its file. */
-static void
-issue_package(struct issue *is)
-{
-	struct provd *pd = is->req->pd;
-
-	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert,
-	                   is->profile->escrow ? pd->pki->escrow_cert : NULL, is->cn, is->pass,
-	                   issue_packaged, is) < 0) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
-	}
-}
-
-static void issue_sign_and_record(struct issue *is);
-static void issue_key_check(struct issue *is);
-
-static void
-issue_generated(void *arg)
-{
-	struct issue *is = arg;
-	char err[300];
-
-	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
-		issue_free(is);
-		return;
-	}
-	if ((is->pub = EVP_PKEY_dup(keygen_pubkey(is->kg))) == NULL) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
-		return;
-	}
-	if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
-		request_done(is->req, ST_INVALID, "--key: %s", err);
-		issue_free(is);
-		return;
-	}
-	/* A fresh key, but its record carries the hash like any other. */
-	issue_key_check(is);
-}
-
-static void
-issue_sign_and_record(struct issue *is)
-{
-	struct request *req = is->req;
-	struct provd *pd = req->pd;
-	struct certgen_ca ca = {
-		.cert = pd->pki->cacert, .country = pd->cfg.country,
-		.organization = pd->cfg.organization, .crl_url = pd->cfg.crl_url,
-		.ocsp_url = pd->cfg.ocsp_url, .ca_issuers_url = pd->cfg.ca_issuers_url,
-	};
-	struct certgen_person person = {
-		.full_name = is->cn, .unit_name = is->unit_name, .mail = is->mail,
-		.employee_id = NULL,
-	};
-	struct serial s;
-	X509 *tbs = NULL;
-	char err[512];
-	time_t t;
-	BIO *b;
-	int n;
-
-	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		issue_free(is);
-		return;
-	}
-	/* The signer's certificate is checked to be tbs, signed: its fields
-	 * are read from tbs rather than decoded again. */
-	is->cert = tbs;
-	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
-		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
-		issue_free(is);
-		return;
-	}
-	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
-	    fingerprint_sha256_der(is->der, is->derlen, is->fp, err, sizeof(err)) < 0 ||
-	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_before) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
-	    pkitime_format_ldap(t, is->not_after) < 0) {
-		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
-		issue_free(is);
-		return;
-	}
-	serial_to_hex(&s, 0, is->serial);
-	is->issuer[0] = '\0';
-	if ((b = BIO_new(BIO_s_mem())) != NULL) {
-		X509_NAME_print_ex(b, X509_get_issuer_name(is->cert), 0,
-		                   XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
-		n = BIO_read(b, is->issuer, sizeof(is->issuer) - 1);
-		is->issuer[n > 0 ? n : 0] = '\0';
-		BIO_free(b);
-	}
-	if (is->kg != NULL)
-		issue_package(is);
-	else
-		issue_record(is);
-}
-
-static void
-issue_account(void *arg, LDAP *ld, LDAPMessage *e)
-{
-	struct issue *is = arg;
-	const struct unit *u;
-
-	is->found = true;
-	snprintf(is->status, sizeof(is->status), "%s", account_state_name(account_state_read(ld, e)));
-	dir_entry_copy(ld, e, AT_CN, is->cn, sizeof(is->cn));
-	dir_entry_copy(ld, e, AT_MAIL, is->mail, sizeof(is->mail));
-	dir_entry_copy(ld, e, AT_EMPLOYEE_ID, is->employee_id, sizeof(is->employee_id));
-	dir_entry_copy(ld, e, AT_UNIT, is->unit, sizeof(is->unit));
-	dir_entry_copy(ld, e, AT_UID, is->login, sizeof(is->login));
-	u = units_find(is->req->pd->units, is->unit);
-	snprintf(is->unit_name, sizeof(is->unit_name), "%s", u && u->name ? u->name : "");
-}
-
-/*
- * One key, one person: the key's records (by provdCertKeyHash) decide.  A
- * key certified for another account is refused, and so is a key any
- * certificate was revoked for as compromised (for anyone, its holder
- * included).  The key is claimed from the search until the record is
- * written, so two requests in flight never certify one key twice.
- */
-static void
-issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
-{
-	struct issue *is = ctx;
-	struct request *req = is->req;
-	const struct certrec *r;
-
-	if (status != ST_OK) {
-		request_done(req, status, "directory: %s", msg);
-		goto fail;
-	}
-	for (r = list; r != NULL; r = r->next) {
-		if (r->state == CERT_STATE_REVOKED &&
-		    strcasecmp(r->reason, reason_name(REASON_KEY_COMPROMISE)) == 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is compromised (certificate "
-			             "%s of %s was revoked for keyCompromise); make a new key",
-			             r->serial, r->login);
-			goto fail;
-		}
-		if (strcmp(r->login, is->login) != 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is already certified for "
-			             "another account (%s, certificate %s); one key belongs to one "
-			             "person", r->login, r->serial);
-			goto fail;
-		}
-	}
-	certrec_free(list);
-	issue_sign_and_record(is);
-	return;
-fail:
-	certrec_free(list);
-	issue_free(is);
-}
-
-static void
-issue_key_check(struct issue *is)
-{
-	struct request *req = is->req;
-	char err[200], filter[160];
-
-	if (fingerprint_spki(is->pub, is->key_hash, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
-		return;
-	}
-	snprintf(is->key_claim, sizeof(is->key_claim), "%%%s", is->key_hash);
-	if (!address_claim(is->key_claim)) {
-		is->key_claim[0] = '\0';
-		request_done(req, ST_CONFLICT, "csr: this key is being certified by another "
-		             "request in flight");
-		issue_free(is);
-		return;
-	}
-	/* The hash is hex: nothing to escape. */
-	snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")(" AT_CERT_KEY_HASH
-	         "=%s))", is->key_hash);
-	certrec_find(req->pd, filter, issue_key_found, is);
-}
-
-static void
-issue_account_done(void *arg, const struct dir_result *res)
-{
-	struct issue *is = arg;
-	struct request *req = is->req;
-	char why[300];
-
-	if (res->code != LDAP_SUCCESS) {
-		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
-		             dir_result_str(res, why, sizeof(why)));
-		issue_free(is);
-		return;
-	}
-	if (!is->found) {
-		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
-		issue_free(is);
-		return;
-	}
-	if (!request_may(req, req->spec->roles, is->unit)) {
-		char what[128];
-
-		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
-		         is->unit[0] ? is->unit : "none");
-		request_refuse(req, req->spec->roles, what);
-		issue_free(is);
-		return;
-	}
-	if (strcmp(is->status, "active") != 0) {
-		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
-		             is->login, is->status);
-		issue_free(is);
-		return;
-	}
-	if (is->generate) {
-		if (keygen_generate(req->pd, is->keytype, issue_generated, is, &is->kg) < 0) {
-			request_done(req, ST_INTERNAL, "out of memory");
-			issue_free(is);
-		}
-		return;
-	}
-	issue_key_check(is);
-}
-
-/* The options of --generate: key type, output file, passphrase. */
-static int
-issue_generate_args(struct issue *is, char *err, size_t errlen)
-{
-	const struct cmd_args *a = &is->req->args;
-	const char *type = cmd_arg(a, "key"), *pass;
-	size_t len = 0;
-
-	is->generate = true;
-	is->keytype = KEYFILE_EC_P256;
-	if (!cmd_flag(a, "p12")) {
-		snprintf(err, errlen, "--generate needs --p12 FILE (the key, certificate and "
-		         "chain are delivered in it)");
-		return -1;
-	}
-	if (is->profile->escrow && is->req->pd->pki->escrow_cert == NULL) {
-		snprintf(err, errlen, "profile %s escrows the keys it is given: set "
-		         "pki.escrow_cert_file (the recovery certificate) first", is->profile->name);
-		return -1;
-	}
-	if (type != NULL && (keyfile_type_parse(type, &is->keytype, err, errlen) < 0 ||
-	                     (is->keytype != KEYFILE_EC_P256 && is->keytype != KEYFILE_RSA_3072))) {
-		snprintf(err, errlen, "--key: ec-p256 or rsa-3072");
-		return -1;
-	}
-	if ((pass = cmd_arg_len(a, "passphrase-stdin", &len)) != NULL) {
-		if (len < P12_PASS_MIN || len > P12_PASS_MAX) {
-			snprintf(err, errlen, "--passphrase-stdin: %d to %d bytes", P12_PASS_MIN,
-			         P12_PASS_MAX);
-			return -1;
-		}
-		memcpy(is->pass, pass, len);
-		is->pass[len] = '\0';
-		return 0;
-	}
-	if (password_generate(is->pass, sizeof(is->pass)) < 0) {
-		snprintf(err, errlen, "cannot generate a passphrase");
-		return -1;
-	}
-	is->pass_generated = true;
-	return 0;
-}
-
-void
-cert_issue(struct request *req)
-{
-	static const char *const attrs[] = {
-		AT_UID, AT_CN, AT_MAIL, AT_EMPLOYEE_ID, AT_UNIT,
-		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
-	};
-	struct provd *pd = req->pd;
-	const char *login = req->args.operand[0];
-	const char *pname = cmd_arg(&req->args, "profile");
-	size_t csrlen = 0;
-	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
-	char err[512], filter[128];
-	struct issue *is;
-
-	if (!cert_need_ca(req))
-		return;
-	if ((csr == NULL) == !cmd_flag(&req->args, "generate")) {
-		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
-		             "--p12 FILE");
-		return;
-	}
-	if (!names_login_valid(login)) {
-		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
-		return;
-	}
-	if (pname == NULL)
-		pname = pd->cfg.default_profile;
-	is = xcalloc(1, sizeof(*is));
-	is->req = req;
-	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		request_done(req, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
-		issue_free(is);
-		return;
-	}
-	if (csr == NULL) {
-		if (issue_generate_args(is, err, sizeof(err)) < 0) {
-			request_done(req, ST_USAGE, "%s", err);
-			issue_free(is);
-			return;
-		}
-	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
-	                      err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
-		return;
-	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=inetOrgPerson)(uid=%s))", login);
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
-	           issue_account, issue_account_done, is);
-}
 
 /* ---- cert list / show ------------------------------------------------- */
 
@@ -649,28 +78,28 @@ cert_list(struct request *req)
 	int n;
 
 	pkitime_format_ldap(time(NULL), now);
-	n = snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)");
+	n = snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")");
 	off = (size_t)n;
 	if (login != NULL) {
 		if (ldapesc_filter(login, esc, sizeof(esc)) < 0) {
 			request_done(req, ST_INVALID, "--login too long");
 			return;
 		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(uid=%s)", esc);
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(" AT_UID "=%s)", esc);
 	}
 	if (unit != NULL) {
 		if (units_find(us, unit) == NULL) {
 			request_done(req, ST_NOTFOUND, "unit: no unit '%.64s'", unit);
 			return;
 		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(departmentNumber=%s)", unit);
+		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(" AT_UNIT "=%s)", unit);
 		for (i = 0; cmd_flag(a, "recursive") && i < units_count(us); i++) {
 			const struct unit *u = units_at(us, i);
 
 			if (strcmp(u->code, unit) != 0 && units_within(us, u->code, unit) &&
 			    off + 100 < sizeof(filter))
 				off += (size_t)snprintf(filter + off, sizeof(filter) - off,
-				                        "(departmentNumber=%s)", u->code);
+				                        "(" AT_UNIT "=%s)", u->code);
 		}
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off, ")");
 	}
@@ -679,11 +108,11 @@ cert_list(struct request *req)
 		char buf[160];
 
 		if (strcmp(st, "valid") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(provdCertNotAfter>=%s)", now), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=valid)(" AT_CERT_NOT_AFTER ">=%s)", now), f = buf;
 		else if (strcmp(st, "expired") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=valid)(!(provdCertNotAfter>=%s))", now), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=valid)(!(" AT_CERT_NOT_AFTER ">=%s))", now), f = buf;
 		else if (strcmp(st, "hold") == 0 || strcmp(st, "revoked") == 0)
-			snprintf(buf, sizeof(buf), "(provdCertStatus=%s)", st), f = buf;
+			snprintf(buf, sizeof(buf), "(" AT_CERT_STATUS "=%s)", st), f = buf;
 		if (f == NULL) {
 			request_done(req, ST_USAGE, "--status: valid, hold, revoked or expired");
 			return;
@@ -700,8 +129,8 @@ cert_list(struct request *req)
 		}
 		pkitime_format_ldap(time(NULL) + (time_t)days * 86400, until);
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off,
-		                        "(provdCertStatus=valid)(provdCertNotAfter>=%s)"
-		                        "(provdCertNotAfter<=%s)", now, until);
+		                        "(" AT_CERT_STATUS "=valid)(" AT_CERT_NOT_AFTER ">=%s)"
+		                        "(" AT_CERT_NOT_AFTER "<=%s)", now, until);
 	}
 	if (off + 2 >= sizeof(filter)) {
 		request_done(req, ST_USAGE, "filter too long");
@@ -870,7 +299,7 @@ revoke_changed(void *ctx, int status, const char *msg)
 
 		if (ldapesc_filter(rv->rec->key_hash, esc, sizeof(esc)) < 0)
 			esc[0] = '\0';
-		snprintf(filter, sizeof(filter), "(&(objectClass=" OC_CERTIFICATE ")("
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
 		         AT_CERT_KEY_HASH "=%s))", esc);
 		certrec_find(rv->req->pd, filter, revoke_others_found, rv);
 		return;
@@ -1056,7 +485,7 @@ index_found(void *ctx, int status, const char *msg, struct certrec *list)
 void
 cert_export_index(struct request *req)
 {
-	certrec_find(req->pd, "(objectClass=provdCertificate)", index_found, req);
+	certrec_find(req->pd, "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", index_found, req);
 }
 
 /* ---- account lifecycle ------------------------------------------------ */
@@ -1207,8 +636,8 @@ life_filter(const char *login, char *filter, size_t len)
 	 * but escape anyway so this never depends on the caller. */
 	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
-	snprintf(filter, len, "(&(objectClass=provdCertificate)(uid=%s)(|(provdCertStatus=valid)"
-	         "(provdCertStatus=hold)))", esc);
+	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s)(|(" AT_CERT_STATUS "=valid)"
+	         "(" AT_CERT_STATUS "=hold)))", esc);
 }
 
 /* Find login's records that ev may touch; found(lf) then acts or previews. */
@@ -1334,7 +763,7 @@ cert_whois_part(struct request *req, const struct whois_subject *who,
 	snprintf(wc->login, sizeof(wc->login), "%s", who->login);
 	if (ldapesc_filter(who->login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(uid=%s))", esc);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s))", esc);
 	certrec_find(req->pd, filter, whois_found, wc);
 }
 
@@ -1387,8 +816,7 @@ upgrade_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dn = dir_entry_dn(ld, e);
 	if (der != NULL && dn != NULL &&
 	    fingerprint_spki_cert_der(der, derlen, hash, err, sizeof(err)) == 0) {
-		if ((m = dir_mods_new()) == NULL)
-			fatal("cert: out of memory");
+		m = dir_mods_new();
 		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_KEY_HASH, hash);
 		u->pending++;
 		dir_modify(u->pd->dir, dn, dir_mods_get(m), NULL, upgrade_written, u);
@@ -1419,6 +847,6 @@ cert_upgrade_records(struct provd *pd)
 
 	u->pd = pd;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(objectClass=" OC_CERTIFICATE ")(!(" AT_CERT_KEY_HASH "=*)))", attrs, 0, NULL,
+	           "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(!(" AT_CERT_KEY_HASH "=*)))", attrs, 0, NULL,
 	           upgrade_entry, upgrade_searched, u);
 }

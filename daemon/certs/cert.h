@@ -1,7 +1,8 @@
 /*
- * cert — certificate records: issue from a CSR by profile, list, show,
- * revoke, release, export to OpenSSL's index.txt, and the certificate side
- * of account lifecycle events.
+ * cert — certificate records: issue from a CSR by profile (cert_issue.c),
+ * list, show, revoke, release, export to OpenSSL's index.txt, and the
+ * certificate side of account lifecycle events and of whois (cert.c).
+ * Reading and changing one record is certrec.c's.
  *
  * A record lives at provdCertSerial=<hex>,ou=certificates,ou=pki,<base>
  * (object class provdCertificate): serial, status (valid | hold | revoked),
@@ -15,7 +16,7 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
-#include "lifecycle.h"
+#include "account.h"
 
 struct provd;
 struct request;

@@ -200,8 +200,7 @@ on_record_changed(void *arg, const struct dir_result *res)
 		change_finish(ch, ST_OK, "%s", ch->new_status);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL)
-		fatal("cert: out of memory");
+	m = dir_mods_new();
 	dir_mods_add_bin(m, valid ? LDAP_MOD_ADD : LDAP_MOD_DELETE, AT_USER_CERT,
 	                 ch->rec->der, ch->rec->derlen);
 	dir_modify(pd->dir, dn, dir_mods_get(m), NULL, on_account_cert, ch);
@@ -224,14 +223,13 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
                time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
                void *ctx)
 {
-	struct change *ch = calloc(1, sizeof(*ch));
+	struct change *ch = xcalloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
 	struct dir_mods *m;
 	char dn[512], assertion[64], token[CRL_TOKEN_LEN + 1];
 	LDAP *ld = dir_ldap(pd->dir);
 
-	if (ch == NULL || (m = dir_mods_new()) == NULL)
-		fatal("cert: out of memory");
+	m = dir_mods_new();
 	ch->pd = pd;
 	ch->rec = rec;
 	ch->done = done;
@@ -240,7 +238,7 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
 	ch->to = to;
 	snprintf(ch->new_status, sizeof(ch->new_status), "%s", cert_state_name(to));
 	pkitime_format_ldap(time(NULL), ch->when);
-	snprintf(assertion, sizeof(assertion), "(provdCertStatus=%s)", rec->status);
+	snprintf(assertion, sizeof(assertion), "(" AT_CERT_STATUS "=%s)", rec->status);
 	if (ldapesc_rdn_dn(AT_CERT_SERIAL, rec->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0 ||
 	    ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
 		dir_mods_free(m);
@@ -343,6 +341,6 @@ certrec_serial_filter(struct request *req, const char *text, char *filter, size_
 		return -1;
 	}
 	serial_to_hex(&s, 0, hex);
-	snprintf(filter, len, "(&(objectClass=provdCertificate)(provdCertSerial=%s))", hex);
+	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))", hex);
 	return 0;
 }

@@ -304,7 +304,7 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct check *c = arg;
 	size_t len = 0;
-	unsigned char *der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &len);
+	unsigned char *der = dir_entry_get_bin(ld, e, AT_CRL, &len);
 	const unsigned char *p = der;
 	X509_CRL *crl = der ? d2i_X509_CRL(NULL, &p, (long)len) : NULL;
 	STACK_OF(X509_REVOKED) * revs;
@@ -316,8 +316,8 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 	c->have_crl = true;
 	revs = X509_CRL_get_REVOKED(crl);
 	n = revs ? sk_X509_REVOKED_num(revs) : 0;
-	if (n > 0 && (c->crl = calloc((size_t)n, sizeof(*c->crl))) == NULL)
-		fatal("check: out of memory");
+	if (n > 0)
+		c->crl = xcalloc((size_t)n, sizeof(*c->crl));
 	for (i = 0; i < n; i++) {
 		struct serial s;
 		char hex[SERIAL_HEX_MAX + 1], err[64];
@@ -329,8 +329,7 @@ on_ca(void *arg, LDAP *ld, LDAPMessage *e)
 		serial_to_hex(&s, 0, hex);
 		while (*h == '0' && h[1] != '\0')
 			h++;
-		if ((c->crl[c->ncrl++] = strdup(h)) == NULL)
-			fatal("check: out of memory");
+		c->crl[c->ncrl++] = xstrdup(h);
 	}
 	X509_CRL_free(crl);
 }
@@ -379,7 +378,7 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_people_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
+	static const char *const attrs[] = {AT_CRL, NULL};
 	struct check *c = arg;
 	char why[300];
 	size_t i, j;
@@ -415,18 +414,16 @@ on_people_done(void *arg, const struct dir_result *res)
 			finding(c, kind, colon + 1, "held by %zu accounts: %s", n, holders);
 		}
 	}
-	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
-	           on_ca, on_ca_done, c);
+	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
+	           1, NULL, on_ca, on_ca_done, c);
 }
 
 static void
 check_start(struct provd *pd, struct request *req, bool fix)
 {
 	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
-	struct check *c = calloc(1, sizeof(*c));
+	struct check *c = xcalloc(1, sizeof(*c));
 
-	if (c == NULL)
-		fatal("check: out of memory");
 	c->pd = pd;
 	c->req = req;
 	c->fix = fix;

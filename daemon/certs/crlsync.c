@@ -15,6 +15,8 @@
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
+#include "schema.h"
+#include "xmalloc.h"
 
 #define CRL_FILE_MAX (64u * 1024u * 1024u)
 
@@ -64,8 +66,7 @@ crlsync_file_number(const char *path)
 			if (cap >= CRL_FILE_MAX)
 				goto out;
 			cap = cap ? cap * 2 : 65536;
-			if ((nb = realloc(buf, cap)) == NULL)
-				goto out;
+			nb = xrealloc(buf, cap);
 			buf = nb;
 		}
 		if ((n = fread(buf + len, 1, cap - len, f)) == 0)
@@ -109,8 +110,7 @@ on_crl(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	(void)arg;
 	free(sync_state.der);
-	sync_state.der =
-		dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &sync_state.len);
+	sync_state.der = dir_entry_get_bin(ld, e, AT_CRL, &sync_state.len);
 }
 
 static void
@@ -147,7 +147,7 @@ on_crl_done(void *arg, const struct dir_result *res)
 static void
 on_number(void *arg, LDAP *ld, LDAPMessage *e)
 {
-	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+	char *num = dir_entry_get(ld, e, AT_CRL_NUMBER);
 
 	(void)arg;
 	sync_state.has_number = num != NULL;
@@ -158,7 +158,7 @@ on_number(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_number_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = {"certificateRevocationList;binary", NULL};
+	static const char *const attrs[] = {AT_CRL, NULL};
 	struct provd *pd = sync_state.pd;
 
 	(void)arg;
@@ -168,14 +168,14 @@ on_number_done(void *arg, const struct dir_result *res)
 		schedule(CRLSYNC_MS);
 		return;
 	}
-	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
-	           on_crl, on_crl_done, NULL);
+	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1,
+	           NULL, on_crl, on_crl_done, NULL);
 }
 
 static void
 tick(void *arg)
 {
-	static const char *const attrs[] = {"provdCrlNumber", NULL};
+	static const char *const attrs[] = {AT_CRL_NUMBER, NULL};
 	struct provd *pd = sync_state.pd;
 
 	(void)arg;
@@ -188,8 +188,8 @@ tick(void *arg)
 	}
 	sync_state.busy = true;
 	sync_state.has_number = false;
-	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
-	           on_number, on_number_done, NULL);
+	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1,
+	           NULL, on_number, on_number_done, NULL);
 }
 
 static void

@@ -12,7 +12,9 @@
 #include "pkitime.h"
 #include "provd.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
+#include "xmalloc.h"
 
 struct export {
 	struct request *req;
@@ -29,9 +31,9 @@ export_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct export *x = arg;
 
 	x->found = true;
-	dir_entry_copy(ld, e, "uid", x->login, sizeof(x->login));
+	dir_entry_copy(ld, e, AT_UID, x->login, sizeof(x->login));
 	free(x->cms);
-	x->cms = dir_entry_get_bin(ld, e, ESCROW_ATTR, &x->cmslen);
+	x->cms = dir_entry_get_bin(ld, e, AT_KEY_ESCROW, &x->cmslen);
 }
 
 static void
@@ -73,7 +75,7 @@ export_done(void *arg, const struct dir_result *res)
 void
 cert_escrow_export(struct request *req)
 {
-	static const char *const attrs[] = { "uid", ESCROW_ATTR, NULL };
+	static const char *const attrs[] = { AT_UID, AT_KEY_ESCROW, NULL };
 	struct provd *pd = req->pd;
 	struct export *x;
 	struct serial s;
@@ -83,13 +85,10 @@ cert_escrow_export(struct request *req)
 		request_done(req, ST_INVALID, "serial: %s", err);
 		return;
 	}
-	if ((x = calloc(1, sizeof(*x))) == NULL) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		return;
-	}
+	x = xcalloc(1, sizeof(*x));
 	x->req = req;
 	serial_to_hex(&s, 0, x->serial);
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(provdCertSerial=%s))",
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))",
 	         x->serial);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
 	           export_entry, export_done, x);
@@ -127,10 +126,7 @@ expire_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	if (x->n == x->cap) {
 		size_t cap = x->cap ? 2 * x->cap : 64;
 
-		if ((v = realloc(x->dn, cap * sizeof(*v))) == NULL) {
-			x->oom = true;
-			return;
-		}
+		v = xrealloc(x->dn, cap * sizeof(*v));
 		x->dn = v;
 		x->cap = cap;
 	}
@@ -170,14 +166,8 @@ expire_found(void *arg, const struct dir_result *res)
 	}
 	x->pending = x->n;
 	for (i = 0; i < x->n; i++) {
-		if ((m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_DELETE, ESCROW_ATTR, NULL) < 0) {
-			dir_mods_free(m);
-			x->oom = true;
-			if (--x->pending == 0)
-				expire_finish(x);
-			continue;
-		}
+		m = dir_mods_new();
+		dir_mods_add(m, LDAP_MOD_DELETE, AT_KEY_ESCROW, NULL);
 		dir_modify(x->pd->dir, x->dn[i], dir_mods_get(m), NULL, expire_dropped, x);
 		dir_mods_free(m);
 	}
@@ -187,11 +177,11 @@ void
 escrow_expire(struct provd *pd, escrow_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = { "1.1", NULL };
-	struct expire *x = calloc(1, sizeof(*x));
+	struct expire *x = xcalloc(1, sizeof(*x));
 	char cutoff[PKITIME_LDAP_LEN + 1], filter[160];
 	time_t t = time(NULL) - (time_t)pd->cfg.escrow_retention_days * 86400;
 
-	if (x == NULL || pkitime_format_ldap(t, cutoff) < 0) {
+	if (pkitime_format_ldap(t, cutoff) < 0) {
 		free(x);
 		done(ctx, 0, 1);
 		return;
@@ -199,8 +189,8 @@ escrow_expire(struct provd *pd, escrow_done_fn *done, void *ctx)
 	x->pd = pd;
 	x->done = done;
 	x->ctx = ctx;
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)(%s=*)"
-	         "(provdCertNotAfter<=%s))", ESCROW_ATTR, cutoff);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(%s=*)"
+	         "(" AT_CERT_NOT_AFTER "<=%s))", AT_KEY_ESCROW, cutoff);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
 	           expire_entry, expire_found, x);
 }

@@ -15,7 +15,6 @@
 
 #include <stddef.h>
 
-#define ESCROW_ATTR     "provdKeyEscrow"
 #define ESCROW_MAX      (64 * 1024)
 
 struct provd;

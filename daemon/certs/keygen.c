@@ -21,6 +21,7 @@
 #include "provd.h"
 #include "signer_wire.h"
 #include "workpool.h"
+#include "xmalloc.h"
 
 #define HELPER_NAME "provd-keygen"
 
@@ -156,11 +157,7 @@ exchange(struct keygen *kg, const struct signer_field *f, size_t nf, size_t nout
 		data[i] = NULL;
 		if (len[i] == 0 && i > 0)
 			continue;
-		if ((data[i] = malloc(len[i] ? len[i] : 1)) == NULL) {
-			snprintf(kg->err, sizeof(kg->err), "keygen: out of memory");
-			signer_msg_free(&m);
-			return -1;
-		}
+		data[i] = xmalloc(len[i] ? len[i] : 1);
 		memcpy(data[i], m.field[i].data, len[i]);
 	}
 	signer_msg_free(&m);
@@ -225,21 +222,16 @@ int
 keygen_generate(struct provd *pd, enum keyfile_type t, keygen_done_fn *done, void *ctx,
                 struct keygen **out)
 {
-	struct keygen *kg = calloc(1, sizeof(*kg));
+	struct keygen *kg = xcalloc(1, sizeof(*kg));
 
 	*out = NULL;
-	if (kg == NULL)
-		return -1;
 	kg->fd = -1;
 	kg->pid = -1;
 	kg->done = done;
 	kg->ctx = ctx;
 	kg->op = KEYGEN_OP_GENERATE;
 	snprintf(kg->type, sizeof(kg->type), "%s", keyfile_type_name(t));
-	if (workpool_submit(pd->hashers, work_generate, job_done, kg) < 0) {
-		free(kg);
-		return -1;
-	}
+	workpool_submit(pd->hashers, work_generate, job_done, kg);
 	*out = kg;
 	return 0;
 }
@@ -252,10 +244,11 @@ keygen_package(struct provd *pd, struct keygen *kg, const unsigned char *cert, s
 	unsigned char *ca = NULL;
 	int calen, rl;
 
-	if ((calen = i2d_X509(cacert, &ca)) <= 0 || (kg->cert = malloc(len)) == NULL) {
+	if ((calen = i2d_X509(cacert, &ca)) <= 0) {
 		OPENSSL_free(ca);
 		return -1;
 	}
+	kg->cert = xmalloc(len);
 	if (recovery != NULL) {
 		if ((rl = i2d_X509(recovery, &kg->recovery)) <= 0) {
 			OPENSSL_free(ca);
@@ -273,10 +266,7 @@ keygen_package(struct provd *pd, struct keygen *kg, const unsigned char *cert, s
 	kg->done = done;
 	kg->ctx = ctx;
 	kg->err[0] = '\0';
-	if (workpool_submit(pd->hashers, work_package, job_done, kg) < 0) {
-		OPENSSL_cleanse(kg->pass, sizeof(kg->pass));
-		return -1;
-	}
+	workpool_submit(pd->hashers, work_package, job_done, kg);
 	return 0;
 }
 

@@ -39,8 +39,8 @@ typedef void keygen_done_fn(void *ctx);
  * Start a helper and have it generate a key of type t (KEYFILE_EC_P256 or
  * KEYFILE_RSA_3072).  done(ctx) runs on the loop when that is over: then
  * keygen_error(*out) is NULL and keygen_pubkey(*out) the public key, or
- * keygen_error says why.  *out is set before this returns.  Returns 0, or
- * -1 (out of memory; *out NULL, done is not called).
+ * keygen_error says why.  *out is set before this returns.  Returns 0 (out
+ * of memory is fatal, xmalloc.h).
  */
 int keygen_generate(struct provd *pd, enum keyfile_type t, keygen_done_fn *done,
                     void *ctx, struct keygen **out);
@@ -50,7 +50,8 @@ int keygen_generate(struct provd *pd, enum keyfile_type t, keygen_done_fn *done,
  * key) and the CA certificate cacert, under friendly and pass, into a
  * PKCS #12 file, and, when recovery is not NULL, make the escrow copy
  * (keygen_proto.h).  done(ctx) as above; then keygen_p12() is the file and
- * keygen_escrow() the copy.  Returns 0 or -1 (done is then not called).
+ * keygen_escrow() the copy.  Returns 0, or -1 when a certificate cannot be
+ * encoded (done is then not called).
  */
 int keygen_package(struct provd *pd, struct keygen *kg, const unsigned char *cert,
                    size_t len, X509 *cacert, X509 *recovery, const char *friendly,

@@ -30,10 +30,12 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 #include "signer.h"
 #include "vec.h"
 #include "signer_ocsp.h"
+#include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
 #define FIRST_MS       200u
@@ -148,8 +150,7 @@ state(struct provd *pd)
 	struct pki *pki = pd->pki;
 
 	if (pki->ocsp == NULL) {
-		if ((pki->ocsp = calloc(1, sizeof(*pki->ocsp))) == NULL)
-			fatal("ocsp: out of memory");
+		pki->ocsp = xcalloc(1, sizeof(*pki->ocsp));
 		pki->ocsp->pd = pd;
 		pki->ocsp->rdirfd = -1;
 	}
@@ -395,8 +396,7 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n;
 	int d;
 
-	if ((out = malloc((n + nc + 1) * sizeof(*out))) == NULL)
-		fatal("ocsp: out of memory");
+	out = xmalloc((n + nc + 1) * sizeof(*out));
 	while (i < n || j < nc) {
 		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&s->v[i].serial, &c[j].serial);
 		if (d < 0) {
@@ -445,8 +445,7 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	s->crl = NULL;
 	s->ncrl = 0;
 	if (n > 0) {
-		if ((s->crl = malloc(n * sizeof(*s->crl))) == NULL)
-			fatal("ocsp: out of memory");
+		s->crl = xmalloc(n * sizeof(*s->crl));
 		memcpy(s->crl, entries, n * sizeof(*s->crl));
 		s->ncrl = n;
 	}
@@ -539,11 +538,11 @@ on_scan_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct ocspgen_entry oe;
 	bool listed;
 
-	dir_entry_copy(ld, e, "provdCertSerial", ser, sizeof(ser));
-	dir_entry_copy(ld, e, "provdCertStatus", st, sizeof(st));
-	dir_entry_copy(ld, e, "provdCertRevokedAt", at, sizeof(at));
-	dir_entry_copy(ld, e, "provdCertReason", why, sizeof(why));
-	dir_entry_copy(ld, e, "provdCertInvalidityDate", inv, sizeof(inv));
+	dir_entry_copy(ld, e, AT_CERT_SERIAL, ser, sizeof(ser));
+	dir_entry_copy(ld, e, AT_CERT_STATUS, st, sizeof(st));
+	dir_entry_copy(ld, e, AT_CERT_REVOKED_AT, at, sizeof(at));
+	dir_entry_copy(ld, e, AT_CERT_REASON, why, sizeof(why));
+	dir_entry_copy(ld, e, AT_CERT_INVALIDITY, inv, sizeof(inv));
 	memset(&oe, 0, sizeof(oe));
 	listed = strcasecmp(st, "revoked") == 0 || strcasecmp(st, "hold") == 0;
 	if (serial_parse(ser, &oe.serial, err, sizeof(err)) < 0 ||
@@ -647,8 +646,8 @@ static void
 scan_start(struct ocsp_state *s)
 {
 	static const char *const attrs[] = {
-		"provdCertSerial", "provdCertStatus", "provdCertRevokedAt",
-		"provdCertReason", "provdCertInvalidityDate", NULL
+		AT_CERT_SERIAL, AT_CERT_STATUS, AT_CERT_REVOKED_AT,
+		AT_CERT_REASON, AT_CERT_INVALIDITY, NULL
 	};
 	struct provd *pd = s->pd;
 
@@ -659,7 +658,7 @@ scan_start(struct ocsp_state *s)
 	s->nscan = 0;
 	s->scan_crl_seq = s->crl_seq;
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdCertificate)", attrs, 0, NULL, on_scan_entry,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", attrs, 0, NULL, on_scan_entry,
 	           on_scan_done, s);
 }
 
@@ -691,8 +690,7 @@ open_dirs(struct ocsp_state *s, char *err, size_t errlen)
 	if (s->unk == NULL)
 		s->unk = ocsp_unknown_start(pd, pd->cfg.ocsp_dir, ocsp_sign_unknown);
 	free(s->issuer_der);
-	if ((s->issuer_der = malloc((size_t)len)) == NULL)
-		fatal("ocsp: out of memory");
+	s->issuer_der = xmalloc((size_t)len);
 	memcpy(s->issuer_der, der, (size_t)len);
 	s->issuer_len = (size_t)len;
 	OPENSSL_free(der);

@@ -16,6 +16,7 @@
 #include "ocspgen.h"
 #include "provd.h"
 #include "serial.h"
+#include "xmalloc.h"
 
 struct ocsp_unknown {
 	struct provd *pd;
@@ -91,8 +92,7 @@ on_question(void *ctx, int fd, uint32_t events)
 		(void)send(fd, &code, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
 		return;
 	}
-	if ((pkt = malloc(derlen + 1)) == NULL)
-		fatal("ocsp: out of memory");
+	pkt = xmalloc(derlen + 1);
 	pkt[0] = 'R';
 	memcpy(pkt + 1, der, derlen);
 	/* A client too slow to take one packet loses the answer (it waits
@@ -123,11 +123,9 @@ on_connect(void *ctx, int fd, uint32_t events)
 struct ocsp_unknown *
 ocsp_unknown_start(struct provd *pd, const char *dir, ocsp_unknown_fn *sign)
 {
-	struct ocsp_unknown *u = calloc(1, sizeof(*u));
+	struct ocsp_unknown *u = xcalloc(1, sizeof(*u));
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
-	if (u == NULL)
-		fatal("ocsp: out of memory");
 	u->pd = pd;
 	u->sign = sign;
 	u->lfd = -1;

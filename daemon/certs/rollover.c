@@ -43,7 +43,7 @@
 
 /* ---- names ------------------------------------------------------------ */
 
-/* A DN as cert.c writes provdCertIssuer. */
+/* A DN as cert_issue.c writes provdCertIssuer. */
 static void
 name_str(const X509_NAME *n, char out[NAME_MAX_LEN])
 {
@@ -69,9 +69,9 @@ issuer_clause(X509 *x, unsigned number)
 	if (name[0] == '\0' || ldapesc_filter(name, esc, sizeof(esc)) < 0)
 		return NULL;
 	if (number == 1)
-		snprintf(out, sizeof(out), "(|(provdCertIssuer=%s)(!(provdCertIssuer=*)))", esc);
+		snprintf(out, sizeof(out), "(|(" AT_CERT_ISSUER "=%s)(!(" AT_CERT_ISSUER "=*)))", esc);
 	else
-		snprintf(out, sizeof(out), "(provdCertIssuer=%s)", esc);
+		snprintf(out, sizeof(out), "(" AT_CERT_ISSUER "=%s)", esc);
 	return xstrdup(out);
 }
 
@@ -157,7 +157,7 @@ gen_names(struct provd *pd, unsigned g, X509 *cert, char **clause, char dn[PATH_
 
 	snprintf(rdn, sizeof(rdn), "%.100s-gen-%u", pd->cfg.ca_name, g);
 	if ((*clause = issuer_clause(cert, g)) == NULL ||
-	    ldapesc_rdn_dn("cn", rdn, pd->cfg.pki_dn, dn, PATH_MAX_LEN) < 0) {
+	    ldapesc_rdn_dn(AT_CN, rdn, pd->cfg.pki_dn, dn, PATH_MAX_LEN) < 0) {
 		free(*clause);
 		*clause = NULL;
 		snprintf(err, errlen, "generation %u: its subject or DN does not fit", g);
@@ -415,7 +415,7 @@ static void
 on_gen_number(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct chain *c = arg;
-	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+	char *num = dir_entry_get(ld, e, AT_CRL_NUMBER);
 
 	c->has_number = num != NULL;
 	c->number = num ? strtoull(num, NULL, 10) : 0;
@@ -439,8 +439,8 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 	}
 	c->n = 0;
 	c->bad[0] = '\0';
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
-	         "(|(provdCertStatus=revoked)(provdCertStatus=hold)))", pd->pki->gens[c->i].clause);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
+	         "(|(" AT_CERT_STATUS "=revoked)(" AT_CERT_STATUS "=hold)))", pd->pki->gens[c->i].clause);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 0, NULL,
 	           on_gen_record, on_gen_records_done, c);
 }
@@ -448,7 +448,7 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 static void
 chain_next(struct chain *c)
 {
-	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	static const char *const attrs[] = { AT_CRL_NUMBER, NULL };
 	struct pki *pki = c->pd->pki;
 
 	while (c->i < pki->ngens &&
@@ -482,7 +482,7 @@ chain_next(struct chain *c)
 	}
 	c->has_number = false;
 	c->number = 0;
-	dir_search(c->pd->dir, pki->gens[c->i].dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1,
+	dir_search(c->pd->dir, pki->gens[c->i].dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1,
 	           NULL, on_gen_number, on_gen_number_done, c);
 }
 
@@ -800,8 +800,8 @@ after_entries(struct roll *ro)
 		crl_rebuild(pd, roll_published, ro);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
-	         "(|(provdCertStatus=valid)(provdCertStatus=hold)))", pd->pki->gens[ro->gi].clause);
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
+	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)))", pd->pki->gens[ro->gi].clause);
 	certrec_find(pd, filter, revoke_found, ro);
 }
 

@@ -15,7 +15,7 @@
  * and the current CA is generation (number of retired ones) + 1.
  *
  * A record's generation is its issuer: provdCertIssuer, the issuer DN as
- * cert.c writes it (RFC 2253).  A rollover therefore needs a subject that
+ * cert_issue.c writes it (RFC 2253).  A rollover therefore needs a subject that
  * differs from every earlier generation's; records of generation 1 with
  * no provdCertIssuer (none are written so today) count as generation 1.
  *

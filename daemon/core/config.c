@@ -15,6 +15,7 @@
 #include "commands.h"
 #include "ldapesc.h"
 #include "log.h"
+#include "xmalloc.h"
 
 #define DEFAULT_SOCKET "/run/provd/provd.sock"
 
@@ -148,10 +149,8 @@ get_str(config_t *cf, const char *path, const char *def, char **out,
 		v = config_setting_get_string(s);
 	}
 	*out = NULL;
-	if (v != NULL && (*out = strdup(v)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	if (v != NULL)
+		*out = xstrdup(v);
 	return 0;
 }
 
@@ -206,10 +205,7 @@ read_secret_file(const char *path, char **out, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: empty password file", path);
 		goto out;
 	}
-	if ((*out = strdup(buf)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
+	*out = xstrdup(buf);
 	rc = 0;
 out:
 	explicit_bzero(buf, sizeof(buf));
@@ -244,8 +240,7 @@ load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
 			         config_setting_source_line(list), j, CONFIG_MAX_RESERVED);
 			return -1;
 		}
-		if ((c->reserved[c->nreserved] = strdup(v)) == NULL)
-			return -1;
+		c->reserved[c->nreserved] = xstrdup(v);
 		for (k = 0; v[k] != '\0'; k++)
 			c->reserved[c->nreserved][k] = (char)tolower((unsigned char)v[k]);
 		c->nreserved++;
@@ -322,10 +317,8 @@ load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
 				         CONFIG_MAX_GROUPS);
 				return -1;
 			}
-			c->groups[c->ngroups].group = strdup(g);
+			c->groups[c->ngroups].group = xstrdup(g);
 			c->groups[c->ngroups].role = role_parse(names[i]);
-			if (c->groups[c->ngroups].group == NULL)
-				return -1;
 			c->ngroups++;
 		}
 	}
@@ -346,9 +339,9 @@ load_roles(config_t *cf, struct config *c, char *err, size_t errlen)
 			         config_setting_source_line(e ? e : list), j + 1);
 			return -1;
 		}
-		c->groups[c->ngroups].group = strdup(g);
+		c->groups[c->ngroups].group = xstrdup(g);
 		c->groups[c->ngroups].role = role_parse(r);
-		c->groups[c->ngroups].unit = strdup(u);
+		c->groups[c->ngroups].unit = xstrdup(u);
 		c->ngroups++;
 	}
 	return 0;
@@ -370,8 +363,7 @@ derive_dns(struct config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "%s: pki.ca_name cannot form a DN", c->path);
 		return -1;
 	}
-	if ((c->ca_dn = strdup(dn)) == NULL)
-		return -1;
+	c->ca_dn = xstrdup(dn);
 	return 0;
 }
 
@@ -386,8 +378,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 
 	memset(c, 0, sizeof(*c));
 	config_init(&cf);
-	if ((c->path = strdup(path)) == NULL)
-		goto out;
+	c->path = xstrdup(path);
 	if (check_perms && config_check_private(path, err, errlen) < 0)
 		goto out;
 	if (!config_read_file(&cf, path)) {
@@ -503,8 +494,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 			         config_setting_source_line(s), i, CONFIG_MAX_URIS);
 			goto out;
 		}
-		if ((c->uris[c->nuris++] = strdup(u)) == NULL)
-			goto out;
+		c->uris[c->nuris++] = xstrdup(u);
 	}
 	if (c->base == NULL || c->mail_domain == NULL) {
 		snprintf(err, errlen, "%s: %s is required", path,

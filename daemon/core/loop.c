@@ -56,10 +56,8 @@ loop_now_ms(void)
 struct loop *
 loop_new(void)
 {
-	struct loop *l = calloc(1, sizeof(*l));
+	struct loop *l = xcalloc(1, sizeof(*l));
 
-	if (l == NULL)
-		return NULL;
 	STAILQ_INIT(&l->deferred);
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		free(l);
@@ -135,8 +133,7 @@ loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn *cb, void *ctx)
 
 		while (n <= fd)
 			n *= 2;
-		if ((nw = realloc(l->watch, (size_t)n * sizeof(*nw))) == NULL)
-			return -1;
+		nw = xrealloc(l->watch, (size_t)n * sizeof(*nw));
 		memset(nw + l->nwatch, 0, (size_t)(n - l->nwatch) * sizeof(*nw));
 		l->watch = nw;
 		l->nwatch = n;
@@ -145,8 +142,7 @@ loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn *cb, void *ctx)
 		errno = EEXIST;
 		return -1;
 	}
-	if ((w = calloc(1, sizeof(*w))) == NULL)
-		return -1;
+	w = xcalloc(1, sizeof(*w));
 	w->fd = fd;
 	w->cb = cb;
 	w->ctx = ctx;
@@ -190,10 +186,8 @@ loop_del_fd(struct loop *l, int fd)
 struct timer *
 loop_timer(struct loop *l, uint64_t ms, loop_fn *cb, void *ctx)
 {
-	struct timer *t = calloc(1, sizeof(*t)), **pp;
+	struct timer *t = xcalloc(1, sizeof(*t)), **pp;
 
-	if (t == NULL)
-		return NULL;
 	t->due = loop_now_ms() + ms;
 	t->cb = cb;
 	t->ctx = ctx;
@@ -220,10 +214,8 @@ loop_timer_cancel(struct loop *l, struct timer *t)
 int
 loop_defer(struct loop *l, loop_fn *cb, void *ctx)
 {
-	struct deferred *d = calloc(1, sizeof(*d));
+	struct deferred *d = xcalloc(1, sizeof(*d));
 
-	if (d == NULL)
-		return -1;
 	d->cb = cb;
 	d->ctx = ctx;
 	STAILQ_INSERT_TAIL(&l->deferred, d, entry);

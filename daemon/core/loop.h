@@ -26,13 +26,14 @@ int loop_add_fd(struct loop *l, int fd, uint32_t events, loop_fd_fn *cb, void *c
 int loop_mod_fd(struct loop *l, int fd, uint32_t events);
 void loop_del_fd(struct loop *l, int fd);
 
-/* Call cb(ctx) once after ms milliseconds.  The returned handle is valid
- * until the timer fires or is cancelled. */
+/* Call cb(ctx) once after ms milliseconds.  The returned handle (never
+ * NULL) is valid until the timer fires or is cancelled. */
 struct timer *loop_timer(struct loop *l, uint64_t ms, loop_fn *cb, void *ctx);
 void loop_timer_cancel(struct loop *l, struct timer *t);
 
 /* Call cb(ctx) on the next turn of the loop, before waiting.  Calls run in
- * the order they were deferred.  Returns 0 or -1 (out of memory). */
+ * the order they were deferred.  Returns 0 (out of memory is fatal,
+ * xmalloc.h). */
 int loop_defer(struct loop *l, loop_fn *cb, void *ctx);
 
 /* Run until loop_stop(). */

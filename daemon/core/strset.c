@@ -1,6 +1,7 @@
 /* strset — open-addressing string set. See strset.h. */
 #include "strset.h"
 
+#include "xmalloc.h"
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,16 +30,11 @@ hash(const char *s)
 struct strset *
 strset_new(size_t max)
 {
-	struct strset *s = calloc(1, sizeof(*s));
+	struct strset *s = xcalloc(1, sizeof(*s));
 
-	if (s == NULL)
-		return NULL;
 	s->cap = 64;
 	s->max = max;
-	if ((s->slot = calloc(s->cap, sizeof(char *))) == NULL) {
-		free(s);
-		return NULL;
-	}
+	s->slot = xcalloc(s->cap, sizeof(char *));
 	return s;
 }
 
@@ -87,11 +83,7 @@ grow(struct strset *s)
 	size_t oldcap = s->cap, i;
 
 	s->cap *= 2;
-	if ((s->slot = calloc(s->cap, sizeof(char *))) == NULL) {
-		s->slot = old;
-		s->cap = oldcap;
-		return -1;
-	}
+	s->slot = xcalloc(s->cap, sizeof(char *));
 	s->used = s->n;
 	for (i = 0; i < oldcap; i++)
 		if (old[i] != NULL && old[i] != tombstone) {
@@ -117,8 +109,7 @@ strset_add(struct strset *s, const char *str)
 	if ((s->used + 1) * 4 > s->cap * 3 && grow(s) < 0)
 		return -1;
 	i = find(s, str, &found);
-	if ((copy = strdup(str)) == NULL)
-		return -1;
+	copy = xstrdup(str);
 	if (s->slot[i] == NULL)
 		s->used++;
 	s->slot[i] = copy;

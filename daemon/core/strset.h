@@ -10,11 +10,11 @@
 
 struct strset;
 
-/* max: hard cap on members (inserts beyond it fail).  NULL on no memory. */
+/* max: hard cap on members (inserts beyond it fail).  Never NULL. */
 struct strset *strset_new(size_t max);
 void strset_free(struct strset *s);
 
-/* 1 added, 0 already present, -1 full or out of memory.  The string is
+/* 1 added, 0 already present, -1 full.  The string is
  * copied.  Comparison is exact (callers fold case first if they need to). */
 int strset_add(struct strset *s, const char *str);
 bool strset_has(const struct strset *s, const char *str);

@@ -14,6 +14,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "xmalloc.h"
 
 #define MAX_THREADS 64
 
@@ -102,12 +103,10 @@ on_event(void *arg, int fd, uint32_t events)
 struct workpool *
 workpool_new(struct loop *loop, unsigned nthreads)
 {
-	struct workpool *p = calloc(1, sizeof(*p));
+	struct workpool *p = xcalloc(1, sizeof(*p));
 	sigset_t all, old;
 	unsigned i;
 
-	if (p == NULL)
-		return NULL;
 	if (nthreads == 0) {
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		nthreads = n > 0 ? (unsigned)n : 1;
@@ -144,10 +143,8 @@ workpool_new(struct loop *loop, unsigned nthreads)
 int
 workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg)
 {
-	struct job *j = calloc(1, sizeof(*j));
+	struct job *j = xcalloc(1, sizeof(*j));
 
-	if (j == NULL)
-		return -1;
 	j->work = work;
 	j->done = done;
 	j->arg = arg;

@@ -18,7 +18,7 @@ typedef void workpool_fn(void *arg);
 /* nthreads 0 = one per online CPU.  NULL on failure. */
 struct workpool *workpool_new(struct loop *loop, unsigned nthreads);
 
-/* Queue a job.  0, or -1 when out of memory (done is then not called). */
+/* Queue a job.  Returns 0 (out of memory is fatal, xmalloc.h). */
 int workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg);
 
 /* Jobs queued or running. */

@@ -47,3 +47,13 @@ xstrdup(const char *s)
 		fatalx("out of memory (%zu bytes)", strlen(s) + 1);
 	return p;
 }
+
+char *
+xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (p == NULL)
+		fatalx("out of memory (%zu bytes)", strnlen(s, n) + 1);
+	return p;
+}

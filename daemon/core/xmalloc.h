@@ -13,7 +13,16 @@
  *
  * Sizes that come from input are bounded before they are allocated (the
  * limits table in docs/security.md), so hostile input cannot reach these
- * with a huge size.  New code calls these instead of malloc and friends.
+ * with a huge size.
+ *
+ * So the engine (daemon/) allocates only through these and never checks an
+ * allocation for NULL itself, and a function whose only failure would be
+ * out of memory cannot fail (dir_mods_*, loop_defer, loop_timer,
+ * workpool_submit, strset_new, dir_new ...): its header says so, and its
+ * callers do not test it.  The libraries below (proto/, pki/) and those
+ * provd links (libldap, OpenSSL) report a failed allocation as an error
+ * like any other; where such an error can only mean memory, the engine
+ * treats it with fatal(), otherwise as the library's error.
  */
 #ifndef PROVD_XMALLOC_H
 #define PROVD_XMALLOC_H
@@ -25,5 +34,6 @@ void *xcalloc(size_t nmemb, size_t size) __attribute__((malloc, returns_nonnull)
 /* As realloc; n == 0 is refused as a bug (fatal). */
 void *xrealloc(void *p, size_t n) __attribute__((returns_nonnull));
 char *xstrdup(const char *s) __attribute__((malloc, returns_nonnull));
+char *xstrndup(const char *s, size_t n) __attribute__((malloc, returns_nonnull));
 
 #endif

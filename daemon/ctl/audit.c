@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -27,11 +28,13 @@
 #include "log.h"
 #include "loop.h"
 #include "names.h"
+#include "pkitime.h"
 #include "provd.h"
 #include "request.h"
 #include "slots.h"
 #include "text.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define JOURNAL_FILE       "audit.journal"
 #define KEY_FILE           "audit.key"
@@ -65,6 +68,14 @@ struct refusals {
 	char               first[32];  /* time of the first one suppressed */
 };
 
+/* A STATUS waiting for its record to reach the disk. */
+struct durable {
+	unsigned long long seq;
+	audit_durable_fn  *cb;
+	void              *ctx;
+	STAILQ_ENTRY(durable) entry;
+};
+
 struct audit {
 	char              *path;
 	char              *dir;          /* state_dir */
@@ -92,7 +103,7 @@ struct audit {
 	/* The loop side of the group commit (loop thread only). */
 	struct loop       *loop;
 	int                efd;          /* eventfd: the syncer finished a sync */
-	struct durable    *whead, *wtail;
+	STAILQ_HEAD(, durable) waiting; /* STATUSes by seq, until synced */
 	/* Refusal rate limit (loop thread only). */
 	struct refusals    refused[REFUSAL_UIDS];
 	/* Fail closed (loop thread only): writing commands are refused while
@@ -105,13 +116,6 @@ struct audit {
 	unsigned long long refusals_summarised;
 };
 
-/* A STATUS waiting for its record to reach the disk. */
-struct durable {
-	unsigned long long seq;
-	audit_durable_fn  *cb;
-	void              *ctx;
-	struct durable    *next;
-};
 
 static void refusals_summarise(struct audit *a, struct refusals *r);
 static void journal_failed(struct audit *a, const char *what, int err);
@@ -472,16 +476,13 @@ seal_check(struct audit *a, char *err, size_t errlen)
 int
 audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 {
-	struct audit *a = calloc(1, sizeof(*a));
+	struct audit *a = xcalloc(1, sizeof(*a));
 	struct stat st, dst;
 	char mac[JOURNAL_HEX];
 	bool torn = false, partial;
 	int rc;
 
-	if (a == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	STAILQ_INIT(&a->waiting);
 	a->fd = -1;
 	a->efd = -1;
 	buf_init(&a->line, JOURNAL_MAX_LINE + 1);
@@ -492,8 +493,8 @@ audit_open(struct audit **out, const char *state_dir, char *err, size_t errlen)
 		*out = a;
 		return 0;
 	}
-	if ((a->dir = strdup(state_dir)) == NULL ||
-	    asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
+	a->dir = xstrdup(state_dir);
+	if (asprintf(&a->path, "%s/%s", state_dir, JOURNAL_FILE) < 0) {
 		a->path = NULL;
 		snprintf(err, errlen, "out of memory");
 		goto fail;
@@ -567,6 +568,7 @@ fail:
 void
 audit_close(struct audit *a)
 {
+	struct durable *w;
 	size_t i;
 
 	if (a == NULL)
@@ -592,10 +594,8 @@ audit_close(struct audit *a)
 	OPENSSL_cleanse(&a->key, sizeof(a->key));
 	/* Everything is on disk now: release the replies still waiting (their
 	 * clients are gone by now; the callbacks free the requests). */
-	while (a->whead != NULL) {
-		struct durable *w = a->whead;
-
-		a->whead = w->next;
+	while ((w = STAILQ_FIRST(&a->waiting)) != NULL) {
+		STAILQ_REMOVE_HEAD(&a->waiting, entry);
 		w->cb(w->ctx);
 		free(w);
 	}
@@ -818,15 +818,25 @@ journal_append(struct audit *a, const struct journal_entry *e, bool durable,
 	return 0;
 }
 
+/* A record's time: ISO 8601, the form the journal keeps (pkitime.h). */
 static void
 utc_now(char out[32])
 {
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pkitime_format_iso(ts.tv_sec, out);
+}
+
+/* A journal time (ISO 8601) for a reply field: GeneralizedTime, the one
+ * format times have on the wire (pkitime.h); a time that does not parse
+ * is sent as it is. */
+static void
+rec_time(struct rec *r, const char *key, const char *iso)
+{
+	char gt[PKITIME_LDAP_LEN + 1];
+
+	rec_kv(r, key, fieldtype_parse_time(iso, NULL, gt) == 0 ? gt : iso);
 }
 
 /* The syncer finished a sync: release the replies it covered. */
@@ -834,6 +844,7 @@ static void
 on_synced(void *arg, int fd, uint32_t events)
 {
 	struct audit *a = arg;
+	struct durable *w;
 	unsigned long long synced;
 	uint64_t n;
 	int err;
@@ -848,11 +859,8 @@ on_synced(void *arg, int fd, uint32_t events)
 	pthread_mutex_unlock(&a->mu);
 	if (err != 0)
 		journal_failed(a, "fdatasync", err);
-	while (a->whead != NULL && a->whead->seq <= synced) {
-		struct durable *w = a->whead;
-
-		if ((a->whead = w->next) == NULL)
-			a->wtail = NULL;
+	while ((w = STAILQ_FIRST(&a->waiting)) != NULL && w->seq <= synced) {
+		STAILQ_REMOVE_HEAD(&a->waiting, entry);
 		w->cb(w->ctx);
 		free(w);
 	}
@@ -1065,20 +1073,11 @@ audit_request(struct audit *a, const struct request *req, int code, const char *
 	                 durable, &seq);
 	if (!durable || pending == 0)
 		return 0;
-	if ((w = calloc(1, sizeof(*w))) == NULL) {
-		/* Cannot wait: make it durable here. */
-		if (fdatasync(a->fd) < 0)
-			log_warn("AUDIT JOURNAL: fdatasync %s after record %llu", a->path, seq);
-		return 0;
-	}
+	w = xcalloc(1, sizeof(*w));
 	w->seq = seq;
 	w->cb = cb;
 	w->ctx = ctx;
-	if (a->wtail != NULL)
-		a->wtail->next = w;
-	else
-		a->whead = w;
-	a->wtail = w;
+	STAILQ_INSERT_TAIL(&a->waiting, w, entry);
 	return 1;
 }
 
@@ -1160,13 +1159,10 @@ scan_schedule(struct scan *s)
 {
 	struct loop *l = s->req->pd->loop;
 
-	if (s->in_timer) {
-		if (loop_defer(l, step_from_defer, s) == 0)
-			return;
-	} else if ((s->timer = loop_timer(l, 0, step_from_timer, s)) != NULL) {
-		return;
-	}
-	scan_finish(s, ST_INTERNAL, "out of memory");
+	if (s->in_timer)
+		loop_defer(l, step_from_defer, s);
+	else
+		s->timer = loop_timer(l, 0, step_from_timer, s);
 }
 
 static void
@@ -1248,7 +1244,7 @@ show_line(void *ctx, const char *line, size_t len, bool complete)
 	s->matched++;
 	rec_begin(&out, s->req);
 	rec_kvf(&out, "seq", "%llu", r->seq);
-	rec_kv(&out, "time", r->time);
+	rec_time(&out, "time", r->time);
 	rec_kv(&out, "user", r->user);
 	rec_kvf(&out, "uid", "%lu", r->uid);
 	rec_kv(&out, "command", r->cmd);
@@ -1278,8 +1274,8 @@ verify_report(struct scan *s)
 	rec_kvf(&r, "records", "%lu", c->records);
 	rec_kvf(&r, "lines", "%lu", c->lines);
 	if (good) {
-		rec_kv(&r, "first", c->first_time);
-		rec_kv(&r, "last", c->last_time);
+		rec_time(&r, "first", c->first_time);
+		rec_time(&r, "last", c->last_time);
 		rec_kv(&r, "head", c->records ? c->last : "");
 	} else {
 		rec_kv(&r, "problem", names[c->problem]);
@@ -1363,15 +1359,10 @@ scan_new(struct request *req, bool verify)
 		             strerror(errno));
 		return NULL;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL ||
-	    (verify && (s->chk = malloc(sizeof(*s->chk))) == NULL) ||
-	    journal_reader_init(&s->rd, a->fd, st.st_size) < 0) {
-		if (s != NULL)
-			free(s->chk);
-		free(s);
-		request_done(req, ST_INTERNAL, "out of memory");
-		return NULL;
-	}
+	s = xcalloc(1, sizeof(*s));
+	if (verify)
+		s->chk = xmalloc(sizeof(*s->chk));
+	journal_reader_init(&s->rd, a->fd, st.st_size);
 	s->req = req;
 	s->a = a;
 	s->verify = verify;
@@ -1473,10 +1464,10 @@ audit_verify_offline(const char *state_dir, char *msg, size_t msglen)
 	ssize_t n;
 	int fd = -1, rc = -1, step;
 
-	if ((a.dir = strdup(state_dir)) == NULL ||
-	    state_path(&a, JOURNAL_FILE, path, sizeof(path)) < 0) {
+	a.dir = xstrdup(state_dir);
+	if (state_path(&a, JOURNAL_FILE, path, sizeof(path)) < 0) {
 		free(a.dir);
-		snprintf(msg, msglen, "state_dir too long, or out of memory");
+		snprintf(msg, msglen, "state_dir too long");
 		return -1;
 	}
 	a.path = path;
@@ -1486,10 +1477,8 @@ audit_verify_offline(const char *state_dir, char *msg, size_t msglen)
 	}
 	if (key_open(&a, false, msg, msglen) < 0)
 		goto out;
-	if ((c = malloc(sizeof(*c))) == NULL || journal_reader_init(&rd, fd, st.st_size) < 0) {
-		snprintf(msg, msglen, "out of memory");
-		goto out;
-	}
+	c = xmalloc(sizeof(*c));
+	journal_reader_init(&rd, fd, st.st_size);
 	have_reader = true;
 	journal_check_init(c);
 	journal_check_key(c, &a.key);

@@ -15,6 +15,7 @@
 
 #include "hex.h"
 #include "text.h"
+#include "xmalloc.h"
 
 #define READ_CHUNK  (256u * 1024)
 #define HASH_KEY    ",\"hash\":"
@@ -630,15 +631,13 @@ journal_check_end(struct journal_check *c, unsigned long long head_seq, const ch
 
 /* ---- reading ---------------------------------------------------------------- */
 
-int
+void
 journal_reader_init(struct journal_reader *r, int fd, off_t end)
 {
 	memset(r, 0, sizeof(*r));
 	r->fd = fd;
 	r->end = end;
-	if ((r->buf = malloc(READ_CHUNK + JOURNAL_MAX_LINE)) == NULL)
-		return -1;
-	return 0;
+	r->buf = xmalloc(READ_CHUNK + JOURNAL_MAX_LINE);
 }
 
 void
@@ -760,16 +759,9 @@ journal_tail(int fd, off_t size, unsigned long long *seq, char head[JOURNAL_HEX]
 	if ((off_t)want > size)
 		want = (size_t)size;
 	from = size - (off_t)want;
-	buf = malloc(want);
-	r = malloc(sizeof(*r));
-	prev = malloc(sizeof(*prev));
-	if (buf == NULL || r == NULL || prev == NULL) {
-		free(buf);
-		free(r);
-		free(prev);
-		errno = ENOMEM;
-		return -1;
-	}
+	buf = xmalloc(want);
+	r = xmalloc(sizeof(*r));
+	prev = xmalloc(sizeof(*prev));
 	while (got < want) {
 		ssize_t n = pread(fd, buf + got, want - got, from + (off_t)got);
 

@@ -220,9 +220,8 @@ struct journal_reader {
 	bool   stopped;
 };
 
-/* Read fd from offset 0 up to end (a size taken when reading starts).
- * 0 or -1 (out of memory). */
-int journal_reader_init(struct journal_reader *r, int fd, off_t end);
+/* Read fd from offset 0 up to end (a size taken when reading starts). */
+void journal_reader_init(struct journal_reader *r, int fd, off_t end);
 void journal_reader_free(struct journal_reader *r);
 
 /* Read up to `budget` bytes and call fn for every line they finish; fn

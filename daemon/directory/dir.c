@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 
 #include "config.h"
 #include "log.h"
@@ -16,7 +17,6 @@
 #define BACKOFF_MIN_MS  250
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
-#define MAX_MODS        64
 #define FAILBACK_MS     5000        /* how often a failed-over dir probes the URIs before it */
 #define PROBE_TIMEOUT_MS 1000       /* network timeout of one probe */
 
@@ -29,7 +29,7 @@ struct op {
 	char          *filter;
 	char         **attrs;
 	int            sizelimit;
-	LDAPMod      **mods;
+	struct dir_mods *mods;      /* a copy, by the builder below */
 	LDAPControl  **ctrls;
 	dir_entry_fn  *on_entry;
 	dir_done_fn   *done;
@@ -40,8 +40,9 @@ struct op {
 	char          *fail_text;   /* its text, NULL for the code's own */
 	bool           ungated;     /* a write the write gate lets through */
 	struct dir    *dir;
-	struct op     *next;
+	STAILQ_ENTRY(op) entry;    /* in the queue or the held list */
 };
+STAILQ_HEAD(opq, op);
 
 struct dir {
 	struct loop   *loop;
@@ -57,9 +58,9 @@ struct dir {
 	size_t         window;
 	struct op    **out;         /* outstanding, size window */
 	size_t         nout;
-	struct op     *qhead, *qtail;
+	struct opq     queue;        /* waiting for a place in the window */
 	size_t         nqueued;
-	struct op     *hhead, *htail; /* writes held by DIR_GATE_HOLD */
+	struct opq     held;         /* writes held by DIR_GATE_HOLD */
 	enum dir_gate  gate;
 	char           gate_why[1024];
 	size_t         switch_to;     /* > nuris: no switch back pending */
@@ -79,74 +80,7 @@ static void pump(struct dir *d);
 
 /* ---- op memory ------------------------------------------------------- */
 
-static void
-mods_free_deep(LDAPMod **mods)
-{
-	size_t i, j;
-
-	if (mods == NULL)
-		return;
-	for (i = 0; mods[i] != NULL; i++) {
-		free(mods[i]->mod_type);
-		if (mods[i]->mod_bvalues != NULL) {
-			for (j = 0; mods[i]->mod_bvalues[j] != NULL; j++) {
-				free(mods[i]->mod_bvalues[j]->bv_val);
-				free(mods[i]->mod_bvalues[j]);
-			}
-			free(mods[i]->mod_bvalues);
-		}
-		free(mods[i]);
-	}
-	free(mods);
-}
-
-/* Deep copy of mods, normalised to LDAP_MOD_BVALUES. */
-static LDAPMod **
-mods_copy(LDAPMod **in)
-{
-	LDAPMod **out;
-	size_t n = 0, i, j, nv;
-
-	while (in != NULL && in[n] != NULL)
-		n++;
-	if ((out = calloc(n + 1, sizeof(*out))) == NULL)
-		return NULL;
-	for (i = 0; i < n; i++) {
-		LDAPMod *m = calloc(1, sizeof(*m));
-		bool bin = (in[i]->mod_op & LDAP_MOD_BVALUES) != 0;
-
-		if ((out[i] = m) == NULL || (m->mod_type = strdup(in[i]->mod_type)) == NULL)
-			goto fail;
-		m->mod_op = (in[i]->mod_op & ~LDAP_MOD_BVALUES) | LDAP_MOD_BVALUES;
-		nv = 0;
-		if (bin)
-			while (in[i]->mod_bvalues && in[i]->mod_bvalues[nv])
-				nv++;
-		else
-			while (in[i]->mod_values && in[i]->mod_values[nv])
-				nv++;
-		if (nv == 0)
-			continue;
-		if ((m->mod_bvalues = calloc(nv + 1, sizeof(struct berval *))) == NULL)
-			goto fail;
-		for (j = 0; j < nv; j++) {
-			struct berval *bv = calloc(1, sizeof(*bv));
-			const char *src = bin ? in[i]->mod_bvalues[j]->bv_val : in[i]->mod_values[j];
-			size_t len = bin ? in[i]->mod_bvalues[j]->bv_len : strlen(src);
-
-			if ((m->mod_bvalues[j] = bv) == NULL ||
-			    (bv->bv_val = malloc(len + 1)) == NULL)
-				goto fail;
-			memcpy(bv->bv_val, src, len);
-			bv->bv_val[len] = '\0';
-			bv->bv_len = len;
-		}
-	}
-	return out;
-fail:
-	mods_free_deep(out);
-	return NULL;
-}
+static struct dir_mods *mods_copy(LDAPMod **in);
 
 static void
 op_free(struct op *op)
@@ -160,7 +94,7 @@ op_free(struct op *op)
 			free(op->attrs[i]);
 		free(op->attrs);
 	}
-	mods_free_deep(op->mods);
+	dir_mods_free(op->mods);
 	ldap_controls_free(op->ctrls);
 	free(op->fail_text);
 	free(op);
@@ -198,8 +132,7 @@ static void
 defer_failure(struct dir *d, struct op *op, int code)
 {
 	op->fail_code = code;
-	if (loop_defer(d->loop, complete_deferred, op) < 0)
-		fatal("directory: out of memory");
+	loop_defer(d->loop, complete_deferred, op);
 }
 
 static void
@@ -402,35 +335,22 @@ dir_connect_now(void *arg)
 static void
 fail_all(struct dir *d)
 {
-	struct op *op, *q = d->qhead;
-	struct op **out = d->out;
+	struct opq q = STAILQ_HEAD_INITIALIZER(q);
+	struct op *op, **out = d->out;
 	size_t n = d->nout, i;
 
 	/* Detach everything first: callbacks may submit new operations. */
-	d->out = calloc(d->window, sizeof(*d->out));
-	if (d->out == NULL)
-		fatal("directory: out of memory");
+	d->out = xcalloc(d->window, sizeof(*d->out));
 	d->nout = 0;
-	d->qhead = d->qtail = NULL;
+	STAILQ_CONCAT(&q, &d->queue);
+	STAILQ_CONCAT(&q, &d->held);        /* held writes after the queued ones */
 	d->nqueued = 0;
-	if (d->hhead != NULL) {             /* held writes after the queued ones */
-		if (q == NULL)
-			q = d->hhead;
-		else {
-			struct op *t = q;
-
-			while (t->next != NULL)
-				t = t->next;
-			t->next = d->hhead;
-		}
-		d->hhead = d->htail = NULL;
-	}
 	for (i = 0; i < n; i++)
 		complete(out[i], LDAP_SERVER_DOWN,
 		         "connection to the directory lost; outcome unknown", NULL, NULL);
 	free(out);
-	while ((op = q) != NULL) {
-		q = op->next;
+	while ((op = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
 		complete(op, LDAP_UNAVAILABLE, "directory unavailable", NULL, NULL);
 	}
 }
@@ -501,29 +421,23 @@ probe_earlier(struct dir *d)
 static void
 hold_queued_writes(struct dir *d)
 {
-	struct op *op, *q = d->qhead, *kh = NULL, *kt = NULL, *hh = NULL, *ht = NULL;
+	struct opq q = STAILQ_HEAD_INITIALIZER(q), hold = STAILQ_HEAD_INITIALIZER(hold);
+	struct op *op;
 
-	d->qhead = d->qtail = NULL;
+	STAILQ_CONCAT(&q, &d->queue);
 	d->nqueued = 0;
-	while ((op = q) != NULL) {
-		q = op->next;
-		op->next = NULL;
+	while ((op = STAILQ_FIRST(&q)) != NULL) {
+		STAILQ_REMOVE_HEAD(&q, entry);
 		if (op->kind == OP_SEARCH || op->ungated) {
-			if (kt) kt->next = op; else kh = op;
-			kt = op;
+			STAILQ_INSERT_TAIL(&d->queue, op, entry);
 			d->nqueued++;
 		} else {
-			if (ht) ht->next = op; else hh = op;
-			ht = op;
+			STAILQ_INSERT_TAIL(&hold, op, entry);
 		}
 	}
-	d->qhead = kh;
-	d->qtail = kt;
-	if (hh != NULL) {
-		ht->next = d->hhead;
-		if (d->hhead == NULL)
-			d->htail = ht;
-		d->hhead = hh;
+	if (!STAILQ_EMPTY(&hold)) {
+		STAILQ_CONCAT(&hold, &d->held);
+		STAILQ_CONCAT(&d->held, &hold);
 		d->gate = DIR_GATE_HOLD;
 	}
 }
@@ -589,10 +503,10 @@ send_op(struct dir *d, struct op *op)
 		                     0, op->ctrls, NULL, NULL, op->sizelimit, &op->msgid);
 		break;
 	case OP_ADD:
-		rc = ldap_add_ext(d->ld, op->dn, op->mods, op->ctrls, NULL, &op->msgid);
+		rc = ldap_add_ext(d->ld, op->dn, dir_mods_get(op->mods), op->ctrls, NULL, &op->msgid);
 		break;
 	case OP_MODIFY:
-		rc = ldap_modify_ext(d->ld, op->dn, op->mods, op->ctrls, NULL, &op->msgid);
+		rc = ldap_modify_ext(d->ld, op->dn, dir_mods_get(op->mods), op->ctrls, NULL, &op->msgid);
 		break;
 	case OP_DELETE:
 		rc = ldap_delete_ext(d->ld, op->dn, op->ctrls, NULL, &op->msgid);
@@ -612,13 +526,9 @@ pump(struct dir *d)
 			switch_back(d);
 		return;
 	}
-	while (d->ld != NULL && d->qhead != NULL && d->nout < d->window) {
-		op = d->qhead;
-		d->qhead = op->next;
-		if (d->qhead == NULL)
-			d->qtail = NULL;
+	while (d->ld != NULL && (op = STAILQ_FIRST(&d->queue)) != NULL && d->nout < d->window) {
+		STAILQ_REMOVE_HEAD(&d->queue, entry);
 		d->nqueued--;
-		op->next = NULL;
 		op->deadline = loop_now_ms() + (uint64_t)d->timeout_s * 1000u;
 		rc = send_op(d, op);
 		if (rc == LDAP_SUCCESS) {
@@ -632,8 +542,7 @@ pump(struct dir *d)
 			defer_failure(d, op, LDAP_SERVER_DOWN);
 			if (!d->lost_pending) {
 				d->lost_pending = true;
-				if (loop_defer(d->loop, lost_deferred, d) < 0)
-					fatal("directory: out of memory");
+				loop_defer(d->loop, lost_deferred, d);
 			}
 			return;
 		}
@@ -651,23 +560,14 @@ submit(struct dir *d, struct op *op)
 	}
 	if (op->kind != OP_SEARCH && !op->ungated && d->gate != DIR_GATE_OPEN) {
 		if (d->gate == DIR_GATE_HOLD) {
-			if (d->htail)
-				d->htail->next = op;
-			else
-				d->hhead = op;
-			d->htail = op;
+			STAILQ_INSERT_TAIL(&d->held, op, entry);
 			return;
 		}
-		if ((op->fail_text = strdup(d->gate_why)) == NULL)
-			fatal("directory: out of memory");
+		op->fail_text = xstrdup(d->gate_why);
 		defer_failure(d, op, LDAP_UNAVAILABLE);
 		return;
 	}
-	if (d->qtail)
-		d->qtail->next = op;
-	else
-		d->qhead = op;
-	d->qtail = op;
+	STAILQ_INSERT_TAIL(&d->queue, op, entry);
 	d->nqueued++;
 	/* Send now if the window allows; the done callback still runs later
 	 * (results are only read from the loop). */
@@ -678,10 +578,9 @@ static struct op *
 op_new(enum op_kind kind, const char *dn, LDAPControl **ctrls, dir_done_fn *done,
        void *ctx)
 {
-	struct op *op = calloc(1, sizeof(*op));
+	struct op *op = xcalloc(1, sizeof(*op));
 
-	if (op == NULL || (op->dn = strdup(dn ? dn : "")) == NULL)
-		fatal("directory: out of memory");
+	op->dn = xstrdup(dn ? dn : "");
 	op->kind = kind;
 	op->done = done;
 	op->ctx = ctx;
@@ -719,8 +618,8 @@ submit_write(struct dir *d, enum op_kind kind, const char *dn, LDAPMod **mods,
 {
 	struct op *op = op_new(kind, dn, ctrls, done, ctx);
 
-	if (mods != NULL && (op->mods = mods_copy(mods)) == NULL)
-		fatal("directory: out of memory");
+	if (mods != NULL)
+		op->mods = mods_copy(mods);
 	op->ungated = ungated;
 	submit(d, op);
 }
@@ -742,17 +641,16 @@ dir_modify_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **
 void
 dir_set_write_gate(struct dir *d, enum dir_gate gate, const char *why)
 {
-	struct op *op, *held;
+	struct opq held = STAILQ_HEAD_INITIALIZER(held);
+	struct op *op;
 
 	d->gate = gate;
 	snprintf(d->gate_why, sizeof(d->gate_why), "%s", why ? why : "");
-	if (gate == DIR_GATE_HOLD || d->hhead == NULL)
+	if (gate == DIR_GATE_HOLD)
 		return;
-	held = d->hhead;
-	d->hhead = d->htail = NULL;
-	while ((op = held) != NULL) {
-		held = op->next;
-		op->next = NULL;
+	STAILQ_CONCAT(&held, &d->held);
+	while ((op = STAILQ_FIRST(&held)) != NULL) {
+		STAILQ_REMOVE_HEAD(&held, entry);
 		submit(d, op);
 	}
 }
@@ -808,31 +706,28 @@ take_config(struct dir *d, const struct config *cfg)
 	d->switch_to = SIZE_MAX;
 	d->simple = cfg->bind_simple;
 	free(d->bind_dn);
-	d->bind_dn = cfg->bind_dn ? strdup(cfg->bind_dn) : NULL;
+	d->bind_dn = cfg->bind_dn ? xstrdup(cfg->bind_dn) : NULL;
 	if (d->bind_pw) {
 		explicit_bzero(d->bind_pw, strlen(d->bind_pw));
 		free(d->bind_pw);
 	}
-	d->bind_pw = cfg->bind_password ? strdup(cfg->bind_password) : NULL;
+	d->bind_pw = cfg->bind_password ? xstrdup(cfg->bind_password) : NULL;
 	d->timeout_s = cfg->ldap_timeout;
 }
 
 struct dir *
 dir_new(struct loop *loop, const struct config *cfg)
 {
-	struct dir *d = calloc(1, sizeof(*d));
+	struct dir *d = xcalloc(1, sizeof(*d));
 
-	if (d == NULL)
-		return NULL;
 	d->loop = loop;
 	d->fd = -1;
+	STAILQ_INIT(&d->queue);
+	STAILQ_INIT(&d->held);
 	d->gate = DIR_GATE_OPEN;
 	d->switch_to = SIZE_MAX;
 	d->window = cfg->ldap_window;
-	if ((d->out = calloc(d->window, sizeof(*d->out))) == NULL) {
-		free(d);
-		return NULL;
-	}
+	d->out = xcalloc(d->window, sizeof(*d->out));
 	take_config(d, cfg);
 	return d;
 }
@@ -939,7 +834,8 @@ dir_entry_get(LDAP *ld, LDAPMessage *e, const char *attr)
 	struct berval **v = ldap_get_values_len(ld, e, attr);
 	char *s = NULL;
 
-	if (v != NULL && v[0] != NULL && (s = malloc(v[0]->bv_len + 1)) != NULL) {
+	if (v != NULL && v[0] != NULL) {
+		s = xmalloc(v[0]->bv_len + 1);
 		memcpy(s, v[0]->bv_val, v[0]->bv_len);
 		s[v[0]->bv_len] = '\0';
 	}
@@ -966,13 +862,14 @@ dir_entry_get_all(LDAP *ld, LDAPMessage *e, const char *attr)
 	if (v == NULL)
 		return NULL;
 	n = (size_t)ldap_count_values_len(v);
-	if (n > 0 && (out = calloc(n + 1, sizeof(char *))) != NULL)
+	if (n > 0) {
+		out = xcalloc(n + 1, sizeof(char *));
 		for (i = 0; i < n; i++) {
-			if ((out[i] = malloc(v[i]->bv_len + 1)) == NULL)
-				break;
+			out[i] = xmalloc(v[i]->bv_len + 1);
 			memcpy(out[i], v[i]->bv_val, v[i]->bv_len);
 			out[i][v[i]->bv_len] = '\0';
 		}
+	}
 	ldap_value_free_len(v);
 	return out;
 }
@@ -983,7 +880,8 @@ dir_entry_get_bin(LDAP *ld, LDAPMessage *e, const char *attr, size_t *len)
 	struct berval **v = ldap_get_values_len(ld, e, attr);
 	unsigned char *p = NULL;
 
-	if (v != NULL && v[0] != NULL && (p = malloc(v[0]->bv_len ? v[0]->bv_len : 1)) != NULL) {
+	if (v != NULL && v[0] != NULL) {
+		p = xmalloc(v[0]->bv_len ? v[0]->bv_len : 1);
 		memcpy(p, v[0]->bv_val, v[0]->bv_len);
 		*len = v[0]->bv_len;
 	}
@@ -998,7 +896,7 @@ dir_entry_dn(LDAP *ld, LDAPMessage *e)
 
 	if (dn == NULL)
 		return NULL;
-	s = strdup(dn);
+	s = xstrdup(dn);
 	ldap_memfree(dn);
 	return s;
 }
@@ -1025,75 +923,69 @@ dir_result_str(const struct dir_result *r, char *buf, size_t len)
 	return buf;
 }
 
-/* ---- mods builder ---------------------------------------------------- */
+/* ---- mods builder: every LDAPMod array provd sends is made here ------- */
 
 struct dir_mods {
-	LDAPMod *mods[MAX_MODS + 1];
+	LDAPMod *mods[DIR_MODS_MAX + 1];
 	size_t   n;
 };
 
 struct dir_mods *
 dir_mods_new(void)
 {
-	return calloc(1, sizeof(struct dir_mods));
-}
-
-static int
-mods_push(struct dir_mods *m, int op, const char *attr, struct berval **bv)
-{
-	LDAPMod *mod;
-
-	if (m->n >= MAX_MODS || (mod = calloc(1, sizeof(*mod))) == NULL)
-		return -1;
-	if ((mod->mod_type = strdup(attr)) == NULL) {
-		free(mod);
-		return -1;
-	}
-	mod->mod_op = op | LDAP_MOD_BVALUES;
-	mod->mod_bvalues = bv;
-	m->mods[m->n++] = mod;
-	return 0;
+	return xcalloc(1, sizeof(struct dir_mods));
 }
 
 static struct berval *
 bv_new(const void *p, size_t n)
 {
-	struct berval *bv = calloc(1, sizeof(*bv));
+	struct berval *bv = xcalloc(1, sizeof(*bv));
 
-	if (bv == NULL || (bv->bv_val = malloc(n + 1)) == NULL) {
-		free(bv);
-		return NULL;
-	}
+	bv->bv_val = xmalloc(n + 1);
 	memcpy(bv->bv_val, p, n);
 	bv->bv_val[n] = '\0';
 	bv->bv_len = n;
 	return bv;
 }
 
+/* One modification of n values: values[i] is lens[i] bytes, or a string
+ * when lens is NULL.  Every value is copied; -1 past DIR_MODS_MAX. */
+static int
+mods_push(struct dir_mods *m, int op, const char *attr, const char *const *values,
+          const size_t *lens, size_t n)
+{
+	LDAPMod *mod;
+	size_t i;
+
+	if (m->n >= DIR_MODS_MAX)
+		fatalx("directory: more than %d modifications for %s (bug)", DIR_MODS_MAX, attr);
+	mod = xcalloc(1, sizeof(*mod));
+	mod->mod_type = xstrdup(attr);
+	mod->mod_op = (op & ~LDAP_MOD_BVALUES) | LDAP_MOD_BVALUES;
+	if (n > 0) {
+		mod->mod_bvalues = xcalloc(n + 1, sizeof(*mod->mod_bvalues));
+		for (i = 0; i < n; i++)
+			mod->mod_bvalues[i] =
+				bv_new(values[i], lens != NULL ? lens[i] : strlen(values[i]));
+	}
+	m->mods[m->n++] = mod;
+	return 0;
+}
+
+int
+dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values, size_t n)
+{
+	return mods_push(m, op, attr, values, NULL, n);
+}
+
 int
 dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values)
 {
-	struct berval **bv = NULL;
-	size_t n = 0, i;
+	size_t n = 0;
 
 	while (values != NULL && values[n] != NULL)
 		n++;
-	if (n > 0) {
-		if ((bv = calloc(n + 1, sizeof(*bv))) == NULL)
-			return -1;
-		for (i = 0; i < n; i++)
-			if ((bv[i] = bv_new(values[i], strlen(values[i]))) == NULL)
-				goto fail;
-	}
-	if (mods_push(m, op, attr, bv) == 0)
-		return 0;
-fail:
-	for (i = 0; bv != NULL && bv[i] != NULL; i++) {
-		free(bv[i]->bv_val);
-		free(bv[i]);
-	}
-	free(bv);
-	return -1;
+	return mods_push(m, op, attr, values, NULL, n);
 }
 
 int
@@ -1107,17 +999,42 @@ dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value)
 int
 dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n)
 {
-	struct berval **bv = calloc(2, sizeof(*bv));
+	const char *v[] = { p };
 
-	if (bv == NULL || (bv[0] = bv_new(p, n)) == NULL || mods_push(m, op, attr, bv) < 0) {
-		if (bv && bv[0]) {
-			free(bv[0]->bv_val);
-			free(bv[0]);
+	return mods_push(m, op, attr, v, &n, 1);
+}
+
+/* The builder's copy of a caller's array (string or binary values), which
+ * the op keeps until the directory has answered. */
+static struct dir_mods *
+mods_copy(LDAPMod **in)
+{
+	struct dir_mods *m = dir_mods_new();
+	size_t i, j, n;
+
+	for (i = 0; in[i] != NULL; i++) {
+		const char **v;
+		size_t *lens;
+		bool bin = (in[i]->mod_op & LDAP_MOD_BVALUES) != 0;
+
+		n = 0;
+		if (bin)
+			while (in[i]->mod_bvalues != NULL && in[i]->mod_bvalues[n] != NULL)
+				n++;
+		else
+			while (in[i]->mod_values != NULL && in[i]->mod_values[n] != NULL)
+				n++;
+		v = xcalloc(n + 1, sizeof(*v));
+		lens = xcalloc(n + 1, sizeof(*lens));
+		for (j = 0; j < n; j++) {
+			v[j] = bin ? in[i]->mod_bvalues[j]->bv_val : in[i]->mod_values[j];
+			lens[j] = bin ? in[i]->mod_bvalues[j]->bv_len : strlen(v[j]);
 		}
-		free(bv);
-		return -1;
+		mods_push(m, in[i]->mod_op, in[i]->mod_type, v, lens, n);
+		free(v);
+		free(lens);
 	}
-	return 0;
+	return m;
 }
 
 LDAPMod **

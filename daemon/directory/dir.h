@@ -53,6 +53,7 @@ typedef void dir_done_fn(void *ctx, const struct dir_result *res);
 /* Called on every connection state change (for status and reconnect logs). */
 typedef void dir_state_fn(void *ctx, bool up);
 
+/* Never NULL (out of memory is fatal, xmalloc.h). */
 struct dir *dir_new(struct loop *loop, const struct config *cfg);
 void dir_free(struct dir *d);
 
@@ -120,17 +121,30 @@ void dir_strv_free(char **v);
 /* A human text for a result ("No such object: ..."). */
 const char *dir_result_str(const struct dir_result *r, char *buf, size_t len);
 
-/* LDAPMod builder: an array of modifications that owns its strings. */
+/*
+ * The LDAPMod builder: every modification array provd sends to the
+ * directory is built here (commands with dir_mods_add*, an account's entry
+ * with template_entry_mods, and dir_add/dir_modify's own copy).  An array
+ * owns copies of its names and values, all as LDAP_MOD_BVALUES.  It cannot
+ * fail: out of memory is fatal (xmalloc.h), and so is a modification past
+ * DIR_MODS_MAX (every caller builds a bounded set: that would be a bug).
+ * The add functions return 0 so that older callers' checks still read.
+ */
+#define DIR_MODS_MAX 96
 struct dir_mods;
 struct dir_mods *dir_mods_new(void);
 /* op: LDAP_MOD_ADD / LDAP_MOD_REPLACE / LDAP_MOD_DELETE.  values: NULL-terminated,
- * NULL = no values (delete all / replace with none).  -1 on out of memory or
- * limit (64 modifications). */
+ * NULL = no values (delete all / replace with none).  Returns 0. */
 int dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values);
+/* The same with n values (values need not be NULL-terminated). */
+int dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values,
+                  size_t n);
 int dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value);
 int dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n);
+/* The NULL-terminated array for libldap, valid until m changes or is freed. */
 LDAPMod **dir_mods_get(struct dir_mods *m);
 size_t dir_mods_count(const struct dir_mods *m);
+/* NULL is accepted. */
 void dir_mods_free(struct dir_mods *m);
 
 #endif

@@ -13,6 +13,7 @@
 #include <unistr.h>
 
 #include "errmsg.h"
+#include "xmalloc.h"
 
 #define FIELD "full_name"
 
@@ -662,9 +663,7 @@ names_lowest_free(const char *base, const char *const *taken, size_t ntaken)
 		nbits = (size_t)limit + 1;
 	else
 		nbits = ntaken + 2;
-	seen = calloc((nbits + 7) / 8, 1);
-	if (seen == NULL)
-		return 0;
+	seen = xcalloc((nbits + 7) / 8, 1);
 	for (i = 0; i < ntaken; i++) {
 		if (taken[i] == NULL)
 			continue;

@@ -36,6 +36,16 @@
 #define AT_DISABLED_AT     "provdDisabledAt"
 #define AT_DISABLED_REASON "provdDisabledReason"
 #define AT_NAME_WORDS      "provdNameWords" /* cn's words folded (names_fold_words) */
+#define AT_GIVEN_NAME      "givenName"
+#define AT_SURNAME         "sn"
+#define AT_DISPLAY_NAME    "displayName"
+#define AT_TITLE           "title"
+#define AT_PHONE           "telephoneNumber"
+#define AT_MAIL_QUOTA      "provdMailQuota"
+#define AT_DESCRIPTION     "description"
+#define AT_STATE           "provdState"
+#define AT_UNIT_KIND       "provdUnitKind"
+#define AT_UNIT_PARENT     "provdUnitParent"
 
 #define AT_CERT_SERIAL      "provdCertSerial"
 #define AT_CERT_STATUS      "provdCertStatus"
@@ -49,6 +59,13 @@
 #define AT_CERT_PENDING     "provdCertPending"   /* CRL marker, see crl.h */
 #define AT_CERT_HOLD_CAUSE  "provdCertHoldCause" /* "account" or "officer" */
 #define AT_CERT_KEY_HASH    "provdCertKeyHash"   /* SHA-256 of the SPKI, hex */
+#define AT_CERT_ISSUER      "provdCertIssuer"    /* issuer DN, RFC 2253 */
+#define AT_KEY_ESCROW       "provdKeyEscrow"     /* CMS envelope, see escrow.h */
+
+#define AT_CA_CERT         "cACertificate;binary"
+#define AT_CRL             "certificateRevocationList;binary"
+#define AT_CRL_NUMBER      "provdCrlNumber"
+#define AT_CRL_NEXT_UPDATE "provdCrlNextUpdate"
 
 /* ---- object classes ----------------------------------------------------- */
 
@@ -56,6 +73,10 @@
 #define OC_ACCOUNT     "provdAccount"
 #define OC_UNIT        "provdUnit"
 #define OC_CERTIFICATE "provdCertificate"
+#define OC_ORG_UNIT    "organizationalUnit"
+#define OC_APP_PROCESS "applicationProcess"
+#define OC_PKI_CA      "pkiCA"
+#define OC_CA          "provdCA"
 
 /* ---- accounts ----------------------------------------------------------- */
 

@@ -16,7 +16,11 @@
 
 #include <unistr.h>
 
+#include "dir.h"
 #include "errmsg.h"
+#include "schema.h"
+#include "text.h"
+#include "xmalloc.h"
 
 enum placeholder {
 	PH_LOGIN,
@@ -57,19 +61,19 @@ static const struct required_attr {
 	const char *attr;
 	const char *value;
 } required_attrs[] = {
-	{ "objectClass", NULL },
-	{ "cn", NULL },
-	{ "sn", NULL },
-	{ "uid", "{login}" },
-	{ "mail", "{mail}" },
-	{ "employeeNumber", "{employee_id}" },
+	{ AT_OBJECT_CLASS, NULL },
+	{ AT_CN, NULL },
+	{ AT_SURNAME, NULL },
+	{ AT_UID, "{login}" },
+	{ AT_MAIL, "{mail}" },
+	{ AT_EMPLOYEE_ID, "{employee_id}" },
 };
 #define NREQUIRED (sizeof(required_attrs) / sizeof(required_attrs[0]))
 
 /* Attributes provd writes itself; a template may not set them. */
 static const char *const reserved_attrs[] = {
-	"userPassword", "pwdReset", "pwdEndTime", "pwdAccountLockedTime", "provdState",
-	"provdDisabledReason", "provdDisabledAt", "provdDeleteAfter",
+	AT_PASSWORD, AT_PWD_RESET, AT_PWD_END_TIME, AT_LOCKED_TIME, AT_STATE,
+	AT_DISABLED_REASON, AT_DISABLED_AT, AT_DELETE_AFTER,
 };
 #define NRESERVED (sizeof(reserved_attrs) / sizeof(reserved_attrs[0]))
 
@@ -213,7 +217,7 @@ check_placeholders(struct parser *p, const char *v, size_t len)
 		if (j == len || v[j] == '{')
 			return perr(p, p->start, "unbalanced '{' in value");
 		if (placeholder_lookup(v + i + 1, j - i - 1) < 0) {
-			errmsg_printable(v + i + 1, j - i - 1, shown,
+			text_sanitize(v + i + 1, j - i - 1, shown,
 			    sizeof(shown));
 			return perr(p, p->start, "unknown placeholder {%s}",
 			    shown);
@@ -240,7 +244,7 @@ process_line(struct parser *p)
 		return perr(p, p->start, "expected 'attribute: value'");
 	alen = (size_t)(colon - s);
 	if (!attr_name_ok(s, alen)) {
-		errmsg_printable(s,
+		text_sanitize(s,
 		    alen < TEMPLATE_MAX_ATTR ? alen : TEMPLATE_MAX_ATTR,
 		    shown, sizeof(shown));
 		return perr(p, p->start, "bad attribute name '%s'", shown);
@@ -367,19 +371,11 @@ template_parse(const char *buf, size_t len, const char *name,
 		    TEMPLATE_MAX_FILE);
 		return -1;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", name);
-		return -1;
-	}
+	p = xcalloc(1, sizeof(*p));
 	p->name = name;
 	p->err = err;
 	p->errlen = errlen;
-	p->t = calloc(1, sizeof(*p->t));
-	if (p->t == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", name);
-		goto out;
-	}
+	p->t = xcalloc(1, sizeof(*p->t));
 
 	while (pos < len) {
 		lineno++;
@@ -495,11 +491,7 @@ template_load(const char *path, struct template **out, char *err,
 		goto out;
 	}
 	/* One byte more than allowed, to notice a file that grew. */
-	buf = malloc(TEMPLATE_MAX_FILE + 1);
-	if (buf == NULL) {
-		errmsg_set(err, errlen, "%s: out of memory", path);
-		goto out;
-	}
+	buf = xmalloc(TEMPLATE_MAX_FILE + 1);
 	while (len < TEMPLATE_MAX_FILE + 1) {
 		n = read(fd, buf + len, TEMPLATE_MAX_FILE + 1 - len);
 		if (n < 0 && errno == EINTR)
@@ -581,26 +573,17 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 			    attr, TEMPLATE_ENTRY_MAX_ATTRS);
 			return -1;
 		}
-		if (e->attrs == NULL) {
-			e->attrs = calloc(TEMPLATE_ENTRY_MAX_ATTRS,
+		if (e->attrs == NULL)
+			e->attrs = xcalloc(TEMPLATE_ENTRY_MAX_ATTRS,
 			    sizeof(*e->attrs));
-			if (e->attrs == NULL)
-				goto nomem;
-		}
-		name = strdup(attr);
-		if (name == NULL)
-			goto nomem;
+		name = xstrdup(attr);
 		a = &e->attrs[e->nattrs];
 		a->values = NULL;
 		a->nvalues = 0;
 	}
 
-	copy = strndup(value, vlen);
-	if (copy == NULL)
-		goto nomem;
-	values = realloc(a->values, (a->nvalues + 1) * sizeof(*values));
-	if (values == NULL)
-		goto nomem;
+	copy = xstrndup(value, vlen);
+	values = xrealloc(a->values, (a->nvalues + 1) * sizeof(*values));
 	a->values = values;
 	a->values[a->nvalues++] = copy;
 	if (name != NULL) {
@@ -608,11 +591,6 @@ entry_add(struct template_entry *e, const char *attr, const char *value,
 		e->nattrs++;
 	}
 	return 0;
-nomem:
-	free(copy);
-	free(name);
-	errmsg_set(err, errlen, "%s: out of memory", attr);
-	return -1;
 }
 
 /* Check a value bound for the directory: length, line breaks, UTF-8. */
@@ -787,7 +765,7 @@ template_entry_add(struct template_entry *e, const char *attr,
 		return -1;
 	}
 	if (!attr_name_ok(attr, strnlen(attr, TEMPLATE_MAX_ATTR + 1))) {
-		errmsg_printable(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
+		text_sanitize(attr, strnlen(attr, TEMPLATE_MAX_ATTR), shown,
 		    sizeof(shown));
 		errmsg_set(err, errlen, "bad attribute name '%s'", shown);
 		return -1;
@@ -819,46 +797,19 @@ template_entry_free(struct template_entry *e)
 	e->nattrs = 0;
 }
 
-LDAPMod **
-template_entry_mods(const struct template_entry *e, char *err, size_t errlen)
+_Static_assert(TEMPLATE_ENTRY_MAX_ATTRS <= DIR_MODS_MAX, "an entry fits the LDAPMod builder");
+
+int
+template_entry_mods(const struct template_entry *e, struct dir_mods *m, char *err, size_t errlen)
 {
-	LDAPMod **mods, *mod;
-	char **vals;
-	size_t i, j, nvals = 0, size;
+	size_t i;
 
 	if (e == NULL || e->nattrs == 0) {
 		errmsg_set(err, errlen, "entry: no attributes");
-		return NULL;
+		return -1;
 	}
 	for (i = 0; i < e->nattrs; i++)
-		nvals += e->attrs[i].nvalues + 1;
-	/* [LDAPMod * x n+1][LDAPMod x n][char * x nvals]: all pointer-aligned. */
-	size = (e->nattrs + 1) * sizeof(LDAPMod *) +
-	    e->nattrs * sizeof(LDAPMod) + nvals * sizeof(char *);
-	mods = calloc(1, size);
-	if (mods == NULL) {
-		errmsg_set(err, errlen, "entry: out of memory");
-		return NULL;
-	}
-	mod = (LDAPMod *)(void *)(mods + e->nattrs + 1);
-	vals = (char **)(void *)(mod + e->nattrs);
-	for (i = 0; i < e->nattrs; i++) {
-		const struct template_attr *a = &e->attrs[i];
-
-		mod[i].mod_op = LDAP_MOD_ADD;
-		mod[i].mod_type = a->name;
-		mod[i].mod_values = vals;
-		for (j = 0; j < a->nvalues; j++)
-			*vals++ = a->values[j];
-		*vals++ = NULL;
-		mods[i] = &mod[i];
-	}
-	mods[e->nattrs] = NULL;
-	return mods;
-}
-
-void
-template_mods_free(LDAPMod **mods)
-{
-	free(mods);
+		dir_mods_addn(m, LDAP_MOD_ADD, e->attrs[i].name,
+		              (const char *const *)e->attrs[i].values, e->attrs[i].nvalues);
+	return 0;
 }

@@ -142,16 +142,12 @@ const struct template_attr *template_entry_find(const struct template_entry *e,
 void template_entry_free(struct template_entry *e);
 
 /*
- * The entry as a NULL-terminated LDAPMod array for ldap_add_ext(): one
- * LDAP_MOD_ADD per attribute with string values. The array is one
- * allocation that points into `e`: keep `e` alive and unchanged while it is
- * in use, and release it with template_mods_free. Returns NULL (with a
- * message in `err`) when the entry is empty or memory is exhausted.
+ * Add the entry to m (dir.h's LDAPMod builder) for dir_add: one
+ * LDAP_MOD_ADD per attribute, values copied.  Returns 0, or -1 (with a
+ * message in `err`) when the entry is empty.
  */
-LDAPMod **template_entry_mods(const struct template_entry *e,
+struct dir_mods;
+int template_entry_mods(const struct template_entry *e, struct dir_mods *m,
     char *err, size_t errlen);
-
-/* Free an array from template_entry_mods (NULL is accepted). */
-void template_mods_free(LDAPMod **mods);
 
 #endif

@@ -9,6 +9,8 @@
 #include "dir.h"
 #include "log.h"
 #include "provd.h"
+#include "schema.h"
+#include "xmalloc.h"
 
 #define UNITS_MAX 100000
 
@@ -30,10 +32,9 @@ struct reload {
 struct units *
 units_new(void)
 {
-	struct units *u = calloc(1, sizeof(struct units));
+	struct units *u = xcalloc(1, sizeof(struct units));
 
-	if (u != NULL)
-		u->refs = 1;
+	u->refs = 1;
 	return u;
 }
 
@@ -81,10 +82,10 @@ static void
 on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct reload *r = arg;
-	char *code = dir_entry_get(ld, e, "ou");
-	char *kind = dir_entry_get(ld, e, "provdUnitKind");
-	char *parent = dir_entry_get(ld, e, "provdUnitParent");
-	char *name = dir_entry_get(ld, e, "description");
+	char *code = dir_entry_get(ld, e, AT_OU);
+	char *kind = dir_entry_get(ld, e, AT_UNIT_KIND);
+	char *parent = dir_entry_get(ld, e, AT_UNIT_PARENT);
+	char *name = dir_entry_get(ld, e, AT_DESCRIPTION);
 	struct unit *u;
 
 	if (code == NULL || !units_code_valid(code) || r->n >= UNITS_MAX) {
@@ -93,10 +94,8 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	}
 	if (r->n == r->cap) {
 		size_t cap = r->cap ? r->cap * 2 : 256;
-		struct unit *v = realloc(r->v, cap * sizeof(*v));
+		struct unit *v = xrealloc(r->v, cap * sizeof(*v));
 
-		if (v == NULL)
-			goto out;
 		r->v = v;
 		r->cap = cap;
 	}
@@ -128,12 +127,8 @@ on_done(void *arg, const struct dir_result *res)
 	char why[256];
 	bool ok = res->code == LDAP_SUCCESS;
 
-	if (ok && (u = units_new()) == NULL) {
-		log_warnx("units: out of memory; keeping the old table");
-		table_free(r->v, r->n);
-		ok = false;
-	}
 	if (ok) {
+		u = units_new();
 		/* A new snapshot: whoever holds the old one keeps it intact. */
 		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
 		u->v = r->v;
@@ -156,20 +151,15 @@ void
 units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = {
-		"ou", "description", "provdUnitKind", "provdUnitParent", NULL
+		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, NULL
 	};
-	struct reload *r = calloc(1, sizeof(*r));
+	struct reload *r = xcalloc(1, sizeof(*r));
 
-	if (r == NULL) {
-		if (done)
-			done(ctx, false);
-		return;
-	}
 	r->pd = pd;
 	r->done = done;
 	r->ctx = ctx;
 	dir_search(pd->dir, pd->cfg.units_dn, LDAP_SCOPE_ONELEVEL,
-	           "(objectClass=provdUnit)", attrs, 0, NULL, on_unit, on_done, r);
+	           "(" AT_OBJECT_CLASS "=" OC_UNIT ")", attrs, 0, NULL, on_unit, on_done, r);
 }
 
 bool units_loaded(const struct units *u) { return u->loaded; }

@@ -11,6 +11,8 @@
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
+#include "schema.h"
+#include "xmalloc.h"
 
 #define LEASE_VALUE_MAX 600
 #define RETRY_MS        1000
@@ -128,23 +130,21 @@ static void
 claim(struct writer *w, long long now)
 {
 	struct provd *pd = w->pd;
-	struct step *st = calloc(1, sizeof(*st));
+	struct step *st = xcalloc(1, sizeof(*st));
 	struct dir_mods *m = dir_mods_new();
 	LDAPControl *ctrl = NULL, *ctrls[2] = {NULL, NULL};
 	char assertion[LEASE_VALUE_MAX * 3 + 32], esc[LEASE_VALUE_MAX * 3 + 1];
 	struct berval bv, out = {0, NULL};
 
-	if (st == NULL || m == NULL)
-		fatal("writer: out of memory");
 	st->w = w;
 	st->gen = w->gen;
 	snprintf(st->value, sizeof(st->value), "%zu %lld %s", dir_uri_index(pd->dir), now,
 	         dir_uri(pd->dir));
 	w->busy = true;
 	if (!w->exists) {
-		dir_mods_add1(m, LDAP_MOD_ADD, "objectClass", "applicationProcess");
-		dir_mods_add1(m, LDAP_MOD_ADD, "cn", "provd-writer");
-		dir_mods_add1(m, LDAP_MOD_ADD, "description", st->value);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_APP_PROCESS);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CN, "provd-writer");
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, st->value);
 		dir_add_ungated(pd->dir, w->dn, dir_mods_get(m), NULL, write_done, st);
 		dir_mods_free(m);
 		return;
@@ -155,7 +155,7 @@ claim(struct writer *w, long long now)
 		fatal("writer: out of memory");
 	snprintf(esc, sizeof(esc), "%s", out.bv_val);
 	ldap_memfree(out.bv_val);
-	snprintf(assertion, sizeof(assertion), "(description=%s)", esc);
+	snprintf(assertion, sizeof(assertion), "(" AT_DESCRIPTION "=%s)", esc);
 	if (dir_ldap(pd->dir) == NULL ||
 	    ldap_create_assertion_control(dir_ldap(pd->dir), assertion, 1, &ctrl) != LDAP_SUCCESS) {
 		w->busy = false;
@@ -166,7 +166,7 @@ claim(struct writer *w, long long now)
 		return;
 	}
 	ctrls[0] = ctrl;
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "description", st->value);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, st->value);
 	dir_modify_ungated(pd->dir, w->dn, dir_mods_get(m), ctrls, write_done, st);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
@@ -242,7 +242,7 @@ read_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct step *st = arg;
 
 	st->w->exists = true;
-	dir_entry_copy(ld, e, "description", st->w->value, sizeof(st->w->value));
+	dir_entry_copy(ld, e, AT_DESCRIPTION, st->w->value, sizeof(st->w->value));
 }
 
 static void
@@ -274,7 +274,7 @@ read_done(void *arg, const struct dir_result *res)
 static void
 check(struct writer *w)
 {
-	static const char *const attrs[] = {"description", NULL};
+	static const char *const attrs[] = {AT_DESCRIPTION, NULL};
 	struct step *st;
 
 	if (w->busy || !dir_connected(w->pd->dir))
@@ -283,25 +283,22 @@ check(struct writer *w)
 		set_gate(w, DIR_GATE_OPEN, "");
 		return;
 	}
-	if ((st = calloc(1, sizeof(*st))) == NULL)
-		fatal("writer: out of memory");
+	st = xcalloc(1, sizeof(*st));
 	st->w = w;
 	st->gen = w->gen;
 	w->busy = true;
 	w->exists = false;
 	w->value[0] = '\0';
 	snprintf(w->dn, sizeof(w->dn), "cn=provd-writer,%s", w->pd->cfg.base);
-	dir_search(w->pd->dir, w->dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 1, NULL,
+	dir_search(w->pd->dir, w->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1, NULL,
 	           read_entry, read_done, st);
 }
 
 struct writer *
 writer_new(struct provd *pd, void (*on_split)(struct provd *pd))
 {
-	struct writer *w = calloc(1, sizeof(*w));
+	struct writer *w = xcalloc(1, sizeof(*w));
 
-	if (w == NULL)
-		return NULL;
 	w->pd = pd;
 	w->on_split = on_split;
 	return w;

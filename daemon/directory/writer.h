@@ -28,8 +28,7 @@ struct provd;
 struct writer;
 
 /* on_split (may be NULL) is called when the lease shows that another
- * provider took writes while this provd held it (a healed partition).
- * NULL on out of memory. */
+ * provider took writes while this provd held it (a healed partition). */
 struct writer *writer_new(struct provd *pd, void (*on_split)(struct provd *pd));
 void writer_free(struct writer *w);
 /* Call on every directory connection change (from dir's state callback). */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "dir.h"
 #include "template.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -24,6 +25,7 @@ check_entry(const struct template_entry *e, const struct template_values *v)
 {
 	const struct template_attr *uid;
 	LDAPMod **mods;
+	struct dir_mods *m;
 	char err[256];
 	size_t i, j;
 
@@ -46,12 +48,13 @@ check_entry(const struct template_entry *e, const struct template_values *v)
 			CHECK(strpbrk(a->values[j], "\r\n") == NULL);
 		}
 	}
-	mods = template_entry_mods(e, err, sizeof(err));
-	CHECK(mods != NULL);
+	m = dir_mods_new();
+	CHECK(template_entry_mods(e, m, err, sizeof(err)) == 0);
+	mods = dir_mods_get(m);
 	for (i = 0; mods[i] != NULL; i++)
-		CHECK(mods[i]->mod_values[0] != NULL);
+		CHECK(mods[i]->mod_bvalues[0] != NULL);
 	CHECK(i == e->nattrs);
-	template_mods_free(mods);
+	dir_mods_free(m);
 }
 
 int

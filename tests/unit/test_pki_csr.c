@@ -467,11 +467,11 @@ test_rsa_profile_bounds(void **state)
 	assert_int_equal(csr_check_key(f->rsa2048, &p, err, sizeof(err)), -1);
 	assert_string_equal(err, "RSA key of 2048 bits is below the profile "
 	    "minimum of 3072");
-	p.rsa_allowed = 0;
+	p.rsa_allowed = false;
 	assert_int_equal(csr_check_key(f->rsa2048, &p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "RSA keys are not allowed"));
 	p = *f->email;
-	p.ec_allowed = 0;
+	p.ec_allowed = false;
 	assert_int_equal(csr_check_key(f->p256, &p, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "not allowed"));
 }

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include "dn.h"
+#include "fieldtype.h"
 #include "index.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -202,6 +203,21 @@ test_time(void **state)
 	assert_string_equal(buf, "231114221320Z");
 	assert_int_equal(pkitime_format_asn1(2556144000, buf), 0); /* 2051 */
 	assert_string_equal(buf, "20510101000000Z");
+	/* the output form, and the wire form of the same instant */
+	{
+		char iso[PKITIME_ISO_LEN + 1], gt[16];
+
+		assert_int_equal(pkitime_format_iso(1700000000, iso), 0);
+		assert_string_equal(iso, "2023-11-14T22:13:20Z");
+		assert_int_equal(pkitime_format_iso(0, iso), 0);
+		assert_string_equal(iso, "1970-01-01T00:00:00Z");
+		assert_int_equal(pkitime_format_iso(1700000000, iso), 0);
+		assert_int_equal(fieldtype_parse_time(iso, NULL, gt), 0);
+		assert_int_equal(pkitime_format_ldap(1700000000, buf), 0);
+		assert_string_equal(gt, buf);
+		assert_int_equal(pkitime_format_iso((time_t)400000000000LL, iso), -1);
+		assert_string_equal(iso, "");
+	}
 	a = ASN1_TIME_set(NULL, 1700000000);
 	assert_int_equal(pkitime_from_asn1(a, &t), 0);
 	assert_int_equal(t, 1700000000);

@@ -706,7 +706,7 @@ static void
 test_drop_privileges(void **state)
 {
 	struct fixture *f = *state;
-	struct signer_config cfg = { .drop_privileges = 1, .uid = 65534,
+	struct signer_config cfg = { .drop_privileges = true, .uid = 65534,
 	    .gid = 65534 };
 	struct signer *s = NULL;
 	char status[64], *keydir, *key, *rootkey, err[512];

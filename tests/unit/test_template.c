@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "dir.h"
 #include "template.h"
 
 #define SHIPPED "templates/account.ldif"
@@ -489,6 +490,7 @@ test_entry_and_mods(void **state)
 	struct template *t;
 	struct template_entry e;
 	LDAPMod **mods;
+	struct dir_mods *m;
 	char err[256];
 	size_t i, j, total = 0;
 
@@ -525,15 +527,18 @@ test_entry_and_mods(void **state)
 	assert_int_equal(template_entry_add(&e, NULL, "x", err, sizeof(err)),
 	    -1);
 
-	mods = template_entry_mods(&e, err, sizeof(err));
-	assert_non_null(mods);
+	m = dir_mods_new();
+	assert_int_equal(template_entry_mods(&e, m, err, sizeof(err)), 0);
+	mods = dir_mods_get(m);
 	for (i = 0; mods[i] != NULL; i++) {
 		const struct template_attr *a = &e.attrs[i];
-		assert_int_equal(mods[i]->mod_op, LDAP_MOD_ADD);
+		assert_int_equal(mods[i]->mod_op, LDAP_MOD_ADD | LDAP_MOD_BVALUES);
 		assert_string_equal(mods[i]->mod_type, a->name);
-		for (j = 0; mods[i]->mod_values[j] != NULL; j++) {
-			assert_string_equal(mods[i]->mod_values[j],
+		for (j = 0; mods[i]->mod_bvalues[j] != NULL; j++) {
+			assert_string_equal(mods[i]->mod_bvalues[j]->bv_val,
 			    a->values[j]);
+			assert_int_equal(mods[i]->mod_bvalues[j]->bv_len,
+			    strlen(a->values[j]));
 			total++;
 		}
 		assert_int_equal(j, a->nvalues);
@@ -541,11 +546,15 @@ test_entry_and_mods(void **state)
 	assert_int_equal(i, e.nattrs);
 	assert_int_equal(i, 9);
 	assert_int_equal(total, 11);
-	template_mods_free(mods);
-	template_mods_free(NULL);
+	dir_mods_free(m);
+	dir_mods_free(NULL);
 	template_entry_free(&e);
 	template_entry_free(&e);        /* idempotent */
-	assert_null(template_entry_mods(&e, err, sizeof(err)));
+	m = dir_mods_new();
+	assert_int_equal(template_entry_mods(&e, m, err, sizeof(err)), -1);
+	assert_string_equal(err, "entry: no attributes");
+	assert_int_equal(dir_mods_count(m), 0);
+	dir_mods_free(m);
 	template_entry_free(NULL);
 	template_free(t);
 	template_free(NULL);

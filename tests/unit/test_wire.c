@@ -251,6 +251,45 @@ json_escaping(void **state)
 	assert_int_equal(text_width("Nguye\xcc\x82\xcc\x83n", 10), 6);
 }
 
+/* text_sanitize: the one rule for showing untrusted text. */
+static void
+sanitize_rule(void **state)
+{
+	char out[64];
+	const char *in;
+
+	(void)state;
+	/* printable UTF-8 and quotes stay */
+	in = "\xc4\x90\xe1\xba\xb7ng 'x'";
+	text_sanitize(in, strlen(in), out, sizeof(out));
+	assert_string_equal(out, in);
+	/* C0, DEL, C1 (U+0085), invalid bytes, bidi and line marks: one '?' each */
+	in = "a\x1b[2J\x7f\xc2\x85\xff\xc3(\xe2\x80\xae\xe2\x80\xa8\xe2\x81\xa6z";
+	text_sanitize(in, strlen(in), out, sizeof(out));
+	assert_string_equal(out, "a?[2J????" "(???z");
+	/* a NUL inside the bytes is a control character too */
+	text_sanitize("a\0b", 3, out, sizeof(out));
+	assert_string_equal(out, "a?b");
+	/* too long: cut at a character boundary, then "..." */
+	in = "abcdef";
+	text_sanitize(in, 6, out, 7);
+	assert_string_equal(out, "abcdef");
+	text_sanitize(in, 6, out, 6);
+	assert_string_equal(out, "ab...");
+	in = "\xc4\x90\xc4\x90\xc4\x90";  /* 3 x U+0110, 2 bytes each */
+	text_sanitize(in, 6, out, 7);
+	assert_string_equal(out, in);
+	text_sanitize(in, 6, out, 6);
+	assert_string_equal(out, "\xc4\x90...");
+	text_sanitize(in, 6, out, 4);
+	assert_string_equal(out, "...");
+	text_sanitize(in, 6, out, 1);
+	assert_string_equal(out, "");
+	out[0] = 'x';
+	text_sanitize(in, 6, out, 0);
+	assert_int_equal(out[0], 'x');
+}
+
 static void
 put_be32(unsigned char *p, uint32_t v)
 {
@@ -409,6 +448,7 @@ main(void)
 		cmocka_unit_test(parse_errors),
 		cmocka_unit_test(table_is_consistent),
 		cmocka_unit_test(json_escaping),
+		cmocka_unit_test(sanitize_rule),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

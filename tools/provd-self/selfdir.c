@@ -9,7 +9,9 @@
 #include <lber.h>
 #include <ldap.h>
 
-#define LOCKED_VALUE "000001010000Z"
+#include "dir.h"
+#include "pkitime.h"
+#include "schema.h"
 
 static LDAP *
 connect_dir(const struct selfdir_conf *c, char *err, size_t errlen)
@@ -61,17 +63,13 @@ service_connection(const struct selfdir_conf *c, char *err, size_t errlen)
 	return ld;
 }
 
+/* 0 when s is not GeneralizedTime as provd writes it. */
 static time_t
 parse_gtime(const char *s)
 {
-	struct tm tm;
-	const char *end;
+	time_t t;
 
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%Y%m%d%H%M%S", &tm);
-	if (end == NULL || strcmp(end, "Z") != 0)
-		return 0;
-	return timegm(&tm);
+	return pkitime_parse_ldap(s, &t, NULL, 0) == 0 ? t : 0;
 }
 
 static void
@@ -150,7 +148,7 @@ selfdir_lookup(const struct selfdir_conf *c, const char *login,
 	first_value(ld, e, "pwdReset", value, sizeof(value));
 	p->initial = strcmp(value, "TRUE") == 0;
 	first_value(ld, e, "pwdAccountLockedTime", value, sizeof(value));
-	p->disabled = strcmp(value, LOCKED_VALUE) == 0;
+	p->disabled = strcmp(value, SCHEMA_LOCKED_FOREVER) == 0;
 	first_value(ld, e, "pwdEndTime", p->end_value, sizeof(p->end_value));
 	p->end_time = p->end_value[0] != '\0' ? parse_gtime(p->end_value) : 0;
 	out = SELFDIR_OK;
@@ -250,14 +248,14 @@ selfdir_change(const struct selfdir_conf *c, const struct selfdir_person *p,
 		/* Only the deadline read: a password an admin reissued in the
 		 * meantime keeps its own (then the value differs and slapd
 		 * answers noSuchAttribute). */
-		char serr[256], *vals[] = { (char *)(uintptr_t)p->end_value, NULL };
-		LDAPMod mod = { .mod_op = LDAP_MOD_DELETE,
-		    .mod_type = "pwdEndTime", .mod_values = vals };
-		LDAPMod *mods[] = { &mod, NULL };
+		char serr[256];
+		struct dir_mods *m = dir_mods_new();
 
+		dir_mods_add1(m, LDAP_MOD_DELETE, AT_PWD_END_TIME, p->end_value);
 		svc = service_connection(c, serr, sizeof(serr));
 		rc = svc == NULL ? LDAP_SERVER_DOWN :
-		    ldap_modify_ext_s(svc, p->dn, mods, NULL, NULL);
+		    ldap_modify_ext_s(svc, p->dn, dir_mods_get(m), NULL, NULL);
+		dir_mods_free(m);
 		if (rc != LDAP_SUCCESS && rc != LDAP_NO_SUCH_ATTRIBUTE)
 			*end_time_left = true;
 	}

@@ -35,7 +35,7 @@ struct selfdir_person {
 	char   login[64];
 	char   mail[256];
 	char   cn[520];
-	bool   disabled;          /* pwdAccountLockedTime: 000001010000Z */
+	bool   disabled;          /* pwdAccountLockedTime: SCHEMA_LOCKED_FOREVER */
 	bool   initial;           /* pwdReset: TRUE (a password from provd) */
 	time_t end_time;          /* pwdEndTime, 0 when none */
 	char   end_value[24];     /* ... as the directory holds it */

@@ -21,6 +21,8 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 
+#include "pkitime.h"
+
 #define COOKIE      "provd_self_csrf"
 #define PAGE_MAX    32768
 #define FIELD_PW    (PWRULES_MAX_BYTES + 2)
@@ -402,13 +404,10 @@ static void
 audit_change(struct web *w, const struct selfdir_person *p,
     const char *address, bool end_time_left)
 {
-	char line[1600], when[32];
-	struct tm tm;
-	time_t now = time(NULL);
+	char line[1600], when[PKITIME_ISO_LEN + 1];
 	int n;
 
-	gmtime_r(&now, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	pkitime_format_iso(time(NULL), when);
 	n = snprintf(line, sizeof(line),
 	    "{\"time\":\"%s\",\"event\":\"password-change\",\"login\":\"%s\","
 	    "\"address\":\"%s\",\"initial\":%s,\"outcome\":\"changed\"}\n",
