@@ -1140,8 +1140,8 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 	struct row *row;
 	size_t i, len = 0, n;
 
-	if (e->error == NULL && !has_value(e, "objectClass", "inetOrgPerson") &&
-	    !has_value(e, "objectClass", "person")) {
+	if (e->error == NULL && !has_value(e, AT_OBJECT_CLASS, OC_PERSON) &&
+	    !has_value(e, AT_OBJECT_CLASS, "person")) {
 		b->skipped++;
 		return 0;
 	}
@@ -1161,15 +1161,15 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 		         (unsigned long long)e->num, (unsigned long long)e->line, e->error);
 		goto queue;
 	}
-	emp = first_value(e, "employeeNumber");
+	emp = first_value(e, AT_EMPLOYEE_ID);
 	snprintf(id, sizeof(id), "%s.%s", b->source, emp ? emp : "");
 	set_field(row, COL_EMPLOYEE_ID, emp ? id : "");
-	set_field(row, COL_FULL_NAME, first_value(e, "cn"));
-	set_field(row, COL_TITLE, first_value(e, "title"));
-	set_field(row, COL_PHONE, first_value(e, "telephoneNumber"));
+	set_field(row, COL_FULL_NAME, first_value(e, AT_CN));
+	set_field(row, COL_TITLE, first_value(e, AT_TITLE));
+	set_field(row, COL_PHONE, first_value(e, AT_PHONE));
 	for (i = 0; i < e->nattrs && to == NULL; i++)
-		if (strcasecmp(e->attrs[i].name, "departmentNumber") == 0 ||
-		    strcasecmp(e->attrs[i].name, "ou") == 0) {
+		if (strcasecmp(e->attrs[i].name, AT_UNIT) == 0 ||
+		    strcasecmp(e->attrs[i].name, AT_OU) == 0) {
 			unit = e->attrs[i].value;
 			to = umap_find(b, unit);
 		}
@@ -1182,7 +1182,7 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 		         "not in --units-map", (unsigned long long)e->num,
 		         (unsigned long long)e->line, unit ? clean : "(none)");
 	}
-	if ((uid = first_value(e, "uid")) != NULL) {
+	if ((uid = first_value(e, AT_UID)) != NULL) {
 		lower(low, sizeof(low), uid);
 		if (names_login_valid(low) && strlen(low) < sizeof(row->pref))
 			memcpy(row->pref, low, strlen(low) + 1);
@@ -1192,8 +1192,8 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 	for (i = 0; i < e->nattrs; i++) {
 		const char *v = e->attrs[i].value, *at;
 
-		if (strcasecmp(e->attrs[i].name, "mail") != 0 &&
-		    strcasecmp(e->attrs[i].name, "mailLocalAddress") != 0)
+		if (strcasecmp(e->attrs[i].name, AT_MAIL) != 0 &&
+		    strcasecmp(e->attrs[i].name, AT_MAIL_ALIAS) != 0)
 			continue;
 		if ((at = strrchr(v, '@')) != NULL && row->nold_local < ACCOUNT_MAX_ALIASES &&
 		    (size_t)(at - v) < sizeof(low)) {
@@ -1218,7 +1218,7 @@ on_ldif_record(const struct ldif_entry *e, void *arg)
 	}
 	set_field(row, COL_ALIASES, aliases ? aliases : "");
 	free(aliases);
-	pw = first_value(e, "userPassword");
+	pw = first_value(e, AT_PASSWORD);
 	if (pw != NULL && hash_kept(pw)) {
 		row->hash = xstrdup_or_empty(pw);
 	} else {
