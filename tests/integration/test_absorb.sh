@@ -28,6 +28,7 @@ MAILPW=$(<"$SANDBOX_DIR/mail.secret")
 sed -i '/^mail = {/a\  alias_domains = [ "hoabinh.gov.vn", "phutho.gov.vn" ];' "$SANDBOX_DIR/provd.conf"
 "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR" >/dev/null 2>&1
 ok "provd restarts with mail.alias_domains" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+ok "... and has read the unit list" within 30 provctl unit show so-noi-vu
 
 head -n 2001 "$STAFF" >"$T/vp.csv"
 ok "Vĩnh Phúc: 2000 staff" provctl batch import "$T/vp.csv" --credentials "$T/vp-cred.csv"
