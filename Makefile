@@ -203,6 +203,7 @@ DOCDIR      ?= $(PREFIX)/share/doc/provd
 INSTALL_TEMPLATES := $(wildcard templates/*.ldif)
 INSTALL_PROFILES  := $(wildcard templates/profiles/*.conf)
 INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
+INSTALL_NOTICES   := $(wildcard templates/notice/*.txt)
 INSTALL_UNITS     := $(wildcard etc/units/*.csv)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
@@ -218,7 +219,7 @@ INSTALL_PATHS := -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
-	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/schema \
+	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/notice \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/units \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
@@ -236,6 +237,7 @@ install: all
 	install -m 0644 $(INSTALL_TEMPLATES) $(DESTDIR)$(DATADIR)/
 	$(if $(INSTALL_PROFILES),install -m 0644 $(INSTALL_PROFILES) $(DESTDIR)$(DATADIR)/profiles/)
 	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
+	$(if $(INSTALL_NOTICES),install -m 0644 $(INSTALL_NOTICES) $(DESTDIR)$(DATADIR)/notice/)
 	$(if $(INSTALL_UNITS),install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(DATADIR)/units/)
 	sed $(INSTALL_PATHS) etc/provd.conf >$(DESTDIR)$(DATADIR)/examples/provd.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/examples/provd.conf
@@ -265,6 +267,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/,$(notdir $(INSTALL_TEMPLATES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/profiles/,$(notdir $(INSTALL_PROFILES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/notice/,$(notdir $(INSTALL_NOTICES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/units/,$(notdir $(INSTALL_UNITS)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/dovecot/,$(notdir $(INSTALL_EX_DOVECOT)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
@@ -278,7 +281,8 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(INSTALL_DOCS)))
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/profiles \
-	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/units $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/notice $(DESTDIR)$(DATADIR)/units \
+	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done
 

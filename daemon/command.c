@@ -14,16 +14,19 @@
 #include "check.h"
 #include "cert.h"
 #include "crl.h"
+#include "renew.h"
 #include "escrow.h"
 #include "ocsp.h"
 #include "log.h"
 #include "passwd.h"
 #include "provd.h"
+#include "reorg.h"
 #include "report.h"
 #include "rollover.h"
 #include "status.h"
 #include "text.h"
 #include "unit.h"
+#include "unit_merge.h"
 #include "whois.h"
 
 /* Handlers by command id; the specs live in proto/commands.c. */
@@ -48,6 +51,11 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_WHOIS]             = whois_show,
 	[CMD_UNIT_ADD]          = unit_add,
 	[CMD_UNIT_MODIFY]       = unit_modify,
+	[CMD_UNIT_MERGE]        = unit_merge,
+	[CMD_UNIT_REMOVE]       = unit_remove,
+	[CMD_REORG_PLAN]        = reorg_plan,
+	[CMD_REORG_APPLY]       = reorg_apply,
+	[CMD_REORG_STATUS]      = reorg_status,
 	[CMD_BATCH_IMPORT]      = batch_import,
 	[CMD_BATCH_APPLY]       = batch_apply,
 	[CMD_CA_CREATE]         = ca_create,
@@ -61,6 +69,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_CERT_RELEASE]      = cert_release,
 	[CMD_CERT_EXPORT_INDEX] = cert_export_index,
 	[CMD_CERT_ESCROW_EXPORT] = cert_escrow_export,
+	[CMD_CERT_RENEW]        = cert_renew,
 	[CMD_CRL_SHOW]          = crl_show,
 	[CMD_CRL_PUBLISH]       = crl_publish_cmd,
 	[CMD_OCSP_SHOW]         = ocsp_show,

@@ -22,8 +22,10 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include "account.h"
 #include "account_admin.h"
 #include "audit.h"
+#include "bootstrap.h"
 #include "ca.h"
 #include "ca_cmd.h"
 #include "cert.h"
@@ -31,6 +33,8 @@
 #include "escrow.h"
 #include "crl.h"
 #include "crlsync.h"
+#include "renew.h"
+#include "notice.h"
 #include "ocsp.h"
 #include "command.h"
 #include "cert.h"
@@ -44,6 +48,7 @@
 #include "provd.h"
 #include "request.h"
 #include "rollover.h"
+#include "status.h"
 #include "template.h"
 #include "units.h"
 #include "whois.h"
@@ -61,6 +66,8 @@ usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: provd [-dnvJ] [-c FILE]\n"
+	    "       provd [-c FILE] bootstrap --units UNITS.csv --credentials FILE "
+	    "[-o FILE.ldif] STAFF.csv...\n"
 	    "  -c FILE  configuration file (default %s/provd/provd.conf)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and templates, then exit\n"
@@ -101,6 +108,15 @@ load_template(const struct config *cfg, struct template **out, char *err, size_t
 	return template_load(path, out, err, errlen);
 }
 
+/* The writer lease shows another provider took writes while this provd
+ * held it. */
+static void
+check_after_split(struct provd *p)
+{
+	check_background(p, "after another provider took writes while this provd held the "
+	                    "writer lease");
+}
+
 static void
 on_dir_state(void *ctx, bool up)
 {
@@ -109,13 +125,14 @@ on_dir_state(void *ctx, bool up)
 	writer_on_state(p->writer, up);
 	if (up) {
 		units_reload(p, NULL, NULL);
+		status_counts_refresh(p);
 		acct_upgrade_name_words(p);
 		cert_upgrade_records(p);
 	}
 	/* Back after a loss (failover, healed partition): look for what the
 	 * providers may have merged badly. */
 	if (up && dir_reconnects(p->dir) > 0)
-		check_background(p);
+		check_background(p, "after the directory connection came back");
 }
 
 static void
@@ -221,7 +238,8 @@ main(int argc, char **argv)
 	sigset_t sigs;
 	int ch, sfd;
 
-	while ((ch = getopt(argc, argv, "c:dnvJVh")) != -1) {
+	/* "+": options stop at a subcommand (bootstrap), which has its own. */
+	while ((ch = getopt(argc, argv, "+c:dnvJVh")) != -1) {
 		switch (ch) {
 		case 'c': conf = optarg; break;
 		case 'd': foreground = true; break;
@@ -233,11 +251,12 @@ main(int argc, char **argv)
 		default:  usage(stderr); return 2;
 		}
 	}
-	if (optind != argc) {
+	if (optind != argc && strcmp(argv[optind], "bootstrap") != 0) {
 		usage(stderr);
 		return 2;
 	}
-	log_init("provd", foreground || check_only || verify_journal, LOG_DAEMON);
+	log_init("provd", foreground || check_only || verify_journal || optind != argc,
+	         LOG_DAEMON);
 	log_set_verbose(verbose);
 
 	/* Keep secrets (the bind password, generated passwords) out of core
@@ -255,6 +274,13 @@ main(int argc, char **argv)
 		fatalx("%s", err);
 	command_check_table();
 	wire_layers();
+	if (optind != argc) {
+		int rc = bootstrap_main(&pd, argc - optind, argv + optind);
+
+		template_free(pd.account_tpl);
+		config_free(&pd.cfg);
+		return rc;
+	}
 	if (verify_journal) {
 		int rc = audit_verify_offline(pd.cfg.state_dir, err, sizeof(err));
 
@@ -352,22 +378,29 @@ main(int argc, char **argv)
 	if ((pd.hashers = workpool_new(pd.loop, pd.cfg.hash_threads)) == NULL)
 		fatal("start-up: worker pool");
 	pd.dir = dir_new(pd.loop, &pd.cfg);
-	pd.writer = writer_new(&pd, check_background);
+	pd.writer = writer_new(&pd, check_after_split);
 	pd.started = time(NULL);
 	if (control_start(pd.control, &pd, command_dispatch) < 0)
 		fatal("control socket");
 	dir_on_state(pd.dir, on_dir_state, &pd);
+	status_counts_start(&pd);
+	account_start(&pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
 	crlsync_start(&pd);
+	renew_start_timer(&pd);
+	if (notice_start(&pd) < 0)
+		fatal("expiry notice template");
 	log_info("provd %s ready on %s (directory %s)", PROVD_VERSION,
 	         pd.cfg.socket_path, dir_uri(pd.dir));
 
 	loop_run(pd.loop);
 
 	log_info("provd stopping");
+	status_counts_stop(&pd);
+	account_stop();
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "audit.h"
@@ -12,6 +13,7 @@
 #include "dir.h"
 #include "ldapesc.h"
 #include "schema.h"
+#include "log.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -27,8 +29,151 @@ status_ping(struct request *req)
 	request_done(req, ST_OK, "pong");
 }
 
-/* status: three counting searches run at once; each has its own counter
- * that points back to the shared context. */
+/* ---- counts kept current ----------------------------------------------
+ *
+ * `status` must not count 100,000 entries each time.  The number of
+ * accounts and of certificates is counted once when the directory comes
+ * up and every COUNT_REFRESH_MS after that (what other writers did: the
+ * other site's provd, ldapadd), and between counts it follows every add
+ * and delete the directory confirms to provd (dir_on_write): an entry
+ * right below people_dn or certs_dn.  A count that ran while provd itself
+ * wrote is not taken over the followed numbers (it may or may not have
+ * seen those writes); another count follows shortly.  Disabled accounts
+ * are few and found by an indexed equality search when asked. */
+#define COUNT_REFRESH_MS  600000u
+#define COUNT_RETRY_MS    2000u
+
+static struct counts {
+	bool               known;       /* a count has finished */
+	bool               running;
+	unsigned long      accounts, certs;
+	unsigned long      writes;      /* adds and deletes followed, ever */
+	unsigned long      writes_at_start;
+	unsigned long      n_accounts, n_certs;  /* the running count's */
+	int                pending, failed;
+	struct timer      *timer;
+	struct provd      *pd;
+} counts;
+
+static void count_schedule(struct provd *pd, unsigned ms);
+
+/* The parent of dn is parent (both as provd writes them). */
+static bool
+right_below(const char *dn, const char *parent)
+{
+	const char *comma = strchr(dn, ',');
+
+	/* An escaped comma in the RDN: provd's logins and serials have none. */
+	return comma != NULL && comma > dn && comma[-1] != '\\' &&
+	       strcasecmp(comma + 1, parent) == 0;
+}
+
+static void
+on_write(void *ctx, enum dir_wrote what, const char *dn)
+{
+	struct provd *pd = ctx;
+	unsigned long *n;
+
+	if (what == DIR_WROTE_MODIFY)
+		return;
+	if (right_below(dn, pd->cfg.people_dn))
+		n = &counts.accounts;
+	else if (pd->cfg.certs_dn != NULL && right_below(dn, pd->cfg.certs_dn))
+		n = &counts.certs;
+	else
+		return;
+	counts.writes++;
+	if (what == DIR_WROTE_ADD)
+		(*n)++;
+	else if (*n > 0)
+		(*n)--;
+}
+
+static void
+recount_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	(void)ld;
+	(void)e;
+	(*(unsigned long *)arg)++;
+}
+
+static void
+recount_done(void *arg, const struct dir_result *res)
+{
+	(void)arg;
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
+		counts.failed = 1;
+	if (--counts.pending > 0)
+		return;
+	counts.running = false;
+	if (counts.failed) {
+		count_schedule(counts.pd, COUNT_RETRY_MS);
+		return;
+	}
+	if (!counts.known || counts.writes == counts.writes_at_start) {
+		counts.accounts = counts.n_accounts;
+		counts.certs = counts.n_certs;
+		counts.known = true;
+	}
+	count_schedule(counts.pd, counts.writes == counts.writes_at_start ?
+	               COUNT_REFRESH_MS : COUNT_RETRY_MS);
+}
+
+static void
+recount(void *arg)
+{
+	static const char *const noattrs[] = { LDAP_NO_ATTRS, NULL };
+	struct provd *pd = arg;
+
+	counts.timer = NULL;
+	if (counts.running || !dir_connected(pd->dir))
+		return;
+	counts.running = true;
+	counts.failed = 0;
+	counts.pending = 2;
+	counts.n_accounts = counts.n_certs = 0;
+	counts.writes_at_start = counts.writes;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
+	           recount_entry, recount_done, &counts.n_accounts);
+	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", noattrs, 0, NULL,
+	           recount_entry, recount_done, &counts.n_certs);
+}
+
+static void
+count_schedule(struct provd *pd, unsigned ms)
+{
+	if (counts.timer != NULL)
+		loop_timer_cancel(pd->loop, counts.timer);
+	counts.timer = loop_timer(pd->loop, ms, recount, pd);
+}
+
+void
+status_counts_start(struct provd *pd)
+{
+	counts.pd = pd;
+	if (dir_on_write(pd->dir, on_write, pd) < 0)
+		fatalx("status: too many directory write observers");
+}
+
+void
+status_counts_refresh(struct provd *pd)
+{
+	count_schedule(pd, 0);
+}
+
+void
+status_counts_stop(struct provd *pd)
+{
+	if (counts.timer != NULL)
+		loop_timer_cancel(pd->loop, counts.timer);
+	counts.timer = NULL;
+}
+
+/* status: counting searches run at once (all three until the first count
+ * has finished, then only the disabled accounts); each has its own
+ * counter that points back to the shared context. */
 struct status_ctx;
 struct counter {
 	struct status_ctx *s;
@@ -77,6 +222,10 @@ status_finish(struct status_ctx *s)
 		        pd->last_check.found ? "; first: " : "", pd->last_check.first);
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
 	rec_kv(&r, "audit_journal", audit_health(pd->audit));
+	if (counts.known) {
+		s->people.n = counts.accounts;
+		s->certs.n = counts.certs;
+	}
 	if (!s->failed) {
 		rec_kvf(&r, "accounts", "%lu", s->people.n);
 		rec_kvf(&r, "accounts_disabled", "%lu", s->disabled.n);
@@ -113,13 +262,15 @@ status_show(struct request *req)
 
 	s->req = req;
 	s->people.s = s->disabled.s = s->certs.s = s;
-	s->pending = 3;
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
-	           count_entry, count_done, &s->people);
+	s->pending = counts.known ? 1 : 3;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           SCHEMA_FILTER_LOCKED, noattrs, 0, NULL,
 	           count_entry, count_done, &s->disabled);
+	if (counts.known)
+		return;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
+	           count_entry, count_done, &s->people);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->certs);

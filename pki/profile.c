@@ -501,6 +501,11 @@ parse_root(const char *path, const config_setting_t *root,
 			    "true or false", err, errlen) < 0)
 				return -1;
 			p->escrow = config_setting_get_bool(s) != 0;
+		} else if (strcmp(name, "renew_key_reuse") == 0) {
+			if (want_type(path, s, CONFIG_TYPE_BOOL,
+			    "true or false", err, errlen) < 0)
+				return -1;
+			p->renew_key_reuse = config_setting_get_bool(s) != 0;
 		} else if (strcmp(name, "rsa") == 0) {
 			if (parse_rsa(path, s, p, err, errlen) < 0)
 				return -1;

@@ -15,6 +15,10 @@
  *                                        # encrypted to the recovery
  *                                        # certificate, with the record
  *   policies = [ "2.23.140.1.5.3.2" ];   # certificatePolicies, dotted OIDs
+ *   renew_key_reuse = true;              # cert renew without a new key
+ *                                        # certifies the predecessor's key
+ *                                        # again (default false; never a
+ *                                        # key the office made and escrowed)
  *
  * Floors no file can lower: RSA >= 2048 bits, curves P-256/P-384/P-521
  * only.  keyUsage names: digitalSignature, nonRepudiation (alias
@@ -64,6 +68,7 @@ struct profile {
 	bool     escrow;
 	char     policies[PROFILE_MAX_POLICIES][PROFILE_OID_MAX];  /* dotted OIDs */
 	size_t   npolicies;
+	int      renew_key_reuse;  /* cert renew may certify the same key again */
 };
 
 struct profile_set;

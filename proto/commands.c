@@ -77,14 +77,14 @@ static const struct opt_spec user_passwd_opts[] = {
 
 static const struct opt_spec unit_add_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name", .required = true },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune", .required = true },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune", .required = true },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	END_OPTS
 };
 
 static const struct opt_spec unit_modify_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name" },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district or commune" },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune" },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	PREVIEW_OPTS,
 	END_OPTS
@@ -99,6 +99,17 @@ static const struct opt_spec unit_modify_opts[] = {
 	                                     "rejected, failed or updated (also -v)" }, \
 	{ .name = "plan-out",    .kind = OPT_PLAN,   .metavar = "PLAN", .help = "write the plan (row, action, login, address) to " \
 	                                     "PLAN as CSV, in row order, for 'batch apply'" }
+static const struct opt_spec unit_merge_opts[] = {
+	{ .name = "into", .kind = OPT_VALUE, .metavar = "CODE", .help = "the unit they become (it must exist; "
+	                         "unit add it first)", .required = true },
+	PREVIEW_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec unit_remove_opts[] = {
+	PREVIEW_OPTS,
+	END_OPTS
+};
 
 static const struct opt_spec batch_opts[] = {
 	BATCH_OPTS,
@@ -150,15 +161,33 @@ static const struct opt_spec ca_rollover_opts[] = {
 	END_OPTS
 };
 
+/* A key the office makes (cert issue/renew --generate): its type, the
+ * PKCS#12 file it is delivered in, that file's passphrase. */
+#define GENERATE_OPTS \
+	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" }, \
+	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here " \
+	                                   "(PKCS#12, mode 0600, new file)" }, \
+	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from " \
+	                                   "standard input (else one is generated and printed once)" }
+
 static const struct opt_spec cert_issue_opts[] = {
 	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "certificate request (PEM or DER)" },
 	{ .name = "profile", .kind = OPT_VALUE, .metavar = "PROFILE", .help = "issuance profile (default from config)" },
 	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "no CSR: the office makes the key pair (needs --p12)" },
-	{ .name = "key",     .kind = OPT_VALUE, .metavar = "TYPE",    .help = "with --generate: ec-p256 (default) or rsa-3072" },
-	{ .name = "p12",     .kind = OPT_OUTPUT, .metavar = "FILE",   .help = "with --generate: write key, certificate and chain here "
-	                                   "(PKCS#12, mode 0600, new file)" },
-	{ .name = "passphrase-stdin", .kind = OPT_SECRET_STDIN, .metavar = NULL, .help = "with --generate: the PKCS#12 passphrase from "
-	                                   "standard input (else one is generated and printed once)" },
+	GENERATE_OPTS,
+	END_OPTS
+};
+
+static const struct opt_spec cert_renew_opts[] = {
+	{ .name = "csr",     .kind = OPT_FILE,  .metavar = "FILE",    .help = "the successor's key from this request (default: the same key, "
+	                                   "where the profile allows it)" },
+	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "a new key made by the office (needs --p12)" },
+	GENERATE_OPTS,
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "instead of a SERIAL: every valid certificate expiring "
+	                                   "within DURATION (30d, 12h; a number is days) whose key may be reused" },
+	{ .name = "unit",    .kind = OPT_VALUE, .metavar = "CODE",    .help = "with --expiring-within: only this unit" },
+	{ .name = "recursive", .kind = OPT_FLAG, .metavar = NULL,     .help = "with --unit: include sub-units" },
+	{ .name = "dry-run", .kind = OPT_FLAG,  .metavar = NULL,      .help = "list what would be renewed, change nothing" },
 	END_OPTS
 };
 
@@ -256,6 +285,42 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .opts = unit_modify_opts, .summary = "rename a unit or change its kind or parent",
 	  .example = "provctl unit modify xa-moi --name 'Xã Mới Thành'" },
 
+	[CMD_UNIT_MERGE] = {
+	  .id = CMD_UNIT_MERGE, .scope = SCOPE_UNIT, .scope_opt = "into",
+	  .noun = "unit", .verb = "merge", .operands = "CODE...",
+	  .min_operands = 1, .max_operands = CMD_MAX_OPERANDS, .roles = ROLE_ADMIN,
+	  .flags = CMD_WRITES,
+	  .opts = unit_merge_opts,
+	  .summary = "merge units into one: staff and sub-units move, the old unit "
+	             "addresses still deliver to it",
+	  .example = "provctl unit merge xa-ho-son-tam-dao xa-hop-chau-tam-dao --into xa-tam-dao" },
+	[CMD_UNIT_REMOVE] = {
+	  .id = CMD_UNIT_REMOVE, .scope = SCOPE_UNIT,
+	  .noun = "unit", .verb = "remove", .operands = "CODE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN, .flags = CMD_WRITES,
+	  .opts = unit_remove_opts,
+	  .summary = "remove a unit that has no accounts and no sub-units",
+	  .example = "provctl unit remove xa-moi" },
+	[CMD_REORG_PLAN] = {
+	  .id = CMD_REORG_PLAN, .scope = SCOPE_NONE,
+	  .noun = "reorg", .verb = "plan", .operands = "FILE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_AUDITOR,
+	  .flags = CMD_STREAM_INPUT | CMD_ROWS, .opts = no_opts,
+	  .summary = "check a reorganisation file whole and print, per unit, what applying it "
+	             "would change",
+	  .example = "provctl reorg plan etc/reorg/vinh-phuc-2025.csv" },
+	[CMD_REORG_APPLY] = {
+	  .id = CMD_REORG_APPLY, .scope = SCOPE_NONE,
+	  .noun = "reorg", .verb = "apply", .operands = "FILE",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = no_opts,
+	  .summary = "apply a reorganisation file (again after an interruption: it resumes)",
+	  .example = "provctl reorg apply etc/reorg/vinh-phuc-2025.csv" },
+	[CMD_REORG_STATUS] = {
+	  .id = CMD_REORG_STATUS, .scope = SCOPE_READ,
+	  .noun = "reorg", .verb = "status", .roles = ROLE_READ, .opts = no_opts,
+	  .summary = "how far the last reorganisation apply got",
+	  .example = "provctl reorg status" },
 	[CMD_USER_ADD] = {
 	  .id = CMD_USER_ADD, .scope = SCOPE_UNIT, .scope_opt = "unit",
 	  .noun = "user", .verb = "add", .roles = ROLE_ADMIN,
@@ -397,6 +462,14 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
 	  .opts = no_opts, .summary = "lift a certificateHold",
 	  .example = "provctl cert release 3a0f..." },
+	[CMD_CERT_RENEW] = {
+	  .id = CMD_CERT_RENEW, .scope = SCOPE_EACH,
+	  .noun = "cert", .verb = "renew", .operands = "[SERIAL]",
+	  .min_operands = 0, .max_operands = 1, .roles = ROLE_OFFICER, .flags = CMD_WRITES,
+	  .opts = cert_renew_opts,
+	  .summary = "issue the successor (same holder and profile); the old one is revoked as "
+	             "superseded after pki.renew_overlap",
+	  .example = "provctl cert renew --expiring-within 30d --unit so-tai-chinh --dry-run" },
 	[CMD_CERT_EXPORT_INDEX] = {
 	  .id = CMD_CERT_EXPORT_INDEX, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "export-index", .operands = "FILE",

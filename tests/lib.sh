@@ -261,6 +261,17 @@ staff_csv() {
 	printf '%s\n' "$path"
 }
 
+# Make the deleted account LOGIN due for `user purge` now (its
+# provdDeleteAfter in the past).
+purge_due() {
+	ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOF
+dn: uid=$1,ou=people,$LDAP_BASE
+changetype: modify
+replace: provdDeleteAfter
+provdDeleteAfter: 20200101000000Z
+EOF
+}
+
 ldap_root() {
 	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI" -LLL -o ldif-wrap=no "$@"
 }
@@ -268,6 +279,17 @@ ldap_root() {
 # The same on the second slapd of a --replicas 2 sandbox.
 ldap_root2() {
 	ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -o ldif-wrap=no "$@"
+}
+
+# Two-slapd sandboxes: the olcSyncrepl value of the slapd behind LDAPI, and
+# replacing it (a partition: point it at a dead port; the heal: put it back).
+syncrepl_of() {  # syncrepl_of LDAPI
+	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
+		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
+}
+set_syncrepl() {  # set_syncrepl LDAPI VALUE
+	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
+		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
 }
 
 # Run CMD... until it succeeds, for at most SECONDS (tenths of a second steps).

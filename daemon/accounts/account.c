@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 #include "fields.h"
 #include "initialpw.h"
 #include "ldapesc.h"
+#include "lockmark.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
@@ -113,6 +115,9 @@ void
 lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                 lifecycle_done_fn *done, void *ctx)
 {
+	/* Every change of the lock state passes here: leave its mark too. */
+	if (ev == LIFECYCLE_DISABLE || ev == LIFECYCLE_DELETE || ev == LIFECYCLE_ENABLE)
+		lockmark_record(pd, login, ev != LIFECYCLE_ENABLE);
 	call(certs_fn, pd, login, ev, done, ctx);
 }
 
@@ -150,6 +155,124 @@ struct existing {
 	size_t nattr;
 };
 
+/* ---- login suffix hints ---------------------------------------------- *
+ *
+ * Per login base, the lowest suffix not known to be taken: every candidate
+ * below it is.  A create starts its candidates there, so a base shared by a
+ * thousand people costs each of them one round, not a thousand / CANDIDATES
+ * (at 100,000 staff a row searched 12 times on average, at 8,000 1.7).
+ * Offline (bootstrap) nothing is ever freed.  Online a hint is learnt only
+ * from what the directory itself holds (a round whose candidates the
+ * search found all taken, an account this provd created on the hint), and
+ * every change under people_dn that can free a login or a local part (a
+ * delete, a modify: alias remove) forgets them all; the hints of a base
+ * are then learnt again by the next rounds. */
+struct hint {
+	char     base[NAMES_BASE_MAX + 1];
+	unsigned next;
+};
+
+struct hints {
+	struct hint *v;
+	size_t       cap, n;
+	size_t       max;          /* 0: no limit; else forget all when full */
+};
+
+static size_t
+hints_slot(const struct hints *h, const char *base)
+{
+	uint64_t x = 1469598103934665603ull;
+	const char *p;
+	size_t i;
+
+	for (p = base; *p != '\0'; p++)
+		x = (x ^ (unsigned char)*p) * 1099511628211ull;
+	for (i = (size_t)x & (h->cap - 1);
+	     h->v[i].base[0] != '\0' && strcmp(h->v[i].base, base) != 0;
+	     i = (i + 1) & (h->cap - 1))
+		;
+	return i;
+}
+
+static unsigned
+hints_get(const struct hints *h, const char *base)
+{
+	size_t i;
+
+	if (h->n == 0)
+		return 1;
+	i = hints_slot(h, base);
+	return h->v[i].base[0] != '\0' ? h->v[i].next : 1;
+}
+
+static void
+hints_clear(struct hints *h)
+{
+	free(h->v);
+	h->v = NULL;
+	h->cap = h->n = 0;
+}
+
+/* Raise base's hint to next (never lower it); forget them all first when
+ * there are max (0: no limit).  Returns 0. */
+static int
+hints_set(struct hints *h, const char *base, unsigned next, size_t max)
+{
+	size_t i;
+
+	if (max != 0 && h->n >= max)
+		hints_clear(h);
+	if ((h->n + 1) * 2 > h->cap) {
+		struct hint *old = h->v;
+		size_t oldcap = h->cap, k;
+
+		h->cap = oldcap ? oldcap * 2 : 1024;
+		h->v = xcalloc(h->cap, sizeof(*h->v));
+		for (k = 0; k < oldcap; k++)
+			if (old[k].base[0] != '\0')
+				h->v[hints_slot(h, old[k].base)] = old[k];
+		free(old);
+	}
+	i = hints_slot(h, base);
+	if (h->v[i].base[0] == '\0') {
+		snprintf(h->v[i].base, sizeof(h->v[i].base), "%s", base);
+		h->v[i].next = 1;
+		h->n++;
+	}
+	if (next > h->v[i].next)
+		h->v[i].next = next;
+	return 0;
+}
+
+/* The online hints (loop thread only). */
+#define ONLINE_HINTS_MAX 65536
+static struct hints online_hints;
+
+/* A change that may free a login or a local part: forget every hint. */
+static void
+hints_on_write(void *ctx, enum dir_wrote what, const char *dn)
+{
+	const struct provd *pd = ctx;
+	size_t n = strlen(dn), m = strlen(pd->cfg.people_dn);
+
+	if (what != DIR_WROTE_ADD && online_hints.n > 0 && n > m &&
+	    strcasecmp(dn + n - m, pd->cfg.people_dn) == 0)
+		hints_clear(&online_hints);
+}
+
+void
+account_start(struct provd *pd)
+{
+	if (dir_on_write(pd->dir, hints_on_write, pd) < 0)
+		fatalx("account: too many directory write observers");
+}
+
+void
+account_stop(void)
+{
+	hints_clear(&online_hints);
+}
+
 struct create {
 	struct provd          *pd;
 	account_done_fn       *done;
@@ -173,6 +296,7 @@ struct create {
 	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
 	size_t                 naliases;
 	bool                   must_change, upsert, allow_update, dry_run;
+	bool                   preset_password; /* res.password given, not generated */
 	struct strset         *planned;
 	/* search results */
 	struct strset         *taken;      /* logins and local parts in use */
@@ -187,10 +311,14 @@ struct create {
 	char                   claims[ACCOUNT_MAX_ALIASES + 2][FIELD_MAIL_MAX + 2];
 	size_t                 nclaims;    /* further claims: "#id", "@addr" */
 	unsigned               cand_from;  /* first login suffix searched */
+	unsigned               chosen;     /* the suffix choose_login chose */
+	unsigned               width;      /* candidates of this round */
 	bool                   unit_changed; /* an update moves the account */
 };
 
-#define CANDIDATES 4       /* login suffixes looked up per search */
+#define CANDIDATES 4       /* login suffixes looked up by the first search */
+#define CANDIDATES_MAX 64  /* ... doubling each round up to this many */
+#define CANDIDATE_FILTER_MAX 16384  /* bytes of filter for candidates */
 #define MAX_SUFFIX 10000
 
 static void create_search(struct create *c);
@@ -363,6 +491,14 @@ validate(struct create *c, const struct account_input *in)
 			return ST_INVALID;
 	}
 	c->naliases = in->naliases;
+	if (in->password != NULL) {
+		if (strlen(in->password) >= sizeof(c->res.password)) {
+			snprintf(err, errlen, "initial password too long");
+			return ST_INTERNAL;
+		}
+		snprintf(c->res.password, sizeof(c->res.password), "%s", in->password);
+		c->preset_password = true;
+	}
 	c->must_change = true;
 	if (in->password_hash != NULL && in->password_hash[0] != '\0') {
 		/* Kept from another directory: the person's own password. */
@@ -396,11 +532,14 @@ account_create(struct provd *pd, const struct account_input *in,
 	c->ctx = ctx;
 	c->res.action = ACCOUNT_REJECTED;
 	c->cand_from = 1;
+	c->width = CANDIDATES;
 	if ((st = validate(c, in)) != ST_OK) {
 		c->res.status = st;
 		loop_defer(pd->loop, create_finish_deferred, c);
 		return;
 	}
+	if (!c->explicit_login)
+		c->cand_from = hints_get(&online_hints, c->base);
 	create_search(c);
 }
 
@@ -534,12 +673,76 @@ login_fall_back(struct create *c)
 	existing_clear(&c->old);
 }
 
+/* Choose the login among the candidates from c->cand_from up to (not
+ * including) `upto`, as login_taken sees them, then the mail address and
+ * the DN into c->res.  0 when chosen; 1 when every candidate of the range
+ * is taken (the caller looks further); -1 with c->res.status and msg set
+ * when there is no login or address to give. */
+static int
+choose_login(struct create *c, unsigned upto)
+{
+	char cand[NAMES_LOGIN_BUFSZ];
+	unsigned n;
+
+	if (c->explicit_login) {
+		if (login_taken(c, c->base)) {
+			c->res.status = ST_CONFLICT;
+			snprintf(c->res.msg, sizeof(c->res.msg), "login: '%s' is already taken",
+			         c->base);
+			return -1;
+		}
+		n = 1;
+	} else {
+		for (n = c->cand_from; n < upto; n++) {
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
+				n = 0;
+				break;
+			}
+			if (!login_taken(c, cand))
+				break;
+		}
+		if (n == upto)
+			return 1;
+	}
+	c->chosen = n;
+	if (c->explicit_login) {
+		/* As given or planned: a planned login (base plus suffix) may be
+		 * longer than the bases names_login_candidate takes. */
+		snprintf(c->res.login, sizeof(c->res.login), "%s", c->base);
+	} else if (n == 0 || names_login_candidate(c->base, n, c->res.login,
+	                                           sizeof(c->res.login)) < 0) {
+		c->res.status = ST_CONFLICT;
+		snprintf(c->res.msg, sizeof(c->res.msg), "login: no free login for base '%s'",
+		         c->base);
+		return -1;
+	}
+	if (c->explicit_mail[0]) {
+		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
+	} else {
+		char addr[ACCOUNT_MAIL_MAX], err[300];
+
+		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
+		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
+		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
+			c->res.status = ST_INVALID;
+			snprintf(c->res.msg, sizeof(c->res.msg), "%s (give --login or --mail)", err);
+			return -1;
+		}
+	}
+	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
+	                   sizeof(c->res.dn)) < 0) {
+		c->res.status = ST_INTERNAL;
+		snprintf(c->res.msg, sizeof(c->res.msg), "cannot form the DN");
+		return -1;
+	}
+	return 0;
+}
+
 static void
 on_existing_done(void *arg, const struct dir_result *res)
 {
 	struct create *c = arg;
-	char why[300], clash[FIELD_MAIL_MAX + 80];
-	unsigned n;
+	char why[sizeof(c->res.msg)], clash[FIELD_MAIL_MAX + 80];
 
 	if (res->code != LDAP_SUCCESS) {
 		create_fail(c, schema_status_of_ldap(res->code), "directory: %s",
@@ -560,59 +763,38 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_search(c);
 		return;
 	}
-	if (c->explicit_login) {
-		if (login_taken(c, c->base)) {
-			create_fail(c, ST_CONFLICT, "login: '%s' is already taken", c->base);
-			return;
-		}
-		n = 1;
-	} else {
+	if (!c->explicit_login) {
+		/* What the directory holds of this round's candidates. */
 		char cand[NAMES_LOGIN_BUFSZ];
+		unsigned n;
 
-		for (n = c->cand_from; n < c->cand_from + CANDIDATES; n++) {
-			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0) {
-				n = 0;
+		for (n = c->cand_from; n < c->cand_from + c->width; n++)
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0 ||
+			    !strset_has(c->taken, cand))
 				break;
-			}
-			if (!login_taken(c, cand))
-				break;
-		}
-		if (n == c->cand_from + CANDIDATES) {
-			/* Every candidate of this round is in use: look further. */
-			c->cand_from += CANDIDATES;
-			if (c->cand_from > MAX_SUFFIX) {
-				create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
-				            c->base);
-				return;
-			}
-			existing_clear(&c->old);
-			c->nmatches = 0;
-			create_search(c);
+		if (n > c->cand_from)
+			(void)hints_set(&online_hints, c->base, n, ONLINE_HINTS_MAX);
+	}
+	switch (choose_login(c, c->cand_from + c->width)) {
+	case 0:
+		break;
+	case 1:
+		/* Every candidate of this round is in use: look further. */
+		c->cand_from += c->width;
+		if (c->width < CANDIDATES_MAX)
+			c->width *= 2;
+		if (c->cand_from > MAX_SUFFIX) {
+			create_fail(c, ST_CONFLICT, "login: no free login for base '%s'",
+			            c->base);
 			return;
 		}
-	}
-	if (c->explicit_login) {
-		snprintf(c->res.login, sizeof(c->res.login), "%s", c->base);
-	} else if (n == 0 || names_login_candidate(c->base, n, c->res.login,
-	                                           sizeof(c->res.login)) < 0) {
-		create_fail(c, ST_CONFLICT, "login: no free login for base '%s'", c->base);
+		existing_clear(&c->old);
+		c->nmatches = 0;
+		create_search(c);
 		return;
-	}
-	if (c->explicit_mail[0]) {
-		snprintf(c->res.mail, sizeof(c->res.mail), "%s", c->explicit_mail);
-	} else {
-		char addr[ACCOUNT_MAIL_MAX], err[300];
-
-		snprintf(addr, sizeof(addr), "%s@%s", c->res.login, c->pd->cfg.mail_domain);
-		if (address_check(&c->pd->cfg, c->pd->units, "mail", addr, c->res.mail,
-		                  sizeof(c->res.mail), err, sizeof(err)) != 0) {
-			create_fail(c, ST_INVALID, "%s (give --login or --mail)", err);
-			return;
-		}
-	}
-	if (ldapesc_rdn_dn(AT_UID, c->res.login, c->pd->cfg.people_dn, c->res.dn,
-	                   sizeof(c->res.dn)) < 0) {
-		create_fail(c, ST_INTERNAL, "cannot form the DN");
+	default:
+		snprintf(why, sizeof(why), "%s", c->res.msg);
+		create_fail(c, c->res.status, "%s", why);
 		return;
 	}
 	if (c->dry_run) {
@@ -640,7 +822,8 @@ on_existing_done(void *arg, const struct dir_result *res)
 		hash_done(c);
 		return;
 	}
-	if (password_generate(c->res.password, sizeof(c->res.password)) < 0) {
+	if (!c->preset_password &&
+	    password_generate(c->res.password, sizeof(c->res.password)) < 0) {
 		create_fail(c, ST_INTERNAL, "cannot generate a password");
 		return;
 	}
@@ -665,22 +848,29 @@ filter_append(char *filter, size_t size, size_t *off, const char *fmt, const cha
 static void
 create_search(struct create *c)
 {
-	char filter[8192], cand[NAMES_LOGIN_BUFSZ], addr[ACCOUNT_MAIL_MAX];
+	char filter[CANDIDATE_FILTER_MAX + 8192], cand[NAMES_LOGIN_BUFSZ], addr[ACCOUNT_MAIL_MAX];
 	size_t off = 0, i;
-	unsigned n, last = c->explicit_login ? 1 : c->cand_from + CANDIDATES - 1;
+	unsigned n, last = c->explicit_login ? 1 : c->cand_from + c->width - 1;
 
 	/* One search, on equality indexes only: the employee id, each login
-	 * candidate of this round (annv .. annv4, then annv5 .. annv8 if all
-	 * are taken) as a uid and as an address, and every address the
-	 * account asks for. */
+	 * candidate of this round (annv .. annv4, then annv5 .. annv12 if all
+	 * are taken, the rounds doubling up to CANDIDATES_MAX and what fits in
+	 * CANDIDATE_FILTER_MAX) as a uid and as an address, and every address
+	 * the account asks for. */
 	filter[0] = '\0';
 	if (filter_append(filter, sizeof(filter), &off, "(|(" AT_EMPLOYEE_ID "=%s)", c->employee_id) < 0)
 		goto toolong;
 	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
-		if (c->explicit_login)
+		if (c->explicit_login) {
 			snprintf(cand, sizeof(cand), "%s", c->base);
-		else if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
-			break;
+		} else {
+			if (off > CANDIDATE_FILTER_MAX && n > c->cand_from) {
+				c->width = n - c->cand_from;
+				break;
+			}
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
+				break;
+		}
 		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
 		if (filter_append(filter, sizeof(filter), &off, "(" AT_UID "=%s)", cand) < 0 ||
 		    filter_append(filter, sizeof(filter), &off,
@@ -765,39 +955,52 @@ account_add_name_words(struct template_entry *entry, const char *cn, char *err,
 
 static void on_added(void *arg, const struct dir_result *res);
 
+/* The whole entry of a new account: the template for this person, the
+ * password hash, pwdReset and the initial password's deadline (made at
+ * `now`, into c->res.expires), and the aliases.  0, or -1 with err. */
+static int
+build_entry(struct create *c, time_t now, struct template_entry *entry, char *err,
+            size_t errlen)
+{
+	char deadline[PKITIME_LDAP_LEN + 1];
+	size_t i;
+
+	if (expand(c, c->res.login, c->res.mail, entry, err, errlen) < 0 ||
+	    template_entry_add(entry, AT_PASSWORD, c->hash, err, errlen) < 0 ||
+	    (c->must_change &&
+	     template_entry_add(entry, AT_PWD_RESET, "TRUE", err, errlen) < 0))
+		return -1;
+	/* An initial password stops working at its deadline (initialpw.h). */
+	if (c->must_change) {
+		if (initialpw_deadline(&c->pd->cfg, now, deadline) < 0) {
+			snprintf(err, errlen, "clock out of range");
+			return -1;
+		}
+		if (deadline[0] != '\0' &&
+		    template_entry_add(entry, AT_PWD_END_TIME, deadline, err, errlen) < 0)
+			return -1;
+		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (template_entry_add(entry, AT_MAIL_ALIAS, c->aliases[i], err, errlen) < 0)
+			return -1;
+	return 0;
+}
+
 static void
 hash_done(void *arg)
 {
 	struct create *c = arg;
 	struct template_entry entry;
 	struct dir_mods *mods;
-	char err[300], deadline[PKITIME_LDAP_LEN + 1];
-	size_t i;
+	char err[300];
 
 	if (c->hash[0] == '\0') {
 		create_fail(c, ST_INTERNAL, "password hash failed: %s", c->hash_err);
 		return;
 	}
-	if (expand(c, c->res.login, c->res.mail, &entry, err, sizeof(err)) < 0 ||
-	    template_entry_add(&entry, AT_PASSWORD, c->hash, err, sizeof(err)) < 0 ||
-	    (c->must_change &&
-	     template_entry_add(&entry, AT_PWD_RESET, "TRUE", err, sizeof(err)) < 0))
+	if (build_entry(c, time(NULL), &entry, err, sizeof(err)) < 0)
 		goto fail;
-	/* An initial password stops working at its deadline (initialpw.h). */
-	if (c->must_change) {
-		if (initialpw_deadline(&c->pd->cfg, time(NULL), deadline) < 0) {
-			snprintf(err, sizeof(err), "clock out of range");
-			goto fail;
-		}
-		if (deadline[0] != '\0' &&
-		    template_entry_add(&entry, AT_PWD_END_TIME, deadline, err, sizeof(err)) < 0)
-			goto fail;
-		snprintf(c->res.expires, sizeof(c->res.expires), "%s", deadline);
-	}
-	for (i = 0; i < c->naliases; i++)
-		if (template_entry_add(&entry, AT_MAIL_ALIAS, c->aliases[i],
-		                       err, sizeof(err)) < 0)
-			goto fail;
 	mods = dir_mods_new();
 	if (template_entry_mods(&entry, mods, err, sizeof(err)) < 0) {
 		dir_mods_free(mods);
@@ -874,6 +1077,10 @@ verify_done(void *arg, const struct dir_result *res)
 	c->res.status = ST_OK;
 	c->res.action = ACCOUNT_CREATED;
 	snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+	/* Every candidate below it was in the directory: so is this one now. */
+	if (!c->explicit_login &&
+	    hints_get(&online_hints, c->base) == c->chosen)
+		(void)hints_set(&online_hints, c->base, c->chosen + 1, ONLINE_HINTS_MAX);
 	create_finish(c);
 }
 
@@ -1122,54 +1329,144 @@ on_updated(void *arg, const struct dir_result *res)
 
 /* ---- records --------------------------------------------------------- */
 
+/* account_attrs of one entry, read in one pass (ldap_get_values_len scans
+ * the whole entry for each attribute asked for: 16 scans an entry made
+ * listing 100,000 accounts cost three times the search itself).  Values
+ * point into the entry's BER; valid until view_free. */
+enum {
+	V_UID, V_MAIL, V_CN, V_GIVEN, V_SN, V_EMPLOYEE, V_UNIT, V_TITLE, V_PHONE, V_ALIAS,
+	V_QUOTA, V_LOCKED, V_REASON, V_DELETE, V_CREATED, V_MODIFIED, V_N
+};
+
+_Static_assert(sizeof(account_attrs) / sizeof(account_attrs[0]) == V_N + 1,
+               "the view follows account_attrs");
+
+struct entry_view {
+	BerElement    *ber;
+	struct berval  dn;
+	BerVarray      v[V_N];
+};
+
 static void
-kv_attr(struct rec *r, LDAP *ld, LDAPMessage *e, const char *key, const char *attr)
+view_read(struct entry_view *w, LDAP *ld, LDAPMessage *e)
 {
-	char *v = dir_entry_get(ld, e, attr);
+	struct berval attr;
+	BerVarray vals;
+	size_t i;
+
+	memset(w, 0, sizeof(*w));
+	if (ldap_get_dn_ber(ld, e, &w->ber, &w->dn) != LDAP_SUCCESS)
+		return;
+	while (ldap_get_attribute_ber(ld, e, w->ber, &attr, &vals) == LDAP_SUCCESS &&
+	       attr.bv_val != NULL) {
+		for (i = 0; i < V_N; i++)
+			if (strlen(account_attrs[i]) == attr.bv_len &&
+			    strncasecmp(account_attrs[i], attr.bv_val, attr.bv_len) == 0 &&
+			    w->v[i] == NULL)
+				break;
+		if (i < V_N)
+			w->v[i] = vals;
+		else
+			ber_memfree(vals);
+	}
+}
+
+static void
+view_free(struct entry_view *w)
+{
+	size_t i;
+
+	for (i = 0; i < V_N; i++)
+		ber_memfree(w->v[i]);
+	if (w->ber != NULL)
+		ber_free(w->ber, 0);
+}
+
+/* Value k of attribute i as text up to any NUL (as dir_entry_get has it);
+ * NULL when absent. */
+static const char *
+view_get(const struct entry_view *w, size_t i, size_t k, size_t *len)
+{
+	size_t j;
+
+	for (j = 0; j <= k; j++)
+		if (w->v[i] == NULL || w->v[i][j].bv_val == NULL)
+			return NULL;
+	*len = strnlen(w->v[i][k].bv_val, w->v[i][k].bv_len);
+	return w->v[i][k].bv_val;
+}
+
+static void
+kv_view(struct rec *r, const struct entry_view *w, const char *key, size_t i)
+{
+	size_t len;
+	const char *v = view_get(w, i, 0, &len);
 
 	if (v != NULL)
-		rec_kv(r, key, v);
-	free(v);
+		rec_kvn(r, key, v, len);
+}
+
+static bool
+view_is(const struct entry_view *w, size_t i, const char *s)
+{
+	size_t len;
+	const char *v = view_get(w, i, 0, &len);
+
+	return v != NULL && len == strlen(s) && memcmp(v, s, len) == 0;
 }
 
 void
 account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 {
-	char *dn = dir_entry_dn(ld, e);
-	char *unit = dir_entry_get(ld, e, AT_UNIT);
-	char **aliases = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
-	const struct unit *u = unit ? units_find(pd->units, unit) : NULL;
-	char list[4096];
-	size_t i, off = 0;
+	struct entry_view w;
+	char unit[UNIT_CODE_MAX], list[4096];
+	const struct unit *u = NULL;
+	const char *v;
+	size_t i, off = 0, len;
 
-	kv_attr(r, ld, e, "login", AT_UID);
-	kv_attr(r, ld, e, "mail", AT_MAIL);
-	kv_attr(r, ld, e, "name", AT_CN);
-	kv_attr(r, ld, e, "employee_id", AT_EMPLOYEE_ID);
-	rec_kv(r, "unit", unit ? unit : "");
+	view_read(&w, ld, e);
+	unit[0] = '\0';
+	if ((v = view_get(&w, V_UNIT, 0, &len)) != NULL && len < sizeof(unit)) {
+		memcpy(unit, v, len);
+		unit[len] = '\0';
+		u = units_find(pd->units, unit);
+	}
+	kv_view(r, &w, "login", V_UID);
+	kv_view(r, &w, "mail", V_MAIL);
+	kv_view(r, &w, "name", V_CN);
+	kv_view(r, &w, "employee_id", V_EMPLOYEE);
+	if (v != NULL)
+		rec_kvn(r, "unit", v, len);
+	else
+		rec_kv(r, "unit", "");
 	rec_kv(r, "unit_name", u && u->name ? u->name : "");
-	rec_kv(r, "status", account_state_name(account_state_read(ld, e)));
-	kv_attr(r, ld, e, "title", AT_TITLE);
-	kv_attr(r, ld, e, "phone", AT_PHONE);
-	kv_attr(r, ld, e, "quota", AT_MAIL_QUOTA);
+	/* As account_state_read decides it. */
+	rec_kv(r, "status", account_state_name(
+	       view_get(&w, V_DELETE, 0, &len) != NULL ? ACCOUNT_STATE_DELETED :
+	       view_is(&w, V_LOCKED, SCHEMA_LOCKED_FOREVER) ? ACCOUNT_STATE_DISABLED :
+	       ACCOUNT_STATE_ACTIVE));
+	kv_view(r, &w, "title", V_TITLE);
+	kv_view(r, &w, "phone", V_PHONE);
+	kv_view(r, &w, "quota", V_QUOTA);
 	list[0] = '\0';
-	for (i = 0; aliases != NULL && aliases[i] != NULL; i++) {
-		int n = snprintf(list + off, sizeof(list) - off, "%s%s",
-		                 off ? "," : "", aliases[i]);
+	for (i = 0; (v = view_get(&w, V_ALIAS, i, &len)) != NULL; i++) {
+		int n = snprintf(list + off, sizeof(list) - off, "%s%.*s",
+		                 off ? "," : "", (int)len, v);
 		if (n < 0 || (size_t)n >= sizeof(list) - off)
 			break;
 		off += (size_t)n;
 	}
 	rec_kv(r, "aliases", list);
-	kv_attr(r, ld, e, "given_name", AT_GIVEN_NAME);
-	kv_attr(r, ld, e, "surname", AT_SURNAME);
-	kv_attr(r, ld, e, "disabled_reason", AT_DISABLED_REASON);
-	kv_attr(r, ld, e, "delete_after", AT_DELETE_AFTER);
-	kv_attr(r, ld, e, "created", "createTimestamp");
-	rec_kv(r, "dn", dn ? dn : "");
-	free(dn);
-	free(unit);
-	dir_strv_free(aliases);
+	kv_view(r, &w, "given_name", V_GIVEN);
+	kv_view(r, &w, "surname", V_SN);
+	kv_view(r, &w, "disabled_reason", V_REASON);
+	kv_view(r, &w, "delete_after", V_DELETE);
+	kv_view(r, &w, "created", V_CREATED);
+	if (w.dn.bv_val != NULL)
+		rec_kvn(r, "dn", w.dn.bv_val, strnlen(w.dn.bv_val, w.dn.bv_len));
+	else
+		rec_kv(r, "dn", "");
+	view_free(&w);
 }
 
 /* ---- user add -------------------------------------------------------- */
@@ -1320,4 +1617,200 @@ account_show(struct request *req)
 	s->req = req;
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           uid_attr, 3, NULL, holder_entry, holders_done, s);
+}
+
+/* ---- planning with no directory (provd bootstrap) ------------------- */
+
+struct account_plan {
+	struct create c;
+};
+
+struct account_offline {
+	struct strset *used;
+	struct hints   hints;
+};
+
+struct account_offline *
+account_offline_new(size_t max_accounts)
+{
+	struct account_offline *o = xcalloc(1, sizeof(*o));
+
+	/* A login, an address and an employee id each, plus aliases. */
+	o->used = strset_new(4 * max_accounts);
+	return o;
+}
+
+void
+account_offline_free(struct account_offline *o)
+{
+	if (o == NULL)
+		return;
+	strset_free(o->used);
+	hints_clear(&o->hints);
+	free(o);
+}
+
+/* prefix + lower-case s into key (FIELD_MAIL_MAX + 2 bytes). */
+static const char *
+used_key(char key[FIELD_MAIL_MAX + 2], char prefix, const char *s)
+{
+	size_t i = 0, k;
+
+	if (prefix != '\0')
+		key[i++] = prefix;
+	for (k = 0; s[k] != '\0' && i + 1 < FIELD_MAIL_MAX + 2; k++)
+		key[i++] = (char)tolower((unsigned char)s[k]);
+	key[i] = '\0';
+	return key;
+}
+
+/* Add prefix + lower-case s to used; -1 when the set is full. */
+static int
+used_add(struct strset *used, char prefix, const char *s)
+{
+	char key[FIELD_MAIL_MAX + 2];
+
+	return strset_add(used, used_key(key, prefix, s)) < 0 ? -1 : 0;
+}
+
+static bool
+used_has(const struct strset *used, char prefix, const char *s)
+{
+	char key[FIELD_MAIL_MAX + 2];
+
+	return strset_has(used, used_key(key, prefix, s));
+}
+
+/* What an existing account holds, as the directory search of an online
+ * create would find it: its login and the local parts of its addresses in
+ * our domain (taken for logins), its addresses and employee id. */
+static int
+plan_remember(struct create *c, struct strset *used)
+{
+	char lp[ACCOUNT_MAIL_MAX];
+	size_t i;
+
+	if (used_add(used, '\0', c->res.login) < 0 || used_add(used, '#', c->employee_id) < 0 ||
+	    used_add(used, '@', c->res.mail) < 0 ||
+	    (local_part(c, c->res.mail, lp, sizeof(lp)) != NULL && used_add(used, '\0', lp) < 0))
+		return -1;
+	for (i = 0; i < c->naliases; i++)
+		if (used_add(used, '@', c->aliases[i]) < 0 ||
+		    (local_part(c, c->aliases[i], lp, sizeof(lp)) != NULL &&
+		     used_add(used, '\0', lp) < 0))
+			return -1;
+	return 0;
+}
+
+struct account_plan *
+account_plan_offline(struct provd *pd, const struct account_input *in,
+                     struct account_offline *o)
+{
+	struct account_plan *p = xcalloc(1, sizeof(*p));
+	struct strset *used = o->used;
+	struct create *c;
+	size_t i;
+	int rc;
+
+	c = &p->c;
+	c->pd = pd;
+	c->res.action = ACCOUNT_REJECTED;
+	c->cand_from = 1;
+	if ((c->res.status = validate(c, in)) != ST_OK)
+		return p;
+	c->res.status = ST_CONFLICT;
+	if (used_has(used, '#', c->employee_id)) {
+		snprintf(c->res.msg, sizeof(c->res.msg), "employee_id: %s already has an account",
+		         c->employee_id);
+		return p;
+	}
+	if (c->explicit_mail[0] && used_has(used, '@', c->explicit_mail)) {
+		snprintf(c->res.msg, sizeof(c->res.msg), "mail: %s is already used",
+		         c->explicit_mail);
+		return p;
+	}
+	for (i = 0; i < c->naliases; i++)
+		if (used_has(used, '@', c->aliases[i])) {
+			snprintf(c->res.msg, sizeof(c->res.msg), "alias: %s is already used",
+			         c->aliases[i]);
+			return p;
+		}
+	/* Every account planned so far is what the directory would hold. */
+	if (!c->explicit_login)
+		c->cand_from = hints_get(&o->hints, c->base);
+	c->taken = used;
+	rc = choose_login(c, MAX_SUFFIX + 1);
+	c->taken = NULL;
+	if (rc == 1)
+		snprintf(c->res.msg, sizeof(c->res.msg), "login: no free login for base '%s'",
+		         c->base);
+	if (rc != 0)
+		return p;
+	if (plan_remember(c, used) < 0 ||
+	    (!c->explicit_login && hints_set(&o->hints, c->base, c->chosen + 1, 0) < 0)) {
+		c->res.status = ST_INTERNAL;
+		snprintf(c->res.msg, sizeof(c->res.msg), "too many accounts in one load");
+		return p;
+	}
+	c->res.status = ST_OK;
+	c->res.action = ACCOUNT_CREATED;
+	snprintf(c->res.msg, sizeof(c->res.msg), "created %s", c->res.login);
+	return p;
+}
+
+struct account_result *
+account_plan_result(struct account_plan *p)
+{
+	return &p->c.res;
+}
+
+bool
+account_plan_ok(const struct account_plan *p)
+{
+	return p->c.res.status == ST_OK;
+}
+
+const char *
+account_plan_employee_id(const struct account_plan *p)
+{
+	return p->c.employee_id;
+}
+
+int
+account_plan_hash(struct account_plan *p)
+{
+	struct create *c = &p->c;
+
+	if (password_generate(c->res.password, sizeof(c->res.password)) < 0) {
+		snprintf(c->hash_err, sizeof(c->hash_err), "cannot generate a password");
+		return -1;
+	}
+	hash_work(c);
+	return c->hash[0] != '\0' ? 0 : -1;
+}
+
+int
+account_plan_entry(struct account_plan *p, time_t now, struct template_entry *entry,
+                   char *err, size_t errlen)
+{
+	struct create *c = &p->c;
+
+	if (c->hash[0] == '\0') {
+		memset(entry, 0, sizeof(*entry));
+		snprintf(err, errlen, "password hash failed: %s", c->hash_err);
+		return -1;
+	}
+	return build_entry(c, now, entry, err, errlen);
+}
+
+void
+account_plan_free(struct account_plan *p)
+{
+	if (p == NULL)
+		return;
+	explicit_bzero(p->c.res.password, sizeof(p->c.res.password));
+	explicit_bzero(p->c.hash, sizeof(p->c.hash));
+	existing_clear(&p->c.old);
+	units_unref(p->c.units);
+	free(p);
 }

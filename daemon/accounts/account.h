@@ -14,6 +14,7 @@
 #include <ldap.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "names.h"
 #include "password.h"
@@ -72,7 +73,8 @@ typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecy
 void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
 
 /* login must be a valid login (names_login_valid); it is copied.  Fatal
- * when lifecycle_set_certs was never called (a wiring bug). */
+ * when lifecycle_set_certs was never called (a wiring bug).  A disable,
+ * delete or enable also leaves its lock-state mark (lockmark.h). */
 void lifecycle_certs(struct provd *pd, const char *login, enum lifecycle_event ev,
                      lifecycle_done_fn *done, void *ctx);
 
@@ -114,6 +116,9 @@ struct account_input {
 	                              scheme the caller has checked (slapd and
 	                              Dovecot both verify it): written as it is, no
 	                              password generated, no pwdReset */
+	const char *password;     /* NULL: generate the initial password; else
+	                           * this one (batch.c: a row made again, with the
+	                           * password its credentials line already gave) */
 
 	/* Batch import: an existing employee id is compared and updated instead
 	 * of refused; title/phone/quota NULL means "not given, leave as is",
@@ -154,6 +159,44 @@ typedef void account_done_fn(void *ctx, struct account_result *res);
 
 void account_create(struct provd *pd, const struct account_input *in,
                     account_done_fn *done, void *ctx);
+
+/* Follow the directory's writes for the login hints (account.c), after
+ * dir_new; account_stop frees them. */
+void account_start(struct provd *pd);
+void account_stop(void);
+
+/* Planning with no directory: `provd bootstrap` (bootstrap.h) makes the
+ * entries of a first load with every rule account_create applies.
+ *
+ * account_plan_offline validates in as account_create does (required
+ * fields, name, unit, title, phone, quota, login, the address policy) and
+ * then decides against `o` instead of a directory search: the accounts
+ * planned before this one with the same `o` (their logins, local parts,
+ * addresses and employee ids), which it extends by this account.  Login candidates are tried in the same order as online,
+ * so a file planned here gets the logins an online import of it into an
+ * empty directory would.  Never NULL; the
+ * outcome is in account_plan_result (status ST_OK and action CREATED, or
+ * an error status and message; login, mail and dn when planned).
+ * account_plan_hash generates the password and hashes it (any thread;
+ * touches only the plan).  account_plan_entry builds the account's entry
+ * as account_create would add it (now: the time the initial password's
+ * deadline counts from); the caller frees it with template_entry_free.
+ * account_plan_free wipes the password and hash and frees. */
+struct account_plan;
+struct account_offline;
+struct template_entry;
+/* What a load has planned so far (room for max_accounts). */
+struct account_offline *account_offline_new(size_t max_accounts);
+void account_offline_free(struct account_offline *o);
+struct account_plan *account_plan_offline(struct provd *pd, const struct account_input *in,
+                                          struct account_offline *o);
+struct account_result *account_plan_result(struct account_plan *p);
+bool account_plan_ok(const struct account_plan *p);
+const char *account_plan_employee_id(const struct account_plan *p);
+int account_plan_hash(struct account_plan *p);
+int account_plan_entry(struct account_plan *p, time_t now, struct template_entry *entry,
+                       char *err, size_t errlen);
+void account_plan_free(struct account_plan *p);
 
 /* Attributes to request for account_record(). */
 extern const char *const account_attrs[];

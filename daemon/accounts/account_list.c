@@ -40,7 +40,8 @@
 #include "wire.h"
 #include "xmalloc.h"
 
-#define LIST_PAGE 500
+#define LIST_PAGE 1000
+#define LIST_BUNDLE 64      /* records per send() */
 #define LIST_MAX_CONCURRENT 16
 #define LIST_MAX_PER_UID    4   /* one caller cannot hold every listing */
 
@@ -80,7 +81,12 @@ on_entry(void *arg, LDAP *ld, LDAPMessage *e)
 		return;
 	rec_begin(&r, l->req);
 	account_record(&r, l->req->pd, ld, e);
-	rec_end(&r);
+	/* Sent a bundle at a time (the first at once); the page's end sends
+	 * the rest. */
+	if (l->count % LIST_BUNDLE == 1)
+		rec_end(&r);
+	else
+		rec_end_held(&r);
 }
 
 /* The cookie of a paged-results response control: 0 (cookie may be
@@ -156,6 +162,7 @@ on_page(void *arg, const struct dir_result *res)
 	char why[300];
 	struct berval cookie;
 
+	request_flush(l->req);
 	if (res->code != LDAP_SUCCESS) {
 		char msg[400];
 

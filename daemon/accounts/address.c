@@ -28,6 +28,21 @@ reserved(const struct config *cfg, const char *local)
 	return false;
 }
 
+/* A domain of mail.previous_domains: addresses kept from before a domain
+ * change are still delivered (the operator keeps it in the Postfix maps). */
+static bool
+previous_domain(const struct config *cfg, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nprevious_domains; i++)
+		if (strcmp(domain, cfg->previous_domains[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A domain of mail.alias_domains: an absorbed directory's old domain, still
+ * delivered, for aliases only. */
 static bool
 alias_domain(const struct config *cfg, const char *domain)
 {
@@ -44,7 +59,9 @@ address_check(const struct config *cfg, const struct units *units, const char *w
               const char *in, char *out, size_t outsz, char *err, size_t errlen)
 {
 	char local[FIELD_MAIL_MAX + 1];
+	const struct unit *owner;
 	const char *at;
+	bool foreign = false;
 	size_t n;
 
 	if (field_mail(what, in, out, outsz, err, errlen) < 0)
@@ -53,21 +70,19 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	n = (size_t)(at - out);
 	memcpy(local, out, n);
 	local[n] = '\0';
-	if (strcmp(at + 1, cfg->mail_domain) != 0) {
+	if (strcmp(at + 1, cfg->mail_domain) != 0 && !previous_domain(cfg, at + 1)) {
 		/* An alias may be in one of mail.alias_domains (an absorbed
-		 * directory's old domain, still delivered). */
+		 * directory's old domain, still delivered): rules 3 and 4 hold
+		 * there, rule 5 does not (this province's unit codes are not
+		 * addresses in another directory's domain). */
 		if (strcmp(what, "alias") == 0 && alias_domain(cfg, at + 1)) {
-			if (strchr(local, '+') != NULL || reserved(cfg, local)) {
-				snprintf(err, errlen, "%s: %s has a '+' or a reserved local part",
-				         what, out);
-				return ST_INVALID;
-			}
-			return 0;
+			foreign = true;
+		} else {
+			snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
+			         "servers deliver that domain only, not other domains or "
+			         "subdomains)", what, out, cfg->mail_domain);
+			return ST_INVALID;
 		}
-		snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
-		         "servers deliver that domain only, not other domains or subdomains)",
-		         what, out, cfg->mail_domain);
-		return ST_INVALID;
 	}
 	if (strchr(local, '+') != NULL) {
 		snprintf(err, errlen, "%s: %s has a '+' (a subaddress of %.*s@%s, not an "
@@ -80,8 +95,13 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 		         "mail service, not to a person)", what, out, local);
 		return ST_INVALID;
 	}
-	if (units != NULL && units_find(units, local) != NULL) {
-		snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out, local);
+	if (!foreign && units != NULL && (owner = units_owner(units, local)) != NULL) {
+		if (strcmp(owner->code, local) == 0)
+			snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out,
+			         local);
+		else
+			snprintf(err, errlen, "%s: %s is the address of the unit %s (kept for "
+			         "the unit %s, merged into it)", what, out, owner->code, local);
 		return ST_INVALID;
 	}
 	return 0;

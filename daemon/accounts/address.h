@@ -9,8 +9,10 @@
  *   1. it is a plain ASCII address, local@domain (field_mail's syntax),
  *      folded to lower case; no internationalised local part, and an IDN
  *      domain (xn--...) is a different domain;
- *   2. its domain is exactly mail.domain — the one domain the shipped
- *      Postfix maps deliver (their `domain = ...`); a subdomain is refused;
+ *   2. its domain is exactly mail.domain — the domain the shipped
+ *      Postfix maps deliver (their `domain = ...`) — or one of
+ *      mail.previous_domains (the domains before a reorganisation changed
+ *      it, still delivered for the old addresses); a subdomain is refused;
  *      an alias (what = "alias") may also be in one of mail.alias_domains
  *      (an absorbed directory's old domain, delivered too), where rules 3
  *      and 4 apply and 5 does not;
@@ -20,7 +22,9 @@
  *      webmaster, root, mailer-daemon, noreply (RFC 2142 and the like) and
  *      mail.reserved from the configuration;
  *   5. its local part is not a unit code (code@domain is the unit's
- *      address, see etc/postfix/ldap-units.cf);
+ *      address, see etc/postfix/ldap-units-staff.cf), nor the code of a
+ *      unit merged into another (kept as the other's alias,
+ *      ldap-units-aliases.cf);
  * and, checked by the caller against the directory, no other account
  * holds it as mail or alias, and no request in flight has claimed it.
  * The other way round, unit add refuses a code whose address an account

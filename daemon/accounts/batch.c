@@ -38,16 +38,23 @@
  * rows, or every AUDIT_PROGRESS_MS with fewer. */
 #define AUDIT_PROGRESS_MS   1000
 #define AUDIT_PROGRESS_ROWS 100
+/* Rows created in this batch, kept (with the password their credentials
+ * line gave) so that they can be made again if a failover lost them. */
+#define BATCH_VERIFY_MAX    200000
+#define VERIFY_TRIES        120      /* RETRY_STEP_MS apart: one minute */
 
-enum col {
-	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
-	COL_MAIL, COL_QUOTA, COL_ALIASES,
-	COL_ROW, COL_ACTION, COL_DETAIL,     /* a plan's own columns (batch apply) */
-	NCOLS
+/* After batch_columns (batch.h, the columns an import file may have): a
+ * plan's own columns (batch apply), bound with them in on_row. */
+enum { COL_ROW = BATCH_NCOLS, COL_ACTION, COL_DETAIL, NCOLS };
+#define NINPUT BATCH_NCOLS
+
+static const struct csv_column plan_columns[NCOLS - NINPUT] = {
+	[COL_ROW - NINPUT]    = { "row", 0 },
+	[COL_ACTION - NINPUT] = { "action", 0 },
+	[COL_DETAIL - NINPUT] = { "detail", 0 },
 };
-#define NINPUT COL_ROW                   /* the columns an import file may have */
 
-static const struct csv_column columns[NCOLS] = {
+const struct csv_column batch_columns[BATCH_NCOLS] = {
 	[COL_EMPLOYEE_ID] = { "employee_id", 1 },
 	[COL_FULL_NAME]   = { "full_name", 1 },
 	[COL_UNIT]        = { "unit", 1 },
@@ -57,9 +64,6 @@ static const struct csv_column columns[NCOLS] = {
 	[COL_MAIL]        = { "mail", 0 },
 	[COL_QUOTA]       = { "quota", 0 },
 	[COL_ALIASES]     = { "aliases", 0 },
-	[COL_ROW]         = { "row", 0 },
-	[COL_ACTION]      = { "action", 0 },
-	[COL_DETAIL]      = { "detail", 0 },
 };
 
 /* An account in the directory, as --sync sees it. */
@@ -93,6 +97,12 @@ struct row {
 	size_t        nold_local;
 	char         *extra_aliases; /* old local parts under our domain, ';' */
 	bool          renamed;
+	char         *password;      /* created: the password its credentials gave */
+	char         *made;          /* created: the login made */
+	bool          remake;        /* submitted again: lost in a failover */
+	bool          remake_new_login; /* ... under a new login: the old one was taken */
+	bool          login_given;   /* the file named the login */
+	struct row   *made_next;     /* in b->made */
 	STAILQ_ENTRY(row) entry;     /* in queue or waiting */
 };
 STAILQ_HEAD(rowq, row);
@@ -152,6 +162,17 @@ struct batch {
 	unsigned long      retried;
 	uint64_t           last_audit;
 	unsigned long      audited_rows;  /* rows done at the last such record */
+	/* Created rows, checked against the writer at the end when the
+	 * connection moved during the batch (see verify_start). */
+	struct row        *made;
+	size_t             nmade;
+	bool               made_overflow;  /* more than BATCH_VERIFY_MAX */
+	unsigned long      start_reconnects;
+	bool               verifying, verified;
+	unsigned           verify_tries;
+	struct strset     *present;        /* employee ids on the writer */
+	unsigned long      lost, remade;
+	struct timer      *verify_timer;
 };
 
 static void pump(struct batch *b);
@@ -171,6 +192,11 @@ row_free(struct row *r)
 	for (i = 0; i < r->nold_local; i++)
 		free(r->old_local[i]);
 	free(r->extra_aliases);
+	if (r->password != NULL) {
+		explicit_bzero(r->password, strlen(r->password));
+		free(r->password);
+	}
+	free(r->made);
 	free(r);
 }
 
@@ -222,8 +248,15 @@ batch_free(struct batch *b)
 		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		row_free(r);
 	}
+	while ((r = b->made) != NULL) {
+		b->made = r->made_next;
+		row_free(r);
+	}
 	if (b->retry_timer != NULL)
 		loop_timer_cancel(b->req->pd->loop, b->retry_timer);
+	if (b->verify_timer != NULL)
+		loop_timer_cancel(b->req->pd->loop, b->verify_timer);
+	strset_free(b->present);
 	csv_reader_free(b->csv);
 	ldifread_free(b->ldif);
 	for (size_t i = 0; i < b->numap; i++) {
@@ -250,6 +283,8 @@ batch_free(struct batch *b)
 	free(b);
 }
 
+static bool verify_start(struct batch *b);
+
 static void
 maybe_finish(struct batch *b)
 {
@@ -260,7 +295,9 @@ maybe_finish(struct batch *b)
 
 	if (b->finished || b->inflight > 0 || !drained || !STAILQ_EMPTY(&b->waiting) ||
 	    !(b->input_ended || b->stopping) ||
-	    (b->next_leaver < b->nleavers && !b->stopping))
+	    (b->next_leaver < b->nleavers && !b->stopping) || b->verifying)
+		return;
+	if (b->fatal_status == ST_OK && verify_start(b))
 		return;
 	b->finished = true;
 	if (b->fatal_status != ST_OK) {
@@ -286,13 +323,16 @@ maybe_finish(struct batch *b)
 		rec_kvf(&r, "password_reset", "%lu", b->reset);
 		rec_kvf(&r, "skipped", "%lu", b->skipped);
 	}
+	if (b->lost > 0)
+		rec_kvf(&r, "lost_in_failover", "%lu", b->lost);
 	if (b->stopped_on_error)
 		rec_kv(&r, "note", "stopped early at the first error (--on-error stop)");
 	rec_end(&r);
 	snprintf(req->audit_note, sizeof(req->audit_note),
-	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s%s",
+	         "rows=%lu created=%lu updated=%lu unchanged=%lu rejected=%lu failed=%lu%s%s%s",
 	         b->rows, b->created, b->updated, b->unchanged, b->rejected, b->failed,
-	         b->dry_run ? " dry-run" : "", b->sync ? " sync" : "");
+	         b->dry_run ? " dry-run" : "", b->sync ? " sync" : "",
+	         b->lost ? " lost-in-failover" : "");
 	if (b->sync) {
 		size_t n = strlen(req->audit_note);
 
@@ -302,17 +342,20 @@ maybe_finish(struct batch *b)
 	status = (b->rejected || b->failed) ? ST_PARTIAL : ST_OK;
 	request_pause_input(req, false);
 	{
-		char gone[64] = "";
+		char gone[64] = "", lost[160] = "";
 
 		if (b->sync)
 			snprintf(gone, sizeof(gone), ", %lu %s", b->deleted,
 			         b->dry_run ? "to delete" : "deleted");
+		if (b->lost > 0)
+			snprintf(lost, sizeof(lost), "; %lu accounts lost with the old writer in a "
+			         "failover, %lu of them made again", b->lost, b->remade);
 		request_done(req, status, "%s%lu rows: %lu %s, %lu %s, %lu unchanged, "
-		             "%lu rejected, %lu failed%s%s",
+		             "%lu rejected, %lu failed%s%s%s",
 		             b->dry_run ? "plan, nothing written: " : "", b->rows, b->created,
 		             b->dry_run ? "to create" : "created", b->updated,
 		             b->dry_run ? "to update" : "updated", b->unchanged, b->rejected,
-		             b->failed, gone,
+		             b->failed, gone, lost,
 		             b->stopped_on_error ? " (stopped early at the first error)" : "");
 	}
 	batch_free(b);
@@ -412,13 +455,13 @@ plan_add(struct batch *b, const struct row *row, const char *action, const char 
 	KV("action", action);
 	for (i = 0; i < NINPUT; i++) {
 		if (i == COL_LOGIN)
-			KV(columns[i].name, login ? login : row->f[i]);
+			KV(batch_columns[i].name, login ? login : row->f[i]);
 		else if (i == COL_MAIL)
-			KV(columns[i].name, mail && mail[0] ? mail : row->f[i]);
+			KV(batch_columns[i].name, mail && mail[0] ? mail : row->f[i]);
 		else if (i == COL_ALIASES && row->aliases != NULL)
-			KV(columns[i].name, row->aliases);
+			KV(batch_columns[i].name, row->aliases);
 		else if (b->col[i] >= 0)
-			KV(columns[i].name, row->f[i]);
+			KV(batch_columns[i].name, row->f[i]);
 	}
 	KV("detail", detail);
 #undef KV
@@ -528,6 +571,206 @@ retry_rows(void *arg)
 	maybe_finish(b);
 }
 
+/* ---- accounts lost with a writer that died --------------------------
+ *
+ * An add the old writer acknowledged but had not replicated when it died
+ * is gone from the provider provd failed over to (until the old one comes
+ * back, if ever), while its credentials line is already out.  So a batch
+ * keeps its created rows with their passwords; if the directory connection
+ * moved during the batch, it reads the employee ids present on the writer
+ * at the end and makes every missing account again, by employee id, with
+ * the same login and password — the credentials line holds again.  Such
+ * rows get a second record (action "remade", or "failed" when the login
+ * was taken meanwhile: that credentials line is void).
+ */
+
+/* The credentials line of a created account (a secret record: provctl
+ * writes it to the --credentials file).  A second line for an employee id
+ * replaces the first (provctl keeps the last). */
+static void
+credentials(struct batch *b, const struct row *row, const struct account_result *res)
+{
+	struct rec r;
+
+	if (!b->credentials || res->password[0] == '\0')  /* none: a kept hash */
+		return;
+	rec_begin_type(&r, b->req, WIRE_SECRET);
+	rec_kv(&r, "login", res->login);
+	rec_kv(&r, "mail", res->mail);
+	rec_kv(&r, "employee_id", row->f[COL_EMPLOYEE_ID]);
+	rec_kv(&r, "password", res->password);
+	rec_kv(&r, "expires", res->expires);
+	rec_kv(&r, "change_at", b->req->pd->cfg.password_page_url);
+	rec_end(&r);
+}
+
+/* Keep a created row for the check at the end; false: not kept. */
+static bool
+keep_made(struct batch *b, struct row *row, const struct account_result *res)
+{
+	if (b->nmade >= BATCH_VERIFY_MAX) {
+		b->made_overflow = true;
+		return false;
+	}
+	if ((row->password = strdup(res->password)) == NULL ||
+	    (row->made = strdup(res->login)) == NULL) {
+		b->made_overflow = true;
+		return false;
+	}
+	row->made_next = b->made;
+	b->made = row;
+	b->nmade++;
+	return true;
+}
+
+static void credentials(struct batch *b, const struct row *row,
+                        const struct account_result *res);
+static void submit_row(struct batch *b, struct row *row);
+
+static void
+remake_done(struct batch *b, struct row *row, struct account_result *res)
+{
+	char detail[900];
+
+	if (res->status == ST_CONFLICT && !row->remake_new_login && !row->login_given) {
+		/* Its login went to someone else on the new writer meanwhile:
+		 * a new login, the same password. */
+		row->remake_new_login = true;
+		free(row->f[COL_LOGIN]);
+		row->f[COL_LOGIN] = NULL;
+		row->login[0] = '\0';
+		submit_row(b, row);
+		pump(b);
+		return;
+	}
+	if (res->status == ST_OK && res->action == ACCOUNT_CREATED && row->remake_new_login) {
+		b->remade++;
+		snprintf(detail, sizeof(detail), "the account made earlier as %s was lost with the "
+		         "old writer in a failover, and %s went to another account meanwhile; made "
+		         "again as %s with the same password: the credentials line for %s with "
+		         "login %s is void, the new one replaces it", row->made, row->made,
+		         res->login, row->f[COL_EMPLOYEE_ID], row->made);
+		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login, detail);
+		credentials(b, row, res);
+	} else if (res->status == ST_OK && res->action == ACCOUNT_CREATED) {
+		b->remade++;
+		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
+		       "the account made earlier was lost with the old writer in a failover; "
+		       "made again with the same login and password");
+	} else if (res->status == ST_OK) {
+		/* It came back meanwhile (replicated late): nothing to do. */
+		b->remade++;
+		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
+		       "missing after the failover, present again");
+	} else {
+		b->failed++;
+		snprintf(detail, sizeof(detail), "the account made earlier (%s) was lost with "
+		         "the old writer in a failover and could not be made again: %s; its "
+		         "credentials line is void", row->made, res->msg);
+		report(b, row->num, row->f[COL_EMPLOYEE_ID], "failed", row->made, detail);
+	}
+	row_free(row);
+	pump(b);
+}
+
+static void
+on_present(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct batch *b = arg;
+	char **ids = dir_entry_get_all(ld, e, AT_EMPLOYEE_ID);
+	size_t i;
+
+	for (i = 0; ids && ids[i]; i++)
+		(void)strset_add(b->present, ids[i]);
+	dir_strv_free(ids);
+}
+
+static void verify_search(void *arg);
+
+static void
+on_present_done(void *arg, const struct dir_result *res)
+{
+	struct batch *b = arg;
+	struct row *row, *list;
+	char why[300];
+
+	if (res->code != LDAP_SUCCESS) {
+		strset_free(b->present);
+		b->present = NULL;
+		if (++b->verify_tries < VERIFY_TRIES) {
+			b->verify_timer = loop_timer(b->req->pd->loop, RETRY_STEP_MS, verify_search, b);
+			return;
+		}
+		log_warnx("batch: cannot check the accounts made against the writer: %s",
+		          dir_result_str(res, why, sizeof(why)));
+		b->verifying = false;
+		b->verified = true;
+		maybe_finish(b);
+		return;
+	}
+	list = b->made;
+	b->made = NULL;
+	b->nmade = 0;
+	while ((row = list) != NULL) {
+		list = row->made_next;
+		row->made_next = NULL;
+		if (strset_has(b->present, row->f[COL_EMPLOYEE_ID])) {
+			row_free(row);
+			continue;
+		}
+		b->lost++;
+		log_warnx("batch: row %llu: %s (employee id %s) is missing on %s after a "
+		          "failover; making it again",
+		          (unsigned long long)row->num, row->made, row->f[COL_EMPLOYEE_ID],
+		          dir_uri(b->req->pd->dir));
+		/* The same login (free again where it was lost) and password. */
+		row->login_given = row->f[COL_LOGIN] != NULL && row->f[COL_LOGIN][0] != '\0';
+		free(row->f[COL_LOGIN]);
+		row->f[COL_LOGIN] = xstrdup(row->made);
+		if (row->login[0] != '\0')  /* planned: the one made, maybe a fallback's */
+			snprintf(row->login, sizeof(row->login), "%s", row->made);
+		row->remake = true;
+		submit_row(b, row);
+	}
+	strset_free(b->present);
+	b->present = NULL;
+	b->verifying = false;
+	b->verified = true;
+	if (b->lost > 0)
+		log_warnx("batch: %lu accounts made in this batch were lost with the old writer; "
+		          "made again", b->lost);
+	maybe_finish(b);
+}
+
+static void
+verify_search(void *arg)
+{
+	static const char *const attrs[] = {AT_EMPLOYEE_ID, NULL};
+	struct batch *b = arg;
+	struct provd *pd = b->req->pd;
+
+	b->verify_timer = NULL;
+	if ((b->present = strset_new(BATCH_MAX_ROWS * 2)) == NULL)
+		fatal("batch: out of memory");
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
+	           "(" AT_EMPLOYEE_ID "=*)", attrs, 0, NULL, on_present, on_present_done, b);
+}
+
+/* At the end of a batch whose directory connection moved (a failover):
+ * start the check of the rows created.  false: nothing to check. */
+static bool
+verify_start(struct batch *b)
+{
+	if (b->verified || b->dry_run || b->made == NULL ||
+	    dir_reconnects(b->req->pd->dir) == b->start_reconnects)
+		return false;
+	b->verifying = true;
+	log_info("batch: the directory connection moved during the batch; checking the %zu "
+	         "accounts made against %s", b->nmade, dir_uri(b->req->pd->dir));
+	verify_search(b);
+	return true;
+}
+
 static void
 row_done(void *arg, struct account_result *res)
 {
@@ -536,6 +779,10 @@ row_done(void *arg, struct account_result *res)
 	char detail[600];
 
 	b->inflight--;
+	if (row->remake) {
+		remake_done(b, row, res);
+		return;
+	}
 	if (res->status != ST_OK && may_retry(b, res)) {
 		row->was_unknown |= res->outcome_unknown;
 		STAILQ_INSERT_TAIL(&b->waiting, row, entry);
@@ -571,27 +818,19 @@ row_done(void *arg, struct account_result *res)
 		       account_action_name(res->action, b->dry_run), res->login, detail);
 		plan_add(b, row, account_action_name(res->action, true), res->login, res->mail,
 		         detail);
-		if (res->action == ACCOUNT_CREATED && !b->dry_run && b->credentials &&
-		    res->password[0] != '\0') {
-			struct rec r;
-
-			rec_begin_type(&r, b->req, WIRE_SECRET);
-			rec_kv(&r, "login", res->login);
-			rec_kv(&r, "mail", res->mail);
-			rec_kv(&r, "employee_id", row->f[COL_EMPLOYEE_ID]);
-			rec_kv(&r, "password", res->password);
-			rec_kv(&r, "expires", res->expires);
-			rec_kv(&r, "change_at", b->req->pd->cfg.password_page_url);
-			rec_end(&r);
+		if (res->action == ACCOUNT_CREATED && !b->dry_run)
+			credentials(b, row, res);
+		if (res->action == ACCOUNT_CREATED && !b->dry_run && keep_made(b, row, res)) {
+			pump(b);
+			return;
 		}
 	}
 	row_free(row);
 	pump(b);
 }
 
-/* Split the aliases column ("a@x;b@x" or spaces) into in->aliases. */
-static int
-split_aliases(char *s, struct account_input *in)
+int
+batch_split_aliases(char *s, struct account_input *in)
 {
 	char *tok, *save = NULL;
 
@@ -820,7 +1059,8 @@ submit_row(struct batch *b, struct row *row)
 	in.login_planned = row->login[0] != '\0' || b->apply;
 	/* An import (not a plan being applied) takes the next free login when
 	 * another writer took the planned one meanwhile. */
-	in.login_fallback = row->login[0] != '\0' && !b->apply ? row->base : NULL;
+	in.login_fallback = row->login[0] != '\0' && !b->apply && !row->remake ? row->base :
+	                    NULL;
 	in.mail = row->f[COL_MAIL];
 	in.quota = row->f[COL_QUOTA];
 	in.password_hash = row->hash;
@@ -831,20 +1071,21 @@ submit_row(struct batch *b, struct row *row)
 
 		row->aliases = xmalloc(strlen(old) + strlen(row->extra_aliases) + 2);
 		sprintf(row->aliases, "%s%s%s", old, old[0] ? ";" : "", row->extra_aliases);
-		if (split_aliases(row->aliases, &in) < 0) {
+		if (batch_split_aliases(row->aliases, &in) < 0) {
 			reject(b, row, false, "row %llu: aliases: at most %d",
 			       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 			row_free(row);
 			return;
 		}
 	} else if (row->f[COL_ALIASES] != NULL &&
-	    split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
+	    batch_split_aliases(row->aliases = xstrdup(row->f[COL_ALIASES]), &in) < 0) {
 		reject(b, row, false, "row %llu: aliases: at most %d",
 		       (unsigned long long)row->num, ACCOUNT_MAX_ALIASES);
 		row_free(row);
 		return;
 	}
 	in.must_change = true;
+	in.password = row->remake ? row->password : NULL;
 	in.upsert = true;
 	in.allow_update = b->allow_update;
 	in.dry_run = b->dry_run;
@@ -998,7 +1239,11 @@ on_row(const struct csv_row *cr, void *arg)
 	size_t i;
 
 	if (!b->header_done) {
-		if (csv_header_bind(cr->fields, cr->nfields, columns, NCOLS, b->col,
+		struct csv_column cols[NCOLS];
+
+		memcpy(cols, batch_columns, sizeof(batch_columns));
+		memcpy(cols + NINPUT, plan_columns, sizeof(plan_columns));
+		if (csv_header_bind(cr->fields, cr->nfields, cols, NCOLS, b->col,
 		                    err, sizeof(err)) < 0 || cr->error != 0) {
 			b->fatal_status = ST_USAGE;
 			snprintf(b->fatal_msg, sizeof(b->fatal_msg),
@@ -1516,6 +1761,7 @@ batch_start(struct request *req, bool apply)
 	b->sync = cmd_opt(req->args.spec, "sync") != NULL && cmd_flag(&req->args, "sync");
 	b->force = cmd_opt(req->args.spec, "force") != NULL && cmd_flag(&req->args, "force");
 	b->last_audit = loop_now_ms();
+	b->start_reconnects = dir_reconnects(req->pd->dir);
 	b->dry_run = cmd_flag(&req->args, "dry-run");
 	b->credentials = cmd_flag(&req->args, "credentials");
 	b->allow_update = request_may(req, ROLE_ADMIN, NULL);

@@ -22,6 +22,9 @@
 #ifndef PROVD_BATCH_H
 #define PROVD_BATCH_H
 
+#include "csv.h"
+
+struct account_input;
 struct request;
 
 void batch_import(struct request *req);
@@ -37,5 +40,16 @@ void batch_import(struct request *req);
  * the second time.
  */
 void batch_apply(struct request *req);
+
+/* The columns of an onboarding file, shared with `provd bootstrap`. */
+enum batch_col {
+	COL_EMPLOYEE_ID, COL_FULL_NAME, COL_UNIT, COL_TITLE, COL_PHONE, COL_LOGIN,
+	COL_MAIL, COL_QUOTA, COL_ALIASES, BATCH_NCOLS
+};
+extern const struct csv_column batch_columns[BATCH_NCOLS];
+
+/* Split the aliases column ("a@x;b@x" or spaces) of s, in place, into
+ * in->aliases.  0, or -1 when there are more than ACCOUNT_MAX_ALIASES. */
+int batch_split_aliases(char *s, struct account_input *in);
 
 #endif

@@ -549,6 +549,7 @@ struct expiring {
 	char   login[64];
 	char   serial[48];
 	char  *name;
+	char  *notified;   /* expiry notices sent: "DAYS TIME RCPTS; ..." */
 	time_t when;
 };
 
@@ -565,10 +566,38 @@ ereport_free(struct ereport *r)
 {
 	size_t i;
 
-	for (i = 0; i < r->n; i++)
+	for (i = 0; i < r->n; i++) {
 		free(r->v[i].name);
+		free(r->v[i].notified);
+	}
 	free(r->v);
 	free(r);
+}
+
+/* The notices sent for a record, as stored: "30d 2026...Z annv@...;
+ * 7d ..." ("" for none); the caller frees it. */
+static char *
+expiring_notified(LDAP *ld, LDAPMessage *e)
+{
+	struct berval **v = ldap_get_values_len(ld, e, AT_CERT_NOTIFIED);
+	size_t len = 1, off = 0, i;
+	char *out;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		len += v[i]->bv_len + 2;
+	out = xmalloc(len);
+	out[0] = '\0';
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		if (off > 0) {
+			memcpy(out + off, "; ", 2);
+			off += 2;
+		}
+		memcpy(out + off, v[i]->bv_val, v[i]->bv_len);
+		off += v[i]->bv_len;
+		out[off] = '\0';
+	}
+	ldap_value_free_len(v);
+	return out;
 }
 
 static void
@@ -602,6 +631,7 @@ on_expiring(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_CERT_SERIAL, x->serial, sizeof(x->serial));
 	if ((x->name = dir_entry_get(ld, e, AT_CN)) == NULL)
 		x->name = xstrdup("");
+	x->notified = expiring_notified(ld, e);
 	r->n++;
 }
 
@@ -654,6 +684,7 @@ on_expiring_done(void *arg, const struct dir_result *res)
 		rec_kv(&rec, "not_after", x->not_after);
 		rec_kvf(&rec, "days_left", "%lld",
 		        (long long)((x->when - r->now) / DAY_SECONDS));
+		rec_kv(&rec, "notified", x->notified[0] ? x->notified : "-");
 		rec_end(&rec);
 	}
 	request_done(req, ST_OK, "%zu certificate%s to renew", r->n, r->n == 1 ? "" : "s");
@@ -664,7 +695,7 @@ void
 report_expiring(struct request *req)
 {
 	static const char *const attrs[] = {
-		AT_CERT_SERIAL, AT_UID, AT_CN, AT_UNIT, AT_CERT_NOT_AFTER, NULL
+		AT_CERT_SERIAL, AT_UID, AT_CN, AT_UNIT, AT_CERT_NOT_AFTER, AT_CERT_NOTIFIED, NULL
 	};
 	const char *days_arg = cmd_arg(&req->args, "days");
 	unsigned long days = REPORT_EXPIRING_DEFAULT_DAYS;

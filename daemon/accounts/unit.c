@@ -224,41 +224,48 @@ unit_written(void *arg, const struct dir_result *res)
 	           noattrs, 0, NULL, account_of_unit, accounts_listed, c);
 }
 
-/* Validate --name into out (trimmed, NFC).  0, or -1 with req finished. */
-static int
-unit_name_check(struct request *req, const char *name, char *out, size_t outsz)
+int
+unit_name_norm(const char *name, char *out, size_t outsz, char *err, size_t errlen)
 {
-	char v[FIELD_TITLE_MAX + 1], err[300];
+	char v[FIELD_TITLE_MAX + 1];
 	size_t n = outsz;
 	uint8_t *nfc;
 
-	if (field_title(name, v, sizeof(v), err, sizeof(err)) < 0) {
+	if (field_title(name, v, sizeof(v), err, errlen) < 0) {
 		/* field_title names its field "title": say "name". */
 		const char *colon = strchr(err, ':');
+		char msg[300];
 
-		request_done(req, ST_INVALID, "name%s", colon ? colon : ": invalid");
+		snprintf(msg, sizeof(msg), "name%s", colon ? colon : ": invalid");
+		snprintf(err, errlen, "%s", msg);
 		return -1;
 	}
 	if (v[0] == '\0') {
-		request_done(req, ST_INVALID, "name: empty");
+		snprintf(err, errlen, "name: empty");
 		return -1;
 	}
 	nfc = u8_normalize(UNINORM_NFC, (const uint8_t *)v, strlen(v), (uint8_t *)out, &n);
 	if (nfc == NULL || nfc != (uint8_t *)out || n >= outsz) {
 		if (nfc != NULL && nfc != (uint8_t *)out)
 			free(nfc);
-		request_done(req, ST_INVALID, "name: longer than %zu bytes", outsz - 1);
+		snprintf(err, errlen, "name: longer than %zu bytes", outsz - 1);
 		return -1;
 	}
 	out[n] = '\0';
 	return 0;
 }
 
-static bool
-unit_kind_valid(const char *kind)
+/* Validate --name into out (trimmed, NFC).  0, or -1 with req finished. */
+static int
+unit_name_check(struct request *req, const char *name, char *out, size_t outsz)
 {
-	return strcmp(kind, "province") == 0 || strcmp(kind, "department") == 0 ||
-	       strcmp(kind, "district") == 0 || strcmp(kind, "commune") == 0;
+	char err[300];
+
+	if (unit_name_norm(name, out, outsz, err, sizeof(err)) < 0) {
+		request_done(req, ST_INVALID, "%s", err);
+		return -1;
+	}
+	return 0;
 }
 
 /* Checks shared by add and modify.  0, or -1 with req finished. */
@@ -267,11 +274,11 @@ unit_check_common(struct request *req, const char *kind, const char *parent)
 {
 	if (!need_units(req))
 		return -1;
-	if (kind != NULL && !unit_kind_valid(kind)) {
+	if (kind != NULL && !units_kind_valid(kind)) {
 		char q[80];
 
-		request_done(req, ST_INVALID, "kind: want province, department, district "
-		             "or commune, got '%s'", quoted(kind, q, sizeof(q)));
+		request_done(req, ST_INVALID, "kind: want province, department, district, "
+		             "ward or commune, got '%s'", quoted(kind, q, sizeof(q)));
 		return -1;
 	}
 	if (parent != NULL && parent[0] != '\0' &&
@@ -389,6 +396,12 @@ unit_add(struct request *req)
 	if ((u = units_find(req->pd->units, code)) != NULL) {
 		request_done(req, ST_CONFLICT, "unit: '%s' already exists (%s)", code,
 		             u->name ? u->name : "");
+		return;
+	}
+	if ((u = units_owner(req->pd->units, code)) != NULL) {
+		request_done(req, ST_CONFLICT, "unit: %s@%s still reaches %s (a unit merged "
+		             "into it); choose another code", code, req->pd->cfg.mail_domain,
+		             u->code);
 		return;
 	}
 	if (parent != NULL && strcmp(parent, code) == 0) {

@@ -44,7 +44,7 @@ list_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct request *req = arg;
 	struct certrec *r = certrec_read(ld, e);
 
-	certrec_output(req, r, false);
+	certrec_output(req, r, false, false);
 	certrec_free(r);
 }
 
@@ -74,7 +74,7 @@ cert_list(struct request *req)
 	const char *st = cmd_arg(a, "status"), *within = cmd_arg(a, "expiring-within");
 	struct units *us = req->pd->units;
 	char filter[16384], now[32], until[32], esc[256];
-	size_t off = 0, i;
+	size_t off = 0;
 	int n;
 
 	pkitime_format_ldap(time(NULL), now);
@@ -92,16 +92,8 @@ cert_list(struct request *req)
 			request_done(req, ST_NOTFOUND, "unit: no unit '%.64s'", unit);
 			return;
 		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "(|(" AT_UNIT "=%s)", unit);
-		for (i = 0; cmd_flag(a, "recursive") && i < units_count(us); i++) {
-			const struct unit *u = units_at(us, i);
-
-			if (strcmp(u->code, unit) != 0 && units_within(us, u->code, unit) &&
-			    off + 100 < sizeof(filter))
-				off += (size_t)snprintf(filter + off, sizeof(filter) - off,
-				                        "(" AT_UNIT "=%s)", u->code);
-		}
-		off += (size_t)snprintf(filter + off, sizeof(filter) - off, ")");
+		off += certrec_unit_filter(us, unit, cmd_flag(a, "recursive"), filter + off,
+		                           sizeof(filter) - off);
 	}
 	if (st != NULL) {
 		const char *f = NULL;
@@ -152,7 +144,7 @@ show_found(void *ctx, int status, const char *msg, struct certrec *list)
 		request_done(req, ST_NOTFOUND, "no certificate with serial %.64s",
 		             req->args.operand[0]);
 	else {
-		certrec_output(req, list, cmd_flag(&req->args, "pem"));
+		certrec_output(req, list, cmd_flag(&req->args, "pem"), true);
 		request_done(req, ST_OK, "ok");
 	}
 	certrec_free(list);
@@ -743,6 +735,10 @@ whois_found(void *arg, int status, const char *msg, struct certrec *list)
 		rec_kv(&r, "profile", c->profile);
 		rec_kv(&r, "not_after", c->not_after);
 		rec_kv(&r, "reason", c->reason);
+		rec_kv(&r, "renews", c->renews);
+		rec_kv(&r, "renewed_by", c->renewed_by);
+		rec_kv(&r, "supersede_at", c->supersede_at);
+		rec_kv(&r, "notified", c->notified);
 		rec_end(&r);
 	}
 	certrec_free(list);

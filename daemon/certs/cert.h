@@ -16,12 +16,35 @@
 #ifndef PROVD_CERT_H
 #define PROVD_CERT_H
 
+#include <stdbool.h>
+
 #include "account.h"
 
 struct provd;
 struct request;
 
 void cert_issue(struct request *req);
+
+#include <openssl/evp.h>
+
+/* The outcome of one issuance: status ST_OK with the new serial, or an
+ * error (serial NULL); msg is valid only during the call. */
+typedef void cert_issued_fn(void *ctx, int status, const char *msg, const char *serial);
+
+/*
+ * Issue the successor of certificate `renews` (cert renew, renew.c) along
+ * the one path of cert issue: the account as the directory has it now
+ * (active, subject from its entry), the permission over its unit, one key
+ * one person, signing, the record (carrying provdCertRenews) and the
+ * account.  The key is pub when not NULL (taken, even on failure), else
+ * req's --csr, else req's --generate (+ --p12, --key, --passphrase-stdin:
+ * req's command must declare them).  With reply_record the new
+ * certificate's record (and PKCS #12 file) goes to req as cert issue
+ * sends it; done(ctx, ...) runs once, and req stays open for it.
+ */
+void cert_issue_successor(struct request *req, const char *login, const char *profile,
+                          const char *renews, EVP_PKEY *pub, bool reply_record,
+                          cert_issued_fn *done, void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

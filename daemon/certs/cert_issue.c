@@ -72,6 +72,12 @@ struct issue {
 	struct keygen         *kg;
 	bool                   pass_generated;
 	char                   pass[P12_PASS_MAX + 1];
+	/* cert renew: the predecessor recorded on the new record, and where
+	 * the outcome goes (NULL: the reply to req is the outcome) */
+	char                   renews[SERIAL_HEX_MAX + 1];
+	cert_issued_fn        *done;
+	void                  *done_ctx;
+	bool                   quiet;     /* no reply record (bulk renewal) */
 };
 
 /* While the directory is away (slapd restarting), the record and the
@@ -102,6 +108,27 @@ issue_free(struct issue *is)
 	free(is);
 }
 
+/* The issuance failed: tell the caller (reply or done), free is. */
+static void
+issue_fail(struct issue *is, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+issue_fail(struct issue *is, int status, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (is->done != NULL)
+		is->done(is->done_ctx, status, msg, NULL);
+	else
+		request_done(is->req, status, "%s", msg);
+	issue_free(is);
+}
+
 static void
 issue_reply(struct issue *is, const char *warning)
 {
@@ -113,10 +140,11 @@ issue_reply(struct issue *is, const char *warning)
 	snprintf(req->audit_note, sizeof(req->audit_note), "login=%s serial=%s profile=%s",
 	         is->login, is->serial, is->profile->name);
 	if (pem_encode("CERTIFICATE", is->der, is->derlen, &pem, &plen, NULL, 0) < 0) {
-		request_done(req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
+	if (is->quiet)
+		goto done;
 	if (is->kg != NULL) {
 		size_t n;
 		const unsigned char *p12 = keygen_p12(is->kg, &n);
@@ -138,8 +166,16 @@ issue_reply(struct issue *is, const char *warning)
 	rec_kv(&r, "fingerprint", is->fp);
 	rec_kvn(&r, "pem", pem, plen);
 	rec_end(&r);
+done:
 	free(pem);
-	if (warning != NULL)
+	if (is->done != NULL) {
+		char msg[512];
+
+		snprintf(msg, sizeof(msg), "issued %s to %s (%s, until %s)%s%s", is->serial,
+		         is->login, is->profile->name, is->not_after,
+		         warning ? "; warning: " : "", warning ? warning : "");
+		is->done(is->done_ctx, ST_OK, msg, is->serial);
+	} else if (warning != NULL)
 		request_done(req, ST_OK, "issued %s to %s; warning: %s", is->serial, is->login,
 		             warning);
 	else
@@ -168,10 +204,9 @@ on_account_updated(void *arg, const struct dir_result *res)
 	}
 	snprintf(is->req->audit_note, sizeof(is->req->audit_note), "login=%s serial=%s",
 	         is->login, is->serial);
-	request_done(is->req, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
+	issue_fail(is, schema_status_of_ldap(res->code), "certificate %s is recorded but NOT on "
 	             "the account %s (%s); revoke it with cert revoke before issuing again",
 	             is->serial, is->login, dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
 }
 
 static void
@@ -183,9 +218,8 @@ issue_update_account(void *arg)
 	char dn[ACCOUNT_DN_MAX];
 
 	if (ldapesc_rdn_dn(AT_UID, is->login, req->pd->cfg.people_dn, dn, sizeof(dn)) < 0) {
-		request_done(req, ST_INTERNAL, "certificate %s is recorded but the account DN "
+		issue_fail(is, ST_INTERNAL, "certificate %s is recorded but the account DN "
 		             "cannot be formed", is->serial);
-		issue_free(is);
 		return;
 	}
 	m = dir_mods_new();
@@ -216,10 +250,9 @@ on_recorded(void *arg, const struct dir_result *res)
 		loop_timer(req->pd->loop, ISSUE_RETRY_MS, issue_record, is);
 		return;
 	}
-	request_done(req, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
+	issue_fail(is, schema_status_of_ldap(res->code), "certificate %s signed but NOT recorded, "
 	             "so it is not issued: %s", is->serial,
 	             dir_result_str(res, why, sizeof(why)));
-	issue_free(is);
 }
 
 /* Write the record (the source of truth); then the account. */
@@ -233,8 +266,7 @@ issue_record(void *arg)
 	char dn[512];
 
 	if (ldapesc_rdn_dn(AT_CERT_SERIAL, is->serial, pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
-		request_done(req, ST_INTERNAL, "cannot form the record DN");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "cannot form the record DN");
 		return;
 	}
 	m = dir_mods_new();
@@ -262,6 +294,8 @@ issue_record(void *arg)
 		if (esc != NULL)
 			dir_mods_add_bin(m, LDAP_MOD_ADD, AT_KEY_ESCROW, esc, n);
 	}
+	if (is->renews[0] != '\0')
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_RENEWS, is->renews);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }
@@ -272,9 +306,8 @@ issue_packaged(void *arg)
 	struct issue *is = arg;
 
 	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
+		issue_fail(is, ST_INTERNAL, "certificate %s signed but NOT recorded, so "
 		             "it is not issued: %s", is->serial, keygen_error(is->kg));
-		issue_free(is);
 		return;
 	}
 	issue_record(is);
@@ -290,8 +323,7 @@ issue_package(struct issue *is)
 	if (keygen_package(pd, is->kg, is->der, is->derlen, pd->pki->cacert,
 	                   is->profile->escrow ? pd->pki->escrow_cert : NULL, is->cn, is->pass,
 	                   issue_packaged, is) < 0) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 	}
 }
 
@@ -305,18 +337,15 @@ issue_generated(void *arg)
 	char err[300];
 
 	if (keygen_error(is->kg) != NULL) {
-		request_done(is->req, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
-		issue_free(is);
+		issue_fail(is, ST_UNAVAILABLE, "%s", keygen_error(is->kg));
 		return;
 	}
 	if ((is->pub = EVP_PKEY_dup(keygen_pubkey(is->kg))) == NULL) {
-		request_done(is->req, ST_INTERNAL, "out of memory");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
 	if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
-		request_done(is->req, ST_INVALID, "--key: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "--key: %s", err);
 		return;
 	}
 	/* A fresh key, but its record carries the hash like any other. */
@@ -345,16 +374,14 @@ issue_sign_and_record(struct issue *is)
 	int n;
 
 	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "%s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "%s", err);
 		return;
 	}
 	/* The signer's certificate is checked to be tbs, signed: its fields
 	 * are read from tbs rather than decoded again. */
 	is->cert = tbs;
 	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
-		request_done(req, ST_UNAVAILABLE, "signer: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_UNAVAILABLE, "signer: %s", err);
 		return;
 	}
 	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
@@ -363,8 +390,7 @@ issue_sign_and_record(struct issue *is)
 	    pkitime_format_ldap(t, is->not_before) < 0 ||
 	    pkitime_from_asn1(X509_get0_notAfter(is->cert), &t) < 0 ||
 	    pkitime_format_ldap(t, is->not_after) < 0) {
-		request_done(req, ST_INTERNAL, "cannot read back the signed certificate");
-		issue_free(is);
+		issue_fail(is, ST_INTERNAL, "cannot read back the signed certificate");
 		return;
 	}
 	serial_to_hex(&s, 0, is->serial);
@@ -410,34 +436,30 @@ static void
 issue_key_found(void *ctx, int status, const char *msg, struct certrec *list)
 {
 	struct issue *is = ctx;
-	struct request *req = is->req;
 	const struct certrec *r;
 
 	if (status != ST_OK) {
-		request_done(req, status, "directory: %s", msg);
-		goto fail;
+		issue_fail(is, status, "directory: %s", msg);
+		goto out;
 	}
 	for (r = list; r != NULL; r = r->next) {
 		if (r->state == CERT_STATE_REVOKED &&
 		    strcasecmp(r->reason, reason_name(REASON_KEY_COMPROMISE)) == 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is compromised (certificate "
-			             "%s of %s was revoked for keyCompromise); make a new key",
-			             r->serial, r->login);
-			goto fail;
+			issue_fail(is, ST_CONFLICT, "csr: this key is compromised (certificate "
+			           "%s of %s was revoked for keyCompromise); make a new key",
+			           r->serial, r->login);
+			goto out;
 		}
 		if (strcmp(r->login, is->login) != 0) {
-			request_done(req, ST_CONFLICT, "csr: this key is already certified for "
-			             "another account (%s, certificate %s); one key belongs to one "
-			             "person", r->login, r->serial);
-			goto fail;
+			issue_fail(is, ST_CONFLICT, "csr: this key is already certified for "
+			           "another account (%s, certificate %s); one key belongs to one "
+			           "person", r->login, r->serial);
+			goto out;
 		}
 	}
-	certrec_free(list);
 	issue_sign_and_record(is);
-	return;
-fail:
+out:
 	certrec_free(list);
-	issue_free(is);
 }
 
 static void
@@ -447,16 +469,14 @@ issue_key_check(struct issue *is)
 	char err[200], filter[160];
 
 	if (fingerprint_spki(is->pub, is->key_hash, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
+		issue_fail(is, ST_INVALID, "csr: %s", err);
 		return;
 	}
 	snprintf(is->key_claim, sizeof(is->key_claim), "%%%s", is->key_hash);
 	if (!address_claim(is->key_claim)) {
 		is->key_claim[0] = '\0';
-		request_done(req, ST_CONFLICT, "csr: this key is being certified by another "
+		issue_fail(is, ST_CONFLICT, "csr: this key is being certified by another "
 		             "request in flight");
-		issue_free(is);
 		return;
 	}
 	/* The hash is hex: nothing to escape. */
@@ -473,14 +493,12 @@ issue_account_done(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS) {
-		request_done(req, schema_status_of_ldap(res->code), "directory: %s",
+		issue_fail(is, schema_status_of_ldap(res->code), "directory: %s",
 		             dir_result_str(res, why, sizeof(why)));
-		issue_free(is);
 		return;
 	}
 	if (!is->found) {
-		request_done(req, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
-		issue_free(is);
+		issue_fail(is, ST_NOTFOUND, "no account '%s'", req->args.operand[0]);
 		return;
 	}
 	if (!request_may(req, req->spec->roles, is->unit)) {
@@ -488,14 +506,17 @@ issue_account_done(void *arg, const struct dir_result *res)
 
 		snprintf(what, sizeof(what), "account %s (unit %s)", is->login,
 		         is->unit[0] ? is->unit : "none");
-		request_refuse(req, req->spec->roles, what);
-		issue_free(is);
+		if (is->done != NULL)
+			issue_fail(is, ST_PERMISSION, "not allowed for %s", what);
+		else {
+			request_refuse(req, req->spec->roles, what);
+			issue_free(is);
+		}
 		return;
 	}
 	if (strcmp(is->status, "active") != 0) {
-		request_done(req, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
+		issue_fail(is, ST_CONFLICT, "account %s is %s: no certificate is issued to it",
 		             is->login, is->status);
-		issue_free(is);
 		return;
 	}
 	if (is->generate) {
@@ -548,54 +569,95 @@ issue_generate_args(struct issue *is, char *err, size_t errlen)
 	return 0;
 }
 
-void
-cert_issue(struct request *req)
+/* The account, then the key, then signing and recording (above). */
+static void
+issue_start(struct issue *is, const char *login)
 {
 	static const char *const attrs[] = {
 		AT_UID, AT_CN, AT_MAIL, AT_EMPLOYEE_ID, AT_UNIT,
 		AT_LOCKED_TIME, AT_DELETE_AFTER, NULL
 	};
+	struct provd *pd = is->req->pd;
+	char filter[128];
+
+	if (!names_login_valid(login)) {
+		issue_fail(is, ST_INVALID, "login: '%.40s' is not a login", login);
+		return;
+	}
+	/* A valid login is [a-z0-9]: nothing to escape. */
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))",
+	         login);
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
+	           issue_account, issue_account_done, is);
+}
+
+/* A new struct issue for profile pname, its key from pub (taken), else the
+ * request's --csr, else --generate.  NULL after issue_fail. */
+static struct issue *
+issue_new(struct request *req, const char *pname, EVP_PKEY *pub, cert_issued_fn *done,
+          void *ctx)
+{
 	struct provd *pd = req->pd;
-	const char *login = req->args.operand[0];
-	const char *pname = cmd_arg(&req->args, "profile");
 	size_t csrlen = 0;
 	const char *csr = cmd_arg_len(&req->args, "csr", &csrlen);
-	char err[512], filter[128];
+	char err[512];
+	struct issue *is;
+
+	is = xcalloc(1, sizeof(*is));
+	is->req = req;
+	is->done = done;
+	is->done_ctx = ctx;
+	is->pub = pub;
+	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
+		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
+		return NULL;
+	}
+	if (pub != NULL) {
+		if (csr_check_key(is->pub, is->profile, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_INVALID, "key: %s", err);
+			return NULL;
+		}
+	} else if (csr == NULL) {
+		if (issue_generate_args(is, err, sizeof(err)) < 0) {
+			issue_fail(is, ST_USAGE, "%s", err);
+			return NULL;
+		}
+	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
+	                      err, sizeof(err)) < 0) {
+		issue_fail(is, ST_INVALID, "csr: %s", err);
+		return NULL;
+	}
+	return is;
+}
+
+void
+cert_issue(struct request *req)
+{
+	const char *pname = cmd_arg(&req->args, "profile");
 	struct issue *is;
 
 	if (!cert_need_ca(req))
 		return;
-	if ((csr == NULL) == !cmd_flag(&req->args, "generate")) {
+	if ((cmd_arg(&req->args, "csr") == NULL) == !cmd_flag(&req->args, "generate")) {
 		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
 		             "--p12 FILE");
 		return;
 	}
-	if (!names_login_valid(login)) {
-		request_done(req, ST_INVALID, "login: '%.40s' is not a login", login);
+	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL,
+	                    NULL)) != NULL)
+		issue_start(is, req->args.operand[0]);
+}
+
+void
+cert_issue_successor(struct request *req, const char *login, const char *profile,
+                     const char *renews, EVP_PKEY *pub, bool reply_record,
+                     cert_issued_fn *done, void *ctx)
+{
+	struct issue *is = issue_new(req, profile, pub, done, ctx);
+
+	if (is == NULL)
 		return;
-	}
-	if (pname == NULL)
-		pname = pd->cfg.default_profile;
-	is = xcalloc(1, sizeof(*is));
-	is->req = req;
-	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		request_done(req, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
-		issue_free(is);
-		return;
-	}
-	if (csr == NULL) {
-		if (issue_generate_args(is, err, sizeof(err)) < 0) {
-			request_done(req, ST_USAGE, "%s", err);
-			issue_free(is);
-			return;
-		}
-	} else if (csr_intake((const unsigned char *)csr, csrlen, is->profile, &is->pub,
-	                      err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "csr: %s", err);
-		issue_free(is);
-		return;
-	}
-	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_PERSON ")(" AT_UID "=%s))", login);
-	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2, NULL,
-	           issue_account, issue_account_done, is);
+	is->quiet = !reply_record;
+	snprintf(is->renews, sizeof(is->renews), "%s", renews);
+	issue_start(is, login);
 }

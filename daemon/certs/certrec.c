@@ -39,8 +39,28 @@ const char *const certrec_attrs[] = {
 	AT_CERT_SERIAL, AT_CERT_STATUS, AT_UID, AT_EMPLOYEE_ID, AT_UNIT,
 	AT_CERT_PROFILE, AT_CERT_NOT_BEFORE, AT_CERT_NOT_AFTER, AT_CERT_REASON,
 	AT_CERT_REVOKED_AT, AT_CERT_INVALIDITY, AT_CERT_FINGERPRINT,
-	AT_CERT_HOLD_CAUSE, AT_CERT_KEY_HASH, AT_USER_CERT, NULL
+	AT_CERT_HOLD_CAUSE, AT_CERT_KEY_HASH, AT_CERT_RENEWS, AT_CERT_RENEWED_BY,
+	AT_CERT_SUPERSEDE, AT_CERT_NOTIFIED, AT_USER_CERT, NULL
 };
+
+/* The provdCertNotified values joined with "; " (sorted as stored). */
+static void
+certrec_read_notified(LDAP *ld, LDAPMessage *e, char *out, size_t outsz)
+{
+	struct berval **v = ldap_get_values_len(ld, e, AT_CERT_NOTIFIED);
+	size_t off = 0, i;
+
+	out[0] = '\0';
+	for (i = 0; v != NULL && v[i] != NULL; i++) {
+		int n = snprintf(out + off, outsz - off, "%s%.*s", off ? "; " : "",
+		                 (int)(v[i]->bv_len > 256 ? 256 : v[i]->bv_len), v[i]->bv_val);
+
+		if (n < 0 || (size_t)n >= outsz - off)
+			break;
+		off += (size_t)n;
+	}
+	ldap_value_free_len(v);
+}
 
 struct certrec *
 certrec_read(LDAP *ld, LDAPMessage *e)
@@ -67,6 +87,10 @@ certrec_read(LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_CERT_FINGERPRINT, r->fingerprint, sizeof(r->fingerprint));
 	dir_entry_copy(ld, e, AT_CERT_HOLD_CAUSE, r->hold_cause, sizeof(r->hold_cause));
 	dir_entry_copy(ld, e, AT_CERT_KEY_HASH, r->key_hash, sizeof(r->key_hash));
+	dir_entry_copy(ld, e, AT_CERT_RENEWS, r->renews, sizeof(r->renews));
+	dir_entry_copy(ld, e, AT_CERT_RENEWED_BY, r->renewed_by, sizeof(r->renewed_by));
+	dir_entry_copy(ld, e, AT_CERT_SUPERSEDE, r->supersede_at, sizeof(r->supersede_at));
+	certrec_read_notified(ld, e, r->notified, sizeof(r->notified));
 	r->der = dir_entry_get_bin(ld, e, AT_USER_CERT, &r->derlen);
 	return r;
 }
@@ -93,7 +117,7 @@ certrec_status(const struct certrec *r, const char *now)
 }
 
 void
-certrec_output(struct request *req, const struct certrec *c, bool pem)
+certrec_output(struct request *req, const struct certrec *c, bool pem, bool chain)
 {
 	char now[32];
 	struct rec r;
@@ -112,6 +136,12 @@ certrec_output(struct request *req, const struct certrec *c, bool pem)
 	rec_kv(&r, "revoked_at", c->revoked_at);
 	rec_kv(&r, "invalidity_date", c->invalidity);
 	rec_kv(&r, "fingerprint", c->fingerprint);
+	if (chain) {
+		rec_kv(&r, "renews", c->renews);
+		rec_kv(&r, "renewed_by", c->renewed_by);
+		rec_kv(&r, "supersede_at", c->supersede_at);
+		rec_kv(&r, "notified", c->notified);
+	}
 	if (pem && c->der != NULL) {
 		char *p = NULL;
 		size_t plen = 0;
@@ -343,4 +373,24 @@ certrec_serial_filter(struct request *req, const char *text, char *filter, size_
 	serial_to_hex(&s, 0, hex);
 	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL "=%s))", hex);
 	return 0;
+}
+
+size_t
+certrec_unit_filter(const struct units *us, const char *unit, bool recursive, char *out,
+                    size_t len)
+{
+	size_t off = 0, i;
+
+	if (len < 100)
+		return 0;
+	off += (size_t)snprintf(out + off, len - off, "(|(" AT_UNIT "=%s)", unit);
+	for (i = 0; recursive && i < units_count(us); i++) {
+		const struct unit *u = units_at(us, i);
+
+		if (strcmp(u->code, unit) != 0 && units_within(us, u->code, unit) &&
+		    off + 100 < len)
+			off += (size_t)snprintf(out + off, len - off, "(" AT_UNIT "=%s)", u->code);
+	}
+	off += (size_t)snprintf(out + off, len - off, ")");
+	return off;
 }

@@ -32,6 +32,7 @@ struct provd;
 struct request;
 
 #define CERTREC_KEY_HASH_LEN FINGERPRINT_HEX_LEN   /* provdCertKeyHash: SHA-256, hex */
+#define CERTREC_NOTIFIED_MAX 1024  /* the provdCertNotified values, joined */
 
 /* A record as read from the directory. */
 struct certrec {
@@ -48,6 +49,10 @@ struct certrec {
 	char           fingerprint[FINGERPRINT_HEX_LEN + 1];
 	char           hold_cause[16];   /* "account", "officer" or "" (before 0.2) */
 	char           key_hash[CERTREC_KEY_HASH_LEN + 1];
+	char           renews[SERIAL_HEX_MAX + 1];      /* predecessor, "" if none */
+	char           renewed_by[SERIAL_HEX_MAX + 1];  /* successor, "" if none */
+	char           supersede_at[32];  /* due revocation as superseded, "" if none */
+	char           notified[CERTREC_NOTIFIED_MAX];  /* expiry notices: "; "-joined */
 	unsigned char *der;
 	size_t         derlen;
 	struct certrec *next;
@@ -65,8 +70,9 @@ void certrec_free(struct certrec *r);
  * GeneralizedTime (pkitime_format_ldap). */
 const char *certrec_status(const struct certrec *r, const char *now);
 
-/* One reply record for r: its fields, and the PEM when pem is true. */
-void certrec_output(struct request *req, const struct certrec *c, bool pem);
+/* One reply record for r: its fields, with chain its renewal links and
+ * expiry notices (cert show), and the PEM when pem is true. */
+void certrec_output(struct request *req, const struct certrec *c, bool pem, bool chain);
 
 /* True when a CA is loaded; otherwise finishes req ("no CA yet"). */
 bool cert_need_ca(struct request *req);
@@ -95,5 +101,11 @@ void certrec_find(struct provd *pd, const char *filter, certrec_found_fn *done, 
  * form.  0, or -1 after finishing req with ST_INVALID. */
 int certrec_serial_filter(struct request *req, const char *text, char *filter, size_t len,
                           char hex[SERIAL_HEX_MAX + 1]);
+
+/* The filter component matching records of unit (a code units_find knows:
+ * nothing to escape) and, with recursive, of its sub-units, written to out;
+ * its length (0 when len < 100; sub-units that do not fit are left out). */
+size_t certrec_unit_filter(const struct units *us, const char *unit, bool recursive,
+                           char *out, size_t len);
 
 #endif

@@ -11,9 +11,11 @@
 
 #include <openssl/x509.h>
 
+#include "audit.h"
 #include "ca.h"
 #include "crl.h"
 #include "dir.h"
+#include "lockmark.h"
 #include "log.h"
 #include "provd.h"
 #include "request.h"
@@ -37,14 +39,20 @@ struct check {
 	size_t nkeys, capkeys;
 	struct key *certs; /* serial hex -> "status uid", revoked/held/pending */
 	size_t ncerts, capcerts;
+	struct key *states; /* login -> "disabled" / "active", from the entries */
+	size_t nstates, capstates;
+	struct key *marks; /* login -> "<position> <state> <time> <uri>" (lockmark.h) */
+	size_t nmarks, capmarks;
 	char **crl; /* serials on the CRL, hex */
 	size_t ncrl;
 	bool have_crl;
 	long found;
+	long by_kind[4]; /* address, employee_id, lock_state, crl: for the audit note */
 	bool crl_wrong;
 	bool failed;
 	char first[600];
 	char err[400];
+	char why[120]; /* background: what started it, for the audit record */
 };
 
 static bool running; /* one check at a time */
@@ -68,6 +76,8 @@ check_free(struct check *c)
 
 	keys_free(c->keys, c->nkeys);
 	keys_free(c->certs, c->ncerts);
+	keys_free(c->states, c->nstates);
+	keys_free(c->marks, c->nmarks);
 	for (i = 0; i < c->ncrl; i++)
 		free(c->crl[i]);
 	free(c->crl);
@@ -115,6 +125,10 @@ finding(struct check *c, const char *kind, const char *key, const char *fmt, ...
 	if (c->found < CHECK_LOG_MAX)
 		log_warnx("check: %s %s: %s", kind, key, detail);
 	c->found++;
+	c->by_kind[strcmp(kind, "address") == 0               ? 0
+	                   : strcmp(kind, "employee_id") == 0 ? 1
+	                   : strcmp(kind, "lock_state") == 0  ? 2
+	                                                      : 3]++;
 	if (c->req != NULL) {
 		struct rec r;
 
@@ -159,12 +173,39 @@ fixed_crl(void *ctx, int status, const char *msg)
 	check_free(c);
 }
 
+/* A check provd ran by itself is audited like `provctl check`: one
+ * record with what started it and how it ended. */
+/* "found=N address=A employee_id=E lock_state=L crl=C": the audit note of
+ * a check, so the journal says what kinds of conflict it found. */
+static void
+audit_note(const struct check *c, char *note, size_t len)
+{
+	snprintf(note, len, "found=%ld address=%ld employee_id=%ld lock_state=%ld crl=%ld",
+	         c->found, c->by_kind[0], c->by_kind[1], c->by_kind[2], c->by_kind[3]);
+}
+
+static void
+audit_background(const struct check *c, int code, const char *msg)
+{
+	char note[160];
+
+	if (c->req != NULL) {
+		audit_note(c, c->req->audit_note, sizeof(c->req->audit_note));
+		return;
+	}
+	audit_note(c, note, sizeof(note));
+	audit_event(c->pd->audit, "check", c->why, note, code, msg);
+}
+
 static void
 finish(struct check *c)
 {
+	char msg[800];
+
 	running = false;
 	if (c->failed) {
 		log_warnx("check: %s", c->err);
+		audit_background(c, ST_UNAVAILABLE, c->err);
 		if (c->req != NULL)
 			request_done(c->req, ST_UNAVAILABLE, "%s", c->err);
 		check_free(c);
@@ -179,6 +220,11 @@ finish(struct check *c)
 	else
 		log_warnx("check: %ld conflicts found%s", c->found,
 		          c->fix ? "" : " (provctl check lists them; --fix republishes the CRL)");
+	if (c->found == 0)
+		snprintf(msg, sizeof(msg), "no conflicts");
+	else
+		snprintf(msg, sizeof(msg), "%ld conflicts found; first: %s", c->found, c->first);
+	audit_background(c, c->found == 0 ? ST_OK : ST_CONFLICT, msg);
 	if (c->fix && c->crl_wrong && ca_ready(c->pd)) {
 		crl_rebuild(c->pd, fixed_crl, c);
 		return;
@@ -347,6 +393,132 @@ on_ca_done(void *arg, const struct dir_result *res)
 	           on_certs_done, c);
 }
 
+/* ---- step 2b: lock-state marks (lockmark.h) ----------------------------- */
+
+static void
+ca_entry_start(struct check *c)
+{
+	static const char *const attrs[] = {AT_CRL, NULL};
+
+	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
+	           1, NULL, on_ca, on_ca_done, c);
+}
+
+static void
+on_mark(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct check *c = arg;
+	char cn[300] = "", desc[700] = "", val[800], *dash;
+	unsigned long pos;
+
+	dir_entry_copy(ld, e, AT_CN, cn, sizeof(cn));
+	dir_entry_copy(ld, e, AT_DESCRIPTION, desc, sizeof(desc));
+	if (strncmp(cn, LOCKMARK_PREFIX, strlen(LOCKMARK_PREFIX)) != 0)
+		return;
+	pos = strtoul(cn + strlen(LOCKMARK_PREFIX), &dash, 10);
+	if (*dash != '-' || dash[1] == '\0' || desc[0] == '\0')
+		return;
+	snprintf(val, sizeof(val), "%lu %s", pos, desc);
+	push(&c->marks, &c->nmarks, &c->capmarks, "", dash + 1, val);
+}
+
+static const char *
+state_of(const struct check *c, const char *login)
+{
+	size_t lo = 0, hi = c->nstates;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int d = strcmp(c->states[mid].key, login);
+
+		if (d == 0)
+			return c->states[mid].uid;
+		if (d < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* One account's marks, c->marks[i..j): "<pos> <state> <time> <uri>". */
+static void
+judge_marks(struct check *c, size_t i, size_t j)
+{
+	const char *login = c->marks[i].key, *now = state_of(c, login);
+	char seen[600] = "", newest_state[16] = "";
+	long long newest = -1;
+	unsigned long first_pos = 0;
+	bool two = false;
+	size_t k, used = 0;
+
+	for (k = i; k < j; k++) {
+		unsigned long pos;
+		char state[16], uri[500] = "";
+		long long t;
+
+		if (sscanf(c->marks[k].uid, "%lu %15s %lld %499s", &pos, state, &t, uri) < 3)
+			continue;
+		if (k == i)
+			first_pos = pos;
+		else if (pos != first_pos)
+			two = true;
+		if (t > newest) {
+			newest = t;
+			snprintf(newest_state, sizeof(newest_state), "%s", state);
+		}
+		if (used < sizeof(seen))
+			used += (size_t)snprintf(seen + used, sizeof(seen) - used,
+			                         "%s%s at %lld "
+			                         "through %s (position %lu)",
+			                         k > i ? ", " : "", state, t, uri, pos);
+	}
+	if (now == NULL || newest < 0)
+		return; /* purged, or nothing readable */
+	if (two)
+		finding(c, "lock_state", login,
+		        "lock state changed through two providers "
+		        "(a partition): %s; the entry is %s now",
+		        seen, now);
+	else if (strcmp(newest_state, now) != 0)
+		finding(c, "lock_state", login,
+		        "%s, but the entry is %s: a later change of the "
+		        "entry made through another provider replaced it",
+		        seen, now);
+}
+
+static void
+on_marks_done(void *arg, const struct dir_result *res)
+{
+	struct check *c = arg;
+	size_t i, j;
+
+	/* No marks (one provider, or none written yet): nothing to judge. */
+	if (res->code == LDAP_SUCCESS && c->nmarks > 0) {
+		if (c->nstates > 0)
+			qsort(c->states, c->nstates, sizeof(*c->states), key_cmp);
+		qsort(c->marks, c->nmarks, sizeof(*c->marks), key_cmp);
+		for (i = 0; i < c->nmarks; i = j) {
+			for (j = i; j < c->nmarks && strcmp(c->marks[j].key, c->marks[i].key) == 0;
+			     j++)
+				;
+			judge_marks(c, i, j);
+		}
+	}
+	ca_entry_start(c);
+}
+
+static void
+marks_start(struct check *c)
+{
+	static const char *const attrs[] = {AT_CN, AT_DESCRIPTION, NULL};
+	char base[1200];
+
+	snprintf(base, sizeof(base), "cn=provd-writer,%s", c->pd->cfg.base);
+	dir_search(c->pd->dir, base, LDAP_SCOPE_ONELEVEL, "(" AT_CN "=" LOCKMARK_PREFIX "*)", attrs,
+	           0, NULL, on_mark, on_marks_done, c);
+}
+
 /* ---- step 1-2: addresses and employee ids ------------------------------ */
 
 static void
@@ -360,6 +532,14 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 	size_t i;
 
 	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	{
+		char locked[32] = "";
+
+		dir_entry_copy(ld, e, AT_LOCKED_TIME, locked, sizeof(locked));
+		if (uid[0] != '\0')
+			push(&c->states, &c->nstates, &c->capstates, "", uid,
+			     strcmp(locked, SCHEMA_LOCKED_FOREVER) == 0 ? "disabled" : "active");
+	}
 	for (i = 0; mails && mails[i]; i++) {
 		lower(mails[i]);
 		push(&c->keys, &c->nkeys, &c->capkeys, "address:", mails[i], uid);
@@ -378,7 +558,6 @@ on_person(void *arg, LDAP *ld, LDAPMessage *e)
 static void
 on_people_done(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = {AT_CRL, NULL};
 	struct check *c = arg;
 	char why[300];
 	size_t i, j;
@@ -414,19 +593,20 @@ on_people_done(void *arg, const struct dir_result *res)
 			finding(c, kind, colon + 1, "held by %zu accounts: %s", n, holders);
 		}
 	}
-	dir_search(c->pd->dir, c->pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs,
-	           1, NULL, on_ca, on_ca_done, c);
+	marks_start(c);
 }
 
 static void
-check_start(struct provd *pd, struct request *req, bool fix)
+check_start(struct provd *pd, struct request *req, bool fix, const char *why)
 {
-	static const char *const attrs[] = {AT_UID, AT_MAIL, AT_MAIL_ALIAS, AT_EMPLOYEE_ID, NULL};
+	static const char *const attrs[] = {AT_UID,         AT_MAIL,        AT_MAIL_ALIAS,
+	                                    AT_EMPLOYEE_ID, AT_LOCKED_TIME, NULL};
 	struct check *c = xcalloc(1, sizeof(*c));
 
 	c->pd = pd;
 	c->req = req;
 	c->fix = fix;
+	snprintf(c->why, sizeof(c->why), "%s", why);
 	running = true;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, on_person, on_people_done,
@@ -443,14 +623,14 @@ check_run(struct request *req)
 		             "check --fix republishes the CRL: officer role needed");
 		return;
 	}
-	check_start(req->pd, req, fix);
+	check_start(req->pd, req, fix, "");
 }
 
 void
-check_background(struct provd *pd)
+check_background(struct provd *pd, const char *why)
 {
 	if (running || !dir_connected(pd->dir))
 		return;
-	log_info("check: looking for conflicts after the directory connection came back");
-	check_start(pd, NULL, false);
+	log_info("check: looking for conflicts %s", why);
+	check_start(pd, NULL, false, why);
 }

@@ -213,76 +213,170 @@ out:
 	return rc;
 }
 
-/* mail.reserved: local parts no account may take (address.h), besides the
- * built-in ones.  Each is folded to lower case. */
+/* A list of lower-cased strings at `path`: mail.reserved (local parts no
+ * account may take, address.h, besides the built-in ones: no '@') and
+ * mail.previous_domains (domains whose addresses stay delivered as aliases
+ * after a domain change) and mail.alias_domains (an absorbed directory's old
+ * domain, delivered too, for aliases only): no '@', at least one '.'. */
 static int
-load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
+load_lower_list(config_t *cf, const char *path, bool domain, char **out, size_t *n,
+                size_t max, char *err, size_t errlen)
 {
-	config_setting_t *list = lookup(cf, "mail.reserved");
+	config_setting_t *list = lookup(cf, path);
 	int j;
 
 	if (list == NULL)
 		return 0;
 	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-		snprintf(err, errlen, "%s:%d: mail.reserved must be a list of local parts",
-		         config_setting_source_file(list), config_setting_source_line(list));
+		snprintf(err, errlen, "%s:%d: %s must be a list of %s",
+		         config_setting_source_file(list), config_setting_source_line(list), path,
+		         domain ? "domains" : "local parts");
 		return -1;
 	}
 	for (j = 0; j < config_setting_length(list); j++) {
 		const char *v = config_setting_get_string_elem(list, j);
 		size_t k;
 
-		if (v == NULL || v[0] == '\0' || strlen(v) > 64 || strchr(v, '@') != NULL ||
-		    c->nreserved >= CONFIG_MAX_RESERVED) {
-			snprintf(err, errlen, "%s:%d: mail.reserved: entry %d is not a local part "
-			         "(1 to 64 characters, no '@'), or more than %d entries",
-			         config_setting_source_file(list),
-			         config_setting_source_line(list), j, CONFIG_MAX_RESERVED);
+		if (v == NULL || v[0] == '\0' || strlen(v) > (domain ? 253 : 64) ||
+		    strchr(v, '@') != NULL || (domain && strchr(v, '.') == NULL) || *n >= max) {
+			snprintf(err, errlen, "%s:%d: %s: entry %d is not a %s, or more than %zu "
+			         "entries", config_setting_source_file(list),
+			         config_setting_source_line(list), path, j,
+			         domain ? "domain" : "local part (1 to 64 characters, no '@')", max);
 			return -1;
 		}
-		c->reserved[c->nreserved] = xstrdup(v);
+		out[*n] = xstrdup(v);
 		for (k = 0; v[k] != '\0'; k++)
-			c->reserved[c->nreserved][k] = (char)tolower((unsigned char)v[k]);
-		c->nreserved++;
+			out[*n][k] = (char)tolower((unsigned char)v[k]);
+		(*n)++;
 	}
 	return 0;
 }
 
-/* mail.alias_domains: other domains the mail servers deliver (an absorbed
- * directory's old domain), for aliases only.  Each is folded to lower case. */
-static int
-load_alias_domains(config_t *cf, struct config *c, char *err, size_t errlen)
+int
+config_parse_duration(const char *s, unsigned long *seconds)
 {
-	config_setting_t *list = lookup(cf, "mail.alias_domains");
+	unsigned long n = 0, unit = 86400;
+	const char *p = s;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > 36500ul * 86400)
+			return -1;
+	}
+	switch (*p) {
+	case 's': unit = 1; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'd': unit = 86400; p++; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*p != '\0' || n > 36500ul * 86400 / unit)
+		return -1;
+	*seconds = n * unit;
+	return 0;
+}
+
+/* A duration setting (config_parse_duration) at path, or def. */
+static int
+get_duration(config_t *cf, const char *path, const char *def, unsigned long *out,
+             char *err, size_t errlen)
+{
+	config_setting_t *s = lookup(cf, path);
+	const char *v = def;
+
+	if (s != NULL && (v = config_setting_get_string(s)) == NULL) {
+		snprintf(err, errlen, "%s:%d: %s must be a string such as \"7d\" or \"12h\"",
+		         config_setting_source_file(s), config_setting_source_line(s), path);
+		return -1;
+	}
+	if (config_parse_duration(v, out) < 0) {
+		snprintf(err, errlen, "%s: %s = \"%.32s\" is not a duration (90s, 30m, 12h, 7d)",
+		         s ? config_setting_source_file(s) : "config", path, v);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+cmp_desc(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* notice.thresholds (durations before expiry, default 30, 7 and 1 days)
+ * and notice.unit_admins ("UNIT ADDRESS" strings). */
+static int
+load_notice(config_t *cf, struct config *c, char *err, size_t errlen)
+{
+	config_setting_t *list = lookup(cf, "notice.thresholds");
 	int j;
 
-	if (list == NULL)
+	if (list == NULL) {
+		c->thresholds[0] = 30 * 86400ul;
+		c->thresholds[1] = 7 * 86400ul;
+		c->thresholds[2] = 86400ul;
+		c->nthresholds = 3;
+	} else if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+		snprintf(err, errlen, "%s:%d: notice.thresholds must be a list of durations",
+		         config_setting_source_file(list), config_setting_source_line(list));
+		return -1;
+	}
+	for (j = 0; list != NULL && j < config_setting_length(list); j++) {
+		const char *v = config_setting_get_string_elem(list, j);
+		unsigned long d;
+		size_t k;
+
+		if (v == NULL || config_parse_duration(v, &d) < 0 || d == 0 ||
+		    c->nthresholds >= CONFIG_MAX_THRESHOLDS) {
+			snprintf(err, errlen, "%s:%d: notice.thresholds: entry %d is not a duration "
+			         "(\"30d\", \"12h\"), or more than %d entries",
+			         config_setting_source_file(list), config_setting_source_line(list),
+			         j, CONFIG_MAX_THRESHOLDS);
+			return -1;
+		}
+		for (k = 0; k < c->nthresholds; k++) {
+			if (c->thresholds[k] == d) {
+				snprintf(err, errlen, "%s:%d: notice.thresholds: %s is listed twice",
+				         config_setting_source_file(list),
+				         config_setting_source_line(list), v);
+				return -1;
+			}
+		}
+		c->thresholds[c->nthresholds++] = d;
+	}
+	qsort(c->thresholds, c->nthresholds, sizeof(c->thresholds[0]), cmp_desc);
+
+	if ((list = lookup(cf, "notice.unit_admins")) == NULL)
 		return 0;
 	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-		snprintf(err, errlen, "%s:%d: mail.alias_domains must be a list of domains",
+		snprintf(err, errlen, "%s:%d: notice.unit_admins must be a list of \"UNIT ADDRESS\"",
 		         config_setting_source_file(list), config_setting_source_line(list));
 		return -1;
 	}
 	for (j = 0; j < config_setting_length(list); j++) {
 		const char *v = config_setting_get_string_elem(list, j);
-		size_t k, n = v != NULL ? strlen(v) : 0;
-		bool ok = n > 0 && n <= 253 && strchr(v, '.') != NULL && v[0] != '.' &&
-		          v[0] != '-' && c->nalias_domains < CONFIG_MAX_ALIAS_DOMAINS;
+		const char *sp = v ? strchr(v, ' ') : NULL;
+		struct unit_admin *ua;
 
-		for (k = 0; ok && k < n; k++)
-			ok = isalnum((unsigned char)v[k]) || v[k] == '-' || v[k] == '.';
-		if (!ok) {
-			snprintf(err, errlen, "%s:%d: mail.alias_domains: entry %d is not a domain "
-			         "(letters, digits, '-' and '.'), or more than %d entries",
-			         config_setting_source_file(list),
-			         config_setting_source_line(list), j, CONFIG_MAX_ALIAS_DOMAINS);
+		if (sp == NULL || sp == v || strlen(v) > 300 || strchr(sp + 1, '@') == NULL ||
+		    strpbrk(sp + 1, " \t\r\n,<>\"") != NULL ||
+		    c->nunit_admins >= CONFIG_MAX_UNIT_ADMINS) {
+			snprintf(err, errlen, "%s:%d: notice.unit_admins: entry %d is not "
+			         "\"UNIT ADDRESS\", or more than %d entries",
+			         config_setting_source_file(list), config_setting_source_line(list),
+			         j, CONFIG_MAX_UNIT_ADMINS);
 			return -1;
 		}
-		if ((c->alias_domains[c->nalias_domains] = strdup(v)) == NULL)
-			return -1;
-		for (k = 0; k < n; k++)
-			c->alias_domains[c->nalias_domains][k] = (char)tolower((unsigned char)v[k]);
-		c->nalias_domains++;
+		ua = &c->unit_admins[c->nunit_admins++];
+		ua->unit = xstrdup(v);
+		ua->unit[sp - v] = '\0';
+		ua->address = xstrdup(sp + 1);
 	}
 	return 0;
 }
@@ -438,8 +532,19 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "pki.ocsp_responder_hours", 168, 2, 2160,
 	             &c->ocsp_responder_hours, err, errlen) ||
 	    get_str(&cf, "pki.ca_issuers_url", NULL, &c->ca_issuers_url, err, errlen) ||
-	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen))
+	    get_str(&cf, "pki.default_profile", "staff-email", &c->default_profile, err, errlen) ||
+	    get_duration(&cf, "pki.renew_overlap", "0", &c->renew_overlap, err, errlen) ||
+	    get_uint(&cf, "pki.supersede_sweep", 60, 1, 3600, &c->supersede_sweep, err, errlen) ||
+	    get_str(&cf, "notice.sendmail", "/usr/sbin/sendmail", &c->sendmail, err, errlen) ||
+	    get_str(&cf, "notice.from", "", &c->notice_from, err, errlen) ||
+	    get_uint(&cf, "notice.sweep", 3600, 1, 86400, &c->notice_sweep, err, errlen) ||
+	    load_notice(&cf, c, err, errlen) < 0)
 		goto out;
+	if (c->sendmail[0] != '\0' && c->sendmail[0] != '/') {
+		snprintf(err, errlen, "%s: notice.sendmail must be an absolute path (or \"\" for "
+		         "no notices)", path);
+		goto out;
+	}
 
 	if ((c->pkcs11_module == NULL) != (c->pkcs11_pin_file == NULL) ||
 	    (c->pkcs11_module != NULL && (c->pkcs11_module[0] != '/' ||
@@ -513,8 +618,13 @@ config_load(const char *path, bool check_perms, struct config *c,
 		}
 		ldap_dnfree(dn);
 	}
-	if (load_roles(&cf, c, err, errlen) < 0 || load_reserved(&cf, c, err, errlen) < 0 ||
-	    load_alias_domains(&cf, c, err, errlen) < 0 ||
+	if (load_roles(&cf, c, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.reserved", false, c->reserved, &c->nreserved,
+	                    CONFIG_MAX_RESERVED, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.previous_domains", true, c->previous_domains,
+	                    &c->nprevious_domains, CONFIG_MAX_PREVIOUS_DOMAINS, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.alias_domains", true, c->alias_domains,
+	                    &c->nalias_domains, CONFIG_MAX_ALIAS_DOMAINS, err, errlen) < 0 ||
 	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
@@ -542,6 +652,13 @@ config_free(struct config *c)
 		free(c->reserved[i]);
 	for (i = 0; i < c->nalias_domains; i++)
 		free(c->alias_domains[i]);
+	for (i = 0; i < c->nprevious_domains; i++)
+		free(c->previous_domains[i]);
+	for (i = 0; i < c->nunit_admins; i++) {
+		free(c->unit_admins[i].unit);
+		free(c->unit_admins[i].address);
+	}
+	free(c->sendmail); free(c->notice_from);
 	for (i = 0; i < c->ngroups; i++) {
 		free(c->groups[i].group);
 		free(c->groups[i].unit);

@@ -17,6 +17,9 @@
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_RESERVED 64
 #define CONFIG_MAX_ALIAS_DOMAINS 16
+#define CONFIG_MAX_PREVIOUS_DOMAINS 8
+#define CONFIG_MAX_THRESHOLDS 8
+#define CONFIG_MAX_UNIT_ADMINS 64
 
 struct role_group {
 	char     *group;      /* UNIX group name */
@@ -57,6 +60,11 @@ struct config {
 	size_t   nreserved;
 	char    *alias_domains[CONFIG_MAX_ALIAS_DOMAINS]; /* mail.alias_domains, lower case */
 	size_t   nalias_domains;
+	/* mail.previous_domains: domains the province had before a domain
+	 * change (reorganisation); addresses there stay delivered as aliases
+	 * and the address policy still accepts them as aliases. */
+	char    *previous_domains[CONFIG_MAX_PREVIOUS_DOMAINS];
+	size_t   nprevious_domains;
 	unsigned long long default_quota;   /* bytes, 0 = unlimited */
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
@@ -90,6 +98,20 @@ struct config {
 	unsigned ocsp_responder_hours; /* validity of a responder certificate */
 	char    *ca_issuers_url;
 	char    *default_profile;
+	unsigned long renew_overlap;  /* seconds a renewed certificate stays valid */
+	unsigned supersede_sweep;   /* seconds between checks for due revocations */
+
+	/* notice: expiry notices by mail */
+	char    *sendmail;          /* "" = no notices */
+	char    *notice_from;       /* envelope and From: address */
+	unsigned long thresholds[CONFIG_MAX_THRESHOLDS];  /* seconds, descending */
+	size_t   nthresholds;
+	unsigned notice_sweep;      /* seconds between checks */
+	struct unit_admin {
+		char *unit;             /* the unit and its sub-units ... */
+		char *address;          /* ... copy their notices here */
+	}        unit_admins[CONFIG_MAX_UNIT_ADMINS];
+	size_t   nunit_admins;
 
 	/* derived DNs */
 	char    *units_dn;          /* ou=units,<base> */
@@ -112,6 +134,10 @@ void config_free(struct config *c);
 
 /* Parse "2G", "500M", "1024", "0" into bytes.  0 or -1. */
 int config_parse_size(const char *s, unsigned long long *out);
+
+/* Parse a duration: a number with a unit s, m, h or d ("90s", "12h",
+ * "7d"); a bare number is days ("30").  At most 36500 days.  0 or -1. */
+int config_parse_duration(const char *s, unsigned long *seconds);
 
 /* Refuse a file whose mode lets group or others read or write it, naming it
  * and the mode.  0 or -1. */

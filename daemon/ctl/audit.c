@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <pwd.h>
+
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
@@ -1041,6 +1043,41 @@ record(struct audit *a, const struct request *req, int code, const char *status_
 	return pending;
 }
 
+int
+audit_record_local(struct audit *a, const char *cmd, const char *args, int code,
+                   const char *status_name, unsigned long long ms, const char *msg)
+{
+	char when[32], hash[JOURNAL_HEX], clean[1024], user[64];
+	struct passwd pwbuf, *pw = NULL;
+	char pwstrs[1024];
+	struct journal_entry e;
+	unsigned long long seq;
+
+	if (getpwuid_r(getuid(), &pwbuf, pwstrs, sizeof(pwstrs), &pw) != 0 || pw == NULL)
+		snprintf(user, sizeof(user), "%lu", (unsigned long)getuid());
+	else
+		snprintf(user, sizeof(user), "%s", pw->pw_name);
+	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
+	utc_now(when);
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.uid = (unsigned long)getuid();
+	e.user = user;
+	e.pid = (long)getpid();
+	e.cmd = cmd;
+	e.args = args;
+	e.note = "";
+	e.status = code;
+	e.status_name = status_name;
+	e.ms = ms;
+	e.msg = clean;
+	(void)journal_append(a, &e, true, &seq, hash);
+	log_audit("uid=%lu user=%s pid=%ld cmd=\"%s\" args=\"%s\" result=%s(%d) ms=%llu "
+	          "msg=\"%s\" seq=%llu hash=%s", e.uid, user, e.pid, cmd, args, status_name,
+	          code, ms, clean, seq, hash[0] ? hash : "-");
+	return hash[0] != '\0' ? 0 : -1;
+}
+
 void
 audit_progress(struct audit *a, const struct request *req, const char *note,
                const char *msg)
@@ -1048,6 +1085,34 @@ audit_progress(struct audit *a, const struct request *req, const char *note,
 	unsigned long long seq;
 
 	(void)record(a, req, ST_OK, "running", note, msg, false, &seq);
+}
+
+void
+audit_event(struct audit *a, const char *cmd, const char *args, const char *note, int code,
+            const char *msg)
+{
+	char when[32], clean[300], hash[JOURNAL_HEX];
+	unsigned long long seq;
+	struct journal_entry e;
+
+	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
+	utc_now(when);
+	memset(&e, 0, sizeof(e));
+	e.time = when;
+	e.uid = (unsigned long)getuid();
+	e.user = "provd";
+	e.pid = (long)getpid();
+	e.cmd = cmd;
+	e.args = args;
+	e.note = note;
+	e.status = code;
+	e.status_name = wire_status_name(code);
+	e.msg = clean;
+	(void)journal_append(a, &e, false, &seq, hash);
+	log_audit("uid=%u user=provd pid=%d cmd=\"%s\" args=\"%s\"%s%s result=%s(%d) "
+	          "msg=\"%s\" seq=%llu hash=%s",
+	          (unsigned)getuid(), (int)getpid(), cmd, args, note[0] ? " " : "", note,
+	          e.status_name, code, clean, seq, hash[0] ? hash : "-");
 }
 
 int

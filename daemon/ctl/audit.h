@@ -98,6 +98,22 @@ const char *audit_health(const struct audit *a);
 void audit_progress(struct audit *a, const struct request *req, const char *note,
                     const char *msg);
 
+/* A record of something provd did by itself, with no request: e.g. the
+ * conflict check it runs after a failover or a healed partition.  cmd is
+ * the command it stands for ("check"), args say why it ran, user is
+ * "provd" with provd's own uid and pid.  Written at once, synced within a
+ * second; never waits, never fails (a journal error is logged). */
+void audit_event(struct audit *a, const char *cmd, const char *args, const char *note, int code,
+                 const char *msg);
+
+/* A record made by provd itself outside any request (`provd bootstrap`,
+ * run while the daemon is stopped): the same journal, chain and syslog
+ * line, with the caller's uid, user and pid.  cmd and args must hold no
+ * secret.  Written before returning; audit_close makes it durable and
+ * seals.  0, or -1 when the journal did not take it. */
+int audit_record_local(struct audit *a, const char *cmd, const char *args, int code,
+                       const char *status_name, unsigned long long ms, const char *msg);
+
 /* The redacted argument string of req, as audited ("--unit so-noi-vu ..."). */
 void audit_format_args(const struct request *req, char *out, size_t outsz);
 

@@ -62,6 +62,7 @@ struct client {
 	bool             resume;     /* has buffered work for the next turn */
 	bool             overflow;   /* reply cap hit: being disconnected */
 	bool             congested;  /* out went above OUT_HIGH, not yet below OUT_LOW */
+	uint32_t         events;     /* what the loop watches for now */
 	struct client   *prev, *next;
 };
 
@@ -277,6 +278,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 			close(fd);
 			continue;
 		}
+		cl->events = EPOLLIN;
 		cl->next = c->clients;
 		if (c->clients)
 			c->clients->prev = cl;
@@ -412,6 +414,11 @@ client_update_events(struct client *cl)
 		ev |= EPOLLIN;
 	if (cl->out.len > 0)
 		ev |= EPOLLOUT;
+	/* A streamed reply flushes once per bundle of records: no system call
+	 * when nothing changes. */
+	if (ev == cl->events)
+		return;
+	cl->events = ev;
 	loop_mod_fd(cl->ctl->pd->loop, cl->fd, ev);
 }
 

@@ -78,13 +78,25 @@ rec_kvf(struct rec *r, const char *key, const char *fmt, ...)
 }
 
 void
-rec_end(struct rec *r)
+rec_end_held(struct rec *r)
 {
 	if (wire_finish(&r->enc) < 0 && r->out != &discard)
 		log_warnx("request %lu: a reply record was too large and was dropped",
 		          r->req->id);
-	if (r->req->client != NULL)
-		r->req->conn->flush(r->req->client);
+}
+
+void
+request_flush(struct request *req)
+{
+	if (req->client != NULL)
+		req->conn->flush(req->client);
+}
+
+void
+rec_end(struct rec *r)
+{
+	rec_end_held(r);
+	request_flush(r->req);
 }
 
 void

@@ -87,6 +87,12 @@ void rec_kvn(struct rec *r, const char *key, const char *value, size_t n);
 void rec_kvf(struct rec *r, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 void rec_end(struct rec *r);
+/* rec_end without sending: the record waits in the output queue for the
+ * next rec_end, request_flush or request_done (a handler streaming many
+ * records sends them a bundle at a time, one send() instead of one a
+ * record). */
+void rec_end_held(struct rec *r);
+void request_flush(struct request *req);
 
 /* One record from key/value pairs, NULL-terminated. NULL values are skipped. */
 void reply_kv(struct request *req, const char *key, ...) __attribute__((sentinel));

@@ -18,9 +18,19 @@
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
 #define FAILBACK_MS     5000        /* how often a failed-over dir probes the URIs before it */
-#define PROBE_TIMEOUT_MS 1000       /* network timeout of one probe */
+#define PROBE_TIMEOUT_MS 1000       /* how long one probe waits for its answer */
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
+
+/* One fail-back probe in flight (see "fail-back probe" below). */
+struct probe {
+	bool          active;
+	size_t        idx;          /* the URI asked */
+	LDAP         *ld;           /* its own handle, never d->ld */
+	int           fd;
+	int           msgid;
+	struct timer *timer;
+};
 
 struct op {
 	enum op_kind   kind;
@@ -65,6 +75,7 @@ struct dir {
 	char           gate_why[1024];
 	size_t         switch_to;     /* > nuris: no switch back pending */
 	uint64_t       next_probe;
+	struct probe   probe;
 	struct timer  *retry, *tick;
 	unsigned       backoff;
 	unsigned long  reconnects;
@@ -72,6 +83,8 @@ struct dir {
 	bool           lost_pending;
 	dir_state_fn  *state_cb;
 	void          *state_ctx;
+	dir_write_fn  *write_cb[DIR_WRITE_OBSERVERS];
+	void          *write_ctx[DIR_WRITE_OBSERVERS];
 };
 
 static void dir_connect_now(void *arg);
@@ -108,7 +121,13 @@ complete(struct op *op, int code, const char *text, const char *matched,
 		.code = code, .text = text ? text : "",
 		.matched = matched ? matched : "", .ctrls = ctrls,
 	};
+	struct dir *d = op->dir;
+	size_t i;
 
+	for (i = 0; code == LDAP_SUCCESS && op->kind != OP_SEARCH && d != NULL &&
+	            i < DIR_WRITE_OBSERVERS && d->write_cb[i] != NULL; i++)
+		d->write_cb[i](d->write_ctx[i], op->kind == OP_ADD ? DIR_WROTE_ADD :
+		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn);
 	op->done(op->ctx, &r);
 	op_free(op);
 }
@@ -373,29 +392,158 @@ dir_lost(struct dir *d, const char *why)
 	schedule_retry(d);
 }
 
-/* Does URI answer a bind?  Blocks the loop for at most PROBE_TIMEOUT_MS
- * per network step (ldapi answers at once). */
-static bool
-probe_uri(struct dir *d, const char *uri)
-{
-	struct timeval nto = { 0, PROBE_TIMEOUT_MS * 1000 };
-	int v3 = LDAP_VERSION3;
-	char why[256];
-	LDAP *saved = d->ld;
-	bool ok;
+/* ---- fail-back probe -------------------------------------------------
+ *
+ * Connected to a failover URI, dir asks the URIs listed before it, one at
+ * a time, whether they answer a bind again.  The probe never blocks the
+ * loop: its own libldap handle connects asynchronously
+ * (LDAP_OPT_CONNECT_ASYNC), the bind is sent with ldap_sasl_bind (no _s),
+ * the socket is watched by the loop and ldap_result is polled with a zero
+ * timeout; a timer ends a probe that has no answer after PROBE_TIMEOUT_MS
+ * (a blackholed port, a stopped slapd).  Host names in URIs are resolved
+ * by libldap's connect, which does block: list providers by address or in
+ * /etc/hosts.
+ */
 
-	d->ld = NULL;
-	if (ldap_initialize(&d->ld, uri) != LDAP_SUCCESS) {
-		d->ld = saved;
-		return false;
+static void probe_next(struct dir *d, size_t from);
+
+static void
+probe_end(struct dir *d)
+{
+	struct probe *p = &d->probe;
+
+	if (p->timer != NULL) {
+		loop_timer_cancel(d->loop, p->timer);
+		p->timer = NULL;
 	}
-	ldap_set_option(d->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(d->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
-	ldap_set_option(d->ld, LDAP_OPT_TIMEOUT, &nto);
-	ok = bind_now(d, why, sizeof(why)) == LDAP_SUCCESS;
-	ldap_unbind_ext(d->ld, NULL, NULL);
-	d->ld = saved;
-	return ok;
+	if (p->fd >= 0) {
+		loop_del_fd(d->loop, p->fd);
+		p->fd = -1;
+	}
+	if (p->ld != NULL) {
+		ldap_unbind_ext(p->ld, NULL, NULL);
+		p->ld = NULL;
+	}
+	p->active = false;
+}
+
+/* The probe of URI p->idx ended: answered (bind ok) or not. */
+static void
+probe_finish(struct dir *d, bool answered)
+{
+	size_t idx = d->probe.idx;
+
+	probe_end(d);
+	if (d->ld == NULL || idx >= d->cur || d->switch_to < d->nuris)
+		return; /* the connection moved meanwhile: this answer is moot */
+	if (answered) {
+		log_info("directory: %s answers again; moving back to it from %s",
+		         d->uris[idx], d->uris[d->cur]);
+		d->switch_to = idx;
+		pump(d);
+		return;
+	}
+	probe_next(d, idx + 1);
+}
+
+static void
+probe_timeout(void *arg)
+{
+	struct dir *d = arg;
+
+	d->probe.timer = NULL;
+	probe_finish(d, false);
+}
+
+static void
+probe_io(void *arg, int fd, uint32_t events)
+{
+	struct dir *d = arg;
+	struct probe *p = &d->probe;
+	struct timeval zero = {0, 0};
+	LDAPMessage *res = NULL;
+	int rc, err = LDAP_OTHER;
+
+	(void)fd;
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		probe_finish(d, false);
+		return;
+	}
+	/* ldap_result finishes the connect and sends the queued bind. */
+	rc = ldap_result(p->ld, p->msgid, LDAP_MSG_ALL, &zero, &res);
+	if (rc == 0) {
+		if (events & EPOLLOUT)
+			(void)loop_mod_fd(d->loop, p->fd, EPOLLIN); /* connected: wait for the answer */
+		return;
+	}
+	if (rc < 0) {
+		probe_finish(d, false);
+		return;
+	}
+	if (ldap_parse_result(p->ld, res, &err, NULL, NULL, NULL, NULL, 1) != LDAP_SUCCESS)
+		err = LDAP_OTHER;
+	probe_finish(d, err == LDAP_SUCCESS);
+}
+
+/* Start a probe of uris[i]; false when it could not even start. */
+static bool
+probe_start(struct dir *d, size_t i)
+{
+	struct probe *p = &d->probe;
+	struct berval cred = {0, NULL};
+	struct timeval nto = {PROBE_TIMEOUT_MS / 1000, (PROBE_TIMEOUT_MS % 1000) * 1000};
+	static char empty[] = "";
+	int v3 = LDAP_VERSION3, rc;
+
+	p->idx = i;
+	p->fd = -1;
+	p->active = true;
+	if (ldap_initialize(&p->ld, d->uris[i]) != LDAP_SUCCESS) {
+		p->ld = NULL;
+		goto fail;
+	}
+	ldap_set_option(p->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(p->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	/* libldap connects without blocking only with a network timeout set
+	 * as well (ldap_pvt_connect); the timer below is what ends a probe. */
+	ldap_set_option(p->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
+	ldap_set_option(p->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON);
+	if (d->simple) {
+		cred.bv_val = d->bind_pw;
+		cred.bv_len = d->bind_pw ? strlen(d->bind_pw) : 0;
+		rc = ldap_sasl_bind(p->ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+		                    &p->msgid);
+	} else {
+		cred.bv_val = empty;
+		rc = ldap_sasl_bind(p->ld, NULL, "EXTERNAL", &cred, NULL, NULL, &p->msgid);
+	}
+	if (rc != LDAP_SUCCESS ||
+	    ldap_get_option(p->ld, LDAP_OPT_DESC, &p->fd) != LDAP_OPT_SUCCESS || p->fd < 0) {
+		p->fd = -1;
+		goto fail;
+	}
+	if (loop_add_fd(d->loop, p->fd, EPOLLIN | EPOLLOUT, probe_io, d) < 0) {
+		p->fd = -1;
+		goto fail;
+	}
+	if ((p->timer = loop_timer(d->loop, PROBE_TIMEOUT_MS, probe_timeout, d)) == NULL)
+		goto fail;
+	return true;
+fail:
+	probe_end(d);
+	return false;
+}
+
+/* Probe the earlier URIs from index from on, one at a time, until one
+ * starts (its answer comes later) or none is left. */
+static void
+probe_next(struct dir *d, size_t from)
+{
+	size_t i;
+
+	for (i = from; i < d->cur; i++)
+		if (probe_start(d, i))
+			return;
 }
 
 /* Connected to a failover URI: when one listed before it answers again,
@@ -405,15 +553,8 @@ probe_uri(struct dir *d, const char *uri)
 static void
 probe_earlier(struct dir *d)
 {
-	size_t i;
-
-	for (i = 0; i < d->cur; i++)
-		if (probe_uri(d, d->uris[i])) {
-			log_info("directory: %s answers again; moving back to it from %s",
-			         d->uris[i], d->uris[d->cur]);
-			d->switch_to = i;
-			return;
-		}
+	if (!d->probe.active)
+		probe_next(d, 0);
 }
 
 /* Writes queued for the old connection passed the write gate there: they
@@ -722,6 +863,7 @@ dir_new(struct loop *loop, const struct config *cfg)
 
 	d->loop = loop;
 	d->fd = -1;
+	d->probe.fd = -1;
 	STAILQ_INIT(&d->queue);
 	STAILQ_INIT(&d->held);
 	d->gate = DIR_GATE_OPEN;
@@ -767,6 +909,7 @@ dir_reconfigure(struct dir *d, const struct config *cfg)
 	bool reconnect = connection_changed(d, cfg);
 	size_t cur = d->cur;
 
+	probe_end(d); /* it may ask a URI the new list no longer has */
 	take_config(d, cfg);
 	if (!reconnect)
 		d->cur = cur;      /* still connected to that URI */
@@ -790,6 +933,7 @@ dir_free(struct dir *d)
 
 	if (d == NULL)
 		return;
+	probe_end(d);
 	if (d->ld != NULL) {
 		loop_del_fd(d->loop, d->fd);
 		ldap_unbind_ext(d->ld, NULL, NULL);
@@ -824,6 +968,20 @@ dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx)
 {
 	d->state_cb = cb;
 	d->state_ctx = ctx;
+}
+
+int
+dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx)
+{
+	size_t i;
+
+	for (i = 0; i < DIR_WRITE_OBSERVERS; i++)
+		if (d->write_cb[i] == NULL) {
+			d->write_cb[i] = cb;
+			d->write_ctx[i] = ctx;
+			return 0;
+		}
+	return -1;
 }
 
 /* ---- entry helpers --------------------------------------------------- */

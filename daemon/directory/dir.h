@@ -53,6 +53,14 @@ typedef void dir_done_fn(void *ctx, const struct dir_result *res);
 /* Called on every connection state change (for status and reconnect logs). */
 typedef void dir_state_fn(void *ctx, bool up);
 
+/* Called for every write the directory confirmed (LDAP success), before
+ * the write's own done callback, with the entry's DN (for counts kept
+ * current without counting entries, and what a count or a cache must
+ * forget).  At most DIR_WRITE_OBSERVERS; dir_on_write returns -1 beyond. */
+#define DIR_WRITE_OBSERVERS 4
+enum dir_wrote { DIR_WROTE_ADD, DIR_WROTE_MODIFY, DIR_WROTE_DELETE };
+typedef void dir_write_fn(void *ctx, enum dir_wrote what, const char *dn);
+
 /* Never NULL (out of memory is fatal, xmalloc.h). */
 struct dir *dir_new(struct loop *loop, const struct config *cfg);
 void dir_free(struct dir *d);
@@ -71,6 +79,7 @@ size_t dir_outstanding(const struct dir *d);    /* sent, not answered */
 size_t dir_queued(const struct dir *d);         /* waiting for the window */
 unsigned long dir_reconnects(const struct dir *d);
 void dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx);
+int dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx);
 
 /*
  * Submit operations.  Strings and mods are copied or fully used before the

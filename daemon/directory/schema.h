@@ -46,6 +46,7 @@
 #define AT_STATE           "provdState"
 #define AT_UNIT_KIND       "provdUnitKind"
 #define AT_UNIT_PARENT     "provdUnitParent"
+#define AT_UNIT_ALIAS      "provdUnitAlias" /* a merged unit's code, kept */
 
 #define AT_CERT_SERIAL      "provdCertSerial"
 #define AT_CERT_STATUS      "provdCertStatus"
@@ -56,11 +57,15 @@
 #define AT_CERT_REVOKED_AT  "provdCertRevokedAt"
 #define AT_CERT_INVALIDITY  "provdCertInvalidityDate"
 #define AT_CERT_FINGERPRINT "provdCertFingerprint"
-#define AT_CERT_PENDING     "provdCertPending"   /* CRL marker, see crl.h */
-#define AT_CERT_HOLD_CAUSE  "provdCertHoldCause" /* "account" or "officer" */
-#define AT_CERT_KEY_HASH    "provdCertKeyHash"   /* SHA-256 of the SPKI, hex */
-#define AT_CERT_ISSUER      "provdCertIssuer"    /* issuer DN, RFC 2253 */
-#define AT_KEY_ESCROW       "provdKeyEscrow"     /* CMS envelope, see escrow.h */
+#define AT_CERT_PENDING     "provdCertPending"     /* CRL marker, see crl.h */
+#define AT_CERT_HOLD_CAUSE  "provdCertHoldCause"   /* "account" or "officer" */
+#define AT_CERT_KEY_HASH    "provdCertKeyHash"     /* SHA-256 of the SPKI, hex */
+#define AT_CERT_ISSUER      "provdCertIssuer"      /* issuer DN, RFC 2253 */
+#define AT_KEY_ESCROW       "provdKeyEscrow"       /* CMS envelope, see escrow.h */
+#define AT_CERT_RENEWS      "provdCertRenews"      /* predecessor's serial */
+#define AT_CERT_RENEWED_BY  "provdCertRenewedBy"   /* successor's serial */
+#define AT_CERT_SUPERSEDE   "provdCertSupersedeAt" /* revoke as superseded then */
+#define AT_CERT_NOTIFIED    "provdCertNotified"    /* "DAYS TIME RCPTS", per notice */
 
 #define AT_CA_CERT         "cACertificate;binary"
 #define AT_CRL             "certificateRevocationList;binary"

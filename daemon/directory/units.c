@@ -50,8 +50,10 @@ table_free(struct unit *v, size_t n)
 {
 	size_t i;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		free(v[i].name);
+		dir_strv_free(v[i].aliases);
+	}
 	free(v);
 }
 
@@ -86,7 +88,9 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	char *kind = dir_entry_get(ld, e, AT_UNIT_KIND);
 	char *parent = dir_entry_get(ld, e, AT_UNIT_PARENT);
 	char *name = dir_entry_get(ld, e, AT_DESCRIPTION);
+	char **aliases = dir_entry_get_all(ld, e, AT_UNIT_ALIAS);
 	struct unit *u;
+	size_t i;
 
 	if (code == NULL || !units_code_valid(code) || r->n >= UNITS_MAX) {
 		log_warnx("units: skipping a unit entry with a bad code");
@@ -106,7 +110,18 @@ on_unit(void *arg, LDAP *ld, LDAPMessage *e)
 	snprintf(u->parent, sizeof(u->parent), "%s", parent ? parent : "");
 	u->name = name;
 	name = NULL;
+	/* An alias that is not a valid code could never be a local part. */
+	for (i = 0; aliases != NULL && aliases[i] != NULL; i++)
+		if (!units_code_valid(aliases[i])) {
+			log_warnx("units: %s: ignoring the bad alias values", u->code);
+			dir_strv_free(aliases);
+			aliases = NULL;
+			break;
+		}
+	u->aliases = aliases;
+	aliases = NULL;
 out:
+	dir_strv_free(aliases);
 	free(code);
 	free(kind);
 	free(parent);
@@ -119,6 +134,19 @@ cmp_unit(const void *a, const void *b)
 	return strcmp(((const struct unit *)a)->code, ((const struct unit *)b)->code);
 }
 
+struct units *
+units_from_array(struct unit *v, size_t n)
+{
+	struct units *u = units_new();
+
+	/* A new snapshot: whoever holds the old one keeps it intact. */
+	qsort(v, n, sizeof(*v), cmp_unit);
+	u->v = v;
+	u->n = n;
+	u->loaded = true;
+	return u;
+}
+
 static void
 on_done(void *arg, const struct dir_result *res)
 {
@@ -128,12 +156,7 @@ on_done(void *arg, const struct dir_result *res)
 	bool ok = res->code == LDAP_SUCCESS;
 
 	if (ok) {
-		u = units_new();
-		/* A new snapshot: whoever holds the old one keeps it intact. */
-		qsort(r->v, r->n, sizeof(*r->v), cmp_unit);
-		u->v = r->v;
-		u->n = r->n;
-		u->loaded = true;
+		u = units_from_array(r->v, r->n);
 		units_unref(r->pd->units);
 		r->pd->units = u;
 		log_debug("units: %zu units loaded", u->n);
@@ -151,7 +174,7 @@ void
 units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 {
 	static const char *const attrs[] = {
-		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, NULL
+		AT_OU, AT_DESCRIPTION, AT_UNIT_KIND, AT_UNIT_PARENT, AT_UNIT_ALIAS, NULL
 	};
 	struct reload *r = xcalloc(1, sizeof(*r));
 
@@ -160,6 +183,37 @@ units_reload(struct provd *pd, units_done_fn *done, void *ctx)
 	r->ctx = ctx;
 	dir_search(pd->dir, pd->cfg.units_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_UNIT ")", attrs, 0, NULL, on_unit, on_done, r);
+}
+
+struct units *
+units_from(const struct unit *v, size_t n)
+{
+	struct units *u = units_new();
+	size_t i, k;
+
+	u->v = xcalloc(n + 1, sizeof(*u->v));
+	for (i = 0; i < n; i++) {
+		struct unit *x = &u->v[u->n];
+
+		if (!units_code_valid(v[i].code)) {
+			units_unref(u);
+			return NULL;
+		}
+		*x = v[i];
+		x->name = v[i].name != NULL ? xstrdup(v[i].name) : NULL;
+		x->aliases = NULL;
+		u->n++;
+		for (k = 0; v[i].aliases != NULL && v[i].aliases[k] != NULL; k++)
+			;
+		if (k > 0) {
+			x->aliases = xcalloc(k + 1, sizeof(*x->aliases));
+			for (k = 0; v[i].aliases[k] != NULL; k++)
+				x->aliases[k] = xstrdup(v[i].aliases[k]);
+		}
+	}
+	qsort(u->v, u->n, sizeof(*u->v), cmp_unit);
+	u->loaded = true;
+	return u;
 }
 
 bool units_loaded(const struct units *u) { return u->loaded; }
@@ -180,6 +234,46 @@ units_find(const struct units *u, const char *code)
 		return NULL;
 	snprintf(key.code, sizeof(key.code), "%s", code);
 	return bsearch(&key, u->v, u->n, sizeof(*u->v), cmp_unit);
+}
+
+bool
+units_has_alias(const struct unit *x, const char *code)
+{
+	size_t i;
+
+	for (i = 0; x->aliases != NULL && x->aliases[i] != NULL; i++)
+		if (strcmp(x->aliases[i], code) == 0)
+			return true;
+	return false;
+}
+
+const struct unit *
+units_owner(const struct units *u, const char *local)
+{
+	const struct unit *x = units_find(u, local);
+	size_t i;
+
+	if (x != NULL)
+		return x;
+	/* Merges are rare: a scan of the table is cheap beside an LDAP write. */
+	for (i = 0; i < u->n; i++)
+		if (units_has_alias(&u->v[i], local))
+			return &u->v[i];
+	return NULL;
+}
+
+bool
+units_kind_valid(const char *kind)
+{
+	static const char *const kinds[] = {
+		"province", "department", "district", "ward", "commune", NULL
+	};
+	size_t i;
+
+	for (i = 0; kinds[i] != NULL; i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return true;
+	return false;
 }
 
 bool

@@ -25,8 +25,12 @@ struct units;
 struct unit {
 	char  code[UNIT_CODE_MAX];
 	char *name;                 /* Vietnamese name, UTF-8 */
-	char  kind[16];             /* province, department, district, commune */
+	char  kind[16];             /* province, department, district, ward, commune */
 	char  parent[UNIT_CODE_MAX];/* "" for top-level units */
+	char **aliases;             /* codes of units merged into this one
+	                               (provdUnitAlias), NULL-terminated; NULL
+	                               when none.  <alias>@<domain> still reaches
+	                               this unit (etc/postfix/ldap-units-aliases.cf) */
 };
 
 /* An empty, not yet loaded table with one reference (the caller's). */
@@ -42,10 +46,30 @@ void units_unref(struct units *u);
 typedef void units_done_fn(void *ctx, bool ok);
 void units_reload(struct provd *pd, units_done_fn *done, void *ctx);
 
+/* A loaded table holding copies of v[0..n) (names and aliases copied; the
+ * caller keeps v), with one reference; NULL when a code is invalid.  For tools and tests that have a unit list without a
+ * directory; provd itself loads with units_reload. */
+struct units *units_from(const struct unit *v, size_t n);
+/* A loaded table of the n units of v (taking v and the names in it), with
+ * one reference: what units_reload builds
+ * from the directory, and `provd bootstrap` from a units file. */
+struct units *units_from_array(struct unit *v, size_t n);
+
 bool units_loaded(const struct units *u);
 size_t units_count(const struct units *u);
 const struct unit *units_at(const struct units *u, size_t i);   /* sorted by code */
 const struct unit *units_find(const struct units *u, const char *code);
+
+/* The unit whose address local@<domain> is: the unit with that code, or
+ * the unit that keeps it as the alias of a unit merged into it.  NULL when
+ * neither. */
+const struct unit *units_owner(const struct units *u, const char *local);
+
+/* Is code one of x's aliases? */
+bool units_has_alias(const struct unit *x, const char *code);
+
+/* A valid unit kind: province, department, district, ward or commune. */
+bool units_kind_valid(const char *kind);
 
 /* Is code the unit `ancestor` or below it? */
 bool units_within(const struct units *u, const char *code, const char *ancestor);

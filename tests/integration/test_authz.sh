@@ -169,6 +169,22 @@ fixture() {
 	"unit modify")
 		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
 		ARGS=("$UNIT" --name "Tên mới $n") ;;
+	"unit merge")
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		local from=$UNIT
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		ARGS=("$from" --into "$UNIT") ;;
+	"unit remove")
+		if [[ $t == in ]]; then new_unit commune "$DISTRICT"; else new_unit department ''; fi
+		ARGS=("$UNIT") ;;
+	"reorg plan" | "reorg apply")
+		# A whole plan that changes nothing: the unit keeps its name.
+		next
+		printf 'reorg,authz-%s-%s\nrename,%s,Sở Nội vụ\n' "${P#pz}" "$n" "$OUTSIDE_UNIT2" \
+			>"$W/r$n.csv"
+		chmod 644 "$W/r$n.csv"
+		ARGS=("$W/r$n.csv") ;;
+	"reorg status") ARGS=() ;;         # after the reorg apply rows
 	"user add")
 		next
 		ARGS=(--name "Lê Văn $(tr 0-9 a-j <<<"$n$P")" --unit "$u" --employee-id "AA$P$n") ;;
@@ -219,6 +235,10 @@ fixture() {
 		OKST=4 ;;
 	"cert issue") new_account "$u"; make_csr "i$n"; ARGS=("$LOGIN" --csr "$W/i$n.csr") ;;
 	"cert revoke") new_cert "$u"; ARGS=("$SERIAL" --reason superseded) ;;
+	"cert renew")
+		# One certificate; a scoped officer's renewal outside the scope
+		# is refused before anything is written.
+		new_cert "$u"; ARGS=("$SERIAL"); EACHST=5 ;;
 	"cert release")
 		new_cert "$u"
 		provctl cert revoke "$SERIAL" --reason certificateHold >/dev/null

@@ -49,7 +49,7 @@ eq "formats after -f" "$(candidates provctl -f '')" "$(lines table tab json)"
 eq "nouns after a global option" "$(candidates provctl -f json ce)" "cert"
 eq "verbs of user" "$(candidates provctl user '')" \
 	"$(lines add show list modify move disable enable delete purge passwd)"
-eq "verbs of cert by prefix" "$(candidates provctl cert re)" "$(lines revoke release)"
+eq "verbs of cert by prefix" "$(candidates provctl cert re)" "$(lines revoke release renew)"
 eq "options of user add" "$(candidates provctl user add --)" \
 	"$(lines --name --unit --employee-id --title --phone --login --alias --quota)"
 eq "options of user add by prefix" "$(candidates provctl user add --n)" "--name"

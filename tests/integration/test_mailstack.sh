@@ -83,10 +83,11 @@ lacks "... while the shipped filter has it" \
 PF=$TMP/postfix
 mkdir -m 755 "$PF"
 printf 'compatibility_level = 3.6\n' >"$PF/main.cf"
-for f in ldap-mailboxes ldap-aliases ldap-units-staff ldap-units-children ldap-units-empty; do
+for f in ldap-mailboxes ldap-aliases ldap-units-staff ldap-units-children ldap-units-aliases \
+	ldap-units-empty; do
 	configure "$REPO/etc/postfix/$f.cf" "$PF/$f.cf" '|' \
 		server_host "$LDAP_URI" bind_pw "$MAILPW"
-	[[ $f == ldap-units-empty || $f == ldap-units-children ]] ||
+	[[ $f == ldap-units-empty || $f == ldap-units-children || $f == ldap-units-aliases ]] ||
 		contains "$f.cf: the filter excludes disabled accounts" "$(<"$PF/$f.cf")" "$LOCKED"
 done
 chmod 600 "$PF"/*.cf
@@ -98,13 +99,15 @@ touch -d '-1 minute' "$PF"/*.cf
 lookup() {
 	if [[ $1 == ldap-units ]]; then
 		postmap -c "$PF" -q "$2" \
-			"unionmap:{ldap:$PF/ldap-units-staff.cf, ldap:$PF/ldap-units-children.cf}"
+			"unionmap:{ldap:$PF/ldap-units-staff.cf, ldap:$PF/ldap-units-children.cf, ldap:$PF/ldap-units-aliases.cf}"
 	else
 		postmap -c "$PF" -q "$2" "ldap:$PF/$1.cf"
 	fi
 }
 ok "main.cf.snippet wires the unit address as that unionmap" \
 	grep -qF 'unionmap:{ldap:/etc/postfix/ldap-units-staff.cf,' "$REPO/etc/postfix/main.cf.snippet"
+ok "... with the addresses of merged units in it" \
+	grep -qF 'ldap:/etc/postfix/ldap-units-aliases.cf}' "$REPO/etc/postfix/main.cf.snippet"
 
 # Where Postfix delivers ADDRESS: virtual_alias_maps (aliases, then unit
 # addresses) applied recursively the way cleanup(8) does it, then the
@@ -435,6 +438,42 @@ eq "expired: lookup mode refuses once provd removed the password" "$gone" 0
 fails "expired: ... and keeps refusing" 77 auth lookup "$K" "$KPW"
 ok "report passwords counts it" provctl -f json report passwords --unit so-tai-chinh
 contains "... as expired" "$OUT" '"passwords_expired":1'
+
+# --- a reorganisation: Vĩnh Phúc into Phú Thọ (etc/reorg) ----------------------------------
+# docs/operations.md, "Reorganising the province": the maps first take both
+# domains, then provd.conf names the new one, then the plan is applied.
+NEWD=phutho.gov.vn
+add tuanlv 'Lê Văn Tuấn' so-tai-chinh MS0201
+add landt 'Đỗ Thị Lan' so-ke-hoach-dau-tu MS0202
+eq "before: the person's address" "$(resolve "tuanlv@$DOMAIN")" "mailbox tuanlv@$DOMAIN"
+contains "before: the unit address" "$(resolve "so-ke-hoach-dau-tu@$DOMAIN")" "mailbox landt@$DOMAIN"
+sed -i "s/^domain = .*/domain = $NEWD, $DOMAIN/" "$PF"/*.cf
+touch -d '-1 minute' "$PF"/*.cf
+python3 - "$SANDBOX_DIR/provd.conf" "$NEWD" "$DOMAIN" <<'PY'
+import sys
+p, new, old = sys.argv[1:]
+s = open(p).read()
+s = s.replace('domain = "%s";' % old, 'domain = "%s";\n  previous_domains = [ "%s" ];' % (new, old))
+s = s.replace('organization = "UBND tỉnh Vĩnh Phúc";', 'organization = "UBND tỉnh Phú Thọ";')
+open(p, 'w').write(s)
+PY
+ok "provd restarts with the new domain" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
+	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "reorg plan" provctl reorg plan "$REPO/etc/reorg/vinh-phuc-2025.csv"
+ok "reorg apply" provctl reorg apply "$REPO/etc/reorg/vinh-phuc-2025.csv"
+eq "after: the new address is the mailbox" "$(resolve "tuanlv@$NEWD")" "mailbox tuanlv@$NEWD"
+eq "after: the old address still delivers to it" "$(resolve "tuanlv@$DOMAIN")" "mailbox tuanlv@$NEWD"
+merged=$(resolve "pt-so-tai-chinh@$NEWD")
+contains "the merged department's address reaches the staff of one old department" \
+	"$merged" "mailbox tuanlv@$NEWD"
+contains "... and of the other" "$merged" "mailbox landt@$NEWD"
+eq "an old department's address, new domain, expands to the merged staff" \
+	"$(resolve "so-ke-hoach-dau-tu@$NEWD")" "$merged"
+eq "... and in the old domain" "$(resolve "so-ke-hoach-dau-tu@$DOMAIN")" "$merged"
+ok "Dovecot (lookup) logs the person in at the new address" auth lookup "tuanlv@$NEWD" "${PW[tuanlv]}"
+ok "Dovecot (auth_bind) too" auth bind "tuanlv@$NEWD" "${PW[tuanlv]}"
+ok "Dovecot's userdb" userdb lookup "tuanlv@$NEWD"
+contains "... a home in the new domain" "$OUT" "/var/vmail/$NEWD/tuanlv"
 
 # --- shut Dovecot down ---------------------------------------------------------------------
 

@@ -178,7 +178,7 @@ eq "table: header plus 176 rows" "$(wc -l <<<"$OUT")" 177
 # --- report expiring ---------------------------------------------------------------------
 ok "report expiring (30 days)" provctl -f tab report expiring
 E=$OUT
-eq "expiring: header" "$(head -n 1 <<<"$E")" $'unit\tunit_name\tlogin\tname\tserial\tnot_after\tdays_left'
+eq "expiring: header" "$(head -n 1 <<<"$E")" $'unit\tunit_name\tlogin\tname\tserial\tnot_after\tdays_left\tnotified'
 eq "expiring: two certificates" "$(($(wc -l <<<"$E") - 1))" 2
 eq "expiring: sorted by unit (so-tai-chinh first)" "$(sed -n 2p <<<"$E" | cut -f1,3,5)" \
 	"so-tai-chinh	$P7	$S7"

@@ -3,10 +3,14 @@
 # points at a dead port) and site 2 cannot reach slapd #1, so once the writer
 # lease has run out on slapd #2, site 2 writes there while site 1 writes to
 # slapd #1.  Each gives one alias to a different person and each revokes a
-# certificate.  After the heal, provd finds it: check lists the alias on two
-# accounts and the CRL that misses a revocation, status and the log say so,
-# user show of the alias names both holders, check --fix republishes a
-# complete CRL.
+# certificate; site 1 disables a person whose phone site 2 changes later,
+# and both disable another.  After the heal, provd finds it: check lists the
+# alias on two accounts, the CRL that misses a revocation and both lock
+# states (lock_state), status, the log and the audit journal (also of the
+# check provd ran by itself on seeing the split) say so, user show of the
+# alias names both holders, check --fix through whichever site writes now
+# republishes a complete CRL, and a disable or enable through the writer
+# settles a lock state.
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -18,20 +22,12 @@ B=$LDAP_BASE
 P1=$PROVD_SOCKET
 P2=$PROVD_SOCKET2
 
-syncrepl_of() {  # syncrepl_of LDAPI: the olcSyncrepl value
-	ldapsearch -Q -Y EXTERNAL -H "$1" -LLL -o ldif-wrap=no -b 'olcDatabase={1}mdb,cn=config' \
-		-s base olcSyncrepl | sed -n 's/^olcSyncrepl: //p'
-}
-# shellcheck disable=SC2317 # called through ok
-set_syncrepl() {  # set_syncrepl LDAPI VALUE
-	printf 'dn: olcDatabase={1}mdb,cn=config\nchangetype: modify\nreplace: olcSyncrepl\nolcSyncrepl: %s\n' \
-		"$2" | ldapmodify -Q -Y EXTERNAL -H "$1" >/dev/null
-}
 
 # --- before: three people, a CA on both sites, two certificates ---------------------------------
 ok "annv" provctl -s "$P1" user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id PA0001
 ok "binhtt" provctl -s "$P1" user add --name 'Trần Thị Bình' --unit so-y-te --employee-id PA0002
 ok "cuonglv" provctl -s "$P1" user add --name 'Lê Văn Cường' --unit so-noi-vu --employee-id PA0003
+ok "dungpt" provctl -s "$P1" user add --name 'Phạm Thị Dung' --unit so-y-te --employee-id PA0004
 ok "ca create on site 1" provctl -s "$P1" ca create --subject '/CN=Vinh Phuc Staff CA' --key ec-p256 --days 3650
 # shellcheck disable=SC2317
 ca_on_2() { ldap_root2 -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base 1.1 | grep -q '^dn:'; }
@@ -67,6 +63,14 @@ ok "site 1 still writes: the same alias on another person" provctl -s "$P1" alia
 ok "site 2 revokes annv's certificate" provctl -s "$P2" cert revoke "$sa" --reason superseded
 ok "site 1 revokes binhtt's certificate" provctl -s "$P1" cert revoke "$sb" --reason superseded
 ok "site 2 publishes again" provctl -s "$P2" crl publish
+# Lock states: site 1 disables cuonglv, and site 2 changes his phone later
+# (its whole entry wins: the disable is undone without a trace in the
+# entry); both sites disable dungpt.
+ok "site 1 disables cuonglv" provctl -s "$P1" user disable cuonglv --reason 'left the service'
+sleep 1.1
+ok "site 2 changes cuonglv's phone later" provctl -s "$P2" user modify cuonglv --phone '+84 211 3812 345'
+ok "site 1 disables dungpt" provctl -s "$P1" user disable dungpt --reason 'on leave'
+ok "site 2 disables dungpt too" provctl -s "$P2" user disable dungpt --reason 'on leave'
 
 # --- the heal --------------------------------------------------------------------------------------
 ok "heal slapd #1" set_syncrepl "$LDAPI_URI" "$r1"
@@ -89,20 +93,56 @@ contains "the alias on two accounts" "$OUT" "lanhdao@vinhphuc.gov.vn"
 contains "names both holders" "$OUT" "binhtt, cuonglv"
 contains "a revocation missing from the CRL" "$OUT" "not on the CRL"
 contains "the message points at --fix" "$ERR" "check --fix"
+contains "cuonglv's disable undone by the later entry" "$OUT" \
+	"$(printf 'lock_state\tcuonglv\tdisabled at')"
+contains "said so" "$(grep $'^lock_state\tcuonglv' <<<"$OUT")" "but the entry is active: a later change"
+contains "dungpt's lock state changed on both sides" "$(grep $'^lock_state\tdungpt' <<<"$OUT")" \
+	"lock state changed through two providers"
+contains "naming both positions" "$(grep $'^lock_state\tdungpt' <<<"$OUT")" "(position 1)"
+ok "cuonglv's entry is active indeed" ldap_root -b "uid=cuonglv,ou=people,$B" -s base pwdAccountLockedTime
+lacks "not locked" "$OUT" "pwdAccountLockedTime"
 ok "status" provctl -s "$P1" status
 contains "status counts the conflicts" "$OUT" "conflicts:"
 lacks "not zero" "$(grep '^conflicts:' <<<"$OUT")" " 0 (checked"
 contains "the log lists them" "$(<"$SANDBOX_DIR/provd.log")" "check: address lanhdao@vinhphuc.gov.vn: held by 2 accounts"
+contains "lock states too" "$(<"$SANDBOX_DIR/provd.log")" "check: lock_state dungpt: lock state changed through two providers"
 ok "the audit journal has the check" provctl -s "$P1" -f json audit show
 contains "with its result" "$OUT" "conflicts found"
 fails "user show of the alias is an error" 4 provctl -s "$P1" user show lanhdao@vinhphuc.gov.vn
 contains "naming both" "$ERR" "binhtt and cuonglv"
-# Site 2 holds the writer lease now (it still cannot reach slapd #1): the
-# repair goes through it; site 1 refuses writes and says who writes.
-fails "check --fix through site 1: it is not the writer" 7 provctl -s "$P1" check --fix
+# After the heal one lease wins — whichever site renewed it last — and the
+# other site finds it held the lease while another provider took writes:
+# that site refuses writes and says who writes, the repair goes through the
+# writer.
+# shellcheck disable=SC2317
+writes_open() { provctl -s "$1" status | grep -q '^ldap_writes: *open'; }
+# shellcheck disable=SC2317
+one_writer() {
+	local n=0
+	writes_open "$P1" && n=$((n + 1))
+	writes_open "$P2" && n=$((n + 1))
+	((n == 1))
+}
+ok "one writer after the heal (within 15 s)" within 15 one_writer
+if writes_open "$P1"; then
+	W=$P1 WDIR=$SANDBOX_DIR L=$P2 LDIR=$SANDBOX_DIR2
+else
+	W=$P2 WDIR=$SANDBOX_DIR2 L=$P1 LDIR=$SANDBOX_DIR
+fi
+diag "the writer after the heal: $W"
+contains "the other site saw the split" "$(<"$LDIR/provd.log")" "took writes while this provd held the lease"
+# The check provd ran by itself when the lease showed the split is audited
+# too: user provd, why it ran, what it found (by kind).
+# shellcheck disable=SC2317
+auto_check_audited() {
+	provctl -s "$L" -f tab audit show |
+		grep -P '^\d+\t[^\t]*\tprovd\t\d+\tcheck\tafter another provider took writes[^\t]*\tfound=[1-9][^\t]* lock_state=2 [^\t]*\tconflict\t'
+}
+ok "the automatic check after the split is in that site's audit journal (within 10 s)" within 10 auto_check_audited
+fails "check --fix through the other site: it is not the writer" 7 provctl -s "$L" check --fix
 contains "and says so" "$ERR" "not the writer"
-ok "check --fix through site 2, the writer" provctl -s "$P2" check --fix
-contains "the CRL republished" "$(<"$SANDBOX_DIR2/provd.log")" "check --fix: CRL"
+ok "check --fix through the writer" provctl -s "$W" check --fix
+contains "the CRL republished" "$(<"$WDIR/provd.log")" "check --fix: CRL"
 # shellcheck disable=SC2317
 crl_on_1() {
 	[[ $(ldap_root -b "cn=Vinh Phuc Staff CA,ou=pki,$B" -s base provdCrlNumber |
@@ -115,7 +155,18 @@ sed -n 's/^certificateRevocationList;binary:: //p' <<<"$OUT" | base64 -d >"$T/cr
 ok "lists both revoked certificates" openssl crl -inform DER -in "$T/crl.der" -noout -text
 contains "annv's" "$OUT" "$(tr 'a-f' 'A-F' <<<"$sa")"
 contains "binhtt's" "$OUT" "$(tr 'a-f' 'A-F' <<<"$sb")"
+# The operator decides: disable cuonglv again and enable dungpt, through
+# the writer; their marks then come from one provider and agree.
+ok "disable cuonglv again through the writer" provctl -s "$W" user disable cuonglv --reason 'left the service'
+ok "enable dungpt through the writer" provctl -s "$W" user enable dungpt
+# shellcheck disable=SC2317
+marks_settled() {
+	[[ $(ldap_root -b "cn=provd-writer,$B" -s one '(|(cn=lock-*-cuonglv)(cn=lock-*-dungpt))' 1.1 |
+		grep -c '^dn:') == 2 ]]
+}
+ok "one mark each left on slapd #1 (within 10 s)" within 10 marks_settled
 fails "afterwards only the alias is left" 4 provctl -s "$P1" -f tab check
 lacks "no CRL finding" "$OUT" "not on the CRL"
+lacks "no lock-state finding" "$OUT" "lock_state"
 
 done_testing

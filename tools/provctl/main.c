@@ -48,6 +48,13 @@
 #define CHUNK          (60u * 1024)
 #define MAX_SECRET     1024
 
+/* A credentials line and its employee id ("" when the record has none). */
+struct secret_line {
+	char *emp;
+	char *line;
+	size_t len;
+};
+
 struct session {
 	int              fd;
 	struct buf       in, out;
@@ -58,6 +65,9 @@ struct session {
 	FILE            *secret_out;    /* --credentials FILE, once opened */
 	const char      *secret_path;   /* made when the first password arrives */
 	bool             secret_header; /* its CSV header is written */
+	char            *secret_head;   /* that header line */
+	struct secret_line *secret_lines; /* every line written, to drop replaced ones */
+	size_t           nsecret, capsecret;
 	struct formatter *report;       /* --report FILE: every record */
 	FILE            *plan_out;      /* --plan-out FILE: PLAN records as CSV */
 	bool             plan_header;
@@ -434,7 +444,108 @@ clear_progress(struct session *s)
 	s->progress_shown = false;
 }
 
-static void write_csv_record(FILE *out, bool *header, const struct wire_msg *m);
+static void write_csv_record(struct session *s, FILE *out, bool *header,
+                             const struct wire_msg *m, bool keep);
+
+/* Remember a line written to the credentials file (see secret_finish). */
+static void
+secret_keep(struct session *s, const char *emp, const char *line, size_t len)
+{
+	struct secret_line *l;
+
+	if (s->nsecret == s->capsecret) {
+		size_t cap = s->capsecret ? s->capsecret * 2 : 256;
+		struct secret_line *nv = realloc(s->secret_lines, cap * sizeof(*nv));
+
+		if (nv == NULL)
+			return;
+		s->secret_lines = nv;
+		s->capsecret = cap;
+	}
+	l = &s->secret_lines[s->nsecret];
+	l->emp = strdup(emp != NULL ? emp : "");
+	l->line = malloc(len);
+	l->len = len;
+	if (l->emp == NULL || l->line == NULL) {
+		free(l->emp);
+		free(l->line);
+		return;
+	}
+	memcpy(l->line, line, len);
+	s->nsecret++;
+}
+
+static int
+secret_cmp(const void *a, const void *b)
+{
+	const struct secret_line *x = *(struct secret_line *const *)a;
+	const struct secret_line *y = *(struct secret_line *const *)b;
+	int d = strcmp(x->emp, y->emp);
+
+	return d ? d : (x < y ? -1 : x > y);
+}
+
+/* After the last record: when provd sent a second line for an employee id
+ * (an account lost in a failover and made again under a new login), the
+ * earlier line is void — rewrite the file without it (a temporary file
+ * renamed over it).  0, or -1 with errno. */
+static int
+secret_finish(struct session *s)
+{
+	struct secret_line **v = NULL;
+	char tmp[4200];
+	size_t i, dropped = 0;
+	FILE *f = NULL;
+	int fd, rc = -1;
+
+	if (s->nsecret < 2 || s->secret_path == NULL || s->secret_head == NULL)
+		goto out_ok;
+	if ((v = calloc(s->nsecret, sizeof(*v))) == NULL)
+		goto out;
+	for (i = 0; i < s->nsecret; i++)
+		v[i] = &s->secret_lines[i];
+	qsort(v, s->nsecret, sizeof(*v), secret_cmp);
+	for (i = 0; i + 1 < s->nsecret; i++)
+		if (v[i]->emp[0] != '\0' && strcmp(v[i]->emp, v[i + 1]->emp) == 0) {
+			v[i]->len = 0; /* replaced by a later line */
+			dropped++;
+		}
+	if (dropped == 0)
+		goto out_ok;
+	snprintf(tmp, sizeof(tmp), "%s.tmp", s->secret_path);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600)) < 0)
+		goto out;
+	if ((f = fdopen(fd, "w")) == NULL) {
+		close(fd);
+		goto out_unlink;
+	}
+	fputs(s->secret_head, f);
+	for (i = 0; i < s->nsecret; i++)
+		if (s->secret_lines[i].len > 0)
+			fwrite(s->secret_lines[i].line, 1, s->secret_lines[i].len, f);
+	if (fclose(f) != 0 || rename(tmp, s->secret_path) != 0)
+		goto out_unlink;
+	fprintf(stderr, "provctl: %zu credentials lines replaced by later ones (accounts made "
+	        "again after a failover) were left out of %s\n", dropped, s->secret_path);
+out_ok:
+	rc = 0;
+	goto out;
+out_unlink:
+	unlink(tmp);
+out:
+	free(v);
+	for (i = 0; i < s->nsecret; i++) {
+		explicit_bzero(s->secret_lines[i].line, s->secret_lines[i].len);
+		free(s->secret_lines[i].line);
+		free(s->secret_lines[i].emp);
+	}
+	free(s->secret_lines);
+	s->secret_lines = NULL;
+	s->nsecret = 0;
+	free(s->secret_head);
+	s->secret_head = NULL;
+	return rc;
+}
 
 static void
 write_secret(struct session *s, const struct wire_msg *m)
@@ -461,17 +572,20 @@ write_secret(struct session *s, const struct wire_msg *m)
 		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
 		return;
 	}
-	write_csv_record(s->secret_out, &s->secret_header, m);
+	write_csv_record(s, s->secret_out, &s->secret_header, m, true);
 }
 
 /* One record as a CSV line to out (RFC 4180 quoting), after a header line
  * of its keys when *header is false.  The line is wiped from memory after
- * (it may hold a password). */
+ * (it may hold a password).  keep: a credentials line, remembered for
+ * secret_finish (secret_keep). */
 static void
-write_csv_record(FILE *out, bool *header, const struct wire_msg *m)
+write_csv_record(struct session *s, FILE *out, bool *header, const struct wire_msg *m,
+                 bool keep)
 {
 	struct buf b;
-	size_t i;
+	size_t i, head;
+	const char *emp = NULL;
 
 	buf_init(&b, 1u << 20);
 	if (!*header) {
@@ -479,7 +593,13 @@ write_csv_record(FILE *out, bool *header, const struct wire_msg *m)
 			buf_printf(&b, "%s%s", i ? "," : "", m->f[i].ptr);
 		buf_append(&b, "\n", 1);
 		*header = true;
+		if (keep)
+			s->secret_head = strndup(buf_head(&b), b.len);
 	}
+	head = b.len;
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		if (strcmp(m->f[i].ptr, "employee_id") == 0)
+			emp = m->f[i + 1].ptr;
 	for (i = 0; i + 1 < m->nfields; i += 2) {
 		const struct wire_field *v = &m->f[i + 1];
 		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
@@ -500,6 +620,8 @@ write_csv_record(FILE *out, bool *header, const struct wire_msg *m)
 	}
 	buf_append(&b, "\n", 1);
 	fwrite(buf_head(&b), 1, b.len, out);
+	if (keep)
+		secret_keep(s, emp, buf_head(&b) + head, b.len - head);
 	buf_wipe(&b);
 	buf_free(&b);
 }
@@ -651,7 +773,7 @@ handle(struct session *s, struct wire_msg *m)
 		break;
 	case WIRE_PLAN:
 		if (s->plan_out != NULL)
-			write_csv_record(s->plan_out, &s->plan_header, m);
+			write_csv_record(s, s->plan_out, &s->plan_header, m, false);
 		break;
 	case WIRE_PROGRESS:
 		show_progress(s, m);
@@ -1011,6 +1133,11 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 	}
 	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
+	if (secret_finish(&s) < 0) {
+		fprintf(stderr, "provctl: rewriting the credentials file without its replaced "
+		        "lines: %s\n", strerror(errno));
 		return ST_INTERNAL;
 	}
 	if ((rc = line_out_finish(&s, s.status == ST_OK)) != 0)

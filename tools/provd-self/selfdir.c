@@ -13,14 +13,19 @@
 #include "pkitime.h"
 #include "schema.h"
 
+static void first_value(LDAP *ld, LDAPMessage *e, const char *attr, char *out,
+    size_t outsz);
+
+/* Connect (lazily: libldap connects at the first operation) to uri, or
+ * to the first of c->uri's list that answers when uri is NULL. */
 static LDAP *
-connect_dir(const struct selfdir_conf *c, char *err, size_t errlen)
+connect_uri(const struct selfdir_conf *c, const char *uri, char *err, size_t errlen)
 {
 	LDAP *ld = NULL;
 	int version = LDAP_VERSION3, rc;
 	struct timeval tv = { .tv_sec = c->timeout, .tv_usec = 0 };
 
-	if ((rc = ldap_initialize(&ld, c->uri)) != LDAP_SUCCESS) {
+	if ((rc = ldap_initialize(&ld, uri != NULL ? uri : c->uri)) != LDAP_SUCCESS) {
 		snprintf(err, errlen, "ldap_initialize: %s", ldap_err2string(rc));
 		return NULL;
 	}
@@ -33,6 +38,12 @@ connect_dir(const struct selfdir_conf *c, char *err, size_t errlen)
 		return NULL;
 	}
 	return ld;
+}
+
+static LDAP *
+connect_dir(const struct selfdir_conf *c, char *err, size_t errlen)
+{
+	return connect_uri(c, NULL, err, errlen);
 }
 
 static int
@@ -61,6 +72,81 @@ service_connection(const struct selfdir_conf *c, char *err, size_t errlen)
 		return NULL;
 	}
 	return ld;
+}
+
+/*
+ * The writing provider, the way provd chooses it (docs/operations.md, "Two
+ * sites"): the first URI of c->uri's list that answers, and only if the
+ * writer lease cn=provd-writer,<base> there ("<position> <time> <uri>")
+ * names that position.  One URI: that one, no lease needed.  SELFDIR_OK
+ * with the service identity bound to the writer in *svc and its URI in
+ * uri; SELFDIR_NOT_WRITER (err says who writes) when the lease names
+ * another provider; SELFDIR_UNAVAILABLE when none answers or the lease
+ * cannot be read.
+ */
+static enum selfdir_rc
+writer_connection(const struct selfdir_conf *c, LDAP **svc, char *uri, size_t urisz,
+    char *err, size_t errlen)
+{
+	char list[SELFDIR_URIS_MAX], *save = NULL, *u, dn[1100], value[600] = "";
+	char *attrs[] = { "description", NULL };
+	LDAPMessage *res = NULL, *e;
+	unsigned long pos = 0, i, n = 0;
+	long long renewed = 0;
+	int rc, used = 0;
+	LDAP *ld = NULL;
+
+	*svc = NULL;
+	if (strlen(c->uri) >= sizeof(list)) {
+		snprintf(err, errlen, "ldap.uri too long");
+		return SELFDIR_UNAVAILABLE;
+	}
+	snprintf(list, sizeof(list), "%s", c->uri);
+	for (u = strtok_r(list, " \t", &save); u != NULL; u = strtok_r(NULL, " \t", &save))
+		n++;
+	snprintf(list, sizeof(list), "%s", c->uri);
+	save = NULL;
+	for (i = 0, u = strtok_r(list, " \t", &save); u != NULL;
+	    i++, u = strtok_r(NULL, " \t", &save)) {
+		if ((ld = connect_uri(c, u, err, errlen)) == NULL)
+			continue;
+		if ((rc = simple_bind(ld, c->bind_dn, c->bind_pw)) == LDAP_SUCCESS)
+			break;
+		snprintf(err, errlen, "%s: bind as %s: %s", u, c->bind_dn, ldap_err2string(rc));
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		ld = NULL;
+	}
+	if (ld == NULL)
+		return SELFDIR_UNAVAILABLE;
+	snprintf(uri, urisz, "%s", u);
+	if (n <= 1) {
+		*svc = ld;
+		return SELFDIR_OK;
+	}
+	snprintf(dn, sizeof(dn), "cn=provd-writer,%s", c->base);
+	rc = ldap_search_ext_s(ld, dn, LDAP_SCOPE_BASE, "(objectClass=*)", attrs, 0,
+	    NULL, NULL, NULL, 1, &res);
+	if (rc == LDAP_SUCCESS && (e = ldap_first_entry(ld, res)) != NULL)
+		first_value(ld, e, "description", value, sizeof(value));
+	if (res != NULL)
+		ldap_msgfree(res);
+	if (rc != LDAP_SUCCESS || value[0] == '\0' ||
+	    sscanf(value, "%lu %lld %n", &pos, &renewed, &used) < 2 || used <= 0) {
+		snprintf(err, errlen, "no writer lease readable at %s on %s: %s", dn, uri,
+		    rc != LDAP_SUCCESS ? ldap_err2string(rc) : "no value");
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return SELFDIR_UNAVAILABLE;
+	}
+	if (pos != i) {
+		snprintf(err, errlen, "not the writer: the sites write to %s (position %lu of "
+		    "ldap.uri), %s (position %lu) answers here; password changes wait until "
+		    "that provider answers again or provd moves its lease",
+		    value + used, pos, uri, i);
+		ldap_unbind_ext_s(ld, NULL, NULL);
+		return SELFDIR_NOT_WRITER;
+	}
+	*svc = ld;
+	return SELFDIR_OK;
 }
 
 /* 0 when s is not GeneralizedTime as provd writes it. */
@@ -194,7 +280,21 @@ selfdir_change(const struct selfdir_conf *c, const struct selfdir_person *p,
 	int rc, msgid, result = LDAP_OTHER;
 
 	*end_time_left = false;
-	if ((ld = connect_dir(c, err, errlen)) == NULL)
+	if (next != NULL) {
+		/* A change goes to the writing provider, or nowhere: a password
+		 * changed on another provider could undo (or be undone by)
+		 * provd's changes of the same entry when replication merges. */
+		char wuri[SELFDIR_URIS_MAX];
+
+		if ((out = writer_connection(c, &svc, wuri, sizeof(wuri), err, errlen)) !=
+		    SELFDIR_OK)
+			goto out;
+		out = SELFDIR_UNAVAILABLE;
+		ld = connect_uri(c, wuri, err, errlen);
+	} else {
+		ld = connect_dir(c, err, errlen);
+	}
+	if (ld == NULL)
 		goto out;
 	rc = simple_bind(ld, p->dn, current);
 	if (rc == LDAP_INVALID_CREDENTIALS) {
@@ -247,12 +347,10 @@ selfdir_change(const struct selfdir_conf *c, const struct selfdir_person *p,
 	if (p->end_value[0] != '\0') {
 		/* Only the deadline read: a password an admin reissued in the
 		 * meantime keeps its own (then the value differs and slapd
-		 * answers noSuchAttribute). */
-		char serr[256];
+		 * answers noSuchAttribute).  svc is bound to the writer. */
 		struct dir_mods *m = dir_mods_new();
 
 		dir_mods_add1(m, LDAP_MOD_DELETE, AT_PWD_END_TIME, p->end_value);
-		svc = service_connection(c, serr, sizeof(serr));
 		rc = svc == NULL ? LDAP_SERVER_DOWN :
 		    ldap_modify_ext_s(svc, p->dn, dir_mods_get(m), NULL, NULL);
 		dir_mods_free(m);

@@ -20,9 +20,11 @@
 #include <time.h>
 
 #define SELFDIR_LOGIN_MAX 254
+#define SELFDIR_URIS_MAX  2048    /* ldap.uri, the whole list */
 
 struct selfdir_conf {
-	const char *uri;          /* one or more LDAP URIs, space separated */
+	const char *uri;          /* one or more LDAP URIs, space separated: the
+	                           * same ordered list as provd's ldap.uris */
 	const char *base;         /* directory base; people are ou=people,<base> */
 	const char *bind_dn;      /* the page's service identity */
 	const char *bind_pw;      /* its password (read from a file at start) */
@@ -47,6 +49,8 @@ enum selfdir_rc {
 	SELFDIR_BAD_PASSWORD,     /* the bind with the current password failed */
 	SELFDIR_POLICY,           /* slapd's policy refused the new password */
 	SELFDIR_UNAVAILABLE,      /* slapd unreachable, timeout, other errors */
+	SELFDIR_NOT_WRITER,       /* the provider that answers is not the one the
+	                           * writer lease names: no change made */
 };
 
 /*
@@ -59,11 +63,15 @@ enum selfdir_rc selfdir_lookup(const struct selfdir_conf *c,
 
 /*
  * Bind as p->dn with `current`, then change the password to `next` with
- * the Password Modify operation on that connection; on success remove the
- * initial password's pwdEndTime with the service identity (best effort:
+ * the Password Modify operation on that connection — on the writing
+ * provider: with several URIs, the first that answers must be the one the
+ * writer lease cn=provd-writer,<base> names, as for provd; otherwise
+ * SELFDIR_NOT_WRITER and nothing is changed (err says who writes).
+ * On success remove the initial password's pwdEndTime with the service identity (best effort:
  * *end_time_left is set when that failed, so the caller can log it).
  * On SELFDIR_POLICY, `err` holds slapd's reason.  With `next` NULL only
- * the bind is made: SELFDIR_OK means the current password is right.
+ * the bind is made, on any provider: SELFDIR_OK means the current
+ * password is right.
  */
 enum selfdir_rc selfdir_change(const struct selfdir_conf *c,
     const struct selfdir_person *p, const char *current, const char *next,

@@ -116,6 +116,7 @@ enum outcome {
 	OUT_RATE,
 	OUT_BAD_REQUEST,
 	OUT_UNAVAILABLE,
+	OUT_NOT_WRITER,     /* the directory's writer cannot be reached */
 };
 
 static const struct {
@@ -176,6 +177,10 @@ static const struct {
 	[OUT_UNAVAILABLE] = { "unavailable", MHD_HTTP_SERVICE_UNAVAILABLE,
 	    "Dịch vụ tạm thời không dùng được. Hãy thử lại sau ít phút.",
 	    "The service is unavailable for now. Try again in a few minutes." },
+	[OUT_NOT_WRITER] = { "not-writer", MHD_HTTP_SERVICE_UNAVAILABLE,
+	    "Đang chuyển máy chủ thư mục nên tạm thời chưa đổi được mật khẩu; mật khẩu chưa bị thay đổi. Hãy thử lại sau ít phút.",
+	    "The directory is switching servers, so passwords cannot be changed right now; "
+	    "yours has not been changed. Try again in a few minutes." },
 };
 
 /* ---- answers ------------------------------------------------------------- */
@@ -561,6 +566,10 @@ handle_change(struct web *w, struct MHD_Connection *c, struct req *rq)
 	case SELFDIR_POLICY:
 		log_refusal(w, "directory policy", person.login, address);
 		return show_page(w, c, OUT_POLICY, rq->login, err);
+	case SELFDIR_NOT_WRITER:
+		syslog(LOG_WARNING, "password change of %s refused: %s", person.login, err);
+		out = OUT_NOT_WRITER;
+		break;
 	default:
 		syslog(LOG_ERR, "directory: %s", err);
 		out = OUT_UNAVAILABLE;

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Fail-back probing does not block the event loop.  provd's first URI is a
+# blackholed port (SYNs dropped, nothing ever answers), so it runs on the
+# second and probes the first every 5 s.  Meanwhile provctl ping keeps
+# answering within milliseconds: the probe connects and binds
+# asynchronously and gives up after its timeout without the loop waiting.
+set -uo pipefail
+# shellcheck source=tests/lib.sh
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/provd-failback.XXXXXX)
+at_exit rm -rf "$T"
+
+sandbox_up
+python3 "$REPO/tests/tools/blackhole.py" >"$T/port" 2>"$T/bh.err" &
+bh=$!
+at_exit kill "$bh"
+# shellcheck disable=SC2317
+have_port() { [[ -s $T/port ]]; }
+ok "a blackholed port (within 5 s)" within 5 have_port
+read -r port <"$T/port"
+ok "connecting to it hangs" bash -c "! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$port'"
+
+ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+sed -i "s|uris = \[ \"$LDAPI_URI\" \];|uris = [ \"ldap://127.0.0.1:$port\", \"$LDAPI_URI\" ];\n  writer_lease = 4;|" \
+	"$SANDBOX_DIR/provd.conf"
+contains "the blackholed port comes first" "$(<"$SANDBOX_DIR/provd.conf")" "\"ldap://127.0.0.1:$port\", "
+ok "provd with the blackholed URI first" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+# shellcheck disable=SC2317
+on_second() { provctl status | grep -q "^ldap_uri: *$LDAPI_URI\$"; }
+ok "provd runs on the second URI (within 20 s)" within 20 on_second
+
+# What provd has in flight to the dead port, sampled every 0.1 s: a probe
+# shows as a provd socket in SYN-SENT.
+(
+	while [[ ! -e $T/stop ]]; do
+		ss -Htnp state syn-sent "( dport = :$port )" | grep -c '"provd"' >>"$T/syn"
+		sleep 0.1
+	done
+) &
+sampler=$!
+# provctl ping in a loop for 12 s: at least two probes of the dead port.
+end=$((${EPOCHREALTIME/./} + 12000000))
+while ((${EPOCHREALTIME/./} < end)); do
+	t0=$EPOCHREALTIME
+	rc=0
+	"$BUILD/provctl" ping >/dev/null 2>>"$T/ping.err" || rc=$?
+	t1=$EPOCHREALTIME
+	printf '%s %d\n' "$(((${t1/./} - ${t0/./}) / 1000))" "$rc" >>"$T/ping"
+	sleep 0.01
+done
+touch "$T/stop"
+wait "$sampler"
+n=$(wc -l <"$T/ping")
+ok "pings ran" test "$n" -gt 100
+eq "every ping answered" "$(awk '$2 != 0' "$T/ping" | wc -l)" 0
+p50=$(sort -n "$T/ping" | awk -v n="$n" 'NR == int(n/2)+1 {print $1}')
+p99=$(sort -n "$T/ping" | awk -v n="$n" 'NR == int(n*0.99)+1 {print $1}')
+max=$(sort -n "$T/ping" | tail -n 1 | cut -d' ' -f1)
+diag "ping while probing a blackholed URI: $n pings; ms p50 $p50, p99 $p99, max $max"
+probing=$(awk '$1 > 0' "$T/syn" | wc -l)
+diag "samples with a probe in flight: $probing of $(wc -l <"$T/syn")"
+ok "provd probed the dead port meanwhile" test "$probing" -ge 5
+ok "p99 under 150 ms" test "$p99" -lt 150
+ok "no ping waited for a probe (max under 500 ms; a blocking probe takes 1 s)" test "$max" -lt 500
+ok "provd still on the second URI" on_second
+lacks "and never moved back to the dead one" "$(<"$SANDBOX_DIR/provd.log")" "answers again"
+
+done_testing
