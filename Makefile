@@ -44,7 +44,7 @@ CPPFLAGS  += -D_GNU_SOURCE -DPROVD_VERSION='"$(VERSION)"' \
 CFLAGS    += -std=c17 -g $(OPT) $(WARN) -fstack-protector-strong -fPIE -MMD -MP
 LDFLAGS   += -pie -Wl,-z,relro,-z,now $(if $(SANITIZE),-fsanitize=$(SANITIZE))
 LIBS_SELF   := -lmicrohttpd
-LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lpthread
+LIBS_DAEMON := -lldap -llber -lssl -lcrypto -lconfig -lunistring -lcrypt -lseccomp -lpthread
 LIBS_TEST   := -lcmocka
 LIBS_OCSPD  := -lmicrohttpd -lcrypto -lpthread
 

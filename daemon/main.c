@@ -44,6 +44,7 @@
 #include "account.h"
 #include "log.h"
 #include "initialpw.h"
+#include "pendingpw.h"
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
@@ -389,6 +390,7 @@ main(int argc, char **argv)
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
+	(void)pendingpw_recover(&pd);
 	crlsync_start(&pd);
 	renew_start_timer(&pd);
 	if (notice_start(&pd) < 0)

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -27,14 +29,54 @@
 #define REPLY_MSG_MAX   1024
 #define STOP_WAIT_MS    2000
 
+static int drain(struct signer *s, int timeout_ms, char *err, size_t errlen);
+static void stop_launcher(struct signer *s);
+static void fail_queue(struct signer *s, const char *why);
 static int exchange(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, int timeout_ms,
     size_t reply_max, struct signer_msg *reply, char *err, size_t errlen);
 
+/* A request of the asynchronous interface: its own copy of the message
+ * (nothing of the caller's is borrowed) and what to do with the reply. */
+enum req_kind { REQ_DER, REQ_KEY, REQ_CERT };
+
+struct signer_req {
+	TAILQ_ENTRY(signer_req) entry;
+	enum req_kind   kind;
+	uint8_t         op;
+	unsigned char  *buf;           /* the whole message */
+	size_t          len, off;      /* off: bytes sent */
+	size_t          reply_max;
+	int             timeout_ms;    /* counted from reaching the head */
+	int64_t         deadline;      /* 0 until then */
+	int             keygen;
+	signer_der_fn  *der_cb;
+	signer_key_fn  *key_cb;
+	void           *ctx;
+	unsigned char  *tbs;           /* REQ_CERT: what was sent, to check */
+	size_t          tbslen;
+	char            key_path[KEYFILE_PATH_MAX];   /* REQ_KEY */
+	char            pass_path[KEYFILE_PATH_MAX];
+	/* answered during a synchronous call, delivered by signer_io */
+	int             rc;
+	struct signer_msg reply;
+	char            err[256];
+};
+TAILQ_HEAD(signer_reqq, signer_req);
+
 struct signer {
 	struct signer_config cfg;
+	struct signer_reqq queue;     /* the head is on the wire */
+	struct signer_reqq answered;  /* see signer_req.rc */
+	unsigned char *rbuf;          /* the reply being received */
+	size_t    rtotal, rhave;
+	void    (*notify)(void *);
+	void    (*closing)(void *, int);
+	void     *notify_ctx;
 	int       fd;
 	pid_t     pid;
+	int       lfd;           /* the launcher's socket, or -1 (none) */
+	pid_t     lpid;
 	int       broken;        /* stream out of step: restart needed */
 	int       have_key;      /* key_path/pass_path name the active key */
 	char      key_path[KEYFILE_PATH_MAX];
@@ -63,6 +105,13 @@ child_status(struct signer *s, char *buf, size_t len)
 	buf[0] = '\0';
 	if (s->pid <= 0)
 		return;
+	if (s->lfd >= 0) {      /* the launcher's child, not ours */
+		if (kill(s->pid, 0) < 0 && errno == ESRCH) {
+			snprintf(buf, len, " (signer process is gone)");
+			s->pid = -1;
+		}
+		return;
+	}
 	r = waitpid(s->pid, &st, WNOHANG);
 	if (r == s->pid) {
 		if (WIFEXITED(st))
@@ -78,31 +127,52 @@ child_status(struct signer *s, char *buf, size_t len)
 	}
 }
 
+/* Wait for child *pid to exit (SIGKILL after STOP_WAIT_MS); *pid = -1. */
 static void
-kill_child(struct signer *s)
+reap(pid_t *pid)
 {
 	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	int waited, st;
 
-	if (s->fd >= 0) {
-		close(s->fd);
-		s->fd = -1;
-	}
-	if (s->pid <= 0)
-		return;
 	for (waited = 0; waited < STOP_WAIT_MS; waited += 10) {
-		pid_t r = waitpid(s->pid, &st, WNOHANG);
+		pid_t r = waitpid(*pid, &st, WNOHANG);
 
-		if (r == s->pid || (r < 0 && errno == ECHILD)) {
-			s->pid = -1;
+		if (r == *pid || (r < 0 && errno == ECHILD)) {
+			*pid = -1;
 			return;
 		}
 		nanosleep(&ts, NULL);
 	}
-	kill(s->pid, SIGKILL);
-	while (waitpid(s->pid, &st, 0) < 0 && errno == EINTR)
+	kill(*pid, SIGKILL);
+	while (waitpid(*pid, &st, 0) < 0 && errno == EINTR)
 		;
-	s->pid = -1;
+	*pid = -1;
+}
+
+static void
+kill_child(struct signer *s)
+{
+	if (s->fd >= 0) {
+		if (s->closing != NULL)
+			s->closing(s->notify_ctx, s->fd);
+		close(s->fd);
+		s->fd = -1;
+	}
+	if (s->rbuf != NULL) {
+		OPENSSL_cleanse(s->rbuf, s->rhave);
+		free(s->rbuf);
+		s->rbuf = NULL;
+	}
+	s->rtotal = s->rhave = 0;
+	if (s->pid <= 0)
+		return;
+	if (s->lfd >= 0) {
+		/* The launcher's child: it leaves on end-of-file, and the
+		 * launcher kills it when asked for the next one. */
+		s->pid = -1;
+		return;
+	}
+	reap(&s->pid);
 }
 
 /* Copy the signer's error text, shown by text_sanitize's rule. */
@@ -117,53 +187,158 @@ copy_message(const struct signer_msg *m, char *err, size_t errlen)
 		snprintf(err, errlen, "signer refused the request");
 }
 
+/* Close the launcher's socket (it kills its signer and leaves), reap it
+ * (SIGKILL after 2 s). */
+static void
+stop_launcher(struct signer *s)
+{
+	if (s->lfd >= 0) {
+		close(s->lfd);
+		s->lfd = -1;
+	}
+	if (s->lpid > 0)
+		reap(&s->lpid);
+}
+
+/* Wait for the HELLO of a new process on fd; 0 or -1 with a message. */
 static int
-fork_child(struct signer *s, char *err, size_t errlen)
+await_hello(struct signer *s, int fd, const char *who, char *err,
+    size_t errlen)
 {
 	struct signer_msg hello;
 	char why[96];
-	int sv[2], r;
-	pid_t pid;
+	int r;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		snprintf(err, errlen, "signer: socketpair: %s",
-		    strerror(errno));
-		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		snprintf(err, errlen, "signer: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		signer_child_main(sv[1], &s->cfg);
-	}
-	close(sv[1]);
-	s->fd = sv[0];
-	s->pid = pid;
-	s->broken = 0;
-	r = signer_wire_recv(s->fd, &hello, REPLY_MSG_MAX,
-	    timeout_of(s, false), err, errlen);
+	r = signer_wire_recv(fd, &hello, REPLY_MSG_MAX, timeout_of(s, false), err,
+	    errlen);
 	if (r != 0) {
 		if (r == 1) {
 			child_status(s, why, sizeof(why));
-			snprintf(err, errlen, "signer: process ended during "
-			    "start-up%s", why);
+			snprintf(err, errlen, "%s: process ended during "
+			    "start-up%s", who, why);
 		}
-		kill_child(s);
 		return -1;
 	}
 	if (hello.op != SIGNER_OP_HELLO ||
 	    hello.status != SIGNER_STATUS_OK) {
 		copy_message(&hello, err, errlen);
 		signer_msg_free(&hello);
-		kill_child(s);
 		return -1;
 	}
 	signer_msg_free(&hello);
+	return 0;
+}
+
+/* Ask the launcher for a new signer: its socket into *fd, its pid. */
+static int
+spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
+    size_t errlen)
+{
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	unsigned char p[4], one = 1;
+	struct iovec iov = { .iov_base = p, .iov_len = sizeof(p) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	*fd = -1;
+	*pid = -1;
+	if (send(s->lfd, &one, 1, MSG_NOSIGNAL) != 1) {
+		snprintf(err, errlen, "signer launcher: send: %s",
+		    strerror(errno));
+		return -1;
+	}
+	if (poll(&pfd, 1, timeout_of(s, false)) != 1) {
+		snprintf(err, errlen, "signer launcher did not answer");
+		return -1;
+	}
+	memset(&u, 0, sizeof(u));
+	r = recvmsg(s->lfd, &mh, MSG_CMSG_CLOEXEC);
+	cm = r == 4 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
+	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	*pid = (pid_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+	if (r != 4 || *fd < 0 || *pid <= 0 || (mh.msg_flags & MSG_CTRUNC)) {
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+		snprintf(err, errlen, "signer launcher could not start a "
+		    "signer%s", r == 0 ? " (launcher gone)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+/* Fork a process that runs main(its end of a new socketpair, &s->cfg)
+ * and never returns; our end into *fd, its pid into *pid.  0 or -1. */
+static int
+fork_with_socket(struct signer *s,
+    void (*main_fn)(int, const struct signer_config *), int *fd, pid_t *pid,
+    char *err, size_t errlen)
+{
+	int sv[2];
+	pid_t p;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		snprintf(err, errlen, "signer: socketpair: %s",
+		    strerror(errno));
+		return -1;
+	}
+	p = fork();
+	if (p < 0) {
+		snprintf(err, errlen, "signer: fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	if (p == 0) {
+		close(sv[0]);
+		main_fn(sv[1], &s->cfg);
+		_exit(1);
+	}
+	close(sv[1]);
+	*fd = sv[0];
+	*pid = p;
+	return 0;
+}
+
+static int
+fork_child(struct signer *s, char *err, size_t errlen)
+{
+	if ((s->lfd >= 0 ? spawn_via_launcher(s, &s->fd, &s->pid, err, errlen) :
+	    fork_with_socket(s, signer_child_main, &s->fd, &s->pid, err,
+	    errlen)) < 0)
+		return -1;
+	s->broken = 0;
+	if (await_hello(s, s->fd, "signer", err, errlen) < 0) {
+		kill_child(s);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * With dropped privileges the signers come from a launcher forked now,
+ * while the engine may still switch to the signer's uid: a signer that
+ * dies later can then be replaced (see signer_launcher_main).
+ */
+static int
+start_launcher(struct signer *s, char *err, size_t errlen)
+{
+	if (fork_with_socket(s, signer_launcher_main, &s->lfd, &s->lpid, err,
+	    errlen) < 0)
+		return -1;
+	if (await_hello(s, s->lfd, "signer launcher", err, errlen) < 0) {
+		stop_launcher(s);
+		return -1;
+	}
 	return 0;
 }
 
@@ -181,9 +356,15 @@ signer_start(const struct signer_config *cfg, struct signer **out,
 	}
 	if (cfg != NULL)
 		s->cfg = *cfg;
+	TAILQ_INIT(&s->queue);
+	TAILQ_INIT(&s->answered);
 	s->fd = -1;
 	s->pid = -1;
-	if (fork_child(s, err, errlen) < 0) {
+	s->lfd = -1;
+	s->lpid = -1;
+	if ((s->cfg.drop_privileges && start_launcher(s, err, errlen) < 0) ||
+	    fork_child(s, err, errlen) < 0) {
+		stop_launcher(s);
 		free(s);
 		return -1;
 	}
@@ -213,6 +394,15 @@ exchange(struct signer *s, uint8_t op, uint8_t flags,
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
+	if (s != NULL && !TAILQ_EMPTY(&s->queue)) {
+		if (signer_keygen_queued(s)) {
+			snprintf(err, errlen, "the signer is generating a key; "
+			    "try again shortly");
+			return -1;
+		}
+		if (drain(s, timeout_ms, err, errlen) < 0)
+			return -1;
+	}
 	if (s == NULL || s->fd < 0 || s->broken) {
 		snprintf(err, errlen, "signer is not running (restart it)");
 		return -1;
@@ -313,23 +503,17 @@ text(const char *s)
 	return f;
 }
 
-/* Common tail of GENKEY / LOAD / IMPORT: remember the new active key. */
+/* The reply to GENKEY / LOAD / IMPORT: remember the new active key. */
 static int
-key_request(struct signer *s, uint8_t op, const struct signer_field *f,
-    size_t nf, int timeout_ms, const char *key_path, const char *pass_path,
-    EVP_PKEY **pub, char *err, size_t errlen)
+adopt_key(struct signer *s, const struct signer_msg *m, const char *key_path,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
 {
-	struct signer_msg m;
 	EVP_PKEY *pk = NULL, *copy;
-	int rc = -1;
 
 	if (pub != NULL)
 		*pub = NULL;
-	if (exchange(s, op, 0, f, nf, timeout_ms, REPLY_CERT_MAX, &m, err,
-	    errlen) < 0)
+	if (pubkey_from(m, &pk, err, errlen) < 0)
 		return -1;
-	if (pubkey_from(&m, &pk, err, errlen) < 0)
-		goto out;
 	snprintf(s->key_path, sizeof(s->key_path), "%s", key_path);
 	snprintf(s->pass_path, sizeof(s->pass_path), "%s",
 	    pass_path != NULL ? pass_path : "");
@@ -340,21 +524,37 @@ key_request(struct signer *s, uint8_t op, const struct signer_field *f,
 		copy = EVP_PKEY_dup(pk);
 		if (copy == NULL) {
 			snprintf(err, errlen, "signer: out of memory");
-			goto out;
+			return -1;
 		}
 		*pub = copy;
 	}
-	rc = 0;
-out:
+	return 0;
+}
+
+/* Common tail of GENKEY / LOAD / IMPORT. */
+static int
+key_request(struct signer *s, uint8_t op, const struct signer_field *f,
+    size_t nf, int timeout_ms, const char *key_path, const char *pass_path,
+    EVP_PKEY **pub, char *err, size_t errlen)
+{
+	struct signer_msg m;
+	int rc;
+
+	if (pub != NULL)
+		*pub = NULL;
+	if (exchange(s, op, 0, f, nf, timeout_ms, REPLY_CERT_MAX, &m, err,
+	    errlen) < 0)
+		return -1;
+	rc = adopt_key(s, &m, key_path, pass_path, pub, err, errlen);
 	signer_msg_free(&m);
 	return rc;
 }
 
-int
-signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
-    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
+/* The fields of GENKEY, checked. */
+static int
+genkey_fields(enum keyfile_type t, const char *path, const char *pass_path,
+    struct signer_field f[3], char *err, size_t errlen)
 {
-	struct signer_field f[3];
 	const char *tn = keyfile_type_name(t);
 
 	if (tn == NULL) {
@@ -366,6 +566,17 @@ signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
 	f[0] = text(tn);
 	f[1] = text(path);
 	f[2] = text(pass_path);
+	return 0;
+}
+
+int
+signer_genkey(struct signer *s, enum keyfile_type t, const char *path,
+    const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen)
+{
+	struct signer_field f[3];
+
+	if (genkey_fields(t, path, pass_path, f, err, errlen) < 0)
+		return -1;
 	return key_request(s, SIGNER_OP_GENKEY, f, 3, timeout_of(s, true), path,
 	    pass_path, pub, err, errlen);
 }
@@ -546,12 +757,465 @@ out:
 	return rc;
 }
 
+/* ---- asynchronous requests ------------------------------------------ */
+
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+req_free(struct signer_req *r)
+{
+	if (r->buf != NULL) {
+		OPENSSL_cleanse(r->buf, r->len);
+		free(r->buf);
+	}
+	signer_msg_free(&r->reply);
+	free(r->tbs);
+	free(r);
+}
+
+/* r is answered (m, if any, is taken over); signer_io delivers it. */
+static void
+finish(struct signer *s, struct signer_req *r, int rc, struct signer_msg *m,
+    const char *why)
+{
+	TAILQ_REMOVE(&s->queue, r, entry);
+	r->rc = rc;
+	if (m != NULL) {
+		r->reply = *m;
+		memset(m, 0, sizeof(*m));
+	}
+	snprintf(r->err, sizeof(r->err), "%s", why != NULL ? why : "");
+	TAILQ_INSERT_TAIL(&s->answered, r, entry);
+}
+
+static void
+fail_queue(struct signer *s, const char *why)
+{
+	struct signer_req *r;
+
+	while ((r = TAILQ_FIRST(&s->queue)) != NULL)
+		finish(s, r, -1, NULL, why);
+	if (!TAILQ_EMPTY(&s->answered) && s->notify != NULL)
+		s->notify(s->notify_ctx);
+}
+
+/* A transport failure: the stream is out of step, every request fails. */
+static void
+fail_all(struct signer *s, const char *why)
+{
+	char msg[256], st[96];
+
+	s->broken = 1;
+	child_status(s, st, sizeof(st));
+	snprintf(msg, sizeof(msg), "%s%s", why, st);
+	if (s->rbuf != NULL) {
+		OPENSSL_cleanse(s->rbuf, s->rhave);
+		free(s->rbuf);
+		s->rbuf = NULL;
+	}
+	s->rtotal = s->rhave = 0;
+	fail_queue(s, msg);
+}
+
+/*
+ * Send what the socket takes, receive what has come; answered requests go
+ * to s->answered.  Never blocks, never calls back.
+ */
+static void
+progress(struct signer *s)
+{
+	unsigned char first[SIGNER_WIRE_CHUNK];
+	struct signer_req *r;
+	struct signer_msg m;
+	char err[256];
+	ssize_t n;
+
+again:
+	if (s->fd < 0 || s->broken)
+		return;
+	while ((r = TAILQ_FIRST(&s->queue)) != NULL && r->off < r->len) {
+		size_t k = r->len - r->off > SIGNER_WIRE_CHUNK ?
+		    SIGNER_WIRE_CHUNK : r->len - r->off;
+
+		if (r->deadline == 0)
+			r->deadline = mono_ms() + r->timeout_ms;
+		n = send(s->fd, r->buf + r->off, k, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0 || (size_t)n != k) {
+			snprintf(err, sizeof(err), "signer socket: send: %s",
+			    n < 0 ? strerror(errno) : "short send");
+			fail_all(s, err);
+			return;
+		}
+		r->off += k;
+	}
+	for (;;) {
+		struct iovec iov;
+		struct msghdr mh;
+		unsigned char *b;
+		size_t t;
+
+		memset(&mh, 0, sizeof(mh));
+		if (s->rbuf == NULL) {
+			iov.iov_base = first;
+			iov.iov_len = sizeof(first);
+		} else {
+			iov.iov_base = s->rbuf + s->rhave;
+			iov.iov_len = s->rtotal - s->rhave > SIGNER_WIRE_CHUNK ?
+			    SIGNER_WIRE_CHUNK : s->rtotal - s->rhave;
+		}
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		n = recvmsg(s->fd, &mh, MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return;
+		if (n < 0) {
+			snprintf(err, sizeof(err), "signer socket: recv: %s",
+			    strerror(errno));
+			fail_all(s, err);
+			return;
+		}
+		if (n == 0) {
+			fail_all(s, s->rbuf != NULL ? "signer socket closed in "
+			    "the middle of a message" : "signer closed the "
+			    "connection");
+			return;
+		}
+		r = TAILQ_FIRST(&s->queue);
+		if ((mh.msg_flags & MSG_TRUNC) || r == NULL || r->off < r->len) {
+			OPENSSL_cleanse(first, sizeof(first));
+			fail_all(s, r == NULL || r->off < r->len ? "signer sent "
+			    "a message nobody asked for" : "signer message: "
+			    "packet overruns the announced length");
+			return;
+		}
+		if (s->rbuf == NULL) {
+			if (signer_wire_header(first, (size_t)n, r->reply_max,
+			    &s->rtotal, err, sizeof(err)) < 0 ||
+			    (s->rbuf = malloc(s->rtotal)) == NULL) {
+				OPENSSL_cleanse(first, (size_t)n);
+				fail_all(s, s->rtotal > 0 ? "signer message: out "
+				    "of memory" : err);
+				return;
+			}
+			memcpy(s->rbuf, first, (size_t)n);
+			OPENSSL_cleanse(first, (size_t)n);
+			s->rhave = (size_t)n;
+		} else {
+			s->rhave += (size_t)n;
+		}
+		if (s->rhave < s->rtotal)
+			continue;
+		b = s->rbuf;
+		t = s->rtotal;
+		s->rbuf = NULL;
+		s->rtotal = s->rhave = 0;
+		if (signer_wire_parse(b, t, &m, err, sizeof(err)) < 0) {
+			fail_all(s, err);
+			return;
+		}
+		if (m.op != r->op) {
+			snprintf(err, sizeof(err), "signer answered request %u "
+			    "with %u", r->op, m.op);
+			signer_msg_free(&m);
+			fail_all(s, err);
+			return;
+		}
+		finish(s, r, 0, &m, NULL);
+		goto again;     /* the next request's turn */
+	}
+}
+
+/* Call back for every answered request, in order. */
+static void
+deliver(struct signer *s)
+{
+	struct signer_req *r;
+	char err[512];
+
+	while ((r = TAILQ_FIRST(&s->answered)) != NULL) {
+		EVP_PKEY *pub = NULL;
+		int rc = r->rc;
+
+		TAILQ_REMOVE(&s->answered, r, entry);
+		snprintf(err, sizeof(err), "%s", r->err);
+		if (rc == 0 && r->reply.status != SIGNER_STATUS_OK) {
+			copy_message(&r->reply, err, sizeof(err));
+			rc = -1;
+		}
+		if (r->kind == REQ_DER || r->kind == REQ_CERT) {
+			const struct signer_field *f = &r->reply.field[0];
+
+			if (rc == 0 && (r->reply.nfields != 1 || f->len == 0)) {
+				snprintf(err, sizeof(err), "signer sent nothing");
+				rc = -1;
+			}
+			if (rc == 0 && r->kind == REQ_CERT &&
+			    certcheck_signed(s->pub, r->tbs, r->tbslen, f->data,
+			    f->len, err, sizeof(err)) < 0)
+				rc = -1;
+			ERR_clear_error();
+			r->der_cb(r->ctx, rc, rc == 0 ? f->data : NULL,
+			    rc == 0 ? f->len : 0, rc == 0 ? NULL : err);
+		} else {
+			if (rc == 0 && adopt_key(s, &r->reply, r->key_path,
+			    r->pass_path[0] != '\0' ? r->pass_path : NULL, &pub,
+			    err, sizeof(err)) < 0)
+				rc = -1;
+			r->key_cb(r->ctx, rc, pub, rc == 0 ? NULL : err);
+		}
+		req_free(r);
+	}
+}
+
+/* Wait (blocking) until every queued request is answered. */
+static int
+drain(struct signer *s, int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = mono_ms() + timeout_ms;
+
+	while (!TAILQ_EMPTY(&s->queue) && !s->broken && s->fd >= 0) {
+		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+		int64_t left = deadline - mono_ms();
+
+		if (signer_want(s) & SIGNER_WANT_WRITE)
+			p.events |= POLLOUT;
+		if (left <= 0) {
+			fail_all(s, "signer did not answer in time");
+			break;
+		}
+		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
+			fail_all(s, "signer socket: poll failed");
+			break;
+		}
+		progress(s);
+	}
+	if (!TAILQ_EMPTY(&s->answered) && s->notify != NULL)
+		s->notify(s->notify_ctx);
+	if (s->broken || s->fd < 0) {
+		snprintf(err, errlen, "signer is not running (restart it)");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+submit(struct signer *s, struct signer_req *r, uint8_t op, uint8_t flags,
+    const struct signer_field *f, size_t nf, char *err, size_t errlen)
+{
+	if (s == NULL || s->fd < 0 || s->broken) {
+		snprintf(err, errlen, "signer is not running (restart it)");
+		free(r->tbs);
+		free(r);
+		return -1;
+	}
+	r->op = op;
+	r->buf = signer_wire_encode(op, SIGNER_STATUS_OK, flags, f, nf, &r->len,
+	    err, errlen);
+	if (r->buf == NULL) {
+		free(r->tbs);
+		free(r);
+		return -1;
+	}
+	TAILQ_INSERT_TAIL(&s->queue, r, entry);
+	return 0;
+}
+
+int
+signer_call_async(struct signer *s, uint8_t op, const struct signer_field *f,
+    size_t nf, size_t reply_max, signer_der_fn *cb, void *ctx, char *err,
+    size_t errlen)
+{
+	struct signer_req *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	r->kind = REQ_DER;
+	r->reply_max = reply_max;
+	r->timeout_ms = s != NULL ? timeout_of(s, false) : 0;
+	r->der_cb = cb;
+	r->ctx = ctx;
+	return submit(s, r, op, 0, f, nf, err, errlen);
+}
+
+int
+signer_sign_crl_async(struct signer *s, const unsigned char *crl,
+    size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f = { .data = crl, .len = len };
+
+	if (crl == NULL || len == 0) {
+		snprintf(err, errlen, "signer: no CRL to sign");
+		return -1;
+	}
+	return signer_call_async(s, SIGNER_OP_SIGN_CRL, &f, 1, SIGNER_WIRE_MAX,
+	    cb, ctx, err, errlen);
+}
+
+int
+signer_genkey_async(struct signer *s, enum keyfile_type t, const char *path,
+    const char *pass_path, signer_key_fn *cb, void *ctx, char *err,
+    size_t errlen)
+{
+	struct signer_field f[3];
+	struct signer_req *r;
+
+	if (genkey_fields(t, path, pass_path, f, err, errlen) < 0)
+		return -1;
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	r->kind = REQ_KEY;
+	r->keygen = 1;
+	r->reply_max = REPLY_CERT_MAX;
+	r->timeout_ms = s != NULL ? timeout_of(s, true) : 0;
+	r->key_cb = cb;
+	r->ctx = ctx;
+	snprintf(r->key_path, sizeof(r->key_path), "%s", path);
+	snprintf(r->pass_path, sizeof(r->pass_path), "%s",
+	    pass_path != NULL ? pass_path : "");
+	return submit(s, r, SIGNER_OP_GENKEY, 0, f, 3, err, errlen);
+}
+
+int
+signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f;
+	struct signer_req *r;
+	unsigned char *der = NULL;
+	EVP_PKEY *seal;
+	int len;
+
+	if (s == NULL || cert == NULL) {
+		snprintf(err, errlen, "signer: no certificate to sign");
+		return -1;
+	}
+	if ((seal = seal_key(s, err, errlen)) == NULL)
+		return -1;
+	if (X509_sign(cert, seal, EVP_sha256()) <= 0 ||
+	    (len = i2d_X509(cert, &der)) <= 0) {
+		ERR_clear_error();
+		snprintf(err, errlen, "certificate: cannot encode");
+		return -1;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL ||
+	    (r->tbs = malloc((size_t)len)) == NULL) {
+		free(r);
+		OPENSSL_free(der);
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	memcpy(r->tbs, der, (size_t)len);
+	r->tbslen = (size_t)len;
+	OPENSSL_free(der);
+	r->kind = REQ_CERT;
+	r->reply_max = REPLY_CERT_MAX;
+	r->timeout_ms = timeout_of(s, false);
+	r->der_cb = cb;
+	r->ctx = ctx;
+	f.data = r->tbs;
+	f.len = r->tbslen;
+	return submit(s, r, SIGNER_OP_SIGN_CERT, (flags & SIGNER_SELF_SIGNED) ?
+	    SIGNER_FLAG_SELF_SIGNED : 0, &f, 1, err, errlen);
+}
+
+int
+signer_fd(const struct signer *s)
+{
+	return s != NULL ? s->fd : -1;
+}
+
+unsigned
+signer_want(const struct signer *s)
+{
+	const struct signer_req *r;
+
+	if (s == NULL || s->fd < 0 || s->broken)
+		return 0;
+	r = TAILQ_FIRST(&s->queue);
+	return SIGNER_WANT_READ | (r != NULL && r->off < r->len ?
+	    SIGNER_WANT_WRITE : 0);
+}
+
+void
+signer_io(struct signer *s)
+{
+	progress(s);
+	deliver(s);
+}
+
+void
+signer_expire(struct signer *s)
+{
+	struct signer_req *r = TAILQ_FIRST(&s->queue);
+
+	if (r != NULL && r->deadline != 0 && mono_ms() > r->deadline)
+		fail_all(s, "signer did not answer in time");
+	deliver(s);
+}
+
+size_t
+signer_queued(const struct signer *s)
+{
+	const struct signer_req *r;
+	size_t n = 0;
+
+	TAILQ_FOREACH(r, &s->queue, entry)
+		n++;
+	TAILQ_FOREACH(r, &s->answered, entry)
+		n++;
+	return n;
+}
+
+int
+signer_keygen_queued(const struct signer *s)
+{
+	const struct signer_req *r;
+
+	TAILQ_FOREACH(r, &s->queue, entry)
+		if (r->keygen)
+			return 1;
+	return 0;
+}
+
+int
+signer_broken(const struct signer *s)
+{
+	return s == NULL || s->fd < 0 || s->broken;
+}
+
+void
+signer_set_hooks(struct signer *s, void (*notify)(void *),
+    void (*closing)(void *, int), void *ctx)
+{
+	s->notify = notify;
+	s->closing = closing;
+	s->notify_ctx = ctx;
+}
+
 int
 signer_restart(struct signer *s, char *err, size_t errlen)
 {
 	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX];
 	int had = s->have_key;
 
+	fail_queue(s, "the signer was restarted");
 	kill_child(s);
 	if (fork_child(s, err, errlen) < 0)
 		return -1;
@@ -572,9 +1236,17 @@ signer_pid(const struct signer *s)
 void
 signer_stop(struct signer *s)
 {
+	struct signer_req *r;
+
 	if (s == NULL)
 		return;
 	kill_child(s);
+	stop_launcher(s);
+	TAILQ_CONCAT(&s->answered, &s->queue, entry);
+	while ((r = TAILQ_FIRST(&s->answered)) != NULL) {
+		TAILQ_REMOVE(&s->answered, r, entry);
+		req_free(r);
+	}
 	EVP_PKEY_free(s->pub);
 	EVP_PKEY_free(s->seal);
 	free(s);

@@ -34,6 +34,11 @@
 
 struct signer;
 
+/* Completion of an asynchronous request (see "Asynchronous requests"). */
+typedef void signer_der_fn(void *ctx, int rc, const unsigned char *der,
+    size_t derlen, const char *err);
+typedef void signer_key_fn(void *ctx, int rc, EVP_PKEY *pub, const char *err);
+
 /*
  * Fork the signer and wait for it to report ready (or its set-up error,
  * e.g. a failed setuid).  *out is owned by the caller (signer_stop).
@@ -134,6 +139,67 @@ struct signer_msg;
 int signer_call(struct signer *s, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, size_t reply_max,
     struct signer_msg *reply, char *err, size_t errlen);
+
+/*
+ * Asynchronous requests, for an engine that runs an event loop.
+ *
+ * The signer's socket is then an event source: the caller watches
+ * signer_fd() for signer_want() (SIGNER_WANT_READ / _WRITE, the values of
+ * EPOLLIN / EPOLLOUT) and calls signer_io() when it is ready, and
+ * signer_expire() now and then while signer_queued() is not zero.  Requests
+ * queue in order; only the head is on the wire.  Each request holds its own
+ * copy of what it sends, so the caller's buffers may go as soon as the
+ * submit returns.  Every submitted request is answered exactly once, from
+ * signer_io() or signer_expire() (never from inside the submit): rc 0 with
+ * the result, or -1 with a message.  der is valid during the callback only;
+ * pub belongs to the callback.  A callback may submit or restart, but never
+ * stop the handle.
+ *
+ * A synchronous call (the functions above) made while requests are queued
+ * waits for them first (their answers are kept and delivered by the next
+ * signer_io(); signer_set_notify names who to tell), except behind a key
+ * generation: it then fails at once with "the signer is generating a key".
+ *
+ * signer_sign_crl_async: as signer_sign_crl.
+ * signer_genkey_async: as signer_genkey, with the key generation timeout.
+ * Both return 0 (queued), or -1 with err (nothing queued: the handle is
+ * broken or out of memory; the callback is not called).
+ */
+#define SIGNER_WANT_READ  0x001u
+#define SIGNER_WANT_WRITE 0x004u
+
+/* signer_call_async: any request op with fields f[0..nf) whose answer is
+ * one field (at most reply_max bytes), handed to cb as der. */
+struct signer_field;
+int signer_call_async(struct signer *s, uint8_t op,
+    const struct signer_field *f, size_t nf, size_t reply_max,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+/* signer_sign_cert_async: as signer_sign_cert_der (the same checks). */
+int signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+int signer_sign_crl_async(struct signer *s, const unsigned char *crl,
+    size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+int signer_genkey_async(struct signer *s, enum keyfile_type t,
+    const char *path, const char *pass_path, signer_key_fn *cb, void *ctx,
+    char *err, size_t errlen);
+int signer_fd(const struct signer *s);
+unsigned signer_want(const struct signer *s);
+void signer_io(struct signer *s);
+void signer_expire(struct signer *s);
+size_t signer_queued(const struct signer *s);
+/* Is a key being generated (queued)?  The engine refuses a second one. */
+int signer_keygen_queued(const struct signer *s);
+/* Has a transport failure left the handle unusable until a restart? */
+int signer_broken(const struct signer *s);
+/*
+ * Hooks for the caller that watches signer_fd(): notify(ctx) when answers
+ * wait for signer_io() without the socket being readable (a synchronous
+ * call answered them); closing(ctx, fd) just before the handle closes its
+ * socket (a restart or stop), so the watch goes before the fd number can
+ * be reused.  Either may be NULL.
+ */
+void signer_set_hooks(struct signer *s, void (*notify)(void *),
+    void (*closing)(void *, int), void *ctx);
 
 /* The child's pid (for supervision and tests); -1 when none. */
 pid_t signer_pid(const struct signer *s);

@@ -15,6 +15,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <openssl/err.h>
@@ -454,14 +457,20 @@ drop_privileges(const struct signer_config *cfg, char *err, size_t errlen)
 	return 0;
 }
 
-void
-signer_child_main(int fd, const struct signer_config *cfg)
+/*
+ * What the signer and the launcher do first: fd becomes descriptor 3,
+ * nothing else stays open but stderr, signals reset, no core, privileges
+ * dropped when drop says so, non-dumpable, no new privileges.  The first
+ * error is left in err ("" when none).
+ */
+static void
+child_setup(int fd, const struct signer_config *cfg, int drop, char *err,
+    size_t errlen)
 {
-	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
 	struct rlimit nocore = { 0, 0 };
-	char err[ERRMSG_MAX] = "";
 	int null;
 
+	err[0] = '\0';
 	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	reset_signals();
 	if (fd != CHILD_FD) {
@@ -479,15 +488,81 @@ signer_child_main(int fd, const struct signer_config *cfg)
 	}
 	(void)setrlimit(RLIMIT_CORE, &nocore);
 	if (chdir("/") < 0)
-		snprintf(err, sizeof(err), "signer: chdir /: %s",
-		    strerror(errno));
-	if (err[0] == '\0' && cfg->drop_privileges)
-		(void)drop_privileges(cfg, err, sizeof(err));
+		snprintf(err, errlen, "signer: chdir /: %s", strerror(errno));
+	if (err[0] == '\0' && drop)
+		(void)drop_privileges(cfg, err, errlen);
 	/* A change of credentials resets the dumpable flag: set it again. */
 	if (err[0] == '\0' && (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
 	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0))
-		snprintf(err, sizeof(err), "signer: prctl: %s",
-		    strerror(errno));
+		snprintf(err, errlen, "signer: prctl: %s", strerror(errno));
+}
+
+/*
+ * The seccomp filter of the signer: what a process that only reads keys
+ * and signs never needs fails with EPERM — running a program, making a
+ * process (clone without CLONE_THREAD; clone3, whose flags a filter cannot
+ * read, fails with ENOSYS so that libc falls back to clone), network
+ * sockets (AF_UNIX stays, for PKCS #11 modules that talk to a local
+ * daemon), tracing or reading other processes, changing identity,
+ * namespaces, mounts, kernel modules, BPF and keyrings.  Everything else is
+ * allowed: a PKCS #11 module may need any ordinary call.  0 or -1.
+ */
+static int
+confine(char *err, size_t errlen)
+{
+	static const int denied[] = {
+		SCMP_SYS(execve), SCMP_SYS(execveat), SCMP_SYS(fork), SCMP_SYS(vfork),
+		SCMP_SYS(ptrace), SCMP_SYS(process_vm_readv), SCMP_SYS(process_vm_writev),
+		SCMP_SYS(connect), SCMP_SYS(bind), SCMP_SYS(listen), SCMP_SYS(accept),
+		SCMP_SYS(accept4), SCMP_SYS(setuid), SCMP_SYS(setgid), SCMP_SYS(setreuid),
+		SCMP_SYS(setregid), SCMP_SYS(setresuid), SCMP_SYS(setresgid),
+		SCMP_SYS(setgroups), SCMP_SYS(setfsuid), SCMP_SYS(setfsgid), SCMP_SYS(unshare),
+		SCMP_SYS(setns), SCMP_SYS(mount), SCMP_SYS(umount2), SCMP_SYS(chroot),
+		SCMP_SYS(pivot_root), SCMP_SYS(init_module), SCMP_SYS(finit_module),
+		SCMP_SYS(delete_module), SCMP_SYS(kexec_load), SCMP_SYS(bpf),
+		SCMP_SYS(perf_event_open), SCMP_SYS(keyctl), SCMP_SYS(add_key),
+		SCMP_SYS(request_key), SCMP_SYS(userfaultfd),
+	};
+	/* clone without CLONE_THREAD; socket of another family than AF_UNIX */
+	const struct scmp_arg_cmp no_thread = { .arg = 0, .op = SCMP_CMP_MASKED_EQ,
+	    .datum_a = CLONE_THREAD, .datum_b = 0 };
+	const struct scmp_arg_cmp not_unix = { .arg = 0, .op = SCMP_CMP_NE,
+	    .datum_a = AF_UNIX, .datum_b = 0 };
+	scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
+	size_t i;
+	int rc = -1;
+
+	if (ctx == NULL) {
+		snprintf(err, errlen, "signer: seccomp_init failed");
+		return -1;
+	}
+	for (i = 0; i < sizeof(denied) / sizeof(denied[0]); i++)
+		if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), denied[i], 0) < 0)
+			goto out;
+	if (seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1,
+	    &no_thread) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0) < 0 ||
+	    seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(socket), 1,
+	    &not_unix) < 0 ||
+	    seccomp_load(ctx) < 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0)
+		snprintf(err, errlen, "signer: the seccomp filter could not be installed");
+	seccomp_release(ctx);
+	return rc;
+}
+
+void
+signer_child_main(int fd, const struct signer_config *cfg)
+{
+	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
+	char err[ERRMSG_MAX];
+
+	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));
+	if (err[0] == '\0')
+		(void)confine(err, sizeof(err));
 	if (err[0] != '\0') {
 		reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_ERROR, err,
 		    strlen(err));
@@ -495,4 +570,87 @@ signer_child_main(int fd, const struct signer_config *cfg)
 	}
 	reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_OK, "", 0);
 	serve(&c);
+}
+
+/* The launcher's answer to a spawn request: the new signer's pid (0 when
+ * the fork failed) and, with a pid, its socket as SCM_RIGHTS. */
+static void
+send_spawned(int lfd, pid_t pid, int sock)
+{
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	unsigned char p[4] = { (unsigned char)((uint32_t)pid >> 24),
+	    (unsigned char)((uint32_t)pid >> 16), (unsigned char)((uint32_t)pid >> 8),
+	    (unsigned char)pid };
+	struct iovec iov = { .iov_base = p, .iov_len = sizeof(p) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (pid > 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &sock, sizeof(int));
+	}
+	while (sendmsg(lfd, &mh, MSG_NOSIGNAL) < 0 && errno == EINTR)
+		;
+}
+
+void
+signer_launcher_main(int fd, const struct signer_config *cfg)
+{
+	struct signer_config child_cfg = *cfg;
+	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
+	struct sigaction sa;
+	char err[ERRMSG_MAX];
+	pid_t last = -1;
+
+	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));
+	if (err[0] != '\0') {
+		reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_ERROR, err,
+		    strlen(err));
+		_exit(1);
+	}
+	/* Signers are reaped by the kernel: the launcher never waits. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_IGN;
+	sa.sa_flags = SA_NOCLDWAIT;
+	sigemptyset(&sa.sa_mask);
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	child_cfg.drop_privileges = 0;     /* the launcher has dropped them */
+	reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_OK, "", 0);
+	for (;;) {
+		unsigned char b;
+		ssize_t r = recv(CHILD_FD, &b, 1, 0);
+		int sv[2];
+		pid_t pid;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		/* One signer at a time: the one before goes, stuck or not. */
+		if (last > 0)
+			(void)kill(last, SIGKILL);
+		last = -1;
+		if (r <= 0)
+			_exit(0);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+			send_spawned(CHILD_FD, 0, -1);
+			continue;
+		}
+		pid = fork();
+		if (pid == 0) {
+			close(sv[0]);
+			signer_child_main(sv[1], &child_cfg);
+		}
+		close(sv[1]);
+		send_spawned(CHILD_FD, pid > 0 ? pid : 0, sv[0]);
+		close(sv[0]);
+		last = pid;
+	}
 }

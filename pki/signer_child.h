@@ -10,11 +10,25 @@
 /*
  * Run in the freshly forked child: keep fd (moved to descriptor 3) and
  * stderr, point stdin/stdout at /dev/null, close everything else, reset
- * signals, drop privileges when cfg says so, become non-dumpable, send
- * HELLO (or the set-up error) and serve requests until end-of-file.
+ * signals, drop privileges when cfg says so, become non-dumpable, install
+ * the seccomp filter (see confine() in signer_child.c), send HELLO (or the
+ * set-up error) and serve requests until end-of-file.
  * Never returns: the child leaves with _exit.
  */
 void signer_child_main(int fd, const struct signer_config *cfg)
+    __attribute__((noreturn));
+
+/*
+ * The launcher, for an engine that drops its privileges: forked while the
+ * engine is still root, it sets itself up as above (dropping to cfg's
+ * uid/gid, the signer's), says HELLO, and then forks a new signer, already
+ * dropped, for every byte the engine sends: the answer is the signer's pid
+ * (4 bytes, big-endian; 0 = fork failed) with its socket as SCM_RIGHTS.
+ * The signer before is killed first (one at a time).  So a signer can be
+ * replaced after the engine has dropped to a uid that could not become the
+ * signer's.  Ends (killing its signer) on end-of-file.  Never returns.
+ */
+void signer_launcher_main(int fd, const struct signer_config *cfg)
     __attribute__((noreturn));
 
 #endif

@@ -16,32 +16,82 @@
 #define REPLY_KEY_MAX (64 * 1024)
 
 int
+signer_ocsp_key_parse(const unsigned char *der, size_t len, EVP_PKEY **pub,
+    char *err, size_t errlen)
+{
+	const unsigned char *p = der;
+
+	*pub = NULL;
+	if (len > 0) {
+		*pub = d2i_PUBKEY(NULL, &p, (long)len);
+		if (*pub != NULL && p != der + len) {
+			EVP_PKEY_free(*pub);
+			*pub = NULL;
+		}
+	}
+	ERR_clear_error();
+	if (*pub == NULL) {
+		snprintf(err, errlen, "signer sent a malformed responder key");
+		return -1;
+	}
+	return 0;
+}
+
+int
 signer_ocsp_newkey(struct signer *s, EVP_PKEY **pub, char *err,
     size_t errlen)
 {
 	struct signer_msg m;
-	const unsigned char *p;
-	int rc = -1;
+	int rc;
 
 	*pub = NULL;
 	if (signer_call(s, SIGNER_OP_OCSP_KEY, 0, NULL, 0, REPLY_KEY_MAX, &m,
 	    err, errlen) < 0)
 		return -1;
-	if (m.nfields == 1 && m.field[0].len > 0) {
-		p = m.field[0].data;
-		*pub = d2i_PUBKEY(NULL, &p, (long)m.field[0].len);
-		if (*pub != NULL && p != m.field[0].data + m.field[0].len) {
-			EVP_PKEY_free(*pub);
-			*pub = NULL;
-		}
-	}
-	if (*pub == NULL)
-		snprintf(err, errlen, "signer sent a malformed responder key");
-	else
-		rc = 0;
-	ERR_clear_error();
+	rc = signer_ocsp_key_parse(m.nfields == 1 ? m.field[0].data : NULL,
+	    m.nfields == 1 ? m.field[0].len : 0, pub, err, errlen);
 	signer_msg_free(&m);
 	return rc;
+}
+
+int
+signer_ocsp_newkey_async(struct signer *s, signer_der_fn *cb, void *ctx,
+    char *err, size_t errlen)
+{
+	return signer_call_async(s, SIGNER_OP_OCSP_KEY, NULL, 0, REPLY_KEY_MAX,
+	    cb, ctx, err, errlen);
+}
+
+/* The fields of SIGN_OCSP; times[64] holds the validity text. */
+static void
+sign_fields(struct signer_field f[4], char times[64],
+    const unsigned char *rcert, size_t rcertlen, const unsigned char *issuer,
+    size_t issuerlen, time_t this_update, time_t next_update,
+    const char *lines, size_t len)
+{
+	snprintf(times, 64, "%lld %lld", (long long)this_update,
+	    (long long)next_update);
+	f[0] = (struct signer_field){ .data = rcert, .len = rcertlen };
+	f[1] = (struct signer_field){ .data = issuer, .len = issuerlen };
+	f[2] = (struct signer_field){ .data = (const unsigned char *)times,
+	    .len = strlen(times) };
+	f[3] = (struct signer_field){ .data = (const unsigned char *)lines,
+	    .len = len };
+}
+
+int
+signer_ocsp_sign_async(struct signer *s, const unsigned char *rcert,
+    size_t rcertlen, const unsigned char *issuer, size_t issuerlen,
+    time_t this_update, time_t next_update, const char *lines, size_t len,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen)
+{
+	struct signer_field f[4];
+	char times[64];
+
+	sign_fields(f, times, rcert, rcertlen, issuer, issuerlen, this_update,
+	    next_update, lines, len);
+	return signer_call_async(s, SIGNER_OP_SIGN_OCSP, f, 4, SIGNER_WIRE_MAX,
+	    cb, ctx, err, errlen);
 }
 
 int
@@ -57,14 +107,8 @@ signer_ocsp_sign(struct signer *s, const unsigned char *rcert,
 
 	*out = NULL;
 	*outlen = 0;
-	snprintf(times, sizeof(times), "%lld %lld", (long long)this_update,
-	    (long long)next_update);
-	f[0] = (struct signer_field){ .data = rcert, .len = rcertlen };
-	f[1] = (struct signer_field){ .data = issuer, .len = issuerlen };
-	f[2] = (struct signer_field){ .data = (const unsigned char *)times,
-	    .len = strlen(times) };
-	f[3] = (struct signer_field){ .data = (const unsigned char *)lines,
-	    .len = len };
+	sign_fields(f, times, rcert, rcertlen, issuer, issuerlen, this_update,
+	    next_update, lines, len);
 	if (signer_call(s, SIGNER_OP_SIGN_OCSP, 0, f, 4, SIGNER_WIRE_MAX, &m,
 	    err, errlen) < 0)
 		return -1;

@@ -42,4 +42,24 @@ int signer_ocsp_sign(struct signer *s, const unsigned char *rcert,
     time_t this_update, time_t next_update, const char *lines, size_t len,
     unsigned char **out, size_t *outlen, char *err, size_t errlen);
 
+/*
+ * signer_ocsp_newkey through the signer's queue: cb gets the new key's
+ * public half as DER SubjectPublicKeyInfo, for signer_ocsp_key_parse
+ * (*pub: caller frees; 0 or -1).
+ */
+int signer_ocsp_newkey_async(struct signer *s, signer_der_fn *cb, void *ctx,
+    char *err, size_t errlen);
+int signer_ocsp_key_parse(const unsigned char *der, size_t len, EVP_PKEY **pub,
+    char *err, size_t errlen);
+
+/*
+ * The same through the signer's queue (signer.h, "Asynchronous
+ * requests"): cb gets the responses as *out above (valid during the call
+ * only).  0 (cb will be called once) or -1 with err.
+ */
+int signer_ocsp_sign_async(struct signer *s, const unsigned char *rcert,
+    size_t rcertlen, const unsigned char *issuer, size_t issuerlen,
+    time_t this_update, time_t next_update, const char *lines, size_t len,
+    signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+
 #endif

@@ -67,33 +67,31 @@ get32(const unsigned char *p)
 	    (uint32_t)p[2] << 8 | p[3];
 }
 
-int
-signer_wire_send(int fd, uint8_t op, uint8_t status, uint8_t flags,
-    const struct signer_field *fields, size_t nfields, int timeout_ms,
+unsigned char *
+signer_wire_encode(uint8_t op, uint8_t status, uint8_t flags,
+    const struct signer_field *fields, size_t nfields, size_t *total,
     char *err, size_t errlen)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	size_t body = 0, total, off, i;
-	unsigned char *buf = NULL;
-	int rc = -1;
+	size_t body = 0, off, i;
+	unsigned char *buf;
 
+	*total = 0;
 	if (nfields > SIGNER_WIRE_MAX_FIELDS) {
 		snprintf(err, errlen, "signer message: too many fields");
-		return -1;
+		return NULL;
 	}
 	for (i = 0; i < nfields; i++) {
 		if (fields[i].len > SIGNER_WIRE_MAX - 4 - body) {
 			snprintf(err, errlen, "signer message: larger than %u "
 			    "bytes", SIGNER_WIRE_MAX);
-			return -1;
+			return NULL;
 		}
 		body += 4 + fields[i].len;
 	}
-	total = SIGNER_WIRE_HEADER + body;
-	buf = malloc(total);
+	buf = malloc(SIGNER_WIRE_HEADER + body);
 	if (buf == NULL) {
 		snprintf(err, errlen, "signer message: out of memory");
-		return -1;
+		return NULL;
 	}
 	memset(buf, 0, SIGNER_WIRE_HEADER);
 	buf[0] = SIGNER_WIRE_VERSION;
@@ -110,6 +108,24 @@ signer_wire_send(int fd, uint8_t op, uint8_t status, uint8_t flags,
 			memcpy(buf + off, fields[i].data, fields[i].len);
 		off += fields[i].len;
 	}
+	*total = SIGNER_WIRE_HEADER + body;
+	return buf;
+}
+
+int
+signer_wire_send(int fd, uint8_t op, uint8_t status, uint8_t flags,
+    const struct signer_field *fields, size_t nfields, int timeout_ms,
+    char *err, size_t errlen)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	size_t total, off;
+	unsigned char *buf;
+	int rc = -1;
+
+	buf = signer_wire_encode(op, status, flags, fields, nfields, &total,
+	    err, errlen);
+	if (buf == NULL)
+		return -1;
 	for (off = 0; off < total;) {
 		size_t n = total - off > SIGNER_WIRE_CHUNK ? SIGNER_WIRE_CHUNK :
 		    total - off;
@@ -169,71 +185,53 @@ recv_packet(int fd, unsigned char *p, size_t len, int64_t deadline,
 }
 
 int
-signer_wire_recv(int fd, struct signer_msg *m, size_t max_body,
-    int timeout_ms, char *err, size_t errlen)
+signer_wire_header(const unsigned char *p, size_t len, size_t max_body,
+    size_t *total, char *err, size_t errlen)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
-	unsigned char first[SIGNER_WIRE_CHUNK];
-	size_t body, total, have, off, i;
-	ssize_t r;
+	size_t body;
 
-	memset(m, 0, sizeof(*m));
-	r = recv_packet(fd, first, sizeof(first), deadline, err, errlen);
-	if (r < 0)
-		return -1;
-	if (r == 0)
-		return 1;
-	if ((size_t)r < SIGNER_WIRE_HEADER) {
+	if (len < SIGNER_WIRE_HEADER) {
 		snprintf(err, errlen, "signer message: short header");
 		return -1;
 	}
-	if (first[0] != SIGNER_WIRE_VERSION) {
+	if (p[0] != SIGNER_WIRE_VERSION) {
 		snprintf(err, errlen, "signer message: version %u, expected %u",
-		    first[0], SIGNER_WIRE_VERSION);
+		    p[0], SIGNER_WIRE_VERSION);
 		return -1;
 	}
-	if (first[4] > SIGNER_WIRE_MAX_FIELDS || first[5] != 0 ||
-	    first[6] != 0 || first[7] != 0) {
+	if (p[4] > SIGNER_WIRE_MAX_FIELDS || p[5] != 0 || p[6] != 0 ||
+	    p[7] != 0) {
 		snprintf(err, errlen, "signer message: bad header");
 		return -1;
 	}
-	body = get32(first + 8);
+	body = get32(p + 8);
 	if (body > max_body || body > SIGNER_WIRE_MAX) {
 		snprintf(err, errlen, "signer message: body of %zu bytes over "
 		    "the limit of %zu", body, max_body);
 		return -1;
 	}
-	total = SIGNER_WIRE_HEADER + body;
-	if ((size_t)r > total) {
+	*total = SIGNER_WIRE_HEADER + body;
+	if (len > *total) {
 		snprintf(err, errlen, "signer message: packet overruns the "
 		    "announced length");
 		return -1;
 	}
-	m->buf = malloc(total);
-	if (m->buf == NULL) {
-		snprintf(err, errlen, "signer message: out of memory");
-		return -1;
-	}
-	m->buflen = total;
-	memcpy(m->buf, first, (size_t)r);
-	OPENSSL_cleanse(first, (size_t)r);
-	for (have = (size_t)r; have < total; have += (size_t)r) {
-		size_t want = total - have > SIGNER_WIRE_CHUNK ?
-		    SIGNER_WIRE_CHUNK : total - have;
+	return 0;
+}
 
-		r = recv_packet(fd, m->buf + have, want, deadline, err, errlen);
-		if (r < 0)
-			goto fail;
-		if (r == 0) {
-			snprintf(err, errlen, "signer socket closed in the "
-			    "middle of a message");
-			goto fail;
-		}
-	}
-	m->op = m->buf[1];
-	m->status = m->buf[2];
-	m->flags = m->buf[3];
-	m->nfields = m->buf[4];
+int
+signer_wire_parse(unsigned char *buf, size_t total, struct signer_msg *m,
+    char *err, size_t errlen)
+{
+	size_t off, i;
+
+	memset(m, 0, sizeof(*m));
+	m->buf = buf;
+	m->buflen = total;
+	m->op = buf[1];
+	m->status = buf[2];
+	m->flags = buf[3];
+	m->nfields = buf[4];
 	off = SIGNER_WIRE_HEADER;
 	for (i = 0; i < m->nfields; i++) {
 		uint32_t flen;
@@ -263,6 +261,49 @@ signer_wire_recv(int fd, struct signer_msg *m, size_t max_body,
 fail:
 	signer_msg_free(m);
 	return -1;
+}
+
+int
+signer_wire_recv(int fd, struct signer_msg *m, size_t max_body,
+    int timeout_ms, char *err, size_t errlen)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	unsigned char first[SIGNER_WIRE_CHUNK];
+	unsigned char *buf;
+	size_t total, have;
+	ssize_t r;
+
+	memset(m, 0, sizeof(*m));
+	r = recv_packet(fd, first, sizeof(first), deadline, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 0)
+		return 1;
+	if (signer_wire_header(first, (size_t)r, max_body, &total, err,
+	    errlen) < 0)
+		return -1;
+	buf = malloc(total);
+	if (buf == NULL) {
+		snprintf(err, errlen, "signer message: out of memory");
+		return -1;
+	}
+	memcpy(buf, first, (size_t)r);
+	OPENSSL_cleanse(first, (size_t)r);
+	for (have = (size_t)r; have < total; have += (size_t)r) {
+		size_t want = total - have > SIGNER_WIRE_CHUNK ?
+		    SIGNER_WIRE_CHUNK : total - have;
+
+		r = recv_packet(fd, buf + have, want, deadline, err, errlen);
+		if (r <= 0) {
+			if (r == 0)
+				snprintf(err, errlen, "signer socket closed in "
+				    "the middle of a message");
+			OPENSSL_cleanse(buf, total);
+			free(buf);
+			return -1;
+		}
+	}
+	return signer_wire_parse(buf, total, m, err, errlen);
 }
 
 void

@@ -85,6 +85,29 @@ int signer_wire_send(int fd, uint8_t op, uint8_t status, uint8_t flags,
 int signer_wire_recv(int fd, struct signer_msg *m, size_t max_body,
     int timeout_ms, char *err, size_t errlen);
 
+/*
+ * The pieces of send and receive for a caller that drives the socket
+ * itself (the engine's event loop, signer.h):
+ *
+ * signer_wire_encode: the whole message (header and fields) in one
+ * malloc'd buffer of *total bytes (caller wipes and frees), or NULL with a
+ * message.  Send it in packets of at most SIGNER_WIRE_CHUNK bytes.
+ *
+ * signer_wire_header: check the first packet p[0..len) of a message
+ * against max_body; *total is the whole message's length.  0 or -1.
+ *
+ * signer_wire_parse: split the complete message buf[0..total) into *m,
+ * which takes buf over (also on failure: it is then wiped and freed).
+ * 0 or -1 with a message.
+ */
+unsigned char *signer_wire_encode(uint8_t op, uint8_t status, uint8_t flags,
+    const struct signer_field *fields, size_t nfields, size_t *total,
+    char *err, size_t errlen);
+int signer_wire_header(const unsigned char *p, size_t len, size_t max_body,
+    size_t *total, char *err, size_t errlen);
+int signer_wire_parse(unsigned char *buf, size_t total, struct signer_msg *m,
+    char *err, size_t errlen);
+
 /* Wipe and free a received message; safe on a zeroed or freed one. */
 void signer_msg_free(struct signer_msg *m);
 

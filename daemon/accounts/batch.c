@@ -12,6 +12,7 @@
 #include "account.h"
 #include "account_admin.h"
 #include "audit.h"
+#include "pendingpw.h"
 #include "csv.h"
 #include "ldifread.h"
 #include "address.h"
@@ -173,6 +174,8 @@ struct batch {
 	struct strset     *present;        /* employee ids on the writer */
 	unsigned long      lost, remade;
 	struct timer      *verify_timer;
+	struct pendingpw  *pending;       /* rows whose password is not out yet */
+	bool               client_gone;
 };
 
 static void pump(struct batch *b);
@@ -257,6 +260,7 @@ batch_free(struct batch *b)
 	if (b->verify_timer != NULL)
 		loop_timer_cancel(b->req->pd->loop, b->verify_timer);
 	strset_free(b->present);
+	pendingpw_close(b->pending, b->req->pd, b->client_gone);
 	csv_reader_free(b->csv);
 	ldifread_free(b->ldif);
 	for (size_t i = 0; i < b->numap; i++) {
@@ -795,6 +799,11 @@ row_done(void *arg, struct account_result *res)
 		pump(b);
 		return;
 	}
+	/* Over: its password is queued to the client below, or no account
+	 * was made.  With the client gone, a created row stays in flight. */
+	if (!b->dry_run && !res->outcome_unknown &&
+	    (!b->client_gone || res->status != ST_OK || res->action != ACCOUNT_CREATED))
+		pendingpw_end(b->pending, row->f[COL_EMPLOYEE_ID]);
 	if (res->status != ST_OK) {
 		reject(b, row, res->outcome_unknown || res->status == ST_UNAVAILABLE ||
 		       res->status == ST_INTERNAL,
@@ -1051,6 +1060,8 @@ submit_row(struct batch *b, struct row *row)
 	struct account_input in = { 0 };
 
 	in.employee_id = row->f[COL_EMPLOYEE_ID];
+	if (!b->dry_run)
+		pendingpw_begin(b->pending, in.employee_id);
 	in.full_name = row->f[COL_FULL_NAME];
 	in.unit = row->f[COL_UNIT];
 	in.title = row->f[COL_TITLE];
@@ -1581,6 +1592,7 @@ on_cancel(struct request *req)
 	/* The client went away: finish what is in flight, start nothing new. */
 	log_warnx("batch: client gone after %lu rows; stopping", b->rows);
 	b->stopping = true;
+	b->client_gone = true;
 	maybe_finish(b);
 }
 
@@ -1795,6 +1807,8 @@ batch_start(struct request *req, bool apply)
 	}
 	if (b->dry_run)
 		b->planned = strset_new(BATCH_MAX_ROWS);
+	else
+		b->pending = pendingpw_open(req->pd, req->id, req->peer.uid, req->peer.name);
 	req->state = b;
 	req->on_data = on_data;
 	req->on_end = on_end;

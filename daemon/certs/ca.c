@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +24,7 @@
 #include "keygen.h"
 #include "keyinfo.h"
 #include "log.h"
+#include "loop.h"
 #include "p11uri.h"
 #include "pem.h"
 #include "pkitime.h"
@@ -151,6 +153,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	int rc = -1;
 
 	pki = xcalloc(1, sizeof(*pki));
+	pki->watch_fd = -1;
 	pd->pki = pki;
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
 	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)
@@ -252,6 +255,125 @@ out:
 	return rc;
 }
 
+/* ---- the signer's socket as an event source ------------------------ */
+
+#define EXPIRY_TICK_MS 500
+
+static void on_signer_io(void *ctx, int fd, uint32_t events);
+static void on_expiry(void *ctx);
+
+static void
+unwatch(struct pki *pki, struct provd *pd)
+{
+	if (pki->watch_fd >= 0)
+		loop_del_fd(pd->loop, pki->watch_fd);
+	pki->watch_fd = -1;
+}
+
+/* The signer handle is about to close fd (restart, stop). */
+static void
+on_signer_closing(void *ctx, int fd)
+{
+	struct provd *pd = ctx;
+
+	if (pd->pki != NULL && pd->pki->watch_fd == fd)
+		unwatch(pd->pki, pd);
+}
+
+static void
+deliver_deferred(void *ctx)
+{
+	struct provd *pd = ctx;
+
+	pd->pki->deliver_due = false;
+	if (pd->pki->signer != NULL)
+		signer_io(pd->pki->signer);
+	ca_signer_watch(pd);
+}
+
+/* A synchronous call answered queued requests: deliver them next turn. */
+static void
+on_signer_notify(void *ctx)
+{
+	struct provd *pd = ctx;
+
+	if (pd->loop == NULL || pd->pki->deliver_due)
+		return;
+	(void)loop_defer(pd->loop, deliver_deferred, pd);
+	pd->pki->deliver_due = true;
+}
+
+void
+ca_signer_watch(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+	struct signer *sg = pki != NULL ? pki->signer : NULL;
+	uint32_t ev = 0;
+	unsigned want;
+	int fd;
+
+	if (sg == NULL || pd->loop == NULL)
+		return;
+	signer_set_hooks(sg, on_signer_notify, on_signer_closing, pd);
+	fd = signer_fd(sg);
+	want = signer_want(sg);
+	if (want & SIGNER_WANT_READ)
+		ev |= EPOLLIN;
+	if (want & SIGNER_WANT_WRITE)
+		ev |= EPOLLOUT;
+	if (ev == 0 || fd != pki->watch_fd || signer_pid(sg) != pki->watch_pid)
+		unwatch(pki, pd);
+	if (ev != 0 && pki->watch_fd < 0) {
+		if (loop_add_fd(pd->loop, fd, ev, on_signer_io, pd) < 0) {
+			log_warn("pki: watching the signer");
+		} else {
+			pki->watch_fd = fd;
+			pki->watch_pid = signer_pid(sg);
+		}
+	} else if (ev != 0) {
+		(void)loop_mod_fd(pd->loop, fd, ev);
+	}
+	if (signer_queued(sg) > 0 && pki->expiry == NULL)
+		pki->expiry = loop_timer(pd->loop, EXPIRY_TICK_MS, on_expiry, pd);
+}
+
+/* The signer died between requests (or the stream broke): a new one now,
+ * so the next request finds it ready. */
+static void
+respawn_if_dead(struct provd *pd)
+{
+	char err[256];
+
+	if (!signer_broken(pd->pki->signer) || signer_queued(pd->pki->signer) > 0)
+		return;
+	log_warnx("pki: the signer ended; starting a new one");
+	if (signer_restart(pd->pki->signer, err, sizeof(err)) < 0)
+		log_warnx("pki: signer restart: %s", err);
+}
+
+static void
+on_signer_io(void *ctx, int fd, uint32_t events)
+{
+	struct provd *pd = ctx;
+
+	(void)fd;
+	(void)events;
+	signer_io(pd->pki->signer);
+	respawn_if_dead(pd);
+	ca_signer_watch(pd);
+}
+
+static void
+on_expiry(void *ctx)
+{
+	struct provd *pd = ctx;
+
+	pd->pki->expiry = NULL;
+	signer_expire(pd->pki->signer);
+	respawn_if_dead(pd);
+	ca_signer_watch(pd);
+}
+
 /* A dead or stuck signer is replaced once (it re-loads the key from its
  * file itself) and the request tried again. */
 static bool
@@ -297,11 +419,82 @@ ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned cha
 	return signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen);
 }
 
+bool
+ca_signer_ready(struct provd *pd)
+{
+	return !signer_broken(pd->pki->signer) || recover(pd, "a request", "not running");
+}
+
+/* One CRL being signed: our own copy of the to-be-signed bytes (sent
+ * again to a restarted signer) and whom to tell. */
+struct crl_sign {
+	struct provd  *pd;
+	unsigned char *tbs;
+	size_t         len;
+	bool           retried;
+	ca_der_fn     *cb;
+	void          *ctx;
+};
+
+static void
+on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct crl_sign *cs = ctx;
+	char e2[256];
+
+	if (rc < 0 && !cs->retried && signer_broken(cs->pd->pki->signer) &&
+	    recover(cs->pd, "a CRL", err)) {
+		cs->retried = true;
+		if (signer_sign_crl_async(cs->pd->pki->signer, cs->tbs, cs->len, on_crl_signed,
+		                          cs, e2, sizeof(e2)) == 0) {
+			ca_signer_watch(cs->pd);
+			return;
+		}
+		err = e2;
+	}
+	cs->cb(cs->ctx, rc, der, derlen, err);
+	free(cs->tbs);
+	free(cs);
+}
+
+int
+ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der_fn *cb,
+                  void *ctx, char *err, size_t errlen)
+{
+	struct crl_sign *cs;
+
+	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer)) {
+		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
+		return -1;
+	}
+	if (!ca_signer_ready(pd)) {
+		snprintf(err, errlen, "the signer is not running");
+		return -1;
+	}
+	cs = xcalloc(1, sizeof(*cs));
+	cs->tbs = xmalloc(len);
+	memcpy(cs->tbs, tbs, len);
+	cs->pd = pd;
+	cs->len = len;
+	cs->cb = cb;
+	cs->ctx = ctx;
+	if (signer_sign_crl_async(pd->pki->signer, tbs, len, on_crl_signed, cs, err,
+	                          errlen) < 0) {
+		free(cs->tbs);
+		free(cs);
+		return -1;
+	}
+	ca_signer_watch(pd);
+	return 0;
+}
+
 void
 ca_stop(struct pki *pki)
 {
 	if (pki == NULL)
 		return;
+	if (pki->signer != NULL)
+		signer_set_hooks(pki->signer, NULL, NULL, NULL);
 	signer_stop(pki->signer);
 	X509_free(pki->cacert);
 	X509_free(pki->escrow_cert);

@@ -35,6 +35,10 @@ struct pki {
 	struct ocsp_state  *ocsp;        /* OCSP publisher state, see ocsp.h */
 	bool                signer_busy; /* a worker thread is using the signer
 	                                    (key generation): the loop keeps off */
+	int                 watch_fd;    /* the signer's socket in the loop, or -1 */
+	pid_t               watch_pid;
+	struct timer       *expiry;      /* while requests are queued */
+	bool                deliver_due; /* a deferred signer_io is pending */
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */
 	size_t              ngens;
@@ -63,6 +67,27 @@ int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **de
                  size_t *derlen, char *err, size_t errlen);
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
+
+/*
+ * CRL signing off the loop: the signer's socket is an event source of
+ * pd->loop; the request carries its own copy of tbs, and cb(ctx, ...) runs
+ * on the loop when the signer answers (der valid during the call only).  A
+ * dead signer is restarted once and the CRL sent again.  Returns 0 (cb
+ * will be called exactly once) or -1 with err (it will not).
+ */
+typedef void ca_der_fn(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                       const char *err);
+int ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len,
+                      ca_der_fn *cb, void *ctx, char *err, size_t errlen);
+
+/* The signer can take a request (a broken one is restarted first). */
+bool ca_signer_ready(struct provd *pd);
+
+/*
+ * Watch the signer's socket for what the signer handle wants now (after
+ * a submit, a restart or a replaced handle).  Idempotent.
+ */
+void ca_signer_watch(struct provd *pd);
 
 /* A CA is loaded, or its key or certificate file is there already (a CA
  * is never created or imported over one). */

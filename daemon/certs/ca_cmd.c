@@ -390,10 +390,9 @@ install_ca(struct request *req, X509 *cert)
 	crl_start_timer(pd);
 }
 
-/* A CA key being generated off the loop. */
+/* A CA key being generated in the signer. */
 struct genkey_job {
 	struct request    *req;
-	struct signer     *signer;
 	enum keyfile_type  type;
 	unsigned           days;
 	char               subject[1024];
@@ -406,23 +405,25 @@ struct genkey_job {
 	char               err[512];
 };
 
-/* Worker thread: only the job's own fields and the signer, which the loop
- * does not touch while pki->signer_busy is set. */
+static void genkey_installed(struct genkey_job *job);
+
+/* The signer's answer (on the loop): self-sign the CA certificate and
+ * install it. */
 static void
-genkey_work(void *arg)
+genkey_done(void *arg, int rc, EVP_PKEY *pub, const char *why)
 {
 	struct genkey_job *job = arg;
 
-	job->rc = signer_genkey(job->signer, job->type, job->key_file,
-	                        job->pass_file[0] ? job->pass_file : NULL, &job->pub,
-	                        job->err, sizeof(job->err));
+	job->rc = rc;
+	job->pub = pub;
+	if (why != NULL)
+		snprintf(job->err, sizeof(job->err), "%s", why);
+	genkey_installed(job);
 }
 
-/* Loop thread: self-sign the CA certificate and install it. */
 static void
-genkey_done(void *arg)
+genkey_installed(struct genkey_job *job)
 {
-	struct genkey_job *job = arg;
 	struct request *req = job->req;
 	struct provd *pd = req->pd;
 	X509 *tbs = NULL, *cert = NULL;
@@ -501,7 +502,6 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 	X509_free(tbs);
 	job = xcalloc(1, sizeof(*job));
 	job->req = req;
-	job->signer = pd->pki->signer;
 	job->type = kt;
 	job->days = (unsigned)days;
 	snprintf(job->subject, sizeof(job->subject), "%s", subject);
@@ -510,10 +510,17 @@ create_checked(struct ca_entry *ce, const struct dir_result *res)
 	snprintf(job->key_file, sizeof(job->key_file), "%s", uri != NULL ? uri : pd->cfg.key_file);
 	if (uri == NULL && pd->cfg.key_passphrase_file != NULL)
 		snprintf(job->pass_file, sizeof(job->pass_file), "%s", pd->cfg.key_passphrase_file);
-	/* Key generation takes seconds (RSA-4096): the signer does it while a
-	 * worker thread waits for it, and the loop keeps serving. */
+	/* Key generation takes seconds (RSA-4096): the signer does it while
+	 * the loop keeps serving, and answers through the signer's socket. */
+	if (signer_genkey_async(pd->pki->signer, kt, job->key_file,
+	                        job->pass_file[0] ? job->pass_file : NULL, genkey_done, job,
+	                        err, sizeof(err)) < 0) {
+		free(job);
+		request_done(req, ST_INTERNAL, "signer: %s", err);
+		return;
+	}
 	pd->pki->signer_busy = true;
-	workpool_submit(pd->hashers, genkey_work, genkey_done, job);
+	ca_signer_watch(pd);
 }
 
 static void import_checked(struct ca_entry *ce, const struct dir_result *res);

@@ -231,6 +231,12 @@ issue_update_account(void *arg)
 static void issue_record(void *arg);
 
 static void
+issue_ocsp_done(void *arg)
+{
+	issue_update_account(arg);
+}
+
+static void
 on_recorded(void *arg, const struct dir_result *res)
 {
 	struct issue *is = arg;
@@ -242,8 +248,8 @@ on_recorded(void *arg, const struct dir_result *res)
 	if (res->code == LDAP_SUCCESS ||
 	    (res->code == LDAP_ALREADY_EXISTS && is->tries > 0)) {
 		is->tries = 0;
-		ocsp_cert_issued(req->pd, is->serial);
-		issue_update_account(is);
+		/* The account next, once the first OCSP answer is out. */
+		ocsp_cert_issued(req->pd, is->serial, issue_ocsp_done, is);
 		return;
 	}
 	if (issue_may_retry(is, res->code)) {

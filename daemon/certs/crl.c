@@ -86,6 +86,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/queue.h>
 #include <strings.h>
 #include <time.h>
 
@@ -120,10 +121,11 @@
 #define CLEAR_WINDOW     8       /* marker removals in flight at once */
 
 struct waiter {
-	crl_done_fn   *done;
-	void          *ctx;
-	struct waiter *next;
+	crl_done_fn           *done;
+	void                  *ctx;
+	STAILQ_ENTRY(waiter)   entry;
 };
+STAILQ_HEAD(waiters, waiter);
 
 /* A marked record as a publish read it. */
 struct mark {
@@ -140,8 +142,8 @@ struct change {
 struct crl_state {
 	struct provd     *pd;
 	bool              running;
-	struct waiter    *current;     /* satisfied by the publish running now */
-	struct waiter    *next;        /* arrived meanwhile: need another one */
+	struct waiters    current;     /* satisfied by the publish running now */
+	struct waiters    next;        /* arrived meanwhile: need another one */
 	bool              again;
 	bool              rebuild_next; /* a waiter in `next` asked for a rebuild */
 	/* the publish in progress */
@@ -157,6 +159,8 @@ struct crl_state {
 	char              bad[256];    /* a record that could not be read */
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
+	time_t            now;         /* its thisUpdate */
+	char              endmsg[700]; /* the reply, once OCSP has caught up */
 	/* The entries, sorted by serial.  While set_valid they are exactly
 	 * those of CRL set_number, which this process published. */
 	struct crl_entry *entries;
@@ -192,6 +196,8 @@ state(struct provd *pd)
 	if (pki->crl == NULL) {
 		pki->crl = xcalloc(1, sizeof(*pki->crl));
 		pki->crl->pd = pd;
+		STAILQ_INIT(&pki->crl->current);
+		STAILQ_INIT(&pki->crl->next);
 	}
 	return pki->crl;
 }
@@ -215,12 +221,9 @@ crl_state_free(struct crl_state *s)
 
 	if (s == NULL)
 		return;
-	while ((w = s->current) != NULL) {
-		s->current = w->next;
-		free(w);
-	}
-	while ((w = s->next) != NULL) {
-		s->next = w->next;
+	STAILQ_CONCAT(&s->current, &s->next);
+	while ((w = STAILQ_FIRST(&s->current)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->current, entry);
 		free(w);
 	}
 	if (s->timer)
@@ -345,9 +348,10 @@ clear_marks(struct crl_state *s)
 static void
 publish_end(struct crl_state *s, int status, const char *msg)
 {
-	struct waiter *w = s->current, *nw;
+	struct waiters done = STAILQ_HEAD_INITIALIZER(done);
+	struct waiter *w;
 
-	s->current = NULL;
+	STAILQ_CONCAT(&done, &s->current);
 	s->running = false;
 	marks_free(s->marks, 0, s->nmarks);
 	s->marks = NULL;
@@ -355,16 +359,14 @@ publish_end(struct crl_state *s, int status, const char *msg)
 	s->nchanges = 0;
 	if (status != ST_OK)
 		log_warnx("crl: publish failed: %s", msg);
-	while (w != NULL) {
-		nw = w->next;
+	while ((w = STAILQ_FIRST(&done)) != NULL) {
+		STAILQ_REMOVE_HEAD(&done, entry);
 		w->done(w->ctx, status, msg);
 		free(w);
-		w = nw;
 	}
 	if (s->again) {
 		s->again = false;
-		s->current = s->next;
-		s->next = NULL;
+		STAILQ_CONCAT(&s->current, &s->next);
 		s->rebuild = s->rebuild_next;
 		s->rebuild_next = false;
 		s->tries = 0;
@@ -390,14 +392,12 @@ enqueue(struct provd *pd, bool rebuild, crl_done_fn *done, void *ctx)
 	w->ctx = ctx;
 	s = state(pd);
 	if (s->running) {
-		w->next = s->next;
-		s->next = w;
+		STAILQ_INSERT_TAIL(&s->next, w, entry);
 		s->again = true;
 		s->rebuild_next |= rebuild;
 		return;
 	}
-	w->next = s->current;
-	s->current = w;
+	STAILQ_INSERT_TAIL(&s->current, w, entry);
 	s->rebuild = rebuild;
 	s->tries = 0;
 	publish_start(s);
@@ -461,6 +461,8 @@ file_work(void *arg)
 	                            sizeof(job->why));
 }
 
+static void ocsp_caught_up(void *arg);
+
 /* Loop thread: finish the publish. */
 static void
 file_done(void *arg)
@@ -487,12 +489,23 @@ file_done(void *arg)
 	free(job->path);
 	free(job->der);
 	free(job);
+	snprintf(s->endmsg, sizeof(s->endmsg), "%s", msg);
 	/* After a rollover this CRL lists the current CA's certificates only:
-	 * rollover.c tells OCSP once the retired CAs' CRLs are out too. */
+	 * rollover.c tells OCSP once the retired CAs' CRLs are out too.  The
+	 * publish answers once the OCSP responses it changes are written. */
 	if (s->pd->pki->ngens == 0)
-		ocsp_crl_published(s->pd, s->entries, s->n);
+		ocsp_crl_published(s->pd, s->entries, s->n, ocsp_caught_up, s);
+	else
+		ocsp_caught_up(s);
+}
+
+static void
+ocsp_caught_up(void *arg)
+{
+	struct crl_state *s = arg;
+
 	clear_marks(s);
-	publish_end(s, ST_OK, msg);
+	publish_end(s, ST_OK, s->endmsg);
 }
 
 static void
@@ -542,14 +555,8 @@ on_written(void *arg, const struct dir_result *res)
 	/* The file (write, fsync, rename) on a worker thread: the job takes
 	 * the DER and a copy of the path; the publish stays running, so
 	 * nothing else touches s meanwhile. */
-	if ((job = calloc(1, sizeof(*job))) == NULL ||
-	    (job->path = strdup(pd->cfg.crl_file)) == NULL) {
-		free(job);
-		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: "
-		         "out of memory", (unsigned long long)s->last);
-		publish_end(s, ST_INTERNAL, msg);
-		return;
-	}
+	job = xcalloc(1, sizeof(*job));
+	job->path = xstrdup(pd->cfg.crl_file);
 	job->s = s;
 	job->der = s->der;
 	job->derlen = s->derlen;
@@ -561,31 +568,49 @@ on_written(void *arg, const struct dir_result *res)
 	}
 }
 
+static void on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                          const char *err);
+
+/* Build the CRL and hand it to the signer; the loop keeps serving while a
+ * CRL of many entries is signed.  The publish stays running meanwhile, so
+ * nothing else touches s. */
 static void
 build_and_write(struct crl_state *s)
 {
 	struct provd *pd = s->pd;
-	unsigned char *tbs = NULL, *der = NULL;
-	size_t tbslen = 0, derlen = 0;
+	unsigned char *tbs = NULL;
+	size_t tbslen = 0;
 	char err[512];
-	time_t now = time(NULL);
 
-	if (crlgen_build(pd->pki->cacert, s->number + 1, now, pd->cfg.crl_days,
+	s->now = time(NULL);
+	if (crlgen_build(pd->pki->cacert, s->number + 1, s->now, pd->cfg.crl_days,
 	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0 ||
-	    ca_sign_crl(pd, tbs, tbslen, &der, &derlen, err, sizeof(err)) < 0) {
+	    ca_sign_crl_async(pd, tbs, tbslen, on_crl_signed, s, err, sizeof(err)) < 0) {
 		free(tbs);
 		publish_end(s, ST_INTERNAL, err);
 		return;
 	}
 	free(tbs);
+}
+
+static void
+on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct crl_state *s = ctx;
+	struct provd *pd = s->pd;
+
+	if (rc < 0) {
+		publish_end(s, ST_INTERNAL, err);
+		return;
+	}
 	/* The directory first: the compare-and-swap claims the number, so no
 	 * two different CRLs ever carry one number.  The file follows; a crash
 	 * in between leaves the previous CRL on disk until the next publish. */
 	free(s->der);
-	s->der = der;
+	s->der = xmalloc(derlen);
+	memcpy(s->der, der, derlen);
 	s->derlen = derlen;
-	der = NULL;
-	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, now, s->der, s->derlen,
+	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, s->der, s->derlen,
 	                  on_written, s) < 0)
 		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
 }
@@ -603,18 +628,18 @@ crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)(number + 1));
 	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
 	if (has_number)
-		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
+		snprintf(assertion, sizeof(assertion), "(" AT_CRL_NUMBER "=%llu)",
 		         (unsigned long long)number);
 	else
-		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
+		snprintf(assertion, sizeof(assertion), "(!(" AT_CRL_NUMBER "=*))");
 	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS)
 		return -1;
 	ctrls[0] = ctrl;
 	if ((m = dir_mods_new()) == NULL)
 		fatal("crl: out of memory");
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", der, derlen);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NUMBER, num);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NEXT_UPDATE, next);
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, AT_CRL, der, derlen);
 	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, done, ctx);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
@@ -790,7 +815,7 @@ static void
 on_ca_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct crl_state *s = arg;
-	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+	char *num = dir_entry_get(ld, e, AT_CRL_NUMBER);
 
 	s->has_number = num != NULL;
 	s->number = num ? strtoull(num, NULL, 10) : 0;
@@ -823,14 +848,15 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	if (s->full) {
 		s->set_valid = false;
 		s->n = 0;
-		snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
-		         "(|(provdCertStatus=revoked)(provdCertStatus=hold)("
-		         CRL_PENDING_ATTR "=*)))", mine);
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
+		         "(|(" AT_CERT_STATUS "=%s)(" AT_CERT_STATUS "=%s)(" CRL_PENDING_ATTR
+		         "=*)))", mine, cert_state_name(CERT_STATE_REVOKED),
+		         cert_state_name(CERT_STATE_HOLD));
 		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 0, NULL, on_record, on_records_done, s);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s("
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s("
 	         CRL_PENDING_ATTR "=*))", mine);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_record, on_records_done, s);
@@ -839,7 +865,7 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 static void
 publish_start(struct crl_state *s)
 {
-	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	static const char *const attrs[] = { AT_CRL_NUMBER, NULL };
 	struct provd *pd = s->pd;
 
 	s->running = true;
@@ -928,7 +954,7 @@ show_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct show *sh = arg;
 
 	free(sh->der);
-	sh->der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &sh->len);
+	sh->der = dir_entry_get_bin(ld, e, AT_CRL, &sh->len);
 }
 
 static void
@@ -994,7 +1020,7 @@ out:
 void
 crl_show(struct request *req)
 {
-	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
+	static const char *const attrs[] = { AT_CRL, NULL };
 	struct show *sh;
 	const char *dn;
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -35,16 +36,25 @@
 #include "signer.h"
 #include "vec.h"
 #include "signer_ocsp.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #define TICK_MS        (60u * 1000u)
+#define BUSY_RETRY_MS  500u      /* the signer was busy at a tick */
 #define FIRST_MS       200u
 #define RESPONSES      "responses"
 #define PATH_MAX_LEN   4096
 #define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
 
+struct sign_job;
+STAILQ_HEAD(sign_jobs, sign_job);
+
 struct ocsp_state {
 	struct provd         *pd;
+	struct sign_jobs      jobs;          /* signing runs, the head running */
+	bool                  rolling;       /* a new responder key is being made */
+	bool                  roll_tick;     /* ... for the tick */
+	bool                  force_roll;    /* ocsp refresh --new-responder */
 	/* every certificate known, sorted by serial, as last signed */
 	struct ocspgen_entry *v;
 	size_t                n, cap;
@@ -80,7 +90,25 @@ struct ocsp_state {
 	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
 };
 
+struct sign_job {
+	STAILQ_ENTRY(sign_job) entry;
+	struct ocsp_state    *s;
+	struct ocspgen_entry *e;
+	size_t                n, done, batch;
+	int                   tries;
+	bool                  full;
+	ocsp_done_fn         *on_end;        /* whom to tell at the end, or NULL */
+	void                 *on_end_ctx;
+	/* the batch being written (worker thread: these fields only) */
+	int                   dirfd;
+	unsigned char        *out;
+	size_t                outlen;
+	int                   wrc;
+	char                  bad[SERIAL_HEX_MAX + 1];
+};
+
 static void scan_start(struct ocsp_state *s);
+static void job_free(struct sign_job *j);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -153,6 +181,7 @@ state(struct provd *pd)
 		pki->ocsp = xcalloc(1, sizeof(*pki->ocsp));
 		pki->ocsp->pd = pd;
 		pki->ocsp->rdirfd = -1;
+		STAILQ_INIT(&pki->ocsp->jobs);
 	}
 	return pki->ocsp;
 }
@@ -160,12 +189,18 @@ state(struct provd *pd)
 void
 ocsp_state_free(struct ocsp_state *s)
 {
+	struct sign_job *j;
+
 	if (s == NULL)
 		return;
 	if (s->timer != NULL)
 		loop_timer_cancel(s->pd->loop, s->timer);
 	if (s->rdirfd >= 0)
 		close(s->rdirfd);
+	while ((j = STAILQ_FIRST(&s->jobs)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->jobs, entry);
+		job_free(j);
+	}
 	ocsp_unknown_free(s->unk);
 	free(s->v);
 	free(s->scan);
@@ -179,71 +214,115 @@ ocsp_state_free(struct ocsp_state *s)
 
 /* ---- the responder certificate ---------------------------------------- */
 
-/* A new responder key in the signer and a certificate for it.  0 or -1. */
-static int
-roll(struct ocsp_state *s, char *err, size_t errlen)
+/*
+ * A new responder key in the signer and a certificate for it, both through
+ * the signer's queue; roll_done then resumes the signing run at the head
+ * (or, for the tick, has everything signed again).
+ */
+static void roll_done(struct ocsp_state *s, int rc, const char *err);
+
+static void
+on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                    const char *why)
 {
+	struct ocsp_state *s = ctx;
+	struct provd *pd = s->pd;
+	const unsigned char *p = der;
+	char *pem = NULL, err[512];
+	size_t pemlen = 0;
+	time_t from, until;
+	X509 *x = NULL;
+
+	if (rc < 0) {
+		roll_done(s, -1, why);
+		return;
+	}
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		X509_free(x);
+		roll_done(s, -1, "responder certificate: unreadable");
+		return;
+	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
+		X509_free(x);
+		roll_done(s, -1, err);
+		return;
+	}
+	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
+	free(pem);
+	X509_free(s->rcert);
+	free(s->rder);
+	s->rcert = x;
+	s->rder = xmalloc(derlen);
+	memcpy(s->rder, der, derlen);
+	s->rderlen = derlen;
+	s->r_from = from + CERTGEN_SKEW_SECONDS;
+	s->r_until = until;
+	s->rolls++;
+	log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
+	roll_done(s, 0, NULL);
+}
+
+static void
+on_responder_key(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct ocsp_state *s = ctx;
 	struct provd *pd = s->pd;
 	struct certgen_ca ca = {
 		.cert = pd->pki->cacert, .country = pd->cfg.country,
 		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
 	};
 	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *x = NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	char *pem = NULL, why[256];
-	size_t derlen = 0, pemlen = 0;
-	time_t from, until;
-	int rc = -1;
+	X509 *tbs = NULL;
+	char err[512];
 
-	if (signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0) {
-		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
-		if (signer_restart(pd->pki->signer, why, sizeof(why)) < 0 ||
-		    signer_ocsp_newkey(pd->pki->signer, &pub, err, errlen) < 0)
-			goto out;
+	if (rc < 0) {
+		roll_done(s, -1, why);
+		return;
 	}
-	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
-	                           err, errlen) < 0 ||
-	    ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) < 0)
-		goto out;
-	p = der;
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
-		snprintf(err, errlen, "responder certificate: unreadable");
-		goto out;
+	if (signer_ocsp_key_parse(der, derlen, &pub, err, sizeof(err)) < 0 ||
+	    certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
+	                           err, sizeof(err)) < 0 ||
+	    signer_sign_cert_async(pd->pki->signer, tbs, 0, on_responder_signed, s, err,
+	                           sizeof(err)) < 0) {
+		EVP_PKEY_free(pub);
+		X509_free(tbs);
+		roll_done(s, -1, err);
+		return;
 	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
-		goto out;
-	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	X509_free(s->rcert);
-	free(s->rder);
-	s->rcert = x;
-	s->rder = der;
-	s->rderlen = derlen;
-	s->r_from = from + CERTGEN_SKEW_SECONDS;
-	s->r_until = until;
-	s->rolls++;
-	x = NULL;
-	der = NULL;
-	log_info("ocsp: new responder certificate, valid until %lld",
-	         (long long)until);
-	rc = 0;
-out:
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	X509_free(x);
-	free(der);
-	free(pem);
-	return rc;
+	ca_signer_watch(pd);
+}
+
+static void
+roll_start(struct ocsp_state *s, bool from_tick)
+{
+	struct provd *pd = s->pd;
+	char err[512];
+
+	if (s->rolling)
+		return;
+	s->rolling = true;
+	s->roll_tick = from_tick;
+	if (!ca_signer_ready(pd) ||
+	    signer_ocsp_newkey_async(pd->pki->signer, on_responder_key, s, err,
+	                             sizeof(err)) < 0) {
+		if (!ca_signer_ready(pd))
+			snprintf(err, sizeof(err), "the signer is not running");
+		roll_done(s, -1, err);
+		return;
+	}
+	ca_signer_watch(pd);
 }
 
 static bool
 need_roll(const struct ocsp_state *s, time_t now)
 {
-	return s->rcert == NULL || now >= s->r_from + (s->r_until - s->r_from) / 2;
+	return s->rcert == NULL || s->force_roll ||
+	       now >= s->r_from + (s->r_until - s->r_from) / 2;
 }
 
 /* ---- signing and writing responses ------------------------------------ */
@@ -256,90 +335,261 @@ next_update(const struct ocsp_state *s, time_t now, time_t secs)
 	return now + secs > s->r_until ? s->r_until : now + secs;
 }
 
-/* Write the responses in buf[0..len) (4-byte length + DER each) for
- * e[0..n).  0 or -1. */
-static int
-write_responses(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
-                const unsigned char *buf, size_t len)
-{
-	char hex[SERIAL_HEX_MAX + 1];
-	size_t i, off = 0, rl;
+/*
+ * Signing runs.  Each holds its own copy of the entries; runs go one after
+ * the other, batch by batch: the signer signs a batch through its queue
+ * (the loop keeps serving), a worker thread writes its files, then the
+ * next batch.  A run made by a full read (on_scan_done) ends by removing
+ * stale files and answering `ocsp refresh`.
+ */
 
-	for (i = 0; i < n; i++) {
+static void job_next(struct ocsp_state *s);
+static void batch_submit(struct sign_job *j);
+static void remove_stale(struct ocsp_state *s);
+static void refresh_reply(struct ocsp_state *s, int status, const char *msg);
+
+static void
+job_free(struct sign_job *j)
+{
+	free(j->e);
+	free(j->out);
+	free(j);
+}
+
+/* Write the responses in j->out (4-byte length + DER each) for the batch.
+ * Worker thread. */
+static void
+write_work(void *arg)
+{
+	struct sign_job *j = arg;
+	const struct ocspgen_entry *e = j->e + j->done;
+	const unsigned char *buf = j->out;
+	size_t i, off = 0, rl, len = j->outlen;
+	char hex[SERIAL_HEX_MAX + 1];
+
+	j->wrc = -1;
+	for (i = 0; i < j->batch; i++) {
 		if (len - off < 4)
-			return -1;
+			return;
 		rl = (size_t)buf[off] << 24 | (size_t)buf[off + 1] << 16 |
 		     (size_t)buf[off + 2] << 8 | buf[off + 3];
 		off += 4;
 		if (rl > len - off)
-			return -1;
+			return;
 		serial_to_hex(&e[i].serial, 1, hex);
-		if (write_at(s->rdirfd, hex, buf + off, rl) < 0) {
-			log_warn("ocsp: writing the response for %s", hex);
-			return -1;
+		if (write_at(j->dirfd, hex, buf + off, rl) < 0) {
+			memcpy(j->bad, hex, sizeof(hex));
+			return;
 		}
 		off += rl;
 	}
-	return off == len ? 0 : -1;
+	j->wrc = off == len ? 0 : -1;
 }
 
-/* Sign and write e[0..n) in batches.  Rolls the responder first when due,
- * and once more when the signer refuses (it lost the key).  0 or -1. */
-static int
-sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n)
+static void
+job_end(struct sign_job *j, bool ok)
 {
+	struct ocsp_state *s = j->s;
+	char msg[400];
+
+	STAILQ_REMOVE_HEAD(&s->jobs, entry);
+	if (ok)
+		s->last_signed = time(NULL);
+	if (j->full && ok) {
+		s->last_full = time(NULL);
+		remove_stale(s);
+		snprintf(msg, sizeof(msg), "%zu responses signed%s", s->n,
+		         s->scan_bad ? " (unreadable records skipped)" : "");
+		log_info("ocsp: %s", msg);
+		refresh_reply(s, ST_OK, msg);
+	} else if (j->full) {
+		refresh_reply(s, ST_INTERNAL, "signing the responses failed (see the log)");
+	} else if (!ok) {
+		log_warnx("ocsp: %zu changed responses not signed; the next refresh retries",
+		          j->n - j->done);
+	}
+	if (j->on_end != NULL)
+		j->on_end(j->on_end_ctx);
+	job_free(j);
+	job_next(s);
+}
+
+static void
+write_done(void *arg)
+{
+	struct sign_job *j = arg;
+
+	free(j->out);
+	j->out = NULL;
+	if (j->wrc < 0) {
+		if (j->bad[0] != '\0')
+			log_warnx("ocsp: writing the response for %s failed", j->bad);
+		else
+			log_warnx("ocsp: the signer's responses do not match the request");
+		job_end(j, false);
+		return;
+	}
+	j->done += j->batch;
+	j->s->signed_total += j->batch;
+	j->tries = 0;
+	if (j->done < j->n)
+		batch_submit(j);
+	else
+		job_end(j, true);
+}
+
+static void
+on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct sign_job *j = ctx;
+	struct ocsp_state *s = j->s;
+
+	if (rc < 0) {
+		log_warnx("ocsp: signing responses: %s", why);
+		/* once more with a new responder key (a restarted signer has
+		 * none) */
+		if (++j->tries > 1)
+			job_end(j, false);
+		else
+			roll_start(s, false);
+		return;
+	}
+	j->out = xmalloc(derlen);
+	memcpy(j->out, der, derlen);
+	j->outlen = derlen;
+	j->dirfd = s->rdirfd;
+	(void)workpool_submit(s->pd->hashers, write_work, write_done, j);
+}
+
+static void
+batch_submit(struct sign_job *j)
+{
+	struct ocsp_state *s = j->s;
 	struct provd *pd = s->pd;
 	char err[512], line[OCSPGEN_LINE_MAX];
 	char *lines = NULL;
-	unsigned char *out = NULL;
-	size_t outlen, done = 0, k, len, cap = 0, batch;
-	time_t now = time(NULL), next;
-	int tries = 0, rc = -1, l;
+	size_t k, len = 0, cap = 0;
+	time_t now = time(NULL);
+	int l;
 
-	if (n == 0 || s->rdirfd < 0)
-		return 0;
-	if (need_roll(s, now) && roll(s, err, sizeof(err)) < 0) {
-		log_warnx("ocsp: new responder certificate: %s", err);
-		if (s->rcert == NULL)
-			return -1;
+	j->batch = j->n - j->done < SIGNER_OCSP_BATCH_MAX ? j->n - j->done : SIGNER_OCSP_BATCH_MAX;
+	for (k = 0; k < j->batch; k++) {
+		if ((l = ocspgen_format(&j->e[j->done + k], line, sizeof(line))) < 0)
+			fatalx("ocsp: an entry does not format");
+		lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
+		memcpy(lines + len, line, (size_t)l);
+		len += (size_t)l;
+		if (k + 1 < j->batch)
+			lines[len++] = '\n';
 	}
-	while (done < n) {
-		batch = n - done < SIGNER_OCSP_BATCH_MAX ? n - done : SIGNER_OCSP_BATCH_MAX;
-		len = 0;
-		for (k = 0; k < batch; k++) {
-			if ((l = ocspgen_format(&e[done + k], line, sizeof(line))) < 0)
-				fatalx("ocsp: an entry does not format");
-			lines = vec_grow(lines, &cap, len + (size_t)l + 2, 1);
-			memcpy(lines + len, line, (size_t)l);
-			len += (size_t)l;
-			if (k + 1 < batch)
-				lines[len++] = '\n';
-		}
-		now = time(NULL);
-		next = next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600);
-		if (signer_ocsp_sign(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
-		                     s->issuer_len, now, next, lines, len, &out, &outlen,
-		                     err, sizeof(err)) < 0) {
-			log_warnx("ocsp: signing responses: %s", err);
-			if (++tries > 1 || roll(s, err, sizeof(err)) < 0)
-				goto out;
-			continue;
-		}
-		if (write_responses(s, e + done, batch, out, outlen) < 0) {
-			log_warnx("ocsp: the signer's responses do not match the request");
-			goto out;
-		}
-		free(out);
-		out = NULL;
-		done += batch;
-		s->signed_total += batch;
+	if (signer_ocsp_sign_async(pd->pki->signer, s->rder, s->rderlen, s->issuer_der,
+	                           s->issuer_len, now,
+	                           next_update(s, now, (time_t)pd->cfg.ocsp_hours * 3600),
+	                           lines, len, on_batch_signed, j, err, sizeof(err)) < 0) {
+		free(lines);
+		log_warnx("ocsp: signing responses: %s", err);
+		job_end(j, false);
+		return;
 	}
-	s->last_signed = time(NULL);
-	rc = 0;
-out:
 	free(lines);
-	free(out);
-	return rc;
+	ca_signer_watch(pd);
+}
+
+static int open_dirs(struct ocsp_state *s, char *err, size_t errlen);
+
+/* Has the CA certificate changed (ca rollover) since issuer.der was
+ * written?  The responses then name the new CA, from a new responder. */
+static bool
+issuer_stale(const struct ocsp_state *s)
+{
+	unsigned char *der = NULL;
+	int len = i2d_X509(s->pd->pki->cacert, &der);
+	bool stale = len <= 0 || s->issuer_der == NULL || (size_t)len != s->issuer_len ||
+	             memcmp(der, s->issuer_der, (size_t)len) != 0;
+
+	OPENSSL_free(der);
+	return stale;
+}
+
+/* Start the run at the head, if none is running. */
+static void
+job_next(struct ocsp_state *s)
+{
+	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	char err[512];
+
+	if (j == NULL || s->rolling)
+		return;         /* roll_done resumes the head */
+	if (j->n == 0 || s->rdirfd < 0) {
+		job_end(j, true);
+		return;
+	}
+	if (issuer_stale(s)) {
+		if (open_dirs(s, err, sizeof(err)) < 0) {
+			log_warnx("ocsp: %s", err);
+			job_end(j, false);
+			return;
+		}
+		s->force_roll = true;
+	}
+	if (need_roll(s, time(NULL)))
+		roll_start(s, false);
+	else
+		batch_submit(j);
+}
+
+static void
+roll_done(struct ocsp_state *s, int rc, const char *err)
+{
+	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	bool tick = s->roll_tick, forced = s->force_roll;
+
+	s->rolling = false;
+	s->roll_tick = false;
+	s->force_roll = false;
+	if (rc < 0)
+		log_warnx("ocsp: new responder certificate: %s", err);
+	if (j == NULL) {
+		/* the tick's: everything again with the new certificate */
+		if (tick && rc == 0 && dir_connected(s->pd->dir)) {
+			s->last_full = 0;
+			scan_start(s);
+		}
+		return;
+	}
+	if (rc < 0 && (j->tries > 0 || s->rcert == NULL || forced))
+		job_end(j, false);
+	else
+		batch_submit(j);
+}
+
+/* Sign and write e[0..n) (copied) after the runs before; full: the run of
+ * a full read (see above). */
+static void
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
+             ocsp_done_fn *done, void *ctx)
+{
+	struct sign_job *j;
+	bool idle = STAILQ_EMPTY(&s->jobs);
+
+	if (n == 0 && !full) {
+		if (done != NULL)
+			done(ctx);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->full = full;
+	j->on_end = done;
+	j->on_end_ctx = ctx;
+	j->n = n;
+	if (n > 0) {
+		j->e = xmalloc(n * sizeof(*j->e));
+		memcpy(j->e, e, n * sizeof(*j->e));
+	}
+	STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+	if (idle)
+		job_next(s);
 }
 
 /* Remove responses for serials no record has any more. */
@@ -432,14 +682,18 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 }
 
 void
-ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
+ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n,
+                   ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
 	struct ocspgen_entry *changed = NULL;
 	size_t nchanged = 0;
 
-	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
 	s = pd->pki->ocsp;
 	free(s->crl);
 	s->crl = NULL;
@@ -451,41 +705,42 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n)
 	}
 	s->crl_seq++;
 	merge_crl(s, entries, n, &changed, &nchanged);
-	if (nchanged > 0 && sign_entries(s, changed, nchanged) < 0)
-		log_warnx("ocsp: %zu changed responses not signed; the next "
-		          "refresh retries", nchanged);
+	sign_entries(s, changed, nchanged, false, done, ctx);
 	free(changed);
 }
 
 void
-ocsp_cert_issued(struct provd *pd, const char *serial_hex)
+ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
 	struct ocspgen_entry e;
 	char err[128];
 	size_t i;
 
-	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL)
-		return;
-	s = pd->pki->ocsp;
 	memset(&e, 0, sizeof(e));
-	if (serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0)
+	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL ||
+	    serial_parse(serial_hex, &e.serial, err, sizeof(err)) < 0) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
+	s = pd->pki->ocsp;
 	e.status = OCSPGEN_GOOD;
 	if (s->scanning) {
 		s->late = vec_grow(s->late, &s->caplate, s->nlate + 1, sizeof(*s->late));
 		s->late[s->nlate++] = e.serial;
 	}
-	if (find(s->v, s->n, &e.serial) != NULL)
+	if (find(s->v, s->n, &e.serial) != NULL) {
+		if (done != NULL)
+			done(ctx);
 		return;
+	}
 	s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 	for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
 		s->v[i] = s->v[i - 1];
 	s->v[i] = e;
 	s->n++;
-	if (sign_entries(s, &e, 1) < 0)
-		log_warnx("ocsp: the first response of %s is not signed; the next "
-		          "refresh retries", serial_hex);
+	sign_entries(s, &e, 1, false, done, ctx);
 }
 
 int
@@ -588,7 +843,6 @@ on_scan_done(void *arg, const struct dir_result *res)
 	struct ocspgen_entry *changed = NULL, e;
 	size_t i, nchanged = 0, k;
 	char why[300], msg[400];
-	int rc;
 
 	s->scanning = false;
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
@@ -629,17 +883,7 @@ on_scan_done(void *arg, const struct dir_result *res)
 		free(changed);
 	}
 	s->have_set = true;
-	rc = sign_entries(s, s->v, s->n);
-	if (rc == 0) {
-		s->last_full = time(NULL);
-		remove_stale(s);
-		snprintf(msg, sizeof(msg), "%zu responses signed%s", s->n,
-		         s->scan_bad ? " (unreadable records skipped)" : "");
-		log_info("ocsp: %s", msg);
-		refresh_reply(s, ST_OK, msg);
-	} else {
-		refresh_reply(s, ST_INTERNAL, "signing the responses failed (see the log)");
-	}
+	sign_entries(s, s->v, s->n, true, NULL, NULL);
 }
 
 static void
@@ -710,18 +954,23 @@ tick(void *arg)
 	char err[512];
 
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
+	/* The signer is busy (a CRL, a CA key): the next tick, rather than
+	 * waiting for it on the loop. */
 	if (!ca_ready(pd) || s->scanning)
 		return;
+	if (s->rolling || signer_queued(pd->pki->signer) > 0 || !STAILQ_EMPTY(&s->jobs)) {
+		/* busy: look again shortly, not a whole tick later */
+		loop_timer_cancel(pd->loop, s->timer);
+		s->timer = loop_timer(pd->loop, BUSY_RETRY_MS, tick, s);
+		return;
+	}
 	if (s->issuer_der == NULL && open_dirs(s, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: %s", err);
 		return;
 	}
 	if (need_roll(s, now)) {
-		if (roll(s, err, sizeof(err)) < 0) {
-			log_warnx("ocsp: new responder certificate: %s", err);
-			return;
-		}
-		s->last_full = 0;      /* sign everything with the new one */
+		roll_start(s, true);   /* then everything with the new one */
+		return;
 	}
 	if (!dir_connected(pd->dir))
 		return;
@@ -809,10 +1058,9 @@ ocsp_refresh_cmd(struct request *req)
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}
-	if (cmd_flag(&req->args, "new-responder") && roll(s, err, sizeof(err)) < 0) {
-		request_done(req, ST_INTERNAL, "new responder certificate: %s", err);
-		return;
-	}
+	/* --new-responder: the refresh's run makes one first, and fails
+	 * if it cannot. */
+	s->force_roll = cmd_flag(&req->args, "new-responder");
 	if (!dir_connected(req->pd->dir)) {
 		request_done(req, ST_UNAVAILABLE, "the directory is unavailable");
 		return;

@@ -43,14 +43,21 @@ struct crl_entry;
  * pki.ocsp_dir or when started already. */
 void ocsp_start(struct provd *pd);
 
-/* The CRL with these entries (sorted by serial: every certificate on hold
- * or revoked) is out: sign the responses whose state it changes. */
-void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
-    size_t n);
+/* Called once the responses asked for below are written (or could not
+ * be: logged); from the loop, possibly before the call returns. */
+typedef void ocsp_done_fn(void *ctx);
 
-/* A certificate was recorded as valid: sign its first response.
- * serial_hex as in provdCertSerial. */
-void ocsp_cert_issued(struct provd *pd, const char *serial_hex);
+/* The CRL with these entries (sorted by serial: every certificate on hold
+ * or revoked) is out: sign the responses whose state it changes, through
+ * the signer's queue; then done(ctx) (NULL: nobody waits), so that a
+ * command answers after its OCSP answers changed.  entries are copied. */
+void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
+    size_t n, ocsp_done_fn *done, void *ctx);
+
+/* A certificate was recorded as valid: sign its first response, then
+ * done(ctx) as above.  serial_hex as in provdCertSerial. */
+void ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done,
+    void *ctx);
 
 /*
  * An "unknown" answer for a serial with no record (asked by provd-ocsp,

@@ -445,6 +445,19 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 	           on_gen_record, on_gen_records_done, c);
 }
 
+/* The chain is over (and OCSP has caught up): answer. */
+static void
+chain_end(void *arg)
+{
+	struct chain *c = arg;
+
+	c->done(c->ctx, c->status, c->msg);
+	free(c->e);
+	free(c->u);
+	free(c->der);
+	free(c);
+}
+
 static void
 chain_next(struct chain *c)
 {
@@ -468,16 +481,13 @@ chain_next(struct chain *c)
 		if (c->ocsp_ok && c->i == pki->ngens && c->version >= ocsp_version) {
 			if (c->nu > 1)
 				qsort(c->u, c->nu, sizeof(*c->u), cmp_entry);
-			ocsp_crl_published(c->pd, c->u, c->nu);
 			ocsp_version = c->version;
+			ocsp_crl_published(c->pd, c->u, c->nu, chain_end, c);
+			return;
 		} else if (!c->ocsp_ok || c->i < pki->ngens) {
 			log_warnx("crl: OCSP responses not updated from this publish");
 		}
-		c->done(c->ctx, c->status, c->msg);
-		free(c->e);
-		free(c->u);
-		free(c->der);
-		free(c);
+		chain_end(c);
 		return;
 	}
 	c->has_number = false;
@@ -596,12 +606,20 @@ struct roll {
 	struct certrec *list, *cur;
 	unsigned        revoked, failed;
 	char            note[256];
+	/* the swap, while the signer makes the new key (swap_start) */
+	unsigned        g;
+	struct gen_paths p;
+	struct signer  *gs;        /* the retired generation's signer */
+	char            up[PATH_MAX_LEN], dn[PATH_MAX_LEN];
+	char           *clause;
+	bool            file_key;
 };
 
 static void
 roll_free(struct roll *ro)
 {
 	certrec_free(ro->list);
+	free(ro->clause);
 	free(ro->subject);
 	free(ro->uri);
 	free(ro);
@@ -639,80 +657,109 @@ undo_move(struct provd *pd, const struct gen_paths *p, bool file_key)
 }
 
 /*
- * The files and the signers, synchronously: the retired key moves to
- * gen-N/ (its signer re-loads it from there), the main signer makes the
- * new key at pki.key_file (or on the token) and self-signs the new CA
- * certificate, which replaces pki.cert_file.  On failure everything is
- * put back as it was.
+ * The files and the signers: the retired key moves to gen-N/ (its signer
+ * re-loads it from there), the main signer makes the new key at
+ * pki.key_file (or on the token) while the loop keeps serving, then
+ * swap_finish self-signs the new CA certificate, which replaces
+ * pki.cert_file.  On failure everything is put back as it was.
+ * swap_start returns 0 (swap_finish will run) or -1 with err.
  */
+static void swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why);
+
 static int
-swap(struct roll *ro, char *err, size_t errlen)
+swap_start(struct roll *ro, char *err, size_t errlen)
 {
 	struct provd *pd = ro->req->pd;
 	struct config *cfg = &pd->cfg;
 	struct pki *pki = pd->pki;
-	unsigned g = (unsigned)pki->ngens + 1;
-	struct gen_paths p;
-	struct signer *gs = NULL;
-	char up[PATH_MAX_LEN], dn[PATH_MAX_LEN], *clause = NULL;
-	bool file_key = exists(cfg->key_file);
-	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *cert = NULL;
+	struct gen_paths *p = &ro->p;
 
-	ca_key_uri_path(cfg, up, sizeof(up));
-	if (g > GENS_MAX || gen_paths(cfg, g, &p) < 0) {
-		snprintf(err, errlen, "no room for generation %u", g);
+	ro->g = (unsigned)pki->ngens + 1;
+	ro->file_key = exists(cfg->key_file);
+	ca_key_uri_path(cfg, ro->up, sizeof(ro->up));
+	if (ro->g > GENS_MAX || gen_paths(cfg, ro->g, p) < 0) {
+		snprintf(err, errlen, "no room for generation %u", ro->g);
 		return -1;
 	}
-	if (gen_names(pd, g, pki->cacert, &clause, dn, err, errlen) < 0)
+	if (gen_names(pd, ro->g, pki->cacert, &ro->clause, ro->dn, err, errlen) < 0)
 		return -1;
-	if (mkdir(p.dir, 0700) < 0) {
-		free(clause);
-		snprintf(err, errlen, "%.300s: %s%s", p.dir, strerror(errno), errno == EACCES ?
+	if (mkdir(p->dir, 0700) < 0) {
+		snprintf(err, errlen, "%.300s: %s%s", p->dir, strerror(errno), errno == EACCES ?
 		         " (with daemon.signer_user the key directory is the signer's; "
 		         "ca rollover does not support that layout yet)" : "");
 		return -1;
 	}
-	if (ca_write_cert_file(p.cert, pki->cacert, err, errlen) < 0 ||
-	    rename(file_key ? cfg->key_file : up, file_key ? p.key : p.uri) < 0) {
+	if (ca_write_cert_file(p->cert, pki->cacert, err, errlen) < 0 ||
+	    rename(ro->file_key ? cfg->key_file : ro->up, ro->file_key ? p->key : p->uri) < 0) {
 		if (err[0] == '\0')
 			snprintf(err, errlen, "moving the key: %s", strerror(errno));
-		unlink(p.cert);
-		rmdir(p.dir);
-		free(clause);
+		unlink(p->cert);
+		rmdir(p->dir);
 		return -1;
 	}
 	err[0] = '\0';
-	if (gen_signer(pd, &p, pki->cacert, false, 0, 0, &gs, err, errlen) < 0 ||
-	    signer_genkey(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
-	                  ro->uri != NULL ? NULL : cfg->key_passphrase_file, &pub, err,
-	                  errlen) < 0 ||
-	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
-	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
-	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, errlen) < 0) ||
-	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
-		signer_stop(gs);
+	if (gen_signer(pd, p, pki->cacert, false, 0, 0, &ro->gs, err, errlen) < 0 ||
+	    signer_genkey_async(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
+	                        ro->uri != NULL ? NULL : cfg->key_passphrase_file, swap_finish,
+	                        ro, err, errlen) < 0) {
+		signer_stop(ro->gs);
+		ro->gs = NULL;
+		undo_move(pd, p, ro->file_key);
+		return -1;
+	}
+	/* Other signatures wait (refused with "try again") until the new
+	 * key is there. */
+	pki->signer_busy = true;
+	ca_signer_watch(pd);
+	return 0;
+}
+
+static void add_gen_entry(struct roll *ro);
+
+static void
+swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
+{
+	struct roll *ro = ctx;
+	struct provd *pd = ro->req->pd;
+	struct config *cfg = &pd->cfg;
+	struct pki *pki = pd->pki;
+	X509 *tbs = NULL, *cert = NULL;
+	char err[512] = "";
+
+	pki->signer_busy = false;
+	if (rc < 0)
+		snprintf(err, sizeof(err), "signer: %s", why);
+	if (rc < 0 ||
+	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
+	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
+	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, sizeof(err)) < 0) ||
+	    ca_write_cert_file(cfg->cert_file, cert, err, sizeof(err)) < 0) {
+		signer_stop(ro->gs);
+		ro->gs = NULL;
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
 		X509_free(cert);
 		if (ro->uri != NULL)
-			unlink(up);
-		undo_move(pd, &p, file_key);
-		free(clause);
+			unlink(ro->up);
+		undo_move(pd, &ro->p, ro->file_key);
 		/* cert_file is written last: it still holds the old certificate. */
-		return -1;
+		request_done(ro->req, ST_INTERNAL, "nothing changed: %s", err);
+		roll_free(ro);
+		return;
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	gen_add(pd, g, &p, pki->cacert, gs, clause, dn);
+	gen_add(pd, ro->g, &ro->p, pki->cacert, ro->gs, ro->clause, ro->dn);
+	ro->clause = NULL;
+	ro->gs = NULL;
 	ro->gi = pki->ngens - 1;
 	pki->cacert = cert;
 	if (set_current_clause(pd) < 0)
 		log_warnx("pki: rollover: the new subject does not fit a filter");
 	crl_forget_set(pd);
-	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", g, p.dir,
+	log_info("pki: CA rolled over: generation %u retired to %s, new key %s", ro->g, ro->p.dir,
 	         ro->uri != NULL ? ro->uri : cfg->key_file);
-	return 0;
+	add_gen_entry(ro);
 }
 
 static void
@@ -882,12 +929,11 @@ old_crl_done(void *ctx, int status, const char *msg)
 		roll_free(ro);
 		return;
 	}
-	if (swap(ro, err, sizeof(err)) < 0) {
+	if (swap_start(ro, err, sizeof(err)) < 0) {
 		request_done(req, ST_INTERNAL, "nothing changed: %s", err);
 		roll_free(ro);
 		return;
 	}
-	add_gen_entry(ro);
 }
 
 void

@@ -1095,6 +1095,8 @@ audit_event(struct audit *a, const char *cmd, const char *args, const char *note
 	unsigned long long seq;
 	struct journal_entry e;
 
+	if (a == NULL)
+		return;
 	text_sanitize(msg, strlen(msg), clean, sizeof(clean));
 	utc_now(when);
 	memset(&e, 0, sizeof(e));

@@ -98,11 +98,13 @@ const char *audit_health(const struct audit *a);
 void audit_progress(struct audit *a, const struct request *req, const char *note,
                     const char *msg);
 
-/* A record of something provd did by itself, with no request: e.g. the
- * conflict check it runs after a failover or a healed partition.  cmd is
- * the command it stands for ("check"), args say why it ran, user is
- * "provd" with provd's own uid and pid.  Written at once, synced within a
- * second; never waits, never fails (a journal error is logged). */
+/* A record of something provd did or noticed by itself, with no request:
+ * e.g. the conflict check it runs after a failover or a healed partition,
+ * or at start-up a batch a killed provd left unfinished.  cmd is the
+ * command it stands for ("check"; in parentheses when no command matches,
+ * "(batch interrupted)"), args say why it ran, user is "provd" with provd's
+ * own uid and pid.  Written at once, synced within a second; never waits,
+ * never fails (a journal error is logged); a NULL journal records nothing. */
 void audit_event(struct audit *a, const char *cmd, const char *args, const char *note, int code,
                  const char *msg);
 

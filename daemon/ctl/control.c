@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -21,6 +22,7 @@
 #include "provd.h"
 #include "request.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define IN_MAX        (WIRE_MAX_FRAME + WIRE_HEADER + 64)
 #define OUT_MAX       (64u << 20)     /* hard cap on queued replies */
@@ -63,8 +65,9 @@ struct client {
 	bool             overflow;   /* reply cap hit: being disconnected */
 	bool             congested;  /* out went above OUT_HIGH, not yet below OUT_LOW */
 	uint32_t         events;     /* what the loop watches for now */
-	struct client   *prev, *next;
+	TAILQ_ENTRY(client) entry;
 };
+TAILQ_HEAD(client_list, client);
 
 struct control {
 	struct provd   *pd;
@@ -73,7 +76,7 @@ struct control {
 	int             spare;       /* reserved descriptor for EMFILE */
 	char           *path;
 	bool            accepting;
-	struct client  *clients;
+	struct client_list clients;  /* served in this order; rotated each turn */
 	size_t          nclients;
 	size_t          nactive;
 	unsigned long   next_id;
@@ -162,12 +165,9 @@ control_open(struct control **out, const char *path, uid_t owner, gid_t group,
 		unlink(path);
 		return -1;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
-		free(c);
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
+	TAILQ_INIT(&c->clients);
 	c->fd = fd;
 	c->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	*out = c;
@@ -182,7 +182,7 @@ clients_of(const struct control *c, uid_t uid)
 	const struct client *cl;
 	size_t n = 0;
 
-	for (cl = c->clients; cl != NULL; cl = cl->next)
+	TAILQ_FOREACH(cl, &c->clients, entry)
 		if (cl->peer.uid == uid)
 			n++;
 	return n;
@@ -260,10 +260,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 			refuse(fd, ST_PERMISSION, "too many connections from this user");
 			continue;
 		}
-		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
-			close(fd);
-			continue;
-		}
+		cl = xcalloc(1, sizeof(*cl));
 		cl->ctl = c;
 		cl->fd = fd;
 		buf_init(&cl->in, IN_MAX);
@@ -279,10 +276,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 			continue;
 		}
 		cl->events = EPOLLIN;
-		cl->next = c->clients;
-		if (c->clients)
-			c->clients->prev = cl;
-		c->clients = cl;
+		TAILQ_INSERT_HEAD(&c->clients, cl, entry);
 		c->nclients++;
 		log_debug("control: client fd %d uid %u (%s) pid %d", fd,
 		          (unsigned)cred.uid, cl->peer.name, (int)cred.pid);
@@ -360,24 +354,17 @@ static void
 run_turn(void *arg)
 {
 	struct control *c = arg;
-	struct client *cl, *next, *first = c->clients;
+	struct client *cl, *next, *first = TAILQ_FIRST(&c->clients);
 
 	c->turn = NULL;
-	if (first != NULL && first->next != NULL) {
-		struct client *tail = first;
-
-		while (tail->next != NULL)
-			tail = tail->next;
-		c->clients = first->next;
-		c->clients->prev = NULL;
-		first->next = NULL;
-		first->prev = tail;
-		tail->next = first;
+	if (first != NULL && TAILQ_NEXT(first, entry) != NULL) {
+		TAILQ_REMOVE(&c->clients, first, entry);
+		TAILQ_INSERT_TAIL(&c->clients, first, entry);
 	}
-	for (cl = c->clients; cl != NULL; cl = next) {
+	for (cl = TAILQ_FIRST(&c->clients); cl != NULL; cl = next) {
 		unsigned budget = FRAMES_PER_TURN;
 
-		next = cl->next;
+		next = TAILQ_NEXT(cl, entry);
 		if (!cl->resume)
 			continue;
 		cl->resume = false;
@@ -534,13 +521,8 @@ static void
 start_request(struct client *cl, struct wire_msg *msg)
 {
 	struct control *c = cl->ctl;
-	struct request *req = calloc(1, sizeof(*req));
+	struct request *req = xcalloc(1, sizeof(*req));
 
-	if (req == NULL) {
-		wire_msg_free(msg);
-		protocol_error(cl, ST_INTERNAL, "out of memory");
-		return;
-	}
 	req->pd = c->pd;
 	req->client = cl;
 	req->conn = &client_conn;
@@ -778,12 +760,7 @@ client_close(struct client *cl)
 	}
 	loop_del_fd(c->pd->loop, cl->fd);
 	close(cl->fd);
-	if (cl->prev)
-		cl->prev->next = cl->next;
-	else
-		c->clients = cl->next;
-	if (cl->next)
-		cl->next->prev = cl->prev;
+	TAILQ_REMOVE(&c->clients, cl, entry);
 	c->nclients--;
 	buf_free(&cl->in);
 	buf_free(&cl->out);
@@ -816,10 +793,10 @@ sweep(void *arg)
 	         limit = (uint64_t)c->pd->cfg.client_timeout * 1000u;
 
 	c->sweep = loop_timer(c->pd->loop, SWEEP_MS, sweep, c);
-	for (cl = c->clients; cl != NULL; cl = next) {
+	for (cl = TAILQ_FIRST(&c->clients); cl != NULL; cl = next) {
 		const char *why = NULL;
 
-		next = cl->next;
+		next = TAILQ_NEXT(cl, entry);
 		if (cl->closing) {
 			if (now - cl->closing_since > limit)
 				client_close(cl);
@@ -887,8 +864,8 @@ control_free(struct control *c)
 {
 	if (c == NULL)
 		return;
-	while (c->clients != NULL)
-		client_close(c->clients);
+	while (!TAILQ_EMPTY(&c->clients))
+		client_close(TAILQ_FIRST(&c->clients));
 	if (c->pd != NULL) {
 		loop_del_fd(c->pd->loop, c->fd);
 		if (c->sweep)

@@ -43,6 +43,20 @@ PY
 ok "crl publish (signed by the signer, written by the engine)" provctl crl publish
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$SANDBOX_DIR/state/crl/ca.crl" -CAfile "$SANDBOX_DIR/state/ca/ca.pem" -noout
+# A signer that dies is replaced, as its own user still: the engine's uid
+# could not start one, the launcher forked before the drop does.
+kill -KILL "$spid"
+ok "the dead signer is replaced" within 5 bash -c \
+	'p=$("$1" -f json ca show | sed -n "s/.*\"signer_pid\":\([0-9]*\).*/\1/p"); [[ -n $p && $p != "$2" ]] && kill -0 "$p"' \
+	_ "$BUILD/provctl" "$spid"
+ok "ca show" provctl -f json ca show
+spid2=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
+eq "the new signer runs as the signer's user" "$(awk '/^Uid:/ {print $2}' "/proc/$spid2/status")" "$(id -u "$CA")"
+fails "the engine's uid cannot read the new signer's memory" any as_eng \
+	python3 -c 'import sys; open("/proc/%s/mem" % sys.argv[1], "rb").read(1)' "$spid2"
+ok "crl publish with the new signer" provctl crl publish
+ok "that CRL verifies" \
+	openssl crl -inform DER -in "$SANDBOX_DIR/state/crl/ca.crl" -CAfile "$SANDBOX_DIR/state/ca/ca.pem" -noout
 ok "provd restarts with the split key" bash -c \
 	'"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
 	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
