@@ -57,6 +57,7 @@ static command_fn *const handlers[CMD__COUNT] = {
 	[CMD_REORG_APPLY]       = reorg_apply,
 	[CMD_REORG_STATUS]      = reorg_status,
 	[CMD_BATCH_IMPORT]      = batch_import,
+	[CMD_BATCH_APPLY]       = batch_apply,
 	[CMD_CA_CREATE]         = ca_create,
 	[CMD_CA_IMPORT]         = ca_import,
 	[CMD_CA_SHOW]           = ca_show,

@@ -90,6 +90,15 @@ static const struct opt_spec unit_modify_opts[] = {
 	END_OPTS
 };
 
+#define BATCH_OPTS \
+	{ .name = "dry-run",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "print the plan, write nothing" }, \
+	{ .name = "credentials", .kind = OPT_OUTPUT, .metavar = "FILE", .help = "write initial passwords here (mode 0600, new file)" }, \
+	{ .name = "on-error",    .kind = OPT_VALUE,  .metavar = "MODE", .help = "stop or continue (default continue)" }, \
+	{ .name = "report",      .kind = OPT_REPORT, .metavar = "FILE", .help = "write every row's outcome to FILE (tab-separated)" }, \
+	{ .name = "verbose",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "on a terminal, print every row, not only those " \
+	                                     "rejected, failed or updated (also -v)" }, \
+	{ .name = "plan-out",    .kind = OPT_PLAN,   .metavar = "PLAN", .help = "write the plan (row, action, login, address) to " \
+	                                     "PLAN as CSV, in row order, for 'batch apply'" }
 static const struct opt_spec unit_merge_opts[] = {
 	{ .name = "into", .kind = OPT_VALUE, .metavar = "CODE", .help = "the unit they become (it must exist; "
 	                         "unit add it first)", .required = true },
@@ -103,12 +112,22 @@ static const struct opt_spec unit_remove_opts[] = {
 };
 
 static const struct opt_spec batch_opts[] = {
-	{ .name = "dry-run",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "print the plan, write nothing" },
-	{ .name = "credentials", .kind = OPT_OUTPUT, .metavar = "FILE", .help = "write initial passwords here (mode 0600, new file)" },
-	{ .name = "on-error",    .kind = OPT_VALUE,  .metavar = "MODE", .help = "stop or continue (default continue)" },
-	{ .name = "report",      .kind = OPT_REPORT, .metavar = "FILE", .help = "write every row's outcome to FILE (tab-separated)" },
-	{ .name = "verbose",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "on a terminal, print every row, not only those "
-	                                     "rejected, failed or updated (also -v)" },
+	BATCH_OPTS,
+	{ .name = "sync",  .kind = OPT_FLAG, .metavar = NULL, .help = "the file lists everyone of its units: also delete "
+	                              "their accounts it does not list (user delete, with the retention)" },
+	{ .name = "force", .kind = OPT_FLAG, .metavar = NULL, .help = "with --sync: delete even more than "
+	                              "mail.sync_max_delete_percent of those units' accounts" },
+	{ .name = "from-ldif", .kind = OPT_STREAM, .metavar = "EXPORT.ldif", .help = "absorb another directory's LDAP "
+	                              "export instead of a CSV file (needs --source and --units-map)" },
+	{ .name = "source",    .kind = OPT_VALUE, .metavar = "NAME", .help = "with --from-ldif: the directory's name, e.g. "
+	                              "hoa-binh; employee ids become NAME.ID" },
+	{ .name = "units-map", .kind = OPT_FILE,  .metavar = "MAP", .help = "with --from-ldif: CSV lines 'their unit,our unit "
+	                              "code' (their departmentNumber or ou)" },
+	END_OPTS
+};
+
+static const struct opt_spec batch_apply_opts[] = {
+	BATCH_OPTS,
 	END_OPTS
 };
 
@@ -387,10 +406,17 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_BATCH_IMPORT] = {
 	  .id = CMD_BATCH_IMPORT, .scope = SCOPE_EACH,
 	  .noun = "batch", .verb = "import", .operands = "FILE.csv|-",
-	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
+	  .min_operands = 0, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
 	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_opts,
 	  .summary = "onboard staff from CSV: plan, apply, report (idempotent by employee_id)",
 	  .example = "provctl batch import new-staff.csv --credentials initial.csv" },
+	[CMD_BATCH_APPLY] = {
+	  .id = CMD_BATCH_APPLY, .scope = SCOPE_EACH,
+	  .noun = "batch", .verb = "apply", .operands = "PLAN|-",
+	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN | ROLE_ONBOARDER,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES | CMD_ROWS, .opts = batch_apply_opts,
+	  .summary = "apply a plan from 'batch import --plan-out' with exactly its logins",
+	  .example = "provctl batch apply plan.csv --credentials initial.csv" },
 
 	[CMD_CA_CREATE] = {
 	  .id = CMD_CA_CREATE, .scope = SCOPE_CA,
@@ -577,7 +603,7 @@ takes_value(enum opt_kind k)
 {
 	return k == OPT_VALUE || k == OPT_MULTI || k == OPT_FILE ||
 	       k == OPT_SECRET_FILE || k == OPT_OUTPUT || k == OPT_REPORT ||
-	       k == OPT_OUTPUT_DIR;
+	       k == OPT_OUTPUT_DIR || k == OPT_PLAN || k == OPT_STREAM;
 }
 
 int

@@ -44,6 +44,12 @@ enum opt_kind {
 	                      DIR/name (0600, O_EXCL) and the other SECRET
 	                      records as CSV to DIR/passphrases.csv; provd
 	                      sees only the base name */
+	OPT_STREAM,        /* --from-ldif FILE: provctl streams FILE as the
+	                      command's input instead of its first operand;
+	                      provd sees only the base name */
+	OPT_PLAN,          /* --plan-out FILE: provctl writes PLAN records there
+	                      (CSV, replacing the file); provd sees only the
+	                      base name */
 };
 
 struct opt_spec {
@@ -109,6 +115,7 @@ enum cmd_id {
 	CMD_USER_PASSWD,
 	CMD_ALIAS_ADD, CMD_ALIAS_REMOVE,
 	CMD_BATCH_IMPORT,
+	CMD_BATCH_APPLY,
 	CMD_CA_CREATE, CMD_CA_IMPORT, CMD_CA_SHOW, CMD_CA_ROLLOVER,
 	CMD_CERT_ISSUE, CMD_CERT_LIST, CMD_CERT_SHOW, CMD_CERT_REVOKE,
 	CMD_CERT_RELEASE, CMD_CERT_EXPORT_INDEX, CMD_CERT_ESCROW_EXPORT, CMD_CERT_RENEW,

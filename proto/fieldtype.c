@@ -32,6 +32,7 @@ static const struct field_decl fields[] = {
 	{ "crl_number",          FT_INT },
 	{ "days_left",           FT_INT },
 	{ "delete_after",        FT_TIME },
+	{ "deleted",             FT_INT },   /* batch import --sync: a count */
 	{ "done",                FT_INT },
 	{ "escrow_copies_dropped", FT_INT },
 	{ "escrow_copies_failed", FT_INT },
@@ -49,12 +50,14 @@ static const struct field_decl fields[] = {
 	{ "next_update",         FT_TIME },
 	{ "not_after",           FT_TIME },
 	{ "not_before",          FT_TIME },
+	{ "password_reset",      FT_INT },   /* batch import --from-ldif */
 	{ "passwords_expired",   FT_INT },
 	{ "passwords_initial",   FT_INT },
 	{ "passwords_own",       FT_INT },
 	{ "quota",               FT_SIZE },
 	{ "records",             FT_INT },
 	{ "rejected",            FT_INT },
+	{ "renamed",             FT_INT },   /* batch import --from-ldif */
 	{ "requests",            FT_INT },
 	{ "responses",           FT_INT },
 	{ "revoked_at",          FT_TIME },
@@ -63,6 +66,7 @@ static const struct field_decl fields[] = {
 	{ "self_signed",         FT_BOOL },
 	{ "seq",                 FT_INT },
 	{ "signer_pid",          FT_INT },
+	{ "skipped",             FT_INT },
 	{ "sub_units",           FT_INT },
 	{ "supersede_at",        FT_TIME },
 	{ "this_update",         FT_TIME },

@@ -29,6 +29,7 @@ type_known(uint8_t t)
 	switch (t) {
 	case WIRE_REQUEST: case WIRE_DATA: case WIRE_END:
 	case WIRE_RECORD: case WIRE_SECRET: case WIRE_PROGRESS: case WIRE_STATUS:
+	case WIRE_PLAN:
 		return true;
 	}
 	return false;

@@ -39,6 +39,7 @@ enum wire_type {
 	WIRE_SECRET   = 17,  /* like RECORD, for the client's secret output file only */
 	WIRE_PROGRESS = 18,  /* like RECORD: done, total */
 	WIRE_STATUS   = 19,  /* fields: code (decimal), message */
+	WIRE_PLAN     = 20,  /* like RECORD, for the client's plan file only (batch --plan-out) */
 };
 
 /* Stable status codes; provctl exits with the same numbers. */

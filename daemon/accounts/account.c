@@ -288,9 +288,10 @@ struct create {
 	char                   title[FIELD_TITLE_MAX + 1];
 	char                   phone[FIELD_PHONE_MAX + 1];
 	bool                   has_title, has_phone, has_quota;
-	char                   base[NAMES_BASE_MAX + 1];
+	char                   base[NAMES_LOGIN_BUFSZ]; /* a base, or the explicit login */
 	char                   explicit_mail[FIELD_MAIL_MAX + 1];
 	bool                   explicit_login;
+	char                   fallback[NAMES_BASE_MAX + 1]; /* "" or login_fallback */
 	unsigned long long     quota;
 	char                   aliases[ACCOUNT_MAX_ALIASES][FIELD_MAIL_MAX + 1];
 	size_t                 naliases;
@@ -455,11 +456,15 @@ validate(struct create *c, const struct account_input *in)
 			         NAMES_LOGIN_MAX);
 			return ST_INVALID;
 		}
-		snprintf(c->base, sizeof(c->base), "%s", in->login);
-		if (strlen(in->login) > NAMES_BASE_MAX) {
-			snprintf(err, errlen, "login: at most %d characters", NAMES_BASE_MAX);
+		if (strlen(in->login) > (in->login_planned ? NAMES_LOGIN_MAX : NAMES_BASE_MAX)) {
+			snprintf(err, errlen, "login: at most %d characters",
+			         in->login_planned ? NAMES_LOGIN_MAX : NAMES_BASE_MAX);
 			return ST_INVALID;
 		}
+		snprintf(c->base, sizeof(c->base), "%s", in->login);
+		if (in->login_fallback != NULL && names_login_valid(in->login_fallback) &&
+		    strlen(in->login_fallback) <= NAMES_BASE_MAX)
+			snprintf(c->fallback, sizeof(c->fallback), "%s", in->login_fallback);
 		c->explicit_login = true;
 	} else if (names_login_base(c->cn, c->base, sizeof(c->base), err, errlen) < 0) {
 		return ST_INVALID;
@@ -495,6 +500,15 @@ validate(struct create *c, const struct account_input *in)
 		c->preset_password = true;
 	}
 	c->must_change = true;
+	if (in->password_hash != NULL && in->password_hash[0] != '\0') {
+		/* Kept from another directory: the person's own password. */
+		if (strlen(in->password_hash) >= sizeof(c->hash)) {
+			snprintf(err, errlen, "password hash: longer than %zu", sizeof(c->hash) - 1);
+			return ST_INVALID;
+		}
+		snprintf(c->hash, sizeof(c->hash), "%s", in->password_hash);
+		c->must_change = false;
+	}
 	c->upsert = in->upsert;
 	c->allow_update = in->allow_update;
 	c->dry_run = in->dry_run;
@@ -644,6 +658,21 @@ login_taken(const struct create *c, const char *login)
 	       (c->planned != NULL && strset_has(c->planned, login));
 }
 
+/* A planned login was taken meanwhile: search from its base's suffixes. */
+static void
+login_fall_back(struct create *c)
+{
+	log_info("account: %s: login '%s' was taken after it was planned; using the next "
+	         "free one", c->employee_id, c->base);
+	snprintf(c->base, sizeof(c->base), "%s", c->fallback);
+	c->fallback[0] = '\0';
+	c->explicit_login = false;
+	c->cand_from = 1;
+	c->conflict[0] = '\0';
+	c->nmatches = 0;
+	existing_clear(&c->old);
+}
+
 /* Choose the login among the candidates from c->cand_from up to (not
  * including) `upto`, as login_taken sees them, then the mail address and
  * the DN into c->res.  0 when chosen; 1 when every candidate of the range
@@ -676,8 +705,12 @@ choose_login(struct create *c, unsigned upto)
 			return 1;
 	}
 	c->chosen = n;
-	if (n == 0 || names_login_candidate(c->base, n, c->res.login,
-	                                    sizeof(c->res.login)) < 0) {
+	if (c->explicit_login) {
+		/* As given or planned: a planned login (base plus suffix) may be
+		 * longer than the bases names_login_candidate takes. */
+		snprintf(c->res.login, sizeof(c->res.login), "%s", c->base);
+	} else if (n == 0 || names_login_candidate(c->base, n, c->res.login,
+	                                           sizeof(c->res.login)) < 0) {
 		c->res.status = ST_CONFLICT;
 		snprintf(c->res.msg, sizeof(c->res.msg), "login: no free login for base '%s'",
 		         c->base);
@@ -722,6 +755,12 @@ on_existing_done(void *arg, const struct dir_result *res)
 	}
 	if (c->old.found) {
 		update_existing(c);
+		return;
+	}
+	if (c->explicit_login && login_taken(c, c->base) && c->fallback[0] != '\0') {
+		/* Planned, then taken by another writer: the next free one. */
+		login_fall_back(c);
+		create_search(c);
 		return;
 	}
 	if (!c->explicit_login) {
@@ -779,7 +818,7 @@ on_existing_done(void *arg, const struct dir_result *res)
 		create_fail(c, ST_CONFLICT, "%s", clash);
 		return;
 	}
-	if (c->hash[0] != '\0') {       /* a retry: the hash is already made */
+	if (c->hash[0] != '\0') {       /* a retry, or a kept hash: no new password */
 		hash_done(c);
 		return;
 	}
@@ -822,12 +861,16 @@ create_search(struct create *c)
 	if (filter_append(filter, sizeof(filter), &off, "(|(" AT_EMPLOYEE_ID "=%s)", c->employee_id) < 0)
 		goto toolong;
 	for (n = c->explicit_login ? 1 : c->cand_from; n <= last; n++) {
-		if (off > CANDIDATE_FILTER_MAX && n > c->cand_from) {
-			c->width = n - c->cand_from;
-			break;
+		if (c->explicit_login) {
+			snprintf(cand, sizeof(cand), "%s", c->base);
+		} else {
+			if (off > CANDIDATE_FILTER_MAX && n > c->cand_from) {
+				c->width = n - c->cand_from;
+				break;
+			}
+			if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
+				break;
 		}
-		if (names_login_candidate(c->base, n, cand, sizeof(cand)) < 0)
-			break;
 		snprintf(addr, sizeof(addr), "%s@%s", cand, c->pd->cfg.mail_domain);
 		if (filter_append(filter, sizeof(filter), &off, "(" AT_UID "=%s)", cand) < 0 ||
 		    filter_append(filter, sizeof(filter), &off,
@@ -983,6 +1026,8 @@ create_again(struct create *c)
 	c->conflict[0] = '\0';
 	c->nmatches = 0;
 	existing_clear(&c->old);
+	if (c->explicit_login && c->fallback[0] != '\0')
+		login_fall_back(c);
 	create_search(c);
 }
 
@@ -1065,7 +1110,7 @@ on_added(void *arg, const struct dir_result *res)
 		return;
 	}
 	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
-	    !c->explicit_login && ++c->tries < CREATE_RETRIES) {
+	    (!c->explicit_login || c->fallback[0] != '\0') && ++c->tries < CREATE_RETRIES) {
 		/* Another writer took the login, the address or the employee id
 		 * between our search and our add (another provd instance; the
 		 * provider's unique overlay refuses the duplicate). */
@@ -1161,7 +1206,9 @@ update_existing(struct create *c)
 		create_fail(c, ST_INTERNAL, "cannot form the DN");
 		return;
 	}
-	if (c->explicit_login && strcmp(c->base, c->old.login) != 0) {
+	/* A login the batch planned is no request of the person's: when
+	 * another writer made the account meanwhile, its login stands. */
+	if (c->explicit_login && c->fallback[0] == '\0' && strcmp(c->base, c->old.login) != 0) {
 		create_fail(c, ST_CONFLICT, "login: employee %s already has the login '%s'; "
 		            "logins never change", c->employee_id, c->old.login);
 		return;

@@ -98,11 +98,24 @@ struct account_input {
 	const char *title;        /* NULL or "" = none */
 	const char *phone;
 	const char *login;        /* NULL = generate from the name */
+	bool        login_planned; /* login was chosen by a batch's planner (or read
+	                              from its plan): up to NAMES_LOGIN_MAX
+	                              characters, a suffix included */
+	const char *login_fallback; /* with login: NULL refuses a login taken by
+	                              the time of the write; else the base whose
+	                              lowest free suffix is used instead (another
+	                              writer, e.g. the other site's provd, took
+	                              it after the batch planned it) */
 	const char *quota;        /* NULL = configured default */
 	const char *aliases[ACCOUNT_MAX_ALIASES];
 	size_t      naliases;
 	const char *mail;         /* NULL = <login>@<domain> */
 	bool        must_change;  /* pwdReset: TRUE (always for generated passwords) */
+	const char *password_hash; /* NULL: generate a password.  Else a userPassword
+	                              value kept from an absorbed directory, whose
+	                              scheme the caller has checked (slapd and
+	                              Dovecot both verify it): written as it is, no
+	                              password generated, no pwdReset */
 	const char *password;     /* NULL: generate the initial password; else
 	                           * this one (batch.c: a row made again, with the
 	                           * password its credentials line already gave) */

@@ -179,24 +179,118 @@ acct_name_words_mod(struct dir_mods *m, const char *cn)
 	dir_mods_add(m, LDAP_MOD_REPLACE, AT_NAME_WORDS, n > 0 ? v : NULL);
 }
 
+/* What a failed write of login's entry means: the status, and msg. */
+static int
+write_error(const struct dir_result *res, const char *login, char *msg, size_t msglen)
+{
+	char why[300];
+
+	dir_result_str(res, why, sizeof(why));
+	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT) {
+		snprintf(msg, msglen, "%s: outcome unknown (the directory went away); run the "
+		         "command again to converge: %s", login, why);
+		return ST_UNAVAILABLE;
+	}
+	if (res->code == LDAP_NO_SUCH_OBJECT) {
+		snprintf(msg, msglen, "login: account '%s' disappeared meanwhile", login);
+		return ST_NOTFOUND;
+	}
+	snprintf(msg, msglen, "%s: directory refused the change: %s", login, why);
+	return schema_status_of_ldap(res->code);
+}
+
 /* A write finished: the common error mapping.  Returns true on success. */
 static bool
 write_ok(struct request *req, const struct dir_result *res, const char *login)
 {
-	char why[300];
+	char msg[600];
+	int status;
 
 	if (res->code == LDAP_SUCCESS)
 		return true;
-	if (res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT)
-		request_done(req, ST_UNAVAILABLE, "%s: outcome unknown (the directory went "
-		             "away); run the command again to converge: %s", login,
-		             dir_result_str(res, why, sizeof(why)));
-	else if (res->code == LDAP_NO_SUCH_OBJECT)
-		request_done(req, ST_NOTFOUND, "login: account '%s' disappeared meanwhile", login);
-	else
-		request_done(req, schema_status_of_ldap(res->code), "%s: directory refused "
-		             "the change: %s", login, dir_result_str(res, why, sizeof(why)));
+	status = write_error(res, login, msg, sizeof(msg));
+	request_done(req, status, "%s", msg);
 	return false;
+}
+
+/* ---- the one deletion (user delete, batch import --sync) --------------- */
+
+struct deletion {
+	struct provd        *pd;
+	acct_delete_done_fn *done;
+	void                *ctx;
+	char                 login[NAMES_LOGIN_BUFSZ];
+	char                 msg[512];
+};
+
+static void
+deletion_certs(void *arg, int status, const char *summary)
+{
+	struct deletion *d = arg;
+	char msg[800];
+
+	if (status == ST_OK)
+		d->done(d->ctx, d->login, ST_OK, d->msg, summary);
+	else {
+		snprintf(msg, sizeof(msg), "%s, but the certificates were not updated (run "
+		         "the command again): %s", d->msg, summary);
+		d->done(d->ctx, d->login, status, msg, summary);
+	}
+	free(d);
+}
+
+static void
+deletion_written(void *arg, const struct dir_result *res)
+{
+	struct deletion *d = arg;
+	char msg[600];
+	int status;
+
+	if (res->code != LDAP_SUCCESS) {
+		status = write_error(res, d->login, msg, sizeof(msg));
+		d->done(d->ctx, d->login, status, msg, "");
+		free(d);
+		return;
+	}
+	lifecycle_certs(d->pd, d->login, LIFECYCLE_DELETE, deletion_certs, d);
+}
+
+void
+acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
+            acct_delete_done_fn *done, void *ctx)
+{
+	struct deletion *d = xcalloc(1, sizeof(*d));
+	struct dir_mods *m;
+	char now[32], until[32];
+
+	d->pd = pd;
+	d->done = done;
+	d->ctx = ctx;
+	snprintf(d->login, sizeof(d->login), "%s", t->login);
+	if (strcmp(t->status, "deleted") == 0) {
+		/* Already deleted: keep the original purge date; only make sure
+		 * the certificates follow (a retry converges). */
+		snprintf(d->msg, sizeof(d->msg), "%s was already deleted; purged after %s",
+		         t->login, t->delete_after);
+		(dry_run ? lifecycle_preview : lifecycle_certs)(pd, t->login, LIFECYCLE_DELETE,
+		                                                deletion_certs, d);
+		return;
+	}
+	acct_gentime(now, sizeof(now), 0);
+	acct_gentime(until, sizeof(until), pd->cfg.retention_days);
+	snprintf(d->msg, sizeof(d->msg), "%s %s: disabled now, purged after %s",
+	         dry_run ? "delete" : "deleted", t->login, until);
+	if (dry_run) {
+		lifecycle_preview(pd, t->login, LIFECYCLE_DELETE, deletion_certs, d);
+		return;
+	}
+	if ((m = dir_mods_new()) == NULL ||
+	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_LOCKED_TIME, SCHEMA_LOCKED_FOREVER) < 0 ||
+	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DISABLED_AT, now) < 0 ||
+	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DELETE_AFTER, until) < 0)
+		fatal("account: out of memory");
+	dir_modify(pd->dir, t->dn, dir_mods_get(m), NULL, deletion_written, d);
+	dir_mods_free(m);
 }
 
 /* ---- one modify, then an optional lifecycle step ----------------------- */
@@ -499,13 +593,31 @@ erase_after_certs(void *arg, int status, const char *summary)
 	change_send(c, c->dn);
 }
 
+/* user delete (with the retention): the one deletion has finished. */
+static void
+user_deleted(void *ctx, const char *login, int status, const char *msg, const char *certs)
+{
+	struct request *req = ctx;
+
+	if (certs[0] != '\0')
+		reply_kv(req, "login", login, "status", "deleted", "certificates", certs, NULL);
+	if (status == ST_OK)
+		request_done(req, ST_OK, "%s; certificates: %s", msg, certs);
+	else
+		request_done(req, status, "%s", msg);
+}
+
 static void
 state_found(struct request *req, void *ctx, const struct acct_target *t)
 {
 	struct change *c = ctx;
 	char now[32];
 
-	(void)req;
+	if (c->is_delete && !c->dry_run) {
+		change_free(c);
+		acct_delete(req->pd, t, false, user_deleted, req);
+		return;
+	}
 	snprintf(c->login, sizeof(c->login), "%s", t->login);
 	c->certs = true;
 	if (c->erase) {                                 /* delete --now */
@@ -525,18 +637,11 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		lifecycle_certs(req->pd, t->login, LIFECYCLE_PURGE, erase_after_certs, c);
 		return;
 	}
-	if (c->is_delete && strcmp(t->status, "deleted") == 0) {
-		/* Already deleted: keep the original purge date; only make sure
-		 * the certificates follow (a retry converges). */
+	if (c->is_delete && strcmp(t->status, "deleted") == 0) {       /* --dry-run */
 		snprintf(c->msg, sizeof(c->msg), "%s was already deleted; purged after %s",
 		         t->login, t->delete_after);
-		if (c->dry_run) {
-			snprintf(c->status_word, sizeof(c->status_word), "deleted");
-			change_preview(c, t);
-			return;
-		}
-		acct_finish_with_certs(req, t->login, LIFECYCLE_DELETE, "deleted", c->msg);
-		change_free(c);
+		snprintf(c->status_word, sizeof(c->status_word), "deleted");
+		change_preview(c, t);
 		return;
 	}
 	if (c->ev == LIFECYCLE_DISABLE && strcmp(t->status, "deleted") == 0) {

@@ -67,6 +67,24 @@ void acct_lookup(struct request *req, const char *login, acct_found_fn *found,
 void acct_finish_with_certs(struct request *req, const char *login, enum lifecycle_event ev,
                             const char *status_word, const char *msg);
 
+/*
+ * The one deletion of an account (with the retention), for `user delete`
+ * and `batch import --sync`: lock it (pwdAccountLockedTime), record when
+ * (provdDisabledAt) and until when it is kept (provdDeleteAfter, now +
+ * mail.retention_days), then lifecycle_certs(LIFECYCLE_DELETE).  An
+ * account already deleted keeps its date; only its certificates are made
+ * to follow, so a retry converges.  With dry_run nothing is written and
+ * the certificates are previewed.  The caller has checked the permission.
+ * done(ctx, login, status, msg, certs) runs once, later, from the loop: status is
+ * ST_OK or an ST_* error, msg says what happened ("deleted annv: disabled
+ * now, purged after ..."), certs is the certificate summary ("" when the
+ * account change itself failed); both valid only during the call.
+ */
+typedef void acct_delete_done_fn(void *ctx, const char *login, int status, const char *msg,
+                                 const char *certs);
+void acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
+                 acct_delete_done_fn *done, void *ctx);
+
 /* Replace provdNameWords with the folded words of cn (names_fold_words)
  * in m; none when cn folds to nothing. */
 struct dir_mods;

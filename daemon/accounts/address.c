@@ -41,6 +41,19 @@ previous_domain(const struct config *cfg, const char *domain)
 	return false;
 }
 
+/* A domain of mail.alias_domains: an absorbed directory's old domain, still
+ * delivered, for aliases only. */
+static bool
+alias_domain(const struct config *cfg, const char *domain)
+{
+	size_t i;
+
+	for (i = 0; i < cfg->nalias_domains; i++)
+		if (strcmp(domain, cfg->alias_domains[i]) == 0)
+			return true;
+	return false;
+}
+
 int
 address_check(const struct config *cfg, const struct units *units, const char *what,
               const char *in, char *out, size_t outsz, char *err, size_t errlen)
@@ -48,6 +61,7 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	char local[FIELD_MAIL_MAX + 1];
 	const struct unit *owner;
 	const char *at;
+	bool foreign = false;
 	size_t n;
 
 	if (field_mail(what, in, out, outsz, err, errlen) < 0)
@@ -57,10 +71,18 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	memcpy(local, out, n);
 	local[n] = '\0';
 	if (strcmp(at + 1, cfg->mail_domain) != 0 && !previous_domain(cfg, at + 1)) {
-		snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
-		         "servers deliver that domain only, not other domains or subdomains)",
-		         what, out, cfg->mail_domain);
-		return ST_INVALID;
+		/* An alias may be in one of mail.alias_domains (an absorbed
+		 * directory's old domain, still delivered): rules 3 and 4 hold
+		 * there, rule 5 does not (this province's unit codes are not
+		 * addresses in another directory's domain). */
+		if (strcmp(what, "alias") == 0 && alias_domain(cfg, at + 1)) {
+			foreign = true;
+		} else {
+			snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
+			         "servers deliver that domain only, not other domains or "
+			         "subdomains)", what, out, cfg->mail_domain);
+			return ST_INVALID;
+		}
 	}
 	if (strchr(local, '+') != NULL) {
 		snprintf(err, errlen, "%s: %s has a '+' (a subaddress of %.*s@%s, not an "
@@ -73,7 +95,7 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 		         "mail service, not to a person)", what, out, local);
 		return ST_INVALID;
 	}
-	if (units != NULL && (owner = units_owner(units, local)) != NULL) {
+	if (!foreign && units != NULL && (owner = units_owner(units, local)) != NULL) {
 		if (strcmp(owner->code, local) == 0)
 			snprintf(err, errlen, "%s: %s is the address of the unit %s", what, out,
 			         local);

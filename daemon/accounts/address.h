@@ -13,6 +13,9 @@
  *      Postfix maps deliver (their `domain = ...`) — or one of
  *      mail.previous_domains (the domains before a reorganisation changed
  *      it, still delivered for the old addresses); a subdomain is refused;
+ *      an alias (what = "alias") may also be in one of mail.alias_domains
+ *      (an absorbed directory's old domain, delivered too), where rules 3
+ *      and 4 apply and 5 does not;
  *   3. its local part has no '+' (Postfix's recipient delimiter: a
  *      subaddress delivers to its base, it is not an address of its own);
  *   4. its local part is not reserved: postmaster, abuse, hostmaster,

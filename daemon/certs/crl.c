@@ -555,14 +555,8 @@ on_written(void *arg, const struct dir_result *res)
 	/* The file (write, fsync, rename) on a worker thread: the job takes
 	 * the DER and a copy of the path; the publish stays running, so
 	 * nothing else touches s meanwhile. */
-	if ((job = calloc(1, sizeof(*job))) == NULL ||
-	    (job->path = strdup(pd->cfg.crl_file)) == NULL) {
-		free(job);
-		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: "
-		         "out of memory", (unsigned long long)s->last);
-		publish_end(s, ST_INTERNAL, msg);
-		return;
-	}
+	job = xcalloc(1, sizeof(*job));
+	job->path = xstrdup(pd->cfg.crl_file);
 	job->s = s;
 	job->der = s->der;
 	job->derlen = s->derlen;
@@ -634,18 +628,18 @@ crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number
 	snprintf(num, sizeof(num), "%llu", (unsigned long long)(number + 1));
 	pkitime_format_ldap(now + (time_t)pd->cfg.crl_days * 86400, next);
 	if (has_number)
-		snprintf(assertion, sizeof(assertion), "(provdCrlNumber=%llu)",
+		snprintf(assertion, sizeof(assertion), "(" AT_CRL_NUMBER "=%llu)",
 		         (unsigned long long)number);
 	else
-		snprintf(assertion, sizeof(assertion), "(!(provdCrlNumber=*))");
+		snprintf(assertion, sizeof(assertion), "(!(" AT_CRL_NUMBER "=*))");
 	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS)
 		return -1;
 	ctrls[0] = ctrl;
 	if ((m = dir_mods_new()) == NULL)
 		fatal("crl: out of memory");
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNumber", num);
-	dir_mods_add1(m, LDAP_MOD_REPLACE, "provdCrlNextUpdate", next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, "certificateRevocationList;binary", der, derlen);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NUMBER, num);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NEXT_UPDATE, next);
+	dir_mods_add_bin(m, LDAP_MOD_REPLACE, AT_CRL, der, derlen);
 	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, done, ctx);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
@@ -821,7 +815,7 @@ static void
 on_ca_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct crl_state *s = arg;
-	char *num = dir_entry_get(ld, e, "provdCrlNumber");
+	char *num = dir_entry_get(ld, e, AT_CRL_NUMBER);
 
 	s->has_number = num != NULL;
 	s->number = num ? strtoull(num, NULL, 10) : 0;
@@ -854,14 +848,15 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 	if (s->full) {
 		s->set_valid = false;
 		s->n = 0;
-		snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s"
-		         "(|(provdCertStatus=revoked)(provdCertStatus=hold)("
-		         CRL_PENDING_ATTR "=*)))", mine);
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
+		         "(|(" AT_CERT_STATUS "=%s)(" AT_CERT_STATUS "=%s)(" CRL_PENDING_ATTR
+		         "=*)))", mine, cert_state_name(CERT_STATE_REVOKED),
+		         cert_state_name(CERT_STATE_HOLD));
 		dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 		           attrs, 0, NULL, on_record, on_records_done, s);
 		return;
 	}
-	snprintf(filter, sizeof(filter), "(&(objectClass=provdCertificate)%s("
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s("
 	         CRL_PENDING_ATTR "=*))", mine);
 	dir_search(pd->dir, pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
 	           attrs, 0, NULL, on_record, on_records_done, s);
@@ -870,7 +865,7 @@ on_ca_entry_done(void *arg, const struct dir_result *res)
 static void
 publish_start(struct crl_state *s)
 {
-	static const char *const attrs[] = { "provdCrlNumber", NULL };
+	static const char *const attrs[] = { AT_CRL_NUMBER, NULL };
 	struct provd *pd = s->pd;
 
 	s->running = true;
@@ -959,7 +954,7 @@ show_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	struct show *sh = arg;
 
 	free(sh->der);
-	sh->der = dir_entry_get_bin(ld, e, "certificateRevocationList;binary", &sh->len);
+	sh->der = dir_entry_get_bin(ld, e, AT_CRL, &sh->len);
 }
 
 static void
@@ -1025,7 +1020,7 @@ out:
 void
 crl_show(struct request *req)
 {
-	static const char *const attrs[] = { "certificateRevocationList;binary", NULL };
+	static const char *const attrs[] = { AT_CRL, NULL };
 	struct show *sh;
 	const char *dn;
 

@@ -216,7 +216,8 @@ out:
 /* A list of lower-cased strings at `path`: mail.reserved (local parts no
  * account may take, address.h, besides the built-in ones: no '@') and
  * mail.previous_domains (domains whose addresses stay delivered as aliases
- * after a domain change: no '@', at least one '.'). */
+ * after a domain change) and mail.alias_domains (an absorbed directory's old
+ * domain, delivered too, for aliases only): no '@', at least one '.'. */
 static int
 load_lower_list(config_t *cf, const char *path, bool domain, char **out, size_t *n,
                 size_t max, char *err, size_t errlen)
@@ -506,6 +507,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "mail.generated_password_hash", "ssha512", &c->generated_hash, err, errlen) ||
 	    get_str(&cf, "mail.chosen_password_hash", "yescrypt", &c->chosen_hash, err, errlen) ||
 	    get_uint(&cf, "mail.retention_days", 30, 0, 3650, &c->retention_days, err, errlen) ||
+	    get_uint(&cf, "mail.sync_max_delete_percent", 10, 0, 100, &c->sync_max_delete_percent,
+	             err, errlen) ||
 	    get_uint(&cf, "mail.initial_password_days", 14, 0, 365, &c->initial_password_days, err, errlen) ||
 	    get_uint(&cf, "mail.initial_password_sweep", 60, 1, 3600, &c->initial_password_sweep, err, errlen) ||
 	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||
@@ -622,6 +625,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 	                    CONFIG_MAX_RESERVED, err, errlen) < 0 ||
 	    load_lower_list(&cf, "mail.previous_domains", true, c->previous_domains,
 	                    &c->nprevious_domains, CONFIG_MAX_PREVIOUS_DOMAINS, err, errlen) < 0 ||
+	    load_lower_list(&cf, "mail.alias_domains", true, c->alias_domains,
+	                    &c->nalias_domains, CONFIG_MAX_ALIAS_DOMAINS, err, errlen) < 0 ||
 	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
@@ -647,6 +652,8 @@ config_free(struct config *c)
 		free(c->uris[i]);
 	for (i = 0; i < c->nreserved; i++)
 		free(c->reserved[i]);
+	for (i = 0; i < c->nalias_domains; i++)
+		free(c->alias_domains[i]);
 	for (i = 0; i < c->nprevious_domains; i++)
 		free(c->previous_domains[i]);
 	for (i = 0; i < c->nunit_admins; i++) {

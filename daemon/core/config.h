@@ -16,6 +16,7 @@
 #define CONFIG_MAX_URIS   8
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_RESERVED 64
+#define CONFIG_MAX_ALIAS_DOMAINS 16
 #define CONFIG_MAX_PREVIOUS_DOMAINS 8
 #define CONFIG_MAX_THRESHOLDS 8
 #define CONFIG_MAX_UNIT_ADMINS 64
@@ -57,6 +58,8 @@ struct config {
 	char    *mail_domain;
 	char    *reserved[CONFIG_MAX_RESERVED];   /* mail.reserved: local parts, lower case */
 	size_t   nreserved;
+	char    *alias_domains[CONFIG_MAX_ALIAS_DOMAINS]; /* mail.alias_domains, lower case */
+	size_t   nalias_domains;
 	/* mail.previous_domains: domains the province had before a domain
 	 * change (reorganisation); addresses there stay delivered as aliases
 	 * and the address policy still accepts them as aliases. */
@@ -66,6 +69,7 @@ struct config {
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
 	unsigned retention_days;
+	unsigned sync_max_delete_percent; /* batch import --sync: refused above this share */
 	unsigned initial_password_days;   /* 0: initial passwords never expire */
 	unsigned initial_password_sweep;  /* seconds between expiry sweeps */
 	char    *password_page_url;       /* "" when no self-service page */

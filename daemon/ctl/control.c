@@ -22,6 +22,7 @@
 #include "provd.h"
 #include "request.h"
 #include "wire.h"
+#include "xmalloc.h"
 
 #define IN_MAX        (WIRE_MAX_FRAME + WIRE_HEADER + 64)
 #define OUT_MAX       (64u << 20)     /* hard cap on queued replies */
@@ -164,12 +165,8 @@ control_open(struct control **out, const char *path, uid_t owner, gid_t group,
 		unlink(path);
 		return -1;
 	}
-	if ((c = calloc(1, sizeof(*c))) == NULL || (c->path = strdup(path)) == NULL) {
-		free(c);
-		close(fd);
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
+	c = xcalloc(1, sizeof(*c));
+	c->path = xstrdup(path);
 	TAILQ_INIT(&c->clients);
 	c->fd = fd;
 	c->spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -263,10 +260,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 			refuse(fd, ST_PERMISSION, "too many connections from this user");
 			continue;
 		}
-		if ((cl = calloc(1, sizeof(*cl))) == NULL) {
-			close(fd);
-			continue;
-		}
+		cl = xcalloc(1, sizeof(*cl));
 		cl->ctl = c;
 		cl->fd = fd;
 		buf_init(&cl->in, IN_MAX);
@@ -527,13 +521,8 @@ static void
 start_request(struct client *cl, struct wire_msg *msg)
 {
 	struct control *c = cl->ctl;
-	struct request *req = calloc(1, sizeof(*req));
+	struct request *req = xcalloc(1, sizeof(*req));
 
-	if (req == NULL) {
-		wire_msg_free(msg);
-		protocol_error(cl, ST_INTERNAL, "out of memory");
-		return;
-	}
 	req->pd = c->pd;
 	req->client = cl;
 	req->conn = &client_conn;

@@ -103,7 +103,11 @@ slow=$(awk 'NR == FNR { t[NR] = $1; p[NR] = $2; n = NR; next }
 [[ -z $slow ]] || diag "pings of 50 ms or more: $slow"
 diag "provd's own time for the probe's pings (audit ms=): max $(grep 'user=root .*cmd="ping"' "$SANDBOX_DIR/provd.log" |
 	sed -n 's/.* ms=\([0-9]*\) .*/\1/p' | sort -n | tail -n 1) ms; load: $(cut -d' ' -f1-3 /proc/loadavg)"
-ok "every probe ping answered within 100 ms (p100 < 100)" test "$max" -lt 100
+# The bound is provd's; a sanitizer build runs every instruction two to
+# three times slower, so there it is 250 ms (the plain build keeps 100).
+bound=100
+[[ $(basename "$BUILD") == *san* ]] && bound=250
+ok "every probe ping answered within $bound ms (p100 < $bound)" test "$max" -lt "$bound"
 ok "provd still serves" provctl ping
 
 done_testing

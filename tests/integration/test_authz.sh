@@ -215,6 +215,13 @@ fixture() {
 		chmod 644 "$W/b$n.csv"
 		ARGS=("$W/b$n.csv" --credentials "$W/cred$n.csv")
 		EACHST=8 ;;
+	"batch apply")
+		next
+		printf 'row,action,employee_id,full_name,unit,login\n2,create,BP%s%s,Trần Văn %s,%s,bp%s%s\n' \
+			"$P" "$n" "$(tr 0-9 a-j <<<"$n$P")" "$u" "$(tr A-Z a-z <<<"$P")" "$n" >"$W/p$n.csv"
+		chmod 644 "$W/p$n.csv"
+		ARGS=("$W/p$n.csv" --credentials "$W/pcred$n.csv")
+		EACHST=8 ;;
 	"ca create")
 		ARGS=(--subject '/CN=Second' --key ec-p256 --days 10)
 		OKST=4 ;;                       # allowed, but the CA exists

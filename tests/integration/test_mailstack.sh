@@ -15,30 +15,15 @@
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
+# shellcheck source=tests/mailstack.sh
+. "$(dirname "$0")/../mailstack.sh"
 
 DOMAIN=vinhphuc.gov.vn
 LOCKED='(!(pwdAccountLockedTime=000001010000Z))'
 
 # --- packages --------------------------------------------------------------------
 
-mail_packages_installed() {
-	local pkg status
-	for pkg in dovecot-core dovecot-ldap postfix postfix-ldap; do
-		status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null) || return 1
-		[[ $status == *' ok installed' ]] || return 1
-	done
-}
-if ! mail_packages_installed &&
-	! deps_out=$("$REPO/tools/install-deps" --mail 2>&1); then
-	skip_all "Dovecot and Postfix are not installed and cannot be installed here" \
-		"($(printf '%s\n' "$deps_out" | tail -n 1))"
-fi
-for bin in dovecot doveadm postmap; do
-	if ! command -v "$bin" >/dev/null 2>&1; then
-		printf 'Bail out! %s missing although tools/install-deps --mail succeeded\n' "$bin"
-		exit 1
-	fi
-done
+mail_stack_needed
 
 sandbox_up
 P=ou=people,$LDAP_BASE
@@ -50,21 +35,6 @@ TMP=$(mktemp -d /tmp/provd-mail.XXXXXX)
 chmod 755 "$TMP"
 at_exit rm -rf -- "$TMP"
 
-# Copy a shipped file, pointing KEY at VALUE; bail out when KEY is not in
-# it (the shipped file changed shape and the test would test nothing).
-configure() {
-	local src=$1 dst=$2 sep=$3
-	shift 3
-	cp -- "$src" "$dst"
-	while (($# >= 2)); do
-		if ! grep -q "^$1 = " "$dst"; then
-			printf 'Bail out! %s has no "%s = " line\n' "$src" "$1"
-			exit 1
-		fi
-		sed -i "s${sep}^$1 = .*${sep}$1 = $2${sep}" "$dst"
-		shift 2
-	done
-}
 
 # --- Dovecot: three private instances ---------------------------------------------
 #   lookup    dovecot-ldap.conf.ext as shipped: Dovecot verifies the hash;
@@ -75,63 +45,6 @@ configure() {
 #             that in bind mode slapd's password policy refuses a disabled
 #             account on its own (so "bind" really binds)
 
-DOVECOT_PIDS=()
-
-# dovecot_start NAME URI [KEY VALUE]...
-dovecot_start() {
-	local name=$1 uri=$2 dir=$TMP/dovecot-$1 i pid
-	shift 2
-	mkdir -m 755 "$dir"
-	configure "$REPO/etc/dovecot/dovecot-ldap.conf.ext" "$dir/ldap.conf.ext" '|' \
-		uris "$uri" dnpass "$MAILPW" "$@"
-	chmod 600 "$dir/ldap.conf.ext"
-	cat >"$dir/dovecot.conf" <<EOF
-instance_name = provd-test-$name-$$
-base_dir = $dir/run
-state_dir = $dir/state
-log_path = $dir/dovecot.log
-protocols =
-ssl = no
-auth_failure_delay = 0
-auth_mechanisms = plain
-disable_plaintext_auth = no
-auth_username_format = %Lu
-passdb {
-  driver = ldap
-  args = $dir/ldap.conf.ext
-}
-userdb {
-  driver = ldap
-  args = $dir/ldap.conf.ext
-}
-EOF
-	if ! dovecot -c "$dir/dovecot.conf"; then
-		printf 'Bail out! dovecot (%s) did not start\n' "$name"
-		exit 1
-	fi
-	for ((i = 0; i < 50; i++)); do
-		[[ -s $dir/run/master.pid ]] && break
-		sleep 0.1
-	done
-	if [[ ! -s $dir/run/master.pid ]]; then
-		printf 'Bail out! dovecot (%s) wrote no master.pid\n' "$name"
-		exit 1
-	fi
-	pid=$(<"$dir/run/master.pid")
-	DOVECOT_PIDS+=("$pid")
-	at_exit dovecot_kill "$pid" "$dir/dovecot.conf"
-}
-
-# Last resort at exit (a failed or interrupted run): SIGTERM to master PID
-# when it is still the dovecot started with CONF.
-dovecot_kill() {
-	local pid=$1 conf=$2 cmd
-	[[ $pid =~ ^[1-9][0-9]*$ ]] || return 0
-	pid_gone "$pid" && return 0
-	cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 0
-	[[ $cmd == *"$conf"* ]] || return 0
-	kill -TERM "$pid" 2>/dev/null || true
-}
 
 # The shipped LMTP listener: Dovecot accepts it, and it is where
 # main.cf.snippet's virtual_transport points inside Postfix's queue
@@ -155,14 +68,7 @@ dovecot_start ppolicy "$LDAP_URI" auth_bind yes \
 	pass_filter '(\&(objectClass=inetOrgPerson)(mail=%u))' \
 	user_filter '(\&(objectClass=inetOrgPerson)(mail=%u))'
 
-dconf() { printf '%s' "$TMP/dovecot-$1/dovecot.conf"; }
 
-# auth MODE USER PASSWORD: one passdb check, exit 0 (accepted) or 77.
-# no-penalty: without it Dovecot's auth penalty (kept per client IP, here
-# the empty one) delays each login after a failure by up to 15 s.
-auth() {
-	doveadm -c "$(dconf "$1")" auth test -x no-penalty "$2" "$3"
-}
 userdb() {
 	doveadm -c "$(dconf "$1")" user "$2"
 }
@@ -571,17 +477,6 @@ contains "... a home in the new domain" "$OUT" "/var/vmail/$NEWD/tuanlv"
 
 # --- shut Dovecot down ---------------------------------------------------------------------
 
-# Each master takes about a second to stop: stop them together.
-for name in lookup bind ppolicy; do
-	doveadm -c "$(dconf "$name")" stop &
-done
-wait
-for pid in "${DOVECOT_PIDS[@]}"; do
-	for ((i = 0; i < 50; i++)); do
-		pid_gone "$pid" && break
-		sleep 0.1
-	done
-	ok "dovecot master $pid stopped" pid_gone "$pid"
-done
+dovecot_stop_all
 
 done_testing

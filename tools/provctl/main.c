@@ -72,6 +72,8 @@ struct session {
 	struct secret_line *secret_lines; /* every line written, to drop replaced ones */
 	size_t           nsecret, capsecret;
 	struct formatter *report;       /* --report FILE: every record */
+	FILE            *plan_out;      /* --plan-out FILE: PLAN records as CSV */
+	bool             plan_header;
 	FILE            *report_out;
 	bool             attention_only; /* terminal: routine rows left out */
 	bool             summary_shown;
@@ -496,6 +498,9 @@ write_secret_file(struct session *s, const struct wire_msg *m)
 	return true;
 }
 
+static void write_csv_record(struct session *s, FILE *out, bool *header,
+                             const struct wire_msg *m, bool keep);
+
 /* Remember a line written to the credentials file (see secret_finish). */
 static void
 secret_keep(struct session *s, const char *emp, const char *line, size_t len)
@@ -599,10 +604,6 @@ out:
 static void
 write_secret(struct session *s, const struct wire_msg *m)
 {
-	struct buf b;
-	size_t i, head;
-	const char *emp = NULL;
-
 	if (write_secret_file(s, m))
 		return;
 	if (s->secret_path == NULL)
@@ -627,13 +628,29 @@ write_secret(struct session *s, const struct wire_msg *m)
 		fwrite(m->f[1].ptr, 1, m->f[1].len, s->secret_out);
 		return;
 	}
+	write_csv_record(s, s->secret_out, &s->secret_header, m, true);
+}
+
+/* One record as a CSV line to out (RFC 4180 quoting), after a header line
+ * of its keys when *header is false.  The line is wiped from memory after
+ * (it may hold a password).  keep: a credentials line, remembered for
+ * secret_finish (secret_keep). */
+static void
+write_csv_record(struct session *s, FILE *out, bool *header, const struct wire_msg *m,
+                 bool keep)
+{
+	struct buf b;
+	size_t i, head;
+	const char *emp = NULL;
+
 	buf_init(&b, 1u << 20);
-	if (!s->secret_header) {
+	if (!*header) {
 		for (i = 0; i + 1 < m->nfields; i += 2)
 			buf_printf(&b, "%s%s", i ? "," : "", m->f[i].ptr);
 		buf_append(&b, "\n", 1);
-		s->secret_header = true;
-		s->secret_head = strndup(buf_head(&b), b.len);
+		*header = true;
+		if (keep)
+			s->secret_head = strndup(buf_head(&b), b.len);
 	}
 	head = b.len;
 	for (i = 0; i + 1 < m->nfields; i += 2)
@@ -642,7 +659,7 @@ write_secret(struct session *s, const struct wire_msg *m)
 	for (i = 0; i + 1 < m->nfields; i += 2) {
 		const struct wire_field *v = &m->f[i + 1];
 		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
-		             memchr(v->ptr, '\n', v->len);
+		             memchr(v->ptr, '\n', v->len) || memchr(v->ptr, '\r', v->len);
 		size_t k;
 
 		if (i)
@@ -658,8 +675,9 @@ write_secret(struct session *s, const struct wire_msg *m)
 			buf_append(&b, "\"", 1);
 	}
 	buf_append(&b, "\n", 1);
-	fwrite(buf_head(&b), 1, b.len, s->secret_out);
-	secret_keep(s, emp, buf_head(&b) + head, b.len - head);
+	fwrite(buf_head(&b), 1, b.len, out);
+	if (keep)
+		secret_keep(s, emp, buf_head(&b) + head, b.len - head);
 	buf_wipe(&b);
 	buf_free(&b);
 }
@@ -808,6 +826,10 @@ handle(struct session *s, struct wire_msg *m)
 		break;
 	case WIRE_SECRET:
 		write_secret(s, m);
+		break;
+	case WIRE_PLAN:
+		if (s->plan_out != NULL)
+			write_csv_record(s, s->plan_out, &s->plan_header, m, false);
 		break;
 	case WIRE_PROGRESS:
 		show_progress(s, m);
@@ -1072,6 +1094,43 @@ build_request(struct session *s, const struct cmd_spec *spec, const struct cmd_a
 			           g->value);
 			break;
 		}
+		case OPT_STREAM: {
+			struct stat st;
+
+			/* This file is the streamed input, instead of an operand. */
+			if (s->infd >= 0) {
+				fprintf(stderr, "provctl: --%s: give either it or FILE, not both\n",
+				        g->opt->name);
+				rc = ST_USAGE;
+				goto out;
+			}
+			if ((s->infd = open(g->value, O_RDONLY | O_CLOEXEC)) < 0) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				rc = ST_USAGE;
+				goto out;
+			}
+			if (fstat(s->infd, &st) == 0 && S_ISREG(st.st_mode))
+				s->input_size = st.st_size;
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
+		case OPT_PLAN: {
+			int fd = open(g->value, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+			if (fd < 0 || (s->plan_out = fdopen(fd, "w")) == NULL) {
+				fprintf(stderr, "provctl: --%s %s: %s\n", g->opt->name, g->value,
+				        strerror(errno));
+				if (fd >= 0)
+					close(fd);
+				rc = ST_USAGE;
+				goto out;
+			}
+			buf_printf(b, "=%s", strrchr(g->value, '/') ? strrchr(g->value, '/') + 1 :
+			           g->value);
+			break;
+		}
 		}
 		wire_add(&e, buf_head(b), b->len);
 	}
@@ -1154,6 +1213,10 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 	}
 	if (s.secret_dir >= 0)
 		close(s.secret_dir);
+	if (s.plan_out != NULL && fclose(s.plan_out) != 0) {
+		fprintf(stderr, "provctl: writing the plan: %s\n", strerror(errno));
+		return ST_INTERNAL;
+	}
 	if (s.secret_out != NULL && fclose(s.secret_out) != 0) {
 		fprintf(stderr, "provctl: writing the credentials file: %s\n", strerror(errno));
 		return ST_INTERNAL;
