@@ -35,7 +35,6 @@ MAILPW=$(<"$SANDBOX_DIR/mail.secret")
 DOMAIN=vinhphuc.gov.vn
 TMP=$(mktemp -d /tmp/provd-notice.XXXXXX)
 chmod 755 "$TMP"
-at_exit rm -rf -- "$TMP"
 
 # --- Dovecot: LMTP into mailboxes under $TMP/vmail -----------------------------------
 DV=$TMP/dovecot
@@ -141,6 +140,9 @@ dovecot_stop() {
 }
 at_exit dovecot_stop
 at_exit postfix_stop
+# After the stops: at_exit runs in the order given, and the stops read
+# their pid files and configuration under $TMP.
+at_exit rm -rf -- "$TMP"
 ok "postfix check (creates the queue)" postfix -c "$PF" check
 ok "postfix start" postfix -c "$PF" start
 ok "dovecot start" dovecot -c "$DV/dovecot.conf"
