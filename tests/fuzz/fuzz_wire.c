@@ -206,7 +206,7 @@ check_frame(const struct wire_msg *m, const uint8_t *frame, size_t used)
 	CHECK(m->type == WIRE_REQUEST || m->type == WIRE_DATA ||
 	    m->type == WIRE_END || m->type == WIRE_RECORD ||
 	    m->type == WIRE_SECRET || m->type == WIRE_PROGRESS ||
-	    m->type == WIRE_STATUS);
+	    m->type == WIRE_STATUS || m->type == WIRE_PLAN);
 	for (i = 0; i < m->nfields; i++) {
 		CHECK(m->f[i].ptr != NULL && m->f[i].ptr[m->f[i].len] == '\0');
 		CHECK((wire_field_str(m, i) != NULL) ==
