@@ -197,16 +197,16 @@ issuer_load(struct server *sv, const char *name, struct ocspreq_issuer *iss, boo
 }
 
 /* Re-read issuer.der and every gen-N/issuer.der when changed (checked at
- * most once a second). */
+ * most once a second, or now when force). */
 static void
-issuer_refresh(struct server *sv)
+issuer_refresh(struct server *sv, bool force)
 {
 	time_t now = time(NULL);
 	char name[32];
 	unsigned g;
 
 	pthread_mutex_lock(&sv->lock);
-	if (sv->have_issuer && now == sv->issuer_checked)
+	if (!force && sv->have_issuer && now == sv->issuer_checked)
 		goto out;
 	sv->issuer_checked = now;
 	issuer_load(sv, "issuer.der", &sv->issuer, &sv->have_issuer, &sv->issuer_ino,
@@ -225,7 +225,8 @@ out:
  * A request for a retired CA generation's certificate: its response from
  * DIR/gen-N/responses/ (not cached; the old CA has few askers), or
  * unauthorized when provd has none (no "unknown" is signed for a retired
- * CA).  'M' malformed, 'U' unauthorized, 'T' try later, 'R' *body.
+ * CA).  'M' malformed, 'U' unauthorized, 'T' try later, 'R' *body, 'N' no
+ * generation known has this issuer.
  */
 static char
 answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned char **body,
@@ -260,7 +261,7 @@ answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned
 			return 'U';
 		}
 	}
-	return 'U';
+	return 'N';
 }
 
 static enum MHD_Result
@@ -373,8 +374,13 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	size_t blen = 0;
 	struct rcache *cache;
 	uint64_t gen;
+	bool forced = false;
 
-	issuer_refresh(sv);
+	/* An issuer not seen yet: the files are looked at again before the
+	 * answer (a CA generation provd made since the last look, within the
+	 * same second, is not refused). */
+again:
+	issuer_refresh(sv, forced);
 	pthread_mutex_lock(&sv->lock);
 	if (!sv->have_issuer) {
 		pthread_mutex_unlock(&sv->lock);
@@ -397,6 +403,12 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 				return send_canned(sv, conn, C_MALFORMED);
 			case 'T':
 				return send_canned(sv, conn, C_TRYLATER);
+			case 'N':
+				if (!forced) {
+					forced = true;
+					goto again;
+				}
+				return send_canned(sv, conn, C_UNAUTHORIZED);
 			default:
 				return send_canned(sv, conn, C_UNAUTHORIZED);
 			}
@@ -705,7 +717,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	issuer_refresh(&sv);
+	issuer_refresh(&sv, true);
 	if (sv.cache != NULL && pthread_create(&watcher, NULL, watch, &sv) != 0) {
 		rcache_free(sv.cache);
 		sv.cache = NULL;
