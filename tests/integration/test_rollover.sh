@@ -29,6 +29,10 @@ verify() {
 }
 crl_serials() { openssl crl -inform DER -in "$1" -noout -text | tr -d ' :\n' | tr 'a-f' 'A-F'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
+	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *Cert Status: *//p'
+}
 gen_entry() {  # gen_entry N ATTR: the attribute of cn=<CA>-gen-N
 	ldap_root -b "cn=$CA_NAME-gen-$1,ou=pki,$LDAP_BASE" -s base '(objectClass=*)' "$2"
 }
@@ -52,9 +56,25 @@ fails "the same subject is refused" 4 provctl ca rollover \
 ok "nothing changed by the refusal" cmp "$S/ca/ca.pem" "$T/gen1.pem"
 fails "a subject without CN is refused" 6 provctl ca rollover --subject '/O=x' --key ec-p256 --days 10
 
+ha=$(serial_of "$T/ha.pem")
+ask_ha() {  # openssl ocsp about hadtt's certificate, with generation 1 as its issuer
+	openssl ocsp -url "$OCSP_URL" -issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" \
+		-cert "$T/ha.pem" -resp_text
+}
+# (this also makes provd-ocsp look at its issuers just before the rollover)
+ok "before the rollover, OCSP answers for generation 1" ask_ha
+contains "good (current CA)" "$OUT" "$T/ha.pem: good"
 ok "ca rollover --link" provctl -f json ca rollover --link \
 	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" --key ec-p384 --days 3650
 ROLL_OUT=$OUT
+# When the rollover answers, the retired CA's responses are already
+# under its own responder: right away, not after provd's next tick.
+ok "at once after the rollover, OCSP -issuer OLD answers" ask_ha
+contains "good (retired CA)" "$OUT" "$T/ha.pem: good"
+contains "verified with the old CA alone" "$ERR" "Response verify OK"
+ok "the retired CA's issuer.der is written" test -s "$S/ocsp/gen-1/issuer.der"
+eq "the retired certificate's response is under gen-1/" "$(ocsp_status "$ha")" "good"
+OUT=$ROLL_OUT
 contains "the reply names the new CA" "$OUT" "CN=$CA_NAME G2"
 ok "the retired certificate is kept under gen-1" cmp "$S/ca/gen-1/ca.pem" "$T/gen1.pem"
 ok "the retired key moved with it" test -f "$S/ca/gen-1/ca.key"
@@ -140,10 +160,6 @@ ok "that CRL verifies with the old CA" \
 fails "the revoked old certificate fails -crl_check" 2 \
 	verify "$T/an.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 contains "because it is revoked" "$OUT$ERR" "certificate revoked"
-ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
-	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
-		sed -n 's/^ *Cert Status: *//p'
-}
 ok "a CRL publish after the revocation" provctl crl publish
 eq "OCSP never answers good for the revoked old certificate" "$(ocsp_status "$an")" "revoked"
 ha=$(serial_of "$T/ha.pem")
