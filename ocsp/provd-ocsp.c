@@ -196,6 +196,23 @@ issuer_load(struct server *sv, const char *name, struct ocspreq_issuer *iss, boo
 	free(der);
 }
 
+/* Has issuer.der changed (a CA rollover) since it was last read? */
+static bool
+issuer_changed(struct server *sv)
+{
+	struct stat st;
+	bool changed;
+
+	if (fstatat(sv->dirfd, "issuer.der", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	pthread_mutex_lock(&sv->lock);
+	changed = st.st_ino != sv->issuer_ino ||
+	          st.st_mtim.tv_sec != sv->issuer_mtime.tv_sec ||
+	          st.st_mtim.tv_nsec != sv->issuer_mtime.tv_nsec;
+	pthread_mutex_unlock(&sv->lock);
+	return changed;
+}
+
 /* Re-read issuer.der and every gen-N/issuer.der when changed (checked at
  * most once a second, or now when force). */
 static void
@@ -376,9 +393,10 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	uint64_t gen;
 	bool forced = false;
 
-	/* An issuer not seen yet: the files are looked at again before the
-	 * answer (a CA generation provd made since the last look, within the
-	 * same second, is not refused). */
+	/* The issuers are looked at once a second; a request they do not
+	 * answer (an issuer not seen yet, or no response for the current
+	 * one while issuer.der has changed) makes a look now, and is
+	 * answered again: a CA rollover within the last second is seen. */
 again:
 	issuer_refresh(sv, forced);
 	pthread_mutex_lock(&sv->lock);
@@ -426,6 +444,10 @@ again:
 	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0) {
 		if (errno != ENOENT)
 			return send_canned(sv, conn, C_TRYLATER);
+		if (!forced && issuer_changed(sv)) {
+			forced = true;
+			goto again;
+		}
 		/* No record: provd signs "unknown" (never cached: it expires in
 		 * an hour and provd may issue the serial meanwhile). */
 		switch (ask_provd(sv, hex, &body, &blen)) {
