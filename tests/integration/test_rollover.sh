@@ -186,6 +186,69 @@ ok "issued by the old key" openssl verify -CAfile "$T/gen1.pem" -purpose ocsphel
 ok "openssl ocsp -issuer NEW still answers the new certificate" openssl ocsp -url "$OCSP_URL" \
 	-issuer "$T/gen2.pem" -CAfile "$T/gen2.pem" -cert "$T/bi.pem"
 contains "good (new CA)" "$OUT" "$T/bi.pem: good"
+# provd-ocsp looks at its issuers once a second.  A rollover within the
+# second after a look: the next request (old issuer) is still answered,
+# whether provd-ocsp last took the old CA (issuer.der then changed) or the
+# new one (gen-1/ then appeared).  A provd-ocsp of its own on a copy.
+O=$(mktemp -d /tmp/provd-rollover-ocsp.XXXXXX)
+at_exit rm -rf "$O"
+chmod 755 "$O"
+mkdir -m 755 "$O/responses"
+bi_hex=$(serial_of "$T/bi.pem")
+openssl x509 -in "$T/gen1.pem" -outform DER -out "$T/gen1.der"
+opid=''
+for i in 1 2 3 4 5; do
+	oport=$((20000 + RANDOM % 30000))
+	"$BUILD/provd-ocsp" -d "$O" -l "127.0.0.1:$oport" -p /ocsp -u nobody 2>>"$T/own-ocsp.log" &
+	opid=$!
+	sleep 0.3
+	kill -0 "$opid" 2>/dev/null && break
+	opid=''
+done
+ok "a provd-ocsp of its own" test -n "$opid"
+[[ -z $opid ]] || at_exit kill "$opid"
+ask_own() {  # ask_own ISSUER CERT
+	openssl ocsp -url "http://127.0.0.1:$oport/ocsp" -issuer "$1" -CAfile "$1" -cert "$2"
+}
+# set_dir old|new [gen1]: the old CA current, or the new one (with or
+# without gen-1/ yet); issuer.der renamed into place last, as provd does
+set_dir() {
+	rm -rf "$O/gen-1" && mkdir -p -m 755 "$O/responses" && rm -f "$O/responses/"*
+	if [[ $1 == new ]]; then
+		cp "$S/ocsp/responses/$bi_hex" "$O/responses/"
+		if [[ ${2:-} == gen1 ]]; then
+			mkdir -p -m 755 "$O/gen-1/responses"
+			cp "$S/ocsp/gen-1/issuer.der" "$O/gen-1/.i" && mv "$O/gen-1/.i" "$O/gen-1/issuer.der"
+			cp "$S/ocsp/gen-1/responses/$ha" "$O/gen-1/responses/"
+		fi
+		cp "$S/ocsp/issuer.der" "$O/.i" && mv "$O/.i" "$O/issuer.der"
+	else
+		cp "$T/gen1.der" "$O/.i" && mv "$O/.i" "$O/issuer.der"
+	fi
+	chmod -R a+rX "$O"
+}
+# same_second old|new ISSUER CERT: set_dir old|new, a request (provd-ocsp
+# looks), then gen-1/ and the new issuer.der, and the old-issuer request
+# for hadtt's certificate into OUT, all within one second (tried until so)
+same_second() {
+	local t0 try
+	for try in 1 2 3 4 5 6 7 8; do
+		set_dir "$1"
+		sleep 1.2    # the next request makes provd-ocsp look again
+		while [[ $(date +%N) != 0* ]]; do sleep 0.02; done    # early in a second
+		t0=$(date +%s)
+		ask_own "$2" "$3" >/dev/null 2>&1
+		set_dir new gen1
+		OUT=$(ask_own "$T/gen1.pem" "$T/ha.pem" 2>&1)
+		[[ $(date +%s) == "$t0" ]] && return 0
+	done
+	OUT='no try fell within one second'
+	return 1
+}
+same_second old "$T/gen1.pem" "$T/ha.pem"
+contains "rollover just after a look at the old CA: still good" "$OUT" "$T/ha.pem: good"
+same_second new "$T/gen2.pem" "$T/bi.pem"
+contains "gen-1/ made just after a look: still good" "$OUT" "$T/ha.pem: good"
 ok "the other old certificate still verifies" \
 	verify "$T/ha.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 ok "the new certificate still verifies" \
