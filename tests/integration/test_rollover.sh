@@ -210,35 +210,38 @@ ok "a provd-ocsp of its own" test -n "$opid"
 ask_own() {  # ask_own ISSUER CERT
 	openssl ocsp -url "http://127.0.0.1:$oport/ocsp" -issuer "$1" -CAfile "$1" -cert "$2"
 }
-# set_dir old|new [gen1]: the old CA current, or the new one (with or
-# without gen-1/ yet); issuer.der renamed into place last, as provd does
+# set_dir old|new: the old CA current, or the new one without gen-1/ yet;
+# and, staged in $O/.next, gen-1/ and the new issuer.der for switch_dir
+# (two renames, issuer.der last, as provd does: quick enough to fit in the
+# second of a look even on a loaded machine)
 set_dir() {
-	rm -rf "$O/gen-1" && mkdir -p -m 755 "$O/responses" && rm -f "$O/responses/"*
+	rm -rf "$O/gen-1" "$O/.next" && rm -f "$O/responses/"*
+	mkdir -p -m 755 "$O/.next/gen-1/responses"
+	cp "$S/ocsp/gen-1/issuer.der" "$O/.next/gen-1/"
+	cp "$S/ocsp/gen-1/responses/$ha" "$O/.next/gen-1/responses/"
+	cp "$S/ocsp/issuer.der" "$O/.next/issuer.der"
 	if [[ $1 == new ]]; then
 		cp "$S/ocsp/responses/$bi_hex" "$O/responses/"
-		if [[ ${2:-} == gen1 ]]; then
-			mkdir -p -m 755 "$O/gen-1/responses"
-			cp "$S/ocsp/gen-1/issuer.der" "$O/gen-1/.i" && mv "$O/gen-1/.i" "$O/gen-1/issuer.der"
-			cp "$S/ocsp/gen-1/responses/$ha" "$O/gen-1/responses/"
-		fi
-		cp "$S/ocsp/issuer.der" "$O/.i" && mv "$O/.i" "$O/issuer.der"
+		cp "$S/ocsp/issuer.der" "$O/.i"
 	else
-		cp "$T/gen1.der" "$O/.i" && mv "$O/.i" "$O/issuer.der"
+		cp "$T/gen1.der" "$O/.i"
 	fi
+	mv "$O/.i" "$O/issuer.der"
 	chmod -R a+rX "$O"
 }
+switch_dir() { mv "$O/.next/gen-1" "$O/" && mv "$O/.next/issuer.der" "$O/"; }
 # same_second old|new ISSUER CERT: set_dir old|new, a request (provd-ocsp
-# looks), then gen-1/ and the new issuer.der, and the old-issuer request
-# for hadtt's certificate into OUT, all within one second (tried until so)
+# looks), switch_dir, and the old-issuer request for hadtt's certificate
+# into OUT, all within one second (tried until so)
 same_second() {
 	local t0 try
-	for try in 1 2 3 4 5 6 7 8; do
+	for try in $(seq 15); do
 		set_dir "$1"
-		sleep 1.2    # the next request makes provd-ocsp look again
-		while [[ $(date +%N) != 0* ]]; do sleep 0.02; done    # early in a second
+		sleep 1.1    # the next request makes provd-ocsp look again
+		while [[ $(date +%N) != 0* ]]; do sleep 0.01; done    # early in a second
 		t0=$(date +%s)
 		ask_own "$2" "$3" >/dev/null 2>&1
-		set_dir new gen1
+		switch_dir
 		OUT=$(ask_own "$T/gen1.pem" "$T/ha.pem" 2>&1)
 		[[ $(date +%s) == "$t0" ]] && return 0
 	done
