@@ -1289,7 +1289,7 @@ ocsp_ca_changed(struct provd *pd)
 	 * before the rollover answers, and every response known is signed
 	 * again, queued before the rollover's CRL publish, whose done (the
 	 * rollover's reply) comes after it (sign_entries).  Runs queued before
-	 * this call still sign with the old CA's responder into responses/;
+	 * this call still write the retired CA's serials into responses/;
 	 * this run, from the entries as they are now, supersedes them.  When
 	 * every record is known, it is the full refresh (stale files go);
 	 * otherwise a read of every record follows at once.
