@@ -127,7 +127,8 @@ complete(struct op *op, int code, const char *text, const char *matched,
 	for (i = 0; code == LDAP_SUCCESS && op->kind != OP_SEARCH && d != NULL &&
 	            i < DIR_WRITE_OBSERVERS && d->write_cb[i] != NULL; i++)
 		d->write_cb[i](d->write_ctx[i], op->kind == OP_ADD ? DIR_WROTE_ADD :
-		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn);
+		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn,
+		               op->mods != NULL ? dir_mods_get(op->mods) : NULL);
 	op->done(op->ctx, &r);
 	op_free(op);
 }
