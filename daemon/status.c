@@ -1,7 +1,6 @@
 /* status — ping, status and shell completion. */
 #include "status.h"
 
-#include <ctype.h>
 #include <ldap.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +18,7 @@
 #include "provd.h"
 #include "request.h"
 #include "strset.h"
+#include "text.h"
 #include "units.h"
 #include "workpool.h"
 #include "writer.h"
@@ -75,18 +75,6 @@ right_below(const char *dn, const char *parent)
 	       strcasecmp(comma + 1, parent) == 0;
 }
 
-/* Lower-case dn into buf (DNs as provd writes them: ASCII). */
-static const char *
-dn_key(char *buf, size_t len, const char *dn)
-{
-	size_t i;
-
-	for (i = 0; dn[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (char)tolower((unsigned char)dn[i]);
-	buf[i] = '\0';
-	return buf;
-}
-
 /* Does this write leave the entry locked for ever (1), not locked (0), or
  * not touch the lock (-1)?  The last modification of the lock decides. */
 static int
@@ -127,7 +115,7 @@ follow_lock(enum dir_wrote what, const char *dn, LDAPMod *const *mods)
 
 	if (state < 0 || strlen(dn) >= sizeof(key))
 		return;
-	dn_key(key, sizeof(key), dn);
+	text_lower_ascii(key, sizeof(key), dn);
 	if (state == 1 && !strset_has(counts.disabled, key)) {
 		if (strset_add(counts.disabled, key) < 0)
 			log_warnx("status: too many disabled accounts to follow");
@@ -177,7 +165,7 @@ recount_disabled(void *arg, LDAP *ld, LDAPMessage *e)
 
 	(void)arg;
 	if (dn != NULL && strlen(dn) < sizeof(key) &&
-	    strset_add(counts.n_disabled, dn_key(key, sizeof(key), dn)) < 0)
+	    strset_add(counts.n_disabled, text_lower_ascii(key, sizeof(key), dn)) < 0)
 		log_warnx("status: too many disabled accounts to follow");
 	free(dn);
 }

@@ -858,12 +858,7 @@ static void submit_row(struct batch *b, struct row *row);
 static const char *
 lower(char *buf, size_t len, const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[i] = '\0';
-	return buf;
+	return text_lower_ascii(buf, len, s);
 }
 
 /* The local part of addr (lower case) when it is in our domain. */
