@@ -315,6 +315,7 @@ struct create {
 	unsigned               chosen;     /* the suffix choose_login chose */
 	unsigned               width;      /* candidates of this round */
 	bool                   unit_changed; /* an update moves the account */
+	bool                   unsearched; /* known_free: no search before the add */
 };
 
 #define CANDIDATES 4       /* login suffixes looked up by the first search */
@@ -557,6 +558,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	    c->explicit_mail[0] == '\0' && !c->dry_run) {
 		/* Nothing in the directory to look at: straight to choosing. */
 		c->taken = strset_new(16);
+		c->unsearched = true;
 		loop_defer(pd->loop, create_known_free, c);
 		return;
 	}
@@ -1043,6 +1045,7 @@ create_again(struct create *c)
 {
 	unreserve(c->res.login);
 	c->reserved = false;
+	c->unsearched = false;
 	c->conflict[0] = '\0';
 	c->nmatches = 0;
 	existing_clear(&c->old);
@@ -1136,10 +1139,12 @@ on_added(void *arg, const struct dir_result *res)
 		return;
 	}
 	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
-	    (!c->explicit_login || c->fallback[0] != '\0') && ++c->tries < CREATE_RETRIES) {
+	    (!c->explicit_login || c->fallback[0] != '\0' || c->unsearched) &&
+	    ++c->tries < CREATE_RETRIES) {
 		/* Another writer took the login, the address or the employee id
-		 * between our search and our add (another provd instance; the
-		 * provider's unique overlay refuses the duplicate). */
+		 * between our search (or the batch's) and our add (another provd
+		 * instance; the provider's unique overlay refuses the duplicate):
+		 * a search says which, and what to do. */
 		create_again(c);
 		return;
 	}
