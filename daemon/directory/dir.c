@@ -224,6 +224,10 @@ on_readable(void *arg, int fd, uint32_t events)
 			continue;
 		}
 		if (type == LDAP_RES_SEARCH_ENTRY) {
+			/* A search that is sending entries is answering: its time
+			 * runs from the last one (a count of 1,000,000 entries
+			 * takes longer than ldap.timeout, and is not a stall). */
+			op->deadline = loop_now_ms() + (uint64_t)d->timeout_s * 1000u;
 			if (op->on_entry)
 				op->on_entry(op->ctx, d->ld, msg);
 			ldap_msgfree(msg);
