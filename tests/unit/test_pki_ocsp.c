@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <openssl/err.h>
 #include <openssl/ocsp.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
@@ -256,7 +257,7 @@ test_sign(void **state)
 }
 
 static unsigned char *
-request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
+request_der_n(X509 *ca, const EVP_MD *md, const char *hex, int count, int nonce,
     size_t *len)
 {
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
@@ -271,13 +272,116 @@ request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
 	for (i = 0; i < count; i++)
 		assert_non_null(OCSP_request_add0_id(req, OCSP_cert_id_new(md,
 		    X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), ser)));
-	assert_int_equal(OCSP_request_add1_nonce(req, NULL, 16), 1);
+	if (nonce)
+		assert_int_equal(OCSP_request_add1_nonce(req, NULL, 16), 1);
 	n = i2d_OCSP_REQUEST(req, &der);
 	assert_true(n > 0);
 	*len = (size_t)n;
 	ASN1_INTEGER_free(ser);
 	OCSP_REQUEST_free(req);
 	return der;
+}
+
+static unsigned char *
+request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
+    size_t *len)
+{
+	return request_der_n(ca, md, hex, count, 1, len);
+}
+
+/* What ocspreq_parse answered before its fast path: OpenSSL decodes every
+ * request.  The oracle the fast path is held to. */
+static enum ocspreq_result
+parse_by_openssl(const unsigned char *der, size_t len, const struct ocspreq_issuer *iss,
+    struct serial *serial)
+{
+	const unsigned char *p = der;
+	OCSP_REQUEST *req = NULL;
+	OCSP_CERTID *cid;
+	ASN1_OCTET_STRING *nh = NULL, *kh = NULL;
+	ASN1_OBJECT *md = NULL;
+	ASN1_INTEGER *ser = NULL;
+	enum ocspreq_result r = OCSPREQ_MALFORMED;
+	char err[64];
+
+	if (len == 0 || len > OCSPREQ_MAX)
+		return r;
+	req = d2i_OCSP_REQUEST(NULL, &p, (long)len);
+	if (req == NULL || p != der + len || OCSP_request_onereq_count(req) != 1)
+		goto out;
+	cid = OCSP_onereq_get0_id(OCSP_request_onereq_get0(req, 0));
+	if (cid == NULL || OCSP_id_get0_info(&nh, &md, &kh, &ser, cid) != 1 ||
+	    nh == NULL || md == NULL || kh == NULL || ser == NULL)
+		goto out;
+	if (OBJ_obj2nid(md) != NID_sha1 || ASN1_STRING_length(nh) != OCSPREQ_HASH_LEN ||
+	    ASN1_STRING_length(kh) != OCSPREQ_HASH_LEN ||
+	    memcmp(ASN1_STRING_get0_data(nh), iss->name_hash, OCSPREQ_HASH_LEN) != 0 ||
+	    memcmp(ASN1_STRING_get0_data(kh), iss->key_hash, OCSPREQ_HASH_LEN) != 0) {
+		r = OCSPREQ_OTHER_ISSUER;
+		goto out;
+	}
+	r = serial_from_asn1(ser, serial, err, sizeof(err)) == 0 ? OCSPREQ_SERIAL :
+	    OCSPREQ_BAD_SERIAL;
+out:
+	OCSP_REQUEST_free(req);
+	ERR_clear_error();
+	return r;
+}
+
+/* ocspreq_parse and the oracle agree on der[0..len), serial included. */
+static void
+agree(const unsigned char *der, size_t len, const struct ocspreq_issuer *iss)
+{
+	struct serial a, b;
+	enum ocspreq_result ra, rb;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ra = ocspreq_parse(der, len, iss, &a);
+	rb = parse_by_openssl(der, len, iss, &b);
+	assert_int_equal(ra, rb);
+	if (ra == OCSPREQ_SERIAL)
+		assert_int_equal(serial_cmp(&a, &b), 0);
+}
+
+/* The fast path (the common request without a nonce) answers as OpenSSL
+ * does: on the request, every truncation, a byte too many, and every
+ * byte changed by several masks. */
+static void
+test_requests_fast(void **state)
+{
+	static const char *const serials[] = {
+		"7F00AA", "80", "01", "FF", "7F0102030405060708090A0B0C0D0E0F10111213",
+		"8F0102030405060708090A0B0C0D0E0F10111213",
+	};
+	static const unsigned char masks[] = { 0x01, 0x02, 0x04, 0x20, 0x41, 0x80, 0xff };
+	struct pair p;
+	struct ocspreq_issuer iss;
+	unsigned char *der, junk[300];
+	size_t len, i, k, m;
+
+	(void)state;
+	pair_make(&p);
+	assert_int_equal(ocspreq_issuer_of(p.ca, &iss), 0);
+	for (k = 0; k < sizeof(serials) / sizeof(serials[0]); k++) {
+		der = request_der_n(p.ca, EVP_sha1(), serials[k], 1, 0, &len);
+		assert_true(len + 1 <= sizeof(junk));
+		agree(der, len, &iss);
+		for (i = 0; i < len; i++)
+			agree(der, i, &iss);
+		memcpy(junk, der, len);
+		junk[len] = 0;
+		agree(junk, len + 1, &iss);
+		for (i = 0; i < len; i++) {
+			for (m = 0; m < sizeof(masks); m++) {
+				memcpy(junk, der, len);
+				junk[i] ^= masks[m];
+				agree(junk, len, &iss);
+			}
+		}
+		OPENSSL_free(der);
+	}
+	pair_free(&p);
 }
 
 static void
@@ -469,6 +573,7 @@ main(void)
 		cmocka_unit_test(test_responder_certificate),
 		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_requests_fast),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_signer),
 	};
