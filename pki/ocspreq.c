@@ -140,6 +140,18 @@ enum ocspreq_result
 ocspreq_parse(const unsigned char *der, size_t len,
     const struct ocspreq_issuer *iss, struct serial *serial)
 {
+	int fast;
+
+	if (der != NULL && len > 0 && len <= OCSPREQ_MAX &&
+	    (fast = parse_fast(der, len, iss, serial)) >= 0)
+		return (enum ocspreq_result)fast;
+	return ocspreq_parse_openssl(der, len, iss, serial);
+}
+
+enum ocspreq_result
+ocspreq_parse_openssl(const unsigned char *der, size_t len,
+    const struct ocspreq_issuer *iss, struct serial *serial)
+{
 	const unsigned char *p = der;
 	OCSP_REQUEST *req = NULL;
 	OCSP_CERTID *cid;
@@ -151,12 +163,6 @@ ocspreq_parse(const unsigned char *der, size_t len,
 
 	if (der == NULL || len == 0 || len > OCSPREQ_MAX)
 		goto out;
-	{
-		int fast = parse_fast(der, len, iss, serial);
-
-		if (fast >= 0)
-			return (enum ocspreq_result)fast;
-	}
 	req = d2i_OCSP_REQUEST(NULL, &p, (long)len);
 	if (req == NULL || p != der + len || OCSP_request_onereq_count(req) != 1)
 		goto out;
