@@ -196,6 +196,9 @@ static const struct opt_spec cert_renew_opts[] = {
 	{ .name = "unit",    .kind = OPT_VALUE, .metavar = "CODE",    .help = "with --expiring-within: only this unit" },
 	{ .name = "recursive", .kind = OPT_FLAG, .metavar = NULL,     .help = "with --unit: include sub-units" },
 	{ .name = "dry-run", .kind = OPT_FLAG,  .metavar = NULL,      .help = "list what would be renewed, change nothing" },
+	{ .name = "p12-dir", .kind = OPT_OUTPUT_DIR, .metavar = "DIR", .help = "with --expiring-within: renew the keys the office made "
+	                                   "with new ones, each PKCS#12 to DIR/LOGIN-SERIAL.p12 and "
+	                                   "the passphrases to DIR/passphrases.csv (0600, new files)" },
 	END_OPTS
 };
 

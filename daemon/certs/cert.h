@@ -59,6 +59,12 @@ void cert_issue_successor(struct request *req, const char *login, const char *pr
  */
 void cert_reissue(struct request *req, const char *login, const char *profile,
                   enum keyfile_type kt, cert_issued_fn *done, void *ctx);
+
+/* cert_reissue for the successor of certificate renews (cert renew
+ * --expiring-within --p12-dir): the record carries provdCertRenews. */
+void cert_reissue_successor(struct request *req, const char *login, const char *profile,
+                            const char *renews, enum keyfile_type kt, cert_issued_fn *done,
+                            void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

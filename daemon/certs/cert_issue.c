@@ -744,3 +744,11 @@ cert_reissue(struct request *req, const char *login, const char *profile,
 {
 	issue_successor(req, login, profile, NULL, NULL, &kt, false, done, ctx);
 }
+
+void
+cert_reissue_successor(struct request *req, const char *login, const char *profile,
+                       const char *renews, enum keyfile_type kt, cert_issued_fn *done,
+                       void *ctx)
+{
+	issue_successor(req, login, profile, renews, NULL, &kt, false, done, ctx);
+}

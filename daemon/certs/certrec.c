@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include <openssl/x509.h>
@@ -394,4 +395,23 @@ certrec_unit_filter(const struct units *us, const char *unit, bool recursive, ch
 	}
 	off += (size_t)snprintf(out + off, len - off, ")");
 	return off;
+}
+
+bool
+certrec_office_key(const struct certrec *c)
+{
+	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
+}
+
+enum keyfile_type
+certrec_new_key_type(const struct certrec *c)
+{
+	const unsigned char *p = c->der;
+	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
+	enum keyfile_type kt = KEYFILE_EC_P256;
+
+	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
+		kt = KEYFILE_RSA_3072;
+	X509_free(x);
+	return kt;
 }

@@ -21,6 +21,7 @@
 #include <ldap.h>
 
 #include "fingerprint.h"
+#include "keyfile.h"
 #include "names.h"
 #include "profile.h"
 #include "reason.h"
@@ -74,6 +75,14 @@ const char *certrec_status(const struct certrec *r, const char *now);
 /* One reply record for r: its fields, with chain its renewal links and
  * expiry notices (cert show), and the PEM when pem is true. */
 void certrec_output(struct request *req, const struct certrec *c, bool pem, bool chain);
+
+/* Whose key the office made (cert issue --generate, a re-issue): it is
+ * replaced by a new one the office makes, delivered as PKCS #12. */
+bool certrec_office_key(const struct certrec *c);
+
+/* The type of the new key that replaces c's: as c's (RSA -> rsa-3072,
+ * else ec-p256, the two provd-keygen makes). */
+enum keyfile_type certrec_new_key_type(const struct certrec *c);
 
 /* True when a CA is loaded; otherwise finishes req ("no CA yet"). */
 bool cert_need_ca(struct request *req);

@@ -492,7 +492,8 @@ file_done(void *arg)
 	snprintf(s->endmsg, sizeof(s->endmsg), "%s", msg);
 	/* After a rollover this CRL lists the current CA's certificates only:
 	 * rollover.c tells OCSP once the retired CAs' CRLs are out too.  The
-	 * publish answers once the OCSP responses it changes are written. */
+	 * publish answers once the OCSP responses a waiter needs are written
+	 * (ocsp.h: all of a small change, the formerly good of a large one). */
 	if (s->pd->pki->ngens == 0)
 		ocsp_crl_published(s->pd, s->entries, s->n, ocsp_caught_up, s);
 	else
@@ -927,6 +928,8 @@ publish_cmd_done(void *ctx, int status, const char *msg)
 
 		rec_begin(&r, req);
 		rec_kvf(&r, "crl_number", "%llu", (unsigned long long)crl_last_number(req->pd));
+		/* still to be signed in the background (ocsp.h) */
+		rec_kvf(&r, "ocsp_pending", "%zu", ocsp_pending(req->pd));
 		rec_end(&r);
 	}
 	request_done(req, status, "%s", msg);

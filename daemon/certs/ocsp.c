@@ -45,6 +45,13 @@
 #define RESPONSES      "responses"
 #define PATH_MAX_LEN   4096
 #define UNKNOWN_HOURS  1         /* validity of an "unknown" answer */
+/* Responses one signer request signs (and one worker task writes): a
+ * prompt run waits at most for one batch of the run it overtakes. */
+#define RUN_BATCH      1000u
+/* A CRL changing at most this many responses answers once they are all
+ * written; beyond it, only the ones a stale "good" could be served for
+ * (see ocsp.h). */
+#define PROMPT_MAX     1000u
 
 /* One CA's delegated responder and where its responses go. */
 struct responder {
@@ -98,13 +105,14 @@ struct ocsp_state {
 	struct responder      cur;
 	struct responder     *old;
 	size_t                nold;
-	bool                  group_bad;     /* a run of this sign_entries failed */
+	struct sign_job      *inflight;      /* whose batch the signer or a worker has */
 	/* history */
 	time_t                last_full;
 	time_t                last_signed;
 	unsigned long         signed_total;
 	unsigned long         rolls;
 	unsigned long         unknowns;      /* "unknown" answers signed */
+	unsigned long         on_demand;     /* answers signed before their file */
 	struct timer         *timer;
 	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
 };
@@ -118,6 +126,9 @@ struct sign_job {
 	unsigned              gen;           /* its responder (0: the current CA's) */
 	bool                  last;          /* the last run of its sign_entries */
 	bool                  full;
+	bool                  prompt;        /* queued ahead of the others */
+	struct sign_job      *group;         /* that last run (itself when last) */
+	bool                  group_bad;     /* (last run) a run of the group failed */
 	ocsp_done_fn         *on_end;        /* whom to tell at the end, or NULL */
 	void                 *on_end_ctx;
 	/* the batch being written (worker thread: these fields only) */
@@ -150,8 +161,8 @@ same_state(const struct ocspgen_entry *a, const struct ocspgen_entry *b)
 	        a->invalidity == b->invalidity);
 }
 
-static struct ocspgen_entry *
-find(struct ocspgen_entry *v, size_t n, const struct serial *ser)
+static const struct ocspgen_entry *
+find(const struct ocspgen_entry *v, size_t n, const struct serial *ser)
 {
 	struct ocspgen_entry key = { .serial = *ser };
 
@@ -547,21 +558,23 @@ job_end(struct sign_job *j, bool ok)
 	struct ocsp_state *s = j->s;
 	char msg[400];
 
-	STAILQ_REMOVE_HEAD(&s->jobs, entry);
+	/* a run overtaken by a prompt one may end while not at the head */
+	STAILQ_REMOVE(&s->jobs, j, sign_job, entry);
+	if (s->inflight == j)
+		s->inflight = NULL;
 	if (ok)
 		s->last_signed = time(NULL);
 	if (!ok && !j->last)
 		log_warnx("ocsp: generation %u: %zu responses not signed", j->gen, j->n - j->done);
 	/* one sign_entries, one answer: at its last run, for all its runs */
 	if (!ok)
-		s->group_bad = true;
+		j->group->group_bad = true;
 	if (!j->last) {
 		job_free(j);
 		job_next(s);
 		return;
 	}
-	ok = !s->group_bad;
-	s->group_bad = false;
+	ok = !j->group_bad;
 	if (j->full && ok) {
 		s->last_full = time(NULL);
 		remove_stale(s);
@@ -588,6 +601,7 @@ write_done(void *arg)
 
 	free(j->out);
 	j->out = NULL;
+	j->s->inflight = NULL;
 	if (j->wrc < 0) {
 		if (j->bad[0] != '\0')
 			log_warnx("ocsp: writing the response for %s failed", j->bad);
@@ -598,11 +612,14 @@ write_done(void *arg)
 	}
 	j->done += j->batch;
 	j->s->signed_total += j->batch;
+	j->batch = 0;
 	j->tries = 0;
-	if (j->done < j->n)
-		batch_submit(j);
-	else
+	if (j->done >= j->n)
 		job_end(j, true);
+	else if (STAILQ_FIRST(&j->s->jobs) != j)
+		job_next(j->s);         /* a prompt run overtook this one */
+	else
+		batch_submit(j);
 }
 
 static void
@@ -612,6 +629,7 @@ on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, cons
 	struct ocsp_state *s = j->s;
 
 	if (rc < 0) {
+		s->inflight = NULL;
 		log_warnx("ocsp: signing responses: %s", why);
 		/* once more with a new responder key (a restarted signer has
 		 * none) */
@@ -650,7 +668,8 @@ batch_submit(struct sign_job *j)
 	time_t now = time(NULL);
 	int l;
 
-	j->batch = j->n - j->done < SIGNER_OCSP_BATCH_MAX ? j->n - j->done : SIGNER_OCSP_BATCH_MAX;
+	j->batch = j->n - j->done < RUN_BATCH ? j->n - j->done : RUN_BATCH;
+	s->inflight = j;
 	for (k = 0; k < j->batch; k++) {
 		if ((l = ocspgen_format(&j->e[j->done + k], line, sizeof(line))) < 0)
 			fatalx("ocsp: an entry does not format");
@@ -685,6 +704,7 @@ batch_submit(struct sign_job *j)
 	                           next_update(&s->cur, now, (time_t)pd->cfg.ocsp_hours * 3600),
 	                           lines, len, on_batch_signed, j, err, sizeof(err)) < 0) {
 		free(lines);
+		s->inflight = NULL;
 		log_warnx("ocsp: signing responses: %s", err);
 		job_end(j, false);
 		return;
@@ -719,8 +739,8 @@ job_next(struct ocsp_state *s)
 	struct sign_job *j = STAILQ_FIRST(&s->jobs);
 	char err[512];
 
-	if (j == NULL || s->rolling)
-		return;         /* roll_done resumes the head */
+	if (j == NULL || s->rolling || s->inflight != NULL)
+		return;         /* roll_done, write_done resume the head */
 	if (j->gen != 0) {
 		struct responder *r = responder_for(s, j->gen);
 
@@ -798,30 +818,59 @@ job_new(struct ocsp_state *s, unsigned gen, const struct ocspgen_entry *e, size_
 	return j;
 }
 
-/* Sign and write e[0..n) (copied) after the runs before, each entry with
- * the responder of its generation (one run per generation, the last one
- * answering for all, after every run queued before); full: the run of a
- * full read (see above). */
+/* Queue j: at the tail, or (prompt) after the prompt runs already at the
+ * head, before every other run. */
+static void
+job_queue(struct ocsp_state *s, struct sign_job *j, struct sign_job **after, bool prompt)
+{
+	struct sign_job *q;
+
+	if (!prompt) {
+		STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+		return;
+	}
+	if (*after == NULL) {
+		/* behind the prompt runs queued before, ahead of the rest */
+		STAILQ_FOREACH(q, &s->jobs, entry) {
+			if (!q->prompt)
+				break;
+			*after = q;
+		}
+	}
+	if (*after == NULL)
+		STAILQ_INSERT_HEAD(&s->jobs, j, entry);
+	else
+		STAILQ_INSERT_AFTER(&s->jobs, *after, j, entry);
+	*after = j;
+}
+
+/* Sign and write e[0..n) (copied), each entry with the responder of its
+ * generation (one run per generation, the last one answering for all):
+ * after the runs before, or (prompt) before every run not yet begun and
+ * the rest of the one under way (after its batch in flight); full: the
+ * run of a full read (see above).  done comes after every run it is
+ * queued behind, also when there is nothing to sign (so that "done" means
+ * every response asked for before, prompt ones or all, is written). */
 static void
 sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
-             ocsp_done_fn *done, void *ctx)
+             bool prompt, ocsp_done_fn *done, void *ctx)
 {
 	struct ocspgen_entry *part;
-	struct sign_job *j = NULL;
-	bool idle = STAILQ_EMPTY(&s->jobs);
+	struct sign_job *j = NULL, *first = NULL, *after = NULL;
 	size_t g, i, k, ngen = s->pd->pki->ngens;
+	bool idle;
 
-	/* Nothing to sign: done at once, unless runs are queued (done then
-	 * comes after them, so that "done" always means every response
-	 * asked for before is written). */
+	/* Nothing to sign and nothing to wait behind: done at once. */
+	idle = STAILQ_EMPTY(&s->jobs) || (prompt && !STAILQ_FIRST(&s->jobs)->prompt);
 	if (n == 0 && !full && idle) {
 		if (done != NULL)
 			done(ctx);
 		return;
 	}
 	if (ngen == 0) {
-		j = job_new(s, 0, e, n);
-		STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+		j = first = job_new(s, 0, e, n);
+		j->prompt = prompt;
+		job_queue(s, j, &after, prompt);
 	} else {
 		part = xmalloc((n > 0 ? n : 1) * sizeof(*part));
 		/* g = 0: the current CA (its number, or 0); then each retired one */
@@ -835,7 +884,10 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 			if (k == 0 && !(g == 0 && n == 0))
 				continue;
 			j = job_new(s, (unsigned)g, part, k);
-			STAILQ_INSERT_TAIL(&s->jobs, j, entry);
+			j->prompt = prompt;
+			job_queue(s, j, &after, prompt);
+			if (first == NULL)
+				first = j;
 		}
 		free(part);
 	}
@@ -843,8 +895,9 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 	j->full = full;
 	j->on_end = done;
 	j->on_end_ctx = ctx;
-	if (idle)
-		job_next(s);
+	for (; first != NULL; first = first == j ? NULL : STAILQ_NEXT(first, entry))
+		first->group = j;
+	job_next(s);      /* unless a batch is in flight or a key is rolling */
 }
 
 /* Remove r's responses for serials no record of its CA has any more. */
@@ -904,14 +957,17 @@ entry_of_crl(const struct crl_entry *c)
 /*
  * Merge the CRL's entries c[0..nc) into s->v: listed = revoked as listed,
  * known and not listed = good.  The entries whose state changed are put in
- * *changed (malloc'd; *nchanged of them).
+ * *changed (malloc'd; *nchanged of them, sorted by serial); was_good
+ * (when not NULL; malloc'd, one per changed entry) says which of them
+ * were known as good before.
  */
 static void
 merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
-          struct ocspgen_entry **changed, size_t *nchanged)
+          struct ocspgen_entry **changed, size_t *nchanged, bool **was_good)
 {
 	struct ocspgen_entry *out, *ch = NULL, e;
-	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n;
+	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n, capg = 0;
+	bool *wg = NULL;
 	int d;
 
 	out = xmalloc((n + nc + 1) * sizeof(*out));
@@ -924,6 +980,8 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 				e.serial = s->v[i - 1].serial;
 				e.status = OCSPGEN_GOOD;      /* released */
 				ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
+				wg = vec_grow(wg, &capg, nch + 1, sizeof(*wg));
+				wg[nch] = false;
 				ch[nch++] = e;
 			}
 			out[k++] = e;
@@ -934,6 +992,8 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 			e.gen = s->v[i].gen;
 		if (d > 0 || !same_state(&s->v[i], &e)) {
 			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
+			wg = vec_grow(wg, &capg, nch + 1, sizeof(*wg));
+			wg[nch] = d == 0 && s->v[i].status == OCSPGEN_GOOD;
 			ch[nch++] = e;
 		}
 		if (d == 0)
@@ -949,6 +1009,48 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 	s->cap = n + nc + 1;
 	*changed = ch;
 	*nchanged = nch;
+	if (was_good != NULL)
+		*was_good = wg;
+	else
+		free(wg);
+}
+
+/* Give the entries of the queued runs that are in p[0..np) (sorted) p's
+ * state, so that no run signs an older one after p's run; the batch in
+ * flight is left alone (its worker reads those entries). */
+static void
+patch_queued(struct ocsp_state *s, const struct ocspgen_entry *p, size_t np)
+{
+	struct sign_job *j;
+	const struct ocspgen_entry *f;
+	size_t i;
+	unsigned gen;
+
+	if (np == 0)
+		return;
+	STAILQ_FOREACH(j, &s->jobs, entry) {
+		for (i = j->done + (j == s->inflight ? j->batch : 0); i < j->n; i++) {
+			if ((f = find(p, np, &j->e[i].serial)) == NULL)
+				continue;
+			gen = j->e[i].gen;
+			j->e[i] = *f;
+			j->e[i].gen = gen;
+		}
+	}
+}
+
+size_t
+ocsp_pending(const struct provd *pd)
+{
+	const struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
+	const struct sign_job *j;
+	size_t n = 0;
+
+	if (s == NULL)
+		return 0;
+	STAILQ_FOREACH(j, &s->jobs, entry)
+		n += j->n - j->done;
+	return n;
 }
 
 void
@@ -956,8 +1058,9 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n,
                    ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
-	struct ocspgen_entry *changed = NULL;
-	size_t nchanged = 0;
+	struct ocspgen_entry *changed = NULL, *prompt, *rest;
+	size_t nchanged = 0, i, np = 0, nrest = 0;
+	bool *was_good = NULL;
 
 	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL) {
 		if (done != NULL)
@@ -974,8 +1077,31 @@ ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n,
 		s->ncrl = n;
 	}
 	s->crl_seq++;
-	merge_crl(s, entries, n, &changed, &nchanged);
-	sign_entries(s, changed, nchanged, false, done, ctx);
+	merge_crl(s, entries, n, &changed, &nchanged, &was_good);
+	if (nchanged <= PROMPT_MAX) {
+		/* all of them before the caller hears back */
+		patch_queued(s, changed, nchanged);
+		sign_entries(s, changed, nchanged, false, true, done, ctx);
+	} else {
+		/* the ones that were good first (a "good" of theirs may be on
+		 * disk or in a queued run), the caller hearing back after them;
+		 * the rest in the background, at the tail */
+		prompt = xmalloc(nchanged * sizeof(*prompt));
+		rest = xmalloc(nchanged * sizeof(*rest));
+		for (i = 0; i < nchanged; i++) {
+			if (was_good[i])
+				prompt[np++] = changed[i];
+			else
+				rest[nrest++] = changed[i];
+		}
+		patch_queued(s, prompt, np);
+		/* the background part first: done() may run at once */
+		sign_entries(s, rest, nrest, false, false, NULL, NULL);
+		sign_entries(s, prompt, np, false, true, done, ctx);
+		free(prompt);
+		free(rest);
+	}
+	free(was_good);
 	free(changed);
 }
 
@@ -1011,7 +1137,7 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, v
 		s->v[i] = s->v[i - 1];
 	s->v[i] = e;
 	s->n++;
-	sign_entries(s, &e, 1, false, done, ctx);
+	sign_entries(s, &e, 1, false, true, done, ctx);
 }
 
 int
@@ -1020,6 +1146,7 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 {
 	struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
 	struct ocspgen_entry e = { .serial = *ser, .status = OCSPGEN_UNKNOWN };
+	const struct ocspgen_entry *known;
 	char line[OCSPGEN_LINE_MAX];
 	unsigned char *out = NULL;
 	size_t outlen = 0, rl;
@@ -1032,8 +1159,14 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 		snprintf(err, errlen, "not ready");
 		return -1;
 	}
-	if (find(s->v, s->n, ser) != NULL)
-		return 1;
+	if ((known = find(s->v, s->n, ser)) != NULL) {
+		/* A record of a retired CA: its own responder's file.  One of
+		 * the current CA whose file is not written yet (a run in the
+		 * background, see ocsp.h): its state as known now. */
+		if (known->gen != 0 && known->gen <= pd->pki->ngens)
+			return 1;
+		e = *known;
+	}
 	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
 	    signer_ocsp_sign(pd->pki->signer, s->cur.rder, s->cur.rderlen, s->cur.issuer_der,
 	                     s->cur.issuer_len, now, next_update(&s->cur, now, UNKNOWN_HOURS * 3600),
@@ -1049,7 +1182,10 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 	memmove(out, out + 4, rl);
 	*der = out;
 	*derlen = rl;
-	s->unknowns++;
+	if (known == NULL)
+		s->unknowns++;
+	else
+		s->on_demand++;
 	return 0;
 }
 
@@ -1152,11 +1288,11 @@ on_scan_done(void *arg, const struct dir_result *res)
 	s->nlate = 0;
 	/* a CRL published while the read ran is newer than what it read */
 	if (s->crl_seq != s->scan_crl_seq) {
-		merge_crl(s, s->crl, s->ncrl, &changed, &nchanged);
+		merge_crl(s, s->crl, s->ncrl, &changed, &nchanged, NULL);
 		free(changed);
 	}
 	s->have_set = true;
-	sign_entries(s, s->v, s->n, true, NULL, NULL);
+	sign_entries(s, s->v, s->n, true, false, NULL, NULL);
 }
 
 static void
@@ -1287,19 +1423,20 @@ ocsp_ca_changed(struct provd *pd)
 	 * The retired CA's certificates move to its own responder now, not at
 	 * the next tick (up to a minute away): its gen-N/ and issuer.der exist
 	 * before the rollover answers, and every response known is signed
-	 * again, queued before the rollover's CRL publish, whose done (the
-	 * rollover's reply) comes after it (sign_entries).  Runs queued before
-	 * this call still write the retired CA's serials into responses/;
-	 * this run, from the entries as they are now, supersedes them.  When
+	 * again in a prompt run, queued before the rollover's CRL publish (a
+	 * prompt run too), whose done (the rollover's reply) comes after it
+	 * (sign_entries).  Background runs queued before this call still write
+	 * the retired CA's serials into responses/, where no request for the
+	 * retired issuer looks; the next full refresh removes them.  When
 	 * every record is known, it is the full refresh (stale files go);
 	 * otherwise a read of every record follows at once.
 	 */
 	(void)responder_for(s, (unsigned)pd->pki->ngens);
 	if (s->have_set && !s->scanning) {
-		sign_entries(s, s->v, s->n, true, NULL, NULL);
+		sign_entries(s, s->v, s->n, true, true, NULL, NULL);
 		return;
 	}
-	sign_entries(s, s->v, s->n, false, NULL, NULL);
+	sign_entries(s, s->v, s->n, false, true, NULL, NULL);
 	s->last_full = 0;
 	s->have_set = false;
 	if (dir_connected(pd->dir))
@@ -1412,6 +1549,8 @@ ocsp_show(struct request *req)
 	rec_kvf(&r, "signed_since_start", "%lu", s->signed_total);
 	rec_kvf(&r, "responder_certificates_since_start", "%lu", s->rolls);
 	rec_kvf(&r, "unknown_answers_since_start", "%lu", s->unknowns);
+	rec_kvf(&r, "on_demand_answers_since_start", "%lu", s->on_demand);
+	rec_kvf(&r, "pending", "%zu", ocsp_pending(req->pd));
 	rec_end(&r);
 	request_done(req, ST_OK, "ok");
 }

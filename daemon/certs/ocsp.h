@@ -24,11 +24,38 @@
  *    responder certificate, and on `ocsp refresh`;
  *  - the changed ones: right after every CRL this instance publishes (the
  *    commit path of revoke, hold, release and the account lifecycle), from
- *    the CRL's own entries, so OCSP and CRL never disagree for longer than
- *    the signing of a few responses;
+ *    the CRL's own entries (ocsp_crl_published, contract below);
  *  - a new certificate's "good": when its record is written;
- *  - "unknown" for a serial without a record: when provd-ocsp asks
+ *  - "unknown" for a serial without a record, and the current state of a
+ *    record whose file is not written yet: when provd-ocsp asks
  *    (ocsp_unknown.h), never written to disk.
+ *
+ * Runs and batches.  Responses are signed in runs, each a copy of its
+ * entries, RUN_BATCH (1,000) a signer request and a worker task, so the
+ * loop does bounded work per batch.  A "prompt" run (a CRL's changes that
+ * someone waits for, a new certificate) goes ahead of every run not yet
+ * begun and of the rest of the run under way, after that run's batch in
+ * flight; the others (a full refresh, a large CRL's background part) go
+ * to the tail.
+ *
+ * What a published CRL guarantees (ocsp_crl_published):
+ *  - when it changes at most PROMPT_MAX (1,000) responses, done() is
+ *    called once all of them are written: a `cert revoke`, hold or release
+ *    answers after its OCSP answer changed, as before;
+ *  - beyond that (`crl publish` after records were added or changed
+ *    outside provd, tens of thousands at once) done() is called once the
+ *    responses of the certificates that were "good" are written revoked
+ *    (usually none or few); the others (certificates provd-ocsp had no
+ *    file for, releases) are signed in the background and
+ *    ocsp_pending() counts them.  Meanwhile provd-ocsp finds no file for
+ *    a newly listed serial and asks: provd signs its current state on
+ *    request (ocsp_sign_unknown), so it is never answered "good";
+ *  - in both cases the entries of queued runs are given the CRL's state
+ *    first (a run queued earlier never writes an older "good" afterwards).
+ * So a "good" is never served, from a file or a run, for a certificate the
+ * last CRL lists, once the command that listed it has answered; a release
+ * beyond PROMPT_MAX may show "revoked" until its run is written (the safe
+ * side).
  * A record changed by another provd instance is seen at the next full
  * refresh (or at once when that instance shares the directory: each
  * instance publishes its own CRL through the same path).
@@ -60,6 +87,10 @@ typedef void ocsp_done_fn(void *ctx);
 void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
     size_t n, ocsp_done_fn *done, void *ctx);
 
+/* Responses queued or being signed, not yet written (`ocsp show`:
+ * pending; `crl publish`: ocsp_pending). */
+size_t ocsp_pending(const struct provd *pd);
+
 /* A certificate was recorded as valid: sign its first response, then
  * done(ctx) as above.  serial_hex as in provdCertSerial. */
 void ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done,
@@ -67,8 +98,10 @@ void ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *do
 
 /*
  * An "unknown" answer for a serial with no record (asked by provd-ocsp,
- * see ocsp_unknown.h): 0 with *der (malloc'd DER OCSPResponse, caller
- * frees), 1 when the serial has a record (its response is on disk), -1
+ * see ocsp_unknown.h), or the current state of a record of the current CA
+ * whose file provd-ocsp did not find (not written yet): 0 with *der
+ * (malloc'd DER OCSPResponse, valid one hour, caller frees), 1 when the
+ * serial is a retired CA generation's (its responder's file), -1
  * when provd cannot answer now (no full read of the records yet, no
  * responder certificate, the signer failed).
  */

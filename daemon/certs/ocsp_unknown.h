@@ -8,7 +8,8 @@
  * each way:
  *   question  the serial in upper-case hex (2..40 digits)
  *   answer    'R' + DER OCSPResponse ("unknown", valid one hour)
- *             'K'  the serial has a record: read its file
+ *             'K'  the serial is a retired CA's: read its file (a record of
+ *                  the current CA without a file gets 'R', its state)
  *             'T'  not now (rate limit, no full read yet, signer failed)
  * At most OCSP_UNKNOWN_RATE answers a second are signed (a client asking
  * for random serials costs the signer no more); at most

@@ -166,6 +166,7 @@ renew_start_timer(struct provd *pd)
 struct renew {
 	struct request *req;
 	bool            bulk, dry_run;
+	bool            p12_dir;     /* --p12-dir: the office's keys are replaced */
 	struct certrec *list, *cur;  /* the predecessors */
 	size_t          total, done, renewed, skipped, failed, superseded;
 	char            successor[SERIAL_HEX_MAX + 1];
@@ -239,7 +240,7 @@ renew_one_done(struct renew *rn, int status, const char *action, const char *fmt
 	}
 	if (status == ST_OK)
 		rn->renewed += strcmp(action, "renewed") == 0 || strcmp(action, "would renew") == 0;
-	else if (strcmp(action, "skipped") == 0)
+	else if (strcmp(action, "skipped") == 0 || strcmp(action, "resubmit") == 0)
 		rn->skipped++;
 	else
 		rn->failed++;
@@ -392,8 +393,8 @@ renew_escrow_checked(void *arg, const struct dir_result *res)
 	}
 	if (rn->status == ST_CONFLICT) {
 		renew_one_done(rn, ST_CONFLICT, "skipped", "%s: the office made this key and keeps "
-		               "an escrow copy; renew with a new key (--generate --p12 FILE)",
-		               rn->cur->serial);
+		               "an escrow copy; renew with a new key (--generate --p12 FILE, or "
+		               "in bulk --p12-dir DIR)", rn->cur->serial);
 		return;
 	}
 	renew_reuse_key(rn);
@@ -427,6 +428,17 @@ renew_one(struct renew *rn)
 		               "configured", c->serial, c->profile);
 		return;
 	}
+	if (rn->p12_dir && certrec_office_key(c)) {
+		/* a new key from the office, its PKCS#12 to provctl's --p12-dir */
+		if (rn->dry_run) {
+			renew_one_done(rn, ST_OK, "would renew", "new key, PKCS#12 in --p12-dir, "
+			               "profile %s", c->profile);
+			return;
+		}
+		cert_reissue_successor(req, c->login, c->profile, c->serial, certrec_new_key_type(c),
+		                       renew_issued, rn);
+		return;
+	}
 	if (cmd_arg(&req->args, "csr") != NULL || cmd_flag(&req->args, "generate")) {
 		if (rn->dry_run) {
 			renew_one_done(rn, ST_OK, "would renew", "new key, profile %s", c->profile);
@@ -437,9 +449,15 @@ renew_one(struct renew *rn)
 		return;
 	}
 	if (!p->renew_key_reuse) {
-		renew_one_done(rn, ST_CONFLICT, "skipped", "%s: profile %s does not certify a key "
-		               "again (renew_key_reuse); renew with --csr FILE or --generate",
-		               c->serial, c->profile);
+		if (rn->bulk && !certrec_office_key(c))
+			renew_one_done(rn, ST_CONFLICT, "resubmit", "%s: profile %s does not certify a "
+			               "key again: the holder sends a new CSR (cert renew %s --csr "
+			               "FILE)", c->serial, c->profile, c->serial);
+		else
+			renew_one_done(rn, ST_CONFLICT, "skipped", "%s: profile %s does not certify a "
+			               "key again (renew_key_reuse); renew with --csr FILE or "
+			               "--generate%s", c->serial, c->profile,
+			               rn->bulk ? " (or in bulk with --p12-dir DIR)" : "");
 		return;
 	}
 	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_SERIAL
@@ -580,8 +598,10 @@ cert_renew(struct request *req)
 		             "--expiring-within certifies each key again");
 		return;
 	}
-	if (!bulk && (cmd_arg(a, "unit") != NULL || cmd_flag(a, "recursive"))) {
-		request_done(req, ST_USAGE, "--unit and --recursive go with --expiring-within");
+	if (!bulk && (cmd_arg(a, "unit") != NULL || cmd_flag(a, "recursive") ||
+	              cmd_flag(a, "p12-dir"))) {
+		request_done(req, ST_USAGE, "--unit, --recursive and --p12-dir go with "
+		             "--expiring-within");
 		return;
 	}
 	if (cmd_arg(a, "csr") != NULL && cmd_flag(a, "generate")) {
@@ -598,5 +618,6 @@ cert_renew(struct request *req)
 	rn->req = req;
 	rn->bulk = bulk;
 	rn->dry_run = cmd_flag(a, "dry-run");
+	rn->p12_dir = cmd_flag(a, "p12-dir");
 	certrec_find(req->pd, filter, renew_found, rn);
 }

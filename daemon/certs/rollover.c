@@ -1003,28 +1003,6 @@ roll_published(void *ctx, int status, const char *msg)
 	roll_free(ro);
 }
 
-/* Whose key the office made: re-issued with a new key (--p12-dir). */
-static bool
-office_key(const struct certrec *c)
-{
-	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
-}
-
-/* The new key's type: as the old certificate's (RSA -> rsa-3072, else
- * ec-p256, the two provd-keygen makes). */
-static enum keyfile_type
-reissue_key_type(const struct certrec *c)
-{
-	const unsigned char *p = c->der;
-	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
-	enum keyfile_type kt = KEYFILE_EC_P256;
-
-	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
-		kt = KEYFILE_RSA_3072;
-	X509_free(x);
-	return kt;
-}
-
 /* One reply record for the certificate being handled. */
 static void
 roll_row(struct roll *ro, const char *status, const char *action, const char *new_serial,
@@ -1036,7 +1014,7 @@ roll_row(struct roll *ro, const char *status, const char *action, const char *ne
 	rec_kv(&r, "serial", ro->cur->serial);
 	rec_kv(&r, "login", ro->cur->login);
 	rec_kv(&r, "profile", ro->cur->profile);
-	rec_kv(&r, "key", office_key(ro->cur) ? "office" : "csr");
+	rec_kv(&r, "key", certrec_office_key(ro->cur) ? "office" : "csr");
 	rec_kv(&r, "status", status);
 	rec_kv(&r, "reason", reason_name(REASON_CA_COMPROMISE));
 	rec_kv(&r, "action", action);
@@ -1114,12 +1092,12 @@ revoked_one(void *ctx, int status, const char *msg)
 		return;
 	}
 	ro->revoked++;
-	if (office_key(ro->cur) && ro->p12_dir) {
-		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, reissue_key_type(ro->cur),
+	if (certrec_office_key(ro->cur) && ro->p12_dir) {
+		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, certrec_new_key_type(ro->cur),
 		             reissued_one, ro);
 		return;
 	}
-	if (office_key(ro->cur)) {
+	if (certrec_office_key(ro->cur)) {
 		ro->not_reissued++;
 		roll_row(ro, "revoked", "re-issue", NULL, "the office's key: cert issue --generate");
 	} else {
@@ -1217,10 +1195,10 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		const char *action;
 
 		ro->total++;
-		if (office_key(ro->cur) && ro->p12_dir) {
+		if (certrec_office_key(ro->cur) && ro->p12_dir) {
 			action = "revoke, re-issue";
 			ro->reissued++;
-		} else if (office_key(ro->cur)) {
+		} else if (certrec_office_key(ro->cur)) {
 			action = "revoke, re-issue by hand";
 			ro->not_reissued++;
 		} else {

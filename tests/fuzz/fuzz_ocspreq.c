@@ -4,8 +4,9 @@
  * ocspreq_parse (both forms) — checking their promises: the decoded length
  * never exceeds the buffer, a serial comes back only for OCSPREQ_SERIAL and
  * is a valid one (1..20 bytes, no leading zero byte), a request accepted
- * once is accepted again with the same serial (no hidden state), and the
- * issuer check never lets another issuer's request through.
+ * once is accepted again with the same serial (no hidden state), the
+ * issuer check never lets another issuer's request through, and the fast
+ * path answers as OpenSSL does (ocspreq_parse_openssl), serial included.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -43,13 +44,15 @@ static void
 check_parse(const unsigned char *der, size_t len)
 {
 	struct ocspreq_issuer other;
-	struct serial s, again;
+	struct serial s, again, ref;
 	enum ocspreq_result r;
 
 	memset(&s, 0xAA, sizeof(s));
 	r = ocspreq_parse(der, len, issuer(), &s);
 	CHECK(r == OCSPREQ_SERIAL || r == OCSPREQ_MALFORMED ||
 	    r == OCSPREQ_OTHER_ISSUER || r == OCSPREQ_BAD_SERIAL);
+	CHECK(ocspreq_parse_openssl(der, len, issuer(), &ref) == r);
+	CHECK(r != OCSPREQ_SERIAL || serial_cmp(&s, &ref) == 0);
 	if (r != OCSPREQ_SERIAL)
 		return;
 	CHECK(s.len >= 1 && s.len <= SERIAL_MAX_BYTES && s.bytes[0] != 0);

@@ -122,6 +122,9 @@ sleep $((renewed_at + 21 - $(date +%s)))
 ok "provd started after the due time" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 ok "the sweep revokes it after the restart" within 10 sh -c \
 	"'$BUILD/provctl' -f json cert show '$S3' | grep -q '\"reason\":\"superseded\"'"
+# (the record is revoked before the sweep's CRL is written)
+ok "the sweep's CRL lists it" within 10 sh -c "openssl crl -inform DER -in '$CRL_DER' -noout \
+	-text | tr -d ' :' | grep -qi 'serialnumber$S3'"
 fails "after the overlap: the predecessor is revoked" 2 verify "$T/s3.pem"
 ok "after the overlap: the successor verifies" verify "$T/s4.pem"
 ok "overlap back to 0" set_conf renew_overlap '"0"'
@@ -176,5 +179,40 @@ for s in "${B[@]}"; do
 done
 ok "bulk renew outside the unit" provctl -f tab cert renew --expiring-within 3650d --unit so-tai-chinh --dry-run
 lacks "... lists none of so-noi-vu" "$OUT" "binh"
+
+# --- bulk with --p12-dir: the office's keys renewed with new ones ---------------------
+# G2 (hadtt, xa-kim-phu-tam-dao) is an escrowed office key: without --p12-dir the
+# bulk lists it skipped; with it, a new key and its PKCS#12 go to the directory.
+ok "bulk without --p12-dir" provctl -f json cert renew --expiring-within 3650d \
+	--unit xa-kim-phu-tam-dao
+contains "the office key is skipped" "$OUT" '"action":"skipped"'
+contains "... pointing at --p12-dir" "$OUT" "p12-dir"
+mkdir -m 700 "$T/p12"
+fails "--p12-dir renews in bulk only" 2 provctl cert renew "$G2" --p12-dir "$T/p12"
+ok "bulk dry run with --p12-dir" provctl -f json cert renew --expiring-within 3650d \
+	--unit xa-kim-phu-tam-dao --p12-dir "$T/p12" --dry-run
+contains "would renew with a new key" "$OUT" '"action":"would renew"'
+eq "the dry run writes nothing" "$(ls -A "$T/p12")" ""
+ok "bulk renew --p12-dir" provctl -f json cert renew --expiring-within 3650d \
+	--unit xa-kim-phu-tam-dao --p12-dir "$T/p12"
+contains "renewed" "$OUT" '"action":"renewed"'
+G3=$(field "$G2" renewed_by)
+ok "a successor" test -n "$G3"
+eq "the successor is linked" "$(field "$G3" renews)" "$G2"
+eq "the predecessor is superseded" "$(field "$G2" reason)" superseded
+eq "one PKCS#12 file and the passphrases" "$(cd "$T/p12" && ls | sort | tr '\n' ' ')" \
+	"hadtt-$G3.p12 passphrases.csv "
+eq "PKCS#12 0600" "$(stat -c %a "$T/p12/hadtt-$G3.p12")" 600
+eq "passphrases 0600" "$(stat -c %a "$T/p12/passphrases.csv")" 600
+pass=$(grep "^hadtt,$G3," "$T/p12/passphrases.csv" | cut -d, -f4)
+ok "the passphrase opens it" openssl pkcs12 -in "$T/p12/hadtt-$G3.p12" -passin "pass:$pass" \
+	-nodes -out "$T/g3.all.pem"
+pem_of "$G3" "$T/g3.pem"
+eq "its key is the successor's" "$(openssl pkey -in "$T/g3.all.pem" -pubout | sha256sum)" \
+	"$(openssl x509 -in "$T/g3.pem" -noout -pubkey | sha256sum)"
+lacks "... a new key, not G2's" "$(openssl x509 -in "$T/g2.pem" -noout -pubkey)" \
+	"$(openssl pkey -in "$T/g3.all.pem" -pubout | sed -n 2p)"
+ok "the successor verifies" verify "$T/g3.pem"
+fails "the predecessor does not" 2 verify "$T/g2.pem"
 
 done_testing

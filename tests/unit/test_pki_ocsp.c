@@ -256,7 +256,7 @@ test_sign(void **state)
 }
 
 static unsigned char *
-request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
+request_der_n(X509 *ca, const EVP_MD *md, const char *hex, int count, int nonce,
     size_t *len)
 {
 	OCSP_REQUEST *req = OCSP_REQUEST_new();
@@ -271,13 +271,77 @@ request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
 	for (i = 0; i < count; i++)
 		assert_non_null(OCSP_request_add0_id(req, OCSP_cert_id_new(md,
 		    X509_get_subject_name(ca), X509_get0_pubkey_bitstr(ca), ser)));
-	assert_int_equal(OCSP_request_add1_nonce(req, NULL, 16), 1);
+	if (nonce)
+		assert_int_equal(OCSP_request_add1_nonce(req, NULL, 16), 1);
 	n = i2d_OCSP_REQUEST(req, &der);
 	assert_true(n > 0);
 	*len = (size_t)n;
 	ASN1_INTEGER_free(ser);
 	OCSP_REQUEST_free(req);
 	return der;
+}
+
+static unsigned char *
+request_der(X509 *ca, const EVP_MD *md, const char *hex, int count,
+    size_t *len)
+{
+	return request_der_n(ca, md, hex, count, 1, len);
+}
+
+/* ocspreq_parse and the OpenSSL path agree on der[0..len), serial included. */
+static void
+agree(const unsigned char *der, size_t len, const struct ocspreq_issuer *iss)
+{
+	struct serial a, b;
+	enum ocspreq_result ra, rb;
+
+	memset(&a, 0, sizeof(a));
+	memset(&b, 0, sizeof(b));
+	ra = ocspreq_parse(der, len, iss, &a);
+	rb = ocspreq_parse_openssl(der, len, iss, &b);
+	assert_int_equal(ra, rb);
+	if (ra == OCSPREQ_SERIAL)
+		assert_int_equal(serial_cmp(&a, &b), 0);
+}
+
+/* The fast path (the common request without a nonce) answers as OpenSSL
+ * does: on the request, every truncation, a byte too many, and every
+ * byte changed by several masks. */
+static void
+test_requests_fast(void **state)
+{
+	static const char *const serials[] = {
+		"7F00AA", "80", "01", "FF", "7F0102030405060708090A0B0C0D0E0F10111213",
+		"8F0102030405060708090A0B0C0D0E0F10111213",
+	};
+	static const unsigned char masks[] = { 0x01, 0x02, 0x04, 0x20, 0x41, 0x80, 0xff };
+	struct pair p;
+	struct ocspreq_issuer iss;
+	unsigned char *der, junk[300];
+	size_t len, i, k, m;
+
+	(void)state;
+	pair_make(&p);
+	assert_int_equal(ocspreq_issuer_of(p.ca, &iss), 0);
+	for (k = 0; k < sizeof(serials) / sizeof(serials[0]); k++) {
+		der = request_der_n(p.ca, EVP_sha1(), serials[k], 1, 0, &len);
+		assert_true(len + 1 <= sizeof(junk));
+		agree(der, len, &iss);
+		for (i = 0; i < len; i++)
+			agree(der, i, &iss);
+		memcpy(junk, der, len);
+		junk[len] = 0;
+		agree(junk, len + 1, &iss);
+		for (i = 0; i < len; i++) {
+			for (m = 0; m < sizeof(masks); m++) {
+				memcpy(junk, der, len);
+				junk[i] ^= masks[m];
+				agree(junk, len, &iss);
+			}
+		}
+		OPENSSL_free(der);
+	}
+	pair_free(&p);
 }
 
 static void
@@ -469,6 +533,7 @@ main(void)
 		cmocka_unit_test(test_responder_certificate),
 		cmocka_unit_test(test_sign),
 		cmocka_unit_test(test_requests),
+		cmocka_unit_test(test_requests_fast),
 		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_signer),
 	};
