@@ -760,6 +760,11 @@ job_next(struct ocsp_state *s)
 		batch_submit(j);
 		return;
 	}
+	/* A CA made since the start: its directories now, not at the first
+	 * tick (a certificate issued before it would get no response). */
+	if (j->n > 0 && s->cur.issuer_der == NULL && ca_ready(s->pd) &&
+	    open_dirs(s, err, sizeof(err)) < 0)
+		log_warnx("ocsp: %s", err);
 	if (j->n == 0 || s->cur.rdirfd < 0) {
 		job_end(j, true);
 		return;
