@@ -119,14 +119,46 @@ check_after_split(struct provd *p)
 	                    "writer lease");
 }
 
+/*
+ * Requests are accepted once the unit list is read (every handler and
+ * every scope check needs it), or once the directory is known to be down
+ * (they then say so), or after ACCEPT_WAIT_MS at the latest.  Until then
+ * clients wait in the socket's backlog instead of being told "unit list
+ * not loaded" in the moment after a start.
+ */
+#define ACCEPT_WAIT_MS 5000u
+
+static bool accepting;
+
+static void
+accept_requests(void *ctx)
+{
+	struct provd *p = ctx;
+
+	if (accepting || p->stopping)
+		return;
+	accepting = true;
+	if (control_start(p->control, p, command_dispatch) < 0)
+		fatal("control socket");
+}
+
+static void
+on_units_loaded(void *ctx, bool ok)
+{
+	(void)ok;
+	accept_requests(ctx);
+}
+
 static void
 on_dir_state(void *ctx, bool up)
 {
 	struct provd *p = ctx;
 
 	writer_on_state(p->writer, up);
+	if (!up)
+		accept_requests(p);
 	if (up) {
-		units_reload(p, NULL, NULL);
+		units_reload(p, on_units_loaded, p);
 		status_counts_refresh(p);
 		acct_upgrade_name_words(p);
 		cert_upgrade_records(p);
@@ -382,8 +414,7 @@ main(int argc, char **argv)
 	pd.dir = dir_new(pd.loop, &pd.cfg);
 	pd.writer = writer_new(&pd, check_after_split);
 	pd.started = time(NULL);
-	if (control_start(pd.control, &pd, command_dispatch) < 0)
-		fatal("control socket");
+	(void)loop_timer(pd.loop, ACCEPT_WAIT_MS, accept_requests, &pd);
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	status_counts_start(&pd);
 	account_start(&pd);
