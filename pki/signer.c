@@ -1355,6 +1355,18 @@ signer_set_hooks(struct signer *s, void (*notify)(void *),
 	s->notify_ctx = ctx;
 }
 
+/* A restart failed before its new signer answered: every waiting request
+ * fails with the reason, and the handle is broken until the next one. */
+static void
+restart_failed(struct signer *s, const char *why)
+{
+	s->broken = 1;
+	s->restart_rc = -1;
+	snprintf(s->restart_err, sizeof(s->restart_err), "signer restart failed: "
+	    "%s", why);
+	fail_queue(s, s->restart_err);
+}
+
 /*
  * A restart's steps go at the head of the queue, ahead of the requests that
  * wait for the new signer: its HELLO (nothing to send), then the LOAD of the
@@ -1389,11 +1401,7 @@ queue_restart_steps(struct signer *s)
 		free(hello);
 		if (load != NULL)
 			req_free(load);
-		s->broken = 1;
-		s->restart_rc = -1;
-		snprintf(s->restart_err, sizeof(s->restart_err), "signer restart "
-		    "failed: out of memory");
-		fail_queue(s, s->restart_err);
+		restart_failed(s, "out of memory");
 		return;
 	}
 	hello->kind = REQ_HELLO;
@@ -1420,11 +1428,7 @@ launch_step(struct signer *s)
 		return 1;
 	s->launching = 0;
 	if (r < 0) {
-		s->broken = 1;
-		s->restart_rc = -1;
-		snprintf(s->restart_err, sizeof(s->restart_err), "signer restart "
-		    "failed: %s", err);
-		fail_queue(s, s->restart_err);
+		restart_failed(s, err);
 		return -1;
 	}
 	s->fd = fd;
@@ -1495,11 +1499,7 @@ signer_restart_async(struct signer *s, char *err, size_t errlen)
 	queue_restart_steps(s);
 	return s->restart_rc;
 failed:
-	s->broken = 1;
-	s->restart_rc = -1;
-	snprintf(s->restart_err, sizeof(s->restart_err), "signer restart failed: "
-	    "%s", err);
-	fail_queue(s, s->restart_err);
+	restart_failed(s, err);
 	return -1;
 }
 

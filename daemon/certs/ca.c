@@ -171,6 +171,11 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	if (mkdir_for(cfg->key_file, err, errlen) < 0 ||
 	    mkdir_for(cfg->crl_file, err, errlen) < 0)
 		return -1;
+	snprintf(pki->key_dir, sizeof(pki->key_dir), "%s", cfg->key_file);
+	if (strrchr(pki->key_dir, '/') != NULL && strrchr(pki->key_dir, '/') != pki->key_dir) {
+		*strrchr(pki->key_dir, '/') = '\0';
+		sc.key_dir = pki->key_dir;
+	}
 	if (drop) {
 		snprintf(dir, sizeof(dir), "%s", cfg->key_file);
 		*strrchr(dir, '/') = '\0';
@@ -341,7 +346,7 @@ ca_signer_watch(struct provd *pd)
 	} else if (ev != 0) {
 		(void)loop_mod_fd(pd->loop, fd, ev);
 	}
-	if (signer_queued(sg) > 0 && pki->expiry == NULL)
+	if ((signer_queued(sg) > 0 || signer_restarting(sg)) && pki->expiry == NULL)
 		pki->expiry = loop_timer(pd->loop, EXPIRY_TICK_MS, on_expiry, pd);
 }
 
@@ -431,6 +436,8 @@ on_supervise(void *ctx)
 	struct provd *pd = ctx;
 
 	pd->pki->supervise = loop_timer(pd->loop, SUPERVISE_MS, on_supervise, pd);
+	signer_expire(pd->pki->signer);     /* a launcher that never answers */
+	note_restart(pd);
 	respawn_if_dead(pd);
 	ca_signer_watch(pd);
 }

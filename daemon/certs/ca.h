@@ -42,6 +42,8 @@ struct pki {
 	bool                launcher_lost; /* said in the log; status says it */
 	bool                restart_noted; /* the last failed restart is logged */
 	time_t              respawn_after; /* no automatic restart before */
+	char                key_dir[4096]; /* pki.key_file's directory: the signer
+	                                    * writes beneath it only (Landlock) */
 	bool                deliver_due; /* a deferred signer_io is pending */
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */

@@ -23,28 +23,9 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from abuse import connect, frame  # noqa: E402
+from abuse import connect, frame, split_frames  # noqa: E402
 
 REQUEST, DATA, END, SECRET = 1, 2, 3, 17
-
-
-def frames(buf):
-    """The complete frames at the start of buf: ([(type, fields)], rest)."""
-    out = []
-    while len(buf) >= 4:
-        (blen,) = struct.unpack(">I", buf[:4])
-        if len(buf) < 4 + blen:
-            break
-        body = buf[4:4 + blen]
-        buf = buf[4 + blen:]
-        ftype, n = body[1], struct.unpack(">H", body[2:4])[0]
-        p, fields = 4, []
-        for _ in range(n):
-            (flen,) = struct.unpack(">I", body[p:p + 4])
-            fields.append(body[p + 4:p + 4 + flen])
-            p += 4 + flen
-        out.append((ftype, fields))
-    return out, buf
 
 
 def secret_ids(fr):
@@ -86,7 +67,7 @@ def main():
         if not chunk:
             sys.exit("provd closed the connection early")
         buf += chunk
-        fr, buf = frames(buf)
+        fr, buf = split_frames(buf)
         read_ids += secret_ids(fr)
     # Stop reading; wait until provd has stopped writing.
     last, since = -1, time.monotonic()
@@ -96,7 +77,7 @@ def main():
             last, since = n, time.monotonic()
         time.sleep(0.1)
     peek = s.recv(last, socket.MSG_PEEK | socket.MSG_DONTWAIT) if last > 0 else b""
-    fr, _ = frames(buf + peek)
+    fr, _ = split_frames(buf + peek)
     queued_ids = secret_ids(fr)
     s.shutdown(socket.SHUT_RDWR)
     s.close()
