@@ -331,16 +331,18 @@ spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
     size_t errlen)
 {
 	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
+	int r;
 
 	*fd = -1;
 	*pid = -1;
 	if (launcher_ask(s, err, errlen) < 0)
 		return -1;
-	if (poll(&pfd, 1, timeout_of(s, false)) != 1) {
+	if (poll(&pfd, 1, timeout_of(s, false)) != 1 ||
+	    (r = launcher_answer(s, fd, pid, err, errlen)) == 1) {
 		snprintf(err, errlen, "signer launcher did not answer");
 		return -1;
 	}
-	return launcher_answer(s, fd, pid, err, errlen) == 0 ? 0 : -1;
+	return r;
 }
 
 /* Fork a process that runs main(its end of a new socketpair, &s->cfg)

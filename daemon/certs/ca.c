@@ -436,6 +436,8 @@ on_supervise(void *ctx)
 	struct provd *pd = ctx;
 
 	pd->pki->supervise = loop_timer(pd->loop, SUPERVISE_MS, on_supervise, pd);
+	if (pd->pki->signer == NULL)        /* between two handles (ca import) */
+		return;
 	signer_expire(pd->pki->signer);     /* a launcher that never answers */
 	note_restart(pd);
 	respawn_if_dead(pd);
