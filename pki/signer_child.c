@@ -702,15 +702,12 @@ confine_writes(const struct signer_config *cfg, char *err, size_t errlen)
 	if (abi >= 3)
 		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
 	pb.allowed_access = ra.handled_access_fs & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE;
+	/* A key directory this signer cannot reach: it may write nowhere (it
+	 * could not use the directory anyway; a key request says why). */
 	pb.parent_fd = open(cfg->key_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (pb.parent_fd < 0) {
-		snprintf(err, errlen, "signer: key directory %s: %s", cfg->key_dir,
-		    strerror(errno));
-		return -1;
-	}
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
-	if (rfd < 0 || syscall(SYS_landlock_add_rule, rfd,
-	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0 ||
+	if (rfd < 0 || (pb.parent_fd >= 0 && syscall(SYS_landlock_add_rule, rfd,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) ||
 	    syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
 		snprintf(err, errlen, "signer: Landlock: %s", strerror(errno));
 		goto out;
@@ -719,7 +716,8 @@ confine_writes(const struct signer_config *cfg, char *err, size_t errlen)
 out:
 	if (rfd >= 0)
 		close(rfd);
-	close(pb.parent_fd);
+	if (pb.parent_fd >= 0)
+		close(pb.parent_fd);
 	return rc;
 }
 
