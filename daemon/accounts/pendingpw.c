@@ -28,18 +28,18 @@
 #define SET_MAX      1000000
 
 struct pendingpw {
-	int           fd;
+	int fd;
 	struct provd *pd;
-	unsigned long unsent;   /* rows whose SECRET record is not written yet */
-	bool          closed;   /* pendingpw_close was called */
-	bool          keep;     /* report the rows left in flight at the end */
-	char          path[4096];
+	unsigned long unsent; /* rows whose SECRET record is not written yet */
+	bool closed;          /* pendingpw_close was called */
+	bool keep;            /* report the rows left in flight at the end */
+	char path[4096];
 };
 
 /* A row whose SECRET record waits in the client's output queue. */
 struct unsent_row {
 	struct pendingpw *p;
-	char             *id;
+	char *id;
 };
 
 static int
@@ -173,7 +173,7 @@ row_written(void *ctx, bool written)
 	if (written)
 		pendingpw_end(p, u->id);
 	else
-		p->keep = true;     /* it stays in flight, and is reported */
+		p->keep = true; /* it stays in flight, and is reported */
 	free(u->id);
 	free(u);
 	if (--p->unsent == 0 && p->closed)
@@ -191,15 +191,9 @@ pendingpw_end_when_written(struct pendingpw *p, struct request *req, const char 
 	u->p = p;
 	u->id = xstrdup(employee_id);
 	switch (request_when_written(req, row_written, u)) {
-	case 0:
-		p->unsent++;
-		return;
-	case 1:
-		pendingpw_end(p, employee_id);
-		break;
-	default:
-		p->keep = true;
-		break;
+	case 0: p->unsent++; return;
+	case 1: pendingpw_end(p, employee_id); break;
+	default: p->keep = true; break;
 	}
 	free(u->id);
 	free(u);

@@ -49,8 +49,7 @@ void pendingpw_end(struct pendingpw *p, const char *employee_id);
  * first, the row stays in flight and the batch is reported as interrupted
  * when it ends.  The file outlives the batch until then. */
 struct request;
-void pendingpw_end_when_written(struct pendingpw *p, struct request *req,
-                                const char *employee_id);
+void pendingpw_end_when_written(struct pendingpw *p, struct request *req, const char *employee_id);
 /* The batch ended: remove the file; or, when keep is set (the client
  * went away, so passwords of rows done since went nowhere) or a SECRET
  * record was lost with its connection, report it as pendingpw_recover
