@@ -421,6 +421,7 @@ main(int argc, char **argv)
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
+	ca_supervise_start(&pd);
 	initialpw_start(&pd);
 	(void)pendingpw_recover(&pd);
 	crlsync_start(&pd);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "ca.h"
 #include "control.h"
 #include "dir.h"
 #include "ldapesc.h"
@@ -291,7 +292,7 @@ status_finish(struct status_ctx *s)
 	struct provd *pd = req->pd;
 	struct rec r;
 	time_t up = time(NULL) - pd->started;
-	char wbuf[1600];
+	char wbuf[1600], sbuf[512];
 
 	rec_begin(&r, req);
 	rec_kv(&r, "version", PROVD_VERSION);
@@ -309,6 +310,8 @@ status_finish(struct status_ctx *s)
 		        pd->last_check.found ? "; first: " : "", pd->last_check.first);
 	rec_kvf(&r, "units", "%zu", units_count(pd->units));
 	rec_kv(&r, "audit_journal", audit_health(pd->audit));
+	ca_signer_health(pd, sbuf, sizeof(sbuf));
+	rec_kv(&r, "signer", sbuf);
 	if (counts.known) {
 		s->people.n = counts.accounts;
 		s->disabled.n = strset_count(counts.disabled);

@@ -38,7 +38,10 @@ static int exchange(struct signer *s, uint8_t op, uint8_t flags,
 
 /* A request of the asynchronous interface: its own copy of the message
  * (nothing of the caller's is borrowed) and what to do with the reply. */
-enum req_kind { REQ_DER, REQ_KEY, REQ_CERT };
+enum req_kind { REQ_DER, REQ_KEY, REQ_CERT,
+	REQ_HELLO,      /* a restart: the new signer's start-up report */
+	REQ_RELOAD      /* a restart: the active key loaded again */
+};
 
 struct signer_req {
 	TAILQ_ENTRY(signer_req) entry;
@@ -78,6 +81,11 @@ struct signer {
 	int       lfd;           /* the launcher's socket, or -1 (none) */
 	pid_t     lpid;
 	int       broken;        /* stream out of step: restart needed */
+	int       launching;     /* a restart waits for the launcher's answer */
+	int64_t   launch_deadline;
+	int       launcher_lost; /* it died: no signer can be started again */
+	int       restart_rc;    /* the last restart: 0 under way or done, -1 failed */
+	char      restart_err[256];
 	int       have_key;      /* key_path/pass_path name the active key */
 	char      key_path[KEYFILE_PATH_MAX];
 	char      pass_path[KEYFILE_PATH_MAX];
@@ -85,6 +93,11 @@ struct signer {
 	EVP_PKEY *pub;           /* active key's public half, or NULL */
 	EVP_PKEY *seal;          /* throwaway key sealing to-be-signed data */
 };
+
+static void fail_all(struct signer *s, const char *why);
+static int launch_step(struct signer *s);
+static int restart_answer(struct signer *s, struct signer_req *r,
+    struct signer_msg *m);
 
 static int
 timeout_of(const struct signer *s, bool keygen)
@@ -230,36 +243,64 @@ await_hello(struct signer *s, int fd, const char *who, char *err,
 	return 0;
 }
 
-/* Ask the launcher for a new signer: its socket into *fd, its pid. */
+/* The launcher died or stopped answering: close our end (it kills its
+ * signer and leaves, if it still can), reap it.  No signer can be started
+ * as the signer's user any more. */
+static void
+launcher_lost(struct signer *s)
+{
+	if (s->lfd >= 0 && s->closing != NULL)
+		s->closing(s->notify_ctx, s->lfd);
+	if (s->lpid > 0)
+		(void)kill(s->lpid, SIGKILL);
+	stop_launcher(s);
+	s->launcher_lost = 1;
+	s->launching = 0;
+}
+
+/* Ask the launcher for a new signer (the answer comes on s->lfd). */
 static int
-spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
+launcher_ask(struct signer *s, char *err, size_t errlen)
+{
+	unsigned char one = 1;
+
+	if (s->lfd < 0 || send(s->lfd, &one, 1, MSG_NOSIGNAL) != 1) {
+		snprintf(err, errlen, "the signer launcher is gone (%s): no "
+		    "new signer can be started until provd is restarted",
+		    s->lfd < 0 ? "it ended earlier" : strerror(errno));
+		if (s->lfd >= 0)
+			launcher_lost(s);
+		return -1;
+	}
+	return 0;
+}
+
+/* The launcher's answer, without waiting: the new signer's socket into
+ * *fd, its pid.  0, 1 (nothing yet), or -1 with a message (the launcher is
+ * then given up). */
+static int
+launcher_answer(struct signer *s, int *fd, pid_t *pid, char *err,
     size_t errlen)
 {
 	union {
 		struct cmsghdr h;
 		char           buf[CMSG_SPACE(sizeof(int))];
 	} u;
-	unsigned char p[4], one = 1;
+	unsigned char p[4];
 	struct iovec iov = { .iov_base = p, .iov_len = sizeof(p) };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
 	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
-	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
 	struct cmsghdr *cm;
 	ssize_t r;
 
 	*fd = -1;
 	*pid = -1;
-	if (send(s->lfd, &one, 1, MSG_NOSIGNAL) != 1) {
-		snprintf(err, errlen, "signer launcher: send: %s",
-		    strerror(errno));
-		return -1;
-	}
-	if (poll(&pfd, 1, timeout_of(s, false)) != 1) {
-		snprintf(err, errlen, "signer launcher did not answer");
-		return -1;
-	}
 	memset(&u, 0, sizeof(u));
-	r = recvmsg(s->lfd, &mh, MSG_CMSG_CLOEXEC);
+	do
+		r = recvmsg(s->lfd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && errno == EAGAIN)
+		return 1;
 	cm = r == 4 ? CMSG_FIRSTHDR(&mh) : NULL;
 	if (cm != NULL && cm->cmsg_level == SOL_SOCKET &&
 	    cm->cmsg_type == SCM_RIGHTS && cm->cmsg_len == CMSG_LEN(sizeof(int)))
@@ -270,11 +311,38 @@ spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
 		if (*fd >= 0)
 			close(*fd);
 		*fd = -1;
-		snprintf(err, errlen, "signer launcher could not start a "
-		    "signer%s", r == 0 ? " (launcher gone)" : "");
+		if (r == 0 || r < 0) {
+			snprintf(err, errlen, "the signer launcher is gone: no "
+			    "new signer can be started until provd is "
+			    "restarted");
+			launcher_lost(s);
+		} else {
+			snprintf(err, errlen, "signer launcher could not start "
+			    "a signer");
+		}
 		return -1;
 	}
 	return 0;
+}
+
+/* Ask the launcher for a new signer and wait for it (start-up only). */
+static int
+spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
+    size_t errlen)
+{
+	struct pollfd pfd = { .fd = s->lfd, .events = POLLIN };
+	int r;
+
+	*fd = -1;
+	*pid = -1;
+	if (launcher_ask(s, err, errlen) < 0)
+		return -1;
+	if (poll(&pfd, 1, timeout_of(s, false)) != 1 ||
+	    (r = launcher_answer(s, fd, pid, err, errlen)) == 1) {
+		snprintf(err, errlen, "signer launcher did not answer");
+		return -1;
+	}
+	return r;
 }
 
 /* Fork a process that runs main(its end of a new socketpair, &s->cfg)
@@ -395,7 +463,7 @@ exchange(struct signer *s, uint8_t op, uint8_t flags,
 	int r;
 
 	memset(reply, 0, sizeof(*reply));
-	if (s != NULL && !TAILQ_EMPTY(&s->queue)) {
+	if (s != NULL && (!TAILQ_EMPTY(&s->queue) || s->launching)) {
 		if (signer_keygen_queued(s)) {
 			snprintf(err, errlen, "the signer is generating a key; "
 			    "try again shortly");
@@ -405,7 +473,9 @@ exchange(struct signer *s, uint8_t op, uint8_t flags,
 			return -1;
 	}
 	if (s == NULL || s->fd < 0 || s->broken) {
-		snprintf(err, errlen, "signer is not running (restart it)");
+		snprintf(err, errlen, "%s", s != NULL && s->launcher_lost ?
+		    "the signer ended and cannot be replaced: its launcher is "
+		    "gone (restart provd)" : "signer is not running (restart it)");
 		return -1;
 	}
 	if (signer_wire_send(s->fd, op, SIGNER_STATUS_OK, flags, f, nf,
@@ -853,10 +923,17 @@ static void
 fail_all(struct signer *s, const char *why)
 {
 	char msg[256], st[96];
+	int restart = signer_restarting(s);
 
 	s->broken = 1;
+	s->launching = 0;
 	child_status(s, st, sizeof(st));
-	snprintf(msg, sizeof(msg), "%s%s", why, st);
+	snprintf(msg, sizeof(msg), "%s%s%s", restart ? "signer restart failed: " :
+	    "", why, st);
+	if (restart) {
+		s->restart_rc = -1;
+		snprintf(s->restart_err, sizeof(s->restart_err), "%s", msg);
+	}
 	if (s->rbuf != NULL) {
 		OPENSSL_cleanse(s->rbuf, s->rhave);
 		free(s->rbuf);
@@ -880,6 +957,8 @@ progress(struct signer *s)
 	ssize_t n;
 
 again:
+	if (s->launching && launch_step(s) != 0)
+		return;
 	if (s->fd < 0 || s->broken)
 		return;
 	while ((r = TAILQ_FIRST(&s->queue)) != NULL && r->off < r->len) {
@@ -975,7 +1054,12 @@ again:
 			fail_all(s, err);
 			return;
 		}
-		finish(s, r, 0, &m, NULL);
+		if (r->kind == REQ_HELLO || r->kind == REQ_RELOAD) {
+			if (restart_answer(s, r, &m) < 0)
+				return;
+		} else {
+			finish(s, r, 0, &m, NULL);
+		}
 		goto again;     /* the next request's turn */
 	}
 }
@@ -992,6 +1076,10 @@ deliver(struct signer *s)
 		int rc = r->rc;
 
 		TAILQ_REMOVE(&s->answered, r, entry);
+		if (r->kind == REQ_HELLO || r->kind == REQ_RELOAD) {
+			req_free(r);    /* a restart's own step: nobody waits */
+			continue;
+		}
 		snprintf(err, sizeof(err), "%s", r->err);
 		if (rc == 0 && r->reply.status != SIGNER_STATUS_OK) {
 			copy_message(&r->reply, err, sizeof(err));
@@ -1028,14 +1116,20 @@ drain(struct signer *s, int timeout_ms, char *err, size_t errlen)
 {
 	int64_t deadline = mono_ms() + timeout_ms;
 
-	while (!TAILQ_EMPTY(&s->queue) && !s->broken && s->fd >= 0) {
-		struct pollfd p = { .fd = s->fd, .events = POLLIN };
+	while ((s->launching || (!TAILQ_EMPTY(&s->queue) && !s->broken &&
+	    s->fd >= 0))) {
+		struct pollfd p = { .fd = signer_fd(s), .events = POLLIN };
 		int64_t left = deadline - mono_ms();
 
 		if (signer_want(s) & SIGNER_WANT_WRITE)
 			p.events |= POLLOUT;
 		if (left <= 0) {
-			fail_all(s, "signer did not answer in time");
+			int launching = s->launching;
+
+			fail_all(s, launching ? "signer launcher did not "
+			    "answer" : "signer did not answer in time");
+			if (launching)
+				launcher_lost(s);
 			break;
 		}
 		if (poll(&p, 1, (int)left) < 0 && errno != EINTR) {
@@ -1057,8 +1151,10 @@ static int
 submit(struct signer *s, struct signer_req *r, uint8_t op, uint8_t flags,
     const struct signer_field *f, size_t nf, char *err, size_t errlen)
 {
-	if (s == NULL || s->fd < 0 || s->broken) {
-		snprintf(err, errlen, "signer is not running (restart it)");
+	if (signer_broken(s)) {
+		snprintf(err, errlen, "%s", s != NULL && s->launcher_lost ?
+		    "the signer ended and cannot be replaced: its launcher is "
+		    "gone (restart provd)" : "signer is not running (restart it)");
 		free(r->tbs);
 		free(r);
 		return -1;
@@ -1180,7 +1276,9 @@ signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
 int
 signer_fd(const struct signer *s)
 {
-	return s != NULL ? s->fd : -1;
+	if (s == NULL)
+		return -1;
+	return s->launching ? s->lfd : s->fd;
 }
 
 unsigned
@@ -1188,6 +1286,8 @@ signer_want(const struct signer *s)
 {
 	const struct signer_req *r;
 
+	if (s != NULL && s->launching)
+		return SIGNER_WANT_READ;
 	if (s == NULL || s->fd < 0 || s->broken)
 		return 0;
 	r = TAILQ_FIRST(&s->queue);
@@ -1207,8 +1307,14 @@ signer_expire(struct signer *s)
 {
 	struct signer_req *r = TAILQ_FIRST(&s->queue);
 
-	if (r != NULL && r->deadline != 0 && mono_ms() > r->deadline)
+	if (s->launching && mono_ms() > s->launch_deadline) {
+		/* A launcher that does not answer is given up: its answer, if it
+		 * ever came, would be out of step with the next request. */
+		fail_all(s, "signer launcher did not answer");
+		launcher_lost(s);
+	} else if (r != NULL && r->deadline != 0 && mono_ms() > r->deadline) {
 		fail_all(s, "signer did not answer in time");
+	}
 	deliver(s);
 }
 
@@ -1239,7 +1345,7 @@ signer_keygen_queued(const struct signer *s)
 int
 signer_broken(const struct signer *s)
 {
-	return s == NULL || s->fd < 0 || s->broken;
+	return s == NULL || (!s->launching && (s->fd < 0 || s->broken));
 }
 
 void
@@ -1251,22 +1357,219 @@ signer_set_hooks(struct signer *s, void (*notify)(void *),
 	s->notify_ctx = ctx;
 }
 
+/* A restart failed before its new signer answered: every waiting request
+ * fails with the reason, and the handle is broken until the next one. */
+static void
+restart_failed(struct signer *s, const char *why)
+{
+	s->broken = 1;
+	s->restart_rc = -1;
+	snprintf(s->restart_err, sizeof(s->restart_err), "signer restart failed: "
+	    "%s", why);
+	fail_queue(s, s->restart_err);
+}
+
+/*
+ * A restart's steps go at the head of the queue, ahead of the requests that
+ * wait for the new signer: its HELLO (nothing to send), then the LOAD of the
+ * active key.
+ */
+static void
+queue_restart_steps(struct signer *s)
+{
+	struct signer_field f[2];
+	struct signer_req *hello, *load = NULL;
+	char err[256];
+
+	s->broken = 0;
+	if (s->have_key && (load = calloc(1, sizeof(*load))) != NULL) {
+		load->kind = REQ_RELOAD;
+		load->op = SIGNER_OP_LOAD;
+		load->reply_max = REPLY_CERT_MAX;
+		load->timeout_ms = timeout_of(s, false);
+		snprintf(load->key_path, sizeof(load->key_path), "%s", s->key_path);
+		snprintf(load->pass_path, sizeof(load->pass_path), "%s", s->pass_path);
+		f[0] = text(load->key_path);
+		f[1] = text(load->pass_path[0] != '\0' ? load->pass_path : NULL);
+		load->buf = signer_wire_encode(SIGNER_OP_LOAD, SIGNER_STATUS_OK, 0,
+		    f, 2, &load->len, err, sizeof(err));
+		if (load->buf == NULL) {
+			free(load);
+			load = NULL;
+		}
+	}
+	hello = calloc(1, sizeof(*hello));
+	if (hello == NULL || (s->have_key && load == NULL)) {
+		free(hello);
+		if (load != NULL)
+			req_free(load);
+		restart_failed(s, "out of memory");
+		return;
+	}
+	hello->kind = REQ_HELLO;
+	hello->op = SIGNER_OP_HELLO;
+	hello->reply_max = REPLY_MSG_MAX;
+	hello->timeout_ms = timeout_of(s, false);
+	hello->deadline = mono_ms() + hello->timeout_ms;
+	if (load != NULL)
+		TAILQ_INSERT_HEAD(&s->queue, load, entry);
+	TAILQ_INSERT_HEAD(&s->queue, hello, entry);
+}
+
+/* The launcher's answer to a restart, if it has come: 0 (the new signer's
+ * steps are queued), 1 (not yet), -1 (the restart failed). */
+static int
+launch_step(struct signer *s)
+{
+	char err[200];
+	int fd, r;
+	pid_t pid;
+
+	r = launcher_answer(s, &fd, &pid, err, sizeof(err));
+	if (r == 1)
+		return 1;
+	s->launching = 0;
+	if (r < 0) {
+		restart_failed(s, err);
+		return -1;
+	}
+	s->fd = fd;
+	s->pid = pid;
+	queue_restart_steps(s);
+	return 0;
+}
+
+/* The answer to a restart's HELLO or LOAD (m is taken over).  A failed
+ * start-up fails every waiting request (-1); so does a key that will not
+ * load, but the new signer stays (0). */
+static int
+restart_answer(struct signer *s, struct signer_req *r, struct signer_msg *m)
+{
+	char why[200];
+	int ok = m->status == SIGNER_STATUS_OK;
+
+	if (ok && r->kind == REQ_RELOAD &&
+	    adopt_key(s, m, r->key_path, r->pass_path[0] != '\0' ? r->pass_path :
+	    NULL, NULL, why, sizeof(why)) < 0)
+		ok = 0;
+	else if (!ok)
+		copy_message(m, why, sizeof(why));
+	if (!ok && r->kind == REQ_HELLO) {
+		/* It could not set itself up (and exits): nothing to talk to. */
+		signer_msg_free(m);
+		fail_all(s, why);
+		return -1;
+	}
+	finish(s, r, ok ? 0 : -1, m, NULL);
+	if (ok)
+		return 0;
+	s->restart_rc = -1;
+	snprintf(s->restart_err, sizeof(s->restart_err), "signer restart failed: "
+	    "the CA key did not load: %s", why);
+	fail_queue(s, s->restart_err);
+	return 0;
+}
+
+int
+signer_restart_async(struct signer *s, char *err, size_t errlen)
+{
+	struct signer_req *r = TAILQ_FIRST(&s->queue);
+
+	if (s->launching || (r != NULL && r->kind == REQ_HELLO))
+		return 0;               /* one is under way */
+	/* What the old signer was given is lost with it; the rest waits. */
+	if (r != NULL && r->off > 0) {
+		finish(s, r, -1, NULL, "the signer was restarted");
+		if (s->notify != NULL)
+			s->notify(s->notify_ctx);
+	}
+	if (s->pid > 0 && s->lfd < 0)
+		(void)kill(s->pid, SIGKILL);   /* stuck or not, it goes now */
+	kill_child(s);
+	s->restart_rc = 0;
+	s->restart_err[0] = '\0';
+	if (s->cfg.drop_privileges) {
+		if (launcher_ask(s, err, errlen) < 0)
+			goto failed;
+		s->launching = 1;
+		s->launch_deadline = mono_ms() + timeout_of(s, false);
+		return 0;
+	}
+	if (fork_with_socket(s, signer_child_main, &s->fd, &s->pid, err,
+	    errlen) < 0)
+		goto failed;
+	queue_restart_steps(s);
+	return s->restart_rc;
+failed:
+	restart_failed(s, err);
+	return -1;
+}
+
 int
 signer_restart(struct signer *s, char *err, size_t errlen)
 {
-	char path[KEYFILE_PATH_MAX], pass[KEYFILE_PATH_MAX];
-	int had = s->have_key;
-
 	fail_queue(s, "the signer was restarted");
-	kill_child(s);
-	if (fork_child(s, err, errlen) < 0)
+	if (signer_restart_async(s, err, errlen) < 0)
 		return -1;
-	if (!had)
+	(void)drain(s, timeout_of(s, false) * 3, err, errlen);
+	if (s->restart_rc < 0) {
+		snprintf(err, errlen, "%s", s->restart_err);
+		return -1;
+	}
+	if (signer_broken(s)) {
+		snprintf(err, errlen, "signer restart failed: the new signer did "
+		    "not start");
+		return -1;
+	}
+	return 0;
+}
+
+int
+signer_restarting(const struct signer *s)
+{
+	const struct signer_req *r;
+
+	if (s == NULL)
 		return 0;
-	snprintf(path, sizeof(path), "%s", s->key_path);
-	snprintf(pass, sizeof(pass), "%s", s->pass_path);
-	return signer_load(s, path, pass[0] != '\0' ? pass : NULL, NULL, err,
-	    errlen);
+	if (s->launching)
+		return 1;
+	TAILQ_FOREACH(r, &s->queue, entry)
+		if (r->kind == REQ_HELLO || r->kind == REQ_RELOAD)
+			return 1;
+	return 0;
+}
+
+const char *
+signer_restart_error(const struct signer *s)
+{
+	return s != NULL && s->restart_rc < 0 ? s->restart_err : NULL;
+}
+
+pid_t
+signer_launcher_pid(const struct signer *s)
+{
+	return s != NULL ? s->lpid : -1;
+}
+
+int
+signer_launcher_gone(struct signer *s)
+{
+	int st;
+	pid_t r;
+
+	if (s == NULL || !s->cfg.drop_privileges)
+		return 0;
+	if (s->launcher_lost)
+		return 1;
+	if (s->lpid > 0 && !s->launching) {
+		r = waitpid(s->lpid, &st, WNOHANG);
+		if (r == s->lpid || (r < 0 && errno == ECHILD)) {
+			s->lpid = -1;
+			launcher_lost(s);
+			return 1;
+		}
+	}
+	return 0;
 }
 
 pid_t

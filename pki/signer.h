@@ -137,9 +137,40 @@ int signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen
 /*
  * Replace a dead, timed-out or live child by a new one and re-load the
  * last key that was loaded, generated or imported (by path; the engine
- * never held the key).  Returns 0 or -1.
+ * never held the key).  Requests still queued fail ("the signer was
+ * restarted").  Waits for the new signer: returns 0 or -1.
  */
 int signer_restart(struct signer *s, char *err, size_t errlen);
+
+/*
+ * The same without waiting, for an engine that runs an event loop (see
+ * "Asynchronous requests"): the old child goes at once (SIGKILL), the new
+ * one is forked (or asked of the launcher, whose answer comes on
+ * signer_fd()), and its start-up report and the key's LOAD go at the head
+ * of the queue.  Requests already queued and those submitted meanwhile
+ * wait behind them and run once the key is loaded; only the one the old
+ * child had been sent fails.  If the new signer does not start, every
+ * waiting request fails with "signer restart failed: ..."; if the key does
+ * not load, they fail likewise and the new signer stays, keyless.  A
+ * restart under way is not started again.  Returns 0 (under way), or -1
+ * with err (failed at once, e.g. the launcher is gone; waiting requests
+ * were failed).
+ */
+int signer_restart_async(struct signer *s, char *err, size_t errlen);
+/* Is a restart under way (the new signer not yet started or keyed)? */
+int signer_restarting(const struct signer *s);
+/* Why the last restart failed, or NULL (none failed since the last one
+ * began).  Valid until the next restart. */
+const char *signer_restart_error(const struct signer *s);
+/*
+ * With dropped privileges (a launcher): has the launcher died (checked now,
+ * without blocking; the launcher is reaped)?  Then no signer can be
+ * started again until provd restarts, and the live one, if any, goes on
+ * signing.  0 without a launcher.
+ */
+int signer_launcher_gone(struct signer *s);
+/* The launcher's pid, or -1 (none, or gone). */
+pid_t signer_launcher_pid(const struct signer *s);
 
 /*
  * One request/reply exchange for the modules that add requests of their
@@ -203,7 +234,8 @@ void signer_expire(struct signer *s);
 size_t signer_queued(const struct signer *s);
 /* Is a key being generated (queued)?  The engine refuses a second one. */
 int signer_keygen_queued(const struct signer *s);
-/* Has a transport failure left the handle unusable until a restart? */
+/* Has a transport failure (or no child) left the handle unusable until a
+ * restart?  Not while a restart is under way: requests queue then. */
 int signer_broken(const struct signer *s);
 /*
  * Hooks for the caller that watches signer_fd(): notify(ctx) when answers

@@ -19,7 +19,10 @@
 #include <seccomp.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+#include <linux/landlock.h>
 
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
@@ -661,6 +664,63 @@ out:
 	return rc;
 }
 
+/* Landlock ABI 3 (Linux 6.2); older headers lack it. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+
+/*
+ * The signer's Landlock ruleset (Linux 5.13+): with cfg->key_dir, it may
+ * write, truncate, create, rename, link and remove files only beneath the
+ * key directory, and execute nothing.  Reading stays open: `ca import`
+ * reads a key file the officer names at run time, and passphrase files may
+ * be anywhere.  Not applied with a PKCS #11 module (its token store is the
+ * module's business) nor on a kernel without Landlock.  0 or -1.
+ */
+static int
+confine_writes(const struct signer_config *cfg, char *err, size_t errlen)
+{
+	struct landlock_ruleset_attr ra = { 0 };
+	struct landlock_path_beneath_attr pb = { 0 };
+	long abi;
+	int rfd = -1, rc = -1;
+
+	if (cfg->key_dir == NULL || cfg->pkcs11_module != NULL)
+		return 0;
+	abi = syscall(SYS_landlock_create_ruleset, NULL, 0,
+	    LANDLOCK_CREATE_RULESET_VERSION);
+	if (abi < 1)
+		return 0;
+	ra.handled_access_fs = LANDLOCK_ACCESS_FS_EXECUTE |
+	    LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |
+	    LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |
+	    LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |
+	    LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |
+	    LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM;
+	if (abi >= 2)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		ra.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	pb.allowed_access = ra.handled_access_fs & ~(__u64)LANDLOCK_ACCESS_FS_EXECUTE;
+	/* A key directory this signer cannot reach: it may write nowhere (it
+	 * could not use the directory anyway; a key request says why). */
+	pb.parent_fd = open(cfg->key_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, sizeof(ra), 0);
+	if (rfd < 0 || (pb.parent_fd >= 0 && syscall(SYS_landlock_add_rule, rfd,
+	    LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) ||
+	    syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
+		snprintf(err, errlen, "signer: Landlock: %s", strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rfd >= 0)
+		close(rfd);
+	if (pb.parent_fd >= 0)
+		close(pb.parent_fd);
+	return rc;
+}
+
 void
 signer_child_main(int fd, const struct signer_config *cfg)
 {
@@ -669,6 +729,8 @@ signer_child_main(int fd, const struct signer_config *cfg)
 	char err[ERRMSG_MAX];
 
 	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));
+	if (err[0] == '\0')
+		(void)confine_writes(cfg, err, sizeof(err));
 	if (err[0] == '\0')
 		(void)confine(err, sizeof(err));
 	if (err[0] != '\0') {

@@ -24,6 +24,9 @@ struct signer_config {
 	 * SIGNER_LINK) this signer may sign in its life: 1 for the retired
 	 * key a `ca rollover --link` starts, 0 (refused) otherwise. */
 	unsigned link_certificates;
+	/* The CA key's directory (NULL = no Landlock; borrowed, must outlive
+	 * the handle): the signer may write only beneath it. */
+	const char *key_dir;
 };
 
 #endif

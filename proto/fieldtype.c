@@ -41,6 +41,7 @@ static const struct field_decl fields[] = {
 	{ "hash_jobs",           FT_INT },
 	{ "invalidity_date",     FT_TIME },
 	{ "last",                FT_TIME },
+	{ "launcher_pid",        FT_INT },
 	{ "ldap_outstanding",    FT_INT },
 	{ "ldap_reconnects",     FT_INT },
 	{ "lines",               FT_INT },

@@ -591,14 +591,19 @@ retry_rows(void *arg)
 
 /* The credentials line of a created account (a secret record: provctl
  * writes it to the --credentials file).  A second line for an employee id
- * replaces the first (provctl keeps the last). */
+ * replaces the first (provctl keeps the last).  The row is over (pendingpw)
+ * once that line is written to the client's socket, not when it is queued:
+ * a client that goes away before has not got it. */
 static void
 credentials(struct batch *b, const struct row *row, const struct account_result *res)
 {
 	struct rec r;
 
-	if (!b->credentials || res->password[0] == '\0')  /* none: a kept hash */
+	if (!b->credentials || res->password[0] == '\0') {  /* none: a kept hash */
+		if (!b->client_gone && !res->outcome_unknown)
+			pendingpw_end(b->pending, row->f[COL_EMPLOYEE_ID]);
 		return;
+	}
 	rec_begin_type(&r, b->req, WIRE_SECRET);
 	rec_kv(&r, "login", res->login);
 	rec_kv(&r, "mail", res->mail);
@@ -607,6 +612,8 @@ credentials(struct batch *b, const struct row *row, const struct account_result 
 	rec_kv(&r, "expires", res->expires);
 	rec_kv(&r, "change_at", b->req->pd->cfg.password_page_url);
 	rec_end(&r);
+	if (!res->outcome_unknown)
+		pendingpw_end_when_written(b->pending, b->req, row->f[COL_EMPLOYEE_ID]);
 }
 
 /* Keep a created row for the check at the end; false: not kept. */
@@ -800,10 +807,11 @@ row_done(void *arg, struct account_result *res)
 		pump(b);
 		return;
 	}
-	/* Over: its password is queued to the client below, or no account
-	 * was made.  With the client gone, a created row stays in flight. */
+	/* Over when no account was made; a created one is over once its
+	 * password is written to the client (credentials, below).  With the
+	 * client gone, a created row stays in flight. */
 	if (!b->dry_run && !res->outcome_unknown &&
-	    (!b->client_gone || res->status != ST_OK || res->action != ACCOUNT_CREATED))
+	    (res->status != ST_OK || res->action != ACCOUNT_CREATED))
 		pendingpw_end(b->pending, row->f[COL_EMPLOYEE_ID]);
 	if (res->status != ST_OK) {
 		reject(b, row, res->outcome_unknown || res->status == ST_UNAVAILABLE ||

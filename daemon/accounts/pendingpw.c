@@ -2,6 +2,7 @@
 #include "pendingpw.h"
 
 #include <dirent.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@
 #include "fileio.h"
 #include "log.h"
 #include "provd.h"
+#include "request.h"
 #include "strset.h"
 #include "wire.h"
 #include "xmalloc.h"
@@ -27,7 +29,17 @@
 
 struct pendingpw {
 	int fd;
+	struct provd *pd;
+	unsigned long unsent; /* rows whose SECRET record is not written yet */
+	bool closed;          /* pendingpw_close was called */
+	bool keep;            /* report the rows left in flight at the end */
 	char path[4096];
+};
+
+/* A row whose SECRET record waits in the client's output queue. */
+struct unsent_row {
+	struct pendingpw *p;
+	char *id;
 };
 
 static int
@@ -74,6 +86,7 @@ pendingpw_open(struct provd *pd, unsigned long reqid, uid_t uid, const char *use
 		return NULL;
 	}
 	p = xcalloc(1, sizeof(*p));
+	p->pd = pd;
 	snprintf(p->path, sizeof(p->path), "%s/%ld.%lu.%lld", dir, (long)getpid(), reqid,
 	         (long long)time(NULL));
 	p->fd = open(p->path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
@@ -120,24 +133,70 @@ pendingpw_end(struct pendingpw *p, const char *employee_id)
 static void report_file(struct provd *pd, int dirfd, const char *dir, const char *name,
                         unsigned long *total);
 
-void
-pendingpw_close(struct pendingpw *p, struct provd *pd, int keep)
+/* The batch is over and no SECRET record waits: remove or report the file. */
+static void
+finish(struct pendingpw *p)
 {
 	unsigned long n = 0;
 	char *slash;
 
-	if (p == NULL)
-		return;
 	close(p->fd);
-	if (!keep) {
+	if (!p->keep) {
 		if (unlink(p->path) < 0)
 			log_warn("batch: %s", p->path);
 	} else {
 		slash = strrchr(p->path, '/');
 		*slash = '\0';
-		report_file(pd, AT_FDCWD, p->path, slash + 1, &n);
+		report_file(p->pd, AT_FDCWD, p->path, slash + 1, &n);
 	}
 	free(p);
+}
+
+void
+pendingpw_close(struct pendingpw *p, struct provd *pd, int keep)
+{
+	(void)pd;
+	if (p == NULL)
+		return;
+	p->closed = true;
+	p->keep |= keep != 0;
+	if (p->unsent == 0)
+		finish(p);
+}
+
+static void
+row_written(void *ctx, bool written)
+{
+	struct unsent_row *u = ctx;
+	struct pendingpw *p = u->p;
+
+	if (written)
+		pendingpw_end(p, u->id);
+	else
+		p->keep = true; /* it stays in flight, and is reported */
+	free(u->id);
+	free(u);
+	if (--p->unsent == 0 && p->closed)
+		finish(p);
+}
+
+void
+pendingpw_end_when_written(struct pendingpw *p, struct request *req, const char *employee_id)
+{
+	struct unsent_row *u;
+
+	if (p == NULL || employee_id == NULL)
+		return;
+	u = xcalloc(1, sizeof(*u));
+	u->p = p;
+	u->id = xstrdup(employee_id);
+	switch (request_when_written(req, row_written, u)) {
+	case 0: p->unsent++; return;
+	case 1: pendingpw_end(p, employee_id); break;
+	default: p->keep = true; break;
+	}
+	free(u->id);
+	free(u);
 }
 
 /* The rows of the file at dirfd/name still in flight: "+" without "-". */

@@ -171,6 +171,11 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	if (mkdir_for(cfg->key_file, err, errlen) < 0 ||
 	    mkdir_for(cfg->crl_file, err, errlen) < 0)
 		return -1;
+	snprintf(pki->key_dir, sizeof(pki->key_dir), "%s", cfg->key_file);
+	if (strrchr(pki->key_dir, '/') != NULL && strrchr(pki->key_dir, '/') != pki->key_dir) {
+		*strrchr(pki->key_dir, '/') = '\0';
+		sc.key_dir = pki->key_dir;
+	}
 	if (drop) {
 		snprintf(dir, sizeof(dir), "%s", cfg->key_file);
 		*strrchr(dir, '/') = '\0';
@@ -263,7 +268,9 @@ out:
 
 /* ---- the signer's socket as an event source ------------------------ */
 
-#define EXPIRY_TICK_MS 500
+#define EXPIRY_TICK_MS     500
+#define SUPERVISE_MS       1000
+#define RESPAWN_BACKOFF_S  30
 
 static void on_signer_io(void *ctx, int fd, uint32_t events);
 static void on_expiry(void *ctx);
@@ -339,22 +346,61 @@ ca_signer_watch(struct provd *pd)
 	} else if (ev != 0) {
 		(void)loop_mod_fd(pd->loop, fd, ev);
 	}
-	if (signer_queued(sg) > 0 && pki->expiry == NULL)
+	if ((signer_queued(sg) > 0 || signer_restarting(sg)) && pki->expiry == NULL)
 		pki->expiry = loop_timer(pd->loop, EXPIRY_TICK_MS, on_expiry, pd);
 }
 
-/* The signer died between requests (or the stream broke): a new one now,
- * so the next request finds it ready. */
+/* The launcher of the signers is gone (daemon.signer_user, or daemon.user):
+ * said once, loudly; `status` says it for as long as it lasts. */
+static void
+check_launcher(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+
+	if (pki->launcher_lost || !signer_launcher_gone(pki->signer))
+		return;
+	pki->launcher_lost = true;
+	log_warnx("pki: the signer launcher has ended: a signer that ends can no longer be "
+	          "replaced, and certificates and CRLs will be refused then; restart provd "
+	          "to restore it");
+}
+
+/* The signer died between requests (or the stream broke): a new one, without
+ * waiting for it, so the next request finds it ready (or queues behind it).
+ * After a failed restart the next automatic one waits RESPAWN_BACKOFF_S; a
+ * request tries at once. */
 static void
 respawn_if_dead(struct provd *pd)
 {
+	struct pki *pki = pd->pki;
 	char err[256];
 
-	if (!signer_broken(pd->pki->signer) || signer_queued(pd->pki->signer) > 0)
+	check_launcher(pd);
+	if (!signer_broken(pki->signer) || signer_queued(pki->signer) > 0 ||
+	    pki->launcher_lost || time(NULL) < pki->respawn_after)
 		return;
 	log_warnx("pki: the signer ended; starting a new one");
-	if (signer_restart(pd->pki->signer, err, sizeof(err)) < 0)
+	if (signer_restart_async(pki->signer, err, sizeof(err)) < 0) {
 		log_warnx("pki: signer restart: %s", err);
+		pki->respawn_after = time(NULL) + RESPAWN_BACKOFF_S;
+	}
+}
+
+/* A restart begun on the loop has ended badly: say so once. */
+static void
+note_restart(struct provd *pd)
+{
+	const char *why = signer_restart_error(pd->pki->signer);
+
+	if (why == NULL || signer_restarting(pd->pki->signer)) {
+		pd->pki->restart_noted = false;
+		return;
+	}
+	if (pd->pki->restart_noted)
+		return;
+	pd->pki->restart_noted = true;
+	pd->pki->respawn_after = time(NULL) + RESPAWN_BACKOFF_S;
+	log_warnx("pki: %s", why);
 }
 
 static void
@@ -365,6 +411,7 @@ on_signer_io(void *ctx, int fd, uint32_t events)
 	(void)fd;
 	(void)events;
 	signer_io(pd->pki->signer);
+	note_restart(pd);
 	respawn_if_dead(pd);
 	ca_signer_watch(pd);
 }
@@ -376,8 +423,73 @@ on_expiry(void *ctx)
 
 	pd->pki->expiry = NULL;
 	signer_expire(pd->pki->signer);
+	note_restart(pd);
 	respawn_if_dead(pd);
 	ca_signer_watch(pd);
+}
+
+/* Now and then: is the launcher there, is the signer (seen even before the
+ * first request watches its socket)? */
+static void
+on_supervise(void *ctx)
+{
+	struct provd *pd = ctx;
+
+	pd->pki->supervise = loop_timer(pd->loop, SUPERVISE_MS, on_supervise, pd);
+	if (pd->pki->signer == NULL)        /* between two handles (ca import) */
+		return;
+	signer_expire(pd->pki->signer);     /* a launcher that never answers */
+	note_restart(pd);
+	respawn_if_dead(pd);
+	ca_signer_watch(pd);
+}
+
+void
+ca_supervise_start(struct provd *pd)
+{
+	if (pd->pki == NULL || pd->pki->signer == NULL || pd->loop == NULL ||
+	    pd->pki->supervise != NULL)
+		return;
+	ca_signer_watch(pd);
+	pd->pki->supervise = loop_timer(pd->loop, SUPERVISE_MS, on_supervise, pd);
+}
+
+void
+ca_signer_health(struct provd *pd, char *buf, size_t len)
+{
+	struct pki *pki = pd->pki;
+	struct signer *sg = pki != NULL ? pki->signer : NULL;
+	const char *why;
+
+	if (sg == NULL) {
+		snprintf(buf, len, "none (no CA configured)");
+		return;
+	}
+	check_launcher(pd);
+	why = signer_restart_error(sg);
+	if (signer_restarting(sg))
+		snprintf(buf, len, "restarting");
+	else if (signer_broken(sg))
+		snprintf(buf, len, "not running%s%s", why != NULL ? ": " : "", why != NULL ? why : "");
+	else
+		snprintf(buf, len, "running (pid %d)", (int)signer_pid(sg));
+	if (pki->launcher_lost) {
+		size_t n = strlen(buf);
+
+		snprintf(buf + n, len - n, "; launcher gone: a signer that ends cannot be "
+		         "replaced until provd restarts");
+	}
+}
+
+const char *
+ca_signer_error(struct provd *pd)
+{
+	const char *why = signer_restart_error(pd->pki->signer);
+
+	if (why != NULL)
+		return why;
+	return pd->pki->launcher_lost ? "the signer ended and cannot be replaced: its launcher "
+	                                "is gone (restart provd)" : "the signer is not running";
 }
 
 /* A dead or stuck signer is replaced once (it re-loads the key from its
@@ -387,11 +499,14 @@ recover(struct provd *pd, const char *what, const char *why)
 {
 	char err[256];
 
+	if (signer_restarting(pd->pki->signer))
+		return true;    /* requests queue behind the restart under way */
 	log_warnx("pki: signer failed on %s (%s); restarting it", what, why);
-	if (signer_restart(pd->pki->signer, err, sizeof(err)) < 0) {
+	if (signer_restart_async(pd->pki->signer, err, sizeof(err)) < 0) {
 		log_warnx("pki: signer restart: %s", err);
 		return false;
 	}
+	ca_signer_watch(pd);
 	return true;
 }
 
@@ -474,7 +589,7 @@ ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der
 		return -1;
 	}
 	if (!ca_signer_ready(pd)) {
-		snprintf(err, errlen, "the signer is not running");
+		snprintf(err, errlen, "%s", ca_signer_error(pd));
 		return -1;
 	}
 	cs = xcalloc(1, sizeof(*cs));
@@ -501,6 +616,7 @@ ca_stop(struct pki *pki)
 		return;
 	if (pki->signer != NULL)
 		signer_set_hooks(pki->signer, NULL, NULL, NULL);
+	/* (pki->supervise and pki->expiry belong to the loop, freed with it.) */
 	signer_stop(pki->signer);
 	signer_stop(pki->spare);
 	X509_free(pki->cacert);

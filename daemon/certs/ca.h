@@ -38,6 +38,12 @@ struct pki {
 	int                 watch_fd;    /* the signer's socket in the loop, or -1 */
 	pid_t               watch_pid;
 	struct timer       *expiry;      /* while requests are queued */
+	struct timer       *supervise;   /* launcher and signer checks (ca_supervise_start) */
+	bool                launcher_lost; /* said in the log; status says it */
+	bool                restart_noted; /* the last failed restart is logged */
+	time_t              respawn_after; /* no automatic restart before */
+	char                key_dir[4096]; /* pki.key_file's directory: the signer
+	                                    * writes beneath it only (Landlock) */
 	bool                deliver_due; /* a deferred signer_io is pending */
 	struct ca_gen      *gens;        /* retired generations, oldest first
 	                                  * (rollover.h); none until a rollover */
@@ -85,8 +91,26 @@ typedef void ca_der_fn(void *ctx, int rc, const unsigned char *der, size_t derle
 int ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len,
                       ca_der_fn *cb, void *ctx, char *err, size_t errlen);
 
-/* The signer can take a request (a broken one is restarted first). */
+/* The signer can take a request: a broken one is restarted first, without
+ * waiting (requests queue behind the restart).  false when even that fails
+ * (ca_signer_error says why). */
 bool ca_signer_ready(struct provd *pd);
+/* Why signing is refused now, for a client: the last failed restart, or a
+ * launcher that is gone.  Static or the signer's; valid until the next call. */
+const char *ca_signer_error(struct provd *pd);
+
+/*
+ * Supervise the signer from the loop (once the loop exists): every second,
+ * a signer that died between requests is replaced (off the loop), and the
+ * death of its launcher (daemon.user set: the launcher cannot be forked
+ * again after the privilege drop) is logged once; from then on a signer
+ * that ends stays down and certificate commands fail with "its launcher is
+ * gone (restart provd)", everything else serving.
+ */
+void ca_supervise_start(struct provd *pd);
+/* One line for `status`: running (pid), restarting, not running: why;
+ * plus "launcher gone" when it is. */
+void ca_signer_health(struct provd *pd, char *buf, size_t len);
 
 /*
  * Watch the signer's socket for what the signer handle wants now (after

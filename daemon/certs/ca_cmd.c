@@ -161,6 +161,7 @@ ca_record(struct request *req, X509 *x, uint64_t next_crl)
 	rec_kv(&r, "sha256", fp);
 	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
+	rec_kvf(&r, "launcher_pid", "%d", (int)signer_launcher_pid(req->pd->pki->signer));
 	rec_kvf(&r, "generation", "%zu", req->pd->pki->ngens + 1);
 	rec_kv(&r, "role", "current");
 	rec_end(&r);

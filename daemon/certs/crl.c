@@ -585,10 +585,14 @@ build_and_write(struct crl_state *s)
 
 	s->now = time(NULL);
 	if (crlgen_build(pd->pki->cacert, s->number + 1, s->now, pd->cfg.crl_days,
-	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0 ||
-	    ca_sign_crl_async(pd, tbs, tbslen, on_crl_signed, s, err, sizeof(err)) < 0) {
+	                 s->entries, s->n, &tbs, &tbslen, err, sizeof(err)) < 0) {
 		free(tbs);
 		publish_end(s, ST_INTERNAL, err);
+		return;
+	}
+	if (ca_sign_crl_async(pd, tbs, tbslen, on_crl_signed, s, err, sizeof(err)) < 0) {
+		free(tbs);
+		publish_end(s, ST_UNAVAILABLE, err);    /* no signer to take it */
 		return;
 	}
 	free(tbs);
@@ -601,7 +605,8 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 	struct provd *pd = s->pd;
 
 	if (rc < 0) {
-		publish_end(s, ST_INTERNAL, err);
+		/* A signer that is gone is unavailable; one that refused, not. */
+		publish_end(s, signer_broken(pd->pki->signer) ? ST_UNAVAILABLE : ST_INTERNAL, err);
 		return;
 	}
 	/* The directory first: the compare-and-swap claims the number, so no

@@ -47,6 +47,15 @@
 #define TURN_UIDS           64        /* uids tracked per turn (more: no limit) */
 #define LOG_BURST           10        /* client-provoked log lines a second */
 
+/* A request_when_written: fn once out_sent reaches upto. */
+struct out_watch {
+	uint64_t             upto;
+	request_written_fn  *fn;
+	void                *ctx;
+	STAILQ_ENTRY(out_watch) entry;
+};
+STAILQ_HEAD(out_watch_list, out_watch);
+
 struct client {
 	struct control  *ctl;
 	int              fd;
@@ -57,6 +66,8 @@ struct client {
 	uint64_t         frame_since; /* first byte of the partial frame in `in` */
 	uint64_t         last_rx;     /* last byte received (streamed input) */
 	uint64_t         out_since;   /* replies queued above OUT_LOW since (0: not) */
+	uint64_t         out_sent;    /* bytes written to the socket, ever */
+	struct out_watch_list watches; /* by upto, ascending */
 	uint64_t         closing_since;
 	bool             partial;     /* `in` ends in an incomplete frame */
 	bool             input_paused;
@@ -64,6 +75,7 @@ struct client {
 	bool             resume;     /* has buffered work for the next turn */
 	bool             overflow;   /* reply cap hit: being disconnected */
 	bool             congested;  /* out went above OUT_HIGH, not yet below OUT_LOW */
+	bool             out_lost;   /* the peer is gone: what is queued goes nowhere */
 	uint32_t         events;     /* what the loop watches for now */
 	TAILQ_ENTRY(client) entry;
 };
@@ -94,6 +106,7 @@ static bool client_congested(const struct client *cl);
 static void client_pause_input(struct client *cl, bool paused);
 static void client_request_finished(struct client *cl);
 static bool client_overflowed(struct client *cl);
+static int client_when_written(struct client *cl, request_written_fn *fn, void *ctx);
 
 /* What request.c may do with a client (see request.h). */
 static const struct request_conn client_conn = {
@@ -103,6 +116,7 @@ static const struct request_conn client_conn = {
 	.pause_input = client_pause_input,
 	.finished    = client_request_finished,
 	.overflowed  = client_overflowed,
+	.when_written = client_when_written,
 };
 static void client_update_events(struct client *cl);
 static void client_on_event(void *arg, int fd, uint32_t events);
@@ -263,6 +277,7 @@ on_accept(void *arg, int lfd, uint32_t events)
 		cl = xcalloc(1, sizeof(*cl));
 		cl->ctl = c;
 		cl->fd = fd;
+		STAILQ_INIT(&cl->watches);
 		buf_init(&cl->in, IN_MAX);
 		buf_init(&cl->out, OUT_MAX);
 		cl->idle_since = cl->last_rx = loop_now_ms();
@@ -409,10 +424,42 @@ client_update_events(struct client *cl)
 	loop_mod_fd(cl->ctl->pd->loop, cl->fd, ev);
 }
 
+static int
+client_when_written(struct client *cl, request_written_fn *fn, void *ctx)
+{
+	struct out_watch *w;
+
+	if (cl->overflow || cl->out_lost)
+		return -1;
+	if (cl->out.len == 0)
+		return 1;
+	w = xcalloc(1, sizeof(*w));
+	w->upto = cl->out_sent + cl->out.len;
+	w->fn = fn;
+	w->ctx = ctx;
+	STAILQ_INSERT_TAIL(&cl->watches, w, entry);
+	return 0;
+}
+
+/* Tell the watches whose bytes are all written; with lost, every one left
+ * (the queue was dropped or the connection ends). */
+static void
+fire_watches(struct client *cl, bool lost)
+{
+	struct out_watch *w;
+
+	while ((w = STAILQ_FIRST(&cl->watches)) != NULL && (lost || w->upto <= cl->out_sent)) {
+		STAILQ_REMOVE_HEAD(&cl->watches, entry);
+		w->fn(w->ctx, !lost);
+		free(w);
+	}
+}
+
 static void
 client_flush(struct client *cl)
 {
 	bool was_full = cl->out.len > OUT_HIGH;
+	bool dropped = false;
 	ssize_t n;
 
 	while (cl->out.len > 0) {
@@ -424,10 +471,13 @@ client_flush(struct client *cl)
 			 * EOF or error and close. */
 			buf_reset(&cl->out);
 			cl->closing = true;
+			cl->out_lost = dropped = true;
 			break;
 		}
 		buf_consume(&cl->out, (size_t)n);
+		cl->out_sent += (uint64_t)n;
 	}
+	fire_watches(cl, dropped);
 	if (cl->out.len == 0)
 		buf_free(&cl->out), buf_init(&cl->out, OUT_MAX);
 	/* A reply must drain: the clock runs from the moment the queue went
@@ -472,6 +522,7 @@ client_overflowed(struct client *cl)
 	cl->closing = true;
 	if (cl->closing_since == 0)
 		cl->closing_since = loop_now_ms();
+	fire_watches(cl, true);
 	buf_free(&cl->out);
 	buf_init(&cl->out, OUT_MAX);
 	cl->out_since = 0;
@@ -758,6 +809,7 @@ client_close(struct client *cl)
 		if (req->on_cancel)
 			req->on_cancel(req);
 	}
+	fire_watches(cl, true);      /* what is still queued goes nowhere */
 	loop_del_fd(c->pd->loop, cl->fd);
 	close(cl->fd);
 	TAILQ_REMOVE(&c->clients, cl, entry);

@@ -92,6 +92,14 @@ request_flush(struct request *req)
 		req->conn->flush(req->client);
 }
 
+int
+request_when_written(struct request *req, request_written_fn *fn, void *ctx)
+{
+	if (req->client == NULL)
+		return -1;
+	return req->conn->when_written(req->client, fn, ctx);
+}
+
 void
 rec_end(struct rec *r)
 {

@@ -32,6 +32,9 @@ struct timer;
 struct request;
 typedef void request_fn(struct request *req);
 typedef void request_data_fn(struct request *req, const char *p, size_t n);
+/* The bytes queued before a request_when_written reached the socket
+ * (written true), or never will (the client went away first). */
+typedef void request_written_fn(void *ctx, bool written);
 
 /* The connection a request came in on, as the reply API reaches it.  The
  * control socket (control.c, which creates requests) fills req->conn in;
@@ -46,6 +49,8 @@ struct request_conn {
 	 * and it is disconnected on the next turn of the loop with one log
 	 * line; further replies to it are dropped. */
 	bool (*overflowed)(struct client *cl);
+	/* See request_when_written. */
+	int (*when_written)(struct client *cl, request_written_fn *fn, void *ctx);
 };
 
 struct request {
@@ -93,6 +98,16 @@ void rec_end(struct rec *r);
  * record). */
 void rec_end_held(struct rec *r);
 void request_flush(struct request *req);
+/*
+ * Call fn(ctx, written) once every byte queued to req's client so far has
+ * been written to its socket (written true), or once the connection ends
+ * with some of them unsent (false: dropped, the client gone or cut off for
+ * not reading).  The call outlives the request (a reply's last bytes may
+ * go after its STATUS).  Returns 0 (fn will be called, from the loop,
+ * never from here), 1 (nothing is left unsent: fn is not called), or -1
+ * (the client is gone or its replies are being dropped: fn is not called).
+ */
+int request_when_written(struct request *req, request_written_fn *fn, void *ctx);
 
 /* One record from key/value pairs, NULL-terminated. NULL values are skipped. */
 void reply_kv(struct request *req, const char *key, ...) __attribute__((sentinel));

@@ -57,4 +57,33 @@ ok "a second start reports nothing new" bash -c \
 	'"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ "$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
 eq "one report only" "$(grep -c "batch: a batch import ended early" "$SANDBOX_DIR/provd.log")" 1
 
+# A row is crossed off when the bytes of its password reach the socket, not
+# when they are queued: a client that stops reading and goes away leaves the
+# rows whose credentials were still in provd's output queue in flight, and
+# they are reported; the rows it was sent are not.
+mkdir -p "$T/stop"
+{ head -n1 "$CSV"; tail -n 1400 "$CSV"; } >"$T/stop/in.csv"
+ok "a client that stops reading after 50 passwords" \
+	python3 "$REPO/tests/tools/stopreader.py" "$PROVD_SOCKET" "$T/stop/in.csv" 50 "$T/stop/sent"
+diag "$OUT"
+ok "provd reports the batch" within 30 bash -c \
+	'(( $(grep -c "batch: a batch import ended early" "$1") == 2 ))' _ "$SANDBOX_DIR/provd.log"
+report2=$(ls -t "$PENDING"/*.interrupted | head -n1)
+ok "a second report is kept" test "$report2" != "$report"
+ldap_root -b "ou=people,$LDAP_BASE" -s one '(objectClass=inetOrgPerson)' employeeNumber |
+	ldif_values employeeNumber | sort >"$T/stop/all"
+cut -d, -f1 "$T/stop/in.csv" | tail -n +2 | sort >"$T/stop/ids"
+comm -12 "$T/stop/all" "$T/stop/ids" >"$T/stop/made"
+sort -u "$T/stop/sent" >"$T/stop/sent.s"
+comm -23 "$T/stop/made" "$T/stop/sent.s" >"$T/stop/unsent"
+awk '$1 == "+" {p[$2] = 1} $1 == "-" {delete p[$2]} END {for (k in p) print k}' "$report2" |
+	sort >"$T/stop/reported"
+ok "more accounts were made than the client was sent" test -s "$T/stop/unsent"
+eq "every account whose password was not sent is reported" \
+	"$(comm -23 "$T/stop/unsent" "$T/stop/reported")" ""
+eq "no row the client was sent is reported" "$(comm -12 "$T/stop/sent.s" "$T/stop/reported")" ""
+diag "made: $(wc -l <"$T/stop/made"); sent: $(wc -l <"$T/stop/sent.s"); reported: $(wc -l <"$T/stop/reported")"
+ok "audit show" provctl -f json audit show
+eq "two (batch interrupted) records" "$(grep -o '"command":"(batch interrupted)"' <<<"$OUT" | wc -l)" 2
+
 done_testing

@@ -108,4 +108,31 @@ ok "crl publish after the signer died" provctl crl publish
 ok "that CRL verifies too" openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
 contains "provd said what happened" "$(<"$SANDBOX_DIR/provd.log")" "signer ended; starting a new one"
 
+# The replacement itself is off the loop: with the launcher held (SIGSTOP)
+# while provd asks it for a new signer, provd keeps answering, a CRL asked
+# for meanwhile waits behind the restart and is signed once the new signer
+# has loaded the key.
+ok "ca show" provctl -f json ca show
+spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT" | head -n1)
+lpid=$(sed -n 's/.*"launcher_pid":\([0-9]*\).*/\1/p' <<<"$OUT" | head -n1)
+ok "the launcher is known" test "${lpid:-0}" -gt 0
+eq "the signer is the launcher's child" "$(awk '/^PPid:/ {print $2}' "/proc/$spid/status")" "$lpid"
+kill -STOP "$lpid"
+kill -KILL "$spid"
+sleep 1.5       # the socket closes at once; the supervision tick is 1 s
+ok "ping answers while the launcher is held" quick ping
+ok "status answers too" quick status
+contains "status says the signer is restarting" "$OUT" "restarting"
+"$BUILD/provctl" crl publish >"$T/publish2.out" 2>&1 &
+publisher=$!
+sleep 0.3
+ok "ping answers while a CRL waits for the new signer" quick ping
+kill -CONT "$lpid"
+wait "$publisher"
+eq "that crl publish ends once the new signer has the key" "$?" 0
+ok "its CRL verifies with the CA certificate" \
+	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
+ok "status" provctl status
+contains "the signer runs again" "$OUT" "running (pid"
+
 done_testing

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The signer runs under a seccomp filter: made (as root, with gdb) to run a
 # program, open a network socket or fork, it is refused with EPERM and keeps
-# signing; a local (AF_UNIX) socket is still allowed.
+# signing; a local (AF_UNIX) socket is still allowed.  Under Landlock it
+# may write only beneath the key's directory: a file elsewhere (provd's
+# state, the CRL) is refused with EACCES, reading stays open.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 command -v gdb >/dev/null || { echo "not ok 1 - gdb is needed (tools/install-deps installs it)"; exit 1; }
@@ -23,6 +25,17 @@ eq "an IPv4 socket is refused (EPERM)" "$(in_signer 'socket(2, 1, 0)')" "-1 1 "
 eq "fork is refused (EPERM)" "$(in_signer 'fork()')" "-1 1 "
 res=$(in_signer 'socket(1, 1, 0)')
 ok "an AF_UNIX socket is allowed" test "${res%% *}" -ge 0
+KD=$SANDBOX_DIR/state/ca
+eq "a file outside the key directory cannot be made (EACCES)" \
+	"$(in_signer "open(\"$SANDBOX_DIR/state/probe\", 65, 384)")" "-1 13 "
+ok "and none was" test ! -e "$SANDBOX_DIR/state/probe"
+eq "the CRL cannot be written (EACCES)" \
+	"$(in_signer "open(\"$SANDBOX_DIR/state/crl/ca.crl\", 1)")" "-1 13 "
+res=$(in_signer "open(\"$KD/probe\", 65, 384)")
+ok "a file beneath the key directory can" test "${res%% *}" -ge 0
+rm -f "$KD/probe"
+res=$(in_signer 'open("/etc/hostname", 0)')
+ok "reading elsewhere is still allowed" test "${res%% *}" -ge 0
 ok "the signer still runs" kill -0 "$spid"
 ok "and signs" provctl crl publish
 ok "the CRL verifies" openssl crl -inform DER -in "$SANDBOX_DIR/state/crl/ca.crl" \

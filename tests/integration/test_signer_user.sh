@@ -57,6 +57,37 @@ fails "the engine's uid cannot read the new signer's memory" any as_eng \
 ok "crl publish with the new signer" provctl crl publish
 ok "that CRL verifies" \
 	openssl crl -inform DER -in "$SANDBOX_DIR/state/crl/ca.crl" -CAfile "$SANDBOX_DIR/state/ca/ca.pem" -noout
+
+# The launcher cannot be forked again once provd has dropped its rights:
+# when it dies provd says so in the log and in `status`, the live signer
+# goes on signing, and once that one ends too certificates and CRLs are
+# refused with the reason while everything else is served.
+ok "ca show" provctl -f json ca show
+spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
+lpid=$(sed -n 's/.*"launcher_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
+ok "the launcher is known" test "${lpid:-0}" -gt 0
+eq "the launcher runs as the signer's user" "$(awk '/^Uid:/ {print $2}' "/proc/$lpid/status")" "$(id -u "$CA")"
+kill -KILL "$lpid"
+ok "provd notices the launcher's end" within 5 bash -c '"$1" status | grep -q "launcher gone"' \
+	_ "$BUILD/provctl"
+contains "and says it in the log" "$(<"$SANDBOX_DIR/provd.log")" "the signer launcher has ended"
+ok "the live signer still signs a CRL" provctl crl publish
+ok "a person for a certificate" provctl user add --name 'Lê Văn Cường' --unit so-tai-chinh \
+	--employee-id NV0009
+lu=$(provctl -f tab user list | awk -F'\t' '/Cường/ {print $1; exit}')
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$SANDBOX_DIR/l.key" \
+	-subj /CN=x -out "$SANDBOX_DIR/l.csr" 2>/dev/null
+kill -KILL "$spid"
+sleep 1.5
+ok "ping answers with no signer" provctl ping
+ok "status answers" provctl status
+contains "status says the launcher is gone" "$OUT" "launcher gone"
+contains "and that the signer does not run" "$OUT" "not running"
+fails "crl publish is refused" 7 provctl crl publish
+contains "with the reason" "$ERR" "launcher is gone"
+fails "cert issue is refused" 7 provctl cert issue "$lu" --csr "$SANDBOX_DIR/l.csr"
+contains "with the reason too" "$ERR" "launcher is gone"
+ok "user list still answers" provctl user list
 ok "provd restarts with the split key" bash -c \
 	'"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
 	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"

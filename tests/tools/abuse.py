@@ -28,6 +28,26 @@ def frame(ftype, fields, version=1):
     return struct.pack(">I", len(body)) + body
 
 
+def split_frames(buf):
+    """The complete frames at the start of buf: ([(type, fields)], rest)."""
+    frames = []
+    while len(buf) >= 4:
+        (blen,) = struct.unpack(">I", buf[:4])
+        if len(buf) < 4 + blen:
+            break
+        body = buf[4:4 + blen]
+        buf = buf[4 + blen:]
+        _, ftype, n = struct.unpack(">BBH", body[:4])
+        p = 4
+        fields = []
+        for _ in range(n):
+            (flen,) = struct.unpack(">I", body[p:p + 4])
+            fields.append(body[p + 4:p + 4 + flen])
+            p += 4 + flen
+        frames.append((ftype, fields))
+    return frames, buf
+
+
 def read_frames(s, timeout):
     """Frames until a STATUS, EOF or the timeout: (frames, how) where how is
     'status', 'closed' or 'timeout'."""
@@ -37,22 +57,12 @@ def read_frames(s, timeout):
     deadline = time.monotonic() + timeout
     try:
         while True:
-            while len(buf) >= 4:
-                (blen,) = struct.unpack(">I", buf[:4])
-                if len(buf) < 4 + blen:
-                    break
-                body = buf[4:4 + blen]
-                buf = buf[4 + blen:]
-                _, ftype, n = struct.unpack(">BBH", body[:4])
-                p = 4
-                fields = []
-                for _ in range(n):
-                    (flen,) = struct.unpack(">I", body[p:p + 4])
-                    fields.append(body[p + 4:p + 4 + flen])
-                    p += 4 + flen
-                frames.append((ftype, fields))
+            got, buf = split_frames(buf)
+            for i, (ftype, _) in enumerate(got):
                 if ftype == STATUS:
+                    frames += got[:i + 1]
                     return frames, "status"
+            frames += got
             left = deadline - time.monotonic()
             if left <= 0:
                 return frames, "timeout"

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -756,6 +757,101 @@ test_dead_signer_and_restart(void **state)
 	free(path);
 }
 
+/* An asynchronous answer, kept for the test. */
+struct answer {
+	int  done, rc;
+	EVP_PKEY *pub;
+	char err[512];
+};
+
+static void
+on_pubkey(void *ctx, int rc, const unsigned char *der, size_t derlen,
+    const char *err)
+{
+	struct answer *a = ctx;
+	const unsigned char *p = der;
+
+	a->done = 1;
+	a->rc = rc;
+	if (rc == 0)
+		a->pub = d2i_PUBKEY(NULL, &p, (long)derlen);
+	snprintf(a->err, sizeof(a->err), "%s", err != NULL ? err : "");
+}
+
+/* Run the handle as an event loop would until a is answered (10 s). */
+static void
+run_until(struct signer *s, struct answer *a)
+{
+	int i;
+
+	for (i = 0; i < 1000 && !a->done; i++) {
+		struct pollfd p = { .fd = signer_fd(s), .events = 0 };
+
+		if (signer_want(s) & SIGNER_WANT_READ)
+			p.events |= POLLIN;
+		if (signer_want(s) & SIGNER_WANT_WRITE)
+			p.events |= POLLOUT;
+		if (p.fd >= 0 && p.events != 0)
+			(void)poll(&p, 1, 10);
+		signer_io(s);
+		signer_expire(s);
+	}
+	assert_true(a->done);
+}
+
+/*
+ * A restart that does not wait: a request submitted while the new signer
+ * starts runs after it has loaded the key; if the key does not load, the
+ * request fails with the reason.
+ */
+static void
+test_restart_async(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "async-restart.key"), *moved, err[512];
+	struct answer a = { 0 }, b = { 0 };
+	EVP_PKEY *pub = NULL;
+	pid_t old;
+
+	moved = tpki_path(f->dir, "async-restart.moved");
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	old = signer_pid(f->s);
+	assert_int_equal(kill(old, SIGKILL), 0);
+	if (signer_restart_async(f->s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_true(signer_restarting(f->s));
+	assert_false(signer_broken(f->s));
+	assert_int_equal(signer_call_async(f->s, SIGNER_OP_PUBKEY, NULL, 0,
+	    4096, on_pubkey, &a, err, sizeof(err)), 0);
+	assert_false(a.done);           /* never from inside the submit */
+	run_until(f->s, &a);
+	if (a.rc != 0)
+		fail_msg("%s", a.err);
+	assert_int_equal(EVP_PKEY_eq(pub, a.pub), 1);
+	assert_false(signer_restarting(f->s));
+	assert_true(signer_pid(f->s) != old);
+	assert_null(signer_restart_error(f->s));
+
+	/* The key gone from its path: the restart says so to the waiting. */
+	assert_int_equal(rename(path, moved), 0);
+	if (signer_restart_async(f->s, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(signer_call_async(f->s, SIGNER_OP_PUBKEY, NULL, 0,
+	    4096, on_pubkey, &b, err, sizeof(err)), 0);
+	run_until(f->s, &b);
+	assert_int_equal(b.rc, -1);
+	print_message("key gone: %s\n", b.err);
+	assert_non_null(strstr(b.err, "signer restart failed: the CA key did not load"));
+	assert_non_null(signer_restart_error(f->s));
+	assert_int_equal(rename(moved, path), 0);
+	EVP_PKEY_free(pub);
+	EVP_PKEY_free(a.pub);
+	free(path);
+	free(moved);
+}
+
 static void
 test_drop_privileges(void **state)
 {
@@ -918,6 +1014,7 @@ main(void)
 		cmocka_unit_test(test_sign_cert_der),
 		cmocka_unit_test(test_engine_never_opens_key),
 		cmocka_unit_test(test_dead_signer_and_restart),
+		cmocka_unit_test(test_restart_async),
 		cmocka_unit_test(test_drop_privileges),
 		cmocka_unit_test(test_wire_limits),
 	};
