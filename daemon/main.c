@@ -44,6 +44,7 @@
 #include "account.h"
 #include "log.h"
 #include "initialpw.h"
+#include "olddomain.h"
 #include "pendingpw.h"
 #include "loop.h"
 #include "provd.h"
@@ -181,6 +182,7 @@ reload_config(void)
 	pd.cfg = ncfg;
 	log_set_facility(pd.cfg.syslog_facility);
 	dir_reconfigure(pd.dir, &pd.cfg);
+	olddomain_refresh(&pd);
 	log_info("configuration reloaded from %s", pd.cfg.path);
 }
 
@@ -391,6 +393,7 @@ main(int argc, char **argv)
 	if (ca_ready(&pd))
 		crl_start_timer(&pd);
 	initialpw_start(&pd);
+	olddomain_start(&pd);
 	(void)pendingpw_recover(&pd);
 	crlsync_start(&pd);
 	renew_start_timer(&pd);
@@ -407,6 +410,7 @@ main(int argc, char **argv)
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);
+	olddomain_stop();
 	crlsync_stop();
 	writer_free(pd.writer);
 	dir_free(pd.dir);

@@ -997,17 +997,25 @@ on_end(struct request *req)
 	/* The configuration must already say what the file asks for: the
 	 * address policy and the certificate profiles read it. */
 	if (j->r->new_domain[0] != '\0') {
-		bool kept = false;
+		const struct old_domain *od = address_old_domain(cfg, j->r->old_domain);
+		const char *until = strcmp(j->r->keep_until, "forever") == 0 ? "" : j->r->keep_until;
 
-		for (i = 0; i < cfg->nprevious_domains; i++)
-			kept |= strcmp(cfg->previous_domains[i], j->r->old_domain) == 0;
-		if (strcmp(cfg->mail_domain, j->r->new_domain) != 0 || !kept) {
-			char msg[1400];
+		if (strcmp(cfg->mail_domain, j->r->new_domain) != 0 || od == NULL ||
+		    od->kind != OLD_DOMAIN_PREVIOUS || strcmp(od->until_day, until) != 0) {
+			char msg[1600], entry[700];
 
-			snprintf(msg, sizeof(msg), "domain: set mail.domain = \"%s\" and "
-			         "mail.previous_domains = [ \"%s\" ] in provd.conf (and both domains "
-			         "in the Postfix maps) and reload provd first; it has mail.domain "
-			         "\"%s\"", j->r->new_domain, j->r->old_domain, cfg->mail_domain);
+			if (until[0] != '\0')
+				snprintf(entry, sizeof(entry), "mail.old_domains = ( { domain = \"%s\"; "
+				         "until = \"%s\"; } )", j->r->old_domain, until);
+			else
+				snprintf(entry, sizeof(entry), "mail.old_domains = ( { domain = \"%s\"; "
+				         "} ) (or mail.previous_domains = [ \"%s\" ])", j->r->old_domain,
+				         j->r->old_domain);
+			snprintf(msg, sizeof(msg), "domain: set mail.domain = \"%s\" and %s in "
+			         "provd.conf (and both domains in the Postfix maps) and reload provd "
+			         "first; it has mail.domain \"%s\"%s%s", j->r->new_domain, entry,
+			         cfg->mail_domain, od != NULL ? " and the old domain until " : "",
+			         od == NULL ? "" : od->until_day[0] ? od->until_day : "forever");
 			reply_kv(req, "line", line_of(j->r->domain_line, ln), "error", msg, NULL);
 			j->r->nerrors++;
 		}
