@@ -81,7 +81,7 @@ python3 - "$SANDBOX_DIR/provd.conf" <<'PY'
 import sys
 p = sys.argv[1]; s = open(p).read()
 s = s.replace('domain = "vinhphuc.gov.vn";',
-              'domain = "phutho.gov.vn";\n  previous_domains = [ "vinhphuc.gov.vn" ];')
+              'domain = "phutho.gov.vn";\n  old_domains = ( { domain = "vinhphuc.gov.vn"; until = "2026-07-01"; } );')
 s = s.replace('organization = "UBND tỉnh Vĩnh Phúc";', 'organization = "UBND tỉnh Phú Thọ";')
 open(p, 'w').write(s)
 PY
@@ -89,6 +89,19 @@ restart_provd() {
 	"$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR" >/dev/null 2>&1 || true
 	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 }
+ok "provd restarts with the old domain kept until 2026-07-01" restart_provd
+fails "the file keeps the old domain forever: the until date must match" 6 \
+	provctl -f json reorg plan "$EXAMPLE"
+ERRS=$OUT
+ok "... said on the domain line" err_line "$dline" "the old domain until 2026-07-01"
+
+python3 - "$SANDBOX_DIR/provd.conf" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+s = s.replace('old_domains = ( { domain = "vinhphuc.gov.vn"; until = "2026-07-01"; } );',
+              'previous_domains = [ "vinhphuc.gov.vn" ];')
+open(p, 'w').write(s)
+PY
 ok "provd restarts with mail.domain phutho.gov.vn" restart_provd
 
 # --- plan --------------------------------------------------------------------------------
