@@ -316,14 +316,14 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .flags = CMD_STREAM_INPUT | CMD_ROWS, .opts = no_opts,
 	  .summary = "check a reorganisation file whole and print, per unit, what applying it "
 	             "would change",
-	  .example = "provctl reorg plan etc/reorg/vinh-phuc-2025.csv" },
+	  .example = "provctl reorg plan /usr/share/provd/reorg/vinh-phuc-2025.csv" },
 	[CMD_REORG_APPLY] = {
 	  .id = CMD_REORG_APPLY, .scope = SCOPE_NONE,
 	  .noun = "reorg", .verb = "apply", .operands = "FILE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN,
 	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = no_opts,
 	  .summary = "apply a reorganisation file (again after an interruption: it resumes)",
-	  .example = "provctl reorg apply etc/reorg/vinh-phuc-2025.csv" },
+	  .example = "provctl reorg apply /usr/share/provd/reorg/vinh-phuc-2025.csv" },
 	[CMD_REORG_STATUS] = {
 	  .id = CMD_REORG_STATUS, .scope = SCOPE_READ,
 	  .noun = "reorg", .verb = "status", .roles = ROLE_READ, .opts = no_opts,
