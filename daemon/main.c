@@ -94,6 +94,7 @@ wire_layers(void)
 {
 	request_set_audit(audit_hook);
 	lifecycle_set_certs(cert_lifecycle, cert_lifecycle_preview);
+	lifecycle_set_reissue(cert_lifecycle_move_reissue);
 	account_purge_set_certs(escrow_expire);
 	crl_set_hooks(&rollover_crl_hooks);
 	ocsp_set_hooks(&rollover_ocsp_hooks);

@@ -1012,8 +1012,8 @@ office_key(const struct certrec *c)
 
 /* The new key's type: as the old certificate's (RSA -> rsa-3072, else
  * ec-p256, the two provd-keygen makes). */
-static enum keyfile_type
-reissue_key_type(const struct certrec *c)
+enum keyfile_type
+rollover_reissue_key_type(const struct certrec *c)
 {
 	const unsigned char *p = c->der;
 	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
@@ -1115,7 +1115,7 @@ revoked_one(void *ctx, int status, const char *msg)
 	}
 	ro->revoked++;
 	if (office_key(ro->cur) && ro->p12_dir) {
-		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, reissue_key_type(ro->cur),
+		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, rollover_reissue_key_type(ro->cur),
 		             reissued_one, ro);
 		return;
 	}
