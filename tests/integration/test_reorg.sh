@@ -242,7 +242,7 @@ contains "... revoked in that run" "$OUT" affiliationChanged
 ok "the office's certificate" provctl -f json cert show "$SERIAL3"
 contains "... revoked in that run too" "$OUT" affiliationChanged
 p12s=$(cd "$TMP/p12" && ls | sort | tr '\n' ' ')
-new3=$(cd "$TMP/p12" && ls maivt-*.p12 2>/dev/null | sed 's/^maivt-//; s/\.p12$//')
+new3=$(cd "$TMP/p12" && ls maivt-*.p12 2>/dev/null | sed 's/^maivt-//; s/\.p12$//' || true)
 eq "one PKCS#12, re-issued in the same run, and the passphrases" "$p12s" \
 	"maivt-$new3.p12 passphrases.csv "
 eq "... the PKCS#12 is 0600" "$(stat -c %a "$TMP/p12/maivt-$new3.p12" 2>&1)" 600
