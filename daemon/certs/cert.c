@@ -30,7 +30,6 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
-#include "rollover.h"
 #include "schema.h"
 #include "serial.h"
 #include "units.h"
@@ -540,7 +539,7 @@ life_reissue_next(struct life *lf, int status)
 
 	if (lf->nextoffice < lf->noffice) {
 		c = lf->office[lf->nextoffice];
-		cert_reissue(lf->req, c->login, c->profile, rollover_reissue_key_type(c),
+		cert_reissue(lf->req, c->login, c->profile, cert_reissue_key_type(c),
 		             life_reissued, lf);
 		return;
 	}

@@ -59,6 +59,12 @@ void cert_issue_successor(struct request *req, const char *login, const char *pr
  */
 void cert_reissue(struct request *req, const char *login, const char *profile,
                   enum keyfile_type kt, cert_issued_fn *done, void *ctx);
+
+/* The key type cert_reissue gets for the certificate c (its DER read): as
+ * the old key's, RSA -> rsa-3072, anything else ec-p256, the two
+ * provd-keygen makes.  ca rollover --revoke-all and reorg apply --p12-dir. */
+struct certrec;
+enum keyfile_type cert_reissue_key_type(const struct certrec *c);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

@@ -738,6 +738,19 @@ cert_issue_successor(struct request *req, const char *login, const char *profile
 	issue_successor(req, login, profile, renews, pub, NULL, reply_record, done, ctx);
 }
 
+enum keyfile_type
+cert_reissue_key_type(const struct certrec *c)
+{
+	const unsigned char *p = c->der;
+	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
+	enum keyfile_type kt = KEYFILE_EC_P256;
+
+	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
+		kt = KEYFILE_RSA_3072;
+	X509_free(x);
+	return kt;
+}
+
 void
 cert_reissue(struct request *req, const char *login, const char *profile,
              enum keyfile_type kt, cert_issued_fn *done, void *ctx)

@@ -1010,21 +1010,6 @@ office_key(const struct certrec *c)
 	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
 }
 
-/* The new key's type: as the old certificate's (RSA -> rsa-3072, else
- * ec-p256, the two provd-keygen makes). */
-enum keyfile_type
-rollover_reissue_key_type(const struct certrec *c)
-{
-	const unsigned char *p = c->der;
-	X509 *x = p != NULL ? d2i_X509(NULL, &p, (long)c->derlen) : NULL;
-	enum keyfile_type kt = KEYFILE_EC_P256;
-
-	if (x != NULL && EVP_PKEY_get_base_id(X509_get0_pubkey(x)) == EVP_PKEY_RSA)
-		kt = KEYFILE_RSA_3072;
-	X509_free(x);
-	return kt;
-}
-
 /* One reply record for the certificate being handled. */
 static void
 roll_row(struct roll *ro, const char *status, const char *action, const char *new_serial,
@@ -1115,7 +1100,7 @@ revoked_one(void *ctx, int status, const char *msg)
 	}
 	ro->revoked++;
 	if (office_key(ro->cur) && ro->p12_dir) {
-		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, rollover_reissue_key_type(ro->cur),
+		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, cert_reissue_key_type(ro->cur),
 		             reissued_one, ro);
 		return;
 	}

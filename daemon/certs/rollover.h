@@ -33,7 +33,6 @@
 #include <openssl/x509.h>
 
 #include "crl.h"
-#include "keyfile.h"
 #include "ocsp.h"
 
 struct provd;
@@ -90,12 +89,5 @@ void rollover_show(struct request *req);
 /* `ca rollover --subject DN --key TYPE --days N [--pkcs11 URI]
  * [--revoke-all]`: see docs/operations.md for the order of steps. */
 void ca_rollover(struct request *req);
-
-/* The key type a re-issue with a new key gets for the certificate c (its
- * DER read): RSA -> rsa-3072, anything else ec-p256, the two provd-keygen
- * makes.  Used by the --revoke-all re-issue and after a reorganisation
- * (cert_lifecycle_move_reissue). */
-struct certrec;
-enum keyfile_type rollover_reissue_key_type(const struct certrec *c);
 
 #endif
