@@ -36,7 +36,7 @@ struct sweep {
 	bool           running, stopped;
 	struct target *t;
 	size_t         n, cap, inflight;
-	unsigned long  removed, named;   /* this run: values removed, mails left */
+	unsigned long  removed, named;   /* this run: accounts changed, mails left */
 	bool           full;             /* a pass stopped at SWEEP_TARGETS, or a
 	                                  * value read was gone: another pass */
 	bool           failed;           /* a write failed: again next time */
@@ -200,10 +200,10 @@ finish(struct sweep *s, bool clean)
 	if (clean) {
 		for (i = 0; i < cfg->nold_domains && s->nclean < CONFIG_MAX_OLD_DOMAINS; i++)
 			if (ended_unswept(s, cfg->old_domains[i].name)) {
-				log_info("mail domains: %s ended on %s: %lu old addresses removed%s",
-				         cfg->old_domains[i].name, cfg->old_domains[i].until_day,
-				         s->removed, s->named ? "; some accounts still have their "
-				         "mail there (rename them)" : "");
+				log_info("mail domains: %s ended on %s: addresses in ended domains "
+				         "removed from %lu accounts%s", cfg->old_domains[i].name,
+				         cfg->old_domains[i].until_day, s->removed, s->named ?
+				         "; some accounts still have their mail there (rename them)" : "");
 				s->clean[s->nclean++] = xstrdup(cfg->old_domains[i].name);
 			}
 	}
