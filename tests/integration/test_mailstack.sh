@@ -459,6 +459,7 @@ open(p, 'w').write(s)
 PY
 ok "provd restarts with the new domain" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
 	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
 ok "reorg plan" provctl reorg plan "$REPO/etc/reorg/vinh-phuc-2025.csv"
 ok "reorg apply" provctl reorg apply "$REPO/etc/reorg/vinh-phuc-2025.csv"
 eq "after: the new address is the mailbox" "$(resolve "tuanlv@$NEWD")" "mailbox tuanlv@$NEWD"
@@ -498,6 +499,7 @@ PY
 set_until 2999-12-31
 ok "provd restarts with the old domain kept until 2999-12-31" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
 	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
 eq "the domain list names both domains" "$(cat "$LISTS/domains" 2>&1)" "$NEWD
 $DOMAIN"
 eq "... and so does the unit list" "$(cat "$LISTS/unit-domains" 2>&1)" "$NEWD
@@ -519,6 +521,7 @@ eq "... and delivers" "$(resolve "tuan.le@$DOMAIN")" "mailbox tuanlv@$NEWD"
 set_until 2020-01-01
 ok "provd restarts after the date" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
 	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
 # old_aliases: how many mailLocalAddress values are in the old domain.
 old_aliases() {
 	ldap_root -b "$P" '(mailLocalAddress=*)' mailLocalAddress |
