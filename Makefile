@@ -205,6 +205,7 @@ INSTALL_PROFILES  := $(wildcard templates/profiles/*.conf)
 INSTALL_SCHEMA    := $(wildcard templates/schema/*.ldif)
 INSTALL_NOTICES   := $(wildcard templates/notice/*.txt)
 INSTALL_UNITS     := $(wildcard etc/units/*.csv)
+INSTALL_REORG     := $(wildcard etc/reorg/*.csv)
 INSTALL_MAN1      := docs/man/provctl.1
 INSTALL_MAN5      := docs/man/provd.conf.5
 INSTALL_MAN8      := docs/man/provd.8 docs/man/provd-ocsp.8 docs/man/provd-self.8
@@ -220,7 +221,7 @@ INSTALL_PATHS := -e 's|/usr/local/sbin/|$(SBINDIR)/|g' \
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
 	    $(DESTDIR)$(DATADIR)/profiles $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/notice \
-	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/units \
+	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/units $(DESTDIR)$(DATADIR)/reorg \
 	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(SYSTEMDDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
@@ -239,6 +240,7 @@ install: all
 	$(if $(INSTALL_SCHEMA),install -m 0644 $(INSTALL_SCHEMA) $(DESTDIR)$(DATADIR)/schema/)
 	$(if $(INSTALL_NOTICES),install -m 0644 $(INSTALL_NOTICES) $(DESTDIR)$(DATADIR)/notice/)
 	$(if $(INSTALL_UNITS),install -m 0644 $(INSTALL_UNITS) $(DESTDIR)$(DATADIR)/units/)
+	$(if $(INSTALL_REORG),install -m 0644 $(INSTALL_REORG) $(DESTDIR)$(DATADIR)/reorg/)
 	sed $(INSTALL_PATHS) etc/provd.conf >$(DESTDIR)$(DATADIR)/examples/provd.conf
 	chmod 0644 $(DESTDIR)$(DATADIR)/examples/provd.conf
 	$(if $(INSTALL_EX_DOVECOT),install -d $(DESTDIR)$(DATADIR)/examples/dovecot)
@@ -269,6 +271,7 @@ uninstall:
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/schema/,$(notdir $(INSTALL_SCHEMA)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/notice/,$(notdir $(INSTALL_NOTICES)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/units/,$(notdir $(INSTALL_UNITS)))
+	rm -f $(addprefix $(DESTDIR)$(DATADIR)/reorg/,$(notdir $(INSTALL_REORG)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/dovecot/,$(notdir $(INSTALL_EX_DOVECOT)))
 	rm -f $(addprefix $(DESTDIR)$(DATADIR)/examples/postfix/,$(notdir $(INSTALL_EX_POSTFIX)))
 	rm -f $(DESTDIR)$(DATADIR)/examples/provd.conf
@@ -282,6 +285,7 @@ uninstall:
 	for d in $(DESTDIR)$(DATADIR)/examples/dovecot $(DESTDIR)$(DATADIR)/examples/postfix \
 	    $(DESTDIR)$(DATADIR)/examples $(DESTDIR)$(DATADIR)/profiles \
 	    $(DESTDIR)$(DATADIR)/schema $(DESTDIR)$(DATADIR)/notice $(DESTDIR)$(DATADIR)/units \
+	    $(DESTDIR)$(DATADIR)/reorg \
 	    $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
 		if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; \
 	done

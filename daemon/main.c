@@ -44,6 +44,7 @@
 #include "account.h"
 #include "log.h"
 #include "initialpw.h"
+#include "olddomain.h"
 #include "pendingpw.h"
 #include "loop.h"
 #include "provd.h"
@@ -93,6 +94,7 @@ wire_layers(void)
 {
 	request_set_audit(audit_hook);
 	lifecycle_set_certs(cert_lifecycle, cert_lifecycle_preview);
+	lifecycle_set_reissue(cert_lifecycle_move_reissue);
 	account_purge_set_certs(escrow_expire);
 	crl_set_hooks(&rollover_crl_hooks);
 	ocsp_set_hooks(&rollover_ocsp_hooks);
@@ -213,6 +215,7 @@ reload_config(void)
 	pd.cfg = ncfg;
 	log_set_facility(pd.cfg.syslog_facility);
 	dir_reconfigure(pd.dir, &pd.cfg);
+	olddomain_refresh(&pd);
 	log_info("configuration reloaded from %s", pd.cfg.path);
 }
 
@@ -423,6 +426,7 @@ main(int argc, char **argv)
 		crl_start_timer(&pd);
 	ca_supervise_start(&pd);
 	initialpw_start(&pd);
+	olddomain_start(&pd);
 	(void)pendingpw_recover(&pd);
 	crlsync_start(&pd);
 	renew_start_timer(&pd);
@@ -439,6 +443,7 @@ main(int argc, char **argv)
 	control_free(pd.control);
 	workpool_free(pd.hashers);
 	initialpw_stop(&pd);
+	olddomain_stop();
 	crlsync_stop();
 	writer_free(pd.writer);
 	dir_free(pd.dir);

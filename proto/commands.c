@@ -9,6 +9,14 @@
 
 static const struct opt_spec no_opts[] = { END_OPTS };
 
+static const struct opt_spec reorg_apply_opts[] = {
+	{ .name = "p12-dir", .kind = OPT_OUTPUT_DIR, .metavar = "DIR", .help = "re-issue, in the same "
+	                     "run, the certificates whose key the office made (new key, new unit and "
+	                     "address): each PKCS#12 to DIR/LOGIN-SERIAL.p12 and the passphrases to "
+	                     "DIR/passphrases.csv (0600, new files); needs the officer role too" },
+	END_OPTS
+};
+
 static const struct opt_spec user_add_opts[] = {
 	{ .name = "name",        .kind = OPT_VALUE, .metavar = "NAME",  .help = "full name, e.g. 'Nguyễn Văn An'", .required = true },
 	{ .name = "unit",        .kind = OPT_VALUE, .metavar = "CODE",  .help = "unit code, e.g. so-tai-chinh", .required = true },
@@ -319,14 +327,14 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .flags = CMD_STREAM_INPUT | CMD_ROWS, .opts = no_opts,
 	  .summary = "check a reorganisation file whole and print, per unit, what applying it "
 	             "would change",
-	  .example = "provctl reorg plan etc/reorg/vinh-phuc-2025.csv" },
+	  .example = "provctl reorg plan /usr/share/provd/reorg/vinh-phuc-2025.csv" },
 	[CMD_REORG_APPLY] = {
 	  .id = CMD_REORG_APPLY, .scope = SCOPE_NONE,
 	  .noun = "reorg", .verb = "apply", .operands = "FILE",
 	  .min_operands = 1, .max_operands = 1, .roles = ROLE_ADMIN,
-	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = no_opts,
+	  .flags = CMD_STREAM_INPUT | CMD_WRITES, .opts = reorg_apply_opts,
 	  .summary = "apply a reorganisation file (again after an interruption: it resumes)",
-	  .example = "provctl reorg apply etc/reorg/vinh-phuc-2025.csv" },
+	  .example = "provctl reorg apply /usr/share/provd/reorg/vinh-phuc-2025.csv" },
 	[CMD_REORG_STATUS] = {
 	  .id = CMD_REORG_STATUS, .scope = SCOPE_READ,
 	  .noun = "reorg", .verb = "status", .roles = ROLE_READ, .opts = no_opts,

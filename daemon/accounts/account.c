@@ -89,6 +89,23 @@ lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview)
 	preview_fn = preview;
 }
 
+static lifecycle_reissue_fn *reissue_fn;
+
+void
+lifecycle_set_reissue(lifecycle_reissue_fn *fn)
+{
+	reissue_fn = fn;
+}
+
+void
+lifecycle_move_reissue(struct request *req, const char *login, lifecycle_done_fn *done,
+                       void *ctx)
+{
+	if (reissue_fn == NULL)
+		fatalx("lifecycle: the certificate office is not wired");
+	reissue_fn(req, login, done, ctx);
+}
+
 const char *
 lifecycle_event_name(enum lifecycle_event ev)
 {

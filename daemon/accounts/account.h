@@ -23,6 +23,7 @@
 struct strset;
 
 struct provd;
+struct request;
 struct rec;
 
 /*
@@ -71,6 +72,22 @@ typedef void lifecycle_done_fn(void *ctx, int status, const char *summary);
 typedef void lifecycle_certs_fn(struct provd *pd, const char *login, enum lifecycle_event ev,
                                 lifecycle_done_fn *done, void *ctx);
 void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
+
+/*
+ * LIFECYCLE_MOVE, then the office's keys re-issued in the same run: every
+ * certificate revoked here whose key the office made (PKCS #12) is issued
+ * again under its profile with a new key of its type, naming the account
+ * as it is now (the path of ca rollover --revoke-all --p12-dir,
+ * cert_reissue: req gets the WIRE_SECRET records its --p12-dir writes).
+ * Certificates from a CSR are only revoked.  done's summary adds
+ * "; re-issued: NEWSERIAL,..." (and the failures).  req stays open until
+ * done.  Set by main.c like lifecycle_set_certs.
+ */
+typedef void lifecycle_reissue_fn(struct request *req, const char *login,
+                                  lifecycle_done_fn *done, void *ctx);
+void lifecycle_set_reissue(lifecycle_reissue_fn *fn);
+void lifecycle_move_reissue(struct request *req, const char *login, lifecycle_done_fn *done,
+                            void *ctx);
 
 /* login must be a valid login (names_login_valid); it is copied.  Fatal
  * when lifecycle_set_certs was never called (a wiring bug).  A disable,

@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "config.h"
 #include "strset.h"
@@ -28,30 +29,21 @@ reserved(const struct config *cfg, const char *local)
 	return false;
 }
 
-/* A domain of mail.previous_domains: addresses kept from before a domain
- * change are still delivered (the operator keeps it in the Postfix maps). */
-static bool
-previous_domain(const struct config *cfg, const char *domain)
+const struct old_domain *
+address_old_domain(const struct config *cfg, const char *domain)
 {
 	size_t i;
 
-	for (i = 0; i < cfg->nprevious_domains; i++)
-		if (strcmp(domain, cfg->previous_domains[i]) == 0)
-			return true;
-	return false;
+	for (i = 0; i < cfg->nold_domains; i++)
+		if (strcmp(domain, cfg->old_domains[i].name) == 0)
+			return &cfg->old_domains[i];
+	return NULL;
 }
 
-/* A domain of mail.alias_domains: an absorbed directory's old domain, still
- * delivered, for aliases only. */
-static bool
-alias_domain(const struct config *cfg, const char *domain)
+bool
+address_old_domain_live(const struct old_domain *od, time_t now)
 {
-	size_t i;
-
-	for (i = 0; i < cfg->nalias_domains; i++)
-		if (strcmp(domain, cfg->alias_domains[i]) == 0)
-			return true;
-	return false;
+	return od->until == 0 || now < od->until;
 }
 
 int
@@ -70,19 +62,26 @@ address_check(const struct config *cfg, const struct units *units, const char *w
 	n = (size_t)(at - out);
 	memcpy(local, out, n);
 	local[n] = '\0';
-	if (strcmp(at + 1, cfg->mail_domain) != 0 && !previous_domain(cfg, at + 1)) {
-		/* An alias may be in one of mail.alias_domains (an absorbed
-		 * directory's old domain, still delivered): rules 3 and 4 hold
-		 * there, rule 5 does not (this province's unit codes are not
-		 * addresses in another directory's domain). */
-		if (strcmp(what, "alias") == 0 && alias_domain(cfg, at + 1)) {
-			foreign = true;
-		} else {
+	if (strcmp(at + 1, cfg->mail_domain) != 0) {
+		/* An old domain (mail.old_domains) while it is delivered: a
+		 * previous one of ours as mail.domain; an absorbed directory's
+		 * for aliases only, where rules 3 and 4 hold and rule 5 does not
+		 * (this province's unit codes are not addresses there). */
+		const struct old_domain *od = address_old_domain(cfg, at + 1);
+
+		if (od != NULL && !address_old_domain_live(od, time(NULL))) {
+			snprintf(err, errlen, "%s: %s is in %s, delivered until %s only (the old "
+			         "addresses there have ended; use %s)", what, out, od->name,
+			         od->until_day, cfg->mail_domain);
+			return ST_INVALID;
+		}
+		if (od == NULL || (od->kind == OLD_DOMAIN_ABSORBED && strcmp(what, "alias") != 0)) {
 			snprintf(err, errlen, "%s: %s is outside the mail domain %s (the mail "
 			         "servers deliver that domain only, not other domains or "
 			         "subdomains)", what, out, cfg->mail_domain);
 			return ST_INVALID;
 		}
+		foreign = od->kind == OLD_DOMAIN_ABSORBED;
 	}
 	if (strchr(local, '+') != NULL) {
 		snprintf(err, errlen, "%s: %s has a '+' (a subaddress of %.*s@%s, not an "

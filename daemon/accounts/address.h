@@ -10,12 +10,13 @@
  *      folded to lower case; no internationalised local part, and an IDN
  *      domain (xn--...) is a different domain;
  *   2. its domain is exactly mail.domain — the domain the shipped
- *      Postfix maps deliver (their `domain = ...`) — or one of
- *      mail.previous_domains (the domains before a reorganisation changed
- *      it, still delivered for the old addresses); a subdomain is refused;
- *      an alias (what = "alias") may also be in one of mail.alias_domains
- *      (an absorbed directory's old domain, delivered too), where rules 3
- *      and 4 apply and 5 does not;
+ *      Postfix maps deliver (their `domain = ...`) — or an old domain
+ *      (mail.old_domains, config.h) before its until date: a previous
+ *      domain of the province (before a reorganisation changed it), or,
+ *      for an alias (what = "alias") only, an absorbed directory's domain,
+ *      where rules 3 and 4 apply and 5 does not; a subdomain is refused,
+ *      and so is an old domain from its until date on (olddomain.h then
+ *      removes its addresses from the directory);
  *   3. its local part has no '+' (Postfix's recipient delimiter: a
  *      subaddress delivers to its base, it is not an address of its own);
  *   4. its local part is not reserved: postmaster, abuse, hostmaster,
@@ -35,10 +36,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "fields.h"
 
 struct config;
+struct old_domain;
 struct units;
 
 #define ADDRESS_MAX (FIELD_MAIL_MAX + 1)
@@ -51,6 +54,15 @@ struct units;
  */
 int address_check(const struct config *cfg, const struct units *units, const char *what,
                   const char *in, char *out, size_t outsz, char *err, size_t errlen);
+
+/*
+ * The entry of mail.old_domains for `domain` (lower case), or NULL; and
+ * whether that domain is still delivered at `now` (before its until).
+ * The one place an old domain is looked up: address_check, the sweep at
+ * until (olddomain.c) and reorg plan's check of the configuration.
+ */
+const struct old_domain *address_old_domain(const struct config *cfg, const char *domain);
+bool address_old_domain_live(const struct old_domain *od, time_t now);
 
 /*
  * In-flight claims, shared by every path: a key is held by at most one

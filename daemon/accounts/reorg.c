@@ -62,6 +62,7 @@ struct ustat {
 struct reorg_job {
 	struct request *req;
 	bool            apply;
+	bool            p12_dir;         /* apply --p12-dir: re-issue the office's keys */
 	char           *buf;
 	size_t          len;
 	bool            too_big;
@@ -542,8 +543,10 @@ apply_finish(struct reorg_job *j)
 		status_write(j, "finished");
 		request_done(req, ST_OK, "plan %s applied: %zu of %zu accounts changed, %zu "
 		             "addresses added, %zu holders of certificates listed (revoked: "
-		             "affiliationChanged; re-issue from a new request)", j->r->plan_id,
-		             j->done, j->na, j->addresses, j->holders);
+		             "affiliationChanged; %s)", j->r->plan_id,
+		             j->done, j->na, j->addresses, j->holders, j->p12_dir ?
+		             "the office's keys re-issued into --p12-dir, the others from a new "
+		             "request" : "re-issue from a new request");
 	}
 	job_free(j);
 }
@@ -743,6 +746,19 @@ op_certs(void *arg, int status, const char *summary)
 	op_end(op);
 }
 
+/* The account<->certificate rule for the move; with --p12-dir the
+ * office's keys are re-issued in the same run (lifecycle_move_reissue). */
+static void
+move_certs(struct acct_op *op)
+{
+	struct reorg_job *j = op->j;
+
+	if (j->p12_dir)
+		lifecycle_move_reissue(j->req, op->a->login, op_certs, op);
+	else
+		lifecycle_certs(j->req->pd, op->a->login, LIFECYCLE_MOVE, op_certs, op);
+}
+
 static void
 op_written(void *arg, const struct dir_result *res)
 {
@@ -754,7 +770,7 @@ op_written(void *arg, const struct dir_result *res)
 		return;
 	}
 	if (op->a->certs && names_login_valid(op->a->login))
-		lifecycle_certs(op->j->req->pd, op->a->login, LIFECYCLE_MOVE, op_certs, op);
+		move_certs(op);
 	else
 		op_end(op);
 }
@@ -780,7 +796,7 @@ accounts_pump(struct reorg_job *j)
 				op_end(op);
 				continue;
 			}
-			lifecycle_certs(j->req->pd, a->login, LIFECYCLE_MOVE, op_certs, op);
+			move_certs(op);
 			continue;
 		}
 		if (mail && !address_claim(address_key(op->claim, sizeof(op->claim), a->new_mail))) {
@@ -997,17 +1013,25 @@ on_end(struct request *req)
 	/* The configuration must already say what the file asks for: the
 	 * address policy and the certificate profiles read it. */
 	if (j->r->new_domain[0] != '\0') {
-		bool kept = false;
+		const struct old_domain *od = address_old_domain(cfg, j->r->old_domain);
+		const char *until = strcmp(j->r->keep_until, "forever") == 0 ? "" : j->r->keep_until;
 
-		for (i = 0; i < cfg->nprevious_domains; i++)
-			kept |= strcmp(cfg->previous_domains[i], j->r->old_domain) == 0;
-		if (strcmp(cfg->mail_domain, j->r->new_domain) != 0 || !kept) {
-			char msg[1400];
+		if (strcmp(cfg->mail_domain, j->r->new_domain) != 0 || od == NULL ||
+		    od->kind != OLD_DOMAIN_PREVIOUS || strcmp(od->until_day, until) != 0) {
+			char msg[1600], entry[700];
 
-			snprintf(msg, sizeof(msg), "domain: set mail.domain = \"%s\" and "
-			         "mail.previous_domains = [ \"%s\" ] in provd.conf (and both domains "
-			         "in the Postfix maps) and reload provd first; it has mail.domain "
-			         "\"%s\"", j->r->new_domain, j->r->old_domain, cfg->mail_domain);
+			if (until[0] != '\0')
+				snprintf(entry, sizeof(entry), "mail.old_domains = ( { domain = \"%s\"; "
+				         "until = \"%s\"; } )", j->r->old_domain, until);
+			else
+				snprintf(entry, sizeof(entry), "mail.old_domains = ( { domain = \"%s\"; "
+				         "} ) (or mail.previous_domains = [ \"%s\" ])", j->r->old_domain,
+				         j->r->old_domain);
+			snprintf(msg, sizeof(msg), "domain: set mail.domain = \"%s\" and %s in "
+			         "provd.conf (and both domains in the Postfix maps) and reload provd "
+			         "first; it has mail.domain \"%s\"%s%s", j->r->new_domain, entry,
+			         cfg->mail_domain, od != NULL ? " and the old domain until " : "",
+			         od == NULL ? "" : od->until_day[0] ? od->until_day : "forever");
 			reply_kv(req, "line", line_of(j->r->domain_line, ln), "error", msg, NULL);
 			j->r->nerrors++;
 		}
@@ -1089,7 +1113,14 @@ reorg_plan(struct request *req)
 void
 reorg_apply(struct request *req)
 {
+	/* Re-issuing is the certificate office's work: --p12-dir asks for
+	 * the officer role besides the admin one the command needs. */
+	if (cmd_flag(&req->args, "p12-dir") && !request_may(req, ROLE_OFFICER, NULL)) {
+		request_refuse(req, ROLE_OFFICER, "reorg apply --p12-dir (re-issuing certificates)");
+		return;
+	}
 	reorg_start(req, true);
+	((struct reorg_job *)req->state)->p12_dir = cmd_flag(&req->args, "p12-dir");
 }
 
 void

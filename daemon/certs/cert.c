@@ -30,6 +30,7 @@
 #include "provd.h"
 #include "reason.h"
 #include "request.h"
+#include "schema.h"
 #include "serial.h"
 #include "units.h"
 #include "whois.h"
@@ -484,6 +485,9 @@ cert_export_index(struct request *req)
 
 struct life {
 	struct provd      *pd;
+	struct request    *req;        /* lifecycle_move_reissue: re-issues go to it */
+	struct certrec   **office;     /* ... the office's keys revoked here */
+	size_t             noffice, nextoffice, reissued;
 	enum lifecycle_event ev;
 	lifecycle_done_fn *done;
 	void              *ctx;
@@ -501,7 +505,46 @@ life_finish(struct life *lf, int status)
 {
 	lf->done(lf->ctx, status, lf->summary);
 	certrec_free(lf->list);
+	free(lf->office);
 	free(lf);
+}
+
+/* lifecycle_move_reissue: the office's keys revoked by this move, issued
+ * again one after the other (cert_reissue, as ca rollover --revoke-all). */
+static void life_reissue_next(struct life *lf, int status);
+
+static void
+life_reissued(void *ctx, int status, const char *msg, const char *serial)
+{
+	struct life *lf = ctx;
+	struct certrec *c = lf->office[lf->nextoffice++];
+	size_t n = strlen(lf->summary);
+
+	if (status == ST_OK) {
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s",
+		         lf->reissued++ ? "," : "; re-issued: ", serial);
+	} else {
+		lf->failed++;
+		log_warnx("pki: re-issuing %s to %s after the move: %s", c->serial, c->login, msg);
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not re-issued: %s",
+		         c->serial, msg);
+	}
+	life_reissue_next(lf, ST_OK);
+}
+
+static void
+life_reissue_next(struct life *lf, int status)
+{
+	struct certrec *c;
+
+	if (lf->nextoffice < lf->noffice) {
+		c = lf->office[lf->nextoffice];
+		cert_reissue(lf->req, c->login, c->profile, certrec_new_key_type(c),
+		             life_reissued, lf);
+		return;
+	}
+	life_finish(lf, status == ST_OK && lf->failed == 0 ? ST_OK :
+	            status != ST_OK ? status : ST_PARTIAL);
 }
 
 static void
@@ -512,8 +555,7 @@ life_published(void *ctx, int status, const char *msg)
 
 	if (status != ST_OK)
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; CRL not published: %s", msg);
-	life_finish(lf, status == ST_OK && lf->failed == 0 ? ST_OK :
-	            status != ST_OK ? status : ST_PARTIAL);
+	life_reissue_next(lf, status);
 }
 
 static void
@@ -521,9 +563,14 @@ life_changed(void *ctx, int status, const char *msg)
 {
 	struct life *lf = ctx;
 
-	if (status == ST_OK)
+	if (status == ST_OK) {
 		lf->changed++;
-	else {
+		if (lf->req != NULL &&
+		    strcasecmp(lf->cur->key_source, CERT_KEY_SOURCE_OFFICE) == 0) {
+			lf->office = xrealloc(lf->office, (lf->noffice + 1) * sizeof(*lf->office));
+			lf->office[lf->noffice++] = lf->cur;
+		}
+	} else {
 		lf->failed++;
 		snprintf(lf->err, sizeof(lf->err), "%s", msg);
 	}
@@ -632,15 +679,17 @@ life_filter(const char *login, char *filter, size_t len)
 	         "(" AT_CERT_STATUS "=hold)))", esc);
 }
 
-/* Find login's records that ev may touch; found(lf) then acts or previews. */
+/* Find login's records that ev may touch; found(lf) then acts or previews.
+ * With req, a move re-issues the office's keys it revoked. */
 static void
-life_start(struct provd *pd, const char *login, enum lifecycle_event ev,
+life_start(struct provd *pd, struct request *req, const char *login, enum lifecycle_event ev,
            lifecycle_done_fn *done, void *ctx, certrec_found_fn *found)
 {
 	struct life *lf = xcalloc(1, sizeof(*lf));
 	char filter[400];
 
 	lf->pd = pd;
+	lf->req = req;
 	lf->ev = ev;
 	lf->done = done;
 	lf->ctx = ctx;
@@ -652,7 +701,14 @@ void
 cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                lifecycle_done_fn *done, void *ctx)
 {
-	life_start(pd, login, ev, done, ctx, life_found);
+	life_start(pd, NULL, login, ev, done, ctx, life_found);
+}
+
+void
+cert_lifecycle_move_reissue(struct request *req, const char *login, lifecycle_done_fn *done,
+                            void *ctx)
+{
+	life_start(req->pd, req, login, LIFECYCLE_MOVE, done, ctx, life_found);
 }
 
 /* ---- lifecycle preview: what the event would do, nothing written ----- */
@@ -698,7 +754,7 @@ void
 cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,
                        lifecycle_done_fn *done, void *ctx)
 {
-	life_start(pd, login, ev, done, ctx, preview_found);
+	life_start(pd, NULL, login, ev, done, ctx, preview_found);
 }
 
 /* ---- whois: the person's certificates ------------------------------- */

@@ -76,6 +76,10 @@ void cert_export_index(struct request *req);
  * main.c hands it to lifecycle_set_certs. */
 void cert_lifecycle(struct provd *pd, const char *login, enum lifecycle_event ev,
                     lifecycle_done_fn *done, void *ctx);
+/* lifecycle_move_reissue (account.h); main.c hands it to
+ * lifecycle_set_reissue. */
+void cert_lifecycle_move_reissue(struct request *req, const char *login,
+                                 lifecycle_done_fn *done, void *ctx);
 /* What cert_lifecycle would do, nothing written: done gets a summary such
  * as "2 certificates would be put on hold: SERIAL,SERIAL" (for --dry-run). */
 void cert_lifecycle_preview(struct provd *pd, const char *login, enum lifecycle_event ev,

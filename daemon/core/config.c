@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -213,42 +214,182 @@ out:
 	return rc;
 }
 
-/* A list of lower-cased strings at `path`: mail.reserved (local parts no
- * account may take, address.h, besides the built-in ones: no '@') and
- * mail.previous_domains (domains whose addresses stay delivered as aliases
- * after a domain change) and mail.alias_domains (an absorbed directory's old
- * domain, delivered too, for aliases only): no '@', at least one '.'. */
+/* mail.reserved: lower-cased local parts no account may take (address.h),
+ * besides the built-in ones: 1 to 64 characters, no '@'. */
 static int
-load_lower_list(config_t *cf, const char *path, bool domain, char **out, size_t *n,
-                size_t max, char *err, size_t errlen)
+load_reserved(config_t *cf, struct config *c, char *err, size_t errlen)
 {
+	const char *path = "mail.reserved";
 	config_setting_t *list = lookup(cf, path);
 	int j;
 
 	if (list == NULL)
 		return 0;
 	if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
-		snprintf(err, errlen, "%s:%d: %s must be a list of %s",
-		         config_setting_source_file(list), config_setting_source_line(list), path,
-		         domain ? "domains" : "local parts");
+		snprintf(err, errlen, "%s:%d: %s must be a list of local parts",
+		         config_setting_source_file(list), config_setting_source_line(list), path);
 		return -1;
 	}
 	for (j = 0; j < config_setting_length(list); j++) {
 		const char *v = config_setting_get_string_elem(list, j);
 		size_t k;
 
-		if (v == NULL || v[0] == '\0' || strlen(v) > (domain ? 253 : 64) ||
-		    strchr(v, '@') != NULL || (domain && strchr(v, '.') == NULL) || *n >= max) {
-			snprintf(err, errlen, "%s:%d: %s: entry %d is not a %s, or more than %zu "
-			         "entries", config_setting_source_file(list),
-			         config_setting_source_line(list), path, j,
-			         domain ? "domain" : "local part (1 to 64 characters, no '@')", max);
+		if (v == NULL || v[0] == '\0' || strlen(v) > 64 || strchr(v, '@') != NULL ||
+		    c->nreserved >= CONFIG_MAX_RESERVED) {
+			snprintf(err, errlen, "%s:%d: %s: entry %d is not a local part (1 to 64 "
+			         "characters, no '@'), or more than %d entries",
+			         config_setting_source_file(list), config_setting_source_line(list),
+			         path, j, CONFIG_MAX_RESERVED);
 			return -1;
 		}
-		out[*n] = xstrdup(v);
+		c->reserved[c->nreserved] = xstrdup(v);
 		for (k = 0; v[k] != '\0'; k++)
-			out[*n][k] = (char)tolower((unsigned char)v[k]);
-		(*n)++;
+			c->reserved[c->nreserved][k] = (char)tolower((unsigned char)v[k]);
+		c->nreserved++;
+	}
+	return 0;
+}
+
+/* UNTIL as written in mail.old_domains and in a reorganisation file's
+ * domain line: YYYY-MM-DD (00:00 UTC that day), or "forever" / "" (0). */
+int
+config_parse_until(const char *s, time_t *until)
+{
+	struct tm tm = { 0 };
+	int y, m, d;
+	char tail;
+
+	*until = 0;
+	if (s == NULL || s[0] == '\0' || strcmp(s, "forever") == 0)
+		return 0;
+	if (strlen(s) != 10 || sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 ||
+	    y < 1970 || y > 9999 || m < 1 || m > 12 || d < 1 || d > 31)
+		return -1;
+	tm.tm_year = y - 1900;
+	tm.tm_mon = m - 1;
+	tm.tm_mday = d;
+	*until = timegm(&tm);
+	/* 2025-02-30 normalises to March: not a date. */
+	if (gmtime_r(until, &tm) == NULL || tm.tm_mday != d || tm.tm_mon != m - 1)
+		return -1;
+	return 0;
+}
+
+/* One entry of the old-domain list, checked: a domain (no '@', a '.'),
+ * not mail.domain, not listed twice; `until` as config_parse_until. */
+static int
+old_domain_add(struct config *c, config_setting_t *at, const char *path, const char *name,
+               enum old_domain_kind kind, const char *until, char *err, size_t errlen)
+{
+	struct old_domain *od;
+	time_t t;
+	size_t i, k;
+
+	if (name == NULL || name[0] == '\0' || strlen(name) > 253 || strchr(name, '@') != NULL ||
+	    strchr(name, '.') == NULL || c->nold_domains >= CONFIG_MAX_OLD_DOMAINS) {
+		snprintf(err, errlen, "%s:%d: %s: not a domain, or more than %d old domains in "
+		         "all", config_setting_source_file(at), config_setting_source_line(at),
+		         path, CONFIG_MAX_OLD_DOMAINS);
+		return -1;
+	}
+	if (config_parse_until(until, &t) < 0) {
+		snprintf(err, errlen, "%s:%d: %s: until must be YYYY-MM-DD or \"forever\"",
+		         config_setting_source_file(at), config_setting_source_line(at), path);
+		return -1;
+	}
+	od = &c->old_domains[c->nold_domains];
+	od->name = xstrdup(name);
+	for (k = 0; name[k] != '\0'; k++)
+		od->name[k] = (char)tolower((unsigned char)name[k]);
+	od->kind = kind;
+	od->until = t;
+	snprintf(od->until_day, sizeof(od->until_day), "%s", t != 0 ? until : "");
+	for (i = 0; i <= c->nold_domains; i++)
+		if (strcasecmp(c->old_domains[i].name, i < c->nold_domains ? od->name :
+		                c->mail_domain) == 0) {
+			snprintf(err, errlen, "%s:%d: %s: %s is %s", config_setting_source_file(at),
+			         config_setting_source_line(at), path, od->name,
+			         i < c->nold_domains ? "listed twice" : "mail.domain itself");
+			free(od->name);
+			od->name = NULL;
+			return -1;
+		}
+	c->nold_domains++;
+	return 0;
+}
+
+/* The domains still delivered besides mail.domain, into one list
+ * (config.h): mail.old_domains, a list of groups
+ *   ( { domain = "vinhphuc.gov.vn"; kind = "previous"; until = "2026-07-01"; } )
+ * and the older lists of names, each entry for good:
+ * mail.previous_domains (kind previous) and mail.alias_domains (absorbed). */
+static int
+load_old_domains(config_t *cf, struct config *c, char *err, size_t errlen)
+{
+	static const struct { const char *path; enum old_domain_kind kind; } names[] = {
+		{ "mail.previous_domains", OLD_DOMAIN_PREVIOUS },
+		{ "mail.alias_domains", OLD_DOMAIN_ABSORBED },
+	};
+	config_setting_t *list, *e;
+	size_t i;
+	int j;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if ((list = lookup(cf, names[i].path)) == NULL)
+			continue;
+		if (!config_setting_is_array(list) && !config_setting_is_list(list)) {
+			snprintf(err, errlen, "%s:%d: %s must be a list of domains",
+			         config_setting_source_file(list), config_setting_source_line(list),
+			         names[i].path);
+			return -1;
+		}
+		for (j = 0; j < config_setting_length(list); j++)
+			if (old_domain_add(c, list, names[i].path,
+			                   config_setting_get_string_elem(list, j), names[i].kind,
+			                   NULL, err, errlen) < 0)
+				return -1;
+	}
+	if ((list = lookup(cf, "mail.old_domains")) == NULL)
+		return 0;
+	if (!config_setting_is_list(list)) {
+		snprintf(err, errlen, "%s:%d: mail.old_domains must be a list of groups ( { "
+		         "domain = \"...\"; kind = \"previous\"; until = \"YYYY-MM-DD\"; } )",
+		         config_setting_source_file(list), config_setting_source_line(list));
+		return -1;
+	}
+	for (j = 0; j < config_setting_length(list); j++) {
+		const char *name = NULL, *kind = "previous", *until = NULL;
+		enum old_domain_kind k;
+
+		e = config_setting_get_elem(list, (unsigned)j);
+		if (e == NULL || !config_setting_is_group(e) ||
+		    !config_setting_lookup_string(e, "domain", &name)) {
+			snprintf(err, errlen, "%s:%d: mail.old_domains entry %d needs domain",
+			         config_setting_source_file(list),
+			         config_setting_source_line(e ? e : list), j + 1);
+			return -1;
+		}
+		(void)config_setting_lookup_string(e, "kind", &kind);
+		(void)config_setting_lookup_string(e, "until", &until);
+		if (strcmp(kind, "previous") == 0) {
+			k = OLD_DOMAIN_PREVIOUS;
+		} else if (strcmp(kind, "absorbed") == 0) {
+			k = OLD_DOMAIN_ABSORBED;
+		} else {
+			snprintf(err, errlen, "%s:%d: mail.old_domains entry %d: kind must be "
+			         "previous or absorbed", config_setting_source_file(e),
+			         config_setting_source_line(e), j + 1);
+			return -1;
+		}
+		if (config_setting_length(e) > 1 + (config_setting_get_member(e, "kind") != NULL) +
+		    (config_setting_get_member(e, "until") != NULL)) {
+			snprintf(err, errlen, "%s:%d: mail.old_domains entry %d: unknown setting "
+			         "(domain, kind, until)", config_setting_source_file(e),
+			         config_setting_source_line(e), j + 1);
+			return -1;
+		}
+		if (old_domain_add(c, e, "mail.old_domains", name, k, until, err, errlen) < 0)
+			return -1;
 	}
 	return 0;
 }
@@ -512,6 +653,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "mail.initial_password_days", 14, 0, 365, &c->initial_password_days, err, errlen) ||
 	    get_uint(&cf, "mail.initial_password_sweep", 60, 1, 3600, &c->initial_password_sweep, err, errlen) ||
 	    get_str(&cf, "mail.password_page_url", "", &c->password_page_url, err, errlen) ||
+	    get_str(&cf, "mail.domain_lists_dir", "", &c->domain_lists_dir, err, errlen) ||
 	    get_str(&cf, "pki.ca_name", "Staff CA", &c->ca_name, err, errlen) ||
 	    get_str(&cf, "pki.organization", "", &c->organization, err, errlen) ||
 	    get_str(&cf, "pki.organization_identifier", "", &c->organization_identifier, err,
@@ -542,6 +684,11 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "notice.sweep", 3600, 1, 86400, &c->notice_sweep, err, errlen) ||
 	    load_notice(&cf, c, err, errlen) < 0)
 		goto out;
+	if (c->domain_lists_dir[0] != '\0' && c->domain_lists_dir[0] != '/') {
+		snprintf(err, errlen, "%s: mail.domain_lists_dir must be an absolute path (or "
+		         "\"\" for none)", path);
+		goto out;
+	}
 	if (c->sendmail[0] != '\0' && c->sendmail[0] != '/') {
 		snprintf(err, errlen, "%s: notice.sendmail must be an absolute path (or \"\" for "
 		         "no notices)", path);
@@ -621,12 +768,8 @@ config_load(const char *path, bool check_perms, struct config *c,
 		ldap_dnfree(dn);
 	}
 	if (load_roles(&cf, c, err, errlen) < 0 ||
-	    load_lower_list(&cf, "mail.reserved", false, c->reserved, &c->nreserved,
-	                    CONFIG_MAX_RESERVED, err, errlen) < 0 ||
-	    load_lower_list(&cf, "mail.previous_domains", true, c->previous_domains,
-	                    &c->nprevious_domains, CONFIG_MAX_PREVIOUS_DOMAINS, err, errlen) < 0 ||
-	    load_lower_list(&cf, "mail.alias_domains", true, c->alias_domains,
-	                    &c->nalias_domains, CONFIG_MAX_ALIAS_DOMAINS, err, errlen) < 0 ||
+	    load_reserved(&cf, c, err, errlen) < 0 ||
+	    load_old_domains(&cf, c, err, errlen) < 0 ||
 	    derive_dns(c, err, errlen) < 0 || check_unknown(config_root_setting(&cf), err, errlen) < 0)
 		goto out;
 	rc = 0;
@@ -652,10 +795,8 @@ config_free(struct config *c)
 		free(c->uris[i]);
 	for (i = 0; i < c->nreserved; i++)
 		free(c->reserved[i]);
-	for (i = 0; i < c->nalias_domains; i++)
-		free(c->alias_domains[i]);
-	for (i = 0; i < c->nprevious_domains; i++)
-		free(c->previous_domains[i]);
+	for (i = 0; i < c->nold_domains; i++)
+		free(c->old_domains[i].name);
 	for (i = 0; i < c->nunit_admins; i++) {
 		free(c->unit_admins[i].unit);
 		free(c->unit_admins[i].address);
@@ -668,7 +809,7 @@ config_free(struct config *c)
 	free(c->path); free(c->socket_path); free(c->socket_group); free(c->user); free(c->signer_user);
 	free(c->state_dir); free(c->template_dir); free(c->bind_dn);
 	free(c->bind_password_file); free(c->base); free(c->mail_domain);
-	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->ca_name);
+	free(c->generated_hash); free(c->chosen_hash); free(c->password_page_url); free(c->domain_lists_dir); free(c->ca_name);
 	free(c->organization); free(c->organization_identifier); free(c->country); free(c->key_file);
 	free(c->key_passphrase_file); free(c->pkcs11_module); free(c->pkcs11_pin_file);
 	free(c->escrow_cert_file);

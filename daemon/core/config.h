@@ -12,12 +12,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define CONFIG_MAX_URIS   8
 #define CONFIG_MAX_GROUPS 16
 #define CONFIG_MAX_RESERVED 64
-#define CONFIG_MAX_ALIAS_DOMAINS 16
-#define CONFIG_MAX_PREVIOUS_DOMAINS 8
+#define CONFIG_MAX_OLD_DOMAINS 16
 #define CONFIG_MAX_THRESHOLDS 8
 #define CONFIG_MAX_UNIT_ADMINS 64
 
@@ -25,6 +25,29 @@ struct role_group {
 	char     *group;      /* UNIX group name */
 	unsigned  role;       /* enum role bit */
 	char     *unit;       /* NULL = whole province; else subtree root code */
+};
+
+/*
+ * A domain the mail servers still deliver besides mail.domain (one list,
+ * mail.old_domains; the older mail.previous_domains and mail.alias_domains
+ * load into it as entries for good):
+ *   OLD_DOMAIN_PREVIOUS  the province's own domain before a reorganisation
+ *                        changed mail.domain: the unit maps deliver it too
+ *                        (code@old is the unit's address), so an address
+ *                        there follows every rule of address.h;
+ *   OLD_DOMAIN_ABSORBED  an absorbed directory's domain (batch import
+ *                        --from-ldif): aliases only, and unit codes are not
+ *                        addresses there.
+ * until: the first second (00:00 UTC of the day given) at which the domain
+ * is no longer delivered; 0 for good.
+ */
+enum old_domain_kind { OLD_DOMAIN_PREVIOUS, OLD_DOMAIN_ABSORBED };
+
+struct old_domain {
+	char                 *name;       /* lower case */
+	enum old_domain_kind  kind;
+	time_t                until;      /* 0: for good */
+	char                  until_day[11]; /* YYYY-MM-DD, "" for good */
 };
 
 struct config {
@@ -58,13 +81,12 @@ struct config {
 	char    *mail_domain;
 	char    *reserved[CONFIG_MAX_RESERVED];   /* mail.reserved: local parts, lower case */
 	size_t   nreserved;
-	char    *alias_domains[CONFIG_MAX_ALIAS_DOMAINS]; /* mail.alias_domains, lower case */
-	size_t   nalias_domains;
-	/* mail.previous_domains: domains the province had before a domain
-	 * change (reorganisation); addresses there stay delivered as aliases
-	 * and the address policy still accepts them as aliases. */
-	char    *previous_domains[CONFIG_MAX_PREVIOUS_DOMAINS];
-	size_t   nprevious_domains;
+	/* mail.old_domains (+ previous_domains, alias_domains): see above;
+	 * address.h says what each kind accepts, olddomain.h what happens at
+	 * until. */
+	struct old_domain old_domains[CONFIG_MAX_OLD_DOMAINS];
+	size_t   nold_domains;
+	char    *domain_lists_dir;  /* mail.domain_lists_dir: "" none (olddomain.h) */
 	unsigned long long default_quota;   /* bytes, 0 = unlimited */
 	char    *generated_hash;    /* scheme names, validated by password_scheme_parse */
 	char    *chosen_hash;
@@ -139,6 +161,11 @@ int config_parse_size(const char *s, unsigned long long *out);
 /* Parse a duration: a number with a unit s, m, h or d ("90s", "12h",
  * "7d"); a bare number is days ("30").  At most 36500 days.  0 or -1. */
 int config_parse_duration(const char *s, unsigned long *seconds);
+
+/* An until date (mail.old_domains, a reorganisation file's domain line):
+ * "YYYY-MM-DD" gives 00:00 UTC of that day in *until; "forever", "" or
+ * NULL give 0 (for good).  0, or -1 when s is not a real date. */
+int config_parse_until(const char *s, time_t *until);
 
 /* Refuse a file whose mode lets group or others read or write it, naming it
  * and the mode.  0 or -1. */

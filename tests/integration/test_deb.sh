@@ -35,7 +35,8 @@ for f in usr/sbin/provd usr/bin/provctl usr/share/man/man8/provd.8.gz \
 	usr/share/man/man1/provctl.1.gz usr/share/man/man5/provd.conf.5.gz \
 	usr/share/provd/account.ldif usr/share/provd/schema/provd.ldif \
 	usr/share/provd/profiles/staff-email.conf usr/share/provd/examples/provd.conf \
-	usr/share/provd/notice/expiry.vi.txt \
+	usr/share/provd/notice/expiry.vi.txt usr/share/provd/reorg/vinh-phuc-2025.csv \
+	usr/share/provd/units/vinh-phuc-2020.csv \
 	usr/share/provd/examples/dovecot/dovecot-ldap.conf.ext \
 	usr/share/provd/examples/postfix/main.cf.snippet \
 	lib/systemd/system/provd.service usr/lib/sysusers.d/provd.conf \

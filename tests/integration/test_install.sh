@@ -29,6 +29,7 @@ expected_files() {
 	for f in "$REPO"/templates/schema/*.ldif; do printf '%s 644\n' "${data#/}/schema/${f##*/}"; done
 	for f in "$REPO"/templates/notice/*.txt; do printf '%s 644\n' "${data#/}/notice/${f##*/}"; done
 	for f in "$REPO"/etc/units/*.csv; do printf '%s 644\n' "${data#/}/units/${f##*/}"; done
+	for f in "$REPO"/etc/reorg/*.csv; do printf '%s 644\n' "${data#/}/reorg/${f##*/}"; done
 	printf '%s 644\n' "${data#/}/examples/provd.conf"
 	for f in "$REPO"/etc/dovecot/* "$REPO"/etc/postfix/*; do
 		[[ -f $f ]] || continue

@@ -459,6 +459,7 @@ open(p, 'w').write(s)
 PY
 ok "provd restarts with the new domain" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
 	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
 ok "reorg plan" provctl reorg plan "$REPO/etc/reorg/vinh-phuc-2025.csv"
 ok "reorg apply" provctl reorg apply "$REPO/etc/reorg/vinh-phuc-2025.csv"
 eq "after: the new address is the mailbox" "$(resolve "tuanlv@$NEWD")" "mailbox tuanlv@$NEWD"
@@ -474,6 +475,76 @@ ok "Dovecot (lookup) logs the person in at the new address" auth lookup "tuanlv@
 ok "Dovecot (auth_bind) too" auth bind "tuanlv@$NEWD" "${PW[tuanlv]}"
 ok "Dovecot's userdb" userdb lookup "tuanlv@$NEWD"
 contains "... a home in the new domain" "$OUT" "/var/vmail/$NEWD/tuanlv"
+
+# --- the old domain ends (mail.old_domains, until) --------------------------------------
+# provd writes the domain lists the Postfix maps read (mail.domain_lists_dir):
+# while the old domain is delivered it is in them; from its until date it
+# leaves them and its addresses leave the accounts.  A date in the past
+# stands for the day coming.
+LISTS=$SANDBOX_DIR/state/mail-domains
+mkdir -m 755 "$LISTS"
+chown --reference="$SANDBOX_DIR/state" "$LISTS"
+# set_until DATE: provd.conf keeps the old domain until DATE, lists in $LISTS.
+set_until() {
+	python3 - "$SANDBOX_DIR/provd.conf" "$DOMAIN" "$1" "$LISTS" <<'PY'
+import re, sys
+p, old, until, lists = sys.argv[1:]
+s = open(p).read()
+s = re.sub(r'\n  (previous_domains|old_domains|domain_lists_dir) = [^\n]*', '', s)
+s = s.replace('\n  domain = ', '\n  old_domains = ( { domain = "%s"; kind = "previous"; until = "%s"; } );'
+              '\n  domain_lists_dir = "%s";\n  domain = ' % (old, until, lists), 1)
+open(p, 'w').write(s)
+PY
+}
+set_until 2999-12-31
+ok "provd restarts with the old domain kept until 2999-12-31" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
+	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
+eq "the domain list names both domains" "$(cat "$LISTS/domains" 2>&1)" "$NEWD
+$DOMAIN"
+eq "... and so does the unit list" "$(cat "$LISTS/unit-domains" 2>&1)" "$NEWD
+$DOMAIN"
+for f in ldap-mailboxes ldap-aliases; do
+	sed -i "s|^domain = .*|domain = $LISTS/domains|" "$PF/$f.cf"
+done
+for f in ldap-units-staff ldap-units-children ldap-units-aliases ldap-units-empty; do
+	sed -i "s|^domain = .*|domain = $LISTS/unit-domains|" "$PF/$f.cf"
+done
+touch -d '-1 minute' "$PF"/*.cf "$LISTS"/*
+eq "before the date: the old address delivers" "$(resolve "tuanlv@$DOMAIN")" "mailbox tuanlv@$NEWD"
+eq "before the date: the old unit address expands to the merged staff" \
+	"$(resolve "so-ke-hoach-dau-tu@$DOMAIN")" "$merged"
+ok "before the date: an alias in the old domain is accepted" \
+	provctl alias add tuanlv "tuan.le@$DOMAIN"
+eq "... and delivers" "$(resolve "tuan.le@$DOMAIN")" "mailbox tuanlv@$NEWD"
+
+set_until 2020-01-01
+ok "provd restarts after the date" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' &&
+	'$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
+ok "... and has read the units" within 30 provctl unit list
+# old_aliases: how many mailLocalAddress values are in the old domain.
+old_aliases() {
+	ldap_root -b "$P" '(mailLocalAddress=*)' mailLocalAddress |
+		grep -ci "^mailLocalAddress: .*@$DOMAIN\$" || true
+}
+swept=1
+for _ in $(seq 1 50); do
+	[[ $(old_aliases) == 0 ]] && { swept=0; break; }
+	sleep 0.2
+done
+eq "after the date: provd removed every address in the old domain" "$swept" 0
+eq "after the date: the domain list names the new domain only" "$(cat "$LISTS/domains" 2>&1)" "$NEWD"
+eq "... and so does the unit list" "$(cat "$LISTS/unit-domains" 2>&1)" "$NEWD"
+touch -d '-1 minute' "$LISTS"/*
+eq "after the date: the old address no longer delivers" "$(resolve "tuanlv@$DOMAIN")" \
+	"unknown tuanlv@$DOMAIN"
+eq "... nor the alias added before it" "$(resolve "tuan.le@$DOMAIN")" "unknown tuan.le@$DOMAIN"
+eq "... nor the old unit address" "$(resolve "so-ke-hoach-dau-tu@$DOMAIN")" \
+	"unknown so-ke-hoach-dau-tu@$DOMAIN"
+eq "the new address still delivers" "$(resolve "tuanlv@$NEWD")" "mailbox tuanlv@$NEWD"
+eq "... and the new unit address" "$(resolve "pt-so-tai-chinh@$NEWD")" "$merged"
+fails "an alias in the old domain is refused (6)" 6 provctl alias add tuanlv "tuan.lv@$DOMAIN"
+contains "... naming the date" "$ERR" "until 2020-01-01"
 
 # --- shut Dovecot down ---------------------------------------------------------------------
 

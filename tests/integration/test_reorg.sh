@@ -81,7 +81,7 @@ python3 - "$SANDBOX_DIR/provd.conf" <<'PY'
 import sys
 p = sys.argv[1]; s = open(p).read()
 s = s.replace('domain = "vinhphuc.gov.vn";',
-              'domain = "phutho.gov.vn";\n  previous_domains = [ "vinhphuc.gov.vn" ];')
+              'domain = "phutho.gov.vn";\n  old_domains = ( { domain = "vinhphuc.gov.vn"; until = "2026-07-01"; } );')
 s = s.replace('organization = "UBND tỉnh Vĩnh Phúc";', 'organization = "UBND tỉnh Phú Thọ";')
 open(p, 'w').write(s)
 PY
@@ -89,6 +89,19 @@ restart_provd() {
 	"$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR" >/dev/null 2>&1 || true
 	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 }
+ok "provd restarts with the old domain kept until 2026-07-01" restart_provd
+fails "the file keeps the old domain forever: the until date must match" 6 \
+	provctl -f json reorg plan "$EXAMPLE"
+ERRS=$OUT
+ok "... said on the domain line" err_line "$dline" "the old domain until 2026-07-01"
+
+python3 - "$SANDBOX_DIR/provd.conf" <<'PY'
+import sys
+p = sys.argv[1]; s = open(p).read()
+s = s.replace('old_domains = ( { domain = "vinhphuc.gov.vn"; until = "2026-07-01"; } );',
+              'previous_domains = [ "vinhphuc.gov.vn" ];')
+open(p, 'w').write(s)
+PY
 ok "provd restarts with mail.domain phutho.gov.vn" restart_provd
 
 # --- plan --------------------------------------------------------------------------------
@@ -216,11 +229,39 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$TM
 	-subj /CN=x -out "$TMP/r2.csr" 2>/dev/null
 ok "... with a certificate" provctl -f json cert issue tamlv --csr "$TMP/r2.csr"
 SERIAL2=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["serial"])' <<<"$OUT")
+ok "a second person there" provctl -f json user add --name 'Vi Thị Mai' --unit tmp-a --employee-id RG0002
+ok "... with a key the office made" provctl -f json cert issue maivt --generate --p12 "$TMP/mai.p12"
+SERIAL3=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.readline())["serial"])' <<<"$OUT")
 printf 'reorg,tmp\nunit,tmp-b,Đơn vị mới,department,tinh-phu-tho\nmerge,tmp-a,tmp-b\n' >"$TMP/tmp.csv"
-ok "a small plan applied in one run" provctl -f json reorg apply "$TMP/tmp.csv"
+mkdir -m 700 "$TMP/p12" "$TMP/p12again"
+ok "a small plan applied in one run (--p12-dir)" provctl -f json reorg apply "$TMP/tmp.csv" \
+	--p12-dir "$TMP/p12"
 contains "... lists the holder" "$OUT" '"login":"tamlv"'
 ok "the certificate" provctl -f json cert show "$SERIAL2"
 contains "... revoked in that run" "$OUT" affiliationChanged
+ok "the office's certificate" provctl -f json cert show "$SERIAL3"
+contains "... revoked in that run too" "$OUT" affiliationChanged
+p12s=$(cd "$TMP/p12" && ls | sort | tr '\n' ' ')
+new3=$(cd "$TMP/p12" && ls maivt-*.p12 2>/dev/null | sed 's/^maivt-//; s/\.p12$//' || true)
+eq "one PKCS#12, re-issued in the same run, and the passphrases" "$p12s" \
+	"maivt-$new3.p12 passphrases.csv "
+eq "... the PKCS#12 is 0600" "$(stat -c %a "$TMP/p12/maivt-$new3.p12" 2>&1)" 600
+pass=$(grep "^maivt,$new3," "$TMP/p12/passphrases.csv" | cut -d, -f4)
+ok "... its passphrase opens it" bash -c "openssl pkcs12 -in '$TMP/p12/maivt-$new3.p12' \
+	-passin 'pass:$pass' -nokeys -clcerts 2>/dev/null | openssl x509 -noout -nameopt utf8,sep_comma_plus_space -subject -ext subjectAltName \
+	>'$TMP/new3.txt'"
+contains "... the new certificate names the new organisation" "$(<"$TMP/new3.txt")" \
+	"O=UBND tỉnh Phú Thọ"
+contains "... and the address" "$(<"$TMP/new3.txt")" "email:maivt@phutho.gov.vn"
+ok "... and is valid" provctl -f json cert show "$new3"
+contains "... valid" "$OUT" '"status":"valid"'
+contains "... recorded under the new unit" "$OUT" '"unit":"tmp-b"'
+lacks "a certificate from a CSR is not re-issued" "$p12s" tamlv
+ok "the same plan applied again (--p12-dir)" provctl -f json reorg apply "$TMP/tmp.csv" \
+	--p12-dir "$TMP/p12again"
+eq "... issues nothing twice" "$(ls -A "$TMP/p12again")" ""
+ok "... the new certificate stays valid" provctl -f json cert show "$new3"
+contains "... valid" "$OUT" '"status":"valid"'
 
 ok "audited" provctl -f json audit show
 contains "... with the plan id" "$OUT" "plan=$plan_id"
