@@ -144,12 +144,17 @@ deps:
 
 # Unit tests, then integration tests against a real slapd, in the plain build
 # and again in the sanitizer build.
+# Integration tests run two at a time (tests/run-integration: each keeps its
+# own output, printed in order; "# itest: alone" tests run by themselves);
+# the sanitizer pass does not repeat the tests that build their own tree
+# ("# itest: build-independent"); the fuzz targets run two at a time.
+CHECK_JOBS ?= 2
 check: deps
 	$(MAKE) check-format
 	tests/mutation/run -n
-	$(MAKE) test-suite
-	$(MAKE) SANITIZE=address,undefined test-suite
-	$(MAKE) test-fuzz-smoke
+	$(MAKE) TEST_JOBS=$(CHECK_JOBS) test-suite
+	$(MAKE) SANITIZE=address,undefined TEST_JOBS=$(CHECK_JOBS) SKIP_BUILD_INDEPENDENT=1 test-suite
+	$(MAKE) FUZZ_JOBS=$(CHECK_JOBS) test-fuzz-smoke
 
 # The files listed in .clang-format-files must be as clang-format leaves them.
 CLANG_FORMAT ?= clang-format
@@ -160,15 +165,18 @@ check-format:
 		fi; \
 	done; exit $$bad
 
+TEST_JOBS ?= 1
+SKIP_BUILD_INDEPENDENT ?= 0
+FUZZ_JOBS ?= 1
 test-suite: all unit-tests
 	tests/run-unit $(BUILD)
-	tests/run-integration $(BUILD)
+	TEST_JOBS=$(TEST_JOBS) SKIP_BUILD_INDEPENDENT=$(SKIP_BUILD_INDEPENDENT) tests/run-integration $(BUILD)
 
 test-unit: all unit-tests
 	tests/run-unit $(BUILD)
 
 test-integration: all
-	tests/run-integration $(BUILD)
+	TEST_JOBS=$(TEST_JOBS) tests/run-integration $(BUILD)
 
 run: deps all
 	tools/demo $(BUILD)
@@ -186,7 +194,7 @@ FUZZ_BUILD := build-fuzz
 fuzz: deps
 	tests/fuzz/run $(FUZZ_SECONDS)
 test-fuzz-smoke:
-	tests/fuzz/run 10
+	FUZZ_JOBS=$(FUZZ_JOBS) tests/fuzz/run 10
 
 # make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage]: programs, templates,
 # man pages, systemd unit (+ sysusers.d, tmpfiles.d), bash completion, docs

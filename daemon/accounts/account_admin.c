@@ -284,11 +284,10 @@ acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
 		lifecycle_preview(pd, t->login, LIFECYCLE_DELETE, deletion_certs, d);
 		return;
 	}
-	if ((m = dir_mods_new()) == NULL ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_LOCKED_TIME, SCHEMA_LOCKED_FOREVER) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DISABLED_AT, now) < 0 ||
-	    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DELETE_AFTER, until) < 0)
-		fatal("account: out of memory");
+	m = dir_mods_new();
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_LOCKED_TIME, SCHEMA_LOCKED_FOREVER);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DISABLED_AT, now);
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DELETE_AFTER, until);
 	dir_modify(pd->dir, t->dn, dir_mods_get(m), NULL, deletion_written, d);
 	dir_mods_free(m);
 }

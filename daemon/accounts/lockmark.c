@@ -29,9 +29,7 @@ mark_done(void *arg, const struct dir_result *res)
 		struct dir_mods *mods = dir_mods_new();
 
 		m->added = true;
-		if (mods == NULL ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_DESCRIPTION, m->value) < 0)
-			fatal("lockmark: out of memory");
+		dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_DESCRIPTION, m->value);
 		dir_modify(m->pd->dir, m->dn, dir_mods_get(mods), NULL, mark_done, m);
 		dir_mods_free(mods);
 		return;
@@ -67,11 +65,10 @@ lockmark_record(struct provd *pd, const char *login, bool disabled)
 	snprintf(m->dn, sizeof(m->dn), "cn=%s,cn=provd-writer,%s", cn, pd->cfg.base);
 	snprintf(m->value, sizeof(m->value), "%s %lld %s", disabled ? "disabled" : "active",
 	         (long long)time(NULL), dir_uri(pd->dir));
-	if ((mods = dir_mods_new()) == NULL ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_APP_PROCESS) < 0 ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_CN, cn) < 0 ||
-	    dir_mods_add1(mods, LDAP_MOD_ADD, AT_DESCRIPTION, m->value) < 0)
-		fatal("lockmark: out of memory");
+	mods = dir_mods_new();
+	dir_mods_add1(mods, LDAP_MOD_ADD, AT_OBJECT_CLASS, OC_APP_PROCESS);
+	dir_mods_add1(mods, LDAP_MOD_ADD, AT_CN, cn);
+	dir_mods_add1(mods, LDAP_MOD_ADD, AT_DESCRIPTION, m->value);
 	dir_add(pd->dir, m->dn, dir_mods_get(mods), NULL, mark_done, m);
 	dir_mods_free(mods);
 	for (i = 0; i < pd->cfg.nuris; i++) {

@@ -611,23 +611,20 @@ units_step(struct reorg_job *j)
 	u = &j->r->u[j->order[j->next++]];
 	if (ldapesc_rdn_dn(AT_OU, u->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0)
 		fatal("reorg: unit DN");
-	if ((m = dir_mods_new()) == NULL)
-		fatal("reorg: out of memory");
+	m = dir_mods_new();
 	if (!u->exists) {
-		if (dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, u->code) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, u->name) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, u->kind) < 0 ||
-		    (u->parent[0] != '\0' &&
-		     dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, u->parent) < 0))
-			fatal("reorg: out of memory");
+		dir_mods_add(m, LDAP_MOD_ADD, AT_OBJECT_CLASS, classes);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_OU, u->code);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_DESCRIPTION, u->name);
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_KIND, u->kind);
+		if (u->parent[0] != '\0')
+			dir_mods_add1(m, LDAP_MOD_ADD, AT_UNIT_PARENT, u->parent);
 		dir_add(j->req->pd->dir, dn, dir_mods_get(m), NULL, unit_written, j);
 	} else {
-		if (dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, u->name) < 0 ||
-		    dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, u->kind) < 0 ||
-		    dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT,
-		                 u->parent[0] ? (const char *const[]){ u->parent, NULL } : NULL) < 0)
-			fatal("reorg: out of memory");
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_DESCRIPTION, u->name);
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT_KIND, u->kind);
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_PARENT,
+		             u->parent[0] ? (const char *const[]){ u->parent, NULL } : NULL);
 		dir_modify(j->req->pd->dir, dn, dir_mods_get(m), NULL, unit_written, j);
 	}
 	dir_mods_free(m);
@@ -691,10 +688,10 @@ aliases_step(struct reorg_job *j)
 					v[n++] = s->aliases[k];
 		}
 		v[n] = NULL;
-		if (ldapesc_rdn_dn(AT_OU, t->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0 ||
-		    (m = dir_mods_new()) == NULL ||
-		    dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v) < 0)
-			fatal("reorg: out of memory");
+		if (ldapesc_rdn_dn(AT_OU, t->code, j->req->pd->cfg.units_dn, dn, sizeof(dn)) < 0)
+			fatal("reorg: unit DN");
+		m = dir_mods_new();
+		dir_mods_add(m, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v);
 		free(v);
 		dir_modify(j->req->pd->dir, dn, dir_mods_get(m), NULL, alias_written, j);
 		dir_mods_free(m);
@@ -808,13 +805,15 @@ accounts_pump(struct reorg_job *j)
 			op_end(op);
 			continue;
 		}
-		if ((m = dir_mods_new()) == NULL ||
-		    (a->to != NULL &&
-		     (dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT, a->to->code) < 0 ||
-		      dir_mods_add1(m, LDAP_MOD_REPLACE, AT_OU, a->to->name) < 0)) ||
-		    (mail && dir_mods_add1(m, LDAP_MOD_REPLACE, AT_MAIL, a->new_mail) < 0) ||
-		    (a->add_alias && dir_mods_add1(m, LDAP_MOD_ADD, AT_MAIL_ALIAS, a->mail) < 0))
-			fatal("reorg: out of memory");
+		m = dir_mods_new();
+		if (a->to != NULL) {
+			dir_mods_add1(m, LDAP_MOD_REPLACE, AT_UNIT, a->to->code);
+			dir_mods_add1(m, LDAP_MOD_REPLACE, AT_OU, a->to->name);
+		}
+		if (mail)
+			dir_mods_add1(m, LDAP_MOD_REPLACE, AT_MAIL, a->new_mail);
+		if (a->add_alias)
+			dir_mods_add1(m, LDAP_MOD_ADD, AT_MAIL_ALIAS, a->mail);
 		dir_modify(j->req->pd->dir, a->dn, dir_mods_get(m), NULL, op_written, op);
 		dir_mods_free(m);
 	}

@@ -233,10 +233,9 @@ merge_pump(struct merge *m)
 		mv = xcalloc(1, sizeof(*mv));
 		mv->m = m;
 		snprintf(mv->login, sizeof(mv->login), "%s", a->login);
-		if ((mods = dir_mods_new()) == NULL ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_UNIT, c->code) < 0 ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_OU, c->name ? c->name : c->code) < 0)
-			fatal("unit merge: out of memory");
+		mods = dir_mods_new();
+		dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_UNIT, c->code);
+		dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_OU, c->name ? c->name : c->code);
 		m->inflight++;
 		dir_modify(m->req->pd->dir, a->dn, dir_mods_get(mods), NULL, acct_written, mv);
 		dir_mods_free(mods);
@@ -366,9 +365,8 @@ write_aliases(struct merge *m)
 		merge_free(m);
 		return;
 	}
-	if ((mods = dir_mods_new()) == NULL ||
-	    dir_mods_add(mods, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v) < 0)
-		fatal("unit merge: out of memory");
+	mods = dir_mods_new();
+	dir_mods_add(mods, LDAP_MOD_REPLACE, AT_UNIT_ALIAS, v);
 	free(v);
 	dir_modify(m->req->pd->dir, dn, dir_mods_get(mods), NULL, aliases_written, m);
 	dir_mods_free(mods);
@@ -406,9 +404,8 @@ merge_children(struct merge *m)
 			m->failed++;
 			continue;
 		}
-		if ((mods = dir_mods_new()) == NULL ||
-		    dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_UNIT_PARENT, m->into->code) < 0)
-			fatal("unit merge: out of memory");
+		mods = dir_mods_new();
+		dir_mods_add1(mods, LDAP_MOD_REPLACE, AT_UNIT_PARENT, m->into->code);
 		dir_modify(m->req->pd->dir, dn, dir_mods_get(mods), NULL, child_written, m);
 		dir_mods_free(mods);
 		return;

@@ -312,7 +312,7 @@ on_signer_notify(void *ctx)
 
 	if (pd->loop == NULL || pd->pki->deliver_due)
 		return;
-	(void)loop_defer(pd->loop, deliver_deferred, pd);
+	loop_defer(pd->loop, deliver_deferred, pd);
 	pd->pki->deliver_due = true;
 }
 

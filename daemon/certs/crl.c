@@ -563,10 +563,7 @@ on_written(void *arg, const struct dir_result *res)
 	job->derlen = s->derlen;
 	s->der = NULL;
 	s->derlen = 0;
-	if (workpool_submit(pd->hashers, file_work, file_done, job) < 0) {
-		file_work(job);         /* no memory for a job: write it here */
-		file_done(job);
-	}
+	workpool_submit(pd->hashers, file_work, file_done, job);
 }
 
 static void on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
@@ -876,8 +873,7 @@ publish_start(struct crl_state *s)
 
 	s->running = true;
 	if (!ca_ready(pd) || !dir_connected(pd->dir)) {
-		if (loop_defer(pd->loop, publish_end_deferred, s) < 0)
-			fatal("crl: out of memory");
+		loop_defer(pd->loop, publish_end_deferred, s);
 		return;
 	}
 	s->has_number = false;

@@ -654,7 +654,7 @@ on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, cons
 	memcpy(j->out, der, derlen);
 	j->outlen = derlen;
 	j->dirfd = resp(s, j->gen)->rdirfd;
-	(void)workpool_submit(s->pd->hashers, write_work, write_done, j);
+	workpool_submit(s->pd->hashers, write_work, write_done, j);
 }
 
 static void

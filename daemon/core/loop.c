@@ -211,7 +211,7 @@ loop_timer_cancel(struct loop *l, struct timer *t)
 		}
 }
 
-int
+void
 loop_defer(struct loop *l, loop_fn *cb, void *ctx)
 {
 	struct deferred *d = xcalloc(1, sizeof(*d));
@@ -219,7 +219,6 @@ loop_defer(struct loop *l, loop_fn *cb, void *ctx)
 	d->cb = cb;
 	d->ctx = ctx;
 	STAILQ_INSERT_TAIL(&l->deferred, d, entry);
-	return 0;
 }
 
 static void

@@ -32,9 +32,8 @@ struct timer *loop_timer(struct loop *l, uint64_t ms, loop_fn *cb, void *ctx);
 void loop_timer_cancel(struct loop *l, struct timer *t);
 
 /* Call cb(ctx) on the next turn of the loop, before waiting.  Calls run in
- * the order they were deferred.  Returns 0 (out of memory is fatal,
- * xmalloc.h). */
-int loop_defer(struct loop *l, loop_fn *cb, void *ctx);
+ * the order they were deferred (out of memory is fatal, xmalloc.h). */
+void loop_defer(struct loop *l, loop_fn *cb, void *ctx);
 
 /* Run until loop_stop(). */
 void loop_run(struct loop *l);

@@ -140,7 +140,7 @@ workpool_new(struct loop *loop, unsigned nthreads)
 	return p;
 }
 
-int
+void
 workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
@@ -153,7 +153,6 @@ workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *
 	p->pending++;
 	pthread_cond_signal(&p->cv);
 	pthread_mutex_unlock(&p->mu);
-	return 0;
 }
 
 size_t

@@ -18,8 +18,8 @@ typedef void workpool_fn(void *arg);
 /* nthreads 0 = one per online CPU.  NULL on failure. */
 struct workpool *workpool_new(struct loop *loop, unsigned nthreads);
 
-/* Queue a job.  Returns 0 (out of memory is fatal, xmalloc.h). */
-int workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg);
+/* Queue a job (out of memory is fatal, xmalloc.h). */
+void workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, void *arg);
 
 /* Jobs queued or running. */
 size_t workpool_pending(const struct workpool *p);

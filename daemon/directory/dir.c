@@ -1112,8 +1112,8 @@ bv_new(const void *p, size_t n)
 }
 
 /* One modification of n values: values[i] is lens[i] bytes, or a string
- * when lens is NULL.  Every value is copied; -1 past DIR_MODS_MAX. */
-static int
+ * when lens is NULL.  Every value is copied; past DIR_MODS_MAX is fatal. */
+static void
 mods_push(struct dir_mods *m, int op, const char *attr, const char *const *values,
           const size_t *lens, size_t n)
 {
@@ -1132,39 +1132,38 @@ mods_push(struct dir_mods *m, int op, const char *attr, const char *const *value
 				bv_new(values[i], lens != NULL ? lens[i] : strlen(values[i]));
 	}
 	m->mods[m->n++] = mod;
-	return 0;
 }
 
-int
+void
 dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values, size_t n)
 {
-	return mods_push(m, op, attr, values, NULL, n);
+	mods_push(m, op, attr, values, NULL, n);
 }
 
-int
+void
 dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values)
 {
 	size_t n = 0;
 
 	while (values != NULL && values[n] != NULL)
 		n++;
-	return mods_push(m, op, attr, values, NULL, n);
+	mods_push(m, op, attr, values, NULL, n);
 }
 
-int
+void
 dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value)
 {
 	const char *v[] = { value, NULL };
 
-	return dir_mods_add(m, op, attr, value ? v : NULL);
+	dir_mods_add(m, op, attr, value ? v : NULL);
 }
 
-int
+void
 dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n)
 {
 	const char *v[] = { p };
 
-	return mods_push(m, op, attr, v, &n, 1);
+	mods_push(m, op, attr, v, &n, 1);
 }
 
 /* The builder's copy of a caller's array (string or binary values), which

@@ -140,19 +140,18 @@ const char *dir_result_str(const struct dir_result *r, char *buf, size_t len);
  * owns copies of its names and values, all as LDAP_MOD_BVALUES.  It cannot
  * fail: out of memory is fatal (xmalloc.h), and so is a modification past
  * DIR_MODS_MAX (every caller builds a bounded set: that would be a bug).
- * The add functions return 0 so that older callers' checks still read.
  */
 #define DIR_MODS_MAX 96
 struct dir_mods;
 struct dir_mods *dir_mods_new(void);
 /* op: LDAP_MOD_ADD / LDAP_MOD_REPLACE / LDAP_MOD_DELETE.  values: NULL-terminated,
- * NULL = no values (delete all / replace with none).  Returns 0. */
-int dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values);
+ * NULL = no values (delete all / replace with none). */
+void dir_mods_add(struct dir_mods *m, int op, const char *attr, const char *const *values);
 /* The same with n values (values need not be NULL-terminated). */
-int dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values,
-                  size_t n);
-int dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value);
-int dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n);
+void dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *const *values,
+                   size_t n);
+void dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value);
+void dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n);
 /* The NULL-terminated array for libldap, valid until m changes or is freed. */
 LDAPMod **dir_mods_get(struct dir_mods *m);
 size_t dir_mods_count(const struct dir_mods *m);

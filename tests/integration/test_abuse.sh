@@ -2,6 +2,7 @@
 # Abuse: 200 concurrent clients, silent and half-frame clients, oversized,
 # wrong-version and random frames, and more connections than the per-uid
 # cap — while a well-behaved client keeps getting answers within 100 ms.
+# itest: alone
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 T=$(mktemp -d /tmp/provd-abuse.XXXXXX)
@@ -15,11 +16,15 @@ CONF=$SANDBOX_DIR/provd.conf
 chmod 0666 "$PROVD_SOCKET"
 sed -i -e 's/^  auditor   = \[ "provd-audit" \];/  auditor   = [ "provd-audit", "nogroup" ];/' \
 	-e 's/max_clients_per_uid = [0-9]*;/max_clients_per_uid = 250;/' \
-	-e 's/client_timeout = [0-9]*;/client_timeout = 2;/' "$CONF"
+	-e 's/client_timeout = [0-9]*;/client_timeout = 30;/' "$CONF"
 ok "config edited" grep -q '"nogroup"' "$CONF"
-reload() {
+reloads() { grep -c 'configuration reloaded' "$SANDBOX_DIR/provd.log"; }
+reloaded_since() { (($(reloads) > $1)); }
+reload() {  # SIGHUP, then wait for provd to say it has the new settings
+	local before
+	before=$(reloads)
 	kill -HUP "$(cat "$SANDBOX_DIR/provd.pid")"
-	sleep 0.5
+	within 20 reloaded_since "$before" || diag "provd did not reload within 20 s"
 }
 reload
 abuse() {  # niced: the probe measures provd, not the scheduler
@@ -29,19 +34,18 @@ field() {  # field KEY TEXT: the value of KEY=... in TEXT
 	sed -n "s/.*\\b$1=\\([^ ]*\\).*/\\1/p" <<<"$2"
 }
 
-# The well-behaved client: provctl ping in a loop, each call timed.
+# The well-behaved client (root): pings in a loop, each timed from connect
+# to answer (abuse.py probe); failures keep their reason.  provd (every
+# thread) and the probe run under the real-time FIFO policy, the abusers
+# at nice 10: what the bound measures is how provd shares itself among its
+# clients, not how long the machine's other work (a loaded CI runner, the
+# test beside this one) keeps two processes off the CPU.
 probe() {
-	local t0 t1 rc
-	while [[ ! -e $T/stop ]]; do
-		t0=$EPOCHREALTIME
-		rc=0
-		"$BUILD/provctl" ping >/dev/null 2>"$T/probe.err" || rc=$?
-		t1=$EPOCHREALTIME
-		printf '%s %d %s\n' "$(((${t1/./} - ${t0/./}) / 1000))" "$rc" "$t0" >>"$T/probe"
-		((rc == 0)) || printf '%s exit %d: %s\n' "$t0" "$rc" "$(<"$T/probe.err")" >>"$T/probe.fail"
-		sleep 0.02
-	done
+	chrt -f 10 python3 "$REPO/tests/tools/abuse.py" "$PROVD_SOCKET" probe "$T/stop" "$T/probe"
 }
+provd_pid=$(<"$SANDBOX_DIR/provd.pid")
+ok "provd's threads real-time (SCHED_FIFO)" bash -c \
+	'for t in /proc/$1/task/*; do chrt -f -p 10 "${t##*/}" || exit 1; done' _ "$provd_pid"
 mark() {  # mark PHASE: for placing slow probe pings
 	printf '%s %s\n' "$EPOCHREALTIME" "$1" >>"$T/phases"
 }
@@ -57,6 +61,11 @@ ok "200 concurrent clients" abuse flood 200
 diag "$OUT"
 eq "all 200 answered" "$(field answered_ok "$OUT")" 200
 
+# The flood's clients connect first and ping together: on a loaded machine
+# connecting all 200 can take longer than the short timeout the idle
+# clients are for, so that one is set only now.
+sed -i -e 's/client_timeout = [0-9]*;/client_timeout = 2;/' "$CONF"
+reload
 mark idle
 ok "silent and half-frame clients" abuse idle 20 10
 diag "$OUT"
@@ -93,7 +102,7 @@ bad=$(awk '$2 != 0' "$T/probe" | wc -l)
 max=$(sort -n "$T/probe" | tail -n 1 | cut -d' ' -f1)
 ok "the probe ran" test "$n" -gt 10
 eq "every probe ping succeeded" "$bad" 0
-[[ ! -s $T/probe.fail ]] || diag "$(head -n 5 "$T/probe.fail")"
+[[ $bad == 0 ]] || diag "$(awk '$2 != 0' "$T/probe" | head -n 5)"
 diag "probe: $n pings; ms p50 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n/2)+1 {print $1}')," \
 	"p90 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n*0.9)+1 {print $1}')," \
 	"p99 $(sort -n "$T/probe" | awk -v n="$n" 'NR == int(n*0.99)+1 {print $1}'), max $max"

@@ -5,6 +5,7 @@
 # service user and state directory made, the configuration 0600 and owned
 # by that user; and the installed provd, run in that root, accepts the
 # installed /etc/provd/provd.conf (provd -n).
+# itest: build-independent
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 

@@ -5,6 +5,7 @@
 # provctl against the sandbox" block pasted line by line: every line must
 # succeed.  (test_newcomer covers the clone, the generator and the demo's
 # keep/restart/reset.)
+# itest: build-independent
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 

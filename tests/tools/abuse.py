@@ -6,7 +6,13 @@
     abuse.py SOCKET idle N WAIT       N silent + N half-frame clients
     abuse.py SOCKET hostile N         N each: oversized, bad version, random bytes
     abuse.py SOCKET raw HEXFIELD...   one REQUEST whose fields are hex-encoded
+    abuse.py SOCKET probe STOP OUT    until file STOP exists: connect, ping,
+                                      read the answer; one line per ping
+                                      appended to OUT: "MS RC START" (RC 0:
+                                      status 0; START: epoch seconds)
 
+The probe times provd alone (connect to answer), not the start of a client
+process, which a loaded machine can delay by more than provd ever takes.
 Prints one line of key=value counts (raw: "status=<code> msg=<text>" and
 the RECORD frames as "record k=v ...").  Exits 0 when it could run; the
 caller judges the counts.
@@ -136,7 +142,8 @@ def flood(path, n):
     res = run_threads(n, one)
     ok = sum(1 for r in res if r[0] == "ok")
     worst = max((r[1] for r in res if r[0] == "ok"), default=0)
-    other = sorted(set(str(r[0]) for r in res if r[0] != "ok"))
+    other = sorted(set(str(r[0]) if r[0] != "error" else "error(%s)" % r[1]
+                       for r in res if r[0] != "ok"))
     print("clients=%d answered_ok=%d worst_ms=%.0f other=%s" % (n, ok, worst, ",".join(other) or "-"))
 
 
@@ -245,6 +252,26 @@ def raw(path, hexfields):
     print("status=%s msg=%s" % (code if code is not None else how, msg))
 
 
+def probe(path, stop, out):
+    with open(out, "a", buffering=1) as f:
+        while not os.path.exists(stop):
+            start = time.time()
+            t0 = time.monotonic()
+            try:
+                s = connect(path)
+                s.sendall(frame(1, [b"ping", b""]))
+                frames, how = read_frames(s, 20)
+                s.close()
+                code, msg = status_of(frames)
+                rc = 0 if code == 0 else 1
+                why = "" if rc == 0 else "status=%s %s" % (code if code is not None else how, msg)
+            except OSError as e:
+                rc, why = 1, repr(e)
+            ms = (time.monotonic() - t0) * 1000
+            f.write("%d %d %.6f%s\n" % (ms, rc, start, " " + why if why else ""))
+            time.sleep(0.02)
+
+
 def main():
     path, mode = sys.argv[1], sys.argv[2]
     args = sys.argv[3:]
@@ -258,6 +285,8 @@ def main():
         hostile(path, int(args[0]))
     elif mode == "raw":
         raw(path, args)
+    elif mode == "probe":
+        probe(path, args[0], args[1])
     else:
         sys.exit("unknown mode " + mode)
 
