@@ -396,21 +396,6 @@ recover(struct provd *pd, const char *what, const char *why)
 }
 
 int
-ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der, size_t *derlen,
-             char *err, size_t errlen)
-{
-	if (pd->pki->signer_busy) {
-		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
-		return -1;
-	}
-	if (signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen) == 0)
-		return 0;
-	if (!recover(pd, "a certificate", err))
-		return -1;
-	return signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen);
-}
-
-int
 ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned char **der,
             size_t *derlen, char *err, size_t errlen)
 {
@@ -431,67 +416,115 @@ ca_signer_ready(struct provd *pd)
 	return !signer_broken(pd->pki->signer) || recover(pd, "a request", "not running");
 }
 
-/* One CRL being signed: our own copy of the to-be-signed bytes (sent
- * again to a restarted signer) and whom to tell. */
-struct crl_sign {
+/* One signature in the signer's queue: what is sent again to a restarted
+ * signer, held by the request itself (a CRL's bytes, or a reference of its
+ * own to the certificate), and whom to tell. */
+struct ca_sign {
 	struct provd  *pd;
-	unsigned char *tbs;
+	unsigned char *tbs;       /* a CRL, or NULL */
 	size_t         len;
+	X509          *cert;      /* a certificate, or NULL */
+	unsigned       flags;
 	bool           retried;
 	ca_der_fn     *cb;
 	void          *ctx;
 };
 
-static void
-on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+static void on_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                      const char *err);
+
+static int
+sign_submit(struct ca_sign *cs, char *err, size_t errlen)
 {
-	struct crl_sign *cs = ctx;
+	struct signer *sg = cs->pd->pki->signer;
+
+	if (cs->cert != NULL)
+		return signer_sign_cert_async(sg, cs->cert, cs->flags, on_signed, cs, err, errlen);
+	return signer_sign_crl_async(sg, cs->tbs, cs->len, on_signed, cs, err, errlen);
+}
+
+static void
+sign_free(struct ca_sign *cs)
+{
+	X509_free(cs->cert);
+	free(cs->tbs);
+	free(cs);
+}
+
+static void
+on_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct ca_sign *cs = ctx;
 	char e2[256];
 
 	if (rc < 0 && !cs->retried && signer_broken(cs->pd->pki->signer) &&
-	    recover(cs->pd, "a CRL", err)) {
+	    recover(cs->pd, cs->cert != NULL ? "a certificate" : "a CRL", err)) {
 		cs->retried = true;
-		if (signer_sign_crl_async(cs->pd->pki->signer, cs->tbs, cs->len, on_crl_signed,
-		                          cs, e2, sizeof(e2)) == 0) {
+		if (sign_submit(cs, e2, sizeof(e2)) == 0) {
 			ca_signer_watch(cs->pd);
 			return;
 		}
 		err = e2;
 	}
 	cs->cb(cs->ctx, rc, der, derlen, err);
-	free(cs->tbs);
-	free(cs);
+	sign_free(cs);
+}
+
+/* Queue cs (taken: freed here on failure). */
+static int
+sign_async(struct ca_sign *cs, char *err, size_t errlen)
+{
+	struct provd *pd = cs->pd;
+
+	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer)) {
+		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
+		goto fail;
+	}
+	if (!ca_signer_ready(pd)) {
+		snprintf(err, errlen, "the signer is not running");
+		goto fail;
+	}
+	if (sign_submit(cs, err, errlen) < 0)
+		goto fail;
+	ca_signer_watch(pd);
+	return 0;
+fail:
+	sign_free(cs);
+	return -1;
 }
 
 int
 ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der_fn *cb,
                   void *ctx, char *err, size_t errlen)
 {
-	struct crl_sign *cs;
+	struct ca_sign *cs = xcalloc(1, sizeof(*cs));
 
-	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer)) {
-		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
-		return -1;
-	}
-	if (!ca_signer_ready(pd)) {
-		snprintf(err, errlen, "the signer is not running");
-		return -1;
-	}
-	cs = xcalloc(1, sizeof(*cs));
-	cs->tbs = xmalloc(len);
-	memcpy(cs->tbs, tbs, len);
 	cs->pd = pd;
+	cs->tbs = xmalloc(len > 0 ? len : 1);
+	memcpy(cs->tbs, tbs, len);
 	cs->len = len;
 	cs->cb = cb;
 	cs->ctx = ctx;
-	if (signer_sign_crl_async(pd->pki->signer, tbs, len, on_crl_signed, cs, err,
-	                          errlen) < 0) {
-		free(cs->tbs);
+	return sign_async(cs, err, errlen);
+}
+
+int
+ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb, void *ctx,
+                   char *err, size_t errlen)
+{
+	struct ca_sign *cs = xcalloc(1, sizeof(*cs));
+
+	if (X509_up_ref(tbs) != 1) {
 		free(cs);
+		snprintf(err, errlen, "certificate: cannot hold it");
 		return -1;
 	}
-	ca_signer_watch(pd);
-	return 0;
+	cs->pd = pd;
+	cs->cert = tbs;
+	cs->flags = flags;
+	cs->cb = cb;
+	cs->ctx = ctx;
+	return sign_async(cs, err, errlen);
 }
 
 void

@@ -66,10 +66,9 @@ void ca_stop(struct pki *pki);
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
 bool ca_ready(const struct provd *pd);
 
-/* Sign through the signer; a dead or stuck signer is restarted once and
- * the request retried.  Same contracts as signer_sign_cert_der/_crl. */
-int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der,
-                 size_t *derlen, char *err, size_t errlen);
+/* Sign through the signer, synchronously (for callers off the loop's
+ * requests); a dead or stuck signer is restarted once and the request
+ * retried.  Same contract as signer_sign_crl. */
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
@@ -84,6 +83,18 @@ typedef void ca_der_fn(void *ctx, int rc, const unsigned char *der, size_t derle
                        const char *err);
 int ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len,
                       ca_der_fn *cb, void *ctx, char *err, size_t errlen);
+
+/*
+ * Certificate signing off the loop, the same way (every issuance goes
+ * through it: cert issue, renew, re-issue): the request holds a reference
+ * of its own to tbs (built by certgen; its signature fields are sealed as
+ * by signer_sign_cert_async) and sends it again to a restarted signer; der
+ * is checked as by signer_sign_cert_der, so tbs's fields are der's.
+ * Refused while the signer generates a CA key.  Returns 0 (cb will be
+ * called exactly once, from the loop) or -1 with err (it will not).
+ */
+int ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb,
+                       void *ctx, char *err, size_t errlen);
 
 /* The signer can take a request (a broken one is restarted first). */
 bool ca_signer_ready(struct provd *pd);

@@ -302,8 +302,7 @@ roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 	}
 	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
 	                           err, errlen) < 0 ||
-	    (r->gen == 0 ? ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) :
-	                   signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen)) < 0)
+	    signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen) < 0)
 		goto out;
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
@@ -1010,42 +1009,67 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, v
 	sign_entries(s, &e, 1, false, done, ctx);
 }
 
+/* One "unknown" answer in the signer's queue: whom to tell. */
+struct unknown_job {
+	struct provd         *pd;
+	ocsp_unknown_done_fn *done;
+	void                 *ctx;
+};
+
+static void
+on_unknown_signed(void *ctx, int rc, const unsigned char *out, size_t outlen, const char *why)
+{
+	struct unknown_job *uj = ctx;
+	struct ocsp_state *s = uj->pd->pki->ocsp;
+	size_t rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
+	                          (size_t)out[2] << 8 | out[3] : 0;
+
+	if (rc == 0 && (outlen < 4 || rl != outlen - 4)) {
+		rc = -1;
+		why = "the signer's response does not match the request";
+	}
+	if (rc < 0) {
+		log_debug("ocsp: an unknown answer: %s", why);
+		uj->done(uj->ctx, -1, NULL, 0);
+	} else {
+		if (s != NULL)
+			s->unknowns++;
+		uj->done(uj->ctx, 0, out + 4, rl);
+	}
+	free(uj);
+}
+
 int
-ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **der,
-                  size_t *derlen, char *err, size_t errlen)
+ocsp_sign_unknown(struct provd *pd, const struct serial *ser, ocsp_unknown_done_fn *done,
+                  void *ctx)
 {
 	struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
 	struct ocspgen_entry e = { .serial = *ser, .status = OCSPGEN_UNKNOWN };
-	char line[OCSPGEN_LINE_MAX];
-	unsigned char *out = NULL;
-	size_t outlen = 0, rl;
+	char line[OCSPGEN_LINE_MAX], err[256];
+	struct unknown_job *uj;
 	time_t now = time(NULL);
 	int l;
 
-	*der = NULL;
-	*derlen = 0;
-	if (s == NULL || !s->have_set || s->cur.rcert == NULL || cur_needs_roll(s, now)) {
-		snprintf(err, errlen, "not ready");
+	if (s == NULL || !s->have_set || s->cur.rcert == NULL || cur_needs_roll(s, now))
 		return -1;
-	}
 	if (find(s->v, s->n, ser) != NULL)
 		return 1;
-	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
-	    signer_ocsp_sign(pd->pki->signer, s->cur.rder, s->cur.rderlen, s->cur.issuer_der,
-	                     s->cur.issuer_len, now, next_update(&s->cur, now, UNKNOWN_HOURS * 3600),
-	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
+	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer) ||
+	    !ca_signer_ready(pd) || (l = ocspgen_format(&e, line, sizeof(line))) < 0)
 		return -1;
-	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
-	                   (size_t)out[2] << 8 | out[3] : 0;
-	if (outlen < 4 || rl != outlen - 4) {
-		free(out);
-		snprintf(err, errlen, "the signer's response does not match the request");
+	uj = xcalloc(1, sizeof(*uj));
+	uj->pd = pd;
+	uj->done = done;
+	uj->ctx = ctx;
+	if (signer_ocsp_sign_async(pd->pki->signer, s->cur.rder, s->cur.rderlen,
+	                           s->cur.issuer_der, s->cur.issuer_len, now,
+	                           next_update(&s->cur, now, UNKNOWN_HOURS * 3600), line,
+	                           (size_t)l, on_unknown_signed, uj, err, sizeof(err)) < 0) {
+		log_debug("ocsp: an unknown answer: %s", err);
+		free(uj);
 		return -1;
 	}
-	memmove(out, out + 4, rl);
-	*der = out;
-	*derlen = rl;
-	s->unknowns++;
+	ca_signer_watch(pd);
 	return 0;
 }
 

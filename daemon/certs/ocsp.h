@@ -40,6 +40,8 @@
 
 #include <openssl/x509.h>
 
+#include "ocsp_unknown.h"
+
 struct provd;
 struct request;
 struct ocsp_state;
@@ -67,14 +69,15 @@ void ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *do
 
 /*
  * An "unknown" answer for a serial with no record (asked by provd-ocsp,
- * see ocsp_unknown.h): 0 with *der (malloc'd DER OCSPResponse, caller
- * frees), 1 when the serial has a record (its response is on disk), -1
- * when provd cannot answer now (no full read of the records yet, no
- * responder certificate, the signer failed).
+ * see ocsp_unknown.h), signed through the signer's queue: 0 when queued
+ * (done(ctx, 0, der, derlen) with the DER OCSPResponse, or done(ctx, -1,
+ * NULL, 0) when the signer failed, exactly once from the loop), 1 when the
+ * serial has a record (its response is on disk), -1 when provd cannot
+ * answer now (no full read of the records yet, no responder certificate,
+ * the signer generating a key or not running); done is then not called.
  */
-struct serial;
 int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
-    unsigned char **der, size_t *derlen, char *err, size_t errlen);
+    ocsp_unknown_done_fn *done, void *ctx);
 
 void ocsp_state_free(struct ocsp_state *s);
 

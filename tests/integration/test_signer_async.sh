@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
-# of a CA key generation, a CRL signature, OCSP responses or a rollover, provd keeps answering other
-# callers, and the held request completes once the signer resumes.  A signer
+# of a CA key generation, a certificate's signature (cert issue, cert renew),
+# a CRL signature, OCSP responses, an OCSP "unknown" answer or a rollover,
+# provd keeps answering other callers, and the held request completes once
+# the signer resumes.  A signer
 # that dies between requests is replaced, and the next request is signed.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -49,7 +51,34 @@ contains "the new CA is loaded" "$OUT" "Async CA"
 ok "a person" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/an.key" \
 	-subj "/CN=an" -out "$T/an.csr" 2>/dev/null
-ok "cert issue" provctl cert issue annv --csr "$T/an.csr"
+# The certificate is signed while the signer is held: the issuance goes on
+# from the signer's answer.
+spid=$(signer_of_ca)
+kill -STOP "$spid"
+"$BUILD/provctl" -f json cert issue annv --csr "$T/an.csr" >"$T/issue.out" 2>&1 &
+issuer=$!
+sleep 0.5
+ok "ping answers while the signer holds a certificate" quick ping
+ok "user list answers too" quick user list
+kill -CONT "$spid"
+wait "$issuer"
+eq "cert issue ends once the signer resumes" "$?" 0
+an=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/issue.out" | head -n1)
+ok "it names its serial" test -n "$an"
+ok "cert show" provctl cert show "$an"
+contains "the certificate is on record, valid" "$OUT" "valid"
+# Renewal takes the same path.
+kill -STOP "$spid"
+"$BUILD/provctl" -f json cert renew "$an" >"$T/renew.out" 2>&1 &
+renewer=$!
+sleep 0.5
+ok "ping answers while the signer holds a renewal" quick ping
+kill -CONT "$spid"
+wait "$renewer"
+eq "cert renew ends once the signer resumes" "$?" 0
+an2=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/renew.out" | head -n1)
+ok "the successor is on record" provctl cert show "$an2"
+contains "it is annv's" "$OUT" "annv"
 
 # A CRL signed while the signer is held.
 spid=$(signer_of_ca)
@@ -75,6 +104,29 @@ ok "ping answers while the signer holds the OCSP responses" quick ping
 kill -CONT "$spid"
 wait "$refresher"
 eq "ocsp refresh ends once the signer resumes" "$?" 0
+
+# A serial provd never issued: provd-ocsp asks provd for an "unknown"
+# answer, which the signer signs through its queue.  Held, provd-ocsp gives
+# up after a second (unauthorized) and closes its connection; the answer
+# that comes later is dropped, and the next question is answered.
+unknown() {
+	openssl ocsp -url "$OCSP_URL" -issuer "$CA_PEM" -CAfile "$CA_PEM" -serial "$1" 2>&1
+}
+spid=$(signer_of_ca)
+kill -STOP "$spid"
+unknown 0x1234567890 >"$T/unknown.out" &
+asker=$!
+sleep 0.3
+ok "ping answers while the signer holds an unknown answer" quick ping
+sleep 1
+ok "and still after provd-ocsp gave up on it" quick ping
+wait "$asker"
+contains "provd-ocsp answered meanwhile: unauthorized" "$(<"$T/unknown.out")" "unauthorized"
+kill -CONT "$spid"
+ok "ping after the signer resumes" quick ping
+ok "an unknown serial once the signer resumes" unknown 0x1234567891
+contains "answered: unknown" "$OUT" "0x1234567891: unknown"
+contains "answered: signed by the responder" "$OUT$ERR" "Response verify OK"
 
 # ca rollover: the old CA's last CRL goes out first, then the signer makes
 # the new key (seconds for RSA-4096); the signer is held once that CRL is on
