@@ -380,6 +380,119 @@ on_expiry(void *ctx)
 	ca_signer_watch(pd);
 }
 
+/* ---- the retired generations' signers as event sources -------------- */
+
+/* One other signer handle, watched only while it has requests queued (it
+ * is restarted by its next user when it died meanwhile). */
+struct ca_watch {
+	struct ca_watch *next;
+	struct provd    *pd;
+	struct signer   *sg;
+	int              fd;          /* in the loop, or -1 */
+	struct timer    *expiry;
+	bool             deliver_due;
+};
+
+static void other_update(struct ca_watch *w);
+
+static void
+other_io(void *ctx, int fd, uint32_t events)
+{
+	struct ca_watch *w = ctx;
+
+	(void)fd;
+	(void)events;
+	signer_io(w->sg);
+	other_update(w);
+}
+
+static void
+other_expiry(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	w->expiry = NULL;
+	signer_expire(w->sg);
+	other_update(w);
+}
+
+static void
+other_deliver(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	w->deliver_due = false;
+	signer_io(w->sg);
+	other_update(w);
+}
+
+static void
+other_notify(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	if (w->deliver_due)
+		return;
+	(void)loop_defer(w->pd->loop, other_deliver, w);
+	w->deliver_due = true;
+}
+
+static void
+other_closing(void *ctx, int fd)
+{
+	struct ca_watch *w = ctx;
+
+	if (w->fd == fd) {
+		loop_del_fd(w->pd->loop, fd);
+		w->fd = -1;
+	}
+}
+
+static void
+other_update(struct ca_watch *w)
+{
+	unsigned want = signer_queued(w->sg) > 0 ? signer_want(w->sg) : 0;
+	uint32_t ev = ((want & SIGNER_WANT_READ) ? EPOLLIN : 0) |
+	              ((want & SIGNER_WANT_WRITE) ? EPOLLOUT : 0);
+	int fd = signer_fd(w->sg);
+
+	if (w->fd >= 0 && (ev == 0 || fd != w->fd)) {
+		loop_del_fd(w->pd->loop, w->fd);
+		w->fd = -1;
+	}
+	if (ev != 0 && w->fd < 0) {
+		if (loop_add_fd(w->pd->loop, fd, ev, other_io, w) < 0)
+			log_warn("pki: watching a retired generation's signer");
+		else
+			w->fd = fd;
+	} else if (ev != 0) {
+		(void)loop_mod_fd(w->pd->loop, fd, ev);
+	}
+	if (ev != 0 && w->expiry == NULL)
+		w->expiry = loop_timer(w->pd->loop, EXPIRY_TICK_MS, other_expiry, w);
+}
+
+void
+ca_signer_watch_other(struct provd *pd, struct signer *sg)
+{
+	struct ca_watch *w;
+
+	if (pd->loop == NULL || sg == NULL)
+		return;
+	for (w = pd->pki->watches; w != NULL && w->sg != sg; w = w->next)
+		;
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->pd = pd;
+		w->sg = sg;
+		w->fd = -1;
+		w->next = pd->pki->watches;
+		pd->pki->watches = w;
+		signer_set_hooks(sg, other_notify, other_closing, w);
+	}
+	other_update(w);
+}
+
 /* A dead or stuck signer is replaced once (it re-loads the key from its
  * file itself) and the request tried again. */
 static bool
@@ -536,6 +649,15 @@ ca_stop(struct pki *pki)
 		signer_set_hooks(pki->signer, NULL, NULL, NULL);
 	signer_stop(pki->signer);
 	signer_stop(pki->spare);
+	/* The retired generations' signers are stopped by now (rollover_free). */
+	while (pki->watches != NULL) {
+		struct ca_watch *w = pki->watches;
+
+		pki->watches = w->next;
+		if (w->expiry != NULL && w->pd->loop != NULL)
+			loop_timer_cancel(w->pd->loop, w->expiry);
+		free(w);
+	}
 	X509_free(pki->cacert);
 	X509_free(pki->escrow_cert);
 	profile_set_free(pki->profiles);

@@ -25,6 +25,7 @@ struct profile_set;
 struct crl_state;
 struct ca_gen;
 struct ocsp_state;
+struct ca_watch;
 
 struct pki {
 	struct signer      *signer;
@@ -47,6 +48,7 @@ struct pki {
 	 * `ca rollover` makes the retired generation's signer (the engine can
 	 * start no process as that user later).  NULL otherwise or once used. */
 	struct signer      *spare;
+	struct ca_watch    *watches;     /* ca_signer_watch_other's */
 };
 
 /*
@@ -104,6 +106,14 @@ bool ca_signer_ready(struct provd *pd);
  * a submit, a restart or a replaced handle).  Idempotent.
  */
 void ca_signer_watch(struct provd *pd);
+
+/*
+ * Another signer handle (a retired generation's) as an event source of
+ * pd->loop, after a submit to it: its socket is watched while requests are
+ * queued and its answers are delivered from the loop.  The handle must
+ * outlive pd->loop's run (rollover_free stops it, before ca_stop).
+ */
+void ca_signer_watch_other(struct provd *pd, struct signer *sg);
 
 /* A CA is loaded, or its key or certificate file is there already (a CA
  * is never created or imported over one). */

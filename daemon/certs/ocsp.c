@@ -268,8 +268,8 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 /* A new responder key in r's signer and a certificate for it, issued by
  * r's CA (never the current CA for a retired generation's).  0 or -1.
  * Synchronous, on the loop: used for the retired generations only, whose
- * signers (gen-N/) have no asynchronous path here; they sign rarely and a
- * few responses at a time.  The current CA's responder rolls through the
+ * responder certificates are renewed rarely (their responses are signed
+ * through the signer's queue, batch_submit).  The current CA's responder rolls through the
  * signer's queue (roll_start). */
 static int
 roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
@@ -660,23 +660,25 @@ batch_submit(struct sign_job *j)
 			lines[len++] = '\n';
 	}
 	if (j->gen != 0) {
-		/* A retired generation's signer: synchronously (see roll_sync). */
+		/* A retired generation's signer, through its own queue. */
 		struct responder *r = resp(s, j->gen);
 		struct signer *signer;
-		unsigned char *out = NULL;
-		size_t outlen = 0;
-		int rc = -1;
 
-		if (ca_of(s, r, &signer) == NULL)
+		if (ca_of(s, r, &signer) == NULL) {
 			snprintf(err, sizeof(err), "generation %u: no CA key to sign with", j->gen);
-		else
-			rc = signer_ocsp_sign(signer, r->rder, r->rderlen, r->issuer_der,
-			                      r->issuer_len, now,
-			                      next_update(r, now, (time_t)pd->cfg.ocsp_hours * 3600),
-			                      lines, len, &out, &outlen, err, sizeof(err));
+		} else if (signer_ocsp_sign_async(signer, r->rder, r->rderlen, r->issuer_der,
+		                                  r->issuer_len, now,
+		                                  next_update(r, now,
+		                                              (time_t)pd->cfg.ocsp_hours * 3600),
+		                                  lines, len, on_batch_signed, j, err,
+		                                  sizeof(err)) == 0) {
+			free(lines);
+			ca_signer_watch_other(pd, signer);
+			return;
+		}
 		free(lines);
-		on_batch_signed(j, rc, out, outlen, err);
-		free(out);
+		/* a broken handle: on_batch_signed restarts it (roll_sync) */
+		on_batch_signed(j, -1, NULL, 0, err);
 		return;
 	}
 	if (signer_ocsp_sign_async(pd->pki->signer, s->cur.rder, s->cur.rderlen,

@@ -79,6 +79,38 @@ eq "cert renew ends once the signer resumes" "$?" 0
 an2=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/renew.out" | head -n1)
 ok "the successor is on record" provctl cert show "$an2"
 contains "it is annv's" "$OUT" "annv"
+# A client that goes away while its certificate is being signed: the
+# issuance still completes, and provd keeps serving.
+new_csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
+		-subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null
+}
+ncerts() { "$BUILD/provctl" -f tab -o serial cert list --login annv | grep -c .; }
+n0=$(ncerts)
+new_csr gone
+kill -STOP "$spid"
+"$BUILD/provctl" cert issue annv --csr "$T/gone.csr" >/dev/null 2>&1 &
+gone=$!
+sleep 0.5
+kill -KILL "$gone"
+wait "$gone" 2>/dev/null
+kill -CONT "$spid"
+ok "ping after a client left in the middle of an issuance" quick ping
+ok "its certificate was issued all the same" within 5 bash -c \
+	'[[ $("$1" -f tab -o serial cert list --login annv | grep -c .) == "$2" ]]' \
+	_ "$BUILD/provctl" "$((n0 + 1))"
+# A signer that dies with a certificate in its queue: it is replaced and
+# the certificate sent again, once.
+new_csr dies
+kill -STOP "$spid"
+"$BUILD/provctl" cert issue annv --csr "$T/dies.csr" >"$T/dies.out" 2>&1 &
+issuer=$!
+sleep 0.5
+kill -KILL "$spid"
+wait "$issuer"
+eq "cert issue survives the signer's death" "$?" 0
+contains "provd restarted it for the certificate" "$(<"$SANDBOX_DIR/provd.log")" \
+	"signer failed on a certificate"
 
 # A CRL signed while the signer is held.
 spid=$(signer_of_ca)
@@ -149,6 +181,24 @@ wait "$roller"
 eq "ca rollover ends once the signer resumes" "$?" 0
 ok "ca show after the rollover" provctl ca show
 contains "the new CA is current" "$OUT" "Async CA G2"
+
+# The retired generation's OCSP responses are signed by its own signer,
+# through that signer's queue: held, the engine answers meanwhile.
+ok "ocsp refresh after the rollover" provctl ocsp refresh
+rpid=$(provctl -f json ca show | grep '"role":"retired"' |
+	sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
+ok "the retired generation has a signer of its own" test -n "$rpid" -a "$rpid" != "$(signer_of_ca)"
+kill -STOP "$rpid"
+"$BUILD/provctl" ocsp refresh >"$T/refresh2.out" 2>&1 &
+refresher=$!
+sleep 0.5
+ok "ping answers while the retired signer holds its responses" quick ping
+kill -CONT "$rpid"
+wait "$refresher"
+eq "ocsp refresh ends once the retired signer resumes" "$?" 0
+ok "the retired generation's response for annv's renewed certificate" \
+	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" -resp_text -noverify
+contains "it is good" "$OUT" "Cert Status: good"
 
 # A signer that dies between requests is replaced.
 spid=$(signer_of_ca)
