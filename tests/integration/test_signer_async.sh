@@ -26,6 +26,21 @@ signer_of_ca() {  # the current generation's
 	provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1
 }
 quick() { timeout 3 "$BUILD/provctl" "$@"; }
+# held PID WHAT CMD...: CMD runs while process PID (a signer) is stopped;
+# ping answers meanwhile, and CMD ends with 0 once PID resumes.  Its
+# output is left in $T/held.out.
+held() {
+	local pid=$1 what=$2 bg
+	shift 2
+	kill -STOP "$pid"
+	"$@" >"$T/held.out" 2>&1 &
+	bg=$!
+	sleep 0.5
+	ok "ping answers while the signer holds $what" quick ping
+	kill -CONT "$pid"
+	wait "$bg"
+	eq "$what: ends once the signer resumes" "$?" 0
+}
 
 spid=$(signer_now)
 ok "the signer runs" test -n "$spid"
@@ -54,29 +69,14 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/
 # The certificate is signed while the signer is held: the issuance goes on
 # from the signer's answer.
 spid=$(signer_of_ca)
-kill -STOP "$spid"
-"$BUILD/provctl" -f json cert issue annv --csr "$T/an.csr" >"$T/issue.out" 2>&1 &
-issuer=$!
-sleep 0.5
-ok "ping answers while the signer holds a certificate" quick ping
-ok "user list answers too" quick user list
-kill -CONT "$spid"
-wait "$issuer"
-eq "cert issue ends once the signer resumes" "$?" 0
-an=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/issue.out" | head -n1)
+held "$spid" "a certificate" "$BUILD/provctl" -f json cert issue annv --csr "$T/an.csr"
+an=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/held.out" | head -n1)
 ok "it names its serial" test -n "$an"
 ok "cert show" provctl cert show "$an"
 contains "the certificate is on record, valid" "$OUT" "valid"
 # Renewal takes the same path.
-kill -STOP "$spid"
-"$BUILD/provctl" -f json cert renew "$an" >"$T/renew.out" 2>&1 &
-renewer=$!
-sleep 0.5
-ok "ping answers while the signer holds a renewal" quick ping
-kill -CONT "$spid"
-wait "$renewer"
-eq "cert renew ends once the signer resumes" "$?" 0
-an2=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/renew.out" | head -n1)
+held "$spid" "a renewal" "$BUILD/provctl" -f json cert renew "$an"
+an2=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/held.out" | head -n1)
 ok "the successor is on record" provctl cert show "$an2"
 contains "it is annv's" "$OUT" "annv"
 # A client that goes away while its certificate is being signed: the
@@ -114,28 +114,12 @@ contains "provd restarted it for the certificate" "$(<"$SANDBOX_DIR/provd.log")"
 
 # A CRL signed while the signer is held.
 spid=$(signer_of_ca)
-kill -STOP "$spid"
-"$BUILD/provctl" crl publish >"$T/publish.out" 2>&1 &
-publisher=$!
-sleep 0.3
-ok "ping answers while the signer holds a CRL" quick ping
-ok "ca show answers too" quick ca show
-kill -CONT "$spid"
-wait "$publisher"
-eq "crl publish ends once the signer resumes" "$?" 0
+held "$spid" "a CRL" "$BUILD/provctl" crl publish
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
 
 # The OCSP responses, signed in batches through the signer's queue.
-spid=$(signer_of_ca)
-kill -STOP "$spid"
-"$BUILD/provctl" ocsp refresh >"$T/refresh.out" 2>&1 &
-refresher=$!
-sleep 0.3
-ok "ping answers while the signer holds the OCSP responses" quick ping
-kill -CONT "$spid"
-wait "$refresher"
-eq "ocsp refresh ends once the signer resumes" "$?" 0
+held "$spid" "the OCSP responses" "$BUILD/provctl" ocsp refresh
 
 # A serial provd never issued: provd-ocsp asks provd for an "unknown"
 # answer, which the signer signs through its queue.  Held, provd-ocsp gives
@@ -188,14 +172,7 @@ ok "ocsp refresh after the rollover" provctl ocsp refresh
 rpid=$(provctl -f json ca show | grep '"role":"retired"' |
 	sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
 ok "the retired generation has a signer of its own" test -n "$rpid" -a "$rpid" != "$(signer_of_ca)"
-kill -STOP "$rpid"
-"$BUILD/provctl" ocsp refresh >"$T/refresh2.out" 2>&1 &
-refresher=$!
-sleep 0.5
-ok "ping answers while the retired signer holds its responses" quick ping
-kill -CONT "$rpid"
-wait "$refresher"
-eq "ocsp refresh ends once the retired signer resumes" "$?" 0
+held "$rpid" "a retired generation's responses" "$BUILD/provctl" ocsp refresh
 ok "the retired generation's response for annv's renewed certificate" \
 	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" -resp_text -noverify
 contains "it is good" "$OUT" "Cert Status: good"
