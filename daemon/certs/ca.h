@@ -68,9 +68,9 @@ void ca_stop(struct pki *pki);
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
 bool ca_ready(const struct provd *pd);
 
-/* Sign through the signer, synchronously (for callers off the loop's
- * requests); a dead or stuck signer is restarted once and the request
- * retried.  Same contract as signer_sign_crl. */
+/* Sign a CRL through the signer, synchronously; a dead or stuck signer is
+ * restarted once and the request retried.  Same contract as
+ * signer_sign_crl. */
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
 

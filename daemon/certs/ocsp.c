@@ -269,8 +269,8 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
  * r's CA (never the current CA for a retired generation's).  0 or -1.
  * Synchronous, on the loop: used for the retired generations only, whose
  * responder certificates are renewed rarely (their responses are signed
- * through the signer's queue, batch_submit).  The current CA's responder rolls through the
- * signer's queue (roll_start). */
+ * through the signer's queue, batch_submit).  The current CA's responder
+ * rolls through the signer's queue (roll_start). */
 static int
 roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 {
