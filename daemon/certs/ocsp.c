@@ -770,14 +770,15 @@ roll_done(struct ocsp_state *s, int rc, const char *err)
 	s->force_roll = false;
 	if (rc < 0)
 		log_warnx("ocsp: new responder certificate: %s", err);
-	if (j == NULL) {
-		/* the tick's: everything again with the new certificate */
-		if (tick && rc == 0 && dir_connected(s->pd->dir)) {
-			s->last_full = 0;
-			scan_start(s);
-		}
-		return;
+	/* the tick's, or the first since a ca rollover (ocsp_ca_changed; a
+	 * run queued meanwhile, such as a certificate issued, may have asked
+	 * for it): everything again with the new certificate */
+	if ((tick || !s->have_set) && rc == 0 && dir_connected(s->pd->dir)) {
+		s->last_full = 0;
+		scan_start(s);
 	}
+	if (j == NULL)
+		return;
 	if (rc < 0 && (j->tries > 0 || s->cur.rcert == NULL || forced))
 		job_end(j, false);
 	else
