@@ -17,6 +17,8 @@
 #include "loop.h"
 #include "provd.h"
 #include "request.h"
+#include "strset.h"
+#include "text.h"
 #include "units.h"
 #include "workpool.h"
 #include "writer.h"
@@ -39,9 +41,13 @@ status_ping(struct request *req)
  * right below people_dn or certs_dn.  A count that ran while provd itself
  * wrote is not taken over the followed numbers (it may or may not have
  * seen those writes); another count follows shortly.  Disabled accounts
- * are few and found by an indexed equality search when asked. */
+ * (locked for ever) are kept as the set of their DNs, read by the same
+ * counts and followed through every confirmed write that sets or clears
+ * the lock (disable, enable, expiry, delete, the reorganisation, batches:
+ * each writes through dir_modify), so `status` searches nothing. */
 #define COUNT_REFRESH_MS  600000u
 #define COUNT_RETRY_MS    2000u
+#define DISABLED_MAX      2000000u  /* DNs of disabled accounts followed */
 
 static struct counts {
 	bool               known;       /* a count has finished */
@@ -50,6 +56,7 @@ static struct counts {
 	unsigned long      writes;      /* adds and deletes followed, ever */
 	unsigned long      writes_at_start;
 	unsigned long      n_accounts, n_certs;  /* the running count's */
+	struct strset     *disabled, *n_disabled; /* DNs, lower case */
 	int                pending, failed;
 	struct timer      *timer;
 	struct provd      *pd;
@@ -68,12 +75,65 @@ right_below(const char *dn, const char *parent)
 	       strcasecmp(comma + 1, parent) == 0;
 }
 
+/* Does this write leave the entry locked for ever (1), not locked (0), or
+ * not touch the lock (-1)?  The last modification of the lock decides. */
+static int
+lock_after(enum dir_wrote what, LDAPMod *const *mods)
+{
+	int state = what == DIR_WROTE_ADD ? 0 : -1;
+	size_t i, k;
+
+	for (i = 0; mods != NULL && mods[i] != NULL; i++) {
+		const LDAPMod *m = mods[i];
+		int op = m->mod_op & ~LDAP_MOD_BVALUES;
+		bool forever = false, any = false;
+
+		if (strcasecmp(m->mod_type, AT_LOCKED_TIME) != 0)
+			continue;
+		for (k = 0; m->mod_bvalues != NULL && m->mod_bvalues[k] != NULL; k++) {
+			const struct berval *v = m->mod_bvalues[k];
+
+			any = true;
+			forever |= v->bv_len == strlen(SCHEMA_LOCKED_FOREVER) &&
+			           memcmp(v->bv_val, SCHEMA_LOCKED_FOREVER, v->bv_len) == 0;
+		}
+		/* The attribute is single-valued: a delete leaves none. */
+		if (op == LDAP_MOD_DELETE)
+			state = 0;
+		else if (op == LDAP_MOD_ADD || op == LDAP_MOD_REPLACE)
+			state = any && forever ? 1 : 0;
+	}
+	return state;
+}
+
+/* A disabled account comes or goes: the set follows it. */
 static void
-on_write(void *ctx, enum dir_wrote what, const char *dn)
+follow_lock(enum dir_wrote what, const char *dn, LDAPMod *const *mods)
+{
+	char key[1024];
+	int state = what == DIR_WROTE_DELETE ? 0 : lock_after(what, mods);
+
+	if (state < 0 || strlen(dn) >= sizeof(key))
+		return;
+	text_lower_ascii(key, sizeof(key), dn);
+	if (state == 1 && !strset_has(counts.disabled, key)) {
+		if (strset_add(counts.disabled, key) < 0)
+			log_warnx("status: too many disabled accounts to follow");
+		counts.writes++;
+	} else if (state == 0 && strset_has(counts.disabled, key)) {
+		strset_del(counts.disabled, key);
+		counts.writes++;
+	}
+}
+
+static void
+on_write(void *ctx, enum dir_wrote what, const char *dn, LDAPMod *const *mods)
 {
 	struct provd *pd = ctx;
 	unsigned long *n;
 
+	if (right_below(dn, pd->cfg.people_dn))
+		follow_lock(what, dn, mods);
 	if (what == DIR_WROTE_MODIFY)
 		return;
 	if (right_below(dn, pd->cfg.people_dn))
@@ -97,6 +157,19 @@ recount_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	(*(unsigned long *)arg)++;
 }
 
+/* A disabled account, as the count found it. */
+static void
+recount_disabled(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	char *dn = dir_entry_dn(ld, e), key[1024];
+
+	(void)arg;
+	if (dn != NULL && strlen(dn) < sizeof(key) &&
+	    strset_add(counts.n_disabled, text_lower_ascii(key, sizeof(key), dn)) < 0)
+		log_warnx("status: too many disabled accounts to follow");
+	free(dn);
+}
+
 static void
 recount_done(void *arg, const struct dir_result *res)
 {
@@ -111,10 +184,16 @@ recount_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	if (!counts.known || counts.writes == counts.writes_at_start) {
+		struct strset *old = counts.disabled;
+
 		counts.accounts = counts.n_accounts;
 		counts.certs = counts.n_certs;
+		counts.disabled = counts.n_disabled;
+		counts.n_disabled = old;
 		counts.known = true;
 	}
+	strset_free(counts.n_disabled);
+	counts.n_disabled = NULL;
 	count_schedule(counts.pd, counts.writes == counts.writes_at_start ?
 	               COUNT_REFRESH_MS : COUNT_RETRY_MS);
 }
@@ -130,9 +209,13 @@ recount(void *arg)
 		return;
 	counts.running = true;
 	counts.failed = 0;
-	counts.pending = 2;
+	counts.pending = 3;
 	counts.n_accounts = counts.n_certs = 0;
+	strset_free(counts.n_disabled);
+	counts.n_disabled = strset_new(DISABLED_MAX);
 	counts.writes_at_start = counts.writes;
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, SCHEMA_FILTER_LOCKED,
+	           noattrs, 0, NULL, recount_disabled, recount_done, NULL);
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
 	           recount_entry, recount_done, &counts.n_accounts);
@@ -153,6 +236,7 @@ void
 status_counts_start(struct provd *pd)
 {
 	counts.pd = pd;
+	counts.disabled = strset_new(DISABLED_MAX);
 	if (dir_on_write(pd->dir, on_write, pd) < 0)
 		fatalx("status: too many directory write observers");
 }
@@ -169,11 +253,14 @@ status_counts_stop(struct provd *pd)
 	if (counts.timer != NULL)
 		loop_timer_cancel(pd->loop, counts.timer);
 	counts.timer = NULL;
+	strset_free(counts.disabled);
+	strset_free(counts.n_disabled);
+	counts.disabled = counts.n_disabled = NULL;
 }
 
-/* status: counting searches run at once (all three until the first count
- * has finished, then only the disabled accounts); each has its own
- * counter that points back to the shared context. */
+/* status: counting searches run at once until the first count has
+ * finished (none after it); each has its own counter that points back to
+ * the shared context. */
 struct status_ctx;
 struct counter {
 	struct status_ctx *s;
@@ -224,6 +311,7 @@ status_finish(struct status_ctx *s)
 	rec_kv(&r, "audit_journal", audit_health(pd->audit));
 	if (counts.known) {
 		s->people.n = counts.accounts;
+		s->disabled.n = strset_count(counts.disabled);
 		s->certs.n = counts.certs;
 	}
 	if (!s->failed) {
@@ -262,12 +350,14 @@ status_show(struct request *req)
 
 	s->req = req;
 	s->people.s = s->disabled.s = s->certs.s = s;
-	s->pending = counts.known ? 1 : 3;
+	if (counts.known) {
+		status_finish(s);
+		return;
+	}
+	s->pending = 3;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           SCHEMA_FILTER_LOCKED, noattrs, 0, NULL,
 	           count_entry, count_done, &s->disabled);
-	if (counts.known)
-		return;
 	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", noattrs, 0, NULL,
 	           count_entry, count_done, &s->people);

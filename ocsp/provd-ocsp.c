@@ -196,17 +196,34 @@ issuer_load(struct server *sv, const char *name, struct ocspreq_issuer *iss, boo
 	free(der);
 }
 
+/* Has issuer.der changed (a CA rollover) since it was last read? */
+static bool
+issuer_changed(struct server *sv)
+{
+	struct stat st;
+	bool changed;
+
+	if (fstatat(sv->dirfd, "issuer.der", &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	pthread_mutex_lock(&sv->lock);
+	changed = st.st_ino != sv->issuer_ino ||
+	          st.st_mtim.tv_sec != sv->issuer_mtime.tv_sec ||
+	          st.st_mtim.tv_nsec != sv->issuer_mtime.tv_nsec;
+	pthread_mutex_unlock(&sv->lock);
+	return changed;
+}
+
 /* Re-read issuer.der and every gen-N/issuer.der when changed (checked at
- * most once a second). */
+ * most once a second, or now when force). */
 static void
-issuer_refresh(struct server *sv)
+issuer_refresh(struct server *sv, bool force)
 {
 	time_t now = time(NULL);
 	char name[32];
 	unsigned g;
 
 	pthread_mutex_lock(&sv->lock);
-	if (sv->have_issuer && now == sv->issuer_checked)
+	if (!force && sv->have_issuer && now == sv->issuer_checked)
 		goto out;
 	sv->issuer_checked = now;
 	issuer_load(sv, "issuer.der", &sv->issuer, &sv->have_issuer, &sv->issuer_ino,
@@ -225,7 +242,8 @@ out:
  * A request for a retired CA generation's certificate: its response from
  * DIR/gen-N/responses/ (not cached; the old CA has few askers), or
  * unauthorized when provd has none (no "unknown" is signed for a retired
- * CA).  'M' malformed, 'U' unauthorized, 'T' try later, 'R' *body.
+ * CA).  'M' malformed, 'U' unauthorized, 'T' try later, 'R' *body, 'N' no
+ * generation known has this issuer.
  */
 static char
 answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned char **body,
@@ -260,7 +278,7 @@ answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned
 			return 'U';
 		}
 	}
-	return 'U';
+	return 'N';
 }
 
 static enum MHD_Result
@@ -373,8 +391,14 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	size_t blen = 0;
 	struct rcache *cache;
 	uint64_t gen;
+	bool forced = false;
 
-	issuer_refresh(sv);
+	/* The issuers are looked at once a second; a request they do not
+	 * answer (an issuer not seen yet, or no response for the current
+	 * one while issuer.der has changed) makes a look now, and is
+	 * answered again: a CA rollover within the last second is seen. */
+again:
+	issuer_refresh(sv, forced);
 	pthread_mutex_lock(&sv->lock);
 	if (!sv->have_issuer) {
 		pthread_mutex_unlock(&sv->lock);
@@ -397,6 +421,12 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 				return send_canned(sv, conn, C_MALFORMED);
 			case 'T':
 				return send_canned(sv, conn, C_TRYLATER);
+			case 'N':
+				if (!forced) {
+					forced = true;
+					goto again;
+				}
+				return send_canned(sv, conn, C_UNAUTHORIZED);
 			default:
 				return send_canned(sv, conn, C_UNAUTHORIZED);
 			}
@@ -414,6 +444,10 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0) {
 		if (errno != ENOENT)
 			return send_canned(sv, conn, C_TRYLATER);
+		if (!forced && issuer_changed(sv)) {
+			forced = true;
+			goto again;
+		}
 		/* No record: provd signs "unknown" (never cached: it expires in
 		 * an hour and provd may issue the serial meanwhile). */
 		switch (ask_provd(sv, hex, &body, &blen)) {
@@ -705,7 +739,7 @@ main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	issuer_refresh(&sv);
+	issuer_refresh(&sv, true);
 	if (sv.cache != NULL && pthread_create(&watcher, NULL, watch, &sv) != 0) {
 		rcache_free(sv.cache);
 		sv.cache = NULL;

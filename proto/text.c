@@ -1,6 +1,7 @@
 /* text — escaping for JSON, TSV and logs. See text.h. */
 #include "text.h"
 
+#include <ctype.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -171,4 +172,15 @@ text_sanitize(const char *s, size_t n, char *out, size_t outsz)
 		}
 	}
 	out[o] = '\0';
+}
+
+const char *
+text_lower_ascii(char *buf, size_t len, const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
+		buf[i] = (char)tolower((unsigned char)s[i]);
+	buf[i] = '\0';
+	return buf;
 }

@@ -33,4 +33,8 @@ size_t text_width(const char *s, size_t n);
  */
 void text_sanitize(const char *s, size_t n, char *out, size_t outsz);
 
+/* s in ASCII lower case into buf (len > 0), cut to fit; returns buf.  For
+ * the keys compared without case: logins, addresses, employee ids, DNs. */
+const char *text_lower_ascii(char *buf, size_t len, const char *s);
+
 #endif

@@ -250,11 +250,12 @@ static struct hints online_hints;
 
 /* A change that may free a login or a local part: forget every hint. */
 static void
-hints_on_write(void *ctx, enum dir_wrote what, const char *dn)
+hints_on_write(void *ctx, enum dir_wrote what, const char *dn, LDAPMod *const *mods)
 {
 	const struct provd *pd = ctx;
 	size_t n = strlen(dn), m = strlen(pd->cfg.people_dn);
 
+	(void)mods;
 	if (what != DIR_WROTE_ADD && online_hints.n > 0 && n > m &&
 	    strcasecmp(dn + n - m, pd->cfg.people_dn) == 0)
 		hints_clear(&online_hints);
@@ -314,6 +315,7 @@ struct create {
 	unsigned               chosen;     /* the suffix choose_login chose */
 	unsigned               width;      /* candidates of this round */
 	bool                   unit_changed; /* an update moves the account */
+	bool                   unsearched; /* known_free: no search before the add */
 };
 
 #define CANDIDATES 4       /* login suffixes looked up by the first search */
@@ -520,6 +522,18 @@ validate(struct create *c, const struct account_input *in)
 	return ST_OK;
 }
 
+static void on_existing_done(void *arg, const struct dir_result *res);
+
+/* A create whose caller knows the directory holds none of its keys
+ * (account_input.known_free): as if the search had found nothing. */
+static void
+create_known_free(void *arg)
+{
+	static const struct dir_result none = { LDAP_SUCCESS, "", "", NULL };
+
+	on_existing_done(arg, &none);
+}
+
 void
 account_create(struct provd *pd, const struct account_input *in,
                account_done_fn *done, void *ctx)
@@ -540,6 +554,14 @@ account_create(struct provd *pd, const struct account_input *in,
 	}
 	if (!c->explicit_login)
 		c->cand_from = hints_get(&online_hints, c->base);
+	if (in->known_free && c->explicit_login && c->naliases == 0 &&
+	    c->explicit_mail[0] == '\0' && !c->dry_run) {
+		/* Nothing in the directory to look at: straight to choosing. */
+		c->taken = strset_new(16);
+		c->unsearched = true;
+		loop_defer(pd->loop, create_known_free, c);
+		return;
+	}
 	create_search(c);
 }
 
@@ -1023,6 +1045,7 @@ create_again(struct create *c)
 {
 	unreserve(c->res.login);
 	c->reserved = false;
+	c->unsearched = false;
 	c->conflict[0] = '\0';
 	c->nmatches = 0;
 	existing_clear(&c->old);
@@ -1057,9 +1080,11 @@ verify_entry(void *arg, LDAP *ld, LDAPMessage *e)
 		c->nmatches++;
 }
 
-/* After an add: is ours the only account with this employee id?  Two
- * writers that searched before either added can both add (slapd's unique
- * overlay checks before it writes, so two adds in flight both pass).  The
+/* After an add: is ours the only account with this employee id and this
+ * address?  Two writers that searched before either added can both add
+ * (slapd's unique overlay checks before it writes, so two adds in flight
+ * both pass), and a create that left its search out (known_free) trusts a
+ * search made when its batch began.  The
  * later of the two checks sees both accounts and deletes its own, then
  * searches again and finds the other: never two, and "created" is said only
  * of an account that was alone when checked. */
@@ -1069,8 +1094,9 @@ verify_done(void *arg, const struct dir_result *res)
 	struct create *c = arg;
 
 	if (res->code == LDAP_SUCCESS && c->nmatches > 0) {
-		log_info("account: %s: employee id %s was created by another writer at the same "
-		         "time; removing this one", c->res.login, c->employee_id);
+		log_info("account: %s: employee id %s or address %s was taken by another "
+		         "writer at the same time; removing this one", c->res.login,
+		         c->employee_id, c->res.mail);
 		dir_delete(c->pd->dir, c->res.dn, NULL, on_own_deleted, c);
 		return;
 	}
@@ -1092,10 +1118,13 @@ on_added(void *arg, const struct dir_result *res)
 
 	if (res->code == LDAP_SUCCESS && c->employee_id[0] != '\0') {
 		static const char *const attrs[] = { AT_UID, NULL };
-		char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], filter[3 * FIELD_EMPLOYEE_ID_MAX + 64];
+		char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], mesc[3 * ACCOUNT_MAIL_MAX + 1];
+		char filter[3 * FIELD_EMPLOYEE_ID_MAX + 6 * ACCOUNT_MAIL_MAX + 64];
 
-		if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) == 0) {
-			snprintf(filter, sizeof(filter), "(" AT_EMPLOYEE_ID "=%s)", esc);
+		if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) == 0 &&
+		    ldapesc_filter(c->res.mail, mesc, sizeof(mesc)) == 0) {
+			snprintf(filter, sizeof(filter), "(|(" AT_EMPLOYEE_ID "=%s)(" AT_MAIL "=%s)("
+			         AT_MAIL_ALIAS "=%s))", esc, mesc, mesc);
 			c->nmatches = 0;
 			dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
 			           0, NULL, verify_entry, verify_done, c);
@@ -1110,10 +1139,12 @@ on_added(void *arg, const struct dir_result *res)
 		return;
 	}
 	if ((res->code == LDAP_ALREADY_EXISTS || res->code == LDAP_CONSTRAINT_VIOLATION) &&
-	    (!c->explicit_login || c->fallback[0] != '\0') && ++c->tries < CREATE_RETRIES) {
+	    (!c->explicit_login || c->fallback[0] != '\0' || c->unsearched) &&
+	    ++c->tries < CREATE_RETRIES) {
 		/* Another writer took the login, the address or the employee id
-		 * between our search and our add (another provd instance; the
-		 * provider's unique overlay refuses the duplicate). */
+		 * between our search (or the batch's) and our add (another provd
+		 * instance; the provider's unique overlay refuses the duplicate):
+		 * a search says which, and what to do. */
 		create_again(c);
 		return;
 	}

@@ -128,6 +128,17 @@ struct account_input {
 	bool        dry_run;      /* plan only: write nothing, predict the login */
 	struct strset *planned;   /* dry run: logins planned earlier in the batch
 	                             (treated as taken; the new one is added) */
+	bool        known_free;   /* with login and neither mail nor aliases: the
+	                             caller's one search of the whole directory
+	                             (batch.c's prefetch) found neither this
+	                             employee id nor the login as a login or an
+	                             address, so the search before the add is left
+	                             out.  In-flight claims are checked as ever; an
+	                             add the directory refuses (the login, or a
+	                             duplicate the unique overlay sees) goes back
+	                             to the search; the check after the add looks
+	                             for the employee id and the address, so what
+	                             another writer made meanwhile is still found */
 };
 
 enum account_action {

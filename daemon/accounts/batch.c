@@ -103,6 +103,7 @@ struct row {
 	bool          remake;        /* submitted again: lost in a failover */
 	bool          remake_new_login; /* ... under a new login: the old one was taken */
 	bool          login_given;   /* the file named the login */
+	bool          submitted;     /* handed to account_create before */
 	struct row   *made_next;     /* in b->made */
 	STAILQ_ENTRY(row) entry;     /* in queue or waiting */
 };
@@ -857,12 +858,7 @@ static void submit_row(struct batch *b, struct row *row);
 static const char *
 lower(char *buf, size_t len, const char *s)
 {
-	size_t i;
-
-	for (i = 0; s[i] != '\0' && i + 1 < len; i++)
-		buf[i] = (char)tolower((unsigned char)s[i]);
-	buf[i] = '\0';
-	return buf;
+	return text_lower_ascii(buf, len, s);
 }
 
 /* The local part of addr (lower case) when it is in our domain. */
@@ -1101,6 +1097,18 @@ submit_row(struct batch *b, struct row *row)
 	in.allow_update = b->allow_update;
 	in.dry_run = b->dry_run;
 	in.planned = b->planned;
+	/* Decided against the prefetch (plan_login): the first try of a new
+	 * employee's row with its login and no other address needs no search
+	 * of its own.  A retried or remade row searches. */
+	{
+		char low[FIELD_EMPLOYEE_ID_MAX * 4 + 1];
+
+		in.known_free = !row->submitted && !row->remake && !row->was_unknown &&
+		                in.login != NULL && in.login[0] != '\0' && in.naliases == 0 &&
+		                (in.mail == NULL || in.mail[0] == '\0') &&
+		                !strset_has(b->known_ids, lower(low, sizeof(low), in.employee_id));
+	}
+	row->submitted = true;
 	b->inflight++;
 	account_create(b->req->pd, &in, row_done, row);
 }

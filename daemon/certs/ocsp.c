@@ -802,7 +802,8 @@ job_new(struct ocsp_state *s, unsigned gen, const struct ocspgen_entry *e, size_
 
 /* Sign and write e[0..n) (copied) after the runs before, each entry with
  * the responder of its generation (one run per generation, the last one
- * answering for all); full: the run of a full read (see above). */
+ * answering for all, after every run queued before); full: the run of a
+ * full read (see above). */
 static void
 sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
              ocsp_done_fn *done, void *ctx)
@@ -812,7 +813,10 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 	bool idle = STAILQ_EMPTY(&s->jobs);
 	size_t g, i, k, ngen = s->pd->pki->ngens;
 
-	if (n == 0 && !full) {
+	/* Nothing to sign: done at once, unless runs are queued (done then
+	 * comes after them, so that "done" always means every response
+	 * asked for before is written). */
+	if (n == 0 && !full && idle) {
 		if (done != NULL)
 			done(ctx);
 		return;
@@ -1306,8 +1310,27 @@ ocsp_ca_changed(struct provd *pd)
 	s->cur.rderlen = 0;
 	if (open_dirs(s, err, sizeof(err)) < 0)
 		log_warnx("ocsp: %s", err);
+	/*
+	 * The retired CA's certificates move to its own responder now, not at
+	 * the next tick (up to a minute away): its gen-N/ and issuer.der exist
+	 * before the rollover answers, and every response known is signed
+	 * again, queued before the rollover's CRL publish, whose done (the
+	 * rollover's reply) comes after it (sign_entries).  Runs queued before
+	 * this call still write the retired CA's serials into responses/;
+	 * this run, from the entries as they are now, supersedes them.  When
+	 * every record is known, it is the full refresh (stale files go);
+	 * otherwise a read of every record follows at once.
+	 */
+	(void)responder_for(s, (unsigned)pd->pki->ngens);
+	if (s->have_set && !s->scanning) {
+		sign_entries(s, s->v, s->n, true, NULL, NULL);
+		return;
+	}
+	sign_entries(s, s->v, s->n, false, NULL, NULL);
 	s->last_full = 0;
 	s->have_set = false;
+	if (dir_connected(pd->dir))
+		scan_start(s);
 }
 
 static void

@@ -82,8 +82,11 @@ int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
 void ocsp_state_free(struct ocsp_state *s);
 
 /* ca rollover made a new current CA: its issuer.der, a new responder
- * certificate, and a full refresh (the retired CA's certificates move to
- * its own responder, ocsp_dir/gen-N/). */
+ * certificate, and the retired CA's certificates moved to its own
+ * responder (ocsp_dir/gen-N/, made before this returns): every known
+ * response signed again, queued before any later ocsp_crl_published or
+ * ocsp_cert_issued, so their done comes after it; a read of every record
+ * follows at once when not every record is known yet. */
 void ocsp_ca_changed(struct provd *pd);
 
 /* What the retired CA generations (rollover.c, wired by main.c) tell the

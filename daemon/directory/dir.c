@@ -127,7 +127,8 @@ complete(struct op *op, int code, const char *text, const char *matched,
 	for (i = 0; code == LDAP_SUCCESS && op->kind != OP_SEARCH && d != NULL &&
 	            i < DIR_WRITE_OBSERVERS && d->write_cb[i] != NULL; i++)
 		d->write_cb[i](d->write_ctx[i], op->kind == OP_ADD ? DIR_WROTE_ADD :
-		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn);
+		               op->kind == OP_DELETE ? DIR_WROTE_DELETE : DIR_WROTE_MODIFY, op->dn,
+		               op->mods != NULL ? dir_mods_get(op->mods) : NULL);
 	op->done(op->ctx, &r);
 	op_free(op);
 }
@@ -223,6 +224,10 @@ on_readable(void *arg, int fd, uint32_t events)
 			continue;
 		}
 		if (type == LDAP_RES_SEARCH_ENTRY) {
+			/* A search that is sending entries is answering: its time
+			 * runs from the last one (a count of 1,000,000 entries
+			 * takes longer than ldap.timeout, and is not a stall). */
+			op->deadline = loop_now_ms() + (uint64_t)d->timeout_s * 1000u;
 			if (op->on_entry)
 				op->on_entry(op->ctx, d->ld, msg);
 			ldap_msgfree(msg);

@@ -54,12 +54,15 @@ typedef void dir_done_fn(void *ctx, const struct dir_result *res);
 typedef void dir_state_fn(void *ctx, bool up);
 
 /* Called for every write the directory confirmed (LDAP success), before
- * the write's own done callback, with the entry's DN (for counts kept
- * current without counting entries, and what a count or a cache must
- * forget).  At most DIR_WRITE_OBSERVERS; dir_on_write returns -1 beyond. */
+ * the write's own done callback, with the entry's DN and the write's
+ * modifications (an add's attributes; NULL for a delete), both valid
+ * during the call only (for counts kept current without counting
+ * entries, and what a count or a cache must forget).  At most
+ * DIR_WRITE_OBSERVERS; dir_on_write returns -1 beyond. */
 #define DIR_WRITE_OBSERVERS 4
 enum dir_wrote { DIR_WROTE_ADD, DIR_WROTE_MODIFY, DIR_WROTE_DELETE };
-typedef void dir_write_fn(void *ctx, enum dir_wrote what, const char *dn);
+typedef void dir_write_fn(void *ctx, enum dir_wrote what, const char *dn,
+                          LDAPMod *const *mods);
 
 /* Never NULL (out of memory is fatal, xmalloc.h). */
 struct dir *dir_new(struct loop *loop, const struct config *cfg);

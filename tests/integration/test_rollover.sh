@@ -29,6 +29,10 @@ verify() {
 }
 crl_serials() { openssl crl -inform DER -in "$1" -noout -text | tr -d ' :\n' | tr 'a-f' 'A-F'; }
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
+	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
+		sed -n 's/^ *Cert Status: *//p'
+}
 gen_entry() {  # gen_entry N ATTR: the attribute of cn=<CA>-gen-N
 	ldap_root -b "cn=$CA_NAME-gen-$1,ou=pki,$LDAP_BASE" -s base '(objectClass=*)' "$2"
 }
@@ -52,9 +56,25 @@ fails "the same subject is refused" 4 provctl ca rollover \
 ok "nothing changed by the refusal" cmp "$S/ca/ca.pem" "$T/gen1.pem"
 fails "a subject without CN is refused" 6 provctl ca rollover --subject '/O=x' --key ec-p256 --days 10
 
+ha=$(serial_of "$T/ha.pem")
+ask_ha() {  # openssl ocsp about hadtt's certificate, with generation 1 as its issuer
+	openssl ocsp -url "$OCSP_URL" -issuer "$T/gen1.pem" -CAfile "$T/gen1.pem" \
+		-cert "$T/ha.pem" -resp_text
+}
+# (this also makes provd-ocsp look at its issuers just before the rollover)
+ok "before the rollover, OCSP answers for generation 1" ask_ha
+contains "good (current CA)" "$OUT" "$T/ha.pem: good"
 ok "ca rollover --link" provctl -f json ca rollover --link \
 	--subject "/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=$CA_NAME G2" --key ec-p384 --days 3650
 ROLL_OUT=$OUT
+# When the rollover answers, the retired CA's responses are already
+# under its own responder: right away, not after provd's next tick.
+ok "at once after the rollover, OCSP -issuer OLD answers" ask_ha
+contains "good (retired CA)" "$OUT" "$T/ha.pem: good"
+contains "verified with the old CA alone" "$ERR" "Response verify OK"
+ok "the retired CA's issuer.der is written" test -s "$S/ocsp/gen-1/issuer.der"
+eq "the retired certificate's response is under gen-1/" "$(ocsp_status "$ha")" "good"
+OUT=$ROLL_OUT
 contains "the reply names the new CA" "$OUT" "CN=$CA_NAME G2"
 ok "the retired certificate is kept under gen-1" cmp "$S/ca/gen-1/ca.pem" "$T/gen1.pem"
 ok "the retired key moved with it" test -f "$S/ca/gen-1/ca.key"
@@ -140,10 +160,6 @@ ok "that CRL verifies with the old CA" \
 fails "the revoked old certificate fails -crl_check" 2 \
 	verify "$T/an.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 contains "because it is revoked" "$OUT$ERR" "certificate revoked"
-ocsp_status() {  # the status in the pre-signed OCSP response of serial $1 (generation 1)
-	openssl ocsp -respin "$S/ocsp/gen-1/responses/$1" -resp_text -noverify 2>/dev/null |
-		sed -n 's/^ *Cert Status: *//p'
-}
 ok "a CRL publish after the revocation" provctl crl publish
 eq "OCSP never answers good for the revoked old certificate" "$(ocsp_status "$an")" "revoked"
 ha=$(serial_of "$T/ha.pem")
@@ -170,6 +186,72 @@ ok "issued by the old key" openssl verify -CAfile "$T/gen1.pem" -purpose ocsphel
 ok "openssl ocsp -issuer NEW still answers the new certificate" openssl ocsp -url "$OCSP_URL" \
 	-issuer "$T/gen2.pem" -CAfile "$T/gen2.pem" -cert "$T/bi.pem"
 contains "good (new CA)" "$OUT" "$T/bi.pem: good"
+# provd-ocsp looks at its issuers once a second.  A rollover within the
+# second after a look: the next request (old issuer) is still answered,
+# whether provd-ocsp last took the old CA (issuer.der then changed) or the
+# new one (gen-1/ then appeared).  A provd-ocsp of its own on a copy.
+O=$(mktemp -d /tmp/provd-rollover-ocsp.XXXXXX)
+at_exit rm -rf "$O"
+chmod 755 "$O"
+mkdir -m 755 "$O/responses"
+bi_hex=$(serial_of "$T/bi.pem")
+openssl x509 -in "$T/gen1.pem" -outform DER -out "$T/gen1.der"
+opid=''
+for i in 1 2 3 4 5; do
+	oport=$((20000 + RANDOM % 30000))
+	"$BUILD/provd-ocsp" -d "$O" -l "127.0.0.1:$oport" -p /ocsp -u nobody 2>>"$T/own-ocsp.log" &
+	opid=$!
+	sleep 0.3
+	kill -0 "$opid" 2>/dev/null && break
+	opid=''
+done
+ok "a provd-ocsp of its own" test -n "$opid"
+[[ -z $opid ]] || at_exit kill "$opid"
+ask_own() {  # ask_own ISSUER CERT
+	openssl ocsp -url "http://127.0.0.1:$oport/ocsp" -issuer "$1" -CAfile "$1" -cert "$2"
+}
+# set_dir old|new: the old CA current, or the new one without gen-1/ yet;
+# and, staged in $O/.next, gen-1/ and the new issuer.der for switch_dir
+# (two renames, issuer.der last, as provd does: quick enough to fit in the
+# second of a look even on a loaded machine)
+set_dir() {
+	rm -rf "$O/gen-1" "$O/.next" && rm -f "$O/responses/"*
+	mkdir -p -m 755 "$O/.next/gen-1/responses"
+	cp "$S/ocsp/gen-1/issuer.der" "$O/.next/gen-1/"
+	cp "$S/ocsp/gen-1/responses/$ha" "$O/.next/gen-1/responses/"
+	cp "$S/ocsp/issuer.der" "$O/.next/issuer.der"
+	if [[ $1 == new ]]; then
+		cp "$S/ocsp/responses/$bi_hex" "$O/responses/"
+		cp "$S/ocsp/issuer.der" "$O/.i"
+	else
+		cp "$T/gen1.der" "$O/.i"
+	fi
+	mv "$O/.i" "$O/issuer.der"
+	chmod -R a+rX "$O"
+}
+switch_dir() { mv "$O/.next/gen-1" "$O/" && mv "$O/.next/issuer.der" "$O/"; }
+# same_second old|new ISSUER CERT: set_dir old|new, a request (provd-ocsp
+# looks), switch_dir, and the old-issuer request for hadtt's certificate
+# into OUT, all within one second (tried until so)
+same_second() {
+	local t0 try
+	for try in $(seq 15); do
+		set_dir "$1"
+		sleep 1.1    # the next request makes provd-ocsp look again
+		while [[ $(date +%N) != 0* ]]; do sleep 0.01; done    # early in a second
+		t0=$(date +%s)
+		ask_own "$2" "$3" >/dev/null 2>&1
+		switch_dir
+		OUT=$(ask_own "$T/gen1.pem" "$T/ha.pem" 2>&1)
+		[[ $(date +%s) == "$t0" ]] && return 0
+	done
+	OUT='no try fell within one second'
+	return 1
+}
+same_second old "$T/gen1.pem" "$T/ha.pem"
+contains "rollover just after a look at the old CA: still good" "$OUT" "$T/ha.pem: good"
+same_second new "$T/gen2.pem" "$T/bi.pem"
+contains "gen-1/ made just after a look: still good" "$OUT" "$T/ha.pem: good"
 ok "the other old certificate still verifies" \
 	verify "$T/ha.pem" "$T/both.pem" "$S/crl/ca-gen-1.crl" "$S/crl/ca.crl"
 ok "the new certificate still verifies" \
