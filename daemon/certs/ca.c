@@ -492,8 +492,122 @@ ca_signer_error(struct provd *pd)
 	                                "is gone (restart provd)" : "the signer is not running";
 }
 
-/* A dead or stuck signer is replaced once (it re-loads the key from its
- * file itself) and the request tried again. */
+/* ---- the retired generations' signers as event sources -------------- */
+
+/* One other signer handle, watched only while it has requests queued (it
+ * is restarted by its next user when it died meanwhile). */
+struct ca_watch {
+	struct ca_watch *next;
+	struct provd    *pd;
+	struct signer   *sg;
+	int              fd;          /* in the loop, or -1 */
+	struct timer    *expiry;
+	bool             deliver_due;
+};
+
+static void other_update(struct ca_watch *w);
+
+static void
+other_io(void *ctx, int fd, uint32_t events)
+{
+	struct ca_watch *w = ctx;
+
+	(void)fd;
+	(void)events;
+	signer_io(w->sg);
+	other_update(w);
+}
+
+static void
+other_expiry(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	w->expiry = NULL;
+	signer_expire(w->sg);
+	other_update(w);
+}
+
+static void
+other_deliver(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	w->deliver_due = false;
+	signer_io(w->sg);
+	other_update(w);
+}
+
+static void
+other_notify(void *ctx)
+{
+	struct ca_watch *w = ctx;
+
+	if (w->deliver_due)
+		return;
+	loop_defer(w->pd->loop, other_deliver, w);
+	w->deliver_due = true;
+}
+
+static void
+other_closing(void *ctx, int fd)
+{
+	struct ca_watch *w = ctx;
+
+	if (w->fd == fd) {
+		loop_del_fd(w->pd->loop, fd);
+		w->fd = -1;
+	}
+}
+
+static void
+other_update(struct ca_watch *w)
+{
+	unsigned want = signer_queued(w->sg) > 0 ? signer_want(w->sg) : 0;
+	uint32_t ev = ((want & SIGNER_WANT_READ) ? EPOLLIN : 0) |
+	              ((want & SIGNER_WANT_WRITE) ? EPOLLOUT : 0);
+	int fd = signer_fd(w->sg);
+
+	if (w->fd >= 0 && (ev == 0 || fd != w->fd)) {
+		loop_del_fd(w->pd->loop, w->fd);
+		w->fd = -1;
+	}
+	if (ev != 0 && w->fd < 0) {
+		if (loop_add_fd(w->pd->loop, fd, ev, other_io, w) < 0)
+			log_warn("pki: watching a retired generation's signer");
+		else
+			w->fd = fd;
+	} else if (ev != 0) {
+		(void)loop_mod_fd(w->pd->loop, fd, ev);
+	}
+	if (ev != 0 && w->expiry == NULL)
+		w->expiry = loop_timer(w->pd->loop, EXPIRY_TICK_MS, other_expiry, w);
+}
+
+void
+ca_signer_watch_other(struct provd *pd, struct signer *sg)
+{
+	struct ca_watch *w;
+
+	if (pd->loop == NULL || sg == NULL)
+		return;
+	for (w = pd->pki->watches; w != NULL && w->sg != sg; w = w->next)
+		;
+	if (w == NULL) {
+		w = xcalloc(1, sizeof(*w));
+		w->pd = pd;
+		w->sg = sg;
+		w->fd = -1;
+		w->next = pd->pki->watches;
+		pd->pki->watches = w;
+		signer_set_hooks(sg, other_notify, other_closing, w);
+	}
+	other_update(w);
+}
+
+/* A dead or stuck signer is replaced (it re-loads the key from its file
+ * itself) without waiting: requests queue behind the restart.  true when
+ * one is under way (begun here or before), false when it failed at once. */
 static bool
 recover(struct provd *pd, const char *what, const char *why)
 {
@@ -508,21 +622,6 @@ recover(struct provd *pd, const char *what, const char *why)
 	}
 	ca_signer_watch(pd);
 	return true;
-}
-
-int
-ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der, size_t *derlen,
-             char *err, size_t errlen)
-{
-	if (pd->pki->signer_busy) {
-		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
-		return -1;
-	}
-	if (signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen) == 0)
-		return 0;
-	if (!recover(pd, "a certificate", err))
-		return -1;
-	return signer_sign_cert_der(pd->pki->signer, tbs, flags, der, derlen, err, errlen);
 }
 
 int
@@ -546,67 +645,126 @@ ca_signer_ready(struct provd *pd)
 	return !signer_broken(pd->pki->signer) || recover(pd, "a request", "not running");
 }
 
-/* One CRL being signed: our own copy of the to-be-signed bytes (sent
- * again to a restarted signer) and whom to tell. */
-struct crl_sign {
+/* One signature in the signer's queue: what is sent again to a restarted
+ * signer, held by the request itself (a CRL's bytes, or a reference of its
+ * own to the certificate), and whom to tell. */
+struct ca_sign {
 	struct provd  *pd;
-	unsigned char *tbs;
+	unsigned char *tbs;       /* a CRL, or NULL */
 	size_t         len;
+	X509          *cert;      /* a certificate, or NULL */
+	unsigned       flags;
 	bool           retried;
 	ca_der_fn     *cb;
 	void          *ctx;
 };
 
-static void
-on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
-{
-	struct crl_sign *cs = ctx;
-	char e2[256];
+static void on_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                      const char *err);
 
-	if (rc < 0 && !cs->retried && signer_broken(cs->pd->pki->signer) &&
-	    recover(cs->pd, "a CRL", err)) {
-		cs->retried = true;
-		if (signer_sign_crl_async(cs->pd->pki->signer, cs->tbs, cs->len, on_crl_signed,
-		                          cs, e2, sizeof(e2)) == 0) {
-			ca_signer_watch(cs->pd);
-			return;
-		}
-		err = e2;
-	}
-	cs->cb(cs->ctx, rc, der, derlen, err);
+static int
+sign_submit(struct ca_sign *cs, char *err, size_t errlen)
+{
+	struct signer *sg = cs->pd->pki->signer;
+
+	if (cs->cert != NULL)
+		return signer_sign_cert_async(sg, cs->cert, cs->flags, on_signed, cs, err, errlen);
+	return signer_sign_crl_async(sg, cs->tbs, cs->len, on_signed, cs, err, errlen);
+}
+
+static void
+sign_free(struct ca_sign *cs)
+{
+	X509_free(cs->cert);
 	free(cs->tbs);
 	free(cs);
+}
+
+/*
+ * The signer died or stuck with cs sent or queued (every request it had
+ * fails then, or only the one on the wire when a restart took it): cs is
+ * sent once more, queued behind the one asynchronous restart (begun here
+ * by the first of them, or already under way).  Not when the restart
+ * itself failed: its reason (ca_signer_error) is the answer.
+ */
+static void
+on_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct ca_sign *cs = ctx;
+	struct signer *sg = cs->pd->pki->signer;
+	char e2[256];
+
+	if (rc < 0 && !cs->retried && signer_restart_error(sg) == NULL &&
+	    (signer_broken(sg) || signer_restarting(sg))) {
+		cs->retried = true;
+		if (!recover(cs->pd, cs->cert != NULL ? "a certificate" : "a CRL", err)) {
+			err = ca_signer_error(cs->pd);
+		} else if (sign_submit(cs, e2, sizeof(e2)) == 0) {
+			ca_signer_watch(cs->pd);
+			return;
+		} else {
+			err = e2;
+		}
+	}
+	cs->cb(cs->ctx, rc, der, derlen, err);
+	sign_free(cs);
+}
+
+/* Queue cs (taken: freed here on failure). */
+static int
+sign_async(struct ca_sign *cs, char *err, size_t errlen)
+{
+	struct provd *pd = cs->pd;
+
+	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer)) {
+		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
+		goto fail;
+	}
+	if (!ca_signer_ready(pd)) {
+		snprintf(err, errlen, "%s", ca_signer_error(pd));
+		goto fail;
+	}
+	if (sign_submit(cs, err, errlen) < 0)
+		goto fail;
+	ca_signer_watch(pd);
+	return 0;
+fail:
+	sign_free(cs);
+	return -1;
 }
 
 int
 ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der_fn *cb,
                   void *ctx, char *err, size_t errlen)
 {
-	struct crl_sign *cs;
+	struct ca_sign *cs = xcalloc(1, sizeof(*cs));
 
-	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer)) {
-		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
-		return -1;
-	}
-	if (!ca_signer_ready(pd)) {
-		snprintf(err, errlen, "%s", ca_signer_error(pd));
-		return -1;
-	}
-	cs = xcalloc(1, sizeof(*cs));
-	cs->tbs = xmalloc(len);
-	memcpy(cs->tbs, tbs, len);
 	cs->pd = pd;
+	cs->tbs = xmalloc(len > 0 ? len : 1);
+	memcpy(cs->tbs, tbs, len);
 	cs->len = len;
 	cs->cb = cb;
 	cs->ctx = ctx;
-	if (signer_sign_crl_async(pd->pki->signer, tbs, len, on_crl_signed, cs, err,
-	                          errlen) < 0) {
-		free(cs->tbs);
+	return sign_async(cs, err, errlen);
+}
+
+int
+ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb, void *ctx,
+                   char *err, size_t errlen)
+{
+	struct ca_sign *cs = xcalloc(1, sizeof(*cs));
+
+	if (X509_up_ref(tbs) != 1) {
 		free(cs);
+		snprintf(err, errlen, "certificate: cannot hold it");
 		return -1;
 	}
-	ca_signer_watch(pd);
-	return 0;
+	cs->pd = pd;
+	cs->cert = tbs;
+	cs->flags = flags;
+	cs->cb = cb;
+	cs->ctx = ctx;
+	return sign_async(cs, err, errlen);
 }
 
 void
@@ -619,6 +777,15 @@ ca_stop(struct pki *pki)
 	/* (pki->supervise and pki->expiry belong to the loop, freed with it.) */
 	signer_stop(pki->signer);
 	signer_stop(pki->spare);
+	/* The retired generations' signers are stopped by now (rollover_free). */
+	while (pki->watches != NULL) {
+		struct ca_watch *w = pki->watches;
+
+		pki->watches = w->next;
+		if (w->expiry != NULL && w->pd->loop != NULL)
+			loop_timer_cancel(w->pd->loop, w->expiry);
+		free(w);
+	}
 	X509_free(pki->cacert);
 	X509_free(pki->escrow_cert);
 	profile_set_free(pki->profiles);

@@ -25,6 +25,7 @@ struct profile_set;
 struct crl_state;
 struct ca_gen;
 struct ocsp_state;
+struct ca_watch;
 
 struct pki {
 	struct signer      *signer;
@@ -53,6 +54,7 @@ struct pki {
 	 * `ca rollover` makes the retired generation's signer (the engine can
 	 * start no process as that user later).  NULL otherwise or once used. */
 	struct signer      *spare;
+	struct ca_watch    *watches;     /* ca_signer_watch_other's */
 };
 
 /*
@@ -72,10 +74,9 @@ void ca_stop(struct pki *pki);
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
 bool ca_ready(const struct provd *pd);
 
-/* Sign through the signer; a dead or stuck signer is restarted once and
- * the request retried.  Same contracts as signer_sign_cert_der/_crl. */
-int ca_sign_cert(struct provd *pd, X509 *tbs, unsigned flags, unsigned char **der,
-                 size_t *derlen, char *err, size_t errlen);
+/* Sign a CRL through the signer, synchronously; a dead or stuck signer is
+ * restarted (asynchronously: the retry waits for it, as a synchronous call
+ * does).  Same contract as signer_sign_crl. */
 int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
                 unsigned char **der, size_t *derlen, char *err, size_t errlen);
 
@@ -83,13 +84,28 @@ int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
  * CRL signing off the loop: the signer's socket is an event source of
  * pd->loop; the request carries its own copy of tbs, and cb(ctx, ...) runs
  * on the loop when the signer answers (der valid during the call only).  A
- * dead signer is restarted once and the CRL sent again.  Returns 0 (cb
+ * signer that dies or sticks with the request queued is restarted without
+ * waiting and the CRL sent once more, behind the restart; a restart that
+ * fails answers with its reason (ca_signer_error).  Refused (-1) while the
+ * signer generates a CA key, or when it cannot be restarted.  Returns 0 (cb
  * will be called exactly once) or -1 with err (it will not).
  */
 typedef void ca_der_fn(void *ctx, int rc, const unsigned char *der, size_t derlen,
                        const char *err);
 int ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len,
                       ca_der_fn *cb, void *ctx, char *err, size_t errlen);
+
+/*
+ * Certificate signing off the loop, the same way (every issuance goes
+ * through it: cert issue, renew, re-issue): the request holds a reference
+ * of its own to tbs (built by certgen; its signature fields are sealed as
+ * by signer_sign_cert_async) and sends it again to a restarted signer; der
+ * is checked as by signer_sign_cert_der, so tbs's fields are der's.
+ * Refused while the signer generates a CA key.  Returns 0 (cb will be
+ * called exactly once, from the loop) or -1 with err (it will not).
+ */
+int ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb,
+                       void *ctx, char *err, size_t errlen);
 
 /* The signer can take a request: a broken one is restarted first, without
  * waiting (requests queue behind the restart).  false when even that fails
@@ -117,6 +133,14 @@ void ca_signer_health(struct provd *pd, char *buf, size_t len);
  * a submit, a restart or a replaced handle).  Idempotent.
  */
 void ca_signer_watch(struct provd *pd);
+
+/*
+ * Another signer handle (a retired generation's) as an event source of
+ * pd->loop, after a submit to it: its socket is watched while requests are
+ * queued and its answers are delivered from the loop.  The handle must
+ * outlive pd->loop's run (rollover_free stops it, before ca_stop).
+ */
+void ca_signer_watch_other(struct provd *pd, struct signer *sg);
 
 /* A CA is loaded, or its key or certificate file is there already (a CA
  * is never created or imported over one). */

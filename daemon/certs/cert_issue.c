@@ -363,6 +363,8 @@ issue_package(struct issue *is)
 }
 
 static void issue_sign_and_record(struct issue *is);
+static void issue_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                         const char *why);
 static void issue_key_check(struct issue *is);
 
 static void
@@ -402,12 +404,8 @@ issue_sign_and_record(struct issue *is)
 		.full_name = is->cn, .unit_name = is->unit_name, .mail = is->mail,
 		.employee_id = NULL,
 	};
-	struct serial s;
 	X509 *tbs = NULL;
 	char err[512];
-	time_t t;
-	BIO *b;
-	int n;
 
 	if (certgen_person(&ca, &person, is->profile, is->pub, 0, &tbs, err, sizeof(err)) < 0) {
 		issue_fail(is, ST_INVALID, "%s", err);
@@ -416,10 +414,30 @@ issue_sign_and_record(struct issue *is)
 	/* The signer's certificate is checked to be tbs, signed: its fields
 	 * are read from tbs rather than decoded again. */
 	is->cert = tbs;
-	if (ca_sign_cert(pd, tbs, 0, &is->der, &is->derlen, err, sizeof(err)) < 0) {
+	/* The loop serves others meanwhile; is holds all that the rest
+	 * needs (the request lives until it is answered). */
+	if (ca_sign_cert_async(pd, tbs, 0, issue_signed, is, err, sizeof(err)) < 0)
 		issue_fail(is, ST_UNAVAILABLE, "signer: %s", err);
+}
+
+/* The signer's answer: the fields of the record, then record it. */
+static void
+issue_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct issue *is = ctx;
+	struct serial s;
+	char err[256];
+	time_t t;
+	BIO *b;
+	int n;
+
+	if (rc < 0) {
+		issue_fail(is, ST_UNAVAILABLE, "signer: %s", why);
 		return;
 	}
+	is->der = xmalloc(derlen);
+	memcpy(is->der, der, derlen);
+	is->derlen = derlen;
 	if (serial_from_asn1(X509_get0_serialNumber(is->cert), &s, err, sizeof(err)) < 0 ||
 	    fingerprint_sha256_der(is->der, is->derlen, is->fp, err, sizeof(err)) < 0 ||
 	    pkitime_from_asn1(X509_get0_notBefore(is->cert), &t) < 0 ||

@@ -279,9 +279,9 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 /* A new responder key in r's signer and a certificate for it, issued by
  * r's CA (never the current CA for a retired generation's).  0 or -1.
  * Synchronous, on the loop: used for the retired generations only, whose
- * signers (gen-N/) have no asynchronous path here; they sign rarely and a
- * few responses at a time.  The current CA's responder rolls through the
- * signer's queue (roll_start). */
+ * responder certificates are renewed rarely (their responses are signed
+ * through the signer's queue, batch_submit).  The current CA's responder
+ * rolls through the signer's queue (roll_start). */
 static int
 roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 {
@@ -313,8 +313,7 @@ roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
 	}
 	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
 	                           err, errlen) < 0 ||
-	    (r->gen == 0 ? ca_sign_cert(pd, tbs, 0, &der, &derlen, err, errlen) :
-	                   signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen)) < 0)
+	    signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen) < 0)
 		goto out;
 	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
@@ -680,23 +679,25 @@ batch_submit(struct sign_job *j)
 			lines[len++] = '\n';
 	}
 	if (j->gen != 0) {
-		/* A retired generation's signer: synchronously (see roll_sync). */
+		/* A retired generation's signer, through its own queue. */
 		struct responder *r = resp(s, j->gen);
 		struct signer *signer;
-		unsigned char *out = NULL;
-		size_t outlen = 0;
-		int rc = -1;
 
-		if (ca_of(s, r, &signer) == NULL)
+		if (ca_of(s, r, &signer) == NULL) {
 			snprintf(err, sizeof(err), "generation %u: no CA key to sign with", j->gen);
-		else
-			rc = signer_ocsp_sign(signer, r->rder, r->rderlen, r->issuer_der,
-			                      r->issuer_len, now,
-			                      next_update(r, now, (time_t)pd->cfg.ocsp_hours * 3600),
-			                      lines, len, &out, &outlen, err, sizeof(err));
+		} else if (signer_ocsp_sign_async(signer, r->rder, r->rderlen, r->issuer_der,
+		                                  r->issuer_len, now,
+		                                  next_update(r, now,
+		                                              (time_t)pd->cfg.ocsp_hours * 3600),
+		                                  lines, len, on_batch_signed, j, err,
+		                                  sizeof(err)) == 0) {
+			free(lines);
+			ca_signer_watch_other(pd, signer);
+			return;
+		}
 		free(lines);
-		on_batch_signed(j, rc, out, outlen, err);
-		free(out);
+		/* a broken handle: on_batch_signed restarts it (roll_sync) */
+		on_batch_signed(j, -1, NULL, 0, err);
 		return;
 	}
 	if (signer_ocsp_sign_async(pd->pki->signer, s->cur.rder, s->cur.rderlen,
@@ -794,14 +795,15 @@ roll_done(struct ocsp_state *s, int rc, const char *err)
 	s->force_roll = false;
 	if (rc < 0)
 		log_warnx("ocsp: new responder certificate: %s", err);
-	if (j == NULL) {
-		/* the tick's: everything again with the new certificate */
-		if (tick && rc == 0 && dir_connected(s->pd->dir)) {
-			s->last_full = 0;
-			scan_start(s);
-		}
-		return;
+	/* the tick's, or the first since a ca rollover (ocsp_ca_changed; a
+	 * run queued meanwhile, such as a certificate issued, may have asked
+	 * for it): everything again with the new certificate */
+	if ((tick || !s->have_set) && rc == 0 && dir_connected(s->pd->dir)) {
+		s->last_full = 0;
+		scan_start(s);
 	}
+	if (j == NULL)
+		return;
 	if (rc < 0 && (j->tries > 0 || s->cur.rcert == NULL || forced))
 		job_end(j, false);
 	else
@@ -1145,25 +1147,54 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, v
 	sign_entries(s, &e, 1, false, true, done, ctx);
 }
 
+/* One "unknown" answer (or a pending record's state) in the signer's
+ * queue: whom to tell. */
+struct unknown_job {
+	struct provd         *pd;
+	bool                  known;     /* a record's state, not "unknown" */
+	ocsp_unknown_done_fn *done;
+	void                 *ctx;
+};
+
+static void
+on_unknown_signed(void *ctx, int rc, const unsigned char *out, size_t outlen, const char *why)
+{
+	struct unknown_job *uj = ctx;
+	struct ocsp_state *s = uj->pd->pki->ocsp;
+	size_t rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
+	                          (size_t)out[2] << 8 | out[3] : 0;
+
+	if (rc == 0 && (outlen < 4 || rl != outlen - 4)) {
+		rc = -1;
+		why = "the signer's response does not match the request";
+	}
+	if (rc < 0) {
+		log_debug("ocsp: an unknown answer: %s", why);
+		uj->done(uj->ctx, -1, NULL, 0);
+	} else {
+		if (s != NULL && uj->known)
+			s->on_demand++;
+		else if (s != NULL)
+			s->unknowns++;
+		uj->done(uj->ctx, 0, out + 4, rl);
+	}
+	free(uj);
+}
+
 int
-ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **der,
-                  size_t *derlen, char *err, size_t errlen)
+ocsp_sign_unknown(struct provd *pd, const struct serial *ser, ocsp_unknown_done_fn *done,
+                  void *ctx)
 {
 	struct ocsp_state *s = pd->pki != NULL ? pd->pki->ocsp : NULL;
 	struct ocspgen_entry e = { .serial = *ser, .status = OCSPGEN_UNKNOWN };
 	const struct ocspgen_entry *known;
-	char line[OCSPGEN_LINE_MAX];
-	unsigned char *out = NULL;
-	size_t outlen = 0, rl;
+	char line[OCSPGEN_LINE_MAX], err[256];
+	struct unknown_job *uj;
 	time_t now = time(NULL);
 	int l;
 
-	*der = NULL;
-	*derlen = 0;
-	if (s == NULL || !s->have_set || s->cur.rcert == NULL || cur_needs_roll(s, now)) {
-		snprintf(err, errlen, "not ready");
+	if (s == NULL || !s->have_set || s->cur.rcert == NULL || cur_needs_roll(s, now))
 		return -1;
-	}
 	if ((known = find(s->v, s->n, ser)) != NULL) {
 		/* A record of a retired CA: its own responder's file.  One of
 		 * the current CA whose file is not written yet (a run in the
@@ -1172,25 +1203,23 @@ ocsp_sign_unknown(struct provd *pd, const struct serial *ser, unsigned char **de
 			return 1;
 		e = *known;
 	}
-	if ((l = ocspgen_format(&e, line, sizeof(line))) < 0 ||
-	    signer_ocsp_sign(pd->pki->signer, s->cur.rder, s->cur.rderlen, s->cur.issuer_der,
-	                     s->cur.issuer_len, now, next_update(&s->cur, now, UNKNOWN_HOURS * 3600),
-	                     line, (size_t)l, &out, &outlen, err, errlen) < 0)
+	if (pd->pki->signer_busy || signer_keygen_queued(pd->pki->signer) ||
+	    !ca_signer_ready(pd) || (l = ocspgen_format(&e, line, sizeof(line))) < 0)
 		return -1;
-	rl = outlen >= 4 ? (size_t)out[0] << 24 | (size_t)out[1] << 16 |
-	                   (size_t)out[2] << 8 | out[3] : 0;
-	if (outlen < 4 || rl != outlen - 4) {
-		free(out);
-		snprintf(err, errlen, "the signer's response does not match the request");
+	uj = xcalloc(1, sizeof(*uj));
+	uj->pd = pd;
+	uj->known = known != NULL;
+	uj->done = done;
+	uj->ctx = ctx;
+	if (signer_ocsp_sign_async(pd->pki->signer, s->cur.rder, s->cur.rderlen,
+	                           s->cur.issuer_der, s->cur.issuer_len, now,
+	                           next_update(&s->cur, now, UNKNOWN_HOURS * 3600), line,
+	                           (size_t)l, on_unknown_signed, uj, err, sizeof(err)) < 0) {
+		log_debug("ocsp: an unknown answer: %s", err);
+		free(uj);
 		return -1;
 	}
-	memmove(out, out + 4, rl);
-	*der = out;
-	*derlen = rl;
-	if (known == NULL)
-		s->unknowns++;
-	else
-		s->on_demand++;
+	ca_signer_watch(pd);
 	return 0;
 }
 

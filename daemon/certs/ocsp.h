@@ -67,6 +67,8 @@
 
 #include <openssl/x509.h>
 
+#include "ocsp_unknown.h"
+
 struct provd;
 struct request;
 struct ocsp_state;
@@ -99,15 +101,16 @@ void ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *do
 /*
  * An "unknown" answer for a serial with no record (asked by provd-ocsp,
  * see ocsp_unknown.h), or the current state of a record of the current CA
- * whose file provd-ocsp did not find (not written yet): 0 with *der
- * (malloc'd DER OCSPResponse, valid one hour, caller frees), 1 when the
- * serial is a retired CA generation's (its responder's file), -1
- * when provd cannot answer now (no full read of the records yet, no
- * responder certificate, the signer failed).
+ * whose file provd-ocsp did not find (not written yet), signed through the
+ * signer's queue: 0 when queued (done(ctx, 0, der, derlen) with the DER
+ * OCSPResponse, valid one hour, or done(ctx, -1, NULL, 0) when the signer
+ * failed, exactly once from the loop), 1 when the serial is a retired CA
+ * generation's (its responder's file), -1 when provd cannot answer now (no
+ * full read of the records yet, no responder certificate, the signer
+ * generating a key or not running); done is then not called.
  */
-struct serial;
 int ocsp_sign_unknown(struct provd *pd, const struct serial *ser,
-    unsigned char **der, size_t *derlen, char *err, size_t errlen);
+    ocsp_unknown_done_fn *done, void *ctx);
 
 void ocsp_state_free(struct ocsp_state *s);
 

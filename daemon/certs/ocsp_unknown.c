@@ -18,30 +18,52 @@
 #include "serial.h"
 #include "xmalloc.h"
 
+/* One question in the signer's queue.  It belongs to its connection:
+ * closing that (or freeing u) detaches it, and its answer is dropped. */
+struct question {
+	struct ocsp_unknown *u;    /* NULL once detached */
+	int                  fd;
+};
+
+struct conn {
+	int              fd;
+	struct question *q;        /* the question being signed, or NULL */
+};
+
 struct ocsp_unknown {
 	struct provd *pd;
 	ocsp_unknown_fn *sign;
 	int           lfd;
-	int           conns[OCSP_UNKNOWN_CONNS];
+	struct conn   conns[OCSP_UNKNOWN_CONNS];
 	size_t        nconns;
 	char          path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	uint64_t      window_ms;   /* start of the current second */
 	unsigned      used;        /* answers signed in it */
 };
 
-static void
-conn_close(struct ocsp_unknown *u, int fd)
+static struct conn *
+conn_of(struct ocsp_unknown *u, int fd)
 {
 	size_t i;
 
+	for (i = 0; i < u->nconns; i++)
+		if (u->conns[i].fd == fd)
+			return &u->conns[i];
+	return NULL;
+}
+
+static void
+conn_close(struct ocsp_unknown *u, int fd)
+{
+	struct conn *c = conn_of(u, fd);
+
 	loop_del_fd(u->pd->loop, fd);
 	close(fd);
-	for (i = 0; i < u->nconns; i++) {
-		if (u->conns[i] == fd) {
-			u->conns[i] = u->conns[--u->nconns];
-			break;
-		}
-	}
+	if (c == NULL)
+		return;
+	if (c->q != NULL)
+		c->q->u = NULL;
+	*c = u->conns[--u->nconns];
 }
 
 static bool
@@ -57,12 +79,44 @@ rate_ok(struct ocsp_unknown *u)
 }
 
 static void
+reply(int fd, char code, const unsigned char *der, size_t derlen)
+{
+	unsigned char *pkt = xmalloc(derlen + 1);
+
+	pkt[0] = (unsigned char)code;
+	if (derlen > 0)
+		memcpy(pkt + 1, der, derlen);
+	/* A client too slow to take one packet loses the answer (it waits
+	 * for a second, then says unauthorized). */
+	(void)send(fd, pkt, derlen + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	free(pkt);
+}
+
+/* The signer answered q: send it, if its connection is still there, and
+ * read that connection again. */
+static void
+on_answer(void *ctx, int rc, const unsigned char *der, size_t derlen)
+{
+	struct question *q = ctx;
+	struct ocsp_unknown *u = q->u;
+	struct conn *c;
+
+	if (u != NULL && (c = conn_of(u, q->fd)) != NULL && c->q == q) {
+		c->q = NULL;
+		reply(q->fd, rc == 0 ? 'R' : 'T', der, rc == 0 ? derlen : 0);
+		if (loop_mod_fd(u->pd->loop, q->fd, EPOLLIN) < 0)
+			conn_close(u, q->fd);
+	}
+	free(q);
+}
+
+static void
 on_question(void *ctx, int fd, uint32_t events)
 {
 	struct ocsp_unknown *u = ctx;
-	char q[SERIAL_HEX_MAX + 2], err[256], code;
-	unsigned char *der = NULL, *pkt;
-	size_t derlen = 0;
+	struct conn *c = conn_of(u, fd);
+	char q[SERIAL_HEX_MAX + 2], err[256];
+	struct question *qn;
 	struct serial ser;
 	ssize_t n;
 	int r;
@@ -71,7 +125,9 @@ on_question(void *ctx, int fd, uint32_t events)
 	n = recv(fd, q, sizeof(q) - 1, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0 || n > SERIAL_HEX_MAX) {
+	/* A second question before the answer is not provd-ocsp speaking
+	 * either (it waits for each). */
+	if (n <= 0 || n > SERIAL_HEX_MAX || c == NULL || c->q != NULL) {
 		conn_close(u, fd);
 		return;
 	}
@@ -82,24 +138,23 @@ on_question(void *ctx, int fd, uint32_t events)
 		return;
 	}
 	if (!rate_ok(u)) {
-		code = 'T';
-		(void)send(fd, &code, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		reply(fd, 'T', NULL, 0);
 		return;
 	}
-	r = u->sign(u->pd, &ser, &der, &derlen, err, sizeof(err));
+	qn = xcalloc(1, sizeof(*qn));
+	qn->u = u;
+	qn->fd = fd;
+	r = u->sign(u->pd, &ser, on_answer, qn);
 	if (r != 0) {
-		code = r == 1 ? 'K' : 'T';
-		(void)send(fd, &code, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+		free(qn);
+		reply(fd, r == 1 ? 'K' : 'T', NULL, 0);
 		return;
 	}
-	pkt = xmalloc(derlen + 1);
-	pkt[0] = 'R';
-	memcpy(pkt + 1, der, derlen);
-	/* A client too slow to take one packet loses the answer (it waits
-	 * for a second, then says unauthorized). */
-	(void)send(fd, pkt, derlen + 1, MSG_DONTWAIT | MSG_NOSIGNAL);
-	free(pkt);
-	free(der);
+	/* Nothing more from this connection until its answer is sent (a
+	 * hang-up is still reported). */
+	c->q = qn;
+	if (loop_mod_fd(u->pd->loop, fd, 0) < 0)
+		conn_close(u, fd);
 }
 
 static void
@@ -117,7 +172,8 @@ on_connect(void *ctx, int fd, uint32_t events)
 		close(c);
 		return;
 	}
-	u->conns[u->nconns++] = c;
+	u->conns[u->nconns].fd = c;
+	u->conns[u->nconns++].q = NULL;
 }
 
 struct ocsp_unknown *
@@ -158,7 +214,7 @@ ocsp_unknown_free(struct ocsp_unknown *u)
 	if (u == NULL)
 		return;
 	while (u->nconns > 0)
-		conn_close(u, u->conns[0]);
+		conn_close(u, u->conns[0].fd);
 	loop_del_fd(u->pd->loop, u->lfd);
 	close(u->lfd);
 	(void)unlink(u->path);

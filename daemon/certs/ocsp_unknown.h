@@ -13,7 +13,10 @@
  *             'T'  not now (rate limit, no full read yet, signer failed)
  * At most OCSP_UNKNOWN_RATE answers a second are signed (a client asking
  * for random serials costs the signer no more); at most
- * OCSP_UNKNOWN_CONNS connections.
+ * OCSP_UNKNOWN_CONNS connections, each with one question at a time: the
+ * answer is signed through the signer's queue while the loop serves
+ * others, and the connection is not read until it is sent.  An answer
+ * whose connection has gone meanwhile is dropped.
  */
 #ifndef PROVD_OCSP_UNKNOWN_H
 #define PROVD_OCSP_UNKNOWN_H
@@ -28,9 +31,14 @@ struct provd;
 struct serial;
 struct ocsp_unknown;
 
+/* The answer to a queued question: rc 0 with der[0..derlen) (the DER
+ * OCSPResponse, valid during the call only), or -1 (not now). */
+typedef void ocsp_unknown_done_fn(void *ctx, int rc, const unsigned char *der,
+    size_t derlen);
+
 /* What answers a question: ocsp_sign_unknown (ocsp.h), same contract. */
 typedef int ocsp_unknown_fn(struct provd *pd, const struct serial *ser,
-    unsigned char **der, size_t *derlen, char *err, size_t errlen);
+    ocsp_unknown_done_fn *done, void *ctx);
 
 /* Listen in dir, answering with sign; NULL (logged) when the socket
  * cannot be made. */

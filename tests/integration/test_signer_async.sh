@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
-# of a CA key generation, a CRL signature, OCSP responses or a rollover, provd keeps answering other
-# callers, and the held request completes once the signer resumes.  A signer
+# of a CA key generation, a certificate's signature (cert issue, cert renew),
+# a CRL signature, OCSP responses, an OCSP "unknown" answer or a rollover,
+# provd keeps answering other callers, and the held request completes once
+# the signer resumes.  A signer
 # that dies between requests is replaced, and the next request is signed.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -24,6 +26,21 @@ signer_of_ca() {  # the current generation's
 	provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1
 }
 quick() { timeout 3 "$BUILD/provctl" "$@"; }
+# held PID WHAT CMD...: CMD runs while process PID (a signer) is stopped;
+# ping answers meanwhile, and CMD ends with 0 once PID resumes.  Its
+# output is left in $T/held.out.
+held() {
+	local pid=$1 what=$2 bg
+	shift 2
+	kill -STOP "$pid"
+	"$@" >"$T/held.out" 2>&1 &
+	bg=$!
+	sleep 0.5
+	ok "ping answers while the signer holds $what" quick ping
+	kill -CONT "$pid"
+	wait "$bg"
+	eq "$what: ends once the signer resumes" "$?" 0
+}
 
 spid=$(signer_now)
 ok "the signer runs" test -n "$spid"
@@ -49,32 +66,83 @@ contains "the new CA is loaded" "$OUT" "Async CA"
 ok "a person" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/an.key" \
 	-subj "/CN=an" -out "$T/an.csr" 2>/dev/null
-ok "cert issue" provctl cert issue annv --csr "$T/an.csr"
+# The certificate is signed while the signer is held: the issuance goes on
+# from the signer's answer.
+spid=$(signer_of_ca)
+held "$spid" "a certificate" "$BUILD/provctl" -f json cert issue annv --csr "$T/an.csr"
+an=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/held.out" | head -n1)
+ok "it names its serial" test -n "$an"
+ok "cert show" provctl cert show "$an"
+contains "the certificate is on record, valid" "$OUT" "valid"
+# Renewal takes the same path.
+held "$spid" "a renewal" "$BUILD/provctl" -f json cert renew "$an"
+an2=$(sed -n 's/.*"serial":"\([0-9A-Fa-f]*\)".*/\1/p' "$T/held.out" | head -n1)
+ok "the successor is on record" provctl cert show "$an2"
+contains "it is annv's" "$OUT" "annv"
+# A client that goes away while its certificate is being signed: the
+# issuance still completes, and provd keeps serving.
+new_csr() {
+	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
+		-subj "/CN=$1" -out "$T/$1.csr" 2>/dev/null
+}
+ncerts() { "$BUILD/provctl" -f tab -o serial cert list --login annv | grep -c .; }
+n0=$(ncerts)
+new_csr gone
+kill -STOP "$spid"
+"$BUILD/provctl" cert issue annv --csr "$T/gone.csr" >/dev/null 2>&1 &
+gone=$!
+sleep 0.5
+kill -KILL "$gone"
+wait "$gone" 2>/dev/null
+kill -CONT "$spid"
+ok "ping after a client left in the middle of an issuance" quick ping
+ok "its certificate was issued all the same" within 5 bash -c \
+	'[[ $("$1" -f tab -o serial cert list --login annv | grep -c .) == "$2" ]]' \
+	_ "$BUILD/provctl" "$((n0 + 1))"
+# A signer that dies with a certificate in its queue: it is replaced and
+# the certificate sent again, once.
+new_csr dies
+kill -STOP "$spid"
+"$BUILD/provctl" cert issue annv --csr "$T/dies.csr" >"$T/dies.out" 2>&1 &
+issuer=$!
+sleep 0.5
+kill -KILL "$spid"
+wait "$issuer"
+eq "cert issue survives the signer's death" "$?" 0
+contains "provd restarted it for the certificate" "$(<"$SANDBOX_DIR/provd.log")" \
+	"signer failed on a certificate"
 
 # A CRL signed while the signer is held.
 spid=$(signer_of_ca)
-kill -STOP "$spid"
-"$BUILD/provctl" crl publish >"$T/publish.out" 2>&1 &
-publisher=$!
-sleep 0.3
-ok "ping answers while the signer holds a CRL" quick ping
-ok "ca show answers too" quick ca show
-kill -CONT "$spid"
-wait "$publisher"
-eq "crl publish ends once the signer resumes" "$?" 0
+held "$spid" "a CRL" "$BUILD/provctl" crl publish
 ok "the CRL verifies with the CA certificate" \
 	openssl crl -inform DER -in "$CRL_DER" -CAfile "$CA_PEM" -noout
 
 # The OCSP responses, signed in batches through the signer's queue.
+held "$spid" "the OCSP responses" "$BUILD/provctl" ocsp refresh
+
+# A serial provd never issued: provd-ocsp asks provd for an "unknown"
+# answer, which the signer signs through its queue.  Held, provd-ocsp gives
+# up after a second (unauthorized) and closes its connection; the answer
+# that comes later is dropped, and the next question is answered.
+unknown() {
+	openssl ocsp -url "$OCSP_URL" -issuer "$CA_PEM" -CAfile "$CA_PEM" -serial "$1" 2>&1
+}
 spid=$(signer_of_ca)
 kill -STOP "$spid"
-"$BUILD/provctl" ocsp refresh >"$T/refresh.out" 2>&1 &
-refresher=$!
+unknown 0x1234567890 >"$T/unknown.out" &
+asker=$!
 sleep 0.3
-ok "ping answers while the signer holds the OCSP responses" quick ping
+ok "ping answers while the signer holds an unknown answer" quick ping
+sleep 1
+ok "and still after provd-ocsp gave up on it" quick ping
+wait "$asker"
+contains "provd-ocsp answered meanwhile: unauthorized" "$(<"$T/unknown.out")" "unauthorized"
 kill -CONT "$spid"
-wait "$refresher"
-eq "ocsp refresh ends once the signer resumes" "$?" 0
+ok "ping after the signer resumes" quick ping
+ok "an unknown serial once the signer resumes" unknown 0x1234567891
+contains "answered: unknown" "$OUT" "0x1234567891: unknown"
+contains "answered: signed by the responder" "$OUT$ERR" "Response verify OK"
 
 # ca rollover: the old CA's last CRL goes out first, then the signer makes
 # the new key (seconds for RSA-4096); the signer is held once that CRL is on
@@ -97,6 +165,17 @@ wait "$roller"
 eq "ca rollover ends once the signer resumes" "$?" 0
 ok "ca show after the rollover" provctl ca show
 contains "the new CA is current" "$OUT" "Async CA G2"
+
+# The retired generation's OCSP responses are signed by its own signer,
+# through that signer's queue: held, the engine answers meanwhile.
+ok "ocsp refresh after the rollover" provctl ocsp refresh
+rpid=$(provctl -f json ca show | grep '"role":"retired"' |
+	sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
+ok "the retired generation has a signer of its own" test -n "$rpid" -a "$rpid" != "$(signer_of_ca)"
+held "$rpid" "a retired generation's responses" "$BUILD/provctl" ocsp refresh
+ok "the retired generation's response for annv's renewed certificate" \
+	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" -resp_text -noverify
+contains "it is good" "$OUT" "Cert Status: good"
 
 # A signer that dies between requests is replaced.
 spid=$(signer_of_ca)
