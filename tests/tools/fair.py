@@ -19,13 +19,12 @@ Prints one line of key=value results; exits 0 when it could run.
 import os
 import select
 import socket
-import struct
 import sys
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from abuse import STATUS, connect, frame  # noqa: E402
+from abuse import STATUS, connect, frame, split_frames  # noqa: E402
 
 
 def read_statuses(s, n):
@@ -38,15 +37,10 @@ def read_statuses(s, n):
         if not chunk:
             break
         buf += chunk
-        while len(buf) >= 4:
-            (blen,) = struct.unpack(">I", buf[:4])
-            if len(buf) < 4 + blen:
-                break
-            body = buf[4:4 + blen]
-            buf = buf[4 + blen:]
-            if body[1] == STATUS:
-                (flen,) = struct.unpack(">I", body[4:8])
-                code = int(body[8:8 + flen])
+        frames, buf = split_frames(buf)
+        for ftype, fields in frames:
+            if ftype == STATUS:
+                code = int(fields[0])
                 codes[code] = codes.get(code, 0) + 1
                 got += 1
     return codes

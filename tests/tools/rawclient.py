@@ -12,12 +12,8 @@ import socket
 import struct
 import sys
 
-
-def frame(ftype, fields, version=1):
-    body = struct.pack(">BBH", version, ftype, len(fields))
-    for f in fields:
-        body += struct.pack(">I", len(f)) + f
-    return struct.pack(">I", len(body)) + body
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from abuse import frame, split_frames  # noqa: E402
 
 
 def read_status(s, timeout):
@@ -39,21 +35,10 @@ def read_status(s, timeout):
 
 
 def parse(buf):
-    while len(buf) >= 8:
-        (blen,) = struct.unpack(">I", buf[:4])
-        if len(buf) < 4 + blen:
-            return None
-        body = buf[4:4 + blen]
-        ver, ftype, n = struct.unpack(">BBH", body[:4])
-        p = 4
-        fields = []
-        for _ in range(n):
-            (flen,) = struct.unpack(">I", body[p:p + 4])
-            fields.append(body[p + 4:p + 4 + flen])
-            p += 4 + flen
+    frames, _ = split_frames(buf)
+    for ftype, fields in frames:
         if ftype == 19:
             return "status=%s msg=%s" % (fields[0].decode(), fields[1].decode("utf-8", "replace"))
-        buf = buf[4 + blen:]
     return None
 
 

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Start order: a command sent in the moment after provd starts waits for the
+# unit list (every handler and every scope check needs it) instead of
+# failing with "unit list not loaded".  slapd is held with SIGSTOP while
+# provd starts, so the window is seconds wide rather than milliseconds;
+# released before provd's own directory timeout, the command must then
+# succeed.  A directory that stays away still gets an answer (the
+# directory is down), not a hang.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+T=$(mktemp -d /tmp/provd-start-order.XXXXXX)
+at_exit rm -rf "$T"
+
+sandbox_up
+SLAPD_PID=$(cat "$SANDBOX_DIR/slapd.pid")
+# never leave slapd stopped behind
+at_exit kill -CONT "$SLAPD_PID"
+
+ok "unit list before" provctl unit list
+ok "provd stops" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+
+# --- a command waiting for the unit list ---------------------------------
+kill -STOP "$SLAPD_PID"
+ok "provd starts while slapd is held" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+provctl unit list >"$T/units.out" 2>"$T/units.err" &
+client=$!
+sleep 1
+ok "the command is still waiting while the directory is held" kill -0 "$client"
+kill -CONT "$SLAPD_PID"
+wait "$client"
+rc=$?
+eq "the command sent right after the start succeeds" 0 "$rc"
+contains "it lists the units" "$(cat "$T/units.out")" so-tai-chinh
+lacks "no 'not loaded' error" "$(cat "$T/units.err")" "not loaded"
+
+# --- a directory that does not come: an answer all the same --------------
+ok "provd stops again" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+kill -STOP "$SLAPD_PID"
+ok "provd starts while slapd is held (2)" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+ok "ping is answered though the directory never answers" within 30 provctl ping
+kill -CONT "$SLAPD_PID"
+
+done_testing
