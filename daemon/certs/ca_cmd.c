@@ -162,6 +162,12 @@ ca_record(struct request *req, X509 *x, uint64_t next_crl)
 	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
 	rec_kvf(&r, "launcher_pid", "%d", (int)signer_launcher_pid(req->pd->pki->signer));
+	if (req->pd->pki->spawner != NULL) {
+		/* daemon.signer_user: what the next rollover uses */
+		rec_kvf(&r, "spawner_pid", "%d", (int)signer_spawner_pid(req->pd->pki->spawner));
+		rec_kvf(&r, "spare_launcher_pid", "%d",
+		        (int)signer_launcher_pid(req->pd->pki->spare));
+	}
 	rec_kvf(&r, "generation", "%zu", req->pd->pki->ngens + 1);
 	rec_kv(&r, "role", "current");
 	rec_end(&r);
