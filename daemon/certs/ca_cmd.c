@@ -87,6 +87,15 @@ ca_pkcs11_arg_ok(struct request *req, const char *uri)
 		request_done(req, ST_INVALID, "--pkcs11: %s", err);
 		return false;
 	}
+	/* The key's URI file (ca.key.uri, and gen-N/ca.key.uri at a rollover)
+	 * is the engine's to write, in the key's directory, which here only
+	 * the signer's user may write: refused before the token is touched. */
+	if (req->pd->cfg.signer_user != NULL) {
+		request_done(req, ST_UNAVAILABLE, "--pkcs11: not supported with "
+		             "daemon.signer_user (keep the CA key in a file, or run "
+		             "without daemon.signer_user)");
+		return false;
+	}
 	return true;
 }
 
