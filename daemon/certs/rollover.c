@@ -800,7 +800,7 @@ swap_split(struct roll *ro, char *err, size_t errlen)
 	struct signer *gs = pki->spare;
 	EVP_PKEY *old = NULL;
 	unsigned char *der = NULL;
-	int derlen;
+	int derlen, rc;
 
 	/* (the engine cannot even see the key file: the signer's directory) */
 	if (ro->uri != NULL) {
@@ -820,7 +820,12 @@ swap_split(struct roll *ro, char *err, size_t errlen)
 		return -1;
 	}
 	OPENSSL_free(der);
-	if (signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen) < 0 ||
+	rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+	/* The spare's signer ended since it started: its launcher starts
+	 * another (signer_load waits for it). */
+	if (rc < 0 && signer_broken(gs) && signer_restart_async(gs, err, errlen) == 0)
+		rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+	if (rc < 0 ||
 	    certgen_check_ca_pair(pki->cacert, old, 0, err, errlen) < 0 ||
 	    signer_retire(gs, ro->g, ro->pem, ro->pemlen, 0, err, errlen) < 0) {
 		EVP_PKEY_free(old);

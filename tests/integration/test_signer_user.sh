@@ -221,7 +221,12 @@ ok "a spare again" within 5 bash -c \
 	_ "$BUILD/provctl"
 ok "ca show" provctl -f json ca show
 swp=$(field spawner_pid "$OUT")
+slp=$(spare_of "$OUT")
 ok "the spawner is known" test "${swp:-0}" -gt 0
+# The spare's signer dies before it is used: its launcher starts another.
+sss=$(pgrep -P "$slp" | head -n1)
+ok "the spare's signer is known" test -n "$sss"
+kill -KILL "$sss"
 kill -KILL "$swp"
 ok "the third rollover of this run uses the spare (the spawner's end does not take it)" \
 	provctl ca rollover --subject '/CN=Split CA G4' --key ec-p256 --days 30
