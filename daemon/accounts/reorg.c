@@ -319,21 +319,18 @@ static void
 cert_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct reorg_job *j = arg;
-	char login[NAMES_LOGIN_BUFSZ], unit[UNIT_CODE_MAX], mail[ADDRESS_MAX], owed[16];
+	char login[NAMES_LOGIN_BUFSZ], unit[UNIT_CODE_MAX], mail[ADDRESS_MAX];
 	struct racct *a;
 
 	dir_entry_copy(ld, e, AT_UID, login, sizeof(login));
 	dir_entry_copy(ld, e, AT_UNIT, unit, sizeof(unit));
 	dir_entry_copy(ld, e, AT_MAIL, mail, sizeof(mail));
-	dir_entry_copy(ld, e, AT_CERT_RENEWED_BY, owed, sizeof(owed));
 	if ((a = acct_by_login(j, login)) == NULL || a->certs)
 		return;
 	/* The certificate names a unit or an address the account will not
-	 * have; or an earlier apply revoked it and died before its successor
-	 * was issued (the search asks for those with that mark only). */
+	 * have (so does one an earlier apply revoked, owing its successor). */
 	if ((a->to != NULL && strcmp(unit, a->to->code) != 0) ||
-	    (mail[0] != '\0' && strcmp(mail, a->new_mail) != 0) ||
-	    strcmp(owed, CERT_SUCCESSOR_OWED) == 0) {
+	    (mail[0] != '\0' && strcmp(mail, a->new_mail) != 0)) {
 		a->certs = true;
 		j->certs++;
 		if (a->to != NULL)
@@ -361,7 +358,7 @@ certs_found(void *arg, const struct dir_result *res)
 static void
 accounts_found(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = { AT_UID, AT_UNIT, AT_MAIL, AT_CERT_RENEWED_BY, NULL };
+	static const char *const attrs[] = { AT_UID, AT_UNIT, AT_MAIL, NULL };
 	struct reorg_job *j = arg;
 	char why[256];
 	size_t i, k;
@@ -381,6 +378,8 @@ accounts_found(void *arg, const struct dir_result *res)
 	}
 	qsort(j->a, j->na, sizeof(*j->a), cmp_login);
 	derive(j);
+	/* Valid and held certificates, and those an earlier apply revoked and
+	 * died before issuing their successor (cert_lifecycle_move_reissue). */
 	dir_search(j->req->pd->dir, j->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
 	           "(&(" AT_CERT_SERIAL "=*)(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)"
 	           "(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))))",
