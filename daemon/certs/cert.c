@@ -649,6 +649,14 @@ life_owes(const struct life *lf, const struct certrec *c)
 	return lf->req != NULL && strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
 }
 
+/* ... unless already renewed (cert renew, in its overlap): the successor,
+ * valid or held too, is moved and re-issued itself. */
+static bool
+life_owes_new(const struct life *lf, const struct certrec *c)
+{
+	return life_owes(lf, c) && c->renewed_by[0] == '\0';
+}
+
 static void
 life_owe(struct life *lf, struct certrec *c)
 {
@@ -687,7 +695,7 @@ life_changed(void *ctx, int status, const char *msg)
 
 	if (status == ST_OK) {
 		lf->changed++;
-		if (life_owes(lf, lf->cur))
+		if (life_owes_new(lf, lf->cur))
 			life_owe(lf, lf->cur);
 	} else {
 		lf->failed++;
@@ -750,7 +758,7 @@ life_next(struct life *lf)
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		if (target == CERT_STATE_REVOKED && life_owes(lf, lf->cur))
+		if (target == CERT_STATE_REVOKED && life_owes_new(lf, lf->cur))
 			certrec_revoke_owing(lf->pd, lf->cur, reason, life_changed, lf);
 		else
 			certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0,

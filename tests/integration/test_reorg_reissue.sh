@@ -4,7 +4,7 @@
 # apply stops at the CRL that follows the revocations, provd is killed
 # (SIGKILL) there, and the same file applied again issues each revoked
 # certificate exactly one successor, with its PKCS #12, naming the new
-# unit.  A successor recorded by a run that died before linking it is
+# unit (a certificate renewed in its overlap: its renewal only).  A successor recorded by a run that died before linking it is
 # found, not issued twice.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
@@ -24,6 +24,12 @@ successors() {   # successors SERIAL: the records that renew it
 	ldap_root -b "$C" -s one "(provdCertRenews=$1)" provdCertSerial | sed -n 's/^provdCertSerial: //p'
 }
 
+set_overlap() {   # renewals overlap their predecessors by a week; provd restarted
+	sed -i 's|^  renew_overlap = .*|  renew_overlap = "7d";|' "$SANDBOX_DIR/provd.conf"
+	"$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR" >/dev/null &&
+		"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd" >/dev/null
+}
+ok "provd with a renewal overlap" set_overlap
 ok "a CA" provctl ca create --subject '/C=VN/O=UBND/CN=Reissue Test CA' --key ec-p256 --days 365
 ok "a unit" provctl unit add tmp-a --name 'Đơn vị tạm' --kind department
 ok "a person in it" provctl -f json user add --name 'Vi Thị Mai' --unit tmp-a --employee-id RI0001
@@ -32,6 +38,13 @@ S1=$(serial_of "$OUT")
 ok "a second person" provctl -f json user add --name 'Hà Văn Bình' --unit tmp-a --employee-id RI0002
 ok "... with one too" provctl -f json cert issue binhhv --generate --p12 "$TMP/binh.p12"
 S2=$(serial_of "$OUT")
+ok "a third person" provctl -f json user add --name 'Lương Văn Tâm' --unit tmp-a --employee-id RI0003
+ok "... with a key the office made" provctl -f json cert issue tamlv --generate --p12 "$TMP/tam.p12"
+R1=$(serial_of "$OUT")
+ok "... renewed, in its overlap" provctl -f json cert renew "$R1" --generate --p12 "$TMP/tam2.p12"
+R2=$(successors "$R1")
+eq "... both valid, linked" "$(attr_of "$R1" provdCertStatus) $(attr_of "$R2" provdCertStatus) $(attr_of "$R1" provdCertRenewedBy)" \
+	"valid valid $R2"
 printf 'reorg,tmp\nunit,tmp-b,Đơn vị mới,department,\nmerge,tmp-a,tmp-b\n' >"$TMP/tmp.csv"
 mkdir -m 700 "$TMP/p12a" "$TMP/p12b" "$TMP/p12c" "$TMP/p12d"
 
@@ -55,11 +68,11 @@ eq "... no PKCS#12 written" "$(ls -A "$TMP/p12a" | grep -v passphrases || true)"
 eq "the revoked record owes its successor" "$(attr_of "$S1" provdCertRenewedBy)" pending
 ok "provd restarts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 eq "... the accounts moved before the kill" \
-	"$(ldap_root -b "ou=people,$B" -s one '(departmentNumber=tmp-b)' uid | grep -c '^uid:')" 2
+	"$(ldap_root -b "ou=people,$B" -s one '(departmentNumber=tmp-b)' uid | grep -c '^uid:')" 3
 
 ok "plan again" provctl -f json reorg plan "$TMP/tmp.csv"
-contains "... the two holders are still owed their certificates" \
-	"$(grep '"unit":"TOTAL"' <<<"$OUT")" '"certificates_reissue":2'
+contains "... the three holders are still owed their certificates" \
+	"$(grep '"unit":"TOTAL"' <<<"$OUT")" '"certificates_reissue":3'
 ok "the same file applied again (--p12-dir)" provctl -f json reorg apply "$TMP/tmp.csv" \
 	--p12-dir "$TMP/p12b"
 for s in "$S1" "$S2"; do
@@ -82,6 +95,15 @@ for s in "$S1" "$S2"; do
 		"$(ldap_root -b "$C" -s one "(&(uid=$login)(provdCertStatus=valid))" 1.1 | grep -c '^dn:')" 1
 done
 N1=$(successors "$S1")
+# The renewed one is not owed a second successor: its successor was moved.
+eq "tamlv: the renewed certificate revoked, still linked to its renewal" \
+	"$(attr_of "$R1" provdCertStatus) $(attr_of "$R1" provdCertRenewedBy)" "revoked $R2"
+eq "... the renewal revoked" "$(attr_of "$R2" provdCertStatus)" revoked
+R3=$(successors "$R2")
+eq "... and re-issued once" "$(wc -w <<<"$R3")" 1
+eq "... tamlv holds exactly one valid certificate, the re-issued one" \
+	"$(ldap_root -b "$C" -s one "(&(uid=tamlv)(provdCertStatus=valid))" provdCertSerial | sed -n 's/^provdCertSerial: //p')" "$R3"
+eq "... one PKCS#12 for tamlv" "$(cd "$TMP" && ls p12a p12b | grep -c '^tamlv-')" 1
 
 ok "applied once more" provctl -f json reorg apply "$TMP/tmp.csv" --p12-dir "$TMP/p12c"
 eq "... issues nothing" "$(ls -A "$TMP/p12c")" ""
