@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -67,4 +68,40 @@ fileio_fsync_dir(const char *dir)
 	close(fd);
 	errno = saved;
 	return rc;
+}
+
+int
+fileio_create_new(const char *path, mode_t mode, const void *data, size_t len)
+{
+	char tmp[4096], dir[4096];
+	int fd, saved;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp) ||
+	    fileio_parent_dir(path, dir, sizeof(dir)) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((fd = mkostemp(tmp, O_CLOEXEC)) < 0)
+		return -1;
+	if (fileio_write_synced(fd, mode, data, len) < 0) {
+		saved = errno;
+		(void)close(fd);
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	if (close(fd) < 0 || link(tmp, path) < 0) {
+		saved = errno;
+		(void)unlink(tmp);
+		errno = saved;
+		return -1;
+	}
+	(void)unlink(tmp);
+	if (fileio_fsync_dir(dir) < 0) {
+		saved = errno;
+		(void)unlink(path);
+		errno = saved;
+		return -1;
+	}
+	return 0;
 }

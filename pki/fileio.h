@@ -25,4 +25,12 @@ int fileio_parent_dir(const char *path, char *out, size_t outsz);
  * in it survives a crash. */
 int fileio_fsync_dir(const char *dir);
 
+/* Create path, which must not exist (not even as a dangling symbolic
+ * link: it is never followed), holding data[0..len) with the permission
+ * bits mode: written and fsynced under a temporary name beside it (made
+ * with O_EXCL), then linked to path, so that path appears whole or not at
+ * all; the directory is fsynced.  0, or -1 with errno (EEXIST: path was
+ * there) and nothing left behind. */
+int fileio_create_new(const char *path, mode_t mode, const void *data, size_t len);
+
 #endif

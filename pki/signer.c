@@ -694,26 +694,32 @@ signer_import(struct signer *s, const char *src, const char *dst,
 }
 
 int
-signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen, int undo,
-    char *err, size_t errlen)
+signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen,
+    const char *uri_file, int undo, char *err, size_t errlen)
 {
-	struct signer_field f[2];
+	struct signer_field f[3];
 	struct signer_msg m;
 	char name[16], path[KEYFILE_PATH_MAX];
 	const char *slash;
+	int token = s != NULL && s->have_key && p11uri_is(s->key_path);
 
-	if (s == NULL || !s->have_key || (slash = strrchr(s->key_path, '/')) == NULL) {
-		snprintf(err, errlen, "signer: no file key loaded");
+	if (s == NULL || !s->have_key || (token && uri_file == NULL) ||
+	    (!token && (slash = strrchr(s->key_path, '/')) == NULL)) {
+		snprintf(err, errlen, "signer: no key loaded");
 		return -1;
 	}
 	snprintf(name, sizeof(name), "gen-%u", gen);
 	f[0] = text(name);
 	f[1].data = (const unsigned char *)pem;
 	f[1].len = pemlen;
-	if (exchange(s, SIGNER_OP_RETIRE, undo ? SIGNER_FLAG_UNDO : 0, f, 2, timeout_of(s, 0),
-	    REPLY_MSG_MAX, &m, err, errlen) < 0)
+	if (token)
+		f[2] = text(uri_file);
+	if (exchange(s, SIGNER_OP_RETIRE, undo ? SIGNER_FLAG_UNDO : 0, f, token ? 3 : 2,
+	    timeout_of(s, 0), REPLY_MSG_MAX, &m, err, errlen) < 0)
 		return -1;
 	signer_msg_free(&m);
+	if (token)
+		return 0;    /* a restarted child re-loads by the URI, which stays */
 	/* The path a restarted child re-loads the key from. */
 	if (undo) {
 		snprintf(path, sizeof(path), "%s", s->key_path);
@@ -727,6 +733,26 @@ signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen, in
 		    (int)(slash - s->key_path), s->key_path, name);
 		snprintf(s->key_path, sizeof(s->key_path), "%s", path);
 	}
+	return 0;
+}
+
+int
+signer_key_uri(struct signer *s, const char *uri_file, const char *uri, char *err,
+    size_t errlen)
+{
+	struct signer_field f[2];
+	struct signer_msg m;
+
+	if (strnlen(uri, P11URI_MAX + 1) > P11URI_MAX) {
+		snprintf(err, errlen, "PKCS#11 URI longer than %d bytes", P11URI_MAX);
+		return -1;
+	}
+	f[0] = text(uri_file);
+	f[1] = text(uri);
+	if (exchange(s, SIGNER_OP_KEY_URI, 0, f, 2, timeout_of(s, 0), REPLY_MSG_MAX, &m,
+	    err, errlen) < 0)
+		return -1;
+	signer_msg_free(&m);
 	return 0;
 }
 

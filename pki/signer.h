@@ -129,10 +129,24 @@ int signer_pubkey(struct signer *s, EVP_PKEY **pub, char *err,
  * its loaded key file, writes pem[0..pemlen) (the CA certificate) there as
  * ca.pem and moves the key file to gen-<gen>/ca.key, keeping the key; with
  * undo, it puts the last retired key back.  The handle's key path follows
- * (signer_restart re-loads from there).  File keys only.  Returns 0 or -1.
+ * (signer_restart re-loads from there).  A token key (loaded by its URI)
+ * has its URI file moved instead: uri_file (<key file>.uri, which must
+ * record that very key) goes to gen-<gen>/ca.key.uri, and back on undo;
+ * uri_file is ignored for a file key.  Returns 0 or -1.
  */
 int signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen,
-    int undo, char *err, size_t errlen);
+    const char *uri_file, int undo, char *err, size_t errlen);
+
+/*
+ * KEY_URI: the child records its active token key by uri (the URI it was
+ * generated or loaded by; checked with p11uri_parse, at most P11URI_MAX
+ * bytes) in uri_file, a new "*.uri" file in the key's directory (mode
+ * 0600, never over an existing file or symbolic link, appearing whole or
+ * not at all, fsynced).  The engine need not be able to write there
+ * (daemon.signer_user).  Returns 0 or -1.
+ */
+int signer_key_uri(struct signer *s, const char *uri_file, const char *uri, char *err,
+    size_t errlen);
 
 /*
  * Replace a dead, timed-out or live child by a new one and re-load the

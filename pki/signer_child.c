@@ -29,6 +29,7 @@
 
 #include "cakey.h"
 #include "crlsign.h"
+#include "fileio.h"
 #include "keyfile.h"
 #include "p11.h"
 #include "p11uri.h"
@@ -46,7 +47,9 @@ struct child {
 	const struct signer_config *cfg;
 	unsigned     links_left;   /* SIGNER_FLAG_LINK requests still allowed */
 	char         key_path[KEYFILE_PATH_MAX];     /* the active file key's, or "" */
+	char         key_uri[P11URI_MAX + 1];        /* the active token key's, or "" */
 	char         retired_from[KEYFILE_PATH_MAX]; /* before the last RETIRE */
+	char         retired_to[KEYFILE_PATH_MAX];   /* where it moved the file */
 };
 
 static void child_exit(struct child *c, int status)
@@ -119,6 +122,7 @@ key_done(struct child *c, uint8_t op, struct cakey *k, bool ok,
 	cakey_clear(&c->key);
 	c->key = *k;
 	snprintf(c->key_path, sizeof(c->key_path), "%s", p11uri_is(path) ? "" : path);
+	snprintf(c->key_uri, sizeof(c->key_uri), "%s", p11uri_is(path) ? path : "");
 	c->retired_from[0] = '\0';
 	reply_pubkey(c, op);
 }
@@ -251,11 +255,94 @@ do_import(struct child *c, const struct signer_msg *m)
 }
 
 /*
+ * A token key's URI file (<key file>.uri), named by field i: an absolute
+ * path ending in ".uri", in the key directory when one is configured.
+ */
+static int
+uri_file_path(struct child *c, const struct signer_msg *m, size_t i, char *out,
+    size_t outsize)
+{
+	const char *slash;
+	size_t n;
+
+	if (field_path(c, m, i, false, out, outsize, "URI file") < 0)
+		return -1;
+	n = strlen(out);
+	slash = strrchr(out, '/');
+	if (n < 5 || strcmp(out + n - 4, ".uri") != 0 || slash[1] == '.' ||
+	    (c->cfg->key_dir != NULL &&
+	    ((size_t)(slash - out) != strlen(c->cfg->key_dir) ||
+	    strncmp(out, c->cfg->key_dir, (size_t)(slash - out)) != 0))) {
+		reply_error(c, m->op, "URI file: not a .uri file in the key directory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Does the file at path hold exactly one line, the active key's URI? */
+static bool
+uri_file_is_ours(struct child *c, const char *path)
+{
+	char buf[P11URI_MAX + 3];
+	ssize_t n;
+	size_t len = strlen(c->key_uri);
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n > 0 && (size_t)n == len + 1 && memcmp(buf, c->key_uri, len) == 0 &&
+	    buf[len] == '\n';
+}
+
+/*
+ * KEY_URI: record the active token key by its URI in a new file (mode
+ * 0600, never over an existing one, written whole or not at all): the
+ * key's directory is this process's user's alone with daemon.signer_user.
+ * The URI sent must be one RFC 7512 URI (p11uri_parse), and the very one
+ * the active key was generated or loaded by.
+ */
+static void
+do_key_uri(struct child *c, const struct signer_msg *m)
+{
+	char path[KEYFILE_PATH_MAX], uri[P11URI_MAX + 2], err[ERRMSG_MAX];
+	struct p11uri u;
+	size_t n;
+
+	if (m->nfields != 2) {
+		reply_error(c, m->op, "KEY_URI: wrong number of fields");
+		return;
+	}
+	if (uri_file_path(c, m, 0, path, sizeof(path)) < 0)
+		return;
+	if (signer_msg_string(m, 1, uri, sizeof(uri) - 1) < 0 ||
+	    p11uri_parse(uri, &u, err, sizeof(err)) < 0) {
+		reply_error(c, m->op, "KEY_URI: not a PKCS#11 URI");
+		return;
+	}
+	if (c->key_uri[0] == '\0' || strcmp(uri, c->key_uri) != 0) {
+		reply_error(c, m->op, "KEY_URI: not the active token key's URI");
+		return;
+	}
+	n = strlen(uri);
+	uri[n] = '\n';
+	if (fileio_create_new(path, 0600, uri, n + 1) < 0) {
+		reply_error(c, m->op, "%s: %s", path, errno == EEXIST ?
+		    "exists already; refusing to overwrite it" : strerror(errno));
+		return;
+	}
+	reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
+}
+
+/*
  * RETIRE (ca rollover, with daemon.signer_user: the key's directory is
  * this process's user's alone): make DIR/gen-N (0700) beside the active
  * key file, write the CA certificate there as ca.pem (0644) and move the
  * key file to gen-N/ca.key; this process keeps the key and signs with it.
- * With SIGNER_FLAG_UNDO, the last RETIRE is undone (the key moves back,
+ * A token key's URI file instead (a third field naming it; it must hold
+ * the active key's URI) moves to gen-N/ca.key.uri.
+ * With SIGNER_FLAG_UNDO, the last RETIRE is undone (the file moves back,
  * over whatever is there; ca.pem and gen-N go).  Only a name "gen-N" is
  * accepted, so nothing but that one directory is ever made.
  */
@@ -263,30 +350,40 @@ static void
 do_retire(struct child *c, const struct signer_msg *m)
 {
 	char name[16], dir[KEYFILE_PATH_MAX], pem[KEYFILE_PATH_MAX + 8];
-	char key[KEYFILE_PATH_MAX + 8];
+	char src[KEYFILE_PATH_MAX], key[KEYFILE_PATH_MAX + 16];
 	const char *slash;
+	bool token = c->key_path[0] == '\0' && c->key_uri[0] != '\0';
 	size_t i;
 	int fd;
 
-	if (m->nfields != 2 || signer_msg_string(m, 0, name, sizeof(name)) < 0 ||
+	if (m->nfields != (token ? 3u : 2u) ||
+	    signer_msg_string(m, 0, name, sizeof(name)) < 0 ||
 	    strncmp(name, "gen-", 4) != 0 || name[4] == '\0' || name[4] == '0' ||
 	    strspn(name + 4, "0123456789") != strlen(name + 4) || strlen(name + 4) > 3 ||
 	    m->field[1].len == 0 || m->field[1].len > SIGNER_RETIRE_CERT_MAX) {
-		reply_error(c, m->op, "RETIRE: want gen-N and a certificate");
+		reply_error(c, m->op, "RETIRE: want gen-N and a certificate%s",
+		    token ? " and the key's URI file" : "");
 		return;
 	}
-	if (c->key_path[0] == '\0' || (slash = strrchr(c->key_path, '/')) == NULL) {
-		reply_error(c, m->op, "RETIRE: no file key is loaded");
+	if (token) {
+		if (uri_file_path(c, m, 2, src, sizeof(src)) < 0)
+			return;
+	} else if (c->key_path[0] != '\0') {
+		snprintf(src, sizeof(src), "%s", c->key_path);
+	} else {
+		reply_error(c, m->op, "RETIRE: no key is loaded");
 		return;
 	}
+	slash = strrchr(src, '/');
 	if (m->flags & SIGNER_FLAG_UNDO) {
 		if (c->retired_from[0] == '\0') {
 			reply_error(c, m->op, "RETIRE: nothing to undo");
 			return;
 		}
-		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - c->key_path), c->key_path);
+		snprintf(dir, sizeof(dir), "%s", c->retired_to);
+		*strrchr(dir, '/') = '\0';
 		if (strcmp(strrchr(dir, '/') + 1, name) != 0 ||
-		    rename(c->key_path, c->retired_from) < 0) {
+		    rename(c->retired_to, c->retired_from) < 0) {
 			reply_error(c, m->op, "RETIRE: cannot put the key back: %s",
 			    strerror(errno));
 			return;
@@ -294,22 +391,28 @@ do_retire(struct child *c, const struct signer_msg *m)
 		snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
 		(void)unlink(pem);
 		(void)rmdir(dir);
-		snprintf(c->key_path, sizeof(c->key_path), "%s", c->retired_from);
+		if (!token)
+			snprintf(c->key_path, sizeof(c->key_path), "%s", c->retired_from);
 		c->retired_from[0] = '\0';
+		c->retired_to[0] = '\0';
 		reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
 		return;
 	}
-	if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - c->key_path), c->key_path,
+	if (token && !uri_file_is_ours(c, src)) {
+		reply_error(c, m->op, "RETIRE: %s does not record the active key", src);
+		return;
+	}
+	if (snprintf(dir, sizeof(dir), "%.*s/%s", (int)(slash - src), src,
 	    name) >= (int)sizeof(dir)) {
 		reply_error(c, m->op, "RETIRE: path too long");
 		return;
 	}
-	if (strlen(dir) + 8 > sizeof(c->key_path)) {
+	if (strlen(dir) + 12 > sizeof(c->key_path)) {
 		reply_error(c, m->op, "RETIRE: path too long");
 		return;
 	}
 	snprintf(pem, sizeof(pem), "%s/ca.pem", dir);
-	snprintf(key, sizeof(key), "%s/ca.key", dir);
+	snprintf(key, sizeof(key), "%s/%s", dir, token ? "ca.key.uri" : "ca.key");
 	if (mkdir(dir, 0700) < 0) {
 		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
 		return;
@@ -323,14 +426,19 @@ do_retire(struct child *c, const struct signer_msg *m)
 		i += (size_t)n;
 	}
 	if (fd < 0 || i != m->field[1].len || fsync(fd) < 0 || close(fd) < 0 ||
-	    rename(c->key_path, key) < 0) {
+	    rename(src, key) < 0) {
 		reply_error(c, m->op, "RETIRE: %s: %s", dir, strerror(errno));
 		(void)unlink(pem);
 		(void)rmdir(dir);
 		return;
 	}
-	snprintf(c->retired_from, sizeof(c->retired_from), "%s", c->key_path);
-	memcpy(c->key_path, key, strlen(key) + 1);
+	(void)fileio_fsync_dir(dir);
+	*strrchr(dir, '/') = '\0';
+	(void)fileio_fsync_dir(dir);
+	snprintf(c->retired_from, sizeof(c->retired_from), "%s", src);
+	memcpy(c->retired_to, key, strlen(key) + 1);     /* fits: checked above */
+	if (!token)
+		memcpy(c->key_path, key, strlen(key) + 1);
 	reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
 }
 
@@ -481,6 +589,9 @@ serve(struct child *c)
 			break;
 		case SIGNER_OP_RETIRE:
 			do_retire(c, &m);
+			break;
+		case SIGNER_OP_KEY_URI:
+			do_key_uri(c, &m);
 			break;
 		case SIGNER_OP_PUBKEY:
 			if (c->key.pkey == NULL)

@@ -40,7 +40,8 @@ enum signer_op {
 	SIGNER_OP_PUBKEY,        /* no fields */
 	SIGNER_OP_OCSP_KEY,      /* no fields: new OCSP responder key (signer_ocsp.h) */
 	SIGNER_OP_SIGN_OCSP,     /* responder cert, CA cert, times, entry lines */
-	SIGNER_OP_RETIRE         /* "gen-N", CA certificate PEM (flags: UNDO) */
+	SIGNER_OP_RETIRE,        /* "gen-N", CA certificate PEM[, URI file] (flags: UNDO) */
+	SIGNER_OP_KEY_URI        /* URI file path, the active token key's URI */
 };
 
 #define SIGNER_STATUS_OK       0

@@ -252,6 +252,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 		if (ca_read_key_uri(dir, uri, err, errlen) < 0 ||
 		    signer_load(pki->signer, uri, NULL, &pub, err, errlen) < 0)
 			goto out;
+		snprintf(pki->key_uri, sizeof(pki->key_uri), "%s", uri);
 	}
 	if ((pki->cacert = ca_load_cert_file(cfg->cert_file, err, errlen)) == NULL)
 		goto out;

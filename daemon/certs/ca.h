@@ -19,6 +19,8 @@
 
 #include <openssl/x509.h>
 
+#include "p11uri.h"
+
 struct provd;
 struct signer;
 struct signer_spawner;
@@ -45,6 +47,9 @@ struct pki {
 	bool                launcher_lost; /* said in the log; status says it */
 	bool                restart_noted; /* the last failed restart is logged */
 	time_t              respawn_after; /* no automatic restart before */
+	/* The current CA key's PKCS#11 URI ("" = a file key): known to the
+	 * engine, which with daemon.signer_user cannot read <key_file>.uri. */
+	char                key_uri[P11URI_MAX + 1];
 	char                key_dir[4096]; /* pki.key_file's directory: the signer
 	                                    * writes beneath it only (Landlock) */
 	bool                deliver_due; /* a deferred signer_io is pending */

@@ -62,14 +62,12 @@ out:
 }
 
 int
-ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen)
+ca_write_key_uri(struct provd *pd, const char *uri, char *err, size_t errlen)
 {
-	char up[4096], line[P11URI_MAX + 2];
-	int n;
+	char up[4096];
 
-	ca_key_uri_path(cfg, up, sizeof(up));
-	n = snprintf(line, sizeof(line), "%s\n", uri);
-	return crlgen_write_file(up, (const unsigned char *)line, (size_t)n, err, errlen);
+	ca_key_uri_path(&pd->cfg, up, sizeof(up));
+	return signer_key_uri(pd->pki->signer, up, uri, err, errlen);
 }
 
 bool
@@ -85,15 +83,6 @@ ca_pkcs11_arg_ok(struct request *req, const char *uri)
 	}
 	if (p11uri_parse(uri, &u, err, sizeof(err)) < 0) {
 		request_done(req, ST_INVALID, "--pkcs11: %s", err);
-		return false;
-	}
-	/* The key's URI file (ca.key.uri, and gen-N/ca.key.uri at a rollover)
-	 * is the engine's to write, in the key's directory, which here only
-	 * the signer's user may write: refused before the token is touched. */
-	if (req->pd->cfg.signer_user != NULL) {
-		request_done(req, ST_UNAVAILABLE, "--pkcs11: not supported with "
-		             "daemon.signer_user (keep the CA key in a file, or run "
-		             "without daemon.signer_user)");
 		return false;
 	}
 	return true;
@@ -452,7 +441,7 @@ genkey_installed(struct genkey_job *job)
 	}
 	if (certgen_ca(job->subject, job->days, job->pub, 0, &tbs, err, sizeof(err)) < 0 ||
 	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (job->token && ca_write_key_uri(&pd->cfg, job->key_file, err, sizeof(err)) < 0)) {
+	    (job->token && ca_write_key_uri(pd, job->key_file, err, sizeof(err)) < 0)) {
 		X509_free(cert);
 		if (!job->token)
 			unlink(job->key_file);
@@ -460,6 +449,9 @@ genkey_installed(struct genkey_job *job)
 		             "on the token: remove it there, or name another object)" : "");
 		goto out;
 	}
+	if (job->token)
+		snprintf(pd->pki->key_uri, sizeof(pd->pki->key_uri), "%.*s", P11URI_MAX,
+		         job->key_file);
 	log_info("pki: new CA key %s (%s) in the signer", job->key_file, job->type_name);
 	install_ca(req, cert);
 out:
@@ -611,7 +603,7 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		other = refuse_other_ca(ce, res, der, (size_t)derlen);
 		OPENSSL_free(der);
 	}
-	if (mismatch || other || (uri != NULL && ca_write_key_uri(&pd->cfg, uri, err, sizeof(err)) < 0)) {
+	if (mismatch || other || (uri != NULL && ca_write_key_uri(pd, uri, err, sizeof(err)) < 0)) {
 		char rerr[256];
 
 		EVP_PKEY_free(pub);
@@ -633,6 +625,8 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 		return;
 	}
 	EVP_PKEY_free(pub);
+	if (uri != NULL)
+		snprintf(pd->pki->key_uri, sizeof(pd->pki->key_uri), "%s", uri);
 	log_info("pki: CA imported from %s", uri != NULL ? uri : key);
 	install_ca(req, cert);
 }

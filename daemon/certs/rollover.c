@@ -780,15 +780,30 @@ no_spare(const struct pki *pki, char *err, size_t errlen)
 		         "none was started");
 }
 
+/* The current key as the signer loads it: its URI, or the file and its
+ * passphrase file. */
+static const char *
+pki_key(const struct provd *pd)
+{
+	return pd->pki->key_uri[0] != '\0' ? pd->pki->key_uri : pd->cfg.key_file;
+}
+
+static const char *
+pki_pass(const struct provd *pd)
+{
+	return pd->pki->key_uri[0] != '\0' ? NULL : pd->cfg.key_passphrase_file;
+}
+
 /*
  * swap_start with daemon.signer_user: the key's directory is the signer's
  * user's alone, and the engine can start no process as that user.  The
- * spare signer (struct pki) loads the current key, moves it to gen-N/
- * itself (signer_retire, with the old CA certificate) and becomes the
- * retired generation's signer; the main signer makes the new key in place
- * while the loop keeps serving (swap_finish), and a new spare is asked of
- * the spawner once the rollover is done.  File keys only.  On failure the
- * key is put back and the spare stays the spare.  0 (swap_finish will
+ * spare signer (struct pki) loads the current key, moves it (a token
+ * key: its URI file) to gen-N/ itself (signer_retire, with the old CA
+ * certificate) and becomes the retired generation's signer; the main
+ * signer makes the new key in place or on the token while the loop keeps
+ * serving (swap_finish, where it also writes a token key's URI file), and
+ * a new spare is asked of the spawner once the rollover is done.  On
+ * failure the key is put back and the spare stays the spare.  0 (swap_finish will
  * run) or -1 with err, nothing changed.
  */
 static int
@@ -802,12 +817,6 @@ swap_split(struct roll *ro, char *err, size_t errlen)
 	unsigned char *der = NULL;
 	int derlen, rc;
 
-	/* (the engine cannot even see the key file: the signer's directory) */
-	if (ro->uri != NULL) {
-		snprintf(err, errlen, "with daemon.signer_user, ca rollover supports CA keys in "
-		         "files (not --pkcs11)");
-		return -1;
-	}
 	if (gs == NULL) {
 		no_spare(pki, err, errlen);
 		return -1;
@@ -820,23 +829,27 @@ swap_split(struct roll *ro, char *err, size_t errlen)
 		return -1;
 	}
 	OPENSSL_free(der);
-	rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+	rc = signer_load(gs, pki_key(pd), pki_pass(pd), &old, err, errlen);
 	/* The spare's signer ended since it started: its launcher starts
 	 * another (signer_load waits for it). */
 	if (rc < 0 && signer_broken(gs) && signer_restart_async(gs, err, errlen) == 0)
-		rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+		rc = signer_load(gs, pki_key(pd), pki_pass(pd), &old, err, errlen);
 	if (rc < 0 ||
 	    certgen_check_ca_pair(pki->cacert, old, 0, err, errlen) < 0 ||
-	    signer_retire(gs, ro->g, ro->pem, ro->pemlen, 0, err, errlen) < 0) {
+	    signer_retire(gs, ro->g, ro->pem, ro->pemlen, ro->up, 0, err, errlen) < 0) {
 		EVP_PKEY_free(old);
 		return -1;
 	}
 	EVP_PKEY_free(old);
-	if (signer_genkey_async(pki->signer, ro->kt, cfg->key_file, cfg->key_passphrase_file,
+	/* The new key: a file the main signer writes, or made on the token
+	 * (its URI file written by the main signer in swap_finish). */
+	if (signer_genkey_async(pki->signer, ro->kt, ro->uri != NULL ? ro->uri : cfg->key_file,
+	                        ro->uri != NULL ? NULL : cfg->key_passphrase_file,
 	                        swap_finish, ro, err, errlen) < 0) {
 		char why[256];
 
-		if (signer_retire(gs, ro->g, ro->pem, ro->pemlen, 1, why, sizeof(why)) < 0)
+		if (signer_retire(gs, ro->g, ro->pem, ro->pemlen, ro->up, 1, why,
+		                  sizeof(why)) < 0)
 			log_warnx("pki: rollover undo: %s (the old key is in %s)", why, ro->p.key);
 		return -1;
 	}
@@ -856,13 +869,12 @@ static void
 undo_split(struct roll *ro)
 {
 	struct provd *pd = ro->req->pd;
-	struct config *cfg = &pd->cfg;
 	EVP_PKEY *back = NULL;
 	char why[256];
 
 	unlink(ro->p.link);
-	if (signer_retire(ro->gs, ro->g, ro->pem, ro->pemlen, 1, why, sizeof(why)) < 0 ||
-	    signer_load(pd->pki->signer, cfg->key_file, cfg->key_passphrase_file, &back, why,
+	if (signer_retire(ro->gs, ro->g, ro->pem, ro->pemlen, ro->up, 1, why, sizeof(why)) < 0 ||
+	    signer_load(pd->pki->signer, pki_key(pd), pki_pass(pd), &back, why,
 	                sizeof(why)) < 0)
 		log_warnx("pki: rollover undo: %s (the old key is in %s)", why, ro->p.key);
 	EVP_PKEY_free(back);
@@ -946,7 +958,7 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	if (rc < 0 ||
 	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, sizeof(err)) < 0 ||
 	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, sizeof(err)) < 0) ||
+	    (ro->uri != NULL && ca_write_key_uri(pd, ro->uri, err, sizeof(err)) < 0) ||
 	    (ro->link && make_link(ro, &ro->p, ro->gs, pki->cacert, cert, err, sizeof(err)) < 0) ||
 	    ca_write_cert_file(cfg->cert_file, cert, err, sizeof(err)) < 0) {
 		EVP_PKEY_free(pub);
@@ -971,6 +983,7 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
+	snprintf(pki->key_uri, sizeof(pki->key_uri), "%s", ro->uri != NULL ? ro->uri : "");
 	swap_done(pd, ro, ro->g, &ro->p, ro->gs, cert, ro->clause, ro->dn);
 	ro->clause = NULL;
 	ro->gs = NULL;

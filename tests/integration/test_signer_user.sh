@@ -2,7 +2,8 @@
 # The CA key out of the engine's reach: provd started as root drops the
 # engine to one service user and the signer to another (daemon.signer_user);
 # the engine's uid cannot open the key, read it, or trace the signer, while
-# certificates and CRLs are still signed.
+# certificates and CRLs are still signed.  (A token key in this layout:
+# test_signer_user_hsm.sh.)
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 (($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
@@ -17,12 +18,6 @@ KEY=$SANDBOX_DIR/state/ca-key/ca.key
 pid=$(<"$SANDBOX_DIR/provd.pid")
 eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$(id -u "$ENG")"
 ok "ping" provctl ping
-# A token key is not supported in this layout (its URI file would go to the
-# signer's directory): refused before the token is touched.
-fails "ca create --pkcs11 is refused with daemon.signer_user" 7 provctl ca create \
-	--subject '/CN=Split CA' --key ec-p256 --days 30 --pkcs11 "$PKCS11_URI"
-contains "with the reason" "$ERR" "not supported with daemon.signer_user"
-ok "nothing was made" test ! -e "${KEY}.uri" -a ! -e "$SANDBOX_DIR/state/ca/ca.pem"
 ok "ca create" provctl ca create --subject '/CN=Split CA' --key ec-p256 --days 30
 ok "ca show" provctl -f json ca show
 spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
@@ -139,10 +134,6 @@ ok "revoke the old certificate" provctl cert revoke "$(openssl x509 -in "$T/a.pe
 	--reason superseded
 ok "the old CA's CRL is signed by the retired key" \
 	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout
-fails "ca rollover --pkcs11 is refused with daemon.signer_user" 7 provctl ca rollover \
-	--subject '/CN=Split CA T' --key ec-p256 --days 30 --pkcs11 "$PKCS11_URI"
-contains "with the reason" "$ERR" "not supported with daemon.signer_user"
-ok "nothing changed by it" cmp "$S/ca/ca.pem" "$T/g2.pem"
 
 # ---- more rollovers in the same run: the spare is replaced -------------------
 # The rollover made the spare generation 1's signer; provd asks its spawner
