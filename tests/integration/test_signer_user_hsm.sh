@@ -2,7 +2,7 @@
 # A CA key on a PKCS #11 token with daemon.signer_user: the key directory
 # is the signer's user's alone, so the signer writes the key's URI file
 # (ca.key.uri) itself, and at a rollover the spare signer moves it to
-# gen-N/ as it moves a file key.  The engine's uid reads neither the URI
+# gen-N/ as it moves a file key; ca import --pkcs11 likewise.  The engine's uid reads neither the URI
 # file's directory nor the token's PIN file; no CA key file exists.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -66,6 +66,21 @@ printf '%s\n' "$OUT" >"$T/r.pem"
 ok "revoke it" provctl cert revoke "$(sn "$T/r.pem")" --reason keyCompromise
 fails "the revoked one fails openssl verify -crl_check" any vcrl "$T/r.pem" "$T/g1.pem" "$S/crl/ca.crl"
 contains "as revoked" "$OUT$ERR" "certificate revoked"
+
+# ---- ca import --pkcs11: the same token key adopted by a provd without a CA
+ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+mv "$S/ca/ca.pem" "$T/g1-before-import.pem"
+rm "$KEY.uri"
+ok "start provd without a CA" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+ok "ca import --pkcs11 with daemon.signer_user" provctl -f json ca import --cert "$T/g1.pem" \
+	--pkcs11 "$PKCS11_URI"
+eq "the signer recorded the URI again, 0600" "$(stat -c '%U %a' "$KEY.uri")" "$CA 600"
+eq "the same URI" "$(cat "$KEY.uri")" "$PKCS11_URI"
+csr i
+ok "issue after the import" provctl cert issue annv --csr "$T/i.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/i.pem"
+ok "it verifies, and the revocation before still holds" vcrl "$T/i.pem" "$T/g1.pem" "$S/crl/ca.crl"
+fails "the revoked one still fails" any vcrl "$T/r.pem" "$T/g1.pem" "$S/crl/ca.crl"
 
 # ---- two rollovers onto new token objects ------------------------------------
 ok "ca rollover --pkcs11 with daemon.signer_user" provctl ca rollover --link \
