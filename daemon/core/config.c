@@ -669,6 +669,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
 	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
+	    get_uint(&cf, "pki.crl_sync", 20, 1, 3600, &c->crl_sync, err, errlen) ||
 	    get_str(&cf, "pki.crl_url", NULL, &c->crl_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_url", NULL, &c->ocsp_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_dir", NULL, &c->ocsp_dir, err, errlen) ||

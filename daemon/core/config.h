@@ -114,6 +114,7 @@ struct config {
 	char    *cert_file;
 	char    *crl_file;
 	unsigned crl_days;
+	unsigned crl_sync;          /* seconds between looks at the directory's CRL (crlsync) */
 	char    *crl_url;
 	char    *ocsp_url;
 	char    *ocsp_dir;          /* pre-signed OCSP responses; NULL = none */

@@ -4,6 +4,8 @@
 # second and probes the first every 5 s.  Meanwhile provctl ping keeps
 # answering within milliseconds: the probe connects and binds
 # asynchronously and gives up after its timeout without the loop waiting.
+# (ping latency bounds: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

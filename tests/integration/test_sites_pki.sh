@@ -107,6 +107,11 @@ eq "exactly the 100 revoked" "$(comm -3 "$T/listed" "$T/serials" | wc -l)" 0
 ok "it verifies with the CA" openssl crl -inform DER -in "$T/final.der" -noout -CAfile "$SANDBOX_DIR/state/ca/ca.pem"
 
 # --- each site's file follows the directory --------------------------------------------------------
+# Site 2 looks at the directory's CRL every second (pki.crl_sync; 20 by
+# default), so the wait below is short.
+sed -i 's|^  crl_days     = 7;$|&\n  crl_sync     = 1;|' "$SANDBOX_DIR2/provd.conf"
+ok "provd #2 with crl_sync = 1" grep -q '^  crl_sync     = 1;' "$SANDBOX_DIR2/provd.conf"
+ok "provd #2 restarted" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR2' && '$SANDBOX_TOOL' start-provd '$SANDBOX_DIR2' --provd '$BUILD/provd'"
 ok "provd #1 publishes once more" provctl -s "$P1" crl publish
 ldap_crl_der >"$T/latest.der"
 # shellcheck disable=SC2317
