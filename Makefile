@@ -146,14 +146,15 @@ deps:
 # and again in the sanitizer build.
 # Integration tests run CHECK_JOBS at a time (tests/run-integration: each
 # keeps its own output, printed in order; "# itest: alone" tests run by
-# themselves); one at a time by default in the plain pass, as several of
-# them measure latency on the two cores CI has.  The sanitizer pass runs
-# CHECK_SAN_JOBS at a time (2): it looks for memory errors, and the tests
-# with a latency or time bound are marked alone.  It does not repeat the
-# tests that build their own tree ("# itest: build-independent"); the fuzz
-# targets, which measure nothing, run two at a time.
+# themselves); one at a time by default, as several of them measure latency
+# on the two cores CI has.  The sanitizer pass runs CHECK_SAN_JOBS at a time
+# (default CHECK_JOBS): it looks for memory errors, and the tests with a
+# latency or time bound are marked alone, but on a loaded machine two at a
+# time can push the longest (test_authz) past TEST_TIMEOUT.  It does not
+# repeat the tests that build their own tree ("# itest: build-independent");
+# the fuzz targets, which measure nothing, run two at a time.
 CHECK_JOBS ?= 1
-CHECK_SAN_JOBS ?= 2
+CHECK_SAN_JOBS ?= $(CHECK_JOBS)
 check: deps
 	$(MAKE) check-format
 	tests/mutation/run -n
