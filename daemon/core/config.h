@@ -76,6 +76,7 @@ struct config {
 	unsigned ldap_timeout;      /* seconds */
 	unsigned ldap_window;       /* outstanding operations */
 	unsigned writer_lease;      /* seconds a writer's claim lasts (several uris) */
+	unsigned failback_probe;    /* seconds between probes of the uris before the current one */
 
 	/* mail */
 	char    *mail_domain;
