@@ -5,10 +5,9 @@
  * file must follow it, not wait for its own next publish.  Every
  * pki.crl_sync seconds (default 20) crlsync reads the CA entry's
  * provdCrlNumber; when it is higher than the number of the CRL in crl_file
- * (or the file is missing),
- * it reads certificateRevocationList;binary, checks that it is signed by
- * this instance's CA certificate and carries that number, and writes it to
- * crl_file atomically (crlgen_write_file).  It never writes an older CRL
+ * (or the file is missing), it reads certificateRevocationList;binary,
+ * checks that it is signed by this instance's CA certificate and carries
+ * that number, and writes it to crl_file atomically (crlgen_write_file).  It never writes an older CRL
  * over a newer one: the file's number is read again just before writing.
  */
 #ifndef PROVD_CRLSYNC_H
