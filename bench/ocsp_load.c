@@ -1,20 +1,21 @@
 /*
  * ocsp_load — HTTP/1.1 load for an OCSP responder (bench/ocsp).
  *
- *   ocsp_load HOST PORT PATH REQDIR CLIENTS SECONDS
+ *   ocsp_load HOST PORT PATH REQDIR CLIENTS SECONDS [THREADS]
  *
  * CLIENTS keep-alive connections, each with one request outstanding at a
  * time, POST the DER requests in REQDIR (round-robin) for SECONDS.  One
- * thread drives them all with epoll, so that the load costs the shared
- * cores as little as it can and the server, not the client, is measured:
- * the requests are built once, an answer is read with one recv in the
- * common case, and only its status line ("HTTP/1.x 200"), Content-Length
- * (the body must be exactly that long) and "Connection: close" are looked
- * at.  One answer in SAMPLE (and the first on every connection) is
- * decoded by OpenSSL: it must be a successful OCSPResponse with a single
- * response for the certificate that request asked about.  A server that
- * closes the connection after an answer (openssl ocsp) is reconnected to
- * (counted).  Prints one line:
+ * thread (or THREADS, each with its share of the connections) drives them
+ * with epoll, so that the load costs the shared cores as little as it can
+ * and the server, not the client, is measured: the requests are built
+ * once, an answer is read with one recv in the common case, and only its
+ * status line ("HTTP/1.x 200"), Content-Length (the body must be exactly
+ * that long, nothing may follow it) and "Connection: close" are looked at.
+ * The first answer on each of the CLIENTS connections and one in SAMPLE
+ * after that are decoded by OpenSSL: a successful OCSPResponse with one
+ * single response, for the certificate that request asked about.  A
+ * server that closes the connection after an answer (openssl ocsp) is
+ * reconnected to (counted).  Prints one line:
  *   requests=N seconds=S rps=R reconnects=C errors=E checked=K client_cpu_us=U
  * (U: this client's own CPU time per answer).
  */
@@ -72,6 +73,7 @@ struct worker {
 	pthread_t     th;
 	int           ep;
 	unsigned long total, reconnects, errors, checked;
+	int           busy;       /* connections with a request outstanding */
 };
 
 static double
@@ -106,8 +108,8 @@ push(struct worker *w, struct conn *c)
 	return 0;
 }
 
-/* Connect c (blocking: on loopback the handshake completes in the call,
- * the server need not have accepted yet) and send its request. */
+/* Connect c and send its request.  The connect blocks: on loopback the
+ * handshake completes within the call, the server need not accept first. */
 static int
 dial(struct worker *w, struct conn *c)
 {
@@ -125,8 +127,7 @@ dial(struct worker *w, struct conn *c)
 		c->fd = -1;
 		return -1;
 	}
-	c->check = true;
-	return 0;
+	return push(w, c);
 }
 
 static void
@@ -143,9 +144,7 @@ next(struct worker *w, struct conn *c)
 {
 	c->req = (c->req + 1) % nreqs;
 	c->sent = c->have = c->need = 0;
-	if (c->fd < 0 && dial(w, c) < 0)
-		return -1;
-	return push(w, c);
+	return c->fd < 0 ? dial(w, c) : push(w, c);
 }
 
 /* Is the sampled answer body[0..len) a successful OCSP response with one
@@ -294,7 +293,7 @@ load_reqs(const char *dir, const char *host, const char *path)
 		reqs[nreqs].msg = malloc(n + 512);
 		hl = (size_t)snprintf(reqs[nreqs].msg, 512, "POST %s HTTP/1.1\r\n"
 		    "Host: %s\r\nContent-Type: application/ocsp-request\r\n"
-		    "Content-Length: %zu\r\nConnection: keep-alive\r\n\r\n",
+		    "Content-Length: %zu\r\n\r\n",
 		    path, host, n);
 		memcpy(reqs[nreqs].msg + hl, der, n);
 		reqs[nreqs].len = hl + n;
@@ -315,8 +314,14 @@ run(void *arg)
 	struct epoll_event evs[MAX_CLIENTS];
 	struct conn *c;
 	int i, n, r;
+	bool late;
 
-	while (now() < t0 + secs) {
+	/* After SECONDS no new request is sent; the answers outstanding are
+	 * still read (for a second at most), so that no server is left with
+	 * requests its client abandoned. */
+	while ((late = now() >= t0 + secs) == false || w->busy > 0) {
+		if (late && now() >= t0 + secs + 1)
+			break;
 		n = epoll_wait(w->ep, evs, MAX_CLIENTS, 100);
 		for (i = 0; i < n; i++) {
 			c = evs[i].data.ptr;
@@ -330,8 +335,20 @@ run(void *arg)
 				continue;
 			} else if (r > 0) {
 				answered(w, c);
+				if (late) {
+					w->busy--;
+					if (c->fd >= 0)
+						hangup(c);
+					continue;
+				}
 				if (next(w, c) == 0)
 					continue;
+			}
+			if (late) {
+				w->busy--;
+				if (c->fd >= 0)
+					hangup(c);
+				continue;
 			}
 			/* an error: the next request on a new connection */
 			do {
@@ -342,6 +359,8 @@ run(void *arg)
 					break;
 				usleep(1000);
 			} while (now() < t0 + secs);
+			if (c->fd < 0)
+				w->busy--;
 		}
 	}
 	return NULL;
@@ -383,9 +402,11 @@ main(int argc, char **argv)
 	for (i = 0; i < clients; i++) {
 		struct worker *w = &ws[i * threads / clients];
 
+		w->busy++;
 		conns[i].fd = -1;
 		conns[i].req = (size_t)i * 7 % nreqs;
-		if (dial(w, &conns[i]) < 0 || push(w, &conns[i]) < 0) {
+		conns[i].check = true;
+		if (dial(w, &conns[i]) < 0) {
 			fprintf(stderr, "ocsp_load: cannot connect to %s:%s\n", argv[1], argv[2]);
 			return 1;
 		}
