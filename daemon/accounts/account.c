@@ -1195,17 +1195,6 @@ struct verify_group {
 	bool           unmatched;      /* an entry no create's values match */
 };
 
-static bool
-any_is(char **vals, const char *s)
-{
-	size_t i;
-
-	for (i = 0; vals != NULL && vals[i] != NULL; i++)
-		if (strcasecmp(vals[i], s) == 0)
-			return true;
-	return false;
-}
-
 static void
 verify_group_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
@@ -1221,8 +1210,8 @@ verify_group_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	for (i = 0; i < g->n; i++) {
 		struct create *c = g->c[i];
 
-		if (!any_is(emp, c->employee_id) && !any_is(mail, c->res.mail) &&
-		    !any_is(alias, c->res.mail))
+		if (!dir_strv_has(emp, c->employee_id) && !dir_strv_has(mail, c->res.mail) &&
+		    !dir_strv_has(alias, c->res.mail))
 			continue;
 		matched = true;
 		if (strcmp(uid, c->res.login) != 0)
