@@ -17,6 +17,7 @@
 #include "provd.h"
 #include "request.h"
 #include "text.h"
+#include "unitcount.h"
 #include "units.h"
 #include "vec.h"
 #include "wire.h"
@@ -448,13 +449,23 @@ on_certs_done(void *arg, const struct dir_result *res)
 }
 
 static void
-on_accounts_done(void *arg, const struct dir_result *res)
+ureport_certs(struct ureport *r)
 {
 	static const char *const attrs[] = {
 		AT_UNIT, AT_CERT_STATUS, AT_CERT_NOT_AFTER, NULL
 	};
-	struct ureport *r = arg;
 	char *filter;
+
+	filter = unit_filter(&r->units, OC_CERTIFICATE, "", r->root);
+	dir_search(r->req->pd->dir, r->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
+	           attrs, 0, NULL, on_cert, on_certs_done, r);
+	free(filter);
+}
+
+static void
+on_accounts_done(void *arg, const struct dir_result *res)
+{
+	struct ureport *r = arg;
 
 	if (ureport_failed(r, res, "accounts"))
 		return;
@@ -462,10 +473,24 @@ on_accounts_done(void *arg, const struct dir_result *res)
 		ureport_finish(r);
 		return;
 	}
-	filter = unit_filter(&r->units, OC_CERTIFICATE, "", r->root);
-	dir_search(r->req->pd->dir, r->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
-	           attrs, 0, NULL, on_cert, on_certs_done, r);
-	free(filter);
+	ureport_certs(r);
+}
+
+/* One unit's accounts from the counts kept current (unitcount.h), as
+ * on_account counts them; with --unit, only the units it covers. */
+static void
+on_unit_count(void *ctx, const char *unit, const unsigned long n[UNITCOUNT_STATES])
+{
+	struct ureport *r = ctx;
+	size_t i = usnap_find(&r->units, unit);
+	struct tally *t = i == SIZE_MAX ? &r->unknown : &r->units.u[i].own;
+
+	if (r->root != SIZE_MAX && (i == SIZE_MAX || !usnap_within(&r->units, i, r->root)))
+		return;
+	t->n[C_ACTIVE] += n[UNITCOUNT_ACTIVE];
+	t->n[C_DISABLED] += n[UNITCOUNT_DISABLED];
+	t->n[C_DELETED] += n[UNITCOUNT_DELETED];
+	r->accounts += n[UNITCOUNT_ACTIVE] + n[UNITCOUNT_DISABLED] + n[UNITCOUNT_DELETED];
 }
 
 /* report units and report passwords: one pass over the accounts (and, for
@@ -501,6 +526,12 @@ ureport_start(struct request *req, bool passwords)
 	    pkitime_format_ldap(now + (time_t)EXPIRING_WINDOW * DAY_SECONDS, r->soon) < 0) {
 		request_done(req, ST_INTERNAL, "clock out of range");
 		ureport_free(r);
+		return;
+	}
+	/* report units: the accounts from the counts kept current, when
+	 * known; else (and for passwords, which depend on the time) one pass. */
+	if (!passwords && unitcount_each(on_unit_count, r)) {
+		ureport_certs(r);
 		return;
 	}
 	filter = unit_filter(&r->units, OC_PERSON, "", r->root);

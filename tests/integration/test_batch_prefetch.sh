@@ -34,7 +34,7 @@ ok "dry run" provctl -f tab batch import "$T/s.csv" --dry-run --plan-out "$T/pla
 read -r emp_last emp_prev login_prev emp_third <<<"$(python3 - "$T/plan.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
-print(rows[-1]["employee_id"], rows[-2]["employee_id"], rows[-2]["login"], rows[-3]["employee_id"])
+print(rows[-1]["employee_id"], rows[-2]["employee_id"], rows[-2]["login"], rows[-1500]["employee_id"])
 PY
 )"
 addr="$login_prev@vinhphuc.gov.vn"
