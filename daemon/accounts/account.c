@@ -386,9 +386,17 @@ unclaim_all(struct create *c)
 		unreserve(c->claims[--c->nclaims]);
 }
 
+/* Creates not finished, and those of them waiting for or in a batched
+ * check after their add (see "the checks after adds, batched"). */
+static unsigned long creates_alive, creates_held;
+static void verify_maybe_flush(struct provd *pd);
+
 static void
 create_finish(struct create *c)
 {
+	struct provd *pd = c->pd;
+
+	creates_alive--;
 	unclaim_all(c);
 	if (c->reserved)
 		unreserve(c->res.login);
@@ -399,6 +407,7 @@ create_finish(struct create *c)
 	existing_clear(&c->old);
 	units_unref(c->units);
 	free(c);
+	verify_maybe_flush(pd);
 }
 
 static void
@@ -559,6 +568,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	struct create *c = xcalloc(1, sizeof(*c));
 	int st;
 
+	creates_alive++;
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
@@ -995,8 +1005,6 @@ account_add_name_words(struct template_entry *entry, const char *cn, char *err,
 
 static void on_added(void *arg, const struct dir_result *res);
 
-/* Adds sent and not answered yet (the batched checks after adds, below). */
-static unsigned long adds_in_flight;
 
 
 /* The whole entry of a new account: the template for this person, the
@@ -1050,7 +1058,6 @@ hash_done(void *arg)
 		dir_mods_free(mods);
 		goto fail;
 	}
-	adds_in_flight++;
 	dir_add(c->pd->dir, c->res.dn, dir_mods_get(mods), NULL, on_added, c);
 	dir_mods_free(mods);
 	template_entry_free(&entry);
@@ -1174,8 +1181,9 @@ verify_one(struct create *c)
  *
  * A batch keeps many adds in flight; the check of each (verify_done) is
  * made for up to VERIFY_BATCH added creates by one search of all their
- * employee ids and addresses, sent when that many are waiting or when no
- * add is in flight any more (so a lone `user add` is checked at once).
+ * employee ids and addresses, sent when that many are waiting or when
+ * every create not finished is waiting for or in such a check (no other
+ * add can join: a lone `user add` is checked at once).
  * Each returned entry counts against the creates whose employee id or
  * address it holds; an entry that matches none of them by the values
  * (the directory's matching rules are wider than a byte comparison)
@@ -1229,6 +1237,7 @@ verify_group_done(void *arg, const struct dir_result *res)
 	struct verify_group *g = arg;
 	size_t i;
 
+	creates_held -= g->n;
 	for (i = 0; i < g->n; i++) {
 		if (res->code == LDAP_SUCCESS && g->unmatched)
 			verify_one(g->c[i]);
@@ -1244,19 +1253,23 @@ verify_flush(struct provd *pd)
 	static const char *const attrs[] = { AT_UID, AT_EMPLOYEE_ID, AT_MAIL, AT_MAIL_ALIAS, NULL };
 	struct verify_group *g = xcalloc(1, sizeof(*g));
 	struct vec_str f = { 0 };
-	size_t i;
+	struct create *c;
+	size_t i, n = verifyq.n;
 
+	/* The queue is empty before any create finishes here (a finish
+	 * may start another check). */
+	memcpy(g->c, verifyq.c, n * sizeof(g->c[0]));
+	verifyq.n = 0;
 	vec_str_add(&f, "(|");
-	for (i = 0; i < verifyq.n; i++) {
-		struct create *c = verifyq.c[i];
-
+	for (i = 0; i < n; i++) {
+		c = g->c[i];
 		c->nmatches = 0;
-		if (verify_terms(c, &f) < 0)  /* cannot be searched: as before, unchecked */
+		if (verify_terms(c, &f) < 0) {  /* cannot be searched: as before, unchecked */
+			creates_held--;
 			verify_done(c, &(struct dir_result){ .code = LDAP_OTHER });
-		else
+		} else
 			g->c[g->n++] = c;
 	}
-	verifyq.n = 0;
 	if (g->n == 0) {
 		free(f.p);
 		free(g);
@@ -1268,14 +1281,10 @@ verify_flush(struct provd *pd)
 	free(f.p);
 }
 
-/* An add was answered (and c, when not NULL, waits for its check). */
 static void
-verify_added(struct provd *pd, struct create *c)
+verify_maybe_flush(struct provd *pd)
 {
-	adds_in_flight--;
-	if (c != NULL)
-		verifyq.c[verifyq.n++] = c;
-	if (verifyq.n > 0 && (verifyq.n == VERIFY_BATCH || adds_in_flight == 0))
+	if (verifyq.n > 0 && (verifyq.n == VERIFY_BATCH || creates_alive == creates_held))
 		verify_flush(pd);
 }
 
@@ -1286,10 +1295,12 @@ on_added(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code == LDAP_SUCCESS && c->employee_id[0] != '\0') {
-		verify_added(c->pd, c);
+		/* Its check, with others' (below). */
+		verifyq.c[verifyq.n++] = c;
+		creates_held++;
+		verify_maybe_flush(c->pd);
 		return;
 	}
-	verify_added(c->pd, NULL);
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;
 		c->res.action = ACCOUNT_CREATED;

@@ -31,17 +31,14 @@ people() { ldap_root -b "ou=people,$LDAP_BASE" -s one "$1" 1.1 | grep -c '^dn:';
 
 # What the batch will plan for its last two rows.
 ok "dry run" provctl -f tab batch import "$T/s.csv" --dry-run --plan-out "$T/plan.csv"
-read -r emp_last emp_prev login_prev emp_third <<<"$(python3 - "$T/plan.csv" <<'PY'
+read -r emp_last emp_prev login_prev <<<"$(python3 - "$T/plan.csv" <<'PY'
 import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1], encoding="utf-8")))
-print(rows[-1]["employee_id"], rows[-2]["employee_id"], rows[-2]["login"], rows[-1500]["employee_id"])
+print(rows[-1]["employee_id"], rows[-2]["employee_id"], rows[-2]["login"])
 PY
 )"
 addr="$login_prev@vinhphuc.gov.vn"
 diag "another writer takes employee id $emp_last and the address $addr mid-batch"
-# ... and employee id $emp_third with a leading space, which the directory's
-# matching ignores and a comparison of the bytes does not.
-spaced=$(printf ' %s' "$emp_third" | base64 -w0)
 
 mark=$(stat -c %s "$SANDBOX_DIR/slapd.log")
 provctl -f json batch import "$T/s.csv" --credentials "$T/c.csv" >"$T/out" 2>"$T/err" &
@@ -65,14 +62,6 @@ cn: Địa Chỉ
 sn: Chỉ
 mail: $addr
 employeeNumber: ZZ-DIACHI
-
-dn: uid=zzcach,ou=people,$LDAP_BASE
-objectClass: inetOrgPerson
-uid: zzcach
-cn: Có Cách
-sn: Cách
-mail: zzcach@vinhphuc.gov.vn
-employeeNumber:: $spaced
 EOF
 ok "the other writer came while the batch ran" kill -0 "$client"
 n_then=$(people '(employeeNumber=*)')
@@ -85,8 +74,6 @@ contains "no row failed" "$(<"$T/out")" '"failed":0'
 eq "employee id $emp_last on one account" "$(people "(employeeNumber=$emp_last)")" 1
 eq "... the other writer's" \
 	"$(ldap_root -b "ou=people,$LDAP_BASE" -s one "(employeeNumber=$emp_last)" uid | sed -n 's/^uid: //p')" zzkhac
-eq "employee id $emp_third (written ' $emp_third') on one account" \
-	"$(people "(employeeNumber=$emp_third)")" 1
 eq "$addr on one account" "$(people "(|(mail=$addr)(mailLocalAddress=$addr))")" 1
 got=$(awk -F, -v e="$emp_prev" '$3 == e { print $1 }' "$T/c.csv")
 ok "row $emp_prev made under another login ($got)" test -n "$got" -a "$got" != "$login_prev"
@@ -102,5 +89,26 @@ searches=$(grep -c ' SRCH base=' <<<"$since")
 diag "slapd while importing $ROWS rows: $adds adds, $searches searches"
 ok "an add a row" test "$adds" -ge "$ROWS"
 ok "at most a search for ten rows (was two a row)" test "$searches" -lt $((ROWS / 10))
+
+# An employee id the directory matches and the bytes do not (a leading
+# space, which equality matching ignores): the batched check cannot say
+# whose it is, and sends its rows to checks of their own.
+sed -n "$((ROWS + 2)),$((ROWS + 201))p" "$STAFF" | cat <(head -n 1 "$STAFF") - >"$T/s2.csv"
+emp_sp=$(awk -F, 'NR == 101 { print $1 }' "$T/s2.csv")
+ldapadd -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOF
+dn: uid=zzcach,ou=people,$LDAP_BASE
+objectClass: inetOrgPerson
+uid: zzcach
+cn: Có Cách
+sn: Cách
+mail: zzcach@vinhphuc.gov.vn
+employeeNumber:: $(printf ' %s' "$emp_sp" | base64 -w0)
+EOF
+ok "an account with employee id ' $emp_sp'" test $? -eq 0
+provctl -f json batch import "$T/s2.csv" --credentials "$T/c2.csv" >"$T/out2" 2>&1
+diag "$(grep "$emp_sp" "$T/out2")"
+eq "employee id $emp_sp on one account" "$(people "(employeeNumber=$emp_sp)")" 1
+eq "... the other writer's" \
+	"$(ldap_root -b "ou=people,$LDAP_BASE" -s one "(employeeNumber=$emp_sp)" uid | sed -n 's/^uid: //p')" zzcach
 
 done_testing
