@@ -40,7 +40,6 @@ static struct unitcount {
 	struct provd  *pd;
 	bool           known, running, failed;
 	struct table   live, next;        /* followed; being counted */
-	unsigned long  writes, writes_at_start;
 	struct timer  *timer;
 	char          *codes[CODES_MAX];  /* codes[0] = "" */
 	size_t         ncodes;
@@ -254,47 +253,57 @@ apply_mods(LDAPMod *const *mods, uint16_t *code, unsigned *flags)
 	return touched;
 }
 
+/* Follow one write in t; false: a modify of an account t does not hold. */
+static bool
+follow(struct table *t, enum dir_wrote what, uint64_t h, LDAPMod *const *mods)
+{
+	uint16_t code = 0;
+	unsigned flags = 0;
+	size_t i;
+	bool found = false;
+
+	switch (what) {
+	case DIR_WROTE_ADD:
+		(void)apply_mods(mods, &code, &flags);
+		put(t, h, code, flags);
+		break;
+	case DIR_WROTE_DELETE:
+		del(t, h);
+		break;
+	case DIR_WROTE_MODIFY:
+		i = t->cap != 0 ? slot_of(t, h, &found) : 0;
+		if (!found)
+			return false;
+		code = t->v[i].code;
+		flags = t->v[i].flags;
+		if (apply_mods(mods, &code, &flags))
+			put(t, h, code, flags);
+		break;
+	}
+	return true;
+}
+
 static void
 on_write(void *ctx, enum dir_wrote what, const char *dn, LDAPMod *const *mods)
 {
 	struct provd *pd = ctx;
-	uint64_t h;
 	uint16_t code = 0;
 	unsigned flags = 0;
-	size_t i;
-	bool found;
+	uint64_t h;
 
 	if (!is_account(dn, pd->cfg.people_dn))
 		return;
 	h = dn_hash(dn);
-	switch (what) {
-	case DIR_WROTE_ADD:
-		(void)apply_mods(mods, &code, &flags);
-		put(&uc.live, h, code, flags);
-		break;
-	case DIR_WROTE_DELETE:
-		del(&uc.live, h);
-		break;
-	case DIR_WROTE_MODIFY:
-		found = false;
-		i = uc.live.cap != 0 ? slot_of(&uc.live, h, &found) : 0;
-		if (!found) {
-			/* An account not counted (another writer made it since):
-			 * not known until it is counted again, soon. */
-			if (!apply_mods(mods, &code, &flags))
-				return;
-			uc.known = false;
-			schedule(UNITCOUNT_RETRY_MS);
-			break;
-		}
-		code = uc.live.v[i].code;
-		flags = uc.live.v[i].flags;
-		if (!apply_mods(mods, &code, &flags))
-			return;
-		put(&uc.live, h, code, flags);
-		break;
+	/* A count running: its table follows too (an account it has not
+	 * read yet, it reads as it is now). */
+	if (uc.running)
+		(void)follow(&uc.next, what, h, mods);
+	if (!follow(&uc.live, what, h, mods) && apply_mods(mods, &code, &flags)) {
+		/* An account not counted (another writer made it since): not
+		 * known until it is counted again, soon. */
+		uc.known = false;
+		schedule(UNITCOUNT_RETRY_MS);
 	}
-	uc.writes++;
 }
 
 /* ---- counting ------------------------------------------------------------ */
@@ -328,11 +337,6 @@ count_done(void *arg, const struct dir_result *res)
 		schedule(UNITCOUNT_RETRY_MS);
 		return;
 	}
-	if (uc.writes != uc.writes_at_start) {
-		table_free(&uc.next);
-		schedule(UNITCOUNT_RETRY_MS);
-		return;
-	}
 	table_free(&uc.live);
 	uc.live = uc.next;
 	memset(&uc.next, 0, sizeof(uc.next));
@@ -351,7 +355,6 @@ count(void *arg)
 		return;
 	uc.running = true;
 	table_free(&uc.next);
-	uc.writes_at_start = uc.writes;
 	dir_search(uc.pd->dir, uc.pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
 	           "(" AT_OBJECT_CLASS "=" OC_PERSON ")", attrs, 0, NULL, count_entry,
 	           count_done, NULL);

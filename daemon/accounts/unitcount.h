@@ -11,9 +11,13 @@
  * retention mark (move, disable, enable, delete, purge, batches,
  * reorganisations).  Each account is kept as the 64-bit hash of its DN
  * (lower case), its unit and two flags: 16 bytes, two slots an account.
- * A count during which provd wrote an account is not taken (it may or may
- * not have seen that write); another follows UNITCOUNT_RETRY_MS later.
- * Until a count is taken the counts are not known.
+ * While a count runs, its own table follows the writes too, and replaces
+ * the kept one when it ends: an account the count has not read yet it
+ * reads as it is.  (A modify confirmed before the count's read of the same
+ * account is sent, but after that read, leaves the old state until the
+ * next count.)  A modify by provd of an account not counted makes the
+ * counts unknown until a count UNITCOUNT_RETRY_MS later; until a count has
+ * ended the counts are not known.
  */
 #ifndef PROVD_UNITCOUNT_H
 #define PROVD_UNITCOUNT_H
