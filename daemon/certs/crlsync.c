@@ -83,6 +83,13 @@ out:
 
 static void schedule(uint64_t ms);
 
+/* pki.crl_sync, in milliseconds. */
+static uint64_t
+period_ms(void)
+{
+	return (uint64_t)sync_state.pd->cfg.crl_sync * 1000;
+}
+
 /* Signed by our CA and carrying the number the entry says? */
 static bool
 crl_acceptable(const unsigned char *der, size_t len, uint64_t want, char *why, size_t whylen)
@@ -141,7 +148,7 @@ on_crl_done(void *arg, const struct dir_result *res)
 	}
 	free(sync_state.der);
 	sync_state.der = NULL;
-	schedule(CRLSYNC_MS);
+	schedule(period_ms());
 }
 
 static void
@@ -165,7 +172,7 @@ on_number_done(void *arg, const struct dir_result *res)
 	if (res->code != LDAP_SUCCESS || !sync_state.has_number || sync_state.number == 0 ||
 	    sync_state.number <= crlsync_file_number(pd->cfg.crl_file)) {
 		sync_state.busy = false;
-		schedule(CRLSYNC_MS);
+		schedule(period_ms());
 		return;
 	}
 	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1,
@@ -183,7 +190,7 @@ tick(void *arg)
 	if (sync_state.busy)
 		return;
 	if (!ca_ready(pd) || !dir_connected(pd->dir) || pd->cfg.crl_file == NULL) {
-		schedule(CRLSYNC_MS);
+		schedule(period_ms());
 		return;
 	}
 	sync_state.busy = true;
@@ -204,7 +211,7 @@ void
 crlsync_start(struct provd *pd)
 {
 	sync_state.pd = pd;
-	schedule(CRLSYNC_MS);
+	schedule(period_ms());
 }
 
 void
