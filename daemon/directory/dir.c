@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
 
@@ -1075,6 +1076,17 @@ dir_strv_free(char **v)
 	for (i = 0; v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool
+dir_strv_has(char **v, const char *s)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (strcasecmp(v[i], s) == 0)
+			return true;
+	return false;
 }
 
 const char *

@@ -129,6 +129,8 @@ unsigned char *dir_entry_get_bin(LDAP *ld, LDAPMessage *e, const char *attr, siz
 /* The entry's DN, malloc'd. */
 char *dir_entry_dn(LDAP *ld, LDAPMessage *e);
 void dir_strv_free(char **v);
+/* Does v (dir_entry_get_all's, may be NULL) hold s, ASCII case ignored? */
+bool dir_strv_has(char **v, const char *s);
 
 /* A human text for a result ("No such object: ..."). */
 const char *dir_result_str(const struct dir_result *r, char *buf, size_t len);
