@@ -82,6 +82,14 @@ void lifecycle_set_certs(lifecycle_certs_fn *fn, lifecycle_certs_fn *preview);
  * Certificates from a CSR are only revoked.  done's summary adds
  * "; re-issued: NEWSERIAL,..." (and the failures).  req stays open until
  * done.  Set by main.c like lifecycle_set_certs.
+ *
+ * Crash-safe: each office key is revoked owing its successor (the mark
+ * CERT_SUCCESSOR_OWED in provdCertRenewedBy, written with the revocation);
+ * the successor names it (provdCertRenews) and then replaces the mark.
+ * Called again for the same login after a crash anywhere in between, it
+ * issues what is still owed, links a successor already recorded instead of
+ * issuing a second, and does not revoke that successor: exactly one
+ * successor per revoked certificate.
  */
 typedef void lifecycle_reissue_fn(struct request *req, const char *login,
                                   lifecycle_done_fn *done, void *ctx);

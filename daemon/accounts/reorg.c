@@ -327,7 +327,8 @@ cert_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_MAIL, mail, sizeof(mail));
 	if ((a = acct_by_login(j, login)) == NULL || a->certs)
 		return;
-	/* The certificate names a unit or an address the account will not have. */
+	/* The certificate names a unit or an address the account will not
+	 * have (so does one an earlier apply revoked, owing its successor). */
 	if ((a->to != NULL && strcmp(unit, a->to->code) != 0) ||
 	    (mail[0] != '\0' && strcmp(mail, a->new_mail) != 0)) {
 		a->certs = true;
@@ -377,8 +378,11 @@ accounts_found(void *arg, const struct dir_result *res)
 	}
 	qsort(j->a, j->na, sizeof(*j->a), cmp_login);
 	derive(j);
+	/* Valid and held certificates, and those an earlier apply revoked and
+	 * died before issuing their successor (cert_lifecycle_move_reissue). */
 	dir_search(j->req->pd->dir, j->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-	           "(&(" AT_CERT_SERIAL "=*)(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)))",
+	           "(&(" AT_CERT_SERIAL "=*)(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)"
+	           "(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))))",
 	           attrs, 0, NULL, cert_entry, certs_found, j);
 }
 

@@ -486,8 +486,8 @@ cert_export_index(struct request *req)
 struct life {
 	struct provd      *pd;
 	struct request    *req;        /* lifecycle_move_reissue: re-issues go to it */
-	struct certrec   **office;     /* ... the office's keys revoked here */
-	size_t             noffice, nextoffice, reissued;
+	struct certrec   **office;     /* ... the office's keys revoked here, or owed */
+	size_t             noffice, nextoffice, reissued, owed;
 	enum lifecycle_event ev;
 	lifecycle_done_fn *done;
 	void              *ctx;
@@ -509,38 +509,122 @@ life_finish(struct life *lf, int status)
 	free(lf);
 }
 
-/* lifecycle_move_reissue: the office's keys revoked by this move, issued
- * again one after the other (cert_reissue, as ca rollover --revoke-all). */
+/*
+ * lifecycle_move_reissue: the office's keys revoked by this move (each
+ * revoked owing its successor, certrec_revoke_owing), and those an earlier
+ * run revoked and died before re-issuing, issued again one after the other
+ * as successors (cert_reissue_successor: provdCertRenews names the revoked
+ * one in the very add that records the new one).  A debt is settled by
+ * writing the successor's serial over the mark; before issuing, a record
+ * that already renews the revoked one (recorded, then the run died before
+ * the mark was replaced) settles it instead: one successor per revoked
+ * certificate, whatever the crashes and re-runs.
+ */
 static void life_reissue_next(struct life *lf, int status);
+
+static void
+life_settled(void *ctx, const struct dir_result *res)
+{
+	struct life *lf = ctx;
+	struct certrec *c = lf->office[lf->nextoffice++];
+	char why[256];
+	size_t n = strlen(lf->summary);
+
+	if (res->code != LDAP_SUCCESS) {
+		/* The successor stands; the mark stays and a re-run finds it by
+		 * its provdCertRenews. */
+		log_warnx("pki: %s re-issued, but its record is not linked: %s", c->serial,
+		          dir_result_str(res, why, sizeof(why)));
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not linked to its "
+		         "successor", c->serial);
+	}
+	life_reissue_next(lf, ST_OK);
+}
+
+/* Replace c's mark with its successor's serial. */
+static void
+life_settle(struct life *lf, struct certrec *c, const char *successor)
+{
+	struct dir_mods *m;
+	char dn[512];
+
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, c->serial, lf->pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
+		struct dir_result res = { .code = LDAP_OTHER };
+
+		life_settled(lf, &res);
+		return;
+	}
+	m = dir_mods_new();
+	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, successor);
+	dir_modify(lf->pd->dir, dn, dir_mods_get(m), NULL, life_settled, lf);
+	dir_mods_free(m);
+}
 
 static void
 life_reissued(void *ctx, int status, const char *msg, const char *serial)
 {
 	struct life *lf = ctx;
-	struct certrec *c = lf->office[lf->nextoffice++];
+	struct certrec *c = lf->office[lf->nextoffice];
 	size_t n = strlen(lf->summary);
 
 	if (status == ST_OK) {
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s",
 		         lf->reissued++ ? "," : "; re-issued: ", serial);
-	} else {
+		life_settle(lf, c, serial);
+		return;
+	}
+	lf->nextoffice++;
+	lf->failed++;
+	log_warnx("pki: re-issuing %s to %s after the move: %s", c->serial, c->login, msg);
+	snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not re-issued: %s",
+	         c->serial, msg);
+	life_reissue_next(lf, ST_OK);
+}
+
+/* The records renewing office[nextoffice]: one settles the debt, none
+ * lets the successor be issued. */
+static void
+life_successor_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct life *lf = ctx;
+	struct certrec *c = lf->office[lf->nextoffice];
+	char successor[SERIAL_HEX_MAX + 1];
+	size_t n = strlen(lf->summary);
+
+	if (status != ST_OK) {
+		certrec_free(list);
+		lf->nextoffice++;
 		lf->failed++;
-		log_warnx("pki: re-issuing %s to %s after the move: %s", c->serial, c->login, msg);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not re-issued: %s",
 		         c->serial, msg);
+		life_reissue_next(lf, ST_OK);
+		return;
 	}
-	life_reissue_next(lf, ST_OK);
+	if (list == NULL) {
+		cert_reissue_successor(lf->req, c->login, c->profile, c->serial,
+		                       certrec_new_key_type(c), life_reissued, lf);
+		return;
+	}
+	snprintf(successor, sizeof(successor), "%s", list->serial);
+	certrec_free(list);
+	snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s (issued before)",
+	         lf->reissued++ ? "," : "; re-issued: ", successor);
+	life_settle(lf, c, successor);
 }
 
 static void
 life_reissue_next(struct life *lf, int status)
 {
 	struct certrec *c;
+	char filter[128], esc[2 * SERIAL_HEX_MAX + 8];
 
 	if (lf->nextoffice < lf->noffice) {
 		c = lf->office[lf->nextoffice];
-		cert_reissue(lf->req, c->login, c->profile, certrec_new_key_type(c),
-		             life_reissued, lf);
+		if (ldapesc_filter(c->serial, esc, sizeof(esc)) < 0)
+			esc[0] = '\0';
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
+		         AT_CERT_RENEWS "=%s))", esc);
+		certrec_find(lf->pd, filter, life_successor_found, lf);
 		return;
 	}
 	life_finish(lf, status == ST_OK && lf->failed == 0 ? ST_OK :
@@ -558,6 +642,52 @@ life_published(void *ctx, int status, const char *msg)
 	life_reissue_next(lf, status);
 }
 
+/* With re-issue (lf->req), the office's keys are owed a successor. */
+static bool
+life_owes(const struct life *lf, const struct certrec *c)
+{
+	return lf->req != NULL && strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;
+}
+
+/* ... unless already renewed (cert renew, in its overlap): the successor,
+ * valid or held too, is moved and re-issued itself. */
+static bool
+life_owes_new(const struct life *lf, const struct certrec *c)
+{
+	return life_owes(lf, c) && c->renewed_by[0] == '\0';
+}
+
+static void
+life_owe(struct life *lf, struct certrec *c)
+{
+	lf->office = xrealloc(lf->office, (lf->noffice + 1) * sizeof(*lf->office));
+	lf->office[lf->noffice++] = c;
+}
+
+/* c revoked by a move, owing its successor. */
+static bool
+life_owed(const struct life *lf, const struct certrec *c)
+{
+	return lf->ev == LIFECYCLE_MOVE && life_owes(lf, c) && c->state == CERT_STATE_REVOKED &&
+	       strcmp(c->renewed_by, CERT_SUCCESSOR_OWED) == 0;
+}
+
+/* c is the successor of a debt in the list (recorded by a run that died
+ * before linking it): it names the account as it is now, so the move
+ * leaves it alone. */
+static bool
+life_pays_debt(const struct life *lf, const struct certrec *c)
+{
+	const struct certrec *o;
+
+	if (c->renews[0] == '\0')
+		return false;
+	for (o = lf->list; o != NULL; o = o->next)
+		if (life_owed(lf, o) && strcmp(o->serial, c->renews) == 0)
+			return true;
+	return false;
+}
+
 static void
 life_changed(void *ctx, int status, const char *msg)
 {
@@ -565,11 +695,8 @@ life_changed(void *ctx, int status, const char *msg)
 
 	if (status == ST_OK) {
 		lf->changed++;
-		if (lf->req != NULL &&
-		    strcasecmp(lf->cur->key_source, CERT_KEY_SOURCE_OFFICE) == 0) {
-			lf->office = xrealloc(lf->office, (lf->noffice + 1) * sizeof(*lf->office));
-			lf->office[lf->noffice++] = lf->cur;
-		}
+		if (life_owes_new(lf, lf->cur))
+			life_owe(lf, lf->cur);
 	} else {
 		lf->failed++;
 		snprintf(lf->err, sizeof(lf->err), "%s", msg);
@@ -618,13 +745,31 @@ life_next(struct life *lf)
 	size_t n;
 
 	for (; lf->cur != NULL; lf->cur = lf->cur->next) {
-		if ((target = life_target(lf->ev, lf->cur, &reason)) < 0)
+		if (life_pays_debt(lf, lf->cur))
 			continue;
+		if ((target = life_target(lf->ev, lf->cur, &reason)) < 0) {
+			/* Revoked by an earlier move that died before re-issuing. */
+			if (life_owed(lf, lf->cur)) {
+				lf->owed++;
+				life_owe(lf, lf->cur);
+			}
+			continue;
+		}
 		n = strlen(lf->summary);
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
-		certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0, "account",
-		               life_changed, lf);
+		if (target == CERT_STATE_REVOKED && life_owes_new(lf, lf->cur))
+			certrec_revoke_owing(lf->pd, lf->cur, reason, life_changed, lf);
+		else
+			certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0,
+			               "account", life_changed, lf);
+		return;
+	}
+	if (lf->changed == 0 && lf->failed == 0 && lf->owed > 0) {
+		snprintf(lf->summary, sizeof(lf->summary), "%zu certificate%s revoked by an "
+		         "earlier run (affiliationChanged), owed a successor", lf->owed,
+		         lf->owed == 1 ? "" : "s");
+		life_reissue_next(lf, ST_OK);
 		return;
 	}
 	if (lf->changed == 0 && lf->failed == 0) {
@@ -665,9 +810,10 @@ life_found(void *ctx, int status, const char *msg, struct certrec *list)
 	life_next(lf);
 }
 
-/* The records an account's lifecycle may touch: valid or on hold. */
+/* The records an account's lifecycle may touch: valid or on hold; with
+ * owed, also those revoked owing a successor. */
 static void
-life_filter(const char *login, char *filter, size_t len)
+life_filter(const char *login, bool owed, char *filter, size_t len)
 {
 	char esc[128];
 
@@ -676,7 +822,8 @@ life_filter(const char *login, char *filter, size_t len)
 	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
 	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s)(|(" AT_CERT_STATUS "=valid)"
-	         "(" AT_CERT_STATUS "=hold)))", esc);
+	         "(" AT_CERT_STATUS "=hold)%s))", esc, owed ? "(&(" AT_CERT_STATUS "=revoked)("
+	         AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))" : "");
 }
 
 /* Find login's records that ev may touch; found(lf) then acts or previews.
@@ -693,7 +840,7 @@ life_start(struct provd *pd, struct request *req, const char *login, enum lifecy
 	lf->ev = ev;
 	lf->done = done;
 	lf->ctx = ctx;
-	life_filter(login, filter, sizeof(filter));
+	life_filter(login, req != NULL, filter, sizeof(filter));
 	certrec_find(pd, filter, found, lf);
 }
 

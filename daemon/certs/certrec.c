@@ -250,10 +250,10 @@ on_record_changed(void *arg, const struct dir_result *res)
  * done(ctx, status, msg) runs once (immediately when the directory is not
  * connected).
  */
-void
-certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
-               time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
-               void *ctx)
+static void
+change_start(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
+             time_t invalidity, const char *hold_cause, bool owe_successor,
+             certrec_changed_fn *done, void *ctx)
 {
 	struct change *ch = xcalloc(1, sizeof(*ch));
 	LDAPControl *ctrl = NULL, *ctrls[2] = { NULL, NULL };
@@ -307,9 +307,26 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
 			dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_INVALIDITY, NULL);
 		}
 	}
+	if (owe_successor)
+		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, CERT_SUCCESSOR_OWED);
 	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, on_record_changed, ch);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
+}
+
+void
+certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
+               time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
+               void *ctx)
+{
+	change_start(pd, rec, to, reason, invalidity, hold_cause, false, done, ctx);
+}
+
+void
+certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason,
+                     certrec_changed_fn *done, void *ctx)
+{
+	change_start(pd, rec, CERT_STATE_REVOKED, reason, 0, NULL, true, done, ctx);
 }
 
 /* ---- finding records -------------------------------------------------- */

@@ -103,6 +103,13 @@ void certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, i
                     time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
                     void *ctx);
 
+/* certrec_change to revoked with reason, and in the same modify the
+ * record marked as owed a successor (AT_CERT_RENEWED_BY =
+ * CERT_SUCCESSOR_OWED): the revocation and the debt are durable together,
+ * so a restart between revocation and re-issue still finds the debt. */
+void certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason,
+                          certrec_changed_fn *done, void *ctx);
+
 /* Every record matching filter under ou=certificates; done gets the list
  * (owned by done: certrec_free) and runs once, from the loop. */
 void certrec_find(struct provd *pd, const char *filter, certrec_found_fn *done, void *ctx);

@@ -75,6 +75,10 @@
 #define AT_CROSS_CERT_PAIR "crossCertificatePair;binary" /* a rollover's link, RFC 4523 */
 
 #define CERT_KEY_SOURCE_OFFICE "office" /* the value of AT_CERT_KEY_SOURCE */
+/* AT_CERT_RENEWED_BY of a certificate revoked by a move whose successor
+ * (a new key from the office) is owed: written with the revocation, replaced
+ * by the successor's serial once it is recorded (see cert_lifecycle_move_reissue). */
+#define CERT_SUCCESSOR_OWED "pending"
 
 /* ---- object classes ----------------------------------------------------- */
 
