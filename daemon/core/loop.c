@@ -240,24 +240,26 @@ loop_timer_cancel(struct loop *l, struct timer *t)
 		}
 }
 
-void
-loop_defer(struct loop *l, loop_fn *cb, void *ctx)
+static void
+queue_call(struct deferq *q, loop_fn *cb, void *ctx)
 {
 	struct deferred *d = xcalloc(1, sizeof(*d));
 
 	d->cb = cb;
 	d->ctx = ctx;
-	STAILQ_INSERT_TAIL(&l->deferred, d, entry);
+	STAILQ_INSERT_TAIL(q, d, entry);
+}
+
+void
+loop_defer(struct loop *l, loop_fn *cb, void *ctx)
+{
+	queue_call(&l->deferred, cb, ctx);
 }
 
 void
 loop_yield(struct loop *l, loop_fn *cb, void *ctx)
 {
-	struct deferred *d = xcalloc(1, sizeof(*d));
-
-	d->cb = cb;
-	d->ctx = ctx;
-	STAILQ_INSERT_TAIL(&l->yielded, d, entry);
+	queue_call(&l->yielded, cb, ctx);
 }
 
 static void
