@@ -117,16 +117,16 @@ crl_acceptable(X509 *cacert, const unsigned char *der, size_t len, uint64_t want
  *            over the file unless the file is as new already.
  */
 struct sync_job {
-	bool           take;
-	char          *path;
-	uint64_t       number;    /* provdCrlNumber read */
-	X509          *cacert;    /* take: a reference of its own */
-	unsigned char *der;       /* take: the directory's CRL */
-	size_t         len;
+	bool take;
+	char *path;
+	uint64_t number;    /* provdCrlNumber read */
+	X509 *cacert;       /* take: a reference of its own */
+	unsigned char *der; /* take: the directory's CRL */
+	size_t len;
 	/* outcome */
-	uint64_t       have, want;
+	uint64_t have, want;
 	enum { SYNC_SAME, SYNC_NEWER, SYNC_REFUSED, SYNC_FAILED, SYNC_WRITTEN } out;
-	char           why[300];
+	char why[300];
 };
 
 static void
@@ -142,8 +142,7 @@ sync_job_free(struct sync_job *j)
 static pthread_mutex_t file_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
-crlsync_write_file(const char *path, const unsigned char *der, size_t len, char *err,
-                   size_t errlen)
+crlsync_write_file(const char *path, const unsigned char *der, size_t len, char *err, size_t errlen)
 {
 	int rc;
 
@@ -167,7 +166,7 @@ sync_work(void *arg)
 	j->have = crlsync_file_number(j->path);
 	j->want = crlsync_der_number(j->der, j->len);
 	if (j->want <= j->have)
-		j->out = SYNC_SAME;        /* this instance published meanwhile */
+		j->out = SYNC_SAME; /* this instance published meanwhile */
 	else if (!crl_acceptable(j->cacert, j->der, j->len, j->number, j->why, sizeof(j->why)))
 		j->out = SYNC_REFUSED;
 	else if (crlgen_write_file(j->path, j->der, j->len, j->why, sizeof(j->why)) < 0)
@@ -209,9 +208,8 @@ on_crl_written(void *arg)
 	else if (j->out == SYNC_FAILED)
 		log_warnx("crl: %s: %s", pd->cfg.crl_file, j->why);
 	else if (j->out == SYNC_WRITTEN)
-		log_info("crl: %s follows the directory: CRL %llu (was %llu)",
-		         pd->cfg.crl_file, (unsigned long long)j->want,
-		         (unsigned long long)j->have);
+		log_info("crl: %s follows the directory: CRL %llu (was %llu)", pd->cfg.crl_file,
+		         (unsigned long long)j->want, (unsigned long long)j->have);
 	sync_job_free(j);
 	sync_state.busy = false;
 	schedule(CRLSYNC_MS);
