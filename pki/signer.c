@@ -80,6 +80,7 @@ struct signer {
 	pid_t     pid;
 	int       lfd;           /* the launcher's socket, or -1 (none) */
 	pid_t     lpid;
+	int       lforeign;      /* the launcher is the spawner's child, not ours */
 	int       broken;        /* stream out of step: restart needed */
 	int       launching;     /* a restart waits for the launcher's answer */
 	int64_t   launch_deadline;
@@ -258,13 +259,12 @@ launcher_lost(struct signer *s)
 	s->launching = 0;
 }
 
-/* Ask the launcher for a new signer (the answer comes on s->lfd). */
+/* Ask the launcher for a new signer, or the spawner for a new launcher
+ * (what: SIGNER_LAUNCH_*; the answer comes on s->lfd). */
 static int
-launcher_ask(struct signer *s, char *err, size_t errlen)
+launcher_ask(struct signer *s, unsigned char what, char *err, size_t errlen)
 {
-	unsigned char one = 1;
-
-	if (s->lfd < 0 || send(s->lfd, &one, 1, MSG_NOSIGNAL) != 1) {
+	if (s->lfd < 0 || send(s->lfd, &what, 1, MSG_NOSIGNAL) != 1) {
 		snprintf(err, errlen, "the signer launcher is gone (%s): no "
 		    "new signer can be started until provd is restarted",
 		    s->lfd < 0 ? "it ended earlier" : strerror(errno));
@@ -335,7 +335,7 @@ spawn_via_launcher(struct signer *s, int *fd, pid_t *pid, char *err,
 
 	*fd = -1;
 	*pid = -1;
-	if (launcher_ask(s, err, errlen) < 0)
+	if (launcher_ask(s, SIGNER_LAUNCH_SIGNER, err, errlen) < 0)
 		return -1;
 	if (poll(&pfd, 1, timeout_of(s, false)) != 1 ||
 	    (r = launcher_answer(s, fd, pid, err, errlen)) == 1) {
@@ -411,17 +411,15 @@ start_launcher(struct signer *s, char *err, size_t errlen)
 	return 0;
 }
 
-int
-signer_start(const struct signer_config *cfg, struct signer **out,
-    char *err, size_t errlen)
+/* A handle with no process yet, or NULL with err. */
+static struct signer *
+handle_new(const struct signer_config *cfg, char *err, size_t errlen)
 {
-	struct signer *s;
+	struct signer *s = calloc(1, sizeof(*s));
 
-	*out = NULL;
-	s = calloc(1, sizeof(*s));
 	if (s == NULL) {
 		snprintf(err, errlen, "signer: out of memory");
-		return -1;
+		return NULL;
 	}
 	if (cfg != NULL)
 		s->cfg = *cfg;
@@ -431,6 +429,18 @@ signer_start(const struct signer_config *cfg, struct signer **out,
 	s->pid = -1;
 	s->lfd = -1;
 	s->lpid = -1;
+	return s;
+}
+
+int
+signer_start(const struct signer_config *cfg, struct signer **out,
+    char *err, size_t errlen)
+{
+	struct signer *s;
+
+	*out = NULL;
+	if ((s = handle_new(cfg, err, errlen)) == NULL)
+		return -1;
 	if ((s->cfg.drop_privileges && start_launcher(s, err, errlen) < 0) ||
 	    fork_child(s, err, errlen) < 0) {
 		stop_launcher(s);
@@ -1489,7 +1499,7 @@ signer_restart_async(struct signer *s, char *err, size_t errlen)
 	s->restart_rc = 0;
 	s->restart_err[0] = '\0';
 	if (s->cfg.drop_privileges) {
-		if (launcher_ask(s, err, errlen) < 0)
+		if (launcher_ask(s, SIGNER_LAUNCH_SIGNER, err, errlen) < 0)
 			goto failed;
 		s->launching = 1;
 		s->launch_deadline = mono_ms() + timeout_of(s, false);
@@ -1561,6 +1571,18 @@ signer_launcher_gone(struct signer *s)
 		return 0;
 	if (s->launcher_lost)
 		return 1;
+	if (s->lforeign && s->lfd >= 0 && !s->launching) {
+		/* Not our child: its socket says when it ends. */
+		struct pollfd p = { .fd = s->lfd, .events = POLLIN };
+		unsigned char b;
+
+		if (poll(&p, 1, 0) == 1 && ((p.revents & (POLLHUP | POLLERR)) ||
+		    recv(s->lfd, &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0)) {
+			launcher_lost(s);
+			return 1;
+		}
+		return 0;
+	}
 	if (s->lpid > 0 && !s->launching) {
 		r = waitpid(s->lpid, &st, WNOHANG);
 		if (r == s->lpid || (r < 0 && errno == ECHILD)) {
@@ -1595,4 +1617,118 @@ signer_stop(struct signer *s)
 	EVP_PKEY_free(s->pub);
 	EVP_PKEY_free(s->seal);
 	free(s);
+}
+
+/* ---- spare signers (signer.h) ----------------------------------------- */
+
+struct signer_spawner {
+	struct signer *s;        /* its lfd/lpid only: no signer of its own */
+	int            asked;    /* a request waits for its answer */
+	int64_t        deadline;
+};
+
+int
+signer_spawner_start(const struct signer_config *cfg,
+    struct signer_spawner **out, char *err, size_t errlen)
+{
+	struct signer_spawner *sp;
+
+	*out = NULL;
+	if ((sp = calloc(1, sizeof(*sp))) == NULL ||
+	    (sp->s = handle_new(cfg, err, errlen)) == NULL) {
+		free(sp);
+		snprintf(err, errlen, "signer: out of memory");
+		return -1;
+	}
+	if (fork_with_socket(sp->s, signer_spawner_main, &sp->s->lfd,
+	    &sp->s->lpid, err, errlen) < 0 ||
+	    await_hello(sp->s, sp->s->lfd, "signer spawner", err, errlen) < 0) {
+		signer_spawner_stop(sp);
+		return -1;
+	}
+	*out = sp;
+	return 0;
+}
+
+int
+signer_spawner_ask(struct signer_spawner *sp, char *err, size_t errlen)
+{
+	if (sp != NULL && sp->asked)
+		return 0;
+	if (sp == NULL || sp->s->launcher_lost ||
+	    launcher_ask(sp->s, SIGNER_LAUNCH_LAUNCHER, err, errlen) < 0) {
+		snprintf(err, errlen, "the signer spawner is gone: no spare signer "
+		    "can be started until provd is restarted");
+		return -1;
+	}
+	sp->asked = 1;
+	sp->deadline = mono_ms() + timeout_of(sp->s, false);
+	return 0;
+}
+
+int
+signer_spawner_fd(const struct signer_spawner *sp)
+{
+	return sp != NULL && sp->asked ? sp->s->lfd : -1;
+}
+
+int
+signer_spawner_take(struct signer_spawner *sp, struct signer **out,
+    char *err, size_t errlen)
+{
+	struct signer *n;
+	int fd, r;
+	pid_t pid;
+
+	*out = NULL;
+	if (!sp->asked) {
+		snprintf(err, errlen, "no spare signer was asked for");
+		return -1;
+	}
+	r = launcher_answer(sp->s, &fd, &pid, err, errlen);
+	if (r == 1 && mono_ms() <= sp->deadline)
+		return 1;
+	sp->asked = 0;
+	if (r == 1) {
+		/* Its answer, if it ever came, would be out of step. */
+		snprintf(err, errlen, "the signer spawner did not answer");
+		launcher_lost(sp->s);
+		return -1;
+	}
+	if (r < 0)
+		return -1;
+	if ((n = handle_new(&sp->s->cfg, err, errlen)) == NULL) {
+		close(fd);
+		return -1;
+	}
+	n->lfd = fd;
+	n->lpid = pid;
+	n->lforeign = 1;
+	if (signer_restart_async(n, err, errlen) < 0) {
+		signer_stop(n);
+		return -1;
+	}
+	*out = n;
+	return 0;
+}
+
+int
+signer_spawner_gone(const struct signer_spawner *sp)
+{
+	return sp == NULL || sp->s->launcher_lost;
+}
+
+pid_t
+signer_spawner_pid(const struct signer_spawner *sp)
+{
+	return sp != NULL ? sp->s->lpid : -1;
+}
+
+void
+signer_spawner_stop(struct signer_spawner *sp)
+{
+	if (sp == NULL)
+		return;
+	signer_stop(sp->s);
+	free(sp);
 }

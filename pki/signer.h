@@ -247,6 +247,37 @@ int signer_broken(const struct signer *s);
 void signer_set_hooks(struct signer *s, void (*notify)(void *),
     void (*closing)(void *, int), void *ctx);
 
+/*
+ * Spare signers, for daemon.signer_user: once the engine has dropped its
+ * privileges it can fork nothing as the signer's user, and a rollover uses
+ * up a signer (it becomes the retired generation's).  The spawner, forked
+ * before the drop (signer_spawner_start, cfg as for signer_start with
+ * drop_privileges), answers one request only: a new launcher of its own
+ * (signer_spawner_main), which then starts signers for a new handle as
+ * signer_start's launcher does.  Nothing running is touched.
+ *
+ * signer_spawner_ask sends the request (a second while one waits is a
+ * no-op): 0, or -1 with err when the spawner is gone (for good).  Its
+ * answer comes on signer_spawner_fd (-1 while none is asked for: nothing
+ * to watch); then signer_spawner_take: 0 with *out a new handle (caller
+ * owns it, signer_stop) whose signer is being started as by
+ * signer_restart_async (no key: signer_load it; a synchronous call waits
+ * for the start), 1 (no answer yet), or -1 with err (the spawner failed
+ * or, past the timeout, is given up).
+ */
+struct signer_spawner;
+int signer_spawner_start(const struct signer_config *cfg,
+    struct signer_spawner **out, char *err, size_t errlen);
+int signer_spawner_ask(struct signer_spawner *sp, char *err, size_t errlen);
+int signer_spawner_fd(const struct signer_spawner *sp);
+int signer_spawner_take(struct signer_spawner *sp, struct signer **out,
+    char *err, size_t errlen);
+/* Has the spawner failed for good (NULL: there is none)? */
+int signer_spawner_gone(const struct signer_spawner *sp);
+pid_t signer_spawner_pid(const struct signer_spawner *sp);
+/* Close its socket (it leaves; the launchers it made stay), reap it. */
+void signer_spawner_stop(struct signer_spawner *sp);
+
 /* The child's pid (for supervision and tests); -1 when none. */
 pid_t signer_pid(const struct signer *s);
 

@@ -772,14 +772,106 @@ send_spawned(int lfd, pid_t pid, int sock)
 		;
 }
 
-void
-signer_launcher_main(int fd, const struct signer_config *cfg)
+/*
+ * The request on the launcher's socket: exactly one byte, the one this
+ * launcher serves (SIGNER_LAUNCH_SIGNER for a launcher, _LAUNCHER for a
+ * spawner).  0 for that, 1 for anything else (another byte, another
+ * length, a descriptor), -1 at end-of-file or on an error.
+ */
+static int
+launcher_request(unsigned char want)
+{
+	unsigned char b[2];
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = b, .iov_len = sizeof(b) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct cmsghdr *cm;
+	ssize_t r;
+
+	do
+		r = recvmsg(CHILD_FD, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return -1;
+	for (cm = CMSG_FIRSTHDR(&mh); cm != NULL; cm = CMSG_NXTHDR(&mh, cm))
+		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+			for (size_t i = 0; i + sizeof(int) <= cm->cmsg_len - CMSG_LEN(0);
+			    i += sizeof(int)) {
+				int dfd;
+
+				memcpy(&dfd, CMSG_DATA(cm) + i, sizeof(int));
+				close(dfd);
+			}
+	if (r != 1 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
+	    mh.msg_controllen != 0 || b[0] != want)
+		return 1;
+	return 0;
+}
+
+/*
+ * The launcher's loop (see signer_child.h).  A spawner answers
+ * SIGNER_LAUNCH_LAUNCHER with a new launcher (its child, already set up:
+ * it only takes over the new socket) and kills nothing; a launcher answers
+ * SIGNER_LAUNCH_SIGNER with a new signer, killing the one before.  Any
+ * other request is answered as a failed fork and changes nothing.
+ */
+static void __attribute__((noreturn))
+launcher_loop(const struct signer_config *child_cfg, int spawner)
+{
+	pid_t last = -1;
+
+	for (;;) {
+		int sv[2], r = launcher_request(spawner ? SIGNER_LAUNCH_LAUNCHER :
+		    SIGNER_LAUNCH_SIGNER);
+		pid_t pid;
+
+		if (r == 1) {
+			send_spawned(CHILD_FD, 0, -1);
+			continue;
+		}
+		/* One signer at a time: the one before goes, stuck or not. */
+		if (last > 0)
+			(void)kill(last, SIGKILL);
+		last = -1;
+		if (r < 0)
+			_exit(0);
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+			send_spawned(CHILD_FD, 0, -1);
+			continue;
+		}
+		pid = fork();
+		if (pid == 0 && spawner) {
+			/* The new launcher: the new socket becomes its descriptor
+			 * 3 (dup2 leaves it open across nothing: no exec). */
+			close(sv[0]);
+			if (dup2(sv[1], CHILD_FD) < 0)
+				_exit(1);
+			close(sv[1]);
+			launcher_loop(child_cfg, 0);
+		}
+		if (pid == 0) {
+			close(sv[0]);
+			signer_child_main(sv[1], child_cfg);
+		}
+		close(sv[1]);
+		send_spawned(CHILD_FD, pid > 0 ? pid : 0, sv[0]);
+		close(sv[0]);
+		if (!spawner)
+			last = pid;
+	}
+}
+
+static void __attribute__((noreturn))
+launcher_main(int fd, const struct signer_config *cfg, int spawner)
 {
 	struct signer_config child_cfg = *cfg;
 	struct child c = { .fd = CHILD_FD, .key = { NULL, NULL }, .cfg = cfg };
 	struct sigaction sa;
 	char err[ERRMSG_MAX];
-	pid_t last = -1;
 
 	child_setup(fd, cfg, cfg->drop_privileges, err, sizeof(err));
 	if (err[0] != '\0') {
@@ -795,32 +887,17 @@ signer_launcher_main(int fd, const struct signer_config *cfg)
 	(void)sigaction(SIGCHLD, &sa, NULL);
 	child_cfg.drop_privileges = 0;     /* the launcher has dropped them */
 	reply(&c, SIGNER_OP_HELLO, SIGNER_STATUS_OK, "", 0);
-	for (;;) {
-		unsigned char b;
-		ssize_t r = recv(CHILD_FD, &b, 1, 0);
-		int sv[2];
-		pid_t pid;
+	launcher_loop(&child_cfg, spawner);
+}
 
-		if (r < 0 && errno == EINTR)
-			continue;
-		/* One signer at a time: the one before goes, stuck or not. */
-		if (last > 0)
-			(void)kill(last, SIGKILL);
-		last = -1;
-		if (r <= 0)
-			_exit(0);
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-			send_spawned(CHILD_FD, 0, -1);
-			continue;
-		}
-		pid = fork();
-		if (pid == 0) {
-			close(sv[0]);
-			signer_child_main(sv[1], &child_cfg);
-		}
-		close(sv[1]);
-		send_spawned(CHILD_FD, pid > 0 ? pid : 0, sv[0]);
-		close(sv[0]);
-		last = pid;
-	}
+void
+signer_launcher_main(int fd, const struct signer_config *cfg)
+{
+	launcher_main(fd, cfg, 0);
+}
+
+void
+signer_spawner_main(int fd, const struct signer_config *cfg)
+{
+	launcher_main(fd, cfg, 1);
 }

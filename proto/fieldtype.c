@@ -68,6 +68,8 @@ static const struct field_decl fields[] = {
 	{ "seq",                 FT_INT },
 	{ "signer_pid",          FT_INT },
 	{ "skipped",             FT_INT },
+	{ "spare_launcher_pid",  FT_INT },
+	{ "spawner_pid",         FT_INT },
 	{ "sub_units",           FT_INT },
 	{ "supersede_at",        FT_TIME },
 	{ "this_update",         FT_TIME },

@@ -154,6 +154,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 
 	pki = xcalloc(1, sizeof(*pki));
 	pki->watch_fd = -1;
+	pki->spare_fd = -1;
 	pd->pki = pki;
 	snprintf(dir, sizeof(dir), "%s/profiles", cfg->template_dir);
 	if (profile_load_dir(dir, &pki->profiles, err, errlen) < 0)
@@ -231,7 +232,8 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	/* The spare becomes a retired generation's signer: it may sign that
 	 * rollover's one link certificate. */
 	sc.link_certificates = 1;
-	if (split && signer_start(&sc, &pki->spare, err, errlen) < 0)
+	if (split && (signer_start(&sc, &pki->spare, err, errlen) < 0 ||
+	              signer_spawner_start(&sc, &pki->spawner, err, errlen) < 0))
 		return -1;
 	sc.link_certificates = 0;
 	if (!ca_key_exists(cfg) && !exists(cfg->cert_file))
@@ -752,6 +754,77 @@ ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb, v
 	return sign_async(cs, err, errlen);
 }
 
+/* ---- spare signers (daemon.signer_user) ---------------------------------- */
+
+static void
+spare_settle(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+	struct signer *n;
+	char err[256];
+	int r = signer_spawner_take(pki->spawner, &n, err, sizeof(err));
+
+	if (r == 1)
+		return;
+	loop_del_fd(pd->loop, pki->spare_fd);
+	pki->spare_fd = -1;
+	if (pki->spare_timer != NULL)
+		loop_timer_cancel(pd->loop, pki->spare_timer);
+	pki->spare_timer = NULL;
+	pki->spare_asked = false;
+	if (r < 0) {
+		snprintf(pki->spare_err, sizeof(pki->spare_err), "%s", err);
+		log_warnx("pki: no new spare signer: %s", err);
+		return;
+	}
+	pki->spare = n;
+	pki->spare_err[0] = '\0';
+	log_info("pki: a new spare signer is starting (launcher pid %ld)",
+	         (long)signer_launcher_pid(n));
+}
+
+static void
+on_spare_answer(void *ctx, int fd, uint32_t events)
+{
+	(void)fd;
+	(void)events;
+	spare_settle(ctx);
+}
+
+static void
+on_spare_timer(void *ctx)
+{
+	struct provd *pd = ctx;
+
+	pd->pki->spare_timer = NULL;
+	spare_settle(pd);
+	if (pd->pki->spare_asked)
+		pd->pki->spare_timer = loop_timer(pd->loop, EXPIRY_TICK_MS, on_spare_timer, pd);
+}
+
+void
+ca_spare_replenish(struct provd *pd)
+{
+	struct pki *pki = pd->pki;
+	char err[256];
+	int fd;
+
+	if (pki->spare != NULL || pki->spare_asked || pd->loop == NULL)
+		return;
+	if (signer_spawner_ask(pki->spawner, err, sizeof(err)) < 0 ||
+	    (fd = signer_spawner_fd(pki->spawner)) < 0 ||
+	    loop_add_fd(pd->loop, fd, EPOLLIN, on_spare_answer, pd) < 0) {
+		if (pki->spawner != NULL && signer_spawner_fd(pki->spawner) >= 0)
+			snprintf(err, sizeof(err), "cannot watch the signer spawner");
+		snprintf(pki->spare_err, sizeof(pki->spare_err), "%s", err);
+		log_warnx("pki: no new spare signer: %s", err);
+		return;
+	}
+	pki->spare_fd = fd;
+	pki->spare_asked = true;
+	pki->spare_timer = loop_timer(pd->loop, EXPIRY_TICK_MS, on_spare_timer, pd);
+}
+
 void
 ca_stop(struct pki *pki)
 {
@@ -762,6 +835,7 @@ ca_stop(struct pki *pki)
 	/* (pki->supervise and pki->expiry belong to the loop, freed with it.) */
 	signer_stop(pki->signer);
 	signer_stop(pki->spare);
+	signer_spawner_stop(pki->spawner);
 	/* The retired generations' signers are stopped by now (rollover_free). */
 	while (pki->watches != NULL) {
 		struct ca_watch *w = pki->watches;

@@ -21,6 +21,8 @@
 
 struct provd;
 struct signer;
+struct signer_spawner;
+struct timer;
 struct profile_set;
 struct crl_state;
 struct ca_gen;
@@ -54,6 +56,13 @@ struct pki {
 	 * `ca rollover` makes the retired generation's signer (the engine can
 	 * start no process as that user later).  NULL otherwise or once used. */
 	struct signer      *spare;
+	/* ... and what makes the next one after a rollover (ca_spare_replenish):
+	 * a spawner forked before the drop, its answer watched while asked. */
+	struct signer_spawner *spawner;
+	bool                spare_asked;   /* a new spare is on its way */
+	int                 spare_fd;      /* the spawner's socket in the loop */
+	struct timer       *spare_timer;
+	char                spare_err[256]; /* why the last one did not come */
 	struct ca_watch    *watches;     /* ca_signer_watch_other's */
 };
 
@@ -70,6 +79,16 @@ struct pki {
 int ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
              char *err, size_t errlen);
 void ca_stop(struct pki *pki);
+
+/*
+ * daemon.signer_user: the rollover has made the spare signer a retired
+ * generation's; ask the spawner for a new spare without waiting (its
+ * answer is watched by the loop, then pki->spare is the new handle, its
+ * signer starting).  The current and retired signers are not touched.  A
+ * spawner that is gone or fails leaves pki->spare NULL and the reason in
+ * pki->spare_err (the next rollover is refused with it).
+ */
+void ca_spare_replenish(struct provd *pd);
 
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
 bool ca_ready(const struct provd *pd);

@@ -87,6 +87,15 @@ ca_pkcs11_arg_ok(struct request *req, const char *uri)
 		request_done(req, ST_INVALID, "--pkcs11: %s", err);
 		return false;
 	}
+	/* The key's URI file (ca.key.uri, and gen-N/ca.key.uri at a rollover)
+	 * is the engine's to write, in the key's directory, which here only
+	 * the signer's user may write: refused before the token is touched. */
+	if (req->pd->cfg.signer_user != NULL) {
+		request_done(req, ST_UNAVAILABLE, "--pkcs11: not supported with "
+		             "daemon.signer_user (keep the CA key in a file, or run "
+		             "without daemon.signer_user)");
+		return false;
+	}
 	return true;
 }
 
@@ -162,6 +171,12 @@ ca_record(struct request *req, X509 *x, uint64_t next_crl)
 	rec_kvf(&r, "next_crl_number", "%llu", (unsigned long long)next_crl);
 	rec_kvf(&r, "signer_pid", "%d", (int)signer_pid(req->pd->pki->signer));
 	rec_kvf(&r, "launcher_pid", "%d", (int)signer_launcher_pid(req->pd->pki->signer));
+	if (req->pd->pki->spawner != NULL) {
+		/* daemon.signer_user: what the next rollover uses */
+		rec_kvf(&r, "spawner_pid", "%d", (int)signer_spawner_pid(req->pd->pki->spawner));
+		rec_kvf(&r, "spare_launcher_pid", "%d",
+		        (int)signer_launcher_pid(req->pd->pki->spare));
+	}
 	rec_kvf(&r, "generation", "%zu", req->pd->pki->ngens + 1);
 	rec_kv(&r, "role", "current");
 	rec_end(&r);

@@ -36,7 +36,8 @@ int ca_write_cert_file(const char *path, X509 *x, char *err, size_t errlen);
 /* Record a token key's URI in <pki.key_file>.uri.  0 or -1 with err. */
 int ca_write_key_uri(const struct config *cfg, const char *uri, char *err, size_t errlen);
 /* The --pkcs11 URI of ca create/import/rollover: a module must be
- * configured and the URI parse; otherwise finishes req and returns false. */
+ * configured, the URI parse, and daemon.signer_user be unset (see
+ * operations.md); otherwise finishes req and returns false. */
 bool ca_pkcs11_arg_ok(struct request *req, const char *uri);
 /* The CA entry dn: with cn, add it (applicationProcess + pkiCA + provdCA,
  * cACertificate cert, provdCrlNumber crl_number); without, replace its

@@ -85,6 +85,13 @@ out:
 
 static void schedule(uint64_t ms);
 
+/* pki.crl_sync, in milliseconds. */
+static uint64_t
+period_ms(void)
+{
+	return (uint64_t)sync_state.pd->cfg.crl_sync * 1000;
+}
+
 /* Signed by cacert and carrying the number the entry says? */
 static bool
 crl_acceptable(X509 *cacert, const unsigned char *der, size_t len, uint64_t want, char *why,
@@ -212,7 +219,7 @@ on_crl_written(void *arg)
 		         (unsigned long long)j->want, (unsigned long long)j->have);
 	sync_job_free(j);
 	sync_state.busy = false;
-	schedule(CRLSYNC_MS);
+	schedule(period_ms());
 }
 
 static void
@@ -234,7 +241,7 @@ on_crl_done(void *arg, const struct dir_result *res)
 	free(sync_state.der);
 	sync_state.der = NULL;
 	sync_state.busy = false;
-	schedule(CRLSYNC_MS);
+	schedule(period_ms());
 }
 
 static void
@@ -259,7 +266,7 @@ on_compared(void *arg)
 	sync_job_free(j);
 	if (!newer || !dir_connected(pd->dir)) {
 		sync_state.busy = false;
-		schedule(CRLSYNC_MS);
+		schedule(period_ms());
 		return;
 	}
 	dir_search(pd->dir, pd->cfg.ca_dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", attrs, 1,
@@ -272,7 +279,7 @@ on_number_done(void *arg, const struct dir_result *res)
 	(void)arg;
 	if (res->code != LDAP_SUCCESS || !sync_state.has_number || sync_state.number == 0) {
 		sync_state.busy = false;
-		schedule(CRLSYNC_MS);
+		schedule(period_ms());
 		return;
 	}
 	sync_submit(false, on_compared);
@@ -289,7 +296,7 @@ tick(void *arg)
 	if (sync_state.busy)
 		return;
 	if (!ca_ready(pd) || !dir_connected(pd->dir) || pd->cfg.crl_file == NULL) {
-		schedule(CRLSYNC_MS);
+		schedule(period_ms());
 		return;
 	}
 	sync_state.busy = true;
@@ -310,7 +317,7 @@ void
 crlsync_start(struct provd *pd)
 {
 	sync_state.pd = pd;
-	schedule(CRLSYNC_MS);
+	schedule(period_ms());
 }
 
 void

@@ -3,15 +3,16 @@
  *
  * Another site (another provd instance) may publish a CRL; this instance's
  * file must follow it, not wait for its own next publish.  Every
- * CRLSYNC_MS crlsync reads the CA entry's provdCrlNumber; when it is
- * higher than the number of the CRL in crl_file (or the file is missing),
- * it reads certificateRevocationList;binary, checks that it is signed by
- * this instance's CA certificate and carries that number, and writes it to
- * crl_file atomically (crlgen_write_file).  It never writes an older CRL
- * over a newer one: the file's number is read again just before writing,
- * under the lock this instance's own CRL writes take.  Reading, checking
- * and writing a CRL of 100,000 entries take tens of milliseconds: they run
- * on a worker thread, the loop only asks the directory.
+ * pki.crl_sync seconds (default 20) crlsync reads the CA entry's
+ * provdCrlNumber; when it is higher than the number of the CRL in crl_file
+ * (or the file is missing), it reads certificateRevocationList;binary,
+ * checks that it is signed by this instance's CA certificate and carries
+ * that number, and writes it to crl_file atomically (crlgen_write_file).
+ * It never writes an older CRL over a newer one: the file's number is read
+ * again just before writing, under the lock this instance's own CRL writes
+ * take.  Reading, checking and writing a CRL of 100,000 entries take tens
+ * of milliseconds: they run on a worker thread, the loop only asks the
+ * directory.
  */
 #ifndef PROVD_CRLSYNC_H
 #define PROVD_CRLSYNC_H
@@ -21,8 +22,6 @@
 #include <stdint.h>
 
 struct provd;
-
-#define CRLSYNC_MS 20000u
 
 /* Start following (idempotent; does nothing until a CA is loaded). */
 void crlsync_start(struct provd *pd);

@@ -716,6 +716,9 @@ struct roll {
 	char            up[PATH_MAX_LEN], dn[PATH_MAX_LEN];
 	char           *clause;
 	bool            file_key;
+	bool            split;     /* swap_split: ro->gs was the spare */
+	char           *pem;       /* ... the old CA certificate, for signer_retire */
+	size_t          pemlen;
 };
 
 static void
@@ -723,6 +726,7 @@ roll_free(struct roll *ro)
 {
 	certrec_free(ro->list);
 	free(ro->clause);
+	free(ro->pem);
 	free(ro->link_der);
 	free(ro->subject);
 	free(ro->uri);
@@ -802,31 +806,43 @@ owns_key_dir(const struct config *cfg)
 	return access(dir, W_OK | X_OK) == 0;
 }
 
-static void swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
-                      struct signer *gs, X509 *cert, char *clause, const char *dn);
+static void swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why);
+static void add_gen_entry(struct roll *ro);
+
+/* Why no spare signer is at hand (daemon.signer_user), into err. */
+static void
+no_spare(const struct pki *pki, char *err, size_t errlen)
+{
+	if (pki->spare_asked)
+		snprintf(err, errlen, "with daemon.signer_user, a new spare signer is "
+		         "starting (the last rollover used the one before); try again shortly");
+	else
+		snprintf(err, errlen, "with daemon.signer_user, no spare signer: %s; restart "
+		         "provd to roll over", pki->spare_err[0] != '\0' ? pki->spare_err :
+		         "none was started");
+}
 
 /*
- * swap() with daemon.signer_user: the key's directory is the signer's
+ * swap_start with daemon.signer_user: the key's directory is the signer's
  * user's alone, and the engine can start no process as that user.  The
- * spare signer started with provd (struct pki) loads the current key,
- * moves it to gen-N/ itself (signer_retire, with the old CA certificate)
- * and becomes the retired generation's signer; the main signer makes the
- * new key in place.  File keys only.  On failure the key is put back.
+ * spare signer (struct pki) loads the current key, moves it to gen-N/
+ * itself (signer_retire, with the old CA certificate) and becomes the
+ * retired generation's signer; the main signer makes the new key in place
+ * while the loop keeps serving (swap_finish), and a new spare is asked of
+ * the spawner once the rollover is done.  File keys only.  On failure the
+ * key is put back and the spare stays the spare.  0 (swap_finish will
+ * run) or -1 with err, nothing changed.
  */
 static int
-swap_split(struct roll *ro, unsigned g, const struct gen_paths *p, const char *dn, char *err,
-           size_t errlen)
+swap_split(struct roll *ro, char *err, size_t errlen)
 {
 	struct provd *pd = ro->req->pd;
 	struct config *cfg = &pd->cfg;
 	struct pki *pki = pd->pki;
 	struct signer *gs = pki->spare;
-	EVP_PKEY *pub = NULL, *old = NULL;
-	X509 *tbs = NULL, *cert = NULL;
+	EVP_PKEY *old = NULL;
 	unsigned char *der = NULL;
-	char *pem = NULL, *clause = NULL, dn_copy[PATH_MAX_LEN];
-	size_t pemlen = 0;
-	int derlen;
+	int derlen, rc;
 
 	/* (the engine cannot even see the key file: the signer's directory) */
 	if (ro->uri != NULL) {
@@ -835,56 +851,65 @@ swap_split(struct roll *ro, unsigned g, const struct gen_paths *p, const char *d
 		return -1;
 	}
 	if (gs == NULL) {
-		snprintf(err, errlen, "with daemon.signer_user, one rollover per start: restart "
-		         "provd before the next (its spare signer is in use)");
+		no_spare(pki, err, errlen);
 		return -1;
 	}
-	snprintf(dn_copy, sizeof(dn_copy), "%s", dn);
-	if (gen_names(pd, g, pki->cacert, &clause, dn_copy, err, errlen) < 0)
-		return -1;
 	if ((derlen = i2d_X509(pki->cacert, &der)) <= 0 ||
-	    pem_encode("CERTIFICATE", der, (size_t)derlen, &pem, &pemlen, err, errlen) < 0) {
+	    pem_encode("CERTIFICATE", der, (size_t)derlen, &ro->pem, &ro->pemlen, err,
+	               errlen) < 0) {
+		OPENSSL_free(der);
 		snprintf(err, errlen, "cannot encode the CA certificate");
-		goto fail_early;
+		return -1;
 	}
-	if (signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen) < 0 ||
+	OPENSSL_free(der);
+	rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+	/* The spare's signer ended since it started: its launcher starts
+	 * another (signer_load waits for it). */
+	if (rc < 0 && signer_broken(gs) && signer_restart_async(gs, err, errlen) == 0)
+		rc = signer_load(gs, cfg->key_file, cfg->key_passphrase_file, &old, err, errlen);
+	if (rc < 0 ||
 	    certgen_check_ca_pair(pki->cacert, old, 0, err, errlen) < 0 ||
-	    signer_retire(gs, g, pem, pemlen, 0, err, errlen) < 0)
-		goto fail_early;
-	if (signer_genkey(pki->signer, ro->kt, cfg->key_file, cfg->key_passphrase_file, &pub,
-	                  err, errlen) < 0 ||
-	    certgen_ca(ro->subject, ro->days, pub, 0, &tbs, err, errlen) < 0 ||
-	    signer_sign_cert(pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, errlen) < 0 ||
-	    (ro->link && make_link(ro, p, gs, pki->cacert, cert, err, errlen) < 0) ||
-	    ca_write_cert_file(cfg->cert_file, cert, err, errlen) < 0) {
-		char why[256];
-		EVP_PKEY *back = NULL;
-
-		unlink(p->link);
-		X509_free(cert);
-		if (signer_retire(gs, g, pem, pemlen, 1, why, sizeof(why)) < 0 ||
-		    signer_load(pki->signer, cfg->key_file, cfg->key_passphrase_file, &back, why,
-		                sizeof(why)) < 0)
-			log_warnx("pki: rollover undo: %s (the old key is in %s)", why, p->key);
-		EVP_PKEY_free(back);
-		goto fail_early;
+	    signer_retire(gs, ro->g, ro->pem, ro->pemlen, 0, err, errlen) < 0) {
+		EVP_PKEY_free(old);
+		return -1;
 	}
-	EVP_PKEY_free(pub);
 	EVP_PKEY_free(old);
-	X509_free(tbs);
-	OPENSSL_free(der);
-	free(pem);
+	if (signer_genkey_async(pki->signer, ro->kt, cfg->key_file, cfg->key_passphrase_file,
+	                        swap_finish, ro, err, errlen) < 0) {
+		char why[256];
+
+		if (signer_retire(gs, ro->g, ro->pem, ro->pemlen, 1, why, sizeof(why)) < 0)
+			log_warnx("pki: rollover undo: %s (the old key is in %s)", why, ro->p.key);
+		return -1;
+	}
+	/* The spare is taken (a second rollover finds none) until the end. */
 	pki->spare = NULL;
-	swap_done(pd, ro, g, p, gs, cert, clause, dn_copy);
+	ro->gs = gs;
+	ro->split = true;
+	pki->signer_busy = true;
+	ca_signer_watch(pd);
 	return 0;
-fail_early:
-	EVP_PKEY_free(pub);
-	EVP_PKEY_free(old);
-	X509_free(tbs);
-	OPENSSL_free(der);
-	free(pem);
-	free(clause);
-	return -1;
+}
+
+/* swap_finish failed after swap_split: the old key back in place (the
+ * spare puts it there and is the spare again), the main signer keyed
+ * with it. */
+static void
+undo_split(struct roll *ro)
+{
+	struct provd *pd = ro->req->pd;
+	struct config *cfg = &pd->cfg;
+	EVP_PKEY *back = NULL;
+	char why[256];
+
+	unlink(ro->p.link);
+	if (signer_retire(ro->gs, ro->g, ro->pem, ro->pemlen, 1, why, sizeof(why)) < 0 ||
+	    signer_load(pd->pki->signer, cfg->key_file, cfg->key_passphrase_file, &back, why,
+	                sizeof(why)) < 0)
+		log_warnx("pki: rollover undo: %s (the old key is in %s)", why, ro->p.key);
+	EVP_PKEY_free(back);
+	pd->pki->spare = ro->gs;
+	ro->gs = NULL;
 }
 
 /*
@@ -895,8 +920,8 @@ fail_early:
  * pki.cert_file.  On failure everything is put back as it was.
  * swap_start returns 0 (swap_finish will run) or -1 with err.
  */
-static void swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why);
-static void add_gen_entry(struct roll *ro);
+static void swap_done(struct provd *pd, struct roll *ro, unsigned g, const struct gen_paths *p,
+                      struct signer *gs, X509 *cert, char *clause, const char *dn);
 
 static int
 swap_start(struct roll *ro, char *err, size_t errlen)
@@ -915,15 +940,8 @@ swap_start(struct roll *ro, char *err, size_t errlen)
 	}
 	if (gen_names(pd, ro->g, pki->cacert, &ro->clause, ro->dn, err, errlen) < 0)
 		return -1;
-	if (pki->spare != NULL || (cfg->signer_user != NULL && !owns_key_dir(cfg))) {
-		/* (swap_split names the generation itself) */
-		free(ro->clause);
-		ro->clause = NULL;
-		if (swap_split(ro, ro->g, p, ro->dn, err, errlen) < 0)
-			return -1;
-		add_gen_entry(ro);
-		return 0;
-	}
+	if (pki->spare != NULL || (cfg->signer_user != NULL && !owns_key_dir(cfg)))
+		return swap_split(ro, err, errlen);
 	if (mkdir(p->dir, 0700) < 0) {
 		snprintf(err, errlen, "%.300s: %s", p->dir, strerror(errno));
 		return -1;
@@ -973,12 +991,18 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	    (ro->uri != NULL && ca_write_key_uri(cfg, ro->uri, err, sizeof(err)) < 0) ||
 	    (ro->link && make_link(ro, &ro->p, ro->gs, pki->cacert, cert, err, sizeof(err)) < 0) ||
 	    ca_write_cert_file(cfg->cert_file, cert, err, sizeof(err)) < 0) {
-		unlink(ro->p.link);
-		signer_stop(ro->gs);
-		ro->gs = NULL;
 		EVP_PKEY_free(pub);
 		X509_free(tbs);
 		X509_free(cert);
+		if (ro->split) {
+			undo_split(ro);
+			request_done(ro->req, ST_INTERNAL, "nothing changed: %s", err);
+			roll_free(ro);
+			return;
+		}
+		unlink(ro->p.link);
+		signer_stop(ro->gs);
+		ro->gs = NULL;
 		if (ro->uri != NULL)
 			unlink(ro->up);
 		undo_move(pd, &ro->p, ro->file_key);
@@ -992,6 +1016,8 @@ swap_finish(void *ctx, int rc, EVP_PKEY *pub, const char *why)
 	swap_done(pd, ro, ro->g, &ro->p, ro->gs, cert, ro->clause, ro->dn);
 	ro->clause = NULL;
 	ro->gs = NULL;
+	if (ro->split)
+		ca_spare_replenish(pd);    /* the next rollover's, without waiting */
 	add_gen_entry(ro);
 }
 

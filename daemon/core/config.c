@@ -643,6 +643,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_uint(&cf, "ldap.timeout", 10, 1, 600, &c->ldap_timeout, err, errlen) ||
 	    get_uint(&cf, "ldap.window", 256, 1, 900, &c->ldap_window, err, errlen) ||
 	    get_uint(&cf, "ldap.writer_lease", 30, 3, 3600, &c->writer_lease, err, errlen) ||
+	    get_uint(&cf, "ldap.failback_probe", 5, 1, 3600, &c->failback_probe, err, errlen) ||
 	    get_str(&cf, "mail.domain", NULL, &c->mail_domain, err, errlen) ||
 	    get_str(&cf, "mail.default_quota", "2G", &quota, err, errlen) ||
 	    get_str(&cf, "mail.generated_password_hash", "ssha512", &c->generated_hash, err, errlen) ||
@@ -669,6 +670,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 	    get_str(&cf, "pki.cert_file", NULL, &c->cert_file, err, errlen) ||
 	    get_str(&cf, "pki.crl_file", NULL, &c->crl_file, err, errlen) ||
 	    get_uint(&cf, "pki.crl_days", 7, 1, 7, &c->crl_days, err, errlen) ||
+	    get_uint(&cf, "pki.crl_sync", 20, 1, 3600, &c->crl_sync, err, errlen) ||
 	    get_str(&cf, "pki.crl_url", NULL, &c->crl_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_url", NULL, &c->ocsp_url, err, errlen) ||
 	    get_str(&cf, "pki.ocsp_dir", NULL, &c->ocsp_dir, err, errlen) ||

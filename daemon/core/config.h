@@ -76,6 +76,7 @@ struct config {
 	unsigned ldap_timeout;      /* seconds */
 	unsigned ldap_window;       /* outstanding operations */
 	unsigned writer_lease;      /* seconds a writer's claim lasts (several uris) */
+	unsigned failback_probe;    /* seconds between probes of the uris before the current one */
 
 	/* mail */
 	char    *mail_domain;
@@ -114,6 +115,7 @@ struct config {
 	char    *cert_file;
 	char    *crl_file;
 	unsigned crl_days;
+	unsigned crl_sync;          /* seconds between looks at the directory's CRL (crlsync) */
 	char    *crl_url;
 	char    *ocsp_url;
 	char    *ocsp_dir;          /* pre-signed OCSP responses; NULL = none */

@@ -17,7 +17,6 @@
 #define BACKOFF_MIN_MS  250
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
-#define FAILBACK_MS     5000        /* how often a failed-over dir probes the URIs before it */
 #define PROBE_TIMEOUT_MS 1000       /* how long one probe waits for its answer */
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
@@ -75,6 +74,7 @@ struct dir {
 	char           gate_why[1024];
 	size_t         switch_to;     /* > nuris: no switch back pending */
 	uint64_t       next_probe;
+	uint64_t       failback_ms;   /* how often a failed-over dir probes the URIs before it */
 	struct probe   probe;
 	struct timer  *retry, *tick;
 	unsigned       backoff;
@@ -665,7 +665,7 @@ tick(void *arg)
 		complete(op, LDAP_TIMEOUT, "the directory did not answer in time", NULL, NULL);
 	}
 	if (d->ld != NULL && d->cur > 0 && d->switch_to >= d->nuris && now >= d->next_probe) {
-		d->next_probe = now + FAILBACK_MS;
+		d->next_probe = now + d->failback_ms;
 		probe_earlier(d);
 	}
 	pump(d);
@@ -894,6 +894,7 @@ take_config(struct dir *d, const struct config *cfg)
 	}
 	d->bind_pw = cfg->bind_password ? xstrdup(cfg->bind_password) : NULL;
 	d->timeout_s = cfg->ldap_timeout;
+	d->failback_ms = (uint64_t)cfg->failback_probe * 1000u;
 }
 
 struct dir *

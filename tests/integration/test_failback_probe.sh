@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Fail-back probing does not block the event loop.  provd's first URI is a
 # blackholed port (SYNs dropped, nothing ever answers), so it runs on the
-# second and probes the first every 5 s.  Meanwhile provctl ping keeps
+# second and probes the first every 2 s (ldap.failback_probe; 5 by
+# default).  Meanwhile provctl ping keeps
 # answering within milliseconds: the probe connects and binds
 # asynchronously and gives up after its timeout without the loop waiting.
+# (ping latency bounds: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -21,9 +24,10 @@ read -r port <"$T/port"
 ok "connecting to it hangs" bash -c "! timeout 1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/$port'"
 
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
-sed -i "s|uris = \[ \"$LDAPI_URI\" \];|uris = [ \"ldap://127.0.0.1:$port\", \"$LDAPI_URI\" ];\n  writer_lease = 4;|" \
+sed -i "s|uris = \[ \"$LDAPI_URI\" \];|uris = [ \"ldap://127.0.0.1:$port\", \"$LDAPI_URI\" ];\n  writer_lease = 4;\n  failback_probe = 2;|" \
 	"$SANDBOX_DIR/provd.conf"
 contains "the blackholed port comes first" "$(<"$SANDBOX_DIR/provd.conf")" "\"ldap://127.0.0.1:$port\", "
+contains "probes every 2 s" "$(<"$SANDBOX_DIR/provd.conf")" "failback_probe = 2;"
 ok "provd with the blackholed URI first" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 # shellcheck disable=SC2317
 on_second() { provctl status | grep -q "^ldap_uri: *$LDAPI_URI\$"; }
@@ -38,7 +42,8 @@ ok "provd runs on the second URI (within 20 s)" within 20 on_second
 	done
 ) &
 sampler=$!
-# provctl ping in a loop for 12 s: at least two probes of the dead port.
+# provctl ping in a loop for 12 s: at least four probes of the dead port
+# start (one every 2 s, give or take the 0.5 s tick; at 5 s, three at most).
 end=$((${EPOCHREALTIME/./} + 12000000))
 while ((${EPOCHREALTIME/./} < end)); do
 	t0=$EPOCHREALTIME
@@ -60,6 +65,10 @@ diag "ping while probing a blackholed URI: $n pings; ms p50 $p50, p99 $p99, max 
 probing=$(awk '$1 > 0' "$T/syn" | wc -l)
 diag "samples with a probe in flight: $probing of $(wc -l <"$T/syn")"
 ok "provd probed the dead port meanwhile" test "$probing" -ge 5
+# A probe starts where a sample with none in flight is followed by one with one.
+starts=$(awk 'NR > 1 && prev == 0 && $1 > 0 { n++ } { prev = $1 } END { print n + 0 }' "$T/syn")
+diag "probes started while pinging: $starts"
+ok "a probe every 2 s (ldap.failback_probe): at least four started" test "$starts" -ge 4
 ok "p99 under 150 ms" test "$p99" -lt 150
 ok "no ping waited for a probe (max under 500 ms; a blocking probe takes 1 s)" test "$max" -lt 500
 ok "provd still on the second URI" on_second

@@ -3,6 +3,8 @@
 # without a role flooding one connection; a caller that pipelines requests
 # and never reads the replies; a slow-loris client; stalled listings
 # holding every slot; the audit journal on a full filesystem.
+# (a latency bound on root's pings: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 (($(id -u) == 0)) || skip_all "needs root (useradd, tmpfs)"

@@ -5,6 +5,8 @@
 # changes before `cert revoke` returns (and within a second); the delegated
 # responder certificate verifies, is not the CA key, and is replaced without
 # a moment in which a response fails to verify; provd-ocsp runs confined.
+# (a one-second bound: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 T=$(mktemp -d /tmp/provd-ocsp.XXXXXX)

@@ -5,6 +5,8 @@
 # server), CSRF and rate limits, no password anywhere on disk, the expiry
 # sweep, report passwords.  The real-browser and Dovecot halves are in
 # test_mailstack.sh.
+# (latency and equal-timing bounds: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 T=$(mktemp -d /tmp/provd-self.XXXXXX)
@@ -210,7 +212,11 @@ eq "changed" "$OUT" "200 changed"
 ok "one more account" provctl -f json user add --name 'Đỗ Thị Hoa' --unit so-noi-vu --employee-id SS0004
 PW_HOA=$(json_field password <<<"$OUT"); PASSWORDS+=("$PW_HOA")
 HOA=$(json_field login <<<"$OUT"); HOA_MAIL=$(json_field mail <<<"$OUT")
-for i in $(seq 1 20); do page change "$HOA" "wrong-$i" 'Sao-Khue-sang-som-2026' >/dev/null; done
+# 20 wrong guesses, each from an address of its own (127.0.200.1-20, apart
+# from page's), spend the account's limit.
+ok "20 wrong guesses at its login" python3 "$CLIENT" "$SELF_URL" flood "$HOA" 20 \
+	--each-from 127.0.200.1 --new 'Sao-Khue-sang-som-2026'
+eq "... each one answered as wrong" "$OUT" "400=20"
 check_refusal "its login's limit spent, its mail address is limited too" "429 rate-limited" \
 	"$HOA_MAIL" "$PW_HOA" 'Sao-Khue-sang-som-2026'
 ok "nothing changed" binds "$HOA" "$PW_HOA"

@@ -12,11 +12,17 @@ test_user "$ENG" || exit 1
 test_user "$CA" || exit 1
 as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
 
-sandbox_up --user "$ENG" --signer-user "$CA"
+sandbox_up --user "$ENG" --signer-user "$CA" --hsm
 KEY=$SANDBOX_DIR/state/ca-key/ca.key
 pid=$(<"$SANDBOX_DIR/provd.pid")
 eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$(id -u "$ENG")"
 ok "ping" provctl ping
+# A token key is not supported in this layout (its URI file would go to the
+# signer's directory): refused before the token is touched.
+fails "ca create --pkcs11 is refused with daemon.signer_user" 7 provctl ca create \
+	--subject '/CN=Split CA' --key ec-p256 --days 30 --pkcs11 "$PKCS11_URI"
+contains "with the reason" "$ERR" "not supported with daemon.signer_user"
+ok "nothing was made" test ! -e "${KEY}.uri" -a ! -e "$SANDBOX_DIR/state/ca/ca.pem"
 ok "ca create" provctl ca create --subject '/CN=Split CA' --key ec-p256 --days 30
 ok "ca show" provctl -f json ca show
 spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
@@ -106,6 +112,7 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/
 ok "issue under generation 1" provctl cert issue annv --csr "$T/a.csr"
 printf '%s\n' "$OUT" >"$T/a.pem"
 old_key_sum=$(sha256sum <"$KEY")
+m0=$("$BUILD/provctl" -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
 ok "ca rollover --link (signer_user)" provctl -f json ca rollover --link \
 	--subject '/CN=Split CA G2' --key ec-p256 --days 30
 cp "$S/ca/ca.pem" "$T/g2.pem"
@@ -132,19 +139,129 @@ ok "revoke the old certificate" provctl cert revoke "$(openssl x509 -in "$T/a.pe
 	--reason superseded
 ok "the old CA's CRL is signed by the retired key" \
 	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout
-fails "a second rollover before a restart is refused" 1 provctl ca rollover \
-	--subject '/CN=Split CA G3' --key ec-p256 --days 30
-contains "restart" "$ERR" "restart provd"
+fails "ca rollover --pkcs11 is refused with daemon.signer_user" 7 provctl ca rollover \
+	--subject '/CN=Split CA T' --key ec-p256 --days 30 --pkcs11 "$PKCS11_URI"
+contains "with the reason" "$ERR" "not supported with daemon.signer_user"
 ok "nothing changed by it" cmp "$S/ca/ca.pem" "$T/g2.pem"
+
+# ---- more rollovers in the same run: the spare is replaced -------------------
+# The rollover made the spare generation 1's signer; provd asks its spawner
+# (forked before the drop) for a new spare, without touching the signers
+# that run.
+spare_of() { sed -n 's/.*"spare_launcher_pid":\([-0-9]*\).*/\1/p' <<<"$1" | head -n1; }
+field() { sed -n "s/.*\"$1\":\\([-0-9]*\\).*/\\1/p" <<<"$2" | head -n1; }
+ok "a new spare signer comes without a restart" within 5 bash -c \
+	'o=$("$1" -f json ca show); p=$(sed -n "s/.*\"spare_launcher_pid\":\([-0-9]*\).*/\1/p" <<<"$o" | head -n1); ((${p:--1} > 0))' \
+	_ "$BUILD/provctl"
+ok "ca show" provctl -f json ca show
+slp=$(spare_of "$OUT")
+swp=$(field spawner_pid "$OUT")
+mpid=$(field signer_pid "$OUT")
+eq "the spare's launcher runs as the signer's user" "$(awk '/^Uid:/ {print $2}' "/proc/$slp/status")" "$(id -u "$CA")"
+eq "it is the spawner's child" "$(awk '/^PPid:/ {print $2}' "/proc/$slp/status")" "$swp"
+fails "the engine's uid cannot read the spare launcher's memory" any as_eng \
+	python3 -c 'import sys; open("/proc/%s/mem" % sys.argv[1], "rb").read(1)' "$slp"
+ok "the current signer was not disturbed" kill -0 "$m0"
+eq "it is still the current signer" "$mpid" "$m0"
+ok "nor the retired generation's" kill -0 "$gpid"
+
+# All the CRLs of every generation, for openssl verify -crl_check.
+vcrl() {  # vcrl CERT CAFILE CRL(DER): -crl_check with that CA's CRL
+	openssl crl -inform DER -in "$3" >"$T/v.crl" || return 1
+	openssl verify -CAfile "$2" -crl_check -CRLfile "$T/v.crl" "$1"
+}
+sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+ocsp_ask() {  # ocsp_ask CERT ISSUER: over HTTP, verified with that issuer alone
+	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
+}
+
+# Generation 3, RSA-4096, made while provd answers: the main signer makes
+# the key; it is held once the old CA's last CRL is out, so in the middle
+# of the key generation, and ping is answered before the rollover returns.
+crlnum() { openssl crl -inform DER -in "$S/crl/ca.crl" -noout -crlnumber | sed 's/.*=//'; }
+n0=$(crlnum)
+"$BUILD/provctl" ca rollover --link --subject '/CN=Split CA G3' --key rsa-4096 --days 30 \
+	>"$T/roll3.out" 2>&1 &
+roller=$!
+for ((i = 0; i < 200; i++)); do
+	[[ $(crlnum) != "$n0" ]] && break
+	sleep 0.05
+done
+kill -STOP "$mpid"
+sleep 0.3
+ok "ping answers while the signer makes the RSA-4096 key" timeout 3 "$BUILD/provctl" ping
+ok "before the rollover has returned" kill -0 "$roller"
+kill -CONT "$mpid"
+wait "$roller"
+eq "the second rollover of this run succeeds" "$?" 0
+cp "$S/ca/ca.pem" "$T/g3.pem"
+eq "generation 3 is current" "$(openssl x509 -in "$T/g3.pem" -noout -subject)" "subject=CN = Split CA G3"
+ok "gen-2 holds generation 2" cmp "$KD/gen-2/ca.pem" "$T/g2.pem"
+eq "its key is the signer's, 0600" "$(stat -c '%U %a' "$KD/gen-2/ca.key")" "$CA 600"
+ok "generation 1's signer goes on" kill -0 "$gpid"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/c.key" \
+	-subj /CN=x -out "$T/c.csr" 2>/dev/null
+ok "issue under generation 3" provctl cert issue annv --csr "$T/c.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/c.pem"
+ok "crl publish (three generations)" provctl crl publish
+ok "generation 3's certificate verifies with its CRL" vcrl "$T/c.pem" "$T/g3.pem" "$S/crl/ca.crl"
+ok "generation 2's verifies with generation 2's CRL" vcrl "$T/b.pem" "$T/g2.pem" "$S/crl/ca-gen-2.crl"
+fails "generation 1's revoked one fails with generation 1's CRL" any \
+	vcrl "$T/a.pem" "$T/g1.pem" "$S/crl/ca-gen-1.crl"
+contains "as revoked" "$OUT$ERR" "certificate revoked"
+ok "OCSP for generation 2's certificate, signed for generation 2" ocsp_ask "$T/b.pem" "$T/g2.pem"
+contains "good" "$OUT" "$T/b.pem: good"
+contains "verified with generation 2 alone" "$ERR" "Response verify OK"
+
+# Generation 4: the spare made after the last rollover is used up in turn,
+# and another one follows.  With the spawner gone the next rollover is
+# refused with the reason, nothing changed, and the rest goes on.
+ok "a spare again" within 5 bash -c \
+	'o=$("$1" -f json ca show); p=$(sed -n "s/.*\"spare_launcher_pid\":\([-0-9]*\).*/\1/p" <<<"$o" | head -n1); ((${p:--1} > 0))' \
+	_ "$BUILD/provctl"
+ok "ca show" provctl -f json ca show
+swp=$(field spawner_pid "$OUT")
+slp=$(spare_of "$OUT")
+ok "the spawner is known" test "${swp:-0}" -gt 0
+# The spare's signer dies before it is used: its launcher starts another.
+sss=$(pgrep -P "$slp" | head -n1)
+ok "the spare's signer is known" test -n "$sss"
+kill -KILL "$sss"
+kill -KILL "$swp"
+ok "the third rollover of this run uses the spare (the spawner's end does not take it)" \
+	provctl ca rollover --subject '/CN=Split CA G4' --key ec-p256 --days 30
+cp "$S/ca/ca.pem" "$T/g4.pem"
+ok "gen-3 holds generation 3" cmp "$KD/gen-3/ca.pem" "$T/g3.pem"
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/d.key" \
+	-subj /CN=x -out "$T/d.csr" 2>/dev/null
+ok "issue under generation 4" provctl cert issue annv --csr "$T/d.csr" --profile staff-sign
+printf '%s\n' "$OUT" >"$T/d.pem"
+ok "revoke generation 3's certificate" provctl cert revoke "$(sn "$T/c.pem")" --reason superseded
+ok "generation 4's certificate verifies with its CRL" vcrl "$T/d.pem" "$T/g4.pem" "$S/crl/ca.crl"
+fails "generation 3's revoked one fails with generation 3's CRL" any \
+	vcrl "$T/c.pem" "$T/g3.pem" "$S/crl/ca-gen-3.crl"
+contains "as revoked" "$OUT$ERR" "certificate revoked"
+ok "generation 2's still verifies with its CRL" vcrl "$T/b.pem" "$T/g2.pem" "$S/crl/ca-gen-2.crl"
+ok "OCSP for generation 3's certificate" ocsp_ask "$T/c.pem" "$T/g3.pem"
+contains "revoked" "$OUT" "$T/c.pem: revoked"
+contains "verified with generation 3 alone" "$ERR" "Response verify OK"
+ok "provd says no new spare came" within 5 grep -q "no new spare signer" "$SANDBOX_DIR/provd.log"
+fails "a fourth rollover without a spare is refused" 1 provctl ca rollover \
+	--subject '/CN=Split CA G5' --key ec-p256 --days 30
+contains "with the reason" "$ERR" "spawner is gone"
+contains "and what to do" "$ERR" "restart provd"
+ok "nothing changed by it" cmp "$S/ca/ca.pem" "$T/g4.pem"
+ok "crl publish still works" provctl crl publish
 ok "restart" bash -c '"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
 	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
-ok "both generations are back" provctl -f json ca show
-contains "generation 1 retired after restart" "$OUT" '"generation":"1","role":"retired"'
+ok "every generation is back" provctl -f json ca show
+contains "generation 3 retired after restart" "$OUT" '"generation":"3","role":"retired"'
 ok "crl publish after restart" provctl crl publish
-ok "the retired key still signs its CRL" \
+ok "the retired keys still sign their CRLs" \
 	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout
-ok "and a second rollover now works" provctl ca rollover --subject '/CN=Split CA G3' \
+ok "generation 3's too" openssl crl -inform DER -in "$S/crl/ca-gen-3.crl" -CAfile "$T/g3.pem" -noout
+ok "and a rollover works again" provctl ca rollover --subject '/CN=Split CA G5' \
 	--key ec-p256 --days 30
-ok "gen-2 holds generation 2" cmp "$KD/gen-2/ca.pem" "$T/g2.pem"
+ok "gen-4 holds generation 4" cmp "$KD/gen-4/ca.pem" "$T/g4.pem"
 
 done_testing

@@ -6,9 +6,13 @@
                   [--no-cookie] [--other-cookie] [--token TOKEN] [--no-token]
                   [--time]                  (adds the POST's milliseconds)
     selfclient.py URL flood LOGIN N [--source ADDR] [--xff ADDR]
+                  [--each-from ADDR] [--new PASSWORD]
                                                 N wrong attempts; counts per status
                                                 (--xff: X-Forwarded-For sent, with
-                                                {i} replaced by the attempt's number)
+                                                {i} replaced by the attempt's number;
+                                                --each-from A.B.C.D: attempt i, from 0,
+                                                gets its form and posts from
+                                                A.B.C.D+i, an address of its own)
     selfclient.py URL timed [--source ADDR]    ms for one GET of the form
 
 Prints "STATUS OUTCOME" for get/change (OUTCOME is the page's
@@ -90,6 +94,8 @@ def main():
     timed = option(args, "--time", flag=True)
     token_override = option(args, "--token")
     xff = option(args, "--xff")
+    each_from = option(args, "--each-from")
+    new_pw = option(args, "--new", "Song-Hong-do-nang-2025")
     url, cmd = args[0], args[1]
     if cmd == "get":
         status, headers, body, _, _ = get_form(url, source)
@@ -122,12 +128,16 @@ def main():
         return 0
     if cmd == "flood":
         login, n = args[2], int(args[3])
-        _, _, _, token, nonce = get_form(url, source)
+        if not each_from:
+            _, _, _, token, nonce = get_form(url, source)
         counts = {}
         for i in range(n):
+            if each_from:
+                a, b, c, d = each_from.split(".")
+                source = f"{a}.{b}.{c}.{int(d) + i}"
+                _, _, _, token, nonce = get_form(url, source)
             status, body = post(url, {"login": login, "current": f"wrong-{i}",
-                                      "new": "Song-Hong-do-nang-2025",
-                                      "confirm": "Song-Hong-do-nang-2025",
+                                      "new": new_pw, "confirm": new_pw,
                                       "csrf": token}, nonce, source,
                                 xff.replace("{i}", f"{i + 1:x}") if xff else None)
             counts[status] = counts.get(status, 0) + 1

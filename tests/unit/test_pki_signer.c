@@ -14,10 +14,13 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <openssl/x509v3.h>
 
@@ -26,6 +29,7 @@
 #include "keyfile.h"
 #include "keyinfo.h"
 #include "signer.h"
+#include "signer_child.h"
 #include "signer_wire.h"
 #include "test_pki_util.h"
 
@@ -998,6 +1002,165 @@ test_wire_limits(void **state)
 	close(sv[1]);
 }
 
+/* ---- the launcher protocol (spawner and launcher processes) -------------- */
+
+/* Send one packet of len bytes, with fd (>= 0) as SCM_RIGHTS. */
+static void
+launch_send(int sock, const void *b, size_t len, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)(uintptr_t)b, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cm;
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	assert_int_equal(sendmsg(sock, &mh, MSG_NOSIGNAL), (ssize_t)len);
+}
+
+/* The answer: the pid (0 = refused), the socket (-1 with none). */
+static pid_t
+launch_answer(int sock, int *fd)
+{
+	union {
+		struct cmsghdr h;
+		char           buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	unsigned char p[4];
+	struct iovec iov = { .iov_base = p, .iov_len = sizeof(p) };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+	    .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct pollfd pf = { .fd = sock, .events = POLLIN };
+	struct cmsghdr *cm;
+
+	*fd = -1;
+	assert_int_equal(poll(&pf, 1, 5000), 1);
+	assert_int_equal(recvmsg(sock, &mh, MSG_CMSG_CLOEXEC), 4);
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm != NULL && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(fd, CMSG_DATA(cm), sizeof(int));
+	return (pid_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | p[3]);
+}
+
+static void
+expect_hello(int fd)
+{
+	struct signer_msg m;
+	char err[256];
+
+	assert_int_equal(signer_wire_recv(fd, &m, 1024, 5000, err, sizeof(err)), 0);
+	assert_int_equal(m.op, SIGNER_OP_HELLO);
+	assert_int_equal(m.status, SIGNER_STATUS_OK);
+	signer_msg_free(&m);
+}
+
+static bool
+gone_within(pid_t pid, int ms)
+{
+	for (; ms > 0; ms -= 10) {
+		if (kill(pid, 0) < 0)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * The spawner makes launchers only, a launcher signers only, one byte per
+ * request; anything else is answered with pid 0 and changes nothing: no
+ * process is started, the signers that run stay.  A launcher's new signer
+ * replaces its own last one, not another launcher's.
+ */
+static void
+test_launcher_protocol(void **state)
+{
+	struct signer_config cfg = { .timeout_ms = 5000 };
+	static const unsigned char sig = SIGNER_LAUNCH_SIGNER, lau = SIGNER_LAUNCH_LAUNCHER;
+	static const unsigned char two[2] = { SIGNER_LAUNCH_LAUNCHER, SIGNER_LAUNCH_LAUNCHER };
+	static const unsigned char junk = 0xff;
+	int sv[2], l1, l2, s1, s2, s3, fd, st, null;
+	pid_t sp, p, p1, p2, p3;
+
+	(void)state;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+	sp = fork();
+	assert_true(sp >= 0);
+	if (sp == 0) {
+		close(sv[0]);
+		signer_spawner_main(sv[1], &cfg);
+	}
+	close(sv[1]);
+	expect_hello(sv[0]);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	assert_true(null >= 0);
+	/* What a spawner refuses. */
+	launch_send(sv[0], &sig, 1, -1);
+	assert_int_equal(launch_answer(sv[0], &fd), 0);
+	assert_int_equal(fd, -1);
+	launch_send(sv[0], two, 2, -1);
+	assert_int_equal(launch_answer(sv[0], &fd), 0);
+	launch_send(sv[0], &lau, 1, null);
+	assert_int_equal(launch_answer(sv[0], &fd), 0);
+	launch_send(sv[0], &junk, 1, -1);
+	assert_int_equal(launch_answer(sv[0], &fd), 0);
+	/* A launcher: it says no HELLO (the spawner set it up). */
+	launch_send(sv[0], &lau, 1, -1);
+	p = launch_answer(sv[0], &l1);
+	assert_true(p > 0);
+	assert_true(l1 >= 0);
+	launch_send(l1, &lau, 1, -1);            /* a launcher makes no launcher */
+	assert_int_equal(launch_answer(l1, &fd), 0);
+	launch_send(l1, &sig, 1, -1);
+	p1 = launch_answer(l1, &s1);
+	assert_true(p1 > 0);
+	expect_hello(s1);
+	launch_send(l1, &junk, 1, -1);           /* refused: its signer stays */
+	assert_int_equal(launch_answer(l1, &fd), 0);
+	launch_send(l1, two, 2, -1);
+	assert_int_equal(launch_answer(l1, &fd), 0);
+	assert_int_equal(kill(p1, 0), 0);
+	/* A second launcher's signer leaves the first one's alone. */
+	launch_send(sv[0], &lau, 1, -1);
+	assert_true(launch_answer(sv[0], &l2) > 0);
+	launch_send(l2, &sig, 1, -1);
+	p2 = launch_answer(l2, &s2);
+	assert_true(p2 > 0);
+	expect_hello(s2);
+	assert_int_equal(kill(p1, 0), 0);
+	/* The spawner's end takes no launcher with it. */
+	close(sv[0]);
+	assert_int_equal(waitpid(sp, &st, 0), sp);
+	assert_int_equal(kill(p1, 0), 0);
+	assert_int_equal(kill(p2, 0), 0);
+	/* A launcher's next signer replaces its own last one. */
+	launch_send(l1, &sig, 1, -1);
+	p3 = launch_answer(l1, &s3);
+	assert_true(p3 > 0);
+	expect_hello(s3);
+	assert_true(gone_within(p1, 2000));
+	assert_int_equal(kill(p2, 0), 0);
+	close(s1);
+	close(s2);
+	close(s3);
+	close(l1);
+	close(l2);
+	close(null);
+	assert_true(gone_within(p2, 2000));
+	assert_true(gone_within(p3, 2000));
+}
+
 int
 main(void)
 {
@@ -1016,6 +1179,7 @@ main(void)
 		cmocka_unit_test(test_dead_signer_and_restart),
 		cmocka_unit_test(test_restart_async),
 		cmocka_unit_test(test_drop_privileges),
+		cmocka_unit_test(test_launcher_protocol),
 		cmocka_unit_test(test_wire_limits),
 	};
 
