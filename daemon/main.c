@@ -52,6 +52,7 @@
 #include "rollover.h"
 #include "status.h"
 #include "template.h"
+#include "unitcount.h"
 #include "units.h"
 #include "whois.h"
 #include "workpool.h"
@@ -162,6 +163,7 @@ on_dir_state(void *ctx, bool up)
 	if (up) {
 		units_reload(p, on_units_loaded, p);
 		status_counts_refresh(p);
+		unitcount_refresh(p);
 		acct_upgrade_name_words(p);
 		cert_upgrade_records(p);
 	}
@@ -420,6 +422,7 @@ main(int argc, char **argv)
 	(void)loop_timer(pd.loop, ACCEPT_WAIT_MS, accept_requests, &pd);
 	dir_on_state(pd.dir, on_dir_state, &pd);
 	status_counts_start(&pd);
+	unitcount_start(&pd);
 	account_start(&pd);
 	dir_start(pd.dir);
 	if (ca_ready(&pd))
@@ -439,6 +442,7 @@ main(int argc, char **argv)
 
 	log_info("provd stopping");
 	status_counts_stop(&pd);
+	unitcount_stop(&pd);
 	account_stop();
 	control_free(pd.control);
 	workpool_free(pd.hashers);

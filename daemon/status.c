@@ -301,6 +301,10 @@ status_finish(struct status_ctx *s)
 	rec_kv(&r, "ldap_uri", dir_uri(pd->dir));
 	rec_kvf(&r, "ldap_reconnects", "%lu", dir_reconnects(pd->dir));
 	rec_kvf(&r, "ldap_outstanding", "%zu", dir_outstanding(pd->dir));
+	/* how often reading answers stopped at LOOP_SLICE_US, and how often a
+	 * long job gave the loop back (loop_yield) */
+	rec_kvf(&r, "ldap_read_slices", "%lu", dir_read_slices(pd->dir));
+	rec_kvf(&r, "loop_yields", "%llu", (unsigned long long)loop_yields(pd->loop));
 	rec_kv(&r, "ldap_writes", writer_describe(pd->writer, wbuf, sizeof(wbuf)));
 	if (!pd->last_check.done)
 		rec_kv(&r, "conflicts", "not checked yet");

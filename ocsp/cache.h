@@ -1,15 +1,21 @@
 /*
- * cache.h — provd-ocsp's copies of the responses it served, so that an
- * answer costs no file access.  A copy is dropped the moment provd
- * replaces the file (inotify on the responses directory, see
- * provd-ocsp.c); a reader that read a file before such a change can never
- * put the old bytes back (generation check).
+ * cache.h — provd-ocsp's ready HTTP answers for the responses it served,
+ * so that an answer costs no file access and no allocation: one
+ * libmicrohttpd response object per serial, made once from the file's
+ * bytes and queued on every connection that asks (libmicrohttpd counts its
+ * references; the bytes live until the last connection sending them is
+ * done).  An entry is dropped the moment provd replaces the file (inotify
+ * on the responses directory, see provd-ocsp.c); a reader that read a
+ * file before such a change can never put the old bytes back (generation
+ * check).
  */
 #ifndef PROVD_OCSP_CACHE_H
 #define PROVD_OCSP_CACHE_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <microhttpd.h>
 
 struct rcache;
 
@@ -18,19 +24,23 @@ struct rcache;
 struct rcache *rcache_new(size_t max);
 void rcache_free(struct rcache *c);
 
-/* A malloc'd copy of key's response into *out and *len: 1, or 0 when absent
- * (or no memory). */
-int rcache_get(struct rcache *c, const char *key, unsigned char **out,
-    size_t *len);
+/* Queue key's response on conn with HTTP status 200: 1 (with
+ * MHD_queue_response's result in *ret), or 0 when absent.  The queueing
+ * happens under the cache's lock, so a concurrent rcache_forget cannot
+ * destroy the response before conn holds its own reference. */
+int rcache_queue(struct rcache *c, const char *key, struct MHD_Connection *conn,
+    enum MHD_Result *ret);
 
 /* The generation to pass to rcache_put: read it before reading the file. */
 uint64_t rcache_generation(struct rcache *c);
 
-/* Keep a copy of data for key, unless anything was forgotten since gen. */
-void rcache_put(struct rcache *c, const char *key, const unsigned char *data,
-    size_t len, uint64_t gen);
+/* Keep r as key's response, unless anything was forgotten since gen.
+ * Takes the caller's reference to r in either case (destroyed at once when
+ * not kept); queue r on the caller's connection before, not after. */
+void rcache_put(struct rcache *c, const char *key, struct MHD_Response *r,
+    uint64_t gen);
 
-/* Drop key's copy (its file changed); NULL drops every copy. */
+/* Drop key's entry (its file changed); NULL drops every entry. */
 void rcache_forget(struct rcache *c, const char *key);
 
 #endif

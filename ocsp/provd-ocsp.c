@@ -90,8 +90,7 @@ struct server {
 		struct timespec       mtime;
 		ino_t                 ino;
 	}                     gen[GENS_MAX];
-	unsigned char        *canned[C_COUNT];
-	size_t                canned_len[C_COUNT];
+	struct MHD_Response  *canned[C_COUNT];
 	struct rcache        *cache;       /* NULL: every answer reads its file */
 	char                  unknown_path[108];   /* provd's socket (ocsp_unknown.h) */
 	int                   watch_fd;    /* inotify on DIR/responses */
@@ -286,34 +285,71 @@ answer_retired(struct server *sv, const unsigned char *der, size_t len, unsigned
 	return 'N';
 }
 
-static enum MHD_Result
-send_ocsp(struct MHD_Connection *conn, unsigned char *body, size_t len,
-    bool owned)
+/* An HTTP answer carrying the OCSP response body[0..len) (freed with the
+ * answer when owned; freed at once when none can be made), or NULL. */
+static struct MHD_Response *
+ocsp_response(unsigned char *body, size_t len, bool owned)
 {
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	r = MHD_create_response_from_buffer(len, body, owned ?
 	    MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (r == NULL) {
 		if (owned)
 			free(body);
-		return MHD_NO;
+		return NULL;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/ocsp-response");
 	/* Revocation must show within a second: no shared caching. */
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
-	    "no-cache, no-transform");
+	if (MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/ocsp-response") != MHD_YES ||
+	    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL,
+	    "no-cache, no-transform") != MHD_YES) {
+		MHD_destroy_response(r);
+		return NULL;
+	}
+	return r;
+}
+
+static enum MHD_Result
+send_ocsp(struct MHD_Connection *conn, unsigned char *body, size_t len,
+    bool owned)
+{
+	struct MHD_Response *r = ocsp_response(body, len, owned);
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;
 	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
+/* The error answers are made once and queued as they are. */
 static enum MHD_Result
 send_canned(struct server *sv, struct MHD_Connection *conn, enum canned c)
 {
-	return send_ocsp(conn, sv->canned[c], sv->canned_len[c], false);
+	return MHD_queue_response(conn, MHD_HTTP_OK, sv->canned[c]);
+}
+
+/* sv->canned: the error answers.  0 or -1. */
+static int
+canned_make(struct server *sv)
+{
+	static const int status[C_COUNT] = {
+		[C_MALFORMED] = OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
+		[C_UNAUTHORIZED] = OCSP_RESPONSE_STATUS_UNAUTHORIZED,
+		[C_TRYLATER] = OCSP_RESPONSE_STATUS_TRYLATER,
+	};
+	unsigned char *der;
+	size_t len;
+	int c;
+
+	for (c = 0; c < C_COUNT; c++) {
+		if (ocspgen_error(status[c], &der, &len) < 0 ||
+		    (sv->canned[c] = ocsp_response(der, len, true)) == NULL)
+			return -1;
+	}
+	return 0;
 }
 
 static enum MHD_Result
@@ -395,6 +431,8 @@ answer(struct server *sv, struct MHD_Connection *conn, const unsigned char *der,
 	unsigned char *body = NULL;
 	size_t blen = 0;
 	struct rcache *cache;
+	struct MHD_Response *r;
+	enum MHD_Result ret;
 	uint64_t gen;
 	bool forced = false;
 
@@ -442,8 +480,8 @@ again:
 	}
 	serial_to_hex(&ser, 1, hex);
 	cache = __atomic_load_n(&sv->cache, __ATOMIC_SEQ_CST);
-	if (cache != NULL && rcache_get(cache, hex, &body, &blen))
-		return send_ocsp(conn, body, blen, true);
+	if (cache != NULL && rcache_queue(cache, hex, conn, &ret))
+		return ret;
 	gen = cache != NULL ? rcache_generation(cache) : 0;
 	snprintf(name, sizeof(name), "responses/%s", hex);
 	if (read_at(sv->dirfd, name, RESPONSE_MAX, &body, &blen, NULL) < 0) {
@@ -467,9 +505,14 @@ again:
 			return send_canned(sv, conn, C_UNAUTHORIZED);
 		}
 	}
-	if (cache != NULL)
-		rcache_put(cache, hex, body, blen, gen);
-	return send_ocsp(conn, body, blen, true);
+	if (cache == NULL)
+		return send_ocsp(conn, body, blen, true);
+	/* queued before the cache takes it: a forget may destroy it at once */
+	if ((r = ocsp_response(body, blen, true)) == NULL)
+		return MHD_NO;
+	ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	rcache_put(cache, hex, r, gen);
+	return ret;
 }
 
 static enum MHD_Result
@@ -704,12 +747,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 	pthread_mutex_init(&sv.lock, NULL);
-	if (ocspgen_error(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST,
-	    &sv.canned[C_MALFORMED], &sv.canned_len[C_MALFORMED]) < 0 ||
-	    ocspgen_error(OCSP_RESPONSE_STATUS_UNAUTHORIZED,
-	    &sv.canned[C_UNAUTHORIZED], &sv.canned_len[C_UNAUTHORIZED]) < 0 ||
-	    ocspgen_error(OCSP_RESPONSE_STATUS_TRYLATER,
-	    &sv.canned[C_TRYLATER], &sv.canned_len[C_TRYLATER]) < 0) {
+	if (canned_make(&sv) < 0) {
 		say("out of memory");
 		return 1;
 	}

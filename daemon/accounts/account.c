@@ -23,6 +23,7 @@
 #include "address.h"
 #include "strset.h"
 #include "units.h"
+#include "vec.h"
 #include "workpool.h"
 #include "xmalloc.h"
 
@@ -385,9 +386,17 @@ unclaim_all(struct create *c)
 		unreserve(c->claims[--c->nclaims]);
 }
 
+/* Creates not finished, and those of them waiting for or in a batched
+ * check after their add (see "the checks after adds, batched"). */
+static unsigned long creates_alive, creates_held;
+static void verify_maybe_flush(struct provd *pd);
+
 static void
 create_finish(struct create *c)
 {
+	struct provd *pd = c->pd;
+
+	creates_alive--;
 	unclaim_all(c);
 	if (c->reserved)
 		unreserve(c->res.login);
@@ -398,6 +407,7 @@ create_finish(struct create *c)
 	existing_clear(&c->old);
 	units_unref(c->units);
 	free(c);
+	verify_maybe_flush(pd);
 }
 
 static void
@@ -558,6 +568,7 @@ account_create(struct provd *pd, const struct account_input *in,
 	struct create *c = xcalloc(1, sizeof(*c));
 	int st;
 
+	creates_alive++;
 	c->pd = pd;
 	c->done = done;
 	c->ctx = ctx;
@@ -994,6 +1005,8 @@ account_add_name_words(struct template_entry *entry, const char *cn, char *err,
 
 static void on_added(void *arg, const struct dir_result *res);
 
+
+
 /* The whole entry of a new account: the template for this person, the
  * password hash, pwdReset and the initial password's deadline (made at
  * `now`, into c->res.expires), and the aliases.  0, or -1 with err. */
@@ -1127,6 +1140,154 @@ verify_done(void *arg, const struct dir_result *res)
 	create_finish(c);
 }
 
+/* The filter terms that find every account holding c's employee id or
+ * address, appended to s; -1 when a value cannot be escaped. */
+static int
+verify_terms(const struct create *c, struct vec_str *s)
+{
+	char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], mesc[3 * ACCOUNT_MAIL_MAX + 1];
+	char term[sizeof(esc) + 2 * sizeof(mesc) + 64];
+
+	if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) != 0 ||
+	    ldapesc_filter(c->res.mail, mesc, sizeof(mesc)) != 0)
+		return -1;
+	snprintf(term, sizeof(term), "(" AT_EMPLOYEE_ID "=%s)(" AT_MAIL "=%s)(" AT_MAIL_ALIAS
+	         "=%s)", esc, mesc, mesc);
+	vec_str_add(s, term);
+	return 0;
+}
+
+/* One create's own check (a search of its own). */
+static void
+verify_one(struct create *c)
+{
+	static const char *const attrs[] = { AT_UID, NULL };
+	struct vec_str f = { 0 };
+
+	vec_str_add(&f, "(|");
+	if (verify_terms(c, &f) < 0) {
+		free(f.p);
+		verify_done(c, &(struct dir_result){ .code = LDAP_OTHER });
+		return;
+	}
+	vec_str_add(&f, ")");
+	c->nmatches = 0;
+	dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, f.p, attrs,
+	           0, NULL, verify_entry, verify_done, c);
+	free(f.p);
+}
+
+/* ---- the checks after adds, batched ---------------------------------
+ *
+ * A batch keeps many adds in flight; the check of each (verify_done) is
+ * made for up to VERIFY_BATCH added creates by one search of all their
+ * employee ids and addresses, sent when that many are waiting or when
+ * every create not finished is waiting for or in such a check (no other
+ * add can join: a lone `user add` is checked at once).
+ * Each returned entry counts against the creates whose employee id or
+ * address it holds; an entry that matches none of them by the values
+ * (the directory's matching rules are wider than a byte comparison)
+ * sends every create of the search to its own check instead.  Every
+ * check still runs after its own add was answered, which is what the
+ * argument above needs. */
+#define VERIFY_BATCH 64
+
+static struct verify_queue {
+	struct create *c[VERIFY_BATCH];
+	size_t         n;
+} verifyq;
+
+struct verify_group {
+	struct create *c[VERIFY_BATCH];
+	size_t         n;
+	bool           unmatched;      /* an entry no create's values match */
+};
+
+static void
+verify_group_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct verify_group *g = arg;
+	char uid[NAMES_LOGIN_BUFSZ];
+	char **emp = dir_entry_get_all(ld, e, AT_EMPLOYEE_ID);
+	char **mail = dir_entry_get_all(ld, e, AT_MAIL);
+	char **alias = dir_entry_get_all(ld, e, AT_MAIL_ALIAS);
+	bool matched = false;
+	size_t i;
+
+	dir_entry_copy(ld, e, AT_UID, uid, sizeof(uid));
+	for (i = 0; i < g->n; i++) {
+		struct create *c = g->c[i];
+
+		if (!dir_strv_has(emp, c->employee_id) && !dir_strv_has(mail, c->res.mail) &&
+		    !dir_strv_has(alias, c->res.mail))
+			continue;
+		matched = true;
+		if (strcmp(uid, c->res.login) != 0)
+			c->nmatches++;
+	}
+	g->unmatched |= !matched;
+	dir_strv_free(emp);
+	dir_strv_free(mail);
+	dir_strv_free(alias);
+}
+
+static void
+verify_group_done(void *arg, const struct dir_result *res)
+{
+	struct verify_group *g = arg;
+	size_t i;
+
+	creates_held -= g->n;
+	for (i = 0; i < g->n; i++) {
+		if (res->code == LDAP_SUCCESS && g->unmatched)
+			verify_one(g->c[i]);
+		else
+			verify_done(g->c[i], res);
+	}
+	free(g);
+}
+
+static void
+verify_flush(struct provd *pd)
+{
+	static const char *const attrs[] = { AT_UID, AT_EMPLOYEE_ID, AT_MAIL, AT_MAIL_ALIAS, NULL };
+	struct verify_group *g = xcalloc(1, sizeof(*g));
+	struct vec_str f = { 0 };
+	struct create *c;
+	size_t i, n = verifyq.n;
+
+	/* The queue is empty before any create finishes here (a finish
+	 * may start another check). */
+	memcpy(g->c, verifyq.c, n * sizeof(g->c[0]));
+	verifyq.n = 0;
+	vec_str_add(&f, "(|");
+	for (i = 0; i < n; i++) {
+		c = g->c[i];
+		c->nmatches = 0;
+		if (verify_terms(c, &f) < 0) {  /* cannot be searched: as before, unchecked */
+			creates_held--;
+			verify_done(c, &(struct dir_result){ .code = LDAP_OTHER });
+		} else
+			g->c[g->n++] = c;
+	}
+	if (g->n == 0) {
+		free(f.p);
+		free(g);
+		return;
+	}
+	vec_str_add(&f, ")");
+	dir_search(pd->dir, pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, f.p, attrs, 0, NULL,
+	           verify_group_entry, verify_group_done, g);
+	free(f.p);
+}
+
+static void
+verify_maybe_flush(struct provd *pd)
+{
+	if (verifyq.n > 0 && (verifyq.n == VERIFY_BATCH || creates_alive == creates_held))
+		verify_flush(pd);
+}
+
 static void
 on_added(void *arg, const struct dir_result *res)
 {
@@ -1134,19 +1295,11 @@ on_added(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code == LDAP_SUCCESS && c->employee_id[0] != '\0') {
-		static const char *const attrs[] = { AT_UID, NULL };
-		char esc[3 * FIELD_EMPLOYEE_ID_MAX + 1], mesc[3 * ACCOUNT_MAIL_MAX + 1];
-		char filter[3 * FIELD_EMPLOYEE_ID_MAX + 6 * ACCOUNT_MAIL_MAX + 64];
-
-		if (ldapesc_filter(c->employee_id, esc, sizeof(esc)) == 0 &&
-		    ldapesc_filter(c->res.mail, mesc, sizeof(mesc)) == 0) {
-			snprintf(filter, sizeof(filter), "(|(" AT_EMPLOYEE_ID "=%s)(" AT_MAIL "=%s)("
-			         AT_MAIL_ALIAS "=%s))", esc, mesc, mesc);
-			c->nmatches = 0;
-			dir_search(c->pd->dir, c->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs,
-			           0, NULL, verify_entry, verify_done, c);
-			return;
-		}
+		/* Its check, with others' (below). */
+		verifyq.c[verifyq.n++] = c;
+		creates_held++;
+		verify_maybe_flush(c->pd);
+		return;
 	}
 	if (res->code == LDAP_SUCCESS) {
 		c->res.status = ST_OK;

@@ -46,17 +46,6 @@ alias_free(void *arg)
 	free(al);
 }
 
-static bool
-has_value(char **v, const char *s)
-{
-	size_t i;
-
-	for (i = 0; v != NULL && v[i] != NULL; i++)
-		if (strcasecmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
 static void
 written(void *arg, const struct dir_result *res)
 {
@@ -100,7 +89,7 @@ on_holder(void *arg, LDAP *ld, LDAPMessage *e)
 
 	if (uid != NULL && strcasecmp(uid, al->login) != 0 && al->holder[0] == '\0') {
 		snprintf(al->holder, sizeof(al->holder), "%s", uid);
-		al->holder_mail = has_value(mails, al->addr);
+		al->holder_mail = dir_strv_has(mails, al->addr);
 	}
 	free(uid);
 	dir_strv_free(mails);
@@ -143,7 +132,7 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 		return;
 	}
 	if (!al->add) {
-		if (!has_value(t->aliases, al->addr)) {
+		if (!dir_strv_has(t->aliases, al->addr)) {
 			request_done(req, ST_NOTFOUND, "alias: %s is not an alias of %s",
 			             al->addr, t->login);
 			alias_free(al);
@@ -152,7 +141,7 @@ found(struct request *req, void *ctx, const struct acct_target *t)
 		send_change(al);
 		return;
 	}
-	if (has_value(t->aliases, al->addr)) {
+	if (dir_strv_has(t->aliases, al->addr)) {
 		request_done(req, ST_CONFLICT, "alias: %s is already an alias of %s",
 		             al->addr, t->login);
 		alias_free(al);

@@ -627,21 +627,6 @@ recover(struct provd *pd, const char *what, const char *why)
 	return true;
 }
 
-int
-ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len, unsigned char **der,
-            size_t *derlen, char *err, size_t errlen)
-{
-	if (pd->pki->signer_busy) {
-		snprintf(err, errlen, "the signer is generating a CA key; try again shortly");
-		return -1;
-	}
-	if (signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen) == 0)
-		return 0;
-	if (!recover(pd, "a CRL", err))
-		return -1;
-	return signer_sign_crl(pd->pki->signer, tbs, len, der, derlen, err, errlen);
-}
-
 bool
 ca_signer_ready(struct provd *pd)
 {

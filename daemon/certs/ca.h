@@ -98,12 +98,6 @@ void ca_spare_replenish(struct provd *pd);
 /* Is a CA loaded?  Handlers answer "no CA yet" otherwise. */
 bool ca_ready(const struct provd *pd);
 
-/* Sign a CRL through the signer, synchronously; a dead or stuck signer is
- * restarted (asynchronously: the retry waits for it, as a synchronous call
- * does).  Same contract as signer_sign_crl. */
-int ca_sign_crl(struct provd *pd, const unsigned char *tbs, size_t len,
-                unsigned char **der, size_t *derlen, char *err, size_t errlen);
-
 /*
  * CRL signing off the loop: the signer's socket is an event source of
  * pd->loop; the request carries its own copy of tbs, and cb(ctx, ...) runs

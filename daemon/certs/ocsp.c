@@ -907,44 +907,120 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 	job_next(s);      /* unless a batch is in flight or a key is rolling */
 }
 
-/* Remove r's responses for serials no record of its CA has any more. */
-static void
-remove_stale_in(struct ocsp_state *s, struct responder *r)
+/*
+ * Removing the responses for serials no record has any more reads a
+ * directory of one file per certificate (100,000 and more): a worker
+ * thread does it, on a copy of the set and its own descriptors.  A file
+ * written after the copy was taken (a certificate issued meanwhile, whose
+ * serial the copy lacks) is newer than the copy and left alone.
+ */
+struct stale_job {
+	struct ocspgen_entry *v;        /* the set, as known at since */
+	size_t                n, ngen;
+	struct timespec       since;
+	int                   fd[1 + 64];
+	unsigned              gen[1 + 64];
+	size_t                ndirs;
+	unsigned long         removed;
+};
+
+static bool
+older_than(int dirfd, const char *name, const struct timespec *t)
 {
-	int fd = r->rdirfd >= 0 ? fcntl(r->rdirfd, F_DUPFD_CLOEXEC, 0) : -1;
-	size_t ngen = s->pd->pki->ngens;
+	struct stat st;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	return st.st_mtim.tv_sec < t->tv_sec ||
+	       (st.st_mtim.tv_sec == t->tv_sec && st.st_mtim.tv_nsec < t->tv_nsec);
+}
+
+/* Worker thread: the job's fields only. */
+static void
+stale_work(void *arg)
+{
+	struct stale_job *j = arg;
 	const struct ocspgen_entry *e;
 	struct serial ser;
 	struct dirent *d;
 	char err[128];
+	size_t i;
 	DIR *dp;
 
-	if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	rewinddir(dp);
-	while ((d = readdir(dp)) != NULL) {
-		if (d->d_name[0] == '.')
+	for (i = 0; i < j->ndirs; i++) {
+		int fd = fcntl(j->fd[i], F_DUPFD_CLOEXEC, 0);
+
+		if (fd < 0 || (dp = fdopendir(fd)) == NULL) {
+			if (fd >= 0)
+				close(fd);
 			continue;
-		if (strspn(d->d_name, "0123456789ABCDEF") != strlen(d->d_name) ||
-		    serial_parse(d->d_name, &ser, err, sizeof(err)) < 0 ||
-		    (e = find(s->v, s->n, &ser)) == NULL ||
-		    (e->gen == 0 || e->gen > ngen ? 0 : e->gen) != r->gen)
-			(void)unlinkat(r->rdirfd, d->d_name, 0);
+		}
+		rewinddir(dp);
+		while ((d = readdir(dp)) != NULL) {
+			if (d->d_name[0] == '.')
+				continue;
+			if ((strspn(d->d_name, "0123456789ABCDEF") != strlen(d->d_name) ||
+			     serial_parse(d->d_name, &ser, err, sizeof(err)) < 0 ||
+			     (e = find(j->v, j->n, &ser)) == NULL ||
+			     (e->gen == 0 || e->gen > j->ngen ? 0 : e->gen) != j->gen[i]) &&
+			    older_than(j->fd[i], d->d_name, &j->since) &&
+			    unlinkat(j->fd[i], d->d_name, 0) == 0)
+				j->removed++;
+		}
+		closedir(dp);
 	}
-	closedir(dp);
 }
 
 static void
-remove_stale(struct ocsp_state *s)
+stale_done(void *arg)
 {
+	struct stale_job *j = arg;
 	size_t i;
 
-	remove_stale_in(s, &s->cur);
+	if (j->removed > 0)
+		log_info("ocsp: %lu stale responses removed", j->removed);
+	for (i = 0; i < j->ndirs; i++)
+		close(j->fd[i]);
+	free(j->v);
+	free(j);
+}
+
+static void
+stale_add(struct stale_job *j, const struct responder *r)
+{
+	int fd;
+
+	if (r->rdirfd < 0 || j->ndirs == sizeof(j->fd) / sizeof(j->fd[0]) ||
+	    (fd = fcntl(r->rdirfd, F_DUPFD_CLOEXEC, 0)) < 0)
+		return;
+	j->fd[j->ndirs] = fd;
+	j->gen[j->ndirs++] = r->gen;
+}
+
+/* Remove each responder's responses for serials no record of its CA has
+ * any more (off the loop, see above). */
+static void
+remove_stale(struct ocsp_state *s)
+{
+	struct stale_job *j = xcalloc(1, sizeof(*j));
+	size_t i;
+
+	/* the clock file times come from (a write after this is not older) */
+	clock_gettime(CLOCK_REALTIME_COARSE, &j->since);
+	stale_add(j, &s->cur);
 	for (i = 0; i < s->nold; i++)
-		remove_stale_in(s, &s->old[i]);
+		stale_add(j, &s->old[i]);
+	if (j->ndirs == 0) {
+		free(j);
+		return;
+	}
+	j->ngen = s->pd->pki->ngens;
+	j->n = s->n;
+	if (s->n > 0) {
+		j->v = xmalloc(s->n * sizeof(*j->v));
+		memcpy(j->v, s->v, s->n * sizeof(*j->v));
+	}
+	workpool_submit(s->pd->hashers, stale_work, stale_done, j);
 }
 
 /* ---- applying a CRL ----------------------------------------------------- */
@@ -1279,45 +1355,63 @@ refresh_reply(struct ocsp_state *s, int status, const char *msg)
 	request_done(req, status, "%s", msg);
 }
 
+/*
+ * A full read's entries are sorted (and made one per serial) on a worker
+ * thread: 100,000 of them take tens of milliseconds.  The job holds the
+ * array meanwhile; s->scanning stays set, so certificates issued in the
+ * while go to s->late as during the read.
+ */
+struct scan_sort {
+	struct ocsp_state    *s;
+	struct ocspgen_entry *e;
+	size_t                n, cap;
+};
+
 static void
-on_scan_done(void *arg, const struct dir_result *res)
+scan_sort_work(void *arg)
 {
-	struct ocsp_state *s = arg;
+	struct scan_sort *j = arg;
+	size_t i, k;
+
+	if (j->n > 1)
+		qsort(j->e, j->n, sizeof(*j->e), cmp_entry);
+	for (i = 1, k = j->n ? 1 : 0; i < j->n; i++)   /* one per serial */
+		if (cmp_entry(&j->e[k - 1], &j->e[i]) != 0)
+			j->e[k++] = j->e[i];
+	j->n = k;
+}
+
+static void
+scan_sort_done(void *arg)
+{
+	struct scan_sort *j = arg;
+	struct ocsp_state *s = j->s;
 	struct ocspgen_entry *changed = NULL, e;
-	size_t i, nchanged = 0, k;
-	char why[300], msg[400];
+	size_t i, nchanged = 0, n0;
 
 	s->scanning = false;
-	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
-		snprintf(msg, sizeof(msg), "reading the certificate records: %s",
-		         dir_result_str(res, why, sizeof(why)));
-		log_warnx("ocsp: %s", msg);
-		s->nlate = 0;
-		refresh_reply(s, ST_UNAVAILABLE, msg);
-		return;
-	}
-	if (s->nscan > 1)
-		qsort(s->scan, s->nscan, sizeof(*s->scan), cmp_entry);
-	for (i = 1, k = s->nscan ? 1 : 0; i < s->nscan; i++)   /* one per serial */
-		if (cmp_entry(&s->scan[k - 1], &s->scan[i]) != 0)
-			s->scan[k++] = s->scan[i];
-	s->nscan = k;
 	free(s->v);
-	s->v = s->scan;
-	s->n = s->nscan;
-	s->cap = s->capscan;
-	s->scan = NULL;
-	s->nscan = s->capscan = 0;
+	s->v = j->e;
+	s->n = j->n;
+	s->cap = j->cap;
+	free(j);
 	/* certificates recorded while the read ran may be missing from it */
+	n0 = s->n;
 	for (i = 0; i < s->nlate; i++) {
-		if (find(s->v, s->n, &s->late[i]) != NULL)
+		if (find(s->v, n0, &s->late[i]) != NULL)
 			continue;
 		memset(&e, 0, sizeof(e));
 		e.serial = s->late[i];
 		e.status = OCSPGEN_GOOD;
 		s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
 		s->v[s->n++] = e;
+	}
+	if (s->n > n0) {
 		qsort(s->v, s->n, sizeof(*s->v), cmp_entry);
+		for (i = 1, n0 = 1; i < s->n; i++)     /* a serial recorded twice */
+			if (cmp_entry(&s->v[n0 - 1], &s->v[i]) != 0)
+				s->v[n0++] = s->v[i];
+		s->n = n0;
 	}
 	s->nlate = 0;
 	/* a CRL published while the read ran is newer than what it read */
@@ -1327,6 +1421,32 @@ on_scan_done(void *arg, const struct dir_result *res)
 	}
 	s->have_set = true;
 	sign_entries(s, s->v, s->n, true, false, NULL, NULL);
+}
+
+static void
+on_scan_done(void *arg, const struct dir_result *res)
+{
+	struct ocsp_state *s = arg;
+	struct scan_sort *j;
+	char why[300], msg[400];
+
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		s->scanning = false;
+		snprintf(msg, sizeof(msg), "reading the certificate records: %s",
+		         dir_result_str(res, why, sizeof(why)));
+		log_warnx("ocsp: %s", msg);
+		s->nlate = 0;
+		refresh_reply(s, ST_UNAVAILABLE, msg);
+		return;
+	}
+	j = xcalloc(1, sizeof(*j));
+	j->s = s;
+	j->e = s->scan;
+	j->n = s->nscan;
+	j->cap = s->capscan;
+	s->scan = NULL;
+	s->nscan = s->capscan = 0;
+	workpool_submit(s->pd->hashers, scan_sort_work, scan_sort_done, j);
 }
 
 static void

@@ -296,6 +296,10 @@ struct chain {
 	char              bad[256];
 	unsigned char    *der;
 	size_t            derlen;
+	unsigned char    *tbs;        /* the CRL at the signer (its queue) */
+	size_t            tbslen;
+	time_t            now;        /* its thisUpdate */
+	bool              sign_retried;
 	/* every CA's entries, for OCSP; only when every CRL went out */
 	struct crl_entry *u;
 	size_t            nu, capu;
@@ -362,16 +366,55 @@ cmp_entry(const void *a, const void *b)
 	                  &((const struct crl_entry *)b)->serial);
 }
 
+/*
+ * The retired generation's CRL goes through its signer's queue (the
+ * signer's socket an event source, ca_signer_watch_other), like the
+ * current CA's: the loop serves while it is signed.  A signer that fails
+ * is restarted without waiting and the CRL sent once more behind the
+ * restart.
+ */
+static void on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                              const char *err);
+
 static int
-sign_gen_crl(struct ca_gen *g, const unsigned char *tbs, size_t len, unsigned char **der,
-             size_t *derlen, char *err, size_t errlen)
+sign_gen_crl(struct chain *c, struct ca_gen *g, char *err, size_t errlen)
 {
-	if (signer_sign_crl(g->signer, tbs, len, der, derlen, err, errlen) == 0)
-		return 0;
-	log_warnx("pki: generation %u signer failed (%s); restarting it", g->number, err);
-	if (signer_restart(g->signer, err, errlen) < 0)
+	if (signer_sign_crl_async(g->signer, c->tbs, c->tbslen, on_gen_crl_signed, c, err,
+	                          errlen) < 0)
 		return -1;
-	return signer_sign_crl(g->signer, tbs, len, der, derlen, err, errlen);
+	ca_signer_watch_other(c->pd, g->signer);
+	return 0;
+}
+
+static void
+on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *err)
+{
+	struct chain *c = ctx;
+	struct provd *pd = c->pd;
+	struct ca_gen *g = &pd->pki->gens[c->i];
+	char e2[512];
+
+	if (rc < 0 && !c->sign_retried) {
+		c->sign_retried = true;
+		log_warnx("pki: generation %u signer failed (%s); restarting it", g->number, err);
+		if (signer_restart_async(g->signer, e2, sizeof(e2)) == 0 &&
+		    sign_gen_crl(c, g, e2, sizeof(e2)) == 0)
+			return;
+		err = e2;
+	}
+	free(c->tbs);
+	c->tbs = NULL;
+	if (rc < 0) {
+		chain_fail(c, ST_INTERNAL, "", err);
+		return;
+	}
+	free(c->der);
+	c->der = xmalloc(derlen);
+	memcpy(c->der, der, derlen);
+	c->derlen = derlen;
+	if (crl_write_cas(pd, g->dn, c->number, c->has_number, c->now, c->der, c->derlen,
+	                  on_gen_written, c) < 0)
+		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
 }
 
 static void
@@ -380,10 +423,7 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 	struct chain *c = arg;
 	struct provd *pd = c->pd;
 	struct ca_gen *g = &pd->pki->gens[c->i];
-	unsigned char *tbs = NULL;
-	size_t tbslen = 0;
 	char err[512];
-	time_t now = time(NULL);
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
 		chain_fail(c, ST_UNAVAILABLE, "reading revocations: ",
@@ -398,17 +438,18 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	free(c->der);
 	c->der = NULL;
-	if (crlgen_build(g->cert, c->number + 1, now, pd->cfg.crl_days, c->e, c->n, &tbs,
-	                 &tbslen, err, sizeof(err)) < 0 ||
-	    sign_gen_crl(g, tbs, tbslen, &c->der, &c->derlen, err, sizeof(err)) < 0) {
-		free(tbs);
+	free(c->tbs);
+	c->tbs = NULL;
+	c->now = time(NULL);
+	c->sign_retried = false;
+	if (crlgen_build(g->cert, c->number + 1, c->now, pd->cfg.crl_days, c->e, c->n, &c->tbs,
+	                 &c->tbslen, err, sizeof(err)) < 0 ||
+	    sign_gen_crl(c, g, err, sizeof(err)) < 0) {
+		free(c->tbs);
+		c->tbs = NULL;
 		chain_fail(c, ST_INTERNAL, "", err);
 		return;
 	}
-	free(tbs);
-	if (crl_write_cas(pd, g->dn, c->number, c->has_number, now, c->der, c->derlen,
-	                  on_gen_written, c) < 0)
-		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
 }
 
 static void
@@ -469,6 +510,7 @@ chain_end(void *arg)
 	free(c->e);
 	free(c->u);
 	free(c->der);
+	free(c->tbs);
 	free(c);
 }
 

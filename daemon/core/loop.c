@@ -40,6 +40,9 @@ struct loop {
 	int              nwatch;
 	struct timer    *timers;     /* sorted by due */
 	struct deferq    deferred;   /* loop_defer, oldest first */
+	struct deferq    yielded;    /* loop_yield: after the next poll */
+	struct deferq    ready;      /* ... yielded before this turn's poll */
+	uint64_t         nyields;    /* yielded calls run */
 	struct watch   **graveyard;  /* freed after each turn */
 	size_t           ngrave, capgrave;
 };
@@ -53,12 +56,29 @@ loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+uint64_t
+loop_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t
+loop_yields(const struct loop *l)
+{
+	return l->nyields;
+}
+
 struct loop *
 loop_new(void)
 {
 	struct loop *l = xcalloc(1, sizeof(*l));
 
 	STAILQ_INIT(&l->deferred);
+	STAILQ_INIT(&l->yielded);
+	STAILQ_INIT(&l->ready);
 	if ((l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
 		free(l);
 		return NULL;
@@ -91,11 +111,21 @@ empty_graveyard(struct loop *l)
 	l->ngrave = 0;
 }
 
+static void
+free_queue(struct deferq *q)
+{
+	struct deferred *d;
+
+	while ((d = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
+		free(d);
+	}
+}
+
 void
 loop_free(struct loop *l)
 {
 	struct timer *t;
-	struct deferred *d;
 	int i;
 
 	if (l == NULL)
@@ -109,10 +139,9 @@ loop_free(struct loop *l)
 		l->timers = t->next;
 		free(t);
 	}
-	while ((d = STAILQ_FIRST(&l->deferred)) != NULL) {
-		STAILQ_REMOVE_HEAD(&l->deferred, entry);
-		free(d);
-	}
+	free_queue(&l->deferred);
+	free_queue(&l->yielded);
+	free_queue(&l->ready);
 	close(l->epfd);
 	free(l);
 }
@@ -211,14 +240,49 @@ loop_timer_cancel(struct loop *l, struct timer *t)
 		}
 }
 
-void
-loop_defer(struct loop *l, loop_fn *cb, void *ctx)
+static void
+queue_call(struct deferq *q, loop_fn *cb, void *ctx)
 {
 	struct deferred *d = xcalloc(1, sizeof(*d));
 
 	d->cb = cb;
 	d->ctx = ctx;
-	STAILQ_INSERT_TAIL(&l->deferred, d, entry);
+	STAILQ_INSERT_TAIL(q, d, entry);
+}
+
+void
+loop_defer(struct loop *l, loop_fn *cb, void *ctx)
+{
+	queue_call(&l->deferred, cb, ctx);
+}
+
+void
+loop_yield(struct loop *l, loop_fn *cb, void *ctx)
+{
+	queue_call(&l->yielded, cb, ctx);
+}
+
+static void
+cancel_in(struct deferq *q, loop_fn *cb, void *ctx)
+{
+	struct deferq keep = STAILQ_HEAD_INITIALIZER(keep);
+	struct deferred *d;
+
+	while ((d = STAILQ_FIRST(q)) != NULL) {
+		STAILQ_REMOVE_HEAD(q, entry);
+		if (d->cb == cb && d->ctx == ctx)
+			free(d);
+		else
+			STAILQ_INSERT_TAIL(&keep, d, entry);
+	}
+	STAILQ_CONCAT(q, &keep);
+}
+
+void
+loop_yield_cancel(struct loop *l, loop_fn *cb, void *ctx)
+{
+	cancel_in(&l->yielded, cb, ctx);
+	cancel_in(&l->ready, cb, ctx);
 }
 
 static void
@@ -232,6 +296,25 @@ run_deferred(struct loop *l)
 		d->cb(d->ctx);
 		free(d);
 	}
+}
+
+/* The calls yielded before this turn's poll (l->ready); the ones they
+ * yield wait in l->yielded for the next turn. */
+static void
+run_yielded(struct loop *l)
+{
+	struct deferred *d;
+
+	if (!STAILQ_EMPTY(&l->ready))
+		l->nyields++;
+	while (!l->stop && (d = STAILQ_FIRST(&l->ready)) != NULL) {
+		STAILQ_REMOVE_HEAD(&l->ready, entry);
+		d->cb(d->ctx);
+		free(d);
+	}
+	/* stopping: what is left stays queued (loop_free frees it) */
+	STAILQ_CONCAT(&l->ready, &l->yielded);
+	STAILQ_CONCAT(&l->yielded, &l->ready);
 }
 
 static void
@@ -259,7 +342,8 @@ loop_run(struct loop *l)
 		if (l->stop)
 			break;
 		timeout = -1;
-		if (!STAILQ_EMPTY(&l->deferred)) {
+		STAILQ_CONCAT(&l->ready, &l->yielded);
+		if (!STAILQ_EMPTY(&l->deferred) || !STAILQ_EMPTY(&l->ready)) {
 			timeout = 0;
 		} else if (l->timers != NULL) {
 			uint64_t now = loop_now_ms();
@@ -269,9 +353,9 @@ loop_run(struct loop *l)
 		}
 		n = epoll_wait(l->epfd, ev, 64, timeout);
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			fatal("epoll_wait");
+			if (errno != EINTR)
+				fatal("epoll_wait");
+			n = 0;
 		}
 		for (i = 0; i < n; i++) {
 			struct watch *w = ev[i].data.ptr;
@@ -281,6 +365,7 @@ loop_run(struct loop *l)
 		}
 		empty_graveyard(l);
 		run_timers(l);
+		run_yielded(l);
 	}
 }
 

@@ -32,14 +32,35 @@ struct timer *loop_timer(struct loop *l, uint64_t ms, loop_fn *cb, void *ctx);
 void loop_timer_cancel(struct loop *l, struct timer *t);
 
 /* Call cb(ctx) on the next turn of the loop, before waiting.  Calls run in
- * the order they were deferred (out of memory is fatal, xmalloc.h). */
+ * the order they were deferred (out of memory is fatal, xmalloc.h).  A
+ * call deferred from a deferred call runs in the same turn, before any fd
+ * event: to let the loop serve others between two pieces of a long job,
+ * use loop_yield. */
 void loop_defer(struct loop *l, loop_fn *cb, void *ctx);
+
+/* Call cb(ctx) once, after the loop has polled its fds (without waiting)
+ * and served the events and timers that were ready: the way a job over
+ * many items (a search of 100,000 entries, a large CRL's responses) does
+ * one bounded slice per turn.  Calls run in the order they were yielded;
+ * one yielded from a yielded call runs a turn later.  ctx must stay valid
+ * until cb runs (out of memory is fatal, xmalloc.h). */
+void loop_yield(struct loop *l, loop_fn *cb, void *ctx);
+/* Drop the yielded calls of cb(ctx) not run yet (before freeing ctx). */
+void loop_yield_cancel(struct loop *l, loop_fn *cb, void *ctx);
+
+/* A long job's slice: at most LOOP_SLICE_US of work, then loop_yield. */
+#define LOOP_SLICE_US 1000u
 
 /* Run until loop_stop(). */
 void loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 
-/* Monotonic milliseconds. */
+/* Monotonic milliseconds; microseconds (for slice budgets). */
 uint64_t loop_now_ms(void);
+uint64_t loop_now_us(void);
+
+/* Turns on which some yielded call ran (status: how often long jobs gave
+ * the loop back). */
+uint64_t loop_yields(const struct loop *l);
 
 #endif

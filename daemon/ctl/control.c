@@ -397,10 +397,6 @@ run_turn(void *arg)
 static void
 client_pause_input(struct client *cl, bool paused)
 {
-	/* A frame's clock runs only while provd reads: a pause is not the
-	 * client's delay. */
-	if (!paused && cl->input_paused && cl->partial)
-		cl->frame_since = loop_now_ms();
 	cl->input_paused = paused;
 	client_update_events(cl);
 	if (!paused && cl->in.len > 0)
@@ -420,6 +416,19 @@ client_update_events(struct client *cl)
 	 * when nothing changes. */
 	if (ev == cl->events)
 		return;
+	/* provd reads again (after a pause of the running request, or a
+	 * backlog of replies): the client's clocks for a frame and for owed
+	 * input start now.  Time provd spent not reading is not the
+	 * client's delay; counting it closed a batch that had waited on a
+	 * slow directory for longer than client_timeout as "streamed input
+	 * stopped". */
+	if ((ev & EPOLLIN) && !(cl->events & EPOLLIN)) {
+		uint64_t now = loop_now_ms();
+
+		cl->last_rx = now;
+		if (cl->partial)
+			cl->frame_since = now;
+	}
 	cl->events = ev;
 	loop_mod_fd(cl->ctl->pd->loop, cl->fd, ev);
 }
@@ -861,7 +870,7 @@ sweep(void *arg)
 			why = "a frame was not completed in time";
 		else if (cl->req == NULL && cl->in.len == 0 && now - cl->idle_since > limit)
 			why = "no request";
-		else if (cl->req != NULL && cl->req->on_data != NULL && !cl->input_paused &&
+		else if (cl->req != NULL && cl->req->on_data != NULL && client_wants_input(cl) &&
 		         cl->in.len == 0 && now - cl->last_rx > limit)
 			why = "streamed input stopped";
 		if (why == NULL)

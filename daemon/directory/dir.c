@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
 
@@ -81,6 +82,8 @@ struct dir {
 	unsigned long  reconnects;
 	bool           ever_up;
 	bool           lost_pending;
+	bool           read_yielded; /* on_readable continues after a poll */
+	unsigned long  read_slices;  /* ... how often it did */
 	dir_state_fn  *state_cb;
 	void          *state_ctx;
 	dir_write_fn  *write_cb[DIR_WRITE_OBSERVERS];
@@ -187,21 +190,54 @@ schedule_retry(struct dir *d)
 	d->retry = loop_timer(d->loop, d->backoff, dir_connect_now, d);
 }
 
+static void read_results(struct dir *d);
+
+static void
+read_resume(void *arg)
+{
+	struct dir *d = arg;
+
+	d->read_yielded = false;
+	read_results(d);
+}
+
 static void
 on_readable(void *arg, int fd, uint32_t events)
 {
 	struct dir *d = arg;
+
+	(void)fd;
+	(void)events;
+	if (!d->read_yielded)
+		read_results(d);
+}
+
+/*
+ * The answers that have arrived, for LOOP_SLICE_US at most: a search of
+ * 100,000 entries that slapd streams as fast as they are taken would
+ * otherwise hold the loop until the last one.  Past the budget the rest
+ * (on the socket or already in libldap's buffer, which epoll cannot see)
+ * waits for the next turn, loop_yield.
+ */
+static void
+read_results(struct dir *d)
+{
 	struct timeval zero = { 0, 0 };
+	uint64_t until = loop_now_us() + LOOP_SLICE_US;
 	LDAPMessage *msg;
 	int rc;
 	size_t i;
 
-	(void)fd;
-	(void)events;
 	while (d->ld != NULL) {
 		struct op *op = NULL;
 		int msgid, type;
 
+		if (loop_now_us() >= until) {
+			d->read_yielded = true;
+			d->read_slices++;
+			loop_yield(d->loop, read_resume, d);
+			break;
+		}
 		rc = ldap_result(d->ld, LDAP_RES_ANY, LDAP_MSG_ONE, &zero, &msg);
 		if (rc == 0)
 			break;
@@ -958,6 +994,8 @@ dir_free(struct dir *d)
 		explicit_bzero(d->bind_pw, strlen(d->bind_pw));
 		free(d->bind_pw);
 	}
+	if (d->read_yielded)
+		loop_yield_cancel(d->loop, read_resume, d);
 	free(d->out);
 	free(d);
 }
@@ -968,6 +1006,7 @@ const char *dir_uri(const struct dir *d) { return d->nuris ? d->uris[d->cur] : "
 size_t dir_outstanding(const struct dir *d) { return d->nout; }
 size_t dir_queued(const struct dir *d) { return d->nqueued; }
 unsigned long dir_reconnects(const struct dir *d) { return d->reconnects; }
+unsigned long dir_read_slices(const struct dir *d) { return d->read_slices; }
 
 void
 dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx)
@@ -1075,6 +1114,17 @@ dir_strv_free(char **v)
 	for (i = 0; v[i] != NULL; i++)
 		free(v[i]);
 	free(v);
+}
+
+bool
+dir_strv_has(char **v, const char *s)
+{
+	size_t i;
+
+	for (i = 0; v != NULL && v[i] != NULL; i++)
+		if (strcasecmp(v[i], s) == 0)
+			return true;
+	return false;
 }
 
 const char *

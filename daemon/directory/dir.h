@@ -81,6 +81,9 @@ const char *dir_uri(const struct dir *d);       /* current or last URI */
 size_t dir_outstanding(const struct dir *d);    /* sent, not answered */
 size_t dir_queued(const struct dir *d);         /* waiting for the window */
 unsigned long dir_reconnects(const struct dir *d);
+/* Times reading the answers stopped at LOOP_SLICE_US and went on a turn
+ * later (a long search gave the loop back). */
+unsigned long dir_read_slices(const struct dir *d);
 void dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx);
 int dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx);
 
@@ -129,6 +132,8 @@ unsigned char *dir_entry_get_bin(LDAP *ld, LDAPMessage *e, const char *attr, siz
 /* The entry's DN, malloc'd. */
 char *dir_entry_dn(LDAP *ld, LDAPMessage *e);
 void dir_strv_free(char **v);
+/* Does v (dir_entry_get_all's, may be NULL) hold s, ASCII case ignored? */
+bool dir_strv_has(char **v, const char *s);
 
 /* A human text for a result ("No such object: ..."). */
 const char *dir_result_str(const struct dir_result *r, char *buf, size_t len);

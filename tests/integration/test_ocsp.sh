@@ -279,4 +279,15 @@ eq "provd-ocsp holds no key file open" \
 	"$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c -e '\.key' -e '/ca/')" 0
 eq "responses are files provd-ocsp can only read" "$(stat -c %a "$OCSP_DIR/responses/$serial")" 644
 
+# A full refresh removes the responses of serials no record has (on a
+# worker thread), and leaves the others.
+stale="$OCSP_DIR/responses/7F$(printf '%038X' 77)"
+cp "$OCSP_DIR/responses/$serial" "$stale"
+touch -d '-1 minute' "$stale"
+ok "ocsp refresh" provctl ocsp refresh
+gone=no
+for _ in $(seq 1 50); do [[ -e $stale ]] || { gone=yes; break; }; sleep 0.1; done
+eq "a response without a record is removed" "$gone" yes
+ok "a record's response stays" test -s "$OCSP_DIR/responses/$serial"
+
 done_testing

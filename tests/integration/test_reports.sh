@@ -207,4 +207,58 @@ fails "--days must be a number" 2 provctl report expiring --days ten
 contains "error names the option" "$ERR" "days"
 fails "--days has a ceiling" 2 provctl report expiring --days 99999
 
+# --- report units after adds, moves, disables, an enable, deletes, a purge --------------
+# Every unit row's account columns against one direct search of every
+# account's unit and state.
+direct_counts() {  # unit<TAB>active<TAB>disabled<TAB>deleted, one line per unit with accounts
+	ldap_root -b "ou=people,$B" -s one '(objectClass=inetOrgPerson)' \
+		departmentNumber pwdAccountLockedTime provdDeleteAfter | python3 -c '
+import collections, sys
+n = collections.defaultdict(lambda: [0, 0, 0])
+def flush(e):
+    if e is None: return
+    st = 2 if "provddeleteafter" in e else 1 if e.get("pwdaccountlockedtime") == "000001010000Z" else 0
+    n[e.get("departmentnumber", "-")][st] += 1
+e = None
+for line in sys.stdin.read().split("\n"):
+    if line.startswith("dn: "): flush(e); e = {}
+    elif ": " in line and e is not None:
+        k, v = line.split(": ", 1); e[k.lower()] = v
+flush(e)
+for u in sorted(n): print("%s\t%d\t%d\t%d" % (u, *n[u]))'
+}
+report_counts() {  # the same from the "unit" rows of report units
+	provctl -f tab report units | awk -F'\t' '
+		NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
+		$col["row"] == "unit" && $col["accounts_active"] + $col["accounts_disabled"] + $col["accounts_deleted"] > 0 {
+			print $col["unit"] "\t" $col["accounts_active"] "\t" $col["accounts_disabled"] "\t" $col["accounts_deleted"] }' |
+		LC_ALL=C sort
+}
+sed -n '302,501p' "$STAFF" | cat <(head -n 1 "$STAFF") - >"$T/s200.csv"
+ok "batch import 200 more" provctl batch import "$T/s200.csv" --credentials "$T/cred2.csv"
+mapfile -t more < <(tail -n +2 "$T/cred2.csv" | cut -d, -f1 | head -n 6)
+ok "move ${more[0]} to so-tai-chinh" provctl user move "${more[0]}" --unit so-tai-chinh
+ok "move ${more[1]} to $DIST" provctl user move "${more[1]}" --unit "$DIST"
+ok "disable ${more[2]}" provctl user disable "${more[2]}"
+ok "disable ${more[3]}" provctl user disable "${more[3]}"
+ok "... and move it" provctl user move "${more[3]}" --unit xa-kim-phu-tam-dao
+ok "enable ${commune_logins[0]}" provctl user enable "${commune_logins[0]}"
+ok "delete ${more[4]}" provctl user delete "${more[4]}"
+ok "delete ${more[5]}" provctl user delete "${more[5]}"
+# Purged: the entry goes (its retention moved into the past).
+ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<EOF
+dn: uid=${more[5]},ou=people,$B
+changetype: modify
+replace: provdDeleteAfter
+provdDeleteAfter: 20200101000000Z
+EOF
+ok "purge ${more[5]}" provctl -f json user purge
+contains "... purged" "$OUT" "\"login\":\"${more[5]}\""
+want=$(direct_counts | LC_ALL=C sort)
+diag "units with accounts: $(wc -l <<<"$want")"
+eq "the directory holds 4 disabled and 2 deleted accounts" \
+	"$(awk -F'\t' '{ d += $3; x += $4 } END { print d "/" x }' <<<"$want")" 4/2
+eq "report units: every unit's active, disabled and deleted as the directory counts them" \
+	"$(report_counts)" "$want"
+
 done_testing

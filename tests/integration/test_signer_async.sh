@@ -173,6 +173,8 @@ rpid=$(provctl -f json ca show | grep '"role":"retired"' |
 	sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
 ok "the retired generation has a signer of its own" test -n "$rpid" -a "$rpid" != "$(signer_of_ca)"
 held "$rpid" "a retired generation's responses" "$BUILD/provctl" ocsp refresh
+# ... and so is its CRL, which every publish sends after the current one.
+held "$rpid" "a retired generation's CRL" "$BUILD/provctl" crl publish
 ok "the retired generation's response for annv's renewed certificate" \
 	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" -resp_text -noverify
 contains "it is good" "$OUT" "Cert Status: good"

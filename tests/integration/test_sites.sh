@@ -91,6 +91,12 @@ wait "$pid1" || rc1=$?
 wait "$pid2" || rc2=$?
 eq "forward through provd #1: exit 0" "$rc1" 0
 eq "reversed through provd #2: exit 0" "$rc2" 0
+# A run that did not exit 0 shows why: its error and the rows that were not made.
+for k in 3 4; do
+	[[ $rc1$rc2 == 00 ]] && break
+	diag "run $k: $(<"$T/e$k")"
+	diag "$(grep -v '"action":"\(created\|unchanged\|updated\)"' "$T/o$k" | head -n 20)"
+done
 ok "slapd #2 has the reversed run's 1000 within 30 s" within 30 count_on 2 RV 1000
 ok "slapd #1: 1000 people" count_on 1 RV 1000
 eq "nobody with two mailboxes" "$(ids_on 1 RV | uniq -d | wc -l)" 0
