@@ -249,8 +249,9 @@ on_readable(void *arg, int fd, uint32_t events)
 	struct dir *d = arg;
 
 	(void)fd;
-	if (!d->read_yielded)
-		read_results(d);     /* ldap_result also sends more of a request */
+	if (d->read_yielded)
+		return;              /* read_resume calls ldap_result soon */
+	read_results(d);             /* ldap_result also sends more of a request */
 	/* Still writable after libldap sent what it held: the request went out
 	 * whole, or nearly; tick() watches again in case it had not. */
 	if ((events & EPOLLOUT) && d->ld != NULL && d->want_out) {
