@@ -1316,7 +1316,13 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		const char *action;
 
 		ro->total++;
-		if (certrec_office_key(ro->cur) && ro->p12_dir) {
+		if (owed(ro->cur)) {
+			action = ro->p12_dir ? "re-issue (owed)" : "re-issue by hand (owed)";
+			if (ro->p12_dir)
+				ro->reissued++;
+			else
+				ro->not_reissued++;
+		} else if (certrec_office_key(ro->cur) && ro->p12_dir) {
 			action = "revoke, re-issue";
 			ro->reissued++;
 		} else if (certrec_office_key(ro->cur)) {
@@ -1328,7 +1334,13 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		}
 		roll_row(ro, ro->cur->status, action, NULL, NULL);
 	}
-	if (!ro->revoke_all)
+	if (ro->resume)
+		request_done(req, ST_OK, "dry run, nothing changed: no new CA; %u certificates of "
+		             "generation %u to revoke (cACompromise) or re-issue: %u re-issued with "
+		             "a new key, %u to re-issue by hand, %u to resubmit a CSR", ro->total,
+		             req->pd->pki->gens[ro->gi].number, ro->reissued, ro->not_reissued,
+		             ro->resubmit);
+	else if (!ro->revoke_all)
 		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and "
 		             "the current one retired as generation %zu; its certificates stay "
 		             "valid", ro->subject, req->pd->pki->ngens + 1);
@@ -1467,7 +1479,8 @@ old_crl_done(void *ctx, int status, const char *msg)
  * --resume --revoke-all: the revoke-all step of the last rollover again,
  * no new CA: what a killed run left valid or held is revoked, what it
  * revoked owing a successor is settled (cert_settle_owed).  As often as
- * needed; a run with nothing left to do issues nothing.
+ * needed; a run with nothing left to do issues nothing.  With --dry-run,
+ * what it would do.
  */
 static void
 rollover_resume(struct request *req)
@@ -1477,8 +1490,7 @@ rollover_resume(struct request *req)
 
 	if (!cmd_flag(&req->args, "revoke-all") || cmd_arg(&req->args, "subject") != NULL ||
 	    cmd_arg(&req->args, "key") != NULL || cmd_arg(&req->args, "days") != NULL ||
-	    cmd_arg(&req->args, "pkcs11") != NULL || cmd_flag(&req->args, "link") ||
-	    cmd_flag(&req->args, "dry-run")) {
+	    cmd_arg(&req->args, "pkcs11") != NULL || cmd_flag(&req->args, "link")) {
 		request_done(req, ST_USAGE, "--resume goes with --revoke-all [--p12-dir DIR] "
 		             "only: it makes no new CA");
 		return;
@@ -1492,7 +1504,11 @@ rollover_resume(struct request *req)
 	ro->resume = ro->revoke_all = true;
 	ro->p12_dir = cmd_flag(&req->args, "p12-dir");
 	ro->gi = pd->pki->ngens - 1;
-	after_entries(ro);
+	ro->dry_run = cmd_flag(&req->args, "dry-run");
+	if (ro->dry_run)
+		find_live(pd, pd->pki->gens[ro->gi].clause, true, preview_found, ro);
+	else
+		after_entries(ro);
 }
 
 void

@@ -180,6 +180,11 @@ ok "provd restarts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$T/bin/p
 
 fails "--resume makes no CA" 2 provctl ca rollover --revoke-all --resume --subject "$CA G4"
 fails "--resume without --revoke-all" 2 provctl ca rollover --resume
+ok "--resume --dry-run" provctl -f json ca rollover --revoke-all --resume --dry-run \
+	--p12-dir "$T/p12b"
+contains "... annv owed" "$(row annv)" '"status":"revoked","reason":"cACompromise","action":"re-issue (owed)"'
+contains "... hadtt still to revoke" "$(row hadtt)" '"status":"valid","reason":"cACompromise","action":"revoke, re-issue"'
+eq "... changes nothing" "$(ldap_cert "$ha2" provdCertStatus)" valid
 ok "ca rollover --revoke-all --resume --p12-dir" provctl -f json ca rollover --revoke-all \
 	--resume --p12-dir "$T/p12b"
 contains "binhtv listed to resubmit" "$(row binhtv)" '"action":"resubmit"'
