@@ -697,8 +697,7 @@ life_owe(struct life *lf, struct certrec *c)
 static bool
 life_owed(const struct life *lf, const struct certrec *c)
 {
-	return lf->ev == LIFECYCLE_MOVE && life_owes(lf, c) && c->state == CERT_STATE_REVOKED &&
-	       strcmp(c->renewed_by, CERT_SUCCESSOR_OWED) == 0;
+	return lf->ev == LIFECYCLE_MOVE && life_owes(lf, c) && certrec_owes_successor(c);
 }
 
 /* c is the successor of a debt in the list (recorded by a run that died
@@ -851,8 +850,7 @@ life_filter(const char *login, bool owed, char *filter, size_t len)
 	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
 	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s)(|(" AT_CERT_STATUS "=valid)"
-	         "(" AT_CERT_STATUS "=hold)%s))", esc, owed ? "(&(" AT_CERT_STATUS "=revoked)("
-	         AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))" : "");
+	         "(" AT_CERT_STATUS "=hold)%s))", esc, owed ? CERT_OWED_CLAUSE : "");
 }
 
 /* Find login's records that ev may touch; found(lf) then acts or previews.

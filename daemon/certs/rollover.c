@@ -1193,14 +1193,6 @@ revoked_one(void *ctx, int status, const char *msg)
 	step_done(ro);
 }
 
-/* Revoked by an earlier run of the revoke-all step that died before its
- * successor was issued (certrec_revoke_owing). */
-static bool
-owed(const struct certrec *c)
-{
-	return c->state == CERT_STATE_REVOKED && strcmp(c->renewed_by, CERT_SUCCESSOR_OWED) == 0;
-}
-
 /*
  * Each certificate of the retired generation revoked (cACompromise) and
  * then, for the office's keys with --p12-dir, re-issued: revoked owing
@@ -1212,7 +1204,7 @@ revoke_next(struct roll *ro)
 {
 	struct provd *pd = ro->req->pd;
 
-	if (ro->cur != NULL && owed(ro->cur)) {
+	if (ro->cur != NULL && certrec_owes_successor(ro->cur)) {
 		ro->owed++;
 		if (ro->p12_dir) {
 			cert_settle_owed(pd, ro->req, ro->cur, reissued_one, ro);
@@ -1280,8 +1272,8 @@ find_live(struct provd *pd, const char *clause, bool with_owed, certrec_found_fn
 	char filter[ROLLOVER_CLAUSE_MAX + 240];
 
 	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
-	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)%s))", clause, with_owed ?
-	         "(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))" : "");
+	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)%s))", clause,
+	         with_owed ? CERT_OWED_CLAUSE : "");
 	certrec_find(pd, filter, done, ctx);
 }
 
@@ -1316,7 +1308,7 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		const char *action;
 
 		ro->total++;
-		if (owed(ro->cur)) {
+		if (certrec_owes_successor(ro->cur)) {
 			action = ro->p12_dir ? "re-issue (owed)" : "re-issue by hand (owed)";
 			if (ro->p12_dir)
 				ro->reissued++;
