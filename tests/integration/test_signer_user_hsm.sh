@@ -27,6 +27,11 @@ sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
 ocsp_ask() {  # ocsp_ask CERT ISSUER: over HTTP, verified with that issuer alone
 	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
 }
+signers_as() {  # signers_as USER: the launchers' children (the signers) run, all as USER
+	local p=$(<"$SANDBOX_DIR/provd.pid") l kids
+	kids=$(for l in $(pgrep -P "$p"); do pgrep -P "$l"; done | paste -sd,)
+	[[ -n $kids && $(ps -o user= -p "$kids" | sort -u) == "$1" ]]
+}
 no_key_file() {  # no CA key file (ca.key, gen-N/ca.key), no PEM private key in provd's files
 	[[ -z $(find "$SANDBOX_DIR" -name 'ca.key' -print -quit) ]] &&
 		! grep -rqE 'PRIVATE KEY' "$SANDBOX_DIR/state" "$SANDBOX_DIR/provd.conf"
@@ -72,6 +77,16 @@ ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 mv "$S/ca/ca.pem" "$T/g1-before-import.pem"
 rm "$KEY.uri"
 ok "start provd without a CA" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+# A failed import leaves a keyless signer started as the first was: through
+# the launcher, as the signer's user, never forked by the engine.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" \
+	-subj '/CN=Other CA' -days 30 -out "$T/other.pem" 2>/dev/null
+fails "ca import --pkcs11 with a certificate of another key" 6 provctl ca import \
+	--cert "$T/other.pem" --pkcs11 "$PKCS11_URI"
+contains "says so" "$ERR" "key and certificate do not match"
+eq "no URI file written" "$(ls -A "$KD")" ""
+ok "a new signer runs, as the signer's user" within 10 signers_as "$CA"
+eq "provd forked none as the engine's user" "$(pgrep -P "$(<"$SANDBOX_DIR/provd.pid")" -u "$ENG")" ""
 ok "ca import --pkcs11 with daemon.signer_user" provctl -f json ca import --cert "$T/g1.pem" \
 	--pkcs11 "$PKCS11_URI"
 eq "the signer recorded the URI again, 0600" "$(stat -c '%U %a' "$KEY.uri")" "$CA 600"
