@@ -1301,6 +1301,9 @@ test_key_uri_refusals(void **state)
 	q = tpki_path(other, "x.uri");
 	expect_refused(s, q, uri, "not a .uri file in the key directory");
 	free(q);
+	q = tpki_path(f->dir, "x.uri");               /* the directory above */
+	expect_refused(s, q, uri, "not a .uri file in the key directory");
+	free(q);
 	q = tpki_path(kd, "sub/x.uri");
 	expect_refused(s, q, uri, "not a .uri file in the key directory");
 	free(q);
@@ -1324,6 +1327,9 @@ test_key_uri_refusals(void **state)
 	assert_string_equal(names, "link.uri old.uri sub");
 	dir_names(other, names, sizeof(names));
 	assert_string_equal(names, "");
+	q = tpki_path(f->dir, "x.uri");
+	assert_int_equal(access(q, F_OK), -1);
+	free(q);
 	q = tpki_path(kd, "old.uri");
 	got = tpki_slurp(q, &len);
 	assert_non_null(got);
