@@ -6,26 +6,13 @@
 # file's directory nor the token's PIN file; no CA key file exists.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-(($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
-ENG=provdt-eng$$
-CA=provdt-ca$$
-test_user "$ENG" || exit 1
-test_user "$CA" || exit 1
-as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
+split_users
 T=$(mktemp -d /tmp/provd-splithsm.XXXXXX)
 at_exit rm -rf "$T"
 
 csr() {  # csr NAME: an EC key and CSR in $T
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
 		-subj /CN=x -out "$T/$1.csr" 2>/dev/null
-}
-vcrl() {  # vcrl CERT CAFILE CRL(DER): openssl verify -crl_check with that CA's CRL
-	openssl crl -inform DER -in "$3" >"$T/v.crl" || return 1
-	openssl verify -CAfile "$2" -crl_check -CRLfile "$T/v.crl" "$1"
-}
-sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-ocsp_ask() {  # ocsp_ask CERT ISSUER: over HTTP, verified with that issuer alone
-	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
 }
 signers_as() {  # signers_as USER: the launchers' children (the signers) run, all as USER
 	local p=$(<"$SANDBOX_DIR/provd.pid") l kids

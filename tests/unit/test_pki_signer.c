@@ -1241,6 +1241,22 @@ test_key_uri_refusals(void **state)
 	char *pin = tpki_path(hsm, "token.pin"), *p, *q, err[512], names[512];
 	char longuri[P11URI_MAX + 64];
 	struct signer_config cfg = { .timeout_ms = 20000, .keygen_timeout_ms = 600000 };
+	static const char outside[] = "not a .uri file in the key directory";
+	static const struct {
+		bool        in_kd;      /* under the key directory, or its parent */
+		const char *name;
+		const char *why;
+	} files[] = {
+		{ true, "../other/x.uri", outside },
+		{ false, "other/x.uri", outside },
+		{ false, "x.uri", outside },             /* the directory above */
+		{ true, "sub/x.uri", outside },          /* sub: a link to other/ */
+		{ true, "ca.key", outside },
+		{ true, "ca.uri.tmp", outside },
+		{ true, ".uri", outside },
+		{ true, "old.uri", "exists already" },
+		{ true, "link.uri", "exists already" },  /* a link to other/ */
+	};
 	struct signer *s = NULL;
 	EVP_PKEY *pub = NULL;
 	unsigned char *got;
@@ -1295,33 +1311,11 @@ test_key_uri_refusals(void **state)
 
 	/* The file. */
 	expect_refused(s, "../x.uri", uri, "must be an absolute path");
-	q = tpki_path(kd, "../other/x.uri");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(other, "x.uri");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(f->dir, "x.uri");               /* the directory above */
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(kd, "sub/x.uri");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(kd, "ca.key");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(kd, "ca.uri.tmp");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(kd, ".uri");
-	expect_refused(s, q, uri, "not a .uri file in the key directory");
-	free(q);
-	q = tpki_path(kd, "old.uri");
-	expect_refused(s, q, uri, "exists already");
-	free(q);
-	q = tpki_path(kd, "link.uri");
-	expect_refused(s, q, uri, "exists already");
-	free(q);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		q = tpki_path(files[i].in_kd ? kd : f->dir, files[i].name);
+		expect_refused(s, q, uri, files[i].why);
+		free(q);
+	}
 
 	dir_names(kd, names, sizeof(names));
 	assert_string_equal(names, "link.uri old.uri sub");
