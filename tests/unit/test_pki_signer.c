@@ -1260,6 +1260,7 @@ test_key_uri_refusals(void **state)
 	struct signer *s = NULL;
 	EVP_PKEY *pub = NULL;
 	unsigned char *got;
+	struct stat st;
 	size_t len;
 
 	assert_int_equal(mkdir(hsm, 0700), 0);
@@ -1334,6 +1335,9 @@ test_key_uri_refusals(void **state)
 
 	/* The active key's URI at a new name in the key directory: written. */
 	assert_int_equal(signer_key_uri(s, p, uri, err, sizeof(err)), 0);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
 	got = tpki_slurp(p, &len);
 	assert_non_null(got);
 	assert_int_equal(len, strlen(uri) + 1);
