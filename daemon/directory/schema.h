@@ -82,7 +82,7 @@
 #define CERT_SUCCESSOR_OWED "pending"
 /* The filter clause of a record revoked owing its successor (a move's or a
  * rollover's --revoke-all; certrec_owes_successor is the same test). */
-#define CERT_OWED_CLAUSE \
+#define CERT_OWED_CLAUSE                                                                           \
 	"(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))"
 
 /* ---- object classes ----------------------------------------------------- */
