@@ -281,6 +281,60 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 	return cert;
 }
 
+/*
+ * Adopt a responder certificate the signer signed for r (der: valid during
+ * the call only; copied): it must be issuer's, is written to dir's
+ * responder.pem, and its validity decides when r rolls again.  0, or -1
+ * with err (r unchanged).
+ */
+static int
+responder_adopt(struct ocsp_state *s, struct responder *r, X509 *issuer, const char *dir,
+                const unsigned char *der, size_t derlen, char *err, size_t errlen)
+{
+	const unsigned char *p = der;
+	char *pem = NULL;
+	size_t pemlen = 0;
+	time_t from, until;
+	X509 *x;
+
+	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
+	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
+	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		X509_free(x);
+		snprintf(err, errlen, "responder certificate: unreadable");
+		return -1;
+	}
+	/* A ca rollover between the key and the signature (ocsp_ca_changed):
+	 * the certificate is not the current CA's; the run rolls again. */
+	if (X509_verify(x, X509_get0_pubkey(issuer)) != 1) {
+		X509_free(x);
+		snprintf(err, errlen, "responder certificate: the CA changed meanwhile");
+		return -1;
+	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0) {
+		X509_free(x);
+		return -1;
+	}
+	if (write_file(dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", dir);
+	free(pem);
+	X509_free(r->rcert);
+	free(r->rder);
+	r->rcert = x;
+	r->rder = xmalloc(derlen);
+	memcpy(r->rder, der, derlen);
+	r->rderlen = derlen;
+	r->r_from = from + CERTGEN_SKEW_SECONDS;
+	r->r_until = until;
+	s->rolls++;
+	if (r->gen == 0)
+		log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
+	else
+		log_info("ocsp: new responder certificate of retired generation %u, valid "
+		         "until %lld", r->gen, (long long)until);
+	return 0;
+}
+
 /* Generation gen's responder, as opened by responder_for (the current
  * one for 0 or an unknown generation). */
 static struct responder *
@@ -332,53 +386,24 @@ static void
 on_old_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
 {
 	struct ocsp_state *s = ctx;
-	struct provd *pd = s->pd;
 	struct responder *r = resp(s, s->old_rolling);
 	struct signer *signer;
-	X509 *cacert = ca_of(s, r, &signer), *x = NULL;
-	const unsigned char *p = der;
-	char *pem = NULL, err[512], dir[PATH_MAX_LEN];
-	size_t pemlen = 0;
-	time_t from, until;
+	X509 *cacert = ca_of(s, r, &signer);
+	char err[512], dir[PATH_MAX_LEN];
 
 	if (rc < 0) {
 		old_roll_done(s, -1, why);
 		return;
 	}
+	snprintf(dir, sizeof(dir), "%s/gen-%u", s->pd->cfg.ocsp_dir, r->gen);
 	if (cacert == NULL) {
 		snprintf(err, sizeof(err), "generation %u: no CA key to sign with", r->gen);
 		old_roll_done(s, -1, err);
-		return;
-	}
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0 ||
-	    X509_verify(x, X509_get0_pubkey(cacert)) != 1) {
-		X509_free(x);
-		old_roll_done(s, -1, "responder certificate: unreadable");
-		return;
-	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
-		X509_free(x);
+	} else if (responder_adopt(s, r, cacert, dir, der, derlen, err, sizeof(err)) < 0) {
 		old_roll_done(s, -1, err);
-		return;
+	} else {
+		old_roll_done(s, 0, NULL);
 	}
-	snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
-	if (write_file(dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", dir);
-	free(pem);
-	X509_free(r->rcert);
-	free(r->rder);
-	r->rcert = x;
-	r->rder = xmalloc(derlen);
-	memcpy(r->rder, der, derlen);
-	r->rderlen = derlen;
-	r->r_from = from + CERTGEN_SKEW_SECONDS;
-	r->r_until = until;
-	s->rolls++;
-	log_info("ocsp: new responder certificate of retired generation %u, valid until %lld",
-	         r->gen, (long long)until);
-	old_roll_done(s, 0, NULL);
 }
 
 static void
@@ -449,49 +474,15 @@ on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
 {
 	struct ocsp_state *s = ctx;
 	struct provd *pd = s->pd;
-	const unsigned char *p = der;
-	char *pem = NULL, err[512];
-	size_t pemlen = 0;
-	time_t from, until;
-	X509 *x = NULL;
+	char err[512];
 
-	if (rc < 0) {
+	if (rc < 0)
 		roll_done(s, -1, why);
-		return;
-	}
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
-		X509_free(x);
-		roll_done(s, -1, "responder certificate: unreadable");
-		return;
-	}
-	/* A ca rollover between the key and the signature (ocsp_ca_changed):
-	 * the certificate is not the current CA's; the run rolls again. */
-	if (X509_verify(x, X509_get0_pubkey(pd->pki->cacert)) != 1) {
-		X509_free(x);
-		roll_done(s, -1, "responder certificate: the CA changed meanwhile");
-		return;
-	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
-		X509_free(x);
+	else if (responder_adopt(s, &s->cur, pd->pki->cacert, pd->cfg.ocsp_dir, der, derlen,
+	                         err, sizeof(err)) < 0)
 		roll_done(s, -1, err);
-		return;
-	}
-	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	free(pem);
-	X509_free(s->cur.rcert);
-	free(s->cur.rder);
-	s->cur.rcert = x;
-	s->cur.rder = xmalloc(derlen);
-	memcpy(s->cur.rder, der, derlen);
-	s->cur.rderlen = derlen;
-	s->cur.r_from = from + CERTGEN_SKEW_SECONDS;
-	s->cur.r_until = until;
-	s->rolls++;
-	log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
-	roll_done(s, 0, NULL);
+	else
+		roll_done(s, 0, NULL);
 }
 
 static void
