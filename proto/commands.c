@@ -236,7 +236,7 @@ static const struct opt_spec cert_revoke_opts[] = {
 };
 
 static const struct opt_spec ocsp_refresh_opts[] = {
-	{ .name = "new-responder", .kind = OPT_FLAG, .metavar = NULL, .help = "first replace the responder key and certificate" },
+	{ .name = "new-responder", .kind = OPT_FLAG, .metavar = NULL, .help = "first replace the responder keys and certificates (every generation's)" },
 	END_OPTS
 };
 

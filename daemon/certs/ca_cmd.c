@@ -426,22 +426,19 @@ genkey_done(void *arg, int rc, EVP_PKEY *pub, const char *why)
 	genkey_installed(job);
 }
 
+/* The end of ca create, with err (a failure) or cert (taken). */
 static void
-genkey_installed(struct genkey_job *job)
+genkey_end(struct genkey_job *job, X509 *cert, const char *err)
 {
 	struct request *req = job->req;
 	struct provd *pd = req->pd;
-	X509 *tbs = NULL, *cert = NULL;
-	char err[512];
+	char e2[512];
 
 	pd->pki->signer_busy = false;
-	if (job->rc < 0) {
-		request_done(req, ST_INTERNAL, "signer: %s", job->err);
-		goto out;
-	}
-	if (certgen_ca(job->subject, job->days, job->pub, 0, &tbs, err, sizeof(err)) < 0 ||
-	    signer_sign_cert(pd->pki->signer, tbs, SIGNER_SELF_SIGNED, &cert, err, sizeof(err)) < 0 ||
-	    (job->token && ca_write_key_uri(pd, job->key_file, err, sizeof(err)) < 0)) {
+	if (cert == NULL || (job->token && ca_write_key_uri(pd, job->key_file, e2,
+	                                                    sizeof(e2)) < 0)) {
+		if (cert != NULL)
+			err = e2;
 		X509_free(cert);
 		if (!job->token)
 			unlink(job->key_file);
@@ -455,9 +452,50 @@ genkey_installed(struct genkey_job *job)
 	log_info("pki: new CA key %s (%s) in the signer", job->key_file, job->type_name);
 	install_ca(req, cert);
 out:
-	X509_free(tbs);
 	EVP_PKEY_free(job->pub);
 	free(job);
+}
+
+/* The self-signed CA certificate, from the signer's queue. */
+static void
+on_ca_self_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct genkey_job *job = ctx;
+	const unsigned char *p = der;
+	X509 *cert = NULL;
+
+	if (rc == 0 && (cert = d2i_X509(NULL, &p, (long)derlen)) == NULL)
+		why = "the signer's CA certificate is unreadable";
+	genkey_end(job, cert, why);
+}
+
+static void
+genkey_installed(struct genkey_job *job)
+{
+	struct request *req = job->req;
+	struct provd *pd = req->pd;
+	X509 *tbs = NULL;
+	char err[512];
+
+	pd->pki->signer_busy = false;
+	if (job->rc < 0) {
+		request_done(req, ST_INTERNAL, "signer: %s", job->err);
+		EVP_PKEY_free(job->pub);
+		free(job);
+		return;
+	}
+	/* The self-signature goes through the signer's queue like any
+	 * certificate (ca_sign_cert_async: a dead signer is restarted with
+	 * the new key); a second ca create stays refused meanwhile. */
+	if (certgen_ca(job->subject, job->days, job->pub, 0, &tbs, err, sizeof(err)) < 0 ||
+	    ca_sign_cert_async(pd, tbs, SIGNER_SELF_SIGNED, on_ca_self_signed, job, err,
+	                       sizeof(err)) < 0) {
+		X509_free(tbs);
+		genkey_end(job, NULL, err);
+		return;
+	}
+	X509_free(tbs);
+	pd->pki->signer_busy = true;
 }
 
 static void create_checked(struct ca_entry *ce, const struct dir_result *res);

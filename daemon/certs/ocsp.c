@@ -63,6 +63,7 @@ struct responder {
 	unsigned char        *issuer_der;
 	size_t                issuer_len;
 	int                   rdirfd;        /* .../responses */
+	bool                  force;         /* a retired one's: ocsp refresh --new-responder */
 };
 
 static const struct ocsp_hooks *hooks;
@@ -82,6 +83,10 @@ struct ocsp_state {
 	bool                  rolling;       /* a new responder key is being made */
 	bool                  roll_tick;     /* ... for the tick */
 	bool                  force_roll;    /* ocsp refresh --new-responder */
+	unsigned              old_rolling;   /* a retired generation's responder is being
+	                                      * renewed (its number; 0: none) */
+	bool                  old_tick;      /* ... for the tick */
+	bool                  old_restarted; /* ... and its signer was replaced */
 	/* every certificate known, sorted by serial, as last signed */
 	struct ocspgen_entry *v;
 	size_t                n, cap;
@@ -276,86 +281,184 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 	return cert;
 }
 
-/* A new responder key in r's signer and a certificate for it, issued by
- * r's CA (never the current CA for a retired generation's).  0 or -1.
- * Synchronous, on the loop: used for the retired generations only, whose
- * responder certificates are renewed rarely (their responses are signed
- * through the signer's queue, batch_submit).  The current CA's responder
- * rolls through the signer's queue (roll_start). */
+/*
+ * Adopt a responder certificate the signer signed for r (der: valid during
+ * the call only; copied): it must be issuer's, is written to dir's
+ * responder.pem, and its validity decides when r rolls again.  0, or -1
+ * with err (r unchanged).
+ */
 static int
-roll_sync(struct ocsp_state *s, struct responder *r, char *err, size_t errlen)
+responder_adopt(struct ocsp_state *s, struct responder *r, X509 *issuer, const char *dir,
+                const unsigned char *der, size_t derlen, char *err, size_t errlen)
 {
-	struct provd *pd = s->pd;
-	struct signer *signer;
-	X509 *cacert = ca_of(s, r, &signer);
-	struct certgen_ca ca = {
-		.cert = cacert, .country = pd->cfg.country,
-		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
-	};
-	EVP_PKEY *pub = NULL;
-	X509 *tbs = NULL, *x = NULL;
-	unsigned char *der = NULL;
-	const unsigned char *p;
-	char *pem = NULL, why[256];
-	size_t derlen = 0, pemlen = 0;
+	const unsigned char *p = der;
+	char *pem = NULL;
+	size_t pemlen = 0;
 	time_t from, until;
-	int rc = -1;
+	X509 *x;
 
-	if (cacert == NULL) {
-		snprintf(err, errlen, "generation %u: no CA key to sign with", r->gen);
-		return -1;
-	}
-	if (signer_ocsp_newkey(signer, &pub, err, errlen) < 0) {
-		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
-		if (signer_restart(signer, why, sizeof(why)) < 0 ||
-		    signer_ocsp_newkey(signer, &pub, err, errlen) < 0)
-			goto out;
-	}
-	if (certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
-	                           err, errlen) < 0 ||
-	    signer_sign_cert_der(signer, tbs, 0, &der, &derlen, err, errlen) < 0)
-		goto out;
-	p = der;
 	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
 	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
 	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
+		X509_free(x);
 		snprintf(err, errlen, "responder certificate: unreadable");
-		goto out;
+		return -1;
 	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0)
-		goto out;
-	if (r->gen == 0 && write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	if (r->gen != 0) {
-		char dir[PATH_MAX_LEN];
-
-		snprintf(dir, sizeof(dir), "%s/gen-%u", pd->cfg.ocsp_dir, r->gen);
-		if (write_file(dir, "responder.pem", pem, pemlen) < 0)
-			log_warn("ocsp: writing %s/responder.pem", dir);
+	/* A ca rollover between the key and the signature (ocsp_ca_changed):
+	 * the certificate is not the current CA's; the run rolls again. */
+	if (X509_verify(x, X509_get0_pubkey(issuer)) != 1) {
+		X509_free(x);
+		snprintf(err, errlen, "responder certificate: the CA changed meanwhile");
+		return -1;
 	}
+	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, errlen) < 0) {
+		X509_free(x);
+		return -1;
+	}
+	if (write_file(dir, "responder.pem", pem, pemlen) < 0)
+		log_warn("ocsp: writing %s/responder.pem", dir);
+	free(pem);
 	X509_free(r->rcert);
 	free(r->rder);
 	r->rcert = x;
-	r->rder = der;
+	r->rder = xmalloc(derlen);
+	memcpy(r->rder, der, derlen);
 	r->rderlen = derlen;
 	r->r_from = from + CERTGEN_SKEW_SECONDS;
 	r->r_until = until;
 	s->rolls++;
-	x = NULL;
-	der = NULL;
 	if (r->gen == 0)
 		log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
 	else
 		log_info("ocsp: new responder certificate of retired generation %u, valid "
 		         "until %lld", r->gen, (long long)until);
-	rc = 0;
-out:
+	return 0;
+}
+
+/* Generation gen's responder, as opened by responder_for (the current
+ * one for 0 or an unknown generation). */
+static struct responder *
+resp(struct ocsp_state *s, unsigned gen)
+{
+	return gen == 0 || gen > s->nold ? &s->cur : &s->old[gen - 1];
+}
+
+/*
+ * A retired generation's responder: a new key in that generation's signer
+ * and a certificate for it, issued by that generation's CA (never the
+ * current CA), both through that signer's queue, one generation at a time
+ * (s->old_rolling).  Nothing is held across the queue but the generation's
+ * number: each step looks its responder, CA and signer up again.  A dead or
+ * stuck signer is replaced once, without waiting (signer_restart_async; the
+ * key request queues behind the restart).  old_roll_done then resumes the
+ * run at the head, or (the tick's) renews the next generation due.
+ */
+static void old_roll_done(struct ocsp_state *s, int rc, const char *err);
+static void on_old_key(void *ctx, int rc, const unsigned char *der, size_t derlen,
+                       const char *why);
+
+/* Ask the rolling generation's signer for a new responder key (restart:
+ * replace the signer first).  0 (queued) or -1 with err. */
+static int
+old_newkey(struct ocsp_state *s, bool restart, char *err, size_t errlen)
+{
+	struct signer *signer;
+
+	if (ca_of(s, resp(s, s->old_rolling), &signer) == NULL) {
+		snprintf(err, errlen, "generation %u: no CA key to sign with", s->old_rolling);
+		return -1;
+	}
+	if (restart || signer_ocsp_newkey_async(signer, on_old_key, s, err, errlen) < 0) {
+		if (s->old_restarted)
+			return -1;
+		/* A dead or stuck signer: replace it once (it re-loads the CA key). */
+		s->old_restarted = true;
+		log_warnx("ocsp: retired generation %u: restarting its signer", s->old_rolling);
+		if (signer_restart_async(signer, err, errlen) < 0 ||
+		    signer_ocsp_newkey_async(signer, on_old_key, s, err, errlen) < 0)
+			return -1;
+	}
+	ca_signer_watch_other(s->pd, signer);
+	return 0;
+}
+
+static void
+on_old_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct ocsp_state *s = ctx;
+	struct responder *r = resp(s, s->old_rolling);
+	struct signer *signer;
+	X509 *cacert = ca_of(s, r, &signer);
+	char err[512], dir[PATH_MAX_LEN];
+
+	if (rc < 0) {
+		old_roll_done(s, -1, why);
+		return;
+	}
+	snprintf(dir, sizeof(dir), "%s/gen-%u", s->pd->cfg.ocsp_dir, r->gen);
+	if (cacert == NULL) {
+		snprintf(err, sizeof(err), "generation %u: no CA key to sign with", r->gen);
+		old_roll_done(s, -1, err);
+	} else if (responder_adopt(s, r, cacert, dir, der, derlen, err, sizeof(err)) < 0) {
+		old_roll_done(s, -1, err);
+	} else {
+		old_roll_done(s, 0, NULL);
+	}
+}
+
+static void
+on_old_key(void *ctx, int rc, const unsigned char *der, size_t derlen, const char *why)
+{
+	struct ocsp_state *s = ctx;
+	struct provd *pd = s->pd;
+	struct signer *signer;
+	struct certgen_ca ca = {
+		.cert = ca_of(s, resp(s, s->old_rolling), &signer), .country = pd->cfg.country,
+		.organization = pd->cfg.organization[0] ? pd->cfg.organization : NULL,
+	};
+	EVP_PKEY *pub = NULL;
+	X509 *tbs = NULL;
+	char err[512];
+
+	if (rc < 0) {
+		snprintf(err, sizeof(err), "%s", why);
+		if (old_newkey(s, true, err, sizeof(err)) < 0)
+			old_roll_done(s, -1, err);
+		return;
+	}
+	if (ca.cert == NULL) {
+		snprintf(err, sizeof(err), "generation %u: no CA key to sign with", s->old_rolling);
+		old_roll_done(s, -1, err);
+		return;
+	}
+	if (signer_ocsp_key_parse(der, derlen, &pub, err, sizeof(err)) < 0 ||
+	    certgen_ocsp_responder(&ca, pub, pd->cfg.ocsp_responder_hours, 0, &tbs,
+	                           err, sizeof(err)) < 0 ||
+	    signer_sign_cert_async(signer, tbs, 0, on_old_signed, s, err, sizeof(err)) < 0) {
+		EVP_PKEY_free(pub);
+		X509_free(tbs);
+		old_roll_done(s, -1, err);
+		return;
+	}
 	EVP_PKEY_free(pub);
 	X509_free(tbs);
-	X509_free(x);
-	free(der);
-	free(pem);
-	return rc;
+	ca_signer_watch_other(pd, signer);
+}
+
+/* Begin renewing generation gen's responder (from_tick: the tick's, which
+ * goes on with the next generation due).  Ends in old_roll_done. */
+static void
+old_roll_start(struct ocsp_state *s, unsigned gen, bool from_tick)
+{
+	char err[512];
+
+	if (s->old_rolling != 0)
+		return;
+	s->old_rolling = gen;
+	s->old_tick = from_tick;
+	s->old_restarted = false;
+	if (old_newkey(s, false, err, sizeof(err)) < 0)
+		old_roll_done(s, -1, err);
 }
 
 /*
@@ -371,49 +474,15 @@ on_responder_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
 {
 	struct ocsp_state *s = ctx;
 	struct provd *pd = s->pd;
-	const unsigned char *p = der;
-	char *pem = NULL, err[512];
-	size_t pemlen = 0;
-	time_t from, until;
-	X509 *x = NULL;
+	char err[512];
 
-	if (rc < 0) {
+	if (rc < 0)
 		roll_done(s, -1, why);
-		return;
-	}
-	if ((x = d2i_X509(NULL, &p, (long)derlen)) == NULL ||
-	    pkitime_from_asn1(X509_get0_notBefore(x), &from) < 0 ||
-	    pkitime_from_asn1(X509_get0_notAfter(x), &until) < 0) {
-		X509_free(x);
-		roll_done(s, -1, "responder certificate: unreadable");
-		return;
-	}
-	/* A ca rollover between the key and the signature (ocsp_ca_changed):
-	 * the certificate is not the current CA's; the run rolls again. */
-	if (X509_verify(x, X509_get0_pubkey(pd->pki->cacert)) != 1) {
-		X509_free(x);
-		roll_done(s, -1, "responder certificate: the CA changed meanwhile");
-		return;
-	}
-	if (pem_encode("CERTIFICATE", der, derlen, &pem, &pemlen, err, sizeof(err)) < 0) {
-		X509_free(x);
+	else if (responder_adopt(s, &s->cur, pd->pki->cacert, pd->cfg.ocsp_dir, der, derlen,
+	                         err, sizeof(err)) < 0)
 		roll_done(s, -1, err);
-		return;
-	}
-	if (write_file(pd->cfg.ocsp_dir, "responder.pem", pem, pemlen) < 0)
-		log_warn("ocsp: writing %s/responder.pem", pd->cfg.ocsp_dir);
-	free(pem);
-	X509_free(s->cur.rcert);
-	free(s->cur.rder);
-	s->cur.rcert = x;
-	s->cur.rder = xmalloc(derlen);
-	memcpy(s->cur.rder, der, derlen);
-	s->cur.rderlen = derlen;
-	s->cur.r_from = from + CERTGEN_SKEW_SECONDS;
-	s->cur.r_until = until;
-	s->rolls++;
-	log_info("ocsp: new responder certificate, valid until %lld", (long long)until);
-	roll_done(s, 0, NULL);
+	else
+		roll_done(s, 0, NULL);
 }
 
 static void
@@ -472,7 +541,7 @@ roll_start(struct ocsp_state *s, bool from_tick)
 static bool
 need_roll(const struct responder *r, time_t now)
 {
-	return r->rcert == NULL || now >= r->r_from + (r->r_until - r->r_from) / 2;
+	return r->rcert == NULL || r->force || now >= r->r_from + (r->r_until - r->r_from) / 2;
 }
 
 /* The current CA's responder: due, or forced (ocsp refresh --new-responder)? */
@@ -480,14 +549,6 @@ static bool
 cur_needs_roll(const struct ocsp_state *s, time_t now)
 {
 	return s->force_roll || need_roll(&s->cur, now);
-}
-
-/* Generation gen's responder, as opened by responder_for (the current
- * one for 0 or an unknown generation). */
-static struct responder *
-resp(struct ocsp_state *s, unsigned gen)
-{
-	return gen == 0 || gen > s->nold ? &s->cur : &s->old[gen - 1];
 }
 
 /* ---- signing and writing responses ------------------------------------ */
@@ -635,15 +696,7 @@ on_batch_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, cons
 		if (++j->tries > 1) {
 			job_end(j, false);
 		} else if (j->gen != 0) {
-			char err[512];
-
-			if (roll_sync(s, resp(s, j->gen), err, sizeof(err)) < 0) {
-				log_warnx("ocsp: retired generation %u: new responder certificate: %s",
-				          j->gen, err);
-				job_end(j, false);
-			} else {
-				batch_submit(j);
-			}
+			old_roll_start(s, j->gen, false);
 		} else {
 			roll_start(s, false);
 		}
@@ -696,7 +749,7 @@ batch_submit(struct sign_job *j)
 			return;
 		}
 		free(lines);
-		/* a broken handle: on_batch_signed restarts it (roll_sync) */
+		/* a broken handle: on_batch_signed restarts it (old_roll_start) */
 		on_batch_signed(j, -1, NULL, 0, err);
 		return;
 	}
@@ -740,8 +793,8 @@ job_next(struct ocsp_state *s)
 	struct sign_job *j = STAILQ_FIRST(&s->jobs);
 	char err[512];
 
-	if (j == NULL || s->rolling || s->inflight != NULL)
-		return;         /* roll_done, write_done resume the head */
+	if (j == NULL || s->rolling || s->old_rolling != 0 || s->inflight != NULL)
+		return;         /* roll_done, old_roll_done, write_done resume the head */
 	if (j->gen != 0) {
 		struct responder *r = responder_for(s, j->gen);
 
@@ -750,15 +803,10 @@ job_next(struct ocsp_state *s)
 			job_end(j, r != NULL);
 			return;
 		}
-		if (need_roll(r, time(NULL)) && roll_sync(s, r, err, sizeof(err)) < 0) {
-			log_warnx("ocsp: retired generation %u: new responder certificate: %s",
-			          j->gen, err);
-			if (r->rcert == NULL) {
-				job_end(j, false);
-				return;
-			}
-		}
-		batch_submit(j);
+		if (need_roll(r, time(NULL)))
+			old_roll_start(s, j->gen, false);
+		else
+			batch_submit(j);
 		return;
 	}
 	/* A CA made since the start: its directories now, not at the first
@@ -805,6 +853,51 @@ roll_done(struct ocsp_state *s, int rc, const char *err)
 	if (j == NULL)
 		return;
 	if (rc < 0 && (j->tries > 0 || s->cur.rcert == NULL || forced))
+		job_end(j, false);
+	else
+		batch_submit(j);
+}
+
+/* The next retired generation after gen whose responder is due (0: none). */
+static unsigned
+old_due(struct ocsp_state *s, unsigned gen, time_t now)
+{
+	struct signer *signer;
+	size_t i;
+
+	for (i = gen; i < s->nold; i++)
+		if (s->old[i].rcert != NULL && need_roll(&s->old[i], now) &&
+		    ca_of(s, &s->old[i], &signer) != NULL)
+			return s->old[i].gen;
+	return 0;
+}
+
+static void
+old_roll_done(struct ocsp_state *s, int rc, const char *err)
+{
+	struct sign_job *j = STAILQ_FIRST(&s->jobs);
+	unsigned gen = s->old_rolling, next;
+	bool tick = s->old_tick;
+	struct responder *r = resp(s, gen);
+	bool forced = r->force;
+
+	r->force = false;
+	s->old_rolling = 0;
+	s->old_tick = false;
+	s->old_restarted = false;
+	if (rc < 0)
+		log_warnx("ocsp: retired generation %u: new responder certificate: %s", gen, err);
+	else if (tick)
+		s->last_full = 0;       /* everything again with the new certificate */
+	if (tick && (next = old_due(s, gen, time(NULL))) != 0) {
+		old_roll_start(s, next, true);
+		return;
+	}
+	if (j == NULL || j->gen != gen || s->inflight != NULL) {
+		job_next(s);
+		return;
+	}
+	if (rc < 0 && (j->tries > 0 || r->rcert == NULL || forced))
 		job_end(j, false);
 	else
 		batch_submit(j);
@@ -1604,14 +1697,15 @@ tick(void *arg)
 	struct provd *pd = s->pd;
 	time_t now = time(NULL);
 	char err[512];
-	size_t i;
+	unsigned gen;
 
 	s->timer = loop_timer(pd->loop, TICK_MS, tick, s);
 	/* The signer is busy (a CRL, a CA key): the next tick, rather than
 	 * waiting for it on the loop. */
 	if (!ca_ready(pd) || s->scanning)
 		return;
-	if (s->rolling || signer_queued(pd->pki->signer) > 0 || !STAILQ_EMPTY(&s->jobs)) {
+	if (s->rolling || s->old_rolling != 0 || signer_queued(pd->pki->signer) > 0 ||
+	    !STAILQ_EMPTY(&s->jobs)) {
 		/* busy: look again shortly, not a whole tick later */
 		loop_timer_cancel(pd->loop, s->timer);
 		s->timer = loop_timer(pd->loop, BUSY_RETRY_MS, tick, s);
@@ -1625,18 +1719,11 @@ tick(void *arg)
 		roll_start(s, true);   /* then everything with the new one */
 		return;
 	}
-	/* the retired generations' responders: synchronously (see roll_sync) */
-	for (i = 0; i < s->nold; i++) {
-		struct signer *signer;
-
-		if (s->old[i].rcert != NULL && need_roll(&s->old[i], now) &&
-		    ca_of(s, &s->old[i], &signer) != NULL) {
-			if (roll_sync(s, &s->old[i], err, sizeof(err)) < 0)
-				log_warnx("ocsp: retired generation %u: new responder certificate: "
-				          "%s", s->old[i].gen, err);
-			else
-				s->last_full = 0;
-		}
+	/* the retired generations' responders, one after the other through
+	 * their signers' queues (old_roll_start); the full read after them */
+	if ((gen = old_due(s, 0, now)) != 0) {
+		old_roll_start(s, gen, true);
+		return;
 	}
 	if (!dir_connected(pd->dir))
 		return;
@@ -1714,6 +1801,7 @@ ocsp_refresh_cmd(struct request *req)
 {
 	struct ocsp_state *s;
 	char err[512];
+	size_t i;
 
 	if (!need_ocsp(req))
 		return;
@@ -1726,9 +1814,12 @@ ocsp_refresh_cmd(struct request *req)
 		request_done(req, ST_INTERNAL, "%s", err);
 		return;
 	}
-	/* --new-responder: the refresh's run makes one first, and fails
-	 * if it cannot. */
+	/* --new-responder: the refresh's run makes one first (the current
+	 * CA's, and each retired generation's before its responses), and
+	 * fails if it cannot. */
 	s->force_roll = cmd_flag(&req->args, "new-responder");
+	for (i = 0; i < s->nold; i++)
+		s->old[i].force = s->force_roll;
 	if (!dir_connected(req->pd->dir)) {
 		request_done(req, ST_UNAVAILABLE, "the directory is unavailable");
 		return;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Nothing slow on the loop: while the signer is held (SIGSTOP) in the middle
 # of a CA key generation, a certificate's signature (cert issue, cert renew),
-# a CRL signature, OCSP responses, an OCSP "unknown" answer or a rollover,
+# a CRL signature, OCSP responses, an OCSP "unknown" answer, a rollover or a
+# retired generation's responder key,
 # provd keeps answering other callers, and the held request completes once
 # the signer resumes.  A signer
 # that dies between requests is replaced, and the next request is signed.
@@ -178,6 +179,33 @@ held "$rpid" "a retired generation's CRL" "$BUILD/provctl" crl publish
 ok "the retired generation's response for annv's renewed certificate" \
 	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" -resp_text -noverify
 contains "it is good" "$OUT" "Cert Status: good"
+
+# A retired generation's responder certificate is renewed through that
+# generation's signer's queue too: held while it makes the new responder key
+# (ocsp refresh --new-responder renews every generation's), the engine
+# answers meanwhile.
+oldrolls() { grep -c "new responder certificate of retired generation 1" "$SANDBOX_DIR/provd.log"; }
+rolls0=$(oldrolls)
+held "$rpid" "a retired generation's responder key" "$BUILD/provctl" ocsp refresh --new-responder
+eq "the retired generation has a new responder certificate" "$(oldrolls)" "$((rolls0 + 1))"
+ok "signed by the retired CA" openssl verify -CAfile "$SANDBOX_DIR/state/ca/gen-1/ca.pem" \
+	-partial_chain "$SANDBOX_DIR/state/ocsp/gen-1/responder.pem"
+ok "the retired generation's response verifies with it" \
+	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" \
+	-VAfile "$SANDBOX_DIR/state/ocsp/gen-1/responder.pem" -resp_text
+contains "it is good" "$OUT" "Cert Status: good"
+# Its signer killed: the responses fail, the signer is replaced without
+# waiting (a new key request queues behind the restart), and a new responder
+# certificate follows.
+kill -KILL "$rpid"
+ok "ocsp refresh after the retired generation's signer died" provctl ocsp refresh
+eq "the retired generation has a new responder certificate again" "$(oldrolls)" \
+	"$((rolls0 + 2))"
+contains "its signer was replaced" "$(<"$SANDBOX_DIR/provd.log")" \
+	"retired generation 1: restarting its signer"
+ok "the response verifies with the new responder certificate" \
+	openssl ocsp -respin "$SANDBOX_DIR/state/ocsp/gen-1/responses/${an2^^}" \
+	-VAfile "$SANDBOX_DIR/state/ocsp/gen-1/responder.pem" -resp_text
 
 # A signer that dies between requests is replaced.
 spid=$(signer_of_ca)
