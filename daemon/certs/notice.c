@@ -641,9 +641,18 @@ static void
 lookup_done(void *arg, const struct dir_result *res)
 {
 	struct sweep *sw = arg;
+	char why[300];
 
-	(void)res;   /* not found: the address the certificate names */
-	sw->cur->looked_up = true;
+	/* Not found (the account gone since): the address the certificate
+	 * names.  The directory failing: tried again at the next sweep. */
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		log_warnx("notice of the revocation (moved) for %s not sent: cannot look up %s: %s",
+		          sw->cur->serial, sw->cur->login, dir_result_str(res, why, sizeof(why)));
+		sw->failed++;
+		sw->cur = sw->cur->next;
+	} else {
+		sw->cur->looked_up = true;
+	}
 	sweep_next(sw);
 }
 

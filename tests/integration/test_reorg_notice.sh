@@ -35,6 +35,8 @@ restart_provd() {
 	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd" >/dev/null
 }
 
+sed -i 's|^  renew_overlap = .*|  renew_overlap = "7d";|' "$SANDBOX_DIR/provd.conf"
+ok "provd with a renewal overlap" restart_provd
 ok "a CA" provctl ca create --subject '/C=VN/O=UBND/CN=Reorg Notice CA' --key ec-p256 --days 365
 ok "a unit" provctl unit add tmp-a --name 'Đơn vị tạm' --kind department
 ok "a person in it" provctl -f json user add --name 'Vi Thị Mai' --unit tmp-a --employee-id RN0001
@@ -45,6 +47,10 @@ S1=$(serial_of "$OUT")
 ok "a second person" provctl -f json user add --name 'Hà Văn Bình' --unit tmp-a --employee-id RN0002
 ok "... with a key the office made" provctl -f json cert issue binhhv --generate --p12 "$TMP/b.p12"
 S2=$(serial_of "$OUT")
+ok "a third person" provctl -f json user add --name 'Lương Văn Tâm' --unit tmp-a --employee-id RN0003
+ok "... with a key the office made" provctl -f json cert issue tamlv --generate --p12 "$TMP/t.p12"
+R1=$(serial_of "$OUT")
+ok "... renewed, in its overlap" provctl -f json cert renew "$R1" --generate --p12 "$TMP/t2.p12"
 
 # The domain changes with the units; notices on, to the stand-in.
 python3 - "$SANDBOX_DIR/provd.conf" "$TMP/sendmail" <<'PY'
@@ -79,6 +85,8 @@ contains "... with its recipient" "$(attr_of "$S1" provdCertNotified)" "maivt@ph
 lacks "... the debt settled" "$(attr_of "$S1" provdCertNotified)" "moved owed"
 eq "binhhv's key re-issued: no notice" "$(mails_to binhhv@)" 0
 eq "... and no mark" "$(attr_of "$S2" provdCertNotified)" ""
+eq "tamlv's renewed key (its renewal re-issued): no notice" "$(mails_to tamlv@)" 0
+eq "... and no mark" "$(attr_of "$R1" provdCertNotified)" ""
 
 ok "applied again" provctl -f json reorg apply "$TMP/tmp.csv" --p12-dir "$TMP/p12b"
 ok "provd restarts" restart_provd
