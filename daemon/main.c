@@ -114,12 +114,28 @@ load_template(const struct config *cfg, struct template **out, char *err, size_t
 }
 
 /* The writer lease shows another provider took writes while this provd
- * held it. */
+ * held it.  The lease entry may replicate before the other side's other
+ * changes do, so the check runs again SPLIT_RECHECK_MS later, when
+ * replication has had time to bring them (one pending re-run at most). */
+#define SPLIT_RECHECK_MS 10000u
+
+static struct timer *split_recheck;
+
+static void
+recheck_after_split(void *ctx)
+{
+	split_recheck = NULL;
+	check_background(ctx, "after another provider took writes while this provd held the "
+	                      "writer lease (again, once replication has caught up)");
+}
+
 static void
 check_after_split(struct provd *p)
 {
 	check_background(p, "after another provider took writes while this provd held the "
 	                    "writer lease");
+	if (split_recheck == NULL)
+		split_recheck = loop_timer(p->loop, SPLIT_RECHECK_MS, recheck_after_split, p);
 }
 
 /*

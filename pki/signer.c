@@ -1541,6 +1541,18 @@ failed:
 	return -1;
 }
 
+void
+signer_forget_key(struct signer *s)
+{
+	if (s == NULL)
+		return;
+	s->have_key = 0;
+	s->key_path[0] = '\0';
+	s->pass_path[0] = '\0';
+	EVP_PKEY_free(s->pub);
+	s->pub = NULL;
+}
+
 int
 signer_restart(struct signer *s, char *err, size_t errlen)
 {

@@ -157,6 +157,14 @@ int signer_key_uri(struct signer *s, const char *uri_file, const char *uri, char
 int signer_restart(struct signer *s, char *err, size_t errlen);
 
 /*
+ * Forget the active key: the handle no longer names one, so the next
+ * restart (signer_restart, signer_restart_async) starts a keyless signer
+ * and re-loads nothing.  The running child keeps what it holds until
+ * then.  For an import that failed its checks.
+ */
+void signer_forget_key(struct signer *s);
+
+/*
  * The same without waiting, for an engine that runs an event loop (see
  * "Asynchronous requests"): the old child goes at once (SIGKILL), the new
  * one is forked (or asked of the launcher, whose answer comes on

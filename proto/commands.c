@@ -173,6 +173,9 @@ static const struct opt_spec ca_rollover_opts[] = {
 	{ .name = "p12-dir",    .kind = OPT_OUTPUT_DIR, .metavar = "DIR", .help = "with --revoke-all: write each re-issued "
 	                                   "PKCS#12 (new key) to DIR/LOGIN-SERIAL.p12 and the "
 	                                   "passphrases to DIR/passphrases.csv (0600, new files)" },
+	{ .name = "resume",     .kind = OPT_FLAG,  .metavar = NULL,   .help = "with --revoke-all, no new CA: finish the last "
+	                                   "rollover's revocations and re-issues after a crash "
+	                                   "(each revoked certificate gets one successor)" },
 	PREVIEW_OPTS,
 	END_OPTS
 };

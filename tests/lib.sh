@@ -170,6 +170,32 @@ test_user() {
 	_t_users+=("$name")
 }
 
+# split_users: ENG and CA, the engine's and the signer's service users of
+# a daemon.signer_user sandbox (root only: the test is skipped otherwise).
+split_users() {
+	(($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
+	ENG=provdt-eng$$
+	CA=provdt-ca$$
+	test_user "$ENG" || exit 1
+	test_user "$CA" || exit 1
+}
+# as_eng CMD...: CMD as the engine's user (split_users).
+as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
+
+# vcrl CERT CAFILE CRL(DER): openssl verify -crl_check with that CA's CRL.
+vcrl() {
+	local crl
+	crl=$(openssl crl -inform DER -in "$3") || return 1
+	openssl verify -CAfile "$2" -crl_check -CRLfile <(printf '%s\n' "$crl") "$1"
+}
+# sn CERT: its serial number, hex.
+sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+# ocsp_ask CERT ISSUER: OCSP over HTTP ($OCSP_URL from the sandbox),
+# the answer verified with that issuer alone.
+ocsp_ask() {
+	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
+}
+
 _t_remove_users() {
 	local u i
 	for u in "${_t_users[@]}"; do

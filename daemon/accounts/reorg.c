@@ -394,7 +394,7 @@ accounts_found(void *arg, const struct dir_result *res)
 	 * died before issuing their successor (cert_lifecycle_move_reissue). */
 	dir_search(j->req->pd->dir, j->req->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
 	           "(&(" AT_CERT_SERIAL "=*)(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)"
-	           "(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))))",
+	           CERT_OWED_CLAUSE "))",
 	           attrs, 0, NULL, cert_entry, certs_found, j);
 }
 

@@ -608,18 +608,15 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 
 		EVP_PKEY_free(pub);
 		X509_free(cert);
-		/* Forget the imported key: remove the copy, restart the signer. */
+		/* Forget the imported key: remove the copy, and replace the signer
+		 * by a keyless one started as the first was (with daemon.signer_user,
+		 * through its launcher: the signer's user, not the engine's). */
 		if (uri == NULL)
 			unlink(pd->cfg.key_file);
-		signer_stop(pd->pki->signer);
-		pd->pki->signer = NULL;
-		{
-			struct signer_config sc = { .pkcs11_module = pd->cfg.pkcs11_module,
-			                            .pkcs11_pin_file = pd->cfg.pkcs11_pin_file };
-
-			if (signer_start(&sc, &pd->pki->signer, rerr, sizeof(rerr)) < 0)
-				log_warnx("pki: signer restart: %s", rerr);
-		}
+		signer_forget_key(pd->pki->signer);
+		if (signer_restart_async(pd->pki->signer, rerr, sizeof(rerr)) < 0)
+			log_warnx("pki: signer restart: %s", rerr);
+		ca_signer_watch(pd);
 		if (!other)          /* refuse_other_ca answered already */
 			request_done(req, ST_INVALID, "key and certificate do not match: %s", err);
 		return;

@@ -509,71 +509,139 @@ life_finish(struct life *lf, int status)
 	free(lf);
 }
 
-/*
- * lifecycle_move_reissue: the office's keys revoked by this move (each
- * revoked owing its successor, certrec_revoke_owing), and those an earlier
- * run revoked and died before re-issuing, issued again one after the other
- * as successors (cert_reissue_successor: provdCertRenews names the revoked
- * one in the very add that records the new one).  A debt is settled by
- * writing the successor's serial over the mark; before issuing, a record
- * that already renews the revoked one (recorded, then the run died before
- * the mark was replaced) settles it instead: one successor per revoked
- * certificate, whatever the crashes and re-runs.
- */
-static void life_reissue_next(struct life *lf, int status);
+/* ---- settling an owed successor --------------------------------------- */
+
+struct settle {
+	struct provd       *pd;
+	struct request     *req;
+	const struct certrec *c;
+	cert_settled_fn    *done;
+	void               *ctx;
+	bool                earlier;
+	char                successor[SERIAL_HEX_MAX + 1];
+};
 
 static void
-life_settled(void *ctx, const struct dir_result *res)
+settle_end(struct settle *s, int status, const char *msg, const char *serial)
 {
-	struct life *lf = ctx;
-	struct certrec *c = lf->office[lf->nextoffice++];
-	char why[256];
-	size_t n = strlen(lf->summary);
+	s->done(s->ctx, status, msg, serial, s->earlier);
+	free(s);
+}
+
+static void
+settle_linked(void *ctx, const struct dir_result *res)
+{
+	struct settle *s = ctx;
+	char why[256], msg[300] = "";
 
 	if (res->code != LDAP_SUCCESS) {
 		/* The successor stands; the mark stays and a re-run finds it by
 		 * its provdCertRenews. */
-		log_warnx("pki: %s re-issued, but its record is not linked: %s", c->serial,
+		log_warnx("pki: %s re-issued, but its record is not linked: %s", s->c->serial,
 		          dir_result_str(res, why, sizeof(why)));
-		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not linked to its "
-		         "successor", c->serial);
+		snprintf(msg, sizeof(msg), "not linked to its successor: %s", why);
 	}
-	life_reissue_next(lf, ST_OK);
+	settle_end(s, ST_OK, msg, s->successor);
 }
 
-/* Replace c's mark with its successor's serial. */
+/* Replace the mark with the successor's serial. */
 static void
-life_settle(struct life *lf, struct certrec *c, const char *successor)
+settle_link(struct settle *s, const char *successor)
 {
 	struct dir_mods *m;
 	char dn[512];
 
-	if (ldapesc_rdn_dn(AT_CERT_SERIAL, c->serial, lf->pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
+	snprintf(s->successor, sizeof(s->successor), "%s", successor);
+	if (ldapesc_rdn_dn(AT_CERT_SERIAL, s->c->serial, s->pd->cfg.certs_dn, dn, sizeof(dn)) < 0) {
 		struct dir_result res = { .code = LDAP_OTHER };
 
-		life_settled(lf, &res);
+		settle_linked(s, &res);
 		return;
 	}
 	m = dir_mods_new();
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, successor);
-	dir_modify(lf->pd->dir, dn, dir_mods_get(m), NULL, life_settled, lf);
+	dir_modify(s->pd->dir, dn, dir_mods_get(m), NULL, settle_linked, s);
 	dir_mods_free(m);
 }
 
 static void
-life_reissued(void *ctx, int status, const char *msg, const char *serial)
+settle_issued(void *ctx, int status, const char *msg, const char *serial)
+{
+	struct settle *s = ctx;
+
+	if (status != ST_OK) {
+		settle_end(s, status, msg, NULL);
+		return;
+	}
+	settle_link(s, serial);
+}
+
+/* The records renewing c: one settles the debt, none lets the successor
+ * be issued. */
+static void
+settle_found(void *ctx, int status, const char *msg, struct certrec *list)
+{
+	struct settle *s = ctx;
+
+	if (status != ST_OK) {
+		certrec_free(list);
+		settle_end(s, status, msg, NULL);
+		return;
+	}
+	if (list == NULL) {
+		cert_reissue_successor(s->req, s->c->login, s->c->profile, s->c->serial,
+		                       certrec_new_key_type(s->c), settle_issued, s);
+		return;
+	}
+	s->earlier = true;
+	settle_link(s, list->serial);
+	certrec_free(list);
+}
+
+void
+cert_settle_owed(struct provd *pd, struct request *req, const struct certrec *c,
+                 cert_settled_fn *done, void *ctx)
+{
+	struct settle *s = xcalloc(1, sizeof(*s));
+	char filter[128], esc[2 * SERIAL_HEX_MAX + 8];
+
+	s->pd = pd;
+	s->req = req;
+	s->c = c;
+	s->done = done;
+	s->ctx = ctx;
+	if (ldapesc_filter(c->serial, esc, sizeof(esc)) < 0)
+		esc[0] = '\0';
+	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
+	         AT_CERT_RENEWS "=%s))", esc);
+	certrec_find(pd, filter, settle_found, s);
+}
+
+/*
+ * lifecycle_move_reissue: the office's keys revoked by this move (each
+ * revoked owing its successor, certrec_revoke_owing), and those an earlier
+ * run revoked and died before re-issuing, settled one after the other
+ * (cert_settle_owed).
+ */
+static void life_reissue_next(struct life *lf, int status);
+
+static void
+life_reissued(void *ctx, int status, const char *msg, const char *serial, bool earlier)
 {
 	struct life *lf = ctx;
-	struct certrec *c = lf->office[lf->nextoffice];
+	struct certrec *c = lf->office[lf->nextoffice++];
 	size_t n = strlen(lf->summary);
 
 	if (status == ST_OK) {
-		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s",
-		         lf->reissued++ ? "," : "; re-issued: ", serial);
-		life_settle(lf, c, serial);
+		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s%s",
+		         lf->reissued++ ? "," : "; re-issued: ", serial,
+		         earlier ? " (issued before)" : "");
+		n = strlen(lf->summary);
+		if (msg[0] != '\0')
+			snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s %s", c->serial, msg);
+		life_reissue_next(lf, ST_OK);
 		return;
 	}
-	lf->nextoffice++;
 	lf->failed++;
 	log_warnx("pki: re-issuing %s to %s after the move: %s", c->serial, c->login, msg);
 	snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not re-issued: %s",
@@ -581,50 +649,11 @@ life_reissued(void *ctx, int status, const char *msg, const char *serial)
 	life_reissue_next(lf, ST_OK);
 }
 
-/* The records renewing office[nextoffice]: one settles the debt, none
- * lets the successor be issued. */
-static void
-life_successor_found(void *ctx, int status, const char *msg, struct certrec *list)
-{
-	struct life *lf = ctx;
-	struct certrec *c = lf->office[lf->nextoffice];
-	char successor[SERIAL_HEX_MAX + 1];
-	size_t n = strlen(lf->summary);
-
-	if (status != ST_OK) {
-		certrec_free(list);
-		lf->nextoffice++;
-		lf->failed++;
-		snprintf(lf->summary + n, sizeof(lf->summary) - n, "; %s not re-issued: %s",
-		         c->serial, msg);
-		life_reissue_next(lf, ST_OK);
-		return;
-	}
-	if (list == NULL) {
-		cert_reissue_successor(lf->req, c->login, c->profile, c->serial,
-		                       certrec_new_key_type(c), life_reissued, lf);
-		return;
-	}
-	snprintf(successor, sizeof(successor), "%s", list->serial);
-	certrec_free(list);
-	snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s (issued before)",
-	         lf->reissued++ ? "," : "; re-issued: ", successor);
-	life_settle(lf, c, successor);
-}
-
 static void
 life_reissue_next(struct life *lf, int status)
 {
-	struct certrec *c;
-	char filter[128], esc[2 * SERIAL_HEX_MAX + 8];
-
 	if (lf->nextoffice < lf->noffice) {
-		c = lf->office[lf->nextoffice];
-		if (ldapesc_filter(c->serial, esc, sizeof(esc)) < 0)
-			esc[0] = '\0';
-		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
-		         AT_CERT_RENEWS "=%s))", esc);
-		certrec_find(lf->pd, filter, life_successor_found, lf);
+		cert_settle_owed(lf->pd, lf->req, lf->office[lf->nextoffice], life_reissued, lf);
 		return;
 	}
 	life_finish(lf, status == ST_OK && lf->failed == 0 ? ST_OK :
@@ -668,8 +697,7 @@ life_owe(struct life *lf, struct certrec *c)
 static bool
 life_owed(const struct life *lf, const struct certrec *c)
 {
-	return lf->ev == LIFECYCLE_MOVE && life_owes(lf, c) && c->state == CERT_STATE_REVOKED &&
-	       strcmp(c->renewed_by, CERT_SUCCESSOR_OWED) == 0;
+	return lf->ev == LIFECYCLE_MOVE && life_owes(lf, c) && certrec_owes_successor(c);
 }
 
 /* c is the successor of a debt in the list (recorded by a run that died
@@ -828,8 +856,7 @@ life_filter(const char *login, bool owed, char *filter, size_t len)
 	if (ldapesc_filter(login, esc, sizeof(esc)) < 0)
 		esc[0] = '\0';
 	snprintf(filter, len, "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_UID "=%s)(|(" AT_CERT_STATUS "=valid)"
-	         "(" AT_CERT_STATUS "=hold)%s))", esc, owed ? "(&(" AT_CERT_STATUS "=revoked)("
-	         AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))" : "");
+	         "(" AT_CERT_STATUS "=hold)%s))", esc, owed ? CERT_OWED_CLAUSE : "");
 }
 
 /* Find login's records that ev may touch; found(lf) then acts or previews.

@@ -65,6 +65,22 @@ void cert_reissue(struct request *req, const char *login, const char *profile,
 void cert_reissue_successor(struct request *req, const char *login, const char *profile,
                             const char *renews, enum keyfile_type kt, cert_issued_fn *done,
                             void *ctx);
+/*
+ * Settle c's debt (c revoked owing its successor, certrec_revoke_owing):
+ * a record that already renews c (recorded by a run that died before the
+ * mark was replaced) settles it; otherwise cert_reissue_successor issues
+ * one to req.  Then c's mark is replaced by the successor's serial.  One
+ * successor per revoked certificate, whatever the crashes and re-runs.
+ * c is borrowed until done runs; done(ctx, status, msg, serial, earlier)
+ * runs once: ST_OK with the successor's serial (earlier: found, not
+ * issued; msg non-empty when the link could not be written, the mark then
+ * stays for a re-run), or the failure with no serial.
+ */
+struct certrec;
+typedef void cert_settled_fn(void *ctx, int status, const char *msg, const char *serial,
+                             bool earlier);
+void cert_settle_owed(struct provd *pd, struct request *req, const struct certrec *c,
+                      cert_settled_fn *done, void *ctx);
 void cert_list(struct request *req);
 void cert_show(struct request *req);
 void cert_revoke(struct request *req);

@@ -417,6 +417,12 @@ certrec_unit_filter(const struct units *us, const char *unit, bool recursive, ch
 }
 
 bool
+certrec_owes_successor(const struct certrec *c)
+{
+	return c->state == CERT_STATE_REVOKED && strcmp(c->renewed_by, CERT_SUCCESSOR_OWED) == 0;
+}
+
+bool
 certrec_office_key(const struct certrec *c)
 {
 	return strcasecmp(c->key_source, CERT_KEY_SOURCE_OFFICE) == 0;

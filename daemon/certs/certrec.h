@@ -80,6 +80,10 @@ void certrec_output(struct request *req, const struct certrec *c, bool pem, bool
  * replaced by a new one the office makes, delivered as PKCS #12. */
 bool certrec_office_key(const struct certrec *c);
 
+/* c was revoked owing its successor (certrec_revoke_owing) and the debt
+ * is not settled yet: the one test for CERT_OWED_CLAUSE's records. */
+bool certrec_owes_successor(const struct certrec *c);
+
 /* The type of the new key that replaces c's: as c's (RSA -> rsa-3072,
  * else ec-p256, the two provd-keygen makes). */
 enum keyfile_type certrec_new_key_type(const struct certrec *c);

@@ -25,7 +25,8 @@
  *
  * check_background() runs the same check without a request, after the
  * directory connection comes back (a failover or a healed partition) or
- * when the writer lease shows a split; why ("after the directory
+ * when the writer lease shows a split (and, for a split, once more ten
+ * seconds later: the lease may replicate before the rest); why ("after the directory
  * connection came back") goes to the log and, as the arguments, to the
  * audit record the check leaves like `provctl check` does (user "provd",
  * the count as the note, status 0 or 4, the first finding).

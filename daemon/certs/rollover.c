@@ -704,9 +704,10 @@ struct roll {
 	size_t          link_len;
 	bool            dry_run;
 	bool            p12_dir;   /* --p12-dir: office keys are re-issued */
+	bool            resume;    /* --resume: the last rollover's revoke-all step again */
 	size_t          gi;        /* index of the generation retired here */
 	struct certrec *list, *cur;
-	unsigned        total, done, revoked, failed, reissued, resubmit, not_reissued;
+	unsigned        total, done, revoked, failed, reissued, resubmit, not_reissued, owed;
 	uint64_t        last_progress, last_audit;
 	char            note[384];
 	/* the swap, while the signer makes the new key (swap_start) */
@@ -1058,6 +1059,7 @@ roll_published(void *ctx, int status, const char *msg)
 {
 	struct roll *ro = ctx;
 	struct request *req = ro->req;
+	const char *what = ro->resume ? "rollover resumed" : "CA rolled over";
 
 	ca_record(req, req->pd->pki->cacert, crl_next_number(req->pd));
 	rollover_show(req);
@@ -1073,13 +1075,14 @@ roll_published(void *ctx, int status, const char *msg)
 		}
 	}
 	snprintf(req->audit_note, sizeof(req->audit_note), "generation=%zu revoked=%u "
-	         "failed=%u reissued=%u resubmit=%u not_reissued=%u", req->pd->pki->ngens + 1,
-	         ro->revoked, ro->failed, ro->reissued, ro->resubmit, ro->not_reissued);
+	         "failed=%u reissued=%u resubmit=%u not_reissued=%u owed=%u%s",
+	         req->pd->pki->ngens + 1, ro->revoked, ro->failed, ro->reissued, ro->resubmit,
+	         ro->not_reissued, ro->owed, ro->resume ? " resumed" : "");
 	if (status != ST_OK)
-		request_done(req, status, "CA rolled over%s, but publishing failed: %s "
-		             "(run 'provctl crl publish')", ro->note, msg);
+		request_done(req, status, "%s%s, but publishing failed: %s "
+		             "(run 'provctl crl publish')", what, ro->note, msg);
 	else
-		request_done(req, ro->failed > 0 ? ST_PARTIAL : ST_OK, "CA rolled over%s; %s",
+		request_done(req, ro->failed > 0 ? ST_PARTIAL : ST_OK, "%s%s; %s", what,
 		             ro->note, msg);
 	roll_free(ro);
 }
@@ -1142,14 +1145,17 @@ step_done(struct roll *ro)
 	revoke_next(ro);
 }
 
+/* The revoked record's debt settled (cert_settle_owed): its successor
+ * issued now, or found issued by a run that died before linking it. */
 static void
-reissued_one(void *ctx, int status, const char *msg, const char *serial)
+reissued_one(void *ctx, int status, const char *msg, const char *serial, bool earlier)
 {
 	struct roll *ro = ctx;
 
 	if (status == ST_OK) {
 		ro->reissued++;
-		roll_row(ro, "revoked", "re-issued", serial, "new key, PKCS#12 in --p12-dir");
+		roll_row(ro, "revoked", "re-issued", serial, earlier ? "issued by an earlier run, "
+		         "its PKCS#12 then" : msg[0] != '\0' ? msg : "new key, PKCS#12 in --p12-dir");
 	} else {
 		ro->not_reissued++;
 		log_warnx("pki: rollover: re-issuing %s to %s: %s", ro->cur->serial,
@@ -1174,8 +1180,7 @@ revoked_one(void *ctx, int status, const char *msg)
 	}
 	ro->revoked++;
 	if (certrec_office_key(ro->cur) && ro->p12_dir) {
-		cert_reissue(ro->req, ro->cur->login, ro->cur->profile, certrec_new_key_type(ro->cur),
-		             reissued_one, ro);
+		cert_settle_owed(ro->req->pd, ro->req, ro->cur, reissued_one, ro);
 		return;
 	}
 	if (certrec_office_key(ro->cur)) {
@@ -1188,19 +1193,44 @@ revoked_one(void *ctx, int status, const char *msg)
 	step_done(ro);
 }
 
+/*
+ * Each certificate of the retired generation revoked (cACompromise) and
+ * then, for the office's keys with --p12-dir, re-issued: revoked owing
+ * its successor in the same modify, the debt settled by cert_settle_owed,
+ * so that a run killed in between leaves the debt for --resume to find.
+ */
 static void
 revoke_next(struct roll *ro)
 {
+	struct provd *pd = ro->req->pd;
+
+	if (ro->cur != NULL && certrec_owes_successor(ro->cur)) {
+		ro->owed++;
+		if (ro->p12_dir) {
+			cert_settle_owed(pd, ro->req, ro->cur, reissued_one, ro);
+			return;
+		}
+		ro->not_reissued++;
+		roll_row(ro, "revoked", "re-issue", NULL, "owed a successor: --resume --p12-dir");
+		step_done(ro);
+		return;
+	}
+	if (ro->cur != NULL && certrec_office_key(ro->cur) && ro->p12_dir) {
+		certrec_revoke_owing(pd, ro->cur, REASON_CA_COMPROMISE, CERTREC_OWE_SUCCESSOR,
+		                     revoked_one, ro);
+		return;
+	}
 	if (ro->cur != NULL) {
-		certrec_change(ro->req->pd, ro->cur, CERT_STATE_REVOKED, REASON_CA_COMPROMISE, 0, NULL,
+		certrec_change(pd, ro->cur, CERT_STATE_REVOKED, REASON_CA_COMPROMISE, 0, NULL,
 		               revoked_one, ro);
 		return;
 	}
 	roll_progress(ro, true);
 	snprintf(ro->note, sizeof(ro->note), "; %u certificates of generation %u revoked "
-	         "(cACompromise), %u failed; %u re-issued with a new key, %u to re-issue by "
-	         "hand, %u to resubmit a CSR", ro->revoked, ro->req->pd->pki->gens[ro->gi].number,
-	         ro->failed, ro->reissued, ro->not_reissued, ro->resubmit);
+	         "(cACompromise), %u failed, %u revoked before and owed a successor; %u "
+	         "re-issued with a new key, %u to re-issue by hand, %u to resubmit a CSR",
+	         ro->revoked, ro->req->pd->pki->gens[ro->gi].number, ro->failed, ro->owed,
+	         ro->reissued, ro->not_reissued, ro->resubmit);
 	crl_rebuild(ro->req->pd, roll_published, ro);
 }
 
@@ -1234,14 +1264,17 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 	revoke_next(ro);
 }
 
-/* The valid and held records of the CA with this filter clause. */
+/* The valid and held records of the CA with this filter clause; with
+ * owed, also those revoked owing a successor. */
 static void
-find_live(struct provd *pd, const char *clause, certrec_found_fn *done, void *ctx)
+find_live(struct provd *pd, const char *clause, bool with_owed, certrec_found_fn *done,
+          void *ctx)
 {
-	char filter[ROLLOVER_CLAUSE_MAX + 160];
+	char filter[ROLLOVER_CLAUSE_MAX + 240];
 
 	snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")%s"
-	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)))", clause);
+	         "(|(" AT_CERT_STATUS "=valid)(" AT_CERT_STATUS "=hold)%s))", clause,
+	         with_owed ? CERT_OWED_CLAUSE : "");
 	certrec_find(pd, filter, done, ctx);
 }
 
@@ -1254,7 +1287,7 @@ after_entries(struct roll *ro)
 		crl_rebuild(pd, roll_published, ro);
 		return;
 	}
-	find_live(pd, pd->pki->gens[ro->gi].clause, revoke_found, ro);
+	find_live(pd, pd->pki->gens[ro->gi].clause, true, revoke_found, ro);
 }
 
 /* --dry-run: what the rollover would do to each certificate; nothing
@@ -1276,7 +1309,13 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		const char *action;
 
 		ro->total++;
-		if (certrec_office_key(ro->cur) && ro->p12_dir) {
+		if (certrec_owes_successor(ro->cur)) {
+			action = ro->p12_dir ? "re-issue (owed)" : "re-issue by hand (owed)";
+			if (ro->p12_dir)
+				ro->reissued++;
+			else
+				ro->not_reissued++;
+		} else if (certrec_office_key(ro->cur) && ro->p12_dir) {
 			action = "revoke, re-issue";
 			ro->reissued++;
 		} else if (certrec_office_key(ro->cur)) {
@@ -1288,7 +1327,13 @@ preview_found(void *ctx, int status, const char *msg, struct certrec *list)
 		}
 		roll_row(ro, ro->cur->status, action, NULL, NULL);
 	}
-	if (!ro->revoke_all)
+	if (ro->resume)
+		request_done(req, ST_OK, "dry run, nothing changed: no new CA; %u certificates of "
+		             "generation %u to revoke (cACompromise) or re-issue: %u re-issued with "
+		             "a new key, %u to re-issue by hand, %u to resubmit a CSR", ro->total,
+		             req->pd->pki->gens[ro->gi].number, ro->reissued, ro->not_reissued,
+		             ro->resubmit);
+	else if (!ro->revoke_all)
 		request_done(req, ST_OK, "dry run, nothing changed: a new CA %s would be made and "
 		             "the current one retired as generation %zu; its certificates stay "
 		             "valid", ro->subject, req->pd->pki->ngens + 1);
@@ -1423,6 +1468,42 @@ old_crl_done(void *ctx, int status, const char *msg)
 	}
 }
 
+/*
+ * --resume --revoke-all: the revoke-all step of the last rollover again,
+ * no new CA: what a killed run left valid or held is revoked, what it
+ * revoked owing a successor is settled (cert_settle_owed).  As often as
+ * needed; a run with nothing left to do issues nothing.  With --dry-run,
+ * what it would do.
+ */
+static void
+rollover_resume(struct request *req)
+{
+	struct provd *pd = req->pd;
+	struct roll *ro;
+
+	if (!cmd_flag(&req->args, "revoke-all") || cmd_arg(&req->args, "subject") != NULL ||
+	    cmd_arg(&req->args, "key") != NULL || cmd_arg(&req->args, "days") != NULL ||
+	    cmd_arg(&req->args, "pkcs11") != NULL || cmd_flag(&req->args, "link")) {
+		request_done(req, ST_USAGE, "--resume goes with --revoke-all [--p12-dir DIR] "
+		             "only: it makes no new CA");
+		return;
+	}
+	if (pd->pki->ngens == 0) {
+		request_done(req, ST_NOTFOUND, "--resume: no CA has been rolled over");
+		return;
+	}
+	ro = xcalloc(1, sizeof(*ro));
+	ro->req = req;
+	ro->resume = ro->revoke_all = true;
+	ro->p12_dir = cmd_flag(&req->args, "p12-dir");
+	ro->gi = pd->pki->ngens - 1;
+	ro->dry_run = cmd_flag(&req->args, "dry-run");
+	if (ro->dry_run)
+		find_live(pd, pd->pki->gens[ro->gi].clause, true, preview_found, ro);
+	else
+		after_entries(ro);
+}
+
 void
 ca_rollover(struct request *req)
 {
@@ -1442,6 +1523,10 @@ ca_rollover(struct request *req)
 	}
 	if (pd->pki->signer_busy) {
 		request_done(req, ST_CONFLICT, "a CA key is being generated already");
+		return;
+	}
+	if (cmd_flag(&req->args, "resume")) {
+		rollover_resume(req);
 		return;
 	}
 	if (!ca_key_args(req, &kt, &days))
@@ -1490,7 +1575,7 @@ ca_rollover(struct request *req)
 			return;
 		}
 		if (ro->revoke_all)
-			find_live(pd, clause, preview_found, ro);
+			find_live(pd, clause, false, preview_found, ro);
 		else
 			preview_found(ro, ST_OK, "", NULL);
 		free(clause);

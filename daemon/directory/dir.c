@@ -2,6 +2,8 @@
 #include "dir.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +85,11 @@ struct dir {
 	bool           ever_up;
 	bool           lost_pending;
 	bool           read_yielded; /* on_readable continues after a poll */
+	bool           writing;      /* libldap holds a request not yet all sent */
+	bool           want_out;     /* ... and the loop watches for EPOLLOUT */
+	int            writing_msgid;
+	int            fl;           /* the socket's file status flags, blocking */
+	bool           nonblock;     /* O_NONBLOCK set: while sending */
 	unsigned long  read_slices;  /* ... how often it did */
 	dir_state_fn  *state_cb;
 	void          *state_ctx;
@@ -192,6 +199,41 @@ schedule_retry(struct dir *d)
 
 static void read_results(struct dir *d);
 
+/*
+ * Requests are sent on a non-blocking socket: one larger than the socket
+ * buffer (a CRL of 100,000 entries is 6 MB) is sent by libldap in parts,
+ * the rest from ldap_result when the loop sees the socket writable, and
+ * the loop never waits in write() for slapd to take it.  Between requests
+ * the socket is blocking again, so read_results takes a message that is
+ * still arriving whole (and a stream of entries for LOOP_SLICE_US).
+ */
+static void
+set_nonblock(struct dir *d, bool on)
+{
+	if (d->ld == NULL || d->nonblock == on)
+		return;
+	if (fcntl(d->fd, F_SETFL, on ? d->fl | O_NONBLOCK : d->fl) == 0)
+		d->nonblock = on;
+}
+
+static void
+watch_out(struct dir *d, bool on)
+{
+	if (d->ld == NULL || d->want_out == on)
+		return;
+	if (loop_mod_fd(d->loop, d->fd, on ? EPOLLIN | EPOLLOUT : EPOLLIN) == 0)
+		d->want_out = on;
+}
+
+static void
+set_writing(struct dir *d, bool on)
+{
+	d->writing = on;
+	watch_out(d, on);
+	if (!on)
+		set_nonblock(d, false);
+}
+
 static void
 read_resume(void *arg)
 {
@@ -207,9 +249,17 @@ on_readable(void *arg, int fd, uint32_t events)
 	struct dir *d = arg;
 
 	(void)fd;
-	(void)events;
-	if (!d->read_yielded)
-		read_results(d);
+	if (d->read_yielded)
+		return;              /* read_resume calls ldap_result soon */
+	read_results(d);             /* ldap_result also sends more of a request */
+	/* Still writable after libldap sent what it held: the request went out
+	 * whole, or nearly; tick() watches again in case it had not. */
+	if ((events & EPOLLOUT) && d->ld != NULL && d->want_out) {
+		struct pollfd pfd = { .fd = d->fd, .events = POLLOUT, .revents = 0 };
+
+		if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT))
+			watch_out(d, false);
+	}
 }
 
 /*
@@ -276,6 +326,8 @@ read_results(struct dir *d)
 		/* A final result: take the op off the outstanding list first, so
 		 * the callback may submit more. */
 		d->out[i] = d->out[--d->nout];
+		if (d->writing && msgid == d->writing_msgid)
+			set_writing(d, false);   /* answered, so sent whole */
 		{
 			int err = LDAP_OTHER;
 			char *matched = NULL, *text = NULL;
@@ -348,10 +400,14 @@ try_uri(struct dir *d, const char *uri, char *why, size_t whylen)
 	{
 		Sockbuf *sb = NULL;
 
-		if (ldap_get_option(d->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL)
+		if (ldap_get_option(d->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL) {
 			ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead,
 			                   LBER_SBIOD_LEVEL_PROVIDER, NULL);
+		}
 	}
+	if ((d->fl = fcntl(fd, F_GETFL)) < 0)
+		d->fl = O_RDWR;
+	d->fl &= ~O_NONBLOCK;
 	if (loop_add_fd(d->loop, fd, EPOLLIN, on_readable, d) < 0) {
 		snprintf(why, whylen, "epoll: %s", strerror(errno));
 		ldap_unbind_ext(d->ld, NULL, NULL);
@@ -359,6 +415,9 @@ try_uri(struct dir *d, const char *uri, char *why, size_t whylen)
 		return -1;
 	}
 	d->fd = fd;
+	d->writing = false;
+	d->want_out = false;
+	d->nonblock = false;
 	return 0;
 }
 
@@ -653,12 +712,19 @@ tick(void *arg)
 	size_t i = 0;
 
 	d->tick = loop_timer(d->loop, TICK_MS, tick, d);
+	if (d->writing)
+		watch_out(d, true);
 	while (i < d->nout) {
 		struct op *op = d->out[i];
 
 		if (op->deadline > now) {
 			i++;
 			continue;
+		}
+		if (d->writing) {
+			/* An abandon now would land inside the half-sent request. */
+			dir_lost(d, "the directory did not take a request in time");
+			return;
 		}
 		d->out[i] = d->out[--d->nout];
 		if (d->ld != NULL)
@@ -712,10 +778,26 @@ pump(struct dir *d)
 		STAILQ_REMOVE_HEAD(&d->queue, entry);
 		d->nqueued--;
 		op->deadline = loop_now_ms() + (uint64_t)d->timeout_s * 1000u;
+		set_nonblock(d, true);       /* never wait in write(): see set_nonblock */
 		rc = send_op(d, op);
 		if (rc == LDAP_SUCCESS) {
+			int err = LDAP_SUCCESS;
+
 			d->out[d->nout++] = op;
+			/* Sent in part: the rest goes when the socket takes it. */
+			(void)ldap_get_option(d->ld, LDAP_OPT_RESULT_CODE, &err);
+			set_writing(d, err == LDAP_BUSY);
+			d->writing_msgid = op->msgid;
+			if (d->writing)
+				return;
 			continue;
+		}
+		if (rc == LDAP_BUSY) {
+			/* The request before is still being sent: this one waits. */
+			STAILQ_INSERT_HEAD(&d->queue, op, entry);
+			d->nqueued++;
+			set_writing(d, true);
+			return;
 		}
 		/* pump() may run inside a submitting call: report failures from
 		 * the loop, never synchronously. */
@@ -730,6 +812,8 @@ pump(struct dir *d)
 		}
 		defer_failure(d, op, rc);
 	}
+	if (!d->writing)
+		set_nonblock(d, false);
 }
 
 static void

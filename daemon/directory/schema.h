@@ -75,7 +75,8 @@
 #define AT_CROSS_CERT_PAIR "crossCertificatePair;binary" /* a rollover's link, RFC 4523 */
 
 #define CERT_KEY_SOURCE_OFFICE "office" /* the value of AT_CERT_KEY_SOURCE */
-/* AT_CERT_RENEWED_BY of a certificate revoked by a move whose successor
+/* AT_CERT_RENEWED_BY of a certificate revoked by a move or a rollover's
+ * --revoke-all --p12-dir whose successor
  * (a new key from the office) is owed: written with the revocation, replaced
  * by the successor's serial once it is recorded (see cert_lifecycle_move_reissue). */
 #define CERT_SUCCESSOR_OWED "pending"
@@ -84,6 +85,10 @@
  * "moved sending" (claimed), then "moved TIME RCPTS" (sent). */
 #define CERT_MOVED_NOTICE_OWED "moved owed"
 #define CERT_MOVED_NOTICE      "moved"
+/* The filter clause of a record revoked owing its successor (a move's or a
+ * rollover's --revoke-all; certrec_owes_successor is the same test). */
+#define CERT_OWED_CLAUSE                                                                           \
+	"(&(" AT_CERT_STATUS "=revoked)(" AT_CERT_RENEWED_BY "=" CERT_SUCCESSOR_OWED "))"
 
 /* ---- object classes ----------------------------------------------------- */
 

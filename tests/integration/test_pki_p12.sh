@@ -91,7 +91,7 @@ n = d[i + 1]
 hl, ln = (2, n) if n < 0x80 else (2 + (n & 0x7f), int.from_bytes(d[i + 2:i + 2 + (n & 0x7f)], "big"))
 print(d[i:i + hl + ln].hex())')"
 fails "the engine never held the private key" 1 proc_holds_hex "$engine" "$priv"
-ok "the helper is gone" test -z "$(pgrep -x provd-keygen)"
+ok "the helper is gone" test -z "$(pgrep -x -P "$(<"$SANDBOX_DIR/provd.pid")" provd-keygen)"
 
 # GnuTLS and NSS read it too.
 ok "certtool --p12-info" certtool --p12-info --inder --infile "$T/an.p12" --password "$pass"

@@ -6,12 +6,29 @@
 # new 0600 PKCS#12 file in --p12-dir with its passphrase in
 # passphrases.csv; CSR-based ones listed for the holders to resubmit; a
 # disabled account's certificate revoked but not re-issued; audited.
+# Then a compromise of the new CA, the rollover killed (SIGKILL) after a
+# revocation, before its re-issue (the signer held with SIGSTOP by the
+# key helper): 'ca rollover --revoke-all --resume' gives each revoked
+# certificate exactly one successor under the newest CA, makes no CA,
+# and run again issues nothing.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 T=$(mktemp -d /tmp/provd-reissue.XXXXXX)
 at_exit rm -rf "$T"
 
-sandbox_up
+# provd from a directory of its own: its provd-keygen stops the process
+# named in $T/hold (the signer) before making the key, so a re-issue stops
+# between the revocation and the signature.
+mkdir "$T/bin"
+cp "$BUILD/provd" "$T/bin/provd"
+ln -s "$BUILD/provd-self" "$BUILD/provd-ocsp" "$T/bin/"
+cat >"$T/bin/provd-keygen" <<KEYGEN
+#!/bin/bash
+if [[ -s '$T/hold' ]]; then kill -STOP "\$(<'$T/hold')"; : >'$T/held'; fi
+exec '$BUILD/provd-keygen' "\$@"
+KEYGEN
+chmod 755 "$T" "$T/bin" "$T/bin/provd-keygen"
+sandbox_up --provd "$T/bin/provd"
 S=$SANDBOX_DIR/state
 CA="/C=VN/O=UBND tỉnh Vĩnh Phúc/CN=Vinh Phuc Staff CA"
 serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f'; }
@@ -124,4 +141,99 @@ lacks "no passphrase in the audit" "$OUT" "$(sed -n 2p "$T/p12/passphrases.csv" 
 
 fails "passphrases.csv is never overwritten" 2 provctl ca rollover --revoke-all \
 	--p12-dir "$T/p12" --subject "$CA G3" --key ec-p256 --days 3650
+# ---- a compromise of the new CA, the rollover killed between revoke and re-issue ----
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/bi2.key" \
+	-subj /CN=x -out "$T/bi2.csr" 2>/dev/null
+ok "binhtv resubmits a CSR" provctl cert issue binhtv --csr "$T/bi2.csr"
+printf '%s\n' "$OUT" >"$T/bi2.pem"
+bi2=$(serial_of "$T/bi2.pem")
+ldap_cert() {   # ldap_cert SERIAL ATTR: the record's value
+	ldap_root -b "provdCertSerial=$1,ou=certificates,ou=pki,$LDAP_BASE" -s base \
+		'(objectClass=*)' "$2" | sed -n "s/^$2: //p"
+}
+successors() {   # successors SERIAL: the records that renew it
+	ldap_root -b "ou=certificates,ou=pki,$LDAP_BASE" -s one "(provdCertRenews=$1)" \
+		provdCertSerial | sed -n 's/^provdCertSerial: //p'
+}
+ok "ca show" provctl -f json ca show
+spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT" | head -n1)
+ok "the signer runs ($spid)" test -n "$spid"
+echo "$spid" >"$T/hold"
+mkdir -m 700 "$T/p12a" "$T/p12b" "$T/p12c" "$T/p12d"
+provctl ca rollover --revoke-all --p12-dir "$T/p12a" --subject "$CA G3" --key ec-p256 \
+	--days 3650 >"$T/roll3.out" 2>&1 &
+rpid=$!
+held() { [[ -e $T/held ]]; }
+ok "a revocation recorded, the signer held at its re-issue" within 60 held
+rm -f "$T/hold"
+ok "provd killed there (SIGKILL)" kill -KILL "$(<"$SANDBOX_DIR/provd.pid")"
+kill -KILL "$spid" 2>/dev/null || true
+wait "$rpid" || true
+cp "$S/ca/ca.pem" "$T/gen3.pem"
+ok "the new CA was in place" openssl x509 -in "$T/gen3.pem" -noout -subject
+contains "... G3" "$OUT" "G3"
+eq "nothing re-issued" "$(successors "$an2")$(successors "$ha2")" ""
+eq "no PKCS#12 written" "$(find "$T/p12a" -name '*.p12')" ""
+eq "annv's certificate revoked owing its successor" \
+	"$(ldap_cert "$an2" provdCertStatus) $(ldap_cert "$an2" provdCertRenewedBy)" "revoked pending"
+ok "provd restarts" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$T/bin/provd"
+
+fails "--resume makes no CA" 2 provctl ca rollover --revoke-all --resume --subject "$CA G4"
+fails "--resume without --revoke-all" 2 provctl ca rollover --resume
+ok "--resume --dry-run" provctl -f json ca rollover --revoke-all --resume --dry-run \
+	--p12-dir "$T/p12b"
+contains "... annv owed" "$(row annv)" '"status":"revoked","reason":"cACompromise","action":"re-issue (owed)"'
+contains "... hadtt still to revoke" "$(row hadtt)" '"status":"valid","reason":"cACompromise","action":"revoke, re-issue"'
+eq "... changes nothing" "$(ldap_cert "$ha2" provdCertStatus)" valid
+ok "ca rollover --revoke-all --resume --p12-dir" provctl -f json ca rollover --revoke-all \
+	--resume --p12-dir "$T/p12b"
+contains "binhtv listed to resubmit" "$(row binhtv)" '"action":"resubmit"'
+ok "no new CA" cmp "$S/ca/ca.pem" "$T/gen3.pem"
+ok "... and no third retired generation" test ! -e "$S/ca/gen-3"
+openssl crl -inform DER -in "$S/crl/ca-gen-2.crl" -noout -text >"$T/crl-g2.txt"
+ok "generation 2's CRL" test -s "$T/crl-g2.txt"
+crlg2=$(tr -d ' :\n' <"$T/crl-g2.txt" | tr 'A-F' 'a-f')
+openssl crl -inform DER -in "$S/crl/ca.crl" >"$T/crl3.pem"
+for who in annv:"$an2" hadtt:"$ha2"; do
+	IFS=: read -r login old <<<"$who"
+	new=$(successors "$old")
+	eq "$login: exactly one successor of $old" "$(wc -w <<<"$new")" 1
+	eq "... the old one revoked (cACompromise) and linked to it" \
+		"$(ldap_cert "$old" provdCertStatus) $(ldap_cert "$old" provdCertReason) $(ldap_cert "$old" provdCertRenewedBy)" \
+		"revoked cACompromise $new"
+	contains "... on generation 2's CRL" "$crlg2" "$old"
+	f=$T/p12b/$login-$new.p12
+	ok "... its PKCS#12 written" test -s "$f"
+	pass=$(grep "^$login,$new," "$T/p12b/passphrases.csv" | cut -d, -f4)
+	ok "... its passphrase opens it" openssl pkcs12 -in "$f" -passin "pass:$pass" -nokeys \
+		-clcerts -out "$T/$login.g3.pem"
+	ok "... it verifies against the newest CA and its CRL" openssl verify -CAfile "$T/gen3.pem" \
+		-crl_check -CRLfile "$T/crl3.pem" "$T/$login.g3.pem"
+	eq "... $login holds exactly one valid certificate, that one" \
+		"$(ldap_root -b "ou=certificates,ou=pki,$LDAP_BASE" -s one "(&(uid=$login)(provdCertStatus=valid))" provdCertSerial | sed -n 's/^provdCertSerial: //p')" "$new"
+done
+eq "binhtv's revoked (cACompromise), owes nothing" \
+	"$(ldap_cert "$bi2" provdCertStatus) $(ldap_cert "$bi2" provdCertReason) $(ldap_cert "$bi2" provdCertRenewedBy)" \
+	"revoked cACompromise "
+eq "one PKCS#12 per holder in all" "$(find "$T/p12a" "$T/p12b" -name '*.p12' | wc -l)" 2
+ok "audit show" provctl -f json audit show
+contains "the resumed run is audited" "$OUT" "owed=1 resumed"
+
+ok "resumed once more" provctl -f json ca rollover --revoke-all --resume --p12-dir "$T/p12c"
+eq "... issues nothing" "$(ls -A "$T/p12c")" ""
+
+# a successor recorded, the run dead before the link
+an3=$(successors "$an2")
+ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null <<LDIF
+dn: provdCertSerial=$an2,ou=certificates,ou=pki,$LDAP_BASE
+changetype: modify
+replace: provdCertRenewedBy
+provdCertRenewedBy: pending
+LDIF
+ok "resumed with the link missing" provctl -f json ca rollover --revoke-all --resume \
+	--p12-dir "$T/p12d"
+contains "... the successor found" "$(row annv)" "issued by an earlier run"
+eq "... issues nothing" "$(ls -A "$T/p12d")" ""
+eq "... linked again" "$(ldap_cert "$an2" provdCertRenewedBy)" "$an3"
+eq "... still exactly one successor" "$(successors "$an2")" "$an3"
 done_testing

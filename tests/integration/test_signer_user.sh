@@ -6,12 +6,7 @@
 # test_signer_user_hsm.sh.)
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-(($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
-ENG=provdt-eng$$
-CA=provdt-ca$$
-test_user "$ENG" || exit 1
-test_user "$CA" || exit 1
-as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
+split_users
 
 sandbox_up --user "$ENG" --signer-user "$CA" --hsm
 KEY=$SANDBOX_DIR/state/ca-key/ca.key
@@ -155,16 +150,6 @@ fails "the engine's uid cannot read the spare launcher's memory" any as_eng \
 ok "the current signer was not disturbed" kill -0 "$m0"
 eq "it is still the current signer" "$mpid" "$m0"
 ok "nor the retired generation's" kill -0 "$gpid"
-
-# All the CRLs of every generation, for openssl verify -crl_check.
-vcrl() {  # vcrl CERT CAFILE CRL(DER): -crl_check with that CA's CRL
-	openssl crl -inform DER -in "$3" >"$T/v.crl" || return 1
-	openssl verify -CAfile "$2" -crl_check -CRLfile "$T/v.crl" "$1"
-}
-sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-ocsp_ask() {  # ocsp_ask CERT ISSUER: over HTTP, verified with that issuer alone
-	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
-}
 
 # Generation 3, RSA-4096, made while provd answers: the main signer makes
 # the key; it is held once the old CA's last CRL is out, so in the middle

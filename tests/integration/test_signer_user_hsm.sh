@@ -6,12 +6,7 @@
 # file's directory nor the token's PIN file; no CA key file exists.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
-(($(id -u) == 0)) || skip_all "needs root (useradd, privilege drop)"
-ENG=provdt-eng$$
-CA=provdt-ca$$
-test_user "$ENG" || exit 1
-test_user "$CA" || exit 1
-as_eng() { setpriv --reuid="$ENG" --regid=nogroup --clear-groups "$@"; }
+split_users
 T=$(mktemp -d /tmp/provd-splithsm.XXXXXX)
 at_exit rm -rf "$T"
 
@@ -19,13 +14,10 @@ csr() {  # csr NAME: an EC key and CSR in $T
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
 		-subj /CN=x -out "$T/$1.csr" 2>/dev/null
 }
-vcrl() {  # vcrl CERT CAFILE CRL(DER): openssl verify -crl_check with that CA's CRL
-	openssl crl -inform DER -in "$3" >"$T/v.crl" || return 1
-	openssl verify -CAfile "$2" -crl_check -CRLfile "$T/v.crl" "$1"
-}
-sn() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
-ocsp_ask() {  # ocsp_ask CERT ISSUER: over HTTP, verified with that issuer alone
-	openssl ocsp -url "$OCSP_URL" -issuer "$2" -CAfile "$2" -cert "$1" -resp_text
+signers_as() {  # signers_as USER: the launchers' children (the signers) run, all as USER
+	local p=$(<"$SANDBOX_DIR/provd.pid") l kids
+	kids=$(for l in $(pgrep -P "$p"); do pgrep -P "$l"; done | paste -sd,)
+	[[ -n $kids && $(ps -o user= -p "$kids" | sort -u) == "$1" ]]
 }
 no_key_file() {  # no CA key file (ca.key, gen-N/ca.key), no PEM private key in provd's files
 	[[ -z $(find "$SANDBOX_DIR" -name 'ca.key' -print -quit) ]] &&
@@ -72,6 +64,16 @@ ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 mv "$S/ca/ca.pem" "$T/g1-before-import.pem"
 rm "$KEY.uri"
 ok "start provd without a CA" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+# A failed import leaves a keyless signer started as the first was: through
+# the launcher, as the signer's user, never forked by the engine.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/other.key" \
+	-subj '/CN=Other CA' -days 30 -out "$T/other.pem" 2>/dev/null
+fails "ca import --pkcs11 with a certificate of another key" 6 provctl ca import \
+	--cert "$T/other.pem" --pkcs11 "$PKCS11_URI"
+contains "says so" "$ERR" "key and certificate do not match"
+eq "no URI file written" "$(ls -A "$KD")" ""
+ok "a new signer runs, as the signer's user" within 10 signers_as "$CA"
+eq "provd forked none as the engine's user" "$(pgrep -P "$(<"$SANDBOX_DIR/provd.pid")" -u "$ENG")" ""
 ok "ca import --pkcs11 with daemon.signer_user" provctl -f json ca import --cert "$T/g1.pem" \
 	--pkcs11 "$PKCS11_URI"
 eq "the signer recorded the URI again, 0600" "$(stat -c '%U %a' "$KEY.uri")" "$CA 600"

@@ -84,8 +84,8 @@ test_subject(void **state)
 {
 	const char *subjects[] = {
 		"Hi",
-		"Chứng thư số của Nguyễn Văn An sẽ hết hạn sau 7 ngày (06/12/2026 07:56 (giờ "
-		"Việt Nam, UTC+7))",
+		("Chứng thư số của Nguyễn Văn An sẽ hết hạn sau 7 ngày (06/12/2026 07:56 (giờ "
+		 "Việt Nam, UTC+7))"),
 		"ệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệệ",
 	};
 	char enc[2048], dec[1024];

@@ -28,6 +28,7 @@
 #include "certgen.h"
 #include "keyfile.h"
 #include "keyinfo.h"
+#include "p11uri.h"
 #include "signer.h"
 #include "signer_child.h"
 #include "signer_wire.h"
@@ -1161,6 +1162,202 @@ test_launcher_protocol(void **state)
 	assert_true(gone_within(p3, 2000));
 }
 
+/* ---- KEY_URI: the token key's URI file, written by the signer ------------ */
+
+static const char *
+softhsm_module(void)
+{
+	static const char *const m[] = { "/usr/lib/softhsm/libsofthsm2.so",
+	    "/usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so" };
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (access(m[i], R_OK) == 0)
+			return m[i];
+	fail_msg("libsofthsm2.so not found (tools/install-deps installs softhsm2)");
+	return NULL;
+}
+
+/* KEY_URI as the wire carries it, past the engine's own length check. */
+static int
+key_uri_raw(struct signer *s, const char *file, const char *uri, char *err,
+    size_t errlen)
+{
+	struct signer_field f[2] = {
+		{ (const unsigned char *)file, strlen(file) },
+		{ (const unsigned char *)uri, strlen(uri) },
+	};
+	struct signer_msg m;
+
+	if (signer_call(s, SIGNER_OP_KEY_URI, 0, f, 2, 4096, &m, err, errlen) < 0)
+		return -1;
+	signer_msg_free(&m);
+	return 0;
+}
+
+/* The names in dir, sorted, joined by spaces. */
+static void
+dir_names(const char *dir, char *out, size_t outsize)
+{
+	struct dirent **ents;
+	int n = scandir(dir, &ents, NULL, alphasort);
+	size_t used = 0;
+
+	assert_true(n >= 0);
+	out[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(ents[i]->d_name, ".") != 0 && strcmp(ents[i]->d_name, "..") != 0)
+			used += (size_t)snprintf(out + used, outsize - used, "%s%s",
+			    used > 0 ? " " : "", ents[i]->d_name);
+		free(ents[i]);
+	}
+	free(ents);
+	assert_true(used < outsize);
+}
+
+static void
+expect_refused(struct signer *s, const char *file, const char *uri, const char *why)
+{
+	char err[512];
+
+	assert_int_equal(key_uri_raw(s, file, uri, err, sizeof(err)), -1);
+	if (strstr(err, why) == NULL)
+		fail_msg("KEY_URI %s %s: \"%s\", not \"%s\"", file, uri, err, why);
+}
+
+/*
+ * What KEY_URI refuses: a URI that does not parse or is too long, one that
+ * is not the loaded key's, a file that is not a "*.uri" directly in the key
+ * directory (relative, elsewhere, another name, through a symbolic link),
+ * and a name that exists (file or symbolic link).  Nothing is written and
+ * what exists is left as it was; the key's own URI, at a new name, is.
+ */
+static void
+test_key_uri_refusals(void **state)
+{
+	struct fixture *f = *state;
+	const char *uri = "pkcs11:token=provd-unit;object=ca";
+	char *hsm = tpki_path(f->dir, "hsm"), *kd = tpki_path(f->dir, "kd");
+	char *other = tpki_path(f->dir, "other"), *conf = tpki_path(hsm, "softhsm2.conf");
+	char *pin = tpki_path(hsm, "token.pin"), *p, *q, err[512], names[512];
+	char longuri[P11URI_MAX + 64];
+	struct signer_config cfg = { .timeout_ms = 20000, .keygen_timeout_ms = 600000 };
+	static const char outside[] = "not a .uri file in the key directory";
+	static const struct {
+		bool        in_kd;      /* under the key directory, or its parent */
+		const char *name;
+		const char *why;
+	} files[] = {
+		{ true, "../other/x.uri", outside },
+		{ false, "other/x.uri", outside },
+		{ false, "x.uri", outside },             /* the directory above */
+		{ true, "sub/x.uri", outside },          /* sub: a link to other/ */
+		{ true, "ca.key", outside },
+		{ true, "ca.uri.tmp", outside },
+		{ true, ".uri", outside },
+		{ true, "old.uri", "exists already" },
+		{ true, "link.uri", "exists already" },  /* a link to other/ */
+	};
+	struct signer *s = NULL;
+	EVP_PKEY *pub = NULL;
+	unsigned char *got;
+	struct stat st;
+	size_t len;
+
+	assert_int_equal(mkdir(hsm, 0700), 0);
+	assert_int_equal(mkdir(kd, 0700), 0);
+	assert_int_equal(mkdir(other, 0700), 0);
+	p = tpki_path(hsm, "tokens");
+	assert_int_equal(mkdir(p, 0700), 0);
+	assert_int_equal(tpki_run(conf, "printf 'directories.tokendir = %s\\n"
+	    "objectstore.backend = file\\nlog.level = ERROR\\n'", p), 0);
+	free(p);
+	assert_int_equal(tpki_write(pin, "1234\n", 5, 0600), 0);
+	assert_int_equal(setenv("SOFTHSM2_CONF", conf, 1), 0);
+	assert_int_equal(tpki_run(NULL, "softhsm2-util --init-token --free --label "
+	    "provd-unit --so-pin 5678 --pin 1234"), 0);
+	cfg.pkcs11_module = softhsm_module();
+	cfg.pkcs11_pin_file = pin;
+	cfg.key_dir = kd;
+	assert_int_equal(signer_start(&cfg, &s, err, sizeof(err)), 0);
+
+	/* Before any key: nothing is the active key's URI. */
+	p = tpki_path(kd, "ca.key.uri");
+	expect_refused(s, p, uri, "not the active token key's URI");
+	assert_int_equal(signer_genkey(s, KEYFILE_EC_P256, uri, NULL, &pub, err,
+	    sizeof(err)), 0);
+
+	/* What is there already, to stay as it is. */
+	q = tpki_path(kd, "old.uri");
+	assert_int_equal(tpki_write(q, "old\n", 4, 0600), 0);
+	free(q);
+	q = tpki_path(kd, "link.uri");
+	assert_int_equal(symlink("../other/target.uri", q), 0);
+	free(q);
+	q = tpki_path(kd, "sub");
+	assert_int_equal(symlink(other, q), 0);
+	free(q);
+
+	/* The URI. */
+	expect_refused(s, p, "pkcs11:object=ca", "not a PKCS#11 URI");
+	expect_refused(s, p, "file:///etc/passwd", "not a PKCS#11 URI");
+	snprintf(longuri, sizeof(longuri), "%s;id=%%%0*d", uri,
+	    (int)(P11URI_MAX - strlen(uri) - 4), 0);
+	assert_true(strlen(longuri) > P11URI_MAX);
+	expect_refused(s, p, longuri, "not a PKCS#11 URI");
+	assert_int_equal(signer_key_uri(s, p, longuri, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "longer than"));
+	expect_refused(s, p, "pkcs11:token=provd-unit;object=other", "not the active token key's URI");
+	expect_refused(s, p, "pkcs11:token=provd-unit;object=ca;id=%01",
+	    "not the active token key's URI");
+
+	/* The file. */
+	expect_refused(s, "../x.uri", uri, "must be an absolute path");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		q = tpki_path(files[i].in_kd ? kd : f->dir, files[i].name);
+		expect_refused(s, q, uri, files[i].why);
+		free(q);
+	}
+
+	dir_names(kd, names, sizeof(names));
+	assert_string_equal(names, "link.uri old.uri sub");
+	dir_names(other, names, sizeof(names));
+	assert_string_equal(names, "");
+	q = tpki_path(f->dir, "x.uri");
+	assert_int_equal(access(q, F_OK), -1);
+	free(q);
+	q = tpki_path(kd, "old.uri");
+	got = tpki_slurp(q, &len);
+	assert_non_null(got);
+	assert_int_equal(len, 4);
+	assert_memory_equal(got, "old\n", 4);
+	free(got);
+	free(q);
+
+	/* The active key's URI at a new name in the key directory: written. */
+	assert_int_equal(signer_key_uri(s, p, uri, err, sizeof(err)), 0);
+	assert_int_equal(lstat(p, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	assert_int_equal(st.st_mode & 07777, 0600);
+	got = tpki_slurp(p, &len);
+	assert_non_null(got);
+	assert_int_equal(len, strlen(uri) + 1);
+	assert_memory_equal(got, uri, strlen(uri));
+	free(got);
+	dir_names(kd, names, sizeof(names));
+	assert_string_equal(names, "ca.key.uri link.uri old.uri sub");
+	expect_refused(s, p, uri, "exists already");
+
+	EVP_PKEY_free(pub);
+	signer_stop(s);
+	unsetenv("SOFTHSM2_CONF");
+	free(p);
+	free(hsm);
+	free(kd);
+	free(other);
+	free(conf);
+	free(pin);
+}
+
 int
 main(void)
 {
@@ -1181,6 +1378,7 @@ main(void)
 		cmocka_unit_test(test_drop_privileges),
 		cmocka_unit_test(test_launcher_protocol),
 		cmocka_unit_test(test_wire_limits),
+		cmocka_unit_test(test_key_uri_refusals),
 	};
 
 	signal(SIGPIPE, SIG_IGN);
