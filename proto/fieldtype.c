@@ -21,6 +21,7 @@ static const struct field_decl fields[] = {
 	{ "accounts_moved",      FT_INT },
 	{ "addresses_added",     FT_INT },
 	{ "certificates",        FT_INT },
+	{ "certificates_notify", FT_INT },
 	{ "certificates_reissue", FT_INT },
 	{ "certs_expired",       FT_INT },
 	{ "certs_expiring_30d",  FT_INT },

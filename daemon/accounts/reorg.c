@@ -50,13 +50,14 @@ struct racct {
 	bool   add_alias;                /* the old mail becomes an alias */
 	bool   change;                   /* the entry needs a write */
 	bool   certs;                    /* a valid/held certificate names the old */
+	bool   notify;                   /* ... one from a request: its holder is told */
 };
 
 /* Per unit of the plan: for a unit that stays, the accounts moving in
  * (and the addresses and certificates they bring); for one that goes, the
  * accounts moving out. */
 struct ustat {
-	size_t moved_in, addresses, certs;
+	size_t moved_in, addresses, certs, notify;
 };
 
 struct reorg_job {
@@ -72,7 +73,7 @@ struct reorg_job {
 	size_t          na, cap;
 	struct ustat   *st;              /* parallel to r->u */
 	struct strset  *held;            /* every address held now */
-	size_t          changes, certs, addresses, errors;
+	size_t          changes, certs, notify, addresses, errors;
 	/* apply */
 	enum phase      phase;
 	size_t          next, inflight, done, failed, holders, stragglers;
@@ -319,22 +320,33 @@ static void
 cert_entry(void *arg, LDAP *ld, LDAPMessage *e)
 {
 	struct reorg_job *j = arg;
-	char login[NAMES_LOGIN_BUFSZ], unit[UNIT_CODE_MAX], mail[ADDRESS_MAX];
+	char login[NAMES_LOGIN_BUFSZ], unit[UNIT_CODE_MAX], mail[ADDRESS_MAX], src[16];
 	struct racct *a;
 
 	dir_entry_copy(ld, e, AT_UID, login, sizeof(login));
 	dir_entry_copy(ld, e, AT_UNIT, unit, sizeof(unit));
 	dir_entry_copy(ld, e, AT_MAIL, mail, sizeof(mail));
-	if ((a = acct_by_login(j, login)) == NULL || a->certs)
+	dir_entry_copy(ld, e, AT_CERT_KEY_SOURCE, src, sizeof(src));
+	if ((a = acct_by_login(j, login)) == NULL || a->notify)
 		return;
 	/* The certificate names a unit or an address the account will not
 	 * have (so does one an earlier apply revoked, owing its successor). */
 	if ((a->to != NULL && strcmp(unit, a->to->code) != 0) ||
 	    (mail[0] != '\0' && strcmp(mail, a->new_mail) != 0)) {
-		a->certs = true;
-		j->certs++;
-		if (a->to != NULL)
-			j->st[unit_index(j->r, a->to)].certs++;
+		if (!a->certs) {
+			a->certs = true;
+			j->certs++;
+			if (a->to != NULL)
+				j->st[unit_index(j->r, a->to)].certs++;
+		}
+		/* From a request: no re-issue in the run, its holder gets a
+		 * notice (notice.h; the office's keys too without --p12-dir). */
+		if (strcasecmp(src, CERT_KEY_SOURCE_OFFICE) != 0) {
+			a->notify = true;
+			j->notify++;
+			if (a->to != NULL)
+				j->st[unit_index(j->r, a->to)].notify++;
+		}
 	}
 }
 
@@ -358,7 +370,7 @@ certs_found(void *arg, const struct dir_result *res)
 static void
 accounts_found(void *arg, const struct dir_result *res)
 {
-	static const char *const attrs[] = { AT_UID, AT_UNIT, AT_MAIL, NULL };
+	static const char *const attrs[] = { AT_UID, AT_UNIT, AT_MAIL, AT_CERT_KEY_SOURCE, NULL };
 	struct reorg_job *j = arg;
 	char why[256];
 	size_t i, k;
@@ -431,12 +443,13 @@ plan_records(struct reorg_job *j)
 	for (i = 0; i < j->r->nu; i++) {
 		const struct reorg_unit *u = &j->r->u[i];
 		const struct ustat *s = &j->st[i];
-		char kept[2048], n1[24], n2[24], n3[24];
+		char kept[2048], n1[24], n2[24], n3[24], n4[24];
 
 		kept_codes(j->r, u, kept, sizeof(kept));
 		if (strcmp(unit_action(u), "keep") == 0 && s->moved_in == 0 && s->addresses == 0 &&
 		    s->certs == 0 && kept[0] == '\0')
 			continue;
+		snprintf(n4, sizeof(n4), "%zu", s->notify);
 		snprintf(n1, sizeof(n1), "%zu", s->moved_in);
 		snprintf(n2, sizeof(n2), "%zu", s->addresses);
 		snprintf(n3, sizeof(n3), "%zu", s->certs);
@@ -446,7 +459,8 @@ plan_records(struct reorg_job *j)
 		         "name", u->goes ? "" : u->name, "kind", u->goes ? "" : u->kind,
 		         "parent", u->goes ? "" : u->parent,
 		         "accounts_moved", n1, "addresses_added", n2,
-		         "addresses_kept", kept, "certificates_reissue", n3, NULL);
+		         "addresses_kept", kept, "certificates_reissue", n3,
+		         "certificates_notify", n4, NULL);
 	}
 }
 
@@ -468,7 +482,7 @@ plan_report(struct reorg_job *j)
 		changed += j->r->u[i].changed;
 	}
 	if (!j->apply) {
-		char n1[24], n2[24], n3[24];
+		char n1[24], n2[24], n3[24], n4[24];
 		size_t moved = 0;
 
 		for (i = 0; i < j->r->nu; i++)
@@ -477,15 +491,19 @@ plan_report(struct reorg_job *j)
 		snprintf(n1, sizeof(n1), "%zu", moved);
 		snprintf(n2, sizeof(n2), "%zu", j->addresses);
 		snprintf(n3, sizeof(n3), "%zu", j->certs);
+		snprintf(n4, sizeof(n4), "%zu", j->notify);
 		plan_records(j);
 		reply_kv(req, "unit", "TOTAL", "action", "total", "into", "", "name", "", "kind", "",
 		         "parent", "", "accounts_moved", n1, "addresses_added", n2,
-		         "addresses_kept", "", "certificates_reissue", n3, "plan_id",
-		         j->r->plan_id, NULL);
+		         "addresses_kept", "", "certificates_reissue", n3,
+		         "certificates_notify", n4, "plan_id", j->r->plan_id, NULL);
 		request_done(req, ST_OK, "plan %s: %zu units added, %zu go (merged or abolished), "
 		             "%zu changed; %zu of %zu accounts change, %zu addresses added, %zu "
-		             "accounts hold certificates to re-issue", j->r->plan_id, adds, goes,
-		             changed, j->changes, j->na, j->addresses, j->certs);
+		             "accounts hold certificates to re-issue, %zu of them from a request, "
+		             "whose holders %s (without --p12-dir: every holder)", j->r->plan_id,
+		             adds, goes, changed, j->changes, j->na, j->addresses, j->certs,
+		             j->notify, req->pd->cfg.sendmail[0] != '\0' ?
+		             "get a notice by mail" : "are listed (notice.sendmail is off)");
 		job_free(j);
 		return;
 	}

@@ -787,7 +787,13 @@ life_next(struct life *lf)
 		snprintf(lf->summary + n, sizeof(lf->summary) - n, "%s%s", n ? "," : "",
 		         lf->cur->serial);
 		if (target == CERT_STATE_REVOKED && life_owes_new(lf, lf->cur))
-			certrec_revoke_owing(lf->pd, lf->cur, reason, life_changed, lf);
+			certrec_revoke_owing(lf->pd, lf->cur, reason, CERTREC_OWE_SUCCESSOR,
+			                     life_changed, lf);
+		else if (target == CERT_STATE_REVOKED && lf->ev == LIFECYCLE_MOVE &&
+		         !life_owes(lf, lf->cur))
+			/* Not re-issued in this run: its holder is told (notice.h). */
+			certrec_revoke_owing(lf->pd, lf->cur, reason, CERTREC_OWE_NOTICE,
+			                     life_changed, lf);
 		else
 			certrec_change(lf->pd, lf->cur, (enum cert_state)target, reason, 0,
 			               "account", life_changed, lf);

@@ -252,7 +252,7 @@ on_record_changed(void *arg, const struct dir_result *res)
  */
 static void
 change_start(struct provd *pd, struct certrec *rec, enum cert_state to, int reason,
-             time_t invalidity, const char *hold_cause, bool owe_successor,
+             time_t invalidity, const char *hold_cause, enum certrec_mark mark,
              certrec_changed_fn *done, void *ctx)
 {
 	struct change *ch = xcalloc(1, sizeof(*ch));
@@ -307,8 +307,10 @@ change_start(struct provd *pd, struct certrec *rec, enum cert_state to, int reas
 			dir_mods_add(m, LDAP_MOD_REPLACE, AT_CERT_INVALIDITY, NULL);
 		}
 	}
-	if (owe_successor)
+	if (mark == CERTREC_OWE_SUCCESSOR)
 		dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CERT_RENEWED_BY, CERT_SUCCESSOR_OWED);
+	else if (mark == CERTREC_OWE_NOTICE)
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, CERT_MOVED_NOTICE_OWED);
 	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, on_record_changed, ch);
 	dir_mods_free(m);
 	ldap_control_free(ctrl);
@@ -319,14 +321,14 @@ certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, int re
                time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
                void *ctx)
 {
-	change_start(pd, rec, to, reason, invalidity, hold_cause, false, done, ctx);
+	change_start(pd, rec, to, reason, invalidity, hold_cause, CERTREC_MARK_NONE, done, ctx);
 }
 
 void
-certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason,
+certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason, enum certrec_mark mark,
                      certrec_changed_fn *done, void *ctx)
 {
-	change_start(pd, rec, CERT_STATE_REVOKED, reason, 0, NULL, true, done, ctx);
+	change_start(pd, rec, CERT_STATE_REVOKED, reason, 0, NULL, mark, done, ctx);
 }
 
 /* ---- finding records -------------------------------------------------- */

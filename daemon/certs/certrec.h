@@ -107,11 +107,18 @@ void certrec_change(struct provd *pd, struct certrec *rec, enum cert_state to, i
                     time_t invalidity, const char *hold_cause, certrec_changed_fn *done,
                     void *ctx);
 
+/* What a revocation owes, written in the same modify. */
+enum certrec_mark {
+	CERTREC_MARK_NONE,
+	CERTREC_OWE_SUCCESSOR,  /* AT_CERT_RENEWED_BY = CERT_SUCCESSOR_OWED */
+	CERTREC_OWE_NOTICE,     /* AT_CERT_NOTIFIED += CERT_MOVED_NOTICE_OWED (notice.h) */
+};
+
 /* certrec_change to revoked with reason, and in the same modify the
- * record marked as owed a successor (AT_CERT_RENEWED_BY =
- * CERT_SUCCESSOR_OWED): the revocation and the debt are durable together,
- * so a restart between revocation and re-issue still finds the debt. */
-void certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason,
+ * record marked with what it is owed (mark): the revocation and the debt
+ * are durable together, so a restart between revocation and re-issue (or
+ * the holder's notice) still finds the debt. */
+void certrec_revoke_owing(struct provd *pd, struct certrec *rec, int reason, enum certrec_mark mark,
                           certrec_changed_fn *done, void *ctx);
 
 /* Every record matching filter under ou=certificates; done gets the list

@@ -33,6 +33,7 @@
 #include "xmalloc.h"
 
 #define NOTICE_TEMPLATE   "notice/expiry.vi.txt"
+#define MOVED_TEMPLATE    "notice/moved.vi.txt"
 #define NOTICE_TPL_MAX    (16 * 1024)
 #define NOTICE_MSG_MAX    (32 * 1024)
 #define NOTICE_RCPTS      8            /* the holder and up to 7 admins */
@@ -40,8 +41,12 @@
 #define NOTICE_WAIT_MS    60000        /* one sendmail run, at most */
 #define NOTICE_FIRST_MS   3000
 
-static char *tpl_subject;   /* the template's Subject: text */
-static char *tpl_body;
+struct tpl {
+	char *subject;   /* the template's Subject: text */
+	char *body;
+};
+
+static struct tpl expiry_tpl, moved_tpl;
 
 /* ---- text ----------------------------------------------------------- */
 
@@ -176,14 +181,14 @@ address_ok(const char *a)
 /* ---- the template ---------------------------------------------------- */
 
 static int
-load_template(const struct config *cfg, char *err, size_t errlen)
+load_template(const struct config *cfg, const char *name, struct tpl *t, char *err, size_t errlen)
 {
 	char path[4096], *buf = NULL, *p, *line, *nl;
 	size_t n = 0;
 	FILE *f;
 	int rc = -1;
 
-	snprintf(path, sizeof(path), "%s/%s", cfg->template_dir, NOTICE_TEMPLATE);
+	snprintf(path, sizeof(path), "%s/%s", cfg->template_dir, name);
 	if ((f = fopen(path, "re")) == NULL) {
 		snprintf(err, errlen, "%.300s: %s", path, strerror(errno));
 		return errno == ENOENT ? 1 : -1;
@@ -210,10 +215,10 @@ load_template(const struct config *cfg, char *err, size_t errlen)
 		goto out;
 	}
 	*nl = '\0';
-	free(tpl_subject);
-	free(tpl_body);
-	tpl_subject = xstrdup(line + 9);
-	tpl_body = xstrdup(nl + 2);
+	free(t->subject);
+	free(t->body);
+	t->subject = xstrdup(line + 9);
+	t->body = xstrdup(nl + 2);
 	rc = 0;
 out:
 	free(buf);
@@ -238,6 +243,8 @@ struct send {
 	char          dn[512];
 	char          value[1024];
 	char          claim[32];  /* "<threshold> sending": written before sendmail runs */
+	char          owed[32];   /* a debt the record goes with (CERT_MOVED_NOTICE_OWED) */
+	const char   *what;       /* "expiry notice", for the log */
 	char          serial[SERIAL_HEX_MAX + 1];
 };
 
@@ -341,6 +348,8 @@ struct item {
 	char          not_after[32];
 	unsigned long done[CONFIG_MAX_THRESHOLDS * 2];  /* thresholds recorded */
 	size_t        ndone;
+	bool          moved;      /* owed CERT_MOVED_NOTICE_OWED, not an expiry notice */
+	bool          looked_up;  /* moved: mail is the account's address now */
 	struct item  *next;
 };
 
@@ -349,6 +358,7 @@ struct sweep {
 	struct item  *head, *tail, *cur;
 	size_t        sent, failed;
 	time_t        now;
+	bool          moved;   /* listing the certificates owed a moved notice */
 };
 
 static struct timer *sweep_timer;
@@ -364,7 +374,7 @@ sweep_finish(struct sweep *sw)
 	struct item *it, *n;
 
 	if (sw->sent || sw->failed)
-		log_info("expiry notices: %zu sent, %zu failed (tried again at the next sweep)",
+		log_info("notices: %zu sent, %zu failed (tried again at the next sweep)",
 		         sw->sent, sw->failed);
 	for (it = sw->head; it != NULL; it = n) {
 		n = it->next;
@@ -401,7 +411,7 @@ on_recorded(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS)
-		log_warnx("expiry notice for %s sent, but recorded only as \"%s\": %s", s->serial,
+		log_warnx("%s for %s sent, but recorded only as \"%s\": %s", s->what, s->serial,
 		          s->claim, dir_result_str(res, why, sizeof(why)));
 	send_next(s);
 }
@@ -413,8 +423,8 @@ on_released(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS)
-		log_warnx("expiry notice for %s not sent, and its claim \"%s\" stays (no notice "
-		          "for this threshold): %s", s->serial, s->claim,
+		log_warnx("%s for %s not sent, and its claim \"%s\" stays (not sent again): %s",
+		          s->what, s->serial, s->claim,
 		          dir_result_str(res, why, sizeof(why)));
 	send_next(s);
 }
@@ -431,13 +441,15 @@ send_done(void *arg)
 	m = dir_mods_new();
 	dir_mods_add1(m, LDAP_MOD_DELETE, AT_CERT_NOTIFIED, s->claim);
 	if (s->err[0] != '\0') {
-		log_warnx("expiry notice for %s not sent: %s", s->serial, s->err);
+		log_warnx("%s for %s not sent: %s", s->what, s->serial, s->err);
 		sw->failed++;
 		dir_modify(sw->pd->dir, s->dn, dir_mods_get(m), NULL, on_released, s);
 	} else {
 		sw->sent++;
-		log_info("expiry notice for %s sent: %s", s->serial, s->value);
+		log_info("%s for %s sent: %s", s->what, s->serial, s->value);
 		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, s->value);
+		if (s->owed[0] != '\0')
+			dir_mods_add1(m, LDAP_MOD_DELETE, AT_CERT_NOTIFIED, s->owed);
 		dir_modify(sw->pd->dir, s->dn, dir_mods_get(m), NULL, on_recorded, s);
 	}
 	dir_mods_free(m);
@@ -454,7 +466,7 @@ on_claimed(void *arg, const struct dir_result *res)
 	if (res->code != LDAP_SUCCESS) {
 		/* TYPE_OR_VALUE_EXISTS: another instance is sending it. */
 		if (res->code != LDAP_TYPE_OR_VALUE_EXISTS) {
-			log_warnx("expiry notice for %s not sent: cannot claim it: %s", s->serial,
+			log_warnx("%s for %s not sent: cannot claim it: %s", s->what, s->serial,
 			          dir_result_str(res, why, sizeof(why)));
 			sw->failed++;
 		}
@@ -490,41 +502,23 @@ recipients(const struct provd *pd, const struct item *it, struct send *s)
 	return s->nrcpt;
 }
 
-/* The whole message for it at threshold thr.  0 or -1. */
+/* The whole message to s's recipients from template t filled from vars;
+ * tag names it in the Message-ID ("expiry.SERIAL.7d").  0 or -1. */
 static int
-compose(struct provd *pd, const struct item *it, unsigned long thr, struct send *s)
+compose_from(struct provd *pd, const struct tpl *t, const char *const *vars, const char *tag,
+             struct send *s)
 {
-	const struct profile *p = profile_find(pd->pki->profiles, it->profile);
-	const struct unit *u = units_find(pd->units, it->unit);
-	char subject[512], subj_enc[1200], date[64], expiry[96], days[32], thr_text[24];
+	char subject[512], subj_enc[1200], date[64];
 	char to[NOTICE_RCPTS * (NOTICE_ADDR_MAX + 2)], *body = NULL;
-	time_t na;
 	size_t i, off = 0;
 	int n;
-	char err[128];
 
-	if (pkitime_parse_ldap(it->not_after, &na, err, sizeof(err)) < 0)
+	body = xmalloc(NOTICE_MSG_MAX / 2);
+	if (notice_expand(t->subject, vars, subject, sizeof(subject)) < 0 ||
+	    notice_subject(subject, subj_enc, sizeof(subj_enc)) < 0 ||
+	    notice_expand(t->body, vars, body, NOTICE_MSG_MAX / 2) < 0) {
+		free(body);
 		return -1;
-	local_time_text(na, expiry, sizeof(expiry));
-	snprintf(days, sizeof(days), "%lld", (long long)((na - time(NULL)) / 86400));
-	duration_text(thr, thr_text, sizeof(thr_text));
-	{
-		const char *const vars[] = {
-			"name", it->cn[0] ? it->cn : it->login, "login", it->login,
-			"mail", it->mail, "serial", it->serial, "profile", it->profile,
-			"profile_description", p ? p->description : "",
-			"not_after", expiry, "days_left", days, "threshold", thr_text,
-			"unit", it->unit, "unit_name", u && u->name ? u->name : it->unit,
-			NULL
-		};
-
-		body = xmalloc(NOTICE_MSG_MAX / 2);
-		if (notice_expand(tpl_subject, vars, subject, sizeof(subject)) < 0 ||
-		    notice_subject(subject, subj_enc, sizeof(subj_enc)) < 0 ||
-		    notice_expand(tpl_body, vars, body, NOTICE_MSG_MAX / 2) < 0) {
-			free(body);
-			return -1;
-		}
 	}
 	to[0] = '\0';
 	for (i = 0; i < s->nrcpt; i++)
@@ -537,13 +531,13 @@ compose(struct provd *pd, const struct item *it, unsigned long thr, struct send 
 	             "To: %s\r\n"
 	             "Subject: %s\r\n"
 	             "Date: %s\r\n"
-	             "Message-ID: <expiry.%s.%s@%s>\r\n"
+	             "Message-ID: <%s@%s>\r\n"
 	             "Auto-Submitted: auto-generated\r\n"
 	             "MIME-Version: 1.0\r\n"
 	             "Content-Type: text/plain; charset=UTF-8\r\n"
 	             "Content-Transfer-Encoding: 8bit\r\n"
 	             "\r\n",
-	             s->from, to, subj_enc, date, it->serial, thr_text, pd->cfg.mail_domain);
+	             s->from, to, subj_enc, date, tag, pd->cfg.mail_domain);
 	if (n < 0 || (size_t)n >= NOTICE_MSG_MAX) {
 		free(body);
 		return -1;
@@ -558,6 +552,59 @@ compose(struct provd *pd, const struct item *it, unsigned long thr, struct send 
 	n = body[i] == '\0' ? 0 : -1;
 	free(body);
 	return n;
+}
+
+/* The expiry notice for it at threshold thr.  0 or -1. */
+static int
+compose(struct provd *pd, const struct item *it, unsigned long thr, struct send *s)
+{
+	const struct profile *p = profile_find(pd->pki->profiles, it->profile);
+	const struct unit *u = units_find(pd->units, it->unit);
+	char expiry[96], days[32], thr_text[24], tag[SERIAL_HEX_MAX + 40];
+	time_t na;
+	char err[128];
+
+	if (pkitime_parse_ldap(it->not_after, &na, err, sizeof(err)) < 0)
+		return -1;
+	local_time_text(na, expiry, sizeof(expiry));
+	snprintf(days, sizeof(days), "%lld", (long long)((na - time(NULL)) / 86400));
+	duration_text(thr, thr_text, sizeof(thr_text));
+	snprintf(tag, sizeof(tag), "expiry.%s.%s", it->serial, thr_text);
+	{
+		const char *const vars[] = {
+			"name", it->cn[0] ? it->cn : it->login, "login", it->login,
+			"mail", it->mail, "serial", it->serial, "profile", it->profile,
+			"profile_description", p ? p->description : "",
+			"not_after", expiry, "days_left", days, "threshold", thr_text,
+			"unit", it->unit, "unit_name", u && u->name ? u->name : it->unit,
+			NULL
+		};
+
+		return compose_from(pd, &expiry_tpl, vars, tag, s);
+	}
+}
+
+/* The notice that it was revoked by a move and is not re-issued: the
+ * holder sends a new request.  0 or -1. */
+static int
+compose_moved(struct provd *pd, const struct item *it, struct send *s)
+{
+	const struct profile *p = profile_find(pd->pki->profiles, it->profile);
+	const struct unit *u = units_find(pd->units, it->unit);
+	char tag[SERIAL_HEX_MAX + 16];
+
+	snprintf(tag, sizeof(tag), "moved.%s", it->serial);
+	{
+		const char *const vars[] = {
+			"name", it->cn[0] ? it->cn : it->login, "login", it->login,
+			"mail", it->mail, "serial", it->serial, "profile", it->profile,
+			"profile_description", p ? p->description : "",
+			"unit", it->unit, "unit_name", u && u->name ? u->name : it->unit,
+			NULL
+		};
+
+		return compose_from(pd, &moved_tpl, vars, tag, s);
+	}
 }
 
 /* The threshold it is past and has no notice for, or 0: the nearest one
@@ -583,23 +630,70 @@ threshold_due(const struct provd *pd, const struct item *it, time_t now)
 }
 
 static void
+lookup_entry(void *arg, LDAP *ld, LDAPMessage *e)
+{
+	struct sweep *sw = arg;
+
+	dir_entry_copy(ld, e, AT_MAIL, sw->cur->mail, sizeof(sw->cur->mail));
+}
+
+static void
+lookup_done(void *arg, const struct dir_result *res)
+{
+	struct sweep *sw = arg;
+	char why[300];
+
+	/* Not found (the account gone since): the address the certificate
+	 * names.  The directory failing: tried again at the next sweep. */
+	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
+		log_warnx("notice of the revocation (moved) for %s not sent: cannot look up %s: %s",
+		          sw->cur->serial, sw->cur->login, dir_result_str(res, why, sizeof(why)));
+		sw->failed++;
+		sw->cur = sw->cur->next;
+	} else {
+		sw->cur->looked_up = true;
+	}
+	sweep_next(sw);
+}
+
+/* A moved certificate's holder is told at the account's address now (a
+ * reorganisation may have changed the domain): look it up, then
+ * sweep_next again.  false when it cannot be looked up. */
+static bool
+lookup_holder(struct sweep *sw)
+{
+	static const char *const attrs[] = { AT_MAIL, NULL };
+	char filter[200], esc[130];
+
+	if (ldapesc_filter(sw->cur->login, esc, sizeof(esc)) < 0)
+		return false;
+	snprintf(filter, sizeof(filter), "(" AT_UID "=%s)", esc);
+	dir_search(sw->pd->dir, sw->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter, attrs, 2,
+	           NULL, lookup_entry, lookup_done, sw);
+	return true;
+}
+
+static void
 sweep_next(struct sweep *sw)
 {
 	struct provd *pd = sw->pd;
 
 	for (; sw->cur != NULL && !pd->stopping; sw->cur = sw->cur->next) {
-		const struct item *it = sw->cur;
-		unsigned long thr = threshold_due(pd, it, sw->now);
+		struct item *it = sw->cur;
+		unsigned long thr = it->moved ? 0 : threshold_due(pd, it, sw->now);
 		struct send *s;
 		char when[32], thr_text[24];
 		struct dir_mods *m;
 		size_t i, off;
 
-		if (thr == 0)
+		if (it->moved && !it->looked_up && it->login[0] != '\0' && lookup_holder(sw))
+			return;
+		if (thr == 0 && !it->moved)
 			continue;
 		s = xcalloc(1, sizeof(*s));
 		s->pd = pd;
 		s->sw = sw;
+		s->what = it->moved ? "notice of the revocation (moved)" : "expiry notice";
 		snprintf(s->serial, sizeof(s->serial), "%s", it->serial);
 		snprintf(s->sendmail, sizeof(s->sendmail), "%s", pd->cfg.sendmail);
 		if (pd->cfg.notice_from[0] != '\0')
@@ -609,15 +703,20 @@ sweep_next(struct sweep *sw)
 		if (recipients(pd, it, s) == 0 || !address_ok(s->from) ||
 		    ldapesc_rdn_dn(AT_CERT_SERIAL, it->serial, pd->cfg.certs_dn, s->dn,
 		                   sizeof(s->dn)) < 0 ||
-		    compose(pd, it, thr, s) < 0) {
-			log_warnx("expiry notice for %s: no usable address or the text does not "
-			          "fit; skipped", it->serial);
+		    (it->moved ? compose_moved(pd, it, s) : compose(pd, it, thr, s)) < 0) {
+			log_warnx("%s for %s: no usable address or the text does not fit; skipped",
+			          s->what, it->serial);
 			send_free(s);
 			sw->failed++;
 			continue;
 		}
 		pkitime_format_ldap(sw->now, when);
-		duration_text(thr, thr_text, sizeof(thr_text));
+		if (it->moved) {
+			snprintf(thr_text, sizeof(thr_text), "%s", CERT_MOVED_NOTICE);
+			snprintf(s->owed, sizeof(s->owed), "%s", CERT_MOVED_NOTICE_OWED);
+		} else {
+			duration_text(thr, thr_text, sizeof(thr_text));
+		}
 		off = (size_t)snprintf(s->value, sizeof(s->value), "%s %s ", thr_text, when);
 		for (i = 0; i < s->nrcpt && off < sizeof(s->value); i++)
 			off += (size_t)snprintf(s->value + off, sizeof(s->value) - off, "%s%s",
@@ -647,6 +746,7 @@ sweep_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_UNIT, it->unit, sizeof(it->unit));
 	dir_entry_copy(ld, e, AT_CERT_PROFILE, it->profile, sizeof(it->profile));
 	dir_entry_copy(ld, e, AT_CERT_NOT_AFTER, it->not_after, sizeof(it->not_after));
+	it->moved = sw->moved;
 	/* "THRESHOLD TIME RECIPIENTS": the threshold is what counts. */
 	for (i = 0; v != NULL && v[i] != NULL && it->ndone < sizeof(it->done) / sizeof(it->done[0]);
 	     i++) {
@@ -668,6 +768,11 @@ sweep_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	sw->tail = it;
 }
 
+static const char *const sweep_attrs[] = {
+	AT_CERT_SERIAL, AT_UID, AT_MAIL, AT_CN, AT_UNIT, AT_CERT_PROFILE,
+	AT_CERT_NOT_AFTER, AT_CERT_NOTIFIED, NULL
+};
+
 static void
 sweep_found(void *arg, const struct dir_result *res)
 {
@@ -675,8 +780,18 @@ sweep_found(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
-		log_warnx("expiry notices: cannot list expiring certificates: %s",
+		log_warnx("notices: cannot list the certificates %s: %s", sw->moved ?
+		          "owed a notice of their revocation" : "expiring",
 		          dir_result_str(res, why, sizeof(why)));
+	/* Then the certificates a move revoked without a successor. */
+	if (!sw->moved && moved_tpl.body != NULL) {
+		sw->moved = true;
+		dir_search(sw->pd->dir, sw->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
+		           "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_NOTIFIED "="
+		           CERT_MOVED_NOTICE_OWED "))", sweep_attrs, 0, NULL, sweep_entry,
+		           sweep_found, sw);
+		return;
+	}
 	sw->cur = sw->head;
 	sweep_next(sw);
 }
@@ -684,10 +799,7 @@ sweep_found(void *arg, const struct dir_result *res)
 static void
 sweep_tick(void *arg)
 {
-	static const char *const attrs[] = {
-		AT_CERT_SERIAL, AT_UID, AT_MAIL, AT_CN, AT_UNIT, AT_CERT_PROFILE,
-		AT_CERT_NOT_AFTER, AT_CERT_NOTIFIED, NULL
-	};
+	const char *const *attrs = sweep_attrs;
 	struct provd *pd = arg;
 	struct sweep *sw;
 	char filter[256], now[32], until[32];
@@ -724,13 +836,21 @@ notice_start(struct provd *pd)
 		log_info("expiry notices are off (notice.sendmail or notice.thresholds empty)");
 		return 0;
 	}
-	if ((rc = load_template(&pd->cfg, err, sizeof(err))) != 0) {
+	if ((rc = load_template(&pd->cfg, NOTICE_TEMPLATE, &expiry_tpl, err, sizeof(err))) != 0) {
 		if (rc > 0) {
 			log_warnx("expiry notices are off: no template (%s)", err);
 			return 0;
 		}
 		log_warnx("expiry notices: %s", err);
 		return -1;
+	}
+	if ((rc = load_template(&pd->cfg, MOVED_TEMPLATE, &moved_tpl, err, sizeof(err))) != 0) {
+		if (rc > 0) {
+			log_warnx("notices of revocations by a move are off: no template (%s)", err);
+		} else {
+			log_warnx("notices of revocations by a move: %s", err);
+			return -1;
+		}
 	}
 	if (sweep_timer == NULL && !sweep_running)
 		sweep_timer = loop_timer(pd->loop, NOTICE_FIRST_MS, sweep_tick, pd);

@@ -23,7 +23,16 @@
  * The text comes from DAEMON.TEMPLATE_DIR/notice/expiry.vi.txt: a
  * "Subject:" line, a blank line, the body, with {placeholders} (see the
  * file); it is sent as UTF-8 text (MIME, the subject as RFC 2047 encoded
- * words).  The sweep runs every notice.sweep seconds from the loop; each
+ * words).
+ *
+ * The same sweep mails the holder of each certificate a move revoked
+ * without re-issuing it (marked CERT_MOVED_NOTICE_OWED with the
+ * revocation, cert.c) once, at the account's address now, from
+ * notice/moved.vi.txt (no such file: no such notices): claimed as
+ * "moved sending", recorded as "moved TIME RECIPIENTS" with the mark
+ * removed in the same write, exactly as the expiry notices.
+ *
+ * The sweep runs every notice.sweep seconds from the loop; each
  * sendmail runs from the work pool (pd->hashers), never on the loop.
  */
 #ifndef PROVD_NOTICE_H

@@ -1216,7 +1216,8 @@ revoke_next(struct roll *ro)
 		return;
 	}
 	if (ro->cur != NULL && certrec_office_key(ro->cur) && ro->p12_dir) {
-		certrec_revoke_owing(pd, ro->cur, REASON_CA_COMPROMISE, revoked_one, ro);
+		certrec_revoke_owing(pd, ro->cur, REASON_CA_COMPROMISE, CERTREC_OWE_SUCCESSOR,
+		                     revoked_one, ro);
 		return;
 	}
 	if (ro->cur != NULL) {

@@ -80,6 +80,11 @@
  * (a new key from the office) is owed: written with the revocation, replaced
  * by the successor's serial once it is recorded (see cert_lifecycle_move_reissue). */
 #define CERT_SUCCESSOR_OWED "pending"
+/* AT_CERT_NOTIFIED values of a certificate revoked by a move that is not
+ * re-issued in the same run: its holder is owed a notice (notice.h), then
+ * "moved sending" (claimed), then "moved TIME RCPTS" (sent). */
+#define CERT_MOVED_NOTICE_OWED "moved owed"
+#define CERT_MOVED_NOTICE      "moved"
 /* The filter clause of a record revoked owing its successor (a move's or a
  * rollover's --revoke-all; certrec_owes_successor is the same test). */
 #define CERT_OWED_CLAUSE                                                                           \
