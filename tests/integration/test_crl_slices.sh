@@ -43,6 +43,15 @@ wait "$pub"
 eq "crl publish" "$?" 0
 contains "a new CRL number" "$(<"$T/pub.out")" "crl_number:"
 s1=$(slices)
+# Reading gives the loop back only when more answers are ready than 1 ms
+# can take; on a machine where slapd is starved provd may keep up with it
+# for one read, so up to two more publishes may show it (with slicing
+# removed the count stays where it was however often it reads).
+for _ in 1 2; do
+	((s1 > s0)) && break
+	provctl crl publish >/dev/null 2>&1
+	s1=$(slices)
+done
 (( s1 > s0 )) && grew=yes || grew=no
 eq "reading $N records gave the loop back (ldap_read_slices $s0 -> $s1)" "$grew" yes
 diag "ping answered while the publish ran: $ping_first"
