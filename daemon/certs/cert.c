@@ -603,7 +603,7 @@ cert_settle_owed(struct provd *pd, struct request *req, const struct certrec *c,
                  cert_settled_fn *done, void *ctx)
 {
 	struct settle *s = xcalloc(1, sizeof(*s));
-	char filter[128], esc[2 * SERIAL_HEX_MAX + 8];
+	char filter[256], esc[2 * SERIAL_HEX_MAX + 8];
 
 	s->pd = pd;
 	s->req = req;
