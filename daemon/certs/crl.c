@@ -160,6 +160,7 @@ struct crl_state {
 	char              bad[256];    /* a record that could not be read */
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
+	struct crl_entry *ocsp_copy;   /* its entries, for OCSP to take */
 	time_t            now;         /* its thisUpdate */
 	char              endmsg[700]; /* the reply, once OCSP has caught up */
 	/* The entries, sorted by serial.  While set_valid they are exactly
@@ -232,6 +233,7 @@ crl_state_free(struct crl_state *s)
 	/* Removals in flight were answered when the directory closed. */
 	marks_free(s->marks, 0, s->nmarks);
 	marks_free(s->clears, s->clear_next, s->nclears);
+	free(s->ocsp_copy);
 	free(s->changes);
 	free(s->entries);
 	free(s->der);
@@ -354,6 +356,8 @@ publish_end(struct crl_state *s, int status, const char *msg)
 
 	STAILQ_CONCAT(&done, &s->current);
 	s->running = false;
+	free(s->ocsp_copy);
+	s->ocsp_copy = NULL;
 	marks_free(s->marks, 0, s->nmarks);
 	s->marks = NULL;
 	s->nmarks = s->capmarks = 0;
@@ -495,10 +499,14 @@ file_done(void *arg)
 	 * rollover.c tells OCSP once the retired CAs' CRLs are out too.  The
 	 * publish answers once the OCSP responses a waiter needs are written
 	 * (ocsp.h: all of a small change, the formerly good of a large one). */
-	if (s->pd->pki->ngens == 0)
-		ocsp_crl_published(s->pd, s->entries, s->n, ocsp_caught_up, s);
-	else
+	if (s->pd->pki->ngens == 0) {
+		struct crl_entry *copy = s->ocsp_copy;
+
+		s->ocsp_copy = NULL;
+		ocsp_crl_published(s->pd, copy, s->n, ocsp_caught_up, s);
+	} else {
 		ocsp_caught_up(s);
+	}
 }
 
 static void
@@ -719,6 +727,7 @@ struct build_job {
 	size_t            nchanges, capchanges;
 	unsigned char    *tbs;         /* the CRL to sign */
 	size_t            tbslen;
+	struct crl_entry *ocsp_copy;   /* a copy of the entries for OCSP (ocsp.h) */
 	int               rc;          /* -1: bad (a record) or err */
 	char              bad[256];
 	char              err[512];
@@ -741,6 +750,10 @@ build_work(void *arg)
 	if (crlgen_build(j->cacert, j->number, j->now, j->days, j->entries, j->n, &j->tbs,
 	                 &j->tbslen, j->err, sizeof(j->err)) < 0)
 		return;
+	if (j->n > 0) {
+		j->ocsp_copy = xmalloc(j->n * sizeof(*j->ocsp_copy));
+		memcpy(j->ocsp_copy, j->entries, j->n * sizeof(*j->ocsp_copy));
+	}
 	j->rc = 0;
 }
 
@@ -759,6 +772,8 @@ build_done(void *arg)
 	s->cap = j->cap;
 	s->changes = j->changes;
 	s->capchanges = j->capchanges;
+	free(s->ocsp_copy);
+	s->ocsp_copy = j->ocsp_copy;
 	X509_free(j->cacert);
 	if (j->rc < 0) {
 		char msg[sizeof(j->err)];
