@@ -2,6 +2,7 @@
  * the work between two waits, by CPU time, the wait itself not counted. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,17 +26,19 @@ cpu_us(void)
 struct spin {
 	struct loop *l;
 	uint64_t     us;       /* CPU time to spend in the callback */
+	bool         stop;     /* then stop the loop */
 };
 
 static void
-spin_then_stop(void *arg)
+spin(void *arg)
 {
 	struct spin *s = arg;
 	uint64_t until = cpu_us() + s->us;
 
 	while (cpu_us() < until)
 		;
-	loop_stop(s->l);
+	if (s->stop)
+		loop_stop(s->l);
 }
 
 static uint64_t
@@ -62,17 +65,21 @@ turns_total(const struct loop_turns *t)
 }
 
 /* A callback that takes 3 ms of CPU: one turn in the "at most 5 ms"
- * bucket, none beyond, the longest turn at least 3 ms. */
+ * bucket, none beyond, the longest turn at least 3 ms; counted whether the
+ * loop waits after it (the timer, 20 ms later, stops it) or stops at once
+ * (last). */
 static void
-test_long_turn_counted(void **state)
+long_turn(bool last)
 {
 	struct loop *l = loop_new();
-	struct spin s = { .l = l, .us = 3000 };
+	struct spin s = { .l = l, .us = 3000, .stop = last };
+	struct spin end = { .l = l, .us = 0, .stop = true };
 	struct loop_turns t;
 
-	(void)state;
 	assert_non_null(l);
-	loop_defer(l, spin_then_stop, &s);
+	loop_defer(l, spin, &s);
+	if (!last)
+		loop_timer(l, 20, spin, &end);
 	loop_run(l);
 	loop_turns(l, &t);
 	assert_int_equal(loop_turn_bounds_us[1], 2000);
@@ -86,18 +93,32 @@ test_long_turn_counted(void **state)
 	loop_free(l);
 }
 
+static void
+test_long_turn_counted(void **state)
+{
+	(void)state;
+	long_turn(false);
+}
+
+static void
+test_last_turn_counted(void **state)
+{
+	(void)state;
+	long_turn(true);
+}
+
 /* Waiting is not holding the loop: a 60 ms timer, then a quick stop, make
  * short turns only. */
 static void
 test_wait_not_counted(void **state)
 {
 	struct loop *l = loop_new();
-	struct spin s = { .l = l, .us = 0 };
+	struct spin s = { .l = l, .us = 0, .stop = true };
 	struct loop_turns t;
 
 	(void)state;
 	assert_non_null(l);
-	loop_timer(l, 60, spin_then_stop, &s);
+	loop_timer(l, 60, spin, &s);
 	loop_run(l);
 	loop_turns(l, &t);
 	assert_true(t.n >= 1);
@@ -112,6 +133,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_long_turn_counted),
+		cmocka_unit_test(test_last_turn_counted),
 		cmocka_unit_test(test_wait_not_counted),
 	};
 
