@@ -181,6 +181,7 @@ struct crl_state {
 };
 
 static void publish_start(struct crl_state *s);
+static void write_signed(void *arg);
 
 static struct crl_hooks hooks;
 
@@ -230,6 +231,7 @@ crl_state_free(struct crl_state *s)
 	}
 	if (s->timer)
 		loop_timer_cancel(s->pd->loop, s->timer);
+	loop_yield_cancel(s->pd->loop, write_signed, s);
 	/* Removals in flight were answered when the directory closed. */
 	marks_free(s->marks, 0, s->nmarks);
 	marks_free(s->clears, s->clear_next, s->nclears);
@@ -613,6 +615,17 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 	s->der = xmalloc(derlen);
 	memcpy(s->der, der, derlen);
 	s->derlen = derlen;
+	/* Taking the signer's answer (4 MB at 100,000 entries) and encoding
+	 * the modify are a turn each: the loop polls in between. */
+	loop_yield(pd->loop, write_signed, s);
+}
+
+static void
+write_signed(void *arg)
+{
+	struct crl_state *s = arg;
+	struct provd *pd = s->pd;
+
 	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, s->der, s->derlen,
 	                  on_written, s) < 0)
 		publish_end(s, ST_UNAVAILABLE, "directory unavailable");

@@ -1384,7 +1384,7 @@ merge_next(struct ocsp_state *s)
 	struct merge_job *j;
 	struct scan_sort *w;
 
-	if (s->merging != NULL || s->pd->stopping)
+	if (s->merging != NULL)
 		return;
 	if ((w = s->scan_wait) != NULL) {
 		s->scan_wait = NULL;

@@ -27,24 +27,8 @@ refreshed() { provctl ocsp show | grep -q '^last_full_refresh:'; }
 for _ in $(seq 150); do refreshed && break; sleep 0.2; done
 ok "OCSP's first full read done" refreshed
 
-python3 - "$T/recs.ldif" "$N" "$NREV" "ou=certificates,ou=pki,$LDAP_BASE" <<'PY'
-import sys, time
-ldif, n, nrev, base = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-g = lambda t: time.strftime("%Y%m%d%H%M%SZ", time.gmtime(t))
-now = time.time()
-with open(ldif, "w") as f:
-    for i in range(n):
-        s = "%040x" % ((1 << 157) + 104729 * i)
-        f.write("dn: provdCertSerial=%s,%s\nobjectClass: provdCertificate\n"
-                "provdCertSerial: %s\nprovdCertStatus: %s\nuid: lt%05d\n"
-                "employeeNumber: LT%05d\nmail: lt%05d@vinhphuc.gov.vn\ncn: Lt %d\n"
-                "departmentNumber: so-noi-vu\nprovdCertProfile: staff-email\n"
-                "provdCertNotBefore: %s\nprovdCertNotAfter: %s\n"
-                "provdCertFingerprint: %064x\nprovdCertIssuer: CN=Turns CA\n"
-                "provdCertReason: keyCompromise\nprovdCertRevokedAt: %s\n\n"
-                % (s, base, s, "revoked" if i < nrev else "valid", i, i, i, i,
-                   g(now - 86400), g(now + 86400 * 300), i, g(now - 3600)))
-PY
+python3 "$TESTS_DIR/tools/certrecs.py" "$T/recs.ldif" "$N" "ou=certificates,ou=pki,$LDAP_BASE" \
+	"Turns CA" lt 104729 "$NREV"
 SLAPD_PID=$(<"$SANDBOX_DIR/slapd.pid")
 kill -TERM "$SLAPD_PID"
 for _ in $(seq 100); do pid_gone "$SLAPD_PID" && break; sleep 0.1; done
