@@ -48,6 +48,13 @@ eq "the CRL lists $N serials" \
 # then slapd is held and the signer let go, so provd sends the CRL (larger
 # than a socket buffer) to a slapd that takes none of it.  A blocking write
 # would stop the loop there; ping must still be answered.
+# The signer is held below: the OCSP responses the publishes above changed
+# (signed through the same signer, in the background) are written first,
+# or their request would time out on the held signer and it be replaced.
+for _ in $(seq 600); do
+	[[ $(provctl ocsp show | sed -n 's/^pending: *//p') == 0 ]] && break
+	sleep 0.2
+done
 SLAPD_PID=$(<"$SANDBOX_DIR/slapd.pid")
 spid=$(provctl -f json ca show | sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' | head -n1)
 at_exit kill -CONT "$SLAPD_PID"
