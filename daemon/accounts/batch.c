@@ -278,8 +278,7 @@ batch_bury(void *arg)
 			free(m->emp);
 			free(m->emp_low);
 			free(m->unit);
-		} else {
-			strset_free(*sets[i]);    /* one set a step: at most ~100,000 names */
+		} else if (strset_free_some(*sets[i], 256)) {
 			*sets[i++] = NULL;
 		}
 	}

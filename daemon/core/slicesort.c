@@ -9,30 +9,30 @@
 #include "loop.h"
 #include "xmalloc.h"
 
-#define RUN0   32u     /* first runs, sorted by insertion */
-#define CHECK  64u     /* elements moved between two looks at the clock */
+#define RUN0  32u /* first runs, sorted by insertion */
+#define CHECK 64u /* elements moved between two looks at the clock */
 
 struct sort {
-	struct loop       *loop;
-	unsigned char     *base, *tmp;   /* the caller's array; as large, ours */
-	unsigned char     *src, *dst;    /* this pass: from, to */
-	size_t             n, size;
-	slicesort_cmp_fn  *cmp;
+	struct loop *loop;
+	unsigned char *base, *tmp; /* the caller's array; as large, ours */
+	unsigned char *src, *dst;  /* this pass: from, to */
+	size_t n, size;
+	slicesort_cmp_fn *cmp;
 	slicesort_done_fn *done;
-	void              *ctx;
-	size_t             width;        /* 0 while the first runs are sorted */
-	size_t             lo;           /* the run (pair) this pass is at */
-	size_t             a, b, out;    /* inside the merge of that pair */
-	bool               merging;
+	void *ctx;
+	size_t width;     /* 0 while the first runs are sorted */
+	size_t lo;        /* the run (pair) this pass is at */
+	size_t a, b, out; /* inside the merge of that pair */
+	bool merging;
 };
 
-#define AT(p, i) ((p) + (i) * s->size)
+#define AT(p, i) ((p) + (i)*s->size)
 
 /* Insertion sort of base[lo..hi): stable, fast on RUN0 elements. */
 static void
 insertion(struct sort *s, size_t lo, size_t hi)
 {
-	unsigned char *key = s->tmp;   /* free during this phase */
+	unsigned char *key = s->tmp; /* free during this phase */
 	size_t i, j;
 
 	for (i = lo + 1; i < hi; i++) {

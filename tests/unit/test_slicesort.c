@@ -15,14 +15,14 @@
 
 struct item {
 	int key;
-	int pos;   /* where it was: equal keys keep this order */
+	int pos; /* where it was: equal keys keep this order */
 };
 
 struct run {
 	struct loop *loop;
-	unsigned     done;
-	unsigned     turns;    /* timer ticks seen while the sort ran */
-	bool         sorting;
+	unsigned done;
+	unsigned turns; /* timer ticks seen while the sort ran */
+	bool sorting;
 };
 
 static int
@@ -116,7 +116,7 @@ test_large_in_slices(void **state)
 static void
 test_sizes(void **state)
 {
-	static const size_t sizes[] = { 2, 3, 31, 32, 33, 64, 65, 1000, 4097 };
+	static const size_t sizes[] = {2, 3, 31, 32, 33, 64, 65, 1000, 4097};
 	struct run r;
 	struct item *v;
 	size_t i;
