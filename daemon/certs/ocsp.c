@@ -553,12 +553,14 @@ cur_needs_roll(const struct ocsp_state *s, time_t now)
 
 /* ---- signing and writing responses ------------------------------------ */
 
-/* nextUpdate of a response signed at now valid for secs: never after the
- * responder certificate ends. */
+/* nextUpdate of a response signed at now valid for secs: before the
+ * responder certificate ends (the signer refuses a nextUpdate at or after
+ * its notAfter).  That cut matters in a CA's last ocsp_hours, when the
+ * responder certificate, cut at the CA's notAfter, cannot roll further. */
 static time_t
 next_update(const struct responder *r, time_t now, time_t secs)
 {
-	return now + secs > r->r_until ? r->r_until : now + secs;
+	return now + secs >= r->r_until ? r->r_until - 1 : now + secs;
 }
 
 /*

@@ -204,6 +204,9 @@ static char *cur_clause;
 /* The newest union of CRL entries OCSP was given (a publish that finishes
  * late never takes OCSP back to an older state). */
 static uint64_t ocsp_version;
+/* Chains between chain_start and chain_end: while one runs, a retired
+ * generation's signer may be in its hands across an LDAP step. */
+static unsigned chains_live;
 
 static int
 set_current_clause(struct provd *pd)
@@ -277,6 +280,7 @@ rollover_free(struct pki *pki)
 	free(cur_clause);
 	cur_clause = NULL;
 	ocsp_version = 0;
+	chains_live = 0;
 }
 
 /* ---- the retired generations' CRLs ------------------------------------ */
@@ -500,12 +504,99 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 	           on_gen_record, on_gen_records_done, c);
 }
 
+/* ---- expired generations ------------------------------------------------ */
+
+/* Move path (if it exists) into <its directory>/archive/, made 0755 when
+ * missing.  1 moved, 0 nothing to move, -1 with why. */
+static int
+archive_move(const char *path, char *why, size_t whylen)
+{
+	char dir[PATH_MAX_LEN], dst[PATH_MAX_LEN + 16];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : (snprintf(why, whylen, "%s: %s", path,
+		                                       strerror(errno)), -1);
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+		snprintf(why, whylen, "%s: not an absolute path", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/archive", (int)(slash - path), path);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, slash + 1);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || rename(path, dst) < 0) {
+		snprintf(why, whylen, "%.300s -> %.300s: %s", path, dst, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * A retired generation whose certificate has expired (and with it every
+ * certificate it issued: certgen cuts them at the CA's notAfter) is
+ * archived once nothing uses its signer: the signer is stopped (the key
+ * leaves memory; the key file stays where it is, the signer's user's, for
+ * the operator to destroy or take offline: docs/operations.md), its last
+ * CRL file moves to archive/ beside it (no longer published there), and
+ * its OCSP directory to <ocsp_dir>/archive/ (provd-ocsp stops answering
+ * for that issuer).  Its directory entry stays, the record of the CA and
+ * its last CRL.  Journalled when anything changed.  Not before the
+ * generation expired; again harmlessly (nothing left to move).
+ */
+static void
+gen_archive(struct provd *pd, struct ca_gen *g)
+{
+	char why[1024], ocsp[PATH_MAX_LEN], note[128];
+	bool changed = false;
+	int m;
+
+	if (g->archived || !expired(g->cert))
+		return;
+	if (g->signer != NULL) {
+		if (chains_live > 0 || signer_queued(g->signer) > 0 || signer_restarting(g->signer) ||
+		    ca_signer_unwatch_other(pd, g->signer) < 0)
+			return;              /* in use: at the end of a later publish */
+		signer_stop(g->signer);
+		g->signer = NULL;
+		changed = true;
+	}
+	if ((m = archive_move(g->crl_file, why, sizeof(why))) < 0)
+		log_warnx("pki: generation %u: its CRL file: %s", g->number, why);
+	changed |= m > 0;
+	if (pd->cfg.ocsp_dir != NULL) {
+		snprintf(ocsp, sizeof(ocsp), "%s/gen-%u", pd->cfg.ocsp_dir, g->number);
+		if ((m = archive_move(ocsp, why, sizeof(why))) < 0)
+			log_warnx("pki: generation %u: its OCSP directory: %s", g->number, why);
+		changed |= m > 0;
+	}
+	g->archived = true;
+	if (!changed)
+		return;
+	log_info("pki: retired CA generation %u expired: archived (signer stopped, CRL and "
+	         "OCSP responses no longer published)", g->number);
+	snprintf(note, sizeof(note), "generation=%u", g->number);
+	audit_event(pd->audit, "(ca generation archived)", note, note, ST_OK,
+	            "expired: its signer stopped, its CRL file and OCSP directory moved to archive/");
+}
+
+static void
+archive_expired(struct provd *pd)
+{
+	size_t i;
+
+	for (i = 0; pd->pki != NULL && i < pd->pki->ngens; i++)
+		gen_archive(pd, &pd->pki->gens[i]);
+}
+
 /* The chain is over (and OCSP has caught up): answer. */
 static void
 chain_end(void *arg)
 {
 	struct chain *c = arg;
+	struct provd *pd = c->pd;
 
+	if (--chains_live == 0)
+		archive_expired(pd);
 	c->done(c->ctx, c->status, c->msg);
 	free(c->e);
 	free(c->u);
@@ -560,6 +651,7 @@ chain_start(void *ctx, int status, const char *msg)
 	const struct crl_entry *cur = NULL;
 	size_t n = 0;
 
+	chains_live++;
 	c->status = status;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg);
 	c->version = crl_last_number(c->pd);
@@ -633,7 +725,8 @@ rollover_show(struct request *req)
 		rec_kv(&r, "not_after", na);
 		rec_kv(&r, "sha256", fp);
 		rec_kvf(&r, "generation", "%u", g->number);
-		rec_kv(&r, "role", g->signer != NULL ? "retired" : "expired");
+		rec_kv(&r, "role", g->archived ? "archived" :
+		       g->signer != NULL && !expired(g->cert) ? "retired" : "expired");
 		rec_kv(&r, "crl_file", g->crl_file);
 		rec_kv(&r, "entry", g->dn);
 		rec_kvf(&r, "last_crl_number", "%llu", (unsigned long long)g->crl_last);
