@@ -285,6 +285,38 @@ count_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	c->n++;
 }
 
+/* The loop's turns since start: the longest (wall and CPU time) and how
+ * many took at most 1, 2, 5 ... ms of CPU ("more": longer than the last
+ * bound), so a caller comparing two answers sees the turns in between. */
+static void
+status_loop_turns(struct rec *r, const struct loop *l)
+{
+	struct loop_turns t;
+	char buf[256];
+	size_t off = 0;
+	unsigned b;
+
+	loop_turns(l, &t);
+	rec_kvf(r, "loop_turns", "%llu", (unsigned long long)t.n);
+	rec_kvf(r, "loop_turn_max_ms", "%.1f", (double)t.max_wall_us / 1000.0);
+	rec_kvf(r, "loop_turn_max_cpu_ms", "%.1f", (double)t.max_cpu_us / 1000.0);
+	for (b = 0; b < LOOP_TURN_BUCKETS; b++) {
+		int n;
+
+		if (b < LOOP_TURN_BUCKETS - 1)
+			n = snprintf(buf + off, sizeof(buf) - off, "%s%ums:%llu", b ? " " : "",
+			             (unsigned)(loop_turn_bounds_us[b] / 1000u),
+			             (unsigned long long)t.by_cpu[b]);
+		else
+			n = snprintf(buf + off, sizeof(buf) - off, " more:%llu",
+			             (unsigned long long)t.by_cpu[b]);
+		if (n < 0 || (size_t)n >= sizeof(buf) - off)
+			break;
+		off += (size_t)n;
+	}
+	rec_kv(r, "loop_turns_cpu", buf);
+}
+
 static void
 status_finish(struct status_ctx *s)
 {
@@ -305,6 +337,7 @@ status_finish(struct status_ctx *s)
 	 * long job gave the loop back (loop_yield) */
 	rec_kvf(&r, "ldap_read_slices", "%lu", dir_read_slices(pd->dir));
 	rec_kvf(&r, "loop_yields", "%llu", (unsigned long long)loop_yields(pd->loop));
+	status_loop_turns(&r, pd->loop);
 	rec_kv(&r, "ldap_writes", writer_describe(pd->writer, wbuf, sizeof(wbuf)));
 	if (!pd->last_check.done)
 		rec_kv(&r, "conflicts", "not checked yet");

@@ -694,6 +694,18 @@ signer_import(struct signer *s, const char *src, const char *dst,
 }
 
 int
+signer_import_undo(struct signer *s, char *err, size_t errlen)
+{
+	struct signer_msg m;
+
+	if (exchange(s, SIGNER_OP_IMPORT, SIGNER_FLAG_UNDO, NULL, 0, timeout_of(s, false),
+	    REPLY_MSG_MAX, &m, err, errlen) < 0)
+		return -1;
+	signer_msg_free(&m);
+	return 0;
+}
+
+int
 signer_retire(struct signer *s, unsigned gen, const char *pem, size_t pemlen,
     const char *uri_file, int undo, char *err, size_t errlen)
 {

@@ -81,6 +81,15 @@ int signer_import(struct signer *s, const char *src, const char *dst,
     const char *pass_path, EVP_PKEY **pub, char *err, size_t errlen);
 
 /*
+ * IMPORT undone, for an import the engine refused after it (the key does
+ * not match the certificate): the signer removes the file the last IMPORT
+ * wrote — only if it is still that very file — and drops the key.  With
+ * daemon.signer_user only the signer may write the key's directory.  The
+ * handle still names the key: signer_forget_key then.  Returns 0 or -1.
+ */
+int signer_import_undo(struct signer *s, char *err, size_t errlen);
+
+/*
  * SIGN_CERT: have the signer sign cert (built by certgen; its signature
  * fields are overwritten here with a throwaway seal so that it encodes).
  * The signer refuses a certificate carrying the CA's own public key unless

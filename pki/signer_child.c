@@ -50,6 +50,9 @@ struct child {
 	char         key_uri[P11URI_MAX + 1];        /* the active token key's, or "" */
 	char         retired_from[KEYFILE_PATH_MAX]; /* before the last RETIRE */
 	char         retired_to[KEYFILE_PATH_MAX];   /* where it moved the file */
+	char         imported[KEYFILE_PATH_MAX];     /* the file the last IMPORT wrote, or "" */
+	dev_t        imported_dev;                   /* ... and which file it is */
+	ino_t        imported_ino;
 };
 
 static void child_exit(struct child *c, int status)
@@ -119,6 +122,8 @@ key_done(struct child *c, uint8_t op, struct cakey *k, bool ok,
 		reply_error(c, op, "%s", err);
 		return;
 	}
+	if (op != SIGNER_OP_IMPORT)
+		c->imported[0] = '\0';    /* another key is the active one */
 	cakey_clear(&c->key);
 	c->key = *k;
 	snprintf(c->key_path, sizeof(c->key_path), "%s", p11uri_is(path) ? "" : path);
@@ -230,6 +235,48 @@ do_load(struct child *c, const struct signer_msg *m)
 	key_done(c, m->op, &k, ok, err, path);
 }
 
+/*
+ * IMPORT with SIGNER_FLAG_UNDO (no fields): the engine refused the key the
+ * last IMPORT wrote (it does not match the certificate, or names another
+ * CA).  Remove that file — only if it is still the very file written (same
+ * device and inode; anything put there since is left alone) — and drop the
+ * key.  With daemon.signer_user only this process may write the key's
+ * directory, so the engine cannot remove it, and the copy (made with
+ * O_EXCL) would refuse every later import.
+ */
+static void
+undo_import(struct child *c, const struct signer_msg *m)
+{
+	struct stat st;
+
+	if (m->nfields != 0 || c->imported[0] == '\0') {
+		reply_error(c, m->op, "IMPORT: nothing to undo");
+		return;
+	}
+	if (lstat(c->imported, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    st.st_dev != c->imported_dev || st.st_ino != c->imported_ino) {
+		reply_error(c, m->op, "IMPORT: %s is no longer the file imported; "
+		    "left alone", c->imported);
+		return;
+	}
+	if (unlink(c->imported) < 0) {
+		reply_error(c, m->op, "IMPORT: %s: %s", c->imported, strerror(errno));
+		return;
+	}
+	{
+		char dir[KEYFILE_PATH_MAX];
+
+		snprintf(dir, sizeof(dir), "%s", c->imported);
+		*strrchr(dir, '/') = '\0';
+		(void)fileio_fsync_dir(dir[0] != '\0' ? dir : "/");
+	}
+	c->imported[0] = '\0';
+	cakey_clear(&c->key);
+	c->key_path[0] = '\0';
+	c->key_uri[0] = '\0';
+	reply(c, m->op, SIGNER_STATUS_OK, NULL, 0);
+}
+
 static void
 do_import(struct child *c, const struct signer_msg *m)
 {
@@ -237,8 +284,13 @@ do_import(struct child *c, const struct signer_msg *m)
 	char pass[KEYFILE_PATH_MAX], err[ERRMSG_MAX];
 	const char *pp;
 	struct cakey k = { NULL, NULL };
+	struct stat st;
 	bool ok;
 
+	if (m->flags & SIGNER_FLAG_UNDO) {
+		undo_import(c, m);
+		return;
+	}
 	if (m->nfields != 3) {
 		reply_error(c, m->op, "IMPORT: wrong number of fields");
 		return;
@@ -251,6 +303,12 @@ do_import(struct child *c, const struct signer_msg *m)
 	ok = keyfile_load(src, pp, &k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_check_ca_key(k.pkey, err, sizeof(err)) >= 0 &&
 	    keyfile_write(dst, k.pkey, pp, err, sizeof(err)) >= 0;
+	c->imported[0] = '\0';
+	if (ok && lstat(dst, &st) == 0) {
+		snprintf(c->imported, sizeof(c->imported), "%s", dst);
+		c->imported_dev = st.st_dev;
+		c->imported_ino = st.st_ino;
+	}
 	key_done(c, m->op, &k, ok, err, dst);
 }
 

@@ -34,7 +34,7 @@ enum signer_op {
 	SIGNER_OP_HELLO = 1,     /* child -> engine once, after set-up */
 	SIGNER_OP_GENKEY,        /* type, path, passphrase path | "" */
 	SIGNER_OP_LOAD,          /* path, passphrase path | "" */
-	SIGNER_OP_IMPORT,        /* source path, destination path, pass | "" */
+	SIGNER_OP_IMPORT,        /* source path, destination path, pass | "" (UNDO: none) */
 	SIGNER_OP_SIGN_CERT,     /* DER certificate */
 	SIGNER_OP_SIGN_CRL,      /* unsigned DER CRL from crlgen_build */
 	SIGNER_OP_PUBKEY,        /* no fields */
@@ -49,7 +49,7 @@ enum signer_op {
 
 #define SIGNER_FLAG_SELF_SIGNED 0x01
 #define SIGNER_FLAG_LINK        0x02
-#define SIGNER_FLAG_UNDO        0x04   /* RETIRE: put the key back */
+#define SIGNER_FLAG_UNDO        0x04   /* RETIRE: put the key back; IMPORT: remove it */
 #define SIGNER_RETIRE_CERT_MAX  (64 * 1024)
 
 /* SIGN_OCSP limits (signer_ocsp.h) */

@@ -1198,9 +1198,12 @@ static struct verify_queue {
 } verifyq;
 
 struct verify_group {
+	struct provd  *pd;
 	struct create *c[VERIFY_BATCH];
 	size_t         n;
 	bool           unmatched;      /* an entry no create's values match */
+	size_t         next;           /* answered: the creates finished so far */
+	int            code;           /* ... and the search's result code */
 };
 
 static void
@@ -1231,20 +1234,41 @@ verify_group_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_strv_free(alias);
 }
 
+/* The group's creates finished, LOOP_SLICE_US at a time: each finish
+ * runs its caller's next step (a batch's next row), and 64 of them in one
+ * turn held the loop for tens of milliseconds during an import.  A create
+ * waiting for its slice still counts as held (in its check). */
+static void
+verify_group_finish(void *arg)
+{
+	struct verify_group *g = arg;
+	uint64_t until = loop_now_us() + LOOP_SLICE_US;
+
+	while (g->next < g->n) {
+		struct create *c = g->c[g->next];
+
+		if (g->next > 0 && loop_now_us() >= until) {
+			loop_yield(g->pd->loop, verify_group_finish, g);
+			return;
+		}
+		g->next++;
+		creates_held--;
+		if (g->code == LDAP_SUCCESS && g->unmatched)
+			verify_one(c);
+		else
+			verify_done(c, &(struct dir_result){ .code = g->code });
+	}
+	free(g);
+}
+
 static void
 verify_group_done(void *arg, const struct dir_result *res)
 {
 	struct verify_group *g = arg;
-	size_t i;
 
-	creates_held -= g->n;
-	for (i = 0; i < g->n; i++) {
-		if (res->code == LDAP_SUCCESS && g->unmatched)
-			verify_one(g->c[i]);
-		else
-			verify_done(g->c[i], res);
-	}
-	free(g);
+	g->code = res->code;
+	g->next = 0;
+	verify_group_finish(g);
 }
 
 static void
@@ -1255,6 +1279,8 @@ verify_flush(struct provd *pd)
 	struct vec_str f = { 0 };
 	struct create *c;
 	size_t i, n = verifyq.n;
+
+	g->pd = pd;
 
 	/* The queue is empty before any create finishes here (a finish
 	 * may start another check). */

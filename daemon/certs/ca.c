@@ -608,6 +608,27 @@ ca_signer_watch_other(struct provd *pd, struct signer *sg)
 	other_update(w);
 }
 
+int
+ca_signer_unwatch_other(struct provd *pd, struct signer *sg)
+{
+	struct ca_watch **pw, *w;
+
+	for (pw = &pd->pki->watches; *pw != NULL && (*pw)->sg != sg; pw = &(*pw)->next)
+		;
+	if ((w = *pw) == NULL)
+		return 0;
+	if (w->deliver_due)
+		return -1;
+	if (w->fd >= 0)
+		loop_del_fd(pd->loop, w->fd);
+	if (w->expiry != NULL)
+		loop_timer_cancel(pd->loop, w->expiry);
+	signer_set_hooks(sg, NULL, NULL, NULL);
+	*pw = w->next;
+	free(w);
+	return 0;
+}
+
 /* A dead or stuck signer is replaced (it re-loads the key from its file
  * itself) without waiting: requests queue behind the restart.  true when
  * one is under way (begun here or before), false when it failed at once. */

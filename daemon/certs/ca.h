@@ -159,6 +159,13 @@ void ca_signer_watch(struct provd *pd);
  * outlive pd->loop's run (rollover_free stops it, before ca_stop).
  */
 void ca_signer_watch_other(struct provd *pd, struct signer *sg);
+/*
+ * Stop watching sg (before it is stopped for good: a retired generation
+ * archived once expired).  0, or -1 when an answer of sg waits to be
+ * delivered from the loop (try again later; nothing changed).  No watch
+ * is 0.
+ */
+int ca_signer_unwatch_other(struct provd *pd, struct signer *sg);
 
 /* A CA is loaded, or its key or certificate file is there already (a CA
  * is never created or imported over one). */

@@ -646,11 +646,16 @@ import_checked(struct ca_entry *ce, const struct dir_result *res)
 
 		EVP_PKEY_free(pub);
 		X509_free(cert);
-		/* Forget the imported key: remove the copy, and replace the signer
-		 * by a keyless one started as the first was (with daemon.signer_user,
-		 * through its launcher: the signer's user, not the engine's). */
-		if (uri == NULL)
-			unlink(pd->cfg.key_file);
+		/* Forget the imported key: the signer removes the copy it wrote
+		 * (with daemon.signer_user only it may write the key's directory;
+		 * a copy left behind would refuse the next import), and is
+		 * replaced by a keyless one started as the first was (through
+		 * its launcher with daemon.signer_user: the signer's user, not
+		 * the engine's). */
+		if (uri == NULL && signer_import_undo(pd->pki->signer, rerr, sizeof(rerr)) < 0) {
+			log_warnx("pki: removing the refused key copy: %s", rerr);
+			(void)unlink(pd->cfg.key_file);   /* a dead signer: the engine's own directory */
+		}
 		signer_forget_key(pd->pki->signer);
 		if (signer_restart_async(pd->pki->signer, rerr, sizeof(rerr)) < 0)
 			log_warnx("pki: signer restart: %s", rerr);

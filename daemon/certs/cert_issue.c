@@ -130,6 +130,15 @@ issue_fail(struct issue *is, int status, const char *fmt, ...)
 	issue_free(is);
 }
 
+/* A re-issue with a key the office made: its PKCS#12 goes to provctl's
+ * --p12-dir (the office), not to the holder, who is owed the notice that
+ * it awaits pickup. */
+static bool
+issue_p12_to_office(const struct issue *is)
+{
+	return is->reissue && is->kg != NULL;
+}
+
 /* A re-issue's files: the PKCS#12 as "<login>-<serial>.p12" and its
  * passphrase as a line of passphrases.csv (provctl --p12-dir). */
 static void
@@ -169,7 +178,7 @@ issue_reply(struct issue *is, const char *warning)
 		issue_fail(is, ST_INTERNAL, "out of memory");
 		return;
 	}
-	if (is->reissue && is->kg != NULL)
+	if (issue_p12_to_office(is))
 		reissue_secrets(is);
 	if (is->quiet)
 		goto done;
@@ -331,6 +340,10 @@ issue_record(void *arg)
 	}
 	if (is->renews[0] != '\0')
 		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_RENEWS, is->renews);
+	/* The holder's notice that the PKCS#12 awaits pickup, owed durably
+	 * with the record (notice.h). */
+	if (issue_p12_to_office(is))
+		dir_mods_add1(m, LDAP_MOD_ADD, AT_CERT_NOTIFIED, CERT_P12_NOTICE_OWED);
 	dir_add(pd->dir, dn, dir_mods_get(m), NULL, on_recorded, is);
 	dir_mods_free(m);
 }

@@ -160,6 +160,7 @@ struct crl_state {
 	char              bad[256];    /* a record that could not be read */
 	unsigned char    *der;         /* the signed CRL being published */
 	size_t            derlen;
+	struct crl_entry *ocsp_copy;   /* its entries, for OCSP to take */
 	time_t            now;         /* its thisUpdate */
 	char              endmsg[700]; /* the reply, once OCSP has caught up */
 	/* The entries, sorted by serial.  While set_valid they are exactly
@@ -180,6 +181,7 @@ struct crl_state {
 };
 
 static void publish_start(struct crl_state *s);
+static void write_signed(void *arg);
 
 static struct crl_hooks hooks;
 
@@ -229,9 +231,11 @@ crl_state_free(struct crl_state *s)
 	}
 	if (s->timer)
 		loop_timer_cancel(s->pd->loop, s->timer);
+	loop_yield_cancel(s->pd->loop, write_signed, s);
 	/* Removals in flight were answered when the directory closed. */
 	marks_free(s->marks, 0, s->nmarks);
 	marks_free(s->clears, s->clear_next, s->nclears);
+	free(s->ocsp_copy);
 	free(s->changes);
 	free(s->entries);
 	free(s->der);
@@ -354,6 +358,8 @@ publish_end(struct crl_state *s, int status, const char *msg)
 
 	STAILQ_CONCAT(&done, &s->current);
 	s->running = false;
+	free(s->ocsp_copy);
+	s->ocsp_copy = NULL;
 	marks_free(s->marks, 0, s->nmarks);
 	s->marks = NULL;
 	s->nmarks = s->capmarks = 0;
@@ -495,10 +501,14 @@ file_done(void *arg)
 	 * rollover.c tells OCSP once the retired CAs' CRLs are out too.  The
 	 * publish answers once the OCSP responses a waiter needs are written
 	 * (ocsp.h: all of a small change, the formerly good of a large one). */
-	if (s->pd->pki->ngens == 0)
-		ocsp_crl_published(s->pd, s->entries, s->n, ocsp_caught_up, s);
-	else
+	if (s->pd->pki->ngens == 0) {
+		struct crl_entry *copy = s->ocsp_copy;
+
+		s->ocsp_copy = NULL;
+		ocsp_crl_published(s->pd, copy, s->n, ocsp_caught_up, s);
+	} else {
 		ocsp_caught_up(s);
+	}
 }
 
 static void
@@ -605,6 +615,17 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 	s->der = xmalloc(derlen);
 	memcpy(s->der, der, derlen);
 	s->derlen = derlen;
+	/* Taking the signer's answer (4 MB at 100,000 entries) and encoding
+	 * the modify are a turn each: the loop polls in between. */
+	loop_yield(pd->loop, write_signed, s);
+}
+
+static void
+write_signed(void *arg)
+{
+	struct crl_state *s = arg;
+	struct provd *pd = s->pd;
+
 	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, s->der, s->derlen,
 	                  on_written, s) < 0)
 		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
@@ -719,6 +740,7 @@ struct build_job {
 	size_t            nchanges, capchanges;
 	unsigned char    *tbs;         /* the CRL to sign */
 	size_t            tbslen;
+	struct crl_entry *ocsp_copy;   /* a copy of the entries for OCSP (ocsp.h) */
 	int               rc;          /* -1: bad (a record) or err */
 	char              bad[256];
 	char              err[512];
@@ -741,6 +763,10 @@ build_work(void *arg)
 	if (crlgen_build(j->cacert, j->number, j->now, j->days, j->entries, j->n, &j->tbs,
 	                 &j->tbslen, j->err, sizeof(j->err)) < 0)
 		return;
+	if (j->n > 0) {
+		j->ocsp_copy = xmalloc(j->n * sizeof(*j->ocsp_copy));
+		memcpy(j->ocsp_copy, j->entries, j->n * sizeof(*j->ocsp_copy));
+	}
 	j->rc = 0;
 }
 
@@ -759,6 +785,8 @@ build_done(void *arg)
 	s->cap = j->cap;
 	s->changes = j->changes;
 	s->capchanges = j->capchanges;
+	free(s->ocsp_copy);
+	s->ocsp_copy = j->ocsp_copy;
 	X509_free(j->cacert);
 	if (j->rc < 0) {
 		char msg[sizeof(j->err)];

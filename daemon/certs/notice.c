@@ -34,6 +34,7 @@
 
 #define NOTICE_TEMPLATE   "notice/expiry.vi.txt"
 #define MOVED_TEMPLATE    "notice/moved.vi.txt"
+#define P12_TEMPLATE      "notice/p12.vi.txt"
 #define NOTICE_TPL_MAX    (16 * 1024)
 #define NOTICE_MSG_MAX    (32 * 1024)
 #define NOTICE_RCPTS      8            /* the holder and up to 7 admins */
@@ -46,7 +47,27 @@ struct tpl {
 	char *body;
 };
 
-static struct tpl expiry_tpl, moved_tpl;
+static struct tpl expiry_tpl;
+
+/* The notices a record is owed by a mark on provdCertNotified (written by
+ * whoever owes it, with the change that causes it): each sent once, to the
+ * account's address now, recorded as "<tag> TIME RCPTS" with the mark
+ * removed.  A kind whose template is missing is off. */
+struct owed_kind {
+	const char *tag;    /* CERT_MOVED_NOTICE: the claim and the record */
+	const char *owed;   /* CERT_MOVED_NOTICE_OWED: the mark */
+	const char *file;   /* under DAEMON.TEMPLATE_DIR */
+	const char *what;   /* for the log */
+	struct tpl  tpl;
+};
+
+static struct owed_kind owed_kinds[] = {
+	{ CERT_MOVED_NOTICE, CERT_MOVED_NOTICE_OWED, MOVED_TEMPLATE,
+	  "notice of the revocation (moved)", { NULL, NULL } },
+	{ CERT_P12_NOTICE, CERT_P12_NOTICE_OWED, P12_TEMPLATE,
+	  "notice of the PKCS#12 awaiting pickup", { NULL, NULL } },
+};
+#define NOWED_KINDS (sizeof(owed_kinds) / sizeof(owed_kinds[0]))
 
 /* ---- text ----------------------------------------------------------- */
 
@@ -243,7 +264,7 @@ struct send {
 	char          dn[512];
 	char          value[1024];
 	char          claim[32];  /* "<threshold> sending": written before sendmail runs */
-	char          owed[32];   /* a debt the record goes with (CERT_MOVED_NOTICE_OWED) */
+	char          owed[32];   /* a debt the record goes with (owed_kind.owed) */
 	const char   *what;       /* "expiry notice", for the log */
 	char          serial[SERIAL_HEX_MAX + 1];
 };
@@ -348,8 +369,8 @@ struct item {
 	char          not_after[32];
 	unsigned long done[CONFIG_MAX_THRESHOLDS * 2];  /* thresholds recorded */
 	size_t        ndone;
-	bool          moved;      /* owed CERT_MOVED_NOTICE_OWED, not an expiry notice */
-	bool          looked_up;  /* moved: mail is the account's address now */
+	const struct owed_kind *owed;  /* the notice it is owed; NULL: an expiry notice */
+	bool          looked_up;  /* owed: mail is the account's address now */
 	struct item  *next;
 };
 
@@ -358,7 +379,7 @@ struct sweep {
 	struct item  *head, *tail, *cur;
 	size_t        sent, failed;
 	time_t        now;
-	bool          moved;   /* listing the certificates owed a moved notice */
+	size_t        phase;   /* 0: listing the expiring; k: owed_kinds[k - 1]'s debtors */
 };
 
 static struct timer *sweep_timer;
@@ -584,26 +605,33 @@ compose(struct provd *pd, const struct item *it, unsigned long thr, struct send 
 	}
 }
 
-/* The notice that it was revoked by a move and is not re-issued: the
- * holder sends a new request.  0 or -1. */
+/* The notice it is owed (it->owed): revoked by a move and not re-issued
+ * (the holder sends a new request), or re-issued with a PKCS#12 the
+ * office holds for pickup.  0 or -1. */
 static int
-compose_moved(struct provd *pd, const struct item *it, struct send *s)
+compose_owed(struct provd *pd, const struct item *it, struct send *s)
 {
 	const struct profile *p = profile_find(pd->pki->profiles, it->profile);
 	const struct unit *u = units_find(pd->units, it->unit);
-	char tag[SERIAL_HEX_MAX + 16];
+	char tag[SERIAL_HEX_MAX + 16], expiry[96];
+	time_t na;
+	char err[128];
 
-	snprintf(tag, sizeof(tag), "moved.%s", it->serial);
+	if (pkitime_parse_ldap(it->not_after, &na, err, sizeof(err)) == 0)
+		local_time_text(na, expiry, sizeof(expiry));
+	else
+		snprintf(expiry, sizeof(expiry), "%s", it->not_after);
+	snprintf(tag, sizeof(tag), "%s.%s", it->owed->tag, it->serial);
 	{
 		const char *const vars[] = {
 			"name", it->cn[0] ? it->cn : it->login, "login", it->login,
 			"mail", it->mail, "serial", it->serial, "profile", it->profile,
-			"profile_description", p ? p->description : "",
+			"profile_description", p ? p->description : "", "not_after", expiry,
 			"unit", it->unit, "unit_name", u && u->name ? u->name : it->unit,
 			NULL
 		};
 
-		return compose_from(pd, &moved_tpl, vars, tag, s);
+		return compose_from(pd, &it->owed->tpl, vars, tag, s);
 	}
 }
 
@@ -646,7 +674,7 @@ lookup_done(void *arg, const struct dir_result *res)
 	/* Not found (the account gone since): the address the certificate
 	 * names.  The directory failing: tried again at the next sweep. */
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
-		log_warnx("notice of the revocation (moved) for %s not sent: cannot look up %s: %s",
+		log_warnx("%s for %s not sent: cannot look up %s: %s", sw->cur->owed->what,
 		          sw->cur->serial, sw->cur->login, dir_result_str(res, why, sizeof(why)));
 		sw->failed++;
 		sw->cur = sw->cur->next;
@@ -656,7 +684,7 @@ lookup_done(void *arg, const struct dir_result *res)
 	sweep_next(sw);
 }
 
-/* A moved certificate's holder is told at the account's address now (a
+/* A holder owed a notice is told at the account's address now (a
  * reorganisation may have changed the domain): look it up, then
  * sweep_next again.  false when it cannot be looked up. */
 static bool
@@ -680,20 +708,20 @@ sweep_next(struct sweep *sw)
 
 	for (; sw->cur != NULL && !pd->stopping; sw->cur = sw->cur->next) {
 		struct item *it = sw->cur;
-		unsigned long thr = it->moved ? 0 : threshold_due(pd, it, sw->now);
+		unsigned long thr = it->owed ? 0 : threshold_due(pd, it, sw->now);
 		struct send *s;
 		char when[32], thr_text[24];
 		struct dir_mods *m;
 		size_t i, off;
 
-		if (it->moved && !it->looked_up && it->login[0] != '\0' && lookup_holder(sw))
+		if (it->owed && !it->looked_up && it->login[0] != '\0' && lookup_holder(sw))
 			return;
-		if (thr == 0 && !it->moved)
+		if (thr == 0 && !it->owed)
 			continue;
 		s = xcalloc(1, sizeof(*s));
 		s->pd = pd;
 		s->sw = sw;
-		s->what = it->moved ? "notice of the revocation (moved)" : "expiry notice";
+		s->what = it->owed ? it->owed->what : "expiry notice";
 		snprintf(s->serial, sizeof(s->serial), "%s", it->serial);
 		snprintf(s->sendmail, sizeof(s->sendmail), "%s", pd->cfg.sendmail);
 		if (pd->cfg.notice_from[0] != '\0')
@@ -703,7 +731,7 @@ sweep_next(struct sweep *sw)
 		if (recipients(pd, it, s) == 0 || !address_ok(s->from) ||
 		    ldapesc_rdn_dn(AT_CERT_SERIAL, it->serial, pd->cfg.certs_dn, s->dn,
 		                   sizeof(s->dn)) < 0 ||
-		    (it->moved ? compose_moved(pd, it, s) : compose(pd, it, thr, s)) < 0) {
+		    (it->owed ? compose_owed(pd, it, s) : compose(pd, it, thr, s)) < 0) {
 			log_warnx("%s for %s: no usable address or the text does not fit; skipped",
 			          s->what, it->serial);
 			send_free(s);
@@ -711,9 +739,9 @@ sweep_next(struct sweep *sw)
 			continue;
 		}
 		pkitime_format_ldap(sw->now, when);
-		if (it->moved) {
-			snprintf(thr_text, sizeof(thr_text), "%s", CERT_MOVED_NOTICE);
-			snprintf(s->owed, sizeof(s->owed), "%s", CERT_MOVED_NOTICE_OWED);
+		if (it->owed) {
+			snprintf(thr_text, sizeof(thr_text), "%s", it->owed->tag);
+			snprintf(s->owed, sizeof(s->owed), "%s", it->owed->owed);
 		} else {
 			duration_text(thr, thr_text, sizeof(thr_text));
 		}
@@ -746,7 +774,7 @@ sweep_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_UNIT, it->unit, sizeof(it->unit));
 	dir_entry_copy(ld, e, AT_CERT_PROFILE, it->profile, sizeof(it->profile));
 	dir_entry_copy(ld, e, AT_CERT_NOT_AFTER, it->not_after, sizeof(it->not_after));
-	it->moved = sw->moved;
+	it->owed = sw->phase > 0 ? &owed_kinds[sw->phase - 1] : NULL;
 	/* "THRESHOLD TIME RECIPIENTS": the threshold is what counts. */
 	for (i = 0; v != NULL && v[i] != NULL && it->ndone < sizeof(it->done) / sizeof(it->done[0]);
 	     i++) {
@@ -780,16 +808,20 @@ sweep_found(void *arg, const struct dir_result *res)
 	char why[300];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT)
-		log_warnx("notices: cannot list the certificates %s: %s", sw->moved ?
-		          "owed a notice of their revocation" : "expiring",
-		          dir_result_str(res, why, sizeof(why)));
-	/* Then the certificates a move revoked without a successor. */
-	if (!sw->moved && moved_tpl.body != NULL) {
-		sw->moved = true;
-		dir_search(sw->pd->dir, sw->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL,
-		           "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")(" AT_CERT_NOTIFIED "="
-		           CERT_MOVED_NOTICE_OWED "))", sweep_attrs, 0, NULL, sweep_entry,
-		           sweep_found, sw);
+		log_warnx("notices: cannot list the certificates %s%s: %s", sw->phase > 0 ?
+		          "owed a " : "expiring", sw->phase > 0 ? owed_kinds[sw->phase - 1].what :
+		          "", dir_result_str(res, why, sizeof(why)));
+	/* Then the certificates owed a notice of each kind that is on. */
+	while (sw->phase < NOWED_KINDS && owed_kinds[sw->phase].tpl.body == NULL)
+		sw->phase++;
+	if (sw->phase < NOWED_KINDS) {
+		char filter[200];
+
+		snprintf(filter, sizeof(filter), "(&(" AT_OBJECT_CLASS "=" OC_CERTIFICATE ")("
+		         AT_CERT_NOTIFIED "=%s))", owed_kinds[sw->phase].owed);
+		sw->phase++;
+		dir_search(sw->pd->dir, sw->pd->cfg.certs_dn, LDAP_SCOPE_ONELEVEL, filter,
+		           sweep_attrs, 0, NULL, sweep_entry, sweep_found, sw);
 		return;
 	}
 	sw->cur = sw->head;
@@ -830,6 +862,7 @@ int
 notice_start(struct provd *pd)
 {
 	char err[512];
+	size_t k;
 	int rc;
 
 	if (pd->cfg.sendmail[0] == '\0' || pd->cfg.nthresholds == 0) {
@@ -844,11 +877,13 @@ notice_start(struct provd *pd)
 		log_warnx("expiry notices: %s", err);
 		return -1;
 	}
-	if ((rc = load_template(&pd->cfg, MOVED_TEMPLATE, &moved_tpl, err, sizeof(err))) != 0) {
-		if (rc > 0) {
-			log_warnx("notices of revocations by a move are off: no template (%s)", err);
-		} else {
-			log_warnx("notices of revocations by a move: %s", err);
+	for (k = 0; k < NOWED_KINDS; k++) {
+		struct owed_kind *ok = &owed_kinds[k];
+
+		if ((rc = load_template(&pd->cfg, ok->file, &ok->tpl, err, sizeof(err))) > 0) {
+			log_warnx("%ss are off: no template (%s)", ok->what, err);
+		} else if (rc < 0) {
+			log_warnx("%ss: %s", ok->what, err);
 			return -1;
 		}
 	}

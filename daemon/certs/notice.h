@@ -32,6 +32,12 @@
  * "moved sending", recorded as "moved TIME RECIPIENTS" with the mark
  * removed in the same write, exactly as the expiry notices.
  *
+ * In the same way the holder of each certificate re-issued with a key the
+ * office made (marked CERT_P12_NOTICE_OWED in the record's add,
+ * cert_issue.c: a move's, a rollover's or a renewal's --p12-dir) is told
+ * once that the new PKCS#12 awaits pickup at the office, from
+ * notice/p12.vi.txt ("p12 sending", then "p12 TIME RECIPIENTS").
+ *
  * The sweep runs every notice.sweep seconds from the loop; each
  * sendmail runs from the work pool (pd->hashers), never on the loop.
  */

@@ -76,6 +76,42 @@ ocsp_set_hooks(const struct ocsp_hooks *h)
 
 struct sign_job;
 STAILQ_HEAD(sign_jobs, sign_job);
+struct merge_job;
+STAILQ_HEAD(merge_jobs, merge_job);
+
+/* A full read's entries, sorted on a worker (scan_sort_work). */
+struct scan_sort {
+	struct ocsp_state    *s;
+	struct ocspgen_entry *e;
+	size_t                n, cap;
+};
+
+/* A published CRL's entries (sorted), shared by s->crl and the merges
+ * that apply them; refs change on the loop only, a worker reads e[] while
+ * its merge holds a reference. */
+struct crl_copy {
+	unsigned          refs;
+	struct crl_entry *e;
+	size_t            n;
+};
+
+/* A CRL to apply to the set (merge_next; see ocsp_crl_published). */
+struct merge_job {
+	STAILQ_ENTRY(merge_job) entry;
+	struct ocsp_state    *s;
+	struct crl_copy      *crl;           /* a reference of its own */
+	bool                  then_full;     /* a full read's set: sign it all after */
+	ocsp_done_fn         *done;
+	void                 *ctx;
+	/* the worker's: the frozen set (read only), and what it makes */
+	const struct ocspgen_entry *v;
+	size_t                n;
+	struct ocspgen_entry *out;
+	size_t                nout, capout;
+	bool                  small;         /* at most PROMPT_MAX changed: all prompt */
+	struct ocspgen_entry *prompt, *rest;
+	size_t                nprompt, nrest;
+};
 
 struct ocsp_state {
 	struct provd         *pd;
@@ -87,9 +123,16 @@ struct ocsp_state {
 	                                      * renewed (its number; 0: none) */
 	bool                  old_tick;      /* ... for the tick */
 	bool                  old_restarted; /* ... and its signer was replaced */
-	/* every certificate known, sorted by serial, as last signed */
+	/* every certificate known, sorted by serial, as last signed.  Frozen
+	 * while a merge runs (s->merging: a worker reads it): certificates
+	 * issued meanwhile wait in held, a full read's result in scan_wait. */
 	struct ocspgen_entry *v;
 	size_t                n, cap;
+	struct merge_jobs     merges;        /* CRLs to apply, oldest first */
+	struct merge_job     *merging;       /* the one a worker applies */
+	struct serial        *held;
+	size_t                nheld, capheld;
+	struct scan_sort     *scan_wait;
 	bool                  have_set;      /* a full read of the records done */
 	/* a full read in progress */
 	bool                  scanning;
@@ -100,9 +143,8 @@ struct ocsp_state {
 	struct serial        *late;          /* issued while reading */
 	size_t                nlate, caplate;
 	struct request       *waiter;        /* `ocsp refresh` */
-	/* the last CRL this instance published (its entries, sorted) */
-	struct crl_entry     *crl;
-	size_t                ncrl;
+	/* the last CRL this instance published */
+	struct crl_copy      *crl;
 	unsigned long         crl_seq;
 	/* the delegated responders: the current CA's, and one per retired
 	 * generation with unexpired certificates (old[g - 1], under
@@ -146,6 +188,8 @@ struct sign_job {
 
 static void scan_start(struct ocsp_state *s);
 static void job_free(struct sign_job *j);
+static void merge_free(struct merge_job *j);
+static void crl_copy_put(struct crl_copy *c);
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -219,6 +263,7 @@ state(struct provd *pd)
 		pki->ocsp->pd = pd;
 		pki->ocsp->cur.rdirfd = -1;
 		STAILQ_INIT(&pki->ocsp->jobs);
+		STAILQ_INIT(&pki->ocsp->merges);
 	}
 	return pki->ocsp;
 }
@@ -239,6 +284,7 @@ void
 ocsp_state_free(struct ocsp_state *s)
 {
 	struct sign_job *j;
+	struct merge_job *m;
 	size_t i;
 
 	if (s == NULL)
@@ -249,6 +295,17 @@ ocsp_state_free(struct ocsp_state *s)
 		STAILQ_REMOVE_HEAD(&s->jobs, entry);
 		job_free(j);
 	}
+	/* the pool is freed first (its done callbacks have run): no merge
+	 * is with a worker any more */
+	while ((m = STAILQ_FIRST(&s->merges)) != NULL) {
+		STAILQ_REMOVE_HEAD(&s->merges, entry);
+		merge_free(m);
+	}
+	if (s->scan_wait != NULL) {
+		free(s->scan_wait->e);
+		free(s->scan_wait);
+	}
+	free(s->held);
 	for (i = 0; i < s->nold; i++)
 		responder_clear(&s->old[i]);
 	free(s->old);
@@ -257,7 +314,7 @@ ocsp_state_free(struct ocsp_state *s)
 	free(s->v);
 	free(s->scan);
 	free(s->late);
-	free(s->crl);
+	crl_copy_put(s->crl);
 	free(s);
 }
 
@@ -553,12 +610,14 @@ cur_needs_roll(const struct ocsp_state *s, time_t now)
 
 /* ---- signing and writing responses ------------------------------------ */
 
-/* nextUpdate of a response signed at now valid for secs: never after the
- * responder certificate ends. */
+/* nextUpdate of a response signed at now valid for secs: before the
+ * responder certificate ends (the signer refuses a nextUpdate at or after
+ * its notAfter).  That cut matters in a CA's last ocsp_hours, when the
+ * responder certificate, cut at the CA's notAfter, cannot roll further. */
 static time_t
 next_update(const struct responder *r, time_t now, time_t secs)
 {
-	return now + secs > r->r_until ? r->r_until : now + secs;
+	return now + secs >= r->r_until ? r->r_until - 1 : now + secs;
 }
 
 /*
@@ -903,15 +962,19 @@ old_roll_done(struct ocsp_state *s, int rc, const char *err)
 		batch_submit(j);
 }
 
+/* A run of e[0..n): owned (e itself, or NULL) is taken, else e copied. */
 static struct sign_job *
-job_new(struct ocsp_state *s, unsigned gen, const struct ocspgen_entry *e, size_t n)
+job_new(struct ocsp_state *s, unsigned gen, const struct ocspgen_entry *e, size_t n,
+        struct ocspgen_entry *owned)
 {
 	struct sign_job *j = xcalloc(1, sizeof(*j));
 
 	j->s = s;
 	j->gen = gen;
 	j->n = n;
-	if (n > 0) {
+	if (owned != NULL) {
+		j->e = owned;
+	} else if (n > 0) {
 		j->e = xmalloc(n * sizeof(*j->e));
 		memcpy(j->e, e, n * sizeof(*j->e));
 	}
@@ -944,7 +1007,7 @@ job_queue(struct ocsp_state *s, struct sign_job *j, struct sign_job **after, boo
 	*after = j;
 }
 
-/* Sign and write e[0..n) (copied), each entry with the responder of its
+/* Sign and write e[0..n) (copied, or owned: e itself, taken), each entry with the responder of its
  * generation (one run per generation, the last one answering for all):
  * after the runs before, or (prompt) before every run not yet begun and
  * the rest of the one under way (after its batch in flight); full: the
@@ -952,8 +1015,9 @@ job_queue(struct ocsp_state *s, struct sign_job *j, struct sign_job **after, boo
  * queued behind, also when there is nothing to sign (so that "done" means
  * every response asked for before, prompt ones or all, is written). */
 static void
-sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
-             bool prompt, ocsp_done_fn *done, void *ctx)
+sign_entries_own(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
+                 struct ocspgen_entry *owned, bool full, bool prompt, ocsp_done_fn *done,
+                 void *ctx)
 {
 	struct ocspgen_entry *part;
 	struct sign_job *j = NULL, *first = NULL, *after = NULL;
@@ -963,12 +1027,13 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 	/* Nothing to sign and nothing to wait behind: done at once. */
 	idle = STAILQ_EMPTY(&s->jobs) || (prompt && !STAILQ_FIRST(&s->jobs)->prompt);
 	if (n == 0 && !full && idle) {
+		free(owned);
 		if (done != NULL)
 			done(ctx);
 		return;
 	}
 	if (ngen == 0) {
-		j = first = job_new(s, 0, e, n);
+		j = first = job_new(s, 0, e, n, owned);
 		j->prompt = prompt;
 		job_queue(s, j, &after, prompt);
 	} else {
@@ -983,13 +1048,14 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 			}
 			if (k == 0 && !(g == 0 && n == 0))
 				continue;
-			j = job_new(s, (unsigned)g, part, k);
+			j = job_new(s, (unsigned)g, part, k, NULL);
 			j->prompt = prompt;
 			job_queue(s, j, &after, prompt);
 			if (first == NULL)
 				first = j;
 		}
 		free(part);
+		free(owned);
 	}
 	j->last = true;
 	j->full = full;
@@ -998,6 +1064,14 @@ sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool
 	for (; first != NULL; first = first == j ? NULL : STAILQ_NEXT(first, entry))
 		first->group = j;
 	job_next(s);      /* unless a batch is in flight or a key is rolling */
+}
+
+/* sign_entries_own with e copied. */
+static void
+sign_entries(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n, bool full,
+             bool prompt, ocsp_done_fn *done, void *ctx)
+{
+	sign_entries_own(s, e, n, NULL, full, prompt, done, ctx);
 }
 
 /*
@@ -1131,29 +1205,32 @@ entry_of_crl(const struct crl_entry *c)
 }
 
 /*
- * Merge the CRL's entries c[0..nc) into s->v: listed = revoked as listed,
- * known and not listed = good.  The entries whose state changed are put in
- * *changed (malloc'd; *nchanged of them, sorted by serial); was_good
- * (when not NULL; malloc'd, one per changed entry) says which of them
- * were known as good before.
+ * Merge the CRL's entries c[0..nc) into the set v[0..n) (both sorted):
+ * listed = revoked as listed, known and not listed = good.  The new set is
+ * put in *out (malloc'd, *nout entries, room for *capout); the entries whose
+ * state changed in *changed (malloc'd; *nchanged of them, sorted by
+ * serial); *was_good (malloc'd, one per changed entry) says which of them
+ * were known as good before.  Touches nothing else: a worker thread runs
+ * it (merge_work).
  */
 static void
-merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
+merge_set(const struct ocspgen_entry *v, size_t n, const struct crl_entry *c, size_t nc,
+          struct ocspgen_entry **out_p, size_t *nout, size_t *capout,
           struct ocspgen_entry **changed, size_t *nchanged, bool **was_good)
 {
 	struct ocspgen_entry *out, *ch = NULL, e;
-	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, n = s->n, capg = 0;
+	size_t i = 0, j = 0, k = 0, nch = 0, capch = 0, capg = 0;
 	bool *wg = NULL;
 	int d;
 
 	out = xmalloc((n + nc + 1) * sizeof(*out));
 	while (i < n || j < nc) {
-		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&s->v[i].serial, &c[j].serial);
+		d = i == n ? 1 : j == nc ? -1 : serial_cmp(&v[i].serial, &c[j].serial);
 		if (d < 0) {
-			e = s->v[i++];
+			e = v[i++];
 			if (e.status != OCSPGEN_GOOD) {
 				memset(&e, 0, sizeof(e));
-				e.serial = s->v[i - 1].serial;
+				e.serial = v[i - 1].serial;
 				e.status = OCSPGEN_GOOD;      /* released */
 				ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 				wg = vec_grow(wg, &capg, nch + 1, sizeof(*wg));
@@ -1165,11 +1242,11 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 		}
 		e = entry_of_crl(&c[j++]);
 		if (d == 0)
-			e.gen = s->v[i].gen;
-		if (d > 0 || !same_state(&s->v[i], &e)) {
+			e.gen = v[i].gen;
+		if (d > 0 || !same_state(&v[i], &e)) {
 			ch = vec_grow(ch, &capch, nch + 1, sizeof(*ch));
 			wg = vec_grow(wg, &capg, nch + 1, sizeof(*wg));
-			wg[nch] = d == 0 && s->v[i].status == OCSPGEN_GOOD;
+			wg[nch] = d == 0 && v[i].status == OCSPGEN_GOOD;
 			ch[nch++] = e;
 		}
 		if (d == 0)
@@ -1179,16 +1256,12 @@ merge_crl(struct ocsp_state *s, const struct crl_entry *c, size_t nc,
 			continue;
 		out[k++] = e;
 	}
-	free(s->v);
-	s->v = out;
-	s->n = k;
-	s->cap = n + nc + 1;
+	*out_p = out;
+	*nout = k;
+	*capout = n + nc + 1;
 	*changed = ch;
 	*nchanged = nch;
-	if (was_good != NULL)
-		*was_good = wg;
-	else
-		free(wg);
+	*was_good = wg;
 }
 
 /* Give the entries of the queued runs that are in p[0..np) (sorted) p's
@@ -1229,56 +1302,200 @@ ocsp_pending(const struct provd *pd)
 	return n;
 }
 
+/*
+ * Applying a CRL to the set.  Merging 100,000 entries into a set as large
+ * takes milliseconds, so a worker does it on the set as it stands (frozen:
+ * nothing on the loop changes s->v while s->merging is set) and gives
+ * back a new set, swapped in on the loop, with the changed entries split
+ * as ocsp_crl_published signs them.  Merges run one at a time, in the
+ * order the CRLs came.  A full read that ends meanwhile (scan_wait) and
+ * certificates issued meanwhile (held) are taken in between merges.
+ */
+
+static void scan_adopt(struct ocsp_state *s, struct scan_sort *j);
+
+static struct crl_copy *
+crl_copy_new(struct crl_entry *e, size_t n)
+{
+	struct crl_copy *c = xcalloc(1, sizeof(*c));
+
+	c->refs = 1;
+	c->e = e;
+	c->n = n;
+	return c;
+}
+
+static void
+crl_copy_put(struct crl_copy *c)
+{
+	if (c != NULL && --c->refs == 0) {
+		free(c->e);
+		free(c);
+	}
+}
+
+static void
+merge_free(struct merge_job *j)
+{
+	crl_copy_put(j->crl);
+	free(j->out);
+	free(j->prompt);
+	free(j->rest);
+	free(j);
+}
+
+/* Worker thread: j's fields only (j->v and j->crl are not changed while
+ * it runs). */
+static void
+merge_work(void *arg)
+{
+	struct merge_job *j = arg;
+	struct ocspgen_entry *changed;
+	size_t nchanged, i;
+	bool *was_good;
+
+	merge_set(j->v, j->n, j->crl->e, j->crl->n, &j->out, &j->nout, &j->capout, &changed,
+	          &nchanged, &was_good);
+	j->small = nchanged <= PROMPT_MAX;
+	if (j->then_full || j->small) {
+		j->prompt = changed;
+		j->nprompt = nchanged;
+		free(was_good);
+		return;
+	}
+	/* the ones that were good first (see ocsp_crl_published) */
+	j->prompt = xmalloc(nchanged * sizeof(*j->prompt));
+	j->rest = xmalloc(nchanged * sizeof(*j->rest));
+	for (i = 0; i < nchanged; i++) {
+		if (was_good[i])
+			j->prompt[j->nprompt++] = changed[i];
+		else
+			j->rest[j->nrest++] = changed[i];
+	}
+	free(changed);
+	free(was_good);
+}
+
+static void merge_done(void *arg);
+
+/* Start the next merge, unless one runs; a full read's set waiting is
+ * taken first (it replaces the set). */
+static void
+merge_next(struct ocsp_state *s)
+{
+	struct merge_job *j;
+	struct scan_sort *w;
+
+	if (s->merging != NULL)
+		return;
+	if ((w = s->scan_wait) != NULL) {
+		s->scan_wait = NULL;
+		scan_adopt(s, w);
+	}
+	if ((j = STAILQ_FIRST(&s->merges)) == NULL)
+		return;
+	STAILQ_REMOVE_HEAD(&s->merges, entry);
+	j->v = s->v;
+	j->n = s->n;
+	s->merging = j;
+	workpool_submit(s->pd->hashers, merge_work, merge_done, j);
+}
+
+/* Certificates issued while the set was frozen, not in it yet: good. */
+static void
+held_insert(struct ocsp_state *s)
+{
+	struct ocspgen_entry e;
+	size_t i, k;
+
+	for (k = 0; k < s->nheld; k++) {
+		if (find(s->v, s->n, &s->held[k]) != NULL)
+			continue;
+		memset(&e, 0, sizeof(e));
+		e.serial = s->held[k];
+		e.status = OCSPGEN_GOOD;
+		s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+		for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
+			s->v[i] = s->v[i - 1];
+		s->v[i] = e;
+		s->n++;
+	}
+	s->nheld = 0;
+}
+
+/* Loop thread: the new set in, in O(1); then its changes signed. */
+static void
+merge_done(void *arg)
+{
+	struct merge_job *j = arg;
+	struct ocsp_state *s = j->s;
+
+	s->merging = NULL;
+	free(s->v);
+	s->v = j->out;
+	s->n = j->nout;
+	s->cap = j->capout;
+	j->out = NULL;
+	held_insert(s);
+	if (j->then_full) {
+		s->have_set = true;
+		sign_entries(s, s->v, s->n, true, false, NULL, NULL);
+	} else if (j->small) {
+		/* all of them before the caller hears back */
+		patch_queued(s, j->prompt, j->nprompt);
+		sign_entries_own(s, j->prompt, j->nprompt, j->prompt, false, true, j->done, j->ctx);
+		j->prompt = NULL;
+	} else {
+		/* the ones that were good first (a "good" of theirs may be on
+		 * disk or in a queued run), the caller hearing back after them;
+		 * the rest in the background, at the tail */
+		patch_queued(s, j->prompt, j->nprompt);
+		/* the background part first: done() may run at once */
+		sign_entries_own(s, j->rest, j->nrest, j->rest, false, false, NULL, NULL);
+		j->rest = NULL;
+		sign_entries_own(s, j->prompt, j->nprompt, j->prompt, false, true, j->done, j->ctx);
+		j->prompt = NULL;
+	}
+	merge_free(j);
+	merge_next(s);
+}
+
+/* Queue the merge of s->crl (at the head: a full read's, then_full). */
+static void
+merge_queue(struct ocsp_state *s, bool then_full, ocsp_done_fn *done, void *ctx)
+{
+	struct merge_job *j = xcalloc(1, sizeof(*j));
+
+	j->s = s;
+	j->crl = s->crl;
+	s->crl->refs++;
+	j->then_full = then_full;
+	j->done = done;
+	j->ctx = ctx;
+	if (then_full)
+		STAILQ_INSERT_HEAD(&s->merges, j, entry);
+	else
+		STAILQ_INSERT_TAIL(&s->merges, j, entry);
+}
+
 void
-ocsp_crl_published(struct provd *pd, const struct crl_entry *entries, size_t n,
+ocsp_crl_published(struct provd *pd, struct crl_entry *entries, size_t n,
                    ocsp_done_fn *done, void *ctx)
 {
 	struct ocsp_state *s;
-	struct ocspgen_entry *changed = NULL, *prompt, *rest;
-	size_t nchanged = 0, i, np = 0, nrest = 0;
-	bool *was_good = NULL;
 
 	if (pd->cfg.ocsp_dir == NULL || pd->pki == NULL || pd->pki->ocsp == NULL) {
+		free(entries);
 		if (done != NULL)
 			done(ctx);
 		return;
 	}
 	s = pd->pki->ocsp;
-	free(s->crl);
-	s->crl = NULL;
-	s->ncrl = 0;
-	if (n > 0) {
-		s->crl = xmalloc(n * sizeof(*s->crl));
-		memcpy(s->crl, entries, n * sizeof(*s->crl));
-		s->ncrl = n;
-	}
+	crl_copy_put(s->crl);
+	s->crl = crl_copy_new(entries, n);
 	s->crl_seq++;
-	merge_crl(s, entries, n, &changed, &nchanged, &was_good);
-	if (nchanged <= PROMPT_MAX) {
-		/* all of them before the caller hears back */
-		patch_queued(s, changed, nchanged);
-		sign_entries(s, changed, nchanged, false, true, done, ctx);
-	} else {
-		/* the ones that were good first (a "good" of theirs may be on
-		 * disk or in a queued run), the caller hearing back after them;
-		 * the rest in the background, at the tail */
-		prompt = xmalloc(nchanged * sizeof(*prompt));
-		rest = xmalloc(nchanged * sizeof(*rest));
-		for (i = 0; i < nchanged; i++) {
-			if (was_good[i])
-				prompt[np++] = changed[i];
-			else
-				rest[nrest++] = changed[i];
-		}
-		patch_queued(s, prompt, np);
-		/* the background part first: done() may run at once */
-		sign_entries(s, rest, nrest, false, false, NULL, NULL);
-		sign_entries(s, prompt, np, false, true, done, ctx);
-		free(prompt);
-		free(rest);
-	}
-	free(was_good);
-	free(changed);
+	merge_queue(s, false, done, ctx);
+	merge_next(s);
 }
 
 void
@@ -1308,11 +1525,17 @@ ocsp_cert_issued(struct provd *pd, const char *serial_hex, ocsp_done_fn *done, v
 			done(ctx);
 		return;
 	}
-	s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
-	for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
-		s->v[i] = s->v[i - 1];
-	s->v[i] = e;
-	s->n++;
+	if (s->merging != NULL) {
+		/* the set is frozen: in after the merge (held_insert) */
+		s->held = vec_grow(s->held, &s->capheld, s->nheld + 1, sizeof(*s->held));
+		s->held[s->nheld++] = e.serial;
+	} else {
+		s->v = vec_grow(s->v, &s->cap, s->n + 1, sizeof(*s->v));
+		for (i = s->n; i > 0 && serial_cmp(&s->v[i - 1].serial, &e.serial) > 0; i--)
+			s->v[i] = s->v[i - 1];
+		s->v[i] = e;
+		s->n++;
+	}
 	sign_entries(s, &e, 1, false, true, done, ctx);
 }
 
@@ -1454,12 +1677,6 @@ refresh_reply(struct ocsp_state *s, int status, const char *msg)
  * array meanwhile; s->scanning stays set, so certificates issued in the
  * while go to s->late as during the read.
  */
-struct scan_sort {
-	struct ocsp_state    *s;
-	struct ocspgen_entry *e;
-	size_t                n, cap;
-};
-
 static void
 scan_sort_work(void *arg)
 {
@@ -1474,13 +1691,23 @@ scan_sort_work(void *arg)
 	j->n = k;
 }
 
+/* The sorted set of a full read waits for the merge running (the set is
+ * frozen meanwhile), then replaces the set. */
 static void
 scan_sort_done(void *arg)
 {
 	struct scan_sort *j = arg;
 	struct ocsp_state *s = j->s;
-	struct ocspgen_entry *changed = NULL, e;
-	size_t i, nchanged = 0, n0;
+
+	s->scan_wait = j;
+	merge_next(s);
+}
+
+static void
+scan_adopt(struct ocsp_state *s, struct scan_sort *j)
+{
+	struct ocspgen_entry e;
+	size_t i, n0;
 
 	s->scanning = false;
 	free(s->v);
@@ -1507,10 +1734,12 @@ scan_sort_done(void *arg)
 		s->n = n0;
 	}
 	s->nlate = 0;
-	/* a CRL published while the read ran is newer than what it read */
-	if (s->crl_seq != s->scan_crl_seq) {
-		merge_crl(s, s->crl, s->ncrl, &changed, &nchanged, NULL);
-		free(changed);
+	/* A CRL published while the read ran is newer than what it read: the
+	 * set is signed once it is applied (merge_done), before the merges
+	 * queued. */
+	if (s->crl_seq != s->scan_crl_seq && s->crl != NULL) {
+		merge_queue(s, true, NULL, NULL);
+		return;
 	}
 	s->have_set = true;
 	sign_entries(s, s->v, s->n, true, false, NULL, NULL);

@@ -85,8 +85,10 @@ typedef void ocsp_done_fn(void *ctx);
 /* The CRL with these entries (sorted by serial: every certificate on hold
  * or revoked) is out: sign the responses whose state it changes, through
  * the signer's queue; then done(ctx) (NULL: nobody waits), so that a
- * command answers after its OCSP answers changed.  entries are copied. */
-void ocsp_crl_published(struct provd *pd, const struct crl_entry *entries,
+ * command answers after its OCSP answers changed.  entries (malloc'd, or
+ * NULL when n is 0) are taken: the merge into the set of responses runs on
+ * a worker thread, never on the loop. */
+void ocsp_crl_published(struct provd *pd, struct crl_entry *entries,
     size_t n, ocsp_done_fn *done, void *ctx);
 
 /* Responses queued or being signed, not yet written (`ocsp show`:

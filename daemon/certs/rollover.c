@@ -40,6 +40,7 @@
 #include "serial.h"
 #include "signer.h"
 #include "vec.h"
+#include "workpool.h"
 #include "xmalloc.h"
 
 #define PATH_MAX_LEN   4096
@@ -204,6 +205,9 @@ static char *cur_clause;
 /* The newest union of CRL entries OCSP was given (a publish that finishes
  * late never takes OCSP back to an older state). */
 static uint64_t ocsp_version;
+/* Chains between chain_start and chain_end: while one runs, a retired
+ * generation's signer may be in its hands across an LDAP step. */
+static unsigned chains_live;
 
 static int
 set_current_clause(struct provd *pd)
@@ -277,6 +281,7 @@ rollover_free(struct pki *pki)
 	free(cur_clause);
 	cur_clause = NULL;
 	ocsp_version = 0;
+	chains_live = 0;
 }
 
 /* ---- the retired generations' CRLs ------------------------------------ */
@@ -326,27 +331,46 @@ chain_fail(struct chain *c, int status, const char *what, const char *detail)
 	chain_next(c);
 }
 
+/*
+ * A retired generation's CRL file (write, fsync, rename) on a worker
+ * thread, as the current CA's (crl.c): the job takes the DER and a copy of
+ * the path; the chain waits for it, so nothing else touches c meanwhile.
+ */
+struct gen_file_job {
+	struct chain     *c;
+	char             *path;
+	unsigned char    *der;
+	size_t            derlen;
+	int               rc;
+	char              why[300];
+};
+
+/* Worker thread: the job's own fields only. */
 static void
-on_gen_written(void *arg, const struct dir_result *res)
+gen_file_work(void *arg)
 {
-	struct chain *c = arg;
+	struct gen_file_job *job = arg;
+
+	job->rc = crlgen_write_file(job->path, job->der, job->derlen, job->why,
+	                            sizeof(job->why));
+}
+
+static void
+gen_file_done(void *arg)
+{
+	struct gen_file_job *job = arg;
+	struct chain *c = job->c;
 	struct ca_gen *g = &c->pd->pki->gens[c->i];
-	char why[300];
 	size_t len;
 
-	if (res->code == LDAP_ASSERTION_FAILED && ++c->tries < CAS_RETRIES) {
-		chain_next(c);   /* another writer took the number: read it again */
+	free(job->path);
+	free(job->der);
+	if (job->rc < 0) {
+		chain_fail(c, ST_INTERNAL, "in the directory, not on disk: ", job->why);
+		free(job);
 		return;
 	}
-	if (res->code != LDAP_SUCCESS) {
-		chain_fail(c, ST_UNAVAILABLE, "directory: ", dir_result_str(res, why, sizeof(why)));
-		return;
-	}
-	g->crl_last = c->number + 1;
-	if (crlgen_write_file(g->crl_file, c->der, c->derlen, why, sizeof(why)) < 0) {
-		chain_fail(c, ST_INTERNAL, "in the directory, not on disk: ", why);
-		return;
-	}
+	free(job);
 	len = strlen(c->msg);
 	snprintf(c->msg + len, sizeof(c->msg) - len, "; generation %u: CRL %llu (%zu entries)",
 	         g->number, (unsigned long long)g->crl_last, c->n);
@@ -357,6 +381,33 @@ on_gen_written(void *arg, const struct dir_result *res)
 	}
 	c->i++;
 	chain_next(c);
+}
+
+static void
+on_gen_written(void *arg, const struct dir_result *res)
+{
+	struct chain *c = arg;
+	struct ca_gen *g = &c->pd->pki->gens[c->i];
+	struct gen_file_job *job;
+	char why[300];
+
+	if (res->code == LDAP_ASSERTION_FAILED && ++c->tries < CAS_RETRIES) {
+		chain_next(c);   /* another writer took the number: read it again */
+		return;
+	}
+	if (res->code != LDAP_SUCCESS) {
+		chain_fail(c, ST_UNAVAILABLE, "directory: ", dir_result_str(res, why, sizeof(why)));
+		return;
+	}
+	g->crl_last = c->number + 1;
+	job = xcalloc(1, sizeof(*job));
+	job->c = c;
+	job->path = xstrdup(g->crl_file);
+	job->der = c->der;
+	job->derlen = c->derlen;
+	c->der = NULL;
+	c->derlen = 0;
+	workpool_submit(c->pd->hashers, gen_file_work, gen_file_done, job);
 }
 
 static int
@@ -417,12 +468,69 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
 }
 
+/*
+ * Sorting and encoding the retired generation's CRL on a worker thread,
+ * as the current CA's (crl.c build_work): the job takes the entries and a
+ * reference to the CA certificate and gives the entries back; the chain
+ * waits for it.
+ */
+struct gen_build_job {
+	struct chain     *c;
+	X509             *cert;
+	uint64_t          number;
+	time_t            now;
+	unsigned          days;
+	struct crl_entry *e;
+	size_t            n;
+	unsigned char    *tbs;
+	size_t            tbslen;
+	int               rc;
+	char              err[512];
+};
+
+/* Worker thread: the job's own fields only. */
+static void
+gen_build_work(void *arg)
+{
+	struct gen_build_job *j = arg;
+
+	if (j->n > 1)
+		qsort(j->e, j->n, sizeof(*j->e), cmp_entry);
+	j->rc = crlgen_build(j->cert, j->number, j->now, j->days, j->e, j->n, &j->tbs,
+	                     &j->tbslen, j->err, sizeof(j->err));
+}
+
+static void
+gen_build_done(void *arg)
+{
+	struct gen_build_job *j = arg;
+	struct chain *c = j->c;
+	struct ca_gen *g = &c->pd->pki->gens[c->i];
+	char err[512];
+
+	c->e = j->e;                 /* c->cap is unchanged */
+	c->tbs = j->tbs;
+	c->tbslen = j->tbslen;
+	X509_free(j->cert);
+	if (j->rc < 0) {
+		snprintf(err, sizeof(err), "%s", j->err);
+	} else if (sign_gen_crl(c, g, err, sizeof(err)) == 0) {
+		free(j);
+		return;
+	}
+	free(j);
+	free(c->tbs);
+	c->tbs = NULL;
+	chain_fail(c, ST_INTERNAL, "", err);
+}
+
 static void
 on_gen_records_done(void *arg, const struct dir_result *res)
 {
 	struct chain *c = arg;
 	struct provd *pd = c->pd;
 	struct ca_gen *g = &pd->pki->gens[c->i];
+	struct gen_build_job *j;
 	char err[512];
 
 	if (res->code != LDAP_SUCCESS && res->code != LDAP_NO_SUCH_OBJECT) {
@@ -434,22 +542,24 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 		chain_fail(c, ST_INTERNAL, "", c->bad);
 		return;
 	}
-	if (c->n > 1)
-		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	free(c->der);
 	c->der = NULL;
 	free(c->tbs);
 	c->tbs = NULL;
 	c->now = time(NULL);
 	c->sign_retried = false;
-	if (crlgen_build(g->cert, c->number + 1, c->now, pd->cfg.crl_days, c->e, c->n, &c->tbs,
-	                 &c->tbslen, err, sizeof(err)) < 0 ||
-	    sign_gen_crl(c, g, err, sizeof(err)) < 0) {
-		free(c->tbs);
-		c->tbs = NULL;
-		chain_fail(c, ST_INTERNAL, "", err);
-		return;
-	}
+	j = xcalloc(1, sizeof(*j));
+	j->c = c;
+	if (X509_up_ref(g->cert) != 1)
+		fatalx("rollover: X509_up_ref");
+	j->cert = g->cert;
+	j->number = c->number + 1;
+	j->now = c->now;
+	j->days = pd->cfg.crl_days;
+	j->e = c->e;
+	j->n = c->n;
+	c->e = NULL;
+	workpool_submit(pd->hashers, gen_build_work, gen_build_done, j);
 }
 
 static void
@@ -500,12 +610,99 @@ on_gen_number_done(void *arg, const struct dir_result *res)
 	           on_gen_record, on_gen_records_done, c);
 }
 
+/* ---- expired generations ------------------------------------------------ */
+
+/* Move path (if it exists) into <its directory>/archive/, made 0755 when
+ * missing.  1 moved, 0 nothing to move, -1 with why. */
+static int
+archive_move(const char *path, char *why, size_t whylen)
+{
+	char dir[PATH_MAX_LEN], dst[PATH_MAX_LEN + 16];
+	const char *slash = strrchr(path, '/');
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : (snprintf(why, whylen, "%s: %s", path,
+		                                       strerror(errno)), -1);
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(dir)) {
+		snprintf(why, whylen, "%s: not an absolute path", path);
+		return -1;
+	}
+	snprintf(dir, sizeof(dir), "%.*s/archive", (int)(slash - path), path);
+	snprintf(dst, sizeof(dst), "%s/%s", dir, slash + 1);
+	if ((mkdir(dir, 0755) < 0 && errno != EEXIST) || rename(path, dst) < 0) {
+		snprintf(why, whylen, "%.300s -> %.300s: %s", path, dst, strerror(errno));
+		return -1;
+	}
+	return 1;
+}
+
+/*
+ * A retired generation whose certificate has expired (and with it every
+ * certificate it issued: certgen cuts them at the CA's notAfter) is
+ * archived once nothing uses its signer: the signer is stopped (the key
+ * leaves memory; the key file stays where it is, the signer's user's, for
+ * the operator to destroy or take offline: docs/operations.md), its last
+ * CRL file moves to archive/ beside it (no longer published there), and
+ * its OCSP directory to <ocsp_dir>/archive/ (provd-ocsp stops answering
+ * for that issuer).  Its directory entry stays, the record of the CA and
+ * its last CRL.  Journalled when anything changed.  Not before the
+ * generation expired; again harmlessly (nothing left to move).
+ */
+static void
+gen_archive(struct provd *pd, struct ca_gen *g)
+{
+	char why[1024], ocsp[PATH_MAX_LEN], note[128];
+	bool changed = false;
+	int m;
+
+	if (g->archived || !expired(g->cert))
+		return;
+	if (g->signer != NULL) {
+		if (chains_live > 0 || signer_queued(g->signer) > 0 || signer_restarting(g->signer) ||
+		    ca_signer_unwatch_other(pd, g->signer) < 0)
+			return;              /* in use: at the end of a later publish */
+		signer_stop(g->signer);
+		g->signer = NULL;
+		changed = true;
+	}
+	if ((m = archive_move(g->crl_file, why, sizeof(why))) < 0)
+		log_warnx("pki: generation %u: its CRL file: %s", g->number, why);
+	changed |= m > 0;
+	if (pd->cfg.ocsp_dir != NULL) {
+		snprintf(ocsp, sizeof(ocsp), "%s/gen-%u", pd->cfg.ocsp_dir, g->number);
+		if ((m = archive_move(ocsp, why, sizeof(why))) < 0)
+			log_warnx("pki: generation %u: its OCSP directory: %s", g->number, why);
+		changed |= m > 0;
+	}
+	g->archived = true;
+	if (!changed)
+		return;
+	log_info("pki: retired CA generation %u expired: archived (signer stopped, CRL and "
+	         "OCSP responses no longer published)", g->number);
+	snprintf(note, sizeof(note), "generation=%u", g->number);
+	audit_event(pd->audit, "(ca generation archived)", note, note, ST_OK,
+	            "expired: its signer stopped, its CRL file and OCSP directory moved to archive/");
+}
+
+static void
+archive_expired(struct provd *pd)
+{
+	size_t i;
+
+	for (i = 0; pd->pki != NULL && i < pd->pki->ngens; i++)
+		gen_archive(pd, &pd->pki->gens[i]);
+}
+
 /* The chain is over (and OCSP has caught up): answer. */
 static void
 chain_end(void *arg)
 {
 	struct chain *c = arg;
+	struct provd *pd = c->pd;
 
+	if (--chains_live == 0)
+		archive_expired(pd);
 	c->done(c->ctx, c->status, c->msg);
 	free(c->e);
 	free(c->u);
@@ -519,6 +716,8 @@ chain_next(struct chain *c)
 {
 	static const char *const attrs[] = { AT_CRL_NUMBER, NULL };
 	struct pki *pki = c->pd->pki;
+	struct crl_entry *u;
+	size_t nu;
 
 	while (c->i < pki->ngens &&
 	       (pki->gens[c->i].signer == NULL || expired(pki->gens[c->i].cert))) {
@@ -538,7 +737,11 @@ chain_next(struct chain *c)
 			if (c->nu > 1)
 				qsort(c->u, c->nu, sizeof(*c->u), cmp_entry);
 			ocsp_version = c->version;
-			ocsp_crl_published(c->pd, c->u, c->nu, chain_end, c);
+			u = c->u;             /* OCSP takes it */
+			nu = c->nu;
+			c->u = NULL;
+			c->nu = c->capu = 0;
+			ocsp_crl_published(c->pd, u, nu, chain_end, c);
 			return;
 		} else if (!c->ocsp_ok || c->i < pki->ngens) {
 			log_warnx("crl: OCSP responses not updated from this publish");
@@ -560,6 +763,7 @@ chain_start(void *ctx, int status, const char *msg)
 	const struct crl_entry *cur = NULL;
 	size_t n = 0;
 
+	chains_live++;
 	c->status = status;
 	snprintf(c->msg, sizeof(c->msg), "%s", msg);
 	c->version = crl_last_number(c->pd);
@@ -633,7 +837,8 @@ rollover_show(struct request *req)
 		rec_kv(&r, "not_after", na);
 		rec_kv(&r, "sha256", fp);
 		rec_kvf(&r, "generation", "%u", g->number);
-		rec_kv(&r, "role", g->signer != NULL ? "retired" : "expired");
+		rec_kv(&r, "role", g->archived ? "archived" :
+		       g->signer != NULL && !expired(g->cert) ? "retired" : "expired");
 		rec_kv(&r, "crl_file", g->crl_file);
 		rec_kv(&r, "entry", g->dn);
 		rec_kvf(&r, "last_crl_number", "%llu", (unsigned long long)g->crl_last);

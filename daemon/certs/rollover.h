@@ -21,6 +21,10 @@
  *
  * Each retired generation has its own signer process (signer.h: one key
  * per signer), started at start-up with the main one or by the rollover.
+ * Once its certificate has expired, the end of a CRL publish archives it
+ * (no publish running): its signer stops, its CRL file and its OCSP
+ * directory move to archive/ beside them; its key file, gen-N/ and its
+ * directory entry stay (docs/operations.md).
  */
 #ifndef PROVD_ROLLOVER_H
 #define PROVD_ROLLOVER_H
@@ -51,11 +55,13 @@ extern const struct ocsp_hooks rollover_ocsp_hooks;
 struct ca_gen {
 	unsigned       number;       /* 1 = the first CA */
 	X509          *cert;
-	struct signer *signer;       /* NULL once the certificate has expired */
+	struct signer *signer;       /* NULL once expired (none started, or archived) */
 	char          *dn;           /* cn=<ca_name>-gen-N,ou=pki,<base> */
 	char          *crl_file;
 	char          *clause;       /* (provdCertIssuer=<subject>) or wider */
 	uint64_t       crl_last;     /* last CRL number published here */
+	bool           archived;     /* expired: signer stopped, CRL file and
+	                                OCSP directory moved to archive/ */
 };
 
 /* At start-up (main.c), after the current CA is loaded and before

@@ -43,6 +43,9 @@ struct loop {
 	struct deferq    yielded;    /* loop_yield: after the next poll */
 	struct deferq    ready;      /* ... yielded before this turn's poll */
 	uint64_t         nyields;    /* yielded calls run */
+	struct loop_turns turns;     /* how long the loop was held, per turn */
+	uint64_t         turn_wall0; /* start of the turn being timed (µs) */
+	uint64_t         turn_cpu0;
 	struct watch   **graveyard;  /* freed after each turn */
 	size_t           ngrave, capgrave;
 };
@@ -69,6 +72,45 @@ uint64_t
 loop_yields(const struct loop *l)
 {
 	return l->nyields;
+}
+
+/* CPU time of the calling thread, µs. */
+static uint64_t
+thread_cpu_us(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+const uint32_t loop_turn_bounds_us[LOOP_TURN_BUCKETS - 1] = {
+	1000, 2000, 5000, 10000, 20000, 50000, 100000
+};
+
+/* A turn ends (the loop is about to wait again): count it. */
+static void
+turn_end(struct loop *l)
+{
+	uint64_t wall = loop_now_us() - l->turn_wall0;
+	uint64_t cpu = thread_cpu_us() - l->turn_cpu0;
+	unsigned b = 0;
+
+	while (b < LOOP_TURN_BUCKETS - 1 && cpu > loop_turn_bounds_us[b])
+		b++;
+	l->turns.by_cpu[b]++;
+	l->turns.n++;
+	if (wall > l->turns.max_wall_us)
+		l->turns.max_wall_us = wall;
+	if (cpu > l->turns.max_cpu_us)
+		l->turns.max_cpu_us = cpu;
+}
+
+void
+loop_turns(const struct loop *l, struct loop_turns *out)
+{
+	*out = l->turns;
 }
 
 struct loop *
@@ -337,6 +379,8 @@ loop_run(struct loop *l)
 	int n, i, timeout;
 
 	l->stop = false;
+	l->turn_wall0 = loop_now_us();
+	l->turn_cpu0 = thread_cpu_us();
 	while (!l->stop) {
 		run_deferred(l);
 		if (l->stop)
@@ -351,7 +395,10 @@ loop_run(struct loop *l)
 			          (int)(l->timers->due - now > 60000 ? 60000 :
 			                l->timers->due - now);
 		}
+		turn_end(l);
 		n = epoll_wait(l->epfd, ev, 64, timeout);
+		l->turn_wall0 = loop_now_us();
+		l->turn_cpu0 = thread_cpu_us();
 		if (n < 0) {
 			if (errno != EINTR)
 				fatal("epoll_wait");
@@ -367,6 +414,7 @@ loop_run(struct loop *l)
 		run_timers(l);
 		run_yielded(l);
 	}
+	turn_end(l);        /* the last one, stopped before waiting */
 }
 
 void

@@ -63,4 +63,23 @@ uint64_t loop_now_us(void);
  * the loop back). */
 uint64_t loop_yields(const struct loop *l);
 
+/*
+ * How long the loop was held: a turn is the work between two waits for
+ * events (the fd callbacks, timers, yielded and deferred calls run in
+ * between).  Its CPU time (CLOCK_THREAD_CPUTIME_ID) does not grow when
+ * other processes take the machine, its wall time does; by_cpu[b] counts
+ * the turns whose CPU time was at most loop_turn_bounds_us[b] (the last
+ * bucket: longer than every bound).  Counted since loop_new: a caller
+ * compares two copies to see the turns of an interval.
+ */
+#define LOOP_TURN_BUCKETS 8
+extern const uint32_t loop_turn_bounds_us[LOOP_TURN_BUCKETS - 1];
+struct loop_turns {
+	uint64_t n;
+	uint64_t max_wall_us;
+	uint64_t max_cpu_us;
+	uint64_t by_cpu[LOOP_TURN_BUCKETS];
+};
+void loop_turns(const struct loop *l, struct loop_turns *out);
+
 #endif

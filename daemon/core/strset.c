@@ -52,6 +52,25 @@ strset_free(struct strset *s)
 	free(s);
 }
 
+bool
+strset_free_some(struct strset *s, size_t n)
+{
+	if (s == NULL)
+		return true;
+	/* From the top: the slots below cap stay a valid set. */
+	for (; s->cap > 0 && n > 0; n--) {
+		char *p = s->slot[--s->cap];
+
+		if (p != NULL && p != tombstone)
+			free(p);
+	}
+	if (s->cap > 0)
+		return false;
+	free(s->slot);
+	free(s);
+	return true;
+}
+
 /* Index of str's slot, or of the first free slot on its probe chain. */
 static size_t
 find(const struct strset *s, const char *str, bool *found)

@@ -13,6 +13,10 @@ struct strset;
 /* max: hard cap on members (inserts beyond it fail).  Never NULL. */
 struct strset *strset_new(size_t max);
 void strset_free(struct strset *s);
+/* Free up to n of s's slots (a large set freed over several loop turns):
+ * true when s is gone (NULL is), false when there is more; s is then only
+ * for strset_free_some (or strset_free). */
+bool strset_free_some(struct strset *s, size_t n);
 
 /* 1 added, 0 already present, -1 full.  The string is
  * copied.  Comparison is exact (callers fold case first if they need to). */

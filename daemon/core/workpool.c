@@ -164,6 +164,7 @@ workpool_pending(const struct workpool *p)
 void
 workpool_free(struct workpool *p)
 {
+	struct job *j;
 	unsigned i;
 
 	if (p == NULL)
@@ -174,7 +175,17 @@ workpool_free(struct workpool *p)
 	pthread_mutex_unlock(&p->mu);
 	for (i = 0; i < p->nthreads; i++)
 		pthread_join(p->threads[i], NULL);
-	drain(p);
+	/* A done callback may queue more work (a finished OCSP run queues the
+	 * removal of stale responses).  The workers are gone: run such jobs
+	 * here, until none is left, so no job and no argument is dropped. */
+	for (;;) {
+		drain(p);
+		if ((j = STAILQ_FIRST(&p->todo)) == NULL)
+			break;
+		STAILQ_REMOVE_HEAD(&p->todo, entry);
+		j->work(j->arg);
+		STAILQ_INSERT_TAIL(&p->finished, j, entry);
+	}
 	loop_del_fd(p->loop, p->efd);
 	close(p->efd);
 	pthread_mutex_destroy(&p->mu);

@@ -24,7 +24,8 @@ void workpool_submit(struct workpool *p, workpool_fn *work, workpool_fn *done, v
 /* Jobs queued or running. */
 size_t workpool_pending(const struct workpool *p);
 
-/* Wait for queued jobs, run their done callbacks, join the threads. */
+/* Wait for queued jobs, run their done callbacks, join the threads; jobs a
+ * done callback queues meanwhile run on the calling thread, to the end. */
 void workpool_free(struct workpool *p);
 
 #endif

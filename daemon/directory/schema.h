@@ -85,6 +85,13 @@
  * "moved sending" (claimed), then "moved TIME RCPTS" (sent). */
 #define CERT_MOVED_NOTICE_OWED "moved owed"
 #define CERT_MOVED_NOTICE      "moved"
+/* AT_CERT_NOTIFIED values of a certificate re-issued with a new key the
+ * office made (cert_reissue, cert_reissue_successor: a move's, a
+ * rollover's or a renewal's --p12-dir): written with the record, its
+ * holder is owed a notice that the PKCS#12 awaits pickup (notice.h), then
+ * "p12 sending", then "p12 TIME RCPTS". */
+#define CERT_P12_NOTICE_OWED "p12 owed"
+#define CERT_P12_NOTICE      "p12"
 /* The filter clause of a record revoked owing its successor (a move's or a
  * rollover's --revoke-all; certrec_owes_successor is the same test). */
 #define CERT_OWED_CLAUSE                                                                           \

@@ -4,7 +4,9 @@
 # CSR) leaves its holder a notice, in Vietnamese, at the holder's new
 # address: exactly once, through notice.sendmail (here a stand-in that
 # keeps each message in a file), however often the apply runs or provd
-# restarts.  The office's key re-issued with --p12-dir leaves no notice.
+# restarts.  The office's key re-issued with --p12-dir leaves its holder,
+# instead, the notice that the new PKCS#12 awaits pickup at the office
+# (once, without the file or its passphrase).
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -30,6 +32,16 @@ attr_of() {   # attr_of SERIAL ATTR: the record's values
 }
 mails_to() { grep -l "^ARGS: .* -- .*$1" "$TMP"/mail/msg.* 2>/dev/null | wc -l; }
 has_mail() { [[ $(mails_to "$1") -ge 1 ]]; }
+mail_of() {   # mail_of KIND ADDRESS: the messages of that kind (Message-ID) to ADDRESS
+	local f
+	for f in $(grep -l "^ARGS: .* -- .*$2" "$TMP"/mail/msg.* 2>/dev/null); do
+		grep -q "^Message-ID: <$1\." "$f" && cat "$f"
+	done
+	true
+}
+count() {   # count KIND: the messages of that kind (moved, p12), and all of them
+	echo "$(grep -l "^Message-ID: <$1\\." "$TMP"/mail/msg.* 2>/dev/null | wc -l) of $(ls "$TMP/mail" | wc -l)"
+}
 restart_provd() {
 	"$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR" >/dev/null 2>&1 || true
 	"$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd" >/dev/null
@@ -73,9 +85,12 @@ ok "apply (--p12-dir)" provctl -f json reorg apply "$TMP/tmp.csv" --p12-dir "$TM
 eq "maivt's certificate revoked (affiliationChanged)" \
 	"$(attr_of "$S1" provdCertStatus) $(attr_of "$S1" provdCertReason)" "revoked affiliationChanged"
 ok "the notice reaches maivt at her new address" within 20 has_mail maivt@phutho.gov.vn
+ok "binhhv is told his new PKCS#12 awaits pickup" within 20 has_mail binhhv@phutho.gov.vn
+ok "tamlv too (his renewal re-issued)" within 20 has_mail tamlv@phutho.gov.vn
 sleep 3
-eq "... exactly one mail" "$(ls "$TMP/mail" | wc -l)" 1
-M=$(cat "$TMP"/mail/msg.*)
+eq "... exactly three mails: one notice of the revocation" "$(count moved)" "1 of 3"
+eq "... two of the PKCS#12 awaiting pickup" "$(count p12)" "2 of 3"
+M=$(mail_of moved maivt@)
 contains "... naming the serial" "$M" "Số sê-ri:        $S1"
 contains "... and what to do" "$M" "yêu cầu cấp chứng thư mới (CSR)"
 contains "... UTF-8, from notice.from" "$M" "From: pki@phutho.gov.vn"
@@ -83,14 +98,29 @@ contains "... recorded on the certificate" "$(attr_of "$S1" provdCertNotified)" 
 	"moved "
 contains "... with its recipient" "$(attr_of "$S1" provdCertNotified)" "maivt@phutho.gov.vn"
 lacks "... the debt settled" "$(attr_of "$S1" provdCertNotified)" "moved owed"
-eq "binhhv's key re-issued: no notice" "$(mails_to binhhv@)" 0
-eq "... and no mark" "$(attr_of "$S2" provdCertNotified)" ""
-eq "tamlv's renewed key (its renewal re-issued): no notice" "$(mails_to tamlv@)" 0
+eq "binhhv's key re-issued: no notice of the revocation" "$(mail_of moved binhhv@)" ""
+eq "... and no mark on the revoked one" "$(attr_of "$S2" provdCertNotified)" ""
+N2=$(attr_of "$S2" provdCertRenewedBy)
+P=$(mail_of p12 binhhv@phutho.gov.vn)
+contains "... the pickup notice names the new certificate" "$P" "Số sê-ri:        $N2"
+contains "... says where the PKCS#12 waits" "$P" "đang được bộ"
+contains "... and that it is not mailed" "$P" "Tệp không được gửi qua thư"
+pass=$(grep "^binhhv,$N2," "$TMP/p12a/passphrases.csv" | cut -d, -f4)
+ok "... its passphrase in --p12-dir" test -n "$pass"
+lacks "... without the passphrase" "$P" "$pass"
+contains "... recorded on the new certificate" "$(attr_of "$N2" provdCertNotified)" \
+	"p12 "
+contains "... with its recipient" "$(attr_of "$N2" provdCertNotified)" "binhhv@phutho.gov.vn"
+lacks "... the debt settled" "$(attr_of "$N2" provdCertNotified)" "p12 owed"
+eq "tamlv's renewed key: no notice of the revocation" "$(mail_of moved tamlv@)" ""
 eq "... and no mark" "$(attr_of "$R1" provdCertNotified)" ""
+R2=$(attr_of "$R1" provdCertRenewedBy)
+R3=$(attr_of "$R2" provdCertRenewedBy)
+contains "... his renewal's successor's pickup notice" "$(mail_of p12 tamlv@)" "Số sê-ri:        $R3"
 
 ok "applied again" provctl -f json reorg apply "$TMP/tmp.csv" --p12-dir "$TMP/p12b"
 ok "provd restarts" restart_provd
 sleep 4
-eq "... still exactly one mail" "$(ls "$TMP/mail" | wc -l)" 1
+eq "... still exactly three mails" "$(count moved), $(count p12)" "1 of 3, 2 of 3"
 
 done_testing
