@@ -329,6 +329,17 @@ within() {
 	return 1
 }
 
+# Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one
+# after the other.  The writer lease, renewed every few seconds, moves them:
+# use it under within, not once.
+# shellcheck disable=SC2317
+csns_agree() {
+	local c1 c2
+	c1=$(ldap_root -b "$LDAP_BASE" -s base contextCSN | ldif_values contextCSN | sort) &&
+		c2=$(ldap_root2 -b "$LDAP_BASE" -s base contextCSN | ldif_values contextCSN | sort) &&
+		[[ -n $c1 && $c1 == "$c2" ]]
+}
+
 # The mail identity's password, copied to a 0600 file (ldapsearch -y warns
 # about the sandbox's world-readable one).
 mail_secret_file() {

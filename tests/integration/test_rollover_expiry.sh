@@ -5,7 +5,7 @@
 # its OCSP directory leaves <ocsp_dir> for <ocsp_dir>/archive/ (provd-ocsp
 # stops answering for it), the journal says so once; its key stays where
 # it was, the signer's user's and unreadable by the engine.  The CA of the
-# test is imported with a lifetime of about a minute (openssl ca -enddate).
+# test is imported with a lifetime of half a minute (openssl ca -enddate).
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 split_users
@@ -16,7 +16,7 @@ KD=$S/ca-key
 T=$(mktemp -d /tmp/provd-expiry.XXXXXX)
 at_exit rm -rf "$T"
 chmod 0755 "$T"
-LIFE=60
+LIFE=30
 mkdir "$T/db"
 : >"$T/db/index.txt"
 echo 01 >"$T/db/serial"

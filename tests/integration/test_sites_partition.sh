@@ -90,13 +90,6 @@ ok "both revocations on slapd #1 (within 20 s)" within 20 revoked_both
 # Everything else each side wrote (the lock states) has crossed too once
 # both slapds hold the same contextCSNs: check reads slapd #1 after that,
 # not after a fixed pause a loaded machine can outlast.
-# shellcheck disable=SC2317
-csns_agree() {
-	local c1 c2
-	c1=$(ldap_root -b "$B" -s base contextCSN | ldif_values contextCSN | sort) &&
-		c2=$(ldap_root2 -b "$B" -s base contextCSN | ldif_values contextCSN | sort) &&
-		[[ -n $c1 && $c1 == "$c2" ]]
-}
 ok "the two slapds agree again (contextCSN, within 30 s)" within 30 csns_agree
 fails "check finds conflicts (exit 4)" 4 provctl -s "$P1" -f tab check
 contains "the alias on two accounts" "$OUT" "lanhdao@vinhphuc.gov.vn"
