@@ -612,6 +612,89 @@ cmd_opt(const struct cmd_spec *spec, const char *name)
 	return NULL;
 }
 
+/* ---- "did you mean": the nearest name to a mistyped one -------------- */
+
+#define TYPO_MAX 32   /* longer words are never suggested */
+
+/* Edits (insert, delete, substitute, swap of neighbours) from a to b;
+ * TYPO_MAX when either is longer than TYPO_MAX - 1 bytes. */
+static size_t
+typo_distance(const char *a, const char *b)
+{
+	size_t d[TYPO_MAX][TYPO_MAX], la = strlen(a), lb = strlen(b), i, j;
+
+	if (la >= TYPO_MAX || lb >= TYPO_MAX)
+		return TYPO_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/* Keep word in *best when it is nearer to typed than *best: a start of
+ * word (3 bytes or more typed) counts as one edit; otherwise one edit
+ * is near for words up to 4 bytes, two for longer ones. */
+static void
+typo_consider(const char *typed, const char *word, const char **best, size_t *bestd)
+{
+	size_t n = strlen(typed), d, limit = strlen(word) <= 4 ? 1 : 2;
+
+	d = n >= 3 && strncmp(word, typed, n) == 0 ? 1 : typo_distance(typed, word);
+	if (d > 0 && d <= limit && d < *bestd) {
+		*best = word;
+		*bestd = d;
+	}
+}
+
+const char *
+cmd_suggest_noun(const char *typed)
+{
+	const char *best = NULL;
+	size_t i, d = TYPO_MAX;
+
+	for (i = 0; i < cmd_table_len; i++)
+		typo_consider(typed, cmd_table[i].noun, &best, &d);
+	return best;
+}
+
+const char *
+cmd_suggest_verb(const char *noun, const char *typed)
+{
+	const char *best = NULL;
+	size_t i, d = TYPO_MAX;
+
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0 && cmd_table[i].verb != NULL)
+			typo_consider(typed, cmd_table[i].verb, &best, &d);
+	return best;
+}
+
+const char *
+cmd_suggest_opt(const struct cmd_spec *spec, const char *typed)
+{
+	const struct opt_spec *o;
+	const char *best = NULL;
+	size_t d = TYPO_MAX;
+
+	for (o = spec->opts; o->name != NULL; o++)
+		typo_consider(typed, o->name, &best, &d);
+	return best;
+}
+
 static bool
 takes_value(enum opt_kind k)
 {
@@ -674,9 +757,12 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 		memcpy(name, a + 2, k);
 		name[k] = '\0';
 		if ((o = cmd_opt(spec, name)) == NULL) {
-			snprintf(err, errlen, "unknown option '--%s' for '%s%s%s'", name,
+			const char *near = cmd_suggest_opt(spec, name);
+
+			snprintf(err, errlen, "unknown option '--%s' for '%s%s%s'%s%s%s", name,
 			         spec->noun, spec->verb ? " " : "",
-			         spec->verb ? spec->verb : "");
+			         spec->verb ? spec->verb : "", near ? " (did you mean --" : "",
+			         near ? near : "", near ? "?)" : "");
 			return -1;
 		}
 		if (o->kind == OPT_SECRET_FILE || o->kind == OPT_SECRET_STDIN)

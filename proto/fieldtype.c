@@ -52,6 +52,7 @@ static const struct field_decl fields[] = {
 	{ "next_update",         FT_TIME },
 	{ "not_after",           FT_TIME },
 	{ "not_before",          FT_TIME },
+	{ "password_expires",    FT_TIME },
 	{ "password_reset",      FT_INT },   /* batch import --from-ldif */
 	{ "passwords_expired",   FT_INT },
 	{ "passwords_initial",   FT_INT },
@@ -134,6 +135,12 @@ days_in(int y, int m)
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 29;
 	return dm[m - 1];
+}
+
+const char *
+fieldtype_time_text(const char *s, char iso[21])
+{
+	return s[0] != '\0' && fieldtype_parse_time(s, iso, NULL) == 0 ? iso : s;
 }
 
 int

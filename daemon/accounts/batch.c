@@ -114,6 +114,7 @@ struct batch {
 	struct csv_reader *csv;
 	int                col[NCOLS];
 	bool               header_done;
+	size_t             header_fields;  /* every row has this many fields */
 	bool               dry_run, credentials, stop_on_error, allow_update;
 	struct strset     *seen;       /* employee ids met in this file */
 	struct strset     *planned;    /* dry run: logins planned so far */
@@ -1324,6 +1325,7 @@ on_row(const struct csv_row *cr, void *arg)
 			return 1;
 		}
 		b->header_done = true;
+		b->header_fields = cr->nfields;
 		return 0;
 	}
 	if (cr->record > BATCH_MAX_ROWS ||
@@ -1347,6 +1349,14 @@ on_row(const struct csv_row *cr, void *arg)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
 		         (unsigned long long)cr->record, (unsigned long long)cr->line,
 		         cr->error_msg);
+	else if (cr->nfields != b->header_fields)
+		/* A field too many is most often a comma in an unquoted value:
+		 * taking the row would shift or drop a column. */
+		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %zu fields, "
+		         "the header has %zu%s", (unsigned long long)cr->record,
+		         (unsigned long long)cr->line, cr->nfields, b->header_fields,
+		         cr->nfields > b->header_fields ?
+		         " (a value holding a comma must be in double quotes)" : "");
 	else if (b->apply) {
 		/* A plan names each row by its number in the file it was made from. */
 		const char *v = row->f[COL_ROW];

@@ -1202,6 +1202,11 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 
 	clear_progress(&s);
 	format_finish(s.fmt);
+	/* Only the columns the caller named: a listing's default ones may be
+	 * absent from a reply that has no rows. */
+	if (cols != NULL && cols != spec->columns && s.status == ST_OK &&
+	    format_check_columns(s.fmt, s.status_msg, sizeof(s.status_msg)) < 0)
+		s.status = ST_USAGE;
 	format_free(s.fmt);
 	if (s.report != NULL) {
 		format_finish(s.report);
@@ -1321,12 +1326,26 @@ main(int argc, char **argv)
 			list_verbs(stdout, noun);
 			return 0;
 		}
-		fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
+		const char *near = cmd_suggest_verb(noun, verb);
+
+		if (near != NULL)
+			fprintf(stderr, "provctl: '%s' has no verb '%s' (did you mean '%s %s'?)\n",
+			        noun, verb, noun, near);
+		else
+			fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
 		list_verbs(stderr, noun);
 		return ST_USAGE;
 	} else {
-		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
-		        noun, verb ? " " : "", verb ? verb : "");
+		const char *near = cmd_suggest_noun(noun);
+		const struct cmd_spec *fix = near != NULL ? cmd_lookup(near, verb) : NULL;
+
+		/* "usr list" -> "user list"; "usr" -> "user" */
+		if (fix != NULL && fix->verb == NULL)
+			fix = NULL;
+		fprintf(stderr, "provctl: unknown command '%s%s%s' (%s%s%s%s%ssee provctl --help)\n",
+		        noun, verb ? " " : "", verb ? verb : "",
+		        near ? "did you mean '" : "", near ? near : "",
+		        fix ? " " : "", fix ? fix->verb : "", near ? "'? " : "");
 		return ST_USAGE;
 	}
 	/* Global options may also follow the command ("user show annv -f json"):
