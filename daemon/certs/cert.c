@@ -335,8 +335,10 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		return;
 	}
 	if (list->state == CERT_STATE_REVOKED) {
+		char iso[21];
+
 		request_done(req, ST_CONFLICT, "%s is already revoked (%s, %s)", list->serial,
-		             list->reason, list->revoked_at);
+		             list->reason, fieldtype_time_text(list->revoked_at, iso));
 		goto fail;
 	}
 	if (list->state == CERT_STATE_HOLD && rv->reason == REASON_CERTIFICATE_HOLD) {

@@ -69,6 +69,8 @@ eq "title changed" "$(ldap_root -b "$LDAP_BASE" "(employeeNumber=$emp)" title | 
 	printf 'E7,"%s",so-y-te,\r\n' "$(head -c 2000 /dev/zero | tr '\0' a)"  # over-long
 	printf 'E8,"Trần, Văn ""Tám""",so-y-te,\r\n'               # quotes and comma: bad name chars?
 	printf 'E9,Đỗ Thị Chín,so-y-te,0912 345 678\r\n'
+	printf 'E10,Phan Văn Mười,so-y-te,0913333333,Jr\r\n'        # a field too many
+	printf 'E11,Phan Văn Mười Một\r\n'                          # fields missing
 } >"$T/bad.csv"
 fails "bad rows: partial" 8 provctl -f tab batch import "$T/bad.csv" --credentials "$T/cred4.csv"
 report=$OUT
@@ -80,6 +82,11 @@ contains "bad phone named" "$report" "row 6: phone:"
 contains "repeated employee id named" "$report" "row 7: employee_id E1 is repeated in this file"
 contains "over-long field named" "$report" "row 8"
 contains "last good row created" "$report" $'10\tE9\tcreated'
+contains "a field too many: row, count and the cure" "$report" \
+	"row 11 (line 11): 5 fields, the header has 4 (a value holding a comma must be in double quotes)"
+contains "fields missing: row and count, not a column said empty" "$report" \
+	"row 12 (line 12): 2 fields, the header has 4"
+eq "neither landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E10)(employeeNumber=E11))' 1.1 | grep -c '^dn:')" 0
 eq "good rows landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E1)(employeeNumber=E9))' 1.1 | grep -c '^dn:')" 2
 
 # Header errors: nothing is written.
