@@ -612,6 +612,32 @@ cmd_opt(const struct cmd_spec *spec, const char *name)
 	return NULL;
 }
 
+/* "cert revoke SERIAL --reason REASON [OPTIONS]": the command, its operands
+ * and its required options, for a message about one of them missing. */
+static const char *
+usage_line(const struct cmd_spec *spec, char *buf, size_t len)
+{
+	const struct opt_spec *o;
+	size_t n;
+	bool more = false;
+
+	snprintf(buf, len, "%s%s%s%s%s", spec->noun, spec->verb ? " " : "",
+	         spec->verb ? spec->verb : "", spec->operands ? " " : "",
+	         spec->operands ? spec->operands : "");
+	for (o = spec->opts; o->name != NULL; o++) {
+		n = strlen(buf);
+		if (!o->required)
+			more = true;
+		else if (n < len)
+			snprintf(buf + n, len - n, " --%s%s%s", o->name, o->metavar ? " " : "",
+			         o->metavar ? o->metavar : "");
+	}
+	n = strlen(buf);
+	if (more && n < len)
+		snprintf(buf + n, len - n, " [OPTIONS]");
+	return buf;
+}
+
 /* ---- "did you mean": the nearest name to a mistyped one -------------- */
 
 #define TYPO_MAX 32   /* longer words are never suggested */
@@ -824,17 +850,23 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 		for (k = 0; k < out->ngiven && out->given[k].opt != o; k++)
 			;
 		if (k == out->ngiven) {
-			snprintf(err, errlen, "missing --%s%s%s (usage: %s%s%s --%s%s%s)",
-			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "",
-			         spec->noun, spec->verb ? " " : "", spec->verb ? spec->verb : "",
-			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			char use[256];
+
+			snprintf(err, errlen, "missing --%s%s%s (usage: %s)", o->name,
+			         o->metavar ? " " : "", o->metavar ? o->metavar : "",
+			         usage_line(spec, use, sizeof(use)));
 			return -1;
 		}
 	}
 	if (out->noperands < spec->min_operands) {
-		snprintf(err, errlen, "missing %s (usage: %s%s%s %s)",
-		         spec->operands, spec->noun, spec->verb ? " " : "",
-		         spec->verb ? spec->verb : "", spec->operands);
+		/* The operands not given: "alias add annv" misses ADDRESS. */
+		const char *miss = spec->operands;
+		char use[256];
+
+		for (k = 0; k < out->noperands && strchr(miss, ' ') != NULL; k++)
+			miss = strchr(miss, ' ') + 1;
+		snprintf(err, errlen, "missing %s (usage: %s)", miss,
+		         usage_line(spec, use, sizeof(use)));
 		return -1;
 	}
 	return 0;

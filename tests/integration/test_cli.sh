@@ -115,6 +115,11 @@ fails "a mistyped option" 2 provctl user add --nme X --unit so-noi-vu --employee
 contains "is suggested" "$ERR" "(did you mean --name?)"
 fails "a shortened option" 2 provctl user delete annv --dry
 contains "is completed" "$ERR" "(did you mean --dry-run?)"
+fails "a required option left out" 2 provctl cert revoke 0a
+eq "is named with the whole usage" "$ERR" \
+	"provctl: missing --reason REASON (usage: cert revoke SERIAL --reason REASON [OPTIONS])"
+fails "an operand left out" 2 provctl alias add annv
+eq "the one missing is named" "$ERR" "provctl: missing ADDRESS (usage: alias add LOGIN ADDRESS)"
 
 # --- cert show ------------------------------------------------------------------
 ok "ca create" provctl ca create --subject '/CN=Test CA' --key ec-p256 --days 30
