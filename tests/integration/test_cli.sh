@@ -110,6 +110,8 @@ fails "a mistyped noun" 2 provctl usr list
 contains "is suggested with its verb" "$ERR" "did you mean 'user list'?"
 fails "a mistyped verb" 2 provctl user shwo annv
 contains "is suggested" "$ERR" "did you mean 'user show'?"
+fails "help of a mistyped command" 2 provctl help usr add
+contains "suggests as well" "$ERR" "did you mean 'user add'?"
 lacks "a far one is not" "$(provctl user frob 2>&1)" "did you mean"
 fails "a mistyped option" 2 provctl user add --nme X --unit so-noi-vu --employee-id NV0009
 contains "is suggested" "$ERR" "(did you mean --name?)"
