@@ -129,6 +129,8 @@ tmp=$(mktemp -d)
 at_exit rm -rf -- "$tmp"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/k" \
 	-subj /CN=annv -out "$tmp/csr" 2>/dev/null
+fails "cert issue by an unknown profile" 3 provctl cert issue annv --csr "$tmp/csr" --profile smime
+contains "names the profiles there are" "$ERR" "no profile 'smime' (profiles: staff-email, staff-sign)"
 ok "cert issue" provctl cert issue annv --csr "$tmp/csr"
 ok "cert list" provctl -f tab -o serial cert list --login annv
 serial=$(sed -n 2p <<<"$OUT")
