@@ -743,8 +743,9 @@ cert_issue(struct request *req)
 	if (!cert_need_ca(req))
 		return;
 	if ((cmd_arg(&req->args, "csr") == NULL) == !cmd_flag(&req->args, "generate")) {
-		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
-		             "--p12 FILE");
+		request_done(req, ST_USAGE, cmd_flag(&req->args, "generate") ?
+		             "cert issue takes --csr FILE or --generate, not both" :
+		             "cert issue needs --csr FILE, or --generate with --p12 FILE");
 		return;
 	}
 	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL, NULL,

@@ -131,6 +131,9 @@ openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tm
 	-subj /CN=annv -out "$tmp/csr" 2>/dev/null
 fails "cert issue by an unknown profile" 3 provctl cert issue annv --csr "$tmp/csr" --profile smime
 contains "names the profiles there are" "$ERR" "no profile 'smime' (profiles: staff-email, staff-sign)"
+fails "cert issue with both a CSR and --generate" 2 provctl cert issue annv --csr "$tmp/csr" \
+	--generate --p12 "$tmp/x.p12"
+contains "says they exclude each other" "$ERR" "takes --csr FILE or --generate, not both"
 ok "cert issue" provctl cert issue annv --csr "$tmp/csr"
 ok "cert list" provctl -f tab -o serial cert list --login annv
 serial=$(sed -n 2p <<<"$OUT")
