@@ -218,7 +218,7 @@ static const struct opt_spec cert_list_opts[] = {
 	{ .name = "unit",            .kind = OPT_VALUE, .metavar = "CODE",   .help = "only this unit" },
 	{ .name = "recursive",       .kind = OPT_FLAG,  .metavar = NULL,     .help = "with --unit: include sub-units" },
 	{ .name = "status",          .kind = OPT_VALUE, .metavar = "STATUS", .help = "valid, hold, revoked or expired" },
-	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DAYS",   .help = "valid and expiring within DAYS" },
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "valid and expiring within DURATION: 30d (or 30), 12h" },
 	END_OPTS
 };
 

@@ -144,6 +144,13 @@ lacks "not the PEM" "$OUT" "BEGIN CERTIFICATE"
 ok "cert show --pem" provctl cert show "$serial" --pem
 contains "--pem prints the PEM" "$OUT" "-----BEGIN CERTIFICATE-----"
 ok "the PEM is a certificate" openssl x509 -noout -in <(printf '%s\n' "$OUT")
+ok "cert list --expiring-within 1000d, as cert renew reads it" \
+	provctl -f tab -o serial cert list --expiring-within 1000d
+contains "finds it" "$OUT" "$serial"
+ok "a bare number is days" provctl -f tab -o serial cert list --expiring-within 1000
+contains "finds it too" "$OUT" "$serial"
+ok "--expiring-within 1h" provctl -f tab -o serial cert list --expiring-within 1h
+lacks "does not" "$OUT" "$serial"
 ok "cert revoke --invalidity-date ISO" provctl cert revoke "$serial" --reason keyCompromise \
 	--invalidity-date "${day}T00:00:00Z"
 ok "cert show after revoke" provctl -f json cert show "$serial"
