@@ -152,7 +152,7 @@ struct batch {
 	bool               input_ended, stopping, paused, finished;
 	bool               stopped_on_error;
 	int                fatal_status;
-	char               fatal_msg[600];
+	char               fatal_msg[1024];
 	unsigned long      rows, created, updated, unchanged, rejected, failed;
 	unsigned long      read;        /* data rows parsed so far */
 	unsigned long long bytes;       /* input bytes received so far */
@@ -1285,6 +1285,26 @@ enqueue(struct batch *b, struct row *row)
 	b->read++;
 }
 
+/* What a header csv_header_bind refused most likely needs: commas, not
+ * the semicolons of a spreadsheet saved in a comma-decimal locale; else the
+ * names an import file may use. */
+static const char *
+header_hint(const struct csv_row *cr, char *hint, size_t len)
+{
+	size_t i, off;
+
+	if (cr->nfields == 1 && cr->fields[0] != NULL && strchr(cr->fields[0], ';') != NULL)
+		return " (the fields are separated by ';': save the file as CSV with commas)";
+	off = (size_t)snprintf(hint, len, " (columns:");
+	for (i = 0; i < NINPUT && off < len; i++)
+		off += (size_t)snprintf(hint + off, len - off, "%s %s%s", i ? "," : "",
+		                        batch_columns[i].name,
+		                        batch_columns[i].required ? " (required)" : "");
+	if (off < len)
+		snprintf(hint + off, len - off, ")");
+	return hint;
+}
+
 static int
 on_row(const struct csv_row *cr, void *arg)
 {
@@ -1295,6 +1315,7 @@ on_row(const struct csv_row *cr, void *arg)
 
 	if (!b->header_done) {
 		struct csv_column cols[NCOLS];
+		char hint[300];
 
 		memcpy(cols, batch_columns, sizeof(batch_columns));
 		memcpy(cols + NINPUT, plan_columns, sizeof(plan_columns));
@@ -1302,8 +1323,9 @@ on_row(const struct csv_row *cr, void *arg)
 		                    err, sizeof(err)) < 0 || cr->error != 0) {
 			b->fatal_status = ST_USAGE;
 			snprintf(b->fatal_msg, sizeof(b->fatal_msg),
-			         "header (line %llu): %s; nothing was written",
-			         (unsigned long long)cr->line, cr->error ? cr->error_msg : err);
+			         "header (line %llu): %s; nothing was written%s",
+			         (unsigned long long)cr->line, cr->error ? cr->error_msg : err,
+			         cr->error ? "" : header_hint(cr, hint, sizeof(hint)));
 			b->stopping = true;
 			return 1;
 		}

@@ -96,6 +96,11 @@ contains "missing column named" "$ERR" "unit"
 printf 'employee_id,full_name,unit,colour\nX1,Lê Văn A,so-y-te,red\n' >"$T/unk.csv"
 fails "unknown column" 2 provctl batch import "$T/unk.csv" --credentials "$T/c6.csv"
 contains "unknown column named" "$ERR" "colour"
+contains "with the columns there are" "$ERR" \
+	"(columns: employee_id (required), full_name (required), unit (required), title, phone, login, mail, quota, aliases)"
+printf 'employee_id;full_name;unit\nX1;Lê Văn A;so-y-te\n' >"$T/semi.csv"
+fails "a file separated by semicolons" 2 provctl batch import "$T/semi.csv" --dry-run
+contains "is told so" "$ERR" "separated by ';': save the file as CSV with commas"
 fails "nothing written on header errors" 3 provctl user show "$(printf x1)"
 
 # stdin works, and --on-error stop stops at the first bad row.
