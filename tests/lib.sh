@@ -23,7 +23,9 @@
 # build by tools/gen-staff; $PROVD_STAFF_CSV overrides the 8000-row one),
 # provctl (runs "$BUILD/provctl"), proc_holds_hex PID HEX, hex_of STRING, ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
-# service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
+# service identity over TCP), pid_gone PID, within SECS CMD... (CMD until it
+# succeeds), reload_provd (SIGHUP, and wait until provd has reloaded),
+# queued_at PID (a request waits unread at process PID), ldif_values ATTR (values of ATTR in the LDIF
 # on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
 # test_user NAME [--own-group] (a real UNIX user for role and privilege
 # tests, in nogroup or a group of its own; removed, with that group, at the
@@ -327,6 +329,26 @@ within() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# reload_provd: SIGHUP to the sandbox's provd, then wait (up to 30 s: the
+# sanitizer build on a loaded machine) until its log says it has the new
+# configuration.  Fails when it does not; a test checks it with ok.
+_t_reloads() { grep -c 'configuration reloaded from' "$SANDBOX_DIR/provd.log"; }
+_t_reloaded_since() { (($(_t_reloads) > $1)); }
+reload_provd() {
+	local before
+	before=$(_t_reloads)
+	kill -HUP "$(<"$SANDBOX_DIR/provd.pid")" || return 1
+	within 30 _t_reloaded_since "$before"
+}
+
+# queued_at PID: bytes wait unread in a UNIX socket of process PID (a
+# stopped signer or launcher has a request in its queue).  Tests wait on it
+# (within) before they act on "the request is in flight".
+queued_at() {
+	ss -xpn 2>/dev/null | awk -v p="pid=$1," '
+		index($0, p) && $3 + 0 > 0 { found = 1 } END { exit !found }'
 }
 
 # Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one

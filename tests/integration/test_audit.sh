@@ -178,8 +178,7 @@ fails "no role: audit verify refused" 5 runuser -u nobody -- "$BUILD/provctl" -s
 fails "no role: audit show refused" 5 runuser -u nobody -- "$BUILD/provctl" -s "$PROVD_SOCKET" audit show
 # Give nobody's group the auditor role only (reload): it reads, it cannot write.
 sed -i 's/^\(  auditor   = \[ "provd-audit"\)/\1, "nogroup"/' "$SANDBOX_DIR/provd.conf"
-kill -HUP "$(<"$SANDBOX_DIR/provd.pid")"
-sleep 0.5
+ok "provd reloads the edited configuration" reload_provd
 ok "auditor: audit verify" runuser -u nobody -- "$BUILD/provctl" -s "$PROVD_SOCKET" audit verify
 ok "auditor: audit show" runuser -u nobody -- "$BUILD/provctl" -s "$PROVD_SOCKET" -f json audit show --login annv
 contains "auditor sees the user add" "$OUT" '"command":"user add"'
@@ -190,8 +189,7 @@ contains "the refusal is audited" "$(tail -n 1 "$J")" '"user":"nobody"'
 sed -i -e 's/, "nogroup" \];/ ];/' \
 	-e 's/^\(  auditor   = .*\)$/\1\n  scoped = ( { group = "nogroup"; role = "admin"; unit = "huyen-tam-dao"; } );/' \
 	"$SANDBOX_DIR/provd.conf"
-kill -HUP "$(<"$SANDBOX_DIR/provd.pid")"
-sleep 0.5
+ok "provd reloads the edited configuration" reload_provd
 fails "scoped admin: audit show refused" 5 runuser -u nobody -- "$BUILD/provctl" -s "$PROVD_SOCKET" audit show
 contains "the refusal explains scoped grants" "$ERR" "scoped to units"
 chmod 0660 "$PROVD_SOCKET"

@@ -25,8 +25,7 @@ J=$SANDBOX_DIR/state/audit.journal
 chmod 0666 "$PROVD_SOCKET"
 sed -i -e "s/^\\(  auditor   = \\[ \"provd-audit\"\\)/\\1, \"$AUD\"/" \
 	-e 's/client_timeout = [0-9]*;/client_timeout = 3;/' "$CONF"
-kill -HUP "$(<"$SANDBOX_DIR/provd.pid")"
-sleep 0.5
+ok "provd reloads the edited configuration" reload_provd
 as() { # as USER CMD...
 	local u=$1
 	shift
