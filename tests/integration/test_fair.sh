@@ -172,7 +172,7 @@ mount -t tmpfs -o size=4m,mode=0700 tmpfs "$SANDBOX_DIR/state" || exit 1
 at_exit umount -l "$SANDBOX_DIR/state"
 cp -a "$T/state.copy/." "$SANDBOX_DIR/state/"
 ok "provd starts with its state on a small tmpfs" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
-for _ in $(seq 50); do provctl unit show so-y-te >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do provctl unit show so-y-te >/dev/null 2>&1 && break; sleep 0.1; done
 ok "provd has loaded the units" provctl unit show so-y-te
 dd if=/dev/zero of="$SANDBOX_DIR/state/filler" bs=64k >/dev/null 2>&1
 ok "the filesystem is full" test "$(df --output=avail "$SANDBOX_DIR/state" | tail -n 1)" -lt 64

@@ -111,7 +111,7 @@ contains "and names the setting in it" "$ERR" "unknown setting 'extra.x'"
 # SIGTERM: provd exits cleanly and removes its socket.
 pid=$(cat "$SANDBOX_DIR/provd.pid")
 kill -TERM "$pid"
-for _ in $(seq 50); do pid_gone "$pid" && break; sleep 0.1; done
+for _ in $(seq 300); do pid_gone "$pid" && break; sleep 0.1; done
 ok "SIGTERM stops provd" pid_gone "$pid"
 ok "socket removed" test ! -e "$PROVD_SOCKET"
 fails "provctl reports provd unreachable" 7 provctl ping

@@ -430,7 +430,7 @@ pwdEndTime: 20200101000000Z
 EOF
 fails "expired: auth_bind mode refuses at once (slapd's pwdEndTime)" 77 auth bind "$K" "$KPW"
 gone=1
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
 	auth lookup "$K" "$KPW" >/dev/null 2>&1 || { gone=0; break; }
 	sleep 0.2
 done
@@ -528,7 +528,7 @@ old_aliases() {
 		grep -ci "^mailLocalAddress: .*@$DOMAIN\$" || true
 }
 swept=1
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
 	[[ $(old_aliases) == 0 ]] && { swept=0; break; }
 	sleep 0.2
 done

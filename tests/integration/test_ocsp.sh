@@ -60,7 +60,7 @@ printf '%s\n' "$OUT" >"$T/ha.pem"
 eq "AIA OCSP is the sandbox responder" "$(openssl x509 -in "$T/an.pem" -noout -ocsp_uri)" "$OCSP_URL"
 
 # The responder certificate.
-for _ in $(seq 50); do [[ -s $OCSP_DIR/responder.pem ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $OCSP_DIR/responder.pem ]] && break; sleep 0.1; done
 R=$OCSP_DIR/responder.pem
 ok "responder certificate verifies under the CA" openssl verify -CAfile "$CA_PEM" -purpose ocsphelper "$R"
 ok "responder extensions" openssl x509 -in "$R" -noout -ext extendedKeyUsage,noCheck,basicConstraints,keyUsage

@@ -204,7 +204,7 @@ chmod 600 "$P2/provd.conf"
 "$BUILD/provd" -d -c "$P2/provd.conf" 2>"$P2/provd.log" &
 p2pid=$!
 at_exit kill "$p2pid"
-for _ in $(seq 50); do [[ -S $P2/provd.sock ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -S $P2/provd.sock ]] && break; sleep 0.1; done
 ok "second instance up" "$BUILD/provctl" -s "$P2/provd.sock" ping
 for i in $(seq 15); do
 	provctl -f tab crl publish >>"$T/n1.txt" 2>/dev/null &
@@ -381,7 +381,7 @@ fails "w1 on the CRL" 2 verify_ldap "$T/w1.pem"
 fails "w2 on the CRL" 2 verify_ldap "$T/w2.pem"
 ok "no marker left" within 30 no_markers
 kill -TERM "$p2pid"
-for _ in $(seq 50); do pid_gone "$p2pid" && break; sleep 0.1; done
+for _ in $(seq 300); do pid_gone "$p2pid" && break; sleep 0.1; done
 ok "instance 2 stops on SIGTERM" pid_gone "$p2pid"
 lacks "instance 2: no sanitizer report" "$(cat "$P2/provd.log")" "Sanitizer"
 lacks "instance 2: no runtime error" "$(cat "$P2/provd.log")" "runtime error"
@@ -397,12 +397,12 @@ if command -v strace >/dev/null; then
 	strace -f -qq -e trace=openat -o "$T/trace" "$BUILD/provd" -d -c "$SANDBOX_DIR/provd.conf" \
 		2>"$T/strace-provd.log" &
 	tracer=$!
-	for _ in $(seq 100); do [[ -S $PROVD_SOCKET ]] && break; sleep 0.1; done
+	for _ in $(seq 300); do [[ -S $PROVD_SOCKET ]] && break; sleep 0.1; done
 	ok "traced provd serves" provctl ca show
 	signer=$(printf '%s' "$OUT" | sed -n 's/^signer_pid: *//p')
 	engine=$(pgrep -P "$tracer" | head -1)
 	kill -TERM "$engine" 2>/dev/null
-	for _ in $(seq 50); do pid_gone "$engine" && break; sleep 0.1; done
+	for _ in $(seq 300); do pid_gone "$engine" && break; sleep 0.1; done
 	kill "$tracer" 2>/dev/null
 	wait "$tracer" 2>/dev/null
 	openers=$(grep 'ca\.key' "$T/trace" | awk '{print $1}' | sort -u)
