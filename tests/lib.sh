@@ -25,8 +25,9 @@
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
 # service identity over TCP), pid_gone PID, within SECS CMD... (CMD until it
 # succeeds), reload_provd (SIGHUP, and wait until provd has reloaded),
-# queued_at PID (a request waits unread at process PID), ldif_values ATTR (values of ATTR in the LDIF
-# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
+# queued_bytes PID and queued_at PID [BYTES] (requests wait unread at
+# process PID), ldif_values ATTR (values of ATTR in the LDIF on stdin,
+# base64 decoded), at_exit CMD... (run CMD when the test ends),
 # test_user NAME [--own-group] (a real UNIX user for role and privilege
 # tests, in nogroup or a group of its own; removed, with that group, at the
 # end, once the sandboxes are stopped and its processes gone).
@@ -343,12 +344,16 @@ reload_provd() {
 	within 30 _t_reloaded_since "$before"
 }
 
-# queued_at PID: bytes wait unread in a UNIX socket of process PID (a
-# stopped signer or launcher has a request in its queue).  Tests wait on it
-# (within) before they act on "the request is in flight".
+# queued_bytes PID: the bytes waiting unread in the UNIX sockets of process
+# PID (a stopped signer's queue).  queued_at PID [BYTES]: more than BYTES
+# (default 0) wait there.  Tests take queued_bytes before they send a
+# request to a held process and wait (within) for queued_at past it before
+# they act on "the request is in flight".
+queued_bytes() {
+	ss -xpnH 2>/dev/null | awk -v p="pid=$1," 'index($0, p) { q += $3 } END { print q + 0 }'
+}
 queued_at() {
-	ss -xpn 2>/dev/null | awk -v p="pid=$1," '
-		index($0, p) && $3 + 0 > 0 { found = 1 } END { exit !found }'
+	(($(queued_bytes "$1") > ${2:-0}))
 }
 
 # Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one

@@ -31,12 +31,13 @@ quick() { timeout 3 "$BUILD/provctl" "$@"; }
 # ping answers meanwhile, and CMD ends with 0 once PID resumes.  Its
 # output is left in $T/held.out.
 held() {
-	local pid=$1 what=$2 bg
+	local pid=$1 what=$2 bg q0
 	shift 2
 	kill -STOP "$pid"
+	q0=$(queued_bytes "$pid")
 	"$@" >"$T/held.out" 2>&1 &
 	bg=$!
-	ok "$what: the request waits at the held signer" within 30 queued_at "$pid"
+	ok "$what: the request waits at the held signer" within 30 queued_at "$pid" "$q0"
 	ok "ping answers while the signer holds $what" quick ping
 	kill -CONT "$pid"
 	wait "$bg"
@@ -50,9 +51,10 @@ eq "it is the process that holds no other" "$(pgrep -P "$spid")" ""
 # ca create while the signer is held: the key is generated in the signer,
 # the engine answers meanwhile.
 kill -STOP "$spid"
+q0=$(queued_bytes "$spid")
 "$BUILD/provctl" ca create --subject '/CN=Async CA' --key ec-p256 --days 30 >"$T/create.out" 2>&1 &
 creator=$!
-ok "the key request waits at the held signer" within 30 queued_at "$spid"
+ok "the key request waits at the held signer" within 30 queued_at "$spid" "$q0"
 ok "ping answers while the signer generates the CA key" quick ping
 ok "user list answers too" quick user list
 fails "a second ca create waits its turn (refused, not queued)" 4 quick ca create \
@@ -90,9 +92,10 @@ ncerts() { "$BUILD/provctl" -f tab -o serial cert list --login annv | grep -c .;
 n0=$(ncerts)
 new_csr gone
 kill -STOP "$spid"
+q0=$(queued_bytes "$spid")
 "$BUILD/provctl" cert issue annv --csr "$T/gone.csr" >/dev/null 2>&1 &
 gone=$!
-ok "the certificate waits at the held signer" within 30 queued_at "$spid"
+ok "the certificate waits at the held signer" within 30 queued_at "$spid" "$q0"
 kill -KILL "$gone"
 wait "$gone" 2>/dev/null
 kill -CONT "$spid"
@@ -104,9 +107,10 @@ ok "its certificate was issued all the same" within 30 bash -c \
 # the certificate sent again, once.
 new_csr dies
 kill -STOP "$spid"
+q0=$(queued_bytes "$spid")
 "$BUILD/provctl" cert issue annv --csr "$T/dies.csr" >"$T/dies.out" 2>&1 &
 issuer=$!
-ok "a certificate waits at the held signer" within 30 queued_at "$spid"
+ok "a certificate waits at the held signer" within 30 queued_at "$spid" "$q0"
 kill -KILL "$spid"
 wait "$issuer"
 eq "cert issue survives the signer's death" "$?" 0
@@ -131,9 +135,10 @@ unknown() {
 }
 spid=$(signer_of_ca)
 kill -STOP "$spid"
+q0=$(queued_bytes "$spid")
 unknown 0x1234567890 >"$T/unknown.out" &
 asker=$!
-ok "the unknown answer waits at the held signer" within 30 queued_at "$spid"
+ok "the unknown answer waits at the held signer" within 30 queued_at "$spid" "$q0"
 ok "ping answers while the signer holds an unknown answer" quick ping
 wait "$asker"
 ok "and still after provd-ocsp gave up on it" quick ping
