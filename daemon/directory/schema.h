@@ -132,8 +132,22 @@ enum account_state {
  */
 #define AT_CREATED "createTimestamp" /* operational (RFC 4512): the record's "created" */
 enum schema_account_attr {
-	SA_UID, SA_MAIL, SA_CN, SA_GIVEN, SA_SN, SA_EMPLOYEE, SA_UNIT, SA_TITLE, SA_PHONE,
-	SA_ALIAS, SA_QUOTA, SA_LOCKED, SA_REASON, SA_DELETE, SA_CREATED, SA_N
+	SA_UID,
+	SA_MAIL,
+	SA_CN,
+	SA_GIVEN,
+	SA_SN,
+	SA_EMPLOYEE,
+	SA_UNIT,
+	SA_TITLE,
+	SA_PHONE,
+	SA_ALIAS,
+	SA_QUOTA,
+	SA_LOCKED,
+	SA_REASON,
+	SA_DELETE,
+	SA_CREATED,
+	SA_N
 };
 extern const char *const schema_account_attrs[SA_N + 1];
 

@@ -137,7 +137,8 @@ test_account_attrs(void **state)
 	for (i = 0; i < SA_N; i++) {
 		assert_non_null(schema_account_attrs[i]);
 		for (j = 0; j < i; j++)
-			assert_true(strcasecmp(schema_account_attrs[i], schema_account_attrs[j]) != 0);
+			assert_true(strcasecmp(schema_account_attrs[i], schema_account_attrs[j]) !=
+			            0);
 	}
 	assert_null(schema_account_attrs[SA_N]);
 	assert_string_equal(schema_account_attrs[SA_UNIT], AT_UNIT);
