@@ -234,14 +234,11 @@ int account_plan_entry(struct account_plan *p, time_t now, struct template_entry
                        char *err, size_t errlen);
 void account_plan_free(struct account_plan *p);
 
-/* Attributes to request for account_record(). */
-extern const char *const account_attrs[];
-
-/* Append the stable fields of an account entry to r, in this order: login,
- * mail, name, employee_id, unit, unit_name, status, title, phone, quota,
- * aliases (comma separated), given_name, surname, disabled_reason,
- * delete_after, created, dn.  Every record has every field; a value the
- * entry lacks is empty. */
+/* Append the stable fields of an account entry read with
+ * schema_account_attrs (schema.h) to r, in this order: login, mail, name,
+ * employee_id, unit, unit_name, status, title, phone, quota, aliases (comma
+ * separated), given_name, surname, disabled_reason, delete_after, created,
+ * dn.  Every record has every field; a value the entry lacks is empty. */
 void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
 
 /* An entry's state and what an LDAP result means: schema.h
