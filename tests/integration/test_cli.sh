@@ -158,11 +158,12 @@ contains "invalidity date shown ISO" "$OUT" "\"invalidity_date\":\"${day}T00:00:
 fails "revoking it again: conflict" 4 provctl cert revoke "$serial" --reason keyCompromise
 ok "which says when, in ISO" grep -qE "already revoked \(keyCompromise, $iso\)" <<<"$ERR"
 ok "-f json ocsp show" provctl -f json ocsp show
-ok "its times are ISO" python3 -c '
+ok "its times are ISO, its counts numbers" python3 -c '
 import json, re, sys
 r = json.loads(sys.argv[1])
 iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 assert iso.match(r["responder_not_after"]) and iso.match(r["last_full_refresh"]), r
+assert all(isinstance(r[k], int) for k in ("signed_since_start", "pending")), r
 ' "$OUT"
 
 # --- a caller outside the socket's group is told which group --------------------
