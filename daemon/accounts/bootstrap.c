@@ -376,8 +376,9 @@ on_unit_row(const struct csv_row *cr, void *arg)
 	u->n++;
 	return 0;
 bad:
-	fprintf(stderr, "provd bootstrap: %s: line %llu: %s\n", u->path,
-	        (unsigned long long)cr->line, cr->error ? cr->error_msg : err);
+	fprintf(stderr, "provd bootstrap: %s: %s %llu: %s\n", u->path,
+	        u->header_done ? "line" : "header, line", (unsigned long long)cr->line,
+	        cr->error ? cr->error_msg : err);
 	u->failed = true;
 	return 1;
 }

@@ -598,11 +598,11 @@ csv_header_bind(const char *const *fields, size_t n,
 	const char *p;
 
 	if (fields == NULL || cols == NULL || index_out == NULL) {
-		errmsg_set(err, errlen, "header: no header row");
+		errmsg_set(err, errlen, "no header row");
 		return -1;
 	}
 	if (n > CSV_CEILING_MAX_FIELDS) {
-		errmsg_set(err, errlen, "header: more than %u columns",
+		errmsg_set(err, errlen, "more than %u columns",
 		    (unsigned)CSV_CEILING_MAX_FIELDS);
 		return -1;
 	}
@@ -620,7 +620,7 @@ csv_header_bind(const char *const *fields, size_t n,
 			len--;
 		if (len == 0) {
 			errmsg_set(err, errlen,
-			    "header column %zu: empty column "
+			    "column %zu: empty column "
 			    "name", j + 1);
 			return -1;
 		}
@@ -629,13 +629,13 @@ csv_header_bind(const char *const *fields, size_t n,
 				break;
 		text_sanitize(p, len, shown, sizeof(shown));
 		if (i == ncols) {
-			errmsg_set(err, errlen, "header column %zu: unknown "
+			errmsg_set(err, errlen, "column %zu: unknown "
 			    "column '%s'", j + 1, shown);
 			return -1;
 		}
 		if (index_out[i] >= 0) {
 			errmsg_set(err, errlen,
-			    "header column %zu: column '%s' "
+			    "column %zu: '%s' "
 			    "given twice (also column %d)", j + 1,
 			    cols[i].name, index_out[i] + 1);
 			return -1;
@@ -645,7 +645,7 @@ csv_header_bind(const char *const *fields, size_t n,
 
 	for (i = 0; i < ncols; i++) {
 		if (cols[i].required && index_out[i] < 0) {
-			errmsg_set(err, errlen, "header: required column '%s' "
+			errmsg_set(err, errlen, "required column '%s' "
 			    "missing", cols[i].name);
 			return -1;
 		}

@@ -93,8 +93,10 @@ const uint32_t loop_turn_bounds_us[LOOP_TURN_BUCKETS - 1] = {
 static void
 turn_end(struct loop *l)
 {
-	uint64_t wall = loop_now_us() - l->turn_wall0;
+	/* The CPU interval nests in the wall one: started after it, read
+	 * before it. */
 	uint64_t cpu = thread_cpu_us() - l->turn_cpu0;
+	uint64_t wall = loop_now_us() - l->turn_wall0;
 	unsigned b = 0;
 
 	while (b < LOOP_TURN_BUCKETS - 1 && cpu > loop_turn_bounds_us[b])

@@ -851,7 +851,7 @@ test_header_bind(void **state)
 		    "email" };
 		assert_int_equal(csv_header_bind(h, 4, cols, 5, idx, err,
 		    sizeof(err)), -1);
-		assert_string_equal(err, "header column 4: unknown column "
+		assert_string_equal(err, "column 4: unknown column "
 		    "'email'");
 	}
 	{
@@ -859,21 +859,21 @@ test_header_bind(void **state)
 		    "unit" };
 		assert_int_equal(csv_header_bind(h, 4, cols, 5, idx, err,
 		    sizeof(err)), -1);
-		assert_string_equal(err, "header column 4: column 'unit' "
+		assert_string_equal(err, "column 4: 'unit' "
 		    "given twice (also column 3)");
 	}
 	{
 		const char *h[] = { "employee_id", "unit", "title" };
 		assert_int_equal(csv_header_bind(h, 3, cols, 5, idx, err,
 		    sizeof(err)), -1);
-		assert_string_equal(err, "header: required column 'full_name' "
+		assert_string_equal(err, "required column 'full_name' "
 		    "missing");
 	}
 	{
 		const char *h[] = { "employee_id", "  ", "unit" };
 		assert_int_equal(csv_header_bind(h, 3, cols, 5, idx, err,
 		    sizeof(err)), -1);
-		assert_string_equal(err, "header column 2: empty column name");
+		assert_string_equal(err, "column 2: empty column name");
 	}
 	{
 		/* hostile names are shown by text_sanitize's rule: the
@@ -881,7 +881,7 @@ test_header_bind(void **state)
 		const char *h[] = { "employee_id", "t\xC3\xAAn\x1b[2J\xff'x" };
 		assert_int_equal(csv_header_bind(h, 2, cols, 5, idx, err,
 		    sizeof(err)), -1);
-		assert_string_equal(err, "header column 2: unknown column "
+		assert_string_equal(err, "column 2: unknown column "
 		    "'t\xC3\xAAn?[2J?'x'");
 	}
 	{
