@@ -129,6 +129,17 @@ expired(X509 *x)
 	return X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
 }
 
+/* The one place that decides whether a retired generation is still
+ * served: its CRL published (chain_next), its OCSP responses signed
+ * (ocsp_retired), role "retired" in ca show.  Not once its certificate has
+ * expired (then "expired" until archived, "archived" after), nor without
+ * a signer to sign with. */
+static bool
+gen_served(const struct ca_gen *g)
+{
+	return !g->archived && g->signer != NULL && !expired(g->cert);
+}
+
 /* Start a signer holding generation g's key and check it against cert. */
 static int
 gen_signer(struct provd *pd, const struct gen_paths *p, X509 *cert, bool drop, uid_t uid,
@@ -719,8 +730,7 @@ chain_next(struct chain *c)
 	struct crl_entry *u;
 	size_t nu;
 
-	while (c->i < pki->ngens &&
-	       (pki->gens[c->i].signer == NULL || expired(pki->gens[c->i].cert))) {
+	while (c->i < pki->ngens && !gen_served(&pki->gens[c->i])) {
 		c->i++;
 		c->tries = 0;
 	}
@@ -837,8 +847,7 @@ rollover_show(struct request *req)
 		rec_kv(&r, "not_after", na);
 		rec_kv(&r, "sha256", fp);
 		rec_kvf(&r, "generation", "%u", g->number);
-		rec_kv(&r, "role", g->archived ? "archived" :
-		       g->signer != NULL && !expired(g->cert) ? "retired" : "expired");
+		rec_kv(&r, "role", g->archived ? "archived" : gen_served(g) ? "retired" : "expired");
 		rec_kv(&r, "crl_file", g->crl_file);
 		rec_kv(&r, "entry", g->dn);
 		rec_kvf(&r, "last_crl_number", "%llu", (unsigned long long)g->crl_last);
@@ -877,7 +886,7 @@ ocsp_retired(struct provd *pd, unsigned gen, X509 **cert, struct signer **signer
 		return -1;
 	g = &pd->pki->gens[gen - 1];
 	*cert = g->cert;
-	*signer = g->signer != NULL && !expired(g->cert) ? g->signer : NULL;
+	*signer = gen_served(g) ? g->signer : NULL;
 	return 0;
 }
 
