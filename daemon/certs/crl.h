@@ -69,13 +69,25 @@ int crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
                    char *bad, size_t badlen);
 /* The compare-and-swap every CRL goes out by: write der (signed, number
  * number + 1) to entry dn with its provdCrlNumber and nextUpdate, asserting
- * the entry still holds number (no number when !has_number).  done gets
+ * the entry still holds number (no number when !has_number).  der
+ * (malloc'd, derlen bytes) is taken, also on failure: the modify owns it
+ * until the directory answers (no copy of it on the loop).  done gets
  * the result (LDAP_ASSERTION_FAILED: another writer took the number).
  * 0, or -1 when the directory is unavailable (then done is not called). */
 struct dir_result;
 int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number,
-                  time_t now, const unsigned char *der, size_t derlen,
+                  time_t now, unsigned char *der, size_t derlen,
                   void (*done)(void *, const struct dir_result *), void *ctx);
+
+/* A signed CRL for its two owners in turn, the directory's modify
+ * (crl_write_cas takes its value) and the file job: der (derlen bytes,
+ * inside buf, malloc'd) is copied on a worker thread, not on the loop (4 MB
+ * at 100,000 entries).  buf is the job's meanwhile; done(ctx, buf, der,
+ * derlen, copy) on the loop hands back both (each malloc'd, the callee's). */
+typedef void crl_copied_fn(void *ctx, unsigned char *buf, const unsigned char *der,
+                           size_t derlen, unsigned char *copy);
+void crl_der_copy_async(struct provd *pd, unsigned char *buf, const unsigned char *der,
+                        size_t derlen, crl_copied_fn *done, void *ctx);
 
 /* The entries of the last CRL this instance published, sorted by serial
  * (borrowed), or false when it has none or they are being rebuilt. */

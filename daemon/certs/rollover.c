@@ -310,7 +310,8 @@ struct chain {
 	struct crl_entry *e;
 	size_t            n, cap;
 	char              bad[256];
-	unsigned char    *der;
+	unsigned char    *derbuf;      /* the signed CRL's buffer, its one owner */
+	const unsigned char *der;      /* the CRL inside derbuf */
 	size_t            derlen;
 	unsigned char    *tbs;        /* the CRL at the signer (its queue) */
 	size_t            tbslen;
@@ -350,7 +351,8 @@ chain_fail(struct chain *c, int status, const char *what, const char *detail)
 struct gen_file_job {
 	struct chain     *c;
 	char             *path;
-	unsigned char    *der;
+	unsigned char    *buf;         /* taken from c->derbuf */
+	const unsigned char *der;      /* the CRL inside buf */
 	size_t            derlen;
 	int               rc;
 	char              why[300];
@@ -375,7 +377,7 @@ gen_file_done(void *arg)
 	size_t len;
 
 	free(job->path);
-	free(job->der);
+	free(job->buf);
 	if (job->rc < 0) {
 		chain_fail(c, ST_INTERNAL, "in the directory, not on disk: ", job->why);
 		free(job);
@@ -414,8 +416,10 @@ on_gen_written(void *arg, const struct dir_result *res)
 	job = xcalloc(1, sizeof(*job));
 	job->c = c;
 	job->path = xstrdup(g->crl_file);
+	job->buf = c->derbuf;          /* the job is its one owner now */
 	job->der = c->der;
 	job->derlen = c->derlen;
+	c->derbuf = NULL;
 	c->der = NULL;
 	c->derlen = 0;
 	workpool_submit(c->pd->hashers, gen_file_work, gen_file_done, job);
@@ -438,6 +442,8 @@ cmp_entry(const void *a, const void *b)
 static void on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
                               const char *err);
 
+static crl_copied_fn on_gen_copied;
+
 static int
 sign_gen_crl(struct chain *c, struct ca_gen *g, char *err, size_t errlen)
 {
@@ -454,6 +460,7 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 	struct chain *c = ctx;
 	struct provd *pd = c->pd;
 	struct ca_gen *g = &pd->pki->gens[c->i];
+	unsigned char *buf;
 	char e2[512];
 
 	if (rc < 0 && !c->sign_retried) {
@@ -470,12 +477,35 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 		chain_fail(c, ST_INTERNAL, "", err);
 		return;
 	}
-	free(c->der);
-	c->der = xmalloc(derlen);
-	memcpy(c->der, der, derlen);
+	free(c->derbuf);
+	c->derbuf = NULL;
+	c->der = NULL;
+	c->derlen = 0;
+	/* the signer's message taken, not copied on the loop, and the
+	 * directory's copy made on a worker, as the current CA's (crl.c
+	 * on_crl_signed) */
+	if (signer_reply_take(g->signer, der, &buf) < 0) {
+		buf = xmalloc(derlen);
+		memcpy(buf, der, derlen);
+		der = buf;
+	}
+	crl_der_copy_async(pd, buf, der, derlen, on_gen_copied, c);
+}
+
+/* The CRL back to the chain (for the file job), its copy to the
+ * compare-and-swap. */
+static void
+on_gen_copied(void *ctx, unsigned char *buf, const unsigned char *der, size_t derlen,
+              unsigned char *copy)
+{
+	struct chain *c = ctx;
+	struct provd *pd = c->pd;
+
+	c->derbuf = buf;
+	c->der = der;
 	c->derlen = derlen;
-	if (crl_write_cas(pd, g->dn, c->number, c->has_number, c->now, c->der, c->derlen,
-	                  on_gen_written, c) < 0)
+	if (crl_write_cas(pd, pd->pki->gens[c->i].dn, c->number, c->has_number, c->now, copy,
+	                  derlen, on_gen_written, c) < 0)
 		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
 }
 
@@ -553,7 +583,8 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 		chain_fail(c, ST_INTERNAL, "", c->bad);
 		return;
 	}
-	free(c->der);
+	free(c->derbuf);
+	c->derbuf = NULL;
 	c->der = NULL;
 	free(c->tbs);
 	c->tbs = NULL;
@@ -717,7 +748,7 @@ chain_end(void *arg)
 	c->done(c->ctx, c->status, c->msg);
 	free(c->e);
 	free(c->u);
-	free(c->der);
+	free(c->derbuf);
 	free(c->tbs);
 	free(c);
 }
