@@ -607,7 +607,6 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 {
 	struct crl_state *s = ctx;
 	struct provd *pd = s->pd;
-	unsigned char *buf;
 
 	if (rc < 0) {
 		/* A signer that is gone is unavailable; one that refused, not. */
@@ -621,21 +620,14 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 	s->derbuf = NULL;
 	s->der = NULL;
 	s->derlen = 0;
-	/* The signer's received message is taken, not copied (4 MB at
-	 * 100,000 entries; signer_reply_take), or copied when it cannot be.
-	 * The copy job holds it while a worker makes the directory's copy;
-	 * on_copied gives it to s, for the file job. */
-	if (signer_reply_take(pd->pki->signer, der, &buf) < 0) {
-		buf = xmalloc(derlen);
-		memcpy(buf, der, derlen);
-		der = buf;
-	}
-	crl_der_copy_async(pd, buf, der, derlen, on_copied, s);
+	/* taken, and its copy for the directory made on a worker; on_copied
+	 * gives it to s, for the file job */
+	crl_take_signed(pd, pd->pki->signer, der, derlen, on_copied, s);
 }
 
 /* See crl.h: the job holds the CRL while the worker copies it. */
 struct dup_job {
-	unsigned char       *buf;        /* taken from the caller */
+	unsigned char       *buf;        /* the signer's message, or a copy */
 	const unsigned char *der;        /* the CRL inside buf */
 	size_t               derlen;
 	unsigned char       *copy;       /* made by the worker */
@@ -664,12 +656,17 @@ dup_done(void *arg)
 }
 
 void
-crl_der_copy_async(struct provd *pd, unsigned char *buf, const unsigned char *der,
-                   size_t derlen, crl_copied_fn *done, void *ctx)
+crl_take_signed(struct provd *pd, struct signer *sg, const unsigned char *der, size_t derlen,
+                crl_copied_fn *done, void *ctx)
 {
 	struct dup_job *j = xcalloc(1, sizeof(*j));
 
-	j->buf = buf;
+	/* the signer's received message, or a copy when it cannot be taken */
+	if (signer_reply_take(sg, der, &j->buf) < 0) {
+		j->buf = xmalloc(derlen);
+		memcpy(j->buf, der, derlen);
+		der = j->buf;
+	}
 	j->der = der;
 	j->derlen = derlen;
 	j->done = done;

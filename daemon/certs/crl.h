@@ -80,14 +80,18 @@ int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_nu
                   void (*done)(void *, const struct dir_result *), void *ctx);
 
 /* A signed CRL for its two owners in turn, the directory's modify
- * (crl_write_cas takes its value) and the file job: der (derlen bytes,
- * inside buf, malloc'd) is copied on a worker thread, not on the loop (4 MB
- * at 100,000 entries).  buf is the job's meanwhile; done(ctx, buf, der,
- * derlen, copy) on the loop hands back both (each malloc'd, the callee's). */
+ * (crl_write_cas takes its value) and the file job.  Called from inside
+ * sg's der callback with its der: the signer's received message is taken
+ * (signer_reply_take; copied only when it cannot be), and the modify's copy
+ * is made on a worker thread, not on the loop (4 MB at 100,000 entries).
+ * The job holds the CRL meanwhile; done(ctx, buf, der, derlen, copy) on the
+ * loop hands back both: buf (malloc'd, der inside it) and copy (malloc'd,
+ * derlen bytes), the callee's. */
+struct signer;
 typedef void crl_copied_fn(void *ctx, unsigned char *buf, const unsigned char *der,
                            size_t derlen, unsigned char *copy);
-void crl_der_copy_async(struct provd *pd, unsigned char *buf, const unsigned char *der,
-                        size_t derlen, crl_copied_fn *done, void *ctx);
+void crl_take_signed(struct provd *pd, struct signer *sg, const unsigned char *der,
+                     size_t derlen, crl_copied_fn *done, void *ctx);
 
 /* The entries of the last CRL this instance published, sorted by serial
  * (borrowed), or false when it has none or they are being rebuilt. */

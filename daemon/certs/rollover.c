@@ -460,7 +460,6 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 	struct chain *c = ctx;
 	struct provd *pd = c->pd;
 	struct ca_gen *g = &pd->pki->gens[c->i];
-	unsigned char *buf;
 	char e2[512];
 
 	if (rc < 0 && !c->sign_retried) {
@@ -481,15 +480,9 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 	c->derbuf = NULL;
 	c->der = NULL;
 	c->derlen = 0;
-	/* the signer's message taken, not copied on the loop, and the
-	 * directory's copy made on a worker, as the current CA's (crl.c
-	 * on_crl_signed) */
-	if (signer_reply_take(g->signer, der, &buf) < 0) {
-		buf = xmalloc(derlen);
-		memcpy(buf, der, derlen);
-		der = buf;
-	}
-	crl_der_copy_async(pd, buf, der, derlen, on_gen_copied, c);
+	/* taken, its copy for the directory made on a worker, as the
+	 * current CA's (crl.c on_crl_signed) */
+	crl_take_signed(pd, g->signer, der, derlen, on_gen_copied, c);
 }
 
 /* The CRL back to the chain (for the file job), its copy to the
