@@ -136,11 +136,22 @@ days_in(int y, int m)
 	return dm[m - 1];
 }
 
+/* The decimal value of n digits. */
+static int
+num(const char *s, size_t n)
+{
+	int v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
 int
 fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
 {
 	char d[15];            /* YYYYMMDDHHMMSS */
-	size_t n = strlen(s), i;
+	size_t n = strlen(s), i, k = 0;
 	int y, mo, dd, h, mi, sec;
 
 	if (fieldtype_is_gtime(s, n)) {
@@ -148,7 +159,6 @@ fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
 	} else {
 		/* dddd-dd-dd[Tdd:dd[:dd]][Z] */
 		static const char shape[] = "dddd-dd-ddTdd:dd:dd";
-		size_t k = 0;
 
 		if (n > 0 && s[n - 1] == 'Z')
 			n--;
@@ -167,15 +177,29 @@ fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
 			d[k++] = '0';
 	}
 	d[14] = '\0';
-	if (sscanf(d, "%4d%2d%2d%2d%2d%2d", &y, &mo, &dd, &h, &mi, &sec) != 6 ||
-	    y < 1 || mo < 1 || mo > 12 || dd < 1 || dd > days_in(y, mo) ||
+	/* Fourteen digits by now (a listing converts one time a record: no
+	 * sscanf). */
+	y = num(d, 4);
+	mo = num(d + 4, 2);
+	dd = num(d + 6, 2);
+	h = num(d + 8, 2);
+	mi = num(d + 10, 2);
+	sec = num(d + 12, 2);
+	if (y < 1 || mo < 1 || mo > 12 || dd < 1 || dd > days_in(y, mo) ||
 	    h > 23 || mi > 59 || sec > 60)
 		return -1;
-	if (iso != NULL)
-		snprintf(iso, 21, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2sZ", d, d + 4, d + 6, d + 8,
-		         d + 10, d + 12);
-	if (gtime != NULL)
-		snprintf(gtime, 16, "%sZ", d);
+	if (iso != NULL) {
+		static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+		for (i = 0, k = 0; i < 20; i++)
+			iso[i] = shape[i] == 'd' ? d[k++] : shape[i];
+		iso[20] = '\0';
+	}
+	if (gtime != NULL) {
+		memcpy(gtime, d, 14);
+		gtime[14] = 'Z';
+		gtime[15] = '\0';
+	}
 	return 0;
 }
 
@@ -206,7 +230,13 @@ int
 fieldtype_render(struct buf *out, enum fieldtype_mode mode, const char *name,
                  const char *v, size_t n)
 {
-	enum field_type t = fieldtype_of(name);
+	return fieldtype_render_as(out, mode, fieldtype_of(name), v, n);
+}
+
+int
+fieldtype_render_as(struct buf *out, enum fieldtype_mode mode, enum field_type t,
+                    const char *v, size_t n)
+{
 	char iso[21], tmp[32];
 
 	if (mode == FIELDTYPE_JSON && n == 0)

@@ -45,5 +45,9 @@ int fieldtype_parse_time(const char *s, char iso[21], char gtime[16]);
 enum fieldtype_mode { FIELDTYPE_JSON, FIELDTYPE_HUMAN, FIELDTYPE_PLAIN };
 int fieldtype_render(struct buf *out, enum fieldtype_mode mode, const char *name,
                      const char *v, size_t n);
+/* The same for a value of type t (fieldtype_of(name) looked up once, for a
+ * formatter printing many records of the same fields). */
+int fieldtype_render_as(struct buf *out, enum fieldtype_mode mode, enum field_type t,
+                        const char *v, size_t n);
 
 #endif

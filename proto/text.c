@@ -47,15 +47,27 @@ int
 json_put_string(struct buf *out, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
-	size_t i = 0, k;
+	size_t i = 0, k, start = 0;
 	uint32_t cp;
 	int rc = buf_append(out, "\"", 1);
 
+	/* Runs of characters that stand for themselves go in whole. */
 	while (rc == 0 && i < n) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '"' && p[i] != '\\') {
+			i++;
+			continue;
+		}
 		k = utf8_seq(p + i, n - i, &cp);
+		if (k > 1) {
+			i += k;
+			continue;
+		}
+		rc = buf_append(out, p + start, i - start);
+		if (rc != 0)
+			break;
 		if (k == 0) {
 			rc = buf_append(out, "\xef\xbf\xbd", 3);
-			i++;
+			start = ++i;
 			continue;
 		}
 		if (cp == '"' || cp == '\\')
@@ -66,14 +78,19 @@ json_put_string(struct buf *out, const char *s, size_t n)
 			rc = buf_append(out, "\\t", 2);
 		else if (cp == '\r')
 			rc = buf_append(out, "\\r", 2);
-		else if (cp < 0x20 || cp == 0x7f)
-			rc = buf_printf(out, "\\u%04x", (unsigned)cp);
 		else
-			rc = buf_append(out, p + i, k);
-		i += k;
+			rc = buf_printf(out, "\\u%04x", (unsigned)cp);
+		start = ++i;
 	}
+	if (rc == 0)
+		rc = buf_append(out, p + start, i - start);
 	return rc == 0 ? buf_append(out, "\"", 1) : -1;
 }
+
+/* The bytes tsv_put_field escapes (all below 0x5d). */
+static const bool tsv_special['\\' + 1] = {
+	['\t'] = true, ['\n'] = true, ['\r'] = true, ['\\'] = true,
+};
 
 int
 tsv_put_field(struct buf *out, const char *s, size_t n)
@@ -83,8 +100,10 @@ tsv_put_field(struct buf *out, const char *s, size_t n)
 	int rc = 0;
 
 	/* Runs of plain bytes go in whole: a listing of 100,000 records is
-	 * millions of bytes. */
+	 * millions of bytes, nearly all of them plain. */
 	for (i = 0; rc == 0 && i < n; i++) {
+		if ((unsigned char)s[i] > '\\' || !tsv_special[(unsigned char)s[i]])
+			continue;
 		switch (s[i]) {
 		case '\t': esc = "\\t"; break;
 		case '\n': esc = "\\n"; break;

@@ -23,8 +23,11 @@
 # build by tools/gen-staff; $PROVD_STAFF_CSV overrides the 8000-row one),
 # provctl (runs "$BUILD/provctl"), proc_holds_hex PID HEX, hex_of STRING, ldap_root (ldapsearch as the
 # rootdn over ldapi, SASL EXTERNAL), ldap_mail (ldapsearch as the mail
-# service identity over TCP), pid_gone PID, ldif_values ATTR (values of ATTR in the LDIF
-# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
+# service identity over TCP), pid_gone PID, within SECS CMD... (CMD until it
+# succeeds), reload_provd (SIGHUP, and wait until provd has reloaded),
+# queued_bytes PID and queued_at PID [BYTES] (requests wait unread at
+# process PID), ldif_values ATTR (values of ATTR in the LDIF on stdin,
+# base64 decoded), at_exit CMD... (run CMD when the test ends),
 # test_user NAME [--own-group] (a real UNIX user for role and privilege
 # tests, in nogroup or a group of its own; removed, with that group, at the
 # end, once the sandboxes are stopped and its processes gone).
@@ -327,6 +330,30 @@ within() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# reload_provd: SIGHUP to the sandbox's provd, then wait (up to 30 s: the
+# sanitizer build on a loaded machine) until its log says it has the new
+# configuration.  Fails when it does not; a test checks it with ok.
+_t_reloads() { grep -c 'configuration reloaded from' "$SANDBOX_DIR/provd.log"; }
+_t_reloaded_since() { (($(_t_reloads) > $1)); }
+reload_provd() {
+	local before
+	before=$(_t_reloads)
+	kill -HUP "$(<"$SANDBOX_DIR/provd.pid")" || return 1
+	within 30 _t_reloaded_since "$before"
+}
+
+# queued_bytes PID: the bytes waiting unread in the UNIX sockets of process
+# PID (a stopped signer's queue).  queued_at PID [BYTES]: more than BYTES
+# (default 0) wait there.  Tests take queued_bytes before they send a
+# request to a held process and wait (within) for queued_at past it before
+# they act on "the request is in flight".
+queued_bytes() {
+	ss -xpnH 2>/dev/null | awk -v p="pid=$1," 'index($0, p) { q += $3 } END { print q + 0 }'
+}
+queued_at() {
+	(($(queued_bytes "$1") > ${2:-0}))
 }
 
 # Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one

@@ -29,13 +29,6 @@
 
 #define CREATE_RETRIES 5
 
-const char *const account_attrs[] = {
-	AT_UID, AT_MAIL, AT_CN, AT_GIVEN_NAME, AT_SURNAME, AT_EMPLOYEE_ID, AT_UNIT,
-	AT_TITLE, AT_PHONE, AT_MAIL_ALIAS, AT_MAIL_QUOTA,
-	AT_LOCKED_TIME, AT_DISABLED_REASON, AT_DELETE_AFTER,
-	"createTimestamp", "modifyTimestamp", NULL
-};
-
 /* What creates still in flight have claimed (address_claim, shared with
  * alias add): their logins, so that two creates of the same base (batch
  * rows of two "Nguyễn Văn An") never pick the same suffix; and, under
@@ -1556,23 +1549,35 @@ on_updated(void *arg, const struct dir_result *res)
 
 /* ---- records --------------------------------------------------------- */
 
-/* account_attrs of one entry, read in one pass (ldap_get_values_len scans
- * the whole entry for each attribute asked for: 16 scans an entry made
- * listing 100,000 accounts cost three times the search itself).  Values
- * point into the entry's BER; valid until view_free. */
-enum {
-	V_UID, V_MAIL, V_CN, V_GIVEN, V_SN, V_EMPLOYEE, V_UNIT, V_TITLE, V_PHONE, V_ALIAS,
-	V_QUOTA, V_LOCKED, V_REASON, V_DELETE, V_CREATED, V_MODIFIED, V_N
-};
-
-_Static_assert(sizeof(account_attrs) / sizeof(account_attrs[0]) == V_N + 1,
-               "the view follows account_attrs");
-
+/* schema_account_attrs of one entry, read in one pass (ldap_get_values_len
+ * scans the whole entry for each attribute asked for: 16 scans an entry
+ * made listing 100,000 accounts cost three times the search itself).
+ * Values point into the entry's BER; valid until view_free. */
 struct entry_view {
 	BerElement    *ber;
 	struct berval  dn;
-	BerVarray      v[V_N];
+	BerVarray      v[SA_N];
 };
+
+/* The index of attribute name[0..len) in schema_account_attrs (any case),
+ * or SA_N.  First letters first: most names are told apart without a
+ * call. */
+static size_t
+view_slot(const char *name, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return SA_N;
+	for (i = 0; i < SA_N; i++) {
+		const char *a = schema_account_attrs[i];
+
+		if ((a[0] | 0x20) == (name[0] | 0x20) && strncasecmp(a, name, len) == 0 &&
+		    a[len] == '\0')
+			return i;
+	}
+	return SA_N;
+}
 
 static void
 view_read(struct entry_view *w, LDAP *ld, LDAPMessage *e)
@@ -1586,12 +1591,8 @@ view_read(struct entry_view *w, LDAP *ld, LDAPMessage *e)
 		return;
 	while (ldap_get_attribute_ber(ld, e, w->ber, &attr, &vals) == LDAP_SUCCESS &&
 	       attr.bv_val != NULL) {
-		for (i = 0; i < V_N; i++)
-			if (strlen(account_attrs[i]) == attr.bv_len &&
-			    strncasecmp(account_attrs[i], attr.bv_val, attr.bv_len) == 0 &&
-			    w->v[i] == NULL)
-				break;
-		if (i < V_N)
+		i = view_slot(attr.bv_val, attr.bv_len);
+		if (i < SA_N && w->v[i] == NULL)
 			w->v[i] = vals;
 		else
 			ber_memfree(vals);
@@ -1603,7 +1604,7 @@ view_free(struct entry_view *w)
 {
 	size_t i;
 
-	for (i = 0; i < V_N; i++)
+	for (i = 0; i < SA_N; i++)
 		ber_memfree(w->v[i]);
 	if (w->ber != NULL)
 		ber_free(w->ber, 0);
@@ -1653,15 +1654,15 @@ account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 
 	view_read(&w, ld, e);
 	unit[0] = '\0';
-	if ((v = view_get(&w, V_UNIT, 0, &len)) != NULL && len < sizeof(unit)) {
+	if ((v = view_get(&w, SA_UNIT, 0, &len)) != NULL && len < sizeof(unit)) {
 		memcpy(unit, v, len);
 		unit[len] = '\0';
 		u = units_find(pd->units, unit);
 	}
-	kv_view(r, &w, "login", V_UID);
-	kv_view(r, &w, "mail", V_MAIL);
-	kv_view(r, &w, "name", V_CN);
-	kv_view(r, &w, "employee_id", V_EMPLOYEE);
+	kv_view(r, &w, "login", SA_UID);
+	kv_view(r, &w, "mail", SA_MAIL);
+	kv_view(r, &w, "name", SA_CN);
+	kv_view(r, &w, "employee_id", SA_EMPLOYEE);
 	if (v != NULL)
 		rec_kvn(r, "unit", v, len);
 	else
@@ -1669,14 +1670,14 @@ account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 	rec_kv(r, "unit_name", u && u->name ? u->name : "");
 	/* As account_state_read decides it. */
 	rec_kv(r, "status", account_state_name(
-	       view_get(&w, V_DELETE, 0, &len) != NULL ? ACCOUNT_STATE_DELETED :
-	       view_is(&w, V_LOCKED, SCHEMA_LOCKED_FOREVER) ? ACCOUNT_STATE_DISABLED :
+	       view_get(&w, SA_DELETE, 0, &len) != NULL ? ACCOUNT_STATE_DELETED :
+	       view_is(&w, SA_LOCKED, SCHEMA_LOCKED_FOREVER) ? ACCOUNT_STATE_DISABLED :
 	       ACCOUNT_STATE_ACTIVE));
-	kv_view(r, &w, "title", V_TITLE);
-	kv_view(r, &w, "phone", V_PHONE);
-	kv_view(r, &w, "quota", V_QUOTA);
+	kv_view(r, &w, "title", SA_TITLE);
+	kv_view(r, &w, "phone", SA_PHONE);
+	kv_view(r, &w, "quota", SA_QUOTA);
 	list[0] = '\0';
-	for (i = 0; (v = view_get(&w, V_ALIAS, i, &len)) != NULL; i++) {
+	for (i = 0; (v = view_get(&w, SA_ALIAS, i, &len)) != NULL; i++) {
 		int n = snprintf(list + off, sizeof(list) - off, "%s%.*s",
 		                 off ? "," : "", (int)len, v);
 		if (n < 0 || (size_t)n >= sizeof(list) - off)
@@ -1684,11 +1685,11 @@ account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
 		off += (size_t)n;
 	}
 	rec_kv(r, "aliases", list);
-	kv_view(r, &w, "given_name", V_GIVEN);
-	kv_view(r, &w, "surname", V_SN);
-	kv_view(r, &w, "disabled_reason", V_REASON);
-	kv_view(r, &w, "delete_after", V_DELETE);
-	kv_view(r, &w, "created", V_CREATED);
+	kv_view(r, &w, "given_name", SA_GIVEN);
+	kv_view(r, &w, "surname", SA_SN);
+	kv_view(r, &w, "disabled_reason", SA_REASON);
+	kv_view(r, &w, "delete_after", SA_DELETE);
+	kv_view(r, &w, "created", SA_CREATED);
 	if (w.dn.bv_val != NULL)
 		rec_kvn(r, "dn", w.dn.bv_val, strnlen(w.dn.bv_val, w.dn.bv_len));
 	else
@@ -1824,7 +1825,7 @@ holders_done(void *arg, const struct dir_result *res)
 		return;
 	}
 	s->found = 0;
-	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", account_attrs, 1,
+	dir_search(req->pd->dir, s->dn, LDAP_SCOPE_BASE, "(" AT_OBJECT_CLASS "=*)", schema_account_attrs, 1,
 	           NULL, show_entry, show_done, s);
 }
 

@@ -234,10 +234,8 @@ int account_plan_entry(struct account_plan *p, time_t now, struct template_entry
                        char *err, size_t errlen);
 void account_plan_free(struct account_plan *p);
 
-/* Attributes to request for account_record(). */
-extern const char *const account_attrs[];
-
-/* Append the stable fields of an account entry to r: login, mail, dn, name,
+/* Append the stable fields of an account entry read with
+ * schema_account_attrs (schema.h) to r: login, mail, dn, name,
  * given_name, surname, employee_id, unit, unit_name, title, phone, status,
  * quota, aliases (comma separated), disabled_reason, delete_after. */
 void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);

@@ -220,7 +220,7 @@ send_page(struct list *l)
 	ctrls[0] = ctrl;
 	ctrls[1] = NULL;
 	dir_search(l->dir, l->req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           l->filter[l->stage], account_attrs, 0, ctrls, on_entry, on_page, l);
+	           l->filter[l->stage], schema_account_attrs, 0, ctrls, on_entry, on_page, l);
 	ldap_control_free(ctrl);
 }
 

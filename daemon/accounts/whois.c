@@ -150,5 +150,5 @@ whois_show(struct request *req)
 	else
 		snprintf(filter, sizeof(filter), "%s", person);
 	dir_search(req->pd->dir, req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL, filter,
-	           account_attrs, 0, NULL, on_account, on_done, w);
+	           schema_account_attrs, 0, NULL, on_account, on_done, w);
 }

@@ -1073,11 +1073,17 @@ tick(void *arg)
 	struct provd *pd = s->pd;
 	time_t now = time(NULL);
 
-	s->timer = loop_timer(pd->loop, TIMER_MS, tick, s);
+	bool due = ca_ready(pd) && (s->last_time == 0 ||
+	                            now - s->last_time > (time_t)pd->cfg.crl_days * 43200);
+	bool away = !dir_connected(pd->dir);
+
 	/* Republish at start-up (so a crash between a revocation and its CRL
-	 * heals) and when half the CRL's validity has passed. */
-	if (ca_ready(pd) && dir_connected(pd->dir) && !s->running &&
-	    (s->last_time == 0 || now - s->last_time > (time_t)pd->cfg.crl_days * 43200))
+	 * heals) and when half the CRL's validity has passed.  A start-up
+	 * publish the directory was not there for yet (slapd slower to come
+	 * up than provd) is looked at again soon, not in an hour. */
+	s->timer = loop_timer(pd->loop, due && away && s->last_time == 0 ? FIRST_CHECK_MS : TIMER_MS,
+	                      tick, s);
+	if (due && !away && !s->running)
 		crl_rebuild(pd, timer_done, NULL);
 }
 

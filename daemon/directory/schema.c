@@ -11,6 +11,25 @@
 #include "names.h"
 #include "wire.h"
 
+const char *const schema_account_attrs[SA_N + 1] = {
+	[SA_UID] = AT_UID,
+	[SA_MAIL] = AT_MAIL,
+	[SA_CN] = AT_CN,
+	[SA_GIVEN] = AT_GIVEN_NAME,
+	[SA_SN] = AT_SURNAME,
+	[SA_EMPLOYEE] = AT_EMPLOYEE_ID,
+	[SA_UNIT] = AT_UNIT,
+	[SA_TITLE] = AT_TITLE,
+	[SA_PHONE] = AT_PHONE,
+	[SA_ALIAS] = AT_MAIL_ALIAS,
+	[SA_QUOTA] = AT_MAIL_QUOTA,
+	[SA_LOCKED] = AT_LOCKED_TIME,
+	[SA_REASON] = AT_DISABLED_REASON,
+	[SA_DELETE] = AT_DELETE_AFTER,
+	[SA_CREATED] = AT_CREATED,
+	[SA_N] = NULL,
+};
+
 static const char *const account_names[] = {
 	[ACCOUNT_STATE_ACTIVE] = "active",
 	[ACCOUNT_STATE_DISABLED] = "disabled",

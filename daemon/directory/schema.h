@@ -123,6 +123,34 @@ enum account_state {
 	ACCOUNT_STATE_DELETED,  /* provdDeleteAfter set: purged after that */
 };
 
+/*
+ * An account as a record (account_record: `user show`, `user list`,
+ * `whois`): the attributes it reads, each at its index, NULL-terminated —
+ * the one list those searches ask slapd for.  Every attribute here is a
+ * field of the record (or decides its status): one nobody prints is not
+ * asked for, so a listing of 100,000 accounts does not carry it.
+ */
+#define AT_CREATED "createTimestamp" /* operational (RFC 4512): the record's "created" */
+enum schema_account_attr {
+	SA_UID,
+	SA_MAIL,
+	SA_CN,
+	SA_GIVEN,
+	SA_SN,
+	SA_EMPLOYEE,
+	SA_UNIT,
+	SA_TITLE,
+	SA_PHONE,
+	SA_ALIAS,
+	SA_QUOTA,
+	SA_LOCKED,
+	SA_REASON,
+	SA_DELETE,
+	SA_CREATED,
+	SA_N
+};
+extern const char *const schema_account_attrs[SA_N + 1];
+
 /* "active", "disabled", "deleted". */
 const char *account_state_name(enum account_state s);
 /* The name back (exact, lower case).  0, or -1 for any other text. */

@@ -18,15 +18,7 @@ sed -i -e 's/^  auditor   = \[ "provd-audit" \];/  auditor   = [ "provd-audit", 
 	-e 's/max_clients_per_uid = [0-9]*;/max_clients_per_uid = 250;/' \
 	-e 's/client_timeout = [0-9]*;/client_timeout = 30;/' "$CONF"
 ok "config edited" grep -q '"nogroup"' "$CONF"
-reloads() { grep -c 'configuration reloaded' "$SANDBOX_DIR/provd.log"; }
-reloaded_since() { (($(reloads) > $1)); }
-reload() {  # SIGHUP, then wait for provd to say it has the new settings
-	local before
-	before=$(reloads)
-	kill -HUP "$(cat "$SANDBOX_DIR/provd.pid")"
-	within 20 reloaded_since "$before" || diag "provd did not reload within 20 s"
-}
-reload
+ok "provd reloads the edited configuration" reload_provd
 abuse() {  # niced: the probe measures provd, not the scheduler
 	nice -n 10 runuser -u nobody -- python3 "$REPO/tests/tools/abuse.py" "$PROVD_SOCKET" "$@"
 }
@@ -65,7 +57,7 @@ eq "all 200 answered" "$(field answered_ok "$OUT")" 200
 # connecting all 200 can take longer than the short timeout the idle
 # clients are for, so that one is set only now.
 sed -i -e 's/client_timeout = [0-9]*;/client_timeout = 2;/' "$CONF"
-reload
+ok "provd reloads the edited configuration" reload_provd
 mark idle
 ok "silent and half-frame clients" abuse idle 20 10
 diag "$OUT"
@@ -80,7 +72,7 @@ eq "oversized, wrong version and random bytes refused (status 9) and closed" \
 
 # The per-uid cap counts live connections only.
 sed -i -e 's/max_clients_per_uid = [0-9]*;/max_clients_per_uid = 20;/' -e 's/client_timeout = [0-9]*;/client_timeout = 30;/' "$CONF"
-reload
+ok "provd reloads the edited configuration" reload_provd
 mark cap
 ok "more connections than the cap" abuse cap 35
 diag "$OUT"

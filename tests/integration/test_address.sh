@@ -16,8 +16,7 @@ at_exit rm -rf "$T"
 
 # A configured reserved name besides the built-in ones.
 sed -i 's/^\(  retention_days = .*\)$/\1\n  reserved = [ "Info" ];/' "$SANDBOX_DIR/provd.conf"
-kill -HUP "$(<"$SANDBOX_DIR/provd.pid")"
-sleep 0.5
+ok "provd reloads the edited configuration" reload_provd
 
 ok "annv" provctl user add --name 'Nguyễn Văn An' --unit so-tai-chinh --employee-id NV0001
 ok "binhtt" provctl user add --name 'Trần Thị Bình' --unit so-noi-vu --employee-id NV0002

@@ -31,7 +31,7 @@ OUTSIDE_UNIT=so-tai-chinh
 OUTSIDE_UNIT2=so-noi-vu
 
 # --- users and groups -----------------------------------------------------------
-P=pz$((RANDOM % 9000 + 1000))          # unique prefix: tests may run side by side
+P=pz$$                                  # unique prefix (this shell's pid): tests may run side by side
 ROLES=(admin officer onboarder auditor)
 IDENTITIES=()
 GROUPS_MADE=()

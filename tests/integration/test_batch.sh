@@ -111,7 +111,7 @@ eq "the third row landed" "$(ldap_root -b "$LDAP_BASE" '(employeeNumber=M3)' 1.1
 # account per row, none duplicated.
 provctl batch import "$T/s2000.csv" --credentials "$T/crash1.csv" >/dev/null 2>&1 &
 client=$!
-for _ in $(seq 100); do
+for _ in $(seq 300); do
 	n=$(count_people)
 	((n > 700)) && break
 	sleep 0.1

@@ -15,8 +15,7 @@ SLAPD_PID=$(<"$SANDBOX_DIR/slapd.pid")
 # never leave slapd stopped behind
 at_exit kill -CONT "$SLAPD_PID"
 sed -i 's/client_timeout = [0-9]*;/client_timeout = 2;/' "$SANDBOX_DIR/provd.conf"
-kill -HUP "$(<"$SANDBOX_DIR/provd.pid")"
-sleep 0.5
+ok "provd reloads the edited configuration" reload_provd
 
 CSV=$(staff_csv 2000)
 start=$(date +%s%N)

@@ -62,8 +62,7 @@ at_exit kill -CONT "$spid"
 kill -STOP "$spid"
 provctl crl publish >"$T/pub2.out" 2>&1 &
 pub=$!
-queued() { ss -xpnH | awk -v p="pid=$1," 'index($0, p) { q += $3 } END { print q + 0 }'; }
-for _ in $(seq 300); do (( $(queued "$spid") > 0 )) && break; sleep 0.1; done
+within 30 queued_at "$spid" || diag "the signing request did not reach the held signer within 30 s"
 kill -STOP "$SLAPD_PID"
 kill -CONT "$spid"
 sleep 0.5

@@ -22,7 +22,7 @@ count_people() {
 # Wait until the directory answers again after a restart.
 wait_connected() {
 	local _
-	for _ in $(seq 100); do
+	for _ in $(seq 300); do
 		provctl -f json status 2>/dev/null | grep -q '"ldap":"connected"' && return 0
 		sleep 0.1
 	done
@@ -209,7 +209,7 @@ done <"$T/revoked"
 eq "every acknowledged revocation is on the CRL" "$missing" 0
 # A record written just before the kill carried a pending marker; the
 # start-up publish applied it and then removed every marker.
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	marked=$(ldap_root -b "$CERTS" -s one '(provdCertPending=*)' provdCertSerial | ldif_values provdCertSerial)
 	[[ -z $marked ]] && break
 	sleep 0.1

@@ -67,7 +67,7 @@ printf 'dn: provdCertSerial=%s,ou=certificates,ou=pki,%s\nchangetype: modify\nde
 ok "a legacy duplicate: binhtt certified for the key" provctl -f json cert issue binhtt --csr "$T/k.csr"
 S3=$(serial_of "$OUT")
 ok "restart provd" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR' && '$SANDBOX_TOOL' start-provd '$SANDBOX_DIR' --provd '$BUILD/provd'"
-for i in $(seq 50); do [[ -n $(key_hash_of "$S1") ]] && break; sleep 0.1; done
+for i in $(seq 300); do [[ -n $(key_hash_of "$S1") ]] && break; sleep 0.1; done
 eq "upgrade: the old record gained its key hash" "$(key_hash_of "$S1")" "$(key_hash_of "$S3")"
 eq "upgrade: so did the renewal" "$(key_hash_of "$S2")" "$(key_hash_of "$S3")"
 

@@ -30,7 +30,7 @@ ok "ca create" provctl ca create --subject '/CN=Turns CA' --key ec-p256 --days 3
 # OCSP reads every record once after the CA is made, then not for hours:
 # let that read end before the records arrive
 refreshed() { provctl ocsp show | grep -q '^last_full_refresh:'; }
-for _ in $(seq 150); do refreshed && break; sleep 0.2; done
+for _ in $(seq 600); do refreshed && break; sleep 0.2; done
 ok "OCSP's first full read done" refreshed
 
 python3 "$TESTS_DIR/tools/certrecs.py" "$T/recs.ldif" "$N" "ou=certificates,ou=pki,$LDAP_BASE" \

@@ -60,7 +60,7 @@ printf '%s\n' "$OUT" >"$T/ha.pem"
 eq "AIA OCSP is the sandbox responder" "$(openssl x509 -in "$T/an.pem" -noout -ocsp_uri)" "$OCSP_URL"
 
 # The responder certificate.
-for _ in $(seq 50); do [[ -s $OCSP_DIR/responder.pem ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -s $OCSP_DIR/responder.pem ]] && break; sleep 0.1; done
 R=$OCSP_DIR/responder.pem
 ok "responder certificate verifies under the CA" openssl verify -CAfile "$CA_PEM" -purpose ocsphelper "$R"
 ok "responder extensions" openssl x509 -in "$R" -noout -ext extendedKeyUsage,noCheck,basicConstraints,keyUsage
@@ -108,15 +108,17 @@ eq "released: good again" "$(status_of "$T/an.pem")" good
 ok "GET released" ask_get "$T/an.pem"
 contains "GET released: good" "$OUT" "$T/an.pem: good"
 
-# The answer changes before cert revoke returns: poll from before it.
+# The answer changes before cert revoke returns: the first question after
+# it is answered revoked.  The revoke itself is bounded too (1 s; 5 s in the
+# sanitizer build, whose signing and copying cost 5-10 times as much).
+bound=1000
+[[ ${BUILD##*/} != build-san* ]] || bound=5000
 t0=$(date +%s%N)
 provctl cert revoke "$serial" --reason keyCompromise >/dev/null
-until [[ $(status_of "$T/an.pem") == revoked ]]; do
-	(( $(date +%s%N) - t0 < 3000000000 )) || break
-done
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
-diag "revoke to a revoked OCSP answer: $ms ms"
-eq "revoked within one second of cert revoke" "$((ms < 1000))" 1
+eq "answered revoked as soon as cert revoke returns" "$(status_of "$T/an.pem")" revoked
+diag "cert revoke took $ms ms"
+eq "cert revoke within $bound ms" "$((ms < bound))" 1
 ok "revoked" ask "$T/an.pem"
 contains "revoked: reason" "$OUT" "Reason: keyCompromise"
 contains "revoked: verifies" "$OUT" "Response verify OK"
@@ -242,7 +244,7 @@ ok "a listed serial while its response is pending" bash -c \
 	'openssl ocsp -url "$0" -issuer "$1" -serial "$2" -CAfile "$1" 2>&1' "$OCSP_URL" "$CA_PEM" "$big_serial"
 contains "answered revoked, not good" "$OUT" "$big_serial: revoked"
 contains "with its reason" "$OUT" "Reason: keyCompromise"
-for _ in $(seq 100); do
+for _ in $(seq 600); do
 	OUT=$(provctl -f json ocsp show)
 	[[ $OUT == *'"pending":"0"'* ]] && break
 	sleep 0.2
@@ -261,7 +263,7 @@ ok "a serial never issued, provd down" bash -c 'openssl ocsp -url "$0" -issuer "
 	"$OCSP_URL" "$CA_PEM"
 contains "without provd nothing signs unknown: unauthorized" "$OUT" "unauthorized"
 ok "start provd" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
-for _ in $(seq 50); do
+for _ in $(seq 300); do
 	[[ $(openssl x509 -in "$R" -noout -serial) != "$new" ]] && break
 	sleep 0.1
 done
@@ -286,7 +288,7 @@ cp "$OCSP_DIR/responses/$serial" "$stale"
 touch -d '-1 minute' "$stale"
 ok "ocsp refresh" provctl ocsp refresh
 gone=no
-for _ in $(seq 1 50); do [[ -e $stale ]] || { gone=yes; break; }; sleep 0.1; done
+for _ in $(seq 1 300); do [[ -e $stale ]] || { gone=yes; break; }; sleep 0.1; done
 eq "a response without a record is removed" "$gone" yes
 ok "a record's response stays" test -s "$OCSP_DIR/responses/$serial"
 

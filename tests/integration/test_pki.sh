@@ -204,7 +204,7 @@ chmod 600 "$P2/provd.conf"
 "$BUILD/provd" -d -c "$P2/provd.conf" 2>"$P2/provd.log" &
 p2pid=$!
 at_exit kill "$p2pid"
-for _ in $(seq 50); do [[ -S $P2/provd.sock ]] && break; sleep 0.1; done
+for _ in $(seq 300); do [[ -S $P2/provd.sock ]] && break; sleep 0.1; done
 ok "second instance up" "$BUILD/provctl" -s "$P2/provd.sock" ping
 for i in $(seq 15); do
 	provctl -f tab crl publish >>"$T/n1.txt" 2>/dev/null &
@@ -270,7 +270,7 @@ revoke_by_hand() {  # revoke_by_hand SERIAL [TOKEN]: as a writer that died befor
 	} | ldapmodify -Q -Y EXTERNAL -H "$LDAPI_URI" >/dev/null
 }
 
-ok "no marker is left by the publishes so far" within 5 no_markers
+ok "no marker is left by the publishes so far" within 30 no_markers
 ok "crl publish (a rebuild) on instance 1" provctl crl publish
 
 # The marker comes with the change and stays until a CRL applied it: with
@@ -285,7 +285,7 @@ ok "m1 carries a marker: 16 hex digits" is_token "$m1"
 rmdir "$CRL_DER"
 mv "$T/crl.saved" "$CRL_DER"
 ok "crl publish" provctl crl publish
-ok "m1's marker is removed" within 5 no_markers
+ok "m1's marker is removed" within 30 no_markers
 fails "m1 is on the CRL file" 2 verify "$T/m1.pem"
 
 # A record another writer changed but never published is on the next CRL,
@@ -302,13 +302,13 @@ fails "e1 is on the CRL" 2 verify "$T/e1.pem"
 fails "d1 is on the CRL too" 2 verify "$T/d1.pem"
 ok "the directory's CRL" ldap_crl
 contains "lists d1" "$(crl_serials "$T/ldap.crl.pem")" "$d1"
-ok "d1's and e1's markers are removed" within 5 no_markers
+ok "d1's and e1's markers are removed" within 30 no_markers
 ok "issue d2" issue d2
 d2=$(serial_of "$T/d2.pem")
 ok "d2 revoked by a writer that died" revoke_by_hand "$d2" fedcba9876543210
 ok "crl publish" provctl crl publish
 fails "d2 is on the CRL" 2 verify "$T/d2.pem"
-ok "d2's marker is removed" within 5 no_markers
+ok "d2's marker is removed" within 30 no_markers
 
 # A record changed by hand without a marker is seen by the next rebuild.
 ok "issue h2" issue h2
@@ -328,7 +328,7 @@ contains "an incremental publish" "$(last_audit)" "1 changed)"
 ok "r1 verifies again" verify "$T/r1.pem"
 lacks "r1 is not listed" "$(crl_serials "$T/crl.pem")" "$r1"
 contains "d1 still is" "$(crl_serials "$T/crl.pem")" "$d1"
-ok "r1's marker is removed" within 5 no_markers
+ok "r1's marker is removed" within 30 no_markers
 
 # Two instances revoking in turn: each CRL lists every revocation so far.
 ok "second instance still up" P2CTL ping
@@ -370,7 +370,7 @@ fails "u2 on the directory's CRL" 2 verify_ldap "$T/u2.pem"
 fails "u1 on instance 1's file" 2 verify "$T/u1.pem"
 ok "instance 2's file" openssl crl -inform DER -in "$P2/state/crl/ca.crl" -out "$T/p2.crl.pem"
 fails "u2 on instance 2's file" 2 openssl verify -CAfile "$CA_PEM" -crl_check -CRLfile "$T/p2.crl.pem" "$T/u2.pem"
-ok "every marker removed" within 5 no_markers
+ok "every marker removed" within 30 no_markers
 # A writer that died between its record write and its publish, seen by the
 # other instance's next publish.
 ok "issue w1" issue w1
@@ -379,9 +379,9 @@ ok "w1 revoked by a writer that died" revoke_by_hand "$(serial_of "$T/w1.pem")" 
 ok "revoke w2 through instance 2" P2CTL cert revoke "$(serial_of "$T/w2.pem")" --reason superseded
 fails "w1 on the CRL" 2 verify_ldap "$T/w1.pem"
 fails "w2 on the CRL" 2 verify_ldap "$T/w2.pem"
-ok "no marker left" within 5 no_markers
+ok "no marker left" within 30 no_markers
 kill -TERM "$p2pid"
-for _ in $(seq 50); do pid_gone "$p2pid" && break; sleep 0.1; done
+for _ in $(seq 300); do pid_gone "$p2pid" && break; sleep 0.1; done
 ok "instance 2 stops on SIGTERM" pid_gone "$p2pid"
 lacks "instance 2: no sanitizer report" "$(cat "$P2/provd.log")" "Sanitizer"
 lacks "instance 2: no runtime error" "$(cat "$P2/provd.log")" "runtime error"
@@ -397,12 +397,12 @@ if command -v strace >/dev/null; then
 	strace -f -qq -e trace=openat -o "$T/trace" "$BUILD/provd" -d -c "$SANDBOX_DIR/provd.conf" \
 		2>"$T/strace-provd.log" &
 	tracer=$!
-	for _ in $(seq 100); do [[ -S $PROVD_SOCKET ]] && break; sleep 0.1; done
+	for _ in $(seq 300); do [[ -S $PROVD_SOCKET ]] && break; sleep 0.1; done
 	ok "traced provd serves" provctl ca show
 	signer=$(printf '%s' "$OUT" | sed -n 's/^signer_pid: *//p')
 	engine=$(pgrep -P "$tracer" | head -1)
 	kill -TERM "$engine" 2>/dev/null
-	for _ in $(seq 50); do pid_gone "$engine" && break; sleep 0.1; done
+	for _ in $(seq 300); do pid_gone "$engine" && break; sleep 0.1; done
 	kill "$tracer" 2>/dev/null
 	wait "$tracer" 2>/dev/null
 	openers=$(grep 'ca\.key' "$T/trace" | awk '{print $1}' | sort -u)

@@ -87,7 +87,17 @@ eq "maivt's certificate revoked (affiliationChanged)" \
 ok "the notice reaches maivt at her new address" within 20 has_mail maivt@phutho.gov.vn
 ok "binhhv is told his new PKCS#12 awaits pickup" within 20 has_mail binhhv@phutho.gov.vn
 ok "tamlv too (his renewal re-issued)" within 20 has_mail tamlv@phutho.gov.vn
-sleep 3
+# A notice is recorded on its certificate once sendmail has taken it: wait
+# for both records before reading them.
+# shellcheck disable=SC2317
+recorded() {  # recorded SERIAL KIND: KIND sent and recorded, nothing owed
+	local v
+	v=$(attr_of "$1" provdCertNotified)
+	[[ $v == *"$2 "* && $v != *"$2 owed"* ]]
+}
+ok "the notice is recorded" within 30 recorded "$S1" moved
+ok "the pickup notice is recorded" within 30 recorded "$(attr_of "$S2" provdCertRenewedBy)" p12
+sleep 3     # time for a second notice, which must not come
 eq "... exactly three mails: one notice of the revocation" "$(count moved)" "1 of 3"
 eq "... two of the PKCS#12 awaiting pickup" "$(count p12)" "2 of 3"
 M=$(mail_of moved maivt@)

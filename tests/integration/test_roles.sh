@@ -48,7 +48,7 @@ open(path, 'w').write(s)
 EOF
 ok "restart provd with the role groups" bash -c '"$1" stop-provd "$2" && "$1" start-provd "$2"' _ "$SANDBOX_TOOL" "$SANDBOX_DIR"
 chmod 0666 "$PROVD_SOCKET"
-for _ in $(seq 100); do provctl unit show so-tai-chinh >/dev/null 2>&1 && break; sleep 0.1; done
+for _ in $(seq 300); do provctl unit show so-tai-chinh >/dev/null 2>&1 && break; sleep 0.1; done
 ok "provd has loaded the units again" provctl unit show so-tai-chinh
 
 as() { # as ROLE provctl-args...: run provctl as that role's user

@@ -108,7 +108,7 @@ ok "it verifies against the new CA and its CRL" verify "$T/bi.pem" "$T/gen2.pem"
 # background: it may say "try later" for a moment, never anything wrong.
 ask_new() {
 	local i out
-	for i in 1 2 3 4 5 6 7 8 9 10; do
+	for i in $(seq 60); do
 		out=$(openssl ocsp -url "$OCSP_URL" -issuer "$T/gen2.pem" -CAfile "$T/gen2.pem" \
 			-cert "$T/bi.pem" 2>&1) && break
 		[[ $out == *trylater* ]] || break
@@ -197,12 +197,17 @@ mkdir -m 755 "$O/responses"
 bi_hex=$(serial_of "$T/bi.pem")
 openssl x509 -in "$T/gen1.pem" -outform DER -out "$T/gen1.der"
 opid=''
+# A port below the kernel's ephemeral range (32768-60999), so that no
+# outgoing connection holds it; taken when provd-ocsp listens on it, tried
+# again on another when it exits (another sandbox's port).
+# shellcheck disable=SC2317
+own_settled() { pid_gone "$opid" || ss -ltnpH "sport = :$oport" | grep -q "pid=$opid,"; }
 for i in 1 2 3 4 5; do
-	oport=$((20000 + RANDOM % 30000))
+	oport=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
 	"$BUILD/provd-ocsp" -d "$O" -l "127.0.0.1:$oport" -p /ocsp -u nobody 2>>"$T/own-ocsp.log" &
 	opid=$!
-	sleep 0.3
-	kill -0 "$opid" 2>/dev/null && break
+	within 30 own_settled
+	pid_gone "$opid" || break
 	opid=''
 done
 ok "a provd-ocsp of its own" test -n "$opid"

@@ -41,7 +41,7 @@ start_page() {
 	"$BUILD/provd-self" -d -c "$T/$1.conf" -p "$T/$1.port" >"$T/$1.log" 2>&1 &
 	PAGE_PID=$!
 	at_exit kill "$PAGE_PID"
-	for _ in $(seq 1 50); do [[ -s $T/$1.port ]] && break; sleep 0.1; done
+	for _ in $(seq 1 300); do [[ -s $T/$1.port ]] && break; sleep 0.1; done
 	PAGE_PORT=$(cat "$T/$1.port" 2>/dev/null)
 }
 
@@ -158,7 +158,7 @@ EOF2
 ok "slapd refuses the expired initial password at once" bash -c "! ldapwhoami -x -H '$LDAP_URI' -D 'uid=binhtt,$P' -w '$PW_BINH' >/dev/null 2>&1"
 check_refusal "the page says it expired" "403 expired" binhtt "$PW_BINH" "$NEWPW"
 gone=0
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
 	if [[ -z $(hash_of binhtt) ]]; then gone=1; break; fi
 	sleep 0.2
 done
@@ -185,7 +185,7 @@ replace: pwdEndTime
 pwdEndTime: 20991231000000Z
 EOF2
 lifted=0
-for _ in $(seq 1 50); do
+for _ in $(seq 1 150); do
 	if [[ -z $(attr annv pwdEndTime) ]]; then lifted=1; break; fi
 	sleep 0.2
 done
@@ -204,7 +204,9 @@ n429=$(sed -n 's/.*429=\([0-9]*\).*/\1/p' <<<"$OUT")
 ok "at least 180 refused by the limit" test "${n429:-0}" -ge 180
 ok "another address still gets the page" page timed --source 127.0.0.6
 ms=${OUT#* }
-ok "within 100 ms (got $ms ms)" python3 -c "import sys; sys.exit(0 if float('$ms') < 100 else 1)"
+bound=100   # the sanitizer build's page costs 5-10 times as much
+[[ ${BUILD##*/} != build-san* ]] || bound=500
+ok "within $bound ms (got $ms ms)" python3 -c "import sys; sys.exit(0 if float('$ms') < $bound else 1)"
 ok "and a legitimate change goes through" page change annv "$NEWPW2" 'Ruong-bac-thang-2026' --source 127.0.0.7
 PASSWORDS+=('Ruong-bac-thang-2026')
 eq "changed" "$OUT" "200 changed"

@@ -72,7 +72,7 @@ fails "ca import --pkcs11 with a certificate of another key" 6 provctl ca import
 	--cert "$T/other.pem" --pkcs11 "$PKCS11_URI"
 contains "says so" "$ERR" "key and certificate do not match"
 eq "no URI file written" "$(ls -A "$KD")" ""
-ok "a new signer runs, as the signer's user" within 10 signers_as "$CA"
+ok "a new signer runs, as the signer's user" within 30 signers_as "$CA"
 eq "provd forked none as the engine's user" "$(pgrep -P "$(<"$SANDBOX_DIR/provd.pid")" -u "$ENG")" ""
 ok "ca import --pkcs11 with daemon.signer_user" provctl -f json ca import --cert "$T/g1.pem" \
 	--pkcs11 "$PKCS11_URI"
@@ -103,7 +103,7 @@ ok "it verifies with generation 2's CRL" vcrl "$T/b.pem" "$T/g2.pem" "$S/crl/ca.
 ok "and through the link certificate with generation 1" openssl verify -CAfile "$T/g1.pem" \
 	-untrusted "$S/ca/ca-link-gen-1.pem" "$T/b.pem"
 
-ok "a new spare signer comes" within 10 bash -c \
+ok "a new spare signer comes" within 30 bash -c \
 	'o=$("$1" -f json ca show); p=$(sed -n "s/.*\"spare_launcher_pid\":\([-0-9]*\).*/\1/p" <<<"$o" | head -n1); ((${p:--1} > 0))' \
 	_ "$BUILD/provctl"
 ok "a second ca rollover --pkcs11 in the same run" provctl ca rollover \

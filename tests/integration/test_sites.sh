@@ -112,7 +112,7 @@ ok "stop provd #2" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR2"
 sed -i "s|uris = \[ \"$LDAPI_URI\",|uris = [ \"ldapi://%2Fnonexistent%2Fldapi\",|" "$SANDBOX_DIR2/provd.conf"
 contains "provd #2's first URI unreachable" "$(<"$SANDBOX_DIR2/provd.conf")" '"ldapi://%2Fnonexistent%2Fldapi", '
 ok "start provd #2 again" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR2" --provd "$BUILD/provd"
-ok "provd #2 reads through slapd #2" within 10 provctl -s "$P2" -f json user show "$(cut -d, -f1 <<<"$(head -n 1 "$T/creds")")"
+ok "provd #2 reads through slapd #2" within 30 provctl -s "$P2" -f json user show "$(cut -d, -f1 <<<"$(head -n 1 "$T/creds")")"
 fails "a write through provd #2 is refused with status 7" 7 \
 	provctl -s "$P2" user add --name 'Đỗ Minh Khoa' --unit so-y-te --employee-id ST0001
 contains "it says why" "$ERR" "not the writer"

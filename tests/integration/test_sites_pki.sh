@@ -39,7 +39,7 @@ ca1=$(ldap_ca 'cACertificate;binary')
 ok "the CA certificate is in the directory" test -n "$ca1"
 # shellcheck disable=SC2317
 ca_on_2() { ldapsearch -Q -Y EXTERNAL -H "$LDAPI_URI2" -LLL -b "$CA_DN" -s base 1.1 >/dev/null; }
-ok "replicated to slapd #2 within 10 s" within 10 ca_on_2
+ok "replicated to slapd #2" within 30 ca_on_2
 fails "ca create on site 2 is refused" 4 provctl -s "$P2" ca create --subject '/CN=Another CA' --key ec-p256 --days 10
 contains "it says the directory holds a CA" "$ERR" "the directory already holds a CA certificate"
 contains "and what to do" "$ERR" "ca import"
@@ -112,7 +112,16 @@ ok "it verifies with the CA" openssl crl -inform DER -in "$T/final.der" -noout -
 # default), so the wait below is short.
 sed -i 's|^  crl_days     = 7;$|&\n  crl_sync     = 1;|' "$SANDBOX_DIR2/provd.conf"
 ok "provd #2 with crl_sync = 1" grep -q '^  crl_sync     = 1;' "$SANDBOX_DIR2/provd.conf"
+# A restarted provd republishes at start-up (2 s in): wait for that CRL,
+# or it could land in the directory after the one below and be the one
+# site 2's file must follow.
+# shellcheck disable=SC2317
+published2() { grep -c 'crl: CRL [0-9]* published' "$SANDBOX_DIR2/provd.log"; }
+# shellcheck disable=SC2317
+published2_since() { (($(published2) > $1)); }
+p2=$(published2)
 ok "provd #2 restarted" bash -c "'$SANDBOX_TOOL' stop-provd '$SANDBOX_DIR2' && '$SANDBOX_TOOL' start-provd '$SANDBOX_DIR2' --provd '$BUILD/provd'"
+ok "provd #2's start-up publish is out" within 30 published2_since "$p2"
 ok "provd #1 publishes once more" provctl -s "$P1" crl publish
 ldap_crl_der >"$T/latest.der"
 # shellcheck disable=SC2317
@@ -121,7 +130,7 @@ ok "site 1's CRL file is the directory's" file_is_latest "$SANDBOX_DIR/state/crl
 ok "site 2's CRL file follows within 10 s (crl_sync = 1)" within 10 file_is_latest "$SANDBOX_DIR2/state/crl/ca.crl"
 # shellcheck disable=SC2317
 log_says_follows() { grep -q 'follows the directory' "$SANDBOX_DIR2/provd.log"; }
-ok "site 2's log says so" within 5 log_says_follows
+ok "site 2's log says so" within 30 log_says_follows
 want=$(($(ldap_ca provdCrlNumber) + 1))
 ok "ca show on site 2" provctl -s "$P2" -f json ca show
 contains "site 2: the directory's next number" "$OUT" "\"next_crl_number\":$want"

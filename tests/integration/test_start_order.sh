@@ -40,4 +40,24 @@ ok "provd starts while slapd is held (2)" "$SANDBOX_TOOL" start-provd "$SANDBOX_
 ok "ping is answered though the directory never answers" within 30 provctl ping
 kill -CONT "$SLAPD_PID"
 
+# --- the start-up CRL publish waits for a directory that comes late -------
+# provd republishes its CRL at start-up, 2 s in (a crash between a
+# revocation and its CRL heals); a directory that is away then is looked
+# for again, not an hour later.  slapd goes away (killed) right after provd
+# has started and comes back after that first look.
+ok "the directory is back" within 30 provctl unit list
+ok "a CA" provctl ca create --subject /CN=Order --key ec-p256 --days 30
+# shellcheck disable=SC2317
+published() { grep -c 'crl: CRL [0-9]* published' "$SANDBOX_DIR/provd.log"; }
+# shellcheck disable=SC2317
+published_since() { (($(published) > $1)); }
+ok "provd stops a third time" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
+n0=$(published)
+ok "provd starts (3)" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
+ok "slapd killed at once" "$SANDBOX_TOOL" kill-slapd "$SANDBOX_DIR"
+sleep 4     # past the first look, 2 s after the start, with the directory away
+eq "no CRL published while the directory is away" "$(published)" "$n0"
+ok "slapd back" "$SANDBOX_TOOL" restart-slapd "$SANDBOX_DIR"
+ok "the start-up publish goes out once the directory is back" within 30 published_since "$n0"
+
 done_testing

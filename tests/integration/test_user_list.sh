@@ -65,8 +65,20 @@ before=$(pages)
 ok "list everything" provctl -f json user list
 eq "every account once" "$(grep -c '"login":' <<<"$OUT")" "$N"
 eq "no login twice" "$(grep -o '"login":"[a-z0-9]*"' <<<"$OUT" | sort -u | wc -l)" "$N"
+eq "every account's created time" "$(grep -c '"created":"20[0-9-]*T[0-9:]*Z"' <<<"$OUT")" "$N"
 after=$(pages)
 ok "paged: at least $((N / 1000)) searches of 1000" test $((after - before)) -ge $((N / 1000))
+# What the listing asks slapd for: the attributes of the fields it prints
+# (a field nobody prints, such as modifyTimestamp, costs slapd per entry),
+# and every one of them (the created time above comes from createTimestamp).
+listing_attrs() {
+	awk '/SRCH base="ou=people,.*filter="\(&\(objectClass=inetOrgPerson\)\)"/ {
+		match($0, /conn=[0-9]+ op=[0-9]+/); want = substr($0, RSTART, RLENGTH) }
+	     want != "" && index($0, want " SRCH attr=") { sub(/.* SRCH attr=/, ""); last = $0; want = "" }
+	     END { print last }' "$SANDBOX_DIR/slapd.log"
+}
+eq "the listing asks for the printed fields' attributes only" "$(listing_attrs)" \
+	"uid mail cn givenName sn employeeNumber departmentNumber title telephoneNumber mailLocalAddress provdMailQuota pwdAccountLockedTime provdDisabledReason provdDeleteAfter createTimestamp"
 
 ok "list a district with --recursive" provctl -f json user list --unit "$DISTRICT" --recursive
 eq "the whole district tree" "$(grep -c '"login":' <<<"$OUT")" "$want_tree"

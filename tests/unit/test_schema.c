@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 #include <ldap.h>
@@ -124,13 +125,33 @@ test_status_of_ldap(void **state)
 	assert_int_equal(schema_status_of_ldap(LDAP_OTHER), ST_INTERNAL);
 }
 
+/* The attributes an account record is read with: one at each index the
+ * record reads (no hole, which would end the list slapd is sent early),
+ * each once, then the end. */
+static void
+test_account_attrs(void **state)
+{
+	size_t i, j;
+
+	(void)state;
+	for (i = 0; i < SA_N; i++) {
+		assert_non_null(schema_account_attrs[i]);
+		for (j = 0; j < i; j++)
+			assert_true(strcasecmp(schema_account_attrs[i], schema_account_attrs[j]) !=
+			            0);
+	}
+	assert_null(schema_account_attrs[SA_N]);
+	assert_string_equal(schema_account_attrs[SA_UNIT], AT_UNIT);
+	assert_string_equal(schema_account_attrs[SA_CREATED], AT_CREATED);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_account_states), cmocka_unit_test(test_account_filters),
 		cmocka_unit_test(test_cert_states),    cmocka_unit_test(test_person_filter),
-		cmocka_unit_test(test_status_of_ldap),
+		cmocka_unit_test(test_status_of_ldap), cmocka_unit_test(test_account_attrs),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

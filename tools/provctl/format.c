@@ -13,6 +13,7 @@
 
 #define TABLE_CHUNK 1000     /* rows buffered to size the columns */
 #define MAX_COLS    64
+#define LINE_MAX_BYTES (1u << 26)
 
 struct row {
 	struct wire_msg msg;
@@ -36,6 +37,12 @@ struct formatter {
 	size_t           ncols;
 	bool             cols_checked;
 	size_t           objects;     /* key: value blocks printed */
+	/* tab and json: the line being printed, a value being rendered, and
+	 * the type of the field at each position of the last record (a
+	 * listing sends the same fields record after record). */
+	struct buf       line, val;
+	char            *type_key[MAX_COLS];
+	enum field_type  type[MAX_COLS];
 };
 
 int
@@ -60,16 +67,10 @@ format_new(enum format_kind kind, FILE *out)
 	if (f != NULL) {
 		f->kind = kind;
 		f->out = out;
+		buf_init(&f->line, LINE_MAX_BYTES);
+		buf_init(&f->val, LINE_MAX_BYTES);
 	}
 	return f;
-}
-
-static void
-put_buf(struct formatter *f, struct buf *b)
-{
-	if (b->len > 0)
-		fwrite(buf_head(b), 1, b->len, f->out);
-	buf_reset(b);
 }
 
 static bool
@@ -97,54 +98,6 @@ set_keys(struct formatter *f, const struct wire_msg *m)
 		f->keys[f->nkeys++] = strdup(m->f[i].ptr);
 	f->header_done = false;
 	f->widths_fixed = false;
-}
-
-static void
-print_json(struct formatter *f, const struct wire_msg *m)
-{
-	struct buf b;
-	size_t i;
-
-	buf_init(&b, 1u << 24);
-	buf_append(&b, "{", 1);
-	for (i = 0; i + 1 < m->nfields; i += 2) {
-		if (i)
-			buf_append(&b, ",", 1);
-		json_put_string(&b, m->f[i].ptr, m->f[i].len);
-		buf_append(&b, ":", 1);
-		buf_append(&b, m->f[i + 1].ptr, m->f[i + 1].len);  /* rendered JSON */
-	}
-	buf_append(&b, "}\n", 2);
-	put_buf(f, &b);
-	buf_free(&b);
-}
-
-static void
-print_tab(struct formatter *f, const struct wire_msg *m)
-{
-	struct buf b;
-	size_t i;
-
-	buf_init(&b, 1u << 24);
-	if (!same_keys(f, m))
-		set_keys(f, m);
-	if (!f->header_done) {
-		for (i = 0; i < f->nkeys; i++) {
-			if (i)
-				buf_append(&b, "\t", 1);
-			tsv_put_field(&b, f->keys[i], strlen(f->keys[i]));
-		}
-		buf_append(&b, "\n", 1);
-		f->header_done = true;
-	}
-	for (i = 0; i + 1 < m->nfields; i += 2) {
-		if (i)
-			buf_append(&b, "\t", 1);
-		tsv_put_field(&b, m->f[i + 1].ptr, m->f[i + 1].len);
-	}
-	buf_append(&b, "\n", 1);
-	put_buf(f, &b);
-	buf_free(&b);
 }
 
 static void
@@ -327,20 +280,15 @@ field_index(const struct wire_msg *m, const char *name)
 }
 
 /*
- * The record as it will be printed: the -o columns (all fields without
- * -o) in order, each value rendered for the format (fieldtype.h).  The
- * result owns its storage.  With -o, the first record of a listing must
- * have every column named: otherwise say which exist and exit.
+ * Where the fields to print are in m: the -o columns (all fields without
+ * -o) in order, as indexes of their keys, into sel (MAX_COLS); returns how
+ * many.  With -o, the first record of a listing must have every column
+ * named: otherwise say which exist and exit.
  */
-static int
-render(struct formatter *f, const struct wire_msg *m, struct wire_msg *out)
+static size_t
+select_fields(struct formatter *f, const struct wire_msg *m, size_t *sel)
 {
-	enum fieldtype_mode mode = f->kind == FORMAT_JSON ? FIELDTYPE_JSON :
-	                           f->kind == FORMAT_TABLE ? FIELDTYPE_HUMAN : FIELDTYPE_PLAIN;
-	size_t sel[MAX_COLS], nsel = 0, i, k;
-	struct buf b;
-	size_t *off;
-	int rc = 0;
+	size_t nsel = 0, i, k;
 
 	if (f->ncols > 0) {
 		if (!f->cols_checked && f->listing) {
@@ -364,6 +312,25 @@ render(struct formatter *f, const struct wire_msg *m, struct wire_msg *out)
 		for (i = 0; i + 1 < m->nfields && nsel < MAX_COLS; i += 2)
 			sel[nsel++] = i;
 	}
+	return nsel;
+}
+
+/*
+ * The record as the table will print it: the selected fields
+ * (select_fields), each value rendered for people (fieldtype.h).  The
+ * result owns its storage.
+ */
+static int
+render(struct formatter *f, const struct wire_msg *m, struct wire_msg *out)
+{
+	enum fieldtype_mode mode = f->kind == FORMAT_JSON ? FIELDTYPE_JSON :
+	                           f->kind == FORMAT_TABLE ? FIELDTYPE_HUMAN : FIELDTYPE_PLAIN;
+	size_t sel[MAX_COLS], nsel, k;
+	struct buf b;
+	size_t *off;
+	int rc = 0;
+
+	nsel = select_fields(f, m, sel);
 	memset(out, 0, sizeof(*out));
 	out->type = m->type;
 	if ((out->f = calloc(2 * nsel + 1, sizeof(*out->f))) == NULL ||
@@ -398,6 +365,79 @@ render(struct formatter *f, const struct wire_msg *m, struct wire_msg *out)
 	return rc;
 }
 
+/* The type of the field named key at position i of a record. */
+static enum field_type
+type_at(struct formatter *f, size_t i, const char *key)
+{
+	if (f->type_key[i] == NULL || strcmp(f->type_key[i], key) != 0) {
+		free(f->type_key[i]);
+		f->type_key[i] = strdup(key);
+		f->type[i] = fieldtype_of(key);
+	}
+	return f->type[i];
+}
+
+/* Does the header printed last name the fields sel picks from m? */
+static bool
+same_selected_keys(const struct formatter *f, const struct wire_msg *m,
+                   const size_t *sel, size_t nsel)
+{
+	size_t k;
+
+	if (nsel != f->nkeys)
+		return false;
+	for (k = 0; k < nsel; k++)
+		if (strcmp(f->keys[k], m->f[sel[k]].ptr) != 0)
+			return false;
+	return true;
+}
+
+/* One record as a tab-separated line (after a header line when its fields
+ * are not those of the line before) or a JSON object, rendered straight
+ * into the formatter's line: no copy of the record is made. */
+static void
+print_line(struct formatter *f, const struct wire_msg *m)
+{
+	size_t sel[MAX_COLS], nsel, k;
+	bool json = f->kind == FORMAT_JSON;
+	int rc = 0;
+
+	nsel = select_fields(f, m, sel);
+	if (!json && !same_selected_keys(f, m, sel, nsel)) {
+		for (k = 0; k < f->nkeys; k++)
+			free(f->keys[k]);
+		f->nkeys = 0;
+		for (k = 0; k < nsel; k++)
+			f->keys[f->nkeys++] = strdup(m->f[sel[k]].ptr);
+		for (k = 0; k < nsel; k++)
+			rc |= (k ? buf_append(&f->line, "\t", 1) : 0) |
+			      tsv_put_field(&f->line, m->f[sel[k]].ptr, m->f[sel[k]].len);
+		rc |= buf_append(&f->line, "\n", 1);
+	}
+	if (json)
+		rc |= buf_append(&f->line, "{", 1);
+	for (k = 0; k < nsel && rc == 0; k++) {
+		const struct wire_field *key = &m->f[sel[k]], *v = &m->f[sel[k] + 1];
+		enum field_type t = type_at(f, k, key->ptr);
+
+		if (json) {
+			rc |= (k ? buf_append(&f->line, ",", 1) : 0) |
+			      json_put_string(&f->line, key->ptr, key->len) |
+			      buf_append(&f->line, ":", 1) |
+			      fieldtype_render_as(&f->line, FIELDTYPE_JSON, t, v->ptr, v->len);
+		} else {
+			buf_reset(&f->val);
+			rc |= (k ? buf_append(&f->line, "\t", 1) : 0) |
+			      fieldtype_render_as(&f->val, FIELDTYPE_PLAIN, t, v->ptr, v->len) |
+			      tsv_put_field(&f->line, buf_head(&f->val), f->val.len);
+		}
+	}
+	rc |= json ? buf_append(&f->line, "}\n", 2) : buf_append(&f->line, "\n", 1);
+	if (rc == 0)
+		fwrite(buf_head(&f->line), 1, f->line.len, f->out);
+	buf_reset(&f->line);
+}
+
 void
 format_record(struct formatter *f, const struct wire_msg *m)
 {
@@ -406,14 +446,15 @@ format_record(struct formatter *f, const struct wire_msg *m)
 	f->total++;
 	if (f->kind == FORMAT_TABLE && print_document(f, m))
 		return;
+	if (f->kind != FORMAT_TABLE) {
+		print_line(f, m);
+		return;
+	}
 	if (render(f, m, &r) < 0)
 		return;
 	switch (f->kind) {
 	case FORMAT_JSON:
-		print_json(f, &r);
-		break;
 	case FORMAT_TAB:
-		print_tab(f, &r);
 		break;
 	case FORMAT_TABLE:
 		/* A listing's closing "summary" record reads as key: value lines
@@ -457,5 +498,9 @@ format_free(struct formatter *f)
 		free(f->keys[i]);
 	for (i = 0; i < f->ncols; i++)
 		free(f->cols[i]);
+	for (i = 0; i < MAX_COLS; i++)
+		free(f->type_key[i]);
+	buf_free(&f->line);
+	buf_free(&f->val);
 	free(f);
 }
