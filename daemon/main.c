@@ -70,7 +70,7 @@ usage(FILE *f)
 	fprintf(f,
 	    "usage: provd [-dnvJ] [-c FILE]\n"
 	    "       provd [-c FILE] bootstrap --units UNITS.csv --credentials FILE "
-	    "[-o FILE.ldif] STAFF.csv...\n"
+	    "[-o FILE.ldif] [--threads N] STAFF.csv...\n"
 	    "  -c FILE  configuration file (default %s/provd/provd.conf)\n"
 	    "  -d       stay in the foreground and log to stderr\n"
 	    "  -n       check the configuration and templates, then exit\n"

@@ -218,7 +218,7 @@ static const struct opt_spec cert_list_opts[] = {
 	{ .name = "unit",            .kind = OPT_VALUE, .metavar = "CODE",   .help = "only this unit" },
 	{ .name = "recursive",       .kind = OPT_FLAG,  .metavar = NULL,     .help = "with --unit: include sub-units" },
 	{ .name = "status",          .kind = OPT_VALUE, .metavar = "STATUS", .help = "valid, hold, revoked or expired" },
-	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DAYS",   .help = "valid and expiring within DAYS" },
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "valid and expiring within DURATION: 30d (or 30), 12h" },
 	END_OPTS
 };
 
@@ -612,6 +612,115 @@ cmd_opt(const struct cmd_spec *spec, const char *name)
 	return NULL;
 }
 
+/* "cert revoke SERIAL --reason REASON [OPTIONS]": the command, its operands
+ * and its required options, for a message about one of them missing. */
+static const char *
+usage_line(const struct cmd_spec *spec, char *buf, size_t len)
+{
+	const struct opt_spec *o;
+	size_t n;
+	bool more = false;
+
+	snprintf(buf, len, "%s%s%s%s%s", spec->noun, spec->verb ? " " : "",
+	         spec->verb ? spec->verb : "", spec->operands ? " " : "",
+	         spec->operands ? spec->operands : "");
+	for (o = spec->opts; o->name != NULL; o++) {
+		n = strlen(buf);
+		if (!o->required)
+			more = true;
+		else if (n < len)
+			snprintf(buf + n, len - n, " --%s%s%s", o->name, o->metavar ? " " : "",
+			         o->metavar ? o->metavar : "");
+	}
+	n = strlen(buf);
+	if (more && n < len)
+		snprintf(buf + n, len - n, " [OPTIONS]");
+	return buf;
+}
+
+/* ---- "did you mean": the nearest name to a mistyped one -------------- */
+
+#define TYPO_MAX 32   /* longer words are never suggested */
+
+/* Edits (insert, delete, substitute, swap of neighbours) from a to b;
+ * TYPO_MAX when either is longer than TYPO_MAX - 1 bytes. */
+static size_t
+typo_distance(const char *a, const char *b)
+{
+	size_t d[TYPO_MAX][TYPO_MAX], la = strlen(a), lb = strlen(b), i, j;
+
+	if (la >= TYPO_MAX || lb >= TYPO_MAX)
+		return TYPO_MAX;
+	for (i = 0; i <= la; i++)
+		d[i][0] = i;
+	for (j = 0; j <= lb; j++)
+		d[0][j] = j;
+	for (i = 1; i <= la; i++)
+		for (j = 1; j <= lb; j++) {
+			size_t v = d[i - 1][j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+			    d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	return d[la][lb];
+}
+
+/* Keep word in *best when it is nearer to typed than *best: a start of
+ * word (3 bytes or more typed) counts as one edit; otherwise one edit
+ * is near for words up to 4 bytes, two for longer ones. */
+static void
+typo_consider(const char *typed, const char *word, const char **best, size_t *bestd)
+{
+	size_t n = strlen(typed), d, limit = strlen(word) <= 4 ? 1 : 2;
+
+	d = n >= 3 && strncmp(word, typed, n) == 0 ? 1 : typo_distance(typed, word);
+	if (d > 0 && d <= limit && d < *bestd) {
+		*best = word;
+		*bestd = d;
+	}
+}
+
+const char *
+cmd_suggest_noun(const char *typed)
+{
+	const char *best = NULL;
+	size_t i, d = TYPO_MAX;
+
+	for (i = 0; i < cmd_table_len; i++)
+		typo_consider(typed, cmd_table[i].noun, &best, &d);
+	return best;
+}
+
+const char *
+cmd_suggest_verb(const char *noun, const char *typed)
+{
+	const char *best = NULL;
+	size_t i, d = TYPO_MAX;
+
+	for (i = 0; i < cmd_table_len; i++)
+		if (strcmp(cmd_table[i].noun, noun) == 0 && cmd_table[i].verb != NULL)
+			typo_consider(typed, cmd_table[i].verb, &best, &d);
+	return best;
+}
+
+const char *
+cmd_suggest_opt(const struct cmd_spec *spec, const char *typed)
+{
+	const struct opt_spec *o;
+	const char *best = NULL;
+	size_t d = TYPO_MAX;
+
+	for (o = spec->opts; o->name != NULL; o++)
+		typo_consider(typed, o->name, &best, &d);
+	return best;
+}
+
 static bool
 takes_value(enum opt_kind k)
 {
@@ -674,9 +783,12 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 		memcpy(name, a + 2, k);
 		name[k] = '\0';
 		if ((o = cmd_opt(spec, name)) == NULL) {
-			snprintf(err, errlen, "unknown option '--%s' for '%s%s%s'", name,
+			const char *near = cmd_suggest_opt(spec, name);
+
+			snprintf(err, errlen, "unknown option '--%s' for '%s%s%s'%s%s%s", name,
 			         spec->noun, spec->verb ? " " : "",
-			         spec->verb ? spec->verb : "");
+			         spec->verb ? spec->verb : "", near ? " (did you mean --" : "",
+			         near ? near : "", near ? "?)" : "");
 			return -1;
 		}
 		if (o->kind == OPT_SECRET_FILE || o->kind == OPT_SECRET_STDIN)
@@ -738,17 +850,23 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 		for (k = 0; k < out->ngiven && out->given[k].opt != o; k++)
 			;
 		if (k == out->ngiven) {
-			snprintf(err, errlen, "missing --%s%s%s (usage: %s%s%s --%s%s%s)",
-			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "",
-			         spec->noun, spec->verb ? " " : "", spec->verb ? spec->verb : "",
-			         o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+			char use[256];
+
+			snprintf(err, errlen, "missing --%s%s%s (usage: %s)", o->name,
+			         o->metavar ? " " : "", o->metavar ? o->metavar : "",
+			         usage_line(spec, use, sizeof(use)));
 			return -1;
 		}
 	}
 	if (out->noperands < spec->min_operands) {
-		snprintf(err, errlen, "missing %s (usage: %s%s%s %s)",
-		         spec->operands, spec->noun, spec->verb ? " " : "",
-		         spec->verb ? spec->verb : "", spec->operands);
+		/* The operands not given: "alias add annv" misses ADDRESS. */
+		const char *miss = spec->operands;
+		char use[256];
+
+		for (k = 0; k < out->noperands && strchr(miss, ' ') != NULL; k++)
+			miss = strchr(miss, ' ') + 1;
+		snprintf(err, errlen, "missing %s (usage: %s)", miss,
+		         usage_line(spec, use, sizeof(use)));
 		return -1;
 	}
 	return 0;

@@ -158,6 +158,13 @@ const struct cmd_spec *cmd_lookup(const char *noun, const char *verb);
 /* The option called name in spec, or NULL. */
 const struct opt_spec *cmd_opt(const struct cmd_spec *spec, const char *name);
 
+/* For "did you mean": the noun, the verb of noun, or the option of spec
+ * (without "--") that typed most likely misspells (one or two edits, or
+ * its start), or NULL when none is that near.  Points into the table. */
+const char *cmd_suggest_noun(const char *typed);
+const char *cmd_suggest_verb(const char *noun, const char *typed);
+const char *cmd_suggest_opt(const struct cmd_spec *spec, const char *typed);
+
 /* Parsed arguments.  Strings point into the caller's storage. */
 struct cmd_given {
 	const struct opt_spec *opt;

@@ -39,34 +39,48 @@ static const struct field_decl fields[] = {
 	{ "escrow_copies_failed", FT_INT },
 	{ "failed",              FT_INT },
 	{ "first",               FT_TIME },
+	{ "generation",          FT_INT },
 	{ "hash_jobs",           FT_INT },
 	{ "invalidity_date",     FT_TIME },
 	{ "last",                FT_TIME },
+	{ "last_full_refresh",   FT_TIME },
 	{ "launcher_pid",        FT_INT },
 	{ "ldap_outstanding",    FT_INT },
+	{ "ldap_read_slices",    FT_INT },
 	{ "ldap_reconnects",     FT_INT },
 	{ "lines",               FT_INT },
+	{ "loop_turns",          FT_INT },
+	{ "loop_yields",         FT_INT },
 	{ "lost_in_failover",    FT_INT },
 	{ "must_change",         FT_BOOL },
 	{ "next_crl_number",     FT_INT },
 	{ "next_update",         FT_TIME },
 	{ "not_after",           FT_TIME },
 	{ "not_before",          FT_TIME },
+	{ "not_served",          FT_INT },
+	{ "not_served_since_start", FT_INT },
+	{ "ocsp_pending",        FT_INT },
+	{ "on_demand_answers_since_start", FT_INT },
+	{ "password_expires",    FT_TIME },
 	{ "password_reset",      FT_INT },   /* batch import --from-ldif */
 	{ "passwords_expired",   FT_INT },
 	{ "passwords_initial",   FT_INT },
 	{ "passwords_own",       FT_INT },
+	{ "pending",             FT_INT },
 	{ "quota",               FT_SIZE },
 	{ "records",             FT_INT },
 	{ "rejected",            FT_INT },
 	{ "renamed",             FT_INT },   /* batch import --from-ldif */
 	{ "requests",            FT_INT },
+	{ "responder_certificates_since_start", FT_INT },
+	{ "responder_not_after", FT_TIME },
 	{ "responses",           FT_INT },
 	{ "revoked_at",          FT_TIME },
 	{ "row",                 FT_INT },   /* a CSV row; in report units, a kind */
 	{ "rows",                FT_INT },
 	{ "self_signed",         FT_BOOL },
 	{ "seq",                 FT_INT },
+	{ "signed_since_start",  FT_INT },
 	{ "signer_pid",          FT_INT },
 	{ "skipped",             FT_INT },
 	{ "spare_launcher_pid",  FT_INT },
@@ -79,6 +93,7 @@ static const struct field_decl fields[] = {
 	{ "uid",                 FT_INT },
 	{ "unchanged",           FT_INT },
 	{ "units",               FT_INT },
+	{ "unknown_answers_since_start", FT_INT },
 	{ "updated",             FT_INT },
 	{ "uptime_s",            FT_INT },
 };
@@ -134,6 +149,12 @@ days_in(int y, int m)
 	if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))
 		return 29;
 	return dm[m - 1];
+}
+
+const char *
+fieldtype_time_text(const char *s, char iso[21])
+{
+	return s[0] != '\0' && fieldtype_parse_time(s, iso, NULL) == 0 ? iso : s;
 }
 
 /* The decimal value of n digits. */

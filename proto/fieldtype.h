@@ -34,6 +34,10 @@ bool fieldtype_is_gtime(const char *s, size_t n);
  */
 int fieldtype_parse_time(const char *s, char iso[21], char gtime[16]);
 
+/* A time for text people read (status messages): iso filled with the ISO
+ * form of s and returned when s is a time, s itself otherwise ("" stays ""). */
+const char *fieldtype_time_text(const char *s, char iso[21]);
+
 /*
  * Append the value of field name for output:
  *   json   typed: numbers and booleans bare, empty values null, times ISO;

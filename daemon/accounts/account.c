@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "dir.h"
+#include "fieldtype.h"
 #include "fields.h"
 #include "initialpw.h"
 #include "ldapesc.h"
@@ -1624,14 +1625,16 @@ view_get(const struct entry_view *w, size_t i, size_t k, size_t *len)
 	return w->v[i][k].bv_val;
 }
 
+/* The field key, empty when the entry lacks the attribute: every account
+ * record carries the same keys, so a listing in tab format keeps one
+ * header and provctl -o can name any field of any account. */
 static void
 kv_view(struct rec *r, const struct entry_view *w, const char *key, size_t i)
 {
 	size_t len;
 	const char *v = view_get(w, i, 0, &len);
 
-	if (v != NULL)
-		rec_kvn(r, key, v, len);
+	rec_kvn(r, key, v != NULL ? v : "", v != NULL ? len : 0);
 }
 
 static bool
@@ -1703,6 +1706,7 @@ static void
 add_done(void *arg, struct account_result *res)
 {
 	struct request *req = arg;
+	char iso[21];
 
 	if (res->status != ST_OK) {
 		request_done(req, res->status, "%s", res->msg);
@@ -1719,7 +1723,7 @@ add_done(void *arg, struct account_result *res)
 	             "must be changed%s%s%s%s", res->login, res->mail,
 	             req->pd->cfg.password_page_url[0] ? " at " : " at first login",
 	             req->pd->cfg.password_page_url,
-	             res->expires[0] ? " before " : "", res->expires);
+	             res->expires[0] ? " before " : "", fieldtype_time_text(res->expires, iso));
 }
 
 void

@@ -235,9 +235,10 @@ int account_plan_entry(struct account_plan *p, time_t now, struct template_entry
 void account_plan_free(struct account_plan *p);
 
 /* Append the stable fields of an account entry read with
- * schema_account_attrs (schema.h) to r: login, mail, dn, name,
- * given_name, surname, employee_id, unit, unit_name, title, phone, status,
- * quota, aliases (comma separated), disabled_reason, delete_after. */
+ * schema_account_attrs (schema.h) to r, in this order: login, mail, name,
+ * employee_id, unit, unit_name, status, title, phone, quota, aliases (comma
+ * separated), given_name, surname, disabled_reason, delete_after, created,
+ * dn.  Every record has every field; a value the entry lacks is empty. */
 void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
 
 /* An entry's state and what an LDAP result means: schema.h

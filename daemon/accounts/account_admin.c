@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "dir.h"
+#include "fieldtype.h"
 #include "fields.h"
 #include "ldapesc.h"
 #include "log.h"
@@ -261,7 +262,7 @@ acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
 {
 	struct deletion *d = xcalloc(1, sizeof(*d));
 	struct dir_mods *m;
-	char now[32], until[32];
+	char now[32], until[32], iso[21];
 
 	d->pd = pd;
 	d->done = done;
@@ -271,7 +272,7 @@ acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
 		/* Already deleted: keep the original purge date; only make sure
 		 * the certificates follow (a retry converges). */
 		snprintf(d->msg, sizeof(d->msg), "%s was already deleted; purged after %s",
-		         t->login, t->delete_after);
+		         t->login, fieldtype_time_text(t->delete_after, iso));
 		(dry_run ? lifecycle_preview : lifecycle_certs)(pd, t->login, LIFECYCLE_DELETE,
 		                                                deletion_certs, d);
 		return;
@@ -279,7 +280,7 @@ acct_delete(struct provd *pd, const struct acct_target *t, bool dry_run,
 	acct_gentime(now, sizeof(now), 0);
 	acct_gentime(until, sizeof(until), pd->cfg.retention_days);
 	snprintf(d->msg, sizeof(d->msg), "%s %s: disabled now, purged after %s",
-	         dry_run ? "delete" : "deleted", t->login, until);
+	         dry_run ? "delete" : "deleted", t->login, fieldtype_time_text(until, iso));
 	if (dry_run) {
 		lifecycle_preview(pd, t->login, LIFECYCLE_DELETE, deletion_certs, d);
 		return;
@@ -610,7 +611,7 @@ static void
 state_found(struct request *req, void *ctx, const struct acct_target *t)
 {
 	struct change *c = ctx;
-	char now[32];
+	char now[32], iso[21];
 
 	if (c->is_delete && !c->dry_run) {
 		change_free(c);
@@ -638,14 +639,15 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 	}
 	if (c->is_delete && strcmp(t->status, "deleted") == 0) {       /* --dry-run */
 		snprintf(c->msg, sizeof(c->msg), "%s was already deleted; purged after %s",
-		         t->login, t->delete_after);
+		         t->login, fieldtype_time_text(t->delete_after, iso));
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
 		change_preview(c, t);
 		return;
 	}
 	if (c->ev == LIFECYCLE_DISABLE && strcmp(t->status, "deleted") == 0) {
 		change_fail(c, ST_CONFLICT, "%s is deleted (purged after %s); "
-		            "use 'user enable' to restore it", t->login, t->delete_after);
+		            "use 'user enable' to restore it", t->login,
+		            fieldtype_time_text(t->delete_after, iso));
 		return;
 	}
 	acct_gentime(now, sizeof(now), 0);
@@ -657,7 +659,8 @@ state_found(struct request *req, void *ctx, const struct acct_target *t)
 		dir_mods_add1(c->mods, LDAP_MOD_REPLACE, AT_DELETE_AFTER, c->delete_after);
 		snprintf(c->status_word, sizeof(c->status_word), "deleted");
 		snprintf(c->msg, sizeof(c->msg), "%s %s: disabled now, purged after %s",
-		         c->dry_run ? "delete" : "deleted", t->login, c->delete_after);
+		         c->dry_run ? "delete" : "deleted", t->login,
+		         fieldtype_time_text(c->delete_after, iso));
 	} else if (c->ev == LIFECYCLE_DISABLE) {
 		snprintf(c->status_word, sizeof(c->status_word), "disabled");
 		if (strcmp(t->status, "disabled") == 0)

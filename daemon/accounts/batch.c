@@ -114,6 +114,7 @@ struct batch {
 	struct csv_reader *csv;
 	int                col[NCOLS];
 	bool               header_done;
+	size_t             header_fields;  /* every row has this many fields */
 	bool               dry_run, credentials, stop_on_error, allow_update;
 	struct strset     *seen;       /* employee ids met in this file */
 	struct strset     *planned;    /* dry run: logins planned so far */
@@ -151,7 +152,7 @@ struct batch {
 	bool               input_ended, stopping, paused, finished;
 	bool               stopped_on_error;
 	int                fatal_status;
-	char               fatal_msg[600];
+	char               fatal_msg[1024];
 	unsigned long      rows, created, updated, unchanged, rejected, failed;
 	unsigned long      read;        /* data rows parsed so far */
 	unsigned long long bytes;       /* input bytes received so far */
@@ -1284,6 +1285,26 @@ enqueue(struct batch *b, struct row *row)
 	b->read++;
 }
 
+/* What a header csv_header_bind refused most likely needs: commas, not
+ * the semicolons of a spreadsheet saved in a comma-decimal locale; else the
+ * names an import file may use. */
+static const char *
+header_hint(const struct csv_row *cr, char *hint, size_t len)
+{
+	size_t i, off;
+
+	if (cr->nfields == 1 && cr->fields[0] != NULL && strchr(cr->fields[0], ';') != NULL)
+		return " (the fields are separated by ';': save the file as CSV with commas)";
+	off = (size_t)snprintf(hint, len, " (columns:");
+	for (i = 0; i < NINPUT && off < len; i++)
+		off += (size_t)snprintf(hint + off, len - off, "%s %s%s", i ? "," : "",
+		                        batch_columns[i].name,
+		                        batch_columns[i].required ? " (required)" : "");
+	if (off < len)
+		snprintf(hint + off, len - off, ")");
+	return hint;
+}
+
 static int
 on_row(const struct csv_row *cr, void *arg)
 {
@@ -1294,6 +1315,7 @@ on_row(const struct csv_row *cr, void *arg)
 
 	if (!b->header_done) {
 		struct csv_column cols[NCOLS];
+		char hint[300];
 
 		memcpy(cols, batch_columns, sizeof(batch_columns));
 		memcpy(cols + NINPUT, plan_columns, sizeof(plan_columns));
@@ -1301,8 +1323,9 @@ on_row(const struct csv_row *cr, void *arg)
 		                    err, sizeof(err)) < 0 || cr->error != 0) {
 			b->fatal_status = ST_USAGE;
 			snprintf(b->fatal_msg, sizeof(b->fatal_msg),
-			         "header (line %llu): %s; nothing was written",
-			         (unsigned long long)cr->line, cr->error ? cr->error_msg : err);
+			         "header (line %llu): %s; nothing was written%s",
+			         (unsigned long long)cr->line, cr->error ? cr->error_msg : err,
+			         cr->error ? "" : header_hint(cr, hint, sizeof(hint)));
 			b->stopping = true;
 			return 1;
 		}
@@ -1324,6 +1347,7 @@ on_row(const struct csv_row *cr, void *arg)
 			return 1;
 		}
 		b->header_done = true;
+		b->header_fields = cr->nfields;
 		return 0;
 	}
 	if (cr->record > BATCH_MAX_ROWS ||
@@ -1347,6 +1371,14 @@ on_row(const struct csv_row *cr, void *arg)
 		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %s",
 		         (unsigned long long)cr->record, (unsigned long long)cr->line,
 		         cr->error_msg);
+	else if (cr->nfields != b->header_fields)
+		/* A field too many is most often a comma in an unquoted value:
+		 * taking the row would shift or drop a column. */
+		snprintf(row->error, sizeof(row->error), "row %llu (line %llu): %zu fields, "
+		         "the header has %zu%s", (unsigned long long)cr->record,
+		         (unsigned long long)cr->line, cr->nfields, b->header_fields,
+		         cr->nfields > b->header_fields ?
+		         " (a value holding a comma must be in double quotes)" : "");
 	else if (b->apply) {
 		/* A plan names each row by its number in the file it was made from. */
 		const char *v = row->f[COL_ROW];

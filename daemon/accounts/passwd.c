@@ -16,6 +16,7 @@
 
 #include "account_admin.h"
 #include "dir.h"
+#include "fieldtype.h"
 #include "initialpw.h"
 #include "log.h"
 #include "password.h"
@@ -65,7 +66,7 @@ written(void *arg, const struct dir_result *res)
 {
 	struct passwd *p = arg;
 	struct request *req = p->req;
-	char why[300];
+	char why[300], iso[21];
 
 	if (res->code != LDAP_SUCCESS) {
 		request_done(req, res->code == LDAP_SERVER_DOWN || res->code == LDAP_TIMEOUT ?
@@ -82,7 +83,7 @@ written(void *arg, const struct dir_result *res)
 		             "be changed%s%s%s%s", p->login,
 		             req->pd->cfg.password_page_url[0] ? " at " : " at first login",
 		             req->pd->cfg.password_page_url,
-		             p->expires[0] ? " before " : "", p->expires);
+		             p->expires[0] ? " before " : "", fieldtype_time_text(p->expires, iso));
 	} else {
 		reply_kv(req, "login", p->login, "must_change",
 		         p->must_change ? "yes" : "no", "password_expires", p->expires, NULL);

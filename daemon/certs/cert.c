@@ -113,14 +113,15 @@ cert_list(struct request *req)
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off, "%s", f);
 	}
 	if (within != NULL) {
-		char *end;
-		unsigned long days = strtoul(within, &end, 10);
+		unsigned long secs;
 
-		if (*end != '\0' || days > 36500) {
-			request_done(req, ST_USAGE, "--expiring-within: a number of days");
+		/* As cert renew --expiring-within reads it. */
+		if (config_parse_duration(within, &secs) < 0) {
+			request_done(req, ST_USAGE, "--expiring-within: a duration such as 30d "
+			             "(or 30), 12h");
 			return;
 		}
-		pkitime_format_ldap(time(NULL) + (time_t)days * 86400, until);
+		pkitime_format_ldap(time(NULL) + (time_t)secs, until);
 		off += (size_t)snprintf(filter + off, sizeof(filter) - off,
 		                        "(" AT_CERT_STATUS "=valid)(" AT_CERT_NOT_AFTER ">=%s)"
 		                        "(" AT_CERT_NOT_AFTER "<=%s)", now, until);
@@ -335,8 +336,10 @@ revoke_found(void *ctx, int status, const char *msg, struct certrec *list)
 		return;
 	}
 	if (list->state == CERT_STATE_REVOKED) {
+		char iso[21];
+
 		request_done(req, ST_CONFLICT, "%s is already revoked (%s, %s)", list->serial,
-		             list->reason, list->revoked_at);
+		             list->reason, fieldtype_time_text(list->revoked_at, iso));
 		goto fail;
 	}
 	if (list->state == CERT_STATE_HOLD && rv->reason == REASON_CERTIFICATE_HOLD) {

@@ -696,7 +696,15 @@ issue_new(struct request *req, const char *pname, EVP_PKEY *pub,
 	is->done_ctx = ctx;
 	is->pub = pub;
 	if ((is->profile = profile_find(pd->pki->profiles, pname)) == NULL) {
-		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s'", pname);
+		/* Name the ones there are: the officer has no other list. */
+		size_t i, n = profile_count(pd->pki->profiles), off = 0;
+		char names[256] = "";
+
+		for (i = 0; i < n && off < sizeof(names); i++)
+			off += (size_t)snprintf(names + off, sizeof(names) - off, "%s%s",
+			                        i ? ", " : "", profile_at(pd->pki->profiles, i)->name);
+		issue_fail(is, ST_NOTFOUND, "profile: no profile '%.64s' (profiles: %s)", pname,
+		           names);
 		return NULL;
 	}
 	if (pub != NULL) {
@@ -735,8 +743,9 @@ cert_issue(struct request *req)
 	if (!cert_need_ca(req))
 		return;
 	if ((cmd_arg(&req->args, "csr") == NULL) == !cmd_flag(&req->args, "generate")) {
-		request_done(req, ST_USAGE, "cert issue needs --csr FILE, or --generate with "
-		             "--p12 FILE");
+		request_done(req, ST_USAGE, cmd_flag(&req->args, "generate") ?
+		             "cert issue takes --csr FILE or --generate, not both" :
+		             "cert issue needs --csr FILE, or --generate with --p12 FILE");
 		return;
 	}
 	if ((is = issue_new(req, pname ? pname : req->pd->cfg.default_profile, NULL, NULL, NULL,

@@ -69,6 +69,8 @@ eq "title changed" "$(ldap_root -b "$LDAP_BASE" "(employeeNumber=$emp)" title | 
 	printf 'E7,"%s",so-y-te,\r\n' "$(head -c 2000 /dev/zero | tr '\0' a)"  # over-long
 	printf 'E8,"Trần, Văn ""Tám""",so-y-te,\r\n'               # quotes and comma: bad name chars?
 	printf 'E9,Đỗ Thị Chín,so-y-te,0912 345 678\r\n'
+	printf 'E10,Phan Văn Mười,so-y-te,0913333333,Jr\r\n'        # a field too many
+	printf 'E11,Phan Văn Mười Một\r\n'                          # fields missing
 } >"$T/bad.csv"
 fails "bad rows: partial" 8 provctl -f tab batch import "$T/bad.csv" --credentials "$T/cred4.csv"
 report=$OUT
@@ -80,6 +82,11 @@ contains "bad phone named" "$report" "row 6: phone:"
 contains "repeated employee id named" "$report" "row 7: employee_id E1 is repeated in this file"
 contains "over-long field named" "$report" "row 8"
 contains "last good row created" "$report" $'10\tE9\tcreated'
+contains "a field too many: row, count and the cure" "$report" \
+	"row 11 (line 11): 5 fields, the header has 4 (a value holding a comma must be in double quotes)"
+contains "fields missing: row and count, not a column said empty" "$report" \
+	"row 12 (line 12): 2 fields, the header has 4"
+eq "neither landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E10)(employeeNumber=E11))' 1.1 | grep -c '^dn:')" 0
 eq "good rows landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E1)(employeeNumber=E9))' 1.1 | grep -c '^dn:')" 2
 
 # Header errors: nothing is written.
@@ -89,6 +96,11 @@ contains "missing column named" "$ERR" "unit"
 printf 'employee_id,full_name,unit,colour\nX1,Lê Văn A,so-y-te,red\n' >"$T/unk.csv"
 fails "unknown column" 2 provctl batch import "$T/unk.csv" --credentials "$T/c6.csv"
 contains "unknown column named" "$ERR" "colour"
+contains "with the columns there are" "$ERR" \
+	"(columns: employee_id (required), full_name (required), unit (required), title, phone, login, mail, quota, aliases)"
+printf 'employee_id;full_name;unit\nX1;Lê Văn A;so-y-te\n' >"$T/semi.csv"
+fails "a file separated by semicolons" 2 provctl batch import "$T/semi.csv" --dry-run
+contains "is told so" "$ERR" "separated by ';': save the file as CSV with commas"
 fails "nothing written on header errors" 3 provctl user show "$(printf x1)"
 
 # stdin works, and --on-error stop stops at the first bad row.

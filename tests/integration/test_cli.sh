@@ -40,8 +40,8 @@ ok "user list" provctl user list
 eq "same header for two rows" "$(header "$OUT")" "LOGIN NAME UNIT STATUS MAIL"
 ok "user list is narrow by default" test "$(wc -L <<<"$OUT")" -le 100
 ok "user show" provctl user show annv
-contains "show is key: value" "$OUT" "login:       annv"
-contains "quota as typed" "$OUT" "quota:       5G"
+contains "show is key: value" "$OUT" "login:           annv"
+contains "quota as typed" "$OUT" "quota:           5G"
 if [[ $OUT =~ created:\ +([^$'\n']*) ]]; then created=${BASH_REMATCH[1]}; else created=; fi
 ok "times are ISO 8601 UTC" test -n "$(grep -E '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' <<<"$created")"
 
@@ -54,6 +54,20 @@ fails "-o names an unknown column" 2 provctl -o login,nope user list
 contains "and lists the real ones" "$ERR" "no column 'nope'; columns: login,mail,name"
 ok "-o all" provctl -o all user list
 contains "every field" "$OUT" "EMPLOYEE_ID"
+
+# Every account record has every field (empty when unset): one tab header
+# for a listing that mixes them, and -o may name a field only some have.
+ok "user disable with a reason" provctl user disable annv --reason 'long leave'
+ok "-f tab user list" provctl -f tab user list
+eq "one header line" "$(grep -c '^login' <<<"$OUT")" 1
+eq "every row as wide as the header" "$(awk -F'\t' '{print NF}' <<<"$OUT" | sort -u)" 17
+ok "-o a field only one account has" provctl -f tab -o login,disabled_reason user list
+eq "empty for the other" "$OUT" $'login\tdisabled_reason\nannv\tlong leave\nbinhtt\t'
+ok "user enable" provctl user enable annv
+fails "-o names an unknown field of a show" 2 provctl user show annv -o login,nope
+contains "and lists the real ones" "$ERR" "-o: no field 'nope'; fields: login,mail,name"
+ok "-o a field the show has, though empty" provctl user show binhtt -o login,disabled_reason
+ok "the summary of a listing is whole under -o" provctl user delete binhtt --dry-run -o login
 ok "report units is narrow by default" provctl report units
 ok "report units fits 132 columns" test "$(wc -L <<<"$OUT")" -le 132
 
@@ -85,6 +99,29 @@ contains "ISO since" "$OUT" "user add"
 ok "audit show --since GeneralizedTime" provctl audit show --since "${day//-/}000000Z"
 contains "GeneralizedTime since" "$OUT" "user add"
 fails "audit show --since nonsense" 2 provctl audit show --since yesterday
+iso='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z'
+ok "user add" provctl -f tab user add --name 'Lê Văn Cường' --unit so-noi-vu --employee-id NV0003
+ok "password_expires is ISO" grep -qE $'\t'"$iso"$'\t' <<<"$OUT"
+ok "user delete --dry-run" provctl user delete cuonglv --dry-run
+ok "the purge date in the message is ISO" grep -qE "purged after $iso" <<<"$OUT"
+
+# --- mistyped commands and options ------------------------------------------------
+fails "a mistyped noun" 2 provctl usr list
+contains "is suggested with its verb" "$ERR" "did you mean 'user list'?"
+fails "a mistyped verb" 2 provctl user shwo annv
+contains "is suggested" "$ERR" "did you mean 'user show'?"
+fails "help of a mistyped command" 2 provctl help usr add
+contains "suggests as well" "$ERR" "did you mean 'user add'?"
+lacks "a far one is not" "$(provctl user frob 2>&1)" "did you mean"
+fails "a mistyped option" 2 provctl user add --nme X --unit so-noi-vu --employee-id NV0009
+contains "is suggested" "$ERR" "(did you mean --name?)"
+fails "a shortened option" 2 provctl user delete annv --dry
+contains "is completed" "$ERR" "(did you mean --dry-run?)"
+fails "a required option left out" 2 provctl cert revoke 0a
+eq "is named with the whole usage" "$ERR" \
+	"provctl: missing --reason REASON (usage: cert revoke SERIAL --reason REASON [OPTIONS])"
+fails "an operand left out" 2 provctl alias add annv
+eq "the one missing is named" "$ERR" "provctl: missing ADDRESS (usage: alias add LOGIN ADDRESS)"
 
 # --- cert show ------------------------------------------------------------------
 ok "ca create" provctl ca create --subject '/CN=Test CA' --key ec-p256 --days 30
@@ -92,6 +129,11 @@ tmp=$(mktemp -d)
 at_exit rm -rf -- "$tmp"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$tmp/k" \
 	-subj /CN=annv -out "$tmp/csr" 2>/dev/null
+fails "cert issue by an unknown profile" 3 provctl cert issue annv --csr "$tmp/csr" --profile smime
+contains "names the profiles there are" "$ERR" "no profile 'smime' (profiles: staff-email, staff-sign)"
+fails "cert issue with both a CSR and --generate" 2 provctl cert issue annv --csr "$tmp/csr" \
+	--generate --p12 "$tmp/x.p12"
+contains "says they exclude each other" "$ERR" "takes --csr FILE or --generate, not both"
 ok "cert issue" provctl cert issue annv --csr "$tmp/csr"
 ok "cert list" provctl -f tab -o serial cert list --login annv
 serial=$(sed -n 2p <<<"$OUT")
@@ -102,10 +144,27 @@ lacks "not the PEM" "$OUT" "BEGIN CERTIFICATE"
 ok "cert show --pem" provctl cert show "$serial" --pem
 contains "--pem prints the PEM" "$OUT" "-----BEGIN CERTIFICATE-----"
 ok "the PEM is a certificate" openssl x509 -noout -in <(printf '%s\n' "$OUT")
+ok "cert list --expiring-within 1000d, as cert renew reads it" \
+	provctl -f tab -o serial cert list --expiring-within 1000d
+contains "finds it" "$OUT" "$serial"
+ok "a bare number is days" provctl -f tab -o serial cert list --expiring-within 1000
+contains "finds it too" "$OUT" "$serial"
+ok "--expiring-within 1h" provctl -f tab -o serial cert list --expiring-within 1h
+lacks "does not" "$OUT" "$serial"
 ok "cert revoke --invalidity-date ISO" provctl cert revoke "$serial" --reason keyCompromise \
 	--invalidity-date "${day}T00:00:00Z"
 ok "cert show after revoke" provctl -f json cert show "$serial"
 contains "invalidity date shown ISO" "$OUT" "\"invalidity_date\":\"${day}T00:00:00Z\""
+fails "revoking it again: conflict" 4 provctl cert revoke "$serial" --reason keyCompromise
+ok "which says when, in ISO" grep -qE "already revoked \(keyCompromise, $iso\)" <<<"$ERR"
+ok "-f json ocsp show" provctl -f json ocsp show
+ok "its times are ISO, its counts numbers" python3 -c '
+import json, re, sys
+r = json.loads(sys.argv[1])
+iso = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+assert iso.match(r["responder_not_after"]) and iso.match(r["last_full_refresh"]), r
+assert all(isinstance(r[k], int) for k in ("signed_since_start", "pending")), r
+' "$OUT"
 
 # --- a caller outside the socket's group is told which group --------------------
 if (($(id -u) == 0)) && command -v setpriv >/dev/null; then

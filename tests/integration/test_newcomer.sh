@@ -74,6 +74,11 @@ ok "stop it" "$SANDBOX_TOOL" stop "$C/run/sandbox"
 ok "third run restarts the stopped sandbox" "$C/tools/demo" "$BUILD"
 contains "says it starts it again" "$ERR" "starting the stopped sandbox"
 ok "annv survived the restart" bash -c "eval \"\$(cat '$C/run/sandbox/env')\" && '$BUILD/provctl' user show annv"
+ok "provd-ocsp answers again at its URL (the README's openssl ocsp)" \
+	bash -c "eval \"\$(cat '$C/run/sandbox/env')\" && curl -s -o /dev/null \"\$OCSP_URL\""
+ok "and the password page at the URL provd gives out" \
+	bash -c "eval \"\$(cat '$C/run/sandbox/env')\" && curl -sf -o /dev/null \"\$SELF_URL\" &&
+		grep -qF \"\$SELF_URL\" '$C/run/sandbox/provd.conf'"
 ok "RESET=1 starts afresh" env RESET=1 "$C/tools/demo" "$BUILD"
 contains "says it wipes" "$ERR" "wiping"
 ok "stop it again" "$SANDBOX_TOOL" stop "$C/run/sandbox"

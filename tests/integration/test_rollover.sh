@@ -85,8 +85,8 @@ ok "with the new key" openssl x509 -in "$T/gen2.pem" -noout -text
 contains "new key is P-384" "$OUT" "secp384r1"
 
 ok "ca show" provctl -f json ca show
-contains "ca show: current is generation 2" "$OUT" '"generation":"2","role":"current"'
-contains "ca show: generation 1 is retired" "$OUT" '"generation":"1","role":"retired"'
+contains "ca show: current is generation 2" "$OUT" '"generation":2,"role":"current"'
+contains "ca show: generation 1 is retired" "$OUT" '"generation":1,"role":"retired"'
 contains "ca show: the retired subject" "$OUT" "\"subject\":\"CN=$CA_NAME,O=UBND tỉnh Vĩnh Phúc,C=VN\""
 
 cat "$T/gen1.pem" "$T/gen2.pem" >"$T/both.pem"
@@ -277,7 +277,7 @@ fails "crl show --ca 9" 3 provctl crl show --ca 9
 ok "stop provd" "$SANDBOX_TOOL" stop-provd "$SANDBOX_DIR"
 ok "start provd" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 ok "ca show after restart" provctl -f json ca show
-contains "generation 1 is back" "$OUT" '"generation":"1","role":"retired"'
+contains "generation 1 is back" "$OUT" '"generation":1,"role":"retired"'
 ok "crl publish after restart" provctl crl publish
 n=$(openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -noout -crlnumber | cut -d= -f2)
 ok "the old CA's CRL was published again" test "$((n))" -gt "$((gen1_after))"
@@ -305,8 +305,8 @@ fails "the compromised CA's certificate no longer verifies" 2 \
 ok "generation 1's valid certificate is untouched" \
 	verify "$T/ha.pem" "$T/gen1.pem" "$S/crl/ca-gen-1.crl"
 ok "ca show lists three generations" provctl -f json ca show
-contains "generation 3 current" "$OUT" '"generation":"3","role":"current"'
-contains "generation 2 retired" "$OUT" '"generation":"2","role":"retired"'
+contains "generation 3 current" "$OUT" '"generation":3,"role":"current"'
+contains "generation 2 retired" "$OUT" '"generation":2,"role":"retired"'
 csr an2
 ok "re-issue under generation 3" provctl cert issue binhtv --csr "$T/an2.csr"
 printf '%s\n' "$OUT" >"$T/bi3.pem"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The sandbox directory itself: slapd's cn=config (schemas, ppolicy,
 # password hashing, ACLs, limits), the base entries and units, and the
-# start / stop / restart-slapd / kill-slapd life cycle.
+# start / stop / restart-slapd / kill-slapd / resume life cycle.
 set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
@@ -186,6 +186,23 @@ ok "stop is idempotent" "$S" stop "$D"
 ok "stop leaves the directory for inspection" test -d "$D/slapd.d"
 fails "start refuses a stopped sandbox" 1 "$S" start "$D" --no-provd
 contains "and says so" "$ERR" "stopped sandbox"
+ok "resume starts it again" "$S" resume "$D"
+ok "slapd answers on its port" ldapwhoami -x -H "ldap://127.0.0.1:$port" -D "$C" -w "$PW_C"
+ok "resume of a running sandbox leaves it be" "$S" resume "$D"
+ok "stop it again" "$S" stop "$D"
+
+# --- resume with provd: all four come back where they were (make run) ---------------
+P=$(mktemp -d /tmp/provd-test.XXXXXX)
+chmod 755 "$P"
+_t_sandboxes+=("$P")
+ok "a sandbox with provd" "$S" start "$P" --provd "$BUILD/provd"
+penv=$OUT
+ok "stop it" "$S" stop "$P"
+ok "resume it" "$S" resume "$P" --provd "$BUILD/provd"
+ok "provd answers" bash -c "$penv"' && "$1" ping' _ "$BUILD/provctl"
+ok "provd-ocsp answers at OCSP_URL" bash -c "$penv"' && curl -s -o /dev/null "$OCSP_URL"'
+ok "provd-self answers at SELF_URL, the page provd.conf names" \
+	bash -c "$penv"' && curl -sf -o /dev/null "$SELF_URL" && grep -qF "$SELF_URL" "$SANDBOX_DIR/provd.conf"'
 
 # --- units.csv is checked before anything starts ------------------------------------
 T=$(mktemp -d /tmp/provd-test.XXXXXX)

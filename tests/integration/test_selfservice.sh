@@ -50,9 +50,9 @@ ok "user add" provctl -f json user add --name 'Nguyễn Văn An' --unit so-tai-c
 PW_AN=$(json_field password <<<"$OUT"); PASSWORDS+=("$PW_AN")
 eq "the reply says where to change it" "$(json_field password_page <<<"$OUT")" "$SELF_URL"
 exp=$(json_field password_expires <<<"$OUT")
-want=$(date -u -d '+14 days' +%Y%m%d)
-eq "the initial password expires in 14 days" "${exp:0:8}" "$want"
-eq "pwdEndTime holds the deadline" "$(attr annv pwdEndTime)" "$exp"
+want=$(date -u -d '+14 days' +%Y-%m-%d)
+eq "the initial password expires in 14 days (ISO 8601)" "${exp:0:10}" "$want"
+eq "pwdEndTime holds the deadline" "$(attr annv pwdEndTime)" "$(date -u -d "$exp" +%Y%m%d%H%M%SZ)"
 eq "pwdReset is set" "$(attr annv pwdReset)" TRUE
 ok "add two more" provctl -f json user add --name 'Trần Thị Bình' --unit so-noi-vu --employee-id SS0002
 PW_BINH=$(json_field password <<<"$OUT"); PASSWORDS+=("$PW_BINH")

@@ -115,8 +115,8 @@ eq "the new key is the signer's, 0600" "$(stat -c '%U %a' "$KEY")" "$CA 600"
 ok "the retired certificate is kept with it" cmp "$KD/gen-1/ca.pem" "$T/g1.pem"
 fails "the engine's uid cannot read the retired key" any as_eng cat "$KD/gen-1/ca.key"
 ok "ca show" provctl -f json ca show
-contains "generation 1 retired" "$OUT" '"generation":"1","role":"retired"'
-gpid=$(sed -n 's/.*"generation":"1","role":"retired".*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
+contains "generation 1 retired" "$OUT" '"generation":1,"role":"retired"'
+gpid=$(sed -n 's/.*"generation":1,"role":"retired".*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
 ok "the retired generation has a signer" test -n "$gpid" -a "$gpid" != 0
 eq "which runs as the signer's user" "$(awk '/^Uid:/ {print $2}' "/proc/$gpid/status")" "$(id -u "$CA")"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/b.key" \
@@ -232,7 +232,7 @@ ok "crl publish still works" provctl crl publish
 ok "restart" bash -c '"$1" stop-provd "$2" && "$1" start-provd "$2" --provd "$3"' _ \
 	"$SANDBOX_TOOL" "$SANDBOX_DIR" "$BUILD/provd"
 ok "every generation is back" provctl -f json ca show
-contains "generation 3 retired after restart" "$OUT" '"generation":"3","role":"retired"'
+contains "generation 3 retired after restart" "$OUT" '"generation":3,"role":"retired"'
 ok "crl publish after restart" provctl crl publish
 ok "the retired keys still sign their CRLs" \
 	openssl crl -inform DER -in "$S/crl/ca-gen-1.crl" -CAfile "$T/g1.pem" -noout

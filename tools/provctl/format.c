@@ -36,6 +36,8 @@ struct formatter {
 	char            *cols[MAX_COLS]; /* -o: fields to print, in order */
 	size_t           ncols;
 	bool             cols_checked;
+	bool             col_seen[MAX_COLS]; /* -o column k named a field of some record */
+	char            *first_keys;  /* the first rendered record's field names */
 	size_t           objects;     /* key: value blocks printed */
 	/* tab and json: the line being printed, a value being rendered, and
 	 * the type of the field at each position of the last record (a
@@ -268,6 +270,27 @@ format_set_rows(struct formatter *f, bool rows)
 	f->listing = rows;
 }
 
+/* "a,b,c": the field names of m (malloc'd; NULL when out of memory). */
+static char *
+key_list(const struct wire_msg *m)
+{
+	struct buf b;
+	char *s = NULL;
+	size_t i;
+	int rc = 0;
+
+	buf_init(&b, 1u << 20);
+	for (i = 0; i + 1 < m->nfields; i += 2)
+		rc |= buf_append(&b, i ? "," : "", i ? 1 : 0) |
+		      buf_append(&b, m->f[i].ptr, m->f[i].len);
+	if (rc == 0 && (s = malloc(b.len + 1)) != NULL) {
+		memcpy(s, buf_head(&b), b.len);
+		s[b.len] = '\0';
+	}
+	buf_free(&b);
+	return s;
+}
+
 static int
 field_index(const struct wire_msg *m, const char *name)
 {
@@ -290,7 +313,10 @@ select_fields(struct formatter *f, const struct wire_msg *m, size_t *sel)
 {
 	size_t nsel = 0, i, k;
 
-	if (f->ncols > 0) {
+	/* A listing's closing summary is printed whole: -o picks row fields. */
+	bool summary = f->listing && m->nfields > 0 && strcmp(m->f[0].ptr, "summary") == 0;
+
+	if (f->ncols > 0 && !summary) {
 		if (!f->cols_checked && f->listing) {
 			for (k = 0; k < f->ncols; k++)
 				if (field_index(m, f->cols[k]) < 0) {
@@ -305,9 +331,13 @@ select_fields(struct formatter *f, const struct wire_msg *m, size_t *sel)
 		for (k = 0; k < f->ncols; k++) {
 			int at = field_index(m, f->cols[k]);
 
-			if (at >= 0)
+			if (at >= 0) {
 				sel[nsel++] = (size_t)at;
+				f->col_seen[k] = true;
+			}
 		}
+		if (f->first_keys == NULL)
+			f->first_keys = key_list(m);
 	} else {
 		for (i = 0; i + 1 < m->nfields && nsel < MAX_COLS; i += 2)
 			sel[nsel++] = i;
@@ -484,6 +514,20 @@ format_finish(struct formatter *f)
 	fflush(f->out);
 }
 
+int
+format_check_columns(const struct formatter *f, char *msg, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < f->ncols && f->first_keys != NULL; k++)
+		if (!f->col_seen[k]) {
+			snprintf(msg, n, "-o: no field '%s'; fields: %s", f->cols[k],
+			         f->first_keys);
+			return -1;
+		}
+	return 0;
+}
+
 void
 format_free(struct formatter *f)
 {
@@ -498,6 +542,7 @@ format_free(struct formatter *f)
 		free(f->keys[i]);
 	for (i = 0; i < f->ncols; i++)
 		free(f->cols[i]);
+	free(f->first_keys);
 	for (i = 0; i < MAX_COLS; i++)
 		free(f->type_key[i]);
 	buf_free(&f->line);

@@ -35,6 +35,10 @@ void format_set_rows(struct formatter *f, bool rows);
 void format_record(struct formatter *f, const struct wire_msg *m);
 /* Flush anything buffered (end of reply). */
 void format_finish(struct formatter *f);
+/* After the reply: 0 when every column of format_set_columns() was a field
+ * of some record; else -1 and msg says which was not, with the fields the
+ * first record had (a typo: records carry their empty fields too). */
+int format_check_columns(const struct formatter *f, char *msg, size_t n);
 void format_free(struct formatter *f);
 
 #endif

@@ -174,6 +174,44 @@ noun_exists(const char *noun)
 	return false;
 }
 
+/*
+ * Say that noun [verb] is no command, with the nearest one when a typo is
+ * likely ("usr list": did you mean 'user list'?), and the noun's verbs when
+ * the noun exists.  Returns ST_USAGE.
+ */
+static int
+unknown_command(const char *noun, const char *verb)
+{
+	const char *near;
+	const struct cmd_spec *fix = cmd_lookup(noun, NULL);
+
+	if (fix != NULL && fix->verb == NULL && verb != NULL) {   /* "ping x" */
+		fprintf(stderr, "provctl: '%s' takes no verb '%s' (see provctl help %s)\n",
+		        noun, verb, noun);
+		return ST_USAGE;
+	}
+	if (noun_exists(noun)) {
+		near = cmd_suggest_verb(noun, verb);
+		if (near != NULL)
+			fprintf(stderr, "provctl: '%s' has no verb '%s' (did you mean '%s %s'?)\n",
+			        noun, verb, noun, near);
+		else
+			fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
+		list_verbs(stderr, noun);
+		return ST_USAGE;
+	}
+	near = cmd_suggest_noun(noun);
+	/* "usr list" -> "user list"; "usr" -> "user" */
+	fix = near != NULL && verb != NULL ? cmd_lookup(near, verb) : NULL;
+	if (fix != NULL && fix->verb == NULL)
+		fix = NULL;
+	fprintf(stderr, "provctl: unknown command '%s%s%s' (%s%s%s%s%ssee provctl --help)\n",
+	        noun, verb ? " " : "", verb ? verb : "",
+	        near ? "did you mean '" : "", near ? near : "",
+	        fix ? " " : "", fix ? fix->verb : "", near ? "'? " : "");
+	return ST_USAGE;
+}
+
 /* provctl help [NOUN [VERB]]: every command, a noun's commands, or one. */
 static void
 help(const char *noun, const char *verb)
@@ -185,19 +223,13 @@ help(const char *noun, const char *verb)
 	if (noun == NULL)
 		usage_exit(stdout, 0);
 	if (verb != NULL) {
-		if ((c = cmd_lookup(noun, verb)) == NULL || c->verb == NULL) {
-			fprintf(stderr, "provctl: no command '%s %s'\n", noun, verb);
-			if (noun_exists(noun))
-				list_verbs(stderr, noun);
-			exit(ST_USAGE);
-		}
+		if ((c = cmd_lookup(noun, verb)) == NULL || c->verb == NULL)
+			exit(unknown_command(noun, verb));
 		print_command_help(stdout, c);
 		exit(0);
 	}
-	if (!noun_exists(noun)) {
-		fprintf(stderr, "provctl: no command '%s' (see provctl --help)\n", noun);
-		exit(ST_USAGE);
-	}
+	if (!noun_exists(noun))
+		exit(unknown_command(noun, NULL));
 	for (i = 0; i < cmd_table_len; i++) {
 		if (strcmp(cmd_table[i].noun, noun) != 0)
 			continue;
@@ -1202,6 +1234,11 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 
 	clear_progress(&s);
 	format_finish(s.fmt);
+	/* Only the columns the caller named: a listing's default ones may be
+	 * absent from a reply that has no rows. */
+	if (cols != NULL && cols != spec->columns && s.status == ST_OK &&
+	    format_check_columns(s.fmt, s.status_msg, sizeof(s.status_msg)) < 0)
+		s.status = ST_USAGE;
 	format_free(s.fmt);
 	if (s.report != NULL) {
 		format_finish(s.report);
@@ -1321,14 +1358,9 @@ main(int argc, char **argv)
 			list_verbs(stdout, noun);
 			return 0;
 		}
-		fprintf(stderr, "provctl: '%s' has no verb '%s'\n", noun, verb);
-		list_verbs(stderr, noun);
-		return ST_USAGE;
-	} else {
-		fprintf(stderr, "provctl: unknown command '%s%s%s' (see provctl --help)\n",
-		        noun, verb ? " " : "", verb ? verb : "");
-		return ST_USAGE;
-	}
+		return unknown_command(noun, verb);
+	} else
+		return unknown_command(noun, verb);
 	/* Global options may also follow the command ("user show annv -f json"):
 	 * commands only take "--long" options, so "-f" and "-s" are unambiguous. */
 	{
