@@ -72,6 +72,7 @@ struct signer {
 	struct signer_reqq queue;     /* the head is on the wire */
 	struct signer_reqq answered;  /* see signer_req.rc */
 	unsigned char *rbuf;          /* the reply being received */
+	struct signer_req *delivering; /* whose der_cb runs (signer_reply_take) */
 	size_t    rtotal, rhave;
 	void    (*notify)(void *);
 	void    (*closing)(void *, int);
@@ -1112,6 +1113,23 @@ again:
 	}
 }
 
+int
+signer_reply_take(struct signer *s, const unsigned char *der,
+    unsigned char **buf)
+{
+	struct signer_req *r = s != NULL ? s->delivering : NULL;
+
+	*buf = NULL;
+	if (r == NULL || r->reply.buf == NULL || r->reply.nfields != 1 ||
+	    r->reply.field[0].data != der)
+		return -1;
+	*buf = r->reply.buf;          /* the message's one owner from now on */
+	r->reply.buf = NULL;
+	r->reply.buflen = 0;
+	s->delivering = NULL;         /* taken once */
+	return 0;
+}
+
 /* Call back for every answered request, in order. */
 static void
 deliver(struct signer *s)
@@ -1145,8 +1163,10 @@ deliver(struct signer *s)
 			    f->len, err, sizeof(err)) < 0)
 				rc = -1;
 			ERR_clear_error();
+			s->delivering = rc == 0 ? r : NULL;
 			r->der_cb(r->ctx, rc, rc == 0 ? f->data : NULL,
 			    rc == 0 ? f->len : 0, rc == 0 ? NULL : err);
+			s->delivering = NULL;
 		} else {
 			if (rc == 0 && adopt_key(s, &r->reply, r->key_path,
 			    r->pass_path[0] != '\0' ? r->pass_path : NULL, &pub,

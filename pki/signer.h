@@ -255,6 +255,17 @@ int signer_sign_cert_async(struct signer *s, X509 *cert, unsigned flags,
     signer_der_fn *cb, void *ctx, char *err, size_t errlen);
 int signer_sign_crl_async(struct signer *s, const unsigned char *crl,
     size_t len, signer_der_fn *cb, void *ctx, char *err, size_t errlen);
+/*
+ * signer_reply_take: from inside a successful der callback of s, take the
+ * received message that der (the callback's argument) lies in, instead of
+ * copying der: *buf is the caller's from then on (free() it; der stays
+ * valid inside it until then) and the signer no longer wipes or frees it.
+ * For public answers only (a CRL, a certificate): the buffer is not wiped.
+ * 0, or -1 (*buf NULL: not inside such a callback, another der, or taken
+ * already) when the caller must copy der as usual.
+ */
+int signer_reply_take(struct signer *s, const unsigned char *der,
+    unsigned char **buf);
 int signer_genkey_async(struct signer *s, enum keyfile_type t,
     const char *path, const char *pass_path, signer_key_fn *cb, void *ctx,
     char *err, size_t errlen);

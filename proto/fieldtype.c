@@ -57,6 +57,8 @@ static const struct field_decl fields[] = {
 	{ "next_update",         FT_TIME },
 	{ "not_after",           FT_TIME },
 	{ "not_before",          FT_TIME },
+	{ "not_served",          FT_INT },
+	{ "not_served_since_start", FT_INT },
 	{ "ocsp_pending",        FT_INT },
 	{ "on_demand_answers_since_start", FT_INT },
 	{ "password_expires",    FT_TIME },

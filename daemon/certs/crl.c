@@ -158,7 +158,9 @@ struct crl_state {
 	size_t            nmarks, capmarks;
 	int               tries;
 	char              bad[256];    /* a record that could not be read */
-	unsigned char    *der;         /* the signed CRL being published */
+	unsigned char    *derbuf;      /* the signed CRL being published: the
+	                                  buffer that holds it, its one owner */
+	const unsigned char *der;      /* the CRL inside derbuf */
 	size_t            derlen;
 	struct crl_entry *ocsp_copy;   /* its entries, for OCSP to take */
 	time_t            now;         /* its thisUpdate */
@@ -181,7 +183,6 @@ struct crl_state {
 };
 
 static void publish_start(struct crl_state *s);
-static void write_signed(void *arg);
 
 static struct crl_hooks hooks;
 
@@ -231,14 +232,13 @@ crl_state_free(struct crl_state *s)
 	}
 	if (s->timer)
 		loop_timer_cancel(s->pd->loop, s->timer);
-	loop_yield_cancel(s->pd->loop, write_signed, s);
 	/* Removals in flight were answered when the directory closed. */
 	marks_free(s->marks, 0, s->nmarks);
 	marks_free(s->clears, s->clear_next, s->nclears);
 	free(s->ocsp_copy);
 	free(s->changes);
 	free(s->entries);
-	free(s->der);
+	free(s->derbuf);
 	free(s);
 }
 
@@ -452,7 +452,8 @@ crl_forget_set(struct provd *pd)
 struct file_job {
 	struct crl_state *s;
 	char             *path;
-	unsigned char    *der;
+	unsigned char    *buf;         /* taken from s->derbuf */
+	const unsigned char *der;      /* the CRL inside buf */
 	size_t            derlen;
 	int               rc;
 	char              why[300];
@@ -482,7 +483,7 @@ file_done(void *arg)
 		snprintf(msg, sizeof(msg), "CRL %llu is in the directory but not on disk: %s",
 		         (unsigned long long)s->last, job->why);
 		free(job->path);
-		free(job->der);
+		free(job->buf);
 		free(job);
 		publish_end(s, ST_INTERNAL, msg);
 		return;
@@ -494,7 +495,7 @@ file_done(void *arg)
 		snprintf(msg, sizeof(msg), "CRL %llu published (%zu entries, %zu changed)",
 		         (unsigned long long)s->last, s->n, s->nchanges);
 	free(job->path);
-	free(job->der);
+	free(job->buf);
 	free(job);
 	snprintf(s->endmsg, sizeof(s->endmsg), "%s", msg);
 	/* After a rollover this CRL lists the current CA's certificates only:
@@ -570,8 +571,10 @@ on_written(void *arg, const struct dir_result *res)
 	job = xcalloc(1, sizeof(*job));
 	job->path = xstrdup(pd->cfg.crl_file);
 	job->s = s;
+	job->buf = s->derbuf;          /* the job is its one owner now */
 	job->der = s->der;
 	job->derlen = s->derlen;
+	s->derbuf = NULL;
 	s->der = NULL;
 	s->derlen = 0;
 	workpool_submit(pd->hashers, file_work, file_done, job);
@@ -579,6 +582,8 @@ on_written(void *arg, const struct dir_result *res)
 
 static void on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
                           const char *err);
+static void on_copied(void *ctx, unsigned char *buf, const unsigned char *der,
+                      size_t derlen, unsigned char *copy);
 
 /* Hand the built CRL (tbs, taken) to the signer; the loop keeps serving
  * while a CRL of many entries is signed.  The publish stays running
@@ -611,29 +616,83 @@ on_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, const 
 	/* The directory first: the compare-and-swap claims the number, so no
 	 * two different CRLs ever carry one number.  The file follows; a crash
 	 * in between leaves the previous CRL on disk until the next publish. */
-	free(s->der);
-	s->der = xmalloc(derlen);
-	memcpy(s->der, der, derlen);
-	s->derlen = derlen;
-	/* Taking the signer's answer (4 MB at 100,000 entries) and encoding
-	 * the modify are a turn each: the loop polls in between. */
-	loop_yield(pd->loop, write_signed, s);
+	free(s->derbuf);              /* a failed publish's, if any */
+	s->derbuf = NULL;
+	s->der = NULL;
+	s->derlen = 0;
+	/* taken, and its copy for the directory made on a worker; on_copied
+	 * gives it to s, for the file job */
+	crl_take_signed(pd, pd->pki->signer, der, derlen, on_copied, s);
 }
 
+/* See crl.h: the job holds the CRL while the worker copies it. */
+struct dup_job {
+	unsigned char       *buf;        /* the signer's message, or a copy */
+	const unsigned char *der;        /* the CRL inside buf */
+	size_t               derlen;
+	unsigned char       *copy;       /* made by the worker */
+	crl_copied_fn       *done;
+	void                *ctx;
+};
+
+/* Worker thread: the job's own fields only. */
 static void
-write_signed(void *arg)
+dup_work(void *arg)
 {
-	struct crl_state *s = arg;
+	struct dup_job *j = arg;
+
+	j->copy = xmalloc(j->derlen);
+	memcpy(j->copy, j->der, j->derlen);
+}
+
+/* Loop thread: both buffers back, to their next owners. */
+static void
+dup_done(void *arg)
+{
+	struct dup_job j = *(struct dup_job *)arg;
+
+	free(arg);
+	j.done(j.ctx, j.buf, j.der, j.derlen, j.copy);
+}
+
+void
+crl_take_signed(struct provd *pd, struct signer *sg, const unsigned char *der, size_t derlen,
+                crl_copied_fn *done, void *ctx)
+{
+	struct dup_job *j = xcalloc(1, sizeof(*j));
+
+	/* the signer's received message, or a copy when it cannot be taken */
+	if (signer_reply_take(sg, der, &j->buf) < 0) {
+		j->buf = xmalloc(derlen);
+		memcpy(j->buf, der, derlen);
+		der = j->buf;
+	}
+	j->der = der;
+	j->derlen = derlen;
+	j->done = done;
+	j->ctx = ctx;
+	workpool_submit(pd->hashers, dup_work, dup_done, j);
+}
+
+/* The CRL back to s (for the file job), its copy to the compare-and-swap. */
+static void
+on_copied(void *ctx, unsigned char *buf, const unsigned char *der, size_t derlen,
+          unsigned char *copy)
+{
+	struct crl_state *s = ctx;
 	struct provd *pd = s->pd;
 
-	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, s->der, s->derlen,
+	s->derbuf = buf;
+	s->der = der;
+	s->derlen = derlen;
+	if (crl_write_cas(pd, pd->cfg.ca_dn, s->number, s->has_number, s->now, copy, derlen,
 	                  on_written, s) < 0)
 		publish_end(s, ST_UNAVAILABLE, "directory unavailable");
 }
 
 int
 crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number, time_t now,
-              const unsigned char *der, size_t derlen,
+              unsigned char *der, size_t derlen,
               void (*done)(void *, const struct dir_result *), void *ctx)
 {
 	char num[32], next[32], assertion[64];
@@ -648,16 +707,17 @@ crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number
 		         (unsigned long long)number);
 	else
 		snprintf(assertion, sizeof(assertion), "(!(" AT_CRL_NUMBER "=*))");
-	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS)
+	if (ld == NULL || ldap_create_assertion_control(ld, assertion, 1, &ctrl) != LDAP_SUCCESS) {
+		free(der);
 		return -1;
+	}
 	ctrls[0] = ctrl;
 	if ((m = dir_mods_new()) == NULL)
 		fatal("crl: out of memory");
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NUMBER, num);
 	dir_mods_add1(m, LDAP_MOD_REPLACE, AT_CRL_NEXT_UPDATE, next);
-	dir_mods_add_bin(m, LDAP_MOD_REPLACE, AT_CRL, der, derlen);
-	dir_modify(pd->dir, dn, dir_mods_get(m), ctrls, done, ctx);
-	dir_mods_free(m);
+	dir_mods_add_bin_take(m, LDAP_MOD_REPLACE, AT_CRL, der, derlen);
+	dir_modify_take(pd->dir, dn, m, ctrls, done, ctx);      /* m, der: the op's */
 	ldap_control_free(ctrl);
 	return 0;
 }

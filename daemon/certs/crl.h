@@ -69,13 +69,29 @@ int crl_entry_read(LDAP *ld, LDAPMessage *e, struct crl_entry *ce, bool *listed,
                    char *bad, size_t badlen);
 /* The compare-and-swap every CRL goes out by: write der (signed, number
  * number + 1) to entry dn with its provdCrlNumber and nextUpdate, asserting
- * the entry still holds number (no number when !has_number).  done gets
+ * the entry still holds number (no number when !has_number).  der
+ * (malloc'd, derlen bytes) is taken, also on failure: the modify owns it
+ * until the directory answers (no copy of it on the loop).  done gets
  * the result (LDAP_ASSERTION_FAILED: another writer took the number).
  * 0, or -1 when the directory is unavailable (then done is not called). */
 struct dir_result;
 int crl_write_cas(struct provd *pd, const char *dn, uint64_t number, bool has_number,
-                  time_t now, const unsigned char *der, size_t derlen,
+                  time_t now, unsigned char *der, size_t derlen,
                   void (*done)(void *, const struct dir_result *), void *ctx);
+
+/* A signed CRL for its two owners in turn, the directory's modify
+ * (crl_write_cas takes its value) and the file job.  Called from inside
+ * sg's der callback with its der: the signer's received message is taken
+ * (signer_reply_take; copied only when it cannot be), and the modify's copy
+ * is made on a worker thread, not on the loop (4 MB at 100,000 entries).
+ * The job holds the CRL meanwhile; done(ctx, buf, der, derlen, copy) on the
+ * loop hands back both: buf (malloc'd, der inside it) and copy (malloc'd,
+ * derlen bytes), the callee's. */
+struct signer;
+typedef void crl_copied_fn(void *ctx, unsigned char *buf, const unsigned char *der,
+                           size_t derlen, unsigned char *copy);
+void crl_take_signed(struct provd *pd, struct signer *sg, const unsigned char *der,
+                     size_t derlen, crl_copied_fn *done, void *ctx);
 
 /* The entries of the last CRL this instance published, sorted by serial
  * (borrowed), or false when it has none or they are being rebuilt. */

@@ -160,6 +160,8 @@ struct ocsp_state {
 	unsigned long         rolls;
 	unsigned long         unknowns;      /* "unknown" answers signed */
 	unsigned long         on_demand;     /* answers signed before their file */
+	unsigned long         unserved;      /* entries of generations not served, dropped */
+	size_t                full_unserved; /* ... by the last full run */
 	struct timer         *timer;
 	struct ocsp_unknown  *unk;           /* provd-ocsp's questions */
 };
@@ -336,6 +338,23 @@ ca_of(struct ocsp_state *s, const struct responder *r, struct signer **signer)
 	if (hooks == NULL || hooks->retired(pd, r->gen, &cert, signer) < 0 || *signer == NULL)
 		return NULL;
 	return cert;
+}
+
+/* Is generation gen served (its responses signed)?  The current CA's
+ * (0, or its number) always; a retired one's as long as rollover.c gives
+ * it a signer (its gen_served: not once expired or archived).  Every
+ * path that queues or signs a retired generation's entries asks here:
+ * entries of a generation not served are dropped, counted, and neither
+ * its directory nor its signer is touched. */
+static bool
+gen_served(const struct ocsp_state *s, unsigned gen)
+{
+	struct signer *signer = NULL;
+	X509 *cert = NULL;
+
+	if (gen == 0 || gen > s->pd->pki->ngens)
+		return true;
+	return hooks != NULL && hooks->retired(s->pd, gen, &cert, &signer) == 0 && signer != NULL;
 }
 
 /*
@@ -779,6 +798,12 @@ batch_submit(struct sign_job *j)
 	time_t now = time(NULL);
 	int l;
 
+	if (!gen_served(s, j->gen)) {
+		/* archived while the run waited: nothing left to sign it with */
+		s->unserved += j->n - j->done;
+		job_end(j, true);
+		return;
+	}
 	j->batch = j->n - j->done < RUN_BATCH ? j->n - j->done : RUN_BATCH;
 	s->inflight = j;
 	for (k = 0; k < j->batch; k++) {
@@ -855,9 +880,14 @@ job_next(struct ocsp_state *s)
 	if (j == NULL || s->rolling || s->old_rolling != 0 || s->inflight != NULL)
 		return;         /* roll_done, old_roll_done, write_done resume the head */
 	if (j->gen != 0) {
-		struct responder *r = responder_for(s, j->gen);
+		struct responder *r;
 
-		/* NULL: expired, so no certificate of it is valid any more */
+		if (!gen_served(s, j->gen)) {
+			s->unserved += j->n - j->done;
+			job_end(j, true);
+			return;
+		}
+		r = responder_for(s, j->gen);
 		if (j->n == 0 || r == NULL || r->rdirfd < 0) {
 			job_end(j, r != NULL);
 			return;
@@ -1038,13 +1068,23 @@ sign_entries_own(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
 		job_queue(s, j, &after, prompt);
 	} else {
 		part = xmalloc((n > 0 ? n : 1) * sizeof(*part));
-		/* g = 0: the current CA (its number, or 0); then each retired one */
+		if (full)
+			s->full_unserved = 0;
+		/* g = 0: the current CA (its number, or 0); then each retired
+		 * one still served (gen_served: an expired or archived one's
+		 * entries are dropped here, not queued) */
 		for (g = 0; g <= ngen; g++) {
 			for (i = k = 0; i < n; i++) {
 				unsigned eg = e[i].gen == 0 || e[i].gen > ngen ? 0 : e[i].gen;
 
 				if (eg == g)
 					part[k++] = e[i];
+			}
+			if (k > 0 && !gen_served(s, (unsigned)g)) {
+				s->unserved += k;
+				if (full)
+					s->full_unserved += k;
+				continue;
 			}
 			if (k == 0 && !(g == 0 && n == 0))
 				continue;
@@ -1056,6 +1096,13 @@ sign_entries_own(struct ocsp_state *s, const struct ocspgen_entry *e, size_t n,
 		}
 		free(part);
 		free(owned);
+		if (j == NULL) {
+			/* every entry dropped: an empty run, so that done still
+			 * comes after the runs queued before */
+			j = first = job_new(s, 0, NULL, 0, NULL);
+			j->prompt = prompt;
+			job_queue(s, j, &after, prompt);
+		}
 	}
 	j->last = true;
 	j->full = full;
@@ -1176,7 +1223,8 @@ remove_stale(struct ocsp_state *s)
 	clock_gettime(CLOCK_REALTIME_COARSE, &j->since);
 	stale_add(j, &s->cur);
 	for (i = 0; i < s->nold; i++)
-		stale_add(j, &s->old[i]);
+		if (gen_served(s, s->old[i].gen))
+			stale_add(j, &s->old[i]);
 	if (j->ndirs == 0) {
 		free(j);
 		return;
@@ -1666,6 +1714,7 @@ refresh_reply(struct ocsp_state *s, int status, const char *msg)
 		rec_begin(&r, req);
 		rec_kvf(&r, "responses", "%zu", s->n);
 		rec_kvf(&r, "skipped", "%zu", s->scan_bad);
+		rec_kvf(&r, "not_served", "%zu", s->full_unserved);
 		rec_end(&r);
 	}
 	request_done(req, status, "%s", msg);
@@ -1870,6 +1919,8 @@ responder_for(struct ocsp_state *s, unsigned gen)
 		}
 	}
 	r = &s->old[gen - 1];
+	if (!gen_served(s, gen))
+		return NULL;           /* its directory is archived, or soon */
 	if (r->issuer_der == NULL && open_responder(s, r, err, sizeof(err)) < 0) {
 		log_warnx("ocsp: retired generation %u: %s", gen, err);
 		return NULL;
@@ -2020,6 +2071,7 @@ ocsp_show(struct request *req)
 	rec_kvf(&r, "responder_certificates_since_start", "%lu", s->rolls);
 	rec_kvf(&r, "unknown_answers_since_start", "%lu", s->unknowns);
 	rec_kvf(&r, "on_demand_answers_since_start", "%lu", s->on_demand);
+	rec_kvf(&r, "not_served_since_start", "%lu", s->unserved);
 	rec_kvf(&r, "pending", "%zu", ocsp_pending(req->pd));
 	rec_end(&r);
 	request_done(req, ST_OK, "ok");

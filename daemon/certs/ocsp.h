@@ -132,7 +132,9 @@ struct ocsp_hooks {
 	 * as generation 1), or 0 when none is. */
 	unsigned (*generation_of)(const struct provd *pd, const char *issuer);
 	/* Retired generation gen's certificate and signer (*signer NULL once
-	 * it expired).  0, or -1 when there is no such generation. */
+	 * the generation is no longer served: expired or archived; its
+	 * records are then neither queued nor signed).  0, or -1 when there
+	 * is no such generation. */
 	int      (*retired)(struct provd *pd, unsigned gen, X509 **cert,
 	                    struct signer **signer);
 };

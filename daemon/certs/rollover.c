@@ -129,6 +129,17 @@ expired(X509 *x)
 	return X509_cmp_current_time(X509_get0_notAfter(x)) <= 0;
 }
 
+/* The one place that decides whether a retired generation is still
+ * served: its CRL published (chain_next), its OCSP responses signed
+ * (ocsp_retired), role "retired" in ca show.  Not once its certificate has
+ * expired (then "expired" until archived, "archived" after), nor without
+ * a signer to sign with. */
+static bool
+gen_served(const struct ca_gen *g)
+{
+	return !g->archived && g->signer != NULL && !expired(g->cert);
+}
+
 /* Start a signer holding generation g's key and check it against cert. */
 static int
 gen_signer(struct provd *pd, const struct gen_paths *p, X509 *cert, bool drop, uid_t uid,
@@ -299,7 +310,8 @@ struct chain {
 	struct crl_entry *e;
 	size_t            n, cap;
 	char              bad[256];
-	unsigned char    *der;
+	unsigned char    *derbuf;      /* the signed CRL's buffer, its one owner */
+	const unsigned char *der;      /* the CRL inside derbuf */
 	size_t            derlen;
 	unsigned char    *tbs;        /* the CRL at the signer (its queue) */
 	size_t            tbslen;
@@ -339,7 +351,8 @@ chain_fail(struct chain *c, int status, const char *what, const char *detail)
 struct gen_file_job {
 	struct chain     *c;
 	char             *path;
-	unsigned char    *der;
+	unsigned char    *buf;         /* taken from c->derbuf */
+	const unsigned char *der;      /* the CRL inside buf */
 	size_t            derlen;
 	int               rc;
 	char              why[300];
@@ -364,7 +377,7 @@ gen_file_done(void *arg)
 	size_t len;
 
 	free(job->path);
-	free(job->der);
+	free(job->buf);
 	if (job->rc < 0) {
 		chain_fail(c, ST_INTERNAL, "in the directory, not on disk: ", job->why);
 		free(job);
@@ -403,8 +416,10 @@ on_gen_written(void *arg, const struct dir_result *res)
 	job = xcalloc(1, sizeof(*job));
 	job->c = c;
 	job->path = xstrdup(g->crl_file);
+	job->buf = c->derbuf;          /* the job is its one owner now */
 	job->der = c->der;
 	job->derlen = c->derlen;
+	c->derbuf = NULL;
 	c->der = NULL;
 	c->derlen = 0;
 	workpool_submit(c->pd->hashers, gen_file_work, gen_file_done, job);
@@ -426,6 +441,8 @@ cmp_entry(const void *a, const void *b)
  */
 static void on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
                               const char *err);
+
+static crl_copied_fn on_gen_copied;
 
 static int
 sign_gen_crl(struct chain *c, struct ca_gen *g, char *err, size_t errlen)
@@ -459,12 +476,29 @@ on_gen_crl_signed(void *ctx, int rc, const unsigned char *der, size_t derlen, co
 		chain_fail(c, ST_INTERNAL, "", err);
 		return;
 	}
-	free(c->der);
-	c->der = xmalloc(derlen);
-	memcpy(c->der, der, derlen);
+	free(c->derbuf);
+	c->derbuf = NULL;
+	c->der = NULL;
+	c->derlen = 0;
+	/* taken, its copy for the directory made on a worker, as the
+	 * current CA's (crl.c on_crl_signed) */
+	crl_take_signed(pd, g->signer, der, derlen, on_gen_copied, c);
+}
+
+/* The CRL back to the chain (for the file job), its copy to the
+ * compare-and-swap. */
+static void
+on_gen_copied(void *ctx, unsigned char *buf, const unsigned char *der, size_t derlen,
+              unsigned char *copy)
+{
+	struct chain *c = ctx;
+	struct provd *pd = c->pd;
+
+	c->derbuf = buf;
+	c->der = der;
 	c->derlen = derlen;
-	if (crl_write_cas(pd, g->dn, c->number, c->has_number, c->now, c->der, c->derlen,
-	                  on_gen_written, c) < 0)
+	if (crl_write_cas(pd, pd->pki->gens[c->i].dn, c->number, c->has_number, c->now, copy,
+	                  derlen, on_gen_written, c) < 0)
 		chain_fail(c, ST_UNAVAILABLE, "", "directory unavailable");
 }
 
@@ -542,7 +576,8 @@ on_gen_records_done(void *arg, const struct dir_result *res)
 		chain_fail(c, ST_INTERNAL, "", c->bad);
 		return;
 	}
-	free(c->der);
+	free(c->derbuf);
+	c->derbuf = NULL;
 	c->der = NULL;
 	free(c->tbs);
 	c->tbs = NULL;
@@ -706,7 +741,7 @@ chain_end(void *arg)
 	c->done(c->ctx, c->status, c->msg);
 	free(c->e);
 	free(c->u);
-	free(c->der);
+	free(c->derbuf);
 	free(c->tbs);
 	free(c);
 }
@@ -719,8 +754,7 @@ chain_next(struct chain *c)
 	struct crl_entry *u;
 	size_t nu;
 
-	while (c->i < pki->ngens &&
-	       (pki->gens[c->i].signer == NULL || expired(pki->gens[c->i].cert))) {
+	while (c->i < pki->ngens && !gen_served(&pki->gens[c->i])) {
 		c->i++;
 		c->tries = 0;
 	}
@@ -837,8 +871,7 @@ rollover_show(struct request *req)
 		rec_kv(&r, "not_after", na);
 		rec_kv(&r, "sha256", fp);
 		rec_kvf(&r, "generation", "%u", g->number);
-		rec_kv(&r, "role", g->archived ? "archived" :
-		       g->signer != NULL && !expired(g->cert) ? "retired" : "expired");
+		rec_kv(&r, "role", g->archived ? "archived" : gen_served(g) ? "retired" : "expired");
 		rec_kv(&r, "crl_file", g->crl_file);
 		rec_kv(&r, "entry", g->dn);
 		rec_kvf(&r, "last_crl_number", "%llu", (unsigned long long)g->crl_last);
@@ -877,7 +910,7 @@ ocsp_retired(struct provd *pd, unsigned gen, X509 **cert, struct signer **signer
 		return -1;
 	g = &pd->pki->gens[gen - 1];
 	*cert = g->cert;
-	*signer = g->signer != NULL && !expired(g->cert) ? g->signer : NULL;
+	*signer = gen_served(g) ? g->signer : NULL;
 	return 0;
 }
 

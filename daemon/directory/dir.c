@@ -950,6 +950,16 @@ dir_modify(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl **ctrls,
 }
 
 void
+dir_modify_take(struct dir *d, const char *dn, struct dir_mods *m, LDAPControl **ctrls,
+                dir_done_fn *done, void *ctx)
+{
+	struct op *op = op_new(OP_MODIFY, dn, ctrls, done, ctx);
+
+	op->mods = m;
+	submit(d, op);
+}
+
+void
 dir_delete(struct dir *d, const char *dn, LDAPControl **ctrls, dir_done_fn *done,
            void *ctx)
 {
@@ -1299,6 +1309,21 @@ dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, si
 	const char *v[] = { p };
 
 	mods_push(m, op, attr, v, &n, 1);
+}
+
+void
+dir_mods_add_bin_take(struct dir_mods *m, int op, const char *attr, unsigned char *buf,
+                      size_t n)
+{
+	LDAPMod *mod;
+	struct berval *bv = xcalloc(1, sizeof(*bv));
+
+	mods_push(m, op, attr, NULL, NULL, 0);
+	mod = m->mods[m->n - 1];
+	bv->bv_val = (char *)buf;
+	bv->bv_len = n;
+	mod->mod_bvalues = xcalloc(2, sizeof(*mod->mod_bvalues));
+	mod->mod_bvalues[0] = bv;
 }
 
 /* The builder's copy of a caller's array (string or binary values), which

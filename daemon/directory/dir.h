@@ -108,6 +108,11 @@ void dir_add_ungated(struct dir *d, const char *dn, LDAPMod **mods, LDAPControl 
                      dir_done_fn *done, void *ctx);
 void dir_modify_ungated(struct dir *d, const char *dn, LDAPMod **mods,
                         LDAPControl **ctrls, dir_done_fn *done, void *ctx);
+/* dir_modify with m taken: the operation's own from the call on (freed
+ * with it), its values not copied again (a CRL of megabytes). */
+struct dir_mods;
+void dir_modify_take(struct dir *d, const char *dn, struct dir_mods *m,
+                     LDAPControl **ctrls, dir_done_fn *done, void *ctx);
 
 enum dir_gate { DIR_GATE_OPEN, DIR_GATE_HOLD, DIR_GATE_CLOSED };
 /* Set the write gate; why (copied, may be NULL) is the text refused writes
@@ -157,6 +162,10 @@ void dir_mods_addn(struct dir_mods *m, int op, const char *attr, const char *con
                    size_t n);
 void dir_mods_add1(struct dir_mods *m, int op, const char *attr, const char *value);
 void dir_mods_add_bin(struct dir_mods *m, int op, const char *attr, const void *p, size_t n);
+/* One binary value that is buf itself (n bytes, malloc'd), taken: m owns
+ * it from the call on and frees it; nothing is copied. */
+void dir_mods_add_bin_take(struct dir_mods *m, int op, const char *attr, unsigned char *buf,
+                           size_t n);
 /* The NULL-terminated array for libldap, valid until m changes or is freed. */
 LDAPMod **dir_mods_get(struct dir_mods *m);
 size_t dir_mods_count(const struct dir_mods *m);

@@ -74,6 +74,22 @@ ok "the last one is kept in archive/" openssl crl -inform DER -in "$S/crl/archiv
 	-CAfile "$T/g1.pem" -noout
 ok "its OCSP directory is no longer served" test ! -e "$S/ocsp/gen-1"
 ok "it is kept in the OCSP archive" test -e "$S/ocsp/archive/gen-1/issuer.der"
+# A refresh signs nothing more for it: no response written under archive/,
+# no line about generation 1 in the log, the refresh itself succeeds.
+refresh_skips_gen1() {
+	local n
+	touch "$T/mark"
+	sleep 0.05
+	n=$(wc -l <"$SANDBOX_DIR/provd.log")
+	ok "ocsp refresh ($1)" provctl -f json ocsp refresh
+	contains "its record counted as not served ($1)" "$OUT" '"not_served":1'
+	eq "no response written under archive/ ($1)" \
+		"$(find "$S/ocsp/archive" -type f -newer "$T/mark" | wc -l)" 0
+	lacks "no log line about generation 1 ($1)" \
+		"$(tail -n "+$((n + 1))" "$SANDBOX_DIR/provd.log")" "generation 1"
+	ok "no gen-1/ made again ($1)" test ! -e "$S/ocsp/gen-1"
+}
+refresh_skips_gen1 "after archiving"
 sleep 1.1    # provd-ocsp looks at the issuers at most once a second
 fails "provd-ocsp no longer answers for generation 1" any ocsp_ask "$T/a.pem" "$T/g1.pem"
 lacks "no status for it" "$OUT" "$T/a.pem: revoked"
@@ -94,6 +110,7 @@ ok "crl publish after restart" provctl crl publish
 ok "ca show" provctl -f json ca show
 contains "generation 1 is still archived" "$OUT" '"generation":1,"role":"archived"'
 ok "nothing is published for it again" test ! -e "$S/crl/ca-gen-1.crl" -a ! -e "$S/ocsp/gen-1"
+refresh_skips_gen1 "after restart"
 ok "a rollover still numbers from the kept gen-1/" provctl ca rollover \
 	--subject '/CN=Short CA G3' --key ec-p256 --days 30
 ok "gen-2 holds generation 2" test -e "$KD/gen-2/ca.pem"

@@ -857,6 +857,87 @@ test_restart_async(void **state)
 	free(moved);
 }
 
+/* A callback that takes the received message instead of copying der. */
+struct taken {
+	int                  done, rc, take_rc, again_rc, wrong_rc;
+	unsigned char       *buf;
+	const unsigned char *der;
+	size_t               derlen;
+	struct signer       *s;
+};
+
+static void
+on_pubkey_take(void *ctx, int rc, const unsigned char *der, size_t derlen,
+    const char *err)
+{
+	struct taken *t = ctx;
+	unsigned char *other = NULL;
+
+	(void)err;
+	t->done = 1;
+	t->rc = rc;
+	if (rc != 0)
+		return;
+	/* another pointer than the answer's is refused, the answer taken once */
+	t->wrong_rc = signer_reply_take(t->s, der + 1, &other);
+	assert_null(other);
+	t->take_rc = signer_reply_take(t->s, der, &t->buf);
+	t->again_rc = signer_reply_take(t->s, der, &other);
+	assert_null(other);
+	t->der = der;
+	t->derlen = derlen;
+}
+
+/*
+ * signer_reply_take: inside the callback, the message der lies in becomes
+ * the caller's (one owner: the signer neither wipes nor frees it after the
+ * callback), so der is still the answer afterwards; outside a callback
+ * nothing is taken.
+ */
+static void
+test_reply_take(void **state)
+{
+	struct fixture *f = *state;
+	char *path = tpki_path(f->dir, "take.key"), err[512];
+	struct taken t = { .s = f->s, .take_rc = -2, .again_rc = -2, .wrong_rc = -2 };
+	struct answer a = { 0 };
+	unsigned char *buf = (unsigned char *)"x";
+	EVP_PKEY *pub = NULL, *got;
+	const unsigned char *p;
+
+	if (signer_genkey(f->s, KEYFILE_EC_P256, path, NULL, &pub, err,
+	    sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(signer_reply_take(f->s, (const unsigned char *)"x", &buf), -1);
+	assert_null(buf);
+	assert_int_equal(signer_call_async(f->s, SIGNER_OP_PUBKEY, NULL, 0,
+	    4096, on_pubkey_take, &t, err, sizeof(err)), 0);
+	/* run_until's loop, with t's flag */
+	while (!a.done) {
+		struct pollfd pf = { .fd = signer_fd(f->s), .events = POLLIN };
+
+		(void)poll(&pf, 1, 10);
+		signer_io(f->s);
+		a.done = t.done || ++a.rc > 1000;
+	}
+	assert_int_equal(t.done, 1);
+	assert_int_equal(t.rc, 0);
+	assert_int_equal(t.wrong_rc, -1);
+	assert_int_equal(t.take_rc, 0);
+	assert_int_equal(t.again_rc, -1);
+	assert_non_null(t.buf);
+	assert_true(t.der > t.buf);
+	/* after the callback and the request freed: still the answer */
+	p = t.der;
+	got = d2i_PUBKEY(NULL, &p, (long)t.derlen);
+	assert_non_null(got);
+	assert_int_equal(EVP_PKEY_eq(pub, got), 1);
+	free(t.buf);
+	EVP_PKEY_free(got);
+	EVP_PKEY_free(pub);
+	free(path);
+}
+
 static void
 test_drop_privileges(void **state)
 {
@@ -1375,6 +1456,7 @@ main(void)
 		cmocka_unit_test(test_engine_never_opens_key),
 		cmocka_unit_test(test_dead_signer_and_restart),
 		cmocka_unit_test(test_restart_async),
+		cmocka_unit_test(test_reply_take),
 		cmocka_unit_test(test_drop_privileges),
 		cmocka_unit_test(test_launcher_protocol),
 		cmocka_unit_test(test_wire_limits),
