@@ -21,6 +21,7 @@
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
 #define PROBE_TIMEOUT_MS 1000       /* how long one probe waits for its answer */
+#define DIR_READ_TURN   128u        /* messages one turn takes at most */
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
 
@@ -263,17 +264,20 @@ on_readable(void *arg, int fd, uint32_t events)
 }
 
 /*
- * The answers that have arrived, for LOOP_SLICE_US at most: a search of
- * 100,000 entries that slapd streams as fast as they are taken would
- * otherwise hold the loop until the last one.  Past the budget the rest
- * (on the socket or already in libldap's buffer, which epoll cannot see)
- * waits for the next turn, loop_yield.
+ * The answers that have arrived, for LOOP_SLICE_US and DIR_READ_TURN
+ * messages at most: a search of 100,000 entries that slapd streams as fast
+ * as they are taken would otherwise hold the loop until the last one.  Past
+ * either budget the rest (on the socket or already in libldap's buffer,
+ * which epoll cannot see) waits for the next turn, loop_yield.  The count
+ * bounds a turn where the clock cannot: on a machine slow enough that 1 ms
+ * of parsing is a few entries, or fast enough that it is thousands.
  */
 static void
 read_results(struct dir *d)
 {
 	struct timeval zero = { 0, 0 };
 	uint64_t until = loop_now_us() + LOOP_SLICE_US;
+	unsigned taken = 0;
 	LDAPMessage *msg;
 	int rc;
 	size_t i;
@@ -282,7 +286,7 @@ read_results(struct dir *d)
 		struct op *op = NULL;
 		int msgid, type;
 
-		if (loop_now_us() >= until) {
+		if (taken++ == DIR_READ_TURN || loop_now_us() >= until) {
 			d->read_yielded = true;
 			d->read_slices++;
 			loop_yield(d->loop, read_resume, d);

@@ -81,8 +81,9 @@ const char *dir_uri(const struct dir *d);       /* current or last URI */
 size_t dir_outstanding(const struct dir *d);    /* sent, not answered */
 size_t dir_queued(const struct dir *d);         /* waiting for the window */
 unsigned long dir_reconnects(const struct dir *d);
-/* Times reading the answers stopped at LOOP_SLICE_US and went on a turn
- * later (a long search gave the loop back). */
+/* Times reading the answers stopped at its budget (LOOP_SLICE_US, or a
+ * count of messages) and went on a turn later (a long search gave the loop
+ * back). */
 unsigned long dir_read_slices(const struct dir *d);
 void dir_on_state(struct dir *d, dir_state_fn *cb, void *ctx);
 int dir_on_write(struct dir *d, dir_write_fn *cb, void *ctx);

@@ -26,19 +26,32 @@ kill -0 "$pub" 2>/dev/null && ping_first=yes || ping_first=no
 wait "$pub"
 eq "crl publish" "$?" 0
 contains "a new CRL number" "$(<"$T/pub.out")" "crl_number:"
-s1=$(slices)
-# Reading gives the loop back only when more answers are ready than 1 ms
-# can take; on a machine where slapd is starved provd may keep up with it
-# for one read, so up to two more publishes may show it (with slicing
-# removed the count stays where it was however often it reads).
-for _ in 1 2; do
-	((s1 > s0)) && break
-	provctl crl publish >/dev/null 2>&1
+diag "ping answered while the publish ran: $ping_first"
+# Reading gives the loop back when more answers wait than one turn takes
+# (DIR_READ_TURN, or LOOP_SLICE_US).  On a machine where provd keeps up with
+# slapd none ever wait, so the test makes them: provd is held for 200 ms at
+# a time while slapd streams the records into the socket, and let go for
+# 20 ms.  A publish reads 5000 records for longer than 20 ms, so a hold
+# falls inside the stream; up to three publishes are tried.  With slicing
+# removed the count stays where it was however the answers wait.
+PROVD_PID=$(<"$SANDBOX_DIR/provd.pid")
+at_exit kill -CONT "$PROVD_PID"
+s1=$s0
+for _ in 1 2 3; do
+	provctl crl publish >/dev/null 2>&1 &
+	pub=$!
+	while kill -0 "$pub" 2>/dev/null; do
+		kill -STOP "$PROVD_PID"
+		sleep 0.2
+		kill -CONT "$PROVD_PID"
+		sleep 0.02
+	done
+	wait "$pub"
 	s1=$(slices)
+	((s1 > s0)) && break
 done
 (( s1 > s0 )) && grew=yes || grew=no
 eq "reading $N records gave the loop back (ldap_read_slices $s0 -> $s1)" "$grew" yes
-diag "ping answered while the publish ran: $ping_first"
 provctl crl show >"$T/crl.pem"
 eq "the CRL lists $N serials" \
 	"$(openssl crl -in "$T/crl.pem" -noout -text | grep -c 'Serial Number:')" "$N"
