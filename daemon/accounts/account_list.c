@@ -390,18 +390,11 @@ account_list(struct request *req)
 		             "when one has finished", LIST_MAX_PER_UID);
 		return;
 	}
-	/* The connection is made (and bound) at once, as dir does it. */
+	/* The connection is made (and bound) in the background, as dir does
+	 * it; the first page's search waits for it, or fails as unavailable
+	 * when no URI answers (on_page). */
 	l->dir = dir_new(req->pd->loop, &req->pd->cfg);
 	dir_start(l->dir);
-	if (!dir_connected(l->dir)) {
-		dir_free(l->dir);
-		l->dir = NULL;
-		slots_put(&running, req->peer.uid);
-		list_free(l);
-		request_done(req, ST_UNAVAILABLE, "directory unavailable: cannot open a "
-		             "connection for the listing");
-		return;
-	}
 	req->state = l;
 	req->on_cancel = on_cancel;
 	send_page(l);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include "config.h"
 #include "log.h"
@@ -21,18 +22,30 @@
 #define BACKOFF_MAX_MS  8000
 #define TICK_MS         500
 #define PROBE_TIMEOUT_MS 1000       /* how long one probe waits for its answer */
+#define CONNECT_TIMEOUT_MS 2000     /* a connect's time; the bind's answer then has ldap.timeout */
 #define DIR_READ_TURN   128u        /* messages one turn takes at most */
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
 
-/* One fail-back probe in flight (see "fail-back probe" below). */
-struct probe {
+struct dir;
+
+/* The end of an attempt: ld is the bound handle, which the callee then
+ * owns, or NULL (why says what failed). */
+typedef void attempt_fn(struct dir *d, size_t idx, LDAP *ld, const char *why);
+
+/* One asynchronous connect and bind to one URI (see "connecting" below):
+ * the main connection's next handle, or a fail-back probe. */
+struct attempt {
+	struct dir   *dir;
 	bool          active;
+	bool          connected;    /* the socket is open, the bind sent */
 	size_t        idx;          /* the URI asked */
 	LDAP         *ld;           /* its own handle, never d->ld */
 	int           fd;
-	int           msgid;
+	int           msgid;        /* the bind's */
+	unsigned      answer_ms;    /* the answer's time once connected; 0: the connect's */
 	struct timer *timer;
+	attempt_fn   *done;
 };
 
 struct op {
@@ -79,7 +92,9 @@ struct dir {
 	size_t         switch_to;     /* > nuris: no switch back pending */
 	uint64_t       next_probe;
 	uint64_t       failback_ms;   /* how often a failed-over dir probes the URIs before it */
-	struct probe   probe;
+	struct attempt conn;          /* connecting, while ld is NULL */
+	size_t         tried;         /* URIs this round of connecting asked */
+	struct attempt probe;         /* the fail-back probe */
 	struct timer  *retry, *tick;
 	unsigned       backoff;
 	unsigned long  reconnects;
@@ -99,6 +114,8 @@ struct dir {
 };
 
 static void dir_connect_now(void *arg);
+static void connect_next(struct dir *d);
+static void fail_all(struct dir *d);
 static void dir_lost(struct dir *d, const char *why);
 static void pump(struct dir *d);
 
@@ -350,74 +367,193 @@ read_results(struct dir *d)
 	pump(d);
 }
 
-static int
-bind_now(struct dir *d, char *why, size_t whylen)
-{
-	struct berval cred = { 0, NULL };
-	int rc;
+/* ---- connecting ------------------------------------------------------
+ *
+ * Every connect and bind, the connection's own and the fail-back probe's,
+ * is an attempt: a libldap handle of its own that connects asynchronously
+ * (LDAP_OPT_CONNECT_ASYNC), the bind sent with ldap_sasl_bind (no _s), the
+ * socket watched by the loop and ldap_result polled with a zero timeout.
+ * A timer ends an attempt not connected within connect_ms, or without an
+ * answer answer_ms after it connected (a blackholed port, a stopped or
+ * hung slapd), so the loop never waits for the directory.  Host names in
+ * URIs are resolved by libldap's connect, which does block: list
+ * providers by address or in /etc/hosts.
+ */
 
+static void
+attempt_end(struct dir *d, struct attempt *a)
+{
+	if (a->timer != NULL) {
+		loop_timer_cancel(d->loop, a->timer);
+		a->timer = NULL;
+	}
+	if (a->fd >= 0) {
+		loop_del_fd(d->loop, a->fd);
+		a->fd = -1;
+	}
+	if (a->ld != NULL) {
+		ldap_unbind_ext(a->ld, NULL, NULL);
+		a->ld = NULL;
+	}
+	a->active = false;
+}
+
+/* The attempt is over; its callback gets the handle when bound (and may
+ * start the next attempt on a). */
+static void
+attempt_finish(struct attempt *a, bool bound, const char *why)
+{
+	struct dir *d = a->dir;
+	LDAP *ld = bound ? a->ld : NULL;
+
+	if (bound)
+		a->ld = NULL;           /* handed over */
+	attempt_end(d, a);
+	a->done(d, a->idx, ld, why);
+}
+
+static void
+attempt_timeout(void *arg)
+{
+	struct attempt *a = arg;
+
+	a->timer = NULL;
+	attempt_finish(a, false, a->connected ? "no answer to the bind in time" :
+	               "no connection in time");
+}
+
+static void
+attempt_io(void *arg, int fd, uint32_t events)
+{
+	struct attempt *a = arg;
+	struct timeval zero = {0, 0};
+	LDAPMessage *res = NULL;
+	int rc, err = LDAP_OTHER;
+	char why[160];
+
+	if (events & (EPOLLERR | EPOLLHUP)) {
+		socklen_t len = sizeof(err);
+
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0 || err == 0)
+			err = ECONNRESET;
+		snprintf(why, sizeof(why), "connect: %s", strerror(err));
+		attempt_finish(a, false, why);
+		return;
+	}
+	/* ldap_result finishes the connect and sends the queued bind. */
+	rc = ldap_result(a->ld, a->msgid, LDAP_MSG_ALL, &zero, &res);
+	if (rc == 0) {
+		if ((events & EPOLLOUT) && !a->connected) {
+			/* Connected: wait for the answer, for answer_ms. */
+			a->connected = true;
+			(void)loop_mod_fd(a->dir->loop, a->fd, EPOLLIN);
+			if (a->answer_ms > 0) {
+				loop_timer_cancel(a->dir->loop, a->timer);
+				a->timer = loop_timer(a->dir->loop, a->answer_ms, attempt_timeout, a);
+			}
+		}
+		return;
+	}
+	if (rc < 0)
+		(void)ldap_get_option(a->ld, LDAP_OPT_RESULT_CODE, &err);
+	else if (ldap_parse_result(a->ld, res, &err, NULL, NULL, NULL, NULL, 1) != LDAP_SUCCESS)
+		err = LDAP_OTHER;
+	snprintf(why, sizeof(why), "bind: %s", ldap_err2string(err));
+	attempt_finish(a, rc > 0 && err == LDAP_SUCCESS, why);
+}
+
+/* Start connecting to uris[idx] and binding as configured (SASL EXTERNAL,
+ * or simple with the DN and password); a->done is called once, later,
+ * from the loop, unless attempt_end comes first.  False (why says what)
+ * when it could not even start. */
+static bool
+attempt_start(struct dir *d, struct attempt *a, size_t idx, unsigned connect_ms,
+              unsigned answer_ms, attempt_fn *done, char *why, size_t whylen)
+{
+	struct berval cred = {0, NULL};
+	struct timeval nto = {(time_t)(connect_ms / 1000), (suseconds_t)(connect_ms % 1000) * 1000};
+	static char empty[] = "";
+	int v3 = LDAP_VERSION3, rc;
+
+	a->dir = d;
+	a->idx = idx;
+	a->fd = -1;
+	a->active = true;
+	a->connected = false;
+	a->answer_ms = answer_ms;
+	a->done = done;
+	if ((rc = ldap_initialize(&a->ld, d->uris[idx])) != LDAP_SUCCESS) {
+		a->ld = NULL;
+		snprintf(why, whylen, "%s", ldap_err2string(rc));
+		goto fail;
+	}
+	ldap_set_option(a->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
+	ldap_set_option(a->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
+	/* libldap connects without blocking only with a network timeout set
+	 * as well (ldap_pvt_connect); the timer below ends the attempt. */
+	ldap_set_option(a->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
+	ldap_set_option(a->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON);
 	if (d->simple) {
 		cred.bv_val = d->bind_pw;
 		cred.bv_len = d->bind_pw ? strlen(d->bind_pw) : 0;
-		rc = ldap_sasl_bind_s(d->ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred,
-		                      NULL, NULL, NULL);
+		rc = ldap_sasl_bind(a->ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
+		                    &a->msgid);
 	} else {
 		/* An empty initial response (not an absent one) completes
 		 * EXTERNAL in one round trip: the identity is the socket peer. */
-		static char empty[] = "";
-
 		cred.bv_val = empty;
-		cred.bv_len = 0;
-		rc = ldap_sasl_bind_s(d->ld, NULL, "EXTERNAL", &cred, NULL, NULL, NULL);
+		rc = ldap_sasl_bind(a->ld, NULL, "EXTERNAL", &cred, NULL, NULL, &a->msgid);
 	}
-	if (rc != LDAP_SUCCESS)
+	if (rc != LDAP_SUCCESS) {
 		snprintf(why, whylen, "bind: %s", ldap_err2string(rc));
-	return rc;
+		goto fail;
+	}
+	if (ldap_get_option(a->ld, LDAP_OPT_DESC, &a->fd) != LDAP_OPT_SUCCESS || a->fd < 0) {
+		a->fd = -1;
+		snprintf(why, whylen, "no socket");
+		goto fail;
+	}
+	if (loop_add_fd(d->loop, a->fd, EPOLLIN | EPOLLOUT, attempt_io, a) < 0) {
+		a->fd = -1;
+		snprintf(why, whylen, "epoll: %s", strerror(errno));
+		goto fail;
+	}
+	a->timer = loop_timer(d->loop, connect_ms, attempt_timeout, a);
+	return true;
+fail:
+	attempt_end(d, a);
+	return false;
 }
 
+/* A bound handle becomes the connection. */
 static int
-try_uri(struct dir *d, const char *uri, char *why, size_t whylen)
+adopt(struct dir *d, LDAP *ld, char *why, size_t whylen)
 {
-	struct timeval nto = { 2, 0 }, opto = { (time_t)d->timeout_s, 0 };
-	int v3 = LDAP_VERSION3, rc, fd = -1;
+	struct timeval opto = { (time_t)d->timeout_s, 0 };
+	Sockbuf *sb = NULL;
+	int fd = -1;
 
-	if ((rc = ldap_initialize(&d->ld, uri)) != LDAP_SUCCESS) {
-		snprintf(why, whylen, "%s", ldap_err2string(rc));
-		d->ld = NULL;
+	if (ldap_get_option(ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0) {
+		snprintf(why, whylen, "no socket");
 		return -1;
 	}
-	ldap_set_option(d->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(d->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	ldap_set_option(d->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
-	ldap_set_option(d->ld, LDAP_OPT_TIMEOUT, &opto);
-	if (bind_now(d, why, whylen) != LDAP_SUCCESS ||
-	    ldap_get_option(d->ld, LDAP_OPT_DESC, &fd) != LDAP_OPT_SUCCESS || fd < 0) {
-		if (fd < 0 && why[0] == '\0')
-			snprintf(why, whylen, "no socket");
-		ldap_unbind_ext(d->ld, NULL, NULL);
-		d->ld = NULL;
-		return -1;
-	}
+	ldap_set_option(ld, LDAP_OPT_TIMEOUT, &opto);
 	/* Read ahead: without it libldap reads each message with two small
 	 * read() calls (header, then body), 200,000 syscalls for a CRL
 	 * rebuild over 100,000 records. */
-	{
-		Sockbuf *sb = NULL;
-
-		if (ldap_get_option(d->ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL) {
-			ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead,
-			                   LBER_SBIOD_LEVEL_PROVIDER, NULL);
-		}
-	}
+	if (ldap_get_option(ld, LDAP_OPT_SOCKBUF, &sb) == LDAP_OPT_SUCCESS && sb != NULL)
+		ber_sockbuf_add_io(sb, &ber_sockbuf_io_readahead, LBER_SBIOD_LEVEL_PROVIDER, NULL);
+	/* The asynchronous connect left the socket non-blocking: blocking
+	 * between requests (see set_nonblock). */
 	if ((d->fl = fcntl(fd, F_GETFL)) < 0)
 		d->fl = O_RDWR;
 	d->fl &= ~O_NONBLOCK;
+	(void)fcntl(fd, F_SETFL, d->fl);
 	if (loop_add_fd(d->loop, fd, EPOLLIN, on_readable, d) < 0) {
 		snprintf(why, whylen, "epoll: %s", strerror(errno));
-		ldap_unbind_ext(d->ld, NULL, NULL);
-		d->ld = NULL;
 		return -1;
 	}
+	d->ld = ld;
 	d->fd = fd;
 	d->writing = false;
 	d->want_out = false;
@@ -425,34 +561,64 @@ try_uri(struct dir *d, const char *uri, char *why, size_t whylen)
 	return 0;
 }
 
+/* The end of the attempt on uris[idx]: bound, the connection is up and
+ * what waited in the queue goes out; otherwise the next URI. */
+static void
+connect_done(struct dir *d, size_t idx, LDAP *ld, const char *why)
+{
+	char err[256];
+
+	if (ld != NULL && adopt(d, ld, err, sizeof(err)) < 0) {
+		ldap_unbind_ext(ld, NULL, NULL);
+		ld = NULL;
+		why = err;
+	}
+	if (ld == NULL) {
+		log_warnx("directory: %s: %s", d->uris[idx], why);
+		connect_next(d);
+		return;
+	}
+	d->cur = idx;
+	d->backoff = 0;
+	if (d->ever_up)
+		d->reconnects++;
+	d->ever_up = true;
+	log_info("directory: connected to %s", d->uris[idx]);
+	set_up(d, true);
+	pump(d);
+}
+
+/* Ask the next URI of this round (the round starts at d->cur and goes
+ * round the list); when none is left, what waited for the connection fails
+ * as unavailable and the round starts again after the backoff. */
+static void
+connect_next(struct dir *d)
+{
+	char why[256];
+
+	while (d->tried < d->nuris) {
+		size_t i = (d->cur + d->tried++) % d->nuris;
+
+		why[0] = '\0';
+		if (attempt_start(d, &d->conn, i, CONNECT_TIMEOUT_MS, d->timeout_s * 1000u,
+		                  connect_done, why, sizeof(why)))
+			return;
+		log_warnx("directory: %s: %s", d->uris[i], why);
+	}
+	fail_all(d);
+	schedule_retry(d);
+}
+
 static void
 dir_connect_now(void *arg)
 {
 	struct dir *d = arg;
-	char why[256];
-	size_t k;
 
 	d->retry = NULL;
-	if (d->ld != NULL)
+	if (d->ld != NULL || d->conn.active)
 		return;
-	for (k = 0; k < d->nuris; k++) {
-		size_t i = (d->cur + k) % d->nuris;
-
-		why[0] = '\0';
-		if (try_uri(d, d->uris[i], why, sizeof(why)) == 0) {
-			d->cur = i;
-			d->backoff = 0;
-			if (d->ever_up)
-				d->reconnects++;
-			d->ever_up = true;
-			log_info("directory: connected to %s", d->uris[i]);
-			set_up(d, true);
-			pump(d);
-			return;
-		}
-		log_warnx("directory: %s: %s", d->uris[i], why);
-	}
-	schedule_retry(d);
+	d->tried = 0;
+	connect_next(d);
 }
 
 static void
@@ -499,14 +665,8 @@ dir_lost(struct dir *d, const char *why)
 /* ---- fail-back probe -------------------------------------------------
  *
  * Connected to a failover URI, dir asks the URIs listed before it, one at
- * a time, whether they answer a bind again.  The probe never blocks the
- * loop: its own libldap handle connects asynchronously
- * (LDAP_OPT_CONNECT_ASYNC), the bind is sent with ldap_sasl_bind (no _s),
- * the socket is watched by the loop and ldap_result is polled with a zero
- * timeout; a timer ends a probe that has no answer after PROBE_TIMEOUT_MS
- * (a blackholed port, a stopped slapd).  Host names in URIs are resolved
- * by libldap's connect, which does block: list providers by address or in
- * /etc/hosts.
+ * a time, whether they answer a bind again: an attempt (see "connecting")
+ * on its own handle, never d->ld, that gives up after PROBE_TIMEOUT_MS.
  */
 
 static void probe_next(struct dir *d, size_t from);
@@ -514,33 +674,19 @@ static void probe_next(struct dir *d, size_t from);
 static void
 probe_end(struct dir *d)
 {
-	struct probe *p = &d->probe;
-
-	if (p->timer != NULL) {
-		loop_timer_cancel(d->loop, p->timer);
-		p->timer = NULL;
-	}
-	if (p->fd >= 0) {
-		loop_del_fd(d->loop, p->fd);
-		p->fd = -1;
-	}
-	if (p->ld != NULL) {
-		ldap_unbind_ext(p->ld, NULL, NULL);
-		p->ld = NULL;
-	}
-	p->active = false;
+	attempt_end(d, &d->probe);
 }
 
-/* The probe of URI p->idx ended: answered (bind ok) or not. */
+/* The probe of URI idx ended: answered (bound) or not. */
 static void
-probe_finish(struct dir *d, bool answered)
+probe_done(struct dir *d, size_t idx, LDAP *ld, const char *why)
 {
-	size_t idx = d->probe.idx;
-
-	probe_end(d);
+	(void)why;
+	if (ld != NULL)
+		ldap_unbind_ext(ld, NULL, NULL);
 	if (d->ld == NULL || idx >= d->cur || d->switch_to < d->nuris)
 		return; /* the connection moved meanwhile: this answer is moot */
-	if (answered) {
+	if (ld != NULL) {
 		log_info("directory: %s answers again; moving back to it from %s",
 		         d->uris[idx], d->uris[d->cur]);
 		d->switch_to = idx;
@@ -550,94 +696,6 @@ probe_finish(struct dir *d, bool answered)
 	probe_next(d, idx + 1);
 }
 
-static void
-probe_timeout(void *arg)
-{
-	struct dir *d = arg;
-
-	d->probe.timer = NULL;
-	probe_finish(d, false);
-}
-
-static void
-probe_io(void *arg, int fd, uint32_t events)
-{
-	struct dir *d = arg;
-	struct probe *p = &d->probe;
-	struct timeval zero = {0, 0};
-	LDAPMessage *res = NULL;
-	int rc, err = LDAP_OTHER;
-
-	(void)fd;
-	if (events & (EPOLLERR | EPOLLHUP)) {
-		probe_finish(d, false);
-		return;
-	}
-	/* ldap_result finishes the connect and sends the queued bind. */
-	rc = ldap_result(p->ld, p->msgid, LDAP_MSG_ALL, &zero, &res);
-	if (rc == 0) {
-		if (events & EPOLLOUT)
-			(void)loop_mod_fd(d->loop, p->fd, EPOLLIN); /* connected: wait for the answer */
-		return;
-	}
-	if (rc < 0) {
-		probe_finish(d, false);
-		return;
-	}
-	if (ldap_parse_result(p->ld, res, &err, NULL, NULL, NULL, NULL, 1) != LDAP_SUCCESS)
-		err = LDAP_OTHER;
-	probe_finish(d, err == LDAP_SUCCESS);
-}
-
-/* Start a probe of uris[i]; false when it could not even start. */
-static bool
-probe_start(struct dir *d, size_t i)
-{
-	struct probe *p = &d->probe;
-	struct berval cred = {0, NULL};
-	struct timeval nto = {PROBE_TIMEOUT_MS / 1000, (PROBE_TIMEOUT_MS % 1000) * 1000};
-	static char empty[] = "";
-	int v3 = LDAP_VERSION3, rc;
-
-	p->idx = i;
-	p->fd = -1;
-	p->active = true;
-	if (ldap_initialize(&p->ld, d->uris[i]) != LDAP_SUCCESS) {
-		p->ld = NULL;
-		goto fail;
-	}
-	ldap_set_option(p->ld, LDAP_OPT_PROTOCOL_VERSION, &v3);
-	ldap_set_option(p->ld, LDAP_OPT_REFERRALS, LDAP_OPT_OFF);
-	/* libldap connects without blocking only with a network timeout set
-	 * as well (ldap_pvt_connect); the timer below is what ends a probe. */
-	ldap_set_option(p->ld, LDAP_OPT_NETWORK_TIMEOUT, &nto);
-	ldap_set_option(p->ld, LDAP_OPT_CONNECT_ASYNC, LDAP_OPT_ON);
-	if (d->simple) {
-		cred.bv_val = d->bind_pw;
-		cred.bv_len = d->bind_pw ? strlen(d->bind_pw) : 0;
-		rc = ldap_sasl_bind(p->ld, d->bind_dn, LDAP_SASL_SIMPLE, &cred, NULL, NULL,
-		                    &p->msgid);
-	} else {
-		cred.bv_val = empty;
-		rc = ldap_sasl_bind(p->ld, NULL, "EXTERNAL", &cred, NULL, NULL, &p->msgid);
-	}
-	if (rc != LDAP_SUCCESS ||
-	    ldap_get_option(p->ld, LDAP_OPT_DESC, &p->fd) != LDAP_OPT_SUCCESS || p->fd < 0) {
-		p->fd = -1;
-		goto fail;
-	}
-	if (loop_add_fd(d->loop, p->fd, EPOLLIN | EPOLLOUT, probe_io, d) < 0) {
-		p->fd = -1;
-		goto fail;
-	}
-	if ((p->timer = loop_timer(d->loop, PROBE_TIMEOUT_MS, probe_timeout, d)) == NULL)
-		goto fail;
-	return true;
-fail:
-	probe_end(d);
-	return false;
-}
-
 /* Probe the earlier URIs from index from on, one at a time, until one
  * starts (its answer comes later) or none is left. */
 static void
@@ -645,8 +703,10 @@ probe_next(struct dir *d, size_t from)
 {
 	size_t i;
 
+	char why[256];
+
 	for (i = from; i < d->cur; i++)
-		if (probe_start(d, i))
+		if (attempt_start(d, &d->probe, i, PROBE_TIMEOUT_MS, 0, probe_done, why, sizeof(why)))
 			return;
 }
 
@@ -702,10 +762,8 @@ switch_back(struct dir *d)
 	d->cur = to;
 	d->backoff = 0;
 	/* Queued and held operations stay: they go to the new connection (or
-	 * fail as unavailable if no URI answers). */
+	 * fail as unavailable if no URI answers, connect_next). */
 	dir_connect_now(d);
-	if (d->ld == NULL)
-		fail_all(d);
 }
 
 static void
@@ -824,7 +882,7 @@ static void
 submit(struct dir *d, struct op *op)
 {
 	op->dir = d;
-	if (d->ld == NULL) {
+	if (d->ld == NULL && !d->conn.active) {
 		defer_failure(d, op, LDAP_UNAVAILABLE);
 		return;
 	}
@@ -1003,6 +1061,7 @@ dir_new(struct loop *loop, const struct config *cfg)
 
 	d->loop = loop;
 	d->fd = -1;
+	d->conn.fd = -1;
 	d->probe.fd = -1;
 	STAILQ_INIT(&d->queue);
 	STAILQ_INIT(&d->held);
@@ -1047,15 +1106,19 @@ void
 dir_reconfigure(struct dir *d, const struct config *cfg)
 {
 	bool reconnect = connection_changed(d, cfg);
+	bool connecting = d->conn.active;
 	size_t cur = d->cur;
 
 	probe_end(d); /* it may ask a URI the new list no longer has */
+	if (reconnect)
+		attempt_end(d, &d->conn);  /* ... or bind as the old identity */
 	take_config(d, cfg);
 	if (!reconnect)
 		d->cur = cur;      /* still connected to that URI */
 	/* Only a new server or identity drops the connection (and fails the
-	 * operations in flight); any other reload leaves them alone. */
-	if (d->ld != NULL && reconnect) {
+	 * operations in flight); any other reload leaves them alone.  What
+	 * waits for a connection being made waits for the new one. */
+	if ((d->ld != NULL || connecting) && reconnect) {
 		dir_lost(d, "configuration reloaded");
 		if (d->retry) {
 			loop_timer_cancel(d->loop, d->retry);
@@ -1074,6 +1137,7 @@ dir_free(struct dir *d)
 	if (d == NULL)
 		return;
 	probe_end(d);
+	attempt_end(d, &d->conn);
 	if (d->ld != NULL) {
 		loop_del_fd(d->loop, d->fd);
 		ldap_unbind_ext(d->ld, NULL, NULL);

@@ -9,7 +9,8 @@
  *   LDAP_SUCCESS etc.   the server's answer
  *   LDAP_SERVER_DOWN    the connection was lost before an answer: for a
  *                       write the outcome is UNKNOWN (it may have landed)
- *   LDAP_UNAVAILABLE    not connected; the operation was never sent
+ *   LDAP_UNAVAILABLE    not connected (nor connecting, or no URI
+ *                       answered); the operation was never sent
  *   LDAP_TIMEOUT        no answer within the configured timeout (abandoned;
  *                       for a write the outcome is unknown)
  *
@@ -18,6 +19,12 @@
  * queued operation completes with LDAP_SERVER_DOWN / LDAP_UNAVAILABLE, and
  * dir reconnects in the background with exponential backoff (250 ms .. 8 s),
  * trying each configured URI in order.
+ *
+ * Connecting never holds up the loop: each URI is connected to and bound
+ * asynchronously, one at a time, given 2 s to connect and the configured
+ * timeout for the bind's answer (a stopped or hung slapd).  Operations
+ * submitted while a connection is being made wait in the queue and go out
+ * once it is bound.
  *
  * The URI order is the order of preference: connected to a later URI, dir
  * probes the earlier ones every 5 s and moves back to the first that
@@ -68,7 +75,8 @@ typedef void dir_write_fn(void *ctx, enum dir_wrote what, const char *dn,
 struct dir *dir_new(struct loop *loop, const struct config *cfg);
 void dir_free(struct dir *d);
 
-/* Start connecting (non-fatal: failures schedule retries). */
+/* Start connecting in the background (non-fatal: failures schedule
+ * retries); dir_connected is true once bound. */
 void dir_start(struct dir *d);
 /* Adopt a new configuration (SIGHUP): reconnects if URIs or bind changed. */
 void dir_reconfigure(struct dir *d, const struct config *cfg);
