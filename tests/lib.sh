@@ -332,6 +332,18 @@ within() {
 	return 1
 }
 
+# ping_fast [MS]: provctl ping answered within MS ms (default 1000) — a
+# loop held by something it waits for (a bind, a signer) answers later.
+ping_fast() {
+	local t0=${EPOCHREALTIME/./} ms
+	timeout 10 "$BUILD/provctl" ping >/dev/null 2>&1 || return 1
+	ms=$(((${EPOCHREALTIME/./} - t0) / 1000))
+	((ms < ${1:-1000})) || {
+		diag "ping took $ms ms"
+		return 1
+	}
+}
+
 # reload_provd: SIGHUP to the sandbox's provd, then wait (up to 30 s: the
 # sanitizer build on a loaded machine) until its log says it has the new
 # configuration.  Fails when it does not; a test checks it with ok.

@@ -46,14 +46,8 @@ t0=$SECONDS
 ok "provd starts while slapd is held (2)" "$SANDBOX_TOOL" start-provd "$SANDBOX_DIR" --provd "$BUILD/provd"
 ok "the first ping is answered though the directory never answers" within 30 provctl ping
 ok "within 8 s of the start, before its bind could time out" test $((SECONDS - t0)) -le 8
-# shellcheck disable=SC2317
-ping_1s() {
-	local t0=${EPOCHREALTIME/./}
-	timeout 10 "$BUILD/provctl" ping >/dev/null 2>&1 &&
-		(((${EPOCHREALTIME/./} - t0) < 1000000))
-}
 for i in 1 2 3 4 5 6; do
-	ok "ping $i is answered within 1 s, the bind still hanging" ping_1s
+	ok "ping $i is answered within 1 s, the bind still hanging" ping_fast 1000
 	sleep 0.5
 done
 kill -CONT "$SLAPD_PID"
