@@ -8,6 +8,8 @@
 # ldap.timeout fails what waited (status 7) and provd tries again later.
 # Both binds: simple with a password file over ldap://, SASL EXTERNAL over
 # ldapi.  The reconnects are made by reloading a changed ldap.uris.
+# (ping latency bounds: runs with no other test beside it)
+# itest: alone
 set -uo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"

@@ -47,7 +47,7 @@ ok "provd starts while slapd is held (2)" "$SANDBOX_TOOL" start-provd "$SANDBOX_
 ok "the first ping is answered though the directory never answers" within 30 provctl ping
 ok "within 8 s of the start, before its bind could time out" test $((SECONDS - t0)) -le 8
 for i in 1 2 3 4 5 6; do
-	ok "ping $i is answered within 1 s, the bind still hanging" ping_fast 1000
+	ok "ping $i is answered within 2 s, the bind still hanging" ping_fast 2000
 	sleep 0.5
 done
 kill -CONT "$SLAPD_PID"
