@@ -27,8 +27,6 @@
 
 enum op_kind { OP_SEARCH, OP_ADD, OP_MODIFY, OP_DELETE };
 
-struct dir;
-
 /* The end of an attempt: ld is the bound handle, which the callee then
  * owns, or NULL (why says what failed). */
 typedef void attempt_fn(struct dir *d, size_t idx, LDAP *ld, const char *why);
@@ -40,7 +38,7 @@ struct attempt {
 	bool          active;
 	bool          connected;    /* the socket is open, the bind sent */
 	size_t        idx;          /* the URI asked */
-	LDAP         *ld;           /* its own handle, never d->ld */
+	LDAP         *ld;           /* its own handle until bound (attempt_finish) */
 	int           fd;
 	int           msgid;        /* the bind's */
 	unsigned      answer_ms;    /* the answer's time once connected; 0: the connect's */
