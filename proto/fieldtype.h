@@ -34,6 +34,14 @@ bool fieldtype_is_gtime(const char *s, size_t n);
  */
 int fieldtype_parse_time(const char *s, char iso[21], char gtime[16]);
 
+/* Parse "2G", "500M", "1024", "0" into bytes (K, M, G, T are powers of
+ * 1024; a trailing B is allowed).  0 or -1. */
+int fieldtype_parse_size(const char *s, unsigned long long *out);
+
+/* Parse a duration: a number with a unit s, m, h or d ("90s", "12h",
+ * "7d"); a bare number is days ("30").  At most 36500 days.  0 or -1. */
+int fieldtype_parse_duration(const char *s, unsigned long *seconds);
+
 /* A time for text people read (status messages): iso filled with the ISO
  * form of s and returned when s is a time, s itself otherwise ("" stays ""). */
 const char *fieldtype_time_text(const char *s, char iso[21]);

@@ -9,6 +9,7 @@
 #include <unistr.h>
 
 #include "config.h"
+#include "fieldtype.h"
 
 int
 field_employee_id(const char *s, char *err, size_t errlen)
@@ -178,7 +179,7 @@ bad:
 int
 field_quota(const char *s, unsigned long long *out, char *err, size_t errlen)
 {
-	if (config_parse_size(s, out) < 0) {
+	if (fieldtype_parse_size(s, out) < 0) {
 		snprintf(err, errlen, "quota: '%.32s' is not a size like 2G, 500M or 0", s);
 		return -1;
 	}

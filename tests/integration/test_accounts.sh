@@ -46,7 +46,7 @@ fails "modify an unknown login" 3 provctl user modify nosuchlogin --title x
 contains "not-found names the login" "$ERR" "nosuchlogin"
 fails "a bad phone is refused" 6 provctl user modify annv --phone 'call me'
 contains "the message names the field" "$ERR" "phone:"
-fails "a bad quota is refused" 6 provctl user modify annv --quota lots
+fails "a bad quota is refused" 2 provctl user modify annv --quota lots
 contains "quota named" "$ERR" "quota:"
 fails "a malformed login is refused" 6 provctl user modify 'x)(uid=*' --title x
 contains "login named" "$ERR" "login:"
@@ -215,7 +215,7 @@ fails "the same code again" 4 provctl unit add xa-moi --name 'Xã Mới' --kind 
 contains "conflict names the unit" "$ERR" "'xa-moi' already exists"
 fails "an unknown parent" 3 provctl unit add xa-khac --name 'Xã Khác' --kind commune --parent no-such-unit
 contains "unknown parent named" "$ERR" "parent: no unit 'no-such-unit'"
-fails "an unknown kind" 6 provctl unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao
+fails "an unknown kind" 2 provctl unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao
 fails "a bad code" 6 provctl unit add 'Xa_Khac' --name 'Xã Khác' --kind commune
 fails "add without --name" 2 provctl unit add xa-khac --kind commune
 ok "rename the unit" provctl unit modify xa-moi --name 'Xã Mới Thành'

@@ -166,6 +166,40 @@ assert iso.match(r["responder_not_after"]) and iso.match(r["last_full_refresh"])
 assert all(isinstance(r[k], int) for k in ("signed_since_start", "pending")), r
 ' "$OUT"
 
+# --- a bad option value is a usage error (2), whatever the option ---------------
+# Values the command line alone shows wrong; the message names the option and
+# the value.  Values only the directory's rules can judge (a phone, a name)
+# stay invalid input (6).  The cases run with --dry-run or on no real object
+# where they could change something, so nothing here writes.
+printf 'employee_id,full_name,unit\n' >"$SANDBOX_DIR/empty.csv"
+bad_values=(
+	"--status|bogus|user list --status bogus"
+	"--status|active|cert list --status active"
+	"--quota|lots|user add --name 'Lý Văn Bảy' --unit so-noi-vu --employee-id NV0777 --quota lots"
+	"--quota|5X|user modify annv --quota 5X"
+	"--kind|village|unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao"
+	"--kind|village|unit modify so-noi-vu --kind village"
+	"--on-error|maybe|batch import $SANDBOX_DIR/empty.csv --dry-run --on-error maybe"
+	"--expiring-within|soon|cert list --expiring-within soon"
+	"--expiring-within|soon|cert renew --expiring-within soon --dry-run"
+	"--invalidity-date|yesterday|cert revoke 01 --reason keyCompromise --invalidity-date yesterday"
+	"--since|yesterday|audit show --since yesterday"
+	"--reason|becauseISaidSo|cert revoke 01 --reason becauseISaidSo"
+	"--key|rsa-1024|ca create --subject /CN=x --key rsa-1024 --days 10"
+	"--days|0|ca create --subject /CN=x --key ec-p256 --days 0"
+)
+for case in "${bad_values[@]}"; do
+	IFS='|' read -r opt val cmd <<<"$case"
+	fails "bad $opt ($cmd): usage" 2 eval "provctl $cmd"
+	contains "names $opt" "$ERR" "$opt"
+	contains "and the value '$val'" "$ERR" "$val"
+done
+fails "the CLI checks a listed word itself (no provd needed)" 2 \
+	"$BUILD/provctl" -s "$SANDBOX_DIR/no-such.sock" user list --status bogus
+contains "and lists the words" "$ERR" "active, disabled or deleted"
+fails "a bad phone is still invalid input" 6 provctl user modify annv --phone 'call me'
+contains "named" "$ERR" "phone"
+
 # --- a caller outside the socket's group is told which group --------------------
 if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
 	group=provd-cli-$$
