@@ -278,6 +278,10 @@ static const struct opt_spec check_opts[] = {
 	END_OPTS
 };
 
+/* An account record's fields (account_record in daemon/accounts). */
+#define ACCOUNT_FIELDS "login,mail,name,employee_id,unit,unit_name,status,title,phone," \
+	"quota,aliases,given_name,surname,disabled_reason,delete_after,created,dn"
+
 const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_PING] = {
 	  .id = CMD_PING, .scope = SCOPE_READ,
@@ -298,7 +302,8 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_UNIT_LIST] = {
 	  .id = CMD_UNIT_LIST, .scope = SCOPE_READ,
 	  .noun = "unit", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
-	  .opts = no_opts, .summary = "list units", .example = "provctl unit list" },
+	  .opts = no_opts, .summary = "list units", .example = "provctl unit list",
+	  .fields = "code,name,kind,parent,parent_name,path" },
 	[CMD_UNIT_SHOW] = {
 	  .id = CMD_UNIT_SHOW, .scope = SCOPE_READ,
 	  .noun = "unit", .verb = "show", .operands = "CODE",
@@ -369,7 +374,7 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .noun = "user", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = user_list_opts, .summary = "list accounts (streamed, paged)",
 	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active",
-	  .columns = "login,name,unit,status,mail" },
+	  .columns = "login,name,unit,status,mail", .fields = ACCOUNT_FIELDS },
 	[CMD_USER_MODIFY] = {
 	  .id = CMD_USER_MODIFY, .scope = SCOPE_ACCOUNT,
 	  .noun = "user", .verb = "modify", .operands = "LOGIN",
@@ -475,7 +480,9 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .id = CMD_CERT_LIST, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = cert_list_opts, .summary = "list certificate records",
-	  .example = "provctl cert list --status valid --expiring-within 30" },
+	  .example = "provctl cert list --status valid --expiring-within 30",
+	  .fields = "serial,login,employee_id,unit,profile,status,not_before,not_after,"
+	            "reason,revoked_at,invalidity_date,fingerprint" },
 	[CMD_CERT_SHOW] = {
 	  .id = CMD_CERT_SHOW, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "show", .operands = "SERIAL",
@@ -569,7 +576,8 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .id = CMD_REPORT_EXPIRING, .scope = SCOPE_READ,
 	  .noun = "report", .verb = "expiring", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
-	  .example = "provctl report expiring --days 30" },
+	  .example = "provctl report expiring --days 30",
+	  .fields = "unit,unit_name,login,name,serial,not_after,days_left,notified" },
 
 	[CMD_CHECK] = {
 	  .id = CMD_CHECK, .scope = SCOPE_NONE,

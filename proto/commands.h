@@ -179,6 +179,11 @@ struct cmd_spec {
 	const char            *example;
 	const char            *columns;    /* provctl's default table columns
 	                                      (-o); NULL: every field */
+	const char            *fields;     /* CMD_ROWS: the fields of every row
+	                                      record, in order (the daemon's
+	                                      record functions say the same), so
+	                                      an empty listing still prints its
+	                                      header; NULL: rows vary */
 };
 
 extern const struct cmd_spec cmd_table[CMD__COUNT];

@@ -166,6 +166,29 @@ assert iso.match(r["responder_not_after"]) and iso.match(r["last_full_refresh"])
 assert all(isinstance(r[k], int) for k in ("signed_since_start", "pending")), r
 ' "$OUT"
 
+# --- an empty listing prints its header (tab: the header line alone) -------------
+# The header of an empty listing is the one a listing with rows prints, so
+# the command table's field list cannot drift from the daemon's records.
+empty_and_full() {  # NAME EMPTY-ARGS FULL-ARGS
+	local name=$1 empty=$2 full=$3 head
+	eval "ok '$name with rows' provctl -f tab $full"
+	head=$(head -1 <<<"$OUT")
+	ok "$name with rows has rows" test "$(wc -l <<<"$OUT")" -gt 1
+	eval "ok '$name, no rows: tab' provctl -f tab $empty"
+	eq "$name, no rows: tab prints the same header, alone" "$OUT" "$head"
+	eval "ok '$name, no rows: table' provctl $empty"
+	ok "$name, no rows: the table is one header line" test "$(wc -l <<<"$OUT")" -eq 1 -a -n "$OUT"
+	eval "ok '$name, no rows: json' provctl -f json $empty"
+	eq "$name, no rows: json prints no object" "$OUT" ""
+}
+empty_and_full "user list" "user list --name zzzz" "user list"
+eq "user list, no rows: the default columns" "$(provctl user list --name zzzz)" "LOGIN  NAME  UNIT  STATUS  MAIL"
+empty_and_full "cert list" "cert list --login nobody" "cert list"
+ok "-o on an empty listing" provctl -f tab -o login,quota user list --name zzzz
+eq "header of the -o columns" "$OUT" $'login\tquota'
+fails "-o with an unknown column on an empty listing" 2 provctl -o login,nope user list --name zzzz
+contains "lists the columns" "$ERR" "no column 'nope'; columns: login,mail,"
+
 # --- a bad option value is a usage error (2), whatever the option ---------------
 # Values the command line alone shows wrong; the message names the option and
 # the value.  Values only the directory's rules can judge (a phone, a name)

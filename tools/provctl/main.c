@@ -1233,6 +1233,8 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 	buf_wipe(&s.out);
 
 	clear_progress(&s);
+	if (s.status == ST_OK)
+		format_empty_listing(s.fmt, spec->fields);
 	format_finish(s.fmt);
 	/* Only the columns the caller named: a listing's default ones may be
 	 * absent from a reply that has no rows. */
