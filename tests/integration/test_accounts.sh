@@ -46,6 +46,10 @@ fails "modify an unknown login" 3 provctl user modify nosuchlogin --title x
 contains "not-found names the login" "$ERR" "nosuchlogin"
 fails "a bad phone is refused" 6 provctl user modify annv --phone 'call me'
 contains "the message names the field" "$ERR" "phone:"
+fails "a digit in a new name is refused" 6 provctl user modify annv --name 'Nguyễn Văn An2'
+contains "the message names the field and the digit" "$ERR" "name: full_name: '2' (U+0032) at character 14"
+fails "so is one in a new account's name" 6 provctl user add --name 'Lý Thị Mai2' --unit so-noi-vu --employee-id NV0999
+contains "named" "$ERR" "names have no digits"
 fails "a bad quota is refused" 2 provctl user modify annv --quota lots
 contains "quota named" "$ERR" "quota:"
 fails "a malformed login is refused" 6 provctl user modify 'x)(uid=*' --title x

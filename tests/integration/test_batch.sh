@@ -71,6 +71,7 @@ eq "title changed" "$(ldap_root -b "$LDAP_BASE" "(employeeNumber=$emp)" title | 
 	printf 'E9,Đỗ Thị Chín,so-y-te,0912 345 678\r\n'
 	printf 'E10,Phan Văn Mười,so-y-te,0913333333,Jr\r\n'        # a field too many
 	printf 'E11,Phan Văn Mười Một\r\n'                          # fields missing
+	printf 'E12,Lý Thị Mai2,so-y-te,\r\n'                       # a digit in a name
 } >"$T/bad.csv"
 fails "bad rows: partial" 8 provctl -f tab batch import "$T/bad.csv" --credentials "$T/cred4.csv"
 report=$OUT
@@ -86,7 +87,9 @@ contains "a field too many: row, count and the cure" "$report" \
 	"row 11 (line 11): 5 fields, the header has 4 (a value holding a comma must be in double quotes)"
 contains "fields missing: row and count, not a column said empty" "$report" \
 	"row 12 (line 12): 2 fields, the header has 4"
-eq "neither landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E10)(employeeNumber=E11))' 1.1 | grep -c '^dn:')" 0
+contains "a digit in a name: row, field and the digit" "$report" \
+	"row 13: full_name: '2' (U+0032) at character 11 is not allowed in a name: names have no digits"
+eq "neither landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E10)(employeeNumber=E11)(employeeNumber=E12))' 1.1 | grep -c '^dn:')" 0
 eq "good rows landed" "$(ldap_root -b "$LDAP_BASE" '(|(employeeNumber=E1)(employeeNumber=E9))' 1.1 | grep -c '^dn:')" 2
 
 # Header errors: nothing is written.

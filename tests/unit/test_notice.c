@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "fieldtype.h"
 #include "notice.h"
 
 #define SHIPPED "templates/notice/expiry.vi.txt"
