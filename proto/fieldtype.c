@@ -38,6 +38,7 @@ static const struct field_decl fields[] = {
 	{ "done",                FT_INT },
 	{ "escrow_copies_dropped", FT_INT },
 	{ "escrow_copies_failed", FT_INT },
+	{ "expires",             FT_TIME },  /* batch credentials */
 	{ "failed",              FT_INT },
 	{ "first",               FT_TIME },
 	{ "generation",          FT_INT },

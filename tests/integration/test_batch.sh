@@ -30,7 +30,8 @@ eq "credentials file is 0600" "$(stat -c %a "$T/cred.csv")" 600
 eq "credentials: header + 500 rows" "$(wc -l <"$T/cred.csv")" 501
 eq "credentials header" "$(head -1 "$T/cred.csv")" "login,mail,employee_id,password,expires,change_at"
 row2=$(sed -n 2p "$T/cred.csv")
-eq "each row says by when" "$(cut -d, -f5 <<<"$row2" | cut -c1-8)" "$(date -u -d '+14 days' +%Y%m%d)"
+eq "each row says by when, in ISO 8601 like everything provctl prints" \
+	"$(cut -d, -f5 <<<"$row2" | sed -E 's/T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/T/')" "$(date -u -d '+14 days' +%Y-%m-%dT)"
 eq "... and where to change it" "$(cut -d, -f6 <<<"$row2")" "$SELF_URL"
 lacks "passwords not printed" "$OUT" "$(sed -n 2p "$T/cred.csv" | cut -d, -f4)"
 pw=$(sed -n 2p "$T/cred.csv" | cut -d, -f4)
