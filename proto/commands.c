@@ -39,6 +39,11 @@ static const struct opt_spec user_add_opts[] = {
 	END_OPTS
 };
 
+static const struct opt_spec unit_list_opts[] = {
+	{ .name = "kind", .kind = OPT_VALUE, .metavar = "KIND", .help = "only units of this kind: province, department, district, ward or commune", .value = VAL_WORD, .words = cmd_unit_kinds },
+	END_OPTS
+};
+
 static const struct opt_spec user_list_opts[] = {
 	{ .name = "unit",      .kind = OPT_VALUE, .metavar = "CODE", .help = "only this unit" },
 	{ .name = "recursive", .kind = OPT_FLAG,  .metavar = NULL,   .help = "with --unit: include its sub-units" },
@@ -302,7 +307,8 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_UNIT_LIST] = {
 	  .id = CMD_UNIT_LIST, .scope = SCOPE_READ,
 	  .noun = "unit", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
-	  .opts = no_opts, .summary = "list units", .example = "provctl unit list",
+	  .opts = unit_list_opts, .summary = "list units",
+	  .example = "provctl unit list --kind district",
 	  .fields = "code,name,kind,parent,parent_name,path" },
 	[CMD_UNIT_SHOW] = {
 	  .id = CMD_UNIT_SHOW, .scope = SCOPE_READ,

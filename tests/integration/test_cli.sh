@@ -184,6 +184,17 @@ empty_and_full() {  # NAME EMPTY-ARGS FULL-ARGS
 empty_and_full "user list" "user list --name zzzz" "user list"
 eq "user list, no rows: the default columns" "$(provctl user list --name zzzz)" "LOGIN  NAME  UNIT  STATUS  MAIL"
 empty_and_full "cert list" "cert list --login nobody" "cert list"
+empty_and_full "unit list" "unit list --kind province" "unit list"
+
+# unit list --kind: one kind of unit, checked against the kinds.
+ok "unit list --kind district" provctl -f tab -o code,kind unit list --kind district
+eq "the 9 districts of Vĩnh Phúc" "$(tail -n +2 <<<"$OUT" | wc -l)" 9
+eq "and only districts" "$(tail -n +2 <<<"$OUT" | cut -f2 | sort -u)" district
+ok "unit list --kind commune" provctl -f tab -o kind unit list --kind commune
+eq "137 communes" "$(tail -n +2 <<<"$OUT" | sort | uniq -c | tr -s ' ')" " 137 commune"
+fails "an unknown kind" 2 provctl unit list --kind hamlet
+contains "names the value and lists the kinds" "$ERR" \
+	"--kind: 'hamlet' is not one of province, department, district, ward or commune"
 ok "-o on an empty listing" provctl -f tab -o login,quota user list --name zzzz
 eq "header of the -o columns" "$OUT" $'login\tquota'
 fails "-o with an unknown column on an empty listing" 2 provctl -o login,nope user list --name zzzz
@@ -202,6 +213,7 @@ bad_values=(
 	"--quota|5X|user modify annv --quota 5X"
 	"--kind|village|unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao"
 	"--kind|village|unit modify so-noi-vu --kind village"
+	"--kind|village|unit list --kind village"
 	"--on-error|maybe|batch import $SANDBOX_DIR/empty.csv --dry-run --on-error maybe"
 	"--expiring-within|soon|cert list --expiring-within soon"
 	"--expiring-within|soon|cert renew --expiring-within soon --dry-run"
