@@ -151,4 +151,23 @@ eq "no employee id twice" "$dups" 0
 ok "third run changes nothing" provctl -f json batch import "$T/s2000.csv" --credentials "$T/crash3.csv"
 contains "third run: all unchanged" "$OUT" '"created":0,"updated":0,"unchanged":2000'
 
+# Records come in file order, in the plan and in the real run, though rows
+# finish out of order (128 in flight; a rejected row at once).
+tools_csv=$(staff_csv 600)
+awk -F, 'BEGIN { OFS = "," } NR > 1 { sub(/^VP/, "OD", $1); if (NR % 7 == 3) $2 = $2 "9" } 1' \
+	"$tools_csv" >"$T/order.csv"
+in_order() {  # N FILE: the row column of a tab report is 2, 3, ... N+1, then the summary
+	awk -F'\t' -v n="$1" 'NR == 1 { next } $1 == "summary" || $1 == "" { s = 1 } s { next }
+		{ if ($1 != NR) { print "line " NR ": row " $1; exit 1 } c++ }
+		END { if (c != n) { print c " rows, want " n; exit 1 } }' "$2"
+}
+fails "order: the plan (some rows rejected)" 8 provctl -f tab batch import "$T/order.csv" --dry-run
+printf '%s\n' "$OUT" >"$T/order-plan.tsv"
+contains "with the rejected rows among them" "$OUT" $'3\tOD19000002\trejected'
+ok "the plan lists the rows in file order" in_order 600 "$T/order-plan.tsv"
+fails "order: the import" 8 provctl -f tab batch import "$T/order.csv" --credentials "$T/order-cred.csv"
+printf '%s\n' "$OUT" >"$T/order-run.tsv"
+contains "created rows among them" "$OUT" $'2\tOD19000001\tcreated'
+ok "the import reports the rows in file order" in_order 600 "$T/order-run.tsv"
+
 done_testing
