@@ -35,7 +35,7 @@ static const struct opt_spec user_add_opts[] = {
 	{ .name = "phone",       .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number" },
 	{ .name = "login",       .kind = OPT_VALUE, .metavar = "LOGIN", .help = "explicit login instead of the generated one" },
 	{ .name = "alias",       .kind = OPT_MULTI, .metavar = "ADDR",  .help = "extra mail address (repeatable)" },
-	{ .name = "quota",       .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M, 0 = unlimited", .value = VAL_SIZE },
+	{ .name = "quota",       .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M; 0 or unlimited: no limit", .value = VAL_SIZE },
 	END_OPTS
 };
 
@@ -57,7 +57,7 @@ static const struct opt_spec user_modify_opts[] = {
 	{ .name = "name",  .kind = OPT_VALUE, .metavar = "NAME",  .help = "new full name (the login stays)" },
 	{ .name = "title", .kind = OPT_VALUE, .metavar = "TITLE", .help = "job title ('' removes it)" },
 	{ .name = "phone", .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number ('' removes it)" },
-	{ .name = "quota", .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M, 0 = unlimited", .value = VAL_SIZE },
+	{ .name = "quota", .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M; 0 or unlimited: no limit", .value = VAL_SIZE },
 	END_OPTS
 };
 
@@ -790,7 +790,7 @@ cmd_value_check(const struct opt_spec *o, const char *v, size_t n, char *err, si
 	case VAL_SIZE:
 		if (fieldtype_parse_size(v, &size) == 0)
 			return 0;
-		want = "a size like 2G, 500M or 0";
+		want = "a size like 2G, 500M, or 0 or unlimited for no limit";
 		break;
 	case VAL_DURATION:
 		if (fieldtype_parse_duration(v, &secs) == 0)

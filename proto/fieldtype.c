@@ -226,7 +226,8 @@ fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
 	return 0;
 }
 
-/* "5G" for 5 GiB, "500M", "0"; other byte counts as they are. */
+/* "5G" for 5 GiB, "500M", "unlimited" for 0 (a quota of 0 is no limit:
+ * Dovecot's quota_rule bytes=0); other byte counts as they are. */
 static int
 put_size(struct buf *out, const char *v, size_t n)
 {
@@ -237,6 +238,8 @@ put_size(struct buf *out, const char *v, size_t n)
 
 	if (!digits(v, n) || n > 18)
 		return buf_append(out, v, n);
+	if (strspn(v, "0") == n)
+		return buf_append(out, "unlimited", 9);
 	memcpy(tmp, v, n);
 	tmp[n] = '\0';
 	bytes = strtoull(tmp, NULL, 10);
@@ -294,6 +297,10 @@ fieldtype_parse_size(const char *s, unsigned long long *out)
 	unsigned long long v, mul = 1;
 	char *end;
 
+	if (s != NULL && strcmp(s, "unlimited") == 0) {
+		*out = 0;
+		return 0;
+	}
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
 	errno = 0;

@@ -180,7 +180,7 @@ int
 field_quota(const char *s, unsigned long long *out, char *err, size_t errlen)
 {
 	if (fieldtype_parse_size(s, out) < 0) {
-		snprintf(err, errlen, "quota: '%.32s' is not a size like 2G, 500M or 0", s);
+		snprintf(err, errlen, "quota: '%.32s' is not a size like 2G, 500M, or 0 or unlimited for no limit", s);
 		return -1;
 	}
 	return 0;

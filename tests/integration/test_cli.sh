@@ -200,6 +200,23 @@ eq "header of the -o columns" "$OUT" $'login\tquota'
 fails "-o with an unknown column on an empty listing" 2 provctl -o login,nope user list --name zzzz
 contains "lists the columns" "$ERR" "no column 'nope'; columns: login,mail,"
 
+# --- a quota of 0 is no limit: people read "unlimited", scripts the number --------
+ok "quota unlimited" provctl user modify binhtt --quota unlimited
+eq "stored as 0, which Dovecot's quota_rule reads as no limit" \
+	"$(ldap_root -b "ou=people,$LDAP_BASE" uid=binhtt provdMailQuota | ldif_values provdMailQuota)" 0
+ok "user show" provctl user show binhtt
+contains "shows it as unlimited" "$OUT" "quota:           unlimited"
+ok "-f tab keeps the number" provctl -f tab -o login,quota user show binhtt
+eq "tab: 0" "$OUT" $'login\tquota\nbinhtt\t0'
+ok "-f json keeps the number" provctl -f json user show binhtt
+contains "json: 0" "$OUT" '"quota":0'
+ok "--quota 0 is the same" provctl user modify binhtt --quota 0
+ok "user show" provctl user show binhtt
+contains "unlimited again" "$OUT" "quota:           unlimited"
+ok "a quota back" provctl user modify binhtt --quota 2G
+ok "user show" provctl user show binhtt
+contains "2G" "$OUT" "quota:           2G"
+
 # --- a bad option value is a usage error (2), whatever the option ---------------
 # Values the command line alone shows wrong; the message names the option and
 # the value.  Values only the directory's rules can judge (a phone, a name)
