@@ -773,8 +773,10 @@ cmd_value_check(const struct opt_spec *o, const char *v, size_t n, char *err, si
 
 	if ((o->kind != OPT_VALUE && o->kind != OPT_MULTI) || o->value == VAL_TEXT)
 		return 0;
-	if (strlen(v) != n)            /* a NUL inside: never one of these */
+	if (strnlen(v, n) != n) {      /* a NUL inside: never one of these */
 		v = "";
+		n = 0;
+	}
 	switch (o->value) {
 	case VAL_TEXT:
 		return 0;
