@@ -46,7 +46,7 @@
 #include "xmalloc.h"
 
 #define LIST_PAGE 1000
-#define LIST_BUNDLE 64      /* records per send() */
+#define LIST_BUNDLE 256     /* records per send() */
 #define LIST_MAX_CONCURRENT 16
 #define LIST_MAX_PER_UID    4   /* one caller cannot hold every listing */
 
