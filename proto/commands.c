@@ -50,6 +50,8 @@ static const struct opt_spec user_list_opts[] = {
 	{ .name = "status",    .kind = OPT_VALUE, .metavar = "STATUS", .help = "active, disabled or deleted", .value = VAL_WORD, .words = cmd_account_states },
 	{ .name = "name",      .kind = OPT_VALUE, .metavar = "WORDS",  .help = "every word starts a word of the name, diacritics "
 	                                    "optional ('nguyen van', 'Văn An'); whole words first" },
+	{ .name = "fields",    .kind = OPT_VALUE, .metavar = "FIELD,...", .help = "only these fields of each account, "
+	                                    "and only their attributes read (provctl sends its -o columns)" },
 	END_OPTS
 };
 

@@ -1207,16 +1207,27 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
             const struct cmd_spec *spec, const struct cmd_args *args)
 {
 	struct session s;
+	struct cmd_args sent = *args;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	s.infd = -1;
 	s.secret_dir = -1;
 	s.kind = kind;
+	/* A listing's narrow default is for people; scripts get every field. */
+	if (cols == NULL && s.kind == FORMAT_TABLE)
+		cols = spec->columns;
+	/* A command that can send fewer fields is told which ones are printed
+	 * (provd then reads only what they are made of). */
+	if (cols != NULL && strcmp(cols, "all") != 0 && cmd_opt(spec, "fields") != NULL &&
+	    cmd_arg(args, "fields") == NULL && sent.ngiven < CMD_MAX_GIVEN)
+		sent.given[sent.ngiven++] = (struct cmd_given){
+			.opt = cmd_opt(spec, "fields"), .value = cols, .len = strlen(cols)
+		};
 	/* Build the request, reading files and secrets as the spec says. */
 	buf_init(&s.out, 64u << 20);
 	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
-	if ((rc = build_request(&s, spec, args)) != 0) {
+	if ((rc = build_request(&s, spec, &sent)) != 0) {
 		buf_free(&s.in);
 		buf_wipe(&s.out);
 		buf_free(&s.out);
@@ -1234,9 +1245,6 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 		return ST_INTERNAL;
 	}
 	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
-	/* A listing's narrow default is for people; scripts get every field. */
-	if (cols == NULL && s.kind == FORMAT_TABLE)
-		cols = spec->columns;
 	if (format_set_columns(s.fmt, cols) < 0) {
 		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
 		return ST_USAGE;
