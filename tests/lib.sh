@@ -26,8 +26,9 @@
 # service identity over TCP), pid_gone PID, within SECS CMD... (CMD until it
 # succeeds), reload_provd (SIGHUP, and wait until provd has reloaded),
 # queued_bytes PID and queued_at PID [BYTES] (requests wait unread at
-# process PID), ldif_values ATTR (values of ATTR in the LDIF on stdin,
-# base64 decoded), at_exit CMD... (run CMD when the test ends),
+# process PID), notice_sweeps and swept_since N (expiry-notice sweeps
+# begun; a whole one since), ldif_values ATTR (values of ATTR in the LDIF
+# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
 # test_user NAME [--own-group] (a real UNIX user for role and privilege
 # tests, in nogroup or a group of its own; removed, with that group, at the
 # end, once the sandboxes are stopped and its processes gone).
@@ -355,6 +356,18 @@ queued_bytes() {
 queued_at() {
 	(($(queued_bytes "$1") > ${2:-0}))
 }
+
+# notice_sweeps: how many expiry-notice sweeps provd has begun (each starts
+# with its search for the certificates near expiry, which the sandbox's
+# slapd logs with SANDBOX_SLAPD_DEBUG=stats).  swept_since N: two more
+# than N have begun, so one whole sweep ran after N was read: a notice it
+# would send (again) is with sendmail.  For "no second notice" checks,
+# instead of a fixed wait that a loaded machine can outlast.
+notice_sweeps() {
+	grep -c 'SRCH base=.* filter="(&(objectClass=provdCertificate)(provdCertStatus=valid)(provdCertNotAfter>=.*(!(provdCertRenewedBy=\*)))"' \
+		"$SANDBOX_DIR/slapd.log" || true
+}
+swept_since() { (($(notice_sweeps) >= $1 + 2)); }
 
 # Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one
 # after the other.  The writer lease, renewed every few seconds, moves them:
