@@ -167,21 +167,13 @@ contains "answered: signed by the responder" "$OUT$ERR" "Response verify OK"
 # ca rollover: the old CA's last CRL goes out first, then the signer makes
 # the new key (seconds for RSA-4096); the signer is held once that CRL is on
 # disk, so in the middle of the key generation, and the engine answers.
-# The CRL file is replaced (rename): a link to the one there now tells,
-# looked at every few milliseconds without a process started, so that a
-# quick key is not made before the hold.
 spid=$(signer_of_ca)     # the main signer makes the new key
 within 30 ocsp_quiet || diag "OCSP signing still under way after 30 s"
-ln -f "$CRL_DER" "$SANDBOX_DIR/crl.before-g2"
-exec {nap}<> <(:)
+replace_mark "$CRL_DER"
 "$BUILD/provctl" ca rollover --subject '/CN=Async CA G2' --key rsa-4096 --days 30 \
 	>"$T/roll.out" 2>&1 &
 roller=$!
-end=$((${EPOCHREALTIME/./} + 20000000))
-while [[ $CRL_DER -ef $SANDBOX_DIR/crl.before-g2 ]] && ((${EPOCHREALTIME/./} < end)); do
-	read -rt 0.003 -u "$nap" || :
-done
-kill -STOP "$spid"
+stop_when_replaced "$CRL_DER" "$spid"
 sleep 0.3
 ok "ping answers while the signer makes the rollover's key" quick ping
 ok "... before the rollover has returned" kill -0 "$roller"

@@ -155,20 +155,11 @@ ok "nor the retired generation's" kill -0 "$gpid"
 # Generation 3, RSA-4096, made while provd answers: the main signer makes
 # the key; it is held once the old CA's last CRL is out, so in the middle
 # of the key generation, and ping is answered before the rollover returns.
-# The CRL file is replaced (rename) when it is written: a link to the
-# one there now tells, looked at every few milliseconds without a process
-# started (an openssl per look took long enough on a loaded machine for a
-# quick key to be made before the hold).
-ln -f "$S/crl/ca.crl" "$SANDBOX_DIR/crl.before-g3"
-exec {nap}<> <(:)
+replace_mark "$S/crl/ca.crl"
 "$BUILD/provctl" ca rollover --link --subject '/CN=Split CA G3' --key rsa-4096 --days 30 \
 	>"$T/roll3.out" 2>&1 &
 roller=$!
-end=$((${EPOCHREALTIME/./} + 20000000))
-while [[ $S/crl/ca.crl -ef $SANDBOX_DIR/crl.before-g3 ]] && ((${EPOCHREALTIME/./} < end)); do
-	read -rt 0.003 -u "$nap" || :
-done
-kill -STOP "$mpid"
+stop_when_replaced "$S/crl/ca.crl" "$mpid"
 sleep 0.3
 ok "ping answers while the signer makes the RSA-4096 key" timeout 3 "$BUILD/provctl" ping
 ok "before the rollover has returned" kill -0 "$roller"
