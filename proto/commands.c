@@ -5,6 +5,16 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "fieldtype.h"
+#include "text.h"
+
+const char *const cmd_unit_kinds[] = {
+	"province", "department", "district", "ward", "commune", NULL
+};
+const char *const cmd_account_states[] = { "active", "disabled", "deleted", NULL };
+const char *const cmd_cert_states[] = { "valid", "hold", "revoked", "expired", NULL };
+static const char *const on_error_modes[] = { "stop", "continue", NULL };
+
 #define END_OPTS { .name = NULL }
 
 static const struct opt_spec no_opts[] = { END_OPTS };
@@ -25,16 +35,23 @@ static const struct opt_spec user_add_opts[] = {
 	{ .name = "phone",       .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number" },
 	{ .name = "login",       .kind = OPT_VALUE, .metavar = "LOGIN", .help = "explicit login instead of the generated one" },
 	{ .name = "alias",       .kind = OPT_MULTI, .metavar = "ADDR",  .help = "extra mail address (repeatable)" },
-	{ .name = "quota",       .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M, 0 = unlimited" },
+	{ .name = "quota",       .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M; 0 or unlimited: no limit", .value = VAL_SIZE },
+	END_OPTS
+};
+
+static const struct opt_spec unit_list_opts[] = {
+	{ .name = "kind", .kind = OPT_VALUE, .metavar = "KIND", .help = "only units of this kind: province, department, district, ward or commune", .value = VAL_WORD, .words = cmd_unit_kinds },
 	END_OPTS
 };
 
 static const struct opt_spec user_list_opts[] = {
 	{ .name = "unit",      .kind = OPT_VALUE, .metavar = "CODE", .help = "only this unit" },
 	{ .name = "recursive", .kind = OPT_FLAG,  .metavar = NULL,   .help = "with --unit: include its sub-units" },
-	{ .name = "status",    .kind = OPT_VALUE, .metavar = "STATUS", .help = "active, disabled or deleted" },
+	{ .name = "status",    .kind = OPT_VALUE, .metavar = "STATUS", .help = "active, disabled or deleted", .value = VAL_WORD, .words = cmd_account_states },
 	{ .name = "name",      .kind = OPT_VALUE, .metavar = "WORDS",  .help = "every word starts a word of the name, diacritics "
 	                                    "optional ('nguyen van', 'Văn An'); whole words first" },
+	{ .name = "fields",    .kind = OPT_VALUE, .metavar = "FIELD,...", .help = "only these fields of each account, "
+	                                    "and only their attributes read (provctl sends its -o columns)" },
 	END_OPTS
 };
 
@@ -42,7 +59,7 @@ static const struct opt_spec user_modify_opts[] = {
 	{ .name = "name",  .kind = OPT_VALUE, .metavar = "NAME",  .help = "new full name (the login stays)" },
 	{ .name = "title", .kind = OPT_VALUE, .metavar = "TITLE", .help = "job title ('' removes it)" },
 	{ .name = "phone", .kind = OPT_VALUE, .metavar = "PHONE", .help = "telephone number ('' removes it)" },
-	{ .name = "quota", .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota" },
+	{ .name = "quota", .kind = OPT_VALUE, .metavar = "SIZE",  .help = "mailbox quota, e.g. 2G, 500M; 0 or unlimited: no limit", .value = VAL_SIZE },
 	END_OPTS
 };
 
@@ -85,14 +102,14 @@ static const struct opt_spec user_passwd_opts[] = {
 
 static const struct opt_spec unit_add_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name", .required = true },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune", .required = true },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "province, department, district, ward or commune", .required = true, .value = VAL_WORD, .words = cmd_unit_kinds },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	END_OPTS
 };
 
 static const struct opt_spec unit_modify_opts[] = {
 	{ .name = "name",   .kind = OPT_VALUE, .metavar = "NAME", .help = "the unit's Vietnamese name" },
-	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "department, district, ward or commune" },
+	{ .name = "kind",   .kind = OPT_VALUE, .metavar = "KIND", .help = "province, department, district, ward or commune", .value = VAL_WORD, .words = cmd_unit_kinds },
 	{ .name = "parent", .kind = OPT_VALUE, .metavar = "CODE", .help = "parent unit (districts for communes)" },
 	PREVIEW_OPTS,
 	END_OPTS
@@ -101,7 +118,7 @@ static const struct opt_spec unit_modify_opts[] = {
 #define BATCH_OPTS \
 	{ .name = "dry-run",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "print the plan, write nothing" }, \
 	{ .name = "credentials", .kind = OPT_OUTPUT, .metavar = "FILE", .help = "write initial passwords here (mode 0600, new file)" }, \
-	{ .name = "on-error",    .kind = OPT_VALUE,  .metavar = "MODE", .help = "stop or continue (default continue)" }, \
+	{ .name = "on-error",    .kind = OPT_VALUE,  .metavar = "MODE", .help = "stop or continue (default continue)", .value = VAL_WORD, .words = on_error_modes }, \
 	{ .name = "report",      .kind = OPT_REPORT, .metavar = "FILE", .help = "write every row's outcome to FILE (tab-separated)" }, \
 	{ .name = "verbose",     .kind = OPT_FLAG,   .metavar = NULL,   .help = "on a terminal, print every row, not only those " \
 	                                     "rejected, failed or updated (also -v)" }, \
@@ -203,7 +220,7 @@ static const struct opt_spec cert_renew_opts[] = {
 	{ .name = "generate", .kind = OPT_FLAG, .metavar = NULL,      .help = "a new key made by the office (needs --p12)" },
 	GENERATE_OPTS,
 	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "instead of a SERIAL: every valid certificate expiring "
-	                                   "within DURATION (30d, 12h; a number is days) whose key may be reused" },
+	                                   "within DURATION (30d, 12h; a number is days) whose key may be reused", .value = VAL_DURATION },
 	{ .name = "unit",    .kind = OPT_VALUE, .metavar = "CODE",    .help = "with --expiring-within: only this unit" },
 	{ .name = "recursive", .kind = OPT_FLAG, .metavar = NULL,     .help = "with --unit: include sub-units" },
 	{ .name = "dry-run", .kind = OPT_FLAG,  .metavar = NULL,      .help = "list what would be renewed, change nothing" },
@@ -217,8 +234,8 @@ static const struct opt_spec cert_list_opts[] = {
 	{ .name = "login",           .kind = OPT_VALUE, .metavar = "LOGIN",  .help = "only this person's certificates" },
 	{ .name = "unit",            .kind = OPT_VALUE, .metavar = "CODE",   .help = "only this unit" },
 	{ .name = "recursive",       .kind = OPT_FLAG,  .metavar = NULL,     .help = "with --unit: include sub-units" },
-	{ .name = "status",          .kind = OPT_VALUE, .metavar = "STATUS", .help = "valid, hold, revoked or expired" },
-	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "valid and expiring within DURATION: 30d (or 30), 12h" },
+	{ .name = "status",          .kind = OPT_VALUE, .metavar = "STATUS", .help = "valid, hold, revoked or expired", .value = VAL_WORD, .words = cmd_cert_states },
+	{ .name = "expiring-within", .kind = OPT_VALUE, .metavar = "DURATION", .help = "valid and expiring within DURATION: 30d (or 30), 12h", .value = VAL_DURATION },
 	END_OPTS
 };
 
@@ -231,7 +248,7 @@ static const struct opt_spec cert_revoke_opts[] = {
 	{ .name = "reason",          .kind = OPT_VALUE, .metavar = "REASON", .help = "RFC 5280 reason: keyCompromise, affiliationChanged, "
 	                                          "superseded, cessationOfOperation, certificateHold, "
 	                                          "privilegeWithdrawn, unspecified", .required = true },
-	{ .name = "invalidity-date", .kind = OPT_VALUE, .metavar = "TIME",   .help = "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)" },
+	{ .name = "invalidity-date", .kind = OPT_VALUE, .metavar = "TIME",   .help = "when the key was compromised (YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)", .value = VAL_TIME },
 	END_OPTS
 };
 
@@ -249,7 +266,7 @@ static const struct opt_spec crl_show_opts[] = {
 
 static const struct opt_spec audit_show_opts[] = {
 	{ .name = "login", .kind = OPT_VALUE, .metavar = "LOGIN", .help = "records that name this login" },
-	{ .name = "since", .kind = OPT_VALUE, .metavar = "TIME",  .help = "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)" },
+	{ .name = "since", .kind = OPT_VALUE, .metavar = "TIME",  .help = "records at or after TIME (YYYY-MM-DD[THH:MM:SS], or YYYYMMDDHHMMSSZ; UTC)", .value = VAL_TIME },
 	END_OPTS
 };
 
@@ -267,6 +284,10 @@ static const struct opt_spec check_opts[] = {
 	{ .name = "fix", .kind = OPT_FLAG, .metavar = NULL, .help = "repair what has one right answer (republish a complete CRL; officer)" },
 	END_OPTS
 };
+
+/* An account record's fields (account_record in daemon/accounts). */
+#define ACCOUNT_FIELDS "login,mail,name,employee_id,unit,unit_name,status,title,phone," \
+	"quota,aliases,given_name,surname,disabled_reason,delete_after,created,dn"
 
 const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_PING] = {
@@ -288,7 +309,9 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	[CMD_UNIT_LIST] = {
 	  .id = CMD_UNIT_LIST, .scope = SCOPE_READ,
 	  .noun = "unit", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
-	  .opts = no_opts, .summary = "list units", .example = "provctl unit list" },
+	  .opts = unit_list_opts, .summary = "list units",
+	  .example = "provctl unit list --kind district",
+	  .fields = "code,name,kind,parent,parent_name,path" },
 	[CMD_UNIT_SHOW] = {
 	  .id = CMD_UNIT_SHOW, .scope = SCOPE_READ,
 	  .noun = "unit", .verb = "show", .operands = "CODE",
@@ -359,7 +382,7 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .noun = "user", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = user_list_opts, .summary = "list accounts (streamed, paged)",
 	  .example = "provctl user list --unit huyen-tam-dao --recursive --status active",
-	  .columns = "login,name,unit,status,mail" },
+	  .columns = "login,name,unit,status,mail", .fields = ACCOUNT_FIELDS },
 	[CMD_USER_MODIFY] = {
 	  .id = CMD_USER_MODIFY, .scope = SCOPE_ACCOUNT,
 	  .noun = "user", .verb = "modify", .operands = "LOGIN",
@@ -465,7 +488,9 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .id = CMD_CERT_LIST, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "list", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = cert_list_opts, .summary = "list certificate records",
-	  .example = "provctl cert list --status valid --expiring-within 30" },
+	  .example = "provctl cert list --status valid --expiring-within 30",
+	  .fields = "serial,login,employee_id,unit,profile,status,not_before,not_after,"
+	            "reason,revoked_at,invalidity_date,fingerprint" },
 	[CMD_CERT_SHOW] = {
 	  .id = CMD_CERT_SHOW, .scope = SCOPE_READ,
 	  .noun = "cert", .verb = "show", .operands = "SERIAL",
@@ -559,7 +584,8 @@ const struct cmd_spec cmd_table[CMD__COUNT] = {
 	  .id = CMD_REPORT_EXPIRING, .scope = SCOPE_READ,
 	  .noun = "report", .verb = "expiring", .roles = ROLE_READ, .flags = CMD_ROWS,
 	  .opts = report_expiring_opts, .summary = "who must renew a certificate, by unit",
-	  .example = "provctl report expiring --days 30" },
+	  .example = "provctl report expiring --days 30",
+	  .fields = "unit,unit_name,login,name,serial,not_after,days_left,notified" },
 
 	[CMD_CHECK] = {
 	  .id = CMD_CHECK, .scope = SCOPE_NONE,
@@ -729,6 +755,64 @@ takes_value(enum opt_kind k)
 	       k == OPT_OUTPUT_DIR || k == OPT_PLAN || k == OPT_STREAM;
 }
 
+bool
+cmd_word_in(const char *const *words, const char *v)
+{
+	for (; *words != NULL; words++)
+		if (strcmp(*words, v) == 0)
+			return true;
+	return false;
+}
+
+int
+cmd_value_check(const struct opt_spec *o, const char *v, size_t n, char *err, size_t errlen)
+{
+	const char *want = NULL;
+	char list[160], iso[21], shown[90];
+	unsigned long long size;
+	unsigned long secs;
+	size_t off = 0, i;
+
+	if ((o->kind != OPT_VALUE && o->kind != OPT_MULTI) || o->value == VAL_TEXT)
+		return 0;
+	if (strnlen(v, n) != n) {      /* a NUL inside: never one of these */
+		v = "";
+		n = 0;
+	}
+	switch (o->value) {
+	case VAL_TEXT:
+		return 0;
+	case VAL_WORD:
+		if (cmd_word_in(o->words, v))
+			return 0;
+		for (i = 0; o->words[i] != NULL && off < sizeof(list); i++)
+			off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%s",
+			                        i == 0 ? "" : o->words[i + 1] == NULL ? " or " : ", ",
+			                        o->words[i]);
+		want = list;
+		break;
+	case VAL_SIZE:
+		if (fieldtype_parse_size(v, &size) == 0)
+			return 0;
+		want = "a size like 2G, 500M, or 0 or unlimited for no limit";
+		break;
+	case VAL_DURATION:
+		if (fieldtype_parse_duration(v, &secs) == 0)
+			return 0;
+		want = "a duration like 30d, 12h or 30 (days)";
+		break;
+	case VAL_TIME:
+		if (fieldtype_parse_time(v, iso, NULL) == 0)
+			return 0;
+		want = "a UTC time YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ";
+		break;
+	}
+	text_sanitize(v, n < 40 ? n : 40, shown, sizeof(shown));
+	snprintf(err, errlen, "--%s: '%s' is not %s%s", o->name, shown,
+	         o->value == VAL_WORD ? "one of " : "", want);
+	return -1;
+}
+
 int
 cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
           const size_t *lens, struct cmd_args *out, char *err, size_t errlen)
@@ -828,6 +912,8 @@ cmd_parse(const struct cmd_spec *spec, int argc, const char *const *argv,
 			         name, CMD_MAX_ARG);
 			return -1;
 		}
+		if (cmd_value_check(o, val, vlen, err, errlen) < 0)
+			return -1;
 		if (o->kind != OPT_MULTI) {
 			for (k = 0; k < out->ngiven; k++)
 				if (out->given[k].opt == o) {

@@ -52,13 +52,45 @@ enum opt_kind {
 	                      base name */
 };
 
+/*
+ * What an option's value must look like when the command line alone can
+ * tell (a word from a fixed list, a size, a duration, a time).  cmd_parse
+ * refuses any other value, so a bad one is a usage error (status 2) in
+ * provctl and in provd alike; values that only the rules of the directory
+ * or the certificate office can judge (a name, an address, a DN) are
+ * VAL_TEXT and the handler refuses them as invalid (status 6).
+ */
+enum opt_value {
+	VAL_TEXT,      /* anything (the default) */
+	VAL_WORD,      /* one of .words */
+	VAL_SIZE,      /* fieldtype_parse_size: 2G, 500M, 0 */
+	VAL_DURATION,  /* fieldtype_parse_duration: 30d, 12h, 30 */
+	VAL_TIME,      /* fieldtype_parse_time: YYYY-MM-DD[THH:MM:SS], GeneralizedTime */
+};
+
 struct opt_spec {
 	const char    *name;     /* without the leading "--" */
 	enum opt_kind  kind;
 	const char    *metavar;  /* "CODE", "FILE"; NULL for flags */
 	const char    *help;
 	bool           required; /* cmd_parse refuses a request without it */
+	enum opt_value value;    /* OPT_VALUE/OPT_MULTI: what cmd_parse accepts */
+	const char *const *words; /* VAL_WORD: the accepted words, NULL-ended */
 };
+
+/* The word lists of VAL_WORD options, NULL-ended, for the handlers that
+ * map them (one list each, so the check and the help cannot drift). */
+extern const char *const cmd_unit_kinds[];     /* province, department, ... */
+extern const char *const cmd_account_states[]; /* active, disabled, deleted */
+extern const char *const cmd_cert_states[];    /* valid, hold, revoked, expired */
+
+/* Is v one of words (NULL-ended)? */
+bool cmd_word_in(const char *const *words, const char *v);
+
+/* Check value v (n bytes) of option o as cmd_parse does.  0, or -1 with a
+ * message naming the option, the value and what it must be. */
+int cmd_value_check(const struct opt_spec *o, const char *v, size_t n,
+                    char *err, size_t errlen);
 
 /*
  * What a command acts on, for grants scoped to a subtree of units (see
@@ -147,6 +179,11 @@ struct cmd_spec {
 	const char            *example;
 	const char            *columns;    /* provctl's default table columns
 	                                      (-o); NULL: every field */
+	const char            *fields;     /* CMD_ROWS: the fields of every row
+	                                      record, in order (the daemon's
+	                                      record functions say the same), so
+	                                      an empty listing still prints its
+	                                      header; NULL: rows vary */
 };
 
 extern const struct cmd_spec cmd_table[CMD__COUNT];

@@ -1,6 +1,7 @@
 /* fieldtype — reply field types. See fieldtype.h. */
 #include "fieldtype.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,7 @@ static const struct field_decl fields[] = {
 	{ "done",                FT_INT },
 	{ "escrow_copies_dropped", FT_INT },
 	{ "escrow_copies_failed", FT_INT },
+	{ "expires",             FT_TIME },  /* batch credentials */
 	{ "failed",              FT_INT },
 	{ "first",               FT_TIME },
 	{ "generation",          FT_INT },
@@ -224,7 +226,8 @@ fieldtype_parse_time(const char *s, char iso[21], char gtime[16])
 	return 0;
 }
 
-/* "5G" for 5 GiB, "500M", "0"; other byte counts as they are. */
+/* "5G" for 5 GiB, "500M", "unlimited" for 0 (a quota of 0 is no limit:
+ * Dovecot's quota_rule bytes=0); other byte counts as they are. */
 static int
 put_size(struct buf *out, const char *v, size_t n)
 {
@@ -235,6 +238,8 @@ put_size(struct buf *out, const char *v, size_t n)
 
 	if (!digits(v, n) || n > 18)
 		return buf_append(out, v, n);
+	if (strspn(v, "0") == n)
+		return buf_append(out, "unlimited", 9);
 	memcpy(tmp, v, n);
 	tmp[n] = '\0';
 	bytes = strtoull(tmp, NULL, 10);
@@ -284,4 +289,63 @@ fieldtype_render_as(struct buf *out, enum fieldtype_mode mode, enum field_type t
 	if (mode == FIELDTYPE_HUMAN && t == FT_SIZE)
 		return put_size(out, v, n);
 	return buf_append(out, v, n);
+}
+
+int
+fieldtype_parse_size(const char *s, unsigned long long *out)
+{
+	unsigned long long v, mul = 1;
+	char *end;
+
+	if (s != NULL && strcmp(s, "unlimited") == 0) {
+		*out = 0;
+		return 0;
+	}
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	switch (*end) {
+	case '\0':            break;
+	case 'K': case 'k':   mul = 1ull << 10; end++; break;
+	case 'M': case 'm':   mul = 1ull << 20; end++; break;
+	case 'G': case 'g':   mul = 1ull << 30; end++; break;
+	case 'T': case 't':   mul = 1ull << 40; end++; break;
+	default:              return -1;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end != '\0' || (v != 0 && mul > ~0ull / v))
+		return -1;
+	*out = v * mul;
+	return 0;
+}
+
+int
+fieldtype_parse_duration(const char *s, unsigned long *seconds)
+{
+	unsigned long n = 0, unit = 86400;
+	const char *p = s;
+
+	if (s == NULL || *p < '0' || *p > '9')
+		return -1;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		n = n * 10 + (unsigned long)(*p - '0');
+		if (n > 36500ul * 86400)
+			return -1;
+	}
+	switch (*p) {
+	case 's': unit = 1; p++; break;
+	case 'm': unit = 60; p++; break;
+	case 'h': unit = 3600; p++; break;
+	case 'd': unit = 86400; p++; break;
+	case '\0': break;
+	default: return -1;
+	}
+	if (*p != '\0' || n > 36500ul * 86400 / unit)
+		return -1;
+	*seconds = n * unit;
+	return 0;
 }

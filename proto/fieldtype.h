@@ -17,6 +17,7 @@
 
 #include "buf.h"
 
+/* FT_SIZE: a limit in bytes, 0 meaning none (the mailbox quota). */
 enum field_type { FT_STRING, FT_INT, FT_BOOL, FT_SIZE, FT_TIME };
 
 /* The declared type of field name (FT_STRING when not listed). */
@@ -34,6 +35,15 @@ bool fieldtype_is_gtime(const char *s, size_t n);
  */
 int fieldtype_parse_time(const char *s, char iso[21], char gtime[16]);
 
+/* Parse "2G", "500M", "1024", "0" into bytes (K, M, G, T are powers of
+ * 1024; a trailing B is allowed); "unlimited" is 0, the size that means no
+ * limit (a mailbox quota of 0: Dovecot's quota_rule bytes=0).  0 or -1. */
+int fieldtype_parse_size(const char *s, unsigned long long *out);
+
+/* Parse a duration: a number with a unit s, m, h or d ("90s", "12h",
+ * "7d"); a bare number is days ("30").  At most 36500 days.  0 or -1. */
+int fieldtype_parse_duration(const char *s, unsigned long *seconds);
+
 /* A time for text people read (status messages): iso filled with the ISO
  * form of s and returned when s is a time, s itself otherwise ("" stays ""). */
 const char *fieldtype_time_text(const char *s, char iso[21]);
@@ -41,7 +51,7 @@ const char *fieldtype_time_text(const char *s, char iso[21]);
 /*
  * Append the value of field name for output:
  *   json   typed: numbers and booleans bare, empty values null, times ISO;
- *   human  times ISO, sizes as "5G"/"500M" when exact (table);
+ *   human  times ISO, sizes as "5G"/"500M" when exact, 0 as "unlimited" (table);
  *   plain  times ISO, everything else as sent (tab).
  * Strings are appended raw (the caller escapes for its format, except in
  * json mode, where this appends the quoted JSON value).  0 or -1.

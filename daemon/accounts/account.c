@@ -1625,16 +1625,108 @@ view_get(const struct entry_view *w, size_t i, size_t k, size_t *len)
 	return w->v[i][k].bv_val;
 }
 
-/* The field key, empty when the entry lacks the attribute: every account
- * record carries the same keys, so a listing in tab format keeps one
- * header and provctl -o can name any field of any account. */
+/* Each field of account_record: its key, and the attributes
+ * (1 << SA_*) it is read from: what a listing of some fields asks slapd. */
+static const struct {
+	const char *key;
+	unsigned    attrs;
+} account_fields[AF_N] = {
+	[AF_LOGIN]     = { "login",           1u << SA_UID },
+	[AF_MAIL]      = { "mail",            1u << SA_MAIL },
+	[AF_NAME]      = { "name",            1u << SA_CN },
+	[AF_EMPLOYEE]  = { "employee_id",     1u << SA_EMPLOYEE },
+	[AF_UNIT]      = { "unit",            1u << SA_UNIT },
+	[AF_UNIT_NAME] = { "unit_name",       1u << SA_UNIT },
+	/* As account_state_read decides it. */
+	[AF_STATUS]    = { "status",          1u << SA_DELETE | 1u << SA_LOCKED },
+	[AF_TITLE]     = { "title",           1u << SA_TITLE },
+	[AF_PHONE]     = { "phone",           1u << SA_PHONE },
+	[AF_QUOTA]     = { "quota",           1u << SA_QUOTA },
+	[AF_ALIASES]   = { "aliases",         1u << SA_ALIAS },
+	[AF_GIVEN]     = { "given_name",      1u << SA_GIVEN },
+	[AF_SURNAME]   = { "surname",         1u << SA_SN },
+	[AF_REASON]    = { "disabled_reason", 1u << SA_REASON },
+	[AF_DELETE]    = { "delete_after",    1u << SA_DELETE },
+	[AF_CREATED]   = { "created",         1u << SA_CREATED },
+	[AF_DN]        = { "dn",              0 },   /* every entry has its DN */
+};
+
+int
+account_fields_parse(const char *list, size_t len, unsigned *fields, char *err,
+                     size_t errlen)
+{
+	size_t at = 0, n, names = 0, f;
+
+	*fields = 0;
+	while (at <= len) {
+		const char *name = list + at;
+		const char *comma = memchr(name, ',', len - at);
+
+		n = comma != NULL ? (size_t)(comma - name) : len - at;
+		for (f = 0; f < AF_N; f++)
+			if (strlen(account_fields[f].key) == n &&
+			    memcmp(account_fields[f].key, name, n) == 0)
+				break;
+		if (f == AF_N || ++names > ACCOUNT_FIELDS_MAX) {
+			char clean[80];
+			int off;
+
+			text_sanitize(name, n < 64 ? n : 64, clean, sizeof(clean));
+			off = f == AF_N ? snprintf(err, errlen, "no column '%s'; columns:", clean)
+			                : snprintf(err, errlen, "more than %d columns",
+			                           ACCOUNT_FIELDS_MAX);
+			for (f = 0; f < AF_N && names <= ACCOUNT_FIELDS_MAX && off > 0 &&
+			            (size_t)off < errlen; f++)
+				off += snprintf(err + off, errlen - (size_t)off, "%s%s",
+				                f ? "," : " ", account_fields[f].key);
+			return -1;
+		}
+		*fields |= 1u << f;
+		at += n + 1;
+	}
+	return 0;
+}
+
+void
+account_fields_attrs(unsigned fields, const char *attrs[SA_N + 1])
+{
+	unsigned want = 0;
+	size_t f, i, n = 0;
+
+	for (f = 0; f < AF_N; f++)
+		if (fields & 1u << f)
+			want |= account_fields[f].attrs;
+	for (i = 0; i < SA_N; i++)
+		if (want & 1u << i)
+			attrs[n++] = schema_account_attrs[i];
+	if (n == 0)
+		attrs[n++] = LDAP_NO_ATTRS;
+	attrs[n] = NULL;
+}
+
+/* Field f (a key of the set fields?), empty when the entry lacks attribute
+ * i: every account record carries the same keys, so a listing in tab
+ * format keeps one header and provctl -o can name any field of any
+ * account. */
 static void
-kv_view(struct rec *r, const struct entry_view *w, const char *key, size_t i)
+kv_view(struct rec *r, unsigned fields, enum account_field f, const struct entry_view *w,
+        size_t i)
 {
 	size_t len;
-	const char *v = view_get(w, i, 0, &len);
+	const char *v;
 
-	rec_kvn(r, key, v != NULL ? v : "", v != NULL ? len : 0);
+	if (!(fields & 1u << f))
+		return;
+	v = view_get(w, i, 0, &len);
+	rec_kvn(r, account_fields[f].key, v != NULL ? v : "", v != NULL ? len : 0);
+}
+
+/* Field f with the value s, when f is in the set fields. */
+static void
+kv_text(struct rec *r, unsigned fields, enum account_field f, const char *s, size_t len)
+{
+	if (fields & 1u << f)
+		rec_kvn(r, account_fields[f].key, s, len);
 }
 
 static bool
@@ -1647,56 +1739,54 @@ view_is(const struct entry_view *w, size_t i, const char *s)
 }
 
 void
-account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e)
+account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e, unsigned fields)
 {
 	struct entry_view w;
 	char unit[UNIT_CODE_MAX], list[4096];
 	const struct unit *u = NULL;
-	const char *v;
-	size_t i, off = 0, len;
+	const char *v, *s;
+	size_t i, off = 0, len = 0;
 
 	view_read(&w, ld, e);
 	unit[0] = '\0';
-	if ((v = view_get(&w, SA_UNIT, 0, &len)) != NULL && len < sizeof(unit)) {
+	v = view_get(&w, SA_UNIT, 0, &len);
+	if (v != NULL && (fields & 1u << AF_UNIT_NAME) && len < sizeof(unit)) {
 		memcpy(unit, v, len);
 		unit[len] = '\0';
 		u = units_find(pd->units, unit);
 	}
-	kv_view(r, &w, "login", SA_UID);
-	kv_view(r, &w, "mail", SA_MAIL);
-	kv_view(r, &w, "name", SA_CN);
-	kv_view(r, &w, "employee_id", SA_EMPLOYEE);
-	if (v != NULL)
-		rec_kvn(r, "unit", v, len);
-	else
-		rec_kv(r, "unit", "");
-	rec_kv(r, "unit_name", u && u->name ? u->name : "");
-	/* As account_state_read decides it. */
-	rec_kv(r, "status", account_state_name(
+	kv_view(r, fields, AF_LOGIN, &w, SA_UID);
+	kv_view(r, fields, AF_MAIL, &w, SA_MAIL);
+	kv_view(r, fields, AF_NAME, &w, SA_CN);
+	kv_view(r, fields, AF_EMPLOYEE, &w, SA_EMPLOYEE);
+	kv_text(r, fields, AF_UNIT, v != NULL ? v : "", v != NULL ? len : 0);
+	s = u && u->name ? u->name : "";
+	kv_text(r, fields, AF_UNIT_NAME, s, strlen(s));
+	s = account_state_name(
 	       view_get(&w, SA_DELETE, 0, &len) != NULL ? ACCOUNT_STATE_DELETED :
 	       view_is(&w, SA_LOCKED, SCHEMA_LOCKED_FOREVER) ? ACCOUNT_STATE_DISABLED :
-	       ACCOUNT_STATE_ACTIVE));
-	kv_view(r, &w, "title", SA_TITLE);
-	kv_view(r, &w, "phone", SA_PHONE);
-	kv_view(r, &w, "quota", SA_QUOTA);
+	       ACCOUNT_STATE_ACTIVE);
+	kv_text(r, fields, AF_STATUS, s, strlen(s));
+	kv_view(r, fields, AF_TITLE, &w, SA_TITLE);
+	kv_view(r, fields, AF_PHONE, &w, SA_PHONE);
+	kv_view(r, fields, AF_QUOTA, &w, SA_QUOTA);
 	list[0] = '\0';
-	for (i = 0; (v = view_get(&w, SA_ALIAS, i, &len)) != NULL; i++) {
+	for (i = 0; (fields & 1u << AF_ALIASES) && (v = view_get(&w, SA_ALIAS, i, &len)) != NULL;
+	     i++) {
 		int n = snprintf(list + off, sizeof(list) - off, "%s%.*s",
 		                 off ? "," : "", (int)len, v);
 		if (n < 0 || (size_t)n >= sizeof(list) - off)
 			break;
 		off += (size_t)n;
 	}
-	rec_kv(r, "aliases", list);
-	kv_view(r, &w, "given_name", SA_GIVEN);
-	kv_view(r, &w, "surname", SA_SN);
-	kv_view(r, &w, "disabled_reason", SA_REASON);
-	kv_view(r, &w, "delete_after", SA_DELETE);
-	kv_view(r, &w, "created", SA_CREATED);
-	if (w.dn.bv_val != NULL)
-		rec_kvn(r, "dn", w.dn.bv_val, strnlen(w.dn.bv_val, w.dn.bv_len));
-	else
-		rec_kv(r, "dn", "");
+	kv_text(r, fields, AF_ALIASES, list, off);
+	kv_view(r, fields, AF_GIVEN, &w, SA_GIVEN);
+	kv_view(r, fields, AF_SURNAME, &w, SA_SN);
+	kv_view(r, fields, AF_REASON, &w, SA_REASON);
+	kv_view(r, fields, AF_DELETE, &w, SA_DELETE);
+	kv_view(r, fields, AF_CREATED, &w, SA_CREATED);
+	kv_text(r, fields, AF_DN, w.dn.bv_val != NULL ? w.dn.bv_val : "",
+	        w.dn.bv_val != NULL ? strnlen(w.dn.bv_val, w.dn.bv_len) : 0);
 	view_free(&w);
 }
 
@@ -1774,7 +1864,7 @@ show_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	if (s->found++ > 0)
 		return;
 	rec_begin(&r, s->req);
-	account_record(&r, s->req->pd, ld, e);
+	account_record(&r, s->req->pd, ld, e, ACCOUNT_FIELDS_ALL);
 	rec_end(&r);
 }
 

@@ -234,12 +234,37 @@ int account_plan_entry(struct account_plan *p, time_t now, struct template_entry
                        char *err, size_t errlen);
 void account_plan_free(struct account_plan *p);
 
-/* Append the stable fields of an account entry read with
- * schema_account_attrs (schema.h) to r, in this order: login, mail, name,
- * employee_id, unit, unit_name, status, title, phone, quota, aliases (comma
- * separated), given_name, surname, disabled_reason, delete_after, created,
- * dn.  Every record has every field; a value the entry lacks is empty. */
-void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e);
+/* The fields of an account record, in the order account_record writes
+ * them: login, mail, name, employee_id, unit, unit_name, status, title,
+ * phone, quota, aliases (comma separated), given_name, surname,
+ * disabled_reason, delete_after, created, dn. */
+enum account_field {
+	AF_LOGIN, AF_MAIL, AF_NAME, AF_EMPLOYEE, AF_UNIT, AF_UNIT_NAME, AF_STATUS,
+	AF_TITLE, AF_PHONE, AF_QUOTA, AF_ALIASES, AF_GIVEN, AF_SURNAME, AF_REASON,
+	AF_DELETE, AF_CREATED, AF_DN,
+	AF_N
+};
+#define ACCOUNT_FIELDS_ALL ((1u << AF_N) - 1)   /* a set: bit 1 << AF_* */
+#define ACCOUNT_FIELDS_MAX 64                   /* names in one list */
+
+/* The set of fields named by list[0..len) ("login,name,status": names of
+ * account_record's fields, comma separated, repeats allowed, at most
+ * ACCOUNT_FIELDS_MAX): 0, or -1 with err naming the first name that is no
+ * field (sanitized) and listing the fields. */
+int account_fields_parse(const char *list, size_t len, unsigned *fields, char *err,
+                         size_t errlen);
+
+/* The attributes of schema_account_attrs (schema.h) the fields in the set
+ * fields are made of, into attrs (NULL-terminated, in schema order); "1.1"
+ * (no attributes) when they need none (dn alone). */
+void account_fields_attrs(unsigned fields, const char *attrs[SA_N + 1]);
+
+/* Append the fields in the set fields (ACCOUNT_FIELDS_ALL: all) of an
+ * account entry, read with account_fields_attrs(fields) or
+ * schema_account_attrs, to r, in account_field order.  Every record has every
+ * field of the set; a value the entry lacks is empty. */
+void account_record(struct rec *r, struct provd *pd, LDAP *ld, LDAPMessage *e,
+                    unsigned fields);
 
 /* An entry's state and what an LDAP result means: schema.h
  * (account_state_read, schema_status_of_ldap). */

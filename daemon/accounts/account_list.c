@@ -18,7 +18,12 @@
  * slapd keeps paged-results state per connection: a second paged search on
  * the same connection invalidates the first one's cookie.  So each listing
  * opens its own directory connection (a dir of its own, same configuration)
- * and closes it at the end; at most LIST_MAX_CONCURRENT run at once. */
+ * and closes it at the end; at most LIST_MAX_CONCURRENT run at once.
+ *
+ * --fields LIST (provctl sends its -o columns, or a table's default ones):
+ * each record carries those fields only, and slapd is asked for only the
+ * attributes they are read from (account_fields_attrs): a table of logins
+ * and names does not carry every account's fifteen attributes. */
 #include <lber.h>
 #include <ldap.h>
 #include <stdarg.h>
@@ -41,7 +46,7 @@
 #include "xmalloc.h"
 
 #define LIST_PAGE 1000
-#define LIST_BUNDLE 64      /* records per send() */
+#define LIST_BUNDLE 256     /* records per send() */
 #define LIST_MAX_CONCURRENT 16
 #define LIST_MAX_PER_UID    4   /* one caller cannot hold every listing */
 
@@ -51,6 +56,8 @@ struct list {
 	struct request *req;
 	struct dir     *dir;          /* this listing's own connection */
 	char           *filter[2];    /* run in turn (--name: exact words first) */
+	unsigned        fields;       /* of each record (account_record) */
+	const char     *attrs[SA_N + 1];  /* what they are read from */
 	size_t          nfilters, stage;
 	struct berval   cookie;       /* from the last page; empty at the start */
 	unsigned long   count;
@@ -80,7 +87,7 @@ on_entry(void *arg, LDAP *ld, LDAPMessage *e)
 	if (l->cancelled)
 		return;
 	rec_begin(&r, l->req);
-	account_record(&r, l->req->pd, ld, e);
+	account_record(&r, l->req->pd, ld, e, l->fields);
 	/* Sent a bundle at a time (the first at once); the page's end sends
 	 * the rest. */
 	if (l->count % LIST_BUNDLE == 1)
@@ -220,7 +227,7 @@ send_page(struct list *l)
 	ctrls[0] = ctrl;
 	ctrls[1] = NULL;
 	dir_search(l->dir, l->req->pd->cfg.people_dn, LDAP_SCOPE_ONELEVEL,
-	           l->filter[l->stage], schema_account_attrs, 0, ctrls, on_entry, on_page, l);
+	           l->filter[l->stage], l->attrs, 0, ctrls, on_entry, on_page, l);
 	ldap_control_free(ctrl);
 }
 
@@ -358,12 +365,22 @@ void
 account_list(struct request *req)
 {
 	struct list *l;
-	char *filter, *exact = NULL, *prefix = NULL;
+	char *filter, *exact = NULL, *prefix = NULL, err[400];
+	const char *fields;
+	unsigned set = ACCOUNT_FIELDS_ALL;
+	size_t len;
 
+	if ((fields = cmd_arg_len(&req->args, "fields", &len)) != NULL &&
+	    account_fields_parse(fields, len, &set, err, sizeof(err)) < 0) {
+		request_done(req, ST_USAGE, "%s", err);
+		return;
+	}
 	if ((filter = build_filter(req, &exact, &prefix)) == NULL)
 		return;
 	l = xcalloc(1, sizeof(*l));
 	l->req = req;
+	l->fields = set;
+	account_fields_attrs(set, l->attrs);
 	if (exact == NULL) {
 		l->filter[0] = filter_join(filter, (char *)NULL);
 		l->nfilters = 1;

@@ -31,6 +31,12 @@
 
 #define BATCH_WINDOW      128        /* rows in flight */
 #define BATCH_QUEUE_MAX   4096       /* parsed rows waiting (one DATA chunk) */
+/* Rows finish out of order (128 in flight, a rejected row at once, a row
+ * waiting for the directory); their records go out in file order.  At most
+ * this many started rows may be ahead of the oldest unfinished one: their
+ * records wait in a ring of this many slots, and no row starts while it is
+ * full, so a batch of any size holds at most this many records. */
+#define BATCH_REORDER     4096
 #define BATCH_MAX_ROWS    2000000
 #define PROGRESS_MS       250
 #define RETRY_STEP_MS     500        /* how often rows waiting for the directory are tried */
@@ -67,6 +73,13 @@ const struct csv_column batch_columns[BATCH_NCOLS] = {
 	[COL_ALIASES]     = { "aliases", 0 },
 };
 
+/* A finished row's record waiting for the rows started before it. */
+struct held {
+	bool      used;
+	uint64_t  num;
+	char     *emp, *action, *login, *detail;
+};
+
 /* An account in the directory, as --sync sees it. */
 struct member {
 	char *login, *dn, *emp, *unit;
@@ -84,6 +97,7 @@ struct planrec {
 struct row {
 	struct batch *b;
 	uint64_t      num;           /* CSV record number: 2 = first data row */
+	uint64_t      seq;           /* order started (records go out in it) */
 	char         *f[NCOLS];      /* NULL when the column is absent */
 	char          error[CSV_ERRMSG_MAX + 32];
 	char         *aliases;       /* the split copy of f[COL_ALIASES] in use */
@@ -147,6 +161,9 @@ struct batch {
 	unsigned long      renamed, reset, skipped;
 	bool               plan_out;
 	struct rowq        queue;      /* read, not started yet */
+	uint64_t           next_seq;   /* the next row (or leaver) started gets this */
+	uint64_t           next_out;   /* the seq whose record goes out next */
+	struct held       *held;       /* BATCH_REORDER slots (seq % BATCH_REORDER) */
 	size_t             queued;
 	unsigned           inflight;
 	bool               input_ended, stopping, paused, finished;
@@ -182,6 +199,8 @@ struct batch {
 };
 
 static void pump(struct batch *b);
+static void held_clear(struct held *h);
+static void flush_held(struct batch *b, bool force);
 
 static void
 row_free(struct row *r)
@@ -311,6 +330,11 @@ batch_free(struct batch *b)
 		free(b->umap[i].to);
 	}
 	free(b->umap);
+	if (b->held != NULL) {
+		for (size_t i = 0; i < BATCH_REORDER; i++)
+			held_clear(&b->held[i]);
+		free(b->held);
+	}
 	b->loop = b->req->pd->loop;
 	b->req = NULL;
 	batch_bury(b);
@@ -340,6 +364,7 @@ maybe_finish(struct batch *b)
 		batch_free(b);
 		return;
 	}
+	flush_held(b, true);
 	plan_send(b);
 	rec_begin(&r, req);
 	rec_kv(&r, "summary", b->dry_run ? "plan" : "applied");
@@ -431,10 +456,10 @@ progress(struct batch *b, bool force)
 	rec_end(&r);
 }
 
-/* Report one finished row. */
+/* Send one row's record now. */
 static void
-report(struct batch *b, uint64_t num, const char *emp, const char *action,
-       const char *login, const char *detail)
+emit(struct batch *b, uint64_t num, const char *emp, const char *action,
+     const char *login, const char *detail)
 {
 	struct rec r;
 
@@ -448,6 +473,65 @@ report(struct batch *b, uint64_t num, const char *emp, const char *action,
 	rec_kv(&r, "login", login ? login : "");
 	rec_kv(&r, "detail", detail ? detail : "");
 	rec_end(&r);
+}
+
+static void
+held_clear(struct held *h)
+{
+	free(h->emp);
+	free(h->action);
+	free(h->login);
+	free(h->detail);
+	memset(h, 0, sizeof(*h));
+}
+
+/* Send the held records that are next in order.  force: nothing started
+ * is unfinished (no row in flight or waiting), so a seq with no record
+ * will never get one: skip it rather than hold the rest. */
+static void
+flush_held(struct batch *b, bool force)
+{
+	while (b->held != NULL && b->next_out < b->next_seq) {
+		struct held *h = &b->held[b->next_out % BATCH_REORDER];
+
+		if (h->used) {
+			emit(b, h->num, h->emp, h->action, h->login, h->detail);
+			held_clear(h);
+		} else if (!force) {
+			return;
+		}
+		b->next_out++;
+	}
+}
+
+/* Report the finished row (or leaver) started seq-th: its record goes out
+ * once every one started before it has gone out. */
+static void
+report(struct batch *b, uint64_t seq, uint64_t num, const char *emp, const char *action,
+       const char *login, const char *detail)
+{
+	if (seq == b->next_out) {
+		emit(b, num, emp, action, login, detail);
+		b->next_out++;
+		flush_held(b, false);
+	} else if (seq > b->next_out && seq - b->next_out < BATCH_REORDER) {
+		struct held *h;
+
+		if (b->held == NULL)
+			b->held = xcalloc(BATCH_REORDER, sizeof(*b->held));
+		h = &b->held[seq % BATCH_REORDER];
+		held_clear(h);
+		h->used = true;
+		h->num = num;
+		h->emp = xstrdup(emp ? emp : "");
+		h->action = xstrdup(action);
+		h->login = xstrdup(login ? login : "");
+		h->detail = xstrdup(detail ? detail : "");
+	} else {
+		/* A row made again after a failover (its first record is
+		 * out), or past the ring (pump keeps that from happening). */
+		emit(b, num, emp, action, login, detail);
+	}
 	progress(b, false);
 }
 
@@ -517,7 +601,7 @@ reject(struct batch *b, struct row *row, bool failed, const char *fmt, ...)
 		b->failed++;
 	else
 		b->rejected++;
-	report(b, row->num, row->f[COL_EMPLOYEE_ID], failed ? "failed" : "rejected",
+	report(b, row->seq, row->num, row->f[COL_EMPLOYEE_ID], failed ? "failed" : "rejected",
 	       NULL, msg);
 	plan_add(b, row, failed ? "failed" : "rejected", NULL, NULL, msg);
 	if (b->stop_on_error) {
@@ -690,24 +774,24 @@ remake_done(struct batch *b, struct row *row, struct account_result *res)
 		         "again as %s with the same password: the credentials line for %s with "
 		         "login %s is void, the new one replaces it", row->made, row->made,
 		         res->login, row->f[COL_EMPLOYEE_ID], row->made);
-		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login, detail);
+		emit(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login, detail);
 		credentials(b, row, res);
 	} else if (res->status == ST_OK && res->action == ACCOUNT_CREATED) {
 		b->remade++;
-		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
+		emit(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
 		       "the account made earlier was lost with the old writer in a failover; "
 		       "made again with the same login and password");
 	} else if (res->status == ST_OK) {
 		/* It came back meanwhile (replicated late): nothing to do. */
 		b->remade++;
-		report(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
+		emit(b, row->num, row->f[COL_EMPLOYEE_ID], "remade", res->login,
 		       "missing after the failover, present again");
 	} else {
 		b->failed++;
 		snprintf(detail, sizeof(detail), "the account made earlier (%s) was lost with "
 		         "the old writer in a failover and could not be made again: %s; its "
 		         "credentials line is void", row->made, res->msg);
-		report(b, row->num, row->f[COL_EMPLOYEE_ID], "failed", row->made, detail);
+		emit(b, row->num, row->f[COL_EMPLOYEE_ID], "failed", row->made, detail);
 	}
 	row_free(row);
 	pump(b);
@@ -860,7 +944,7 @@ row_done(void *arg, struct account_result *res)
 			snprintf(detail, sizeof(detail), "an earlier try whose outcome was unknown "
 			         "created this account; its password was not delivered: reset it "
 			         "with 'provctl user passwd %s --generate'", res->login);
-		report(b, row->num, row->f[COL_EMPLOYEE_ID],
+		report(b, row->seq, row->num, row->f[COL_EMPLOYEE_ID],
 		       account_action_name(res->action, b->dry_run), res->login, detail);
 		plan_add(b, row, account_action_name(res->action, true), res->login, res->mail,
 		         detail);
@@ -1037,6 +1121,7 @@ start_row(struct batch *b, struct row *row)
 	size_t i;
 
 	b->rows++;
+	row->seq = b->next_seq++;
 	if (row->error[0] != '\0') {
 		reject(b, row, false, "%s", row->error);
 		row_free(row);
@@ -1185,6 +1270,7 @@ plan_leavers(struct batch *b)
 struct leaver {
 	struct batch *b;
 	size_t        idx;
+	uint64_t      seq;
 };
 
 static void
@@ -1199,10 +1285,10 @@ leaver_done(void *ctx, const char *login, int status, const char *msg, const cha
 	if (status == ST_OK) {
 		b->deleted++;
 		snprintf(detail, sizeof(detail), "not in the file: %s; certificates: %s", msg, certs);
-		report(b, 0, m->emp, b->dry_run ? "delete" : "deleted", login, detail);
+		report(b, l->seq, 0, m->emp, b->dry_run ? "delete" : "deleted", login, detail);
 	} else {
 		b->failed++;
-		report(b, 0, m->emp, "failed", login, msg);
+		report(b, l->seq, 0, m->emp, "failed", login, msg);
 	}
 	free(l);
 	pump(b);
@@ -1214,6 +1300,7 @@ start_leaver(struct batch *b, size_t idx)
 	const struct member *m = &b->members[idx];
 	struct acct_target t;
 	struct leaver *l;
+	uint64_t seq = b->next_seq++;
 
 	/* Deleting needs the admin role over the account's unit, as for
 	 * `user delete`. */
@@ -1223,7 +1310,7 @@ start_leaver(struct batch *b, size_t idx)
 		b->rejected++;
 		snprintf(detail, sizeof(detail), "not in the file, but no admin role over %s: "
 		         "not deleted", m->unit);
-		report(b, 0, m->emp, "rejected", m->login, detail);
+		report(b, seq, 0, m->emp, "rejected", m->login, detail);
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1234,6 +1321,7 @@ start_leaver(struct batch *b, size_t idx)
 	l = xcalloc(1, sizeof(*l));
 	l->b = b;
 	l->idx = idx;
+	l->seq = seq;
 	b->inflight++;
 	acct_delete(b->req->pd, &t, b->dry_run, leaver_done, l);
 }
@@ -1248,15 +1336,20 @@ pump(struct batch *b)
 	 * logins are known. */
 	if (b->sync && b->prefetched && b->input_ended && !b->leavers_planned)
 		plan_leavers(b);
+	/* Nothing started is unfinished: no held record waits for another. */
+	if (b->inflight == 0 && STAILQ_EMPTY(&b->waiting))
+		flush_held(b, true);
 	while (b->prefetched && (!b->sync || b->input_ended) && !b->stopping &&
 	       (row = STAILQ_FIRST(&b->queue)) != NULL &&
-	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW)) {
+	       b->inflight < (b->stop_on_error ? 1u : BATCH_WINDOW) &&
+	       b->next_seq - b->next_out < BATCH_REORDER) {
 		STAILQ_REMOVE_HEAD(&b->queue, entry);
 		b->queued--;
 		start_row(b, row);
 	}
 	while (STAILQ_EMPTY(&b->queue) && b->input_ended && b->leavers_planned && !b->stopping &&
-	       b->next_leaver < b->nleavers && b->inflight < BATCH_WINDOW)
+	       b->next_leaver < b->nleavers && b->inflight < BATCH_WINDOW &&
+	       b->next_seq - b->next_out < BATCH_REORDER)
 		start_leaver(b, b->leavers[b->next_leaver++]);
 	/* Read more input only when the queue has drained. */
 	if (b->paused && STAILQ_EMPTY(&b->queue) && !b->stopping) {

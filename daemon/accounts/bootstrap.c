@@ -23,6 +23,7 @@
 #include "audit.h"
 #include "batch.h"
 #include "csv.h"
+#include "fieldtype.h"
 #include "log.h"
 #include "loop.h"
 #include "provd.h"
@@ -186,7 +187,7 @@ flush_chunk(struct load *l)
 	for (i = 0; i < l->n; i++) {
 		struct account_result *res = account_plan_result(l->plans[i]);
 		struct template_entry e;
-		char err[300];
+		char err[300], iso[21];
 
 		if (res->status != ST_OK) {
 			reject(l, l->file[i], l->rownum[i], "%s", res->msg);
@@ -204,7 +205,8 @@ flush_chunk(struct load *l)
 			cred_field(l->cred, account_plan_employee_id(l->plans[i]),
 			           false);
 			cred_field(l->cred, res->password, false);
-			cred_field(l->cred, res->expires, false);
+			/* ISO, as provctl writes the same file. */
+			cred_field(l->cred, fieldtype_time_text(res->expires, iso), false);
 			cred_field(l->cred, l->pd->cfg.password_page_url ?
 			           l->pd->cfg.password_page_url : "", false);
 			fputc('\n', l->cred);

@@ -59,13 +59,20 @@ void
 unit_list(struct request *req)
 {
 	const struct units *us = req->pd->units;
-	size_t i;
+	const char *kind = cmd_arg(&req->args, "kind");   /* checked by cmd_parse */
+	size_t i, n = 0;
 
 	if (!need_units(req))
 		return;
-	for (i = 0; i < units_count(us); i++)
-		unit_record(req, units_at(us, i));
-	request_done(req, ST_OK, "%zu units", units_count(us));
+	for (i = 0; i < units_count(us); i++) {
+		const struct unit *u = units_at(us, i);
+
+		if (kind != NULL && strcmp(u->kind, kind) != 0)
+			continue;
+		unit_record(req, u);
+		n++;
+	}
+	request_done(req, ST_OK, "%zu unit%s", n, n == 1 ? "" : "s");
 }
 
 void

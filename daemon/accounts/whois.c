@@ -61,7 +61,7 @@ on_account(void *arg, LDAP *ld, LDAPMessage *e)
 	dir_entry_copy(ld, e, AT_UNIT, s->unit, sizeof(s->unit));
 	rec_begin(&r, w->req);
 	rec_kv(&r, "section", "account");
-	account_record(&r, w->req->pd, ld, e);
+	account_record(&r, w->req->pd, ld, e, ACCOUNT_FIELDS_ALL);
 	rec_kv(&r, "unit_path", s->unit[0] ?
 	       units_path(w->req->pd->units, s->unit, path, sizeof(path)) : "");
 	rec_end(&r);

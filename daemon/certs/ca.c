@@ -153,6 +153,7 @@ ca_start(struct provd *pd, bool drop, uid_t uid, gid_t gid, uid_t signer_uid,
 	int rc = -1;
 
 	pki = xcalloc(1, sizeof(*pki));
+	LIST_INIT(&pki->signs);
 	pki->watch_fd = -1;
 	pki->spare_fd = -1;
 	pd->pki = pki;
@@ -666,6 +667,7 @@ struct ca_sign {
 	bool           retried;
 	ca_der_fn     *cb;
 	void          *ctx;
+	LIST_ENTRY(ca_sign) entry;  /* in pki->signs until freed */
 };
 
 static void on_signed(void *ctx, int rc, const unsigned char *der, size_t derlen,
@@ -684,6 +686,7 @@ sign_submit(struct ca_sign *cs, char *err, size_t errlen)
 static void
 sign_free(struct ca_sign *cs)
 {
+	LIST_REMOVE(cs, entry);
 	X509_free(cs->cert);
 	free(cs->tbs);
 	free(cs);
@@ -749,6 +752,7 @@ ca_sign_crl_async(struct provd *pd, const unsigned char *tbs, size_t len, ca_der
 	struct ca_sign *cs = xcalloc(1, sizeof(*cs));
 
 	cs->pd = pd;
+	LIST_INSERT_HEAD(&pd->pki->signs, cs, entry);
 	cs->tbs = xmalloc(len > 0 ? len : 1);
 	memcpy(cs->tbs, tbs, len);
 	cs->len = len;
@@ -769,6 +773,7 @@ ca_sign_cert_async(struct provd *pd, X509 *tbs, unsigned flags, ca_der_fn *cb, v
 		return -1;
 	}
 	cs->pd = pd;
+	LIST_INSERT_HEAD(&pd->pki->signs, cs, entry);
 	cs->cert = tbs;
 	cs->flags = flags;
 	cs->cb = cb;
@@ -855,7 +860,9 @@ ca_stop(struct pki *pki)
 	if (pki->signer != NULL)
 		signer_set_hooks(pki->signer, NULL, NULL, NULL);
 	/* (pki->supervise and pki->expiry belong to the loop, freed with it.) */
-	signer_stop(pki->signer);
+	signer_stop(pki->signer);       /* drops its requests uncalled: */
+	while (!LIST_EMPTY(&pki->signs))
+		sign_free(LIST_FIRST(&pki->signs));
 	signer_stop(pki->spare);
 	signer_spawner_stop(pki->spawner);
 	/* The retired generations' signers are stopped by now (rollover_free). */

@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <sys/types.h>
 
 #include <openssl/x509.h>
@@ -30,6 +31,9 @@ struct crl_state;
 struct ca_gen;
 struct ocsp_state;
 struct ca_watch;
+
+struct ca_sign;
+LIST_HEAD(ca_signs, ca_sign);
 
 struct pki {
 	struct signer      *signer;
@@ -69,6 +73,9 @@ struct pki {
 	struct timer       *spare_timer;
 	char                spare_err[256]; /* why the last one did not come */
 	struct ca_watch    *watches;     /* ca_signer_watch_other's */
+	/* Certificates and CRLs sent to the signer and not yet called back
+	 * (ca_sign_*_async): what ca_stop frees when provd stops first. */
+	struct ca_signs     signs;
 };
 
 /*

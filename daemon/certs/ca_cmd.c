@@ -29,6 +29,7 @@
 #include "request.h"
 #include "signer.h"
 #include "workpool.h"
+#include "text.h"
 #include "xmalloc.h"
 
 static X509 *
@@ -103,11 +104,14 @@ ca_key_args(struct request *req, enum keyfile_type *kt, unsigned *days)
 	}
 	d = strtoul(days_s, &end, 10);
 	if (*end != '\0' || d < 1 || d > CERTGEN_CA_DAYS_MAX) {
-		request_done(req, ST_INVALID, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
+		request_done(req, ST_USAGE, "--days: 1 to %d", CERTGEN_CA_DAYS_MAX);
 		return false;
 	}
 	if (keyfile_type_parse(type, kt, err, sizeof(err)) < 0) {
-		request_done(req, ST_INVALID, "--key: %s", err);
+		char shown[40];
+
+		text_sanitize(type, strnlen(type, 32), shown, sizeof(shown));
+		request_done(req, ST_USAGE, "--key '%s': %s", shown, err);
 		return false;
 	}
 	*days = (unsigned)d;

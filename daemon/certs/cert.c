@@ -34,6 +34,7 @@
 #include "serial.h"
 #include "units.h"
 #include "whois.h"
+#include "text.h"
 #include "xmalloc.h"
 
 
@@ -116,7 +117,7 @@ cert_list(struct request *req)
 		unsigned long secs;
 
 		/* As cert renew --expiring-within reads it. */
-		if (config_parse_duration(within, &secs) < 0) {
+		if (fieldtype_parse_duration(within, &secs) < 0) {
 			request_done(req, ST_USAGE, "--expiring-within: a duration such as 30d "
 			             "(or 30), 12h");
 			return;
@@ -372,8 +373,12 @@ revoke_or_release(struct request *req, bool release)
 
 		if (reason_parse(why, &rv->reason, err, sizeof(err)) < 0 ||
 		    !reason_valid_for_crl(rv->reason)) {
+			char shown[40];
+
 			free(rv);
-			request_done(req, ST_INVALID, "--reason: %s", err[0] ? err : "not allowed");
+			text_sanitize(why, strnlen(why, 32), shown, sizeof(shown));
+			request_done(req, ST_USAGE, "--reason '%s': %s", shown,
+			             err[0] ? err : "not allowed");
 			return;
 		}
 		if (inv != NULL) {
@@ -384,7 +389,7 @@ revoke_or_release(struct request *req, bool release)
 			if (err[0] != '\0' || pkitime_parse_ldap(gt, &rv->invalidity, err,
 			                                          sizeof(err)) < 0) {
 				free(rv);
-				request_done(req, ST_INVALID, "--invalidity-date: %s (want "
+				request_done(req, ST_USAGE, "--invalidity-date: %s (want "
 				             "YYYY-MM-DDTHH:MM:SSZ or YYYYMMDDHHMMSSZ, UTC)", err);
 				return;
 			}
@@ -393,7 +398,7 @@ revoke_or_release(struct request *req, bool release)
 		 * compromised (RFC 5280 5.3.2): it cannot lie ahead. */
 		if (inv != NULL && rv->invalidity > time(NULL)) {
 			free(rv);
-			request_done(req, ST_INVALID, "--invalidity-date: %s is in the future", inv);
+			request_done(req, ST_USAGE, "--invalidity-date: %s is in the future", inv);
 			return;
 		}
 	}

@@ -19,6 +19,7 @@
 
 #include "ca.h"
 #include "config.h"
+#include "fieldtype.h"
 #include "dir.h"
 #include "ldapesc.h"
 #include "log.h"
@@ -785,7 +786,7 @@ sweep_entry(void *arg, LDAP *ld, LDAPMessage *e)
 			continue;
 		memcpy(thr, v[i]->bv_val, n);
 		thr[n] = '\0';
-		if (config_parse_duration(thr, &it->done[it->ndone]) == 0)
+		if (fieldtype_parse_duration(thr, &it->done[it->ndone]) == 0)
 			it->ndone++;
 	}
 	ldap_value_free_len(v);

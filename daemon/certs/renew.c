@@ -12,6 +12,7 @@
 
 #include "cert.h"
 #include "certrec.h"
+#include "fieldtype.h"
 #include "config.h"
 #include "crl.h"
 #include "dir.h"
@@ -553,7 +554,7 @@ renew_bulk_filter(struct request *req, char *filter, size_t len)
 	char now[32], until[32];
 	size_t off;
 
-	if (config_parse_duration(within, &secs) < 0) {
+	if (fieldtype_parse_duration(within, &secs) < 0) {
 		request_done(req, ST_USAGE, "--expiring-within: a duration such as 30d (or 30), "
 		             "12h");
 		return -1;

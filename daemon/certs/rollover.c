@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -219,6 +220,10 @@ static uint64_t ocsp_version;
 /* Chains between chain_start and chain_end: while one runs, a retired
  * generation's signer may be in its hands across an LDAP step. */
 static unsigned chains_live;
+/* Every chain from rollover_chain to chain_end: what rollover_free frees
+ * when provd stops with a publish under way (nothing calls back then). */
+static LIST_HEAD(, chain) chains = LIST_HEAD_INITIALIZER(chains);
+static void chain_free(struct chain *c);
 
 static int
 set_current_clause(struct provd *pd)
@@ -293,6 +298,8 @@ rollover_free(struct pki *pki)
 	cur_clause = NULL;
 	ocsp_version = 0;
 	chains_live = 0;
+	while (!LIST_EMPTY(&chains))           /* their signers stopped above */
+		chain_free(LIST_FIRST(&chains));
 }
 
 /* ---- the retired generations' CRLs ------------------------------------ */
@@ -322,7 +329,19 @@ struct chain {
 	size_t            nu, capu;
 	bool              ocsp_ok;
 	uint64_t          version;    /* the current CA's CRL number it started from */
+	LIST_ENTRY(chain) entry;      /* in chains */
 };
+
+static void
+chain_free(struct chain *c)
+{
+	LIST_REMOVE(c, entry);
+	free(c->e);
+	free(c->u);
+	free(c->derbuf);
+	free(c->tbs);
+	free(c);
+}
 
 
 static void chain_next(struct chain *c);
@@ -739,11 +758,7 @@ chain_end(void *arg)
 	if (--chains_live == 0)
 		archive_expired(pd);
 	c->done(c->ctx, c->status, c->msg);
-	free(c->e);
-	free(c->u);
-	free(c->derbuf);
-	free(c->tbs);
-	free(c);
+	chain_free(c);
 }
 
 static void
@@ -818,6 +833,7 @@ rollover_chain(struct provd *pd, crl_done_fn **done, void **ctx)
 	if (pd->pki == NULL || pd->pki->ngens == 0)
 		return;
 	c = xcalloc(1, sizeof(*c));
+	LIST_INSERT_HEAD(&chains, c, entry);
 	c->pd = pd;
 	c->done = *done;
 	c->ctx = *ctx;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "fieldtype.h"
 #include "ldapesc.h"
 #include "log.h"
 #include "xmalloc.h"
@@ -36,34 +37,6 @@ config_check_private(const char *path, char *err, size_t errlen)
 		         path, (unsigned)(st.st_mode & 07777), path);
 		return -1;
 	}
-	return 0;
-}
-
-int
-config_parse_size(const char *s, unsigned long long *out)
-{
-	unsigned long long v, mul = 1;
-	char *end;
-
-	if (s == NULL || *s < '0' || *s > '9')
-		return -1;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno != 0)
-		return -1;
-	switch (*end) {
-	case '\0':            break;
-	case 'K': case 'k':   mul = 1ull << 10; end++; break;
-	case 'M': case 'm':   mul = 1ull << 20; end++; break;
-	case 'G': case 'g':   mul = 1ull << 30; end++; break;
-	case 'T': case 't':   mul = 1ull << 40; end++; break;
-	default:              return -1;
-	}
-	if (*end == 'B' || *end == 'b')
-		end++;
-	if (*end != '\0' || (v != 0 && mul > ~0ull / v))
-		return -1;
-	*out = v * mul;
 	return 0;
 }
 
@@ -394,34 +367,7 @@ load_old_domains(config_t *cf, struct config *c, char *err, size_t errlen)
 	return 0;
 }
 
-int
-config_parse_duration(const char *s, unsigned long *seconds)
-{
-	unsigned long n = 0, unit = 86400;
-	const char *p = s;
-
-	if (s == NULL || *p < '0' || *p > '9')
-		return -1;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		n = n * 10 + (unsigned long)(*p - '0');
-		if (n > 36500ul * 86400)
-			return -1;
-	}
-	switch (*p) {
-	case 's': unit = 1; p++; break;
-	case 'm': unit = 60; p++; break;
-	case 'h': unit = 3600; p++; break;
-	case 'd': unit = 86400; p++; break;
-	case '\0': break;
-	default: return -1;
-	}
-	if (*p != '\0' || n > 36500ul * 86400 / unit)
-		return -1;
-	*seconds = n * unit;
-	return 0;
-}
-
-/* A duration setting (config_parse_duration) at path, or def. */
+/* A duration setting (fieldtype_parse_duration) at path, or def. */
 static int
 get_duration(config_t *cf, const char *path, const char *def, unsigned long *out,
              char *err, size_t errlen)
@@ -434,7 +380,7 @@ get_duration(config_t *cf, const char *path, const char *def, unsigned long *out
 		         config_setting_source_file(s), config_setting_source_line(s), path);
 		return -1;
 	}
-	if (config_parse_duration(v, out) < 0) {
+	if (fieldtype_parse_duration(v, out) < 0) {
 		snprintf(err, errlen, "%s: %s = \"%.32s\" is not a duration (90s, 30m, 12h, 7d)",
 		         s ? config_setting_source_file(s) : "config", path, v);
 		return -1;
@@ -473,7 +419,7 @@ load_notice(config_t *cf, struct config *c, char *err, size_t errlen)
 		unsigned long d;
 		size_t k;
 
-		if (v == NULL || config_parse_duration(v, &d) < 0 || d == 0 ||
+		if (v == NULL || fieldtype_parse_duration(v, &d) < 0 || d == 0 ||
 		    c->nthresholds >= CONFIG_MAX_THRESHOLDS) {
 			snprintf(err, errlen, "%s:%d: notice.thresholds: entry %d is not a duration "
 			         "(\"30d\", \"12h\"), or more than %d entries",
@@ -714,7 +660,7 @@ config_load(const char *path, bool check_perms, struct config *c,
 		         "daemon, user or local0..local7", path, fac);
 		goto out;
 	}
-	if (config_parse_size(quota, &c->default_quota) < 0) {
+	if (fieldtype_parse_size(quota, &c->default_quota) < 0) {
 		snprintf(err, errlen, "%s: mail.default_quota '%s' is not a size "
 		         "like 2G or 500M", path, quota);
 		goto out;

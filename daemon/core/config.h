@@ -157,13 +157,6 @@ int config_load(const char *path, bool check_perms, struct config *out,
 /* Free everything config_load allocated; wipes the bind password. */
 void config_free(struct config *c);
 
-/* Parse "2G", "500M", "1024", "0" into bytes.  0 or -1. */
-int config_parse_size(const char *s, unsigned long long *out);
-
-/* Parse a duration: a number with a unit s, m, h or d ("90s", "12h",
- * "7d"); a bare number is days ("30").  At most 36500 days.  0 or -1. */
-int config_parse_duration(const char *s, unsigned long *seconds);
-
 /* An until date (mail.old_domains, a reorganisation file's domain line):
  * "YYYY-MM-DD" gives 00:00 UTC of that day in *until; "forever", "" or
  * NULL give 0 (for good).  0, or -1 when s is not a real date. */

@@ -9,6 +9,7 @@
 #include <unistr.h>
 
 #include "config.h"
+#include "fieldtype.h"
 
 int
 field_employee_id(const char *s, char *err, size_t errlen)
@@ -178,8 +179,8 @@ bad:
 int
 field_quota(const char *s, unsigned long long *out, char *err, size_t errlen)
 {
-	if (config_parse_size(s, out) < 0) {
-		snprintf(err, errlen, "quota: '%.32s' is not a size like 2G, 500M or 0", s);
+	if (fieldtype_parse_size(s, out) < 0) {
+		snprintf(err, errlen, "quota: '%.32s' is not a size like 2G, 500M, or 0 or unlimited for no limit", s);
 		return -1;
 	}
 	return 0;

@@ -48,7 +48,6 @@ is_name_punct(ucs4_t c)
 	case 0x002D:    /* HYPHEN-MINUS */
 	case 0x2010:    /* HYPHEN */
 	case 0x2011:    /* NON-BREAKING HYPHEN */
-	case 0x002E:    /* FULL STOP */
 		return true;
 	default:
 		return false;
@@ -62,10 +61,9 @@ is_mark(ucs4_t c)
 }
 
 static bool
-is_letter_or_digit(ucs4_t c)
+is_letter(ucs4_t c)
 {
-	return (category_mask(c) &
-	    (UC_CATEGORY_MASK_L | UC_CATEGORY_MASK_Nd)) != 0;
+	return (category_mask(c) & UC_CATEGORY_MASK_L) != 0;
 }
 
 /*
@@ -76,6 +74,7 @@ static int
 check_char(ucs4_t c, size_t pos, char *err, size_t errlen)
 {
 	uint32_t m = category_mask(c);
+	const char *why;
 
 	if (c == 0) {
 		errmsg_set(err, errlen,
@@ -92,26 +91,33 @@ check_char(ucs4_t c, size_t pos, char *err, size_t errlen)
 		    "U+%04X at character %zu", (unsigned)c, pos);
 		return -1;
 	}
-	if (m & (UC_CATEGORY_MASK_L | UC_CATEGORY_MASK_M |
-	    UC_CATEGORY_MASK_Nd))
+	if (m & (UC_CATEGORY_MASK_L | UC_CATEGORY_MASK_M))
 		return 0;
 	if (is_name_punct(c))
 		return 0;
-	errmsg_set(err, errlen, FIELD ": character U+%04X at character %zu is "
-	    "not allowed in a name", (unsigned)c, pos);
+	/* A person's name is words of letters: no digits (HR's "Mai2" is a
+	 * typo or a login, not a name), no full stops or other signs. */
+	why = (m & UC_CATEGORY_MASK_N) ? "names have no digits" :
+	    "letters, spaces, hyphens and apostrophes only";
+	if (c > 0x20 && c < 0x7F)
+		errmsg_set(err, errlen, FIELD ": '%c' (U+%04X) at character %zu "
+		    "is not allowed in a name: %s", (int)c, (unsigned)c, pos, why);
+	else
+		errmsg_set(err, errlen, FIELD ": character U+%04X at character "
+		    "%zu is not allowed in a name: %s", (unsigned)c, pos, why);
 	return -1;
 }
 
 /*
  * Check a normalised candidate: allowed characters only, single spaces
- * between words, no combining mark starting a word, a letter or digit in
+ * between words, no combining mark starting a word, a letter in
  * every word, and the cn length limits.
  */
 static int
 check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 {
 	size_t i = 0, pos = 0, word = 1;
-	bool word_start = true, word_has_alnum = false;
+	bool word_start = true, word_has_letter = false;
 	ucs4_t c;
 	int len;
 
@@ -129,11 +135,11 @@ check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 		len = u8_mbtouc(&c, s + i, n - i);
 		pos++;
 		if (c == ' ') {
-			if (!word_has_alnum)
-				goto noalnum;
+			if (!word_has_letter)
+				goto noletter;
 			word++;
 			word_start = true;
-			word_has_alnum = false;
+			word_has_letter = false;
 			i += (size_t)len;
 			continue;
 		}
@@ -146,17 +152,17 @@ check_result(const uint8_t *s, size_t n, char *err, size_t errlen)
 			    (unsigned)c, pos);
 			return -1;
 		}
-		if (is_letter_or_digit(c))
-			word_has_alnum = true;
+		if (is_letter(c))
+			word_has_letter = true;
 		word_start = false;
 		i += (size_t)len;
 	}
-	if (!word_has_alnum)
-		goto noalnum;
+	if (!word_has_letter)
+		goto noletter;
 	return 0;
-noalnum:
+noletter:
 	errmsg_set(err, errlen,
-	    FIELD ": word %zu has no letter or digit", word);
+	    FIELD ": word %zu has no letter", word);
 	return -1;
 }
 

@@ -49,12 +49,12 @@ struct person_name {
  *
  * `in` holds `len` bytes (no terminator needed). The input must be valid
  * UTF-8 of at most NAMES_INPUT_MAX bytes. Accepted characters: letters,
- * combining marks (not at the start of a word), decimal digits, the
- * apostrophes ' and U+2019, the hyphens - U+2010 U+2011, the full stop, and
- * white space. Tab and every Unicode space (NBSP, U+2000..U+200A, U+3000, …)
+ * combining marks (not at the start of a word), the apostrophes ' and
+ * U+2019, the hyphens - U+2010 U+2011, and white space: a person's name has
+ * no digits ("Lý Thị Mai2" is refused, naming the digit) and no full stop. Tab and every Unicode space (NBSP, U+2000..U+200A, U+3000, …)
  * count as white space; NUL, other control characters, format characters
  * (zero-width and bidi controls), private-use and unassigned code points and
- * any other symbol are refused, and so is a word without any letter or digit.
+ * any other symbol are refused, and so is a word without any letter.
  *
  * Leading and trailing white space is removed and each internal run becomes
  * one U+0020; the result is NFC. Case is kept as given, except that a name

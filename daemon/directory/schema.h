@@ -128,7 +128,9 @@ enum account_state {
  * `whois`): the attributes it reads, each at its index, NULL-terminated —
  * the one list those searches ask slapd for.  Every attribute here is a
  * field of the record (or decides its status): one nobody prints is not
- * asked for, so a listing of 100,000 accounts does not carry it.
+ * asked for, so a listing of 100,000 accounts does not carry it.  A
+ * listing of some fields asks for fewer: account_fields_attrs (account.h)
+ * picks from this list the attributes of the fields printed.
  */
 #define AT_CREATED "createTimestamp" /* operational (RFC 4512): the record's "created" */
 enum schema_account_attr {

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "commands.h"
 #include "dir.h"
 #include "log.h"
 #include "provd.h"
@@ -265,15 +266,7 @@ units_owner(const struct units *u, const char *local)
 bool
 units_kind_valid(const char *kind)
 {
-	static const char *const kinds[] = {
-		"province", "department", "district", "ward", "commune", NULL
-	};
-	size_t i;
-
-	for (i = 0; kinds[i] != NULL; i++)
-		if (strcmp(kind, kinds[i]) == 0)
-			return true;
-	return false;
+	return cmd_word_in(cmd_unit_kinds, kind);
 }
 
 bool

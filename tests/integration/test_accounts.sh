@@ -46,7 +46,11 @@ fails "modify an unknown login" 3 provctl user modify nosuchlogin --title x
 contains "not-found names the login" "$ERR" "nosuchlogin"
 fails "a bad phone is refused" 6 provctl user modify annv --phone 'call me'
 contains "the message names the field" "$ERR" "phone:"
-fails "a bad quota is refused" 6 provctl user modify annv --quota lots
+fails "a digit in a new name is refused" 6 provctl user modify annv --name 'Nguyễn Văn An2'
+contains "the message names the field and the digit" "$ERR" "name: full_name: '2' (U+0032) at character 14"
+fails "so is one in a new account's name" 6 provctl user add --name 'Lý Thị Mai2' --unit so-noi-vu --employee-id NV0999
+contains "named" "$ERR" "names have no digits"
+fails "a bad quota is refused" 2 provctl user modify annv --quota lots
 contains "quota named" "$ERR" "quota:"
 fails "a malformed login is refused" 6 provctl user modify 'x)(uid=*' --title x
 contains "login named" "$ERR" "login:"
@@ -215,7 +219,7 @@ fails "the same code again" 4 provctl unit add xa-moi --name 'Xã Mới' --kind 
 contains "conflict names the unit" "$ERR" "'xa-moi' already exists"
 fails "an unknown parent" 3 provctl unit add xa-khac --name 'Xã Khác' --kind commune --parent no-such-unit
 contains "unknown parent named" "$ERR" "parent: no unit 'no-such-unit'"
-fails "an unknown kind" 6 provctl unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao
+fails "an unknown kind" 2 provctl unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao
 fails "a bad code" 6 provctl unit add 'Xa_Khac' --name 'Xã Khác' --kind commune
 fails "add without --name" 2 provctl unit add xa-khac --kind commune
 ok "rename the unit" provctl unit modify xa-moi --name 'Xã Mới Thành'

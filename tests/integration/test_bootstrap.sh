@@ -39,7 +39,8 @@ eq "the LDIF is 0600" "$(stat -c %a "$SANDBOX_DIR/bootstrap.ldif")" 600
 eq "credentials: header + 3003 rows" "$(wc -l <"$CRED")" 3004
 eq "credentials header" "$(head -1 "$CRED")" "login,mail,employee_id,password,expires,change_at"
 row2=$(sed -n 2p "$CRED")
-eq "each row says by when" "$(cut -d, -f5 <<<"$row2" | cut -c1-8)" "$(date -u -d '+14 days' +%Y%m%d)"
+eq "each row says by when, in ISO 8601 as provctl writes it" \
+	"$(cut -d, -f5 <<<"$row2" | sed -E 's/T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$/T/')" "$(date -u -d '+14 days' +%Y-%m-%dT)"
 eq "... and where to change it" "$(cut -d, -f6 <<<"$row2")" "$SELF_URL"
 log=$(cat "$SANDBOX_DIR/bootstrap.log")
 contains "summary" "$log" "3007 rows: 3003 created, 4 rejected"

@@ -166,6 +166,92 @@ assert iso.match(r["responder_not_after"]) and iso.match(r["last_full_refresh"])
 assert all(isinstance(r[k], int) for k in ("signed_since_start", "pending")), r
 ' "$OUT"
 
+# --- an empty listing prints its header (tab: the header line alone) -------------
+# The header of an empty listing is the one a listing with rows prints, so
+# the command table's field list cannot drift from the daemon's records.
+empty_and_full() {  # NAME EMPTY-ARGS FULL-ARGS
+	local name=$1 empty=$2 full=$3 head
+	eval "ok '$name with rows' provctl -f tab $full"
+	head=$(head -1 <<<"$OUT")
+	ok "$name with rows has rows" test "$(wc -l <<<"$OUT")" -gt 1
+	eval "ok '$name, no rows: tab' provctl -f tab $empty"
+	eq "$name, no rows: tab prints the same header, alone" "$OUT" "$head"
+	eval "ok '$name, no rows: table' provctl $empty"
+	ok "$name, no rows: the table is one header line" test "$(wc -l <<<"$OUT")" -eq 1 -a -n "$OUT"
+	eval "ok '$name, no rows: json' provctl -f json $empty"
+	eq "$name, no rows: json prints no object" "$OUT" ""
+}
+empty_and_full "user list" "user list --name zzzz" "user list"
+eq "user list, no rows: the default columns" "$(provctl user list --name zzzz)" "LOGIN  NAME  UNIT  STATUS  MAIL"
+empty_and_full "cert list" "cert list --login nobody" "cert list"
+empty_and_full "unit list" "unit list --kind province" "unit list"
+
+# unit list --kind: one kind of unit, checked against the kinds.
+ok "unit list --kind district" provctl -f tab -o code,kind unit list --kind district
+eq "the 9 districts of Vĩnh Phúc" "$(tail -n +2 <<<"$OUT" | wc -l)" 9
+eq "and only districts" "$(tail -n +2 <<<"$OUT" | cut -f2 | sort -u)" district
+ok "unit list --kind commune" provctl -f tab -o kind unit list --kind commune
+eq "137 communes" "$(tail -n +2 <<<"$OUT" | sort | uniq -c | tr -s ' ')" " 137 commune"
+fails "an unknown kind" 2 provctl unit list --kind hamlet
+contains "names the value and lists the kinds" "$ERR" \
+	"--kind: 'hamlet' is not one of province, department, district, ward or commune"
+ok "-o on an empty listing" provctl -f tab -o login,quota user list --name zzzz
+eq "header of the -o columns" "$OUT" $'login\tquota'
+fails "-o with an unknown column on an empty listing" 2 provctl -o login,nope user list --name zzzz
+contains "lists the columns" "$ERR" "no column 'nope'; columns: login,mail,"
+
+# --- a quota of 0 is no limit: people read "unlimited", scripts the number --------
+ok "quota unlimited" provctl user modify binhtt --quota unlimited
+eq "stored as 0, which Dovecot's quota_rule reads as no limit" \
+	"$(ldap_root -b "ou=people,$LDAP_BASE" uid=binhtt provdMailQuota | ldif_values provdMailQuota)" 0
+ok "user show" provctl user show binhtt
+contains "shows it as unlimited" "$OUT" "quota:           unlimited"
+ok "-f tab keeps the number" provctl -f tab -o login,quota user show binhtt
+eq "tab: 0" "$OUT" $'login\tquota\nbinhtt\t0'
+ok "-f json keeps the number" provctl -f json user show binhtt
+contains "json: 0" "$OUT" '"quota":0'
+ok "--quota 0 is the same" provctl user modify binhtt --quota 0
+ok "user show" provctl user show binhtt
+contains "unlimited again" "$OUT" "quota:           unlimited"
+ok "a quota back" provctl user modify binhtt --quota 2G
+ok "user show" provctl user show binhtt
+contains "2G" "$OUT" "quota:           2G"
+
+# --- a bad option value is a usage error (2), whatever the option ---------------
+# Values the command line alone shows wrong; the message names the option and
+# the value.  Values only the directory's rules can judge (a phone, a name)
+# stay invalid input (6).  The cases run with --dry-run or on no real object
+# where they could change something, so nothing here writes.
+printf 'employee_id,full_name,unit\n' >"$SANDBOX_DIR/empty.csv"
+bad_values=(
+	"--status|bogus|user list --status bogus"
+	"--status|active|cert list --status active"
+	"--quota|lots|user add --name 'Lý Văn Bảy' --unit so-noi-vu --employee-id NV0777 --quota lots"
+	"--quota|5X|user modify annv --quota 5X"
+	"--kind|village|unit add xa-khac --name 'Xã Khác' --kind village --parent huyen-tam-dao"
+	"--kind|village|unit modify so-noi-vu --kind village"
+	"--kind|village|unit list --kind village"
+	"--on-error|maybe|batch import $SANDBOX_DIR/empty.csv --dry-run --on-error maybe"
+	"--expiring-within|soon|cert list --expiring-within soon"
+	"--expiring-within|soon|cert renew --expiring-within soon --dry-run"
+	"--invalidity-date|yesterday|cert revoke 01 --reason keyCompromise --invalidity-date yesterday"
+	"--since|yesterday|audit show --since yesterday"
+	"--reason|becauseISaidSo|cert revoke 01 --reason becauseISaidSo"
+	"--key|rsa-1024|ca create --subject /CN=x --key rsa-1024 --days 10"
+	"--days|0|ca create --subject /CN=x --key ec-p256 --days 0"
+)
+for case in "${bad_values[@]}"; do
+	IFS='|' read -r opt val cmd <<<"$case"
+	fails "bad $opt ($cmd): usage" 2 eval "provctl $cmd"
+	contains "names $opt" "$ERR" "$opt"
+	contains "and the value '$val'" "$ERR" "$val"
+done
+fails "the CLI checks a listed word itself (no provd needed)" 2 \
+	"$BUILD/provctl" -s "$SANDBOX_DIR/no-such.sock" user list --status bogus
+contains "and lists the words" "$ERR" "active, disabled or deleted"
+fails "a bad phone is still invalid input" 6 provctl user modify annv --phone 'call me'
+contains "named" "$ERR" "phone"
+
 # --- a caller outside the socket's group is told which group --------------------
 if (($(id -u) == 0)) && command -v setpriv >/dev/null; then
 	group=provd-cli-$$

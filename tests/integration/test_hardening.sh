@@ -57,7 +57,7 @@ contains "spaces collapsed, letters kept" "$(provctl -f json user show "$(sed -n
 	'"title":"Chuyên viên chính"'
 
 # --- --invalidity-date in the future ------------------------------------------------
-fails "future invalidity date refused" 6 provctl cert revoke 01 --reason keyCompromise \
+fails "future invalidity date refused" 2 provctl cert revoke 01 --reason keyCompromise \
 	--invalidity-date "$(date -u -d '+2 days' +%Y%m%d%H%M%SZ)"
 contains "the message says why" "$ERR" "in the future"
 

@@ -162,7 +162,7 @@ ok "the successor verifies" verify "$T/g2.pem"
 
 # --- bulk: dry run, then the real run -------------------------------------------------
 for i in 1 2 3; do
-	ok "staff b$i" provctl user add --name "Trần Văn Bình$i" --unit so-noi-vu --employee-id RNB00$i
+	ok "staff b$i" provctl user add --name "Trần Văn Bình" --unit so-noi-vu --employee-id RNB00$i
 done
 B=()
 for login in $(provctl -f tab user list --unit so-noi-vu | awk -F'\t' 'NR > 1 { print $1 }'); do

@@ -194,7 +194,7 @@ eq "expiring: not_after" "$(sed -n 3p <<<"$E" | cut -f6)" \
 	"$(ldif_values provdCertNotAfter <<<"$OUT" |
 		sed -E 's/^(....)(..)(..)(..)(..)(..)Z$/\1-\2-\3T\4:\5:\6Z/')"
 ok "report expiring --days 5" provctl -f tab report expiring --days 5
-eq "nothing within 5 days" "$OUT" ""
+eq "nothing within 5 days: the header alone" "$OUT" $'unit\tunit_name\tlogin\tname\tserial\tnot_after\tdays_left\tnotified'
 ok "report expiring --days 3650" provctl -f json report expiring --days 3650
 eq "three valid certificates within ten years" "$(grep -c '^{' <<<"$OUT")" 3
 lacks "the revoked one is not listed" "$OUT" "$S3"

@@ -25,7 +25,7 @@ ok "commune B" provctl unit add xa-b --name 'Xã B' --kind commune --parent huye
 ok "a village below B" provctl unit add thon-b1 --name 'Thôn B1' --kind commune --parent xa-b
 ok "the new commune, a ward" provctl unit add phuong-ab --name 'Phường AB' --kind ward --parent huyen-moi
 eq "ward is a kind" "$(unit_attr phuong-ab provdUnitKind)" ward
-fails "an unknown kind" 6 provctl unit add xa-c --name 'Xã C' --kind hamlet
+fails "an unknown kind" 2 provctl unit add xa-c --name 'Xã C' --kind hamlet
 
 ok "staff of A" provctl user add --name 'Nguyễn Văn An' --unit xa-a --employee-id UM001
 ok "staff of A (2)" provctl user add --name 'Trần Thị Bình' --unit xa-a --employee-id UM002

@@ -44,6 +44,11 @@ want_tree=0 want_district=0 want_dept=0 want_disabled=0 want_deleted=0 want_tran
 		printf 'mail: %s@vinhphuc.gov.vn\n' "$login"
 		printf 'employeeNumber: LT%05d\n' "$i"
 		printf 'departmentNumber: %s\n' "$unit"
+		if ((i % 7 == 0)); then
+			printf 'givenName: Thử %d\ntitle: Chuyên viên %d\ntelephoneNumber: 0211%06d\n' "$i" "$i" "$i"
+			printf 'provdMailQuota: %d\nmailLocalAddress: %s.bis@vinhphuc.gov.vn\n' $((i << 20)) "$login"
+		fi
+		((i % 10 != 0)) || printf 'provdDisabledReason: nghỉ phép %d\n' "$i"
 		if ((i % 25 == 0)); then
 			printf 'pwdAccountLockedTime: 000001010000Z\nprovdDeleteAfter: 20991231000000Z\n'
 			want_deleted=$((want_deleted + 1))
@@ -79,6 +84,44 @@ listing_attrs() {
 }
 eq "the listing asks for the printed fields' attributes only" "$(listing_attrs)" \
 	"uid mail cn givenName sn employeeNumber departmentNumber title telephoneNumber mailLocalAddress provdMailQuota pwdAccountLockedTime provdDisabledReason provdDeleteAfter createTimestamp"
+
+# A table (and -o) prints some fields: provctl sends them (--fields), and
+# provd asks slapd for the attributes those fields are read from, no more.
+ok "the table's default columns" provctl user list
+eq "its header" "$(head -n 1 <<<"$OUT" | tr -s ' ')" "LOGIN NAME UNIT STATUS MAIL"
+eq "every account in the table" "$(($(wc -l <<<"$OUT") - 1))" "$N"
+eq "disabled ones say so" "$(grep -c ' disabled ' <<<"$OUT")" "$want_disabled"
+eq "deleted ones say so" "$(grep -c ' deleted ' <<<"$OUT")" "$want_deleted"
+eq "the table asks for its columns' attributes" "$(listing_attrs)" \
+	"uid mail cn departmentNumber pwdAccountLockedTime provdDeleteAfter"
+ok "-o status alone" provctl -f tab -o status user list
+eq "status is read from its two attributes" "$(listing_attrs)" "pwdAccountLockedTime provdDeleteAfter"
+ok "-o dn alone" provctl -f tab -o dn user list
+eq "a DN needs no attribute" "$(listing_attrs)" "1.1"
+eq "but every DN is there" "$(grep -c '^uid=lt[0-9]*,ou=people,' <<<"$OUT")" "$N"
+# Each field alone gives the values it has among all the fields.
+ok "-f tab of every field" provctl -f tab user list
+ALL=$OUT
+IFS=$'\t' read -r -a FIELDS <<<"$(head -n 1 <<<"$ALL")"
+eq "seventeen fields" "${#FIELDS[@]}" 17
+for ((k = 0; k < ${#FIELDS[@]}; k++)); do
+	ok "-o ${FIELDS[k]}" provctl -f tab -o "${FIELDS[k]}" user list
+	# (both without their trailing empty lines, as $OUT has it)
+	eq "-o ${FIELDS[k]}: the same values" "$(md5sum <<<"$OUT")" \
+		"$(md5sum <<<"$(cut -f $((k + 1)) <<<"$ALL")")"
+done
+ok "-o in any order" provctl -f tab -o dn,status,login,unit_name user list
+eq "the same values in that order" "$(md5sum <<<"$OUT")" \
+	"$(md5sum <<<"$(awk -F'\t' -v OFS='\t' '{ print $17, $7, $1, $6 }' <<<"$ALL")")"
+ok "json keeps every field" provctl -f json user list --unit so-tai-chinh --status deleted
+eq "seventeen keys a record" "$(head -n 1 <<<"$OUT" | python3 -c 'import json, sys; print(len(json.loads(sys.stdin.readline())))')" 17
+# --fields is what a client sends: hostile input, checked against the names.
+fails "an unknown field" 2 provctl -f tab user list --fields 'login,uid)(objectClass=*'
+contains "names the columns there are" "$ERR" "no column 'uid)(objectClass=*'; columns: login,mail,name"
+fails "an empty field name" 2 provctl -f tab user list --fields 'login,,mail'
+fails "too many names" 2 provctl -f tab user list --fields "$(printf 'login,%.0s' {1..64})mail"
+ok "--fields given by hand wins over -o" provctl -f tab -o login user list --fields login,mail --unit so-tai-chinh
+eq "only login printed" "$(head -n 1 <<<"$OUT")" "login"
 
 ok "list a district with --recursive" provctl -f json user list --unit "$DISTRICT" --recursive
 eq "the whole district tree" "$(grep -c '"login":' <<<"$OUT")" "$want_tree"

@@ -92,7 +92,11 @@ sizes(void **state)
 	(void)state;
 	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "5368709120"), "5G");
 	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "524288000"), "500M");
-	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "0"), "0");
+	/* A quota of 0 is no limit (Dovecot's quota_rule bytes=0): people
+	 * read "unlimited"; tab and json keep the number. */
+	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "0"), "unlimited");
+	assert_string_equal(rendered(FIELDTYPE_PLAIN, "quota", "0"), "0");
+	assert_string_equal(rendered(FIELDTYPE_JSON, "quota", "0"), "0");
 	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "1000"), "1000");
 	assert_string_equal(rendered(FIELDTYPE_HUMAN, "quota", "1099511627776"), "1T");
 	assert_string_equal(rendered(FIELDTYPE_PLAIN, "quota", "5368709120"), "5368709120");
@@ -122,6 +126,30 @@ times_in(void **state)
 	assert_int_equal(fieldtype_parse_time("", iso, NULL), -1);
 }
 
+/* Sizes as people type them, the way provctl and provd read --quota and
+ * mail.default_quota. */
+static void
+sizes_in(void **state)
+{
+	unsigned long long v = 1;
+
+	(void)state;
+	assert_int_equal(fieldtype_parse_size("2G", &v), 0);
+	assert_true(v == 2ull << 30);
+	assert_int_equal(fieldtype_parse_size("500MB", &v), 0);
+	assert_true(v == 500ull << 20);
+	assert_int_equal(fieldtype_parse_size("unlimited", &v), 0);
+	assert_true(v == 0);
+	v = 1;
+	assert_int_equal(fieldtype_parse_size("0", &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(fieldtype_parse_size("lots", &v), -1);
+	assert_int_equal(fieldtype_parse_size("5X", &v), -1);
+	assert_int_equal(fieldtype_parse_size("-1", &v), -1);
+	assert_int_equal(fieldtype_parse_size("99999999999T", &v), -1);
+	assert_int_equal(fieldtype_parse_size("", &v), -1);
+}
+
 int
 main(void)
 {
@@ -131,6 +159,7 @@ main(void)
 		cmocka_unit_test(times_out),
 		cmocka_unit_test(sizes),
 		cmocka_unit_test(times_in),
+		cmocka_unit_test(sizes_in),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,5 +1,5 @@
 /* Unit tests for daemon/certs/notice.c's text (placeholders, the RFC 2047
- * subject), the shipped Vietnamese template, and config_parse_duration
+ * subject), the shipped Vietnamese template, and fieldtype_parse_duration
  * (renewal overlap, notice thresholds, --expiring-within). */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 
 #include "config.h"
+#include "fieldtype.h"
 #include "notice.h"
 
 #define SHIPPED "templates/notice/expiry.vi.txt"
@@ -141,28 +142,28 @@ test_duration(void **state)
 	unsigned long s = 1;
 
 	(void)state;
-	assert_int_equal(config_parse_duration("0", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("0", &s), 0);
 	assert_int_equal(s, 0);
-	assert_int_equal(config_parse_duration("30", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("30", &s), 0);
 	assert_int_equal(s, 30ul * 86400);
-	assert_int_equal(config_parse_duration("30d", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("30d", &s), 0);
 	assert_int_equal(s, 30ul * 86400);
-	assert_int_equal(config_parse_duration("12h", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("12h", &s), 0);
 	assert_int_equal(s, 12ul * 3600);
-	assert_int_equal(config_parse_duration("90m", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("90m", &s), 0);
 	assert_int_equal(s, 5400);
-	assert_int_equal(config_parse_duration("45s", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("45s", &s), 0);
 	assert_int_equal(s, 45);
-	assert_int_equal(config_parse_duration("36500d", &s), 0);
-	assert_int_equal(config_parse_duration("36501d", &s), -1);
-	assert_int_equal(config_parse_duration("99999999999999999999", &s), -1);
-	assert_int_equal(config_parse_duration("", &s), -1);
-	assert_int_equal(config_parse_duration(NULL, &s), -1);
-	assert_int_equal(config_parse_duration("d", &s), -1);
-	assert_int_equal(config_parse_duration("-1d", &s), -1);
-	assert_int_equal(config_parse_duration("7w", &s), -1);
-	assert_int_equal(config_parse_duration("7dd", &s), -1);
-	assert_int_equal(config_parse_duration(" 7d", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("36500d", &s), 0);
+	assert_int_equal(fieldtype_parse_duration("36501d", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("99999999999999999999", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("", &s), -1);
+	assert_int_equal(fieldtype_parse_duration(NULL, &s), -1);
+	assert_int_equal(fieldtype_parse_duration("d", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("-1d", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("7w", &s), -1);
+	assert_int_equal(fieldtype_parse_duration("7dd", &s), -1);
+	assert_int_equal(fieldtype_parse_duration(" 7d", &s), -1);
 }
 
 int

@@ -45,7 +45,7 @@ _provctl_value() {
 	CODE)     _provctl_lines "$(_provctl_ask "$bin" "$sock" units "$cur")" "$cur" ;;
 	FILE*)    compopt -o filenames 2>/dev/null; mapfile -t COMPREPLY < <(compgen -f -- "$cur") ;;
 	WHAT)     _provctl_words "units logins" "$cur" ;;
-	KIND)     _provctl_words "department district commune" "$cur" ;;
+	KIND)     _provctl_words "province department district ward commune" "$cur" ;;
 	TYPE)     _provctl_words "ec-p256 ec-p384 rsa-3072 rsa-4096" "$cur" ;;
 	MODE)     _provctl_words "stop continue" "$cur" ;;
 	REASON)   _provctl_words "unspecified keyCompromise affiliationChanged superseded

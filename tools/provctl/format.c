@@ -506,6 +506,74 @@ format_record(struct formatter *f, const struct wire_msg *m)
 	wire_msg_free(&r);
 }
 
+/* Is name one of the comma-separated fields? */
+static bool
+in_list(const char *fields, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = fields;
+
+	while (*p != '\0') {
+		size_t k = strcspn(p, ",");
+
+		if (k == n && strncmp(p, name, n) == 0)
+			return true;
+		p += k;
+		if (*p == ',')
+			p++;
+	}
+	return false;
+}
+
+/* One header cell: the table's in capitals, padded; tab's as is. */
+static void
+header_cell(struct formatter *f, const char *name, size_t n, bool last)
+{
+	size_t j;
+
+	if (f->kind == FORMAT_TAB) {
+		fwrite(name, 1, n, f->out);
+		fputc(last ? '\n' : '\t', f->out);
+		return;
+	}
+	for (j = 0; j < n; j++)
+		fputc(name[j] >= 'a' && name[j] <= 'z' ? name[j] - 32 : name[j], f->out);
+	if (last)
+		fputc('\n', f->out);
+	else
+		pad(f->out, 2);
+}
+
+void
+format_empty_listing(struct formatter *f, const char *fields)
+{
+	size_t k;
+
+	if (!f->listing || f->total > 0 || fields == NULL || f->kind == FORMAT_JSON)
+		return;
+	if (f->ncols == 0) {
+		const char *p = fields;
+
+		while (*p != '\0') {
+			size_t n = strcspn(p, ",");
+
+			header_cell(f, p, n, p[n] == '\0');
+			p += n;
+			if (*p == ',')
+				p++;
+		}
+		return;
+	}
+	for (k = 0; k < f->ncols; k++)
+		if (!in_list(fields, f->cols[k])) {
+			fprintf(stderr, "provctl: -o: no column '%s'; columns: %s\n",
+			        f->cols[k], fields);
+			exit(2);
+		}
+	for (k = 0; k < f->ncols; k++)
+		header_cell(f, f->cols[k], strlen(f->cols[k]), k + 1 == f->ncols);
+}
+
 void
 format_finish(struct formatter *f)
 {

@@ -33,6 +33,12 @@ int format_set_columns(struct formatter *f, const char *list);
 void format_set_rows(struct formatter *f, bool rows);
 /* One RECORD frame (fields key, value, ...). */
 void format_record(struct formatter *f, const struct wire_msg *m);
+/* After a successful reply: a listing (format_set_rows) that had no
+ * record prints its header alone, from fields ("a,b,c": the fields its
+ * rows carry; the -o columns when given), so people see the columns and
+ * scripts reading tab get the header line they expect.  json prints
+ * nothing (no objects).  Exits 2 when -o names a column not in fields. */
+void format_empty_listing(struct formatter *f, const char *fields);
 /* Flush anything buffered (end of reply). */
 void format_finish(struct formatter *f);
 /* After the reply: 0 when every column of format_set_columns() was a field

@@ -40,6 +40,7 @@
 
 #include "buf.h"
 #include "commands.h"
+#include "fieldtype.h"
 #include "format.h"
 #include "text.h"
 #include "wire.h"
@@ -671,7 +672,7 @@ static void
 write_csv_record(struct session *s, FILE *out, bool *header, const struct wire_msg *m,
                  bool keep)
 {
-	struct buf b;
+	struct buf b, val;
 	size_t i, head;
 	const char *emp = NULL;
 
@@ -688,24 +689,39 @@ write_csv_record(struct session *s, FILE *out, bool *header, const struct wire_m
 	for (i = 0; i + 1 < m->nfields; i += 2)
 		if (strcmp(m->f[i].ptr, "employee_id") == 0)
 			emp = m->f[i + 1].ptr;
+	buf_init(&val, 1u << 20);
 	for (i = 0; i + 1 < m->nfields; i += 2) {
 		const struct wire_field *v = &m->f[i + 1];
-		bool quote = memchr(v->ptr, ',', v->len) || memchr(v->ptr, '"', v->len) ||
-		             memchr(v->ptr, '\n', v->len) || memchr(v->ptr, '\r', v->len);
-		size_t k;
+		const char *p = v->ptr;
+		size_t n = v->len, k;
+		bool quote;
 
+		/* A credentials file is for people too: times in ISO, as
+		 * everything provctl prints (the plan file goes back to provd
+		 * as it came). */
+		if (keep) {
+			buf_reset(&val);
+			if (fieldtype_render(&val, FIELDTYPE_PLAIN, m->f[i].ptr, v->ptr, v->len) == 0) {
+				p = buf_head(&val);
+				n = val.len;
+			}
+		}
+		quote = memchr(p, ',', n) || memchr(p, '"', n) || memchr(p, '\n', n) ||
+		        memchr(p, '\r', n);
 		if (i)
 			buf_append(&b, ",", 1);
 		if (quote)
 			buf_append(&b, "\"", 1);
-		for (k = 0; k < v->len; k++) {
-			if (v->ptr[k] == '"')
+		for (k = 0; k < n; k++) {
+			if (p[k] == '"')
 				buf_append(&b, "\"", 1);
-			buf_append(&b, v->ptr + k, 1);
+			buf_append(&b, p + k, 1);
 		}
 		if (quote)
 			buf_append(&b, "\"", 1);
 	}
+	buf_wipe(&val);
+	buf_free(&val);
 	buf_append(&b, "\n", 1);
 	fwrite(buf_head(&b), 1, b.len, out);
 	if (keep)
@@ -1191,16 +1207,27 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
             const struct cmd_spec *spec, const struct cmd_args *args)
 {
 	struct session s;
+	struct cmd_args sent = *args;
 	int rc;
 
 	memset(&s, 0, sizeof(s));
 	s.infd = -1;
 	s.secret_dir = -1;
 	s.kind = kind;
+	/* A listing's narrow default is for people; scripts get every field. */
+	if (cols == NULL && s.kind == FORMAT_TABLE)
+		cols = spec->columns;
+	/* A command that can send fewer fields is told which ones are printed
+	 * (provd then reads only what they are made of). */
+	if (cols != NULL && strcmp(cols, "all") != 0 && cmd_opt(spec, "fields") != NULL &&
+	    cmd_arg(args, "fields") == NULL && sent.ngiven < CMD_MAX_GIVEN)
+		sent.given[sent.ngiven++] = (struct cmd_given){
+			.opt = cmd_opt(spec, "fields"), .value = cols, .len = strlen(cols)
+		};
 	/* Build the request, reading files and secrets as the spec says. */
 	buf_init(&s.out, 64u << 20);
 	buf_init(&s.in, WIRE_MAX_FRAME + 64 + 65536);
-	if ((rc = build_request(&s, spec, args)) != 0) {
+	if ((rc = build_request(&s, spec, &sent)) != 0) {
 		buf_free(&s.in);
 		buf_wipe(&s.out);
 		buf_free(&s.out);
@@ -1218,9 +1245,6 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 		return ST_INTERNAL;
 	}
 	format_set_rows(s.fmt, (spec->flags & CMD_ROWS) != 0);
-	/* A listing's narrow default is for people; scripts get every field. */
-	if (cols == NULL && s.kind == FORMAT_TABLE)
-		cols = spec->columns;
 	if (format_set_columns(s.fmt, cols) < 0) {
 		fprintf(stderr, "provctl: -o: want COLUMN[,COLUMN...]\n");
 		return ST_USAGE;
@@ -1233,6 +1257,8 @@ run_request(const char *sock, enum format_kind kind, const char *cols,
 	buf_wipe(&s.out);
 
 	clear_progress(&s);
+	if (s.status == ST_OK)
+		format_empty_listing(s.fmt, spec->fields);
 	format_finish(s.fmt);
 	/* Only the columns the caller named: a listing's default ones may be
 	 * absent from a reply that has no rows. */
