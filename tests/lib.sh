@@ -26,8 +26,10 @@
 # service identity over TCP), pid_gone PID, within SECS CMD... (CMD until it
 # succeeds), reload_provd (SIGHUP, and wait until provd has reloaded),
 # queued_bytes PID and queued_at PID [BYTES] (requests wait unread at
-# process PID), ldif_values ATTR (values of ATTR in the LDIF on stdin,
-# base64 decoded), at_exit CMD... (run CMD when the test ends),
+# process PID), replace_mark FILE and stop_when_replaced FILE PID (hold
+# PID once FILE is rewritten), notice_sweeps and swept_since N (expiry-notice sweeps
+# begun; a whole one since), ldif_values ATTR (values of ATTR in the LDIF
+# on stdin, base64 decoded), at_exit CMD... (run CMD when the test ends),
 # test_user NAME [--own-group] (a real UNIX user for role and privilege
 # tests, in nogroup or a group of its own; removed, with that group, at the
 # end, once the sandboxes are stopped and its processes gone).
@@ -367,6 +369,35 @@ queued_bytes() {
 queued_at() {
 	(($(queued_bytes "$1") > ${2:-0}))
 }
+
+# replace_mark FILE, then stop_when_replaced FILE PID: SIGSTOP process PID
+# as soon as FILE (in the sandbox, written by rename) is replaced after the
+# mark (up to 20 s), to hold PID in the middle of what comes right after
+# that write (a rollover's key generation after the old CA's last CRL).
+# The file is looked at every 3 ms without a process started: one per
+# look let a quick step end before the hold on a loaded machine.
+replace_mark() { ln -f "$1" "$SANDBOX_DIR/replace-mark.${1##*/}"; }
+stop_when_replaced() {
+	local nap end=$((${EPOCHREALTIME/./} + 20000000))
+	exec {nap}<> <(:)
+	while [[ $1 -ef $SANDBOX_DIR/replace-mark.${1##*/} ]] && ((${EPOCHREALTIME/./} < end)); do
+		read -rt 0.003 -u "$nap" || :
+	done
+	exec {nap}>&-
+	kill -STOP "$2"
+}
+
+# notice_sweeps: how many expiry-notice sweeps provd has begun (each starts
+# with its search for the certificates near expiry, which the sandbox's
+# slapd logs with SANDBOX_SLAPD_DEBUG=stats).  swept_since N: two more
+# than N have begun, so one whole sweep ran after N was read: a notice it
+# would send (again) is with sendmail.  For "no second notice" checks,
+# instead of a fixed wait that a loaded machine can outlast.
+notice_sweeps() {
+	grep -c 'SRCH base=.* filter="(&(objectClass=provdCertificate)(provdCertStatus=valid)(provdCertNotAfter>=.*(!(provdCertRenewedBy=\*)))"' \
+		"$SANDBOX_DIR/slapd.log" || true
+}
+swept_since() { (($(notice_sweeps) >= $1 + 2)); }
 
 # Two-slapd sandboxes: both hold the same contextCSNs (sorted), read one
 # after the other.  The writer lease, renewed every few seconds, moves them:

@@ -77,8 +77,12 @@ provctl crl publish >"$T/pub2.out" 2>&1 &
 pub=$!
 within 30 queued_at "$spid" || diag "the signing request did not reach the held signer within 30 s"
 kill -STOP "$SLAPD_PID"
+q0=$(queued_bytes "$SLAPD_PID")
 kill -CONT "$spid"
-sleep 0.5
+# The CRL on its way: more than 32 KiB (no other request of provd's is that
+# large) waits unread at the held slapd, rather than a fixed 0.5 s a loaded
+# machine can spend before the signature is back.
+within 30 queued_at "$SLAPD_PID" $((q0 + 32768)) || diag "no CRL waited at the held slapd within 30 s"
 t0=$(date +%s%N)
 provctl ping >/dev/null 2>&1 &
 pp=$!

@@ -30,7 +30,7 @@ for bin in dovecot doveadm postfix /usr/sbin/sendmail; do
 	command -v "$bin" >/dev/null 2>&1 || { printf 'Bail out! %s missing\n' "$bin"; exit 1; }
 done
 
-sandbox_up
+SANDBOX_SLAPD_DEBUG=stats sandbox_up   # notice_sweeps reads slapd.log
 MAILPW=$(<"$SANDBOX_DIR/mail.secret")
 DOMAIN=vinhphuc.gov.vn
 TMP=$(mktemp -d /tmp/provd-notice.XXXXXX)
@@ -159,6 +159,9 @@ count_mail() {  # count_mail ADDRESS
 has_mail() {  # has_mail ADDRESS N: at least N messages
 	(($(count_mail "$1") >= $2))
 }
+queue_empty() {  # Postfix holds no message (maildrop included)
+	[[ $(postqueue -c "$PF" -p 2>&1) == *"Mail queue is empty"* ]]
+}
 
 # --- people, a short-lived profile ------------------------------------------------------
 cp -r "$REPO/templates" "$TMP/templates"
@@ -234,7 +237,9 @@ ok "provd with notices on" restart_provd
 
 ok "the first notice reaches the holder" within 30 has_mail "$HOLDER" 1
 ok "... and the district's admin" within 30 has_mail "$ADMIN" 1
-sleep 3
+n=$(notice_sweeps)
+ok "a whole sweep since" within 30 swept_since "$n"
+ok "... and Postfix has delivered what it took" within 30 queue_empty
 eq "one notice for the thresholds passed at once" "$(count_mail "$HOLDER")" 1
 ok "the mailbox" mailbox "$HOLDER"
 subject=$(doveadm -c "$DV/dovecot.conf" fetch -u "$HOLDER" hdr mailbox INBOX | python3 -c '
@@ -269,7 +274,9 @@ print(f'{s//60}m' if s % 60 == 0 else f'{s}s')") "
 contains "report: 7d notice" "$OUT" "7d "
 
 ok "provd restarted" restart_provd
-sleep 8
+n=$(notice_sweeps)
+ok "a whole sweep since" within 30 swept_since "$n"
+ok "... and Postfix has delivered what it took" within 30 queue_empty
 eq "after the restart: still two notices for the holder" "$(count_mail "$HOLDER")" 2
 eq "... and two for the admin" "$(count_mail "$ADMIN")" 2
 ok "the record still holds two" provctl -f json cert show "$SERIAL"

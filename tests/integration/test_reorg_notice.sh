@@ -11,7 +11,7 @@ set -euo pipefail
 # shellcheck source=tests/lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-sandbox_up
+SANDBOX_SLAPD_DEBUG=stats sandbox_up   # notice_sweeps reads slapd.log
 B=$LDAP_BASE
 C=ou=certificates,ou=pki,$B
 TMP=$(mktemp -d /tmp/provd-reorg-notice.XXXXXX)
@@ -97,7 +97,8 @@ recorded() {  # recorded SERIAL KIND: KIND sent and recorded, nothing owed
 }
 ok "the notice is recorded" within 30 recorded "$S1" moved
 ok "the pickup notice is recorded" within 30 recorded "$(attr_of "$S2" provdCertRenewedBy)" p12
-sleep 3     # time for a second notice, which must not come
+n=$(notice_sweeps)
+ok "a whole sweep since (time for a second notice, which must not come)" within 30 swept_since "$n"
 eq "... exactly three mails: one notice of the revocation" "$(count moved)" "1 of 3"
 eq "... two of the PKCS#12 awaiting pickup" "$(count p12)" "2 of 3"
 M=$(mail_of moved maivt@)
@@ -130,7 +131,8 @@ contains "... his renewal's successor's pickup notice" "$(mail_of p12 tamlv@)" "
 
 ok "applied again" provctl -f json reorg apply "$TMP/tmp.csv" --p12-dir "$TMP/p12b"
 ok "provd restarts" restart_provd
-sleep 4
+n=$(notice_sweeps)
+ok "a whole sweep since" within 30 swept_since "$n"
 eq "... still exactly three mails" "$(count moved), $(count p12)" "1 of 3, 2 of 3"
 
 done_testing

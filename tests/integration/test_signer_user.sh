@@ -11,8 +11,10 @@ split_users
 sandbox_up --user "$ENG" --signer-user "$CA" --hsm
 KEY=$SANDBOX_DIR/state/ca-key/ca.key
 pid=$(<"$SANDBOX_DIR/provd.pid")
-eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$(id -u "$ENG")"
+# provd binds its socket before it forks the signer and drops its
+# privileges, and answers only once it runs its loop: ping first.
 ok "ping" provctl ping
+eq "the engine runs as the service user" "$(awk '/^Uid:/ {print $2}' "/proc/$pid/status")" "$(id -u "$ENG")"
 ok "ca create" provctl ca create --subject '/CN=Split CA' --key ec-p256 --days 30
 ok "ca show" provctl -f json ca show
 spid=$(sed -n 's/.*"signer_pid":\([0-9]*\).*/\1/p' <<<"$OUT")
@@ -155,16 +157,11 @@ ok "nor the retired generation's" kill -0 "$gpid"
 # Generation 3, RSA-4096, made while provd answers: the main signer makes
 # the key; it is held once the old CA's last CRL is out, so in the middle
 # of the key generation, and ping is answered before the rollover returns.
-crlnum() { openssl crl -inform DER -in "$S/crl/ca.crl" -noout -crlnumber | sed 's/.*=//'; }
-n0=$(crlnum)
+replace_mark "$S/crl/ca.crl"
 "$BUILD/provctl" ca rollover --link --subject '/CN=Split CA G3' --key rsa-4096 --days 30 \
 	>"$T/roll3.out" 2>&1 &
 roller=$!
-for ((i = 0; i < 200; i++)); do
-	[[ $(crlnum) != "$n0" ]] && break
-	sleep 0.05
-done
-kill -STOP "$mpid"
+stop_when_replaced "$S/crl/ca.crl" "$mpid"
 sleep 0.3
 ok "ping answers while the signer makes the RSA-4096 key" timeout 3 "$BUILD/provctl" ping
 ok "before the rollover has returned" kill -0 "$roller"
